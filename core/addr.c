@@ -1,0 +1,79 @@
+/* Text forms of addresses: parsing and printing for callers. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+
+int tapir_parse_ipv4(const char *text, uint32_t *addr)
+{
+	unsigned v[4];
+	char tail;
+	if (sscanf(text, "%3u.%3u.%3u.%3u%c", &v[0], &v[1], &v[2], &v[3], &tail) != 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		if (v[i] > 255)
+			return -1;
+	}
+	/* sscanf accepts signs and spaces; insist on digits and dots only */
+	for (const char *c = text; *c; c++)
+		if ((*c < '0' || *c > '9') && *c != '.')
+			return -1;
+	*addr = v[0] << 24 | v[1] << 16 | v[2] << 8 | v[3];
+	return 0;
+}
+
+int tapir_parse_cidr(const char *text, uint32_t *addr, unsigned *prefix_len)
+{
+	char buf[32];
+	const char *slash = strchr(text, '/');
+	char *end;
+	unsigned long len;
+
+	if (!slash || (size_t)(slash - text) >= sizeof(buf) || !slash[1])
+		return -1;
+	memcpy(buf, text, (size_t)(slash - text));
+	buf[slash - text] = 0;
+	if (tapir_parse_ipv4(buf, addr))
+		return -1;
+	for (const char *c = slash + 1; *c; c++)
+		if (*c < '0' || *c > '9')
+			return -1;
+	len = strtoul(slash + 1, &end, 10);
+	if (len > 32)
+		return -1;
+	*prefix_len = (unsigned)len;
+	return 0;
+}
+
+int tapir_parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned v[6];
+	char tail;
+	if (strlen(text) != 17 ||
+	    sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
+		   &v[5], &tail) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+const char *tp_ip_str(uint32_t a, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	return buf;
+}
+
+char *tapir_ipv4_str(uint32_t addr, char *buf)
+{
+	tp_ip_str(addr, buf);
+	return buf;
+}
+
+const char *tp_mac_str(const uint8_t *m, char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return buf;
+}
+

@@ -1,0 +1,289 @@
+/*
+ * The core's private header: what the protocol files share.  Nothing
+ * outside core/ (and its tests) includes this.
+ *
+ * Who calls whom, on the way in:
+ *   stack.c tapir_stack_input -> ether_input -> arp_input | ipv4_input
+ *   ipv4_input -> (reasm) -> icmp_input | udp_input | tcp_input
+ * and on the way out:
+ *   udp/icmp/tcp -> ipv4_output -> (fragment) -> arp_output -> ether_send
+ *
+ * Input handlers return TP_OK or a drop reason; tapir_stack_input counts
+ * the outcome once per frame.
+ */
+#ifndef TAPIR_CORE_H
+#define TAPIR_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <tapir/link.h>
+#include <tapir/stack.h>
+#include <tapir/udp.h>
+
+/* ---- byte order: all wire fields are read and written through these, so
+ * no packed structs and no unaligned access anywhere ---- */
+static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* ---- checksum.c: RFC 1071 ---- */
+uint32_t tp_csum_add(uint32_t sum, const void *data, size_t len);
+uint16_t tp_csum_fold(uint32_t sum);
+uint16_t tp_csum(const void *data, size_t len);
+/* Sum of the IPv4 pseudo header (RFC 768, RFC 9293 3.1). */
+uint32_t tp_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+
+/* ---- pkt.c: packet buffers from two fixed pools ---- */
+#define TP_HEADROOM 128          /* room for Ethernet + IPv4 + TCP headers */
+#define TP_SMALL_CAP 2048        /* a 1514-byte frame plus headroom */
+#define TP_LARGE_CAP (65536 + TP_HEADROOM)
+
+struct tp_pkt {
+	struct tp_pkt *next;     /* for whichever queue holds the packet */
+	uint8_t *data;           /* first valid byte */
+	uint32_t len;            /* valid bytes */
+	uint32_t cap;            /* size of base[] */
+	uint8_t *base;
+	uint8_t large;
+	/* scratch for the layer that holds the packet */
+	uint32_t addr;           /* UDP: source address; ARP queue: next hop */
+	uint16_t port;           /* UDP: source port */
+	uint16_t off;            /* reassembly: fragment offset in bytes */
+	tapir_time_t t;
+};
+
+struct tp_pool {
+	struct tp_pkt *free;
+	struct tp_pkt *pkts;
+	uint8_t *mem;
+	unsigned count, used;
+};
+
+/* A buffer with room for LEN bytes after TP_HEADROOM; data/len are set to
+ * an empty region at the headroom.  NULL when both pools are exhausted. */
+struct tp_pkt *tp_pkt_alloc(struct tapir_stack *s, size_t len);
+void tp_pkt_free(struct tapir_stack *s, struct tp_pkt *p);
+void tp_pkt_free_list(struct tapir_stack *s, struct tp_pkt *p);
+static inline uint8_t *tp_pkt_push(struct tp_pkt *p, size_t n)
+{
+	p->data -= n;
+	p->len += (uint32_t)n;
+	return p->data;
+}
+static inline size_t tp_pkt_headroom(const struct tp_pkt *p)
+{
+	return (size_t)(p->data - p->base);
+}
+int tp_pools_init(struct tapir_stack *s);
+void tp_pools_free(struct tapir_stack *s);
+
+/* ---- protocol constants ---- */
+#define ETH_HLEN 14
+#define ETH_P_IPV4 0x0800
+#define ETH_P_ARP 0x0806
+#define IP_PROTO_ICMP 1
+#define IP_PROTO_TCP 6
+#define IP_PROTO_UDP 17
+#define IPV4_HLEN 20
+#define IPV4_BROADCAST 0xffffffffu
+
+#define TP_OK (-1) /* an input handler's "not dropped" */
+
+/* ---- arp.c ---- */
+enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE, ARP_PROBE };
+struct arp_entry {
+	uint32_t ip;
+	uint8_t mac[6];
+	uint8_t state;
+	uint8_t tries;         /* requests sent in the current attempt */
+	uint8_t used;          /* used since last confirmed */
+	uint8_t ifindex;
+	uint16_t queued;
+	tapir_time_t deadline; /* INCOMPLETE/PROBE: next retry; REACHABLE: expiry */
+	tapir_time_t updated;  /* for LRU eviction */
+	struct tp_pkt *queue;  /* packets waiting for resolution (IPv4, no L2) */
+};
+
+/* ---- interfaces and routes ---- */
+struct tp_iface {
+	struct tapir_link *link;
+	uint8_t mac[6];
+	unsigned mtu;
+	uint32_t addr;
+	uint32_t mask;
+	bool up;
+	uint8_t announces_left;     /* RFC 5227 ANNOUNCE_NUM */
+	tapir_time_t announce_at;
+	tapir_time_t last_defend;   /* RFC 5227 2.4 (b) DEFEND_INTERVAL */
+};
+
+struct tp_route {
+	uint32_t dst, mask, gateway;
+	int ifindex;
+	bool used;
+};
+#define TP_MAX_ROUTES 16
+
+/* ---- ip_reasm.c ---- */
+struct reasm_slot {
+	bool used, dead;            /* dead: an overlap was seen; refuse the rest */
+	uint32_t src, dst;
+	uint16_t id;
+	uint8_t proto;
+	uint32_t total;             /* payload length once the last fragment came */
+	uint32_t have;              /* payload bytes held */
+	tapir_time_t deadline;
+	struct tp_pkt *frags;       /* sorted by offset; payload only */
+	uint8_t hdr[60];            /* the first fragment's header */
+	uint8_t hdr_len;            /* 0 until fragment zero arrives */
+	size_t mem;                 /* buffer bytes held */
+};
+
+/* ---- udp.c ---- */
+struct tapir_udp {
+	struct tapir_stack *s;
+	bool used, bound;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	struct tp_pkt *rq_head, *rq_tail;
+	size_t rq_bytes, rcvbuf;
+	int error;
+	tapir_event_fn event;
+	void *event_arg;
+};
+
+/* ---- the stack ---- */
+struct tapir_stack {
+	struct tapir_config cfg;
+	struct tp_pool small, large;
+	struct tp_iface ifaces[TAPIR_MAX_IFACES];
+	int nifaces;
+	struct tp_route routes[TP_MAX_ROUTES];
+	struct arp_entry *arp;
+	struct reasm_slot *reasm;
+	size_t reasm_mem;
+	struct tapir_udp *udp;
+	uint16_t ip_id;
+	struct tp_pkt *loop_head, *loop_tail; /* datagrams to ourselves */
+	unsigned loop_len;
+	uint64_t rng;
+	/* ICMP error rate limit: token bucket, RFC 1812 4.3.2.8 */
+	uint64_t icmp_tokens_milli;
+	tapir_time_t icmp_refill_at;
+	tapir_echo_fn echo_fn;
+	void *echo_arg;
+	unsigned trace_mask;
+	tapir_trace_fn trace_fn;
+	void *trace_arg;
+	tapir_frame_fn frame_fn;
+	void *frame_arg;
+	tapir_time_t now;           /* time of the call being served */
+	struct tapir_stats stats;
+};
+
+#define STAT(s, name) ((s)->stats.name++)
+
+/* ---- trace.c ---- */
+void tp_trace(struct tapir_stack *s, unsigned chan, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define TRACE_ON(s, chan) ((s)->trace_mask & (chan))
+/* Trace only when the channel is on, without evaluating the arguments. */
+#define TRACE(s, chan, ...)                                                    \
+	do {                                                                   \
+		if (TRACE_ON(s, chan))                                         \
+			tp_trace(s, chan, __VA_ARGS__);                        \
+	} while (0)
+const char *tp_ip_str(uint32_t a, char buf[16]);
+const char *tp_mac_str(const uint8_t *m, char buf[18]);
+
+/* ---- rand.c ---- */
+uint64_t tp_rand(struct tapir_stack *s);
+
+/* ---- ether.c ---- */
+int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len);
+/* Prepends the Ethernet header to P, sends it, and frees P. */
+void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p,
+		const uint8_t *dst_mac, uint16_t type);
+extern const uint8_t tp_mac_broadcast[6];
+
+/* ---- arp.c ---- */
+int arp_init(struct tapir_stack *s);
+int arp_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t len);
+/* Sends IPv4 packet P towards NEXTHOP on IFINDEX, resolving first if needed.
+ * Takes ownership of P. */
+void arp_output(struct tapir_stack *s, int ifindex, uint32_t nexthop, struct tp_pkt *p);
+void arp_announce(struct tapir_stack *s, int ifindex);
+tapir_time_t arp_poll(struct tapir_stack *s, tapir_time_t now);
+/* For tests and the live view. */
+const struct arp_entry *arp_lookup(const struct tapir_stack *s, uint32_t ip);
+
+/* ---- ipv4.c ---- */
+int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
+/* Dispatches a complete (possibly reassembled) datagram to its protocol. */
+int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
+/* P holds the transport payload; adds the IPv4 header, routes, fragments
+ * when needed, and sends.  SRC 0 picks the outgoing interface's address.
+ * Returns 0 or a negative errno (P is always consumed). */
+#define TP_IP_DF 1
+int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
+		uint32_t dst, uint8_t proto, unsigned flags);
+/* Delivers datagrams sent to our own addresses; returns the next deadline. */
+tapir_time_t ipv4_loop_poll(struct tapir_stack *s);
+/* Route lookup: the interface and next hop for DST, or -1. */
+int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop);
+bool ipv4_is_local(const struct tapir_stack *s, uint32_t a);
+bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a);
+/* The MTU of the interface DST is routed through (0: no route). */
+unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst);
+
+/* ---- ip_reasm.c ---- */
+int reasm_init(struct tapir_stack *s);
+/* Takes a fragment; when it completes a datagram, delivers it.  */
+int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt,
+		size_t len, size_t hlen);
+tapir_time_t reasm_poll(struct tapir_stack *s, tapir_time_t now);
+
+/* ---- icmp.c ---- */
+int icmp_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len,
+	       size_t hlen);
+/* Sends an ICMP error about the datagram at ORIG (its IPv4 header first),
+ * subject to RFC 1122 3.2.2's "never about" rules and the rate limit. */
+void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len,
+		     uint8_t type, uint8_t code);
+/* Reports a local delivery failure for our own packet P (ARP failed):
+ * the transport that sent it learns EHOSTUNREACH. */
+void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p);
+#define ICMP_ECHO_REPLY 0
+#define ICMP_UNREACH 3
+#define ICMP_SOURCE_QUENCH 4
+#define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAM_PROBLEM 12
+#define ICMP_UNREACH_NET 0
+#define ICMP_UNREACH_HOST 1
+#define ICMP_UNREACH_PROTO 2
+#define ICMP_UNREACH_PORT 3
+#define ICMP_UNREACH_NEEDFRAG 4
+/* The errno an ICMP error means to a transport (RFC 1122 4.2.3.9). */
+int icmp_errno(uint8_t type, uint8_t code);
+
+/* ---- udp.c ---- */
+int udp_init(struct tapir_stack *s);
+int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
+/* An ICMP error quoting a UDP datagram we sent: INNER is its IPv4 header
+ * followed by at least 8 bytes. */
+int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err);
+
+#endif

@@ -1,0 +1,54 @@
+/* Ethernet II (RFC 894): destination filter and ethertype demux on the way
+ * in, the header and the link's send on the way out. */
+#include "core.h"
+
+const uint8_t tp_mac_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
+{
+	struct tp_iface *ifc = &s->ifaces[ifindex];
+	uint16_t type;
+
+	if (len < ETH_HLEN)
+		return TAPIR_DROP_eth_short;
+	/* We join no multicast group, so only our MAC and broadcast pass. */
+	if (memcmp(frame, ifc->mac, 6) && memcmp(frame, tp_mac_broadcast, 6))
+		return TAPIR_DROP_eth_not_for_us;
+	if (!memcmp(frame + 6, ifc->mac, 6))
+		return TAPIR_DROP_eth_own_source;
+	type = get16(frame + 12);
+	switch (type) {
+	case ETH_P_ARP:
+		return arp_input(s, ifindex, frame + ETH_HLEN, len - ETH_HLEN);
+	case ETH_P_IPV4:
+		if (!ifc->up)
+			return TAPIR_DROP_iface_down;
+		return ipv4_input(s, ifindex, frame + ETH_HLEN, len - ETH_HLEN);
+	default:
+		return TAPIR_DROP_eth_ethertype;
+	}
+}
+
+void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint8_t *dst,
+		uint16_t type)
+{
+	struct tp_iface *ifc = &s->ifaces[ifindex];
+	uint8_t *h = tp_pkt_push(p, ETH_HLEN);
+
+	memcpy(h, dst, 6);
+	memcpy(h + 6, ifc->mac, 6);
+	put16(h + 12, type);
+	/* Frames shorter than 60 bytes are padded by the sender (IEEE 802.3);
+	 * a TAP device passes them unpadded, so pad here with zeros. */
+	if (p->len < 60 && tp_pkt_headroom(p) + 60 <= p->cap) {
+		memset(p->data + p->len, 0, 60 - p->len);
+		p->len = 60;
+	}
+	if (s->frame_fn)
+		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, p->data, p->len, s->now);
+	if (ifc->link->send(ifc->link, p->data, p->len) < 0)
+		STAT(s, tx_errors);
+	else
+		STAT(s, tx_frames);
+	tp_pkt_free(s, p);
+}

@@ -1,0 +1,227 @@
+/* ICMPv4 (RFC 792, RFC 1122 3.2.2): echo, errors we send (rate limited per
+ * RFC 1812 4.3.2.8) and errors we receive, which go to the socket that sent
+ * the packet they quote. */
+#include <errno.h>
+
+#include "core.h"
+
+#define ICMP_HLEN 8
+#define ICMP_ERROR_MAX 576 /* RFC 1812 4.3.2.3: the error's total size */
+
+int icmp_errno(uint8_t type, uint8_t code)
+{
+	if (type == ICMP_TIME_EXCEEDED)
+		return EHOSTUNREACH;
+	if (type == ICMP_PARAM_PROBLEM)
+		return EPROTO;
+	switch (code) {
+	case ICMP_UNREACH_NET: case 6: case 9: case 11:
+		return ENETUNREACH;
+	case ICMP_UNREACH_PROTO:
+		return ENOPROTOOPT;
+	case ICMP_UNREACH_PORT:
+		return ECONNREFUSED;
+	case ICMP_UNREACH_NEEDFRAG:
+		return EMSGSIZE;
+	case 5:
+		return EOPNOTSUPP;
+	default: /* host, host unknown, prohibited: RFC 1122 4.2.3.9 */
+		return EHOSTUNREACH;
+	}
+}
+
+static bool icmp_is_error(uint8_t type)
+{
+	return type == ICMP_UNREACH || type == ICMP_SOURCE_QUENCH || type == 5 ||
+	       type == ICMP_TIME_EXCEEDED || type == ICMP_PARAM_PROBLEM;
+}
+
+/* RFC 1812 4.3.2.8: a token bucket, refilled from the time passed in. */
+static bool icmp_rate_ok(struct tapir_stack *s)
+{
+	uint64_t cap = (uint64_t)s->cfg.icmp_burst * 1000;
+	if (s->now > s->icmp_refill_at) {
+		uint64_t add = (s->now - s->icmp_refill_at) * s->cfg.icmp_rate / 1000;
+		s->icmp_tokens_milli = s->icmp_tokens_milli + add > cap ? cap
+									: s->icmp_tokens_milli + add;
+		s->icmp_refill_at = s->now;
+	}
+	if (s->icmp_tokens_milli < 1000)
+		return false;
+	s->icmp_tokens_milli -= 1000;
+	return true;
+}
+
+void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len, uint8_t type,
+		     uint8_t code)
+{
+	size_t hlen = (size_t)(orig[0] & 15) * 4, n;
+	uint32_t osrc = get32(orig + 12), odst = get32(orig + 16);
+	struct tp_pkt *p;
+	uint8_t *m;
+	char a[16];
+
+	/* RFC 1122 3.2.2: never about an ICMP error, a broadcast or multicast,
+	 * a non-initial fragment, or a source that is not one host */
+	if (orig[9] == IP_PROTO_ICMP &&
+	    (len < hlen + 1 || icmp_is_error(orig[hlen])))
+		return;
+	if (ipv4_is_broadcast(s, odst) || (odst >> 28) == 14 || (get16(orig + 6) & 0x1fff))
+		return;
+	if (osrc == 0 || ipv4_is_broadcast(s, osrc) || (osrc >> 28) >= 14)
+		return;
+	if (!icmp_rate_ok(s)) {
+		STAT(s, icmp_rate_limited);
+		return;
+	}
+	n = len < ICMP_ERROR_MAX - IPV4_HLEN - ICMP_HLEN ? len : ICMP_ERROR_MAX - IPV4_HLEN - ICMP_HLEN;
+	p = tp_pkt_alloc(s, ICMP_HLEN + n);
+	if (!p) {
+		STAT(s, tx_nomem);
+		return;
+	}
+	m = p->data;
+	p->len = (uint32_t)(ICMP_HLEN + n);
+	m[0] = type;
+	m[1] = code;
+	memset(m + 2, 0, 6);
+	memcpy(m + ICMP_HLEN, orig, n);
+	put16(m + 2, tp_csum(m, p->len));
+	STAT(s, icmp_errors_sent);
+	TRACE(s, TAPIR_TR_ICMP, "tx %s %u/%u to %s about %s proto %u",
+	      type == ICMP_UNREACH ? "unreachable" : "error", type, code, tp_ip_str(osrc, a),
+	      tp_ip_str(odst, (char[16]){0}), orig[9]);
+	ipv4_output(s, p, ipv4_is_local(s, odst) ? odst : 0, osrc, IP_PROTO_ICMP, 0);
+}
+
+/* An error about INNER, a datagram we sent (its IPv4 header and at least 8
+ * bytes): hand it to the protocol that sent it. */
+static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
+		       uint32_t from, uint8_t type, uint8_t code)
+{
+	size_t hlen;
+	if (len < IPV4_HLEN || inner[0] >> 4 != 4)
+		return TAPIR_DROP_icmp_error_bad;
+	hlen = (size_t)(inner[0] & 15) * 4;
+	if (hlen < IPV4_HLEN || len < hlen + 8 || !ipv4_is_local(s, get32(inner + 12)))
+		return TAPIR_DROP_icmp_error_bad;
+	switch (inner[9]) {
+	case IP_PROTO_UDP:
+		return udp_icmp_error(s, inner, len, err);
+	case IP_PROTO_ICMP:
+		if (inner[hlen] != ICMP_ECHO || !s->echo_fn)
+			return TAPIR_DROP_icmp_error_bad;
+		s->echo_fn(s->echo_arg, &(struct tapir_echo_reply){
+			.from = from, .target = get32(inner + 16), .id = get16(inner + hlen + 4),
+			.seq = get16(inner + hlen + 6), .error = err, .icmp_type = type,
+			.icmp_code = code, .now = s->now});
+		return TP_OK;
+	default:
+		return TAPIR_DROP_icmp_error_bad;
+	}
+}
+
+void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p)
+{
+	icmp_notify(s, p->data, p->len, EHOSTUNREACH, get32(p->data + 12), ICMP_UNREACH,
+		    ICMP_UNREACH_HOST);
+}
+
+static int icmp_echo(struct tapir_stack *s, const uint8_t *pkt, const uint8_t *m, size_t len)
+{
+	uint32_t src = get32(pkt + 12), dst = get32(pkt + 16);
+	struct tp_pkt *p;
+
+	/* RFC 1122 3.2.2.6 lets a host ignore echo to broadcast; we do, as
+	 * Linux does by default (smurf amplification). */
+	if (!ipv4_is_local(s, dst))
+		return TAPIR_DROP_icmp_broadcast;
+	p = tp_pkt_alloc(s, len);
+	if (!p)
+		return TAPIR_DROP_nomem;
+	memcpy(p->data, m, len);
+	p->len = (uint32_t)len;
+	p->data[0] = ICMP_ECHO_REPLY;
+	put16(p->data + 2, 0);
+	put16(p->data + 2, tp_csum(p->data, len));
+	STAT(s, icmp_echo_replied);
+	TRACE(s, TAPIR_TR_ICMP, "tx echo reply id %u seq %u len %zu", get16(m + 4),
+	      get16(m + 6), len - ICMP_HLEN);
+	ipv4_output(s, p, dst, src, IP_PROTO_ICMP, 0);
+	return TP_OK;
+}
+
+int icmp_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len, size_t hlen)
+{
+	const uint8_t *m = pkt + hlen;
+	size_t mlen = len - hlen;
+	uint32_t src = get32(pkt + 12);
+	char a[16];
+	(void)ifindex;
+
+	if (mlen < ICMP_HLEN)
+		return TAPIR_DROP_icmp_short;
+	if (tp_csum(m, mlen) != 0)
+		return TAPIR_DROP_icmp_checksum;
+	switch (m[0]) {
+	case ICMP_ECHO:
+		TRACE(s, TAPIR_TR_ICMP, "rx echo request from %s id %u seq %u len %zu",
+		      tp_ip_str(src, a), get16(m + 4), get16(m + 6), mlen - ICMP_HLEN);
+		return icmp_echo(s, pkt, m, mlen);
+	case ICMP_ECHO_REPLY:
+		TRACE(s, TAPIR_TR_ICMP, "rx echo reply from %s id %u seq %u len %zu",
+		      tp_ip_str(src, a), get16(m + 4), get16(m + 6), mlen - ICMP_HLEN);
+		if (!s->echo_fn)
+			return TAPIR_DROP_icmp_type;
+		STAT(s, icmp_echo_reply_rx);
+		s->echo_fn(s->echo_arg, &(struct tapir_echo_reply){
+			.from = src, .target = src, .id = get16(m + 4), .seq = get16(m + 6),
+			.ttl = pkt[8], .data = m + ICMP_HLEN, .len = mlen - ICMP_HLEN,
+			.icmp_type = m[0], .now = s->now});
+		return TP_OK;
+	case ICMP_UNREACH:
+	case ICMP_TIME_EXCEEDED:
+	case ICMP_PARAM_PROBLEM:
+		STAT(s, icmp_errors_rx);
+		TRACE(s, TAPIR_TR_ICMP, "rx error %u/%u from %s", m[0], m[1], tp_ip_str(src, a));
+		return icmp_notify(s, m + ICMP_HLEN, mlen - ICMP_HLEN, icmp_errno(m[0], m[1]),
+				   src, m[0], m[1]);
+	default:
+		/* includes source quench, which RFC 6633 says to ignore */
+		return TAPIR_DROP_icmp_type;
+	}
+}
+
+void tapir_echo_set_handler(struct tapir_stack *s, tapir_echo_fn fn, void *arg)
+{
+	s->echo_fn = fn;
+	s->echo_arg = arg;
+}
+
+int tapir_echo_send(struct tapir_stack *s, uint32_t dst, uint16_t id, uint16_t seq,
+		    const void *data, size_t len, tapir_time_t now)
+{
+	struct tp_pkt *p;
+	char a[16];
+	if (len > 65535 - IPV4_HLEN - ICMP_HLEN)
+		return -EMSGSIZE;
+	s->now = now;
+	p = tp_pkt_alloc(s, ICMP_HLEN + len);
+	if (!p) {
+		STAT(s, tx_nomem);
+		return -ENOBUFS;
+	}
+	p->data[0] = ICMP_ECHO;
+	p->data[1] = 0;
+	put16(p->data + 2, 0);
+	put16(p->data + 4, id);
+	put16(p->data + 6, seq);
+	if (len)
+		memcpy(p->data + ICMP_HLEN, data, len);
+	p->len = (uint32_t)(ICMP_HLEN + len);
+	put16(p->data + 2, tp_csum(p->data, p->len));
+	STAT(s, icmp_echo_sent);
+	TRACE(s, TAPIR_TR_ICMP, "tx echo request to %s id %u seq %u len %zu",
+	      tp_ip_str(dst, a), id, seq, len);
+	return ipv4_output(s, p, 0, dst, IP_PROTO_ICMP, 0);
+}

@@ -1,0 +1,217 @@
+/* IPv4 reassembly (RFC 791 3.2, RFC 815's idea of holes kept as a sorted
+ * fragment list).  Bounded: at most cfg.reasm_max_datagrams at once and
+ * cfg.reasm_max_bytes of buffers; the oldest datagram makes room.
+ *
+ * Overlaps are never merged: following RFC 5722 (written for IPv6, the same
+ * reasoning holds here) any overlapping fragment discards the whole
+ * datagram, and the datagram's id stays refused until its timer expires, so
+ * that the rest of it cannot be stitched into something else.  An exact
+ * duplicate (same offset and length, as the network makes them) is only
+ * dropped itself. */
+#include <stdlib.h>
+
+#include "core.h"
+
+#define MAX_PAYLOAD (65535 - IPV4_HLEN)
+
+int reasm_init(struct tapir_stack *s)
+{
+	s->reasm = calloc(s->cfg.reasm_max_datagrams ? s->cfg.reasm_max_datagrams : 1,
+			  sizeof(*s->reasm));
+	return s->reasm ? 0 : -1;
+}
+
+static void slot_release(struct tapir_stack *s, struct reasm_slot *r)
+{
+	tp_pkt_free_list(s, r->frags);
+	s->reasm_mem -= r->mem;
+	r->frags = NULL;
+	r->mem = 0;
+	r->have = 0;
+}
+
+static void slot_free(struct tapir_stack *s, struct reasm_slot *r)
+{
+	slot_release(s, r);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Discards the datagram's data but remembers its id until the timeout. */
+static int slot_kill(struct tapir_stack *s, struct reasm_slot *r, int reason)
+{
+	char a[16];
+	TRACE(s, TAPIR_TR_IP, "reassembly of id %u from %s dropped: %s", r->id,
+	      tp_ip_str(r->src, a), tapir_drop_text((enum tapir_drop)reason));
+	slot_release(s, r);
+	r->dead = true;
+	return reason;
+}
+
+static struct reasm_slot *slot_oldest(struct tapir_stack *s, const struct reasm_slot *not)
+{
+	struct reasm_slot *old = NULL;
+	for (unsigned i = 0; i < s->cfg.reasm_max_datagrams; i++) {
+		struct reasm_slot *r = &s->reasm[i];
+		if (r->used && r != not && (!old || r->deadline < old->deadline))
+			old = r;
+	}
+	return old;
+}
+
+static struct reasm_slot *slot_get(struct tapir_stack *s, const uint8_t *h)
+{
+	uint32_t src = get32(h + 12), dst = get32(h + 16);
+	uint16_t id = get16(h + 4);
+	struct reasm_slot *freeslot = NULL;
+
+	for (unsigned i = 0; i < s->cfg.reasm_max_datagrams; i++) {
+		struct reasm_slot *r = &s->reasm[i];
+		if (!r->used) {
+			if (!freeslot)
+				freeslot = r;
+		} else if (r->src == src && r->dst == dst && r->id == id && r->proto == h[9]) {
+			return r;
+		}
+	}
+	if (!freeslot) {
+		freeslot = slot_oldest(s, NULL);
+		if (!freeslot)
+			return NULL;
+		STAT(s, reasm_evicted);
+		slot_free(s, freeslot);
+	}
+	freeslot->used = true;
+	freeslot->src = src;
+	freeslot->dst = dst;
+	freeslot->id = id;
+	freeslot->proto = h[9];
+	freeslot->deadline = s->now + s->cfg.reasm_timeout_us;
+	return freeslot;
+}
+
+static int reasm_complete(struct tapir_stack *s, int ifindex, struct reasm_slot *r)
+{
+	size_t total = r->hdr_len + r->total;
+	struct tp_pkt *d = tp_pkt_alloc(s, total);
+	int ret;
+	uint8_t *h;
+
+	if (!d) {
+		slot_free(s, r);
+		return TAPIR_DROP_frag_nomem;
+	}
+	h = d->data;
+	memcpy(h, r->hdr, r->hdr_len);
+	for (struct tp_pkt *f = r->frags; f; f = f->next)
+		memcpy(h + r->hdr_len + f->off, f->data, f->len);
+	d->len = (uint32_t)total;
+	put16(h + 2, (uint16_t)total);
+	put16(h + 6, get16(h + 6) & 0x4000); /* keep DF, clear MF and offset */
+	put16(h + 10, 0);
+	put16(h + 10, tp_csum(h, r->hdr_len));
+	slot_free(s, r);
+	STAT(s, reasm_done);
+	TRACE(s, TAPIR_TR_IP, "reassembled id %u: %zu bytes", get16(h + 4), total);
+	ret = ipv4_deliver(s, ifindex, h, total);
+	tp_pkt_free(s, d);
+	return ret;
+}
+
+int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t len,
+		size_t hlen)
+{
+	uint16_t fo = get16(pkt + 6);
+	size_t off = (size_t)(fo & 0x1fff) * 8, plen = len - hlen;
+	bool more = fo & 0x2000;
+	struct reasm_slot *r;
+	struct tp_pkt *f, **pp;
+
+	/* RFC 791: every fragment but the last carries a multiple of 8 */
+	if (plen == 0 || (more && (plen & 7)))
+		return TAPIR_DROP_frag_bad;
+	r = slot_get(s, pkt);
+	if (!r)
+		return TAPIR_DROP_frag_nomem;
+	if (r->dead)
+		return TAPIR_DROP_frag_dead;
+	if (off + plen > MAX_PAYLOAD)
+		return slot_kill(s, r, TAPIR_DROP_frag_too_big);
+	if (!more) {
+		if (r->total && r->total != off + plen)
+			return slot_kill(s, r, TAPIR_DROP_frag_bad);
+		r->total = (uint32_t)(off + plen);
+	}
+	if (r->total && off + plen > r->total)
+		return slot_kill(s, r, TAPIR_DROP_frag_bad);
+	for (f = r->frags; f; f = f->next) {
+		if (off < (size_t)f->off + f->len && f->off < off + plen) {
+			if (f->off == off && f->len == plen)
+				return TAPIR_DROP_frag_dup;
+			return slot_kill(s, r, TAPIR_DROP_frag_overlap);
+		}
+	}
+	/* the last fragment may reveal that held ones lie beyond the end */
+	if (r->total)
+		for (f = r->frags; f; f = f->next)
+			if ((size_t)f->off + f->len > r->total)
+				return slot_kill(s, r, TAPIR_DROP_frag_bad);
+
+	while (s->reasm_mem + TP_SMALL_CAP > s->cfg.reasm_max_bytes) {
+		struct reasm_slot *old = slot_oldest(s, r);
+		if (!old)
+			break;
+		STAT(s, reasm_evicted);
+		slot_free(s, old);
+	}
+	f = s->reasm_mem + TP_SMALL_CAP <= s->cfg.reasm_max_bytes ? tp_pkt_alloc(s, plen) : NULL;
+	if (!f) {
+		slot_kill(s, r, TAPIR_DROP_frag_nomem);
+		return TAPIR_DROP_frag_nomem;
+	}
+	memcpy(f->data, pkt + hlen, plen);
+	f->len = (uint32_t)plen;
+	f->off = (uint16_t)off;
+	for (pp = &r->frags; *pp && (*pp)->off < off; pp = &(*pp)->next)
+		;
+	f->next = *pp;
+	*pp = f;
+	r->have += (uint32_t)plen;
+	r->mem += f->cap;
+	s->reasm_mem += f->cap;
+	if (off == 0) {
+		memcpy(r->hdr, pkt, hlen);
+		r->hdr_len = (uint8_t)hlen;
+	}
+	if (r->total && r->have == r->total && r->hdr_len)
+		return reasm_complete(s, ifindex, r);
+	return TP_OK;
+}
+
+tapir_time_t reasm_poll(struct tapir_stack *s, tapir_time_t now)
+{
+	tapir_time_t next = TAPIR_TIME_NEVER;
+	for (unsigned i = 0; i < s->cfg.reasm_max_datagrams; i++) {
+		struct reasm_slot *r = &s->reasm[i];
+		if (!r->used)
+			continue;
+		if (r->deadline > now) {
+			if (r->deadline < next)
+				next = r->deadline;
+			continue;
+		}
+		if (!r->dead) {
+			STAT(s, reasm_timeout);
+			/* RFC 792 / RFC 1122 3.3.2: time exceeded (code 1), only
+			 * when fragment zero arrived, quoting its start */
+			if (r->hdr_len && r->frags && r->frags->off == 0) {
+				uint8_t orig[60 + 8];
+				size_t n = r->frags->len < 8 ? r->frags->len : 8;
+				memcpy(orig, r->hdr, r->hdr_len);
+				memcpy(orig + r->hdr_len, r->frags->data, n);
+				icmp_send_error(s, orig, r->hdr_len + n, ICMP_TIME_EXCEEDED, 1);
+			}
+		}
+		slot_free(s, r);
+	}
+	return next;
+}

@@ -1,0 +1,287 @@
+/* IPv4 (RFC 791, RFC 1122 3.2.1): header validation and local delivery on
+ * the way in; routing, the header and fragmentation on the way out.
+ * Reassembly lives in ip_reasm.c. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "core.h"
+
+/* ---- addresses and routes ---- */
+
+bool ipv4_is_local(const struct tapir_stack *s, uint32_t a)
+{
+	for (int i = 0; i < s->nifaces; i++)
+		if (s->ifaces[i].up && s->ifaces[i].addr == a)
+			return true;
+	return false;
+}
+
+bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a)
+{
+	if (a == IPV4_BROADCAST)
+		return true;
+	for (int i = 0; i < s->nifaces; i++) {
+		const struct tp_iface *ifc = &s->ifaces[i];
+		/* RFC 919/922: the subnet's directed broadcast (not on /31, /32) */
+		if (ifc->up && ifc->mask < 0xfffffffeu &&
+		    (a & ifc->mask) == (ifc->addr & ifc->mask) && (a & ~ifc->mask) == ~ifc->mask)
+			return true;
+	}
+	return false;
+}
+
+static bool ipv4_is_martian_source(uint32_t a)
+{
+	/* RFC 1122 3.2.1.3: never a source: 0/8 (except during boot, which we
+	 * do not do), 127/8 from the wire, class D multicast, class E */
+	return (a >> 24) == 0 || (a >> 24) == 127 || (a >> 28) >= 14;
+}
+
+int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop)
+{
+	const struct tp_route *best = NULL;
+	for (int i = 0; i < TP_MAX_ROUTES; i++) {
+		const struct tp_route *r = &s->routes[i];
+		if (r->used && (dst & r->mask) == r->dst && s->ifaces[r->ifindex].up &&
+		    (!best || r->mask > best->mask))
+			best = r;
+	}
+	if (!best)
+		return -1;
+	if (nexthop)
+		*nexthop = best->gateway ? best->gateway : dst;
+	return best->ifindex;
+}
+
+unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
+{
+	int i = ipv4_route(s, dst, NULL);
+	return i < 0 ? 0 : s->ifaces[i].mtu;
+}
+
+static const char *proto_name(uint8_t p, char buf[12])
+{
+	switch (p) {
+	case IP_PROTO_ICMP: return "icmp";
+	case IP_PROTO_UDP: return "udp";
+	case IP_PROTO_TCP: return "tcp";
+	}
+	snprintf(buf, 12, "proto%u", p);
+	return buf;
+}
+
+static void trace_ip(struct tapir_stack *s, const char *dir, const uint8_t *h)
+{
+	char a[16], b[16], pn[12], frag[32] = "";
+	uint16_t fo = get16(h + 6);
+	if (fo & 0x3fff)
+		snprintf(frag, sizeof(frag), " frag %u%s", (fo & 0x1fff) * 8u,
+			 (fo & 0x2000) ? "+" : "");
+	tp_trace(s, TAPIR_TR_IP, "%s %s > %s: %s len %u id %u ttl %u%s%s", dir,
+		 tp_ip_str(get32(h + 12), a), tp_ip_str(get32(h + 16), b), proto_name(h[9], pn),
+		 get16(h + 2), get16(h + 4), h[8], (fo & 0x4000) ? " DF" : "", frag);
+}
+
+/* RFC 791 3.1 "Options": EOL ends the list, NOP is one byte, every other
+ * option has a length byte covering itself and its type. */
+static bool ipv4_options_ok(const uint8_t *o, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (o[i] == 0)
+			return true;
+		if (o[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || o[i + 1] < 2 || i + o[i + 1] > len)
+			return false;
+		i += o[i + 1];
+	}
+	return true;
+}
+
+/* ---- input ---- */
+
+int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
+{
+	size_t hlen, total;
+	uint32_t src, dst;
+	const struct tp_iface *ifc = &s->ifaces[ifindex];
+
+	if (len < IPV4_HLEN)
+		return TAPIR_DROP_ip_short;
+	if (pkt[0] >> 4 != 4)
+		return TAPIR_DROP_ip_version;
+	hlen = (size_t)(pkt[0] & 15) * 4;
+	if (hlen < IPV4_HLEN || hlen > len)
+		return TAPIR_DROP_ip_header_len;
+	total = get16(pkt + 2);
+	if (total < hlen || total > len)
+		return TAPIR_DROP_ip_total_len;
+	/* RFC 791 3.1: the checksum covers the header only */
+	if (tp_csum(pkt, hlen) != 0)
+		return TAPIR_DROP_ip_checksum;
+	if (hlen > IPV4_HLEN && !ipv4_options_ok(pkt + IPV4_HLEN, hlen - IPV4_HLEN))
+		return TAPIR_DROP_ip_options;
+	src = get32(pkt + 12);
+	dst = get32(pkt + 16);
+	if (ipv4_is_martian_source(src) || ipv4_is_broadcast(s, src) || ipv4_is_local(s, src))
+		return TAPIR_DROP_ip_bad_source;
+	/* RFC 1122 3.3.4.2: the weak host model: any of our addresses on any
+	 * interface, and broadcasts on the interface they came in on */
+	if (!ipv4_is_local(s, dst) && dst != IPV4_BROADCAST &&
+	    !(ifc->mask < 0xfffffffeu && (dst & ifc->mask) == (ifc->addr & ifc->mask) &&
+	      (dst & ~ifc->mask) == ~ifc->mask))
+		return TAPIR_DROP_ip_not_for_us;
+	STAT(s, ip_rx);
+	if (TRACE_ON(s, TAPIR_TR_IP))
+		trace_ip(s, "rx", pkt);
+	/* the link may pad short frames: from here on, the datagram only */
+	if (get16(pkt + 6) & 0x3fff) /* MF set or offset non-zero */
+		return reasm_input(s, ifindex, pkt, total, hlen);
+	return ipv4_deliver(s, ifindex, pkt, total);
+}
+
+int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
+{
+	size_t hlen = (size_t)(pkt[0] & 15) * 4;
+	(void)ifindex;
+	switch (pkt[9]) {
+	case IP_PROTO_ICMP:
+		return icmp_input(s, ifindex, pkt, len, hlen);
+	case IP_PROTO_UDP:
+		return udp_input(s, pkt, len, hlen);
+	default:
+		/* RFC 1122 3.2.2.1: protocol unreachable */
+		icmp_send_error(s, pkt, len, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+		return TAPIR_DROP_ip_protocol;
+	}
+}
+
+/* ---- output ---- */
+
+static void ipv4_header(uint8_t *h, size_t total, uint16_t id, uint16_t frag, uint8_t ttl,
+			uint8_t proto, uint32_t src, uint32_t dst)
+{
+	h[0] = 0x45;
+	h[1] = 0;
+	put16(h + 2, (uint16_t)total);
+	put16(h + 4, id);
+	put16(h + 6, frag);
+	h[8] = ttl;
+	h[9] = proto;
+	put16(h + 10, 0);
+	put32(h + 12, src);
+	put32(h + 16, dst);
+	put16(h + 10, tp_csum(h, IPV4_HLEN));
+}
+
+/* A datagram to one of our own addresses never touches a link: it waits in
+ * a bounded queue and is delivered on the next poll, so that input is never
+ * re-entered from output. */
+#define LOOP_LIMIT 256
+static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
+		     uint8_t proto, uint16_t id)
+{
+	if (s->loop_len >= LOOP_LIMIT) {
+		tp_pkt_free(s, p);
+		return -ENOBUFS;
+	}
+	ipv4_header(tp_pkt_push(p, IPV4_HLEN), p->len + IPV4_HLEN, id, 0, s->cfg.ttl, proto,
+		    src, dst);
+	STAT(s, ip_tx);
+	if (TRACE_ON(s, TAPIR_TR_IP))
+		trace_ip(s, "loop", p->data);
+	p->next = NULL;
+	if (s->loop_tail)
+		s->loop_tail->next = p;
+	else
+		s->loop_head = p;
+	s->loop_tail = p;
+	s->loop_len++;
+	return 0;
+}
+
+tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
+{
+	/* only what was queued before this call, so a reply loop terminates */
+	unsigned n = s->loop_len;
+	while (n-- && s->loop_head) {
+		struct tp_pkt *p = s->loop_head;
+		int r;
+		s->loop_head = p->next;
+		if (!s->loop_head)
+			s->loop_tail = NULL;
+		s->loop_len--;
+		STAT(s, ip_rx);
+		r = ipv4_deliver(s, 0, p->data, p->len);
+		if (r != TP_OK)
+			s->stats.drop[r]++;
+		tp_pkt_free(s, p);
+	}
+	return s->loop_head ? s->now : TAPIR_TIME_NEVER;
+}
+
+int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
+		uint8_t proto, unsigned flags)
+{
+	uint32_t nexthop;
+	int ifindex = ipv4_route(s, dst, &nexthop);
+	const struct tp_iface *ifc;
+	size_t plen = p->len, chunk;
+	uint16_t id = s->ip_id++;
+
+	if (ifindex < 0) {
+		STAT(s, ip_no_route);
+		tp_pkt_free(s, p);
+		return -ENETUNREACH;
+	}
+	ifc = &s->ifaces[ifindex];
+	if (!src)
+		src = ifc->addr;
+	if (plen + IPV4_HLEN > 65535) {
+		tp_pkt_free(s, p);
+		return -EMSGSIZE;
+	}
+	if (ipv4_is_local(s, dst))
+		return ipv4_loop(s, p, src, dst, proto, id);
+	if (plen + IPV4_HLEN <= ifc->mtu) {
+		ipv4_header(tp_pkt_push(p, IPV4_HLEN), plen + IPV4_HLEN, id,
+			    (flags & TP_IP_DF) ? 0x4000 : 0, s->cfg.ttl, proto, src, dst);
+		STAT(s, ip_tx);
+		if (TRACE_ON(s, TAPIR_TR_IP))
+			trace_ip(s, "tx", p->data);
+		arp_output(s, ifindex, nexthop, p);
+		return 0;
+	}
+	if (flags & TP_IP_DF) {
+		STAT(s, ip_df_too_big);
+		tp_pkt_free(s, p);
+		return -EMSGSIZE;
+	}
+	/* RFC 791 3.2 "Fragmentation": every fragment but the last carries a
+	 * multiple of 8 bytes; all carry the same id. */
+	chunk = (ifc->mtu - IPV4_HLEN) & ~(size_t)7;
+	for (size_t off = 0; off < plen; off += chunk) {
+		size_t n = plen - off < chunk ? plen - off : chunk;
+		bool more = off + n < plen;
+		struct tp_pkt *f = tp_pkt_alloc(s, n + IPV4_HLEN);
+		if (!f) {
+			STAT(s, tx_nomem);
+			break; /* the peer's reassembly will time out */
+		}
+		memcpy(f->data, p->data + off, n);
+		f->len = (uint32_t)n;
+		ipv4_header(tp_pkt_push(f, IPV4_HLEN), n + IPV4_HLEN, id,
+			    (uint16_t)((more ? 0x2000 : 0) | (off / 8)), s->cfg.ttl, proto, src,
+			    dst);
+		STAT(s, ip_tx);
+		STAT(s, ip_frag_created);
+		if (TRACE_ON(s, TAPIR_TR_IP))
+			trace_ip(s, "tx", f->data);
+		arp_output(s, ifindex, nexthop, f);
+	}
+	tp_pkt_free(s, p);
+	return 0;
+}

@@ -1,0 +1,163 @@
+/* The stack object, its interfaces and routes, and the two entry points
+ * every driver loop calls: tapir_stack_input and tapir_stack_poll. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "core.h"
+
+void tapir_config_default(struct tapir_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->seed = 1;
+	c->pkt_small = 1024;
+	c->pkt_large = 16;
+	c->arp_cache_size = 128;
+	c->arp_queue_len = 8;
+	c->arp_retries = 3;
+	c->arp_retry_us = TAPIR_SEC(1);
+	c->arp_reachable_us = TAPIR_SEC(60);
+	c->reasm_max_datagrams = 16;
+	c->reasm_max_bytes = 512 * 1024;
+	c->reasm_timeout_us = TAPIR_SEC(30);
+	c->icmp_rate = 1000;
+	c->icmp_burst = 50;
+	c->ttl = 64;
+	c->ephemeral_lo = 49152;
+	c->ephemeral_hi = 65535;
+	c->udp_rcvbuf = 212992;
+	c->udp_sockets = 64;
+}
+
+struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
+{
+	struct tapir_stack *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cfg = *cfg;
+	if (!s->cfg.arp_cache_size || s->cfg.ephemeral_lo > s->cfg.ephemeral_hi ||
+	    !s->cfg.ephemeral_lo || !s->cfg.pkt_small)
+		goto fail;
+	s->rng = cfg->seed;
+	s->ip_id = (uint16_t)tp_rand(s);
+	s->icmp_tokens_milli = (uint64_t)cfg->icmp_burst * 1000;
+	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s))
+		goto fail;
+	return s;
+fail:
+	tapir_stack_free(s);
+	return NULL;
+}
+
+void tapir_stack_free(struct tapir_stack *s)
+{
+	if (!s)
+		return;
+	/* the pools own every packet, so freeing them frees all queues */
+	tp_pools_free(s);
+	free(s->arp);
+	free(s->reasm);
+	free(s->udp);
+	free(s);
+}
+
+int tapir_iface_add(struct tapir_stack *s, struct tapir_link *link, const uint8_t mac[6],
+		    unsigned mtu)
+{
+	struct tp_iface *ifc;
+	/* RFC 791: every host must accept 576; below 68 IPv4 cannot fragment */
+	if (s->nifaces == TAPIR_MAX_IFACES)
+		return -ENOSPC;
+	if (!link || mtu < 576 || mtu > 65535 || (mac[0] & 1))
+		return -EINVAL;
+	ifc = &s->ifaces[s->nifaces];
+	memset(ifc, 0, sizeof(*ifc));
+	ifc->link = link;
+	memcpy(ifc->mac, mac, 6);
+	ifc->mtu = mtu;
+	return s->nifaces++;
+}
+
+int tapir_route_add(struct tapir_stack *s, uint32_t dst, unsigned plen, uint32_t gw,
+		    int ifindex)
+{
+	uint32_t mask = plen ? ~0u << (32 - plen) : 0;
+	if (plen > 32 || ifindex < 0 || ifindex >= s->nifaces)
+		return -EINVAL;
+	for (int i = 0; i < TP_MAX_ROUTES; i++) {
+		struct tp_route *r = &s->routes[i];
+		if (r->used && r->dst == (dst & mask) && r->mask == mask) {
+			r->gateway = gw; /* replace, as "ip route replace" does */
+			r->ifindex = ifindex;
+			return 0;
+		}
+	}
+	for (int i = 0; i < TP_MAX_ROUTES; i++) {
+		struct tp_route *r = &s->routes[i];
+		if (!r->used) {
+			*r = (struct tp_route){dst & mask, mask, gw, ifindex, true};
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int tapir_iface_set_ipv4(struct tapir_stack *s, int ifindex, uint32_t addr, unsigned plen,
+			 tapir_time_t now)
+{
+	struct tp_iface *ifc;
+	uint32_t mask;
+	if (ifindex < 0 || ifindex >= s->nifaces || plen == 0 || plen > 32)
+		return -EINVAL;
+	mask = ~0u << (32 - plen);
+	/* RFC 1122 3.2.1.3: no host may have a broadcast, zero, loopback or
+	 * class D/E address */
+	if (addr == 0 || (addr >> 24) == 127 || (addr >> 28) >= 14 ||
+	    (plen < 31 && ((addr & ~mask) == 0 || (addr & ~mask) == ~mask)))
+		return -EADDRNOTAVAIL;
+	s->now = now;
+	ifc = &s->ifaces[ifindex];
+	ifc->addr = addr;
+	ifc->mask = mask;
+	ifc->up = true;
+	tapir_route_add(s, addr & mask, plen, 0, ifindex);
+	/* RFC 5227 2.3: announce twice, ANNOUNCE_INTERVAL (2 s) apart */
+	ifc->announces_left = 2;
+	ifc->announce_at = now;
+	arp_poll(s, now);
+	return 0;
+}
+
+void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *arg)
+{
+	s->frame_fn = fn;
+	s->frame_arg = arg;
+}
+
+void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len,
+		       tapir_time_t now)
+{
+	int r;
+	s->now = now;
+	STAT(s, rx_frames);
+	if (s->frame_fn)
+		s->frame_fn(s->frame_arg, ifindex, TAPIR_RX, frame, len, now);
+	if (ifindex < 0 || ifindex >= s->nifaces)
+		r = TAPIR_DROP_iface_down;
+	else
+		r = ether_input(s, ifindex, frame, len);
+	if (r == TP_OK)
+		STAT(s, rx_delivered);
+	else
+		s->stats.drop[r]++;
+}
+
+tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
+{
+	tapir_time_t next, t;
+	s->now = now;
+	next = ipv4_loop_poll(s);
+	t = arp_poll(s, now);
+	next = t < next ? t : next;
+	t = reasm_poll(s, now);
+	return t < next ? t : next;
+}

@@ -1,0 +1,83 @@
+/*
+ * tapir — link drivers: what moves frames between the core and the world.
+ *
+ * The core only knows struct tapir_link: a send function.  Receiving is the
+ * caller's loop: it reads frames from a driver and hands them to
+ * tapir_stack_input().  All system calls for frames live in this layer.
+ */
+#ifndef TAPIR_LINK_H
+#define TAPIR_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <tapir/stack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct tapir_link {
+	/* Sends one Ethernet frame; returns 0 or a negative errno.  Must not
+	 * block and must not call back into the stack. */
+	int (*send)(struct tapir_link *link, const uint8_t *frame, size_t len);
+	const char *name;
+};
+
+/* ---- TAP device (Linux /dev/net/tun) ---- */
+struct tapir_tap;
+/* Opens the TAP device NAME in the current network namespace, creating it
+ * when absent, and sets the kernel's side up.  On failure returns NULL and
+ * writes a one-line reason into ERR. */
+struct tapir_tap *tapir_tap_open(const char *name, char *err, size_t errlen);
+void tapir_tap_close(struct tapir_tap *t);
+struct tapir_link *tapir_tap_link(struct tapir_tap *t);
+int tapir_tap_fd(const struct tapir_tap *t);
+unsigned tapir_tap_mtu(const struct tapir_tap *t);
+/* Reads one frame; returns its length, 0 when none is waiting, or -errno. */
+long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap);
+/* Gives the kernel's side of the TAP an address (ADDR/PREFIX_LEN). */
+int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr,
+			    unsigned prefix_len, char *err, size_t errlen);
+
+/* ---- in-memory pair, for tests: two ends, frames cross with seeded
+ * impairments, in simulated time ---- */
+struct tapir_memlink_params {
+	uint64_t seed;
+	double loss, dup, reorder, corrupt; /* probabilities per frame, 0..1 */
+	tapir_time_t delay_us, jitter_us;   /* one-way delay, +/- uniform jitter */
+	tapir_time_t reorder_extra_us;      /* extra delay of a reordered frame */
+	unsigned queue_limit;               /* frames in flight per direction */
+};
+struct tapir_memlink_stats {
+	uint64_t sent, delivered, lost, duplicated, reordered, corrupted,
+		queue_full;
+};
+struct tapir_memlink;
+void tapir_memlink_params_default(struct tapir_memlink_params *p);
+struct tapir_memlink *tapir_memlink_new(const struct tapir_memlink_params *p);
+void tapir_memlink_free(struct tapir_memlink *m);
+/* SIDE is 0 or 1; a frame sent on one end arrives at the other. */
+struct tapir_link *tapir_memlink_end(struct tapir_memlink *m, int side);
+/* The time frames sent from now on are stamped with. */
+void tapir_memlink_set_time(struct tapir_memlink *m, tapir_time_t now);
+/* Hands every frame due by NOW to RX (side = the end that receives it). */
+typedef void (*tapir_memlink_rx_fn)(void *arg, int side, uint8_t *frame,
+				    size_t len, tapir_time_t now);
+size_t tapir_memlink_deliver(struct tapir_memlink *m, tapir_time_t now,
+			     tapir_memlink_rx_fn rx, void *arg);
+tapir_time_t tapir_memlink_next(const struct tapir_memlink *m);
+const struct tapir_memlink_stats *tapir_memlink_stats(const struct tapir_memlink *m);
+
+/* ---- pcap file writer (libpcap's dump API) ---- */
+struct tapir_pcap;
+struct tapir_pcap *tapir_pcap_open(const char *path, char *err, size_t errlen);
+/* Records one frame; the timestamp is wall-clock time in microseconds. */
+void tapir_pcap_write(struct tapir_pcap *p, const uint8_t *frame, size_t len,
+		      uint64_t wall_us);
+void tapir_pcap_flush(struct tapir_pcap *p);
+void tapir_pcap_close(struct tapir_pcap *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,200 @@
+/*
+ * tapir — the protocol core's public interface.
+ *
+ * The core is deterministic: it has no threads, makes no system calls and
+ * reads no clock.  The caller hands it frames (tapir_stack_input) and the
+ * current time, and calls tapir_stack_poll when the deadline it returned
+ * has come.  Frames leave through each interface's struct tapir_link.
+ *
+ * Addresses in this API are IPv4 addresses in host byte order.
+ */
+#ifndef TAPIR_STACK_H
+#define TAPIR_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Time in microseconds on a monotonic clock of the caller's choosing. */
+typedef uint64_t tapir_time_t;
+#define TAPIR_TIME_NEVER UINT64_MAX
+#define TAPIR_MS(x) ((tapir_time_t)(x) * 1000u)
+#define TAPIR_SEC(x) ((tapir_time_t)(x) * 1000000u)
+
+struct tapir_stack;
+struct tapir_link;
+
+#define TAPIR_MAX_IFACES 4
+
+/* Every tunable the core has.  tapir_config_default() fills in sane values;
+ * the comment gives the default and where it comes from. */
+struct tapir_config {
+	uint64_t seed;                /* randomness: IP ids, ports (0: fixed) */
+	unsigned pkt_small;           /* 2 KiB buffers in the pool: 1024 */
+	unsigned pkt_large;           /* 64 KiB buffers (reassembly, big datagrams): 16 */
+	unsigned arp_cache_size;      /* entries: 128 */
+	unsigned arp_queue_len;       /* packets waiting per unresolved address: 8 */
+	unsigned arp_retries;         /* requests before giving up: 3 */
+	tapir_time_t arp_retry_us;    /* between requests: 1 s */
+	tapir_time_t arp_reachable_us;/* an entry's lifetime after confirmation: 60 s */
+	unsigned reasm_max_datagrams; /* datagrams in reassembly at once: 16 */
+	size_t reasm_max_bytes;       /* buffer memory held by reassembly: 512 KiB */
+	tapir_time_t reasm_timeout_us;/* RFC 791 suggests 15 s; Linux 30 s: 30 s */
+	unsigned icmp_rate;           /* ICMP errors per second (RFC 1812 4.3.2.8): 1000 */
+	unsigned icmp_burst;          /* token bucket depth: 50 */
+	uint8_t ttl;                  /* RFC 1700 / 1122 3.2.1.7 default: 64 */
+	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6335: 49152-65535 */
+	size_t udp_rcvbuf;            /* default per-socket receive limit: 212992 */
+	unsigned udp_sockets;         /* UDP sockets the core can hold: 64 */
+};
+
+void tapir_config_default(struct tapir_config *cfg);
+
+/* Allocates everything the stack will ever use; NULL when out of memory. */
+struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg);
+void tapir_stack_free(struct tapir_stack *s);
+
+/* Adds an interface driven by LINK with hardware address MAC; returns its
+ * index (>= 0) or a negative errno value. */
+int tapir_iface_add(struct tapir_stack *s, struct tapir_link *link,
+		    const uint8_t mac[6], unsigned mtu);
+/* Gives the interface its address, adds the connected route, brings it up
+ * and announces the address (RFC 5227 2.3). */
+int tapir_iface_set_ipv4(struct tapir_stack *s, int ifindex, uint32_t addr,
+			 unsigned prefix_len, tapir_time_t now);
+/* Adds a route; GATEWAY 0 means directly connected.  DST 0/0 is the default. */
+int tapir_route_add(struct tapir_stack *s, uint32_t dst, unsigned prefix_len,
+		    uint32_t gateway, int ifindex);
+
+/* One received frame.  The core may modify FRAME in place during the call
+ * and keeps no pointer to it afterwards. */
+void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame,
+		       size_t len, tapir_time_t now);
+/* Runs due timers; returns the time of the next deadline or TAPIR_TIME_NEVER. */
+tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now);
+
+/* ---- observing the stack ---- */
+
+/* Trace channels: one line per event, written for a person to read. */
+enum {
+	TAPIR_TR_LINK = 1u << 0,
+	TAPIR_TR_ARP = 1u << 1,
+	TAPIR_TR_IP = 1u << 2,
+	TAPIR_TR_ICMP = 1u << 3,
+	TAPIR_TR_UDP = 1u << 4,
+	TAPIR_TR_TCP = 1u << 5,
+	TAPIR_TR_SOCKET = 1u << 6,
+	TAPIR_TR_ALL = 0x7f,
+};
+typedef void (*tapir_trace_fn)(void *arg, tapir_time_t now, const char *channel,
+			       const char *line);
+void tapir_set_trace(struct tapir_stack *s, unsigned mask, tapir_trace_fn fn,
+		     void *arg);
+/* Parses "all" or a comma list such as "arp,ip,icmp"; returns 0, or -1 with
+ * *bad pointing at the first unknown name. */
+int tapir_trace_parse(const char *list, unsigned *mask, const char **bad);
+
+/* Sees every frame that enters or leaves (a pcap writer uses this). */
+enum tapir_dir { TAPIR_RX = 0, TAPIR_TX = 1 };
+typedef void (*tapir_frame_fn)(void *arg, int ifindex, enum tapir_dir dir,
+			       const uint8_t *frame, size_t len, tapir_time_t now);
+void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *arg);
+
+/* Counters.  Every received frame ends in exactly one place: delivered, or
+ * dropped for one reason.  So rx_frames == rx_delivered + sum(drops). */
+#define TAPIR_DROP_REASONS(X)                                                  \
+	X(eth_short, "frame shorter than an Ethernet header")                  \
+	X(eth_not_for_us, "destination MAC neither ours nor broadcast")        \
+	X(eth_own_source, "source MAC is our own (a loop)")                    \
+	X(eth_ethertype, "ethertype not handled")                              \
+	X(iface_down, "interface has no address yet")                          \
+	X(arp_short, "ARP packet truncated")                                   \
+	X(arp_format, "ARP hardware/protocol type or length not Ethernet/IPv4") \
+	X(arp_op, "ARP opcode neither request nor reply")                      \
+	X(arp_bad_sender, "ARP sender address broadcast, multicast or ours")   \
+	X(arp_not_for_us, "ARP for another host (merged per RFC 826 only)")    \
+	X(ip_short, "IPv4 packet shorter than its header")                     \
+	X(ip_version, "IP version not 4")                                      \
+	X(ip_header_len, "IPv4 IHL below 5 or beyond the packet")              \
+	X(ip_total_len, "IPv4 total length beyond the frame or below IHL")     \
+	X(ip_checksum, "IPv4 header checksum wrong")                           \
+	X(ip_bad_source, "IPv4 source broadcast, multicast or our own (LAND)") \
+	X(ip_not_for_us, "IPv4 destination not ours")                          \
+	X(ip_options, "IPv4 options malformed")                                \
+	X(ip_protocol, "IPv4 protocol not handled (ICMP sent)")                \
+	X(frag_bad, "fragment with a bad offset or length")                    \
+	X(frag_overlap, "overlapping fragment: datagram dropped (RFC 5722)")   \
+	X(frag_too_big, "fragments beyond 65535 bytes (ping of death)")        \
+	X(frag_dup, "exact duplicate fragment")                                \
+	X(frag_dead, "fragment of a datagram already dropped")                 \
+	X(frag_nomem, "no reassembly memory")                                  \
+	X(icmp_short, "ICMP message truncated")                                \
+	X(icmp_checksum, "ICMP checksum wrong")                                \
+	X(icmp_type, "ICMP type or code not handled")                          \
+	X(icmp_broadcast, "ICMP echo to a broadcast address (RFC 1122 3.2.2.6)") \
+	X(icmp_error_bad, "ICMP error quoting a packet we did not send")       \
+	X(udp_short, "UDP datagram truncated")                                 \
+	X(udp_length, "UDP length field inconsistent with IP length")          \
+	X(udp_checksum, "UDP checksum wrong")                                  \
+	X(udp_no_port, "UDP to a closed port (ICMP sent)")                     \
+	X(udp_rcvbuf, "UDP receive buffer full")                               \
+	X(tcp_short, "TCP segment truncated")                                  \
+	X(tcp_checksum, "TCP checksum wrong")                                  \
+	X(tcp_header, "TCP data offset bad")                                   \
+	X(tcp_no_socket, "TCP to a closed port (RST sent)")                    \
+	X(tcp_dropped, "TCP segment dropped by the state machine")             \
+	X(nomem, "no packet buffer for the reply")
+
+#define TAPIR_COUNTERS(X)                                                      \
+	X(rx_frames) X(rx_delivered) X(tx_frames) X(tx_errors)                 \
+	X(tx_nomem) X(arp_requests_sent) X(arp_replies_sent)                   \
+	X(arp_announces_sent) X(arp_resolved) X(arp_resolve_failed)            \
+	X(arp_queue_dropped) X(arp_evicted) X(arp_conflicts)                   \
+	X(ip_rx) X(ip_tx) X(ip_no_route) X(ip_frag_created)                    \
+	X(ip_df_too_big) X(reasm_done) X(reasm_timeout) X(reasm_evicted)       \
+	X(icmp_echo_replied) X(icmp_echo_sent) X(icmp_echo_reply_rx)           \
+	X(icmp_errors_sent) X(icmp_rate_limited) X(icmp_errors_rx)             \
+	X(udp_rx) X(udp_tx) X(udp_no_socket)                                   \
+	X(tcp_rx) X(tcp_tx) X(tcp_retransmits) X(tcp_rst_sent)                 \
+	X(tcp_active_opens) X(tcp_passive_opens) X(tcp_conn_refused)           \
+	X(tcp_conn_timeout) X(tcp_challenge_acks) X(tcp_ooo_queued)            \
+	X(tcp_syn_queue_full) X(tcp_fast_retransmits)
+
+enum tapir_drop {
+#define TAPIR_X_(name, text) TAPIR_DROP_##name,
+	TAPIR_DROP_REASONS(TAPIR_X_)
+#undef TAPIR_X_
+	TAPIR_DROP_COUNT
+};
+
+struct tapir_stats {
+#define TAPIR_X_(name) uint64_t name;
+	TAPIR_COUNTERS(TAPIR_X_)
+#undef TAPIR_X_
+	uint64_t drop[TAPIR_DROP_COUNT];
+};
+
+const struct tapir_stats *tapir_stats(const struct tapir_stack *s);
+const char *tapir_drop_name(enum tapir_drop d);
+const char *tapir_drop_text(enum tapir_drop d);
+uint64_t tapir_drops_total(const struct tapir_stats *st);
+/* Calls FN for every counter (drops as "drop.NAME"), in a fixed order. */
+void tapir_stats_foreach(const struct tapir_stack *s,
+			 void (*fn)(void *arg, const char *name, uint64_t value),
+			 void *arg);
+
+/* ---- small helpers for callers ---- */
+/* "10.0.0.2/24" -> addr, prefix length; 0 or -1. */
+int tapir_parse_cidr(const char *text, uint32_t *addr, unsigned *prefix_len);
+int tapir_parse_ipv4(const char *text, uint32_t *addr);
+int tapir_parse_mac(const char *text, uint8_t mac[6]);
+/* Writes "a.b.c.d" into BUF (at least 16 bytes); returns BUF. */
+char *tapir_ipv4_str(uint32_t addr, char *buf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

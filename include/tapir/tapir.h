@@ -1,0 +1,8 @@
+/* tapir — a hackable userspace TCP/IP stack.  Include this for everything. */
+#ifndef TAPIR_TAPIR_H
+#define TAPIR_TAPIR_H
+#define TAPIR_VERSION "0.1.0"
+#include <tapir/stack.h>
+#include <tapir/link.h>
+#include <tapir/udp.h>
+#endif

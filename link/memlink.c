@@ -1,0 +1,237 @@
+/* An in-memory Ethernet cable for tests: two ends, frames cross in
+ * simulated time with seeded loss, duplication, reordering, delay, jitter
+ * and corruption.  The same seed gives the same run, frame for frame. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tapir/link.h>
+
+struct flight {
+	tapir_time_t due;
+	uint64_t seq; /* ties keep sending order */
+	uint8_t *frame;
+	size_t len;
+};
+
+/* a binary min-heap of frames in flight towards one end */
+struct lane {
+	struct flight *h;
+	size_t n, cap;
+};
+
+struct memlink_end {
+	struct tapir_link link; /* first: the core sees only this */
+	struct tapir_memlink *m;
+	int side;
+};
+
+struct tapir_memlink {
+	struct tapir_memlink_params p;
+	struct memlink_end ends[2];
+	struct lane lanes[2]; /* lanes[i]: frames arriving at end i */
+	tapir_time_t now;
+	uint64_t rng, seq;
+	struct tapir_memlink_stats st;
+};
+
+static uint64_t ml_rand(struct tapir_memlink *m)
+{
+	uint64_t z = (m->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static bool chance(struct tapir_memlink *m, double p)
+{
+	return p > 0 && (double)(ml_rand(m) >> 11) * 0x1.0p-53 < p;
+}
+
+static bool before(const struct flight *a, const struct flight *b)
+{
+	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static int lane_push(struct lane *l, struct flight f)
+{
+	size_t i;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct flight *h = realloc(l->h, cap * sizeof(*h));
+		if (!h)
+			return -1;
+		l->h = h;
+		l->cap = cap;
+	}
+	i = l->n++;
+	while (i && before(&f, &l->h[(i - 1) / 2])) {
+		l->h[i] = l->h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	l->h[i] = f;
+	return 0;
+}
+
+static struct flight lane_pop(struct lane *l)
+{
+	struct flight top = l->h[0], last = l->h[--l->n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= l->n)
+			break;
+		if (c + 1 < l->n && before(&l->h[c + 1], &l->h[c]))
+			c++;
+		if (!before(&l->h[c], &last))
+			break;
+		l->h[i] = l->h[c];
+		i = c;
+	}
+	if (l->n)
+		l->h[i] = last;
+	return top;
+}
+
+static void enqueue(struct tapir_memlink *m, int to, const uint8_t *frame, size_t len,
+		    tapir_time_t extra)
+{
+	struct lane *l = &m->lanes[to];
+	struct flight f;
+	tapir_time_t delay = m->p.delay_us + extra;
+
+	if (l->n >= m->p.queue_limit) {
+		m->st.queue_full++;
+		return;
+	}
+	if (m->p.jitter_us) {
+		tapir_time_t j = ml_rand(m) % (2 * m->p.jitter_us + 1);
+		delay = delay + j >= m->p.jitter_us ? delay + j - m->p.jitter_us : 0;
+	}
+	f.due = m->now + delay;
+	f.seq = m->seq++;
+	f.len = len;
+	f.frame = malloc(len ? len : 1);
+	if (!f.frame) {
+		m->st.queue_full++;
+		return;
+	}
+	memcpy(f.frame, frame, len);
+	if (len && chance(m, m->p.corrupt)) {
+		f.frame[ml_rand(m) % len] ^= (uint8_t)(1u << (ml_rand(m) % 8));
+		m->st.corrupted++;
+	}
+	if (lane_push(l, f) < 0) {
+		free(f.frame);
+		m->st.queue_full++;
+	}
+}
+
+static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t len)
+{
+	struct memlink_end *e = (struct memlink_end *)link;
+	struct tapir_memlink *m = e->m;
+	int to = !e->side;
+	tapir_time_t extra = 0;
+
+	m->st.sent++;
+	if (chance(m, m->p.loss)) {
+		m->st.lost++;
+		return 0;
+	}
+	if (chance(m, m->p.reorder)) {
+		extra = m->p.reorder_extra_us;
+		m->st.reordered++;
+	}
+	enqueue(m, to, frame, len, extra);
+	if (chance(m, m->p.dup)) {
+		m->st.duplicated++;
+		enqueue(m, to, frame, len, extra + 1);
+	}
+	return 0;
+}
+
+void tapir_memlink_params_default(struct tapir_memlink_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->seed = 1;
+	p->delay_us = 100;
+	p->reorder_extra_us = 1000;
+	p->queue_limit = 4096;
+}
+
+struct tapir_memlink *tapir_memlink_new(const struct tapir_memlink_params *p)
+{
+	struct tapir_memlink *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->p = *p;
+	if (!m->p.queue_limit)
+		m->p.queue_limit = 4096;
+	m->rng = p->seed;
+	for (int i = 0; i < 2; i++) {
+		m->ends[i].link.send = memlink_send;
+		m->ends[i].link.name = i ? "mem1" : "mem0";
+		m->ends[i].m = m;
+		m->ends[i].side = i;
+	}
+	return m;
+}
+
+void tapir_memlink_free(struct tapir_memlink *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < 2; i++) {
+		for (size_t j = 0; j < m->lanes[i].n; j++)
+			free(m->lanes[i].h[j].frame);
+		free(m->lanes[i].h);
+	}
+	free(m);
+}
+
+struct tapir_link *tapir_memlink_end(struct tapir_memlink *m, int side)
+{
+	return &m->ends[side ? 1 : 0].link;
+}
+
+void tapir_memlink_set_time(struct tapir_memlink *m, tapir_time_t now) { m->now = now; }
+
+size_t tapir_memlink_deliver(struct tapir_memlink *m, tapir_time_t now, tapir_memlink_rx_fn rx,
+			     void *arg)
+{
+	size_t n = 0;
+	bool more = true;
+	m->now = now;
+	/* alternate between the lanes so neither starves the other; a frame
+	 * sent from inside RX with no delay is delivered in this same call */
+	while (more) {
+		more = false;
+		for (int side = 0; side < 2; side++) {
+			struct lane *l = &m->lanes[side];
+			if (l->n && l->h[0].due <= now) {
+				struct flight f = lane_pop(l);
+				m->st.delivered++;
+				n++;
+				rx(arg, side, f.frame, f.len, now);
+				free(f.frame);
+				more = true;
+			}
+		}
+	}
+	return n;
+}
+
+tapir_time_t tapir_memlink_next(const struct tapir_memlink *m)
+{
+	tapir_time_t t = TAPIR_TIME_NEVER;
+	for (int i = 0; i < 2; i++)
+		if (m->lanes[i].n && m->lanes[i].h[0].due < t)
+			t = m->lanes[i].h[0].due;
+	return t;
+}
+
+const struct tapir_memlink_stats *tapir_memlink_stats(const struct tapir_memlink *m)
+{
+	return &m->st;
+}

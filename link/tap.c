@@ -1,0 +1,156 @@
+/* The Linux TAP driver: Ethernet frames through /dev/net/tun.  Also sets up
+ * the kernel's side of the device (link up, optional address), so that one
+ * command gives a host the kernel can reach. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <tapir/link.h>
+
+struct tapir_tap {
+	struct tapir_link link; /* first: the core sees only this */
+	int fd;
+	int ctl; /* an AF_INET socket for interface ioctls */
+	unsigned mtu;
+	char name[IFNAMSIZ];
+};
+
+static int tap_send(struct tapir_link *l, const uint8_t *frame, size_t len)
+{
+	struct tapir_tap *t = (struct tapir_tap *)l;
+	ssize_t n = write(t->fd, frame, len);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+static int ifreq_for(const struct tapir_tap *t, struct ifreq *ifr)
+{
+	memset(ifr, 0, sizeof(*ifr));
+	memcpy(ifr->ifr_name, t->name, sizeof(t->name));
+	return 0;
+}
+
+struct tapir_tap *tapir_tap_open(const char *name, char *err, size_t errlen)
+{
+	struct tapir_tap *t;
+	struct ifreq ifr;
+
+	if (!name[0] || strlen(name) >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' ')) {
+		snprintf(err, errlen, "bad interface name '%s' (1-%d characters, no '/' or space)",
+			 name, IFNAMSIZ - 1);
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	t->ctl = -1;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot open /dev/net/tun: %s%s", strerror(e),
+			 e == EACCES || e == EPERM ? " (run as root or with CAP_NET_ADMIN)"
+			 : e == ENOENT		   ? " (is the tun module loaded?)"
+						   : "");
+		goto fail;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	memcpy(ifr.ifr_name, t->name, sizeof(t->name));
+	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "cannot attach to TAP device %s: %s%s", name, strerror(e),
+			 e == EBUSY    ? " (another process has it open)"
+			 : e == EINVAL ? " (it exists and is not a TAP device)"
+			 : e == EPERM  ? " (run as root or with CAP_NET_ADMIN)"
+				       : "");
+		goto fail;
+	}
+	t->ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (t->ctl < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	ifreq_for(t, &ifr);
+	if (ioctl(t->ctl, SIOCGIFFLAGS, &ifr) < 0) {
+		snprintf(err, errlen, "%s: cannot read flags: %s", name, strerror(errno));
+		goto fail;
+	}
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(t->ctl, SIOCSIFFLAGS, &ifr) < 0) {
+		snprintf(err, errlen, "%s: cannot bring up: %s", name, strerror(errno));
+		goto fail;
+	}
+	ifreq_for(t, &ifr);
+	t->mtu = ioctl(t->ctl, SIOCGIFMTU, &ifr) == 0 ? (unsigned)ifr.ifr_mtu : 1500;
+	t->link.send = tap_send;
+	t->link.name = t->name;
+	return t;
+fail:
+	tapir_tap_close(t);
+	return NULL;
+}
+
+void tapir_tap_close(struct tapir_tap *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->ctl >= 0)
+		close(t->ctl);
+	free(t);
+}
+
+struct tapir_link *tapir_tap_link(struct tapir_tap *t) { return &t->link; }
+int tapir_tap_fd(const struct tapir_tap *t) { return t->fd; }
+unsigned tapir_tap_mtu(const struct tapir_tap *t) { return t->mtu; }
+
+long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)
+{
+	ssize_t n = read(t->fd, buf, cap);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	return n;
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+	struct sockaddr_in sin;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(addr);
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr, unsigned plen, char *err,
+			    size_t errlen)
+{
+	struct ifreq ifr;
+	ifreq_for(t, &ifr);
+	set_sin(&ifr.ifr_addr, addr);
+	if (ioctl(t->ctl, SIOCSIFADDR, &ifr) < 0) {
+		snprintf(err, errlen, "%s: cannot set the kernel's address: %s", t->name,
+			 strerror(errno));
+		return -1;
+	}
+	ifreq_for(t, &ifr);
+	set_sin(&ifr.ifr_netmask, plen ? ~0u << (32 - plen) : 0);
+	if (ioctl(t->ctl, SIOCSIFNETMASK, &ifr) < 0) {
+		snprintf(err, errlen, "%s: cannot set the kernel's netmask: %s", t->name,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what tapir's build, tests and demo need on Debian 12, as root.
+# Idempotent: asks apt only for what is missing.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libpcap-dev libcmocka-dev
+      iproute2 iputils-ping procps tshark socat netcat-openbsd python3 python3-scapy
+      clang curl)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing packages: ${missing[*]} (run as root, or install them)" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,448 @@
+/* tapir host: a userspace host on a TAP device.
+ *
+ * One thread, one loop: wait for a frame or the stack's next deadline,
+ * hand frames to the core, let the services answer, repeat.  The core gets
+ * the time from here; all system calls are here and in link/. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "tool.h"
+
+static const char host_usage[] =
+	"usage: tapir host --tap NAME --addr A.B.C.D/LEN [options]\n"
+	"\n"
+	"Runs a userspace TCP/IP host on the TAP device NAME (created if absent).\n"
+	"\n"
+	"  --tap NAME             TAP device to use, in this network namespace\n"
+	"  --addr A.B.C.D/LEN     tapir's address and prefix\n"
+	"  --peer-addr A.B.C.D/LEN  also give the kernel's side of the TAP this address\n"
+	"  --gateway IP           default gateway (on the --addr subnet)\n"
+	"  --mac MAC              tapir's MAC (default: random, locally administered)\n"
+	"  --serve LIST           services: echo,discard,daytime,chargen (default: all)\n"
+	"  --pcap FILE            write every frame sent and received to FILE\n"
+	"  --trace CHANNELS       print events: all, or a list of link,arp,ip,icmp,udp\n"
+	"  --ping IP              ping IP from tapir (prints ping-style lines)\n"
+	"  --ping-count N         echo requests to send (default 5)\n"
+	"  --ping-size N          data bytes per request (default 56)\n"
+	"  --ping-interval MS     between requests (default 1000)\n"
+	"\n"
+	"Prints 'ready ...' on stdout once it answers.  SIGINT/SIGTERM: prints the\n"
+	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
+
+static volatile sig_atomic_t got_stop, got_usr1;
+static void on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_stop = 1;
+}
+
+struct pinger {
+	uint32_t dst;
+	unsigned count, size, sent, received, errors;
+	tapir_time_t interval, next_at, deadline;
+	uint16_t id;
+	tapir_time_t *sent_at;
+	uint8_t *pattern;
+	double min, max, sum, sum2;
+	bool done;
+};
+
+struct host {
+	struct tapir_stack *s;
+	struct tapir_tap *tap;
+	struct tapir_pcap *pcap;
+	struct services *services;
+	int64_t wall_offset; /* wall = mono + offset, for pcap timestamps */
+	tapir_time_t t0;
+	struct pinger ping;
+};
+
+static void print_trace(void *arg, tapir_time_t now, const char *chan, const char *line)
+{
+	struct host *h = arg;
+	printf("%10.6f %-5s %s\n", (double)(now - h->t0) / 1e6, chan, line);
+}
+
+static void record_frame(void *arg, int ifindex, enum tapir_dir dir, const uint8_t *frame,
+			 size_t len, tapir_time_t now)
+{
+	struct host *h = arg;
+	(void)ifindex;
+	(void)dir;
+	tapir_pcap_write(h->pcap, frame, len, (uint64_t)((int64_t)now + h->wall_offset));
+}
+
+static void print_counter(void *arg, const char *name, uint64_t v)
+{
+	(void)arg;
+	if (v)
+		fprintf(stderr, "  %-24s %llu\n", name, (unsigned long long)v);
+}
+
+static void print_counters(struct host *h)
+{
+	const struct tapir_stats *st = tapir_stats(h->s);
+	fprintf(stderr, "tapir: counters (frames: %llu received, %llu delivered, %llu dropped)\n",
+		(unsigned long long)st->rx_frames, (unsigned long long)st->rx_delivered,
+		(unsigned long long)tapir_drops_total(st));
+	tapir_stats_foreach(h->s, print_counter, NULL);
+	fflush(stderr);
+}
+
+/* ---- the --ping client ---- */
+
+static void ping_reply(void *arg, const struct tapir_echo_reply *r)
+{
+	struct host *h = arg;
+	struct pinger *p = &h->ping;
+	char a[16];
+	double ms;
+
+	if (r->id != p->id || r->target != p->dst || r->seq == 0 || r->seq > p->sent)
+		return; /* not ours */
+	tapir_ipv4_str(r->from, a);
+	if (r->error) {
+		p->errors++;
+		printf("From %s icmp_seq=%u %s\n", a, r->seq, strerror(r->error));
+		return;
+	}
+	if (!p->sent_at[r->seq - 1]) {
+		printf("%zu bytes from %s: icmp_seq=%u (DUP!)\n", r->len + 8, a, r->seq);
+		return;
+	}
+	ms = (double)(r->now - p->sent_at[r->seq - 1]) / 1000.0;
+	p->sent_at[r->seq - 1] = 0;
+	p->received++;
+	p->min = p->received == 1 || ms < p->min ? ms : p->min;
+	p->max = ms > p->max ? ms : p->max;
+	p->sum += ms;
+	p->sum2 += ms * ms;
+	printf("%zu bytes from %s: icmp_seq=%u ttl=%u time=%.3f ms%s\n", r->len + 8, a, r->seq,
+	       r->ttl,
+	       ms, r->len == p->size && !memcmp(r->data, p->pattern, p->size) ? ""
+										: " (wrong data)");
+}
+
+static void ping_step(struct host *h, tapir_time_t now)
+{
+	struct pinger *p = &h->ping;
+	char a[16];
+	if (!p->dst || p->done)
+		return;
+	if (p->sent < p->count && now >= p->next_at) {
+		int r;
+		p->sent++;
+		p->sent_at[p->sent - 1] = now ? now : 1;
+		r = tapir_echo_send(h->s, p->dst, p->id, (uint16_t)p->sent, p->pattern, p->size,
+				    now);
+		if (r < 0)
+			printf("ping: icmp_seq=%u: %s\n", p->sent, strerror(-r));
+		p->next_at = now + p->interval;
+		if (p->sent == p->count) /* like ping -W: a second for the last reply */
+			p->deadline = now + (p->interval > TAPIR_SEC(1) ? p->interval : TAPIR_SEC(1));
+	}
+	if (p->sent == p->count && (p->received + p->errors >= p->count || now >= p->deadline)) {
+		double avg = p->received ? p->sum / p->received : 0;
+		double var = p->received ? p->sum2 / p->received - avg * avg : 0;
+		p->done = true;
+		printf("--- %s ping statistics ---\n", tapir_ipv4_str(p->dst, a));
+		printf("%u packets transmitted, %u received, %u%% packet loss\n", p->sent,
+		       p->received, p->sent ? 100u * (p->sent - p->received) / p->sent : 0);
+		if (p->received)
+			printf("rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", p->min, avg,
+			       p->max, var > 0 ? sqrt(var) : 0.0);
+	}
+}
+
+static tapir_time_t ping_next(const struct host *h)
+{
+	const struct pinger *p = &h->ping;
+	if (!p->dst || p->done)
+		return TAPIR_TIME_NEVER;
+	return p->sent < p->count ? p->next_at : p->deadline;
+}
+
+/* ---- set-up ---- */
+
+static unsigned long parse_num(const char *opt, const char *v, unsigned long lo,
+			       unsigned long hi)
+{
+	char *end;
+	unsigned long n;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi || v[0] == '-')
+		die("%s: '%s' is not a number from %lu to %lu", opt, v, lo, hi);
+	return n;
+}
+
+/* An address already on an interface of this namespace is not ours to take
+ * (except the TAP's own kernel side, which --peer-addr sets). */
+static void check_addr_free(uint32_t addr, const char *what, const char *tap_name)
+{
+	struct ifaddrs *ifa, *i;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct sockaddr_in sin;
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		memcpy(&sin, i->ifa_addr, sizeof(sin));
+		if (ntohl(sin.sin_addr.s_addr) == addr && (!tap_name || strcmp(i->ifa_name, tap_name))) {
+			char a[16];
+			tapir_ipv4_str(addr, a);
+			freeifaddrs(ifa);
+			die("%s %s is in use by interface %s in this namespace", what, a,
+			    i->ifa_name);
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+int cmd_host(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"tap", required_argument, 0, 't'},
+		{"addr", required_argument, 0, 'a'},
+		{"peer-addr", required_argument, 0, 'p'},
+		{"gateway", required_argument, 0, 'g'},
+		{"mac", required_argument, 0, 'm'},
+		{"serve", required_argument, 0, 's'},
+		{"pcap", required_argument, 0, 'w'},
+		{"trace", required_argument, 0, 'T'},
+		{"ping", required_argument, 0, 'P'},
+		{"ping-count", required_argument, 0, 'c'},
+		{"ping-size", required_argument, 0, 'S'},
+		{"ping-interval", required_argument, 0, 'i'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *tap_name = NULL, *serve = "echo,discard,daytime,chargen", *pcap_path = NULL;
+	uint32_t addr = 0, peer = 0, gw = 0, ping_dst = 0;
+	unsigned plen = 0, peer_plen = 0, trace_mask = 0;
+	unsigned long ping_count = 5, ping_size = 56, ping_interval = 1000;
+	bool have_addr = false, have_peer = false, have_mac = false;
+	uint8_t mac[6];
+	int c, ifindex;
+	char err[256];
+	struct host h;
+	struct tapir_config cfg;
+	static uint8_t frame[65536 + 64];
+	sigset_t block, orig;
+	struct sigaction sa;
+
+	memset(&h, 0, sizeof(h));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *bad;
+		switch (c) {
+		case 't': tap_name = optarg; break;
+		case 'a':
+			if (tapir_parse_cidr(optarg, &addr, &plen) || plen == 0)
+				die("--addr: '%s' is not an address/prefix such as 10.0.0.2/24", optarg);
+			have_addr = true;
+			break;
+		case 'p':
+			if (tapir_parse_cidr(optarg, &peer, &peer_plen) || peer_plen == 0)
+				die("--peer-addr: '%s' is not an address/prefix such as 10.0.0.1/24",
+				    optarg);
+			have_peer = true;
+			break;
+		case 'g':
+			if (tapir_parse_ipv4(optarg, &gw))
+				die("--gateway: '%s' is not an IPv4 address", optarg);
+			break;
+		case 'm':
+			if (tapir_parse_mac(optarg, mac) || (mac[0] & 1))
+				die("--mac: '%s' is not a unicast MAC such as 02:00:00:00:00:01", optarg);
+			have_mac = true;
+			break;
+		case 's': serve = optarg; break;
+		case 'w': pcap_path = optarg; break;
+		case 'T':
+			if (tapir_trace_parse(optarg, &trace_mask, &bad))
+				die("--trace: unknown channel at '%s' (all, link, arp, ip, icmp, udp, "
+				    "tcp, socket)", bad);
+			break;
+		case 'P':
+			if (tapir_parse_ipv4(optarg, &ping_dst))
+				die("--ping: '%s' is not an IPv4 address", optarg);
+			break;
+		case 'c': ping_count = parse_num("--ping-count", optarg, 1, 65535); break;
+		case 'S': ping_size = parse_num("--ping-size", optarg, 0, 65507); break;
+		case 'i': ping_interval = parse_num("--ping-interval", optarg, 1, 3600000); break;
+		case 'h': fputs(host_usage, stdout); return 0;
+		default:
+			die("host: unknown or incomplete option '%s' (try tapir host --help)",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die("host: unexpected argument '%s'", argv[optind]);
+	if (!tap_name)
+		die("host: --tap NAME is required (try tapir host --help)");
+	if (!have_addr)
+		die("host: --addr A.B.C.D/LEN is required");
+	{
+		uint32_t mask = ~0u << (32 - plen);
+		char a[16];
+		if (have_peer && ((peer & mask) != (addr & mask) || peer_plen != plen))
+			die("--peer-addr %s/%u is not on tapir's subnet %s/%u",
+			    tapir_ipv4_str(peer, a), peer_plen, tapir_ipv4_str(addr & mask, (char[16]){0}),
+			    plen);
+		if (have_peer && peer == addr)
+			die("--peer-addr and --addr are the same address");
+		if (gw && (gw & mask) != (addr & mask))
+			die("--gateway %s is not on the subnet of --addr", tapir_ipv4_str(gw, a));
+	}
+	check_addr_free(addr, "address", NULL);
+	if (have_peer)
+		check_addr_free(peer, "--peer-addr", tap_name);
+
+	tapir_config_default(&cfg);
+	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
+		cfg.seed = (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32);
+	if (!have_mac) { /* locally administered, unicast (IEEE 802 U/L and I/G bits) */
+		uint64_t r = cfg.seed * 0x9e3779b97f4a7c15ull;
+		for (int i = 0; i < 6; i++)
+			mac[i] = (uint8_t)(r >> (8 * i));
+		mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+	}
+	h.s = tapir_stack_new(&cfg);
+	if (!h.s)
+		die("out of memory creating the stack");
+	h.services = services_start(h.s, serve, err, sizeof(err));
+	if (!h.services)
+		die("%s", err);
+	if (pcap_path) {
+		h.pcap = tapir_pcap_open(pcap_path, err, sizeof(err));
+		if (!h.pcap)
+			die("--pcap: %s", err);
+	}
+	h.tap = tapir_tap_open(tap_name, err, sizeof(err));
+	if (!h.tap)
+		die("%s", err);
+	if (have_peer && tapir_tap_set_peer_addr(h.tap, peer, peer_plen, err, sizeof(err)))
+		die("%s", err);
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	h.t0 = mono_us();
+	h.wall_offset = (int64_t)wall_us() - (int64_t)mono_us();
+	if (trace_mask)
+		tapir_set_trace(h.s, trace_mask, print_trace, &h);
+	if (h.pcap)
+		tapir_set_frame_observer(h.s, record_frame, &h);
+	ifindex = tapir_iface_add(h.s, tapir_tap_link(h.tap), mac, tapir_tap_mtu(h.tap));
+	if (ifindex < 0)
+		die("%s: MTU %u not usable (576-65535)", tap_name, tapir_tap_mtu(h.tap));
+	if (tapir_iface_set_ipv4(h.s, ifindex, addr, plen, mono_us()) < 0)
+		die("--addr: %s/%u cannot be a host's address (network, broadcast, loopback or "
+		    "multicast)", tapir_ipv4_str(addr, err), plen);
+	if (gw)
+		tapir_route_add(h.s, 0, 0, gw, ifindex);
+	if (ping_dst) {
+		h.ping = (struct pinger){.dst = ping_dst, .count = (unsigned)ping_count,
+					 .size = (unsigned)ping_size,
+					 .interval = TAPIR_MS(ping_interval),
+					 .id = (uint16_t)getpid(), .next_at = mono_us()};
+		h.ping.sent_at = calloc(ping_count, sizeof(*h.ping.sent_at));
+		h.ping.pattern = malloc(ping_size ? ping_size : 1);
+		if (!h.ping.sent_at || !h.ping.pattern)
+			die("out of memory");
+		for (unsigned long i = 0; i < ping_size; i++)
+			h.ping.pattern[i] = (uint8_t)(i + 8);
+		tapir_echo_set_handler(h.s, ping_reply, &h);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* signals are only let in while waiting, so none is lost between the
+	 * check and the wait */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+
+	{
+		char a[16], m[18];
+		snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+			 mac[3], mac[4], mac[5]);
+		printf("ready tap=%s addr=%s/%u mac=%s mtu=%u serve=%s%s%s\n", tap_name,
+		       tapir_ipv4_str(addr, a), plen, m, tapir_tap_mtu(h.tap), serve,
+		       pcap_path ? " pcap=" : "", pcap_path ? pcap_path : "");
+		if (ping_dst)
+			printf("PING %s: %lu data bytes\n", tapir_ipv4_str(ping_dst, a), ping_size);
+		fflush(stdout);
+	}
+
+	while (!got_stop) {
+		tapir_time_t now = mono_us(), next, pn;
+		struct pollfd pfd = {.fd = tapir_tap_fd(h.tap), .events = POLLIN};
+		struct timespec ts;
+
+		next = tapir_stack_poll(h.s, now);
+		services_run(h.services, now);
+		ping_step(&h, now);
+		pn = ping_next(&h);
+		if (pn < next)
+			next = pn;
+		if (next <= now) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = 0;
+		} else {
+			tapir_time_t wait = next - now;
+			if (wait > TAPIR_SEC(1))
+				wait = TAPIR_SEC(1);
+			ts.tv_sec = (time_t)(wait / 1000000);
+			ts.tv_nsec = (long)(wait % 1000000) * 1000;
+		}
+		if (ppoll(&pfd, 1, &ts, &orig) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		if (got_usr1) {
+			got_usr1 = 0;
+			print_counters(&h);
+		}
+		if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+			die("%s: the TAP device went away", tap_name);
+		/* a bounded batch, so timers and services are never starved */
+		for (int i = 0; i < 256 && (pfd.revents & POLLIN); i++) {
+			long n = tapir_tap_recv(h.tap, frame, sizeof(frame));
+			if (n == 0)
+				break;
+			if (n < 0)
+				die("%s: read: %s", tap_name, strerror((int)-n));
+			tapir_stack_input(h.s, ifindex, frame, (size_t)n, mono_us());
+		}
+		services_run(h.services, mono_us());
+	}
+
+	if (h.pcap)
+		tapir_pcap_flush(h.pcap);
+	print_counters(&h);
+	services_stop(h.services);
+	tapir_pcap_close(h.pcap);
+	tapir_tap_close(h.tap);
+	tapir_stack_free(h.s);
+	free(h.ping.sent_at);
+	free(h.ping.pattern);
+	return 0;
+}

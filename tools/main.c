@@ -1,0 +1,63 @@
+/* tapir: one command, several subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tool.h"
+
+void die(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("tapir: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+tapir_time_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tapir_time_t)ts.tv_sec * 1000000u + (tapir_time_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: tapir COMMAND [OPTIONS]\n"
+	      "\n"
+	      "commands:\n"
+	      "  host     run a userspace host on a TAP device\n"
+	      "\n"
+	      "tapir COMMAND --help tells more; tapir --version prints the version.\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("tapir %s\n", TAPIR_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "host"))
+		return cmd_host(argc - 1, argv + 1);
+	die("unknown command '%s' (try tapir --help)", argv[1]);
+}
