@@ -175,6 +175,7 @@ struct tapir_stack {
 	struct reasm_slot *reasm;
 	size_t reasm_mem;
 	struct tapir_udp *udp;
+	struct tp_tcp *tcp;
 	uint16_t ip_id;
 	struct tp_pkt *loop_head, *loop_tail; /* datagrams to ourselves */
 	unsigned loop_len;
@@ -210,6 +211,9 @@ const char *tp_mac_str(const uint8_t *m, char buf[18]);
 
 /* ---- rand.c ---- */
 uint64_t tp_rand(struct tapir_stack *s);
+
+/* SipHash-2-4 with a 128-bit key: RFC 6528's keyed hash F(). */
+uint64_t tp_siphash(const uint64_t key[2], const uint8_t *data, size_t len);
 
 /* ---- ether.c ---- */
 int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len);
@@ -285,5 +289,13 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
 /* An ICMP error quoting a UDP datagram we sent: INNER is its IPv4 header
  * followed by at least 8 bytes. */
 int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err);
+
+/* ---- tcp (see tcp_int.h) ---- */
+int tcp_init(struct tapir_stack *s);
+void tcp_fini(struct tapir_stack *s);
+int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
+int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
+		   uint8_t type, uint8_t code);
+tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now);
 
 #endif

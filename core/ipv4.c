@@ -152,6 +152,8 @@ int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 		return icmp_input(s, ifindex, pkt, len, hlen);
 	case IP_PROTO_UDP:
 		return udp_input(s, pkt, len, hlen);
+	case IP_PROTO_TCP:
+		return tcp_input(s, pkt, len, hlen);
 	default:
 		/* RFC 1122 3.2.2.1: protocol unreachable */
 		icmp_send_error(s, pkt, len, ICMP_UNREACH, ICMP_UNREACH_PROTO);

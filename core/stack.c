@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "tcp_int.h"
 
 void tapir_config_default(struct tapir_config *c)
 {
@@ -26,6 +27,20 @@ void tapir_config_default(struct tapir_config *c)
 	c->ephemeral_hi = 65535;
 	c->udp_rcvbuf = 212992;
 	c->udp_sockets = 64;
+	c->tcp_sockets = 1024;
+	c->tcp_rcvbuf = 65535;
+	c->tcp_sndbuf = 131072;
+	c->tcp_mem_max = 256u << 20;
+	c->tcp_rto_initial_us = TAPIR_SEC(1);
+	c->tcp_rto_min_us = TAPIR_MS(200);
+	c->tcp_rto_max_us = TAPIR_SEC(60);
+	c->tcp_syn_retries = 6;
+	c->tcp_retries2 = 15;
+	c->tcp_msl_us = TAPIR_SEC(30);
+	c->tcp_delack_us = TAPIR_MS(40);
+	c->tcp_fin_timeout_us = TAPIR_SEC(60);
+	c->tcp_challenge_acks = 1000;
+	c->tcp_initial_window = 10;
 }
 
 struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
@@ -40,7 +55,7 @@ struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
 	s->rng = cfg->seed;
 	s->ip_id = (uint16_t)tp_rand(s);
 	s->icmp_tokens_milli = (uint64_t)cfg->icmp_burst * 1000;
-	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s))
+	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s) || tcp_init(s))
 		goto fail;
 	return s;
 fail:
@@ -53,6 +68,7 @@ void tapir_stack_free(struct tapir_stack *s)
 	if (!s)
 		return;
 	/* the pools own every packet, so freeing them frees all queues */
+	tcp_fini(s);
 	tp_pools_free(s);
 	free(s->arp);
 	free(s->reasm);
@@ -159,5 +175,7 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	t = arp_poll(s, now);
 	next = t < next ? t : next;
 	t = reasm_poll(s, now);
+	next = t < next ? t : next;
+	t = tcp_poll(s, now);
 	return t < next ? t : next;
 }

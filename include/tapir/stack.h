@@ -49,6 +49,21 @@ struct tapir_config {
 	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6335: 49152-65535 */
 	size_t udp_rcvbuf;            /* default per-socket receive limit: 212992 */
 	unsigned udp_sockets;         /* UDP sockets the core can hold: 64 */
+	/* TCP */
+	unsigned tcp_sockets;         /* TCP sockets (incl. TIME_WAIT): 1024 */
+	uint32_t tcp_rcvbuf;          /* default receive buffer: 65535 */
+	uint32_t tcp_sndbuf;          /* default send buffer: 131072 */
+	size_t tcp_mem_max;           /* all TCP buffers together: 256 MiB */
+	tapir_time_t tcp_rto_initial_us; /* RFC 6298 2.1: 1 s */
+	tapir_time_t tcp_rto_min_us;  /* RFC 6298 2.4 says 1 s; Linux 200 ms: 200 ms */
+	tapir_time_t tcp_rto_max_us;  /* RFC 6298 2.5: at least 60 s: 60 s */
+	unsigned tcp_syn_retries;     /* SYN retransmissions before ETIMEDOUT: 6 */
+	unsigned tcp_retries2;        /* RFC 9293 3.8.3 R2, in retransmissions: 15 */
+	tapir_time_t tcp_msl_us;      /* TIME_WAIT lasts 2*MSL: MSL 30 s */
+	tapir_time_t tcp_delack_us;   /* RFC 1122 4.2.3.2 (< 500 ms): 40 ms */
+	tapir_time_t tcp_fin_timeout_us; /* an orphan's FIN_WAIT_2: 60 s */
+	unsigned tcp_challenge_acks;  /* RFC 5961 7: challenge ACKs per second: 1000 */
+	unsigned tcp_initial_window;  /* segments, RFC 6928: 10 */
 };
 
 void tapir_config_default(struct tapir_config *cfg);

@@ -1,0 +1,647 @@
+/* TCP input: RFC 9293 3.10.7 "SEGMENT ARRIVES", step by step in the RFC's
+ * order, with RFC 5961's defences against blind attacks.  Each step is a
+ * function or a marked block, named after the RFC's words. */
+#include <errno.h>
+
+#include "tcp_int.h"
+
+struct tp_seg {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint32_t seq, ack, wnd;
+	uint8_t flags;
+	const uint8_t *data;
+	uint32_t len;  /* data bytes */
+	uint16_t mss;  /* the MSS option, 0 if absent */
+};
+
+/* RFC 9293 3.2: options.  A malformed list ends the parse; the segment is
+ * still processed (the RFC asks to be liberal in what is accepted). */
+static void tcp_parse_options(const uint8_t *o, size_t len, struct tp_seg *seg)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint8_t kind = o[i];
+		if (kind == 0)
+			return;
+		if (kind == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || o[i + 1] < 2 || i + o[i + 1] > len)
+			return;
+		if (kind == 2 && o[i + 1] == 4)
+			seg->mss = get16(o + i + 2);
+		i += o[i + 1];
+	}
+}
+
+/* The peer's MSS, clamped: a tiny MSS would make us cut the stream into
+ * thousands of segments (CVE-2019-11479). */
+static uint16_t peer_mss(const struct tp_seg *seg)
+{
+	if (!seg->mss)
+		return TCP_DEFAULT_MSS;
+	return seg->mss < TCP_MIN_MSS ? TCP_MIN_MSS : seg->mss;
+}
+
+/* RFC 5961 7: challenge ACKs are rate limited, here per stack and second */
+static void tcp_challenge_ack(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	if (t->s->now >= tc->challenge_at + TAPIR_SEC(1)) {
+		tc->challenge_at = t->s->now;
+		tc->challenge_n = 0;
+	}
+	if (tc->challenge_n >= t->s->cfg.tcp_challenge_acks)
+		return;
+	tc->challenge_n++;
+	STAT(t->s, tcp_challenge_acks);
+	tcp_send_ack(t);
+}
+
+/* RFC 9293 3.10.7.1: no connection.  Never answer a RST. */
+static int tcp_reply_closed(struct tapir_stack *s, const struct tp_seg *seg)
+{
+	uint32_t seglen = seg->len + !!(seg->flags & TH_SYN) + !!(seg->flags & TH_FIN);
+	if (seg->flags & TH_RST)
+		return TAPIR_DROP_tcp_no_socket;
+	STAT(s, tcp_rst_sent);
+	if (seg->flags & TH_ACK)
+		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TH_RST);
+	else
+		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, 0, seg->seq + seglen,
+			    TH_RST | TH_ACK);
+	return TAPIR_DROP_tcp_no_socket;
+}
+
+/* RFC 9293 3.10.7.2: LISTEN */
+static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
+{
+	struct tapir_stack *s = l->s;
+	struct tapir_tcp *c;
+
+	if (seg->flags & TH_RST) /* first: an incoming RST is ignored */
+		return TAPIR_DROP_tcp_dropped;
+	if (seg->flags & TH_ACK) { /* second: an ACK gets <SEQ=SEG.ACK><CTL=RST> */
+		STAT(s, tcp_rst_sent);
+		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TH_RST);
+		return TAPIR_DROP_tcp_dropped;
+	}
+	if (!(seg->flags & TH_SYN))
+		return TAPIR_DROP_tcp_dropped;
+	/* third: a SYN.  A full backlog (SYN-RECEIVED + accept queue) drops
+	 * it silently, so the client's retransmission tries again (UNP 4.5) */
+	if (l->syn_n + l->acc_n >= (unsigned)l->backlog) {
+		STAT(s, tcp_syn_queue_full);
+		return TAPIR_DROP_tcp_dropped;
+	}
+	if (ipv4_is_broadcast(s, seg->dst) || (seg->dst >> 28) == 14)
+		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
+	c = tcp_alloc(s);
+	if (!c)
+		return TAPIR_DROP_nomem;
+	c->laddr = seg->dst;
+	c->lport = seg->dport;
+	c->raddr = seg->src;
+	c->rport = seg->sport;
+	c->bound = true;
+	c->nodelay = l->nodelay;
+	c->keepalive = l->keepalive;
+	c->keepidle = l->keepidle;
+	c->keepintvl = l->keepintvl;
+	c->keepcnt = l->keepcnt;
+	c->linger = l->linger;
+	c->rcvbuf = l->rcvbuf;
+	c->sndbuf = l->sndbuf;
+	c->user_mss = l->user_mss;
+	c->user_timeout_ms = l->user_timeout_ms;
+	if (tcp_buffers(c) < 0) {
+		tcp_free(c);
+		return TAPIR_DROP_nomem;
+	}
+	c->irs = seg->seq;
+	c->rcv_nxt = seg->seq + 1;
+	c->iss = tcp_isn(s, c->laddr, c->lport, c->raddr, c->rport);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->snd_wnd = c->max_sndwnd = seg->wnd;
+	c->snd_wl1 = seg->seq;
+	c->snd_wl2 = c->iss;
+	c->peer_mss = peer_mss(seg);
+	c->mss = tcp_effective_mss(c);
+	cc_init(c);
+	c->passive = true;
+	c->parent = l;
+	c->qnext = l->synq;
+	l->synq = c;
+	l->syn_n++;
+	tcp_hash_insert(c);
+	c->state = TAPIR_TCP_LISTEN;
+	tcp_set_state(c, TAPIR_TCP_SYN_RECEIVED);
+	STAT(s, tcp_passive_opens);
+	/* data on the SYN is not acknowledged: the peer sends it again */
+	tcp_output(c);
+	return TP_OK;
+}
+
+/* RFC 9293 3.10.7.3: SYN-SENT */
+static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
+{
+	struct tapir_stack *s = t->s;
+	bool ack = seg->flags & TH_ACK;
+
+	/* first: the ACK must cover our SYN and nothing more */
+	if (ack && (SEQ_LEQ(seg->ack, t->iss) || SEQ_GT(seg->ack, t->snd_max))) {
+		if (!(seg->flags & TH_RST)) {
+			STAT(s, tcp_rst_sent);
+			tcp_respond(s, t->laddr, t->lport, t->raddr, t->rport, seg->ack, 0, TH_RST);
+		}
+		return TAPIR_DROP_tcp_dropped;
+	}
+	/* second: RST, believed only with an acceptable ACK (RFC 5961 3.2) */
+	if (seg->flags & TH_RST) {
+		if (!ack)
+			return TAPIR_DROP_tcp_dropped;
+		STAT(s, tcp_conn_refused);
+		tcp_drop(t, ECONNREFUSED);
+		return TP_OK;
+	}
+	/* fourth: SYN */
+	if (!(seg->flags & TH_SYN))
+		return TAPIR_DROP_tcp_dropped;
+	t->irs = seg->seq;
+	t->rcv_nxt = seg->seq + 1;
+	t->peer_mss = peer_mss(seg);
+	t->mss = tcp_effective_mss(t);
+	t->snd_wnd = t->max_sndwnd = seg->wnd;
+	t->snd_wl1 = seg->seq;
+	t->snd_wl2 = seg->ack;
+	cc_init(t);
+	if (ack) {
+		t->snd_una = seg->ack;
+		if (t->timing) { /* the SYN was not retransmitted: an RTT sample */
+			tcp_rtt_sample(t, s->now - t->rtt_start);
+			t->timing = false;
+		}
+		t->t_rexmt = TAPIR_TIME_NEVER;
+		t->backoff = 0;
+		tcp_set_state(t, TAPIR_TCP_ESTABLISHED);
+		t->last_rx = s->now;
+		tcp_keep_arm(t);
+		t->ack_now = true;
+		tcp_output(t);
+		tcp_notify(t, TAPIR_EV_CONNECTED | TAPIR_EV_WRITE);
+		return TP_OK;
+	}
+	/* simultaneous open (RFC 9293 3.5, figure 8): answer SYN,ACK */
+	tcp_set_state(t, TAPIR_TCP_SYN_RECEIVED);
+	t->snd_nxt = t->iss;
+	t->t_rexmt = TAPIR_TIME_NEVER;
+	tcp_output(t);
+	return TP_OK;
+}
+
+static void tcp_fin_in_order(struct tapir_tcp *t)
+{
+	t->rcv_fin = true;
+	t->rcv_nxt++;
+	t->ack_now = true;
+	switch (t->state) {
+	case TAPIR_TCP_SYN_RECEIVED:
+	case TAPIR_TCP_ESTABLISHED:
+		tcp_set_state(t, TAPIR_TCP_CLOSE_WAIT);
+		break;
+	case TAPIR_TCP_FIN_WAIT_1:
+		/* our FIN not yet acknowledged: a simultaneous close */
+		tcp_set_state(t, TAPIR_TCP_CLOSING);
+		break;
+	case TAPIR_TCP_FIN_WAIT_2:
+		tcp_enter_time_wait(t);
+		break;
+	default:
+		break;
+	}
+	tcp_notify(t, TAPIR_EV_READ);
+}
+
+/* Out-of-order data sits in the ring beyond the in-order bytes; these
+ * ranges say which parts are filled.  Returns false when full. */
+static bool ooo_add(struct tapir_tcp *t, uint32_t start, uint32_t end)
+{
+	unsigned i, j;
+	for (i = 0; i < t->nooo && SEQ_LT(t->ooo[i].end, start); i++)
+		;
+	if (i < t->nooo && SEQ_LEQ(t->ooo[i].start, end)) {
+		/* overlaps or touches range i: grow it, then swallow followers */
+		if (SEQ_LT(start, t->ooo[i].start))
+			t->ooo[i].start = start;
+		if (SEQ_GT(end, t->ooo[i].end))
+			t->ooo[i].end = end;
+		for (j = i + 1; j < t->nooo && SEQ_LEQ(t->ooo[j].start, t->ooo[i].end); j++)
+			if (SEQ_GT(t->ooo[j].end, t->ooo[i].end))
+				t->ooo[i].end = t->ooo[j].end;
+		memmove(&t->ooo[i + 1], &t->ooo[j], (t->nooo - j) * sizeof(t->ooo[0]));
+		t->nooo -= j - i - 1;
+		return true;
+	}
+	if (t->nooo == TCP_OOO_MAX)
+		return false;
+	memmove(&t->ooo[i + 1], &t->ooo[i], (t->nooo - i) * sizeof(t->ooo[0]));
+	t->ooo[i].start = start;
+	t->ooo[i].end = end;
+	t->nooo++;
+	return true;
+}
+
+/* RFC 9293 3.10.7.4 seventh: segment text */
+static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq,
+		     const uint8_t *data, uint32_t len)
+{
+	struct tapir_stack *s = t->s;
+	uint32_t room = t->rcv.cap - t->rcv.len;
+
+	if (seq == t->rcv_nxt) {
+		bool filled = false;
+		if (len > room)
+			len = room;
+		ring_write_at(&t->rcv, t->rcv.len, data, len);
+		t->rcv.len += len;
+		t->rcv_nxt += len;
+		/* the new bytes may reach ranges that arrived early */
+		while (t->nooo && SEQ_LEQ(t->ooo[0].start, t->rcv_nxt)) {
+			if (SEQ_GT(t->ooo[0].end, t->rcv_nxt)) {
+				t->rcv.len += t->ooo[0].end - t->rcv_nxt;
+				t->rcv_nxt = t->ooo[0].end;
+			}
+			memmove(&t->ooo[0], &t->ooo[1], (t->nooo - 1) * sizeof(t->ooo[0]));
+			t->nooo--;
+			filled = true;
+		}
+		/* RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK every second full-sized
+		 * segment at once, a filled hole at once, the rest delayed */
+		if (len >= t->mss)
+			t->unacked_segs++;
+		if (filled || t->unacked_segs >= 2)
+			t->ack_now = true;
+		else if (t->t_delack == TAPIR_TIME_NEVER)
+			t->t_delack = s->now + s->cfg.tcp_delack_us;
+		tcp_notify(t, TAPIR_EV_READ);
+	} else {
+		uint32_t off = seq - t->rcv_nxt;
+		if (off >= room)
+			return;
+		if (len > room - off)
+			len = room - off;
+		if (ooo_add(t, seq, seq + len)) {
+			ring_write_at(&t->rcv, t->rcv.len + off, data, len);
+			STAT(s, tcp_ooo_queued);
+		}
+		t->ack_now = true; /* RFC 5681 4.2: a duplicate ACK at once */
+	}
+	(void)seg;
+}
+
+/* RFC 9293 3.10.7.4: every state from SYN-RECEIVED on */
+static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
+{
+	struct tapir_stack *s = t->s;
+	uint32_t wnd = SEQ_GT(t->rcv_adv, t->rcv_nxt) ? t->rcv_adv - t->rcv_nxt : 0;
+	uint32_t seq = seg->seq, len = seg->len;
+	const uint8_t *data = seg->data;
+	uint8_t flags = seg->flags;
+	uint32_t seglen = len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
+	bool ok;
+
+	/* A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost:
+	 * send it again rather than the RFC's bare ACK. */
+	if (t->state == TAPIR_TCP_SYN_RECEIVED && (flags & TH_SYN) && !(flags & (TH_ACK | TH_RST)) &&
+	    seq == t->irs) {
+		t->snd_nxt = t->iss;
+		tcp_output(t);
+		return TP_OK;
+	}
+
+	/* first: is the sequence number acceptable? */
+	if (seglen == 0)
+		ok = wnd ? SEQ_LEQ(t->rcv_nxt, seq) && SEQ_LT(seq, t->rcv_nxt + wnd)
+			 : seq == t->rcv_nxt;
+	else
+		ok = wnd && ((SEQ_LEQ(t->rcv_nxt, seq) && SEQ_LT(seq, t->rcv_nxt + wnd)) ||
+			     (SEQ_LEQ(t->rcv_nxt, seq + seglen - 1) &&
+			      SEQ_LT(seq + seglen - 1, t->rcv_nxt + wnd)));
+	/* a zero window still takes ACKs and RSTs at RCV.NXT */
+	if (!ok && wnd == 0 && seq == t->rcv_nxt) {
+		ok = true;
+		len = 0;
+		flags &= (uint8_t)~TH_FIN;
+	}
+	if (!ok) {
+		if (!(flags & TH_RST))
+			tcp_send_ack(t);
+		return TAPIR_DROP_tcp_dropped;
+	}
+
+	/* second: RST (RFC 5961 3.2): only an exact RCV.NXT resets; anything
+	 * else in the window gets a challenge ACK */
+	if (flags & TH_RST) {
+		if (seq != t->rcv_nxt) {
+			tcp_challenge_ack(t);
+			return TAPIR_DROP_tcp_dropped;
+		}
+		switch (t->state) {
+		case TAPIR_TCP_SYN_RECEIVED:
+			if (t->passive) { /* back to LISTEN: forget the embryo */
+				tcp_drop(t, 0);
+				return TP_OK;
+			}
+			STAT(s, tcp_conn_refused);
+			tcp_drop(t, ECONNREFUSED);
+			return TP_OK;
+		case TAPIR_TCP_ESTABLISHED:
+		case TAPIR_TCP_FIN_WAIT_1:
+		case TAPIR_TCP_FIN_WAIT_2:
+		case TAPIR_TCP_CLOSE_WAIT:
+			tcp_drop(t, ECONNRESET);
+			return TP_OK;
+		default: /* CLOSING, LAST-ACK, TIME-WAIT */
+			tcp_drop(t, 0);
+			return TP_OK;
+		}
+	}
+
+	/* Trim what was received before and what lies beyond the window. */
+	if (SEQ_LT(seq, t->rcv_nxt)) {
+		uint32_t d = t->rcv_nxt - seq;
+		if (flags & TH_SYN) {
+			flags &= (uint8_t)~TH_SYN;
+			seq++;
+			d--;
+		}
+		if (d >= len) {
+			if (d > len) /* the FIN, too, was received before */
+				flags &= (uint8_t)~TH_FIN;
+			data += len;
+			seq += len;
+			len = 0;
+		} else {
+			data += d;
+			seq += d;
+			len -= d;
+		}
+	}
+	if (len && SEQ_GT(seq + len, t->rcv_nxt + wnd)) {
+		len = t->rcv_nxt + wnd - seq;
+		flags &= (uint8_t)~TH_FIN;
+	}
+
+	/* fourth: SYN in a synchronized state (RFC 5961 4.2: challenge ACK) */
+	if (flags & TH_SYN) {
+		if (t->state == TAPIR_TCP_SYN_RECEIVED && t->passive) {
+			tcp_drop(t, 0);
+			return TAPIR_DROP_tcp_dropped;
+		}
+		tcp_challenge_ack(t);
+		return TAPIR_DROP_tcp_dropped;
+	}
+
+	/* fifth: the ACK field */
+	if (!(flags & TH_ACK))
+		return TAPIR_DROP_tcp_dropped;
+	/* RFC 5961 5.2: acceptable is SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
+	 * (SND.MAX here, as after a timeout SND.NXT went back) */
+	if (SEQ_GT(seg->ack, t->snd_max) || SEQ_LT(seg->ack, t->snd_una - t->max_sndwnd)) {
+		tcp_challenge_ack(t);
+		return TAPIR_DROP_tcp_dropped;
+	}
+	if (t->state == TAPIR_TCP_SYN_RECEIVED) {
+		if (!SEQ_GT(seg->ack, t->snd_una)) {
+			STAT(s, tcp_rst_sent);
+			tcp_respond(s, t->laddr, t->lport, t->raddr, t->rport, seg->ack, 0, TH_RST);
+			return TAPIR_DROP_tcp_dropped;
+		}
+		t->snd_una = t->iss + 1; /* our SYN is acknowledged */
+		if (t->timing) {
+			tcp_rtt_sample(t, s->now - t->rtt_start);
+			t->timing = false;
+		}
+		t->backoff = 0;
+		t->t_rexmt = TAPIR_TIME_NEVER;
+		t->snd_wnd = seg->wnd;
+		if (seg->wnd > t->max_sndwnd)
+			t->max_sndwnd = seg->wnd;
+		t->snd_wl1 = seq;
+		t->snd_wl2 = seg->ack;
+		tcp_set_state(t, TAPIR_TCP_ESTABLISHED);
+		tcp_keep_arm(t);
+		if (t->parent)
+			tcp_child_established(t);
+		else
+			tcp_notify(t, TAPIR_EV_CONNECTED | TAPIR_EV_WRITE);
+	}
+	if (SEQ_GT(seg->ack, t->snd_una)) {
+		uint32_t acked = seg->ack - t->snd_una, data_acked = acked;
+		bool rexmit;
+		if (data_acked > t->snd.len) /* the rest is our FIN */
+			data_acked = t->snd.len;
+		ring_consume(&t->snd, data_acked);
+		t->snd_una = seg->ack;
+		if (SEQ_LT(t->snd_nxt, t->snd_una))
+			t->snd_nxt = t->snd_una;
+		/* RFC 6298 3 and Karn's rule: sample only untouched segments */
+		if (t->timing && SEQ_GT(seg->ack, t->rtt_seq)) {
+			tcp_rtt_sample(t, s->now - t->rtt_start);
+			t->timing = false;
+		}
+		t->backoff = 0;
+		t->first_rexmt = 0;
+		/* RFC 6298 5.2/5.3 */
+		if (t->snd_una == t->snd_max)
+			t->t_rexmt = TAPIR_TIME_NEVER;
+		else
+			tcp_rexmt_arm(t);
+		rexmit = cc_ack(t, acked);
+		if (rexmit) { /* RFC 6582 3.2 (5): retransmit after a partial ACK */
+			uint32_t n = t->snd.len < t->mss ? t->snd.len : t->mss;
+			if (n) {
+				tcp_send_segment(t, t->snd_una, TH_ACK, 0, n);
+				STAT(s, tcp_retransmits);
+			}
+		}
+		tcp_notify(t, TAPIR_EV_WRITE);
+	} else if (seg->ack == t->snd_una && len == 0 && !(flags & TH_FIN) &&
+		   seg->wnd == t->snd_wnd && t->snd_max != t->snd_una) {
+		/* RFC 5681 2: a duplicate ACK */
+		if (cc_dupack(t)) { /* RFC 5681 3.2: fast retransmit */
+			uint32_t n = t->snd.len < t->mss ? t->snd.len : t->mss;
+			t->timing = false;
+			if (n) {
+				tcp_send_segment(t, t->snd_una, TH_ACK, 0, n);
+				STAT(s, tcp_retransmits);
+				STAT(s, tcp_fast_retransmits);
+			}
+		}
+	}
+	/* RFC 9293 3.10.7.4: update the send window from the newest segment */
+	if (SEQ_LT(t->snd_wl1, seq) || (t->snd_wl1 == seq && SEQ_LEQ(t->snd_wl2, seg->ack))) {
+		t->snd_wnd = seg->wnd;
+		if (seg->wnd > t->max_sndwnd)
+			t->max_sndwnd = seg->wnd;
+		t->snd_wl1 = seq;
+		t->snd_wl2 = seg->ack;
+		if (seg->wnd && t->t_persist != TAPIR_TIME_NEVER) {
+			t->t_persist = TAPIR_TIME_NEVER;
+			t->backoff = 0;
+		}
+	}
+	{
+		bool fin_acked = t->fin_queued && SEQ_GT(t->snd_nxt, t->snd_una + t->snd.len) &&
+				 t->snd_una == t->fin_seq + 1;
+		switch (t->state) {
+		case TAPIR_TCP_FIN_WAIT_1:
+			if (fin_acked) {
+				tcp_set_state(t, TAPIR_TCP_FIN_WAIT_2);
+				if (t->user_closed)
+					t->t_2msl = s->now + s->cfg.tcp_fin_timeout_us;
+			}
+			break;
+		case TAPIR_TCP_CLOSING:
+			if (fin_acked)
+				tcp_enter_time_wait(t);
+			return TP_OK;
+		case TAPIR_TCP_LAST_ACK:
+			if (fin_acked) {
+				tcp_drop(t, 0);
+				return TP_OK;
+			}
+			break;
+		case TAPIR_TCP_TIME_WAIT:
+			/* a retransmitted FIN: acknowledge it, restart 2MSL */
+			if (flags & TH_FIN) {
+				t->t_2msl = s->now + 2 * s->cfg.tcp_msl_us;
+				tcp_send_ack(t);
+			}
+			return TP_OK;
+		default:
+			break;
+		}
+	}
+
+	/* sixth: URG is ignored (RFC 6093 recommends applications not use it) */
+
+	/* seventh: text */
+	if (len && (t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_FIN_WAIT_1 ||
+		    t->state == TAPIR_TCP_FIN_WAIT_2)) {
+		if (t->user_closed) {
+			/* nobody will read it: RFC 1122 4.2.2.13, reset */
+			tcp_send_rst(t);
+			tcp_drop(t, 0);
+			return TP_OK;
+		}
+		tcp_data(t, seg, seq, data, len);
+	}
+
+	/* eighth: FIN, once every byte before it is in */
+	if (flags & TH_FIN) {
+		t->rcv_fin_seq = seq + len;
+		if (t->rcv_nxt == t->rcv_fin_seq)
+			tcp_fin_in_order(t);
+		else
+			t->ack_now = true;
+	}
+	if (t->state == TAPIR_TCP_TIME_WAIT)
+		t->t_2msl = s->now + 2 * s->cfg.tcp_msl_us;
+	return TP_OK;
+}
+
+int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
+{
+	const uint8_t *th = pkt + hlen;
+	size_t tlen = len - hlen, off;
+	struct tp_seg seg;
+	struct tapir_tcp *t;
+	int r;
+
+	if (tlen < TCP_HLEN)
+		return TAPIR_DROP_tcp_short;
+	memset(&seg, 0, sizeof(seg));
+	seg.src = get32(pkt + 12);
+	seg.dst = get32(pkt + 16);
+	if (tp_csum_fold(tp_csum_add(tp_csum_pseudo(seg.src, seg.dst, IP_PROTO_TCP, (uint16_t)tlen),
+				     th, tlen)) != 0)
+		return TAPIR_DROP_tcp_checksum;
+	off = (size_t)(th[12] >> 4) * 4;
+	if (off < TCP_HLEN || off > tlen)
+		return TAPIR_DROP_tcp_header;
+	if (ipv4_is_broadcast(s, seg.dst))
+		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
+	seg.sport = get16(th);
+	seg.dport = get16(th + 2);
+	seg.seq = get32(th + 4);
+	seg.ack = get32(th + 8);
+	seg.flags = th[13] & 0x3f;
+	seg.wnd = get16(th + 14);
+	seg.data = th + off;
+	seg.len = (uint32_t)(tlen - off);
+	tcp_parse_options(th + TCP_HLEN, off - TCP_HLEN, &seg);
+	STAT(s, tcp_rx);
+	if (TRACE_ON(s, TAPIR_TR_TCP))
+		tcp_trace_seg(s, "rx", seg.src, seg.sport, seg.dst, seg.dport, th, tlen);
+
+	t = tcp_lookup(s, seg.dst, seg.dport, seg.src, seg.sport);
+	/* RFC 6191's idea without timestamps: a new SYN beyond the old
+	 * connection's sequence space may end its TIME-WAIT early */
+	if (t && t->state == TAPIR_TCP_TIME_WAIT && (seg.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    SEQ_GT(seg.seq, t->rcv_nxt) && tcp_lookup_listener(s, seg.dst, seg.dport)) {
+		if (t->user_closed)
+			tcp_free(t);
+		else
+			tcp_drop(t, 0);
+		t = NULL;
+	}
+	if (!t) {
+		struct tapir_tcp *l = tcp_lookup_listener(s, seg.dst, seg.dport);
+		if (l)
+			return tcp_listen_input(l, &seg);
+		return tcp_reply_closed(s, &seg);
+	}
+	t->last_rx = s->now;
+	t->keep_probes = 0;
+	if (t->state == TAPIR_TCP_SYN_SENT)
+		r = tcp_synsent_input(t, &seg);
+	else
+		r = tcp_sync_input(t, &seg);
+	/* T may be gone now; only a live socket has anything to send */
+	if (r == TP_OK || r == TAPIR_DROP_tcp_dropped) {
+		t = tcp_lookup(s, seg.dst, seg.dport, seg.src, seg.sport);
+		if (t) {
+			tcp_keep_arm(t);
+			tcp_output(t);
+		}
+	}
+	return r;
+}
+
+/* RFC 5927 / RFC 1122 4.2.3.9: an ICMP error about one of our segments.
+ * Believed only if it quotes a sequence number we have in flight. */
+int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err, uint8_t type,
+		   uint8_t code)
+{
+	size_t hlen = (size_t)(inner[0] & 15) * 4;
+	const uint8_t *th = inner + hlen;
+	struct tapir_tcp *t = tcp_lookup(s, get32(inner + 12), get16(th), get32(inner + 16),
+					 get16(th + 2));
+	uint32_t seq = get32(th + 4);
+	(void)len;
+	(void)type;
+	(void)code;
+	if (!t || SEQ_LT(seq, t->snd_una) || SEQ_GT(seq, t->snd_max))
+		return TAPIR_DROP_icmp_error_bad;
+	if (t->state == TAPIR_TCP_SYN_SENT) {
+		/* as Linux does: an unreachable answer ends a connect at once */
+		tcp_drop(t, err);
+		return TP_OK;
+	}
+	/* established: a soft error, reported if the connection then times out */
+	t->soft_error = err;
+	return TP_OK;
+}

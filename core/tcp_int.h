@@ -1,0 +1,191 @@
+/*
+ * TCP's private header (RFC 9293).  Split by job:
+ *   tcp_subr.c    the socket table, lookup, ISN, ports, and the user calls
+ *   tcp_input.c   "segment arrives" (RFC 9293 3.10.7), in the RFC's order
+ *   tcp_output.c  what may be sent now, and building segments
+ *   tcp_timer.c   retransmission, persist, delayed ACK, keepalive, 2MSL
+ *   tcp_cc.c      congestion control (RFC 5681, RFC 6582)
+ */
+#ifndef TAPIR_TCP_INT_H
+#define TAPIR_TCP_INT_H
+
+#include <tapir/tcp.h>
+
+#include "core.h"
+
+/* Sequence arithmetic modulo 2^32 (RFC 9293 3.4) */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) SEQ_LT(b, a)
+#define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+#define TCP_HLEN 20
+
+#define TCP_MIN_MSS 216         /* floor for a peer's MSS (CVE-2019-11479's lesson) */
+#define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends no MSS option */
+#define TCP_OOO_MAX 8           /* out-of-order ranges held per connection */
+#define TCP_MAX_BACKOFF 12
+
+/* A byte ring: LEN bytes from HEAD; for the receive side, out-of-order
+ * bytes are written beyond LEN, at their place relative to RCV.NXT. */
+struct tp_ring {
+	uint8_t *buf;
+	uint32_t cap, head, len;
+};
+
+struct tp_seg; /* a parsed segment, tcp_input.c */
+
+struct tapir_tcp {
+	struct tapir_stack *s;
+	struct tapir_tcp *hnext;            /* hash chain (connections) */
+	struct tapir_tcp *anext, *aprev;    /* the list of all sockets in use */
+	struct tapir_tcp *parent;           /* listener of an embryonic or unaccepted child */
+	struct tapir_tcp *qnext;            /* in the parent's SYN or accept queue */
+	uint8_t state;
+	bool used, bound, in_hash;
+	bool user_closed;                   /* the application let go: the stack frees it */
+	bool shut_rd, shut_wr;
+	bool fin_queued;                    /* we owe the peer a FIN after the data */
+	bool rcv_fin;                       /* the peer's FIN is in (or seen out of order) */
+	bool ack_now;                       /* send an ACK at the next output */
+	bool nodelay, keepalive, reuseaddr;
+	bool passive;                       /* opened by a listener */
+	bool timing;                        /* an RTT sample is running (Karn) */
+	bool in_recovery;                   /* NewReno fast recovery (RFC 6582) */
+	bool force;                         /* persist probe: send one byte past the window */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+
+	/* send sequence space, RFC 9293 3.3.1 */
+	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
+	uint32_t max_sndwnd;                /* largest window the peer offered */
+	uint32_t fin_seq;                   /* our FIN's sequence number, once sent */
+	/* receive sequence space */
+	uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: right edge last advertised */
+	uint32_t rcv_fin_seq;
+	struct { uint32_t start, end; } ooo[TCP_OOO_MAX];
+	unsigned nooo;
+
+	uint16_t mss;                       /* what we send per segment */
+	uint16_t peer_mss;                  /* from the peer's SYN */
+	uint16_t user_mss;                  /* TCP_MAXSEG clamp, 0: none */
+	struct tp_ring snd, rcv;
+	uint32_t sndbuf, rcvbuf;            /* sizes asked for (buffers are made at open) */
+
+	/* RFC 6298 */
+	tapir_time_t srtt, rttvar, rto;
+	uint32_t rtt_seq;
+	tapir_time_t rtt_start;
+	unsigned backoff;                   /* consecutive timeouts */
+	/* RFC 5681 / 6582 */
+	uint32_t cwnd, ssthresh, recover, bytes_acked;
+	unsigned dupacks;
+
+	/* timers: absolute deadlines, TAPIR_TIME_NEVER when off */
+	tapir_time_t t_rexmt;               /* retransmission, or persist when force-probing */
+	tapir_time_t t_persist;
+	tapir_time_t t_delack;
+	tapir_time_t t_keep;
+	tapir_time_t t_2msl;                /* TIME_WAIT, and the orphan FIN_WAIT_2 limit */
+	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
+	unsigned unacked_segs;              /* full segments received since our last ACK */
+	unsigned keep_probes;
+	int keepidle, keepintvl, keepcnt;   /* seconds, seconds, count */
+	int linger;                         /* -1: off */
+	unsigned user_timeout_ms;
+	tapir_time_t last_rx;
+
+	/* listener */
+	int backlog;
+	unsigned syn_n, acc_n;
+	struct tapir_tcp *synq, *accq, *accq_tail;
+
+	int error;                          /* pending (SO_ERROR) */
+	int hard_error;                     /* what ended the connection */
+	int soft_error;                     /* an ICMP error, told if we time out */
+	tapir_event_fn event;
+	void *event_arg;
+};
+
+/* the stack's TCP state */
+struct tp_tcp {
+	struct tapir_tcp *pool;
+	struct tapir_tcp *free;
+	struct tapir_tcp *all;              /* every socket in use */
+	struct tapir_tcp **hash;
+	unsigned hash_mask;
+	uint64_t secret[2];                 /* RFC 6528's key */
+	size_t mem;                         /* buffer bytes held by all sockets */
+	tapir_time_t challenge_at;          /* RFC 5961 7: the current second */
+	unsigned challenge_n;
+};
+
+/* tcp_subr.c */
+int tcp_init(struct tapir_stack *s);
+void tcp_fini(struct tapir_stack *s);
+struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+			     uint32_t raddr, uint16_t rport);
+struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uint16_t lport);
+struct tapir_tcp *tcp_alloc(struct tapir_stack *s);
+void tcp_hash_insert(struct tapir_tcp *t);
+int tcp_buffers(struct tapir_tcp *t);
+uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		 uint16_t rport);
+void tcp_set_state(struct tapir_tcp *t, enum tapir_tcp_state st);
+/* The connection is over: tell the user (ERR, or 0 for a clean end) and
+ * free it if the user is gone. */
+void tcp_drop(struct tapir_tcp *t, int err);
+void tcp_free(struct tapir_tcp *t);
+void tcp_notify(struct tapir_tcp *t, unsigned ev);
+/* A child of a listener has completed its handshake. */
+void tcp_child_established(struct tapir_tcp *t);
+uint16_t tcp_effective_mss(struct tapir_tcp *t);
+void tcp_enter_time_wait(struct tapir_tcp *t);
+
+/* ring helpers */
+void ring_write_at(struct tp_ring *r, uint32_t off, const uint8_t *data, uint32_t n);
+void ring_read_at(const struct tp_ring *r, uint32_t off, uint8_t *out, uint32_t n);
+void ring_consume(struct tp_ring *r, uint32_t n);
+
+/* tcp_input.c */
+int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
+int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
+		   uint8_t type, uint8_t code);
+
+/* tcp_output.c */
+int tcp_output(struct tapir_tcp *t);
+/* Sends one segment of T: SEQ, flags, LEN bytes of send-buffer data from
+ * offset OFF (relative to SND.UNA). */
+int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
+		     uint32_t len);
+void tcp_send_ack(struct tapir_tcp *t);
+void tcp_send_rst(struct tapir_tcp *t);
+/* A reply to a segment that has no connection (RFC 9293 3.10.7.1). */
+void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags);
+uint32_t tcp_rcv_window(struct tapir_tcp *t);
+void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_t sport,
+		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len);
+
+/* tcp_timer.c */
+tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now);
+void tcp_rexmt_arm(struct tapir_tcp *t);
+void tcp_rtt_sample(struct tapir_tcp *t, tapir_time_t rtt);
+void tcp_keep_arm(struct tapir_tcp *t);
+
+/* tcp_cc.c */
+void cc_init(struct tapir_tcp *t);
+/* new data acknowledged; returns true when a partial ACK in fast recovery
+ * asks for the next hole to be retransmitted (RFC 6582 3.2) */
+bool cc_ack(struct tapir_tcp *t, uint32_t acked);
+/* a duplicate ACK; returns true when it triggers fast retransmit */
+bool cc_dupack(struct tapir_tcp *t);
+void cc_timeout(struct tapir_tcp *t);
+
+#endif

@@ -1,0 +1,253 @@
+/* TCP output: what may be sent now (the peer's window, the congestion
+ * window, Nagle, sender-side silly window avoidance), and building the
+ * segment. */
+#include <stdio.h>
+
+#include "tcp_int.h"
+
+static const char *flag_str(uint8_t f, char buf[8])
+{
+	char *p = buf;
+	if (f & TH_SYN) *p++ = 'S';
+	if (f & TH_FIN) *p++ = 'F';
+	if (f & TH_RST) *p++ = 'R';
+	if (f & TH_PSH) *p++ = 'P';
+	if (f & TH_URG) *p++ = 'U';
+	if (f & TH_ACK) *p++ = '.';
+	*p = 0;
+	return buf;
+}
+
+/* One line per segment, as tcpdump prints it. */
+void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_t sport,
+		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len)
+{
+	char a[16], b[16], f[8], opts[96] = "";
+	size_t hl = (size_t)(th[12] >> 4) * 4, o = TCP_HLEN;
+	int n = 0;
+	while (o < hl && n < (int)sizeof(opts) - 24) {
+		uint8_t kind = th[o];
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			o++;
+			continue;
+		}
+		if (o + 1 >= hl || th[o + 1] < 2)
+			break;
+		if (kind == 2 && th[o + 1] == 4)
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%smss %u", n ? "," : "",
+				      get16(th + o + 2));
+		else
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", kind);
+		o += th[o + 1];
+	}
+	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s", dir,
+		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, flag_str(th[13], f),
+		 get32(th + 4), get32(th + 8), get16(th + 14), len - hl, n ? " <" : "", opts,
+		 n ? ">" : "");
+}
+
+/* The window to advertise (RFC 9293 3.8.6.2.2): the free receive buffer,
+ * but the right edge never moves back, and moves forward only in steps of
+ * at least min(buffer/2, MSS), so the peer is not invited to send tiny
+ * segments. */
+uint32_t tcp_rcv_window(struct tapir_tcp *t)
+{
+	uint32_t space = t->rcv.cap - t->rcv.len;
+	return space > 65535 ? 65535 : space;
+}
+
+static uint16_t tcp_window_to_send(struct tapir_tcp *t, bool syn)
+{
+	uint32_t wnd = tcp_rcv_window(t), right = t->rcv_nxt + wnd;
+	uint32_t step = t->rcv.cap / 2 < t->mss ? t->rcv.cap / 2 : t->mss;
+	if (!syn && t->rcv_adv) {
+		if (SEQ_LT(right, t->rcv_adv))
+			right = t->rcv_adv; /* never shrink */
+		else if (right - t->rcv_adv < step && wnd < t->rcv.cap)
+			right = t->rcv_adv; /* not worth announcing yet */
+		wnd = right - t->rcv_nxt;
+	}
+	if (wnd > 65535)
+		wnd = 65535;
+	if (SEQ_GT(t->rcv_nxt + wnd, t->rcv_adv) || !t->rcv_adv)
+		t->rcv_adv = t->rcv_nxt + wnd;
+	return (uint16_t)wnd;
+}
+
+static int tcp_emit(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		    uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
+		    uint16_t mss_opt, const struct tp_ring *data, uint32_t off, uint32_t len)
+{
+	size_t optlen = mss_opt ? 4 : 0, hl = TCP_HLEN + optlen;
+	struct tp_pkt *p = tp_pkt_alloc(s, hl + len);
+	uint8_t *th;
+	if (!p) {
+		STAT(s, tx_nomem);
+		return -1;
+	}
+	th = p->data;
+	put16(th, lport);
+	put16(th + 2, rport);
+	put32(th + 4, seq);
+	put32(th + 8, ack);
+	th[12] = (uint8_t)((hl / 4) << 4);
+	th[13] = flags;
+	put16(th + 14, win);
+	put16(th + 16, 0);
+	put16(th + 18, 0);
+	if (mss_opt) { /* RFC 9293 3.2: kind 2, length 4 */
+		th[20] = 2;
+		th[21] = 4;
+		put16(th + 22, mss_opt);
+	}
+	if (len)
+		ring_read_at(data, off, th + hl, len);
+	p->len = (uint32_t)(hl + len);
+	put16(th + 16, tp_csum_fold(tp_csum_add(
+			       tp_csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)p->len), th,
+			       p->len)));
+	STAT(s, tcp_tx);
+	if (TRACE_ON(s, TAPIR_TR_TCP))
+		tcp_trace_seg(s, "tx", laddr, lport, raddr, rport, th, p->len);
+	return ipv4_output(s, p, laddr, raddr, IP_PROTO_TCP, TP_IP_DF);
+}
+
+int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
+		     uint32_t len)
+{
+	bool syn = flags & TH_SYN;
+	uint16_t mss_opt = 0;
+	if (syn) { /* RFC 9293 3.7.1 / RFC 6691: what we can receive */
+		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
+		mss_opt = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS);
+		if (t->user_mss && t->user_mss < mss_opt)
+			mss_opt = t->user_mss;
+	}
+	if (flags & TH_ACK) {
+		t->ack_now = false;
+		t->unacked_segs = 0;
+		t->t_delack = TAPIR_TIME_NEVER;
+	}
+	return tcp_emit(t->s, t->laddr, t->lport, t->raddr, t->rport, seq,
+			(flags & TH_ACK) ? t->rcv_nxt : 0, flags, tcp_window_to_send(t, syn),
+			mss_opt, &t->snd, off, len);
+}
+
+void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	tcp_emit(s, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, NULL, 0, 0);
+}
+
+void tcp_send_ack(struct tapir_tcp *t)
+{
+	t->ack_now = true;
+	tcp_output(t);
+}
+
+static void tcp_send_syn(struct tapir_tcp *t, uint8_t flags)
+{
+	tcp_send_segment(t, t->iss, flags, 0, 0);
+	t->snd_nxt = t->iss + 1;
+	if (SEQ_GT(t->snd_nxt, t->snd_max))
+		t->snd_max = t->snd_nxt;
+	if (!t->timing && !t->backoff) { /* Karn: never time a retransmitted SYN */
+		t->timing = true;
+		t->rtt_seq = t->iss;
+		t->rtt_start = t->s->now;
+	}
+	if (t->t_rexmt == TAPIR_TIME_NEVER)
+		tcp_rexmt_arm(t);
+}
+
+int tcp_output(struct tapir_tcp *t)
+{
+	switch (t->state) {
+	case TAPIR_TCP_CLOSED:
+	case TAPIR_TCP_LISTEN:
+		return 0;
+	case TAPIR_TCP_SYN_SENT:
+		if (t->snd_nxt == t->iss)
+			tcp_send_syn(t, TH_SYN);
+		return 0;
+	case TAPIR_TCP_SYN_RECEIVED:
+		if (t->snd_nxt == t->iss)
+			tcp_send_syn(t, TH_SYN | TH_ACK);
+		else if (t->ack_now)
+			tcp_send_segment(t, t->snd_nxt, TH_ACK, 0, 0);
+		return 0;
+	default:
+		break;
+	}
+	for (;;) {
+		uint32_t off = t->snd_nxt - t->snd_una;
+		uint32_t unsent = t->snd.len > off ? t->snd.len - off : 0;
+		uint32_t wnd = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
+		uint32_t usable = wnd > off ? wnd - off : 0;
+		uint32_t len;
+		bool fin, send = false;
+		uint8_t flags = TH_ACK;
+
+		if (t->force && !usable && unsent)
+			usable = 1; /* a persist probe: one byte past the window */
+		len = unsent < usable ? unsent : usable;
+		if (len > t->mss)
+			len = t->mss;
+		/* the FIN goes with (or after) the last byte of data */
+		fin = t->fin_queued && SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) &&
+		      off + len == t->snd.len;
+		if (len) {
+			if (len == t->mss)
+				send = true;
+			/* RFC 1122 4.2.3.4 (Nagle): a short segment only when
+			 * nothing is in flight, unless TCP_NODELAY */
+			else if (off + len == t->snd.len && (t->nodelay || off == 0 || fin))
+				send = true;
+			/* RFC 9293 3.8.6.2.1: or at least half the largest window */
+			else if (t->max_sndwnd && len >= t->max_sndwnd / 2)
+				send = true;
+			else if (t->force)
+				send = true;
+		} else if (fin && !unsent) {
+			send = true;
+		}
+		if (!send && !t->ack_now)
+			break;
+		if (!send) {
+			len = 0;
+			fin = false;
+		}
+		if (len && off + len == t->snd.len)
+			flags |= TH_PSH;
+		if (fin)
+			flags |= TH_FIN;
+		tcp_send_segment(t, t->snd_nxt, flags, off, len);
+		if (fin)
+			t->fin_seq = t->snd_nxt + len;
+		t->snd_nxt += len + (fin ? 1 : 0);
+		if (SEQ_GT(t->snd_nxt, t->snd_max)) {
+			if (!t->timing && len) { /* RFC 6298 3: one sample per flight */
+				t->timing = true;
+				t->rtt_seq = t->snd_nxt - len - (fin ? 1 : 0);
+				t->rtt_start = t->s->now;
+			}
+			t->snd_max = t->snd_nxt;
+		}
+		if ((len || fin) && t->t_rexmt == TAPIR_TIME_NEVER && !t->force)
+			tcp_rexmt_arm(t);
+		t->force = false;
+		if (!len)
+			break;
+	}
+	/* RFC 9293 3.8.6.1: data waiting behind a zero window: probe it */
+	if (t->snd.len > t->snd_nxt - t->snd_una && t->snd_wnd == 0 &&
+	    t->t_rexmt == TAPIR_TIME_NEVER && t->t_persist == TAPIR_TIME_NEVER) {
+		tapir_time_t rto = t->rto << (t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF);
+		if (rto > t->s->cfg.tcp_rto_max_us)
+			rto = t->s->cfg.tcp_rto_max_us;
+		t->t_persist = t->s->now + rto;
+	}
+	return 0;
+}

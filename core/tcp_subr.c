@@ -1,0 +1,773 @@
+/* TCP: the socket table, lookup, the ISN, ports, and the user calls of
+ * RFC 9293 3.10.1-3.10.6 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "tcp_int.h"
+
+static const char *const state_names[] = {
+	"CLOSED",     "LISTEN",     "SYN_SENT",   "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1",
+	"FIN_WAIT_2", "CLOSE_WAIT", "CLOSING",    "LAST_ACK",     "TIME_WAIT",
+};
+
+const char *tapir_tcp_state_name(enum tapir_tcp_state st)
+{
+	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "?";
+}
+
+/* ---- the socket table ---- */
+
+int tcp_init(struct tapir_stack *s)
+{
+	struct tp_tcp *tc = calloc(1, sizeof(*tc));
+	unsigned n = s->cfg.tcp_sockets ? s->cfg.tcp_sockets : 1, h = 64;
+	if (!tc)
+		return -1;
+	s->tcp = tc;
+	while (h < n)
+		h <<= 1;
+	tc->pool = calloc(n, sizeof(*tc->pool));
+	tc->hash = calloc(h, sizeof(*tc->hash));
+	if (!tc->pool || !tc->hash)
+		return -1;
+	tc->hash_mask = h - 1;
+	for (unsigned i = n; i-- > 0;) {
+		tc->pool[i].hnext = tc->free;
+		tc->free = &tc->pool[i];
+	}
+	tc->secret[0] = tp_rand(s);
+	tc->secret[1] = tp_rand(s);
+	return 0;
+}
+
+void tcp_fini(struct tapir_stack *s)
+{
+	struct tp_tcp *tc = s->tcp;
+	if (!tc)
+		return;
+	for (struct tapir_tcp *t = tc->all; t; t = t->anext) {
+		free(t->snd.buf);
+		free(t->rcv.buf);
+	}
+	free(tc->pool);
+	free(tc->hash);
+	free(tc);
+	s->tcp = NULL;
+}
+
+static unsigned tcp_hash(const struct tp_tcp *tc, uint32_t laddr, uint16_t lport,
+			 uint32_t raddr, uint16_t rport)
+{
+	uint64_t h = ((uint64_t)raddr << 32 | (uint32_t)rport << 16 | lport) ^ laddr;
+	h *= 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> 32) & tc->hash_mask;
+}
+
+struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+			     uint32_t raddr, uint16_t rport)
+{
+	struct tp_tcp *tc = s->tcp;
+	for (struct tapir_tcp *t = tc->hash[tcp_hash(tc, laddr, lport, raddr, rport)]; t;
+	     t = t->hnext)
+		if (t->lport == lport && t->rport == rport && t->raddr == raddr && t->laddr == laddr)
+			return t;
+	return NULL;
+}
+
+struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uint16_t lport)
+{
+	struct tapir_tcp *wild = NULL;
+	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext) {
+		if (t->state != TAPIR_TCP_LISTEN || t->lport != lport)
+			continue;
+		if (t->laddr == laddr)
+			return t;
+		if (!t->laddr)
+			wild = t;
+	}
+	return wild;
+}
+
+void tcp_hash_insert(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	unsigned h = tcp_hash(tc, t->laddr, t->lport, t->raddr, t->rport);
+	t->hnext = tc->hash[h];
+	tc->hash[h] = t;
+	t->in_hash = true;
+}
+
+static void tcp_hash_remove(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	struct tapir_tcp **pp = &tc->hash[tcp_hash(tc, t->laddr, t->lport, t->raddr, t->rport)];
+	if (!t->in_hash)
+		return;
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == t) {
+			*pp = t->hnext;
+			break;
+		}
+	t->in_hash = false;
+}
+
+struct tapir_tcp *tcp_alloc(struct tapir_stack *s)
+{
+	struct tp_tcp *tc = s->tcp;
+	struct tapir_tcp *t = tc->free;
+	if (!t)
+		return NULL;
+	tc->free = t->hnext;
+	memset(t, 0, sizeof(*t));
+	t->s = s;
+	t->used = true;
+	t->state = TAPIR_TCP_CLOSED;
+	t->linger = -1;
+	t->rcvbuf = s->cfg.tcp_rcvbuf;
+	t->sndbuf = s->cfg.tcp_sndbuf;
+	t->keepidle = 7200; /* RFC 1122 4.2.3.6: no less than two hours */
+	t->keepintvl = 75;
+	t->keepcnt = 9;
+	t->rto = s->cfg.tcp_rto_initial_us;
+	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;
+	t->anext = tc->all;
+	if (tc->all)
+		tc->all->aprev = t;
+	tc->all = t;
+	return t;
+}
+
+static void queue_remove(struct tapir_tcp **head, struct tapir_tcp *t)
+{
+	for (; *head; head = &(*head)->qnext)
+		if (*head == t) {
+			*head = t->qnext;
+			return;
+		}
+}
+
+void tcp_free(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	struct tapir_tcp *p = t->parent;
+	if (p) { /* an embryonic or unaccepted child */
+		if (t->state == TAPIR_TCP_SYN_RECEIVED) {
+			queue_remove(&p->synq, t);
+			p->syn_n--;
+		} else {
+			queue_remove(&p->accq, t);
+			p->acc_n--;
+			p->accq_tail = NULL;
+			for (struct tapir_tcp *q = p->accq; q; q = q->qnext)
+				p->accq_tail = q;
+		}
+	}
+	tcp_hash_remove(t);
+	tc->mem -= t->snd.cap + t->rcv.cap;
+	free(t->snd.buf);
+	free(t->rcv.buf);
+	if (t->aprev)
+		t->aprev->anext = t->anext;
+	else
+		tc->all = t->anext;
+	if (t->anext)
+		t->anext->aprev = t->aprev;
+	memset(t, 0, sizeof(*t));
+	t->hnext = tc->free;
+	tc->free = t;
+}
+
+int tcp_buffers(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	if (t->snd.buf)
+		return 0;
+	if (tc->mem + t->sndbuf + t->rcvbuf > t->s->cfg.tcp_mem_max)
+		return -ENOBUFS;
+	t->snd.buf = malloc(t->sndbuf);
+	t->rcv.buf = malloc(t->rcvbuf);
+	if (!t->snd.buf || !t->rcv.buf) {
+		free(t->snd.buf);
+		free(t->rcv.buf);
+		t->snd.buf = t->rcv.buf = NULL;
+		return -ENOBUFS;
+	}
+	t->snd.cap = t->sndbuf;
+	t->rcv.cap = t->rcvbuf;
+	tc->mem += t->snd.cap + t->rcv.cap;
+	return 0;
+}
+
+static void tcp_buffers_release(struct tapir_tcp *t)
+{
+	t->s->tcp->mem -= t->snd.cap + t->rcv.cap;
+	free(t->snd.buf);
+	free(t->rcv.buf);
+	memset(&t->snd, 0, sizeof(t->snd));
+	memset(&t->rcv, 0, sizeof(t->rcv));
+}
+
+/* ---- rings ---- */
+
+void ring_write_at(struct tp_ring *r, uint32_t off, const uint8_t *data, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->cap, first = r->cap - pos < n ? r->cap - pos : n;
+	memcpy(r->buf + pos, data, first);
+	memcpy(r->buf, data + first, n - first);
+}
+
+void ring_read_at(const struct tp_ring *r, uint32_t off, uint8_t *out, uint32_t n)
+{
+	uint32_t pos = (r->head + off) % r->cap, first = r->cap - pos < n ? r->cap - pos : n;
+	memcpy(out, r->buf + pos, first);
+	memcpy(out + first, r->buf, n - first);
+}
+
+void ring_consume(struct tp_ring *r, uint32_t n)
+{
+	r->head = (r->head + n) % r->cap;
+	r->len -= n;
+}
+
+/* ---- the ISN, RFC 6528: ISN = M + F(localip, localport, remoteip,
+ * remoteport, secretkey), M a 4-microsecond clock ---- */
+uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		 uint16_t rport)
+{
+	uint8_t b[12];
+	put32(b, laddr);
+	put16(b + 4, lport);
+	put32(b + 6, raddr);
+	put16(b + 10, rport);
+	return (uint32_t)(s->now / 4) + (uint32_t)tp_siphash(s->tcp->secret, b, sizeof(b));
+}
+
+/* ---- state, events, endings ---- */
+
+void tcp_set_state(struct tapir_tcp *t, enum tapir_tcp_state st)
+{
+	if (TRACE_ON(t->s, TAPIR_TR_TCP)) {
+		char a[16], b[16];
+		tp_trace(t->s, TAPIR_TR_TCP, "%s:%u %s:%u %s -> %s", tp_ip_str(t->laddr, a),
+			 t->lport, tp_ip_str(t->raddr, b), t->rport, state_names[t->state],
+			 state_names[st]);
+	}
+	t->state = st;
+}
+
+void tcp_notify(struct tapir_tcp *t, unsigned ev)
+{
+	if (t->event)
+		t->event(t->event_arg, ev);
+}
+
+void tcp_drop(struct tapir_tcp *t, int err)
+{
+	tcp_set_state(t, TAPIR_TCP_CLOSED);
+	tcp_hash_remove(t);
+	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;
+	if (err) {
+		t->hard_error = err;
+		t->error = err;
+	}
+	if (t->user_closed || t->parent) {
+		tcp_free(t);
+		return;
+	}
+	tcp_notify(t, TAPIR_EV_ERROR | TAPIR_EV_HUP | TAPIR_EV_READ | TAPIR_EV_WRITE);
+}
+
+void tcp_enter_time_wait(struct tapir_tcp *t)
+{
+	tcp_set_state(t, TAPIR_TCP_TIME_WAIT);
+	t->t_rexmt = t->t_persist = t->t_keep = TAPIR_TIME_NEVER;
+	t->t_2msl = t->s->now + 2 * t->s->cfg.tcp_msl_us;
+	/* nothing more will be read or sent: keep only the TCB */
+	if (t->user_closed)
+		tcp_buffers_release(t);
+	tcp_notify(t, TAPIR_EV_READ | TAPIR_EV_HUP);
+}
+
+void tcp_child_established(struct tapir_tcp *t)
+{
+	struct tapir_tcp *p = t->parent;
+	queue_remove(&p->synq, t);
+	p->syn_n--;
+	t->qnext = NULL;
+	if (p->accq_tail)
+		p->accq_tail->qnext = t;
+	else
+		p->accq = t;
+	p->accq_tail = t;
+	p->acc_n++;
+	tcp_notify(p, TAPIR_EV_ACCEPT);
+}
+
+uint16_t tcp_effective_mss(struct tapir_tcp *t)
+{
+	unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
+	unsigned mss = mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS;
+	if (t->peer_mss && t->peer_mss < mss)
+		mss = t->peer_mss;
+	if (t->user_mss && t->user_mss < mss)
+		mss = t->user_mss;
+	return (uint16_t)mss;
+}
+
+/* ---- ports ---- */
+
+static bool port_conflict(struct tapir_stack *s, const struct tapir_tcp *self, uint32_t addr,
+			  uint16_t port)
+{
+	for (const struct tapir_tcp *o = s->tcp->all; o; o = o->anext) {
+		if (o == self || !o->bound || o->lport != port)
+			continue;
+		if (o->laddr && addr && o->laddr != addr)
+			continue;
+		/* SO_REUSEADDR lets a new socket share the port with connections
+		 * (TIME_WAIT above all), never with a listener */
+		if (self->reuseaddr && o->state != TAPIR_TCP_LISTEN &&
+		    (o->state == TAPIR_TCP_TIME_WAIT || o->reuseaddr))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static int pick_port(struct tapir_tcp *t, uint32_t addr)
+{
+	struct tapir_stack *s = t->s;
+	unsigned range = s->cfg.ephemeral_hi - s->cfg.ephemeral_lo + 1u;
+	unsigned start = (unsigned)(tp_rand(s) % range);
+	/* RFC 6056 3.3.1 (simple randomisation): a random start, then onwards */
+	for (unsigned i = 0; i < range; i++) {
+		uint16_t p = (uint16_t)(s->cfg.ephemeral_lo + (start + i) % range);
+		bool used = false;
+		for (const struct tapir_tcp *o = s->tcp->all; o && !used; o = o->anext)
+			used = o->bound && o->lport == p;
+		if (!used)
+			return p;
+	}
+	(void)addr;
+	return -EADDRINUSE;
+}
+
+/* ---- the user calls ---- */
+
+struct tapir_tcp *tapir_tcp_new(struct tapir_stack *s) { return tcp_alloc(s); }
+
+void tapir_tcp_set_event(struct tapir_tcp *t, tapir_event_fn fn, void *arg)
+{
+	t->event = fn;
+	t->event_arg = arg;
+}
+
+void *tapir_tcp_event_arg(const struct tapir_tcp *t) { return t->event_arg; }
+
+int tapir_tcp_bind(struct tapir_tcp *t, uint32_t addr, uint16_t port)
+{
+	int p;
+	if (t->bound || t->state != TAPIR_TCP_CLOSED)
+		return -EINVAL;
+	if (addr && !ipv4_is_local(t->s, addr))
+		return -EADDRNOTAVAIL;
+	if (!port) {
+		if ((p = pick_port(t, addr)) < 0)
+			return p;
+		port = (uint16_t)p;
+	} else if (port_conflict(t->s, t, addr, port)) {
+		return -EADDRINUSE;
+	}
+	t->laddr = addr;
+	t->lport = port;
+	t->bound = true;
+	return 0;
+}
+
+int tapir_tcp_listen(struct tapir_tcp *t, int backlog)
+{
+	int r;
+	if (t->state != TAPIR_TCP_CLOSED && t->state != TAPIR_TCP_LISTEN)
+		return -EINVAL;
+	if (!t->bound && (r = tapir_tcp_bind(t, 0, 0)) < 0)
+		return r;
+	/* as Linux: at least 1, at most SOMAXCONN (4096) */
+	t->backlog = backlog < 1 ? 1 : backlog > 4096 ? 4096 : backlog;
+	if (t->state != TAPIR_TCP_LISTEN) {
+		if (port_conflict(t->s, t, t->laddr, t->lport) && !t->reuseaddr)
+			return -EADDRINUSE;
+		tcp_set_state(t, TAPIR_TCP_LISTEN);
+	}
+	return 0;
+}
+
+struct tapir_tcp *tapir_tcp_accept(struct tapir_tcp *l, int *err)
+{
+	struct tapir_tcp *c = l->accq;
+	if (l->state != TAPIR_TCP_LISTEN) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (!c) {
+		*err = -EAGAIN;
+		return NULL;
+	}
+	l->accq = c->qnext;
+	if (!l->accq)
+		l->accq_tail = NULL;
+	l->acc_n--;
+	c->qnext = NULL;
+	c->parent = NULL;
+	c->event = NULL;
+	c->event_arg = NULL;
+	*err = 0;
+	return c;
+}
+
+int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_time_t now)
+{
+	struct tapir_stack *s = t->s;
+	int ifindex, r;
+	s->now = now;
+	if (t->state == TAPIR_TCP_SYN_SENT)
+		return -EALREADY;
+	if (t->state == TAPIR_TCP_LISTEN)
+		return -EINVAL;
+	if (t->state != TAPIR_TCP_CLOSED || t->hard_error || t->snd_max)
+		return -EISCONN;
+	if (!addr || !port || addr == IPV4_BROADCAST || (addr >> 28) == 14)
+		return -EINVAL;
+	ifindex = ipv4_route(s, addr, NULL);
+	if (ifindex < 0)
+		return -ENETUNREACH;
+	if (!t->bound && (r = tapir_tcp_bind(t, 0, 0)) < 0)
+		return r;
+	if (!t->laddr)
+		t->laddr = s->ifaces[ifindex].addr;
+	if (tcp_lookup(s, t->laddr, t->lport, addr, port))
+		return -EADDRNOTAVAIL;
+	if ((r = tcp_buffers(t)) < 0)
+		return r;
+	t->raddr = addr;
+	t->rport = port;
+	t->iss = tcp_isn(s, t->laddr, t->lport, addr, port);
+	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+	t->mss = tcp_effective_mss(t);
+	tcp_hash_insert(t);
+	tcp_set_state(t, TAPIR_TCP_SYN_SENT);
+	STAT(s, tcp_active_opens);
+	tcp_output(t);
+	return 0;
+}
+
+long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_time_t now)
+{
+	uint32_t room, n;
+	t->s->now = now;
+	if (t->hard_error)
+		return -t->hard_error;
+	if (t->shut_wr || t->fin_queued)
+		return -EPIPE;
+	switch (t->state) {
+	case TAPIR_TCP_SYN_SENT:
+	case TAPIR_TCP_SYN_RECEIVED:
+		return -EAGAIN; /* as Linux: wait for the handshake */
+	case TAPIR_TCP_ESTABLISHED:
+	case TAPIR_TCP_CLOSE_WAIT:
+		break;
+	case TAPIR_TCP_CLOSED:
+	case TAPIR_TCP_LISTEN:
+		return -ENOTCONN;
+	default:
+		return -EPIPE;
+	}
+	room = t->snd.cap - t->snd.len;
+	n = len < room ? (uint32_t)len : room;
+	if (!n)
+		return len ? -EAGAIN : 0;
+	ring_write_at(&t->snd, t->snd.len, data, n);
+	t->snd.len += n;
+	tcp_output(t);
+	return n;
+}
+
+size_t tapir_tcp_readable(const struct tapir_tcp *t) { return t->rcv.len; }
+
+size_t tapir_tcp_writable(const struct tapir_tcp *t)
+{
+	return t->snd.cap - t->snd.len;
+}
+
+long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now)
+{
+	uint32_t n, before;
+	t->s->now = now;
+	if (t->rcv.len && !t->shut_rd) {
+		n = len < t->rcv.len ? (uint32_t)len : t->rcv.len;
+		before = tcp_rcv_window(t);
+		ring_read_at(&t->rcv, 0, buf, n);
+		ring_consume(&t->rcv, n);
+		/* RFC 9293 3.8.6.2.2: tell the peer once the window has opened by
+		 * a full segment or half the buffer, not byte by byte */
+		if (t->state >= TAPIR_TCP_ESTABLISHED && !t->rcv_fin) {
+			uint32_t grow = tcp_rcv_window(t) - before;
+			uint32_t adv = t->rcv_adv - t->rcv_nxt;
+			uint32_t thresh = t->rcv.cap / 2 < t->mss ? t->rcv.cap / 2 : t->mss;
+			(void)grow;
+			if (tcp_rcv_window(t) >= adv + thresh) {
+				t->ack_now = true;
+				tcp_output(t);
+			}
+		}
+		return n;
+	}
+	if (t->rcv_fin || t->shut_rd)
+		return 0;
+	if (t->hard_error)
+		return -t->hard_error;
+	if (t->state == TAPIR_TCP_CLOSED || t->state == TAPIR_TCP_LISTEN)
+		return -ENOTCONN;
+	return len ? -EAGAIN : 0;
+}
+
+/* RFC 9293 3.10.4 CLOSE, for the sending half */
+static void tcp_queue_fin(struct tapir_tcp *t)
+{
+	if (t->fin_queued)
+		return;
+	if (t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_SYN_RECEIVED)
+		tcp_set_state(t, TAPIR_TCP_FIN_WAIT_1);
+	else if (t->state == TAPIR_TCP_CLOSE_WAIT)
+		tcp_set_state(t, TAPIR_TCP_LAST_ACK);
+	else
+		return;
+	t->fin_queued = true;
+	tcp_output(t);
+}
+
+int tapir_tcp_shutdown(struct tapir_tcp *t, int how, tapir_time_t now)
+{
+	t->s->now = now;
+	if (how < TAPIR_SHUT_RD || how > TAPIR_SHUT_RDWR)
+		return -EINVAL;
+	if (t->state == TAPIR_TCP_CLOSED || t->state == TAPIR_TCP_LISTEN ||
+	    t->state == TAPIR_TCP_SYN_SENT)
+		return -ENOTCONN;
+	if (how != TAPIR_SHUT_WR) {
+		t->shut_rd = true;
+		tcp_notify(t, TAPIR_EV_READ);
+	}
+	if (how != TAPIR_SHUT_RD) {
+		t->shut_wr = true;
+		tcp_queue_fin(t);
+	}
+	return 0;
+}
+
+void tcp_send_rst(struct tapir_tcp *t)
+{
+	/* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> */
+	tcp_respond(t->s, t->laddr, t->lport, t->raddr, t->rport, t->snd_nxt, 0, TH_RST);
+	STAT(t->s, tcp_rst_sent);
+}
+
+void tapir_tcp_abort(struct tapir_tcp *t, tapir_time_t now)
+{
+	t->s->now = now;
+	t->user_closed = true;
+	switch (t->state) {
+	case TAPIR_TCP_LISTEN:
+		while (t->synq)
+			tapir_tcp_abort(t->synq, now);
+		while (t->accq)
+			tapir_tcp_abort(t->accq, now);
+		break;
+	case TAPIR_TCP_SYN_RECEIVED:
+	case TAPIR_TCP_ESTABLISHED:
+	case TAPIR_TCP_FIN_WAIT_1:
+	case TAPIR_TCP_FIN_WAIT_2:
+	case TAPIR_TCP_CLOSE_WAIT:
+		tcp_send_rst(t);
+		break;
+	default:
+		break;
+	}
+	tcp_set_state(t, TAPIR_TCP_CLOSED);
+	tcp_free(t);
+}
+
+void tapir_tcp_close(struct tapir_tcp *t, tapir_time_t now)
+{
+	t->s->now = now;
+	t->event = NULL;
+	t->event_arg = NULL;
+	/* RFC 1122 4.2.2.13: closing with unread data resets the connection,
+	 * so the peer knows it was lost; SO_LINGER {1, 0} asks for the same */
+	if (t->state == TAPIR_TCP_LISTEN || t->linger == 0 ||
+	    (t->rcv.len && t->state >= TAPIR_TCP_ESTABLISHED)) {
+		tapir_tcp_abort(t, now);
+		return;
+	}
+	t->user_closed = true;
+	switch (t->state) {
+	case TAPIR_TCP_CLOSED:
+	case TAPIR_TCP_SYN_SENT:
+		tcp_set_state(t, TAPIR_TCP_CLOSED);
+		tcp_free(t);
+		return;
+	case TAPIR_TCP_FIN_WAIT_2:
+		t->t_2msl = now + t->s->cfg.tcp_fin_timeout_us;
+		return;
+	case TAPIR_TCP_TIME_WAIT:
+		tcp_buffers_release(t);
+		return;
+	default:
+		t->shut_wr = true;
+		tcp_queue_fin(t);
+	}
+}
+
+int tapir_tcp_error(struct tapir_tcp *t)
+{
+	int e = t->error;
+	t->error = 0;
+	return e;
+}
+
+unsigned tapir_tcp_events(const struct tapir_tcp *t)
+{
+	unsigned ev = 0;
+	if (t->state == TAPIR_TCP_LISTEN)
+		return t->accq ? TAPIR_EV_ACCEPT : 0;
+	if (t->rcv.len || t->rcv_fin || t->shut_rd || t->hard_error)
+		ev |= TAPIR_EV_READ;
+	if (((t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_CLOSE_WAIT) &&
+	     t->snd.len < t->snd.cap && !t->shut_wr) ||
+	    t->hard_error)
+		ev |= TAPIR_EV_WRITE;
+	if (t->error)
+		ev |= TAPIR_EV_ERROR;
+	if (t->hard_error || (t->rcv_fin && t->shut_wr) || t->state == TAPIR_TCP_TIME_WAIT)
+		ev |= TAPIR_EV_HUP;
+	return ev;
+}
+
+enum tapir_tcp_state tapir_tcp_state(const struct tapir_tcp *t) { return t->state; }
+
+void tapir_tcp_local(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port)
+{
+	*addr = t->laddr;
+	*port = t->lport;
+}
+
+void tapir_tcp_peer(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port)
+{
+	*addr = t->raddr;
+	*port = t->rport;
+}
+
+int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
+{
+	switch (opt) {
+	case TAPIR_TCP_NODELAY:
+		t->nodelay = v != 0;
+		if (t->nodelay && t->state >= TAPIR_TCP_ESTABLISHED)
+			tcp_output(t);
+		return 0;
+	case TAPIR_TCP_KEEPALIVE:
+		t->keepalive = v != 0;
+		tcp_keep_arm(t);
+		return 0;
+	case TAPIR_TCP_KEEPIDLE:
+	case TAPIR_TCP_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		*(opt == TAPIR_TCP_KEEPIDLE ? &t->keepidle : &t->keepintvl) = v;
+		tcp_keep_arm(t);
+		return 0;
+	case TAPIR_TCP_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		t->keepcnt = v;
+		return 0;
+	case TAPIR_TCP_LINGER:
+		t->linger = v < 0 ? -1 : v;
+		return 0;
+	case TAPIR_TCP_RCVBUF:
+	case TAPIR_TCP_SNDBUF:
+		if (v < 1024 || v > (1 << 30))
+			return -EINVAL;
+		if (t->snd.buf) /* buffers are sized once, at open */
+			return -EISCONN;
+		*(opt == TAPIR_TCP_RCVBUF ? &t->rcvbuf : &t->sndbuf) = (uint32_t)v;
+		return 0;
+	case TAPIR_TCP_MAXSEG:
+		if (v < 88 || v > 65495)
+			return -EINVAL;
+		t->user_mss = (uint16_t)v;
+		return 0;
+	case TAPIR_TCP_USER_TIMEOUT:
+		if (v < 0)
+			return -EINVAL;
+		t->user_timeout_ms = (unsigned)v;
+		return 0;
+	case TAPIR_TCP_REUSEADDR:
+		t->reuseaddr = v != 0;
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *v)
+{
+	switch (opt) {
+	case TAPIR_TCP_NODELAY: *v = t->nodelay; return 0;
+	case TAPIR_TCP_KEEPALIVE: *v = t->keepalive; return 0;
+	case TAPIR_TCP_KEEPIDLE: *v = t->keepidle; return 0;
+	case TAPIR_TCP_KEEPINTVL: *v = t->keepintvl; return 0;
+	case TAPIR_TCP_KEEPCNT: *v = t->keepcnt; return 0;
+	case TAPIR_TCP_LINGER: *v = t->linger; return 0;
+	case TAPIR_TCP_RCVBUF: *v = (int)t->rcvbuf; return 0;
+	case TAPIR_TCP_SNDBUF: *v = (int)t->sndbuf; return 0;
+	case TAPIR_TCP_MAXSEG: *v = t->mss ? t->mss : TCP_DEFAULT_MSS; return 0;
+	case TAPIR_TCP_USER_TIMEOUT: *v = (int)t->user_timeout_ms; return 0;
+	case TAPIR_TCP_REUSEADDR: *v = t->reuseaddr; return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+void tapir_tcp_get_info(const struct tapir_tcp *t, struct tapir_tcp_info *i)
+{
+	memset(i, 0, sizeof(*i));
+	i->state = (enum tapir_tcp_state)t->state;
+	i->laddr = t->laddr;
+	i->raddr = t->raddr;
+	i->lport = t->lport;
+	i->rport = t->rport;
+	i->snd_una = t->snd_una;
+	i->snd_nxt = t->snd_nxt;
+	i->snd_wnd = t->snd_wnd;
+	i->rcv_nxt = t->rcv_nxt;
+	i->rcv_wnd = t->rcv_adv - t->rcv_nxt;
+	i->iss = t->iss;
+	i->irs = t->irs;
+	i->mss = t->mss;
+	i->cwnd = t->cwnd;
+	i->ssthresh = t->ssthresh;
+	i->srtt_us = t->srtt;
+	i->rttvar_us = t->rttvar;
+	i->rto_us = t->rto;
+	i->retransmits = t->backoff;
+	i->rcv_queued = t->rcv.len;
+	i->snd_queued = t->snd.len;
+	i->backlog = (unsigned)t->backlog;
+	i->syn_queued = t->syn_n;
+	i->accept_queued = t->acc_n;
+}
+
+void tapir_tcp_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct tapir_tcp *t),
+		       void *arg)
+{
+	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext)
+		fn(arg, t);
+}

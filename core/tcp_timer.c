@@ -1,0 +1,164 @@
+/* TCP timers: retransmission (RFC 6298), persist (RFC 9293 3.8.6.1),
+ * delayed ACK (RFC 1122 4.2.3.2), keepalive (RFC 1122 4.2.3.6), TIME-WAIT
+ * (2 MSL) and the orphan's FIN-WAIT-2 limit.  Each socket keeps absolute
+ * deadlines; tcp_poll runs the due ones and returns the next. */
+#include <errno.h>
+
+#include "tcp_int.h"
+
+static tapir_time_t backed_off_rto(const struct tapir_tcp *t)
+{
+	unsigned b = t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF;
+	tapir_time_t rto = t->rto << b;
+	return rto > t->s->cfg.tcp_rto_max_us ? t->s->cfg.tcp_rto_max_us : rto;
+}
+
+void tcp_rexmt_arm(struct tapir_tcp *t)
+{
+	t->t_rexmt = t->s->now + backed_off_rto(t);
+}
+
+/* RFC 6298 2.2-2.4 */
+void tcp_rtt_sample(struct tapir_tcp *t, tapir_time_t r)
+{
+	const struct tapir_config *c = &t->s->cfg;
+	tapir_time_t k;
+	if (r == 0)
+		r = 1;
+	if (!t->srtt) {
+		t->srtt = r;
+		t->rttvar = r / 2;
+	} else {
+		tapir_time_t d = t->srtt > r ? t->srtt - r : r - t->srtt;
+		t->rttvar = (3 * t->rttvar + d) / 4; /* beta = 1/4 */
+		t->srtt = (7 * t->srtt + r) / 8;    /* alpha = 1/8 */
+	}
+	k = 4 * t->rttvar;
+	if (k < 1000) /* G: a clock granularity of 1 ms */
+		k = 1000;
+	t->rto = t->srtt + k;
+	if (t->rto < c->tcp_rto_min_us)
+		t->rto = c->tcp_rto_min_us;
+	if (t->rto > c->tcp_rto_max_us)
+		t->rto = c->tcp_rto_max_us;
+}
+
+void tcp_keep_arm(struct tapir_tcp *t)
+{
+	if (t->keepalive && (t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_CLOSE_WAIT))
+		t->t_keep = (t->last_rx ? t->last_rx : t->s->now) + TAPIR_SEC(t->keepidle) +
+			    (tapir_time_t)t->keep_probes * TAPIR_SEC(t->keepintvl);
+	else
+		t->t_keep = TAPIR_TIME_NEVER;
+}
+
+static void tcp_timeout_error(struct tapir_tcp *t)
+{
+	STAT(t->s, tcp_conn_timeout);
+	tcp_drop(t, t->soft_error ? t->soft_error : ETIMEDOUT);
+}
+
+/* Returns false when T was freed. */
+static bool rexmt_timeout(struct tapir_tcp *t)
+{
+	struct tapir_stack *s = t->s;
+	const struct tapir_config *c = &s->cfg;
+	bool syn = t->state == TAPIR_TCP_SYN_SENT || t->state == TAPIR_TCP_SYN_RECEIVED;
+
+	t->t_rexmt = TAPIR_TIME_NEVER;
+	if (!t->first_rexmt)
+		t->first_rexmt = s->now;
+	t->backoff++;
+	if (syn ? t->backoff > c->tcp_syn_retries : t->backoff > c->tcp_retries2) {
+		tcp_timeout_error(t);
+		return false;
+	}
+	/* RFC 9293 3.8.3 / RFC 5482: the user's own limit */
+	if (t->user_timeout_ms && s->now - t->first_rexmt >= TAPIR_MS(t->user_timeout_ms)) {
+		tcp_timeout_error(t);
+		return false;
+	}
+	if (TRACE_ON(s, TAPIR_TR_TCP)) {
+		char a[16];
+		tp_trace(s, TAPIR_TR_TCP, "%s:%u retransmission timeout #%u, rto %llu ms",
+			 tp_ip_str(t->raddr, a), t->rport, t->backoff,
+			 (unsigned long long)(backed_off_rto(t) / 1000));
+	}
+	STAT(s, tcp_retransmits);
+	t->timing = false; /* Karn */
+	if (syn) {
+		t->snd_nxt = t->iss;
+	} else {
+		cc_timeout(t);
+		t->snd_nxt = t->snd_una; /* go back: resend from the first hole */
+	}
+	tcp_output(t);
+	if (t->t_rexmt == TAPIR_TIME_NEVER && t->snd_max != t->snd_una)
+		tcp_rexmt_arm(t);
+	return true;
+}
+
+static void persist_timeout(struct tapir_tcp *t)
+{
+	t->t_persist = TAPIR_TIME_NEVER;
+	if (t->backoff < TCP_MAX_BACKOFF)
+		t->backoff++;
+	/* RFC 9293 3.8.6.1: send one byte past the zero window; the peer must
+	 * answer with its current window */
+	t->snd_nxt = t->snd_una;
+	t->force = true;
+	tcp_output(t);
+	t->force = false;
+}
+
+static bool keep_timeout(struct tapir_tcp *t)
+{
+	t->t_keep = TAPIR_TIME_NEVER;
+	if (t->state != TAPIR_TCP_ESTABLISHED && t->state != TAPIR_TCP_CLOSE_WAIT)
+		return true;
+	if (t->keep_probes >= (unsigned)t->keepcnt) {
+		tcp_timeout_error(t);
+		return false;
+	}
+	/* RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT - 1, no data: the peer answers
+	 * with an ACK */
+	tcp_send_segment(t, t->snd_una - 1, TH_ACK, 0, 0);
+	t->keep_probes++;
+	tcp_keep_arm(t);
+	return true;
+}
+
+tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now)
+{
+	tapir_time_t next = TAPIR_TIME_NEVER;
+	struct tapir_tcp *t, *tn;
+
+	for (t = s->tcp->all; t; t = tn) {
+		tn = t->anext;
+		if (t->state == TAPIR_TCP_CLOSED || t->state == TAPIR_TCP_LISTEN)
+			continue;
+		if (t->t_2msl <= now) {
+			t->t_2msl = TAPIR_TIME_NEVER;
+			tcp_drop(t, t->state == TAPIR_TCP_FIN_WAIT_2 ? ETIMEDOUT : 0);
+			continue;
+		}
+		if (t->t_rexmt <= now && !rexmt_timeout(t))
+			continue;
+		if (t->t_persist <= now)
+			persist_timeout(t);
+		if (t->t_keep <= now && !keep_timeout(t))
+			continue;
+		if (t->t_delack <= now) {
+			t->t_delack = TAPIR_TIME_NEVER;
+			tcp_send_ack(t);
+		}
+		if (t->state == TAPIR_TCP_CLOSED)
+			continue;
+		if (t->t_rexmt < next) next = t->t_rexmt;
+		if (t->t_persist < next) next = t->t_persist;
+		if (t->t_keep < next) next = t->t_keep;
+		if (t->t_delack < next) next = t->t_delack;
+		if (t->t_2msl < next) next = t->t_2msl;
+	}
+	return next;
+}

@@ -1,0 +1,131 @@
+/*
+ * tapir — TCP in the core's own ("raw") API (RFC 9293).
+ *
+ * A struct tapir_tcp is a connection or a listener.  Like UDP, it is
+ * event-driven: the event function runs inside tapir_stack_input/poll and
+ * must not call back into the stack; the caller's loop (or the socket layer
+ * in api/) acts on events afterwards.  Every call that may send takes the
+ * current time.
+ *
+ * Return values: >= 0 on success, a negative errno on failure, with the
+ * meanings Unix Network Programming (ch. 4) gives them.
+ */
+#ifndef TAPIR_TCP_H
+#define TAPIR_TCP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <tapir/stack.h>
+#include <tapir/udp.h> /* TAPIR_EV_*, tapir_event_fn */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* RFC 9293 3.3.2 */
+enum tapir_tcp_state {
+	TAPIR_TCP_CLOSED,
+	TAPIR_TCP_LISTEN,
+	TAPIR_TCP_SYN_SENT,
+	TAPIR_TCP_SYN_RECEIVED,
+	TAPIR_TCP_ESTABLISHED,
+	TAPIR_TCP_FIN_WAIT_1,
+	TAPIR_TCP_FIN_WAIT_2,
+	TAPIR_TCP_CLOSE_WAIT,
+	TAPIR_TCP_CLOSING,
+	TAPIR_TCP_LAST_ACK,
+	TAPIR_TCP_TIME_WAIT,
+};
+const char *tapir_tcp_state_name(enum tapir_tcp_state st);
+
+/* Events, in addition to TAPIR_EV_READ/WRITE/ERROR/HUP: */
+#define TAPIR_EV_ACCEPT TAPIR_EV_READ  /* listener: a connection to accept */
+#define TAPIR_EV_CONNECTED (1u << 4)   /* an active open completed */
+
+struct tapir_tcp;
+
+/* NULL when the stack's TCP sockets are all in use. */
+struct tapir_tcp *tapir_tcp_new(struct tapir_stack *s);
+void tapir_tcp_set_event(struct tapir_tcp *t, tapir_event_fn fn, void *arg);
+void *tapir_tcp_event_arg(const struct tapir_tcp *t);
+
+/* PORT 0: an ephemeral port.  -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
+int tapir_tcp_bind(struct tapir_tcp *t, uint32_t addr, uint16_t port);
+/* BACKLOG bounds the SYN-RECEIVED and the accept queue together. */
+int tapir_tcp_listen(struct tapir_tcp *t, int backlog);
+/* The oldest established connection, or NULL (*err = -EAGAIN, or the
+ * listener's error).  The new socket has no event function yet. */
+struct tapir_tcp *tapir_tcp_accept(struct tapir_tcp *listener, int *err);
+/* Starts an active open; completion is TAPIR_EV_CONNECTED (or an error:
+ * ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH). 0 or -errno. */
+int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_time_t now);
+
+/* Copies up to LEN bytes into the send buffer: returns bytes taken,
+ * -EAGAIN when full, -EPIPE after shutdown(WR), -ENOTCONN, or the error
+ * that ended the connection. */
+long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_time_t now);
+/* Returns bytes read, 0 at end of stream, -EAGAIN when nothing is there
+ * yet, or the error that ended the connection (e.g. -ECONNRESET). */
+long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now);
+/* Bytes waiting to be read / sent-but-unacknowledged plus unsent. */
+size_t tapir_tcp_readable(const struct tapir_tcp *t);
+size_t tapir_tcp_writable(const struct tapir_tcp *t);
+
+#define TAPIR_SHUT_RD 0
+#define TAPIR_SHUT_WR 1
+#define TAPIR_SHUT_RDWR 2
+int tapir_tcp_shutdown(struct tapir_tcp *t, int how, tapir_time_t now);
+/* The user is done with T.  A graceful close sends FIN and lets the stack
+ * finish in the background (the socket is freed by the stack later); with
+ * SO_LINGER {1, 0} it sends RST and frees at once.  T is invalid after. */
+void tapir_tcp_close(struct tapir_tcp *t, tapir_time_t now);
+/* Sends RST (where the state calls for one) and frees T at once. */
+void tapir_tcp_abort(struct tapir_tcp *t, tapir_time_t now);
+
+/* Returns and clears the pending error: SO_ERROR. */
+int tapir_tcp_error(struct tapir_tcp *t);
+unsigned tapir_tcp_events(const struct tapir_tcp *t);
+enum tapir_tcp_state tapir_tcp_state(const struct tapir_tcp *t);
+void tapir_tcp_local(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port);
+void tapir_tcp_peer(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port);
+
+/* Options (the socket layer maps setsockopt onto these). */
+enum tapir_tcp_opt {
+	TAPIR_TCP_NODELAY,      /* bool: Nagle off */
+	TAPIR_TCP_KEEPALIVE,    /* bool: SO_KEEPALIVE */
+	TAPIR_TCP_KEEPIDLE,     /* seconds before the first probe: 7200 */
+	TAPIR_TCP_KEEPINTVL,    /* seconds between probes: 75 */
+	TAPIR_TCP_KEEPCNT,      /* probes before giving up: 9 */
+	TAPIR_TCP_LINGER,       /* -1: off; else seconds (0: RST on close) */
+	TAPIR_TCP_RCVBUF,       /* bytes */
+	TAPIR_TCP_SNDBUF,       /* bytes */
+	TAPIR_TCP_MAXSEG,       /* MSS clamp */
+	TAPIR_TCP_USER_TIMEOUT, /* ms; 0: the default R2 behaviour (RFC 9293 3.8.3) */
+	TAPIR_TCP_REUSEADDR,    /* bool */
+};
+int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int value);
+int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *value);
+
+/* What `tapir ss` and tests read. */
+struct tapir_tcp_info {
+	enum tapir_tcp_state state;
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
+	uint32_t iss, irs;
+	uint32_t mss, cwnd, ssthresh;
+	tapir_time_t srtt_us, rttvar_us, rto_us;
+	uint32_t retransmits;  /* consecutive, for the current segment */
+	size_t rcv_queued, snd_queued; /* bytes in the buffers */
+	unsigned backlog, syn_queued, accept_queued; /* listeners */
+};
+void tapir_tcp_get_info(const struct tapir_tcp *t, struct tapir_tcp_info *info);
+
+/* Calls FN for every TCP socket the stack holds (for `tapir ss`). */
+void tapir_tcp_foreach(struct tapir_stack *s,
+		       void (*fn)(void *arg, const struct tapir_tcp *t), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
