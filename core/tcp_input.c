@@ -171,6 +171,7 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		return TAPIR_DROP_tcp_dropped;
 	t->irs = seg->seq;
 	t->rcv_nxt = seg->seq + 1;
+	t->rcv_adv = t->rcv_nxt; /* nothing advertised in this sequence space yet */
 	t->peer_mss = peer_mss(seg);
 	t->mss = tcp_effective_mss(t);
 	t->snd_wnd = t->max_sndwnd = seg->wnd;
@@ -494,8 +495,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		}
 	}
 	{
-		bool fin_acked = t->fin_queued && SEQ_GT(t->snd_nxt, t->snd_una + t->snd.len) &&
-				 t->snd_una == t->fin_seq + 1;
+		bool fin_acked = tcp_fin_acked(t);
 		switch (t->state) {
 		case TAPIR_TCP_FIN_WAIT_1:
 			if (fin_acked) {

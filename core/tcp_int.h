@@ -52,6 +52,7 @@ struct tapir_tcp {
 	bool user_closed;                   /* the application let go: the stack frees it */
 	bool shut_rd, shut_wr;
 	bool fin_queued;                    /* we owe the peer a FIN after the data */
+	bool fin_sent;                      /* ... and it went out at FIN_SEQ */
 	bool rcv_fin;                       /* the peer's FIN is in (or seen out of order) */
 	bool ack_now;                       /* send an ACK at the next output */
 	bool nodelay, keepalive, reuseaddr;
@@ -146,6 +147,10 @@ void tcp_notify(struct tapir_tcp *t, unsigned ev);
 /* A child of a listener has completed its handshake. */
 void tcp_child_established(struct tapir_tcp *t);
 uint16_t tcp_effective_mss(struct tapir_tcp *t);
+static inline bool tcp_fin_acked(const struct tapir_tcp *t)
+{
+	return t->fin_sent && SEQ_GT(t->snd_una, t->fin_seq);
+}
 void tcp_enter_time_wait(struct tapir_tcp *t);
 
 /* ring helpers */

@@ -62,7 +62,7 @@ static uint16_t tcp_window_to_send(struct tapir_tcp *t, bool syn)
 {
 	uint32_t wnd = tcp_rcv_window(t), right = t->rcv_nxt + wnd;
 	uint32_t step = t->rcv.cap / 2 < t->mss ? t->rcv.cap / 2 : t->mss;
-	if (!syn && t->rcv_adv) {
+	if (!syn) {
 		if (SEQ_LT(right, t->rcv_adv))
 			right = t->rcv_adv; /* never shrink */
 		else if (right - t->rcv_adv < step && wnd < t->rcv.cap)
@@ -71,7 +71,7 @@ static uint16_t tcp_window_to_send(struct tapir_tcp *t, bool syn)
 	}
 	if (wnd > 65535)
 		wnd = 65535;
-	if (SEQ_GT(t->rcv_nxt + wnd, t->rcv_adv) || !t->rcv_adv)
+	if (syn || SEQ_GT(t->rcv_nxt + wnd, t->rcv_adv))
 		t->rcv_adv = t->rcv_nxt + wnd;
 	return (uint16_t)wnd;
 }
@@ -196,8 +196,8 @@ int tcp_output(struct tapir_tcp *t)
 		if (len > t->mss)
 			len = t->mss;
 		/* the FIN goes with (or after) the last byte of data */
-		fin = t->fin_queued && SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) &&
-		      off + len == t->snd.len;
+		fin = t->fin_queued && !tcp_fin_acked(t) &&
+		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
 		if (len) {
 			if (len == t->mss)
 				send = true;
@@ -224,8 +224,10 @@ int tcp_output(struct tapir_tcp *t)
 		if (fin)
 			flags |= TH_FIN;
 		tcp_send_segment(t, t->snd_nxt, flags, off, len);
-		if (fin)
+		if (fin) {
 			t->fin_seq = t->snd_nxt + len;
+			t->fin_sent = true;
+		}
 		t->snd_nxt += len + (fin ? 1 : 0);
 		if (SEQ_GT(t->snd_nxt, t->snd_max)) {
 			if (!t->timing && len) { /* RFC 6298 3: one sample per flight */
@@ -241,8 +243,11 @@ int tcp_output(struct tapir_tcp *t)
 		if (!len)
 			break;
 	}
-	/* RFC 9293 3.8.6.1: data waiting behind a zero window: probe it */
-	if (t->snd.len > t->snd_nxt - t->snd_una && t->snd_wnd == 0 &&
+	/* Data waiting, nothing in flight, so no ACK will come to restart
+	 * us: behind a zero window, probe it (RFC 9293 3.8.6.1); behind a
+	 * window too small to use, this is the sender's SWS override timeout
+	 * (3.8.6.2.1), which also survives a lost window update. */
+	if (t->snd.len > t->snd_nxt - t->snd_una && t->snd_nxt == t->snd_una &&
 	    t->t_rexmt == TAPIR_TIME_NEVER && t->t_persist == TAPIR_TIME_NEVER) {
 		tapir_time_t rto = t->rto << (t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF);
 		if (rto > t->s->cfg.tcp_rto_max_us)
