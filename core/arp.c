@@ -167,8 +167,11 @@ int arp_input(struct tapir_stack *s, int ifindex, const uint8_t *a, size_t len)
 		 * per DEFEND_INTERVAL; never take the other host's mapping. */
 		STAT(s, arp_conflicts);
 		TRACE(s, TAPIR_TR_ARP, "conflict: %s claims our address %s", m, b2);
-		if (!ifc->last_defend || s->now >= ifc->last_defend + DEFEND_INTERVAL) {
-			ifc->last_defend = s->now;
+		/* last_defend holds the time of the last defence plus one, so
+		 * that 0 means "never" even when the caller's clock starts at
+		 * 0 (a defence at time 0 must still hold off the next one). */
+		if (!ifc->last_defend || s->now + 1 >= ifc->last_defend + DEFEND_INTERVAL) {
+			ifc->last_defend = s->now + 1;
 			arp_announce(s, ifindex);
 		}
 		return TP_OK;

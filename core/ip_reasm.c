@@ -12,8 +12,6 @@
 
 #include "core.h"
 
-#define MAX_PAYLOAD (65535 - IPV4_HLEN)
-
 int reasm_init(struct tapir_stack *s)
 {
 	s->reasm = calloc(s->cfg.reasm_max_datagrams ? s->cfg.reasm_max_datagrams : 1,
@@ -134,8 +132,24 @@ int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t l
 		return TAPIR_DROP_frag_nomem;
 	if (r->dead)
 		return TAPIR_DROP_frag_dead;
-	if (off + plen > MAX_PAYLOAD)
-		return slot_kill(s, r, TAPIR_DROP_frag_too_big);
+	/* RFC 791: the total length (header included) is 16 bits.  The header
+	 * that counts is fragment zero's, which may carry options; until it
+	 * comes, assume the minimum. */
+	{
+		size_t hl = off == 0 ? hlen : r->hdr_len ? r->hdr_len : IPV4_HLEN;
+		size_t end = off + plen;
+		if (off == 0) {
+			struct tp_pkt *last = r->frags;
+			while (last && last->next)
+				last = last->next;
+			if (last && (size_t)last->off + last->len > end)
+				end = (size_t)last->off + last->len;
+			if (r->total > end)
+				end = r->total;
+		}
+		if (hl + end > 65535)
+			return slot_kill(s, r, TAPIR_DROP_frag_too_big);
+	}
 	if (!more) {
 		if (r->total && r->total != off + plen)
 			return slot_kill(s, r, TAPIR_DROP_frag_bad);
@@ -156,14 +170,24 @@ int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t l
 			if ((size_t)f->off + f->len > r->total)
 				return slot_kill(s, r, TAPIR_DROP_frag_bad);
 
-	while (s->reasm_mem + TP_SMALL_CAP > s->cfg.reasm_max_bytes) {
-		struct reasm_slot *old = slot_oldest(s, r);
+	/* Count the buffer really taken: a fragment longer than a small
+	 * buffer (jumbo frames), or any fragment once the small pool is empty,
+	 * takes a 64 KiB one.  Evict the oldest datagrams until it fits both
+	 * the pool and cfg.reasm_max_bytes. */
+	for (;;) {
+		struct reasm_slot *old;
+		f = tp_pkt_alloc(s, plen);
+		if (f && s->reasm_mem + f->cap <= s->cfg.reasm_max_bytes)
+			break;
+		if (f)
+			tp_pkt_free(s, f);
+		f = NULL;
+		old = slot_oldest(s, r);
 		if (!old)
 			break;
 		STAT(s, reasm_evicted);
 		slot_free(s, old);
 	}
-	f = s->reasm_mem + TP_SMALL_CAP <= s->cfg.reasm_max_bytes ? tp_pkt_alloc(s, plen) : NULL;
 	if (!f) {
 		slot_kill(s, r, TAPIR_DROP_frag_nomem);
 		return TAPIR_DROP_frag_nomem;
