@@ -191,6 +191,7 @@ struct tapir_stack {
 	tapir_frame_fn frame_fn;
 	void *frame_arg;
 	tapir_time_t now;           /* time of the call being served */
+	bool rx_l2_broadcast;       /* the frame being handled came as a link broadcast */
 	struct tapir_stats stats;
 };
 

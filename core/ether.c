@@ -16,6 +16,7 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
 		return TAPIR_DROP_eth_not_for_us;
 	if (!memcmp(frame + 6, ifc->mac, 6))
 		return TAPIR_DROP_eth_own_source;
+	s->rx_l2_broadcast = frame[0] & 1;
 	type = get16(frame + 12);
 	switch (type) {
 	case ETH_P_ARP:

@@ -66,7 +66,8 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len, uin
 	if (orig[9] == IP_PROTO_ICMP &&
 	    (len < hlen + 1 || icmp_is_error(orig[hlen])))
 		return;
-	if (ipv4_is_broadcast(s, odst) || (odst >> 28) == 14 || (get16(orig + 6) & 0x1fff))
+	if (ipv4_is_broadcast(s, odst) || (odst >> 28) == 14 || (get16(orig + 6) & 0x1fff) ||
+	    s->rx_l2_broadcast)
 		return;
 	if (osrc == 0 || ipv4_is_broadcast(s, osrc) || (osrc >> 28) >= 14)
 		return;

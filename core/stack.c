@@ -157,6 +157,7 @@ void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_
 	STAT(s, rx_frames);
 	if (s->frame_fn)
 		s->frame_fn(s->frame_arg, ifindex, TAPIR_RX, frame, len, now);
+	s->rx_l2_broadcast = false;
 	if (ifindex < 0 || ifindex >= s->nifaces)
 		r = TAPIR_DROP_iface_down;
 	else
@@ -165,6 +166,7 @@ void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_
 		STAT(s, rx_delivered);
 	else
 		s->stats.drop[r]++;
+	s->rx_l2_broadcast = false; /* only for the frame being handled */
 }
 
 tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)

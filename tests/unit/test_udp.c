@@ -156,6 +156,24 @@ static void test_closed_port_broadcast(void **state)
 	assert_int_equal(fx_st(f)->icmp_errors_sent, 0);
 }
 
+/* RFC 1122 3.2.2: no ICMP error about a datagram that came as a link-layer
+ * broadcast, even when its IP destination is our unicast address. */
+static void test_closed_port_link_broadcast(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fr[128];
+	size_t n;
+	fx_learn_peer(f);
+	n = fr_udp_frame(fr, IP_PEER, IP_US, 1, 2222, "b", 1);
+	memset(fr, 0xff, 6);
+	fx_expect_drop(f, fr, n, udp_no_port);
+	assert_int_equal(fx_st(f)->icmp_errors_sent, 0);
+	/* the flag is per frame: the next unicast one is answered */
+	n = fr_udp_frame(fr, IP_PEER, IP_US, 1, 2222, "b", 1);
+	fx_expect_drop(f, fr, n, udp_no_port);
+	assert_int_equal(fx_st(f)->icmp_errors_sent, 1);
+}
+
 /* The receive buffer bounds the queued payload bytes; what does not fit is
  * dropped and counted, and room comes back as the application reads. */
 static void test_rcvbuf_full(void **state)
@@ -330,6 +348,7 @@ int main(void)
 		T(test_closed_port),
 		T(test_closed_port_long_quote),
 		T(test_closed_port_broadcast),
+		T(test_closed_port_link_broadcast),
 		T(test_rcvbuf_full),
 		T(test_recv_truncates),
 		T(test_demux_preference),
