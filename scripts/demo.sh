@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# `make demo`: a userspace TCP/IP host answering the Linux kernel.
+#
+# Creates a network namespace of its own, starts `build/tapir host` on a TAP
+# device there, talks to it with the kernel's own tools (ping, socat), shows
+# what tapir traced and counted and what the capture holds, and cleans up.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+TAPIR=${TAPIR:-build/tapir}
+PCAP=$PWD/build/demo.pcap
+NS=tapir-demo-$$-$RANDOM
+HOST=10.0.0.2
+KERNEL=10.0.0.1
+
+bold="" plain=""
+if [[ -t 1 ]]; then
+	bold=$(tput bold 2>/dev/null || true)
+	plain=$(tput sgr0 2>/dev/null || true)
+fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+say() { printf '%s\n' "$*"; }
+die() {
+	printf 'demo: %s\n' "$*" >&2
+	exit 1
+}
+# a command inside the namespace, never longer than 20 s
+k() { timeout -k 2 20 ip netns exec "$NS" "$@"; }
+indent() { sed 's/^/    /'; }
+
+[[ $(id -u) -eq 0 ]] || die "run as root (it creates a network namespace and a TAP device)"
+[[ -c /dev/net/tun ]] || die "no /dev/net/tun (is the tun module loaded?)"
+[[ -x $TAPIR ]] || die "no $TAPIR: run 'make build' first"
+for t in ip ping socat tshark timeout; do
+	command -v "$t" >/dev/null || die "missing $t (make deps installs it)"
+done
+
+TMP=$(mktemp -d /tmp/tapir-demo.XXXXXX) || die "mktemp failed"
+PID=""
+WRAP=""
+cleanup() {
+	trap - EXIT INT TERM
+	if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$WRAP" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PID" 2>/dev/null
+	fi
+	timeout 10 ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+step "1. A network namespace with a TAP device, and tapir on it"
+timeout 10 ip netns add "$NS" || die "cannot create a network namespace"
+k sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+k ip link set lo up
+mkdir -p build
+rm -f "$PCAP"
+say "\$ tapir host --tap tp0 --addr $HOST/24 --peer-addr $KERNEL/24 --trace arp,icmp,udp --pcap build/demo.pcap"
+timeout -k 2 120 ip netns exec "$NS" "$TAPIR" host --tap tp0 --addr "$HOST/24" \
+	--peer-addr "$KERNEL/24" --trace arp,icmp,udp --pcap "$PCAP" >"$TMP/out" 2>"$TMP/err" &
+WRAP=$!
+for _ in $(seq 100); do
+	grep -q '^ready ' "$TMP/out" && break
+	kill -0 "$WRAP" 2>/dev/null || { cat "$TMP/err" >&2; die "tapir host did not start"; }
+	sleep 0.1
+done
+grep '^ready ' "$TMP/out" | indent || die "tapir host printed no 'ready' line"
+PID=$(pgrep -P "$WRAP" | head -n 1)
+MAC=$(sed -n 's/^ready .* mac=\([0-9a-f:]*\).*/\1/p' "$TMP/out")
+say "tapir is $HOST ($MAC), in userspace; the kernel's side of tp0 is $KERNEL."
+
+step "2. The kernel pings tapir"
+say "\$ ping -c 3 $HOST"
+k ping -n -c 3 -i 0.2 -W 2 "$HOST" | indent
+say "The kernel learned tapir's MAC by ARP:"
+k ip neigh show "$HOST" | indent
+
+step "3. A 4000-byte ping: fragmented on the way there and back"
+say "\$ ping -c 1 -s 4000 $HOST"
+k ping -n -c 1 -W 2 -s 4000 "$HOST" | indent
+
+step "4. UDP echo (port 7), with socat"
+say "\$ echo 'hello from the kernel' | socat - UDP4:$HOST:7"
+echo "hello from the kernel" | k socat -t 1 - "UDP4:$HOST:7" | indent
+
+step "5. UDP daytime (port 13)"
+say "\$ echo | socat - UDP4:$HOST:13"
+echo | k socat -t 1 - "UDP4:$HOST:13" | tr -d '\r' | indent
+
+step "6. What tapir saw and did (--trace arp,icmp,udp)"
+sleep 0.2
+grep -v '^ready ' "$TMP/out" | indent
+
+step "7. tapir's counters (printed when it stops)"
+kill -TERM "$PID"
+for _ in $(seq 50); do kill -0 "$WRAP" 2>/dev/null || break; sleep 0.1; done
+wait "$WRAP" 2>/dev/null
+PID=""
+indent <"$TMP/err"
+
+step "8. The capture, as tshark reads it"
+timeout 30 tshark -n -r "$PCAP" 2>/dev/null | indent
+
+step "Done"
+say "Every frame tapir sent and received is in $PCAP"
+say "(tshark -r build/demo.pcap, or open it in Wireshark).  Namespace $NS removed."

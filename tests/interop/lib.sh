@@ -1,0 +1,293 @@
+# shellcheck shell=bash
+# Shared helpers for the interop tests: the Linux kernel is the peer, over a
+# TAP device inside a network namespace that each test creates for itself.
+#
+#   source "$(dirname "$0")/lib.sh"
+#   require_root                 # exit 77 unless root with /dev/net/tun
+#   ns_create                    # $NS, IPv6 off, cleanup on EXIT
+#   host_start --pcap "$WORK/x.pcap"   # tapir host on tp0: 10.0.0.2, kernel 10.0.0.1
+#   nsx ping -c 3 10.0.0.2       # any command inside the namespace, under timeout
+#   host_counters snap           # SIGUSR1 -> $WORK/snap.ctr ("name value" lines)
+#   host_stop                    # SIGTERM, exit 0, final counters in $WORK/final.ctr
+#   pcap_assert_clean "$WORK/x.pcap" "$HOST_MAC"
+#
+# Exit codes: 0 pass, 1 fail, 77 skip.  The binary is $TAPIR (default
+# build/tapir, relative to the repository's top).
+set -uo pipefail
+
+TEST_NAME=$(basename "$0" .sh)
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$LIB_DIR/../.." && pwd)
+TAPIR=${TAPIR:-build/tapir}
+[[ $TAPIR = /* ]] || TAPIR=$REPO_DIR/$TAPIR
+# shellcheck disable=SC2034 # used by the tests that source this
+PY=/usr/bin/python3 # has scapy; the python3 first on PATH may not
+
+HOST_ADDR=10.0.0.2
+PEER_ADDR=10.0.0.1
+TAP=tp0
+
+NS=""
+WORK=""
+HOST_WRAP="" # the `timeout` guarding the host (our child)
+HOST_PID=""  # tapir itself
+HOST_OUT=""
+HOST_ERR=""
+HOST_MAC=""
+HOST_N=0
+
+log() { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
+fail() {
+	printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2
+	exit 1
+}
+skip() {
+	printf '[%s] SKIP: %s\n' "$TEST_NAME" "$*"
+	exit 77
+}
+pass() {
+	log "PASS"
+	exit 0
+}
+
+require_root() {
+	[[ $(id -u) -eq 0 ]] || skip "needs root (network namespaces, TAP devices)"
+	[[ -c /dev/net/tun ]] || skip "no /dev/net/tun"
+	[[ -x $TAPIR ]] || fail "no tapir binary at $TAPIR (set TAPIR)"
+	local t
+	for t in ip timeout tshark "$@"; do
+		command -v "$t" >/dev/null || fail "missing tool: $t"
+	done
+}
+
+# ---- namespace and cleanup ----
+
+_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	set +e
+	if [[ -n $HOST_PID ]] && kill -0 "$HOST_PID" 2>/dev/null; then
+		kill -TERM "$HOST_PID" 2>/dev/null
+		_wait_gone "$HOST_WRAP" 50 || kill -KILL "$HOST_PID" "$HOST_WRAP" 2>/dev/null
+	fi
+	if [[ -n $NS ]]; then
+		# anything still running inside (a kernel tool left by a failed step)
+		local p
+		for p in $(ip netns pids "$NS" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		timeout 10 ip netns del "$NS" 2>/dev/null
+	fi
+	if [[ -n $WORK && -d $WORK ]]; then
+		if [[ $rc -ne 0 && $rc -ne 77 && -z ${KEEP_WORK_ON_PASS:-} ]]; then
+			if [[ -n $HOST_ERR && -s $HOST_ERR ]]; then
+				echo "--- host stderr (last 40 lines): $HOST_ERR" >&2
+				tail -n 40 "$HOST_ERR" >&2
+			fi
+			echo "--- files kept in $WORK" >&2
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+
+ns_create() {
+	WORK=$(mktemp -d "/tmp/tapir-interop-$TEST_NAME.XXXXXX") || fail "mktemp"
+	NS="tapir-$$-$RANDOM"
+	trap _cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	timeout 10 ip netns add "$NS" || {
+		NS=""
+		fail "cannot create network namespace"
+	}
+	# IPv6 off, so the kernel sends no router/neighbour solicitations
+	nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
+		fail "cannot disable IPv6 in $NS"
+	nsx ip link set lo up || fail "cannot bring lo up in $NS"
+}
+
+# nsx CMD...: runs CMD inside the namespace, killed after $NSX_TIMEOUT s (30).
+nsx() {
+	timeout -k 5 "${NSX_TIMEOUT:-30}" ip netns exec "$NS" "$@"
+}
+
+# ---- the tapir host ----
+
+# _wait_gone PID TENTHS: waits until PID has exited; 1 if it has not.
+_wait_gone() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# host_start [ARGS...]: tapir host on tp0 (10.0.0.2/24, kernel side
+# 10.0.0.1/24) with extra ARGS; waits for 'ready' (10 s).  Sets HOST_PID,
+# HOST_MAC, HOST_OUT, HOST_ERR.
+host_start() {
+	local i
+	HOST_N=$((HOST_N + 1))
+	HOST_OUT=$WORK/host$HOST_N.out
+	HOST_ERR=$WORK/host$HOST_N.err
+	timeout -s TERM -k 5 "${HOST_GUARD:-300}" ip netns exec "$NS" \
+		"$TAPIR" host --tap "$TAP" --addr "$HOST_ADDR/24" --peer-addr "$PEER_ADDR/24" "$@" \
+		>"$HOST_OUT" 2>"$HOST_ERR" &
+	HOST_WRAP=$!
+	HOST_PID=""
+	for ((i = 0; i < 100; i++)); do
+		if grep -q '^ready ' "$HOST_OUT" 2>/dev/null; then
+			break
+		fi
+		if ! kill -0 "$HOST_WRAP" 2>/dev/null; then
+			cat "$HOST_ERR" >&2
+			fail "tapir host exited before 'ready'"
+		fi
+		sleep 0.1
+	done
+	grep -q '^ready ' "$HOST_OUT" || fail "tapir host printed no 'ready' line within 10 s"
+	HOST_PID=$(pgrep -P "$HOST_WRAP" | head -n 1)
+	[[ -n $HOST_PID ]] || fail "cannot find the tapir process under $HOST_WRAP"
+	HOST_MAC=$(sed -n 's/^ready .* mac=\([0-9a-f:]\{17\}\)\( .*\)\?$/\1/p' "$HOST_OUT" | head -n 1)
+	[[ -n $HOST_MAC ]] || fail "no mac= in the ready line: $(grep '^ready' "$HOST_OUT")"
+	log "host up: $(grep -m1 '^ready ' "$HOST_OUT")"
+}
+
+# _last_block ERRFILE OUTFILE: the last "tapir: counters" block of ERRFILE as
+# "name value" lines (plus "summary.received/delivered/dropped").  Returns 1
+# while the block is incomplete or inconsistent.
+_last_block() {
+	awk '
+		/^tapir: counters \(frames: / {
+			n = 0; have = 1
+			# "frames: R received, D delivered, X dropped"
+			m = split($0, w, /[ ,()]+/)
+			for (j = 1; j <= m; j++) {
+				if (w[j+1] == "received") r = w[j]
+				if (w[j+1] == "delivered") d = w[j]
+				if (w[j+1] == "dropped") x = w[j]
+			}
+			next
+		}
+		have && /^  [a-z_.]+ +[0-9]+$/ { line[++n] = $1 " " $2; next }
+		END {
+			if (!have) exit 1
+			print "summary.received " r; print "summary.delivered " d; print "summary.dropped " x
+			for (j = 1; j <= n; j++) print line[j]
+		}' "$1" >"$2" || return 1
+	local r d x rx dl sum
+	r=$(ctr "$2" summary.received)
+	d=$(ctr "$2" summary.delivered)
+	x=$(ctr "$2" summary.dropped)
+	rx=$(ctr "$2" rx_frames)
+	dl=$(ctr "$2" rx_delivered)
+	sum=$(awk '$1 ~ /^drop\./ { s += $2 } END { print s + 0 }' "$2")
+	# counters are printed only when non-zero, drops last: the block is
+	# complete once the drop lines add up to the summary's total
+	[[ $rx -eq $r && $dl -eq $d && $sum -eq $x ]]
+}
+
+# ctr FILE NAME: a counter's value (0 when absent: tapir prints non-zero ones).
+ctr() {
+	awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }' "$1"
+}
+
+# drops_of FILE: the drop.* lines of a counters file.
+drops_of() {
+	awk '$1 ~ /^drop\./' "$1"
+}
+
+# host_counters NAME: SIGUSR1, then the block in $WORK/NAME.ctr.  Checks that
+# it is consistent and that rx_frames == rx_delivered + dropped.
+host_counters() {
+	local f=$WORK/$1.ctr before i
+	before=$(grep -c '^tapir: counters' "$HOST_ERR")
+	kill -USR1 "$HOST_PID" || fail "cannot signal the host (pid $HOST_PID)"
+	for ((i = 0; i < 100; i++)); do
+		if [[ $(grep -c '^tapir: counters' "$HOST_ERR") -gt $before ]] &&
+			_last_block "$HOST_ERR" "$f"; then
+			break
+		fi
+		sleep 0.1
+	done
+	[[ $(grep -c '^tapir: counters' "$HOST_ERR") -gt $before ]] ||
+		fail "no counters on stderr within 10 s of SIGUSR1"
+	_last_block "$HOST_ERR" "$f" || {
+		cat "$f" >&2
+		fail "counters inconsistent: rx_frames != rx_delivered + dropped (or drop lines do not add up)"
+	}
+	_check_invariant "$f"
+}
+
+_check_invariant() {
+	local rx dl x
+	rx=$(ctr "$1" rx_frames)
+	dl=$(ctr "$1" rx_delivered)
+	x=$(ctr "$1" summary.dropped)
+	[[ $rx -eq $((dl + x)) ]] ||
+		fail "rx_frames $rx != rx_delivered $dl + dropped $x"
+}
+
+# host_stop: SIGTERM; the host must exit 0 within 10 s and print its
+# counters (kept in $WORK/final.ctr).
+host_stop() {
+	local rc
+	[[ -n $HOST_PID ]] || fail "host_stop: no host running"
+	kill -0 "$HOST_PID" 2>/dev/null || fail "the host (pid $HOST_PID) is no longer running"
+	kill -TERM "$HOST_PID"
+	_wait_gone "$HOST_WRAP" 100 || fail "the host did not exit within 10 s of SIGTERM"
+	wait "$HOST_WRAP"
+	rc=$?
+	HOST_PID=""
+	[[ $rc -eq 0 ]] || fail "the host exited with status $rc after SIGTERM"
+	_last_block "$HOST_ERR" "$WORK/final.ctr" || fail "no consistent final counters on stderr"
+	_check_invariant "$WORK/final.ctr"
+}
+
+# host_alive: fails unless the host process still runs.
+host_alive() {
+	if [[ -z $HOST_PID ]] || ! kill -0 "$HOST_PID" 2>/dev/null; then
+		fail "the host died; stderr: $(tail -n 20 "$HOST_ERR")"
+	fi
+}
+
+# ---- captures ----
+
+# tshark with checksum validation on, and no personal preferences (an
+# empty configuration directory); every call bounded.
+tsh() {
+	mkdir -p "$WORK/wireshark"
+	WIRESHARK_CONFIG_DIR=$WORK/wireshark timeout 60 tshark -n -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
+		-o tcp.check_checksum:TRUE "$@" 2>"$WORK/tshark.err"
+	local rc=$?
+	[[ $rc -eq 0 ]] || fail "tshark $* failed ($rc): $(grep -v 'Running as user' "$WORK/tshark.err")"
+}
+
+# pcap_count PCAP FILTER: number of frames matching FILTER.
+pcap_count() {
+	local out
+	out=$(tsh -r "$1" -Y "$2" -T fields -e frame.number) || exit 1
+	grep -c . <<<"$out"
+}
+
+# pcap_assert_clean PCAP MAC [EXCLUDE]: the frames MAC sent (tapir's) have
+# no bad IP, ICMP, UDP or TCP checksum and nothing Wireshark calls malformed
+# or an error.  A capture holds received frames too: EXCLUDE (a display
+# filter) names received ones that carry tapir's MAC as their source.
+# (Checked against deliberately broken captures: pcap_check.sh.)
+PCAP_BAD='(ip.checksum.status == 0 || icmp.checksum.status == 0 || udp.checksum.status == 0 || tcp.checksum.status == 0 || _ws.malformed || _ws.expert.severity == error)'
+pcap_assert_clean() {
+	local pcap=$1 mac=$2 sel="eth.src == $2" n bad
+	[[ -n ${3:-} ]] && sel="$sel && !($3)"
+	[[ -s $pcap ]] || fail "no capture at $pcap"
+	n=$(pcap_count "$pcap" "$sel") || exit 1
+	[[ $n -gt 0 ]] || fail "$pcap holds no frame from $mac"
+	bad=$(tsh -r "$pcap" -Y "$sel && $PCAP_BAD") || exit 1
+	if [[ -n $bad ]]; then
+		echo "$bad" >&2
+		fail "$pcap: frames from $mac with bad checksums or malformed (above)"
+	fi
+	log "pcap clean: $n frames from $mac, no bad checksum, nothing malformed"
+}
