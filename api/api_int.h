@@ -1,0 +1,81 @@
+/* The socket layer's private header: the net, its stack thread (the
+ * "runner", which a memlink pair shares), and the socket table. */
+#ifndef TAPIR_API_INT_H
+#define TAPIR_API_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <tapir/link.h>
+#include <tapir/socket.h>
+#include <tapir/stack.h>
+#include <tapir/tcp.h>
+#include <tapir/udp.h>
+
+struct tapir_net;
+
+/* One stack thread and the mutex that guards every core call it or any
+ * application thread makes.  A pair of nets over one memlink shares one. */
+struct net_runner {
+	pthread_mutex_t lock;
+	pthread_cond_t poll_cond;   /* tapir_poll waiters; signalled by any event */
+	unsigned pollers;           /* threads waiting on poll_cond */
+	pthread_t thread;
+	bool running, stop;
+	bool sleeping;              /* the stack thread is (about to be) in ppoll */
+	int efd;                    /* eventfd: wakes the stack thread */
+	tapir_time_t last_now;      /* time never goes back across threads */
+	struct tapir_net *nets[2];
+	int nnets, refs;
+	/* the driver: a memlink shared by nets[0] and nets[1], or one fd driver */
+	struct tapir_memlink *ml;
+	struct tapir_net_driver drv;
+	uint8_t *frame;             /* receive buffer for the fd driver */
+};
+
+/* An api socket.  Its fields are guarded by the runner's mutex. */
+struct sock {
+	bool used;
+	bool closing;               /* close() began: no new calls may find it */
+	int type;                   /* SOCK_STREAM or SOCK_DGRAM */
+	int refs;                   /* calls in progress; the slot is freed at 0 */
+	bool nonblock;
+	struct tapir_tcp *tcp;      /* NULL once handed back to the core */
+	struct tapir_udp *udp;
+	struct tapir_net *net;
+	pthread_cond_t *cond;       /* signalled by the core's events for it */
+	tapir_time_t rcvtimeo, sndtimeo; /* microseconds, 0: forever */
+	bool linger_on;
+	int linger_sec;
+	bool reuseaddr, keepalive;
+	int rcvbuf, sndbuf;         /* as asked for (UDP: rcvbuf applied) */
+	bool udp_connected, shut_rd, shut_wr;
+	uint32_t udp_raddr;
+	uint16_t udp_rport;
+};
+
+struct tapir_net {
+	struct net_runner *rt;
+	struct tapir_stack *stack;
+	struct tapir_link *link;
+	unsigned mtu;
+	int ifindex;                /* -1 until tapir_net_add_iface */
+	bool started;
+	tapir_net_filter_fn filter;
+	void *filter_arg;
+	struct sock socks[TAPIR_NET_MAX_SOCKETS];
+	/* apart from the slots, so clearing a slot never touches one */
+	pthread_cond_t conds[TAPIR_NET_MAX_SOCKETS];
+};
+
+/* net.c, called with the runner's mutex held */
+tapir_time_t net_now(struct tapir_net *net);
+/* After a core call that may have queued output or moved a deadline. */
+void net_wake(struct tapir_net *net);
+
+/* socket.c */
+void socks_init(struct tapir_net *net);
+void socks_fini(struct tapir_net *net);
+
+#endif

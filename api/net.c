@@ -1,0 +1,367 @@
+/* The net: one protocol stack and the thread that runs it.
+ *
+ * The core is deterministic and not thread-safe (docs/sockets.md): it reads
+ * no clock and never blocks.  The stack thread is its clock and its loop:
+ * it waits in ppoll on the driver's fd and an eventfd, hands received
+ * frames to tapir_stack_input, runs tapir_stack_poll with CLOCK_MONOTONIC
+ * microseconds, and sleeps until the next deadline.  One mutex per runner
+ * guards every core call; application threads take it for their calls and
+ * write the eventfd when they may have moved a deadline or queued output,
+ * so the thread recomputes its sleep. */
+#define _GNU_SOURCE /* ppoll */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_int.h"
+
+#define FRAME_MAX 65536
+#define RX_BATCH 256 /* frames per wake-up, so timers are never starved */
+
+static tapir_time_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tapir_time_t)ts.tv_sec * 1000000u + (tapir_time_t)ts.tv_nsec / 1000u;
+}
+
+tapir_time_t net_now(struct tapir_net *net)
+{
+	struct net_runner *rt = net->rt;
+	tapir_time_t now = mono_us();
+	/* the core's timers assume time never goes back between calls */
+	if (now < rt->last_now)
+		now = rt->last_now;
+	rt->last_now = now;
+	/* frames sent during the coming core call leave at NOW */
+	if (rt->ml)
+		tapir_memlink_set_time(rt->ml, now);
+	return now;
+}
+
+void net_wake(struct tapir_net *net)
+{
+	struct net_runner *rt = net->rt;
+	uint64_t one = 1;
+	/* Only a sleeping thread needs the nudge: a running one recomputes its
+	 * deadline under the mutex before it sleeps again. */
+	if (!rt->sleeping)
+		return;
+	rt->sleeping = false;
+	if (write(rt->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so a wake-up is pending anyway */
+	}
+}
+
+void tapir_net_lock(struct tapir_net *net) { pthread_mutex_lock(&net->rt->lock); }
+void tapir_net_unlock(struct tapir_net *net) { pthread_mutex_unlock(&net->rt->lock); }
+struct tapir_stack *tapir_net_stack(struct tapir_net *net) { return net->stack; }
+
+static struct net_runner *runner_new(void)
+{
+	struct net_runner *rt = calloc(1, sizeof(*rt));
+	pthread_condattr_t ca;
+	if (!rt)
+		return NULL;
+	rt->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rt->efd < 0) {
+		free(rt);
+		return NULL;
+	}
+	pthread_mutex_init(&rt->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rt->poll_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	rt->drv.fd = -1;
+	return rt;
+}
+
+static void runner_free(struct net_runner *rt)
+{
+	if (rt->drv.close)
+		rt->drv.close(rt->drv.ctx);
+	tapir_memlink_free(rt->ml);
+	close(rt->efd);
+	pthread_cond_destroy(&rt->poll_cond);
+	pthread_mutex_destroy(&rt->lock);
+	free(rt->frame);
+	free(rt);
+}
+
+static struct tapir_net *net_alloc(struct net_runner *rt, const struct tapir_config *cfg)
+{
+	struct tapir_net *net = calloc(1, sizeof(*net));
+	struct tapir_config def;
+	if (!net)
+		return NULL;
+	if (!cfg) {
+		tapir_config_default(&def);
+		cfg = &def;
+	}
+	net->stack = tapir_stack_new(cfg);
+	if (!net->stack) {
+		free(net);
+		errno = ENOMEM;
+		return NULL;
+	}
+	net->rt = rt;
+	net->ifindex = -1;
+	socks_init(net);
+	rt->nets[rt->nnets++] = net;
+	rt->refs++;
+	return net;
+}
+
+static void net_free(struct tapir_net *net)
+{
+	socks_fini(net);
+	tapir_stack_free(net->stack);
+	free(net);
+}
+
+struct tapir_net *tapir_net_new(const struct tapir_config *cfg, const struct tapir_net_driver *drv)
+{
+	struct net_runner *rt;
+	struct tapir_net *net;
+	if (!drv || !drv->link || (drv->fd >= 0 && !drv->recv)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!(rt = runner_new()))
+		return NULL;
+	rt->drv = *drv;
+	rt->frame = malloc(FRAME_MAX);
+	if (!rt->frame || !(net = net_alloc(rt, cfg))) {
+		rt->drv.close = NULL; /* the caller still owns its driver */
+		runner_free(rt);
+		errno = ENOMEM;
+		return NULL;
+	}
+	net->link = drv->link;
+	net->mtu = drv->mtu ? drv->mtu : 1500;
+	return net;
+}
+
+static long tap_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_tap_recv(ctx, buf, cap); }
+static void tap_close(void *ctx) { tapir_tap_close(ctx); }
+
+struct tapir_net *tapir_net_new_tap(const struct tapir_config *cfg, const char *name, char *err,
+				    size_t errlen)
+{
+	struct tapir_tap *tap = tapir_tap_open(name, err, errlen);
+	struct tapir_net_driver d;
+	struct tapir_net *net;
+	if (!tap)
+		return NULL;
+	d.link = tapir_tap_link(tap);
+	d.fd = tapir_tap_fd(tap);
+	d.recv = tap_recv;
+	d.close = tap_close;
+	d.ctx = tap;
+	d.mtu = tapir_tap_mtu(tap);
+	net = tapir_net_new(cfg, &d);
+	if (!net) {
+		snprintf(err, errlen, "out of memory");
+		tapir_tap_close(tap);
+	}
+	return net;
+}
+
+int tapir_net_new_pair(const struct tapir_config *cfg_a, const struct tapir_config *cfg_b,
+		       const struct tapir_memlink_params *params, struct tapir_net **a,
+		       struct tapir_net **b)
+{
+	struct tapir_memlink_params def;
+	struct net_runner *rt = runner_new();
+	if (!rt)
+		return -1;
+	if (!params) {
+		tapir_memlink_params_default(&def);
+		params = &def;
+	}
+	rt->ml = tapir_memlink_new(params);
+	if (!rt->ml || !(*a = net_alloc(rt, cfg_a)) || !(*b = net_alloc(rt, cfg_b))) {
+		for (int i = 0; i < rt->nnets; i++)
+			net_free(rt->nets[i]);
+		runner_free(rt);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		rt->nets[i]->link = tapir_memlink_end(rt->ml, i);
+		rt->nets[i]->mtu = 1500;
+	}
+	return 0;
+}
+
+int tapir_net_add_iface(struct tapir_net *net, const uint8_t mac[6], unsigned mtu, uint32_t addr,
+			unsigned prefix_len, uint32_t gateway)
+{
+	int r, idx;
+	pthread_mutex_lock(&net->rt->lock);
+	if (net->ifindex >= 0) {
+		r = -EEXIST;
+		goto out;
+	}
+	r = idx = tapir_iface_add(net->stack, net->link, mac, mtu ? mtu : net->mtu);
+	if (r < 0)
+		goto out;
+	r = tapir_iface_set_ipv4(net->stack, idx, addr, prefix_len, net_now(net));
+	if (r >= 0 && gateway)
+		r = tapir_route_add(net->stack, 0, 0, gateway, idx);
+	if (r >= 0)
+		net->ifindex = idx;
+	net_wake(net);
+out:
+	pthread_mutex_unlock(&net->rt->lock);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return 0;
+}
+
+void tapir_net_set_rx_filter(struct tapir_net *net, tapir_net_filter_fn fn, void *arg)
+{
+	pthread_mutex_lock(&net->rt->lock);
+	net->filter = fn;
+	net->filter_arg = arg;
+	pthread_mutex_unlock(&net->rt->lock);
+}
+
+static void net_input(struct tapir_net *net, uint8_t *frame, size_t len, tapir_time_t now)
+{
+	if (net->ifindex < 0)
+		return;
+	if (net->filter && net->filter(net->filter_arg, frame, len))
+		return;
+	tapir_stack_input(net->stack, net->ifindex, frame, len, now);
+}
+
+static void memlink_rx(void *arg, int side, uint8_t *frame, size_t len, tapir_time_t now)
+{
+	struct net_runner *rt = arg;
+	net_input(rt->nets[side], frame, len, now);
+}
+
+/* One turn of the loop, mutex held: take what arrived, run the timers;
+ * returns the next deadline. */
+static tapir_time_t runner_turn(struct net_runner *rt)
+{
+	tapir_time_t now = net_now(rt->nets[0]), next = TAPIR_TIME_NEVER, t;
+	if (rt->ml) {
+		tapir_memlink_deliver(rt->ml, now, memlink_rx, rt);
+	} else if (rt->drv.fd >= 0) {
+		for (int i = 0; i < RX_BATCH; i++) {
+			long n = rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
+			if (n <= 0)
+				break; /* 0: drained; <0: a driver error, retried next turn */
+			net_input(rt->nets[0], rt->frame, (size_t)n, now);
+		}
+	}
+	for (int i = 0; i < rt->nnets; i++) {
+		t = tapir_stack_poll(rt->nets[i]->stack, now);
+		if (t < next)
+			next = t;
+	}
+	if (rt->ml) {
+		/* frames the timers just sent, and those still in flight */
+		t = tapir_memlink_next(rt->ml);
+		if (t < next)
+			next = t;
+	}
+	return next;
+}
+
+static void *runner_main(void *arg)
+{
+	struct net_runner *rt = arg;
+	struct pollfd pfd[2];
+	sigset_t all;
+
+	/* signals belong to the application's threads, never this one */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+
+	pthread_mutex_lock(&rt->lock);
+	while (!rt->stop) {
+		tapir_time_t next = runner_turn(rt), now = rt->last_now;
+		struct timespec ts, *tsp = NULL;
+		int nfds = 0;
+		uint64_t v;
+
+		if (next != TAPIR_TIME_NEVER) {
+			tapir_time_t wait = next > now ? next - now : 0;
+			ts.tv_sec = (time_t)(wait / 1000000u);
+			ts.tv_nsec = (long)(wait % 1000000u) * 1000;
+			tsp = &ts;
+		}
+		pfd[nfds++] = (struct pollfd){.fd = rt->efd, .events = POLLIN};
+		if (!rt->ml && rt->drv.fd >= 0)
+			pfd[nfds++] = (struct pollfd){.fd = rt->drv.fd, .events = POLLIN};
+		/* from here, a core call by another thread must write the eventfd */
+		rt->sleeping = true;
+		pthread_mutex_unlock(&rt->lock);
+		if (!tsp || ts.tv_sec || ts.tv_nsec)
+			ppoll(pfd, (nfds_t)nfds, tsp, NULL);
+		if (read(rt->efd, &v, sizeof(v)) < 0) {
+			/* EAGAIN: woken by the driver or the deadline, not the eventfd */
+		}
+		pthread_mutex_lock(&rt->lock);
+		rt->sleeping = false;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	return NULL;
+}
+
+int tapir_net_start(struct tapir_net *net)
+{
+	struct net_runner *rt = net->rt;
+	int r = 0;
+	pthread_mutex_lock(&rt->lock);
+	net->started = true;
+	if (!rt->running) {
+		rt->stop = false;
+		r = pthread_create(&rt->thread, NULL, runner_main, rt);
+		rt->running = r == 0;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	if (r) {
+		errno = r;
+		return -1;
+	}
+	return 0;
+}
+
+void tapir_net_stop(struct tapir_net *net)
+{
+	struct net_runner *rt;
+	bool join;
+	if (!net)
+		return;
+	rt = net->rt;
+	pthread_mutex_lock(&rt->lock);
+	join = rt->running;
+	rt->stop = true;
+	rt->running = false;
+	rt->sleeping = true; /* force the write */
+	net_wake(net);
+	pthread_mutex_unlock(&rt->lock);
+	if (join)
+		pthread_join(rt->thread, NULL);
+	pthread_mutex_lock(&rt->lock);
+	for (int i = 0; i < rt->nnets; i++)
+		if (rt->nets[i] == net)
+			rt->nets[i] = NULL;
+	pthread_mutex_unlock(&rt->lock);
+	net_free(net);
+	if (--rt->refs == 0)
+		runner_free(rt);
+}

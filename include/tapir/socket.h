@@ -1,0 +1,154 @@
+/*
+ * tapir — Berkeley-style sockets over the core (the api/ layer).
+ *
+ * A struct tapir_net owns one protocol stack (struct tapir_stack) and runs
+ * it in its own thread, "the stack thread": it waits for frames from the
+ * link driver, hands them to the core, and runs the core's timers.  Every
+ * call into the core, from the stack thread or from an application thread,
+ * holds the net's one mutex, because the core is not thread-safe.
+ *
+ * Sockets are small integers in a per-net table of TAPIR_NET_MAX_SOCKETS
+ * entries.  The calls follow POSIX and Unix Network Programming (UNP): they
+ * return -1 and set errno on failure, and block unless the socket is
+ * non-blocking (SOCK_NONBLOCK, O_NONBLOCK, MSG_DONTWAIT).  The libc's own
+ * struct sockaddr_in, AF_INET, SOCK_*, SO_*, TCP_*, MSG_*, POLL* and errno
+ * values are used.  No signal is ever raised (no SIGPIPE: just EPIPE).
+ *
+ * docs/sockets.md has the errno table and the threading model.
+ */
+#ifndef TAPIR_SOCKET_H
+#define TAPIR_SOCKET_H
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include <tapir/link.h>
+#include <tapir/stack.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The size of each net's socket table (descriptors 0 .. N-1). */
+#define TAPIR_NET_MAX_SOCKETS 256
+
+struct tapir_net;
+
+/* ---- the net: a stack, a driver and the stack thread ---- */
+
+/* A link driver as the stack thread sees it: LINK sends frames; FD becomes
+ * readable when frames wait, and RECV reads one (its length, 0 when none
+ * waits, or -errno).  CLOSE (may be NULL) is called by tapir_net_stop. */
+struct tapir_net_driver {
+	struct tapir_link *link;
+	int fd;
+	long (*recv)(void *ctx, uint8_t *buf, size_t cap);
+	void (*close)(void *ctx);
+	void *ctx;
+	unsigned mtu; /* the link's MTU; 0: 1500 */
+};
+
+/* A net over any driver.  NULL (errno set) on failure. */
+struct tapir_net *tapir_net_new(const struct tapir_config *cfg,
+				const struct tapir_net_driver *drv);
+/* A net over the TAP device NAME (link/tap.c).  NULL with a reason in ERR. */
+struct tapir_net *tapir_net_new_tap(const struct tapir_config *cfg, const char *name,
+				    char *err, size_t errlen);
+/* Two nets joined by one in-memory link (link/memlink.c), for tests.  Both
+ * stacks run in ONE stack thread under ONE mutex, so the memlink, which is
+ * not thread-safe, needs no lock of its own; the link is driven in real time
+ * (CLOCK_MONOTONIC).  Starting either net starts the shared thread; stopping
+ * either stops it, so stop both together.  0, or -1 with errno set. */
+int tapir_net_new_pair(const struct tapir_config *cfg_a, const struct tapir_config *cfg_b,
+		       const struct tapir_memlink_params *params, struct tapir_net **a,
+		       struct tapir_net **b);
+
+/* The stack, for configuration before tapir_net_start (trace, frame
+ * observer).  After start, touch it only between tapir_net_lock/unlock. */
+struct tapir_stack *tapir_net_stack(struct tapir_net *net);
+/* Holds the net's mutex: for reading the stack's counters while it runs. */
+void tapir_net_lock(struct tapir_net *net);
+void tapir_net_unlock(struct tapir_net *net);
+
+/* Adds the net's interface: MAC, MTU (0: the driver's), ADDR/PREFIX_LEN
+ * and, when GATEWAY is not 0, a default route through it.  Addresses are
+ * in host byte order.  0, or -1 with errno set. */
+int tapir_net_add_iface(struct tapir_net *net, const uint8_t mac[6], unsigned mtu,
+			uint32_t addr, unsigned prefix_len, uint32_t gateway);
+
+/* Drops received frames for which FN returns true, before the core sees
+ * them (a silent peer, for tests).  Runs in the stack thread with the net's
+ * mutex held; FN must not call tapir_* functions.  NULL removes it. */
+typedef bool (*tapir_net_filter_fn)(void *arg, const uint8_t *frame, size_t len);
+void tapir_net_set_rx_filter(struct tapir_net *net, tapir_net_filter_fn fn, void *arg);
+
+/* Starts the stack thread.  0, or -1 with errno set. */
+int tapir_net_start(struct tapir_net *net);
+/* Stops the stack thread (joining it) and frees the net, its sockets, its
+ * stack and its driver.  No thread may be inside a call on NET. */
+void tapir_net_stop(struct tapir_net *net);
+
+/* ---- sockets ---- */
+
+/* DOMAIN AF_INET; TYPE SOCK_STREAM or SOCK_DGRAM, optionally with
+ * SOCK_NONBLOCK (SOCK_CLOEXEC is accepted and ignored); PROTOCOL 0 or the
+ * type's own (IPPROTO_TCP, IPPROTO_UDP). */
+int tapir_socket(struct tapir_net *net, int domain, int type, int protocol);
+int tapir_bind(struct tapir_net *net, int fd, const struct sockaddr *addr, socklen_t len);
+int tapir_listen(struct tapir_net *net, int fd, int backlog);
+int tapir_accept(struct tapir_net *net, int fd, struct sockaddr *addr, socklen_t *len);
+/* FLAGS: SOCK_NONBLOCK (and SOCK_CLOEXEC, ignored). */
+int tapir_accept4(struct tapir_net *net, int fd, struct sockaddr *addr, socklen_t *len,
+		  int flags);
+int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *addr, socklen_t len);
+
+/* FLAGS: MSG_DONTWAIT, MSG_NOSIGNAL (always in effect), and for receiving
+ * MSG_WAITALL (TCP) and MSG_TRUNC (UDP: return the datagram's real length).
+ * MSG_PEEK and MSG_OOB give EOPNOTSUPP. */
+ssize_t tapir_send(struct tapir_net *net, int fd, const void *buf, size_t len, int flags);
+ssize_t tapir_recv(struct tapir_net *net, int fd, void *buf, size_t len, int flags);
+ssize_t tapir_sendto(struct tapir_net *net, int fd, const void *buf, size_t len, int flags,
+		     const struct sockaddr *to, socklen_t tolen);
+ssize_t tapir_recvfrom(struct tapir_net *net, int fd, void *buf, size_t len, int flags,
+		       struct sockaddr *from, socklen_t *fromlen);
+ssize_t tapir_write(struct tapir_net *net, int fd, const void *buf, size_t len);
+ssize_t tapir_read(struct tapir_net *net, int fd, void *buf, size_t len);
+
+/* HOW: SHUT_RD, SHUT_WR, SHUT_RDWR. */
+int tapir_shutdown(struct tapir_net *net, int fd, int how);
+int tapir_close(struct tapir_net *net, int fd);
+
+int tapir_getsockname(struct tapir_net *net, int fd, struct sockaddr *addr, socklen_t *len);
+int tapir_getpeername(struct tapir_net *net, int fd, struct sockaddr *addr, socklen_t *len);
+
+/* SOL_SOCKET: SO_REUSEADDR, SO_LINGER (struct linger), SO_RCVBUF, SO_SNDBUF,
+ * SO_KEEPALIVE, SO_RCVTIMEO and SO_SNDTIMEO (struct timeval), SO_ERROR and
+ * SO_TYPE (get only).  IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE,
+ * TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT. */
+int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const void *val,
+		     socklen_t len);
+int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *val,
+		     socklen_t *len);
+
+/* CMD F_GETFL or F_SETFL; only O_NONBLOCK matters (F_GETFL adds O_RDWR). */
+int tapir_fcntl(struct tapir_net *net, int fd, int cmd, int arg);
+int tapir_set_nonblock(struct tapir_net *net, int fd, bool on);
+
+/* poll(2) over tapir descriptors of NET: FDS[i].fd is a tapir socket (a
+ * negative fd is skipped).  EVENTS: POLLIN, POLLOUT; REVENTS may also hold
+ * POLLERR, POLLHUP, POLLNVAL.  TIMEOUT_MS -1 waits forever, 0 not at all.
+ * Returns how many entries have REVENTS set, 0 on timeout, -1 on error. */
+int tapir_poll(struct tapir_net *net, struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
