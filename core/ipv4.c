@@ -216,9 +216,14 @@ tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
 		if (!s->loop_head)
 			s->loop_tail = NULL;
 		s->loop_len--;
+		/* counted like a received frame, so that rx_frames ==
+		 * rx_delivered + drops holds for these too */
+		STAT(s, rx_frames);
 		STAT(s, ip_rx);
 		r = ipv4_deliver(s, 0, p->data, p->len);
-		if (r != TP_OK)
+		if (r == TP_OK)
+			STAT(s, rx_delivered);
+		else
 			s->stats.drop[r]++;
 		tp_pkt_free(s, p);
 	}

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -203,11 +204,11 @@ static void check_addr_free(uint32_t addr, const char *what, const char *tap_nam
 			continue;
 		memcpy(&sin, i->ifa_addr, sizeof(sin));
 		if (ntohl(sin.sin_addr.s_addr) == addr && (!tap_name || strcmp(i->ifa_name, tap_name))) {
-			char a[16];
+			char a[16], name[IF_NAMESIZE];
 			tapir_ipv4_str(addr, a);
+			snprintf(name, sizeof(name), "%s", i->ifa_name); /* outlives the list */
 			freeifaddrs(ifa);
-			die("%s %s is in use by interface %s in this namespace", what, a,
-			    i->ifa_name);
+			die("%s %s is in use by interface %s in this namespace", what, a, name);
 		}
 	}
 	freeifaddrs(ifa);
