@@ -60,7 +60,13 @@ void net_wake(struct tapir_net *net)
 }
 
 void tapir_net_lock(struct tapir_net *net) { pthread_mutex_lock(&net->rt->lock); }
-void tapir_net_unlock(struct tapir_net *net) { pthread_mutex_unlock(&net->rt->lock); }
+/* The caller may have called into the core (sent a ping, say): the stack
+ * thread must look at its deadlines again. */
+void tapir_net_unlock(struct tapir_net *net)
+{
+	net_wake(net);
+	pthread_mutex_unlock(&net->rt->lock);
+}
 struct tapir_stack *tapir_net_stack(struct tapir_net *net) { return net->stack; }
 
 static struct net_runner *runner_new(void)

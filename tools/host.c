@@ -1,8 +1,10 @@
 /* tapir host: a userspace host on a TAP device.
  *
- * One thread, one loop: wait for a frame or the stack's next deadline,
- * hand frames to the core, let the services answer, repeat.  The core gets
- * the time from here; all system calls are here and in link/. */
+ * The stack runs in the socket layer's stack thread (api/net.c) over the
+ * TAP driver; the services (services.c, http.c) are ordinary socket
+ * programs with threads of their own; this main thread waits for signals
+ * and drives the optional --ping client, calling the core only with the
+ * net's lock held. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -11,6 +13,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -63,7 +66,8 @@ struct pinger {
 };
 
 struct host {
-	struct tapir_stack *s;
+	struct tapir_net *net;
+	struct tapir_stack *s;  /* the net's: only with tapir_net_lock held */
 	struct tapir_tap *tap;
 	struct tapir_pcap *pcap;
 	struct services *services;
@@ -214,6 +218,9 @@ static void check_addr_free(uint32_t addr, const char *what, const char *tap_nam
 	freeifaddrs(ifa);
 }
 
+static long tap_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_tap_recv(ctx, buf, cap); }
+static void tap_close(void *ctx) { tapir_tap_close(ctx); }
+
 int cmd_host(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -238,11 +245,11 @@ int cmd_host(int argc, char **argv)
 	unsigned long ping_count = 5, ping_size = 56, ping_interval = 1000;
 	bool have_addr = false, have_peer = false, have_mac = false;
 	uint8_t mac[6];
-	int c, ifindex;
+	int c;
 	char err[256];
 	struct host h;
 	struct tapir_config cfg;
-	static uint8_t frame[65536 + 64];
+	struct tapir_net_driver drv;
 	sigset_t block, orig;
 	struct sigaction sa;
 
@@ -323,12 +330,6 @@ int cmd_host(int argc, char **argv)
 			mac[i] = (uint8_t)(r >> (8 * i));
 		mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
 	}
-	h.s = tapir_stack_new(&cfg);
-	if (!h.s)
-		die("out of memory creating the stack");
-	h.services = services_start(h.s, serve, err, sizeof(err));
-	if (!h.services)
-		die("%s", err);
 	if (pcap_path) {
 		h.pcap = tapir_pcap_open(pcap_path, err, sizeof(err));
 		if (!h.pcap)
@@ -339,6 +340,13 @@ int cmd_host(int argc, char **argv)
 		die("%s", err);
 	if (have_peer && tapir_tap_set_peer_addr(h.tap, peer, peer_plen, err, sizeof(err)))
 		die("%s", err);
+	drv = (struct tapir_net_driver){.link = tapir_tap_link(h.tap), .fd = tapir_tap_fd(h.tap),
+					.recv = tap_recv, .close = tap_close, .ctx = h.tap,
+					.mtu = tapir_tap_mtu(h.tap)};
+	h.net = tapir_net_new(&cfg, &drv);
+	if (!h.net)
+		die("out of memory creating the stack");
+	h.s = tapir_net_stack(h.net);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	h.t0 = mono_us();
@@ -347,14 +355,14 @@ int cmd_host(int argc, char **argv)
 		tapir_set_trace(h.s, trace_mask, print_trace, &h);
 	if (h.pcap)
 		tapir_set_frame_observer(h.s, record_frame, &h);
-	ifindex = tapir_iface_add(h.s, tapir_tap_link(h.tap), mac, tapir_tap_mtu(h.tap));
-	if (ifindex < 0)
-		die("%s: MTU %u not usable (576-65535)", tap_name, tapir_tap_mtu(h.tap));
-	if (tapir_iface_set_ipv4(h.s, ifindex, addr, plen, mono_us()) < 0)
-		die("--addr: %s/%u cannot be a host's address (network, broadcast, loopback or "
-		    "multicast)", tapir_ipv4_str(addr, err), plen);
-	if (gw)
-		tapir_route_add(h.s, 0, 0, gw, ifindex);
+	if (tapir_net_add_iface(h.net, mac, 0, addr, plen, gw) < 0)
+		die(errno == EADDRNOTAVAIL ? "--addr: %s/%u cannot be a host's address (network, "
+					     "broadcast, loopback or multicast)"
+					   : "--addr: %s/%u: cannot configure the interface",
+		    tapir_ipv4_str(addr, err), plen);
+	h.services = services_start(h.net, serve, err, sizeof(err));
+	if (!h.services)
+		die("%s", err);
 	if (ping_dst) {
 		h.ping = (struct pinger){.dst = ping_dst, .count = (unsigned)ping_count,
 					 .size = (unsigned)ping_size,
@@ -375,37 +383,37 @@ int cmd_host(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	/* signals are only let in while waiting, so none is lost between the
-	 * check and the wait */
+	/* the signals go to this thread only, and only while it waits, so none
+	 * is lost between the check and the wait; threads started from here on
+	 * (the stack thread) inherit the blocked mask */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGUSR1);
-	sigprocmask(SIG_BLOCK, &block, &orig);
+	pthread_sigmask(SIG_BLOCK, &block, &orig);
+	if (tapir_net_start(h.net) < 0)
+		die("cannot start the stack thread: %s", strerror(errno));
 
 	{
 		char a[16], m[18];
 		snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 			 mac[3], mac[4], mac[5]);
 		printf("ready tap=%s addr=%s/%u mac=%s mtu=%u serve=%s%s%s\n", tap_name,
-		       tapir_ipv4_str(addr, a), plen, m, tapir_tap_mtu(h.tap), serve,
-		       pcap_path ? " pcap=" : "", pcap_path ? pcap_path : "");
+		       tapir_ipv4_str(addr, a), plen, m, drv.mtu, serve, pcap_path ? " pcap=" : "",
+		       pcap_path ? pcap_path : "");
 		if (ping_dst)
 			printf("PING %s: %lu data bytes\n", tapir_ipv4_str(ping_dst, a), ping_size);
 		fflush(stdout);
 	}
 
 	while (!got_stop) {
-		tapir_time_t now = mono_us(), next, pn;
-		struct pollfd pfd = {.fd = tapir_tap_fd(h.tap), .events = POLLIN};
+		tapir_time_t now = mono_us(), next;
 		struct timespec ts;
 
-		next = tapir_stack_poll(h.s, now);
-		services_run(h.services, now);
+		tapir_net_lock(h.net);
 		ping_step(&h, now);
-		pn = ping_next(&h);
-		if (pn < next)
-			next = pn;
+		next = ping_next(&h);
+		tapir_net_unlock(h.net);
 		if (next <= now) {
 			ts.tv_sec = 0;
 			ts.tv_nsec = 0;
@@ -416,34 +424,22 @@ int cmd_host(int argc, char **argv)
 			ts.tv_sec = (time_t)(wait / 1000000);
 			ts.tv_nsec = (long)(wait % 1000000) * 1000;
 		}
-		if (ppoll(&pfd, 1, &ts, &orig) < 0 && errno != EINTR)
-			die("poll: %s", strerror(errno));
+		ppoll(NULL, 0, &ts, &orig);
 		if (got_usr1) {
 			got_usr1 = 0;
+			tapir_net_lock(h.net);
 			print_counters(&h);
+			tapir_net_unlock(h.net);
 		}
-		if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
-			die("%s: the TAP device went away", tap_name);
-		/* a bounded batch, so timers and services are never starved */
-		for (int i = 0; i < 256 && (pfd.revents & POLLIN); i++) {
-			long n = tapir_tap_recv(h.tap, frame, sizeof(frame));
-			if (n == 0)
-				break;
-			if (n < 0)
-				die("%s: read: %s", tap_name, strerror((int)-n));
-			tapir_stack_input(h.s, ifindex, frame, (size_t)n, mono_us());
-		}
-		services_run(h.services, mono_us());
 	}
 
+	/* The service threads may be blocked in the stack's calls; rather than
+	 * unwind them, take the lock for good, report, and leave: the kernel
+	 * closes the TAP device with the process. */
+	tapir_net_lock(h.net);
 	if (h.pcap)
 		tapir_pcap_flush(h.pcap);
 	print_counters(&h);
-	services_stop(h.services);
-	tapir_pcap_close(h.pcap);
-	tapir_tap_close(h.tap);
-	tapir_stack_free(h.s);
-	free(h.ping.sent_at);
-	free(h.ping.pattern);
-	return 0;
+	fflush(stdout);
+	exit(0);
 }

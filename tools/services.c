@@ -1,47 +1,207 @@
 /* The built-in services of `tapir host --serve`: the classic small servers
  * of RFC 862 (echo), 863 (discard), 867 (daytime) and 864 (chargen), over
- * UDP.  They use only the public API, as any user program would. */
+ * TCP and UDP, and a static HTTP server (http.c).  They use only the public
+ * socket API (include/tapir/socket.h), the way Unix Network Programming
+ * writes servers: one thread accepts, one thread serves each connection. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tool.h"
 
-enum kind { ECHO, DISCARD, DAYTIME, CHARGEN };
+enum kind { ECHO, DISCARD, DAYTIME, CHARGEN, HTTP };
 
 static const struct {
 	const char *name;
 	uint16_t port;
+	bool udp;
 } known[] = {
-	[ECHO] = {"echo", 7},
-	[DISCARD] = {"discard", 9},
-	[DAYTIME] = {"daytime", 13},
-	[CHARGEN] = {"chargen", 19},
+	[ECHO] = {"echo", 7, true},       [DISCARD] = {"discard", 9, true},
+	[DAYTIME] = {"daytime", 13, true}, [CHARGEN] = {"chargen", 19, true},
+	[HTTP] = {"http", 80, false},
 };
 #define NKINDS (sizeof(known) / sizeof(known[0]))
+#define MAX_CONNS 1000 /* connection threads at once; more are refused */
 
 struct service {
+	struct services *all;
 	enum kind kind;
-	struct tapir_udp *udp;
-	bool readable;
+	int tcp_fd, udp_fd;
+	pthread_t tcp_thread, udp_thread;
 };
 
 struct services {
+	struct tapir_net *net;
 	struct service svc[NKINDS];
 	size_t n;
-	unsigned chargen_rot;
+	char *http_root;
+	atomic_int conns;
+	atomic_uint chargen_rot;
 };
 
-static void on_event(void *arg, unsigned ev)
+struct conn {
+	struct service *svc;
+	int fd;
+};
+
+static int listen_on(struct tapir_net *net, int type, uint16_t port, char *err, size_t errlen,
+		     const char *name)
 {
-	struct service *sv = arg;
-	if (ev & TAPIR_EV_READ)
-		sv->readable = true;
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = tapir_socket(net, AF_INET, type, 0), one = 1;
+	if (fd < 0) {
+		snprintf(err, errlen, "--serve %s: socket: %s", name, strerror(errno));
+		return -1;
+	}
+	tapir_setsockopt(net, fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (tapir_bind(net, fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    (type == SOCK_STREAM && tapir_listen(net, fd, 128) < 0)) {
+		snprintf(err, errlen, "--serve %s: cannot use %s port %u: %s", name,
+			 type == SOCK_STREAM ? "TCP" : "UDP", port, strerror(errno));
+		tapir_close(net, fd);
+		return -1;
+	}
+	return fd;
 }
 
-struct services *services_start(struct tapir_stack *s, const char *list, char *err,
+/* RFC 864: the 95 printable ASCII characters, 72 to a line, each line
+ * starting one character further on. */
+static size_t chargen_lines(unsigned *rot, char *buf, size_t len)
+{
+	size_t n = 0;
+	while (n + 74 <= len) {
+		unsigned start = (*rot)++ % 95;
+		for (unsigned i = 0; i < 72; i++)
+			buf[n++] = (char)(' ' + (start + i) % 95);
+		buf[n++] = '\r';
+		buf[n++] = '\n';
+	}
+	return n;
+}
+
+/* RFC 867 leaves the format open; this is its suggested one. */
+static size_t daytime_line(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	return strftime(buf, len, "%A, %B %d, %Y %H:%M:%S-%Z\r\n", &tm);
+}
+
+static bool send_all(struct tapir_net *net, int fd, const void *buf, size_t len)
+{
+	return tapir_send(net, fd, buf, len, 0) == (ssize_t)len;
+}
+
+static void *serve_conn(void *arg)
+{
+	struct conn *c = arg;
+	struct service *sv = c->svc;
+	struct tapir_net *net = sv->all->net;
+	char buf[16384];
+	ssize_t n;
+
+	switch (sv->kind) {
+	case ECHO: /* RFC 862: send back what arrives, until the client closes */
+		while ((n = tapir_recv(net, c->fd, buf, sizeof(buf), 0)) > 0)
+			if (!send_all(net, c->fd, buf, (size_t)n))
+				break;
+		break;
+	case DISCARD: /* RFC 863 */
+		while (tapir_recv(net, c->fd, buf, sizeof(buf), 0) > 0)
+			;
+		break;
+	case DAYTIME: /* RFC 867: one line, then close */
+		send_all(net, c->fd, buf, daytime_line(buf, sizeof(buf)));
+		break;
+	case CHARGEN: { /* RFC 864: characters until the client closes */
+		unsigned rot = atomic_fetch_add(&sv->all->chargen_rot, 1);
+		while (send_all(net, c->fd, buf, chargen_lines(&rot, buf, sizeof(buf))))
+			;
+		break;
+	}
+	case HTTP:
+		http_serve(net, c->fd, sv->all->http_root);
+		break;
+	}
+	tapir_close(net, c->fd);
+	atomic_fetch_sub(&sv->all->conns, 1);
+	free(c);
+	return NULL;
+}
+
+static void *accept_loop(void *arg)
+{
+	struct service *sv = arg;
+	struct tapir_net *net = sv->all->net;
+	for (;;) {
+		int fd = tapir_accept(net, sv->tcp_fd, NULL, NULL);
+		struct conn *c;
+		pthread_t th;
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
+				continue;
+			return NULL; /* the listener is gone */
+		}
+		c = malloc(sizeof(*c));
+		if (!c || atomic_fetch_add(&sv->all->conns, 1) >= MAX_CONNS) {
+			/* too many: refuse this one rather than fall over */
+			if (c)
+				atomic_fetch_sub(&sv->all->conns, 1);
+			free(c);
+			tapir_close(net, fd);
+			continue;
+		}
+		c->svc = sv;
+		c->fd = fd;
+		if (pthread_create(&th, NULL, serve_conn, c)) {
+			atomic_fetch_sub(&sv->all->conns, 1);
+			tapir_close(net, fd);
+			free(c);
+			continue;
+		}
+		pthread_detach(th);
+	}
+}
+
+static void *udp_loop(void *arg)
+{
+	struct service *sv = arg;
+	struct tapir_net *net = sv->all->net;
+	static _Thread_local char buf[65536];
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t flen = sizeof(from);
+		size_t out = 0;
+		unsigned rot;
+		ssize_t n = tapir_recvfrom(net, sv->udp_fd, buf, sizeof(buf), 0,
+					   (struct sockaddr *)&from, &flen);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED)
+				continue;
+			return NULL;
+		}
+		switch (sv->kind) {
+		case ECHO: out = (size_t)n; break;
+		case DISCARD: continue;
+		case DAYTIME: out = daytime_line(buf, sizeof(buf)); break;
+		case CHARGEN: /* RFC 864 (UDP): up to 512 characters per answer */
+			rot = atomic_fetch_add(&sv->all->chargen_rot, 1);
+			out = chargen_lines(&rot, buf, 74 * 6);
+			break;
+		case HTTP: continue;
+		}
+		tapir_sendto(net, sv->udp_fd, buf, out, 0, (struct sockaddr *)&from, flen);
+	}
+}
+
+struct services *services_start(struct tapir_net *net, const char *list, char *err,
 				size_t errlen)
 {
 	struct services *all = calloc(1, sizeof(*all));
@@ -51,20 +211,23 @@ struct services *services_start(struct tapir_stack *s, const char *list, char *e
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	all->net = net;
+	/* first parse everything, so a bad list starts nothing */
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		size_t k;
-		struct service *sv;
-		int r;
-		if (!strncmp(tok, "http", 4) && (tok[4] == 0 || tok[4] == '=')) {
-			snprintf(err, errlen, "--serve %s: the http service needs TCP, which this "
-					      "build does not have yet", tok);
-			goto fail;
-		}
+		char *eq = strchr(tok, '=');
+		if (eq)
+			*eq = 0;
 		for (k = 0; k < NKINDS && strcmp(tok, known[k].name); k++)
 			;
 		if (k == NKINDS) {
-			snprintf(err, errlen, "--serve: unknown service '%s' (echo, discard, "
-					      "daytime, chargen)", tok);
+			snprintf(err, errlen, "--serve: unknown service '%s' (echo, discard, daytime, "
+					      "chargen, http=DIR)", tok);
+			goto fail;
+		}
+		if ((k == HTTP) != (eq != NULL)) {
+			snprintf(err, errlen, k == HTTP ? "--serve: http needs a directory: http=DIR"
+							: "--serve: %s takes no argument", tok);
 			goto fail;
 		}
 		for (size_t i = 0; i < all->n; i++)
@@ -72,81 +235,44 @@ struct services *services_start(struct tapir_stack *s, const char *list, char *e
 				snprintf(err, errlen, "--serve: '%s' named twice", tok);
 				goto fail;
 			}
-		sv = &all->svc[all->n++];
-		sv->kind = (enum kind)k;
-		sv->udp = tapir_udp_new(s);
-		if (!sv->udp || (r = tapir_udp_bind(sv->udp, 0, known[k].port)) < 0) {
-			snprintf(err, errlen, "--serve %s: cannot bind UDP port %u", tok,
-				 known[k].port);
-			goto fail;
+		if (k == HTTP) {
+			struct stat st;
+			if (stat(eq + 1, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen, "--serve http=%s: not a directory", eq + 1);
+				goto fail;
+			}
+			all->http_root = realpath(eq + 1, NULL);
 		}
-		tapir_udp_set_event(sv->udp, on_event, sv);
+		all->svc[all->n].kind = (enum kind)k;
+		all->svc[all->n].all = all;
+		all->svc[all->n].tcp_fd = all->svc[all->n].udp_fd = -1;
+		all->n++;
+	}
+	for (size_t i = 0; i < all->n; i++) {
+		struct service *sv = &all->svc[i];
+		const char *name = known[sv->kind].name;
+		sv->tcp_fd = listen_on(net, SOCK_STREAM, known[sv->kind].port, err, errlen, name);
+		if (sv->tcp_fd < 0)
+			goto fail;
+		if (known[sv->kind].udp &&
+		    (sv->udp_fd = listen_on(net, SOCK_DGRAM, known[sv->kind].port, err, errlen,
+					    name)) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < all->n; i++) {
+		struct service *sv = &all->svc[i];
+		if (pthread_create(&sv->tcp_thread, NULL, accept_loop, sv) ||
+		    (sv->udp_fd >= 0 && pthread_create(&sv->udp_thread, NULL, udp_loop, sv))) {
+			snprintf(err, errlen, "cannot start a thread");
+			goto fail; /* the process exits on this error */
+		}
 	}
 	free(copy);
 	return all;
 fail:
 	free(copy);
-	services_stop(all);
-	return NULL;
-}
-
-/* RFC 864: the 95 printable characters, rotating by one per line */
-static size_t chargen_fill(struct services *all, char *buf, size_t len)
-{
-	size_t n = 0;
-	unsigned start = all->chargen_rot++ % 95;
-	while (n + 74 <= len) {
-		for (int i = 0; i < 72; i++)
-			buf[n++] = (char)(' ' + (start + (unsigned)i) % 95);
-		buf[n++] = '\r';
-		buf[n++] = '\n';
-		start = (start + 1) % 95;
-	}
-	return n;
-}
-
-void services_run(struct services *all, tapir_time_t now)
-{
-	static uint8_t buf[65536];
-	for (size_t i = 0; all && i < all->n; i++) {
-		struct service *sv = &all->svc[i];
-		uint32_t from;
-		uint16_t port;
-		long n;
-		if (!sv->readable)
-			continue;
-		sv->readable = false;
-		while ((n = tapir_udp_recvfrom(sv->udp, buf, sizeof(buf), &from, &port)) >= 0) {
-			size_t out = 0;
-			switch (sv->kind) {
-			case ECHO: /* RFC 862: send back the data received */
-				out = (size_t)n;
-				break;
-			case DISCARD: /* RFC 863 */
-				continue;
-			case DAYTIME: { /* RFC 867: the time as a human-readable line */
-				time_t t = time(NULL);
-				struct tm tm;
-				localtime_r(&t, &tm);
-				out = strftime((char *)buf, sizeof(buf),
-					       "%A, %B %d, %Y %H:%M:%S-%Z\r\n", &tm);
-				break;
-			}
-			case CHARGEN: /* RFC 864 (UDP): a datagram of up to 512 characters */
-				out = chargen_fill(all, (char *)buf, 74 * 6);
-				break;
-			}
-			tapir_udp_sendto(sv->udp, buf, out, from, port, now);
-		}
-	}
-}
-
-void services_stop(struct services *all)
-{
-	if (!all)
-		return;
-	for (size_t i = 0; i < all->n; i++)
-		if (all->svc[i].udp)
-			tapir_udp_free(all->svc[i].udp);
+	if (all)
+		free(all->http_root);
 	free(all);
+	return NULL;
 }

@@ -3,6 +3,7 @@
 #define TAPIR_TOOL_H
 
 #include <stdint.h>
+#include <tapir/socket.h>
 #include <tapir/tapir.h>
 
 /* Prints "tapir: MESSAGE" on stderr and exits 2: a user's mistake. */
@@ -14,11 +15,11 @@ int cmd_host(int argc, char **argv);
 
 /* ---- services.c: the built-in services, written as a user would ---- */
 struct services;
-/* LIST is INTERFACE.md's --serve list; NULL and an ERR line on a bad one. */
-struct services *services_start(struct tapir_stack *s, const char *list, char *err,
+/* LIST is INTERFACE.md's --serve list; starts a thread per service and
+ * returns, or NULL with a one-line reason in ERR. */
+struct services *services_start(struct tapir_net *net, const char *list, char *err,
 				size_t errlen);
-/* Answers whatever arrived; call after each batch of input. */
-void services_run(struct services *sv, tapir_time_t now);
-void services_stop(struct services *sv);
+/* http.c: serves HTTP/1.1 requests on the connected socket FD from ROOT. */
+void http_serve(struct tapir_net *net, int fd, const char *root);
 
 #endif

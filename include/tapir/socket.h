@@ -74,7 +74,9 @@ int tapir_net_new_pair(const struct tapir_config *cfg_a, const struct tapir_conf
 /* The stack, for configuration before tapir_net_start (trace, frame
  * observer).  After start, touch it only between tapir_net_lock/unlock. */
 struct tapir_stack *tapir_net_stack(struct tapir_net *net);
-/* Holds the net's mutex: for reading the stack's counters while it runs. */
+/* Holds the net's mutex: for reading the stack's counters, or calling the
+ * core's own API (tapir_echo_send, ...) while it runs; unlocking wakes the
+ * stack thread so that it sees any deadline such a call set. */
 void tapir_net_lock(struct tapir_net *net);
 void tapir_net_unlock(struct tapir_net *net);
 
