@@ -22,10 +22,10 @@ static const char *flag_str(uint8_t f, char buf[8])
 void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_t sport,
 		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len)
 {
-	char a[16], b[16], f[8], opts[96] = "";
+	char a[16], b[16], f[8], opts[128] = "";
 	size_t hl = (size_t)(th[12] >> 4) * 4, o = TCP_HLEN;
 	int n = 0;
-	while (o < hl && n < (int)sizeof(opts) - 24) {
+	while (o < hl && n < (int)sizeof(opts) - 40) {
 		uint8_t kind = th[o];
 		if (kind == 0)
 			break;
@@ -35,9 +35,20 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 		}
 		if (o + 1 >= hl || th[o + 1] < 2)
 			break;
+		/* named as tcpdump names them (RFC 9293 3.2, RFC 7323, RFC 2018) */
 		if (kind == 2 && th[o + 1] == 4)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%smss %u", n ? "," : "",
 				      get16(th + o + 2));
+		else if (kind == 3 && th[o + 1] == 3)
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%swscale %u", n ? "," : "",
+				      th[o + 2]);
+		else if (kind == 4)
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%ssackOK", n ? "," : "");
+		else if (kind == 5)
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%ssack", n ? "," : "");
+		else if (kind == 8 && th[o + 1] == 10)
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sTS val %u ecr %u",
+				      n ? "," : "", get32(th + o + 2), get32(th + o + 6));
 		else
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", kind);
 		o += th[o + 1];

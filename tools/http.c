@@ -19,6 +19,8 @@
 #define HEAD_MAX 8192          /* request line + headers */
 #define IDLE_SECONDS 30        /* a keep-alive connection may idle this long */
 
+static _Thread_local char chunk[65536];
+
 struct req {
 	char buf[HEAD_MAX];
 	size_t len, used;      /* bytes held; bytes of the current request */
@@ -47,32 +49,41 @@ static bool send_all(struct tapir_net *net, int fd, const void *buf, size_t len)
 	return tapir_send(net, fd, buf, len, 0) == (ssize_t)len;
 }
 
-static bool send_head(struct tapir_net *net, int fd, int code, const char *reason,
-		      const char *type, long long length, bool keep, const char *extra)
+/* Writes the status line and headers into H; returns their length or 0. */
+static size_t format_head(char *h, size_t cap, int code, const char *reason, const char *type,
+			  long long length, bool keep, const char *extra)
 {
-	char h[512], date[64];
+	char date[64];
 	time_t t = time(NULL);
 	struct tm tm;
 	int n;
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm); /* RFC 9110 5.6.7 */
-	n = snprintf(h, sizeof(h),
+	n = snprintf(h, cap,
 		     "HTTP/1.1 %d %s\r\nServer: tapir/%s\r\nDate: %s\r\nContent-Type: %s\r\n"
 		     "Content-Length: %lld\r\nConnection: %s\r\n%s\r\n",
 		     code, reason, TAPIR_VERSION, date, type, length, keep ? "keep-alive" : "close",
 		     extra ? extra : "");
-	return n > 0 && (size_t)n < sizeof(h) && send_all(net, fd, h, (size_t)n);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* Header and body leave in one write, so a small answer is one segment
+ * and never waits behind Nagle for the client's delayed ACK. */
 static bool send_error(struct tapir_net *net, int fd, int code, const char *reason, bool head,
 		       bool keep, const char *extra)
 {
-	char body[256];
-	int n = snprintf(body, sizeof(body), "<html><body><h1>%d %s</h1></body></html>\n", code,
+	char body[256], msg[1024];
+	int b = snprintf(body, sizeof(body), "<html><body><h1>%d %s</h1></body></html>\n", code,
 			 reason);
-	if (!send_head(net, fd, code, reason, "text/html; charset=utf-8", n, keep, extra))
+	size_t n = format_head(msg, sizeof(msg) - sizeof(body), code, reason,
+			       "text/html; charset=utf-8", b, keep, extra);
+	if (!n)
 		return false;
-	return head || send_all(net, fd, body, (size_t)n);
+	if (!head) {
+		memcpy(msg + n, body, (size_t)b);
+		n += (size_t)b;
+	}
+	return send_all(net, fd, msg, n);
 }
 
 /* Reads until the end of the header block; false on EOF, error or
@@ -167,6 +178,7 @@ static bool http_one(struct tapir_net *net, int fd, const char *root, struct req
 	struct stat st;
 	int file;
 	long long left;
+	size_t hl;
 
 	head[r->used - 2] = 0; /* keep one "\r\n" to end the last header line */
 	if (sscanf(head, "%15s %4095s %15s", method, target, version) != 3 ||
@@ -218,19 +230,18 @@ static bool http_one(struct tapir_net *net, int fd, const char *root, struct req
 				    : send_error(net, fd, 404, "Not Found", is_head, keep, NULL)) &&
 		       keep;
 	}
-	if (!send_head(net, fd, 200, "OK", content_type(path), (long long)st.st_size, keep, NULL)) {
-		close(file);
-		return false;
-	}
-	for (left = is_head ? 0 : (long long)st.st_size; left > 0;) {
-		static _Thread_local char chunk[65536];
-		ssize_t n = read(file, chunk, sizeof(chunk));
-		if (n <= 0 || !send_all(net, fd, chunk, (size_t)n)) {
+	hl = format_head(chunk, 1024, 200, "OK", content_type(path), (long long)st.st_size, keep,
+			 NULL);
+	left = is_head ? 0 : (long long)st.st_size;
+	do { /* the first write carries the header and the start of the body */
+		ssize_t n = left ? read(file, chunk + hl, sizeof(chunk) - hl) : 0;
+		if (n < 0 || (left && n == 0) || !send_all(net, fd, chunk, hl + (size_t)n)) {
 			close(file);
 			return false; /* the length is promised: cut the connection */
 		}
 		left -= n;
-	}
+		hl = 0;
+	} while (left > 0);
 	close(file);
 	return keep;
 }
