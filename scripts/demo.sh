@@ -2,7 +2,7 @@
 # `make demo`: a userspace TCP/IP host answering the Linux kernel.
 #
 # Creates a network namespace of its own, starts `build/tapir host` on a TAP
-# device there, talks to it with the kernel's own tools (ping, socat), shows
+# device there, talks to it with the kernel's own tools (ping, socat, curl, nc), shows
 # what tapir traced and counted and what the capture holds, and cleans up.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -31,7 +31,7 @@ indent() { sed 's/^/    /'; }
 [[ $(id -u) -eq 0 ]] || die "run as root (it creates a network namespace and a TAP device)"
 [[ -c /dev/net/tun ]] || die "no /dev/net/tun (is the tun module loaded?)"
 [[ -x $TAPIR ]] || die "no $TAPIR: run 'make build' first"
-for t in ip ping socat tshark timeout; do
+for t in ip ping socat tshark timeout curl; do
 	command -v "$t" >/dev/null || die "missing $t (make deps installs it)"
 done
 
@@ -57,9 +57,12 @@ k sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6
 k ip link set lo up
 mkdir -p build
 rm -f "$PCAP"
-say "\$ tapir host --tap tp0 --addr $HOST/24 --peer-addr $KERNEL/24 --trace arp,icmp,udp --pcap build/demo.pcap"
+mkdir -p "$TMP/www"
+printf '<html><body><h1>Hello from tapir</h1><p>This page came over a userspace TCP.</p></body></html>\n' >"$TMP/www/index.html"
+say "\$ tapir host --tap tp0 --addr $HOST/24 --peer-addr $KERNEL/24 --serve echo,daytime,http=WWW --trace arp,icmp,udp,tcp --pcap build/demo.pcap"
 timeout -k 2 120 ip netns exec "$NS" "$TAPIR" host --tap tp0 --addr "$HOST/24" \
-	--peer-addr "$KERNEL/24" --trace arp,icmp,udp --pcap "$PCAP" >"$TMP/out" 2>"$TMP/err" &
+	--peer-addr "$KERNEL/24" --serve "echo,daytime,http=$TMP/www" --trace arp,icmp,udp,tcp \
+	--pcap "$PCAP" >"$TMP/out" 2>"$TMP/err" &
 WRAP=$!
 for _ in $(seq 100); do
 	grep -q '^ready ' "$TMP/out" && break
@@ -89,18 +92,26 @@ step "5. UDP daytime (port 13)"
 say "\$ echo | socat - UDP4:$HOST:13"
 echo | k socat -t 1 - "UDP4:$HOST:13" | tr -d '\r' | indent
 
-step "6. What tapir saw and did (--trace arp,icmp,udp)"
+step "6. TCP: a web page with curl, served by tapir's HTTP server (port 80)"
+say "\$ curl -s http://$HOST/"
+k curl -s --max-time 10 "http://$HOST/" | indent
+
+step "7. TCP echo (port 7), with nc"
+say "\$ echo 'a line over TCP' | nc -q 1 $HOST 7"
+echo "a line over TCP" | k nc -q 1 "$HOST" 7 | indent
+
+step "8. What tapir saw and did (--trace arp,icmp,udp,tcp): every segment, every state change"
 sleep 0.2
 grep -v '^ready ' "$TMP/out" | indent
 
-step "7. tapir's counters (printed when it stops)"
+step "9. tapir's counters (printed when it stops)"
 kill -TERM "$PID"
 for _ in $(seq 50); do kill -0 "$WRAP" 2>/dev/null || break; sleep 0.1; done
 wait "$WRAP" 2>/dev/null
 PID=""
 indent <"$TMP/err"
 
-step "8. The capture, as tshark reads it"
+step "10. The capture, as tshark reads it"
 timeout 30 tshark -n -r "$PCAP" 2>/dev/null | indent
 
 step "Done"
