@@ -335,6 +335,8 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		ok = true;
 		len = 0;
 		flags &= (uint8_t)~TH_FIN;
+		t->ack_now = true; /* what we could not take gets an ACK: it tells
+				    * a zero-window prober our window */
 	}
 	if (!ok) {
 		if (!(flags & TH_RST))
@@ -393,6 +395,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	if (len && SEQ_GT(seq + len, t->rcv_nxt + wnd)) {
 		len = t->rcv_nxt + wnd - seq;
 		flags &= (uint8_t)~TH_FIN;
+		t->ack_now = true;
 	}
 
 	/* fourth: SYN in a synchronized state (RFC 5961 4.2: challenge ACK) */
@@ -470,8 +473,9 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		}
 		tcp_notify(t, TAPIR_EV_WRITE);
 	} else if (seg->ack == t->snd_una && len == 0 && !(flags & TH_FIN) &&
-		   seg->wnd == t->snd_wnd && t->snd_max != t->snd_una) {
-		/* RFC 5681 2: a duplicate ACK */
+		   seg->wnd == t->snd_wnd && seg->wnd && t->snd_max != t->snd_una) {
+		/* RFC 5681 2: a duplicate ACK.  Not behind a zero window: there
+		 * the answers to persist probes look alike and mean no loss. */
 		if (cc_dupack(t)) { /* RFC 5681 3.2: fast retransmit */
 			uint32_t n = t->snd.len < t->mss ? t->snd.len : t->mss;
 			t->timing = false;

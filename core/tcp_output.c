@@ -254,11 +254,12 @@ int tcp_output(struct tapir_tcp *t)
 		if (!len)
 			break;
 	}
-	/* Data waiting, nothing in flight, so no ACK will come to restart
-	 * us: behind a zero window, probe it (RFC 9293 3.8.6.1); behind a
+	/* Data waiting and no retransmission timer to restart us (nothing in
+	 * flight, or only a probe byte): behind a zero window, probe it
+	 * (RFC 9293 3.8.6.1), again and again with backoff; behind a
 	 * window too small to use, this is the sender's SWS override timeout
 	 * (3.8.6.2.1), which also survives a lost window update. */
-	if (t->snd.len > t->snd_nxt - t->snd_una && t->snd_nxt == t->snd_una &&
+	if (t->snd.len > t->snd_nxt - t->snd_una && (t->snd_nxt == t->snd_una || !t->snd_wnd) &&
 	    t->t_rexmt == TAPIR_TIME_NEVER && t->t_persist == TAPIR_TIME_NEVER) {
 		tapir_time_t rto = t->rto << (t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF);
 		if (rto > t->s->cfg.tcp_rto_max_us)

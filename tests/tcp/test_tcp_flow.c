@@ -371,12 +371,6 @@ static void test_persist(void **state)
 	static uint8_t buf[100000];
 	size_t got = 0;
 	(void)state;
-	KNOWN_BUG("zero-window probes: (1) tcp_sync_input accepts a probe at RCV.NXT into a "
-		  "zero window without setting ack_now, so it is never answered (RFC 9293 "
-		  "3.10.7.4: an unacceptable segment gets an ACK); (2) after persist_timeout "
-		  "sends the probe (snd_nxt = una + 1, force set so no rexmt timer), tcp_output "
-		  "re-arms persist only when snd_nxt == snd_una: no timer is left, the sender "
-		  "never probes again");
 	tapir_config_default(&c);
 	c.tcp_retries2 = 3;
 	sim_init(&sim, &c, NULL);
