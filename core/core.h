@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <tapir/hook.h>
 #include <tapir/link.h>
 #include <tapir/stack.h>
 #include <tapir/udp.h>
@@ -190,12 +191,29 @@ struct tapir_stack {
 	void *trace_arg;
 	tapir_frame_fn frame_fn;
 	void *frame_arg;
+	struct {
+		enum tapir_verdict (*fn)(void *arg, struct tapir_hook_pkt *p);
+		void *arg;
+	} hooks[TAPIR_HOOK_COUNT][TAPIR_MAX_HOOKS];
+	uint8_t nhooks[TAPIR_HOOK_COUNT];
+	tapir_time_t (*hook_timer)(void *arg, tapir_time_t now);
+	void *hook_timer_arg;
+	tapir_time_t hook_timer_at;
 	tapir_time_t now;           /* time of the call being served */
 	bool rx_l2_broadcast;       /* the frame being handled came as a link broadcast */
 	struct tapir_stats stats;
 };
 
 #define STAT(s, name) ((s)->stats.name++)
+
+/* ---- hook.c ---- */
+/* Runs the hooks of POINT; false when one dropped the packet. */
+bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
+	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock);
+#define HOOKED(s, point) ((s)->nhooks[point] != 0)
+tapir_time_t hook_poll(struct tapir_stack *s, tapir_time_t now);
+/* stack.c: a frame past the link rx hooks: observed, parsed, counted */
+void stack_input_frame(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len);
 
 /* ---- trace.c ---- */
 void tp_trace(struct tapir_stack *s, unsigned chan, const char *fmt, ...)

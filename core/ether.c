@@ -45,6 +45,12 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 		memset(p->data + p->len, 0, 60 - p->len);
 		p->len = 60;
 	}
+	if (HOOKED(s, TAPIR_HOOK_LINK_TX) &&
+	    !hook_run(s, TAPIR_HOOK_LINK_TX, ifindex, p->data, p->len, 0, 0, NULL)) {
+		STAT(s, tx_hook_dropped);
+		tp_pkt_free(s, p);
+		return;
+	}
 	if (s->frame_fn)
 		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, p->data, p->len, s->now);
 	if (ifc->link->send(ifc->link, p->data, p->len) < 0)

@@ -134,6 +134,9 @@ int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 	    !(ifc->mask < 0xfffffffeu && (dst & ifc->mask) == (ifc->addr & ifc->mask) &&
 	      (dst & ~ifc->mask) == ~ifc->mask))
 		return TAPIR_DROP_ip_not_for_us;
+	if (HOOKED(s, TAPIR_HOOK_IP_RX) &&
+	    !hook_run(s, TAPIR_HOOK_IP_RX, -1, pkt, total, src, dst, NULL))
+		return TAPIR_DROP_hook;
 	STAT(s, ip_rx);
 	if (TRACE_ON(s, TAPIR_TR_IP))
 		trace_ip(s, "rx", pkt);
@@ -230,6 +233,23 @@ tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
 	return s->loop_head ? s->now : TAPIR_TIME_NEVER;
 }
 
+/* The last step of output for a packet or fragment with its header. */
+static int ipv4_send(struct tapir_stack *s, int ifindex, uint32_t nexthop, struct tp_pkt *p)
+{
+	if (HOOKED(s, TAPIR_HOOK_IP_TX) &&
+	    !hook_run(s, TAPIR_HOOK_IP_TX, -1, p->data, p->len, get32(p->data + 12),
+		      get32(p->data + 16), NULL)) {
+		STAT(s, tx_hook_dropped);
+		tp_pkt_free(s, p);
+		return 0;
+	}
+	STAT(s, ip_tx);
+	if (TRACE_ON(s, TAPIR_TR_IP))
+		trace_ip(s, "tx", p->data);
+	arp_output(s, ifindex, nexthop, p);
+	return 0;
+}
+
 int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
 		uint8_t proto, unsigned flags)
 {
@@ -256,11 +276,7 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 	if (plen + IPV4_HLEN <= ifc->mtu) {
 		ipv4_header(tp_pkt_push(p, IPV4_HLEN), plen + IPV4_HLEN, id,
 			    (flags & TP_IP_DF) ? 0x4000 : 0, s->cfg.ttl, proto, src, dst);
-		STAT(s, ip_tx);
-		if (TRACE_ON(s, TAPIR_TR_IP))
-			trace_ip(s, "tx", p->data);
-		arp_output(s, ifindex, nexthop, p);
-		return 0;
+		return ipv4_send(s, ifindex, nexthop, p);
 	}
 	if (flags & TP_IP_DF) {
 		STAT(s, ip_df_too_big);
@@ -283,11 +299,8 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 		ipv4_header(tp_pkt_push(f, IPV4_HLEN), n + IPV4_HLEN, id,
 			    (uint16_t)((more ? 0x2000 : 0) | (off / 8)), s->cfg.ttl, proto, src,
 			    dst);
-		STAT(s, ip_tx);
 		STAT(s, ip_frag_created);
-		if (TRACE_ON(s, TAPIR_TR_IP))
-			trace_ip(s, "tx", f->data);
-		arp_output(s, ifindex, nexthop, f);
+		ipv4_send(s, ifindex, nexthop, f);
 	}
 	tp_pkt_free(s, p);
 	return 0;

@@ -55,6 +55,7 @@ struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
 	s->rng = cfg->seed;
 	s->ip_id = (uint16_t)tp_rand(s);
 	s->icmp_tokens_milli = (uint64_t)cfg->icmp_burst * 1000;
+	s->hook_timer_at = TAPIR_TIME_NEVER;
 	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s) || tcp_init(s))
 		goto fail;
 	return s;
@@ -152,11 +153,23 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len,
 		       tapir_time_t now)
 {
-	int r;
 	s->now = now;
+	if (HOOKED(s, TAPIR_HOOK_LINK_RX) &&
+	    !hook_run(s, TAPIR_HOOK_LINK_RX, ifindex, frame, len, 0, 0, NULL)) {
+		STAT(s, rx_frames);
+		s->stats.drop[TAPIR_DROP_hook]++;
+		return;
+	}
+	stack_input_frame(s, ifindex, frame, len);
+}
+
+void stack_input_frame(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
+{
+	int r;
 	STAT(s, rx_frames);
+	/* the capture shows what the stack took in, after any link hook */
 	if (s->frame_fn)
-		s->frame_fn(s->frame_arg, ifindex, TAPIR_RX, frame, len, now);
+		s->frame_fn(s->frame_arg, ifindex, TAPIR_RX, frame, len, s->now);
 	s->rx_l2_broadcast = false;
 	if (ifindex < 0 || ifindex >= s->nifaces)
 		r = TAPIR_DROP_iface_down;
@@ -179,5 +192,7 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	t = reasm_poll(s, now);
 	next = t < next ? t : next;
 	t = tcp_poll(s, now);
+	next = t < next ? t : next;
+	t = hook_poll(s, now);
 	return t < next ? t : next;
 }

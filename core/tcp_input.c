@@ -116,6 +116,9 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	c->sndbuf = l->sndbuf;
 	c->user_mss = l->user_mss;
 	c->user_timeout_ms = l->user_timeout_ms;
+	c->handler = l->handler;
+	c->handler_arg = l->handler_arg;
+	c->tx_reserved = l->tx_reserved;
 	if (tcp_buffers(c) < 0) {
 		tcp_free(c);
 		return TAPIR_DROP_nomem;
@@ -142,6 +145,14 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	/* data on the SYN is not acknowledged: the peer sends it again */
 	tcp_output(c);
 	return TP_OK;
+}
+
+/* RFC 6298 5.7: a handshake whose SYN timed out, with no RTT sample, goes
+ * on with an RTO of 3 s rather than the 1 s that was too short. */
+static void tcp_syn_rto(struct tapir_tcp *t)
+{
+	if (t->syn_rexmt && !t->srtt && t->rto < TAPIR_SEC(3))
+		t->rto = TAPIR_SEC(3);
 }
 
 /* RFC 9293 3.10.7.3: SYN-SENT */
@@ -186,6 +197,7 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		}
 		t->t_rexmt = TAPIR_TIME_NEVER;
 		t->backoff = 0;
+		tcp_syn_rto(t);
 		tcp_set_state(t, TAPIR_TCP_ESTABLISHED);
 		t->last_rx = s->now;
 		tcp_keep_arm(t);
@@ -430,6 +442,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		}
 		t->backoff = 0;
 		t->t_rexmt = TAPIR_TIME_NEVER;
+		tcp_syn_rto(t);
 		t->snd_wnd = seg->wnd;
 		if (seg->wnd > t->max_sndwnd)
 			t->max_sndwnd = seg->wnd;
@@ -557,10 +570,23 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	return TP_OK;
 }
 
+/* A replaced segment handler (hook.h) sees the segment first. */
+static enum tapir_verdict tcp_handler(struct tapir_tcp *t, const struct tp_seg *seg,
+				      uint8_t byte12)
+{
+	struct tapir_tcp_seg h = {
+		.src = seg->src, .dst = seg->dst, .sport = seg->sport, .dport = seg->dport,
+		.seq = seg->seq, .ack = seg->ack, .wnd = seg->wnd, .flags = seg->flags,
+		.reserved = byte12 & 0x0f, .data = seg->data, .len = seg->len, .mss = seg->mss,
+	};
+	return t->handler(t->handler_arg, t, &h);
+}
+
 int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 {
 	const uint8_t *th = pkt + hlen;
 	size_t tlen = len - hlen, off;
+	/* (a hook may rewrite the segment in place before it is parsed) */
 	struct tp_seg seg;
 	struct tapir_tcp *t;
 	int r;
@@ -573,6 +599,9 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	if (tp_csum_fold(tp_csum_add(tp_csum_pseudo(seg.src, seg.dst, IP_PROTO_TCP, (uint16_t)tlen),
 				     th, tlen)) != 0)
 		return TAPIR_DROP_tcp_checksum;
+	if (HOOKED(s, TAPIR_HOOK_TCP_RX) &&
+	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, seg.src, seg.dst, NULL))
+		return TAPIR_DROP_hook;
 	off = (size_t)(th[12] >> 4) * 4;
 	if (off < TCP_HLEN || off > tlen)
 		return TAPIR_DROP_tcp_header;
@@ -604,9 +633,21 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	}
 	if (!t) {
 		struct tapir_tcp *l = tcp_lookup_listener(s, seg.dst, seg.dport);
+		if (l && l->handler && tcp_handler(l, &seg, th[12]) == TAPIR_DROP)
+			return TP_OK;
 		if (l)
 			return tcp_listen_input(l, &seg);
 		return tcp_reply_closed(s, &seg);
+	}
+	if (t->handler && tcp_handler(t, &seg, th[12]) == TAPIR_DROP)
+		return TP_OK; /* the handler took it; T may be gone */
+	if (th[12] & 0x0f) {
+		/* RFC 9401 3.1: a DTH (or any reserved bit) is reported to the
+		 * application, and changes nothing else */
+		t->rx_reserved |= th[12] & 0x0f;
+		if (th[12] & TAPIR_TH_RES_DTH)
+			STAT(s, tcp_dth_rx);
+		tcp_notify(t, TAPIR_EV_DTH);
 	}
 	t->last_rx = s->now;
 	t->keep_probes = 0;

@@ -9,6 +9,7 @@
 #ifndef TAPIR_TCP_INT_H
 #define TAPIR_TCP_INT_H
 
+#include <tapir/hook.h>
 #include <tapir/tcp.h>
 
 #include "core.h"
@@ -60,6 +61,7 @@ struct tapir_tcp {
 	bool timing;                        /* an RTT sample is running (Karn) */
 	bool in_recovery;                   /* NewReno fast recovery (RFC 6582) */
 	bool force;                         /* persist probe: send one byte past the window */
+	bool syn_rexmt;                     /* our SYN (or SYN,ACK) was retransmitted */
 	uint32_t laddr, raddr;
 	uint16_t lport, rport;
 
@@ -106,6 +108,10 @@ struct tapir_tcp {
 	int backlog;
 	unsigned syn_n, acc_n;
 	struct tapir_tcp *synq, *accq, *accq_tail;
+
+	tapir_tcp_handler_fn handler;       /* a replaced segment handler (hook.h) */
+	void *handler_arg;
+	uint8_t tx_reserved, rx_reserved;   /* RFC 9401 bits to send / seen */
 
 	int error;                          /* pending (SO_ERROR) */
 	int hard_error;                     /* what ended the connection */

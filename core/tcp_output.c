@@ -1,6 +1,7 @@
 /* TCP output: what may be sent now (the peer's window, the congestion
  * window, Nagle, sender-side silly window avoidance), and building the
  * segment. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "tcp_int.h"
@@ -53,10 +54,11 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", kind);
 		o += th[o + 1];
 	}
-	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s", dir,
+	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s%s", dir,
 		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, flag_str(th[13], f),
 		 get32(th + 4), get32(th + 8), get16(th + 14), len - hl, n ? " <" : "", opts,
-		 n ? ">" : "");
+		 n ? ">" : "",
+		 (th[12] & 0x0f) == TAPIR_TH_RES_DTH ? " DTH (RFC 9401)" : (th[12] & 0x0f) ? " reserved bits set" : "");
 }
 
 /* The window to advertise (RFC 9293 3.8.6.2.2): the free receive buffer,
@@ -87,9 +89,12 @@ static uint16_t tcp_window_to_send(struct tapir_tcp *t, bool syn)
 	return (uint16_t)wnd;
 }
 
-static int tcp_emit(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		    uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win,
-		    uint16_t mss_opt, const struct tp_ring *data, uint32_t off, uint32_t len)
+/* Builds and sends one segment.  Its payload is LEN bytes from RING at
+ * offset OFF, or from RAW when RING is NULL. */
+static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t laddr, uint16_t lport,
+		    uint32_t raddr, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
+		    uint8_t reserved, uint16_t win, uint16_t mss_opt, const struct tp_ring *data,
+		    const void *raw, uint32_t off, uint32_t len)
 {
 	size_t optlen = mss_opt ? 4 : 0, hl = TCP_HLEN + optlen;
 	struct tp_pkt *p = tp_pkt_alloc(s, hl + len);
@@ -103,7 +108,7 @@ static int tcp_emit(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint3
 	put16(th + 2, rport);
 	put32(th + 4, seq);
 	put32(th + 8, ack);
-	th[12] = (uint8_t)((hl / 4) << 4);
+	th[12] = (uint8_t)((hl / 4) << 4 | (reserved & 0x0f));
 	th[13] = flags;
 	put16(th + 14, win);
 	put16(th + 16, 0);
@@ -113,12 +118,20 @@ static int tcp_emit(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint3
 		th[21] = 4;
 		put16(th + 22, mss_opt);
 	}
-	if (len)
+	if (len && data)
 		ring_read_at(data, off, th + hl, len);
+	else if (len)
+		memcpy(th + hl, raw, len);
 	p->len = (uint32_t)(hl + len);
 	put16(th + 16, tp_csum_fold(tp_csum_add(
 			       tp_csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)p->len), th,
 			       p->len)));
+	if (HOOKED(s, TAPIR_HOOK_TCP_TX) &&
+	    !hook_run(s, TAPIR_HOOK_TCP_TX, -1, th, p->len, laddr, raddr, sock)) {
+		STAT(s, tx_hook_dropped);
+		tp_pkt_free(s, p);
+		return 0;
+	}
 	STAT(s, tcp_tx);
 	if (TRACE_ON(s, TAPIR_TR_TCP))
 		tcp_trace_seg(s, "tx", laddr, lport, raddr, rport, th, p->len);
@@ -141,15 +154,36 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		t->unacked_segs = 0;
 		t->t_delack = TAPIR_TIME_NEVER;
 	}
-	return tcp_emit(t->s, t->laddr, t->lport, t->raddr, t->rport, seq,
-			(flags & TH_ACK) ? t->rcv_nxt : 0, flags, tcp_window_to_send(t, syn),
-			mss_opt, &t->snd, off, len);
+	/* RFC 9401 3.3: reserved bits go on data segments, never on a SYN */
+	return tcp_emit(t->s, t, t->laddr, t->lport, t->raddr, t->rport, seq,
+			(flags & TH_ACK) ? t->rcv_nxt : 0, flags,
+			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn), mss_opt,
+			&t->snd, NULL, off, len);
 }
 
 void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	tcp_emit(s, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, NULL, 0, 0);
+	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, 0, NULL, NULL, 0, 0);
+}
+
+int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now)
+{
+	if (o->len > 65495)
+		return -EMSGSIZE;
+	s->now = now;
+	return tcp_emit(s, NULL, o->laddr, o->lport, o->raddr, o->rport, o->seq, o->ack, o->flags,
+			o->reserved, o->wnd > 65535 ? 65535 : (uint16_t)o->wnd, o->mss, NULL, o->data,
+			0, (uint32_t)o->len);
+}
+
+void tapir_tcp_out_reply(struct tapir_tcp_out *o, const struct tapir_tcp_seg *seg)
+{
+	memset(o, 0, sizeof(*o));
+	o->laddr = seg->dst;
+	o->lport = seg->dport;
+	o->raddr = seg->src;
+	o->rport = seg->sport;
 }
 
 void tcp_send_ack(struct tapir_tcp *t)
@@ -234,7 +268,10 @@ int tcp_output(struct tapir_tcp *t)
 			flags |= TH_PSH;
 		if (fin)
 			flags |= TH_FIN;
-		tcp_send_segment(t, t->snd_nxt, flags, off, len);
+		/* a bare ACK says SND.MAX, not a SND.NXT that a timeout moved
+		 * back: below the peer's RCV.NXT it would be unacceptable
+		 * there (RFC 9293 3.10.7.4), and both ends could stall */
+		tcp_send_segment(t, len || fin ? t->snd_nxt : t->snd_max, flags, off, len);
 		if (fin) {
 			t->fin_seq = t->snd_nxt + len;
 			t->fin_sent = true;

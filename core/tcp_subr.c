@@ -137,25 +137,25 @@ struct tapir_tcp *tcp_alloc(struct tapir_stack *s)
 	return t;
 }
 
-static void queue_remove(struct tapir_tcp **head, struct tapir_tcp *t)
+static bool queue_remove(struct tapir_tcp **head, struct tapir_tcp *t)
 {
 	for (; *head; head = &(*head)->qnext)
 		if (*head == t) {
 			*head = t->qnext;
-			return;
+			return true;
 		}
+	return false;
 }
 
 void tcp_free(struct tapir_tcp *t)
 {
 	struct tp_tcp *tc = t->s->tcp;
 	struct tapir_tcp *p = t->parent;
-	if (p) { /* an embryonic or unaccepted child */
-		if (t->state == TAPIR_TCP_SYN_RECEIVED) {
-			queue_remove(&p->synq, t);
+	if (p) { /* an embryonic or unaccepted child: by membership, not by
+		  * state, which the caller may already have set to CLOSED */
+		if (queue_remove(&p->synq, t)) {
 			p->syn_n--;
-		} else {
-			queue_remove(&p->accq, t);
+		} else if (queue_remove(&p->accq, t)) {
 			p->acc_n--;
 			p->accq_tail = NULL;
 			for (struct tapir_tcp *q = p->accq; q; q = q->qnext)
@@ -771,3 +771,25 @@ void tapir_tcp_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct
 	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext)
 		fn(arg, t);
 }
+
+/* ---- for hooks (hook.h) ---- */
+
+void tapir_tcp_set_handler(struct tapir_tcp *t, tapir_tcp_handler_fn fn, void *arg)
+{
+	t->handler = fn;
+	t->handler_arg = arg;
+}
+
+void tapir_tcp_force_state(struct tapir_tcp *t, enum tapir_tcp_state st, tapir_time_t now)
+{
+	t->s->now = now;
+	if (st == TAPIR_TCP_CLOSED) {
+		tcp_drop(t, ECONNABORTED);
+		return;
+	}
+	tcp_set_state(t, st);
+	tcp_notify(t, TAPIR_EV_READ | TAPIR_EV_WRITE);
+}
+
+void tapir_tcp_set_tx_reserved(struct tapir_tcp *t, uint8_t bits) { t->tx_reserved = bits & 0x0f; }
+uint8_t tapir_tcp_rx_reserved(const struct tapir_tcp *t) { return t->rx_reserved; }

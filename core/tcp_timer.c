@@ -87,6 +87,7 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 	STAT(s, tcp_retransmits);
 	t->timing = false; /* Karn */
 	if (syn) {
+		t->syn_rexmt = true;
 		t->snd_nxt = t->iss;
 	} else {
 		cc_timeout(t);

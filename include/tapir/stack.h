@@ -161,6 +161,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_header, "TCP data offset bad")                                   \
 	X(tcp_no_socket, "TCP to a closed port (RST sent)")                    \
 	X(tcp_dropped, "TCP segment dropped by the state machine")             \
+	X(hook, "dropped by a hook")                                           \
 	X(nomem, "no packet buffer for the reply")
 
 #define TAPIR_COUNTERS(X)                                                      \
@@ -176,7 +177,8 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_rx) X(tcp_tx) X(tcp_retransmits) X(tcp_rst_sent)                 \
 	X(tcp_active_opens) X(tcp_passive_opens) X(tcp_conn_refused)           \
 	X(tcp_conn_timeout) X(tcp_challenge_acks) X(tcp_ooo_queued)            \
-	X(tcp_syn_queue_full) X(tcp_fast_retransmits)
+	X(tcp_syn_queue_full) X(tcp_fast_retransmits) X(tcp_dth_rx)            \
+	X(tx_hook_dropped) X(hook_injected)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

@@ -5,4 +5,6 @@
 #include <tapir/stack.h>
 #include <tapir/link.h>
 #include <tapir/udp.h>
+#include <tapir/tcp.h>
+#include <tapir/hook.h>
 #endif

@@ -15,12 +15,26 @@
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
 
+static void count_one(void *arg, const struct tapir_tcp *t)
+{
+	(void)t;
+	++*(unsigned *)arg;
+}
+
 static unsigned count_sockets(struct tapir_stack *s)
 {
 	unsigned n = 0;
-	void fn(void *arg, const struct tapir_tcp *t) { (void)t; ++*(unsigned *)arg; }
-	tapir_tcp_foreach(s, fn, &n);
+	tapir_tcp_foreach(s, count_one, &n);
 	return n;
+}
+
+static void dump_one(void *arg, const struct tapir_tcp *t)
+{
+	struct tapir_tcp_info i;
+	tapir_tcp_get_info(t, &i);
+	fprintf(stderr, "side %d: %s una %u nxt %u wnd %u rcv_nxt %u rcv_wnd %u snd_q %zu rcv_q %zu cwnd %u rto %llu\n",
+		*(int *)arg, tapir_tcp_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd, i.rcv_nxt,
+		i.rcv_wnd, i.snd_queued, i.rcv_queued, i.cwnd, (unsigned long long)i.rto_us);
 }
 
 /* A one-way transfer of TOTAL bytes from A (client) to B (server), both
@@ -89,8 +103,9 @@ static void run_transfer(const struct tapir_memlink_params *lp, size_t total)
 	x.cli = tapir_tcp_new(sim.st[0]);
 	assert_int_equal(tapir_tcp_connect(x.cli, SIM_B, 5001, sim.now), 0);
 	if (!sim_run(&sim, sim.now + TAPIR_SEC(3600), xfer_step, &x)) {
-		void pr(void *arg, const struct tapir_tcp *t) { struct tapir_tcp_info i; tapir_tcp_get_info(t, &i); fprintf(stderr, "side %d: %s una %u nxt %u wnd %u rcv_nxt %u rcv_wnd %u snd_q %zu rcv_q %zu cwnd %u rto %llu\n", *(int*)arg, tapir_tcp_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd, i.rcv_nxt, i.rcv_wnd, i.snd_queued, i.rcv_queued, i.cwnd, (unsigned long long)i.rto_us); }
-		int a0 = 0, a1 = 1; tapir_tcp_foreach(sim.st[0], pr, &a0); tapir_tcp_foreach(sim.st[1], pr, &a1);
+		int a0 = 0, a1 = 1;
+		tapir_tcp_foreach(sim.st[0], dump_one, &a0);
+		tapir_tcp_foreach(sim.st[1], dump_one, &a1);
 		fprintf(stderr, "seed %llu sent %zu rcvd %zu\n", (unsigned long long)(lp ? lp->seed : 0), x.sent, x.rcvd);
 		fail();
 	}

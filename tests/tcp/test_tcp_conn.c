@@ -497,9 +497,6 @@ static void test_listener_rst_in_syn_received(void **state)
 	struct pconn pc;
 	const struct tseg *sa;
 	(void)state;
-	KNOWN_BUG("tcp_drop/tapir_tcp_abort set CLOSED before tcp_free, which then takes a "
-		  "SYN-RECEIVED child out of the wrong parent queue (acc_n underflows, synq "
-		  "keeps a freed socket)");
 	sim_init_puppet(&sim, NULL, NULL);
 	l = tapir_tcp_new(sim.st[1]);
 	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
@@ -539,9 +536,6 @@ static void test_listener_synack_timeout(void **state)
 	struct tapir_config c;
 	struct pconn pc;
 	(void)state;
-	KNOWN_BUG("tcp_drop sets CLOSED before tcp_free: a timed-out SYN-RECEIVED child is "
-		  "taken out of the wrong parent queue (acc_n underflows, synq keeps a freed "
-		  "socket); the listener then drops every SYN");
 	tapir_config_default(&c);
 	c.tcp_syn_retries = 2;
 	sim_init_puppet(&sim, &c, NULL);
@@ -571,9 +565,6 @@ static void test_close_listener_with_embryo(void **state)
 	struct sim sim;
 	struct tapir_tcp *l;
 	(void)state;
-	KNOWN_BUG("tapir_tcp_abort of a SYN-RECEIVED child sets CLOSED before tcp_free, so "
-		  "tcp_free leaves it in the listener's synq: the listener's close loops on a "
-		  "freed socket (use after free / crash)");
 	sim_init_puppet(&sim, NULL, NULL);
 	l = tapir_tcp_new(sim.st[1]);
 	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);

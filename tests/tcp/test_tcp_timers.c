@@ -116,8 +116,6 @@ static void test_rto_3s_after_syn_timeout(void **state)
 	struct tapir_tcp_info i;
 	int armed = 1;
 	(void)state;
-	KNOWN_BUG("RFC 6298 5.7: after a SYN retransmission the RTO stays at 1 s (no sample, "
-		  "Karn); it MUST become 3 s when the connection is established");
 	sim_init(&sim, NULL, NULL);
 	sim.drop = drop_first_syn;
 	sim.drop_arg = &armed;

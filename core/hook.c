@@ -1,0 +1,150 @@
+/* Hooks: user functions at the layer boundaries, and frame injection.
+ * Each boundary tests one count before doing anything, so an unhooked
+ * stack pays nothing more. */
+#include <errno.h>
+
+#include "core.h"
+#include <tapir/hook.h>
+
+int tapir_hook_add(struct tapir_stack *s, enum tapir_hook_point point, tapir_hook_fn fn,
+		   void *arg)
+{
+	if ((unsigned)point >= TAPIR_HOOK_COUNT || !fn)
+		return -EINVAL;
+	if (s->nhooks[point] == TAPIR_MAX_HOOKS)
+		return -ENOSPC;
+	s->hooks[point][s->nhooks[point]].fn = fn;
+	s->hooks[point][s->nhooks[point]].arg = arg;
+	s->nhooks[point]++;
+	return 0;
+}
+
+void tapir_hook_remove(struct tapir_stack *s, enum tapir_hook_point point, tapir_hook_fn fn,
+		       void *arg)
+{
+	unsigned n = s->nhooks[point];
+	for (unsigned i = 0; i < n; i++)
+		if (s->hooks[point][i].fn == fn && s->hooks[point][i].arg == arg) {
+			memmove(&s->hooks[point][i], &s->hooks[point][i + 1],
+				(n - i - 1) * sizeof(s->hooks[point][0]));
+			s->nhooks[point]--;
+			return;
+		}
+}
+
+bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
+	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock)
+{
+	struct tapir_hook_pkt p = {point, ifindex, data, len, src, dst, sock, s->now};
+	for (unsigned i = 0; i < s->nhooks[point]; i++)
+		if (s->hooks[point][i].fn(s->hooks[point][i].arg, &p) == TAPIR_DROP)
+			return false;
+	return true;
+}
+
+static void fix_l4(uint8_t *l4, size_t len, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	size_t at = proto == IP_PROTO_TCP ? 16 : proto == IP_PROTO_UDP ? 6 : 2;
+	uint16_t sum;
+	if (len < at + 2 || (proto == IP_PROTO_UDP && get16(l4 + 6) == 0))
+		return; /* too short to hold one, or a UDP datagram sent without */
+	put16(l4 + at, 0);
+	if (proto == IP_PROTO_ICMP)
+		sum = tp_csum(l4, len);
+	else
+		sum = tp_csum_fold(tp_csum_add(tp_csum_pseudo(src, dst, proto, (uint16_t)len), l4, len));
+	if (proto == IP_PROTO_UDP && sum == 0)
+		sum = 0xffff;
+	put16(l4 + at, sum);
+}
+
+static void fix_ip(uint8_t *ip, size_t len)
+{
+	size_t hl;
+	if (len < IPV4_HLEN || ip[0] >> 4 != 4 || (hl = (size_t)(ip[0] & 15) * 4) > len)
+		return;
+	put16(ip + 10, 0);
+	put16(ip + 10, tp_csum(ip, hl));
+	if (get16(ip + 6) & 0x3fff) /* a fragment: the L4 checksum spans all of them */
+		return;
+	if (ip[9] == IP_PROTO_TCP || ip[9] == IP_PROTO_UDP || ip[9] == IP_PROTO_ICMP)
+		fix_l4(ip + hl, len - hl, get32(ip + 12), get32(ip + 16), ip[9]);
+}
+
+void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
+{
+	switch (p->point) {
+	case TAPIR_HOOK_LINK_RX:
+	case TAPIR_HOOK_LINK_TX:
+		if (p->len > ETH_HLEN && get16(p->data + 12) == ETH_P_IPV4)
+			fix_ip(p->data + ETH_HLEN, p->len - ETH_HLEN);
+		break;
+	case TAPIR_HOOK_IP_RX:
+	case TAPIR_HOOK_IP_TX:
+		fix_ip(p->data, p->len);
+		break;
+	default:
+		fix_l4(p->data, p->len, p->src, p->dst, IP_PROTO_TCP);
+	}
+}
+
+int tapir_inject_rx(struct tapir_stack *s, int ifindex, const uint8_t *frame, size_t len,
+		    tapir_time_t now)
+{
+	/* a copy: the core may change a frame in place while it reads it */
+	struct tp_pkt *p;
+	if (ifindex < 0 || ifindex >= s->nifaces)
+		return -EINVAL;
+	s->now = now;
+	p = tp_pkt_alloc(s, len);
+	if (!p)
+		return -ENOBUFS;
+	memcpy(p->data, frame, len);
+	STAT(s, hook_injected);
+	stack_input_frame(s, ifindex, p->data, len);
+	tp_pkt_free(s, p);
+	return 0;
+}
+
+int tapir_inject_tx(struct tapir_stack *s, int ifindex, const uint8_t *frame, size_t len,
+		    tapir_time_t now)
+{
+	struct tp_iface *ifc;
+	if (ifindex < 0 || ifindex >= s->nifaces)
+		return -EINVAL;
+	s->now = now;
+	ifc = &s->ifaces[ifindex];
+	STAT(s, hook_injected);
+	if (s->frame_fn)
+		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, frame, len, now);
+	if (ifc->link->send(ifc->link, frame, len) < 0) {
+		STAT(s, tx_errors);
+		return -EIO;
+	}
+	STAT(s, tx_frames);
+	return 0;
+}
+
+int tapir_hook_set_timer(struct tapir_stack *s, tapir_hook_timer_fn fn, void *arg,
+			 tapir_time_t first)
+{
+	if (s->hook_timer && fn)
+		return -EBUSY;
+	s->hook_timer = fn;
+	s->hook_timer_arg = arg;
+	s->hook_timer_at = fn ? first : TAPIR_TIME_NEVER;
+	return 0;
+}
+
+void tapir_hook_timer_at(struct tapir_stack *s, tapir_time_t when)
+{
+	if (when < s->hook_timer_at)
+		s->hook_timer_at = when;
+}
+
+tapir_time_t hook_poll(struct tapir_stack *s, tapir_time_t now)
+{
+	if (s->hook_timer && s->hook_timer_at <= now)
+		s->hook_timer_at = s->hook_timer(s->hook_timer_arg, now);
+	return s->hook_timer ? s->hook_timer_at : TAPIR_TIME_NEVER;
+}
