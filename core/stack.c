@@ -41,6 +41,9 @@ void tapir_config_default(struct tapir_config *c)
 	c->tcp_fin_timeout_us = TAPIR_SEC(60);
 	c->tcp_challenge_acks = 1000;
 	c->tcp_initial_window = 10;
+	c->tcp_window_scaling = 1;
+	c->tcp_timestamps = 1;
+	c->tcp_sack = 1;
 }
 
 struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)

@@ -13,6 +13,11 @@ struct tp_seg {
 	const uint8_t *data;
 	uint32_t len;  /* data bytes */
 	uint16_t mss;  /* the MSS option, 0 if absent */
+	int wscale;    /* the window scale option, -1 if absent */
+	bool sack_ok, has_ts;
+	uint32_t tsval, tsecr;
+	unsigned nsack;
+	uint32_t sack[4][2];
 };
 
 /* RFC 9293 3.2: options.  A malformed list ends the parse; the segment is
@@ -32,6 +37,21 @@ static void tcp_parse_options(const uint8_t *o, size_t len, struct tp_seg *seg)
 			return;
 		if (kind == 2 && o[i + 1] == 4)
 			seg->mss = get16(o + i + 2);
+		else if (kind == 3 && o[i + 1] == 3) /* RFC 7323 2.3: above 14 means 14 */
+			seg->wscale = o[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o[i + 2];
+		else if (kind == 4 && o[i + 1] == 2)
+			seg->sack_ok = true;
+		else if (kind == 8 && o[i + 1] == 10) {
+			seg->has_ts = true;
+			seg->tsval = get32(o + i + 2);
+			seg->tsecr = get32(o + i + 6);
+		} else if (kind == 5 && o[i + 1] >= 10 && (o[i + 1] - 2) % 8 == 0) {
+			for (size_t b = i + 2; b + 8 <= i + o[i + 1] && seg->nsack < 4; b += 8) {
+				seg->sack[seg->nsack][0] = get32(o + b);
+				seg->sack[seg->nsack][1] = get32(o + b + 4);
+				seg->nsack++;
+			}
+		}
 		i += o[i + 1];
 	}
 }
@@ -131,7 +151,15 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = c->iss;
 	c->peer_mss = peer_mss(seg);
-	c->mss = tcp_effective_mss(c);
+	/* RFC 7323 / RFC 2018: each option only if the SYN offered it */
+	c->ws_ok = s->cfg.tcp_window_scaling && seg->wscale >= 0;
+	c->snd_wscale = c->ws_ok ? (uint8_t)seg->wscale : 0;
+	c->ts_ok = s->cfg.tcp_timestamps && seg->has_ts;
+	c->ts_recent = seg->tsval;
+	c->ts_recent_age = s->now;
+	c->sack_ok = s->cfg.tcp_sack && seg->sack_ok;
+	tcp_options_prepare(c);
+	tcp_options_agreed(c);
 	cc_init(c);
 	c->passive = true;
 	c->parent = l;
@@ -184,7 +212,14 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 	t->rcv_nxt = seg->seq + 1;
 	t->rcv_adv = t->rcv_nxt; /* nothing advertised in this sequence space yet */
 	t->peer_mss = peer_mss(seg);
-	t->mss = tcp_effective_mss(t);
+	/* RFC 7323 2.2, 3.2 / RFC 2018 2: on when both SYNs carried it */
+	t->ws_ok = s->cfg.tcp_window_scaling && seg->wscale >= 0;
+	t->snd_wscale = t->ws_ok ? (uint8_t)seg->wscale : 0;
+	t->ts_ok = s->cfg.tcp_timestamps && seg->has_ts;
+	t->ts_recent = seg->tsval;
+	t->ts_recent_age = s->now;
+	t->sack_ok = s->cfg.tcp_sack && seg->sack_ok;
+	tcp_options_agreed(t);
 	t->snd_wnd = t->max_sndwnd = seg->wnd;
 	t->snd_wl1 = seg->seq;
 	t->snd_wl2 = seg->ack;
@@ -308,10 +343,101 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq
 		if (ooo_add(t, seq, seq + len)) {
 			ring_write_at(&t->rcv, t->rcv.len + off, data, len);
 			STAT(s, tcp_ooo_queued);
+			/* the block holding this segment goes first in SACKs */
+			for (unsigned i = 0; i < t->nooo; i++)
+				if (SEQ_LEQ(t->ooo[i].start, seq) && SEQ_LT(seq, t->ooo[i].end))
+					t->ooo_last = t->ooo[i].start;
 		}
 		t->ack_now = true; /* RFC 5681 4.2: a duplicate ACK at once */
 	}
 	(void)seg;
+}
+
+/* RFC 2018: the scoreboard of what the peer holds beyond SND.UNA.  Blocks
+ * outside what we sent are ignored; at most TCP_SACK_MAX ranges are kept,
+ * so a peer cannot make us track an unbounded list. */
+static void tcp_sack_update(struct tapir_tcp *t, const struct tp_seg *seg)
+{
+	for (unsigned b = 0; b < seg->nsack; b++) {
+		uint32_t start = seg->sack[b][0], end = seg->sack[b][1];
+		unsigned i, j;
+		if (!SEQ_LT(start, end) || SEQ_LEQ(end, t->snd_una) || SEQ_GT(end, t->snd_max))
+			continue; /* invalid, or a D-SACK (RFC 2883): nothing to keep */
+		if (SEQ_LT(start, t->snd_una))
+			start = t->snd_una;
+		for (i = 0; i < t->nsacked && SEQ_LT(t->sacked[i].end, start); i++)
+			;
+		if (i < t->nsacked && SEQ_LEQ(t->sacked[i].start, end)) {
+			if (SEQ_LT(start, t->sacked[i].start))
+				t->sacked[i].start = start;
+			if (SEQ_GT(end, t->sacked[i].end))
+				t->sacked[i].end = end;
+			for (j = i + 1; j < t->nsacked && SEQ_LEQ(t->sacked[j].start, t->sacked[i].end); j++)
+				if (SEQ_GT(t->sacked[j].end, t->sacked[i].end))
+					t->sacked[i].end = t->sacked[j].end;
+			memmove(&t->sacked[i + 1], &t->sacked[j], (t->nsacked - j) * sizeof(t->sacked[0]));
+			t->nsacked -= j - i - 1;
+		} else if (t->nsacked < TCP_SACK_MAX) {
+			memmove(&t->sacked[i + 1], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
+			t->sacked[i].start = start;
+			t->sacked[i].end = end;
+			t->nsacked++;
+		}
+	}
+}
+
+/* Forgets what SND.UNA has passed. */
+static void tcp_sack_trim(struct tapir_tcp *t)
+{
+	unsigned i = 0;
+	while (i < t->nsacked && SEQ_LEQ(t->sacked[i].end, t->snd_una))
+		i++;
+	memmove(&t->sacked[0], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
+	t->nsacked -= i;
+	if (t->nsacked && SEQ_LT(t->sacked[0].start, t->snd_una))
+		t->sacked[0].start = t->snd_una;
+}
+
+/* The next hole to retransmit in recovery: the first bytes at or after
+ * REXMT_HIGH that the peer lacks, below the highest SACKed byte (RFC 6675
+ * NextSeg, rule 1, simplified: every hole below it counts as lost).  With
+ * no SACK information above it, SND.UNA itself if not yet resent (what a
+ * partial ACK means to NewReno, RFC 6582).  Returns its length (at most
+ * MSS), 0 if there is nothing to resend. */
+static uint32_t tcp_sack_next_hole(struct tapir_tcp *t, uint32_t *seq)
+{
+	uint32_t at = SEQ_GT(t->rexmt_high, t->snd_una) ? t->rexmt_high : t->snd_una;
+	if (!t->nsacked || SEQ_GEQ(at, t->sacked[t->nsacked - 1].end)) {
+		if (at != t->snd_una)
+			return 0;
+		*seq = at;
+		return t->mss;
+	}
+	for (unsigned i = 0; i < t->nsacked; i++) {
+		if (SEQ_LT(at, t->sacked[i].start)) {
+			uint32_t n = t->sacked[i].start - at;
+			*seq = at;
+			return n < t->mss ? n : t->mss;
+		}
+		if (SEQ_LT(at, t->sacked[i].end))
+			at = t->sacked[i].end;
+	}
+	return 0;
+}
+
+/* Retransmits one segment starting at SEQ (within the send buffer). */
+static void tcp_retransmit_at(struct tapir_tcp *t, uint32_t seq, uint32_t n)
+{
+	uint32_t off = seq - t->snd_una;
+	if (off >= t->snd.len)
+		return;
+	if (n > t->snd.len - off)
+		n = t->snd.len - off;
+	t->timing = false; /* Karn */
+	tcp_send_segment(t, seq, TH_ACK, off, n);
+	if (SEQ_GT(seq + n, t->rexmt_high))
+		t->rexmt_high = seq + n;
+	STAT(t->s, tcp_retransmits);
 }
 
 /* RFC 9293 3.10.7.4: every state from SYN-RECEIVED on */
@@ -323,6 +449,8 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	const uint8_t *data = seg->data;
 	uint8_t flags = seg->flags;
 	uint32_t seglen = len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
+	/* RFC 7323 2.3: the window field of a non-SYN segment is scaled */
+	uint32_t swnd = seg->wnd << (t->ws_ok && !(flags & TH_SYN) ? t->snd_wscale : 0);
 	bool ok;
 
 	/* A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost:
@@ -332,6 +460,23 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		t->snd_nxt = t->iss;
 		tcp_output(t);
 		return TP_OK;
+	}
+
+	if (t->ts_ok && !(flags & TH_RST)) {
+		/* RFC 7323 3.2: once agreed, a segment without TSopt is dropped */
+		if (!seg->has_ts)
+			return TAPIR_DROP_tcp_dropped;
+		/* RFC 7323 5.3 R1 (PAWS): an older timestamp than TS.Recent is
+		 * a duplicate from an earlier wrap; unless TS.Recent is over 24
+		 * days old (5.5), it gets an ACK and is dropped */
+		if ((int32_t)(seg->tsval - t->ts_recent) < 0) {
+			if (s->now - t->ts_recent_age <= TCP_PAWS_IDLE) {
+				tcp_send_ack(t);
+				return TAPIR_DROP_tcp_dropped;
+			}
+			t->ts_recent = seg->tsval;
+			t->ts_recent_age = s->now;
+		}
 	}
 
 	/* first: is the sequence number acceptable? */
@@ -354,6 +499,14 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		if (!(flags & TH_RST))
 			tcp_send_ack(t);
 		return TAPIR_DROP_tcp_dropped;
+	}
+
+	/* RFC 7323 4.3 (2): remember the newest timestamp of a segment that
+	 * starts at or before what we last acknowledged */
+	if (t->ts_ok && seg->has_ts && SEQ_LEQ(seq, t->last_ack_sent) &&
+	    (int32_t)(seg->tsval - t->ts_recent) >= 0) {
+		t->ts_recent = seg->tsval;
+		t->ts_recent_age = s->now;
 	}
 
 	/* second: RST (RFC 5961 3.2): only an exact RCV.NXT resets; anything
@@ -443,9 +596,9 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		t->backoff = 0;
 		t->t_rexmt = TAPIR_TIME_NEVER;
 		tcp_syn_rto(t);
-		t->snd_wnd = seg->wnd;
-		if (seg->wnd > t->max_sndwnd)
-			t->max_sndwnd = seg->wnd;
+		t->snd_wnd = swnd;
+		if (swnd > t->max_sndwnd)
+			t->max_sndwnd = swnd;
 		t->snd_wl1 = seq;
 		t->snd_wl2 = seg->ack;
 		tcp_set_state(t, TAPIR_TCP_ESTABLISHED);
@@ -455,9 +608,11 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		else
 			tcp_notify(t, TAPIR_EV_CONNECTED | TAPIR_EV_WRITE);
 	}
+	if (t->sack_ok && seg->nsack)
+		tcp_sack_update(t, seg);
 	if (SEQ_GT(seg->ack, t->snd_una)) {
 		uint32_t acked = seg->ack - t->snd_una, data_acked = acked;
-		bool rexmit;
+		bool rexmit, timed_out = t->backoff > 0;
 		if (data_acked > t->snd.len) /* the rest is our FIN */
 			data_acked = t->snd.len;
 		ring_consume(&t->snd, data_acked);
@@ -468,7 +623,15 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		if (t->timing && SEQ_GT(seg->ack, t->rtt_seq)) {
 			tcp_rtt_sample(t, s->now - t->rtt_start);
 			t->timing = false;
+		} else if (timed_out && t->ts_ok && seg->has_ts && seg->tsecr) {
+			/* RFC 7323 4 (RTTM): the echoed timestamp tells which
+			 * transmission this ACK answers, so a sample survives
+			 * the retransmissions Karn's rule must ignore */
+			uint32_t ms = tcp_ts_now(t) - seg->tsecr;
+			if (ms < 60000)
+				tcp_rtt_sample(t, TAPIR_MS(ms));
 		}
+		tcp_sack_trim(t);
 		t->backoff = 0;
 		t->first_rexmt = 0;
 		/* RFC 6298 5.2/5.3 */
@@ -477,36 +640,41 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		else
 			tcp_rexmt_arm(t);
 		rexmit = cc_ack(t, acked);
-		if (rexmit) { /* RFC 6582 3.2 (5): retransmit after a partial ACK */
-			uint32_t n = t->snd.len < t->mss ? t->snd.len : t->mss;
-			if (n) {
-				tcp_send_segment(t, t->snd_una, TH_ACK, 0, n);
-				STAT(s, tcp_retransmits);
-			}
+		if (rexmit) {
+			/* a partial ACK: with SACK, the next hole the peer lacks
+			 * (RFC 6675); without, the segment at SND.UNA (RFC 6582
+			 * 3.2 (5)) */
+			uint32_t at, n = t->sack_ok ? tcp_sack_next_hole(t, &at) : 0;
+			if (n)
+				tcp_retransmit_at(t, at, n);
+			else if (!t->sack_ok)
+				tcp_retransmit_at(t, t->snd_una, t->mss);
 		}
 		tcp_notify(t, TAPIR_EV_WRITE);
 	} else if (seg->ack == t->snd_una && len == 0 && !(flags & TH_FIN) &&
-		   seg->wnd == t->snd_wnd && seg->wnd && t->snd_max != t->snd_una) {
+		   swnd == t->snd_wnd && swnd && t->snd_max != t->snd_una) {
 		/* RFC 5681 2: a duplicate ACK.  Not behind a zero window: there
 		 * the answers to persist probes look alike and mean no loss. */
 		if (cc_dupack(t)) { /* RFC 5681 3.2: fast retransmit */
-			uint32_t n = t->snd.len < t->mss ? t->snd.len : t->mss;
-			t->timing = false;
-			if (n) {
-				tcp_send_segment(t, t->snd_una, TH_ACK, 0, n);
-				STAT(s, tcp_retransmits);
-				STAT(s, tcp_fast_retransmits);
-			}
+			t->rexmt_high = t->snd_una;
+			tcp_retransmit_at(t, t->snd_una, t->mss);
+			STAT(s, tcp_fast_retransmits);
+		} else if (t->in_recovery && t->sack_ok) {
+			/* each duplicate ACK says a segment left the network:
+			 * fill the next hole the scoreboard shows */
+			uint32_t at, n = tcp_sack_next_hole(t, &at);
+			if (n)
+				tcp_retransmit_at(t, at, n);
 		}
 	}
 	/* RFC 9293 3.10.7.4: update the send window from the newest segment */
 	if (SEQ_LT(t->snd_wl1, seq) || (t->snd_wl1 == seq && SEQ_LEQ(t->snd_wl2, seg->ack))) {
-		t->snd_wnd = seg->wnd;
-		if (seg->wnd > t->max_sndwnd)
-			t->max_sndwnd = seg->wnd;
+		t->snd_wnd = swnd;
+		if (swnd > t->max_sndwnd)
+			t->max_sndwnd = swnd;
 		t->snd_wl1 = seq;
 		t->snd_wl2 = seg->ack;
-		if (seg->wnd && t->t_persist != TAPIR_TIME_NEVER) {
+		if (swnd && t->t_persist != TAPIR_TIME_NEVER) {
 			t->t_persist = TAPIR_TIME_NEVER;
 			t->backoff = 0;
 		}
@@ -594,6 +762,7 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	if (tlen < TCP_HLEN)
 		return TAPIR_DROP_tcp_short;
 	memset(&seg, 0, sizeof(seg));
+	seg.wscale = -1;
 	seg.src = get32(pkt + 12);
 	seg.dst = get32(pkt + 16);
 	if (tp_csum_fold(tp_csum_add(tp_csum_pseudo(seg.src, seg.dst, IP_PROTO_TCP, (uint16_t)tlen),

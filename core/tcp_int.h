@@ -31,6 +31,10 @@
 #define TCP_MIN_MSS 216         /* floor for a peer's MSS (CVE-2019-11479's lesson) */
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends no MSS option */
 #define TCP_OOO_MAX 8           /* out-of-order ranges held per connection */
+#define TCP_SACK_MAX 16         /* SACKed ranges remembered per connection (bounded:
+				 * CVE-2019-11477/11478's lesson) */
+#define TCP_MAX_WSCALE 14       /* RFC 7323 2.3 */
+#define TCP_PAWS_IDLE TAPIR_SEC(24 * 24 * 3600) /* RFC 7323 5.5: 24 days */
 #define TCP_MAX_BACKOFF 12
 
 /* A byte ring: LEN bytes from HEAD; for the receive side, out-of-order
@@ -75,7 +79,19 @@ struct tapir_tcp {
 	struct { uint32_t start, end; } ooo[TCP_OOO_MAX];
 	unsigned nooo;
 
-	uint16_t mss;                       /* what we send per segment */
+	/* RFC 7323 and RFC 2018, as negotiated on the SYNs */
+	bool ws_ok, ts_ok, sack_ok;
+	uint8_t snd_wscale, rcv_wscale;     /* shift of the peer's / our window field */
+	uint32_t ts_recent, ts_offset;      /* RFC 7323 4.3 TS.Recent; our clock's offset */
+	tapir_time_t ts_recent_age;
+	uint32_t last_ack_sent;             /* RFC 7323 4.3 Last.ACK.sent */
+	uint32_t ooo_last;                  /* start of the newest out-of-order range:
+					     * the first SACK block (RFC 2018 4) */
+	struct { uint32_t start, end; } sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
+	unsigned nsacked;
+	uint32_t rexmt_high;                /* SACK recovery: retransmitted up to here */
+
+	uint16_t mss;                       /* data bytes per segment (options taken off) */
 	uint16_t peer_mss;                  /* from the peer's SYN */
 	uint16_t user_mss;                  /* TCP_MAXSEG clamp, 0: none */
 	struct tp_ring snd, rcv;
@@ -176,6 +192,11 @@ int tcp_output(struct tapir_tcp *t);
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
 		     uint32_t len);
 void tcp_send_ack(struct tapir_tcp *t);
+/* Our timestamp clock, RFC 7323 5.4: milliseconds, offset per connection. */
+uint32_t tcp_ts_now(const struct tapir_tcp *t);
+/* After the SYNs: window shifts, options, and the MSS net of them. */
+void tcp_options_agreed(struct tapir_tcp *t);
+void tcp_options_prepare(struct tapir_tcp *t);
 void tcp_send_rst(struct tapir_tcp *t);
 /* A reply to a segment that has no connection (RFC 9293 3.10.7.1). */
 void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,

@@ -65,15 +65,22 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
  * but the right edge never moves back, and moves forward only in steps of
  * at least min(buffer/2, MSS), so the peer is not invited to send tiny
  * segments. */
+static unsigned rcv_shift(const struct tapir_tcp *t, bool syn)
+{
+	return !syn && t->ws_ok ? t->rcv_wscale : 0; /* RFC 7323 2.2: never on a SYN */
+}
+
 uint32_t tcp_rcv_window(struct tapir_tcp *t)
 {
-	uint32_t space = t->rcv.cap - t->rcv.len;
-	return space > 65535 ? 65535 : space;
+	uint32_t space = t->rcv.cap - t->rcv.len, max = 65535u << rcv_shift(t, false);
+	return space > max ? max : space;
 }
 
 static uint16_t tcp_window_to_send(struct tapir_tcp *t, bool syn)
 {
-	uint32_t wnd = tcp_rcv_window(t), right = t->rcv_nxt + wnd;
+	unsigned shift = rcv_shift(t, syn);
+	uint32_t space = t->rcv.cap - t->rcv.len, max = 65535u << shift;
+	uint32_t wnd = space > max ? max : space, right = t->rcv_nxt + wnd, field;
 	uint32_t step = t->rcv.cap / 2 < t->mss ? t->rcv.cap / 2 : t->mss;
 	if (!syn) {
 		if (SEQ_LT(right, t->rcv_adv))
@@ -82,21 +89,81 @@ static uint16_t tcp_window_to_send(struct tapir_tcp *t, bool syn)
 			right = t->rcv_adv; /* not worth announcing yet */
 		wnd = right - t->rcv_nxt;
 	}
-	if (wnd > 65535)
-		wnd = 65535;
-	if (syn || SEQ_GT(t->rcv_nxt + wnd, t->rcv_adv))
-		t->rcv_adv = t->rcv_nxt + wnd;
-	return (uint16_t)wnd;
+	/* RFC 7323 2.3: the field is the window shifted right; round up when
+	 * rounding down would move the right edge back */
+	field = wnd >> shift;
+	if ((field << shift) < wnd && SEQ_LT(t->rcv_nxt + (field << shift), t->rcv_adv))
+		field++;
+	if (field > 65535)
+		field = 65535;
+	if (syn || SEQ_GT(t->rcv_nxt + (field << shift), t->rcv_adv))
+		t->rcv_adv = t->rcv_nxt + (field << shift);
+	return (uint16_t)field;
+}
+
+uint32_t tcp_ts_now(const struct tapir_tcp *t)
+{
+	return (uint32_t)(t->s->now / 1000) + t->ts_offset;
+}
+
+/* What options a segment carries. */
+struct tcp_optout {
+	uint16_t mss;                /* 0: none */
+	int wscale;                  /* -1: none */
+	bool sack_ok, ts;
+	uint32_t tsval, tsecr;
+	unsigned nsack;
+	uint32_t sack[4][2];
+};
+
+/* Lays the options out as Linux does, each group padded to 32 bits with
+ * NOPs (RFC 9293 3.2, RFC 7323 Appendix A); returns their length. */
+static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x)
+{
+	size_t n = 0;
+	if (x->mss) {
+		o[n++] = 2; o[n++] = 4;
+		put16(o + n, x->mss);
+		n += 2;
+	}
+	if (x->ts) {
+		if (x->sack_ok) {
+			o[n++] = 4; o[n++] = 2;
+		} else {
+			o[n++] = 1; o[n++] = 1;
+		}
+		o[n++] = 8; o[n++] = 10;
+		put32(o + n, x->tsval);
+		put32(o + n + 4, x->tsecr);
+		n += 8;
+	} else if (x->sack_ok) {
+		o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2;
+	}
+	if (x->wscale >= 0) {
+		o[n++] = 1; o[n++] = 3; o[n++] = 3;
+		o[n++] = (uint8_t)x->wscale;
+	}
+	if (x->nsack) {
+		o[n++] = 1; o[n++] = 1; o[n++] = 5;
+		o[n++] = (uint8_t)(2 + 8 * x->nsack);
+		for (unsigned i = 0; i < x->nsack; i++) {
+			put32(o + n, x->sack[i][0]);
+			put32(o + n + 4, x->sack[i][1]);
+			n += 8;
+		}
+	}
+	return n;
 }
 
 /* Builds and sends one segment.  Its payload is LEN bytes from RING at
  * offset OFF, or from RAW when RING is NULL. */
 static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t laddr, uint16_t lport,
 		    uint32_t raddr, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
-		    uint8_t reserved, uint16_t win, uint16_t mss_opt, const struct tp_ring *data,
-		    const void *raw, uint32_t off, uint32_t len)
+		    uint8_t reserved, uint16_t win, const struct tcp_optout *opt,
+		    const struct tp_ring *data, const void *raw, uint32_t off, uint32_t len)
 {
-	size_t optlen = mss_opt ? 4 : 0, hl = TCP_HLEN + optlen;
+	uint8_t opts[40];
+	size_t optlen = opt ? tcp_write_options(opts, opt) : 0, hl = TCP_HLEN + optlen;
 	struct tp_pkt *p = tp_pkt_alloc(s, hl + len);
 	uint8_t *th;
 	if (!p) {
@@ -113,11 +180,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 	put16(th + 14, win);
 	put16(th + 16, 0);
 	put16(th + 18, 0);
-	if (mss_opt) { /* RFC 9293 3.2: kind 2, length 4 */
-		th[20] = 2;
-		th[21] = 4;
-		put16(th + 22, mss_opt);
-	}
+	memcpy(th + TCP_HLEN, opts, optlen);
 	if (len && data)
 		ring_read_at(data, off, th + hl, len);
 	else if (len)
@@ -142,38 +205,75 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		     uint32_t len)
 {
 	bool syn = flags & TH_SYN;
-	uint16_t mss_opt = 0;
-	if (syn) { /* RFC 9293 3.7.1 / RFC 6691: what we can receive */
+	const struct tapir_config *c = &t->s->cfg;
+	struct tcp_optout o = {.wscale = -1};
+	if (syn) {
+		/* RFC 9293 3.7.1 / RFC 6691: the MSS is what we can receive */
 		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
-		mss_opt = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS);
-		if (t->user_mss && t->user_mss < mss_opt)
-			mss_opt = t->user_mss;
+		bool passive = flags & TH_ACK; /* a SYN,ACK answers only what was offered */
+		o.mss = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS);
+		if (t->user_mss && t->user_mss < o.mss)
+			o.mss = t->user_mss;
+		if (passive ? t->ws_ok : c->tcp_window_scaling)
+			o.wscale = t->rcv_wscale;
+		o.sack_ok = passive ? t->sack_ok : c->tcp_sack;
+		o.ts = passive ? t->ts_ok : c->tcp_timestamps;
+		o.tsecr = passive ? t->ts_recent : 0;
+	} else {
+		o.ts = t->ts_ok;
+		o.tsecr = t->ts_recent;
+	}
+	o.tsval = tcp_ts_now(t);
+	/* RFC 2018 4: ACKs name the out-of-order blocks, newest first */
+	if (t->sack_ok && t->nooo && (flags & TH_ACK) && !syn) {
+		/* as many blocks as fit beside the data in one MTU: header
+		 * options have 40 bytes, and a full segment leaves none */
+		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
+		long room = (long)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS) - (long)len -
+			    (o.ts ? 12 : 0) - 4;
+		unsigned max = room < 8 ? 0 : room >= 32 ? 4 : (unsigned)(room / 8);
+		if (max > (o.ts ? 3u : 4u))
+			max = o.ts ? 3 : 4;
+		for (unsigned i = 0; i < t->nooo && max; i++)
+			if (t->ooo[i].start == t->ooo_last) {
+				o.sack[0][0] = t->ooo[i].start;
+				o.sack[0][1] = t->ooo[i].end;
+				o.nsack = 1;
+			}
+		for (unsigned i = 0; i < t->nooo && o.nsack < max; i++)
+			if (t->ooo[i].start != t->ooo_last || !o.nsack) {
+				o.sack[o.nsack][0] = t->ooo[i].start;
+				o.sack[o.nsack][1] = t->ooo[i].end;
+				o.nsack++;
+			}
 	}
 	if (flags & TH_ACK) {
 		t->ack_now = false;
 		t->unacked_segs = 0;
 		t->t_delack = TAPIR_TIME_NEVER;
+		t->last_ack_sent = t->rcv_nxt;
 	}
 	/* RFC 9401 3.3: reserved bits go on data segments, never on a SYN */
 	return tcp_emit(t->s, t, t->laddr, t->lport, t->raddr, t->rport, seq,
 			(flags & TH_ACK) ? t->rcv_nxt : 0, flags,
-			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn), mss_opt,
+			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn), &o,
 			&t->snd, NULL, off, len);
 }
 
 void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, 0, NULL, NULL, 0, 0);
+	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, NULL, NULL, NULL, 0, 0);
 }
 
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now)
 {
+	struct tcp_optout opt = {.mss = o->mss, .wscale = -1};
 	if (o->len > 65495)
 		return -EMSGSIZE;
 	s->now = now;
 	return tcp_emit(s, NULL, o->laddr, o->lport, o->raddr, o->rport, o->seq, o->ack, o->flags,
-			o->reserved, o->wnd > 65535 ? 65535 : (uint16_t)o->wnd, o->mss, NULL, o->data,
+			o->reserved, o->wnd > 65535 ? 65535 : (uint16_t)o->wnd, &opt, NULL, o->data,
 			0, (uint32_t)o->len);
 }
 
@@ -285,7 +385,10 @@ int tcp_output(struct tapir_tcp *t)
 			}
 			t->snd_max = t->snd_nxt;
 		}
-		if ((len || fin) && t->t_rexmt == TAPIR_TIME_NEVER && !t->force)
+		/* a probe past a zero window is the persist timer's; anything
+		 * else sent (even forced by the SWS override) needs the
+		 * retransmission timer */
+		if ((len || fin) && t->t_rexmt == TAPIR_TIME_NEVER && !(t->force && !t->snd_wnd))
 			tcp_rexmt_arm(t);
 		t->force = false;
 		if (!len)

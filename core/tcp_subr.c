@@ -311,7 +311,35 @@ uint16_t tcp_effective_mss(struct tapir_tcp *t)
 		mss = t->peer_mss;
 	if (t->user_mss && t->user_mss < mss)
 		mss = t->user_mss;
+	/* RFC 6691: the MSS counts data only, so options come off it */
+	if (t->ts_ok)
+		mss -= 12;
 	return (uint16_t)mss;
+}
+
+/* The shift we offer (RFC 7323 2.3): the smallest that lets the window
+ * field cover the whole receive buffer. */
+static uint8_t tcp_pick_wscale(const struct tapir_tcp *t)
+{
+	uint8_t s = 0;
+	while (s < TCP_MAX_WSCALE && (t->rcvbuf >> s) > 65535)
+		s++;
+	return s;
+}
+
+/* Before our SYN (or SYN,ACK): our shift and our timestamp clock's offset
+ * (RFC 7323 5.4: per connection, from a keyed hash as for the ISN). */
+void tcp_options_prepare(struct tapir_tcp *t)
+{
+	t->rcv_wscale = tcp_pick_wscale(t);
+	t->ts_offset = tcp_isn(t->s, t->raddr, t->rport, t->laddr, t->lport) ^ 0x5a5a5a5au;
+}
+
+void tcp_options_agreed(struct tapir_tcp *t)
+{
+	if (!t->ws_ok)
+		t->rcv_wscale = t->snd_wscale = 0;
+	t->mss = tcp_effective_mss(t);
 }
 
 /* ---- ports ---- */
@@ -453,6 +481,7 @@ int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_t
 	t->iss = tcp_isn(s, t->laddr, t->lport, addr, port);
 	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
 	t->mss = tcp_effective_mss(t);
+	tcp_options_prepare(t);
 	tcp_hash_insert(t);
 	tcp_set_state(t, TAPIR_TCP_SYN_SENT);
 	STAT(s, tcp_active_opens);
@@ -763,6 +792,12 @@ void tapir_tcp_get_info(const struct tapir_tcp *t, struct tapir_tcp_info *i)
 	i->backlog = (unsigned)t->backlog;
 	i->syn_queued = t->syn_n;
 	i->accept_queued = t->acc_n;
+	i->wscale_ok = t->ws_ok;
+	i->ts_ok = t->ts_ok;
+	i->sack_ok = t->sack_ok;
+	i->snd_wscale = t->snd_wscale;
+	i->rcv_wscale = t->rcv_wscale;
+	i->sacked_ranges = t->nsacked;
 }
 
 void tapir_tcp_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct tapir_tcp *t),

@@ -92,6 +92,10 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 	} else {
 		cc_timeout(t);
 		t->snd_nxt = t->snd_una; /* go back: resend from the first hole */
+		/* RFC 2018 8: after a timeout the SACKed bits are turned off,
+		 * since the peer may have dropped what it held */
+		t->nsacked = 0;
+		t->rexmt_high = t->snd_una;
 	}
 	tcp_output(t);
 	if (t->t_rexmt == TAPIR_TIME_NEVER && t->snd_max != t->snd_una)

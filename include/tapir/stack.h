@@ -64,6 +64,9 @@ struct tapir_config {
 	tapir_time_t tcp_fin_timeout_us; /* an orphan's FIN_WAIT_2: 60 s */
 	unsigned tcp_challenge_acks;  /* RFC 5961 7: challenge ACKs per second: 1000 */
 	unsigned tcp_initial_window;  /* segments, RFC 6928: 10 */
+	uint8_t tcp_window_scaling;   /* RFC 7323 2: offer window scaling: 1 */
+	uint8_t tcp_timestamps;       /* RFC 7323 3: offer timestamps (PAWS, RTTM): 1 */
+	uint8_t tcp_sack;             /* RFC 2018: offer SACK: 1 */
 };
 
 void tapir_config_default(struct tapir_config *cfg);

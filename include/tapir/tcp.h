@@ -13,6 +13,7 @@
 #ifndef TAPIR_TCP_H
 #define TAPIR_TCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <tapir/stack.h>
@@ -118,6 +119,10 @@ struct tapir_tcp_info {
 	uint32_t retransmits;  /* consecutive, for the current segment */
 	size_t rcv_queued, snd_queued; /* bytes in the buffers */
 	unsigned backlog, syn_queued, accept_queued; /* listeners */
+	/* negotiated on the SYNs: RFC 7323 (window scale, timestamps), RFC 2018 */
+	bool wscale_ok, ts_ok, sack_ok;
+	uint8_t snd_wscale, rcv_wscale;
+	unsigned sacked_ranges;       /* the SACK scoreboard's size now */
 };
 void tapir_tcp_get_info(const struct tapir_tcp *t, struct tapir_tcp_info *info);
 

@@ -366,10 +366,15 @@ static void init(struct sim *sim, const struct tapir_config *cfg,
 	struct tapir_config c;
 	struct tapir_memlink_params p;
 	memset(sim, 0, sizeof(*sim));
-	if (cfg)
+	if (cfg) {
 		c = *cfg;
-	else
+	} else {
+		/* the base protocol of RFC 9293: the rule tests count segments
+		 * of 1460 bytes; tests of the options pass a config of their own */
 		tapir_config_default(&c);
+		c.tcp_timestamps = 0;
+		c.tcp_sack = 0;
+	}
 	if (lp)
 		p = *lp;
 	else

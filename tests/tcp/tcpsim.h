@@ -74,7 +74,8 @@ struct sim {
 	unsigned puppet_icmp; /* ... of which ICMP */
 };
 
-/* CFG may be NULL (defaults); LP may be NULL (a clean link). */
+/* CFG may be NULL: the defaults without timestamps and SACK (so segments
+ * carry 1460 bytes); LP may be NULL (a clean link). */
 void sim_init(struct sim *sim, const struct tapir_config *cfg,
 	      const struct tapir_memlink_params *lp);
 /* As sim_init, but side 0 is a puppet (no stack); the tap is on. */

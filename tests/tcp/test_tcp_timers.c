@@ -146,6 +146,7 @@ static void test_rtt_estimator(void **state)
 	static uint8_t buf[2920];
 	(void)state;
 	tapir_config_default(&c);
+	c.tcp_timestamps = 0; /* two 1460-byte segments */
 	c.tcp_rto_min_us = TAPIR_MS(1); /* let the formula show */
 	tapir_memlink_params_default(&lp);
 	lp.delay_us = 10000;

@@ -1,0 +1,274 @@
+/* The TCP options of RFC 7323 (window scaling, timestamps with PAWS and
+ * RTTM) and RFC 2018 (SACK), between two tapir stacks in simulated time. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tcpsim.h"
+
+static uint8_t pattern(size_t i) { return (uint8_t)(i * 13 + (i >> 11)); }
+
+static uint32_t g_rcvbuf;
+static void set_rcvbuf(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, (int)g_rcvbuf); }
+
+/* Sends TOTAL bytes A -> B and reads them on B, checking each byte. */
+static void transfer(struct sim *sim, struct pair *p, size_t total)
+{
+	static uint8_t buf[65536];
+	size_t sent = 0, got = 0;
+	tapir_time_t until = sim->now + TAPIR_SEC(600);
+	while (got < total) {
+		while (sent < total) {
+			size_t n = total - sent < sizeof(buf) ? total - sent : sizeof(buf);
+			long r;
+			for (size_t i = 0; i < n; i++)
+				buf[i] = pattern(sent + i);
+			r = tapir_tcp_send(p->cli, buf, n, sim->now);
+			if (r <= 0)
+				break;
+			sent += (size_t)r;
+		}
+		for (long r; (r = tapir_tcp_recv(p->srv, buf, sizeof(buf), sim->now)) > 0; got += (size_t)r)
+			for (long i = 0; i < r; i++)
+				assert_int_equal(buf[i], pattern(got + (size_t)i));
+		sim_advance(sim, TAPIR_MS(1));
+		assert_true(sim->now < until);
+	}
+}
+
+/* RFC 7323 2: both SYNs carry the option, so both ends scale; the shift
+ * is the smallest that covers the buffer: 0 for 64 KiB, 14 for 1 GiB. */
+static void run_wscale(uint32_t rcvbuf, uint8_t want_shift)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_config c;
+	struct tapir_tcp_info a, b;
+	tapir_config_default(&c);
+	c.tcp_mem_max = (size_t)4 << 30;
+	sim_init(&sim, &c, NULL);
+	sim.tap_on = true;
+	g_rcvbuf = rcvbuf;
+	assert_true(sim_pair(&sim, 80, &p, set_rcvbuf, set_rcvbuf));
+	tapir_tcp_get_info(p.cli, &a);
+	tapir_tcp_get_info(p.srv, &b);
+	assert_true(a.wscale_ok && b.wscale_ok);
+	assert_int_equal(a.rcv_wscale, want_shift);
+	assert_int_equal(b.snd_wscale, want_shift);
+	assert_int_equal(b.rcv_wscale, want_shift);
+	assert_int_equal(a.snd_wscale, want_shift);
+	/* a SYN's window is never scaled (RFC 7323 2.2) */
+	assert_true(a.snd_wnd <= 65535);
+	transfer(&sim, &p, 3u << 20);
+	/* once B has ACKed (and read) the data, the window A knows is B's
+	 * free buffer scaled back up (to within one unit of the shift), far
+	 * beyond what 16 bits could say when the shift is large */
+	sim_advance(&sim, TAPIR_SEC(1));
+	tapir_tcp_get_info(p.cli, &a);
+	{
+		uint64_t most = (uint64_t)65535 << want_shift; /* the field's limit */
+		uint64_t want = rcvbuf < most ? rcvbuf : most;
+		assert_true(a.snd_wnd <= want);
+		assert_true(a.snd_wnd + (1u << want_shift) > want);
+	}
+	tapir_tcp_abort(p.cli, sim.now);
+	tapir_tcp_abort(p.srv, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_fini(&sim);
+}
+
+static void test_wscale_0(void **state)
+{
+	(void)state;
+	run_wscale(65535, 0);
+}
+
+static void test_wscale_14(void **state)
+{
+	(void)state;
+	run_wscale(1u << 30, 14);
+}
+
+/* A side that does not offer window scaling gets none: RFC 7323 2.2. */
+static void test_wscale_one_sided(void **state)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_config c;
+	struct tapir_tcp_info a, b;
+	(void)state;
+	tapir_config_default(&c);
+	c.tcp_window_scaling = 0; /* both stacks: A offers nothing ... */
+	sim_init(&sim, &c, NULL);
+	g_rcvbuf = 1u << 20;
+	assert_true(sim_pair(&sim, 80, &p, set_rcvbuf, set_rcvbuf));
+	tapir_tcp_get_info(p.cli, &a);
+	tapir_tcp_get_info(p.srv, &b);
+	assert_false(a.wscale_ok || b.wscale_ok);
+	assert_int_equal(a.snd_wnd, 65535); /* the unscaled maximum */
+	assert_true(a.ts_ok && b.ts_ok && a.sack_ok && b.sack_ok);
+	assert_int_equal(a.mss, 1448); /* RFC 6691: 1460 less 12 bytes of TSopt */
+	transfer(&sim, &p, 1u << 20);
+	tapir_tcp_abort(p.cli, sim.now);
+	tapir_tcp_abort(p.srv, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_fini(&sim);
+}
+
+/* PAWS (RFC 7323 5.3): a data segment whose timestamp is older than
+ * TS.Recent is dropped (and ACKed) even though its sequence number is
+ * fine; the sender's retransmission then delivers the bytes. */
+static int aged;
+static enum tapir_verdict age_one(void *arg, struct tapir_hook_pkt *p)
+{
+	uint8_t *th = p->data;
+	size_t hl = (size_t)(th[12] >> 4) * 4;
+	(void)arg;
+	if (aged || p->len <= hl)
+		return TAPIR_PASS; /* only the first data segment */
+	for (size_t o = 20; o + 10 <= hl;) {
+		if (th[o] == 1) {
+			o++;
+			continue;
+		}
+		if (th[o] == 8 && th[o + 1] == 10) {
+			uint32_t v = (uint32_t)th[o + 2] << 24 | (uint32_t)th[o + 3] << 16 |
+				     (uint32_t)th[o + 4] << 8 | th[o + 5];
+			v -= 100000; /* 100 s into the past */
+			th[o + 2] = (uint8_t)(v >> 24);
+			th[o + 3] = (uint8_t)(v >> 16);
+			th[o + 4] = (uint8_t)(v >> 8);
+			th[o + 5] = (uint8_t)v;
+			tapir_hook_fix_checksums(p);
+			aged = 1;
+			break;
+		}
+		if (th[o] == 0 || th[o + 1] < 2)
+			break;
+		o += th[o + 1];
+	}
+	return TAPIR_PASS;
+}
+
+static void test_paws(void **state)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_config c;
+	uint64_t drops, rexmits;
+	(void)state;
+	tapir_config_default(&c);
+	sim_init(&sim, &c, NULL);
+	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+	aged = 0;
+	assert_int_equal(tapir_hook_add(sim.st[1], TAPIR_HOOK_TCP_RX, age_one, NULL), 0);
+	drops = tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_dropped];
+	transfer(&sim, &p, 200000);
+	assert_true(aged);
+	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_dropped], drops + 1);
+	rexmits = tapir_stats(sim.st[0])->tcp_retransmits;
+	assert_true(rexmits >= 1);
+	tapir_tcp_abort(p.cli, sim.now);
+	tapir_tcp_abort(p.srv, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_fini(&sim);
+}
+
+/* SACK recovery (RFC 2018, RFC 6675): three segments lost from one window
+ * are each retransmitted once, without waiting for a timeout, and the
+ * receiver's ACKs name the blocks it holds. */
+static unsigned data_seen;
+static bool drop_three(void *arg, int to, const uint8_t *f, size_t len)
+{
+	(void)arg;
+	if (to != 1 || len < 54 || f[23] != 6)
+		return false;
+	{
+		size_t ihl = (size_t)(f[14] & 15) * 4, th = 14 + ihl;
+		size_t hl = (size_t)(f[th + 12] >> 4) * 4;
+		size_t ip_len = (size_t)f[16] << 8 | f[17];
+		if (ip_len <= ihl + hl)
+			return false; /* not data */
+		data_seen++;
+		return data_seen == 3 || data_seen == 6 || data_seen == 9;
+	}
+}
+
+static void test_sack_recovery(void **state)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_config c;
+	struct tapir_memlink_params lp;
+	const struct tapir_stats *st;
+	size_t sack_acks = 0;
+	(void)state;
+	tapir_config_default(&c);
+	tapir_memlink_params_default(&lp);
+	lp.delay_us = 5000;
+	sim_init(&sim, &c, &lp);
+	sim.tap_on = true;
+	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+	data_seen = 0;
+	sim.drop = drop_three;
+	transfer(&sim, &p, 40 * 1448);
+	st = tapir_stats(sim.st[0]);
+	assert_int_equal(st->tcp_fast_retransmits, 1); /* one recovery episode */
+	assert_int_equal(st->tcp_retransmits, 3);      /* each hole once */
+	for (size_t k = 0; k < sim.ntap; k++)
+		if (sim.tap[k].to == 0 && sim.tap[k].optlen > 12)
+			sack_acks++; /* TS (12) and SACK blocks */
+	assert_true(sack_acks >= 3);
+	tapir_tcp_abort(p.cli, sim.now);
+	tapir_tcp_abort(p.srv, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_fini(&sim);
+}
+
+/* The lossy transfers again, with every option on: byte-exact. */
+static void test_lossy_with_options(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 30; seed++) {
+		struct sim sim;
+		struct pair p;
+		struct tapir_config c;
+		struct tapir_memlink_params lp;
+		tapir_config_default(&c);
+		c.seed = seed;
+		tapir_memlink_params_default(&lp);
+		lp.seed = seed;
+		lp.loss = 0.05;
+		lp.reorder = 0.05;
+		lp.dup = 0.01;
+		lp.corrupt = 0.001;
+		lp.delay_us = 2000;
+		sim_init(&sim, &c, &lp);
+		assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+		transfer(&sim, &p, 1u << 20);
+		tapir_tcp_abort(p.cli, sim.now);
+		tapir_tcp_abort(p.srv, sim.now);
+		tapir_tcp_close(p.lis, sim.now);
+		sim_fini(&sim);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_wscale_0),
+		cmocka_unit_test(test_wscale_14),
+		cmocka_unit_test(test_wscale_one_sided),
+		cmocka_unit_test(test_paws),
+		cmocka_unit_test(test_sack_recovery),
+		cmocka_unit_test(test_lossy_with_options),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
