@@ -1,15 +1,34 @@
-/* Congestion control: slow start and congestion avoidance (RFC 5681) with
+/* Congestion control.  The shared machinery: slow start (RFC 5681) with
  * appropriate byte counting (RFC 3465, L = 2), fast retransmit and NewReno
- * fast recovery (RFC 6582). */
+ * fast recovery (RFC 6582).  Two ways to grow and to back off, chosen per
+ * socket (TAPIR_TCP_CONGESTION): NewReno's halving and one segment per
+ * window (RFC 5681), or CUBIC's cubic growth around the last maximum and a
+ * backoff to 0.7 (RFC 9438). */
+#include <math.h>
+
 #include "tcp_int.h"
+
+#define CUBIC_BETA 0.7 /* RFC 9438 4.6 */
+#define CUBIC_C 0.4    /* RFC 9438 5 */
 
 static uint32_t flight(const struct tapir_tcp *t) { return t->snd_max - t->snd_una; }
 
-static uint32_t half_flight(const struct tapir_tcp *t)
+/* The window after a loss: RFC 5681 (4) max(FlightSize / 2, 2 * SMSS) for
+ * NewReno; RFC 9438 4.6 cwnd * beta for CUBIC, which also remembers where
+ * the loss happened (W_max, with 4.7's fast convergence). */
+static uint32_t loss_ssthresh(struct tapir_tcp *t)
 {
-	/* RFC 5681 (4): ssthresh = max(FlightSize / 2, 2 * SMSS) */
-	uint32_t h = flight(t) / 2;
-	return h > 2u * t->mss ? h : 2u * t->mss;
+	uint32_t w;
+	if (t->cc_algo == TAPIR_CC_CUBIC) {
+		double cwnd = (double)t->cwnd / t->mss;
+		t->cubic_wmax = cwnd < t->cubic_wlast ? cwnd * (1 + CUBIC_BETA) / 2 : cwnd;
+		t->cubic_wlast = cwnd;
+		t->cubic_epoch = 0;
+		w = (uint32_t)(t->cwnd * CUBIC_BETA);
+	} else {
+		w = flight(t) / 2;
+	}
+	return w > 2u * t->mss ? w : 2u * t->mss;
 }
 
 void cc_init(struct tapir_tcp *t)
@@ -25,6 +44,44 @@ void cc_init(struct tapir_tcp *t)
 	t->dupacks = 0;
 	t->in_recovery = false;
 	t->recover = t->iss;
+	t->cubic_wmax = t->cubic_wlast = 0;
+	t->cubic_epoch = 0;
+}
+
+/* RFC 9438 4.2-4.4: congestion avoidance for CUBIC, per ACK of ACKED bytes */
+static void cubic_avoid(struct tapir_tcp *t, uint32_t acked)
+{
+	double mss = t->mss, cwnd = t->cwnd / mss, rtt, el, target, wcubic;
+	tapir_time_t now = t->s->now;
+	if (!t->cubic_epoch) { /* a new epoch starts with the first ACK after loss */
+		t->cubic_epoch = now;
+		if (t->cubic_wmax < cwnd) { /* never lost at this size: K = 0 */
+			t->cubic_k = 0;
+			t->cubic_wmax = cwnd;
+		} else {
+			t->cubic_k = cbrt(t->cubic_wmax * (1 - CUBIC_BETA) / CUBIC_C);
+		}
+		t->cubic_west = cwnd;
+	}
+	rtt = (t->srtt ? (double)t->srtt : 100000.0) / 1e6;
+	el = (double)(now - t->cubic_epoch) / 1e6;
+	/* W_cubic(t + RTT) = C (t + RTT - K)^3 + W_max (eq. 1, 4.4) */
+	wcubic = CUBIC_C * pow(el + rtt - t->cubic_k, 3) + t->cubic_wmax;
+	/* the Reno-friendly estimate (4.3): alpha = 3 (1 - beta) / (1 + beta) */
+	t->cubic_west += 3 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA) * (acked / mss) / cwnd;
+	target = wcubic;
+	if (target < cwnd)
+		target = cwnd;
+	if (target > 1.5 * cwnd) /* 4.4: at most 50% per RTT */
+		target = 1.5 * cwnd;
+	if (t->cubic_west > target) /* 4.3: the Reno-friendly region */
+		target = t->cubic_west;
+	/* grow by (target - cwnd) / cwnd segments per segment acked */
+	t->bytes_acked += (uint32_t)((target - cwnd) / cwnd * acked);
+	if (t->bytes_acked >= t->mss) {
+		t->cwnd += t->bytes_acked / t->mss * t->mss;
+		t->bytes_acked %= t->mss;
+	}
 }
 
 bool cc_ack(struct tapir_tcp *t, uint32_t acked)
@@ -49,6 +106,8 @@ bool cc_ack(struct tapir_tcp *t, uint32_t acked)
 	if (t->cwnd < t->ssthresh) {
 		/* slow start, RFC 3465 2.2: at most L * SMSS per ACK, L = 2 */
 		t->cwnd += acked < 2u * t->mss ? acked : 2u * t->mss;
+	} else if (t->cc_algo == TAPIR_CC_CUBIC) {
+		cubic_avoid(t, acked);
 	} else {
 		/* congestion avoidance, RFC 3465 2.1: one SMSS per cwnd acked */
 		t->bytes_acked += acked;
@@ -70,10 +129,11 @@ bool cc_dupack(struct tapir_tcp *t)
 	/* RFC 6582 3.2 (1)-(2): the third duplicate, unless the ACK does not
 	 * cover what was outstanding at the last recovery (a false alarm) */
 	if (t->dupacks == 3 && SEQ_GT(t->snd_una, t->recover - 1)) {
-		t->ssthresh = half_flight(t);
+		t->ssthresh = loss_ssthresh(t);
 		t->recover = t->snd_max;
 		t->cwnd = t->ssthresh + 3u * t->mss;
 		t->in_recovery = true;
+		t->bytes_acked = 0;
 		return true;
 	}
 	return false;
@@ -82,7 +142,7 @@ bool cc_dupack(struct tapir_tcp *t)
 void cc_timeout(struct tapir_tcp *t)
 {
 	/* RFC 5681 3.1 (4) and (5): loss window of one segment */
-	t->ssthresh = half_flight(t);
+	t->ssthresh = loss_ssthresh(t);
 	t->cwnd = t->mss;
 	t->bytes_acked = 0;
 	t->dupacks = 0;

@@ -136,6 +136,7 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	c->sndbuf = l->sndbuf;
 	c->user_mss = l->user_mss;
 	c->user_timeout_ms = l->user_timeout_ms;
+	c->cc_algo = l->cc_algo;
 	c->handler = l->handler;
 	c->handler_arg = l->handler_arg;
 	c->tx_reserved = l->tx_reserved;

@@ -102,9 +102,12 @@ struct tapir_tcp {
 	uint32_t rtt_seq;
 	tapir_time_t rtt_start;
 	unsigned backoff;                   /* consecutive timeouts */
-	/* RFC 5681 / 6582 */
+	/* RFC 5681 / 6582, and RFC 9438 (CUBIC) when cc_algo says so */
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 	unsigned dupacks;
+	uint8_t cc_algo;                    /* TAPIR_CC_* */
+	double cubic_wmax, cubic_wlast, cubic_k, cubic_west; /* in segments */
+	tapir_time_t cubic_epoch;           /* start of the growth epoch; 0: none */
 
 	/* timers: absolute deadlines, TAPIR_TIME_NEVER when off */
 	tapir_time_t t_rexmt;               /* retransmission, or persist when force-probing */

@@ -129,6 +129,7 @@ struct tapir_tcp *tcp_alloc(struct tapir_stack *s)
 	t->keepintvl = 75;
 	t->keepcnt = 9;
 	t->rto = s->cfg.tcp_rto_initial_us;
+	t->cc_algo = s->cfg.tcp_congestion;
 	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;
 	t->anext = tc->all;
 	if (tc->all)
@@ -743,6 +744,11 @@ int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 	case TAPIR_TCP_REUSEADDR:
 		t->reuseaddr = v != 0;
 		return 0;
+	case TAPIR_TCP_CONGESTION:
+		if (v != TAPIR_CC_NEWRENO && v != TAPIR_CC_CUBIC)
+			return -ENOENT; /* as Linux for an unknown name */
+		t->cc_algo = (uint8_t)v;
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }
@@ -761,6 +767,7 @@ int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *v)
 	case TAPIR_TCP_MAXSEG: *v = t->mss ? t->mss : TCP_DEFAULT_MSS; return 0;
 	case TAPIR_TCP_USER_TIMEOUT: *v = (int)t->user_timeout_ms; return 0;
 	case TAPIR_TCP_REUSEADDR: *v = t->reuseaddr; return 0;
+	case TAPIR_TCP_CONGESTION: *v = t->cc_algo; return 0;
 	}
 	return -ENOPROTOOPT;
 }

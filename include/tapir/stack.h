@@ -67,6 +67,7 @@ struct tapir_config {
 	uint8_t tcp_window_scaling;   /* RFC 7323 2: offer window scaling: 1 */
 	uint8_t tcp_timestamps;       /* RFC 7323 3: offer timestamps (PAWS, RTTM): 1 */
 	uint8_t tcp_sack;             /* RFC 2018: offer SACK: 1 */
+	uint8_t tcp_congestion;       /* TAPIR_CC_NEWRENO (0) or TAPIR_CC_CUBIC (1): 0 */
 };
 
 void tapir_config_default(struct tapir_config *cfg);

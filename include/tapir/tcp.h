@@ -103,7 +103,10 @@ enum tapir_tcp_opt {
 	TAPIR_TCP_MAXSEG,       /* MSS clamp */
 	TAPIR_TCP_USER_TIMEOUT, /* ms; 0: the default R2 behaviour (RFC 9293 3.8.3) */
 	TAPIR_TCP_REUSEADDR,    /* bool */
+	TAPIR_TCP_CONGESTION,   /* TAPIR_CC_NEWRENO or TAPIR_CC_CUBIC */
 };
+#define TAPIR_CC_NEWRENO 0 /* RFC 5681 + RFC 6582 */
+#define TAPIR_CC_CUBIC 1   /* RFC 9438 */
 int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int value);
 int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *value);
 

@@ -260,6 +260,94 @@ static void test_lossy_with_options(void **state)
 	}
 }
 
+/* CUBIC (RFC 9438): after a loss at W_max the window drops to beta =
+ * 0.7 of it, climbs back concavely to W_max at time K, then grows
+ * convexly; NewReno in the same run halves and grows one MSS per RTT. */
+static int drop_at_seg;
+static unsigned seg_count;
+static bool drop_one_at(void *arg, int to, const uint8_t *f, size_t len)
+{
+	(void)arg;
+	if (to != 1 || len < 100 || f[23] != 6)
+		return false;
+	return ++seg_count == (unsigned)drop_at_seg;
+}
+
+static void cwnd_curve(int algo, uint32_t *w_at_loss, uint32_t *after, double *samples, int n,
+		       tapir_time_t step)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_config c;
+	struct tapir_memlink_params lp;
+	static uint8_t buf[65536];
+	struct tapir_tcp_info i;
+	uint64_t fr;
+	tapir_config_default(&c);
+	c.tcp_congestion = (uint8_t)algo;
+	c.tcp_sndbuf = 8u << 20;
+	c.tcp_rcvbuf = 64u << 20;
+	c.tcp_mem_max = (size_t)1 << 30;
+	tapir_memlink_params_default(&lp);
+	lp.delay_us = 10000; /* 20 ms round trip */
+	lp.queue_limit = 100000;
+	sim_init(&sim, &c, &lp);
+	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+	seg_count = 0;
+	drop_at_seg = 800;
+	sim.drop = drop_one_at;
+	*w_at_loss = 0;
+	fr = tapir_stats(sim.st[0])->tcp_fast_retransmits;
+	for (int k = 0; k < n;) {
+		while (tapir_tcp_send(p.cli, buf, sizeof(buf), sim.now) > 0)
+			;
+		while (tapir_tcp_recv(p.srv, buf, sizeof(buf), sim.now) > 0)
+			;
+		tapir_tcp_get_info(p.cli, &i);
+		if (!*w_at_loss && tapir_stats(sim.st[0])->tcp_fast_retransmits > fr) {
+			*w_at_loss = i.ssthresh; /* what the loss left */
+			*after = i.cwnd;
+		}
+		if (*w_at_loss && !i.ssthresh)
+			break;
+		sim_advance(&sim, TAPIR_MS(1));
+		if (*w_at_loss && sim.now % step < 1000 && k < n)
+			samples[k++] = (double)i.cwnd / i.mss;
+		assert_true(sim.now < TAPIR_SEC(600));
+	}
+	tapir_tcp_abort(p.cli, sim.now);
+	tapir_tcp_abort(p.srv, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_fini(&sim);
+}
+
+static void test_cubic_growth(void **state)
+{
+	uint32_t ss_c, ss_r, cw_c, cw_r;
+	double cubic[40], reno[40];
+	int knee = -1;
+	(void)state;
+	cwnd_curve(TAPIR_CC_CUBIC, &ss_c, &cw_c, cubic, 40, TAPIR_MS(500));
+	cwnd_curve(TAPIR_CC_NEWRENO, &ss_r, &cw_r, reno, 40, TAPIR_MS(500));
+	/* the same loss at the same window: CUBIC keeps 0.7, NewReno ~0.5 */
+	assert_true(ss_c > ss_r);
+	assert_true((double)ss_r / ss_c > 0.6 && (double)ss_r / ss_c < 0.8);
+	/* CUBIC's growth slows towards W_max (concave), then speeds up past
+	 * it (convex): the increments shrink, then grow */
+	for (int k = 1; k + 1 < 40 && knee < 0; k++)
+		if (cubic[k + 1] - cubic[k] > cubic[k] - cubic[k - 1] + 0.5 && k > 2)
+			knee = k;
+	if (knee < 0 || getenv("CUBIC_DUMP")) {
+		fprintf(stderr, "ssthresh cubic %u reno %u, knee %d\n", ss_c, ss_r, knee);
+		for (int k = 0; k < 40; k++)
+			fprintf(stderr, "%d: cubic %.1f reno %.1f\n", k, cubic[k], reno[k]);
+	}
+	assert_true(knee > 0);
+	assert_true(cubic[1] - cubic[0] > cubic[knee] - cubic[knee - 1]); /* concave first */
+	/* and past the knee it keeps accelerating (convex) */
+	assert_true(cubic[39] - cubic[38] > cubic[knee] - cubic[knee - 1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_paws),
 		cmocka_unit_test(test_sack_recovery),
 		cmocka_unit_test(test_lossy_with_options),
+		cmocka_unit_test(test_cubic_growth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
