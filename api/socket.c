@@ -796,6 +796,18 @@ int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const v
 			(tapir_time_t)tv.tv_sec * 1000000u + (tapir_time_t)tv.tv_usec;
 		return leave_ret(s, 0);
 	}
+	if (level == IPPROTO_TCP && name == TCP_CONGESTION) {
+		/* a name, as Linux takes it: "reno" (NewReno) or "cubic" */
+		char algo[16] = {0};
+		memcpy(algo, val, len < sizeof(algo) - 1 ? len : sizeof(algo) - 1);
+		if (!s->tcp)
+			return leave_ret(s, -ENOPROTOOPT);
+		return leave_ret(s, tapir_tcp_setopt(s->tcp, TAPIR_TCP_CONGESTION,
+						     !strcmp(algo, "cubic") ? TAPIR_CC_CUBIC
+						     : !strcmp(algo, "reno") || !strcmp(algo, "newreno")
+							     ? TAPIR_CC_NEWRENO
+							     : -1));
+	}
 	if (len < (socklen_t)sizeof(int))
 		return leave_ret(s, -EINVAL);
 	memcpy(&v, val, sizeof(v));
@@ -909,6 +921,11 @@ int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *v
 	}
 	if (level != IPPROTO_TCP || !s->tcp)
 		return leave_ret(s, -ENOPROTOOPT);
+	if (name == TCP_CONGESTION) {
+		tapir_tcp_getopt(s->tcp, TAPIR_TCP_CONGESTION, &v);
+		return leave_ret(s, put_opt(val, len, v == TAPIR_CC_CUBIC ? "cubic" : "reno",
+					    v == TAPIR_CC_CUBIC ? 6 : 5));
+	}
 	switch (name) {
 	case TCP_NODELAY: opt = TAPIR_TCP_NODELAY; break;
 	case TCP_MAXSEG: opt = TAPIR_TCP_MAXSEG; break;

@@ -763,6 +763,17 @@ static void options_and_errors(void **state)
 	assert_int_equal(tapir_setsockopt(p.a, fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, sizeof(v)), 0);
 	v = 1200;
 	assert_int_equal(tapir_setsockopt(p.a, fd, IPPROTO_TCP, TCP_MAXSEG, &v, sizeof(v)), 0);
+	/* TCP_CONGESTION takes a name, as on Linux */
+	{
+		char algo[16];
+		socklen_t alen = sizeof(algo);
+		assert_int_equal(tapir_setsockopt(p.a, fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5), 0);
+		assert_int_equal(tapir_getsockopt(p.a, fd, IPPROTO_TCP, TCP_CONGESTION, algo, &alen), 0);
+		assert_string_equal(algo, "cubic");
+		assert_int_equal(tapir_setsockopt(p.a, fd, IPPROTO_TCP, TCP_CONGESTION, "bbr", 3), -1);
+		assert_int_equal(errno, ENOENT);
+		assert_int_equal(tapir_setsockopt(p.a, fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
+	}
 	v = 32768;
 	assert_int_equal(tapir_setsockopt(p.a, fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
 	assert_int_equal(tapir_getsockopt(p.a, fd, SOL_SOCKET, SO_RCVBUF, &v, &len), 0);
