@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "drill.h"
 #include "tool.h"
 
 void die(const char *fmt, ...)
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  host     run a userspace host on a TAP device\n"
+	      "  drill    run packetdrill scripts against the TCP core\n"
 	      "\n"
 	      "tapir COMMAND --help tells more; tapir --version prints the version.\n",
 	      f);
@@ -59,5 +61,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "host"))
 		return cmd_host(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "drill"))
+		return cmd_drill(argc - 1, argv + 1);
 	die("unknown command '%s' (try tapir --help)", argv[1]);
 }

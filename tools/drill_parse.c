@@ -1,0 +1,707 @@
+/* tapir drill: the script parser.
+ *
+ * packetdrill's grammar, as far as the FreeBSD TCP suite uses it, read line
+ * by line: options (--name=value), preprocessor lines (#ifdef), and timed
+ * events: shell commands in backquotes, %{ python }% blocks, packets
+ * (< injected, > expected) and system calls.  Nothing here touches the
+ * stack; drill.c interprets the events. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "drill.h"
+
+/* ---- symbols: the host's values, as packetdrill compiles them in ---- */
+struct sym {
+	const char *name;
+	long long v;
+};
+static const struct sym syms[] = {
+#define S(x) {#x, x}
+	S(EPERM), S(ENOENT), S(EINTR), S(EBADF), S(EAGAIN), S(EWOULDBLOCK), S(ENOMEM),
+	S(EFAULT), S(EINVAL), S(EPIPE), S(ENOTSOCK), S(EDESTADDRREQ), S(EMSGSIZE),
+	S(EPROTOTYPE), S(ENOPROTOOPT), S(EPROTONOSUPPORT), S(EOPNOTSUPP), S(EAFNOSUPPORT),
+	S(EADDRINUSE), S(EADDRNOTAVAIL), S(ENETDOWN), S(ENETUNREACH), S(ECONNABORTED),
+	S(ECONNRESET), S(ENOBUFS), S(EISCONN), S(ENOTCONN), S(ETIMEDOUT), S(ECONNREFUSED),
+	S(EHOSTDOWN), S(EHOSTUNREACH), S(EALREADY), S(EINPROGRESS),
+	S(O_RDONLY), S(O_WRONLY), S(O_RDWR), S(O_NONBLOCK), S(F_GETFL), S(F_SETFL),
+	S(SHUT_RD), S(SHUT_WR), S(SHUT_RDWR), S(MSG_PEEK), S(MSG_DONTWAIT), S(MSG_WAITALL),
+	S(AF_INET), S(PF_INET), S(AF_INET6), S(PF_INET6), S(SOCK_STREAM), S(SOCK_DGRAM),
+	S(IPPROTO_TCP), S(IPPROTO_UDP), S(IPPROTO_IP), S(SOL_SOCKET),
+	S(SO_ERROR), S(SO_RCVBUF), S(SO_SNDBUF), S(SO_LINGER), S(SO_REUSEADDR),
+	S(SO_KEEPALIVE), S(TCP_NODELAY), S(TCP_MAXSEG), S(TCP_KEEPIDLE), S(TCP_KEEPINTVL),
+	S(TCP_KEEPCNT),
+#undef S
+	{NULL, 0},
+};
+
+const char *dl_errno_name(int err)
+{
+	for (const struct sym *y = syms; y->name && y->name[0] == 'E'; y++)
+		if (y->v == err && strcmp(y->name, "EWOULDBLOCK"))
+			return y->name;
+	return NULL;
+}
+
+int dl_eval(const char *expr, long long *v, char *bad, size_t badlen)
+{
+	const char *p = expr;
+	long long acc = 0;
+	for (;;) {
+		long long x;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (isdigit((unsigned char)*p) || *p == '-') {
+			char *end;
+			errno = 0;
+			x = strtoll(p, &end, 0);
+			if (end == p || errno)
+				goto fail;
+			p = end;
+		} else if (isalpha((unsigned char)*p) || *p == '_') {
+			const char *s = p;
+			size_t n;
+			const struct sym *y;
+			while (isalnum((unsigned char)*p) || *p == '_')
+				p++;
+			n = (size_t)(p - s);
+			for (y = syms; y->name; y++)
+				if (strlen(y->name) == n && !strncmp(y->name, s, n))
+					break;
+			if (!y->name) {
+				snprintf(bad, badlen, "%.*s", (int)n, s);
+				return -1;
+			}
+			x = y->v;
+		} else {
+			goto fail;
+		}
+		acc |= x;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		if (*p++ != '|')
+			goto fail;
+	}
+	*v = acc;
+	return 0;
+fail:
+	snprintf(bad, badlen, "%s", expr);
+	return -1;
+}
+
+/* ---- the reader ---- */
+
+struct rd {
+	struct dl_script *sc;
+	int line;
+	const char *p;
+};
+
+static void bad(struct rd *r, bool skip, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void bad(struct rd *r, bool skip, const char *fmt, ...)
+{
+	va_list ap;
+	if (r->sc->bad_line)
+		return; /* the first problem is the one reported */
+	r->sc->bad_line = r->line;
+	r->sc->bad_skip = skip;
+	va_start(ap, fmt);
+	vsnprintf(r->sc->bad_msg, sizeof(r->sc->bad_msg), fmt, ap);
+	va_end(ap);
+}
+
+static void ws(struct rd *r)
+{
+	while (*r->p == ' ' || *r->p == '\t' || *r->p == '\r' || *r->p == '\n')
+		r->p++;
+}
+
+static bool lit(struct rd *r, const char *s)
+{
+	size_t n = strlen(s);
+	ws(r);
+	if (strncmp(r->p, s, n))
+		return false;
+	r->p += n;
+	return true;
+}
+
+/* A keyword: S followed by something that cannot continue a name. */
+static bool kw(struct rd *r, const char *s)
+{
+	size_t n = strlen(s);
+	ws(r);
+	if (strncmp(r->p, s, n) || isalnum((unsigned char)r->p[n]) || r->p[n] == '_')
+		return false;
+	r->p += n;
+	return true;
+}
+
+static bool u32(struct rd *r, uint32_t *v)
+{
+	char *end;
+	unsigned long long x;
+	ws(r);
+	if (!isdigit((unsigned char)*r->p))
+		return false;
+	errno = 0;
+	x = strtoull(r->p, &end, 0);
+	if (errno || x > UINT32_MAX)
+		return false;
+	r->p = end;
+	*v = (uint32_t)x;
+	return true;
+}
+
+/* Seconds with a fraction, as microseconds. */
+static bool secs(struct rd *r, int64_t *us)
+{
+	char *end;
+	double x;
+	ws(r);
+	if (!isdigit((unsigned char)*r->p) && *r->p != '.')
+		return false;
+	x = strtod(r->p, &end);
+	if (end == r->p || !(x >= 0 && x < 1e9))
+		return false;
+	r->p = end;
+	*us = llround(x * 1e6);
+	return true;
+}
+
+/* "0.1", "+0.1", "*", "1.0...2.0", "+1~+2" */
+static bool parse_time(struct rd *r, struct dl_time *t)
+{
+	memset(t, 0, sizeof(*t));
+	ws(r);
+	if (*r->p == '*') {
+		r->p++;
+		t->kind = DL_T_ANY;
+		return true;
+	}
+	t->kind = DL_T_ABS;
+	if (*r->p == '+') {
+		r->p++;
+		t->kind = DL_T_REL;
+	}
+	if (!secs(r, &t->us))
+		return false;
+	t->end_us = t->us;
+	if (lit(r, "...") || lit(r, "~")) {
+		ws(r);
+		if (*r->p == '+') {
+			r->p++;
+			t->end_rel = true;
+		}
+		if (!secs(r, &t->end_us))
+			return false;
+		if (t->end_rel && t->kind == DL_T_ABS)
+			t->end_us += t->us;
+		if (t->end_us < t->us)
+			return false;
+	}
+	return true;
+}
+
+static bool parse_opts(struct rd *r, struct dl_pkt *k)
+{
+	/* after '<' */
+	if (lit(r, "...")) {
+		k->opts = DL_OPTS_ANY;
+		return lit(r, ">");
+	}
+	k->opts = DL_OPTS_LIST;
+	for (;;) {
+		struct dl_opt *o;
+		if (k->nopt == DL_MAX_OPTS) {
+			bad(r, false, "too many TCP options");
+			return false;
+		}
+		o = &k->opt[k->nopt++];
+		memset(o, 0, sizeof(*o));
+		if (kw(r, "nop")) {
+			o->kind = DL_OPT_NOP;
+		} else if (kw(r, "eol")) {
+			o->kind = DL_OPT_EOL;
+		} else if (kw(r, "mss")) {
+			o->kind = DL_OPT_MSS;
+			if (!u32(r, &o->v[0]) || o->v[0] > 65535)
+				return false;
+			o->n = 1;
+		} else if (kw(r, "wscale")) {
+			o->kind = DL_OPT_WSCALE;
+			if (!u32(r, &o->v[0]) || o->v[0] > 255)
+				return false;
+			o->n = 1;
+		} else if (kw(r, "sackOK")) {
+			o->kind = DL_OPT_SACKOK;
+		} else if (kw(r, "sack")) {
+			o->kind = DL_OPT_SACK;
+			while (o->n < 8 && u32(r, &o->v[o->n])) {
+				if (!lit(r, ":") || !u32(r, &o->v[o->n + 1]))
+					return false;
+				o->n += 2;
+			}
+			if (!o->n)
+				return false;
+		} else if (kw(r, "TS")) {
+			o->kind = DL_OPT_TS;
+			if (!kw(r, "val") || !u32(r, &o->v[0]) || !kw(r, "ecr") || !u32(r, &o->v[1]))
+				return false;
+			o->n = 2;
+		} else {
+			char name[24];
+			ws(r);
+			sscanf(r->p, "%23[A-Za-z0-9_]", name);
+			bad(r, true, "TCP option '%s' not supported", name);
+			return false;
+		}
+		if (lit(r, ">"))
+			return true;
+		if (!lit(r, ","))
+			return false;
+	}
+}
+
+static const struct {
+	const char *name;
+	uint8_t type;
+} icmp_types[] = {
+	{"unreachable", 3}, {"source_quench", 4}, {"redirect", 5},
+	{"time_exceeded", 11}, {"parameter_problem", 12},
+};
+static const char *const unreach_codes[] = {
+	"net_unreachable", "host_unreachable", "protocol_unreachable", "port_unreachable",
+	"frag_needed", "source_route_failed", "net_unknown", "host_unknown",
+	"source_host_isolated", "net_prohibited", "host_prohibited", "net_unreachable_for_tos",
+	"host_unreachable_for_tos", "packet_filtered", "precedence_violation",
+	"precedence_cutoff",
+};
+
+/* "< icmp TYPE [CODE] [mtu N] [SEQ:END(LEN)]" (after "icmp") */
+static bool parse_icmp(struct rd *r, struct dl_event *e)
+{
+	struct dl_icmp *c = &e->icmp;
+	char word[40] = "";
+	uint32_t end;
+	size_t i;
+	e->type = DL_EV_ICMP;
+	ws(r);
+	sscanf(r->p, "%39[a-z_]", word);
+	for (i = 0; i < sizeof(icmp_types) / sizeof(icmp_types[0]); i++)
+		if (!strcmp(word, icmp_types[i].name))
+			break;
+	if (i == sizeof(icmp_types) / sizeof(icmp_types[0])) {
+		bad(r, true, "ICMP type '%s' not supported", word);
+		return false;
+	}
+	c->type = icmp_types[i].type;
+	r->p += strlen(word);
+	ws(r);
+	word[0] = 0;
+	sscanf(r->p, "%39[a-z_0-9]", word);
+	if (c->type == 3) {
+		for (i = 0; i < sizeof(unreach_codes) / sizeof(unreach_codes[0]); i++)
+			if (!strcmp(word, unreach_codes[i]))
+				break;
+		if (i == sizeof(unreach_codes) / sizeof(unreach_codes[0]))
+			return false;
+		c->code = (uint8_t)i;
+		r->p += strlen(word);
+	} else if (c->type == 11 && (!strcmp(word, "ttl_exceeded_in_transit") ||
+				     !strcmp(word, "frag_reass_exceeded"))) {
+		c->code = word[0] == 'f';
+		r->p += strlen(word);
+	} else if (!strncmp(word, "code_", 5)) {
+		c->code = (uint8_t)atoi(word + 5);
+		r->p += strlen(word);
+	}
+	if (kw(r, "mtu")) {
+		uint32_t m;
+		if (!u32(r, &m) || m > 65535)
+			return false;
+		c->mtu = (uint16_t)m;
+	}
+	if (!lit(r, "[") || !u32(r, &c->seq) || !lit(r, ":") || !u32(r, &end) || !lit(r, "(") ||
+	    !u32(r, &c->len) || !lit(r, ")") || !lit(r, "]"))
+		return false;
+	return end - c->seq == c->len;
+}
+
+static bool parse_packet(struct rd *r, struct dl_event *e)
+{
+	struct dl_pkt *k = &e->pkt;
+	uint32_t end;
+	k->out = *r->p++ == '>';
+	k->ecn = -1;
+	if (*r->p == '[') { /* ECN codepoint of the IP header */
+		if (!lit(r, "[noecn]")) {
+			bad(r, true, "ECN codepoints other than [noecn] not supported");
+			return false;
+		}
+		k->ecn = 0;
+	}
+	if (kw(r, "icmp")) {
+		if (k->out) {
+			bad(r, true, "outbound ICMP not supported");
+			return false;
+		}
+		return parse_icmp(r, e);
+	}
+	e->type = DL_EV_PKT;
+	ws(r);
+	if (*r->p == '(') {
+		bad(r, true, "IP header fields (ttl, tos) not supported");
+		return false;
+	}
+	while (*r->p && strchr("SFRP.EWU-", *r->p)) {
+		switch (*r->p++) {
+		case 'S': k->flags |= DL_SYN; break;
+		case 'F': k->flags |= DL_FIN; break;
+		case 'R': k->flags |= DL_RST; break;
+		case 'P': k->flags |= DL_PSH; break;
+		case '.': k->flags |= DL_ACK; break;
+		case 'E': k->flags |= DL_ECE; break;
+		case 'W': k->flags |= DL_CWR; break;
+		case 'U': k->flags |= DL_URG; break;
+		default: break; /* '-': no flags */
+		}
+	}
+	if (lit(r, "...")) {
+		k->seq_any = true;
+	} else {
+		if (!u32(r, &k->seq) || !lit(r, ":") || !u32(r, &end) || !lit(r, "(") ||
+		    !u32(r, &k->len) || !lit(r, ")"))
+			return false;
+		if (end - k->seq != k->len) {
+			bad(r, false, "sequence range %u:%u does not match length %u", k->seq, end,
+			    k->len);
+			return false;
+		}
+		if (k->len > 65000) {
+			bad(r, false, "payload of %u bytes too long", k->len);
+			return false;
+		}
+		if (*r->p == '!') {
+			bad(r, true, "'!' after the sequence numbers not supported");
+			return false;
+		}
+	}
+	for (;;) {
+		ws(r);
+		if (!*r->p)
+			return true;
+		if (kw(r, "ack")) {
+			k->has_ack = true;
+			if (lit(r, "..."))
+				k->ack_any = true;
+			else if (!u32(r, &k->ack))
+				return false;
+		} else if (kw(r, "win")) {
+			k->has_win = true;
+			if (lit(r, "..."))
+				k->win_any = true;
+			else if (!u32(r, &k->win) || k->win > 65535)
+				return false;
+		} else if (lit(r, "<")) {
+			if (!parse_opts(r, k))
+				return false;
+		} else if (lit(r, "...")) {
+			k->rest_any = true;
+		} else if (*r->p == '/') {
+			bad(r, true, "encapsulation (%.10s) not supported", r->p);
+			return false;
+		} else {
+			bad(r, true, "packet field '%.12s' not supported", r->p);
+			return false;
+		}
+	}
+}
+
+/* name(arg, ...) = ret [ERRNO] [(text)] */
+static bool parse_call(struct rd *r, struct dl_event *e)
+{
+	struct dl_call *c = &e->call;
+	char *p = (char *)r->p, *start;
+	int depth = 0;
+	e->type = DL_EV_CALL;
+	c->name = p;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	if (p == c->name)
+		return false;
+	start = p;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '(')
+		return false;
+	*start = 0; /* ends the name */
+	p++;
+	start = p;
+	for (;; p++) {
+		if (!*p)
+			return false;
+		if (*p == '(' || *p == '[' || *p == '{')
+			depth++;
+		else if ((*p == ')' || *p == ']' || *p == '}') && depth)
+			depth--;
+		else if ((*p == ',' || *p == ')') && !depth) {
+			char c0 = *p, *a = start, *z = p;
+			while (isspace((unsigned char)*a))
+				a++;
+			while (z > a && isspace((unsigned char)z[-1]))
+				z--;
+			*z = 0;
+			if (*a || c->nargs) {
+				if (c->nargs == DL_MAX_ARGS)
+					return false;
+				c->arg[c->nargs++] = a;
+			}
+			start = p + 1;
+			if (c0 == ')')
+				break;
+		}
+	}
+	r->p = p + 1;
+	if (!lit(r, "="))
+		return false;
+	ws(r);
+	p = (char *)r->p;
+	c->ret = p;
+	while (*p && !isspace((unsigned char)*p))
+		p++;
+	if (*p)
+		*p++ = 0;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (isupper((unsigned char)*p)) {
+		c->err = p;
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		if (*p)
+			*p++ = 0;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	/* the rest is a comment in parentheses: "(Operation now in progress)" */
+	if (*p && *p != '(')
+		return false;
+	r->p = p + strlen(p);
+	return true;
+}
+
+/* --name=value */
+static void parse_option(struct rd *r, char *s)
+{
+	struct dl_config *c = &r->sc->cfg;
+	char *v = strchr(s, '=');
+	long long n;
+	if (v)
+		*v++ = 0;
+	else
+		v = "";
+	for (char *z = v + strlen(v); z > v && isspace((unsigned char)z[-1]);)
+		*--z = 0;
+	n = atoll(v);
+	if (!strcmp(s, "ip_version")) {
+		if (!strcmp(v, "ipv6") || !strcmp(v, "ipv4-mapped-ipv6"))
+			c->ipv6 = 1;
+		else if (strcmp(v, "ipv4"))
+			bad(r, false, "unknown --ip_version=%s", v);
+	} else if (!strcmp(s, "tolerance_usecs")) {
+		c->tolerance_us = n;
+	} else if (!strcmp(s, "mtu")) {
+		c->mtu = (unsigned)n;
+	} else if (!strcmp(s, "bind_port")) {
+		c->bind_port = (uint16_t)n;
+	} else if (!strcmp(s, "connect_port")) {
+		c->connect_port = (uint16_t)n;
+	} else {
+		bad(r, true, "option --%s not supported", s);
+	}
+}
+
+/* Cuts a "//" comment, outside backquotes. */
+static void strip_comment(char *s)
+{
+	bool q = false;
+	for (; *s; s++) {
+		if (*s == '`')
+			q = !q;
+		else if (!q && s[0] == '/' && s[1] == '/') {
+			*s = 0;
+			return;
+		}
+	}
+}
+
+static bool defined(const char *const *defines, const char *name)
+{
+	for (; defines && *defines; defines++)
+		if (!strcmp(*defines, name))
+			return true;
+	return false;
+}
+
+int dl_parse_file(const char *path, const char *const *defines, struct dl_script *sc)
+{
+	FILE *f = fopen(path, "rb");
+	struct rd r = {.sc = sc};
+	size_t n, cap = 0;
+	char *line, *next;
+	/* #ifdef nesting: bit i set when level i is skipping */
+	unsigned skip = 0, depth = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->cfg.tolerance_us = 4000; /* packetdrill's default */
+	sc->cfg.mtu = 1500;
+	sc->cfg.local_ip = 0xc0a80001;   /* 192.168.0.1: tapir */
+	sc->cfg.remote_ip = 0xc0000201;  /* 192.0.2.1: the script */
+	sc->cfg.gateway_ip = 0xc0a80002; /* 192.168.0.2 */
+	sc->cfg.prefix_len = 16;         /* packetdrill's 255.255.0.0 */
+	sc->cfg.bind_port = 8080;
+	sc->cfg.connect_port = 8080;
+	if (!f) {
+		snprintf(sc->bad_msg, sizeof(sc->bad_msg), "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	sc->buf = malloc(DL_MAX_FILE + 1);
+	if (!sc->buf) {
+		fclose(f);
+		snprintf(sc->bad_msg, sizeof(sc->bad_msg), "out of memory");
+		return -1;
+	}
+	n = fread(sc->buf, 1, DL_MAX_FILE + 1, f);
+	fclose(f);
+	if (n > DL_MAX_FILE) {
+		snprintf(sc->bad_msg, sizeof(sc->bad_msg), "script larger than %u bytes",
+			 DL_MAX_FILE);
+		return -1;
+	}
+	sc->buf[n] = 0;
+	if (memchr(sc->buf, 0, n)) {
+		snprintf(sc->bad_msg, sizeof(sc->bad_msg), "not a text file");
+		return -1;
+	}
+
+	for (line = sc->buf; line && !sc->bad_line; line = next) {
+		struct dl_event *e;
+		char *s;
+		r.line++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		strip_comment(line);
+		for (s = line; isspace((unsigned char)*s); s++)
+			;
+		/* preprocessor: the suite marks the RFC's behaviour STANDARD and
+		 * FreeBSD's own choice FreeBSD */
+		if (*s == '#') {
+			char word[16] = "", name[64] = "";
+			sscanf(s + 1, "%15s %63s", word, name);
+			if (!strcmp(word, "ifdef") || !strcmp(word, "ifndef")) {
+				bool on = defined(defines, name) == !strcmp(word, "ifdef");
+				if (++depth > 30)
+					bad(&r, false, "#ifdef nested too deep");
+				else if (!on)
+					skip |= 1u << depth;
+			} else if (!strcmp(word, "else") && depth) {
+				skip ^= 1u << depth;
+			} else if (!strcmp(word, "endif") && depth) {
+				skip &= ~(1u << depth);
+				depth--;
+			} else {
+				bad(&r, false, "unknown preprocessor line #%s", word);
+			}
+			continue;
+		}
+		if (skip)
+			continue;
+		if (!*s)
+			continue;
+		if (s[0] == '-' && s[1] == '-') {
+			parse_option(&r, s + 2);
+			continue;
+		}
+		if (sc->nev == cap) {
+			struct dl_event *ne;
+			if (cap >= DL_MAX_EVENTS) {
+				bad(&r, false, "more than %u events", DL_MAX_EVENTS);
+				break;
+			}
+			cap = cap ? cap * 2 : 64;
+			ne = realloc(sc->ev, cap * sizeof(*ne));
+			if (!ne) {
+				bad(&r, false, "out of memory");
+				break;
+			}
+			sc->ev = ne;
+		}
+		e = &sc->ev[sc->nev];
+		memset(e, 0, sizeof(*e));
+		e->line = r.line;
+		r.p = s;
+		if (!parse_time(&r, &e->time)) {
+			bad(&r, false, "cannot parse: %.60s", s);
+			break;
+		}
+		ws(&r);
+		if (*r.p == '`' || (r.p[0] == '%' && r.p[1] == '{')) {
+			/* a shell command or a python block, perhaps over lines */
+			const char *close = *r.p == '`' ? "`" : "}%";
+			e->type = *r.p == '`' ? DL_EV_SHELL : DL_EV_CODE;
+			e->text = r.p;
+			if (!strstr(r.p + 1 + (*r.p == '%'), close)) {
+				/* join the following lines up to the closing mark */
+				char *z;
+				if (!next || !(z = strstr(next, close))) {
+					bad(&r, false, "unterminated %s", close);
+					break;
+				}
+				next[-1] = ' ';
+				for (char *q = next; q < z; q++)
+					if (*q == '\n') {
+						*q = ' ';
+						r.line++;
+					}
+				r.line++;
+				next = strchr(z, '\n');
+				if (next)
+					*next++ = 0;
+			}
+			sc->nev++;
+			continue;
+		}
+		if (*r.p == '<' || *r.p == '>') {
+			if (!parse_packet(&r, e)) {
+				bad(&r, false, "cannot parse packet: %.60s", s);
+				break;
+			}
+		} else if (!parse_call(&r, e)) {
+			bad(&r, false, "cannot parse: %.60s", s);
+			break;
+		}
+		sc->nev++;
+	}
+	if (depth && !sc->bad_line)
+		bad(&r, false, "#ifdef without #endif");
+	return 0;
+}
+
+void dl_script_free(struct dl_script *sc)
+{
+	free(sc->buf);
+	free(sc->ev);
+	memset(sc, 0, sizeof(*sc));
+}
