@@ -313,8 +313,9 @@ int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int 
 int tcp_init(struct tapir_stack *s);
 void tcp_fini(struct tapir_stack *s);
 int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
+/* LOCAL: the error is our own finding (ARP failed), not a received ICMP */
 int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
-		   uint8_t type, uint8_t code);
+		   uint8_t type, uint8_t code, bool local);
 tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now);
 
 #endif

@@ -110,7 +110,7 @@ static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, 
 	case IP_PROTO_UDP:
 		return udp_icmp_error(s, inner, len, err);
 	case IP_PROTO_TCP:
-		return tcp_icmp_error(s, inner, len, err, type, code);
+		return tcp_icmp_error(s, inner, len, err, type, code, ipv4_is_local(s, from));
 	case IP_PROTO_ICMP:
 		if (inner[hlen] != ICMP_ECHO || !s->echo_fn)
 			return TAPIR_DROP_icmp_error_bad;

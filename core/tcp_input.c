@@ -95,6 +95,37 @@ static int tcp_reply_closed(struct tapir_stack *s, const struct tp_seg *seg)
 	return TAPIR_DROP_tcp_no_socket;
 }
 
+static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg);
+
+static bool ooo_add(struct tapir_tcp *t, uint32_t start, uint32_t end);
+
+/* Text on a SYN in SYN-SENT is "queued for processing after the
+ * ESTABLISHED state has been reached" (RFC 9293 3.10.7.3): it waits in the
+ * receive buffer as if out of order, so the SYN,ACK does not acknowledge it;
+ * tcp_ooo_merge takes it in once the handshake is done. */
+static void tcp_syn_data(struct tapir_tcp *t, const struct tp_seg *seg)
+{
+	uint32_t n = seg->len < t->rcv.cap ? seg->len : t->rcv.cap;
+	if (n && ooo_add(t, t->rcv_nxt, t->rcv_nxt + n))
+		ring_write_at(&t->rcv, 0, seg->data, n);
+}
+
+/* Takes in out-of-order ranges that now start at RCV.NXT; true if any. */
+static bool tcp_ooo_merge(struct tapir_tcp *t)
+{
+	bool merged = false;
+	while (t->nooo && SEQ_LEQ(t->ooo[0].start, t->rcv_nxt)) {
+		if (SEQ_GT(t->ooo[0].end, t->rcv_nxt)) {
+			t->rcv.len += t->ooo[0].end - t->rcv_nxt;
+			t->rcv_nxt = t->ooo[0].end;
+		}
+		memmove(&t->ooo[0], &t->ooo[1], (t->nooo - 1) * sizeof(t->ooo[0]));
+		t->nooo--;
+		merged = true;
+	}
+	return merged;
+}
+
 /* RFC 9293 3.10.7.2: LISTEN */
 static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 {
@@ -162,6 +193,8 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	tcp_options_prepare(c);
 	tcp_options_agreed(c);
 	cc_init(c);
+	/* data on a SYN to a listener is not taken (as Linux and FreeBSD do
+	 * without TCP Fast Open): the peer sends it again after the SYN,ACK */
 	c->passive = true;
 	c->parent = l;
 	c->qnext = l->synq;
@@ -171,7 +204,6 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	c->state = TAPIR_TCP_LISTEN;
 	tcp_set_state(c, TAPIR_TCP_SYN_RECEIVED);
 	STAT(s, tcp_passive_opens);
-	/* data on the SYN is not acknowledged: the peer sends it again */
 	tcp_output(c);
 	return TP_OK;
 }
@@ -211,7 +243,9 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		return TAPIR_DROP_tcp_dropped;
 	t->irs = seg->seq;
 	t->rcv_nxt = seg->seq + 1;
-	t->rcv_adv = t->rcv_nxt; /* nothing advertised in this sequence space yet */
+	/* our SYN offered the window of our buffer (never scaled, RFC 7323
+	 * 2.2); only now do we know where it starts */
+	t->rcv_adv = t->rcv_nxt + (t->rcv.cap < 65535 ? t->rcv.cap : 65535);
 	t->peer_mss = peer_mss(seg);
 	/* RFC 7323 2.2, 3.2 / RFC 2018 2: on when both SYNs carried it */
 	t->ws_ok = s->cfg.tcp_window_scaling && seg->wscale >= 0;
@@ -238,11 +272,20 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		t->last_rx = s->now;
 		tcp_keep_arm(t);
 		t->ack_now = true;
-		tcp_output(t);
 		tcp_notify(t, TAPIR_EV_CONNECTED | TAPIR_EV_WRITE);
+		/* data or FIN on the SYN,ACK: "continue processing at the sixth
+		 * step" (RFC 9293 3.10.7.3), i.e. as any segment now */
+		if (seg->len || (seg->flags & TH_FIN)) {
+			struct tp_seg rest = *seg;
+			rest.flags &= (uint8_t)~TH_SYN;
+			rest.seq++;
+			return tcp_sync_input(t, &rest);
+		}
+		tcp_output(t);
 		return TP_OK;
 	}
 	/* simultaneous open (RFC 9293 3.5, figure 8): answer SYN,ACK */
+	tcp_syn_data(t, seg);
 	tcp_set_state(t, TAPIR_TCP_SYN_RECEIVED);
 	t->snd_nxt = t->iss;
 	t->t_rexmt = TAPIR_TIME_NEVER;
@@ -310,26 +353,21 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq
 	uint32_t room = t->rcv.cap - t->rcv.len;
 
 	if (seq == t->rcv_nxt) {
-		bool filled = false;
+		/* RFC 5681 4.2: a segment that fills all or part of a gap is
+		 * ACKed at once */
+		bool filled = t->nooo > 0;
 		if (len > room)
 			len = room;
 		ring_write_at(&t->rcv, t->rcv.len, data, len);
 		t->rcv.len += len;
 		t->rcv_nxt += len;
 		/* the new bytes may reach ranges that arrived early */
-		while (t->nooo && SEQ_LEQ(t->ooo[0].start, t->rcv_nxt)) {
-			if (SEQ_GT(t->ooo[0].end, t->rcv_nxt)) {
-				t->rcv.len += t->ooo[0].end - t->rcv_nxt;
-				t->rcv_nxt = t->ooo[0].end;
-			}
-			memmove(&t->ooo[0], &t->ooo[1], (t->nooo - 1) * sizeof(t->ooo[0]));
-			t->nooo--;
-			filled = true;
-		}
-		/* RFC 5681 4.2 / RFC 1122 4.2.3.2: ACK every second full-sized
-		 * segment at once, a filled hole at once, the rest delayed */
-		if (len >= t->mss)
-			t->unacked_segs++;
+		tcp_ooo_merge(t);
+		/* RFC 5681 4.2 / RFC 1122 4.2.3.2 ask for an ACK at least every
+		 * second full-sized segment; like Linux and FreeBSD we ACK every
+		 * second segment of any size, a filled hole at once, and delay
+		 * the rest */
+		t->unacked_segs++;
 		if (filled || t->unacked_segs >= 2)
 			t->ack_now = true;
 		else if (t->t_delack == TAPIR_TIME_NEVER)
@@ -604,6 +642,9 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		t->snd_wl2 = seg->ack;
 		tcp_set_state(t, TAPIR_TCP_ESTABLISHED);
 		tcp_keep_arm(t);
+		if (tcp_ooo_merge(t) && t->t_delack == TAPIR_TIME_NEVER)
+			/* text queued from the SYN (3.10.7.3): ACKed as any data */
+			t->t_delack = s->now + s->cfg.tcp_delack_us;
 		if (t->parent)
 			tcp_child_established(t);
 		else
@@ -726,13 +767,16 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		tcp_data(t, seg, seq, data, len);
 	}
 
-	/* eighth: FIN, once every byte before it is in */
+	/* eighth: FIN, once every byte before it is in; one that came early
+	 * waits for the hole before it to fill */
 	if (flags & TH_FIN) {
 		t->rcv_fin_seq = seq + len;
-		if (t->rcv_nxt == t->rcv_fin_seq)
-			tcp_fin_in_order(t);
-		else
-			t->ack_now = true;
+		t->fin_pending = true;
+		t->ack_now = true;
+	}
+	if (t->fin_pending && !t->rcv_fin && t->rcv_nxt == t->rcv_fin_seq) {
+		t->fin_pending = false;
+		tcp_fin_in_order(t);
 	}
 	if (t->state == TAPIR_TCP_TIME_WAIT)
 		t->t_2msl = s->now + 2 * s->cfg.tcp_msl_us;
@@ -837,26 +881,32 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 }
 
 /* RFC 5927 / RFC 1122 4.2.3.9: an ICMP error about one of our segments.
- * Believed only if it quotes a sequence number we have in flight. */
+ * Believed only if it quotes a sequence number in flight (RFC 5927 4.1:
+ * SND.UNA <= SEG.SEQ < SND.NXT, with SND.MAX here since a timeout moves
+ * SND.NXT back). */
 int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err, uint8_t type,
-		   uint8_t code)
+		   uint8_t code, bool local)
 {
 	size_t hlen = (size_t)(inner[0] & 15) * 4;
 	const uint8_t *th = inner + hlen;
 	struct tapir_tcp *t = tcp_lookup(s, get32(inner + 12), get16(th), get32(inner + 16),
 					 get16(th + 2));
 	uint32_t seq = get32(th + 4);
+	bool hard;
 	(void)len;
-	(void)type;
-	(void)code;
-	if (!t || SEQ_LT(seq, t->snd_una) || SEQ_GT(seq, t->snd_max))
+	if (!t || SEQ_LT(seq, t->snd_una) || SEQ_GEQ(seq, t->snd_max))
 		return TAPIR_DROP_icmp_error_bad;
-	if (t->state == TAPIR_TCP_SYN_SENT) {
-		/* as Linux does: an unreachable answer ends a connect at once */
+	/* RFC 1122 4.2.3.9: protocol, port unreachable and fragmentation needed
+	 * (codes 2-4) are hard errors; the rest, net and host unreachable among
+	 * them, are soft: the connection goes on and the error is told only if
+	 * it then times out (UNP 4.3).  Our own ARP failure is as good as a
+	 * hard answer for a connect, as Linux has it. */
+	hard = local || (type == ICMP_UNREACH && code >= ICMP_UNREACH_PROTO &&
+			 code <= ICMP_UNREACH_NEEDFRAG);
+	if (t->state == TAPIR_TCP_SYN_SENT && hard && code != ICMP_UNREACH_NEEDFRAG) {
 		tcp_drop(t, err);
 		return TP_OK;
 	}
-	/* established: a soft error, reported if the connection then times out */
 	t->soft_error = err;
 	return TP_OK;
 }

@@ -76,6 +76,7 @@ struct tapir_tcp {
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: right edge last advertised */
 	uint32_t rcv_fin_seq;
+	bool fin_pending;                   /* the peer's FIN came before all its data */
 	struct { uint32_t start, end; } ooo[TCP_OOO_MAX];
 	unsigned nooo;
 
@@ -185,8 +186,9 @@ void ring_consume(struct tp_ring *r, uint32_t n);
 
 /* tcp_input.c */
 int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
+/* LOCAL: the error is our own finding (ARP failed), not a received ICMP */
 int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
-		   uint8_t type, uint8_t code);
+		   uint8_t type, uint8_t code, bool local);
 
 /* tcp_output.c */
 int tcp_output(struct tapir_tcp *t);
