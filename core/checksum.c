@@ -38,3 +38,11 @@ uint32_t tp_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 		       proto + len;
 	return (uint32_t)acc;
 }
+
+/* the same, for callers outside the core */
+uint32_t tapir_csum_add(uint32_t sum, const void *data, size_t len) { return tp_csum_add(sum, data, len); }
+uint16_t tapir_csum_fold(uint32_t sum) { return tp_csum_fold(sum); }
+uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+{
+	return tp_csum_pseudo(src, dst, proto, len);
+}

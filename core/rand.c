@@ -50,3 +50,8 @@ uint64_t tp_siphash(const uint64_t key[2], const uint8_t *in, size_t len)
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
 }
+
+uint64_t tapir_siphash(const uint64_t key[2], const void *data, size_t len)
+{
+	return tp_siphash(key, data, len);
+}

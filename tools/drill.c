@@ -140,24 +140,10 @@ static void wr32(uint8_t *p, uint32_t v)
 	wr16(p, v >> 16);
 	wr16(p + 2, v & 0xffff);
 }
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += rd16(p + i);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-static uint32_t csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
-{
-	return (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto + (uint32_t)len;
-}
+/* the Internet checksum, from the core's public helpers */
+#define csum_add tapir_csum_add
+#define csum_fold tapir_csum_fold
+#define csum_pseudo(src, dst, proto, len) tapir_csum_pseudo(src, dst, proto, (uint16_t)(len))
 
 /* ---- the link ---- */
 

@@ -22,6 +22,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "personalities/personality.h"
 #include "tool.h"
 
 static const char host_usage[] =
@@ -41,6 +43,8 @@ static const char host_usage[] =
 	"  --ping-count N         echo requests to send (default 5)\n"
 	"  --ping-size N          data bytes per request (default 56)\n"
 	"  --ping-interval MS     between requests (default 1000)\n"
+	"  --personality NAME[=ARGS]  misbehave (repeatable; --personality help lists them)\n"
+	"  --control PATH         serve tapir ss/stats/trace on the UNIX socket PATH\n"
 	"\n"
 	"Prints 'ready ...' on stdout once it answers.  SIGINT/SIGTERM: prints the\n"
 	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
@@ -236,9 +240,14 @@ int cmd_host(int argc, char **argv)
 		{"ping-count", required_argument, 0, 'c'},
 		{"ping-size", required_argument, 0, 'S'},
 		{"ping-interval", required_argument, 0, 'i'},
+		{"personality", required_argument, 0, 'Y'},
+		{"control", required_argument, 0, 'C'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	char *pers[32];
+	int npers = 0;
+	const char *control_path = NULL;
 	const char *tap_name = NULL, *serve = "echo,discard,daytime,chargen", *pcap_path = NULL;
 	uint32_t addr = 0, peer = 0, gw = 0, ping_dst = 0;
 	unsigned plen = 0, peer_plen = 0, trace_mask = 0;
@@ -293,6 +302,17 @@ int cmd_host(int argc, char **argv)
 		case 'c': ping_count = parse_num("--ping-count", optarg, 1, 65535); break;
 		case 'S': ping_size = parse_num("--ping-size", optarg, 0, 65507); break;
 		case 'i': ping_interval = parse_num("--ping-interval", optarg, 1, 3600000); break;
+		case 'Y': /* docs/hacking.md; tools/personalities/ */
+			if (!strcmp(optarg, "help") || !strcmp(optarg, "list")) {
+				puts("personalities (tapir host --personality NAME[=ARGS], repeatable):");
+				personalities_print(stdout);
+				return 0;
+			}
+			if (npers == (int)(sizeof(pers) / sizeof(pers[0])))
+				die("--personality: at most %d", npers);
+			pers[npers++] = optarg;
+			break;
+		case 'C': control_path = optarg; break;
 		case 'h': fputs(host_usage, stdout); return 0;
 		default:
 			die("host: unknown or incomplete option '%s' (try tapir host --help)",
@@ -363,6 +383,8 @@ int cmd_host(int argc, char **argv)
 	h.services = services_start(h.net, serve, err, sizeof(err));
 	if (!h.services)
 		die("%s", err);
+	if (personalities_install(h.s, pers, npers, err, sizeof(err)) < 0)
+		die("%s", err);
 	if (ping_dst) {
 		h.ping = (struct pinger){.dst = ping_dst, .count = (unsigned)ping_count,
 					 .size = (unsigned)ping_size,
@@ -393,6 +415,9 @@ int cmd_host(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &block, &orig);
 	if (tapir_net_start(h.net) < 0)
 		die("cannot start the stack thread: %s", strerror(errno));
+	if (control_path &&
+	    control_start(h.net, control_path, print_trace, &h, err, sizeof(err)) < 0)
+		die("%s", err);
 
 	{
 		char a[16], m[18];

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "control.h"
 #include "drill.h"
 #include "tool.h"
 
@@ -39,6 +40,9 @@ static void usage(FILE *f)
 	      "\n"
 	      "commands:\n"
 	      "  host     run a userspace host on a TAP device\n"
+	      "  ss       list a running host's TCP sockets (host --control)\n"
+	      "  stats    print a running host's counters (host --control)\n"
+	      "  trace    switch a running host's trace channels (host --control)\n"
 	      "  drill    run packetdrill scripts against the TCP core\n"
 	      "\n"
 	      "tapir COMMAND --help tells more; tapir --version prints the version.\n",
@@ -61,6 +65,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "host"))
 		return cmd_host(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ss"))
+		return cmd_ss(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stats"))
+		return cmd_stats(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trace"))
+		return cmd_trace(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "drill"))
 		return cmd_drill(argc - 1, argv + 1);
 	die("unknown command '%s' (try tapir --help)", argv[1]);

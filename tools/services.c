@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "personalities/personality.h" /* tapir_services_accept_delay_ms */
 #include "tool.h"
 
 enum kind { ECHO, DISCARD, DAYTIME, CHARGEN, HTTP };
@@ -141,9 +142,15 @@ static void *accept_loop(void *arg)
 	struct service *sv = arg;
 	struct tapir_net *net = sv->all->net;
 	for (;;) {
-		int fd = tapir_accept(net, sv->tcp_fd, NULL, NULL);
+		int fd;
 		struct conn *c;
 		pthread_t th;
+		/* the slow-accept personality: an application slow to drain its
+		 * accept queue, so that the backlog fills (UNP 4.5) */
+		unsigned delay = atomic_load(&tapir_services_accept_delay_ms);
+		if (delay)
+			nanosleep(&(struct timespec){delay / 1000, (long)(delay % 1000) * 1000000}, NULL);
+		fd = tapir_accept(net, sv->tcp_fd, NULL, NULL);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
 				continue;

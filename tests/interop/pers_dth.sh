@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# dth: RFC 9401's DTH bit (the reserved bit 0x08 of byte 12; tshark 4.0
+# shows it in tcp.flags.res, and exactly as tcp.flags & 0x800).
+#   dth (all): every data segment tapir sends carries it, no SYN does,
+#              and the kernel's curl still gets the whole body;
+#   dth=every=2: of four connections, the 2nd and the 4th;
+#   dth=marker=S: only the segments whose payload holds S.
+# The receiving side (tapir reports a DTH and stays connected) is
+# tests/hook's job: the kernel never sends one.
+# shellcheck source=tests/interop/pers_lib.sh
+source "$(dirname "$0")/pers_lib.sh"
+require_root curl cmp
+ns_create
+WWW=$WORK/www
+mkdir -p "$WWW"
+head -c 300000 /dev/urandom >"$WWW/r.bin"
+# a marker in a text file, three times at odd distances (so that not all
+# of them can straddle segment boundaries), and nowhere else
+{
+	for n in 100000 50001 50003; do
+		head -c $n /dev/zero | tr '\0' 'a'
+		printf 'XYZZY'
+	done
+	head -c 1000 /dev/zero | tr '\0' 'b'
+} >"$WWW/m.txt"
+DTH='tcp.flags & 0x800'
+TAPIR_DATA="ip.src == $HOST_ADDR && tcp.len > 0"
+
+get() { # get NAME: curl NAME from tapir; byte-exact
+	NSX_TIMEOUT=30 nsx curl -sS --max-time 30 -o "$WORK/$1.out" "http://$HOST_ADDR/$1" ||
+		fail "curl /$1 failed"
+	cmp -s "$WORK/$1.out" "$WWW/$1" || fail "/$1: the body differs"
+}
+
+# ---- all ----
+PCAP=$WORK/all.pcap
+pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth
+get r.bin
+log "curl got all 300000 bytes of /r.bin, byte-exact"
+host_stop
+must_count "tapir data segments" "$PCAP" "$TAPIR_DATA" -ge 100
+must_count "tapir data segments without DTH" "$PCAP" "$TAPIR_DATA && !($DTH)" -eq 0
+must_count "segments with tcp.flags.res set" "$PCAP" "ip.src == $HOST_ADDR && tcp.flags.res == 1" -ge 100
+must_count "SYNs with DTH (RFC 9401 3.3: never)" "$PCAP" "tcp.flags.syn == 1 && $DTH" -eq 0
+must_count "tapir segments without data with DTH" "$PCAP" "ip.src == $HOST_ADDR && tcp.len == 0 && $DTH" -eq 0
+pcap_assert_clean "$PCAP" "$HOST_MAC"
+
+# ---- every=2 ----
+PCAP=$WORK/every.pcap
+pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth=every=2
+for i in 1 2 3 4; do
+	get r.bin
+done
+host_stop
+# per connection (tcp.stream, in order of opening): data segments, with DTH
+rows "$PCAP" "$TAPIR_DATA" tcp.stream >"$WORK/every.all"
+rows "$PCAP" "$TAPIR_DATA && $DTH" tcp.stream >"$WORK/every.dth"
+got=$(awk 'FNR == NR { d[$1]++; next } { n[$1]++ }
+	END { for (s = 0; s < 4; s++) printf "%s%d/%d", s ? " " : "", d[s] + 0, n[s] + 0 }' \
+	"$WORK/every.dth" "$WORK/every.all")
+read -r s1 s2 s3 s4 <<<"$got"
+[[ ${s1%%/*} -eq 0 && ${s3%%/*} -eq 0 ]] || fail "every=2: connections 1 and 3 carry DTH: $got"
+[[ ${s2%%/*} -eq ${s2##*/} && ${s4%%/*} -eq ${s4##*/} && ${s2##*/} -gt 0 ]] ||
+	fail "every=2: connections 2 and 4 not all DTH: $got"
+log "every=2: DTH/data segments per connection: $got"
+
+# ---- marker ----
+PCAP=$WORK/marker.pcap
+pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth=marker=XYZZY
+get m.txt
+get r.bin
+host_stop
+must_count "marker: segments with DTH" "$PCAP" "$DTH" -ge 1
+must_count "marker: DTH segments without the marker" "$PCAP" "$DTH && !(tcp.payload contains \"XYZZY\")" -eq 0
+must_count "marker: marker segments without DTH" "$PCAP" "$TAPIR_DATA && tcp.payload contains \"XYZZY\" && !($DTH)" -eq 0
+pcap_assert_clean "$PCAP" "$HOST_MAC"
+pass
