@@ -7,6 +7,7 @@
 
 #include "control.h"
 #include "drill.h"
+#include "netutil.h"
 #include "tool.h"
 
 void die(const char *fmt, ...)
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 	      "  ss       list a running host's TCP sockets (host --control)\n"
 	      "  stats    print a running host's counters (host --control)\n"
 	      "  trace    switch a running host's trace channels (host --control)\n"
+	      "  check    which TCP ports listen, on many hosts at once\n"
+	      "  ping     ping many hosts at once\n"
 	      "  drill    run packetdrill scripts against the TCP core\n"
 	      "\n"
 	      "tapir COMMAND --help tells more; tapir --version prints the version.\n",
@@ -71,6 +74,10 @@ int main(int argc, char **argv)
 		return cmd_stats(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "trace"))
 		return cmd_trace(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ping"))
+		return cmd_ping(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "drill"))
 		return cmd_drill(argc - 1, argv + 1);
 	die("unknown command '%s' (try tapir --help)", argv[1]);

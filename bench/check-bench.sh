@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): tapir check and tapir ping against nmap, masscan,
+# zmap and fping, all on two namespaces of our own (scanner <-> target over a
+# veth pair; nothing else is touched).  Scenarios:
+#   full    all 65535 ports of one host
+#   wide    1024 ports x 64 hosts
+#   ping    200 hosts (150 alive, 50 dead), three pingers of a kind at once
+# Figures: wall time, packets the scanner sent (veth tx counter), and
+# whether the result is exactly the known set / every reply credited right.
+# Prints a table, writes build/bench/check.json.  Root; installs missing
+# tools with apt-get; bounded: every command under timeout, < 10 minutes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+TEST_NAME=check-bench
+TAPIR=${TAPIR:-build/tapir}
+source tests/interop/check_net.sh
+[[ $(id -u) -eq 0 ]] || { echo "bench: needs root" >&2; exit 2; }
+[[ -x $TAPIR ]] || make build >/dev/null || exit 2
+need=()
+for t in nmap:nmap masscan:masscan zmap:zmap fping:fping tshark:tshark nft:nftables; do
+	command -v "${t%%:*}" >/dev/null || need+=("${t#*:}")
+done
+if [[ ${#need[@]} -gt 0 ]]; then
+	echo "bench: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	timeout 300 apt-get update -qq && timeout 300 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+exec 3>&1
+( sleep 570; echo "bench: 9.5 minutes: giving up" >&2; kill -TERM $$ ) &
+WATCHDOG=$!
+trap 'kill $WATCHDOG 2>/dev/null; _cn_cleanup' EXIT
+
+cn_create
+cn_addrs 10.201.3 0 63 # the 64 hosts of the wide scenario: 10.201.3.0/26
+OPEN=(22 80 443 1024 3306 8080 40001 60999 65535)
+DROP=(135 445)
+args=()
+for p in "${OPEN[@]}"; do args+=("0.0.0.0:$p"); done
+cn_listen "${args[@]}"
+tx nft add table inet bench && tx nft add chain inet bench in '{ type filter hook input priority 0; }' &&
+	tx nft add rule inet bench in tcp dport "{ 135, 445 }" drop || fail "nft"
+T_MAC=$(tx cat /sys/class/net/ct0/address)
+WIDE_HOSTS=()
+for ((i = 0; i < 64; i++)); do WIDE_HOSTS+=("10.201.3.$i"); done
+
+# expected open sets, "host port" lines
+for p in "${OPEN[@]}"; do echo "$CN_T_ADDR $p"; done | sort >"$WORK/exp.full"
+for h in "${WIDE_HOSTS[@]}"; do for p in "${OPEN[@]}"; do [[ $p -le 1024 ]] && echo "$h $p"; done; done | sort >"$WORK/exp.wide"
+
+txp() { sx cat /sys/class/net/cs0/statistics/tx_packets; }
+RESULTS=()
+# bench NAME SCENARIO PARSER CMD...: runs CMD in the scanner's namespace;
+# PARSER turns its stdout into "host port" lines of open ports.
+bench() {
+	local name=$1 sc=$2 parser=$3 t0 t1 p0 p1 exact
+	shift 3
+	p0=$(txp)
+	t0=$(date +%s.%N)
+	NSX_TIMEOUT=${NSX_TIMEOUT:-150} sx "$@" >"$WORK/$name.$sc.raw" 2>"$WORK/$name.$sc.err"
+	t1=$(date +%s.%N)
+	p1=$(txp)
+	$parser <"$WORK/$name.$sc.raw" | sort -u >"$WORK/$name.$sc.open"
+	cmp -s "$WORK/$name.$sc.open" "$WORK/exp.$sc" && exact=yes || exact=no
+	RESULTS+=("$(printf '{"tool":"%s","scenario":"%s","wall_s":%.2f,"packets_sent":%d,"exact":"%s"}' \
+		"$name" "$sc" "$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact")")
+	printf '%-22s %-6s %8.2f s %9d pkts  exact=%s\n' "$name" "$sc" "$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact" >&3
+	sleep 1 # let stray answers die down between tools
+}
+p_tapir() { awk '$3 == "open" { print $1, $2 }'; }
+p_nmap() { sed -n 's/^Host: \([0-9.]*\) .*Ports: \(.*\)$/\1 \2/p' | while read -r h ports; do
+	tr ',' '\n' <<<"$ports" | sed -n 's|^ *\([0-9]*\)/open/.*|\1|p' | sed "s/^/$h /"; done; }
+p_masscan() { awk '$1 == "open" { print $4, $3 }'; }
+p_zmap() { awk 'NF { print $1, 80 }'; }
+
+R=100000
+for sc in full wide; do
+	if [[ $sc == full ]]; then T=("$CN_T_ADDR:1-65535"); NT=("$CN_T_ADDR"); P=1-65535; MT=$CN_T_ADDR
+	else T=("${WIDE_HOSTS[@]/%/:1-1024}"); NT=(10.201.3.0/26); P=1-1024; MT=10.201.3.0/26; fi
+	bench "tapir-connect" $sc p_tapir "$TAPIR" check --mode connect --rate $R --timeout 500 "${T[@]}"
+	bench "tapir-syn" $sc p_tapir "$TAPIR" check --mode syn --rate $R --timeout 500 "${T[@]}"
+	bench "tapir-auto" $sc p_tapir "$TAPIR" check --rate $R --timeout 500 "${T[@]}"
+	bench "nmap-sS-T5" $sc p_nmap nmap -n -Pn -sS -T5 -p "$P" -oG - "${NT[@]}"
+	bench "nmap-sT" $sc p_nmap nmap -n -Pn -sT -T5 -p "$P" -oG - "${NT[@]}"
+	# masscan 1.3.2 in a namespace does not exit after --wait: bounded at 25 s
+	NSX_TIMEOUT=25 bench "masscan-$R" $sc p_masscan masscan --rate $R --wait 1 -p "$P" --interface cs0 \
+		--adapter-ip "$CN_S_ADDR" --router-mac "$T_MAC" -oL - "$MT"
+done
+# zmap 2.1 probes one port per run: the wide scenario's port 80 only
+for h in "${WIDE_HOSTS[@]}"; do echo "$h 80"; done >"$WORK/exp.zmap80"
+bench_zmap() {
+	local t0 t1 p0 p1 exact
+	p0=$(txp); t0=$(date +%s.%N)
+	NSX_TIMEOUT=60 sx zmap -q -b /dev/null -p 80 -r 100000 -c 1 -i cs0 -S "$CN_S_ADDR" -G "$T_MAC" -o - 10.201.3.0/26 \
+		>"$WORK/zmap.raw" 2>"$WORK/zmap.err"
+	t1=$(date +%s.%N); p1=$(txp)
+	p_zmap <"$WORK/zmap.raw" | sort -u >"$WORK/zmap.open"
+	sort "$WORK/exp.zmap80" | cmp -s - "$WORK/zmap.open" && exact=yes || exact=no
+	RESULTS+=("$(printf '{"tool":"zmap","scenario":"port80x64","wall_s":%.2f,"packets_sent":%d,"exact":"%s"}' \
+		"$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact")")
+	printf '%-22s %-6s %8.2f s %9d pkts  exact=%s (one port per run in zmap 2.1)\n' zmap port80 \
+		"$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact" >&3
+	p0=$(txp); t0=$(date +%s.%N)
+	NSX_TIMEOUT=60 sx "$TAPIR" check --rate 100000 --timeout 500 "${WIDE_HOSTS[@]/%/:80}" >"$WORK/tz.raw"
+	t1=$(date +%s.%N); p1=$(txp)
+	p_tapir <"$WORK/tz.raw" | sort -u | cmp -s - <(sort "$WORK/exp.zmap80") && exact=yes || exact=no
+	RESULTS+=("$(printf '{"tool":"tapir-auto","scenario":"port80x64","wall_s":%.2f,"packets_sent":%d,"exact":"%s"}' \
+		"$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact")")
+	printf '%-22s %-6s %8.2f s %9d pkts  exact=%s\n' tapir-auto port80 "$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact" >&3
+}
+bench_zmap
+
+# ---- ping: 200 hosts, three pingers at once ----
+cn_addrs 10.201.1 1 100
+cn_addrs 10.201.2 1 50
+tx ip route add blackhole 10.201.1.0/24
+tx ip route add blackhole 10.201.2.0/24
+sx sysctl -qw net.ipv4.ping_group_range="0 2147483647"
+PH=(10.201.1.0/25); for ((i = 1; i <= 74; i++)); do PH+=("10.201.2.$i"); done
+FH=(); for ((i = 1; i <= 126; i++)); do FH+=("10.201.1.$i"); done; for ((i = 1; i <= 74; i++)); do FH+=("10.201.2.$i"); done
+# verdict FILE: "yes" when alive hosts 3/3 and dead ones 3/0, in fping-style lines
+verdict() {
+	awk '/xmt\/rcv/ { split($1, o, "."); split($5, x, "/");
+		alive = (o[3] == 1 && o[4] <= 100) || (o[3] == 2 && o[4] <= 50)
+		if (x[1] != 3 || x[2] != (alive ? 3 : 0)) bad++; n++ }
+		END { print (n == 200 && !bad) ? "yes" : "no (" bad+0 " wrong of " n+0 ")" }' "$1"
+}
+for tool in tapir fping; do
+	t0=$(date +%s.%N)
+	for k in 1 2 3; do
+		if [[ $tool == tapir ]]; then
+			NSX_TIMEOUT=60 sx "$TAPIR" ping -q -c 3 -i 200 -W 1000 "${PH[@]}" >"$WORK/p.$tool.$k" 2>&1 &
+		else
+			NSX_TIMEOUT=60 sx fping -q -c 3 -p 200 -t 1000 -i 1 "${FH[@]}" >"$WORK/p.$tool.$k" 2>&1 &
+		fi
+	done
+	wait $(jobs -p | grep -v "^$WATCHDOG$") 2>/dev/null
+	t1=$(date +%s.%N)
+	v=""
+	for k in 1 2 3; do v+="$(verdict "$WORK/p.$tool.$k") "; done
+	ok=$([[ $v == "yes yes yes " ]] && echo yes || echo "no: $v")
+	RESULTS+=("$(printf '{"tool":"%s","scenario":"ping200x3","wall_s":%.2f,"credited_right":"%s"}' "$tool" "$(echo "$t1 - $t0" | bc)" "$ok")")
+	printf '%-22s %-6s %8.2f s  (3 at once) credited right: %s\n' "$tool ping" ping200 "$(echo "$t1 - $t0" | bc)" "$ok" >&3
+done
+
+mkdir -p build/bench
+{ echo "["; (IFS=,; echo "${RESULTS[*]}" | sed 's/},{/},\n{/g'); echo "]"; } >build/bench/check.json
+echo "wrote build/bench/check.json" >&3

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# tapir check against the Linux kernel: a target namespace with a known set
+# of listening ports among 1-65535 (some on every address, some bound to one
+# address), closed ports, ports dropped by nftables and one rejected with
+# ICMP admin-prohibited (both `filtered`).  Every mode (connect as an
+# unprivileged user, syn, auto) must report exactly that set at a high rate;
+# a tshark capture checks the packet cost of each mode; user mistakes give
+# one `tapir:` line and exit 2.
+source "$(dirname "$0")/check_net.sh"
+require_root nft setpriv "$PY"
+cn_create
+T2=10.201.0.3
+tx ip addr add "$T2/24" dev ct0 || fail "second target address"
+
+OPEN_ANY=(1 22 80 443 1023 1024 8080 32768 40001 60999 61000 65535)
+OPEN_T1=(25 3306 50000) # bound to 10.201.0.2 only: closed on .3
+DROP=(135 139 445 20000 20001 20002)
+REJECT=(5555)
+args=()
+for p in "${OPEN_ANY[@]}"; do args+=("0.0.0.0:$p"); done
+for p in "${OPEN_T1[@]}"; do args+=("$CN_T_ADDR:$p"); done
+cn_listen "${args[@]}"
+join() { local IFS=,; echo "$*"; }
+tx nft -f - <<NFT || fail "nft rules"
+table inet tapir_check {
+  chain in {
+    type filter hook input priority 0;
+    tcp dport { $(join "${DROP[@]}") } drop
+    tcp dport { $(join "${REJECT[@]}") } reject with icmpx type admin-prohibited
+  }
+}
+NFT
+
+# The expected non-closed lines ("host port state"), and the number of ports.
+T2_PORTS="1-1024,3306,5555,20001,65535"
+{
+	for p in "${OPEN_ANY[@]}" "${OPEN_T1[@]}"; do echo "$CN_T_ADDR $p open"; done
+	for p in "${DROP[@]}" "${REJECT[@]}"; do echo "$CN_T_ADDR $p filtered"; done
+	for p in "${OPEN_ANY[@]}"; do [[ $p -le 1024 || $p -eq 65535 ]] && echo "$T2 $p open"; done
+	for p in "${DROP[@]}" "${REJECT[@]}"; do
+		[[ $p -le 1024 || $p -eq 5555 || $p -eq 20001 ]] && echo "$T2 $p filtered"
+	done
+} | sort >"$WORK/expected"
+TOTAL=$((65535 + 1024 + 4))
+TARGETS=("$CN_T_ADDR:1-65535" "$T2:$T2_PORTS")
+RUNARGS=(--rate 50000 --timeout 500 --retries 1)
+
+# run_check NAME [WRAPPER...] -- ARGS: runs tapir check in the scanner's
+# namespace, checks exit 1 (some ports closed) and the exact set.
+run_check() {
+	local name=$1 rc n
+	shift
+	local wrap=()
+	while [[ $1 != -- ]]; do wrap+=("$1"); shift; done
+	shift
+	log "$name: tapir check $*"
+	NSX_TIMEOUT=120 sx "${wrap[@]}" "$TAPIR" check "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	rc=$?
+	[[ -s $WORK/$name.err ]] && log "$name stderr: $(head -c 600 "$WORK/$name.err")"
+	[[ $rc -eq 1 ]] || fail "$name: exit $rc, not 1 ($(head -n 3 "$WORK/$name.err"))"
+	n=$(wc -l <"$WORK/$name.out")
+	[[ $n -eq $TOTAL ]] || fail "$name: $n lines, not $TOTAL"
+	awk '$3 != "closed" { print $1, $2, $3 }' "$WORK/$name.out" | sort >"$WORK/$name.got"
+	diff -u "$WORK/expected" "$WORK/$name.got" >&2 || fail "$name: not the expected set of ports (diff above)"
+	n=$(awk '$3 == "closed"' "$WORK/$name.out" | wc -l)
+	[[ $n -eq $((TOTAL - $(wc -l <"$WORK/expected"))) ]] || fail "$name: $n closed ports"
+	# every answered port has an RTT; silent (dropped) ones have none
+	awk '$3 != "filtered" && $4 !~ /^[0-9]+\.[0-9]+$/ { bad = 1 } END { exit bad }' "$WORK/$name.out" ||
+		fail "$name: an open or closed port without an RTT"
+	log "$name: exactly the expected set ($(wc -l <"$WORK/expected") open/filtered, $n closed)"
+}
+
+NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+run_check connect "${NOBODY[@]}" -- --mode connect "${RUNARGS[@]}" "${TARGETS[@]}"
+run_check syn -- --mode syn "${RUNARGS[@]}" "${TARGETS[@]}"
+run_check auto -- "${RUNARGS[@]}" "${TARGETS[@]}"
+run_check auto_nobody "${NOBODY[@]}" -- "${RUNARGS[@]}" "${TARGETS[@]}"
+# unprivileged auto must not have tried raw sockets: syn needs CAP_NET_RAW
+out=$(NSX_TIMEOUT=10 sx "${NOBODY[@]}" "$TAPIR" check --mode syn "$CN_T_ADDR:22" 2>&1)
+[[ $? -eq 2 && $out == tapir:*CAP_NET_RAW* ]] || fail "--mode syn as nobody: '$out'"
+
+# ---- packet counts, from a capture on the scanner's side of the veth ----
+# open 22 and 80, closed 9998 and 9999, dropped 135: connect and syn modes
+count_packets() {
+	local mode=$1 rc i
+	shift
+	# `timeout` itself in the background: it passes our SIGINT on to tshark
+	timeout -k 5 60 ip netns exec "$NS_S" tshark -n -q -i cs0 -w "$WORK/$mode.pcap" -f tcp \
+		2>"$WORK/$mode.tshark" &
+	local ts=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'Capturing on' "$WORK/$mode.tshark" && break
+		sleep 0.1
+	done
+	NSX_TIMEOUT=30 sx "$@" "$TAPIR" check --mode "$mode" --timeout 300 --retries 1 \
+		"$CN_T_ADDR:22,80,135,9998,9999" >"$WORK/$mode.small"
+	rc=$?
+	sleep 0.5
+	kill -INT "$ts"
+	wait "$ts"
+	[[ $rc -eq 1 ]] || fail "$mode: exit $rc on the small run"
+	local p want got
+	for p in 22:3 80:3 9998:2 9999:2 135:2; do
+		want=${p#*:}
+		p=${p%%:*}
+		got=$(pcap_count "$WORK/$mode.pcap" "tcp.port == $p") || exit 1
+		[[ $got -eq $want ]] || {
+			tsh -r "$WORK/$mode.pcap" -Y "tcp.port == $p" >&2
+			fail "$mode: port $p cost $got packets, not $want"
+		}
+	done
+	# open: SYN, SYN/ACK, RST - the handshake's ACK never went out
+	got=$(pcap_count "$WORK/$mode.pcap" "tcp.port == 22 && tcp.flags == 0x010 && ip.src == $CN_S_ADDR")
+	[[ $got -eq 0 ]] || fail "$mode: a bare ACK went to port 22"
+	log "$mode: open port 3 packets, closed 2, dropped 2 (SYN + 1 retry)"
+}
+count_packets connect "${NOBODY[@]}"
+count_packets syn
+
+# ---- output forms and exit status ----
+out=$(NSX_TIMEOUT=10 sx "$TAPIR" check --mode connect --json --open-only "$CN_T_ADDR:20-25,80")
+rc=$?
+[[ $rc -eq 1 ]] || fail "--json --open-only: exit $rc"
+"$PY" - "$out" <<'PYEOF' || fail "--json --open-only output: $out"
+import json, sys
+rows = [json.loads(l) for l in sys.argv[1].splitlines()]
+assert [(r["host"], r["port"], r["state"]) for r in rows] == [
+    ("10.201.0.2", 22, "open"), ("10.201.0.2", 25, "open"), ("10.201.0.2", 80, "open")], rows
+assert all(set(r) == {"host", "port", "state", "rtt_ms"} and r["rtt_ms"] >= 0 for r in rows)
+PYEOF
+NSX_TIMEOUT=10 sx "$TAPIR" check --mode connect "$CN_T_ADDR:22,80" "$T2:1" >/dev/null
+[[ $? -eq 0 ]] || fail "every port open: exit status not 0"
+log "--json --open-only and the exit statuses are right"
+
+expect_error() {
+	local what=$1 pat=$2 rc err
+	shift 2
+	NSX_TIMEOUT=10 sx "$TAPIR" check "$@" >"$WORK/eout" 2>"$WORK/eerr"
+	rc=$?
+	err=$(cat "$WORK/eerr")
+	[[ $rc -eq 2 && ! -s $WORK/eout && $(wc -l <"$WORK/eerr") -eq 1 && $err == tapir:* ]] ||
+		fail "$what: exit $rc, stderr '$err'"
+	grep -Eq -- "$pat" <<<"$err" || fail "$what: '$err' does not match /$pat/"
+	log "$what -> $err"
+}
+expect_error "stack mode" "not available" --mode stack "$CN_T_ADDR:22"
+expect_error "no port list" "HOST:PORTS" "$CN_T_ADDR"
+expect_error "port 0" "port list" "$CN_T_ADDR:0-10"
+expect_error "port range backwards" "port list" "$CN_T_ADDR:90-80"
+expect_error "bad CIDR" "CIDR" "10.201.0.0/40:22"
+expect_error "bad mode" "--mode" --mode fast "$CN_T_ADDR:22"
+expect_error "bad rate" "--rate" --rate 0 "$CN_T_ADDR:22"
+expect_error "no target" "target" --mode connect
+pass

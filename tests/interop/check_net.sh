@@ -1,0 +1,97 @@
+# shellcheck shell=bash
+# Two network namespaces joined by a veth pair, for `tapir check` and
+# `tapir ping` tests and bench/check-bench.sh:
+#
+#   source "$(dirname "$0")/check_net.sh"
+#   cn_create            # $NS_S (scanner, 10.201.0.1) <-> $NS_T (target, 10.201.0.2)
+#   sx CMD...            # CMD in the scanner's namespace, under timeout
+#   tx CMD...            # CMD in the target's namespace, under timeout
+#   cn_listen ADDR:PORT...   # python listeners in $NS_T (killed on exit)
+#
+# Everything lives inside these namespaces: no traffic reaches any other
+# interface.  Both are removed by an EXIT trap, also on failure.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NS_S=""
+NS_T=""
+CN_PIDS=()
+CN_S_ADDR=10.201.0.1
+CN_T_ADDR=10.201.0.2
+
+_cn_cleanup() {
+	local rc=$? ns p
+	trap - EXIT INT TERM HUP
+	set +e
+	for p in "${CN_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for ns in "$NS_S" "$NS_T"; do
+		[[ -n $ns ]] || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		timeout 10 ip netns del "$ns" 2>/dev/null
+	done
+	if [[ -n $WORK && -d $WORK ]]; then
+		if [[ $rc -ne 0 && $rc -ne 77 ]]; then
+			echo "--- files kept in $WORK" >&2
+		else
+			rm -rf "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+
+sx() { timeout -k 5 "${NSX_TIMEOUT:-60}" ip netns exec "$NS_S" "$@"; }
+tx() { timeout -k 5 "${NSX_TIMEOUT:-60}" ip netns exec "$NS_T" "$@"; }
+
+cn_create() {
+	local tag="$$-$RANDOM"
+	WORK=$(mktemp -d "/tmp/tapir-$TEST_NAME.XXXXXX") || fail "mktemp"
+	trap _cn_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	NS_S="tapir-cs-$tag"
+	timeout 10 ip netns add "$NS_S" || { NS_S=""; fail "cannot create a namespace"; }
+	NS_T="tapir-ct-$tag"
+	timeout 10 ip netns add "$NS_T" || { NS_T=""; fail "cannot create a namespace"; }
+	# veth names are per namespace, so short fixed names are unique enough
+	# once moved; create them inside the scanner's namespace directly
+	sx ip link add cs0 type veth peer name ct0 netns "$NS_T" || fail "cannot create the veth pair"
+	local ns
+	for ns in sx tx; do
+		$ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		$ns ip link set lo up || fail "lo up"
+	done
+	sx ip addr add "$CN_S_ADDR/24" dev cs0 && sx ip link set cs0 up || fail "cs0"
+	tx ip addr add "$CN_T_ADDR/24" dev ct0 && tx ip link set ct0 up || fail "ct0"
+	# the target answers every ICMP error it owes (no rate limit), and
+	# forwards, so `unreachable` routes there send host-unreachables
+	tx sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=1000000 \
+		net.ipv4.icmp_msgs_burst=1000000 net.ipv4.ip_forward=1 \
+		net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=65536 || fail "target sysctls"
+	# the scanner reaches the target's extra addresses through it
+	sx ip route add 10.201.0.0/16 via "$CN_T_ADDR" 2>/dev/null || true
+}
+
+# cn_addrs PREFIX FIRST LAST: adds PREFIX.FIRST .. PREFIX.LAST to the target's lo.
+cn_addrs() {
+	local i
+	for ((i = $2; i <= $3; i++)); do
+		echo "address add $1.$i/32 dev lo"
+	done | tx ip -batch - || fail "cannot add addresses $1.$2-$3"
+}
+
+# cn_listen ADDR:PORT...: TCP listeners in the target's namespace.
+cn_listen() {
+	timeout -k 5 "${CN_LISTEN_GUARD:-600}" ip netns exec "$NS_T" \
+		"$PY" "$LIB_DIR/check_listen.py" "$@" >"$WORK/listen.out" 2>&1 &
+	CN_PIDS+=($!)
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^ready' "$WORK/listen.out" && return 0
+		kill -0 "${CN_PIDS[-1]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$WORK/listen.out" >&2
+	fail "listeners did not start"
+}

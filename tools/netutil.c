@@ -1,0 +1,413 @@
+/* Shared by `tapir check` and `tapir ping`: see netutil.h. */
+#define _GNU_SOURCE
+#include "netutil.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- hosts ---- */
+
+static size_t addr_hash(uint32_t a, size_t mask)
+{
+	/* Fibonacci hashing: consecutive addresses (a CIDR block) spread out */
+	return (size_t)(((uint64_t)a * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+long nu_hosts_find(const struct nu_hosts *h, uint32_t addr)
+{
+	size_t mask, i;
+	if (!h->nslot)
+		return -1;
+	mask = h->nslot - 1;
+	for (i = addr_hash(addr, mask);; i = (i + 1) & mask) {
+		uint32_t s = h->slot[i];
+		if (!s)
+			return -1;
+		if (h->v[s - 1].addr == addr)
+			return (long)(s - 1);
+	}
+}
+
+static int grow(struct nu_hosts *h)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		struct nu_host *v = realloc(h->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		h->v = v;
+		h->cap = cap;
+	}
+	if ((h->n + 1) * 2 > h->nslot) {
+		size_t ns = h->nslot ? h->nslot * 2 : 128, i;
+		uint32_t *slot = calloc(ns, sizeof(*slot));
+		if (!slot)
+			return -1;
+		free(h->slot);
+		h->slot = slot;
+		h->nslot = ns;
+		for (i = 0; i < h->n; i++) {
+			size_t j = addr_hash(h->v[i].addr, ns - 1);
+			while (slot[j])
+				j = (j + 1) & (ns - 1);
+			slot[j] = (uint32_t)i + 1;
+		}
+	}
+	return 0;
+}
+
+/* Adds one address; -1 when the list is full or memory ran out. */
+static int add_one(struct nu_hosts *h, uint32_t addr, const char *name,
+		   void (*fn)(void *, size_t, int), void *arg, char *err, size_t errlen)
+{
+	long old = nu_hosts_find(h, addr);
+	size_t j;
+	if (old >= 0) {
+		if (fn)
+			fn(arg, (size_t)old, 0);
+		return 0;
+	}
+	if (h->n >= NU_MAX_HOSTS) {
+		snprintf(err, errlen, "more than %u hosts", NU_MAX_HOSTS);
+		return -1;
+	}
+	if (grow(h)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->v[h->n] = (struct nu_host){.addr = addr, .name = name};
+	j = addr_hash(addr, h->nslot - 1);
+	while (h->slot[j])
+		j = (j + 1) & (h->nslot - 1);
+	h->slot[j] = (uint32_t)h->n + 1;
+	h->n++;
+	if (fn)
+		fn(arg, h->n - 1, 1);
+	return 0;
+}
+
+int nu_hosts_add(struct nu_hosts *h, const char *spec,
+		 void (*fn)(void *arg, size_t idx, int is_new), void *arg, char *err,
+		 size_t errlen)
+{
+	const char *slash = strchr(spec, '/');
+	struct in_addr a;
+	if (!*spec) {
+		snprintf(err, errlen, "empty host");
+		return -1;
+	}
+	if (slash) {
+		char buf[INET_ADDRSTRLEN];
+		long long plen;
+		uint32_t base, first, last, x;
+		size_t len = (size_t)(slash - spec);
+		if (len >= sizeof(buf)) {
+			snprintf(err, errlen, "'%s' is not a CIDR block such as 10.0.0.0/24", spec);
+			return -1;
+		}
+		memcpy(buf, spec, len);
+		buf[len] = 0;
+		plen = nu_parse_num(slash + 1, 0, 32);
+		if (inet_pton(AF_INET, buf, &a) != 1 || plen < 0) {
+			snprintf(err, errlen, "'%s' is not a CIDR block such as 10.0.0.0/24", spec);
+			return -1;
+		}
+		if (plen < 12) {
+			snprintf(err, errlen, "'%s': blocks larger than /12 are refused", spec);
+			return -1;
+		}
+		base = ntohl(a.s_addr) & (plen ? ~0u << (32 - plen) : 0);
+		first = base;
+		last = base | (plen == 32 ? 0 : ~0u >> plen);
+		if (plen < 31) { /* the network and broadcast addresses answer no one */
+			first++;
+			last--;
+		}
+		for (x = first;; x++) {
+			if (add_one(h, htonl(x), NULL, fn, arg, err, errlen))
+				return -1;
+			if (x == last)
+				break;
+		}
+		return 0;
+	}
+	if (inet_pton(AF_INET, spec, &a) == 1)
+		return add_one(h, a.s_addr, NULL, fn, arg, err, errlen);
+	{
+		struct addrinfo hints = {.ai_family = AF_INET}, *res = NULL;
+		int rc = getaddrinfo(spec, NULL, &hints, &res);
+		uint32_t addr;
+		if (rc || !res) {
+			snprintf(err, errlen, "cannot resolve '%s': %s", spec,
+				 rc ? gai_strerror(rc) : "no IPv4 address");
+			return -1;
+		}
+		addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
+		freeaddrinfo(res);
+		return add_one(h, addr, spec, fn, arg, err, errlen);
+	}
+}
+
+void nu_hosts_free(struct nu_hosts *h)
+{
+	free(h->v);
+	free(h->slot);
+	memset(h, 0, sizeof(*h));
+}
+
+const char *nu_host_str(const struct nu_host *x, char *buf)
+{
+	if (x->name)
+		return x->name;
+	return inet_ntop(AF_INET, &x->addr, buf, INET_ADDRSTRLEN);
+}
+
+/* ---- ports ---- */
+
+long long nu_parse_num(const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v;
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	return v;
+}
+
+int nu_parse_ports(const char *s, uint16_t **ports, size_t *n, char *err, size_t errlen)
+{
+	static uint8_t seen[65536 / 8];
+	char buf[32];
+	const char *p = s;
+	size_t count = 0, k = 0;
+	unsigned v;
+	memset(seen, 0, sizeof(seen));
+	if (!*s)
+		goto bad;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char *dash;
+		long long lo, hi;
+		if (!len || len >= sizeof(buf))
+			goto bad;
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		dash = strchr(buf, '-');
+		if (dash) {
+			*dash = 0;
+			lo = nu_parse_num(buf, 1, 65535);
+			hi = nu_parse_num(dash + 1, 1, 65535);
+		} else {
+			lo = hi = nu_parse_num(buf, 1, 65535);
+		}
+		if (lo < 0 || hi < 0 || lo > hi)
+			goto bad;
+		for (v = (unsigned)lo; v <= (unsigned)hi; v++)
+			seen[v >> 3] |= (uint8_t)(1u << (v & 7));
+		p += len;
+		if (*p == ',') {
+			p++;
+			if (!*p)
+				goto bad;
+		}
+	}
+	for (v = 1; v < 65536; v++)
+		count += (seen[v >> 3] >> (v & 7)) & 1;
+	*ports = malloc(count * sizeof(**ports));
+	if (!*ports) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (v = 1; v < 65536; v++)
+		if ((seen[v >> 3] >> (v & 7)) & 1)
+			(*ports)[k++] = (uint16_t)v;
+	*n = count;
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' is not a port list such as 80, 1-1024 or 22,80,8000-8010 (ports 1-65535)",
+		 s);
+	return -1;
+}
+
+/* ---- SipHash-2-4 ---- */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                \
+	do {                                                                                    \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                       \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                          \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                          \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                       \
+	} while (0)
+
+uint64_t nu_siphash(const struct nu_key *k, const void *data, size_t len)
+{
+	const uint8_t *in = data;
+	uint64_t v0 = 0x736f6d6570736575ull ^ k->k0, v1 = 0x646f72616e646f6dull ^ k->k1;
+	uint64_t v2 = 0x6c7967656e657261ull ^ k->k0, v3 = 0x7465646279746573ull ^ k->k1;
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t i, full = len & ~(size_t)7;
+	for (i = 0; i < full; i += 8) {
+		memcpy(&m, in + i, 8); /* little-endian hosts; the value only has to be stable */
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (i = 0; i < (len & 7); i++)
+		b |= (uint64_t)in[full + i] << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+void nu_key_random(struct nu_key *k)
+{
+	uint64_t r[2];
+	size_t got = 0;
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom((uint8_t *)r + got, sizeof(r) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* no entropy source: still unpredictable enough per run */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			r[0] ^= (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull;
+			r[1] ^= (uint64_t)ts.tv_sec ^ (uint64_t)getpid();
+			break;
+		}
+		got += (size_t)n;
+	}
+	k->k0 = r[0];
+	k->k1 = r[1];
+}
+
+/* ---- keyed permutation ---- */
+
+void nu_perm_init(struct nu_perm *p, uint64_t n, const struct nu_key *k)
+{
+	unsigned bits = 0;
+	while (bits < 64 && (1ull << bits) < n)
+		bits++;
+	if (bits < 2)
+		bits = 2;
+	p->n = n;
+	p->half = (bits + 1) / 2;
+	p->key = *k;
+}
+
+static uint64_t feistel(const struct nu_perm *p, uint64_t x)
+{
+	uint64_t mask = (1ull << p->half) - 1, l = x >> p->half, r = x & mask;
+	unsigned round;
+	for (round = 0; round < 4; round++) {
+		uint64_t in[2] = {r, round}, f = nu_siphash(&p->key, in, sizeof(in)) & mask;
+		uint64_t t = l ^ f;
+		l = r;
+		r = t;
+	}
+	return (l << p->half) | r;
+}
+
+uint64_t nu_perm_at(const struct nu_perm *p, uint64_t i)
+{
+	/* cycle walking: the domain is < 4n, so a few steps on average */
+	uint64_t x = feistel(p, i);
+	while (x >= p->n)
+		x = feistel(p, x);
+	return x;
+}
+
+/* ---- token bucket ---- */
+
+void nu_bucket_init(struct nu_bucket *b, double rate, uint64_t now)
+{
+	b->rate = rate;
+	/* at most 2 ms of sending at once (never fewer than one probe): the
+	 * loop wakes about every millisecond, and a short burst spreads over
+	 * random hosts anyway */
+	b->burst = rate / 500.0 < 1.0 ? 1.0 : rate / 500.0;
+	b->tokens = 1.0;
+	b->last = now;
+}
+
+static void refill(struct nu_bucket *b, uint64_t now)
+{
+	if (now > b->last) {
+		b->tokens += (double)(now - b->last) * b->rate / 1e9;
+		if (b->tokens > b->burst)
+			b->tokens = b->burst;
+		b->last = now;
+	}
+}
+
+int nu_bucket_take(struct nu_bucket *b, uint64_t now)
+{
+	refill(b, now);
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}
+
+uint64_t nu_bucket_wait(struct nu_bucket *b, uint64_t now)
+{
+	refill(b, now);
+	if (b->tokens >= 1.0)
+		return 0;
+	return (uint64_t)((1.0 - b->tokens) * 1e9 / b->rate) + 1;
+}
+
+uint64_t nu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+long nu_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur > (1 << 20) ? 1 << 20 : (long)rl.rlim_cur;
+}
+
+void nu_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}

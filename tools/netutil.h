@@ -1,0 +1,103 @@
+/* Helpers shared by `tapir check` and `tapir ping`: target lists (addresses,
+ * names, CIDR blocks, port lists), a keyed hash for stateless reply
+ * cookies, a keyed permutation for randomised probe order, a token bucket
+ * and a monotonic clock in nanoseconds.  Kernel sockets only: these tools
+ * talk to the host's own stack, not to tapir's. */
+#ifndef TAPIR_NETUTIL_H
+#define TAPIR_NETUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- hosts ---- */
+
+/* Bounds that keep memory bounded whatever the command line says. */
+#define NU_MAX_HOSTS (1u << 20)
+
+struct nu_host {
+	uint32_t addr;    /* network byte order */
+	uint32_t portset; /* check: index into the caller's port sets */
+	const char *name; /* as the user wrote it, or NULL: print the address */
+};
+
+/* A de-duplicated list of IPv4 hosts with an address -> index map. */
+struct nu_hosts {
+	struct nu_host *v;
+	size_t n, cap;
+	uint32_t *slot; /* open addressing: index + 1, 0 = empty */
+	size_t nslot;   /* a power of two, at least twice n */
+};
+
+/* Adds the hosts SPEC names: an IPv4 address, a CIDR block (network and
+ * broadcast addresses left out below /31, as fping -g does) or a name (its
+ * first IPv4 address).  For each host added or already present, calls FN
+ * (may be NULL) with its index.  Returns 0, or -1 with a message in ERR. */
+int nu_hosts_add(struct nu_hosts *h, const char *spec,
+		 void (*fn)(void *arg, size_t idx, int is_new), void *arg, char *err,
+		 size_t errlen);
+/* Index of ADDR (network order), or -1. */
+long nu_hosts_find(const struct nu_hosts *h, uint32_t addr);
+void nu_hosts_free(struct nu_hosts *h);
+/* The name as given, else the dotted address (in BUF, 16 bytes). */
+const char *nu_host_str(const struct nu_host *x, char *buf);
+
+/* ---- ports ---- */
+
+/* Parses "80", "1-1024", "22,80,8000-8010" into a sorted, de-duplicated
+ * array (malloc'd, *N entries).  0, or -1 with a message in ERR. */
+int nu_parse_ports(const char *s, uint16_t **ports, size_t *n, char *err, size_t errlen);
+
+/* A decimal number in [lo, hi]; -1 when S is not one. */
+long long nu_parse_num(const char *s, long long lo, long long hi);
+
+/* ---- keyed hashing ---- */
+
+struct nu_key {
+	uint64_t k0, k1;
+};
+/* A fresh random key per run (getrandom), so nobody else can forge or
+ * predict our cookies and two runs never accept each other's replies. */
+void nu_key_random(struct nu_key *k);
+/* SipHash-2-4 (Aumasson & Bernstein): a keyed PRF, short-input fast. */
+uint64_t nu_siphash(const struct nu_key *k, const void *data, size_t len);
+
+/* ---- keyed permutation of [0, n) ----
+ * A 4-round Feistel network over the smallest even-bit power of two >= n,
+ * cycle-walked into [0, n): a random order of any size in O(1) memory. */
+struct nu_perm {
+	uint64_t n;
+	unsigned half; /* bits per Feistel half */
+	struct nu_key key;
+};
+void nu_perm_init(struct nu_perm *p, uint64_t n, const struct nu_key *k);
+uint64_t nu_perm_at(const struct nu_perm *p, uint64_t i);
+
+/* ---- rate limiting ---- */
+
+struct nu_bucket {
+	double rate;   /* tokens per second */
+	double burst;  /* most tokens held */
+	double tokens;
+	uint64_t last; /* ns */
+};
+void nu_bucket_init(struct nu_bucket *b, double rate, uint64_t now);
+/* Takes a token if one is there: 1, else 0. */
+int nu_bucket_take(struct nu_bucket *b, uint64_t now);
+/* Nanoseconds until a token is there (0: now). */
+uint64_t nu_bucket_wait(struct nu_bucket *b, uint64_t now);
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t nu_now_ns(void);
+
+/* Writes S as a JSON string (quotes and escapes) to F. */
+#include <stdio.h>
+void nu_json_str(FILE *f, const char *s);
+
+/* Raises the soft RLIMIT_NOFILE to the hard one; returns the soft limit. */
+long nu_raise_nofile(void);
+
+/* The commands built on these helpers (tools/check.c, tools/ping.c). */
+int cmd_check(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+
+#endif
