@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <tapir/hook.h>
+
 #include "api_int.h"
 
 /* ---- the socket table ---- */
@@ -921,6 +923,10 @@ int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *v
 	}
 	if (level != IPPROTO_TCP || !s->tcp)
 		return leave_ret(s, -ENOPROTOOPT);
+	if (name == TAPIR_TCP_RESERVED_RX) {
+		v = tapir_tcp_rx_reserved(s->tcp);
+		return leave_ret(s, put_opt(val, len, &v, sizeof(v)));
+	}
 	if (name == TCP_CONGESTION) {
 		tapir_tcp_getopt(s->tcp, TAPIR_TCP_CONGESTION, &v);
 		return leave_ret(s, put_opt(val, len, v == TAPIR_CC_CUBIC ? "cubic" : "reno",
@@ -982,6 +988,8 @@ static short sock_revents(struct sock *s, short want)
 		rev |= POLLIN | POLLRDNORM;
 	if (ev & TAPIR_EV_WRITE)
 		rev |= POLLOUT | POLLWRNORM;
+	if (ev & TAPIR_EV_DTH) /* an exceptional condition: RFC 9401's mark */
+		rev |= POLLPRI;
 	rev &= want;
 	/* POLLERR and POLLHUP are reported whether asked for or not */
 	if (ev & TAPIR_EV_ERROR)

@@ -144,7 +144,14 @@ void tapir_hook_timer_at(struct tapir_stack *s, tapir_time_t when)
 
 tapir_time_t hook_poll(struct tapir_stack *s, tapir_time_t now)
 {
-	if (s->hook_timer && s->hook_timer_at <= now)
-		s->hook_timer_at = s->hook_timer(s->hook_timer_arg, now);
+	if (s->hook_timer && s->hook_timer_at <= now) {
+		tapir_time_t next;
+		/* a tapir_hook_timer_at made while the callback runs (a hook
+		 * reacting to a frame it injects) must not be lost */
+		s->hook_timer_at = TAPIR_TIME_NEVER;
+		next = s->hook_timer(s->hook_timer_arg, now);
+		if (next < s->hook_timer_at)
+			s->hook_timer_at = next;
+	}
 	return s->hook_timer ? s->hook_timer_at : TAPIR_TIME_NEVER;
 }

@@ -814,7 +814,8 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 				     th, tlen)) != 0)
 		return TAPIR_DROP_tcp_checksum;
 	if (HOOKED(s, TAPIR_HOOK_TCP_RX) &&
-	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, seg.src, seg.dst, NULL))
+	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, seg.src, seg.dst,
+		      tapir_tcp_lookup(s, seg.dst, get16(th + 2), seg.src, get16(th))))
 		return TAPIR_DROP_hook;
 	off = (size_t)(th[12] >> 4) * 4;
 	if (off < TCP_HLEN || off > tlen)

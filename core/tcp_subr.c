@@ -677,6 +677,8 @@ unsigned tapir_tcp_events(const struct tapir_tcp *t)
 		ev |= TAPIR_EV_WRITE;
 	if (t->error)
 		ev |= TAPIR_EV_ERROR;
+	if (t->rx_reserved & TAPIR_TH_RES_DTH) /* RFC 9401: the peer marked it */
+		ev |= TAPIR_EV_DTH;
 	if (t->hard_error || (t->rcv_fin && t->shut_wr) || t->state == TAPIR_TCP_TIME_WAIT)
 		ev |= TAPIR_EV_HUP;
 	return ev;
@@ -815,6 +817,13 @@ void tapir_tcp_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct
 }
 
 /* ---- for hooks (hook.h) ---- */
+
+struct tapir_tcp *tapir_tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+				   uint32_t raddr, uint16_t rport)
+{
+	struct tapir_tcp *t = tcp_lookup(s, laddr, lport, raddr, rport);
+	return t ? t : tcp_lookup_listener(s, laddr, lport);
+}
 
 void tapir_tcp_set_handler(struct tapir_tcp *t, tapir_tcp_handler_fn fn, void *arg)
 {

@@ -53,7 +53,7 @@ struct tapir_hook_pkt {
 	uint8_t *data;
 	size_t len;
 	uint32_t src, dst;           /* IP and TCP points, host byte order */
-	struct tapir_tcp *sock;      /* TCP tx: the sending socket, or NULL */
+	struct tapir_tcp *sock;      /* TCP: the socket (or listener) concerned, or NULL */
 	tapir_time_t now;
 };
 
@@ -116,6 +116,11 @@ struct tapir_tcp_seg {
  * reached: a connection, or a listener for segments that match none. */
 typedef enum tapir_verdict (*tapir_tcp_handler_fn)(void *arg, struct tapir_tcp *t,
 						   const struct tapir_tcp_seg *seg);
+/* The connection with this 4-tuple (host byte order), else the listener
+ * for LADDR:LPORT, else NULL. */
+struct tapir_tcp *tapir_tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+				   uint32_t raddr, uint16_t rport);
+
 /* Children of a listener inherit its handler. */
 void tapir_tcp_set_handler(struct tapir_tcp *t, tapir_tcp_handler_fn fn, void *arg);
 

@@ -140,6 +140,11 @@ int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const v
 int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *val,
 		     socklen_t *len);
 
+/* IPPROTO_TCP, get only: the reserved header bits received on this
+ * connection so far (an int; RFC 9401's DTH is 0x08).  While DTH has been
+ * seen, tapir_poll reports POLLPRI (when asked for). */
+#define TAPIR_TCP_RESERVED_RX 0x7a01
+
 /* CMD F_GETFL or F_SETFL; only O_NONBLOCK matters (F_GETFL adds O_RDWR). */
 int tapir_fcntl(struct tapir_net *net, int fd, int cmd, int arg);
 int tapir_set_nonblock(struct tapir_net *net, int fd, bool on);

@@ -305,6 +305,17 @@ static void dth_reported_connection_lives(void **state)
 		assert_int_equal(f.state, TAPIR_TCP_CLOSE_WAIT); /* FIN in, alive */
 		assert_true(f.res & TAPIR_TH_RES_DTH);
 	}
+	/* ... and so does the socket layer: an option, and POLLPRI */
+	{
+		int bits = 0;
+		socklen_t blen = sizeof(bits);
+		struct pollfd pfd = {.fd = fd, .events = POLLPRI};
+		assert_int_equal(tapir_getsockopt(p.b, fd, IPPROTO_TCP, TAPIR_TCP_RESERVED_RX, &bits,
+						  &blen), 0);
+		assert_true(bits & TAPIR_TH_RES_DTH);
+		assert_int_equal(tapir_poll(p.b, &pfd, 1, 0), 1);
+		assert_true(pfd.revents & POLLPRI);
+	}
 	tapir_close(p.b, fd);
 	tapir_close(p.a, sv.lfd);
 	pair_down(&p);
