@@ -44,6 +44,7 @@ void tapir_config_default(struct tapir_config *c)
 	c->tcp_window_scaling = 1;
 	c->tcp_timestamps = 1;
 	c->tcp_sack = 1;
+	c->tcp_syncookies = 1;
 }
 
 struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)

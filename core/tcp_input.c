@@ -126,32 +126,13 @@ static bool tcp_ooo_merge(struct tapir_tcp *t)
 	return merged;
 }
 
-/* RFC 9293 3.10.7.2: LISTEN */
-static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
+/* A new connection for listener L from SEG: addresses, the listener's
+ * options, buffers.  NULL when out of sockets or memory. */
+static struct tapir_tcp *tcp_child_new(struct tapir_tcp *l, const struct tp_seg *seg)
 {
-	struct tapir_stack *s = l->s;
-	struct tapir_tcp *c;
-
-	if (seg->flags & TH_RST) /* first: an incoming RST is ignored */
-		return TAPIR_DROP_tcp_dropped;
-	if (seg->flags & TH_ACK) { /* second: an ACK gets <SEQ=SEG.ACK><CTL=RST> */
-		STAT(s, tcp_rst_sent);
-		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TH_RST);
-		return TAPIR_DROP_tcp_dropped;
-	}
-	if (!(seg->flags & TH_SYN))
-		return TAPIR_DROP_tcp_dropped;
-	/* third: a SYN.  A full backlog (SYN-RECEIVED + accept queue) drops
-	 * it silently, so the client's retransmission tries again (UNP 4.5) */
-	if (l->syn_n + l->acc_n >= (unsigned)l->backlog) {
-		STAT(s, tcp_syn_queue_full);
-		return TAPIR_DROP_tcp_dropped;
-	}
-	if (ipv4_is_broadcast(s, seg->dst) || (seg->dst >> 28) == 14)
-		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
-	c = tcp_alloc(s);
+	struct tapir_tcp *c = tcp_alloc(l->s);
 	if (!c)
-		return TAPIR_DROP_nomem;
+		return NULL;
 	c->laddr = seg->dst;
 	c->lport = seg->dport;
 	c->raddr = seg->src;
@@ -171,10 +152,122 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	c->handler = l->handler;
 	c->handler_arg = l->handler_arg;
 	c->tx_reserved = l->tx_reserved;
+	c->passive = true;
+	c->parent = l;
 	if (tcp_buffers(c) < 0) {
+		c->parent = NULL;
 		tcp_free(c);
-		return TAPIR_DROP_nomem;
+		return NULL;
 	}
+	return c;
+}
+
+/* ---- SYN cookies (RFC 4987 3.6) ----
+ * When half-open connections fill the backlog (a SYN flood), the SYN,ACK's
+ * sequence number carries the state instead: a keyed hash of the 4-tuple
+ * and a 64-second counter, its low 2 bits an index into the MSS table.  An
+ * ACK that returns it creates the connection; nothing is kept until then.
+ * Options beyond the MSS (window scale, SACK, timestamps) are not kept. */
+static const uint16_t cookie_mss[4] = {536, 1220, 1440, 1460};
+
+static uint32_t cookie_hash(struct tapir_stack *s, const struct tp_seg *seg, uint32_t count)
+{
+	uint8_t b[16];
+	put32(b, seg->dst);
+	put16(b + 4, seg->dport);
+	put32(b + 6, seg->src);
+	put16(b + 10, seg->sport);
+	put32(b + 12, count);
+	return (uint32_t)tp_siphash(s->tcp->secret, b, sizeof(b)) & ~3u;
+}
+
+static int tcp_send_cookie(struct tapir_tcp *l, const struct tp_seg *seg)
+{
+	struct tapir_stack *s = l->s;
+	unsigned i = 3;
+	uint32_t count = (uint32_t)(s->now / TAPIR_SEC(64));
+	uint16_t mss = peer_mss(seg);
+	while (i && cookie_mss[i] > mss)
+		i--;
+	STAT(s, tcp_syncookies_sent);
+	tcp_send_synack_cookie(s, seg->dst, seg->dport, seg->src, seg->sport,
+			       cookie_hash(s, seg, count) | i, seg->seq + 1, l->rcvbuf);
+	return TP_OK;
+}
+
+/* An ACK to a listener that may answer a cookie: the connection, at once
+ * ESTABLISHED (and queued to accept), or NULL. */
+static struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, struct tp_seg *seg)
+{
+	struct tapir_stack *s = l->s;
+	uint32_t cookie = seg->ack - 1, count = (uint32_t)(s->now / TAPIR_SEC(64));
+	struct tapir_tcp *c;
+	if ((cookie & ~3u) != cookie_hash(s, seg, count) &&
+	    (cookie & ~3u) != cookie_hash(s, seg, count - 1))
+		return NULL;
+	if (l->acc_n >= (unsigned)l->backlog || !(c = tcp_child_new(l, seg)))
+		return NULL; /* no room: the client's data will come again */
+	STAT(s, tcp_syncookies_ok);
+	c->irs = seg->seq - 1;
+	c->rcv_nxt = seg->seq;
+	/* the window the cookie's SYN,ACK offered */
+	c->rcv_adv = c->rcv_nxt + (c->rcv.cap < 65535 ? c->rcv.cap : 65535);
+	c->iss = cookie;
+	c->snd_una = cookie; /* the ACK in hand acknowledges the SYN below */
+	c->snd_nxt = c->snd_max = cookie + 1;
+	c->snd_wnd = c->max_sndwnd = seg->wnd;
+	c->snd_wl1 = seg->seq;
+	c->snd_wl2 = seg->ack;
+	c->peer_mss = cookie_mss[cookie & 3];
+	tcp_options_prepare(c);
+	tcp_options_agreed(c);
+	cc_init(c);
+	tcp_hash_insert(c);
+	c->state = TAPIR_TCP_LISTEN;
+	tcp_set_state(c, TAPIR_TCP_SYN_RECEIVED);
+	c->qnext = l->synq; /* through the SYN queue, as any child */
+	l->synq = c;
+	l->syn_n++;
+	STAT(s, tcp_passive_opens);
+	return c;
+}
+
+/* RFC 9293 3.10.7.2: LISTEN */
+static int tcp_listen_input(struct tapir_tcp *l, struct tp_seg *seg)
+{
+	struct tapir_stack *s = l->s;
+	struct tapir_tcp *c;
+
+	if (seg->flags & TH_RST) /* first: an incoming RST is ignored */
+		return TAPIR_DROP_tcp_dropped;
+	if (seg->flags & TH_ACK) { /* second: an ACK gets <SEQ=SEG.ACK><CTL=RST> */
+		if (!(seg->flags & TH_SYN) && s->cfg.tcp_syncookies &&
+		    (c = tcp_cookie_check(l, seg)) != NULL)
+			return tcp_sync_input(c, seg); /* it completes the handshake */
+		STAT(s, tcp_rst_sent);
+		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TH_RST);
+		return TAPIR_DROP_tcp_dropped;
+	}
+	if (!(seg->flags & TH_SYN))
+		return TAPIR_DROP_tcp_dropped;
+	if (ipv4_is_broadcast(s, seg->dst) || (seg->dst >> 28) == 14)
+		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
+	/* third: a SYN.  A full backlog (SYN-RECEIVED + accept queue) drops
+	 * it silently, so the client's retransmission tries again (UNP 4.5) --
+	 * unless half-open connections that linger fill it: a flood, whose
+	 * SYN,ACKs are never answered (one was already retransmitted).  Then
+	 * a SYN cookie answers, so real clients still get in (RFC 4987). */
+	if (l->syn_n + l->acc_n >= (unsigned)l->backlog) {
+		STAT(s, tcp_syn_queue_full);
+		if (s->cfg.tcp_syncookies && l->acc_n < (unsigned)l->backlog)
+			for (struct tapir_tcp *h = l->synq; h; h = h->qnext)
+				if (h->syn_rexmt)
+					return tcp_send_cookie(l, seg);
+		return TAPIR_DROP_tcp_dropped;
+	}
+	c = tcp_child_new(l, seg);
+	if (!c)
+		return TAPIR_DROP_nomem;
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->iss = tcp_isn(s, c->laddr, c->lport, c->raddr, c->rport);
@@ -195,8 +288,6 @@ static int tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
 	cc_init(c);
 	/* data on a SYN to a listener is not taken (as Linux and FreeBSD do
 	 * without TCP Fast Open): the peer sends it again after the SYN,ACK */
-	c->passive = true;
-	c->parent = l;
 	c->qnext = l->synq;
 	l->synq = c;
 	l->syn_n++;

@@ -203,6 +203,9 @@ uint32_t tcp_ts_now(const struct tapir_tcp *t);
 void tcp_options_agreed(struct tapir_tcp *t);
 void tcp_options_prepare(struct tapir_tcp *t);
 void tcp_send_rst(struct tapir_tcp *t);
+/* A SYN,ACK that keeps no state: SEQ is a SYN cookie (RFC 4987 3.6). */
+void tcp_send_synack_cookie(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			    uint16_t rport, uint32_t seq, uint32_t ack, uint32_t rcvbuf);
 /* A reply to a segment that has no connection (RFC 9293 3.10.7.1). */
 void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags);

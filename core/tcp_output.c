@@ -266,6 +266,16 @@ void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t
 	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, NULL, NULL, NULL, 0, 0);
 }
 
+void tcp_send_synack_cookie(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+			    uint16_t rport, uint32_t seq, uint32_t ack, uint32_t rcvbuf)
+{
+	unsigned mtu = ipv4_path_mtu(s, raddr);
+	struct tcp_optout o = {.mss = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS),
+			       .wscale = -1};
+	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, TH_SYN | TH_ACK, 0,
+		 rcvbuf > 65535 ? 65535 : (uint16_t)rcvbuf, &o, NULL, NULL, 0, 0);
+}
+
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now)
 {
 	struct tcp_optout opt = {.mss = o->mss, .wscale = -1};

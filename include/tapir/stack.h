@@ -68,6 +68,7 @@ struct tapir_config {
 	uint8_t tcp_timestamps;       /* RFC 7323 3: offer timestamps (PAWS, RTTM): 1 */
 	uint8_t tcp_sack;             /* RFC 2018: offer SACK: 1 */
 	uint8_t tcp_congestion;       /* TAPIR_CC_NEWRENO (0) or TAPIR_CC_CUBIC (1): 0 */
+	uint8_t tcp_syncookies;       /* RFC 4987 3.6, when half-open ones fill a backlog: 1 */
 };
 
 void tapir_config_default(struct tapir_config *cfg);
@@ -182,7 +183,8 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_active_opens) X(tcp_passive_opens) X(tcp_conn_refused)           \
 	X(tcp_conn_timeout) X(tcp_challenge_acks) X(tcp_ooo_queued)            \
 	X(tcp_syn_queue_full) X(tcp_fast_retransmits) X(tcp_dth_rx)            \
-	X(tx_hook_dropped) X(hook_injected)
+	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
+	X(tcp_syncookies_ok)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,
