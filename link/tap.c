@@ -125,6 +125,19 @@ long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)
 	return n;
 }
 
+int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errlen)
+{
+	struct ifreq ifr;
+	ifreq_for(t, &ifr);
+	ifr.ifr_mtu = (int)mtu;
+	if (ioctl(t->ctl, SIOCSIFMTU, &ifr) < 0) {
+		snprintf(err, errlen, "%s: cannot set MTU %u: %s", t->name, mtu, strerror(errno));
+		return -1;
+	}
+	t->mtu = mtu;
+	return 0;
+}
+
 static void set_sin(struct sockaddr *sa, uint32_t addr)
 {
 	struct sockaddr_in sin;

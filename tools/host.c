@@ -36,6 +36,7 @@ static const char host_usage[] =
 	"  --peer-addr A.B.C.D/LEN  also give the kernel's side of the TAP this address\n"
 	"  --gateway IP           default gateway (on the --addr subnet)\n"
 	"  --mac MAC              tapir's MAC (default: random, locally administered)\n"
+	"  --mtu N                the TAP's MTU, both sides (576-65520; default: the device's)\n"
 	"  --serve LIST           services: echo,discard,daytime,chargen (default: all)\n"
 	"  --pcap FILE            write every frame sent and received to FILE\n"
 	"  --trace CHANNELS       print events: all, or a list of link,arp,ip,icmp,udp\n"
@@ -233,6 +234,7 @@ int cmd_host(int argc, char **argv)
 		{"peer-addr", required_argument, 0, 'p'},
 		{"gateway", required_argument, 0, 'g'},
 		{"mac", required_argument, 0, 'm'},
+		{"mtu", required_argument, 0, 'M'},
 		{"serve", required_argument, 0, 's'},
 		{"pcap", required_argument, 0, 'w'},
 		{"trace", required_argument, 0, 'T'},
@@ -250,7 +252,7 @@ int cmd_host(int argc, char **argv)
 	const char *control_path = NULL;
 	const char *tap_name = NULL, *serve = "echo,discard,daytime,chargen", *pcap_path = NULL;
 	uint32_t addr = 0, peer = 0, gw = 0, ping_dst = 0;
-	unsigned plen = 0, peer_plen = 0, trace_mask = 0;
+	unsigned plen = 0, peer_plen = 0, trace_mask = 0, mtu = 0;
 	unsigned long ping_count = 5, ping_size = 56, ping_interval = 1000;
 	bool have_addr = false, have_peer = false, have_mac = false;
 	uint8_t mac[6];
@@ -288,6 +290,7 @@ int cmd_host(int argc, char **argv)
 				die("--mac: '%s' is not a unicast MAC such as 02:00:00:00:00:01", optarg);
 			have_mac = true;
 			break;
+		case 'M': mtu = (unsigned)parse_num("--mtu", optarg, 576, 65520); break;
 		case 's': serve = optarg; break;
 		case 'w': pcap_path = optarg; break;
 		case 'T':
@@ -357,6 +360,8 @@ int cmd_host(int argc, char **argv)
 	}
 	h.tap = tapir_tap_open(tap_name, err, sizeof(err));
 	if (!h.tap)
+		die("%s", err);
+	if (mtu && tapir_tap_set_mtu(h.tap, mtu, err, sizeof(err)))
 		die("%s", err);
 	if (have_peer && tapir_tap_set_peer_addr(h.tap, peer, peer_plen, err, sizeof(err)))
 		die("%s", err);

@@ -35,6 +35,9 @@ int tapir_tap_fd(const struct tapir_tap *t);
 unsigned tapir_tap_mtu(const struct tapir_tap *t);
 /* Reads one frame; returns its length, 0 when none is waiting, or -errno. */
 long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap);
+/* Sets the device's MTU (68-65521: a TAP carries frames up to 64 KiB),
+ * on the kernel's side as for tapir_tap_mtu(). */
+int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errlen);
 /* Gives the kernel's side of the TAP an address (ADDR/PREFIX_LEN). */
 int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr,
 			    unsigned prefix_len, char *err, size_t errlen);
