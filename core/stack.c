@@ -190,13 +190,16 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 {
 	tapir_time_t next, t;
 	s->now = now;
-	next = ipv4_loop_poll(s);
-	t = arp_poll(s, now);
-	next = t < next ? t : next;
-	t = reasm_poll(s, now);
-	next = t < next ? t : next;
+	/* Timers that send come first; loopback and ARP last, because every
+	 * stage before may queue a packet on them (and so arm their timers):
+	 * the deadline returned must include what this very poll armed. */
+	next = reasm_poll(s, now);
 	t = tcp_poll(s, now);
 	next = t < next ? t : next;
 	t = hook_poll(s, now);
+	next = t < next ? t : next;
+	t = ipv4_loop_poll(s);
+	next = t < next ? t : next;
+	t = arp_poll(s, now);
 	return t < next ? t : next;
 }

@@ -34,8 +34,8 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 			o++;
 			continue;
 		}
-		if (o + 1 >= hl || th[o + 1] < 2)
-			break;
+		if (o + 1 >= hl || th[o + 1] < 2 || o + th[o + 1] > hl)
+			break; /* malformed: print nothing past the header */
 		/* named as tcpdump names them (RFC 9293 3.2, RFC 7323, RFC 2018) */
 		if (kind == 2 && th[o + 1] == 4)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%smss %u", n ? "," : "",
