@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build asan deps test unit demo install clean
+.PHONY: all build asan deps test unit demo install clean fuzz fuzz-build
 
 all: build
 
@@ -19,8 +19,20 @@ asan:
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTAPIR_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-asan -j$(JOBS)
 
-# The whole suite: every test under ASan+UBSan, then again in the release build.
-test: deps build asan
+# The libFuzzer harnesses (tests/fuzz, docs/fuzzing.md): a clang build of
+# their own.  `make fuzz` runs each for FUZZ_SECONDS over a scratch copy of
+# its seed corpus in build-fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz-build:
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTAPIR_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS) --target fuzzers
+
+fuzz: deps fuzz-build
+	@tests/fuzz/run.sh long $(FUZZ_SECONDS)
+
+# The whole suite: every test under ASan+UBSan, then again in the release
+# build, then a short run of each fuzz harness.
+test: deps build asan fuzz-build
 	@scripts/run-tests.sh
 
 demo: deps build
@@ -30,4 +42,4 @@ install: build
 	cmake --install build --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

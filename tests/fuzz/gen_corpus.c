@@ -1,0 +1,526 @@
+/* Writes the seed corpus: a few dozen small valid inputs per harness,
+ * built with the same helpers and against the same world the harnesses
+ * use, so that addresses, ports and sequence numbers fit.
+ *   gen_corpus DIR   (DIR/<harness>/<name> for each seed; the repo's
+ *                     copy is tests/fuzz/corpus)
+ * Input formats: the comment at the top of each fuzz_*.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "world.h"
+
+static const char *root;
+
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
+static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)(v >> 16)), wr16(p + 2, (uint16_t)v); }
+
+static void save(const char *h, const char *name, const uint8_t *d, size_t n)
+{
+	char path[512];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/%s", root, h);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		perror(path);
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/%s/%s", root, h, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(d, 1, n, f) != n || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* a growing byte buffer */
+struct buf {
+	uint8_t d[8192];
+	size_t n;
+};
+static void b8(struct buf *b, unsigned v) { b->d[b->n++] = (uint8_t)v; }
+static void b16(struct buf *b, unsigned v) { b8(b, v >> 8), b8(b, v & 255); }
+static void bmem(struct buf *b, const void *p, size_t n)
+{
+	if (n)
+		memcpy(b->d + b->n, p, n);
+	b->n += n;
+}
+
+/* ---- building blocks ---- */
+
+static size_t arp(uint8_t *a, uint16_t op, const uint8_t *sha, uint32_t spa, uint32_t tpa)
+{
+	wr16(a, 1), wr16(a + 2, 0x0800), a[4] = 6, a[5] = 4, wr16(a + 6, op);
+	memcpy(a + 8, sha, 6);
+	wr32(a + 14, spa);
+	memset(a + 18, 0, 6);
+	wr32(a + 24, tpa);
+	return 28;
+}
+
+/* an IPv4 packet peer -> DST with a transport payload; checksums right */
+static size_t ipv4(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *opt,
+		   size_t optlen, const uint8_t *l4, size_t l4len, uint16_t frag)
+{
+	size_t hl = 20 + optlen;
+	w_ip(ip, src, dst, proto, optlen + l4len, 0x1234, frag);
+	ip[0] = (uint8_t)(0x40 | hl / 4);
+	if (optlen)
+		memcpy(ip + 20, opt, optlen);
+	memcpy(ip + hl, l4, l4len);
+	w_fix_checksums(ip, hl + l4len);
+	return hl + l4len;
+}
+
+static size_t udp(uint8_t *u, uint16_t sport, uint16_t dport, const char *payload)
+{
+	size_t n = strlen(payload);
+	wr16(u, sport), wr16(u + 2, dport), wr16(u + 4, (uint16_t)(8 + n)), wr16(u + 6, 0);
+	memcpy(u + 8, payload, n);
+	return 8 + n;
+}
+
+static size_t icmp_echo(uint8_t *m, uint8_t type, const char *payload)
+{
+	size_t n = strlen(payload);
+	m[0] = type, m[1] = 0, wr16(m + 2, 0), wr16(m + 4, 0x4242), wr16(m + 6, 1);
+	memcpy(m + 8, payload, n);
+	return 8 + n;
+}
+
+/* a TCP header with options and data; checksum left 0 */
+static size_t tcph(uint8_t *th, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+		   uint8_t flags, uint16_t wnd, const uint8_t *opt, size_t optlen, const char *data)
+{
+	size_t hl = 20 + ((optlen + 3) & ~(size_t)3), n = data ? strlen(data) : 0;
+	memset(th, 0, hl);
+	wr16(th, sport), wr16(th + 2, dport), wr32(th + 4, seq), wr32(th + 8, ack);
+	th[12] = (uint8_t)(hl / 4 << 4), th[13] = flags, wr16(th + 14, wnd);
+	if (optlen)
+		memcpy(th + 20, opt, optlen);
+	if (n)
+		memcpy(th + hl, data, n);
+	return hl + n;
+}
+
+static const uint8_t opt_syn[] = {2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7};
+static const uint8_t opt_ts[] = {1, 1, 8, 10, 0, 3, 0, 0, 0, 0, 0, 0};
+static const uint8_t opt_sack[] = {1, 1, 5, 10, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* ---- per harness ---- */
+
+static void gen_ether(void)
+{
+	uint8_t f[1600], l4[256];
+	size_t n;
+	static const uint8_t other_mac[6] = {0x02, 0, 0, 0, 0, 7};
+
+#define FRAME(name, flags, type, body)                                                  \
+	do {                                                                            \
+		f[0] = flags;                                                           \
+		n = 1 + w_eth(f + 1, type);                                             \
+		n += body;                                                              \
+		save("ether", name, f, n);                                              \
+	} while (0)
+	FRAME("arp-request", 0, 0x0806, arp(f + n, 1, w_mac_peer, W_PEER, W_US));
+	FRAME("arp-reply-pending", 0, 0x0806, arp(f + n, 2, other_mac, W_OTHER, W_US));
+	FRAME("arp-conflict", 0, 0x0806, arp(f + n, 1, other_mac, W_US, W_US));
+	FRAME("arp-probe", 0, 0x0806, arp(f + n, 1, other_mac, 0, W_US));
+	FRAME("udp-53", 1, 0x0800,
+	      ipv4(f + n, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 1234, 53, "query"), 0));
+	FRAME("udp-closed", 1, 0x0800,
+	      ipv4(f + n, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 1234, 99, "x"), 0));
+	FRAME("icmp-echo", 1, 0x0800,
+	      ipv4(f + n, W_PEER, W_US, 1, NULL, 0, l4, icmp_echo(l4, 8, "ping"), 0));
+	FRAME("tcp-syn-closed", 1, 0x0800,
+	      ipv4(f + n, W_PEER, W_US, 6, NULL, 0, l4,
+		   tcph(l4, 1111, 81, 1, 0, 2, 1000, NULL, 0, NULL), 0));
+	FRAME("ipv6", 0, 0x86dd, 40);
+	FRAME("short", 0, 0x0800, 0);
+	/* to someone else's MAC; from our own MAC */
+	f[0] = 0, n = 1 + w_eth(f + 1, 0x0800), memcpy(f + 1, other_mac, 6);
+	n += ipv4(f + n, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 1, 53, "a"), 0);
+	save("ether", "not-for-us", f, n);
+	f[0] = 0, n = 1 + w_eth(f + 1, 0x0806), memcpy(f + 7, w_mac_us, 6);
+	n += arp(f + n, 1, w_mac_peer, W_PEER, W_US);
+	save("ether", "own-source", f, n);
+	f[0] = 1, n = 1 + w_eth(f + 1, 0x0800), memset(f + 1, 0xff, 6);
+	n += ipv4(f + n, W_PEER, 0x0a0000ff, 17, NULL, 0, l4, udp(l4, 1, 53, "bcast"), 0);
+	save("ether", "udp-broadcast", f, n);
+#undef FRAME
+}
+
+static void gen_arp(void)
+{
+	struct buf b;
+	static const uint8_t other_mac[6] = {0x02, 0, 0, 0, 0, 7};
+	static const uint8_t mac9[6] = {0x02, 0, 0, 0, 0, 9};
+#define REC(t, op, sha, spa, tpa) (b8(&b, t), b.n += arp(b.d + b.n, op, sha, spa, tpa))
+	b.n = 0, REC(0, 1, w_mac_peer, W_PEER, W_US), save("arp", "request", b.d, b.n);
+	b.n = 0, REC(0, 2, other_mac, W_OTHER, W_US), save("arp", "reply-pending", b.d, b.n);
+	b.n = 0, REC(0, 1, other_mac, W_US, W_US), REC(0x81, 1, other_mac, W_US, W_US),
+	REC(0x8b, 1, other_mac, W_US, W_US), save("arp", "conflict-defend", b.d, b.n);
+	b.n = 0, REC(0, 1, mac9, 0, W_US), save("arp", "probe", b.d, b.n);
+	b.n = 0, REC(0, 1, mac9, 0x0a000009, 0x0a000003), save("arp", "for-other", b.d, b.n);
+	b.n = 0, REC(0x82, 2, w_mac_peer, W_PEER, W_US), REC(0xc2, 2, mac9, W_PEER, W_US),
+	save("arp", "peer-moves", b.d, b.n);
+	b.n = 0, REC(0xa5, 2, other_mac, W_OTHER, W_US), REC(0, 1, mac9, 0x0a000009, W_US),
+	REC(0xc1, 1, w_mac_peer, W_PEER, W_US), save("arp", "late-reply-expiry", b.d, b.n);
+	b.n = 0, REC(0, 3, w_mac_peer, W_PEER, W_US), save("arp", "bad-op", b.d, b.n);
+	b.n = 0, REC(0, 1, w_mac_peer, W_PEER, W_US), b.n -= 5, save("arp", "truncated", b.d, b.n);
+#undef REC
+}
+
+static void gen_ipv4(struct world *w)
+{
+	uint8_t f[1600] = {0}, l4[600] = {0};
+	size_t n;
+	struct tapir_tcp_info srv;
+	static const uint8_t o_nop[] = {1, 1, 1, 0};
+	static const uint8_t o_rr[] = {7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t o_ts[] = {68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+	static const uint8_t o_lsrr[] = {131, 7, 4, 10, 0, 0, 9, 0};
+	static const uint8_t o_bad[] = {7, 40, 4, 0};
+	tapir_tcp_get_info(w->tcp[0], &srv);
+#define PKT(name, flags, body)                                                          \
+	do {                                                                            \
+		f[0] = flags;                                                           \
+		n = 1 + (body);                                                         \
+		save("ipv4", name, f, n);                                               \
+	} while (0)
+	PKT("udp", 1, ipv4(f + 1, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 9, 53, "q"), 0));
+	PKT("opt-nop", 1, ipv4(f + 1, W_PEER, W_US, 17, o_nop, 4, l4, udp(l4, 9, 53, "q"), 0));
+	PKT("opt-rr", 1, ipv4(f + 1, W_PEER, W_US, 1, o_rr, 12, l4, icmp_echo(l4, 8, "rr"), 0));
+	PKT("opt-ts", 1, ipv4(f + 1, W_PEER, W_US, 17, o_ts, 12, l4, udp(l4, 9, 99, "t"), 0));
+	PKT("opt-lsrr", 1, ipv4(f + 1, W_PEER, W_US, 17, o_lsrr, 8, l4, udp(l4, 9, 53, "l"), 0));
+	PKT("opt-bad", 1, ipv4(f + 1, W_PEER, W_US, 17, o_bad, 4, l4, udp(l4, 9, 53, "b"), 0));
+	PKT("frag-first", 1,
+	    ipv4(f + 1, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 9, 53, "12345678"), 0x2000));
+	PKT("frag-last", 1, ipv4(f + 1, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 9, 53, "x"), 2));
+	PKT("proto-99", 1, ipv4(f + 1, W_PEER, W_US, 99, NULL, 0, l4, 8, 0));
+	PKT("echo", 1, ipv4(f + 1, W_PEER, W_US, 1, NULL, 0, l4, icmp_echo(l4, 8, "hello"), 0));
+	PKT("bcast", 1, ipv4(f + 1, W_PEER, 0x0a0000ff, 17, NULL, 0, l4, udp(l4, 9, 53, "b"), 0));
+	PKT("land", 1, ipv4(f + 1, W_US, W_US, 17, NULL, 0, l4, udp(l4, 9, 53, "b"), 0));
+	PKT("not-us", 1, ipv4(f + 1, W_PEER, 0x0a000003, 17, NULL, 0, l4, udp(l4, 9, 53, "b"), 0));
+	PKT("tcp-syn", 1, ipv4(f + 1, W_PEER, W_US, 6, NULL, 0, l4,
+			       tcph(l4, 3333, 80, 7, 0, 2, 1000, opt_syn, 20, NULL), 0));
+	/* in-window data on the accepted connection, with a timestamp */
+	PKT("tcp-data", 1, ipv4(f + 1, W_PEER, W_US, 6, NULL, 0, l4,
+				tcph(l4, W_PASSIVE_PPORT, 80, srv.rcv_nxt, srv.snd_una, 0x18, 1024,
+				     opt_ts, 12, "GET / HTTP/1.0\r\n\r\n"),
+				0));
+	f[0] = 0, n = 1 + ipv4(f + 1, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 9, 53, "q"), 0);
+	f[1] = 0x4f; /* IHL 15, beyond the packet */
+	save("ipv4", "bad-ihl", f, n);
+#undef PKT
+}
+
+static void gen_reasm(void)
+{
+	struct buf b;
+	uint8_t u[64];
+#define FRAG(t, sel, frag, len, payload, plen)                                          \
+	(b8(&b, t), b8(&b, sel), b16(&b, frag), b16(&b, len), bmem(&b, payload, plen))
+	udp(u, 9, 53, "0123456789abcdefghijklmnopqrstuv"); /* 40 bytes, checksum 0 */
+	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 2, 24, u + 16, 24);
+	save("reasm", "udp-2", b.d, b.n);
+	b.n = 0, FRAG(0, 0, 2, 24, u + 16, 24), FRAG(1, 0, 0x2000, 16, u, 16);
+	save("reasm", "udp-2-reversed", b.d, b.n);
+	b.n = 0, FRAG(0, 0x20, 0x2000, 8, u, 8), FRAG(0, 0, 0x2001, 8, u + 8, 8),
+	FRAG(0, 0, 2, 24, u + 16, 24);
+	save("reasm", "udp-3-options", b.d, b.n);
+	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 0x2001, 16, u + 8, 16);
+	save("reasm", "overlap", b.d, b.n);
+	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 0x2000, 16, u, 16),
+	FRAG(0, 0, 2, 24, u + 16, 24);
+	save("reasm", "duplicate", b.d, b.n);
+	b.n = 0, FRAG(0xa4, 0, 0x2000, 16, u, 16), FRAG(0, 0, 2, 24, u + 16, 24);
+	save("reasm", "timeout", b.d, b.n);
+	b.n = 0, FRAG(0, 1, 0x2000, 1480, u, 0), FRAG(0, 1, 0x20b9, 1480, u, 0),
+	FRAG(0, 1, 0x1ff0, 1480, u, 0);
+	save("reasm", "ping-of-death", b.d, b.n);
+	b.n = 0, FRAG(0, 4, 0x2000, 8, "\x08\0\0\0\0\0\0\0", 8), FRAG(0, 4, 1, 8, "abcdefgh", 8);
+	save("reasm", "icmp-echo", b.d, b.n);
+	b.n = 0, FRAG(0, 0x0c, 0x2000, 8, u, 8), FRAG(0, 0x0c, 1, 8, u, 8);
+	save("reasm", "proto-99", b.d, b.n);
+	b.n = 0;
+	for (unsigned i = 0; i < 6; i++)
+		FRAG(0, i & 3, 0x2000 | (i * 8), 64, u, 0);
+	save("reasm", "many-ids", b.d, b.n);
+	b.n = 0, FRAG(0, 0, 0x2000, 8000, u, 16), FRAG(0, 0, 1000, 100, u, 0);
+	save("reasm", "jumbo", b.d, b.n);
+	b.n = 0, FRAG(0, 0x10, 0x2000, 16, u, 16), FRAG(0, 0x10, 2, 24, u + 16, 24);
+	save("reasm", "from-other", b.d, b.n);
+	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 0x0001, 8, u, 8),
+	FRAG(0, 0, 0x0002, 8, u, 8);
+	save("reasm", "two-lasts", b.d, b.n);
+#undef FRAG
+}
+
+static void gen_icmp(void)
+{
+	uint8_t m[600];
+	size_t n;
+	/* [flags][message]; with bit 3 only the 8-byte header is read, the
+	 * harness appends a frame the stack sent (bits 4-6: which) */
+	static const struct {
+		const char *name;
+		uint8_t flags, type, code;
+		uint16_t mtu;
+	} err[] = {
+		{"unreach-port-0", 0x09, 3, 3, 0},   {"unreach-port-1", 0x19, 3, 3, 0},
+		{"needfrag-0", 0x09, 3, 4, 576},     {"needfrag-2", 0x29, 3, 4, 300},
+		{"unreach-host-3", 0x39, 3, 1, 0},   {"unreach-net-4", 0x49, 3, 0, 0},
+		{"time-exceeded-5", 0x59, 11, 0, 0}, {"param-problem-6", 0x69, 12, 0, 0},
+		{"quench-7", 0x79, 4, 0, 0},         {"redirect-0", 0x09, 5, 1, 0},
+		{"proto-unreach-1", 0x19, 3, 2, 0},
+	};
+	for (size_t i = 0; i < sizeof(err) / sizeof(err[0]); i++) {
+		m[0] = err[i].flags, m[1] = err[i].type, m[2] = err[i].code;
+		memset(m + 3, 0, 6);
+		wr16(m + 7, err[i].mtu);
+		save("icmp", err[i].name, m, 9);
+	}
+	m[0] = 1, n = 1 + icmp_echo(m + 1, 8, "ping data");
+	save("icmp", "echo", m, n);
+	m[0] = 1, n = 1 + icmp_echo(m + 1, 0, "pong");
+	save("icmp", "echo-reply", m, n);
+	m[0] = 5, n = 1 + icmp_echo(m + 1, 8, "bcast");
+	save("icmp", "echo-broadcast", m, n);
+	m[0] = 1, n = 1 + icmp_echo(m + 1, 13, "timestamp...");
+	save("icmp", "timestamp", m, n);
+	/* an error quoting something we never sent */
+	m[0] = 1, m[1] = 3, m[2] = 3, memset(m + 3, 0, 6);
+	n = 9 + ipv4(m + 9, W_US, W_PEER, 17, NULL, 0, m + 100, udp(m + 100, 4444, 53, "x"), 0);
+	save("icmp", "unreach-unknown", m, n);
+	m[0] = 0, n = 1 + icmp_echo(m + 1, 8, "badsum");
+	save("icmp", "bad-checksum", m, n);
+}
+
+static void gen_udp(void)
+{
+	uint8_t d[600];
+	size_t n;
+#define DG(name, flags, sport, dport, text)                                             \
+	(d[0] = flags, n = 1 + udp(d + 1, sport, dport, text), save("udp", name, d, n))
+	DG("bound", 1, 1234, W_UDP_PORT, "query");
+	DG("bound-read", 9, 1234, W_UDP_PORT, "query");
+	DG("bound-full", 0x19, 1234, W_UDP_PORT, "a longer datagram than sixteen bytes");
+	DG("connected", 9, W_UDPC_PPORT, W_UDPC_LPORT, "answer");
+	DG("connected-wrong-peer", 1, 1111, W_UDPC_LPORT, "answer");
+	DG("closed", 1, 1234, 9999, "nobody");
+	DG("closed-bcast", 5, 1234, 9999, "nobody");
+	DG("other-src", 3, 1234, W_UDP_PORT, "hi");
+	DG("no-checksum", 0, 1234, W_UDP_PORT, "zero sum");
+	DG("empty", 1, 1234, W_UDP_PORT, "");
+	d[0] = 1, n = 1 + udp(d + 1, 1, 53, "xx"), wr16(d + 5, 200);
+	save("udp", "bad-length", d, n);
+#undef DG
+}
+
+static void gen_tcp(void)
+{
+	uint8_t d[600], o[40];
+	size_t n;
+	/* flags 0x03: checksum fixed, seq/ack relative to the connection */
+#define SEG(name, fl, sport, dport, seq, ack, flags, wnd, opt, ol, data)                \
+	(d[0] = fl, n = 1 + tcph(d + 1, sport, dport, seq, ack, flags, wnd, opt, ol, data), \
+	 save("tcp", name, d, n))
+	SEG("srv-ack", 3, W_PASSIVE_PPORT, 80, 0, 1448, 0x10, 1024, opt_ts, 12, NULL);
+	SEG("srv-data", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x18, 1024, opt_ts, 12, "hello there");
+	SEG("srv-no-ts", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x18, 1024, NULL, 0, "hello there");
+	SEG("srv-fin", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x11, 1024, opt_ts, 12, NULL);
+	SEG("srv-rst", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x04, 0, NULL, 0, NULL);
+	SEG("srv-rst-window", 3, W_PASSIVE_PPORT, 80, 100, 0, 0x04, 0, NULL, 0, NULL);
+	SEG("srv-syn", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x02, 1024, opt_syn, 20, NULL);
+	SEG("srv-ooo", 3, W_PASSIVE_PPORT, 80, 500, 0, 0x18, 1024, opt_ts, 12, "later bytes");
+	SEG("srv-zero-window", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x10, 0, opt_ts, 12, NULL);
+	SEG("srv-dupack", 0x13, W_PASSIVE_PPORT, 80, 0, 0, 0x10, 1024, opt_ts, 12, NULL);
+	memcpy(o, opt_ts, 12);
+	o[12] = 1, o[13] = 1, o[14] = 5, o[15] = 10;
+	memset(o + 16, 0, 8);
+	SEG("srv-sack-bad", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x10, 1024, o, 24, NULL);
+	SEG("srv-urg", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x38, 1024, opt_ts, 12, "urgent");
+	SEG("srv-dth", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x10, 1024, opt_ts, 12, NULL);
+	d[13] |= 0x08; /* the RFC 9401 reserved bit: re-save with it */
+	save("tcp", "srv-dth", d, n);
+	SEG("cli-ack", 3, W_ACTIVE_PPORT, W_ACTIVE_LPORT, 0, 500, 0x10, 8192, NULL, 0, NULL);
+	SEG("cli-sack", 3, W_ACTIVE_PPORT, W_ACTIVE_LPORT, 0, 0, 0x10, 8192, opt_sack, 12, NULL);
+	SEG("cli-data-fin", 3, W_ACTIVE_PPORT, W_ACTIVE_LPORT, 0, 500, 0x19, 8192, NULL, 0,
+	    "SSH-2.0-x\r\n");
+	SEG("cli-old-ack", 3, W_ACTIVE_PPORT, W_ACTIVE_LPORT, 0, 0xfffff000, 0x10, 8192, NULL, 0,
+	    NULL);
+	SEG("cli-future-ack", 3, W_ACTIVE_PPORT, W_ACTIVE_LPORT, 0, 100000, 0x10, 8192, NULL, 0,
+	    NULL);
+	SEG("listen-syn", 1, 3333, 80, 77, 0, 0x02, 65535, opt_syn, 20, NULL);
+	SEG("listen-syn-tiny-mss", 1, 3333, 80, 77, 0, 0x02, 65535, (const uint8_t *)"\x02\x04\x00\x01", 4,
+	    NULL);
+	SEG("listen-ack", 1, 3333, 80, 77, 99, 0x10, 65535, NULL, 0, NULL);
+	SEG("listen-syn-data", 1, 3333, 80, 77, 0, 0x02, 65535, NULL, 0, "early data");
+	SEG("closed-syn", 1, 3333, 81, 77, 0, 0x02, 65535, NULL, 0, NULL);
+	SEG("closed-rst", 1, 3333, 81, 77, 0, 0x04, 0, NULL, 0, NULL);
+	memcpy(o, "\x01\x03\x03\x0e\x02\x04\x05\xb4\x05\x02\x1e\x28\xff", 13);
+	SEG("bad-options", 3, W_PASSIVE_PPORT, 80, 0, 0, 0x10, 1024, o, 13, NULL);
+	d[0] = 1, n = 1 + tcph(d + 1, 1, 80, 0, 0, 2, 0, NULL, 0, NULL), d[13] = 0x10;
+	save("tcp", "bad-offset", d, n);
+#undef SEG
+}
+
+/* ---- the whole-path harness: sequences of records ---- */
+
+static void r_tcp(struct buf *b, uint8_t kind, uint8_t t, unsigned conn, uint8_t flags,
+		  int dseq, int dack, unsigned wnd, const uint8_t *opt, size_t ol, unsigned dlen)
+{
+	b8(b, 1 | kind), b8(b, t), b8(b, conn), b8(b, flags);
+	b16(b, (unsigned)dseq & 0xffff), b16(b, (unsigned)dack & 0xffff), b16(b, wnd);
+	b8(b, (unsigned)ol), bmem(b, opt, ol), b16(b, dlen);
+}
+static void r_app(struct buf *b, uint8_t t, unsigned op, unsigned s, unsigned amount)
+{
+	b8(b, 2), b8(b, t), b8(b, op), b8(b, s), b8(b, amount);
+}
+
+static void gen_stack(void)
+{
+	struct buf b;
+	uint8_t f[600], l4[64];
+	size_t n;
+	const uint8_t TS = 8; /* kind bit: append a timestamp */
+
+	/* the accepted connection: ACK our data, send a request, close */
+	b.n = 0;
+	r_tcp(&b, TS, 0x21, 0, 0x10, 0, 1448, 1024, NULL, 0, 0);
+	r_tcp(&b, TS, 0x21, 0, 0x18, 0, 0, 1024, NULL, 0, 100);
+	r_tcp(&b, TS, 0x22, 0, 0x10, 0, 3000, 1024, NULL, 0, 0);
+	r_tcp(&b, TS, 0x21, 0, 0x11, 0, 0, 1024, NULL, 0, 0);
+	r_app(&b, 0x21, 3, 0, 0);
+	r_tcp(&b, TS, 0x41, 0, 0x10, 0, 1, 1024, NULL, 0, 0);
+	save("stack", "srv-request-close", b.d, b.n);
+
+	/* a new connection through the listener: SYN, ACK, data, RST */
+	b.n = 0;
+	r_tcp(&b, 0, 0x21, 2, 0x02, 0, 0, 65535, opt_syn, 20, 0);
+	r_tcp(&b, 0, 0x21, 2, 0x10, 0, 1, 512, NULL, 0, 0);
+	r_tcp(&b, 0, 0x21, 2, 0x18, 0, 0, 512, NULL, 0, 300);
+	r_app(&b, 0x21, 0, 2, 40);
+	r_tcp(&b, 0, 0x41, 2, 0x14, 0, 0, 0, NULL, 0, 0);
+	save("stack", "new-conn-rst", b.d, b.n);
+
+	/* wrapping sequence numbers, out of order data, SACKs */
+	b.n = 0;
+	r_tcp(&b, 0, 0x21, 3, 0x02, 0, 0, 65535, opt_syn, 16, 0);
+	r_tcp(&b, 0, 0x21, 3, 0x10, 0, 1, 512, NULL, 0, 0);
+	r_tcp(&b, 0, 0x21, 3, 0x10, 100, 0, 512, NULL, 0, 50);
+	r_tcp(&b, 0, 0x21, 3, 0x10, 0, 0, 512, NULL, 0, 100);
+	r_tcp(&b, 0, 0x21, 3, 0x10, 200, 0, 512, NULL, 0, 1000);
+	save("stack", "wrap-ooo", b.d, b.n);
+
+	/* the opened connection: zero window, persist, window opens */
+	b.n = 0;
+	r_tcp(&b, 0, 0x21, 1, 0x10, 0, 0, 0, NULL, 0, 0);
+	r_app(&b, 0x85, 0, 1, 200);
+	r_tcp(&b, 0, 0x21, 1, 0x10, 0, 500, 8192, NULL, 0, 0);
+	save("stack", "cli-zero-window", b.d, b.n);
+
+	/* SACK blocks and duplicate ACKs: fast retransmit */
+	b.n = 0;
+	r_app(&b, 0x01, 0, 1, 255);
+	for (int i = 0; i < 4; i++) {
+		uint8_t o[12] = {1, 1, 5, 10};
+		wr32(o + 4, 0), wr32(o + 8, 0); /* filled by the fuzzer's mutations */
+		r_tcp(&b, 0, 0x01, 1, 0x10, 0, 0, 8192, o, 12, 0);
+	}
+	r_tcp(&b, 0, 0x25, 1, 0x10, 0, 4000, 8192, NULL, 0, 0);
+	save("stack", "cli-dupacks", b.d, b.n);
+
+	/* retransmissions until the connections die */
+	b.n = 0;
+	b8(&b, 0), b8(&b, 0xdf), b16(&b, 0);
+	b8(&b, 0), b8(&b, 0xdf), b16(&b, 0);
+	save("stack", "timeouts", b.d, b.n);
+
+	/* ICMP errors quoting our frames */
+	b.n = 0;
+	b8(&b, 4), b8(&b, 0x21), b8(&b, 3), b8(&b, 4), b8(&b, 0), b16(&b, 576);
+	b8(&b, 4), b8(&b, 0x21), b8(&b, 3), b8(&b, 1), b8(&b, 9), b16(&b, 0);
+	b8(&b, 4), b8(&b, 0x21), b8(&b, 11), b8(&b, 0), b8(&b, 2), b16(&b, 0);
+	save("stack", "icmp-errors", b.d, b.n);
+
+	/* UDP: datagrams in, reads, sends; an error on the connected socket */
+	b.n = 0;
+	b8(&b, 3), b8(&b, 0x21), b8(&b, 0), b8(&b, 4);
+	b8(&b, 3), b8(&b, 0x21), b8(&b, 1), b8(&b, 2);
+	r_app(&b, 0x21, 10, 0, 64);
+	r_app(&b, 0x21, 9, 0, 10);
+	b8(&b, 4), b8(&b, 0x21), b8(&b, 3), b8(&b, 3), b8(&b, 0), b16(&b, 0);
+	r_app(&b, 0x21, 9, 0, 10);
+	save("stack", "udp", b.d, b.n);
+
+	/* an active open of our own, answered, then both sides close */
+	b.n = 0;
+	r_app(&b, 0x21, 5, 2, 0);
+	r_tcp(&b, 0, 0x21, 6, 0x12, 0, 1, 4096, (const uint8_t *)"\x02\x04\x02\x18", 4, 0);
+	r_app(&b, 0x21, 0, 2, 10);
+	r_tcp(&b, 0, 0x21, 6, 0x11, 0, 161, 4096, NULL, 0, 0);
+	r_app(&b, 0x21, 3, 2, 0);
+	r_tcp(&b, 0, 0x21, 6, 0x10, 1, 1, 4096, NULL, 0, 0);
+	save("stack", "connect-close", b.d, b.n);
+
+	/* keepalive on, and an application that stops reading */
+	b.n = 0;
+	r_app(&b, 0x01, 6, 1, 1 | 0x10);
+	r_app(&b, 0x01, 6, 1, 2);
+	r_app(&b, 0x01, 1, 0, 0);
+	r_tcp(&b, 0, 0x21, 1, 0x18, 0, 500, 8192, NULL, 0, 1500);
+	r_tcp(&b, 0, 0x21, 1, 0x18, 1500, 500, 8192, NULL, 0, 1500);
+	r_tcp(&b, 0, 0x21, 1, 0x18, 3000, 500, 8192, NULL, 0, 1500);
+	b8(&b, 0), b8(&b, 0xcf), b16(&b, 0);
+	save("stack", "keepalive-no-read", b.d, b.n);
+
+	/* raw frames: an ARP request, an echo, fragments */
+	b.n = 0;
+	n = w_eth(f, 0x0806), memset(f, 0xff, 6), n += arp(f + n, 1, w_mac_peer, W_PEER, W_US);
+	b8(&b, 0), b8(&b, 0x21), b16(&b, (unsigned)n), bmem(&b, f, n);
+	n = ipv4(f, W_PEER, W_US, 1, NULL, 0, l4, icmp_echo(l4, 8, "ping"), 0);
+	b8(&b, 0x18), b8(&b, 0x21), b16(&b, (unsigned)n), bmem(&b, f, n);
+	n = ipv4(f, W_PEER, W_US, 17, NULL, 0, l4, udp(l4, 9, 53, "0123456789abcdef"), 0x2000);
+	f[3] = 36, f[2] = 0; /* total 36: the first 16 bytes of the UDP datagram */
+	w_fix_checksums(f, 36);
+	b8(&b, 0x18), b8(&b, 0x21), b16(&b, 36), bmem(&b, f, 36);
+	save("stack", "raw-frames", b.d, b.n);
+
+	/* simultaneous close on the accepted connection */
+	b.n = 0;
+	r_tcp(&b, TS, 0x21, 0, 0x10, 0, 3000, 1024, NULL, 0, 0);
+	r_app(&b, 0x00, 3, 0, 0);
+	r_tcp(&b, TS, 0x21, 0, 0x11, 0, 0, 1024, NULL, 0, 0);
+	r_tcp(&b, TS, 0x21, 0, 0x10, 1, 1, 1024, NULL, 0, 0);
+	save("stack", "simultaneous-close", b.d, b.n);
+}
+
+int main(int argc, char **argv)
+{
+	struct world w;
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_corpus DIR\n");
+		return 2;
+	}
+	root = argv[1];
+	if (mkdir(root, 0755) && errno != EEXIST) {
+		perror(root);
+		return 1;
+	}
+	world_init(&w, W_TCP | W_UDP);
+	gen_ether();
+	gen_arp();
+	gen_ipv4(&w);
+	gen_reasm();
+	gen_icmp();
+	gen_udp();
+	gen_tcp();
+	gen_stack();
+	world_finish(&w, true);
+	return 0;
+}
