@@ -5,19 +5,54 @@
 
 uint32_t tp_csum_add(uint32_t sum, const void *data, size_t len)
 {
+	/* RFC 1071 2(B) and 2(C): the sum does not depend on byte order and
+	 * carries can be deferred, so 8 bytes at a time are added in the
+	 * host's order into 64 bits with an end-around carry, and the folded
+	 * result is swapped into network order once at the end. */
 	const uint8_t *p = data;
-	uint64_t acc = sum;
+	uint64_t acc = 0, w;
+	uint16_t r;
 
-	while (len >= 2) {
-		acc += (uint32_t)(p[0] << 8 | p[1]);
-		p += 2;
-		len -= 2;
+	while (len >= 32) {
+		uint64_t a, b, c, d;
+		memcpy(&a, p, 8);
+		memcpy(&b, p + 8, 8);
+		memcpy(&c, p + 16, 8);
+		memcpy(&d, p + 24, 8);
+		acc += a;
+		acc += acc < a;
+		acc += b;
+		acc += acc < b;
+		acc += c;
+		acc += acc < c;
+		acc += d;
+		acc += acc < d;
+		p += 32;
+		len -= 32;
 	}
-	if (len) /* RFC 1071 4.1: an odd byte is padded with zero */
-		acc += (uint32_t)p[0] << 8;
-	while (acc >> 32)
-		acc = (acc & 0xffffffffu) + (acc >> 32);
-	return (uint32_t)acc;
+	while (len >= 8) {
+		memcpy(&w, p, 8);
+		acc += w;
+		acc += acc < w;
+		p += 8;
+		len -= 8;
+	}
+	if (len) { /* RFC 1071 4.1: the odd tail is padded with zeros */
+		w = 0;
+		memcpy(&w, p, len);
+		acc += w;
+		acc += acc < w;
+	}
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	r = (uint16_t)acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	r = (uint16_t)(r >> 8 | r << 8);
+#endif
+	return sum + r; /* the caller folds */
 }
 
 uint16_t tp_csum_fold(uint32_t sum)

@@ -15,7 +15,8 @@ static void test_rfc1071_example(void **state)
 {
 	const uint8_t d[8] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
 	(void)state;
-	assert_int_equal(tp_csum_add(0, d, 8), 0x2ddf0);
+	/* the running sum may be folded sooner or later; its fold is fixed */
+	assert_int_equal(tp_csum_fold(tp_csum_add(0, d, 8)), tp_csum_fold(0x2ddf0));
 	assert_int_equal(tp_csum_fold(0x2ddf0), (uint16_t)~0xddf2);
 	assert_int_equal(tp_csum(d, 8), 0x220d);
 	/* summing in pieces gives the same (RFC 1071 2(B), deferred carries),
