@@ -19,6 +19,19 @@
  *           ack = our ISN + 1).  Replies come from a BPF-filtered libpcap
  *           capture.  Our kernel has no socket for the SYN/ACK and answers
  *           it with a RST (RFC 9293 3.10.7.1), so open = 3 packets, closed = 2.
+ *  stack    tapir's own stack, with an address and a MAC of its own, on an
+ *           interface (AF_PACKET, beside the kernel's stack, which drops
+ *           frames not for its MAC) or a TAP device.  The same cookie SYNs,
+ *           sent with tapir_tcp_send_raw(); replies seen by TCP_RX / IP_RX
+ *           hooks, then left to the core, which has no socket for them and
+ *           answers a SYN/ACK with the RST itself (RFC 9293 3.10.7.1).  The
+ *           kernel never sees these connections.
+ *
+ * How long to wait for answers adapts like a TCP retransmission timer
+ * (RFC 6298): SRTT and RTTVAR from the answers seen, and a round ends
+ * 4 x (SRTT + 4 x RTTVAR) after its last probe (at least WAIT_FLOOR_US, at
+ * most --timeout, the user's bound, which is also the wait before any
+ * answer came).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -41,6 +54,10 @@
 #include <unistd.h>
 #include <linux/filter.h>
 
+#include <tapir/hook.h>
+#include <tapir/link.h>
+#include <tapir/tcp.h>
+
 #include "netutil.h"
 #include "tool.h"
 
@@ -54,12 +71,23 @@ static const char check_usage[] =
 	"\n"
 	"  --mode MODE     auto (default: syn with CAP_NET_RAW, else connect),\n"
 	"                  connect (unprivileged connect()s), syn (raw SYNs),\n"
-	"                  stack (tapir's own stack; not available yet)\n"
+	"                  stack (tapir's own stack and address: needs --iface or\n"
+	"                  --tap, and --addr)\n"
 	"  --rate PPS      probes per second, all hosts together (default 1000)\n"
 	"  --retries N     re-probe unanswered ports N more times (default 2)\n"
-	"  --timeout MS    wait for an answer this long after each probe (default 1000)\n"
+	"  --timeout MS    wait at most this long for an answer (default 1000); the wait\n"
+	"                  adapts to the round-trip times seen, like TCP's RTO\n"
 	"  --json          one JSON object per line: host, port, state, rtt_ms\n"
 	"  --open-only     print open ports only\n"
+	"\n"
+	"--mode stack only:\n"
+	"  --iface IF      send and receive on interface IF (AF_PACKET), beside the\n"
+	"                  kernel's stack, with tapir's own MAC and address\n"
+	"  --tap NAME      or on the TAP device NAME (created when absent)\n"
+	"  --peer-addr A.B.C.D/LEN  with --tap: the kernel's address on the TAP\n"
+	"  --addr A.B.C.D/LEN       tapir's address and prefix (required)\n"
+	"  --gateway IP    the router for targets off that subnet\n"
+	"  --mac MAC       tapir's MAC (default: random, locally administered)\n"
 	"\n"
 	"Exit status: 0 every port open, 1 some closed or filtered, 2 error.\n";
 
@@ -70,6 +98,17 @@ enum mode { MODE_AUTO, MODE_CONNECT, MODE_SYN, MODE_STACK };
 
 #define MAX_PROBES (1u << 23) /* 12 bytes each: ~100 MB at most */
 #define MAX_ROUNDS_EXTRA 4    /* extra rounds while answers keep coming */
+/* The adaptive wait's floor.  nmap -T5 never waits less than 50 ms; an
+ * answer later than this is still taken in the next round (and makes the
+ * wait back off), so a shorter floor costs a re-probe, never a result. */
+#define WAIT_FLOOR_US 20000
+#define MAX_BACKOFF 6
+
+/* stack mode: the state of a next hop's ARP entry, as far as we know */
+enum { NH_UNKNOWN, NH_PENDING, NH_RESOLVED, NH_FAILED };
+#define STACK_SPORT_LO 32768 /* no sockets in our core: any range will do */
+#define STACK_ARP_QUEUE 256  /* probes queued behind one ARP request */
+#define STACK_PENDING_MAX 64 /* next hops being resolved at once */
 
 struct probe {
 	uint32_t sent_us; /* when the latest try went out, since the start */
@@ -124,6 +163,33 @@ struct check {
 	uint32_t *src;       /* per host: our source address (network order), 0 unknown */
 	uint16_t sport_lo, sport_n;
 	unsigned syn_enobufs;
+	/* the adaptive wait (RFC 6298 2.2/2.3, in µs) */
+	double srtt, rttvar;
+	bool have_rtt;
+	unsigned backoff; /* doublings after answers that came too late */
+	uint64_t samples;
+	/* stack mode */
+	const char *iface, *tap_name;
+	uint32_t my_addr, my_mask, gw, peer; /* host order */
+	unsigned my_plen, peer_plen;
+	bool have_addr, have_gw, have_mac, have_peer;
+	uint8_t mac[6];
+	struct tapir_stack *st;
+	struct tapir_afp *afp;
+	struct tapir_tap *tap;
+	int ifi, lfd;
+	tapir_time_t st_next;
+	uint8_t *rxbuf;
+	size_t rxcap;
+	struct nu_hosts nh;   /* next hops: the targets on our subnet, else the gateway */
+	uint32_t *host_nh;    /* per host: its next hop's index */
+	uint8_t *nh_state;
+	uint64_t *nh_since;   /* ns: when its first probe went out */
+	size_t nh_pending;
+	uint32_t pend[STACK_PENDING_MAX]; /* the next hops being resolved */
+	unsigned npend;
+	tapir_time_t arp_give_up_us;
+	uint64_t link_drops;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -267,6 +333,43 @@ static long long probe_of(const struct check *c, size_t h, uint16_t port)
 }
 
 /* ---- results ---- */
+
+/* RFC 6298 2.2 and 2.3: the first sample sets SRTT = R, RTTVAR = R/2;
+ * later ones RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R|, SRTT = 7/8 SRTT + 1/8 R.
+ * Only unambiguous samples come here (Karn: never from an answer that may
+ * belong to an earlier try). */
+static void rtt_sample(struct check *c, uint64_t rtt_us)
+{
+	double r = (double)rtt_us;
+	if (!c->have_rtt) {
+		c->srtt = r;
+		c->rttvar = r / 2;
+		c->have_rtt = true;
+	} else {
+		c->rttvar = 0.75 * c->rttvar + 0.25 * fabs(c->srtt - r);
+		c->srtt = 0.875 * c->srtt + 0.125 * r;
+	}
+	c->samples++;
+}
+
+/* How long to wait for answers after a probe, in ns: 4 x the RTO of
+ * RFC 6298 2.3 (SRTT + 4 RTTVAR; a scan's probes come in bursts, and the
+ * last ones of a burst queue behind the others at the target), doubled for
+ * every round in which an answer came after its wait (RFC 6298 5.5's
+ * back-off), at least WAIT_FLOOR_US; --timeout is the user's upper bound,
+ * and the whole wait while there is no sample (RFC 6298 2.1). */
+static uint64_t wait_ns(const struct check *c)
+{
+	double w;
+	uint64_t cap = (uint64_t)c->timeout_ms * 1000000ull;
+	if (!c->have_rtt)
+		return cap;
+	w = 4.0 * (c->srtt + 4.0 * c->rttvar) * (double)(1u << c->backoff);
+	if (w < WAIT_FLOOR_US)
+		w = WAIT_FLOOR_US;
+	w *= 1000.0;
+	return w >= (double)cap ? cap : (uint64_t)w;
+}
 
 static void resolve(struct check *c, uint64_t idx, int state, uint64_t rtt_us)
 {
@@ -443,13 +546,15 @@ static void connect_event(struct check *c, int s, uint64_t now)
 		st = ST_FILTERED;
 		break;
 	}
+	if (c->pr[k->idx].state == ST_PENDING)
+		rtt_sample(c, (now - k->sent_ns) / 1000);
 	resolve(c, k->idx, st, (now - k->sent_ns) / 1000);
 	conn_unlink(c, s);
 }
 
 static void connect_expire(struct check *c, uint64_t now)
 {
-	uint64_t t = (uint64_t)c->timeout_ms * 1000000ull;
+	uint64_t t = wait_ns(c);
 	while (c->live_head >= 0 && now - c->conns[c->live_head].sent_ns >= t) {
 		int s = c->live_head;
 		struct pollfd pfd = {.fd = c->conns[s].fd, .events = POLLOUT};
@@ -647,6 +752,39 @@ static int syn_send(struct check *c, uint64_t idx)
 	return 0;
 }
 
+/* A SYN/ACK, RST or ICMP error about probe (DST, PORT) from our source port
+ * OURS, carrying SEQACK (the ack number - 1, or the quoted sequence number),
+ * seen RX_US after the start: credited only if SEQACK is the probe's
+ * cookie.  syn and stack mode. */
+static void credit(struct check *c, uint32_t dst, uint16_t port, uint16_t ours, uint32_t seqack,
+		   int state, uint64_t rx_us)
+{
+	long h = nu_hosts_find(&c->hosts, dst);
+	long long idx;
+	unsigned try;
+	uint64_t rtt;
+	struct probe *p;
+	if (h < 0 || (idx = probe_of(c, (size_t)h, port)) < 0)
+		return;
+	if (seqack != syn_cookie(c, dst, port, ours))
+		return; /* not ours: another scanner, a stale or forged segment */
+	if (ours < c->sport_lo || ours - c->sport_lo >= c->sport_n)
+		return;
+	p = &c->pr[idx];
+	try = (unsigned)((ours - c->sport_lo + c->sport_n -
+			  (syn_sport(c, dst, port, 0) - c->sport_lo)) % c->sport_n);
+	if (try >= p->tries)
+		return;
+	rtt = rx_us > p->sent_us ? rx_us - p->sent_us : 0;
+	if (p->state == ST_PENDING) {
+		if (try + 1u != p->tries)
+			c->late++; /* an earlier try answered: the RTT is a lower bound */
+		else
+			rtt_sample(c, rtt); /* the source port says which try: no ambiguity */
+	}
+	resolve(c, (uint64_t)idx, state, rtt);
+}
+
 static void syn_reply(u_char *arg, const struct pcap_pkthdr *ph, const u_char *pkt)
 {
 	struct check *c = (struct check *)arg;
@@ -654,11 +792,8 @@ static void syn_reply(u_char *arg, const struct pcap_pkthdr *ph, const u_char *p
 	size_t caplen = ph->caplen, ihl;
 	uint32_t saddr, dst, seqack;
 	uint16_t port, ours;
-	long h;
-	long long idx;
 	int state;
-	unsigned try;
-	uint64_t rx_us = (uint64_t)ph->ts.tv_sec * 1000000u + (uint64_t)ph->ts.tv_usec, rtt;
+	uint64_t rx_us = (uint64_t)ph->ts.tv_sec * 1000000u + (uint64_t)ph->ts.tv_usec;
 	if (caplen < (size_t)c->linkoff + 20 || (ip[0] >> 4) != 4)
 		return;
 	caplen -= (size_t)c->linkoff;
@@ -695,21 +830,288 @@ static void syn_reply(u_char *arg, const struct pcap_pkthdr *ph, const u_char *p
 	} else {
 		return;
 	}
-	h = nu_hosts_find(&c->hosts, dst);
-	if (h < 0 || (idx = probe_of(c, (size_t)h, port)) < 0)
-		return;
-	if (seqack != syn_cookie(c, dst, port, ours))
-		return; /* not ours: another scanner, a stale or forged segment */
-	if (ours < c->sport_lo || ours - c->sport_lo >= c->sport_n)
-		return;
-	try = (unsigned)((ours - c->sport_lo + c->sport_n -
-			  (syn_sport(c, dst, port, 0) - c->sport_lo)) % c->sport_n);
-	if (try >= c->pr[idx].tries)
-		return;
-	rtt = rx_us - c->t0_wall > c->pr[idx].sent_us ? rx_us - c->t0_wall - c->pr[idx].sent_us : 0;
-	if (try + 1u != c->pr[idx].tries)
-		c->late++; /* an earlier try answered: the RTT is a lower bound */
-	resolve(c, (uint64_t)idx, state, rtt);
+	credit(c, dst, port, ours, seqack, state, rx_us > c->t0_wall ? rx_us - c->t0_wall : 0);
+}
+
+/* ---- stack mode ---- */
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t since_start_us(const struct check *c) { return (nu_now_ns() - c->t0_ns) / 1000; }
+
+/* TCP_RX: every segment before the core sees it.  A SYN/ACK or RST (with
+ * ACK) to one of our probes is credited; then it goes on to the core, which
+ * has no socket for it: RFC 9293 3.10.7.1 makes it answer the SYN/ACK with
+ * <SEQ=SEG.ACK><CTL=RST> and drop the RST silently. */
+static enum tapir_verdict stack_tcp_rx(void *arg, struct tapir_hook_pkt *p)
+{
+	struct check *c = arg;
+	const uint8_t *th = p->data;
+	uint8_t fl;
+	if (p->len < 20 || p->dst != c->my_addr)
+		return TAPIR_PASS;
+	fl = th[13];
+	if (!(fl & TAPIR_TH_ACK) || !((fl & TAPIR_TH_RST) || (fl & TAPIR_TH_SYN)))
+		return TAPIR_PASS; /* a RST without ACK does not answer a SYN */
+	credit(c, htonl(p->src), rd16(th), rd16(th + 2), rd32(th + 8) - 1,
+	       (fl & TAPIR_TH_RST) ? ST_CLOSED : ST_OPEN, since_start_us(c));
+	return TAPIR_PASS;
+}
+
+/* IP_RX: an ICMP destination unreachable (RFC 792) quoting one of our
+ * probes (its IPv4 header and the first 8 bytes of TCP: ports and
+ * sequence number) makes the port filtered. */
+static enum tapir_verdict stack_ip_rx(void *arg, struct tapir_hook_pkt *p)
+{
+	struct check *c = arg;
+	const uint8_t *ip = p->data, *m, *in;
+	size_t ihl, ihl2;
+	if (p->len < 20 || ip[9] != IPPROTO_ICMP)
+		return TAPIR_PASS;
+	ihl = (size_t)(ip[0] & 15) * 4;
+	if (ihl < 20 || p->len < ihl + 8 + 20)
+		return TAPIR_PASS;
+	m = ip + ihl;
+	if (m[0] != 3)
+		return TAPIR_PASS;
+	in = m + 8;
+	ihl2 = (size_t)(in[0] & 15) * 4;
+	if (in[9] != IPPROTO_TCP || ihl2 < 20 || p->len < ihl + 8 + ihl2 + 8 ||
+	    rd32(in + 12) != c->my_addr)
+		return TAPIR_PASS;
+	credit(c, htonl(rd32(in + 16)), rd16(in + ihl2 + 2), rd16(in + ihl2), rd32(in + ihl2 + 4),
+	       ST_FILTERED, since_start_us(c));
+	return TAPIR_PASS; /* the core finds no socket for it and drops it */
+}
+
+/* LINK_RX: an ARP packet from a next hop we wait for means the core is
+ * about to take its address and send what it queued for it. */
+
+static enum tapir_verdict stack_link_rx(void *arg, struct tapir_hook_pkt *p)
+{
+	struct check *c = arg;
+	const uint8_t *f = p->data;
+	long i = -1;
+	if (p->len >= 14 + 28 && rd16(f + 12) == 0x0806) {
+		i = nu_hosts_find(&c->nh, htonl(rd32(f + 14 + 14))); /* sender address */
+	} else if (p->len >= 14 + 20 && rd16(f + 12) == 0x0800 && c->nh_pending) {
+		/* a target's packet (a SYN/ACK) came back, so a probe went out
+		 * to it, through an address the core has resolved (it may have
+		 * learned it without our seeing an ARP packet for it) */
+		long h = nu_hosts_find(&c->hosts, htonl(rd32(f + 14 + 12)));
+		if (h >= 0)
+			i = (long)c->host_nh[h];
+	}
+	if (i >= 0 && c->nh_state[i] != NH_FAILED && c->nh_state[i] != NH_RESOLVED) {
+		if (c->nh_state[i] == NH_PENDING)
+			c->nh_pending--;
+		c->nh_state[i] = NH_RESOLVED;
+	}
+	return TAPIR_PASS;
+}
+
+/* Hands every waiting frame to the core, then runs its timers. */
+static void stack_rx(struct check *c)
+{
+	for (unsigned k = 0; k < 1u << 16; k++) {
+		long n = c->afp ? tapir_afp_recv(c->afp, c->rxbuf, c->rxcap)
+				: tapir_tap_recv(c->tap, c->rxbuf, c->rxcap);
+		if (n == 0)
+			break;
+		if (n < 0)
+			die("check: receiving on %s: %s", c->afp ? c->iface : c->tap_name, strerror((int)-n));
+		tapir_stack_input(c->st, c->ifi, c->rxbuf, (size_t)n, nu_now_ns() / 1000);
+	}
+	c->st_next = tapir_stack_poll(c->st, nu_now_ns() / 1000);
+}
+
+/* Sends probe IDX as tapir_tcp_send_raw() SYN: 0 when sent (or queued
+ * behind an ARP request in the core), -1 to try again a bit later. */
+static int stack_send(struct check *c, uint64_t idx)
+{
+	size_t h = host_of(c, idx);
+	uint32_t dst = c->hosts.v[h].addr;
+	uint16_t dport = port_of(c, h, idx), sport;
+	struct probe *p = &c->pr[idx];
+	const struct tapir_stats *stats = tapir_stats(c->st);
+	uint64_t errs = stats->tx_errors + stats->tx_nomem, sent_us;
+	unsigned mtu = c->afp ? tapir_afp_mtu(c->afp) : tapir_tap_mtu(c->tap);
+	struct tapir_tcp_out o;
+	int rc;
+	if (c->nh_state[c->host_nh[h]] == NH_FAILED) {
+		/* no ARP answer from its next hop: nothing can reach it (and
+		 * no try is counted: this is no answer to a retry) */
+		resolve(c, idx, ST_FILTERED, 0);
+		return 0;
+	}
+	sport = syn_sport(c, dst, dport, p->tries);
+	memset(&o, 0, sizeof(o));
+	o.laddr = c->my_addr;
+	o.raddr = ntohl(dst);
+	o.lport = sport;
+	o.rport = dport;
+	o.seq = syn_cookie(c, dst, dport, sport);
+	o.flags = TAPIR_TH_SYN;
+	o.wnd = 64240;
+	/* an MSS option, like any SYN (RFC 9293 3.7.1) */
+	o.mss = (uint16_t)(mtu > 1500 ? 1460 : mtu - 40);
+	sent_us = since_start_us(c);
+	rc = tapir_tcp_send_raw(c->st, &o, nu_now_ns() / 1000);
+	if (stats->tx_errors + stats->tx_nomem != errs) {
+		c->syn_enobufs++; /* the link's queue or our buffers are full */
+		return -1;
+	}
+	p->tries++;
+	if (rc < 0) { /* no route */
+		resolve(c, idx, ST_FILTERED, 0);
+		return 0;
+	}
+	p->sent_us = (uint32_t)sent_us;
+	c->sent++;
+	if (c->nh_state[c->host_nh[h]] == NH_UNKNOWN && c->npend < STACK_PENDING_MAX) {
+		c->nh_state[c->host_nh[h]] = NH_PENDING;
+		c->nh_since[c->host_nh[h]] = nu_now_ns();
+		c->pend[c->npend++] = c->host_nh[h];
+		c->nh_pending++;
+	}
+	return 0;
+}
+
+/* A next hop that did not answer ARP in the core's time (arp_retries
+ * requests, arp_retry_us apart) is given up: its hosts are filtered. */
+static void stack_expire_nh(struct check *c)
+{
+	uint64_t now = nu_now_ns();
+	unsigned i, k = 0;
+	for (i = 0; i < c->npend; i++) {
+		uint32_t n = c->pend[i];
+		if (c->nh_state[n] == NH_PENDING &&
+		    now - c->nh_since[n] >= (uint64_t)c->arp_give_up_us * 1000) {
+			c->nh_state[n] = NH_FAILED;
+			c->nh_pending--;
+		}
+		if (c->nh_state[n] == NH_PENDING)
+			c->pend[k++] = n;
+	}
+	c->npend = k;
+}
+
+static void stack_setup(struct check *c)
+{
+	struct tapir_config cfg;
+	char err[256], a[16], b[16];
+	size_t h;
+	unsigned mtu;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX - 1};
+	uint64_t now_us;
+
+	/* next hops: ARP is the core's job, but we pace the first probes so
+	 * that none waits behind an unresolved address longer than needed */
+	c->host_nh = malloc(c->hosts.n * sizeof(*c->host_nh));
+	if (!c->host_nh)
+		die("out of memory");
+	for (h = 0; h < c->hosts.n; h++) {
+		uint32_t d = ntohl(c->hosts.v[h].addr), nh = d;
+		long i;
+		if (d == c->my_addr)
+			die("check: %s is tapir's own address (--addr)", tapir_ipv4_str(d, a));
+		if ((d & c->my_mask) != (c->my_addr & c->my_mask)) {
+			if (!c->have_gw)
+				die("check: %s is not on %s/%u and there is no --gateway",
+				    tapir_ipv4_str(d, a), tapir_ipv4_str(c->my_addr & c->my_mask, b),
+				    c->my_plen);
+			nh = c->gw;
+		}
+		tapir_ipv4_str(nh, a);
+		if (nu_hosts_add(&c->nh, a, NULL, NULL, err, sizeof(err)))
+			die("check: %s", err);
+		i = nu_hosts_find(&c->nh, htonl(nh));
+		c->host_nh[h] = (uint32_t)i;
+	}
+	c->nh_state = calloc(c->nh.n, 1);
+	c->nh_since = calloc(c->nh.n, sizeof(*c->nh_since));
+	if (!c->nh_state || !c->nh_since)
+		die("out of memory");
+
+	tapir_config_default(&cfg);
+	cfg.seed = c->key.k0 ^ c->key.k1;
+	/* one entry per next hop (the core searches it linearly: bounded) */
+	cfg.arp_cache_size = c->nh.n + 16 < 1024 ? (unsigned)c->nh.n + 16 : 1024;
+	/* an entry that expires in a long run is resolved again with probes
+	 * queued behind it; room for them, and buffers for all those queues */
+	cfg.arp_queue_len = STACK_ARP_QUEUE;
+	cfg.pkt_small = 8192;
+	/* give up on a silent next hop as a probe would: 1 + --retries tries,
+	 * --timeout apart */
+	cfg.arp_retries = c->retries + 1;
+	cfg.arp_retry_us = (tapir_time_t)c->timeout_ms * 1000;
+	c->arp_give_up_us = cfg.arp_retries * cfg.arp_retry_us + TAPIR_MS(100);
+	cfg.tcp_sockets = 16; /* we open none: the core only answers */
+	c->st = tapir_stack_new(&cfg);
+	if (!c->st)
+		die("check: out of memory for the stack");
+	if (c->iface) {
+		c->afp = tapir_afp_open(c->iface, c->mac, err, sizeof(err));
+		if (!c->afp)
+			die("check: --iface: %s", err);
+		c->lfd = tapir_afp_fd(c->afp);
+		mtu = tapir_afp_mtu(c->afp);
+	} else {
+		c->tap = tapir_tap_open(c->tap_name, err, sizeof(err));
+		if (!c->tap)
+			die("check: --tap: %s", err);
+		if (c->have_peer &&
+		    tapir_tap_set_peer_addr(c->tap, c->peer, c->peer_plen, err, sizeof(err)))
+			die("check: --peer-addr: %s", err);
+		c->lfd = tapir_tap_fd(c->tap);
+		mtu = tapir_tap_mtu(c->tap);
+	}
+	c->rxcap = (size_t)mtu + 64 > 65600 ? (size_t)mtu + 64 : 65600;
+	c->rxbuf = malloc(c->rxcap);
+	if (!c->rxbuf)
+		die("out of memory");
+	c->ifi = tapir_iface_add(c->st, c->afp ? tapir_afp_link(c->afp) : tapir_tap_link(c->tap),
+				 c->mac, mtu);
+	if (c->ifi < 0)
+		die("check: cannot add the interface to the stack (%s)", strerror(-c->ifi));
+	now_us = nu_now_ns() / 1000;
+	if (tapir_iface_set_ipv4(c->st, c->ifi, c->my_addr, c->my_plen, now_us) < 0)
+		die("check: cannot give the stack the address %s/%u", tapir_ipv4_str(c->my_addr, a),
+		    c->my_plen);
+	if (c->have_gw && tapir_route_add(c->st, 0, 0, c->gw, c->ifi) < 0)
+		die("check: cannot add the default route via %s", tapir_ipv4_str(c->gw, a));
+	if (tapir_hook_add(c->st, TAPIR_HOOK_TCP_RX, stack_tcp_rx, c) ||
+	    tapir_hook_add(c->st, TAPIR_HOOK_IP_RX, stack_ip_rx, c) ||
+	    tapir_hook_add(c->st, TAPIR_HOOK_LINK_RX, stack_link_rx, c))
+		die("check: cannot add the stack's hooks");
+	c->st_next = tapir_stack_poll(c->st, now_us);
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, c->lfd, &ev))
+		die("check: epoll_ctl: %s", strerror(errno));
+	c->sport_lo = STACK_SPORT_LO;
+	c->sport_n = (uint16_t)(65536 - STACK_SPORT_LO);
+}
+
+static void stack_close(struct check *c)
+{
+	if (c->afp) {
+		uint64_t d = 0;
+		if (tapir_afp_drops(c->afp, &d) == 0)
+			c->link_drops += d;
+		tapir_afp_close(c->afp);
+	}
+	if (c->tap)
+		tapir_tap_close(c->tap);
+	if (c->st)
+		tapir_stack_free(c->st);
+	free(c->rxbuf);
+	free(c->host_nh);
+	free(c->nh_state);
+	free(c->nh_since);
+	nu_hosts_free(&c->nh);
 }
 
 /* ---- the loop ---- */
@@ -726,8 +1128,7 @@ static void pump(struct check *c, uint64_t deadline, bool return_early)
 		if (c->mode == MODE_CONNECT) {
 			connect_expire(c, now);
 			if (c->live_head >= 0) {
-				uint64_t exp = c->conns[c->live_head].sent_ns +
-					       (uint64_t)c->timeout_ms * 1000000ull;
+				uint64_t exp = c->conns[c->live_head].sent_ns + wait_ns(c);
 				if (exp < deadline)
 					deadline = exp;
 			}
@@ -736,6 +1137,13 @@ static void pump(struct check *c, uint64_t deadline, bool return_early)
 		if (interrupted)
 			return;
 		wait = deadline > now ? deadline - now : 0;
+		if (c->mode == MODE_STACK) {
+			/* the core's timers (ARP retries, announcements) are ours to run */
+			if (c->st_next != TAPIR_TIME_NEVER && c->st_next * 1000 <= now)
+				c->st_next = tapir_stack_poll(c->st, now / 1000);
+			if (c->st_next != TAPIR_TIME_NEVER && c->st_next * 1000 < now + wait)
+				wait = c->st_next * 1000 > now ? c->st_next * 1000 - now : 0;
+		}
 		ts.tv_sec = (time_t)(wait / 1000000000ull);
 		ts.tv_nsec = (long)(wait % 1000000000ull);
 		n = epoll_pwait2(c->ep, evs, 1024, &ts, NULL);
@@ -748,6 +1156,8 @@ static void pump(struct check *c, uint64_t deadline, bool return_early)
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.u64 == UINT64_MAX)
 				pcap_dispatch(c->pc, -1, syn_reply, (u_char *)c);
+			else if (evs[i].data.u64 == UINT64_MAX - 1)
+				stack_rx(c);
 			else
 				connect_event(c, (int)evs[i].data.u64, now);
 		}
@@ -756,23 +1166,77 @@ static void pump(struct check *c, uint64_t deadline, bool return_early)
 	}
 }
 
+static int send_probe(struct check *c, uint64_t idx)
+{
+	switch (c->mode) {
+	case MODE_CONNECT: return connect_send(c, idx);
+	case MODE_STACK: return stack_send(c, idx);
+	default: return syn_send(c, idx);
+	}
+}
+
+/* Stack mode, before the rounds: the first probe to each next hop, paced
+ * and at most STACK_PENDING_MAX at once, then a wait until every one is
+ * resolved or given up.  The core queues each behind its ARP request and
+ * sends it on the reply; the rounds then find every address resolved, so
+ * no probe waits in an ARP queue (where a full queue would lose some) and
+ * none goes to a host that never answered ARP. */
+static void stack_resolve(struct check *c)
+{
+	struct nu_bucket b;
+	size_t h;
+	nu_bucket_init(&b, c->rate, nu_now_ns());
+	c->round = 1;
+	for (h = 0; h < c->hosts.n && !interrupted; h++) {
+		if (c->nh_state[c->host_nh[h]] != NH_UNKNOWN || c->off[h] == c->off[h + 1])
+			continue;
+		for (;;) {
+			uint64_t now = nu_now_ns(), w = nu_bucket_wait(&b, now);
+			stack_expire_nh(c);
+			if (w) {
+				pump(c, now + w, false);
+				continue;
+			}
+			if (c->npend >= STACK_PENDING_MAX) {
+				pump(c, now + 1000000ull, true);
+				continue;
+			}
+			if (c->nh_state[c->host_nh[h]] != NH_UNKNOWN ||
+			    stack_send(c, c->off[h]) == 0) {
+				nu_bucket_take(&b, now);
+				break;
+			}
+			pump(c, now + 1000000ull, true);
+		}
+	}
+	while (c->npend && !interrupted) {
+		pump(c, nu_now_ns() + 1000000ull, true);
+		stack_expire_nh(c);
+	}
+}
+
 static void run(struct check *c)
 {
 	unsigned max_rounds = c->retries + 1 + MAX_ROUNDS_EXTRA;
 	double rate = c->rate;
 	uint64_t prev_resolved = 0;
+	if (c->mode == MODE_STACK)
+		stack_resolve(c);
 	for (c->round = 1; c->round <= max_rounds && c->resolved < c->total && !interrupted;
 	     c->round++) {
 		struct nu_bucket b;
 		struct nu_perm perm;
 		struct nu_key k = c->key;
 		uint64_t i, last_send = nu_now_ns(), before = c->retry_answers, got;
+		uint64_t late_before = c->late;
 		k.k1 ^= c->round; /* a fresh order each round */
 		nu_perm_init(&perm, c->total, &k);
 		nu_bucket_init(&b, rate, nu_now_ns());
 		for (i = 0; i < c->total && !interrupted; i++) {
 			uint64_t idx = nu_perm_at(&perm, i);
-			if (c->pr[idx].state != ST_PENDING)
+			/* (stack mode: the first probes to each next hop went
+			 * out before round 1) */
+			if (c->pr[idx].state != ST_PENDING || c->pr[idx].tries >= c->round)
 				continue;
 			for (;;) {
 				uint64_t now = nu_now_ns(), w = nu_bucket_wait(&b, now);
@@ -782,7 +1246,7 @@ static void run(struct check *c)
 				}
 				if (c->pr[idx].state != ST_PENDING)
 					break;
-				if ((c->mode == MODE_CONNECT ? connect_send(c, idx) : syn_send(c, idx)) == 0) {
+				if (send_probe(c, idx) == 0) {
 					nu_bucket_take(&b, now);
 					last_send = now;
 					break;
@@ -791,8 +1255,14 @@ static void run(struct check *c)
 				pump(c, now + 1000000ull, true);
 			}
 		}
-		/* everything of this round has its full timeout */
-		pump(c, last_send + (uint64_t)c->timeout_ms * 1000000ull, false);
+		/* the round's last probe has its full wait; answers coming in
+		 * meanwhile update the estimate, so it is recomputed after each */
+		for (;;) {
+			uint64_t dl = last_send + wait_ns(c);
+			if (nu_now_ns() >= dl || interrupted)
+				break;
+			pump(c, dl, true);
+		}
 		while (c->mode == MODE_CONNECT && c->live_head >= 0 && !interrupted)
 			pump(c, nu_now_ns() + 1000000ull, false);
 		got = c->resolved - prev_resolved;
@@ -802,6 +1272,13 @@ static void run(struct check *c)
 		 * finding answers we go on past --retries (a few rounds at most). */
 		if (c->retry_answers > before)
 			rate = rate / 2 < 1 ? 1 : rate / 2;
+		/* Answers that came after their wait (syn, stack: the source
+		 * port says which try; connect cannot tell a late answer from a
+		 * lost one) mean the wait was too short: double it. */
+		if ((c->late > late_before ||
+		     (c->mode == MODE_CONNECT && c->retry_answers > before)) &&
+		    c->backoff < MAX_BACKOFF)
+			c->backoff++;
 		if (c->round >= c->retries + 1 && (got == 0 || c->round == 1 || c->retry_answers == before))
 			break;
 	}
@@ -847,8 +1324,12 @@ int cmd_check(int argc, char **argv)
 		{"mode", required_argument, 0, 'm'},   {"rate", required_argument, 0, 'r'},
 		{"retries", required_argument, 0, 'R'}, {"timeout", required_argument, 0, 't'},
 		{"json", no_argument, 0, 'j'},          {"open-only", no_argument, 0, 'o'},
+		{"iface", required_argument, 0, 'I'},   {"tap", required_argument, 0, 'T'},
+		{"addr", required_argument, 0, 'A'},    {"gateway", required_argument, 0, 'G'},
+		{"mac", required_argument, 0, 'M'},     {"peer-addr", required_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
 	};
+	const char *stack_opt = NULL; /* the first --mode stack option given */
 	struct check c;
 	int opt, i;
 	long long v;
@@ -886,6 +1367,35 @@ int cmd_check(int argc, char **argv)
 				die("check: --timeout: '%s' is not a number of ms from 1 to 600000", optarg);
 			c.timeout_ms = (unsigned)v;
 			break;
+		case 'I': c.iface = optarg; stack_opt = stack_opt ? stack_opt : "--iface"; break;
+		case 'T': c.tap_name = optarg; stack_opt = stack_opt ? stack_opt : "--tap"; break;
+		case 'A':
+			if (tapir_parse_cidr(optarg, &c.my_addr, &c.my_plen) || c.my_plen == 0 ||
+			    c.my_plen > 30)
+				die("check: --addr: '%s' is not an address and prefix such as 10.0.0.9/24 (/1 to /30)",
+				    optarg);
+			c.have_addr = true;
+			stack_opt = stack_opt ? stack_opt : "--addr";
+			break;
+		case 'G':
+			if (tapir_parse_ipv4(optarg, &c.gw))
+				die("check: --gateway: '%s' is not an IPv4 address", optarg);
+			c.have_gw = true;
+			stack_opt = stack_opt ? stack_opt : "--gateway";
+			break;
+		case 'M':
+			if (tapir_parse_mac(optarg, c.mac) || (c.mac[0] & 1))
+				die("check: --mac: '%s' is not a unicast MAC such as 02:00:00:00:00:01", optarg);
+			c.have_mac = true;
+			stack_opt = stack_opt ? stack_opt : "--mac";
+			break;
+		case 'P':
+			if (tapir_parse_cidr(optarg, &c.peer, &c.peer_plen) || c.peer_plen == 0)
+				die("check: --peer-addr: '%s' is not an address and prefix such as 10.0.0.1/24",
+				    optarg);
+			c.have_peer = true;
+			stack_opt = stack_opt ? stack_opt : "--peer-addr";
+			break;
 		case 'j': c.json = true; break;
 		case 'o': c.open_only = true; break;
 		case 'h': fputs(check_usage, stdout); return 0;
@@ -894,14 +1404,38 @@ int cmd_check(int argc, char **argv)
 			    argv[optind - 1]);
 		}
 	}
-	if (c.mode == MODE_STACK)
-		die("check: --mode stack is not available yet (it needs tapir's TCP core); use connect or syn");
+	if (c.mode != MODE_STACK && stack_opt)
+		die("check: %s is for --mode stack only", stack_opt);
+	if (c.mode == MODE_STACK) {
+		char a[16];
+		if (!c.iface == !c.tap_name)
+			die("check: --mode stack needs an interface: --iface IF (AF_PACKET) or --tap NAME, one of them");
+		if (!c.have_addr)
+			die("check: --mode stack needs tapir's own address: --addr A.B.C.D/LEN");
+		if (c.have_peer && !c.tap_name)
+			die("check: --peer-addr goes with --tap (the kernel's side of the TAP)");
+		c.my_mask = ~0u << (32 - c.my_plen);
+		if (c.have_gw && ((c.gw & c.my_mask) != (c.my_addr & c.my_mask) || c.gw == c.my_addr))
+			die("check: --gateway %s is not another address on the subnet of --addr",
+			    tapir_ipv4_str(c.gw, a));
+		if (c.have_peer && ((c.peer & c.my_mask) != (c.my_addr & c.my_mask) ||
+				    c.peer == c.my_addr || c.peer_plen != c.my_plen))
+			die("check: --peer-addr %s/%u is not another address on tapir's subnet",
+			    tapir_ipv4_str(c.peer, a), c.peer_plen);
+	}
 	if (optind >= argc)
 		die("check: no target (try tapir check --help)");
 	for (i = optind; i < argc; i++)
 		add_target(&c, argv[i]);
 	index_probes(&c);
 	nu_key_random(&c.key);
+	if (c.mode == MODE_STACK && !c.have_mac) {
+		/* random, locally administered, unicast (IEEE 802 U/L and I/G bits) */
+		uint64_t r = nu_siphash(&c.key, "mac", 3);
+		for (i = 0; i < 6; i++)
+			c.mac[i] = (uint8_t)(r >> (8 * i));
+		c.mac[0] = (uint8_t)((c.mac[0] & 0xfc) | 0x02);
+	}
 	c.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (c.ep < 0)
 		die("check: epoll_create1: %s", strerror(errno));
@@ -919,6 +1453,8 @@ int cmd_check(int argc, char **argv)
 	}
 	if (c.mode == MODE_CONNECT)
 		connect_setup(&c);
+	if (c.mode == MODE_STACK)
+		stack_setup(&c);
 	c.progress = isatty(2);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigint;
@@ -937,6 +1473,12 @@ int cmd_check(int argc, char **argv)
 			fprintf(stderr, "tapir check: warning: the capture dropped %u packets: replies are being lost; lower --rate\n",
 				ps.ps_drop);
 		pcap_close(c.pc);
+	}
+	if (c.mode == MODE_STACK) {
+		stack_close(&c);
+		if (c.link_drops)
+			fprintf(stderr, "tapir check: warning: the interface's socket dropped %llu frames: replies are being lost; lower --rate\n",
+				(unsigned long long)c.link_drops);
 	}
 	if (c.retry_answers)
 		fprintf(stderr, "tapir check: warning: %llu ports answered only on a retry: probes or replies are being lost (rate too high?); later rounds went slower\n",

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <tapir/stack.h>
+
 /* ---- hosts ---- */
 
 static size_t addr_hash(uint32_t a, size_t mask)
@@ -241,43 +243,13 @@ bad:
 	return -1;
 }
 
-/* ---- SipHash-2-4 ---- */
-
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                \
-	do {                                                                                    \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                       \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                          \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                          \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                       \
-	} while (0)
+/* ---- keyed hashing ---- */
 
 uint64_t nu_siphash(const struct nu_key *k, const void *data, size_t len)
 {
-	const uint8_t *in = data;
-	uint64_t v0 = 0x736f6d6570736575ull ^ k->k0, v1 = 0x646f72616e646f6dull ^ k->k1;
-	uint64_t v2 = 0x6c7967656e657261ull ^ k->k0, v3 = 0x7465646279746573ull ^ k->k1;
-	uint64_t b = (uint64_t)len << 56, m;
-	size_t i, full = len & ~(size_t)7;
-	for (i = 0; i < full; i += 8) {
-		memcpy(&m, in + i, 8); /* little-endian hosts; the value only has to be stable */
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (i = 0; i < (len & 7); i++)
-		b |= (uint64_t)in[full + i] << (8 * i);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	/* the library's SipHash-2-4 (the one its own cookies use, RFC 6528) */
+	const uint64_t key[2] = {k->k0, k->k1};
+	return tapir_siphash(key, data, len);
 }
 
 void nu_key_random(struct nu_key *k)

@@ -1,8 +1,8 @@
 /* Helpers shared by `tapir check` and `tapir ping`: target lists (addresses,
  * names, CIDR blocks, port lists), a keyed hash for stateless reply
  * cookies, a keyed permutation for randomised probe order, a token bucket
- * and a monotonic clock in nanoseconds.  Kernel sockets only: these tools
- * talk to the host's own stack, not to tapir's. */
+ * and a monotonic clock in nanoseconds.  No sockets here: `tapir check`
+ * uses the kernel's or (--mode stack) tapir's own, `tapir ping` the kernel's. */
 #ifndef TAPIR_NETUTIL_H
 #define TAPIR_NETUTIL_H
 
@@ -58,7 +58,8 @@ struct nu_key {
 /* A fresh random key per run (getrandom), so nobody else can forge or
  * predict our cookies and two runs never accept each other's replies. */
 void nu_key_random(struct nu_key *k);
-/* SipHash-2-4 (Aumasson & Bernstein): a keyed PRF, short-input fast. */
+/* SipHash-2-4 (Aumasson & Bernstein), a keyed PRF fast on short inputs:
+ * the library's tapir_siphash() with K. */
 uint64_t nu_siphash(const struct nu_key *k, const void *data, size_t len);
 
 /* ---- keyed permutation of [0, n) ----

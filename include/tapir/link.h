@@ -42,6 +42,28 @@ int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errle
 int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr,
 			    unsigned prefix_len, char *err, size_t errlen);
 
+/* ---- AF_PACKET (Linux): an existing Ethernet interface, shared with the
+ * kernel's own stack on it ---- */
+struct tapir_afp;
+/* Opens interface NAME in the current network namespace for frames to and
+ * from MAC (tapir's own address, not the interface's): a packet socket
+ * bound to it, member of MAC's unicast filter (or promiscuous), with a
+ * socket filter that keeps frames for MAC and group frames.  Needs
+ * CAP_NET_RAW.  On failure returns NULL and writes a one-line reason into
+ * ERR. */
+struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *err,
+				 size_t errlen);
+void tapir_afp_close(struct tapir_afp *a);
+struct tapir_link *tapir_afp_link(struct tapir_afp *a);
+int tapir_afp_fd(const struct tapir_afp *a);
+unsigned tapir_afp_mtu(const struct tapir_afp *a);
+/* Reads one frame (never one we sent); returns its length, 0 when none is
+ * waiting, or -errno. */
+long tapir_afp_recv(struct tapir_afp *a, uint8_t *buf, size_t cap);
+/* Frames the kernel dropped for want of room in the socket's queue since
+ * the previous call (PACKET_STATISTICS).  0 or -errno. */
+int tapir_afp_drops(struct tapir_afp *a, uint64_t *drops);
+
 /* ---- in-memory pair, for tests: two ends, frames cross with seeded
  * impairments, in simulated time ---- */
 struct tapir_memlink_params {

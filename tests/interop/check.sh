@@ -3,9 +3,11 @@
 # of listening ports among 1-65535 (some on every address, some bound to one
 # address), closed ports, ports dropped by nftables and one rejected with
 # ICMP admin-prohibited (both `filtered`).  Every mode (connect as an
-# unprivileged user, syn, auto) must report exactly that set at a high rate;
-# a tshark capture checks the packet cost of each mode; user mistakes give
-# one `tapir:` line and exit 2.
+# unprivileged user, syn, auto, and stack: tapir's own stack on the veth via
+# AF_PACKET and on a TAP device routed by the scanner's kernel) must report
+# exactly that set at a high rate; a tshark capture checks the packet cost
+# of each mode (and in stack mode that the RSTs are tapir's, from its MAC);
+# user mistakes give one `tapir:` line and exit 2.
 source "$(dirname "$0")/check_net.sh"
 require_root nft setpriv "$PY"
 cn_create
@@ -44,6 +46,15 @@ T2_PORTS="1-1024,3306,5555,20001,65535"
 TOTAL=$((65535 + 1024 + 4))
 TARGETS=("$CN_T_ADDR:1-65535" "$T2:$T2_PORTS")
 RUNARGS=(--rate 50000 --timeout 500 --retries 1)
+# stack mode: tapir's own address and MAC on the scanner's veth end
+# (AF_PACKET), or on a TAP device with the scanner's kernel routing
+S_ADDR=10.201.0.9
+S_MAC=02:00:00:00:0c:09
+STACK_AFP=(--mode stack --iface cs0 --addr "$S_ADDR/24" --mac "$S_MAC")
+STACK_TAP=(--mode stack --tap tck0 --peer-addr 10.202.0.1/24 --addr 10.202.0.2/24 --gateway 10.202.0.1)
+sx sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 ||
+	fail "scanner sysctls"
+tx ip route add 10.202.0.0/24 via "$CN_S_ADDR" || fail "route back to the TAP's subnet"
 
 # run_check NAME [WRAPPER...] -- ARGS: runs tapir check in the scanner's
 # namespace, checks exit 1 (some ports closed) and the exact set.
@@ -75,24 +86,28 @@ run_check connect "${NOBODY[@]}" -- --mode connect "${RUNARGS[@]}" "${TARGETS[@]
 run_check syn -- --mode syn "${RUNARGS[@]}" "${TARGETS[@]}"
 run_check auto -- "${RUNARGS[@]}" "${TARGETS[@]}"
 run_check auto_nobody "${NOBODY[@]}" -- "${RUNARGS[@]}" "${TARGETS[@]}"
+run_check stack -- "${STACK_AFP[@]}" "${RUNARGS[@]}" "${TARGETS[@]}"
+run_check stack_tap -- "${STACK_TAP[@]}" "${RUNARGS[@]}" "${TARGETS[@]}"
 # unprivileged auto must not have tried raw sockets: syn needs CAP_NET_RAW
 out=$(NSX_TIMEOUT=10 sx "${NOBODY[@]}" "$TAPIR" check --mode syn "$CN_T_ADDR:22" 2>&1)
 [[ $? -eq 2 && $out == tapir:*CAP_NET_RAW* ]] || fail "--mode syn as nobody: '$out'"
 
-# ---- packet counts, from a capture on the scanner's side of the veth ----
-# open 22 and 80, closed 9998 and 9999, dropped 135: connect and syn modes
+# ---- packet counts, from a capture on the veth ----
+# open 22 and 80, closed 9998 and 9999, dropped 135: every mode.  Captured on
+# the target's end (what really crossed the wire), COUNT_ARGS are the mode's
+# own options.
 count_packets() {
 	local mode=$1 rc i
 	shift
 	# `timeout` itself in the background: it passes our SIGINT on to tshark
-	timeout -k 5 60 ip netns exec "$NS_S" tshark -n -q -i cs0 -w "$WORK/$mode.pcap" -f tcp \
+	timeout -k 5 60 ip netns exec "$NS_T" tshark -n -q -i ct0 -w "$WORK/$mode.pcap" -f tcp \
 		2>"$WORK/$mode.tshark" &
 	local ts=$!
 	for ((i = 0; i < 100; i++)); do
 		grep -q 'Capturing on' "$WORK/$mode.tshark" && break
 		sleep 0.1
 	done
-	NSX_TIMEOUT=30 sx "$@" "$TAPIR" check --mode "$mode" --timeout 300 --retries 1 \
+	NSX_TIMEOUT=30 sx "$@" "$TAPIR" check "${COUNT_ARGS[@]}" --timeout 300 --retries 1 \
 		"$CN_T_ADDR:22,80,135,9998,9999" >"$WORK/$mode.small"
 	rc=$?
 	sleep 0.5
@@ -110,12 +125,28 @@ count_packets() {
 		}
 	done
 	# open: SYN, SYN/ACK, RST - the handshake's ACK never went out
-	got=$(pcap_count "$WORK/$mode.pcap" "tcp.port == 22 && tcp.flags == 0x010 && ip.src == $CN_S_ADDR")
+	got=$(pcap_count "$WORK/$mode.pcap" "tcp.port == 22 && tcp.flags == 0x010 && ip.dst == $CN_T_ADDR")
 	[[ $got -eq 0 ]] || fail "$mode: a bare ACK went to port 22"
-	log "$mode: open port 3 packets, closed 2, dropped 2 (SYN + 1 retry)"
+	# the open ports' RSTs: one each, from the scanner (its kernel, or in
+	# stack mode tapir's core: tapir's address and MAC)
+	got=$(pcap_count "$WORK/$mode.pcap" "tcp.flags.reset == 1 && ip.dst == $CN_T_ADDR && ip.src == $SRC_ADDR && eth.src == $SRC_MAC")
+	[[ $got -eq 2 ]] || fail "$mode: $got RSTs from $SRC_ADDR/$SRC_MAC, not 2 (ports 22, 80)"
+	got=$(pcap_count "$WORK/$mode.pcap" "ip.dst == $CN_T_ADDR && !(ip.src == $SRC_ADDR && eth.src == $SRC_MAC)")
+	[[ $got -eq 0 ]] || fail "$mode: $got segments to the target not from $SRC_ADDR/$SRC_MAC"
+	log "$mode: open port 3 packets, closed 2, dropped 2 (SYN + 1 retry); RSTs from $SRC_ADDR $SRC_MAC"
 }
+CS_MAC=$(sx cat /sys/class/net/cs0/address)
+SRC_ADDR=$CN_S_ADDR SRC_MAC=$CS_MAC
+COUNT_ARGS=(--mode connect)
 count_packets connect "${NOBODY[@]}"
+COUNT_ARGS=(--mode syn)
 count_packets syn
+SRC_ADDR=$S_ADDR SRC_MAC=$S_MAC COUNT_ARGS=("${STACK_AFP[@]}")
+count_packets stack
+# (through the TAP the scanner's kernel routes: the frames on the veth carry
+# its MAC, the RST still comes from tapir's address)
+SRC_ADDR=10.202.0.2 SRC_MAC=$CS_MAC COUNT_ARGS=("${STACK_TAP[@]}")
+count_packets stack_tap
 
 # ---- output forms and exit status ----
 out=$(NSX_TIMEOUT=10 sx "$TAPIR" check --mode connect --json --open-only "$CN_T_ADDR:20-25,80")
@@ -143,7 +174,16 @@ expect_error() {
 	grep -Eq -- "$pat" <<<"$err" || fail "$what: '$err' does not match /$pat/"
 	log "$what -> $err"
 }
-expect_error "stack mode" "not available" --mode stack "$CN_T_ADDR:22"
+expect_error "stack mode without an interface" "--iface" --mode stack --addr "$S_ADDR/24" "$CN_T_ADDR:22"
+expect_error "stack mode without --addr" "--addr" --mode stack --iface cs0 "$CN_T_ADDR:22"
+expect_error "stack mode, both interfaces" "one of them" --mode stack --iface cs0 --tap tck0 --addr "$S_ADDR/24" "$CN_T_ADDR:22"
+expect_error "--iface without stack mode" "--iface is for --mode stack" --mode syn --iface cs0 "$CN_T_ADDR:22"
+expect_error "--addr without stack mode" "--addr is for --mode stack" --addr "$S_ADDR/24" "$CN_T_ADDR:22"
+expect_error "--gateway off the subnet" "--gateway" --mode stack --iface cs0 --addr "$S_ADDR/24" --gateway 10.9.9.9 "$CN_T_ADDR:22"
+expect_error "target off the subnet, no gateway" "no --gateway" --mode stack --iface cs0 --addr "$S_ADDR/24" 10.9.9.9:22
+expect_error "no such interface" "no interface" --mode stack --iface nosuch0 --addr "$S_ADDR/24" "$CN_T_ADDR:22"
+out=$(NSX_TIMEOUT=10 sx "${NOBODY[@]}" "$TAPIR" check --mode stack --iface cs0 --addr "$S_ADDR/24" "$CN_T_ADDR:22" 2>&1)
+[[ $? -eq 2 && $out == tapir:*CAP_NET_RAW* ]] || fail "--mode stack as nobody: '$out'"
 expect_error "no port list" "HOST:PORTS" "$CN_T_ADDR"
 expect_error "port 0" "port list" "$CN_T_ADDR:0-10"
 expect_error "port range backwards" "port list" "$CN_T_ADDR:90-80"
