@@ -163,8 +163,10 @@ static void rec_app(struct world *w, struct rd *r)
 		break;
 	case 5: /* a new active open, to the peer */
 		if (!*t) {
+			/* from a fixed port, so tuples[6] and [7] can answer */
 			*t = tapir_tcp_new(w->s);
-			if (*t && tapir_tcp_connect(*t, W_PEER, (uint16_t)(2001 + amount % 2), w->now)) {
+			if (*t && (tapir_tcp_bind(*t, 0, (uint16_t)(49152 + amount % 2)) ||
+				   tapir_tcp_connect(*t, W_PEER, (uint16_t)(2001 + amount % 2), w->now))) {
 				tapir_tcp_abort(*t, w->now);
 				*t = NULL;
 			}

@@ -15,7 +15,8 @@ const uint8_t w_mac_peer[6] = {0x02, 0, 0, 0, 0, 1};
 /* TAPIR_FUZZ_KNOWN_BUGS=1, for long runs while a reported bug in core/
  * is not fixed yet (docs/fuzzing.md lists them): the teardown tolerates
  * it, so that runs go on to find something new.  Now: zero-window probes
- * that never give up (the teardown ends such sockets by force). */
+ * that never give up, and a probe carrying the FIN that leaves no timer
+ * (the teardown ends sockets left by either by force). */
 static bool known_bugs(void)
 {
 	static int on = -1;
@@ -470,6 +471,21 @@ static tapir_time_t drain(struct world *w, tapir_time_t until)
 	return next;
 }
 
+/* what a failed teardown left, for the report */
+static void dump_sock(void *arg, const struct tapir_tcp *t)
+{
+	struct tapir_tcp_info i;
+	(void)arg;
+	tapir_tcp_get_info(t, &i);
+	fprintf(stderr,
+		"fuzz world: left: %u -> %u %s snd_una %u snd_nxt %u snd_wnd %u rcv_nxt %u "
+		"snd_queued %zu rcv_queued %zu rto %llu us user_closed %d t_rexmt %lld "
+		"t_persist %lld t_2msl %lld\n",
+		i.lport, i.rport, tapir_tcp_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd,
+		i.rcv_nxt, i.snd_queued, i.rcv_queued, (unsigned long long)i.rto_us, t->user_closed,
+		(long long)t->t_rexmt, (long long)t->t_persist, (long long)t->t_2msl);
+}
+
 static void count_sock(void *arg, const struct tapir_tcp *t)
 {
 	(void)t;
@@ -503,9 +519,11 @@ void world_finish(struct world *w, bool graceful)
 	 * minutes of simulated time; a timer still running after an hour is a
 	 * leak (a socket or a packet held for ever). */
 	next = drain(w, w->now + TAPIR_SEC(3600));
-	if (next != TAPIR_TIME_NEVER && known_bugs()) {
-		/* zero-window probes never give up: end what is left, as an
-		 * administrator would, and look for anything else */
+	tapir_tcp_foreach(s, count_sock, &socks);
+	if ((next != TAPIR_TIME_NEVER || socks) && known_bugs()) {
+		/* zero-window probes never give up, or a probe that took the
+		 * FIN left no timer: end what is left, as an administrator
+		 * would, and look for anything else */
 		struct tapir_tcp *left[64];
 		struct collect c = {left, 0};
 		tapir_tcp_foreach(s, collect_sock, &c);
@@ -516,9 +534,12 @@ void world_finish(struct world *w, bool graceful)
 	if (next != TAPIR_TIME_NEVER)
 		fail("stack not idle an hour after teardown (a timer that never stops)");
 	check_rx_counters(w);
+	socks = 0;
 	tapir_tcp_foreach(s, count_sock, &socks);
-	if (socks)
+	if (socks) {
+		tapir_tcp_foreach(s, dump_sock, w);
 		fail("TCP sockets left after teardown");
+	}
 	if (s->tcp->mem)
 		fail("TCP buffer memory left after teardown");
 	if (s->small.used || s->large.used) {
