@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build asan deps test unit demo install clean fuzz fuzz-build
+.PHONY: all build asan deps test unit demo install clean fuzz fuzz-build soak
 
 all: build
 
@@ -37,6 +37,13 @@ test: deps build asan fuzz-build
 
 demo: deps build
 	@scripts/demo.sh
+
+# Soak (tests/interop/soak.sh, docs/robustness.md): SOAK_BYTES (1 GiB) each
+# way between tapir and the kernel through tapir's netem personality
+# (SOAK_NETEM), every byte checked by sha256.  `make test` runs a short form.
+SOAK_BYTES ?= 1073741824
+soak: deps build
+	@SOAK_BYTES=$(SOAK_BYTES) TAPIR=build/tapir bash tests/interop/soak.sh
 
 install: build
 	cmake --install build --prefix $(PREFIX)

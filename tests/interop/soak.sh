@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Soak: bulk data both ways between tapir and the Linux kernel over a bad
+# link -- tapir's userspace netem (docs/hacking.md), both directions:
+#   SOAK_NETEM (default 'loss=0.05,reorder=0.05,dup=0.01,corrupt=0.001,delay=5±2')
+# and every byte checked by sha256:
+#   tapir -> kernel  curl downloads SOAK_BYTES from `--serve http=DIR`;
+#   kernel -> tapir  a python client streams SOAK_BYTES into tapir's echo
+#                    service while reading the echo back: the echo's sha256
+#                    equals the sent one only if tapir received every byte
+#                    right (and sent it back right).
+# SOAK_BYTES defaults to 4 MiB (the short form in `make test`); `make soak`
+# runs 1 GiB each way.  Reports time, throughput, tapir's retransmission
+# counters and the kernel's (nstat), and the host's RSS.  Corrupted frames
+# must be caught by checksums (RFC 9293 3.1, RFC 791) and never delivered.
+# shellcheck source=tests/interop/pers_lib.sh
+source "$(dirname "$0")/pers_lib.sh"
+require_root curl sha256sum
+BYTES=${SOAK_BYTES:-$((4 * 1048576))}
+NETEM=${SOAK_NETEM:-'loss=0.05,reorder=0.05,dup=0.01,corrupt=0.001,delay=5±2'}
+SEED=${SOAK_SEED:-1}
+# bounds, not expectations: generous enough for the slowest build
+LIMIT=${SOAK_LIMIT:-$((300 + BYTES / 50000))}
+ns_create
+WWW=$WORK/www
+mkdir -p "$WWW"
+head -c "$BYTES" /dev/urandom >"$WWW/soak.bin" || fail "cannot write $BYTES bytes in $WORK"
+SHA=$(sha256sum "$WWW/soak.bin" | cut -d' ' -f1)
+HOST_GUARD=$((2 * LIMIT + 120)) pers_host_start --serve "echo,discard,http=$WWW" \
+	--personality "$NETEM,seed=$SEED"
+log "link: $NETEM, seed $SEED; $BYTES bytes each way"
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$HOST_PID/status"; }
+RSS0=$(rss)
+nsx nstat -n >/dev/null 2>&1 # reset the kernel's counter history
+
+# ---- tapir -> kernel ----
+t0=$(date +%s.%N)
+out=$(NSX_TIMEOUT=$LIMIT nsx curl -sS --max-time "$LIMIT" -o "$WORK/down.bin" \
+	-w '%{http_code} %{size_download}' "http://$HOST_ADDR/soak.bin") ||
+	fail "curl failed: $out"
+t1=$(date +%s.%N)
+[[ $out == "200 $BYTES" ]] || fail "download: '$out', not '200 $BYTES'"
+got=$(sha256sum "$WORK/down.bin" | cut -d' ' -f1)
+rm -f "$WORK/down.bin"
+[[ $got == "$SHA" ]] || fail "tapir -> kernel: sha256 $got != $SHA"
+down=$(awk -v a="$t0" -v b="$t1" -v n="$BYTES" 'BEGIN { printf "%.1f s, %.2f MB/s", b - a, n / (b - a) / 1e6 }')
+log "tapir -> kernel: $BYTES bytes, sha256 equal, $down"
+host_alive
+
+# ---- kernel -> tapir (and back: the echo) ----
+t0=$(date +%s.%N)
+got=$(NSX_TIMEOUT=$LIMIT nsx "$PY" - "$HOST_ADDR" "$WWW/soak.bin" "$LIMIT" <<'EOF'
+import hashlib, socket, sys, threading
+host, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.create_connection((host, 7), timeout=limit)
+def sender():
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 16)
+            if not b:
+                break
+            s.sendall(b)
+    s.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=sender, daemon=True)
+t.start()
+h, n = hashlib.sha256(), 0
+while True:
+    b = s.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+print(n, h.hexdigest())
+EOF
+) || fail "the echo client failed: $got"
+t1=$(date +%s.%N)
+read -r n sum <<<"$got"
+[[ $n -eq $BYTES ]] || fail "kernel -> tapir -> kernel: $n bytes echoed, not $BYTES"
+[[ $sum == "$SHA" ]] || fail "kernel -> tapir (echo): sha256 $sum != $SHA"
+up=$(awk -v a="$t0" -v b="$t1" -v n="$BYTES" 'BEGIN { printf "%.1f s, %.2f MB/s each way", b - a, n / (b - a) / 1e6 }')
+log "kernel -> tapir (echoed back): $BYTES bytes, sha256 equal, $up"
+host_alive
+RSS1=$(rss)
+
+st=$WORK/stats.txt
+tctl stats >"$st" || fail "tapir stats failed"
+k=$(nsx nstat -az TcpRetransSegs TcpExtTCPFastRetrans TcpExtTCPLostRetransmit TcpInSegs TcpOutSegs TcpInCsumErrors 2>/dev/null |
+	awk 'NR > 1 { printf "%s %s, ", $1, $2 }')
+log "tapir: $(awk '$1 ~ /^(tcp_tx|tcp_rx|tcp_retransmits|tcp_fast_retransmits|tcp_ooo_queued|tx_hook_dropped|hook_injected|drop.tcp_checksum|drop.ip_checksum|drop.hook)$/ { printf "%s %s, ", $1, $2 }' "$st")"
+log "kernel: $k"
+log "tapir RSS: $RSS0 KiB before, $RSS1 KiB after"
+host_counters final
+host_stop
+pass
