@@ -5,8 +5,12 @@
 #   full    all 65535 ports of one host
 #   wide    1024 ports x 64 hosts
 #   ping    200 hosts (150 alive, 50 dead), three pingers of a kind at once
+# tapir check runs in every mode: connect, syn, auto, and stack (tapir's own
+# stack with its own address and MAC on the scanner's veth end, AF_PACKET).
 # Figures: wall time, packets the scanner sent (veth tx counter), and
 # whether the result is exactly the known set / every reply credited right.
+# The load average (uptime) before and after goes with the figures: the
+# machine may be shared.
 # Prints a table, writes build/bench/check.json.  Root; installs missing
 # tools with apt-get; bounded: every command under timeout, < 10 minutes.
 set -uo pipefail
@@ -30,6 +34,8 @@ if [[ ${#need[@]} -gt 0 ]]; then
 	timeout 300 apt-get update -qq && timeout 300 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 exec 3>&1
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average before: $LOAD0 ($(nproc) CPUs)" >&3
 
 cn_create
 cn_addrs 10.201.3 0 63 # the 64 hosts of the wide scenario: 10.201.3.0/26
@@ -80,6 +86,10 @@ for sc in full wide; do
 	bench "tapir-connect" $sc p_tapir "$TAPIR" check --mode connect --rate $R --timeout 500 "${T[@]}"
 	bench "tapir-syn" $sc p_tapir "$TAPIR" check --mode syn --rate $R --timeout 500 "${T[@]}"
 	bench "tapir-auto" $sc p_tapir "$TAPIR" check --rate $R --timeout 500 "${T[@]}"
+	# tapir's own stack and address on cs0; the wide scenario's hosts are
+	# the target's (on its lo), so it is their gateway
+	bench "tapir-stack" $sc p_tapir "$TAPIR" check --mode stack --iface cs0 --addr 10.201.0.9/24 \
+		--gateway "$CN_T_ADDR" --rate $R --timeout 500 "${T[@]}"
 	bench "nmap-sS-T5" $sc p_nmap nmap -n -Pn -sS -T5 -p "$P" -oG - "${NT[@]}"
 	bench "nmap-sT" $sc p_nmap nmap -n -Pn -sT -T5 -p "$P" -oG - "${NT[@]}"
 	# masscan 1.3.2 in a namespace does not exit after --wait: bounded at 25 s
@@ -145,6 +155,9 @@ for tool in tapir fping; do
 	printf '%-22s %-6s %8.2f s  (3 at once) credited right: %s\n' "$tool ping" ping200 "$(echo "$t1 - $t0" | bc)" "$ok" >&3
 done
 
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "load average after: $LOAD1" >&3
+RESULTS+=("$(printf '{"loadavg_before":"%s","loadavg_after":"%s","cpus":%d}' "$LOAD0" "$LOAD1" "$(nproc)")")
 mkdir -p build/bench
 { echo "["; (IFS=,; echo "${RESULTS[*]}" | sed 's/},{/},\n{/g'); echo "]"; } >build/bench/check.json
 echo "wrote build/bench/check.json" >&3
