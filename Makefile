@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build asan deps test unit demo install clean fuzz fuzz-build soak
+.PHONY: all build asan deps test unit demo install clean fuzz fuzz-build soak bench
 
 all: build
 
@@ -44,6 +44,14 @@ demo: deps build
 SOAK_BYTES ?= 1073741824
 soak: deps build
 	@SOAK_BYTES=$(SOAK_BYTES) TAPIR=build/tapir bash tests/interop/soak.sh
+
+# Benchmarks (bench/bench.sh, docs/performance.md): tapir against lwIP, the
+# Linux kernel and the TAP device's own ceiling; figures only, no pass/fail.
+# It installs its packages and builds first; then bench/check-bench.sh runs
+# (tapir check against the scanners), if present.
+bench:
+	@bench/bench.sh
+	@if [ -x bench/check-bench.sh ]; then bench/check-bench.sh; fi
 
 install: build
 	cmake --install build --prefix $(PREFIX)

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# make bench: tapir against lwIP 2.1.3, the Linux kernel and the TAP device's
+# own ceiling, in one run on one machine.  Figures only: nothing passes or
+# fails here.  docs/performance.md tells how to read the output.
+#
+#   tapir-host  `tapir host --serve echo,discard,chargen` over a TAP (the
+#               socket layer: a stack thread, one thread per connection)
+#   tapir-raw   bench/tapir-raw.c: tapir's core on its raw API, one thread
+#   lwip        bench/lwip-srv.c: Debian's liblwip-dev on its raw API
+#   kernel      bench/ksrv.c (epoll) over a veth pair between two namespaces
+#   tap-ceiling bench/tapecho.c: frames reflected from the TAP fd, no stack
+#
+# The kernel's side of every run is bench/load.c.  Output: a table on
+# stdout, build/bench/bench.json, build/bench/bench.png, and the raw lines
+# in build/bench/raw.txt.  Root; installs what is missing with apt-get;
+# traffic stays in namespaces of its own (removed on exit); every loop is
+# bounded in count and time.  BENCH_SECS (default 3) sets each measurement;
+# BENCH_ONLY="lwip kernel" runs some of the systems only.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/build/bench
+BIN=$OUT/bin
+SECS=${BENCH_SECS:-3}
+[[ $(id -u) -eq 0 ]] || { echo "bench: needs root (namespaces, TAP devices)" >&2; exit 2; }
+
+# ---- packages (the pattern of scripts/deps.sh: ask apt only for what is missing)
+pkgs=(build-essential cmake pkg-config libpcap-dev iproute2 procps python3 liblwip-dev gnuplot-nox)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+	echo "bench: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	timeout 300 apt-get update -qq && timeout 300 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ echo "bench: apt-get failed" >&2; exit 2; }
+fi
+
+# ---- build: tapir (build/), then the bench programs against it
+if ! make -s build >/dev/null; then
+	[[ -x build/tapir && -f build/libtapir.a ]] || { echo "bench: make build failed" >&2; exit 2; }
+	echo "bench: make build failed; using the tapir already in build/" >&2
+fi
+mkdir -p "$OUT" && make -s -C bench O="$BIN" >/dev/null || { echo "bench: building bench/ failed" >&2; exit 2; }
+
+# ---- namespaces, and their removal whatever happens
+ID=$$
+NS_T=tapirb${ID}t # the kernel's side of a TAP, and the TAP itself
+NS_A=tapirb${ID}a # kernel <-> kernel over veth: client
+NS_B=tapirb${ID}b #                              server
+SRV_PID=
+stop_watchdog() { # the subshell first, or it would take its sleep's end for the alarm
+	[[ -n ${WATCHDOG:-} ]] && kill "$WATCHDOG" 2>/dev/null && wait "$WATCHDOG" 2>/dev/null
+	[[ -s $OUT/watchdog.pid ]] && kill "$(cat "$OUT/watchdog.pid")" 2>/dev/null
+	rm -f "$OUT/watchdog.pid"
+	WATCHDOG=
+}
+cleanup() {
+	[[ -n $SRV_PID ]] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+	stop_watchdog
+	for ns in "$NS_T" "$NS_A" "$NS_B"; do ip netns del "$ns" 2>/dev/null; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# the watchdog: its sleep must not hold our stdout open (`make bench | tail`)
+( sleep 540 </dev/null >/dev/null 2>&1 & echo $! >"$OUT/watchdog.pid"; wait
+  echo "bench: 9 minutes: giving up" >&2; kill -TERM $$ ) &
+WATCHDOG=$!
+
+for ns in "$NS_T" "$NS_A" "$NS_B"; do
+	ip netns add "$ns" && ip -n "$ns" link set lo up || { echo "bench: cannot create namespace $ns" >&2; exit 2; }
+done
+ip link add bv$ID netns "$NS_A" type veth peer name bw$ID netns "$NS_B" || exit 2
+ip -n "$NS_A" addr add 10.78.0.1/24 dev bv$ID && ip -n "$NS_B" addr add 10.78.0.2/24 dev bw$ID
+ip -n "$NS_A" link set bv$ID up && ip -n "$NS_B" link set bw$ID up
+for ns in "$NS_T" "$NS_A"; do # CRR opens tens of thousands of connections
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+done
+
+RAW=$OUT/raw.txt
+: >"$RAW"
+CLIENT_NS=
+ADDR=
+
+# result SYSTEM METRIC LINE: one line of raw.txt
+result() { echo "$1 $2 $3" >>"$RAW"; printf '  %-12s %-14s %s\n' "$1" "$2" "$3"; }
+# load SYSTEM METRIC ARGS...: runs bench/load.c in the client's namespace
+load() {
+	local sys=$1 metric=$2 mode=$3 port=$4 out
+	shift 4
+	out=$(ip netns exec "$CLIENT_NS" timeout 30 "$BIN/load" "$mode" "$ADDR" "$port" "$@" 2>"$OUT/load.err" | tail -1)
+	[[ -n $out ]] || out="error=$(head -c 200 "$OUT/load.err" | tr ' \n' '_ ')"
+	result "$sys" "$metric" "$out"
+}
+
+# server SYSTEM MTU: starts SYSTEM's server (its pid in SRV_PID) and waits
+# until it answers.
+server() {
+	local sys=$1 mtu=$2 dev=bt$ID mac=02:00:00:4d:00:02
+	CLIENT_NS=$NS_T ADDR=10.77.0.2
+	if [[ $sys == kernel ]]; then
+		CLIENT_NS=$NS_A ADDR=10.78.0.2
+		ip -n "$NS_A" link set bv$ID mtu "$mtu" && ip -n "$NS_B" link set bw$ID mtu "$mtu"
+		ip netns exec "$NS_B" "$BIN/ksrv" >"$OUT/srv.log" 2>&1 &
+		SRV_PID=$!
+	else
+		ip -n "$NS_T" tuntap add dev "$dev" mode tap || return 1
+		ip -n "$NS_T" link set "$dev" mtu "$mtu" up
+		ip -n "$NS_T" addr add 10.77.0.1/24 dev "$dev"
+		case $sys in
+		tapir-host) ip netns exec "$NS_T" build/tapir host --tap "$dev" --addr 10.77.0.2/24 \
+			--serve echo,discard,chargen >"$OUT/srv.log" 2>&1 & ;;
+		tapir-raw) ip netns exec "$NS_T" "$BIN/tapir-raw" "$dev" 10.77.0.2/24 "${RAW_SOCKETS:-1024}" \
+			${RAW_MEM_MIB:-} >"$OUT/srv.log" 2>&1 & ;;
+		lwip) ip netns exec "$NS_T" "$BIN/lwip-srv" "$dev" 10.77.0.2 255.255.255.0 >"$OUT/srv.log" 2>&1 & ;;
+		tap-ceiling)
+			ip -n "$NS_T" neigh add 10.77.0.2 lladdr $mac dev "$dev" nud permanent
+			ip netns exec "$NS_T" "$BIN/tapecho" "$dev" $mac >"$OUT/srv.log" 2>&1 & ;;
+		esac
+		SRV_PID=$!
+	fi
+	if [[ $sys == tap-ceiling ]]; then
+		sleep 0.3
+	else
+		ip netns exec "$CLIENT_NS" timeout 20 "$BIN/load" wait "$ADDR" 9 10 ||
+			{ echo "bench: $sys does not answer:" >&2; cat "$OUT/srv.log" >&2; return 1; }
+	fi
+}
+stop_server() {
+	[[ -n $SRV_PID ]] && kill "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
+	SRV_PID=
+	ip -n "$NS_T" link del bt$ID 2>/dev/null
+	sleep 0.2
+}
+
+BIG=65520 # tapir's --mtu ceiling on a TAP
+echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; ${SECS} s per figure"
+echo "meta start date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg) cores=$(nproc) secs=$SECS kernel=$(uname -r) commit=$(git rev-parse --short HEAD 2>/dev/null)" >>"$RAW"
+
+for sys in ${BENCH_ONLY:-tapir-host tapir-raw lwip kernel tap-ceiling}; do
+	echo "== $sys"
+	# memory first, on a fresh server: idle connections, RSS (and the
+	# kernel's slab) at 0, 1000 and 10000
+	case $sys in
+	tapir-raw) RAW_SOCKETS=10240 RAW_MEM_MIB=4096 server "$sys" 1500 &&
+		load "$sys" mem hold 9 1000 10000 "$SRV_PID"; stop_server ;;
+	lwip) server "$sys" 1500 && load "$sys" mem hold 9 1000 10000 "$SRV_PID"; stop_server ;;
+	kernel) server "$sys" 1500 && load "$sys" mem hold 9 1000 10000 "$SRV_PID" slab; stop_server ;;
+	esac
+	for mtu in 1500 $BIG; do
+		[[ $sys == lwip && $mtu == "$BIG" ]] && { result lwip "tput_k2s_$mtu" "na=TCP_MSS_1460"; result lwip "tput_s2k_$mtu" "na=TCP_MSS_1460"; continue; }
+		server "$sys" "$mtu" || { stop_server; continue; }
+		if [[ $sys == tap-ceiling ]]; then
+			load "$sys" "tput_k2s_$mtu" udp 9 "$SECS" $((mtu - 28)) "$SRV_PID"
+			[[ $mtu == 1500 ]] && load "$sys" rr udprr 9 "$SECS" 200000
+		else
+			load "$sys" "tput_k2s_$mtu" send 9 "$SECS" 262144 "$SRV_PID"
+			load "$sys" "tput_s2k_$mtu" recv 19 "$SECS" 262144 "$SRV_PID"
+			if [[ $mtu == 1500 ]]; then
+				load "$sys" rr rr 7 "$SECS" 500000
+				load "$sys" crr crr 7 "$SECS" 200000
+			fi
+		fi
+		stop_server
+	done
+done
+stop_watchdog
+echo "meta end date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
+python3 bench/report.py "$RAW" "$OUT"

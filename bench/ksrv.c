@@ -1,0 +1,173 @@
+/* ksrv — the Linux kernel's side of `make bench`: one thread, epoll, the
+ * same three services every stack under test offers:
+ *   7  echo     (sends back what arrives)
+ *   9  discard  (reads and drops; also holds idle connections)
+ *   19 source   (sends a constant buffer until the client closes)
+ * Runs until SIGTERM/SIGINT. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum kind { ECHO, DISCARD, SOURCE };
+static const uint16_t ports[] = {7, 9, 19};
+
+struct conn {
+	int fd;
+	enum kind kind;
+	bool listener;
+	size_t pend_off, pend_len; /* echo bytes not yet sent */
+	char *pend;                /* echo only: 64 KiB */
+};
+
+static volatile sig_atomic_t stop;
+static void on_sig(int s) { (void)s; stop = 1; }
+static char src[262144];
+
+static char sink[262144];
+
+static void drop(int ep, struct conn *c)
+{
+	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->pend);
+	free(c);
+}
+
+static void want(int ep, struct conn *c, uint32_t events)
+{
+	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &(struct epoll_event){.events = events, .data.ptr = c});
+}
+
+/* Level-triggered: one recv or a few sends per wake-up. */
+static void serve(int ep, struct conn *c, uint32_t ev)
+{
+	ssize_t n;
+	if (c->kind == SOURCE) {
+		if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+			n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && errno != EAGAIN)) {
+				drop(ep, c);
+				return;
+			}
+		}
+		for (int i = 0; i < 4; i++) {
+			n = send(c->fd, src, sizeof(src), MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno != EAGAIN)
+					drop(ep, c);
+				return;
+			}
+		}
+		return;
+	}
+	if (c->kind == ECHO && c->pend_len) {
+		n = send(c->fd, c->pend + c->pend_off, c->pend_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN)
+				drop(ep, c);
+			return;
+		}
+		c->pend_off += (size_t)n;
+		c->pend_len -= (size_t)n;
+		if (c->pend_len)
+			return;
+		want(ep, c, EPOLLIN);
+		return;
+	}
+	n = recv(c->fd, c->kind == ECHO ? c->pend : sink, c->kind == ECHO ? 65536 : sizeof(sink),
+		 MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		drop(ep, c);
+		return;
+	}
+	if (n < 0 || c->kind != ECHO)
+		return;
+	c->pend_off = 0;
+	c->pend_len = (size_t)n;
+	n = send(c->fd, c->pend, c->pend_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && errno != EAGAIN) {
+		drop(ep, c);
+		return;
+	}
+	if (n > 0) {
+		c->pend_off += (size_t)n;
+		c->pend_len -= (size_t)n;
+	}
+	if (c->pend_len)
+		want(ep, c, EPOLLOUT);
+}
+
+int main(void)
+{
+	struct rlimit rl = {65536, 65536};
+	struct epoll_event evs[256];
+	int ep = epoll_create1(EPOLL_CLOEXEC), one = 1;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	signal(SIGTERM, on_sig);
+	signal(SIGINT, on_sig);
+	memset(src, 'x', sizeof(src));
+	for (int k = 0; k < 3; k++) {
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(ports[k])};
+		struct conn *l = calloc(1, sizeof(*l));
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (!l || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 4096) < 0) {
+			perror("ksrv: listen");
+			return 1;
+		}
+		l->fd = fd;
+		l->kind = (enum kind)k;
+		l->listener = true;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = l});
+	}
+	printf("ready\n");
+	fflush(stdout);
+	while (!stop) {
+		int n = epoll_wait(ep, evs, 256, 200);
+		for (int i = 0; i < n; i++) {
+			struct conn *c = evs[i].data.ptr;
+			if (c->listener) {
+				for (int j = 0; j < 256; j++) {
+					int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					struct conn *nc;
+					if (fd < 0)
+						break;
+					if (!(nc = malloc(sizeof(*nc)))) {
+						close(fd);
+						continue;
+					}
+					nc->fd = fd;
+					nc->kind = c->kind;
+					nc->listener = false;
+					nc->pend_off = nc->pend_len = 0;
+					nc->pend = nc->kind == ECHO ? malloc(65536) : NULL;
+					if (nc->kind == ECHO && !nc->pend) {
+						close(fd);
+						free(nc);
+						continue;
+					}
+					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd,
+						  &(struct epoll_event){
+							  .events = EPOLLIN |
+								    (nc->kind == SOURCE ? EPOLLOUT : 0u),
+							  .data.ptr = nc});
+				}
+				continue;
+			}
+			serve(ep, c, evs[i].events);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,526 @@
+/* load — the kernel's side of `make bench`: a client on Linux sockets that
+ * drives one server (tapir, lwIP, the kernel, or the TAP reflector) and
+ * prints what it measured as one line of key=value pairs.
+ *
+ *   load send  ADDR PORT SECS CHUNK [CPU_PID]  bulk kernel -> stack (port: discard)
+ *   load recv  ADDR PORT SECS CHUNK [CPU_PID]  bulk stack -> kernel (port: a source)
+ *   load rr    ADDR PORT SECS MAXN             1-byte ping-pong (port: echo)
+ *   load crr   ADDR PORT SECS MAXN             connect, 1 byte, 1 byte, close
+ *   load hold  ADDR PORT N1 N2 [RSS_PID] [slab] idle connections: memory
+ *   load udp   ADDR PORT SECS SIZE [CPU_PID]   datagrams through the TAP reflector
+ *   load udprr ADDR PORT SECS MAXN             1-byte UDP ping-pong via the reflector
+ *   load wait  ADDR PORT SECS                  until a TCP connect succeeds
+ *
+ * Every loop is bounded by a count and by time.  CPU_PID: a process whose
+ * CPU time (/proc/PID/stat utime+stime, all threads) is read at the start
+ * and the end of the measured interval. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct sockaddr_in dst;
+static long clk_tck;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "load: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* CPU seconds (user + system, all threads) of PID; -1 if unknown. */
+static double proc_cpu(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	if (!(p = strrchr(buf, ')')))
+		return -1;
+	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt
+	 * majflt cmajflt utime stime */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)clk_tck;
+}
+
+static double self_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static long rss_kb(long pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* The kernel's memory for sockets: the slab caches a TCP socket lives in
+ * (bytes), plus the pages TCP buffers hold (/proc/net/sockstat "mem"). */
+static long kernel_sock_bytes(void)
+{
+	static const char *caches[] = {"TCP", "sock_inode_cache", "filp", "dentry",
+				       "eventpoll_epi", "eventpoll_pwq", "request_sock_TCP",
+				       "skbuff_head_cache", "selinux_file_security"};
+	char line[512], name[128];
+	long total = 0, objs, num, size, mem;
+	FILE *f = fopen("/proc/slabinfo", "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%127s %ld %ld %ld", name, &objs, &num, &size) != 4)
+				continue;
+			for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++)
+				if (!strcmp(name, caches[i]))
+					total += objs * size;
+		}
+		fclose(f);
+	}
+	if ((f = fopen("/proc/net/sockstat", "r"))) {
+		while (fgets(line, sizeof(line), f)) {
+			char *m = strstr(line, " mem ");
+			if (!strncmp(line, "TCP:", 4) && m && sscanf(m, " mem %ld", &mem) == 1)
+				total += mem * 4096;
+		}
+		fclose(f);
+	}
+	return total;
+}
+
+static int tcp_connect(double timeout_s)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	struct timeval tv = {(time_t)timeout_s, (long)((timeout_s - (long)timeout_s) * 1e6)};
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void percentiles(double *lat, long n)
+{
+	qsort(lat, (size_t)n, sizeof(double), cmp_double);
+	printf("n=%ld p50_us=%.1f p99_us=%.1f min_us=%.1f max_us=%.1f\n", n,
+	       n ? lat[n / 2] * 1e6 : 0, n ? lat[(long)((double)n * 0.99)] * 1e6 : 0,
+	       n ? lat[0] * 1e6 : 0, n ? lat[n - 1] * 1e6 : 0);
+}
+
+#define WARM 0.5 /* seconds before the measured interval of a bulk run */
+
+/* Bulk TCP: send or receive CHUNK-sized blocks for WARM + SECS. */
+static int bulk(bool sending, double secs, size_t chunk, long cpu_pid)
+{
+	char *buf = calloc(1, chunk);
+	int fd = tcp_connect(5.0);
+	double t0, ts = 0, end, c0 = 0, s0 = 0;
+	long long bytes = 0, b0 = 0, ops = 0, max_ops = 200000000;
+	bool started = false;
+	if (!buf)
+		die("calloc");
+	if (fd < 0)
+		die("connect");
+	t0 = now_s();
+	end = t0 + WARM + secs;
+	for (;;) {
+		double t = now_s();
+		ssize_t n;
+		if (!started && t >= t0 + WARM) {
+			started = true;
+			ts = t;
+			b0 = bytes;
+			c0 = proc_cpu(cpu_pid);
+			s0 = self_cpu();
+		}
+		if (t >= end || ++ops > max_ops)
+			break;
+		n = sending ? send(fd, buf, chunk, MSG_NOSIGNAL) : recv(fd, buf, chunk, 0);
+		if (n <= 0) {
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue; /* SO_*TIMEO: the loop's time bound still holds */
+			fprintf(stderr, "load: %s: %s\n", sending ? "send" : "recv",
+				n ? strerror(errno) : "end of stream");
+			break;
+		}
+		bytes += n;
+	}
+	{
+		double t = now_s(), dt = started ? t - ts : 0, c1 = proc_cpu(cpu_pid);
+		double gbps = dt > 0 ? (double)(bytes - b0) * 8 / dt / 1e9 : 0;
+		printf("bytes=%lld secs=%.3f gbps=%.3f srv_cpu=%.3f cli_cpu=%.3f\n", bytes - b0, dt,
+		       gbps, started && c0 >= 0 && c1 >= 0 ? (c1 - c0) / dt : -1,
+		       started ? (self_cpu() - s0) / dt : -1);
+	}
+	/* an abortive close: the server must not wait on unsent or unread data */
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){1, 0}, sizeof(struct linger));
+	close(fd);
+	free(buf);
+	return 0;
+}
+
+static int rr(double secs, long maxn)
+{
+	double *lat = calloc((size_t)maxn, sizeof(double)), end;
+	int fd = tcp_connect(5.0);
+	long n = 0, warm = 100;
+	char c = 'x';
+	if (!lat)
+		die("calloc");
+	if (fd < 0)
+		die("connect");
+	end = now_s() + secs;
+	while (n < maxn) {
+		double t = now_s();
+		if (t >= end)
+			break;
+		if (send(fd, &c, 1, MSG_NOSIGNAL) != 1 || recv(fd, &c, 1, 0) != 1) {
+			fprintf(stderr, "load: rr: %s\n", strerror(errno));
+			break;
+		}
+		if (warm > 0)
+			warm--;
+		else
+			lat[n++] = now_s() - t;
+	}
+	close(fd);
+	percentiles(lat, n);
+	free(lat);
+	return 0;
+}
+
+static int crr(double secs, long maxn)
+{
+	double t0 = now_s(), end = t0 + secs, *lat = calloc((size_t)maxn, sizeof(double));
+	long n = 0, errors = 0;
+	if (!lat)
+		die("calloc");
+	while (n + errors < maxn && now_s() < end) {
+		double t = now_s();
+		int fd = tcp_connect(2.0);
+		char c = 'x';
+		if (fd < 0) {
+			errors++;
+			continue;
+		}
+		if (send(fd, &c, 1, MSG_NOSIGNAL) == 1 && recv(fd, &c, 1, 0) == 1)
+			lat[n++] = now_s() - t;
+		else
+			errors++;
+		close(fd);
+	}
+	{
+		double dt = now_s() - t0;
+		qsort(lat, (size_t)n, sizeof(double), cmp_double);
+		printf("n=%ld errors=%ld secs=%.3f cps=%.1f p50_us=%.1f p99_us=%.1f\n", n, errors,
+		       dt, (double)n / dt, n ? lat[n / 2] * 1e6 : 0,
+		       n ? lat[(long)((double)n * 0.99)] * 1e6 : 0);
+	}
+	free(lat);
+	return 0;
+}
+
+/* Opens connections until TARGET are established (bounded by time). */
+static long open_until(int *fds, long have, long target, double deadline)
+{
+	const long window = 200; /* handshakes in flight at once */
+	struct pollfd *pf = calloc((size_t)window, sizeof(*pf));
+	long *idx = calloc((size_t)window, sizeof(long)), pending = 0, next = have;
+	if (!pf || !idx)
+		die("calloc");
+	while ((have < target || pending) && now_s() < deadline) {
+		while (pending < window && next < target) {
+			int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				die("socket");
+			if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
+			    errno != EINPROGRESS) {
+				close(fd);
+				break;
+			}
+			pf[pending] = (struct pollfd){.fd = fd, .events = POLLOUT};
+			idx[pending++] = next++;
+		}
+		if (poll(pf, (nfds_t)pending, 100) < 0 && errno != EINTR)
+			die("poll");
+		for (long i = 0; i < pending;) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+			if (!pf[i].revents) {
+				i++;
+				continue;
+			}
+			getsockopt(pf[i].fd, SOL_SOCKET, SO_ERROR, &err, &el);
+			if (err) {
+				close(pf[i].fd);
+				next--; /* retry this slot: ordering does not matter */
+				idx[i] = idx[pending - 1];
+				pf[i] = pf[--pending];
+				continue;
+			}
+			fds[have++] = pf[i].fd;
+			idx[i] = idx[pending - 1];
+			pf[i] = pf[--pending];
+		}
+	}
+	for (long i = 0; i < pending; i++)
+		close(pf[i].fd);
+	free(pf);
+	free(idx);
+	return have;
+}
+
+static int hold(long n1, long n2, long pid, bool slab)
+{
+	struct rlimit rl = {(rlim_t)n2 + 256, (rlim_t)n2 + 256};
+	int *fds = calloc((size_t)n2, sizeof(int));
+	long have = 0, r0, r1, r2, k0 = 0, k1 = 0, k2 = 0;
+	double deadline = now_s() + 60, t0;
+	if (!fds)
+		die("calloc");
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		die("setrlimit");
+	usleep(300000);
+	r0 = rss_kb(pid);
+	if (slab)
+		k0 = kernel_sock_bytes();
+	t0 = now_s();
+	have = open_until(fds, have, n1, deadline);
+	usleep(500000); /* let the server accept and settle */
+	r1 = rss_kb(pid);
+	if (slab)
+		k1 = kernel_sock_bytes();
+	have = open_until(fds, have, n2, deadline);
+	usleep(500000);
+	r2 = rss_kb(pid);
+	if (slab)
+		k2 = kernel_sock_bytes();
+	printf("held=%ld secs=%.2f rss0_kb=%ld rss1_kb=%ld rss2_kb=%ld kmem0=%ld kmem1=%ld "
+	       "kmem2=%ld\n",
+	       have, now_s() - t0, r0, r1, r2, k0, k1, k2);
+	for (long i = 0; i < have; i++) {
+		setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &(struct linger){1, 0},
+			   sizeof(struct linger));
+		close(fds[i]);
+	}
+	free(fds);
+	return 0;
+}
+
+/* Datagrams to the reflector, which sends each one back: one thread sends
+ * (bounded), this one counts what returns. */
+struct udp_tx {
+	int fd;
+	size_t size;
+	double end;
+};
+
+static void *udp_sender(void *arg)
+{
+	struct udp_tx *tx = arg;
+	char *buf = calloc(1, tx->size);
+	long long max = 100000000;
+	if (!buf)
+		return NULL;
+	for (long long i = 0; i < max && now_s() < tx->end; i++) {
+		/* never blocks for long: the loop's time bound must hold */
+		if (send(tx->fd, buf, tx->size, MSG_DONTWAIT) >= 0)
+			continue;
+		if (errno == EAGAIN) {
+			struct pollfd p = {.fd = tx->fd, .events = POLLOUT};
+			poll(&p, 1, 50);
+		} else if (errno != ENOBUFS && errno != ECONNREFUSED) {
+			break;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static int udp_open(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), big = 8 << 20;
+	struct timeval tv = {0, 200000};
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+		die("connect");
+	return fd;
+}
+
+static int udp_flood(double secs, size_t size, long cpu_pid)
+{
+	struct udp_tx tx = {udp_open(), size, 0};
+	char *buf = malloc(65536);
+	double t0 = now_s(), ts = 0, c0 = 0, s0 = 0, end;
+	long long bytes = 0, b0 = 0;
+	bool started = false;
+	pthread_t th;
+	if (!buf)
+		die("malloc");
+	tx.end = t0 + WARM + secs;
+	end = tx.end;
+	if (pthread_create(&th, NULL, udp_sender, &tx))
+		die("pthread_create");
+	for (long long i = 0; i < 200000000; i++) {
+		double t = now_s();
+		ssize_t n;
+		if (!started && t >= t0 + WARM) {
+			started = true;
+			ts = t;
+			b0 = bytes;
+			c0 = proc_cpu(cpu_pid);
+			s0 = self_cpu();
+		}
+		if (t >= end)
+			break;
+		n = recv(tx.fd, buf, 65536, 0);
+		if (n > 0)
+			bytes += n;
+	}
+	{
+		double t = now_s(), dt = started ? t - ts : 0, c1 = proc_cpu(cpu_pid);
+		printf("bytes=%lld secs=%.3f gbps=%.3f srv_cpu=%.3f cli_cpu=%.3f\n", bytes - b0, dt,
+		       dt > 0 ? (double)(bytes - b0) * 8 / dt / 1e9 : 0,
+		       started && c0 >= 0 && c1 >= 0 ? (c1 - c0) / dt : -1,
+		       started ? (self_cpu() - s0) / dt : -1);
+	}
+	pthread_join(th, NULL);
+	close(tx.fd);
+	free(buf);
+	return 0;
+}
+
+static int udp_rr(double secs, long maxn)
+{
+	double *lat = calloc((size_t)maxn, sizeof(double)), end = now_s() + secs;
+	int fd = udp_open();
+	long n = 0, lost = 0, warm = 100;
+	char c = 'x';
+	if (!lat)
+		die("calloc");
+	while (n < maxn && now_s() < end) {
+		double t = now_s();
+		if (send(fd, &c, 1, 0) != 1 || recv(fd, &c, 1, 0) != 1) {
+			lost++;
+			continue;
+		}
+		if (warm > 0)
+			warm--;
+		else
+			lat[n++] = now_s() - t;
+	}
+	close(fd);
+	percentiles(lat, n);
+	free(lat);
+	return lost ? 0 : 0;
+}
+
+static int wait_up(double secs)
+{
+	double end = now_s() + secs;
+	while (now_s() < end) {
+		int fd = tcp_connect(1.0);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		usleep(50000);
+	}
+	fprintf(stderr, "load: wait: no answer after %.0f s\n", secs);
+	return 1;
+}
+
+static double num(const char *s) { return strtod(s, NULL); }
+
+int main(int argc, char **argv)
+{
+	const char *mode;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	clk_tck = sysconf(_SC_CLK_TCK);
+	if (argc < 5) {
+		fprintf(stderr, "usage: load MODE ADDR PORT ARGS... (see bench/load.c)\n");
+		return 2;
+	}
+	mode = argv[1];
+	dst.sin_family = AF_INET;
+	dst.sin_port = htons((uint16_t)atoi(argv[3]));
+	if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) {
+		fprintf(stderr, "load: bad address %s\n", argv[2]);
+		return 2;
+	}
+	if (!strcmp(mode, "send") || !strcmp(mode, "recv"))
+		return argc < 6 ? 2
+				: bulk(mode[0] == 's', num(argv[4]), (size_t)num(argv[5]),
+				       argc > 6 ? atol(argv[6]) : 0);
+	if (!strcmp(mode, "rr"))
+		return argc < 6 ? 2 : rr(num(argv[4]), atol(argv[5]));
+	if (!strcmp(mode, "crr"))
+		return argc < 6 ? 2 : crr(num(argv[4]), atol(argv[5]));
+	if (!strcmp(mode, "hold"))
+		return argc < 6 ? 2
+				: hold(atol(argv[4]), atol(argv[5]), argc > 6 ? atol(argv[6]) : 0,
+				       argc > 7 && !strcmp(argv[7], "slab"));
+	if (!strcmp(mode, "udp"))
+		return argc < 6 ? 2
+				: udp_flood(num(argv[4]), (size_t)num(argv[5]),
+					    argc > 6 ? atol(argv[6]) : 0);
+	if (!strcmp(mode, "udprr"))
+		return argc < 6 ? 2 : udp_rr(num(argv[4]), atol(argv[5]));
+	if (!strcmp(mode, "wait"))
+		return wait_up(num(argv[4]));
+	fprintf(stderr, "load: unknown mode %s\n", mode);
+	return 2;
+}

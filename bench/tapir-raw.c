@@ -1,0 +1,263 @@
+/* tapir-raw — tapir's core on its raw API (include/tapir/tcp.h), one thread,
+ * over a TAP device: the counterpart of the lwIP harness (raw API, one
+ * thread) and the program that can hold 10,000 connections, which the
+ * socket layer's table (TAPIR_NET_MAX_SOCKETS, 256) cannot.
+ *
+ *   tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB]
+ *
+ * Services as in ksrv.c: 7 echo, 9 discard, 19 source.  The loop: read a
+ * batch of frames into tapir_stack_input, act on the sockets whose event
+ * function fired, run tapir_stack_poll, sleep in poll() until a frame or
+ * the next deadline.  SIGTERM/SIGINT end it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tapir/link.h>
+#include <tapir/stack.h>
+#include <tapir/tcp.h>
+
+enum kind { ECHO, DISCARD, SOURCE };
+
+struct conn {
+	struct tapir_tcp *t;
+	enum kind kind;
+	bool listener, inq, dead;
+	struct conn *qnext;
+	uint8_t *pend; /* echo: bytes received and not yet taken by send */
+	size_t pend_off, pend_len;
+};
+
+static struct conn *qhead, *qtail;
+static volatile sig_atomic_t stop;
+static uint8_t src[65536], sink[65536];
+
+static void on_sig(int s) { (void)s; stop = 1; }
+
+static tapir_time_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tapir_time_t)ts.tv_sec * 1000000u + (tapir_time_t)ts.tv_nsec / 1000u;
+}
+
+/* Runs inside the core: only note the socket for later. */
+static void on_event(void *arg, unsigned events)
+{
+	struct conn *c = arg;
+	(void)events;
+	if (c->inq)
+		return;
+	c->inq = true;
+	c->qnext = NULL;
+	if (qtail)
+		qtail->qnext = c;
+	else
+		qhead = c;
+	qtail = c;
+}
+
+static void conn_close(struct conn *c, tapir_time_t now)
+{
+	tapir_tcp_set_event(c->t, NULL, NULL);
+	tapir_tcp_close(c->t, now);
+	c->t = NULL;
+	free(c->pend);
+	c->pend = NULL;
+	if (c->inq)
+		c->dead = true; /* freed when it leaves the queue */
+	else
+		free(c);
+}
+
+/* false: the connection is over (closed here) */
+static bool drain(struct conn *c, uint8_t *buf, size_t cap, tapir_time_t now, long *got)
+{
+	long n = tapir_tcp_recv(c->t, buf, cap, now);
+	*got = n;
+	if (n == -EAGAIN)
+		return true;
+	if (n <= 0) {
+		conn_close(c, now);
+		return false;
+	}
+	return true;
+}
+
+static void serve(struct conn *c, tapir_time_t now)
+{
+	long n;
+	if (c->listener) {
+		struct tapir_tcp *t;
+		int err;
+		while ((t = tapir_tcp_accept(c->t, &err))) {
+			struct conn *nc = calloc(1, sizeof(*nc));
+			if (!nc || (c->kind == ECHO && !(nc->pend = malloc(65536)))) {
+				free(nc);
+				tapir_tcp_abort(t, now);
+				continue;
+			}
+			nc->t = t;
+			nc->kind = c->kind;
+			tapir_tcp_setopt(t, TAPIR_TCP_NODELAY, 1);
+			tapir_tcp_set_event(t, on_event, nc);
+			on_event(nc, 0); /* data may already be there; a source starts */
+		}
+		return;
+	}
+	switch (c->kind) {
+	case DISCARD:
+		for (int i = 0; i < 64; i++) {
+			if (!drain(c, sink, sizeof(sink), now, &n))
+				return;
+			if (n == -EAGAIN)
+				break;
+		}
+		break;
+	case SOURCE:
+		if (!drain(c, sink, sizeof(sink), now, &n))
+			return;
+		for (int i = 0; i < 64; i++)
+			if (tapir_tcp_send(c->t, src, sizeof(src), now) <= 0)
+				break;
+		break;
+	case ECHO:
+		for (int i = 0; i < 64; i++) {
+			if (c->pend_len) {
+				n = tapir_tcp_send(c->t, c->pend + c->pend_off, c->pend_len, now);
+				if (n == -EAGAIN)
+					return; /* EV_WRITE brings us back */
+				if (n < 0) {
+					conn_close(c, now);
+					return;
+				}
+				c->pend_off += (size_t)n;
+				c->pend_len -= (size_t)n;
+				if (c->pend_len)
+					return;
+			}
+			if (!drain(c, c->pend, 65536, now, &n))
+				return;
+			if (n == -EAGAIN)
+				return;
+			c->pend_off = 0;
+			c->pend_len = (size_t)n;
+		}
+		break;
+	}
+}
+
+static void run_queue(tapir_time_t now)
+{
+	/* bounded: a socket re-queued while served waits for the next turn */
+	struct conn *c = qhead;
+	qhead = qtail = NULL;
+	while (c) {
+		struct conn *next = c->qnext;
+		c->inq = false;
+		if (c->dead)
+			free(c);
+		else
+			serve(c, now);
+		c = next;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t frame[65536];
+	struct tapir_config cfg;
+	struct tapir_stack *s;
+	struct tapir_tap *tap;
+	uint32_t addr;
+	unsigned plen;
+	uint8_t mac[6];
+	char err[256];
+	int ifx;
+	tapir_time_t now, next;
+
+	if (argc < 4 || tapir_parse_cidr(argv[2], &addr, &plen)) {
+		fprintf(stderr, "usage: tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB]\n");
+		return 2;
+	}
+	signal(SIGTERM, on_sig);
+	signal(SIGINT, on_sig);
+	memset(src, 'x', sizeof(src));
+	tapir_config_default(&cfg);
+	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
+		cfg.seed = mono_us();
+	cfg.tcp_sockets = (unsigned)atoi(argv[3]);
+	if (argc > 4)
+		cfg.tcp_mem_max = (size_t)atol(argv[4]) << 20;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(cfg.seed >> (8 * i));
+	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
+
+	if (!(tap = tapir_tap_open(argv[1], err, sizeof(err)))) {
+		fprintf(stderr, "tapir-raw: %s\n", err);
+		return 1;
+	}
+	if (!(s = tapir_stack_new(&cfg))) {
+		fprintf(stderr, "tapir-raw: out of memory\n");
+		return 1;
+	}
+	now = mono_us();
+	ifx = tapir_iface_add(s, tapir_tap_link(tap), mac, tapir_tap_mtu(tap));
+	if (ifx < 0 || tapir_iface_set_ipv4(s, ifx, addr, plen, now) < 0) {
+		fprintf(stderr, "tapir-raw: cannot configure the interface\n");
+		return 1;
+	}
+	for (int k = 0; k < 3; k++) {
+		static const uint16_t ports[] = {7, 9, 19};
+		struct conn *l = calloc(1, sizeof(*l));
+		if (!l || !(l->t = tapir_tcp_new(s)) || tapir_tcp_bind(l->t, 0, ports[k]) < 0 ||
+		    tapir_tcp_listen(l->t, 1024) < 0) {
+			fprintf(stderr, "tapir-raw: cannot listen on %u\n", ports[k]);
+			return 1;
+		}
+		l->kind = (enum kind)k;
+		l->listener = true;
+		tapir_tcp_set_event(l->t, on_event, l);
+	}
+	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu\n", tapir_tap_mtu(tap),
+	       cfg.tcp_sockets, cfg.tcp_mem_max >> 20);
+	fflush(stdout);
+
+	while (!stop) {
+		int got = 0;
+		now = mono_us();
+		for (; got < 256; got++) {
+			long n = tapir_tap_recv(tap, frame, sizeof(frame));
+			if (n <= 0)
+				break;
+			tapir_stack_input(s, ifx, frame, (size_t)n, now);
+		}
+		run_queue(now);
+		next = tapir_stack_poll(s, now);
+		run_queue(now);
+		next = tapir_stack_poll(s, now);
+		if (got == 0 && !qhead) {
+			struct pollfd p = {.fd = tapir_tap_fd(tap), .events = POLLIN};
+			tapir_time_t wait = next == TAPIR_TIME_NEVER ? 200000
+					    : next > now		 ? next - now
+									 : 0;
+			if (wait > 200000)
+				wait = 200000;
+			if (wait >= 1000 || wait == 0)
+				poll(&p, 1, (int)(wait / 1000));
+			else
+				poll(&p, 1, 1);
+		}
+	}
+	tapir_stack_free(s);
+	tapir_tap_close(tap);
+	return 0;
+}
