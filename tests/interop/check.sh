@@ -148,6 +148,13 @@ count_packets stack
 SRC_ADDR=10.202.0.2 SRC_MAC=$CS_MAC COUNT_ARGS=("${STACK_TAP[@]}")
 count_packets stack_tap
 
+# stack mode, a host that does not answer ARP: the core gives up after
+# 1 + --retries requests, and its ports are filtered without a probe
+out=$(NSX_TIMEOUT=20 sx "$TAPIR" check "${STACK_AFP[@]}" --timeout 200 --retries 1 10.201.0.77:22,80 "$CN_T_ADDR:22")
+[[ $? -eq 1 && $out == $'10.201.0.77 22 filtered -\n10.201.0.77 80 filtered -\n'"$CN_T_ADDR"' 22 open '* ]] ||
+	fail "stack mode, a silent host: '$out'"
+log "stack mode: a host without ARP answer is filtered"
+
 # ---- output forms and exit status ----
 out=$(NSX_TIMEOUT=10 sx "$TAPIR" check --mode connect --json --open-only "$CN_T_ADDR:20-25,80")
 rc=$?
