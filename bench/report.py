@@ -127,13 +127,13 @@ def main():
     raw, out = sys.argv[1], sys.argv[2]
     res, meta = parse(raw)
     rows = figures(res)
-    head = "%-38s %-6s" % ("figure", "unit") + "".join("%11s" % s for s in SYSTEMS) + \
+    head = "%-38s %-6s" % ("figure", "unit") + "".join("%12s" % s for s in SYSTEMS) + \
         "".join("%10s" % r[0] for r in RATIOS)
     print()
     print(head)
     print("-" * len(head))
     for name, unit, vals in rows:
-        line = "%-38s %-6s" % (name, unit) + "".join("%11s" % fmt(vals[s], unit) for s in SYSTEMS)
+        line = "%-38s %-6s" % (name, unit) + "".join("%12s" % fmt(vals[s], unit) for s in SYSTEMS)
         for _, a, b in RATIOS:
             r = ratio(vals[a], vals[b])
             line += "%10s" % ("n/a" if r is None else "%.2f" % r)
@@ -163,7 +163,7 @@ def plot(rows, out):
     def dat(name, metrics, labels):
         path = os.path.join(out, name)
         with open(path, "w") as f:
-            f.write("group " + " ".join(SYSTEMS) + "\n")
+            f.write("# group " + " ".join(SYSTEMS) + "\n")
             for m, lab in zip(metrics, labels):
                 f.write('"%s" ' % lab + " ".join(
                     "%g" % byname[m][s] if byname[m][s] is not None else "0" for s in SYSTEMS) + "\n")
@@ -182,7 +182,7 @@ set output '{out}/bench.png'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set key top right
+set key top left
 set grid ytics
 set multiplot layout 2,2 title 'make bench: tapir vs lwIP vs Linux vs the TAP ceiling (figures only)'
 set title 'bulk throughput (Gbit/s; n/a drawn as 0)'
