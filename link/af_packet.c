@@ -120,6 +120,11 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 		snprintf(err, errlen, "%s is not an Ethernet interface", name);
 		goto fail;
 	}
+	if (!memcmp(ifr.ifr_hwaddr.sa_data, mac, 6)) {
+		/* the kernel's stack would take tapir's frames as its own */
+		snprintf(err, errlen, "tapir's MAC must not be %s's own", name);
+		goto fail;
+	}
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, a->name, sizeof(a->name));
 	a->mtu = ioctl(a->fd, SIOCGIFMTU, &ifr) == 0 ? (unsigned)ifr.ifr_mtu : 1500;

@@ -37,6 +37,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -1003,6 +1005,29 @@ static void stack_expire_nh(struct check *c)
 	c->npend = k;
 }
 
+/* tapir's address must be its own: if the kernel had it too, the kernel
+ * would answer ARP for it and get the replies (and RST them). */
+static void stack_addr_free(const struct check *c)
+{
+	struct ifaddrs *ifa, *i;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct sockaddr_in sin;
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		memcpy(&sin, i->ifa_addr, sizeof(sin));
+		if (ntohl(sin.sin_addr.s_addr) == c->my_addr) {
+			char a[16], name[IF_NAMESIZE + 1];
+			snprintf(name, sizeof(name), "%s", i->ifa_name); /* outlives the list */
+			freeifaddrs(ifa);
+			die("check: --addr %s is in use by interface %s in this namespace: tapir needs an address of its own",
+			    tapir_ipv4_str(c->my_addr, a), name);
+		}
+	}
+	freeifaddrs(ifa);
+}
+
 static void stack_setup(struct check *c)
 {
 	struct tapir_config cfg;
@@ -1014,6 +1039,7 @@ static void stack_setup(struct check *c)
 
 	/* next hops: ARP is the core's job, but we pace the first probes so
 	 * that none waits behind an unresolved address longer than needed */
+	stack_addr_free(c);
 	c->host_nh = malloc(c->hosts.n * sizeof(*c->host_nh));
 	if (!c->host_nh)
 		die("out of memory");

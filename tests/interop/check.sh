@@ -188,6 +188,8 @@ expect_error "--iface without stack mode" "--iface is for --mode stack" --mode s
 expect_error "--addr without stack mode" "--addr is for --mode stack" --addr "$S_ADDR/24" "$CN_T_ADDR:22"
 expect_error "--gateway off the subnet" "--gateway" --mode stack --iface cs0 --addr "$S_ADDR/24" --gateway 10.9.9.9 "$CN_T_ADDR:22"
 expect_error "target off the subnet, no gateway" "no --gateway" --mode stack --iface cs0 --addr "$S_ADDR/24" 10.9.9.9:22
+expect_error "the kernel's address" "in use by interface cs0" --mode stack --iface cs0 --addr "$CN_S_ADDR/24" "$CN_T_ADDR:22"
+expect_error "the interface's MAC" "MAC must not be" --mode stack --iface cs0 --addr "$S_ADDR/24" --mac "$CS_MAC" "$CN_T_ADDR:22"
 expect_error "no such interface" "no interface" --mode stack --iface nosuch0 --addr "$S_ADDR/24" "$CN_T_ADDR:22"
 out=$(NSX_TIMEOUT=10 sx "${NOBODY[@]}" "$TAPIR" check --mode stack --iface cs0 --addr "$S_ADDR/24" "$CN_T_ADDR:22" 2>&1)
 [[ $? -eq 2 && $out == tapir:*CAP_NET_RAW* ]] || fail "--mode stack as nobody: '$out'"
