@@ -3,7 +3,9 @@
  * thread) and the program that can hold 10,000 connections, which the
  * socket layer's table (TAPIR_NET_MAX_SOCKETS, 256) cannot.
  *
- *   tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB]
+ *   tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB [TCP_RCVBUF [TCP_SNDBUF]]]
+ *
+ * (0 or absent: tapir's default; `make bench` uses the defaults)
  *
  * Services as in ksrv.c: 7 echo, 9 discard, 19 source.  The loop: read a
  * batch of frames into tapir_stack_input, act on the sockets whose event
@@ -185,7 +187,7 @@ int main(int argc, char **argv)
 	tapir_time_t now, next;
 
 	if (argc < 4 || tapir_parse_cidr(argv[2], &addr, &plen)) {
-		fprintf(stderr, "usage: tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB]\n");
+		fprintf(stderr, "usage: tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB [RCVBUF [SNDBUF]]]\n");
 		return 2;
 	}
 	signal(SIGTERM, on_sig);
@@ -195,8 +197,12 @@ int main(int argc, char **argv)
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = mono_us();
 	cfg.tcp_sockets = (unsigned)atoi(argv[3]);
-	if (argc > 4)
+	if (argc > 4 && atol(argv[4]) > 0)
 		cfg.tcp_mem_max = (size_t)atol(argv[4]) << 20;
+	if (argc > 5 && atol(argv[5]) > 0)
+		cfg.tcp_rcvbuf = (uint32_t)atol(argv[5]);
+	if (argc > 6 && atol(argv[6]) > 0)
+		cfg.tcp_sndbuf = (uint32_t)atol(argv[6]);
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)(cfg.seed >> (8 * i));
 	mac[0] = (uint8_t)((mac[0] & 0xfc) | 0x02);
@@ -227,8 +233,9 @@ int main(int argc, char **argv)
 		l->listener = true;
 		tapir_tcp_set_event(l->t, on_event, l);
 	}
-	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu\n", tapir_tap_mtu(tap),
-	       cfg.tcp_sockets, cfg.tcp_mem_max >> 20);
+	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu rcvbuf=%u sndbuf=%u\n",
+	       tapir_tap_mtu(tap), cfg.tcp_sockets, cfg.tcp_mem_max >> 20, cfg.tcp_rcvbuf,
+	       cfg.tcp_sndbuf);
 	fflush(stdout);
 
 	while (!stop) {
