@@ -957,6 +957,7 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	}
 	t->last_rx = s->now;
 	t->keep_probes = 0;
+	t->probes_unanswered = 0;
 	if (t->state == TAPIR_TCP_SYN_SENT)
 		r = tcp_synsent_input(t, &seg);
 	else

@@ -119,6 +119,7 @@ struct tapir_tcp {
 	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
 	unsigned unacked_segs;              /* full segments received since our last ACK */
 	unsigned keep_probes;
+	unsigned probes_unanswered;         /* persist probes since the peer last spoke */
 	int keepidle, keepintvl, keepcnt;   /* seconds, seconds, count */
 	int linger;                         /* -1: off */
 	unsigned user_timeout_ms;

@@ -351,7 +351,8 @@ int tcp_output(struct tapir_tcp *t)
 		if (len > t->mss)
 			len = t->mss;
 		/* the FIN goes with (or after) the last byte of data */
-		fin = t->fin_queued && !tcp_fin_acked(t) &&
+		/* a probe past a zero window is one byte, never the FIN too */
+		fin = t->fin_queued && !tcp_fin_acked(t) && !(t->force && !t->snd_wnd) &&
 		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
 		if (len) {
 			if (len == t->mss)

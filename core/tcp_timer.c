@@ -103,9 +103,16 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 	return true;
 }
 
-static void persist_timeout(struct tapir_tcp *t)
+/* Returns false when T was freed. */
+static bool persist_timeout(struct tapir_tcp *t)
 {
 	t->t_persist = TAPIR_TIME_NEVER;
+	/* RFC 9293 3.8.6.1: probing goes on as long as the peer answers; a
+	 * peer that answers nothing is as gone as one that ACKs no data */
+	if (++t->probes_unanswered > t->s->cfg.tcp_retries2) {
+		tcp_timeout_error(t);
+		return false;
+	}
 	if (t->backoff < TCP_MAX_BACKOFF)
 		t->backoff++;
 	/* RFC 9293 3.8.6.1: send one byte past the zero window; the peer must
@@ -114,6 +121,7 @@ static void persist_timeout(struct tapir_tcp *t)
 	t->force = true;
 	tcp_output(t);
 	t->force = false;
+	return true;
 }
 
 static bool keep_timeout(struct tapir_tcp *t)
@@ -149,8 +157,8 @@ tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now)
 		}
 		if (t->t_rexmt <= now && !rexmt_timeout(t))
 			continue;
-		if (t->t_persist <= now)
-			persist_timeout(t);
+		if (t->t_persist <= now && !persist_timeout(t))
+			continue;
 		if (t->t_keep <= now && !keep_timeout(t))
 			continue;
 		if (t->t_delack <= now) {
