@@ -129,7 +129,8 @@ static void test_transfer_clean(void **state)
 static void test_transfer_lossy(void **state)
 {
 	(void)state;
-	for (uint64_t seed = 1; seed <= 50; seed++) {
+	/* 10 seeds here: test_tcp_stress runs 50 seeds of 10 MB both ways */
+	for (uint64_t seed = 1; seed <= 10; seed++) {
 		struct tapir_memlink_params p;
 		tapir_memlink_params_default(&p);
 		p.seed = seed;

@@ -236,7 +236,7 @@ static void test_sack_recovery(void **state)
 static void test_lossy_with_options(void **state)
 {
 	(void)state;
-	for (uint64_t seed = 1; seed <= 30; seed++) {
+	for (uint64_t seed = 1; seed <= 15; seed++) {
 		struct sim sim;
 		struct pair p;
 		struct tapir_config c;
