@@ -417,5 +417,11 @@ int tcp_output(struct tapir_tcp *t)
 			rto = t->s->cfg.tcp_rto_max_us;
 		t->t_persist = t->s->now + rto;
 	}
+	/* and whatever is in flight has a timer: a probe byte outstanding when
+	 * the window reopens (persist cancelled, Nagle holding the rest) would
+	 * otherwise wait for ever (found by fuzzing) */
+	if (t->snd_max != t->snd_una && t->t_rexmt == TAPIR_TIME_NEVER &&
+	    t->t_persist == TAPIR_TIME_NEVER)
+		tcp_rexmt_arm(t);
 	return 0;
 }
