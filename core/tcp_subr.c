@@ -111,10 +111,32 @@ static void tcp_hash_remove(struct tapir_tcp *t)
 	t->in_hash = false;
 }
 
+/* Frees the TIME-WAIT TCB closest to its end, one nobody holds, so that
+ * a new connection gets its place when all TCBs are taken.  TIME-WAIT only
+ * absorbs old duplicates (RFC 9293 3.6.1), which timestamps and the ISN
+ * clock already guard against (RFC 6191, RFC 7323 5): a flood of short
+ * connections must not lock new ones out for 2 MSL.  Returns false when
+ * there is none. */
+static bool tcp_time_wait_reclaim(struct tapir_stack *s)
+{
+	struct tapir_tcp *old = NULL;
+	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext)
+		if (t->state == TAPIR_TCP_TIME_WAIT && t->user_closed && !t->parent &&
+		    (!old || t->t_2msl < old->t_2msl))
+			old = t;
+	if (!old)
+		return false;
+	STAT(s, tcp_time_wait_reclaimed);
+	tcp_drop(old, 0);
+	return true;
+}
+
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s)
 {
 	struct tp_tcp *tc = s->tcp;
 	struct tapir_tcp *t = tc->free;
+	if (!t && tcp_time_wait_reclaim(s))
+		t = tc->free;
 	if (!t)
 		return NULL;
 	tc->free = t->hnext;

@@ -193,12 +193,16 @@ class Legit:
 
     def _fresh(self):
         while not self.stop_ev.is_set():
+            phase, t0, sport = "connect", time.monotonic(), 0
             try:
                 with socket.create_connection((HOST_IP, self.new_port),
                                               timeout=self.OP_TIMEOUT) as s:
+                    sport = s.getsockname()[1]
                     msg = b"fresh %d\n" % self.ok_new
+                    phase = "send"
                     s.sendall(msg)
                     s.shutdown(socket.SHUT_WR)
+                    phase = "read the echo"
                     got = b""
                     while True:
                         b = s.recv(4096)
@@ -209,7 +213,9 @@ class Legit:
                         raise ValueError(f"echo {got!r} != {msg!r}")
                 self.ok_new += 1
             except Exception as e:  # noqa: BLE001
-                self.errors.append(f"new connection to port {self.new_port}: {e!r}")
+                self.errors.append(f"new connection to port {self.new_port} (source port "
+                                   f"{sport}, {phase}, after {time.monotonic() - t0:.1f} s, "
+                                   f"{time.strftime('%H:%M:%S')}): {e!r}")
             self.stop_ev.wait(self.pause)
 
     def stop(self):

@@ -130,7 +130,8 @@ print(f"flood sent {sent} SYNs in {dur:.1f} s ({sent / dur:.0f}/s), send errors 
       f"dropped by the TAP queue {tap_drops}", flush=True)
 print(f"during the flood: tcp_syn_queue_full +{A.delta(s0, mid, 'tcp_syn_queue_full')}, "
       f"tcp_passive_opens +{A.delta(s0, mid, 'tcp_passive_opens')}, "
-      f"tcp_syncookies_sent +{A.delta(s0, mid, 'tcp_syncookies_sent')}", flush=True)
+      f"tcp_syncookies_sent +{A.delta(s0, mid, 'tcp_syncookies_sent')}, "
+      f"tcp_time_wait_reclaimed +{A.delta(s0, mid, 'tcp_time_wait_reclaimed')}", flush=True)
 print(f"during the flood: legitimate HTTP connects to the flooded port: {probe['ok']} of "
       f"{probe['tried']} completed", flush=True)
 if REQUIRE_DURING:

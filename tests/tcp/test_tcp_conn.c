@@ -417,6 +417,61 @@ static void test_time_wait_reuse(void **state)
 	sim_fini(&sim);
 }
 
+/* All TCBs taken, some by TIME-WAIT connections nobody holds: a new
+ * connection takes the place of the one closest to its end (the flood of
+ * short connections must not lock new ones out for 2 MSL); a TIME-WAIT
+ * socket its user still holds is never taken. */
+static void test_time_wait_reclaimed(void **state)
+{
+	struct tapir_config cfg;
+	struct sim sim;
+	struct pair p;
+	struct tapir_tcp *held = NULL;
+	char b[8];
+	(void)state;
+	tapir_config_default(&cfg);
+	cfg.tcp_timestamps = cfg.tcp_sack = false;
+	cfg.tcp_sockets = 4; /* B: the listener and three more */
+	sim_init(&sim, &cfg, NULL);
+	for (int round = 0; round < 6; round++) {
+		struct tapir_tcp *c, *srv;
+		int err;
+		if (round == 0) {
+			assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+			c = p.cli;
+			srv = p.srv;
+		} else {
+			c = tapir_tcp_new(sim.st[0]);
+			assert_int_equal(tapir_tcp_connect(c, SIM_B, 80, sim.now), 0);
+			sim_advance(&sim, TAPIR_MS(10));
+			assert_int_equal(tapir_tcp_state(c), TAPIR_TCP_ESTABLISHED);
+			srv = tapir_tcp_accept(p.lis, &err);
+			assert_non_null(srv);
+		}
+		/* the server closes first: B waits (2 MSL) */
+		tapir_tcp_shutdown(srv, TAPIR_SHUT_WR, sim.now);
+		sim_advance(&sim, TAPIR_MS(10));
+		assert_int_equal(tapir_tcp_recv(c, b, sizeof(b), sim.now), 0);
+		tapir_tcp_close(c, sim.now);
+		sim_advance(&sim, TAPIR_MS(10));
+		assert_int_equal(tapir_tcp_state(srv), TAPIR_TCP_TIME_WAIT);
+		if (round == 0)
+			held = srv; /* still held by its user */
+		else
+			tapir_tcp_close(srv, sim.now);
+		assert_int_equal(sim_sockets(sim.st[1]), round < 3 ? 2u + (unsigned)round : 4u);
+		assert_int_equal(tapir_stats(sim.st[1])->tcp_time_wait_reclaimed,
+				 round < 3 ? 0u : (unsigned)round - 2);
+	}
+	/* the held one is still there, in TIME-WAIT */
+	assert_int_equal(tapir_tcp_state(held), TAPIR_TCP_TIME_WAIT);
+	tapir_tcp_close(held, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_advance(&sim, TAPIR_SEC(300));
+	assert_int_equal(sim_sockets(sim.st[1]), 0);
+	sim_fini(&sim);
+}
+
 struct backlog {
 	struct tapir_tcp *c[3];
 	bool connected[3];
@@ -729,6 +784,7 @@ int main(void)
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_time_wait_2msl),
 		cmocka_unit_test(test_time_wait_reuse),
+		cmocka_unit_test(test_time_wait_reclaimed),
 		cmocka_unit_test(test_listen_backlog),
 		cmocka_unit_test(test_listener_rst_in_syn_received),
 		cmocka_unit_test(test_listener_synack_timeout),
