@@ -42,8 +42,9 @@ demo: deps build
 # way between tapir and the kernel through tapir's netem personality
 # (SOAK_NETEM), every byte checked by sha256.  `make test` runs a short form.
 SOAK_BYTES ?= 1073741824
+SOAK_PARALLEL ?= 1
 soak: deps build
-	@SOAK_BYTES=$(SOAK_BYTES) TAPIR=build/tapir bash tests/interop/soak.sh
+	@SOAK_BYTES=$(SOAK_BYTES) SOAK_PARALLEL=$(SOAK_PARALLEL) TAPIR=build/tapir bash tests/interop/soak.sh
 
 # Benchmarks (bench/bench.sh, docs/performance.md): tapir against lwIP, the
 # Linux kernel and the TAP device's own ceiling; figures only, no pass/fail.

@@ -32,23 +32,34 @@ rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$HOST_PID/status"; }
 RSS0=$(rss)
 nsx nstat -n >/dev/null 2>&1 # reset the kernel's counter history
 
-# ---- tapir -> kernel ----
-t0=$(date +%s.%N)
-out=$(NSX_TIMEOUT=$LIMIT nsx curl -sS --max-time "$LIMIT" -o "$WORK/down.bin" \
-	-w '%{http_code} %{size_download}' "http://$HOST_ADDR/soak.bin") ||
-	fail "curl failed: $out"
-t1=$(date +%s.%N)
-[[ $out == "200 $BYTES" ]] || fail "download: '$out', not '200 $BYTES'"
-got=$(sha256sum "$WORK/down.bin" | cut -d' ' -f1)
-rm -f "$WORK/down.bin"
-[[ $got == "$SHA" ]] || fail "tapir -> kernel: sha256 $got != $SHA"
-down=$(awk -v a="$t0" -v b="$t1" -v n="$BYTES" 'BEGIN { printf "%.1f s, %.2f MB/s", b - a, n / (b - a) / 1e6 }')
-log "tapir -> kernel: $BYTES bytes, sha256 equal, $down"
-host_alive
+# Each direction is a function that writes one result line to a file; they
+# run one after the other, or at once with SOAK_PARALLEL=1 (what `make soak`
+# does: through this link each direction is bounded by loss recovery, not by
+# CPU, so together they take the time of the slower one).
+PARALLEL=${SOAK_PARALLEL:-0}
 
-# ---- kernel -> tapir (and back: the echo) ----
-t0=$(date +%s.%N)
-got=$(NSX_TIMEOUT=$LIMIT nsx "$PY" - "$HOST_ADDR" "$WWW/soak.bin" "$LIMIT" <<'EOF'
+# tapir -> kernel: curl downloads the file from tapir's HTTP service
+soak_down() {
+	local t0 t1 out got
+	t0=$(date +%s.%N)
+	out=$(NSX_TIMEOUT=$LIMIT nsx curl -sS --max-time "$LIMIT" -o "$WORK/down.bin" \
+		-w '%{http_code} %{size_download}' "http://$HOST_ADDR/soak.bin") ||
+		{ echo "FAIL curl failed: $out"; return; }
+	t1=$(date +%s.%N)
+	[[ $out == "200 $BYTES" ]] || { echo "FAIL download: '$out', not '200 $BYTES'"; return; }
+	got=$(sha256sum "$WORK/down.bin" | cut -d' ' -f1)
+	rm -f "$WORK/down.bin"
+	[[ $got == "$SHA" ]] || { echo "FAIL tapir -> kernel: sha256 $got != $SHA"; return; }
+	echo "ok tapir -> kernel: $BYTES bytes, sha256 equal, $(awk -v a="$t0" -v b="$t1" -v n="$BYTES" \
+		'BEGIN { printf "%.1f s, %.2f MB/s", b - a, n / (b - a) / 1e6 }')"
+}
+
+# kernel -> tapir (and back: the echo): a client streams the file into
+# tapir's echo service while reading the echo back
+soak_up() {
+	local t0 t1 got n sum
+	t0=$(date +%s.%N)
+	got=$(NSX_TIMEOUT=$LIMIT nsx "$PY" - "$HOST_ADDR" "$WWW/soak.bin" "$LIMIT" <<'EOF2'
 import hashlib, socket, sys, threading
 host, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
 s = socket.create_connection((host, 7), timeout=limit)
@@ -70,14 +81,39 @@ while True:
     h.update(b)
     n += len(b)
 print(n, h.hexdigest())
-EOF
-) || fail "the echo client failed: $got"
-t1=$(date +%s.%N)
-read -r n sum <<<"$got"
-[[ $n -eq $BYTES ]] || fail "kernel -> tapir -> kernel: $n bytes echoed, not $BYTES"
-[[ $sum == "$SHA" ]] || fail "kernel -> tapir (echo): sha256 $sum != $SHA"
-up=$(awk -v a="$t0" -v b="$t1" -v n="$BYTES" 'BEGIN { printf "%.1f s, %.2f MB/s each way", b - a, n / (b - a) / 1e6 }')
-log "kernel -> tapir (echoed back): $BYTES bytes, sha256 equal, $up"
+EOF2
+) || { echo "FAIL the echo client failed: $got"; return; }
+	t1=$(date +%s.%N)
+	read -r n sum <<<"$got"
+	[[ $n -eq $BYTES ]] || { echo "FAIL kernel -> tapir -> kernel: $n bytes echoed, not $BYTES"; return; }
+	[[ $sum == "$SHA" ]] || { echo "FAIL kernel -> tapir (echo): sha256 $sum != $SHA"; return; }
+	echo "ok kernel -> tapir (echoed back): $BYTES bytes, sha256 equal, $(awk -v a="$t0" -v b="$t1" \
+		-v n="$BYTES" 'BEGIN { printf "%.1f s, %.2f MB/s each way", b - a, n / (b - a) / 1e6 }')"
+}
+
+# result FILE: logs a direction's line; fails on its failure
+result() {
+	local line
+	line=$(cat "$1" 2>/dev/null)
+	[[ $line == ok\ * ]] || fail "${line#FAIL }"
+	log "${line#ok }"
+}
+
+if [ "$PARALLEL" = 1 ]; then
+	log "both directions at once"
+	soak_down >"$WORK/down.res" &
+	down_pid=$!
+	soak_up >"$WORK/up.res"
+	wait "$down_pid"
+	result "$WORK/down.res"
+	result "$WORK/up.res"
+else
+	soak_down >"$WORK/down.res"
+	result "$WORK/down.res"
+	host_alive
+	soak_up >"$WORK/up.res"
+	result "$WORK/up.res"
+fi
 host_alive
 RSS1=$(rss)
 
