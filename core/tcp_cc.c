@@ -44,6 +44,8 @@ void cc_init(struct tapir_tcp *t)
 	t->dupacks = 0;
 	t->in_recovery = false;
 	t->recover = t->iss;
+	t->reordering = 3;
+	t->sack_high = t->iss;
 	t->cubic_wmax = t->cubic_wlast = 0;
 	t->cubic_epoch = 0;
 }
@@ -88,13 +90,17 @@ bool cc_ack(struct tapir_tcp *t, uint32_t acked)
 {
 	if (t->in_recovery) {
 		if (SEQ_GEQ(t->snd_una, t->recover)) {
-			/* RFC 6582 3.2 (3): a full ACK ends recovery */
+			/* RFC 6582 3.2 (3), RFC 6675 5 (B): a full ACK ends
+			 * recovery */
 			uint32_t f = flight(t) + t->mss;
 			t->cwnd = t->ssthresh < f ? t->ssthresh : f;
 			t->in_recovery = false;
 			t->dupacks = 0;
+			t->nrx = 0;
 			return false;
 		}
+		if (t->sack_ok) /* RFC 6675: cwnd stays; the pipe says what goes */
+			return false;
 		/* (5) a partial ACK: deflate by what it acked, add back one SMSS
 		 * if that was at least one, and retransmit the next hole */
 		t->cwnd = t->cwnd > acked ? t->cwnd - acked : t->mss;
@@ -129,18 +135,70 @@ bool cc_dupack(struct tapir_tcp *t)
 	/* RFC 6582 3.2 (1)-(2): the third duplicate, unless the ACK does not
 	 * cover what was outstanding at the last recovery (a false alarm) */
 	if (t->dupacks == 3 && SEQ_GT(t->snd_una, t->recover - 1)) {
-		t->ssthresh = loss_ssthresh(t);
-		t->recover = t->snd_max;
-		t->cwnd = t->ssthresh + 3u * t->mss;
-		t->in_recovery = true;
-		t->bytes_acked = 0;
+		cc_enter_recovery(t);
 		return true;
 	}
 	return false;
 }
 
+void cc_enter_recovery(struct tapir_tcp *t)
+{
+	/* RFC 3522: with timestamps, the ACK of the retransmission will tell
+	 * whether the original had arrived after all (reordering) */
+	t->undo_ok = t->ts_ok;
+	t->undo_seq = t->snd_una;
+	t->undo_tsval = tcp_ts_now(t);
+	t->undo_cwnd = t->cwnd;
+	t->undo_ssthresh = t->ssthresh;
+	t->undo_wmax = t->cubic_wmax;
+	t->undo_wlast = t->cubic_wlast;
+	t->ssthresh = loss_ssthresh(t);
+	t->recover = t->snd_max;
+	/* NewReno counts the three segments the duplicates say have left
+	 * (RFC 5681 3.2 (2)); with SACK the pipe counts them (RFC 6675 5 (4.2)) */
+	t->cwnd = t->ssthresh + (t->sack_ok ? 0 : 3u * t->mss);
+	t->in_recovery = true;
+	t->bytes_acked = 0;
+}
+
+/* RFC 3522 2: the first ACK that covers the fast retransmission echoes a
+ * timestamp older than it, so the original arrived: the retransmission
+ * was spurious (the network reordered).  RFC 4015 3.2: the window comes
+ * back as it was, recovery ends, and a loss found later may start a new
+ * one.  Returns true when it undid. */
+bool cc_spurious_check(struct tapir_tcp *t, uint32_t ack, bool has_ts, uint32_t tsecr)
+{
+	if (!t->undo_ok || !t->in_recovery || !SEQ_GT(ack, t->undo_seq))
+		return false;
+	t->undo_ok = false;
+	if (!has_ts || (int32_t)(tsecr - t->undo_tsval) >= 0)
+		return false;
+	if (t->cwnd < t->undo_cwnd)
+		t->cwnd = t->undo_cwnd;
+	if (t->ssthresh < t->undo_ssthresh)
+		t->ssthresh = t->undo_ssthresh;
+	t->cubic_wmax = t->undo_wmax;
+	t->cubic_wlast = t->undo_wlast;
+	t->in_recovery = false;
+	t->dupacks = 0;
+	t->nrx = 0;
+	t->recover = t->snd_una;
+	/* the original came after this many later segments had: wait for
+	 * that many duplicates from now on (bounded) */
+	if (t->sack_ok && SEQ_GT(t->sack_high, t->undo_seq)) {
+		uint32_t degree = (t->sack_high - t->undo_seq) / t->mss + 1;
+		if (degree > TCP_REORDER_MAX)
+			degree = TCP_REORDER_MAX;
+		if (degree > t->reordering)
+			t->reordering = (uint8_t)degree;
+	}
+	STAT(t->s, tcp_spurious_rexmits);
+	return true;
+}
+
 void cc_timeout(struct tapir_tcp *t)
 {
+	t->undo_ok = false;
 	/* RFC 5681 3.1 (4) and (5): loss window of one segment */
 	t->ssthresh = loss_ssthresh(t);
 	t->cwnd = t->mss;

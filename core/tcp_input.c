@@ -483,78 +483,6 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq
 	(void)seg;
 }
 
-/* RFC 2018: the scoreboard of what the peer holds beyond SND.UNA.  Blocks
- * outside what we sent are ignored; at most TCP_SACK_MAX ranges are kept,
- * so a peer cannot make us track an unbounded list. */
-static void tcp_sack_update(struct tapir_tcp *t, const struct tp_seg *seg)
-{
-	for (unsigned b = 0; b < seg->nsack; b++) {
-		uint32_t start = seg->sack[b][0], end = seg->sack[b][1];
-		unsigned i, j;
-		if (!SEQ_LT(start, end) || SEQ_LEQ(end, t->snd_una) || SEQ_GT(end, t->snd_max))
-			continue; /* invalid, or a D-SACK (RFC 2883): nothing to keep */
-		if (SEQ_LT(start, t->snd_una))
-			start = t->snd_una;
-		for (i = 0; i < t->nsacked && SEQ_LT(t->sacked[i].end, start); i++)
-			;
-		if (i < t->nsacked && SEQ_LEQ(t->sacked[i].start, end)) {
-			if (SEQ_LT(start, t->sacked[i].start))
-				t->sacked[i].start = start;
-			if (SEQ_GT(end, t->sacked[i].end))
-				t->sacked[i].end = end;
-			for (j = i + 1; j < t->nsacked && SEQ_LEQ(t->sacked[j].start, t->sacked[i].end); j++)
-				if (SEQ_GT(t->sacked[j].end, t->sacked[i].end))
-					t->sacked[i].end = t->sacked[j].end;
-			memmove(&t->sacked[i + 1], &t->sacked[j], (t->nsacked - j) * sizeof(t->sacked[0]));
-			t->nsacked -= j - i - 1;
-		} else if (t->nsacked < TCP_SACK_MAX) {
-			memmove(&t->sacked[i + 1], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
-			t->sacked[i].start = start;
-			t->sacked[i].end = end;
-			t->nsacked++;
-		}
-	}
-}
-
-/* Forgets what SND.UNA has passed. */
-static void tcp_sack_trim(struct tapir_tcp *t)
-{
-	unsigned i = 0;
-	while (i < t->nsacked && SEQ_LEQ(t->sacked[i].end, t->snd_una))
-		i++;
-	memmove(&t->sacked[0], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
-	t->nsacked -= i;
-	if (t->nsacked && SEQ_LT(t->sacked[0].start, t->snd_una))
-		t->sacked[0].start = t->snd_una;
-}
-
-/* The next hole to retransmit in recovery: the first bytes at or after
- * REXMT_HIGH that the peer lacks, below the highest SACKed byte (RFC 6675
- * NextSeg, rule 1, simplified: every hole below it counts as lost).  With
- * no SACK information above it, SND.UNA itself if not yet resent (what a
- * partial ACK means to NewReno, RFC 6582).  Returns its length (at most
- * MSS), 0 if there is nothing to resend. */
-static uint32_t tcp_sack_next_hole(struct tapir_tcp *t, uint32_t *seq)
-{
-	uint32_t at = SEQ_GT(t->rexmt_high, t->snd_una) ? t->rexmt_high : t->snd_una;
-	if (!t->nsacked || SEQ_GEQ(at, t->sacked[t->nsacked - 1].end)) {
-		if (at != t->snd_una)
-			return 0;
-		*seq = at;
-		return t->mss;
-	}
-	for (unsigned i = 0; i < t->nsacked; i++) {
-		if (SEQ_LT(at, t->sacked[i].start)) {
-			uint32_t n = t->sacked[i].start - at;
-			*seq = at;
-			return n < t->mss ? n : t->mss;
-		}
-		if (SEQ_LT(at, t->sacked[i].end))
-			at = t->sacked[i].end;
-	}
-	return 0;
-}
-
 /* Retransmits one segment starting at SEQ (within the send buffer). */
 static void tcp_retransmit_at(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 {
@@ -741,9 +669,9 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		else
 			tcp_notify(t, TAPIR_EV_CONNECTED | TAPIR_EV_WRITE);
 	}
-	if (t->sack_ok && seg->nsack)
-		tcp_sack_update(t, seg);
-	if (SEQ_GT(seg->ack, t->snd_una)) {
+	uint32_t newly = t->sack_ok && seg->nsack ? tcp_sack_update(t, seg->sack, seg->nsack) : 0;
+	bool advanced = SEQ_GT(seg->ack, t->snd_una);
+	if (advanced) {
 		uint32_t acked = seg->ack - t->snd_una, data_acked = acked;
 		bool rexmit, timed_out = t->backoff > 0;
 		if (data_acked > t->snd.len) /* the rest is our FIN */
@@ -764,7 +692,8 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 			if (ms < 60000)
 				tcp_rtt_sample(t, TAPIR_MS(ms));
 		}
-		tcp_sack_trim(t);
+		if (t->sack_ok)
+			tcp_sack_trim(t);
 		t->backoff = 0;
 		t->first_rexmt = 0;
 		/* RFC 6298 5.2/5.3 */
@@ -772,32 +701,30 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 			t->t_rexmt = TAPIR_TIME_NEVER;
 		else
 			tcp_rexmt_arm(t);
+		cc_spurious_check(t, seg->ack, seg->has_ts, seg->tsecr);
 		rexmit = cc_ack(t, acked);
-		if (rexmit) {
-			/* a partial ACK: with SACK, the next hole the peer lacks
-			 * (RFC 6675); without, the segment at SND.UNA (RFC 6582
-			 * 3.2 (5)) */
-			uint32_t at, n = t->sack_ok ? tcp_sack_next_hole(t, &at) : 0;
-			if (n)
-				tcp_retransmit_at(t, at, n);
-			else if (!t->sack_ok)
-				tcp_retransmit_at(t, t->snd_una, t->mss);
-		}
+		/* a partial ACK without SACK: the segment at SND.UNA (RFC 6582
+		 * 3.2 (5)) */
+		if (rexmit && !t->sack_ok)
+			tcp_retransmit_at(t, t->snd_una, t->mss);
 		tcp_notify(t, TAPIR_EV_WRITE);
-	} else if (seg->ack == t->snd_una && len == 0 && !(flags & TH_FIN) &&
+	}
+	if (t->sack_ok) {
+		/* RFC 6675 2: any ACK that SACKs new data is a duplicate,
+		 * even if it moves SND.UNA or the window; one without SACK
+		 * blocks (a peer that agreed to SACK but sends none) when it
+		 * is one by RFC 5681's rules */
+		bool dup = newly || (!seg->nsack && !advanced && seg->ack == t->snd_una &&
+				     len == 0 && !(flags & TH_FIN) && swnd == t->snd_wnd && swnd);
+		if (advanced || dup)
+			tcp_sack_ack(t, dup, advanced);
+	} else if (!advanced && seg->ack == t->snd_una && len == 0 && !(flags & TH_FIN) &&
 		   swnd == t->snd_wnd && swnd && t->snd_max != t->snd_una) {
 		/* RFC 5681 2: a duplicate ACK.  Not behind a zero window: there
 		 * the answers to persist probes look alike and mean no loss. */
 		if (cc_dupack(t)) { /* RFC 5681 3.2: fast retransmit */
-			t->rexmt_high = t->snd_una;
 			tcp_retransmit_at(t, t->snd_una, t->mss);
 			STAT(s, tcp_fast_retransmits);
-		} else if (t->in_recovery && t->sack_ok) {
-			/* each duplicate ACK says a segment left the network:
-			 * fill the next hole the scoreboard shows */
-			uint32_t at, n = tcp_sack_next_hole(t, &at);
-			if (n)
-				tcp_retransmit_at(t, at, n);
 		}
 	}
 	/* RFC 9293 3.10.7.4: update the send window from the newest segment */

@@ -31,6 +31,7 @@
 #define TCP_MIN_MSS 216         /* floor for a peer's MSS (CVE-2019-11479's lesson) */
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends no MSS option */
 #define TCP_OOO_MAX 8           /* out-of-order ranges held per connection */
+#define TCP_REORDER_MAX 32      /* the highest duplicate threshold reordering may raise */
 #define TCP_SACK_MAX 16         /* SACKed ranges remembered per connection (bounded:
 				 * CVE-2019-11477/11478's lesson) */
 #define TCP_MAX_WSCALE 14       /* RFC 7323 2.3 */
@@ -63,7 +64,7 @@ struct tapir_tcp {
 	bool nodelay, keepalive, reuseaddr;
 	bool passive;                       /* opened by a listener */
 	bool timing;                        /* an RTT sample is running (Karn) */
-	bool in_recovery;                   /* NewReno fast recovery (RFC 6582) */
+	bool in_recovery;                   /* fast recovery (RFC 6582, RFC 6675) */
 	bool force;                         /* persist probe: send one byte past the window */
 	bool syn_rexmt;                     /* our SYN (or SYN,ACK) was retransmitted */
 	uint32_t laddr, raddr;
@@ -90,7 +91,11 @@ struct tapir_tcp {
 					     * the first SACK block (RFC 2018 4) */
 	struct { uint32_t start, end; } sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
 	unsigned nsacked;
-	uint32_t rexmt_high;                /* SACK recovery: retransmitted up to here */
+	uint32_t rexmt_high;                /* SACK recovery: retransmitted up to here
+					     * (RFC 6675 HighRxt) */
+	struct { uint32_t seq, end, mark; } rx[TCP_SACK_MAX]; /* retransmissions in
+					     * recovery; MARK: SND.MAX when sent */
+	unsigned nrx;
 
 	uint16_t mss;                       /* data bytes per segment (options taken off) */
 	uint16_t peer_mss;                  /* from the peer's SYN */
@@ -105,6 +110,14 @@ struct tapir_tcp {
 	unsigned backoff;                   /* consecutive timeouts */
 	/* RFC 5681 / 6582, and RFC 9438 (CUBIC) when cc_algo says so */
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
+	/* Eifel (RFC 3522, RFC 4015): the state before the last fast
+	 * retransmit, and its timestamp, to undo it if it was spurious */
+	bool undo_ok;
+	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
+					     * once reordering is seen (RFC 4653's idea) */
+	uint32_t sack_high;                 /* highest byte ever SACKed */
+	uint32_t undo_seq, undo_tsval, undo_cwnd, undo_ssthresh;
+	double undo_wmax, undo_wlast;
 	unsigned dupacks;
 	uint8_t cc_algo;                    /* TAPIR_CC_* */
 	double cubic_wmax, cubic_wlast, cubic_k, cubic_west; /* in segments */
@@ -227,6 +240,16 @@ void cc_init(struct tapir_tcp *t);
 bool cc_ack(struct tapir_tcp *t, uint32_t acked);
 /* a duplicate ACK; returns true when it triggers fast retransmit */
 bool cc_dupack(struct tapir_tcp *t);
+/* loss found by duplicate ACKs or SACKs: ssthresh and cwnd come down */
+void cc_enter_recovery(struct tapir_tcp *t);
+/* an ACK covering the fast retransmission: undoes it when spurious */
+bool cc_spurious_check(struct tapir_tcp *t, uint32_t ack, bool has_ts, uint32_t tsecr);
+
+/* tcp_sack.c: the SACK scoreboard and RFC 6675 loss recovery */
+uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigned n);
+void tcp_sack_trim(struct tapir_tcp *t);
+uint32_t tcp_sack_pipe(const struct tapir_tcp *t);
+void tcp_sack_ack(struct tapir_tcp *t, bool dupack, bool advanced);
 void cc_timeout(struct tapir_tcp *t);
 
 #endif

@@ -339,8 +339,20 @@ int tcp_output(struct tapir_tcp *t)
 	for (;;) {
 		uint32_t off = t->snd_nxt - t->snd_una;
 		uint32_t unsent = t->snd.len > off ? t->snd.len - off : 0;
-		uint32_t wnd = t->snd_wnd < t->cwnd ? t->snd_wnd : t->cwnd;
-		uint32_t usable = wnd > off ? wnd - off : 0;
+		uint32_t cwnd = t->cwnd, wnd, usable;
+		/* RFC 3042: the first two duplicate ACKs each let one new
+		 * segment go past cwnd, so that a small window still makes
+		 * the third */
+		if (!t->in_recovery && t->dupacks && t->dupacks < 3)
+			cwnd += t->dupacks * (uint32_t)t->mss;
+		wnd = t->snd_wnd < cwnd ? t->snd_wnd : cwnd;
+		usable = wnd > off ? wnd - off : 0;
+		if (t->in_recovery && t->sack_ok) {
+			/* RFC 6675 5 (C): new data while cwnd - pipe >= 1 SMSS */
+			uint32_t pipe = tcp_sack_pipe(t), room = t->cwnd > pipe ? t->cwnd - pipe : 0;
+			uint32_t swnd = t->snd_wnd > off ? t->snd_wnd - off : 0;
+			usable = room < swnd ? room : swnd;
+		}
 		uint32_t len;
 		bool fin, send = false;
 		uint8_t flags = TH_ACK;

@@ -85,6 +85,7 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 			 (unsigned long long)(backed_off_rto(t) / 1000));
 	}
 	STAT(s, tcp_retransmits);
+	STAT(s, tcp_timeouts);
 	t->timing = false; /* Karn */
 	if (syn) {
 		t->syn_rexmt = true;
@@ -95,6 +96,7 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 		/* RFC 2018 8: after a timeout the SACKed bits are turned off,
 		 * since the peer may have dropped what it held */
 		t->nsacked = 0;
+		t->nrx = 0;
 		t->rexmt_high = t->snd_una;
 	}
 	tcp_output(t);

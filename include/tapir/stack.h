@@ -184,7 +184,9 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_conn_timeout) X(tcp_challenge_acks) X(tcp_ooo_queued)            \
 	X(tcp_syn_queue_full) X(tcp_fast_retransmits) X(tcp_dth_rx)            \
 	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
-	X(tcp_syncookies_ok) X(tcp_time_wait_reclaimed)
+	X(tcp_syncookies_ok) X(tcp_time_wait_reclaimed)            \
+	X(tcp_timeouts) X(tcp_lost_retransmits)           \
+	X(tcp_spurious_rexmits)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

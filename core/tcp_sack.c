@@ -1,0 +1,254 @@
+/* The sender's side of SACK: the scoreboard of what the peer holds
+ * (RFC 2018), and loss recovery driven by it (RFC 6675): which holes count
+ * as lost, how much is still in the network (the pipe), what to send next,
+ * with limited transmit (RFC 3042) and early retransmit (RFC 5827) for
+ * small windows, and a retransmission that was itself lost found again by
+ * the SACKs of data sent after it, as RACK does (RFC 8985 6.2), instead of
+ * waiting for the timeout.  Connections without SACK use NewReno
+ * (RFC 6582) in tcp_input.c. */
+#include "tcp_int.h"
+
+/* The duplicate threshold: RFC 6675 2's DupThresh of 3, raised after a
+ * retransmission proved spurious by the reordering then seen (as RFC 4653
+ * adapts it), but never above half the segments in flight, so that a
+ * real loss is still found without waiting for the timeout. */
+static unsigned dupthresh(const struct tapir_tcp *t)
+{
+	unsigned half = (t->snd_max - t->snd_una) / t->mss / 2;
+	unsigned r = t->reordering > 3 ? t->reordering : 3;
+	return r > half ? (half > 3 ? half : 3) : r;
+}
+
+/* Adds an ACK's N SACK blocks to the scoreboard; returns how many bytes
+ * they newly cover (what makes the ACK a "DupAck" in RFC 6675 2). */
+uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigned n)
+{
+	uint32_t before = 0, after = 0;
+	for (unsigned i = 0; i < t->nsacked; i++)
+		before += t->sacked[i].end - t->sacked[i].start;
+	for (unsigned b = 0; b < n; b++) {
+		uint32_t start = sack[b][0], end = sack[b][1];
+		unsigned i, j;
+		if (!SEQ_LT(start, end) || SEQ_LEQ(end, t->snd_una) || SEQ_GT(end, t->snd_max))
+			continue; /* invalid, or a D-SACK (RFC 2883): nothing to keep */
+		if (SEQ_LT(start, t->snd_una))
+			start = t->snd_una;
+		for (i = 0; i < t->nsacked && SEQ_LT(t->sacked[i].end, start); i++)
+			;
+		if (i < t->nsacked && SEQ_LEQ(t->sacked[i].start, end)) {
+			if (SEQ_LT(start, t->sacked[i].start))
+				t->sacked[i].start = start;
+			if (SEQ_GT(end, t->sacked[i].end))
+				t->sacked[i].end = end;
+			for (j = i + 1; j < t->nsacked && SEQ_LEQ(t->sacked[j].start, t->sacked[i].end); j++)
+				if (SEQ_GT(t->sacked[j].end, t->sacked[i].end))
+					t->sacked[i].end = t->sacked[j].end;
+			memmove(&t->sacked[i + 1], &t->sacked[j], (t->nsacked - j) * sizeof(t->sacked[0]));
+			t->nsacked -= j - i - 1;
+		} else if (t->nsacked < TCP_SACK_MAX) {
+			memmove(&t->sacked[i + 1], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
+			t->sacked[i].start = start;
+			t->sacked[i].end = end;
+			t->nsacked++;
+		}
+	}
+	for (unsigned i = 0; i < t->nsacked; i++)
+		after += t->sacked[i].end - t->sacked[i].start;
+	if (t->nsacked && (SEQ_GT(t->sacked[t->nsacked - 1].end, t->sack_high) ||
+			    SEQ_LT(t->sack_high, t->snd_una)))
+		t->sack_high = t->sacked[t->nsacked - 1].end;
+	return after > before ? after - before : 0;
+}
+
+/* Forgets what SND.UNA has passed, and the retransmissions it covers. */
+void tcp_sack_trim(struct tapir_tcp *t)
+{
+	unsigned i = 0, k = 0;
+	while (i < t->nsacked && SEQ_LEQ(t->sacked[i].end, t->snd_una))
+		i++;
+	memmove(&t->sacked[0], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
+	t->nsacked -= i;
+	if (t->nsacked && SEQ_LT(t->sacked[0].start, t->snd_una))
+		t->sacked[0].start = t->snd_una;
+	for (i = 0; i < t->nrx; i++)
+		if (SEQ_GT(t->rx[i].end, t->snd_una))
+			t->rx[k++] = t->rx[i];
+	t->nrx = k;
+}
+
+/* Bytes SACKed at or above SEQ, and in how many blocks. */
+static uint32_t sacked_above(const struct tapir_tcp *t, uint32_t seq, unsigned *blocks)
+{
+	uint32_t n = 0;
+	*blocks = 0;
+	for (unsigned i = t->nsacked; i-- > 0 && SEQ_GT(t->sacked[i].end, seq);) {
+		n += t->sacked[i].end - (SEQ_GT(t->sacked[i].start, seq) ? t->sacked[i].start : seq);
+		(*blocks)++;
+	}
+	return n;
+}
+
+/* RFC 6675 4 IsLost(SeqNum), with RFC 5827's threshold when only a few
+ * segments are out and nothing waits to be sent: fewer SACKs can come. */
+static bool is_lost(const struct tapir_tcp *t, uint32_t seq)
+{
+	unsigned blocks, thresh = dupthresh(t);
+	uint32_t out = t->snd_max - t->snd_una;
+	uint32_t n = sacked_above(t, seq, &blocks);
+	if (t->snd.len <= out && out < 4u * t->mss) {
+		unsigned segs = (out + t->mss - 1) / t->mss;
+		thresh = segs > 1 ? segs - 1 : 1;
+	}
+	return blocks >= thresh || n > (thresh - 1) * (uint32_t)t->mss;
+}
+
+/* Everything unSACKed below the returned sequence number is lost (the
+ * start of the lowest SACK block above which IsLost holds); SND.UNA when
+ * nothing is. */
+static uint32_t lost_edge(const struct tapir_tcp *t)
+{
+	for (unsigned i = t->nsacked; i-- > 0;)
+		if (is_lost(t, t->sacked[i].start - 1))
+			return t->sacked[i].start;
+	return t->snd_una;
+}
+
+/* Bytes in [SND.UNA, SEQ) not SACKed. */
+static uint32_t unsacked_below(const struct tapir_tcp *t, uint32_t seq)
+{
+	uint32_t n;
+	if (!SEQ_GT(seq, t->snd_una))
+		return 0;
+	n = seq - t->snd_una;
+	for (unsigned i = 0; i < t->nsacked && SEQ_LT(t->sacked[i].start, seq); i++)
+		n -= (SEQ_LT(t->sacked[i].end, seq) ? t->sacked[i].end : seq) - t->sacked[i].start;
+	return n;
+}
+
+/* RFC 6675 4 SetPipe(): each unSACKed byte counts once if not lost, and
+ * once more if retransmitted. */
+uint32_t tcp_sack_pipe(const struct tapir_tcp *t)
+{
+	uint32_t out = unsacked_below(t, t->snd_max);
+	uint32_t lost = unsacked_below(t, lost_edge(t));
+	return out - lost + unsacked_below(t, t->rexmt_high);
+}
+
+/* RFC 6675 4 NextSeg() rules 1 and 3: the first unSACKed bytes at or above
+ * HighRxt that are lost, or, with no new data to send instead, that lie
+ * below a SACKed block at all.  Returns the length (at most MSS), 0 when
+ * nothing qualifies. */
+static uint32_t next_hole(const struct tapir_tcp *t, uint32_t *seq)
+{
+	uint32_t at = SEQ_GT(t->rexmt_high, t->snd_una) ? t->rexmt_high : t->snd_una;
+	uint32_t edge = lost_edge(t), unsent = t->snd.len - (t->snd_max - t->snd_una);
+	if (t->snd_max - t->snd_una > t->snd.len)
+		unsent = 0; /* the FIN is out */
+	for (unsigned i = 0; i < t->nsacked; i++) {
+		if (SEQ_LT(at, t->sacked[i].start)) {
+			uint32_t n = t->sacked[i].start - at;
+			if (SEQ_GEQ(at, edge) && unsent && t->snd_wnd > t->snd_max - t->snd_una)
+				return 0; /* rule 2 first: new data */
+			*seq = at;
+			return n < t->mss ? n : t->mss;
+		}
+		if (SEQ_LT(at, t->sacked[i].end))
+			at = t->sacked[i].end;
+	}
+	return 0;
+}
+
+/* Sends the hole at SEQ again and remembers when (by SND.MAX), so that
+ * a loss of this copy can be seen. */
+static void resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
+{
+	uint32_t off = seq - t->snd_una;
+	if (off >= t->snd.len)
+		return;
+	if (n > t->snd.len - off)
+		n = t->snd.len - off;
+	t->timing = false; /* Karn */
+	tcp_send_segment(t, seq, TH_ACK, off, n);
+	if (SEQ_GT(seq + n, t->rexmt_high))
+		t->rexmt_high = seq + n;
+	if (t->nrx == TCP_SACK_MAX) { /* the oldest is forgotten: its loss waits for the RTO */
+		memmove(&t->rx[0], &t->rx[1], (TCP_SACK_MAX - 1) * sizeof(t->rx[0]));
+		t->nrx--;
+	}
+	t->rx[t->nrx].seq = seq;
+	t->rx[t->nrx].end = seq + n;
+	t->rx[t->nrx].mark = t->snd_max;
+	t->nrx++;
+	STAT(t->s, tcp_retransmits);
+}
+
+static bool is_sacked(const struct tapir_tcp *t, uint32_t seq, uint32_t end)
+{
+	for (unsigned i = 0; i < t->nsacked; i++)
+		if (SEQ_LEQ(t->sacked[i].start, seq) && SEQ_GEQ(t->sacked[i].end, end))
+			return true;
+	return false;
+}
+
+/* RFC 8985 6.2's idea, by sequence instead of send time: a retransmission
+ * is lost when data first sent after it (above its MARK) is SACKed past
+ * the duplicate threshold.  Sends it again. */
+static void lost_retransmissions(struct tapir_tcp *t)
+{
+	for (unsigned i = 0; i < t->nrx; i++) {
+		unsigned blocks;
+		uint32_t seq = SEQ_GT(t->rx[i].seq, t->snd_una) ? t->rx[i].seq : t->snd_una;
+		if (is_sacked(t, seq, t->rx[i].end) ||
+		    sacked_above(t, t->rx[i].mark, &blocks) <= (dupthresh(t) - 1) * (uint32_t)t->mss)
+			continue;
+		STAT(t->s, tcp_lost_retransmits);
+		uint32_t end = t->rx[i].end;
+		memmove(&t->rx[i], &t->rx[i + 1], (t->nrx - i - 1) * sizeof(t->rx[0]));
+		t->nrx--;
+		resend(t, seq, end - seq);
+		i--;
+	}
+}
+
+/* RFC 6675 5 (C): on each ACK in recovery, fill what the pipe leaves of
+ * cwnd with lost holes; tcp_output then adds new data (rule 2). */
+static void recover(struct tapir_tcp *t)
+{
+	uint32_t seq, n;
+	lost_retransmissions(t);
+	while (tcp_sack_pipe(t) + t->mss <= t->cwnd && (n = next_hole(t, &seq)) != 0)
+		resend(t, seq, n);
+}
+
+/* An ACK of a SACK connection, after the scoreboard took its blocks:
+ * NEWLY says it is a DupAck, ADVANCED that SND.UNA moved. */
+void tcp_sack_ack(struct tapir_tcp *t, bool newly, bool advanced)
+{
+	if (advanced)
+		t->dupacks = 0; /* RFC 6675 5 (1) */
+	if (t->snd_max == t->snd_una)
+		return;
+	if (newly)
+		t->dupacks++; /* a DupAck, RFC 6675 2 */
+	if (t->in_recovery) {
+		recover(t);
+		return;
+	}
+	/* (4): the third DupAck, or enough SACKed above the first byte; not
+	 * again for losses of the window that a recovery or a timeout has
+	 * already answered (RFC 6582 3.2 (1), 4) */
+	if (newly && (t->dupacks >= dupthresh(t) || is_lost(t, t->snd_una)) &&
+	    SEQ_GEQ(t->snd_una, t->recover)) {
+		uint32_t seq = t->snd_una, n = t->mss;
+		cc_enter_recovery(t);
+		t->rexmt_high = t->snd_una;
+		t->nrx = 0;
+		STAT(t->s, tcp_fast_retransmits);
+		/* (4.3): the first hole goes at once, whatever the pipe */
+		if (t->nsacked && SEQ_LT(t->sacked[0].start, seq + n))
+			n = t->sacked[0].start - seq;
+		resend(t, seq, n ? n : t->mss);
+		recover(t);
+	}
+	/* else RFC 3042: tcp_output may send new data past cwnd */
+}

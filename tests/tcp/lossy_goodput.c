@@ -1,0 +1,100 @@
+/* Figures, not a test: goodput of one bulk transfer between two tapir
+ * stacks over an impaired in-memory cable, in simulated time (so the
+ * figures repeat exactly for a seed).  For tuning loss recovery:
+ *
+ *   build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
+ *
+ * prints per seed the simulated seconds, goodput and the sender's
+ * counters (retransmissions, fast retransmits, timeouts). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcpsim.h"
+
+struct xfer {
+	struct sim *sim;
+	struct tapir_tcp *lis, *a, *b;
+	size_t total, sent, rcvd;
+	bool shut, eof, bad;
+};
+
+static bool step(void *arg)
+{
+	static uint8_t buf[65536];
+	struct xfer *x = arg;
+	int err;
+	long r;
+	if (!x->b)
+		x->b = tapir_tcp_accept(x->lis, &err);
+	while (x->sent < x->total && tapir_tcp_writable(x->a)) {
+		size_t n = x->total - x->sent < sizeof(buf) ? x->total - x->sent : sizeof(buf);
+		memset(buf, (int)(x->sent >> 16), n);
+		r = tapir_tcp_send(x->a, buf, n, x->sim->now);
+		if (r <= 0)
+			break;
+		x->sent += (size_t)r;
+	}
+	if (x->sent == x->total && !x->shut) {
+		tapir_tcp_shutdown(x->a, TAPIR_SHUT_WR, x->sim->now);
+		x->shut = true;
+	}
+	while (x->b && !x->eof && (r = tapir_tcp_recv(x->b, buf, sizeof(buf), x->sim->now)) != -EAGAIN) {
+		if (r <= 0) {
+			x->eof = r == 0;
+			x->bad = r < 0;
+			break;
+		}
+		x->rcvd += (size_t)r;
+	}
+	return x->eof || x->bad;
+}
+
+int main(int argc, char **argv)
+{
+	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 4;
+	unsigned seeds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 5;
+	double loss = argc > 3 ? atof(argv[3]) : 0.05;
+	double delay_ms = argc > 4 ? atof(argv[4]) : 5;
+	double sum = 0;
+	for (unsigned seed = 1; seed <= seeds; seed++) {
+		struct tapir_config cfg;
+		struct tapir_memlink_params lp;
+		struct sim sim;
+		struct xfer x = {.sim = &sim, .total = mb << 20};
+		tapir_time_t t0;
+		const struct tapir_stats *st;
+		tapir_config_default(&cfg);
+		tapir_memlink_params_default(&lp);
+		lp.seed = seed;
+		lp.loss = loss;
+		lp.reorder = 0.05;
+		lp.dup = 0.01;
+		lp.corrupt = 0.001;
+		lp.delay_us = (tapir_time_t)(delay_ms * 1000);
+		lp.jitter_us = lp.delay_us * 2 / 5;
+		lp.reorder_extra_us = lp.delay_us;
+		sim_init(&sim, &cfg, &lp);
+		x.lis = tapir_tcp_new(sim.st[1]);
+		tapir_tcp_bind(x.lis, 0, 5001);
+		tapir_tcp_listen(x.lis, 8);
+		x.a = tapir_tcp_new(sim.st[0]);
+		tapir_tcp_connect(x.a, SIM_B, 5001, sim.now);
+		t0 = sim.now;
+		sim_run(&sim, sim.now + TAPIR_SEC(36000), step, &x);
+		st = tapir_stats(sim.st[0]);
+		printf("seed %u: %zu of %zu bytes in %.2f s: %.3f MB/s; retransmits %llu fast %llu "
+		       "timeouts %llu lost-rexmit %llu spurious %llu segments %llu\n",
+		       seed, x.rcvd, x.total, (double)(sim.now - t0) / 1e6,
+		       (double)x.rcvd / ((double)(sim.now - t0) / 1e6) / 1e6,
+		       (unsigned long long)st->tcp_retransmits,
+		       (unsigned long long)st->tcp_fast_retransmits,
+		       (unsigned long long)st->tcp_timeouts, (unsigned long long)st->tcp_lost_retransmits, (unsigned long long)st->tcp_spurious_rexmits,
+		       (unsigned long long)st->tcp_tx);
+		sum += (double)x.rcvd / ((double)(sim.now - t0) / 1e6) / 1e6;
+		sim_fini(&sim);
+	}
+	printf("mean %.3f MB/s\n", sum / seeds);
+	return 0;
+}
