@@ -232,6 +232,102 @@ static void test_sack_recovery(void **state)
 	sim_fini(&sim);
 }
 
+/* A retransmission lost too (RFC 8985 6.2's rule, by sequence): data sent
+ * after the retransmission is SACKed while the hole stays, so the hole is
+ * sent a third time at once -- no retransmission timeout. */
+static uint32_t lost_seq;
+static unsigned lost_copies;
+static bool drop_twice(void *arg, int to, const uint8_t *f, size_t len)
+{
+	size_t ihl, th, hl, ip_len;
+	uint32_t seq;
+	(void)arg;
+	if (to != 1 || len < 54 || f[23] != 6)
+		return false;
+	ihl = (size_t)(f[14] & 15) * 4;
+	th = 14 + ihl;
+	hl = (size_t)(f[th + 12] >> 4) * 4;
+	ip_len = (size_t)f[16] << 8 | f[17];
+	if (ip_len <= ihl + hl)
+		return false; /* not data */
+	seq = (uint32_t)f[th + 4] << 24 | (uint32_t)f[th + 5] << 16 | (uint32_t)f[th + 6] << 8 | f[th + 7];
+	if (++data_seen == 5)
+		lost_seq = seq;
+	if (data_seen >= 5 && seq == lost_seq && lost_copies < 2) {
+		lost_copies++; /* the original and its first retransmission */
+		return true;
+	}
+	return false;
+}
+
+static void test_sack_lost_retransmission(void **state)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_config c;
+	struct tapir_memlink_params lp;
+	const struct tapir_stats *st;
+	(void)state;
+	tapir_config_default(&c);
+	tapir_memlink_params_default(&lp);
+	lp.delay_us = 5000;
+	sim_init(&sim, &c, &lp);
+	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+	data_seen = lost_copies = 0;
+	sim.drop = drop_twice;
+	transfer(&sim, &p, 200 * 1448);
+	st = tapir_stats(sim.st[0]);
+	assert_int_equal(lost_copies, 2);
+	assert_int_equal(st->tcp_lost_retransmits, 1);
+	assert_int_equal(st->tcp_timeouts, 0);
+	assert_int_equal(st->tcp_fast_retransmits, 1);
+	tapir_tcp_abort(p.cli, sim.now);
+	tapir_tcp_abort(p.srv, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_fini(&sim);
+}
+
+/* Reordering, no loss: a segment held back looks lost to the duplicate
+ * threshold.  When the ACK of the fast retransmission echoes a timestamp
+ * older than it, the original had arrived (RFC 3522): the window comes
+ * back (RFC 4015), and the threshold rises to the reordering seen, so
+ * later reordering costs fewer retransmissions. */
+static void test_spurious_undo(void **state)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_config c;
+	struct tapir_memlink_params lp;
+	const struct tapir_stats *st;
+	struct tapir_tcp_info i;
+	(void)state;
+	tapir_config_default(&c);
+	tapir_memlink_params_default(&lp);
+	lp.seed = 7;
+	lp.delay_us = 5000;
+	lp.reorder = 0.02;
+	lp.reorder_extra_us = 8000;
+	sim_init(&sim, &c, &lp);
+	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+	transfer(&sim, &p, 4u << 20);
+	st = tapir_stats(sim.st[0]);
+	tapir_tcp_get_info(p.cli, &i);
+	fprintf(stderr, "reordering only: %llu fast retransmits, %llu spurious, %llu timeouts, "
+		"ssthresh %u cwnd %u\n", (unsigned long long)st->tcp_fast_retransmits,
+		(unsigned long long)st->tcp_spurious_rexmits, (unsigned long long)st->tcp_timeouts,
+		i.ssthresh, i.cwnd);
+	assert_true(tapir_memlink_stats(sim.link)->reordered > 20);
+	assert_true(st->tcp_spurious_rexmits >= 1);
+	/* every episode that was not undone had its retransmission arrive
+	 * before the original; none needed a timeout */
+	assert_int_equal(st->tcp_timeouts, 0);
+	assert_true(st->tcp_spurious_rexmits * 2 >= st->tcp_fast_retransmits);
+	tapir_tcp_abort(p.cli, sim.now);
+	tapir_tcp_abort(p.srv, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+	sim_fini(&sim);
+}
+
 /* The lossy transfers again, with every option on: byte-exact. */
 static void test_lossy_with_options(void **state)
 {
@@ -356,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_wscale_one_sided),
 		cmocka_unit_test(test_paws),
 		cmocka_unit_test(test_sack_recovery),
+		cmocka_unit_test(test_sack_lost_retransmission),
+		cmocka_unit_test(test_spurious_undo),
 		cmocka_unit_test(test_lossy_with_options),
 		cmocka_unit_test(test_cubic_growth),
 	};
