@@ -21,7 +21,7 @@
 
 #include "api_int.h"
 
-#define FRAME_MAX 65536
+#define FRAME_MAX (65536 + 64) /* an uncut TCP segment from a TAP with offload, and more */
 #define RX_BATCH 256 /* frames per wake-up, so timers are never starved */
 
 static tapir_time_t mono_us(void)

@@ -175,7 +175,7 @@ static void run_queue(tapir_time_t now)
 
 int main(int argc, char **argv)
 {
-	static uint8_t frame[65536];
+	static uint8_t frame[65536 + 64];
 	struct tapir_config cfg;
 	struct tapir_stack *s;
 	struct tapir_tap *tap;

@@ -58,6 +58,7 @@ struct tp_pkt {
 	uint32_t cap;            /* size of base[] */
 	uint8_t *base;
 	uint8_t large;
+	uint16_t tso_size;       /* a TCP super-segment: payload bytes per segment */
 	/* scratch for the layer that holds the packet */
 	uint32_t addr;           /* UDP: source address; ARP queue: next hop */
 	uint16_t port;           /* UDP: source port */
@@ -270,6 +271,11 @@ bool ipv4_is_local(const struct tapir_stack *s, uint32_t a);
 bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a);
 /* The MTU of the interface DST is routed through (0: no route). */
 unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst);
+/* The largest TCP super-segment (IPv4 packet bytes) the link towards DST
+ * cuts up itself (TCP segmentation offload); 0 when it cannot, or when
+ * something wants to see each segment as it goes: a hook on the way out,
+ * a frame observer, a trace of IP or TCP. */
+unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst);
 
 /* ---- ip_reasm.c ---- */
 int reasm_init(struct tapir_stack *s);

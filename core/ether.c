@@ -53,6 +53,21 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 	}
 	if (s->frame_fn)
 		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, p->data, p->len, s->now);
+	if (p->tso_size && ifc->link->send_tso) {
+		/* TCP's super-segment: the link cuts it at tso_size */
+		const uint8_t *ip = p->data + ETH_HLEN;
+		uint16_t l4 = (uint16_t)(ETH_HLEN + (ip[0] & 15) * 4);
+		struct tapir_tso t = {.size = p->tso_size,
+				      .hdr_len = (uint16_t)(l4 + (ip[l4 - ETH_HLEN + 12] >> 4) * 4),
+				      .csum_start = l4,
+				      .csum_offset = 16};
+		if (ifc->link->send_tso(ifc->link, p->data, p->len, &t) < 0)
+			STAT(s, tx_errors);
+		else
+			STAT(s, tx_frames);
+		tp_pkt_free(s, p);
+		return;
+	}
 	if (ifc->link->send(ifc->link, p->data, p->len) < 0)
 		STAT(s, tx_errors);
 	else

@@ -59,6 +59,20 @@ unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
 	return i < 0 ? 0 : s->ifaces[i].mtu;
 }
 
+unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst)
+{
+	const struct tapir_link *l;
+	int i;
+	if (s->frame_fn || HOOKED(s, TAPIR_HOOK_LINK_TX) || HOOKED(s, TAPIR_HOOK_IP_TX) ||
+	    HOOKED(s, TAPIR_HOOK_TCP_TX) || TRACE_ON(s, TAPIR_TR_IP | TAPIR_TR_TCP) ||
+	    ipv4_is_local(s, dst) || (i = ipv4_route(s, dst, NULL)) < 0)
+		return 0;
+	l = s->ifaces[i].link;
+	if (!l->send_tso || l->tso_max <= ETH_HLEN)
+		return 0;
+	return l->tso_max - ETH_HLEN < 65535 ? l->tso_max - ETH_HLEN : 65535;
+}
+
 static const char *proto_name(uint8_t p, char buf[12])
 {
 	switch (p) {
@@ -273,7 +287,7 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 	}
 	if (ipv4_is_local(s, dst))
 		return ipv4_loop(s, p, src, dst, proto, id);
-	if (plen + IPV4_HLEN <= ifc->mtu) {
+	if (plen + IPV4_HLEN <= ifc->mtu || p->tso_size) {
 		ipv4_header(tp_pkt_push(p, IPV4_HLEN), plen + IPV4_HLEN, id,
 			    (flags & TP_IP_DF) ? 0x4000 : 0, s->cfg.ttl, proto, src, dst);
 		return ipv4_send(s, ifindex, nexthop, p);

@@ -70,6 +70,7 @@ struct tp_pkt *tp_pkt_alloc(struct tapir_stack *s, size_t len)
 	p->port = 0;
 	p->off = 0;
 	p->t = 0;
+	p->tso_size = 0;
 	return p;
 }
 

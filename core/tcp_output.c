@@ -186,9 +186,18 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 	else if (len)
 		memcpy(th + hl, raw, len);
 	p->len = (uint32_t)(hl + len);
-	put16(th + 16, tp_csum_fold(tp_csum_add(
-			       tp_csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)p->len), th,
-			       p->len)));
+	if (sock && len > sock->mss) {
+		/* a super-segment (tcp_output saw the link offer it): the link
+		 * cuts it and completes each checksum from the pseudo-header
+		 * sum left in the field */
+		p->tso_size = sock->mss;
+		put16(th + 16, (uint16_t)~tp_csum_fold(
+				       tp_csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)p->len)));
+	} else {
+		put16(th + 16, tp_csum_fold(tp_csum_add(
+				       tp_csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)p->len),
+				       th, p->len)));
+	}
 	if (HOOKED(s, TAPIR_HOOK_TCP_TX) &&
 	    !hook_run(s, TAPIR_HOOK_TCP_TX, -1, th, p->len, laddr, raddr, sock)) {
 		STAT(s, tx_hook_dropped);
@@ -336,6 +345,12 @@ int tcp_output(struct tapir_tcp *t)
 	default:
 		break;
 	}
+	/* with segmentation offload, many segments' worth in one send: a
+	 * multiple of the MSS, within what the link takes in one packet
+	 * (headers with all options: 20 + 60 bytes) */
+	uint32_t seg_max = t->mss, tso = ipv4_path_tso(t->s, t->raddr);
+	if (tso > 80u + 2 * t->mss)
+		seg_max = (tso - 80) / t->mss * t->mss;
 	for (;;) {
 		uint32_t off = t->snd_nxt - t->snd_una;
 		uint32_t unsent = t->snd.len > off ? t->snd.len - off : 0;
@@ -360,14 +375,18 @@ int tcp_output(struct tapir_tcp *t)
 		if (t->force && !usable && unsent)
 			usable = 1; /* a persist probe: one byte past the window */
 		len = unsent < usable ? unsent : usable;
-		if (len > t->mss)
-			len = t->mss;
+		if (len > seg_max)
+			len = seg_max;
+		/* a super-segment carries whole segments only, and goes only
+		 * with nothing forced: the tail is an ordinary segment */
+		if (len > t->mss && (t->force || (len % t->mss && off + len != t->snd.len)))
+			len = len / t->mss * t->mss;
 		/* the FIN goes with (or after) the last byte of data */
 		/* a probe past a zero window is one byte, never the FIN too */
 		fin = t->fin_queued && !tcp_fin_acked(t) && !(t->force && !t->snd_wnd) &&
 		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
 		if (len) {
-			if (len == t->mss)
+			if (len >= t->mss)
 				send = true;
 			/* RFC 1122 4.2.3.4 (Nagle): a short segment only when
 			 * nothing is in flight, unless TCP_NODELAY */

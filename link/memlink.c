@@ -1,6 +1,7 @@
 /* An in-memory Ethernet cable for tests: two ends, frames cross in
  * simulated time with seeded loss, duplication, reordering, delay, jitter
  * and corruption.  The same seed gives the same run, frame for frame. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,63 @@ static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t le
 	return 0;
 }
 
+static uint32_t ntohl_(uint32_t be)
+{
+	const uint8_t *b = (const uint8_t *)&be;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Segmentation offload, as the kernel does it for a TAP (GSO): the super-
+ * segment is cut into segments of TSO->size payload bytes, each with the
+ * headers copied, the IPv4 length, id (+1 each) and checksum, the TCP
+ * sequence number and checksum made anew; FIN and PSH only on the last.
+ * Each then crosses the cable as any frame (and is impaired alone). */
+static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_t len,
+			    const struct tapir_tso *tso)
+{
+	uint8_t seg[65536 + 128];
+	size_t hl = tso->hdr_len, l4 = tso->csum_start, ip = 14;
+	uint32_t seq0, src, dst;
+	uint16_t id;
+	if (hl > len || hl > 128 || l4 + 20 > hl || !tso->size)
+		return -EINVAL;
+	seq0 = (uint32_t)frame[l4 + 4] << 24 | (uint32_t)frame[l4 + 5] << 16 |
+	       (uint32_t)frame[l4 + 6] << 8 | frame[l4 + 7];
+	id = (uint16_t)(frame[ip + 4] << 8 | frame[ip + 5]);
+	memcpy(&src, frame + ip + 12, 4);
+	memcpy(&dst, frame + ip + 16, 4);
+	((struct memlink_end *)link)->m->st.tso++;
+	for (size_t off = hl, k = 0; off < len; off += tso->size, k++) {
+		size_t n = len - off < tso->size ? len - off : tso->size;
+		bool last = off + n == len;
+		uint32_t seq = seq0 + (uint32_t)(off - hl), sum;
+		uint8_t *th = seg + l4;
+		memcpy(seg, frame, hl);
+		memcpy(seg + hl, frame + off, n);
+		put16(seg + ip + 2, (uint16_t)(hl - ip + n));
+		put16(seg + ip + 4, (uint16_t)(id + k));
+		put16(seg + ip + 10, 0);
+		put16(seg + ip + 10, tapir_csum_fold(tapir_csum_add(0, seg + ip, l4 - ip)));
+		th[4] = (uint8_t)(seq >> 24);
+		th[5] = (uint8_t)(seq >> 16);
+		th[6] = (uint8_t)(seq >> 8);
+		th[7] = (uint8_t)seq;
+		if (!last)
+			th[13] &= (uint8_t)~0x09; /* FIN, PSH */
+		put16(th + 16, 0);
+		sum = tapir_csum_pseudo(ntohl_(src), ntohl_(dst), 6, (uint16_t)(hl - l4 + n));
+		put16(th + 16, tapir_csum_fold(tapir_csum_add(sum, th, hl - l4 + n)));
+		memlink_send(link, seg, hl + n);
+	}
+	return 0;
+}
+
 void tapir_memlink_params_default(struct tapir_memlink_params *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -171,6 +229,10 @@ struct tapir_memlink *tapir_memlink_new(const struct tapir_memlink_params *p)
 	m->rng = p->seed;
 	for (int i = 0; i < 2; i++) {
 		m->ends[i].link.send = memlink_send;
+		if (p && p->tso) {
+			m->ends[i].link.send_tso = memlink_send_tso;
+			m->ends[i].link.tso_max = 65535 + 14;
+		}
 		m->ends[i].link.name = i ? "mem1" : "mem0";
 		m->ends[i].m = m;
 		m->ends[i].side = i;

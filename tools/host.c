@@ -37,6 +37,11 @@ static const char host_usage[] =
 	"  --gateway IP           default gateway (on the --addr subnet)\n"
 	"  --mac MAC              tapir's MAC (default: random, locally administered)\n"
 	"  --mtu N                the TAP's MTU, both sides (576-65520; default: the device's)\n"
+	"  --no-tso               MTU-sized TCP segments only, both ways (by default up to\n"
+	"                         64 KiB cross the TAP at a time, cut by the kernel:\n"
+	"                         segmentation offload; a capture on the kernel's side\n"
+	"                         shows them uncut); --pcap, --trace link/ip/tcp and\n"
+	"                         --personality turn it off\n"
 	"  --serve LIST           services: echo,discard,daytime,chargen (default: all)\n"
 	"  --pcap FILE            write every frame sent and received to FILE\n"
 	"  --trace CHANNELS       print events: all, or a list of link,arp,ip,icmp,udp\n"
@@ -235,6 +240,7 @@ int cmd_host(int argc, char **argv)
 		{"gateway", required_argument, 0, 'g'},
 		{"mac", required_argument, 0, 'm'},
 		{"mtu", required_argument, 0, 'M'},
+		{"no-tso", no_argument, 0, 'O'},
 		{"serve", required_argument, 0, 's'},
 		{"pcap", required_argument, 0, 'w'},
 		{"trace", required_argument, 0, 'T'},
@@ -254,7 +260,7 @@ int cmd_host(int argc, char **argv)
 	uint32_t addr = 0, peer = 0, gw = 0, ping_dst = 0;
 	unsigned plen = 0, peer_plen = 0, trace_mask = 0, mtu = 0;
 	unsigned long ping_count = 5, ping_size = 56, ping_interval = 1000;
-	bool have_addr = false, have_peer = false, have_mac = false;
+	bool have_addr = false, have_peer = false, have_mac = false, tso = true;
 	uint8_t mac[6];
 	int c;
 	char err[256];
@@ -291,6 +297,7 @@ int cmd_host(int argc, char **argv)
 			have_mac = true;
 			break;
 		case 'M': mtu = (unsigned)parse_num("--mtu", optarg, 576, 65520); break;
+		case 'O': tso = false; break;
 		case 's': serve = optarg; break;
 		case 'w': pcap_path = optarg; break;
 		case 'T':
@@ -363,6 +370,13 @@ int cmd_host(int argc, char **argv)
 		die("%s", err);
 	if (mtu && tapir_tap_set_mtu(h.tap, mtu, err, sizeof(err)))
 		die("%s", err);
+	/* a capture, a trace of frames or segments and the personalities (which
+	 * hook frames and segments) see each frame as on a wire: offload off,
+	 * both ways (the core would stop sending super-segments by itself,
+	 * but the kernel's side would still send them) */
+	if (pcap_path || npers || (trace_mask & (TAPIR_TR_LINK | TAPIR_TR_IP | TAPIR_TR_TCP)))
+		tso = false;
+	tapir_tap_set_tso(h.tap, tso);
 	if (have_peer && tapir_tap_set_peer_addr(h.tap, peer, peer_plen, err, sizeof(err)))
 		die("%s", err);
 	drv = (struct tapir_net_driver){.link = tapir_tap_link(h.tap), .fd = tapir_tap_fd(h.tap),

@@ -16,11 +16,27 @@
 extern "C" {
 #endif
 
+/* A TCP segment larger than the MTU, for a link that cuts it into
+ * segments of SIZE payload bytes itself (TCP segmentation offload): the
+ * headers (HDR_LEN bytes from the frame's start) go on each, the TCP
+ * checksum field holds the pseudo-header sum, to be completed per segment
+ * over the bytes from CSUM_START (the field at CSUM_START + CSUM_OFFSET). */
+struct tapir_tso {
+	uint16_t size, hdr_len, csum_start, csum_offset;
+};
+
 struct tapir_link {
 	/* Sends one Ethernet frame; returns 0 or a negative errno.  Must not
 	 * block and must not call back into the stack. */
 	int (*send)(struct tapir_link *link, const uint8_t *frame, size_t len);
 	const char *name;
+	/* Optional (NULL/0 when absent): sends one TCP super-segment of up to
+	 * TSO_MAX bytes (from the Ethernet header on) as described above.
+	 * The core uses it only while no hook or frame observer wants to see
+	 * each frame as it goes on the wire. */
+	int (*send_tso)(struct tapir_link *link, const uint8_t *frame, size_t len,
+			const struct tapir_tso *tso);
+	unsigned tso_max;
 };
 
 /* ---- TAP device (Linux /dev/net/tun) ---- */
@@ -38,6 +54,11 @@ long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap);
 /* Sets the device's MTU (68-65521: a TAP carries frames up to 64 KiB),
  * on the kernel's side as for tapir_tap_mtu(). */
 int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errlen);
+/* TCP segmentation offload (on after open): the stack may hand the kernel
+ * TCP super-segments of up to 64 KiB that it cuts itself (virtio-net
+ * headers, GSO).  Off: every frame is at most the MTU, as a capture on the
+ * kernel's side of the TAP (or a raw-packet peer there) expects. */
+void tapir_tap_set_tso(struct tapir_tap *t, int on);
 /* Gives the kernel's side of the TAP an address (ADDR/PREFIX_LEN). */
 int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr,
 			    unsigned prefix_len, char *err, size_t errlen);
@@ -72,10 +93,11 @@ struct tapir_memlink_params {
 	tapir_time_t delay_us, jitter_us;   /* one-way delay, +/- uniform jitter */
 	tapir_time_t reorder_extra_us;      /* extra delay of a reordered frame */
 	unsigned queue_limit;               /* frames in flight per direction */
+	int tso;                            /* non-zero: offer segmentation offload (cut here) */
 };
 struct tapir_memlink_stats {
 	uint64_t sent, delivered, lost, duplicated, reordered, corrupted,
-		queue_full;
+		queue_full, tso;                  /* tso: super-segments cut */
 };
 struct tapir_memlink;
 void tapir_memlink_params_default(struct tapir_memlink_params *p);

@@ -45,10 +45,12 @@ attack_host() {
 	for a in "$@"; do
 		[[ $a == --serve ]] && serve=0
 	done
+	# --no-tso: the attacker reads tapir's segments from the kernel's side
+	# of the TAP, before any segmentation offload would cut them
 	if ((serve)); then
-		pers_host_start --serve "echo,discard,daytime,chargen,http=$WWW" "$@"
+		pers_host_start --no-tso --serve "echo,discard,daytime,chargen,http=$WWW" "$@"
 	else
-		pers_host_start "$@"
+		pers_host_start --no-tso "$@"
 	fi
 }
 

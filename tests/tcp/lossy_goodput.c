@@ -2,7 +2,7 @@
  * stacks over an impaired in-memory cable, in simulated time (so the
  * figures repeat exactly for a seed).  For tuning loss recovery:
  *
- *   build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
+ *   [TSO=1] build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
  *
  * prints per seed the simulated seconds, goodput and the sender's
  * counters (retransmissions, fast retransmits, timeouts). */
@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 		lp.delay_us = (tapir_time_t)(delay_ms * 1000);
 		lp.jitter_us = lp.delay_us * 2 / 5;
 		lp.reorder_extra_us = lp.delay_us;
+		lp.tso = getenv("TSO") != NULL;
 		sim_init(&sim, &cfg, &lp);
 		x.lis = tapir_tcp_new(sim.st[1]);
 		tapir_tcp_bind(x.lis, 0, 5001);

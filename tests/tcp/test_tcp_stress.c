@@ -107,6 +107,7 @@ static void impaired(struct tapir_memlink_params *p, uint64_t seed)
 	p->dup = 0.01;
 	p->corrupt = 0.001;
 	p->delay_us = 2000;
+	p->tso = seed & 1; /* odd seeds: super-segments, cut by the cable */
 }
 
 static void dump_socket(void *arg, const struct tapir_tcp *t)
