@@ -24,6 +24,7 @@ struct net_runner {
 	pthread_t thread;
 	bool running, stop;
 	bool sleeping;              /* the stack thread is (about to be) in ppoll */
+	tapir_time_t sleep_until;   /* ... until this deadline */
 	int efd;                    /* eventfd: wakes the stack thread */
 	tapir_time_t last_now;      /* time never goes back across threads */
 	struct tapir_net *nets[2];

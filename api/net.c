@@ -50,8 +50,12 @@ void net_wake(struct tapir_net *net)
 	struct net_runner *rt = net->rt;
 	uint64_t one = 1;
 	/* Only a sleeping thread needs the nudge: a running one recomputes its
-	 * deadline under the mutex before it sleeps again. */
-	if (!rt->sleeping)
+	 * deadline under the mutex before it sleeps again.  And only when the
+	 * core call set a deadline earlier than the one it sleeps until (what
+	 * a send sets, a retransmission timeout, is usually later): frames
+	 * the call had to send it has sent itself.  The memory link's frames
+	 * in flight are the thread's to deliver, always. */
+	if (!rt->sleeping || (!rt->ml && tapir_stack_armed(net->stack) >= rt->sleep_until))
 		return;
 	rt->sleeping = false;
 	if (write(rt->efd, &one, sizeof(one)) < 0) {
@@ -312,7 +316,11 @@ static void *runner_main(void *arg)
 		pfd[nfds++] = (struct pollfd){.fd = rt->efd, .events = POLLIN};
 		if (!rt->ml && rt->drv.fd >= 0)
 			pfd[nfds++] = (struct pollfd){.fd = rt->drv.fd, .events = POLLIN};
-		/* from here, a core call by another thread must write the eventfd */
+		/* from here, a core call by another thread must write the eventfd
+		 * if it sets a deadline before NEXT */
+		for (int i = 0; i < rt->nnets; i++)
+			tapir_stack_armed(rt->nets[i]->stack);
+		rt->sleep_until = next;
 		rt->sleeping = true;
 		pthread_mutex_unlock(&rt->lock);
 		if (!tsp || ts.tv_sec || ts.tv_nsec)

@@ -119,7 +119,7 @@ static void arp_resolved(struct tapir_stack *s, struct arp_entry *e, const uint8
 		STAT(s, arp_resolved);
 	memcpy(e->mac, mac, 6);
 	e->state = ARP_REACHABLE;
-	e->deadline = s->now + s->cfg.arp_reachable_us;
+	TP_ARM(s, e->deadline, s->now + s->cfg.arp_reachable_us);
 	e->updated = s->now;
 	e->tries = 0;
 	e->used = 0;
@@ -218,7 +218,7 @@ void arp_output(struct tapir_stack *s, int ifindex, uint32_t nexthop, struct tp_
 		e = arp_alloc(s, nexthop, ifindex);
 		e->state = ARP_INCOMPLETE;
 		e->tries = 1;
-		e->deadline = s->now + s->cfg.arp_retry_us;
+		TP_ARM(s, e->deadline, s->now + s->cfg.arp_retry_us);
 		arp_request(s, e, tp_mac_broadcast);
 	}
 	/* Queue behind the request; a full queue loses its oldest packet, as
@@ -273,7 +273,7 @@ tapir_time_t arp_poll(struct tapir_stack *s, tapir_time_t now)
 		if (ifc->announce_at <= now) {
 			arp_announce(s, i);
 			ifc->announces_left--;
-			ifc->announce_at = now + ANNOUNCE_INTERVAL;
+			TP_ARM(s, ifc->announce_at, now + ANNOUNCE_INTERVAL);
 		}
 		if (ifc->announces_left && ifc->announce_at < next)
 			next = ifc->announce_at;
@@ -312,7 +312,7 @@ tapir_time_t arp_poll(struct tapir_stack *s, tapir_time_t now)
 				arp_request(s, e, e->mac);
 				break;
 			}
-			e->deadline = now + s->cfg.arp_retry_us;
+			TP_ARM(s, e->deadline, now + s->cfg.arp_retry_us);
 		}
 		if (e->deadline < next)
 			next = e->deadline;

@@ -200,6 +200,7 @@ struct tapir_stack {
 	tapir_time_t (*hook_timer)(void *arg, tapir_time_t now);
 	void *hook_timer_arg;
 	tapir_time_t hook_timer_at;
+	tapir_time_t arm_hint;      /* the earliest deadline armed since tapir_stack_armed() */
 	tapir_time_t now;           /* time of the call being served */
 	bool rx_l2_broadcast;       /* the frame being handled came as a link broadcast */
 	struct tapir_stats stats;
@@ -212,6 +213,14 @@ struct tapir_stack {
 bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
 	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock);
 #define HOOKED(s, point) ((s)->nhooks[point] != 0)
+/* Sets a timer's deadline FIELD to WHEN and remembers the earliest one set
+ * (tapir_stack_armed): every deadline the core keeps is set through it. */
+#define TP_ARM(s, field, when)                                                 \
+	do {                                                                   \
+		(field) = (when);                                              \
+		if ((field) < (s)->arm_hint)                                   \
+			(s)->arm_hint = (field);                               \
+	} while (0)
 tapir_time_t hook_poll(struct tapir_stack *s, tapir_time_t now);
 /* stack.c: a frame past the link rx hooks: observed, parsed, counted */
 void stack_input_frame(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len);

@@ -132,14 +132,16 @@ int tapir_hook_set_timer(struct tapir_stack *s, tapir_hook_timer_fn fn, void *ar
 		return -EBUSY;
 	s->hook_timer = fn;
 	s->hook_timer_arg = arg;
-	s->hook_timer_at = fn ? first : TAPIR_TIME_NEVER;
+	s->hook_timer_at = TAPIR_TIME_NEVER;
+	if (fn)
+		TP_ARM(s, s->hook_timer_at, first);
 	return 0;
 }
 
 void tapir_hook_timer_at(struct tapir_stack *s, tapir_time_t when)
 {
 	if (when < s->hook_timer_at)
-		s->hook_timer_at = when;
+		TP_ARM(s, s->hook_timer_at, when);
 }
 
 tapir_time_t hook_poll(struct tapir_stack *s, tapir_time_t now)
@@ -151,7 +153,7 @@ tapir_time_t hook_poll(struct tapir_stack *s, tapir_time_t now)
 		s->hook_timer_at = TAPIR_TIME_NEVER;
 		next = s->hook_timer(s->hook_timer_arg, now);
 		if (next < s->hook_timer_at)
-			s->hook_timer_at = next;
+			TP_ARM(s, s->hook_timer_at, next);
 	}
 	return s->hook_timer ? s->hook_timer_at : TAPIR_TIME_NEVER;
 }

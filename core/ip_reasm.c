@@ -83,7 +83,7 @@ static struct reasm_slot *slot_get(struct tapir_stack *s, const uint8_t *h)
 	freeslot->dst = dst;
 	freeslot->id = id;
 	freeslot->proto = h[9];
-	freeslot->deadline = s->now + s->cfg.reasm_timeout_us;
+	TP_ARM(s, freeslot->deadline, s->now + s->cfg.reasm_timeout_us);
 	return freeslot;
 }
 

@@ -60,6 +60,7 @@ struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
 	s->ip_id = (uint16_t)tp_rand(s);
 	s->icmp_tokens_milli = (uint64_t)cfg->icmp_burst * 1000;
 	s->hook_timer_at = TAPIR_TIME_NEVER;
+	s->arm_hint = TAPIR_TIME_NEVER;
 	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s) || tcp_init(s))
 		goto fail;
 	return s;
@@ -143,7 +144,7 @@ int tapir_iface_set_ipv4(struct tapir_stack *s, int ifindex, uint32_t addr, unsi
 	tapir_route_add(s, addr & mask, plen, 0, ifindex);
 	/* RFC 5227 2.3: announce twice, ANNOUNCE_INTERVAL (2 s) apart */
 	ifc->announces_left = 2;
-	ifc->announce_at = now;
+	TP_ARM(s, ifc->announce_at, now);
 	arp_poll(s, now);
 	return 0;
 }
@@ -202,4 +203,11 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	next = t < next ? t : next;
 	t = arp_poll(s, now);
 	return t < next ? t : next;
+}
+
+tapir_time_t tapir_stack_armed(struct tapir_stack *s)
+{
+	tapir_time_t t = s->arm_hint;
+	s->arm_hint = TAPIR_TIME_NEVER;
+	return t;
 }

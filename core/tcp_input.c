@@ -462,7 +462,7 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq
 		if (filled || t->unacked_segs >= 2)
 			t->ack_now = true;
 		else if (t->t_delack == TAPIR_TIME_NEVER)
-			t->t_delack = s->now + s->cfg.tcp_delack_us;
+			TP_ARM(s, t->t_delack, s->now + s->cfg.tcp_delack_us);
 		tcp_notify(t, TAPIR_EV_READ);
 	} else {
 		uint32_t off = seq - t->rcv_nxt;
@@ -663,7 +663,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		tcp_keep_arm(t);
 		if (tcp_ooo_merge(t) && t->t_delack == TAPIR_TIME_NEVER)
 			/* text queued from the SYN (3.10.7.3): ACKed as any data */
-			t->t_delack = s->now + s->cfg.tcp_delack_us;
+			TP_ARM(s, t->t_delack, s->now + s->cfg.tcp_delack_us);
 		if (t->parent)
 			tcp_child_established(t);
 		else
@@ -746,7 +746,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 			if (fin_acked) {
 				tcp_set_state(t, TAPIR_TCP_FIN_WAIT_2);
 				if (t->user_closed)
-					t->t_2msl = s->now + s->cfg.tcp_fin_timeout_us;
+					TP_ARM(s, t->t_2msl, s->now + s->cfg.tcp_fin_timeout_us);
 			}
 			break;
 		case TAPIR_TCP_CLOSING:
@@ -762,7 +762,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		case TAPIR_TCP_TIME_WAIT:
 			/* a retransmitted FIN: acknowledge it, restart 2MSL */
 			if (flags & TH_FIN) {
-				t->t_2msl = s->now + 2 * s->cfg.tcp_msl_us;
+				TP_ARM(s, t->t_2msl, s->now + 2 * s->cfg.tcp_msl_us);
 				tcp_send_ack(t);
 			}
 			return TP_OK;
@@ -797,7 +797,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		tcp_fin_in_order(t);
 	}
 	if (t->state == TAPIR_TCP_TIME_WAIT)
-		t->t_2msl = s->now + 2 * s->cfg.tcp_msl_us;
+		TP_ARM(s, t->t_2msl, s->now + 2 * s->cfg.tcp_msl_us);
 	return TP_OK;
 }
 

@@ -446,7 +446,7 @@ int tcp_output(struct tapir_tcp *t)
 		tapir_time_t rto = t->rto << (t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF);
 		if (rto > t->s->cfg.tcp_rto_max_us)
 			rto = t->s->cfg.tcp_rto_max_us;
-		t->t_persist = t->s->now + rto;
+		TP_ARM(t->s, t->t_persist, t->s->now + rto);
 	}
 	/* and whatever is in flight has a timer: a probe byte outstanding when
 	 * the window reopens (persist cancelled, Nagle holding the rest) would

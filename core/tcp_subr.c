@@ -304,7 +304,7 @@ void tcp_enter_time_wait(struct tapir_tcp *t)
 {
 	tcp_set_state(t, TAPIR_TCP_TIME_WAIT);
 	t->t_rexmt = t->t_persist = t->t_keep = TAPIR_TIME_NEVER;
-	t->t_2msl = t->s->now + 2 * t->s->cfg.tcp_msl_us;
+	TP_ARM(t->s, t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
 	/* nothing more will be read or sent: keep only the TCB */
 	if (t->user_closed)
 		tcp_buffers_release(t);
@@ -668,7 +668,7 @@ void tapir_tcp_close(struct tapir_tcp *t, tapir_time_t now)
 		tcp_free(t);
 		return;
 	case TAPIR_TCP_FIN_WAIT_2:
-		t->t_2msl = now + t->s->cfg.tcp_fin_timeout_us;
+		TP_ARM(t->s, t->t_2msl, now + t->s->cfg.tcp_fin_timeout_us);
 		return;
 	case TAPIR_TCP_TIME_WAIT:
 		tcp_buffers_release(t);

@@ -15,7 +15,7 @@ static tapir_time_t backed_off_rto(const struct tapir_tcp *t)
 
 void tcp_rexmt_arm(struct tapir_tcp *t)
 {
-	t->t_rexmt = t->s->now + backed_off_rto(t);
+	TP_ARM(t->s, t->t_rexmt, t->s->now + backed_off_rto(t));
 }
 
 /* RFC 6298 2.2-2.4 */
@@ -46,8 +46,9 @@ void tcp_rtt_sample(struct tapir_tcp *t, tapir_time_t r)
 void tcp_keep_arm(struct tapir_tcp *t)
 {
 	if (t->keepalive && (t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_CLOSE_WAIT))
-		t->t_keep = (t->last_rx ? t->last_rx : t->s->now) + TAPIR_SEC(t->keepidle) +
-			    (tapir_time_t)t->keep_probes * TAPIR_SEC(t->keepintvl);
+		TP_ARM(t->s, t->t_keep,
+		       (t->last_rx ? t->last_rx : t->s->now) + TAPIR_SEC(t->keepidle) +
+			       (tapir_time_t)t->keep_probes * TAPIR_SEC(t->keepintvl));
 	else
 		t->t_keep = TAPIR_TIME_NEVER;
 }

@@ -95,6 +95,11 @@ void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame,
 		       size_t len, tapir_time_t now);
 /* Runs due timers; returns the time of the next deadline or TAPIR_TIME_NEVER. */
 tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now);
+/* The earliest deadline set since the previous call (TAPIR_TIME_NEVER if
+ * none), and forgets it.  For a driver whose thread sleeps until the
+ * deadline tapir_stack_poll returned while other threads call into the
+ * core: it needs waking only when one of them set an earlier one. */
+tapir_time_t tapir_stack_armed(struct tapir_stack *s);
 
 /* ---- observing the stack ---- */
 

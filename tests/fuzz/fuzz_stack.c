@@ -261,7 +261,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t kind = (uint8_t)get8(&r), t = (uint8_t)get8(&r);
 		switch (kind & 7) {
 		case 1: rec_tcp(&w, &r, kind); break;
-		case 2: rec_app(&w, &r); break;
+		case 2: {
+			/* as api/net.c's stack thread: asleep until the deadline
+			 * the last poll gave, while an application thread calls
+			 * in.  It is woken only if tapir_stack_armed says the call
+			 * set an earlier deadline; a deadline set without TP_ARM
+			 * would be missed */
+			tapir_time_t before = tapir_stack_poll(w.s, w.now), armed, after;
+			tapir_stack_armed(w.s);
+			rec_app(&w, &r);
+			armed = tapir_stack_armed(w.s);
+			after = tapir_stack_poll(w.s, w.now);
+			if (after < before && armed > after)
+				world_fail("an application call set a deadline that tapir_stack_armed "
+					   "did not report");
+			break;
+		}
 		case 3: rec_udp(&w, &r); break;
 		case 4: rec_icmp(&w, &r); break;
 		default: rec_raw(&w, &r, kind); break;

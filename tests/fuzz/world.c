@@ -26,11 +26,12 @@ static bool known_bugs(void)
 	return on;
 }
 
-static void fail(const char *what)
+void world_fail(const char *what)
 {
 	fprintf(stderr, "fuzz world: INVARIANT FAILED: %s\n", what);
 	abort();
 }
+#define fail world_fail
 
 /* Every input builds a stack afresh (so a crash replays alone), which
  * frees and allocates a few hundred KiB per run: a smaller quarantine

@@ -71,6 +71,9 @@ extern const uint8_t w_mac_us[6], w_mac_peer[6];
  * exhaustion paths are reachable, and short timers, so that teardown is
  * quick. */
 void world_config(struct tapir_config *cfg);
+/* Reports a broken invariant and aborts (a crash to libFuzzer). */
+void world_fail(const char *what) __attribute__((noreturn));
+
 /* Builds the world; FLAGS are W_*.  Aborts if the setup fails (that is a
  * bug in the harness or the core, never the input's doing). */
 void world_init(struct world *w, unsigned flags);
