@@ -25,6 +25,10 @@ struct net_runner {
 	bool running, stop;
 	bool sleeping;              /* the stack thread is (about to be) in ppoll */
 	tapir_time_t sleep_until;   /* ... until this deadline */
+	bool defer;                 /* the stack thread holds the mutex: events are
+				     * collected in each net's wake_bits and
+				     * signalled after it lets go (runner_release) */
+	bool wake_pollers;
 	int efd;                    /* eventfd: wakes the stack thread */
 	tapir_time_t last_now;      /* time never goes back across threads */
 	struct tapir_net *nets[2];
@@ -68,6 +72,7 @@ struct tapir_net {
 	struct sock socks[TAPIR_NET_MAX_SOCKETS];
 	/* apart from the slots, so clearing a slot never touches one */
 	pthread_cond_t conds[TAPIR_NET_MAX_SOCKETS];
+	uint64_t wake_bits[(TAPIR_NET_MAX_SOCKETS + 63) / 64]; /* slots to signal */
 };
 
 /* net.c, called with the runner's mutex held */

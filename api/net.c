@@ -290,6 +290,31 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 	return next;
 }
 
+/* Lets go of the mutex (held by the stack thread), then signals the
+ * waiters of every socket that had an event meanwhile: woken after the
+ * unlock, they take the mutex at once instead of sleeping on it again. */
+static void runner_release(struct net_runner *rt)
+{
+	uint64_t bits[2][(TAPIR_NET_MAX_SOCKETS + 63) / 64];
+	bool pollers = rt->wake_pollers;
+	int n = rt->nnets;
+	for (int k = 0; k < n; k++) {
+		memcpy(bits[k], rt->nets[k]->wake_bits, sizeof(bits[k]));
+		memset(rt->nets[k]->wake_bits, 0, sizeof(bits[k]));
+	}
+	rt->wake_pollers = false;
+	rt->defer = false;
+	pthread_mutex_unlock(&rt->lock);
+	/* the slots' condition variables live as long as the net */
+	for (int k = 0; k < n; k++)
+		for (size_t w = 0; w < sizeof(bits[k]) / sizeof(bits[k][0]); w++)
+			for (uint64_t b = bits[k][w]; b; b &= b - 1)
+				pthread_cond_broadcast(
+					&rt->nets[k]->conds[w * 64 + (size_t)__builtin_ctzll(b)]);
+	if (pollers)
+		pthread_cond_broadcast(&rt->poll_cond);
+}
+
 static void *runner_main(void *arg)
 {
 	struct net_runner *rt = arg;
@@ -301,6 +326,7 @@ static void *runner_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 
 	pthread_mutex_lock(&rt->lock);
+	rt->defer = true;
 	while (!rt->stop) {
 		tapir_time_t next = runner_turn(rt), now = rt->last_now;
 		struct timespec ts, *tsp = NULL;
@@ -322,7 +348,7 @@ static void *runner_main(void *arg)
 			tapir_stack_armed(rt->nets[i]->stack);
 		rt->sleep_until = next;
 		rt->sleeping = true;
-		pthread_mutex_unlock(&rt->lock);
+		runner_release(rt);
 		if (!tsp || ts.tv_sec || ts.tv_nsec)
 			ppoll(pfd, (nfds_t)nfds, tsp, NULL);
 		if (read(rt->efd, &v, sizeof(v)) < 0) {
@@ -330,8 +356,9 @@ static void *runner_main(void *arg)
 		}
 		pthread_mutex_lock(&rt->lock);
 		rt->sleeping = false;
+		rt->defer = true;
 	}
-	pthread_mutex_unlock(&rt->lock);
+	runner_release(rt);
 	return NULL;
 }
 

@@ -48,6 +48,14 @@ static void sock_event(void *arg, unsigned events)
 	struct sock *s = arg;
 	struct net_runner *rt = s->net->rt;
 	(void)events; /* waiters read the core's state itself */
+	if (rt->defer) {
+		/* in the stack thread: a waiter woken now would only block on
+		 * the mutex this thread holds; signal it once it is free */
+		size_t i = (size_t)(s - s->net->socks);
+		s->net->wake_bits[i / 64] |= 1ull << (i % 64);
+		rt->wake_pollers |= rt->pollers != 0;
+		return;
+	}
 	pthread_cond_broadcast(s->cond);
 	if (rt->pollers)
 		pthread_cond_broadcast(&rt->poll_cond);
