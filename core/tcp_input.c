@@ -99,6 +99,19 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg);
 
 static bool ooo_add(struct tapir_tcp *t, uint32_t start, uint32_t end);
 
+/* RFC 2883: data received twice, [START, END), is reported in the first
+ * SACK block of the next ACK (a D-SACK), at once, so that the sender can
+ * tell its retransmission was not needed.  Only on SACK connections. */
+static void tcp_dsack(struct tapir_tcp *t, uint32_t start, uint32_t end)
+{
+	if (!t->sack_ok || !SEQ_LT(start, end))
+		return;
+	t->dsack = true;
+	t->dsack_start = start;
+	t->dsack_end = end;
+	t->ack_now = true;
+}
+
 /* Text on a SYN in SYN-SENT is "queued for processing after the
  * ESTABLISHED state has been reached" (RFC 9293 3.10.7.3): it waits in the
  * receive buffer as if out of order, so the SYN,ACK does not acknowledge it;
@@ -470,6 +483,9 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq
 			return;
 		if (len > room - off)
 			len = room - off;
+		for (unsigned i = 0; i < t->nooo; i++)
+			if (SEQ_LEQ(t->ooo[i].start, seq) && SEQ_LEQ(seq + len, t->ooo[i].end))
+				tcp_dsack(t, seq, seq + len); /* held already */
 		if (ooo_add(t, seq, seq + len)) {
 			ring_write_at(&t->rcv, t->rcv.len + off, data, len);
 			STAT(s, tcp_ooo_queued);
@@ -554,8 +570,11 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 				    * a zero-window prober our window */
 	}
 	if (!ok) {
-		if (!(flags & TH_RST))
+		if (!(flags & TH_RST)) {
+			if (len && SEQ_LEQ(seq + (flags & TH_SYN ? 1 : 0) + len, t->rcv_nxt))
+				tcp_dsack(t, seq + (flags & TH_SYN ? 1 : 0), seq + (flags & TH_SYN ? 1 : 0) + len);
 			tcp_send_ack(t);
+		}
 		return TAPIR_DROP_tcp_dropped;
 	}
 
@@ -603,6 +622,8 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 			seq++;
 			d--;
 		}
+		if (!(flags & TH_RST))
+			tcp_dsack(t, seq, seq + (d < len ? d : len)); /* the part had before */
 		if (d >= len) {
 			if (d > len) /* the FIN, too, was received before */
 				flags &= (uint8_t)~TH_FIN;

@@ -89,6 +89,8 @@ struct tapir_tcp {
 	uint32_t last_ack_sent;             /* RFC 7323 4.3 Last.ACK.sent */
 	uint32_t ooo_last;                  /* start of the newest out-of-order range:
 					     * the first SACK block (RFC 2018 4) */
+	bool dsack;                         /* RFC 2883: a duplicate to report once */
+	uint32_t dsack_start, dsack_end;
 	struct { uint32_t start, end; } sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
 	unsigned nsacked;
 	uint32_t rexmt_high;                /* SACK recovery: retransmitted up to here

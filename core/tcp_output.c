@@ -233,8 +233,10 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		o.tsecr = t->ts_recent;
 	}
 	o.tsval = tcp_ts_now(t);
-	/* RFC 2018 4: ACKs name the out-of-order blocks, newest first */
-	if (t->sack_ok && t->nooo && (flags & TH_ACK) && !syn) {
+	/* RFC 2018 4: ACKs name the out-of-order blocks, newest first;
+	 * RFC 2883 4: a duplicate just received goes before them, once, with
+	 * the block that holds it (if any) second */
+	if (t->sack_ok && (t->nooo || t->dsack) && (flags & TH_ACK) && !syn) {
 		/* as many blocks as fit beside the data in one MTU: header
 		 * options have 40 bytes, and a full segment leaves none */
 		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
@@ -243,14 +245,27 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		unsigned max = room < 8 ? 0 : room >= 32 ? 4 : (unsigned)(room / 8);
 		if (max > (o.ts ? 3u : 4u))
 			max = o.ts ? 3 : 4;
-		for (unsigned i = 0; i < t->nooo && max; i++)
-			if (t->ooo[i].start == t->ooo_last) {
-				o.sack[0][0] = t->ooo[i].start;
-				o.sack[0][1] = t->ooo[i].end;
-				o.nsack = 1;
-			}
+		unsigned first = 0; /* the ooo block that goes first, +1 */
+		if (t->dsack && max) {
+			o.sack[0][0] = t->dsack_start;
+			o.sack[0][1] = t->dsack_end;
+			o.nsack = 1;
+			t->dsack = false;
+			for (unsigned i = 0; i < t->nooo; i++)
+				if (SEQ_LEQ(t->ooo[i].start, t->dsack_start) &&
+				    SEQ_LEQ(t->dsack_end, t->ooo[i].end))
+					first = i + 1;
+		}
+		for (unsigned i = 0; i < t->nooo && !first; i++)
+			if (t->ooo[i].start == t->ooo_last)
+				first = i + 1;
+		if (first && o.nsack < max) {
+			o.sack[o.nsack][0] = t->ooo[first - 1].start;
+			o.sack[o.nsack][1] = t->ooo[first - 1].end;
+			o.nsack++;
+		}
 		for (unsigned i = 0; i < t->nooo && o.nsack < max; i++)
-			if (t->ooo[i].start != t->ooo_last || !o.nsack) {
+			if (i + 1 != first) {
 				o.sack[o.nsack][0] = t->ooo[i].start;
 				o.sack[o.nsack][1] = t->ooo[i].end;
 				o.nsack++;
