@@ -63,6 +63,17 @@ void net_wake(struct tapir_net *net)
 	}
 }
 
+/* Wakes the stack thread whatever the deadlines say (mutex held): it must
+ * look at something else (stop, a new interface). */
+static void net_kick(struct net_runner *rt)
+{
+	uint64_t one = 1;
+	rt->sleeping = false;
+	if (write(rt->efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, so a wake-up is pending anyway */
+	}
+}
+
 void tapir_net_lock(struct tapir_net *net) { pthread_mutex_lock(&net->rt->lock); }
 /* The caller may have called into the core (sent a ping, say): the stack
  * thread must look at its deadlines again. */
@@ -160,6 +171,10 @@ struct tapir_net *tapir_net_new(const struct tapir_config *cfg, const struct tap
 }
 
 static long tap_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_tap_recv(ctx, buf, cap); }
+static long tap_recv_flags(void *ctx, uint8_t *buf, size_t cap, unsigned *flags)
+{
+	return tapir_tap_recv_flags(ctx, buf, cap, flags);
+}
 static void tap_close(void *ctx) { tapir_tap_close(ctx); }
 
 struct tapir_net *tapir_net_new_tap(const struct tapir_config *cfg, const char *name, char *err,
@@ -173,6 +188,7 @@ struct tapir_net *tapir_net_new_tap(const struct tapir_config *cfg, const char *
 	d.link = tapir_tap_link(tap);
 	d.fd = tapir_tap_fd(tap);
 	d.recv = tap_recv;
+	d.recv_flags = tap_recv_flags;
 	d.close = tap_close;
 	d.ctx = tap;
 	d.mtu = tapir_tap_mtu(tap);
@@ -228,7 +244,7 @@ int tapir_net_add_iface(struct tapir_net *net, const uint8_t mac[6], unsigned mt
 		r = tapir_route_add(net->stack, 0, 0, gateway, idx);
 	if (r >= 0)
 		net->ifindex = idx;
-	net_wake(net);
+	net_kick(net->rt); /* frames for the new interface, its announcements */
 out:
 	pthread_mutex_unlock(&net->rt->lock);
 	if (r < 0) {
@@ -246,19 +262,20 @@ void tapir_net_set_rx_filter(struct tapir_net *net, tapir_net_filter_fn fn, void
 	pthread_mutex_unlock(&net->rt->lock);
 }
 
-static void net_input(struct tapir_net *net, uint8_t *frame, size_t len, tapir_time_t now)
+static void net_input(struct tapir_net *net, uint8_t *frame, size_t len, tapir_time_t now,
+		      unsigned flags)
 {
 	if (net->ifindex < 0)
 		return;
 	if (net->filter && net->filter(net->filter_arg, frame, len))
 		return;
-	tapir_stack_input(net->stack, net->ifindex, frame, len, now);
+	tapir_stack_input_flags(net->stack, net->ifindex, frame, len, now, flags);
 }
 
 static void memlink_rx(void *arg, int side, uint8_t *frame, size_t len, tapir_time_t now)
 {
 	struct net_runner *rt = arg;
-	net_input(rt->nets[side], frame, len, now);
+	net_input(rt->nets[side], frame, len, now, 0);
 }
 
 /* One turn of the loop, mutex held: take what arrived, run the timers;
@@ -270,10 +287,13 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 		tapir_memlink_deliver(rt->ml, now, memlink_rx, rt);
 	} else if (rt->drv.fd >= 0) {
 		for (int i = 0; i < RX_BATCH; i++) {
-			long n = rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
+			unsigned flags = 0;
+			long n = rt->drv.recv_flags
+					 ? rt->drv.recv_flags(rt->drv.ctx, rt->frame, FRAME_MAX, &flags)
+					 : rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
 			if (n <= 0)
 				break; /* 0: drained; <0: a driver error, retried next turn */
-			net_input(rt->nets[0], rt->frame, (size_t)n, now);
+			net_input(rt->nets[0], rt->frame, (size_t)n, now, flags);
 		}
 	}
 	for (int i = 0; i < rt->nnets; i++) {
@@ -392,8 +412,7 @@ void tapir_net_stop(struct tapir_net *net)
 	join = rt->running;
 	rt->stop = true;
 	rt->running = false;
-	rt->sleeping = true; /* force the write */
-	net_wake(net);
+	net_kick(rt);
 	pthread_mutex_unlock(&rt->lock);
 	if (join)
 		pthread_join(rt->thread, NULL);

@@ -242,10 +242,11 @@ int main(int argc, char **argv)
 		int got = 0;
 		now = mono_us();
 		for (; got < 256; got++) {
-			long n = tapir_tap_recv(tap, frame, sizeof(frame));
+			unsigned flags;
+			long n = tapir_tap_recv_flags(tap, frame, sizeof(frame), &flags);
 			if (n <= 0)
 				break;
-			tapir_stack_input(s, ifx, frame, (size_t)n, now);
+			tapir_stack_input_flags(s, ifx, frame, (size_t)n, now, flags);
 		}
 		run_queue(now);
 		next = tapir_stack_poll(s, now);

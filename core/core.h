@@ -200,7 +200,8 @@ struct tapir_stack {
 	tapir_time_t (*hook_timer)(void *arg, tapir_time_t now);
 	void *hook_timer_arg;
 	tapir_time_t hook_timer_at;
-	tapir_time_t arm_hint;      /* the earliest deadline armed since tapir_stack_armed() */
+	tapir_time_t arm_hint;
+	unsigned rx_flags;          /* TAPIR_RX_* of the frame being handled */      /* the earliest deadline armed since tapir_stack_armed() */
 	tapir_time_t now;           /* time of the call being served */
 	bool rx_l2_broadcast;       /* the frame being handled came as a link broadcast */
 	struct tapir_stats stats;

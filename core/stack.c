@@ -158,7 +158,14 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len,
 		       tapir_time_t now)
 {
+	tapir_stack_input_flags(s, ifindex, frame, len, now, 0);
+}
+
+void tapir_stack_input_flags(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len,
+			     tapir_time_t now, unsigned flags)
+{
 	s->now = now;
+	s->rx_flags = flags;
 	if (HOOKED(s, TAPIR_HOOK_LINK_RX) &&
 	    !hook_run(s, TAPIR_HOOK_LINK_RX, ifindex, frame, len, 0, 0, NULL)) {
 		STAT(s, rx_frames);
@@ -166,6 +173,7 @@ void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_
 		return;
 	}
 	stack_input_frame(s, ifindex, frame, len);
+	s->rx_flags = 0; /* only for the frame being handled */
 }
 
 void stack_input_frame(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)

@@ -849,7 +849,8 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	seg.wscale = -1;
 	seg.src = get32(pkt + 12);
 	seg.dst = get32(pkt + 16);
-	if (tp_csum_fold(tp_csum_add(tp_csum_pseudo(seg.src, seg.dst, IP_PROTO_TCP, (uint16_t)tlen),
+	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) &&
+	    tp_csum_fold(tp_csum_add(tp_csum_pseudo(seg.src, seg.dst, IP_PROTO_TCP, (uint16_t)tlen),
 				     th, tlen)) != 0)
 		return TAPIR_DROP_tcp_checksum;
 	if (HOOKED(s, TAPIR_HOOK_TCP_RX) &&

@@ -23,7 +23,10 @@ struct tapir_tap {
 	int ctl; /* an AF_INET socket for interface ioctls */
 	unsigned mtu;
 	char name[IFNAMSIZ];
+	struct virtio_net_hdr last_hdr; /* of the frame tapir_tap_recv_flags read */
 };
+
+static void complete_csum(const struct virtio_net_hdr *h, uint8_t *f, size_t len);
 
 /* Every frame crosses with a virtio-net header in front (IFF_VNET_HDR):
  * all zero for a plain frame; for a TCP super-segment it asks the kernel
@@ -186,6 +189,15 @@ unsigned tapir_tap_mtu(const struct tapir_tap *t) { return t->mtu; }
 
 long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)
 {
+	unsigned flags;
+	long n = tapir_tap_recv_flags(t, buf, cap, &flags);
+	if (n > 0 && (flags & TAPIR_RX_CSUM_PARTIAL))
+		complete_csum(&t->last_hdr, buf, (size_t)n);
+	return n;
+}
+
+long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigned *flags)
+{
 	struct virtio_net_hdr h;
 	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, cap}};
 	ssize_t n = readv(t->fd, iov, 2);
@@ -194,8 +206,11 @@ long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)
 	if (n < (ssize_t)sizeof(h))
 		return 0;
 	n -= (ssize_t)sizeof(h);
-	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)
-		complete_csum(&h, buf, (size_t)n);
+	*flags = 0;
+	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		*flags = TAPIR_RX_CSUM_PARTIAL;
+		t->last_hdr = h;
+	}
 	return n;
 }
 

@@ -229,6 +229,10 @@ static void check_addr_free(uint32_t addr, const char *what, const char *tap_nam
 }
 
 static long tap_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_tap_recv(ctx, buf, cap); }
+static long tap_recv_flags(void *ctx, uint8_t *buf, size_t cap, unsigned *flags)
+{
+	return tapir_tap_recv_flags(ctx, buf, cap, flags);
+}
 static void tap_close(void *ctx) { tapir_tap_close(ctx); }
 
 int cmd_host(int argc, char **argv)
@@ -380,7 +384,8 @@ int cmd_host(int argc, char **argv)
 	if (have_peer && tapir_tap_set_peer_addr(h.tap, peer, peer_plen, err, sizeof(err)))
 		die("%s", err);
 	drv = (struct tapir_net_driver){.link = tapir_tap_link(h.tap), .fd = tapir_tap_fd(h.tap),
-					.recv = tap_recv, .close = tap_close, .ctx = h.tap,
+					.recv = tap_recv, .recv_flags = tap_recv_flags,
+					.close = tap_close, .ctx = h.tap,
 					.mtu = tapir_tap_mtu(h.tap)};
 	h.net = tapir_net_new(&cfg, &drv);
 	if (!h.net)

@@ -49,8 +49,14 @@ void tapir_tap_close(struct tapir_tap *t);
 struct tapir_link *tapir_tap_link(struct tapir_tap *t);
 int tapir_tap_fd(const struct tapir_tap *t);
 unsigned tapir_tap_mtu(const struct tapir_tap *t);
-/* Reads one frame; returns its length, 0 when none is waiting, or -errno. */
+/* Reads one frame; returns its length, 0 when none is waiting, or -errno.
+ * A segment the kernel left its checksum to us for (offload) gets it
+ * completed here. */
 long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap);
+/* The same, leaving such a checksum as it is and saying so in *FLAGS
+ * (TAPIR_RX_CSUM_PARTIAL), for tapir_stack_input_flags: one pass over the
+ * bytes fewer. */
+long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigned *flags);
 /* Sets the device's MTU (68-65521: a TAP carries frames up to 64 KiB),
  * on the kernel's side as for tapir_tap_mtu(). */
 int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errlen);

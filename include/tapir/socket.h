@@ -51,6 +51,9 @@ struct tapir_net_driver {
 	struct tapir_link *link;
 	int fd;
 	long (*recv)(void *ctx, uint8_t *buf, size_t cap);
+	/* optional, used instead of recv: also says what it knows of the
+	 * frame (TAPIR_RX_*, for tapir_stack_input_flags) */
+	long (*recv_flags)(void *ctx, uint8_t *buf, size_t cap, unsigned *flags);
 	void (*close)(void *ctx);
 	void *ctx;
 	unsigned mtu; /* the link's MTU; 0: 1500 */

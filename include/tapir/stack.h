@@ -93,6 +93,13 @@ int tapir_route_add(struct tapir_stack *s, uint32_t dst, unsigned prefix_len,
  * and keeps no pointer to it afterwards. */
 void tapir_stack_input(struct tapir_stack *s, int ifindex, uint8_t *frame,
 		       size_t len, tapir_time_t now);
+/* The same, with what the link knows of the frame (TAPIR_RX_*). */
+#define TAPIR_RX_CSUM_PARTIAL 1u /* from the local kernel through memory (a TAP with
+				  * offload: virtio-net's NEEDS_CSUM): the TCP or UDP
+				  * checksum was never filled in, and no wire could
+				  * have damaged the bytes, so it is not checked */
+void tapir_stack_input_flags(struct tapir_stack *s, int ifindex, uint8_t *frame,
+			     size_t len, tapir_time_t now, unsigned flags);
 /* Runs due timers; returns the time of the next deadline or TAPIR_TIME_NEVER. */
 tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now);
 /* The earliest deadline set since the previous call (TAPIR_TIME_NEVER if
