@@ -72,18 +72,30 @@ static int listen_on(struct tapir_net *net, int type, uint16_t port, char *err, 
 }
 
 /* RFC 864: the 95 printable ASCII characters, 72 to a line, each line
- * starting one character further on. */
-static size_t chargen_lines(unsigned *rot, char *buf, size_t len)
+ * starting one character further on: a cycle of 95 lines (7030 bytes).
+ * Made once, long enough that CHARGEN_SEND bytes of whole lines can be
+ * sent straight from it starting at any line. */
+#define CHARGEN_LINE 74
+#define CHARGEN_SEND (885 * CHARGEN_LINE) /* just under 64 KiB */
+static char chargen_text[94 * CHARGEN_LINE + CHARGEN_SEND];
+static pthread_once_t chargen_once = PTHREAD_ONCE_INIT;
+
+static void chargen_init(void)
 {
-	size_t n = 0;
-	while (n + 74 <= len) {
-		unsigned start = (*rot)++ % 95;
+	for (size_t line = 0, n = 0; n + CHARGEN_LINE <= sizeof(chargen_text); line++) {
 		for (unsigned i = 0; i < 72; i++)
-			buf[n++] = (char)(' ' + (start + i) % 95);
-		buf[n++] = '\r';
-		buf[n++] = '\n';
+			chargen_text[n++] = (char)(' ' + (line + i) % 95);
+		chargen_text[n++] = '\r';
+		chargen_text[n++] = '\n';
 	}
-	return n;
+}
+
+/* The next CHARGEN_SEND bytes of the stream from line *ROT on. */
+static const char *chargen_lines(unsigned *rot)
+{
+	const char *p = chargen_text + (size_t)(*rot % 95) * CHARGEN_LINE;
+	*rot += CHARGEN_SEND / CHARGEN_LINE;
+	return p;
 }
 
 /* RFC 867 leaves the format open; this is its suggested one. */
@@ -105,7 +117,7 @@ static void *serve_conn(void *arg)
 	struct conn *c = arg;
 	struct service *sv = c->svc;
 	struct tapir_net *net = sv->all->net;
-	char buf[16384];
+	char buf[65536]; /* as much per call as a receive window holds */
 	ssize_t n;
 
 	switch (sv->kind) {
@@ -123,7 +135,8 @@ static void *serve_conn(void *arg)
 		break;
 	case CHARGEN: { /* RFC 864: characters until the client closes */
 		unsigned rot = atomic_fetch_add(&sv->all->chargen_rot, 1);
-		while (send_all(net, c->fd, buf, chargen_lines(&rot, buf, sizeof(buf))))
+		pthread_once(&chargen_once, chargen_init);
+		while (send_all(net, c->fd, chargen_lines(&rot), CHARGEN_SEND))
 			;
 		break;
 	}
@@ -200,7 +213,9 @@ static void *udp_loop(void *arg)
 		case DAYTIME: out = daytime_line(buf, sizeof(buf)); break;
 		case CHARGEN: /* RFC 864 (UDP): up to 512 characters per answer */
 			rot = atomic_fetch_add(&sv->all->chargen_rot, 1);
-			out = chargen_lines(&rot, buf, 74 * 6);
+			pthread_once(&chargen_once, chargen_init);
+			out = 6 * CHARGEN_LINE;
+			memcpy(buf, chargen_lines(&rot), out);
 			break;
 		case HTTP: continue;
 		}
