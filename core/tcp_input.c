@@ -424,29 +424,7 @@ static void tcp_fin_in_order(struct tapir_tcp *t)
  * ranges say which parts are filled.  Returns false when full. */
 static bool ooo_add(struct tapir_tcp *t, uint32_t start, uint32_t end)
 {
-	unsigned i, j;
-	for (i = 0; i < t->nooo && SEQ_LT(t->ooo[i].end, start); i++)
-		;
-	if (i < t->nooo && SEQ_LEQ(t->ooo[i].start, end)) {
-		/* overlaps or touches range i: grow it, then swallow followers */
-		if (SEQ_LT(start, t->ooo[i].start))
-			t->ooo[i].start = start;
-		if (SEQ_GT(end, t->ooo[i].end))
-			t->ooo[i].end = end;
-		for (j = i + 1; j < t->nooo && SEQ_LEQ(t->ooo[j].start, t->ooo[i].end); j++)
-			if (SEQ_GT(t->ooo[j].end, t->ooo[i].end))
-				t->ooo[i].end = t->ooo[j].end;
-		memmove(&t->ooo[i + 1], &t->ooo[j], (t->nooo - j) * sizeof(t->ooo[0]));
-		t->nooo -= j - i - 1;
-		return true;
-	}
-	if (t->nooo == TCP_OOO_MAX)
-		return false;
-	memmove(&t->ooo[i + 1], &t->ooo[i], (t->nooo - i) * sizeof(t->ooo[0]));
-	t->ooo[i].start = start;
-	t->ooo[i].end = end;
-	t->nooo++;
-	return true;
+	return tp_range_add(t->ooo, &t->nooo, TCP_OOO_MAX, start, end);
 }
 
 /* RFC 9293 3.10.7.4 seventh: segment text */

@@ -47,6 +47,15 @@ struct tp_ring {
 
 struct tp_seg; /* a parsed segment, tcp_input.c */
 
+/* A range of sequence numbers [start, end), in sorted, disjoint sets. */
+struct tp_range {
+	uint32_t start, end;
+};
+/* Adds [START, END) to the set R of *N ranges (at most MAX), merging what
+ * it overlaps or touches.  False when it would need a new range and the
+ * set is full (nothing changes then). */
+bool tp_range_add(struct tp_range *r, unsigned *n, unsigned max, uint32_t start, uint32_t end);
+
 struct tapir_tcp {
 	struct tapir_stack *s;
 	struct tapir_tcp *hnext;            /* hash chain (connections) */
@@ -78,7 +87,7 @@ struct tapir_tcp {
 	uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: right edge last advertised */
 	uint32_t rcv_fin_seq;
 	bool fin_pending;                   /* the peer's FIN came before all its data */
-	struct { uint32_t start, end; } ooo[TCP_OOO_MAX];
+	struct tp_range ooo[TCP_OOO_MAX];
 	unsigned nooo;
 
 	/* RFC 7323 and RFC 2018, as negotiated on the SYNs */
@@ -91,7 +100,7 @@ struct tapir_tcp {
 					     * the first SACK block (RFC 2018 4) */
 	bool dsack;                         /* RFC 2883: a duplicate to report once */
 	uint32_t dsack_start, dsack_end;
-	struct { uint32_t start, end; } sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
+	struct tp_range sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
 	unsigned nsacked;
 	uint32_t rexmt_high;                /* SACK recovery: retransmitted up to here
 					     * (RFC 6675 HighRxt) */

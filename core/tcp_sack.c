@@ -28,29 +28,12 @@ uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigne
 		before += t->sacked[i].end - t->sacked[i].start;
 	for (unsigned b = 0; b < n; b++) {
 		uint32_t start = sack[b][0], end = sack[b][1];
-		unsigned i, j;
 		if (!SEQ_LT(start, end) || SEQ_LEQ(end, t->snd_una) || SEQ_GT(end, t->snd_max))
 			continue; /* invalid, or a D-SACK (RFC 2883): nothing to keep */
 		if (SEQ_LT(start, t->snd_una))
 			start = t->snd_una;
-		for (i = 0; i < t->nsacked && SEQ_LT(t->sacked[i].end, start); i++)
-			;
-		if (i < t->nsacked && SEQ_LEQ(t->sacked[i].start, end)) {
-			if (SEQ_LT(start, t->sacked[i].start))
-				t->sacked[i].start = start;
-			if (SEQ_GT(end, t->sacked[i].end))
-				t->sacked[i].end = end;
-			for (j = i + 1; j < t->nsacked && SEQ_LEQ(t->sacked[j].start, t->sacked[i].end); j++)
-				if (SEQ_GT(t->sacked[j].end, t->sacked[i].end))
-					t->sacked[i].end = t->sacked[j].end;
-			memmove(&t->sacked[i + 1], &t->sacked[j], (t->nsacked - j) * sizeof(t->sacked[0]));
-			t->nsacked -= j - i - 1;
-		} else if (t->nsacked < TCP_SACK_MAX) {
-			memmove(&t->sacked[i + 1], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
-			t->sacked[i].start = start;
-			t->sacked[i].end = end;
-			t->nsacked++;
-		}
+		/* a full scoreboard forgets the block: bounded memory */
+		tp_range_add(t->sacked, &t->nsacked, TCP_SACK_MAX, start, end);
 	}
 	for (unsigned i = 0; i < t->nsacked; i++)
 		after += t->sacked[i].end - t->sacked[i].start;

@@ -230,6 +230,35 @@ static void tcp_buffers_release(struct tapir_tcp *t)
 	memset(&t->rcv, 0, sizeof(t->rcv));
 }
 
+/* ---- sets of sequence ranges (out-of-order data, the SACK scoreboard) ---- */
+
+bool tp_range_add(struct tp_range *r, unsigned *n, unsigned max, uint32_t start, uint32_t end)
+{
+	unsigned i, j;
+	for (i = 0; i < *n && SEQ_LT(r[i].end, start); i++)
+		;
+	if (i < *n && SEQ_LEQ(r[i].start, end)) {
+		/* overlaps or touches range i: grow it, then swallow followers */
+		if (SEQ_LT(start, r[i].start))
+			r[i].start = start;
+		if (SEQ_GT(end, r[i].end))
+			r[i].end = end;
+		for (j = i + 1; j < *n && SEQ_LEQ(r[j].start, r[i].end); j++)
+			if (SEQ_GT(r[j].end, r[i].end))
+				r[i].end = r[j].end;
+		memmove(&r[i + 1], &r[j], (*n - j) * sizeof(r[0]));
+		*n -= j - i - 1;
+		return true;
+	}
+	if (*n == max)
+		return false;
+	memmove(&r[i + 1], &r[i], (*n - i) * sizeof(r[0]));
+	r[i].start = start;
+	r[i].end = end;
+	(*n)++;
+	return true;
+}
+
 /* ---- rings ---- */
 
 void ring_write_at(struct tp_ring *r, uint32_t off, const uint8_t *data, uint32_t n)

@@ -59,30 +59,7 @@ soak_down() {
 soak_up() {
 	local t0 t1 got n sum
 	t0=$(date +%s.%N)
-	got=$(NSX_TIMEOUT=$LIMIT nsx "$PY" - "$HOST_ADDR" "$WWW/soak.bin" "$LIMIT" <<'EOF2'
-import hashlib, socket, sys, threading
-host, path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
-s = socket.create_connection((host, 7), timeout=limit)
-def sender():
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(1 << 16)
-            if not b:
-                break
-            s.sendall(b)
-    s.shutdown(socket.SHUT_WR)
-t = threading.Thread(target=sender, daemon=True)
-t.start()
-h, n = hashlib.sha256(), 0
-while True:
-    b = s.recv(1 << 16)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest())
-EOF2
-) || { echo "FAIL the echo client failed: $got"; return; }
+	got=$(NSX_TIMEOUT=$LIMIT nsx "$PY" "$LIB_DIR/echo_sha.py" "$HOST_ADDR" 7 "$WWW/soak.bin" "$LIMIT") || { echo "FAIL the echo client failed: $got"; return; }
 	t1=$(date +%s.%N)
 	read -r n sum <<<"$got"
 	[[ $n -eq $BYTES ]] || { echo "FAIL kernel -> tapir -> kernel: $n bytes echoed, not $BYTES"; return; }

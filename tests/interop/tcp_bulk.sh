@@ -17,28 +17,8 @@ ns_create
 head -c "$BYTES" /dev/urandom >"$WORK/bulk.bin" || fail "cannot write $BYTES bytes in $WORK"
 SHA=$(sha256sum "$WORK/bulk.bin" | cut -d' ' -f1)
 
-echo_through() { # the sha256 and count of what came back
-	NSX_TIMEOUT=120 nsx "$PY" - "$HOST_ADDR" "$WORK/bulk.bin" <<'PYEOF'
-import hashlib, socket, sys, threading
-s = socket.create_connection((sys.argv[1], 7), timeout=60)
-def sender():
-    with open(sys.argv[2], "rb") as f:
-        while True:
-            b = f.read(1 << 18)
-            if not b:
-                break
-            s.sendall(b)
-    s.shutdown(socket.SHUT_WR)
-threading.Thread(target=sender, daemon=True).start()
-h, n = hashlib.sha256(), 0
-while True:
-    b = s.recv(1 << 18)
-    if not b:
-        break
-    h.update(b)
-    n += len(b)
-print(n, h.hexdigest())
-PYEOF
+echo_through() { # the count and sha256 of what came back
+	NSX_TIMEOUT=120 nsx "$PY" "$LIB_DIR/echo_sha.py" "$HOST_ADDR" 7 "$WORK/bulk.bin" 60
 }
 
 for mtu in 1500 9000; do
