@@ -477,21 +477,6 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq
 	(void)seg;
 }
 
-/* Retransmits one segment starting at SEQ (within the send buffer). */
-static void tcp_retransmit_at(struct tapir_tcp *t, uint32_t seq, uint32_t n)
-{
-	uint32_t off = seq - t->snd_una;
-	if (off >= t->snd.len)
-		return;
-	if (n > t->snd.len - off)
-		n = t->snd.len - off;
-	t->timing = false; /* Karn */
-	tcp_send_segment(t, seq, TH_ACK, off, n);
-	if (SEQ_GT(seq + n, t->rexmt_high))
-		t->rexmt_high = seq + n;
-	STAT(t->s, tcp_retransmits);
-}
-
 /* RFC 9293 3.10.7.4: every state from SYN-RECEIVED on */
 static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 {
@@ -705,7 +690,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		/* a partial ACK without SACK: the segment at SND.UNA (RFC 6582
 		 * 3.2 (5)) */
 		if (rexmit && !t->sack_ok)
-			tcp_retransmit_at(t, t->snd_una, t->mss);
+			tcp_resend(t, t->snd_una, t->mss);
 		tcp_notify(t, TAPIR_EV_WRITE);
 	}
 	if (t->sack_ok) {
@@ -722,7 +707,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		/* RFC 5681 2: a duplicate ACK.  Not behind a zero window: there
 		 * the answers to persist probes look alike and mean no loss. */
 		if (cc_dupack(t)) { /* RFC 5681 3.2: fast retransmit */
-			tcp_retransmit_at(t, t->snd_una, t->mss);
+			tcp_resend(t, t->snd_una, t->mss);
 			STAT(s, tcp_fast_retransmits);
 		}
 	}

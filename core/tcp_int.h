@@ -261,6 +261,8 @@ uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigne
 void tcp_sack_trim(struct tapir_tcp *t);
 uint32_t tcp_sack_pipe(const struct tapir_tcp *t);
 void tcp_sack_ack(struct tapir_tcp *t, bool dupack, bool advanced);
+/* Sends N bytes from SEQ again (a retransmission; Karn's rule applies). */
+void tcp_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n);
 void cc_timeout(struct tapir_tcp *t);
 
 #endif

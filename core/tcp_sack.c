@@ -141,9 +141,9 @@ static uint32_t next_hole(const struct tapir_tcp *t, uint32_t *seq)
 	return 0;
 }
 
-/* Sends the hole at SEQ again and remembers when (by SND.MAX), so that
- * a loss of this copy can be seen. */
-static void resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
+/* Sends N bytes from SEQ (within the send buffer) again, and remembers
+ * when (by SND.MAX), so that a loss of this copy can be seen. */
+void tcp_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 {
 	uint32_t off = seq - t->snd_una;
 	if (off >= t->snd.len)
@@ -188,7 +188,7 @@ static void lost_retransmissions(struct tapir_tcp *t)
 		uint32_t end = t->rx[i].end;
 		memmove(&t->rx[i], &t->rx[i + 1], (t->nrx - i - 1) * sizeof(t->rx[0]));
 		t->nrx--;
-		resend(t, seq, end - seq);
+		tcp_resend(t, seq, end - seq);
 		i--;
 	}
 }
@@ -200,7 +200,7 @@ static void recover(struct tapir_tcp *t)
 	uint32_t seq, n;
 	lost_retransmissions(t);
 	while (tcp_sack_pipe(t) + t->mss <= t->cwnd && (n = next_hole(t, &seq)) != 0)
-		resend(t, seq, n);
+		tcp_resend(t, seq, n);
 }
 
 /* An ACK of a SACK connection, after the scoreboard took its blocks:
@@ -230,7 +230,7 @@ void tcp_sack_ack(struct tapir_tcp *t, bool newly, bool advanced)
 		/* (4.3): the first hole goes at once, whatever the pipe */
 		if (t->nsacked && SEQ_LT(t->sacked[0].start, seq + n))
 			n = t->sacked[0].start - seq;
-		resend(t, seq, n ? n : t->mss);
+		tcp_resend(t, seq, n ? n : t->mss);
 		recover(t);
 	}
 	/* else RFC 3042: tcp_output may send new data past cwnd */
