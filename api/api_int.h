@@ -29,6 +29,7 @@ struct net_runner {
 				     * collected in each net's wake_bits and
 				     * signalled after it lets go (runner_release) */
 	bool wake_pollers;
+	bool fd_waiter;             /* an application thread waits on the driver's fd */
 	int efd;                    /* eventfd: wakes the stack thread */
 	tapir_time_t last_now;      /* time never goes back across threads */
 	struct tapir_net *nets[2];
@@ -50,6 +51,9 @@ struct sock {
 	struct tapir_udp *udp;
 	struct tapir_net *net;
 	pthread_cond_t *cond;       /* signalled by the core's events for it */
+	int waiter_efd1;            /* eventfd + 1 of a thread waiting in ppoll on the
+				     * driver's fd for it (0: none), written on events */
+	bool quick;                 /* its last wait ended within FD_WAIT_US */
 	tapir_time_t rcvtimeo, sndtimeo; /* microseconds, 0: forever */
 	bool linger_on;
 	int linger_sec;
@@ -79,6 +83,9 @@ struct tapir_net {
 tapir_time_t net_now(struct tapir_net *net);
 /* After a core call that may have queued output or moved a deadline. */
 void net_wake(struct tapir_net *net);
+/* Reads what the driver has and hands it to the core (mutex held): what a
+ * thread waiting on the driver's fd does when it is readable. */
+void net_rx_drain(struct tapir_net *net);
 
 /* socket.c */
 void socks_init(struct tapir_net *net);

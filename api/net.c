@@ -280,6 +280,22 @@ static void memlink_rx(void *arg, int side, uint8_t *frame, size_t len, tapir_ti
 
 /* One turn of the loop, mutex held: take what arrived, run the timers;
  * returns the next deadline. */
+void net_rx_drain(struct tapir_net *net)
+{
+	struct net_runner *rt = net->rt;
+	tapir_time_t now = net_now(net);
+	for (int i = 0; i < RX_BATCH; i++) {
+		unsigned flags = 0;
+		long n = rt->drv.recv_flags
+				 ? rt->drv.recv_flags(rt->drv.ctx, rt->frame, FRAME_MAX, &flags)
+				 : rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
+		if (n <= 0)
+			break;
+		net_input(net, rt->frame, (size_t)n, now, flags);
+	}
+	net_wake(net); /* a deadline the frames set before the thread's */
+}
+
 static tapir_time_t runner_turn(struct net_runner *rt)
 {
 	tapir_time_t now = net_now(rt->nets[0]), next = TAPIR_TIME_NEVER, t;
@@ -316,14 +332,31 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 static void runner_release(struct net_runner *rt)
 {
 	uint64_t bits[2][(TAPIR_NET_MAX_SOCKETS + 63) / 64];
+	int efds[TAPIR_NET_MAX_SOCKETS], nefd = 0;
 	bool pollers = rt->wake_pollers;
 	int n = rt->nnets;
 	for (int k = 0; k < n; k++) {
 		memcpy(bits[k], rt->nets[k]->wake_bits, sizeof(bits[k]));
 		memset(rt->nets[k]->wake_bits, 0, sizeof(bits[k]));
+		/* threads waiting in ppoll for a socket (socket.c sock_wait) */
+		for (size_t w = 0; w < sizeof(bits[k]) / sizeof(bits[k][0]); w++)
+			for (uint64_t b = bits[k][w]; b; b &= b - 1) {
+				const struct sock *s =
+					&rt->nets[k]->socks[w * 64 + (size_t)__builtin_ctzll(b)];
+				if (s->waiter_efd1 && nefd < TAPIR_NET_MAX_SOCKETS)
+					efds[nefd++] = s->waiter_efd1 - 1;
+			}
 	}
 	rt->wake_pollers = false;
 	rt->defer = false;
+	/* before the unlock: a registered waiter's eventfd is open until it
+	 * takes the mutex to leave */
+	for (int i = 0; i < nefd; i++) {
+		uint64_t one = 1;
+		if (write(efds[i], &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is full, it will wake anyway */
+		}
+	}
 	pthread_mutex_unlock(&rt->lock);
 	/* the slots' condition variables live as long as the net */
 	for (int k = 0; k < n; k++)

@@ -10,10 +10,15 @@
  *
  * The semantics are UNP's (Stevens, Fenner, Rudoff, 3rd ed., ch. 4-8);
  * docs/sockets.md has the errno table. */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <tapir/hook.h>
 
@@ -43,6 +48,18 @@ void socks_fini(struct tapir_net *net)
 		pthread_cond_destroy(&net->conds[i]);
 }
 
+/* Wakes every thread waiting for S (mutex held). */
+static void sock_signal(struct sock *s)
+{
+	pthread_cond_broadcast(s->cond);
+	if (s->waiter_efd1) {
+		uint64_t one = 1;
+		if (write(s->waiter_efd1 - 1, &one, sizeof(one)) < 0) {
+			/* EAGAIN: the counter is full, it wakes anyway */
+		}
+	}
+}
+
 static void sock_event(void *arg, unsigned events)
 {
 	struct sock *s = arg;
@@ -56,7 +73,7 @@ static void sock_event(void *arg, unsigned events)
 		rt->wake_pollers |= rt->pollers != 0;
 		return;
 	}
-	pthread_cond_broadcast(s->cond);
+	sock_signal(s);
 	if (rt->pollers)
 		pthread_cond_broadcast(&rt->poll_cond);
 }
@@ -155,16 +172,101 @@ static void deadline_after(struct timespec *ts, tapir_time_t us)
 
 /* Waits for the next event on S (mutex held).  0; ETIMEDOUT once DEADLINE
  * (NULL: none) has passed; EBADF when the socket was closed meanwhile. */
-static int sock_wait(struct sock *s, const struct timespec *deadline)
+/* This thread's eventfd, for waiting in ppoll (made at its first wait,
+ * closed when the thread ends); -1 if none can be made. */
+static pthread_key_t efd_key;
+static pthread_once_t efd_once = PTHREAD_ONCE_INIT;
+static __thread int my_efd = -1;
+
+static void efd_close(void *v) { close((int)(intptr_t)v - 1); }
+static void efd_key_make(void) { pthread_key_create(&efd_key, efd_close); }
+
+static int thread_efd(void)
 {
-	int r = 0;
-	if (deadline)
-		r = pthread_cond_timedwait(s->cond, &s->net->rt->lock, deadline);
-	else
-		pthread_cond_wait(s->cond, &s->net->rt->lock);
+	if (my_efd < 0) {
+		pthread_once(&efd_once, efd_key_make);
+		my_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (my_efd >= 0)
+			pthread_setspecific(efd_key, (void *)(intptr_t)(my_efd + 1));
+	}
+	return my_efd;
+}
+
+/* Waits on the driver's fd itself (mutex held): when a frame comes, this
+ * thread hands it to the core at once -- as the stack thread would, but
+ * without the second wake-up (the stack thread's, then this one's) that
+ * a message would otherwise cost; the stack thread, which also watches
+ * the fd, finds it done.  An event posted by another thread (the stack
+ * thread's, a close) writes the eventfd.  One such waiter per socket. */
+static int sock_wait_fd(struct sock *s, int efd, const struct timespec *deadline)
+{
+	struct net_runner *rt = s->net->rt;
+	struct pollfd pfd[2] = {{.fd = rt->drv.fd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
+	struct timespec ts, *tsp = NULL;
+	uint64_t v;
+	int r;
+	if (deadline) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ts.tv_sec = deadline->tv_sec - now.tv_sec;
+		ts.tv_nsec = deadline->tv_nsec - now.tv_nsec;
+		if (ts.tv_nsec < 0) {
+			ts.tv_sec--;
+			ts.tv_nsec += 1000000000L;
+		}
+		if (ts.tv_sec < 0)
+			return ETIMEDOUT;
+		tsp = &ts;
+	}
+	s->waiter_efd1 = efd + 1;
+	rt->fd_waiter = true;
+	pthread_mutex_unlock(&rt->lock);
+	r = ppoll(pfd, 2, tsp, NULL);
+	if (read(efd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: woken by the driver's fd or the deadline */
+	}
+	pthread_mutex_lock(&rt->lock);
+	s->waiter_efd1 = 0;
+	rt->fd_waiter = false;
 	if (s->closing)
 		return EBADF;
-	return r == ETIMEDOUT ? ETIMEDOUT : 0;
+	if (r > 0 && (pfd[0].revents & POLLIN))
+		net_rx_drain(s->net);
+	return r == 0 ? ETIMEDOUT : 0;
+}
+
+#define FD_WAIT_US 1000 /* a wait this short is a request/response exchange */
+
+static tapir_time_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (tapir_time_t)ts.tv_sec * 1000000u + (tapir_time_t)ts.tv_nsec / 1000u;
+}
+
+/* Waits for the next event on S (mutex held).  0; ETIMEDOUT once DEADLINE
+ * (NULL: none) has passed; EBADF when the socket was closed meanwhile.
+ * A connection whose last wait was short -- one side of a conversation --
+ * waits on the driver's fd itself (sock_wait_fd), one thread at a time;
+ * any other wait (a listener, an idle connection) on its condition
+ * variable, so that idle threads never wake for every frame. */
+static int sock_wait(struct sock *s, const struct timespec *deadline)
+{
+	struct net_runner *rt = s->net->rt;
+	tapir_time_t t0 = mono_us();
+	int r = 0, efd;
+	if (s->quick && !rt->fd_waiter && !rt->ml && rt->drv.fd >= 0 && !s->waiter_efd1 &&
+	    s->net->ifindex >= 0 && (efd = thread_efd()) >= 0) {
+		r = sock_wait_fd(s, efd, deadline);
+	} else {
+		if (deadline)
+			r = pthread_cond_timedwait(s->cond, &rt->lock, deadline);
+		else
+			pthread_cond_wait(s->cond, &rt->lock);
+		r = s->closing ? EBADF : r == ETIMEDOUT ? ETIMEDOUT : 0;
+	}
+	s->quick = s->tcp && mono_us() - t0 < FD_WAIT_US;
+	return r;
 }
 
 static const struct timespec *timeo_deadline(struct timespec *ts, tapir_time_t us)
@@ -646,7 +748,7 @@ int tapir_shutdown(struct tapir_net *net, int fd, int how)
 		s->shut_wr |= how != SHUT_RD;
 	}
 	/* a writer blocked on a full buffer must now see EPIPE */
-	pthread_cond_broadcast(s->cond);
+	sock_signal(s);
 	if (net->rt->pollers)
 		pthread_cond_broadcast(&net->rt->poll_cond);
 	return leave_ret(s, r);
@@ -713,7 +815,7 @@ int tapir_close(struct tapir_net *net, int fd)
 		s->udp = NULL;
 		tapir_udp_free(u);
 	}
-	pthread_cond_broadcast(s->cond);
+	sock_signal(s);
 	if (net->rt->pollers)
 		pthread_cond_broadcast(&net->rt->poll_cond);
 	return leave_ret(s, r);
