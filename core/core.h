@@ -271,6 +271,7 @@ int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
  * when needed, and sends.  SRC 0 picks the outgoing interface's address.
  * Returns 0 or a negative errno (P is always consumed). */
 #define TP_IP_DF 1
+#define TP_IP_ECT0 2 /* RFC 3168: an ECN-capable transport, ECT(0) */
 int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
 		uint32_t dst, uint8_t proto, unsigned flags);
 /* Delivers datagrams sent to our own addresses; returns the next deadline. */

@@ -181,10 +181,10 @@ int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 /* ---- output ---- */
 
 static void ipv4_header(uint8_t *h, size_t total, uint16_t id, uint16_t frag, uint8_t ttl,
-			uint8_t proto, uint32_t src, uint32_t dst)
+			uint8_t proto, uint32_t src, uint32_t dst, uint8_t tos)
 {
 	h[0] = 0x45;
-	h[1] = 0;
+	h[1] = tos;
 	put16(h + 2, (uint16_t)total);
 	put16(h + 4, id);
 	put16(h + 6, frag);
@@ -201,14 +201,14 @@ static void ipv4_header(uint8_t *h, size_t total, uint16_t id, uint16_t frag, ui
  * re-entered from output. */
 #define LOOP_LIMIT 256
 static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
-		     uint8_t proto, uint16_t id)
+		     uint8_t proto, uint16_t id, uint8_t tos)
 {
 	if (s->loop_len >= LOOP_LIMIT) {
 		tp_pkt_free(s, p);
 		return -ENOBUFS;
 	}
 	ipv4_header(tp_pkt_push(p, IPV4_HLEN), p->len + IPV4_HLEN, id, 0, s->cfg.ttl, proto,
-		    src, dst);
+		    src, dst, tos);
 	STAT(s, ip_tx);
 	if (TRACE_ON(s, TAPIR_TR_IP))
 		trace_ip(s, "loop", p->data);
@@ -286,10 +286,11 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 		return -EMSGSIZE;
 	}
 	if (ipv4_is_local(s, dst))
-		return ipv4_loop(s, p, src, dst, proto, id);
+		return ipv4_loop(s, p, src, dst, proto, id, (flags & TP_IP_ECT0) ? 2 : 0);
 	if (plen + IPV4_HLEN <= ifc->mtu || p->tso_size) {
 		ipv4_header(tp_pkt_push(p, IPV4_HLEN), plen + IPV4_HLEN, id,
-			    (flags & TP_IP_DF) ? 0x4000 : 0, s->cfg.ttl, proto, src, dst);
+			    (flags & TP_IP_DF) ? 0x4000 : 0, s->cfg.ttl, proto, src, dst,
+			    (flags & TP_IP_ECT0) ? 2 : 0);
 		return ipv4_send(s, ifindex, nexthop, p);
 	}
 	if (flags & TP_IP_DF) {
@@ -312,7 +313,7 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 		f->len = (uint32_t)n;
 		ipv4_header(tp_pkt_push(f, IPV4_HLEN), n + IPV4_HLEN, id,
 			    (uint16_t)((more ? 0x2000 : 0) | (off / 8)), s->cfg.ttl, proto, src,
-			    dst);
+			    dst, (flags & TP_IP_ECT0) ? 2 : 0);
 		STAT(s, ip_frag_created);
 		ipv4_send(s, ifindex, nexthop, f);
 	}

@@ -44,6 +44,8 @@ void tapir_config_default(struct tapir_config *c)
 	c->tcp_window_scaling = 1;
 	c->tcp_timestamps = 1;
 	c->tcp_sack = 1;
+	c->tcp_ecn = 2;
+	c->tcp_ecn_syn_retries = 1;
 	c->tcp_syncookies = 1;
 }
 

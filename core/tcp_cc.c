@@ -46,6 +46,7 @@ void cc_init(struct tapir_tcp *t)
 	t->recover = t->iss;
 	t->reordering = 3;
 	t->sack_high = t->iss;
+	t->ecn_recover = t->iss;
 	t->cubic_wmax = t->cubic_wlast = 0;
 	t->cubic_epoch = 0;
 }
@@ -194,6 +195,21 @@ bool cc_spurious_check(struct tapir_tcp *t, uint32_t ack, bool has_ts, uint32_t 
 	}
 	STAT(t->s, tcp_spurious_rexmits);
 	return true;
+}
+
+void cc_ecn(struct tapir_tcp *t)
+{
+	/* once per window (6.1.2): not until data sent after the last
+	 * reduction is acknowledged; nor while a loss is being answered */
+	if (t->in_recovery || SEQ_LEQ(t->snd_una, t->ecn_recover))
+		return;
+	t->ssthresh = loss_ssthresh(t);
+	t->cwnd = t->ssthresh > t->mss ? t->ssthresh : t->mss;
+	t->bytes_acked = 0;
+	t->ecn_recover = t->snd_max;
+	t->cwr_pending = true;
+	t->undo_ok = false;
+	STAT(t->s, tcp_ecn_reductions);
 }
 
 void cc_timeout(struct tapir_tcp *t)

@@ -18,7 +18,14 @@ struct tp_seg {
 	uint32_t tsval, tsecr;
 	unsigned nsack;
 	uint32_t sack[4][2];
+	uint8_t ecn;   /* the IP header's ECN field (RFC 3168 5): 3 is CE */
 };
+
+/* RFC 3168 6.1.1: an ECN-setup SYN carries both ECE and CWR */
+static bool ecn_setup_syn(const struct tp_seg *seg)
+{
+	return (seg->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR);
+}
 
 /* RFC 9293 3.2: options.  A malformed list ends the parse; the segment is
  * still processed (the RFC asks to be liberal in what is accepted). */
@@ -296,6 +303,7 @@ static int tcp_listen_input(struct tapir_tcp *l, struct tp_seg *seg)
 	c->ts_recent = seg->tsval;
 	c->ts_recent_age = s->now;
 	c->sack_ok = s->cfg.tcp_sack && seg->sack_ok;
+	c->ecn_ok = s->cfg.tcp_ecn && ecn_setup_syn(seg); /* RFC 3168 6.1.1 */
 	tcp_options_prepare(c);
 	tcp_options_agreed(c);
 	cc_init(c);
@@ -358,6 +366,10 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 	t->ts_recent = seg->tsval;
 	t->ts_recent_age = s->now;
 	t->sack_ok = s->cfg.tcp_sack && seg->sack_ok;
+	/* RFC 3168 6.1.1: a SYN,ACK with ECE alone answers our ECN-setup
+	 * SYN; in a simultaneous open the peer's SYN asks as any SYN does */
+	t->ecn_ok = ack ? t->ecn_syn && (seg->flags & (TH_ECE | TH_CWR)) == TH_ECE
+			: s->cfg.tcp_ecn && ecn_setup_syn(seg);
 	tcp_options_agreed(t);
 	t->snd_wnd = t->max_sndwnd = seg->wnd;
 	t->snd_wl1 = seg->seq;
@@ -624,6 +636,17 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		tcp_challenge_ack(t);
 		return TAPIR_DROP_tcp_dropped;
 	}
+	/* RFC 3168 6.1.3: a CE mark is echoed (ECE on every ACK) until the
+	 * sender says CWR; ACKed at once, so the sender hears of it soon */
+	if (t->ecn_ok) {
+		if (flags & TH_CWR)
+			t->ece_pending = false;
+		if (seg->ecn == 3) {
+			STAT(s, tcp_ecn_ce_rx);
+			t->ece_pending = true;
+			t->ack_now = true;
+		}
+	}
 	if (t->state == TAPIR_TCP_SYN_RECEIVED) {
 		if (!SEQ_GT(seg->ack, t->snd_una)) {
 			STAT(s, tcp_rst_sent);
@@ -711,6 +734,9 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 			STAT(s, tcp_fast_retransmits);
 		}
 	}
+	/* RFC 3168 6.1.2: the network said congestion, not loss */
+	if (t->ecn_ok && (flags & TH_ECE))
+		cc_ecn(t);
 	/* RFC 9293 3.10.7.4: update the send window from the newest segment */
 	if (SEQ_LT(t->snd_wl1, seq) || (t->snd_wl1 == seq && SEQ_LEQ(t->snd_wl2, seg->ack))) {
 		t->snd_wnd = swnd;
@@ -810,6 +836,7 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 		return TAPIR_DROP_tcp_short;
 	memset(&seg, 0, sizeof(seg));
 	seg.wscale = -1;
+	seg.ecn = pkt[1] & 3;
 	seg.src = get32(pkt + 12);
 	seg.dst = get32(pkt + 16);
 	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) &&
@@ -829,7 +856,7 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	seg.dport = get16(th + 2);
 	seg.seq = get32(th + 4);
 	seg.ack = get32(th + 8);
-	seg.flags = th[13] & 0x3f;
+	seg.flags = th[13]; /* with ECE and CWR (RFC 3168 6.1) */
 	seg.wnd = get16(th + 14);
 	seg.data = th + off;
 	seg.len = (uint32_t)(tlen - off);

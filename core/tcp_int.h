@@ -26,6 +26,8 @@
 #define TH_PSH 0x08
 #define TH_ACK 0x10
 #define TH_URG 0x20
+#define TH_ECE 0x40 /* RFC 3168 */
+#define TH_CWR 0x80
 #define TCP_HLEN 20
 
 #define TCP_MIN_MSS 216         /* floor for a peer's MSS (CVE-2019-11479's lesson) */
@@ -124,6 +126,12 @@ struct tapir_tcp {
 	/* Eifel (RFC 3522, RFC 4015): the state before the last fast
 	 * retransmit, and its timestamp, to undo it if it was spurious */
 	bool undo_ok;
+	/* RFC 3168 ECN */
+	bool ecn_syn;                       /* our SYN asked for ECN */
+	bool ecn_ok;                        /* both SYNs agreed: data goes ECT(0) */
+	bool ece_pending;                   /* a CE came: ECE on our ACKs until a CWR */
+	bool cwr_pending;                   /* we reduced cwnd: CWR on the next new data */
+	uint32_t ecn_recover;               /* no second reduction before this is ACKed */
 	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
 					     * once reordering is seen (RFC 4653's idea) */
 	uint32_t sack_high;                 /* highest byte ever SACKed */
@@ -264,5 +272,8 @@ void tcp_sack_ack(struct tapir_tcp *t, bool dupack, bool advanced);
 /* Sends N bytes from SEQ again (a retransmission; Karn's rule applies). */
 void tcp_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n);
 void cc_timeout(struct tapir_tcp *t);
+/* RFC 3168 6.1.2: an ECE: the window comes down as for a loss, once per
+ * window of data, and nothing is retransmitted */
+void cc_ecn(struct tapir_tcp *t);
 
 #endif

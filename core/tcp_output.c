@@ -6,7 +6,7 @@
 
 #include "tcp_int.h"
 
-static const char *flag_str(uint8_t f, char buf[8])
+static const char *flag_str(uint8_t f, char buf[12])
 {
 	char *p = buf;
 	if (f & TH_SYN) *p++ = 'S';
@@ -14,6 +14,8 @@ static const char *flag_str(uint8_t f, char buf[8])
 	if (f & TH_RST) *p++ = 'R';
 	if (f & TH_PSH) *p++ = 'P';
 	if (f & TH_URG) *p++ = 'U';
+	if (f & TH_ECE) *p++ = 'E';
+	if (f & TH_CWR) *p++ = 'W';
 	if (f & TH_ACK) *p++ = '.';
 	*p = 0;
 	return buf;
@@ -23,7 +25,7 @@ static const char *flag_str(uint8_t f, char buf[8])
 void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_t sport,
 		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len)
 {
-	char a[16], b[16], f[8], opts[128] = "";
+	char a[16], b[16], f[12], opts[128] = "";
 	size_t hl = (size_t)(th[12] >> 4) * 4, o = TCP_HLEN;
 	int n = 0;
 	while (o < hl && n < (int)sizeof(opts) - 40) {
@@ -162,6 +164,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 		    uint8_t reserved, uint16_t win, const struct tcp_optout *opt,
 		    const struct tp_ring *data, const void *raw, uint32_t off, uint32_t len)
 {
+	unsigned ipflags = TP_IP_DF;
 	uint8_t opts[40];
 	size_t optlen = opt ? tcp_write_options(opts, opt) : 0, hl = TCP_HLEN + optlen;
 	struct tp_pkt *p = tp_pkt_alloc(s, hl + len);
@@ -186,6 +189,17 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 	else if (len)
 		memcpy(th + hl, raw, len);
 	p->len = (uint32_t)(hl + len);
+	if (sock && sock->ecn_ok && len && !(flags & (TH_SYN | TH_RST)) &&
+	    SEQ_GEQ(seq, sock->snd_max) && !(sock->force && !sock->snd_wnd)) {
+		/* RFC 3168 6.1.4-6.1.6: new data only -- not a retransmission,
+		 * an ACK or a window probe -- goes ECT(0); the first after a
+		 * reduction says CWR */
+		ipflags |= TP_IP_ECT0;
+		if (sock->cwr_pending) {
+			th[13] |= TH_CWR;
+			sock->cwr_pending = false;
+		}
+	}
 	if (sock && len > sock->mss) {
 		/* a super-segment (tcp_output saw the link offer it): the link
 		 * cuts it and completes each checksum from the pseudo-header
@@ -207,7 +221,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 	STAT(s, tcp_tx);
 	if (TRACE_ON(s, TAPIR_TR_TCP))
 		tcp_trace_seg(s, "tx", laddr, lport, raddr, rport, th, p->len);
-	return ipv4_output(s, p, laddr, raddr, IP_PROTO_TCP, TP_IP_DF);
+	return ipv4_output(s, p, laddr, raddr, IP_PROTO_TCP, ipflags);
 }
 
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
@@ -228,9 +242,22 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		o.sack_ok = passive ? t->sack_ok : c->tcp_sack;
 		o.ts = passive ? t->ts_ok : c->tcp_timestamps;
 		o.tsecr = passive ? t->ts_recent : 0;
+		/* RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR, its SYN,ACK
+		 * ECE alone; resent SYNs stop asking after tcp_ecn_syn_retries
+		 * (6.1.1.1: a middlebox may drop ECN-setup SYNs) */
+		if (passive) {
+			if (t->ecn_ok)
+				flags |= TH_ECE;
+		} else {
+			t->ecn_syn = c->tcp_ecn == 1 && t->backoff <= c->tcp_ecn_syn_retries;
+			if (t->ecn_syn)
+				flags |= TH_ECE | TH_CWR;
+		}
 	} else {
 		o.ts = t->ts_ok;
 		o.tsecr = t->ts_recent;
+		if (t->ecn_ok && (flags & TH_ACK) && t->ece_pending)
+			flags |= TH_ECE; /* RFC 3168 6.1.3: until the sender's CWR */
 	}
 	o.tsval = tcp_ts_now(t);
 	/* RFC 2018 4: ACKs name the out-of-order blocks, newest first;
@@ -364,7 +391,8 @@ int tcp_output(struct tapir_tcp *t)
 	 * multiple of the MSS, within what the link takes in one packet
 	 * (headers with all options: 20 + 60 bytes) */
 	uint32_t seg_max = t->mss, tso = ipv4_path_tso(t->s, t->raddr);
-	if (tso > 80u + 2 * t->mss)
+	/* (a CWR goes on one whole segment, not on a super-segment) */
+	if (tso > 80u + 2 * t->mss && !t->cwr_pending)
 		seg_max = (tso - 80) / t->mss * t->mss;
 	for (;;) {
 		uint32_t off = t->snd_nxt - t->snd_una;

@@ -128,6 +128,12 @@ static void enqueue(struct tapir_memlink *m, int to, const uint8_t *frame, size_
 	}
 }
 
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
 static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t len)
 {
 	struct memlink_end *e = (struct memlink_end *)link;
@@ -144,6 +150,21 @@ static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t le
 		extra = m->p.reorder_extra_us;
 		m->st.reordered++;
 	}
+	if (m->p.ce > 0 && len >= 34 && frame[12] == 0x08 && frame[13] == 0x00 &&
+	    (frame[15] & 3) && (frame[15] & 3) != 3 && chance(m, m->p.ce)) {
+		/* a router's AQM marks instead of dropping (RFC 3168 5) */
+		uint8_t f[65536 + 128];
+		size_t hl = (size_t)(frame[14] & 15) * 4;
+		if (len <= sizeof(f) && hl >= 20 && 14 + hl <= len) {
+			memcpy(f, frame, len);
+			f[15] |= 3;
+			put16(f + 24, 0);
+			put16(f + 24, tapir_csum_fold(tapir_csum_add(0, f + 14, hl)));
+			m->st.ce_marked++;
+			enqueue(m, to, f, len, extra);
+			return 0;
+		}
+	}
 	enqueue(m, to, frame, len, extra);
 	if (chance(m, m->p.dup)) {
 		m->st.duplicated++;
@@ -156,12 +177,6 @@ static uint32_t ntohl_(uint32_t be)
 {
 	const uint8_t *b = (const uint8_t *)&be;
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 /* Segmentation offload, as the kernel does it for a TAP (GSO): the super-

@@ -315,7 +315,7 @@ static void inject_tcp(struct drill *d, const struct dl_event *e)
 	memset(th + 20 + ol, 0, k->len);
 	wr16(th + 16, csum_fold(csum_add(csum_pseudo(d->sc->cfg.remote_ip, d->sc->cfg.local_ip,
 						     6, tl), th, tl)));
-	send_ip(d, 6, 0, tl);
+	send_ip(d, 6, k->ecn > 0 ? (uint8_t)k->ecn : 0, tl);
 }
 
 static void inject_icmp(struct drill *d, const struct dl_event *e)
@@ -541,7 +541,8 @@ static bool seg_match(struct drill *d, const struct dl_pkt *k, const struct seg 
 		if (d->lenient_win ? (k->win == 0) != (g->win == 0) : k->win != g->win)
 			return false;
 	}
-	if (k->ecn == 0 && (g->tos & 3))
+	if (k->ecn >= 0 && (k->ecn == 4 ? (g->tos & 3) != 1 && (g->tos & 3) != 2
+				      : (g->tos & 3) != k->ecn))
 		return false;
 	return opts_match(d, k, g);
 }
@@ -588,7 +589,13 @@ static void apply_sysctl(struct drill *d, const struct dl_event *e)
 		return;
 	}
 	/* the FreeBSD defaults that have a tapir knob; others are noted */
-	if (!strcmp(name, "net.inet.tcp.recvspace") && !d->s && v > 0)
+	if (!strcmp(name, "net.inet.tcp.ecn.enable") && !d->s && v >= 0 && v <= 2)
+		/* FreeBSD's values are tapir's: 0 off, 1 ask and accept,
+		 * 2 accept only */
+		d->cfg.tcp_ecn = (uint8_t)v;
+	else if (!strcmp(name, "net.inet.tcp.ecn.maxretries") && !d->s && v >= 0 && v < 256)
+		d->cfg.tcp_ecn_syn_retries = (uint8_t)v;
+	else if (!strcmp(name, "net.inet.tcp.recvspace") && !d->s && v > 0)
 		d->cfg.tcp_rcvbuf = (uint32_t)v;
 	else if (!strcmp(name, "net.inet.tcp.sendspace") && !d->s && v > 0)
 		d->cfg.tcp_sndbuf = (uint32_t)v;

@@ -57,7 +57,8 @@ struct dl_pkt {
 	enum { DL_OPTS_NONE, DL_OPTS_LIST, DL_OPTS_ANY } opts;
 	struct dl_opt opt[DL_MAX_OPTS];
 	unsigned nopt;
-	int ecn;               /* -1: not given; 0: [noecn] */
+	int ecn;               /* the IP ECN field: -1 not given; 0 [noecn], 1 [ect1],
+				* 2 [ect0], 3 [ce]; 4 [ect01] (either ECT) */
 	bool rest_any;         /* a trailing "...": nothing more is checked */
 };
 

@@ -345,12 +345,20 @@ static bool parse_packet(struct rd *r, struct dl_event *e)
 	uint32_t end;
 	k->out = *r->p++ == '>';
 	k->ecn = -1;
-	if (*r->p == '[') { /* ECN codepoint of the IP header */
-		if (!lit(r, "[noecn]")) {
-			bad(r, true, "ECN codepoints other than [noecn] not supported");
+	ws(r);
+	if (*r->p == '[') { /* ECN codepoint of the IP header (RFC 3168 5) */
+		static const char *const names[] = {"[noecn]", "[ect1]", "[ect0]", "[ce]", "[ect01]"};
+		for (int i = 0; i < 5 && k->ecn < 0; i++)
+			if (lit(r, names[i]))
+				k->ecn = i;
+		if (k->ecn < 0) {
+			bad(r, true, "unknown ECN codepoint (noecn, ect0, ect1, ect01, ce)");
 			return false;
 		}
-		k->ecn = 0;
+		if (!k->out && k->ecn == 4) {
+			bad(r, false, "[ect01] is for packets tapir sends");
+			return false;
+		}
 	}
 	if (kw(r, "icmp")) {
 		if (k->out) {

@@ -108,6 +108,8 @@ struct tapir_tcp_seg {
 #define TAPIR_TH_PSH 0x08
 #define TAPIR_TH_ACK 0x10
 #define TAPIR_TH_URG 0x20
+#define TAPIR_TH_ECE 0x40 /* RFC 3168 */
+#define TAPIR_TH_CWR 0x80
 /* RFC 9401: the "Death" flag, the first reserved bit of byte 12 */
 #define TAPIR_TH_RES_DTH 0x08
 

@@ -100,10 +100,13 @@ struct tapir_memlink_params {
 	tapir_time_t reorder_extra_us;      /* extra delay of a reordered frame */
 	unsigned queue_limit;               /* frames in flight per direction */
 	int tso;                            /* non-zero: offer segmentation offload (cut here) */
+	double ce;                          /* RFC 3168: an ECN-capable IPv4 packet gets CE
+					     * (congestion experienced) instead of a loss */
 };
 struct tapir_memlink_stats {
 	uint64_t sent, delivered, lost, duplicated, reordered, corrupted,
-		queue_full, tso;                  /* tso: super-segments cut */
+		queue_full, tso,                  /* tso: super-segments cut */
+		ce_marked;
 };
 struct tapir_memlink;
 void tapir_memlink_params_default(struct tapir_memlink_params *p);

@@ -69,6 +69,9 @@ struct tapir_config {
 	uint8_t tcp_sack;             /* RFC 2018: offer SACK: 1 */
 	uint8_t tcp_congestion;       /* TAPIR_CC_NEWRENO (0) or TAPIR_CC_CUBIC (1): 0 */
 	uint8_t tcp_syncookies;       /* RFC 4987 3.6, when half-open ones fill a backlog: 1 */
+	uint8_t tcp_ecn;              /* RFC 3168: 0 off, 1 ask for it and accept it,
+				       * 2 accept it when asked (as Linux's default): 2 */
+	uint8_t tcp_ecn_syn_retries;  /* ECN-setup SYNs resent before plain ones (6.1.1.1): 1 */
 };
 
 void tapir_config_default(struct tapir_config *cfg);
@@ -198,7 +201,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
 	X(tcp_syncookies_ok) X(tcp_time_wait_reclaimed)            \
 	X(tcp_timeouts) X(tcp_lost_retransmits)           \
-	X(tcp_spurious_rexmits)
+	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

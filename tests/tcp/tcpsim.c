@@ -348,7 +348,7 @@ static void rx(void *arg, int side, uint8_t *frame, size_t len, tapir_time_t now
 }
 
 static void init(struct sim *sim, const struct tapir_config *cfg,
-		 const struct tapir_memlink_params *lp, bool puppet)
+		 const struct tapir_config *cfg_b, const struct tapir_memlink_params *lp, bool puppet)
 {
 	struct tapir_config c;
 	struct tapir_memlink_params p;
@@ -371,6 +371,8 @@ static void init(struct sim *sim, const struct tapir_config *cfg,
 	sim->puppet = puppet;
 	sim->tap_on = puppet;
 	for (int i = puppet ? 1 : 0; i < 2; i++) {
+		if (i == 1 && cfg_b)
+			c = *cfg_b;
 		c.seed = (cfg ? cfg->seed : 1) * 2 + (uint64_t)i;
 		sim->st[i] = tapir_stack_new(&c);
 		sim->ifindex[i] =
@@ -383,13 +385,19 @@ static void init(struct sim *sim, const struct tapir_config *cfg,
 void sim_init(struct sim *sim, const struct tapir_config *cfg,
 	      const struct tapir_memlink_params *lp)
 {
-	init(sim, cfg, lp, false);
+	init(sim, cfg, NULL, lp, false);
+}
+
+void sim_init2(struct sim *sim, const struct tapir_config *cfg_a, const struct tapir_config *cfg_b,
+	       const struct tapir_memlink_params *lp)
+{
+	init(sim, cfg_a, cfg_b, lp, false);
 }
 
 void sim_init_puppet(struct sim *sim, const struct tapir_config *cfg,
 		     const struct tapir_memlink_params *lp)
 {
-	init(sim, cfg, lp, true);
+	init(sim, cfg, NULL, lp, true);
 }
 
 void sim_fini(struct sim *sim)

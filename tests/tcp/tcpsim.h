@@ -78,6 +78,9 @@ struct sim {
  * carry 1460 bytes); LP may be NULL (a clean link). */
 void sim_init(struct sim *sim, const struct tapir_config *cfg,
 	      const struct tapir_memlink_params *lp);
+/* As sim_init, with a config of its own for side B (CFG_A must not be NULL). */
+void sim_init2(struct sim *sim, const struct tapir_config *cfg_a, const struct tapir_config *cfg_b,
+	       const struct tapir_memlink_params *lp);
 /* As sim_init, but side 0 is a puppet (no stack); the tap is on. */
 void sim_init_puppet(struct sim *sim, const struct tapir_config *cfg,
 		     const struct tapir_memlink_params *lp);

@@ -386,6 +386,71 @@ static void test_tso(void **state)
 	}
 }
 
+/* ECN (RFC 3168): a client that asks (tcp_ecn 1) and a server that
+ * accepts when asked (2, the default) agree on the SYNs; new data goes
+ * ECT(0); a link that marks CE instead of dropping makes the receiver echo
+ * ECE until the sender's CWR, and the sender halve its window without a
+ * single retransmission.  With the server off (0) nothing is agreed and no
+ * packet is ECT. */
+static unsigned ect_frames, cwr_segs, ece_segs;
+static bool ecn_watch(void *arg, int to, const uint8_t *f, size_t len)
+{
+	(void)arg;
+	if (len < 54 || f[23] != 6)
+		return false;
+	if (to == 1 && (f[15] & 3))
+		ect_frames++;
+	if (to == 1 && (f[47] & 0x80))
+		cwr_segs++;
+	if (to == 0 && (f[47] & 0x40) && !(f[47] & 0x02))
+		ece_segs++;
+	return false;
+}
+
+static void test_ecn(void **state)
+{
+	(void)state;
+	for (int server = 0; server <= 2; server += 2) {
+		struct sim sim;
+		struct pair p;
+		struct tapir_config c, cb;
+		struct tapir_memlink_params lp;
+		const struct tapir_stats *st;
+		tapir_config_default(&c);
+		c.tcp_ecn = 1;
+		cb = c;
+		cb.tcp_ecn = (uint8_t)server;
+		tapir_memlink_params_default(&lp);
+		lp.delay_us = 2000;
+		lp.ce = 0.01;
+		sim_init2(&sim, &c, &cb, &lp);
+		assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
+		ect_frames = cwr_segs = ece_segs = 0;
+		sim.drop = ecn_watch;
+		transfer(&sim, &p, 4u << 20);
+		st = tapir_stats(sim.st[0]);
+		if (server) {
+			assert_true(tapir_memlink_stats(sim.link)->ce_marked > 5);
+			assert_true(tapir_stats(sim.st[1])->tcp_ecn_ce_rx > 5);
+			assert_true(ece_segs > 0);
+			assert_true(st->tcp_ecn_reductions > 0);
+			/* at most once per window: never more than the marks */
+			assert_true(st->tcp_ecn_reductions <= tapir_stats(sim.st[1])->tcp_ecn_ce_rx);
+			assert_true(cwr_segs > 0 && cwr_segs <= st->tcp_ecn_reductions);
+			assert_int_equal(st->tcp_retransmits, 0); /* marks, not losses */
+			assert_true(ect_frames > 1000);
+		} else {
+			assert_int_equal(ect_frames, 0);
+			assert_int_equal(tapir_memlink_stats(sim.link)->ce_marked, 0);
+			assert_int_equal(st->tcp_ecn_reductions, 0);
+		}
+		tapir_tcp_abort(p.cli, sim.now);
+		tapir_tcp_abort(p.srv, sim.now);
+		tapir_tcp_close(p.lis, sim.now);
+		sim_fini(&sim);
+	}
+}
+
 /* The lossy transfers again, with every option on: byte-exact. */
 static void test_lossy_with_options(void **state)
 {
@@ -514,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_sack_lost_retransmission),
 		cmocka_unit_test(test_spurious_undo),
 		cmocka_unit_test(test_tso),
+		cmocka_unit_test(test_ecn),
 		cmocka_unit_test(test_lossy_with_options),
 		cmocka_unit_test(test_cubic_growth),
 	};
