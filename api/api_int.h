@@ -83,6 +83,8 @@ struct tapir_net {
 tapir_time_t net_now(struct tapir_net *net);
 /* After a core call that may have queued output or moved a deadline. */
 void net_wake(struct tapir_net *net);
+/* CLOCK_MONOTONIC in microseconds. */
+tapir_time_t net_mono_us(void);
 /* Reads what the driver has and hands it to the core (mutex held): what a
  * thread waiting on the driver's fd does when it is readable. */
 void net_rx_drain(struct tapir_net *net);

@@ -24,7 +24,7 @@
 #define FRAME_MAX (65536 + 64) /* an uncut TCP segment from a TAP with offload, and more */
 #define RX_BATCH 256 /* frames per wake-up, so timers are never starved */
 
-static tapir_time_t mono_us(void)
+tapir_time_t net_mono_us(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -34,7 +34,7 @@ static tapir_time_t mono_us(void)
 tapir_time_t net_now(struct tapir_net *net)
 {
 	struct net_runner *rt = net->rt;
-	tapir_time_t now = mono_us();
+	tapir_time_t now = net_mono_us();
 	/* the core's timers assume time never goes back between calls */
 	if (now < rt->last_now)
 		now = rt->last_now;
@@ -278,40 +278,37 @@ static void memlink_rx(void *arg, int side, uint8_t *frame, size_t len, tapir_ti
 	net_input(rt->nets[side], frame, len, now, 0);
 }
 
-/* One turn of the loop, mutex held: take what arrived, run the timers;
- * returns the next deadline. */
-void net_rx_drain(struct tapir_net *net)
+/* Hands the fd driver's waiting frames to the core (mutex held), at most
+ * RX_BATCH, so that timers are never starved. */
+static void rx_batch(struct tapir_net *net, tapir_time_t now)
 {
 	struct net_runner *rt = net->rt;
-	tapir_time_t now = net_now(net);
 	for (int i = 0; i < RX_BATCH; i++) {
 		unsigned flags = 0;
 		long n = rt->drv.recv_flags
 				 ? rt->drv.recv_flags(rt->drv.ctx, rt->frame, FRAME_MAX, &flags)
 				 : rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
 		if (n <= 0)
-			break;
+			break; /* 0: drained; <0: a driver error, retried next turn */
 		net_input(net, rt->frame, (size_t)n, now, flags);
 	}
+}
+
+void net_rx_drain(struct tapir_net *net)
+{
+	rx_batch(net, net_now(net));
 	net_wake(net); /* a deadline the frames set before the thread's */
 }
 
+/* One turn of the loop, mutex held: take what arrived, run the timers;
+ * returns the next deadline. */
 static tapir_time_t runner_turn(struct net_runner *rt)
 {
 	tapir_time_t now = net_now(rt->nets[0]), next = TAPIR_TIME_NEVER, t;
-	if (rt->ml) {
+	if (rt->ml)
 		tapir_memlink_deliver(rt->ml, now, memlink_rx, rt);
-	} else if (rt->drv.fd >= 0) {
-		for (int i = 0; i < RX_BATCH; i++) {
-			unsigned flags = 0;
-			long n = rt->drv.recv_flags
-					 ? rt->drv.recv_flags(rt->drv.ctx, rt->frame, FRAME_MAX, &flags)
-					 : rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
-			if (n <= 0)
-				break; /* 0: drained; <0: a driver error, retried next turn */
-			net_input(rt->nets[0], rt->frame, (size_t)n, now, flags);
-		}
-	}
+	else if (rt->drv.fd >= 0)
+		rx_batch(rt->nets[0], now);
 	for (int i = 0; i < rt->nnets; i++) {
 		t = tapir_stack_poll(rt->nets[i]->stack, now);
 		if (t < next)

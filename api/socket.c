@@ -237,13 +237,6 @@ static int sock_wait_fd(struct sock *s, int efd, const struct timespec *deadline
 
 #define FD_WAIT_US 1000 /* a wait this short is a request/response exchange */
 
-static tapir_time_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (tapir_time_t)ts.tv_sec * 1000000u + (tapir_time_t)ts.tv_nsec / 1000u;
-}
-
 /* Waits for the next event on S (mutex held).  0; ETIMEDOUT once DEADLINE
  * (NULL: none) has passed; EBADF when the socket was closed meanwhile.
  * A connection whose last wait was short -- one side of a conversation --
@@ -253,7 +246,7 @@ static tapir_time_t mono_us(void)
 static int sock_wait(struct sock *s, const struct timespec *deadline)
 {
 	struct net_runner *rt = s->net->rt;
-	tapir_time_t t0 = mono_us();
+	tapir_time_t t0 = net_mono_us();
 	int r = 0, efd;
 	if (s->quick && !rt->fd_waiter && !rt->ml && rt->drv.fd >= 0 && !s->waiter_efd1 &&
 	    s->net->ifindex >= 0 && (efd = thread_efd()) >= 0) {
@@ -265,7 +258,7 @@ static int sock_wait(struct sock *s, const struct timespec *deadline)
 			pthread_cond_wait(s->cond, &rt->lock);
 		r = s->closing ? EBADF : r == ETIMEDOUT ? ETIMEDOUT : 0;
 	}
-	s->quick = s->tcp && mono_us() - t0 < FD_WAIT_US;
+	s->quick = s->tcp && net_mono_us() - t0 < FD_WAIT_US;
 	return r;
 }
 

@@ -390,7 +390,9 @@ int tcp_output(struct tapir_tcp *t)
 	/* with segmentation offload, many segments' worth in one send: a
 	 * multiple of the MSS, within what the link takes in one packet
 	 * (headers with all options: 20 + 60 bytes) */
-	uint32_t seg_max = t->mss, tso = ipv4_path_tso(t->s, t->raddr);
+	uint32_t sent = t->snd_nxt - t->snd_una, seg_max = t->mss, tso = 0;
+	if (t->snd.len > sent + t->mss) /* (no route lookup for an ACK) */
+		tso = ipv4_path_tso(t->s, t->raddr);
 	/* (a CWR goes on one whole segment, not on a super-segment) */
 	if (tso > 80u + 2 * t->mss && !t->cwr_pending)
 		seg_max = (tso - 80) / t->mss * t->mss;

@@ -157,16 +157,6 @@ void tapir_tap_set_tso(struct tapir_tap *t, int on)
 	(void)ioctl(t->fd, TUNSETOFFLOAD, on ? (unsigned long)(TUN_F_CSUM | TUN_F_TSO4) : 0ul);
 }
 
-/* The Internet checksum of N bytes (RFC 1071), added to SUM. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-	for (; n > 1; p += 2, n -= 2)
-		sum += (uint32_t)p[0] << 8 | p[1];
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
 /* VIRTIO_NET_HDR_F_NEEDS_CSUM: the field at CSUM_START + CSUM_OFFSET holds
  * the pseudo-header sum; the checksum over everything from CSUM_START
  * completes it (a 64 KiB segment checked once here, not sent on a wire
@@ -174,13 +164,10 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
 static void complete_csum(const struct virtio_net_hdr *h, uint8_t *f, size_t len)
 {
 	size_t at = (size_t)h->csum_start + h->csum_offset;
-	uint32_t sum;
+	uint16_t sum;
 	if (h->csum_start >= len || at + 2 > len)
 		return; /* malformed: the core's check drops it */
-	sum = csum_add(0, f + h->csum_start, len - h->csum_start);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	sum = ~sum & 0xffff;
+	sum = tapir_csum_fold(tapir_csum_add(0, f + h->csum_start, len - h->csum_start));
 	f[at] = (uint8_t)(sum >> 8);
 	f[at + 1] = (uint8_t)sum;
 }

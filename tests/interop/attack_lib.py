@@ -94,6 +94,16 @@ def delta(a, b, name):
     return b.get(name, 0) - a.get(name, 0)
 
 
+def recv_all(sock):
+    """Everything SOCK receives until the peer's end of stream."""
+    got = b""
+    while True:
+        b = sock.recv(4096)
+        if not b:
+            return got
+        got += b
+
+
 def rss_kib(pid=None):
     with open(f"/proc/{pid or TAPIR_PID}/status") as f:
         for line in f:
@@ -203,12 +213,7 @@ class Legit:
                     s.sendall(msg)
                     s.shutdown(socket.SHUT_WR)
                     phase = "read the echo"
-                    got = b""
-                    while True:
-                        b = s.recv(4096)
-                        if not b:
-                            break
-                        got += b
+                    got = recv_all(s)
                     if self.new_port == 7 and got != msg:
                         raise ValueError(f"echo {got!r} != {msg!r}")
                 self.ok_new += 1

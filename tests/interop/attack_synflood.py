@@ -49,13 +49,7 @@ def http_get(timeout=3.0):
         s.connect((A.HOST_IP, 80))
         s.settimeout(30)
         s.sendall(b"GET /small.txt HTTP/1.1\r\nHost: tapir\r\nConnection: close\r\n\r\n")
-        got = b""
-        while True:
-            b = s.recv(4096)
-            if not b:
-                break
-            got += b
-        return got.endswith(b"tapir under attack\n")
+        return A.recv_all(s).endswith(b"tapir under attack\n")
     except OSError:
         return False
     finally:
