@@ -75,16 +75,16 @@ static void arp_send(struct tapir_stack *s, int ifindex, uint16_t op, const uint
 	}
 	a = p->data;
 	p->len = ARP_LEN;
-	put16(a, 1);          /* hardware: Ethernet */
-	put16(a + 2, ETH_P_IPV4);
+	tapir_put16(a, 1);          /* hardware: Ethernet */
+	tapir_put16(a + 2, TAPIR_ETH_P_IPV4);
 	a[4] = 6;
 	a[5] = 4;
-	put16(a + 6, op);
+	tapir_put16(a + 6, op);
 	memcpy(a + 8, ifc->mac, 6);
-	put32(a + 14, spa);
+	tapir_put32(a + 14, spa);
 	memcpy(a + 18, tha, 6);
-	put32(a + 24, tpa);
-	ether_send(s, ifindex, p, dst, ETH_P_ARP);
+	tapir_put32(a + 24, tpa);
+	ether_send(s, ifindex, p, dst, TAPIR_ETH_P_ARP);
 }
 
 static const uint8_t zero_mac[6];
@@ -127,7 +127,7 @@ static void arp_resolved(struct tapir_stack *s, struct arp_entry *e, const uint8
 	e->queued = 0;
 	while (q) {
 		struct tp_pkt *next = q->next;
-		ether_send(s, e->ifindex, q, e->mac, ETH_P_IPV4);
+		ether_send(s, e->ifindex, q, e->mac, TAPIR_ETH_P_IPV4);
 		q = next;
 	}
 }
@@ -135,7 +135,7 @@ static void arp_resolved(struct tapir_stack *s, struct arp_entry *e, const uint8
 int arp_input(struct tapir_stack *s, int ifindex, const uint8_t *a, size_t len)
 {
 	struct tp_iface *ifc = &s->ifaces[ifindex];
-	const uint8_t *sha = a + 8, *tha = a + 18;
+	const uint8_t *sha = a + 8;
 	uint32_t spa, tpa;
 	uint16_t op;
 	struct arp_entry *e;
@@ -144,16 +144,17 @@ int arp_input(struct tapir_stack *s, int ifindex, const uint8_t *a, size_t len)
 
 	if (len < ARP_LEN)
 		return TAPIR_DROP_arp_short;
-	if (get16(a) != 1 || get16(a + 2) != ETH_P_IPV4 || a[4] != 6 || a[5] != 4)
+	if (tapir_get16(a) != 1 || tapir_get16(a + 2) != TAPIR_ETH_P_IPV4 || a[4] != 6 || a[5] != 4)
 		return TAPIR_DROP_arp_format;
-	op = get16(a + 6);
-	spa = get32(a + 14);
-	tpa = get32(a + 24);
-	(void)tha;
+	op = tapir_get16(a + 6);
+	spa = tapir_get32(a + 14);
+	tpa = tapir_get32(a + 24);
 	if (op != ARP_OP_REQUEST && op != ARP_OP_REPLY)
 		return TAPIR_DROP_arp_op;
-	if ((sha[0] & 1) || !memcmp(sha, ifc->mac, 6) || (spa >> 28) == 14 ||
-	    spa == IPV4_BROADCAST)
+	/* RFC 1122 3.2.1.3: no host has a multicast, broadcast, loopback or
+	 * class E address; 0.0.0.0 is an RFC 5227 probe */
+	if ((sha[0] & 1) || !memcmp(sha, ifc->mac, 6) ||
+	    (spa != 0 && tapir_ipv4_is_martian_source(spa)) || ipv4_is_broadcast(s, spa))
 		return TAPIR_DROP_arp_bad_sender;
 	if (op == ARP_OP_REQUEST)
 		TRACE(s, TAPIR_TR_ARP, "rx who-has %s tell %s (%s)", tp_ip_str(tpa, b1),
@@ -202,16 +203,16 @@ void arp_output(struct tapir_stack *s, int ifindex, uint32_t nexthop, struct tp_
 	struct tp_iface *ifc = &s->ifaces[ifindex];
 	struct arp_entry *e;
 
-	if (nexthop == IPV4_BROADCAST ||
+	if (nexthop == TAPIR_IPV4_BROADCAST ||
 	    (ifc->mask != ~0u && (nexthop & ~ifc->mask) == ~ifc->mask &&
 	     (nexthop & ifc->mask) == (ifc->addr & ifc->mask))) {
-		ether_send(s, ifindex, p, tp_mac_broadcast, ETH_P_IPV4);
+		ether_send(s, ifindex, p, tp_mac_broadcast, TAPIR_ETH_P_IPV4);
 		return;
 	}
 	e = arp_find(s, nexthop);
 	if (e && e->state != ARP_INCOMPLETE) {
 		e->used = 1;
-		ether_send(s, ifindex, p, e->mac, ETH_P_IPV4);
+		ether_send(s, ifindex, p, e->mac, TAPIR_ETH_P_IPV4);
 		return;
 	}
 	if (!e) {

@@ -1,9 +1,11 @@
 /* The Internet checksum, RFC 1071: the 16-bit one's complement of the one's
  * complement sum.  Summed 16 bits at a time into 32 bits, folded at the end
  * (RFC 1071 2(B): deferred carries). */
-#include "core.h"
+#include <string.h>
 
-uint32_t tp_csum_add(uint32_t sum, const void *data, size_t len)
+#include <tapir/wire.h>
+
+uint32_t tapir_csum_add(uint32_t sum, const void *data, size_t len)
 {
 	/* RFC 1071 2(B) and 2(C): the sum does not depend on byte order and
 	 * carries can be deferred, so 8 bytes at a time are added in the
@@ -55,29 +57,22 @@ uint32_t tp_csum_add(uint32_t sum, const void *data, size_t len)
 	return sum + r; /* the caller folds */
 }
 
-uint16_t tp_csum_fold(uint32_t sum)
+uint16_t tapir_csum_fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
 }
 
-uint16_t tp_csum(const void *data, size_t len)
+uint16_t tapir_csum(const void *data, size_t len)
 {
-	return tp_csum_fold(tp_csum_add(0, data, len));
+	return tapir_csum_fold(tapir_csum_add(0, data, len));
 }
 
-uint32_t tp_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
+uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
 {
 	uint64_t acc = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
 		       proto + len;
 	return (uint32_t)acc;
 }
 
-/* the same, for callers outside the core */
-uint32_t tapir_csum_add(uint32_t sum, const void *data, size_t len) { return tp_csum_add(sum, data, len); }
-uint16_t tapir_csum_fold(uint32_t sum) { return tp_csum_fold(sum); }
-uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len)
-{
-	return tp_csum_pseudo(src, dst, proto, len);
-}

@@ -20,31 +20,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <tapir/addr.h>
 #include <tapir/hook.h>
 #include <tapir/link.h>
 #include <tapir/stack.h>
 #include <tapir/udp.h>
-
-/* ---- byte order: all wire fields are read and written through these, so
- * no packed structs and no unaligned access anywhere ---- */
-static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-/* ---- checksum.c: RFC 1071 ---- */
-uint32_t tp_csum_add(uint32_t sum, const void *data, size_t len);
-uint16_t tp_csum_fold(uint32_t sum);
-uint16_t tp_csum(const void *data, size_t len);
-/* Sum of the IPv4 pseudo header (RFC 768, RFC 9293 3.1). */
-uint32_t tp_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+#include <tapir/wire.h>
 
 /* ---- pkt.c: packet buffers from two fixed pools ---- */
 #define TP_HEADROOM 128          /* room for Ethernet + IPv4 + TCP headers */
@@ -92,14 +73,6 @@ int tp_pools_init(struct tapir_stack *s);
 void tp_pools_free(struct tapir_stack *s);
 
 /* ---- protocol constants ---- */
-#define ETH_HLEN 14
-#define ETH_P_IPV4 0x0800
-#define ETH_P_ARP 0x0806
-#define IP_PROTO_ICMP 1
-#define IP_PROTO_TCP 6
-#define IP_PROTO_UDP 17
-#define IPV4_HLEN 20
-#define IPV4_BROADCAST 0xffffffffu
 
 #define TP_OK (-1) /* an input handler's "not dropped" */
 
@@ -305,17 +278,6 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len,
 /* Reports a local delivery failure for our own packet P (ARP failed):
  * the transport that sent it learns EHOSTUNREACH. */
 void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p);
-#define ICMP_ECHO_REPLY 0
-#define ICMP_UNREACH 3
-#define ICMP_SOURCE_QUENCH 4
-#define ICMP_ECHO 8
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP_PARAM_PROBLEM 12
-#define ICMP_UNREACH_NET 0
-#define ICMP_UNREACH_HOST 1
-#define ICMP_UNREACH_PROTO 2
-#define ICMP_UNREACH_PORT 3
-#define ICMP_UNREACH_NEEDFRAG 4
 /* The errno an ICMP error means to a transport (RFC 1122 4.2.3.9). */
 int icmp_errno(uint8_t type, uint8_t code);
 

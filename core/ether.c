@@ -9,7 +9,7 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
 	struct tp_iface *ifc = &s->ifaces[ifindex];
 	uint16_t type;
 
-	if (len < ETH_HLEN)
+	if (len < TAPIR_ETH_HLEN)
 		return TAPIR_DROP_eth_short;
 	/* We join no multicast group, so only our MAC and broadcast pass. */
 	if (memcmp(frame, ifc->mac, 6) && memcmp(frame, tp_mac_broadcast, 6))
@@ -17,14 +17,14 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
 	if (!memcmp(frame + 6, ifc->mac, 6))
 		return TAPIR_DROP_eth_own_source;
 	s->rx_l2_broadcast = frame[0] & 1;
-	type = get16(frame + 12);
+	type = tapir_get16(frame + 12);
 	switch (type) {
-	case ETH_P_ARP:
-		return arp_input(s, ifindex, frame + ETH_HLEN, len - ETH_HLEN);
-	case ETH_P_IPV4:
+	case TAPIR_ETH_P_ARP:
+		return arp_input(s, ifindex, frame + TAPIR_ETH_HLEN, len - TAPIR_ETH_HLEN);
+	case TAPIR_ETH_P_IPV4:
 		if (!ifc->up)
 			return TAPIR_DROP_iface_down;
-		return ipv4_input(s, ifindex, frame + ETH_HLEN, len - ETH_HLEN);
+		return ipv4_input(s, ifindex, frame + TAPIR_ETH_HLEN, len - TAPIR_ETH_HLEN);
 	default:
 		return TAPIR_DROP_eth_ethertype;
 	}
@@ -34,11 +34,11 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 		uint16_t type)
 {
 	struct tp_iface *ifc = &s->ifaces[ifindex];
-	uint8_t *h = tp_pkt_push(p, ETH_HLEN);
+	uint8_t *h = tp_pkt_push(p, TAPIR_ETH_HLEN);
 
 	memcpy(h, dst, 6);
 	memcpy(h + 6, ifc->mac, 6);
-	put16(h + 12, type);
+	tapir_put16(h + 12, type);
 	/* Frames shorter than 60 bytes are padded by the sender (IEEE 802.3);
 	 * a TAP device passes them unpadded, so pad here with zeros. */
 	if (p->len < 60 && tp_pkt_headroom(p) + 60 <= p->cap) {
@@ -55,10 +55,10 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, p->data, p->len, s->now);
 	if (p->tso_size && ifc->link->send_tso) {
 		/* TCP's super-segment: the link cuts it at tso_size */
-		const uint8_t *ip = p->data + ETH_HLEN;
-		uint16_t l4 = (uint16_t)(ETH_HLEN + (ip[0] & 15) * 4);
+		const uint8_t *ip = p->data + TAPIR_ETH_HLEN;
+		uint16_t l4 = (uint16_t)(TAPIR_ETH_HLEN + (ip[0] & 15) * 4);
 		struct tapir_tso t = {.size = p->tso_size,
-				      .hdr_len = (uint16_t)(l4 + (ip[l4 - ETH_HLEN + 12] >> 4) * 4),
+				      .hdr_len = (uint16_t)(l4 + (ip[l4 - TAPIR_ETH_HLEN + 12] >> 4) * 4),
 				      .csum_start = l4,
 				      .csum_offset = 16};
 		if (ifc->link->send_tso(ifc->link, p->data, p->len, &t) < 0)

@@ -44,31 +44,31 @@ bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, u
 
 static void fix_l4(uint8_t *l4, size_t len, uint32_t src, uint32_t dst, uint8_t proto)
 {
-	size_t at = proto == IP_PROTO_TCP ? 16 : proto == IP_PROTO_UDP ? 6 : 2;
+	size_t at = proto == TAPIR_IPPROTO_TCP ? 16 : proto == TAPIR_IPPROTO_UDP ? 6 : 2;
 	uint16_t sum;
-	if (len < at + 2 || (proto == IP_PROTO_UDP && get16(l4 + 6) == 0))
+	if (len < at + 2 || (proto == TAPIR_IPPROTO_UDP && tapir_get16(l4 + 6) == 0))
 		return; /* too short to hold one, or a UDP datagram sent without */
-	put16(l4 + at, 0);
-	if (proto == IP_PROTO_ICMP)
-		sum = tp_csum(l4, len);
+	tapir_put16(l4 + at, 0);
+	if (proto == TAPIR_IPPROTO_ICMP)
+		sum = tapir_csum(l4, len);
 	else
-		sum = tp_csum_fold(tp_csum_add(tp_csum_pseudo(src, dst, proto, (uint16_t)len), l4, len));
-	if (proto == IP_PROTO_UDP && sum == 0)
+		sum = tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, proto, (uint16_t)len), l4, len));
+	if (proto == TAPIR_IPPROTO_UDP && sum == 0)
 		sum = 0xffff;
-	put16(l4 + at, sum);
+	tapir_put16(l4 + at, sum);
 }
 
 static void fix_ip(uint8_t *ip, size_t len)
 {
 	size_t hl;
-	if (len < IPV4_HLEN || ip[0] >> 4 != 4 || (hl = (size_t)(ip[0] & 15) * 4) > len)
+	if (len < TAPIR_IPV4_HLEN || ip[0] >> 4 != 4 || (hl = (size_t)(ip[0] & 15) * 4) > len)
 		return;
-	put16(ip + 10, 0);
-	put16(ip + 10, tp_csum(ip, hl));
-	if (get16(ip + 6) & 0x3fff) /* a fragment: the L4 checksum spans all of them */
+	tapir_put16(ip + 10, 0);
+	tapir_put16(ip + 10, tapir_csum(ip, hl));
+	if (tapir_get16(ip + 6) & 0x3fff) /* a fragment: the L4 checksum spans all of them */
 		return;
-	if (ip[9] == IP_PROTO_TCP || ip[9] == IP_PROTO_UDP || ip[9] == IP_PROTO_ICMP)
-		fix_l4(ip + hl, len - hl, get32(ip + 12), get32(ip + 16), ip[9]);
+	if (ip[9] == TAPIR_IPPROTO_TCP || ip[9] == TAPIR_IPPROTO_UDP || ip[9] == TAPIR_IPPROTO_ICMP)
+		fix_l4(ip + hl, len - hl, tapir_get32(ip + 12), tapir_get32(ip + 16), ip[9]);
 }
 
 void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
@@ -76,15 +76,15 @@ void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
 	switch (p->point) {
 	case TAPIR_HOOK_LINK_RX:
 	case TAPIR_HOOK_LINK_TX:
-		if (p->len > ETH_HLEN && get16(p->data + 12) == ETH_P_IPV4)
-			fix_ip(p->data + ETH_HLEN, p->len - ETH_HLEN);
+		if (p->len > TAPIR_ETH_HLEN && tapir_get16(p->data + 12) == TAPIR_ETH_P_IPV4)
+			fix_ip(p->data + TAPIR_ETH_HLEN, p->len - TAPIR_ETH_HLEN);
 		break;
 	case TAPIR_HOOK_IP_RX:
 	case TAPIR_HOOK_IP_TX:
 		fix_ip(p->data, p->len);
 		break;
 	default:
-		fix_l4(p->data, p->len, p->src, p->dst, IP_PROTO_TCP);
+		fix_l4(p->data, p->len, p->src, p->dst, TAPIR_IPPROTO_TCP);
 	}
 }
 

@@ -10,18 +10,18 @@
 
 int icmp_errno(uint8_t type, uint8_t code)
 {
-	if (type == ICMP_TIME_EXCEEDED)
+	if (type == TAPIR_ICMP_TIME_EXCEEDED)
 		return EHOSTUNREACH;
-	if (type == ICMP_PARAM_PROBLEM)
+	if (type == TAPIR_ICMP_PARAM_PROBLEM)
 		return EPROTO;
 	switch (code) {
-	case ICMP_UNREACH_NET: case 6: case 9: case 11:
+	case TAPIR_ICMP_UNREACH_NET: case 6: case 9: case 11:
 		return ENETUNREACH;
-	case ICMP_UNREACH_PROTO:
+	case TAPIR_ICMP_UNREACH_PROTO:
 		return ENOPROTOOPT;
-	case ICMP_UNREACH_PORT:
+	case TAPIR_ICMP_UNREACH_PORT:
 		return ECONNREFUSED;
-	case ICMP_UNREACH_NEEDFRAG:
+	case TAPIR_ICMP_UNREACH_NEEDFRAG:
 		return EMSGSIZE;
 	case 5:
 		return EOPNOTSUPP;
@@ -32,8 +32,8 @@ int icmp_errno(uint8_t type, uint8_t code)
 
 static bool icmp_is_error(uint8_t type)
 {
-	return type == ICMP_UNREACH || type == ICMP_SOURCE_QUENCH || type == 5 ||
-	       type == ICMP_TIME_EXCEEDED || type == ICMP_PARAM_PROBLEM;
+	return type == TAPIR_ICMP_UNREACH || type == TAPIR_ICMP_SOURCE_QUENCH || type == 5 ||
+	       type == TAPIR_ICMP_TIME_EXCEEDED || type == TAPIR_ICMP_PARAM_PROBLEM;
 }
 
 /* RFC 1812 4.3.2.8: a token bucket, refilled from the time passed in. */
@@ -56,26 +56,27 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len, uin
 		     uint8_t code)
 {
 	size_t hlen = (size_t)(orig[0] & 15) * 4, n;
-	uint32_t osrc = get32(orig + 12), odst = get32(orig + 16);
+	uint32_t osrc = tapir_get32(orig + 12), odst = tapir_get32(orig + 16);
 	struct tp_pkt *p;
 	uint8_t *m;
 	char a[16];
 
 	/* RFC 1122 3.2.2: never about an ICMP error, a broadcast or multicast,
 	 * a non-initial fragment, or a source that is not one host */
-	if (orig[9] == IP_PROTO_ICMP &&
+	if (orig[9] == TAPIR_IPPROTO_ICMP &&
 	    (len < hlen + 1 || icmp_is_error(orig[hlen])))
 		return;
-	if (ipv4_is_broadcast(s, odst) || (odst >> 28) == 14 || (get16(orig + 6) & 0x1fff) ||
-	    s->rx_l2_broadcast)
+	if (ipv4_is_broadcast(s, odst) || tapir_ipv4_is_multicast(odst) ||
+	    (tapir_get16(orig + TAPIR_IPV4_FRAG) & TAPIR_IPV4_OFFMASK) || s->rx_l2_broadcast)
 		return;
-	if (osrc == 0 || ipv4_is_broadcast(s, osrc) || (osrc >> 28) >= 14)
+	if (osrc == 0 || ipv4_is_broadcast(s, osrc) || tapir_ipv4_is_multicast(osrc) ||
+	    tapir_ipv4_is_reserved(osrc))
 		return;
 	if (!icmp_rate_ok(s)) {
 		STAT(s, icmp_rate_limited);
 		return;
 	}
-	n = len < ICMP_ERROR_MAX - IPV4_HLEN - ICMP_HLEN ? len : ICMP_ERROR_MAX - IPV4_HLEN - ICMP_HLEN;
+	n = len < ICMP_ERROR_MAX - TAPIR_IPV4_HLEN - ICMP_HLEN ? len : ICMP_ERROR_MAX - TAPIR_IPV4_HLEN - ICMP_HLEN;
 	p = tp_pkt_alloc(s, ICMP_HLEN + n);
 	if (!p) {
 		STAT(s, tx_nomem);
@@ -87,12 +88,12 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len, uin
 	m[1] = code;
 	memset(m + 2, 0, 6);
 	memcpy(m + ICMP_HLEN, orig, n);
-	put16(m + 2, tp_csum(m, p->len));
+	tapir_put16(m + 2, tapir_csum(m, p->len));
 	STAT(s, icmp_errors_sent);
 	TRACE(s, TAPIR_TR_ICMP, "tx %s %u/%u to %s about %s proto %u",
-	      type == ICMP_UNREACH ? "unreachable" : "error", type, code, tp_ip_str(osrc, a),
+	      type == TAPIR_ICMP_UNREACH ? "unreachable" : "error", type, code, tp_ip_str(osrc, a),
 	      tp_ip_str(odst, (char[16]){0}), orig[9]);
-	ipv4_output(s, p, ipv4_is_local(s, odst) ? odst : 0, osrc, IP_PROTO_ICMP, 0);
+	ipv4_output(s, p, ipv4_is_local(s, odst) ? odst : 0, osrc, TAPIR_IPPROTO_ICMP, 0);
 }
 
 /* An error about INNER, a datagram we sent (its IPv4 header and at least 8
@@ -101,22 +102,22 @@ static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, 
 		       uint32_t from, uint8_t type, uint8_t code)
 {
 	size_t hlen;
-	if (len < IPV4_HLEN || inner[0] >> 4 != 4)
+	if (len < TAPIR_IPV4_HLEN || inner[0] >> 4 != 4)
 		return TAPIR_DROP_icmp_error_bad;
 	hlen = (size_t)(inner[0] & 15) * 4;
-	if (hlen < IPV4_HLEN || len < hlen + 8 || !ipv4_is_local(s, get32(inner + 12)))
+	if (hlen < TAPIR_IPV4_HLEN || len < hlen + 8 || !ipv4_is_local(s, tapir_get32(inner + 12)))
 		return TAPIR_DROP_icmp_error_bad;
 	switch (inner[9]) {
-	case IP_PROTO_UDP:
+	case TAPIR_IPPROTO_UDP:
 		return udp_icmp_error(s, inner, len, err);
-	case IP_PROTO_TCP:
+	case TAPIR_IPPROTO_TCP:
 		return tcp_icmp_error(s, inner, len, err, type, code, ipv4_is_local(s, from));
-	case IP_PROTO_ICMP:
-		if (inner[hlen] != ICMP_ECHO || !s->echo_fn)
+	case TAPIR_IPPROTO_ICMP:
+		if (inner[hlen] != TAPIR_ICMP_ECHO || !s->echo_fn)
 			return TAPIR_DROP_icmp_error_bad;
 		s->echo_fn(s->echo_arg, &(struct tapir_echo_reply){
-			.from = from, .target = get32(inner + 16), .id = get16(inner + hlen + 4),
-			.seq = get16(inner + hlen + 6), .error = err, .icmp_type = type,
+			.from = from, .target = tapir_get32(inner + 16), .id = tapir_get16(inner + hlen + 4),
+			.seq = tapir_get16(inner + hlen + 6), .error = err, .icmp_type = type,
 			.icmp_code = code, .now = s->now});
 		return TP_OK;
 	default:
@@ -126,13 +127,13 @@ static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, 
 
 void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p)
 {
-	icmp_notify(s, p->data, p->len, EHOSTUNREACH, get32(p->data + 12), ICMP_UNREACH,
-		    ICMP_UNREACH_HOST);
+	icmp_notify(s, p->data, p->len, EHOSTUNREACH, tapir_get32(p->data + 12), TAPIR_ICMP_UNREACH,
+		    TAPIR_ICMP_UNREACH_HOST);
 }
 
 static int icmp_echo(struct tapir_stack *s, const uint8_t *pkt, const uint8_t *m, size_t len)
 {
-	uint32_t src = get32(pkt + 12), dst = get32(pkt + 16);
+	uint32_t src = tapir_get32(pkt + 12), dst = tapir_get32(pkt + 16);
 	struct tp_pkt *p;
 
 	/* RFC 1122 3.2.2.6 lets a host ignore echo to broadcast; we do, as
@@ -144,13 +145,13 @@ static int icmp_echo(struct tapir_stack *s, const uint8_t *pkt, const uint8_t *m
 		return TAPIR_DROP_nomem;
 	memcpy(p->data, m, len);
 	p->len = (uint32_t)len;
-	p->data[0] = ICMP_ECHO_REPLY;
-	put16(p->data + 2, 0);
-	put16(p->data + 2, tp_csum(p->data, len));
+	p->data[0] = TAPIR_ICMP_ECHO_REPLY;
+	tapir_put16(p->data + 2, 0);
+	tapir_put16(p->data + 2, tapir_csum(p->data, len));
 	STAT(s, icmp_echo_replied);
-	TRACE(s, TAPIR_TR_ICMP, "tx echo reply id %u seq %u len %zu", get16(m + 4),
-	      get16(m + 6), len - ICMP_HLEN);
-	ipv4_output(s, p, dst, src, IP_PROTO_ICMP, 0);
+	TRACE(s, TAPIR_TR_ICMP, "tx echo reply id %u seq %u len %zu", tapir_get16(m + 4),
+	      tapir_get16(m + 6), len - ICMP_HLEN);
+	ipv4_output(s, p, dst, src, TAPIR_IPPROTO_ICMP, 0);
 	return TP_OK;
 }
 
@@ -158,33 +159,33 @@ int icmp_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len, siz
 {
 	const uint8_t *m = pkt + hlen;
 	size_t mlen = len - hlen;
-	uint32_t src = get32(pkt + 12);
+	uint32_t src = tapir_get32(pkt + 12);
 	char a[16];
 	(void)ifindex;
 
 	if (mlen < ICMP_HLEN)
 		return TAPIR_DROP_icmp_short;
-	if (tp_csum(m, mlen) != 0)
+	if (tapir_csum(m, mlen) != 0)
 		return TAPIR_DROP_icmp_checksum;
 	switch (m[0]) {
-	case ICMP_ECHO:
+	case TAPIR_ICMP_ECHO:
 		TRACE(s, TAPIR_TR_ICMP, "rx echo request from %s id %u seq %u len %zu",
-		      tp_ip_str(src, a), get16(m + 4), get16(m + 6), mlen - ICMP_HLEN);
+		      tp_ip_str(src, a), tapir_get16(m + 4), tapir_get16(m + 6), mlen - ICMP_HLEN);
 		return icmp_echo(s, pkt, m, mlen);
-	case ICMP_ECHO_REPLY:
+	case TAPIR_ICMP_ECHO_REPLY:
 		TRACE(s, TAPIR_TR_ICMP, "rx echo reply from %s id %u seq %u len %zu",
-		      tp_ip_str(src, a), get16(m + 4), get16(m + 6), mlen - ICMP_HLEN);
+		      tp_ip_str(src, a), tapir_get16(m + 4), tapir_get16(m + 6), mlen - ICMP_HLEN);
 		if (!s->echo_fn)
 			return TAPIR_DROP_icmp_type;
 		STAT(s, icmp_echo_reply_rx);
 		s->echo_fn(s->echo_arg, &(struct tapir_echo_reply){
-			.from = src, .target = src, .id = get16(m + 4), .seq = get16(m + 6),
+			.from = src, .target = src, .id = tapir_get16(m + 4), .seq = tapir_get16(m + 6),
 			.ttl = pkt[8], .data = m + ICMP_HLEN, .len = mlen - ICMP_HLEN,
 			.icmp_type = m[0], .now = s->now});
 		return TP_OK;
-	case ICMP_UNREACH:
-	case ICMP_TIME_EXCEEDED:
-	case ICMP_PARAM_PROBLEM:
+	case TAPIR_ICMP_UNREACH:
+	case TAPIR_ICMP_TIME_EXCEEDED:
+	case TAPIR_ICMP_PARAM_PROBLEM:
 		STAT(s, icmp_errors_rx);
 		TRACE(s, TAPIR_TR_ICMP, "rx error %u/%u from %s", m[0], m[1], tp_ip_str(src, a));
 		return icmp_notify(s, m + ICMP_HLEN, mlen - ICMP_HLEN, icmp_errno(m[0], m[1]),
@@ -206,7 +207,7 @@ int tapir_echo_send(struct tapir_stack *s, uint32_t dst, uint16_t id, uint16_t s
 {
 	struct tp_pkt *p;
 	char a[16];
-	if (len > 65535 - IPV4_HLEN - ICMP_HLEN)
+	if (len > 65535 - TAPIR_IPV4_HLEN - ICMP_HLEN)
 		return -EMSGSIZE;
 	s->now = now;
 	p = tp_pkt_alloc(s, ICMP_HLEN + len);
@@ -214,17 +215,17 @@ int tapir_echo_send(struct tapir_stack *s, uint32_t dst, uint16_t id, uint16_t s
 		STAT(s, tx_nomem);
 		return -ENOBUFS;
 	}
-	p->data[0] = ICMP_ECHO;
+	p->data[0] = TAPIR_ICMP_ECHO;
 	p->data[1] = 0;
-	put16(p->data + 2, 0);
-	put16(p->data + 4, id);
-	put16(p->data + 6, seq);
+	tapir_put16(p->data + 2, 0);
+	tapir_put16(p->data + 4, id);
+	tapir_put16(p->data + 6, seq);
 	if (len)
 		memcpy(p->data + ICMP_HLEN, data, len);
 	p->len = (uint32_t)(ICMP_HLEN + len);
-	put16(p->data + 2, tp_csum(p->data, p->len));
+	tapir_put16(p->data + 2, tapir_csum(p->data, p->len));
 	STAT(s, icmp_echo_sent);
 	TRACE(s, TAPIR_TR_ICMP, "tx echo request to %s id %u seq %u len %zu",
 	      tp_ip_str(dst, a), id, seq, len);
-	return ipv4_output(s, p, 0, dst, IP_PROTO_ICMP, 0);
+	return ipv4_output(s, p, 0, dst, TAPIR_IPPROTO_ICMP, 0);
 }

@@ -58,8 +58,8 @@ static struct reasm_slot *slot_oldest(struct tapir_stack *s, const struct reasm_
 
 static struct reasm_slot *slot_get(struct tapir_stack *s, const uint8_t *h)
 {
-	uint32_t src = get32(h + 12), dst = get32(h + 16);
-	uint16_t id = get16(h + 4);
+	uint32_t src = tapir_get32(h + 12), dst = tapir_get32(h + 16);
+	uint16_t id = tapir_get16(h + 4);
 	struct reasm_slot *freeslot = NULL;
 
 	for (unsigned i = 0; i < s->cfg.reasm_max_datagrams; i++) {
@@ -103,13 +103,13 @@ static int reasm_complete(struct tapir_stack *s, int ifindex, struct reasm_slot 
 	for (struct tp_pkt *f = r->frags; f; f = f->next)
 		memcpy(h + r->hdr_len + f->off, f->data, f->len);
 	d->len = (uint32_t)total;
-	put16(h + 2, (uint16_t)total);
-	put16(h + 6, get16(h + 6) & 0x4000); /* keep DF, clear MF and offset */
-	put16(h + 10, 0);
-	put16(h + 10, tp_csum(h, r->hdr_len));
+	tapir_put16(h + 2, (uint16_t)total);
+	tapir_put16(h + 6, tapir_get16(h + 6) & 0x4000); /* keep DF, clear MF and offset */
+	tapir_put16(h + 10, 0);
+	tapir_put16(h + 10, tapir_csum(h, r->hdr_len));
 	slot_free(s, r);
 	STAT(s, reasm_done);
-	TRACE(s, TAPIR_TR_IP, "reassembled id %u: %zu bytes", get16(h + 4), total);
+	TRACE(s, TAPIR_TR_IP, "reassembled id %u: %zu bytes", tapir_get16(h + 4), total);
 	ret = ipv4_deliver(s, ifindex, h, total);
 	tp_pkt_free(s, d);
 	return ret;
@@ -118,7 +118,7 @@ static int reasm_complete(struct tapir_stack *s, int ifindex, struct reasm_slot 
 int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t len,
 		size_t hlen)
 {
-	uint16_t fo = get16(pkt + 6);
+	uint16_t fo = tapir_get16(pkt + 6);
 	size_t off = (size_t)(fo & 0x1fff) * 8, plen = len - hlen;
 	bool more = fo & 0x2000;
 	struct reasm_slot *r;
@@ -136,7 +136,7 @@ int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t l
 	 * that counts is fragment zero's, which may carry options; until it
 	 * comes, assume the minimum. */
 	{
-		size_t hl = off == 0 ? hlen : r->hdr_len ? r->hdr_len : IPV4_HLEN;
+		size_t hl = off == 0 ? hlen : r->hdr_len ? r->hdr_len : TAPIR_IPV4_HLEN;
 		size_t end = off + plen;
 		if (off == 0) {
 			struct tp_pkt *last = r->frags;
@@ -232,7 +232,7 @@ tapir_time_t reasm_poll(struct tapir_stack *s, tapir_time_t now)
 				size_t n = r->frags->len < 8 ? r->frags->len : 8;
 				memcpy(orig, r->hdr, r->hdr_len);
 				memcpy(orig + r->hdr_len, r->frags->data, n);
-				icmp_send_error(s, orig, r->hdr_len + n, ICMP_TIME_EXCEEDED, 1);
+				icmp_send_error(s, orig, r->hdr_len + n, TAPIR_ICMP_TIME_EXCEEDED, 1);
 			}
 		}
 		slot_free(s, r);

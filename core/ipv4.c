@@ -18,23 +18,14 @@ bool ipv4_is_local(const struct tapir_stack *s, uint32_t a)
 
 bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a)
 {
-	if (a == IPV4_BROADCAST)
+	if (a == TAPIR_IPV4_BROADCAST)
 		return true;
 	for (int i = 0; i < s->nifaces; i++) {
 		const struct tp_iface *ifc = &s->ifaces[i];
-		/* RFC 919/922: the subnet's directed broadcast (not on /31, /32) */
-		if (ifc->up && ifc->mask < 0xfffffffeu &&
-		    (a & ifc->mask) == (ifc->addr & ifc->mask) && (a & ~ifc->mask) == ~ifc->mask)
+		if (ifc->up && tapir_ipv4_is_directed_broadcast(a, ifc->addr, ifc->mask))
 			return true;
 	}
 	return false;
-}
-
-static bool ipv4_is_martian_source(uint32_t a)
-{
-	/* RFC 1122 3.2.1.3: never a source: 0/8 (except during boot, which we
-	 * do not do), 127/8 from the wire, class D multicast, class E */
-	return (a >> 24) == 0 || (a >> 24) == 127 || (a >> 28) >= 14;
 }
 
 int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop)
@@ -68,17 +59,17 @@ unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst)
 	    ipv4_is_local(s, dst) || (i = ipv4_route(s, dst, NULL)) < 0)
 		return 0;
 	l = s->ifaces[i].link;
-	if (!l->send_tso || l->tso_max <= ETH_HLEN)
+	if (!l->send_tso || l->tso_max <= TAPIR_ETH_HLEN)
 		return 0;
-	return l->tso_max - ETH_HLEN < 65535 ? l->tso_max - ETH_HLEN : 65535;
+	return l->tso_max - TAPIR_ETH_HLEN < 65535 ? l->tso_max - TAPIR_ETH_HLEN : 65535;
 }
 
 static const char *proto_name(uint8_t p, char buf[12])
 {
 	switch (p) {
-	case IP_PROTO_ICMP: return "icmp";
-	case IP_PROTO_UDP: return "udp";
-	case IP_PROTO_TCP: return "tcp";
+	case TAPIR_IPPROTO_ICMP: return "icmp";
+	case TAPIR_IPPROTO_UDP: return "udp";
+	case TAPIR_IPPROTO_TCP: return "tcp";
 	}
 	snprintf(buf, 12, "proto%u", p);
 	return buf;
@@ -87,13 +78,13 @@ static const char *proto_name(uint8_t p, char buf[12])
 static void trace_ip(struct tapir_stack *s, const char *dir, const uint8_t *h)
 {
 	char a[16], b[16], pn[12], frag[32] = "";
-	uint16_t fo = get16(h + 6);
+	uint16_t fo = tapir_get16(h + 6);
 	if (fo & 0x3fff)
 		snprintf(frag, sizeof(frag), " frag %u%s", (fo & 0x1fff) * 8u,
 			 (fo & 0x2000) ? "+" : "");
 	tp_trace(s, TAPIR_TR_IP, "%s %s > %s: %s len %u id %u ttl %u%s%s", dir,
-		 tp_ip_str(get32(h + 12), a), tp_ip_str(get32(h + 16), b), proto_name(h[9], pn),
-		 get16(h + 2), get16(h + 4), h[8], (fo & 0x4000) ? " DF" : "", frag);
+		 tp_ip_str(tapir_get32(h + 12), a), tp_ip_str(tapir_get32(h + 16), b), proto_name(h[9], pn),
+		 tapir_get16(h + 2), tapir_get16(h + 4), h[8], (fo & 0x4000) ? " DF" : "", frag);
 }
 
 /* RFC 791 3.1 "Options": EOL ends the list, NOP is one byte, every other
@@ -123,28 +114,29 @@ int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 	uint32_t src, dst;
 	const struct tp_iface *ifc = &s->ifaces[ifindex];
 
-	if (len < IPV4_HLEN)
+	if (len < TAPIR_IPV4_HLEN)
 		return TAPIR_DROP_ip_short;
 	if (pkt[0] >> 4 != 4)
 		return TAPIR_DROP_ip_version;
 	hlen = (size_t)(pkt[0] & 15) * 4;
-	if (hlen < IPV4_HLEN || hlen > len)
+	if (hlen < TAPIR_IPV4_HLEN || hlen > len)
 		return TAPIR_DROP_ip_header_len;
-	total = get16(pkt + 2);
+	total = tapir_get16(pkt + 2);
 	if (total < hlen || total > len)
 		return TAPIR_DROP_ip_total_len;
 	/* RFC 791 3.1: the checksum covers the header only */
-	if (tp_csum(pkt, hlen) != 0)
+	if (tapir_csum(pkt, hlen) != 0)
 		return TAPIR_DROP_ip_checksum;
-	if (hlen > IPV4_HLEN && !ipv4_options_ok(pkt + IPV4_HLEN, hlen - IPV4_HLEN))
+	if (hlen > TAPIR_IPV4_HLEN && !ipv4_options_ok(pkt + TAPIR_IPV4_HLEN, hlen - TAPIR_IPV4_HLEN))
 		return TAPIR_DROP_ip_options;
-	src = get32(pkt + 12);
-	dst = get32(pkt + 16);
-	if (ipv4_is_martian_source(src) || ipv4_is_broadcast(s, src) || ipv4_is_local(s, src))
+	src = tapir_get32(pkt + 12);
+	dst = tapir_get32(pkt + 16);
+	/* RFC 1122 3.2.1.3: never a source (0/8: we do not boot from the net) */
+	if (tapir_ipv4_is_martian_source(src) || ipv4_is_broadcast(s, src) || ipv4_is_local(s, src))
 		return TAPIR_DROP_ip_bad_source;
 	/* RFC 1122 3.3.4.2: the weak host model: any of our addresses on any
 	 * interface, and broadcasts on the interface they came in on */
-	if (!ipv4_is_local(s, dst) && dst != IPV4_BROADCAST &&
+	if (!ipv4_is_local(s, dst) && dst != TAPIR_IPV4_BROADCAST &&
 	    !(ifc->mask < 0xfffffffeu && (dst & ifc->mask) == (ifc->addr & ifc->mask) &&
 	      (dst & ~ifc->mask) == ~ifc->mask))
 		return TAPIR_DROP_ip_not_for_us;
@@ -155,7 +147,7 @@ int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 	if (TRACE_ON(s, TAPIR_TR_IP))
 		trace_ip(s, "rx", pkt);
 	/* the link may pad short frames: from here on, the datagram only */
-	if (get16(pkt + 6) & 0x3fff) /* MF set or offset non-zero */
+	if (tapir_get16(pkt + 6) & 0x3fff) /* MF set or offset non-zero */
 		return reasm_input(s, ifindex, pkt, total, hlen);
 	return ipv4_deliver(s, ifindex, pkt, total);
 }
@@ -165,15 +157,15 @@ int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 	size_t hlen = (size_t)(pkt[0] & 15) * 4;
 	(void)ifindex;
 	switch (pkt[9]) {
-	case IP_PROTO_ICMP:
+	case TAPIR_IPPROTO_ICMP:
 		return icmp_input(s, ifindex, pkt, len, hlen);
-	case IP_PROTO_UDP:
+	case TAPIR_IPPROTO_UDP:
 		return udp_input(s, pkt, len, hlen);
-	case IP_PROTO_TCP:
+	case TAPIR_IPPROTO_TCP:
 		return tcp_input(s, pkt, len, hlen);
 	default:
 		/* RFC 1122 3.2.2.1: protocol unreachable */
-		icmp_send_error(s, pkt, len, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+		icmp_send_error(s, pkt, len, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 		return TAPIR_DROP_ip_protocol;
 	}
 }
@@ -185,15 +177,15 @@ static void ipv4_header(uint8_t *h, size_t total, uint16_t id, uint16_t frag, ui
 {
 	h[0] = 0x45;
 	h[1] = tos;
-	put16(h + 2, (uint16_t)total);
-	put16(h + 4, id);
-	put16(h + 6, frag);
+	tapir_put16(h + 2, (uint16_t)total);
+	tapir_put16(h + 4, id);
+	tapir_put16(h + 6, frag);
 	h[8] = ttl;
 	h[9] = proto;
-	put16(h + 10, 0);
-	put32(h + 12, src);
-	put32(h + 16, dst);
-	put16(h + 10, tp_csum(h, IPV4_HLEN));
+	tapir_put16(h + 10, 0);
+	tapir_put32(h + 12, src);
+	tapir_put32(h + 16, dst);
+	tapir_put16(h + 10, tapir_csum(h, TAPIR_IPV4_HLEN));
 }
 
 /* A datagram to one of our own addresses never touches a link: it waits in
@@ -207,7 +199,7 @@ static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint
 		tp_pkt_free(s, p);
 		return -ENOBUFS;
 	}
-	ipv4_header(tp_pkt_push(p, IPV4_HLEN), p->len + IPV4_HLEN, id, 0, s->cfg.ttl, proto,
+	ipv4_header(tp_pkt_push(p, TAPIR_IPV4_HLEN), p->len + TAPIR_IPV4_HLEN, id, 0, s->cfg.ttl, proto,
 		    src, dst, tos);
 	STAT(s, ip_tx);
 	if (TRACE_ON(s, TAPIR_TR_IP))
@@ -251,8 +243,8 @@ tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
 static int ipv4_send(struct tapir_stack *s, int ifindex, uint32_t nexthop, struct tp_pkt *p)
 {
 	if (HOOKED(s, TAPIR_HOOK_IP_TX) &&
-	    !hook_run(s, TAPIR_HOOK_IP_TX, -1, p->data, p->len, get32(p->data + 12),
-		      get32(p->data + 16), NULL)) {
+	    !hook_run(s, TAPIR_HOOK_IP_TX, -1, p->data, p->len, tapir_get32(p->data + 12),
+		      tapir_get32(p->data + 16), NULL)) {
 		STAT(s, tx_hook_dropped);
 		tp_pkt_free(s, p);
 		return 0;
@@ -281,14 +273,14 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 	ifc = &s->ifaces[ifindex];
 	if (!src)
 		src = ifc->addr;
-	if (plen + IPV4_HLEN > 65535) {
+	if (plen + TAPIR_IPV4_HLEN > 65535) {
 		tp_pkt_free(s, p);
 		return -EMSGSIZE;
 	}
 	if (ipv4_is_local(s, dst))
 		return ipv4_loop(s, p, src, dst, proto, id, (flags & TP_IP_ECT0) ? 2 : 0);
-	if (plen + IPV4_HLEN <= ifc->mtu || p->tso_size) {
-		ipv4_header(tp_pkt_push(p, IPV4_HLEN), plen + IPV4_HLEN, id,
+	if (plen + TAPIR_IPV4_HLEN <= ifc->mtu || p->tso_size) {
+		ipv4_header(tp_pkt_push(p, TAPIR_IPV4_HLEN), plen + TAPIR_IPV4_HLEN, id,
 			    (flags & TP_IP_DF) ? 0x4000 : 0, s->cfg.ttl, proto, src, dst,
 			    (flags & TP_IP_ECT0) ? 2 : 0);
 		return ipv4_send(s, ifindex, nexthop, p);
@@ -300,18 +292,18 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 	}
 	/* RFC 791 3.2 "Fragmentation": every fragment but the last carries a
 	 * multiple of 8 bytes; all carry the same id. */
-	chunk = (ifc->mtu - IPV4_HLEN) & ~(size_t)7;
+	chunk = (ifc->mtu - TAPIR_IPV4_HLEN) & ~(size_t)7;
 	for (size_t off = 0; off < plen; off += chunk) {
 		size_t n = plen - off < chunk ? plen - off : chunk;
 		bool more = off + n < plen;
-		struct tp_pkt *f = tp_pkt_alloc(s, n + IPV4_HLEN);
+		struct tp_pkt *f = tp_pkt_alloc(s, n + TAPIR_IPV4_HLEN);
 		if (!f) {
 			STAT(s, tx_nomem);
 			break; /* the peer's reassembly will time out */
 		}
 		memcpy(f->data, p->data + off, n);
 		f->len = (uint32_t)n;
-		ipv4_header(tp_pkt_push(f, IPV4_HLEN), n + IPV4_HLEN, id,
+		ipv4_header(tp_pkt_push(f, TAPIR_IPV4_HLEN), n + TAPIR_IPV4_HLEN, id,
 			    (uint16_t)((more ? 0x2000 : 0) | (off / 8)), s->cfg.ttl, proto, src,
 			    dst, (flags & TP_IP_ECT0) ? 2 : 0);
 		STAT(s, ip_frag_created);

@@ -132,11 +132,10 @@ int tapir_iface_set_ipv4(struct tapir_stack *s, int ifindex, uint32_t addr, unsi
 	uint32_t mask;
 	if (ifindex < 0 || ifindex >= s->nifaces || plen == 0 || plen > 32)
 		return -EINVAL;
-	mask = ~0u << (32 - plen);
-	/* RFC 1122 3.2.1.3: no host may have a broadcast, zero, loopback or
-	 * class D/E address */
-	if (addr == 0 || (addr >> 24) == 127 || (addr >> 28) >= 14 ||
-	    (plen < 31 && ((addr & ~mask) == 0 || (addr & ~mask) == ~mask)))
+	mask = tapir_ipv4_mask(plen);
+	/* RFC 1122 3.2.1.3, RFC 3021: no host may have a broadcast, zero,
+	 * loopback or class D/E address */
+	if (!tapir_ipv4_is_host_addr(addr, plen))
 		return -EADDRNOTAVAIL;
 	s->now = now;
 	ifc = &s->ifaces[ifindex];

@@ -24,7 +24,7 @@ struct tp_seg {
 /* RFC 3168 6.1.1: an ECN-setup SYN carries both ECE and CWR */
 static bool ecn_setup_syn(const struct tp_seg *seg)
 {
-	return (seg->flags & (TH_ECE | TH_CWR)) == (TH_ECE | TH_CWR);
+	return (seg->flags & (TAPIR_TH_ECE | TAPIR_TH_CWR)) == (TAPIR_TH_ECE | TAPIR_TH_CWR);
 }
 
 /* RFC 9293 3.2: options.  A malformed list ends the parse; the segment is
@@ -43,19 +43,19 @@ static void tcp_parse_options(const uint8_t *o, size_t len, struct tp_seg *seg)
 		if (i + 1 >= len || o[i + 1] < 2 || i + o[i + 1] > len)
 			return;
 		if (kind == 2 && o[i + 1] == 4)
-			seg->mss = get16(o + i + 2);
+			seg->mss = tapir_get16(o + i + 2);
 		else if (kind == 3 && o[i + 1] == 3) /* RFC 7323 2.3: above 14 means 14 */
 			seg->wscale = o[i + 2] > TCP_MAX_WSCALE ? TCP_MAX_WSCALE : o[i + 2];
 		else if (kind == 4 && o[i + 1] == 2)
 			seg->sack_ok = true;
 		else if (kind == 8 && o[i + 1] == 10) {
 			seg->has_ts = true;
-			seg->tsval = get32(o + i + 2);
-			seg->tsecr = get32(o + i + 6);
+			seg->tsval = tapir_get32(o + i + 2);
+			seg->tsecr = tapir_get32(o + i + 6);
 		} else if (kind == 5 && o[i + 1] >= 10 && (o[i + 1] - 2) % 8 == 0) {
 			for (size_t b = i + 2; b + 8 <= i + o[i + 1] && seg->nsack < 4; b += 8) {
-				seg->sack[seg->nsack][0] = get32(o + b);
-				seg->sack[seg->nsack][1] = get32(o + b + 4);
+				seg->sack[seg->nsack][0] = tapir_get32(o + b);
+				seg->sack[seg->nsack][1] = tapir_get32(o + b + 4);
 				seg->nsack++;
 			}
 		}
@@ -90,15 +90,15 @@ static void tcp_challenge_ack(struct tapir_tcp *t)
 /* RFC 9293 3.10.7.1: no connection.  Never answer a RST. */
 static int tcp_reply_closed(struct tapir_stack *s, const struct tp_seg *seg)
 {
-	uint32_t seglen = seg->len + !!(seg->flags & TH_SYN) + !!(seg->flags & TH_FIN);
-	if (seg->flags & TH_RST)
+	uint32_t seglen = seg->len + !!(seg->flags & TAPIR_TH_SYN) + !!(seg->flags & TAPIR_TH_FIN);
+	if (seg->flags & TAPIR_TH_RST)
 		return TAPIR_DROP_tcp_no_socket;
 	STAT(s, tcp_rst_sent);
-	if (seg->flags & TH_ACK)
-		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TH_RST);
+	if (seg->flags & TAPIR_TH_ACK)
+		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TAPIR_TH_RST);
 	else
 		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, 0, seg->seq + seglen,
-			    TH_RST | TH_ACK);
+			    TAPIR_TH_RST | TAPIR_TH_ACK);
 	return TAPIR_DROP_tcp_no_socket;
 }
 
@@ -193,11 +193,11 @@ static const uint16_t cookie_mss[4] = {536, 1220, 1440, 1460};
 static uint32_t cookie_hash(struct tapir_stack *s, const struct tp_seg *seg, uint32_t count)
 {
 	uint8_t b[16];
-	put32(b, seg->dst);
-	put16(b + 4, seg->dport);
-	put32(b + 6, seg->src);
-	put16(b + 10, seg->sport);
-	put32(b + 12, count);
+	tapir_put32(b, seg->dst);
+	tapir_put16(b + 4, seg->dport);
+	tapir_put32(b + 6, seg->src);
+	tapir_put16(b + 10, seg->sport);
+	tapir_put32(b + 12, count);
 	return (uint32_t)tp_siphash(s->tcp->secret, b, sizeof(b)) & ~3u;
 }
 
@@ -258,19 +258,19 @@ static int tcp_listen_input(struct tapir_tcp *l, struct tp_seg *seg)
 	struct tapir_stack *s = l->s;
 	struct tapir_tcp *c;
 
-	if (seg->flags & TH_RST) /* first: an incoming RST is ignored */
+	if (seg->flags & TAPIR_TH_RST) /* first: an incoming RST is ignored */
 		return TAPIR_DROP_tcp_dropped;
-	if (seg->flags & TH_ACK) { /* second: an ACK gets <SEQ=SEG.ACK><CTL=RST> */
-		if (!(seg->flags & TH_SYN) && s->cfg.tcp_syncookies &&
+	if (seg->flags & TAPIR_TH_ACK) { /* second: an ACK gets <SEQ=SEG.ACK><CTL=RST> */
+		if (!(seg->flags & TAPIR_TH_SYN) && s->cfg.tcp_syncookies &&
 		    (c = tcp_cookie_check(l, seg)) != NULL)
 			return tcp_sync_input(c, seg); /* it completes the handshake */
 		STAT(s, tcp_rst_sent);
-		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TH_RST);
+		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TAPIR_TH_RST);
 		return TAPIR_DROP_tcp_dropped;
 	}
-	if (!(seg->flags & TH_SYN))
+	if (!(seg->flags & TAPIR_TH_SYN))
 		return TAPIR_DROP_tcp_dropped;
-	if (ipv4_is_broadcast(s, seg->dst) || (seg->dst >> 28) == 14)
+	if (ipv4_is_broadcast(s, seg->dst) || tapir_ipv4_is_multicast(seg->dst))
 		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
 	/* third: a SYN.  A full backlog (SYN-RECEIVED + accept queue) drops
 	 * it silently, so the client's retransmission tries again (UNP 4.5) --
@@ -332,18 +332,18 @@ static void tcp_syn_rto(struct tapir_tcp *t)
 static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 {
 	struct tapir_stack *s = t->s;
-	bool ack = seg->flags & TH_ACK;
+	bool ack = seg->flags & TAPIR_TH_ACK;
 
 	/* first: the ACK must cover our SYN and nothing more */
 	if (ack && (SEQ_LEQ(seg->ack, t->iss) || SEQ_GT(seg->ack, t->snd_max))) {
-		if (!(seg->flags & TH_RST)) {
+		if (!(seg->flags & TAPIR_TH_RST)) {
 			STAT(s, tcp_rst_sent);
-			tcp_respond(s, t->laddr, t->lport, t->raddr, t->rport, seg->ack, 0, TH_RST);
+			tcp_respond(s, t->laddr, t->lport, t->raddr, t->rport, seg->ack, 0, TAPIR_TH_RST);
 		}
 		return TAPIR_DROP_tcp_dropped;
 	}
 	/* second: RST, believed only with an acceptable ACK (RFC 5961 3.2) */
-	if (seg->flags & TH_RST) {
+	if (seg->flags & TAPIR_TH_RST) {
 		if (!ack)
 			return TAPIR_DROP_tcp_dropped;
 		STAT(s, tcp_conn_refused);
@@ -351,7 +351,7 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		return TP_OK;
 	}
 	/* fourth: SYN */
-	if (!(seg->flags & TH_SYN))
+	if (!(seg->flags & TAPIR_TH_SYN))
 		return TAPIR_DROP_tcp_dropped;
 	t->irs = seg->seq;
 	t->rcv_nxt = seg->seq + 1;
@@ -368,7 +368,7 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 	t->sack_ok = s->cfg.tcp_sack && seg->sack_ok;
 	/* RFC 3168 6.1.1: a SYN,ACK with ECE alone answers our ECN-setup
 	 * SYN; in a simultaneous open the peer's SYN asks as any SYN does */
-	t->ecn_ok = ack ? t->ecn_syn && (seg->flags & (TH_ECE | TH_CWR)) == TH_ECE
+	t->ecn_ok = ack ? t->ecn_syn && (seg->flags & (TAPIR_TH_ECE | TAPIR_TH_CWR)) == TAPIR_TH_ECE
 			: s->cfg.tcp_ecn && ecn_setup_syn(seg);
 	tcp_options_agreed(t);
 	t->snd_wnd = t->max_sndwnd = seg->wnd;
@@ -391,9 +391,9 @@ static int tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		tcp_notify(t, TAPIR_EV_CONNECTED | TAPIR_EV_WRITE);
 		/* data or FIN on the SYN,ACK: "continue processing at the sixth
 		 * step" (RFC 9293 3.10.7.3), i.e. as any segment now */
-		if (seg->len || (seg->flags & TH_FIN)) {
+		if (seg->len || (seg->flags & TAPIR_TH_FIN)) {
 			struct tp_seg rest = *seg;
-			rest.flags &= (uint8_t)~TH_SYN;
+			rest.flags &= (uint8_t)~TAPIR_TH_SYN;
 			rest.seq++;
 			return tcp_sync_input(t, &rest);
 		}
@@ -497,21 +497,21 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	uint32_t seq = seg->seq, len = seg->len;
 	const uint8_t *data = seg->data;
 	uint8_t flags = seg->flags;
-	uint32_t seglen = len + !!(flags & TH_SYN) + !!(flags & TH_FIN);
+	uint32_t seglen = len + !!(flags & TAPIR_TH_SYN) + !!(flags & TAPIR_TH_FIN);
 	/* RFC 7323 2.3: the window field of a non-SYN segment is scaled */
-	uint32_t swnd = seg->wnd << (t->ws_ok && !(flags & TH_SYN) ? t->snd_wscale : 0);
+	uint32_t swnd = seg->wnd << (t->ws_ok && !(flags & TAPIR_TH_SYN) ? t->snd_wscale : 0);
 	bool ok;
 
 	/* A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost:
 	 * send it again rather than the RFC's bare ACK. */
-	if (t->state == TAPIR_TCP_SYN_RECEIVED && (flags & TH_SYN) && !(flags & (TH_ACK | TH_RST)) &&
+	if (t->state == TAPIR_TCP_SYN_RECEIVED && (flags & TAPIR_TH_SYN) && !(flags & (TAPIR_TH_ACK | TAPIR_TH_RST)) &&
 	    seq == t->irs) {
 		t->snd_nxt = t->iss;
 		tcp_output(t);
 		return TP_OK;
 	}
 
-	if (t->ts_ok && !(flags & TH_RST)) {
+	if (t->ts_ok && !(flags & TAPIR_TH_RST)) {
 		/* RFC 7323 3.2: once agreed, a segment without TSopt is dropped */
 		if (!seg->has_ts)
 			return TAPIR_DROP_tcp_dropped;
@@ -540,14 +540,14 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	if (!ok && wnd == 0 && seq == t->rcv_nxt) {
 		ok = true;
 		len = 0;
-		flags &= (uint8_t)~TH_FIN;
+		flags &= (uint8_t)~TAPIR_TH_FIN;
 		t->ack_now = true; /* what we could not take gets an ACK: it tells
 				    * a zero-window prober our window */
 	}
 	if (!ok) {
-		if (!(flags & TH_RST)) {
-			if (len && SEQ_LEQ(seq + (flags & TH_SYN ? 1 : 0) + len, t->rcv_nxt))
-				tcp_dsack(t, seq + (flags & TH_SYN ? 1 : 0), seq + (flags & TH_SYN ? 1 : 0) + len);
+		if (!(flags & TAPIR_TH_RST)) {
+			if (len && SEQ_LEQ(seq + (flags & TAPIR_TH_SYN ? 1 : 0) + len, t->rcv_nxt))
+				tcp_dsack(t, seq + (flags & TAPIR_TH_SYN ? 1 : 0), seq + (flags & TAPIR_TH_SYN ? 1 : 0) + len);
 			tcp_send_ack(t);
 		}
 		return TAPIR_DROP_tcp_dropped;
@@ -563,7 +563,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 
 	/* second: RST (RFC 5961 3.2): only an exact RCV.NXT resets; anything
 	 * else in the window gets a challenge ACK */
-	if (flags & TH_RST) {
+	if (flags & TAPIR_TH_RST) {
 		if (seq != t->rcv_nxt) {
 			tcp_challenge_ack(t);
 			return TAPIR_DROP_tcp_dropped;
@@ -592,16 +592,16 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	/* Trim what was received before and what lies beyond the window. */
 	if (SEQ_LT(seq, t->rcv_nxt)) {
 		uint32_t d = t->rcv_nxt - seq;
-		if (flags & TH_SYN) {
-			flags &= (uint8_t)~TH_SYN;
+		if (flags & TAPIR_TH_SYN) {
+			flags &= (uint8_t)~TAPIR_TH_SYN;
 			seq++;
 			d--;
 		}
-		if (!(flags & TH_RST))
+		if (!(flags & TAPIR_TH_RST))
 			tcp_dsack(t, seq, seq + (d < len ? d : len)); /* the part had before */
 		if (d >= len) {
 			if (d > len) /* the FIN, too, was received before */
-				flags &= (uint8_t)~TH_FIN;
+				flags &= (uint8_t)~TAPIR_TH_FIN;
 			data += len;
 			seq += len;
 			len = 0;
@@ -613,12 +613,12 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	}
 	if (len && SEQ_GT(seq + len, t->rcv_nxt + wnd)) {
 		len = t->rcv_nxt + wnd - seq;
-		flags &= (uint8_t)~TH_FIN;
+		flags &= (uint8_t)~TAPIR_TH_FIN;
 		t->ack_now = true;
 	}
 
 	/* fourth: SYN in a synchronized state (RFC 5961 4.2: challenge ACK) */
-	if (flags & TH_SYN) {
+	if (flags & TAPIR_TH_SYN) {
 		if (t->state == TAPIR_TCP_SYN_RECEIVED && t->passive) {
 			tcp_drop(t, 0);
 			return TAPIR_DROP_tcp_dropped;
@@ -628,7 +628,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	}
 
 	/* fifth: the ACK field */
-	if (!(flags & TH_ACK))
+	if (!(flags & TAPIR_TH_ACK))
 		return TAPIR_DROP_tcp_dropped;
 	/* RFC 5961 5.2: acceptable is SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT
 	 * (SND.MAX here, as after a timeout SND.NXT went back) */
@@ -639,7 +639,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	/* RFC 3168 6.1.3: a CE mark is echoed (ECE on every ACK) until the
 	 * sender says CWR; ACKed at once, so the sender hears of it soon */
 	if (t->ecn_ok) {
-		if (flags & TH_CWR)
+		if (flags & TAPIR_TH_CWR)
 			t->ece_pending = false;
 		if (seg->ecn == 3) {
 			STAT(s, tcp_ecn_ce_rx);
@@ -650,7 +650,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 	if (t->state == TAPIR_TCP_SYN_RECEIVED) {
 		if (!SEQ_GT(seg->ack, t->snd_una)) {
 			STAT(s, tcp_rst_sent);
-			tcp_respond(s, t->laddr, t->lport, t->raddr, t->rport, seg->ack, 0, TH_RST);
+			tcp_respond(s, t->laddr, t->lport, t->raddr, t->rport, seg->ack, 0, TAPIR_TH_RST);
 			return TAPIR_DROP_tcp_dropped;
 		}
 		t->snd_una = t->iss + 1; /* our SYN is acknowledged */
@@ -722,10 +722,10 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		 * blocks (a peer that agreed to SACK but sends none) when it
 		 * is one by RFC 5681's rules */
 		bool dup = newly || (!seg->nsack && !advanced && seg->ack == t->snd_una &&
-				     len == 0 && !(flags & TH_FIN) && swnd == t->snd_wnd && swnd);
+				     len == 0 && !(flags & TAPIR_TH_FIN) && swnd == t->snd_wnd && swnd);
 		if (advanced || dup)
 			tcp_sack_ack(t, dup, advanced);
-	} else if (!advanced && seg->ack == t->snd_una && len == 0 && !(flags & TH_FIN) &&
+	} else if (!advanced && seg->ack == t->snd_una && len == 0 && !(flags & TAPIR_TH_FIN) &&
 		   swnd == t->snd_wnd && swnd && t->snd_max != t->snd_una) {
 		/* RFC 5681 2: a duplicate ACK.  Not behind a zero window: there
 		 * the answers to persist probes look alike and mean no loss. */
@@ -735,7 +735,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 		}
 	}
 	/* RFC 3168 6.1.2: the network said congestion, not loss */
-	if (t->ecn_ok && (flags & TH_ECE))
+	if (t->ecn_ok && (flags & TAPIR_TH_ECE))
 		cc_ecn(t);
 	/* RFC 9293 3.10.7.4: update the send window from the newest segment */
 	if (SEQ_LT(t->snd_wl1, seq) || (t->snd_wl1 == seq && SEQ_LEQ(t->snd_wl2, seg->ack))) {
@@ -771,7 +771,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 			break;
 		case TAPIR_TCP_TIME_WAIT:
 			/* a retransmitted FIN: acknowledge it, restart 2MSL */
-			if (flags & TH_FIN) {
+			if (flags & TAPIR_TH_FIN) {
 				TP_ARM(s, t->t_2msl, s->now + 2 * s->cfg.tcp_msl_us);
 				tcp_send_ack(t);
 			}
@@ -797,7 +797,7 @@ static int tcp_sync_input(struct tapir_tcp *t, struct tp_seg *seg)
 
 	/* eighth: FIN, once every byte before it is in; one that came early
 	 * waits for the hole before it to fill */
-	if (flags & TH_FIN) {
+	if (flags & TAPIR_TH_FIN) {
 		t->rcv_fin_seq = seq + len;
 		t->fin_pending = true;
 		t->ack_now = true;
@@ -832,35 +832,35 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	struct tapir_tcp *t;
 	int r;
 
-	if (tlen < TCP_HLEN)
+	if (tlen < TAPIR_TCP_HLEN)
 		return TAPIR_DROP_tcp_short;
 	memset(&seg, 0, sizeof(seg));
 	seg.wscale = -1;
 	seg.ecn = pkt[1] & 3;
-	seg.src = get32(pkt + 12);
-	seg.dst = get32(pkt + 16);
+	seg.src = tapir_get32(pkt + 12);
+	seg.dst = tapir_get32(pkt + 16);
 	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) &&
-	    tp_csum_fold(tp_csum_add(tp_csum_pseudo(seg.src, seg.dst, IP_PROTO_TCP, (uint16_t)tlen),
+	    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(seg.src, seg.dst, TAPIR_IPPROTO_TCP, (uint16_t)tlen),
 				     th, tlen)) != 0)
 		return TAPIR_DROP_tcp_checksum;
 	if (HOOKED(s, TAPIR_HOOK_TCP_RX) &&
 	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, seg.src, seg.dst,
-		      tapir_tcp_lookup(s, seg.dst, get16(th + 2), seg.src, get16(th))))
+		      tapir_tcp_lookup(s, seg.dst, tapir_get16(th + 2), seg.src, tapir_get16(th))))
 		return TAPIR_DROP_hook;
 	off = (size_t)(th[12] >> 4) * 4;
-	if (off < TCP_HLEN || off > tlen)
+	if (off < TAPIR_TCP_HLEN || off > tlen)
 		return TAPIR_DROP_tcp_header;
 	if (ipv4_is_broadcast(s, seg.dst))
 		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
-	seg.sport = get16(th);
-	seg.dport = get16(th + 2);
-	seg.seq = get32(th + 4);
-	seg.ack = get32(th + 8);
+	seg.sport = tapir_get16(th);
+	seg.dport = tapir_get16(th + 2);
+	seg.seq = tapir_get32(th + 4);
+	seg.ack = tapir_get32(th + 8);
 	seg.flags = th[13]; /* with ECE and CWR (RFC 3168 6.1) */
-	seg.wnd = get16(th + 14);
+	seg.wnd = tapir_get16(th + 14);
 	seg.data = th + off;
 	seg.len = (uint32_t)(tlen - off);
-	tcp_parse_options(th + TCP_HLEN, off - TCP_HLEN, &seg);
+	tcp_parse_options(th + TAPIR_TCP_HLEN, off - TAPIR_TCP_HLEN, &seg);
 	STAT(s, tcp_rx);
 	if (TRACE_ON(s, TAPIR_TR_TCP))
 		tcp_trace_seg(s, "rx", seg.src, seg.sport, seg.dst, seg.dport, th, tlen);
@@ -868,7 +868,7 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	t = tcp_lookup(s, seg.dst, seg.dport, seg.src, seg.sport);
 	/* RFC 6191's idea without timestamps: a new SYN beyond the old
 	 * connection's sequence space may end its TIME-WAIT early */
-	if (t && t->state == TAPIR_TCP_TIME_WAIT && (seg.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	if (t && t->state == TAPIR_TCP_TIME_WAIT && (seg.flags & (TAPIR_TH_SYN | TAPIR_TH_ACK | TAPIR_TH_RST)) == TAPIR_TH_SYN &&
 	    SEQ_GT(seg.seq, t->rcv_nxt) && tcp_lookup_listener(s, seg.dst, seg.dport)) {
 		if (t->user_closed)
 			tcp_free(t);
@@ -921,9 +921,9 @@ int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int 
 {
 	size_t hlen = (size_t)(inner[0] & 15) * 4;
 	const uint8_t *th = inner + hlen;
-	struct tapir_tcp *t = tcp_lookup(s, get32(inner + 12), get16(th), get32(inner + 16),
-					 get16(th + 2));
-	uint32_t seq = get32(th + 4);
+	struct tapir_tcp *t = tcp_lookup(s, tapir_get32(inner + 12), tapir_get16(th), tapir_get32(inner + 16),
+					 tapir_get16(th + 2));
+	uint32_t seq = tapir_get32(th + 4);
 	bool hard;
 	(void)len;
 	if (!t || SEQ_LT(seq, t->snd_una) || SEQ_GEQ(seq, t->snd_max))
@@ -933,9 +933,9 @@ int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int 
 	 * them, are soft: the connection goes on and the error is told only if
 	 * it then times out (UNP 4.3).  Our own ARP failure is as good as a
 	 * hard answer for a connect, as Linux has it. */
-	hard = local || (type == ICMP_UNREACH && code >= ICMP_UNREACH_PROTO &&
-			 code <= ICMP_UNREACH_NEEDFRAG);
-	if (t->state == TAPIR_TCP_SYN_SENT && hard && code != ICMP_UNREACH_NEEDFRAG) {
+	hard = local || (type == TAPIR_ICMP_UNREACH && code >= TAPIR_ICMP_UNREACH_PROTO &&
+			 code <= TAPIR_ICMP_UNREACH_NEEDFRAG);
+	if (t->state == TAPIR_TCP_SYN_SENT && hard && code != TAPIR_ICMP_UNREACH_NEEDFRAG) {
 		tcp_drop(t, err);
 		return TP_OK;
 	}

@@ -20,15 +20,6 @@
 #define SEQ_GT(a, b) SEQ_LT(b, a)
 #define SEQ_GEQ(a, b) SEQ_LEQ(b, a)
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_PSH 0x08
-#define TH_ACK 0x10
-#define TH_URG 0x20
-#define TH_ECE 0x40 /* RFC 3168 */
-#define TH_CWR 0x80
-#define TCP_HLEN 20
 
 #define TCP_MIN_MSS 216         /* floor for a peer's MSS (CVE-2019-11479's lesson) */
 #define TCP_DEFAULT_MSS 536     /* RFC 9293 3.7.1: when the peer sends no MSS option */

@@ -9,14 +9,14 @@
 static const char *flag_str(uint8_t f, char buf[12])
 {
 	char *p = buf;
-	if (f & TH_SYN) *p++ = 'S';
-	if (f & TH_FIN) *p++ = 'F';
-	if (f & TH_RST) *p++ = 'R';
-	if (f & TH_PSH) *p++ = 'P';
-	if (f & TH_URG) *p++ = 'U';
-	if (f & TH_ECE) *p++ = 'E';
-	if (f & TH_CWR) *p++ = 'W';
-	if (f & TH_ACK) *p++ = '.';
+	if (f & TAPIR_TH_SYN) *p++ = 'S';
+	if (f & TAPIR_TH_FIN) *p++ = 'F';
+	if (f & TAPIR_TH_RST) *p++ = 'R';
+	if (f & TAPIR_TH_PSH) *p++ = 'P';
+	if (f & TAPIR_TH_URG) *p++ = 'U';
+	if (f & TAPIR_TH_ECE) *p++ = 'E';
+	if (f & TAPIR_TH_CWR) *p++ = 'W';
+	if (f & TAPIR_TH_ACK) *p++ = '.';
 	*p = 0;
 	return buf;
 }
@@ -26,7 +26,7 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len)
 {
 	char a[16], b[16], f[12], opts[128] = "";
-	size_t hl = (size_t)(th[12] >> 4) * 4, o = TCP_HLEN;
+	size_t hl = (size_t)(th[12] >> 4) * 4, o = TAPIR_TCP_HLEN;
 	int n = 0;
 	while (o < hl && n < (int)sizeof(opts) - 40) {
 		uint8_t kind = th[o];
@@ -41,7 +41,7 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 		/* named as tcpdump names them (RFC 9293 3.2, RFC 7323, RFC 2018) */
 		if (kind == 2 && th[o + 1] == 4)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%smss %u", n ? "," : "",
-				      get16(th + o + 2));
+				      tapir_get16(th + o + 2));
 		else if (kind == 3 && th[o + 1] == 3)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%swscale %u", n ? "," : "",
 				      th[o + 2]);
@@ -51,14 +51,14 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%ssack", n ? "," : "");
 		else if (kind == 8 && th[o + 1] == 10)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sTS val %u ecr %u",
-				      n ? "," : "", get32(th + o + 2), get32(th + o + 6));
+				      n ? "," : "", tapir_get32(th + o + 2), tapir_get32(th + o + 6));
 		else
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", kind);
 		o += th[o + 1];
 	}
 	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s%s", dir,
 		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, flag_str(th[13], f),
-		 get32(th + 4), get32(th + 8), get16(th + 14), len - hl, n ? " <" : "", opts,
+		 tapir_get32(th + 4), tapir_get32(th + 8), tapir_get16(th + 14), len - hl, n ? " <" : "", opts,
 		 n ? ">" : "",
 		 (th[12] & 0x0f) == TAPIR_TH_RES_DTH ? " DTH (RFC 9401)" : (th[12] & 0x0f) ? " reserved bits set" : "");
 }
@@ -125,7 +125,7 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x)
 	size_t n = 0;
 	if (x->mss) {
 		o[n++] = 2; o[n++] = 4;
-		put16(o + n, x->mss);
+		tapir_put16(o + n, x->mss);
 		n += 2;
 	}
 	if (x->ts) {
@@ -135,8 +135,8 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x)
 			o[n++] = 1; o[n++] = 1;
 		}
 		o[n++] = 8; o[n++] = 10;
-		put32(o + n, x->tsval);
-		put32(o + n + 4, x->tsecr);
+		tapir_put32(o + n, x->tsval);
+		tapir_put32(o + n + 4, x->tsecr);
 		n += 8;
 	} else if (x->sack_ok) {
 		o[n++] = 1; o[n++] = 1; o[n++] = 4; o[n++] = 2;
@@ -149,8 +149,8 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x)
 		o[n++] = 1; o[n++] = 1; o[n++] = 5;
 		o[n++] = (uint8_t)(2 + 8 * x->nsack);
 		for (unsigned i = 0; i < x->nsack; i++) {
-			put32(o + n, x->sack[i][0]);
-			put32(o + n + 4, x->sack[i][1]);
+			tapir_put32(o + n, x->sack[i][0]);
+			tapir_put32(o + n + 4, x->sack[i][1]);
 			n += 8;
 		}
 	}
@@ -166,7 +166,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 {
 	unsigned ipflags = TP_IP_DF;
 	uint8_t opts[40];
-	size_t optlen = opt ? tcp_write_options(opts, opt) : 0, hl = TCP_HLEN + optlen;
+	size_t optlen = opt ? tcp_write_options(opts, opt) : 0, hl = TAPIR_TCP_HLEN + optlen;
 	struct tp_pkt *p = tp_pkt_alloc(s, hl + len);
 	uint8_t *th;
 	if (!p) {
@@ -174,29 +174,29 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 		return -1;
 	}
 	th = p->data;
-	put16(th, lport);
-	put16(th + 2, rport);
-	put32(th + 4, seq);
-	put32(th + 8, ack);
+	tapir_put16(th, lport);
+	tapir_put16(th + 2, rport);
+	tapir_put32(th + 4, seq);
+	tapir_put32(th + 8, ack);
 	th[12] = (uint8_t)((hl / 4) << 4 | (reserved & 0x0f));
 	th[13] = flags;
-	put16(th + 14, win);
-	put16(th + 16, 0);
-	put16(th + 18, 0);
-	memcpy(th + TCP_HLEN, opts, optlen);
+	tapir_put16(th + 14, win);
+	tapir_put16(th + 16, 0);
+	tapir_put16(th + 18, 0);
+	memcpy(th + TAPIR_TCP_HLEN, opts, optlen);
 	if (len && data)
 		ring_read_at(data, off, th + hl, len);
 	else if (len)
 		memcpy(th + hl, raw, len);
 	p->len = (uint32_t)(hl + len);
-	if (sock && sock->ecn_ok && len && !(flags & (TH_SYN | TH_RST)) &&
+	if (sock && sock->ecn_ok && len && !(flags & (TAPIR_TH_SYN | TAPIR_TH_RST)) &&
 	    SEQ_GEQ(seq, sock->snd_max) && !(sock->force && !sock->snd_wnd)) {
 		/* RFC 3168 6.1.4-6.1.6: new data only -- not a retransmission,
 		 * an ACK or a window probe -- goes ECT(0); the first after a
 		 * reduction says CWR */
 		ipflags |= TP_IP_ECT0;
 		if (sock->cwr_pending) {
-			th[13] |= TH_CWR;
+			th[13] |= TAPIR_TH_CWR;
 			sock->cwr_pending = false;
 		}
 	}
@@ -205,11 +205,11 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 		 * cuts it and completes each checksum from the pseudo-header
 		 * sum left in the field */
 		p->tso_size = sock->mss;
-		put16(th + 16, (uint16_t)~tp_csum_fold(
-				       tp_csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)p->len)));
+		tapir_put16(th + 16, (uint16_t)~tapir_csum_fold(
+				       tapir_csum_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, (uint16_t)p->len)));
 	} else {
-		put16(th + 16, tp_csum_fold(tp_csum_add(
-				       tp_csum_pseudo(laddr, raddr, IP_PROTO_TCP, (uint16_t)p->len),
+		tapir_put16(th + 16, tapir_csum_fold(tapir_csum_add(
+				       tapir_csum_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, (uint16_t)p->len),
 				       th, p->len)));
 	}
 	if (HOOKED(s, TAPIR_HOOK_TCP_TX) &&
@@ -221,19 +221,19 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 	STAT(s, tcp_tx);
 	if (TRACE_ON(s, TAPIR_TR_TCP))
 		tcp_trace_seg(s, "tx", laddr, lport, raddr, rport, th, p->len);
-	return ipv4_output(s, p, laddr, raddr, IP_PROTO_TCP, ipflags);
+	return ipv4_output(s, p, laddr, raddr, TAPIR_IPPROTO_TCP, ipflags);
 }
 
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
 		     uint32_t len)
 {
-	bool syn = flags & TH_SYN;
+	bool syn = flags & TAPIR_TH_SYN;
 	const struct tapir_config *c = &t->s->cfg;
 	struct tcp_optout o = {.wscale = -1};
 	if (syn) {
 		/* RFC 9293 3.7.1 / RFC 6691: the MSS is what we can receive */
 		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
-		bool passive = flags & TH_ACK; /* a SYN,ACK answers only what was offered */
+		bool passive = flags & TAPIR_TH_ACK; /* a SYN,ACK answers only what was offered */
 		o.mss = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS);
 		if (t->user_mss && t->user_mss < o.mss)
 			o.mss = t->user_mss;
@@ -247,23 +247,23 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		 * (6.1.1.1: a middlebox may drop ECN-setup SYNs) */
 		if (passive) {
 			if (t->ecn_ok)
-				flags |= TH_ECE;
+				flags |= TAPIR_TH_ECE;
 		} else {
 			t->ecn_syn = c->tcp_ecn == 1 && t->backoff <= c->tcp_ecn_syn_retries;
 			if (t->ecn_syn)
-				flags |= TH_ECE | TH_CWR;
+				flags |= TAPIR_TH_ECE | TAPIR_TH_CWR;
 		}
 	} else {
 		o.ts = t->ts_ok;
 		o.tsecr = t->ts_recent;
-		if (t->ecn_ok && (flags & TH_ACK) && t->ece_pending)
-			flags |= TH_ECE; /* RFC 3168 6.1.3: until the sender's CWR */
+		if (t->ecn_ok && (flags & TAPIR_TH_ACK) && t->ece_pending)
+			flags |= TAPIR_TH_ECE; /* RFC 3168 6.1.3: until the sender's CWR */
 	}
 	o.tsval = tcp_ts_now(t);
 	/* RFC 2018 4: ACKs name the out-of-order blocks, newest first;
 	 * RFC 2883 4: a duplicate just received goes before them, once, with
 	 * the block that holds it (if any) second */
-	if (t->sack_ok && (t->nooo || t->dsack) && (flags & TH_ACK) && !syn) {
+	if (t->sack_ok && (t->nooo || t->dsack) && (flags & TAPIR_TH_ACK) && !syn) {
 		/* as many blocks as fit beside the data in one MTU: header
 		 * options have 40 bytes, and a full segment leaves none */
 		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
@@ -298,7 +298,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 				o.nsack++;
 			}
 	}
-	if (flags & TH_ACK) {
+	if (flags & TAPIR_TH_ACK) {
 		t->ack_now = false;
 		t->unacked_segs = 0;
 		t->t_delack = TAPIR_TIME_NEVER;
@@ -306,7 +306,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 	}
 	/* RFC 9401 3.3: reserved bits go on data segments, never on a SYN */
 	return tcp_emit(t->s, t, t->laddr, t->lport, t->raddr, t->rport, seq,
-			(flags & TH_ACK) ? t->rcv_nxt : 0, flags,
+			(flags & TAPIR_TH_ACK) ? t->rcv_nxt : 0, flags,
 			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn), &o,
 			&t->snd, NULL, off, len);
 }
@@ -323,7 +323,7 @@ void tcp_send_synack_cookie(struct tapir_stack *s, uint32_t laddr, uint16_t lpor
 	unsigned mtu = ipv4_path_mtu(s, raddr);
 	struct tcp_optout o = {.mss = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS),
 			       .wscale = -1};
-	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, TH_SYN | TH_ACK, 0,
+	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, TAPIR_TH_SYN | TAPIR_TH_ACK, 0,
 		 rcvbuf > 65535 ? 65535 : (uint16_t)rcvbuf, &o, NULL, NULL, 0, 0);
 }
 
@@ -376,13 +376,13 @@ int tcp_output(struct tapir_tcp *t)
 		return 0;
 	case TAPIR_TCP_SYN_SENT:
 		if (t->snd_nxt == t->iss)
-			tcp_send_syn(t, TH_SYN);
+			tcp_send_syn(t, TAPIR_TH_SYN);
 		return 0;
 	case TAPIR_TCP_SYN_RECEIVED:
 		if (t->snd_nxt == t->iss)
-			tcp_send_syn(t, TH_SYN | TH_ACK);
+			tcp_send_syn(t, TAPIR_TH_SYN | TAPIR_TH_ACK);
 		else if (t->ack_now)
-			tcp_send_segment(t, t->snd_nxt, TH_ACK, 0, 0);
+			tcp_send_segment(t, t->snd_nxt, TAPIR_TH_ACK, 0, 0);
 		return 0;
 	default:
 		break;
@@ -415,7 +415,7 @@ int tcp_output(struct tapir_tcp *t)
 		}
 		uint32_t len;
 		bool fin, send = false;
-		uint8_t flags = TH_ACK;
+		uint8_t flags = TAPIR_TH_ACK;
 
 		if (t->force && !usable && unsent)
 			usable = 1; /* a persist probe: one byte past the window */
@@ -452,9 +452,9 @@ int tcp_output(struct tapir_tcp *t)
 			fin = false;
 		}
 		if (len && off + len == t->snd.len)
-			flags |= TH_PSH;
+			flags |= TAPIR_TH_PSH;
 		if (fin)
-			flags |= TH_FIN;
+			flags |= TAPIR_TH_FIN;
 		/* a bare ACK says SND.MAX, not a SND.NXT that a timeout moved
 		 * back: below the peer's RCV.NXT it would be unacceptable
 		 * there (RFC 9293 3.10.7.4), and both ends could stall */

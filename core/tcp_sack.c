@@ -151,7 +151,7 @@ void tcp_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 	if (n > t->snd.len - off)
 		n = t->snd.len - off;
 	t->timing = false; /* Karn */
-	tcp_send_segment(t, seq, TH_ACK, off, n);
+	tcp_send_segment(t, seq, TAPIR_TH_ACK, off, n);
 	if (SEQ_GT(seq + n, t->rexmt_high))
 		t->rexmt_high = seq + n;
 	if (t->nrx == TCP_SACK_MAX) { /* the oldest is forgotten: its loss waits for the RTO */

@@ -287,10 +287,10 @@ uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t
 		 uint16_t rport)
 {
 	uint8_t b[12];
-	put32(b, laddr);
-	put16(b + 4, lport);
-	put32(b + 6, raddr);
-	put16(b + 10, rport);
+	tapir_put32(b, laddr);
+	tapir_put16(b + 4, lport);
+	tapir_put32(b + 6, raddr);
+	tapir_put16(b + 10, rport);
 	return (uint32_t)(s->now / 4) + (uint32_t)tp_siphash(s->tcp->secret, b, sizeof(b));
 }
 
@@ -515,7 +515,7 @@ int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_t
 		return -EINVAL;
 	if (t->state != TAPIR_TCP_CLOSED || t->hard_error || t->snd_max)
 		return -EISCONN;
-	if (!addr || !port || addr == IPV4_BROADCAST || (addr >> 28) == 14)
+	if (!addr || !port || addr == TAPIR_IPV4_BROADCAST || tapir_ipv4_is_multicast(addr))
 		return -EINVAL;
 	ifindex = ipv4_route(s, addr, NULL);
 	if (ifindex < 0)
@@ -648,7 +648,7 @@ int tapir_tcp_shutdown(struct tapir_tcp *t, int how, tapir_time_t now)
 void tcp_send_rst(struct tapir_tcp *t)
 {
 	/* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> */
-	tcp_respond(t->s, t->laddr, t->lport, t->raddr, t->rport, t->snd_nxt, 0, TH_RST);
+	tcp_respond(t->s, t->laddr, t->lport, t->raddr, t->rport, t->snd_nxt, 0, TAPIR_TH_RST);
 	STAT(t->s, tcp_rst_sent);
 }
 

@@ -138,7 +138,7 @@ static bool keep_timeout(struct tapir_tcp *t)
 	}
 	/* RFC 1122 4.2.3.6: SEG.SEQ = SND.NXT - 1, no data: the peer answers
 	 * with an ACK */
-	tcp_send_segment(t, t->snd_una - 1, TH_ACK, 0, 0);
+	tcp_send_segment(t, t->snd_una - 1, TAPIR_TH_ACK, 0, 0);
 	t->keep_probes++;
 	tcp_keep_arm(t);
 	return true;

@@ -6,7 +6,7 @@
 #include "core.h"
 
 #define UDP_HLEN 8
-#define UDP_MAX_PAYLOAD (65535 - IPV4_HLEN - UDP_HLEN)
+#define UDP_MAX_PAYLOAD (65535 - TAPIR_IPV4_HLEN - UDP_HLEN)
 
 int udp_init(struct tapir_stack *s)
 {
@@ -53,7 +53,7 @@ static struct tapir_udp *udp_lookup(struct tapir_stack *s, uint32_t dst, uint16_
 int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 {
 	const uint8_t *h = pkt + hlen;
-	uint32_t src = get32(pkt + 12), dst = get32(pkt + 16);
+	uint32_t src = tapir_get32(pkt + 12), dst = tapir_get32(pkt + 16);
 	uint16_t sport, dport, ulen;
 	struct tapir_udp *u;
 	struct tp_pkt *p;
@@ -61,15 +61,15 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 
 	if (len - hlen < UDP_HLEN)
 		return TAPIR_DROP_udp_short;
-	ulen = get16(h + 4);
+	ulen = tapir_get16(h + 4);
 	if (ulen < UDP_HLEN || ulen > len - hlen)
 		return TAPIR_DROP_udp_length;
 	/* RFC 768: a zero checksum means the sender computed none */
-	if (get16(h + 6) != 0 && !(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) &&
-	    tp_csum_fold(tp_csum_add(tp_csum_pseudo(src, dst, IP_PROTO_UDP, ulen), h, ulen)) != 0)
+	if (tapir_get16(h + 6) != 0 && !(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) &&
+	    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, TAPIR_IPPROTO_UDP, ulen), h, ulen)) != 0)
 		return TAPIR_DROP_udp_checksum;
-	sport = get16(h);
-	dport = get16(h + 2);
+	sport = tapir_get16(h);
+	dport = tapir_get16(h + 2);
 	TRACE(s, TAPIR_TR_UDP, "rx %s.%u > %s.%u len %u", tp_ip_str(src, a), sport,
 	      tp_ip_str(dst, b), dport, ulen - UDP_HLEN);
 	u = udp_lookup(s, dst, dport, src, sport);
@@ -77,7 +77,7 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 		STAT(s, udp_no_socket);
 		/* RFC 1122 4.1.3.1: port unreachable, never for broadcasts */
 		if (!ipv4_is_broadcast(s, dst))
-			icmp_send_error(s, pkt, len, ICMP_UNREACH, ICMP_UNREACH_PORT);
+			icmp_send_error(s, pkt, len, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT);
 		return TAPIR_DROP_udp_no_port;
 	}
 	if (u->rq_bytes + ulen - UDP_HLEN > u->rcvbuf)
@@ -103,8 +103,8 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err)
 {
 	size_t hlen = (size_t)(inner[0] & 15) * 4;
-	uint32_t src = get32(inner + 12), dst = get32(inner + 16);
-	uint16_t sport = get16(inner + hlen), dport = get16(inner + hlen + 2);
+	uint32_t src = tapir_get32(inner + 12), dst = tapir_get32(inner + 16);
+	uint16_t sport = tapir_get16(inner + hlen), dport = tapir_get16(inner + hlen + 2);
 	struct tapir_udp *u = udp_lookup(s, src, sport, dst, dport);
 	(void)len;
 	if (!u)
@@ -234,20 +234,20 @@ long tapir_udp_sendto(struct tapir_udp *u, const void *data, size_t len, uint32_
 		STAT(s, tx_nomem);
 		return -ENOBUFS;
 	}
-	put16(p->data, u->lport);
-	put16(p->data + 2, dport);
-	put16(p->data + 4, (uint16_t)(UDP_HLEN + len));
-	put16(p->data + 6, 0);
+	tapir_put16(p->data, u->lport);
+	tapir_put16(p->data + 2, dport);
+	tapir_put16(p->data + 4, (uint16_t)(UDP_HLEN + len));
+	tapir_put16(p->data + 6, 0);
 	if (len)
 		memcpy(p->data + UDP_HLEN, data, len);
 	p->len = (uint32_t)(UDP_HLEN + len);
-	sum = tp_csum_fold(tp_csum_add(tp_csum_pseudo(src, dst, IP_PROTO_UDP, (uint16_t)p->len),
+	sum = tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, TAPIR_IPPROTO_UDP, (uint16_t)p->len),
 				       p->data, p->len));
-	put16(p->data + 6, sum ? sum : 0xffff); /* RFC 768: 0 is sent as all ones */
+	tapir_put16(p->data + 6, sum ? sum : 0xffff); /* RFC 768: 0 is sent as all ones */
 	STAT(s, udp_tx);
 	TRACE(s, TAPIR_TR_UDP, "tx %s.%u > %s.%u len %zu", tp_ip_str(src, a), u->lport,
 	      tp_ip_str(dst, b), dport, len);
-	r = ipv4_output(s, p, src, dst, IP_PROTO_UDP, 0);
+	r = ipv4_output(s, p, src, dst, TAPIR_IPPROTO_UDP, 0);
 	return r < 0 ? r : (long)len;
 }
 

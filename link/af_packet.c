@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include <tapir/link.h>
+#include <tapir/wire.h>
 
 struct tapir_afp {
 	struct tapir_link link; /* first: the core sees only this */
@@ -195,20 +196,6 @@ struct tapir_link *tapir_afp_link(struct tapir_afp *a) { return &a->link; }
 int tapir_afp_fd(const struct tapir_afp *a) { return a->fd; }
 unsigned tapir_afp_mtu(const struct tapir_afp *a) { return a->mtu; }
 
-/* RFC 1071: the ones' complement sum of BUF[0..len), folded, complemented. */
-static uint16_t csum(const uint8_t *buf, size_t len)
-{
-	uint64_t sum = 0;
-	size_t i;
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(buf[i] << 8 | buf[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)buf[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 long tapir_afp_recv(struct tapir_afp *a, uint8_t *buf, size_t cap)
 {
 	for (;;) {
@@ -233,7 +220,7 @@ long tapir_afp_recv(struct tapir_afp *a, uint8_t *buf, size_t cap)
 			uint16_t c;
 			if (start >= len || at + 2 > len)
 				continue;
-			c = csum(buf + start, len - start);
+			c = tapir_csum(buf + start, len - start);
 			buf[at] = (uint8_t)(c >> 8);
 			buf[at + 1] = (uint8_t)c;
 		}

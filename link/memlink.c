@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <tapir/link.h>
+#include <tapir/wire.h>
 
 struct flight {
 	tapir_time_t due;
@@ -128,11 +129,6 @@ static void enqueue(struct tapir_memlink *m, int to, const uint8_t *frame, size_
 	}
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t len)
 {
@@ -158,8 +154,8 @@ static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t le
 		if (len <= sizeof(f) && hl >= 20 && 14 + hl <= len) {
 			memcpy(f, frame, len);
 			f[15] |= 3;
-			put16(f + 24, 0);
-			put16(f + 24, tapir_csum_fold(tapir_csum_add(0, f + 14, hl)));
+			tapir_put16(f + 24, 0);
+			tapir_put16(f + 24, tapir_csum_fold(tapir_csum_add(0, f + 14, hl)));
 			m->st.ce_marked++;
 			enqueue(m, to, f, len, extra);
 			return 0;
@@ -206,19 +202,19 @@ static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_
 		uint8_t *th = seg + l4;
 		memcpy(seg, frame, hl);
 		memcpy(seg + hl, frame + off, n);
-		put16(seg + ip + 2, (uint16_t)(hl - ip + n));
-		put16(seg + ip + 4, (uint16_t)(id + k));
-		put16(seg + ip + 10, 0);
-		put16(seg + ip + 10, tapir_csum_fold(tapir_csum_add(0, seg + ip, l4 - ip)));
+		tapir_put16(seg + ip + 2, (uint16_t)(hl - ip + n));
+		tapir_put16(seg + ip + 4, (uint16_t)(id + k));
+		tapir_put16(seg + ip + 10, 0);
+		tapir_put16(seg + ip + 10, tapir_csum_fold(tapir_csum_add(0, seg + ip, l4 - ip)));
 		th[4] = (uint8_t)(seq >> 24);
 		th[5] = (uint8_t)(seq >> 16);
 		th[6] = (uint8_t)(seq >> 8);
 		th[7] = (uint8_t)seq;
 		if (!last)
 			th[13] &= (uint8_t)~0x09; /* FIN, PSH */
-		put16(th + 16, 0);
+		tapir_put16(th + 16, 0);
 		sum = tapir_csum_pseudo(ntohl_(src), ntohl_(dst), 6, (uint16_t)(hl - l4 + n));
-		put16(th + 16, tapir_csum_fold(tapir_csum_add(sum, th, hl - l4 + n)));
+		tapir_put16(th + 16, tapir_csum_fold(tapir_csum_add(sum, th, hl - l4 + n)));
 		memlink_send(link, seg, hl + n);
 	}
 	return 0;

@@ -97,8 +97,4 @@ void nu_json_str(FILE *f, const char *s);
 /* Raises the soft RLIMIT_NOFILE to the hard one; returns the soft limit. */
 long nu_raise_nofile(void);
 
-/* The commands built on these helpers (tools/check.c, tools/ping.c). */
-int cmd_check(int argc, char **argv);
-int cmd_ping(int argc, char **argv);
-
 #endif

@@ -33,7 +33,8 @@
 #include <unistd.h>
 
 #include "netutil.h"
-#include "tool.h"
+#include "commands.h"
+#include "util.h"
 
 static const char ping_usage[] =
 	"usage: tapir ping [options] HOST...\n"
@@ -107,19 +108,6 @@ static uint64_t probe_mac(const struct ping *p, uint32_t addr, uint32_t n)
 	return nu_siphash(&p->key, in, sizeof(in));
 }
 
-static uint16_t csum(const uint8_t *b, size_t len)
-{
-	uint32_t sum = 0;
-	size_t i;
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void open_socket(struct ping *p)
 {
 	int on = 1, e1 = 0;
@@ -179,7 +167,7 @@ static int send_probe(struct ping *p, size_t h, uint32_t n)
 		b[8 + i] = i < 8 ? (uint8_t)(mac >> (8 * i)) : (uint8_t)i;
 	/* RFC 792: checksum over the ICMP message (a ping socket redoes it) */
 	{
-		uint16_t c = csum(b, len);
+		uint16_t c = tapir_csum(b, len);
 		b[2] = (uint8_t)(c >> 8);
 		b[3] = (uint8_t)c;
 	}

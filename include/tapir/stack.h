@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <tapir/wire.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -227,12 +228,7 @@ void tapir_stats_foreach(const struct tapir_stack *s,
 			 void *arg);
 
 /* ---- small helpers for callers ---- */
-/* The Internet checksum (RFC 1071) for programs that build packets of
- * their own: add bytes to a running sum, fold it, and the IPv4 pseudo
- * header's part (RFC 9293 3.1). */
-uint32_t tapir_csum_add(uint32_t sum, const void *data, size_t len);
-uint16_t tapir_csum_fold(uint32_t sum);
-uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* The Internet checksum and byte order: <tapir/wire.h>. */
 /* SipHash-2-4 with a 128-bit key (keyed cookies, as RFC 6528 uses). */
 uint64_t tapir_siphash(const uint64_t key[2], const void *data, size_t len);
 /* "10.0.0.2/24" -> addr, prefix length; 0 or -1. */

@@ -2,7 +2,9 @@
 #ifndef TAPIR_TAPIR_H
 #define TAPIR_TAPIR_H
 #define TAPIR_VERSION "0.1.0"
+#include <tapir/addr.h>
 #include <tapir/stack.h>
+#include <tapir/wire.h>
 #include <tapir/link.h>
 #include <tapir/udp.h>
 #include <tapir/tcp.h>

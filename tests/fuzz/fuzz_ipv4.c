@@ -11,11 +11,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-	p[3] = (uint8_t)v;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -31,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w_eth(f, 0x0800);
 	memcpy(f + 14, data + 1, n);
 	if ((data[0] & 2) && n >= 20) {
-		put32(f + 14 + 12, W_PEER);
-		put32(f + 14 + 16, W_US);
+		tapir_put32(f + 14 + 12, W_PEER);
+		tapir_put32(f + 14 + 16, W_US);
 	}
 	if (data[0] & 1)
 		w_fix_checksums(f + 14, n);

@@ -14,15 +14,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-	p[3] = (uint8_t)v;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool found;
 		w_tcp_seqs(&w, (uint16_t)(th[2] << 8 | th[3]), src, (uint16_t)(th[0] << 8 | th[1]),
 			   &rcv_nxt, &snd_una, &found);
-		put32(th + 4, get32(th + 4) + rcv_nxt);
-		put32(th + 8, get32(th + 8) + snd_una);
+		tapir_put32(th + 4, tapir_get32(th + 4) + rcv_nxt);
+		tapir_put32(th + 8, tapir_get32(th + 8) + snd_una);
 	}
 	if (fl & 1)
 		w_fix_checksums(f + 14, n - 14);

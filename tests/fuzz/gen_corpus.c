@@ -14,8 +14,6 @@
 
 static const char *root;
 
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
-static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)(v >> 16)), wr16(p + 2, (uint16_t)v); }
 
 static void save(const char *h, const char *name, const uint8_t *d, size_t n)
 {
@@ -52,11 +50,11 @@ static void bmem(struct buf *b, const void *p, size_t n)
 
 static size_t arp(uint8_t *a, uint16_t op, const uint8_t *sha, uint32_t spa, uint32_t tpa)
 {
-	wr16(a, 1), wr16(a + 2, 0x0800), a[4] = 6, a[5] = 4, wr16(a + 6, op);
+	tapir_put16(a, 1), tapir_put16(a + 2, 0x0800), a[4] = 6, a[5] = 4, tapir_put16(a + 6, op);
 	memcpy(a + 8, sha, 6);
-	wr32(a + 14, spa);
+	tapir_put32(a + 14, spa);
 	memset(a + 18, 0, 6);
-	wr32(a + 24, tpa);
+	tapir_put32(a + 24, tpa);
 	return 28;
 }
 
@@ -77,7 +75,7 @@ static size_t ipv4(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, const
 static size_t udp(uint8_t *u, uint16_t sport, uint16_t dport, const char *payload)
 {
 	size_t n = strlen(payload);
-	wr16(u, sport), wr16(u + 2, dport), wr16(u + 4, (uint16_t)(8 + n)), wr16(u + 6, 0);
+	tapir_put16(u, sport), tapir_put16(u + 2, dport), tapir_put16(u + 4, (uint16_t)(8 + n)), tapir_put16(u + 6, 0);
 	memcpy(u + 8, payload, n);
 	return 8 + n;
 }
@@ -85,7 +83,7 @@ static size_t udp(uint8_t *u, uint16_t sport, uint16_t dport, const char *payloa
 static size_t icmp_echo(uint8_t *m, uint8_t type, const char *payload)
 {
 	size_t n = strlen(payload);
-	m[0] = type, m[1] = 0, wr16(m + 2, 0), wr16(m + 4, 0x4242), wr16(m + 6, 1);
+	m[0] = type, m[1] = 0, tapir_put16(m + 2, 0), tapir_put16(m + 4, 0x4242), tapir_put16(m + 6, 1);
 	memcpy(m + 8, payload, n);
 	return 8 + n;
 }
@@ -96,8 +94,8 @@ static size_t tcph(uint8_t *th, uint16_t sport, uint16_t dport, uint32_t seq, ui
 {
 	size_t hl = 20 + ((optlen + 3) & ~(size_t)3), n = data ? strlen(data) : 0;
 	memset(th, 0, hl);
-	wr16(th, sport), wr16(th + 2, dport), wr32(th + 4, seq), wr32(th + 8, ack);
-	th[12] = (uint8_t)(hl / 4 << 4), th[13] = flags, wr16(th + 14, wnd);
+	tapir_put16(th, sport), tapir_put16(th + 2, dport), tapir_put32(th + 4, seq), tapir_put32(th + 8, ack);
+	th[12] = (uint8_t)(hl / 4 << 4), th[13] = flags, tapir_put16(th + 14, wnd);
 	if (optlen)
 		memcpy(th + 20, opt, optlen);
 	if (n)
@@ -280,7 +278,7 @@ static void gen_icmp(void)
 	for (size_t i = 0; i < sizeof(err) / sizeof(err[0]); i++) {
 		m[0] = err[i].flags, m[1] = err[i].type, m[2] = err[i].code;
 		memset(m + 3, 0, 6);
-		wr16(m + 7, err[i].mtu);
+		tapir_put16(m + 7, err[i].mtu);
 		save("icmp", err[i].name, m, 9);
 	}
 	m[0] = 1, n = 1 + icmp_echo(m + 1, 8, "ping data");
@@ -315,7 +313,7 @@ static void gen_udp(void)
 	DG("other-src", 3, 1234, W_UDP_PORT, "hi");
 	DG("no-checksum", 0, 1234, W_UDP_PORT, "zero sum");
 	DG("empty", 1, 1234, W_UDP_PORT, "");
-	d[0] = 1, n = 1 + udp(d + 1, 1, 53, "xx"), wr16(d + 5, 200);
+	d[0] = 1, n = 1 + udp(d + 1, 1, 53, "xx"), tapir_put16(d + 5, 200);
 	save("udp", "bad-length", d, n);
 #undef DG
 }
@@ -429,7 +427,7 @@ static void gen_stack(void)
 	r_app(&b, 0x01, 0, 1, 255);
 	for (int i = 0; i < 4; i++) {
 		uint8_t o[12] = {1, 1, 5, 10};
-		wr32(o + 4, 0), wr32(o + 8, 0); /* filled by the fuzzer's mutations */
+		tapir_put32(o + 4, 0), tapir_put32(o + 8, 0); /* filled by the fuzzer's mutations */
 		r_tcp(&b, 0, 0x01, 1, 0x10, 0, 0, 8192, o, 12, 0);
 	}
 	r_tcp(&b, 0, 0x25, 1, 0x10, 0, 4000, 8192, NULL, 0, 0);

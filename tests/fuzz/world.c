@@ -41,18 +41,6 @@ void world_fail(const char *what)
 const char *__asan_default_options(void);
 const char *__asan_default_options(void) { return "quarantine_size_mb=16"; }
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) << 16 | rd16(p + 2); }
 
 /* The link keeps copies of the last frames sent: the scripted peer reads
  * its handshake answers from them, and the ICMP records quote them. */
@@ -116,7 +104,7 @@ size_t w_eth(uint8_t *f, uint16_t type)
 {
 	memcpy(f, w_mac_us, 6);
 	memcpy(f + 6, w_mac_peer, 6);
-	wr16(f + 12, type);
+	tapir_put16(f + 12, type);
 	return 14;
 }
 
@@ -125,14 +113,14 @@ void w_ip(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, size_t payload
 {
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
-	wr16(ip + 2, (uint16_t)(20 + payload));
-	wr16(ip + 4, id);
-	wr16(ip + 6, frag);
+	tapir_put16(ip + 2, (uint16_t)(20 + payload));
+	tapir_put16(ip + 4, id);
+	tapir_put16(ip + 6, frag);
 	ip[8] = 64;
 	ip[9] = proto;
-	wr32(ip + 12, src);
-	wr32(ip + 16, dst);
-	wr16(ip + 10, tapir_csum_fold(tapir_csum_add(0, ip, 20)));
+	tapir_put32(ip + 12, src);
+	tapir_put32(ip + 16, dst);
+	tapir_put16(ip + 10, tapir_csum_fold(tapir_csum_add(0, ip, 20)));
 }
 
 void w_fix_checksums(uint8_t *ip, size_t len)
@@ -144,10 +132,10 @@ void w_fix_checksums(uint8_t *ip, size_t len)
 	hl = (size_t)(ip[0] & 15) * 4;
 	if (hl < 20 || hl > len)
 		return;
-	wr16(ip + 10, 0);
-	wr16(ip + 10, tapir_csum_fold(tapir_csum_add(0, ip, hl)));
-	tot = rd16(ip + 2);
-	if (tot < hl || tot > len || (rd16(ip + 6) & 0x3fff))
+	tapir_put16(ip + 10, 0);
+	tapir_put16(ip + 10, tapir_csum_fold(tapir_csum_add(0, ip, hl)));
+	tot = tapir_get16(ip + 2);
+	if (tot < hl || tot > len || (tapir_get16(ip + 6) & 0x3fff))
 		return;
 	l4 = ip + hl;
 	tot -= hl;
@@ -155,28 +143,28 @@ void w_fix_checksums(uint8_t *ip, size_t len)
 	case 6:
 		if (tot < 20)
 			return;
-		wr16(l4 + 16, 0);
-		wr16(l4 + 16, tapir_csum_fold(tapir_csum_add(
-				      tapir_csum_pseudo(rd32(ip + 12), rd32(ip + 16), 6, (uint16_t)tot),
+		tapir_put16(l4 + 16, 0);
+		tapir_put16(l4 + 16, tapir_csum_fold(tapir_csum_add(
+				      tapir_csum_pseudo(tapir_get32(ip + 12), tapir_get32(ip + 16), 6, (uint16_t)tot),
 				      l4, tot)));
 		break;
 	case 17: {
 		uint16_t ulen;
 		if (tot < 8)
 			return;
-		ulen = rd16(l4 + 4);
+		ulen = tapir_get16(l4 + 4);
 		if (ulen < 8 || ulen > tot)
 			return;
-		wr16(l4 + 6, 0);
-		wr16(l4 + 6, tapir_csum_fold(tapir_csum_add(
-				     tapir_csum_pseudo(rd32(ip + 12), rd32(ip + 16), 17, ulen), l4, ulen)));
+		tapir_put16(l4 + 6, 0);
+		tapir_put16(l4 + 6, tapir_csum_fold(tapir_csum_add(
+				     tapir_csum_pseudo(tapir_get32(ip + 12), tapir_get32(ip + 16), 17, ulen), l4, ulen)));
 		break;
 	}
 	case 1:
 		if (tot < 8)
 			return;
-		wr16(l4 + 2, 0);
-		wr16(l4 + 2, tapir_csum_fold(tapir_csum_add(0, l4, tot)));
+		tapir_put16(l4 + 2, 0);
+		tapir_put16(l4 + 2, tapir_csum_fold(tapir_csum_add(0, l4, tot)));
 		break;
 	}
 }
@@ -196,13 +184,13 @@ size_t w_tcp_frame(uint8_t *f, uint32_t src, uint16_t sport, uint16_t dport, uin
 	w_ip(ip, src, W_US, 6, n, 0, 0x4000);
 	th = ip + 20;
 	memset(th, 0, hl);
-	wr16(th, sport);
-	wr16(th + 2, dport);
-	wr32(th + 4, seq);
-	wr32(th + 8, ack);
+	tapir_put16(th, sport);
+	tapir_put16(th + 2, dport);
+	tapir_put32(th + 4, seq);
+	tapir_put32(th + 8, ack);
 	th[12] = (uint8_t)((hl / 4) << 4);
 	th[13] = flags;
-	wr16(th + 14, wnd);
+	tapir_put16(th + 14, wnd);
 	if (optlen)
 		memcpy(th + 20, opt, optlen);
 	if (dlen)
@@ -219,8 +207,8 @@ size_t w_icmp_error_frame(uint8_t *f, uint8_t type, uint8_t code, uint32_t rest,
 	w_ip(ip, W_PEER, W_US, 1, 8 + qlen, 0, 0);
 	m[0] = type;
 	m[1] = code;
-	wr16(m + 2, 0);
-	wr32(m + 4, rest);
+	tapir_put16(m + 2, 0);
+	tapir_put32(m + 4, rest);
 	memcpy(m + 8, orig, qlen);
 	w_fix_checksums(ip, 20 + 8 + qlen);
 	return 14 + 20 + 8 + qlen;
@@ -321,7 +309,7 @@ uint32_t w_last_tsval(const struct world *w)
 			continue;
 		}
 		if (th[i] == 8 && th[i + 1] == 10 && i + 10 <= off)
-			return rd32(th + i + 2);
+			return tapir_get32(th + i + 2);
 		if (th[i + 1] < 2)
 			break;
 		i += th[i + 1];
@@ -344,9 +332,9 @@ static void setup_tcp(struct world *w)
 
 	/* passive open with every option: MSS, SACK permitted, timestamps,
 	 * window scale 7 */
-	opt[0] = 2, opt[1] = 4, wr16(opt + 2, 1460);
+	opt[0] = 2, opt[1] = 4, tapir_put16(opt + 2, 1460);
 	opt[4] = 4, opt[5] = 2;
-	opt[6] = 8, opt[7] = 10, wr32(opt + 8, w->peer_ts++), wr32(opt + 12, 0);
+	opt[6] = 8, opt[7] = 10, tapir_put32(opt + 8, w->peer_ts++), tapir_put32(opt + 12, 0);
 	opt[16] = 1, opt[17] = 3, opt[18] = 3, opt[19] = 7;
 	n = w_tcp_frame(f, W_PEER, W_PASSIVE_PPORT, W_LISTEN_PORT, W_PASSIVE_PISS, 0, 0x02, 65535,
 			opt, 20, NULL, 0);
@@ -356,8 +344,8 @@ static void setup_tcp(struct world *w)
 		fail("setup: no SYN-RECEIVED child");
 	tapir_tcp_get_info(child, &info);
 	opt[0] = 1, opt[1] = 1, opt[2] = 8, opt[3] = 10;
-	wr32(opt + 4, w->peer_ts++);
-	wr32(opt + 8, w_last_tsval(w));
+	tapir_put32(opt + 4, w->peer_ts++);
+	tapir_put32(opt + 8, w_last_tsval(w));
 	n = w_tcp_frame(f, W_PEER, W_PASSIVE_PPORT, W_LISTEN_PORT, W_PASSIVE_PISS + 1,
 			info.iss + 1, 0x10, 1024, opt, 12, NULL, 0);
 	world_input(w, f, n); /* world_app accepts it into tcp[0] */
@@ -371,7 +359,7 @@ static void setup_tcp(struct world *w)
 		fail("setup: connect");
 	w->tcp[1] = cli;
 	tapir_tcp_get_info(cli, &info);
-	opt[0] = 2, opt[1] = 4, wr16(opt + 2, 1000);
+	opt[0] = 2, opt[1] = 4, tapir_put16(opt + 2, 1000);
 	opt[4] = 1, opt[5] = 3, opt[6] = 3, opt[7] = 2;
 	opt[8] = 1, opt[9] = 1, opt[10] = 4, opt[11] = 2;
 	n = w_tcp_frame(f, W_PEER, W_ACTIVE_PPORT, W_ACTIVE_LPORT, W_ACTIVE_PISS, info.iss + 1,
@@ -423,11 +411,11 @@ void world_init(struct world *w, unsigned flags)
 	/* the peer asks for us: the stack answers and caches the peer */
 	n = w_eth(f, 0x0806);
 	memcpy(f, (uint8_t[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 6);
-	wr16(f + n, 1), wr16(f + n + 2, 0x0800), f[n + 4] = 6, f[n + 5] = 4, wr16(f + n + 6, 1);
+	tapir_put16(f + n, 1), tapir_put16(f + n + 2, 0x0800), f[n + 4] = 6, f[n + 5] = 4, tapir_put16(f + n + 6, 1);
 	memcpy(f + n + 8, w_mac_peer, 6);
-	wr32(f + n + 14, W_PEER);
+	tapir_put32(f + n + 14, W_PEER);
 	memset(f + n + 18, 0, 6);
-	wr32(f + n + 24, W_US);
+	tapir_put32(f + n + 24, W_US);
 	world_input(w, f, n + 28);
 
 	if (flags & W_UDP)

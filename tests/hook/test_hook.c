@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include <tapir/hook.h>
+#include <tapir/wire.h>
 #include <tapir/socket.h>
 
 #include "personality.h"
@@ -189,7 +190,7 @@ static enum tapir_verdict b_rx(void *arg, struct tapir_hook_pkt *p)
 {
 	struct wire *w = arg;
 	uint8_t res = p->data[12] & 0x0f, flags = p->data[13];
-	uint16_t dport = pers_get16(p->data + 2);
+	uint16_t dport = tapir_get16(p->data + 2);
 	if ((flags & (TAPIR_TH_SYN | TAPIR_TH_ACK)) == (TAPIR_TH_SYN | TAPIR_TH_ACK))
 		w->synacks_seen++;
 	if (!(res & TAPIR_TH_RES_DTH))

@@ -6,23 +6,7 @@
 
 static const uint8_t sim_mac[2][6] = {{0x02, 0, 0, 0, 0, 1}, {0x02, 0, 0, 0, 0, 2}};
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
 
-#define csum_add tapir_csum_add
 #define csum_fold tapir_csum_fold
 
 /* ---- the tap ---- */
@@ -32,11 +16,11 @@ static void tap_record(struct sim *sim, int to, const uint8_t *f, size_t len, bo
 	const uint8_t *ip, *th;
 	size_t ihl, tot, off;
 	struct tseg *s;
-	if (len < 14 + 20 || rd16(f + 12) != 0x0800)
+	if (len < 14 + 20 || tapir_get16(f + 12) != 0x0800)
 		return;
 	ip = f + 14;
 	ihl = (size_t)(ip[0] & 15) * 4;
-	tot = rd16(ip + 2);
+	tot = tapir_get16(ip + 2);
 	if (ip[9] != 6 || ihl < 20 || tot > len - 14 || tot < ihl + 20)
 		return;
 	th = ip + ihl;
@@ -54,14 +38,14 @@ static void tap_record(struct sim *sim, int to, const uint8_t *f, size_t len, bo
 	s->t = sim->now;
 	s->to = to;
 	s->dropped = dropped;
-	s->src = rd32(ip + 12);
-	s->dst = rd32(ip + 16);
-	s->sport = rd16(th);
-	s->dport = rd16(th + 2);
-	s->seq = rd32(th + 4);
-	s->ack = rd32(th + 8);
+	s->src = tapir_get32(ip + 12);
+	s->dst = tapir_get32(ip + 16);
+	s->sport = tapir_get16(th);
+	s->dport = tapir_get16(th + 2);
+	s->seq = tapir_get32(th + 4);
+	s->ack = tapir_get32(th + 8);
 	s->flags = th[13] & 0x3f;
-	s->win = rd16(th + 14);
+	s->win = tapir_get16(th + 14);
 	s->len = (uint32_t)(tot - ihl - off);
 	s->optlen = (unsigned)(off - 20);
 	for (size_t i = 20; i < off;) {
@@ -74,7 +58,7 @@ static void tap_record(struct sim *sim, int to, const uint8_t *f, size_t len, bo
 		if (i + 1 >= off || th[i + 1] < 2)
 			break;
 		if (th[i] == 2 && th[i + 1] == 4 && i + 4 <= off)
-			s->mss = rd16(th + i + 2);
+			s->mss = tapir_get16(th + i + 2);
 		i += th[i + 1];
 	}
 	s->data = malloc(s->len ? s->len : 1);
@@ -163,7 +147,7 @@ static void puppet_frame_out(struct sim *sim, uint16_t type, const uint8_t *payl
 	size_t n = 14 + len;
 	memcpy(f, sim_mac[1], 6);
 	memcpy(f + 6, sim_mac[0], 6);
-	wr16(f + 12, type);
+	tapir_put16(f + 12, type);
 	memcpy(f + 14, payload, len);
 	if (n < 60) {
 		memset(f + n, 0, 60 - n);
@@ -177,15 +161,15 @@ static void puppet_arp(struct sim *sim, const uint8_t *f, size_t len)
 {
 	const uint8_t *a = f + 14;
 	uint8_t r[28];
-	if (len < 14 + 28 || rd16(a + 6) != 1 || rd32(a + 24) != SIM_A)
+	if (len < 14 + 28 || tapir_get16(a + 6) != 1 || tapir_get32(a + 24) != SIM_A)
 		return;
-	wr16(r, 1);
-	wr16(r + 2, 0x0800);
+	tapir_put16(r, 1);
+	tapir_put16(r + 2, 0x0800);
 	r[4] = 6;
 	r[5] = 4;
-	wr16(r + 6, 2);
+	tapir_put16(r + 6, 2);
 	memcpy(r + 8, sim_mac[0], 6);
-	wr32(r + 14, SIM_A);
+	tapir_put32(r + 14, SIM_A);
 	memcpy(r + 18, a + 8, 6);
 	memcpy(r + 24, a + 14, 4);
 	puppet_frame_out(sim, 0x0806, r, sizeof(r));
@@ -198,14 +182,14 @@ void puppet_send_ip(struct sim *sim, uint8_t proto, const void *p, size_t len)
 		abort();
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
-	wr16(ip + 2, (uint16_t)(20 + len));
-	wr16(ip + 4, ++sim->ip_id);
-	wr16(ip + 6, 0x4000);
+	tapir_put16(ip + 2, (uint16_t)(20 + len));
+	tapir_put16(ip + 4, ++sim->ip_id);
+	tapir_put16(ip + 6, 0x4000);
 	ip[8] = 64;
 	ip[9] = proto;
-	wr32(ip + 12, SIM_A);
-	wr32(ip + 16, SIM_B);
-	wr16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	tapir_put32(ip + 12, SIM_A);
+	tapir_put32(ip + 16, SIM_B);
+	tapir_put16(ip + 10, csum_fold(tapir_csum_add(0, ip, 20)));
 	memcpy(ip + 20, p, len);
 	puppet_frame_out(sim, 0x0800, ip, 20 + len);
 }
@@ -218,22 +202,22 @@ void puppet_send(struct sim *sim, const struct pseg *s)
 	if (n > sizeof(th))
 		abort();
 	memset(th, 0, hl);
-	wr16(th, s->sport);
-	wr16(th + 2, s->dport);
-	wr32(th + 4, s->seq);
-	wr32(th + 8, s->ack);
+	tapir_put16(th, s->sport);
+	tapir_put16(th + 2, s->dport);
+	tapir_put32(th + 4, s->seq);
+	tapir_put32(th + 8, s->ack);
 	th[12] = (uint8_t)((hl / 4) << 4);
 	th[13] = s->flags;
-	wr16(th + 14, s->win);
+	tapir_put16(th + 14, s->win);
 	if (s->mss) {
 		th[20] = 2;
 		th[21] = 4;
-		wr16(th + 22, s->mss);
+		tapir_put16(th + 22, s->mss);
 	}
 	if (s->len)
 		memcpy(th + hl, s->data, s->len);
 	sum = (SIM_A >> 16) + (SIM_A & 0xffff) + (SIM_B >> 16) + (SIM_B & 0xffff) + 6 + (uint32_t)n;
-	wr16(th + 16, csum_fold(csum_add(sum, th, n)));
+	tapir_put16(th + 16, csum_fold(tapir_csum_add(sum, th, n)));
 	puppet_send_ip(sim, 6, th, n);
 }
 
@@ -246,17 +230,17 @@ void puppet_send_icmp(struct sim *sim, uint8_t type, uint8_t code, const struct 
 	m[0] = type;
 	m[1] = code;
 	ip[0] = 0x45;
-	wr16(ip + 2, (uint16_t)(20 + 20 + seg->optlen + seg->len));
-	wr16(ip + 6, 0x4000);
+	tapir_put16(ip + 2, (uint16_t)(20 + 20 + seg->optlen + seg->len));
+	tapir_put16(ip + 6, 0x4000);
 	ip[8] = 64;
 	ip[9] = 6;
-	wr32(ip + 12, seg->src);
-	wr32(ip + 16, seg->dst);
-	wr16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	wr16(th, seg->sport);
-	wr16(th + 2, seg->dport);
-	wr32(th + 4, seg->seq);
-	wr16(m + 2, csum_fold(csum_add(0, m, sizeof(m))));
+	tapir_put32(ip + 12, seg->src);
+	tapir_put32(ip + 16, seg->dst);
+	tapir_put16(ip + 10, csum_fold(tapir_csum_add(0, ip, 20)));
+	tapir_put16(th, seg->sport);
+	tapir_put16(th + 2, seg->dport);
+	tapir_put32(th + 4, seg->seq);
+	tapir_put16(m + 2, csum_fold(tapir_csum_add(0, m, sizeof(m))));
 	puppet_send_ip(sim, 1, m, sizeof(m));
 }
 
@@ -338,9 +322,9 @@ static void rx(void *arg, int side, uint8_t *frame, size_t len, tapir_time_t now
 	sim->frames[side]++;
 	if (!sim->st[side]) { /* the puppet */
 		sim->puppet_rx++;
-		if (len >= 14 && rd16(frame + 12) == 0x0806)
+		if (len >= 14 && tapir_get16(frame + 12) == 0x0806)
 			puppet_arp(sim, frame, len);
-		else if (len >= 34 && rd16(frame + 12) == 0x0800 && frame[23] == 1)
+		else if (len >= 34 && tapir_get16(frame + 12) == 0x0800 && frame[23] == 1)
 			sim->puppet_icmp++;
 		return;
 	}

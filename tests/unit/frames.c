@@ -22,46 +22,46 @@ size_t fr_eth(uint8_t *out, const uint8_t dst[6], const uint8_t src[6], uint16_t
 {
 	memcpy(out, dst, 6);
 	memcpy(out + 6, src, 6);
-	put16(out + 12, type);
-	return ETH_HLEN;
+	tapir_put16(out + 12, type);
+	return TAPIR_ETH_HLEN;
 }
 
 size_t fr_arp(uint8_t *out, uint16_t op, const uint8_t sha[6], uint32_t spa,
 	      const uint8_t tha[6], uint32_t tpa)
 {
-	put16(out, 1);
-	put16(out + 2, ETH_P_IPV4);
+	tapir_put16(out, 1);
+	tapir_put16(out + 2, TAPIR_ETH_P_IPV4);
 	out[4] = 6;
 	out[5] = 4;
-	put16(out + 6, op);
+	tapir_put16(out + 6, op);
 	memcpy(out + 8, sha, 6);
-	put32(out + 14, spa);
+	tapir_put32(out + 14, spa);
 	memcpy(out + 18, tha, 6);
-	put32(out + 24, tpa);
+	tapir_put32(out + 24, tpa);
 	return 28;
 }
 
 void fr_ip_fix_csum(uint8_t *ip)
 {
 	size_t hlen = (size_t)(ip[0] & 15) * 4;
-	put16(ip + 10, 0);
-	put16(ip + 10, tp_csum(ip, hlen));
+	tapir_put16(ip + 10, 0);
+	tapir_put16(ip + 10, tapir_csum(ip, hlen));
 }
 
 size_t fr_ipv4(uint8_t *out, const struct ip_spec *ip, const void *payload, size_t len)
 {
-	size_t hlen = IPV4_HLEN + ip->optlen;
+	size_t hlen = TAPIR_IPV4_HLEN + ip->optlen;
 	out[0] = (uint8_t)(0x40 | (hlen / 4));
 	out[1] = 0;
-	put16(out + 2, (uint16_t)(hlen + len));
-	put16(out + 4, ip->id);
-	put16(out + 6, ip->frag);
+	tapir_put16(out + 2, (uint16_t)(hlen + len));
+	tapir_put16(out + 4, ip->id);
+	tapir_put16(out + 6, ip->frag);
 	out[8] = ip->ttl ? ip->ttl : 64;
 	out[9] = ip->proto;
-	put32(out + 12, ip->src);
-	put32(out + 16, ip->dst);
+	tapir_put32(out + 12, ip->src);
+	tapir_put32(out + 16, ip->dst);
 	if (ip->optlen)
-		memcpy(out + IPV4_HLEN, ip->opt, ip->optlen);
+		memcpy(out + TAPIR_IPV4_HLEN, ip->opt, ip->optlen);
 	if (len)
 		memmove(out + hlen, payload, len);
 	fr_ip_fix_csum(out);
@@ -74,12 +74,12 @@ size_t fr_udp(uint8_t *out, uint32_t src, uint32_t dst, uint16_t sport, uint16_t
 	uint16_t ulen = (uint16_t)(8 + len), sum;
 	if (len)
 		memmove(out + 8, data, len);
-	put16(out, sport);
-	put16(out + 2, dport);
-	put16(out + 4, ulen);
-	put16(out + 6, 0);
-	sum = tp_csum_fold(tp_csum_add(tp_csum_pseudo(src, dst, IP_PROTO_UDP, ulen), out, ulen));
-	put16(out + 6, sum ? sum : 0xffff);
+	tapir_put16(out, sport);
+	tapir_put16(out + 2, dport);
+	tapir_put16(out + 4, ulen);
+	tapir_put16(out + 6, 0);
+	sum = tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, TAPIR_IPPROTO_UDP, ulen), out, ulen));
+	tapir_put16(out + 6, sum ? sum : 0xffff);
 	return ulen;
 }
 
@@ -90,15 +90,15 @@ size_t fr_icmp(uint8_t *out, uint8_t type, uint8_t code, uint32_t rest, const vo
 		memmove(out + 8, data, len);
 	out[0] = type;
 	out[1] = code;
-	put16(out + 2, 0);
-	put32(out + 4, rest);
-	put16(out + 2, tp_csum(out, 8 + len));
+	tapir_put16(out + 2, 0);
+	tapir_put32(out + 4, rest);
+	tapir_put16(out + 2, tapir_csum(out, 8 + len));
 	return 8 + len;
 }
 
 size_t fr_ip_frame(uint8_t *out, const struct ip_spec *ip, const void *payload, size_t len)
 {
-	size_t n = fr_eth(out, MAC_US, MAC_PEER, ETH_P_IPV4);
+	size_t n = fr_eth(out, MAC_US, MAC_PEER, TAPIR_ETH_P_IPV4);
 	return n + fr_ipv4(out + n, ip, payload, len);
 }
 
@@ -106,7 +106,7 @@ size_t fr_udp_frame(uint8_t *out, uint32_t src, uint32_t dst, uint16_t sport,
 		    uint16_t dport, const void *data, size_t len)
 {
 	uint8_t *udp = malloc(8 + len);
-	struct ip_spec ip = {.src = src, .dst = dst, .proto = IP_PROTO_UDP, .id = 1};
+	struct ip_spec ip = {.src = src, .dst = dst, .proto = TAPIR_IPPROTO_UDP, .id = 1};
 	size_t ulen, n;
 	assert_non_null(udp);
 	ulen = fr_udp(udp, src, dst, sport, dport, data, len);
@@ -118,18 +118,18 @@ size_t fr_udp_frame(uint8_t *out, uint32_t src, uint32_t dst, uint16_t sport,
 size_t fr_arp_frame(uint8_t *out, const uint8_t eth_dst[6], uint16_t op,
 		    const uint8_t sha[6], uint32_t spa, const uint8_t tha[6], uint32_t tpa)
 {
-	size_t n = fr_eth(out, eth_dst, sha, ETH_P_ARP);
+	size_t n = fr_eth(out, eth_dst, sha, TAPIR_ETH_P_ARP);
 	return n + fr_arp(out + n, op, sha, spa, tha, tpa);
 }
 
 uint16_t fr_verify_l4(const uint8_t *ip)
 {
-	size_t hlen = (size_t)(ip[0] & 15) * 4, len = get16(ip + 2) - hlen;
+	size_t hlen = (size_t)(ip[0] & 15) * 4, len = tapir_get16(ip + 2) - hlen;
 	uint32_t sum = 0;
-	if (ip[9] == IP_PROTO_UDP)
-		sum = tp_csum_pseudo(get32(ip + 12), get32(ip + 16), IP_PROTO_UDP,
+	if (ip[9] == TAPIR_IPPROTO_UDP)
+		sum = tapir_csum_pseudo(tapir_get32(ip + 12), tapir_get32(ip + 16), TAPIR_IPPROTO_UDP,
 				     (uint16_t)len);
-	return tp_csum_fold(tp_csum_add(sum, ip + hlen, len));
+	return tapir_csum_fold(tapir_csum_add(sum, ip + hlen, len));
 }
 
 /* ---- capturing link ---- */
@@ -176,18 +176,18 @@ void cap_free(struct cap *c)
 
 const uint8_t *cap_l3(const struct cap *c, size_t i, uint16_t type, size_t *len)
 {
-	if (i >= c->n || c->f[i].len < ETH_HLEN || get16(c->f[i].data + 12) != type)
+	if (i >= c->n || c->f[i].len < TAPIR_ETH_HLEN || tapir_get16(c->f[i].data + 12) != type)
 		return NULL;
 	if (len)
-		*len = c->f[i].len - ETH_HLEN;
-	return c->f[i].data + ETH_HLEN;
+		*len = c->f[i].len - TAPIR_ETH_HLEN;
+	return c->f[i].data + TAPIR_ETH_HLEN;
 }
 
 size_t cap_count_ip(const struct cap *c, uint8_t proto)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		const uint8_t *ip = cap_l3(c, i, ETH_P_IPV4, NULL);
+		const uint8_t *ip = cap_l3(c, i, TAPIR_ETH_P_IPV4, NULL);
 		if (ip && (!proto || ip[9] == proto))
 			n++;
 	}
@@ -198,8 +198,8 @@ size_t cap_count_arp(const struct cap *c, uint16_t op)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		const uint8_t *a = cap_l3(c, i, ETH_P_ARP, NULL);
-		if (a && (!op || get16(a + 6) == op))
+		const uint8_t *a = cap_l3(c, i, TAPIR_ETH_P_ARP, NULL);
+		if (a && (!op || tapir_get16(a + 6) == op))
 			n++;
 	}
 	return n;
@@ -208,7 +208,7 @@ size_t cap_count_arp(const struct cap *c, uint16_t op)
 const uint8_t *cap_last_ip(const struct cap *c, uint8_t proto, size_t *len)
 {
 	for (size_t i = c->n; i-- > 0;) {
-		const uint8_t *ip = cap_l3(c, i, ETH_P_IPV4, len);
+		const uint8_t *ip = cap_l3(c, i, TAPIR_ETH_P_IPV4, len);
 		if (ip && ip[9] == proto)
 			return ip;
 	}

@@ -25,16 +25,16 @@ static void peer_replies(struct fx *f)
 /* Asserts that captured frame I is a broadcast who-has IP_PEER from us. */
 static void assert_request(const struct cap *c, size_t i, const uint8_t *eth_dst)
 {
-	const uint8_t *a = cap_l3(c, i, ETH_P_ARP, NULL);
+	const uint8_t *a = cap_l3(c, i, TAPIR_ETH_P_ARP, NULL);
 	assert_non_null(a);
 	assert_memory_equal(c->f[i].data, eth_dst, 6);
-	assert_int_equal(get16(a + 6), OP_REQ);
+	assert_int_equal(tapir_get16(a + 6), OP_REQ);
 	assert_memory_equal(a + 8, MAC_US, 6);
-	assert_int_equal(get32(a + 14), IP_US);
+	assert_int_equal(tapir_get32(a + 14), IP_US);
 	/* RFC 826/5227: the target hardware address of a broadcast request is
 	 * ignored; we send zero.  A unicast re-check names the target. */
 	assert_memory_equal(a + 18, eth_dst == MAC_BCAST ? MAC_ZERO : eth_dst, 6);
-	assert_int_equal(get32(a + 24), IP_PEER);
+	assert_int_equal(tapir_get32(a + 24), IP_PEER);
 }
 
 /* RFC 1122 2.3.2.2: packets for an unresolved address wait for the reply
@@ -58,7 +58,7 @@ static void test_resolution_queues(void **state)
 	peer_replies(f);
 	assert_int_equal(f->cap.n, 4);
 	for (int i = 0; i < 3; i++) {
-		const uint8_t *ip = cap_l3(&f->cap, 1 + (size_t)i, ETH_P_IPV4, NULL);
+		const uint8_t *ip = cap_l3(&f->cap, 1 + (size_t)i, TAPIR_ETH_P_IPV4, NULL);
 		assert_non_null(ip);
 		assert_memory_equal(f->cap.f[1 + i].data, MAC_PEER, 6);
 		snprintf(msg, sizeof(msg), "msg%d", i);
@@ -94,9 +94,9 @@ static void test_queue_limit(void **state)
 	assert_int_equal(arp_lookup(f->s, IP_PEER)->queued, 2);
 	cap_clear(&f->cap);
 	peer_replies(f);
-	assert_int_equal(cap_count_ip(&f->cap, IP_PROTO_UDP), 2);
-	assert_memory_equal(cap_l3(&f->cap, 0, ETH_P_IPV4, NULL) + 28, "cccc", 4);
-	assert_memory_equal(cap_l3(&f->cap, 1, ETH_P_IPV4, NULL) + 28, "dddd", 4);
+	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_UDP), 2);
+	assert_memory_equal(cap_l3(&f->cap, 0, TAPIR_ETH_P_IPV4, NULL) + 28, "cccc", 4);
+	assert_memory_equal(cap_l3(&f->cap, 1, TAPIR_ETH_P_IPV4, NULL) + 28, "dddd", 4);
 }
 
 struct echo_log {
@@ -282,7 +282,7 @@ static void test_eviction_keeps_pending(void **state)
 	assert_int_equal(fx_st(f)->arp_queue_dropped, 0);
 	cap_clear(&f->cap);
 	peer_replies(f);
-	assert_int_equal(cap_count_ip(&f->cap, IP_PROTO_UDP), 1);
+	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_UDP), 1);
 }
 
 int main(void)

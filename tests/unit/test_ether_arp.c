@@ -19,7 +19,7 @@ static void test_eth_short(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[64] = {0};
-	fr_eth(fr, MAC_US, MAC_PEER, ETH_P_IPV4);
+	fr_eth(fr, MAC_US, MAC_PEER, TAPIR_ETH_P_IPV4);
 	fx_expect_drop(f, fr, 13, eth_short);
 	fx_expect_drop(f, fr, 0, eth_short);
 }
@@ -94,8 +94,8 @@ static void test_arp_truncated(void **state)
 	struct fx *f = *state;
 	uint8_t fr[64];
 	fr_arp_frame(fr, MAC_BCAST, OP_REQ, MAC_PEER, IP_PEER, MAC_ZERO, IP_US);
-	fx_expect_drop(f, fr, ETH_HLEN + 27, arp_short);
-	fx_expect_drop(f, fr, ETH_HLEN, arp_short);
+	fx_expect_drop(f, fr, TAPIR_ETH_HLEN + 27, arp_short);
+	fx_expect_drop(f, fr, TAPIR_ETH_HLEN, arp_short);
 	assert_int_equal(f->cap.n, 0);
 	assert_null(arp_lookup(f->s, IP_PEER));
 }
@@ -112,7 +112,7 @@ static void test_arp_bad_format(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t fr[64];
 		size_t n = fr_arp_frame(fr, MAC_BCAST, OP_REQ, MAC_PEER, IP_PEER, MAC_ZERO, IP_US);
-		fr[ETH_HLEN + bad[i].off] = bad[i].val;
+		fr[TAPIR_ETH_HLEN + bad[i].off] = bad[i].val;
 		fx_expect_drop(f, fr, n, arp_format);
 	}
 	assert_int_equal(f->cap.n, 0);
@@ -174,17 +174,17 @@ static void test_arp_request_for_us(void **state)
 	assert_memory_equal(f->cap.f[0].data + 6, MAC_US, 6);
 	/* IEEE 802.3: padded to the 60-byte minimum */
 	assert_int_equal(f->cap.f[0].len, 60);
-	a = cap_l3(&f->cap, 0, ETH_P_ARP, &len);
+	a = cap_l3(&f->cap, 0, TAPIR_ETH_P_ARP, &len);
 	assert_non_null(a);
-	assert_int_equal(get16(a), 1);
-	assert_int_equal(get16(a + 2), ETH_P_IPV4);
+	assert_int_equal(tapir_get16(a), 1);
+	assert_int_equal(tapir_get16(a + 2), TAPIR_ETH_P_IPV4);
 	assert_int_equal(a[4], 6);
 	assert_int_equal(a[5], 4);
-	assert_int_equal(get16(a + 6), OP_REP);
+	assert_int_equal(tapir_get16(a + 6), OP_REP);
 	assert_memory_equal(a + 8, MAC_US, 6);
-	assert_int_equal(get32(a + 14), IP_US);
+	assert_int_equal(tapir_get32(a + 14), IP_US);
 	assert_memory_equal(a + 18, MAC_PEER, 6);
-	assert_int_equal(get32(a + 24), IP_PEER);
+	assert_int_equal(tapir_get32(a + 24), IP_PEER);
 	assert_int_equal(fx_st(f)->arp_replies_sent, 1);
 	e = arp_lookup(f->s, IP_PEER);
 	assert_non_null(e);
@@ -252,8 +252,8 @@ static void test_arp_probe_for_us(void **state)
 
 	fx_expect_ok(f, fr, n);
 	assert_int_equal(cap_count_arp(&f->cap, OP_REP), 1);
-	a = cap_l3(&f->cap, 0, ETH_P_ARP, NULL);
-	assert_int_equal(get32(a + 14), IP_US);
+	a = cap_l3(&f->cap, 0, TAPIR_ETH_P_ARP, NULL);
+	assert_int_equal(tapir_get32(a + 14), IP_US);
 	assert_null(arp_lookup(f->s, 0));
 }
 
@@ -261,13 +261,13 @@ static void test_arp_probe_for_us(void **state)
  * broadcast, sender and target IP both ours. */
 static void assert_announcement(const struct cap *c, size_t i)
 {
-	const uint8_t *a = cap_l3(c, i, ETH_P_ARP, NULL);
+	const uint8_t *a = cap_l3(c, i, TAPIR_ETH_P_ARP, NULL);
 	assert_non_null(a);
 	assert_memory_equal(c->f[i].data, MAC_BCAST, 6);
-	assert_int_equal(get16(a + 6), OP_REQ);
+	assert_int_equal(tapir_get16(a + 6), OP_REQ);
 	assert_memory_equal(a + 8, MAC_US, 6);
-	assert_int_equal(get32(a + 14), IP_US);
-	assert_int_equal(get32(a + 24), IP_US);
+	assert_int_equal(tapir_get32(a + 14), IP_US);
+	assert_int_equal(tapir_get32(a + 24), IP_US);
 }
 
 /* RFC 5227 2.4 (b): on a conflict we defend once with an announcement, and

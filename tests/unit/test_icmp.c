@@ -17,7 +17,7 @@ static size_t icmp_frame(uint8_t *fr, uint32_t dst, uint8_t type, uint8_t code, 
 {
 	uint8_t m[1600];
 	size_t ml = fr_icmp(m, type, code, rest, data, len);
-	struct ip_spec ip = {.src = IP_PEER, .dst = dst, .proto = IP_PROTO_ICMP, .id = 3};
+	struct ip_spec ip = {.src = IP_PEER, .dst = dst, .proto = TAPIR_IPPROTO_ICMP, .id = 3};
 	return fr_ip_frame(fr, &ip, m, ml);
 }
 
@@ -25,8 +25,8 @@ static void test_short(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[128];
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_ICMP};
-	const uint8_t seven[7] = {ICMP_ECHO, 0, 0xf7, 0xff, 0, 0, 0};
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_ICMP};
+	const uint8_t seven[7] = {TAPIR_ICMP_ECHO, 0, 0xf7, 0xff, 0, 0, 0};
 	fx_expect_drop(f, fr, fr_ip_frame(fr, &ip, seven, 7), icmp_short);
 	fx_expect_drop(f, fr, fr_ip_frame(fr, &ip, NULL, 0), icmp_short);
 	assert_int_equal(f->cap.n, 0);
@@ -36,7 +36,7 @@ static void test_bad_checksum(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[128];
-	size_t n = icmp_frame(fr, IP_US, ICMP_ECHO, 0, 1, "abc", 3);
+	size_t n = icmp_frame(fr, IP_US, TAPIR_ICMP_ECHO, 0, 1, "abc", 3);
 	fr[n - 1] ^= 0x40;
 	fx_expect_drop(f, fr, n, icmp_checksum);
 	assert_int_equal(f->cap.n, 0);
@@ -53,22 +53,22 @@ static void test_echo_reply_exact(void **state)
 
 	fx_learn_peer(f);
 	pattern_fill(data, sizeof(data), 42);
-	n = icmp_frame(fr, IP_US, ICMP_ECHO, 0, 0xbeef0007u, data, sizeof(data));
+	n = icmp_frame(fr, IP_US, TAPIR_ICMP_ECHO, 0, 0xbeef0007u, data, sizeof(data));
 	fx_expect_ok(f, fr, n);
 	assert_int_equal(f->cap.n, 1);
 	assert_memory_equal(f->cap.f[0].data, MAC_PEER, 6);
-	r = cap_l3(&f->cap, 0, ETH_P_IPV4, &rl);
+	r = cap_l3(&f->cap, 0, TAPIR_ETH_P_IPV4, &rl);
 	assert_non_null(r);
 	assert_int_equal(r[0], 0x45);
-	assert_int_equal(get16(r + 2), 20 + 8 + sizeof(data));
-	assert_int_equal(tp_csum(r, 20), 0);
-	assert_int_equal(r[9], IP_PROTO_ICMP);
-	assert_int_equal(get32(r + 12), IP_US);
-	assert_int_equal(get32(r + 16), IP_PEER);
-	assert_int_equal(r[20], ICMP_ECHO_REPLY);
+	assert_int_equal(tapir_get16(r + 2), 20 + 8 + sizeof(data));
+	assert_int_equal(tapir_csum(r, 20), 0);
+	assert_int_equal(r[9], TAPIR_IPPROTO_ICMP);
+	assert_int_equal(tapir_get32(r + 12), IP_US);
+	assert_int_equal(tapir_get32(r + 16), IP_PEER);
+	assert_int_equal(r[20], TAPIR_ICMP_ECHO_REPLY);
 	assert_int_equal(r[21], 0);
-	assert_int_equal(get16(r + 24), 0xbeef);
-	assert_int_equal(get16(r + 26), 0x0007);
+	assert_int_equal(tapir_get16(r + 24), 0xbeef);
+	assert_int_equal(tapir_get16(r + 26), 0x0007);
 	assert_memory_equal(r + 28, data, sizeof(data));
 	assert_int_equal(fr_verify_l4(r), 0);
 	assert_int_equal(fx_st(f)->icmp_echo_replied, 1);
@@ -80,8 +80,8 @@ static void test_echo_broadcast_ignored(void **state)
 	struct fx *f = *state;
 	uint8_t fr[128];
 	fx_learn_peer(f);
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_BCAST, ICMP_ECHO, 0, 1, "x", 1), icmp_broadcast);
-	fx_expect_drop(f, fr, icmp_frame(fr, 0xffffffffu, ICMP_ECHO, 0, 1, "x", 1),
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_BCAST, TAPIR_ICMP_ECHO, 0, 1, "x", 1), icmp_broadcast);
+	fx_expect_drop(f, fr, icmp_frame(fr, 0xffffffffu, TAPIR_ICMP_ECHO, 0, 1, "x", 1),
 		       icmp_broadcast);
 	assert_int_equal(f->cap.n, 0);
 }
@@ -92,7 +92,7 @@ static void test_unknown_type(void **state)
 	uint8_t fr[128];
 	/* timestamp (13), and source quench (4), which RFC 6633 says to ignore */
 	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, 13, 0, 0, "123456789012", 12), icmp_type);
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_SOURCE_QUENCH, 0, 0, NULL, 0),
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_SOURCE_QUENCH, 0, 0, NULL, 0),
 		       icmp_type);
 	assert_int_equal(f->cap.n, 0);
 }
@@ -120,10 +120,10 @@ static void test_echo_reply_received(void **state)
 	struct echo_log log = {0};
 	uint8_t fr[128];
 
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_ECHO_REPLY, 0, 0x00050006u, "pong", 4),
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_ECHO_REPLY, 0, 0x00050006u, "pong", 4),
 		       icmp_type);
 	tapir_echo_set_handler(f->s, echo_cb, &log);
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, ICMP_ECHO_REPLY, 0, 0x00050006u, "pong", 4));
+	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_ECHO_REPLY, 0, 0x00050006u, "pong", 4));
 	assert_int_equal(log.calls, 1);
 	assert_int_equal(log.last.from, IP_PEER);
 	assert_int_equal(log.last.id, 5);
@@ -142,9 +142,9 @@ static size_t send_and_capture(struct fx *f, struct tapir_udp *u, uint8_t *out)
 	size_t len;
 	cap_clear(&f->cap);
 	assert_int_equal(tapir_udp_sendto(u, "query", 5, IP_PEER, 53, f->now), 5);
-	ip = cap_last_ip(&f->cap, IP_PROTO_UDP, &len);
+	ip = cap_last_ip(&f->cap, TAPIR_IPPROTO_UDP, &len);
 	assert_non_null(ip);
-	len = get16(ip + 2);
+	len = tapir_get16(ip + 2);
 	memcpy(out, ip, len);
 	cap_clear(&f->cap);
 	return len;
@@ -168,14 +168,14 @@ static void test_port_unreachable_connected(void **state)
 	tapir_udp_set_event(u, ev_cb, &ev);
 	assert_int_equal(tapir_udp_connect(u, IP_PEER, 53), 0);
 	send_and_capture(f, u, quoted);
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, quoted, 28));
+	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, quoted, 28));
 	assert_true(ev.events & TAPIR_EV_ERROR);
 	assert_true(tapir_udp_events(u) & TAPIR_EV_ERROR);
 	assert_int_equal(tapir_udp_error(u), ECONNREFUSED);
 	assert_int_equal(tapir_udp_error(u), 0); /* read and cleared */
 
 	/* a pending error is reported by the next send to the peer, once */
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, quoted, 28));
+	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, quoted, 28));
 	assert_int_equal(tapir_udp_sendto(u, "again", 5, 0, 0, f->now), -ECONNREFUSED);
 	assert_int_equal(tapir_udp_sendto(u, "again", 5, 0, 0, f->now), 5);
 	assert_int_equal(fx_st(f)->icmp_errors_rx, 2);
@@ -193,7 +193,7 @@ static void test_port_unreachable_unconnected(void **state)
 	tapir_udp_set_event(u, ev_cb, &ev);
 	assert_int_equal(tapir_udp_bind(u, 0, 5353), 0);
 	send_and_capture(f, u, quoted);
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, quoted, 28));
+	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, quoted, 28));
 	assert_int_equal(ev.events, 0);
 	assert_int_equal(tapir_udp_error(u), 0);
 	tapir_udp_free(u);
@@ -203,13 +203,13 @@ static void test_port_unreachable_unconnected(void **state)
 static void test_icmp_errno_mapping(void **state)
 {
 	(void)state;
-	assert_int_equal(icmp_errno(ICMP_UNREACH, ICMP_UNREACH_NET), ENETUNREACH);
-	assert_int_equal(icmp_errno(ICMP_UNREACH, ICMP_UNREACH_HOST), EHOSTUNREACH);
-	assert_int_equal(icmp_errno(ICMP_UNREACH, ICMP_UNREACH_PROTO), ENOPROTOOPT);
-	assert_int_equal(icmp_errno(ICMP_UNREACH, ICMP_UNREACH_PORT), ECONNREFUSED);
-	assert_int_equal(icmp_errno(ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG), EMSGSIZE);
-	assert_int_equal(icmp_errno(ICMP_TIME_EXCEEDED, 0), EHOSTUNREACH);
-	assert_int_equal(icmp_errno(ICMP_PARAM_PROBLEM, 0), EPROTO);
+	assert_int_equal(icmp_errno(TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_NET), ENETUNREACH);
+	assert_int_equal(icmp_errno(TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_HOST), EHOSTUNREACH);
+	assert_int_equal(icmp_errno(TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO), ENOPROTOOPT);
+	assert_int_equal(icmp_errno(TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT), ECONNREFUSED);
+	assert_int_equal(icmp_errno(TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_NEEDFRAG), EMSGSIZE);
+	assert_int_equal(icmp_errno(TAPIR_ICMP_TIME_EXCEEDED, 0), EHOSTUNREACH);
+	assert_int_equal(icmp_errno(TAPIR_ICMP_PARAM_PROBLEM, 0), EPROTO);
 }
 
 /* An ICMP error must quote a datagram we sent (RFC 5927: check what is
@@ -228,31 +228,31 @@ static void test_error_about_foreign_packet(void **state)
 
 	/* source not ours */
 	memcpy(q, quoted, ql);
-	put32(q + 12, IP_OTHER);
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
+	tapir_put32(q + 12, IP_OTHER);
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
 	/* ports matching no socket */
 	memcpy(q, quoted, ql);
-	put16(q + 20, 9);
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
+	tapir_put16(q + 20, 9);
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
 	/* too short to hold the transport ports: header + 7 bytes */
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, 3, 0, quoted, 27),
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, 3, 0, quoted, 27),
 		       icmp_error_bad);
 	/* not an IPv4 header at all */
 	memcpy(q, quoted, ql);
 	q[0] = 0x65;
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
 	memcpy(q, quoted, ql);
 	q[0] = 0x44;
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
 	/* a protocol we have no sockets for */
 	memcpy(q, quoted, ql);
 	q[9] = 253;
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, 3, 0, q, 28), icmp_error_bad);
 	/* an ICMP echo, but nobody is pinging */
 	memcpy(q, quoted, ql);
-	q[9] = IP_PROTO_ICMP;
-	q[20] = ICMP_ECHO;
-	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, ICMP_TIME_EXCEEDED, 0, 0, q, 28),
+	q[9] = TAPIR_IPPROTO_ICMP;
+	q[20] = TAPIR_ICMP_ECHO;
+	fx_expect_drop(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_TIME_EXCEEDED, 0, 0, q, 28),
 		       icmp_error_bad);
 	assert_int_equal(tapir_udp_error(u), 0);
 	assert_int_equal(f->cap.n, 0);
@@ -272,15 +272,15 @@ static void test_error_about_our_echo(void **state)
 	tapir_echo_set_handler(f->s, echo_cb, &log);
 	assert_int_equal(tapir_echo_send(f->s, IP_PEER, 77, 3, "abcd", 4,
 					 f->now), 0);
-	ip = cap_last_ip(&f->cap, IP_PROTO_ICMP, &len);
+	ip = cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &len);
 	assert_non_null(ip);
 	memcpy(quoted, ip, 32);
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, ICMP_TIME_EXCEEDED, 0, 0, quoted, 28));
+	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_TIME_EXCEEDED, 0, 0, quoted, 28));
 	assert_int_equal(log.calls, 1);
 	assert_int_equal(log.last.id, 77);
 	assert_int_equal(log.last.seq, 3);
 	assert_int_equal(log.last.error, EHOSTUNREACH);
-	assert_int_equal(log.last.icmp_type, ICMP_TIME_EXCEEDED);
+	assert_int_equal(log.last.icmp_type, TAPIR_ICMP_TIME_EXCEEDED);
 	assert_int_equal(log.last.target, IP_PEER);
 }
 
@@ -308,42 +308,42 @@ static void test_never_about(void **state)
 	f->s->now = f->now;
 
 	/* an ICMP error: destination unreachable, time exceeded, param problem */
-	const uint8_t err_types[] = {ICMP_UNREACH, ICMP_TIME_EXCEEDED, ICMP_PARAM_PROBLEM,
-				     ICMP_SOURCE_QUENCH, 5 /* redirect */};
+	const uint8_t err_types[] = {TAPIR_ICMP_UNREACH, TAPIR_ICMP_TIME_EXCEEDED, TAPIR_ICMP_PARAM_PROBLEM,
+				     TAPIR_ICMP_SOURCE_QUENCH, 5 /* redirect */};
 	for (size_t i = 0; i < sizeof(err_types); i++) {
-		n = orig_datagram(d, IP_US, IP_PROTO_ICMP, 0, m,
+		n = orig_datagram(d, IP_US, TAPIR_IPPROTO_ICMP, 0, m,
 				  fr_icmp(m, err_types[i], 0, 0, "12345678", 8));
-		icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+		icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	}
 	/* to a broadcast or multicast address */
 	n = orig_datagram(d, IP_BCAST, 253, 0, "12345678", 8);
-	icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+	icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	n = orig_datagram(d, 0xffffffffu, 253, 0, "12345678", 8);
-	icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+	icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	n = orig_datagram(d, 0xe0000001u, 253, 0, "12345678", 8);
-	icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+	icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	/* a non-initial fragment (offset 8 bytes, with and without MF) */
 	n = orig_datagram(d, IP_US, 253, 0x0001, "12345678", 8);
-	icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+	icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	n = orig_datagram(d, IP_US, 253, 0x2001, "12345678", 8);
-	icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+	icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	/* a source that is not one host */
 	const uint32_t srcs[] = {0, 0xffffffffu, IP_BCAST, 0xe0000001u};
 	for (size_t i = 0; i < 4; i++) {
 		n = orig_datagram(d, IP_US, 253, 0, "12345678", 8);
-		put32(d + 12, srcs[i]);
-		icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+		tapir_put32(d + 12, srcs[i]);
+		icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	}
 	assert_int_equal(f->cap.n, 0);
 	assert_int_equal(fx_st(f)->icmp_errors_sent, 0);
 
 	/* the controls: an echo request (ICMP, but not an error) and fragment
 	 * zero with MF set are fine to complain about */
-	n = orig_datagram(d, IP_US, IP_PROTO_ICMP, 0, m, fr_icmp(m, ICMP_ECHO, 0, 0, "1234", 4));
-	icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
+	n = orig_datagram(d, IP_US, TAPIR_IPPROTO_ICMP, 0, m, fr_icmp(m, TAPIR_ICMP_ECHO, 0, 0, "1234", 4));
+	icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
 	n = orig_datagram(d, IP_US, 253, 0x2000, "12345678", 8);
-	icmp_send_error(f->s, d, n, ICMP_UNREACH, ICMP_UNREACH_PROTO);
-	assert_int_equal(cap_count_ip(&f->cap, IP_PROTO_ICMP), 2);
+	icmp_send_error(f->s, d, n, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PROTO);
+	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_ICMP), 2);
 	assert_int_equal(fx_st(f)->icmp_errors_sent, 2);
 }
 
@@ -374,24 +374,24 @@ static void test_rate_limit(void **state)
 {
 	struct fx *f = *state;
 	closed_port_burst(f, 8);
-	assert_int_equal(cap_count_ip(&f->cap, IP_PROTO_ICMP), 5);
+	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_ICMP), 5);
 	assert_int_equal(fx_st(f)->icmp_rate_limited, 3);
 
 	/* 99 ms later: not yet a whole token */
 	f->now += TAPIR_MS(99);
 	closed_port_burst(f, 1);
-	assert_int_equal(cap_count_ip(&f->cap, IP_PROTO_ICMP), 5);
+	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_ICMP), 5);
 	/* at 100 ms there is one */
 	f->now += TAPIR_MS(1);
 	closed_port_burst(f, 2);
-	assert_int_equal(cap_count_ip(&f->cap, IP_PROTO_ICMP), 6);
+	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_ICMP), 6);
 	assert_int_equal(fx_st(f)->icmp_rate_limited, 5);
 
 	/* a long quiet spell fills the bucket to the burst, no further */
 	f->now += TAPIR_SEC(100);
 	cap_clear(&f->cap);
 	closed_port_burst(f, 7);
-	assert_int_equal(cap_count_ip(&f->cap, IP_PROTO_ICMP), 5);
+	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_ICMP), 5);
 	assert_int_equal(fx_st(f)->icmp_rate_limited, 7);
 	assert_int_equal(fx_st(f)->icmp_errors_sent, 11);
 }

@@ -28,7 +28,7 @@ static size_t good_frame(uint8_t *fr, const uint8_t *opt, size_t optlen)
 {
 	uint8_t udp[64];
 	size_t ul = fr_udp(udp, IP_PEER, IP_US, 1234, PORT, "hello", 5);
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_UDP, .id = 7,
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_UDP, .id = 7,
 			     .opt = opt, .optlen = optlen};
 	return fr_ip_frame(fr, &ip, udp, ul);
 }
@@ -58,8 +58,8 @@ static void test_short(void **state)
 	struct fx *f = *state;
 	uint8_t fr[128];
 	good_frame(fr, NULL, 0);
-	fx_expect_drop(f, fr, ETH_HLEN + 19, ip_short);
-	fx_expect_drop(f, fr, ETH_HLEN, ip_short);
+	fx_expect_drop(f, fr, TAPIR_ETH_HLEN + 19, ip_short);
+	fx_expect_drop(f, fr, TAPIR_ETH_HLEN, ip_short);
 }
 
 static void test_version(void **state)
@@ -67,7 +67,7 @@ static void test_version(void **state)
 	struct fx *f = *state;
 	uint8_t fr[128];
 	size_t n = good_frame(fr, NULL, 0);
-	fr[ETH_HLEN] = 0x65; /* version 6, IHL 5, in an IPv4 ethertype */
+	fr[TAPIR_ETH_HLEN] = 0x65; /* version 6, IHL 5, in an IPv4 ethertype */
 	fx_expect_drop(f, fr, n, ip_version);
 }
 
@@ -78,12 +78,12 @@ static void test_header_len(void **state)
 	uint8_t fr[128];
 	size_t n = good_frame(fr, NULL, 0);
 	for (uint8_t ihl = 0; ihl < 5; ihl++) {
-		fr[ETH_HLEN] = (uint8_t)(0x40 | ihl);
+		fr[TAPIR_ETH_HLEN] = (uint8_t)(0x40 | ihl);
 		fx_expect_drop(f, fr, n, ip_header_len);
 	}
 	/* IHL 15 = 60 bytes, but only 40 bytes of IP follow */
-	fr[ETH_HLEN] = 0x4f;
-	fx_expect_drop(f, fr, ETH_HLEN + 40, ip_header_len);
+	fr[TAPIR_ETH_HLEN] = 0x4f;
+	fx_expect_drop(f, fr, TAPIR_ETH_HLEN + 40, ip_header_len);
 }
 
 static void test_total_len(void **state)
@@ -91,16 +91,16 @@ static void test_total_len(void **state)
 	struct fx *f = *state;
 	uint8_t fr[128];
 	size_t n = good_frame(fr, NULL, 0);
-	uint8_t *ip = fr + ETH_HLEN;
+	uint8_t *ip = fr + TAPIR_ETH_HLEN;
 	/* beyond the frame: the frame was cut short */
-	put16(ip + 2, (uint16_t)(n - ETH_HLEN + 1));
+	tapir_put16(ip + 2, (uint16_t)(n - TAPIR_ETH_HLEN + 1));
 	fr_ip_fix_csum(ip);
 	fx_expect_drop(f, fr, n, ip_total_len);
 	/* below the header length */
-	put16(ip + 2, 19);
+	tapir_put16(ip + 2, 19);
 	fr_ip_fix_csum(ip);
 	fx_expect_drop(f, fr, n, ip_total_len);
-	put16(ip + 2, 0);
+	tapir_put16(ip + 2, 0);
 	fr_ip_fix_csum(ip);
 	fx_expect_drop(f, fr, n, ip_total_len);
 }
@@ -113,8 +113,8 @@ static void test_ethernet_padding_trimmed(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[128], icmp[16];
-	size_t il = fr_icmp(icmp, ICMP_ECHO, 0, 0x12340001u, "ping", 4);
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_ICMP};
+	size_t il = fr_icmp(icmp, TAPIR_ICMP_ECHO, 0, 0x12340001u, "ping", 4);
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_ICMP};
 	size_t n = fr_ip_frame(fr, &ip, icmp, il);
 	const uint8_t *r;
 	size_t rl;
@@ -123,9 +123,9 @@ static void test_ethernet_padding_trimmed(void **state)
 	assert_true(n < 60);
 	memset(fr + n, 0xaa, 60 - n);
 	fx_expect_ok(f, fr, 60);
-	r = cap_last_ip(&f->cap, IP_PROTO_ICMP, &rl);
+	r = cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
 	assert_non_null(r);
-	assert_int_equal(get16(r + 2), 20 + 8 + 4);
+	assert_int_equal(tapir_get16(r + 2), 20 + 8 + 4);
 	assert_memory_equal(r + 28, "ping", 4);
 }
 
@@ -134,11 +134,11 @@ static void test_bad_checksum(void **state)
 	struct fx *f = *state;
 	uint8_t fr[128];
 	size_t n = good_frame(fr, NULL, 0);
-	fr[ETH_HLEN + 10] ^= 0x01;
+	fr[TAPIR_ETH_HLEN + 10] ^= 0x01;
 	fx_expect_drop(f, fr, n, ip_checksum);
 	/* a changed TTL without a new checksum */
-	fr[ETH_HLEN + 10] ^= 0x01;
-	fr[ETH_HLEN + 8]--;
+	fr[TAPIR_ETH_HLEN + 10] ^= 0x01;
+	fr[TAPIR_ETH_HLEN + 8]--;
 	fx_expect_drop(f, fr, n, ip_checksum);
 }
 
@@ -197,7 +197,7 @@ static void test_bad_source(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t fr[128], udp[32];
 		size_t ul = fr_udp(udp, bad[i], IP_US, PORT, PORT, "x", 1);
-		struct ip_spec ip = {.src = bad[i], .dst = IP_US, .proto = IP_PROTO_UDP};
+		struct ip_spec ip = {.src = bad[i], .dst = IP_US, .proto = TAPIR_IPPROTO_UDP};
 		fx_expect_drop(f, fr, fr_ip_frame(fr, &ip, udp, ul), ip_bad_source);
 	}
 	assert_int_equal(f->cap.n, 0);
@@ -214,13 +214,13 @@ static void test_destination(void **state)
 	uint8_t fr[128], udp[32], buf[8];
 	for (size_t i = 0; i < 3; i++) {
 		size_t ul = fr_udp(udp, IP_PEER, ours[i], 1, PORT, "y", 1);
-		struct ip_spec ip = {.src = IP_PEER, .dst = ours[i], .proto = IP_PROTO_UDP};
+		struct ip_spec ip = {.src = IP_PEER, .dst = ours[i], .proto = TAPIR_IPPROTO_UDP};
 		fx_expect_ok(f, fr, fr_ip_frame(fr, &ip, udp, ul));
 		assert_int_equal(tapir_udp_recvfrom(sock(f), buf, sizeof(buf), NULL, NULL), 1);
 	}
 	for (size_t i = 0; i < 4; i++) {
 		size_t ul = fr_udp(udp, IP_PEER, notours[i], 1, PORT, "y", 1);
-		struct ip_spec ip = {.src = IP_PEER, .dst = notours[i], .proto = IP_PROTO_UDP};
+		struct ip_spec ip = {.src = IP_PEER, .dst = notours[i], .proto = TAPIR_IPPROTO_UDP};
 		fx_expect_drop(f, fr, fr_ip_frame(fr, &ip, udp, ul), ip_not_for_us);
 	}
 	assert_int_equal(f->cap.n, 0);
@@ -242,17 +242,17 @@ static void test_unknown_protocol(void **state)
 	n = fr_ip_frame(fr, &ip, payload, sizeof(payload));
 	fx_expect_drop(f, fr, n, ip_protocol);
 	assert_int_equal(f->cap.n, 1);
-	r = cap_last_ip(&f->cap, IP_PROTO_ICMP, &rl);
+	r = cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
 	assert_non_null(r);
 	assert_memory_equal(f->cap.f[0].data, MAC_PEER, 6);
-	assert_int_equal(tp_csum(r, 20), 0);
-	assert_int_equal(get32(r + 12), IP_US);
-	assert_int_equal(get32(r + 16), IP_PEER);
-	assert_int_equal(r[20], ICMP_UNREACH);
-	assert_int_equal(r[21], ICMP_UNREACH_PROTO);
+	assert_int_equal(tapir_csum(r, 20), 0);
+	assert_int_equal(tapir_get32(r + 12), IP_US);
+	assert_int_equal(tapir_get32(r + 16), IP_PEER);
+	assert_int_equal(r[20], TAPIR_ICMP_UNREACH);
+	assert_int_equal(r[21], TAPIR_ICMP_UNREACH_PROTO);
 	assert_int_equal(fr_verify_l4(r), 0);
-	assert_true(get16(r + 2) >= 20 + 8 + 20 + 8);
-	assert_memory_equal(r + 28, fr + ETH_HLEN, get16(r + 2) - 28);
+	assert_true(tapir_get16(r + 2) >= 20 + 8 + 20 + 8);
+	assert_memory_equal(r + 28, fr + TAPIR_ETH_HLEN, tapir_get16(r + 2) - 28);
 	assert_int_equal(fx_st(f)->icmp_errors_sent, 1);
 }
 

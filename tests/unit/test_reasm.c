@@ -37,7 +37,7 @@ static void make_frags(struct frags *fs, uint16_t id, size_t dlen, uint32_t seed
 	fs->n = 0;
 	for (size_t off = 0; off < ul; off += chunk) {
 		size_t n = ul - off < chunk ? ul - off : chunk;
-		struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_UDP, .id = id,
+		struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_UDP, .id = id,
 				     .frag = (uint16_t)((off + n < ul ? 0x2000 : 0) | (off / 8))};
 		assert_true(fs->n < MAXF);
 		fs->len[fs->n] = fr_ip_frame(fs->fr[fs->n], &ip, udp + off, n);
@@ -150,7 +150,7 @@ static void test_overlap(void **state)
 	struct fx *f = *state;
 	uint8_t fr[1600];
 	static uint8_t udp[4100];
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_UDP, .id = 4};
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_UDP, .id = 4};
 
 	make_frags(&FS, 4, 4000, 4, 1480);
 	fr_udp(udp, IP_PEER, IP_US, 1234, PORT, FS.data, FS.dlen);
@@ -187,7 +187,7 @@ static void test_too_big(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[1600], data[1480] = {0};
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_ICMP, .id = 6};
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_ICMP, .id = 6};
 
 	fx_learn_peer(f);
 	ip.frag = 0x2000;
@@ -214,7 +214,7 @@ static void test_too_big_with_options(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[1600], data[1480] = {0}, opt[40];
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_UDP, .id = 60};
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_UDP, .id = 60};
 
 	memset(opt, 1, sizeof(opt)); /* NOPs */
 	ip.opt = opt;
@@ -251,7 +251,7 @@ static void test_bad_fragments(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[1600], data[1600] = {0};
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_UDP, .id = 8};
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_UDP, .id = 8};
 
 	ip.frag = 0x2000 | 100;
 	fx_expect_drop(f, fr, fr_ip_frame(fr, &ip, data, 1001), frag_bad);
@@ -297,14 +297,14 @@ static void test_timeout_with_first_fragment(void **state)
 	assert_int_equal(fx_st(f)->reasm_timeout, 1);
 	assert_int_equal(f->s->reasm_mem, 0);
 	assert_int_equal(f->cap.n, 1);
-	r = cap_last_ip(&f->cap, IP_PROTO_ICMP, &rl);
+	r = cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
 	assert_non_null(r);
-	assert_int_equal(get32(r + 16), IP_PEER);
-	assert_int_equal(r[20], ICMP_TIME_EXCEEDED);
+	assert_int_equal(tapir_get32(r + 16), IP_PEER);
+	assert_int_equal(r[20], TAPIR_ICMP_TIME_EXCEEDED);
 	assert_int_equal(r[21], 1);
 	assert_int_equal(fr_verify_l4(r), 0);
 	/* the quote: fragment zero's header and its first 8 data bytes */
-	assert_memory_equal(r + 28, FS.fr[0] + ETH_HLEN, 28);
+	assert_memory_equal(r + 28, FS.fr[0] + TAPIR_ETH_HLEN, 28);
 	/* the late fragment starts a new datagram, which also times out */
 	feed(f, &FS, 1);
 	expect_nothing(f);
@@ -330,22 +330,22 @@ static void test_timeout_of_icmp_error_is_silent(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[1600], m[1100], inner[1000];
-	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = IP_PROTO_ICMP, .id = 13,
+	struct ip_spec ip = {.src = IP_PEER, .dst = IP_US, .proto = TAPIR_IPPROTO_ICMP, .id = 13,
 			     .frag = 0x2000};
 	size_t ml;
 
 	fx_learn_peer(f);
 	pattern_fill(inner, sizeof(inner), 13);
-	ml = fr_icmp(m, ICMP_UNREACH, ICMP_UNREACH_PORT, 0, inner, sizeof(inner));
+	ml = fr_icmp(m, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, inner, sizeof(inner));
 	fx_expect_ok(f, fr, fr_ip_frame(fr, &ip, m, ml & ~(size_t)7));
 	/* control: an echo request's fragment zero does earn time exceeded */
-	ml = fr_icmp(m, ICMP_ECHO, 0, 0, inner, sizeof(inner));
+	ml = fr_icmp(m, TAPIR_ICMP_ECHO, 0, 0, inner, sizeof(inner));
 	ip.id = 14;
 	fx_expect_ok(f, fr, fr_ip_frame(fr, &ip, m, ml & ~(size_t)7));
 	fx_advance(f, f->cfg.reasm_timeout_us);
 	assert_int_equal(fx_st(f)->reasm_timeout, 2);
 	assert_int_equal(fx_st(f)->icmp_errors_sent, 1);
-	assert_int_equal(cap_last_ip(&f->cap, IP_PROTO_ICMP, NULL)[28 + 20], ICMP_ECHO);
+	assert_int_equal(cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, NULL)[28 + 20], TAPIR_ICMP_ECHO);
 }
 
 /* The bounds: at most cfg.reasm_max_bytes of buffers, the oldest datagram
@@ -470,17 +470,17 @@ static void check_fragmentation(struct fx *f, unsigned mtu, size_t len)
 	assert_int_equal(fx_st(f)->ip_frag_created, expect_frags);
 	for (size_t i = 0; i < f->cap.n; i++) {
 		size_t l3len;
-		const uint8_t *ip = cap_l3(&f->cap, i, ETH_P_IPV4, &l3len);
+		const uint8_t *ip = cap_l3(&f->cap, i, TAPIR_ETH_P_IPV4, &l3len);
 		uint16_t fo, plen;
 		assert_non_null(ip);
 		assert_true(l3len <= mtu);
-		assert_int_equal(tp_csum(ip, 20), 0);
-		assert_int_equal(get16(ip + 2), l3len < 46 ? get16(ip + 2) : l3len);
-		fo = get16(ip + 6);
-		plen = (uint16_t)(get16(ip + 2) - 20);
+		assert_int_equal(tapir_csum(ip, 20), 0);
+		assert_int_equal(tapir_get16(ip + 2), l3len < 46 ? tapir_get16(ip + 2) : l3len);
+		fo = tapir_get16(ip + 6);
+		plen = (uint16_t)(tapir_get16(ip + 2) - 20);
 		if (i == 0)
-			id = get16(ip + 4);
-		assert_int_equal(get16(ip + 4), id);
+			id = tapir_get16(ip + 4);
+		assert_int_equal(tapir_get16(ip + 4), id);
 		assert_false(fo & 0x4000);
 		assert_int_equal((size_t)(fo & 0x1fff) * 8, have);
 		if (i + 1 < f->cap.n) {
@@ -495,7 +495,7 @@ static void check_fragmentation(struct fx *f, unsigned mtu, size_t len)
 			memcpy(whole, ip, 20);
 	}
 	assert_int_equal(have, len + 8);
-	put16(whole + 2, (uint16_t)(have + 20));
+	tapir_put16(whole + 2, (uint16_t)(have + 20));
 	assert_int_equal(fr_verify_l4(whole), 0);
 	assert_memory_equal(whole + 28, data, len);
 	tapir_udp_free(u);
@@ -535,11 +535,11 @@ static void test_output_roundtrip(void **state)
 		uint8_t fr[1600];
 		uint8_t *ip;
 		memcpy(fr, f->cap.f[i].data, f->cap.f[i].len);
-		fr_eth(fr, MAC_US, MAC_PEER, ETH_P_IPV4);
-		ip = fr + ETH_HLEN;
-		assert_int_equal(get32(ip + 12), IP_US);
-		put32(ip + 12, IP_PEER); /* swap: same pseudo-header sum */
-		put32(ip + 16, IP_US);
+		fr_eth(fr, MAC_US, MAC_PEER, TAPIR_ETH_P_IPV4);
+		ip = fr + TAPIR_ETH_HLEN;
+		assert_int_equal(tapir_get32(ip + 12), IP_US);
+		tapir_put32(ip + 12, IP_PEER); /* swap: same pseudo-header sum */
+		tapir_put32(ip + 16, IP_US);
 		fr_ip_fix_csum(ip);
 		fx_input(g, fr, f->cap.f[i].len);
 	}

@@ -24,7 +24,7 @@ static struct tapir_udp *bound(struct fx *f, uint32_t addr, uint16_t port)
 /* A frame whose IP payload is the UDP message M (ML bytes), from the peer. */
 static size_t raw_frame(uint8_t *fr, uint32_t dst, const uint8_t *m, size_t ml)
 {
-	struct ip_spec ip = {.src = IP_PEER, .dst = dst, .proto = IP_PROTO_UDP, .id = 5};
+	struct ip_spec ip = {.src = IP_PEER, .dst = dst, .proto = TAPIR_IPPROTO_UDP, .id = 5};
 	return fr_ip_frame(fr, &ip, m, ml);
 }
 
@@ -48,11 +48,11 @@ static void test_length_field(void **state)
 	uint8_t fr[128], m[64], buf[64];
 	size_t ml = fr_udp(m, IP_PEER, IP_US, 1, PORT, "abcdef", 6);
 
-	put16(m + 4, (uint16_t)(ml + 1));
+	tapir_put16(m + 4, (uint16_t)(ml + 1));
 	fx_expect_drop(f, fr, raw_frame(fr, IP_US, m, ml), udp_length);
-	put16(m + 4, 7);
+	tapir_put16(m + 4, 7);
 	fx_expect_drop(f, fr, raw_frame(fr, IP_US, m, ml), udp_length);
-	put16(m + 4, 0);
+	tapir_put16(m + 4, 0);
 	fx_expect_drop(f, fr, raw_frame(fr, IP_US, m, ml), udp_length);
 
 	/* 4 data bytes by the UDP length, 6 in the IP payload */
@@ -74,7 +74,7 @@ static void test_bad_checksum(void **state)
 	/* the pseudo header counts: the same datagram "from" another source */
 	m[ml - 1] ^= 0x10;
 	{
-		struct ip_spec ip = {.src = IP_OTHER, .dst = IP_US, .proto = IP_PROTO_UDP};
+		struct ip_spec ip = {.src = IP_OTHER, .dst = IP_US, .proto = TAPIR_IPPROTO_UDP};
 		fx_expect_drop(f, fr, fr_ip_frame(fr, &ip, m, ml), udp_checksum);
 	}
 	assert_int_equal(tapir_udp_recvfrom(u, buf, sizeof(buf), NULL, NULL), -EAGAIN);
@@ -89,7 +89,7 @@ static void test_zero_checksum_accepted(void **state)
 	struct tapir_udp *u = bound(f, 0, PORT);
 	uint8_t fr[128], m[64], buf[8];
 	size_t ml = fr_udp(m, IP_PEER, IP_US, 1, PORT, "abcdef", 6);
-	put16(m + 6, 0);
+	tapir_put16(m + 6, 0);
 	fx_expect_ok(f, fr, raw_frame(fr, IP_US, m, ml));
 	assert_int_equal(tapir_udp_recvfrom(u, buf, sizeof(buf), NULL, NULL), 6);
 	assert_memory_equal(buf, "abcdef", 6);
@@ -110,18 +110,18 @@ static void test_closed_port(void **state)
 	fx_expect_drop(f, fr, n, udp_no_port);
 	assert_int_equal(fx_st(f)->udp_no_socket, 1);
 	assert_int_equal(f->cap.n, 1);
-	r = cap_l3(&f->cap, 0, ETH_P_IPV4, &rl);
+	r = cap_l3(&f->cap, 0, TAPIR_ETH_P_IPV4, &rl);
 	assert_non_null(r);
-	assert_int_equal(r[9], IP_PROTO_ICMP);
-	assert_int_equal(get32(r + 12), IP_US);
-	assert_int_equal(get32(r + 16), IP_PEER);
-	assert_int_equal(tp_csum(r, 20), 0);
-	assert_int_equal(r[20], ICMP_UNREACH);
-	assert_int_equal(r[21], ICMP_UNREACH_PORT);
+	assert_int_equal(r[9], TAPIR_IPPROTO_ICMP);
+	assert_int_equal(tapir_get32(r + 12), IP_US);
+	assert_int_equal(tapir_get32(r + 16), IP_PEER);
+	assert_int_equal(tapir_csum(r, 20), 0);
+	assert_int_equal(r[20], TAPIR_ICMP_UNREACH);
+	assert_int_equal(r[21], TAPIR_ICMP_UNREACH_PORT);
 	assert_int_equal(fr_verify_l4(r), 0);
 	/* the whole (small) datagram is quoted, header first (RFC 1812 4.3.2.3) */
-	assert_int_equal(get16(r + 2), 20 + 8 + 20 + 8 + sizeof(data));
-	assert_memory_equal(r + 28, fr + ETH_HLEN, 20 + 8 + sizeof(data));
+	assert_int_equal(tapir_get16(r + 2), 20 + 8 + 20 + 8 + sizeof(data));
+	assert_memory_equal(r + 28, fr + TAPIR_ETH_HLEN, 20 + 8 + sizeof(data));
 }
 
 /* ... and a long datagram is quoted only so far that the error stays
@@ -137,10 +137,10 @@ static void test_closed_port_long_quote(void **state)
 	pattern_fill(data, sizeof(data), 4);
 	n = fr_udp_frame(fr, IP_PEER, IP_US, 1111, 2222, data, sizeof(data));
 	fx_expect_drop(f, fr, n, udp_no_port);
-	r = cap_last_ip(&f->cap, IP_PROTO_ICMP, &rl);
+	r = cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
 	assert_non_null(r);
-	assert_int_equal(get16(r + 2), 576);
-	assert_memory_equal(r + 28, fr + ETH_HLEN, 576 - 28);
+	assert_int_equal(tapir_get16(r + 2), 576);
+	assert_memory_equal(r + 28, fr + TAPIR_ETH_HLEN, 576 - 28);
 	assert_int_equal(fr_verify_l4(r), 0);
 }
 

@@ -34,12 +34,12 @@ static void match_listener(void *arg, const struct tapir_tcp *t)
 static enum tapir_verdict cao_rx(void *arg, struct tapir_hook_pkt *p)
 {
 	struct tapir_stack *s = arg;
-	uint8_t flags = p->data[PERS_TH_FLAGS];
-	struct listener_q q = {p->dst, pers_get16(p->data + 2), false};
-	struct tapir_tcp_seg seg = {.src = p->src, .dst = p->dst, .sport = pers_get16(p->data),
+	uint8_t flags = p->data[TAPIR_TH_FLAGS];
+	struct listener_q q = {p->dst, tapir_get16(p->data + 2), false};
+	struct tapir_tcp_seg seg = {.src = p->src, .dst = p->dst, .sport = tapir_get16(p->data),
 				    .dport = q.port};
 	struct tapir_tcp_out o;
-	uint32_t seq = pers_get32(p->data + PERS_TH_SEQ);
+	uint32_t seq = tapir_get32(p->data + TAPIR_TH_SEQ);
 
 	if (flags & TAPIR_TH_RST)
 		return TAPIR_DROP; /* "RSTs are ignored" */

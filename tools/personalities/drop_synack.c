@@ -7,7 +7,7 @@
 
 static enum tapir_verdict drop_synack_tx(void *arg, struct tapir_hook_pkt *p)
 {
-	uint8_t f = p->data[PERS_TH_FLAGS];
+	uint8_t f = p->data[TAPIR_TH_FLAGS];
 	(void)arg;
 	return (f & (TAPIR_TH_SYN | TAPIR_TH_ACK)) == (TAPIR_TH_SYN | TAPIR_TH_ACK) ? TAPIR_DROP
 										    : TAPIR_PASS;

@@ -48,8 +48,8 @@ static bool contains(const uint8_t *hay, size_t n, const char *needle, size_t m)
 
 static void choose(struct dth *d, struct tapir_hook_pkt *p)
 {
-	uint32_t isn = pers_get32(p->data + PERS_TH_SEQ);
-	uint16_t lport = pers_get16(p->data), rport = pers_get16(p->data + 2);
+	uint32_t isn = tapir_get32(p->data + TAPIR_TH_SEQ);
+	uint16_t lport = tapir_get16(p->data), rport = tapir_get16(p->data + 2);
 	for (unsigned i = 0; i < 16; i++)
 		if (d->seen[i].raddr == p->dst && d->seen[i].isn == isn &&
 		    d->seen[i].lport == lport && d->seen[i].rport == rport)
@@ -69,13 +69,13 @@ static enum tapir_verdict dth_tx(void *arg, struct tapir_hook_pkt *p)
 	const uint8_t *data;
 	size_t n = pers_tcp_payload(p, &data);
 
-	if (p->data[PERS_TH_FLAGS] & TAPIR_TH_SYN) {
+	if (p->data[TAPIR_TH_FLAGS] & TAPIR_TH_SYN) {
 		if (d->every && p->sock)
 			choose(d, p);
 		return TAPIR_PASS; /* RFC 9401 3.3: never on a SYN */
 	}
 	if (d->marker && contains(data, n, d->marker, d->marker_len)) {
-		p->data[PERS_TH_OFF] |= TAPIR_TH_RES_DTH;
+		p->data[TAPIR_TH_OFF] |= TAPIR_TH_RES_DTH;
 		tapir_hook_fix_checksums(p);
 	}
 	return TAPIR_PASS;

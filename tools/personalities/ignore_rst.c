@@ -8,7 +8,7 @@
 static enum tapir_verdict ignore_rst_rx(void *arg, struct tapir_hook_pkt *p)
 {
 	(void)arg;
-	return p->data[PERS_TH_FLAGS] & TAPIR_TH_RST ? TAPIR_DROP : TAPIR_PASS;
+	return p->data[TAPIR_TH_FLAGS] & TAPIR_TH_RST ? TAPIR_DROP : TAPIR_PASS;
 }
 
 static int ignore_rst_install(struct tapir_stack *s, const char *args, char *err, size_t errlen)

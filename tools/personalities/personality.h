@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h> /* snprintf, for the install functions */
 #include <tapir/hook.h>
+#include <tapir/wire.h>
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
 
@@ -93,28 +94,10 @@ static inline double pers_rand01(uint64_t *state)
 	return (double)(pers_rand(state) >> 11) * (1.0 / 9007199254740992.0);
 }
 
-/* Network byte order access to the bytes a hook sees. */
-static inline uint16_t pers_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t pers_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void pers_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* The TCP header a TCP hook sees: offsets (RFC 9293 3.1). */
-#define PERS_TH_SEQ 4
-#define PERS_TH_ACK 8
-#define PERS_TH_OFF 12   /* data offset << 4 | the reserved bits */
-#define PERS_TH_FLAGS 13
-#define PERS_TH_WIN 14
 /* Data bytes in the segment P holds (TCP points). */
 static inline size_t pers_tcp_payload(const struct tapir_hook_pkt *p, const uint8_t **data)
 {
-	size_t off = (size_t)(p->data[PERS_TH_OFF] >> 4) * 4;
+	size_t off = (size_t)(p->data[TAPIR_TH_OFF] >> 4) * 4;
 	if (data)
 		*data = p->data;
 	if (p->len < 20 || off < 20 || off > p->len)

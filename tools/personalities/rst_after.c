@@ -41,8 +41,8 @@ static enum tapir_verdict rst_after_tx(void *arg, struct tapir_hook_pkt *p)
 	struct tapir_tcp_info i;
 	struct tapir_tcp_out o = {0};
 	const uint8_t *data;
-	uint32_t seq = pers_get32(p->data + PERS_TH_SEQ), end, sent, rcvd;
-	uint8_t flags = p->data[PERS_TH_FLAGS];
+	uint32_t seq = tapir_get32(p->data + TAPIR_TH_SEQ), end, sent, rcvd;
+	uint8_t flags = p->data[TAPIR_TH_FLAGS];
 
 	if (!p->sock || (flags & (TAPIR_TH_SYN | TAPIR_TH_RST)))
 		return TAPIR_PASS;
@@ -56,10 +56,10 @@ static enum tapir_verdict rst_after_tx(void *arg, struct tapir_hook_pkt *p)
 		return TAPIR_PASS;
 	o.laddr = p->src;
 	o.raddr = p->dst;
-	o.lport = pers_get16(p->data);
-	o.rport = pers_get16(p->data + 2);
+	o.lport = tapir_get16(p->data);
+	o.rport = tapir_get16(p->data + 2);
 	o.seq = seq;
-	o.ack = pers_get32(p->data + PERS_TH_ACK);
+	o.ack = tapir_get32(p->data + TAPIR_TH_ACK_NO);
 	o.flags = TAPIR_TH_RST | TAPIR_TH_ACK;
 	tapir_tcp_send_raw(r->s, &o, p->now);
 	r->doomed[r->n++] = (struct doomed){p->sock, p->dst, o.lport, o.rport};

@@ -37,17 +37,17 @@ static struct zw_conn *slot(struct zero_window *z, uint32_t raddr, uint16_t lpor
 static enum tapir_verdict zw_tx(void *arg, struct tapir_hook_pkt *p)
 {
 	struct zero_window *z = arg;
-	uint8_t f = p->data[PERS_TH_FLAGS];
+	uint8_t f = p->data[TAPIR_TH_FLAGS];
 	struct zw_conn *c;
 	if (!p->sock || (f & TAPIR_TH_RST))
 		return TAPIR_PASS;
-	c = slot(z, p->dst, pers_get16(p->data), pers_get16(p->data + 2), f & TAPIR_TH_SYN);
+	c = slot(z, p->dst, tapir_get16(p->data), tapir_get16(p->data + 2), f & TAPIR_TH_SYN);
 	if (!c || (f & TAPIR_TH_SYN))
 		return TAPIR_PASS;
 	if (c->t0 == TAPIR_TIME_NEVER)
 		c->t0 = p->now;
-	if (p->now < c->t0 + z->ms && pers_get16(p->data + PERS_TH_WIN) != 0) {
-		pers_put16(p->data + PERS_TH_WIN, 0);
+	if (p->now < c->t0 + z->ms && tapir_get16(p->data + TAPIR_TH_WIN) != 0) {
+		tapir_put16(p->data + TAPIR_TH_WIN, 0);
 		tapir_hook_fix_checksums(p);
 	}
 	return TAPIR_PASS;
@@ -56,11 +56,11 @@ static enum tapir_verdict zw_tx(void *arg, struct tapir_hook_pkt *p)
 static enum tapir_verdict zw_rx(void *arg, struct tapir_hook_pkt *p)
 {
 	struct zero_window *z = arg;
-	uint8_t f = p->data[PERS_TH_FLAGS];
+	uint8_t f = p->data[TAPIR_TH_FLAGS];
 	struct zw_conn *c;
 	if ((f & (TAPIR_TH_SYN | TAPIR_TH_ACK | TAPIR_TH_RST)) != TAPIR_TH_ACK)
 		return TAPIR_PASS;
-	c = slot(z, p->src, pers_get16(p->data + 2), pers_get16(p->data), false);
+	c = slot(z, p->src, tapir_get16(p->data + 2), tapir_get16(p->data), false);
 	if (c && c->t0 == TAPIR_TIME_NEVER)
 		c->t0 = p->now; /* the ACK that completes a passive open */
 	return TAPIR_PASS;

@@ -1,17 +1,11 @@
-/* Shared by the tapir command's subcommands. */
-#ifndef TAPIR_TOOL_H
-#define TAPIR_TOOL_H
+/* tapir host: the userspace host on a TAP device, its built-in services and
+ * its control socket (control.h). */
+#ifndef TAPIR_TOOLS_HOST_H
+#define TAPIR_TOOLS_HOST_H
 
-#include <stdint.h>
+#include <stddef.h>
 #include <tapir/socket.h>
 #include <tapir/tapir.h>
-
-/* Prints "tapir: MESSAGE" on stderr and exits 2: a user's mistake. */
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-tapir_time_t mono_us(void);
-uint64_t wall_us(void);
-
-int cmd_host(int argc, char **argv);
 
 /* ---- services.c: the built-in services, written as a user would ---- */
 struct services;

@@ -122,7 +122,4 @@ int dl_eval(const char *expr, long long *v, char *bad, size_t badlen);
 /* "ECONNRESET" for ECONNRESET, or NULL */
 const char *dl_errno_name(int err);
 
-/* drill.c */
-int cmd_drill(int argc, char **argv);
-
 #endif

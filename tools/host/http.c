@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tool.h"
+#include "host.h"
 
 #define HEAD_MAX 8192          /* request line + headers */
 #define IDLE_SECONDS 30        /* a keep-alive connection may idle this long */

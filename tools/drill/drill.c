@@ -19,11 +19,13 @@
 #include <sys/socket.h>
 
 #include <tapir/link.h>
+#include <tapir/wire.h>
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
 
 #include "drill.h"
-#include "tool.h"
+#include "commands.h"
+#include "util.h"
 
 #define DL_BASE TAPIR_SEC(1)         /* tapir time of script time 0 */
 #define DL_ANY_HORIZON TAPIR_SEC(600) /* how long a "*" line waits */
@@ -125,23 +127,7 @@ static void finish(struct drill *d, int result, int line, const char *fmt, ...)
 static double script_s(tapir_time_t t) { return (double)((int64_t)t - (int64_t)DL_BASE) / 1e6; }
 
 /* ---- bytes ---- */
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, v >> 16);
-	wr16(p + 2, v & 0xffff);
-}
 /* the Internet checksum, from the core's public helpers */
-#define csum_add tapir_csum_add
 #define csum_fold tapir_csum_fold
 #define csum_pseudo(src, dst, proto, len) tapir_csum_pseudo(src, dst, proto, (uint16_t)(len))
 
@@ -150,21 +136,21 @@ static void wr32(uint8_t *p, uint32_t v)
 static int link_send(struct tapir_link *l, const uint8_t *f, size_t len)
 {
 	struct drill *d = (struct drill *)l;
-	if (len >= 14 + 28 && rd16(f + 12) == 0x0806) {
+	if (len >= 14 + 28 && tapir_get16(f + 12) == 0x0806) {
 		/* ARP: answer requests for any address but tapir's own, with
 		 * the remote MAC, once tapir's call has returned (a link must
 		 * not call back into the stack) */
 		const uint8_t *a = f + 14;
-		uint32_t target = rd32(a + 24);
-		if (rd16(a + 6) == 1 && target != d->sc->cfg.local_ip && d->narp < DL_ARPQ) {
-			d->arpq[d->narp].ip = rd32(a + 14);
+		uint32_t target = tapir_get32(a + 24);
+		if (tapir_get16(a + 6) == 1 && target != d->sc->cfg.local_ip && d->narp < DL_ARPQ) {
+			d->arpq[d->narp].ip = tapir_get32(a + 14);
 			d->arpq[d->narp].target = target;
 			memcpy(d->arpq[d->narp].mac, a + 8, 6);
 			d->narp++;
 		}
 		return 0;
 	}
-	if (len < 14 + 20 || rd16(f + 12) != 0x0800 || f[14 + 9] != 6) {
+	if (len < 14 + 20 || tapir_get16(f + 12) != 0x0800 || f[14 + 9] != 6) {
 		note(d, "tapir sent a frame that is not TCP/IPv4 (%zu bytes): ignored", len);
 		return 0;
 	}
@@ -189,7 +175,7 @@ static void eth_header(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint1
 {
 	memcpy(f, dst, 6);
 	memcpy(f + 6, src, 6);
-	wr16(f + 12, type);
+	tapir_put16(f + 12, type);
 }
 
 static void inject(struct drill *d, uint8_t *f, size_t len)
@@ -203,15 +189,15 @@ static void arp_frame(struct drill *d, uint16_t op, uint32_t sip, uint32_t tip,
 	uint8_t f[42];
 	eth_header(f, op == 1 ? (const uint8_t *)"\xff\xff\xff\xff\xff\xff" : tmac, mac_remote,
 		   0x0806);
-	wr16(f + 14, 1);
-	wr16(f + 16, 0x0800);
+	tapir_put16(f + 14, 1);
+	tapir_put16(f + 16, 0x0800);
 	f[18] = 6;
 	f[19] = 4;
-	wr16(f + 20, op);
+	tapir_put16(f + 20, op);
 	memcpy(f + 22, mac_remote, 6);
-	wr32(f + 28, sip);
+	tapir_put32(f + 28, sip);
 	memcpy(f + 32, op == 1 ? (const uint8_t *)"\0\0\0\0\0\0" : tmac, 6);
-	wr32(f + 38, tip);
+	tapir_put32(f + 38, tip);
 	inject(d, f, sizeof(f));
 }
 
@@ -246,17 +232,17 @@ static size_t put_opts(struct drill *d, uint8_t *o, const struct dl_pkt *k, bool
 		switch (x->kind) {
 		case DL_OPT_EOL: o[n] = 0; break;
 		case DL_OPT_NOP: o[n] = 1; break;
-		case DL_OPT_MSS: o[n] = 2; o[n + 1] = 4; wr16(o + n + 2, x->v[0]); break;
+		case DL_OPT_MSS: o[n] = 2; o[n + 1] = 4; tapir_put16(o + n + 2, x->v[0]); break;
 		case DL_OPT_WSCALE: o[n] = 3; o[n + 1] = 3; o[n + 2] = (uint8_t)x->v[0]; break;
 		case DL_OPT_SACKOK: o[n] = 4; o[n + 1] = 2; break;
-		case DL_OPT_TS: o[n] = 8; o[n + 1] = 10; wr32(o + n + 2, x->v[0]);
-			wr32(o + n + 6, x->v[1]); break;
+		case DL_OPT_TS: o[n] = 8; o[n + 1] = 10; tapir_put32(o + n + 2, x->v[0]);
+			tapir_put32(o + n + 6, x->v[1]); break;
 		case DL_OPT_SACK:
 			o[n] = 5;
 			o[n + 1] = (uint8_t)need;
 			/* SACK blocks acknowledge tapir's data: relative to its ISN */
 			for (unsigned j = 0; j < x->n; j++)
-				wr32(o + n + 2 + 4 * j, x->v[j] + d->isn);
+				tapir_put32(o + n + 2 + 4 * j, x->v[j] + d->isn);
 			break;
 		}
 		n += need;
@@ -273,15 +259,15 @@ static void send_ip(struct drill *d, uint8_t proto, uint8_t tos, size_t plen)
 	eth_header(f, mac_tapir, mac_remote, 0x0800);
 	ip[0] = 0x45;
 	ip[1] = tos;
-	wr16(ip + 2, (uint32_t)(20 + plen));
-	wr16(ip + 4, d->ip_id++);
-	wr16(ip + 6, 0x4000); /* DF */
+	tapir_put16(ip + 2, (uint32_t)(20 + plen));
+	tapir_put16(ip + 4, d->ip_id++);
+	tapir_put16(ip + 6, 0x4000); /* DF */
 	ip[8] = 64;
 	ip[9] = proto;
-	wr16(ip + 10, 0);
-	wr32(ip + 12, d->sc->cfg.remote_ip);
-	wr32(ip + 16, d->sc->cfg.local_ip);
-	wr16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+	tapir_put16(ip + 10, 0);
+	tapir_put32(ip + 12, d->sc->cfg.remote_ip);
+	tapir_put32(ip + 16, d->sc->cfg.local_ip);
+	tapir_put16(ip + 10, csum_fold(tapir_csum_add(0, ip, 20)));
 	inject(d, f, 14 + 20 + plen);
 }
 
@@ -302,18 +288,18 @@ static void inject_tcp(struct drill *d, const struct dl_event *e)
 		return;
 	}
 	tl = 20 + ol + k->len;
-	wr16(th, d->rport);
-	wr16(th + 2, d->lport);
-	wr32(th + 4, k->seq);
+	tapir_put16(th, d->rport);
+	tapir_put16(th + 2, d->lport);
+	tapir_put32(th + 4, k->seq);
 	/* packetdrill: inbound ACK numbers are relative to tapir's ISN */
-	wr32(th + 8, k->has_ack ? k->ack + d->isn : 0);
+	tapir_put32(th + 8, k->has_ack ? k->ack + d->isn : 0);
 	th[12] = (uint8_t)(((20 + ol) / 4) << 4);
 	th[13] = k->flags;
-	wr16(th + 14, k->has_win ? k->win : 65535);
-	wr16(th + 16, 0);
-	wr16(th + 18, 0);
+	tapir_put16(th + 14, k->has_win ? k->win : 65535);
+	tapir_put16(th + 16, 0);
+	tapir_put16(th + 18, 0);
 	memset(th + 20 + ol, 0, k->len);
-	wr16(th + 16, csum_fold(csum_add(csum_pseudo(d->sc->cfg.remote_ip, d->sc->cfg.local_ip,
+	tapir_put16(th + 16, csum_fold(tapir_csum_add(csum_pseudo(d->sc->cfg.remote_ip, d->sc->cfg.local_ip,
 						     6, tl), th, tl)));
 	send_ip(d, 6, k->ecn > 0 ? (uint8_t)k->ecn : 0, tl);
 }
@@ -326,21 +312,21 @@ static void inject_icmp(struct drill *d, const struct dl_event *e)
 	ic[0] = c->type;
 	ic[1] = c->code;
 	if (c->type == 3 && c->code == 4)
-		wr16(ic + 6, c->mtu); /* RFC 1191 */
+		tapir_put16(ic + 6, c->mtu); /* RFC 1191 */
 	/* the quoted packet: one tapir sent, sequence relative to its ISN */
 	ip[0] = 0x45;
-	wr16(ip + 2, 20 + 20 + c->len);
+	tapir_put16(ip + 2, 20 + 20 + c->len);
 	ip[8] = 64;
 	ip[9] = 6;
-	wr32(ip + 12, d->sc->cfg.local_ip);
-	wr32(ip + 16, d->sc->cfg.remote_ip);
-	wr16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-	wr16(th, d->lport);
-	wr16(th + 2, d->rport);
-	wr32(th + 4, c->seq + d->isn);
+	tapir_put32(ip + 12, d->sc->cfg.local_ip);
+	tapir_put32(ip + 16, d->sc->cfg.remote_ip);
+	tapir_put16(ip + 10, csum_fold(tapir_csum_add(0, ip, 20)));
+	tapir_put16(th, d->lport);
+	tapir_put16(th + 2, d->rport);
+	tapir_put32(th + 4, c->seq + d->isn);
 	th[12] = 5 << 4;
 	th[13] = DL_ACK;
-	wr16(ic + 2, csum_fold(csum_add(0, ic, 48)));
+	tapir_put16(ic + 2, csum_fold(tapir_csum_add(0, ic, 48)));
 	send_ip(d, 1, 0, 48);
 }
 
@@ -349,7 +335,7 @@ static void inject_icmp(struct drill *d, const struct dl_event *e)
 static bool decode(const struct frame *fr, uint32_t src, uint32_t dst, struct seg *g)
 {
 	const uint8_t *ip = fr->data + 14, *th, *o;
-	size_t ihl = (size_t)(ip[0] & 15) * 4, tot = rd16(ip + 2), off, i;
+	size_t ihl = (size_t)(ip[0] & 15) * 4, tot = tapir_get16(ip + 2), off, i;
 	memset(g, 0, sizeof(*g));
 	if (ihl < 20 || tot > fr->len - 14 || tot < ihl + 20)
 		return false;
@@ -358,15 +344,15 @@ static bool decode(const struct frame *fr, uint32_t src, uint32_t dst, struct se
 	if (off < 20 || off > tot - ihl)
 		return false;
 	g->tos = ip[1];
-	g->sport = rd16(th);
-	g->dport = rd16(th + 2);
-	g->seq = rd32(th + 4);
-	g->ack = rd32(th + 8);
+	g->sport = tapir_get16(th);
+	g->dport = tapir_get16(th + 2);
+	g->seq = tapir_get32(th + 4);
+	g->ack = tapir_get32(th + 8);
 	g->flags = th[13];
-	g->win = rd16(th + 14);
+	g->win = tapir_get16(th + 14);
 	g->len = (uint32_t)(tot - ihl - off);
-	g->csum_ok = csum_fold(csum_add(0, ip, ihl)) == 0 &&
-		     csum_fold(csum_add(csum_pseudo(src, dst, 6, tot - ihl), th, tot - ihl)) == 0;
+	g->csum_ok = csum_fold(tapir_csum_add(0, ip, ihl)) == 0 &&
+		     csum_fold(tapir_csum_add(csum_pseudo(src, dst, 6, tot - ihl), th, tot - ihl)) == 0;
 	o = th + 20;
 	for (i = 0; i < off - 20 && g->nopt < DL_MAX_OPTS;) {
 		struct dl_opt *x = &g->opt[g->nopt];
@@ -387,15 +373,15 @@ static bool decode(const struct frame *fr, uint32_t src, uint32_t dst, struct se
 			break;
 		ol = o[i + 1];
 		switch (o[i]) {
-		case 2: x->kind = DL_OPT_MSS; x->v[0] = rd16(o + i + 2); x->n = 1; break;
+		case 2: x->kind = DL_OPT_MSS; x->v[0] = tapir_get16(o + i + 2); x->n = 1; break;
 		case 3: x->kind = DL_OPT_WSCALE; x->v[0] = o[i + 2]; x->n = 1; break;
 		case 4: x->kind = DL_OPT_SACKOK; break;
-		case 8: x->kind = DL_OPT_TS; x->v[0] = rd32(o + i + 2); x->v[1] = rd32(o + i + 6);
+		case 8: x->kind = DL_OPT_TS; x->v[0] = tapir_get32(o + i + 2); x->v[1] = tapir_get32(o + i + 6);
 			x->n = 2; break;
 		case 5:
 			x->kind = DL_OPT_SACK;
 			for (size_t j = 2; j + 4 <= ol && x->n < 8; j += 4)
-				x->v[x->n++] = rd32(o + i + j);
+				x->v[x->n++] = tapir_get32(o + i + j);
 			break;
 		default:
 			x->kind = DL_OPT_EOL; /* unknown kind: shown as a mismatch */

@@ -13,8 +13,4 @@
 int control_start(struct tapir_net *net, const char *path, tapir_trace_fn trace_fn,
 		  void *trace_arg, char *err, size_t errlen);
 
-int cmd_ss(int argc, char **argv);
-int cmd_stats(int argc, char **argv);
-int cmd_trace(int argc, char **argv);
-
 #endif

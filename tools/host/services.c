@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "personalities/personality.h" /* tapir_services_accept_delay_ms */
-#include "tool.h"
+#include "host.h"
 
 enum kind { ECHO, DISCARD, DAYTIME, CHARGEN, HTTP };
 

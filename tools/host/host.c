@@ -24,7 +24,9 @@
 
 #include "control.h"
 #include "personalities/personality.h"
-#include "tool.h"
+#include "commands.h"
+#include "host.h"
+#include "util.h"
 
 static const char host_usage[] =
 	"usage: tapir host --tap NAME --addr A.B.C.D/LEN [options]\n"

@@ -61,7 +61,8 @@
 #include <tapir/tcp.h>
 
 #include "netutil.h"
-#include "tool.h"
+#include "commands.h"
+#include "util.h"
 
 static const char check_usage[] =
 	"usage: tapir check [options] HOST:PORTS...\n"

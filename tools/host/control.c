@@ -29,7 +29,8 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "tool.h"
+#include "commands.h"
+#include "util.h"
 
 struct control {
 	struct tapir_net *net;
