@@ -72,6 +72,22 @@ static void on_signal(int sig)
 
 /* ---- targets ---- */
 
+void *check_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+void *check_realloc(void *p, size_t n, size_t size)
+{
+	p = reallocarray(p, n, size);
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
 struct add_ctx {
 	struct check *c;
 	uint32_t set;
@@ -83,9 +99,7 @@ static uint32_t union_sets(struct check *c, uint32_t a, uint32_t b)
 {
 	struct portset *x = &c->sets[a], *y = &c->sets[b], u;
 	size_t i = 0, j = 0;
-	u.p = malloc((x->n + y->n) * sizeof(*u.p));
-	if (!u.p)
-		die("out of memory");
+	u.p = check_calloc(x->n + y->n, sizeof(*u.p));
 	u.n = 0;
 	while (i < x->n || j < y->n) {
 		uint16_t v;
@@ -99,9 +113,7 @@ static uint32_t union_sets(struct check *c, uint32_t a, uint32_t b)
 		}
 		u.p[u.n++] = v;
 	}
-	c->sets = realloc(c->sets, (c->nsets + 1) * sizeof(*c->sets));
-	if (!c->sets)
-		die("out of memory");
+	c->sets = check_realloc(c->sets, c->nsets + 1, sizeof(*c->sets));
 	c->sets[c->nsets] = u;
 	return (uint32_t)c->nsets++;
 }
@@ -135,14 +147,12 @@ static void add_target(struct check *c, const char *t)
 		die("check: target '%s' is not HOST:PORTS (e.g. 10.0.0.2:22,80 or 10.0.0.0/24:1-1024)", t);
 	if (nu_parse_ports(colon + 1, &ps.p, &ps.n, err, sizeof(err)))
 		die("check: %s", err);
-	c->sets = realloc(c->sets, (c->nsets + 1) * sizeof(*c->sets));
-	if (!c->sets)
-		die("out of memory");
+	c->sets = check_realloc(c->sets, c->nsets + 1, sizeof(*c->sets));
 	c->sets[c->nsets] = ps;
 	a.set = (uint32_t)c->nsets++;
 	host = strndup(t, (size_t)(colon - t)); /* kept: a name is printed as given */
-	c->tstr = realloc(c->tstr, (c->ntstr + 1) * sizeof(*c->tstr));
-	if (!host || !c->tstr)
+	c->tstr = check_realloc(c->tstr, c->ntstr + 1, sizeof(*c->tstr));
+	if (!host)
 		die("out of memory");
 	c->tstr[c->ntstr++] = host;
 	if (nu_hosts_add(&c->hosts, host, on_host, &a, err, sizeof(err)))
@@ -152,9 +162,7 @@ static void add_target(struct check *c, const char *t)
 static void index_probes(struct check *c)
 {
 	size_t i;
-	c->off = malloc((c->hosts.n + 1) * sizeof(*c->off));
-	if (!c->off)
-		die("out of memory");
+	c->off = check_calloc(c->hosts.n + 1, sizeof(*c->off));
 	c->total = 0;
 	for (i = 0; i < c->hosts.n; i++) {
 		c->off[i] = c->total;
@@ -163,9 +171,7 @@ static void index_probes(struct check *c)
 			die("check: more than %u host:port pairs in one run", MAX_PROBES);
 	}
 	c->off[c->hosts.n] = c->total;
-	c->pr = calloc(c->total, sizeof(*c->pr));
-	if (!c->pr)
-		die("out of memory");
+	c->pr = check_calloc(c->total, sizeof(*c->pr));
 }
 
 static size_t host_of(const struct check *c, uint64_t idx)

@@ -108,6 +108,10 @@ uint64_t check_since_start_us(const struct check *c);
 
 /* ---- targets (check.c) ---- */
 
+/* calloc() and realloc() of N x SIZE bytes that die when memory runs out. */
+void *check_calloc(size_t n, size_t size);
+void *check_realloc(void *p, size_t n, size_t size);
+
 /* The target of probe IDX. */
 void check_target_of(const struct check *c, uint64_t idx, struct check_target *t);
 /* The probe for (ADDR, PORT), or -1 when that is none of ours. */

@@ -56,19 +56,15 @@ static void conn_unlink(struct connect_engine *x, int s)
 static int connect_open(struct check *c, void **state, char *err, size_t errlen)
 {
 	long nofile = nu_raise_nofile();
-	struct connect_engine *x = calloc(1, sizeof(*x));
+	struct connect_engine *x = check_calloc(1, sizeof(*x));
 	int i;
-	(void)err;
+	(void)err; /* it cannot fail but by dying */
 	(void)errlen;
-	if (!x)
-		die("out of memory");
 	x->c = c;
 	x->nconns = (int)(nofile - 64 < 16384 ? nofile - 64 : 16384);
 	if (x->nconns < 16)
 		die("check: too few file descriptors (RLIMIT_NOFILE %ld)", nofile);
-	x->conns = calloc((size_t)x->nconns, sizeof(*x->conns));
-	if (!x->conns)
-		die("out of memory");
+	x->conns = check_calloc((size_t)x->nconns, sizeof(*x->conns));
 	for (i = 0; i < x->nconns; i++) {
 		x->conns[i].fd = -1;
 		x->conns[i].next = i + 1 < x->nconns ? i + 1 : -1;
@@ -236,12 +232,7 @@ static void connect_close(void *state)
 }
 
 const struct check_engine check_engine_connect = {
-	.name = "connect",
-	.flags = CHECK_DRAIN_FIRST,
-	.open = connect_open,
-	.send = connect_send,
-	.collect = connect_collect,
-	.timers = connect_timers,
-	.busy = connect_busy,
+	.name = "connect", .flags = CHECK_DRAIN_FIRST, .open = connect_open, .send = connect_send,
+	.collect = connect_collect, .timers = connect_timers, .busy = connect_busy,
 	.close = connect_close,
 };

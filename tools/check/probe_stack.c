@@ -297,9 +297,7 @@ static void next_hops(struct stack_engine *x)
 	struct check *c = x->c;
 	char err[256], a[16], b[16];
 	size_t h;
-	x->host_nh = malloc(c->hosts.n * sizeof(*x->host_nh));
-	if (!x->host_nh)
-		die("out of memory");
+	x->host_nh = check_calloc(c->hosts.n, sizeof(*x->host_nh));
 	for (h = 0; h < c->hosts.n; h++) {
 		uint32_t d = ntohl(c->hosts.v[h].addr), nh = d;
 		if (d == cfg->my_addr)
@@ -316,10 +314,8 @@ static void next_hops(struct stack_engine *x)
 			die("check: %s", err);
 		x->host_nh[h] = (uint32_t)nu_hosts_find(&x->nh, htonl(nh));
 	}
-	x->nh_state = calloc(x->nh.n, 1);
-	x->nh_since = calloc(x->nh.n, sizeof(*x->nh_since));
-	if (!x->nh_state || !x->nh_since)
-		die("out of memory");
+	x->nh_state = check_calloc(x->nh.n, 1);
+	x->nh_since = check_calloc(x->nh.n, sizeof(*x->nh_since));
 }
 
 /* The core, sized for this run. */
@@ -370,16 +366,14 @@ static unsigned link_open(struct stack_engine *x)
 
 static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 {
-	struct stack_engine *x = calloc(1, sizeof(*x));
+	struct stack_engine *x = check_calloc(1, sizeof(*x));
 	const struct check_stack_cfg *cfg = &c->stack;
 	char a[16], ifname[IF_NAMESIZE];
 	unsigned mtu;
 	struct epoll_event ev = {.events = EPOLLIN};
 	uint64_t now_us;
-	(void)err;
+	(void)err; /* it cannot fail but by dying */
 	(void)errlen;
-	if (!x)
-		die("out of memory");
 	x->c = c;
 	x->cfg = cfg;
 	x->ck = (struct check_cookie){.key = &c->key, .sport_lo = STACK_SPORT_LO,
@@ -401,9 +395,7 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	stack_new(x);
 	mtu = link_open(x);
 	x->rxcap = (size_t)mtu + 64 > 65600 ? (size_t)mtu + 64 : 65600;
-	x->rxbuf = malloc(x->rxcap);
-	if (!x->rxbuf)
-		die("out of memory");
+	x->rxbuf = check_calloc(x->rxcap, 1);
 	x->ifi = tapir_iface_add(x->st, x->afp ? tapir_afp_link(x->afp) : tapir_tap_link(x->tap),
 				 x->mac, mtu);
 	if (x->ifi < 0)
@@ -449,12 +441,7 @@ static void stack_close(void *state)
 }
 
 const struct check_engine check_engine_stack = {
-	.name = "stack",
-	.flags = CHECK_KNOWS_TRY,
-	.open = stack_open,
-	.send = stack_send,
-	.collect = stack_collect,
-	.timers = stack_timers,
-	.warm_up = stack_warm_up,
+	.name = "stack", .flags = CHECK_KNOWS_TRY, .open = stack_open, .send = stack_send,
+	.collect = stack_collect, .timers = stack_timers, .warm_up = stack_warm_up,
 	.close = stack_close,
 };

@@ -105,9 +105,7 @@ static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog drop_all = {.len = 1, .filter = &none};
 	struct epoll_event ev = {.events = EPOLLIN};
-	struct syn_engine *x = calloc(1, sizeof(*x));
-	if (!x)
-		die("out of memory");
+	struct syn_engine *x = check_calloc(1, sizeof(*x));
 	x->c = c;
 	x->ck.key = &c->key;
 	x->raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -128,9 +126,7 @@ static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 	ev.data.u64 = 0;
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(x->pc), &ev))
 		die("check: epoll_ctl: %s", strerror(errno));
-	x->src = calloc(c->hosts.n, sizeof(*x->src));
-	if (!x->src)
-		die("out of memory");
+	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
 	*state = x;
 	return 0;
 }
@@ -291,10 +287,6 @@ static void syn_close(void *state)
 }
 
 const struct check_engine check_engine_syn = {
-	.name = "syn",
-	.flags = CHECK_KNOWS_TRY,
-	.open = syn_open,
-	.send = syn_send,
-	.collect = syn_collect,
-	.close = syn_close,
+	.name = "syn", .flags = CHECK_KNOWS_TRY, .open = syn_open, .send = syn_send,
+	.collect = syn_collect, .close = syn_close,
 };
