@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,24 @@ long long nu_parse_num(const char *s, long long lo, long long hi)
 	return v;
 }
 
+int nu_numopt_set(const struct nu_numopt *t, size_t n, int opt, const char *arg, char *err,
+		  size_t errlen)
+{
+	size_t i;
+	long long v;
+	for (i = 0; i < n && t[i].opt != opt; i++)
+		;
+	if (i == n)
+		return 0;
+	if ((v = nu_parse_num(arg, t[i].lo, t[i].hi)) < 0) {
+		snprintf(err, errlen, "%s: '%s' is not %s from %lld to %lld", t[i].name, arg,
+			 t[i].what, t[i].lo, t[i].hi);
+		return -1;
+	}
+	*t[i].dst = (unsigned)v;
+	return 1;
+}
+
 int nu_parse_ports(const char *s, uint16_t **ports, size_t *n, char *err, size_t errlen)
 {
 	static uint8_t seen[65536 / 8];
@@ -354,6 +373,26 @@ uint64_t nu_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int nu_addr_in_use(uint32_t addr, const char *except, char *ifname, size_t len)
+{
+	struct ifaddrs *ifa, *i;
+	int found = 0;
+	if (getifaddrs(&ifa) < 0)
+		return 0;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		struct sockaddr_in sin;
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		memcpy(&sin, i->ifa_addr, sizeof(sin));
+		if (ntohl(sin.sin_addr.s_addr) == addr && (!except || strcmp(i->ifa_name, except))) {
+			snprintf(ifname, len, "%s", i->ifa_name); /* outlives the list */
+			found = 1;
+		}
+	}
+	freeifaddrs(ifa);
+	return found;
 }
 
 long nu_raise_nofile(void)

@@ -1,8 +1,9 @@
-/* Helpers shared by `tapir check` and `tapir ping`: target lists (addresses,
- * names, CIDR blocks, port lists), a keyed hash for stateless reply
- * cookies, a keyed permutation for randomised probe order, a token bucket
- * and a monotonic clock in nanoseconds.  No sockets here: `tapir check`
- * uses the kernel's or (--mode stack) tapir's own, `tapir ping` the kernel's. */
+/* Helpers shared by `tapir check` and `tapir ping` (and `tapir host`): target
+ * lists (addresses, names, CIDR blocks, port lists), numeric options, a
+ * keyed hash for stateless reply cookies, a keyed permutation for
+ * randomised probe order, a token bucket, a monotonic clock in nanoseconds
+ * and whether an address is taken.  No sockets here: `tapir check` uses the
+ * kernel's or (--mode stack) tapir's own, `tapir ping` the kernel's. */
 #ifndef TAPIR_NETUTIL_H
 #define TAPIR_NETUTIL_H
 
@@ -50,6 +51,24 @@ int nu_parse_ports(const char *s, uint16_t **ports, size_t *n, char *err, size_t
 /* A decimal number in [lo, hi]; -1 when S is not one. */
 long long nu_parse_num(const char *s, long long lo, long long hi);
 
+/* ---- numeric options ---- */
+
+/* One numeric option: its getopt value, its name as printed ("--rate",
+ * "-c"), its bounds, what the number is ("a number", "a number of ms",
+ * "a count") and where its value goes. */
+struct nu_numopt {
+	int opt;
+	const char *name;
+	long long lo, hi;
+	const char *what;
+	unsigned *dst;
+};
+/* When OPT is one of the N options in T, stores ARG's value in it and
+ * returns 1, or -1 with a message in ERR ("--rate: 'x' is not a number from
+ * 1 to 10"); 0 when OPT is none of them. */
+int nu_numopt_set(const struct nu_numopt *t, size_t n, int opt, const char *arg, char *err,
+		  size_t errlen);
+
 /* ---- keyed hashing ---- */
 
 struct nu_key {
@@ -93,6 +112,11 @@ uint64_t nu_now_ns(void);
 /* Writes S as a JSON string (quotes and escapes) to F. */
 #include <stdio.h>
 void nu_json_str(FILE *f, const char *s);
+
+/* 1 when an interface of this network namespace other than EXCEPT (may
+ * be NULL) has the IPv4 address ADDR (host order), with that interface's
+ * name in IFNAME; else 0 (also when the interfaces cannot be listed). */
+int nu_addr_in_use(uint32_t addr, const char *except, char *ifname, size_t len);
 
 /* Raises the soft RLIMIT_NOFILE to the hard one; returns the soft limit. */
 long nu_raise_nofile(void);

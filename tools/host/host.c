@@ -26,6 +26,7 @@
 #include "personalities/personality.h"
 #include "commands.h"
 #include "host.h"
+#include "netutil.h"
 #include "util.h"
 
 static const char host_usage[] =
@@ -211,23 +212,9 @@ static unsigned long parse_num(const char *opt, const char *v, unsigned long lo,
  * (except the TAP's own kernel side, which --peer-addr sets). */
 static void check_addr_free(uint32_t addr, const char *what, const char *tap_name)
 {
-	struct ifaddrs *ifa, *i;
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (i = ifa; i; i = i->ifa_next) {
-		struct sockaddr_in sin;
-		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
-			continue;
-		memcpy(&sin, i->ifa_addr, sizeof(sin));
-		if (ntohl(sin.sin_addr.s_addr) == addr && (!tap_name || strcmp(i->ifa_name, tap_name))) {
-			char a[16], name[IF_NAMESIZE];
-			tapir_ipv4_str(addr, a);
-			snprintf(name, sizeof(name), "%s", i->ifa_name); /* outlives the list */
-			freeifaddrs(ifa);
-			die("%s %s is in use by interface %s in this namespace", what, a, name);
-		}
-	}
-	freeifaddrs(ifa);
+	char a[16], name[IF_NAMESIZE];
+	if (nu_addr_in_use(addr, tap_name, name, sizeof(name)))
+		die("%s %s is in use by interface %s in this namespace", what, tapir_ipv4_str(addr, a), name);
 }
 
 static long tap_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_tap_recv(ctx, buf, cap); }

@@ -1,0 +1,147 @@
+/* tapir check, inside: what the scheduler (sched.c), the command line and
+ * output (check.c) and the probe engines (probe_*.c, behind engine.h)
+ * share.  The scheduler owns the probes (one per host:port pair), the
+ * rounds, the pacing and the adaptive wait; an engine only sends a probe
+ * for a target and reports answers with check_resolve(). */
+#ifndef TAPIR_CHECK_H
+#define TAPIR_CHECK_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netutil.h"
+
+enum { ST_PENDING, ST_OPEN, ST_CLOSED, ST_FILTERED };
+
+struct probe {
+	uint32_t sent_us; /* when the latest try went out, since the start */
+	uint32_t rtt_us;
+	uint8_t state;
+	uint8_t tries;
+	uint8_t answered_round; /* the round (1-based) that got the answer */
+};
+
+struct portset {
+	uint16_t *p;
+	size_t n;
+};
+
+/* What an engine is asked to probe.  The address is per family, so that
+ * IPv6 is one more member of the union and one more case in the engines,
+ * not a second copy of them. */
+struct check_addr {
+	int family; /* AF_INET */
+	union {
+		uint32_t v4; /* network byte order */
+	} u;
+};
+
+struct check_target {
+	struct check_addr addr;
+	uint16_t port;
+	size_t host;  /* index into check.hosts (per-host state in engines) */
+	uint64_t idx; /* the probe: what check_resolve() is told */
+	unsigned try; /* tries before this one (0: the first) */
+};
+
+/* --mode stack's options, parsed by the command line (host order). */
+struct check_stack_cfg {
+	const char *iface, *tap_name;
+	uint32_t my_addr, my_mask, gw, peer;
+	unsigned my_plen, peer_plen;
+	bool have_addr, have_gw, have_mac, have_peer;
+	uint8_t mac[6];
+};
+
+struct check_engine;
+
+struct check {
+	const struct check_engine *eng;
+	void *es; /* the engine's own state */
+	unsigned rate, retries, timeout_ms;
+	bool json, open_only, progress;
+	struct check_stack_cfg stack;
+	/* targets: hosts, each with a set of ports; probe index = off[host] + port's rank */
+	struct nu_hosts hosts;
+	char **tstr; /* the targets' host parts: names point into them */
+	size_t ntstr;
+	struct portset *sets;
+	size_t nsets;
+	uint64_t *off; /* probe index of each host's first port; off[n] = total */
+	uint64_t total;
+	struct probe *pr;
+	struct nu_key key;
+	uint64_t t0_ns;   /* monotonic start */
+	uint64_t t0_wall; /* wall-clock start, µs (for engines timed by pcap) */
+	int ep;           /* epoll: engines add their descriptors, any u64 token */
+	unsigned round;
+	uint64_t sent, resolved, dups, retry_answers, late;
+	uint64_t counts[4];
+	uint64_t last_progress;
+	bool progress_shown;
+	/* the adaptive wait (RFC 6298 2.2/2.3, in µs) */
+	double srtt, rttvar;
+	bool have_rtt;
+	unsigned backoff; /* doublings after answers that came too late */
+	uint64_t samples;
+};
+
+extern volatile sig_atomic_t check_interrupted;
+
+/* ---- the scheduler (sched.c) ---- */
+
+/* Runs the rounds until every probe is answered or the retries are spent. */
+void check_run(struct check *c);
+/* Handles whatever arrives until DEADLINE (monotonic ns), or sooner when
+ * something happened and RETURN_EARLY. */
+void check_pump(struct check *c, uint64_t deadline, bool return_early);
+/* Probe IDX got STATE after RTT_US (its first answer counts). */
+void check_resolve(struct check *c, uint64_t idx, int state, uint64_t rtt_us);
+/* An unambiguous round-trip time (Karn) for the adaptive wait. */
+void check_rtt_sample(struct check *c, uint64_t rtt_us);
+/* How long to wait for an answer after a probe, ns. */
+uint64_t check_wait_ns(const struct check *c);
+/* Monotonic µs since the start. */
+uint64_t check_since_start_us(const struct check *c);
+
+/* ---- targets (check.c) ---- */
+
+/* calloc() and realloc() of N x SIZE bytes that die when memory runs out. */
+void *check_calloc(size_t n, size_t size);
+void *check_realloc(void *p, size_t n, size_t size);
+
+/* The target of probe IDX. */
+void check_target_of(const struct check *c, uint64_t idx, struct check_target *t);
+/* The probe for (ADDR, PORT), or -1 when that is none of ours. */
+long long check_probe_of(const struct check *c, const struct check_addr *addr, uint16_t port);
+
+/* ---- SYN cookies, for the engines that send their own SYNs (cookie.c) ----
+ * The sequence number is a keyed hash of the 4-tuple, and the source port
+ * (from a range nobody else uses) says which try it was: no per-probe
+ * state is needed to trust a reply, as RFC 9293 3.10.7.3 makes the peer's
+ * SYN/ACK and RST carry ack = our ISN + 1. */
+struct check_cookie {
+	const struct nu_key *key;
+	uint16_t sport_lo, sport_n;
+};
+
+uint32_t check_cookie_isn(const struct check_cookie *k, const struct check_addr *dst,
+			  uint16_t dport, uint16_t sport);
+uint16_t check_cookie_sport(const struct check_cookie *k, const struct check_addr *dst,
+			    uint16_t dport, unsigned try);
+
+/* An answer seen to a cookie SYN. */
+struct check_reply {
+	struct check_addr peer; /* the target's address */
+	uint16_t port;          /* the target's port */
+	uint16_t ours;          /* our source port */
+	uint32_t seqack;        /* ack - 1, or the sequence number an ICMP error quotes */
+	int state;
+	uint64_t rx_us; /* when, since the start */
+};
+/* Credits R to its probe if it carries the probe's cookie. */
+void check_credit(struct check *c, const struct check_cookie *k, const struct check_reply *r);
+
+#endif

@@ -1,0 +1,53 @@
+/* SYN cookies for the engines that send their own SYNs (syn, stack): see
+ * check.h.  A reply is trusted on its cookie alone. */
+#include "check.h"
+
+/* The hash input for a 4-tuple: the target's address (per family), its
+ * port and ours. */
+static uint64_t tuple_hash(const struct check_cookie *k, const struct check_addr *dst,
+			   uint16_t dport, uint32_t sport)
+{
+	uint32_t in[3] = {dst->u.v4, dport, sport};
+	return nu_siphash(k->key, in, sizeof(in));
+}
+
+uint32_t check_cookie_isn(const struct check_cookie *k, const struct check_addr *dst,
+			  uint16_t dport, uint16_t sport)
+{
+	return (uint32_t)tuple_hash(k, dst, dport, sport);
+}
+
+uint16_t check_cookie_sport(const struct check_cookie *k, const struct check_addr *dst,
+			    uint16_t dport, unsigned try)
+{
+	uint64_t h = tuple_hash(k, dst, dport, 0xffffffffu);
+	return (uint16_t)(k->sport_lo + (h + try) % k->sport_n);
+}
+
+void check_credit(struct check *c, const struct check_cookie *k, const struct check_reply *r)
+{
+	long long idx = check_probe_of(c, &r->peer, r->port);
+	unsigned try;
+	uint64_t rtt;
+	struct probe *p;
+	if (idx < 0)
+		return;
+	if (r->seqack != check_cookie_isn(k, &r->peer, r->port, r->ours))
+		return; /* not ours: another scanner, a stale or forged segment */
+	if (r->ours < k->sport_lo || r->ours - k->sport_lo >= k->sport_n)
+		return;
+	p = &c->pr[idx];
+	/* the source port says which try it answers */
+	try = (unsigned)((r->ours - k->sport_lo + k->sport_n -
+			  (check_cookie_sport(k, &r->peer, r->port, 0) - k->sport_lo)) % k->sport_n);
+	if (try >= p->tries)
+		return;
+	rtt = r->rx_us > p->sent_us ? r->rx_us - p->sent_us : 0;
+	if (p->state == ST_PENDING) {
+		if (try + 1u != p->tries)
+			c->late++; /* an earlier try answered: the RTT is a lower bound */
+		else
+			check_rtt_sample(c, rtt); /* no ambiguity */
+	}
+	check_resolve(c, (uint64_t)idx, r->state, rtt);
+}

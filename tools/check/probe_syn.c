@@ -1,0 +1,292 @@
+/* --mode syn, CAP_NET_RAW: SYNs from a raw socket, the sequence number a
+ * keyed hash of the 4-tuple (cookie.c: no per-probe state is needed to
+ * trust a reply, RFC 9293 3.10.7.3).  Replies come from a BPF-filtered
+ * libpcap capture.  Our kernel has no socket for the SYN/ACK and answers it
+ * with a RST (RFC 9293 3.10.7.1), so open = 3 packets, closed = 2. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/filter.h>
+
+#include <tapir/wire.h>
+
+#include "engine.h"
+#include "util.h"
+
+#define SYN_LEN (TAPIR_TCP_HLEN + 4) /* with an MSS option */
+
+struct syn_engine {
+	struct check *c;
+	int raw;
+	pcap_t *pc;
+	int linkoff;
+	uint32_t *src; /* per host: our source address (network order), 0 unknown */
+	struct check_cookie ck;
+	unsigned enobufs;
+};
+
+/* Source ports the kernel will not hand to its own sockets: outside
+ * ip_local_port_range, so no local connection shares our 4-tuples and
+ * the kernel RSTs every SYN/ACK we provoke. */
+static void pick_sports(struct check_cookie *k)
+{
+	unsigned lo = 32768, hi = 60999;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	if (f) {
+		if (fscanf(f, "%u %u", &lo, &hi) != 2 || lo > hi || hi > 65535)
+			lo = 32768, hi = 60999;
+		fclose(f);
+	}
+	if (65535 - hi >= 1024) { /* above the range (61000-65535 by default) */
+		k->sport_lo = (uint16_t)(hi + 1);
+		k->sport_n = (uint16_t)(65535 - hi);
+	} else if (lo > 1024 + 1024) { /* else below it, clear of the well-known ports */
+		k->sport_lo = 1024;
+		k->sport_n = (uint16_t)(lo - 1024);
+	} else {
+		die("check: ip_local_port_range %u-%u leaves no source ports for --mode syn", lo, hi);
+	}
+}
+
+/* The capture of the replies: 0, or -1 with why in ERR. */
+static int capture_open(struct syn_engine *x, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE], filt[400];
+	struct bpf_program prog;
+	int dlt;
+	x->pc = pcap_create("any", ebuf);
+	if (!x->pc) {
+		snprintf(err, errlen, "pcap: %.200s", ebuf);
+		return -1;
+	}
+	pcap_set_snaplen(x->pc, 160);
+	pcap_set_promisc(x->pc, 0);
+	pcap_set_immediate_mode(x->pc, 1);
+	pcap_set_buffer_size(x->pc, 64 << 20);
+	if (pcap_activate(x->pc) < 0) {
+		snprintf(err, errlen, "pcap: %.200s", pcap_geterr(x->pc));
+		pcap_close(x->pc);
+		x->pc = NULL;
+		return -1;
+	}
+	pcap_setdirection(x->pc, PCAP_D_IN);
+	dlt = pcap_datalink(x->pc);
+	switch (dlt) {
+	case DLT_LINUX_SLL: x->linkoff = 16; break;
+	case DLT_LINUX_SLL2: x->linkoff = 20; break;
+	case DLT_EN10MB: x->linkoff = TAPIR_ETH_HLEN; break;
+	case DLT_RAW: x->linkoff = 0; break;
+	default: die("check: unexpected capture link type %d", dlt);
+	}
+	/* replies to our source ports: SYN/ACK or RST; and ICMP unreachables */
+	snprintf(filt, sizeof(filt),
+		 "(tcp and dst portrange %u-%u and (tcp[13] & 4 != 0 or tcp[13] & 0x12 == 0x12))"
+		 " or (icmp and icmp[0] == 3)",
+		 x->ck.sport_lo, x->ck.sport_lo + x->ck.sport_n - 1);
+	if (pcap_compile(x->pc, &prog, filt, 1, PCAP_NETMASK_UNKNOWN) ||
+	    pcap_setfilter(x->pc, &prog))
+		die("check: pcap filter: %s", pcap_geterr(x->pc));
+	pcap_freecode(&prog);
+	if (pcap_setnonblock(x->pc, 1, ebuf))
+		die("check: pcap: %s", ebuf);
+	return 0;
+}
+
+/* Works when raw sockets and capture do (CAP_NET_RAW). */
+static int syn_open(struct check *c, void **state, char *err, size_t errlen)
+{
+	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog drop_all = {.len = 1, .filter = &none};
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct syn_engine *x = check_calloc(1, sizeof(*x));
+	x->c = c;
+	x->ck.key = &c->key;
+	x->raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (x->raw < 0) {
+		snprintf(err, errlen, "raw socket: %s", strerror(errno));
+		free(x);
+		return -1;
+	}
+	/* the raw socket only sends: a copy of every TCP segment would queue
+	 * on it otherwise */
+	setsockopt(x->raw, SOL_SOCKET, SO_ATTACH_FILTER, &drop_all, sizeof(drop_all));
+	pick_sports(&x->ck);
+	if (capture_open(x, err, errlen)) {
+		close(x->raw);
+		free(x);
+		return -1;
+	}
+	ev.data.u64 = 0;
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(x->pc), &ev))
+		die("check: epoll_ctl: %s", strerror(errno));
+	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
+	*state = x;
+	return 0;
+}
+
+static uint32_t source_for(struct syn_engine *x, const struct check_target *t)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = t->addr.u.v4,
+				  .sin_port = htons(9)};
+	socklen_t len = sizeof(sin);
+	int fd;
+	if (x->src[t->host])
+		return x->src[t->host];
+	/* a connected UDP socket asks the routing table; it sends nothing */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("check: socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+		x->src[t->host] = sin.sin_addr.s_addr;
+	close(fd);
+	return x->src[t->host];
+}
+
+/* The SYN for T from SRC (network order) and SPORT. */
+static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct check_target *t,
+		      uint32_t src, uint16_t sport)
+{
+	memset(seg, 0, SYN_LEN);
+	tapir_put16(seg + TAPIR_TH_SPORT, sport);
+	tapir_put16(seg + TAPIR_TH_DPORT, t->port);
+	tapir_put32(seg + TAPIR_TH_SEQ, check_cookie_isn(&x->ck, &t->addr, t->port, sport));
+	seg[TAPIR_TH_OFF] = (SYN_LEN / 4) << 4;
+	seg[TAPIR_TH_FLAGS] = TAPIR_TH_SYN;
+	tapir_put16(seg + TAPIR_TH_WIN, 64240);
+	/* MSS 1460: a SYN like any other, so nothing treats it specially */
+	seg[20] = 2, seg[21] = 4;
+	tapir_put16(seg + 22, 1460);
+	/* RFC 9293 3.1: checksum over the pseudo-header and the segment */
+	tapir_put16(seg + TAPIR_TH_CSUM,
+		    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(ntohl(src), ntohl(t->addr.u.v4),
+								      TAPIR_IPPROTO_TCP, SYN_LEN),
+						   seg, SYN_LEN)));
+}
+
+static int syn_send(void *state, const struct check_target *t)
+{
+	struct syn_engine *x = state;
+	struct check *c = x->c;
+	uint32_t src = source_for(x, t), sent_us;
+	uint8_t seg[SYN_LEN];
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = t->addr.u.v4};
+	struct probe *p = &c->pr[t->idx];
+	if (!src) {
+		check_resolve(c, t->idx, ST_FILTERED, 0); /* no route */
+		p->tries++;
+		return 0;
+	}
+	syn_build(seg, x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
+	/* before sendto: on a veth the answer can be captured before it returns */
+	sent_us = (uint32_t)(wall_us() - c->t0_wall);
+	if (sendto(x->raw, seg, sizeof(seg), 0, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		switch (errno) {
+		case ENOBUFS:
+		case EAGAIN:
+		case ENOMEM:
+			x->enobufs++;
+			return -1; /* the queue is full: the same probe a bit later */
+		case EHOSTUNREACH:
+		case ENETUNREACH:
+		case EACCES:
+		case EPERM:
+			p->tries++;
+			check_resolve(c, t->idx, ST_FILTERED, 0);
+			return 0;
+		default:
+			die("check: sendto: %s", strerror(errno));
+		}
+	}
+	p->tries++;
+	p->sent_us = sent_us;
+	c->sent++;
+	return 0;
+}
+
+/* The answer in a captured IPv4 packet: 0, or -1 when it is none. */
+static int syn_parse(const uint8_t *ip, size_t caplen, struct check_reply *r)
+{
+	const uint8_t *l4;
+	size_t ihl;
+	if (caplen < TAPIR_IPV4_HLEN || (ip[TAPIR_IPV4_VHL] >> 4) != 4)
+		return -1;
+	ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4;
+	if (ihl < TAPIR_IPV4_HLEN || caplen < ihl + TAPIR_TCP_HLEN)
+		return -1;
+	l4 = ip + ihl;
+	r->peer.family = AF_INET;
+	if (ip[TAPIR_IPV4_PROTO] == TAPIR_IPPROTO_TCP) {
+		/* SYN/ACK or RST: ack must be our cookie + 1 (RFC 9293 3.10.7.3) */
+		memcpy(&r->peer.u.v4, ip + TAPIR_IPV4_SRC, 4);
+		r->port = tapir_get16(l4 + TAPIR_TH_SPORT);
+		r->ours = tapir_get16(l4 + TAPIR_TH_DPORT);
+		r->seqack = tapir_get32(l4 + TAPIR_TH_ACK_NO) - 1;
+		r->state = (l4[TAPIR_TH_FLAGS] & TAPIR_TH_RST) ? ST_CLOSED : ST_OPEN;
+		if (!(l4[TAPIR_TH_FLAGS] & TAPIR_TH_ACK))
+			return -1; /* a RST without ACK does not answer a SYN */
+	} else if (ip[TAPIR_IPV4_PROTO] == TAPIR_IPPROTO_ICMP) {
+		/* RFC 792 destination unreachable: our IP header + 8 bytes of TCP */
+		const uint8_t *in = l4 + TAPIR_ICMP_HLEN;
+		size_t ihl2;
+		if (caplen < ihl + TAPIR_ICMP_HLEN + TAPIR_IPV4_HLEN)
+			return -1;
+		ihl2 = (size_t)(in[TAPIR_IPV4_VHL] & 15) * 4;
+		if (in[TAPIR_IPV4_PROTO] != TAPIR_IPPROTO_TCP || ihl2 < TAPIR_IPV4_HLEN ||
+		    caplen < ihl + TAPIR_ICMP_HLEN + ihl2 + 8)
+			return -1;
+		memcpy(&r->peer.u.v4, in + TAPIR_IPV4_DST, 4);
+		r->ours = tapir_get16(in + ihl2 + TAPIR_TH_SPORT);
+		r->port = tapir_get16(in + ihl2 + TAPIR_TH_DPORT);
+		r->seqack = tapir_get32(in + ihl2 + TAPIR_TH_SEQ);
+		r->state = ST_FILTERED;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static void syn_reply(u_char *arg, const struct pcap_pkthdr *ph, const u_char *pkt)
+{
+	struct syn_engine *x = (struct syn_engine *)arg;
+	struct check_reply r;
+	uint64_t rx_us = (uint64_t)ph->ts.tv_sec * 1000000u + (uint64_t)ph->ts.tv_usec;
+	if (ph->caplen < (size_t)x->linkoff ||
+	    syn_parse(pkt + x->linkoff, ph->caplen - (size_t)x->linkoff, &r))
+		return;
+	r.rx_us = rx_us > x->c->t0_wall ? rx_us - x->c->t0_wall : 0;
+	check_credit(x->c, &x->ck, &r);
+}
+
+static void syn_collect(void *state, uint64_t token, uint64_t now)
+{
+	struct syn_engine *x = state;
+	(void)token;
+	(void)now;
+	pcap_dispatch(x->pc, -1, syn_reply, (u_char *)x);
+}
+
+static void syn_close(void *state)
+{
+	struct syn_engine *x = state;
+	struct pcap_stat ps;
+	if (pcap_stats(x->pc, &ps) == 0 && ps.ps_drop)
+		fprintf(stderr, "tapir check: warning: the capture dropped %u packets: replies are being lost; lower --rate\n",
+			ps.ps_drop);
+	pcap_close(x->pc);
+	close(x->raw);
+	free(x->src);
+	free(x);
+}
+
+const struct check_engine check_engine_syn = {
+	.name = "syn", .flags = CHECK_KNOWS_TRY, .open = syn_open, .send = syn_send,
+	.collect = syn_collect, .close = syn_close,
+};
