@@ -1,0 +1,382 @@
+/* tapir drill: the packets of a script.
+ *
+ * '<' lines become frames from the remote end (192.0.2.1, behind the gateway
+ * whose MAC is drill_mac_remote), handed to tapir_stack_input; '>' lines are
+ * compared with the frames tapir sent, decoded here.  As in packetdrill,
+ * tapir's sequence numbers are shown and written relative to its ISN (the
+ * first SYN it sends), the remote end's absolute. */
+#include <stdio.h>
+#include <string.h>
+
+#include <tapir/wire.h>
+
+#include "drill_run.h"
+
+const uint8_t drill_mac_tapir[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+const uint8_t drill_mac_remote[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+
+/* TCP option kinds: RFC 9293 3.1 (EOL, NOP, MSS), RFC 7323 (window scale,
+ * timestamps), RFC 2018 (SACK) */
+enum { OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WSCALE = 3, OPT_SACKOK = 4, OPT_SACK = 5,
+       OPT_TS = 8 };
+
+/* ---- building what the script sends ---- */
+
+static void eth_header(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint16_t type)
+{
+	memcpy(f + TAPIR_ETH_DST, dst, 6);
+	memcpy(f + TAPIR_ETH_SRC, src, 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, type);
+}
+
+static void inject(struct drill *d, uint8_t *f, size_t len)
+{
+	tapir_stack_input(d->s, d->ifindex, f, len, d->now);
+}
+
+void drill_arp(struct drill *d, uint16_t op, uint32_t sip, uint32_t tip, const uint8_t *tmac)
+{
+	uint8_t f[42];
+	eth_header(f, op == 1 ? (const uint8_t *)"\xff\xff\xff\xff\xff\xff" : tmac, drill_mac_remote,
+		   TAPIR_ETH_P_ARP);
+	/* RFC 826: hardware Ethernet (1), protocol IPv4, addresses of 6 and 4 bytes */
+	static const uint8_t eth_ipv4[6] = {0, 1, TAPIR_ETH_P_IPV4 >> 8, TAPIR_ETH_P_IPV4 & 0xff, 6, 4};
+	memcpy(f + TAPIR_ETH_HLEN, eth_ipv4, sizeof(eth_ipv4));
+	tapir_put16(f + 20, op);
+	memcpy(f + 22, drill_mac_remote, 6);
+	tapir_put32(f + 28, sip);
+	memcpy(f + 32, op == 1 ? (const uint8_t *)"\0\0\0\0\0\0" : tmac, 6);
+	tapir_put32(f + 38, tip);
+	inject(d, f, sizeof(f));
+}
+
+static size_t put_opts(struct drill *d, uint8_t *o, const struct dl_pkt *k, bool *too_long)
+{
+	size_t n = 0;
+	*too_long = false;
+	for (unsigned i = 0; i < k->nopt; i++) {
+		const struct dl_opt *x = &k->opt[i];
+		size_t need = x->kind == DL_OPT_EOL || x->kind == DL_OPT_NOP ? 1
+			      : x->kind == DL_OPT_MSS ? 4 : x->kind == DL_OPT_WSCALE ? 3
+			      : x->kind == DL_OPT_SACKOK ? 2 : x->kind == DL_OPT_TS ? 10
+			      : 2 + 4 * (size_t)x->n;
+		if (n + need > 40) {
+			*too_long = true;
+			return n;
+		}
+		switch (x->kind) {
+		case DL_OPT_EOL: o[n] = OPT_EOL; break;
+		case DL_OPT_NOP: o[n] = OPT_NOP; break;
+		case DL_OPT_MSS: o[n] = OPT_MSS; o[n + 1] = 4; tapir_put16(o + n + 2, x->v[0]); break;
+		case DL_OPT_WSCALE: o[n] = OPT_WSCALE; o[n + 1] = 3; o[n + 2] = (uint8_t)x->v[0]; break;
+		case DL_OPT_SACKOK: o[n] = OPT_SACKOK; o[n + 1] = 2; break;
+		case DL_OPT_TS: o[n] = OPT_TS; o[n + 1] = 10; tapir_put32(o + n + 2, x->v[0]);
+			tapir_put32(o + n + 6, x->v[1]); break;
+		case DL_OPT_SACK:
+			o[n] = OPT_SACK;
+			o[n + 1] = (uint8_t)need;
+			/* SACK blocks acknowledge tapir's data: relative to its ISN */
+			for (unsigned j = 0; j < x->n; j++)
+				tapir_put32(o + n + 2 + 4 * j, x->v[j] + d->isn);
+			break;
+		}
+		n += need;
+	}
+	while (n % 4) /* pad to the 32-bit boundary with EOL */
+		o[n++] = OPT_EOL;
+	return n;
+}
+
+/* An IPv4 packet from the remote end to tapir: the header before the PLEN
+ * bytes already in d->buf after it. */
+static void send_ip(struct drill *d, uint8_t proto, uint8_t tos, size_t plen)
+{
+	uint8_t *f = d->buf, *ip = f + TAPIR_ETH_HLEN;
+	eth_header(f, drill_mac_tapir, drill_mac_remote, TAPIR_ETH_P_IPV4);
+	ip[TAPIR_IPV4_VHL] = 0x45;
+	ip[TAPIR_IPV4_TOS] = tos;
+	tapir_put16(ip + TAPIR_IPV4_LEN, (uint16_t)(TAPIR_IPV4_HLEN + plen));
+	tapir_put16(ip + TAPIR_IPV4_ID, d->ip_id++);
+	tapir_put16(ip + TAPIR_IPV4_FRAG, TAPIR_IPV4_DF);
+	ip[TAPIR_IPV4_TTL] = 64;
+	ip[TAPIR_IPV4_PROTO] = proto;
+	tapir_put16(ip + TAPIR_IPV4_CSUM, 0);
+	tapir_put32(ip + TAPIR_IPV4_SRC, d->sc->cfg.remote_ip);
+	tapir_put32(ip + TAPIR_IPV4_DST, d->sc->cfg.local_ip);
+	tapir_put16(ip + TAPIR_IPV4_CSUM, tapir_csum(ip, TAPIR_IPV4_HLEN));
+	inject(d, f, TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN + plen);
+}
+
+void drill_inject_tcp(struct drill *d, const struct dl_event *e)
+{
+	const struct dl_pkt *k = &e->pkt;
+	uint8_t *th = d->buf + TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN;
+	bool too_long;
+	size_t ol = put_opts(d, th + TAPIR_TCP_HLEN, k, &too_long), tl;
+	if (too_long) {
+		d->plain = true;
+		drill_finish(d, R_FAIL, e->line, "TCP options longer than 40 bytes");
+		return;
+	}
+	if (k->seq_any || k->ack_any || k->win_any || k->opts == DL_OPTS_ANY) {
+		d->plain = true;
+		drill_finish(d, R_FAIL, e->line, "wildcards in an inbound packet");
+		return;
+	}
+	tl = TAPIR_TCP_HLEN + ol + k->len;
+	tapir_put16(th + TAPIR_TH_SPORT, d->rport);
+	tapir_put16(th + TAPIR_TH_DPORT, d->lport);
+	tapir_put32(th + TAPIR_TH_SEQ, k->seq);
+	/* packetdrill: inbound ACK numbers are relative to tapir's ISN */
+	tapir_put32(th + TAPIR_TH_ACK_NO, k->has_ack ? k->ack + d->isn : 0);
+	th[TAPIR_TH_OFF] = (uint8_t)(((TAPIR_TCP_HLEN + ol) / 4) << 4);
+	th[TAPIR_TH_FLAGS] = k->flags;
+	tapir_put16(th + TAPIR_TH_WIN, k->has_win ? k->win : 65535);
+	tapir_put16(th + TAPIR_TH_CSUM, 0);
+	tapir_put16(th + TAPIR_TH_URP, 0);
+	memset(th + TAPIR_TCP_HLEN + ol, 0, k->len);
+	tapir_put16(th + TAPIR_TH_CSUM,
+		    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(d->sc->cfg.remote_ip,
+								     d->sc->cfg.local_ip,
+								     TAPIR_IPPROTO_TCP, (uint16_t)tl),
+						   th, tl)));
+	send_ip(d, TAPIR_IPPROTO_TCP, k->ecn > 0 ? (uint8_t)k->ecn : 0, tl);
+}
+
+void drill_inject_icmp(struct drill *d, const struct dl_event *e)
+{
+	const struct dl_icmp *c = &e->icmp;
+	uint8_t *ic = d->buf + TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN, *ip = ic + TAPIR_ICMP_HLEN,
+		*th = ip + TAPIR_IPV4_HLEN;
+	const size_t len = TAPIR_ICMP_HLEN + TAPIR_IPV4_HLEN + TAPIR_TCP_HLEN;
+	memset(ic, 0, len);
+	ic[0] = c->type;
+	ic[1] = c->code;
+	if (c->type == TAPIR_ICMP_UNREACH && c->code == TAPIR_ICMP_UNREACH_NEEDFRAG)
+		tapir_put16(ic + 6, c->mtu); /* RFC 1191 */
+	/* the quoted packet: one tapir sent, sequence relative to its ISN */
+	ip[TAPIR_IPV4_VHL] = 0x45;
+	tapir_put16(ip + TAPIR_IPV4_LEN, (uint16_t)(TAPIR_IPV4_HLEN + TAPIR_TCP_HLEN + c->len));
+	ip[TAPIR_IPV4_TTL] = 64;
+	ip[TAPIR_IPV4_PROTO] = TAPIR_IPPROTO_TCP;
+	tapir_put32(ip + TAPIR_IPV4_SRC, d->sc->cfg.local_ip);
+	tapir_put32(ip + TAPIR_IPV4_DST, d->sc->cfg.remote_ip);
+	tapir_put16(ip + TAPIR_IPV4_CSUM, tapir_csum(ip, TAPIR_IPV4_HLEN));
+	tapir_put16(th + TAPIR_TH_SPORT, d->lport);
+	tapir_put16(th + TAPIR_TH_DPORT, d->rport);
+	tapir_put32(th + TAPIR_TH_SEQ, c->seq + d->isn);
+	th[TAPIR_TH_OFF] = (TAPIR_TCP_HLEN / 4) << 4;
+	th[TAPIR_TH_FLAGS] = DL_ACK;
+	tapir_put16(ic + 2, tapir_csum(ic, len));
+	send_ip(d, TAPIR_IPPROTO_ICMP, 0, len);
+}
+
+/* ---- decoding what tapir sends ---- */
+
+/* The options of a segment, after its fixed header; an unknown kind is kept
+ * as an EOL with 99 values, so that it shows as a mismatch. */
+static void decode_opts(const uint8_t *o, size_t len, struct seg *g)
+{
+	for (size_t i = 0; i < len && g->nopt < DL_MAX_OPTS;) {
+		struct dl_opt *x = &g->opt[g->nopt];
+		size_t ol;
+		memset(x, 0, sizeof(*x));
+		if (o[i] == OPT_EOL) {
+			x->kind = DL_OPT_EOL;
+			g->nopt++;
+			break;
+		}
+		if (o[i] == OPT_NOP) {
+			x->kind = DL_OPT_NOP;
+			g->nopt++;
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || o[i + 1] < 2 || i + o[i + 1] > len)
+			break;
+		ol = o[i + 1];
+		switch (o[i]) {
+		case OPT_MSS: x->kind = DL_OPT_MSS; x->v[0] = tapir_get16(o + i + 2); x->n = 1; break;
+		case OPT_WSCALE: x->kind = DL_OPT_WSCALE; x->v[0] = o[i + 2]; x->n = 1; break;
+		case OPT_SACKOK: x->kind = DL_OPT_SACKOK; break;
+		case OPT_TS: x->kind = DL_OPT_TS; x->v[0] = tapir_get32(o + i + 2);
+			x->v[1] = tapir_get32(o + i + 6); x->n = 2; break;
+		case OPT_SACK:
+			x->kind = DL_OPT_SACK;
+			for (size_t j = 2; j + 4 <= ol && x->n < 8; j += 4)
+				x->v[x->n++] = tapir_get32(o + i + j);
+			break;
+		default:
+			x->kind = DL_OPT_EOL;
+			x->n = 99;
+			break;
+		}
+		g->nopt++;
+		i += ol;
+	}
+}
+
+bool drill_decode(const struct frame *fr, uint32_t src, uint32_t dst, struct seg *g)
+{
+	const uint8_t *ip = fr->data + TAPIR_ETH_HLEN, *th;
+	size_t ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4, tot = tapir_get16(ip + TAPIR_IPV4_LEN), off;
+	memset(g, 0, sizeof(*g));
+	if (ihl < TAPIR_IPV4_HLEN || tot > fr->len - TAPIR_ETH_HLEN || tot < ihl + TAPIR_TCP_HLEN)
+		return false;
+	th = ip + ihl;
+	off = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4;
+	if (off < TAPIR_TCP_HLEN || off > tot - ihl)
+		return false;
+	g->tos = ip[TAPIR_IPV4_TOS];
+	g->sport = tapir_get16(th + TAPIR_TH_SPORT);
+	g->dport = tapir_get16(th + TAPIR_TH_DPORT);
+	g->seq = tapir_get32(th + TAPIR_TH_SEQ);
+	g->ack = tapir_get32(th + TAPIR_TH_ACK_NO);
+	g->flags = th[TAPIR_TH_FLAGS];
+	g->win = tapir_get16(th + TAPIR_TH_WIN);
+	g->len = (uint32_t)(tot - ihl - off);
+	g->csum_ok = tapir_csum(ip, ihl) == 0 &&
+		     tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, TAPIR_IPPROTO_TCP,
+								      (uint16_t)(tot - ihl)),
+						    th, tot - ihl)) == 0;
+	decode_opts(th + TAPIR_TCP_HLEN, off - TAPIR_TCP_HLEN, g);
+	return true;
+}
+
+/* ---- showing segments as scripts write them ---- */
+
+static int fmt_flags(char *b, size_t n, uint8_t f)
+{
+	return snprintf(b, n, "%s%s%s%s%s%s%s%s", f & DL_SYN ? "S" : "", f & DL_FIN ? "F" : "",
+			f & DL_RST ? "R" : "", f & DL_PSH ? "P" : "", f & DL_ECE ? "E" : "",
+			f & DL_CWR ? "W" : "", f & DL_URG ? "U" : "", f & DL_ACK ? "." : "");
+}
+
+/* " <mss 1460,nop,...>" */
+static int fmt_opts(char *b, size_t n, const struct dl_opt *o, unsigned no)
+{
+	int w = snprintf(b, n, " <");
+	for (unsigned i = 0; i < no && (size_t)w < n; i++) {
+		const char *sep = i ? "," : "";
+		switch (o[i].kind) {
+		case DL_OPT_EOL: w += snprintf(b + w, n - (size_t)w, "%seol", sep); break;
+		case DL_OPT_NOP: w += snprintf(b + w, n - (size_t)w, "%snop", sep); break;
+		case DL_OPT_MSS: w += snprintf(b + w, n - (size_t)w, "%smss %u", sep, o[i].v[0]); break;
+		case DL_OPT_WSCALE:
+			w += snprintf(b + w, n - (size_t)w, "%swscale %u", sep, o[i].v[0]);
+			break;
+		case DL_OPT_SACKOK: w += snprintf(b + w, n - (size_t)w, "%ssackOK", sep); break;
+		case DL_OPT_TS:
+			w += snprintf(b + w, n - (size_t)w, "%sTS val %u ecr %u", sep, o[i].v[0],
+				      o[i].v[1]);
+			break;
+		case DL_OPT_SACK:
+			w += snprintf(b + w, n - (size_t)w, "%ssack", sep);
+			for (unsigned j = 0; j + 1 < o[i].n && (size_t)w < n; j += 2)
+				w += snprintf(b + w, n - (size_t)w, " %u:%u", o[i].v[j], o[i].v[j + 1]);
+			break;
+		}
+	}
+	if ((size_t)w < n)
+		w += snprintf(b + w, n - (size_t)w, ">");
+	return w;
+}
+
+void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g)
+{
+	int w = fmt_flags(b, n, g->flags);
+	uint32_t s = g->seq - d->isn;
+	w += snprintf(b + w, n - (size_t)w, " %u:%u(%u)", s, s + g->len, g->len);
+	if (g->flags & DL_ACK)
+		w += snprintf(b + w, n - (size_t)w, " ack %u", g->ack);
+	w += snprintf(b + w, n - (size_t)w, " win %u", g->win);
+	if (g->nopt)
+		fmt_opts(b + w, n - (size_t)w, g->opt, g->nopt);
+}
+
+void drill_fmt_exp(char *b, size_t n, const struct dl_pkt *k)
+{
+	int w = fmt_flags(b, n, k->flags);
+	if (k->seq_any)
+		w += snprintf(b + w, n - (size_t)w, " ...");
+	else
+		w += snprintf(b + w, n - (size_t)w, " %u:%u(%u)", k->seq, k->seq + k->len, k->len);
+	if (k->has_ack)
+		w += k->ack_any ? snprintf(b + w, n - (size_t)w, " ack ...")
+				: snprintf(b + w, n - (size_t)w, " ack %u", k->ack);
+	if (k->has_win)
+		w += k->win_any ? snprintf(b + w, n - (size_t)w, " win ...")
+				: snprintf(b + w, n - (size_t)w, " win %u", k->win);
+	if (k->opts == DL_OPTS_ANY)
+		w += snprintf(b + w, n - (size_t)w, " <...>");
+	else if (k->opts == DL_OPTS_LIST)
+		w += fmt_opts(b + w, n - (size_t)w, k->opt, k->nopt);
+	if (k->rest_any)
+		snprintf(b + w, n - (size_t)w, " ...");
+}
+
+/* ---- comparing ---- */
+
+/* --lenient options: only the options tapir implements (MSS) are compared;
+ * the rest are one OS's choices (RFC 7323, RFC 2018 are optional). */
+static unsigned filter_opts(const struct dl_opt *in, unsigned n, struct dl_opt *out, bool lenient)
+{
+	unsigned m = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (lenient && in[i].kind != DL_OPT_MSS)
+			continue;
+		out[m++] = in[i];
+	}
+	return m;
+}
+
+static bool opts_match(struct drill *d, const struct dl_pkt *k, const struct seg *g)
+{
+	struct dl_opt a[DL_MAX_OPTS], b[DL_MAX_OPTS];
+	unsigned na, nb;
+	if (k->rest_any || k->opts == DL_OPTS_ANY)
+		return true;
+	na = filter_opts(k->opt, k->opts == DL_OPTS_LIST ? k->nopt : 0, a, d->lenient_opts);
+	nb = filter_opts(g->opt, g->nopt, b, d->lenient_opts);
+	/* trailing EOL padding is not an option */
+	while (na && a[na - 1].kind == DL_OPT_EOL && !a[na - 1].n)
+		na--;
+	while (nb && b[nb - 1].kind == DL_OPT_EOL && !b[nb - 1].n)
+		nb--;
+	if (na != nb)
+		return false;
+	for (unsigned i = 0; i < na; i++) {
+		if (a[i].kind != b[i].kind || a[i].n != b[i].n)
+			return false;
+		/* outbound SACK blocks: the script's own numbers, as written */
+		for (unsigned j = 0; j < a[i].n; j++) {
+			/* packetdrill checks no TS val (its clock is not ours) */
+			if (a[i].kind == DL_OPT_TS && j == 0)
+				continue;
+			if (a[i].v[j] != b[i].v[j])
+				return false;
+		}
+	}
+	return true;
+}
+
+bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *g)
+{
+	if (k->flags != g->flags)
+		return false;
+	if (!k->seq_any && (g->seq - d->isn != k->seq || g->len != k->len))
+		return false;
+	if (!k->rest_any && k->has_ack && !k->ack_any && (k->flags & DL_ACK) && g->ack != k->ack)
+		return false;
+	if (!k->rest_any && k->has_win && !k->win_any) {
+		/* --lenient win: the size is one OS's buffer choice; only a
+		 * closed window (0) against an open one is a difference */
+		if (d->lenient_win ? (k->win == 0) != (g->win == 0) : k->win != g->win)
+			return false;
+	}
+	/* the IP header's ECN field (RFC 3168 5); 4 is [ect01]: either ECT */
+	if (k->ecn >= 0 && (k->ecn == 4 ? (g->tos & 3) != 1 && (g->tos & 3) != 2
+				      : (g->tos & 3) != k->ecn))
+		return false;
+	return opts_match(d, k, g);
+}

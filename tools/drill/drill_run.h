@@ -1,0 +1,123 @@
+/* tapir drill: what the parts of the script runner share.
+ *
+ * One struct drill per script.  drill.c owns it: the command line, the
+ * in-memory link, the script's clock and the event loop.  drill_packet.c
+ * builds what the script sends ('<' lines) and decodes and compares what
+ * tapir sends ('>' lines).  drill_syscall.c carries out the script's system
+ * calls on tapir's TCP API.  drill_parse.c (drill.h) knows none of this. */
+#ifndef TAPIR_DRILL_RUN_H
+#define TAPIR_DRILL_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tapir/link.h>
+#include <tapir/stack.h>
+#include <tapir/tcp.h>
+
+#include "drill.h"
+
+#define DL_BASE TAPIR_SEC(1)         /* tapir time of script time 0 */
+#define DL_ANY_HORIZON TAPIR_SEC(600) /* how long a "*" line waits */
+#define DL_MAX_FD 64
+#define DL_QUEUE 64                  /* frames tapir sent, not yet read */
+#define DL_ARPQ 8
+#define DL_FRAME_MAX (65535 + 14)
+#define DL_REMOTE_PORT 40000         /* the script's port when it connects to tapir */
+
+/* tapir's MAC and the remote end's (the gateway's): drill_packet.c */
+extern const uint8_t drill_mac_tapir[6], drill_mac_remote[6];
+
+struct frame {
+	uint8_t *data;
+	size_t len;
+	tapir_time_t t;
+};
+
+/* a TCP segment tapir sent, decoded */
+struct seg {
+	uint8_t flags, tos;
+	uint16_t sport, dport, win;
+	uint32_t seq, ack, len;
+	struct dl_opt opt[DL_MAX_OPTS];
+	unsigned nopt;
+	bool csum_ok;
+};
+
+enum { R_RUN, R_PASS, R_FAIL, R_SKIP };
+
+struct drill_call; /* a row of drill_syscall.c's table */
+
+struct pending { /* a blocking call that has not returned yet */
+	bool on;
+	const struct dl_event *e;
+	const struct drill_call *call;
+	tapir_time_t lo, hi;
+	size_t left;     /* send: bytes still to take */
+	long done;       /* send: bytes taken so far */
+};
+
+struct dfd {
+	struct tapir_tcp *t;
+	bool nonblock;
+};
+
+struct drill {
+	struct tapir_link link; /* first: the send callback finds us from it */
+	const struct dl_script *sc;
+	bool verbose, lenient_win, lenient_opts;
+	struct tapir_config cfg;
+	struct tapir_stack *s;
+	int ifindex;
+	tapir_time_t now, deadline;
+	int64_t last_us;        /* script time of the previous event */
+	int64_t tol;
+	uint32_t isn;           /* tapir's ISN: outbound seq and inbound ack are relative */
+	uint16_t lport, rport;  /* tapir's port and the script's */
+	uint16_t ip_id;
+	struct dfd fd[DL_MAX_FD];
+	struct frame q[DL_QUEUE];
+	unsigned qhead, qlen;
+	bool qoverflow;
+	struct { uint32_t ip, target; uint8_t mac[6]; } arpq[DL_ARPQ];
+	unsigned narp;
+	struct pending pend;
+	int result, line;
+	bool plain;             /* a script error, not a mismatch: no "expected" */
+	char msg[512];
+	uint8_t buf[DL_FRAME_MAX];
+};
+
+/* ---- drill.c ---- */
+/* A line of -v output, at the script time now. */
+void drill_note(struct drill *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The first FAIL or SKIP ends the script; it is the one reported. */
+void drill_finish(struct drill *d, int result, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* tapir time T as script seconds */
+double drill_script_s(tapir_time_t t);
+/* After every call into the stack: answer ARP, learn the next deadline. */
+void drill_settle(struct drill *d);
+
+/* ---- drill_packet.c ---- */
+/* An ARP request (OP 1) or reply (2) from the remote end, into tapir. */
+void drill_arp(struct drill *d, uint16_t op, uint32_t sip, uint32_t tip, const uint8_t *tmac);
+/* The segment or ICMP message of a '<' line, into tapir. */
+void drill_inject_tcp(struct drill *d, const struct dl_event *e);
+void drill_inject_icmp(struct drill *d, const struct dl_event *e);
+/* A TCP/IPv4 frame tapir sent from SRC to DST; false when malformed. */
+bool drill_decode(const struct frame *fr, uint32_t src, uint32_t dst, struct seg *g);
+/* As in scripts: "S. 0:0(0) ack 1 win 65535 <mss 1460>" */
+void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g);
+void drill_fmt_exp(char *b, size_t n, const struct dl_pkt *k);
+/* Whether what tapir sent (G) is what the '>' line K expects. */
+bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *g);
+
+/* ---- drill_syscall.c ---- */
+/* The call of E, due between LO and HI: at once, or pending when it blocks. */
+void drill_call_run(struct drill *d, const struct dl_event *e, tapir_time_t lo, tapir_time_t hi);
+/* The pending call: try again; report when it completes. */
+void drill_call_retry(struct drill *d);
+
+#endif
