@@ -232,34 +232,30 @@ static bool tcp_check_sequence(struct tapir_tcp *t, struct tp_seg *seg, struct t
 }
 
 /* RFC 9293 3.10.7.4 second: the RST bit.  RFC 5961 3.2: only an exact
- * RCV.NXT resets; anything else in the window gets a challenge ACK. */
+ * RCV.NXT resets; anything else in the window gets a challenge ACK.  The
+ * user is told "connection refused" in SYN-RECEIVED (from a listener,
+ * nobody: back to LISTEN, the embryo is forgotten), "connection reset" in
+ * ESTABLISHED, FIN-WAIT-1 and -2 and CLOSE-WAIT, nothing in CLOSING,
+ * LAST-ACK and TIME-WAIT. */
 static bool tcp_check_rst(struct tapir_tcp *t, const struct tp_seg *seg, struct tcp_verdict *v)
 {
+	static const int told[TAPIR_TCP_TIME_WAIT + 1] = {
+		[TAPIR_TCP_SYN_RECEIVED] = ECONNREFUSED, [TAPIR_TCP_ESTABLISHED] = ECONNRESET,
+		[TAPIR_TCP_FIN_WAIT_1] = ECONNRESET,     [TAPIR_TCP_FIN_WAIT_2] = ECONNRESET,
+		[TAPIR_TCP_CLOSE_WAIT] = ECONNRESET,
+	};
+	int err;
+
 	if (!(seg->flags & TAPIR_TH_RST))
 		return true;
 	if (seg->seq != t->rcv_nxt) {
 		*v = tcp_dropped(TCP_ANS_CHALLENGE);
 		return false;
 	}
-	switch (t->state) {
-	case TAPIR_TCP_SYN_RECEIVED:
-		if (t->passive) { /* back to LISTEN: forget the embryo */
-			*v = tcp_ends(TP_OK, TCP_ANS_NONE, 0);
-			break;
-		}
+	err = t->state == TAPIR_TCP_SYN_RECEIVED && t->passive ? 0 : told[t->state];
+	if (err == ECONNREFUSED)
 		STAT(t->s, tcp_conn_refused);
-		*v = tcp_ends(TP_OK, TCP_ANS_NONE, ECONNREFUSED);
-		break;
-	case TAPIR_TCP_ESTABLISHED:
-	case TAPIR_TCP_FIN_WAIT_1:
-	case TAPIR_TCP_FIN_WAIT_2:
-	case TAPIR_TCP_CLOSE_WAIT:
-		*v = tcp_ends(TP_OK, TCP_ANS_NONE, ECONNRESET);
-		break;
-	default: /* CLOSING, LAST-ACK, TIME-WAIT */
-		*v = tcp_ends(TP_OK, TCP_ANS_NONE, 0);
-		break;
-	}
+	*v = tcp_ends(TP_OK, TCP_ANS_NONE, err);
 	return false;
 }
 
@@ -662,46 +658,62 @@ static int tcp_no_conn_input(struct tapir_stack *s, const struct tp_seg *seg, ui
 	return tcp_verdict_apply(l, seg, tcp_listen_input(l, seg), false);
 }
 
-int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
+/* The segment in PKT (after an IP header of HLEN bytes) into SEG, with
+ * the checks that need no connection: TP_OK or the drop reason.  (A hook
+ * may rewrite the segment in place before it is parsed.) */
+static int tcp_parse(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen,
+		     struct tp_seg *seg)
 {
 	const uint8_t *th = pkt + hlen;
 	size_t tlen = len - hlen, off;
-	/* (a hook may rewrite the segment in place before it is parsed) */
-	struct tp_seg seg;
-	struct tapir_tcp *t;
 
 	if (tlen < TAPIR_TCP_HLEN)
 		return TAPIR_DROP_tcp_short;
-	memset(&seg, 0, sizeof(seg));
-	seg.wscale = -1;
-	seg.ecn = pkt[1] & 3;
-	seg.src = tapir_get32(pkt + 12);
-	seg.dst = tapir_get32(pkt + 16);
+	memset(seg, 0, sizeof(*seg));
+	seg->wscale = -1;
+	seg->ecn = pkt[TAPIR_IPV4_TOS] & 3;
+	seg->src = tapir_get32(pkt + TAPIR_IPV4_SRC);
+	seg->dst = tapir_get32(pkt + TAPIR_IPV4_DST);
 	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) &&
-	    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(seg.src, seg.dst, TAPIR_IPPROTO_TCP, (uint16_t)tlen),
-				     th, tlen)) != 0)
+	    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(seg->src, seg->dst, TAPIR_IPPROTO_TCP,
+							     (uint16_t)tlen), th, tlen)) != 0)
 		return TAPIR_DROP_tcp_checksum;
 	if (HOOKED(s, TAPIR_HOOK_TCP_RX) &&
-	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, seg.src, seg.dst,
-		      tapir_tcp_lookup(s, seg.dst, tapir_get16(th + 2), seg.src, tapir_get16(th))))
+	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, seg->src, seg->dst,
+		      tapir_tcp_lookup(s, seg->dst, tapir_get16(th + TAPIR_TH_DPORT), seg->src,
+				       tapir_get16(th + TAPIR_TH_SPORT))))
 		return TAPIR_DROP_hook;
-	off = (size_t)(th[12] >> 4) * 4;
+	off = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4;
 	if (off < TAPIR_TCP_HLEN || off > tlen)
 		return TAPIR_DROP_tcp_header;
-	if (ipv4_is_broadcast(s, seg.dst))
+	if (ipv4_is_broadcast(s, seg->dst))
 		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
-	seg.sport = tapir_get16(th);
-	seg.dport = tapir_get16(th + 2);
-	seg.seq = tapir_get32(th + 4);
-	seg.ack = tapir_get32(th + 8);
-	seg.flags = th[13]; /* with ECE and CWR (RFC 3168 6.1) */
-	seg.wnd = tapir_get16(th + 14);
-	seg.data = th + off;
-	seg.len = (uint32_t)(tlen - off);
-	tcp_parse_options(th + TAPIR_TCP_HLEN, off - TAPIR_TCP_HLEN, &seg);
+	seg->sport = tapir_get16(th + TAPIR_TH_SPORT);
+	seg->dport = tapir_get16(th + TAPIR_TH_DPORT);
+	seg->seq = tapir_get32(th + TAPIR_TH_SEQ);
+	seg->ack = tapir_get32(th + TAPIR_TH_ACK_NO);
+	seg->flags = th[TAPIR_TH_FLAGS]; /* with ECE and CWR (RFC 3168 6.1) */
+	seg->wnd = tapir_get16(th + TAPIR_TH_WIN);
+	seg->data = th + off;
+	seg->len = (uint32_t)(tlen - off);
+	tcp_parse_options(th + TAPIR_TCP_HLEN, off - TAPIR_TCP_HLEN, seg);
+	return TP_OK;
+}
+
+int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
+{
+	const uint8_t *th = pkt + hlen;
+	uint8_t byte12;
+	struct tp_seg seg;
+	struct tapir_tcp *t;
+	int r = tcp_parse(s, pkt, len, hlen, &seg);
+
+	if (r != TP_OK)
+		return r;
 	STAT(s, tcp_rx);
 	if (TRACE_ON(s, TAPIR_TR_TCP))
-		tcp_trace_seg(s, "rx", seg.src, seg.sport, seg.dst, seg.dport, th, tlen);
+		tcp_trace_seg(s, "rx", seg.src, seg.sport, seg.dst, seg.dport, th, len - hlen);
+	byte12 = th[TAPIR_TH_OFF];
 
 	t = tcp_lookup(s, seg.dst, seg.dport, seg.src, seg.sport);
 	/* RFC 6191's idea without timestamps: a new SYN beyond the old
@@ -715,14 +727,14 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 		t = NULL;
 	}
 	if (!t)
-		return tcp_no_conn_input(s, &seg, th[12]);
-	if (t->handler && tcp_handler(t, &seg, th[12]) == TAPIR_DROP)
+		return tcp_no_conn_input(s, &seg, byte12);
+	if (t->handler && tcp_handler(t, &seg, byte12) == TAPIR_DROP)
 		return TP_OK; /* the handler took it; T may be gone */
-	if (th[12] & 0x0f) {
+	if (byte12 & 0x0f) {
 		/* RFC 9401 3.1: a DTH (or any reserved bit) is reported to the
 		 * application, and changes nothing else */
-		t->rx_reserved |= th[12] & 0x0f;
-		if (th[12] & TAPIR_TH_RES_DTH)
+		t->rx_reserved |= byte12 & 0x0f;
+		if (byte12 & TAPIR_TH_RES_DTH)
 			STAT(s, tcp_dth_rx);
 		tcp_notify(t, TAPIR_EV_DTH);
 	}
@@ -741,11 +753,13 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err, uint8_t type,
 		   uint8_t code, bool local)
 {
-	size_t hlen = (size_t)(inner[0] & 15) * 4;
+	size_t hlen = (size_t)(inner[TAPIR_IPV4_VHL] & 15) * 4;
 	const uint8_t *th = inner + hlen;
-	struct tapir_tcp *t = tcp_lookup(s, tapir_get32(inner + 12), tapir_get16(th), tapir_get32(inner + 16),
-					 tapir_get16(th + 2));
-	uint32_t seq = tapir_get32(th + 4);
+	struct tapir_tcp *t = tcp_lookup(s, tapir_get32(inner + TAPIR_IPV4_SRC),
+					 tapir_get16(th + TAPIR_TH_SPORT),
+					 tapir_get32(inner + TAPIR_IPV4_DST),
+					 tapir_get16(th + TAPIR_TH_DPORT));
+	uint32_t seq = tapir_get32(th + TAPIR_TH_SEQ);
 	bool hard;
 	if (!t || SEQ_LT(seq, t->snd_una) || SEQ_GEQ(seq, t->snd_max))
 		return TAPIR_DROP_icmp_error_bad;
