@@ -107,7 +107,6 @@ static void tcp_syn_rto(struct tapir_tcp *t)
 		t->rto = TAPIR_SEC(3);
 }
 
-
 /* RFC 6298 3 and Karn's rule: an ACK that covers the segment being timed
  * gives an RTT sample (a retransmission stops the timing).  RFC 7323 4
  * (RTTM): after a timeout (BACKOFF still counts it), the echoed timestamp
@@ -586,14 +585,16 @@ struct tcp_verdict tcp_sync_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		tcp_output(t);
 		return v;
 	}
-	if (!tcp_check_sequence(t, &in, &v) || !tcp_check_rst(t, &in, &v))
+	if (!tcp_check_sequence(t, &in, &v) || /* first */
+	    !tcp_check_rst(t, &in, &v))         /* second */
 		return v;
-	/* third: security -- nothing (RFC 9293 3.10.7.4) */
-	tcp_trim_to_window(t, &in);
-	/* fourth, fifth; sixth: URG is ignored (RFC 6093 recommends
-	 * applications not use it); seventh; eighth */
-	if (tcp_check_syn(t, &in, &v) && tcp_check_ack(t, &in, &v) && tcp_process_text(t, &in, &v))
-		tcp_process_fin(t, &in);
+	/* third: security -- nothing to check */
+	tcp_trim_to_window(t, &in);             /* (the first step's trimming) */
+	if (tcp_check_syn(t, &in, &v) &&        /* fourth */
+	    tcp_check_ack(t, &in, &v) &&        /* fifth */
+	    /* sixth: URG is ignored (RFC 6093 recommends applications not use it) */
+	    tcp_process_text(t, &in, &v))       /* seventh */
+		tcp_process_fin(t, &in);        /* eighth */
 	return v;
 }
 
