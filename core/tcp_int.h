@@ -2,6 +2,8 @@
  * TCP's private header (RFC 9293).  Split by job:
  *   tcp_subr.c    the socket table, lookup, ISN, ports, and the user calls
  *   tcp_input.c   "segment arrives" (RFC 9293 3.10.7), in the RFC's order
+ *   tcp_syn.c     opening: LISTEN and SYN-SENT (3.10.7.2-3), SYN cookies, and
+ *                 what the SYNs' options agree
  *   tcp_output.c  what may be sent now, and building segments
  *   tcp_timer.c   retransmission, persist, delayed ACK, keepalive, 2MSL
  *   tcp_cc.c      congestion control (RFC 5681, RFC 6582)
@@ -38,7 +40,46 @@ struct tp_ring {
 	uint32_t cap, head, len;
 };
 
-struct tp_seg; /* a parsed segment, tcp_input.c */
+/* A parsed segment (tcp_input.c) */
+struct tp_seg {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint32_t seq, ack, wnd;
+	uint8_t flags;
+	const uint8_t *data;
+	uint32_t len;  /* data bytes */
+	uint16_t mss;  /* the MSS option, 0 if absent */
+	int wscale;    /* the window scale option, -1 if absent */
+	bool sack_ok, has_ts;
+	uint32_t tsval, tsecr;
+	unsigned nsack;
+	uint32_t sack[4][2];
+	uint8_t ecn;   /* the IP header's ECN field (RFC 3168 5): 3 is CE */
+};
+
+/* SEG.LEN: the data and the SYN and FIN it carries (RFC 9293 3.4) */
+static inline uint32_t tcp_seg_len(const struct tp_seg *seg)
+{
+	return seg->len + !!(seg->flags & TAPIR_TH_SYN) + !!(seg->flags & TAPIR_TH_FIN);
+}
+
+/* RFC 9293 3.2: walks an option list O of LEN bytes from *I.  Returns the
+ * next option (kind, length, value) and moves *I past it; NOPs are
+ * skipped.  NULL at the end of the list, and at a malformed option, which
+ * ends the walk too. */
+static inline const uint8_t *tcp_opt_next(const uint8_t *o, size_t len, size_t *i)
+{
+	const uint8_t *opt;
+	while (*i < len && o[*i] == 1)
+		(*i)++;
+	if (*i >= len || o[*i] == 0)
+		return NULL;
+	if (*i + 1 >= len || o[*i + 1] < 2 || *i + o[*i + 1] > len)
+		return NULL;
+	opt = o + *i;
+	*i += opt[1];
+	return opt;
+}
 
 /* A range of sequence numbers [start, end), in sorted, disjoint sets. */
 struct tp_range {
@@ -210,9 +251,54 @@ void ring_consume(struct tp_ring *r, uint32_t n);
 
 /* tcp_input.c */
 int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
+
+/* What becomes of a segment.  The steps of RFC 9293 3.10.7 decide it;
+ * tcp_input carries it out in one place: the answer, the end of the
+ * connection, and the reason tapir_stack_input counts. */
+enum tcp_answer {
+	TCP_ANS_NONE,
+	TCP_ANS_ACK,       /* an ACK (RFC 9293 3.10.7.4 first) */
+	TCP_ANS_CHALLENGE, /* a challenge ACK, rate limited (RFC 5961 3.2, 4.2, 5.2) */
+	TCP_ANS_RST_ACKNO, /* <SEQ=SEG.ACK><CTL=RST> to an unacceptable ACK */
+	TCP_ANS_RST,       /* the connection's own RST (RFC 1122 4.2.2.13) */
+};
+struct tcp_verdict {
+	int reason;        /* TP_OK: taken; otherwise the drop reason */
+	uint8_t answer;    /* enum tcp_answer */
+	bool end;          /* the connection is over (tcp_drop) ... */
+	int err;           /* ... with this error, 0 for none */
+};
+static inline struct tcp_verdict tcp_taken(void)
+{
+	return (struct tcp_verdict){.reason = TP_OK};
+}
+static inline struct tcp_verdict tcp_dropped(enum tcp_answer a)
+{
+	return (struct tcp_verdict){.reason = TAPIR_DROP_tcp_dropped, .answer = (uint8_t)a};
+}
+static inline struct tcp_verdict tcp_ends(int reason, enum tcp_answer a, int err)
+{
+	return (struct tcp_verdict){.reason = reason, .answer = (uint8_t)a, .end = true, .err = err};
+}
+/* RFC 9293 3.10.7.4: a segment in any state from SYN-RECEIVED on */
+struct tcp_verdict tcp_sync_input(struct tapir_tcp *t, const struct tp_seg *seg);
+/* RFC 9293 3.10.7.4 fifth: the send window WND from a segment SEQ, ACK;
+ * ALWAYS when it opens the connection, else by the SND.WL1/WL2 rule */
+void tcp_update_window(struct tapir_tcp *t, uint32_t seq, uint32_t ack, uint32_t wnd, bool always);
+/* Our SYN is acknowledged: ESTABLISHED (RFC 9293 3.10.7.3, 3.10.7.4 fifth) */
+void tcp_handshake_done(struct tapir_tcp *t, const struct tp_seg *seg);
+/* Out-of-order data: [START, END) is held beyond RCV.NXT; false when full */
+bool tcp_ooo_add(struct tapir_tcp *t, uint32_t start, uint32_t end);
 /* LOCAL: the error is our own finding (ARP failed), not a received ICMP */
 int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
 		   uint8_t type, uint8_t code, bool local);
+
+/* tcp_syn.c */
+struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg);
+struct tcp_verdict tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg);
+/* An ACK to listener L that returns a SYN cookie (RFC 4987 3.6): the
+ * connection it makes, or NULL */
+struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg);
 
 /* tcp_output.c */
 int tcp_output(struct tapir_tcp *t);

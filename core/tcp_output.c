@@ -26,41 +26,35 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len)
 {
 	char a[16], b[16], f[12], opts[128] = "";
-	size_t hl = (size_t)(th[12] >> 4) * 4, o = TAPIR_TCP_HLEN;
+	size_t hl = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4, o = TAPIR_TCP_HLEN;
+	const uint8_t *p;
+	uint8_t res;
 	int n = 0;
-	while (o < hl && n < (int)sizeof(opts) - 40) {
-		uint8_t kind = th[o];
-		if (kind == 0)
-			break;
-		if (kind == 1) {
-			o++;
-			continue;
-		}
-		if (o + 1 >= hl || th[o + 1] < 2 || o + th[o + 1] > hl)
-			break; /* malformed: print nothing past the header */
+	/* (a malformed option: nothing past the header is printed) */
+	while (n < (int)sizeof(opts) - 40 && (p = tcp_opt_next(th, hl, &o)) != NULL) {
 		/* named as tcpdump names them (RFC 9293 3.2, RFC 7323, RFC 2018) */
-		if (kind == 2 && th[o + 1] == 4)
+		if (p[0] == 2 && p[1] == 4)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%smss %u", n ? "," : "",
-				      tapir_get16(th + o + 2));
-		else if (kind == 3 && th[o + 1] == 3)
+				      tapir_get16(p + 2));
+		else if (p[0] == 3 && p[1] == 3)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%swscale %u", n ? "," : "",
-				      th[o + 2]);
-		else if (kind == 4)
+				      p[2]);
+		else if (p[0] == 4)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%ssackOK", n ? "," : "");
-		else if (kind == 5)
+		else if (p[0] == 5)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%ssack", n ? "," : "");
-		else if (kind == 8 && th[o + 1] == 10)
+		else if (p[0] == 8 && p[1] == 10)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sTS val %u ecr %u",
-				      n ? "," : "", tapir_get32(th + o + 2), tapir_get32(th + o + 6));
+				      n ? "," : "", tapir_get32(p + 2), tapir_get32(p + 6));
 		else
-			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", kind);
-		o += th[o + 1];
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", p[0]);
 	}
+	res = th[TAPIR_TH_OFF] & 0x0f;
 	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s%s", dir,
-		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, flag_str(th[13], f),
-		 tapir_get32(th + 4), tapir_get32(th + 8), tapir_get16(th + 14), len - hl, n ? " <" : "", opts,
-		 n ? ">" : "",
-		 (th[12] & 0x0f) == TAPIR_TH_RES_DTH ? " DTH (RFC 9401)" : (th[12] & 0x0f) ? " reserved bits set" : "");
+		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, flag_str(th[TAPIR_TH_FLAGS], f),
+		 tapir_get32(th + TAPIR_TH_SEQ), tapir_get32(th + TAPIR_TH_ACK_NO),
+		 tapir_get16(th + TAPIR_TH_WIN), len - hl, n ? " <" : "", opts, n ? ">" : "",
+		 res == TAPIR_TH_RES_DTH ? " DTH (RFC 9401)" : res ? " reserved bits set" : "");
 }
 
 /* The window to advertise (RFC 9293 3.8.6.2.2): the free receive buffer,
@@ -174,15 +168,15 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 		return -1;
 	}
 	th = p->data;
-	tapir_put16(th, lport);
-	tapir_put16(th + 2, rport);
-	tapir_put32(th + 4, seq);
-	tapir_put32(th + 8, ack);
-	th[12] = (uint8_t)((hl / 4) << 4 | (reserved & 0x0f));
-	th[13] = flags;
-	tapir_put16(th + 14, win);
-	tapir_put16(th + 16, 0);
-	tapir_put16(th + 18, 0);
+	tapir_put16(th + TAPIR_TH_SPORT, lport);
+	tapir_put16(th + TAPIR_TH_DPORT, rport);
+	tapir_put32(th + TAPIR_TH_SEQ, seq);
+	tapir_put32(th + TAPIR_TH_ACK_NO, ack);
+	th[TAPIR_TH_OFF] = (uint8_t)((hl / 4) << 4 | (reserved & 0x0f));
+	th[TAPIR_TH_FLAGS] = flags;
+	tapir_put16(th + TAPIR_TH_WIN, win);
+	tapir_put16(th + TAPIR_TH_CSUM, 0);
+	tapir_put16(th + TAPIR_TH_URP, 0);
 	memcpy(th + TAPIR_TCP_HLEN, opts, optlen);
 	if (len && data)
 		ring_read_at(data, off, th + hl, len);
@@ -196,7 +190,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 		 * reduction says CWR */
 		ipflags |= TP_IP_ECT0;
 		if (sock->cwr_pending) {
-			th[13] |= TAPIR_TH_CWR;
+			th[TAPIR_TH_FLAGS] |= TAPIR_TH_CWR;
 			sock->cwr_pending = false;
 		}
 	}
@@ -205,10 +199,10 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 		 * cuts it and completes each checksum from the pseudo-header
 		 * sum left in the field */
 		p->tso_size = sock->mss;
-		tapir_put16(th + 16, (uint16_t)~tapir_csum_fold(
+		tapir_put16(th + TAPIR_TH_CSUM, (uint16_t)~tapir_csum_fold(
 				       tapir_csum_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, (uint16_t)p->len)));
 	} else {
-		tapir_put16(th + 16, tapir_csum_fold(tapir_csum_add(
+		tapir_put16(th + TAPIR_TH_CSUM, tapir_csum_fold(tapir_csum_add(
 				       tapir_csum_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, (uint16_t)p->len),
 				       th, p->len)));
 	}
@@ -368,58 +362,149 @@ static void tcp_send_syn(struct tapir_tcp *t, uint8_t flags)
 		tcp_rexmt_arm(t);
 }
 
-int tcp_output(struct tapir_tcp *t)
+/* Until the handshake is done, only our SYN (or SYN,ACK) and, in
+ * SYN-RECEIVED, an ACK go out.  True when T is in such a state. */
+static bool tcp_output_handshake(struct tapir_tcp *t)
 {
 	switch (t->state) {
 	case TAPIR_TCP_CLOSED:
 	case TAPIR_TCP_LISTEN:
-		return 0;
+		return true;
 	case TAPIR_TCP_SYN_SENT:
 		if (t->snd_nxt == t->iss)
 			tcp_send_syn(t, TAPIR_TH_SYN);
-		return 0;
+		return true;
 	case TAPIR_TCP_SYN_RECEIVED:
 		if (t->snd_nxt == t->iss)
 			tcp_send_syn(t, TAPIR_TH_SYN | TAPIR_TH_ACK);
 		else if (t->ack_now)
 			tcp_send_segment(t, t->snd_nxt, TAPIR_TH_ACK, 0, 0);
-		return 0;
+		return true;
 	default:
-		break;
+		return false;
 	}
-	/* with segmentation offload, many segments' worth in one send: a
-	 * multiple of the MSS, within what the link takes in one packet
-	 * (headers with all options: 20 + 60 bytes) */
-	uint32_t sent = t->snd_nxt - t->snd_una, seg_max = t->mss, tso = 0;
+}
+
+/* With segmentation offload, many segments' worth in one send: a multiple
+ * of the MSS, within what the link takes in one packet (headers with all
+ * options: 20 + 60 bytes).  Otherwise one MSS. */
+static uint32_t tcp_send_max(struct tapir_tcp *t)
+{
+	uint32_t sent = t->snd_nxt - t->snd_una, tso = 0;
 	if (t->snd.len > sent + t->mss) /* (no route lookup for an ACK) */
 		tso = ipv4_path_tso(t->s, t->raddr);
 	/* (a CWR goes on one whole segment, not on a super-segment) */
 	if (tso > 80u + 2 * t->mss && !t->cwr_pending)
-		seg_max = (tso - 80) / t->mss * t->mss;
+		return (tso - 80) / t->mss * t->mss;
+	return t->mss;
+}
+
+/* How much of the UNSENT bytes at OFF (from SND.UNA) the windows let go:
+ * the peer's window and the congestion window (RFC 5681), or in SACK
+ * recovery what the pipe leaves (RFC 6675 5 (C)); a persist probe may
+ * send one byte past a closed window. */
+static uint32_t tcp_usable_window(struct tapir_tcp *t, uint32_t off, uint32_t unsent)
+{
+	uint32_t cwnd = t->cwnd, wnd, usable;
+	/* RFC 3042: the first two duplicate ACKs each let one new segment go
+	 * past cwnd, so that a small window still makes the third */
+	if (!t->in_recovery && t->dupacks && t->dupacks < 3)
+		cwnd += t->dupacks * (uint32_t)t->mss;
+	wnd = t->snd_wnd < cwnd ? t->snd_wnd : cwnd;
+	usable = wnd > off ? wnd - off : 0;
+	if (t->in_recovery && t->sack_ok) {
+		/* RFC 6675 5 (C): new data while cwnd - pipe >= 1 SMSS */
+		uint32_t pipe = tcp_sack_pipe(t), room = t->cwnd > pipe ? t->cwnd - pipe : 0;
+		uint32_t swnd = t->snd_wnd > off ? t->snd_wnd - off : 0;
+		usable = room < swnd ? room : swnd;
+	}
+	if (t->force && !usable && unsent)
+		usable = 1; /* a persist probe: one byte past the window */
+	return usable;
+}
+
+/* Whether LEN bytes at OFF (and FIN) are worth a segment now: a full one;
+ * a short one only at the end of the data and when Nagle allows, or when
+ * it is half the largest window (sender-side SWS avoidance); a probe. */
+static bool tcp_worth_sending(const struct tapir_tcp *t, uint32_t off, uint32_t len,
+			      uint32_t unsent, bool fin)
+{
+	if (!len)
+		return fin && !unsent;
+	if (len >= t->mss)
+		return true;
+	/* RFC 1122 4.2.3.4 (Nagle): a short segment only when nothing is in
+	 * flight, unless TCP_NODELAY */
+	if (off + len == t->snd.len && (t->nodelay || off == 0 || fin))
+		return true;
+	/* RFC 9293 3.8.6.2.1: or at least half the largest window */
+	if (t->max_sndwnd && len >= t->max_sndwnd / 2)
+		return true;
+	return t->force;
+}
+
+/* LEN bytes (and FIN) went out at SND.NXT: the send variables, RTT timing
+ * and the retransmission timer follow. */
+static void tcp_sent(struct tapir_tcp *t, uint32_t len, bool fin)
+{
+	if (fin) {
+		t->fin_seq = t->snd_nxt + len;
+		t->fin_sent = true;
+	}
+	t->snd_nxt += len + (fin ? 1 : 0);
+	if (SEQ_GT(t->snd_nxt, t->snd_max)) {
+		if (!t->timing && len) { /* RFC 6298 3: one sample per flight */
+			t->timing = true;
+			t->rtt_seq = t->snd_nxt - len - (fin ? 1 : 0);
+			t->rtt_start = t->s->now;
+		}
+		t->snd_max = t->snd_nxt;
+	}
+	/* a probe past a zero window is the persist timer's; anything else
+	 * sent (even forced by the SWS override) needs the retransmission
+	 * timer */
+	if ((len || fin) && t->t_rexmt == TAPIR_TIME_NEVER && !(t->force && !t->snd_wnd))
+		tcp_rexmt_arm(t);
+	t->force = false;
+}
+
+/* Data waiting and no retransmission timer to restart us (nothing in
+ * flight, or only a probe byte): behind a zero window, probe it (RFC 9293
+ * 3.8.6.1), again and again with backoff; behind a window too small to
+ * use, this is the sender's SWS override timeout (3.8.6.2.1), which also
+ * survives a lost window update.  And whatever is in flight has a timer:
+ * a probe byte outstanding when the window reopens (persist cancelled,
+ * Nagle holding the rest) would otherwise wait for ever (found by
+ * fuzzing). */
+static void tcp_output_timers(struct tapir_tcp *t)
+{
+	if (t->snd.len > t->snd_nxt - t->snd_una && (t->snd_nxt == t->snd_una || !t->snd_wnd) &&
+	    t->t_rexmt == TAPIR_TIME_NEVER && t->t_persist == TAPIR_TIME_NEVER) {
+		tapir_time_t rto = t->rto << (t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF);
+		if (rto > t->s->cfg.tcp_rto_max_us)
+			rto = t->s->cfg.tcp_rto_max_us;
+		TP_ARM(t->s, t->t_persist, t->s->now + rto);
+	}
+	if (t->snd_max != t->snd_una && t->t_rexmt == TAPIR_TIME_NEVER &&
+	    t->t_persist == TAPIR_TIME_NEVER)
+		tcp_rexmt_arm(t);
+}
+
+int tcp_output(struct tapir_tcp *t)
+{
+	uint32_t seg_max;
+
+	if (tcp_output_handshake(t))
+		return 0;
+	seg_max = tcp_send_max(t);
 	for (;;) {
 		uint32_t off = t->snd_nxt - t->snd_una;
 		uint32_t unsent = t->snd.len > off ? t->snd.len - off : 0;
-		uint32_t cwnd = t->cwnd, wnd, usable;
-		/* RFC 3042: the first two duplicate ACKs each let one new
-		 * segment go past cwnd, so that a small window still makes
-		 * the third */
-		if (!t->in_recovery && t->dupacks && t->dupacks < 3)
-			cwnd += t->dupacks * (uint32_t)t->mss;
-		wnd = t->snd_wnd < cwnd ? t->snd_wnd : cwnd;
-		usable = wnd > off ? wnd - off : 0;
-		if (t->in_recovery && t->sack_ok) {
-			/* RFC 6675 5 (C): new data while cwnd - pipe >= 1 SMSS */
-			uint32_t pipe = tcp_sack_pipe(t), room = t->cwnd > pipe ? t->cwnd - pipe : 0;
-			uint32_t swnd = t->snd_wnd > off ? t->snd_wnd - off : 0;
-			usable = room < swnd ? room : swnd;
-		}
-		uint32_t len;
-		bool fin, send = false;
+		uint32_t usable = tcp_usable_window(t, off, unsent);
+		uint32_t len = unsent < usable ? unsent : usable;
 		uint8_t flags = TAPIR_TH_ACK;
+		bool fin;
 
-		if (t->force && !usable && unsent)
-			usable = 1; /* a persist probe: one byte past the window */
-		len = unsent < usable ? unsent : usable;
 		if (len > seg_max)
 			len = seg_max;
 		/* a super-segment carries whole segments only, and goes only
@@ -430,24 +515,9 @@ int tcp_output(struct tapir_tcp *t)
 		/* a probe past a zero window is one byte, never the FIN too */
 		fin = t->fin_queued && !tcp_fin_acked(t) && !(t->force && !t->snd_wnd) &&
 		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
-		if (len) {
-			if (len >= t->mss)
-				send = true;
-			/* RFC 1122 4.2.3.4 (Nagle): a short segment only when
-			 * nothing is in flight, unless TCP_NODELAY */
-			else if (off + len == t->snd.len && (t->nodelay || off == 0 || fin))
-				send = true;
-			/* RFC 9293 3.8.6.2.1: or at least half the largest window */
-			else if (t->max_sndwnd && len >= t->max_sndwnd / 2)
-				send = true;
-			else if (t->force)
-				send = true;
-		} else if (fin && !unsent) {
-			send = true;
-		}
-		if (!send && !t->ack_now)
-			break;
-		if (!send) {
+		if (!tcp_worth_sending(t, off, len, unsent, fin)) {
+			if (!t->ack_now)
+				break;
 			len = 0;
 			fin = false;
 		}
@@ -459,45 +529,10 @@ int tcp_output(struct tapir_tcp *t)
 		 * back: below the peer's RCV.NXT it would be unacceptable
 		 * there (RFC 9293 3.10.7.4), and both ends could stall */
 		tcp_send_segment(t, len || fin ? t->snd_nxt : t->snd_max, flags, off, len);
-		if (fin) {
-			t->fin_seq = t->snd_nxt + len;
-			t->fin_sent = true;
-		}
-		t->snd_nxt += len + (fin ? 1 : 0);
-		if (SEQ_GT(t->snd_nxt, t->snd_max)) {
-			if (!t->timing && len) { /* RFC 6298 3: one sample per flight */
-				t->timing = true;
-				t->rtt_seq = t->snd_nxt - len - (fin ? 1 : 0);
-				t->rtt_start = t->s->now;
-			}
-			t->snd_max = t->snd_nxt;
-		}
-		/* a probe past a zero window is the persist timer's; anything
-		 * else sent (even forced by the SWS override) needs the
-		 * retransmission timer */
-		if ((len || fin) && t->t_rexmt == TAPIR_TIME_NEVER && !(t->force && !t->snd_wnd))
-			tcp_rexmt_arm(t);
-		t->force = false;
+		tcp_sent(t, len, fin);
 		if (!len)
 			break;
 	}
-	/* Data waiting and no retransmission timer to restart us (nothing in
-	 * flight, or only a probe byte): behind a zero window, probe it
-	 * (RFC 9293 3.8.6.1), again and again with backoff; behind a
-	 * window too small to use, this is the sender's SWS override timeout
-	 * (3.8.6.2.1), which also survives a lost window update. */
-	if (t->snd.len > t->snd_nxt - t->snd_una && (t->snd_nxt == t->snd_una || !t->snd_wnd) &&
-	    t->t_rexmt == TAPIR_TIME_NEVER && t->t_persist == TAPIR_TIME_NEVER) {
-		tapir_time_t rto = t->rto << (t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF);
-		if (rto > t->s->cfg.tcp_rto_max_us)
-			rto = t->s->cfg.tcp_rto_max_us;
-		TP_ARM(t->s, t->t_persist, t->s->now + rto);
-	}
-	/* and whatever is in flight has a timer: a probe byte outstanding when
-	 * the window reopens (persist cancelled, Nagle holding the rest) would
-	 * otherwise wait for ever (found by fuzzing) */
-	if (t->snd_max != t->snd_una && t->t_rexmt == TAPIR_TIME_NEVER &&
-	    t->t_persist == TAPIR_TIME_NEVER)
-		tcp_rexmt_arm(t);
+	tcp_output_timers(t);
 	return 0;
 }
