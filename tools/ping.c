@@ -82,7 +82,6 @@ struct ping {
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig)
 {
-	(void)sig;
 	interrupted = 1;
 }
 
@@ -472,6 +471,16 @@ static void summary(struct ping *p)
 	fflush(stdout);
 }
 
+/* The value of option NAME (in optarg), from LO to HI; dies saying it is
+ * not WHAT otherwise. */
+static unsigned opt_num(const char *name, const char *what, long long lo, long long hi)
+{
+	long long v = nu_parse_num(optarg, lo, hi);
+	if (v < 0)
+		die("ping: %s: '%s' is not %s from %lld to %lld", name, optarg, what, lo, hi);
+	return (unsigned)v;
+}
+
 int cmd_ping(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -481,7 +490,6 @@ int cmd_ping(int argc, char **argv)
 	};
 	struct ping p;
 	int opt, i;
-	long long v;
 	char err[256];
 	uint32_t n;
 	size_t h;
@@ -499,31 +507,11 @@ int cmd_ping(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hc:i:W:s:q", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c':
-			if ((v = nu_parse_num(optarg, 1, 65535)) < 0)
-				die("ping: -c: '%s' is not a count from 1 to 65535", optarg);
-			p.count = (unsigned)v;
-			break;
-		case 'i':
-			if ((v = nu_parse_num(optarg, 1, 3600000)) < 0)
-				die("ping: -i: '%s' is not a number of ms from 1 to 3600000", optarg);
-			p.interval_ms = (unsigned)v;
-			break;
-		case 'W':
-			if ((v = nu_parse_num(optarg, 1, 600000)) < 0)
-				die("ping: -W: '%s' is not a number of ms from 1 to 600000", optarg);
-			p.timeout_ms = (unsigned)v;
-			break;
-		case 's':
-			if ((v = nu_parse_num(optarg, 0, 65507)) < 0)
-				die("ping: -s: '%s' is not a size from 0 to 65507", optarg);
-			p.size = (unsigned)v;
-			break;
-		case 'r':
-			if ((v = nu_parse_num(optarg, 1, 1000000)) < 0)
-				die("ping: --rate: '%s' is not a number from 1 to 1000000", optarg);
-			p.rate = (unsigned)v;
-			break;
+		case 'c': p.count = opt_num("-c", "a count", 1, 65535); break;
+		case 'i': p.interval_ms = opt_num("-i", "a number of ms", 1, 3600000); break;
+		case 'W': p.timeout_ms = opt_num("-W", "a number of ms", 1, 600000); break;
+		case 's': p.size = opt_num("-s", "a size", 0, 65507); break;
+		case 'r': p.rate = opt_num("--rate", "a number", 1, 1000000); break;
 		case 'q': p.quiet = true; break;
 		case 'j': p.json = true; break;
 		case 'R': p.raw_forced = true; break;

@@ -24,17 +24,11 @@ static int ttl_install(struct tapir_stack *s, const char *args, char *err, size_
 	struct ttl *t;
 	if (pers_parse_uint("N", args, 1, 255, &n, err, errlen) < 0)
 		return -1;
-	t = pers_calloc(s, sizeof(*t), NULL); /* lives as long as the stack */
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
+	t = pers_new(s, sizeof(*t), err, errlen); /* lives as long as the stack */
+	if (!t)
 		return -1;
-	}
 	t->ttl = (uint8_t)n;
-	if (tapir_hook_add(s, TAPIR_HOOK_IP_TX, ttl_tx, t) < 0) {
-		snprintf(err, errlen, "no room for another IP_TX hook");
-		return -1;
-	}
-	return 0;
+	return pers_hook_add(s, TAPIR_HOOK_IP_TX, ttl_tx, t, err, errlen);
 }
 
 PERSONALITY(ttl, "ttl", "=N", "every IPv4 packet sent leaves with TTL N (example)",
