@@ -332,25 +332,37 @@ static uint64_t rx_time(struct msghdr *msg)
 	return wall_ns(); /* no timestamp: now is the best we know */
 }
 
+/* One message received into p->buf, with its peer's address and the
+ * control data. */
+struct rx_msg {
+	struct sockaddr_in peer;
+	char ctrl[512];
+	struct iovec iov;
+	struct msghdr msg;
+};
+
+/* Receives one message (recvmsg with FLAGS | MSG_DONTWAIT) into M: its
+ * length, or -1 when none waits. */
+static ssize_t rx_one(struct ping *p, struct rx_msg *m, int flags)
+{
+	ssize_t n;
+	m->iov = (struct iovec){p->buf, 8 + p->size + 128};
+	m->msg = (struct msghdr){.msg_name = &m->peer, .msg_namelen = sizeof(m->peer),
+				 .msg_iov = &m->iov, .msg_iovlen = 1, .msg_control = m->ctrl,
+				 .msg_controllen = sizeof(m->ctrl)};
+	do
+		n = recvmsg(p->fd, &m->msg, flags | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 static void drain(struct ping *p)
 {
 	uint8_t *buf = p->buf;
-	size_t cap = 8 + p->size + 128;
-	for (;;) {
-		struct sockaddr_in from;
-		char ctrl[512];
-		struct iovec iov = {buf, cap};
-		struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = ctrl,
-				     .msg_controllen = sizeof(ctrl)};
-		ssize_t n = recvmsg(p->fd, &msg, MSG_DONTWAIT);
-		uint64_t rx;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		rx = rx_time(&msg);
+	struct rx_msg m;
+	ssize_t n;
+	while ((n = rx_one(p, &m, 0)) >= 0) {
+		uint64_t rx = rx_time(&m.msg);
 		if (p->raw) {
 			/* a raw socket gets the IP header first */
 			size_t ihl;
@@ -377,26 +389,15 @@ static void drain(struct ping *p)
 				on_error(p, dst, in + ihl2, src, buf[ihl], buf[ihl + 1]);
 			}
 		} else {
-			on_reply(p, from.sin_addr.s_addr, buf, (size_t)n, rx);
+			on_reply(p, m.peer.sin_addr.s_addr, buf, (size_t)n, rx);
 		}
 	}
 	if (p->raw)
 		return;
-	for (;;) { /* ping socket: errors about our requests (IP_RECVERR) */
-		struct sockaddr_in dst;
-		char ctrl[512];
-		struct iovec iov = {buf, cap};
-		struct msghdr msg = {.msg_name = &dst, .msg_namelen = sizeof(dst), .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = ctrl,
-				     .msg_controllen = sizeof(ctrl)};
-		struct cmsghdr *cm;
-		ssize_t n = recvmsg(p->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+	/* ping socket: errors about our requests (IP_RECVERR), PEER their
+	 * destination */
+	while ((n = rx_one(p, &m, MSG_ERRQUEUE)) >= 0) {
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg); cm; cm = CMSG_NXTHDR(&m.msg, cm)) {
 			struct sock_extended_err ee;
 			struct sockaddr_in off;
 			if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_RECVERR)
@@ -405,7 +406,7 @@ static void drain(struct ping *p)
 			if (ee.ee_origin != SO_EE_ORIGIN_ICMP || n < 8)
 				continue;
 			memcpy(&off, (const uint8_t *)CMSG_DATA(cm) + sizeof(ee), sizeof(off));
-			on_error(p, dst.sin_addr.s_addr, buf, off.sin_addr.s_addr, ee.ee_type,
+			on_error(p, m.peer.sin_addr.s_addr, buf, off.sin_addr.s_addr, ee.ee_type,
 				 ee.ee_code);
 		}
 	}
