@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +18,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common.h"
+
 enum kind { ECHO, DISCARD, SOURCE };
 static const uint16_t ports[] = {7, 9, 19};
 
@@ -26,12 +27,9 @@ struct conn {
 	int fd;
 	enum kind kind;
 	bool listener;
-	size_t pend_off, pend_len; /* echo bytes not yet sent */
-	char *pend;                /* echo only: 64 KiB */
+	struct pend pend; /* echo only: 64 KiB */
 };
 
-static volatile sig_atomic_t stop;
-static void on_sig(int s) { (void)s; stop = 1; }
 static char src[262144];
 
 static char sink[262144];
@@ -40,7 +38,7 @@ static void drop(int ep, struct conn *c)
 {
 	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	free(c->pend);
+	free(c->pend.buf);
 	free(c);
 }
 
@@ -71,40 +69,32 @@ static void serve(int ep, struct conn *c, uint32_t ev)
 		}
 		return;
 	}
-	if (c->kind == ECHO && c->pend_len) {
-		n = send(c->fd, c->pend + c->pend_off, c->pend_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (c->kind == ECHO && c->pend.len) {
+		n = send(c->fd, c->pend.buf + c->pend.off, c->pend.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno != EAGAIN)
 				drop(ep, c);
 			return;
 		}
-		c->pend_off += (size_t)n;
-		c->pend_len -= (size_t)n;
-		if (c->pend_len)
-			return;
-		want(ep, c, EPOLLIN);
+		if (pend_sent(&c->pend, (size_t)n))
+			want(ep, c, EPOLLIN);
 		return;
 	}
-	n = recv(c->fd, c->kind == ECHO ? c->pend : sink, c->kind == ECHO ? 65536 : sizeof(sink),
-		 MSG_DONTWAIT);
+	n = recv(c->fd, c->kind == ECHO ? c->pend.buf : (uint8_t *)sink,
+		 c->kind == ECHO ? 65536 : sizeof(sink), MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		drop(ep, c);
 		return;
 	}
 	if (n < 0 || c->kind != ECHO)
 		return;
-	c->pend_off = 0;
-	c->pend_len = (size_t)n;
-	n = send(c->fd, c->pend, c->pend_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	c->pend = (struct pend){c->pend.buf, 0, (size_t)n};
+	n = send(c->fd, c->pend.buf, c->pend.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0 && errno != EAGAIN) {
 		drop(ep, c);
 		return;
 	}
-	if (n > 0) {
-		c->pend_off += (size_t)n;
-		c->pend_len -= (size_t)n;
-	}
-	if (c->pend_len)
+	if (!pend_sent(&c->pend, n > 0 ? (size_t)n : 0))
 		want(ep, c, EPOLLOUT);
 }
 
@@ -114,8 +104,7 @@ int main(void)
 	struct epoll_event evs[256];
 	int ep = epoll_create1(EPOLL_CLOEXEC), one = 1;
 	setrlimit(RLIMIT_NOFILE, &rl);
-	signal(SIGTERM, on_sig);
-	signal(SIGINT, on_sig);
+	bench_catch_signals();
 	memset(src, 'x', sizeof(src));
 	for (int k = 0; k < 3; k++) {
 		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(ports[k])};
@@ -133,7 +122,7 @@ int main(void)
 	}
 	printf("ready\n");
 	fflush(stdout);
-	while (!stop) {
+	while (!bench_stop) {
 		int n = epoll_wait(ep, evs, 256, 200);
 		for (int i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
@@ -150,9 +139,8 @@ int main(void)
 					nc->fd = fd;
 					nc->kind = c->kind;
 					nc->listener = false;
-					nc->pend_off = nc->pend_len = 0;
-					nc->pend = nc->kind == ECHO ? malloc(65536) : NULL;
-					if (nc->kind == ECHO && !nc->pend) {
+					nc->pend = (struct pend){nc->kind == ECHO ? malloc(65536) : NULL, 0, 0};
+					if (nc->kind == ECHO && !nc->pend.buf) {
 						close(fd);
 						free(nc);
 						continue;

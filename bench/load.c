@@ -158,30 +158,54 @@ static void percentiles(double *lat, long n)
 
 #define WARM 0.5 /* seconds before the measured interval of a bulk run */
 
+/* The measured interval of a bulk run: it starts WARM seconds after T0. */
+struct interval {
+	double t0, ts, c0, s0;
+	long long b0;
+	long cpu_pid;
+	bool started;
+};
+
+/* At time T, BYTES so far: starts the interval once WARM has passed. */
+static void interval_tick(struct interval *iv, double t, long long bytes)
+{
+	if (iv->started || t < iv->t0 + WARM)
+		return;
+	iv->started = true;
+	iv->ts = t;
+	iv->b0 = bytes;
+	iv->c0 = proc_cpu(iv->cpu_pid);
+	iv->s0 = self_cpu();
+}
+
+/* The line of a bulk run: what BYTES the interval saw, and the CPU used. */
+static void interval_print(const struct interval *iv, long long bytes)
+{
+	double t = now_s(), dt = iv->started ? t - iv->ts : 0, c1 = proc_cpu(iv->cpu_pid);
+	double gbps = dt > 0 ? (double)(bytes - iv->b0) * 8 / dt / 1e9 : 0;
+	printf("bytes=%lld secs=%.3f gbps=%.3f srv_cpu=%.3f cli_cpu=%.3f\n", bytes - iv->b0, dt,
+	       gbps, iv->started && iv->c0 >= 0 && c1 >= 0 ? (c1 - iv->c0) / dt : -1,
+	       iv->started ? (self_cpu() - iv->s0) / dt : -1);
+}
+
 /* Bulk TCP: send or receive CHUNK-sized blocks for WARM + SECS. */
 static int bulk(bool sending, double secs, size_t chunk, long cpu_pid)
 {
 	char *buf = calloc(1, chunk);
 	int fd = tcp_connect(5.0);
-	double t0, ts = 0, end, c0 = 0, s0 = 0;
-	long long bytes = 0, b0 = 0, ops = 0, max_ops = 200000000;
-	bool started = false;
+	struct interval iv = {.cpu_pid = cpu_pid};
+	double end;
+	long long bytes = 0, ops = 0, max_ops = 200000000;
 	if (!buf)
 		die("calloc");
 	if (fd < 0)
 		die("connect");
-	t0 = now_s();
-	end = t0 + WARM + secs;
+	iv.t0 = now_s();
+	end = iv.t0 + WARM + secs;
 	for (;;) {
 		double t = now_s();
 		ssize_t n;
-		if (!started && t >= t0 + WARM) {
-			started = true;
-			ts = t;
-			b0 = bytes;
-			c0 = proc_cpu(cpu_pid);
-			s0 = self_cpu();
-		}
+		interval_tick(&iv, t, bytes);
 		if (t >= end || ++ops > max_ops)
 			break;
 		n = sending ? send(fd, buf, chunk, MSG_NOSIGNAL) : recv(fd, buf, chunk, 0);
@@ -194,13 +218,7 @@ static int bulk(bool sending, double secs, size_t chunk, long cpu_pid)
 		}
 		bytes += n;
 	}
-	{
-		double t = now_s(), dt = started ? t - ts : 0, c1 = proc_cpu(cpu_pid);
-		double gbps = dt > 0 ? (double)(bytes - b0) * 8 / dt / 1e9 : 0;
-		printf("bytes=%lld secs=%.3f gbps=%.3f srv_cpu=%.3f cli_cpu=%.3f\n", bytes - b0, dt,
-		       gbps, started && c0 >= 0 && c1 >= 0 ? (c1 - c0) / dt : -1,
-		       started ? (self_cpu() - s0) / dt : -1);
-	}
+	interval_print(&iv, bytes);
 	/* an abortive close: the server must not wait on unsent or unread data */
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){1, 0}, sizeof(struct linger));
 	close(fd);
@@ -208,22 +226,21 @@ static int bulk(bool sending, double secs, size_t chunk, long cpu_pid)
 	return 0;
 }
 
-static int rr(double secs, long maxn)
+/* 1-byte ping-pong on the connected FD for SECS (at most MAXN rounds after
+ * 100 warm-up ones): the latency percentiles.  LOSSY (UDP): a round whose
+ * datagram is lost (SO_RCVTIMEO) is not counted, and the next one starts. */
+static int ping_pong(int fd, bool lossy, double secs, long maxn)
 {
-	double *lat = calloc((size_t)maxn, sizeof(double)), end;
-	int fd = tcp_connect(5.0);
+	double *lat = calloc((size_t)maxn, sizeof(double)), end = now_s() + secs;
 	long n = 0, warm = 100;
 	char c = 'x';
 	if (!lat)
 		die("calloc");
-	if (fd < 0)
-		die("connect");
-	end = now_s() + secs;
-	while (n < maxn) {
+	while (n < maxn && now_s() < end) {
 		double t = now_s();
-		if (t >= end)
-			break;
 		if (send(fd, &c, 1, MSG_NOSIGNAL) != 1 || recv(fd, &c, 1, 0) != 1) {
+			if (lossy)
+				continue;
 			fprintf(stderr, "load: rr: %s\n", strerror(errno));
 			break;
 		}
@@ -236,6 +253,14 @@ static int rr(double secs, long maxn)
 	percentiles(lat, n);
 	free(lat);
 	return 0;
+}
+
+static int rr(double secs, long maxn)
+{
+	int fd = tcp_connect(5.0);
+	if (fd < 0)
+		die("connect");
+	return ping_pong(fd, false, secs, maxn);
 }
 
 static int crr(double secs, long maxn)
@@ -403,70 +428,33 @@ static int udp_open(void)
 static int udp_flood(double secs, size_t size, long cpu_pid)
 {
 	struct udp_tx tx = {udp_open(), size, 0};
+	struct interval iv = {.t0 = now_s(), .cpu_pid = cpu_pid};
 	char *buf = malloc(65536);
-	double t0 = now_s(), ts = 0, c0 = 0, s0 = 0, end;
-	long long bytes = 0, b0 = 0;
-	bool started = false;
+	long long bytes = 0;
 	pthread_t th;
 	if (!buf)
 		die("malloc");
-	tx.end = t0 + WARM + secs;
-	end = tx.end;
+	tx.end = iv.t0 + WARM + secs;
 	if (pthread_create(&th, NULL, udp_sender, &tx))
 		die("pthread_create");
 	for (long long i = 0; i < 200000000; i++) {
 		double t = now_s();
 		ssize_t n;
-		if (!started && t >= t0 + WARM) {
-			started = true;
-			ts = t;
-			b0 = bytes;
-			c0 = proc_cpu(cpu_pid);
-			s0 = self_cpu();
-		}
-		if (t >= end)
+		interval_tick(&iv, t, bytes);
+		if (t >= tx.end)
 			break;
 		n = recv(tx.fd, buf, 65536, 0);
 		if (n > 0)
 			bytes += n;
 	}
-	{
-		double t = now_s(), dt = started ? t - ts : 0, c1 = proc_cpu(cpu_pid);
-		printf("bytes=%lld secs=%.3f gbps=%.3f srv_cpu=%.3f cli_cpu=%.3f\n", bytes - b0, dt,
-		       dt > 0 ? (double)(bytes - b0) * 8 / dt / 1e9 : 0,
-		       started && c0 >= 0 && c1 >= 0 ? (c1 - c0) / dt : -1,
-		       started ? (self_cpu() - s0) / dt : -1);
-	}
+	interval_print(&iv, bytes);
 	pthread_join(th, NULL);
 	close(tx.fd);
 	free(buf);
 	return 0;
 }
 
-static int udp_rr(double secs, long maxn)
-{
-	double *lat = calloc((size_t)maxn, sizeof(double)), end = now_s() + secs;
-	int fd = udp_open();
-	long n = 0, lost = 0, warm = 100;
-	char c = 'x';
-	if (!lat)
-		die("calloc");
-	while (n < maxn && now_s() < end) {
-		double t = now_s();
-		if (send(fd, &c, 1, 0) != 1 || recv(fd, &c, 1, 0) != 1) {
-			lost++;
-			continue;
-		}
-		if (warm > 0)
-			warm--;
-		else
-			lat[n++] = now_s() - t;
-	}
-	close(fd);
-	percentiles(lat, n);
-	free(lat);
-	return lost ? 0 : 0;
-}
+static int udp_rr(double secs, long maxn) { return ping_pong(udp_open(), true, secs, maxn); }
 
 static int wait_up(double secs)
 {

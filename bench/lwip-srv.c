@@ -15,19 +15,15 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
-#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+#include "common.h"
 
 #include "lwip/etharp.h"
 #include "lwip/init.h"
@@ -42,11 +38,9 @@ enum kind { ECHO, DISCARD, SOURCE };
 static int tapfd;
 static struct netif nif;
 static sem_t ready;
-static volatile sig_atomic_t stop;
 static uint8_t src[16384];
 static uint8_t txbuf[65536];
 
-static void on_sig(int s) { (void)s; stop = 1; }
 
 static err_t tap_output(struct netif *n, struct pbuf *p)
 {
@@ -170,14 +164,9 @@ static void *reader(void *arg)
 {
 	static uint8_t frame[65536];
 	(void)arg;
-	while (!stop) {
-		struct pollfd pf = {.fd = tapfd, .events = POLLIN};
-		ssize_t n = read(tapfd, frame, sizeof(frame));
+	while (!bench_stop) {
+		ssize_t n = bench_tap_read(tapfd, frame, sizeof(frame));
 		struct pbuf *p;
-		if (n < 0) {
-			poll(&pf, 1, 200);
-			continue;
-		}
 		if (n < 14 || !(p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)))
 			continue;
 		memcpy(p->payload, frame, (size_t)n);
@@ -190,23 +179,14 @@ static void *reader(void *arg)
 int main(int argc, char **argv)
 {
 	ip4_addr_t addr, mask, gw;
-	struct ifreq ifr;
 	pthread_t th;
 	if (argc != 4 || !ip4addr_aton(argv[2], &addr) || !ip4addr_aton(argv[3], &mask)) {
 		fprintf(stderr, "usage: lwip-srv TAP ADDR MASK\n");
 		return 2;
 	}
-	signal(SIGTERM, on_sig);
-	signal(SIGINT, on_sig);
+	bench_catch_signals();
 	memset(src, 'x', sizeof(src));
-	tapfd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", argv[1]);
-	if (tapfd < 0 || ioctl(tapfd, TUNSETIFF, &ifr) < 0) {
-		perror("lwip-srv: TAP");
-		return 1;
-	}
+	tapfd = bench_tap_open("lwip-srv", argv[1]);
 	sem_init(&ready, 0, 0);
 	tcpip_init(stack_up, NULL);
 	sem_wait(&ready);

@@ -8,21 +8,12 @@
  *   tapecho TAPNAME MAC       (the TAP exists; MAC: the address we answer as)
  * Runs until SIGTERM/SIGINT; prints its frame count on stderr. */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/if.h>
-#include <linux/if_tun.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop;
-static void on_sig(int s) { (void)s; stop = 1; }
+#include "common.h"
 
 static void swap(uint8_t *a, uint8_t *b, size_t n)
 {
@@ -35,7 +26,6 @@ static void swap(uint8_t *a, uint8_t *b, size_t n)
 int main(int argc, char **argv)
 {
 	static uint8_t f[65536];
-	struct ifreq ifr;
 	unsigned long long frames = 0;
 	uint8_t mac[6];
 	int fd;
@@ -44,26 +34,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: tapecho TAPNAME MAC\n");
 		return 2;
 	}
-	signal(SIGTERM, on_sig);
-	signal(SIGINT, on_sig);
-	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", argv[1]);
-	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		perror("tapecho: TAP");
-		return 1;
-	}
+	bench_catch_signals();
+	fd = bench_tap_open("tapecho", argv[1]);
 	printf("ready\n");
 	fflush(stdout);
-	while (!stop) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-		n = read(fd, f, sizeof(f)); /* poll only when the queue is empty */
-		if (n < 0) {
-			poll(&p, 1, 200);
-			continue;
-		}
+	while (!bench_stop) {
+		ssize_t n = bench_tap_read(fd, f, sizeof(f));
 		if (n < 14 + 20 + 8)
 			continue;
 		/* IPv4, no options, UDP */

@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,8 @@
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
 
+#include "common.h"
+
 enum kind { ECHO, DISCARD, SOURCE };
 
 struct conn {
@@ -34,15 +35,11 @@ struct conn {
 	enum kind kind;
 	bool listener, inq, dead;
 	struct conn *qnext;
-	uint8_t *pend; /* echo: bytes received and not yet taken by send */
-	size_t pend_off, pend_len;
+	struct pend pend; /* echo: bytes received and not yet taken by send */
 };
 
 static struct conn *qhead, *qtail;
-static volatile sig_atomic_t stop;
 static uint8_t src[65536], sink[65536];
-
-static void on_sig(int s) { (void)s; stop = 1; }
 
 static tapir_time_t mono_us(void)
 {
@@ -72,8 +69,8 @@ static void conn_close(struct conn *c, tapir_time_t now)
 	tapir_tcp_set_event(c->t, NULL, NULL);
 	tapir_tcp_close(c->t, now);
 	c->t = NULL;
-	free(c->pend);
-	c->pend = NULL;
+	free(c->pend.buf);
+	c->pend.buf = NULL;
 	if (c->inq)
 		c->dead = true; /* freed when it leaves the queue */
 	else
@@ -102,7 +99,7 @@ static void serve(struct conn *c, tapir_time_t now)
 		int err;
 		while ((t = tapir_tcp_accept(c->t, &err))) {
 			struct conn *nc = calloc(1, sizeof(*nc));
-			if (!nc || (c->kind == ECHO && !(nc->pend = malloc(65536)))) {
+			if (!nc || (c->kind == ECHO && !(nc->pend.buf = malloc(65536)))) {
 				free(nc);
 				tapir_tcp_abort(t, now);
 				continue;
@@ -133,25 +130,22 @@ static void serve(struct conn *c, tapir_time_t now)
 		break;
 	case ECHO:
 		for (int i = 0; i < 64; i++) {
-			if (c->pend_len) {
-				n = tapir_tcp_send(c->t, c->pend + c->pend_off, c->pend_len, now);
+			if (c->pend.len) {
+				n = tapir_tcp_send(c->t, c->pend.buf + c->pend.off, c->pend.len, now);
 				if (n == -EAGAIN)
 					return; /* EV_WRITE brings us back */
 				if (n < 0) {
 					conn_close(c, now);
 					return;
 				}
-				c->pend_off += (size_t)n;
-				c->pend_len -= (size_t)n;
-				if (c->pend_len)
+				if (!pend_sent(&c->pend, (size_t)n))
 					return;
 			}
-			if (!drain(c, c->pend, 65536, now, &n))
+			if (!drain(c, c->pend.buf, 65536, now, &n))
 				return;
 			if (n == -EAGAIN)
 				return;
-			c->pend_off = 0;
-			c->pend_len = (size_t)n;
+			c->pend = (struct pend){c->pend.buf, 0, (size_t)n};
 		}
 		break;
 	}
@@ -190,8 +184,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB [RCVBUF [SNDBUF]]]\n");
 		return 2;
 	}
-	signal(SIGTERM, on_sig);
-	signal(SIGINT, on_sig);
+	bench_catch_signals();
 	memset(src, 'x', sizeof(src));
 	tapir_config_default(&cfg);
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
@@ -238,7 +231,7 @@ int main(int argc, char **argv)
 	       cfg.tcp_sndbuf);
 	fflush(stdout);
 
-	while (!stop) {
+	while (!bench_stop) {
 		int got = 0;
 		now = mono_us();
 		for (; got < 256; got++) {

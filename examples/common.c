@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-const char ex_net_usage[] =
+static const char net_usage[] =
 	"network options (tapir's side of a TAP device):\n"
 	"  --tap NAME               TAP device, created if absent (required)\n"
 	"  --addr A.B.C.D/LEN       tapir's address and prefix (required)\n"
@@ -120,7 +120,20 @@ ssize_t ex_writen(struct tapir_net *net, int fd, const void *buf, size_t len)
 	return (ssize_t)len;
 }
 
-void ex_net_option(int c, const char *arg)
+/* getopt_long entries for the common options: their values are >= 1000. */
+static const struct option net_options[] = {
+	{"tap", required_argument, 0, 1000},
+	{"addr", required_argument, 0, 1001},
+	{"peer-addr", required_argument, 0, 1002},
+	{"gateway", required_argument, 0, 1003},
+	{"syn-retries", required_argument, 0, 1004},
+	{"trace", required_argument, 0, 1005},
+	{"pcap", required_argument, 0, 1006},
+	{"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0},
+};
+
+static void net_option(int c, const char *arg)
 {
 	const char *bad;
 	switch (c) {
@@ -151,11 +164,50 @@ void ex_net_option(int c, const char *arg)
 	case 1006: opt.pcap_path = arg; break;
 	case 'h':
 		fputs(usage_text, stdout);
-		fputs(ex_net_usage, stdout);
+		fputs(net_usage, stdout);
 		exit(0);
 	default:
 		ex_usage_error("unknown or incomplete option (try --help)");
 	}
+}
+
+int ex_getopt(int argc, char **argv, const char *shortopts, const struct option *own)
+{
+	static struct option all[32];
+	char shorts[32];
+	int c;
+	if (!all[0].name) { /* the first call: the example's options, then ours */
+		size_t n = 0;
+		while (own[n].name)
+			n++;
+		if (n + sizeof(net_options) / sizeof(net_options[0]) > sizeof(all) / sizeof(all[0]))
+			ex_fail("too many options");
+		memcpy(all, own, n * sizeof(*own));
+		memcpy(all + n, net_options, sizeof(net_options));
+	}
+	snprintf(shorts, sizeof(shorts), "h%s", shortopts);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shorts, all, NULL)) != -1) {
+		if (c < 1000 && c != 'h' && c != '?')
+			return c; /* the example's own */
+		net_option(c, optarg);
+	}
+	return -1;
+}
+
+int ex_connect(struct tapir_net *net, const struct sockaddr_in *sin)
+{
+	char host[INET_ADDRSTRLEN];
+	int fd = tapir_socket(net, AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		ex_fail("socket: %s", strerror(errno));
+	if (tapir_connect(net, fd, (const struct sockaddr *)sin, sizeof(*sin)) < 0) {
+		int e = errno;
+		ex_fail("connect to %s port %u: %s (%s)",
+			inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host)), ntohs(sin->sin_port),
+			ex_errname(e), strerror(e));
+	}
+	return fd;
 }
 
 static tapir_time_t mono_us(void)

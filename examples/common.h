@@ -11,9 +11,10 @@
  *   --trace CHANNELS        print the stack's events on stderr (all, tcp, arp, ...)
  *   --pcap FILE             record every frame
  *
- * An example's getopt_long loop lists EX_NET_OPTIONS among its options and
- * hands every option it does not know to ex_net_option(); then ex_net_start()
- * returns a running struct tapir_net.  Only the public API
+ * An example reads its own options with ex_getopt(), which takes care of
+ * these and of --help; then ex_net_start() returns a running struct
+ * tapir_net, and a client's ex_connect() a connected socket.  Only the
+ * public API
  * (the headers in include/tapir/) is used, here and in the examples.
  */
 #ifndef TAPIR_EXAMPLES_COMMON_H
@@ -26,31 +27,25 @@
 #include <tapir/socket.h>
 #include <tapir/tapir.h>
 
-/* getopt_long entries for the common options (their values are >= 1000). */
-#define EX_NET_OPTIONS                                                     \
-	{"tap", required_argument, 0, 1000},                               \
-	{"addr", required_argument, 0, 1001},                              \
-	{"peer-addr", required_argument, 0, 1002},                         \
-	{"gateway", required_argument, 0, 1003},                           \
-	{"syn-retries", required_argument, 0, 1004},                       \
-	{"trace", required_argument, 0, 1005},                             \
-	{"pcap", required_argument, 0, 1006}
-
-/* The help text for them, to append to an example's usage. */
-extern const char ex_net_usage[];
-
-/* Sets the program's name for messages (call first). */
+/* Sets the program's name and its usage text for messages (call first). */
 void ex_init(const char *prog, const char *usage);
 
-/* Handles one getopt_long result C (with OPTARG) if it is a common option;
- * otherwise a usage error (exits 2). */
-void ex_net_option(int c, const char *arg);
+/* getopt_long over the example's own options OWN (ending with a zero entry;
+ * values below 1000) and SHORTOPTS, plus the common ones and --help, which
+ * it handles itself (--help prints the usage and the network options, and
+ * exits 0; an unknown option is a usage error).  Returns the next of the
+ * example's own options, with optarg, or -1 at the end of the options. */
+int ex_getopt(int argc, char **argv, const char *shortopts, const struct option *own);
 
 /* Opens the TAP device, builds and starts the net; exits 2 with a message
  * when the options are incomplete or the device cannot be opened.  SIGINT,
  * SIGTERM and SIGHUP are handled by a thread of ours from here on: see
  * ex_close_on_signal. */
 struct tapir_net *ex_net_start(void);
+
+/* A TCP socket connected to SIN; exits 1 with connect's error by name
+ * ("connect to 10.0.0.1 port 13: ECONNREFUSED (Connection refused)"). */
+int ex_connect(struct tapir_net *net, const struct sockaddr_in *sin);
 
 /* Stops the net (joining its thread) and flushes the pcap file. */
 void ex_net_stop(struct tapir_net *net);

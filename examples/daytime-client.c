@@ -35,39 +35,23 @@ static const char usage[] =
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"port", required_argument, 0, 'p'},
-		{"help", no_argument, 0, 'h'},
-		EX_NET_OPTIONS,
-		{0, 0, 0, 0},
-	};
+	static const struct option opts[] = {{"port", required_argument, 0, 'p'}, {0, 0, 0, 0}};
 	unsigned long port = 13;
 	struct sockaddr_in servaddr;
 	struct tapir_net *net;
 	char recvline[MAXLINE + 1];
 	ssize_t n;
-	int sockfd, c;
+	int sockfd;
 
 	ex_init("daytime-client", usage);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (c == 'p')
-			port = ex_number("--port", optarg, 1, 65535);
-		else
-			ex_net_option(c, optarg);
-	}
+	while (ex_getopt(argc, argv, "", opts) == 'p')
+		port = ex_number("--port", optarg, 1, 65535);
 	if (optind != argc - 1)
 		ex_usage_error("one HOST (an IPv4 address) is required (try --help)");
 	ex_sockaddr(&servaddr, argv[optind], (uint16_t)port);
 	net = ex_net_start();
 
-	if ((sockfd = tapir_socket(net, AF_INET, SOCK_STREAM, 0)) < 0)
-		ex_fail("socket: %s", strerror(errno));
-	if (tapir_connect(net, sockfd, (struct sockaddr *)&servaddr, sizeof(servaddr)) < 0) {
-		int e = errno;
-		ex_fail("connect to %s port %lu: %s (%s)", argv[optind], port, ex_errname(e),
-			strerror(e));
-	}
+	sockfd = ex_connect(net, &servaddr); /* socket, connect (UNP 4.3: its errors) */
 	while ((n = tapir_read(net, sockfd, recvline, MAXLINE)) > 0) {
 		recvline[n] = 0;
 		fputs(recvline, stdout);

@@ -45,8 +45,6 @@ int main(int argc, char **argv)
 		{"backlog", required_argument, 0, 'b'},
 		{"accept-delay-ms", required_argument, 0, 'd'},
 		{"count", required_argument, 0, 'c'},
-		{"help", no_argument, 0, 'h'},
-		EX_NET_OPTIONS,
 		{0, 0, 0, 0},
 	};
 	unsigned long port = 13, backlog = 5, delay_ms = 0, count = 0, served = 0;
@@ -55,14 +53,12 @@ int main(int argc, char **argv)
 	int listenfd, connfd, c;
 
 	ex_init("daytime-server", usage);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = ex_getopt(argc, argv, "", opts)) != -1) {
 		switch (c) {
 		case 'p': port = ex_number("--port", optarg, 1, 65535); break;
 		case 'b': backlog = ex_number("--backlog", optarg, 1, 1024); break;
 		case 'd': delay_ms = ex_number("--accept-delay-ms", optarg, 0, 3600000); break;
 		case 'c': count = ex_number("--count", optarg, 0, 1000000); break;
-		default: ex_net_option(c, optarg);
 		}
 	}
 	if (optind < argc)

@@ -75,20 +75,14 @@ static void str_cli(struct tapir_net *net, FILE *fp, int sockfd)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, 0, 'h'},
-		EX_NET_OPTIONS,
-		{0, 0, 0, 0},
-	};
+	static const struct option opts[] = {{0, 0, 0, 0}}; /* the common ones only */
 	unsigned long port = 7;
 	struct sockaddr_in servaddr;
 	struct tapir_net *net;
-	int sockfd, c;
+	int sockfd;
 
 	ex_init("echo-client", usage);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		ex_net_option(c, optarg);
+	ex_getopt(argc, argv, "", opts);
 	if (optind == argc || argc - optind > 2)
 		ex_usage_error("HOST [PORT] expected (try --help)");
 	if (argc - optind == 2)
@@ -96,13 +90,7 @@ int main(int argc, char **argv)
 	ex_sockaddr(&servaddr, argv[optind], (uint16_t)port);
 	net = ex_net_start();
 
-	if ((sockfd = tapir_socket(net, AF_INET, SOCK_STREAM, 0)) < 0)
-		ex_fail("socket: %s", strerror(errno));
-	if (tapir_connect(net, sockfd, (struct sockaddr *)&servaddr, sizeof(servaddr)) < 0) {
-		int e = errno;
-		ex_fail("connect to %s port %lu: %s (%s)", argv[optind], port, ex_errname(e),
-			strerror(e));
-	}
+	sockfd = ex_connect(net, &servaddr);
 	str_cli(net, stdin, sockfd);
 	tapir_close(net, sockfd);
 	ex_net_stop(net);

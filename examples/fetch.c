@@ -81,12 +81,7 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, 0, 'o'},
-		{"help", no_argument, 0, 'h'},
-		EX_NET_OPTIONS,
-		{0, 0, 0, 0},
-	};
+	static const struct option opts[] = {{"output", required_argument, 0, 'o'}, {0, 0, 0, 0}};
 	static char head[HEAD_MAX + 1], buf[65536];
 	const char *out_path = NULL, *path, *v, *url;
 	char authority[256], req[4608], *end, *eol;
@@ -94,18 +89,13 @@ int main(int argc, char **argv)
 	struct tapir_net *net;
 	size_t have = 0, body0;
 	long long length = -1, got;
-	int sockfd, c, code, n;
+	int sockfd, code, n;
 	double t_start, secs;
 	FILE *out;
 
 	ex_init("fetch", usage);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-		if (c == 'o')
-			out_path = optarg;
-		else
-			ex_net_option(c, optarg);
-	}
+	while (ex_getopt(argc, argv, "o:", opts) == 'o')
+		out_path = optarg;
 	if (optind != argc - 1)
 		ex_usage_error("one URL is required (try --help)");
 	url = argv[optind];
@@ -122,12 +112,7 @@ int main(int argc, char **argv)
 	net = ex_net_start();
 	t_start = now_s();
 
-	if ((sockfd = tapir_socket(net, AF_INET, SOCK_STREAM, 0)) < 0)
-		ex_fail("socket: %s", strerror(errno));
-	if (tapir_connect(net, sockfd, (struct sockaddr *)&servaddr, sizeof(servaddr)) < 0) {
-		int e = errno;
-		ex_fail("connect to %s: %s (%s)", authority, ex_errname(e), strerror(e));
-	}
+	sockfd = ex_connect(net, &servaddr);
 	if (ex_writen(net, sockfd, req, (size_t)n) < 0)
 		ex_fail("write: %s (%s)", ex_errname(errno), strerror(errno));
 

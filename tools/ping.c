@@ -82,7 +82,6 @@ struct ping {
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig)
 {
-	(void)sig;
 	interrupted = 1;
 }
 
@@ -333,25 +332,37 @@ static uint64_t rx_time(struct msghdr *msg)
 	return wall_ns(); /* no timestamp: now is the best we know */
 }
 
+/* One message received into p->buf, with its peer's address and the
+ * control data. */
+struct rx_msg {
+	struct sockaddr_in peer;
+	char ctrl[512];
+	struct iovec iov;
+	struct msghdr msg;
+};
+
+/* Receives one message (recvmsg with FLAGS | MSG_DONTWAIT) into M: its
+ * length, or -1 when none waits. */
+static ssize_t rx_one(struct ping *p, struct rx_msg *m, int flags)
+{
+	ssize_t n;
+	m->iov = (struct iovec){p->buf, 8 + p->size + 128};
+	m->msg = (struct msghdr){.msg_name = &m->peer, .msg_namelen = sizeof(m->peer),
+				 .msg_iov = &m->iov, .msg_iovlen = 1, .msg_control = m->ctrl,
+				 .msg_controllen = sizeof(m->ctrl)};
+	do
+		n = recvmsg(p->fd, &m->msg, flags | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
 static void drain(struct ping *p)
 {
 	uint8_t *buf = p->buf;
-	size_t cap = 8 + p->size + 128;
-	for (;;) {
-		struct sockaddr_in from;
-		char ctrl[512];
-		struct iovec iov = {buf, cap};
-		struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = ctrl,
-				     .msg_controllen = sizeof(ctrl)};
-		ssize_t n = recvmsg(p->fd, &msg, MSG_DONTWAIT);
-		uint64_t rx;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		rx = rx_time(&msg);
+	struct rx_msg m;
+	ssize_t n;
+	while ((n = rx_one(p, &m, 0)) >= 0) {
+		uint64_t rx = rx_time(&m.msg);
 		if (p->raw) {
 			/* a raw socket gets the IP header first */
 			size_t ihl;
@@ -378,26 +389,15 @@ static void drain(struct ping *p)
 				on_error(p, dst, in + ihl2, src, buf[ihl], buf[ihl + 1]);
 			}
 		} else {
-			on_reply(p, from.sin_addr.s_addr, buf, (size_t)n, rx);
+			on_reply(p, m.peer.sin_addr.s_addr, buf, (size_t)n, rx);
 		}
 	}
 	if (p->raw)
 		return;
-	for (;;) { /* ping socket: errors about our requests (IP_RECVERR) */
-		struct sockaddr_in dst;
-		char ctrl[512];
-		struct iovec iov = {buf, cap};
-		struct msghdr msg = {.msg_name = &dst, .msg_namelen = sizeof(dst), .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = ctrl,
-				     .msg_controllen = sizeof(ctrl)};
-		struct cmsghdr *cm;
-		ssize_t n = recvmsg(p->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+	/* ping socket: errors about our requests (IP_RECVERR), PEER their
+	 * destination */
+	while ((n = rx_one(p, &m, MSG_ERRQUEUE)) >= 0) {
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m.msg); cm; cm = CMSG_NXTHDR(&m.msg, cm)) {
 			struct sock_extended_err ee;
 			struct sockaddr_in off;
 			if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_RECVERR)
@@ -406,7 +406,7 @@ static void drain(struct ping *p)
 			if (ee.ee_origin != SO_EE_ORIGIN_ICMP || n < 8)
 				continue;
 			memcpy(&off, (const uint8_t *)CMSG_DATA(cm) + sizeof(ee), sizeof(off));
-			on_error(p, dst.sin_addr.s_addr, buf, off.sin_addr.s_addr, ee.ee_type,
+			on_error(p, m.peer.sin_addr.s_addr, buf, off.sin_addr.s_addr, ee.ee_type,
 				 ee.ee_code);
 		}
 	}
@@ -472,6 +472,16 @@ static void summary(struct ping *p)
 	fflush(stdout);
 }
 
+/* The value of option NAME (in optarg), from LO to HI; dies saying it is
+ * not WHAT otherwise. */
+static unsigned opt_num(const char *name, const char *what, long long lo, long long hi)
+{
+	long long v = nu_parse_num(optarg, lo, hi);
+	if (v < 0)
+		die("ping: %s: '%s' is not %s from %lld to %lld", name, optarg, what, lo, hi);
+	return (unsigned)v;
+}
+
 int cmd_ping(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -481,7 +491,6 @@ int cmd_ping(int argc, char **argv)
 	};
 	struct ping p;
 	int opt, i;
-	long long v;
 	char err[256];
 	uint32_t n;
 	size_t h;
@@ -499,31 +508,11 @@ int cmd_ping(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hc:i:W:s:q", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c':
-			if ((v = nu_parse_num(optarg, 1, 65535)) < 0)
-				die("ping: -c: '%s' is not a count from 1 to 65535", optarg);
-			p.count = (unsigned)v;
-			break;
-		case 'i':
-			if ((v = nu_parse_num(optarg, 1, 3600000)) < 0)
-				die("ping: -i: '%s' is not a number of ms from 1 to 3600000", optarg);
-			p.interval_ms = (unsigned)v;
-			break;
-		case 'W':
-			if ((v = nu_parse_num(optarg, 1, 600000)) < 0)
-				die("ping: -W: '%s' is not a number of ms from 1 to 600000", optarg);
-			p.timeout_ms = (unsigned)v;
-			break;
-		case 's':
-			if ((v = nu_parse_num(optarg, 0, 65507)) < 0)
-				die("ping: -s: '%s' is not a size from 0 to 65507", optarg);
-			p.size = (unsigned)v;
-			break;
-		case 'r':
-			if ((v = nu_parse_num(optarg, 1, 1000000)) < 0)
-				die("ping: --rate: '%s' is not a number from 1 to 1000000", optarg);
-			p.rate = (unsigned)v;
-			break;
+		case 'c': p.count = opt_num("-c", "a count", 1, 65535); break;
+		case 'i': p.interval_ms = opt_num("-i", "a number of ms", 1, 3600000); break;
+		case 'W': p.timeout_ms = opt_num("-W", "a number of ms", 1, 600000); break;
+		case 's': p.size = opt_num("-s", "a size", 0, 65507); break;
+		case 'r': p.rate = opt_num("--rate", "a number", 1, 1000000); break;
 		case 'q': p.quiet = true; break;
 		case 'j': p.json = true; break;
 		case 'R': p.raw_forced = true; break;

@@ -37,6 +37,8 @@ import time
 
 from scapy.all import ARP, IP, TCP, UDP, ICMP, Ether, Raw  # noqa: F401  (re-exported)
 
+from inet import csum as inet_csum, recv_all  # noqa: F401  (re-exported)
+
 ENV = os.environ
 IFACE = ENV.get("IFACE", "tp0")
 HOST_MAC = ENV.get("HOST_MAC", "")
@@ -92,16 +94,6 @@ def stats():
 
 def delta(a, b, name):
     return b.get(name, 0) - a.get(name, 0)
-
-
-def recv_all(sock):
-    """Everything SOCK receives until the peer's end of stream."""
-    got = b""
-    while True:
-        b = sock.recv(4096)
-        if not b:
-            return got
-        got += b
 
 
 def rss_kib(pid=None):
@@ -525,15 +517,6 @@ class RawPeer:
     def reset(self):
         if self.dport is not None and self.rcv_nxt is not None:
             self.send("R", ack=0)
-
-
-def inet_csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def pattern(n):

@@ -39,7 +39,7 @@ log "IPv4 fragments in the capture: kernel->tapir $to_host, tapir->kernel $from_
 # datagrams each way (3 requests, 3 replies)
 [[ $to_host -eq 18 ]] || fail "expected 18 fragments from the kernel, saw $to_host"
 [[ $from_host -eq 18 ]] || fail "expected 18 fragments from tapir, saw $from_host"
-n=$(pcap_count "$PCAP" "eth.src == $HOST_MAC && icmp.type == 0 && ip.reassembled.length == 4008")
-[[ $n -eq 3 ]] || fail "expected 3 echo replies of 4008 bytes (reassembled) from tapir, saw $n"
+must_count "echo replies of 4008 bytes (reassembled) from tapir" "$PCAP" \
+	"eth.src == $HOST_MAC && icmp.type == 0 && ip.reassembled.length == 4008" -eq 3
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 pass

@@ -22,6 +22,8 @@ import sys
 import time
 from collections import Counter
 
+from inet import csum
+
 IFACE, HOST_MAC, HOST_IP, PEER_IP = sys.argv[1:5]
 COUNT, SEED = int(sys.argv[5]), int(sys.argv[6])
 BATCH = 200  # the TAP's queue holds 1000 (tx_queue_len)
@@ -35,15 +37,6 @@ with open(f"/sys/class/net/{IFACE}/address") as f:
     K = mac(f.read().strip())  # the kernel's side of the TAP
 HIP, PIP = ip4(HOST_IP), ip4(PEER_IP)
 P_ICMP, P_UDP = 1, 17
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def bad_csum(good):

@@ -22,6 +22,8 @@ TAPIR=${TAPIR:-build/tapir}
 [[ $TAPIR = /* ]] || TAPIR=$REPO_DIR/$TAPIR
 # shellcheck disable=SC2034 # used by the tests that source this
 PY=/usr/bin/python3 # has scapy; the python3 first on PATH may not
+# the python of the tests imports inet.py (and attack_lib.py) from here
+export PYTHONPATH=$LIB_DIR${PYTHONPATH:+:$PYTHONPATH}
 
 HOST_ADDR=10.0.0.2
 PEER_ADDR=10.0.0.1
@@ -270,6 +272,16 @@ pcap_count() {
 	local out
 	out=$(tsh -r "$1" -Y "$2" -T fields -e frame.number) || exit 1
 	grep -c . <<<"$out"
+}
+
+# must_count WHAT PCAP FILTER OP N: fails unless the number of frames
+# matching FILTER compares with N by OP (-eq, -ge, ...); logs it otherwise.
+must_count() {
+	local what=$1 n
+	n=$(pcap_count "$2" "$3") # (grep -c: status 1 when none)
+	[[ $n =~ ^[0-9]+$ ]] || fail "$what: cannot count '$3' in $2"
+	test "$n" "$4" "$5" || fail "$what: $n frames match '$3', expected $4 $5"
+	log "$what: $n frames ($3)"
 }
 
 # pcap_assert_clean PCAP MAC [EXCLUDE]: the frames MAC sent (tapir's) have

@@ -11,9 +11,7 @@
 source "$(dirname "$0")/pers_lib.sh"
 require_root curl cmp
 ns_create
-WWW=$WORK/www
-mkdir -p "$WWW"
-head -c 300000 /dev/urandom >"$WWW/r.bin"
+www_create r.bin 300000
 # a marker in a text file, three times at odd distances (so that not all
 # of them can straddle segment boundaries), and nowhere else
 {
@@ -26,16 +24,10 @@ head -c 300000 /dev/urandom >"$WWW/r.bin"
 DTH='tcp.flags & 0x800'
 TAPIR_DATA="ip.src == $HOST_ADDR && tcp.len > 0"
 
-get() { # get NAME: curl NAME from tapir; byte-exact
-	NSX_TIMEOUT=30 nsx curl -sS --max-time 30 -o "$WORK/$1.out" "http://$HOST_ADDR/$1" ||
-		fail "curl /$1 failed"
-	cmp -s "$WORK/$1.out" "$WWW/$1" || fail "/$1: the body differs"
-}
-
 # ---- all ----
 PCAP=$WORK/all.pcap
 pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth
-get r.bin
+www_get r.bin
 log "curl got all 300000 bytes of /r.bin, byte-exact"
 host_stop
 must_count "tapir data segments" "$PCAP" "$TAPIR_DATA" -ge 100
@@ -49,7 +41,7 @@ pcap_assert_clean "$PCAP" "$HOST_MAC"
 PCAP=$WORK/every.pcap
 pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth=every=2
 for i in 1 2 3 4; do
-	get r.bin
+	www_get r.bin
 done
 host_stop
 # per connection (tcp.stream, in order of opening): data segments, with DTH
@@ -67,8 +59,8 @@ log "every=2: DTH/data segments per connection: $got"
 # ---- marker ----
 PCAP=$WORK/marker.pcap
 pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth=marker=XYZZY
-get m.txt
-get r.bin
+www_get m.txt
+www_get r.bin
 host_stop
 must_count "marker: segments with DTH" "$PCAP" "$DTH" -ge 1
 must_count "marker: DTH segments without the marker" "$PCAP" "$DTH && !(tcp.payload contains \"XYZZY\")" -eq 0

@@ -30,11 +30,8 @@ log "the client (port $port) read chargen's lines and reset the connection"
 # kernel answers each retransmission with a RST.  Two retransmissions
 # after the client's exit: the first one's answer is in by the second.
 r0=$(stat_of tcp_retransmits)
-for ((i = 0; i < 150; i++)); do
-	[[ $(stat_of tcp_retransmits) -ge $((r0 + 2)) ]] && break
-	sleep 0.1
-done
-[[ $(stat_of tcp_retransmits) -ge $((r0 + 2)) ]] || fail "tapir did not retransmit after the RST"
+[[ $(wait_stat tcp_retransmits $((r0 + 2)) 150) -ge $((r0 + 2)) ]] ||
+	fail "tapir did not retransmit after the RST"
 tctl ss >"$WORK/ss.out" || fail "tapir ss failed"
 grep -q "^ESTABLISHED .* $PEER_ADDR:$port " "$WORK/ss.out" ||
 	fail "tapir's connection to port $port is not ESTABLISHED: $(cat "$WORK/ss.out")"

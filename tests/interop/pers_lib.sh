@@ -5,6 +5,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CTL="" # the host's control socket, once pers_host_start has run
+WWW="" # what --serve http=$WWW serves, once www_create has run
 
 # pers_host_start ARGS...: host_start with a control socket.
 pers_host_start() {
@@ -24,6 +25,39 @@ stat_of() {
 	tctl stats --all | awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
 }
 
+# wait_stat NAME MIN TRIES: polls the counter NAME every 0.1 s, at most
+# TRIES times, until it reaches MIN; prints its last value.
+wait_stat() {
+	local i v
+	for ((i = 0; i < $3; i++)); do
+		v=$(stat_of "$1")
+		[[ $v -ge $2 ]] && break
+		sleep 0.1
+	done
+	stat_of "$1"
+}
+
+# www_create [NAME BYTES]...: the directory $WORK/www, in WWW, with a file
+# of BYTES random bytes for each NAME.
+www_create() {
+	WWW=$WORK/www
+	mkdir -p "$WWW"
+	while (($# >= 2)); do
+		head -c "$2" /dev/urandom >"$WWW/$1"
+		shift 2
+	done
+}
+
+# www_get NAME [SECS]: curl fetches NAME from tapir's HTTP service within
+# SECS (default 30); the body must be $WWW/NAME byte for byte.
+www_get() {
+	local secs=${2:-30}
+	NSX_TIMEOUT=$secs nsx curl -sS --max-time "$secs" -o "$WORK/$1.out" "http://$HOST_ADDR/$1" ||
+		fail "curl /$1 failed"
+	cmp -s "$WORK/$1.out" "$WWW/$1" || fail "/$1: the body differs"
+	log "curl /$1: byte-exact"
+}
+
 # rows PCAP FILTER FIELDS...: one line per matching frame, the fields
 # separated by spaces; absolute sequence numbers.
 rows() {
@@ -34,15 +68,4 @@ rows() {
 	done
 	tsh -r "$pcap" -o tcp.relative_sequence_numbers:FALSE -Y "$filter" -T fields \
 		-E separator=' ' "${args[@]}"
-}
-
-# must_count WHAT PCAP FILTER OP N: fails unless the number of frames
-# matching FILTER compares with N by OP (-eq, -ge, ...).
-must_count() {
-	local what=$1 n
-	n=$(pcap_count "$2" "$3") # (grep -c: status 1 when none)
-	[[ $n =~ ^[0-9]+$ ]] || fail "$what: cannot count '$3' in $2"
-	# shellcheck disable=SC2086 # OP is a test operator
-	[ "$n" $4 "$5" ] || fail "$what: $n frames match '$3', expected $4 $5"
-	log "$what: $n frames ($3)"
 }

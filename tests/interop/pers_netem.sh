@@ -11,23 +11,13 @@
 source "$(dirname "$0")/pers_lib.sh"
 require_root curl cmp
 ns_create
-WWW=$WORK/www
-mkdir -p "$WWW"
-head -c 1048576 /dev/urandom >"$WWW/1m.bin"
-head -c 300000 /dev/urandom >"$WWW/300k.bin"
-
-get() { # get NAME: curl NAME from tapir; byte-exact
-	NSX_TIMEOUT=90 nsx curl -sS --max-time 90 -o "$WORK/$1.out" "http://$HOST_ADDR/$1" ||
-		fail "curl /$1 failed"
-	cmp -s "$WORK/$1.out" "$WWW/$1" || fail "/$1: the body differs"
-	log "curl /$1: byte-exact"
-}
+www_create 1m.bin 1048576 300k.bin 300000
 
 # ---- loss, reorder, dup, delay with jitter ----
 PCAP=$WORK/netem.pcap
 pers_host_start --serve "http=$WWW" --pcap "$PCAP" \
 	--personality 'loss=0.05,seed=42,reorder=0.05,dup=0.01,delay=5±2'
-get 1m.bin
+www_get 1m.bin 90
 for c in drop.hook tx_hook_dropped hook_injected tcp_retransmits; do
 	v=$(stat_of "$c")
 	[[ $v -ge 1 ]] || fail "counter $c is 0: the impairment did not happen"
@@ -43,7 +33,7 @@ pcap_assert_clean "$PCAP" "$HOST_MAC"
 PCAP=$WORK/corrupt.pcap
 pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality corrupt=0.02,seed=7 \
 	--personality rate=20
-get 300k.bin
+www_get 300k.bin 90
 bad=$(($(stat_of drop.ip_checksum) + $(stat_of drop.tcp_checksum) + $(stat_of drop.eth_ethertype) +
 	$(stat_of drop.eth_not_for_us) + $(stat_of drop.tcp_header) + $(stat_of drop.ip_total_len) +
 	$(stat_of drop.ip_header_len) + $(stat_of drop.ip_version) + $(stat_of drop.ip_not_for_us)))

@@ -13,9 +13,7 @@
 source "$(dirname "$0")/pers_lib.sh"
 require_root curl
 ns_create
-WWW=$WORK/www
-mkdir -p "$WWW"
-head -c 200000 /dev/urandom >"$WWW/r.bin"
+www_create r.bin 200000
 
 # ---- tapir sends ----
 PCAP=$WORK/down.pcap

@@ -27,11 +27,7 @@ for i in range(300):
 print("held", len(socks))
 PYEOF
 CLIENT=$!
-for ((i = 0; i < 100; i++)); do
-	[[ $(stat_of tcp_syn_queue_full) -ge 1 ]] && break
-	sleep 0.1
-done
-full=$(stat_of tcp_syn_queue_full)
+full=$(wait_stat tcp_syn_queue_full 1 100)
 [[ $full -ge 1 ]] || fail "tcp_syn_queue_full is 0: the backlog never overflowed"
 tctl ss >"$WORK/ss.out" || fail "tapir ss failed"
 listener=$(awk '$1 == "LISTEN" && $4 ~ /:9$/' "$WORK/ss.out")
@@ -42,11 +38,7 @@ log "tapir ss: $listener"
 log "tcp_syn_queue_full: $full"
 # the dropped SYNs come back (RFC 6298 5.7: 1 s later): the count grows
 # past the 72 connections that never fit
-for ((i = 0; i < 150; i++)); do
-	[[ $(stat_of tcp_syn_queue_full) -ge 100 ]] && break
-	sleep 0.1
-done
-full=$(stat_of tcp_syn_queue_full)
+full=$(wait_stat tcp_syn_queue_full 100 150)
 [[ $full -ge 100 ]] || fail "tcp_syn_queue_full stays at $full: no retransmitted SYN dropped"
 log "tcp_syn_queue_full: $full, with the retransmitted SYNs"
 touch "$WORK/go"

@@ -100,14 +100,12 @@ PYEOF
 host_counters after
 host_stop
 
-n=$(pcap_count "$PCAP" "eth.src == $HOST_MAC && icmp.type == 3 && icmp.code == 3 && udp.dstport == $CLOSED")
-[[ $n -ge 2 ]] || fail "the capture holds $n ICMP port unreachables for port $CLOSED, not 2"
-log "ICMP port unreachable for port $CLOSED in the capture: $n"
-n=$(pcap_count "$PCAP" "eth.src == $HOST_MAC && (udp.srcport == 9 || (icmp && udp.dstport == 9))")
-[[ $n -eq 0 ]] || fail "tapir sent $n frames about the discard port"
+must_count "ICMP port unreachables for port $CLOSED" "$PCAP" \
+	"eth.src == $HOST_MAC && icmp.type == 3 && icmp.code == 3 && udp.dstport == $CLOSED" -ge 2
+must_count "frames from tapir about the discard port" "$PCAP" \
+	"eth.src == $HOST_MAC && (udp.srcport == 9 || (icmp && udp.dstport == 9))" -eq 0
 # 1473 bytes of data: 2 fragments; 8000: 6 (1480 bytes of UDP each)
-n=$(pcap_count "$PCAP" "eth.src == $HOST_MAC && ip.proto == 17 && (ip.flags.mf == 1 || ip.frag_offset > 0)")
-[[ $n -eq 8 ]] || fail "the capture holds $n fragments of echo replies, not 8"
-log "fragments of echo replies in the capture: $n"
+must_count "fragments of echo replies" "$PCAP" \
+	"eth.src == $HOST_MAC && ip.proto == 17 && (ip.flags.mf == 1 || ip.frag_offset > 0)" -eq 8
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 pass

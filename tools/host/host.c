@@ -45,7 +45,10 @@ static const char host_usage[] =
 	"                         segmentation offload; a capture on the kernel's side\n"
 	"                         shows them uncut); --pcap, --trace link/ip/tcp and\n"
 	"                         --personality turn it off\n"
-	"  --serve LIST           services: echo,discard,daytime,chargen (default: all)\n"
+	"  --serve LIST           services, comma-separated: echo (port 7), discard (9),\n"
+	"                         daytime (13), chargen (19), on TCP and UDP; http=DIR\n"
+	"                         (TCP port 80: the files below DIR, GET and HEAD)\n"
+	"                         (default: echo,discard,daytime,chargen)\n"
 	"  --pcap FILE            write every frame sent and received to FILE\n"
 	"  --trace CHANNELS       print events: all, or a list of link,arp,ip,icmp,udp\n"
 	"  --ping IP              ping IP from tapir (prints ping-style lines)\n"
@@ -99,14 +102,11 @@ static void record_frame(void *arg, int ifindex, enum tapir_dir dir, const uint8
 			 size_t len, tapir_time_t now)
 {
 	struct host *h = arg;
-	(void)ifindex;
-	(void)dir;
 	tapir_pcap_write(h->pcap, frame, len, (uint64_t)((int64_t)now + h->wall_offset));
 }
 
 static void print_counter(void *arg, const char *name, uint64_t v)
 {
-	(void)arg;
 	if (v)
 		fprintf(stderr, "  %-24s %llu\n", name, (unsigned long long)v);
 }

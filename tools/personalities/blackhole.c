@@ -8,18 +8,12 @@
 
 static enum tapir_verdict blackhole_rx(void *arg, struct tapir_hook_pkt *p)
 {
-	(void)arg;
-	(void)p;
 	return TAPIR_DROP;
 }
 
 static int blackhole_install(struct tapir_stack *s, const char *args, char *err, size_t errlen)
 {
-	if (args) {
-		snprintf(err, errlen, "takes no argument");
-		return -1;
-	}
-	return tapir_hook_add(s, TAPIR_HOOK_IP_RX, blackhole_rx, NULL) < 0 ? -1 : 0;
+	return pers_install_hook(s, args, TAPIR_HOOK_IP_RX, blackhole_rx, NULL, err, errlen);
 }
 
 PERSONALITY(blackhole, "blackhole", "", "drop every IPv4 packet received (ARP still answered)",

@@ -64,11 +64,7 @@ static enum tapir_verdict cao_rx(void *arg, struct tapir_hook_pkt *p)
 
 static int cao_install(struct tapir_stack *s, const char *args, char *err, size_t errlen)
 {
-	if (args) {
-		snprintf(err, errlen, "takes no argument");
-		return -1;
-	}
-	return tapir_hook_add(s, TAPIR_HOOK_TCP_RX, cao_rx, s) < 0 ? -1 : 0;
+	return pers_install_hook(s, args, TAPIR_HOOK_TCP_RX, cao_rx, s, err, errlen);
 }
 
 PERSONALITY(challenge_ack_only, "challenge-ack-only", "",

@@ -8,7 +8,6 @@
 static enum tapir_verdict drop_synack_tx(void *arg, struct tapir_hook_pkt *p)
 {
 	uint8_t f = p->data[TAPIR_TH_FLAGS];
-	(void)arg;
 	return (f & (TAPIR_TH_SYN | TAPIR_TH_ACK)) == (TAPIR_TH_SYN | TAPIR_TH_ACK) ? TAPIR_DROP
 										    : TAPIR_PASS;
 }
@@ -16,11 +15,7 @@ static enum tapir_verdict drop_synack_tx(void *arg, struct tapir_hook_pkt *p)
 static int drop_synack_install(struct tapir_stack *s, const char *args, char *err,
 			       size_t errlen)
 {
-	if (args) {
-		snprintf(err, errlen, "takes no argument");
-		return -1;
-	}
-	return tapir_hook_add(s, TAPIR_HOOK_TCP_TX, drop_synack_tx, NULL) < 0 ? -1 : 0;
+	return pers_install_hook(s, args, TAPIR_HOOK_TCP_TX, drop_synack_tx, NULL, err, errlen);
 }
 
 PERSONALITY(drop_synack, "drop-synack", "", "send no SYN,ACK: connects to tapir time out",

@@ -83,11 +83,9 @@ static enum tapir_verdict dth_tx(void *arg, struct tapir_hook_pkt *p)
 
 static int dth_install(struct tapir_stack *s, const char *args, char *err, size_t errlen)
 {
-	struct dth *d = pers_calloc(s, sizeof(*d) + (args ? strlen(args) : 0) + 1, NULL);
-	if (!d) {
-		snprintf(err, errlen, "out of memory");
+	struct dth *d = pers_new(s, sizeof(*d) + (args ? strlen(args) : 0) + 1, err, errlen);
+	if (!d)
 		return -1;
-	}
 	d->every = 1;
 	if (args && !strncmp(args, "marker=", 7) && args[7]) {
 		d->every = 0;
@@ -100,10 +98,7 @@ static int dth_install(struct tapir_stack *s, const char *args, char *err, size_
 		snprintf(err, errlen, "'%s': expected all, every=N or marker=STRING", args);
 		return -1;
 	}
-	if (tapir_hook_add(s, TAPIR_HOOK_TCP_TX, dth_tx, d) == 0)
-		return 0;
-	snprintf(err, errlen, "no room for another TCP_TX hook");
-	return -1;
+	return pers_hook_add(s, TAPIR_HOOK_TCP_TX, dth_tx, d, err, errlen);
 }
 
 PERSONALITY(dth, "dth", "[=all|every=N|marker=S]",

@@ -4,16 +4,13 @@
  * it, and rebuild; the build finds it by itself. */
 #include "personality.h"
 
-struct ttl {
-	uint8_t ttl;
-};
-
 /* An IP_TX hook sees each IPv4 packet (or fragment) about to be sent,
- * starting at its header; byte 8 is the TTL (RFC 791 3.1). */
+ * starting at its header (RFC 791 3.1).  ARG is the TTL itself: a hook
+ * that needs more state gets memory that lives as long as the stack from
+ * pers_new. */
 static enum tapir_verdict ttl_tx(void *arg, struct tapir_hook_pkt *p)
 {
-	struct ttl *t = arg;
-	p->data[8] = t->ttl;
+	p->data[TAPIR_IPV4_TTL] = (uint8_t)(uintptr_t)arg;
 	tapir_hook_fix_checksums(p); /* the header checksum covers the TTL */
 	return TAPIR_PASS;
 }
@@ -21,20 +18,9 @@ static enum tapir_verdict ttl_tx(void *arg, struct tapir_hook_pkt *p)
 static int ttl_install(struct tapir_stack *s, const char *args, char *err, size_t errlen)
 {
 	unsigned long n;
-	struct ttl *t;
 	if (pers_parse_uint("N", args, 1, 255, &n, err, errlen) < 0)
 		return -1;
-	t = pers_calloc(s, sizeof(*t), NULL); /* lives as long as the stack */
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	t->ttl = (uint8_t)n;
-	if (tapir_hook_add(s, TAPIR_HOOK_IP_TX, ttl_tx, t) < 0) {
-		snprintf(err, errlen, "no room for another IP_TX hook");
-		return -1;
-	}
-	return 0;
+	return pers_hook_add(s, TAPIR_HOOK_IP_TX, ttl_tx, (void *)(uintptr_t)n, err, errlen);
 }
 
 PERSONALITY(ttl, "ttl", "=N", "every IPv4 packet sent leaves with TTL N (example)",

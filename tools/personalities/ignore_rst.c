@@ -7,17 +7,12 @@
 
 static enum tapir_verdict ignore_rst_rx(void *arg, struct tapir_hook_pkt *p)
 {
-	(void)arg;
 	return p->data[TAPIR_TH_FLAGS] & TAPIR_TH_RST ? TAPIR_DROP : TAPIR_PASS;
 }
 
 static int ignore_rst_install(struct tapir_stack *s, const char *args, char *err, size_t errlen)
 {
-	if (args) {
-		snprintf(err, errlen, "takes no argument");
-		return -1;
-	}
-	return tapir_hook_add(s, TAPIR_HOOK_TCP_RX, ignore_rst_rx, NULL) < 0 ? -1 : 0;
+	return pers_install_hook(s, args, TAPIR_HOOK_TCP_RX, ignore_rst_rx, NULL, err, errlen);
 }
 
 PERSONALITY(ignore_rst, "ignore-rst", "", "drop every RST received", ignore_rst_install)

@@ -75,6 +75,17 @@ void *pers_calloc(struct tapir_stack *s, size_t size, void (*cleanup)(void *));
  * simply exits). */
 void personalities_release(struct tapir_stack *s);
 
+/* For the install functions; each leaves a reason in ERR when it fails. */
+/* pers_calloc without a clean-up: NULL with "out of memory". */
+void *pers_new(struct tapir_stack *s, size_t size, char *err, size_t errlen);
+/* tapir_hook_add: 0, or -1 with "no room for another POINT hook". */
+int pers_hook_add(struct tapir_stack *s, enum tapir_hook_point point, tapir_hook_fn fn, void *arg,
+		  char *err, size_t errlen);
+/* The whole install function of a personality that takes no argument and
+ * is one hook: FN at POINT, with ARG. */
+int pers_install_hook(struct tapir_stack *s, const char *args, enum tapir_hook_point point,
+		      tapir_hook_fn fn, void *arg, char *err, size_t errlen);
+
 /* Argument parsers: 0, or -1 with a reason in ERR naming WHAT. */
 int pers_parse_uint(const char *what, const char *text, unsigned long lo, unsigned long hi,
 		    unsigned long *v, char *err, size_t errlen);

@@ -138,6 +138,40 @@ void personalities_release(struct tapir_stack *s)
 	}
 }
 
+void *pers_new(struct tapir_stack *s, size_t size, char *err, size_t errlen)
+{
+	void *p = pers_calloc(s, size, NULL);
+	if (!p)
+		snprintf(err, errlen, "out of memory");
+	return p;
+}
+
+/* ---- hooks ---- */
+
+int pers_hook_add(struct tapir_stack *s, enum tapir_hook_point point, tapir_hook_fn fn, void *arg,
+		  char *err, size_t errlen)
+{
+	static const char *const names[TAPIR_HOOK_COUNT] = {
+		[TAPIR_HOOK_LINK_RX] = "LINK_RX", [TAPIR_HOOK_LINK_TX] = "LINK_TX",
+		[TAPIR_HOOK_IP_RX] = "IP_RX",     [TAPIR_HOOK_IP_TX] = "IP_TX",
+		[TAPIR_HOOK_TCP_RX] = "TCP_RX",   [TAPIR_HOOK_TCP_TX] = "TCP_TX",
+	};
+	if (tapir_hook_add(s, point, fn, arg) == 0)
+		return 0;
+	snprintf(err, errlen, "no room for another %s hook", names[point]);
+	return -1;
+}
+
+int pers_install_hook(struct tapir_stack *s, const char *args, enum tapir_hook_point point,
+		      tapir_hook_fn fn, void *arg, char *err, size_t errlen)
+{
+	if (args) {
+		snprintf(err, errlen, "takes no argument");
+		return -1;
+	}
+	return pers_hook_add(s, point, fn, arg, err, errlen);
+}
+
 /* ---- the shared hook timer ---- */
 
 #define MAX_TIMERS 8

@@ -98,15 +98,13 @@ static tapir_time_t rst_after_timer(void *arg, tapir_time_t now)
 
 static int rst_after_install(struct tapir_stack *s, const char *args, char *err, size_t errlen)
 {
-	struct rst_after *r = pers_calloc(s, sizeof(*r), NULL);
-	if (!r) {
-		snprintf(err, errlen, "out of memory");
+	struct rst_after *r = pers_new(s, sizeof(*r), err, errlen);
+	if (!r)
 		return -1;
-	}
 	r->s = s;
 	if (pers_parse_uint("N", args, 0, 0xffffffffu, &r->limit, err, errlen) < 0 ||
 	    pers_timer_add(s, rst_after_timer, r) < 0 ||
-	    tapir_hook_add(s, TAPIR_HOOK_TCP_TX, rst_after_tx, r) < 0) {
+	    pers_hook_add(s, TAPIR_HOOK_TCP_TX, rst_after_tx, r, err, errlen) < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "cannot install (hook timer or hook slots in use)");
 		return -1;

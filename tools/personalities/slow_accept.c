@@ -11,7 +11,6 @@ static int slow_accept_install(struct tapir_stack *s, const char *args, char *er
 			       size_t errlen)
 {
 	unsigned long ms;
-	(void)s;
 	if (pers_parse_uint("MS", args, 1, 3600000, &ms, err, errlen) < 0)
 		return -1;
 	atomic_store(&tapir_services_accept_delay_ms, (unsigned)ms);

@@ -72,17 +72,13 @@ static int zw_install(struct tapir_stack *s, const char *args, char *err, size_t
 	struct zero_window *z;
 	if (pers_parse_uint("MS", args, 1, 3600000, &ms, err, errlen) < 0)
 		return -1;
-	z = pers_calloc(s, sizeof(*z), NULL);
-	if (!z) {
-		snprintf(err, errlen, "out of memory");
+	z = pers_new(s, sizeof(*z), err, errlen);
+	if (!z)
 		return -1;
-	}
 	z->ms = TAPIR_MS(ms);
-	if (tapir_hook_add(s, TAPIR_HOOK_TCP_TX, zw_tx, z) < 0 ||
-	    tapir_hook_add(s, TAPIR_HOOK_TCP_RX, zw_rx, z) < 0) {
-		snprintf(err, errlen, "no room for another TCP hook");
+	if (pers_hook_add(s, TAPIR_HOOK_TCP_TX, zw_tx, z, err, errlen) < 0 ||
+	    pers_hook_add(s, TAPIR_HOOK_TCP_RX, zw_rx, z, err, errlen) < 0)
 		return -1; /* (the process exits on this error) */
-	}
 	return 0;
 }
 
