@@ -147,8 +147,8 @@ void tapir_tcp_force_state(struct tapir_tcp *t, enum tapir_tcp_state st, tapir_t
 
 /* RFC 9401: reserved bits to set on this connection's data segments, and
  * what has been received.  A received DTH is only reported (an event
- * TAPIR_EV_DTH, a trace line), never acted on (RFC 9401 3.1). */
-#define TAPIR_EV_DTH (1u << 5)
+ * TAPIR_EV_DTH, tapir/events.h; a trace line), never acted on (RFC 9401
+ * 3.1). */
 void tapir_tcp_set_tx_reserved(struct tapir_tcp *t, uint8_t bits);
 uint8_t tapir_tcp_rx_reserved(const struct tapir_tcp *t);
 
