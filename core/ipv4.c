@@ -155,7 +155,6 @@ int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 {
 	size_t hlen = (size_t)(pkt[0] & 15) * 4;
-	(void)ifindex;
 	switch (pkt[9]) {
 	case TAPIR_IPPROTO_ICMP:
 		return icmp_input(s, ifindex, pkt, len, hlen);

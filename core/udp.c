@@ -106,7 +106,6 @@ int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int 
 	uint32_t src = tapir_get32(inner + 12), dst = tapir_get32(inner + 16);
 	uint16_t sport = tapir_get16(inner + hlen), dport = tapir_get16(inner + hlen + 2);
 	struct tapir_udp *u = udp_lookup(s, src, sport, dst, dport);
-	(void)len;
 	if (!u)
 		return TAPIR_DROP_icmp_error_bad;
 	/* UNP 8.9: asynchronous errors reach only connected UDP sockets; an
