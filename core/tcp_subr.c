@@ -345,12 +345,7 @@ void tcp_child_established(struct tapir_tcp *t)
 	struct tapir_tcp *p = t->parent;
 	queue_remove(&p->synq, t);
 	p->syn_n--;
-	t->qnext = NULL;
-	if (p->accq_tail)
-		p->accq_tail->qnext = t;
-	else
-		p->accq = t;
-	p->accq_tail = t;
+	TP_FIFO_PUSH(p->accq, p->accq_tail, t, qnext);
 	p->acc_n++;
 	tcp_notify(p, TAPIR_EV_ACCEPT);
 }
@@ -491,9 +486,7 @@ struct tapir_tcp *tapir_tcp_accept(struct tapir_tcp *l, int *err)
 		*err = -EAGAIN;
 		return NULL;
 	}
-	l->accq = c->qnext;
-	if (!l->accq)
-		l->accq_tail = NULL;
+	TP_FIFO_POP(l->accq, l->accq_tail, qnext);
 	l->acc_n--;
 	c->qnext = NULL;
 	c->parent = NULL;
