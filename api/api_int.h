@@ -119,9 +119,6 @@ void sock_addr_out(struct sockaddr *sa, socklen_t *len, uint32_t addr, uint16_t 
 /* poll.c: waiting, all with the mutex held */
 /* *TS = CLOCK_MONOTONIC now + US. */
 void sock_deadline_after(struct timespec *ts, tapir_time_t us);
-/* Waits for the next event on S.  0; ETIMEDOUT once DEADLINE (NULL: none)
- * has passed; EBADF when the socket was closed meanwhile. */
-int sock_wait(struct sock *s, const struct timespec *deadline);
 /* How long one call may wait, over all its waits. */
 struct sock_blocking {
 	bool nb;                    /* not at all (O_NONBLOCK, MSG_DONTWAIT) */

@@ -100,7 +100,7 @@ static int sock_wait_fd(struct sock *s, int efd, const struct timespec *deadline
  * waits on the driver's fd itself (sock_wait_fd), one thread at a time;
  * any other wait (a listener, an idle connection) on its condition
  * variable, so that idle threads never wake for every frame. */
-int sock_wait(struct sock *s, const struct timespec *deadline)
+static int sock_wait(struct sock *s, const struct timespec *deadline)
 {
 	struct net_runner *rt = s->net->rt;
 	tapir_time_t t0 = net_mono_us();

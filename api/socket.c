@@ -2,15 +2,16 @@
  *
  * Every function takes the net's mutex, calls the core, and, when it has
  * to block, waits on the socket's condition variable.  The core's event
- * callback (sock_event, sock.c) only broadcasts that variable: it runs inside a
- * core call with the mutex held and must not call back into the core.  A
- * waiter always re-tests the core's state after waking, so a spurious or
- * unrelated event costs one more test, never a lost wake-up: the test and
- * the wait happen under the same mutex the event is raised under.
+ * callback (sock_event, sock.c) only broadcasts that variable: it runs
+ * inside a core call with the mutex held and must not call back into the
+ * core.  A waiter always re-tests the core's state after waking, so a
+ * spurious or unrelated event costs one more test, never a lost wake-up:
+ * the test and the wait happen under the same mutex the event is raised
+ * under.
  *
  * The table is in sock.c, waiting and poll in poll.c, the options in
- * sockopt.c.  The semantics are UNP's (Stevens, Fenner, Rudoff, 3rd ed., ch. 4-8);
- * docs/sockets.md has the errno table. */
+ * sockopt.c.  The semantics are UNP's (Stevens, Fenner, Rudoff, 3rd ed.,
+ * ch. 4-8); docs/sockets.md has the errno table. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
