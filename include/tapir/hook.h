@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
+#include <tapir/wire.h> /* TAPIR_TH_* */
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,14 +103,7 @@ struct tapir_tcp_seg {
 	uint32_t len;
 	uint16_t mss;            /* the MSS option, 0 if absent */
 };
-#define TAPIR_TH_FIN 0x01
-#define TAPIR_TH_SYN 0x02
-#define TAPIR_TH_RST 0x04
-#define TAPIR_TH_PSH 0x08
-#define TAPIR_TH_ACK 0x10
-#define TAPIR_TH_URG 0x20
-#define TAPIR_TH_ECE 0x40 /* RFC 3168 */
-#define TAPIR_TH_CWR 0x80
+/* The flags TAPIR_TH_FIN ... TAPIR_TH_CWR are tapir/wire.h's. */
 /* RFC 9401: the "Death" flag, the first reserved bit of byte 12 */
 #define TAPIR_TH_RES_DTH 0x08
 
