@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <tapir/link.h>
 #include <tapir/socket.h>
@@ -89,8 +90,46 @@ tapir_time_t net_mono_us(void);
  * thread waiting on the driver's fd does when it is readable. */
 void net_rx_drain(struct tapir_net *net);
 
-/* socket.c */
+/* sock.c: the socket table */
 void socks_init(struct tapir_net *net);
 void socks_fini(struct tapir_net *net);
+/* The core's event callback for a socket (tapir_tcp/udp_set_event). */
+void sock_event(void *arg, unsigned events);
+/* Wakes every thread waiting for S, and every poller (mutex held). */
+void sock_wake(struct sock *s);
+/* Sets errno to ERR and returns -1. */
+int api_fail(int err);
+/* Takes the mutex and pins FD: the slot is not reused until sock_leave;
+ * NULL (errno EBADF, or EINVAL without a net; mutex released) if FD is not
+ * an open socket of NET. */
+struct sock *sock_enter(struct tapir_net *net, int fd);
+/* Unpins S and lets go of the mutex. */
+void sock_leave(struct sock *s);
+/* Returns R (>= 0) after sock_leave, or -1 with errno -R. */
+int sock_leave_ret(struct sock *s, int r);
+ssize_t sock_leave_len(struct sock *s, ssize_t r); /* the same for a length */
+/* The lowest free slot of NET (mutex held), or -1. */
+int sock_alloc(struct tapir_net *net);
+/* A sockaddr_in to host order: 0, -EINVAL or -EAFNOSUPPORT. */
+int sock_addr_in(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port);
+/* Host order to a sockaddr_in; POSIX: fills at most *LEN bytes and sets
+ * *LEN to the full size.  Nothing when SA or LEN is NULL. */
+void sock_addr_out(struct sockaddr *sa, socklen_t *len, uint32_t addr, uint16_t port);
+
+/* poll.c: waiting, all with the mutex held */
+/* *TS = CLOCK_MONOTONIC now + US. */
+void sock_deadline_after(struct timespec *ts, tapir_time_t us);
+/* How long one call may wait, over all its waits. */
+struct sock_blocking {
+	bool nb;                    /* not at all (O_NONBLOCK, MSG_DONTWAIT) */
+	tapir_time_t timeo;         /* SO_RCVTIMEO or SO_SNDTIMEO (us), 0: forever */
+	struct timespec ts;         /* the deadline, set at the first wait ... */
+	const struct timespec *dl;  /* ... when DL becomes &TS (NULL before) */
+};
+/* One wait of a call that has nothing to do yet: 0 to try again, or what
+ * the call fails with: -EAGAIN at once when it may not block, or once its
+ * time, counted from its first wait, has run out (UNP 14.2); -EBADF when
+ * the socket was closed meanwhile. */
+int sock_block(struct sock *s, struct sock_blocking *b);
 
 #endif

@@ -335,7 +335,7 @@ static void runner_release(struct net_runner *rt)
 	for (int k = 0; k < n; k++) {
 		memcpy(bits[k], rt->nets[k]->wake_bits, sizeof(bits[k]));
 		memset(rt->nets[k]->wake_bits, 0, sizeof(bits[k]));
-		/* threads waiting in ppoll for a socket (socket.c sock_wait) */
+		/* threads waiting in ppoll for a socket (poll.c sock_wait) */
 		for (size_t w = 0; w < sizeof(bits[k]) / sizeof(bits[k][0]); w++)
 			for (uint64_t b = bits[k][w]; b; b &= b - 1) {
 				const struct sock *s =

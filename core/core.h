@@ -189,6 +189,26 @@ bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, u
 #define HOOKED(s, point) ((s)->nhooks[point] != 0)
 /* Sets a timer's deadline FIELD to WHEN and remembers the earliest one set
  * (tapir_stack_armed): every deadline the core keeps is set through it. */
+/* A singly linked FIFO kept as a head and a tail pointer, its elements
+ * linked through their field NEXT (the loopback queue, a UDP socket's
+ * receive queue, a listener's accept queue).  PUSH appends E; POP drops
+ * the first element, which the caller has read from HEAD. */
+#define TP_FIFO_PUSH(head, tail, e, next)                                      \
+	do {                                                                   \
+		(e)->next = NULL;                                              \
+		if (tail)                                                      \
+			(tail)->next = (e);                                    \
+		else                                                           \
+			(head) = (e);                                          \
+		(tail) = (e);                                                  \
+	} while (0)
+#define TP_FIFO_POP(head, tail, next)                                          \
+	do {                                                                   \
+		(head) = (head)->next;                                         \
+		if (!(head))                                                   \
+			(tail) = NULL;                                         \
+	} while (0)
+
 #define TP_ARM(s, field, when)                                                 \
 	do {                                                                   \
 		(field) = (when);                                              \
@@ -223,6 +243,11 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len);
 /* Prepends the Ethernet header to P, sends it, and frees P. */
 void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p,
 		const uint8_t *dst_mac, uint16_t type);
+/* Puts a whole frame on IFINDEX's link as it is (TSO: a super-segment for
+ * the link's send_tso, else NULL), after the frame observer; counted as
+ * sent or as a transmit error.  0 or -EIO. */
+int ether_xmit(struct tapir_stack *s, int ifindex, const uint8_t *frame, size_t len,
+	       const struct tapir_tso *tso);
 extern const uint8_t tp_mac_broadcast[6];
 
 /* ---- arp.c ---- */

@@ -1,5 +1,7 @@
 /* Ethernet II (RFC 894): destination filter and ethertype demux on the way
  * in, the header and the link's send on the way out. */
+#include <errno.h>
+
 #include "core.h"
 
 const uint8_t tp_mac_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -51,8 +53,6 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 		tp_pkt_free(s, p);
 		return;
 	}
-	if (s->frame_fn)
-		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, p->data, p->len, s->now);
 	if (p->tso_size && ifc->link->send_tso) {
 		/* TCP's super-segment: the link cuts it at tso_size */
 		const uint8_t *ip = p->data + TAPIR_ETH_HLEN;
@@ -61,16 +61,23 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 				      .hdr_len = (uint16_t)(l4 + (ip[l4 - TAPIR_ETH_HLEN + 12] >> 4) * 4),
 				      .csum_start = l4,
 				      .csum_offset = 16};
-		if (ifc->link->send_tso(ifc->link, p->data, p->len, &t) < 0)
-			STAT(s, tx_errors);
-		else
-			STAT(s, tx_frames);
-		tp_pkt_free(s, p);
-		return;
+		ether_xmit(s, ifindex, p->data, p->len, &t);
+	} else {
+		ether_xmit(s, ifindex, p->data, p->len, NULL);
 	}
-	if (ifc->link->send(ifc->link, p->data, p->len) < 0)
-		STAT(s, tx_errors);
-	else
-		STAT(s, tx_frames);
 	tp_pkt_free(s, p);
+}
+
+int ether_xmit(struct tapir_stack *s, int ifindex, const uint8_t *frame, size_t len,
+	       const struct tapir_tso *tso)
+{
+	struct tapir_link *link = s->ifaces[ifindex].link;
+	if (s->frame_fn)
+		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, frame, len, s->now);
+	if ((tso ? link->send_tso(link, frame, len, tso) : link->send(link, frame, len)) < 0) {
+		STAT(s, tx_errors);
+		return -EIO;
+	}
+	STAT(s, tx_frames);
+	return 0;
 }

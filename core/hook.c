@@ -109,20 +109,11 @@ int tapir_inject_rx(struct tapir_stack *s, int ifindex, const uint8_t *frame, si
 int tapir_inject_tx(struct tapir_stack *s, int ifindex, const uint8_t *frame, size_t len,
 		    tapir_time_t now)
 {
-	struct tp_iface *ifc;
 	if (ifindex < 0 || ifindex >= s->nifaces)
 		return -EINVAL;
 	s->now = now;
-	ifc = &s->ifaces[ifindex];
 	STAT(s, hook_injected);
-	if (s->frame_fn)
-		s->frame_fn(s->frame_arg, ifindex, TAPIR_TX, frame, len, now);
-	if (ifc->link->send(ifc->link, frame, len) < 0) {
-		STAT(s, tx_errors);
-		return -EIO;
-	}
-	STAT(s, tx_frames);
-	return 0;
+	return ether_xmit(s, ifindex, frame, len, NULL);
 }
 
 int tapir_hook_set_timer(struct tapir_stack *s, tapir_hook_timer_fn fn, void *arg,

@@ -161,7 +161,6 @@ int icmp_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len, siz
 	size_t mlen = len - hlen;
 	uint32_t src = tapir_get32(pkt + 12);
 	char a[16];
-	(void)ifindex;
 
 	if (mlen < ICMP_HLEN)
 		return TAPIR_DROP_icmp_short;

@@ -155,7 +155,6 @@ int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 {
 	size_t hlen = (size_t)(pkt[0] & 15) * 4;
-	(void)ifindex;
 	switch (pkt[9]) {
 	case TAPIR_IPPROTO_ICMP:
 		return icmp_input(s, ifindex, pkt, len, hlen);
@@ -204,12 +203,7 @@ static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint
 	STAT(s, ip_tx);
 	if (TRACE_ON(s, TAPIR_TR_IP))
 		trace_ip(s, "loop", p->data);
-	p->next = NULL;
-	if (s->loop_tail)
-		s->loop_tail->next = p;
-	else
-		s->loop_head = p;
-	s->loop_tail = p;
+	TP_FIFO_PUSH(s->loop_head, s->loop_tail, p, next);
 	s->loop_len++;
 	return 0;
 }
@@ -221,9 +215,7 @@ tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
 	while (n-- && s->loop_head) {
 		struct tp_pkt *p = s->loop_head;
 		int r;
-		s->loop_head = p->next;
-		if (!s->loop_head)
-			s->loop_tail = NULL;
+		TP_FIFO_POP(s->loop_head, s->loop_tail, next);
 		s->loop_len--;
 		/* counted like a received frame, so that rx_frames ==
 		 * rx_delivered + drops holds for these too */

@@ -63,14 +63,9 @@ struct tp_pkt *tp_pkt_alloc(struct tapir_stack *s, size_t len)
 		p = pool_get(&s->large);
 	if (!p)
 		return NULL;
-	p->next = NULL;
-	p->data = p->base + TP_HEADROOM;
-	p->len = 0;
-	p->addr = 0;
-	p->port = 0;
-	p->off = 0;
-	p->t = 0;
-	p->tso_size = 0;
+	/* all but the buffer its pool gave it starts afresh */
+	*p = (struct tp_pkt){
+		.base = p->base, .cap = p->cap, .large = p->large, .data = p->base + TP_HEADROOM};
 	return p;
 }
 

@@ -6,69 +6,52 @@
 #include "core.h"
 #include "tcp_int.h"
 
-void tapir_config_default(struct tapir_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->seed = 1;
-	c->pkt_small = 1024;
-	c->pkt_large = 16;
-	c->arp_cache_size = 128;
-	c->arp_queue_len = 8;
-	c->arp_retries = 3;
-	c->arp_retry_us = TAPIR_SEC(1);
-	c->arp_reachable_us = TAPIR_SEC(60);
-	c->reasm_max_datagrams = 16;
-	c->reasm_max_bytes = 512 * 1024;
-	c->reasm_timeout_us = TAPIR_SEC(30);
-	c->icmp_rate = 1000;
-	c->icmp_burst = 50;
-	c->ttl = 64;
-	c->ephemeral_lo = 49152;
-	c->ephemeral_hi = 65535;
-	c->udp_rcvbuf = 212992;
-	c->udp_sockets = 64;
-	c->tcp_sockets = 1024;
-	c->tcp_rcvbuf = 65535;
-	c->tcp_sndbuf = 131072;
-	c->tcp_mem_max = 256u << 20;
-	c->tcp_rto_initial_us = TAPIR_SEC(1);
-	c->tcp_rto_min_us = TAPIR_MS(200);
-	c->tcp_rto_max_us = TAPIR_SEC(60);
-	c->tcp_syn_retries = 6;
-	c->tcp_retries2 = 15;
-	c->tcp_msl_us = TAPIR_SEC(30);
-	c->tcp_delack_us = TAPIR_MS(40);
-	c->tcp_fin_timeout_us = TAPIR_SEC(60);
-	c->tcp_challenge_acks = 1000;
-	c->tcp_initial_window = 10;
-	c->tcp_window_scaling = 1;
-	c->tcp_timestamps = 1;
-	c->tcp_sack = 1;
-	c->tcp_ecn = 2;
-	c->tcp_ecn_syn_retries = 1;
-	c->tcp_syncookies = 1;
-}
+/* The defaults, by layer; include/tapir/stack.h says where each comes from. */
+static const struct tapir_config config_default = {
+	.seed = 1,
+	.pkt_small = 1024, .pkt_large = 16,
+	.arp_cache_size = 128, .arp_queue_len = 8, .arp_retries = 3,
+	.arp_retry_us = TAPIR_SEC(1), .arp_reachable_us = TAPIR_SEC(60),
+	.reasm_max_datagrams = 16, .reasm_max_bytes = 512 * 1024,
+	.reasm_timeout_us = TAPIR_SEC(30),
+	.icmp_rate = 1000, .icmp_burst = 50,
+	.ttl = 64,
+	.ephemeral_lo = 49152, .ephemeral_hi = 65535,
+	.udp_rcvbuf = 212992, .udp_sockets = 64,
+	.tcp_sockets = 1024, .tcp_rcvbuf = 65535, .tcp_sndbuf = 131072, .tcp_mem_max = 256u << 20,
+	.tcp_rto_initial_us = TAPIR_SEC(1), .tcp_rto_min_us = TAPIR_MS(200),
+	.tcp_rto_max_us = TAPIR_SEC(60),
+	.tcp_syn_retries = 6, .tcp_retries2 = 15,
+	.tcp_msl_us = TAPIR_SEC(30), .tcp_delack_us = TAPIR_MS(40),
+	.tcp_fin_timeout_us = TAPIR_SEC(60),
+	.tcp_challenge_acks = 1000, .tcp_initial_window = 10,
+	.tcp_window_scaling = 1, .tcp_timestamps = 1, .tcp_sack = 1,
+	.tcp_ecn = 2, .tcp_ecn_syn_retries = 1, .tcp_syncookies = 1,
+};
+
+void tapir_config_default(struct tapir_config *c) { *c = config_default; }
 
 struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
 {
-	struct tapir_stack *s = calloc(1, sizeof(*s));
+	struct tapir_stack *s;
+	/* settings no stack can run with */
+	if (!cfg->arp_cache_size || cfg->ephemeral_lo > cfg->ephemeral_hi || !cfg->ephemeral_lo ||
+	    !cfg->pkt_small)
+		return NULL;
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->cfg = *cfg;
-	if (!s->cfg.arp_cache_size || s->cfg.ephemeral_lo > s->cfg.ephemeral_hi ||
-	    !s->cfg.ephemeral_lo || !s->cfg.pkt_small)
-		goto fail;
 	s->rng = cfg->seed;
 	s->ip_id = (uint16_t)tp_rand(s);
 	s->icmp_tokens_milli = (uint64_t)cfg->icmp_burst * 1000;
 	s->hook_timer_at = TAPIR_TIME_NEVER;
 	s->arm_hint = TAPIR_TIME_NEVER;
-	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s) || tcp_init(s))
-		goto fail;
+	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s) || tcp_init(s)) {
+		tapir_stack_free(s);
+		return NULL;
+	}
 	return s;
-fail:
-	tapir_stack_free(s);
-	return NULL;
 }
 
 void tapir_stack_free(struct tapir_stack *s)

@@ -345,12 +345,7 @@ void tcp_child_established(struct tapir_tcp *t)
 	struct tapir_tcp *p = t->parent;
 	queue_remove(&p->synq, t);
 	p->syn_n--;
-	t->qnext = NULL;
-	if (p->accq_tail)
-		p->accq_tail->qnext = t;
-	else
-		p->accq = t;
-	p->accq_tail = t;
+	TP_FIFO_PUSH(p->accq, p->accq_tail, t, qnext);
 	p->acc_n++;
 	tcp_notify(p, TAPIR_EV_ACCEPT);
 }
@@ -428,7 +423,6 @@ static int pick_port(struct tapir_tcp *t, uint32_t addr)
 		if (!used)
 			return p;
 	}
-	(void)addr;
 	return -EADDRINUSE;
 }
 
@@ -492,9 +486,7 @@ struct tapir_tcp *tapir_tcp_accept(struct tapir_tcp *l, int *err)
 		*err = -EAGAIN;
 		return NULL;
 	}
-	l->accq = c->qnext;
-	if (!l->accq)
-		l->accq_tail = NULL;
+	TP_FIFO_POP(l->accq, l->accq_tail, qnext);
 	l->acc_n--;
 	c->qnext = NULL;
 	c->parent = NULL;
@@ -581,20 +573,17 @@ size_t tapir_tcp_writable(const struct tapir_tcp *t)
 
 long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now)
 {
-	uint32_t n, before;
+	uint32_t n;
 	t->s->now = now;
 	if (t->rcv.len && !t->shut_rd) {
 		n = len < t->rcv.len ? (uint32_t)len : t->rcv.len;
-		before = tcp_rcv_window(t);
 		ring_read_at(&t->rcv, 0, buf, n);
 		ring_consume(&t->rcv, n);
 		/* RFC 9293 3.8.6.2.2: tell the peer once the window has opened by
 		 * a full segment or half the buffer, not byte by byte */
 		if (t->state >= TAPIR_TCP_ESTABLISHED && !t->rcv_fin) {
-			uint32_t grow = tcp_rcv_window(t) - before;
 			uint32_t adv = t->rcv_adv - t->rcv_nxt;
 			uint32_t thresh = t->rcv.cap / 2 < t->mss ? t->rcv.cap / 2 : t->mss;
-			(void)grow;
 			if (tcp_rcv_window(t) >= adv + thresh) {
 				t->ack_now = true;
 				tcp_output(t);

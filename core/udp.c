@@ -89,11 +89,7 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	p->len = ulen - UDP_HLEN;
 	p->addr = src;
 	p->port = sport;
-	if (u->rq_tail)
-		u->rq_tail->next = p;
-	else
-		u->rq_head = p;
-	u->rq_tail = p;
+	TP_FIFO_PUSH(u->rq_head, u->rq_tail, p, next);
 	u->rq_bytes += p->len;
 	STAT(s, udp_rx);
 	udp_notify(u, TAPIR_EV_READ);
@@ -106,7 +102,6 @@ int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int 
 	uint32_t src = tapir_get32(inner + 12), dst = tapir_get32(inner + 16);
 	uint16_t sport = tapir_get16(inner + hlen), dport = tapir_get16(inner + hlen + 2);
 	struct tapir_udp *u = udp_lookup(s, src, sport, dst, dport);
-	(void)len;
 	if (!u)
 		return TAPIR_DROP_icmp_error_bad;
 	/* UNP 8.9: asynchronous errors reach only connected UDP sockets; an
@@ -258,9 +253,7 @@ long tapir_udp_recvfrom(struct tapir_udp *u, void *buf, size_t cap, uint32_t *sr
 	long n;
 	if (!p)
 		return -EAGAIN;
-	u->rq_head = p->next;
-	if (!u->rq_head)
-		u->rq_tail = NULL;
+	TP_FIFO_POP(u->rq_head, u->rq_tail, next);
 	u->rq_bytes -= p->len;
 	memcpy(buf, p->data, p->len < cap ? p->len : cap);
 	if (src)

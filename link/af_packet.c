@@ -34,31 +34,19 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <tapir/link.h>
-#include <tapir/wire.h>
+#include "link_int.h"
 
 struct tapir_afp {
-	struct tapir_link link; /* first: the core sees only this */
-	int fd;
+	struct link_dev dev; /* first: the core sees only its link */
 	int ifindex;
-	unsigned mtu;
 	uint8_t mac[6];
-	char name[IF_NAMESIZE];
 };
 
 static int afp_send(struct tapir_link *l, const uint8_t *frame, size_t len)
 {
-	struct tapir_afp *a = (struct tapir_afp *)l;
-	struct virtio_net_hdr vh; /* zero: checksums complete, no GSO */
-	struct iovec iov[2] = {{&vh, sizeof(vh)}, {(void *)frame, len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
-	ssize_t n;
-	memset(&vh, 0, sizeof(vh));
+	static const struct virtio_net_hdr none; /* checksums complete, no GSO */
 	/* bound socket: the frame goes out of that interface as it is */
-	n = sendmsg(a->fd, &msg, MSG_DONTWAIT);
-	if (n < 0)
-		return -errno;
-	return n == (ssize_t)(sizeof(vh) + len) ? 0 : -EIO;
+	return link_vnet_write(((struct tapir_afp *)l)->dev.fd, &none, frame, len);
 }
 
 /* Classic BPF: accept a frame whose destination is MAC or a group address
@@ -89,22 +77,14 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 	struct packet_mreq mr;
 	int one = 1, buf = 64 << 20;
 
-	if (!name[0] || strlen(name) >= IF_NAMESIZE || strchr(name, '/') || strchr(name, ' ')) {
-		snprintf(err, errlen, "bad interface name '%s' (1-%d characters, no '/' or space)",
-			 name, IF_NAMESIZE - 1);
+	a = link_dev_new(sizeof(*a), name, err, errlen);
+	if (!a)
 		return NULL;
-	}
-	a = calloc(1, sizeof(*a));
-	if (!a) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	snprintf(a->name, sizeof(a->name), "%s", name);
 	memcpy(a->mac, mac, 6);
 	/* protocol 0: receives nothing until bound with ETH_P_ALL below, so
 	 * no frame from another interface slips in before the bind */
-	a->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (a->fd < 0) {
+	a->dev.fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->dev.fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "AF_PACKET socket: %s%s", strerror(e),
 			 e == EPERM || e == EACCES ? " (run as root or with CAP_NET_RAW)" : "");
@@ -116,8 +96,8 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 		goto fail;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, a->name, sizeof(a->name));
-	if (ioctl(a->fd, SIOCGIFHWADDR, &ifr) < 0 || ifr.ifr_hwaddr.sa_family != 1 /* ARPHRD_ETHER */) {
+	memcpy(ifr.ifr_name, a->dev.name, sizeof(a->dev.name));
+	if (ioctl(a->dev.fd, SIOCGIFHWADDR, &ifr) < 0 || ifr.ifr_hwaddr.sa_family != 1 /* ARPHRD_ETHER */) {
 		snprintf(err, errlen, "%s is not an Ethernet interface", name);
 		goto fail;
 	}
@@ -127,35 +107,35 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 		goto fail;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, a->name, sizeof(a->name));
-	a->mtu = ioctl(a->fd, SIOCGIFMTU, &ifr) == 0 ? (unsigned)ifr.ifr_mtu : 1500;
+	memcpy(ifr.ifr_name, a->dev.name, sizeof(a->dev.name));
+	a->dev.mtu = ioctl(a->dev.fd, SIOCGIFMTU, &ifr) == 0 ? (unsigned)ifr.ifr_mtu : 1500;
 	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, a->name, sizeof(a->name));
-	if (ioctl(a->fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+	memcpy(ifr.ifr_name, a->dev.name, sizeof(a->dev.name));
+	if (ioctl(a->dev.fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
 		snprintf(err, errlen, "interface %s is down", name);
 		goto fail;
 	}
-	if (attach_filter(a->fd, mac) < 0) {
+	if (attach_filter(a->dev.fd, mac) < 0) {
 		snprintf(err, errlen, "%s: socket filter: %s", name, strerror(errno));
 		goto fail;
 	}
 	/* a virtio_net_hdr before each frame, both ways (see the top) */
-	if (setsockopt(a->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
+	if (setsockopt(a->dev.fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) < 0) {
 		snprintf(err, errlen, "%s: PACKET_VNET_HDR: %s", name, strerror(errno));
 		goto fail;
 	}
 	/* our own frames come back to packet sockets as PACKET_OUTGOING
 	 * (Linux 4.20+); recv also skips them for older kernels */
-	setsockopt(a->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+	setsockopt(a->dev.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
 	/* a burst of answers must not overflow the queue: 64 MB when root may
 	 * (SO_RCVBUFFORCE), else what rmem_max allows */
-	if (setsockopt(a->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
-		setsockopt(a->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(a->dev.fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(a->dev.fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ALL);
 	sll.sll_ifindex = a->ifindex;
-	if (bind(a->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
+	if (bind(a->dev.fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		snprintf(err, errlen, "cannot bind to %s: %s", name, strerror(errno));
 		goto fail;
 	}
@@ -164,19 +144,18 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 	mr.mr_type = PACKET_MR_UNICAST;
 	mr.mr_alen = 6;
 	memcpy(mr.mr_address, mac, 6);
-	if (setsockopt(a->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+	if (setsockopt(a->dev.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
 		/* no unicast filter entry: promiscuous mode, dropped on close */
 		memset(&mr, 0, sizeof(mr));
 		mr.mr_ifindex = a->ifindex;
 		mr.mr_type = PACKET_MR_PROMISC;
-		if (setsockopt(a->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+		if (setsockopt(a->dev.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
 			snprintf(err, errlen, "%s: cannot receive frames for our MAC: %s", name,
 				 strerror(errno));
 			goto fail;
 		}
 	}
-	a->link.send = afp_send;
-	a->link.name = a->name;
+	a->dev.link.send = afp_send;
 	return a;
 fail:
 	tapir_afp_close(a);
@@ -185,16 +164,13 @@ fail:
 
 void tapir_afp_close(struct tapir_afp *a)
 {
-	if (!a)
-		return;
-	if (a->fd >= 0)
-		close(a->fd); /* the membership goes with the socket */
-	free(a);
+	if (a)
+		link_dev_free(&a->dev); /* the membership goes with the socket */
 }
 
-struct tapir_link *tapir_afp_link(struct tapir_afp *a) { return &a->link; }
-int tapir_afp_fd(const struct tapir_afp *a) { return a->fd; }
-unsigned tapir_afp_mtu(const struct tapir_afp *a) { return a->mtu; }
+struct tapir_link *tapir_afp_link(struct tapir_afp *a) { return &a->dev.link; }
+int tapir_afp_fd(const struct tapir_afp *a) { return a->dev.fd; }
+unsigned tapir_afp_mtu(const struct tapir_afp *a) { return a->dev.mtu; }
 
 long tapir_afp_recv(struct tapir_afp *a, uint8_t *buf, size_t cap)
 {
@@ -204,7 +180,7 @@ long tapir_afp_recv(struct tapir_afp *a, uint8_t *buf, size_t cap)
 		struct iovec iov[2] = {{&vh, sizeof(vh)}, {buf, cap}};
 		struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof(from),
 				     .msg_iov = iov, .msg_iovlen = 2};
-		ssize_t n = recvmsg(a->fd, &msg, MSG_TRUNC);
+		ssize_t n = recvmsg(a->dev.fd, &msg, MSG_TRUNC);
 		size_t len;
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
@@ -213,17 +189,8 @@ long tapir_afp_recv(struct tapir_afp *a, uint8_t *buf, size_t cap)
 		if ((size_t)n < sizeof(vh) || (size_t)n - sizeof(vh) > cap)
 			continue; /* larger than the MTU said: not one we can take */
 		len = (size_t)n - sizeof(vh);
-		if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-			/* the field holds the pseudo-header's sum; the sum over
-			 * [csum_start, end) with it, complemented, is the checksum */
-			size_t start = vh.csum_start, at = start + vh.csum_offset;
-			uint16_t c;
-			if (start >= len || at + 2 > len)
-				continue;
-			c = tapir_csum(buf + start, len - start);
-			buf[at] = (uint8_t)(c >> 8);
-			buf[at + 1] = (uint8_t)c;
-		}
+		if (link_vnet_csum(&vh, buf, len) < 0)
+			continue; /* its checksum offsets lie outside it */
 		return (long)len;
 	}
 }
@@ -232,7 +199,7 @@ int tapir_afp_drops(struct tapir_afp *a, uint64_t *drops)
 {
 	struct tpacket_stats st;
 	socklen_t len = sizeof(st);
-	if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
+	if (getsockopt(a->dev.fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
 		return -errno;
 	*drops = st.tp_drops; /* since the last call: the kernel resets them */
 	return 0;

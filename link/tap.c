@@ -15,18 +15,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <tapir/link.h>
+#include "link_int.h"
 
 struct tapir_tap {
-	struct tapir_link link; /* first: the core sees only this */
-	int fd;
+	struct link_dev dev; /* first: the core sees only its link */
 	int ctl; /* an AF_INET socket for interface ioctls */
-	unsigned mtu;
-	char name[IFNAMSIZ];
 	struct virtio_net_hdr last_hdr; /* of the frame tapir_tap_recv_flags read */
 };
-
-static void complete_csum(const struct virtio_net_hdr *h, uint8_t *f, size_t len);
 
 /* Every frame crosses with a virtio-net header in front (IFF_VNET_HDR):
  * all zero for a plain frame; for a TCP super-segment it asks the kernel
@@ -35,20 +30,10 @@ static void complete_csum(const struct virtio_net_hdr *h, uint8_t *f, size_t len
  * (TUNSETOFFLOAD: checksum, TSO4) the kernel may hand us its TCP segments
  * uncut, up to 64 KiB, with the TCP checksum left for us to complete:
  * tapir_tap_recv completes it, so the core sees an ordinary packet. */
-static int tap_write(struct tapir_tap *t, const struct virtio_net_hdr *h, const uint8_t *frame,
-		     size_t len)
-{
-	struct iovec iov[2] = {{(void *)h, sizeof(*h)}, {(void *)frame, len}};
-	ssize_t n = writev(t->fd, iov, 2);
-	if (n < 0)
-		return -errno;
-	return n == (ssize_t)(sizeof(*h) + len) ? 0 : -EIO;
-}
-
 static int tap_send(struct tapir_link *l, const uint8_t *frame, size_t len)
 {
 	static const struct virtio_net_hdr none;
-	return tap_write((struct tapir_tap *)l, &none, frame, len);
+	return link_vnet_write(((struct tapir_tap *)l)->dev.fd, &none, frame, len);
 }
 
 static int tap_send_tso(struct tapir_link *l, const uint8_t *frame, size_t len,
@@ -62,13 +47,13 @@ static int tap_send_tso(struct tapir_link *l, const uint8_t *frame, size_t len,
 		.csum_start = tso->csum_start,
 		.csum_offset = tso->csum_offset,
 	}; /* little-endian fields: this host's order (TUNSETVNETLE not needed on x86) */
-	return tap_write((struct tapir_tap *)l, &h, frame, len);
+	return link_vnet_write(((struct tapir_tap *)l)->dev.fd, &h, frame, len);
 }
 
 static int ifreq_for(const struct tapir_tap *t, struct ifreq *ifr)
 {
 	memset(ifr, 0, sizeof(*ifr));
-	memcpy(ifr->ifr_name, t->name, sizeof(t->name));
+	memcpy(ifr->ifr_name, t->dev.name, sizeof(t->dev.name));
 	return 0;
 }
 
@@ -77,20 +62,12 @@ struct tapir_tap *tapir_tap_open(const char *name, char *err, size_t errlen)
 	struct tapir_tap *t;
 	struct ifreq ifr;
 
-	if (!name[0] || strlen(name) >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' ')) {
-		snprintf(err, errlen, "bad interface name '%s' (1-%d characters, no '/' or space)",
-			 name, IFNAMSIZ - 1);
+	t = link_dev_new(sizeof(*t), name, err, errlen);
+	if (!t)
 		return NULL;
-	}
-	t = calloc(1, sizeof(*t));
-	if (!t) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
 	t->ctl = -1;
-	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (t->fd < 0) {
+	t->dev.fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->dev.fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot open /dev/net/tun: %s%s", strerror(e),
 			 e == EACCES || e == EPERM ? " (run as root or with CAP_NET_ADMIN)"
@@ -100,8 +77,8 @@ struct tapir_tap *tapir_tap_open(const char *name, char *err, size_t errlen)
 	}
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	memcpy(ifr.ifr_name, t->name, sizeof(t->name));
-	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
+	memcpy(ifr.ifr_name, t->dev.name, sizeof(t->dev.name));
+	if (ioctl(t->dev.fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		snprintf(err, errlen, "cannot attach to TAP device %s: %s%s", name, strerror(e),
 			 e == EBUSY    ? " (another process has it open)"
@@ -126,10 +103,9 @@ struct tapir_tap *tapir_tap_open(const char *name, char *err, size_t errlen)
 		goto fail;
 	}
 	ifreq_for(t, &ifr);
-	t->mtu = ioctl(t->ctl, SIOCGIFMTU, &ifr) == 0 ? (unsigned)ifr.ifr_mtu : 1500;
-	t->link.send = tap_send;
+	t->dev.mtu = ioctl(t->ctl, SIOCGIFMTU, &ifr) == 0 ? (unsigned)ifr.ifr_mtu : 1500;
+	t->dev.link.send = tap_send;
 	tapir_tap_set_tso(t, 1);
-	t->link.name = t->name;
 	return t;
 fail:
 	tapir_tap_close(t);
@@ -140,46 +116,33 @@ void tapir_tap_close(struct tapir_tap *t)
 {
 	if (!t)
 		return;
-	if (t->fd >= 0)
-		close(t->fd);
 	if (t->ctl >= 0)
 		close(t->ctl);
-	free(t);
+	link_dev_free(&t->dev);
 }
 
-struct tapir_link *tapir_tap_link(struct tapir_tap *t) { return &t->link; }
+struct tapir_link *tapir_tap_link(struct tapir_tap *t) { return &t->dev.link; }
 
 void tapir_tap_set_tso(struct tapir_tap *t, int on)
 {
-	t->link.send_tso = on ? tap_send_tso : NULL;
-	t->link.tso_max = on ? 65535 + 14 : 0; /* an IPv4 packet's limit, and its Ethernet header */
+	t->dev.link.send_tso = on ? tap_send_tso : NULL;
+	t->dev.link.tso_max = on ? 65535 + 14 : 0; /* an IPv4 packet's limit, and its Ethernet header */
 	/* what the kernel may send us; a kernel without it sends whole frames */
-	(void)ioctl(t->fd, TUNSETOFFLOAD, on ? (unsigned long)(TUN_F_CSUM | TUN_F_TSO4) : 0ul);
+	(void)ioctl(t->dev.fd, TUNSETOFFLOAD, on ? (unsigned long)(TUN_F_CSUM | TUN_F_TSO4) : 0ul);
 }
 
-/* VIRTIO_NET_HDR_F_NEEDS_CSUM: the field at CSUM_START + CSUM_OFFSET holds
- * the pseudo-header sum; the checksum over everything from CSUM_START
- * completes it (a 64 KiB segment checked once here, not sent on a wire
- * where it could be damaged). */
-static void complete_csum(const struct virtio_net_hdr *h, uint8_t *f, size_t len)
-{
-	size_t at = (size_t)h->csum_start + h->csum_offset;
-	uint16_t sum;
-	if (h->csum_start >= len || at + 2 > len)
-		return; /* malformed: the core's check drops it */
-	sum = tapir_csum_fold(tapir_csum_add(0, f + h->csum_start, len - h->csum_start));
-	f[at] = (uint8_t)(sum >> 8);
-	f[at + 1] = (uint8_t)sum;
-}
-int tapir_tap_fd(const struct tapir_tap *t) { return t->fd; }
-unsigned tapir_tap_mtu(const struct tapir_tap *t) { return t->mtu; }
+int tapir_tap_fd(const struct tapir_tap *t) { return t->dev.fd; }
+unsigned tapir_tap_mtu(const struct tapir_tap *t) { return t->dev.mtu; }
 
 long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)
 {
 	unsigned flags;
 	long n = tapir_tap_recv_flags(t, buf, cap, &flags);
+	/* a 64 KiB segment checked once here, not sent on a wire where it
+	 * could be damaged; one whose offsets lie outside it is left as it
+	 * is, for the core's check to drop */
 	if (n > 0 && (flags & TAPIR_RX_CSUM_PARTIAL))
-		complete_csum(&t->last_hdr, buf, (size_t)n);
+		(void)link_vnet_csum(&t->last_hdr, buf, (size_t)n);
 	return n;
 }
 
@@ -187,7 +150,7 @@ long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigne
 {
 	struct virtio_net_hdr h;
 	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, cap}};
-	ssize_t n = readv(t->fd, iov, 2);
+	ssize_t n = readv(t->dev.fd, iov, 2);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	if (n < (ssize_t)sizeof(h))
@@ -207,10 +170,10 @@ int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errle
 	ifreq_for(t, &ifr);
 	ifr.ifr_mtu = (int)mtu;
 	if (ioctl(t->ctl, SIOCSIFMTU, &ifr) < 0) {
-		snprintf(err, errlen, "%s: cannot set MTU %u: %s", t->name, mtu, strerror(errno));
+		snprintf(err, errlen, "%s: cannot set MTU %u: %s", t->dev.name, mtu, strerror(errno));
 		return -1;
 	}
-	t->mtu = mtu;
+	t->dev.mtu = mtu;
 	return 0;
 }
 
@@ -230,14 +193,14 @@ int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr, unsigned plen, c
 	ifreq_for(t, &ifr);
 	set_sin(&ifr.ifr_addr, addr);
 	if (ioctl(t->ctl, SIOCSIFADDR, &ifr) < 0) {
-		snprintf(err, errlen, "%s: cannot set the kernel's address: %s", t->name,
+		snprintf(err, errlen, "%s: cannot set the kernel's address: %s", t->dev.name,
 			 strerror(errno));
 		return -1;
 	}
 	ifreq_for(t, &ifr);
 	set_sin(&ifr.ifr_netmask, plen ? ~0u << (32 - plen) : 0);
 	if (ioctl(t->ctl, SIOCSIFNETMASK, &ifr) < 0) {
-		snprintf(err, errlen, "%s: cannot set the kernel's netmask: %s", t->name,
+		snprintf(err, errlen, "%s: cannot set the kernel's netmask: %s", t->dev.name,
 			 strerror(errno));
 		return -1;
 	}

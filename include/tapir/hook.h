@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
+#include <tapir/wire.h> /* TAPIR_TH_* */
 
 #ifdef __cplusplus
 extern "C" {
@@ -102,14 +103,7 @@ struct tapir_tcp_seg {
 	uint32_t len;
 	uint16_t mss;            /* the MSS option, 0 if absent */
 };
-#define TAPIR_TH_FIN 0x01
-#define TAPIR_TH_SYN 0x02
-#define TAPIR_TH_RST 0x04
-#define TAPIR_TH_PSH 0x08
-#define TAPIR_TH_ACK 0x10
-#define TAPIR_TH_URG 0x20
-#define TAPIR_TH_ECE 0x40 /* RFC 3168 */
-#define TAPIR_TH_CWR 0x80
+/* The flags TAPIR_TH_FIN ... TAPIR_TH_CWR are tapir/wire.h's. */
 /* RFC 9401: the "Death" flag, the first reserved bit of byte 12 */
 #define TAPIR_TH_RES_DTH 0x08
 
@@ -147,8 +141,8 @@ void tapir_tcp_force_state(struct tapir_tcp *t, enum tapir_tcp_state st, tapir_t
 
 /* RFC 9401: reserved bits to set on this connection's data segments, and
  * what has been received.  A received DTH is only reported (an event
- * TAPIR_EV_DTH, a trace line), never acted on (RFC 9401 3.1). */
-#define TAPIR_EV_DTH (1u << 5)
+ * TAPIR_EV_DTH, tapir/events.h; a trace line), never acted on (RFC 9401
+ * 3.1). */
 void tapir_tcp_set_tx_reserved(struct tapir_tcp *t, uint8_t bits);
 uint8_t tapir_tcp_rx_reserved(const struct tapir_tcp *t);
 

@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <tapir/events.h>
 #include <tapir/stack.h>
-#include <tapir/udp.h> /* TAPIR_EV_*, tapir_event_fn */
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,9 +39,8 @@ enum tapir_tcp_state {
 };
 const char *tapir_tcp_state_name(enum tapir_tcp_state st);
 
-/* Events, in addition to TAPIR_EV_READ/WRITE/ERROR/HUP: */
-#define TAPIR_EV_ACCEPT TAPIR_EV_READ  /* listener: a connection to accept */
-#define TAPIR_EV_CONNECTED (1u << 4)   /* an active open completed */
+/* Events (tapir/events.h): TAPIR_EV_READ/WRITE/ERROR/HUP as for UDP, and
+ * TAPIR_EV_ACCEPT, TAPIR_EV_CONNECTED, TAPIR_EV_DTH. */
 
 struct tapir_tcp;
 

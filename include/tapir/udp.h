@@ -12,19 +12,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <tapir/events.h>
 #include <tapir/stack.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-enum {
-	TAPIR_EV_READ = 1u << 0,  /* data (or EOF) to read */
-	TAPIR_EV_WRITE = 1u << 1, /* room to write */
-	TAPIR_EV_ERROR = 1u << 2, /* a pending error (tapir_udp_error) */
-	TAPIR_EV_HUP = 1u << 3,   /* connection gone */
-};
-typedef void (*tapir_event_fn)(void *arg, unsigned events);
 
 struct tapir_udp;
 
