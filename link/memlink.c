@@ -16,10 +16,11 @@ struct flight {
 	size_t len;
 };
 
-/* a binary min-heap of frames in flight towards one end */
+/* a binary min-heap of frames in flight towards one end, its room
+ * (queue_limit frames) taken once when the link is made */
 struct lane {
 	struct flight *h;
-	size_t n, cap;
+	size_t n;
 };
 
 struct memlink_end {
@@ -55,24 +56,15 @@ static bool before(const struct flight *a, const struct flight *b)
 	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
 }
 
-static int lane_push(struct lane *l, struct flight f)
+/* The caller has checked the lane's limit (enqueue). */
+static void lane_push(struct lane *l, struct flight f)
 {
-	size_t i;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct flight *h = realloc(l->h, cap * sizeof(*h));
-		if (!h)
-			return -1;
-		l->h = h;
-		l->cap = cap;
-	}
-	i = l->n++;
+	size_t i = l->n++;
 	while (i && before(&f, &l->h[(i - 1) / 2])) {
 		l->h[i] = l->h[(i - 1) / 2];
 		i = (i - 1) / 2;
 	}
 	l->h[i] = f;
-	return 0;
 }
 
 static struct flight lane_pop(struct lane *l)
@@ -123,10 +115,7 @@ static void enqueue(struct tapir_memlink *m, int to, const uint8_t *frame, size_
 		f.frame[ml_rand(m) % len] ^= (uint8_t)(1u << (ml_rand(m) % 8));
 		m->st.corrupted++;
 	}
-	if (lane_push(l, f) < 0) {
-		free(f.frame);
-		m->st.queue_full++;
-	}
+	lane_push(l, f);
 }
 
 
@@ -239,6 +228,11 @@ struct tapir_memlink *tapir_memlink_new(const struct tapir_memlink_params *p)
 		m->p.queue_limit = 4096;
 	m->rng = p->seed;
 	for (int i = 0; i < 2; i++) {
+		m->lanes[i].h = calloc(m->p.queue_limit, sizeof(struct flight));
+		if (!m->lanes[i].h) {
+			tapir_memlink_free(m);
+			return NULL;
+		}
 		m->ends[i].link.send = memlink_send;
 		if (p && p->tso) {
 			m->ends[i].link.send_tso = memlink_send_tso;
