@@ -148,7 +148,6 @@ void pc_data(struct sim *sim, struct pconn *pc, const void *data, size_t len);
 /* An ACK of everything B sent so far (as seen in the tap). */
 void pc_ack_all(struct sim *sim, struct pconn *pc);
 
-#endif
 
 /* ---- two real stacks ---- */
 struct pair {
@@ -171,3 +170,5 @@ void pair_cli_event(void *arg, unsigned ev);
 long sim_read(struct sim *sim, struct tapir_tcp *t, void *buf, size_t cap);
 /* How many sockets of S are in state ST. */
 unsigned sim_sockets_in(struct tapir_stack *s, enum tapir_tcp_state st);
+
+#endif

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "tcpsim.h"
+#include "fixture.h"
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
 
@@ -22,21 +22,18 @@ static void info(struct tapir_tcp *t, struct tapir_tcp_info *i) { tapir_tcp_get_
  * MSS option of MTU - 40 = 1460. */
 static void test_handshake(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
 	struct tapir_tcp_info ia, ib;
 	const struct tseg *s0, *s1, *s2;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(10));
-	info(p.cli, &ia);
-	info(p.srv, &ib);
-	assert_int_equal(tap_n(&sim, -1), 3);
-	s0 = tap_get(&sim, -1, 0);
-	s1 = tap_get(&sim, -1, 1);
-	s2 = tap_get(&sim, -1, 2);
+	sim_advance(sim, TAPIR_MS(10));
+	info(p->cli, &ia);
+	info(p->srv, &ib);
+	assert_int_equal(tap_n(sim, -1), 3);
+	s0 = tap_get(sim, -1, 0);
+	s1 = tap_get(sim, -1, 1);
+	s2 = tap_get(sim, -1, 2);
 	/* SYN */
 	assert_int_equal(s0->to, 1);
 	assert_int_equal(s0->flags, TF_SYN);
@@ -61,7 +58,7 @@ static void test_handshake(void **state)
 	/* both ends agree */
 	assert_int_equal(ia.state, TAPIR_TCP_ESTABLISHED);
 	assert_int_equal(ib.state, TAPIR_TCP_ESTABLISHED);
-	assert_true(p.connected);
+	assert_true(p->connected);
 	assert_int_equal(ia.mss, 1460);
 	assert_int_equal(ib.mss, 1460);
 	assert_int_equal(ia.irs, ib.iss);
@@ -72,37 +69,28 @@ static void test_handshake(void **state)
 	assert_int_equal(ib.rcv_nxt, ia.iss + 1);
 	assert_int_equal(ia.snd_wnd, s1->win);
 	assert_int_equal(ib.snd_wnd, s2->win);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_active_opens, 1);
-	assert_int_equal(tapir_stats(sim.st[1])->tcp_passive_opens, 1);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_rst_sent + tapir_stats(sim.st[1])->tcp_rst_sent, 0);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_active_opens, 1);
+	assert_int_equal(tapir_stats(sim->st[1])->tcp_passive_opens, 1);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_rst_sent + tapir_stats(sim->st[1])->tcp_rst_sent, 0);
 }
 
 /* RFC 9293 3.7.1: TAPIR_TCP_MAXSEG lowers the MSS we announce. */
 static void set_maxseg(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_MAXSEG, 1000); }
 
+static const struct fx_opts maxseg_opts = {.cli_setup = set_maxseg};
+
 static void test_handshake_maxseg(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
 	struct tapir_tcp_info ia, ib;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, set_maxseg, NULL));
-	assert_int_equal(tap_get(&sim, 1, 0)->mss, 1000);
-	assert_int_equal(tap_get(&sim, 0, 0)->mss, 1460);
-	info(p.cli, &ia);
-	info(p.srv, &ib);
+	assert_int_equal(tap_get(sim, 1, 0)->mss, 1000);
+	assert_int_equal(tap_get(sim, 0, 0)->mss, 1460);
+	info(p->cli, &ia);
+	info(p->srv, &ib);
 	assert_int_equal(ia.mss, 1000);
 	assert_int_equal(ib.mss, 1000); /* the server sends no more than we take */
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 struct simopen {
@@ -209,34 +197,29 @@ static bool trail_step(void *arg)
 	return false;
 }
 
+static void msl_1s(struct tapir_config *c) { c->tcp_msl_us = TAPIR_SEC(1); }
+static void delay_5ms(struct tapir_memlink_params *lp) { lp->delay_us = 5000; }
+static const struct fx_opts simclose_opts = {.config = msl_1s, .link = delay_5ms};
+
 /* RFC 9293 3.6, figure 13: both ends close at once; each goes
  * FIN-WAIT-1 -> CLOSING -> TIME-WAIT, then CLOSED after 2 MSL. */
 static void test_simultaneous_close(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
 	struct trail tr = {0};
-	struct tapir_memlink_params lp;
-	struct tapir_config c;
 	static const enum tapir_tcp_state want[] = {
 		TAPIR_TCP_ESTABLISHED, TAPIR_TCP_FIN_WAIT_1, TAPIR_TCP_CLOSING,
 		TAPIR_TCP_TIME_WAIT, TAPIR_TCP_CLOSED};
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_msl_us = TAPIR_SEC(1);
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 5000;
-	sim_init(&sim, &c, &lp);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(100));
-	tr.t[0] = p.cli;
-	tr.t[1] = p.srv;
+	sim_advance(sim, TAPIR_MS(100));
+	tr.t[0] = p->cli;
+	tr.t[1] = p->srv;
 	trail_step(&tr);
-	tap_clear(&sim);
-	assert_int_equal(tapir_tcp_shutdown(p.cli, TAPIR_SHUT_WR, sim.now), 0);
-	assert_int_equal(tapir_tcp_shutdown(p.srv, TAPIR_SHUT_WR, sim.now), 0);
-	sim_run(&sim, sim.now + TAPIR_SEC(5), trail_step, &tr);
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_shutdown(p->cli, TAPIR_SHUT_WR, sim->now), 0);
+	assert_int_equal(tapir_tcp_shutdown(p->srv, TAPIR_SHUT_WR, sim->now), 0);
+	sim_run(sim, sim->now + TAPIR_SEC(5), trail_step, &tr);
 	for (int i = 0; i < 2; i++) {
 		if (tr.n[i] != 5 || memcmp(tr.seen[i], want, sizeof(want))) {
 			for (unsigned k = 0; k < tr.n[i]; k++)
@@ -244,17 +227,15 @@ static void test_simultaneous_close(void **state)
 			fail();
 		}
 		/* one FIN each way, each acknowledged */
-		assert_int_equal(tap_count(&sim, i, TF_FIN, TF_FIN, -1), 1);
-		assert_int_equal(tap_count(&sim, i, TF_RST, TF_RST, -1), 0);
+		assert_int_equal(tap_count(sim, i, TF_FIN, TF_FIN, -1), 1);
+		assert_int_equal(tap_count(sim, i, TF_RST, TF_RST, -1), 0);
 	}
-	assert_int_equal(tapir_tcp_error(p.cli), 0);
-	assert_int_equal(tapir_tcp_error(p.srv), 0);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.srv, sim.now);
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tapir_tcp_error(p->cli), 0);
+	assert_int_equal(tapir_tcp_error(p->srv), 0);
+	fx_close(x, &p->cli);
+	fx_close(x, &p->srv);
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
 }
 
 struct halfclose {
@@ -292,72 +273,52 @@ static bool halfclose_step(void *arg)
  * it sends arrives. */
 static void test_half_close(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct halfclose h = {.sim = &sim, .p = &p, .total = 300000};
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
+	struct halfclose h = {.sim = sim, .p = p, .total = 300000};
 	char b[16];
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, "request", 7, sim.now), 7);
-	assert_int_equal(tapir_tcp_shutdown(p.cli, TAPIR_SHUT_WR, sim.now), 0);
-	assert_int_equal(tapir_tcp_send(p.cli, "more", 4, sim.now), -EPIPE);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_FIN_WAIT_2);
-	assert_int_equal(tapir_tcp_state(p.srv), TAPIR_TCP_CLOSE_WAIT);
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 7);
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 0); /* EOF */
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 0);
+	assert_int_equal(tapir_tcp_send(p->cli, "request", 7, sim->now), 7);
+	assert_int_equal(tapir_tcp_shutdown(p->cli, TAPIR_SHUT_WR, sim->now), 0);
+	assert_int_equal(tapir_tcp_send(p->cli, "more", 4, sim->now), -EPIPE);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_FIN_WAIT_2);
+	assert_int_equal(tapir_tcp_state(p->srv), TAPIR_TCP_CLOSE_WAIT);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 7);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 0); /* EOF */
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 0);
 	/* B keeps talking */
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), halfclose_step, &h));
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(60), halfclose_step, &h));
 	assert_false(h.bad);
 	assert_int_equal(h.rcvd, h.total);
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_FIN_WAIT_2);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_FIN_WAIT_2);
 	/* then closes: A sees EOF and enters TIME-WAIT */
-	tapir_tcp_close(p.srv, sim.now);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_recv(p.cli, b, sizeof(b), sim.now), 0);
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_TIME_WAIT);
-	assert_int_equal(sim_sockets(sim.st[1]), 1); /* B's LAST-ACK ended */
-	assert_int_equal(tap_count(&sim, -1, TF_RST, TF_RST, -1), 0);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	fx_close(x, &p->srv);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(p->cli, b, sizeof(b), sim->now), 0);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_TIME_WAIT);
+	assert_int_equal(sim_sockets(sim->st[1]), 1); /* B's LAST-ACK ended */
+	assert_int_equal(tap_count(sim, -1, TF_RST, TF_RST, -1), 0);
 }
 
+static void msl_2s(struct tapir_config *c) { c->tcp_msl_us = TAPIR_SEC(2); }
+static const struct fx_opts msl_2s_opts = {.config = msl_2s};
+
 /* RFC 9293 3.6 / 3.10.7.4: TIME-WAIT lasts 2 MSL from the peer's FIN, then
- * the connection is deleted. */
+ * the connection is deleted (A closed first, so A waits). */
 static void test_time_wait_2msl(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
 	const struct tseg *fin = NULL;
-	char b[8];
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_msl_us = TAPIR_SEC(2);
-	sim_init(&sim, &c, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	tapir_tcp_close(p.cli, sim.now); /* A closes first: A waits */
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 0);
-	tapir_tcp_close(p.srv, sim.now);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(sim_sockets_in(sim.st[0], TAPIR_TCP_TIME_WAIT), 1);
-	assert_int_equal(sim_sockets(sim.st[1]), 1); /* the listener */
-	for (size_t k = 0; k < tap_n(&sim, 0); k++)
-		if (tap_get(&sim, 0, k)->flags & TF_FIN)
-			fin = tap_get(&sim, 0, k);
+	for (size_t k = 0; k < tap_n(sim, 0); k++)
+		if (tap_get(sim, 0, k)->flags & TF_FIN)
+			fin = tap_get(sim, 0, k);
 	assert_non_null(fin);
-	sim_run(&sim, fin->t + 2 * c.tcp_msl_us - 1, NULL, NULL);
-	assert_int_equal(sim_sockets_in(sim.st[0], TAPIR_TCP_TIME_WAIT), 1);
-	sim_run(&sim, fin->t + 2 * c.tcp_msl_us, NULL, NULL);
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	sim_run(sim, fin->t + 2 * x->c.tcp_msl_us - 1, NULL, NULL);
+	assert_int_equal(sim_sockets_in(sim->st[0], TAPIR_TCP_TIME_WAIT), 1);
+	sim_run(sim, fin->t + 2 * x->c.tcp_msl_us, NULL, NULL);
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
 }
 
 /* RFC 9293 3.6.1 / RFC 6191's idea: a new SYN for a 4-tuple in TIME-WAIT
@@ -365,8 +326,9 @@ static void test_time_wait_2msl(void **state)
  * new incarnation. */
 static void test_time_wait_reuse(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
 	struct tapir_tcp *c2, *s2;
 	struct tapir_tcp_info i;
 	uint16_t cport;
@@ -375,46 +337,40 @@ static void test_time_wait_reuse(void **state)
 	char b[8];
 	int err;
 	size_t k;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	tapir_tcp_local(p.cli, &addr, &cport);
-	assert_int_equal(tapir_tcp_send(p.cli, "hello", 5, sim.now), 5);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 5);
-	info(p.srv, &i);
+	tapir_tcp_local(p->cli, &addr, &cport);
+	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 5);
+	info(p->srv, &i);
 	old_rcv_nxt = i.rcv_nxt;
-	tapir_tcp_close(p.srv, sim.now); /* the server closes first: it waits */
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tapir_tcp_recv(p.cli, b, sizeof(b), sim.now), 0);
-	tapir_tcp_close(p.cli, sim.now);
-	sim_advance(&sim, TAPIR_SEC(1));
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	assert_int_equal(sim_sockets_in(sim.st[1], TAPIR_TCP_TIME_WAIT), 1);
+	fx_close(x, &p->srv); /* the server closes first: it waits */
+	sim_advance(sim, TAPIR_MS(10));
+	assert_int_equal(tapir_tcp_recv(p->cli, b, sizeof(b), sim->now), 0);
+	fx_close(x, &p->cli);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
+	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_TIME_WAIT), 1);
 	/* the same 4-tuple again, a second later: a higher ISN */
-	k = sim.ntap;
-	c2 = tapir_tcp_new(sim.st[0]);
+	k = sim->ntap;
+	c2 = tapir_tcp_new(sim->st[0]);
 	assert_int_equal(tapir_tcp_bind(c2, 0, cport), 0);
-	assert_int_equal(tapir_tcp_connect(c2, SIM_B, 80, sim.now), 0);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_true(k + 3 <= sim.ntap);
-	assert_int_equal(sim.tap[k].flags, TF_SYN);
-	assert_true((int32_t)(sim.tap[k].seq - old_rcv_nxt) > 0);
-	assert_int_equal(sim.tap[k + 1].flags, TF_SYN | TF_ACK);
-	assert_int_equal(sim.tap[k + 1].ack, sim.tap[k].seq + 1);
+	assert_int_equal(tapir_tcp_connect(c2, SIM_B, 80, sim->now), 0);
+	sim_advance(sim, TAPIR_MS(10));
+	assert_true(k + 3 <= sim->ntap);
+	assert_int_equal(sim->tap[k].flags, TF_SYN);
+	assert_true((int32_t)(sim->tap[k].seq - old_rcv_nxt) > 0);
+	assert_int_equal(sim->tap[k + 1].flags, TF_SYN | TF_ACK);
+	assert_int_equal(sim->tap[k + 1].ack, sim->tap[k].seq + 1);
 	assert_int_equal(tapir_tcp_state(c2), TAPIR_TCP_ESTABLISHED);
-	s2 = tapir_tcp_accept(p.lis, &err);
+	s2 = tapir_tcp_accept(p->lis, &err);
 	assert_non_null(s2);
-	assert_int_equal(sim_sockets_in(sim.st[1], TAPIR_TCP_TIME_WAIT), 0);
-	assert_int_equal(tapir_tcp_send(c2, "again", 5, sim.now), 5);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_recv(s2, b, sizeof(b), sim.now), 5);
+	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_TIME_WAIT), 0);
+	assert_int_equal(tapir_tcp_send(c2, "again", 5, sim->now), 5);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(s2, b, sizeof(b), sim->now), 5);
 	assert_memory_equal(b, "again", 5);
-	tapir_tcp_abort(c2, sim.now);
-	tapir_tcp_abort(s2, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	tapir_tcp_abort(c2, sim->now);
+	tapir_tcp_abort(s2, sim->now);
 }
 
 /* All TCBs taken, some by TIME-WAIT connections nobody holds: a new
@@ -639,65 +595,56 @@ static void set_linger0(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_LIN
 
 /* RFC 9293 3.10.5 (ABORT) / SO_LINGER {1, 0}: close sends RST
  * <SEQ=SND.NXT>, frees the socket at once; the peer gets ECONNRESET. */
+static const struct fx_opts linger0_opts = {.cli_setup = set_linger0};
+
 static void test_linger_zero(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
 	struct tapir_tcp_info ia;
 	const struct tseg *r;
 	char b[8];
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, set_linger0, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, "abc", 3, sim.now), 3);
-	sim_advance(&sim, TAPIR_MS(100));
-	info(p.cli, &ia);
-	tap_clear(&sim);
-	tapir_tcp_close(p.cli, sim.now);
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tap_n(&sim, -1), 1);
-	r = tap_get(&sim, 1, 0);
+	assert_int_equal(tapir_tcp_send(p->cli, "abc", 3, sim->now), 3);
+	sim_advance(sim, TAPIR_MS(100));
+	info(p->cli, &ia);
+	tap_clear(sim);
+	fx_close(x, &p->cli);
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
+	sim_advance(sim, TAPIR_MS(10));
+	assert_int_equal(tap_n(sim, -1), 1);
+	r = tap_get(sim, 1, 0);
 	assert_int_equal(r->flags & (TF_RST | TF_FIN | TF_SYN), TF_RST);
 	assert_int_equal(r->seq, ia.snd_nxt);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_rst_sent, 1);
-	assert_int_equal(tapir_tcp_state(p.srv), TAPIR_TCP_CLOSED);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_rst_sent, 1);
+	assert_int_equal(tapir_tcp_state(p->srv), TAPIR_TCP_CLOSED);
 	/* the data that came before is still there to read, then the error */
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 3);
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), -ECONNRESET);
-	assert_int_equal(tapir_tcp_error(p.srv), ECONNRESET);
-	assert_int_equal(tapir_tcp_send(p.srv, "x", 1, sim.now), -ECONNRESET);
-	tapir_tcp_close(p.srv, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 3);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), -ECONNRESET);
+	assert_int_equal(tapir_tcp_error(p->srv), ECONNRESET);
+	assert_int_equal(tapir_tcp_send(p->srv, "x", 1, sim->now), -ECONNRESET);
+	fx_close(x, &p->srv);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
 }
 
 /* RFC 1122 4.2.2.13 / RFC 2525 2.17: closing with data not yet read
  * resets the connection, so the peer knows the data was lost. */
 static void test_close_unread_data(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, "unread", 6, sim.now), 6);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_readable(p.srv), 6);
-	tap_clear(&sim);
-	tapir_tcp_close(p.srv, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tap_count(&sim, 0, TF_RST, TF_RST, -1), 1);
-	assert_int_equal(tap_count(&sim, 0, TF_FIN, TF_FIN, -1), 0);
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_CLOSED);
-	assert_int_equal(tapir_tcp_error(p.cli), ECONNRESET);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
+	assert_int_equal(tapir_tcp_send(p->cli, "unread", 6, sim->now), 6);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_readable(p->srv), 6);
+	tap_clear(sim);
+	fx_close(x, &p->srv);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
+	sim_advance(sim, TAPIR_MS(10));
+	assert_int_equal(tap_count(sim, 0, TF_RST, TF_RST, -1), 1);
+	assert_int_equal(tap_count(sim, 0, TF_FIN, TF_FIN, -1), 0);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_CLOSED);
+	assert_int_equal(tapir_tcp_error(p->cli), ECONNRESET);
 }
 
 /* RFC 1122 4.2.3.9 / RFC 5927: a hard ICMP error about our SYN (port or
@@ -777,20 +724,20 @@ static void test_arp_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_handshake),
-		cmocka_unit_test(test_handshake_maxseg),
+		FX_TEST(test_handshake, fx_established, NULL),
+		FX_TEST(test_handshake_maxseg, fx_established, &maxseg_opts),
 		cmocka_unit_test(test_simultaneous_open),
-		cmocka_unit_test(test_simultaneous_close),
-		cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_time_wait_2msl),
-		cmocka_unit_test(test_time_wait_reuse),
+		FX_TEST(test_simultaneous_close, fx_established, &simclose_opts),
+		FX_TEST(test_half_close, fx_established, NULL),
+		FX_TEST(test_time_wait_2msl, fx_time_wait, &msl_2s_opts),
+		FX_TEST(test_time_wait_reuse, fx_established, NULL),
 		cmocka_unit_test(test_time_wait_reclaimed),
 		cmocka_unit_test(test_listen_backlog),
 		cmocka_unit_test(test_listener_rst_in_syn_received),
 		cmocka_unit_test(test_listener_synack_timeout),
 		cmocka_unit_test(test_close_listener_with_embryo),
-		cmocka_unit_test(test_linger_zero),
-		cmocka_unit_test(test_close_unread_data),
+		FX_TEST(test_linger_zero, fx_established, &linger0_opts),
+		FX_TEST(test_close_unread_data, fx_established, NULL),
 		cmocka_unit_test(test_icmp_port_unreachable),
 		cmocka_unit_test(test_icmp_host_unreachable),
 		cmocka_unit_test(test_arp_failure),

@@ -1,0 +1,106 @@
+#include "fixture.h"
+
+#include <string.h>
+
+static int fx_open(void **state, struct fx **out)
+{
+	const struct fx_opts *o = *state;
+	struct fx *x = calloc(1, sizeof(*x));
+	assert_non_null(x);
+	*state = x;
+	tapir_memlink_params_default(&x->lp);
+	if (o && o->link)
+		o->link(&x->lp);
+	tapir_config_default(&x->c);
+	if (o && o->config) {
+		o->config(&x->c);
+		sim_init(&x->sim, &x->c, &x->lp);
+	} else {
+		/* what sim_init runs without a config */
+		x->c.tcp_timestamps = 0;
+		x->c.tcp_sack = 0;
+		sim_init(&x->sim, NULL, &x->lp);
+	}
+	x->sim.tap_on = true;
+	if (o && o->drop) {
+		x->knob = o->knob;
+		x->sim.drop = o->drop;
+		x->sim.drop_arg = &x->knob;
+	}
+	assert_true(sim_pair(&x->sim, 80, &x->p, o ? o->cli_setup : NULL, o ? o->lis_setup : NULL));
+	*out = x;
+	return 0;
+}
+
+void fx_options(struct tapir_config *c) { (void)c; }
+
+int fx_established(void **state)
+{
+	struct fx *x;
+	return fx_open(state, &x);
+}
+
+void fx_close(struct fx *x, struct tapir_tcp **t)
+{
+	tapir_tcp_close(*t, x->sim.now);
+	*t = NULL;
+}
+
+int fx_fin_wait_2(void **state)
+{
+	struct fx *x;
+	char b[8];
+	fx_open(state, &x);
+	fx_close(x, &x->p.cli); /* A closes first: A waits */
+	sim_advance(&x->sim, TAPIR_MS(10));
+	assert_int_equal(tapir_tcp_recv(x->p.srv, b, sizeof(b), x->sim.now), 0);
+	assert_int_equal(sim_sockets_in(x->sim.st[0], TAPIR_TCP_FIN_WAIT_2), 1);
+	assert_int_equal(tapir_tcp_state(x->p.srv), TAPIR_TCP_CLOSE_WAIT);
+	return 0;
+}
+
+int fx_time_wait(void **state)
+{
+	struct fx *x;
+	fx_fin_wait_2(state);
+	x = *state;
+	fx_close(x, &x->p.srv);
+	sim_advance(&x->sim, TAPIR_MS(10));
+	assert_int_equal(sim_sockets_in(x->sim.st[0], TAPIR_TCP_TIME_WAIT), 1);
+	assert_int_equal(sim_sockets(x->sim.st[1]), 1); /* the listener */
+	return 0;
+}
+
+/* A connection or listener still open after the teardown's own: one the
+ * test opened and never gave back. */
+static void check_none_open(struct tapir_stack *s)
+{
+	static const enum tapir_tcp_state open[] = {
+		TAPIR_TCP_LISTEN, TAPIR_TCP_SYN_SENT, TAPIR_TCP_SYN_RECEIVED, TAPIR_TCP_ESTABLISHED};
+	for (size_t i = 0; i < sizeof(open) / sizeof(open[0]); i++)
+		assert_int_equal(sim_sockets_in(s, open[i]), 0);
+}
+
+void pair_fini(struct sim *sim, struct pair *p)
+{
+	if (p->cli)
+		tapir_tcp_abort(p->cli, sim->now);
+	if (p->srv)
+		tapir_tcp_abort(p->srv, sim->now);
+	if (p->lis)
+		tapir_tcp_close(p->lis, sim->now);
+	for (int i = 0; i < 2; i++)
+		if (sim->st[i])
+			check_none_open(sim->st[i]);
+	sim_fini(sim);
+}
+
+int fx_teardown(void **state)
+{
+	struct fx *x = *state;
+	if (!x)
+		return 0;
+	pair_fini(&x->sim, &x->p);
+	free(x);
+	return 0;
+}
