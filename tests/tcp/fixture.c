@@ -2,10 +2,12 @@
 
 #include <string.h>
 
-static int fx_open(void **state, struct fx **out)
+/* The bench as OPTS (in *STATE) asks, side A a puppet if PUPPET. */
+static struct fx *fx_new(void **state, bool puppet)
 {
 	const struct fx_opts *o = *state;
 	struct fx *x = calloc(1, sizeof(*x));
+	const struct tapir_config *c = NULL;
 	assert_non_null(x);
 	*state = x;
 	tapir_memlink_params_default(&x->lp);
@@ -14,13 +16,38 @@ static int fx_open(void **state, struct fx **out)
 	tapir_config_default(&x->c);
 	if (o && o->config) {
 		o->config(&x->c);
-		sim_init(&x->sim, &x->c, &x->lp);
+		c = &x->c;
 	} else {
 		/* what sim_init runs without a config */
 		x->c.tcp_timestamps = 0;
 		x->c.tcp_sack = 0;
-		sim_init(&x->sim, NULL, &x->lp);
 	}
+	if (puppet)
+		sim_init_puppet(&x->sim, c, &x->lp);
+	else
+		sim_init(&x->sim, c, &x->lp);
+	return x;
+}
+
+int fx_puppet(void **state)
+{
+	struct fx *x = fx_new(state, true);
+	struct tapir_tcp_info i;
+	x->p.lis = tapir_tcp_new(x->sim.st[1]);
+	assert_int_equal(tapir_tcp_bind(x->p.lis, 0, 80), 0);
+	assert_int_equal(tapir_tcp_listen(x->p.lis, 8), 0);
+	assert_non_null(puppet_open(&x->sim, x->p.lis, 80, 1000, 100000, &x->pc));
+	tapir_tcp_get_info(x->pc.b, &i);
+	assert_int_equal(i.state, TAPIR_TCP_ESTABLISHED);
+	assert_int_equal(i.rcv_nxt, 100001);
+	tap_clear(&x->sim);
+	return 0;
+}
+
+static int fx_open(void **state, struct fx **out)
+{
+	const struct fx_opts *o = *state;
+	struct fx *x = fx_new(state, false);
 	x->sim.tap_on = true;
 	if (o && o->drop) {
 		x->knob = o->knob;
@@ -100,6 +127,8 @@ int fx_teardown(void **state)
 	struct fx *x = *state;
 	if (!x)
 		return 0;
+	if (x->pc.b)
+		tapir_tcp_abort(x->pc.b, x->sim.now);
 	pair_fini(&x->sim, &x->p);
 	free(x);
 	return 0;

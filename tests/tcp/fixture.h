@@ -48,6 +48,7 @@ struct fx {
 	struct tapir_config c; /* the config the stacks run */
 	struct tapir_memlink_params lp; /* the cable's */
 	int knob;              /* the drop hook's argument: the test turns it */
+	struct pconn pc;       /* fx_puppet: the puppet's side (pc.b: B's socket) */
 };
 
 /* RFC 9293 3.5: both ends ESTABLISHED, the tap on from the SYN. */
@@ -59,6 +60,10 @@ int fx_fin_wait_2(void **state);
 /* From fx_fin_wait_2, B closed too, 10 ms later: A in TIME-WAIT, B's
  * connection gone (p.srv NULL); only the listener stays on B. */
 int fx_time_wait(void **state);
+/* Side A a puppet (tcpsim.h): B listens on 80 (p.lis) and the puppet has
+ * connected from 1000 (ISS 100000); B's socket (pc.b) ESTABLISHED, the
+ * tap cleared.  OPTS: only config counts. */
+int fx_puppet(void **state);
 /* Aborts the fixture's connection, closes the listener, checks that no
  * connection or listener the test opened is left, and frees the stacks. */
 int fx_teardown(void **state);
