@@ -22,10 +22,17 @@ static struct fx *fx_new(void **state, bool puppet)
 		x->c.tcp_timestamps = 0;
 		x->c.tcp_sack = 0;
 	}
-	if (puppet)
+	if (o)
+		x->arg = o->arg;
+	if (puppet) {
 		sim_init_puppet(&x->sim, c, &x->lp);
-	else
+	} else if (o && o->config_b) {
+		struct tapir_config cb = x->c;
+		o->config_b(&cb);
+		sim_init2(&x->sim, &x->c, &cb, &x->lp);
+	} else {
 		sim_init(&x->sim, c, &x->lp);
+	}
 	return x;
 }
 

@@ -30,6 +30,8 @@ struct fx_opts {
 	/* the config both stacks run: NULL for sim_init's base protocol
 	 * (no timestamps, no SACK); else it changes tapir_config_default */
 	void (*config)(struct tapir_config *c);
+	/* if not NULL, B runs CONFIG's result changed by this (sim_init2) */
+	void (*config_b)(struct tapir_config *c);
 	/* NULL: a clean link; else it changes tapir_memlink_params_default */
 	void (*link)(struct tapir_memlink_params *lp);
 	void (*cli_setup)(struct tapir_tcp *t); /* as sim_pair's */
@@ -38,6 +40,7 @@ struct fx_opts {
 	 * argument is the fixture's knob, which starts at KNOB */
 	bool (*drop)(void *arg, int to, const uint8_t *frame, size_t len);
 	int knob;
+	const void *arg; /* the test's own parameters, for a table of cases */
 };
 
 struct fx {
@@ -49,6 +52,7 @@ struct fx {
 	struct tapir_memlink_params lp; /* the cable's */
 	int knob;              /* the drop hook's argument: the test turns it */
 	struct pconn pc;       /* fx_puppet: the puppet's side (pc.b: B's socket) */
+	const void *arg;       /* fx_opts.arg */
 };
 
 /* RFC 9293 3.5: both ends ESTABLISHED, the tap on from the SYN. */
