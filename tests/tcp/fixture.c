@@ -36,13 +36,28 @@ static struct fx *fx_new(void **state, bool puppet)
 	return x;
 }
 
-int fx_puppet(void **state)
+static struct fx *fx_listen(void **state, int backlog)
 {
+	const struct fx_opts *o = *state;
 	struct fx *x = fx_new(state, true);
-	struct tapir_tcp_info i;
+	if (o && o->backlog)
+		backlog = o->backlog;
 	x->p.lis = tapir_tcp_new(x->sim.st[1]);
 	assert_int_equal(tapir_tcp_bind(x->p.lis, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(x->p.lis, 8), 0);
+	assert_int_equal(tapir_tcp_listen(x->p.lis, backlog), 0);
+	return x;
+}
+
+int fx_listener(void **state)
+{
+	fx_listen(state, 2);
+	return 0;
+}
+
+int fx_puppet(void **state)
+{
+	struct fx *x = fx_listen(state, 8);
+	struct tapir_tcp_info i;
 	assert_non_null(puppet_open(&x->sim, x->p.lis, 80, 1000, 100000, &x->pc));
 	tapir_tcp_get_info(x->pc.b, &i);
 	assert_int_equal(i.state, TAPIR_TCP_ESTABLISHED);

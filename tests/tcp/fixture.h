@@ -41,6 +41,7 @@ struct fx_opts {
 	bool (*drop)(void *arg, int to, const uint8_t *frame, size_t len);
 	int knob;
 	const void *arg; /* the test's own parameters, for a table of cases */
+	int backlog;     /* fx_listener's listen backlog; 0: 2 */
 };
 
 struct fx {
@@ -68,6 +69,9 @@ int fx_time_wait(void **state);
  * connected from 1000 (ISS 100000); B's socket (pc.b) ESTABLISHED, the
  * tap cleared.  OPTS: only config counts. */
 int fx_puppet(void **state);
+/* Side A a puppet; B listens on 80 (p.lis) with OPTS' backlog; the tap on.
+ * OPTS: config and backlog count. */
+int fx_listener(void **state);
 /* Aborts the fixture's connection, closes the listener, checks that no
  * connection or listener the test opened is left, and frees the stacks. */
 int fx_teardown(void **state);

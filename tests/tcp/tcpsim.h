@@ -168,6 +168,15 @@ void pair_cli_event(void *arg, unsigned ev);
 /* Reads everything readable from T into BUF (up to CAP); returns the
  * count, or a negative result of the last recv when nothing was read. */
 long sim_read(struct sim *sim, struct tapir_tcp *t, void *buf, size_t cap);
+/* The impaired cable of the lossy transfer tests, with SEED: 5% loss,
+ * 5% reordering, 1% duplicates, 0.1% corruption, 2 ms each way. */
+void sim_lossy_link(struct tapir_memlink_params *lp, uint64_t seed);
+/* Prints every TCP socket of both sides to stderr (for a failing test). */
+void sim_dump_sockets(struct sim *sim);
+/* RFC 9293 3.6: runs DT (2 MSL and any retransmitted FIN, after every
+ * connection was closed); true if nothing is left then but B's listener,
+ * else prints the sockets and returns false. */
+bool sim_only_listener_after(struct sim *sim, tapir_time_t dt);
 /* How many sockets of S are in state ST. */
 unsigned sim_sockets_in(struct tapir_stack *s, enum tapir_tcp_state st);
 

@@ -502,93 +502,78 @@ static void test_listen_backlog(void **state)
  * and the listener keeps taking connections up to its backlog. */
 static void test_listener_rst_in_syn_received(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
 	struct tapir_tcp_info li;
 	struct pconn pc;
 	const struct tseg *sa;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 2), 0);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
+	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
 					 .flags = TF_SYN, .win = 65535, .mss = 1460});
-	sim_advance(&sim, TAPIR_MS(1));
-	sa = tap_last(&sim, 0);
+	sim_advance(sim, TAPIR_MS(1));
+	sa = tap_last(sim, 0);
 	assert_non_null(sa);
 	assert_int_equal(sa->flags, TF_SYN | TF_ACK);
-	tapir_tcp_get_info(l, &li);
+	tapir_tcp_get_info(p->lis, &li);
 	assert_int_equal(li.syn_queued, 1);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5001,
+	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5001,
 					 .flags = TF_RST, .win = 0});
-	sim_advance(&sim, TAPIR_MS(1));
-	tapir_tcp_get_info(l, &li);
+	sim_advance(sim, TAPIR_MS(1));
+	tapir_tcp_get_info(p->lis, &li);
 	assert_int_equal(li.syn_queued, 0);
 	assert_int_equal(li.accept_queued, 0);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
 	/* the listener still takes BACKLOG connections */
-	assert_non_null(puppet_open(&sim, l, 80, 1001, 7000, &pc));
-	tapir_tcp_abort(pc.b, sim.now);
-	assert_non_null(puppet_open(&sim, l, 80, 1002, 9000, &pc));
-	tapir_tcp_abort(pc.b, sim.now);
-	tapir_tcp_close(l, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_fini(&sim);
+	assert_non_null(puppet_open(sim, p->lis, 80, 1001, 7000, &pc));
+	tapir_tcp_abort(pc.b, sim->now);
+	assert_non_null(puppet_open(sim, p->lis, 80, 1002, 9000, &pc));
+	tapir_tcp_abort(pc.b, sim->now);
+	fx_close(x, &p->lis);
+	assert_int_equal(sim_sockets(sim->st[1]), 0);
 }
+
+static void syn_retries2(struct tapir_config *c) { c->tcp_syn_retries = 2; }
+static const struct fx_opts syn_retries2_opts = {.config = syn_retries2};
 
 /* RFC 9293 3.8.3 / RFC 6298: an embryo whose SYN,ACK is never answered
  * gives up after the SYN retries and leaves the listener's queue. */
 static void test_listener_synack_timeout(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l;
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
 	struct tapir_tcp_info li;
-	struct tapir_config c;
 	struct pconn pc;
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_syn_retries = 2;
-	sim_init_puppet(&sim, &c, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 2), 0);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
+	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
 					 .flags = TF_SYN, .win = 65535, .mss = 1460});
-	sim_advance(&sim, TAPIR_SEC(30));
+	sim_advance(sim, TAPIR_SEC(30));
 	/* the SYN,ACK: first at once, then after 1 and 2 more seconds */
-	assert_int_equal(tap_count(&sim, 0, TF_SYN | TF_ACK, TF_SYN | TF_ACK, -1), 3);
-	tapir_tcp_get_info(l, &li);
+	assert_int_equal(tap_count(sim, 0, TF_SYN | TF_ACK, TF_SYN | TF_ACK, -1), 3);
+	tapir_tcp_get_info(p->lis, &li);
 	assert_int_equal(li.syn_queued, 0);
 	assert_int_equal(li.accept_queued, 0);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	assert_non_null(puppet_open(&sim, l, 80, 1001, 7000, &pc));
-	tapir_tcp_abort(pc.b, sim.now);
-	tapir_tcp_close(l, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_fini(&sim);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
+	assert_non_null(puppet_open(sim, p->lis, 80, 1001, 7000, &pc));
+	tapir_tcp_abort(pc.b, sim->now);
+	fx_close(x, &p->lis);
+	assert_int_equal(sim_sockets(sim->st[1]), 0);
 }
 
 /* Closing a listener with a connection still in SYN-RECEIVED frees
  * everything (and resets the embryo, RFC 9293 3.10.5). */
 static void test_close_listener_with_embryo(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 2), 0);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
+	struct fx *x = *state;
+	struct sim *sim = &x->sim;
+	struct pair *p = &x->p;
+	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
 					 .flags = TF_SYN, .win = 65535, .mss = 1460});
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(sim_sockets(sim.st[1]), 2);
-	tapir_tcp_close(l, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(tap_last(&sim, 0)->flags & TF_RST, TF_RST);
-	sim_fini(&sim);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(sim_sockets(sim->st[1]), 2);
+	fx_close(x, &p->lis);
+	assert_int_equal(sim_sockets(sim->st[1]), 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_last(sim, 0)->flags & TF_RST, TF_RST);
 }
 
 static void set_linger0(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_LINGER, 0); }
@@ -733,9 +718,9 @@ int main(void)
 		FX_TEST(test_time_wait_reuse, fx_established, NULL),
 		cmocka_unit_test(test_time_wait_reclaimed),
 		cmocka_unit_test(test_listen_backlog),
-		cmocka_unit_test(test_listener_rst_in_syn_received),
-		cmocka_unit_test(test_listener_synack_timeout),
-		cmocka_unit_test(test_close_listener_with_embryo),
+		FX_TEST(test_listener_rst_in_syn_received, fx_listener, NULL),
+		FX_TEST(test_listener_synack_timeout, fx_listener, &syn_retries2_opts),
+		FX_TEST(test_close_listener_with_embryo, fx_listener, NULL),
 		FX_TEST(test_linger_zero, fx_established, &linger0_opts),
 		FX_TEST(test_close_unread_data, fx_established, NULL),
 		cmocka_unit_test(test_icmp_port_unreachable),

@@ -409,13 +409,7 @@ static void test_lossy_with_options(void **state)
 		struct tapir_memlink_params lp;
 		tapir_config_default(&c);
 		c.seed = seed;
-		tapir_memlink_params_default(&lp);
-		lp.seed = seed;
-		lp.loss = 0.05;
-		lp.reorder = 0.05;
-		lp.dup = 0.01;
-		lp.corrupt = 0.001;
-		lp.delay_us = 2000;
+		sim_lossy_link(&lp, seed);
 		lp.tso = seed & 1;
 		sim_init(&sim, &c, &lp);
 		assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
