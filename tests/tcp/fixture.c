@@ -66,6 +66,18 @@ int fx_puppet(void **state)
 	return 0;
 }
 
+int fx_syn_sent(void **state)
+{
+	struct fx *x = fx_new(state, true);
+	x->p.cli = tapir_tcp_new(x->sim.st[1]);
+	assert_int_equal(tapir_tcp_connect(x->p.cli, SIM_A, 80, x->sim.now), 0);
+	sim_advance(&x->sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(&x->sim, 0), 1);
+	assert_int_equal(tap_get(&x->sim, 0, 0)->flags, TF_SYN);
+	assert_int_equal(tapir_tcp_state(x->p.cli), TAPIR_TCP_SYN_SENT);
+	return 0;
+}
+
 static int fx_open(void **state, struct fx **out)
 {
 	const struct fx_opts *o = *state;
@@ -82,6 +94,10 @@ static int fx_open(void **state, struct fx **out)
 }
 
 void fx_options(struct tapir_config *c) { (void)c; }
+void fx_delay_5ms(struct tapir_memlink_params *lp) { lp->delay_us = 5000; }
+void fx_delay_10ms(struct tapir_memlink_params *lp) { lp->delay_us = 10000; }
+void fx_retries2_3(struct tapir_config *c) { c->tcp_retries2 = 3; }
+const struct fx_opts fx_with_options = {.config = fx_options};
 
 int fx_established(void **state)
 {

@@ -5,8 +5,8 @@
  *
  *	static void test_x(void **state)
  *	{
- *		struct fx *x = *state;
- *		... x->sim, x->p.cli, x->p.srv ...
+ *		FX_VARS(state);
+ *		... sim, p->cli, p->srv, x->c ...
  *	}
  *	FX_TEST(test_x, fx_established, &opts)   (OPTS may be NULL)
  */
@@ -72,6 +72,10 @@ int fx_puppet(void **state);
 /* Side A a puppet; B listens on 80 (p.lis) with OPTS' backlog; the tap on.
  * OPTS: config and backlog count. */
 int fx_listener(void **state);
+/* Side A a puppet; B connects to A:80 (p.cli, on B) and has sent exactly
+ * one segment, its SYN (tap_get(sim, 0, 0)), left unanswered: B in
+ * SYN-SENT.  OPTS: only config counts. */
+int fx_syn_sent(void **state);
 /* Aborts the fixture's connection, closes the listener, checks that no
  * connection or listener the test opened is left, and frees the stacks. */
 int fx_teardown(void **state);
@@ -83,6 +87,20 @@ void pair_fini(struct sim *sim, struct pair *p);
 
 #define FX_TEST(f, setup, opts)                                                \
 	cmocka_unit_test_prestate_setup_teardown(f, setup, fx_teardown, (void *)(opts))
+
+/* The first line of a fixture test: X (the fixture), and SIM and P in it. */
+#define FX_VARS(state)                                                         \
+	struct fx *x = *(state);                                               \
+	struct sim *sim = &x->sim;                                             \
+	struct pair *p = &x->p;                                                \
+	(void)sim;                                                             \
+	(void)p
+
+/* Often wanted in fx_opts: */
+void fx_delay_5ms(struct tapir_memlink_params *lp);  /* 5 ms each way */
+void fx_delay_10ms(struct tapir_memlink_params *lp); /* 10 ms each way */
+void fx_retries2_3(struct tapir_config *c);          /* tcp_retries2 3 */
+extern const struct fx_opts fx_with_options;         /* .config = fx_options */
 
 /* One body run as several cases (a table of fx_opts): NAME is the case's. */
 #define FX_CASE(name, f, setup, opts) {name, f, setup, fx_teardown, (void *)(opts)}

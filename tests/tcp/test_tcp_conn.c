@@ -22,9 +22,7 @@ static void info(struct tapir_tcp *t, struct tapir_tcp_info *i) { tapir_tcp_get_
  * MSS option of MTU - 40 = 1460. */
 static void test_handshake(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info ia, ib;
 	const struct tseg *s0, *s1, *s2;
 	sim_advance(sim, TAPIR_MS(10));
@@ -81,9 +79,7 @@ static const struct fx_opts maxseg_opts = {.cli_setup = set_maxseg};
 
 static void test_handshake_maxseg(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info ia, ib;
 	assert_int_equal(tap_get(sim, 1, 0)->mss, 1000);
 	assert_int_equal(tap_get(sim, 0, 0)->mss, 1460);
@@ -198,16 +194,13 @@ static bool trail_step(void *arg)
 }
 
 static void msl_1s(struct tapir_config *c) { c->tcp_msl_us = TAPIR_SEC(1); }
-static void delay_5ms(struct tapir_memlink_params *lp) { lp->delay_us = 5000; }
-static const struct fx_opts simclose_opts = {.config = msl_1s, .link = delay_5ms};
+static const struct fx_opts simclose_opts = {.config = msl_1s, .link = fx_delay_5ms};
 
 /* RFC 9293 3.6, figure 13: both ends close at once; each goes
  * FIN-WAIT-1 -> CLOSING -> TIME-WAIT, then CLOSED after 2 MSL. */
 static void test_simultaneous_close(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct trail tr = {0};
 	static const enum tapir_tcp_state want[] = {
 		TAPIR_TCP_ESTABLISHED, TAPIR_TCP_FIN_WAIT_1, TAPIR_TCP_CLOSING,
@@ -273,9 +266,7 @@ static bool halfclose_step(void *arg)
  * it sends arrives. */
 static void test_half_close(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct halfclose h = {.sim = sim, .p = p, .total = 300000};
 	char b[16];
 	assert_int_equal(tapir_tcp_send(p->cli, "request", 7, sim->now), 7);
@@ -308,8 +299,7 @@ static const struct fx_opts msl_2s_opts = {.config = msl_2s};
  * the connection is deleted (A closed first, so A waits). */
 static void test_time_wait_2msl(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	const struct tseg *fin = NULL;
 	for (size_t k = 0; k < tap_n(sim, 0); k++)
 		if (tap_get(sim, 0, k)->flags & TF_FIN)
@@ -326,9 +316,7 @@ static void test_time_wait_2msl(void **state)
  * new incarnation. */
 static void test_time_wait_reuse(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp *c2, *s2;
 	struct tapir_tcp_info i;
 	uint16_t cport;
@@ -502,9 +490,7 @@ static void test_listen_backlog(void **state)
  * and the listener keeps taking connections up to its backlog. */
 static void test_listener_rst_in_syn_received(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info li;
 	struct pconn pc;
 	const struct tseg *sa;
@@ -539,9 +525,7 @@ static const struct fx_opts syn_retries2_opts = {.config = syn_retries2};
  * gives up after the SYN retries and leaves the listener's queue. */
 static void test_listener_synack_timeout(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info li;
 	struct pconn pc;
 	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
@@ -563,9 +547,7 @@ static void test_listener_synack_timeout(void **state)
  * everything (and resets the embryo, RFC 9293 3.10.5). */
 static void test_close_listener_with_embryo(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
 					 .flags = TF_SYN, .win = 65535, .mss = 1460});
 	sim_advance(sim, TAPIR_MS(1));
@@ -584,9 +566,7 @@ static const struct fx_opts linger0_opts = {.cli_setup = set_linger0};
 
 static void test_linger_zero(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info ia;
 	const struct tseg *r;
 	char b[8];
@@ -616,9 +596,7 @@ static void test_linger_zero(void **state)
  * resets the connection, so the peer knows the data was lost. */
 static void test_close_unread_data(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	assert_int_equal(tapir_tcp_send(p->cli, "unread", 6, sim->now), 6);
 	sim_advance(sim, TAPIR_MS(100));
 	assert_int_equal(tapir_tcp_readable(p->srv), 6);
@@ -637,50 +615,40 @@ static void test_close_unread_data(void **state)
  * soft one (net or host unreachable) is only remembered, and told when the
  * connect times out (UNP 4.3); an ICMP error quoting a sequence number not
  * in flight is ignored (RFC 5927 4.1). */
-static void icmp_case(uint8_t code, int want, bool hard)
+struct icmp_case {
+	uint8_t code;
+	int want;
+	bool hard;
+};
+static const struct icmp_case port_unreachable = {3, ECONNREFUSED, true};
+static const struct icmp_case host_unreachable = {1, EHOSTUNREACH, false};
+static const struct fx_opts icmp_opts[] = {{.arg = &port_unreachable}, {.arg = &host_unreachable}};
+
+static void test_icmp_error(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *t;
-	struct tseg syn;
-	sim_init_puppet(&sim, NULL, NULL);
-	t = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_connect(t, SIM_A, 80, sim.now), 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(tap_n(&sim, 0), 1);
-	syn = *tap_get(&sim, 0, 0);
-	assert_int_equal(syn.flags, TF_SYN);
+	FX_VARS(state);
+	const struct icmp_case *ic = x->arg;
+	struct tapir_tcp *t = p->cli;
+	struct tseg syn = *tap_get(sim, 0, 0);
 	/* a forged error: a sequence number B never sent */
 	syn.seq += 100000;
-	puppet_send_icmp(&sim, 3, code, &syn);
-	sim_advance(&sim, TAPIR_MS(1));
+	puppet_send_icmp(sim, 3, ic->code, &syn);
+	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
-	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_icmp_error_bad], 1);
+	assert_int_equal(tapir_stats(sim->st[1])->drop[TAPIR_DROP_icmp_error_bad], 1);
 	/* the real one */
 	syn.seq -= 100000;
-	puppet_send_icmp(&sim, 3, code, &syn);
-	sim_advance(&sim, TAPIR_MS(1));
-	if (!hard) {
+	puppet_send_icmp(sim, 3, ic->code, &syn);
+	sim_advance(sim, TAPIR_MS(1));
+	if (!ic->hard) {
 		assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
 		assert_int_equal(tapir_tcp_error(t), 0);
-		sim_advance(&sim, TAPIR_SEC(200)); /* the SYN retries run out */
+		sim_advance(sim, TAPIR_SEC(200)); /* the SYN retries run out */
 	}
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_CLOSED);
-	assert_int_equal(tapir_tcp_error(t), want);
-	tapir_tcp_close(t, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_fini(&sim);
-}
-
-static void test_icmp_port_unreachable(void **state)
-{
-	(void)state;
-	icmp_case(3, ECONNREFUSED, true);
-}
-
-static void test_icmp_host_unreachable(void **state)
-{
-	(void)state;
-	icmp_case(1, EHOSTUNREACH, false);
+	assert_int_equal(tapir_tcp_error(t), ic->want);
+	fx_close(x, &p->cli);
+	assert_int_equal(sim_sockets(sim->st[1]), 0);
 }
 
 static bool is_closed(void *arg) { return tapir_tcp_state(arg) == TAPIR_TCP_CLOSED; }
@@ -723,8 +691,8 @@ int main(void)
 		FX_TEST(test_close_listener_with_embryo, fx_listener, NULL),
 		FX_TEST(test_linger_zero, fx_established, &linger0_opts),
 		FX_TEST(test_close_unread_data, fx_established, NULL),
-		cmocka_unit_test(test_icmp_port_unreachable),
-		cmocka_unit_test(test_icmp_host_unreachable),
+		FX_CASE("test_icmp_port_unreachable", test_icmp_error, fx_syn_sent, &icmp_opts[0]),
+		FX_CASE("test_icmp_host_unreachable", test_icmp_error, fx_syn_sent, &icmp_opts[1]),
 		cmocka_unit_test(test_arp_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

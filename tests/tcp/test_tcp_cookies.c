@@ -26,9 +26,7 @@ static const struct tseg *syn(struct sim *sim, uint16_t sport, uint32_t seq)
 
 static void test_cookie_after_flood(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp *c;
 	const struct tseg *r;
 	uint32_t cookie;
@@ -85,8 +83,7 @@ static const struct fx_opts backlog1_opts = {.backlog = 1};
 
 static void test_no_cookie_when_accept_queue_full(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	const struct tseg *r;
 	size_t before;
 	r = syn(sim, 1001, 5000);

@@ -85,8 +85,7 @@ static void check_read(struct sim *sim, struct tapir_tcp *t, size_t total)
 			fail_msg("byte %zu differs", i);
 }
 
-static void delay_5ms(struct tapir_memlink_params *lp) { lp->delay_us = 5000; }
-static const struct fx_opts loss_opts = {.link = delay_5ms};
+static const struct fx_opts loss_opts = {.link = fx_delay_5ms};
 
 /* On loss_opts' bench: one window of 10 segments from A with the segments
  * in D lost (the hook drops nothing until armed, so it is put on the cable
@@ -110,9 +109,7 @@ static void loss_window(struct fx *x, struct dropper *d)
  * well before the RTO would. */
 static void test_fast_retransmit(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct dropper d = {.which = {2}, .n = 1};
 	struct tapir_tcp_info i;
 	const struct tseg *lost, *rexmit;
@@ -146,9 +143,7 @@ static void test_fast_retransmit(void **state)
  * fast recovery). */
 static void test_newreno_partial_ack(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct dropper d = {.which = {2, 5}, .n = 2};
 	struct tapir_tcp_info i;
 	const struct tseg *lost1, *lost2, *rx1, *rx2, *partial = NULL;
@@ -181,8 +176,7 @@ static void test_newreno_partial_ack(void **state)
  * the one that fills the hole with an ACK of everything. */
 static void test_ooo_reversed(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	static uint8_t data[5000];
 	uint32_t base;
@@ -225,8 +219,7 @@ static uint32_t b_acked(const struct sim *sim, uint32_t base)
  * again from B's ACK, as a sender would). */
 static void test_ooo_shuffled(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	enum { TOTAL = 40000, NSEG = 120 };
 	static uint8_t data[TOTAL];
@@ -288,9 +281,7 @@ static bool send_more(void *arg)
  * sends a window update at once. */
 static void test_zero_window_and_update(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct sender s = {.sim = sim, .total = 8192};
 	uint8_t buf[8192];
 	const struct tseg *u;
@@ -316,17 +307,14 @@ static void test_zero_window_and_update(void **state)
 	assert_true(u->win <= 1500);
 }
 
-static void retries3(struct tapir_config *c) { c->tcp_retries2 = 3; }
-static const struct fx_opts persist_opts = {.config = retries3, .lis_setup = set_rcvbuf_8k};
+static const struct fx_opts persist_opts = {.config = fx_retries2_3, .lis_setup = set_rcvbuf_8k};
 
 /* RFC 9293 3.8.6.1: behind a zero window the sender probes; the probes
  * back off; answered probes keep the connection alive however long it
  * lasts (beyond tcp_retries2); once the reader reads, the data flows. */
 static void test_persist(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct sender s = {.sim = sim, .total = 100000};
 	const struct tseg *zw = NULL;
 	size_t probes = 0, answered = 0;
@@ -384,19 +372,13 @@ static void test_persist(void **state)
 static void test_sender_sws(void **state)
 {
 	enum { TOTAL = 20000 };
-	struct sim sim;
-	struct tapir_tcp *t;
+	FX_VARS(state);
+	struct tapir_tcp *t = p->cli;
 	struct pconn pc;
-	const struct tseg *syn;
+	const struct tseg *syn = tap_get(sim, 0, 0);
 	static uint8_t buf[TOTAL];
 	uint32_t got = 0, iss;
 	int rounds = 0;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	t = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_connect(t, SIM_A, 80, sim.now), 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	syn = tap_get(&sim, 0, 0);
 	memset(&pc, 0, sizeof(pc));
 	pc.pport = 80;
 	pc.bport = syn->sport;
@@ -404,37 +386,35 @@ static void test_sender_sws(void **state)
 	iss = syn->seq;
 	pc.rcv_nxt = iss + 1;
 	pc.snd_nxt = 5000;
-	puppet_send(&sim, &(struct pseg){.sport = 80, .dport = pc.bport, .seq = pc.snd_nxt,
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = pc.bport, .seq = pc.snd_nxt,
 					 .ack = pc.rcv_nxt, .flags = TF_SYN | TF_ACK, .win = pc.win,
 					 .mss = 1460});
 	pc.snd_nxt++;
-	sim_advance(&sim, TAPIR_MS(1));
+	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_ESTABLISHED);
-	tap_clear(&sim);
+	tap_clear(sim);
 	fill(buf, 0, TOTAL);
-	assert_int_equal(tapir_tcp_send(t, buf, TOTAL, sim.now), TOTAL);
+	assert_int_equal(tapir_tcp_send(t, buf, TOTAL, sim->now), TOTAL);
 	while (got < TOTAL) {
-		sim_advance(&sim, TAPIR_MS(5));
-		pc_ack_all(&sim, &pc);
+		sim_advance(sim, TAPIR_MS(5));
+		pc_ack_all(sim, &pc);
 		got = pc.rcv_nxt - (iss + 1);
 		if (++rounds >= 100) {
-			tap_dump(&sim);
+			tap_dump(sim);
 			fail();
 		}
 	}
-	sim_advance(&sim, TAPIR_MS(5));
-	for (size_t k = 0; k < sim.ntap; k++) {
-		const struct tseg *g = &sim.tap[k];
+	sim_advance(sim, TAPIR_MS(5));
+	for (size_t k = 0; k < sim->ntap; k++) {
+		const struct tseg *g = &sim->tap[k];
 		if (g->to != 0 || !g->len)
 			continue;
 		if (g->seq + g->len != iss + 1 + TOTAL && g->len != 1460) {
-			tap_dump(&sim);
+			tap_dump(sim);
 			fail_msg("a %u-byte segment in mid-stream", g->len);
 		}
 		assert_memory_equal(g->data, buf + (g->seq - iss - 1), g->len);
 	}
-	tapir_tcp_abort(t, sim.now);
-	sim_fini(&sim);
 }
 
 int main(void)
@@ -446,7 +426,7 @@ int main(void)
 		FX_TEST(test_ooo_shuffled, fx_puppet, NULL),
 		FX_TEST(test_zero_window_and_update, fx_established, &rcvbuf_8k_opts),
 		FX_TEST(test_persist, fx_established, &persist_opts),
-		cmocka_unit_test(test_sender_sws),
+		FX_TEST(test_sender_sws, fx_syn_sent, NULL),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,7 +59,7 @@ static const struct fx_opts wscale_opts[] = {
  * is the smallest that covers the buffer: 0 for 64 KiB, 14 for 1 GiB. */
 static void test_wscale(void **state)
 {
-	struct fx *x = *state;
+	FX_VARS(state);
 	const struct wscale_case *w = x->arg;
 	uint32_t rcvbuf = w->rcvbuf;
 	uint8_t want_shift = w->want_shift;
@@ -93,9 +93,7 @@ static const struct fx_opts no_wscale_opts = {.config = no_wscale, .cli_setup = 
 /* A side that does not offer window scaling gets none: RFC 7323 2.2. */
 static void test_wscale_one_sided(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info a, b;
 	tapir_tcp_get_info(p->cli, &a);
 	tapir_tcp_get_info(p->srv, &b);
@@ -141,13 +139,9 @@ static enum tapir_verdict age_one(void *arg, struct tapir_hook_pkt *p)
 	return TAPIR_PASS;
 }
 
-static const struct fx_opts options_opts = {.config = fx_options};
-
 static void test_paws(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	uint64_t drops, rexmits;
 	aged = 0;
 	assert_int_equal(tapir_hook_add(sim->st[1], TAPIR_HOOK_TCP_RX, age_one, NULL), 0);
@@ -179,14 +173,11 @@ static bool drop_three(void *arg, int to, const uint8_t *f, size_t len)
 	}
 }
 
-static void delay_5ms(struct tapir_memlink_params *lp) { lp->delay_us = 5000; }
-static const struct fx_opts sack_opts = {.config = fx_options, .link = delay_5ms};
+static const struct fx_opts sack_opts = {.config = fx_options, .link = fx_delay_5ms};
 
 static void test_sack_recovery(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	const struct tapir_stats *st;
 	size_t sack_acks = 0;
 	data_seen = 0;
@@ -231,9 +222,7 @@ static bool drop_twice(void *arg, int to, const uint8_t *f, size_t len)
 
 static void test_sack_lost_retransmission(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	const struct tapir_stats *st;
 	data_seen = lost_copies = 0;
 	sim->drop = drop_twice;
@@ -261,9 +250,7 @@ static const struct fx_opts reorder_opts = {.config = fx_options, .link = link_r
  * later reordering costs fewer retransmissions. */
 static void test_spurious_undo(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	const struct tapir_stats *st;
 	struct tapir_tcp_info i;
 	transfer(sim, p, 4u << 20);
@@ -317,8 +304,7 @@ static const struct fx_opts tso_opts[] = {
 
 static void test_tso(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	int hooked = *(const int *)x->arg;
 	const struct tapir_stats *st;
 	if (hooked)
@@ -373,8 +359,7 @@ static const struct fx_opts ecn_opts[] = {
 
 static void test_ecn(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	int server = *(const int *)x->arg; /* B's tcp_ecn */
 	const struct tapir_stats *st;
 	ect_frames = cwr_segs = ece_segs = 0;
@@ -509,7 +494,7 @@ int main(void)
 		FX_CASE("test_wscale_0", test_wscale, fx_established, &wscale_opts[0]),
 		FX_CASE("test_wscale_14", test_wscale, fx_established, &wscale_opts[1]),
 		FX_TEST(test_wscale_one_sided, fx_established, &no_wscale_opts),
-		FX_TEST(test_paws, fx_established, &options_opts),
+		FX_TEST(test_paws, fx_established, &fx_with_options),
 		FX_TEST(test_sack_recovery, fx_established, &sack_opts),
 		FX_TEST(test_sack_lost_retransmission, fx_established, &sack_opts),
 		FX_TEST(test_spurious_undo, fx_established, &reorder_opts),

@@ -22,8 +22,7 @@ static const struct tseg *sent_by_b(struct fx *x, size_t k) { return tap_get(&x-
  * and FIN. */
 static void test_syn_to_closed_port(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	const struct tseg *r;
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1000,
 					   .flags = TF_SYN, .win = 1000, .mss = 1460});
@@ -59,8 +58,7 @@ static void test_syn_to_closed_port(void **state)
  * <SEQ=SEG.ACK><CTL=RST> (no ACK bit). */
 static void test_ack_to_closed_port(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	const struct tseg *r;
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 3000, .ack = 777,
 					   .flags = TF_ACK, .win = 1000});
@@ -89,8 +87,7 @@ static void test_ack_to_closed_port(void **state)
 /* RFC 9293 3.10.7.1-3.10.7.4: a RST is never answered, whatever it hits. */
 static void test_no_rst_for_rst(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	/* a closed port */
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1, .flags = TF_RST});
@@ -118,58 +115,48 @@ static void test_no_rst_for_rst(void **state)
  * <SEQ=SEG.ACK><CTL=RST>. */
 static void test_rst_in_syn_sent(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *t;
-	const struct tseg *syn, *r;
+	FX_VARS(state);
+	struct tapir_tcp *t = p->cli;
+	const struct tseg *syn = tap_get(sim, 0, 0), *r;
 	uint32_t iss;
 	uint16_t port;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	t = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_connect(t, SIM_A, 80, sim.now), 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	syn = tap_get(&sim, 0, 0);
-	assert_non_null(syn);
 	iss = syn->seq;
 	port = syn->sport;
-	tap_clear(&sim);
+	tap_clear(sim);
 	/* no ACK: ignored */
-	puppet_send(&sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .flags = TF_RST});
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .flags = TF_RST});
 	/* an ACK that does not cover our SYN, or covers more: ignored */
-	puppet_send(&sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss,
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss,
 					 .flags = TF_RST | TF_ACK});
-	puppet_send(&sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 2,
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 2,
 					 .flags = TF_RST | TF_ACK});
-	sim_advance(&sim, TAPIR_MS(1));
+	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
-	assert_int_equal(tap_n(&sim, 0), 0);
+	assert_int_equal(tap_n(sim, 0), 0);
 	/* a bad ACK without RST: reset it */
-	puppet_send(&sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 1000,
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 1000,
 					 .flags = TF_ACK});
-	sim_advance(&sim, TAPIR_MS(1));
+	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
-	assert_int_equal(tap_n(&sim, 0), 1);
-	r = tap_get(&sim, 0, 0);
+	assert_int_equal(tap_n(sim, 0), 1);
+	r = tap_get(sim, 0, 0);
 	assert_int_equal(r->flags, TF_RST);
 	assert_int_equal(r->seq, iss + 1000);
 	/* the right ACK */
-	puppet_send(&sim, &(struct pseg){.sport = 80, .dport = port, .seq = 0, .ack = iss + 1,
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 0, .ack = iss + 1,
 					 .flags = TF_RST | TF_ACK});
-	sim_advance(&sim, TAPIR_MS(1));
+	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_CLOSED);
 	assert_int_equal(tapir_tcp_error(t), ECONNREFUSED);
-	assert_int_equal(tap_n(&sim, 0), 1);
-	assert_int_equal(tapir_stats(sim.st[1])->tcp_conn_refused, 1);
-	tapir_tcp_close(t, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tap_n(sim, 0), 1);
+	assert_int_equal(tapir_stats(sim->st[1])->tcp_conn_refused, 1);
 }
 
 /* RFC 9293 3.10.7.4 second / RFC 5961 3.2: a RST with SEQ = RCV.NXT
  * resets the connection: ECONNRESET. */
 static void test_rst_exact(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	char buf[8];
 	pc_send(sim, pc, pc->snd_nxt, 0, TF_RST, NULL, 0);
@@ -182,27 +169,35 @@ static void test_rst_exact(void **state)
 	assert_int_equal(tapir_tcp_error(pc->b), 0); /* read and cleared */
 }
 
+/* RFC 5961 3.2 / 4.2: the puppet sends FLAGS at SEQ; B answers with a
+ * challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, no data, and stays
+ * ESTABLISHED. */
+static void challenged(struct fx *x, uint32_t seq, uint8_t flags)
+{
+	struct tapir_tcp_info i;
+	const struct tseg *r;
+	size_t k = tap_n(&x->sim, 0);
+	tapir_tcp_get_info(x->pc.b, &i);
+	pc_send(&x->sim, &x->pc, seq, 0, flags, NULL, 0);
+	sim_advance(&x->sim, TAPIR_MS(1));
+	assert_int_equal(tapir_tcp_state(x->pc.b), TAPIR_TCP_ESTABLISHED);
+	assert_int_equal(tap_n(&x->sim, 0), k + 1);
+	r = sent_by_b(x, k);
+	assert_int_equal(r->flags, TF_ACK);
+	assert_int_equal(r->seq, i.snd_nxt);
+	assert_int_equal(r->ack, i.rcv_nxt);
+	assert_int_equal(r->len, 0);
+}
+
 /* RFC 5961 3.2: a RST inside the window but not at RCV.NXT gets a
  * challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; the connection
  * lives. */
 static void test_rst_in_window_challenge(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
-	struct tapir_tcp_info i;
-	const struct tseg *r;
 	char buf[8];
-	tapir_tcp_get_info(pc->b, &i);
-	pc_send(sim, pc, pc->snd_nxt + 100, 0, TF_RST, NULL, 0);
-	sim_advance(sim, TAPIR_MS(1));
-	assert_int_equal(tapir_tcp_state(pc->b), TAPIR_TCP_ESTABLISHED);
-	assert_int_equal(tap_n(sim, 0), 1);
-	r = sent_by_b(x, 0);
-	assert_int_equal(r->flags, TF_ACK);
-	assert_int_equal(r->seq, i.snd_nxt);
-	assert_int_equal(r->ack, i.rcv_nxt);
-	assert_int_equal(r->len, 0);
+	challenged(x, pc->snd_nxt + 100, TF_RST);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_challenge_acks, 1);
 	/* still works both ways */
 	pc_data(sim, pc, "abc", 3);
@@ -216,22 +211,13 @@ static void test_rst_in_window_challenge(void **state)
  * lives. */
 static void test_syn_in_established(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	struct tapir_tcp_info i;
-	const struct tseg *r;
 	char buf[8];
 	tapir_tcp_get_info(pc->b, &i);
 	/* in the window */
-	pc_send(sim, pc, pc->snd_nxt + 10, 0, TF_SYN, NULL, 0);
-	sim_advance(sim, TAPIR_MS(1));
-	assert_int_equal(tapir_tcp_state(pc->b), TAPIR_TCP_ESTABLISHED);
-	assert_int_equal(tap_n(sim, 0), 1);
-	r = sent_by_b(x, 0);
-	assert_int_equal(r->flags, TF_ACK);
-	assert_int_equal(r->seq, i.snd_nxt);
-	assert_int_equal(r->ack, i.rcv_nxt);
+	challenged(x, pc->snd_nxt + 10, TF_SYN);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_challenge_acks, 1);
 	/* at RCV.NXT, and an old one before the window */
 	pc_send(sim, pc, pc->snd_nxt, 0, TF_SYN, NULL, 0);
@@ -256,8 +242,7 @@ static void test_syn_in_established(void **state)
  * its data too. */
 static void test_ack_beyond_snd_nxt(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	struct tapir_tcp_info i, j;
 	const struct tseg *r;
@@ -289,8 +274,7 @@ static const struct fx_opts challenge3_opts = {.config = challenge3};
  * second). */
 static void test_challenge_ack_limit(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
+	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	for (int k = 0; k < 10; k++)
 		pc_send(sim, pc, pc->snd_nxt + 100 + (uint32_t)k, 0, TF_RST, NULL, 0);
@@ -316,7 +300,7 @@ int main(void)
 		FX_TEST(test_syn_to_closed_port, fx_puppet, NULL),
 		FX_TEST(test_ack_to_closed_port, fx_puppet, NULL),
 		FX_TEST(test_no_rst_for_rst, fx_puppet, NULL),
-		cmocka_unit_test(test_rst_in_syn_sent),
+		FX_TEST(test_rst_in_syn_sent, fx_syn_sent, NULL),
 		FX_TEST(test_rst_exact, fx_puppet, NULL),
 		FX_TEST(test_rst_in_window_challenge, fx_puppet, NULL),
 		FX_TEST(test_syn_in_established, fx_puppet, NULL),

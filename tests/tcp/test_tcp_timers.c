@@ -113,8 +113,7 @@ static const struct fx_opts syn_lost_opts = {.drop = drop_first_syn, .knob = 1};
  * MUST be re-initialized to 3 s when data transmission begins. */
 static void test_rto_3s_after_syn_timeout(void **state)
 {
-	struct fx *x = *state;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
 	info(p->cli, &i);
 	assert_int_equal(i.state, TAPIR_TCP_ESTABLISHED);
@@ -129,17 +128,13 @@ static void rtt_config(struct tapir_config *c)
 	c->tcp_timestamps = 0; /* two 1460-byte segments */
 	c->tcp_rto_min_us = TAPIR_MS(1); /* let the formula show */
 }
-static void delay_10ms(struct tapir_memlink_params *lp) { lp->delay_us = 10000; }
-static void delay_5ms(struct tapir_memlink_params *lp) { lp->delay_us = 5000; }
-static const struct fx_opts rtt_opts = {.config = rtt_config, .link = delay_10ms};
+static const struct fx_opts rtt_opts = {.config = rtt_config, .link = fx_delay_10ms};
 
 /* RFC 6298 2.2/2.3: SRTT, RTTVAR and RTO from the samples, on a link
  * with a known delay (10 ms each way). */
 static void test_rtt_estimator(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
 	tapir_time_t r, srtt, rttvar, rto, d;
 	const struct tseg *synack = NULL, *ack = NULL;
@@ -201,9 +196,7 @@ static const struct fx_opts rto_min_opts[] = {
  * minimum; data is retransmitted after RTO, 2 RTO, 4 RTO. */
 static void test_rto_min(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
 	tapir_time_t rto_min = x->c.tcp_rto_min_us;
 	assert_int_equal(tapir_tcp_send(p->cli, "x", 1, sim->now), 1);
@@ -226,15 +219,13 @@ static void test_rto_min(void **state)
 	}
 }
 
-static const struct fx_opts karn_opts = {.link = delay_10ms, .drop = drop_first_data};
+static const struct fx_opts karn_opts = {.link = fx_delay_10ms, .drop = drop_first_data};
 
 /* RFC 6298 3 (Karn's algorithm): no RTT sample from a retransmitted
  * segment; SRTT and RTTVAR are unchanged by the ACK of a retransmission. */
 static void test_karn(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info before, after;
 	static uint8_t buf[2920];
 	assert_int_equal(tapir_tcp_send(p->cli, buf, sizeof(buf), sim->now), (long)sizeof(buf));
@@ -255,17 +246,14 @@ static void test_karn(void **state)
 	assert_int_equal(after.rttvar_us, before.rttvar_us);
 }
 
-static void retries3(struct tapir_config *c) { c->tcp_retries2 = 3; }
-static const struct fx_opts retries3_opts = {.config = retries3, .drop = drop_tcp_to, .knob = -1};
+static const struct fx_opts retries3_opts = {.config = fx_retries2_3, .drop = drop_tcp_to, .knob = -1};
 
 /* RFC 9293 3.8.3 (R2) / RFC 1122 4.2.3.5: when the peer vanishes, the
  * connection is given up after tcp_retries2 retransmissions, with
  * ETIMEDOUT, at T + RTO * (1 + 2 + 4 + 8). */
 static void test_retries2_etimedout(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
 	tapir_time_t t0;
 	char b[8];
@@ -293,9 +281,7 @@ static const struct fx_opts utimeout_opts = {.cli_setup = set_user_timeout, .dro
 
 static void test_user_timeout(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	tapir_time_t t0;
 	sim_advance(sim, TAPIR_MS(100));
 	x->knob = 1;
@@ -331,9 +317,7 @@ static const struct fx_opts keepalive_lossy_opts = {.cli_setup = set_keepalive, 
  * with no data; the peer answers with an ACK and the connection lives. */
 static void test_keepalive_answered(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
 	tapir_time_t last;
 	sim_advance(sim, TAPIR_MS(1));
@@ -362,9 +346,7 @@ static void test_keepalive_answered(void **state)
  * them the connection is dead: ETIMEDOUT at idle + cnt * intvl. */
 static void test_keepalive_unanswered(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	tapir_time_t last;
 	sim_advance(sim, TAPIR_MS(1));
 	last = last_rx_by_a(sim);
@@ -379,15 +361,11 @@ static void test_keepalive_unanswered(void **state)
 	assert_int_equal(tapir_stats(sim->st[0])->tcp_conn_timeout, 1);
 }
 
-static const struct fx_opts options_opts = {.config = fx_options};
-
 /* RFC 1122 4.2.3.2 / RFC 5681 4.2: one small segment is ACKed after the
  * delayed-ACK time (tcp_delack_us, well under 500 ms), not at once. */
 static void test_delayed_ack_one_segment(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	const struct tseg *d, *a;
 	sim_advance(sim, TAPIR_MS(10));
 	tap_clear(sim);
@@ -407,9 +385,7 @@ static void test_delayed_ack_one_segment(void **state)
  * full-sized segment, at once. */
 static void test_delayed_ack_two_segments(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	const struct tseg *d, *a;
 	static uint8_t buf[2 * 1460];
 	sim_advance(sim, TAPIR_MS(10));
@@ -430,15 +406,13 @@ static void test_delayed_ack_two_segments(void **state)
 static void set_nodelay(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_NODELAY, 1); }
 
 static const struct fx_opts nagle_opts[] = {
-	{.link = delay_5ms},
-	{.link = delay_5ms, .cli_setup = set_nodelay},
+	{.link = fx_delay_5ms},
+	{.link = fx_delay_5ms, .cli_setup = set_nodelay},
 };
 
 static void test_nagle(void **state)
 {
-	struct fx *x = *state;
-	struct sim *sim = &x->sim;
-	struct pair *p = &x->p;
+	FX_VARS(state);
 	uint8_t buf[128];
 	long n;
 	int nodelay = 0;
@@ -484,7 +458,7 @@ int main(void)
 		FX_TEST(test_user_timeout, fx_established, &utimeout_opts),
 		FX_TEST(test_keepalive_answered, fx_established, &keepalive_opts),
 		FX_TEST(test_keepalive_unanswered, fx_established, &keepalive_lossy_opts),
-		FX_TEST(test_delayed_ack_one_segment, fx_established, &options_opts),
+		FX_TEST(test_delayed_ack_one_segment, fx_established, &fx_with_options),
 		FX_TEST(test_delayed_ack_two_segments, fx_established, NULL),
 		FX_TEST(test_nagle, fx_established, &nagle_opts[0]),
 		FX_CASE("test_nodelay", test_nagle, fx_established, &nagle_opts[1]),
