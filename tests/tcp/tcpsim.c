@@ -221,6 +221,12 @@ void puppet_send(struct sim *sim, const struct pseg *s)
 	puppet_send_ip(sim, 6, th, n);
 }
 
+void puppet_syn(struct sim *sim, uint16_t sport, uint32_t seq)
+{
+	puppet_send(sim, &(struct pseg){.sport = sport, .dport = 80, .seq = seq, .flags = TF_SYN,
+					.win = 65535, .mss = 1460});
+}
+
 void puppet_send_icmp(struct sim *sim, uint8_t type, uint8_t code, const struct tseg *seg)
 {
 	/* the quoted datagram: B's IPv4 header and the first 8 bytes of TCP */

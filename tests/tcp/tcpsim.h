@@ -122,6 +122,9 @@ struct pseg {
 /* Puts a crafted TCP segment from A to B on the cable (it arrives after
  * the link's delay, during the next sim_run). */
 void puppet_send(struct sim *sim, const struct pseg *seg);
+/* A SYN from the puppet's SPORT (sequence SEQ, window 65535, MSS 1460)
+ * to B's port 80. */
+void puppet_syn(struct sim *sim, uint16_t sport, uint32_t seq);
 /* Puts an IPv4 packet with protocol PROTO and payload P from A to B. */
 void puppet_send_ip(struct sim *sim, uint8_t proto, const void *p, size_t len);
 /* Sends an ICMP error (TYPE, CODE) from A quoting SEG, a segment B sent. */

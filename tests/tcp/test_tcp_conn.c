@@ -485,6 +485,26 @@ static void test_listen_backlog(void **state)
 	sim_fini(&sim);
 }
 
+/* B's listener holds nothing any more (its queues empty, no other socket
+ * on B) and takes N connections from the puppet (each aborted); closing it
+ * then leaves nothing on B. */
+static void listener_clean(struct fx *x, int n)
+{
+	struct tapir_tcp_info li;
+	struct pconn pc;
+	tapir_tcp_get_info(x->p.lis, &li);
+	assert_int_equal(li.syn_queued, 0);
+	assert_int_equal(li.accept_queued, 0);
+	assert_int_equal(sim_sockets(x->sim.st[1]), 1);
+	for (int k = 0; k < n; k++) {
+		assert_non_null(puppet_open(&x->sim, x->p.lis, 80, (uint16_t)(1001 + k),
+					    7000 + 2000 * (uint32_t)k, &pc));
+		tapir_tcp_abort(pc.b, x->sim.now);
+	}
+	fx_close(x, &x->p.lis);
+	assert_int_equal(sim_sockets(x->sim.st[1]), 0);
+}
+
 /* RFC 9293 3.10.7.4 second (SYN-RECEIVED, passive open): a RST returns
  * the connection to LISTEN; the embryo must leave the listener's queue,
  * and the listener keeps taking connections up to its backlog. */
@@ -492,10 +512,8 @@ static void test_listener_rst_in_syn_received(void **state)
 {
 	FX_VARS(state);
 	struct tapir_tcp_info li;
-	struct pconn pc;
 	const struct tseg *sa;
-	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
-					 .flags = TF_SYN, .win = 65535, .mss = 1460});
+	puppet_syn(sim, 1000, 5000);
 	sim_advance(sim, TAPIR_MS(1));
 	sa = tap_last(sim, 0);
 	assert_non_null(sa);
@@ -505,17 +523,8 @@ static void test_listener_rst_in_syn_received(void **state)
 	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5001,
 					 .flags = TF_RST, .win = 0});
 	sim_advance(sim, TAPIR_MS(1));
-	tapir_tcp_get_info(p->lis, &li);
-	assert_int_equal(li.syn_queued, 0);
-	assert_int_equal(li.accept_queued, 0);
-	assert_int_equal(sim_sockets(sim->st[1]), 1);
 	/* the listener still takes BACKLOG connections */
-	assert_non_null(puppet_open(sim, p->lis, 80, 1001, 7000, &pc));
-	tapir_tcp_abort(pc.b, sim->now);
-	assert_non_null(puppet_open(sim, p->lis, 80, 1002, 9000, &pc));
-	tapir_tcp_abort(pc.b, sim->now);
-	fx_close(x, &p->lis);
-	assert_int_equal(sim_sockets(sim->st[1]), 0);
+	listener_clean(x, 2);
 }
 
 static void syn_retries2(struct tapir_config *c) { c->tcp_syn_retries = 2; }
@@ -526,21 +535,11 @@ static const struct fx_opts syn_retries2_opts = {.config = syn_retries2};
 static void test_listener_synack_timeout(void **state)
 {
 	FX_VARS(state);
-	struct tapir_tcp_info li;
-	struct pconn pc;
-	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
-					 .flags = TF_SYN, .win = 65535, .mss = 1460});
+	puppet_syn(sim, 1000, 5000);
 	sim_advance(sim, TAPIR_SEC(30));
 	/* the SYN,ACK: first at once, then after 1 and 2 more seconds */
 	assert_int_equal(tap_count(sim, 0, TF_SYN | TF_ACK, TF_SYN | TF_ACK, -1), 3);
-	tapir_tcp_get_info(p->lis, &li);
-	assert_int_equal(li.syn_queued, 0);
-	assert_int_equal(li.accept_queued, 0);
-	assert_int_equal(sim_sockets(sim->st[1]), 1);
-	assert_non_null(puppet_open(sim, p->lis, 80, 1001, 7000, &pc));
-	tapir_tcp_abort(pc.b, sim->now);
-	fx_close(x, &p->lis);
-	assert_int_equal(sim_sockets(sim->st[1]), 0);
+	listener_clean(x, 1);
 }
 
 /* Closing a listener with a connection still in SYN-RECEIVED frees
@@ -548,8 +547,7 @@ static void test_listener_synack_timeout(void **state)
 static void test_close_listener_with_embryo(void **state)
 {
 	FX_VARS(state);
-	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
-					 .flags = TF_SYN, .win = 65535, .mss = 1460});
+	puppet_syn(sim, 1000, 5000);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(sim_sockets(sim->st[1]), 2);
 	fx_close(x, &p->lis);

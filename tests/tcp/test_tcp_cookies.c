@@ -17,9 +17,7 @@
 
 static const struct tseg *syn(struct sim *sim, uint16_t sport, uint32_t seq)
 {
-	struct pseg p = {.sport = sport, .dport = 80, .seq = seq, .flags = TF_SYN,
-			 .win = 65535, .mss = 1460};
-	puppet_send(sim, &p);
+	puppet_syn(sim, sport, seq);
 	sim_advance(sim, TAPIR_MS(1));
 	return tap_last(sim, 0);
 }

@@ -88,9 +88,9 @@ static void check_read(struct sim *sim, struct tapir_tcp *t, size_t total)
 static const struct fx_opts loss_opts = {.link = fx_delay_5ms};
 
 /* On loss_opts' bench: one window of 10 segments from A with the segments
- * in D lost (the hook drops nothing until armed, so it is put on the cable
+ * in D lost, and A's state after it in I (the hook drops nothing until armed, so it is put on the cable
  * only now). */
-static void loss_window(struct fx *x, struct dropper *d)
+static void loss_window(struct fx *x, struct dropper *d, struct tapir_tcp_info *i)
 {
 	struct sim *sim = &x->sim;
 	static uint8_t buf[14600];
@@ -102,6 +102,17 @@ static void loss_window(struct fx *x, struct dropper *d)
 	fill(buf, 0, sizeof(buf));
 	assert_int_equal(tapir_tcp_send(x->p.cli, buf, sizeof(buf), sim->now), (long)sizeof(buf));
 	sim_advance(sim, TAPIR_SEC(5));
+	tapir_tcp_get_info(x->p.cli, i);
+}
+
+/* After loss_window: one fast recovery (RFC 5681 3.2) with NREXMIT
+ * retransmissions, everything acknowledged and read, byte-exact, by B. */
+static void recovered(struct fx *x, const struct tapir_tcp_info *i, uint64_t nrexmit)
+{
+	assert_int_equal(tapir_stats(x->sim.st[0])->tcp_fast_retransmits, 1);
+	assert_int_equal(tapir_stats(x->sim.st[0])->tcp_retransmits, nrexmit);
+	assert_int_equal(i->snd_una, i->snd_nxt);
+	check_read(&x->sim, x->p.srv, 14600);
 }
 
 /* RFC 5681 3.2 / 4.2: one segment lost: every later segment draws an
@@ -114,8 +125,7 @@ static void test_fast_retransmit(void **state)
 	struct tapir_tcp_info i;
 	const struct tseg *lost, *rexmit;
 	size_t dups = 0;
-	loss_window(x, &d);
-	tapir_tcp_get_info(p->cli, &i);
+	loss_window(x, &d, &i);
 	lost = data_seg(sim, 1, 2);
 	assert_true(lost->dropped);
 	rexmit = find_data(sim, 1, lost->seq, 1);
@@ -132,10 +142,7 @@ static void test_fast_retransmit(void **state)
 	assert_true(dups >= 3 + 1); /* the ACK that moved to the hole, then 3 duplicates */
 	assert_true(rexmit->t - lost->t < i.rto_us);
 	assert_true(rexmit->t - lost->t < TAPIR_MS(30)); /* about one RTT */
-	assert_int_equal(tapir_stats(sim->st[0])->tcp_fast_retransmits, 1);
-	assert_int_equal(tapir_stats(sim->st[0])->tcp_retransmits, 1);
-	assert_int_equal(i.snd_una, i.snd_nxt);
-	check_read(sim, p->srv, 14600);
+	recovered(x, &i, 1);
 }
 
 /* RFC 6582 3.2 (5): two losses in one window: the partial ACK after the
@@ -147,8 +154,7 @@ static void test_newreno_partial_ack(void **state)
 	struct dropper d = {.which = {2, 5}, .n = 2};
 	struct tapir_tcp_info i;
 	const struct tseg *lost1, *lost2, *rx1, *rx2, *partial = NULL;
-	loss_window(x, &d);
-	tapir_tcp_get_info(p->cli, &i);
+	loss_window(x, &d, &i);
 	lost1 = data_seg(sim, 1, 2);
 	lost2 = data_seg(sim, 1, 5);
 	assert_true(lost1->dropped && lost2->dropped);
@@ -165,10 +171,7 @@ static void test_newreno_partial_ack(void **state)
 	/* the second hole went out on the partial ACK's arrival */
 	assert_int_equal(rx2->t, partial->t + 5000);
 	assert_true(rx2->t - lost1->t < i.rto_us);
-	assert_int_equal(tapir_stats(sim->st[0])->tcp_fast_retransmits, 1);
-	assert_int_equal(tapir_stats(sim->st[0])->tcp_retransmits, 2);
-	assert_int_equal(i.snd_una, i.snd_nxt);
-	check_read(sim, p->srv, 14600);
+	recovered(x, &i, 2);
 }
 
 /* RFC 5681 4.2 / RFC 9293 3.10.7.4: segments arriving in reverse are
