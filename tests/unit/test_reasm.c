@@ -341,6 +341,16 @@ static void test_timeout_of_icmp_error_is_silent(void **state)
 	assert_int_equal(cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, NULL)[28 + 20], TAPIR_ICMP_ECHO);
 }
 
+/* A new datagram in FS (as make_frags), its first fragment fed a
+ * microsecond later: reassembly memory stays within the bound. */
+static void first_within_bound(struct fx *f, uint16_t id, size_t dlen, uint32_t seed, size_t chunk)
+{
+	make_frags(&FS, id, dlen, seed, chunk);
+	f->now += 1;
+	feed(f, &FS, 0);
+	assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
+}
+
 /* The bounds: at most cfg.reasm_max_bytes of buffers, the oldest datagram
  * making room (reasm_evicted); never more memory than the limit. */
 static void mem_4small(struct tapir_config *c) { c->reasm_max_bytes = 4 * TP_SMALL_CAP; }
@@ -351,10 +361,7 @@ static void test_memory_limit(void **state)
 	struct fx *f = *state;
 	/* 6 datagrams of 3 fragments: only their first two fragments each */
 	for (uint16_t d = 0; d < 6; d++) {
-		make_frags(&FS, (uint16_t)(20 + d), 4000, d, 1480);
-		f->now += 1;
-		feed(f, &FS, 0);
-		assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
+		first_within_bound(f, (uint16_t)(20 + d), 4000, d, 1480);
 		feed(f, &FS, 1);
 		assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
 	}
@@ -406,12 +413,8 @@ static const struct fx_opts jumbo_roomy = {.mtu = 9000, .udp_port = PORT};
 static void test_memory_limit_large_fragments(void **state)
 {
 	struct fx *f = *state;
-	for (uint16_t d = 0; d < 4; d++) {
-		make_frags(&FS, (uint16_t)(40 + d), 20000, d, 8976);
-		f->now += 1;
-		feed(f, &FS, 0);
-		assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
-	}
+	for (uint16_t d = 0; d < 4; d++)
+		first_within_bound(f, (uint16_t)(40 + d), 20000, d, 8976);
 	expect_nothing(f);
 	/* with room for a large buffer, jumbo fragments do reassemble */
 	fx_free(f);

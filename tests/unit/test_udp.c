@@ -96,15 +96,16 @@ static void test_zero_checksum_accepted(void **state)
 }
 
 /* LEN bytes of pattern SEED (in DATA) from the peer to closed port 2222,
- * in the frame FR: dropped as udp_no_port.  Returns the frame's length. */
-static size_t to_closed_port(struct fx *f, uint8_t *fr, uint8_t *data, size_t len, uint32_t seed)
+ * in the frame FR: dropped as udp_no_port.  Returns the last ICMP packet
+ * sent (NULL if none). */
+static const uint8_t *to_closed_port(struct fx *f, uint8_t *fr, uint8_t *data, size_t len,
+				     uint32_t seed)
 {
-	size_t n;
+	size_t rl;
 	fx_learn_peer(f);
 	pattern_fill(data, len, seed);
-	n = fr_udp_frame(fr, IP_PEER, IP_US, 1111, 2222, data, len);
-	fx_expect_drop(f, fr, n, udp_no_port);
-	return n;
+	fx_expect_drop(f, fr, fr_udp_frame(fr, IP_PEER, IP_US, 1111, 2222, data, len), udp_no_port);
+	return cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
 }
 
 /* RFC 1122 4.1.3.1: a datagram to a closed port gets ICMP port
@@ -139,11 +140,8 @@ static void test_closed_port_long_quote(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[1600], data[1400];
-	const uint8_t *r;
-	size_t rl;
+	const uint8_t *r = to_closed_port(f, fr, data, sizeof(data), 4);
 
-	to_closed_port(f, fr, data, sizeof(data), 4);
-	r = cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
 	assert_non_null(r);
 	assert_int_equal(tapir_get16(r + 2), 576);
 	assert_memory_equal(r + 28, fr + TAPIR_ETH_HLEN, 576 - 28);
