@@ -8,7 +8,8 @@
  *		FX_VARS(state);
  *		... sim, p->cli, p->srv, x->c ...
  *	}
- *	FX_TEST(test_x, fx_established, &opts)   (OPTS may be NULL)
+ *	FX_TEST(test_x, &opts)   (on fx_established; OPTS may be NULL)
+ *	FX_TEST_AT(test_y, fx_time_wait, &opts)
  */
 #ifndef TCP_FIXTURE_H
 #define TCP_FIXTURE_H
@@ -85,8 +86,10 @@ int fx_teardown(void **state);
  * no connection or listener is left open on either stack, frees SIM. */
 void pair_fini(struct sim *sim, struct pair *p);
 
-#define FX_TEST(f, setup, opts)                                                \
+#define FX_TEST_AT(f, setup, opts)                                             \
 	cmocka_unit_test_prestate_setup_teardown(f, setup, fx_teardown, (void *)(opts))
+/* The common case: the test starts on fx_established. */
+#define FX_TEST(f, opts) FX_TEST_AT(f, fx_established, opts)
 
 /* The first line of a fixture test: X (the fixture), and SIM and P in it. */
 #define FX_VARS(state)                                                         \
@@ -103,7 +106,8 @@ void fx_retries2_3(struct tapir_config *c);          /* tcp_retries2 3 */
 extern const struct fx_opts fx_with_options;         /* .config = fx_options */
 
 /* One body run as several cases (a table of fx_opts): NAME is the case's. */
-#define FX_CASE(name, f, setup, opts) {name, f, setup, fx_teardown, (void *)(opts)}
+#define FX_CASE_AT(name, f, setup, opts) {name, f, setup, fx_teardown, (void *)(opts)}
+#define FX_CASE(name, f, opts) FX_CASE_AT(name, f, fx_established, opts)
 
 /* Closes *T (the application is done with it) and forgets it. */
 void fx_close(struct fx *x, struct tapir_tcp **t);

@@ -97,8 +97,8 @@ static void test_no_cookie_when_accept_queue_full(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FX_TEST(test_cookie_after_flood, fx_listener, NULL),
-		FX_TEST(test_no_cookie_when_accept_queue_full, fx_listener, &backlog1_opts),
+		FX_TEST_AT(test_cookie_after_flood, fx_listener, NULL),
+		FX_TEST_AT(test_no_cookie_when_accept_queue_full, fx_listener, &backlog1_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -423,13 +423,13 @@ static void test_sender_sws(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FX_TEST(test_fast_retransmit, fx_established, &loss_opts),
-		FX_TEST(test_newreno_partial_ack, fx_established, &loss_opts),
-		FX_TEST(test_ooo_reversed, fx_puppet, NULL),
-		FX_TEST(test_ooo_shuffled, fx_puppet, NULL),
-		FX_TEST(test_zero_window_and_update, fx_established, &rcvbuf_8k_opts),
-		FX_TEST(test_persist, fx_established, &persist_opts),
-		FX_TEST(test_sender_sws, fx_syn_sent, NULL),
+		FX_TEST(test_fast_retransmit, &loss_opts),
+		FX_TEST(test_newreno_partial_ack, &loss_opts),
+		FX_TEST_AT(test_ooo_reversed, fx_puppet, NULL),
+		FX_TEST_AT(test_ooo_shuffled, fx_puppet, NULL),
+		FX_TEST(test_zero_window_and_update, &rcvbuf_8k_opts),
+		FX_TEST(test_persist, &persist_opts),
+		FX_TEST_AT(test_sender_sws, fx_syn_sent, NULL),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

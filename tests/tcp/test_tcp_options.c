@@ -491,17 +491,17 @@ static void test_cubic_growth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FX_CASE("test_wscale_0", test_wscale, fx_established, &wscale_opts[0]),
-		FX_CASE("test_wscale_14", test_wscale, fx_established, &wscale_opts[1]),
-		FX_TEST(test_wscale_one_sided, fx_established, &no_wscale_opts),
-		FX_TEST(test_paws, fx_established, &fx_with_options),
-		FX_TEST(test_sack_recovery, fx_established, &sack_opts),
-		FX_TEST(test_sack_lost_retransmission, fx_established, &sack_opts),
-		FX_TEST(test_spurious_undo, fx_established, &reorder_opts),
-		FX_CASE("test_tso", test_tso, fx_established, &tso_opts[0]),
-		FX_CASE("test_tso_hooked", test_tso, fx_established, &tso_opts[1]),
-		FX_CASE("test_ecn_server_off", test_ecn, fx_established, &ecn_opts[0]),
-		FX_CASE("test_ecn", test_ecn, fx_established, &ecn_opts[1]),
+		FX_CASE("test_wscale_0", test_wscale, &wscale_opts[0]),
+		FX_CASE("test_wscale_14", test_wscale, &wscale_opts[1]),
+		FX_TEST(test_wscale_one_sided, &no_wscale_opts),
+		FX_TEST(test_paws, &fx_with_options),
+		FX_TEST(test_sack_recovery, &sack_opts),
+		FX_TEST(test_sack_lost_retransmission, &sack_opts),
+		FX_TEST(test_spurious_undo, &reorder_opts),
+		FX_CASE("test_tso", test_tso, &tso_opts[0]),
+		FX_CASE("test_tso_hooked", test_tso, &tso_opts[1]),
+		FX_CASE("test_ecn_server_off", test_ecn, &ecn_opts[0]),
+		FX_CASE("test_ecn", test_ecn, &ecn_opts[1]),
 		cmocka_unit_test(test_lossy_with_options),
 		cmocka_unit_test(test_cubic_growth),
 	};

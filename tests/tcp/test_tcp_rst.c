@@ -297,15 +297,15 @@ static void test_challenge_ack_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		FX_TEST(test_syn_to_closed_port, fx_puppet, NULL),
-		FX_TEST(test_ack_to_closed_port, fx_puppet, NULL),
-		FX_TEST(test_no_rst_for_rst, fx_puppet, NULL),
-		FX_TEST(test_rst_in_syn_sent, fx_syn_sent, NULL),
-		FX_TEST(test_rst_exact, fx_puppet, NULL),
-		FX_TEST(test_rst_in_window_challenge, fx_puppet, NULL),
-		FX_TEST(test_syn_in_established, fx_puppet, NULL),
-		FX_TEST(test_ack_beyond_snd_nxt, fx_puppet, NULL),
-		FX_TEST(test_challenge_ack_limit, fx_puppet, &challenge3_opts),
+		FX_TEST_AT(test_syn_to_closed_port, fx_puppet, NULL),
+		FX_TEST_AT(test_ack_to_closed_port, fx_puppet, NULL),
+		FX_TEST_AT(test_no_rst_for_rst, fx_puppet, NULL),
+		FX_TEST_AT(test_rst_in_syn_sent, fx_syn_sent, NULL),
+		FX_TEST_AT(test_rst_exact, fx_puppet, NULL),
+		FX_TEST_AT(test_rst_in_window_challenge, fx_puppet, NULL),
+		FX_TEST_AT(test_syn_in_established, fx_puppet, NULL),
+		FX_TEST_AT(test_ack_beyond_snd_nxt, fx_puppet, NULL),
+		FX_TEST_AT(test_challenge_ack_limit, fx_puppet, &challenge3_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -449,19 +449,19 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_backoff),
-		FX_TEST(test_rto_3s_after_syn_timeout, fx_established, &syn_lost_opts),
-		FX_TEST(test_rtt_estimator, fx_established, &rtt_opts),
-		FX_CASE("test_rto_min_200ms", test_rto_min, fx_established, &rto_min_opts[0]),
-		FX_CASE("test_rto_min_300ms", test_rto_min, fx_established, &rto_min_opts[1]),
-		FX_TEST(test_karn, fx_established, &karn_opts),
-		FX_TEST(test_retries2_etimedout, fx_established, &retries3_opts),
-		FX_TEST(test_user_timeout, fx_established, &utimeout_opts),
-		FX_TEST(test_keepalive_answered, fx_established, &keepalive_opts),
-		FX_TEST(test_keepalive_unanswered, fx_established, &keepalive_lossy_opts),
-		FX_TEST(test_delayed_ack_one_segment, fx_established, &fx_with_options),
-		FX_TEST(test_delayed_ack_two_segments, fx_established, NULL),
-		FX_TEST(test_nagle, fx_established, &nagle_opts[0]),
-		FX_CASE("test_nodelay", test_nagle, fx_established, &nagle_opts[1]),
+		FX_TEST(test_rto_3s_after_syn_timeout, &syn_lost_opts),
+		FX_TEST(test_rtt_estimator, &rtt_opts),
+		FX_CASE("test_rto_min_200ms", test_rto_min, &rto_min_opts[0]),
+		FX_CASE("test_rto_min_300ms", test_rto_min, &rto_min_opts[1]),
+		FX_TEST(test_karn, &karn_opts),
+		FX_TEST(test_retries2_etimedout, &retries3_opts),
+		FX_TEST(test_user_timeout, &utimeout_opts),
+		FX_TEST(test_keepalive_answered, &keepalive_opts),
+		FX_TEST(test_keepalive_unanswered, &keepalive_lossy_opts),
+		FX_TEST(test_delayed_ack_one_segment, &fx_with_options),
+		FX_TEST(test_delayed_ack_two_segments, NULL),
+		FX_TEST(test_nagle, &nagle_opts[0]),
+		FX_CASE("test_nodelay", test_nagle, &nagle_opts[1]),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
