@@ -521,7 +521,7 @@ static void test_listener_rst_in_syn_received(void **state)
 	tapir_tcp_get_info(p->lis, &li);
 	assert_int_equal(li.syn_queued, 1);
 	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5001,
-					 .flags = TF_RST, .win = 0});
+					.flags = TF_RST, .win = 0});
 	sim_advance(sim, TAPIR_MS(1));
 	/* the listener still takes BACKLOG connections */
 	listener_clean(x, 2);

@@ -390,7 +390,7 @@ static void test_sender_sws(void **state)
 	pc.rcv_nxt = iss + 1;
 	pc.snd_nxt = 5000;
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = pc.bport, .seq = pc.snd_nxt,
-					 .ack = pc.rcv_nxt, .flags = TF_SYN | TF_ACK, .win = pc.win,
+					.ack = pc.rcv_nxt, .flags = TF_SYN | TF_ACK, .win = pc.win,
 					 .mss = 1460});
 	pc.snd_nxt++;
 	sim_advance(sim, TAPIR_MS(1));

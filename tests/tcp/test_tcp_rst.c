@@ -25,7 +25,7 @@ static void test_syn_to_closed_port(void **state)
 	FX_VARS(state);
 	const struct tseg *r;
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1000,
-					   .flags = TF_SYN, .win = 1000, .mss = 1460});
+					.flags = TF_SYN, .win = 1000, .mss = 1460});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 1);
 	r = sent_by_b(x, 0);
@@ -37,14 +37,14 @@ static void test_syn_to_closed_port(void **state)
 	assert_int_equal(r->len, 0);
 	/* with data on the SYN */
 	puppet_send(sim, &(struct pseg){.sport = 2001, .dport = 81, .seq = 7000,
-					   .flags = TF_SYN, .win = 1000, .data = "0123456789", .len = 10});
+					.flags = TF_SYN, .win = 1000, .data = "0123456789", .len = 10});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 1);
 	assert_int_equal(r->flags, TF_RST | TF_ACK);
 	assert_int_equal(r->ack, 7011);
 	/* a bare FIN */
 	puppet_send(sim, &(struct pseg){.sport = 2002, .dport = 81, .seq = 9000,
-					   .flags = TF_FIN, .win = 1000});
+					.flags = TF_FIN, .win = 1000});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 2);
 	assert_int_equal(r->flags, TF_RST | TF_ACK);
@@ -61,7 +61,7 @@ static void test_ack_to_closed_port(void **state)
 	FX_VARS(state);
 	const struct tseg *r;
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 3000, .ack = 777,
-					   .flags = TF_ACK, .win = 1000});
+					.flags = TF_ACK, .win = 1000});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 1);
 	r = sent_by_b(x, 0);
@@ -69,14 +69,14 @@ static void test_ack_to_closed_port(void **state)
 	assert_int_equal(r->seq, 777);
 	/* data with ACK, to a port nobody uses */
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 3000, .ack = 888,
-					   .flags = TF_ACK | TF_PSH, .win = 1000, .data = "xyz", .len = 3});
+					.flags = TF_ACK | TF_PSH, .win = 1000, .data = "xyz", .len = 3});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 1);
 	assert_int_equal(r->flags, TF_RST);
 	assert_int_equal(r->seq, 888);
 	/* RFC 9293 3.10.7.2: an ACK to a listener gets the same */
 	puppet_send(sim, &(struct pseg){.sport = 2003, .dport = 80, .seq = 3000, .ack = 999,
-					   .flags = TF_ACK, .win = 1000});
+					.flags = TF_ACK, .win = 1000});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 2);
 	assert_non_null(r);
@@ -92,11 +92,11 @@ static void test_no_rst_for_rst(void **state)
 	/* a closed port */
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1, .flags = TF_RST});
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1, .ack = 5,
-					   .flags = TF_RST | TF_ACK});
+					.flags = TF_RST | TF_ACK});
 	/* a listener */
 	puppet_send(sim, &(struct pseg){.sport = 2001, .dport = 80, .seq = 1, .flags = TF_RST});
 	puppet_send(sim, &(struct pseg){.sport = 2001, .dport = 80, .seq = 1, .ack = 5,
-					   .flags = TF_RST | TF_ACK});
+					.flags = TF_RST | TF_ACK});
 	/* a connection, far outside its window */
 	pc_send(sim, pc, pc->snd_nxt + 1000000, 0, TF_RST, NULL, 0);
 	pc_send(sim, pc, pc->snd_nxt - 1000000, pc->rcv_nxt, TF_RST | TF_ACK, NULL, 0);
@@ -127,15 +127,15 @@ static void test_rst_in_syn_sent(void **state)
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .flags = TF_RST});
 	/* an ACK that does not cover our SYN, or covers more: ignored */
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss,
-					 .flags = TF_RST | TF_ACK});
+					.flags = TF_RST | TF_ACK});
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 2,
-					 .flags = TF_RST | TF_ACK});
+					.flags = TF_RST | TF_ACK});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
 	assert_int_equal(tap_n(sim, 0), 0);
 	/* a bad ACK without RST: reset it */
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 1000,
-					 .flags = TF_ACK});
+					.flags = TF_ACK});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
 	assert_int_equal(tap_n(sim, 0), 1);
@@ -144,7 +144,7 @@ static void test_rst_in_syn_sent(void **state)
 	assert_int_equal(r->seq, iss + 1000);
 	/* the right ACK */
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 0, .ack = iss + 1,
-					 .flags = TF_RST | TF_ACK});
+					.flags = TF_RST | TF_ACK});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_CLOSED);
 	assert_int_equal(tapir_tcp_error(t), ECONNREFUSED);
