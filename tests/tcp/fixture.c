@@ -1,7 +1,5 @@
 #include "fixture.h"
 
-#include <string.h>
-
 /* The bench as OPTS (in *STATE) asks, side A a puppet if PUPPET. */
 static struct fx *fx_new(void **state, bool puppet)
 {
@@ -78,7 +76,8 @@ int fx_syn_sent(void **state)
 	return 0;
 }
 
-static int fx_open(void **state, struct fx **out)
+/* The bench with both stacks, the tap on, and the connection made. */
+static struct fx *fx_open(void **state)
 {
 	const struct fx_opts *o = *state;
 	struct fx *x = fx_new(state, false);
@@ -89,8 +88,7 @@ static int fx_open(void **state, struct fx **out)
 		x->sim.drop_arg = &x->knob;
 	}
 	assert_true(sim_pair(&x->sim, 80, &x->p, o ? o->cli_setup : NULL, o ? o->lis_setup : NULL));
-	*out = x;
-	return 0;
+	return x;
 }
 
 void fx_options(struct tapir_config *c) { (void)c; }
@@ -101,8 +99,8 @@ const struct fx_opts fx_with_options = {.config = fx_options};
 
 int fx_established(void **state)
 {
-	struct fx *x;
-	return fx_open(state, &x);
+	fx_open(state);
+	return 0;
 }
 
 void fx_close(struct fx *x, struct tapir_tcp **t)
@@ -113,9 +111,8 @@ void fx_close(struct fx *x, struct tapir_tcp **t)
 
 int fx_fin_wait_2(void **state)
 {
-	struct fx *x;
+	struct fx *x = fx_open(state);
 	char b[8];
-	fx_open(state, &x);
 	fx_close(x, &x->p.cli); /* A closes first: A waits */
 	sim_advance(&x->sim, TAPIR_MS(10));
 	assert_int_equal(tapir_tcp_recv(x->p.srv, b, sizeof(b), x->sim.now), 0);

@@ -558,10 +558,10 @@ static void test_close_listener_with_embryo(void **state)
 
 static void set_linger0(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_LINGER, 0); }
 
-/* RFC 9293 3.10.5 (ABORT) / SO_LINGER {1, 0}: close sends RST
- * <SEQ=SND.NXT>, frees the socket at once; the peer gets ECONNRESET. */
 static const struct fx_opts linger0_opts = {.cli_setup = set_linger0};
 
+/* RFC 9293 3.10.5 (ABORT) / SO_LINGER {1, 0}: close sends RST
+ * <SEQ=SND.NXT>, frees the socket at once; the peer gets ECONNRESET. */
 static void test_linger_zero(void **state)
 {
 	FX_VARS(state);

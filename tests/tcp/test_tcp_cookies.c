@@ -75,10 +75,10 @@ static void test_cookie_after_flood(void **state)
 	tapir_tcp_abort(c, sim->now);
 }
 
-/* UNP 4.5: when the accept queue itself is full, the application is
- * behind: a SYN is dropped silently (no cookie) so the client retries. */
 static const struct fx_opts backlog1_opts = {.backlog = 1};
 
+/* UNP 4.5: when the accept queue itself is full, the application is
+ * behind: a SYN is dropped silently (no cookie) so the client retries. */
 static void test_no_cookie_when_accept_queue_full(void **state)
 {
 	FX_VARS(state);
