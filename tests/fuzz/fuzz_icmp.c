@@ -39,21 +39,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			mlen = 8;
 		}
 	}
-	n = 14 + 20 + mlen + qlen;
-	f = malloc(n);
-	if (!f)
-		abort();
-	w_eth(f, 0x0800);
-	w_ip(f + 14, (fl & 2) ? 0x0a000009u : W_PEER, (fl & 4) ? 0x0a0000ffu : W_US, 1,
-	     mlen + qlen, 7, 0);
+	f = w_ip_frame_new((fl & 2) ? 0x0a000009u : W_PEER, (fl & 4) ? 0x0a0000ffu : W_US, 1,
+			   mlen + qlen, 7, 0, &n);
 	memcpy(f + 34, msg, mlen);
 	if (qlen)
 		memcpy(f + 34 + mlen, q, qlen);
-	if (fl & 1)
-		w_fix_checksums(f + 14, n - 14);
-	world_input(&w, f, n);
-	free(f);
-	world_advance(&w, TAPIR_SEC(1));
-	world_finish(&w, fl & 0x80);
+	world_last_frame(&w, f, n, fl & 1, TAPIR_SEC(1), fl & 0x80);
 	return 0;
 }

@@ -25,12 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fl = data[0];
 	src = (fl & 4) ? 0x0a000009u : W_PEER;
-	n = 14 + 20 + size - 1;
-	f = malloc(n);
-	if (!f)
-		abort();
-	w_eth(f, 0x0800);
-	w_ip(f + 14, src, W_US, 6, size - 1, 11, 0x4000);
+	f = w_ip_frame_new(src, W_US, 6, size - 1, 11, 0x4000, &n);
 	th = f + 34;
 	memcpy(th, data + 1, size - 1);
 	world_init(&w, W_TCP);
@@ -43,11 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tapir_put32(th + 4, tapir_get32(th + 4) + rcv_nxt);
 		tapir_put32(th + 8, tapir_get32(th + 8) + snd_una);
 	}
-	if (fl & 1)
-		w_fix_checksums(f + 14, n - 14);
-	world_input(&w, f, n);
-	free(f);
-	world_advance(&w, TAPIR_MS(250));
-	world_finish(&w, fl & 8);
+	world_last_frame(&w, f, n, fl & 1, TAPIR_MS(250), fl & 8);
 	return 0;
 }

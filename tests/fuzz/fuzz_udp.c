@@ -19,13 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > 66000)
 		return 0;
 	fl = data[0];
-	n = 14 + 20 + size - 1;
-	f = malloc(n);
-	if (!f)
-		abort();
-	w_eth(f, 0x0800);
-	w_ip(f + 14, (fl & 2) ? 0x0a000009u : W_PEER, (fl & 4) ? 0x0a0000ffu : W_US, 17,
-	     size - 1, 9, 0);
+	f = w_ip_frame_new((fl & 2) ? 0x0a000009u : W_PEER, (fl & 4) ? 0x0a0000ffu : W_US, 17,
+			   size - 1, 9, 0, &n);
 	memcpy(f + 34, data + 1, size - 1);
 	if (fl & 1)
 		w_fix_checksums(f + 14, n - 14);

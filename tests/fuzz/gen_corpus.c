@@ -221,39 +221,50 @@ static void gen_reasm(void)
 	uint8_t u[64];
 #define FRAG(t, sel, frag, len, payload, plen)                                          \
 	(b8(&b, t), b8(&b, sel), b16(&b, frag), b16(&b, len), bmem(&b, payload, plen))
+	/* a seed: up to three fragments, each [t][sel][frag][len] + payload */
+	struct rfrag {
+		uint8_t t, sel;
+		uint16_t frag, len;
+		const void *payload;
+		size_t plen;
+	};
+	struct rseed {
+		const char *name;
+		unsigned n;
+		struct rfrag f[3];
+	};
+	const struct rseed seeds[] = {
+		{"udp-2", 2, {{0, 0, 0x2000, 16, u, 16}, {0, 0, 2, 24, u + 16, 24}}},
+		{"udp-2-reversed", 2, {{0, 0, 2, 24, u + 16, 24}, {1, 0, 0x2000, 16, u, 16}}},
+		{"udp-3-options", 3,
+		 {{0, 0x20, 0x2000, 8, u, 8}, {0, 0, 0x2001, 8, u + 8, 8}, {0, 0, 2, 24, u + 16, 24}}},
+		{"overlap", 2, {{0, 0, 0x2000, 16, u, 16}, {0, 0, 0x2001, 16, u + 8, 16}}},
+		{"duplicate", 3,
+		 {{0, 0, 0x2000, 16, u, 16}, {0, 0, 0x2000, 16, u, 16}, {0, 0, 2, 24, u + 16, 24}}},
+		{"timeout", 2, {{0xa4, 0, 0x2000, 16, u, 16}, {0, 0, 2, 24, u + 16, 24}}},
+		{"ping-of-death", 3,
+		 {{0, 1, 0x2000, 1480, u, 0}, {0, 1, 0x20b9, 1480, u, 0}, {0, 1, 0x1ff0, 1480, u, 0}}},
+		{"icmp-echo", 2,
+		 {{0, 4, 0x2000, 8, "\x08\0\0\0\0\0\0\0", 8}, {0, 4, 1, 8, "abcdefgh", 8}}},
+		{"proto-99", 2, {{0, 0x0c, 0x2000, 8, u, 8}, {0, 0x0c, 1, 8, u, 8}}},
+		{"jumbo", 2, {{0, 0, 0x2000, 8000, u, 16}, {0, 0, 1000, 100, u, 0}}},
+		{"from-other", 2, {{0, 0x10, 0x2000, 16, u, 16}, {0, 0x10, 2, 24, u + 16, 24}}},
+		{"two-lasts", 3,
+		 {{0, 0, 0x2000, 16, u, 16}, {0, 0, 0x0001, 8, u, 8}, {0, 0, 0x0002, 8, u, 8}}},
+	};
 	udp(u, 9, 53, "0123456789abcdefghijklmnopqrstuv"); /* 40 bytes, checksum 0 */
-	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 2, 24, u + 16, 24);
-	save("reasm", "udp-2", b.d, b.n);
-	b.n = 0, FRAG(0, 0, 2, 24, u + 16, 24), FRAG(1, 0, 0x2000, 16, u, 16);
-	save("reasm", "udp-2-reversed", b.d, b.n);
-	b.n = 0, FRAG(0, 0x20, 0x2000, 8, u, 8), FRAG(0, 0, 0x2001, 8, u + 8, 8),
-	FRAG(0, 0, 2, 24, u + 16, 24);
-	save("reasm", "udp-3-options", b.d, b.n);
-	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 0x2001, 16, u + 8, 16);
-	save("reasm", "overlap", b.d, b.n);
-	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 0x2000, 16, u, 16),
-	FRAG(0, 0, 2, 24, u + 16, 24);
-	save("reasm", "duplicate", b.d, b.n);
-	b.n = 0, FRAG(0xa4, 0, 0x2000, 16, u, 16), FRAG(0, 0, 2, 24, u + 16, 24);
-	save("reasm", "timeout", b.d, b.n);
-	b.n = 0, FRAG(0, 1, 0x2000, 1480, u, 0), FRAG(0, 1, 0x20b9, 1480, u, 0),
-	FRAG(0, 1, 0x1ff0, 1480, u, 0);
-	save("reasm", "ping-of-death", b.d, b.n);
-	b.n = 0, FRAG(0, 4, 0x2000, 8, "\x08\0\0\0\0\0\0\0", 8), FRAG(0, 4, 1, 8, "abcdefgh", 8);
-	save("reasm", "icmp-echo", b.d, b.n);
-	b.n = 0, FRAG(0, 0x0c, 0x2000, 8, u, 8), FRAG(0, 0x0c, 1, 8, u, 8);
-	save("reasm", "proto-99", b.d, b.n);
+	for (size_t k = 0; k < sizeof(seeds) / sizeof(seeds[0]); k++) {
+		b.n = 0;
+		for (unsigned i = 0; i < seeds[k].n; i++) {
+			const struct rfrag *g = &seeds[k].f[i];
+			FRAG(g->t, g->sel, g->frag, g->len, g->payload, g->plen);
+		}
+		save("reasm", seeds[k].name, b.d, b.n);
+	}
 	b.n = 0;
 	for (unsigned i = 0; i < 6; i++)
 		FRAG(0, i & 3, 0x2000 | (i * 8), 64, u, 0);
 	save("reasm", "many-ids", b.d, b.n);
-	b.n = 0, FRAG(0, 0, 0x2000, 8000, u, 16), FRAG(0, 0, 1000, 100, u, 0);
-	save("reasm", "jumbo", b.d, b.n);
-	b.n = 0, FRAG(0, 0x10, 0x2000, 16, u, 16), FRAG(0, 0x10, 2, 24, u + 16, 24);
-	save("reasm", "from-other", b.d, b.n);
-	b.n = 0, FRAG(0, 0, 0x2000, 16, u, 16), FRAG(0, 0, 0x0001, 8, u, 8),
-	FRAG(0, 0, 0x0002, 8, u, 8);
-	save("reasm", "two-lasts", b.d, b.n);
 #undef FRAG
 }
 

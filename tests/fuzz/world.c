@@ -542,3 +542,27 @@ void world_finish(struct world *w, bool graceful)
 	tapir_stack_free(s);
 	w->s = NULL;
 }
+
+uint8_t *w_ip_frame_new(uint32_t src, uint32_t dst, uint8_t proto, size_t payload, uint16_t id,
+			uint16_t frag, size_t *n)
+{
+	uint8_t *f;
+	*n = 14 + 20 + payload;
+	f = malloc(*n);
+	if (!f)
+		abort();
+	w_eth(f, 0x0800);
+	w_ip(f + 14, src, dst, proto, payload, id, frag);
+	return f;
+}
+
+void world_last_frame(struct world *w, uint8_t *f, size_t n, bool fix, tapir_time_t dt,
+		      bool graceful)
+{
+	if (fix)
+		w_fix_checksums(f + 14, n - 14);
+	world_input(w, f, n);
+	free(f);
+	world_advance(w, dt);
+	world_finish(w, graceful);
+}

@@ -94,6 +94,16 @@ size_t w_eth(uint8_t *f, uint16_t type);
 /* Writes a 20-byte IPv4 header at IP (checksum included). */
 void w_ip(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, size_t payload,
 	  uint16_t id, uint16_t frag);
+/* A frame peer -> us: the Ethernet header, then w_ip's header (SRC, DST,
+ * PROTO, ID, FRAG) for PAYLOAD bytes, room for them after it; malloc'd
+ * (aborts when out of memory), its length in *N. */
+uint8_t *w_ip_frame_new(uint32_t src, uint32_t dst, uint8_t proto, size_t payload, uint16_t id,
+			uint16_t frag, size_t *n);
+/* A harness's last step: hands F (from w_ip_frame_new; its checksums
+ * fixed first if FIX) to the stack, frees it, runs DT, then
+ * world_finish(GRACEFUL). */
+void world_last_frame(struct world *w, uint8_t *f, size_t n, bool fix, tapir_time_t dt,
+		      bool graceful);
 /* Recomputes the IPv4 header checksum and, for an unfragmented TCP, UDP or
  * ICMP packet that fits, the transport checksum: what a fuzzer cannot
  * find by itself.  Safe on any bytes. */

@@ -29,72 +29,60 @@
 
 #include <tapir/hook.h>
 #include <tapir/wire.h>
-#include <tapir/socket.h>
 
 #include "personality.h"
 
-#define A_ADDR 0x0a000001u /* 10.0.0.1: the server, with the personality */
-#define B_ADDR 0x0a000002u /* 10.0.0.2: the client */
+#include "netpair.h"
 
-struct pair {
-	struct tapir_net *a, *b;
-	struct tapir_stack *sa; /* A's, for personalities_release */
+/* On the pair, NP_A (10.0.0.1) is the server, with the personality; NP_B
+ * the client. */
+
+struct pair_setup {
+	const char *pers;
+	void (*setup)(struct net_pair *, void *);
+	void *arg;
 };
 
-static void cfg_short(struct tapir_config *c)
+/* before the stack threads start: the personality on A, then the caller's
+ * hooks */
+static void install(struct net_pair *np, void *arg)
 {
-	tapir_config_default(c);
-	c->seed = 11;
-	c->tcp_rto_initial_us = TAPIR_MS(200);
-	c->tcp_syn_retries = 2;
+	struct pair_setup *ps = arg;
+	char err[256] = "";
+	if (ps->pers) {
+		char *specs[1] = {(char *)ps->pers};
+		if (personalities_install(tapir_net_stack(np->a), specs, 1, err, sizeof(err)) < 0)
+			fail_msg("install %s: %s", ps->pers, err);
+	}
+	if (ps->setup)
+		ps->setup(np, ps->arg);
 }
 
 /* The pair, with PERS installed on A (and HOOKS set up by the caller
  * through SETUP) before the stack thread starts. */
-static void pair_up(struct pair *p, const char *pers, void (*setup)(struct pair *, void *),
+static void pair_up(struct net_pair *p, const char *pers, void (*setup)(struct net_pair *, void *),
 		    void *arg)
 {
-	static const uint8_t mac_a[6] = {0x02, 0, 0, 0, 0, 1}, mac_b[6] = {0x02, 0, 0, 0, 0, 2};
+	struct pair_setup ps = {pers, setup, arg};
 	struct tapir_config c;
-	char err[256] = "";
-	cfg_short(&c);
-	assert_int_equal(tapir_net_new_pair(&c, &c, NULL, &p->a, &p->b), 0);
-	assert_int_equal(tapir_net_add_iface(p->a, mac_a, 0, A_ADDR, 24, 0), 0);
-	assert_int_equal(tapir_net_add_iface(p->b, mac_b, 0, B_ADDR, 24, 0), 0);
-	p->sa = tapir_net_stack(p->a);
-	if (pers) {
-		char *specs[1] = {(char *)pers};
-		if (personalities_install(tapir_net_stack(p->a), specs, 1, err, sizeof(err)) < 0)
-			fail_msg("install %s: %s", pers, err);
-	}
-	if (setup)
-		setup(p, arg);
-	assert_int_equal(tapir_net_start(p->a), 0);
-	assert_int_equal(tapir_net_start(p->b), 0);
+	tapir_config_default(&c);
+	c.seed = 11;
+	c.tcp_rto_initial_us = TAPIR_MS(200);
+	c.tcp_syn_retries = 2;
+	net_pair_up(p, &c, install, &ps);
 }
 
-static void pair_down(struct pair *p)
+static void pair_down(struct net_pair *p)
 {
-	tapir_net_stop(p->a);
-	tapir_net_stop(p->b);
-	personalities_release(p->sa);
+	struct tapir_stack *sa = tapir_net_stack(p->a); /* for personalities_release */
+	net_pair_down(p);
+	personalities_release(sa);
 }
-
-static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
-{
-	struct sockaddr_in s;
-	memset(&s, 0, sizeof(s));
-	s.sin_family = AF_INET;
-	s.sin_addr.s_addr = htonl(addr);
-	s.sin_port = htons(port);
-	return s;
-}
-#define SA(x) ((struct sockaddr *)&(x))
 
 static int listener(struct tapir_net *net, uint16_t port)
 {
 	int fd = tapir_socket(net, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in s = sin_of(0, port);
+	struct sockaddr_in s = net_sin(0, port);
 	assert_true(fd >= 0);
 	assert_int_equal(tapir_bind(net, fd, SA(s), sizeof(s)), 0);
 	assert_int_equal(tapir_listen(net, fd, 16), 0);
@@ -155,7 +143,7 @@ static void server_start(struct server *sv, struct tapir_net *net, uint16_t port
 static size_t fetch(struct tapir_net *b, uint16_t port, uint16_t *lport, int fd_keep[1])
 {
 	int fd = tapir_socket(b, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in s = sin_of(A_ADDR, port), me;
+	struct sockaddr_in s = net_sin(NP_A, port), me;
 	socklen_t ml = sizeof(me);
 	static uint8_t buf[65536];
 	size_t total = 0;
@@ -212,7 +200,7 @@ static enum tapir_verdict b_tx(void *arg, struct tapir_hook_pkt *p)
 	return TAPIR_PASS;
 }
 
-static void watch_b(struct pair *p, void *arg)
+static void watch_b(struct net_pair *p, void *arg)
 {
 	assert_int_equal(tapir_hook_add(tapir_net_stack(p->b), TAPIR_HOOK_TCP_RX, b_rx, arg), 0);
 	assert_int_equal(tapir_hook_add(tapir_net_stack(p->b), TAPIR_HOOK_TCP_TX, b_tx, arg), 0);
@@ -283,7 +271,7 @@ static void find_rx(void *arg, const struct tapir_tcp *t)
 
 static void dth_reported_connection_lives(void **state)
 {
-	struct pair p;
+	struct net_pair p;
 	struct server sv;
 	struct wire *w = calloc(1, sizeof(*w));
 	uint16_t lport;
@@ -325,7 +313,7 @@ static void dth_reported_connection_lives(void **state)
 
 static void dth_every_second(void **state)
 {
-	struct pair p;
+	struct net_pair p;
 	struct server sv;
 	struct wire *w = calloc(1, sizeof(*w));
 	(void)state;
@@ -333,11 +321,11 @@ static void dth_every_second(void **state)
 	server_start(&sv, p.a, 80, 4, 20000);
 	for (int k = 0; k < 4; k++) {
 		int fd = tapir_socket(p.b, AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in me = sin_of(B_ADDR, (uint16_t)(40001 + k));
+		struct sockaddr_in me = net_sin(NP_B, (uint16_t)(40001 + k));
 		assert_int_equal(tapir_bind(p.b, fd, SA(me), sizeof(me)), 0);
 		w->ports[k] = (uint16_t)(40001 + k); /* before the first segment */
 		{
-			struct sockaddr_in s = sin_of(A_ADDR, 80);
+			struct sockaddr_in s = net_sin(NP_A, 80);
 			static uint8_t buf[65536];
 			size_t total = 0;
 			ssize_t n;
@@ -367,7 +355,7 @@ static enum tapir_verdict a_tx(void *arg, struct tapir_hook_pkt *p)
 	return TAPIR_PASS;
 }
 
-static void watch_both(struct pair *p, void *arg)
+static void watch_both(struct net_pair *p, void *arg)
 {
 	struct wire *w = arg;
 	watch_b(p, w);
@@ -377,10 +365,10 @@ static void watch_both(struct pair *p, void *arg)
 
 static void challenge_ack_only_tapir_client(void **state)
 {
-	struct pair p;
+	struct net_pair p;
 	struct wire *w = calloc(1, sizeof(*w));
 	int lfd, fd;
-	struct sockaddr_in s = sin_of(A_ADDR, 80);
+	struct sockaddr_in s = net_sin(NP_A, 80);
 	(void)state;
 	pair_up(&p, "challenge-ack-only", watch_both, w);
 	lfd = listener(p.a, 80);
@@ -399,13 +387,13 @@ static void challenge_ack_only_tapir_client(void **state)
 
 static void rst_after_both_ends(void **state)
 {
-	struct pair p;
+	struct net_pair p;
 	struct server sv;
 	static uint8_t buf[65536];
 	int fd, e;
 	ssize_t n;
 	size_t total = 0;
-	struct sockaddr_in s = sin_of(A_ADDR, 80), me;
+	struct sockaddr_in s = net_sin(NP_A, 80), me;
 	socklen_t ml = sizeof(me);
 	(void)state;
 	pair_up(&p, "rst-after=30000", NULL, NULL);
@@ -428,7 +416,7 @@ static void rst_after_both_ends(void **state)
 
 static void netem_transfer_exact(void **state)
 {
-	struct pair p;
+	struct net_pair p;
 	struct server sv;
 	uint16_t lport;
 	(void)state;

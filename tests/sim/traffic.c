@@ -1,6 +1,7 @@
 /* See traffic.h. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,36 +75,37 @@ static int check(struct tr *t, const uint8_t *p, long len)
 	return memcmp(want, p, (size_t)len) ? -1 : seq;
 }
 
+/* Takes every datagram waiting on U: one that is not exactly what we sent,
+ * or not from FROM (and, if SPORT is not 0, from port SPORT), is bad; else
+ * it is counted in SEEN and in *FIRST the first time, in udp_dups after.
+ * B (ECHO) sends each good one back where it came from. */
+static void udp_drain(struct sim *sm, struct tr *t, struct tapir_udp *u, uint32_t from,
+		      uint16_t sport_want, uint8_t *seen, int *first, bool echo)
+{
+	long n;
+	uint32_t src;
+	uint16_t sport;
+	while ((n = tapir_udp_recvfrom(u, t->buf, sizeof(t->buf), &src, &sport)) >= 0) {
+		int seq = check(t, t->buf, n);
+		if (seq < 0 || src != from || (sport_want && sport != sport_want)) {
+			t->r->udp_bad++;
+			continue;
+		}
+		if (seen[seq]++)
+			t->r->udp_dups++;
+		else
+			(*first)++;
+		if (echo)
+			tapir_udp_sendto(u, t->buf, (size_t)n, src, sport, sm->now);
+	}
+}
+
 /* After every step: B echoes what it got, A checks what came back. */
 static void on_step(struct sim *sm, void *arg)
 {
 	struct tr *t = arg;
-	long n;
-	uint32_t src;
-	uint16_t sport;
-	while ((n = tapir_udp_recvfrom(t->ub, t->buf, sizeof(t->buf), &src, &sport)) >= 0) {
-		int seq = check(t, t->buf, n);
-		if (seq < 0 || src != A_ADDR) {
-			t->r->udp_bad++;
-			continue;
-		}
-		if (t->at_b[seq]++)
-			t->r->udp_dups++;
-		else
-			t->r->udp_at_b++;
-		tapir_udp_sendto(t->ub, t->buf, (size_t)n, src, sport, sm->now);
-	}
-	while ((n = tapir_udp_recvfrom(t->ua, t->buf, sizeof(t->buf), &src, &sport)) >= 0) {
-		int seq = check(t, t->buf, n);
-		if (seq < 0 || src != B_ADDR || sport != PORT) {
-			t->r->udp_bad++;
-			continue;
-		}
-		if (t->back[seq]++)
-			t->r->udp_dups++;
-		else
-			t->r->udp_back++;
-	}
+	udp_drain(sm, t, t->ub, A_ADDR, 0, t->at_b, &t->r->udp_at_b, true);
+	udp_drain(sm, t, t->ua, B_ADDR, PORT, t->back, &t->r->udp_back, false);
 }
 
 static void on_echo(void *arg, const struct tapir_echo_reply *e)

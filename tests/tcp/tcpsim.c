@@ -221,6 +221,12 @@ void puppet_send(struct sim *sim, const struct pseg *s)
 	puppet_send_ip(sim, 6, th, n);
 }
 
+void puppet_syn(struct sim *sim, uint16_t sport, uint32_t seq)
+{
+	puppet_send(sim, &(struct pseg){.sport = sport, .dport = 80, .seq = seq, .flags = TF_SYN,
+					.win = 65535, .mss = 1460});
+}
+
 void puppet_send_icmp(struct sim *sim, uint8_t type, uint8_t code, const struct tseg *seg)
 {
 	/* the quoted datagram: B's IPv4 header and the first 8 bytes of TCP */
@@ -520,4 +526,43 @@ long sim_read(struct sim *sim, struct tapir_tcp *t, void *buf, size_t cap)
 	while (n < cap && (r = tapir_tcp_recv(t, (uint8_t *)buf + n, cap - n, sim->now)) > 0)
 		n += (size_t)r;
 	return n ? (long)n : r;
+}
+
+void sim_lossy_link(struct tapir_memlink_params *lp, uint64_t seed)
+{
+	tapir_memlink_params_default(lp);
+	lp->seed = seed;
+	lp->loss = 0.05;
+	lp->reorder = 0.05;
+	lp->dup = 0.01;
+	lp->corrupt = 0.001;
+	lp->delay_us = 2000;
+}
+
+static void dump_socket(void *arg, const struct tapir_tcp *t)
+{
+	struct tapir_tcp_info i;
+	tapir_tcp_get_info(t, &i);
+	fprintf(stderr, "  %s: %s una %u nxt %u wnd %u rcv_nxt %u rcv_wnd %u snd_q %zu rcv_q %zu cwnd %u rto %llu\n",
+		(const char *)arg, tapir_tcp_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd,
+		i.rcv_nxt, i.rcv_wnd, i.snd_queued, i.rcv_queued, i.cwnd,
+		(unsigned long long)i.rto_us);
+}
+
+void sim_dump_sockets(struct sim *sim)
+{
+	if (sim->st[0])
+		tapir_tcp_foreach(sim->st[0], dump_socket, "A");
+	tapir_tcp_foreach(sim->st[1], dump_socket, "B");
+}
+
+bool sim_only_listener_after(struct sim *sim, tapir_time_t dt)
+{
+	sim_advance(sim, dt);
+	if (sim_sockets(sim->st[0]) == 0 && sim_sockets(sim->st[1]) == 1)
+		return true;
+	fprintf(stderr, "sockets left: A %u, B %u (with the listener)\n", sim_sockets(sim->st[0]),
+		sim_sockets(sim->st[1]));
+	sim_dump_sockets(sim);
+	return false;
 }

@@ -122,6 +122,9 @@ struct pseg {
 /* Puts a crafted TCP segment from A to B on the cable (it arrives after
  * the link's delay, during the next sim_run). */
 void puppet_send(struct sim *sim, const struct pseg *seg);
+/* A SYN from the puppet's SPORT (sequence SEQ, window 65535, MSS 1460)
+ * to B's port 80. */
+void puppet_syn(struct sim *sim, uint16_t sport, uint32_t seq);
 /* Puts an IPv4 packet with protocol PROTO and payload P from A to B. */
 void puppet_send_ip(struct sim *sim, uint8_t proto, const void *p, size_t len);
 /* Sends an ICMP error (TYPE, CODE) from A quoting SEG, a segment B sent. */
@@ -148,7 +151,6 @@ void pc_data(struct sim *sim, struct pconn *pc, const void *data, size_t len);
 /* An ACK of everything B sent so far (as seen in the tap). */
 void pc_ack_all(struct sim *sim, struct pconn *pc);
 
-#endif
 
 /* ---- two real stacks ---- */
 struct pair {
@@ -169,5 +171,16 @@ void pair_cli_event(void *arg, unsigned ev);
 /* Reads everything readable from T into BUF (up to CAP); returns the
  * count, or a negative result of the last recv when nothing was read. */
 long sim_read(struct sim *sim, struct tapir_tcp *t, void *buf, size_t cap);
+/* The impaired cable of the lossy transfer tests, with SEED: 5% loss,
+ * 5% reordering, 1% duplicates, 0.1% corruption, 2 ms each way. */
+void sim_lossy_link(struct tapir_memlink_params *lp, uint64_t seed);
+/* Prints every TCP socket of both sides to stderr (for a failing test). */
+void sim_dump_sockets(struct sim *sim);
+/* RFC 9293 3.6: runs DT (2 MSL and any retransmitted FIN, after every
+ * connection was closed); true if nothing is left then but B's listener,
+ * else prints the sockets and returns false. */
+bool sim_only_listener_after(struct sim *sim, tapir_time_t dt);
 /* How many sockets of S are in state ST. */
 unsigned sim_sockets_in(struct tapir_stack *s, enum tapir_tcp_state st);
+
+#endif

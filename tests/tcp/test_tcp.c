@@ -15,28 +15,6 @@
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
 
-static void count_one(void *arg, const struct tapir_tcp *t)
-{
-	(void)t;
-	++*(unsigned *)arg;
-}
-
-static unsigned count_sockets(struct tapir_stack *s)
-{
-	unsigned n = 0;
-	tapir_tcp_foreach(s, count_one, &n);
-	return n;
-}
-
-static void dump_one(void *arg, const struct tapir_tcp *t)
-{
-	struct tapir_tcp_info i;
-	tapir_tcp_get_info(t, &i);
-	fprintf(stderr, "side %d: %s una %u nxt %u wnd %u rcv_nxt %u rcv_wnd %u snd_q %zu rcv_q %zu cwnd %u rto %llu\n",
-		*(int *)arg, tapir_tcp_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd, i.rcv_nxt,
-		i.rcv_wnd, i.snd_queued, i.rcv_queued, i.cwnd, (unsigned long long)i.rto_us);
-}
-
 /* A one-way transfer of TOTAL bytes from A (client) to B (server), both
  * sides closing gracefully at the end. */
 struct xfer {
@@ -103,9 +81,7 @@ static void run_transfer(const struct tapir_memlink_params *lp, size_t total)
 	x.cli = tapir_tcp_new(sim.st[0]);
 	assert_int_equal(tapir_tcp_connect(x.cli, SIM_B, 5001, sim.now), 0);
 	if (!sim_run(&sim, sim.now + TAPIR_SEC(3600), xfer_step, &x)) {
-		int a0 = 0, a1 = 1;
-		tapir_tcp_foreach(sim.st[0], dump_one, &a0);
-		tapir_tcp_foreach(sim.st[1], dump_one, &a1);
+		sim_dump_sockets(&sim);
 		fprintf(stderr, "seed %llu sent %zu rcvd %zu\n", (unsigned long long)(lp ? lp->seed : 0), x.sent, x.rcvd);
 		fail();
 	}
@@ -113,9 +89,7 @@ static void run_transfer(const struct tapir_memlink_params *lp, size_t total)
 	assert_int_equal(x.rcvd, total);
 	/* the server closes too; after 2 MSL nothing but the listener is left */
 	tapir_tcp_close(x.srv, sim.now);
-	sim_advance(&sim, TAPIR_SEC(300));
-	assert_int_equal(count_sockets(sim.st[0]), 0);
-	assert_int_equal(count_sockets(sim.st[1]), 1);
+	assert_true(sim_only_listener_after(&sim, TAPIR_SEC(300)));
 	tapir_tcp_close(x.lis, sim.now);
 	sim_fini(&sim);
 }
@@ -132,13 +106,7 @@ static void test_transfer_lossy(void **state)
 	/* 10 seeds here: test_tcp_stress runs 50 seeds of 10 MB both ways */
 	for (uint64_t seed = 1; seed <= 10; seed++) {
 		struct tapir_memlink_params p;
-		tapir_memlink_params_default(&p);
-		p.seed = seed;
-		p.loss = 0.05;
-		p.reorder = 0.05;
-		p.dup = 0.01;
-		p.corrupt = 0.001;
-		p.delay_us = 2000;
+		sim_lossy_link(&p, seed);
 		run_transfer(&p, 1 << 20);
 	}
 }

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "tcpsim.h"
+#include "fixture.h"
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
 
@@ -22,21 +22,16 @@ static void info(struct tapir_tcp *t, struct tapir_tcp_info *i) { tapir_tcp_get_
  * MSS option of MTU - 40 = 1460. */
 static void test_handshake(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct tapir_tcp_info ia, ib;
 	const struct tseg *s0, *s1, *s2;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(10));
-	info(p.cli, &ia);
-	info(p.srv, &ib);
-	assert_int_equal(tap_n(&sim, -1), 3);
-	s0 = tap_get(&sim, -1, 0);
-	s1 = tap_get(&sim, -1, 1);
-	s2 = tap_get(&sim, -1, 2);
+	sim_advance(sim, TAPIR_MS(10));
+	info(p->cli, &ia);
+	info(p->srv, &ib);
+	assert_int_equal(tap_n(sim, -1), 3);
+	s0 = tap_get(sim, -1, 0);
+	s1 = tap_get(sim, -1, 1);
+	s2 = tap_get(sim, -1, 2);
 	/* SYN */
 	assert_int_equal(s0->to, 1);
 	assert_int_equal(s0->flags, TF_SYN);
@@ -61,7 +56,7 @@ static void test_handshake(void **state)
 	/* both ends agree */
 	assert_int_equal(ia.state, TAPIR_TCP_ESTABLISHED);
 	assert_int_equal(ib.state, TAPIR_TCP_ESTABLISHED);
-	assert_true(p.connected);
+	assert_true(p->connected);
 	assert_int_equal(ia.mss, 1460);
 	assert_int_equal(ib.mss, 1460);
 	assert_int_equal(ia.irs, ib.iss);
@@ -72,37 +67,26 @@ static void test_handshake(void **state)
 	assert_int_equal(ib.rcv_nxt, ia.iss + 1);
 	assert_int_equal(ia.snd_wnd, s1->win);
 	assert_int_equal(ib.snd_wnd, s2->win);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_active_opens, 1);
-	assert_int_equal(tapir_stats(sim.st[1])->tcp_passive_opens, 1);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_rst_sent + tapir_stats(sim.st[1])->tcp_rst_sent, 0);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_active_opens, 1);
+	assert_int_equal(tapir_stats(sim->st[1])->tcp_passive_opens, 1);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_rst_sent + tapir_stats(sim->st[1])->tcp_rst_sent, 0);
 }
 
 /* RFC 9293 3.7.1: TAPIR_TCP_MAXSEG lowers the MSS we announce. */
 static void set_maxseg(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_MAXSEG, 1000); }
 
+static const struct fx_opts maxseg_opts = {.cli_setup = set_maxseg};
+
 static void test_handshake_maxseg(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct tapir_tcp_info ia, ib;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, set_maxseg, NULL));
-	assert_int_equal(tap_get(&sim, 1, 0)->mss, 1000);
-	assert_int_equal(tap_get(&sim, 0, 0)->mss, 1460);
-	info(p.cli, &ia);
-	info(p.srv, &ib);
+	assert_int_equal(tap_get(sim, 1, 0)->mss, 1000);
+	assert_int_equal(tap_get(sim, 0, 0)->mss, 1460);
+	info(p->cli, &ia);
+	info(p->srv, &ib);
 	assert_int_equal(ia.mss, 1000);
 	assert_int_equal(ib.mss, 1000); /* the server sends no more than we take */
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 struct simopen {
@@ -209,34 +193,26 @@ static bool trail_step(void *arg)
 	return false;
 }
 
+static void msl_1s(struct tapir_config *c) { c->tcp_msl_us = TAPIR_SEC(1); }
+static const struct fx_opts simclose_opts = {.config = msl_1s, .link = fx_delay_5ms};
+
 /* RFC 9293 3.6, figure 13: both ends close at once; each goes
  * FIN-WAIT-1 -> CLOSING -> TIME-WAIT, then CLOSED after 2 MSL. */
 static void test_simultaneous_close(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct trail tr = {0};
-	struct tapir_memlink_params lp;
-	struct tapir_config c;
 	static const enum tapir_tcp_state want[] = {
 		TAPIR_TCP_ESTABLISHED, TAPIR_TCP_FIN_WAIT_1, TAPIR_TCP_CLOSING,
 		TAPIR_TCP_TIME_WAIT, TAPIR_TCP_CLOSED};
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_msl_us = TAPIR_SEC(1);
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 5000;
-	sim_init(&sim, &c, &lp);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(100));
-	tr.t[0] = p.cli;
-	tr.t[1] = p.srv;
+	sim_advance(sim, TAPIR_MS(100));
+	tr.t[0] = p->cli;
+	tr.t[1] = p->srv;
 	trail_step(&tr);
-	tap_clear(&sim);
-	assert_int_equal(tapir_tcp_shutdown(p.cli, TAPIR_SHUT_WR, sim.now), 0);
-	assert_int_equal(tapir_tcp_shutdown(p.srv, TAPIR_SHUT_WR, sim.now), 0);
-	sim_run(&sim, sim.now + TAPIR_SEC(5), trail_step, &tr);
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_shutdown(p->cli, TAPIR_SHUT_WR, sim->now), 0);
+	assert_int_equal(tapir_tcp_shutdown(p->srv, TAPIR_SHUT_WR, sim->now), 0);
+	sim_run(sim, sim->now + TAPIR_SEC(5), trail_step, &tr);
 	for (int i = 0; i < 2; i++) {
 		if (tr.n[i] != 5 || memcmp(tr.seen[i], want, sizeof(want))) {
 			for (unsigned k = 0; k < tr.n[i]; k++)
@@ -244,17 +220,15 @@ static void test_simultaneous_close(void **state)
 			fail();
 		}
 		/* one FIN each way, each acknowledged */
-		assert_int_equal(tap_count(&sim, i, TF_FIN, TF_FIN, -1), 1);
-		assert_int_equal(tap_count(&sim, i, TF_RST, TF_RST, -1), 0);
+		assert_int_equal(tap_count(sim, i, TF_FIN, TF_FIN, -1), 1);
+		assert_int_equal(tap_count(sim, i, TF_RST, TF_RST, -1), 0);
 	}
-	assert_int_equal(tapir_tcp_error(p.cli), 0);
-	assert_int_equal(tapir_tcp_error(p.srv), 0);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.srv, sim.now);
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tapir_tcp_error(p->cli), 0);
+	assert_int_equal(tapir_tcp_error(p->srv), 0);
+	fx_close(x, &p->cli);
+	fx_close(x, &p->srv);
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
 }
 
 struct halfclose {
@@ -292,72 +266,49 @@ static bool halfclose_step(void *arg)
  * it sends arrives. */
 static void test_half_close(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct halfclose h = {.sim = &sim, .p = &p, .total = 300000};
+	FX_VARS(state);
+	struct halfclose h = {.sim = sim, .p = p, .total = 300000};
 	char b[16];
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, "request", 7, sim.now), 7);
-	assert_int_equal(tapir_tcp_shutdown(p.cli, TAPIR_SHUT_WR, sim.now), 0);
-	assert_int_equal(tapir_tcp_send(p.cli, "more", 4, sim.now), -EPIPE);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_FIN_WAIT_2);
-	assert_int_equal(tapir_tcp_state(p.srv), TAPIR_TCP_CLOSE_WAIT);
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 7);
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 0); /* EOF */
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 0);
+	assert_int_equal(tapir_tcp_send(p->cli, "request", 7, sim->now), 7);
+	assert_int_equal(tapir_tcp_shutdown(p->cli, TAPIR_SHUT_WR, sim->now), 0);
+	assert_int_equal(tapir_tcp_send(p->cli, "more", 4, sim->now), -EPIPE);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_FIN_WAIT_2);
+	assert_int_equal(tapir_tcp_state(p->srv), TAPIR_TCP_CLOSE_WAIT);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 7);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 0); /* EOF */
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 0);
 	/* B keeps talking */
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), halfclose_step, &h));
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(60), halfclose_step, &h));
 	assert_false(h.bad);
 	assert_int_equal(h.rcvd, h.total);
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_FIN_WAIT_2);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_FIN_WAIT_2);
 	/* then closes: A sees EOF and enters TIME-WAIT */
-	tapir_tcp_close(p.srv, sim.now);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_recv(p.cli, b, sizeof(b), sim.now), 0);
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_TIME_WAIT);
-	assert_int_equal(sim_sockets(sim.st[1]), 1); /* B's LAST-ACK ended */
-	assert_int_equal(tap_count(&sim, -1, TF_RST, TF_RST, -1), 0);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	fx_close(x, &p->srv);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(p->cli, b, sizeof(b), sim->now), 0);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_TIME_WAIT);
+	assert_int_equal(sim_sockets(sim->st[1]), 1); /* B's LAST-ACK ended */
+	assert_int_equal(tap_count(sim, -1, TF_RST, TF_RST, -1), 0);
 }
 
+static void msl_2s(struct tapir_config *c) { c->tcp_msl_us = TAPIR_SEC(2); }
+static const struct fx_opts msl_2s_opts = {.config = msl_2s};
+
 /* RFC 9293 3.6 / 3.10.7.4: TIME-WAIT lasts 2 MSL from the peer's FIN, then
- * the connection is deleted. */
+ * the connection is deleted (A closed first, so A waits). */
 static void test_time_wait_2msl(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
+	FX_VARS(state);
 	const struct tseg *fin = NULL;
-	char b[8];
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_msl_us = TAPIR_SEC(2);
-	sim_init(&sim, &c, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	tapir_tcp_close(p.cli, sim.now); /* A closes first: A waits */
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 0);
-	tapir_tcp_close(p.srv, sim.now);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(sim_sockets_in(sim.st[0], TAPIR_TCP_TIME_WAIT), 1);
-	assert_int_equal(sim_sockets(sim.st[1]), 1); /* the listener */
-	for (size_t k = 0; k < tap_n(&sim, 0); k++)
-		if (tap_get(&sim, 0, k)->flags & TF_FIN)
-			fin = tap_get(&sim, 0, k);
+	for (size_t k = 0; k < tap_n(sim, 0); k++)
+		if (tap_get(sim, 0, k)->flags & TF_FIN)
+			fin = tap_get(sim, 0, k);
 	assert_non_null(fin);
-	sim_run(&sim, fin->t + 2 * c.tcp_msl_us - 1, NULL, NULL);
-	assert_int_equal(sim_sockets_in(sim.st[0], TAPIR_TCP_TIME_WAIT), 1);
-	sim_run(&sim, fin->t + 2 * c.tcp_msl_us, NULL, NULL);
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	sim_run(sim, fin->t + 2 * x->c.tcp_msl_us - 1, NULL, NULL);
+	assert_int_equal(sim_sockets_in(sim->st[0], TAPIR_TCP_TIME_WAIT), 1);
+	sim_run(sim, fin->t + 2 * x->c.tcp_msl_us, NULL, NULL);
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
 }
 
 /* RFC 9293 3.6.1 / RFC 6191's idea: a new SYN for a 4-tuple in TIME-WAIT
@@ -365,8 +316,7 @@ static void test_time_wait_2msl(void **state)
  * new incarnation. */
 static void test_time_wait_reuse(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct tapir_tcp *c2, *s2;
 	struct tapir_tcp_info i;
 	uint16_t cport;
@@ -375,46 +325,40 @@ static void test_time_wait_reuse(void **state)
 	char b[8];
 	int err;
 	size_t k;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	tapir_tcp_local(p.cli, &addr, &cport);
-	assert_int_equal(tapir_tcp_send(p.cli, "hello", 5, sim.now), 5);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 5);
-	info(p.srv, &i);
+	tapir_tcp_local(p->cli, &addr, &cport);
+	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 5);
+	info(p->srv, &i);
 	old_rcv_nxt = i.rcv_nxt;
-	tapir_tcp_close(p.srv, sim.now); /* the server closes first: it waits */
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tapir_tcp_recv(p.cli, b, sizeof(b), sim.now), 0);
-	tapir_tcp_close(p.cli, sim.now);
-	sim_advance(&sim, TAPIR_SEC(1));
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	assert_int_equal(sim_sockets_in(sim.st[1], TAPIR_TCP_TIME_WAIT), 1);
+	fx_close(x, &p->srv); /* the server closes first: it waits */
+	sim_advance(sim, TAPIR_MS(10));
+	assert_int_equal(tapir_tcp_recv(p->cli, b, sizeof(b), sim->now), 0);
+	fx_close(x, &p->cli);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
+	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_TIME_WAIT), 1);
 	/* the same 4-tuple again, a second later: a higher ISN */
-	k = sim.ntap;
-	c2 = tapir_tcp_new(sim.st[0]);
+	k = sim->ntap;
+	c2 = tapir_tcp_new(sim->st[0]);
 	assert_int_equal(tapir_tcp_bind(c2, 0, cport), 0);
-	assert_int_equal(tapir_tcp_connect(c2, SIM_B, 80, sim.now), 0);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_true(k + 3 <= sim.ntap);
-	assert_int_equal(sim.tap[k].flags, TF_SYN);
-	assert_true((int32_t)(sim.tap[k].seq - old_rcv_nxt) > 0);
-	assert_int_equal(sim.tap[k + 1].flags, TF_SYN | TF_ACK);
-	assert_int_equal(sim.tap[k + 1].ack, sim.tap[k].seq + 1);
+	assert_int_equal(tapir_tcp_connect(c2, SIM_B, 80, sim->now), 0);
+	sim_advance(sim, TAPIR_MS(10));
+	assert_true(k + 3 <= sim->ntap);
+	assert_int_equal(sim->tap[k].flags, TF_SYN);
+	assert_true((int32_t)(sim->tap[k].seq - old_rcv_nxt) > 0);
+	assert_int_equal(sim->tap[k + 1].flags, TF_SYN | TF_ACK);
+	assert_int_equal(sim->tap[k + 1].ack, sim->tap[k].seq + 1);
 	assert_int_equal(tapir_tcp_state(c2), TAPIR_TCP_ESTABLISHED);
-	s2 = tapir_tcp_accept(p.lis, &err);
+	s2 = tapir_tcp_accept(p->lis, &err);
 	assert_non_null(s2);
-	assert_int_equal(sim_sockets_in(sim.st[1], TAPIR_TCP_TIME_WAIT), 0);
-	assert_int_equal(tapir_tcp_send(c2, "again", 5, sim.now), 5);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_recv(s2, b, sizeof(b), sim.now), 5);
+	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_TIME_WAIT), 0);
+	assert_int_equal(tapir_tcp_send(c2, "again", 5, sim->now), 5);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(s2, b, sizeof(b), sim->now), 5);
 	assert_memory_equal(b, "again", 5);
-	tapir_tcp_abort(c2, sim.now);
-	tapir_tcp_abort(s2, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	tapir_tcp_abort(c2, sim->now);
+	tapir_tcp_abort(s2, sim->now);
 }
 
 /* All TCBs taken, some by TIME-WAIT connections nobody holds: a new
@@ -541,163 +485,127 @@ static void test_listen_backlog(void **state)
 	sim_fini(&sim);
 }
 
+/* B's listener holds nothing any more (its queues empty, no other socket
+ * on B) and takes N connections from the puppet (each aborted); closing it
+ * then leaves nothing on B. */
+static void listener_clean(struct fx *x, int n)
+{
+	struct tapir_tcp_info li;
+	struct pconn pc;
+	tapir_tcp_get_info(x->p.lis, &li);
+	assert_int_equal(li.syn_queued, 0);
+	assert_int_equal(li.accept_queued, 0);
+	assert_int_equal(sim_sockets(x->sim.st[1]), 1);
+	for (int k = 0; k < n; k++) {
+		assert_non_null(puppet_open(&x->sim, x->p.lis, 80, (uint16_t)(1001 + k),
+					    7000 + 2000 * (uint32_t)k, &pc));
+		tapir_tcp_abort(pc.b, x->sim.now);
+	}
+	fx_close(x, &x->p.lis);
+	assert_int_equal(sim_sockets(x->sim.st[1]), 0);
+}
+
 /* RFC 9293 3.10.7.4 second (SYN-RECEIVED, passive open): a RST returns
  * the connection to LISTEN; the embryo must leave the listener's queue,
  * and the listener keeps taking connections up to its backlog. */
 static void test_listener_rst_in_syn_received(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l;
+	FX_VARS(state);
 	struct tapir_tcp_info li;
-	struct pconn pc;
 	const struct tseg *sa;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 2), 0);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
-					 .flags = TF_SYN, .win = 65535, .mss = 1460});
-	sim_advance(&sim, TAPIR_MS(1));
-	sa = tap_last(&sim, 0);
+	puppet_syn(sim, 1000, 5000);
+	sim_advance(sim, TAPIR_MS(1));
+	sa = tap_last(sim, 0);
 	assert_non_null(sa);
 	assert_int_equal(sa->flags, TF_SYN | TF_ACK);
-	tapir_tcp_get_info(l, &li);
+	tapir_tcp_get_info(p->lis, &li);
 	assert_int_equal(li.syn_queued, 1);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5001,
-					 .flags = TF_RST, .win = 0});
-	sim_advance(&sim, TAPIR_MS(1));
-	tapir_tcp_get_info(l, &li);
-	assert_int_equal(li.syn_queued, 0);
-	assert_int_equal(li.accept_queued, 0);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
+	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5001,
+					.flags = TF_RST, .win = 0});
+	sim_advance(sim, TAPIR_MS(1));
 	/* the listener still takes BACKLOG connections */
-	assert_non_null(puppet_open(&sim, l, 80, 1001, 7000, &pc));
-	tapir_tcp_abort(pc.b, sim.now);
-	assert_non_null(puppet_open(&sim, l, 80, 1002, 9000, &pc));
-	tapir_tcp_abort(pc.b, sim.now);
-	tapir_tcp_close(l, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_fini(&sim);
+	listener_clean(x, 2);
 }
+
+static void syn_retries2(struct tapir_config *c) { c->tcp_syn_retries = 2; }
+static const struct fx_opts syn_retries2_opts = {.config = syn_retries2};
 
 /* RFC 9293 3.8.3 / RFC 6298: an embryo whose SYN,ACK is never answered
  * gives up after the SYN retries and leaves the listener's queue. */
 static void test_listener_synack_timeout(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l;
-	struct tapir_tcp_info li;
-	struct tapir_config c;
-	struct pconn pc;
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_syn_retries = 2;
-	sim_init_puppet(&sim, &c, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 2), 0);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
-					 .flags = TF_SYN, .win = 65535, .mss = 1460});
-	sim_advance(&sim, TAPIR_SEC(30));
+	FX_VARS(state);
+	puppet_syn(sim, 1000, 5000);
+	sim_advance(sim, TAPIR_SEC(30));
 	/* the SYN,ACK: first at once, then after 1 and 2 more seconds */
-	assert_int_equal(tap_count(&sim, 0, TF_SYN | TF_ACK, TF_SYN | TF_ACK, -1), 3);
-	tapir_tcp_get_info(l, &li);
-	assert_int_equal(li.syn_queued, 0);
-	assert_int_equal(li.accept_queued, 0);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	assert_non_null(puppet_open(&sim, l, 80, 1001, 7000, &pc));
-	tapir_tcp_abort(pc.b, sim.now);
-	tapir_tcp_close(l, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_fini(&sim);
+	assert_int_equal(tap_count(sim, 0, TF_SYN | TF_ACK, TF_SYN | TF_ACK, -1), 3);
+	listener_clean(x, 1);
 }
 
 /* Closing a listener with a connection still in SYN-RECEIVED frees
  * everything (and resets the embryo, RFC 9293 3.10.5). */
 static void test_close_listener_with_embryo(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 2), 0);
-	puppet_send(&sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5000,
-					 .flags = TF_SYN, .win = 65535, .mss = 1460});
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(sim_sockets(sim.st[1]), 2);
-	tapir_tcp_close(l, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(tap_last(&sim, 0)->flags & TF_RST, TF_RST);
-	sim_fini(&sim);
+	FX_VARS(state);
+	puppet_syn(sim, 1000, 5000);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(sim_sockets(sim->st[1]), 2);
+	fx_close(x, &p->lis);
+	assert_int_equal(sim_sockets(sim->st[1]), 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_last(sim, 0)->flags & TF_RST, TF_RST);
 }
 
 static void set_linger0(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_LINGER, 0); }
+
+static const struct fx_opts linger0_opts = {.cli_setup = set_linger0};
 
 /* RFC 9293 3.10.5 (ABORT) / SO_LINGER {1, 0}: close sends RST
  * <SEQ=SND.NXT>, frees the socket at once; the peer gets ECONNRESET. */
 static void test_linger_zero(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct tapir_tcp_info ia;
 	const struct tseg *r;
 	char b[8];
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, set_linger0, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, "abc", 3, sim.now), 3);
-	sim_advance(&sim, TAPIR_MS(100));
-	info(p.cli, &ia);
-	tap_clear(&sim);
-	tapir_tcp_close(p.cli, sim.now);
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tap_n(&sim, -1), 1);
-	r = tap_get(&sim, 1, 0);
+	assert_int_equal(tapir_tcp_send(p->cli, "abc", 3, sim->now), 3);
+	sim_advance(sim, TAPIR_MS(100));
+	info(p->cli, &ia);
+	tap_clear(sim);
+	fx_close(x, &p->cli);
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
+	sim_advance(sim, TAPIR_MS(10));
+	assert_int_equal(tap_n(sim, -1), 1);
+	r = tap_get(sim, 1, 0);
 	assert_int_equal(r->flags & (TF_RST | TF_FIN | TF_SYN), TF_RST);
 	assert_int_equal(r->seq, ia.snd_nxt);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_rst_sent, 1);
-	assert_int_equal(tapir_tcp_state(p.srv), TAPIR_TCP_CLOSED);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_rst_sent, 1);
+	assert_int_equal(tapir_tcp_state(p->srv), TAPIR_TCP_CLOSED);
 	/* the data that came before is still there to read, then the error */
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), 3);
-	assert_int_equal(tapir_tcp_recv(p.srv, b, sizeof(b), sim.now), -ECONNRESET);
-	assert_int_equal(tapir_tcp_error(p.srv), ECONNRESET);
-	assert_int_equal(tapir_tcp_send(p.srv, "x", 1, sim.now), -ECONNRESET);
-	tapir_tcp_close(p.srv, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), 3);
+	assert_int_equal(tapir_tcp_recv(p->srv, b, sizeof(b), sim->now), -ECONNRESET);
+	assert_int_equal(tapir_tcp_error(p->srv), ECONNRESET);
+	assert_int_equal(tapir_tcp_send(p->srv, "x", 1, sim->now), -ECONNRESET);
+	fx_close(x, &p->srv);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
 }
 
 /* RFC 1122 4.2.2.13 / RFC 2525 2.17: closing with data not yet read
  * resets the connection, so the peer knows the data was lost. */
 static void test_close_unread_data(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, "unread", 6, sim.now), 6);
-	sim_advance(&sim, TAPIR_MS(100));
-	assert_int_equal(tapir_tcp_readable(p.srv), 6);
-	tap_clear(&sim);
-	tapir_tcp_close(p.srv, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
-	sim_advance(&sim, TAPIR_MS(10));
-	assert_int_equal(tap_count(&sim, 0, TF_RST, TF_RST, -1), 1);
-	assert_int_equal(tap_count(&sim, 0, TF_FIN, TF_FIN, -1), 0);
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_CLOSED);
-	assert_int_equal(tapir_tcp_error(p.cli), ECONNRESET);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	FX_VARS(state);
+	assert_int_equal(tapir_tcp_send(p->cli, "unread", 6, sim->now), 6);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_readable(p->srv), 6);
+	tap_clear(sim);
+	fx_close(x, &p->srv);
+	assert_int_equal(sim_sockets(sim->st[1]), 1);
+	sim_advance(sim, TAPIR_MS(10));
+	assert_int_equal(tap_count(sim, 0, TF_RST, TF_RST, -1), 1);
+	assert_int_equal(tap_count(sim, 0, TF_FIN, TF_FIN, -1), 0);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_CLOSED);
+	assert_int_equal(tapir_tcp_error(p->cli), ECONNRESET);
 }
 
 /* RFC 1122 4.2.3.9 / RFC 5927: a hard ICMP error about our SYN (port or
@@ -705,50 +613,40 @@ static void test_close_unread_data(void **state)
  * soft one (net or host unreachable) is only remembered, and told when the
  * connect times out (UNP 4.3); an ICMP error quoting a sequence number not
  * in flight is ignored (RFC 5927 4.1). */
-static void icmp_case(uint8_t code, int want, bool hard)
+struct icmp_case {
+	uint8_t code;
+	int want;
+	bool hard;
+};
+static const struct icmp_case port_unreachable = {3, ECONNREFUSED, true};
+static const struct icmp_case host_unreachable = {1, EHOSTUNREACH, false};
+static const struct fx_opts icmp_opts[] = {{.arg = &port_unreachable}, {.arg = &host_unreachable}};
+
+static void test_icmp_error(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *t;
-	struct tseg syn;
-	sim_init_puppet(&sim, NULL, NULL);
-	t = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_connect(t, SIM_A, 80, sim.now), 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(tap_n(&sim, 0), 1);
-	syn = *tap_get(&sim, 0, 0);
-	assert_int_equal(syn.flags, TF_SYN);
+	FX_VARS(state);
+	const struct icmp_case *ic = x->arg;
+	struct tapir_tcp *t = p->cli;
+	struct tseg syn = *tap_get(sim, 0, 0);
 	/* a forged error: a sequence number B never sent */
 	syn.seq += 100000;
-	puppet_send_icmp(&sim, 3, code, &syn);
-	sim_advance(&sim, TAPIR_MS(1));
+	puppet_send_icmp(sim, 3, ic->code, &syn);
+	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
-	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_icmp_error_bad], 1);
+	assert_int_equal(tapir_stats(sim->st[1])->drop[TAPIR_DROP_icmp_error_bad], 1);
 	/* the real one */
 	syn.seq -= 100000;
-	puppet_send_icmp(&sim, 3, code, &syn);
-	sim_advance(&sim, TAPIR_MS(1));
-	if (!hard) {
+	puppet_send_icmp(sim, 3, ic->code, &syn);
+	sim_advance(sim, TAPIR_MS(1));
+	if (!ic->hard) {
 		assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
 		assert_int_equal(tapir_tcp_error(t), 0);
-		sim_advance(&sim, TAPIR_SEC(200)); /* the SYN retries run out */
+		sim_advance(sim, TAPIR_SEC(200)); /* the SYN retries run out */
 	}
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_CLOSED);
-	assert_int_equal(tapir_tcp_error(t), want);
-	tapir_tcp_close(t, sim.now);
-	assert_int_equal(sim_sockets(sim.st[1]), 0);
-	sim_fini(&sim);
-}
-
-static void test_icmp_port_unreachable(void **state)
-{
-	(void)state;
-	icmp_case(3, ECONNREFUSED, true);
-}
-
-static void test_icmp_host_unreachable(void **state)
-{
-	(void)state;
-	icmp_case(1, EHOSTUNREACH, false);
+	assert_int_equal(tapir_tcp_error(t), ic->want);
+	fx_close(x, &p->cli);
+	assert_int_equal(sim_sockets(sim->st[1]), 0);
 }
 
 static bool is_closed(void *arg) { return tapir_tcp_state(arg) == TAPIR_TCP_CLOSED; }
@@ -777,22 +675,22 @@ static void test_arp_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_handshake),
-		cmocka_unit_test(test_handshake_maxseg),
+		FX_TEST(test_handshake, NULL),
+		FX_TEST(test_handshake_maxseg, &maxseg_opts),
 		cmocka_unit_test(test_simultaneous_open),
-		cmocka_unit_test(test_simultaneous_close),
-		cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_time_wait_2msl),
-		cmocka_unit_test(test_time_wait_reuse),
+		FX_TEST(test_simultaneous_close, &simclose_opts),
+		FX_TEST(test_half_close, NULL),
+		FX_TEST_AT(test_time_wait_2msl, fx_time_wait, &msl_2s_opts),
+		FX_TEST(test_time_wait_reuse, NULL),
 		cmocka_unit_test(test_time_wait_reclaimed),
 		cmocka_unit_test(test_listen_backlog),
-		cmocka_unit_test(test_listener_rst_in_syn_received),
-		cmocka_unit_test(test_listener_synack_timeout),
-		cmocka_unit_test(test_close_listener_with_embryo),
-		cmocka_unit_test(test_linger_zero),
-		cmocka_unit_test(test_close_unread_data),
-		cmocka_unit_test(test_icmp_port_unreachable),
-		cmocka_unit_test(test_icmp_host_unreachable),
+		FX_TEST_AT(test_listener_rst_in_syn_received, fx_listener, NULL),
+		FX_TEST_AT(test_listener_synack_timeout, fx_listener, &syn_retries2_opts),
+		FX_TEST_AT(test_close_listener_with_embryo, fx_listener, NULL),
+		FX_TEST(test_linger_zero, &linger0_opts),
+		FX_TEST(test_close_unread_data, NULL),
+		FX_CASE_AT("test_icmp_port_unreachable", test_icmp_error, fx_syn_sent, &icmp_opts[0]),
+		FX_CASE_AT("test_icmp_host_unreachable", test_icmp_error, fx_syn_sent, &icmp_opts[1]),
 		cmocka_unit_test(test_arp_failure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

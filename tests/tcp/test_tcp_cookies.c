@@ -13,107 +13,92 @@
 
 #include <cmocka.h>
 
-#include "tcpsim.h"
+#include "fixture.h"
 
 static const struct tseg *syn(struct sim *sim, uint16_t sport, uint32_t seq)
 {
-	struct pseg p = {.sport = sport, .dport = 80, .seq = seq, .flags = TF_SYN,
-			 .win = 65535, .mss = 1460};
-	puppet_send(sim, &p);
+	puppet_syn(sim, sport, seq);
 	sim_advance(sim, TAPIR_MS(1));
 	return tap_last(sim, 0);
 }
 
 static void test_cookie_after_flood(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l, *c;
+	FX_VARS(state);
+	struct tapir_tcp *c;
 	const struct tseg *r;
 	uint32_t cookie;
 	int err;
 	char buf[16];
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 2), 0);
 	/* the flood: two SYNs that are never completed fill the backlog */
-	assert_int_equal(syn(&sim, 1001, 5000)->flags, TF_SYN | TF_ACK);
-	assert_int_equal(syn(&sim, 1002, 6000)->flags, TF_SYN | TF_ACK);
-	assert_int_equal(sim_sockets(sim.st[1]), 3);
+	assert_int_equal(syn(sim, 1001, 5000)->flags, TF_SYN | TF_ACK);
+	assert_int_equal(syn(sim, 1002, 6000)->flags, TF_SYN | TF_ACK);
+	assert_int_equal(sim_sockets(sim->st[1]), 3);
 	/* a SYN now is dropped silently: a burst looks like this too */
 	{
-		size_t before = tap_n(&sim, 0);
-		syn(&sim, 1999, 4000);
-		assert_int_equal(tap_n(&sim, 0), before);
+		size_t before = tap_n(sim, 0);
+		syn(sim, 1999, 4000);
+		assert_int_equal(tap_n(sim, 0), before);
 	}
 	/* but once the half-open ones linger (their SYN,ACKs retransmitted,
 	 * never answered), it is a flood: cookies */
-	sim_advance(&sim, TAPIR_MS(1500));
+	sim_advance(sim, TAPIR_MS(1500));
 	/* a real client: a SYN,ACK still comes, but no socket is made */
-	r = syn(&sim, 2000, 7000);
+	r = syn(sim, 2000, 7000);
 	assert_int_equal(r->flags, TF_SYN | TF_ACK);
 	assert_int_equal(r->ack, 7001);
 	assert_int_equal(r->mss, 1460);
-	assert_int_equal(sim_sockets(sim.st[1]), 3);
-	assert_int_equal(tapir_stats(sim.st[1])->tcp_syncookies_sent, 1);
+	assert_int_equal(sim_sockets(sim->st[1]), 3);
+	assert_int_equal(tapir_stats(sim->st[1])->tcp_syncookies_sent, 1);
 	cookie = r->seq;
 	/* a forged answer (wrong cookie) gets a RST, and no socket */
-	pc_send(&sim, &(struct pconn){.pport = 2001, .bport = 80, .win = 65535}, 9001, cookie + 1, TF_ACK, NULL, 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(tap_last(&sim, 0)->flags, TF_RST);
-	assert_int_equal(sim_sockets(sim.st[1]), 3);
+	pc_send(sim, &(struct pconn){.pport = 2001, .bport = 80, .win = 65535}, 9001, cookie + 1, TF_ACK, NULL, 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_last(sim, 0)->flags, TF_RST);
+	assert_int_equal(sim_sockets(sim->st[1]), 3);
 	/* the real answer, with data: the connection exists at once */
-	pc_send(&sim, &(struct pconn){.pport = 2000, .bport = 80, .win = 65535}, 7001, cookie + 1, TF_ACK | TF_PSH,
+	pc_send(sim, &(struct pconn){.pport = 2000, .bport = 80, .win = 65535}, 7001, cookie + 1, TF_ACK | TF_PSH,
 		"hello", 5);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(tapir_stats(sim.st[1])->tcp_syncookies_ok, 1);
-	c = tapir_tcp_accept(l, &err);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tapir_stats(sim->st[1])->tcp_syncookies_ok, 1);
+	c = tapir_tcp_accept(p->lis, &err);
 	assert_non_null(c);
 	assert_int_equal(tapir_tcp_state(c), TAPIR_TCP_ESTABLISHED);
-	assert_int_equal(tapir_tcp_recv(c, buf, sizeof(buf), sim.now), 5);
+	assert_int_equal(tapir_tcp_recv(c, buf, sizeof(buf), sim->now), 5);
 	assert_memory_equal(buf, "hello", 5);
-	assert_int_equal(tapir_tcp_send(c, "world", 5, sim.now), 5);
-	sim_advance(&sim, TAPIR_MS(1));
-	r = tap_last(&sim, 0);
+	assert_int_equal(tapir_tcp_send(c, "world", 5, sim->now), 5);
+	sim_advance(sim, TAPIR_MS(1));
+	r = tap_last(sim, 0);
 	assert_int_equal(r->seq, cookie + 1); /* B's data follows its cookie */
 	assert_int_equal(r->ack, 7006);
 	assert_int_equal(r->len, 5);
-	tapir_tcp_abort(c, sim.now);
-	tapir_tcp_close(l, sim.now);
-	sim_fini(&sim);
+	tapir_tcp_abort(c, sim->now);
 }
+
+static const struct fx_opts backlog1_opts = {.backlog = 1};
 
 /* UNP 4.5: when the accept queue itself is full, the application is
  * behind: a SYN is dropped silently (no cookie) so the client retries. */
 static void test_no_cookie_when_accept_queue_full(void **state)
 {
-	struct sim sim;
-	struct tapir_tcp *l;
+	FX_VARS(state);
 	const struct tseg *r;
 	size_t before;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	l = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(l, 1), 0);
-	r = syn(&sim, 1001, 5000);
-	pc_send(&sim, &(struct pconn){.pport = 1001, .bport = 80, .win = 65535}, 5001, r->seq + 1, TF_ACK, NULL, 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(sim_sockets_in(sim.st[1], TAPIR_TCP_ESTABLISHED), 1); /* unaccepted */
-	before = tap_n(&sim, 0);
-	syn(&sim, 1002, 6000);
-	assert_int_equal(tap_n(&sim, 0), before); /* no answer at all */
-	assert_int_equal(tapir_stats(sim.st[1])->tcp_syncookies_sent, 0);
-	tapir_tcp_close(l, sim.now);
-	sim_fini(&sim);
+	r = syn(sim, 1001, 5000);
+	pc_send(sim, &(struct pconn){.pport = 1001, .bport = 80, .win = 65535}, 5001, r->seq + 1, TF_ACK, NULL, 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_ESTABLISHED), 1); /* unaccepted */
+	before = tap_n(sim, 0);
+	syn(sim, 1002, 6000);
+	assert_int_equal(tap_n(sim, 0), before); /* no answer at all */
+	assert_int_equal(tapir_stats(sim->st[1])->tcp_syncookies_sent, 0);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cookie_after_flood),
-		cmocka_unit_test(test_no_cookie_when_accept_queue_full),
+		FX_TEST_AT(test_cookie_after_flood, fx_listener, NULL),
+		FX_TEST_AT(test_no_cookie_when_accept_queue_full, fx_listener, &backlog1_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "tcpsim.h"
+#include "fixture.h"
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
 
@@ -85,25 +85,34 @@ static void check_read(struct sim *sim, struct tapir_tcp *t, size_t total)
 			fail_msg("byte %zu differs", i);
 }
 
-/* One window of 10 segments from A with the segments in DROP lost; returns
- * the bench for the caller to check. */
-static void loss_window(struct sim *sim, struct pair *p, struct dropper *d)
+static const struct fx_opts loss_opts = {.link = fx_delay_5ms};
+
+/* On loss_opts' bench: one window of 10 segments from A with the segments
+ * in D lost, and A's state after it in I (the hook drops nothing until armed, so it is put on the cable
+ * only now). */
+static void loss_window(struct fx *x, struct dropper *d, struct tapir_tcp_info *i)
 {
-	struct tapir_memlink_params lp;
+	struct sim *sim = &x->sim;
 	static uint8_t buf[14600];
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 5000;
-	sim_init(sim, NULL, &lp);
-	sim->tap_on = true;
 	sim->drop = drop_nth_data;
 	sim->drop_arg = d;
-	assert_true(sim_pair(sim, 80, p, NULL, NULL));
 	sim_advance(sim, TAPIR_MS(100));
 	tap_clear(sim);
 	d->armed = true;
 	fill(buf, 0, sizeof(buf));
-	assert_int_equal(tapir_tcp_send(p->cli, buf, sizeof(buf), sim->now), (long)sizeof(buf));
+	assert_int_equal(tapir_tcp_send(x->p.cli, buf, sizeof(buf), sim->now), (long)sizeof(buf));
 	sim_advance(sim, TAPIR_SEC(5));
+	tapir_tcp_get_info(x->p.cli, i);
+}
+
+/* After loss_window: one fast recovery (RFC 5681 3.2) with NREXMIT
+ * retransmissions, everything acknowledged and read, byte-exact, by B. */
+static void recovered(struct fx *x, const struct tapir_tcp_info *i, uint64_t nrexmit)
+{
+	assert_int_equal(tapir_stats(x->sim.st[0])->tcp_fast_retransmits, 1);
+	assert_int_equal(tapir_stats(x->sim.st[0])->tcp_retransmits, nrexmit);
+	assert_int_equal(i->snd_una, i->snd_nxt);
+	check_read(&x->sim, x->p.srv, 14600);
 }
 
 /* RFC 5681 3.2 / 4.2: one segment lost: every later segment draws an
@@ -111,23 +120,20 @@ static void loss_window(struct sim *sim, struct pair *p, struct dropper *d)
  * well before the RTO would. */
 static void test_fast_retransmit(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct dropper d = {.which = {2}, .n = 1};
 	struct tapir_tcp_info i;
 	const struct tseg *lost, *rexmit;
 	size_t dups = 0;
-	(void)state;
-	loss_window(&sim, &p, &d);
-	tapir_tcp_get_info(p.cli, &i);
-	lost = data_seg(&sim, 1, 2);
+	loss_window(x, &d, &i);
+	lost = data_seg(sim, 1, 2);
 	assert_true(lost->dropped);
-	rexmit = find_data(&sim, 1, lost->seq, 1);
+	rexmit = find_data(sim, 1, lost->seq, 1);
 	assert_non_null(rexmit);
 	assert_false(rexmit->dropped);
 	/* ACKs from B naming the hole before the retransmission came */
-	for (size_t k = 0; k < sim.ntap; k++) {
-		const struct tseg *s = &sim.tap[k];
+	for (size_t k = 0; k < sim->ntap; k++) {
+		const struct tseg *s = &sim->tap[k];
 		if (s->to == 0 && s->t < rexmit->t && s->ack == lost->seq) {
 			assert_int_equal(s->len, 0);
 			dups++;
@@ -136,14 +142,7 @@ static void test_fast_retransmit(void **state)
 	assert_true(dups >= 3 + 1); /* the ACK that moved to the hole, then 3 duplicates */
 	assert_true(rexmit->t - lost->t < i.rto_us);
 	assert_true(rexmit->t - lost->t < TAPIR_MS(30)); /* about one RTT */
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_fast_retransmits, 1);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_retransmits, 1);
-	assert_int_equal(i.snd_una, i.snd_nxt);
-	check_read(&sim, p.srv, 14600);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	recovered(x, &i, 1);
 }
 
 /* RFC 6582 3.2 (5): two losses in one window: the partial ACK after the
@@ -151,61 +150,28 @@ static void test_fast_retransmit(void **state)
  * fast recovery). */
 static void test_newreno_partial_ack(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct dropper d = {.which = {2, 5}, .n = 2};
 	struct tapir_tcp_info i;
 	const struct tseg *lost1, *lost2, *rx1, *rx2, *partial = NULL;
-	(void)state;
-	loss_window(&sim, &p, &d);
-	tapir_tcp_get_info(p.cli, &i);
-	lost1 = data_seg(&sim, 1, 2);
-	lost2 = data_seg(&sim, 1, 5);
+	loss_window(x, &d, &i);
+	lost1 = data_seg(sim, 1, 2);
+	lost2 = data_seg(sim, 1, 5);
 	assert_true(lost1->dropped && lost2->dropped);
-	rx1 = find_data(&sim, 1, lost1->seq, 1);
-	rx2 = find_data(&sim, 1, lost2->seq, 1);
+	rx1 = find_data(sim, 1, lost1->seq, 1);
+	rx2 = find_data(sim, 1, lost2->seq, 1);
 	assert_non_null(rx1);
 	assert_non_null(rx2);
 	/* the partial ACK: B's first ACK of the first hole, up to the second */
-	for (size_t k = 0; k < sim.ntap && !partial; k++)
-		if (sim.tap[k].to == 0 && sim.tap[k].ack == lost2->seq)
-			partial = &sim.tap[k];
+	for (size_t k = 0; k < sim->ntap && !partial; k++)
+		if (sim->tap[k].to == 0 && sim->tap[k].ack == lost2->seq)
+			partial = &sim->tap[k];
 	assert_non_null(partial);
 	assert_true(partial->t > rx1->t);
 	/* the second hole went out on the partial ACK's arrival */
 	assert_int_equal(rx2->t, partial->t + 5000);
 	assert_true(rx2->t - lost1->t < i.rto_us);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_fast_retransmits, 1);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_retransmits, 2);
-	assert_int_equal(i.snd_una, i.snd_nxt);
-	check_read(&sim, p.srv, 14600);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
-}
-
-struct bench {
-	struct sim sim;
-	struct tapir_tcp *l;
-	struct pconn pc;
-};
-
-static void bench_open(struct bench *b)
-{
-	sim_init_puppet(&b->sim, NULL, NULL);
-	b->l = tapir_tcp_new(b->sim.st[1]);
-	assert_int_equal(tapir_tcp_bind(b->l, 0, 80), 0);
-	assert_int_equal(tapir_tcp_listen(b->l, 8), 0);
-	assert_non_null(puppet_open(&b->sim, b->l, 80, 1000, 100000, &b->pc));
-	tap_clear(&b->sim);
-}
-
-static void bench_close(struct bench *b)
-{
-	tapir_tcp_abort(b->pc.b, b->sim.now);
-	tapir_tcp_close(b->l, b->sim.now);
-	sim_fini(&b->sim);
+	recovered(x, &i, 2);
 }
 
 /* RFC 5681 4.2 / RFC 9293 3.10.7.4: segments arriving in reverse are
@@ -213,27 +179,25 @@ static void bench_close(struct bench *b)
  * the one that fills the hole with an ACK of everything. */
 static void test_ooo_reversed(void **state)
 {
-	struct bench b;
+	FX_VARS(state);
+	struct pconn *pc = &x->pc;
 	static uint8_t data[5000];
 	uint32_t base;
-	(void)state;
-	bench_open(&b);
-	base = b.pc.snd_nxt;
+	base = pc->snd_nxt;
 	fill(data, 0, sizeof(data));
 	for (int k = 4; k >= 0; k--)
-		pc_send(&b.sim, &b.pc, base + (uint32_t)k * 1000, b.pc.rcv_nxt, TF_ACK,
+		pc_send(sim, pc, base + (uint32_t)k * 1000, pc->rcv_nxt, TF_ACK,
 			data + k * 1000, 1000);
-	sim_advance(&b.sim, TAPIR_MS(1));
-	assert_int_equal(tap_n(&b.sim, 0), 5);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 5);
 	for (size_t k = 0; k < 5; k++) {
-		const struct tseg *a = tap_get(&b.sim, 0, k);
+		const struct tseg *a = tap_get(sim, 0, k);
 		assert_int_equal(a->flags, TF_ACK);
 		assert_int_equal(a->ack, k < 4 ? base : base + 5000);
-		assert_int_equal(a->t, tap_get(&b.sim, 1, k)->t + 100); /* at once */
+		assert_int_equal(a->t, tap_get(sim, 1, k)->t + 100); /* at once */
 	}
-	assert_int_equal(tapir_stats(b.sim.st[1])->tcp_ooo_queued, 4);
-	check_read(&b.sim, b.pc.b, 5000);
-	bench_close(&b);
+	assert_int_equal(tapir_stats(sim->st[1])->tcp_ooo_queued, 4);
+	check_read(sim, pc->b, 5000);
 }
 
 static uint64_t lcg(uint64_t *s)
@@ -258,16 +222,15 @@ static uint32_t b_acked(const struct sim *sim, uint32_t base)
  * again from B's ACK, as a sender would). */
 static void test_ooo_shuffled(void **state)
 {
+	FX_VARS(state);
+	struct pconn *pc = &x->pc;
 	enum { TOTAL = 40000, NSEG = 120 };
-	struct bench b;
 	static uint8_t data[TOTAL];
 	struct { uint32_t off, len; } seg[NSEG];
 	uint64_t rng = 12345;
 	uint32_t base, acked;
 	int rounds = 0;
-	(void)state;
-	bench_open(&b);
-	base = b.pc.snd_nxt;
+	base = pc->snd_nxt;
 	fill(data, 0, sizeof(data));
 	for (int k = 0; k < NSEG; k++) {
 		seg[k].off = (uint32_t)(lcg(&rng) % TOTAL);
@@ -276,22 +239,22 @@ static void test_ooo_shuffled(void **state)
 			seg[k].len = TOTAL - seg[k].off;
 	}
 	for (int k = 0; k < NSEG; k++)
-		pc_send(&b.sim, &b.pc, base + seg[k].off, b.pc.rcv_nxt, TF_ACK, data + seg[k].off,
+		pc_send(sim, pc, base + seg[k].off, pc->rcv_nxt, TF_ACK, data + seg[k].off,
 			seg[k].len);
-	sim_advance(&b.sim, TAPIR_MS(1));
+	sim_advance(sim, TAPIR_MS(1));
 	/* every segment not at RCV.NXT was answered at once */
-	assert_true(tap_n(&b.sim, 0) >= NSEG / 2);
-	while ((acked = b_acked(&b.sim, base)) != base + TOTAL) {
+	assert_true(tap_n(sim, 0) >= NSEG / 2);
+	while ((acked = b_acked(sim, base)) != base + TOTAL) {
 		uint32_t off = acked - base, n = TOTAL - off < 1400 ? TOTAL - off : 1400;
 		assert_true(++rounds < 200);
-		pc_send(&b.sim, &b.pc, acked, b.pc.rcv_nxt, TF_ACK, data + off, n);
-		sim_advance(&b.sim, TAPIR_MS(50));
+		pc_send(sim, pc, acked, pc->rcv_nxt, TF_ACK, data + off, n);
+		sim_advance(sim, TAPIR_MS(50));
 	}
-	check_read(&b.sim, b.pc.b, TOTAL);
-	bench_close(&b);
+	check_read(sim, pc->b, TOTAL);
 }
 
 static void set_rcvbuf_8k(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, 8192); }
+static const struct fx_opts rcvbuf_8k_opts = {.lis_setup = set_rcvbuf_8k};
 
 struct sender {
 	struct sim *sim;
@@ -321,74 +284,59 @@ static bool send_more(void *arg)
  * sends a window update at once. */
 static void test_zero_window_and_update(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct sender s = {.sim = &sim, .total = 8192};
+	FX_VARS(state);
+	struct sender s = {.sim = sim, .total = 8192};
 	uint8_t buf[8192];
 	const struct tseg *u;
 	size_t n0;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, set_rcvbuf_8k));
-	s.t = p.cli;
+	s.t = p->cli;
 	send_more(&s);
 	assert_int_equal(s.sent, 8192);
-	sim_advance(&sim, TAPIR_SEC(1));
-	assert_int_equal(tapir_tcp_readable(p.srv), 8192);
-	assert_int_equal(tap_last(&sim, 0)->win, 0);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(tapir_tcp_readable(p->srv), 8192);
+	assert_int_equal(tap_last(sim, 0)->win, 0);
 	/* a small read: nothing said */
-	n0 = tap_n(&sim, 0);
-	assert_int_equal(tapir_tcp_recv(p.srv, buf, 100, sim.now), 100);
-	sim_advance(&sim, TAPIR_MS(500));
-	assert_int_equal(tap_n(&sim, 0), n0);
+	n0 = tap_n(sim, 0);
+	assert_int_equal(tapir_tcp_recv(p->srv, buf, 100, sim->now), 100);
+	sim_advance(sim, TAPIR_MS(500));
+	assert_int_equal(tap_n(sim, 0), n0);
 	/* a full segment's worth: a window update, at once */
-	assert_int_equal(tapir_tcp_recv(p.srv, buf + 100, 1400, sim.now), 1400);
-	sim_advance(&sim, TAPIR_MS(1));
-	assert_int_equal(tap_n(&sim, 0), n0 + 1);
-	u = tap_last(&sim, 0);
+	assert_int_equal(tapir_tcp_recv(p->srv, buf + 100, 1400, sim->now), 1400);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), n0 + 1);
+	u = tap_last(sim, 0);
 	assert_int_equal(u->flags, TF_ACK);
 	assert_true(u->win >= 1460);
 	assert_true(u->win <= 1500);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
+
+static const struct fx_opts persist_opts = {.config = fx_retries2_3, .lis_setup = set_rcvbuf_8k};
 
 /* RFC 9293 3.8.6.1: behind a zero window the sender probes; the probes
  * back off; answered probes keep the connection alive however long it
  * lasts (beyond tcp_retries2); once the reader reads, the data flows. */
 static void test_persist(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
-	struct sender s = {.sim = &sim, .total = 100000};
+	FX_VARS(state);
+	struct sender s = {.sim = sim, .total = 100000};
 	const struct tseg *zw = NULL;
 	size_t probes = 0, answered = 0;
 	tapir_time_t prev = 0, gap = 0;
 	static uint8_t buf[100000];
 	size_t got = 0;
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_retries2 = 3;
-	sim_init(&sim, &c, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, set_rcvbuf_8k));
-	s.t = p.cli;
-	sim_run(&sim, sim.now + TAPIR_SEC(120), send_more, &s);
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_ESTABLISHED);
-	assert_int_equal(tapir_tcp_readable(p.srv), 8192);
-	for (size_t k = 0; k < sim.ntap; k++)
-		if (sim.tap[k].to == 0 && sim.tap[k].win == 0) {
-			zw = &sim.tap[k];
+	s.t = p->cli;
+	sim_run(sim, sim->now + TAPIR_SEC(120), send_more, &s);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_ESTABLISHED);
+	assert_int_equal(tapir_tcp_readable(p->srv), 8192);
+	for (size_t k = 0; k < sim->ntap; k++)
+		if (sim->tap[k].to == 0 && sim->tap[k].win == 0) {
+			zw = &sim->tap[k];
 			break;
 		}
 	assert_non_null(zw);
 	/* after the window closed: probes of at most one byte, answered */
-	for (size_t k = (size_t)(zw - sim.tap) + 1; k < sim.ntap; k++) {
-		const struct tseg *g = &sim.tap[k];
+	for (size_t k = (size_t)(zw - sim->tap) + 1; k < sim->ntap; k++) {
+		const struct tseg *g = &sim->tap[k];
 		if (g->to == 1) {
 			if (prev) {
 				assert_true(g->t - prev >= gap); /* backing off */
@@ -401,7 +349,7 @@ static void test_persist(void **state)
 		}
 	}
 	if (probes < 5 || answered < probes) {
-		tap_dump(&sim);
+		tap_dump(sim);
 		fprintf(stderr, "probes %zu answered %zu\n", probes, answered);
 	}
 	assert_true(probes >= 5); /* more than tcp_retries2 */
@@ -409,20 +357,16 @@ static void test_persist(void **state)
 	assert_true(gap >= TAPIR_SEC(8));
 	/* the reader wakes */
 	while (got < s.total) {
-		long r = sim_read(&sim, p.srv, buf + got, sizeof(buf) - got);
+		long r = sim_read(sim, p->srv, buf + got, sizeof(buf) - got);
 		if (r > 0)
 			got += (size_t)r;
 		send_more(&s);
-		sim_advance(&sim, TAPIR_MS(10));
-		assert_true(sim.now < TAPIR_SEC(300));
+		sim_advance(sim, TAPIR_MS(10));
+		assert_true(sim->now < TAPIR_SEC(300));
 	}
 	for (size_t k = 0; k < s.total; k++)
 		assert_int_equal(buf[k], pattern(k));
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_ESTABLISHED);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_ESTABLISHED);
 }
 
 /* RFC 9293 3.8.6.2.1 (sender SWS avoidance) with RFC 1122 4.2.3.4: the
@@ -431,19 +375,13 @@ static void test_persist(void **state)
 static void test_sender_sws(void **state)
 {
 	enum { TOTAL = 20000 };
-	struct sim sim;
-	struct tapir_tcp *t;
+	FX_VARS(state);
+	struct tapir_tcp *t = p->cli;
 	struct pconn pc;
-	const struct tseg *syn;
+	const struct tseg *syn = tap_get(sim, 0, 0);
 	static uint8_t buf[TOTAL];
 	uint32_t got = 0, iss;
 	int rounds = 0;
-	(void)state;
-	sim_init_puppet(&sim, NULL, NULL);
-	t = tapir_tcp_new(sim.st[1]);
-	assert_int_equal(tapir_tcp_connect(t, SIM_A, 80, sim.now), 0);
-	sim_advance(&sim, TAPIR_MS(1));
-	syn = tap_get(&sim, 0, 0);
 	memset(&pc, 0, sizeof(pc));
 	pc.pport = 80;
 	pc.bport = syn->sport;
@@ -451,49 +389,47 @@ static void test_sender_sws(void **state)
 	iss = syn->seq;
 	pc.rcv_nxt = iss + 1;
 	pc.snd_nxt = 5000;
-	puppet_send(&sim, &(struct pseg){.sport = 80, .dport = pc.bport, .seq = pc.snd_nxt,
-					 .ack = pc.rcv_nxt, .flags = TF_SYN | TF_ACK, .win = pc.win,
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = pc.bport, .seq = pc.snd_nxt,
+					.ack = pc.rcv_nxt, .flags = TF_SYN | TF_ACK, .win = pc.win,
 					 .mss = 1460});
 	pc.snd_nxt++;
-	sim_advance(&sim, TAPIR_MS(1));
+	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_ESTABLISHED);
-	tap_clear(&sim);
+	tap_clear(sim);
 	fill(buf, 0, TOTAL);
-	assert_int_equal(tapir_tcp_send(t, buf, TOTAL, sim.now), TOTAL);
+	assert_int_equal(tapir_tcp_send(t, buf, TOTAL, sim->now), TOTAL);
 	while (got < TOTAL) {
-		sim_advance(&sim, TAPIR_MS(5));
-		pc_ack_all(&sim, &pc);
+		sim_advance(sim, TAPIR_MS(5));
+		pc_ack_all(sim, &pc);
 		got = pc.rcv_nxt - (iss + 1);
 		if (++rounds >= 100) {
-			tap_dump(&sim);
+			tap_dump(sim);
 			fail();
 		}
 	}
-	sim_advance(&sim, TAPIR_MS(5));
-	for (size_t k = 0; k < sim.ntap; k++) {
-		const struct tseg *g = &sim.tap[k];
+	sim_advance(sim, TAPIR_MS(5));
+	for (size_t k = 0; k < sim->ntap; k++) {
+		const struct tseg *g = &sim->tap[k];
 		if (g->to != 0 || !g->len)
 			continue;
 		if (g->seq + g->len != iss + 1 + TOTAL && g->len != 1460) {
-			tap_dump(&sim);
+			tap_dump(sim);
 			fail_msg("a %u-byte segment in mid-stream", g->len);
 		}
 		assert_memory_equal(g->data, buf + (g->seq - iss - 1), g->len);
 	}
-	tapir_tcp_abort(t, sim.now);
-	sim_fini(&sim);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fast_retransmit),
-		cmocka_unit_test(test_newreno_partial_ack),
-		cmocka_unit_test(test_ooo_reversed),
-		cmocka_unit_test(test_ooo_shuffled),
-		cmocka_unit_test(test_zero_window_and_update),
-		cmocka_unit_test(test_persist),
-		cmocka_unit_test(test_sender_sws),
+		FX_TEST(test_fast_retransmit, &loss_opts),
+		FX_TEST(test_newreno_partial_ack, &loss_opts),
+		FX_TEST_AT(test_ooo_reversed, fx_puppet, NULL),
+		FX_TEST_AT(test_ooo_shuffled, fx_puppet, NULL),
+		FX_TEST(test_zero_window_and_update, &rcvbuf_8k_opts),
+		FX_TEST(test_persist, &persist_opts),
+		FX_TEST_AT(test_sender_sws, fx_syn_sent, NULL),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,12 +11,9 @@
 
 #include <cmocka.h>
 
-#include "tcpsim.h"
+#include "fixture.h"
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 13 + (i >> 11)); }
-
-static uint32_t g_rcvbuf;
-static void set_rcvbuf(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, (int)g_rcvbuf); }
 
 /* Sends TOTAL bytes A -> B and reads them on B, checking each byte. */
 static void transfer(struct sim *sim, struct pair *p, size_t total)
@@ -43,22 +40,32 @@ static void transfer(struct sim *sim, struct pair *p, size_t total)
 	}
 }
 
+static void set_rcvbuf_64k(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, 65535); }
+static void set_rcvbuf_1m(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, 1 << 20); }
+static void set_rcvbuf_1g(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, 1 << 30); }
+static void mem_4g(struct tapir_config *c) { c->tcp_mem_max = (size_t)4 << 30; }
+
+struct wscale_case {
+	uint32_t rcvbuf;
+	uint8_t want_shift;
+};
+static const struct wscale_case wscale_0 = {65535, 0}, wscale_14 = {1u << 30, 14};
+static const struct fx_opts wscale_opts[] = {
+	{.config = mem_4g, .cli_setup = set_rcvbuf_64k, .lis_setup = set_rcvbuf_64k, .arg = &wscale_0},
+	{.config = mem_4g, .cli_setup = set_rcvbuf_1g, .lis_setup = set_rcvbuf_1g, .arg = &wscale_14},
+};
+
 /* RFC 7323 2: both SYNs carry the option, so both ends scale; the shift
  * is the smallest that covers the buffer: 0 for 64 KiB, 14 for 1 GiB. */
-static void run_wscale(uint32_t rcvbuf, uint8_t want_shift)
+static void test_wscale(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
+	FX_VARS(state);
+	const struct wscale_case *w = x->arg;
+	uint32_t rcvbuf = w->rcvbuf;
+	uint8_t want_shift = w->want_shift;
 	struct tapir_tcp_info a, b;
-	tapir_config_default(&c);
-	c.tcp_mem_max = (size_t)4 << 30;
-	sim_init(&sim, &c, NULL);
-	sim.tap_on = true;
-	g_rcvbuf = rcvbuf;
-	assert_true(sim_pair(&sim, 80, &p, set_rcvbuf, set_rcvbuf));
-	tapir_tcp_get_info(p.cli, &a);
-	tapir_tcp_get_info(p.srv, &b);
+	tapir_tcp_get_info(x->p.cli, &a);
+	tapir_tcp_get_info(x->p.srv, &b);
 	assert_true(a.wscale_ok && b.wscale_ok);
 	assert_int_equal(a.rcv_wscale, want_shift);
 	assert_int_equal(b.snd_wscale, want_shift);
@@ -66,60 +73,35 @@ static void run_wscale(uint32_t rcvbuf, uint8_t want_shift)
 	assert_int_equal(a.snd_wscale, want_shift);
 	/* a SYN's window is never scaled (RFC 7323 2.2) */
 	assert_true(a.snd_wnd <= 65535);
-	transfer(&sim, &p, 3u << 20);
+	transfer(&x->sim, &x->p, 3u << 20);
 	/* once B has ACKed (and read) the data, the window A knows is B's
 	 * free buffer scaled back up (to within one unit of the shift), far
 	 * beyond what 16 bits could say when the shift is large */
-	sim_advance(&sim, TAPIR_SEC(1));
-	tapir_tcp_get_info(p.cli, &a);
+	sim_advance(&x->sim, TAPIR_SEC(1));
+	tapir_tcp_get_info(x->p.cli, &a);
 	{
 		uint64_t most = (uint64_t)65535 << want_shift; /* the field's limit */
 		uint64_t want = rcvbuf < most ? rcvbuf : most;
 		assert_true(a.snd_wnd <= want);
 		assert_true(a.snd_wnd + (1u << want_shift) > want);
 	}
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
-static void test_wscale_0(void **state)
-{
-	(void)state;
-	run_wscale(65535, 0);
-}
-
-static void test_wscale_14(void **state)
-{
-	(void)state;
-	run_wscale(1u << 30, 14);
-}
+static void no_wscale(struct tapir_config *c) { c->tcp_window_scaling = 0; /* both stacks: A offers nothing ... */ }
+static const struct fx_opts no_wscale_opts = {.config = no_wscale, .cli_setup = set_rcvbuf_1m, .lis_setup = set_rcvbuf_1m};
 
 /* A side that does not offer window scaling gets none: RFC 7323 2.2. */
 static void test_wscale_one_sided(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
+	FX_VARS(state);
 	struct tapir_tcp_info a, b;
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_window_scaling = 0; /* both stacks: A offers nothing ... */
-	sim_init(&sim, &c, NULL);
-	g_rcvbuf = 1u << 20;
-	assert_true(sim_pair(&sim, 80, &p, set_rcvbuf, set_rcvbuf));
-	tapir_tcp_get_info(p.cli, &a);
-	tapir_tcp_get_info(p.srv, &b);
+	tapir_tcp_get_info(p->cli, &a);
+	tapir_tcp_get_info(p->srv, &b);
 	assert_false(a.wscale_ok || b.wscale_ok);
 	assert_int_equal(a.snd_wnd, 65535); /* the unscaled maximum */
 	assert_true(a.ts_ok && b.ts_ok && a.sack_ok && b.sack_ok);
 	assert_int_equal(a.mss, 1448); /* RFC 6691: 1460 less 12 bytes of TSopt */
-	transfer(&sim, &p, 1u << 20);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	transfer(sim, p, 1u << 20);
 }
 
 /* PAWS (RFC 7323 5.3): a data segment whose timestamp is older than
@@ -159,26 +141,16 @@ static enum tapir_verdict age_one(void *arg, struct tapir_hook_pkt *p)
 
 static void test_paws(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
+	FX_VARS(state);
 	uint64_t drops, rexmits;
-	(void)state;
-	tapir_config_default(&c);
-	sim_init(&sim, &c, NULL);
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
 	aged = 0;
-	assert_int_equal(tapir_hook_add(sim.st[1], TAPIR_HOOK_TCP_RX, age_one, NULL), 0);
-	drops = tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_dropped];
-	transfer(&sim, &p, 200000);
+	assert_int_equal(tapir_hook_add(sim->st[1], TAPIR_HOOK_TCP_RX, age_one, NULL), 0);
+	drops = tapir_stats(sim->st[1])->drop[TAPIR_DROP_tcp_dropped];
+	transfer(sim, p, 200000);
 	assert_true(aged);
-	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_dropped], drops + 1);
-	rexmits = tapir_stats(sim.st[0])->tcp_retransmits;
+	assert_int_equal(tapir_stats(sim->st[1])->drop[TAPIR_DROP_tcp_dropped], drops + 1);
+	rexmits = tapir_stats(sim->st[0])->tcp_retransmits;
 	assert_true(rexmits >= 1);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 /* SACK recovery (RFC 2018, RFC 6675): three segments lost from one window
@@ -201,35 +173,23 @@ static bool drop_three(void *arg, int to, const uint8_t *f, size_t len)
 	}
 }
 
+static const struct fx_opts sack_opts = {.config = fx_options, .link = fx_delay_5ms};
+
 static void test_sack_recovery(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
-	struct tapir_memlink_params lp;
+	FX_VARS(state);
 	const struct tapir_stats *st;
 	size_t sack_acks = 0;
-	(void)state;
-	tapir_config_default(&c);
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 5000;
-	sim_init(&sim, &c, &lp);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
 	data_seen = 0;
-	sim.drop = drop_three;
-	transfer(&sim, &p, 40 * 1448);
-	st = tapir_stats(sim.st[0]);
+	sim->drop = drop_three;
+	transfer(sim, p, 40 * 1448);
+	st = tapir_stats(sim->st[0]);
 	assert_int_equal(st->tcp_fast_retransmits, 1); /* one recovery episode */
 	assert_int_equal(st->tcp_retransmits, 3);      /* each hole once */
-	for (size_t k = 0; k < sim.ntap; k++)
-		if (sim.tap[k].to == 0 && sim.tap[k].optlen > 12)
+	for (size_t k = 0; k < sim->ntap; k++)
+		if (sim->tap[k].to == 0 && sim->tap[k].optlen > 12)
 			sack_acks++; /* TS (12) and SACK blocks */
 	assert_true(sack_acks >= 3);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 /* A retransmission lost too (RFC 8985 6.2's rule, by sequence): data sent
@@ -262,30 +222,26 @@ static bool drop_twice(void *arg, int to, const uint8_t *f, size_t len)
 
 static void test_sack_lost_retransmission(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
-	struct tapir_memlink_params lp;
+	FX_VARS(state);
 	const struct tapir_stats *st;
-	(void)state;
-	tapir_config_default(&c);
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 5000;
-	sim_init(&sim, &c, &lp);
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
 	data_seen = lost_copies = 0;
-	sim.drop = drop_twice;
-	transfer(&sim, &p, 200 * 1448);
-	st = tapir_stats(sim.st[0]);
+	sim->drop = drop_twice;
+	transfer(sim, p, 200 * 1448);
+	st = tapir_stats(sim->st[0]);
 	assert_int_equal(lost_copies, 2);
 	assert_int_equal(st->tcp_lost_retransmits, 1);
 	assert_int_equal(st->tcp_timeouts, 0);
 	assert_int_equal(st->tcp_fast_retransmits, 1);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
+
+static void link_reorder(struct tapir_memlink_params *lp)
+{
+	lp->seed = 7;
+	lp->delay_us = 5000;
+	lp->reorder = 0.02;
+	lp->reorder_extra_us = 8000;
+}
+static const struct fx_opts reorder_opts = {.config = fx_options, .link = link_reorder};
 
 /* Reordering, no loss: a segment held back looks lost to the duplicate
  * threshold.  When the ACK of the fast retransmission echoes a timestamp
@@ -294,38 +250,22 @@ static void test_sack_lost_retransmission(void **state)
  * later reordering costs fewer retransmissions. */
 static void test_spurious_undo(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
-	struct tapir_memlink_params lp;
+	FX_VARS(state);
 	const struct tapir_stats *st;
 	struct tapir_tcp_info i;
-	(void)state;
-	tapir_config_default(&c);
-	tapir_memlink_params_default(&lp);
-	lp.seed = 7;
-	lp.delay_us = 5000;
-	lp.reorder = 0.02;
-	lp.reorder_extra_us = 8000;
-	sim_init(&sim, &c, &lp);
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	transfer(&sim, &p, 4u << 20);
-	st = tapir_stats(sim.st[0]);
-	tapir_tcp_get_info(p.cli, &i);
+	transfer(sim, p, 4u << 20);
+	st = tapir_stats(sim->st[0]);
+	tapir_tcp_get_info(p->cli, &i);
 	fprintf(stderr, "reordering only: %llu fast retransmits, %llu spurious, %llu timeouts, "
 		"ssthresh %u cwnd %u\n", (unsigned long long)st->tcp_fast_retransmits,
 		(unsigned long long)st->tcp_spurious_rexmits, (unsigned long long)st->tcp_timeouts,
 		i.ssthresh, i.cwnd);
-	assert_true(tapir_memlink_stats(sim.link)->reordered > 20);
+	assert_true(tapir_memlink_stats(sim->link)->reordered > 20);
 	assert_true(st->tcp_spurious_rexmits >= 1);
 	/* every episode that was not undone had its retransmission arrive
 	 * before the original; none needed a timeout */
 	assert_int_equal(st->tcp_timeouts, 0);
 	assert_true(st->tcp_spurious_rexmits * 2 >= st->tcp_fast_retransmits);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 /* Segmentation offload: over a link that cuts super-segments itself (as
@@ -351,39 +291,35 @@ static enum tapir_verdict pass_all(void *arg, struct tapir_hook_pkt *p)
 	return TAPIR_PASS;
 }
 
+static void link_tso(struct tapir_memlink_params *lp)
+{
+	lp->delay_us = 1000;
+	lp->tso = 1;
+}
+static const int hooked_no = 0, hooked_yes = 1;
+static const struct fx_opts tso_opts[] = {
+	{.config = fx_options, .link = link_tso, .arg = &hooked_no},
+	{.config = fx_options, .link = link_tso, .arg = &hooked_yes},
+};
+
 static void test_tso(void **state)
 {
-	(void)state;
-	for (int hooked = 0; hooked < 2; hooked++) {
-		struct sim sim;
-		struct pair p;
-		struct tapir_config c;
-		struct tapir_memlink_params lp;
-		const struct tapir_stats *st;
-		tapir_config_default(&c);
-		tapir_memlink_params_default(&lp);
-		lp.delay_us = 1000;
-		lp.tso = 1;
-		sim_init(&sim, &c, &lp);
-		assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-		if (hooked)
-			assert_int_equal(tapir_hook_add(sim.st[0], TAPIR_HOOK_IP_TX, pass_all, NULL), 0);
-		max_frame = 0;
-		sim.drop = frame_size;
-		transfer(&sim, &p, 8u << 20);
-		st = tapir_stats(sim.st[0]);
-		assert_true(max_frame <= 1514);
-		assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_checksum], 0);
-		if (hooked)
-			assert_int_equal(tapir_memlink_stats(sim.link)->tso, 0);
-		else /* most data went in super-segments: far fewer sends than segments */
-			assert_true(tapir_memlink_stats(sim.link)->tso * 4 > st->tcp_tx &&
-				    tapir_memlink_stats(sim.link)->sent > 4 * st->tcp_tx);
-		tapir_tcp_abort(p.cli, sim.now);
-		tapir_tcp_abort(p.srv, sim.now);
-		tapir_tcp_close(p.lis, sim.now);
-		sim_fini(&sim);
-	}
+	FX_VARS(state);
+	int hooked = *(const int *)x->arg;
+	const struct tapir_stats *st;
+	if (hooked)
+		assert_int_equal(tapir_hook_add(sim->st[0], TAPIR_HOOK_IP_TX, pass_all, NULL), 0);
+	max_frame = 0;
+	sim->drop = frame_size;
+	transfer(sim, &x->p, 8u << 20);
+	st = tapir_stats(sim->st[0]);
+	assert_true(max_frame <= 1514);
+	assert_int_equal(tapir_stats(sim->st[1])->drop[TAPIR_DROP_tcp_checksum], 0);
+	if (hooked)
+		assert_int_equal(tapir_memlink_stats(sim->link)->tso, 0);
+	else /* most data went in super-segments: far fewer sends than segments */
+		assert_true(tapir_memlink_stats(sim->link)->tso * 4 > st->tcp_tx &&
+			    tapir_memlink_stats(sim->link)->sent > 4 * st->tcp_tx);
 }
 
 /* ECN (RFC 3168): a client that asks (tcp_ecn 1) and a server that
@@ -407,47 +343,43 @@ static bool ecn_watch(void *arg, int to, const uint8_t *f, size_t len)
 	return false;
 }
 
+static void ecn_client(struct tapir_config *c) { c->tcp_ecn = 1; }
+static void ecn_server_off(struct tapir_config *c) { c->tcp_ecn = 0; }
+static void ecn_server_on(struct tapir_config *c) { c->tcp_ecn = 2; }
+static void link_ce(struct tapir_memlink_params *lp)
+{
+	lp->delay_us = 2000;
+	lp->ce = 0.01;
+}
+static const int ecn_off = 0, ecn_on = 2;
+static const struct fx_opts ecn_opts[] = {
+	{.config = ecn_client, .config_b = ecn_server_off, .link = link_ce, .arg = &ecn_off},
+	{.config = ecn_client, .config_b = ecn_server_on, .link = link_ce, .arg = &ecn_on},
+};
+
 static void test_ecn(void **state)
 {
-	(void)state;
-	for (int server = 0; server <= 2; server += 2) {
-		struct sim sim;
-		struct pair p;
-		struct tapir_config c, cb;
-		struct tapir_memlink_params lp;
-		const struct tapir_stats *st;
-		tapir_config_default(&c);
-		c.tcp_ecn = 1;
-		cb = c;
-		cb.tcp_ecn = (uint8_t)server;
-		tapir_memlink_params_default(&lp);
-		lp.delay_us = 2000;
-		lp.ce = 0.01;
-		sim_init2(&sim, &c, &cb, &lp);
-		assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-		ect_frames = cwr_segs = ece_segs = 0;
-		sim.drop = ecn_watch;
-		transfer(&sim, &p, 4u << 20);
-		st = tapir_stats(sim.st[0]);
-		if (server) {
-			assert_true(tapir_memlink_stats(sim.link)->ce_marked > 5);
-			assert_true(tapir_stats(sim.st[1])->tcp_ecn_ce_rx > 5);
-			assert_true(ece_segs > 0);
-			assert_true(st->tcp_ecn_reductions > 0);
-			/* at most once per window: never more than the marks */
-			assert_true(st->tcp_ecn_reductions <= tapir_stats(sim.st[1])->tcp_ecn_ce_rx);
-			assert_true(cwr_segs > 0 && cwr_segs <= st->tcp_ecn_reductions);
-			assert_int_equal(st->tcp_retransmits, 0); /* marks, not losses */
-			assert_true(ect_frames > 1000);
-		} else {
-			assert_int_equal(ect_frames, 0);
-			assert_int_equal(tapir_memlink_stats(sim.link)->ce_marked, 0);
-			assert_int_equal(st->tcp_ecn_reductions, 0);
-		}
-		tapir_tcp_abort(p.cli, sim.now);
-		tapir_tcp_abort(p.srv, sim.now);
-		tapir_tcp_close(p.lis, sim.now);
-		sim_fini(&sim);
+	FX_VARS(state);
+	int server = *(const int *)x->arg; /* B's tcp_ecn */
+	const struct tapir_stats *st;
+	ect_frames = cwr_segs = ece_segs = 0;
+	sim->drop = ecn_watch;
+	transfer(sim, &x->p, 4u << 20);
+	st = tapir_stats(sim->st[0]);
+	if (server) {
+		assert_true(tapir_memlink_stats(sim->link)->ce_marked > 5);
+		assert_true(tapir_stats(sim->st[1])->tcp_ecn_ce_rx > 5);
+		assert_true(ece_segs > 0);
+		assert_true(st->tcp_ecn_reductions > 0);
+		/* at most once per window: never more than the marks */
+		assert_true(st->tcp_ecn_reductions <= tapir_stats(sim->st[1])->tcp_ecn_ce_rx);
+		assert_true(cwr_segs > 0 && cwr_segs <= st->tcp_ecn_reductions);
+		assert_int_equal(st->tcp_retransmits, 0); /* marks, not losses */
+		assert_true(ect_frames > 1000);
+	} else {
+		assert_int_equal(ect_frames, 0);
+		assert_int_equal(tapir_memlink_stats(sim->link)->ce_marked, 0);
+		assert_int_equal(st->tcp_ecn_reductions, 0);
 	}
 }
 
@@ -462,21 +394,12 @@ static void test_lossy_with_options(void **state)
 		struct tapir_memlink_params lp;
 		tapir_config_default(&c);
 		c.seed = seed;
-		tapir_memlink_params_default(&lp);
-		lp.seed = seed;
-		lp.loss = 0.05;
-		lp.reorder = 0.05;
-		lp.dup = 0.01;
-		lp.corrupt = 0.001;
-		lp.delay_us = 2000;
+		sim_lossy_link(&lp, seed);
 		lp.tso = seed & 1;
 		sim_init(&sim, &c, &lp);
 		assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
 		transfer(&sim, &p, 1u << 20);
-		tapir_tcp_abort(p.cli, sim.now);
-		tapir_tcp_abort(p.srv, sim.now);
-		tapir_tcp_close(p.lis, sim.now);
-		sim_fini(&sim);
+		pair_fini(&sim, &p);
 	}
 }
 
@@ -535,10 +458,7 @@ static void cwnd_curve(int algo, uint32_t *w_at_loss, uint32_t *after, double *s
 			samples[k++] = (double)i.cwnd / i.mss;
 		assert_true(sim.now < TAPIR_SEC(600));
 	}
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	pair_fini(&sim, &p);
 }
 
 static void test_cubic_growth(void **state)
@@ -571,15 +491,17 @@ static void test_cubic_growth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wscale_0),
-		cmocka_unit_test(test_wscale_14),
-		cmocka_unit_test(test_wscale_one_sided),
-		cmocka_unit_test(test_paws),
-		cmocka_unit_test(test_sack_recovery),
-		cmocka_unit_test(test_sack_lost_retransmission),
-		cmocka_unit_test(test_spurious_undo),
-		cmocka_unit_test(test_tso),
-		cmocka_unit_test(test_ecn),
+		FX_CASE("test_wscale_0", test_wscale, &wscale_opts[0]),
+		FX_CASE("test_wscale_14", test_wscale, &wscale_opts[1]),
+		FX_TEST(test_wscale_one_sided, &no_wscale_opts),
+		FX_TEST(test_paws, &fx_with_options),
+		FX_TEST(test_sack_recovery, &sack_opts),
+		FX_TEST(test_sack_lost_retransmission, &sack_opts),
+		FX_TEST(test_spurious_undo, &reorder_opts),
+		FX_CASE("test_tso", test_tso, &tso_opts[0]),
+		FX_CASE("test_tso_hooked", test_tso, &tso_opts[1]),
+		FX_CASE("test_ecn_server_off", test_ecn, &ecn_opts[0]),
+		FX_CASE("test_ecn", test_ecn, &ecn_opts[1]),
 		cmocka_unit_test(test_lossy_with_options),
 		cmocka_unit_test(test_cubic_growth),
 	};

@@ -100,24 +100,8 @@ static bool bidir_step(void *arg)
 
 static void impaired(struct tapir_memlink_params *p, uint64_t seed)
 {
-	tapir_memlink_params_default(p);
-	p->seed = seed;
-	p->loss = 0.05;
-	p->reorder = 0.05;
-	p->dup = 0.01;
-	p->corrupt = 0.001;
-	p->delay_us = 2000;
+	sim_lossy_link(p, seed);
 	p->tso = seed & 1; /* odd seeds: super-segments, cut by the cable */
-}
-
-static void dump_socket(void *arg, const struct tapir_tcp *t)
-{
-	struct tapir_tcp_info i;
-	tapir_tcp_get_info(t, &i);
-	fprintf(stderr, "  %s: %s una %u nxt %u wnd %u rcv_nxt %u rcv_wnd %u snd_q %zu rcv_q %zu cwnd %u rto %llu\n",
-		(const char *)arg, tapir_tcp_state_name(i.state), i.snd_una, i.snd_nxt, i.snd_wnd,
-		i.rcv_nxt, i.rcv_wnd, i.snd_queued, i.rcv_queued, i.cwnd,
-		(unsigned long long)i.rto_us);
 }
 
 static void bidir_run(uint64_t seed, size_t total)
@@ -138,8 +122,7 @@ static void bidir_run(uint64_t seed, size_t total)
 			(unsigned long long)seed, (double)sim.now / 1e6, x.a.sent, x.a.rcvd, x.a.bad,
 			x.a.t ? tapir_tcp_error(x.a.t) : 0, x.b.sent, x.b.rcvd, x.b.bad,
 			x.b.t ? tapir_tcp_error(x.b.t) : 0);
-		tapir_tcp_foreach(sim.st[0], dump_socket, "A");
-		tapir_tcp_foreach(sim.st[1], dump_socket, "B");
+		sim_dump_sockets(&sim);
 		fail();
 	}
 	assert_int_equal(x.a.rcvd, total);
@@ -147,9 +130,7 @@ static void bidir_run(uint64_t seed, size_t total)
 	tapir_tcp_close(x.a.t, sim.now);
 	tapir_tcp_close(x.b.t, sim.now);
 	/* after 2 MSL (and any retransmitted FIN), nothing but the listener */
-	sim_advance(&sim, TAPIR_SEC(200));
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	assert_int_equal(sim_sockets(sim.st[1]), 1);
+	assert_true(sim_only_listener_after(&sim, TAPIR_SEC(200)));
 	tapir_tcp_close(x.lis, sim.now);
 	sim_fini(&sim);
 }
@@ -264,8 +245,7 @@ static void test_service_100_seeds(void **state)
 					k, v.cli[k].sent, v.cli[k].total, v.cli[k].rcvd, v.cli[k].eof,
 					v.srv[k].t ? "up" : "none", v.srv[k].sent, v.srv[k].total,
 					v.srv[k].rcvd, v.srv[k].eof);
-			tapir_tcp_foreach(sim.st[0], dump_socket, "A");
-			tapir_tcp_foreach(sim.st[1], dump_socket, "B");
+			sim_dump_sockets(&sim);
 			fail();
 		}
 		for (unsigned k = 0; k < NCLI; k++) {
@@ -273,13 +253,8 @@ static void test_service_100_seeds(void **state)
 			assert_int_equal(v.srv[k].rcvd, v.cli[k].total);
 			assert_int_equal(v.cli[k].rcvd, v.srv[k].total);
 		}
-		sim_advance(&sim, TAPIR_SEC(200));
-		if (sim_sockets(sim.st[0]) != 0 || sim_sockets(sim.st[1]) != 1) {
-			fprintf(stderr, "seed %llu: sockets left\n", (unsigned long long)seed);
-			tapir_tcp_foreach(sim.st[0], dump_socket, "A");
-			tapir_tcp_foreach(sim.st[1], dump_socket, "B");
-			fail();
-		}
+		if (!sim_only_listener_after(&sim, TAPIR_SEC(200)))
+			fail_msg("seed %llu: sockets left", (unsigned long long)seed);
 		tapir_tcp_close(v.lis, sim.now);
 		sim_fini(&sim);
 	}

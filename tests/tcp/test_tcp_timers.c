@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "tcpsim.h"
+#include "fixture.h"
 
 static bool is_tcp(const uint8_t *f, size_t len)
 {
@@ -107,73 +107,59 @@ static void test_syn_backoff(void **state)
 	sim_fini(&sim);
 }
 
+static const struct fx_opts syn_lost_opts = {.drop = drop_first_syn, .knob = 1};
+
 /* RFC 6298 5.7: when the SYN timed out and the RTO is below 3 s, the RTO
  * MUST be re-initialized to 3 s when data transmission begins. */
 static void test_rto_3s_after_syn_timeout(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
-	int armed = 1;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.drop = drop_first_syn;
-	sim.drop_arg = &armed;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	info(p.cli, &i);
+	info(p->cli, &i);
 	assert_int_equal(i.state, TAPIR_TCP_ESTABLISHED);
 	assert_int_equal(i.srtt_us, 0); /* Karn: no sample from the retransmitted SYN */
 	assert_int_equal(i.rto_us, TAPIR_SEC(3));
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 static tapir_time_t absdiff(tapir_time_t a, tapir_time_t b) { return a > b ? a - b : b - a; }
+
+static void rtt_config(struct tapir_config *c)
+{
+	c->tcp_timestamps = 0; /* two 1460-byte segments */
+	c->tcp_rto_min_us = TAPIR_MS(1); /* let the formula show */
+}
+static const struct fx_opts rtt_opts = {.config = rtt_config, .link = fx_delay_10ms};
 
 /* RFC 6298 2.2/2.3: SRTT, RTTVAR and RTO from the samples, on a link
  * with a known delay (10 ms each way). */
 static void test_rtt_estimator(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
-	struct tapir_memlink_params lp;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
 	tapir_time_t r, srtt, rttvar, rto, d;
 	const struct tseg *synack = NULL, *ack = NULL;
 	static uint8_t buf[2920];
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_timestamps = 0; /* two 1460-byte segments */
-	c.tcp_rto_min_us = TAPIR_MS(1); /* let the formula show */
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 10000;
-	sim_init(&sim, &c, &lp);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(100));
-	for (size_t k = 0; k < sim.ntap; k++) {
-		if (!synack && sim.tap[k].to == 0 && sim.tap[k].flags == (TF_SYN | TF_ACK))
-			synack = &sim.tap[k];
-		else if (synack && !ack && sim.tap[k].to == 1)
-			ack = &sim.tap[k];
+	sim_advance(sim, TAPIR_MS(100));
+	for (size_t k = 0; k < sim->ntap; k++) {
+		if (!synack && sim->tap[k].to == 0 && sim->tap[k].flags == (TF_SYN | TF_ACK))
+			synack = &sim->tap[k];
+		else if (synack && !ack && sim->tap[k].to == 1)
+			ack = &sim->tap[k];
 	}
 	assert_non_null(ack);
 	/* B's first sample: from sending the SYN,ACK to the ACK */
-	r = ack->t - (synack->t - lp.delay_us);
+	r = ack->t - (synack->t - x->lp.delay_us);
 	assert_int_equal(r, 20000);
-	info(p.srv, &i);
+	info(p->srv, &i);
 	assert_int_equal(i.srtt_us, r);
 	assert_int_equal(i.rttvar_us, r / 2);
 	assert_int_equal(i.rto_us, r + 4 * (r / 2));
 	srtt = i.srtt_us;
 	rttvar = i.rttvar_us;
 	/* two full segments from B, ACKed at once by A: a 20 ms sample */
-	assert_int_equal(tapir_tcp_send(p.srv, buf, sizeof(buf), sim.now), (long)sizeof(buf));
-	sim_advance(&sim, TAPIR_MS(100));
-	info(p.srv, &i);
+	assert_int_equal(tapir_tcp_send(p->srv, buf, sizeof(buf), sim->now), (long)sizeof(buf));
+	sim_advance(sim, TAPIR_MS(100));
+	info(p->srv, &i);
 	assert_int_equal(i.snd_una, i.snd_nxt);
 	r = 20000;
 	d = absdiff(srtt, r);
@@ -184,176 +170,129 @@ static void test_rtt_estimator(void **state)
 		fprintf(stderr, "srtt %llu want %llu, rttvar %llu want %llu\n",
 			(unsigned long long)i.srtt_us, (unsigned long long)srtt,
 			(unsigned long long)i.rttvar_us, (unsigned long long)rttvar);
-		tap_dump(&sim);
+		tap_dump(sim);
 	}
 	assert_true(absdiff(i.srtt_us, srtt) <= 2);
 	assert_true(absdiff(i.rttvar_us, rttvar) <= 2);
 	assert_true(absdiff(i.rto_us, rto) <= 4);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
+
+static void rto_min_200ms(struct tapir_config *c)
+{
+	c->tcp_rto_min_us = TAPIR_MS(200);
+	c->tcp_retries2 = 3;
+}
+static void rto_min_300ms(struct tapir_config *c)
+{
+	c->tcp_rto_min_us = TAPIR_MS(300);
+	c->tcp_retries2 = 3;
+}
+static const struct fx_opts rto_min_opts[] = {
+	{.config = rto_min_200ms, .drop = drop_tcp_to, .knob = -1},
+	{.config = rto_min_300ms, .drop = drop_tcp_to, .knob = -1},
+};
 
 /* RFC 6298 2.4 (tcp_rto_min_us) and 5.5: on a fast link the RTO is the
  * minimum; data is retransmitted after RTO, 2 RTO, 4 RTO. */
-static void rto_min_case(tapir_time_t rto_min)
-{
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
-	struct tapir_tcp_info i;
-	int drop_to = -1;
-	tapir_time_t t0;
-	(void)t0;
-	tapir_config_default(&c);
-	c.tcp_rto_min_us = rto_min;
-	c.tcp_retries2 = 3;
-	sim_init(&sim, &c, NULL);
-	sim.tap_on = true;
-	sim.drop = drop_tcp_to;
-	sim.drop_arg = &drop_to;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, "x", 1, sim.now), 1);
-	sim_advance(&sim, TAPIR_MS(100));
-	info(p.cli, &i);
-	assert_int_equal(i.rto_us, rto_min);
-	info(p.srv, &i);
-	assert_int_equal(i.rto_us, rto_min);
-	/* B vanishes */
-	drop_to = 1;
-	tap_clear(&sim);
-	assert_int_equal(tapir_tcp_send(p.cli, "hello", 5, sim.now), 5);
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(100), is_closed, p.cli));
-	assert_int_equal(tap_n(&sim, 1), 4);
-	for (size_t k = 1; k < 4; k++) {
-		assert_int_equal(tap_get(&sim, 1, k)->seq, tap_get(&sim, 1, 0)->seq);
-		assert_int_equal(tap_get(&sim, 1, k)->len, 5);
-		assert_int_equal(tap_get(&sim, 1, k)->t - tap_get(&sim, 1, k - 1)->t,
-				 rto_min << (k - 1));
-	}
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
-}
-
 static void test_rto_min(void **state)
 {
-	(void)state;
-	rto_min_case(TAPIR_MS(200));
-	rto_min_case(TAPIR_MS(300));
+	FX_VARS(state);
+	struct tapir_tcp_info i;
+	tapir_time_t rto_min = x->c.tcp_rto_min_us;
+	assert_int_equal(tapir_tcp_send(p->cli, "x", 1, sim->now), 1);
+	sim_advance(sim, TAPIR_MS(100));
+	info(p->cli, &i);
+	assert_int_equal(i.rto_us, rto_min);
+	info(p->srv, &i);
+	assert_int_equal(i.rto_us, rto_min);
+	/* B vanishes */
+	x->knob = 1;
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(100), is_closed, p->cli));
+	assert_int_equal(tap_n(sim, 1), 4);
+	for (size_t k = 1; k < 4; k++) {
+		assert_int_equal(tap_get(sim, 1, k)->seq, tap_get(sim, 1, 0)->seq);
+		assert_int_equal(tap_get(sim, 1, k)->len, 5);
+		assert_int_equal(tap_get(sim, 1, k)->t - tap_get(sim, 1, k - 1)->t,
+				 rto_min << (k - 1));
+	}
 }
+
+static const struct fx_opts karn_opts = {.link = fx_delay_10ms, .drop = drop_first_data};
 
 /* RFC 6298 3 (Karn's algorithm): no RTT sample from a retransmitted
  * segment; SRTT and RTTVAR are unchanged by the ACK of a retransmission. */
 static void test_karn(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_memlink_params lp;
+	FX_VARS(state);
 	struct tapir_tcp_info before, after;
 	static uint8_t buf[2920];
-	int armed = 0;
-	(void)state;
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 10000;
-	sim_init(&sim, NULL, &lp);
-	sim.tap_on = true;
-	sim.drop = drop_first_data;
-	sim.drop_arg = &armed;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	assert_int_equal(tapir_tcp_send(p.cli, buf, sizeof(buf), sim.now), (long)sizeof(buf));
-	sim_advance(&sim, TAPIR_MS(200));
-	info(p.cli, &before);
+	assert_int_equal(tapir_tcp_send(p->cli, buf, sizeof(buf), sim->now), (long)sizeof(buf));
+	sim_advance(sim, TAPIR_MS(200));
+	info(p->cli, &before);
 	assert_int_equal(before.snd_una, before.snd_nxt);
 	assert_true(before.srtt_us > 0);
-	armed = 1;
-	tap_clear(&sim);
-	assert_int_equal(tapir_tcp_send(p.cli, buf, 1460, sim.now), 1460);
-	sim_advance(&sim, TAPIR_SEC(2));
-	info(p.cli, &after);
+	x->knob = 1;
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_send(p->cli, buf, 1460, sim->now), 1460);
+	sim_advance(sim, TAPIR_SEC(2));
+	info(p->cli, &after);
 	assert_int_equal(after.snd_una, after.snd_nxt);
 	assert_int_equal(after.snd_una, before.snd_una + 1460);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_retransmits, 1);
-	assert_int_equal(tap_count(&sim, 1, 0, 0, 1), 2); /* sent twice */
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_retransmits, 1);
+	assert_int_equal(tap_count(sim, 1, 0, 0, 1), 2); /* sent twice */
 	assert_int_equal(after.srtt_us, before.srtt_us);
 	assert_int_equal(after.rttvar_us, before.rttvar_us);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
+
+static const struct fx_opts retries3_opts = {.config = fx_retries2_3, .drop = drop_tcp_to, .knob = -1};
 
 /* RFC 9293 3.8.3 (R2) / RFC 1122 4.2.3.5: when the peer vanishes, the
  * connection is given up after tcp_retries2 retransmissions, with
  * ETIMEDOUT, at T + RTO * (1 + 2 + 4 + 8). */
 static void test_retries2_etimedout(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
-	int drop_to = -1;
 	tapir_time_t t0;
 	char b[8];
-	(void)state;
-	tapir_config_default(&c);
-	c.tcp_retries2 = 3;
-	sim_init(&sim, &c, NULL);
-	sim.tap_on = true;
-	sim.drop = drop_tcp_to;
-	sim.drop_arg = &drop_to;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(100));
-	info(p.cli, &i);
-	drop_to = 1;
-	tap_clear(&sim);
-	t0 = sim.now;
-	assert_int_equal(tapir_tcp_send(p.cli, "hello", 5, sim.now), 5);
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(1000), is_closed, p.cli));
-	assert_int_equal(sim.now - t0, i.rto_us * 15);
-	assert_int_equal(tap_count(&sim, 1, 0, 0, 1), 4);
-	assert_int_equal(tapir_tcp_error(p.cli), ETIMEDOUT);
-	assert_int_equal(tapir_tcp_recv(p.cli, b, sizeof(b), sim.now), -ETIMEDOUT);
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_conn_timeout, 1);
-	tapir_tcp_close(p.cli, sim.now);
-	assert_int_equal(sim_sockets(sim.st[0]), 0);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	sim_advance(sim, TAPIR_MS(100));
+	info(p->cli, &i);
+	x->knob = 1;
+	tap_clear(sim);
+	t0 = sim->now;
+	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, p->cli));
+	assert_int_equal(sim->now - t0, i.rto_us * 15);
+	assert_int_equal(tap_count(sim, 1, 0, 0, 1), 4);
+	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
+	assert_int_equal(tapir_tcp_recv(p->cli, b, sizeof(b), sim->now), -ETIMEDOUT);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_conn_timeout, 1);
+	fx_close(x, &p->cli);
+	assert_int_equal(sim_sockets(sim->st[0]), 0);
 }
 
 /* RFC 5482 / RFC 9293 3.8.3: TCP_USER_TIMEOUT: data unacknowledged for
  * that long ends the connection (ETIMEDOUT), long before R2 would. */
 static void set_user_timeout(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_USER_TIMEOUT, 1000); }
 
+static const struct fx_opts utimeout_opts = {.cli_setup = set_user_timeout, .drop = drop_tcp_to, .knob = -1};
+
 static void test_user_timeout(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	int drop_to = -1;
+	FX_VARS(state);
 	tapir_time_t t0;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	sim.drop = drop_tcp_to;
-	sim.drop_arg = &drop_to;
-	assert_true(sim_pair(&sim, 80, &p, set_user_timeout, NULL));
-	sim_advance(&sim, TAPIR_MS(100));
-	drop_to = 1;
-	tap_clear(&sim);
-	t0 = sim.now;
-	assert_int_equal(tapir_tcp_send(p.cli, "hello", 5, sim.now), 5);
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(1000), is_closed, p.cli));
-	assert_int_equal(tapir_tcp_error(p.cli), ETIMEDOUT);
-	assert_true(sim.now - t0 >= TAPIR_MS(1000));
-	assert_true(sim.now - t0 < TAPIR_MS(3000));
-	assert_true(tap_count(&sim, 1, 0, 0, 1) < 15);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	sim_advance(sim, TAPIR_MS(100));
+	x->knob = 1;
+	tap_clear(sim);
+	t0 = sim->now;
+	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, p->cli));
+	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
+	assert_true(sim->now - t0 >= TAPIR_MS(1000));
+	assert_true(sim->now - t0 < TAPIR_MS(3000));
+	assert_true(tap_count(sim, 1, 0, 0, 1) < 15);
 }
 
 static void set_keepalive(struct tapir_tcp *t)
@@ -371,28 +310,26 @@ static tapir_time_t last_rx_by_a(const struct sim *sim)
 	return s->t;
 }
 
+static const struct fx_opts keepalive_opts = {.cli_setup = set_keepalive};
+static const struct fx_opts keepalive_lossy_opts = {.cli_setup = set_keepalive, .drop = drop_tcp_to, .knob = -1};
+
 /* RFC 1122 4.2.3.6: after KEEPIDLE of silence, a probe <SEQ=SND.NXT-1>
  * with no data; the peer answers with an ACK and the connection lives. */
 static void test_keepalive_answered(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	struct tapir_tcp_info i;
 	tapir_time_t last;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, set_keepalive, NULL));
-	sim_advance(&sim, TAPIR_MS(1));
-	last = last_rx_by_a(&sim);
-	info(p.cli, &i);
-	tap_clear(&sim);
-	sim_advance(&sim, TAPIR_SEC(35));
-	assert_int_equal(tapir_tcp_state(p.cli), TAPIR_TCP_ESTABLISHED);
-	assert_int_equal(tap_n(&sim, 1), 3);
-	assert_int_equal(tap_n(&sim, 0), 3);
+	sim_advance(sim, TAPIR_MS(1));
+	last = last_rx_by_a(sim);
+	info(p->cli, &i);
+	tap_clear(sim);
+	sim_advance(sim, TAPIR_SEC(35));
+	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_ESTABLISHED);
+	assert_int_equal(tap_n(sim, 1), 3);
+	assert_int_equal(tap_n(sim, 0), 3);
 	for (size_t k = 0; k < 3; k++) {
-		const struct tseg *probe = tap_get(&sim, 1, k), *answer = tap_get(&sim, 0, k);
+		const struct tseg *probe = tap_get(sim, 1, k), *answer = tap_get(sim, 0, k);
 		assert_int_equal(probe->flags & (TF_ACK | TF_SYN | TF_FIN | TF_RST), TF_ACK);
 		assert_int_equal(probe->seq, i.snd_nxt - 1);
 		assert_true(probe->len <= 1);
@@ -403,179 +340,128 @@ static void test_keepalive_answered(void **state)
 		assert_true(answer->t > probe->t);
 		last = answer->t;
 	}
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 /* RFC 1122 4.2.3.6: unanswered probes, every KEEPINTVL; after KEEPCNT of
  * them the connection is dead: ETIMEDOUT at idle + cnt * intvl. */
 static void test_keepalive_unanswered(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	int drop_to = -1;
+	FX_VARS(state);
 	tapir_time_t last;
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	sim.drop = drop_tcp_to;
-	sim.drop_arg = &drop_to;
-	assert_true(sim_pair(&sim, 80, &p, set_keepalive, NULL));
-	sim_advance(&sim, TAPIR_MS(1));
-	last = last_rx_by_a(&sim);
-	drop_to = 0; /* B's answers are lost */
-	tap_clear(&sim);
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(100), is_closed, p.cli));
-	assert_int_equal(tapir_tcp_error(p.cli), ETIMEDOUT);
-	assert_int_equal(sim.now, last + TAPIR_SEC(10 + 3 * 2));
-	assert_int_equal(tap_n(&sim, 1), 3);
+	sim_advance(sim, TAPIR_MS(1));
+	last = last_rx_by_a(sim);
+	x->knob = 0; /* B's answers are lost */
+	tap_clear(sim);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(100), is_closed, p->cli));
+	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
+	assert_int_equal(sim->now, last + TAPIR_SEC(10 + 3 * 2));
+	assert_int_equal(tap_n(sim, 1), 3);
 	for (size_t k = 0; k < 3; k++)
-		assert_int_equal(tap_get(&sim, 1, k)->t - 100, last + TAPIR_SEC(10 + 2 * k));
-	assert_int_equal(tapir_stats(sim.st[0])->tcp_conn_timeout, 1);
-	tapir_tcp_close(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+		assert_int_equal(tap_get(sim, 1, k)->t - 100, last + TAPIR_SEC(10 + 2 * k));
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_conn_timeout, 1);
 }
 
 /* RFC 1122 4.2.3.2 / RFC 5681 4.2: one small segment is ACKed after the
  * delayed-ACK time (tcp_delack_us, well under 500 ms), not at once. */
 static void test_delayed_ack_one_segment(void **state)
 {
-	struct sim sim;
-	struct pair p;
-	struct tapir_config c;
+	FX_VARS(state);
 	const struct tseg *d, *a;
-	(void)state;
-	tapir_config_default(&c);
-	sim_init(&sim, &c, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(10));
-	tap_clear(&sim);
-	assert_int_equal(tapir_tcp_send(p.cli, "0123456789", 10, sim.now), 10);
-	sim_advance(&sim, TAPIR_SEC(1));
-	assert_int_equal(tap_n(&sim, 1), 1);
-	assert_int_equal(tap_n(&sim, 0), 1);
-	d = tap_get(&sim, 1, 0);
-	a = tap_get(&sim, 0, 0);
+	sim_advance(sim, TAPIR_MS(10));
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_send(p->cli, "0123456789", 10, sim->now), 10);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(tap_n(sim, 1), 1);
+	assert_int_equal(tap_n(sim, 0), 1);
+	d = tap_get(sim, 1, 0);
+	a = tap_get(sim, 0, 0);
 	assert_int_equal(a->flags, TF_ACK);
 	assert_int_equal(a->ack, d->seq + 10);
-	assert_int_equal(a->t - d->t, c.tcp_delack_us + 100);
-	assert_true(c.tcp_delack_us > 0 && c.tcp_delack_us < TAPIR_MS(200));
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
+	assert_int_equal(a->t - d->t, x->c.tcp_delack_us + 100);
+	assert_true(x->c.tcp_delack_us > 0 && x->c.tcp_delack_us < TAPIR_MS(200));
 }
 
 /* RFC 5681 4.2 / RFC 1122 4.2.3.2: an ACK at least for every second
  * full-sized segment, at once. */
 static void test_delayed_ack_two_segments(void **state)
 {
-	struct sim sim;
-	struct pair p;
+	FX_VARS(state);
 	const struct tseg *d, *a;
 	static uint8_t buf[2 * 1460];
-	(void)state;
-	sim_init(&sim, NULL, NULL);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(10));
-	tap_clear(&sim);
-	assert_int_equal(tapir_tcp_send(p.cli, buf, sizeof(buf), sim.now), (long)sizeof(buf));
-	sim_advance(&sim, TAPIR_SEC(1));
-	assert_int_equal(tap_n(&sim, 1), 2);
-	assert_int_equal(tap_n(&sim, 0), 1);
-	d = tap_get(&sim, 1, 1);
-	a = tap_get(&sim, 0, 0);
+	sim_advance(sim, TAPIR_MS(10));
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_send(p->cli, buf, sizeof(buf), sim->now), (long)sizeof(buf));
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(tap_n(sim, 1), 2);
+	assert_int_equal(tap_n(sim, 0), 1);
+	d = tap_get(sim, 1, 1);
+	a = tap_get(sim, 0, 0);
 	assert_int_equal(d->len, 1460);
 	assert_int_equal(a->ack, d->seq + 1460);
 	assert_int_equal(a->t - d->t, 100); /* only the link's delay */
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
 }
 
 /* RFC 1122 4.2.3.4 (Nagle): while data is unacknowledged, small writes
  * wait and go out together; with TCP_NODELAY each goes at once. */
 static void set_nodelay(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_NODELAY, 1); }
 
-static void nagle_case(bool nodelay)
-{
-	struct sim sim;
-	struct pair p;
-	struct tapir_memlink_params lp;
-	uint8_t buf[128];
-	long n;
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 5000;
-	sim_init(&sim, NULL, &lp);
-	sim.tap_on = true;
-	assert_true(sim_pair(&sim, 80, &p, nodelay ? set_nodelay : NULL, NULL));
-	sim_advance(&sim, TAPIR_MS(100));
-	tap_clear(&sim);
-	for (int k = 0; k < 10; k++) {
-		assert_int_equal(tapir_tcp_send(p.cli, "0123456789", 10, sim.now), 10);
-		sim_advance(&sim, TAPIR_MS(1));
-	}
-	sim_advance(&sim, TAPIR_SEC(1));
-	if (nodelay) {
-		assert_int_equal(tap_count(&sim, 1, 0, 0, 1), 10);
-		for (size_t k = 0; k < 10; k++) {
-			assert_int_equal(data_seg(&sim, 1, k)->len, 10);
-			if (k)
-				assert_int_equal(data_seg(&sim, 1, k)->t - data_seg(&sim, 1, k - 1)->t,
-						 TAPIR_MS(1));
-		}
-	} else {
-		assert_int_equal(tap_count(&sim, 1, 0, 0, 1), 2);
-		assert_int_equal(data_seg(&sim, 1, 0)->len, 10);
-		assert_int_equal(data_seg(&sim, 1, 1)->len, 90);
-		/* the second left when the first was ACKed */
-		assert_true(data_seg(&sim, 1, 1)->t > tap_get(&sim, 0, 0)->t);
-	}
-	n = sim_read(&sim, p.srv, buf, sizeof(buf));
-	assert_int_equal(n, 100);
-	for (int k = 0; k < 100; k++)
-		assert_int_equal(buf[k], '0' + k % 10);
-	tapir_tcp_abort(p.cli, sim.now);
-	tapir_tcp_abort(p.srv, sim.now);
-	tapir_tcp_close(p.lis, sim.now);
-	sim_fini(&sim);
-}
+static const struct fx_opts nagle_opts[] = {
+	{.link = fx_delay_5ms},
+	{.link = fx_delay_5ms, .cli_setup = set_nodelay},
+};
 
 static void test_nagle(void **state)
 {
-	(void)state;
-	nagle_case(false);
-}
-
-static void test_nodelay(void **state)
-{
-	(void)state;
-	nagle_case(true);
+	FX_VARS(state);
+	uint8_t buf[128];
+	long n;
+	int nodelay = 0;
+	assert_int_equal(tapir_tcp_getopt(p->cli, TAPIR_TCP_NODELAY, &nodelay), 0);
+	sim_advance(sim, TAPIR_MS(100));
+	tap_clear(sim);
+	for (int k = 0; k < 10; k++) {
+		assert_int_equal(tapir_tcp_send(p->cli, "0123456789", 10, sim->now), 10);
+		sim_advance(sim, TAPIR_MS(1));
+	}
+	sim_advance(sim, TAPIR_SEC(1));
+	if (nodelay) {
+		assert_int_equal(tap_count(sim, 1, 0, 0, 1), 10);
+		for (size_t k = 0; k < 10; k++) {
+			assert_int_equal(data_seg(sim, 1, k)->len, 10);
+			if (k)
+				assert_int_equal(data_seg(sim, 1, k)->t - data_seg(sim, 1, k - 1)->t,
+						 TAPIR_MS(1));
+		}
+	} else {
+		assert_int_equal(tap_count(sim, 1, 0, 0, 1), 2);
+		assert_int_equal(data_seg(sim, 1, 0)->len, 10);
+		assert_int_equal(data_seg(sim, 1, 1)->len, 90);
+		/* the second left when the first was ACKed */
+		assert_true(data_seg(sim, 1, 1)->t > tap_get(sim, 0, 0)->t);
+	}
+	n = sim_read(sim, p->srv, buf, sizeof(buf));
+	assert_int_equal(n, 100);
+	for (int k = 0; k < 100; k++)
+		assert_int_equal(buf[k], '0' + k % 10);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_backoff),
-		cmocka_unit_test(test_rto_3s_after_syn_timeout),
-		cmocka_unit_test(test_rtt_estimator),
-		cmocka_unit_test(test_rto_min),
-		cmocka_unit_test(test_karn),
-		cmocka_unit_test(test_retries2_etimedout),
-		cmocka_unit_test(test_user_timeout),
-		cmocka_unit_test(test_keepalive_answered),
-		cmocka_unit_test(test_keepalive_unanswered),
-		cmocka_unit_test(test_delayed_ack_one_segment),
-		cmocka_unit_test(test_delayed_ack_two_segments),
-		cmocka_unit_test(test_nagle),
-		cmocka_unit_test(test_nodelay),
+		FX_TEST(test_rto_3s_after_syn_timeout, &syn_lost_opts),
+		FX_TEST(test_rtt_estimator, &rtt_opts),
+		FX_CASE("test_rto_min_200ms", test_rto_min, &rto_min_opts[0]),
+		FX_CASE("test_rto_min_300ms", test_rto_min, &rto_min_opts[1]),
+		FX_TEST(test_karn, &karn_opts),
+		FX_TEST(test_retries2_etimedout, &retries3_opts),
+		FX_TEST(test_user_timeout, &utimeout_opts),
+		FX_TEST(test_keepalive_answered, &keepalive_opts),
+		FX_TEST(test_keepalive_unanswered, &keepalive_lossy_opts),
+		FX_TEST(test_delayed_ack_one_segment, &fx_with_options),
+		FX_TEST(test_delayed_ack_two_segments, NULL),
+		FX_TEST(test_nagle, &nagle_opts[0]),
+		FX_CASE("test_nodelay", test_nagle, &nagle_opts[1]),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

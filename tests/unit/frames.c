@@ -308,9 +308,41 @@ void fx_expect_ok_(struct fx *f, uint8_t *frame, size_t len, const char *file, i
 	_assert_int_equal(fx_st(f)->rx_delivered, before.rx_delivered + 1, file, line);
 }
 
+const uint8_t *cap_arp_request(const struct cap *c, size_t i, const uint8_t *eth_dst,
+			       uint32_t tpa)
+{
+	const uint8_t *a = cap_l3(c, i, TAPIR_ETH_P_ARP, NULL);
+	assert_non_null(a);
+	assert_memory_equal(c->f[i].data, eth_dst, 6);
+	assert_int_equal(tapir_get16(a + 6), 1); /* request */
+	assert_memory_equal(a + 8, MAC_US, 6);
+	assert_int_equal(tapir_get32(a + 14), IP_US);
+	assert_int_equal(tapir_get32(a + 24), tpa);
+	return a;
+}
+
 int fx_setup(void **state)
 {
 	*state = fx_new();
+	return 0;
+}
+
+int fx_setup_opts(void **state)
+{
+	const struct fx_opts *o = *state;
+	struct tapir_config cfg;
+	struct fx *f;
+	tapir_config_default(&cfg);
+	if (o->tune)
+		o->tune(&cfg);
+	f = fx_new_cfg(&cfg, o->mtu);
+	if (o->udp_port) {
+		struct tapir_udp *u = tapir_udp_new(f->s);
+		assert_int_equal(tapir_udp_bind(u, 0, o->udp_port), 0);
+	}
+	if (o->learn_peer)
+		fx_learn_peer(f);
+	*state = f;
 	return 0;
 }
 

@@ -88,6 +88,10 @@ size_t cap_count_ip(const struct cap *c, uint8_t proto);
 size_t cap_count_arp(const struct cap *c, uint16_t op);
 /* The last captured IPv4 packet of protocol PROTO, or NULL. */
 const uint8_t *cap_last_ip(const struct cap *c, uint8_t proto, size_t *len);
+/* Asserts that frame I is an ARP request (RFC 826) from us (MAC_US,
+ * IP_US) to Ethernet ETH_DST, asking for TPA; returns the ARP packet. */
+const uint8_t *cap_arp_request(const struct cap *c, size_t i, const uint8_t *eth_dst,
+			       uint32_t tpa);
 
 /* ---- the fixture ---- */
 struct fx {
@@ -123,6 +127,17 @@ void fx_expect_ok_(struct fx *f, uint8_t *frame, size_t len, const char *file, i
 /* cmocka setup/teardown that keep a struct fx in *state. */
 int fx_setup(void **state);
 int fx_teardown(void **state);
+
+/* A fixture built as asked (cmocka's initial state, for fx_setup_opts). */
+struct fx_opts {
+	void (*tune)(struct tapir_config *c); /* changes tapir_config_default */
+	unsigned mtu;                         /* 0: 1500 */
+	uint16_t udp_port;  /* if not 0, a UDP socket bound to it (f->s->udp[0]) */
+	bool learn_peer;    /* fx_learn_peer before the test */
+};
+int fx_setup_opts(void **state);
+#define FX_TEST_OPTS(fn, opts)                                                 \
+	cmocka_unit_test_prestate_setup_teardown(fn, fx_setup_opts, fx_teardown, (void *)(opts))
 
 /* A deterministic byte pattern for payloads: byte I of stream SEED. */
 uint8_t pattern_byte(uint32_t seed, size_t i);

@@ -25,16 +25,10 @@ static void peer_replies(struct fx *f)
 /* Asserts that captured frame I is a broadcast who-has IP_PEER from us. */
 static void assert_request(const struct cap *c, size_t i, const uint8_t *eth_dst)
 {
-	const uint8_t *a = cap_l3(c, i, TAPIR_ETH_P_ARP, NULL);
-	assert_non_null(a);
-	assert_memory_equal(c->f[i].data, eth_dst, 6);
-	assert_int_equal(tapir_get16(a + 6), OP_REQ);
-	assert_memory_equal(a + 8, MAC_US, 6);
-	assert_int_equal(tapir_get32(a + 14), IP_US);
+	const uint8_t *a = cap_arp_request(c, i, eth_dst, IP_PEER);
 	/* RFC 826/5227: the target hardware address of a broadcast request is
 	 * ignored; we send zero.  A unicast re-check names the target. */
 	assert_memory_equal(a + 18, eth_dst == MAC_BCAST ? MAC_ZERO : eth_dst, 6);
-	assert_int_equal(tapir_get32(a + 24), IP_PEER);
 }
 
 /* RFC 1122 2.3.2.2: packets for an unresolved address wait for the reply
@@ -74,14 +68,8 @@ static void test_resolution_queues(void **state)
 
 /* RFC 1122 2.3.2.2 asks to keep at least one packet; the queue is bounded
  * by cfg.arp_queue_len and drops its oldest to keep the newest. */
-static int q2_setup(void **state)
-{
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.arp_queue_len = 2;
-	*state = fx_new_cfg(&cfg, 0);
-	return 0;
-}
+static void queue_2(struct tapir_config *c) { c->arp_queue_len = 2; }
+static const struct fx_opts q2 = {.tune = queue_2};
 
 static void test_queue_limit(void **state)
 {
@@ -152,15 +140,12 @@ static void test_retries_and_failure(void **state)
 }
 
 /* The same with other settings, to catch constants hiding in the code. */
-static int retry_setup(void **state)
+static void retries_5(struct tapir_config *c)
 {
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.arp_retries = 5;
-	cfg.arp_retry_us = TAPIR_MS(250);
-	*state = fx_new_cfg(&cfg, 0);
-	return 0;
+	c->arp_retries = 5;
+	c->arp_retry_us = TAPIR_MS(250);
 }
+static const struct fx_opts retry = {.tune = retries_5};
 
 /* An entry lives cfg.arp_reachable_us after confirmation.  If idle, it is
  * then forgotten (no traffic is caused by an entry nobody uses). */
@@ -257,14 +242,8 @@ static void test_cache_bounded(void **state)
 
 /* Eviction prefers resolved entries over ones still being resolved, so a
  * flood of requesters does not cancel our own resolutions. */
-static int small_cache_setup(void **state)
-{
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.arp_cache_size = 4;
-	*state = fx_new_cfg(&cfg, 0);
-	return 0;
-}
+static void cache_4(struct tapir_config *c) { c->arp_cache_size = 4; }
+static const struct fx_opts small_cache = {.tune = cache_4};
 
 static void test_eviction_keeps_pending(void **state)
 {
@@ -290,15 +269,14 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_resolution_queues),
-		cmocka_unit_test_setup_teardown(test_queue_limit, q2_setup, fx_teardown),
+		FX_TEST_OPTS(test_queue_limit, &q2),
 		T(test_retries_and_failure),
-		cmocka_unit_test_setup_teardown(test_retries_and_failure, retry_setup, fx_teardown),
+		FX_TEST_OPTS(test_retries_and_failure, &retry),
 		T(test_aging_idle),
 		T(test_aging_used),
-		cmocka_unit_test_setup_teardown(test_aging_used, retry_setup, fx_teardown),
+		FX_TEST_OPTS(test_aging_used, &retry),
 		T(test_cache_bounded),
-		cmocka_unit_test_setup_teardown(test_eviction_keeps_pending, small_cache_setup,
-						fx_teardown),
+		FX_TEST_OPTS(test_eviction_keeps_pending, &small_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

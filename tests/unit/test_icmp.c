@@ -155,27 +155,41 @@ struct evlog {
 };
 static void ev_cb(void *arg, unsigned ev) { ((struct evlog *)arg)->events |= ev; }
 
+/* A UDP socket with its events in EV, the peer learnt. */
+static struct tapir_udp *udp_watched(struct fx *f, struct evlog *ev)
+{
+	struct tapir_udp *u = tapir_udp_new(f->s);
+	fx_learn_peer(f);
+	tapir_udp_set_event(u, ev_cb, ev);
+	return u;
+}
+
+/* The peer's port unreachable about QUOTED, a datagram we sent. */
+static void port_unreachable(struct fx *f, const uint8_t *quoted)
+{
+	uint8_t fr[256];
+	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, quoted, 28));
+}
+
 /* RFC 1122 4.1.3.3: UDP passes ICMP errors to the application; as in BSD,
  * only a connected socket can be told (it names one destination). */
 static void test_port_unreachable_connected(void **state)
 {
 	struct fx *f = *state;
-	struct tapir_udp *u = tapir_udp_new(f->s);
 	struct evlog ev = {0};
-	uint8_t quoted[128], fr[256];
+	struct tapir_udp *u = udp_watched(f, &ev);
+	uint8_t quoted[128];
 
-	fx_learn_peer(f);
-	tapir_udp_set_event(u, ev_cb, &ev);
 	assert_int_equal(tapir_udp_connect(u, IP_PEER, 53), 0);
 	send_and_capture(f, u, quoted);
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, quoted, 28));
+	port_unreachable(f, quoted);
 	assert_true(ev.events & TAPIR_EV_ERROR);
 	assert_true(tapir_udp_events(u) & TAPIR_EV_ERROR);
 	assert_int_equal(tapir_udp_error(u), ECONNREFUSED);
 	assert_int_equal(tapir_udp_error(u), 0); /* read and cleared */
 
 	/* a pending error is reported by the next send to the peer, once */
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, quoted, 28));
+	port_unreachable(f, quoted);
 	assert_int_equal(tapir_udp_sendto(u, "again", 5, 0, 0, f->now), -ECONNREFUSED);
 	assert_int_equal(tapir_udp_sendto(u, "again", 5, 0, 0, f->now), 5);
 	assert_int_equal(fx_st(f)->icmp_errors_rx, 2);
@@ -185,15 +199,13 @@ static void test_port_unreachable_connected(void **state)
 static void test_port_unreachable_unconnected(void **state)
 {
 	struct fx *f = *state;
-	struct tapir_udp *u = tapir_udp_new(f->s);
 	struct evlog ev = {0};
-	uint8_t quoted[128], fr[256];
+	struct tapir_udp *u = udp_watched(f, &ev);
+	uint8_t quoted[128];
 
-	fx_learn_peer(f);
-	tapir_udp_set_event(u, ev_cb, &ev);
 	assert_int_equal(tapir_udp_bind(u, 0, 5353), 0);
 	send_and_capture(f, u, quoted);
-	fx_expect_ok(f, fr, icmp_frame(fr, IP_US, TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_PORT, 0, quoted, 28));
+	port_unreachable(f, quoted);
 	assert_int_equal(ev.events, 0);
 	assert_int_equal(tapir_udp_error(u), 0);
 	tapir_udp_free(u);
@@ -349,16 +361,12 @@ static void test_never_about(void **state)
 
 /* The RFC 1812 4.3.2.8 token bucket: icmp_burst errors at once, then
  * icmp_rate per second as time passes, never more than the burst saved up. */
-static int rate_setup(void **state)
+static void rate_10(struct tapir_config *c)
 {
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.icmp_burst = 5;
-	cfg.icmp_rate = 10; /* one token per 100 ms */
-	*state = fx_new_cfg(&cfg, 0);
-	fx_learn_peer(*state);
-	return 0;
+	c->icmp_burst = 5;
+	c->icmp_rate = 10; /* one token per 100 ms */
 }
+static const struct fx_opts rate = {.tune = rate_10, .learn_peer = true};
 
 /* N datagrams to a closed port at the fixture's current time. */
 static void closed_port_burst(struct fx *f, int n)
@@ -412,7 +420,7 @@ int main(void)
 		T(test_error_about_foreign_packet),
 		T(test_error_about_our_echo),
 		T(test_never_about),
-		cmocka_unit_test_setup_teardown(test_rate_limit, rate_setup, fx_teardown),
+		FX_TEST_OPTS(test_rate_limit, &rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

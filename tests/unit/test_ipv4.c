@@ -14,14 +14,8 @@
 #define PORT 7000
 
 /* A UDP socket on PORT, so that well-formed packets have somewhere to go. */
-static int ip_setup(void **state)
-{
-	struct fx *f = fx_new();
-	struct tapir_udp *u = tapir_udp_new(f->s);
-	assert_int_equal(tapir_udp_bind(u, 0, PORT), 0);
-	*state = f;
-	return 0;
-}
+/* the fixture with a UDP socket bound to PORT */
+static const struct fx_opts bound = {.udp_port = PORT};
 
 /* A UDP datagram from the peer to us, in FR; returns the frame length. */
 static size_t good_frame(uint8_t *fr, const uint8_t *opt, size_t optlen)
@@ -270,7 +264,7 @@ static void test_unknown_protocol_broadcast(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, ip_setup, fx_teardown)
+#define T(fn) FX_TEST_OPTS(fn, &bound)
 	const struct CMUnitTest tests[] = {
 		T(test_good_packet),
 		T(test_short),

@@ -52,15 +52,8 @@ static void feed(struct fx *f, struct frags *fs, int i)
 
 static struct tapir_udp *sock(struct fx *f) { return &f->s->udp[0]; }
 
-static int reasm_setup_cfg(void **state, const struct tapir_config *cfg, unsigned mtu)
-{
-	struct fx *f = fx_new_cfg(cfg, mtu);
-	struct tapir_udp *u = tapir_udp_new(f->s);
-	assert_int_equal(tapir_udp_bind(u, 0, PORT), 0);
-	*state = f;
-	return 0;
-}
-static int reasm_setup(void **state) { return reasm_setup_cfg(state, NULL, 0); }
+/* the fixture with a UDP socket bound to PORT (sock()) */
+static const struct fx_opts reasm = {.udp_port = PORT};
 
 /* Asserts that exactly one datagram is queued and that it equals FS. */
 static void expect_datagram(struct fx *f, const struct frags *fs)
@@ -348,25 +341,27 @@ static void test_timeout_of_icmp_error_is_silent(void **state)
 	assert_int_equal(cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, NULL)[28 + 20], TAPIR_ICMP_ECHO);
 }
 
+/* A new datagram in FS (as make_frags), its first fragment fed a
+ * microsecond later: reassembly memory stays within the bound. */
+static void first_within_bound(struct fx *f, uint16_t id, size_t dlen, uint32_t seed, size_t chunk)
+{
+	make_frags(&FS, id, dlen, seed, chunk);
+	f->now += 1;
+	feed(f, &FS, 0);
+	assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
+}
+
 /* The bounds: at most cfg.reasm_max_bytes of buffers, the oldest datagram
  * making room (reasm_evicted); never more memory than the limit. */
-static int mem_setup(void **state)
-{
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.reasm_max_bytes = 4 * TP_SMALL_CAP;
-	return reasm_setup_cfg(state, &cfg, 0);
-}
+static void mem_4small(struct tapir_config *c) { c->reasm_max_bytes = 4 * TP_SMALL_CAP; }
+static const struct fx_opts mem = {.tune = mem_4small, .udp_port = PORT};
 
 static void test_memory_limit(void **state)
 {
 	struct fx *f = *state;
 	/* 6 datagrams of 3 fragments: only their first two fragments each */
 	for (uint16_t d = 0; d < 6; d++) {
-		make_frags(&FS, (uint16_t)(20 + d), 4000, d, 1480);
-		f->now += 1;
-		feed(f, &FS, 0);
-		assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
+		first_within_bound(f, (uint16_t)(20 + d), 4000, d, 1480);
 		feed(f, &FS, 1);
 		assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
 	}
@@ -379,13 +374,8 @@ static void test_memory_limit(void **state)
 	expect_nothing(f);
 }
 
-static int ndgram_setup(void **state)
-{
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.reasm_max_datagrams = 2;
-	return reasm_setup_cfg(state, &cfg, 0);
-}
+static void ndgram_2(struct tapir_config *c) { c->reasm_max_datagrams = 2; }
+static const struct fx_opts ndgram = {.tune = ndgram_2, .udp_port = PORT};
 
 static void test_datagram_limit(void **state)
 {
@@ -416,32 +406,21 @@ static void test_datagram_limit(void **state)
 
 /* On a jumbo-frame link (MTU 9000) a fragment needs a large buffer; the
  * memory bound must count what is really held, not a small buffer. */
-static int jumbo_setup(void **state)
-{
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.reasm_max_bytes = 64 * 1024;
-	return reasm_setup_cfg(state, &cfg, 9000);
-}
+static void mem_64k(struct tapir_config *c) { c->reasm_max_bytes = 64 * 1024; }
+static const struct fx_opts jumbo = {.tune = mem_64k, .mtu = 9000, .udp_port = PORT};
+static const struct fx_opts jumbo_roomy = {.mtu = 9000, .udp_port = PORT};
 
 static void test_memory_limit_large_fragments(void **state)
 {
 	struct fx *f = *state;
-	for (uint16_t d = 0; d < 4; d++) {
-		make_frags(&FS, (uint16_t)(40 + d), 20000, d, 8976);
-		f->now += 1;
-		feed(f, &FS, 0);
-		assert_true(f->s->reasm_mem <= f->cfg.reasm_max_bytes);
-	}
+	for (uint16_t d = 0; d < 4; d++)
+		first_within_bound(f, (uint16_t)(40 + d), 20000, d, 8976);
 	expect_nothing(f);
 	/* with room for a large buffer, jumbo fragments do reassemble */
 	fx_free(f);
-	{
-		struct tapir_config cfg;
-		tapir_config_default(&cfg);
-		reasm_setup_cfg(state, &cfg, 9000);
-		f = *state;
-	}
+	*state = (void *)&jumbo_roomy;
+	fx_setup_opts(state);
+	f = *state;
 	make_frags(&FS, 50, 20000, 50, 8976);
 	for (int i = 0; i < FS.n; i++) {
 		feed(f, &FS, i);
@@ -506,7 +485,7 @@ static void test_output_fragmentation(void **state)
 	check_fragmentation(*state, 1500, 4000);
 }
 
-static int mtu576_setup(void **state) { return reasm_setup_cfg(state, NULL, 576); }
+static const struct fx_opts mtu576 = {.mtu = 576, .udp_port = PORT};
 
 static void test_output_fragmentation_576(void **state)
 {
@@ -550,7 +529,7 @@ static void test_output_roundtrip(void **state)
 
 int main(void)
 {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, reasm_setup, fx_teardown)
+#define T(fn) FX_TEST_OPTS(fn, &reasm)
 	const struct CMUnitTest tests[] = {
 		T(test_in_order),
 		T(test_reversed),
@@ -563,13 +542,11 @@ int main(void)
 		T(test_timeout_with_first_fragment),
 		T(test_timeout_without_first_fragment),
 		T(test_timeout_of_icmp_error_is_silent),
-		cmocka_unit_test_setup_teardown(test_memory_limit, mem_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_datagram_limit, ndgram_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_memory_limit_large_fragments, jumbo_setup,
-						fx_teardown),
+		FX_TEST_OPTS(test_memory_limit, &mem),
+		FX_TEST_OPTS(test_datagram_limit, &ndgram),
+		FX_TEST_OPTS(test_memory_limit_large_fragments, &jumbo),
 		T(test_output_fragmentation),
-		cmocka_unit_test_setup_teardown(test_output_fragmentation_576, mtu576_setup,
-						fx_teardown),
+		FX_TEST_OPTS(test_output_fragmentation_576, &mtu576),
 		T(test_output_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,6 +95,19 @@ static void test_zero_checksum_accepted(void **state)
 	assert_memory_equal(buf, "abcdef", 6);
 }
 
+/* LEN bytes of pattern SEED (in DATA) from the peer to closed port 2222,
+ * in the frame FR: dropped as udp_no_port.  Returns the last ICMP packet
+ * sent (NULL if none). */
+static const uint8_t *to_closed_port(struct fx *f, uint8_t *fr, uint8_t *data, size_t len,
+				     uint32_t seed)
+{
+	size_t rl;
+	fx_learn_peer(f);
+	pattern_fill(data, len, seed);
+	fx_expect_drop(f, fr, fr_udp_frame(fr, IP_PEER, IP_US, 1111, 2222, data, len), udp_no_port);
+	return cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
+}
+
 /* RFC 1122 4.1.3.1: a datagram to a closed port gets ICMP port
  * unreachable, quoting the IP header and the start of the datagram. */
 static void test_closed_port(void **state)
@@ -102,12 +115,9 @@ static void test_closed_port(void **state)
 	struct fx *f = *state;
 	uint8_t fr[256], data[100];
 	const uint8_t *r;
-	size_t n, rl;
+	size_t rl;
 
-	fx_learn_peer(f);
-	pattern_fill(data, sizeof(data), 3);
-	n = fr_udp_frame(fr, IP_PEER, IP_US, 1111, 2222, data, sizeof(data));
-	fx_expect_drop(f, fr, n, udp_no_port);
+	to_closed_port(f, fr, data, sizeof(data), 3);
 	assert_int_equal(fx_st(f)->udp_no_socket, 1);
 	assert_int_equal(f->cap.n, 1);
 	r = cap_l3(&f->cap, 0, TAPIR_ETH_P_IPV4, &rl);
@@ -130,14 +140,8 @@ static void test_closed_port_long_quote(void **state)
 {
 	struct fx *f = *state;
 	uint8_t fr[1600], data[1400];
-	const uint8_t *r;
-	size_t n, rl;
+	const uint8_t *r = to_closed_port(f, fr, data, sizeof(data), 4);
 
-	fx_learn_peer(f);
-	pattern_fill(data, sizeof(data), 4);
-	n = fr_udp_frame(fr, IP_PEER, IP_US, 1111, 2222, data, sizeof(data));
-	fx_expect_drop(f, fr, n, udp_no_port);
-	r = cap_last_ip(&f->cap, TAPIR_IPPROTO_ICMP, &rl);
 	assert_non_null(r);
 	assert_int_equal(tapir_get16(r + 2), 576);
 	assert_memory_equal(r + 28, fr + TAPIR_ETH_HLEN, 576 - 28);
@@ -288,15 +292,12 @@ static void test_bind_conflicts(void **state)
 
 /* RFC 6335 6 / RFC 6056: ephemeral ports come from the configured range;
  * when it is used up, binding fails rather than straying outside it. */
-static int eph_setup(void **state)
+static void eph_4(struct tapir_config *c)
 {
-	struct tapir_config cfg;
-	tapir_config_default(&cfg);
-	cfg.ephemeral_lo = 40000;
-	cfg.ephemeral_hi = 40003;
-	*state = fx_new_cfg(&cfg, 0);
-	return 0;
+	c->ephemeral_lo = 40000;
+	c->ephemeral_hi = 40003;
 }
+static const struct fx_opts eph = {.tune = eph_4};
 
 static void test_ephemeral_range(void **state)
 {
@@ -353,7 +354,7 @@ int main(void)
 		T(test_recv_truncates),
 		T(test_demux_preference),
 		T(test_bind_conflicts),
-		cmocka_unit_test_setup_teardown(test_ephemeral_range, eph_setup, fx_teardown),
+		FX_TEST_OPTS(test_ephemeral_range, &eph),
 		T(test_send_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
