@@ -6,7 +6,7 @@
 
 #include "tcp_int.h"
 
-static const char *flag_str(uint8_t f, char buf[12])
+const char *tapir_tcp_flags_str(uint8_t f, char *buf)
 {
 	char *p = buf;
 	if (f & TAPIR_TH_SYN) *p++ = 'S';
@@ -25,7 +25,7 @@ static const char *flag_str(uint8_t f, char buf[12])
 void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_t sport,
 		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len)
 {
-	char a[16], b[16], f[12], opts[128] = "";
+	char a[16], b[16], f[TAPIR_TCP_FLAGS_STRLEN], opts[128] = "";
 	size_t hl = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4, o = TAPIR_TCP_HLEN;
 	const uint8_t *p;
 	uint8_t res;
@@ -51,7 +51,7 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 	}
 	res = th[TAPIR_TH_OFF] & 0x0f;
 	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s%s", dir,
-		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, flag_str(th[TAPIR_TH_FLAGS], f),
+		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, tapir_tcp_flags_str(th[TAPIR_TH_FLAGS], f),
 		 tapir_get32(th + TAPIR_TH_SEQ), tapir_get32(th + TAPIR_TH_ACK_NO),
 		 tapir_get16(th + TAPIR_TH_WIN), len - hl, n ? " <" : "", opts, n ? ">" : "",
 		 res == TAPIR_TH_RES_DTH ? " DTH (RFC 9401)" : res ? " reserved bits set" : "");

@@ -38,6 +38,11 @@ enum tapir_tcp_state {
 	TAPIR_TCP_TIME_WAIT,
 };
 const char *tapir_tcp_state_name(enum tapir_tcp_state st);
+/* The flags of a TCP header as tcpdump prints them ("S.", "P.", "F.", "R"):
+ * S F R P U, E (ECE) and W (CWR), then '.' for ACK.  BUF holds at least
+ * TAPIR_TCP_FLAGS_STRLEN bytes; returns BUF. */
+#define TAPIR_TCP_FLAGS_STRLEN 12
+const char *tapir_tcp_flags_str(uint8_t flags, char *buf);
 
 /* Events (tapir/events.h): TAPIR_EV_READ/WRITE/ERROR/HUP as for UDP, and
  * TAPIR_EV_ACCEPT, TAPIR_EV_CONNECTED, TAPIR_EV_DTH. */

@@ -71,7 +71,7 @@ int fx_syn_sent(void **state)
 	assert_int_equal(tapir_tcp_connect(x->p.cli, SIM_A, 80, x->sim.now), 0);
 	sim_advance(&x->sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(&x->sim, 0), 1);
-	assert_int_equal(tap_get(&x->sim, 0, 0)->flags, TF_SYN);
+	assert_int_equal(tap_get(&x->sim, 0, 0)->flags, TAPIR_TH_SYN);
 	assert_int_equal(tapir_tcp_state(x->p.cli), TAPIR_TCP_SYN_SENT);
 	return 0;
 }

@@ -114,26 +114,14 @@ size_t tap_count(const struct sim *sim, int to, uint8_t mask, uint8_t val, int d
 	return n;
 }
 
-const char *tap_flags(uint8_t f, char *buf)
-{
-	char *p = buf;
-	if (f & TF_SYN) *p++ = 'S';
-	if (f & TF_FIN) *p++ = 'F';
-	if (f & TF_RST) *p++ = 'R';
-	if (f & TF_PSH) *p++ = 'P';
-	if (f & TF_ACK) *p++ = '.';
-	*p = 0;
-	return buf;
-}
-
 void tap_dump(const struct sim *sim)
 {
 	for (size_t i = 0; i < sim->ntap; i++) {
 		const struct tseg *s = &sim->tap[i];
-		char f[8];
+		char f[TAPIR_TCP_FLAGS_STRLEN];
 		fprintf(stderr, "%3zu %10.6f %s %5u > %5u [%-3s] seq %u ack %u win %u len %u%s%s\n", i,
 			(double)s->t / 1e6, s->to ? "A>B" : "B>A", s->sport, s->dport,
-			tap_flags(s->flags, f), s->seq, s->ack, s->win, s->len,
+			tapir_tcp_flags_str(s->flags, f), s->seq, s->ack, s->win, s->len,
 			s->mss ? " <mss>" : "", s->dropped ? " DROPPED" : "");
 	}
 }
@@ -223,7 +211,7 @@ void puppet_send(struct sim *sim, const struct pseg *s)
 
 void puppet_syn(struct sim *sim, uint16_t sport, uint32_t seq)
 {
-	puppet_send(sim, &(struct pseg){.sport = sport, .dport = 80, .seq = seq, .flags = TF_SYN,
+	puppet_send(sim, &(struct pseg){.sport = sport, .dport = 80, .seq = seq, .flags = TAPIR_TH_SYN,
 					.win = 65535, .mss = 1460});
 }
 
@@ -260,19 +248,19 @@ struct tapir_tcp *puppet_open(struct sim *sim, struct tapir_tcp *l, uint16_t bpo
 	pc->bport = bport;
 	pc->win = 65535;
 	puppet_send(sim, &(struct pseg){.sport = pport, .dport = bport, .seq = iss,
-					.flags = TF_SYN, .win = pc->win, .mss = 1460});
+					.flags = TAPIR_TH_SYN, .win = pc->win, .mss = 1460});
 	pc->snd_nxt = iss + 1;
 	sim_advance(sim, TAPIR_MS(1));
 	for (; k < sim->ntap; k++) {
 		const struct tseg *s = &sim->tap[k];
-		if (s->to == 0 && s->dport == pport && s->flags == (TF_SYN | TF_ACK))
+		if (s->to == 0 && s->dport == pport && s->flags == (TAPIR_TH_SYN | TAPIR_TH_ACK))
 			break;
 	}
 	if (k == sim->ntap)
 		return NULL;
 	pc->b_iss = sim->tap[k].seq;
 	pc->rcv_nxt = pc->b_iss + 1;
-	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt, TF_ACK, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt, TAPIR_TH_ACK, NULL, 0);
 	sim_advance(sim, TAPIR_MS(1));
 	pc->b = tapir_tcp_accept(l, &err);
 	return pc->b;
@@ -292,9 +280,9 @@ static void pc_update_rcv(struct sim *sim, struct pconn *pc)
 		const struct tseg *s = &sim->tap[i];
 		uint32_t end;
 		if (s->to != 0 || s->dport != pc->pport || s->sport != pc->bport ||
-		    (s->flags & TF_RST))
+		    (s->flags & TAPIR_TH_RST))
 			continue;
-		end = s->seq + s->len + !!(s->flags & TF_SYN) + !!(s->flags & TF_FIN);
+		end = s->seq + s->len + !!(s->flags & TAPIR_TH_SYN) + !!(s->flags & TAPIR_TH_FIN);
 		/* only what continues the stream in order */
 		if ((int32_t)(s->seq - pc->rcv_nxt) <= 0 && (int32_t)(end - pc->rcv_nxt) > 0)
 			pc->rcv_nxt = end;
@@ -304,14 +292,14 @@ static void pc_update_rcv(struct sim *sim, struct pconn *pc)
 void pc_data(struct sim *sim, struct pconn *pc, const void *data, size_t len)
 {
 	pc_update_rcv(sim, pc);
-	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt, TF_ACK | TF_PSH, data, len);
+	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt, TAPIR_TH_ACK | TAPIR_TH_PSH, data, len);
 	pc->snd_nxt += (uint32_t)len;
 }
 
 void pc_ack_all(struct sim *sim, struct pconn *pc)
 {
 	pc_update_rcv(sim, pc);
-	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt, TF_ACK, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt, TAPIR_TH_ACK, NULL, 0);
 }
 
 /* ---- the bench ---- */

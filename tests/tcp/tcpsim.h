@@ -31,13 +31,6 @@
 		}                                                              \
 	} while (0)
 
-/* TCP header flags, as on the wire */
-#define TF_FIN 0x01
-#define TF_SYN 0x02
-#define TF_RST 0x04
-#define TF_PSH 0x08
-#define TF_ACK 0x10
-
 /* One TCP segment seen crossing the cable. */
 struct tseg {
 	tapir_time_t t;  /* when it arrived at the receiving end */
@@ -105,7 +98,6 @@ const struct tseg *tap_last(const struct sim *sim, int to);
  * payload is non-empty (DATA 1) or empty (DATA 0). */
 size_t tap_count(const struct sim *sim, int to, uint8_t mask, uint8_t val, int data);
 /* "S.", "R", "FP." ... into BUF (8 bytes) */
-const char *tap_flags(uint8_t flags, char *buf);
 /* Prints the tap to stderr (for a failing test). */
 void tap_dump(const struct sim *sim);
 

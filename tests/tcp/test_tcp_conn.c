@@ -34,7 +34,7 @@ static void test_handshake(void **state)
 	s2 = tap_get(sim, -1, 2);
 	/* SYN */
 	assert_int_equal(s0->to, 1);
-	assert_int_equal(s0->flags, TF_SYN);
+	assert_int_equal(s0->flags, TAPIR_TH_SYN);
 	assert_int_equal(s0->seq, ia.iss);
 	assert_int_equal(s0->len, 0);
 	assert_int_equal(s0->mss, 1460);
@@ -42,14 +42,14 @@ static void test_handshake(void **state)
 	assert_true(s0->win > 0);
 	/* SYN, ACK */
 	assert_int_equal(s1->to, 0);
-	assert_int_equal(s1->flags, TF_SYN | TF_ACK);
+	assert_int_equal(s1->flags, TAPIR_TH_SYN | TAPIR_TH_ACK);
 	assert_int_equal(s1->seq, ib.iss);
 	assert_int_equal(s1->ack, ia.iss + 1);
 	assert_int_equal(s1->mss, 1460);
 	assert_true(s1->win > 0);
 	/* ACK */
 	assert_int_equal(s2->to, 1);
-	assert_int_equal(s2->flags, TF_ACK);
+	assert_int_equal(s2->flags, TAPIR_TH_ACK);
 	assert_int_equal(s2->seq, ia.iss + 1);
 	assert_int_equal(s2->ack, ib.iss + 1);
 	assert_int_equal(s2->len, 0);
@@ -148,13 +148,13 @@ static void test_simultaneous_open(void **state)
 		const struct tseg *syn = tap_get(&sim, to, 0), *synack = tap_get(&sim, to, 1);
 		/* each side: a SYN, then a SYN,ACK of the other's SYN */
 		assert_non_null(synack);
-		assert_int_equal(syn->flags, TF_SYN);
+		assert_int_equal(syn->flags, TAPIR_TH_SYN);
 		assert_int_equal(syn->seq, snd->iss);
 		assert_int_equal(syn->mss, 1460);
-		assert_int_equal(synack->flags, TF_SYN | TF_ACK);
+		assert_int_equal(synack->flags, TAPIR_TH_SYN | TAPIR_TH_ACK);
 		assert_int_equal(synack->seq, snd->iss);
 		assert_int_equal(synack->ack, snd->irs + 1);
-		assert_int_equal(tap_count(&sim, to, TF_RST, TF_RST, -1), 0);
+		assert_int_equal(tap_count(&sim, to, TAPIR_TH_RST, TAPIR_TH_RST, -1), 0);
 	}
 	/* data flows both ways */
 	assert_int_equal(tapir_tcp_send(o.t[0], "ping", 4, sim.now), 4);
@@ -220,8 +220,8 @@ static void test_simultaneous_close(void **state)
 			fail();
 		}
 		/* one FIN each way, each acknowledged */
-		assert_int_equal(tap_count(sim, i, TF_FIN, TF_FIN, -1), 1);
-		assert_int_equal(tap_count(sim, i, TF_RST, TF_RST, -1), 0);
+		assert_int_equal(tap_count(sim, i, TAPIR_TH_FIN, TAPIR_TH_FIN, -1), 1);
+		assert_int_equal(tap_count(sim, i, TAPIR_TH_RST, TAPIR_TH_RST, -1), 0);
 	}
 	assert_int_equal(tapir_tcp_error(p->cli), 0);
 	assert_int_equal(tapir_tcp_error(p->srv), 0);
@@ -289,7 +289,7 @@ static void test_half_close(void **state)
 	assert_int_equal(tapir_tcp_recv(p->cli, b, sizeof(b), sim->now), 0);
 	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_TIME_WAIT);
 	assert_int_equal(sim_sockets(sim->st[1]), 1); /* B's LAST-ACK ended */
-	assert_int_equal(tap_count(sim, -1, TF_RST, TF_RST, -1), 0);
+	assert_int_equal(tap_count(sim, -1, TAPIR_TH_RST, TAPIR_TH_RST, -1), 0);
 }
 
 static void msl_2s(struct tapir_config *c) { c->tcp_msl_us = TAPIR_SEC(2); }
@@ -302,7 +302,7 @@ static void test_time_wait_2msl(void **state)
 	FX_VARS(state);
 	const struct tseg *fin = NULL;
 	for (size_t k = 0; k < tap_n(sim, 0); k++)
-		if (tap_get(sim, 0, k)->flags & TF_FIN)
+		if (tap_get(sim, 0, k)->flags & TAPIR_TH_FIN)
 			fin = tap_get(sim, 0, k);
 	assert_non_null(fin);
 	sim_run(sim, fin->t + 2 * x->c.tcp_msl_us - 1, NULL, NULL);
@@ -345,9 +345,9 @@ static void test_time_wait_reuse(void **state)
 	assert_int_equal(tapir_tcp_connect(c2, SIM_B, 80, sim->now), 0);
 	sim_advance(sim, TAPIR_MS(10));
 	assert_true(k + 3 <= sim->ntap);
-	assert_int_equal(sim->tap[k].flags, TF_SYN);
+	assert_int_equal(sim->tap[k].flags, TAPIR_TH_SYN);
 	assert_true((int32_t)(sim->tap[k].seq - old_rcv_nxt) > 0);
-	assert_int_equal(sim->tap[k + 1].flags, TF_SYN | TF_ACK);
+	assert_int_equal(sim->tap[k + 1].flags, TAPIR_TH_SYN | TAPIR_TH_ACK);
 	assert_int_equal(sim->tap[k + 1].ack, sim->tap[k].seq + 1);
 	assert_int_equal(tapir_tcp_state(c2), TAPIR_TCP_ESTABLISHED);
 	s2 = tapir_tcp_accept(p->lis, &err);
@@ -472,7 +472,7 @@ static void test_listen_backlog(void **state)
 	assert_true(sim.now - t0 > TAPIR_SEC(1));
 	assert_true(sim.now - t0 < TAPIR_SEC(1) + TAPIR_MS(10));
 	assert_true(sim.now > t_accept);
-	assert_int_equal(tap_count(&sim, 1, TF_SYN | TF_ACK, TF_SYN, -1), 4);
+	assert_int_equal(tap_count(&sim, 1, TAPIR_TH_SYN | TAPIR_TH_ACK, TAPIR_TH_SYN, -1), 4);
 	assert_int_equal(tapir_stats(sim.st[1])->tcp_rst_sent, 0);
 	sim_advance(&sim, TAPIR_MS(10)); /* the client's ACK reaches B */
 	a2 = tapir_tcp_accept(l, &err);
@@ -517,11 +517,11 @@ static void test_listener_rst_in_syn_received(void **state)
 	sim_advance(sim, TAPIR_MS(1));
 	sa = tap_last(sim, 0);
 	assert_non_null(sa);
-	assert_int_equal(sa->flags, TF_SYN | TF_ACK);
+	assert_int_equal(sa->flags, TAPIR_TH_SYN | TAPIR_TH_ACK);
 	tapir_tcp_get_info(p->lis, &li);
 	assert_int_equal(li.syn_queued, 1);
 	puppet_send(sim, &(struct pseg){.sport = 1000, .dport = 80, .seq = 5001,
-					.flags = TF_RST, .win = 0});
+					.flags = TAPIR_TH_RST, .win = 0});
 	sim_advance(sim, TAPIR_MS(1));
 	/* the listener still takes BACKLOG connections */
 	listener_clean(x, 2);
@@ -538,7 +538,7 @@ static void test_listener_synack_timeout(void **state)
 	puppet_syn(sim, 1000, 5000);
 	sim_advance(sim, TAPIR_SEC(30));
 	/* the SYN,ACK: first at once, then after 1 and 2 more seconds */
-	assert_int_equal(tap_count(sim, 0, TF_SYN | TF_ACK, TF_SYN | TF_ACK, -1), 3);
+	assert_int_equal(tap_count(sim, 0, TAPIR_TH_SYN | TAPIR_TH_ACK, TAPIR_TH_SYN | TAPIR_TH_ACK, -1), 3);
 	listener_clean(x, 1);
 }
 
@@ -553,7 +553,7 @@ static void test_close_listener_with_embryo(void **state)
 	fx_close(x, &p->lis);
 	assert_int_equal(sim_sockets(sim->st[1]), 0);
 	sim_advance(sim, TAPIR_MS(1));
-	assert_int_equal(tap_last(sim, 0)->flags & TF_RST, TF_RST);
+	assert_int_equal(tap_last(sim, 0)->flags & TAPIR_TH_RST, TAPIR_TH_RST);
 }
 
 static void set_linger0(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_LINGER, 0); }
@@ -577,7 +577,7 @@ static void test_linger_zero(void **state)
 	sim_advance(sim, TAPIR_MS(10));
 	assert_int_equal(tap_n(sim, -1), 1);
 	r = tap_get(sim, 1, 0);
-	assert_int_equal(r->flags & (TF_RST | TF_FIN | TF_SYN), TF_RST);
+	assert_int_equal(r->flags & (TAPIR_TH_RST | TAPIR_TH_FIN | TAPIR_TH_SYN), TAPIR_TH_RST);
 	assert_int_equal(r->seq, ia.snd_nxt);
 	assert_int_equal(tapir_stats(sim->st[0])->tcp_rst_sent, 1);
 	assert_int_equal(tapir_tcp_state(p->srv), TAPIR_TCP_CLOSED);
@@ -602,8 +602,8 @@ static void test_close_unread_data(void **state)
 	fx_close(x, &p->srv);
 	assert_int_equal(sim_sockets(sim->st[1]), 1);
 	sim_advance(sim, TAPIR_MS(10));
-	assert_int_equal(tap_count(sim, 0, TF_RST, TF_RST, -1), 1);
-	assert_int_equal(tap_count(sim, 0, TF_FIN, TF_FIN, -1), 0);
+	assert_int_equal(tap_count(sim, 0, TAPIR_TH_RST, TAPIR_TH_RST, -1), 1);
+	assert_int_equal(tap_count(sim, 0, TAPIR_TH_FIN, TAPIR_TH_FIN, -1), 0);
 	assert_int_equal(tapir_tcp_state(p->cli), TAPIR_TCP_CLOSED);
 	assert_int_equal(tapir_tcp_error(p->cli), ECONNRESET);
 }

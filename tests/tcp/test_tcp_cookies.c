@@ -31,8 +31,8 @@ static void test_cookie_after_flood(void **state)
 	int err;
 	char buf[16];
 	/* the flood: two SYNs that are never completed fill the backlog */
-	assert_int_equal(syn(sim, 1001, 5000)->flags, TF_SYN | TF_ACK);
-	assert_int_equal(syn(sim, 1002, 6000)->flags, TF_SYN | TF_ACK);
+	assert_int_equal(syn(sim, 1001, 5000)->flags, TAPIR_TH_SYN | TAPIR_TH_ACK);
+	assert_int_equal(syn(sim, 1002, 6000)->flags, TAPIR_TH_SYN | TAPIR_TH_ACK);
 	assert_int_equal(sim_sockets(sim->st[1]), 3);
 	/* a SYN now is dropped silently: a burst looks like this too */
 	{
@@ -45,19 +45,19 @@ static void test_cookie_after_flood(void **state)
 	sim_advance(sim, TAPIR_MS(1500));
 	/* a real client: a SYN,ACK still comes, but no socket is made */
 	r = syn(sim, 2000, 7000);
-	assert_int_equal(r->flags, TF_SYN | TF_ACK);
+	assert_int_equal(r->flags, TAPIR_TH_SYN | TAPIR_TH_ACK);
 	assert_int_equal(r->ack, 7001);
 	assert_int_equal(r->mss, 1460);
 	assert_int_equal(sim_sockets(sim->st[1]), 3);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_syncookies_sent, 1);
 	cookie = r->seq;
 	/* a forged answer (wrong cookie) gets a RST, and no socket */
-	pc_send(sim, &(struct pconn){.pport = 2001, .bport = 80, .win = 65535}, 9001, cookie + 1, TF_ACK, NULL, 0);
+	pc_send(sim, &(struct pconn){.pport = 2001, .bport = 80, .win = 65535}, 9001, cookie + 1, TAPIR_TH_ACK, NULL, 0);
 	sim_advance(sim, TAPIR_MS(1));
-	assert_int_equal(tap_last(sim, 0)->flags, TF_RST);
+	assert_int_equal(tap_last(sim, 0)->flags, TAPIR_TH_RST);
 	assert_int_equal(sim_sockets(sim->st[1]), 3);
 	/* the real answer, with data: the connection exists at once */
-	pc_send(sim, &(struct pconn){.pport = 2000, .bport = 80, .win = 65535}, 7001, cookie + 1, TF_ACK | TF_PSH,
+	pc_send(sim, &(struct pconn){.pport = 2000, .bport = 80, .win = 65535}, 7001, cookie + 1, TAPIR_TH_ACK | TAPIR_TH_PSH,
 		"hello", 5);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_syncookies_ok, 1);
@@ -85,7 +85,7 @@ static void test_no_cookie_when_accept_queue_full(void **state)
 	const struct tseg *r;
 	size_t before;
 	r = syn(sim, 1001, 5000);
-	pc_send(sim, &(struct pconn){.pport = 1001, .bport = 80, .win = 65535}, 5001, r->seq + 1, TF_ACK, NULL, 0);
+	pc_send(sim, &(struct pconn){.pport = 1001, .bport = 80, .win = 65535}, 5001, r->seq + 1, TAPIR_TH_ACK, NULL, 0);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_ESTABLISHED), 1); /* unaccepted */
 	before = tap_n(sim, 0);

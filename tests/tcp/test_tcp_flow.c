@@ -186,13 +186,13 @@ static void test_ooo_reversed(void **state)
 	base = pc->snd_nxt;
 	fill(data, 0, sizeof(data));
 	for (int k = 4; k >= 0; k--)
-		pc_send(sim, pc, base + (uint32_t)k * 1000, pc->rcv_nxt, TF_ACK,
+		pc_send(sim, pc, base + (uint32_t)k * 1000, pc->rcv_nxt, TAPIR_TH_ACK,
 			data + k * 1000, 1000);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 5);
 	for (size_t k = 0; k < 5; k++) {
 		const struct tseg *a = tap_get(sim, 0, k);
-		assert_int_equal(a->flags, TF_ACK);
+		assert_int_equal(a->flags, TAPIR_TH_ACK);
 		assert_int_equal(a->ack, k < 4 ? base : base + 5000);
 		assert_int_equal(a->t, tap_get(sim, 1, k)->t + 100); /* at once */
 	}
@@ -211,7 +211,7 @@ static uint32_t b_acked(const struct sim *sim, uint32_t base)
 {
 	uint32_t best = base;
 	for (size_t k = 0; k < sim->ntap; k++)
-		if (sim->tap[k].to == 0 && (sim->tap[k].flags & TF_ACK) &&
+		if (sim->tap[k].to == 0 && (sim->tap[k].flags & TAPIR_TH_ACK) &&
 		    (int32_t)(sim->tap[k].ack - best) > 0)
 			best = sim->tap[k].ack;
 	return best;
@@ -239,7 +239,7 @@ static void test_ooo_shuffled(void **state)
 			seg[k].len = TOTAL - seg[k].off;
 	}
 	for (int k = 0; k < NSEG; k++)
-		pc_send(sim, pc, base + seg[k].off, pc->rcv_nxt, TF_ACK, data + seg[k].off,
+		pc_send(sim, pc, base + seg[k].off, pc->rcv_nxt, TAPIR_TH_ACK, data + seg[k].off,
 			seg[k].len);
 	sim_advance(sim, TAPIR_MS(1));
 	/* every segment not at RCV.NXT was answered at once */
@@ -247,7 +247,7 @@ static void test_ooo_shuffled(void **state)
 	while ((acked = b_acked(sim, base)) != base + TOTAL) {
 		uint32_t off = acked - base, n = TOTAL - off < 1400 ? TOTAL - off : 1400;
 		assert_true(++rounds < 200);
-		pc_send(sim, pc, acked, pc->rcv_nxt, TF_ACK, data + off, n);
+		pc_send(sim, pc, acked, pc->rcv_nxt, TAPIR_TH_ACK, data + off, n);
 		sim_advance(sim, TAPIR_MS(50));
 	}
 	check_read(sim, pc->b, TOTAL);
@@ -305,7 +305,7 @@ static void test_zero_window_and_update(void **state)
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), n0 + 1);
 	u = tap_last(sim, 0);
-	assert_int_equal(u->flags, TF_ACK);
+	assert_int_equal(u->flags, TAPIR_TH_ACK);
 	assert_true(u->win >= 1460);
 	assert_true(u->win <= 1500);
 }
@@ -390,7 +390,7 @@ static void test_sender_sws(void **state)
 	pc.rcv_nxt = iss + 1;
 	pc.snd_nxt = 5000;
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = pc.bport, .seq = pc.snd_nxt,
-					.ack = pc.rcv_nxt, .flags = TF_SYN | TF_ACK, .win = pc.win,
+					.ack = pc.rcv_nxt, .flags = TAPIR_TH_SYN | TAPIR_TH_ACK, .win = pc.win,
 					 .mss = 1460});
 	pc.snd_nxt++;
 	sim_advance(sim, TAPIR_MS(1));

@@ -25,11 +25,11 @@ static void test_syn_to_closed_port(void **state)
 	FX_VARS(state);
 	const struct tseg *r;
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1000,
-					.flags = TF_SYN, .win = 1000, .mss = 1460});
+					.flags = TAPIR_TH_SYN, .win = 1000, .mss = 1460});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 1);
 	r = sent_by_b(x, 0);
-	assert_int_equal(r->flags, TF_RST | TF_ACK);
+	assert_int_equal(r->flags, TAPIR_TH_RST | TAPIR_TH_ACK);
 	assert_int_equal(r->seq, 0);
 	assert_int_equal(r->ack, 1001);
 	assert_int_equal(r->sport, 81);
@@ -37,17 +37,17 @@ static void test_syn_to_closed_port(void **state)
 	assert_int_equal(r->len, 0);
 	/* with data on the SYN */
 	puppet_send(sim, &(struct pseg){.sport = 2001, .dport = 81, .seq = 7000,
-					.flags = TF_SYN, .win = 1000, .data = "0123456789", .len = 10});
+					.flags = TAPIR_TH_SYN, .win = 1000, .data = "0123456789", .len = 10});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 1);
-	assert_int_equal(r->flags, TF_RST | TF_ACK);
+	assert_int_equal(r->flags, TAPIR_TH_RST | TAPIR_TH_ACK);
 	assert_int_equal(r->ack, 7011);
 	/* a bare FIN */
 	puppet_send(sim, &(struct pseg){.sport = 2002, .dport = 81, .seq = 9000,
-					.flags = TF_FIN, .win = 1000});
+					.flags = TAPIR_TH_FIN, .win = 1000});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 2);
-	assert_int_equal(r->flags, TF_RST | TF_ACK);
+	assert_int_equal(r->flags, TAPIR_TH_RST | TAPIR_TH_ACK);
 	assert_int_equal(r->seq, 0);
 	assert_int_equal(r->ack, 9001);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_rst_sent, 3);
@@ -61,26 +61,26 @@ static void test_ack_to_closed_port(void **state)
 	FX_VARS(state);
 	const struct tseg *r;
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 3000, .ack = 777,
-					.flags = TF_ACK, .win = 1000});
+					.flags = TAPIR_TH_ACK, .win = 1000});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 1);
 	r = sent_by_b(x, 0);
-	assert_int_equal(r->flags, TF_RST);
+	assert_int_equal(r->flags, TAPIR_TH_RST);
 	assert_int_equal(r->seq, 777);
 	/* data with ACK, to a port nobody uses */
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 3000, .ack = 888,
-					.flags = TF_ACK | TF_PSH, .win = 1000, .data = "xyz", .len = 3});
+					.flags = TAPIR_TH_ACK | TAPIR_TH_PSH, .win = 1000, .data = "xyz", .len = 3});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 1);
-	assert_int_equal(r->flags, TF_RST);
+	assert_int_equal(r->flags, TAPIR_TH_RST);
 	assert_int_equal(r->seq, 888);
 	/* RFC 9293 3.10.7.2: an ACK to a listener gets the same */
 	puppet_send(sim, &(struct pseg){.sport = 2003, .dport = 80, .seq = 3000, .ack = 999,
-					.flags = TF_ACK, .win = 1000});
+					.flags = TAPIR_TH_ACK, .win = 1000});
 	sim_advance(sim, TAPIR_MS(1));
 	r = sent_by_b(x, 2);
 	assert_non_null(r);
-	assert_int_equal(r->flags, TF_RST);
+	assert_int_equal(r->flags, TAPIR_TH_RST);
 	assert_int_equal(r->seq, 999);
 }
 
@@ -90,16 +90,16 @@ static void test_no_rst_for_rst(void **state)
 	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	/* a closed port */
-	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1, .flags = TF_RST});
+	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1, .flags = TAPIR_TH_RST});
 	puppet_send(sim, &(struct pseg){.sport = 2000, .dport = 81, .seq = 1, .ack = 5,
-					.flags = TF_RST | TF_ACK});
+					.flags = TAPIR_TH_RST | TAPIR_TH_ACK});
 	/* a listener */
-	puppet_send(sim, &(struct pseg){.sport = 2001, .dport = 80, .seq = 1, .flags = TF_RST});
+	puppet_send(sim, &(struct pseg){.sport = 2001, .dport = 80, .seq = 1, .flags = TAPIR_TH_RST});
 	puppet_send(sim, &(struct pseg){.sport = 2001, .dport = 80, .seq = 1, .ack = 5,
-					.flags = TF_RST | TF_ACK});
+					.flags = TAPIR_TH_RST | TAPIR_TH_ACK});
 	/* a connection, far outside its window */
-	pc_send(sim, pc, pc->snd_nxt + 1000000, 0, TF_RST, NULL, 0);
-	pc_send(sim, pc, pc->snd_nxt - 1000000, pc->rcv_nxt, TF_RST | TF_ACK, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt + 1000000, 0, TAPIR_TH_RST, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt - 1000000, pc->rcv_nxt, TAPIR_TH_RST | TAPIR_TH_ACK, NULL, 0);
 	sim_advance(sim, TAPIR_MS(100));
 	if (tap_n(sim, 0)) {
 		tap_dump(sim);
@@ -124,27 +124,27 @@ static void test_rst_in_syn_sent(void **state)
 	port = syn->sport;
 	tap_clear(sim);
 	/* no ACK: ignored */
-	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .flags = TF_RST});
+	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .flags = TAPIR_TH_RST});
 	/* an ACK that does not cover our SYN, or covers more: ignored */
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss,
-					.flags = TF_RST | TF_ACK});
+					.flags = TAPIR_TH_RST | TAPIR_TH_ACK});
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 2,
-					.flags = TF_RST | TF_ACK});
+					.flags = TAPIR_TH_RST | TAPIR_TH_ACK});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
 	assert_int_equal(tap_n(sim, 0), 0);
 	/* a bad ACK without RST: reset it */
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 5, .ack = iss + 1000,
-					.flags = TF_ACK});
+					.flags = TAPIR_TH_ACK});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_SYN_SENT);
 	assert_int_equal(tap_n(sim, 0), 1);
 	r = tap_get(sim, 0, 0);
-	assert_int_equal(r->flags, TF_RST);
+	assert_int_equal(r->flags, TAPIR_TH_RST);
 	assert_int_equal(r->seq, iss + 1000);
 	/* the right ACK */
 	puppet_send(sim, &(struct pseg){.sport = 80, .dport = port, .seq = 0, .ack = iss + 1,
-					.flags = TF_RST | TF_ACK});
+					.flags = TAPIR_TH_RST | TAPIR_TH_ACK});
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(t), TAPIR_TCP_CLOSED);
 	assert_int_equal(tapir_tcp_error(t), ECONNREFUSED);
@@ -159,7 +159,7 @@ static void test_rst_exact(void **state)
 	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	char buf[8];
-	pc_send(sim, pc, pc->snd_nxt, 0, TF_RST, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt, 0, TAPIR_TH_RST, NULL, 0);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tapir_tcp_state(pc->b), TAPIR_TCP_CLOSED);
 	assert_int_equal(tap_n(sim, 0), 0);
@@ -183,7 +183,7 @@ static void challenged(struct fx *x, uint32_t seq, uint8_t flags)
 	assert_int_equal(tapir_tcp_state(x->pc.b), TAPIR_TCP_ESTABLISHED);
 	assert_int_equal(tap_n(&x->sim, 0), k + 1);
 	r = sent_by_b(x, k);
-	assert_int_equal(r->flags, TF_ACK);
+	assert_int_equal(r->flags, TAPIR_TH_ACK);
 	assert_int_equal(r->seq, i.snd_nxt);
 	assert_int_equal(r->ack, i.rcv_nxt);
 	assert_int_equal(r->len, 0);
@@ -197,7 +197,7 @@ static void test_rst_in_window_challenge(void **state)
 	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	char buf[8];
-	challenged(x, pc->snd_nxt + 100, TF_RST);
+	challenged(x, pc->snd_nxt + 100, TAPIR_TH_RST);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_challenge_acks, 1);
 	/* still works both ways */
 	pc_data(sim, pc, "abc", 3);
@@ -217,21 +217,21 @@ static void test_syn_in_established(void **state)
 	char buf[8];
 	tapir_tcp_get_info(pc->b, &i);
 	/* in the window */
-	challenged(x, pc->snd_nxt + 10, TF_SYN);
+	challenged(x, pc->snd_nxt + 10, TAPIR_TH_SYN);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_challenge_acks, 1);
 	/* at RCV.NXT, and an old one before the window */
-	pc_send(sim, pc, pc->snd_nxt, 0, TF_SYN, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt, 0, TAPIR_TH_SYN, NULL, 0);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 2);
-	assert_int_equal(sent_by_b(x, 1)->flags, TF_ACK);
+	assert_int_equal(sent_by_b(x, 1)->flags, TAPIR_TH_ACK);
 	assert_int_equal(sent_by_b(x, 1)->ack, i.rcv_nxt);
-	pc_send(sim, pc, pc->snd_nxt - 5000, 0, TF_SYN, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt - 5000, 0, TAPIR_TH_SYN, NULL, 0);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 3);
-	assert_int_equal(sent_by_b(x, 2)->flags, TF_ACK);
+	assert_int_equal(sent_by_b(x, 2)->flags, TAPIR_TH_ACK);
 	assert_int_equal(sent_by_b(x, 2)->ack, i.rcv_nxt);
 	assert_int_equal(tapir_tcp_state(pc->b), TAPIR_TCP_ESTABLISHED);
-	assert_int_equal(tap_count(sim, 0, TF_RST, TF_RST, -1), 0);
+	assert_int_equal(tap_count(sim, 0, TAPIR_TH_RST, TAPIR_TH_RST, -1), 0);
 	pc_data(sim, pc, "abc", 3);
 	sim_advance(sim, TAPIR_MS(100));
 	assert_int_equal(tapir_tcp_recv(pc->b, buf, sizeof(buf), sim->now), 3);
@@ -248,11 +248,11 @@ static void test_ack_beyond_snd_nxt(void **state)
 	const struct tseg *r;
 	char buf[8];
 	tapir_tcp_get_info(pc->b, &i);
-	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt + 5000, TF_ACK | TF_PSH, "bogus", 5);
+	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt + 5000, TAPIR_TH_ACK | TAPIR_TH_PSH, "bogus", 5);
 	sim_advance(sim, TAPIR_MS(1));
 	assert_int_equal(tap_n(sim, 0), 1);
 	r = sent_by_b(x, 0);
-	assert_int_equal(r->flags, TF_ACK);
+	assert_int_equal(r->flags, TAPIR_TH_ACK);
 	assert_int_equal(r->ack, i.rcv_nxt);
 	assert_int_equal(r->seq, i.snd_nxt);
 	tapir_tcp_get_info(pc->b, &j);
@@ -277,17 +277,17 @@ static void test_challenge_ack_limit(void **state)
 	FX_VARS(state);
 	struct pconn *pc = &x->pc;
 	for (int k = 0; k < 10; k++)
-		pc_send(sim, pc, pc->snd_nxt + 100 + (uint32_t)k, 0, TF_RST, NULL, 0);
+		pc_send(sim, pc, pc->snd_nxt + 100 + (uint32_t)k, 0, TAPIR_TH_RST, NULL, 0);
 	sim_advance(sim, TAPIR_MS(10));
 	assert_int_equal(tap_n(sim, 0), 3);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_challenge_acks, 3);
 	for (int k = 0; k < 10; k++) /* SYNs share the budget */
-		pc_send(sim, pc, pc->snd_nxt + 200, 0, TF_SYN, NULL, 0);
+		pc_send(sim, pc, pc->snd_nxt + 200, 0, TAPIR_TH_SYN, NULL, 0);
 	sim_advance(sim, TAPIR_MS(10));
 	assert_int_equal(tap_n(sim, 0), 3);
 	/* a second later there is budget again */
 	sim_advance(sim, TAPIR_SEC(1));
-	pc_send(sim, pc, pc->snd_nxt + 300, 0, TF_RST, NULL, 0);
+	pc_send(sim, pc, pc->snd_nxt + 300, 0, TAPIR_TH_RST, NULL, 0);
 	sim_advance(sim, TAPIR_MS(10));
 	assert_int_equal(tap_n(sim, 0), 4);
 	assert_int_equal(tapir_stats(sim->st[1])->tcp_challenge_acks, 4);

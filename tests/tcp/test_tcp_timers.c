@@ -51,7 +51,7 @@ static bool drop_first_syn(void *arg, int to, const uint8_t *f, size_t len)
 	if (!*armed || to != 1 || !is_tcp(f, len))
 		return false;
 	ihl = (size_t)(f[14] & 15) * 4;
-	if (!(f[14 + ihl + 13] & TF_SYN))
+	if (!(f[14 + ihl + 13] & TAPIR_TH_SYN))
 		return false;
 	*armed = 0;
 	return true;
@@ -95,7 +95,7 @@ static void test_syn_backoff(void **state)
 	assert_int_equal(tap_n(&sim, 1), 5);
 	for (size_t k = 0; k < 5; k++) {
 		const struct tseg *s = tap_get(&sim, 1, k);
-		assert_int_equal(s->flags, TF_SYN);
+		assert_int_equal(s->flags, TAPIR_TH_SYN);
 		assert_int_equal(s->seq, tap_get(&sim, 1, 0)->seq);
 		if (k)
 			assert_int_equal(s->t - tap_get(&sim, 1, k - 1)->t, TAPIR_SEC(1) << (k - 1));
@@ -141,7 +141,7 @@ static void test_rtt_estimator(void **state)
 	static uint8_t buf[2920];
 	sim_advance(sim, TAPIR_MS(100));
 	for (size_t k = 0; k < sim->ntap; k++) {
-		if (!synack && sim->tap[k].to == 0 && sim->tap[k].flags == (TF_SYN | TF_ACK))
+		if (!synack && sim->tap[k].to == 0 && sim->tap[k].flags == (TAPIR_TH_SYN | TAPIR_TH_ACK))
 			synack = &sim->tap[k];
 		else if (synack && !ack && sim->tap[k].to == 1)
 			ack = &sim->tap[k];
@@ -330,12 +330,12 @@ static void test_keepalive_answered(void **state)
 	assert_int_equal(tap_n(sim, 0), 3);
 	for (size_t k = 0; k < 3; k++) {
 		const struct tseg *probe = tap_get(sim, 1, k), *answer = tap_get(sim, 0, k);
-		assert_int_equal(probe->flags & (TF_ACK | TF_SYN | TF_FIN | TF_RST), TF_ACK);
+		assert_int_equal(probe->flags & (TAPIR_TH_ACK | TAPIR_TH_SYN | TAPIR_TH_FIN | TAPIR_TH_RST), TAPIR_TH_ACK);
 		assert_int_equal(probe->seq, i.snd_nxt - 1);
 		assert_true(probe->len <= 1);
 		/* idle time counts from the last segment received */
 		assert_int_equal(probe->t - 100, last + TAPIR_SEC(10));
-		assert_int_equal(answer->flags, TF_ACK);
+		assert_int_equal(answer->flags, TAPIR_TH_ACK);
 		assert_int_equal(answer->ack, i.snd_nxt);
 		assert_true(answer->t > probe->t);
 		last = answer->t;
@@ -375,7 +375,7 @@ static void test_delayed_ack_one_segment(void **state)
 	assert_int_equal(tap_n(sim, 0), 1);
 	d = tap_get(sim, 1, 0);
 	a = tap_get(sim, 0, 0);
-	assert_int_equal(a->flags, TF_ACK);
+	assert_int_equal(a->flags, TAPIR_TH_ACK);
 	assert_int_equal(a->ack, d->seq + 10);
 	assert_int_equal(a->t - d->t, x->c.tcp_delack_us + 100);
 	assert_true(x->c.tcp_delack_us > 0 && x->c.tcp_delack_us < TAPIR_MS(200));
