@@ -18,7 +18,7 @@ static const struct tapir_config config_default = {
 	.ttl = 64,
 	.ephemeral_lo = 49152, .ephemeral_hi = 65535,
 	.udp_rcvbuf = 212992, .udp_sockets = 64,
-	.tcp_sockets = 1024, .tcp_rcvbuf = 65535, .tcp_sndbuf = 131072, .tcp_mem_max = 256u << 20,
+	.tcp_sockets = 1u << 20, .tcp_rcvbuf = 65535, .tcp_sndbuf = 131072, .tcp_mem_max = 256u << 20,
 	.tcp_rto_initial_us = TAPIR_SEC(1), .tcp_rto_min_us = TAPIR_MS(200),
 	.tcp_rto_max_us = TAPIR_SEC(60),
 	.tcp_syn_retries = 6, .tcp_retries2 = 15,

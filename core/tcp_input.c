@@ -348,6 +348,8 @@ static void tcp_ack_advance(struct tapir_tcp *t, const struct tp_seg *seg)
 	uint32_t acked = seg->ack - t->snd_una;
 	/* beyond the data, the rest is our FIN */
 	ring_consume(&t->snd, acked > t->snd.len ? t->snd.len : acked);
+	if (!t->snd.len) /* all acknowledged: an idle connection holds no ring */
+		tcp_ring_put(t, &t->snd);
 	t->snd_una = seg->ack;
 	if (SEQ_LT(t->snd_nxt, t->snd_una))
 		t->snd_nxt = t->snd_una;
@@ -522,7 +524,16 @@ static bool tcp_process_text(struct tapir_tcp *t, const struct tp_seg *seg, stru
 		*v = tcp_ends(TP_OK, TCP_ANS_RST, 0);
 		return false;
 	}
+	/* the ring's memory comes with the first byte it holds; without it
+	 * the text is not taken, as beyond the window, and the ACK says so */
+	if (tcp_ring_get(t, &t->rcv) < 0) {
+		STAT(t->s, tcp_rcv_nomem);
+		t->ack_now = true;
+		return true;
+	}
 	tcp_data(t, seg);
+	if (!t->rcv.len && !t->nooo) /* nothing taken (beyond the window) */
+		tcp_ring_put(t, &t->rcv);
 	return true;
 }
 

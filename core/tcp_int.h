@@ -32,6 +32,8 @@
 #define TCP_MAX_WSCALE 14       /* RFC 7323 2.3 */
 #define TCP_PAWS_IDLE TAPIR_SEC(24 * 24 * 3600) /* RFC 7323 5.5: 24 days */
 #define TCP_MAX_BACKOFF 12
+#define TCP_RING_CACHE 64       /* free rings of each default size kept per stack */
+#define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 
 /* A byte ring: LEN bytes from HEAD; for the receive side, out-of-order
  * bytes are written beyond LEN, at their place relative to RCV.NXT. */
@@ -90,14 +92,19 @@ struct tp_range {
  * set is full (nothing changes then). */
 bool tp_range_add(struct tp_range *r, unsigned *n, unsigned max, uint32_t start, uint32_t end);
 
+struct tcb_chunk;
+
 struct tapir_tcp {
 	struct tapir_stack *s;
+	struct tcb_chunk *chunk;            /* the chunk this TCB lives in (tcp_mem.c) */
+	struct tapir_tcp *bnext, **bprev;   /* bound: in the stack's bucket of its port */
 	struct tapir_tcp *hnext;            /* hash chain (connections) */
 	struct tapir_tcp *anext, *aprev;    /* the list of all sockets in use */
 	struct tapir_tcp *parent;           /* listener of an embryonic or unaccepted child */
-	struct tapir_tcp *qnext;            /* in the parent's SYN or accept queue */
+	struct tapir_tcp *qnext;            /* in the parent's SYN or accept queue; a
+					     * listener: in the stack's listeners */
 	uint8_t state;
-	bool used, bound, in_hash;
+	bool used, bound, in_hash, in_listen;
 	bool user_closed;                   /* the application let go: the stack frees it */
 	bool shut_rd, shut_wr;
 	bool fin_queued;                    /* we owe the peer a FIN after the data */
@@ -146,7 +153,8 @@ struct tapir_tcp {
 	uint16_t peer_mss;                  /* from the peer's SYN */
 	uint16_t user_mss;                  /* TCP_MAXSEG clamp, 0: none */
 	struct tp_ring snd, rcv;
-	uint32_t sndbuf, rcvbuf;            /* sizes asked for (buffers are made at open) */
+	uint32_t sndbuf, rcvbuf;            /* sizes asked for; the rings' CAP is set at
+					     * open, their memory only while data is held */
 
 	/* RFC 6298 */
 	tapir_time_t srtt, rttvar, rto;
@@ -207,25 +215,29 @@ struct tapir_tcp {
 
 /* the stack's TCP state */
 struct tp_tcp {
-	struct tapir_tcp *pool;
-	struct tapir_tcp *free;
+	struct tcb_chunk *partial;          /* chunks with a free TCB */
+	struct tcb_chunk *spare;            /* one empty chunk kept against churn */
+	unsigned ntcb, nchunks;             /* TCBs in use, chunks held (spare too) */
 	struct tapir_tcp *all;              /* every socket in use */
-	struct tapir_tcp **hash;
-	unsigned hash_mask;
+	struct tapir_tcp *listeners;        /* through qnext */
+	struct tapir_tcp *ports[TCP_PORT_BUCKETS]; /* bound sockets by port */
+	struct tapir_tcp **hash;            /* the 4-tuples, keyed by hkey */
+	unsigned hash_mask, nhash;
 	uint64_t secret[2];                 /* RFC 6528's key */
-	size_t mem;                         /* buffer bytes held by all sockets */
+	uint64_t hkey[2];                   /* the hash table's own key */
+	size_t mem;                         /* ring bytes held by all sockets */
+	struct tp_ring_cache {              /* free rings of the default sizes */
+		uint32_t size;
+		unsigned n;
+		uint8_t *buf[TCP_RING_CACHE];
+	} cache[2];
 	tapir_time_t challenge_at;          /* RFC 5961 7: the current second */
 	unsigned challenge_n;
 };
 
 /* tcp_subr.c */
-int tcp_init(struct tapir_stack *s);
-void tcp_fini(struct tapir_stack *s);
-struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
-			     uint32_t raddr, uint16_t rport);
 struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uint16_t lport);
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s);
-void tcp_hash_insert(struct tapir_tcp *t);
 int tcp_buffers(struct tapir_tcp *t);
 uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport);
@@ -243,6 +255,29 @@ static inline bool tcp_fin_acked(const struct tapir_tcp *t)
 	return t->fin_sent && SEQ_GT(t->snd_una, t->fin_seq);
 }
 void tcp_enter_time_wait(struct tapir_tcp *t);
+
+/* tcp_mem.c: TCBs in chunks, the 4-tuple hash, the rings' memory */
+int tcp_init(struct tapir_stack *s);
+void tcp_fini(struct tapir_stack *s);
+/* A zeroed TCB, NULL when memory is out (the limit is tcp_alloc's) */
+struct tapir_tcp *tcb_get(struct tapir_stack *s);
+void tcb_put(struct tapir_tcp *t);
+void tcp_hash_insert(struct tapir_tcp *t);
+void tcp_hash_remove(struct tapir_tcp *t);
+/* T is bound to its LPORT: into the port's bucket, so that binds and
+ * the choice of a port look at that port's sockets only */
+void tcp_port_insert(struct tapir_tcp *t);
+static inline struct tapir_tcp *tcp_port_first(struct tapir_stack *s, uint16_t port)
+{
+	return s->tcp->ports[port & (TCP_PORT_BUCKETS - 1)];
+}
+struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+			     uint32_t raddr, uint16_t rport);
+/* Memory for ring R of T (its CAP set at open): 0, or -ENOBUFS past
+ * tcp_mem_max or when malloc fails */
+int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r);
+/* Gives R's memory back (to the cache first); its bytes are dropped */
+void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r);
 
 /* ring helpers */
 void ring_write_at(struct tp_ring *r, uint32_t off, const uint8_t *data, uint32_t n);

@@ -15,69 +15,12 @@ const char *tapir_tcp_state_name(enum tapir_tcp_state st)
 	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "?";
 }
 
-/* ---- the socket table ---- */
-
-int tcp_init(struct tapir_stack *s)
-{
-	struct tp_tcp *tc = calloc(1, sizeof(*tc));
-	unsigned n = s->cfg.tcp_sockets ? s->cfg.tcp_sockets : 1, h = 64;
-	if (!tc)
-		return -1;
-	s->tcp = tc;
-	while (h < n)
-		h <<= 1;
-	tc->pool = calloc(n, sizeof(*tc->pool));
-	tc->hash = calloc(h, sizeof(*tc->hash));
-	if (!tc->pool || !tc->hash)
-		return -1;
-	tc->hash_mask = h - 1;
-	for (unsigned i = n; i-- > 0;) {
-		tc->pool[i].hnext = tc->free;
-		tc->free = &tc->pool[i];
-	}
-	tc->secret[0] = tp_rand(s);
-	tc->secret[1] = tp_rand(s);
-	return 0;
-}
-
-void tcp_fini(struct tapir_stack *s)
-{
-	struct tp_tcp *tc = s->tcp;
-	if (!tc)
-		return;
-	for (struct tapir_tcp *t = tc->all; t; t = t->anext) {
-		free(t->snd.buf);
-		free(t->rcv.buf);
-	}
-	free(tc->pool);
-	free(tc->hash);
-	free(tc);
-	s->tcp = NULL;
-}
-
-static unsigned tcp_hash(const struct tp_tcp *tc, uint32_t laddr, uint16_t lport,
-			 uint32_t raddr, uint16_t rport)
-{
-	uint64_t h = ((uint64_t)raddr << 32 | (uint32_t)rport << 16 | lport) ^ laddr;
-	h *= 0x9e3779b97f4a7c15ull;
-	return (unsigned)(h >> 32) & tc->hash_mask;
-}
-
-struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
-			     uint32_t raddr, uint16_t rport)
-{
-	struct tp_tcp *tc = s->tcp;
-	for (struct tapir_tcp *t = tc->hash[tcp_hash(tc, laddr, lport, raddr, rport)]; t;
-	     t = t->hnext)
-		if (t->lport == lport && t->rport == rport && t->raddr == raddr && t->laddr == laddr)
-			return t;
-	return NULL;
-}
+/* ---- the socket table (its memory: tcp_mem.c) ---- */
 
 struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uint16_t lport)
 {
 	struct tapir_tcp *wild = NULL;
-	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext) {
+	for (struct tapir_tcp *t = s->tcp->listeners; t; t = t->qnext) {
 		if (t->state != TAPIR_TCP_LISTEN || t->lport != lport)
 			continue;
 		if (t->laddr == laddr)
@@ -86,29 +29,6 @@ struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uin
 			wild = t;
 	}
 	return wild;
-}
-
-void tcp_hash_insert(struct tapir_tcp *t)
-{
-	struct tp_tcp *tc = t->s->tcp;
-	unsigned h = tcp_hash(tc, t->laddr, t->lport, t->raddr, t->rport);
-	t->hnext = tc->hash[h];
-	tc->hash[h] = t;
-	t->in_hash = true;
-}
-
-static void tcp_hash_remove(struct tapir_tcp *t)
-{
-	struct tp_tcp *tc = t->s->tcp;
-	struct tapir_tcp **pp = &tc->hash[tcp_hash(tc, t->laddr, t->lport, t->raddr, t->rport)];
-	if (!t->in_hash)
-		return;
-	for (; *pp; pp = &(*pp)->hnext)
-		if (*pp == t) {
-			*pp = t->hnext;
-			break;
-		}
-	t->in_hash = false;
 }
 
 /* Frees the TIME-WAIT TCB closest to its end, one nobody holds, so that
@@ -134,14 +54,12 @@ static bool tcp_time_wait_reclaim(struct tapir_stack *s)
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s)
 {
 	struct tp_tcp *tc = s->tcp;
-	struct tapir_tcp *t = tc->free;
-	if (!t && tcp_time_wait_reclaim(s))
-		t = tc->free;
-	if (!t)
+	struct tapir_tcp *t;
+	/* cfg.tcp_sockets is a limit, not a pool: TCBs come as needed */
+	if (tc->ntcb >= s->cfg.tcp_sockets && !tcp_time_wait_reclaim(s))
 		return NULL;
-	tc->free = t->hnext;
-	memset(t, 0, sizeof(*t));
-	t->s = s;
+	if (!(t = tcb_get(s)))
+		return NULL;
 	t->used = true;
 	t->state = TAPIR_TCP_CLOSED;
 	t->linger = -1;
@@ -185,49 +103,38 @@ void tcp_free(struct tapir_tcp *t)
 				p->accq_tail = q;
 		}
 	}
+	if (t->in_listen)
+		queue_remove(&tc->listeners, t);
 	tcp_hash_remove(t);
-	tc->mem -= t->snd.cap + t->rcv.cap;
-	free(t->snd.buf);
-	free(t->rcv.buf);
+	tcp_ring_put(t, &t->snd);
+	tcp_ring_put(t, &t->rcv);
 	if (t->aprev)
 		t->aprev->anext = t->anext;
 	else
 		tc->all = t->anext;
 	if (t->anext)
 		t->anext->aprev = t->aprev;
-	memset(t, 0, sizeof(*t));
-	t->hnext = tc->free;
-	tc->free = t;
+	tcb_put(t);
 }
 
+/* At open, the rings get their size, which the window follows (RFC 9293
+ * 3.8.6.2); their memory comes when data does (tcp_ring_get).  A
+ * connection opens only while its rings would fit under tcp_mem_max. */
 int tcp_buffers(struct tapir_tcp *t)
 {
-	struct tp_tcp *tc = t->s->tcp;
-	if (t->snd.buf)
+	if (t->snd.cap)
 		return 0;
-	if (tc->mem + t->sndbuf + t->rcvbuf > t->s->cfg.tcp_mem_max)
+	if (t->s->tcp->mem + t->sndbuf + t->rcvbuf > t->s->cfg.tcp_mem_max)
 		return -ENOBUFS;
-	t->snd.buf = malloc(t->sndbuf);
-	t->rcv.buf = malloc(t->rcvbuf);
-	if (!t->snd.buf || !t->rcv.buf) {
-		free(t->snd.buf);
-		free(t->rcv.buf);
-		t->snd.buf = t->rcv.buf = NULL;
-		return -ENOBUFS;
-	}
 	t->snd.cap = t->sndbuf;
 	t->rcv.cap = t->rcvbuf;
-	tc->mem += t->snd.cap + t->rcv.cap;
 	return 0;
 }
 
 static void tcp_buffers_release(struct tapir_tcp *t)
 {
-	t->s->tcp->mem -= t->snd.cap + t->rcv.cap;
-	free(t->snd.buf);
-	free(t->rcv.buf);
-	memset(&t->snd, 0, sizeof(t->snd));
-	memset(&t->rcv, 0, sizeof(t->rcv));
+	tcp_ring_put(t, &t->snd);
+	tcp_ring_put(t, &t->rcv);
 }
 
 /* ---- sets of sequence ranges (out-of-order data, the SACK scoreboard) ---- */
@@ -394,7 +301,7 @@ void tcp_options_agreed(struct tapir_tcp *t)
 static bool port_conflict(struct tapir_stack *s, const struct tapir_tcp *self, uint32_t addr,
 			  uint16_t port)
 {
-	for (const struct tapir_tcp *o = s->tcp->all; o; o = o->anext) {
+	for (const struct tapir_tcp *o = tcp_port_first(s, port); o; o = o->bnext) {
 		if (o == self || !o->bound || o->lport != port)
 			continue;
 		if (o->laddr && addr && o->laddr != addr)
@@ -418,7 +325,7 @@ static int pick_port(struct tapir_tcp *t, uint32_t addr)
 	for (unsigned i = 0; i < range; i++) {
 		uint16_t p = (uint16_t)(s->cfg.ephemeral_lo + (start + i) % range);
 		bool used = false;
-		for (const struct tapir_tcp *o = s->tcp->all; o && !used; o = o->anext)
+		for (const struct tapir_tcp *o = tcp_port_first(s, p); o && !used; o = o->bnext)
 			used = o->bound && o->lport == p;
 		if (!used)
 			return p;
@@ -454,7 +361,7 @@ int tapir_tcp_bind(struct tapir_tcp *t, uint32_t addr, uint16_t port)
 	}
 	t->laddr = addr;
 	t->lport = port;
-	t->bound = true;
+	tcp_port_insert(t);
 	return 0;
 }
 
@@ -471,6 +378,11 @@ int tapir_tcp_listen(struct tapir_tcp *t, int backlog)
 		if (port_conflict(t->s, t, t->laddr, t->lport) && !t->reuseaddr)
 			return -EADDRINUSE;
 		tcp_set_state(t, TAPIR_TCP_LISTEN);
+		if (!t->in_listen) {
+			t->in_listen = true;
+			t->qnext = t->s->tcp->listeners;
+			t->s->tcp->listeners = t;
+		}
 	}
 	return 0;
 }
@@ -558,6 +470,8 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 	n = len < room ? (uint32_t)len : room;
 	if (!n)
 		return len ? -EAGAIN : 0;
+	if (tcp_ring_get(t, &t->snd) < 0)
+		return -ENOBUFS;
 	ring_write_at(&t->snd, t->snd.len, data, n);
 	t->snd.len += n;
 	tcp_output(t);
@@ -579,6 +493,9 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 		n = len < t->rcv.len ? (uint32_t)len : t->rcv.len;
 		ring_read_at(&t->rcv, 0, buf, n);
 		ring_consume(&t->rcv, n);
+		/* all read and nothing held beyond a hole: the memory goes */
+		if (!t->rcv.len && !t->nooo)
+			tcp_ring_put(t, &t->rcv);
 		/* RFC 9293 3.8.6.2.2: tell the peer once the window has opened by
 		 * a full segment or half the buffer, not byte by byte */
 		if (t->state >= TAPIR_TCP_ESTABLISHED && !t->rcv_fin) {
@@ -769,7 +686,7 @@ int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 	case TAPIR_TCP_SNDBUF:
 		if (v < 1024 || v > (1 << 30))
 			return -EINVAL;
-		if (t->snd.buf) /* buffers are sized once, at open */
+		if (t->snd.cap) /* rings are sized once, at open */
 			return -EISCONN;
 		*(opt == TAPIR_TCP_RCVBUF ? &t->rcvbuf : &t->sndbuf) = (uint32_t)v;
 		return 0;

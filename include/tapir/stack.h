@@ -51,10 +51,14 @@ struct tapir_config {
 	size_t udp_rcvbuf;            /* default per-socket receive limit: 212992 */
 	unsigned udp_sockets;         /* UDP sockets the core can hold: 64 */
 	/* TCP */
-	unsigned tcp_sockets;         /* TCP sockets (incl. TIME_WAIT): 1024 */
+	unsigned tcp_sockets;         /* TCP sockets (incl. TIME_WAIT) at most: a limit,
+				       * not a pool (TCBs are allocated as connections
+				       * come, about 1 KiB each): 1 << 20 */
 	uint32_t tcp_rcvbuf;          /* default receive buffer: 65535 */
 	uint32_t tcp_sndbuf;          /* default send buffer: 131072 */
-	size_t tcp_mem_max;           /* all TCP buffers together: 256 MiB */
+	size_t tcp_mem_max;           /* all TCP rings together: 256 MiB.  Rings are
+				       * held only while they hold data, so idle
+				       * connections take none of it */
 	tapir_time_t tcp_rto_initial_us; /* RFC 6298 2.1: 1 s */
 	tapir_time_t tcp_rto_min_us;  /* RFC 6298 2.4 says 1 s; Linux 200 ms: 200 ms */
 	tapir_time_t tcp_rto_max_us;  /* RFC 6298 2.5: at least 60 s: 60 s */
@@ -200,7 +204,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_conn_timeout) X(tcp_challenge_acks) X(tcp_ooo_queued)            \
 	X(tcp_syn_queue_full) X(tcp_fast_retransmits) X(tcp_dth_rx)            \
 	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
-	X(tcp_syncookies_ok) X(tcp_time_wait_reclaimed)            \
+	X(tcp_syncookies_ok) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
 	X(tcp_timeouts) X(tcp_lost_retransmits)           \
 	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)
 

@@ -133,6 +133,17 @@ struct tapir_tcp_info {
 };
 void tapir_tcp_get_info(const struct tapir_tcp *t, struct tapir_tcp_info *info);
 
+/* The memory TCP holds, by the core's own accounting */
+struct tapir_tcp_mem {
+	size_t tcbs;             /* TCBs in use */
+	size_t tcb_size;         /* sizeof one TCB */
+	size_t tcb_bytes;        /* the chunks TCBs live in (used or free) */
+	size_t ring_bytes;       /* send and receive rings held by connections */
+	size_t ring_cache_bytes; /* free rings kept for reuse (bounded) */
+	size_t hash_bytes;       /* the 4-tuple hash table */
+};
+void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m);
+
 /* Calls FN for every TCP socket the stack holds (for `tapir ss`). */
 void tapir_tcp_foreach(struct tapir_stack *s,
 		       void (*fn)(void *arg, const struct tapir_tcp *t), void *arg);
