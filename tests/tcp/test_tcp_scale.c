@@ -1,0 +1,267 @@
+/* 100,000 connections between two stacks in simulated time: opened, held
+ * idle, each used once (an echo), closed, and gone after 2 MSL; twice, so
+ * that memory kept after the first round would show.  The counts are
+ * checked, and the memory by the core's own accounting (tapir_tcp_mem):
+ * an idle connection costs its TCB only (no rings), at most 1 KiB with its
+ * share of the chunks and of the 4-tuple hash, and all of it comes back
+ * once the connections are gone.  No timing threshold.
+ *
+ * A holds one address, so the 4-tuples differ by ports: client ports
+ * 10000.. (bound explicitly, SO_REUSEADDR so that one port serves several
+ * server ports), server ports 80, 81. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tcpsim.h"
+
+#define NCONN 100000u
+#define NLIS 2u
+#define PER_LIS (NCONN / NLIS)
+#define BATCH 2000u /* below the listeners' backlog (4096) */
+#define MSG 16
+
+struct scale {
+	struct sim sim;
+	struct tapir_tcp *lis[NLIS];
+	struct tapir_tcp **cli, **srv; /* NCONN each */
+	unsigned lo, hi;               /* the batch being worked on */
+	unsigned accepted;
+};
+
+static struct tapir_stack *A(struct scale *x) { return x->sim.st[0]; }
+static struct tapir_stack *B(struct scale *x) { return x->sim.st[1]; }
+
+static void mem(struct tapir_stack *s, struct tapir_tcp_mem *m) { tapir_tcp_mem(s, m); }
+
+/* the server's side of connection I: accepted in order per listener */
+static bool batch_accepted(void *arg)
+{
+	struct scale *x = arg;
+	int err;
+	for (unsigned l = 0; l < NLIS; l++) {
+		struct tapir_tcp *c;
+		while ((c = tapir_tcp_accept(x->lis[l], &err))) {
+			uint32_t addr;
+			uint16_t port;
+			tapir_tcp_peer(c, &addr, &port);
+			x->srv[l * PER_LIS + (port - 10000u)] = c;
+			x->accepted++;
+		}
+	}
+	return x->accepted == x->hi;
+}
+
+static void open_all(struct scale *x)
+{
+	for (x->lo = 0; x->lo < NCONN; x->lo = x->hi) {
+		/* the first batch is one connection: ARP holds only a few
+		 * packets while it resolves */
+		x->hi = x->lo ? (x->lo + BATCH < NCONN ? x->lo + BATCH : NCONN) : 1;
+		for (unsigned i = x->lo; i < x->hi; i++) {
+			struct tapir_tcp *c = tapir_tcp_new(A(x));
+			assert_non_null(c);
+			assert_int_equal(tapir_tcp_setopt(c, TAPIR_TCP_REUSEADDR, 1), 0);
+			assert_int_equal(tapir_tcp_bind(c, 0, (uint16_t)(10000u + i % PER_LIS)), 0);
+			assert_int_equal(tapir_tcp_connect(c, SIM_B, (uint16_t)(80u + i / PER_LIS),
+							   x->sim.now), 0);
+			x->cli[i] = c;
+		}
+		assert_true(sim_run(&x->sim, x->sim.now + TAPIR_SEC(30), batch_accepted, x));
+	}
+	for (unsigned i = 0; i < NCONN; i++) {
+		assert_int_equal(tapir_tcp_state(x->cli[i]), TAPIR_TCP_ESTABLISHED);
+		assert_non_null(x->srv[i]);
+	}
+}
+
+static bool rings_empty(void *arg)
+{
+	struct scale *x = arg;
+	struct tapir_tcp_mem ma, mb;
+	mem(A(x), &ma);
+	mem(B(x), &mb);
+	return !ma.ring_bytes && !mb.ring_bytes;
+}
+
+static bool batch_echoed(void *arg)
+{
+	struct scale *x = arg;
+	uint8_t b[MSG];
+	while (x->accepted < x->hi) { /* accepted: here, echoed */
+		unsigned i = x->accepted;
+		long n = tapir_tcp_recv(x->srv[i], b, sizeof(b), x->sim.now);
+		if (n == -EAGAIN)
+			return false;
+		assert_int_equal(n, MSG);
+		assert_int_equal(tapir_tcp_send(x->srv[i], b, MSG, x->sim.now), MSG);
+		x->accepted++;
+	}
+	return true;
+}
+
+static bool batch_readable(void *arg)
+{
+	struct scale *x = arg;
+	for (unsigned i = x->lo; i < x->hi; i++)
+		if (tapir_tcp_readable(x->cli[i]) < MSG)
+			return false;
+	return true;
+}
+
+/* each connection once: the client sends MSG bytes, the server echoes */
+static void echo_all(struct scale *x)
+{
+	uint8_t msg[MSG], b[MSG];
+	for (x->lo = 0; x->lo < NCONN; x->lo = x->hi) {
+		x->hi = x->lo + BATCH < NCONN ? x->lo + BATCH : NCONN;
+		for (unsigned i = x->lo; i < x->hi; i++) {
+			memcpy(msg, &i, sizeof(i));
+			memset(msg + sizeof(i), 0x5a, sizeof(msg) - sizeof(i));
+			assert_int_equal(tapir_tcp_send(x->cli[i], msg, MSG, x->sim.now), MSG);
+		}
+		x->accepted = x->lo;
+		assert_true(sim_run(&x->sim, x->sim.now + TAPIR_SEC(10), batch_echoed, x));
+		assert_true(sim_run(&x->sim, x->sim.now + TAPIR_SEC(10), batch_readable, x));
+		for (unsigned i = x->lo; i < x->hi; i++) {
+			assert_int_equal(tapir_tcp_recv(x->cli[i], b, sizeof(b), x->sim.now), MSG);
+			assert_memory_equal(b, &i, sizeof(i));
+		}
+		/* the last ACKs come (delayed ACK): then no ring is held */
+		assert_true(sim_run(&x->sim, x->sim.now + TAPIR_SEC(1), rings_empty, x));
+	}
+}
+
+static bool batch_closed(void *arg)
+{
+	struct scale *x = arg;
+	uint8_t b[1];
+	while (x->accepted < x->hi) {
+		unsigned i = x->accepted;
+		long n = tapir_tcp_recv(x->srv[i], b, sizeof(b), x->sim.now);
+		if (n == -EAGAIN)
+			return false;
+		assert_int_equal(n, 0); /* the client's FIN */
+		tapir_tcp_close(x->srv[i], x->sim.now);
+		x->srv[i] = NULL;
+		x->accepted++;
+	}
+	return true;
+}
+
+/* the client closes first, so its side waits 2 MSL (RFC 9293 3.6) */
+static void close_all(struct scale *x)
+{
+	for (x->lo = 0; x->lo < NCONN; x->lo = x->hi) {
+		x->hi = x->lo + BATCH < NCONN ? x->lo + BATCH : NCONN;
+		for (unsigned i = x->lo; i < x->hi; i++) {
+			tapir_tcp_close(x->cli[i], x->sim.now);
+			x->cli[i] = NULL;
+		}
+		x->accepted = x->lo;
+		assert_true(sim_run(&x->sim, x->sim.now + TAPIR_SEC(10), batch_closed, x));
+	}
+	sim_advance(&x->sim, TAPIR_SEC(1)); /* the last ACKs of the servers' FINs */
+}
+
+static void check_idle(struct scale *x)
+{
+	struct tapir_tcp_mem m;
+	for (int side = 0; side < 2; side++) {
+		size_t per;
+		mem(x->sim.st[side], &m);
+		assert_int_equal(m.tcbs, NCONN + (side ? NLIS : 0));
+		assert_int_equal(m.ring_bytes, 0);
+		per = (m.tcb_bytes + m.ring_bytes + m.hash_bytes) / m.tcbs;
+		print_message("side %d: %zu TCBs of %zu bytes, %zu bytes each idle "
+			      "(chunks %zu, hash %zu, rings %zu, ring cache %zu)\n",
+			      side, m.tcbs, m.tcb_size, per, m.tcb_bytes, m.hash_bytes, m.ring_bytes,
+			      m.ring_cache_bytes);
+		assert_true(per <= 1024);
+	}
+	assert_int_equal(sim_sockets_in(A(x), TAPIR_TCP_ESTABLISHED), NCONN);
+	assert_int_equal(sim_sockets_in(B(x), TAPIR_TCP_ESTABLISHED), NCONN);
+}
+
+static void round_trip(struct scale *x, struct tapir_tcp_mem *after)
+{
+	struct tapir_tcp_mem m;
+	memset(x->srv, 0, NCONN * sizeof(*x->srv));
+	x->accepted = 0;
+	open_all(x);
+	sim_advance(&x->sim, TAPIR_SEC(5)); /* held idle: nothing is sent */
+	check_idle(x);
+	echo_all(x);
+	check_idle(x);
+	close_all(x);
+	/* A holds every connection in TIME-WAIT; B holds none */
+	assert_int_equal(sim_sockets_in(A(x), TAPIR_TCP_TIME_WAIT), NCONN);
+	assert_int_equal(sim_sockets(B(x)), NLIS);
+	mem(A(x), &m);
+	assert_int_equal(m.ring_bytes, 0);
+	/* 2 MSL later they are gone */
+	sim_advance(&x->sim, 2 * TAPIR_SEC(30) + TAPIR_SEC(1));
+	assert_int_equal(sim_sockets(A(x)), 0);
+	mem(A(x), &m);
+	assert_int_equal(m.tcbs, 0);
+	assert_int_equal(m.ring_bytes, 0);
+	/* one spare chunk at most, and the hash back to its least */
+	assert_true(m.tcb_bytes <= 64 * m.tcb_size + 64);
+	assert_true(m.hash_bytes <= 64 * sizeof(void *));
+	mem(B(x), after);
+	assert_int_equal(after->tcbs, NLIS);
+	/* the listeners' chunk and a spare */
+	assert_true(after->tcb_bytes <= 2 * (64 * after->tcb_size + 64));
+}
+
+static void test_scale_100k(void **state)
+{
+	struct scale *x = calloc(1, sizeof(*x));
+	struct tapir_config cfg;
+	struct tapir_memlink_params lp;
+	struct tapir_tcp_mem m1, m2, a1, a2;
+	(void)state;
+	assert_non_null(x);
+	x->cli = calloc(NCONN, sizeof(*x->cli));
+	x->srv = calloc(NCONN, sizeof(*x->srv));
+	assert_true(x->cli && x->srv);
+	tapir_config_default(&cfg); /* timestamps, SACK, window scaling on */
+	tapir_memlink_params_default(&lp);
+	lp.queue_limit = 4 * BATCH;
+	sim_init(&x->sim, &cfg, &lp);
+	for (unsigned l = 0; l < NLIS; l++) {
+		x->lis[l] = tapir_tcp_new(B(x));
+		assert_int_equal(tapir_tcp_bind(x->lis[l], 0, (uint16_t)(80 + l)), 0);
+		assert_int_equal(tapir_tcp_listen(x->lis[l], 4096), 0);
+	}
+	round_trip(x, &m1);
+	mem(A(x), &a1);
+	round_trip(x, &m2);
+	mem(A(x), &a2);
+	/* nothing grew between the rounds */
+	assert_int_equal(m2.tcb_bytes, m1.tcb_bytes);
+	assert_int_equal(m2.hash_bytes, m1.hash_bytes);
+	assert_int_equal(a2.tcb_bytes, a1.tcb_bytes);
+	assert_int_equal(a2.hash_bytes, a1.hash_bytes);
+	assert_true(m2.ring_cache_bytes <= m1.ring_cache_bytes);
+	assert_int_equal(tapir_stats(A(x))->tcp_rcv_nomem + tapir_stats(B(x))->tcp_rcv_nomem, 0);
+	for (unsigned l = 0; l < NLIS; l++)
+		tapir_tcp_close(x->lis[l], x->sim.now);
+	sim_fini(&x->sim);
+	free(x->cli);
+	free(x->srv);
+	free(x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scale_100k),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
