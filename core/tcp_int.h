@@ -127,19 +127,20 @@ struct tapir_tcp {
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: right edge last advertised */
 	uint32_t rcv_fin_seq;
-	bool fin_pending;                   /* the peer's FIN came before all its data */
 	struct tp_range ooo[TCP_OOO_MAX];
-	unsigned nooo;
 
 	/* RFC 7323 and RFC 2018, as negotiated on the SYNs */
 	bool ws_ok, ts_ok, sack_ok;
 	uint8_t snd_wscale, rcv_wscale;     /* shift of the peer's / our window field */
+	bool fin_pending;                   /* the peer's FIN came before all its data */
+	bool dsack;                         /* RFC 2883: a duplicate to report once */
+	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
+					     * once reordering is seen (RFC 4653's idea) */
 	uint32_t ts_recent, ts_offset;      /* RFC 7323 4.3 TS.Recent; our clock's offset */
-	tapir_time_t ts_recent_age;
 	uint32_t last_ack_sent;             /* RFC 7323 4.3 Last.ACK.sent */
+	tapir_time_t ts_recent_age;
 	uint32_t ooo_last;                  /* start of the newest out-of-order range:
 					     * the first SACK block (RFC 2018 4) */
-	bool dsack;                         /* RFC 2883: a duplicate to report once */
 	uint32_t dsack_start, dsack_end;
 	struct tp_range sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
 	unsigned nsacked;
@@ -148,10 +149,12 @@ struct tapir_tcp {
 	struct { uint32_t seq, end, mark; } rx[TCP_SACK_MAX]; /* retransmissions in
 					     * recovery; MARK: SND.MAX when sent */
 	unsigned nrx;
+	uint32_t sack_high;                 /* highest byte ever SACKed */
 
 	uint16_t mss;                       /* data bytes per segment (options taken off) */
 	uint16_t peer_mss;                  /* from the peer's SYN */
 	uint16_t user_mss;                  /* TCP_MAXSEG clamp, 0: none */
+	unsigned nooo;
 	struct tp_ring snd, rcv;
 	uint32_t sndbuf, rcvbuf;            /* sizes asked for; the rings' CAP is set at
 					     * open, their memory only while data is held */
@@ -159,8 +162,8 @@ struct tapir_tcp {
 	/* RFC 6298 */
 	tapir_time_t srtt, rttvar, rto;
 	uint32_t rtt_seq;
+	unsigned dupacks;
 	tapir_time_t rtt_start;
-	unsigned backoff;                   /* consecutive timeouts */
 	/* RFC 5681 / 6582, and RFC 9438 (CUBIC) when cc_algo says so */
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 	/* Eifel (RFC 3522, RFC 4015): the state before the last fast
@@ -171,14 +174,10 @@ struct tapir_tcp {
 	bool ecn_ok;                        /* both SYNs agreed: data goes ECT(0) */
 	bool ece_pending;                   /* a CE came: ECE on our ACKs until a CWR */
 	bool cwr_pending;                   /* we reduced cwnd: CWR on the next new data */
-	uint32_t ecn_recover;               /* no second reduction before this is ACKed */
-	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
-					     * once reordering is seen (RFC 4653's idea) */
-	uint32_t sack_high;                 /* highest byte ever SACKed */
+	uint8_t cc_algo;                    /* TAPIR_CC_* */
+	uint8_t tx_reserved, rx_reserved;   /* RFC 9401 bits to send / seen */
 	uint32_t undo_seq, undo_tsval, undo_cwnd, undo_ssthresh;
 	double undo_wmax, undo_wlast;
-	unsigned dupacks;
-	uint8_t cc_algo;                    /* TAPIR_CC_* */
 	double cubic_wmax, cubic_wlast, cubic_k, cubic_west; /* in segments */
 	tapir_time_t cubic_epoch;           /* start of the growth epoch; 0: none */
 
@@ -189,13 +188,14 @@ struct tapir_tcp {
 	tapir_time_t t_keep;
 	tapir_time_t t_2msl;                /* TIME_WAIT, and the orphan FIN_WAIT_2 limit */
 	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
+	tapir_time_t last_rx;
 	unsigned unacked_segs;              /* full segments received since our last ACK */
 	unsigned keep_probes;
+	unsigned backoff;                   /* consecutive timeouts */
 	unsigned probes_unanswered;         /* persist probes since the peer last spoke */
 	int keepidle, keepintvl, keepcnt;   /* seconds, seconds, count */
 	int linger;                         /* -1: off */
 	unsigned user_timeout_ms;
-	tapir_time_t last_rx;
 
 	/* listener */
 	int backlog;
@@ -204,11 +204,11 @@ struct tapir_tcp {
 
 	tapir_tcp_handler_fn handler;       /* a replaced segment handler (hook.h) */
 	void *handler_arg;
-	uint8_t tx_reserved, rx_reserved;   /* RFC 9401 bits to send / seen */
 
 	int error;                          /* pending (SO_ERROR) */
 	int hard_error;                     /* what ended the connection */
 	int soft_error;                     /* an ICMP error, told if we time out */
+	uint32_t ecn_recover;               /* no second reduction before this is ACKed */
 	tapir_event_fn event;
 	void *event_arg;
 };
