@@ -35,6 +35,34 @@
 #define TCP_RING_CACHE 64       /* free rings of each default size kept per stack */
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 
+/* Intrusive lists whose elements hold the address of the link that points
+ * to them (PPREV), so that one leaves in O(1) without its head. */
+#define TP_LINK(headp, e, next, pprev)                                         \
+	do {                                                                   \
+		(e)->next = *(headp);                                          \
+		if ((e)->next)                                                 \
+			(e)->next->pprev = &(e)->next;                         \
+		(e)->pprev = (headp);                                          \
+		*(headp) = (e);                                                \
+	} while (0)
+#define TP_UNLINK(e, next, pprev)                                              \
+	do {                                                                   \
+		if ((e)->pprev) {                                              \
+			*(e)->pprev = (e)->next;                               \
+			if ((e)->next)                                         \
+				(e)->next->pprev = (e)->pprev;                 \
+			(e)->pprev = NULL;                                     \
+		}                                                              \
+	} while (0)
+
+/* A hash table of connections (TCBs, TIME-WAIT records) by 4-tuple, keyed
+ * (tcp_mem.c); an element's chain link is at offset LINK. */
+struct tp_htab {
+	void **b;
+	unsigned mask, n;
+	size_t link;
+};
+
 /* A byte ring: LEN bytes from HEAD; for the receive side, out-of-order
  * bytes are written beyond LEN, at their place relative to RCV.NXT. */
 struct tp_ring {
@@ -215,14 +243,13 @@ struct tapir_tcp {
 
 /* the stack's TCP state */
 struct tp_tcp {
-	struct tcb_chunk *partial;          /* chunks with a free TCB */
+	struct tcb_chunk *partial;          /* chunks with a free TCB (pprev-linked) */
 	struct tcb_chunk *spare;            /* one empty chunk kept against churn */
 	unsigned ntcb, nchunks;             /* TCBs in use, chunks held (spare too) */
 	struct tapir_tcp *all;              /* every socket in use */
 	struct tapir_tcp *listeners;        /* through qnext */
 	struct tapir_tcp *ports[TCP_PORT_BUCKETS]; /* bound sockets by port */
-	struct tapir_tcp **hash;            /* the 4-tuples, keyed by hkey */
-	unsigned hash_mask, nhash;
+	struct tp_htab hash;                /* connections by 4-tuple */
 	uint64_t secret[2];                 /* RFC 6528's key */
 	uint64_t hkey[2];                   /* the hash table's own key */
 	size_t mem;                         /* ring bytes held by all sockets */
@@ -262,6 +289,11 @@ void tcp_fini(struct tapir_stack *s);
 /* A zeroed TCB, NULL when memory is out (the limit is tcp_alloc's) */
 struct tapir_tcp *tcb_get(struct tapir_stack *s);
 void tcb_put(struct tapir_tcp *t);
+typedef unsigned (*tp_hash_fn)(const struct tp_tcp *tc, unsigned mask, const void *e);
+unsigned tcp_tuple_hash(const struct tp_tcp *tc, unsigned mask, uint32_t laddr, uint16_t lport,
+			uint32_t raddr, uint16_t rport);
+void htab_insert(const struct tp_tcp *tc, struct tp_htab *h, void *e, tp_hash_fn hash);
+void htab_remove(const struct tp_tcp *tc, struct tp_htab *h, void *e, tp_hash_fn hash);
 void tcp_hash_insert(struct tapir_tcp *t);
 void tcp_hash_remove(struct tapir_tcp *t);
 /* T is bound to its LPORT: into the port's bucket, so that binds and

@@ -5,6 +5,7 @@
  * preallocated per possible connection: a host holding 100,000 idle
  * connections pays for 100,000 TCBs and nothing more. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "tcp_int.h"
@@ -13,7 +14,7 @@
 #define HASH_MIN 64             /* buckets, at least */
 
 struct tcb_chunk {
-	struct tcb_chunk *next, *prev; /* in the list of chunks with a free TCB */
+	struct tcb_chunk *next, **pprev; /* in the list of chunks with a free TCB */
 	struct tapir_tcp *free;        /* its free TCBs, through hnext */
 	unsigned used;
 	struct tapir_tcp tcb[TCB_CHUNK];
@@ -25,10 +26,11 @@ int tcp_init(struct tapir_stack *s)
 	if (!tc)
 		return -1;
 	s->tcp = tc;
-	tc->hash = calloc(HASH_MIN, sizeof(*tc->hash));
-	if (!tc->hash)
+	tc->hash.b = calloc(HASH_MIN, sizeof(void *));
+	if (!tc->hash.b)
 		return -1;
-	tc->hash_mask = HASH_MIN - 1;
+	tc->hash.mask = HASH_MIN - 1;
+	tc->hash.link = offsetof(struct tapir_tcp, hnext);
 	tc->secret[0] = tp_rand(s);
 	tc->secret[1] = tp_rand(s);
 	/* a key of its own: the ISN shows SipHash(secret, 4-tuple) to the
@@ -56,7 +58,7 @@ void tcp_fini(struct tapir_stack *s)
 		while (tc->cache[i].n)
 			free(tc->cache[i].buf[--tc->cache[i].n]);
 	free(tc->spare);
-	free(tc->hash);
+	free(tc->hash.b);
 	free(tc);
 	s->tcp = NULL;
 }
@@ -65,46 +67,11 @@ void tcp_fini(struct tapir_stack *s)
 
 void tcp_port_insert(struct tapir_tcp *t)
 {
-	struct tapir_tcp **head = &t->s->tcp->ports[t->lport & (TCP_PORT_BUCKETS - 1)];
 	t->bound = true;
-	t->bnext = *head;
-	if (*head)
-		(*head)->bprev = &t->bnext;
-	t->bprev = head;
-	*head = t;
-}
-
-static void tcp_port_remove(struct tapir_tcp *t)
-{
-	if (!t->bprev)
-		return;
-	*t->bprev = t->bnext;
-	if (t->bnext)
-		t->bnext->bprev = t->bprev;
-	t->bprev = NULL;
+	TP_LINK(&t->s->tcp->ports[t->lport & (TCP_PORT_BUCKETS - 1)], t, bnext, bprev);
 }
 
 /* ---- TCBs ---- */
-
-static void chunk_unlink(struct tp_tcp *tc, struct tcb_chunk *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		tc->partial = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
-}
-
-static void chunk_link(struct tp_tcp *tc, struct tcb_chunk *c)
-{
-	c->prev = NULL;
-	c->next = tc->partial;
-	if (tc->partial)
-		tc->partial->prev = c;
-	tc->partial = c;
-}
 
 static struct tcb_chunk *chunk_new(struct tp_tcp *tc)
 {
@@ -122,7 +89,7 @@ static struct tcb_chunk *chunk_new(struct tp_tcp *tc)
 		c->tcb[i].hnext = c->free;
 		c->free = &c->tcb[i];
 	}
-	chunk_link(tc, c);
+	TP_LINK(&tc->partial, c, next, pprev);
 	return c;
 }
 
@@ -136,7 +103,7 @@ struct tapir_tcp *tcb_get(struct tapir_stack *s)
 	t = c->free;
 	c->free = t->hnext;
 	if (++c->used == TCB_CHUNK)
-		chunk_unlink(tc, c);
+		TP_UNLINK(c, next, pprev);
 	memset(t, 0, sizeof(*t));
 	t->chunk = c;
 	t->s = s;
@@ -151,16 +118,16 @@ void tcb_put(struct tapir_tcp *t)
 {
 	struct tp_tcp *tc = t->s->tcp;
 	struct tcb_chunk *c = t->chunk;
-	tcp_port_remove(t);
+	TP_UNLINK(t, bnext, bprev);
 	memset(t, 0, sizeof(*t));
 	t->hnext = c->free;
 	c->free = t;
 	tc->ntcb--;
 	if (c->used-- == TCB_CHUNK)
-		chunk_link(tc, c);
+		TP_LINK(&tc->partial, c, next, pprev);
 	if (c->used)
 		return;
-	chunk_unlink(tc, c);
+	TP_UNLINK(c, next, pprev);
 	if (!tc->spare) {
 		tc->spare = c;
 		return;
@@ -173,8 +140,8 @@ void tcb_put(struct tapir_tcp *t)
  * 4-tuples that fall in one bucket; resized to keep about one connection
  * a bucket, so a lookup stays O(1) ---- */
 
-static unsigned tcp_hash(const struct tp_tcp *tc, unsigned mask, uint32_t laddr, uint16_t lport,
-			 uint32_t raddr, uint16_t rport)
+unsigned tcp_tuple_hash(const struct tp_tcp *tc, unsigned mask, uint32_t laddr, uint16_t lport,
+			uint32_t raddr, uint16_t rport)
 {
 	uint8_t b[12];
 	tapir_put32(b, laddr);
@@ -184,36 +151,63 @@ static unsigned tcp_hash(const struct tp_tcp *tc, unsigned mask, uint32_t laddr,
 	return (unsigned)tp_siphash(tc->hkey, b, sizeof(b)) & mask;
 }
 
-static unsigned tcb_hash(const struct tp_tcp *tc, unsigned mask, const struct tapir_tcp *t)
+#define LINK(h, e) (*(void **)((char *)(e) + (h)->link))
+
+/* Moves every element to a table of N buckets; keeps the old table when
+ * there is no memory for the new one (lookups still work, slower). */
+static void htab_resize(const struct tp_tcp *tc, struct tp_htab *h, unsigned n, tp_hash_fn hash)
 {
-	return tcp_hash(tc, mask, t->laddr, t->lport, t->raddr, t->rport);
+	void **b = calloc(n, sizeof(*b)), *e, *next;
+	if (!b)
+		return;
+	for (unsigned i = 0; i <= h->mask; i++)
+		for (e = h->b[i]; e; e = next) {
+			unsigned k = hash(tc, n - 1, e);
+			next = LINK(h, e);
+			LINK(h, e) = b[k];
+			b[k] = e;
+		}
+	free(h->b);
+	h->b = b;
+	h->mask = n - 1;
 }
 
-/* Moves every connection to a table of N buckets; keeps the old table
- * when there is no memory for the new one (lookups still work, slower). */
-static void tcp_hash_resize(struct tp_tcp *tc, unsigned n)
+/* about one element a bucket: doubled past it */
+void htab_insert(const struct tp_tcp *tc, struct tp_htab *h, void *e, tp_hash_fn hash)
 {
-	struct tapir_tcp **h = calloc(n, sizeof(*h)), *t, *next;
-	if (!h)
-		return;
-	for (unsigned i = 0; i <= tc->hash_mask; i++)
-		for (t = tc->hash[i]; t; t = next) {
-			unsigned b = tcb_hash(tc, n - 1, t);
-			next = t->hnext;
-			t->hnext = h[b];
-			h[b] = t;
+	unsigned k;
+	if (++h->n > h->mask + 1 && h->mask < (1u << 30))
+		htab_resize(tc, h, (h->mask + 1) * 2, hash);
+	k = hash(tc, h->mask, e);
+	LINK(h, e) = h->b[k];
+	h->b[k] = e;
+}
+
+/* shrunk at 1/8 full, to half: the memory comes back after a crowd, and
+ * a table never flaps between two sizes */
+void htab_remove(const struct tp_tcp *tc, struct tp_htab *h, void *e, tp_hash_fn hash)
+{
+	for (void **pp = &h->b[hash(tc, h->mask, e)]; *pp; pp = &LINK(h, *pp))
+		if (*pp == e) {
+			*pp = LINK(h, e);
+			break;
 		}
-	free(tc->hash);
-	tc->hash = h;
-	tc->hash_mask = n - 1;
+	if (--h->n < (h->mask + 1) / 8 && h->mask + 1 > HASH_MIN)
+		htab_resize(tc, h, (h->mask + 1) / 2, hash);
+}
+
+static unsigned tcb_hash(const struct tp_tcp *tc, unsigned mask, const void *e)
+{
+	const struct tapir_tcp *t = e;
+	return tcp_tuple_hash(tc, mask, t->laddr, t->lport, t->raddr, t->rport);
 }
 
 struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
 			     uint32_t raddr, uint16_t rport)
 {
 	struct tp_tcp *tc = s->tcp;
-	for (struct tapir_tcp *t = tc->hash[tcp_hash(tc, tc->hash_mask, laddr, lport, raddr, rport)];
-	     t; t = t->hnext)
+	struct tapir_tcp *t = tc->hash.b[tcp_tuple_hash(tc, tc->hash.mask, laddr, lport, raddr, rport)];
+	for (; t; t = t->hnext)
 		if (t->lport == lport && t->rport == rport && t->raddr == raddr && t->laddr == laddr)
 			return t;
 	return NULL;
@@ -221,32 +215,16 @@ struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lpo
 
 void tcp_hash_insert(struct tapir_tcp *t)
 {
-	struct tp_tcp *tc = t->s->tcp;
-	unsigned h;
-	if (++tc->nhash > tc->hash_mask + 1 && tc->hash_mask < (1u << 30))
-		tcp_hash_resize(tc, (tc->hash_mask + 1) * 2);
-	h = tcb_hash(tc, tc->hash_mask, t);
-	t->hnext = tc->hash[h];
-	tc->hash[h] = t;
+	htab_insert(t->s->tcp, &t->s->tcp->hash, t, tcb_hash);
 	t->in_hash = true;
 }
 
 void tcp_hash_remove(struct tapir_tcp *t)
 {
-	struct tp_tcp *tc = t->s->tcp;
-	struct tapir_tcp **pp;
 	if (!t->in_hash)
 		return;
-	for (pp = &tc->hash[tcb_hash(tc, tc->hash_mask, t)]; *pp; pp = &(*pp)->hnext)
-		if (*pp == t) {
-			*pp = t->hnext;
-			break;
-		}
+	htab_remove(t->s->tcp, &t->s->tcp->hash, t, tcb_hash);
 	t->in_hash = false;
-	/* shrink at 1/8 full to half: the memory comes back after a crowd,
-	 * and a table never flaps between two sizes */
-	if (--tc->nhash < (tc->hash_mask + 1) / 8 && tc->hash_mask + 1 > HASH_MIN)
-		tcp_hash_resize(tc, (tc->hash_mask + 1) / 2);
 }
 
 /* ---- rings ---- */
@@ -301,5 +279,5 @@ void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m)
 	m->ring_bytes = tc->mem;
 	for (unsigned i = 0; i < 2; i++)
 		m->ring_cache_bytes += (size_t)tc->cache[i].n * tc->cache[i].size;
-	m->hash_bytes = (size_t)(tc->hash_mask + 1) * sizeof(*tc->hash);
+	m->hash_bytes = (size_t)(tc->hash.mask + 1) * sizeof(void *);
 }
