@@ -189,6 +189,8 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	next = reasm_poll(s, now);
 	t = tcp_poll(s, now);
 	next = t < next ? t : next;
+	t = tcp_tw_poll(s, now);
+	next = t < next ? t : next;
 	t = hook_poll(s, now);
 	next = t < next ? t : next;
 	t = ipv4_loop_poll(s);

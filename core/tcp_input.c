@@ -712,7 +712,7 @@ static int tcp_parse(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hle
 	return TP_OK;
 }
 
-int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
+static int tcp_input_seg(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 {
 	const uint8_t *th = pkt + hlen;
 	uint8_t byte12;
@@ -728,6 +728,8 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	byte12 = th[TAPIR_TH_OFF];
 
 	t = tcp_lookup(s, seg.dst, seg.dport, seg.src, seg.sport);
+	if (!t) /* TIME-WAIT kept as a record: its TCB again, for this segment */
+		t = tcp_tw_thaw(s, seg.dst, seg.dport, seg.src, seg.sport);
 	/* RFC 6191's idea without timestamps: a new SYN beyond the old
 	 * connection's sequence space may end its TIME-WAIT early */
 	if (t && t->state == TAPIR_TCP_TIME_WAIT && (seg.flags & (TAPIR_TH_SYN | TAPIR_TH_ACK | TAPIR_TH_RST)) == TAPIR_TH_SYN &&
@@ -756,6 +758,13 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	return tcp_verdict_apply(t, &seg, t->state == TAPIR_TCP_SYN_SENT ? tcp_synsent_input(t, &seg)
 									: tcp_sync_input(t, &seg),
 				 true);
+}
+
+int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
+{
+	int r = tcp_input_seg(s, pkt, len, hlen);
+	tcp_tw_settle(s); /* a connection now in TIME-WAIT: a record again */
+	return r;
 }
 
 /* RFC 5927 / RFC 1122 4.2.3.9: an ICMP error about one of our segments.

@@ -34,6 +34,7 @@
 #define TCP_MAX_BACKOFF 12
 #define TCP_RING_CACHE 64       /* free rings of each default size kept per stack */
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
+#define TCP_HASH_MIN 64         /* buckets of a 4-tuple hash, at least */
 
 /* Intrusive lists whose elements hold the address of the link that points
  * to them (PPREV), so that one leaves in O(1) without its head. */
@@ -253,6 +254,13 @@ struct tp_tcp {
 	uint64_t secret[2];                 /* RFC 6528's key */
 	uint64_t hkey[2];                   /* the hash table's own key */
 	size_t mem;                         /* ring bytes held by all sockets */
+	/* TIME-WAIT records (tcp_tw.c) */
+	struct tcp_tw *tw_head, *tw_tail;   /* in expiry order */
+	struct tp_htab tw_hash;
+	struct tcp_tw *tw_ports[TCP_PORT_BUCKETS];
+	unsigned ntw;
+	struct tapir_tcp *tw_cur;           /* this segment's: to freeze after it */
+	struct tcp_tw *tw_rec;              /* ... and the record it was thawed from */
 	struct tp_ring_cache {              /* free rings of the default sizes */
 		uint32_t size;
 		unsigned n;
@@ -265,6 +273,8 @@ struct tp_tcp {
 /* tcp_subr.c */
 struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uint16_t lport);
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s);
+/* As tcp_alloc, beyond the limit (a TIME-WAIT record thawed for a segment) */
+struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s);
 int tcp_buffers(struct tapir_tcp *t);
 uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport);
@@ -310,6 +320,26 @@ struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lpo
 int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r);
 /* Gives R's memory back (to the cache first); its bytes are dropped */
 void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r);
+
+/* tcp_tw.c: TIME-WAIT as a compact record */
+int tcp_tw_init(struct tp_tcp *tc);
+void tcp_tw_fini(struct tp_tcp *tc);
+size_t tcp_tw_bytes(const struct tp_tcp *tc);
+bool tcp_tw_exists(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		   uint16_t rport);
+struct tapir_tcp *tcp_tw_thaw(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+			      uint32_t raddr, uint16_t rport);
+void tcp_tw_candidate(struct tapir_tcp *t);
+void tcp_tw_forget(struct tapir_tcp *t);
+void tcp_tw_settle(struct tapir_stack *s);
+tapir_time_t tcp_tw_poll(struct tapir_stack *s, tapir_time_t now);
+/* Frees the oldest record; false when there is none */
+bool tcp_tw_reclaim(struct tapir_stack *s);
+/* A record holds PORT (on ADDR, 0: any) against a bind (REUSE:
+ * SO_REUSEADDR lets a socket share a port with TIME-WAIT) */
+bool tcp_tw_port_used(struct tapir_stack *s, uint32_t addr, uint16_t port, bool reuse);
+void tcp_tw_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct tapir_tcp *t),
+		    void *arg);
 
 /* ring helpers */
 void ring_write_at(struct tp_ring *r, uint32_t off, const uint8_t *data, uint32_t n);

@@ -11,7 +11,6 @@
 #include "tcp_int.h"
 
 #define TCB_CHUNK 64            /* TCBs per chunk */
-#define HASH_MIN 64             /* buckets, at least */
 
 struct tcb_chunk {
 	struct tcb_chunk *next, **pprev; /* in the list of chunks with a free TCB */
@@ -26,10 +25,10 @@ int tcp_init(struct tapir_stack *s)
 	if (!tc)
 		return -1;
 	s->tcp = tc;
-	tc->hash.b = calloc(HASH_MIN, sizeof(void *));
+	tc->hash.b = calloc(TCP_HASH_MIN, sizeof(void *));
 	if (!tc->hash.b)
 		return -1;
-	tc->hash.mask = HASH_MIN - 1;
+	tc->hash.mask = TCP_HASH_MIN - 1;
 	tc->hash.link = offsetof(struct tapir_tcp, hnext);
 	tc->secret[0] = tp_rand(s);
 	tc->secret[1] = tp_rand(s);
@@ -37,6 +36,8 @@ int tcp_init(struct tapir_stack *s)
 	 * peer, which must not learn where its 4-tuples fall */
 	tc->hkey[0] = tp_rand(s);
 	tc->hkey[1] = tp_rand(s);
+	if (tcp_tw_init(tc) < 0)
+		return -1;
 	tc->cache[0].size = s->cfg.tcp_sndbuf;
 	tc->cache[1].size = s->cfg.tcp_rcvbuf;
 	return 0;
@@ -57,6 +58,7 @@ void tcp_fini(struct tapir_stack *s)
 	for (unsigned i = 0; i < 2; i++)
 		while (tc->cache[i].n)
 			free(tc->cache[i].buf[--tc->cache[i].n]);
+	tcp_tw_fini(tc);
 	free(tc->spare);
 	free(tc->hash.b);
 	free(tc);
@@ -192,7 +194,7 @@ void htab_remove(const struct tp_tcp *tc, struct tp_htab *h, void *e, tp_hash_fn
 			*pp = LINK(h, e);
 			break;
 		}
-	if (--h->n < (h->mask + 1) / 8 && h->mask + 1 > HASH_MIN)
+	if (--h->n < (h->mask + 1) / 8 && h->mask + 1 > TCP_HASH_MIN)
 		htab_resize(tc, h, (h->mask + 1) / 2, hash);
 }
 
@@ -280,4 +282,6 @@ void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m)
 	for (unsigned i = 0; i < 2; i++)
 		m->ring_cache_bytes += (size_t)tc->cache[i].n * tc->cache[i].size;
 	m->hash_bytes = (size_t)(tc->hash.mask + 1) * sizeof(void *);
+	m->time_wait = tc->ntw;
+	m->time_wait_bytes = tcp_tw_bytes(tc);
 }

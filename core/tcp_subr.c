@@ -40,6 +40,10 @@ struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uin
 static bool tcp_time_wait_reclaim(struct tapir_stack *s)
 {
 	struct tapir_tcp *old = NULL;
+	if (tcp_tw_reclaim(s)) { /* a record, the oldest: O(1) */
+		STAT(s, tcp_time_wait_reclaimed);
+		return true;
+	}
 	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext)
 		if (t->state == TAPIR_TCP_TIME_WAIT && t->user_closed && !t->parent &&
 		    (!old || t->t_2msl < old->t_2msl))
@@ -53,12 +57,18 @@ static bool tcp_time_wait_reclaim(struct tapir_stack *s)
 
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s)
 {
-	struct tp_tcp *tc = s->tcp;
-	struct tapir_tcp *t;
-	/* cfg.tcp_sockets is a limit, not a pool: TCBs come as needed */
-	if (tc->ntcb >= s->cfg.tcp_sockets && !tcp_time_wait_reclaim(s))
+	/* cfg.tcp_sockets is a limit, not a pool: TCBs come as needed;
+	 * TIME-WAIT records count, as the TCBs they stand for */
+	if (s->tcp->ntcb + s->tcp->ntw >= s->cfg.tcp_sockets && !tcp_time_wait_reclaim(s))
 		return NULL;
-	if (!(t = tcb_get(s)))
+	return tcp_alloc_unbounded(s);
+}
+
+struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s)
+{
+	struct tp_tcp *tc = s->tcp;
+	struct tapir_tcp *t = tcb_get(s);
+	if (!t)
 		return NULL;
 	t->used = true;
 	t->state = TAPIR_TCP_CLOSED;
@@ -105,6 +115,7 @@ void tcp_free(struct tapir_tcp *t)
 	}
 	if (t->in_listen)
 		queue_remove(&tc->listeners, t);
+	tcp_tw_forget(t);
 	tcp_hash_remove(t);
 	tcp_ring_put(t, &t->snd);
 	tcp_ring_put(t, &t->rcv);
@@ -241,9 +252,11 @@ void tcp_enter_time_wait(struct tapir_tcp *t)
 	tcp_set_state(t, TAPIR_TCP_TIME_WAIT);
 	t->t_rexmt = t->t_persist = t->t_keep = TAPIR_TIME_NEVER;
 	TP_ARM(t->s, t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
-	/* nothing more will be read or sent: keep only the TCB */
+	/* nothing more will be read or sent: keep only the TCB, and once
+	 * this segment is done only a record (tcp_tw.c) */
 	if (t->user_closed)
 		tcp_buffers_release(t);
+	tcp_tw_candidate(t);
 	tcp_notify(t, TAPIR_EV_READ | TAPIR_EV_HUP);
 }
 
@@ -313,7 +326,7 @@ static bool port_conflict(struct tapir_stack *s, const struct tapir_tcp *self, u
 			continue;
 		return true;
 	}
-	return false;
+	return tcp_tw_port_used(s, addr, port, self->reuseaddr);
 }
 
 static int pick_port(struct tapir_tcp *t, uint32_t addr)
@@ -327,6 +340,7 @@ static int pick_port(struct tapir_tcp *t, uint32_t addr)
 		bool used = false;
 		for (const struct tapir_tcp *o = tcp_port_first(s, p); o && !used; o = o->bnext)
 			used = o->bound && o->lport == p;
+		used = used || tcp_tw_port_used(s, 0, p, false);
 		if (!used)
 			return p;
 	}
@@ -428,7 +442,8 @@ int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_t
 		return r;
 	if (!t->laddr)
 		t->laddr = s->ifaces[ifindex].addr;
-	if (tcp_lookup(s, t->laddr, t->lport, addr, port))
+	if (tcp_lookup(s, t->laddr, t->lport, addr, port) ||
+	    tcp_tw_exists(s, t->laddr, t->lport, addr, port))
 		return -EADDRNOTAVAIL;
 	if ((r = tcp_buffers(t)) < 0)
 		return r;
@@ -771,6 +786,7 @@ void tapir_tcp_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct
 {
 	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext)
 		fn(arg, t);
+	tcp_tw_foreach(s, fn, arg);
 }
 
 /* ---- for hooks (hook.h) ---- */

@@ -141,10 +141,15 @@ struct tapir_tcp_mem {
 	size_t ring_bytes;       /* send and receive rings held by connections */
 	size_t ring_cache_bytes; /* free rings kept for reuse (bounded) */
 	size_t hash_bytes;       /* the 4-tuple hash table */
+	size_t time_wait;        /* TIME-WAIT records (connections nobody holds) */
+	size_t time_wait_bytes;  /* ... with their hash table */
 };
 void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m);
 
-/* Calls FN for every TCP socket the stack holds (for `tapir ss`). */
+/* Calls FN for every TCP socket the stack holds (for `tapir ss`), TIME-WAIT
+ * included: a connection nobody holds is kept in TIME-WAIT as a compact
+ * record, shown to FN as a socket that lives only during the call (for
+ * tapir_tcp_get_info, tapir_tcp_state and the like; not to be kept). */
 void tapir_tcp_foreach(struct tapir_stack *s,
 		       void (*fn)(void *arg, const struct tapir_tcp *t), void *arg);
 

@@ -204,11 +204,23 @@ static void round_trip(struct scale *x, struct tapir_tcp_mem *after)
 	assert_int_equal(sim_sockets(B(x)), NLIS);
 	mem(A(x), &m);
 	assert_int_equal(m.ring_bytes, 0);
-	/* 2 MSL later they are gone */
-	sim_advance(&x->sim, 2 * TAPIR_SEC(30) + TAPIR_SEC(1));
+	/* RFC 9293 3.6 TIME-WAIT, kept as compact records (at most 128 bytes
+	 * each, with the hash) in place of the TCBs */
+	assert_int_equal(m.time_wait, NCONN);
+	assert_int_equal(m.tcbs, 0);
+	print_message("TIME-WAIT: %zu records, %zu bytes each with the hash; TCB chunks %zu\n",
+		      m.time_wait, m.time_wait_bytes / m.time_wait, m.tcb_bytes);
+	assert_true(m.time_wait_bytes / m.time_wait <= 128 + 16);
+	/* a moment before 2 MSL they are all there; 2 MSL after the last
+	 * they are gone */
+	sim_advance(&x->sim, TAPIR_SEC(30)); /* (2 MSL is 60 s) */
+	mem(A(x), &m);
+	assert_int_equal(m.time_wait, NCONN);
+	sim_advance(&x->sim, TAPIR_SEC(31));
 	assert_int_equal(sim_sockets(A(x)), 0);
 	mem(A(x), &m);
 	assert_int_equal(m.tcbs, 0);
+	assert_int_equal(m.time_wait, 0);
 	assert_int_equal(m.ring_bytes, 0);
 	/* one spare chunk at most, and the hash back to its least */
 	assert_true(m.tcb_bytes <= 64 * m.tcb_size + 64);
@@ -258,9 +270,88 @@ static void test_scale_100k(void **state)
 	free(x);
 }
 
+/* A connection B closed first and let go reaches TIME-WAIT: a record.  B
+ * closes, the puppet ACKs B's FIN and sends its own. */
+static struct tapir_tcp_mem tw_reach(struct sim *sim, struct tapir_tcp *l, uint16_t pport,
+				     struct pconn *pc)
+{
+	struct tapir_tcp_mem m;
+	struct tapir_tcp *b = puppet_open(sim, l, 80, pport, 1000, pc);
+	const struct tseg *a;
+	assert_non_null(b);
+	tapir_tcp_close(b, sim->now);
+	sim_advance(sim, TAPIR_MS(10));
+	pc_ack_all(sim, pc); /* B's FIN: FIN-WAIT-2 */
+	sim_advance(sim, TAPIR_MS(10));
+	pc_send(sim, pc, pc->snd_nxt, pc->rcv_nxt, TAPIR_TH_FIN | TAPIR_TH_ACK, NULL, 0);
+	pc->snd_nxt++;
+	sim_advance(sim, TAPIR_MS(10));
+	a = tap_last(sim, 0);
+	assert_non_null(a);
+	assert_int_equal(a->flags, TAPIR_TH_ACK);
+	assert_int_equal(a->ack, pc->snd_nxt);
+	tapir_tcp_mem(sim->st[1], &m);
+	assert_int_equal(m.time_wait, 1);
+	assert_int_equal(m.tcbs, 1); /* the listener: the TCB is gone */
+	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_TIME_WAIT), 1);
+	return m;
+}
+
+/* RFC 9293 3.10.7.4 in TIME-WAIT, answered from a record as from the TCB:
+ * a retransmitted FIN, below RCV.NXT, is not acceptable (first step): it
+ * gets an ACK, and the 2 MSL run on from the first FIN (the restart of
+ * the eighth step is for an acceptable FIN); a RST at RCV.NXT ends it,
+ * unanswered.  (Without the record the listener would answer with a
+ * RST.) */
+static void test_time_wait_record(void **state)
+{
+	struct sim sim;
+	struct pconn pc;
+	struct tapir_tcp *l;
+	struct tapir_tcp_mem m;
+	const struct tseg *a;
+	(void)state;
+	sim_init_puppet(&sim, NULL, NULL);
+	l = tapir_tcp_new(sim.st[1]);
+	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
+	assert_int_equal(tapir_tcp_listen(l, 8), 0);
+	tw_reach(&sim, l, 40000, &pc);
+	sim_advance(&sim, TAPIR_SEC(30));
+	tap_clear(&sim);
+	pc_send(&sim, &pc, pc.snd_nxt - 1, pc.rcv_nxt, TAPIR_TH_FIN | TAPIR_TH_ACK, NULL, 0);
+	sim_advance(&sim, TAPIR_MS(10));
+	assert_int_equal(tap_n(&sim, 0), 1);
+	a = tap_last(&sim, 0);
+	assert_int_equal(a->flags, TAPIR_TH_ACK);
+	assert_int_equal(a->ack, pc.snd_nxt);
+	assert_int_equal(a->seq, pc.rcv_nxt);
+	tapir_tcp_mem(sim.st[1], &m);
+	assert_int_equal(m.time_wait, 1);
+	assert_int_equal(m.tcbs, 1);
+	/* 2 MSL (60 s) after the first FIN: gone */
+	sim_advance(&sim, TAPIR_SEC(29));
+	tapir_tcp_mem(sim.st[1], &m);
+	assert_int_equal(m.time_wait, 1);
+	sim_advance(&sim, TAPIR_SEC(1));
+	tapir_tcp_mem(sim.st[1], &m);
+	assert_int_equal(m.time_wait, 0);
+	/* a RST at RCV.NXT */
+	tw_reach(&sim, l, 40001, &pc);
+	tap_clear(&sim);
+	pc_send(&sim, &pc, pc.snd_nxt, 0, TAPIR_TH_RST, NULL, 0);
+	sim_advance(&sim, TAPIR_MS(10));
+	assert_int_equal(tap_n(&sim, 0), 0);
+	tapir_tcp_mem(sim.st[1], &m);
+	assert_int_equal(m.time_wait, 0);
+	assert_int_equal(m.tcbs, 1);
+	tapir_tcp_close(l, sim.now);
+	sim_fini(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_wait_record),
 		cmocka_unit_test(test_scale_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,288 @@
+/* TIME-WAIT as a compact record.  A connection nobody holds any more (the
+ * user closed it, no listener owns it) keeps nothing in TIME-WAIT but what
+ * RFC 9293 3.10.7.4 needs to answer a segment: the 4-tuple, the sequence
+ * numbers and window, the timestamp state of RFC 7323 and the end of its
+ * 2 MSL.  Its TCB is freed and a record of at most 128 bytes stays.
+ *
+ * A segment for a record thaws it: a TCB is made again from the record and
+ * the segment goes the way of any segment (tcp_sync_input), so the answers
+ * on the wire are those of a TCB in TIME-WAIT.  After the segment the TCB
+ * is frozen again (tcp_tw_settle), or is gone (a RST, a new SYN, RFC 6191).
+ * Records expire oldest first: the list is in expiry order, since every
+ * expiry is "now + 2 MSL" when set. */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "tcp_int.h"
+
+enum {
+	TW_WS = 1, TW_TS = 2, TW_SACK = 4, TW_ECN = 8, TW_ECE = 16,
+};
+
+struct tcp_tw {
+	struct tcp_tw *next, **pprev;   /* the expiry list, oldest first (first: see
+					 * tw_unlist) */
+	struct tcp_tw *hnext;           /* the records' hash chain */
+	struct tcp_tw *bnext, **bprev;  /* the records of one local port */
+	uint32_t laddr, raddr;
+	uint16_t lport, rport;
+	uint32_t snd_nxt, rcv_nxt, rcv_adv;
+	uint32_t snd_wnd, max_sndwnd, snd_wl1, snd_wl2;
+	uint32_t ts_recent, ts_offset, last_ack_sent;
+	uint32_t rcvbuf;
+	tapir_time_t ts_recent_age;
+	tapir_time_t expire;            /* the end of 2 MSL */
+	uint16_t mss;
+	uint8_t snd_wscale, rcv_wscale;
+	uint8_t flags;                  /* TW_* */
+};
+
+_Static_assert(sizeof(struct tcp_tw) <= 128, "a TIME-WAIT record is at most 128 bytes");
+
+static unsigned tw_hash(const struct tp_tcp *tc, unsigned mask, const void *e)
+{
+	const struct tcp_tw *w = e;
+	return tcp_tuple_hash(tc, mask, w->laddr, w->lport, w->raddr, w->rport);
+}
+
+int tcp_tw_init(struct tp_tcp *tc)
+{
+	tc->tw_hash.link = offsetof(struct tcp_tw, hnext);
+	tc->tw_hash.mask = TCP_HASH_MIN - 1;
+	tc->tw_hash.b = calloc(TCP_HASH_MIN, sizeof(void *));
+	return tc->tw_hash.b ? 0 : -1;
+}
+
+static struct tcp_tw *tw_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+				uint32_t raddr, uint16_t rport)
+{
+	struct tp_tcp *tc = s->tcp;
+	struct tcp_tw *w;
+	if (!tc->tw_hash.n)
+		return NULL;
+	w = tc->tw_hash.b[tcp_tuple_hash(tc, tc->tw_hash.mask, laddr, lport, raddr, rport)];
+	for (; w; w = w->hnext)
+		if (w->lport == lport && w->rport == rport && w->raddr == raddr && w->laddr == laddr)
+			return w;
+	return NULL;
+}
+
+bool tcp_tw_exists(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		   uint16_t rport)
+{
+	return tw_lookup(s, laddr, lport, raddr, rport) != NULL;
+}
+
+/* NEXT is the first member: a link that points to W is W's predecessor */
+static void tw_unlist(struct tp_tcp *tc, struct tcp_tw *w)
+{
+	if (tc->tw_tail == w)
+		tc->tw_tail = w->pprev == &tc->tw_head ? NULL : (struct tcp_tw *)(void *)w->pprev;
+	TP_UNLINK(w, next, pprev);
+}
+
+static void tw_append(struct tp_tcp *tc, struct tcp_tw *w)
+{
+	TP_LINK(tc->tw_tail ? &tc->tw_tail->next : &tc->tw_head, w, next, pprev);
+	tc->tw_tail = w;
+}
+
+static void tw_free(struct tp_tcp *tc, struct tcp_tw *w)
+{
+	htab_remove(tc, &tc->tw_hash, w, tw_hash);
+	TP_UNLINK(w, bnext, bprev);
+	tw_unlist(tc, w);
+	tc->ntw--;
+	free(w);
+}
+
+/* ---- freezing and thawing ---- */
+
+/* What a record cannot carry keeps the TCB: a hook's handler or bits, a
+ * timer still running, data or ranges still held. */
+static bool tw_fits(const struct tapir_tcp *t)
+{
+	return t->state == TAPIR_TCP_TIME_WAIT && t->user_closed && !t->parent && !t->handler &&
+	       !t->tx_reserved && !t->snd.len && !t->rcv.len && !t->nooo && !t->nsacked &&
+	       !t->dsack && !t->fin_pending && t->fin_sent && t->rcv_fin &&
+	       t->snd_una == t->snd_max && t->snd_nxt == t->snd_max &&
+	       t->t_delack == TAPIR_TIME_NEVER && t->t_rexmt == TAPIR_TIME_NEVER &&
+	       t->t_persist == TAPIR_TIME_NEVER && t->t_2msl != TAPIR_TIME_NEVER;
+}
+
+/* The fields a record keeps as they are, under the same names */
+#define TW_FIELD(f)                                                            \
+	{offsetof(struct tcp_tw, f), offsetof(struct tapir_tcp, f),             \
+	 sizeof(((struct tcp_tw *)0)->f)}
+static const struct {
+	uint16_t tw, tcb, size;
+} tw_fields[] = {
+	TW_FIELD(laddr),     TW_FIELD(raddr),         TW_FIELD(lport),      TW_FIELD(rport),
+	TW_FIELD(snd_nxt),   TW_FIELD(rcv_nxt),       TW_FIELD(rcv_adv),    TW_FIELD(snd_wnd),
+	TW_FIELD(max_sndwnd), TW_FIELD(snd_wl1),      TW_FIELD(snd_wl2),    TW_FIELD(ts_recent),
+	TW_FIELD(ts_offset), TW_FIELD(last_ack_sent), TW_FIELD(ts_recent_age), TW_FIELD(mss),
+	TW_FIELD(snd_wscale), TW_FIELD(rcv_wscale),
+};
+
+static void tw_save(struct tcp_tw *w, const struct tapir_tcp *t)
+{
+	for (size_t i = 0; i < sizeof(tw_fields) / sizeof(tw_fields[0]); i++)
+		memcpy((char *)w + tw_fields[i].tw, (const char *)t + tw_fields[i].tcb,
+		       tw_fields[i].size);
+	w->rcvbuf = t->rcv.cap;
+	w->expire = t->t_2msl;
+	w->flags = (uint8_t)((t->ws_ok ? TW_WS : 0) | (t->ts_ok ? TW_TS : 0) |
+			     (t->sack_ok ? TW_SACK : 0) | (t->ecn_ok ? TW_ECN : 0) |
+			     (t->ece_pending ? TW_ECE : 0));
+}
+
+/* T (fresh from tcp_alloc's defaults) as the TCB the record was made
+ * from: a connection the user closed, both FINs in and acknowledged. */
+static void tw_load(struct tapir_tcp *t, const struct tcp_tw *w)
+{
+	for (size_t i = 0; i < sizeof(tw_fields) / sizeof(tw_fields[0]); i++)
+		memcpy((char *)t + tw_fields[i].tcb, (const char *)w + tw_fields[i].tw,
+		       tw_fields[i].size);
+	t->state = TAPIR_TCP_TIME_WAIT;
+	t->bound = t->user_closed = t->shut_wr = true;
+	t->fin_queued = t->fin_sent = t->rcv_fin = true;
+	t->snd_una = t->snd_max = w->snd_nxt;
+	t->fin_seq = w->snd_nxt - 1;
+	t->rcv_fin_seq = w->rcv_nxt - 1;
+	t->rcv.cap = t->rcvbuf = w->rcvbuf;
+	t->snd.cap = t->sndbuf;
+	t->t_2msl = w->expire;
+	t->ws_ok = w->flags & TW_WS;
+	t->ts_ok = w->flags & TW_TS;
+	t->sack_ok = w->flags & TW_SACK;
+	t->ecn_ok = w->flags & TW_ECN;
+	t->ece_pending = w->flags & TW_ECE;
+}
+
+/* A segment for LADDR:LPORT from RADDR:RPORT with no TCB: the TCB of its
+ * TIME-WAIT record, made again for the segment, or NULL. */
+struct tapir_tcp *tcp_tw_thaw(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
+			      uint32_t raddr, uint16_t rport)
+{
+	struct tp_tcp *tc = s->tcp;
+	struct tcp_tw *w = tw_lookup(s, laddr, lport, raddr, rport);
+	struct tapir_tcp *t;
+	if (!w || !(t = tcp_alloc_unbounded(s)))
+		return NULL;
+	tw_load(t, w);
+	tcp_hash_insert(t);
+	tc->tw_cur = t;
+	tc->tw_rec = w;
+	return t;
+}
+
+/* T enters TIME-WAIT during this segment: frozen after it, if it may be */
+void tcp_tw_candidate(struct tapir_tcp *t)
+{
+	if (!t->s->tcp->tw_rec)
+		t->s->tcp->tw_cur = t;
+}
+
+/* tcp_free: T's TCB goes; a record thawed for it goes too (the connection
+ * ended: a RST, or a new SYN took its place) */
+void tcp_tw_forget(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	if (t != tc->tw_cur)
+		return;
+	if (tc->tw_rec)
+		tw_free(tc, tc->tw_rec);
+	tc->tw_cur = NULL;
+	tc->tw_rec = NULL;
+}
+
+static void tw_freeze(struct tp_tcp *tc, struct tapir_tcp *t, struct tcp_tw *w)
+{
+	if (w) {
+		if (t->t_2msl != w->expire) { /* restarted: now the newest */
+			tw_unlist(tc, w);
+			tw_append(tc, w);
+		}
+		tw_save(w, t);
+	} else {
+		if (!(w = calloc(1, sizeof(*w))))
+			return; /* the TCB stays, as before there were records */
+		tw_save(w, t);
+		htab_insert(tc, &tc->tw_hash, w, tw_hash);
+		TP_LINK(&tc->tw_ports[w->lport & (TCP_PORT_BUCKETS - 1)], w, bnext, bprev);
+		tw_append(tc, w);
+		tc->ntw++;
+	}
+	tc->tw_cur = NULL; /* (tcp_free must not take the record along) */
+	tc->tw_rec = NULL;
+	tcp_free(t);
+}
+
+/* After each segment: the connection it thawed or brought into TIME-WAIT
+ * becomes (again) a record; one that no longer fits one keeps its TCB. */
+void tcp_tw_settle(struct tapir_stack *s)
+{
+	struct tp_tcp *tc = s->tcp;
+	struct tapir_tcp *t = tc->tw_cur;
+	struct tcp_tw *w = tc->tw_rec;
+	tc->tw_cur = NULL;
+	tc->tw_rec = NULL;
+	if (t && tw_fits(t))
+		tw_freeze(tc, t, w);
+	else if (w)
+		tw_free(tc, w);
+}
+
+/* ---- expiry, reclaim, ports, listing ---- */
+
+tapir_time_t tcp_tw_poll(struct tapir_stack *s, tapir_time_t now)
+{
+	struct tp_tcp *tc = s->tcp;
+	while (tc->ntw && tc->tw_head->expire <= now)
+		tw_free(tc, tc->tw_head);
+	return tc->ntw ? tc->tw_head->expire : TAPIR_TIME_NEVER;
+}
+
+bool tcp_tw_reclaim(struct tapir_stack *s)
+{
+	struct tp_tcp *tc = s->tcp;
+	if (!tc->ntw)
+		return false;
+	tw_free(tc, tc->tw_head); /* the oldest: the nearest its end */
+	return true;
+}
+
+bool tcp_tw_port_used(struct tapir_stack *s, uint32_t addr, uint16_t port, bool reuse)
+{
+	for (const struct tcp_tw *w = s->tcp->tw_ports[port & (TCP_PORT_BUCKETS - 1)]; w;
+	     w = w->bnext)
+		if (w->lport == port && !reuse && (!addr || !w->laddr || w->laddr == addr))
+			return true;
+	return false;
+}
+
+void tcp_tw_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct tapir_tcp *t),
+		    void *arg)
+{
+	struct tp_tcp *tc = s->tcp;
+	struct tapir_tcp t;
+	for (struct tcp_tw *w = tc->tw_head; w; w = w->next) {
+		memset(&t, 0, sizeof(t));
+		t.s = s;
+		t.sndbuf = s->cfg.tcp_sndbuf;
+		tw_load(&t, w);
+		fn(arg, &t);
+	}
+}
+
+void tcp_tw_fini(struct tp_tcp *tc)
+{
+	while (tc->ntw)
+		tw_free(tc, tc->tw_head);
+	free(tc->tw_hash.b);
+}
+
+size_t tcp_tw_bytes(const struct tp_tcp *tc)
+{
+	return tc->ntw * sizeof(struct tcp_tw) + (tc->tw_hash.mask + 1) * sizeof(void *);
+}
