@@ -23,7 +23,9 @@
 #define NCONN 100000u
 #define NLIS 2u
 #define PER_LIS (NCONN / NLIS)
-#define BATCH 2000u /* below the listeners' backlog (4096) */
+#define BATCH 4000u /* below the listeners' backlog (4096) */
+#define RING 8192u /* small rings: less work a connection (and all of a
+			  * batch's rings fit under tcp_mem_max) */
 #define MSG 16
 
 struct scale {
@@ -243,6 +245,7 @@ static void test_scale_100k(void **state)
 	x->srv = calloc(NCONN, sizeof(*x->srv));
 	assert_true(x->cli && x->srv);
 	tapir_config_default(&cfg); /* timestamps, SACK, window scaling on */
+	cfg.tcp_sndbuf = cfg.tcp_rcvbuf = RING;
 	tapir_memlink_params_default(&lp);
 	lp.queue_limit = 4 * BATCH;
 	sim_init(&x->sim, &cfg, &lp);
