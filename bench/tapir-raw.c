@@ -167,6 +167,29 @@ static void run_queue(tapir_time_t now)
 	}
 }
 
+/* The core's own memory accounting (tapir_tcp_mem), on stderr: once a
+ * second while the number of connections changes, and at the end.  Per
+ * connection: TCB chunks, rings and the hash over the TCBs in use. */
+static void mem_report(struct tapir_stack *s, tapir_time_t now, bool last)
+{
+	static tapir_time_t at;
+	static size_t seen = (size_t)-1;
+	struct tapir_tcp_mem m;
+	if (!last && now - at < 1000000)
+		return;
+	at = now;
+	tapir_tcp_mem(s, &m);
+	if (!last && m.tcbs + m.time_wait == seen)
+		return;
+	seen = m.tcbs + m.time_wait;
+	fprintf(stderr,
+		"mem tcbs=%zu tcb_size=%zu tcb_bytes=%zu ring_bytes=%zu ring_cache_bytes=%zu "
+		"hash_bytes=%zu time_wait=%zu time_wait_bytes=%zu per_conn=%zu\n",
+		m.tcbs, m.tcb_size, m.tcb_bytes, m.ring_bytes, m.ring_cache_bytes, m.hash_bytes,
+		m.time_wait, m.time_wait_bytes,
+		m.tcbs ? (m.tcb_bytes + m.ring_bytes + m.hash_bytes) / m.tcbs : 0);
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t frame[65536 + 64];
@@ -245,6 +268,7 @@ int main(int argc, char **argv)
 		next = tapir_stack_poll(s, now);
 		run_queue(now);
 		next = tapir_stack_poll(s, now);
+		mem_report(s, now, false);
 		if (got == 0 && !qhead) {
 			struct pollfd p = {.fd = tapir_tap_fd(tap), .events = POLLIN};
 			tapir_time_t wait = next == TAPIR_TIME_NEVER ? 200000
@@ -258,6 +282,7 @@ int main(int argc, char **argv)
 				poll(&p, 1, 1);
 		}
 	}
+	mem_report(s, now, true);
 	tapir_stack_free(s);
 	tapir_tap_close(tap);
 	return 0;

@@ -1,6 +1,9 @@
 /*
  * TCP's private header (RFC 9293).  Split by job:
- *   tcp_subr.c    the socket table, lookup, ISN, ports, and the user calls
+ *   tcp_subr.c    the socket table, ISN, ports, and the user calls
+ *   tcp_mem.c     TCBs in chunks, the keyed 4-tuple hash, rings held only
+ *                 while they hold data (and their cache)
+ *   tcp_tw.c      TIME-WAIT of a connection nobody holds: a compact record
  *   tcp_input.c   "segment arrives" (RFC 9293 3.10.7), in the RFC's order
  *   tcp_syn.c     opening: LISTEN and SYN-SENT (3.10.7.2-3), SYN cookies, and
  *                 what the SYNs' options agree
