@@ -351,10 +351,44 @@ static void test_time_wait_record(void **state)
 	sim_fini(&sim);
 }
 
+/* cfg.tcp_sockets is a limit: at it, tapir_tcp_new fails and a listener
+ * ignores a SYN as when its backlog is full (UNP 4.5): no SYN,ACK, no RST,
+ * so the client tries again; once a connection is gone, it gets in. */
+static void test_socket_limit(void **state)
+{
+	struct tapir_config cfg;
+	struct sim sim;
+	struct pconn pc, pc2;
+	struct tapir_tcp *l, *b;
+	(void)state;
+	tapir_config_default(&cfg);
+	cfg.tcp_sockets = 2; /* the listener and one connection */
+	sim_init_puppet(&sim, &cfg, NULL);
+	l = tapir_tcp_new(sim.st[1]);
+	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
+	assert_int_equal(tapir_tcp_listen(l, 8), 0);
+	b = puppet_open(&sim, l, 80, 40000, 1000, &pc);
+	assert_non_null(b);
+	assert_null(tapir_tcp_new(sim.st[1]));
+	tap_clear(&sim);
+	assert_null(puppet_open(&sim, l, 80, 40001, 5000, &pc2));
+	assert_int_equal(tap_n(&sim, 0), 0);
+	assert_true(tapir_stats(sim.st[1])->drop[TAPIR_DROP_nomem] > 0);
+	/* the first one ends (a RST): room again */
+	pc_send(&sim, &pc, pc.snd_nxt, 0, TAPIR_TH_RST, NULL, 0);
+	sim_advance(&sim, TAPIR_MS(10));
+	tapir_tcp_close(b, sim.now);
+	assert_non_null(puppet_open(&sim, l, 80, 40002, 9000, &pc2));
+	tapir_tcp_close(pc2.b, sim.now);
+	tapir_tcp_close(l, sim.now);
+	sim_fini(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_time_wait_record),
+		cmocka_unit_test(test_socket_limit),
 		cmocka_unit_test(test_scale_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
