@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "core.h"
+#include <tapir/tcp.h>
+
+#include "tcp_int.h"
 
 #define N_MAX 100000
 
@@ -263,6 +265,78 @@ static void test_many(void **state)
 	assert_int_equal(W.n, 0);
 }
 
+/* The earliest of every TCP deadline the stack holds, by a full scan:
+ * what tcp_poll used to compute. */
+static tapir_time_t tcp_true_min(struct tapir_stack *s)
+{
+	tapir_time_t m = TAPIR_TIME_NEVER;
+	for (struct tapir_tcp *t = s->tcp->all; t; t = t->anext) {
+		tapir_time_t f[5] = {t->t_rexmt, t->t_persist, t->t_delack, t->t_keep, t->t_2msl};
+		if (t->state == TAPIR_TCP_CLOSED || t->state == TAPIR_TCP_LISTEN)
+			continue;
+		for (int k = 0; k < 5; k++)
+			m = f[k] < m ? f[k] : m;
+	}
+	return m;
+}
+
+/* Through the stack: connections to its own address, with keepalive,
+ * left idle for three hours.  Each poll's deadline is never later than
+ * the earliest TCP deadline, and the stack wakes about as often as the
+ * timers ask, not once per rounding step. */
+static void test_tcp_poll_deadlines(void **state)
+{
+	(void)state;
+	struct tapir_config cfg;
+	struct tapir_memlink_params mp;
+	struct tapir_memlink *ml;
+	struct tapir_stack *s;
+	struct tapir_tcp *l, *a;
+	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
+	const uint32_t addr = 0x0a000001u;
+	tapir_time_t now = TAPIR_SEC(5), end;
+	unsigned polls = 0, probes0;
+	int err;
+
+	tapir_config_default(&cfg);
+	s = tapir_stack_new(&cfg);
+	tapir_memlink_params_default(&mp);
+	ml = tapir_memlink_new(&mp);
+	assert_non_null(s);
+	assert_non_null(ml);
+	assert_true(tapir_iface_add(s, tapir_memlink_end(ml, 0), mac, 1500) == 0);
+	assert_int_equal(tapir_iface_set_ipv4(s, 0, addr, 24, now), 0);
+	l = tapir_tcp_new(s);
+	assert_int_equal(tapir_tcp_bind(l, addr, 80), 0);
+	assert_int_equal(tapir_tcp_listen(l, 16), 0);
+	for (unsigned i = 0; i < 3; i++, now += TAPIR_MS(333)) {
+		struct tapir_tcp *c = tapir_tcp_new(s);
+		assert_int_equal(tapir_tcp_setopt(c, TAPIR_TCP_KEEPALIVE, 1), 0);
+		assert_int_equal(tapir_tcp_connect(c, addr, 80, now), 0);
+		for (int k = 0; k < 4; k++)
+			tapir_stack_poll(s, now);
+		a = tapir_tcp_accept(l, &err);
+		assert_non_null(a);
+		assert_int_equal(tapir_tcp_state(c), TAPIR_TCP_ESTABLISHED);
+	}
+	probes0 = (unsigned)tapir_stats(s)->tcp_tx;
+	end = now + TAPIR_SEC(3 * 3600);
+	while (now < end) {
+		tapir_time_t next = tapir_stack_poll(s, now);
+		assert_true(next <= tcp_true_min(s));
+		if (next == TAPIR_TIME_NEVER)
+			break;
+		now = next > now ? next : now;
+		assert_true(++polls < 200);
+	}
+	/* the three keepalive probes went out, two hours in (RFC 1122
+	 * 4.2.3.6), and were answered */
+	assert_true(tapir_stats(s)->tcp_tx >= probes0 + 6);
+	assert_true(polls >= 3);
+	tapir_stack_free(s);
+	tapir_memlink_free(ml);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_rearm_inside_expiry),
 		cmocka_unit_test(test_random_churn),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_tcp_poll_deadlines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
