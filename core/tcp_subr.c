@@ -186,6 +186,7 @@ void tcp_free(struct tapir_tcp *t)
 		}
 	}
 	tcp_hash_remove(t);
+	tp_timer_del(&tc->wheel, &t->tmr); /* also off the due list of a running poll */
 	tc->mem -= t->snd.cap + t->rcv.cap;
 	free(t->snd.buf);
 	free(t->rcv.buf);
@@ -333,7 +334,7 @@ void tcp_enter_time_wait(struct tapir_tcp *t)
 {
 	tcp_set_state(t, TAPIR_TCP_TIME_WAIT);
 	t->t_rexmt = t->t_persist = t->t_keep = TAPIR_TIME_NEVER;
-	TP_ARM(t->s, t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
+	tcp_timer_set(t, &t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
 	/* nothing more will be read or sent: keep only the TCB */
 	if (t->user_closed)
 		tcp_buffers_release(t);
@@ -686,7 +687,7 @@ void tapir_tcp_close(struct tapir_tcp *t, tapir_time_t now)
 		tcp_free(t);
 		return;
 	case TAPIR_TCP_FIN_WAIT_2:
-		TP_ARM(t->s, t->t_2msl, now + t->s->cfg.tcp_fin_timeout_us);
+		tcp_timer_set(t, &t->t_2msl, now + t->s->cfg.tcp_fin_timeout_us);
 		return;
 	case TAPIR_TCP_TIME_WAIT:
 		tcp_buffers_release(t);
