@@ -127,7 +127,7 @@ struct sock_waiter *sock_wake_collect(struct net_runner *rt);
 void sock_wake_signal(struct sock_waiter *w);
 /* Sets errno to ERR and returns -1. */
 int api_fail(int err);
-/* Takes the mutex and pins FD: the slot is not reused until sock_leave;
+/* Takes the mutex and pins FD: the socket is not freed until sock_leave;
  * NULL (errno EBADF, or EINVAL without a net; mutex released) if FD is not
  * an open socket of NET. */
 struct sock *sock_enter(struct tapir_net *net, int fd);
