@@ -74,6 +74,8 @@ struct tapir_net {
 	bool started;
 	tapir_net_filter_fn filter;
 	void *filter_arg;
+	tapir_net_service_fn service; /* service.c */
+	void *service_arg;
 	struct sock socks[TAPIR_NET_MAX_SOCKETS];
 	/* apart from the slots, so clearing a slot never touches one */
 	pthread_cond_t conds[TAPIR_NET_MAX_SOCKETS];
@@ -89,6 +91,9 @@ tapir_time_t net_mono_us(void);
 /* Reads what the driver has and hands it to the core (mutex held): what a
  * thread waiting on the driver's fd does when it is readable. */
 void net_rx_drain(struct tapir_net *net);
+/* service.c: runs NET's service, if any (stack thread, mutex held); returns
+ * the deadline it and its core calls set. */
+tapir_time_t net_service_run(struct tapir_net *net, tapir_time_t now);
 
 /* sock.c: the socket table */
 void socks_init(struct tapir_net *net);

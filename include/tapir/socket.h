@@ -95,6 +95,18 @@ int tapir_net_add_iface(struct tapir_net *net, const uint8_t mac[6], unsigned mt
 typedef bool (*tapir_net_filter_fn)(void *arg, const uint8_t *frame, size_t len);
 void tapir_net_set_rx_filter(struct tapir_net *net, tapir_net_filter_fn fn, void *arg);
 
+/* A service: FN runs on the stack thread after every turn (received frames
+ * handed to the core, timers run), with the net's mutex held, so it may
+ * call the core's own API (tapir/tcp.h, tapir/udp.h) on S; not the
+ * tapir_* socket calls, which take the mutex.  It returns when it wants to
+ * run again at the latest (NOW: at once, more work is waiting;
+ * TAPIR_TIME_NEVER: only after the next turn).  Core objects whose event
+ * functions note readiness and let FN act on it serve any number of
+ * connections from this one thread.  NULL removes it. */
+typedef tapir_time_t (*tapir_net_service_fn)(void *arg, struct tapir_stack *s,
+					     tapir_time_t now);
+void tapir_net_set_service(struct tapir_net *net, tapir_net_service_fn fn, void *arg);
+
 /* Starts the stack thread.  0, or -1 with errno set. */
 int tapir_net_start(struct tapir_net *net);
 /* Stops the stack thread (joining it) and frees the net, its sockets, its
