@@ -32,6 +32,9 @@ struct conn {
 	struct http *http;
 };
 
+/* What C's send buffer takes now, at most CAP: 0 when it is full. */
+size_t conn_room(const struct conn *c, size_t cap);
+
 /* ---- http.c: HTTP/1.1 on a connection of the loop ---- */
 #define HTTP_IDLE TAPIR_SEC(30) /* a keep-alive connection may idle this long */
 enum http_wait {

@@ -213,15 +213,15 @@ static void answer(struct http *h, const char *root)
 
 /* Sends what of the answer fits: 1 when all of it has gone, 0 to wait for
  * room, -1 when the connection must be cut (the length is promised). */
-static int send_answer(struct http *h, struct tapir_tcp *t, tapir_time_t now, uint8_t *buf,
+static int send_answer(struct http *h, struct conn *c, tapir_time_t now, uint8_t *buf,
 		       size_t cap)
 {
 	for (;;) {
 		/* the room is a hint: whatever the buffer takes is accounted */
-		size_t room = tapir_tcp_writable(t), n = h->out_len - h->out_off, hk;
+		size_t room = conn_room(c, cap), n = h->out_len - h->out_off, hk;
 		long taken;
-		if (!room || room > cap)
-			room = cap;
+		if (!room)
+			return 0;
 		if (n > room)
 			n = room;
 		memcpy(buf, h->out + h->out_off, n);
@@ -237,7 +237,7 @@ static int send_answer(struct http *h, struct tapir_tcp *t, tapir_time_t now, ui
 		}
 		if (!n)
 			return 1;
-		taken = tapir_tcp_send(t, buf, n, now);
+		taken = tapir_tcp_send(c->t, buf, n, now);
 		if (taken == -EAGAIN)
 			return 0;
 		if (taken < 0)
@@ -335,7 +335,7 @@ enum http_wait http_step(struct conn *c, const char *root, tapir_time_t now, uin
 			h->st = H_SEND;
 			break;
 		case H_SEND:
-			switch (send_answer(h, c->t, now, scratch, cap)) {
+			switch (send_answer(h, c, now, scratch, cap)) {
 			case 0: return HTTP_SENDING;
 			case -1: return HTTP_CLOSE;
 			}

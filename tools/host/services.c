@@ -169,6 +169,19 @@ static void conn_close(struct conn *c, tapir_time_t now)
 		free(c);
 }
 
+size_t conn_room(const struct conn *c, size_t cap)
+{
+	size_t room = tapir_tcp_writable(c->t);
+	if (!room) {
+		/* full, or no buffer yet (one is taken as data is queued) */
+		struct tapir_tcp_info i;
+		tapir_tcp_get_info(c->t, &i);
+		if (!i.snd_queued)
+			room = cap;
+	}
+	return room < cap ? room : cap;
+}
+
 /* RFC 862: what arrives goes back, as fast as the send buffer takes it;
  * while it is full nothing is read, so the receive window closes on the
  * client (backpressure, no buffer of our own but the overflow of one
@@ -176,7 +189,7 @@ static void conn_close(struct conn *c, tapir_time_t now)
 static bool echo_step(struct conn *c, tapir_time_t now, uint8_t *buf, size_t cap)
 {
 	for (;;) {
-		size_t room = tapir_tcp_writable(c->t);
+		size_t room = conn_room(c, cap);
 		long n, taken;
 		if (c->pend) {
 			taken = tapir_tcp_send(c->t, c->pend + c->pend_off, c->pend_len - c->pend_off,
@@ -194,7 +207,7 @@ static bool echo_step(struct conn *c, tapir_time_t now, uint8_t *buf, size_t cap
 		}
 		if (!room)
 			return true; /* EV_WRITE comes when the peer acknowledges */
-		n = tapir_tcp_recv(c->t, buf, room < cap ? room : cap, now);
+		n = tapir_tcp_recv(c->t, buf, room, now);
 		if (n <= 0)
 			return n == -EAGAIN; /* 0: the client closed; or an error */
 		taken = tapir_tcp_send(c->t, buf, (size_t)n, now);
@@ -231,6 +244,9 @@ static bool conn_step(struct conn *c, tapir_time_t now)
 {
 	struct services *all = c->sv->all;
 	long n;
+	/* reset, or timed out: nothing can be sent any more (RFC 9293 3.10.7.4) */
+	if (tapir_tcp_state(c->t) == TAPIR_TCP_CLOSED)
+		return false;
 	switch (c->sv->kind) {
 	case ECHO:
 		return echo_step(c, now, all->scratch, sizeof(all->scratch));
