@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Many concurrent kernel connections to tapir's echo service (scale_conns.sh).
 
-    scale_conns.py HOST N TAPIR_PID
+    TAPIR_PID=PID scale_conns.py HOST N
 
 Opens N connections to HOST:7 (at most WINDOW connects in flight, so the
 listener's backlog of 128 is not what is measured), echoes one message on
@@ -21,7 +21,10 @@ import struct
 import sys
 import time
 
-HOST, N, PID = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+from attack_lib import rss_kib  # tapir's VmRSS (TAPIR_PID)
+from inet import csum
+
+HOST, N = sys.argv[1], int(sys.argv[2])
 PORT = 7
 WINDOW = int(os.environ.get("SCALE_WINDOW", "100"))
 FLOOD_COUNT = int(os.environ.get("FLOOD_COUNT", "200000"))
@@ -38,14 +41,6 @@ def log(msg):
 def die(msg):
     log("FAIL: " + msg)
     sys.exit(1)
-
-
-def rss_kib():
-    with open(f"/proc/{PID}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def connect_all():
@@ -112,15 +107,6 @@ def echo_all(socks, tag):
 def kernel_mac():
     with open(f"/sys/class/net/{IFACE}/address") as f:
         return bytes(int(x, 16) for x in f.read().strip().split(":"))
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def syn_flood():

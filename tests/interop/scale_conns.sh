@@ -12,6 +12,8 @@
 # shellcheck source=tests/interop/pers_lib.sh
 source "$(dirname "$0")/pers_lib.sh"
 require_root
+"$PY" -c 'import scapy.all, socket; socket.AF_PACKET' 2>/dev/null ||
+	skip "$PY has no scapy (python3-scapy, for attack_lib) or no AF_PACKET"
 N=${SCALE_CONNS:-16000}
 EXTRA=()
 if "$TAPIR" host --help | grep -q -- '--max-sockets'; then
@@ -29,8 +31,8 @@ nsx sysctl -qw net.ipv4.ip_local_port_range="1024 65535" ||
 # which drops them
 HOST_GUARD=200 pers_host_start --serve echo --gateway "$PEER_ADDR" "${EXTRA[@]}"
 
-NSX_TIMEOUT=170 nsx env IFACE="$TAP" HOST_MAC="$HOST_MAC" "$PY" "$LIB_DIR/scale_conns.py" \
-	"$HOST_ADDR" "$N" "$HOST_PID" >"$WORK/client.out" 2>&1
+NSX_TIMEOUT=170 nsx env IFACE="$TAP" HOST_MAC="$HOST_MAC" TAPIR_PID="$HOST_PID" \
+	"$PY" "$LIB_DIR/scale_conns.py" "$HOST_ADDR" "$N" >"$WORK/client.out" 2>&1
 rc=$?
 cat "$WORK/client.out"
 [[ $rc -eq 0 ]] && grep -q '^ALL OK' "$WORK/client.out" || fail "the client failed (above)"
