@@ -35,7 +35,9 @@ NSX_TIMEOUT=170 nsx env IFACE="$TAP" HOST_MAC="$HOST_MAC" TAPIR_PID="$HOST_PID" 
 	"$PY" "$LIB_DIR/scale_conns.py" "$HOST_ADDR" "$N" >"$WORK/client.out" 2>&1
 rc=$?
 cat "$WORK/client.out"
-[[ $rc -eq 0 ]] && grep -q '^ALL OK' "$WORK/client.out" || fail "the client failed (above)"
+if [[ $rc -ne 0 ]] || ! grep -q '^ALL OK' "$WORK/client.out"; then
+	fail "the client failed (above)"
+fi
 # the flood reached tapir: its backlog overflowed into SYN cookies (RFC 4987 3.6)
 cookies=$(stat_of tcp_syncookies_sent)
 log "during the flood: tcp_syncookies_sent $cookies, tcp_syn_queue_full $(stat_of tcp_syn_queue_full)"
