@@ -97,6 +97,8 @@ struct tapir_net {
 	unsigned nsocks;            /* its length */
 	unsigned max_socks;         /* descriptors are below this: else EMFILE */
 	unsigned low_free;          /* no free descriptor below this one */
+	tapir_net_service_fn service; /* service.c */
+	void *service_arg;
 };
 
 /* net.c, called with the runner's mutex held */
@@ -108,6 +110,9 @@ tapir_time_t net_mono_us(void);
 /* Reads what the driver has and hands it to the core (mutex held): what a
  * thread waiting on the driver's fd does when it is readable. */
 void net_rx_drain(struct tapir_net *net);
+/* service.c: runs NET's service, if any (stack thread, mutex held); returns
+ * the deadline it and its core calls set. */
+tapir_time_t net_service_run(struct tapir_net *net, tapir_time_t now);
 
 /* sock.c: the socket table */
 void socks_init(struct tapir_net *net);

@@ -314,6 +314,12 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 		if (t < next)
 			next = t;
 	}
+	/* after the timers, so the service also acts on what they raised */
+	for (int i = 0; i < rt->nnets; i++) {
+		t = net_service_run(rt->nets[i], now);
+		if (t < next)
+			next = t;
+	}
 	if (rt->ml) {
 		/* frames the timers just sent, and those still in flight */
 		t = tapir_memlink_next(rt->ml);

@@ -106,6 +106,18 @@ void tapir_net_set_rx_filter(struct tapir_net *net, tapir_net_filter_fn fn, void
 int tapir_net_set_max_sockets(struct tapir_net *net, unsigned max);
 unsigned tapir_net_max_sockets(struct tapir_net *net);
 
+/* A service: FN runs on the stack thread after every turn (received frames
+ * handed to the core, timers run), with the net's mutex held, so it may
+ * call the core's own API (tapir/tcp.h, tapir/udp.h) on S; not the
+ * tapir_* socket calls, which take the mutex.  It returns when it wants to
+ * run again at the latest (NOW: at once, more work is waiting;
+ * TAPIR_TIME_NEVER: only after the next turn).  Core objects whose event
+ * functions note readiness and let FN act on it serve any number of
+ * connections from this one thread.  NULL removes it. */
+typedef tapir_time_t (*tapir_net_service_fn)(void *arg, struct tapir_stack *s,
+					     tapir_time_t now);
+void tapir_net_set_service(struct tapir_net *net, tapir_net_service_fn fn, void *arg);
+
 /* Starts the stack thread.  0, or -1 with errno set. */
 int tapir_net_start(struct tapir_net *net);
 /* Stops the stack thread (joining it) and frees the net, its sockets, its

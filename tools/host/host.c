@@ -1,10 +1,10 @@
 /* tapir host: a userspace host on a TAP device.
  *
  * The stack runs in the socket layer's stack thread (api/net.c) over the
- * TAP driver; the services (services.c, http.c) are ordinary socket
- * programs with threads of their own; this main thread waits for signals
- * and drives the optional --ping client, calling the core only with the
- * net's lock held. */
+ * TAP driver; the services (services.c, http.c) are an event loop that
+ * thread runs after each turn (tapir_net_set_service); this main thread
+ * waits for signals and drives the optional --ping client, calling the
+ * core only with the net's lock held. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -481,8 +481,8 @@ int cmd_host(int argc, char **argv)
 		}
 	}
 
-	/* The service threads may be blocked in the stack's calls; rather than
-	 * unwind them, take the lock for good, report, and leave: the kernel
+	/* The control thread may be blocked in the stack's calls; rather than
+	 * unwind it, take the lock for good, report, and leave: the kernel
 	 * closes the TAP device with the process. */
 	tapir_net_lock(h.net);
 	if (h.pcap)
