@@ -4,6 +4,7 @@
 #define TAPIR_API_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -16,6 +17,22 @@
 
 struct tapir_net;
 
+/* A thread blocked in a call on a socket.  The record lives on that
+ * thread's stack and is linked on the socket only while it waits, so an
+ * idle socket holds no condition variable, and an event signals only the
+ * threads waiting for it.  Guarded by the runner's mutex, but PINNED. */
+struct sock_waiter {
+	struct sock_waiter *next;   /* the socket's other waiters */
+	struct sock_waiter *wnext;  /* the runner's waiters to signal */
+	int efd;                    /* >= 0: waits in ppoll on this eventfd
+				     * (poll.c sock_wait_fd), not on COND */
+	bool queued;                /* on the runner's list (rt->wake) */
+	/* the stack thread signals COND after it let go of the mutex: the
+	 * waiter may not leave (and free COND) until it is done */
+	atomic_bool pinned;
+	pthread_cond_t cond;
+};
+
 /* One stack thread and the mutex that guards every core call it or any
  * application thread makes.  A pair of nets over one memlink shares one. */
 struct net_runner {
@@ -27,8 +44,10 @@ struct net_runner {
 	bool sleeping;              /* the stack thread is (about to be) in ppoll */
 	tapir_time_t sleep_until;   /* ... until this deadline */
 	bool defer;                 /* the stack thread holds the mutex: events are
-				     * collected in each net's wake_bits and
-				     * signalled after it lets go (runner_release) */
+				     * collected in WAKE and signalled when it lets
+				     * go (runner_release) */
+	struct sock_waiter *wake;   /* waiters of sockets that had an event: at
+				     * most one entry per waiting thread */
 	bool wake_pollers;
 	bool fd_waiter;             /* an application thread waits on the driver's fd */
 	int efd;                    /* eventfd: wakes the stack thread */
@@ -41,28 +60,26 @@ struct net_runner {
 	uint8_t *frame;             /* receive buffer for the fd driver */
 };
 
-/* An api socket.  Its fields are guarded by the runner's mutex. */
+/* An api socket, allocated when its descriptor is made and freed when the
+ * last call on it leaves after close.  Guarded by the runner's mutex. */
 struct sock {
-	bool used;
-	bool closing;               /* close() began: no new calls may find it */
-	int type;                   /* SOCK_STREAM or SOCK_DGRAM */
-	int refs;                   /* calls in progress; the slot is freed at 0 */
-	bool nonblock;
+	struct tapir_net *net;
 	struct tapir_tcp *tcp;      /* NULL once handed back to the core */
 	struct tapir_udp *udp;
-	struct tapir_net *net;
-	pthread_cond_t *cond;       /* signalled by the core's events for it */
-	int waiter_efd1;            /* eventfd + 1 of a thread waiting in ppoll on the
-				     * driver's fd for it (0: none), written on events */
-	bool quick;                 /* its last wait ended within FD_WAIT_US */
+	struct sock_waiter *waiters; /* threads blocked on it (poll.c) */
 	tapir_time_t rcvtimeo, sndtimeo; /* microseconds, 0: forever */
-	bool linger_on;
+	int fd;                     /* its descriptor: net->socks[fd] */
+	int type;                   /* SOCK_STREAM or SOCK_DGRAM */
+	int refs;                   /* calls in progress; freed at 0 once closing */
 	int linger_sec;
-	bool reuseaddr, keepalive;
 	int rcvbuf, sndbuf;         /* as asked for (UDP: rcvbuf applied) */
-	bool udp_connected, shut_rd, shut_wr;
 	uint32_t udp_raddr;
 	uint16_t udp_rport;
+	bool closing;               /* close() began: no new calls may find it */
+	bool nonblock;
+	bool quick;                 /* its last wait ended within FD_WAIT_US */
+	bool linger_on, reuseaddr, keepalive;
+	bool udp_connected, shut_rd, shut_wr;
 };
 
 struct tapir_net {
@@ -74,10 +91,14 @@ struct tapir_net {
 	bool started;
 	tapir_net_filter_fn filter;
 	void *filter_arg;
-	struct sock socks[TAPIR_NET_MAX_SOCKETS];
-	/* apart from the slots, so clearing a slot never touches one */
-	pthread_cond_t conds[TAPIR_NET_MAX_SOCKETS];
-	uint64_t wake_bits[(TAPIR_NET_MAX_SOCKETS + 63) / 64]; /* slots to signal */
+	/* the descriptor table: a pointer per descriptor (NULL: free), grown
+	 * by doubling up to MAX_SOCKS, the user's limit (RLIMIT_NOFILE's part) */
+	struct sock **socks;
+	unsigned nsocks;            /* its length */
+	unsigned max_socks;         /* descriptors are below this: else EMFILE */
+	unsigned low_free;          /* no free descriptor below this one */
+	tapir_net_service_fn service; /* service.c */
+	void *service_arg;
 };
 
 /* net.c, called with the runner's mutex held */
@@ -89,6 +110,9 @@ tapir_time_t net_mono_us(void);
 /* Reads what the driver has and hands it to the core (mutex held): what a
  * thread waiting on the driver's fd does when it is readable. */
 void net_rx_drain(struct tapir_net *net);
+/* service.c: runs NET's service, if any (stack thread, mutex held); returns
+ * the deadline it and its core calls set. */
+tapir_time_t net_service_run(struct tapir_net *net, tapir_time_t now);
 
 /* sock.c: the socket table */
 void socks_init(struct tapir_net *net);
@@ -97,9 +121,18 @@ void socks_fini(struct tapir_net *net);
 void sock_event(void *arg, unsigned events);
 /* Wakes every thread waiting for S, and every poller (mutex held). */
 void sock_wake(struct sock *s);
+/* Links W on S / unlinks it (mutex held); unlinking waits until the stack
+ * thread is done signalling W (its PINNED). */
+void sock_waiter_add(struct sock *s, struct sock_waiter *w);
+void sock_waiter_del(struct sock *s, struct sock_waiter *w);
+/* runner_release's two halves: before the unlock, takes RT's list of
+ * waiters to signal (writing the eventfd of those in ppoll) and returns
+ * those on a condition variable; after it, signals them. */
+struct sock_waiter *sock_wake_collect(struct net_runner *rt);
+void sock_wake_signal(struct sock_waiter *w);
 /* Sets errno to ERR and returns -1. */
 int api_fail(int err);
-/* Takes the mutex and pins FD: the slot is not reused until sock_leave;
+/* Takes the mutex and pins FD: the socket is not freed until sock_leave;
  * NULL (errno EBADF, or EINVAL without a net; mutex released) if FD is not
  * an open socket of NET. */
 struct sock *sock_enter(struct tapir_net *net, int fd);
@@ -108,8 +141,15 @@ void sock_leave(struct sock *s);
 /* Returns R (>= 0) after sock_leave, or -1 with errno -R. */
 int sock_leave_ret(struct sock *s, int r);
 ssize_t sock_leave_len(struct sock *s, ssize_t r); /* the same for a length */
-/* The lowest free slot of NET (mutex held), or -1. */
+/* The lowest free descriptor of NET (mutex held), the table grown to hold
+ * it; -EMFILE at the net's limit, -ENOMEM.  Nothing is reserved: install
+ * a socket there before letting go of the mutex. */
 int sock_alloc(struct tapir_net *net);
+/* A zeroed socket (NULL: no memory), and putting it at FD (mutex held). */
+struct sock *sock_new(void);
+void sock_install(struct tapir_net *net, int fd, struct sock *s);
+/* The open socket FD of NET, not pinned (mutex held), or NULL. */
+struct sock *sock_find(struct tapir_net *net, int fd);
 /* A sockaddr_in to host order: 0, -EINVAL or -EAFNOSUPPORT. */
 int sock_addr_in(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port);
 /* Host order to a sockaddr_in; POSIX: fills at most *LEN bytes and sets
@@ -131,5 +171,8 @@ struct sock_blocking {
  * time, counted from its first wait, has run out (UNP 14.2); -EBADF when
  * the socket was closed meanwhile. */
 int sock_block(struct sock *s, struct sock_blocking *b);
+/* Waits on a condition variable of this thread's until an event on S or
+ * DEADLINE (NULL: none): pthread_cond_timedwait's 0 or ETIMEDOUT. */
+int sock_wait_cond(struct sock *s, const struct timespec *deadline);
 
 #endif

@@ -314,6 +314,12 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 		if (t < next)
 			next = t;
 	}
+	/* after the timers, so the service also acts on what they raised */
+	for (int i = 0; i < rt->nnets; i++) {
+		t = net_service_run(rt->nets[i], now);
+		if (t < next)
+			next = t;
+	}
 	if (rt->ml) {
 		/* frames the timers just sent, and those still in flight */
 		t = tapir_memlink_next(rt->ml);
@@ -324,43 +330,16 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 }
 
 /* Lets go of the mutex (held by the stack thread), then signals the
- * waiters of every socket that had an event meanwhile: woken after the
+ * threads waiting on sockets that had an event meanwhile: woken after the
  * unlock, they take the mutex at once instead of sleeping on it again. */
 static void runner_release(struct net_runner *rt)
 {
-	uint64_t bits[2][(TAPIR_NET_MAX_SOCKETS + 63) / 64];
-	int efds[TAPIR_NET_MAX_SOCKETS], nefd = 0;
 	bool pollers = rt->wake_pollers;
-	int n = rt->nnets;
-	for (int k = 0; k < n; k++) {
-		memcpy(bits[k], rt->nets[k]->wake_bits, sizeof(bits[k]));
-		memset(rt->nets[k]->wake_bits, 0, sizeof(bits[k]));
-		/* threads waiting in ppoll for a socket (poll.c sock_wait) */
-		for (size_t w = 0; w < sizeof(bits[k]) / sizeof(bits[k][0]); w++)
-			for (uint64_t b = bits[k][w]; b; b &= b - 1) {
-				const struct sock *s =
-					&rt->nets[k]->socks[w * 64 + (size_t)__builtin_ctzll(b)];
-				if (s->waiter_efd1 && nefd < TAPIR_NET_MAX_SOCKETS)
-					efds[nefd++] = s->waiter_efd1 - 1;
-			}
-	}
+	struct sock_waiter *sig = sock_wake_collect(rt);
 	rt->wake_pollers = false;
 	rt->defer = false;
-	/* before the unlock: a registered waiter's eventfd is open until it
-	 * takes the mutex to leave */
-	for (int i = 0; i < nefd; i++) {
-		uint64_t one = 1;
-		if (write(efds[i], &one, sizeof(one)) < 0) {
-			/* EAGAIN: the counter is full, it will wake anyway */
-		}
-	}
 	pthread_mutex_unlock(&rt->lock);
-	/* the slots' condition variables live as long as the net */
-	for (int k = 0; k < n; k++)
-		for (size_t w = 0; w < sizeof(bits[k]) / sizeof(bits[k][0]); w++)
-			for (uint64_t b = bits[k][w]; b; b &= b - 1)
-				pthread_cond_broadcast(
-					&rt->nets[k]->conds[w * 64 + (size_t)__builtin_ctzll(b)]);
+	sock_wake_signal(sig);
 	if (pollers)
 		pthread_cond_broadcast(&rt->poll_cond);
 }

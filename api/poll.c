@@ -1,4 +1,5 @@
-/* Waiting: a blocked call sleeps on its socket's condition variable or,
+/* Waiting: a blocked call sleeps on a condition variable of its own,
+ * linked on the socket while it waits (struct sock_waiter), or,
  * for a conversation, on the driver's fd itself; and tapir_poll.
  *
  * A waiter always re-tests the core's state after waking, so a spurious or
@@ -54,12 +55,13 @@ static int thread_efd(void)
  * without the second wake-up (the stack thread's, then this one's) that
  * a message would otherwise cost; the stack thread, which also watches
  * the fd, finds it done.  An event posted by another thread (the stack
- * thread's, a close) writes the eventfd.  One such waiter per socket. */
+ * thread's, a close) writes the eventfd.  One such waiter per runner. */
 static int sock_wait_fd(struct sock *s, int efd, const struct timespec *deadline)
 {
 	struct net_runner *rt = s->net->rt;
 	struct pollfd pfd[2] = {{.fd = rt->drv.fd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
 	struct timespec ts, *tsp = NULL;
+	struct sock_waiter w;
 	uint64_t v;
 	int r;
 	if (deadline) {
@@ -75,7 +77,8 @@ static int sock_wait_fd(struct sock *s, int efd, const struct timespec *deadline
 			return ETIMEDOUT;
 		tsp = &ts;
 	}
-	s->waiter_efd1 = efd + 1;
+	w.efd = efd;
+	sock_waiter_add(s, &w);
 	rt->fd_waiter = true;
 	pthread_mutex_unlock(&rt->lock);
 	r = ppoll(pfd, 2, tsp, NULL);
@@ -83,7 +86,7 @@ static int sock_wait_fd(struct sock *s, int efd, const struct timespec *deadline
 		/* EAGAIN: woken by the driver's fd or the deadline */
 	}
 	pthread_mutex_lock(&rt->lock);
-	s->waiter_efd1 = 0;
+	sock_waiter_del(s, &w);
 	rt->fd_waiter = false;
 	if (s->closing)
 		return EBADF;
@@ -92,27 +95,53 @@ static int sock_wait_fd(struct sock *s, int efd, const struct timespec *deadline
 	return r == 0 ? ETIMEDOUT : 0;
 }
 
+/* The condition variables' clock: deadlines are CLOCK_MONOTONIC. */
+static pthread_condattr_t cond_attr;
+static pthread_once_t cond_attr_once = PTHREAD_ONCE_INIT;
+
+static void cond_attr_make(void)
+{
+	pthread_condattr_init(&cond_attr);
+	pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC);
+}
+
+int sock_wait_cond(struct sock *s, const struct timespec *deadline)
+{
+	struct net_runner *rt = s->net->rt;
+	struct sock_waiter w = {.efd = -1};
+	int r = 0;
+	pthread_once(&cond_attr_once, cond_attr_make);
+	/* a condition variable for this wait alone: a socket nobody waits
+	 * for holds none, and an event signals only those waiting */
+	pthread_cond_init(&w.cond, &cond_attr);
+	sock_waiter_add(s, &w);
+	if (deadline)
+		r = pthread_cond_timedwait(&w.cond, &rt->lock, deadline);
+	else
+		pthread_cond_wait(&w.cond, &rt->lock);
+	sock_waiter_del(s, &w);
+	pthread_cond_destroy(&w.cond);
+	return r;
+}
+
 #define FD_WAIT_US 1000 /* a wait this short is a request/response exchange */
 
 /* Waits for the next event on S (mutex held).  0; ETIMEDOUT once DEADLINE
  * (NULL: none) has passed; EBADF when the socket was closed meanwhile.
  * A connection whose last wait was short -- one side of a conversation --
  * waits on the driver's fd itself (sock_wait_fd), one thread at a time;
- * any other wait (a listener, an idle connection) on its condition
+ * any other wait (a listener, an idle connection) on a condition
  * variable, so that idle threads never wake for every frame. */
 static int sock_wait(struct sock *s, const struct timespec *deadline)
 {
 	struct net_runner *rt = s->net->rt;
 	tapir_time_t t0 = net_mono_us();
 	int r = 0, efd;
-	if (s->quick && !rt->fd_waiter && !rt->ml && rt->drv.fd >= 0 && !s->waiter_efd1 &&
-	    s->net->ifindex >= 0 && (efd = thread_efd()) >= 0) {
+	if (s->quick && !rt->fd_waiter && !rt->ml && rt->drv.fd >= 0 && s->net->ifindex >= 0 &&
+	    (efd = thread_efd()) >= 0) {
 		r = sock_wait_fd(s, efd, deadline);
 	} else {
-		if (deadline)
-			r = pthread_cond_timedwait(s->cond, &rt->lock, deadline);
-		else
-			pthread_cond_wait(s->cond, &rt->lock);
+		r = sock_wait_cond(s, deadline);
 		r = s->closing ? EBADF : r == ETIMEDOUT ? ETIMEDOUT : 0;
 	}
 	s->quick = s->tcp && net_mono_us() - t0 < FD_WAIT_US;
@@ -183,24 +212,28 @@ int tapir_poll(struct tapir_net *net, struct pollfd *fds, nfds_t nfds, int timeo
 
 	if (!net || (!fds && nfds))
 		return api_fail(EINVAL);
-	if (nfds > TAPIR_NET_MAX_SOCKETS * 4u)
-		return api_fail(EINVAL);
 	rt = net->rt;
 	if (timeout_ms > 0)
 		dl = sock_timeo_deadline(&ts, (tapir_time_t)timeout_ms * 1000u);
 	pthread_mutex_lock(&rt->lock);
+	/* POSIX: EINVAL beyond the descriptor limit (each fd may be listed
+	 * more than once, hence the slack); a wake-up costs O(NFDS) */
+	if (nfds > (nfds_t)net->max_socks * 4u) {
+		pthread_mutex_unlock(&rt->lock);
+		return api_fail(EINVAL);
+	}
 	for (;;) {
+		struct sock *s;
 		ready = 0;
 		for (nfds_t i = 0; i < nfds; i++) {
 			struct pollfd *p = &fds[i];
 			p->revents = 0;
 			if (p->fd < 0)
 				continue;
-			if (p->fd >= TAPIR_NET_MAX_SOCKETS || !net->socks[p->fd].used ||
-			    net->socks[p->fd].closing)
+			if (!(s = sock_find(net, p->fd)))
 				p->revents = POLLNVAL;
 			else
-				p->revents = sock_revents(&net->socks[p->fd], p->events);
+				p->revents = sock_revents(s, p->events);
 			if (p->revents)
 				ready++;
 		}

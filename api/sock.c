@@ -1,8 +1,12 @@
-/* The socket table: slots, pinning a descriptor for the length of a call,
- * the core's event callback, and sockaddr_in in and out.  The calls are in
- * socket.c, the options in sockopt.c, waiting and poll in poll.c. */
+/* The socket table: descriptors, pinning one for the length of a call,
+ * the waiters and the core's event callback, and sockaddr_in in and out.
+ * The calls are in socket.c, the options in sockopt.c, waiting and poll in
+ * poll.c. */
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -13,35 +17,132 @@
 
 void socks_init(struct tapir_net *net)
 {
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	/* every slot's condition variable lives as long as the net, so a
-	 * thread waking on a slot being closed never sees a destroyed one */
-	for (int i = 0; i < TAPIR_NET_MAX_SOCKETS; i++) {
-		net->socks[i].net = net;
-		net->socks[i].cond = &net->conds[i];
-		pthread_cond_init(&net->conds[i], &ca);
-	}
-	pthread_condattr_destroy(&ca);
+	/* nothing allocated until the first socket: an unused net costs its
+	 * struct alone */
+	net->max_socks = TAPIR_NET_DEFAULT_MAX_SOCKETS;
 }
 
 void socks_fini(struct tapir_net *net)
 {
-	/* the stack is freed next and takes every core object with it */
-	for (int i = 0; i < TAPIR_NET_MAX_SOCKETS; i++)
-		pthread_cond_destroy(&net->conds[i]);
+	/* no call is inside (tapir_net_stop's rule), so no waiter; the stack
+	 * is freed next and takes every core object with it */
+	for (unsigned i = 0; i < net->nsocks; i++)
+		free(net->socks[i]);
+	free(net->socks);
+	net->socks = NULL;
+	net->nsocks = 0;
+}
+
+int tapir_net_set_max_sockets(struct tapir_net *net, unsigned max)
+{
+	if (!net || max < 1 || max > INT_MAX)
+		return api_fail(EINVAL);
+	pthread_mutex_lock(&net->rt->lock);
+	net->max_socks = max;
+	pthread_mutex_unlock(&net->rt->lock);
+	return 0;
+}
+
+unsigned tapir_net_max_sockets(struct tapir_net *net)
+{
+	unsigned max;
+	pthread_mutex_lock(&net->rt->lock);
+	max = net->max_socks;
+	pthread_mutex_unlock(&net->rt->lock);
+	return max;
+}
+
+/* Makes the table hold descriptor FD: doubling, so N sockets cost
+ * O(N) copies in all, and never longer than the limit. */
+static int socks_grow(struct tapir_net *net, unsigned fd)
+{
+	unsigned n = net->nsocks ? net->nsocks : 16;
+	struct sock **t;
+	while (n <= fd)
+		n = n > UINT_MAX / 2 ? UINT_MAX : n * 2;
+	if (n > net->max_socks)
+		n = net->max_socks > fd ? net->max_socks : fd + 1;
+	t = realloc(net->socks, n * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memset(t + net->nsocks, 0, (n - net->nsocks) * sizeof(*t));
+	net->socks = t;
+	net->nsocks = n;
+	return 0;
+}
+
+int sock_alloc(struct tapir_net *net)
+{
+	/* POSIX: the lowest descriptor not in use; none is free below
+	 * LOW_FREE, so a run of opens costs O(1) each */
+	unsigned fd = net->low_free;
+	while (fd < net->nsocks && net->socks[fd])
+		fd++;
+	net->low_free = fd;
+	if (fd >= net->max_socks)
+		return -EMFILE; /* the kernel's answer at RLIMIT_NOFILE (UNP 4.6) */
+	if (fd >= net->nsocks && socks_grow(net, fd) < 0)
+		return -ENOMEM;
+	return (int)fd;
+}
+
+struct sock *sock_new(void) { return calloc(1, sizeof(struct sock)); }
+
+void sock_install(struct tapir_net *net, int fd, struct sock *s)
+{
+	s->net = net;
+	s->fd = fd;
+	net->socks[fd] = s;
+}
+
+struct sock *sock_find(struct tapir_net *net, int fd)
+{
+	struct sock *s;
+	if (fd < 0 || (unsigned)fd >= net->nsocks)
+		return NULL;
+	s = net->socks[fd];
+	return s && !s->closing ? s : NULL;
+}
+
+/* ---- waiters ---- */
+
+static void efd_poke(int efd)
+{
+	uint64_t one = 1;
+	if (write(efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is full, it wakes anyway */
+	}
+}
+
+void sock_waiter_add(struct sock *s, struct sock_waiter *w)
+{
+	w->queued = false;
+	atomic_init(&w->pinned, false);
+	w->next = s->waiters;
+	s->waiters = w;
+}
+
+void sock_waiter_del(struct sock *s, struct sock_waiter *w)
+{
+	struct sock_waiter **pp = &s->waiters;
+	while (*pp && *pp != w)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = w->next;
+	/* the stack thread lets go of the mutex before it signals; W (on
+	 * this thread's stack) must outlive that signal: a few instructions */
+	while (atomic_load_explicit(&w->pinned, memory_order_acquire))
+		sched_yield();
 }
 
 /* Wakes every thread waiting for S (mutex held). */
 static void sock_signal(struct sock *s)
 {
-	pthread_cond_broadcast(s->cond);
-	if (s->waiter_efd1) {
-		uint64_t one = 1;
-		if (write(s->waiter_efd1 - 1, &one, sizeof(one)) < 0) {
-			/* EAGAIN: the counter is full, it wakes anyway */
-		}
+	for (struct sock_waiter *w = s->waiters; w; w = w->next) {
+		if (w->efd >= 0)
+			efd_poke(w->efd);
+		else
+			pthread_cond_signal(&w->cond);
 	}
 }
 
@@ -57,15 +158,53 @@ void sock_event(void *arg, unsigned events)
 {
 	struct sock *s = arg;
 	struct net_runner *rt = s->net->rt;
-	if (rt->defer) {
-		/* in the stack thread: a waiter woken now would only block on
-		 * the mutex this thread holds; signal it once it is free */
-		size_t i = (size_t)(s - s->net->socks);
-		s->net->wake_bits[i / 64] |= 1ull << (i % 64);
-		rt->wake_pollers |= rt->pollers != 0;
+	(void)events;
+	if (!rt->defer) {
+		sock_wake(s);
 		return;
 	}
-	sock_wake(s);
+	/* in the stack thread: a waiter woken now would only block on the
+	 * mutex this thread holds; signal it once it is free.  Each waiter
+	 * is queued once, so the list is bounded by the waiting threads. */
+	for (struct sock_waiter *w = s->waiters; w; w = w->next) {
+		if (w->queued)
+			continue;
+		w->queued = true;
+		if (w->efd < 0)
+			atomic_store_explicit(&w->pinned, true, memory_order_relaxed);
+		w->wnext = rt->wake;
+		rt->wake = w;
+	}
+	rt->wake_pollers |= rt->pollers != 0;
+}
+
+struct sock_waiter *sock_wake_collect(struct net_runner *rt)
+{
+	struct sock_waiter *w = rt->wake, *next, *sig = NULL;
+	rt->wake = NULL;
+	for (; w; w = next) {
+		next = w->wnext;
+		w->queued = false;
+		if (w->efd >= 0) {
+			/* before the unlock: a waiter in ppoll may leave as soon
+			 * as the mutex is free, and its record with it */
+			efd_poke(w->efd);
+			continue;
+		}
+		w->wnext = sig; /* pinned: it stays until signalled */
+		sig = w;
+	}
+	return sig;
+}
+
+void sock_wake_signal(struct sock_waiter *w)
+{
+	struct sock_waiter *next;
+	for (; w; w = next) {
+		next = w->wnext; /* read before the unpin: W may go at once */
+		pthread_cond_signal(&w->cond);
+		atomic_store_explicit(&w->pinned, false, memory_order_release);
+	}
 }
 
 int api_fail(int err)
@@ -74,26 +213,23 @@ int api_fail(int err)
 	return -1;
 }
 
-/* Finds FD and pins it (mutex held): the slot is not reused until put. */
+/* Finds FD and pins it (mutex held): it is not freed until put. */
 static struct sock *sock_get(struct tapir_net *net, int fd)
 {
-	struct sock *s;
-	if (fd < 0 || fd >= TAPIR_NET_MAX_SOCKETS)
-		return NULL;
-	s = &net->socks[fd];
-	if (!s->used || s->closing)
-		return NULL;
-	s->refs++;
+	struct sock *s = sock_find(net, fd);
+	if (s)
+		s->refs++;
 	return s;
 }
 
+/* Frees S and its descriptor for reuse (mutex held, no call inside). */
 static void sock_release(struct sock *s)
 {
-	pthread_cond_t *cond = s->cond;
 	struct tapir_net *net = s->net;
-	memset(s, 0, sizeof(*s));
-	s->cond = cond;
-	s->net = net;
+	net->socks[s->fd] = NULL;
+	if ((unsigned)s->fd < net->low_free)
+		net->low_free = (unsigned)s->fd;
+	free(s);
 }
 
 static void sock_put(struct sock *s)
@@ -120,9 +256,9 @@ struct sock *sock_enter(struct tapir_net *net, int fd)
 
 void sock_leave(struct sock *s)
 {
-	struct tapir_net *net = s->net;
-	sock_put(s);
-	pthread_mutex_unlock(&net->rt->lock);
+	struct net_runner *rt = s->net->rt;
+	sock_put(s); /* may free S */
+	pthread_mutex_unlock(&rt->lock);
 }
 
 ssize_t sock_leave_len(struct sock *s, ssize_t r)
@@ -138,15 +274,6 @@ ssize_t sock_leave_len(struct sock *s, ssize_t r)
 int sock_leave_ret(struct sock *s, int r)
 {
 	return (int)sock_leave_len(s, r);
-}
-
-int sock_alloc(struct tapir_net *net)
-{
-	/* POSIX: the lowest descriptor not in use */
-	for (int i = 0; i < TAPIR_NET_MAX_SOCKETS; i++)
-		if (!net->socks[i].used)
-			return i;
-	return -1;
 }
 
 /* ---- addresses ---- */

@@ -1,8 +1,8 @@
 /* Berkeley sockets over the core's event-driven TCP and UDP objects.
  *
  * Every function takes the net's mutex, calls the core, and, when it has
- * to block, waits on the socket's condition variable.  The core's event
- * callback (sock_event, sock.c) only broadcasts that variable: it runs
+ * to block, waits linked on the socket (poll.c).  The core's event
+ * callback (sock_event, sock.c) only signals the waiters: it runs
  * inside a core call with the mutex held and must not call back into the
  * core.  A waiter always re-tests the core's state after waking, so a
  * spurious or unrelated event costs one more test, never a lost wake-up:
@@ -14,6 +14,7 @@
  * ch. 4-8); docs/sockets.md has the errno table. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -35,11 +36,12 @@ int tapir_socket(struct tapir_net *net, int domain, int type, int protocol)
 		return api_fail(EPROTONOSUPPORT);
 	pthread_mutex_lock(&net->rt->lock);
 	fd = sock_alloc(net);
-	if (fd < 0) {
+	s = fd >= 0 ? sock_new() : NULL;
+	if (!s) {
 		pthread_mutex_unlock(&net->rt->lock);
-		return api_fail(EMFILE); /* the table is the per-process limit */
+		/* EMFILE: the net's limit is the per-process one */
+		return api_fail(fd < 0 ? -fd : ENOMEM);
 	}
-	s = &net->socks[fd];
 	if (kind == SOCK_STREAM) {
 		s->tcp = tapir_tcp_new(net->stack);
 		if (s->tcp)
@@ -51,11 +53,12 @@ int tapir_socket(struct tapir_net *net, int domain, int type, int protocol)
 	}
 	if (!s->tcp && !s->udp) {
 		pthread_mutex_unlock(&net->rt->lock);
+		free(s);
 		return api_fail(ENOBUFS); /* the core's socket pool is exhausted */
 	}
-	s->used = true;
 	s->type = kind;
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
+	sock_install(net, fd, s);
 	pthread_mutex_unlock(&net->rt->lock);
 	return fd;
 }
@@ -104,7 +107,7 @@ int tapir_accept4(struct tapir_net *net, int fd, struct sockaddr *sa, socklen_t 
 	struct sock *s = sock_enter(net, fd), *c;
 	struct sock_blocking b;
 	struct tapir_tcp *t;
-	int err, nfd, r;
+	int err, nfd = -1, r;
 	uint32_t addr;
 	uint16_t port;
 
@@ -116,21 +119,24 @@ int tapir_accept4(struct tapir_net *net, int fd, struct sockaddr *sa, socklen_t 
 		return sock_leave_ret(s, -EINVAL);
 	/* Linux: SO_RCVTIMEO bounds accept */
 	b = (struct sock_blocking){.nb = s->nonblock, .timeo = s->rcvtimeo};
-	for (;;) {
-		/* a slot first, so a dequeued connection is never dropped */
-		nfd = sock_alloc(net);
-		if (nfd < 0)
-			return sock_leave_ret(s, -EMFILE);
-		t = tapir_tcp_accept(s->tcp, &err);
-		if (t)
+	if (!(c = sock_new()))
+		return sock_leave_ret(s, -ENOMEM);
+	for (t = NULL;;) {
+		/* a descriptor first, as Linux: at the limit (EMFILE) the
+		 * connection stays in the accept queue for a later accept,
+		 * and a full queue drops SYNs as a full backlog does */
+		if ((r = nfd = sock_alloc(net)) < 0)
 			break;
-		if (err != -EAGAIN)
-			return sock_leave_ret(s, err);
+		if ((t = tapir_tcp_accept(s->tcp, &err)) != NULL || (r = err) != -EAGAIN)
+			break;
 		if ((r = sock_block(s, &b)) != 0)
-			return sock_leave_ret(s, r);
+			break;
 	}
-	c = &net->socks[nfd];
-	c->used = true;
+	if (!t) {
+		free(c);
+		return sock_leave_ret(s, r);
+	}
+	sock_install(net, nfd, c);
 	c->type = SOCK_STREAM;
 	c->tcp = t;
 	c->nonblock = (flags & SOCK_NONBLOCK) != 0;
@@ -473,7 +479,7 @@ static int tcp_linger(struct sock *s)
 	net_wake(net);
 	sock_deadline_after(&ts, TAPIR_SEC(s->linger_sec));
 	while (fin_unacked(s->tcp)) {
-		int r = pthread_cond_timedwait(s->cond, &net->rt->lock, &ts);
+		int r = sock_wait_cond(s, &ts);
 		if (r == ETIMEDOUT && fin_unacked(s->tcp))
 			return -EWOULDBLOCK;
 	}
@@ -487,7 +493,7 @@ int tapir_close(struct tapir_net *net, int fd)
 	if (!s)
 		return -1;
 	/* from now on no call can find FD; calls already inside wake up and
-	 * return EBADF; the slot is reused once the last of them leaves */
+	 * return EBADF; the descriptor is reused once the last of them leaves */
 	s->closing = true;
 	if (s->tcp) {
 		struct tapir_tcp *t;

@@ -182,6 +182,43 @@ struct tapir_stack {
 
 #define STAT(s, name) ((s)->stats.name++)
 
+/* ---- timer.c: a hierarchical timing wheel ---- */
+/* Deadlines in microseconds, in levels of 64 slots: level L's slots span
+ * 64^L us, so 11 levels cover all 64-bit times and level 0 is exact.  An
+ * owner embeds a struct tp_timer (zeroed: not pending) in what it times;
+ * a zeroed wheel is one at time 0. */
+#define TP_WHEEL_BITS 6
+#define TP_WHEEL_SLOTS (1u << TP_WHEEL_BITS)
+#define TP_WHEEL_LEVELS 11
+#define TP_WHEEL_DUE 0xff                /* level of an entry on the due list */
+struct tp_timer {
+	struct tp_timer *next, **pprev;  /* pprev NULL: not pending */
+	tapir_time_t when;               /* the deadline it is filed under */
+	uint8_t level, slot;
+};
+struct tp_wheel {
+	tapir_time_t cur;                /* everything before has expired */
+	uint64_t map[TP_WHEEL_LEVELS];   /* slots that hold entries */
+	struct tp_timer *slot[TP_WHEEL_LEVELS][TP_WHEEL_SLOTS];
+	/* no later than the earliest deadline in the slot (exact unless an
+	 * entry left it) */
+	tapir_time_t min[TP_WHEEL_LEVELS][TP_WHEEL_SLOTS];
+	struct tp_timer *due, *due_last; /* expired, in deadline order */
+	size_t n;                        /* entries pending or due */
+};
+void tp_wheel_init(struct tp_wheel *w, tapir_time_t now);
+/* (Re)schedules E at WHEN, moving it if pending; TAPIR_TIME_NEVER removes it. */
+void tp_timer_add(struct tp_wheel *w, struct tp_timer *e, tapir_time_t when);
+void tp_timer_del(struct tp_wheel *w, struct tp_timer *e);
+static inline bool tp_timer_pending(const struct tp_timer *e) { return e->pprev != NULL; }
+/* Moves every entry due at NOW (deadline <= NOW) to the due list. */
+void tp_wheel_advance(struct tp_wheel *w, tapir_time_t now);
+/* Takes the first due entry off (no longer pending), or NULL. */
+struct tp_timer *tp_wheel_pop(struct tp_wheel *w);
+/* The earliest deadline pending, never later than the true one;
+ * TAPIR_TIME_NEVER when there is none. */
+tapir_time_t tp_wheel_next(const struct tp_wheel *w);
+
 /* ---- hook.c ---- */
 /* Runs the hooks of POINT; false when one dropped the packet. */
 bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,

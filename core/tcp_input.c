@@ -334,7 +334,7 @@ static bool tcp_ack_syn_received(struct tapir_tcp *t, const struct tp_seg *seg,
 	tcp_handshake_done(t, seg);
 	if (tcp_ooo_merge(t) && t->t_delack == TAPIR_TIME_NEVER)
 		/* text queued from the SYN (3.10.7.3): ACKed as any data */
-		TP_ARM(s, t->t_delack, s->now + s->cfg.tcp_delack_us);
+		tcp_timer_set(t, &t->t_delack, s->now + s->cfg.tcp_delack_us);
 	if (t->parent)
 		tcp_child_established(t);
 	else
@@ -404,7 +404,7 @@ static bool tcp_ack_closing(struct tapir_tcp *t, const struct tp_seg *seg, struc
 		if (fin_acked) {
 			tcp_set_state(t, TAPIR_TCP_FIN_WAIT_2);
 			if (t->user_closed)
-				TP_ARM(s, t->t_2msl, s->now + s->cfg.tcp_fin_timeout_us);
+				tcp_timer_set(t, &t->t_2msl, s->now + s->cfg.tcp_fin_timeout_us);
 		}
 		return true;
 	case TAPIR_TCP_CLOSING:
@@ -421,7 +421,7 @@ static bool tcp_ack_closing(struct tapir_tcp *t, const struct tp_seg *seg, struc
 		/* a retransmitted FIN: acknowledge it, restart 2MSL */
 		*v = tcp_taken();
 		if (seg->flags & TAPIR_TH_FIN) {
-			TP_ARM(s, t->t_2msl, s->now + 2 * s->cfg.tcp_msl_us);
+			tcp_timer_set(t, &t->t_2msl, s->now + 2 * s->cfg.tcp_msl_us);
 			v->answer = TCP_ANS_ACK;
 		}
 		return false;
@@ -489,7 +489,7 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg)
 		if (filled || t->unacked_segs >= 2)
 			t->ack_now = true;
 		else if (t->t_delack == TAPIR_TIME_NEVER)
-			TP_ARM(s, t->t_delack, s->now + s->cfg.tcp_delack_us);
+			tcp_timer_set(t, &t->t_delack, s->now + s->cfg.tcp_delack_us);
 		tcp_notify(t, TAPIR_EV_READ);
 	} else {
 		uint32_t off = seq - t->rcv_nxt;
@@ -575,7 +575,7 @@ static void tcp_process_fin(struct tapir_tcp *t, const struct tp_seg *seg)
 		tcp_fin_in_order(t);
 	}
 	if (t->state == TAPIR_TCP_TIME_WAIT)
-		TP_ARM(s, t->t_2msl, s->now + 2 * s->cfg.tcp_msl_us);
+		tcp_timer_set(t, &t->t_2msl, s->now + 2 * s->cfg.tcp_msl_us);
 }
 
 /* RFC 9293 3.10.7.4: every state from SYN-RECEIVED on, step by step.  The

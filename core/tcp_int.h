@@ -219,6 +219,8 @@ struct tapir_tcp {
 	tapir_time_t t_delack;
 	tapir_time_t t_keep;
 	tapir_time_t t_2msl;                /* TIME_WAIT, and the orphan FIN_WAIT_2 limit */
+	struct tp_timer tmr;                /* in the stack's wheel at no later than the
+					     * earliest of the five (tcp_timer_set) */
 	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
 	tapir_time_t last_rx;
 	unsigned unacked_segs;              /* full segments received since our last ACK */
@@ -271,6 +273,7 @@ struct tp_tcp {
 	} cache[2];
 	tapir_time_t challenge_at;          /* RFC 5961 7: the current second */
 	unsigned challenge_n;
+	struct tp_wheel wheel;              /* the sockets' timers (tcp_timer.c) */
 };
 
 /* tcp_subr.c */
@@ -428,6 +431,10 @@ tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now);
 void tcp_rexmt_arm(struct tapir_tcp *t);
 void tcp_rtt_sample(struct tapir_tcp *t, tapir_time_t rtt);
 void tcp_keep_arm(struct tapir_tcp *t);
+/* Sets the timer FIELD of T (t_rexmt, t_persist, t_delack, t_keep, t_2msl)
+ * to WHEN: every deadline set goes through it, so the wheel keeps T no
+ * later than it.  Turning one off, or later, may be done by hand. */
+void tcp_timer_set(struct tapir_tcp *t, tapir_time_t *field, tapir_time_t when);
 
 /* tcp_cc.c */
 void cc_init(struct tapir_tcp *t);

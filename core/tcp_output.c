@@ -483,7 +483,7 @@ static void tcp_output_timers(struct tapir_tcp *t)
 		tapir_time_t rto = t->rto << (t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF);
 		if (rto > t->s->cfg.tcp_rto_max_us)
 			rto = t->s->cfg.tcp_rto_max_us;
-		TP_ARM(t->s, t->t_persist, t->s->now + rto);
+		tcp_timer_set(t, &t->t_persist, t->s->now + rto);
 	}
 	if (t->snd_max != t->snd_una && t->t_rexmt == TAPIR_TIME_NEVER &&
 	    t->t_persist == TAPIR_TIME_NEVER)

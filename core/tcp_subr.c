@@ -117,6 +117,7 @@ void tcp_free(struct tapir_tcp *t)
 		queue_remove(&tc->listeners, t);
 	tcp_tw_forget(t);
 	tcp_hash_remove(t);
+	tp_timer_del(&tc->wheel, &t->tmr); /* also off the due list of a running poll */
 	tcp_ring_put(t, &t->snd);
 	tcp_ring_put(t, &t->rcv);
 	if (t->aprev)
@@ -251,7 +252,7 @@ void tcp_enter_time_wait(struct tapir_tcp *t)
 {
 	tcp_set_state(t, TAPIR_TCP_TIME_WAIT);
 	t->t_rexmt = t->t_persist = t->t_keep = TAPIR_TIME_NEVER;
-	TP_ARM(t->s, t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
+	tcp_timer_set(t, &t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
 	/* nothing more will be read or sent: keep only the TCB, and once
 	 * this segment is done only a record (tcp_tw.c) */
 	if (t->user_closed)
@@ -618,7 +619,7 @@ void tapir_tcp_close(struct tapir_tcp *t, tapir_time_t now)
 		tcp_free(t);
 		return;
 	case TAPIR_TCP_FIN_WAIT_2:
-		TP_ARM(t->s, t->t_2msl, now + t->s->cfg.tcp_fin_timeout_us);
+		tcp_timer_set(t, &t->t_2msl, now + t->s->cfg.tcp_fin_timeout_us);
 		return;
 	case TAPIR_TCP_TIME_WAIT:
 		tcp_buffers_release(t);

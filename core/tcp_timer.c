@@ -1,7 +1,12 @@
 /* TCP timers: retransmission (RFC 6298), persist (RFC 9293 3.8.6.1),
  * delayed ACK (RFC 1122 4.2.3.2), keepalive (RFC 1122 4.2.3.6), TIME-WAIT
  * (2 MSL) and the orphan's FIN-WAIT-2 limit.  Each socket keeps absolute
- * deadlines; tcp_poll runs the due ones and returns the next. */
+ * deadlines, and one entry in the stack's timing wheel (timer.c) at no
+ * later than the earliest of them: tcp_poll visits only the sockets whose
+ * entry is due, so a poll costs the same with 10 or 100,000 idle ones.
+ * A deadline turned off or pushed later leaves the entry where it is; when
+ * it comes due, the socket finds nothing to do and files itself again at
+ * its real earliest deadline. */
 #include <errno.h>
 
 #include "tcp_int.h"
@@ -13,9 +18,30 @@ static tapir_time_t backed_off_rto(const struct tapir_tcp *t)
 	return rto > t->s->cfg.tcp_rto_max_us ? t->s->cfg.tcp_rto_max_us : rto;
 }
 
+static tapir_time_t tcp_earliest(const struct tapir_tcp *t)
+{
+	tapir_time_t m = t->t_rexmt;
+	if (t->t_persist < m) m = t->t_persist;
+	if (t->t_keep < m) m = t->t_keep;
+	if (t->t_delack < m) m = t->t_delack;
+	if (t->t_2msl < m) m = t->t_2msl;
+	return m;
+}
+
+void tcp_timer_set(struct tapir_tcp *t, tapir_time_t *field, tapir_time_t when)
+{
+	TP_ARM(t->s, *field, when);
+	/* an entry not filed (none yet, or just run) goes at the earliest of
+	 * all five; a filed one moves only to come earlier */
+	if (!tp_timer_pending(&t->tmr))
+		tp_timer_add(&t->s->tcp->wheel, &t->tmr, tcp_earliest(t));
+	else if (when < t->tmr.when)
+		tp_timer_add(&t->s->tcp->wheel, &t->tmr, when);
+}
+
 void tcp_rexmt_arm(struct tapir_tcp *t)
 {
-	TP_ARM(t->s, t->t_rexmt, t->s->now + backed_off_rto(t));
+	tcp_timer_set(t, &t->t_rexmt, t->s->now + backed_off_rto(t));
 }
 
 /* RFC 6298 2.2-2.4 */
@@ -46,9 +72,9 @@ void tcp_rtt_sample(struct tapir_tcp *t, tapir_time_t r)
 void tcp_keep_arm(struct tapir_tcp *t)
 {
 	if (t->keepalive && (t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_CLOSE_WAIT))
-		TP_ARM(t->s, t->t_keep,
-		       (t->last_rx ? t->last_rx : t->s->now) + TAPIR_SEC(t->keepidle) +
-			       (tapir_time_t)t->keep_probes * TAPIR_SEC(t->keepintvl));
+		tcp_timer_set(t, &t->t_keep,
+			      (t->last_rx ? t->last_rx : t->s->now) + TAPIR_SEC(t->keepidle) +
+				      (tapir_time_t)t->keep_probes * TAPIR_SEC(t->keepintvl));
 	else
 		t->t_keep = TAPIR_TIME_NEVER;
 }
@@ -144,37 +170,47 @@ static bool keep_timeout(struct tapir_tcp *t)
 	return true;
 }
 
+/* Runs T's due timers.  Returns false when T was freed. */
+static bool tcp_timers_run(struct tapir_tcp *t, tapir_time_t now)
+{
+	if (t->t_2msl <= now) {
+		t->t_2msl = TAPIR_TIME_NEVER;
+		tcp_drop(t, t->state == TAPIR_TCP_FIN_WAIT_2 ? ETIMEDOUT : 0);
+		return false;
+	}
+	if (t->t_rexmt <= now && !rexmt_timeout(t))
+		return false;
+	if (t->t_persist <= now && !persist_timeout(t))
+		return false;
+	if (t->t_keep <= now && !keep_timeout(t))
+		return false;
+	if (t->t_delack <= now) {
+		t->t_delack = TAPIR_TIME_NEVER;
+		tcp_send_ack(t);
+	}
+	return true;
+}
+
 tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now)
 {
-	tapir_time_t next = TAPIR_TIME_NEVER;
-	struct tapir_tcp *t, *tn;
+	struct tp_wheel *w = &s->tcp->wheel;
+	struct tp_timer *e;
 
-	for (t = s->tcp->all; t; t = tn) {
-		tn = t->anext;
+	tp_wheel_advance(w, now);
+	/* each due socket runs once per poll, in deadline order; what it arms
+	 * for NOW or before is due at the next poll, which the returned
+	 * deadline asks for at once.  A socket freed meanwhile has left the
+	 * due list (tcp_free). */
+	while ((e = tp_wheel_pop(w))) {
+		struct tapir_tcp *t = (struct tapir_tcp *)((char *)e - offsetof(struct tapir_tcp, tmr));
+		/* a closed or listening socket runs no timers; what it arms
+		 * when it opens files it again (tcp_timer_set) */
 		if (t->state == TAPIR_TCP_CLOSED || t->state == TAPIR_TCP_LISTEN)
 			continue;
-		if (t->t_2msl <= now) {
-			t->t_2msl = TAPIR_TIME_NEVER;
-			tcp_drop(t, t->state == TAPIR_TCP_FIN_WAIT_2 ? ETIMEDOUT : 0);
+		if (!tcp_timers_run(t, now) || t->state == TAPIR_TCP_CLOSED)
 			continue;
-		}
-		if (t->t_rexmt <= now && !rexmt_timeout(t))
-			continue;
-		if (t->t_persist <= now && !persist_timeout(t))
-			continue;
-		if (t->t_keep <= now && !keep_timeout(t))
-			continue;
-		if (t->t_delack <= now) {
-			t->t_delack = TAPIR_TIME_NEVER;
-			tcp_send_ack(t);
-		}
-		if (t->state == TAPIR_TCP_CLOSED)
-			continue;
-		if (t->t_rexmt < next) next = t->t_rexmt;
-		if (t->t_persist < next) next = t->t_persist;
-		if (t->t_keep < next) next = t->t_keep;
-		if (t->t_delack < next) next = t->t_delack;
-		if (t->t_2msl < next) next = t->t_2msl;
+		if (!tp_timer_pending(&t->tmr) || tcp_earliest(t) < t->tmr.when)
+			tp_timer_add(w, &t->tmr, tcp_earliest(t));
 	}
-	return next;
+	return tp_wheel_next(w);
 }

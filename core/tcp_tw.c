@@ -170,6 +170,7 @@ struct tapir_tcp *tcp_tw_thaw(struct tapir_stack *s, uint32_t laddr, uint16_t lp
 	if (!w || !(t = tcp_alloc_unbounded(s)))
 		return NULL;
 	tw_load(t, w);
+	tcp_timer_set(t, &t->t_2msl, w->expire); /* (into the wheel, should it stay) */
 	tcp_hash_insert(t);
 	tc->tw_cur = t;
 	tc->tw_rec = w;

@@ -7,8 +7,9 @@
  * call into the core, from the stack thread or from an application thread,
  * holds the net's one mutex, because the core is not thread-safe.
  *
- * Sockets are small integers in a per-net table of TAPIR_NET_MAX_SOCKETS
- * entries.  The calls follow POSIX and Unix Network Programming (UNP): they
+ * Sockets are small integers, the lowest free one first (POSIX), in a
+ * per-net table that grows with use up to a limit the user sets
+ * (tapir_net_set_max_sockets); beyond it socket and accept fail with EMFILE.  The calls follow POSIX and Unix Network Programming (UNP): they
  * return -1 and set errno on failure, and block unless the socket is
  * non-blocking (SOCK_NONBLOCK, O_NONBLOCK, MSG_DONTWAIT).  The libc's own
  * struct sockaddr_in, AF_INET, SOCK_*, SO_*, TCP_*, MSG_*, POLL* and errno
@@ -37,8 +38,11 @@
 extern "C" {
 #endif
 
-/* The size of each net's socket table (descriptors 0 .. N-1). */
-#define TAPIR_NET_MAX_SOCKETS 256
+/* A net's limit on descriptors until tapir_net_set_max_sockets changes
+ * it: the kernel's default soft RLIMIT_NOFILE. */
+#define TAPIR_NET_DEFAULT_MAX_SOCKETS 1024
+/* Deprecated: once the fixed size of the table, now its default limit. */
+#define TAPIR_NET_MAX_SOCKETS TAPIR_NET_DEFAULT_MAX_SOCKETS
 
 struct tapir_net;
 
@@ -94,6 +98,25 @@ int tapir_net_add_iface(struct tapir_net *net, const uint8_t mac[6], unsigned mt
  * mutex held; FN must not call tapir_* functions.  NULL removes it. */
 typedef bool (*tapir_net_filter_fn)(void *arg, const uint8_t *frame, size_t len);
 void tapir_net_set_rx_filter(struct tapir_net *net, tapir_net_filter_fn fn, void *arg);
+
+/* Sets NET's limit on descriptors (1 .. INT_MAX): socket and accept make
+ * only descriptors below it, else fail with EMFILE (as RLIMIT_NOFILE; a
+ * lower limit leaves the open ones be).  Memory grows with the sockets in
+ * use, not with the limit.  0, or -1 with errno EINVAL. */
+int tapir_net_set_max_sockets(struct tapir_net *net, unsigned max);
+unsigned tapir_net_max_sockets(struct tapir_net *net);
+
+/* A service: FN runs on the stack thread after every turn (received frames
+ * handed to the core, timers run), with the net's mutex held, so it may
+ * call the core's own API (tapir/tcp.h, tapir/udp.h) on S; not the
+ * tapir_* socket calls, which take the mutex.  It returns when it wants to
+ * run again at the latest (NOW: at once, more work is waiting;
+ * TAPIR_TIME_NEVER: only after the next turn).  Core objects whose event
+ * functions note readiness and let FN act on it serve any number of
+ * connections from this one thread.  NULL removes it. */
+typedef tapir_time_t (*tapir_net_service_fn)(void *arg, struct tapir_stack *s,
+					     tapir_time_t now);
+void tapir_net_set_service(struct tapir_net *net, tapir_net_service_fn fn, void *arg);
 
 /* Starts the stack thread.  0, or -1 with errno set. */
 int tapir_net_start(struct tapir_net *net);

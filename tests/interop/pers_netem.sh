@@ -30,8 +30,11 @@ must_count "duplicate ACKs" "$PCAP" "tcp.analysis.duplicate_ack" -ge 1
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 
 # ---- corrupt and rate ----
+# tapir receives about 160 frames here (the kernel's ACKs): at 2 % none was
+# corrupted in about one run of 25 (e^-3.2), so the check below failed by
+# chance; at 5 % that takes e^-8.
 PCAP=$WORK/corrupt.pcap
-pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality corrupt=0.02,seed=7 \
+pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality corrupt=0.05,seed=7 \
 	--personality rate=20
 www_get 300k.bin 90
 bad=$(($(stat_of drop.ip_checksum) + $(stat_of drop.tcp_checksum) + $(stat_of drop.eth_ethertype) +

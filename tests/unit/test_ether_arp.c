@@ -134,7 +134,9 @@ static void test_arp_bad_op(void **state)
 
 /* A sender hardware address with the group bit, our own MAC (with another
  * Ethernet source), or a multicast/broadcast sender IP is never cached:
- * it would make us send unicast traffic to a group (RFC 1812 3.3.2). */
+ * it would make us send unicast traffic to a group (RFC 1812 3.3.2).  The
+ * sender IPs refused are those IPv4 refuses as a source (addr.h): the
+ * subnet's directed broadcast, loopback and class E too. */
 static void test_arp_bad_sender(void **state)
 {
 	struct fx *f = *state;
@@ -151,6 +153,12 @@ static void test_arp_bad_sender(void **state)
 	n = fr_arp_frame(fr, MAC_BCAST, OP_REQ, MAC_PEER, 0xe0000001u, MAC_ZERO, IP_US);
 	fx_expect_drop(f, fr, n, arp_bad_sender);
 	n = fr_arp_frame(fr, MAC_BCAST, OP_REQ, MAC_PEER, 0xffffffffu, MAC_ZERO, IP_US);
+	fx_expect_drop(f, fr, n, arp_bad_sender);
+	n = fr_arp_frame(fr, MAC_BCAST, OP_REQ, MAC_PEER, IP_BCAST, MAC_ZERO, IP_US);
+	fx_expect_drop(f, fr, n, arp_bad_sender);
+	n = fr_arp_frame(fr, MAC_BCAST, OP_REQ, MAC_PEER, 0x7f000001u, MAC_ZERO, IP_US);
+	fx_expect_drop(f, fr, n, arp_bad_sender);
+	n = fr_arp_frame(fr, MAC_BCAST, OP_REQ, MAC_PEER, 0xf0000001u, MAC_ZERO, IP_US);
 	fx_expect_drop(f, fr, n, arp_bad_sender);
 	assert_int_equal(f->cap.n, 0);
 	assert_null(arp_lookup(f->s, IP_PEER));

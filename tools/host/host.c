@@ -1,10 +1,10 @@
 /* tapir host: a userspace host on a TAP device.
  *
  * The stack runs in the socket layer's stack thread (api/net.c) over the
- * TAP driver; the services (services.c, http.c) are ordinary socket
- * programs with threads of their own; this main thread waits for signals
- * and drives the optional --ping client, calling the core only with the
- * net's lock held. */
+ * TAP driver; the services (services.c, http.c) are an event loop that
+ * thread runs after each turn (tapir_net_set_service); this main thread
+ * waits for signals and drives the optional --ping client, calling the
+ * core only with the net's lock held. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
@@ -57,6 +57,8 @@ static const char host_usage[] =
 	"  --ping-interval MS     between requests (default 1000)\n"
 	"  --personality NAME[=ARGS]  misbehave (repeatable; --personality help lists them)\n"
 	"  --control PATH         serve tapir ss/stats/trace on the UNIX socket PATH\n"
+	"  --max-sockets N        at most N open sockets; beyond, accept fails with EMFILE\n"
+	"                         and connections wait in the listen queue (default 1024)\n"
 	"\n"
 	"Prints 'ready ...' on stdout once it answers.  SIGINT/SIGTERM: prints the\n"
 	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
@@ -243,6 +245,7 @@ int cmd_host(int argc, char **argv)
 		{"ping-interval", required_argument, 0, 'i'},
 		{"personality", required_argument, 0, 'Y'},
 		{"control", required_argument, 0, 'C'},
+		{"max-sockets", required_argument, 0, 'N'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -253,6 +256,7 @@ int cmd_host(int argc, char **argv)
 	uint32_t addr = 0, peer = 0, gw = 0, ping_dst = 0;
 	unsigned plen = 0, peer_plen = 0, trace_mask = 0, mtu = 0;
 	unsigned long ping_count = 5, ping_size = 56, ping_interval = 1000;
+	unsigned long max_sockets = 0; /* 0: the net's default */
 	bool have_addr = false, have_peer = false, have_mac = false, tso = true;
 	uint8_t mac[6];
 	int c;
@@ -316,6 +320,7 @@ int cmd_host(int argc, char **argv)
 			pers[npers++] = optarg;
 			break;
 		case 'C': control_path = optarg; break;
+		case 'N': max_sockets = parse_num("--max-sockets", optarg, 1, 10000000); break;
 		case 'h': fputs(host_usage, stdout); return 0;
 		default:
 			die("host: unknown or incomplete option '%s' (try tapir host --help)",
@@ -376,9 +381,14 @@ int cmd_host(int argc, char **argv)
 					.recv = tap_recv, .recv_flags = tap_recv_flags,
 					.close = tap_close, .ctx = h.tap,
 					.mtu = tapir_tap_mtu(h.tap)};
+	/* the core must hold a TCB for each socket the limit allows */
+	if (max_sockets > cfg.tcp_sockets)
+		cfg.tcp_sockets = (unsigned)max_sockets;
 	h.net = tapir_net_new(&cfg, &drv);
 	if (!h.net)
 		die("out of memory creating the stack");
+	if (max_sockets)
+		tapir_net_set_max_sockets(h.net, (unsigned)max_sockets);
 	h.s = tapir_net_stack(h.net);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -471,8 +481,8 @@ int cmd_host(int argc, char **argv)
 		}
 	}
 
-	/* The service threads may be blocked in the stack's calls; rather than
-	 * unwind them, take the lock for good, report, and leave: the kernel
+	/* The control thread may be blocked in the stack's calls; rather than
+	 * unwind it, take the lock for good, report, and leave: the kernel
 	 * closes the TAP device with the process. */
 	tapir_net_lock(h.net);
 	if (h.pcap)

@@ -1,6 +1,10 @@
-/* A small HTTP/1.1 static file server (RFC 9110, RFC 9112) over tapir
- * sockets: GET and HEAD, persistent connections, Content-Length framing,
- * 400/403/404/405/501 answers, and no way out of the served directory. */
+/* A small HTTP/1.1 static file server (RFC 9110, RFC 9112) on the services'
+ * event loop (services.c): GET and HEAD, persistent connections,
+ * Content-Length framing, 400/403/404/405/431/501 answers, and no way out of
+ * the served directory.  Each connection is a small state machine: read a
+ * header block, skip a request body, send the answer as the send buffer
+ * drains (a file is read at its offset a buffer's room at a time, so a big
+ * file never sits in memory), then the next request or close. */
 #define _GNU_SOURCE /* memmem */
 #include <ctype.h>
 #include <errno.h>
@@ -14,16 +18,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <tapir/tcp.h>
+
 #include "host.h"
 
 #define HEAD_MAX 8192          /* request line + headers */
-#define IDLE_SECONDS 30        /* a keep-alive connection may idle this long */
 
-static _Thread_local char chunk[65536];
-
-struct req {
+struct http {
+	enum { H_HEAD, H_SKIP, H_SEND } st;
 	char buf[HEAD_MAX];
 	size_t len, used;      /* bytes held; bytes of the current request */
+	long long skip;        /* request body bytes still to throw away */
+	char out[1280];        /* the status line and headers (an error: + body) */
+	size_t out_len, out_off;
+	int file;              /* the body, or -1 */
+	long long body_off, body_left;
+	bool keep;             /* after the answer: the next request, or close */
 };
 
 static const char *content_type(const char *path)
@@ -44,11 +54,6 @@ static const char *content_type(const char *path)
 	return "application/octet-stream";
 }
 
-static bool send_all(struct tapir_net *net, int fd, const void *buf, size_t len)
-{
-	return tapir_send(net, fd, buf, len, 0) == (ssize_t)len;
-}
-
 /* Writes the status line and headers into H; returns their length or 0. */
 static size_t format_head(char *h, size_t cap, int code, const char *reason, const char *type,
 			  long long length, bool keep, const char *extra)
@@ -65,51 +70,6 @@ static size_t format_head(char *h, size_t cap, int code, const char *reason, con
 		     code, reason, TAPIR_VERSION, date, type, length, keep ? "keep-alive" : "close",
 		     extra ? extra : "");
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
-}
-
-/* Header and body leave in one write, so a small answer is one segment
- * and never waits behind Nagle for the client's delayed ACK. */
-static bool send_error(struct tapir_net *net, int fd, int code, const char *reason, bool head,
-		       bool keep, const char *extra)
-{
-	char body[256], msg[1024];
-	int b = snprintf(body, sizeof(body), "<html><body><h1>%d %s</h1></body></html>\n", code,
-			 reason);
-	size_t n = format_head(msg, sizeof(msg) - sizeof(body), code, reason,
-			       "text/html; charset=utf-8", b, keep, extra);
-	if (!n)
-		return false;
-	if (!head) {
-		memcpy(msg + n, body, (size_t)b);
-		n += (size_t)b;
-	}
-	return send_all(net, fd, msg, n);
-}
-
-/* Reads until the end of the header block; false on EOF, error or
- * timeout, or a block too large (then *too_big). */
-static bool read_head(struct tapir_net *net, int fd, struct req *r, bool *too_big)
-{
-	*too_big = false;
-	memmove(r->buf, r->buf + r->used, r->len - r->used); /* pipelined rest */
-	r->len -= r->used;
-	r->used = 0;
-	for (;;) {
-		char *end = r->len >= 4 ? memmem(r->buf, r->len, "\r\n\r\n", 4) : NULL;
-		ssize_t n;
-		if (end) {
-			r->used = (size_t)(end - r->buf) + 4;
-			return true;
-		}
-		if (r->len == sizeof(r->buf) - 1) {
-			*too_big = true;
-			return false;
-		}
-		n = tapir_recv(net, fd, r->buf + r->len, sizeof(r->buf) - 1 - r->len, 0);
-		if (n <= 0)
-			return false;
-		r->len += (size_t)n;
-	}
 }
 
 /* Percent-decodes PATH in place; false on a bad escape or a NUL. */
@@ -169,53 +129,64 @@ static bool value_is(const char *v, const char *word)
 	return v && !strncasecmp(v, word, n) && (v[n] == '\r' || v[n] == ' ' || v[n] == ',');
 }
 
-/* Serves one request; false when the connection should close. */
-static bool http_one(struct tapir_net *net, int fd, const char *root, struct req *r)
+
+/* Queues an error answer: header and body leave in one write, so a small
+ * answer is one segment and never waits behind Nagle for the client's
+ * delayed ACK.  KEEP: the connection persists after it. */
+static void answer_error(struct http *h, int code, const char *reason, bool head, bool keep,
+			 const char *extra)
 {
-	char *head = r->buf, method[16], target[4096], version[16], path[4352];
+	char body[256];
+	int b = snprintf(body, sizeof(body), "<html><body><h1>%d %s</h1></body></html>\n", code,
+			 reason);
+	size_t n = format_head(h->out, sizeof(h->out) - sizeof(body), code, reason,
+			       "text/html; charset=utf-8", b, keep, extra);
+	if (n && !head) {
+		memcpy(h->out + n, body, (size_t)b);
+		n += (size_t)b;
+	}
+	h->out_len = n;
+	h->keep = keep && n; /* an answer that did not fit: close */
+}
+
+/* The answer to the request line and headers in H->buf (NUL-ended): an
+ * error or a file, queued in H; what of a request body to skip is set. */
+static void answer(struct http *h, const char *root)
+{
+	char *head = h->buf, method[16], target[4096], version[16], path[4352];
 	const char *v;
 	bool keep, is_head;
 	struct stat st;
 	int file;
-	long long left;
-	size_t hl;
 
-	head[r->used - 2] = 0; /* keep one "\r\n" to end the last header line */
 	if (sscanf(head, "%15s %4095s %15s", method, target, version) != 3 ||
 	    strncmp(version, "HTTP/1.", 7) || (version[7] != '0' && version[7] != '1') ||
 	    version[8])
-		return send_error(net, fd, 400, "Bad Request", false, false, NULL), false;
+		return answer_error(h, 400, "Bad Request", false, false, NULL);
 	/* RFC 9112 9.3: 1.1 persists unless "close"; 1.0 only with keep-alive */
 	v = header(head, "Connection");
 	keep = version[7] == '1' ? !value_is(v, "close") : value_is(v, "keep-alive");
 	is_head = !strcmp(method, "HEAD");
 	if ((v = header(head, "Transfer-Encoding")) != NULL)
-		return send_error(net, fd, 501, "Not Implemented", is_head, false, NULL), false;
+		return answer_error(h, 501, "Not Implemented", is_head, false, NULL);
 	if ((v = header(head, "Content-Length")) != NULL) {
-		/* a body we do not want: skip it to stay in step */
+		/* a body we do not want: skip it to stay in step (the answer
+		 * leaves once it is skipped) */
 		long long body = atoll(v);
-		char skip[4096];
-		size_t have = r->len - r->used < (size_t)body ? r->len - r->used : (size_t)body;
+		size_t have = h->len - h->used < (size_t)body ? h->len - h->used : (size_t)body;
 		if (body < 0)
-			return send_error(net, fd, 400, "Bad Request", is_head, false, NULL), false;
-		r->used += have;
-		for (body -= (long long)have; body > 0;) {
-			ssize_t n = tapir_recv(net, fd, skip,
-					       body < (long long)sizeof(skip) ? (size_t)body : sizeof(skip), 0);
-			if (n <= 0)
-				return false;
-			body -= n;
-		}
+			return answer_error(h, 400, "Bad Request", is_head, false, NULL);
+		h->used += have;
+		h->skip = body - (long long)have;
 	}
 	if (strcmp(method, "GET") && !is_head)
-		return send_error(net, fd, 405, "Method Not Allowed", false, keep,
-				  "Allow: GET, HEAD\r\n") &&
-		       keep;
+		return answer_error(h, 405, "Method Not Allowed", false, keep,
+				    "Allow: GET, HEAD\r\n");
 	target[strcspn(target, "?#")] = 0;
 	if (target[0] != '/' || !url_decode(target))
-		return send_error(net, fd, 400, "Bad Request", is_head, keep, NULL) && keep;
+		return answer_error(h, 400, "Bad Request", is_head, keep, NULL);
 	if (!path_safe(target))
-		return send_error(net, fd, 403, "Forbidden", is_head, keep, NULL) && keep;
+		return answer_error(h, 403, "Forbidden", is_head, keep, NULL);
 	snprintf(path, sizeof(path), "%s%s", root, target);
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		size_t n = strlen(path);
@@ -226,39 +197,152 @@ static bool http_one(struct tapir_net *net, int fd, const char *root, struct req
 		int e = errno;
 		if (file >= 0)
 			close(file);
-		return (e == EACCES ? send_error(net, fd, 403, "Forbidden", is_head, keep, NULL)
-				    : send_error(net, fd, 404, "Not Found", is_head, keep, NULL)) &&
-		       keep;
+		if (e == EACCES)
+			return answer_error(h, 403, "Forbidden", is_head, keep, NULL);
+		return answer_error(h, 404, "Not Found", is_head, keep, NULL);
 	}
-	hl = format_head(chunk, 1024, 200, "OK", content_type(path), (long long)st.st_size, keep,
-			 NULL);
-	left = is_head ? 0 : (long long)st.st_size;
-	do { /* the first write carries the header and the start of the body */
-		ssize_t n = left ? read(file, chunk + hl, sizeof(chunk) - hl) : 0;
-		if (n < 0 || (left && n == 0) || !send_all(net, fd, chunk, hl + (size_t)n)) {
-			close(file);
-			return false; /* the length is promised: cut the connection */
-		}
-		left -= n;
-		hl = 0;
-	} while (left > 0);
-	close(file);
-	return keep;
+	h->out_len = format_head(h->out, sizeof(h->out), 200, "OK", content_type(path),
+				 (long long)st.st_size, keep, NULL);
+	h->keep = keep;
+	h->body_left = is_head ? 0 : (long long)st.st_size;
+	if (h->body_left)
+		h->file = file;
+	else
+		close(file);
 }
 
-void http_serve(struct tapir_net *net, int fd, const char *root)
+/* Sends what of the answer fits: 1 when all of it has gone, 0 to wait for
+ * room, -1 when the connection must be cut (the length is promised). */
+static int send_answer(struct http *h, struct conn *c, tapir_time_t now, uint8_t *buf,
+		       size_t cap)
 {
-	struct req *r = calloc(1, sizeof(*r));
-	struct timeval idle = {.tv_sec = IDLE_SECONDS};
-	bool too_big;
-	if (!r)
-		return;
-	tapir_setsockopt(net, fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
-	while (read_head(net, fd, r, &too_big)) {
-		if (!http_one(net, fd, root, r))
-			break;
+	for (;;) {
+		/* the room is a hint: whatever the buffer takes is accounted */
+		size_t room = conn_room(c, cap), n = h->out_len - h->out_off, hk;
+		long taken;
+		if (!room)
+			return 0;
+		if (n > room)
+			n = room;
+		memcpy(buf, h->out + h->out_off, n);
+		if (n < room && h->body_left) { /* the first write: header and body */
+			size_t want = room - n;
+			ssize_t r;
+			if ((long long)want > h->body_left)
+				want = (size_t)h->body_left;
+			r = pread(h->file, buf + n, want, h->body_off);
+			if (r <= 0)
+				return -1;
+			n += (size_t)r;
+		}
+		if (!n)
+			return 1;
+		taken = tapir_tcp_send(c->t, buf, n, now);
+		if (taken == -EAGAIN)
+			return 0;
+		if (taken < 0)
+			return -1;
+		hk = h->out_len - h->out_off < (size_t)taken ? h->out_len - h->out_off : (size_t)taken;
+		h->out_off += hk;
+		h->body_off += taken - (long)hk;
+		h->body_left -= taken - (long)hk;
+		if ((size_t)taken < n)
+			return 0;
 	}
-	if (too_big)
-		send_error(net, fd, 431, "Request Header Fields Too Large", false, false, NULL);
-	free(r);
+}
+
+/* Reads until the end of a header block: true with H->used set; false to
+ * wait (*W HTTP_READING) or close (HTTP_CLOSE; a block too large is
+ * answered with 431 first, *W HTTP_SENDING). */
+static bool read_head(struct http *h, struct tapir_tcp *t, tapir_time_t now, enum http_wait *w)
+{
+	for (;;) {
+		char *end = h->len >= 4 ? memmem(h->buf, h->len, "\r\n\r\n", 4) : NULL;
+		long n;
+		if (end) {
+			h->used = (size_t)(end - h->buf) + 4;
+			return true;
+		}
+		if (h->len == sizeof(h->buf) - 1) {
+			answer_error(h, 431, "Request Header Fields Too Large", false, false, NULL);
+			h->st = H_SEND;
+			*w = HTTP_SENDING;
+			return false;
+		}
+		n = tapir_tcp_recv(t, h->buf + h->len, sizeof(h->buf) - 1 - h->len, now);
+		if (n <= 0) {
+			*w = n == -EAGAIN ? HTTP_READING : HTTP_CLOSE;
+			return false;
+		}
+		h->len += (size_t)n;
+	}
+}
+
+struct http *http_new(void)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	if (h)
+		h->file = -1;
+	return h;
+}
+
+void http_free(struct http *h)
+{
+	if (h && h->file >= 0)
+		close(h->file);
+	free(h);
+}
+
+/* The next request: what is left of the buffer is its start (pipelining). */
+static void next_request(struct http *h)
+{
+	if (h->file >= 0)
+		close(h->file);
+	memmove(h->buf, h->buf + h->used, h->len - h->used);
+	h->len -= h->used;
+	h->used = h->out_len = h->out_off = 0;
+	h->file = -1;
+	h->body_off = h->body_left = h->skip = 0;
+	h->st = H_HEAD;
+}
+
+enum http_wait http_step(struct conn *c, const char *root, tapir_time_t now, uint8_t *scratch,
+			 size_t cap)
+{
+	struct http *h = c->http;
+	enum http_wait w = HTTP_CLOSE;
+	for (;;) {
+		switch (h->st) {
+		case H_HEAD:
+			if (!read_head(h, c->t, now, &w)) {
+				if (w != HTTP_SENDING)
+					return w;
+				break;
+			}
+			h->buf[h->used - 2] = 0; /* keep one "\r\n" to end the last header */
+			answer(h, root);
+			h->st = h->skip ? H_SKIP : H_SEND;
+			break;
+		case H_SKIP:
+			while (h->skip > 0) {
+				long n = tapir_tcp_recv(c->t, scratch,
+							h->skip < (long long)cap ? (size_t)h->skip : cap,
+							now);
+				if (n <= 0)
+					return n == -EAGAIN ? HTTP_READING : HTTP_CLOSE;
+				h->skip -= n;
+			}
+			h->st = H_SEND;
+			break;
+		case H_SEND:
+			switch (send_answer(h, c, now, scratch, cap)) {
+			case 0: return HTTP_SENDING;
+			case -1: return HTTP_CLOSE;
+			}
+			if (!h->keep)
+				return HTTP_CLOSE;
+			next_request(h);
+			break;
+		}
+	}
 }

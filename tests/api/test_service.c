@@ -1,0 +1,198 @@
+/* tapir_net_set_service: code on the stack thread, after each turn, under
+ * the net's mutex.  B runs a small echo on the core's own TCP API as a
+ * service (no thread, no api descriptor per connection); A's application
+ * threads are its clients through the Berkeley calls.  The service's
+ * returned deadline must wake the stack thread when nothing else would.
+ * No assertion depends on how long something took. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <tapir/tcp.h>
+
+#include "netpair.h"
+
+#define CONNS 200 /* within A's socket table */
+#define MAXC 512
+
+/* The service: a listener, the connections with events since its last
+ * run, and counts the test reads under the net's lock. */
+struct echo_svc {
+	struct tapir_tcp *lis;
+	bool lis_ready;
+	struct tapir_tcp *conn[MAXC];
+	bool ready[MAXC];
+	int nconn;
+	atomic_uint runs;   /* read without the lock, which would wake the thread */
+	unsigned accepted, echoed, closed;
+	tapir_time_t tick;  /* > 0: ask to run again this long after each run */
+};
+
+static void conn_ev(void *arg, unsigned ev)
+{
+	bool *ready = arg;
+	(void)ev;
+	*ready = true; /* the core's event: note it, act in the service */
+}
+
+static void lis_ev(void *arg, unsigned ev)
+{
+	struct echo_svc *e = arg;
+	(void)ev;
+	e->lis_ready = true;
+}
+
+static void step(struct echo_svc *e, int i, tapir_time_t now)
+{
+	uint8_t buf[2048];
+	long n;
+	while ((n = tapir_tcp_recv(e->conn[i], buf, sizeof(buf), now)) > 0) {
+		assert_int_equal(tapir_tcp_send(e->conn[i], buf, (size_t)n, now), n);
+		e->echoed += (unsigned)n;
+	}
+	if (n != -EAGAIN) { /* the client's end */
+		tapir_tcp_set_event(e->conn[i], NULL, NULL);
+		tapir_tcp_close(e->conn[i], now);
+		e->conn[i] = NULL;
+		e->closed++;
+	}
+}
+
+static tapir_time_t echo_turn(void *arg, struct tapir_stack *s, tapir_time_t now)
+{
+	struct echo_svc *e = arg;
+	struct tapir_tcp *t;
+	int err;
+	(void)s;
+	atomic_fetch_add(&e->runs, 1);
+	while (e->lis_ready && e->nconn < MAXC) {
+		if (!(t = tapir_tcp_accept(e->lis, &err))) {
+			e->lis_ready = false;
+			break;
+		}
+		e->conn[e->nconn] = t;
+		e->ready[e->nconn] = true; /* data may have come with it */
+		tapir_tcp_set_event(t, conn_ev, &e->ready[e->nconn]);
+		e->nconn++;
+		e->accepted++;
+	}
+	for (int i = 0; i < e->nconn; i++)
+		if (e->ready[i] && e->conn[i]) {
+			e->ready[i] = false;
+			step(e, i, now);
+		}
+	return e->tick ? now + e->tick : TAPIR_TIME_NEVER;
+}
+
+static void echo_install(struct tapir_net *net, struct echo_svc *e)
+{
+	memset(e, 0, sizeof(*e));
+	tapir_net_lock(net);
+	e->lis = tapir_tcp_new(tapir_net_stack(net));
+	assert_non_null(e->lis);
+	assert_int_equal(tapir_tcp_bind(e->lis, 0, 7), 0);
+	assert_int_equal(tapir_tcp_listen(e->lis, 128), 0);
+	tapir_tcp_set_event(e->lis, lis_ev, e);
+	tapir_net_unlock(net);
+	tapir_net_set_service(net, echo_turn, e);
+}
+
+static unsigned read_count(struct tapir_net *net, const unsigned *what)
+{
+	unsigned v;
+	tapir_net_lock(net);
+	v = *what;
+	tapir_net_unlock(net);
+	return v;
+}
+
+static int pair_setup(void **state)
+{
+	struct net_pair *p = calloc(1, sizeof(*p));
+	struct tapir_config c;
+	assert_non_null(p);
+	tapir_config_default(&c);
+	c.seed = 11;
+	*state = p;
+	net_pair_up(p, &c, NULL, NULL);
+	return 0;
+}
+
+static int pair_teardown(void **state)
+{
+	tapir_net_set_service(((struct net_pair *)*state)->b, NULL, NULL);
+	net_pair_down(*state);
+	free(*state);
+	return 0;
+}
+
+/* CONNS connections open at once, each echoing one distinct line, every
+ * byte checked, all served by the service alone; then all closed. */
+static void service_echo(void **state)
+{
+	struct net_pair *p = *state;
+	struct echo_svc e;
+	struct sockaddr_in to = net_sin(NP_B, 7);
+	int fd[CONNS];
+	unsigned total = 0;
+	echo_install(p->b, &e);
+	for (int i = 0; i < CONNS; i++) {
+		fd[i] = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
+		assert_true(fd[i] >= 0);
+		assert_int_equal(tapir_connect(p->a, fd[i], SA(to), sizeof(to)), 0);
+	}
+	for (int i = 0; i < CONNS; i++) {
+		char msg[32], got[32];
+		int n = snprintf(msg, sizeof(msg), "connection %d\n", i);
+		assert_int_equal(tapir_send(p->a, fd[i], msg, (size_t)n, 0), n);
+		assert_int_equal(tapir_recv(p->a, fd[i], got, (size_t)n, MSG_WAITALL), n);
+		assert_memory_equal(got, msg, (size_t)n);
+		total += (unsigned)n;
+	}
+	assert_int_equal(read_count(p->b, &e.accepted), CONNS);
+	for (int i = 0; i < CONNS; i++) {
+		char c;
+		assert_int_equal(tapir_shutdown(p->a, fd[i], SHUT_WR), 0);
+		/* the service closes on our FIN: end-of-file */
+		assert_int_equal(tapir_recv(p->a, fd[i], &c, 1, 0), 0);
+		assert_int_equal(tapir_close(p->a, fd[i]), 0);
+	}
+	assert_int_equal(read_count(p->b, &e.echoed), total);
+	assert_int_equal(read_count(p->b, &e.closed), CONNS);
+}
+
+/* With no frame and no timer, only the service's own deadline wakes the
+ * stack thread: it must run again and again. */
+static void service_deadline(void **state)
+{
+	struct net_pair *p = *state;
+	struct echo_svc e;
+	unsigned first;
+	echo_install(p->b, &e);
+	tapir_net_lock(p->b);
+	e.tick = TAPIR_MS(10);
+	tapir_net_unlock(p->b);
+	first = atomic_load(&e.runs);
+	while (atomic_load(&e.runs) < first + 20)
+		usleep(1000); /* bounded by ctest's timeout */
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(service_echo, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(service_deadline, pair_setup, pair_teardown),
+	};
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
