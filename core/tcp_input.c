@@ -512,6 +512,14 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg)
 	}
 }
 
+/* The receive ring's bytes that SEG's text needs, at its place after
+ * RCV.NXT (in order, or beyond a hole), never more than the ring's cap */
+static uint32_t tcp_rcv_need(const struct tapir_tcp *t, const struct tp_seg *seg)
+{
+	uint64_t need = (uint64_t)t->rcv.len + (uint32_t)(seg->seq - t->rcv_nxt) + seg->len;
+	return need < t->rcv.cap ? (uint32_t)need : t->rcv.cap;
+}
+
 /* RFC 9293 3.10.7.4 seventh: segment text, in ESTABLISHED and FIN-WAIT-1
  * and -2 */
 static bool tcp_process_text(struct tapir_tcp *t, const struct tp_seg *seg, struct tcp_verdict *v)
@@ -524,9 +532,10 @@ static bool tcp_process_text(struct tapir_tcp *t, const struct tp_seg *seg, stru
 		*v = tcp_ends(TP_OK, TCP_ANS_RST, 0);
 		return false;
 	}
-	/* the ring's memory comes with the first byte it holds; without it
-	 * the text is not taken, as beyond the window, and the ACK says so */
-	if (tcp_ring_get(t, &t->rcv) < 0) {
+	/* the ring's memory comes, and grows, with the bytes it holds;
+	 * without it the text is not taken, as beyond the window, and the
+	 * ACK says so */
+	if (tcp_ring_get(t, &t->rcv, tcp_rcv_need(t, seg)) < 0) {
 		STAT(t->s, tcp_rcv_nomem);
 		t->ack_now = true;
 		return true;

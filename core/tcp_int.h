@@ -35,7 +35,8 @@
 #define TCP_MAX_WSCALE 14       /* RFC 7323 2.3 */
 #define TCP_PAWS_IDLE TAPIR_SEC(24 * 24 * 3600) /* RFC 7323 5.5: 24 days */
 #define TCP_MAX_BACKOFF 12
-#define TCP_RING_CACHE 64       /* free rings of each default size kept per stack */
+#define TCP_RING_CACHE 64       /* free rings of each cached size kept per stack */
+#define TCP_RING_MIN 2048       /* a ring's first allocation: a full segment */
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 #define TCP_HASH_MIN 64         /* buckets of a 4-tuple hash, at least */
 
@@ -71,7 +72,12 @@ struct tp_htab {
  * bytes are written beyond LEN, at their place relative to RCV.NXT. */
 struct tp_ring {
 	uint8_t *buf;
-	uint32_t cap, head, len;
+	uint32_t cap;   /* the most it may hold: the buffer size, which the
+			 * window follows */
+	uint32_t size;  /* bytes allocated now (0 with no buf): grown with
+			 * the data up to CAP, so a connection exchanging a
+			 * few bytes holds a few KiB, not CAP (tcp_ring_get) */
+	uint32_t head, len;
 };
 
 /* A parsed segment (tcp_input.c) */
@@ -270,7 +276,7 @@ struct tp_tcp {
 		uint32_t size;
 		unsigned n;
 		uint8_t *buf[TCP_RING_CACHE];
-	} cache[2];
+	} cache[3];                         /* TCP_RING_MIN and the two defaults */
 	tapir_time_t challenge_at;          /* RFC 5961 7: the current second */
 	unsigned challenge_n;
 	struct tp_wheel wheel;              /* the sockets' timers (tcp_timer.c) */
@@ -321,9 +327,9 @@ static inline struct tapir_tcp *tcp_port_first(struct tapir_stack *s, uint16_t p
 }
 struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
 			     uint32_t raddr, uint16_t rport);
-/* Memory for ring R of T (its CAP set at open): 0, or -ENOBUFS past
- * tcp_mem_max or when malloc fails */
-int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r);
+/* Room in ring R of T (its CAP set at open) for NEED bytes from its head:
+ * 0, or -ENOBUFS past tcp_mem_max or when malloc fails */
+int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r, uint32_t need);
 /* Gives R's memory back (to the cache first); its bytes are dropped */
 void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r);
 

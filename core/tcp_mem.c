@@ -38,8 +38,9 @@ int tcp_init(struct tapir_stack *s)
 	tc->hkey[1] = tp_rand(s);
 	if (tcp_tw_init(tc) < 0)
 		return -1;
-	tc->cache[0].size = s->cfg.tcp_sndbuf;
-	tc->cache[1].size = s->cfg.tcp_rcvbuf;
+	tc->cache[0].size = TCP_RING_MIN;
+	tc->cache[1].size = s->cfg.tcp_sndbuf;
+	tc->cache[2].size = s->cfg.tcp_rcvbuf;
 	return 0;
 }
 
@@ -55,7 +56,7 @@ void tcp_fini(struct tapir_stack *s)
 		tcp_ring_put(t, &t->rcv);
 		tcb_put(t);
 	}
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 3; i++)
 		while (tc->cache[i].n)
 			free(tc->cache[i].buf[--tc->cache[i].n]);
 	tcp_tw_fini(tc);
@@ -233,42 +234,68 @@ void tcp_hash_remove(struct tapir_tcp *t)
 
 static struct tp_ring_cache *ring_cache(struct tp_tcp *tc, uint32_t size)
 {
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 3; i++)
 		if (tc->cache[i].size == size)
 			return &tc->cache[i];
 	return NULL;
 }
 
-int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r)
+/* A buffer of SIZE bytes for a ring: from the cache, or malloc */
+static uint8_t *ring_alloc(struct tp_tcp *tc, uint32_t size)
+{
+	struct tp_ring_cache *c = ring_cache(tc, size);
+	if (c && c->n)
+		return c->buf[--c->n];
+	return malloc(size);
+}
+
+static void ring_free(struct tp_tcp *tc, uint8_t *buf, uint32_t size)
+{
+	struct tp_ring_cache *c = ring_cache(tc, size);
+	if (c && c->n < TCP_RING_CACHE)
+		c->buf[c->n++] = buf;
+	else
+		free(buf);
+}
+
+/* Room for NEED bytes (at most the ring's cap) from the ring's head.  The
+ * first allocation is TCP_RING_MIN, or NEED; growth at least doubles, so a
+ * ring reaches its cap in a few steps and what it holds is copied as many
+ * times; the bytes keep their places relative to the head (out-of-order
+ * data too).  tcp_mem_max bounds what all rings hold together. */
+int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r, uint32_t need)
 {
 	struct tp_tcp *tc = t->s->tcp;
-	struct tp_ring_cache *c = ring_cache(tc, r->cap);
-	if (r->buf)
+	uint32_t size = r->size ? r->size * 2 : TCP_RING_MIN;
+	uint8_t *buf;
+	if (r->buf && r->size >= need)
 		return 0;
-	if (tc->mem + r->cap > t->s->cfg.tcp_mem_max)
+	if (size < need)
+		size = need;
+	if (size > r->cap)
+		size = r->cap;
+	if (tc->mem + size - r->size > t->s->cfg.tcp_mem_max || !(buf = ring_alloc(tc, size)))
 		return -ENOBUFS;
-	if (c && c->n)
-		r->buf = c->buf[--c->n];
-	else if (!(r->buf = malloc(r->cap)))
-		return -ENOBUFS;
-	r->head = r->len = 0;
-	tc->mem += r->cap;
+	if (r->buf) {
+		ring_read_at(r, 0, buf, r->size);
+		ring_free(tc, r->buf, r->size);
+	}
+	tc->mem += size - r->size;
+	r->buf = buf;
+	r->size = size;
+	r->head = 0;
 	return 0;
 }
 
 void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r)
 {
 	struct tp_tcp *tc = t->s->tcp;
-	struct tp_ring_cache *c = ring_cache(tc, r->cap);
 	if (!r->buf)
 		return;
-	tc->mem -= r->cap;
-	if (c && c->n < TCP_RING_CACHE)
-		c->buf[c->n++] = r->buf;
-	else
-		free(r->buf);
+	tc->mem -= r->size;
+	ring_free(tc, r->buf, r->size);
 	r->buf = NULL;
-	r->head = r->len = 0;
+	r->size = r->head = r->len = 0;
 }
 
 void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m)
@@ -279,7 +306,7 @@ void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m)
 	m->tcb_size = sizeof(struct tapir_tcp);
 	m->tcb_bytes = (size_t)tc->nchunks * sizeof(struct tcb_chunk);
 	m->ring_bytes = tc->mem;
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 3; i++)
 		m->ring_cache_bytes += (size_t)tc->cache[i].n * tc->cache[i].size;
 	m->hash_bytes = (size_t)(tc->hash.mask + 1) * sizeof(void *);
 	m->time_wait = tc->ntw;

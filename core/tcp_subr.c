@@ -130,7 +130,7 @@ void tcp_free(struct tapir_tcp *t)
 }
 
 /* At open, the rings get their size, which the window follows (RFC 9293
- * 3.8.6.2); their memory comes when data does (tcp_ring_get).  A
+ * 3.8.6.2); their memory comes, and grows, with the data (tcp_ring_get).  A
  * connection opens only while its rings would fit under tcp_mem_max. */
 int tcp_buffers(struct tapir_tcp *t)
 {
@@ -180,23 +180,34 @@ bool tp_range_add(struct tp_range *r, unsigned *n, unsigned max, uint32_t start,
 
 /* ---- rings ---- */
 
+/* A ring with no memory (size 0) holds nothing: only N = 0 reaches it. */
 void ring_write_at(struct tp_ring *r, uint32_t off, const uint8_t *data, uint32_t n)
 {
-	uint32_t pos = (r->head + off) % r->cap, first = r->cap - pos < n ? r->cap - pos : n;
+	uint32_t pos, first;
+	if (!n)
+		return;
+	pos = (r->head + off) % r->size;
+	first = r->size - pos < n ? r->size - pos : n;
 	memcpy(r->buf + pos, data, first);
 	memcpy(r->buf, data + first, n - first);
 }
 
 void ring_read_at(const struct tp_ring *r, uint32_t off, uint8_t *out, uint32_t n)
 {
-	uint32_t pos = (r->head + off) % r->cap, first = r->cap - pos < n ? r->cap - pos : n;
+	uint32_t pos, first;
+	if (!n)
+		return;
+	pos = (r->head + off) % r->size;
+	first = r->size - pos < n ? r->size - pos : n;
 	memcpy(out, r->buf + pos, first);
 	memcpy(out + first, r->buf, n - first);
 }
 
 void ring_consume(struct tp_ring *r, uint32_t n)
 {
-	r->head = (r->head + n) % r->cap;
+	if (!n)
+		return;
+	r->head = (r->head + n) % r->size;
 	r->len -= n;
 }
 
@@ -486,7 +497,7 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 	n = len < room ? (uint32_t)len : room;
 	if (!n)
 		return len ? -EAGAIN : 0;
-	if (tcp_ring_get(t, &t->snd) < 0)
+	if (tcp_ring_get(t, &t->snd, t->snd.len + n) < 0)
 		return -ENOBUFS;
 	ring_write_at(&t->snd, t->snd.len, data, n);
 	t->snd.len += n;

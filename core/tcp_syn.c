@@ -207,7 +207,7 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 static void tcp_syn_data(struct tapir_tcp *t, const struct tp_seg *seg)
 {
 	uint32_t n = seg->len < t->rcv.cap ? seg->len : t->rcv.cap;
-	if (n && tcp_ring_get(t, &t->rcv) == 0 && tcp_ooo_add(t, t->rcv_nxt, t->rcv_nxt + n))
+	if (n && tcp_ring_get(t, &t->rcv, n) == 0 && tcp_ooo_add(t, t->rcv_nxt, t->rcv_nxt + n))
 		ring_write_at(&t->rcv, 0, seg->data, n);
 }
 
