@@ -28,7 +28,7 @@ from inet import csum
 HOST, N = sys.argv[1], int(sys.argv[2])
 PORT = 7
 WINDOW = int(os.environ.get("SCALE_WINDOW", "100"))
-FLOOD_COUNT = int(os.environ.get("FLOOD_COUNT", "2000000"))
+FLOOD_COUNT = int(os.environ.get("FLOOD_COUNT", "500000"))
 FLOOD_SECONDS = float(os.environ.get("FLOOD_SECONDS", "5"))
 # tapir answers a full backlog with SYN cookies only once a half-open
 # connection's SYN,ACK was retransmitted (the initial RTO, 1 s: a flood,

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -92,7 +93,24 @@ struct host {
 	int64_t wall_offset; /* wall = mono + offset, for pcap timestamps */
 	tapir_time_t t0;
 	struct pinger ping;
+	size_t trim_tcbs;    /* connections at the last give_back */
 };
+
+/* When half of the connections are gone since the last look, the heap's
+ * free pages go back to the system (malloc_trim): RSS follows the
+ * connections down instead of staying at their peak.  Checked once per
+ * second of the main loop; trimming costs a walk of the heap's free lists. */
+static void give_back(struct host *h)
+{
+	struct tapir_tcp_mem m;
+	tapir_net_lock(h->net);
+	tapir_tcp_mem(h->s, &m);
+	tapir_net_unlock(h->net);
+	if (m.tcbs + m.time_wait < h->trim_tcbs / 2)
+		malloc_trim(0);
+	if (m.tcbs + m.time_wait < h->trim_tcbs / 2 || m.tcbs + m.time_wait > h->trim_tcbs)
+		h->trim_tcbs = m.tcbs + m.time_wait;
+}
 
 static void print_trace(void *arg, tapir_time_t now, const char *chan, const char *line)
 {
@@ -349,6 +367,12 @@ int cmd_host(int argc, char **argv)
 	if (have_peer)
 		check_addr_free(peer, "--peer-addr", tap_name);
 
+	/* A host's connections come and go by thousands: the core's TCB chunks
+	 * (64 KiB) and large rings are mapped on their own, not carved from
+	 * the heap, so their memory goes back to the system when they are
+	 * freed instead of staying as the heap's high-water mark (a fixed
+	 * threshold: glibc's adaptive one would rise after the first free). */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32);
@@ -454,6 +478,7 @@ int cmd_host(int argc, char **argv)
 		fflush(stdout);
 	}
 
+	tapir_time_t last_trim = mono_us();
 	while (!got_stop) {
 		tapir_time_t now = mono_us(), next;
 		struct timespec ts;
@@ -473,6 +498,10 @@ int cmd_host(int argc, char **argv)
 			ts.tv_nsec = (long)(wait % 1000000) * 1000;
 		}
 		ppoll(NULL, 0, &ts, &orig);
+		if (now >= last_trim + TAPIR_SEC(1)) {
+			give_back(&h);
+			last_trim = now;
+		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			tapir_net_lock(h.net);
