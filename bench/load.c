@@ -357,7 +357,10 @@ static int crr(double secs, long maxn, long par)
 	return 0;
 }
 
-#define STALL 5.0 /* seconds without a new connection: the server holds no more */
+/* seconds without a new connection: the server holds no more (longer than
+ * the kernel's SYN retransmissions at 1, 3 and 7 s: a SYN dropped by a full
+ * listen queue gets its chances) */
+#define STALL 10.0
 
 /* Opens connections from source number SRC until TARGET are established
  * (bounded by time, and by STALL: a server at its limit refuses or drops

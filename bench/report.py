@@ -124,10 +124,21 @@ def held_at(res, s, n):
     return p[1] if p else None
 
 
+# a count counts as reached at 99 %: the last few handshakes of 100,000 may
+# still be in SYN retransmission when the client stops waiting (load.c STALL)
+REACHED = 0.99
+
+
+def mem_have(res, s, n):
+    """(MiB above the start, connections held) at count N; None if short."""
+    p = point(res, s, n)
+    return (p[2], p[1]) if p and p[1] >= n * REACHED else None
+
+
 def mem_at(res, s, n):
     """MiB above the start with N idle connections; None if not all held."""
-    p = point(res, s, n)
-    return p[2] if p and p[1] >= n else None
+    m = mem_have(res, s, n)
+    return m[0] if m else None
 
 
 def scale_counts(res):
@@ -149,20 +160,35 @@ def scale_rows(res):
         row("connections held (of %d)" % n, "conns", lambda s, n=n: held_at(res, s, n))
     for n in counts:
         def per(s, n=n):
-            m = mem_at(res, s, n)
-            return m * 1024 / n if m is not None else None
+            m = mem_have(res, s, n)
+            return m[0] * 1024 / m[1] if m else None
         row("memory per idle conn at %d" % n, "KiB", per)
     for a, b in zip(counts, counts[1:]):
         def growth(s, a=a, b=b):
-            ma, mb = mem_at(res, s, a), mem_at(res, s, b)
-            return (mb - ma) * 1024 / (b - a) if ma is not None and mb is not None else None
+            ma, mb = mem_have(res, s, a), mem_have(res, s, b)
+            return (mb[0] - ma[0]) * 1024 / (mb[1] - ma[1]) if ma and mb and mb[1] > ma[1] else None
         row("growth per conn %d->%d" % (a, b), "KiB", growth)
     for n in (0,) + counts:
         def cpu(s, n=n):
             p = point(res, s, n)
-            return p[3] if p and p[1] >= n else None
+            return p[3] if p and p[1] >= n * REACHED else None
         row("CPU per 1-byte request, %d idle" % n, "us", cpu)
     return rows
+
+
+# what bounds each server's connections (docs/performance.md, "The host's
+# connections: limits and how to set them")
+LIMITS = {
+    "tapir-host": "--max-sockets (the bench: the largest count + 1024), the core's "
+                  "tcp_sockets and tcp_mem_max (256 MiB; tapir host has no option for it: "
+                  "about 1,365 connections while a connection's 192 KiB of rings are "
+                  "reserved at open)",
+    "tapir-raw": "its TCP_SOCKETS and TCP_MEM_MAX_MIB arguments (the bench: the largest "
+                 "count + 1024, and 192 KiB per connection)",
+    "lwip": "lwIP's malloc'd pools and its listen backlog (255)",
+    "kernel": "ksrv's processes (one per 10,000) x RLIMIT_NOFILE, 8 client addresses "
+              "x 64k ports",
+}
 
 
 def scale_notes(res):
@@ -176,9 +202,9 @@ def scale_notes(res):
             notes.append("%s: scale run failed: %s" % (s, kv["error"]))
             continue
         pts = points(res, s)
-        if pts and pts[-1][1] < pts[-1][0]:
-            notes.append("%s: held %d of %d idle connections (the server's limit; see "
-                         "docs/performance.md): the rows beyond are n/a" % (s, pts[-1][1], pts[-1][0]))
+        if pts and pts[-1][1] < pts[-1][0] * REACHED:
+            notes.append("%s: held %d of %d idle connections, the rows beyond are n/a; "
+                         "its limits: %s" % (s, pts[-1][1], pts[-1][0], LIMITS.get(s, "?")))
     return notes
 
 
@@ -298,14 +324,14 @@ def plot_scale(res, out):
         return
     plots = {"mem": [], "per": [], "cpu": []}
     for s in SYSTEMS:
-        pts = [p for p in points(res, s) if p[0] > 0 and p[1] >= p[0]]
+        pts = [p for p in points(res, s) if p[0] > 0 and p[1] >= p[0] * REACHED]
         if not pts:
             continue
         path = os.path.join(out, "scale-%s.dat" % s)
         with open(path, "w") as f:
             f.write("# conns MiB KiB_per_conn cpu_us_per_request\n")
-            for n, _, mem, cpu in pts:
-                f.write("%d %g %g %s\n" % (n, mem, mem * 1024 / n, "%g" % cpu if cpu else "NaN"))
+            for n, have, mem, cpu in pts:
+                f.write("%d %g %g %s\n" % (n, mem, mem * 1024 / have, "%g" % cpu if cpu else "NaN"))
         for k, col in (("mem", 2), ("per", 3), ("cpu", 4)):
             plots[k].append("'%s' using 1:%d with linespoints lw 2 title '%s'" % (path, col, s))
     if not plots["mem"]:
