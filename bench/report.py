@@ -263,6 +263,18 @@ def main():
     plot_scale(res, out)
 
 
+def gnuplot(script, out, name):
+    """Runs SCRIPT (kept as OUT/NAME.gp), which draws OUT/NAME.png."""
+    gpf = os.path.join(out, name + ".gp")
+    with open(gpf, "w") as f:
+        f.write(script)
+    r = subprocess.run(["gnuplot", gpf], capture_output=True, text=True)
+    if r.returncode:
+        print("bench: gnuplot failed: " + r.stderr.strip()[:300])
+    else:
+        print("wrote %s" % os.path.join(out, name + ".png"))
+
+
 def plot(rows, out):
     if not shutil.which("gnuplot"):
         print("bench: no gnuplot: no chart")
@@ -307,14 +319,7 @@ plot {mem}
 unset multiplot
 """.format(out=out, tput=cols.replace("{f}", t).rstrip(","), lat=cols.replace("{f}", lat).rstrip(","),
            cps=cols.replace("{f}", cps).rstrip(","), mem=cols.replace("{f}", mem).rstrip(","))
-    gpf = os.path.join(out, "bench.gp")
-    with open(gpf, "w") as f:
-        f.write(gp)
-    r = subprocess.run(["gnuplot", gpf], capture_output=True, text=True)
-    if r.returncode:
-        print("bench: gnuplot failed: " + r.stderr.strip()[:300])
-    else:
-        print("wrote %s" % os.path.join(out, "bench.png"))
+    gnuplot(gp, out, "bench")
 
 
 def plot_scale(res, out):
@@ -356,14 +361,7 @@ plot {cpu}
 unset multiplot
 """.format(out=out, mem=", ".join(plots["mem"]), per=", ".join(plots["per"]),
            cpu=", ".join(plots["cpu"]))
-    gpf = os.path.join(out, "scale.gp")
-    with open(gpf, "w") as f:
-        f.write(gp)
-    r = subprocess.run(["gnuplot", gpf], capture_output=True, text=True)
-    if r.returncode:
-        print("bench: gnuplot failed: " + r.stderr.strip()[:300])
-    else:
-        print("wrote %s" % os.path.join(out, "scale.png"))
+    gnuplot(gp, out, "scale")
 
 
 if __name__ == "__main__":
