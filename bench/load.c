@@ -358,9 +358,9 @@ static int crr(double secs, long maxn, long par)
 }
 
 /* seconds without a new connection: the server holds no more (longer than
- * the kernel's SYN retransmissions at 1, 3 and 7 s: a SYN dropped by a full
- * listen queue gets its chances) */
-#define STALL 10.0
+ * the kernel's SYN retransmissions at 1, 3, 7 and 15 s: a SYN dropped by a
+ * full listen queue or a full TAP queue gets its chances) */
+#define STALL 16.0
 
 /* Opens connections from source number SRC until TARGET are established
  * (bounded by time, and by STALL: a server at its limit refuses or drops
