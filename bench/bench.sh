@@ -4,7 +4,7 @@
 # fails here.  docs/performance.md tells how to read the output.
 #
 #   tapir-host  `tapir host --serve echo,discard,chargen` over a TAP (the
-#               socket layer: a stack thread, one thread per connection)
+#               built-in services: one event loop on the stack thread)
 #   tapir-raw   bench/tapir-raw.c: tapir's core on its raw API, one thread
 #   lwip        bench/lwip-srv.c: Debian's liblwip-dev on its raw API
 #   kernel      bench/ksrv.c (epoll) over a veth pair between two namespaces
