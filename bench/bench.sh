@@ -4,7 +4,7 @@
 # fails here.  docs/performance.md tells how to read the output.
 #
 #   tapir-host  `tapir host --serve echo,discard,chargen` over a TAP (the
-#               socket layer: a stack thread, one thread per connection)
+#               built-in services: one event loop on the stack thread)
 #   tapir-raw   bench/tapir-raw.c: tapir's core on its raw API, one thread
 #   lwip        bench/lwip-srv.c: Debian's liblwip-dev on its raw API
 #   kernel      bench/ksrv.c (epoll) over a veth pair between two namespaces
@@ -15,7 +15,15 @@
 # in build/bench/raw.txt.  Root; installs what is missing with apt-get;
 # traffic stays in namespaces of its own (removed on exit); every loop is
 # bounded in count and time.  BENCH_SECS (default 3) sets each measurement;
-# BENCH_ONLY="lwip kernel" runs some of the systems only.
+# BENCH_ONLY="lwip kernel" runs some of the systems only; BENCH_SCALE
+# (default 1000,10000,100000) the idle-connection counts of the scale rows,
+# BENCH_SCALE_ONLY=1 runs those rows (and CRR) only.
+#
+# The scale rows: load.c's scale mode holds idle connections from several
+# client processes (RLIMIT_NOFILE: 20,000 here) and from the source
+# addresses SRC_* added in the bench's own namespaces (64k ports each),
+# reads the server's RSS at each count, then its CPU per 1-byte request on
+# one more connection.  build/bench/scale.png draws them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -64,8 +72,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # the watchdog: its sleep must not hold our stdout open (`make bench | tail`)
-( sleep 540 </dev/null >/dev/null 2>&1 & echo $! >"$OUT/watchdog.pid"; wait
-  echo "bench: 9 minutes: giving up" >&2; kill -TERM $$ ) &
+( sleep 840 </dev/null >/dev/null 2>&1 & echo $! >"$OUT/watchdog.pid"; wait
+  echo "bench: 14 minutes: giving up" >&2; kill -TERM $$ ) &
 WATCHDOG=$!
 
 for ns in "$NS_T" "$NS_A" "$NS_B"; do
@@ -74,6 +82,12 @@ done
 ip link add bv$ID netns "$NS_A" type veth peer name bw$ID netns "$NS_B" || exit 2
 ip -n "$NS_A" addr add 10.78.0.1/24 dev bv$ID && ip -n "$NS_B" addr add 10.78.0.2/24 dev bw$ID
 ip -n "$NS_A" link set bv$ID up && ip -n "$NS_B" link set bw$ID up
+# the clients' extra source addresses (scale, parallel CRR): 8 x 64k ports
+SRC_T=$(echo 10.77.0.{11..18} | tr ' ' ,)
+SRC_A=$(echo 10.78.0.{11..18} | tr ' ' ,)
+for a in ${SRC_A//,/ }; do ip -n "$NS_A" addr add "$a/24" dev bv$ID; done
+SCALE=${BENCH_SCALE:-1000,10000,100000}
+SCALE_MAX=${SCALE##*,}
 for ns in "$NS_T" "$NS_A"; do # CRR opens tens of thousands of connections
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 done
@@ -82,6 +96,8 @@ RAW=$OUT/raw.txt
 : >"$RAW"
 CLIENT_NS=
 ADDR=
+SRC=
+LOAD_TIMEOUT=30
 
 # result SYSTEM METRIC LINE: one line of raw.txt
 result() { echo "$1 $2 $3" >>"$RAW"; printf '  %-12s %-14s %s\n' "$1" "$2" "$3"; }
@@ -89,7 +105,7 @@ result() { echo "$1 $2 $3" >>"$RAW"; printf '  %-12s %-14s %s\n' "$1" "$2" "$3";
 load() {
 	local sys=$1 metric=$2 mode=$3 port=$4 out
 	shift 4
-	out=$(ip netns exec "$CLIENT_NS" timeout 30 "$BIN/load" "$mode" "$ADDR" "$port" "$@" 2>"$OUT/load.err" | tail -1)
+	out=$(ip netns exec "$CLIENT_NS" timeout "$LOAD_TIMEOUT" "$BIN/load" "$mode" "$ADDR" "$port" "$@" 2>"$OUT/load.err" | tail -1)
 	[[ -n $out ]] || out="error=$(head -c 200 "$OUT/load.err" | tr ' \n' '_ ')"
 	result "$sys" "$metric" "$out"
 }
@@ -98,19 +114,20 @@ load() {
 # until it answers.
 server() {
 	local sys=$1 mtu=$2 dev=bt$ID mac=02:00:00:4d:00:02
-	CLIENT_NS=$NS_T ADDR=10.77.0.2
+	CLIENT_NS=$NS_T ADDR=10.77.0.2 SRC=$SRC_T
 	if [[ $sys == kernel ]]; then
-		CLIENT_NS=$NS_A ADDR=10.78.0.2
+		CLIENT_NS=$NS_A ADDR=10.78.0.2 SRC=$SRC_A
 		ip -n "$NS_A" link set bv$ID mtu "$mtu" && ip -n "$NS_B" link set bw$ID mtu "$mtu"
-		ip netns exec "$NS_B" "$BIN/ksrv" >"$OUT/srv.log" 2>&1 &
+		ip netns exec "$NS_B" "$BIN/ksrv" "${KSRV_PROCS:-1}" >"$OUT/srv.log" 2>&1 &
 		SRV_PID=$!
 	else
 		ip -n "$NS_T" tuntap add dev "$dev" mode tap || return 1
 		ip -n "$NS_T" link set "$dev" mtu "$mtu" up
 		ip -n "$NS_T" addr add 10.77.0.1/24 dev "$dev"
+		for a in ${SRC_T//,/ }; do ip -n "$NS_T" addr add "$a/24" dev "$dev"; done
 		case $sys in
 		tapir-host) ip netns exec "$NS_T" build/tapir host --tap "$dev" --addr 10.77.0.2/24 \
-			--serve echo,discard,chargen >"$OUT/srv.log" 2>&1 & ;;
+			--serve echo,discard,chargen ${HOST_MAX:+--max-sockets "$HOST_MAX"} >"$OUT/srv.log" 2>&1 & ;;
 		tapir-raw) ip netns exec "$NS_T" "$BIN/tapir-raw" "$dev" 10.77.0.2/24 "${RAW_SOCKETS:-1024}" \
 			${RAW_MEM_MIB:-} >"$OUT/srv.log" 2>&1 & ;;
 		lwip) ip netns exec "$NS_T" "$BIN/lwip-srv" "$dev" 10.77.0.2 255.255.255.0 >"$OUT/srv.log" 2>&1 & ;;
@@ -134,20 +151,42 @@ stop_server() {
 	sleep 0.2
 }
 
+# crr_rows SYSTEM: connections/s at 1, 16 and 256 parallel clients (the
+# clients take the source addresses in turn: ports for 256 of them)
+crr_rows() {
+	load "$1" crr crr 7 "$SECS" 200000 1 src="$SRC"
+	load "$1" crr16 crr 7 "$SECS" 400000 16 src="$SRC"
+	load "$1" crr256 crr 7 "$SECS" 400000 256 src="$SRC"
+}
+
 BIG=65520 # tapir's --mtu ceiling on a TAP
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; ${SECS} s per figure"
 echo "meta start date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg) cores=$(nproc) secs=$SECS kernel=$(uname -r) commit=$(git rev-parse --short HEAD 2>/dev/null)" >>"$RAW"
 
 for sys in ${BENCH_ONLY:-tapir-host tapir-raw lwip kernel tap-ceiling}; do
 	echo "== $sys"
-	# memory first, on a fresh server: idle connections, RSS (and the
-	# kernel's slab) at 0, 1000 and 10000
+	# scale first, on a fresh server: idle connections at each count of
+	# SCALE, RSS (and the kernel's slab) and CPU per request at each; the
+	# old memory rows (1000, 10000) are read from the same points
+	LOAD_TIMEOUT=$((120 + SCALE_MAX / 200))
 	case $sys in
-	tapir-raw) RAW_SOCKETS=10240 RAW_MEM_MIB=4096 server "$sys" 1500 &&
-		load "$sys" mem hold 9 1000 10000 "$SRV_PID"; stop_server ;;
-	lwip) server "$sys" 1500 && load "$sys" mem hold 9 1000 10000 "$SRV_PID"; stop_server ;;
-	kernel) server "$sys" 1500 && load "$sys" mem hold 9 1000 10000 "$SRV_PID" slab; stop_server ;;
+	tapir-host) HOST_MAX=$((SCALE_MAX + 1024)) server "$sys" 1500 &&
+		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC"; stop_server ;;
+	tapir-raw) # tcp_mem_max counts the buffers reserved at open: 192 KiB each
+		RAW_SOCKETS=$((SCALE_MAX + 1024)) RAW_MEM_MIB=$(((SCALE_MAX + 1024) * 192 / 1024 + 256)) \
+			server "$sys" 1500 &&
+		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC"; stop_server ;;
+	lwip) server "$sys" 1500 && load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC"; stop_server ;;
+	kernel) # one ksrv process per 10,000 connections (RLIMIT_NOFILE)
+		KSRV_PROCS=$((SCALE_MAX / 10000 + 1)) server "$sys" 1500 &&
+		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC" slab; stop_server ;;
 	esac
+	LOAD_TIMEOUT=30
+	if [[ -n ${BENCH_SCALE_ONLY:-} ]]; then
+		[[ $sys != tap-ceiling ]] && server "$sys" 1500 && crr_rows "$sys"
+		stop_server
+		continue
+	fi
 	for mtu in 1500 $BIG; do
 		[[ $sys == lwip && $mtu == "$BIG" ]] && { result lwip "tput_k2s_$mtu" "na=TCP_MSS_1460"; result lwip "tput_s2k_$mtu" "na=TCP_MSS_1460"; continue; }
 		server "$sys" "$mtu" || { stop_server; continue; }
@@ -159,7 +198,7 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-raw lwip kernel tap-ceiling}; do
 			load "$sys" "tput_s2k_$mtu" recv 19 "$SECS" 262144 "$SRV_PID"
 			if [[ $mtu == 1500 ]]; then
 				load "$sys" rr rr 7 "$SECS" 500000
-				load "$sys" crr crr 7 "$SECS" 200000
+				crr_rows "$sys"
 			fi
 		fi
 		stop_server

@@ -3,7 +3,12 @@
  *   7  echo     (sends back what arrives)
  *   9  discard  (reads and drops; also holds idle connections)
  *   19 source   (sends a constant buffer until the client closes)
- * Runs until SIGTERM/SIGINT. */
+ * Runs until SIGTERM/SIGINT.
+ *
+ *   ksrv [PROCS]   PROCS processes (default 1), each with its own listeners
+ *                  (SO_REUSEPORT spreads the connections): one process
+ *                  holds at most RLIMIT_NOFILE's hard limit of sockets, and
+ *                  the bench's 100,000 idle connections need several. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,9 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -98,19 +106,40 @@ static void serve(int ep, struct conn *c, uint32_t ev)
 		want(ep, c, EPOLLOUT);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	struct rlimit rl = {65536, 65536};
+	struct rlimit rl;
 	struct epoll_event evs[256];
-	int ep = epoll_create1(EPOLL_CLOEXEC), one = 1;
+	int ep, one = 1, procs = argc > 1 ? atoi(argv[1]) : 1, nkids = 0;
+	pid_t kids[64];
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max; /* the hard limit: beyond it needs CAP_SYS_RESOURCE */
 	setrlimit(RLIMIT_NOFILE, &rl);
 	bench_catch_signals();
+	for (int i = 1; i < procs && i < 64; i++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			perror("ksrv: fork");
+			return 1;
+		}
+		if (pid == 0) { /* ends with its parent, whatever ends that */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() == 1)
+				return 0;
+			nkids = 0;
+			break;
+		}
+		kids[nkids++] = pid;
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
 	memset(src, 'x', sizeof(src));
 	for (int k = 0; k < 3; k++) {
 		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(ports[k])};
 		struct conn *l = calloc(1, sizeof(*l));
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (procs > 1)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 		if (!l || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(fd, 4096) < 0) {
 			perror("ksrv: listen");
 			return 1;
@@ -157,5 +186,10 @@ int main(void)
 			serve(ep, c, evs[i].events);
 		}
 	}
+	/* the listeners gone with the children before the next server starts */
+	for (int i = 0; i < nkids; i++)
+		kill(kids[i], SIGTERM);
+	for (int i = 0; i < nkids; i++)
+		waitpid(kids[i], NULL, 0);
 	return 0;
 }

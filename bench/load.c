@@ -5,11 +5,19 @@
  *   load send  ADDR PORT SECS CHUNK [CPU_PID]  bulk kernel -> stack (port: discard)
  *   load recv  ADDR PORT SECS CHUNK [CPU_PID]  bulk stack -> kernel (port: a source)
  *   load rr    ADDR PORT SECS MAXN             1-byte ping-pong (port: echo)
- *   load crr   ADDR PORT SECS MAXN             connect, 1 byte, 1 byte, close
+ *   load crr   ADDR PORT SECS MAXN [PAR]       connect, 1 byte, 1 byte, close
+ *                                              (PAR clients in parallel, default 1)
  *   load hold  ADDR PORT N1 N2 [RSS_PID] [slab] idle connections: memory
  *   load udp   ADDR PORT SECS SIZE [CPU_PID]   datagrams through the TAP reflector
  *   load udprr ADDR PORT SECS MAXN             1-byte UDP ping-pong via the reflector
  *   load wait  ADDR PORT SECS                  until a TCP connect succeeds
+ *   load scale ADDR PORT SECS N1,N2,.. PID      idle connections at each count:
+ *                                              PID's RSS, and its CPU per 1-byte
+ *                                              request on one more connection
+ *
+ * Options anywhere after ADDR PORT: src=A,B,... (client source addresses,
+ * taken in turn: one address has 64k ports), echo=PORT (scale's request
+ * port, default 7), slab (the kernel's socket memory too: hold, scale).
  *
  * Every loop is bounded by a count and by time.  CPU_PID: a process whose
  * CPU time (/proc/PID/stat utime+stime, all threads) is read at the start
@@ -29,11 +37,15 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 static struct sockaddr_in dst;
 static long clk_tck;
+#define MAX_SRC 16
+static struct in_addr srcs[MAX_SRC]; /* src=: the client's source addresses */
+static int nsrc;
 
 static double now_s(void)
 {
@@ -126,7 +138,24 @@ static long kernel_sock_bytes(void)
 	return total;
 }
 
-static int tcp_connect(double timeout_s)
+/* Binds FD to source address number K of src= (none: the kernel's choice).
+ * IP_BIND_ADDRESS_NO_PORT: the port is chosen at connect, per 4-tuple, so
+ * each address offers its whole port range to each destination. */
+static void bind_src(int fd, long k)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int one = 1;
+	if (!nsrc)
+		return;
+	a.sin_addr = srcs[k % nsrc];
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("bind (src=)");
+}
+
+/* A blocking connection to TO from source number SRC, with TIMEOUT_S on
+ * every call; -1 if the connect fails. */
+static int tcp_connect_to(const struct sockaddr_in *to, long src, double timeout_s)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	struct timeval tv = {(time_t)timeout_s, (long)((timeout_s - (long)timeout_s) * 1e6)};
@@ -135,12 +164,15 @@ static int tcp_connect(double timeout_s)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+	bind_src(fd, src);
+	if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) < 0) {
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
+
+static int tcp_connect(double timeout_s) { return tcp_connect_to(&dst, 0, timeout_s); }
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -263,50 +295,90 @@ static int rr(double secs, long maxn)
 	return ping_pong(fd, false, secs, maxn);
 }
 
-static int crr(double secs, long maxn)
+/* One CRR client: connect, 1 byte each way, close, until END or MAXN
+ * attempts; the latency of each complete one in LAT. */
+struct crr_client {
+	double end, *lat;
+	long maxn, n, errors, src;
+};
+
+static void *crr_client(void *arg)
 {
-	double t0 = now_s(), end = t0 + secs, *lat = calloc((size_t)maxn, sizeof(double));
-	long n = 0, errors = 0;
-	if (!lat)
-		die("calloc");
-	while (n + errors < maxn && now_s() < end) {
+	struct crr_client *c = arg;
+	while (c->n + c->errors < c->maxn && now_s() < c->end) {
 		double t = now_s();
-		int fd = tcp_connect(2.0);
-		char c = 'x';
+		int fd = tcp_connect_to(&dst, c->src, 2.0);
+		char b = 'x';
 		if (fd < 0) {
-			errors++;
+			c->errors++;
 			continue;
 		}
-		if (send(fd, &c, 1, MSG_NOSIGNAL) == 1 && recv(fd, &c, 1, 0) == 1)
-			lat[n++] = now_s() - t;
+		if (send(fd, &b, 1, MSG_NOSIGNAL) == 1 && recv(fd, &b, 1, 0) == 1)
+			c->lat[c->n++] = now_s() - t;
 		else
-			errors++;
+			c->errors++;
 		close(fd);
 	}
-	{
-		double dt = now_s() - t0;
-		qsort(lat, (size_t)n, sizeof(double), cmp_double);
-		printf("n=%ld errors=%ld secs=%.3f cps=%.1f p50_us=%.1f p99_us=%.1f\n", n, errors,
-		       dt, (double)n / dt, n ? lat[n / 2] * 1e6 : 0,
-		       n ? lat[(long)((double)n * 0.99)] * 1e6 : 0);
+	return NULL;
+}
+
+/* PAR clients (threads) at once, MAXN attempts in all: connections per
+ * second over the run, and the latency percentiles of all of them. */
+static int crr(double secs, long maxn, long par)
+{
+	struct crr_client *c = calloc((size_t)par, sizeof(*c));
+	pthread_t *th = calloc((size_t)par, sizeof(*th));
+	double t0 = now_s(), *all = calloc((size_t)maxn + 1, sizeof(double)), dt;
+	long n = 0, errors = 0;
+	if (!c || !th || !all)
+		die("calloc");
+	for (long i = 0; i < par; i++) {
+		c[i] = (struct crr_client){.end = t0 + secs, .maxn = maxn / par + 1, .src = i};
+		if (!(c[i].lat = calloc((size_t)c[i].maxn, sizeof(double))))
+			die("calloc");
+		if (pthread_create(&th[i], NULL, crr_client, &c[i]))
+			die("pthread_create");
 	}
-	free(lat);
+	for (long i = 0; i < par; i++) {
+		pthread_join(th[i], NULL);
+		for (long k = 0; k < c[i].n && n < maxn; k++)
+			all[n++] = c[i].lat[k];
+		errors += c[i].errors;
+		free(c[i].lat);
+	}
+	dt = now_s() - t0;
+	qsort(all, (size_t)n, sizeof(double), cmp_double);
+	printf("n=%ld errors=%ld secs=%.3f par=%ld cps=%.1f p50_us=%.1f p99_us=%.1f\n", n, errors,
+	       dt, par, (double)n / dt, n ? all[n / 2] * 1e6 : 0,
+	       n ? all[(long)((double)n * 0.99)] * 1e6 : 0);
+	free(all);
+	free(th);
+	free(c);
 	return 0;
 }
 
-/* Opens connections until TARGET are established (bounded by time). */
-static long open_until(int *fds, long have, long target, double deadline)
+/* seconds without a new connection: the server holds no more (longer than
+ * the kernel's SYN retransmissions at 1, 3, 7 and 15 s: a SYN dropped by a
+ * full listen queue or a full TAP queue gets its chances) */
+#define STALL 16.0
+
+/* Opens connections from source number SRC until TARGET are established
+ * (bounded by time, and by STALL: a server at its limit refuses or drops
+ * the rest, and waiting longer would only retry them). */
+static long open_until(int *fds, long have, long target, double deadline, long src)
 {
 	const long window = 200; /* handshakes in flight at once */
 	struct pollfd *pf = calloc((size_t)window, sizeof(*pf));
 	long *idx = calloc((size_t)window, sizeof(long)), pending = 0, next = have;
+	double progress = now_s();
 	if (!pf || !idx)
 		die("calloc");
-	while ((have < target || pending) && now_s() < deadline) {
+	while ((have < target || pending) && now_s() < deadline && now_s() < progress + STALL) {
 		while (pending < window && next < target) {
 			int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				die("socket");
+			bind_src(fd, src);
 			if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
 			    errno != EINPROGRESS) {
 				close(fd);
@@ -333,6 +405,7 @@ static long open_until(int *fds, long have, long target, double deadline)
 				continue;
 			}
 			fds[have++] = pf[i].fd;
+			progress = now_s();
 			idx[i] = idx[pending - 1];
 			pf[i] = pf[--pending];
 		}
@@ -359,12 +432,12 @@ static int hold(long n1, long n2, long pid, bool slab)
 	if (slab)
 		k0 = kernel_sock_bytes();
 	t0 = now_s();
-	have = open_until(fds, have, n1, deadline);
+	have = open_until(fds, have, n1, deadline, 0);
 	usleep(500000); /* let the server accept and settle */
 	r1 = rss_kb(pid);
 	if (slab)
 		k1 = kernel_sock_bytes();
-	have = open_until(fds, have, n2, deadline);
+	have = open_until(fds, have, n2, deadline, 0);
 	usleep(500000);
 	r2 = rss_kb(pid);
 	if (slab)
@@ -378,6 +451,189 @@ static int hold(long n1, long n2, long pid, bool slab)
 		close(fds[i]);
 	}
 	free(fds);
+	return 0;
+}
+
+/* ---- scale: idle connections at several counts, from several processes
+ * (RLIMIT_NOFILE bounds one process: 20,000 here) and several source
+ * addresses (one address has 64k ports towards one server port). */
+#define MAX_POINTS 8
+#define MAX_WORKERS 64
+
+struct worker {
+	pid_t pid;
+	int cmd, rep; /* the parent writes a target, the worker answers what it holds */
+};
+
+/* SUM over PID and its direct children (a server of several processes)
+ * of FN: RSS in KiB or CPU seconds. */
+static double tree_sum(long pid, double (*fn)(long))
+{
+	char path[96], buf[4096];
+	double v = fn(pid), c;
+	FILE *f;
+	size_t n;
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", pid, pid);
+	if (v < 0 || !(f = fopen(path, "r")))
+		return v;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
+		if ((c = fn(atol(t))) > 0)
+			v += c;
+	return v;
+}
+
+static double rss_kb_d(long pid) { return (double)rss_kb(pid); }
+
+/* A worker: holds up to CAP connections from source number SRC; each
+ * target it reads (-1: the end) it opens up to, then answers its count. */
+static void worker_run(int cmd, int rep, long src, long cap)
+{
+	struct rlimit rl;
+	int *fds = calloc((size_t)cap, sizeof(int));
+	long have = 0, target;
+	if (!fds)
+		die("calloc");
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	while (read(cmd, &target, sizeof(target)) == sizeof(target) && target >= 0) {
+		if (target > cap)
+			target = cap;
+		have = open_until(fds, have, target, now_s() + 120, src);
+		if (write(rep, &have, sizeof(have)) != sizeof(have))
+			break;
+	}
+	for (long i = 0; i < have; i++) { /* RST: nothing left in TIME-WAIT */
+		setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &(struct linger){1, 0},
+			   sizeof(struct linger));
+		close(fds[i]);
+	}
+	_exit(0);
+}
+
+static void worker_start(struct worker *w, long src, long cap)
+{
+	int c[2], r[2];
+	if (pipe(c) < 0 || pipe(r) < 0)
+		die("pipe");
+	fflush(stdout);
+	if ((w->pid = fork()) < 0)
+		die("fork");
+	if (w->pid == 0) {
+		close(c[1]);
+		close(r[0]);
+		worker_run(c[0], r[1], src, cap);
+	}
+	close(c[0]);
+	close(r[1]);
+	w->cmd = c[1];
+	w->rep = r[0];
+}
+
+/* 1-byte requests on a connection of its own to PORT for SECS: the server
+ * PID's CPU time per request (us), with idle connections beside it. */
+static double rr_cpu_us(long pid, int port, double secs, long *rounds)
+{
+	struct sockaddr_in to = dst;
+	double end, c0;
+	long n = 0, warm = 100;
+	char b = 'x';
+	int fd;
+	to.sin_port = htons((uint16_t)port);
+	*rounds = 0;
+	if ((fd = tcp_connect_to(&to, 0, 2.0)) < 0)
+		return -1;
+	for (; warm > 0; warm--)
+		if (send(fd, &b, 1, MSG_NOSIGNAL) != 1 || recv(fd, &b, 1, 0) != 1)
+			break;
+	c0 = tree_sum(pid, proc_cpu);
+	end = now_s() + secs;
+	while (n < 10000000 && now_s() < end) {
+		if (send(fd, &b, 1, MSG_NOSIGNAL) != 1 || recv(fd, &b, 1, 0) != 1)
+			break;
+		n++;
+	}
+	c0 = tree_sum(pid, proc_cpu) - c0;
+	close(fd);
+	*rounds = n;
+	return n && c0 >= 0 ? c0 / (double)n * 1e6 : -1;
+}
+
+/* Sets each worker's target so that they hold WANT in all (filled in
+ * order, CAP each), and returns what they hold. */
+static long scale_to(struct worker *w, int nw, long want, long cap)
+{
+	long got = 0, have;
+	for (int i = 0; i < nw; i++) {
+		long t = want - (long)i * cap;
+		t = t < 0 ? 0 : t > cap ? cap : t;
+		if (write(w[i].cmd, &t, sizeof(t)) != sizeof(t))
+			die("write");
+	}
+	for (int i = 0; i < nw; i++) {
+		if (read(w[i].rep, &have, sizeof(have)) != sizeof(have))
+			die("worker");
+		got += have;
+	}
+	return got;
+}
+
+/* At 0 and at each count of POINTS ("1000,10000,100000"): the server's RSS
+ * (and the kernel's socket memory if SLAB), then its CPU per request for
+ * SECS.  A count not reached (the server's limit) ends the run there. */
+static int scale(double secs, const char *points, long pid, bool slab, int echo_port)
+{
+	long pt[MAX_POINTS + 1] = {0}, cap, held = 0, rounds, end = -1;
+	struct worker w[MAX_WORKERS];
+	char line[4096];
+	size_t len = 0;
+	int np = 1, nw;
+	struct rlimit rl;
+	double t0 = now_s();
+	for (const char *p = points; *p && np <= MAX_POINTS; np++) {
+		pt[np] = strtol(p, (char **)&p, 10);
+		if (*p == ',')
+			p++;
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	cap = (long)rl.rlim_max - 100; /* a worker's own descriptors */
+	cap = cap > 16000 ? 16000 : cap;
+	nw = (int)((pt[np - 1] + cap - 1) / cap);
+	if (cap <= 0 || nw > MAX_WORKERS) {
+		fprintf(stderr, "load: scale: %ld connections need too many workers\n", pt[np - 1]);
+		return 2;
+	}
+	for (int i = 0; i < nw; i++)
+		worker_start(&w[i], i, cap);
+	for (int i = 0; i < np; i++) {
+		double cpu;
+		held = scale_to(w, nw, pt[i], cap);
+		usleep(500000); /* let the server accept and settle */
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+					" n%d=%ld have%d=%ld rss%d_kb=%.0f kmem%d=%ld", i, pt[i], i,
+					held, i, tree_sum(pid, rss_kb_d), i,
+					slab ? kernel_sock_bytes() : 0);
+		cpu = rr_cpu_us(pid, echo_port, secs, &rounds);
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " cpu%d_us=%.2f rr%d=%ld", i,
+					cpu, i, rounds);
+		end = i;
+		if (held < pt[i])
+			break;
+	}
+	for (int i = 0; i < nw; i++) {
+		long stop = -1;
+		if (write(w[i].cmd, &stop, sizeof(stop)) < 0)
+			break;
+	}
+	for (int i = 0; i < nw; i++) {
+		waitpid(w[i].pid, NULL, 0);
+		close(w[i].cmd);
+		close(w[i].rep);
+	}
+	printf("points=%ld held=%ld workers=%d secs=%.1f%s\n", end + 1, held, nw, now_s() - t0, line);
 	return 0;
 }
 
@@ -473,6 +729,32 @@ static int wait_up(double secs)
 
 static double num(const char *s) { return strtod(s, NULL); }
 
+static bool opt_slab;
+static int opt_echo = 7;
+
+/* Takes the options (src=, echo=, slab) out of ARGV; the new ARGC. */
+static int take_options(int argc, char **argv)
+{
+	int k = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strncmp(argv[i], "src=", 4)) {
+			char *save = NULL;
+			for (char *a = strtok_r(argv[i] + 4, ",", &save); a && nsrc < MAX_SRC;
+			     a = strtok_r(NULL, ",", &save))
+				if (inet_pton(AF_INET, a, &srcs[nsrc]) == 1)
+					nsrc++;
+		} else if (!strncmp(argv[i], "echo=", 5)) {
+			opt_echo = atoi(argv[i] + 5);
+		} else if (!strcmp(argv[i], "slab") && i > 5) {
+			opt_slab = true;
+		} else {
+			argv[k++] = argv[i];
+		}
+	}
+	argv[k] = NULL;
+	return k;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode;
@@ -482,6 +764,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: load MODE ADDR PORT ARGS... (see bench/load.c)\n");
 		return 2;
 	}
+	argc = take_options(argc, argv);
 	mode = argv[1];
 	dst.sin_family = AF_INET;
 	dst.sin_port = htons((uint16_t)atoi(argv[3]));
@@ -496,11 +779,13 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "rr"))
 		return argc < 6 ? 2 : rr(num(argv[4]), atol(argv[5]));
 	if (!strcmp(mode, "crr"))
-		return argc < 6 ? 2 : crr(num(argv[4]), atol(argv[5]));
+		return argc < 6 ? 2 : crr(num(argv[4]), atol(argv[5]), argc > 6 ? atol(argv[6]) : 1);
 	if (!strcmp(mode, "hold"))
 		return argc < 6 ? 2
 				: hold(atol(argv[4]), atol(argv[5]), argc > 6 ? atol(argv[6]) : 0,
-				       argc > 7 && !strcmp(argv[7], "slab"));
+				       opt_slab);
+	if (!strcmp(mode, "scale"))
+		return argc < 7 ? 2 : scale(num(argv[4]), argv[5], atol(argv[6]), opt_slab, opt_echo);
 	if (!strcmp(mode, "udp"))
 		return argc < 6 ? 2
 				: udp_flood(num(argv[4]), (size_t)num(argv[5]),
