@@ -148,6 +148,22 @@ struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg
 	return c;
 }
 
+/* A SYN listener L has no room for (its backlog is full, or the stack has
+ * no TCB left): dropped silently as DROP says, so the client's
+ * retransmission tries again (UNP 4.5) -- unless half-open connections that
+ * linger take the room: a flood, whose SYN,ACKs are never answered (one was
+ * already retransmitted).  Then a SYN cookie answers, so real clients still
+ * get in (RFC 4987 3.6). */
+static struct tcp_verdict tcp_listen_full(struct tapir_tcp *l, const struct tp_seg *seg,
+					  struct tcp_verdict drop)
+{
+	if (l->s->cfg.tcp_syncookies && l->acc_n < (unsigned)l->backlog)
+		for (struct tapir_tcp *h = l->synq; h; h = h->qnext)
+			if (h->syn_rexmt)
+				return tcp_send_cookie(l, seg);
+	return drop;
+}
+
 /* RFC 9293 3.10.7.2: LISTEN (an ACK that returns a SYN cookie went to
  * its connection before: tcp_input) */
 struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg)
@@ -163,22 +179,15 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 		return tcp_dropped(TCP_ANS_NONE);
 	if (ipv4_is_broadcast(s, seg->dst) || tapir_ipv4_is_multicast(seg->dst))
 		return tcp_dropped(TCP_ANS_NONE); /* RFC 1122 4.2.3.10 */
-	/* third: a SYN.  A full backlog (SYN-RECEIVED + accept queue) drops
-	 * it silently, so the client's retransmission tries again (UNP 4.5) --
-	 * unless half-open connections that linger fill it: a flood, whose
-	 * SYN,ACKs are never answered (one was already retransmitted).  Then
-	 * a SYN cookie answers, so real clients still get in (RFC 4987). */
+	/* third: a SYN.  A full backlog (SYN-RECEIVED + accept queue), or no
+	 * TCB left under the stack's limit, drops it (tcp_listen_full) */
 	if (l->syn_n + l->acc_n >= (unsigned)l->backlog) {
 		STAT(s, tcp_syn_queue_full);
-		if (s->cfg.tcp_syncookies && l->acc_n < (unsigned)l->backlog)
-			for (struct tapir_tcp *h = l->synq; h; h = h->qnext)
-				if (h->syn_rexmt)
-					return tcp_send_cookie(l, seg);
-		return tcp_dropped(TCP_ANS_NONE);
+		return tcp_listen_full(l, seg, tcp_dropped(TCP_ANS_NONE));
 	}
 	c = tcp_child_new(l, seg);
 	if (!c)
-		return (struct tcp_verdict){.reason = TAPIR_DROP_nomem};
+		return tcp_listen_full(l, seg, (struct tcp_verdict){.reason = TAPIR_DROP_nomem});
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->iss = tcp_isn(s, c->laddr, c->lport, c->raddr, c->rport);

@@ -58,8 +58,10 @@ static const char host_usage[] =
 	"  --ping-interval MS     between requests (default 1000)\n"
 	"  --personality NAME[=ARGS]  misbehave (repeatable; --personality help lists them)\n"
 	"  --control PATH         serve tapir ss/stats/trace on the UNIX socket PATH\n"
-	"  --max-sockets N        at most N open sockets; beyond, accept fails with EMFILE\n"
-	"                         and connections wait in the listen queue (default 1024)\n"
+	"  --max-sockets N        at most N sockets and connections (TIME-WAIT included;\n"
+	"                         default 1024); beyond, accept fails with EMFILE and new\n"
+	"                         connections wait in the listen queue, or their SYNs go\n"
+	"                         unanswered as with a full backlog\n"
 	"\n"
 	"Prints 'ready ...' on stdout once it answers.  SIGINT/SIGTERM: prints the\n"
 	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
@@ -405,14 +407,17 @@ int cmd_host(int argc, char **argv)
 					.recv = tap_recv, .recv_flags = tap_recv_flags,
 					.close = tap_close, .ctx = h.tap,
 					.mtu = tapir_tap_mtu(h.tap)};
-	/* the core must hold a TCB for each socket the limit allows */
-	if (max_sockets > cfg.tcp_sockets)
-		cfg.tcp_sockets = (unsigned)max_sockets;
+	/* One limit for the host, as RLIMIT_NOFILE is a process's: the
+	 * socket layer's descriptors (EMFILE beyond it) and the core's TCBs,
+	 * which the built-in services use directly (at the limit a listener
+	 * drops new SYNs, as with a full backlog: UNP 4.5) */
+	if (!max_sockets)
+		max_sockets = TAPIR_NET_DEFAULT_MAX_SOCKETS;
+	cfg.tcp_sockets = (unsigned)max_sockets;
 	h.net = tapir_net_new(&cfg, &drv);
 	if (!h.net)
 		die("out of memory creating the stack");
-	if (max_sockets)
-		tapir_net_set_max_sockets(h.net, (unsigned)max_sockets);
+	tapir_net_set_max_sockets(h.net, (unsigned)max_sockets);
 	h.s = tapir_net_stack(h.net);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
