@@ -74,9 +74,10 @@ struct tp_ring {
 	uint8_t *buf;
 	uint32_t cap;   /* the most it may hold: the buffer size, which the
 			 * window follows */
-	uint32_t size;  /* bytes allocated now (0 with no buf): grown with
-			 * the data up to CAP, so a connection exchanging a
-			 * few bytes holds a few KiB, not CAP (tcp_ring_get) */
+	uint32_t size;  /* bytes allocated (with no buf: what it had when it
+			 * last emptied, 0 at first): grown with the data up
+			 * to CAP, so a connection exchanging a few bytes holds
+			 * a few KiB, not CAP (tcp_ring_get) */
 	uint32_t head, len;
 };
 

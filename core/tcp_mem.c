@@ -258,15 +258,18 @@ static void ring_free(struct tp_tcp *tc, uint8_t *buf, uint32_t size)
 		free(buf);
 }
 
-/* Room for NEED bytes (at most the ring's cap) from the ring's head.  The
- * first allocation is TCP_RING_MIN, or NEED; growth at least doubles, so a
+/* Room for NEED bytes (at most the ring's cap) from the ring's head.  A
+ * ring without memory starts at the size it had when it last emptied (a
+ * connection that moves bulk data keeps moving it: no regrowth, and the
+ * cache has its size), or at TCP_RING_MIN; growth at least doubles, so a
  * ring reaches its cap in a few steps and what it holds is copied as many
  * times; the bytes keep their places relative to the head (out-of-order
  * data too).  tcp_mem_max bounds what all rings hold together. */
 int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r, uint32_t need)
 {
 	struct tp_tcp *tc = t->s->tcp;
-	uint32_t size = r->size ? r->size * 2 : TCP_RING_MIN;
+	uint32_t held = r->buf ? r->size : 0;
+	uint32_t size = r->buf ? r->size * 2 : r->size ? r->size : TCP_RING_MIN;
 	uint8_t *buf;
 	if (r->buf && r->size >= need)
 		return 0;
@@ -274,13 +277,13 @@ int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r, uint32_t need)
 		size = need;
 	if (size > r->cap)
 		size = r->cap;
-	if (tc->mem + size - r->size > t->s->cfg.tcp_mem_max || !(buf = ring_alloc(tc, size)))
+	if (tc->mem + size - held > t->s->cfg.tcp_mem_max || !(buf = ring_alloc(tc, size)))
 		return -ENOBUFS;
 	if (r->buf) {
 		ring_read_at(r, 0, buf, r->size);
 		ring_free(tc, r->buf, r->size);
 	}
-	tc->mem += size - r->size;
+	tc->mem += size - held;
 	r->buf = buf;
 	r->size = size;
 	r->head = 0;
@@ -295,7 +298,7 @@ void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r)
 	tc->mem -= r->size;
 	ring_free(tc, r->buf, r->size);
 	r->buf = NULL;
-	r->size = r->head = r->len = 0;
+	r->head = r->len = 0; /* SIZE stays: the next allocation's (tcp_ring_get) */
 }
 
 void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m)
