@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
-#include <ifaddrs.h>
 #include <malloc.h>
 #include <net/if.h>
 #include <math.h>
@@ -221,13 +220,10 @@ static tapir_time_t ping_next(const struct host *h)
 static unsigned long parse_num(const char *opt, const char *v, unsigned long lo,
 			       unsigned long hi)
 {
-	char *end;
-	unsigned long n;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || end == v || *end || n < lo || n > hi || v[0] == '-')
+	long long n = nu_parse_num(v, (long long)lo, (long long)hi);
+	if (n < 0)
 		die("%s: '%s' is not a number from %lu to %lu", opt, v, lo, hi);
-	return n;
+	return (unsigned long)n;
 }
 
 /* An address already on an interface of this namespace is not ours to take
