@@ -97,8 +97,14 @@ struct tapir_net {
 	unsigned nsocks;            /* its length */
 	unsigned max_socks;         /* descriptors are below this: else EMFILE */
 	unsigned low_free;          /* no free descriptor below this one */
-	tapir_net_service_fn service; /* service.c */
-	void *service_arg;
+	/* service.c: what runs on the stack thread after each turn, and the
+	 * kernel descriptors it waits on besides the driver's */
+	struct net_service {
+		tapir_net_service_fn fn;
+		void *arg;
+		int fd;             /* -1: none */
+	} services[TAPIR_NET_MAX_SERVICES];
+	int nservices;
 };
 
 /* net.c, called with the runner's mutex held */
@@ -110,9 +116,12 @@ tapir_time_t net_mono_us(void);
 /* Reads what the driver has and hands it to the core (mutex held): what a
  * thread waiting on the driver's fd does when it is readable. */
 void net_rx_drain(struct tapir_net *net);
-/* service.c: runs NET's service, if any (stack thread, mutex held); returns
- * the deadline it and its core calls set. */
+/* service.c: runs NET's services, if any (stack thread, mutex held); returns
+ * the deadline they and their core calls set. */
 tapir_time_t net_service_run(struct tapir_net *net, tapir_time_t now);
+/* Appends to PFD (room for TAPIR_NET_MAX_SERVICES more) the descriptors
+ * NET's services wait on; returns how many it added. */
+int net_service_fds(struct tapir_net *net, struct pollfd *pfd);
 
 /* sock.c: the socket table */
 void socks_init(struct tapir_net *net);

@@ -347,7 +347,7 @@ static void runner_release(struct net_runner *rt)
 static void *runner_main(void *arg)
 {
 	struct net_runner *rt = arg;
-	struct pollfd pfd[2];
+	struct pollfd pfd[2 + 2 * TAPIR_NET_MAX_SERVICES];
 	sigset_t all;
 
 	/* signals belong to the application's threads, never this one */
@@ -371,6 +371,8 @@ static void *runner_main(void *arg)
 		pfd[nfds++] = (struct pollfd){.fd = rt->efd, .events = POLLIN};
 		if (!rt->ml && rt->drv.fd >= 0)
 			pfd[nfds++] = (struct pollfd){.fd = rt->drv.fd, .events = POLLIN};
+		for (int i = 0; i < rt->nnets; i++)
+			nfds += net_service_fds(rt->nets[i], pfd + nfds);
 		/* from here, a core call by another thread must write the eventfd
 		 * if it sets a deadline before NEXT */
 		for (int i = 0; i < rt->nnets; i++)

@@ -113,9 +113,23 @@ unsigned tapir_net_max_sockets(struct tapir_net *net);
  * run again at the latest (NOW: at once, more work is waiting;
  * TAPIR_TIME_NEVER: only after the next turn).  Core objects whose event
  * functions note readiness and let FN act on it serve any number of
- * connections from this one thread.  NULL removes it. */
+ * connections from this one thread.
+ *
+ * A net runs up to TAPIR_NET_MAX_SERVICES services, in the order added.
+ * FD, when not -1, is a kernel descriptor (an epoll set, a listening
+ * socket) that the stack thread also waits on: when it is readable the
+ * thread takes a turn, so a service serves the kernel's descriptors and
+ * tapir's connections from one loop.  0, or -1 with errno ENOSPC (full)
+ * or EEXIST (FN and ARG are in already). */
+#define TAPIR_NET_MAX_SERVICES 8
 typedef tapir_time_t (*tapir_net_service_fn)(void *arg, struct tapir_stack *s,
 					     tapir_time_t now);
+int tapir_net_add_service(struct tapir_net *net, tapir_net_service_fn fn, void *arg, int fd);
+/* Removes the service FN/ARG; when it returns, FN is not running and will
+ * not run again. */
+void tapir_net_remove_service(struct tapir_net *net, tapir_net_service_fn fn, void *arg);
+/* The net's only service: removes every other, then adds FN/ARG without a
+ * descriptor (NULL: removes all). */
 void tapir_net_set_service(struct tapir_net *net, tapir_net_service_fn fn, void *arg);
 
 /* Starts the stack thread.  0, or -1 with errno set. */
