@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libpcap-dev libcmocka-dev
       iproute2 iputils-ping procps tshark socat netcat-openbsd python3 python3-scapy
-      clang libclang-rt-14-dev curl nftables)
+      clang libclang-rt-14-dev curl nftables
+      nginx iperf3 busybox-static)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
@@ -17,4 +18,12 @@ fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# A package's service (nginx) must not start in the machine's own namespace:
+# tests start their own copies inside namespaces they create.
+rc=/usr/sbin/policy-rc.d
+made_rc=0
+if [ ! -e "$rc" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod +x "$rc" && made_rc=1
+fi
+trap '[ "$made_rc" = 1 ] && rm -f "$rc"' EXIT
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

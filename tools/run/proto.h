@@ -1,0 +1,185 @@
+/*
+ * tapir run: how a program's sockets live on tapir (the contract between
+ * the gate in the tapir process, the preload library in the program, and
+ * the seccomp supervisor that covers what the preload cannot reach).
+ *
+ * THE MODEL.  Every AF_INET socket the program opens is, in the program, a
+ * real kernel descriptor: one end of an AF_UNIX socketpair (the "app end")
+ * whose other end (the "gate end") the gate holds and serves on the tapir
+ * stack's own event loop.  So everything the kernel does with descriptors
+ * keeps working untouched: read/write/send/recv/readv/writev/sendfile/
+ * splice on connected TCP, poll/select/epoll (level and edge), blocking
+ * and O_NONBLOCK, fork (the socket is shared; the gate sees the close only
+ * when the last descriptor in every process is gone, UNP 4.8), exec,
+ * dup/dup2/dup3, SCM_RIGHTS passing, setuid children.  Only the calls
+ * that name addresses or options go to the gate, as requests on a control
+ * channel (below).
+ *
+ *   TCP, before it is connected: a SOCK_STREAM pair.  The gate has filled
+ *   the app end's send buffer (TRUN_FILL bytes written from the app end,
+ *   unread at the gate end), so the app end is NOT writable: poll and
+ *   epoll see no POLLOUT until the handshake ends, as on a kernel socket.
+ *
+ *   TCP, connected (by connect, or made by accept): the gate drains the
+ *   filler (an accepted socket never had one) and relays bytes between the
+ *   gate end and the tapir connection, with bounded buffers both ways.
+ *   The app's shutdown(SHUT_WR) on the app end is EOF at the gate: tapir
+ *   sends FIN.  The peer's FIN: the gate shuts down the gate end for
+ *   writing, so the app reads EOF.  The last close of the app end
+ *   (POLLHUP at the gate end): FIN, or RST when SO_LINGER {1, 0} was set
+ *   or when the app left data unread (the kernel then sets ECONNRESET on
+ *   the gate end: RFC 2525 2.17, as Linux does).  A reset or a timeout of
+ *   the tapir connection: the gate closes the gate end, so the app reads
+ *   EOF and writes EPIPE; the preload turns that EOF into the real error
+ *   by asking TRUN_EOF (a program the preload does not cover sees EOF).
+ *
+ *   TCP, listening: the app end stays filled (a listener is never
+ *   writable).  For each connection the gate accepts from tapir's queue it
+ *   makes a new connected pair and writes ONE struct trun_accept record on
+ *   the listener's gate end, with the new app end attached (SCM_RIGHTS),
+ *   so the listener is readable exactly while connections wait (POLLIN,
+ *   EPOLLIN).  accept/accept4 is a recvmsg of one record on the listener:
+ *   blocking, non-blocking (EAGAIN), EINTR and several processes accepting
+ *   on one listener (nginx's workers) all behave as the kernel's.  The
+ *   gate keeps at most BACKLOG records unread (SIOCOUTQ on the gate end);
+ *   the rest wait in tapir's own listen queue, so listen's backlog bounds
+ *   as on the kernel.
+ *
+ *   UDP: a SOCK_DGRAM pair; every datagram either way starts with a
+ *   struct trun_dgram (the peer's address: the destination when the app
+ *   sends, 0.0.0.0:0 for the connected peer; the source when it receives).
+ *   The preload adds and strips it in send/recv and their relatives.
+ *
+ * NAMES.  The gate binds every app end to an abstract AF_UNIX name,
+ * "\0tapir.<gate pid>.<t|u>.<id>" (trun_name): whoever holds the
+ * descriptor -- after fork, exec, dup or SCM_RIGHTS -- learns with one
+ * getsockname() that it is a tapir socket, of which gate, and its id.
+ *
+ * THE CONTROL CHANNEL.  A process (the preload in each process, lazily,
+ * and again after fork; the seccomp supervisor) connects a SOCK_SEQPACKET
+ * socket to the gate's path (environment TRUN_ENV_GATE), sends TRUN_HELLO,
+ * then one struct trun_req per call; the gate answers each with one
+ * struct trun_rep, in order, at once (no request waits on the network:
+ * a blocking connect is TRUN_CONNECT, then a wait for POLLOUT on the
+ * descriptor, then TRUN_GETSOCKOPT SO_ERROR, as the kernel's own connect
+ * behaves).  TRUN_SOCKET's reply carries the new app end (SCM_RIGHTS).
+ * Requests name the socket by the id in its name.  A request for an id the
+ * gate does not know (the socket closed) answers -EBADF.
+ */
+#ifndef TAPIR_RUN_PROTO_H
+#define TAPIR_RUN_PROTO_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+/* The environment of a program under tapir run. */
+#define TRUN_ENV_GATE "TAPIR_RUN_GATE"   /* the gate's SOCK_SEQPACKET path */
+#define TRUN_ENV_DEBUG "TAPIR_RUN_DEBUG" /* "1": the preload logs each call on stderr */
+/* For `tapir host --control PATH`, the gate listens at PATH TRUN_GATE_SUFFIX. */
+#define TRUN_GATE_SUFFIX ".gate"
+
+#define TRUN_VERSION 1
+/* Bytes of filler the gate writes from an unconnected TCP app end: half
+ * its send buffer, which leaves it unwritable (unix_writable: the queued
+ * bytes' truesize is over a quarter of sk_sndbuf). */
+#define TRUN_FILL(sndbuf) ((sndbuf) / 2)
+
+enum trun_kind { TRUN_TCP = 't', TRUN_UDP = 'u' };
+
+/* "\0tapir.<gate>.<kind>.<id>": the abstract name of an app end.  Returns
+ * the socklen to bind with. */
+static inline socklen_t trun_name(struct sockaddr_un *sun, unsigned gate, char kind,
+				  unsigned id)
+{
+	int n;
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	n = snprintf(sun->sun_path + 1, sizeof(sun->sun_path) - 1, "tapir.%u.%c.%u", gate,
+		     kind, id);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+/* Parses what getsockname() said of a descriptor: 1 and GATE, KIND, ID
+ * when it is an app end, else 0.  (A listener's name keeps the 't' it was
+ * created with: its kind changes at the gate, not in its name.) */
+static inline int trun_parse(const struct sockaddr_un *sun, socklen_t len, unsigned *gate,
+			     char *kind, unsigned *id)
+{
+	char buf[sizeof(sun->sun_path)];
+	size_t n;
+	if (len <= offsetof(struct sockaddr_un, sun_path) + 1 || sun->sun_family != AF_UNIX ||
+	    sun->sun_path[0] != '\0')
+		return 0;
+	n = len - offsetof(struct sockaddr_un, sun_path) - 1;
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, sun->sun_path + 1, n);
+	buf[n] = '\0';
+	return sscanf(buf, "tapir.%u.%c.%u", gate, kind, id) == 3;
+}
+
+enum trun_op {
+	TRUN_HELLO = 1,   /* a = TRUN_VERSION, b = pid.  ret: the gate's pid */
+	TRUN_SOCKET,      /* a = domain (AF_INET; AF_INET6 for the v4 half of a
+			   * dual-stack socket), b = type (SOCK_STREAM or SOCK_DGRAM,
+			   * without flags), c = protocol.  ret: the id; the app end
+			   * attached, bound to its name, blocking, without CLOEXEC
+			   * (the caller applies SOCK_NONBLOCK / SOCK_CLOEXEC). */
+	TRUN_BIND,        /* data = struct sockaddr_in */
+	TRUN_LISTEN,      /* a = backlog */
+	TRUN_CONNECT,     /* data = struct sockaddr_in (AF_UNSPEC: UDP disconnect).
+			   * ret: 0 (UDP; or a TCP connection already made),
+			   * -EINPROGRESS (TCP: the handshake runs; POLLOUT on the app
+			   * end when it ends, then SO_ERROR says how), -errno */
+	TRUN_SHUTDOWN,    /* a = how.  ret 0 when the socket is connected: the
+			   * caller then shuts the app end down the same way itself
+			   * (SHUT_WR is what sends the FIN: EOF at the gate);
+			   * -ENOTCONN otherwise */
+	TRUN_GETSOCKNAME, /* ret 0, data = struct sockaddr_in */
+	TRUN_GETPEERNAME, /* ret 0 or -ENOTCONN, data = struct sockaddr_in */
+	TRUN_SETSOCKOPT,  /* a = level, b = name, data = the value */
+	TRUN_GETSOCKOPT,  /* a = level, b = name, c = the caller's optlen;
+			   * ret 0, data = the value (len: its length).  SO_ERROR
+			   * clears the pending error, as the kernel's. */
+	TRUN_EOF,         /* the app end read EOF: ret 0 for a FIN, or -errno
+			   * (ECONNRESET, ETIMEDOUT, ...) once, as a kernel read would
+			   * have failed */
+	TRUN_OP_MAX
+};
+
+#define TRUN_DATA_MAX 256 /* struct tcp_info (232 bytes) fits */
+
+struct trun_req {
+	uint32_t op;
+	uint32_t id;
+	int32_t a, b, c;
+	uint32_t len; /* bytes of DATA in use */
+	uint8_t data[TRUN_DATA_MAX];
+};
+
+struct trun_rep {
+	int32_t ret; /* >= 0, or -errno */
+	uint32_t len;
+	uint8_t data[TRUN_DATA_MAX];
+};
+
+/* One accepted connection, read from a listener (with the new app end
+ * attached by SCM_RIGHTS).  Addresses and ports in network byte order. */
+struct trun_accept {
+	uint32_t id;
+	uint32_t peer_addr, local_addr;
+	uint16_t peer_port, local_port;
+	uint32_t reserved[2];
+};
+
+/* Heads every datagram on a UDP pair.  Network byte order. */
+struct trun_dgram {
+	uint32_t addr;
+	uint16_t port;
+	uint16_t reserved;
+};
+
+#endif
