@@ -1,10 +1,12 @@
-/* tapir_net_set_service: code on the stack thread, after each turn, under
+/* tapir_net_set_service / add_service: code on the stack thread, after each turn, under
  * the net's mutex.  B runs a small echo on the core's own TCP API as a
  * service (no thread, no api descriptor per connection); A's application
  * threads are its clients through the Berkeley calls.  The service's
  * returned deadline must wake the stack thread when nothing else would.
  * No assertion depends on how long something took. */
+#define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -186,11 +188,75 @@ static void service_deadline(void **state)
 		usleep(1000); /* bounded by ctest's timeout */
 }
 
+/* A service's kernel descriptor: a byte written to the pipe must wake the
+ * stack thread (no frame, no deadline would), and the service reads it. */
+struct pipe_svc {
+	int rd;
+	atomic_uint got, runs;
+};
+
+static tapir_time_t pipe_turn(void *arg, struct tapir_stack *s, tapir_time_t now)
+{
+	struct pipe_svc *ps = arg;
+	char buf[16];
+	ssize_t n;
+	(void)s;
+	(void)now;
+	atomic_fetch_add(&ps->runs, 1);
+	while ((n = read(ps->rd, buf, sizeof(buf))) > 0)
+		atomic_fetch_add(&ps->got, (unsigned)n);
+	return TAPIR_TIME_NEVER;
+}
+
+static tapir_time_t noop_turn(void *arg, struct tapir_stack *s, tapir_time_t now)
+{
+	(void)arg;
+	(void)s;
+	(void)now;
+	return TAPIR_TIME_NEVER;
+}
+
+static void service_fd(void **state)
+{
+	struct net_pair *p = *state;
+	struct pipe_svc ps = {0};
+	int fds[2], slot[TAPIR_NET_MAX_SERVICES];
+	unsigned runs;
+	assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+	ps.rd = fds[0];
+	assert_int_equal(tapir_net_add_service(p->b, pipe_turn, &ps, ps.rd), 0);
+	assert_int_equal(tapir_net_add_service(p->b, pipe_turn, &ps, ps.rd), -1);
+	assert_int_equal(errno, EEXIST);
+	for (unsigned i = 1; i <= 5; i++) {
+		assert_int_equal(write(fds[1], "x", 1), 1);
+		while (atomic_load(&ps.got) < i)
+			usleep(1000); /* bounded by ctest's timeout */
+	}
+	/* the table holds TAPIR_NET_MAX_SERVICES: one more is ENOSPC */
+	for (int i = 1; i < TAPIR_NET_MAX_SERVICES; i++)
+		assert_int_equal(tapir_net_add_service(p->b, noop_turn, &slot[i], -1), 0);
+	assert_int_equal(tapir_net_add_service(p->b, noop_turn, &slot[0], -1), -1);
+	assert_int_equal(errno, ENOSPC);
+	/* once removed, it never runs again, whatever the pipe says */
+	tapir_net_remove_service(p->b, pipe_turn, &ps);
+	runs = atomic_load(&ps.runs);
+	assert_int_equal(write(fds[1], "y", 1), 1);
+	for (int i = 0; i < 20; i++) {
+		tapir_net_lock(p->b); /* a turn of the thread */
+		tapir_net_unlock(p->b);
+		usleep(1000);
+	}
+	assert_int_equal(atomic_load(&ps.runs), runs);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(service_echo, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(service_deadline, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(service_fd, pair_setup, pair_teardown),
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
