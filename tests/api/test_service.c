@@ -37,6 +37,7 @@ struct echo_svc {
 	atomic_uint runs;   /* read without the lock, which would wake the thread */
 	unsigned accepted, echoed, closed;
 	tapir_time_t tick;  /* > 0: ask to run again this long after each run */
+	tapir_time_t now;   /* the time of its last run */
 };
 
 static void conn_ev(void *arg, unsigned ev)
@@ -76,6 +77,7 @@ static tapir_time_t echo_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 	int err;
 	(void)s;
 	atomic_fetch_add(&e->runs, 1);
+	e->now = now;
 	while (e->lis_ready && e->nconn < MAXC) {
 		if (!(t = tapir_tcp_accept(e->lis, &err))) {
 			e->lis_ready = false;
@@ -106,6 +108,23 @@ static void echo_install(struct tapir_net *net, struct echo_svc *e)
 	tapir_tcp_set_event(e->lis, lis_ev, e);
 	tapir_net_unlock(net);
 	tapir_net_set_service(net, echo_turn, e);
+}
+
+/* E lives on the test's stack: before the test returns, the stack thread
+ * must be done with it -- no service run, no event callback into it. */
+static void echo_remove(struct tapir_net *net, struct echo_svc *e)
+{
+	tapir_net_remove_service(net, echo_turn, e);
+	tapir_net_lock(net);
+	for (int i = 0; i < e->nconn; i++)
+		if (e->conn[i]) {
+			tapir_tcp_set_event(e->conn[i], NULL, NULL);
+			tapir_tcp_abort(e->conn[i], e->now);
+			e->conn[i] = NULL;
+		}
+	tapir_tcp_set_event(e->lis, NULL, NULL);
+	tapir_tcp_close(e->lis, e->now);
+	tapir_net_unlock(net);
 }
 
 static unsigned read_count(struct tapir_net *net, const unsigned *what)
@@ -170,6 +189,7 @@ static void service_echo(void **state)
 	}
 	assert_int_equal(read_count(p->b, &e.echoed), total);
 	assert_int_equal(read_count(p->b, &e.closed), CONNS);
+	echo_remove(p->b, &e);
 }
 
 /* With no frame and no timer, only the service's own deadline wakes the
@@ -186,6 +206,7 @@ static void service_deadline(void **state)
 	first = atomic_load(&e.runs);
 	while (atomic_load(&e.runs) < first + 20)
 		usleep(1000); /* bounded by ctest's timeout */
+	echo_remove(p->b, &e);
 }
 
 /* A service's kernel descriptor: a byte written to the pipe must wake the
