@@ -376,7 +376,9 @@ int ipv6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 	if (TAPIR_IPV6_HLEN + plen > len)
 		return TAPIR_DROP_ip6_length;
 	len = TAPIR_IPV6_HLEN + plen; /* the link may pad short frames */
-	if (tapir_ipv6_is_martian_source(src) || ipv6_local_iface(s, src, true) >= 0)
+	/* ours only once DAD passed: the answer to our DAD comes from the
+	 * address itself (RFC 4862 5.4.4) */
+	if (tapir_ipv6_is_martian_source(src) || ipv6_local_iface(s, src, false) >= 0)
 		return TAPIR_DROP_ip6_bad_source;
 	mine = ipv6_local_iface(s, dst, true);
 	if (mine >= 0 && ipv6_local_iface(s, dst, false) < 0)
