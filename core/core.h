@@ -69,6 +69,19 @@ static inline size_t tp_pkt_headroom(const struct tp_pkt *p)
 {
 	return (size_t)(p->data - p->base);
 }
+/* Appends P to the queue at *HEAD that holds *N packets; one already
+ * holding LIMIT first loses its oldest (RFC 1122 2.3.2.2, RFC 4861
+ * 7.2.2): 1 then, else 0.  ARP's and ND's per-neighbor queues. */
+int tp_queue_bounded(struct tapir_stack *s, struct tp_pkt **head, uint16_t *n, unsigned limit,
+		     struct tp_pkt *p);
+/* For the caches that evict (ARP, ND): is an entry (PENDING: still being
+ * resolved; USED: when last confirmed) a better victim than the victim so
+ * far?  Resolved ones go first, the oldest of them first. */
+static inline bool tp_evict_before(bool pending, tapir_time_t used, bool v_pending,
+				   tapir_time_t v_used)
+{
+	return (v_pending && !pending) || (v_pending == pending && used < v_used);
+}
 int tp_pools_init(struct tapir_stack *s);
 void tp_pools_free(struct tapir_stack *s);
 

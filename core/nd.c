@@ -76,9 +76,8 @@ static struct nd_entry *nd_alloc(struct tapir_stack *s, const uint8_t *ip, int i
 			victim = e;
 			break;
 		}
-		if (!victim || (victim->state == ND_INCOMPLETE && e->state != ND_INCOMPLETE) ||
-		    ((victim->state == ND_INCOMPLETE) == (e->state == ND_INCOMPLETE) &&
-		     e->updated < victim->updated))
+		if (!victim || tp_evict_before(e->state == ND_INCOMPLETE, e->updated,
+					       victim->state == ND_INCOMPLETE, victim->updated))
 			victim = e;
 	}
 	if (victim->state != ND_FREE) {
@@ -219,25 +218,8 @@ void nd_output(struct tapir_stack *s, int ifindex, const uint8_t *nexthop, struc
 		e->probes = 1;
 		nd_solicit(s, e, p->data + TAPIR_IPV6_SRC);
 	}
-	/* RFC 4861 7.2.2: a bounded queue per entry; when full, the oldest
-	 * packet goes */
-	p->next = NULL;
-	if (e->queued >= s->cfg.nd_queue_len) {
-		struct tp_pkt *old = e->queue;
-		e->queue = old->next;
-		e->queued--;
-		tp_pkt_free(s, old);
-		STAT(s, nd_queue_dropped);
-	}
-	if (!e->queue) {
-		e->queue = p;
-	} else {
-		struct tp_pkt *t = e->queue;
-		while (t->next)
-			t = t->next;
-		t->next = p;
-	}
-	e->queued++;
+	/* RFC 4861 7.2.2: a bounded queue per entry */
+	s->stats.nd_queue_dropped += tp_queue_bounded(s, &e->queue, &e->queued, s->cfg.nd_queue_len, p);
 }
 
 /* RFC 4861 7.2.2: no answer: each waiting packet's sender hears "address
