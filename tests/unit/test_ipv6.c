@@ -23,7 +23,8 @@ static size_t echo_frame(const uint8_t *src, const uint8_t *dst, uint8_t nh, con
 	static uint8_t pl[70000];
 	uint8_t data[65536];
 	pattern_fill(data, dlen, 7);
-	memcpy(pl, ext, extlen);
+	if (extlen)
+		memcpy(pl, ext, extlen);
 	fr_icmp6(pl + extlen, src, dst, TAPIR_ICMP6_ECHO, 0, 0x12340001, data, dlen);
 	return fr_ip6_frame(FR, NULL, src, dst, nh, 0, pl, extlen + 8 + dlen);
 }

@@ -31,7 +31,8 @@ static void make6(struct frags6 *fs, uint32_t id, size_t dlen, size_t chunk, con
 	static uint8_t body[70000], data[70000];
 	size_t blen;
 	pattern_fill(data, dlen, id);
-	memcpy(body, pre, prelen);
+	if (prelen)
+		memcpy(body, pre, prelen);
 	fs->mlen = fr_icmp6(body + prelen, IP6_PEER, IP6_US, TAPIR_ICMP6_ECHO, 0, id, data, dlen);
 	blen = prelen + fs->mlen;
 	fs->n = 0;
