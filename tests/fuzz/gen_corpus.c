@@ -83,7 +83,8 @@ static size_t ipv6(uint8_t *ip, const uint8_t *src, const uint8_t *dst, uint8_t 
 	ip[7] = hlim;
 	memcpy(ip + 8, src, 16);
 	memcpy(ip + 24, dst, 16);
-	memcpy(ip + 40, ext, extlen);
+	if (extlen)
+		memcpy(ip + 40, ext, extlen);
 	memcpy(ip + 40 + extlen, l4, l4len);
 	w_fix_checksums(ip, 40 + extlen + l4len);
 	return 40 + extlen + l4len;

@@ -134,11 +134,12 @@ void w_ip(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, size_t payload
 /* IPv6 (RFC 8200 8.1): the ICMPv6 checksum behind any extension headers */
 static void w_fix_checksums6(uint8_t *ip, size_t len)
 {
-	uint8_t nh = ip[6];
+	uint8_t nh;
 	size_t tot;
 	int up;
 	if (len < 40 || (tot = 40 + tapir_get16(ip + 4)) > len)
 		return;
+	nh = ip[6];
 	up = ipv6_upper(ip, tot, 40, &nh);
 	if (up < 0 || nh != 58 || (size_t)up + 4 > tot)
 		return;
