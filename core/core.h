@@ -131,6 +131,9 @@ struct tp_iface {
 	tapir_time_t mld_at;
 	tapir_time_t mld_query_at;  /* RFC 3810 6.2: the answer to a query, or NEVER */
 	uint8_t hop_limit;          /* RFC 4861 6.3.4 Cur Hop Limit, 0: cfg.ttl */
+	unsigned mtu6;              /* RFC 4861 6.3.4 an RA's MTU option, 0: mtu */
+	uint8_t rs_left;            /* RFC 4861 6.3.7 router solicitations to send */
+	tapir_time_t rs_at;
 };
 
 struct tp_route {

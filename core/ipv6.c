@@ -108,7 +108,7 @@ unsigned ipv6_path_mtu(struct tapir_stack *s, const uint8_t *dst)
 	unsigned mtu;
 	if (i < 0)
 		return 0;
-	mtu = s->ifaces[i].mtu;
+	mtu = s->ifaces[i].mtu6 ? s->ifaces[i].mtu6 : s->ifaces[i].mtu;
 	if ((e = pmtu_find(s, dst)) && e->mtu < mtu)
 		mtu = e->mtu;
 	return mtu < TAPIR_IPV6_MIN_MTU ? TAPIR_IPV6_MIN_MTU : mtu;
@@ -512,7 +512,9 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 			trace_ip6(s, "loop", p->data, p->len);
 		return ip_loop_queue(s, p);
 	}
-	mtu = tapir_ipv6_is_multicast(dst) ? s->ifaces[ifindex].mtu : ipv6_path_mtu(s, dst);
+	mtu = tapir_ipv6_is_multicast(dst) ? (s->ifaces[ifindex].mtu6 ? s->ifaces[ifindex].mtu6
+								      : s->ifaces[ifindex].mtu)
+					   : ipv6_path_mtu(s, dst);
 	/* RFC 8021: a packet that fits goes whole, never as an atomic fragment */
 	if (p->len <= mtu) {
 		ipv6_send(s, ifindex, nexthop, p);

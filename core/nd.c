@@ -3,7 +3,8 @@
  * solicitations and advertisements; an interface's addresses with
  * duplicate address detection (RFC 4862 5.4), the link-local one from the
  * MAC (RFC 4291 Appendix A); router advertisements into a bounded default
- * router list and prefix list (RFC 4861 6.3.4; no SLAAC yet). */
+ * router list and prefix list (RFC 4861 6.3.4, asked for by router
+ * solicitations, 6.3.7; no SLAAC yet). */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -13,10 +14,13 @@
 #define MAX_UNICAST_SOLICIT 3
 #define DELAY_FIRST_PROBE_TIME TAPIR_SEC(5)
 #define MAX_RTR_SOLICITATION_DELAY TAPIR_SEC(1)
+#define RTR_SOLICITATION_INTERVAL TAPIR_SEC(4)
+#define MAX_RTR_SOLICITATIONS 3
 #define ND_HOP_LIMIT 255                        /* RFC 4861 7.1.1: never forwarded */
 #define ND_RA_L 0x80                            /* RFC 4861 4.6.2 on-link flag */
 
 const uint8_t tp_ip6_all_nodes[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t all_routers[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 static const uint8_t unspecified[16];
 
 /* RFC 4861 6.3.2: ReachableTime is BaseReachableTime times a random
@@ -615,6 +619,7 @@ static int nd_ra_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 		return TAPIR_DROP_nd_bad;
 	STAT(s, nd_ra_rx);
 	TRACE(s, TAPIR_TR_ND, "rx RA from %s lifetime %u", tp_ip6_str(src, a), tapir_get16(m + 6));
+	s->ifaces[ifindex].rs_left = 0; /* RFC 4861 6.3.7: answered */
 	if (m[4])
 		s->ifaces[ifindex].hop_limit = m[4];
 	nd_router_set(s, ifindex, src, tapir_get16(m + 6));
@@ -625,6 +630,10 @@ static int nd_ra_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 		const uint8_t *o = m + i;
 		if (o[0] == TAPIR_ND_OPT_SRC_LLADDR && o[1] == 1)
 			nd_learn(s, ifindex, src, o + 2, true);
+		/* RFC 4861 4.6.4, 6.3.4: within 1280 and the link's own */
+		if (o[0] == TAPIR_ND_OPT_MTU && o[1] == 1 && tapir_get32(o + 4) >= TAPIR_IPV6_MIN_MTU &&
+		    tapir_get32(o + 4) <= s->ifaces[ifindex].mtu)
+			s->ifaces[ifindex].mtu6 = tapir_get32(o + 4);
 		/* RFC 4861 4.6.2: 32 bytes; on-link prefixes only (no SLAAC
 		 * here), never the link-local one */
 		if (o[0] == TAPIR_ND_OPT_PREFIX && o[1] == 4 && (o[3] & ND_RA_L) && o[2] <= 128 &&
@@ -678,6 +687,10 @@ static tapir_time_t dad_poll(struct tapir_stack *s, int ifindex, tapir_time_t no
 				a->state = TAPIR_ADDR6_PREFERRED;
 				STAT(s, nd_dad_ok);
 				TRACE(s, TAPIR_TR_ND, "dad: %s is ours", tp_ip6_str(a->a, t));
+				if (k == 0) { /* RFC 4861 6.3.7: now routers may be asked */
+					ifc->rs_left = MAX_RTR_SOLICITATIONS;
+					TP_ARM(s, ifc->rs_at, now + tp_rand(s) % MAX_RTR_SOLICITATION_DELAY);
+				}
 				continue;
 			}
 		}
@@ -685,6 +698,35 @@ static tapir_time_t dad_poll(struct tapir_stack *s, int ifindex, tapir_time_t no
 			next = a->dad_at;
 	}
 	return next;
+}
+
+/* RFC 4861 6.3.7: a router solicitation from the link-local address,
+ * with our link-layer address, to all routers. */
+static tapir_time_t rs_poll(struct tapir_stack *s, int ifindex, tapir_time_t now)
+{
+	struct tp_iface *ifc = &s->ifaces[ifindex];
+	struct tp_pkt *p;
+	if (!ifc->rs_left)
+		return TAPIR_TIME_NEVER;
+	if (ifc->rs_at > now)
+		return ifc->rs_at;
+	if (--ifc->rs_left)
+		TP_ARM(s, ifc->rs_at, now + RTR_SOLICITATION_INTERVAL);
+	if (!(p = tp_pkt_alloc(s, 16))) {
+		STAT(s, tx_nomem);
+		return ifc->rs_left ? ifc->rs_at : TAPIR_TIME_NEVER;
+	}
+	memset(p->data, 0, 16);
+	p->len = 16;
+	p->data[0] = TAPIR_ICMP6_ROUTER_SOLICIT;
+	p->data[8] = TAPIR_ND_OPT_SRC_LLADDR;
+	p->data[9] = 1;
+	memcpy(p->data + 10, ifc->mac, 6);
+	icmp6_checksum(p->data, p->len, ifc->a6[0].a, all_routers);
+	STAT(s, nd_rs_sent);
+	TRACE(s, TAPIR_TR_ND, "tx RS");
+	ipv6_output(s, p, ifc->a6[0].a, all_routers, TAPIR_IPPROTO_ICMPV6, ND_HOP_LIMIT, ifindex, 0);
+	return ifc->rs_left ? ifc->rs_at : TAPIR_TIME_NEVER;
 }
 
 /* RFC 4861 7.3.3: the cache's timers. */
@@ -727,6 +769,8 @@ tapir_time_t nd_poll(struct tapir_stack *s, tapir_time_t now)
 		t = mld_poll(s, i, now); /* the join's report before DAD's NS */
 		next = t < next ? t : next;
 		t = dad_poll(s, i, now);
+		next = t < next ? t : next;
+		t = rs_poll(s, i, now);
 		next = t < next ? t : next;
 	}
 	for (unsigned i = 0; i < s->cfg.nd_cache_size; i++) {

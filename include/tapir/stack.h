@@ -266,7 +266,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(ip6_fragmented) X(icmp6_echo_replied) X(icmp6_errors_sent)              \
 	X(icmp6_errors_rx) X(icmp6_pmtu_updates) X(nd_ns_sent) X(nd_na_sent)   \
 	X(nd_resolved) X(nd_resolve_failed) X(nd_queue_dropped) X(nd_evicted) \
-	X(nd_dad_ok) X(nd_dad_failed) X(nd_conflicts) X(nd_ra_rx)              \
+	X(nd_dad_ok) X(nd_dad_failed) X(nd_conflicts) X(nd_ra_rx) X(nd_rs_sent)              \
 	X(mld_reports_sent)
 
 enum tapir_drop {

@@ -341,6 +341,57 @@ static void test_router_advert(void **state)
 	fx_expect_drop(f, FR, n, nd_bad);
 }
 
+/* RFC 4861 6.3.7: once the link-local address is ours, three router
+ * solicitations 4 s apart, to all routers; an advertisement ends them */
+static void test_router_solicit(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t all_routers[16] = {0xff, 2, [15] = 2};
+	const uint8_t *ip, *m;
+	size_t mlen;
+	assert_int_equal(tapir_iface_enable_ipv6(f->s, f->ifi, f->now), 0);
+	for (int i = 0; i < 20; i++)
+		fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_ROUTER_SOLICIT), 3);
+	ip = cap_last_icmp6(&f->cap, TAPIR_ICMP6_ROUTER_SOLICIT, &m, &mlen);
+	assert_memory_equal(ip + 8, LL_US, 16);
+	assert_memory_equal(ip + 24, all_routers, 16);
+	assert_int_equal(ip[7], 255);
+	assert_int_equal(mlen, 16);
+	assert_int_equal(m[8], TAPIR_ND_OPT_SRC_LLADDR);
+	assert_memory_equal(m + 10, MAC_US, 6);
+	assert_icmp6_csum(ip, m, mlen);
+}
+
+static void test_router_solicit_answered(void **state)
+{
+	struct fx *f = *state;
+	uint8_t ra[8] = {0};
+	assert_int_equal(tapir_iface_enable_ipv6(f->s, f->ifi, f->now), 0);
+	while (!cap_count_icmp6(&f->cap, TAPIR_ICMP6_ROUTER_SOLICIT))
+		fx_advance(f, TAPIR_MS(100));
+	fx_expect_ok(f, FR, fr_icmp6_frame(FR, LL_PEER, IP6_ALLNODES, 255, TAPIR_ICMP6_ROUTER_ADVERT, 0,
+					   RA(0), ra, 8));
+	for (int i = 0; i < 20; i++)
+		fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_ROUTER_SOLICIT), 1);
+}
+
+/* RFC 4861 6.3.4: an RA's MTU option, within 1280 and the link's MTU */
+static void test_router_mtu(void **state)
+{
+	struct fx *f = *state;
+	uint8_t ra[16] = {[8] = TAPIR_ND_OPT_MTU, [9] = 1};
+	static const unsigned mtus[] = {1400, 1000, 9000, 1280};
+	static const unsigned want[] = {1400, 1400, 1400, 1280};
+	for (int i = 0; i < 4; i++) {
+		tapir_put32(ra + 12, mtus[i]);
+		fx_expect_ok(f, FR, fr_icmp6_frame(FR, LL_PEER, IP6_ALLNODES, 255, TAPIR_ICMP6_ROUTER_ADVERT,
+						   0, RA(0), ra, 16));
+		assert_int_equal(ipv6_path_mtu(f->s, IP6_PEER), want[i]);
+	}
+}
+
 /* RFC 3810 6.2: a general query is answered within its response delay */
 static void test_mld_query(void **state)
 {
@@ -447,6 +498,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cache_bound, fx6_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_router_advert, fx6_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_mld_query, fx6_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_router_solicit, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_router_solicit_answered, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_router_mtu, fx6_setup, fx_teardown),
 		cmocka_unit_test(test_two_stacks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
