@@ -244,6 +244,24 @@ static void test_error_rules(void **state)
 	assert_int_equal(fx_st(f)->icmp_rate_limited, 10);
 }
 
+/* RFC 4443 2.4 (e.4): nothing about a packet that came as a link-layer
+ * multicast, but a parameter problem about an option (code 2) */
+static void test_error_l2_multicast(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t mcast_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+	uint8_t h[8] = {58, 0, 0x9e, 4, 0, 0, 0, 0}, body[20] = {0};
+	size_t n;
+	fx_learn_peer6(f, IP6_PEER);
+	n = fr_ip6_frame(FR, mcast_mac, IP6_PEER, IP6_US, 253, 0, body, 20);
+	fx_expect_drop(f, FR, n, ip6_next_header);
+	assert_int_equal(f->cap.n, 0);
+	n = echo_frame(IP6_PEER, IP6_US, 60, h, 8, 8);
+	memcpy(FR, mcast_mac, 6);
+	fx_expect_drop(f, FR, n, ip6_option);
+	expect_pp(f, TAPIR_ICMP6_PARAM_OPTION, 42);
+}
+
 /* The reply to a LEN-byte echo request is LEN + 8 bytes of ICMPv6: its
  * pieces on the wire. */
 static void reply_pieces(struct fx *f, size_t dlen, size_t *frags, size_t *biggest)
@@ -375,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_next_header, fx6_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_chain_bound, fx6_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_error_rules, fx6_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_error_l2_multicast, fx6_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_packet_too_big, fx6_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_icmp6_checks, fx6_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_loop, fx6_setup, fx_teardown),

@@ -358,7 +358,7 @@ int cmd_host(int argc, char **argv)
 	if (!tap_name)
 		die("host: --tap NAME is required (try tapir host --help)");
 	if (!have_addr)
-		die("host: --addr A.B.C.D/LEN is required");
+		die("host: an IPv4 --addr A.B.C.D/LEN is required (IPv6 ones go beside it)");
 	{
 		uint32_t mask = ~0u << (32 - plen);
 		char a[16];
