@@ -1,7 +1,9 @@
 /* Reassembly for both families (RFC 791 3.2, RFC 8200 4.5; RFC 815's idea
  * of holes kept as a sorted fragment list).  Datagrams are keyed by
- * family, addresses and id (and, for IPv4, protocol).  Bounded: at most cfg.reasm_max_datagrams at once and
- * cfg.reasm_max_bytes of buffers; the oldest datagram makes room.
+ * family, addresses and id (and, for IPv4, protocol).  Bounded: at most
+ * cfg.reasm_max_datagrams at once and cfg.reasm_max_bytes of buffers; the
+ * oldest datagram makes room.  (An IPv6 datagram whose whole packet would
+ * pass 64 KiB, the large buffer, is dropped as frag_nomem.)
  *
  * Overlaps are never merged: following RFC 5722 (written for IPv6, the same
  * reasoning holds here) any overlapping fragment discards the whole

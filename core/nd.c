@@ -763,9 +763,11 @@ static void nd_entry_due(struct tapir_stack *s, struct nd_entry *e)
 tapir_time_t nd_poll(struct tapir_stack *s, tapir_time_t now)
 {
 	tapir_time_t next = TAPIR_TIME_NEVER, t;
+	bool v6 = false;
 	for (int i = 0; i < s->nifaces; i++) {
 		if (!s->ifaces[i].v6)
 			continue;
+		v6 = true;
 		t = mld_poll(s, i, now); /* the join's report before DAD's NS */
 		next = t < next ? t : next;
 		t = dad_poll(s, i, now);
@@ -773,7 +775,7 @@ tapir_time_t nd_poll(struct tapir_stack *s, tapir_time_t now)
 		t = rs_poll(s, i, now);
 		next = t < next ? t : next;
 	}
-	for (unsigned i = 0; i < s->cfg.nd_cache_size; i++) {
+	for (unsigned i = 0; v6 && i < s->cfg.nd_cache_size; i++) { /* no IPv6: no entries */
 		struct nd_entry *e = &s->nd[i];
 		if (e->state == ND_FREE)
 			continue;
