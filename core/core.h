@@ -111,7 +111,10 @@ struct tp_addr6 {
 	uint8_t plen;
 	uint8_t state;              /* enum tapir_addr6_state */
 	uint8_t dad_left;           /* DAD solicitations still to send */
+	bool autoconf;              /* formed by SLAAC (slaac.c) */
 	tapir_time_t dad_at;        /* the next one, or the end of DAD */
+	/* RFC 4862 5.5.4: preferred and valid lifetimes' ends (0: forever) */
+	tapir_time_t preferred_until, valid_until;
 };
 
 struct tp_iface {
@@ -134,6 +137,7 @@ struct tp_iface {
 	unsigned mtu6;              /* RFC 4861 6.3.4 an RA's MTU option, 0: mtu */
 	uint8_t rs_left;            /* RFC 4861 6.3.7 router solicitations to send */
 	tapir_time_t rs_at;
+	bool slaac;                 /* tapir_iface_set_slaac */
 };
 
 struct tp_route {
@@ -487,12 +491,21 @@ tapir_time_t nd_poll(struct tapir_stack *s, tapir_time_t now);
 /* We listen to group A on IFINDEX: all-nodes, or a solicited-node group of
  * one of our addresses (tentative ones too: RFC 4862 5.4.2). */
 bool nd_joined(const struct tapir_stack *s, int ifindex, const uint8_t *a);
+/* Adds ADDR/PLEN to IFINDEX, tentative (DAD started): its slot (>= 1),
+ * or -EEXIST, -ENOSPC. */
+int nd_addr_add(struct tapir_stack *s, int ifindex, const uint8_t *addr, unsigned plen);
 /* A default router's address for IFINDEX (RFC 4861 6.3.6), or NULL. */
 const uint8_t *nd_default_router(const struct tapir_stack *s, int *ifindex);
 /* DST is on link through a prefix from a router advertisement. */
 int nd_prefix_onlink(const struct tapir_stack *s, const uint8_t *dst);
 const struct nd_entry *nd_lookup(const struct tapir_stack *s, const uint8_t *ip);
 extern const uint8_t tp_ip6_all_nodes[16];
+
+/* ---- slaac.c: stateless address autoconfiguration (RFC 4862 5.5) ---- */
+/* An RA's prefix information option O (32 bytes) received on IFINDEX. */
+void slaac_prefix(struct tapir_stack *s, int ifindex, const uint8_t *o);
+/* Removes the addresses whose valid lifetime ended; the next end. */
+tapir_time_t slaac_poll(struct tapir_stack *s, int ifindex, tapir_time_t now);
 
 /* ---- mld.c: MLDv2 as a host (RFC 3810) ---- */
 /* The interface's groups changed: state-change reports from AT on. */

@@ -44,7 +44,9 @@ const uint8_t *ipv6_select_source(const struct tapir_stack *s, int ifindex, cons
 		return NULL;
 	for (int k = 0; k < TAPIR_IPV6_ADDRS; k++) {
 		const struct tp_addr6 *a = &ifc->a6[k];
-		if (a->state != TAPIR_ADDR6_PREFERRED || link != tapir_ipv6_is_link_local(a->a))
+		/* RFC 4862 5.5.4: a deprecated address starts nothing new */
+		if (a->state != TAPIR_ADDR6_PREFERRED || link != tapir_ipv6_is_link_local(a->a) ||
+		    (a->preferred_until && a->preferred_until <= s->now))
 			continue;
 		if (link || tapir_ipv6_prefix_eq(a->a, dst, a->plen))
 			return a->a;

@@ -349,24 +349,31 @@ int tapir_iface_enable_ipv6(struct tapir_stack *s, int ifindex, tapir_time_t now
 int tapir_iface_add_ipv6(struct tapir_stack *s, int ifindex, const uint8_t addr[16],
 			 unsigned plen, tapir_time_t now)
 {
-	struct tp_iface *ifc;
+	int k;
 	if (ifindex < 0 || ifindex >= s->nifaces || plen == 0 || plen > 128 ||
 	    tapir_ipv6_is_unspecified(addr) || tapir_ipv6_is_martian_source(addr) ||
 	    tapir_ipv6_is_link_local(addr))
 		return -EINVAL;
 	tapir_iface_enable_ipv6(s, ifindex, now);
 	s->now = now;
-	ifc = &s->ifaces[ifindex];
+	k = nd_addr_add(s, ifindex, addr, plen);
+	return k < 0 ? k : 0;
+}
+
+int nd_addr_add(struct tapir_stack *s, int ifindex, const uint8_t *addr, unsigned plen)
+{
+	struct tp_iface *ifc = &s->ifaces[ifindex];
 	for (int k = 1; k < TAPIR_IPV6_ADDRS; k++)
 		if (ifc->a6[k].state != TAPIR_ADDR6_FREE && !memcmp(ifc->a6[k].a, addr, 16))
 			return -EEXIST;
 	for (int k = 1; k < TAPIR_IPV6_ADDRS; k++) {
 		struct tp_addr6 *a = &ifc->a6[k];
 		if (a->state == TAPIR_ADDR6_FREE) {
+			memset(a, 0, sizeof(*a));
 			memcpy(a->a, addr, 16);
 			a->plen = (uint8_t)plen;
 			dad_start(s, ifindex, a);
-			return 0;
+			return k;
 		}
 	}
 	return -ENOSPC;
@@ -639,6 +646,8 @@ static int nd_ra_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 		if (o[0] == TAPIR_ND_OPT_PREFIX && o[1] == 4 && (o[3] & ND_RA_L) && o[2] <= 128 &&
 		    !tapir_ipv6_is_link_local(o + 16))
 			nd_prefix_set(s, ifindex, o + 16, o[2], tapir_get32(o + 4));
+		if (o[0] == TAPIR_ND_OPT_PREFIX && o[1] == 4)
+			slaac_prefix(s, ifindex, o);
 	}
 	return TP_OK;
 }
@@ -773,6 +782,8 @@ tapir_time_t nd_poll(struct tapir_stack *s, tapir_time_t now)
 		t = dad_poll(s, i, now);
 		next = t < next ? t : next;
 		t = rs_poll(s, i, now);
+		next = t < next ? t : next;
+		t = slaac_poll(s, i, now);
 		next = t < next ? t : next;
 	}
 	for (unsigned i = 0; v6 && i < s->cfg.nd_cache_size; i++) { /* no IPv6: no entries */

@@ -115,6 +115,10 @@ int tapir_iface_enable_ipv6(struct tapir_stack *s, int ifindex, tapir_time_t now
  * passes.  -EINVAL (not a unicast address), -EEXIST, -ENOSPC. */
 int tapir_iface_add_ipv6(struct tapir_stack *s, int ifindex, const uint8_t addr[16],
 			 unsigned prefix_len, tapir_time_t now);
+/* RFC 4862 5.5: addresses from the prefixes of router advertisements
+ * (autonomous flag set, /64), each through DAD, removed when its valid
+ * lifetime ends.  Off by default ("only when asked"); turns IPv6 on. */
+int tapir_iface_set_slaac(struct tapir_stack *s, int ifindex, int on, tapir_time_t now);
 enum tapir_addr6_state { TAPIR_ADDR6_FREE, TAPIR_ADDR6_TENTATIVE, TAPIR_ADDR6_PREFERRED,
 			 TAPIR_ADDR6_DUPLICATE };
 /* The interface's I-th IPv6 address (0 is the link-local one); its state,

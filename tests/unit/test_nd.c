@@ -392,6 +392,77 @@ static void test_router_mtu(void **state)
 	}
 }
 
+/* An RA from LL_PEER with one prefix option: PREFIX/PLEN, FLAGS, the
+ * valid and preferred lifetimes. */
+static size_t ra_prefix(const uint8_t *prefix, uint8_t plen, uint8_t flags, uint32_t valid,
+			uint32_t preferred)
+{
+	uint8_t ra[8 + 32] = {[8] = TAPIR_ND_OPT_PREFIX, [9] = 4};
+	ra[10] = plen;
+	ra[11] = flags;
+	tapir_put32(ra + 12, valid);
+	tapir_put32(ra + 16, preferred);
+	memcpy(ra + 24, prefix, 16);
+	return fr_icmp6_frame(FR, LL_PEER, IP6_ALLNODES, 255, TAPIR_ICMP6_ROUTER_ADVERT, 0, RA(0), ra,
+			      sizeof(ra));
+}
+
+/* RFC 4862 5.5: only when asked; an autonomous /64 gives an address with
+ * our interface identifier, through DAD; deprecated, then gone */
+static void test_slaac(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t p9[16] = {0xfd, 0, 0, 9}, p8[16] = {0xfd, 0, 0, 8};
+	static const uint8_t a9[16] = {0xfd, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 1};
+	uint8_t a[16];
+	fx_expect_ok(f, FR, ra_prefix(p9, 64, 0xc0, 100, 50));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, NULL, NULL), TAPIR_ADDR6_FREE);
+	assert_int_equal(tapir_iface_set_slaac(f->s, f->ifi, 1, f->now), 0);
+	fx_expect_ok(f, FR, ra_prefix(p8, 64, 0x80, 100, 50));  /* not autonomous */
+	fx_expect_ok(f, FR, ra_prefix(p8, 48, 0xc0, 100, 50));  /* not a /64 */
+	fx_expect_ok(f, FR, ra_prefix(p8, 64, 0xc0, 10, 50));   /* preferred > valid */
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, NULL, NULL), TAPIR_ADDR6_FREE);
+	fx_expect_ok(f, FR, ra_prefix(p9, 64, 0xc0, 100, 50));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, a, NULL), TAPIR_ADDR6_TENTATIVE);
+	assert_memory_equal(a, a9, 16);
+	for (int i = 0; i < 3; i++)
+		fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_memory_equal(ipv6_select_source(f->s, f->ifi, (uint8_t[16]){0xfd, 0, 0, 9, [15] = 7}), a9, 16);
+	/* the same prefix again: no second address */
+	fx_expect_ok(f, FR, ra_prefix(p9, 64, 0xc0, 100, 50));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 3, NULL, NULL), TAPIR_ADDR6_FREE);
+	/* past the preferred lifetime: deprecated, no longer a source */
+	fx_advance(f, TAPIR_SEC(60));
+	assert_memory_equal(ipv6_select_source(f->s, f->ifi, (uint8_t[16]){0xfd, 0, 0, 9, [15] = 7}),
+			    IP6_US, 16);
+	fx_advance(f, TAPIR_SEC(40));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, NULL, NULL), TAPIR_ADDR6_FREE);
+}
+
+/* RFC 4862 5.5.3 (e): an advertisement cannot cut a lifetime below two
+ * hours; and a flood of prefixes costs no more than the address slots */
+static void test_slaac_bounds(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t p9[16] = {0xfd, 0, 0, 9};
+	unsigned used = 0;
+	assert_int_equal(tapir_iface_set_slaac(f->s, f->ifi, 1, f->now), 0);
+	fx_expect_ok(f, FR, ra_prefix(p9, 64, 0xc0, 4 * 3600, 4 * 3600));
+	fx_expect_ok(f, FR, ra_prefix(p9, 64, 0xc0, 60, 60));
+	fx_advance(f, TAPIR_SEC(3600));
+	assert_int_not_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, NULL, NULL), TAPIR_ADDR6_FREE);
+	fx_advance(f, TAPIR_SEC(3600) + 1);
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, NULL, NULL), TAPIR_ADDR6_FREE);
+	for (int i = 0; i < 100; i++) {
+		uint8_t p[16] = {0xfd, 1, 0, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+		fx_expect_ok(f, FR, ra_prefix(p, 64, 0xc0, 600, 600));
+	}
+	for (unsigned i = 0; i < TAPIR_IPV6_ADDRS; i++)
+		used += tapir_iface_ipv6_addr(f->s, f->ifi, i, NULL, NULL) != TAPIR_ADDR6_FREE;
+	assert_int_equal(used, TAPIR_IPV6_ADDRS);
+}
+
 /* RFC 3810 6.2: a general query is answered within its response delay */
 static void test_mld_query(void **state)
 {
@@ -501,6 +572,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_router_solicit, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_router_solicit_answered, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_router_mtu, fx6_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_slaac, fx6_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_slaac_bounds, fx6_setup, fx_teardown),
 		cmocka_unit_test(test_two_stacks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
