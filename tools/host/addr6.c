@@ -12,6 +12,10 @@ bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer)
 {
 	uint8_t a[16];
 	unsigned plen;
+	if (!peer && !strcmp(arg, "slaac")) {
+		h6->slaac = true;
+		return true;
+	}
 	if (!strchr(arg, ':'))
 		return false;
 	if (tapir_parse_ipv6(arg, a, &plen) || !strchr(arg, '/') || plen == 0)
@@ -49,9 +53,11 @@ void host6_set_peers(const struct host6 *h6, struct tapir_tap *tap)
 void host6_configure(const struct host6 *h6, struct tapir_stack *s, int ifindex)
 {
 	char a[46];
-	if (!h6->n && !h6->npeer)
+	if (!h6->n && !h6->npeer && !h6->slaac)
 		return; /* IPv6 stays off, as before it existed */
 	tapir_iface_enable_ipv6(s, ifindex, mono_us());
+	if (h6->slaac)
+		tapir_iface_set_slaac(s, ifindex, 1, mono_us());
 	for (unsigned i = 0; i < h6->n; i++)
 		if (tapir_iface_add_ipv6(s, ifindex, h6->addr[i], h6->plen[i], mono_us()) < 0)
 			die("--addr: %s/%u: cannot configure the interface",

@@ -15,10 +15,12 @@ struct host6 {
 	uint8_t addr[HOST6_MAX][16], peer[HOST6_MAX][16];
 	unsigned plen[HOST6_MAX], peer_plen[HOST6_MAX];
 	unsigned n, npeer;
+	bool slaac;                  /* --addr slaac */
 };
 
-/* OPT's argument ARG when it is IPv6 (it has a ':'): stored, true; a
- * malformed one dies.  False for anything else (IPv4). */
+/* OPT's argument ARG when it is IPv6 (it has a ':') or, for --addr,
+ * "slaac": stored, true; a malformed one dies.  False for anything else
+ * (IPv4). */
 bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer);
 /* The kernel's side of the TAP gets the --peer-addr ones (without DAD). */
 void host6_set_peers(const struct host6 *h6, struct tapir_tap *tap);
