@@ -91,6 +91,28 @@ void host6_wait_dad(struct tapir_net *net, struct tapir_stack *s, int ifindex)
 	die("IPv6 duplicate address detection did not finish within 10 s");
 }
 
+void host6_watch(struct host6 *h6, FILE *f, struct tapir_stack *s, int ifindex)
+{
+	static const char *const what[] = {"removed", "tentative", "added", "duplicate"};
+	for (unsigned i = 0; i < TAPIR_IPV6_ADDRS; i++) {
+		uint8_t a[16];
+		unsigned plen;
+		char t[46];
+		enum tapir_addr6_state st = tapir_iface_ipv6_addr(s, ifindex, i, a, &plen);
+		bool same = st == h6->seen_state[i] && !memcmp(a, h6->seen[i], 16);
+		if (same || st == TAPIR_ADDR6_TENTATIVE)
+			continue;
+		if (f && st == TAPIR_ADDR6_FREE && h6->seen_state[i] != TAPIR_ADDR6_FREE)
+			fprintf(f, "address %s/%u removed\n", tapir_ipv6_str(h6->seen[i], t),
+				h6->seen_plen[i]);
+		else if (f && st != TAPIR_ADDR6_FREE)
+			fprintf(f, "address %s/%u %s\n", tapir_ipv6_str(a, t), plen, what[st]);
+		memcpy(h6->seen[i], a, 16);
+		h6->seen_plen[i] = plen;
+		h6->seen_state[i] = st;
+	}
+}
+
 void host6_print(FILE *f, struct tapir_net *net, struct tapir_stack *s, int ifindex)
 {
 	uint8_t a[16];

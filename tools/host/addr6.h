@@ -16,6 +16,10 @@ struct host6 {
 	unsigned plen[HOST6_MAX], peer_plen[HOST6_MAX];
 	unsigned n, npeer;
 	bool slaac;                  /* --addr slaac */
+	/* what host6_watch last saw of the interface's addresses */
+	uint8_t seen[TAPIR_IPV6_ADDRS][16];
+	unsigned seen_plen[TAPIR_IPV6_ADDRS];
+	enum tapir_addr6_state seen_state[TAPIR_IPV6_ADDRS];
 };
 
 /* OPT's argument ARG when it is IPv6 (it has a ':') or, for --addr,
@@ -30,6 +34,10 @@ void host6_configure(const struct host6 *h6, struct tapir_stack *s, int ifindex)
 /* Waits (stack running) until no address is tentative; dies if one is a
  * duplicate (RFC 4862 5.4.5). */
 void host6_wait_dad(struct tapir_net *net, struct tapir_stack *s, int ifindex);
+/* One line on F for each IPv6 address gained, lost or found a duplicate
+ * since the previous call ("address fd00:5::1/64 added"); the first call
+ * (at ready) only takes note.  Under the net's lock. */
+void host6_watch(struct host6 *h6, FILE *f, struct tapir_stack *s, int ifindex);
 /* " addr=A/LEN" for each IPv6 address of IFINDEX (under the net's lock). */
 void host6_print(FILE *f, struct tapir_net *net, struct tapir_stack *s, int ifindex);
 

@@ -487,6 +487,9 @@ int cmd_host(int argc, char **argv)
 		host6_wait_dad(h.net, h.s, ifi); /* INTERFACE.md: ready once DAD passed */
 		printf("ready tap=%s addr=%s/%u", tap_name, tapir_ipv4_str(addr, a), plen);
 		host6_print(stdout, h.net, h.s, ifi);
+		tapir_net_lock(h.net);
+		host6_watch(&h6, NULL, h.s, ifi);
+		tapir_net_unlock(h.net);
 		printf(" mac=%s mtu=%u serve=%s%s%s\n", m, drv.mtu, serve, pcap_path ? " pcap=" : "",
 		       pcap_path ? pcap_path : "");
 		if (ping_dst)
@@ -501,6 +504,7 @@ int cmd_host(int argc, char **argv)
 
 		tapir_net_lock(h.net);
 		ping_step(&h, now);
+		host6_watch(&h6, stdout, h.s, ifi);
 		next = ping_next(&h);
 		tapir_net_unlock(h.net);
 		if (next <= now) {
