@@ -31,11 +31,11 @@ host_alive
 host_counters after
 
 B=$WORK/before.ctr A=$WORK/after.ctr G=$WORK/flood.out
-lost=$(awk '$1 == "tap_tx_dropped" { print $2 }' "$G")
-[[ $lost -eq 0 ]] || fail "the TAP device dropped $lost frames before tapir read them"
-d_drop=$(($(ctr "$A" summary.dropped) - $(ctr "$B" summary.dropped)))
-d_rx=$(($(ctr "$A" rx_frames) - $(ctr "$B" rx_frames)))
-d_dlv=$(($(ctr "$A" rx_delivered) - $(ctr "$B" rx_delivered)))
+[[ $(ctr "$G" tap_tx_dropped) -eq 0 ]] ||
+	fail "the TAP device dropped $(ctr "$G" tap_tx_dropped) frames before tapir read them"
+d_drop=$(ctr_delta "$B" "$A" summary.dropped)
+d_rx=$(ctr_delta "$B" "$A" rx_frames)
+d_dlv=$(ctr_delta "$B" "$A" rx_delivered)
 log "during the flood: $d_rx frames received, $d_dlv delivered, $d_drop dropped"
 rnd=$(awk '$1 == "expect" && $2 == "random" { print $3 }' "$G")
 # the kernel's own frames meanwhile (MLD reports, solicitations, its
@@ -45,7 +45,7 @@ printf '  %-18s %8s %8s\n' reason expected counted
 bad=0 surplus=0
 for r in $( (awk '$1 == "expect" && $2 != "random" { print $2 }' "$G"; drops_of "$A" | sed 's/^drop\.//; s/ .*//') | sort -u); do
 	e=$(awk -v r="$r" '$1 == "expect" && $2 == r { print $3 }' "$G")
-	c=$(($(ctr "$A" "drop.$r") - $(ctr "$B" "drop.$r")))
+	c=$(ctr_delta "$B" "$A" "drop.$r")
 	mark=""
 	if [[ $c -lt ${e:-0} ]]; then
 		mark="  <-- fewer"

@@ -199,6 +199,11 @@ ctr() {
 	awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }' "$1"
 }
 
+# ctr_delta BEFORE AFTER NAME: how much a counter grew from one file to the other.
+ctr_delta() {
+	echo $(($(ctr "$2" "$3") - $(ctr "$1" "$3")))
+}
+
 # drops_of FILE: the drop.* lines of a counters file.
 drops_of() {
 	awk '$1 ~ /^drop\./' "$1"
