@@ -302,20 +302,32 @@ static int addr_slot(const struct tapir_stack *s, int ifindex, const uint8_t *a)
 	return -1;
 }
 
+/* The address is ours (DAD passed, or is off); once the link-local one
+ * is, routers may be asked (RFC 4861 6.3.7). */
+static void addr_ready(struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
+{
+	struct tp_iface *ifc = &s->ifaces[ifindex];
+	a->state = TAPIR_ADDR6_PREFERRED;
+	if (a == &ifc->a6[0]) {
+		ifc->rs_left = MAX_RTR_SOLICITATIONS;
+		TP_ARM(s, ifc->rs_at, s->now + tp_rand(s) % MAX_RTR_SOLICITATION_DELAY);
+	}
+}
+
 static void dad_start(struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
 {
 	char t[46];
-	/* RFC 4862 5.1: DupAddrDetectTransmits 0 turns DAD off */
-	if (!s->cfg.nd_dad_transmits) {
-		a->state = TAPIR_ADDR6_PREFERRED;
-		return;
-	}
-	a->state = TAPIR_ADDR6_TENTATIVE;
-	a->dad_left = (uint8_t)s->cfg.nd_dad_transmits;
 	/* RFC 4862 5.4.2: join the solicited-node group, then solicit, after
 	 * a random delay of up to MAX_RTR_SOLICITATION_DELAY */
 	TP_ARM(s, a->dad_at, s->now + tp_rand(s) % MAX_RTR_SOLICITATION_DELAY);
 	mld_join(s, ifindex, a->dad_at);
+	/* RFC 4862 5.1: DupAddrDetectTransmits 0 turns DAD off */
+	if (!s->cfg.nd_dad_transmits) {
+		addr_ready(s, ifindex, a);
+		return;
+	}
+	a->state = TAPIR_ADDR6_TENTATIVE;
+	a->dad_left = (uint8_t)s->cfg.nd_dad_transmits;
 	TRACE(s, TAPIR_TR_ND, "dad: %s tentative", tp_ip6_str(a->a, t));
 }
 
@@ -693,13 +705,9 @@ static tapir_time_t dad_poll(struct tapir_stack *s, int ifindex, tapir_time_t no
 				a->dad_left--;
 				TP_ARM(s, a->dad_at, now + s->cfg.nd_retrans_us);
 			} else { /* RFC 4862 5.4: no answer in RetransTimer */
-				a->state = TAPIR_ADDR6_PREFERRED;
 				STAT(s, nd_dad_ok);
 				TRACE(s, TAPIR_TR_ND, "dad: %s is ours", tp_ip6_str(a->a, t));
-				if (k == 0) { /* RFC 4861 6.3.7: now routers may be asked */
-					ifc->rs_left = MAX_RTR_SOLICITATIONS;
-					TP_ARM(s, ifc->rs_at, now + tp_rand(s) % MAX_RTR_SOLICITATION_DELAY);
-				}
+				addr_ready(s, ifindex, a);
 				continue;
 			}
 		}
