@@ -1,4 +1,5 @@
 /* Text forms of addresses: parsing and printing for callers. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -57,6 +58,46 @@ int tapir_parse_mac(const char *text, uint8_t mac[6])
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
 	return 0;
+}
+
+int tapir_parse_ipv6(const char *text, uint8_t addr[16], unsigned *prefix_len)
+{
+	char buf[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t n = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long len = 128;
+
+	if (n == 0 || n >= sizeof(buf) || (slash && !prefix_len))
+		return -1;
+	memcpy(buf, text, n);
+	buf[n] = 0;
+	if (inet_pton(AF_INET6, buf, addr) != 1)
+		return -1;
+	if (slash) {
+		char *end;
+		if (slash[1] < '0' || slash[1] > '9')
+			return -1;
+		len = strtoul(slash + 1, &end, 10);
+		if (*end || len > 128)
+			return -1;
+	}
+	if (prefix_len)
+		*prefix_len = (unsigned)len;
+	return 0;
+}
+
+const char *tp_ip6_str(const uint8_t *a, char buf[46])
+{
+	/* RFC 5952 4: glibc's inet_ntop writes the recommended form */
+	if (!inet_ntop(AF_INET6, a, buf, 46))
+		snprintf(buf, 46, "?");
+	return buf;
+}
+
+char *tapir_ipv6_str(const uint8_t addr[16], char *buf)
+{
+	tp_ip6_str(addr, buf);
+	return buf;
 }
 
 const char *tp_ip_str(uint32_t a, char buf[16])

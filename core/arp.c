@@ -48,9 +48,8 @@ static struct arp_entry *arp_alloc(struct tapir_stack *s, uint32_t ip, int ifind
 			victim = e;
 			break;
 		}
-		if (!victim || (victim->state == ARP_INCOMPLETE && e->state != ARP_INCOMPLETE) ||
-		    ((victim->state == ARP_INCOMPLETE) == (e->state == ARP_INCOMPLETE) &&
-		     e->updated < victim->updated))
+		if (!victim || tp_evict_before(e->state == ARP_INCOMPLETE, e->updated,
+					       victim->state == ARP_INCOMPLETE, victim->updated))
 			victim = e;
 	}
 	if (victim->state != ARP_FREE) {
@@ -224,24 +223,8 @@ void arp_output(struct tapir_stack *s, int ifindex, uint32_t nexthop, struct tp_
 	}
 	/* Queue behind the request; a full queue loses its oldest packet, as
 	 * RFC 1122 2.3.2.2 allows ("SHOULD save at least one"). */
-	p->next = NULL;
 	p->addr = nexthop;
-	if (e->queued >= s->cfg.arp_queue_len) {
-		struct tp_pkt *old = e->queue;
-		e->queue = old->next;
-		e->queued--;
-		tp_pkt_free(s, old);
-		STAT(s, arp_queue_dropped);
-	}
-	if (!e->queue) {
-		e->queue = p;
-	} else {
-		struct tp_pkt *t = e->queue;
-		while (t->next)
-			t = t->next;
-		t->next = p;
-	}
-	e->queued++;
+	s->stats.arp_queue_dropped += tp_queue_bounded(s, &e->queue, &e->queued, s->cfg.arp_queue_len, p);
 }
 
 static void arp_fail(struct tapir_stack *s, struct arp_entry *e)

@@ -76,3 +76,10 @@ uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 	return (uint32_t)acc;
 }
 
+
+uint32_t tapir_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+			    uint32_t len)
+{
+	uint32_t sum = tapir_csum_add(tapir_csum_add(0, src, 16), dst, 16);
+	return sum + (len >> 16) + (len & 0xffff) + proto;
+}

@@ -69,6 +69,19 @@ static inline size_t tp_pkt_headroom(const struct tp_pkt *p)
 {
 	return (size_t)(p->data - p->base);
 }
+/* Appends P to the queue at *HEAD that holds *N packets; one already
+ * holding LIMIT first loses its oldest (RFC 1122 2.3.2.2, RFC 4861
+ * 7.2.2): 1 then, else 0.  ARP's and ND's per-neighbor queues. */
+int tp_queue_bounded(struct tapir_stack *s, struct tp_pkt **head, uint16_t *n, unsigned limit,
+		     struct tp_pkt *p);
+/* For the caches that evict (ARP, ND): is an entry (PENDING: still being
+ * resolved; USED: when last confirmed) a better victim than the victim so
+ * far?  Resolved ones go first, the oldest of them first. */
+static inline bool tp_evict_before(bool pending, tapir_time_t used, bool v_pending,
+				   tapir_time_t v_used)
+{
+	return (v_pending && !pending) || (v_pending == pending && used < v_used);
+}
 int tp_pools_init(struct tapir_stack *s);
 void tp_pools_free(struct tapir_stack *s);
 
@@ -92,6 +105,18 @@ struct arp_entry {
 };
 
 /* ---- interfaces and routes ---- */
+/* An IPv6 address of an interface (RFC 4862 5.4: tentative until DAD). */
+struct tp_addr6 {
+	uint8_t a[16];
+	uint8_t plen;
+	uint8_t state;              /* enum tapir_addr6_state */
+	uint8_t dad_left;           /* DAD solicitations still to send */
+	bool autoconf;              /* formed by SLAAC (slaac.c) */
+	tapir_time_t dad_at;        /* the next one, or the end of DAD */
+	/* RFC 4862 5.5.4: preferred and valid lifetimes' ends (0: forever) */
+	tapir_time_t preferred_until, valid_until;
+};
+
 struct tp_iface {
 	struct tapir_link *link;
 	uint8_t mac[6];
@@ -102,6 +127,17 @@ struct tp_iface {
 	uint8_t announces_left;     /* RFC 5227 ANNOUNCE_NUM */
 	tapir_time_t announce_at;
 	tapir_time_t last_defend;   /* RFC 5227 2.4 (b) DEFEND_INTERVAL */
+	/* IPv6 (nd.c): a6[0] is the link-local address once enabled */
+	bool v6;
+	struct tp_addr6 a6[TAPIR_IPV6_ADDRS];
+	uint8_t mld_left;           /* RFC 3810 6.1: state-change reports to send */
+	tapir_time_t mld_at;
+	tapir_time_t mld_query_at;  /* RFC 3810 6.2: the answer to a query, or NEVER */
+	uint8_t hop_limit;          /* RFC 4861 6.3.4 Cur Hop Limit, 0: cfg.ttl */
+	unsigned mtu6;              /* RFC 4861 6.3.4 an RA's MTU option, 0: mtu */
+	uint8_t rs_left;            /* RFC 4861 6.3.7 router solicitations to send */
+	tapir_time_t rs_at;
+	bool slaac;                 /* tapir_iface_set_slaac */
 };
 
 struct tp_route {
@@ -114,14 +150,16 @@ struct tp_route {
 /* ---- ip_reasm.c ---- */
 struct reasm_slot {
 	bool used, dead;            /* dead: an overlap was seen; refuse the rest */
-	uint32_t src, dst;
-	uint16_t id;
-	uint8_t proto;
+	uint8_t family;             /* 4 or 6 */
+	uint8_t src[16], dst[16];   /* IPv4: the first 4 bytes */
+	uint32_t id;
+	uint8_t proto;              /* IPv4's key; 0 for IPv6 (RFC 8200 4.5) */
 	uint32_t total;             /* payload length once the last fragment came */
 	uint32_t have;              /* payload bytes held */
 	tapir_time_t deadline;
 	struct tp_pkt *frags;       /* sorted by offset; payload only */
-	uint8_t hdr[60];            /* the first fragment's header */
+	uint8_t hdr[60];            /* the first fragment's header (IPv6: the fixed
+				     * header, next header = the fragment's) */
 	uint8_t hdr_len;            /* 0 until fragment zero arrives */
 	size_t mem;                 /* buffer bytes held */
 };
@@ -139,6 +177,39 @@ struct tapir_udp {
 	void *event_arg;
 };
 
+/* ---- nd.c: the neighbor cache (RFC 4861 7.3.2) and router discovery ---- */
+enum nd_state { ND_FREE = 0, ND_INCOMPLETE, ND_REACHABLE, ND_STALE, ND_DELAY, ND_PROBE };
+struct nd_entry {
+	uint8_t ip[16];
+	uint8_t mac[6];
+	uint8_t state;
+	uint8_t probes;        /* solicitations sent in this state */
+	uint8_t ifindex;
+	bool router;           /* RFC 4861 7.2.5 IsRouter */
+	uint16_t queued;
+	tapir_time_t deadline; /* the state's timer (TAPIR_TIME_NEVER: none) */
+	tapir_time_t updated;  /* for LRU eviction */
+	struct tp_pkt *queue;  /* packets waiting for resolution (IPv6, no L2) */
+};
+struct nd_router {             /* RFC 4861 6.3.4 Default Router List */
+	uint8_t ip[16];
+	uint8_t ifindex;
+	bool used;
+	tapir_time_t expires;
+};
+struct nd_prefix {             /* RFC 4861 6.3.4 Prefix List (on-link) */
+	uint8_t p[16];
+	uint8_t plen, ifindex;
+	bool used;
+	tapir_time_t expires;
+};
+#define TP_PMTU6 16            /* destinations with a learned path MTU */
+struct tp_pmtu6 {              /* RFC 8201 4, 5.3 */
+	uint8_t dst[16];
+	unsigned mtu;              /* 0: free */
+	tapir_time_t expires;
+};
+
 /* ---- the stack ---- */
 struct tapir_stack {
 	struct tapir_config cfg;
@@ -148,6 +219,11 @@ struct tapir_stack {
 	struct tp_route routes[TP_MAX_ROUTES];
 	struct arp_entry *arp;
 	struct reasm_slot *reasm;
+	struct nd_entry *nd;
+	struct nd_router *nd_routers;
+	struct nd_prefix *nd_prefixes;
+	struct tp_pmtu6 pmtu6[TP_PMTU6];
+	tapir_time_t nd_reachable;  /* RFC 4861 6.3.2 ReachableTime, randomized */
 	size_t reasm_mem;
 	struct tapir_udp *udp;
 	struct tp_tcp *tcp;
@@ -309,6 +385,9 @@ int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
 #define TP_IP_ECT0 2 /* RFC 3168: an ECN-capable transport, ECT(0) */
 int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
 		uint32_t dst, uint8_t proto, unsigned flags);
+/* Queues P (a whole IPv4 or IPv6 packet to one of our addresses) for
+ * delivery on the next poll; 0 or -ENOBUFS (P consumed). */
+int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p);
 /* Delivers datagrams sent to our own addresses; returns the next deadline. */
 tapir_time_t ipv4_loop_poll(struct tapir_stack *s);
 /* Route lookup: the interface and next hop for DST, or -1. */
@@ -325,9 +404,23 @@ unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst);
 
 /* ---- ip_reasm.c ---- */
 int reasm_init(struct tapir_stack *s);
-/* Takes a fragment; when it completes a datagram, delivers it.  */
+/* Takes an IPv4 fragment; when it completes a datagram, delivers it.  */
 int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt,
 		size_t len, size_t hlen);
+/* A fragment of either family, as its input code found it. */
+struct reasm_frag {
+	uint8_t family;            /* 4 or 6 */
+	const uint8_t *src, *dst;  /* 4 or 16 bytes */
+	uint32_t id;
+	uint8_t proto;             /* IPv4: part of the key; IPv6: 0 */
+	size_t off, len;           /* the payload's offset and length */
+	bool more;
+	const uint8_t *data;       /* the payload */
+	const uint8_t *hdr;        /* kept from fragment zero: HLEN bytes */
+	size_t hlen;
+	size_t limit;              /* IPv6: the furthest end (RFC 8200 4.5) */
+};
+int reasm_add(struct tapir_stack *s, int ifindex, const struct reasm_frag *fr);
 tapir_time_t reasm_poll(struct tapir_stack *s, tapir_time_t now);
 
 /* ---- icmp.c ---- */
@@ -342,6 +435,83 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len,
 void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p);
 /* The errno an ICMP error means to a transport (RFC 1122 4.2.3.9). */
 int icmp_errno(uint8_t type, uint8_t code);
+
+/* ---- ipv6.c ---- */
+int ipv6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
+/* A reassembled datagram (ip_reasm.c): its fixed header, then what followed
+ * the fragment header; the chain is walked on from there. */
+int ipv6_deliver_reassembled(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
+/* A packet we sent to one of our own addresses (ip_loop_queue). */
+int ipv6_deliver_local(struct tapir_stack *s, uint8_t *pkt, size_t len);
+/* P holds the upper-layer message; adds the IPv6 header (and a hop-by-hop
+ * router alert with TP_IP6_RTALERT), routes, resolves, fragments to the
+ * path MTU.  SRC NULL: source selection.  HLIM 0: the interface's.
+ * IFINDEX >= 0 pins the interface (link-local and multicast destinations);
+ * -1 routes.  0 or a negative errno; P is always consumed. */
+#define TP_IP6_RTALERT 1
+int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src,
+		const uint8_t *dst, uint8_t proto, uint8_t hlim, int ifindex, unsigned flags);
+/* The offset of the upper-layer header after the extension headers from
+ * OFF (NH: the first; on return, the upper layer's), past a fragment header
+ * only in fragment zero; -1 when the chain runs beyond LEN. */
+int ipv6_upper(const uint8_t *p, size_t len, size_t off, uint8_t *nh);
+/* The route to DST: the interface and next hop, or -1. */
+int ipv6_route(const struct tapir_stack *s, const uint8_t *dst, uint8_t nexthop[16]);
+/* ADDR is one of ours: the interface, or -1.  TENTATIVE: count those too. */
+int ipv6_local_iface(const struct tapir_stack *s, const uint8_t *addr, bool tentative);
+/* The source address for DST out of IFINDEX (RFC 6724 5, simplified):
+ * NULL when the interface has no usable address. */
+const uint8_t *ipv6_select_source(const struct tapir_stack *s, int ifindex, const uint8_t *dst);
+/* The path MTU to DST (RFC 8201), never below 1280; 0 without a route. */
+unsigned ipv6_path_mtu(struct tapir_stack *s, const uint8_t *dst);
+/* RFC 8201 4: a Packet Too Big for DST saying MTU. */
+void ipv6_pmtu_update(struct tapir_stack *s, const uint8_t *dst, uint32_t mtu);
+const char *tp_ip6_str(const uint8_t *a, char buf[46]);
+
+/* ---- icmp6.c ---- */
+int icmp6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len, size_t off);
+/* An ICMPv6 error about ORIG (its IPv6 header first) received on IFINDEX,
+ * subject to RFC 4443 2.4 (e) and the rate limit (2.4 (f)). */
+void icmp6_send_error(struct tapir_stack *s, int ifindex, const uint8_t *orig, size_t len,
+		      uint8_t type, uint8_t code, uint32_t param);
+/* Fills in the ICMPv6 checksum of the message M (LEN bytes) from SRC to DST. */
+void icmp6_checksum(uint8_t *m, size_t len, const uint8_t *src, const uint8_t *dst);
+/* icmp.c's token bucket (RFC 1812 4.3.2.8, RFC 4443 2.4 (f)): one for both. */
+bool icmp_rate_ok(struct tapir_stack *s);
+
+/* ---- nd.c ---- */
+int nd_init(struct tapir_stack *s);
+void nd_free(struct tapir_stack *s);
+/* NS, NA, RS, RA, redirect, MLD (the ICMPv6 types RFC 4861 and RFC 3810 own). */
+int nd_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t len, size_t off);
+/* Sends IPv6 packet P towards NEXTHOP on IFINDEX, resolving first when
+ * needed (multicast maps to 33:33:..., RFC 2464 7).  Takes ownership. */
+void nd_output(struct tapir_stack *s, int ifindex, const uint8_t *nexthop, struct tp_pkt *p);
+tapir_time_t nd_poll(struct tapir_stack *s, tapir_time_t now);
+/* We listen to group A on IFINDEX: all-nodes, or a solicited-node group of
+ * one of our addresses (tentative ones too: RFC 4862 5.4.2). */
+bool nd_joined(const struct tapir_stack *s, int ifindex, const uint8_t *a);
+/* Adds ADDR/PLEN to IFINDEX, tentative (DAD started): its slot (>= 1),
+ * or -EEXIST, -ENOSPC. */
+int nd_addr_add(struct tapir_stack *s, int ifindex, const uint8_t *addr, unsigned plen);
+/* A default router's address for IFINDEX (RFC 4861 6.3.6), or NULL. */
+const uint8_t *nd_default_router(const struct tapir_stack *s, int *ifindex);
+/* DST is on link through a prefix from a router advertisement. */
+int nd_prefix_onlink(const struct tapir_stack *s, const uint8_t *dst);
+const struct nd_entry *nd_lookup(const struct tapir_stack *s, const uint8_t *ip);
+extern const uint8_t tp_ip6_all_nodes[16];
+
+/* ---- slaac.c: stateless address autoconfiguration (RFC 4862 5.5) ---- */
+/* An RA's prefix information option O (32 bytes) received on IFINDEX. */
+void slaac_prefix(struct tapir_stack *s, int ifindex, const uint8_t *o);
+/* Removes the addresses whose valid lifetime ended; the next end. */
+tapir_time_t slaac_poll(struct tapir_stack *s, int ifindex, tapir_time_t now);
+
+/* ---- mld.c: MLDv2 as a host (RFC 3810) ---- */
+/* The interface's groups changed: state-change reports from AT on. */
+void mld_join(struct tapir_stack *s, int ifindex, tapir_time_t at);
+int mld_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t len, size_t off);
+tapir_time_t mld_poll(struct tapir_stack *s, int ifindex, tapir_time_t now);
 
 /* ---- udp.c ---- */
 int udp_init(struct tapir_stack *s);

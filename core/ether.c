@@ -13,8 +13,11 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
 
 	if (len < TAPIR_ETH_HLEN)
 		return TAPIR_DROP_eth_short;
-	/* We join no multicast group, so only our MAC and broadcast pass. */
-	if (memcmp(frame, ifc->mac, 6) && memcmp(frame, tp_mac_broadcast, 6))
+	/* Our MAC, broadcast, and with IPv6 on, the 33:33 multicast block
+	 * (RFC 2464 7), whose groups the IPv6 layer checks. */
+	if (memcmp(frame, ifc->mac, 6) && memcmp(frame, tp_mac_broadcast, 6) &&
+	    !(ifc->v6 && frame[0] == 0x33 && frame[1] == 0x33 &&
+	      tapir_get16(frame + 12) == TAPIR_ETH_P_IPV6))
 		return TAPIR_DROP_eth_not_for_us;
 	if (!memcmp(frame + 6, ifc->mac, 6))
 		return TAPIR_DROP_eth_own_source;
@@ -27,6 +30,10 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
 		if (!ifc->up)
 			return TAPIR_DROP_iface_down;
 		return ipv4_input(s, ifindex, frame + TAPIR_ETH_HLEN, len - TAPIR_ETH_HLEN);
+	case TAPIR_ETH_P_IPV6:
+		if (!ifc->v6) /* IPv6 not turned on: not handled */
+			return TAPIR_DROP_eth_ethertype;
+		return ipv6_input(s, ifindex, frame + TAPIR_ETH_HLEN, len - TAPIR_ETH_HLEN);
 	default:
 		return TAPIR_DROP_eth_ethertype;
 	}

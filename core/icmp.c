@@ -37,7 +37,7 @@ static bool icmp_is_error(uint8_t type)
 }
 
 /* RFC 1812 4.3.2.8: a token bucket, refilled from the time passed in. */
-static bool icmp_rate_ok(struct tapir_stack *s)
+bool icmp_rate_ok(struct tapir_stack *s)
 {
 	uint64_t cap = (uint64_t)s->cfg.icmp_burst * 1000;
 	if (s->now > s->icmp_refill_at) {

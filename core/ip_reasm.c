@@ -1,6 +1,9 @@
-/* IPv4 reassembly (RFC 791 3.2, RFC 815's idea of holes kept as a sorted
- * fragment list).  Bounded: at most cfg.reasm_max_datagrams at once and
- * cfg.reasm_max_bytes of buffers; the oldest datagram makes room.
+/* Reassembly for both families (RFC 791 3.2, RFC 8200 4.5; RFC 815's idea
+ * of holes kept as a sorted fragment list).  Datagrams are keyed by
+ * family, addresses and id (and, for IPv4, protocol).  Bounded: at most
+ * cfg.reasm_max_datagrams at once and cfg.reasm_max_bytes of buffers; the
+ * oldest datagram makes room.  (An IPv6 datagram whose whole packet would
+ * pass 64 KiB, the large buffer, is dropped as frag_nomem.)
  *
  * Overlaps are never merged: following RFC 5722 (written for IPv6, the same
  * reasoning holds here) any overlapping fragment discards the whole
@@ -37,9 +40,13 @@ static void slot_free(struct tapir_stack *s, struct reasm_slot *r)
 /* Discards the datagram's data but remembers its id until the timeout. */
 static int slot_kill(struct tapir_stack *s, struct reasm_slot *r, int reason)
 {
-	char a[16];
-	TRACE(s, TAPIR_TR_IP, "reassembly of id %u from %s dropped: %s", r->id,
-	      tp_ip_str(r->src, a), tapir_drop_text((enum tapir_drop)reason));
+	char a[46];
+	if (r->family == 6)
+		TRACE(s, TAPIR_TR_IP6, "reassembly of id %u from %s dropped: %s", r->id,
+		      tp_ip6_str(r->src, a), tapir_drop_text((enum tapir_drop)reason));
+	else
+		TRACE(s, TAPIR_TR_IP, "reassembly of id %u from %s dropped: %s", r->id,
+		      tp_ip_str(tapir_get32(r->src), a), tapir_drop_text((enum tapir_drop)reason));
 	slot_release(s, r);
 	r->dead = true;
 	return reason;
@@ -56,10 +63,9 @@ static struct reasm_slot *slot_oldest(struct tapir_stack *s, const struct reasm_
 	return old;
 }
 
-static struct reasm_slot *slot_get(struct tapir_stack *s, const uint8_t *h)
+static struct reasm_slot *slot_get(struct tapir_stack *s, const struct reasm_frag *fr)
 {
-	uint32_t src = tapir_get32(h + 12), dst = tapir_get32(h + 16);
-	uint16_t id = tapir_get16(h + 4);
+	size_t alen = fr->family == 6 ? 16 : 4;
 	struct reasm_slot *freeslot = NULL;
 
 	for (unsigned i = 0; i < s->cfg.reasm_max_datagrams; i++) {
@@ -67,7 +73,8 @@ static struct reasm_slot *slot_get(struct tapir_stack *s, const uint8_t *h)
 		if (!r->used) {
 			if (!freeslot)
 				freeslot = r;
-		} else if (r->src == src && r->dst == dst && r->id == id && r->proto == h[9]) {
+		} else if (r->family == fr->family && r->id == fr->id && r->proto == fr->proto &&
+			   !memcmp(r->src, fr->src, alen) && !memcmp(r->dst, fr->dst, alen)) {
 			return r;
 		}
 	}
@@ -79,10 +86,11 @@ static struct reasm_slot *slot_get(struct tapir_stack *s, const uint8_t *h)
 		slot_free(s, freeslot);
 	}
 	freeslot->used = true;
-	freeslot->src = src;
-	freeslot->dst = dst;
-	freeslot->id = id;
-	freeslot->proto = h[9];
+	freeslot->family = fr->family;
+	memcpy(freeslot->src, fr->src, alen);
+	memcpy(freeslot->dst, fr->dst, alen);
+	freeslot->id = fr->id;
+	freeslot->proto = fr->proto;
 	TP_ARM(s, freeslot->deadline, s->now + s->cfg.reasm_timeout_us);
 	return freeslot;
 }
@@ -103,12 +111,21 @@ static int reasm_complete(struct tapir_stack *s, int ifindex, struct reasm_slot 
 	for (struct tp_pkt *f = r->frags; f; f = f->next)
 		memcpy(h + r->hdr_len + f->off, f->data, f->len);
 	d->len = (uint32_t)total;
+	STAT(s, reasm_done);
+	if (r->family == 6) {
+		/* RFC 8200 4.5: the payload length of the reassembled packet */
+		tapir_put16(h + TAPIR_IPV6_PLEN, (uint16_t)(total - TAPIR_IPV6_HLEN));
+		TRACE(s, TAPIR_TR_IP6, "reassembled id %u: %zu bytes", r->id, total);
+		slot_free(s, r);
+		ret = ipv6_deliver_reassembled(s, ifindex, h, total);
+		tp_pkt_free(s, d);
+		return ret;
+	}
 	tapir_put16(h + 2, (uint16_t)total);
 	tapir_put16(h + 6, tapir_get16(h + 6) & 0x4000); /* keep DF, clear MF and offset */
 	tapir_put16(h + 10, 0);
 	tapir_put16(h + 10, tapir_csum(h, r->hdr_len));
 	slot_free(s, r);
-	STAT(s, reasm_done);
 	TRACE(s, TAPIR_TR_IP, "reassembled id %u: %zu bytes", tapir_get16(h + 4), total);
 	ret = ipv4_deliver(s, ifindex, h, total);
 	tp_pkt_free(s, d);
@@ -119,24 +136,38 @@ int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t l
 		size_t hlen)
 {
 	uint16_t fo = tapir_get16(pkt + 6);
-	size_t off = (size_t)(fo & 0x1fff) * 8, plen = len - hlen;
-	bool more = fo & 0x2000;
+	struct reasm_frag fr = {.family = 4, .src = pkt + 12, .dst = pkt + 16,
+				.id = tapir_get16(pkt + 4), .proto = pkt[9],
+				.off = (size_t)(fo & 0x1fff) * 8, .len = len - hlen,
+				.more = fo & 0x2000, .data = pkt + hlen, .hdr = pkt, .hlen = hlen};
+	return reasm_add(s, ifindex, &fr);
+}
+
+int reasm_add(struct tapir_stack *s, int ifindex, const struct reasm_frag *fr)
+{
+	size_t off = fr->off, plen = fr->len;
+	bool more = fr->more;
 	struct reasm_slot *r;
 	struct tp_pkt *f, **pp;
 
-	/* RFC 791: every fragment but the last carries a multiple of 8 */
+	/* RFC 791, RFC 8200 4.5: every fragment but the last carries a
+	 * multiple of 8 */
 	if (plen == 0 || (more && (plen & 7)))
 		return TAPIR_DROP_frag_bad;
-	r = slot_get(s, pkt);
+	r = slot_get(s, fr);
 	if (!r)
 		return TAPIR_DROP_frag_nomem;
 	if (r->dead)
 		return TAPIR_DROP_frag_dead;
 	/* RFC 791: the total length (header included) is 16 bits.  The header
 	 * that counts is fragment zero's, which may carry options; until it
-	 * comes, assume the minimum. */
-	{
-		size_t hl = off == 0 ? hlen : r->hdr_len ? r->hdr_len : TAPIR_IPV4_HLEN;
+	 * comes, assume the minimum.  RFC 8200 4.5: IPv6's payload length is
+	 * 16 bits, the caller says how far a fragment may reach. */
+	if (fr->family == 6) {
+		if (off + plen > fr->limit)
+			return slot_kill(s, r, TAPIR_DROP_frag_too_big);
+	} else {
+		size_t hl = off == 0 ? fr->hlen : r->hdr_len ? r->hdr_len : TAPIR_IPV4_HLEN;
 		size_t end = off + plen;
 		if (off == 0) {
 			struct tp_pkt *last = r->frags;
@@ -192,7 +223,7 @@ int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t l
 		slot_kill(s, r, TAPIR_DROP_frag_nomem);
 		return TAPIR_DROP_frag_nomem;
 	}
-	memcpy(f->data, pkt + hlen, plen);
+	memcpy(f->data, fr->data, plen);
 	f->len = (uint32_t)plen;
 	f->off = (uint16_t)off;
 	for (pp = &r->frags; *pp && (*pp)->off < off; pp = &(*pp)->next)
@@ -203,12 +234,31 @@ int reasm_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t l
 	r->mem += f->cap;
 	s->reasm_mem += f->cap;
 	if (off == 0) {
-		memcpy(r->hdr, pkt, hlen);
-		r->hdr_len = (uint8_t)hlen;
+		memcpy(r->hdr, fr->hdr, fr->hlen);
+		r->hdr_len = (uint8_t)fr->hlen;
 	}
 	if (r->total && r->have == r->total && r->hdr_len)
 		return reasm_complete(s, ifindex, r);
 	return TP_OK;
+}
+
+/* RFC 792 / RFC 1122 3.3.2 and RFC 8200 4.5: time exceeded (code 1) about
+ * fragment zero, quoting its start (IPv6: the fixed header as kept, with
+ * the fragment's next header, and its data) */
+static void reasm_time_exceeded(struct tapir_stack *s, const struct reasm_slot *r)
+{
+	uint8_t orig[60 + 64];
+	size_t n = r->family == 6 ? 64 : 8;
+	n = r->frags->len < n ? r->frags->len : n;
+	memcpy(orig, r->hdr, r->hdr_len);
+	memcpy(orig + r->hdr_len, r->frags->data, n);
+	if (r->family == 4) {
+		icmp_send_error(s, orig, r->hdr_len + n, TAPIR_ICMP_TIME_EXCEEDED, 1);
+		return;
+	}
+	tapir_put16(orig + TAPIR_IPV6_PLEN, (uint16_t)n);
+	icmp6_send_error(s, 0, orig, r->hdr_len + n, TAPIR_ICMP6_TIME_EXCEEDED,
+			 TAPIR_ICMP6_TIMEX_REASM, 0);
 }
 
 tapir_time_t reasm_poll(struct tapir_stack *s, tapir_time_t now)
@@ -227,13 +277,8 @@ tapir_time_t reasm_poll(struct tapir_stack *s, tapir_time_t now)
 			STAT(s, reasm_timeout);
 			/* RFC 792 / RFC 1122 3.3.2: time exceeded (code 1), only
 			 * when fragment zero arrived, quoting its start */
-			if (r->hdr_len && r->frags && r->frags->off == 0) {
-				uint8_t orig[60 + 8];
-				size_t n = r->frags->len < 8 ? r->frags->len : 8;
-				memcpy(orig, r->hdr, r->hdr_len);
-				memcpy(orig + r->hdr_len, r->frags->data, n);
-				icmp_send_error(s, orig, r->hdr_len + n, TAPIR_ICMP_TIME_EXCEEDED, 1);
-			}
+			if (r->hdr_len && r->frags && r->frags->off == 0)
+				reasm_time_exceeded(s, r);
 		}
 		slot_free(s, r);
 	}

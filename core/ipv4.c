@@ -191,21 +191,26 @@ static void ipv4_header(uint8_t *h, size_t total, uint16_t id, uint16_t frag, ui
  * a bounded queue and is delivered on the next poll, so that input is never
  * re-entered from output. */
 #define LOOP_LIMIT 256
-static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
-		     uint8_t proto, uint16_t id, uint8_t tos)
+int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p)
 {
 	if (s->loop_len >= LOOP_LIMIT) {
 		tp_pkt_free(s, p);
 		return -ENOBUFS;
 	}
+	TP_FIFO_PUSH(s->loop_head, s->loop_tail, p, next);
+	s->loop_len++;
+	return 0;
+}
+
+static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
+		     uint8_t proto, uint16_t id, uint8_t tos)
+{
 	ipv4_header(tp_pkt_push(p, TAPIR_IPV4_HLEN), p->len + TAPIR_IPV4_HLEN, id, 0, s->cfg.ttl, proto,
 		    src, dst, tos);
 	STAT(s, ip_tx);
 	if (TRACE_ON(s, TAPIR_TR_IP))
 		trace_ip(s, "loop", p->data);
-	TP_FIFO_PUSH(s->loop_head, s->loop_tail, p, next);
-	s->loop_len++;
-	return 0;
+	return ip_loop_queue(s, p);
 }
 
 tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
@@ -220,8 +225,14 @@ tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
 		/* counted like a received frame, so that rx_frames ==
 		 * rx_delivered + drops holds for these too */
 		STAT(s, rx_frames);
-		STAT(s, ip_rx);
-		r = ipv4_deliver(s, 0, p->data, p->len);
+		if (p->data[0] >> 4 == 6) {
+			/* the link-layer flags of the last frame do not apply */
+			s->rx_l2_broadcast = false;
+			r = ipv6_deliver_local(s, p->data, p->len);
+		} else {
+			STAT(s, ip_rx);
+			r = ipv4_deliver(s, 0, p->data, p->len);
+		}
 		if (r == TP_OK)
 			STAT(s, rx_delivered);
 		else

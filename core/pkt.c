@@ -77,6 +77,25 @@ void tp_pkt_free(struct tapir_stack *s, struct tp_pkt *p)
 	pool->used--;
 }
 
+int tp_queue_bounded(struct tapir_stack *s, struct tp_pkt **head, uint16_t *n, unsigned limit,
+		     struct tp_pkt *p)
+{
+	int dropped = 0;
+	p->next = NULL;
+	if (*n >= limit && *head) {
+		struct tp_pkt *old = *head;
+		*head = old->next;
+		(*n)--;
+		tp_pkt_free(s, old);
+		dropped = 1;
+	}
+	while (*head)
+		head = &(*head)->next;
+	*head = p;
+	(*n)++;
+	return dropped;
+}
+
 void tp_pkt_free_list(struct tapir_stack *s, struct tp_pkt *p)
 {
 	while (p) {

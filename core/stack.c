@@ -27,6 +27,9 @@ static const struct tapir_config config_default = {
 	.tcp_challenge_acks = 1000, .tcp_initial_window = 10,
 	.tcp_window_scaling = 1, .tcp_timestamps = 1, .tcp_sack = 1,
 	.tcp_ecn = 2, .tcp_ecn_syn_retries = 1, .tcp_syncookies = 1,
+	.nd_cache_size = 128, .nd_queue_len = 8, .nd_retrans_us = TAPIR_SEC(1),
+	.nd_reachable_us = TAPIR_SEC(30), .nd_dad_transmits = 1, .nd_routers = 4,
+	.nd_prefixes = 8,
 };
 
 void tapir_config_default(struct tapir_config *c) { *c = config_default; }
@@ -36,7 +39,7 @@ struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
 	struct tapir_stack *s;
 	/* settings no stack can run with */
 	if (!cfg->arp_cache_size || cfg->ephemeral_lo > cfg->ephemeral_hi || !cfg->ephemeral_lo ||
-	    !cfg->pkt_small)
+	    !cfg->pkt_small || !cfg->nd_cache_size || !cfg->nd_retrans_us || !cfg->nd_reachable_us)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -47,7 +50,8 @@ struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
 	s->icmp_tokens_milli = (uint64_t)cfg->icmp_burst * 1000;
 	s->hook_timer_at = TAPIR_TIME_NEVER;
 	s->arm_hint = TAPIR_TIME_NEVER;
-	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || udp_init(s) || tcp_init(s)) {
+	if (tp_pools_init(s) || arp_init(s) || reasm_init(s) || nd_init(s) || udp_init(s) ||
+	    tcp_init(s)) {
 		tapir_stack_free(s);
 		return NULL;
 	}
@@ -63,6 +67,7 @@ void tapir_stack_free(struct tapir_stack *s)
 	tp_pools_free(s);
 	free(s->arp);
 	free(s->reasm);
+	nd_free(s);
 	free(s->udp);
 	free(s);
 }
@@ -193,7 +198,11 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	next = t < next ? t : next;
 	t = hook_poll(s, now);
 	next = t < next ? t : next;
+	nd_poll(s, now);
 	t = ipv4_loop_poll(s);
+	next = t < next ? t : next;
+	/* again: what the loop delivered may have started a resolution */
+	t = nd_poll(s, now);
 	next = t < next ? t : next;
 	t = arp_poll(s, now);
 	return t < next ? t : next;

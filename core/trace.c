@@ -9,7 +9,8 @@ static const struct {
 } channels[] = {
 	{"link", TAPIR_TR_LINK}, {"arp", TAPIR_TR_ARP},   {"ip", TAPIR_TR_IP},
 	{"icmp", TAPIR_TR_ICMP}, {"udp", TAPIR_TR_UDP},   {"tcp", TAPIR_TR_TCP},
-	{"socket", TAPIR_TR_SOCKET},
+	{"socket", TAPIR_TR_SOCKET}, {"ip6", TAPIR_TR_IP6},   {"icmp6", TAPIR_TR_ICMP6},
+	{"nd", TAPIR_TR_ND},
 };
 
 void tapir_set_trace(struct tapir_stack *s, unsigned mask, tapir_trace_fn fn, void *arg)

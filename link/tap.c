@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -184,6 +186,64 @@ static void set_sin(struct sockaddr *sa, uint32_t addr)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(addr);
 	memcpy(sa, &sin, sizeof(sin));
+}
+
+int tapir_tap_set_peer_addr6(struct tapir_tap *t, const uint8_t addr[16], unsigned plen,
+			     char *err, size_t errlen)
+{
+	/* RTM_NEWADDR (rtnetlink(7)): the ioctl cannot ask for IFA_F_NODAD,
+	 * and without it the kernel would not use the address for a second
+	 * or more (RFC 4862 5.4) */
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+		struct rtattr local_rta;
+		uint8_t local[16];
+		struct rtattr addr_rta;
+		uint8_t address[16];
+		struct rtattr flags_rta;
+		uint32_t flags;
+	} req;
+	struct {
+		struct nlmsghdr nh;
+		struct nlmsgerr e;
+	} ack;
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct ifreq ifr;
+	int fd, rc = -1;
+	long n;
+
+	ifreq_for(t, &ifr);
+	if (ioctl(t->ctl, SIOCGIFINDEX, &ifr) < 0) {
+		snprintf(err, errlen, "%s: no interface index: %s", t->dev.name, strerror(errno));
+		return -1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.nh = (struct nlmsghdr){.nlmsg_len = sizeof(req), .nlmsg_type = RTM_NEWADDR,
+				   .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+				   .nlmsg_seq = 1};
+	req.ifa = (struct ifaddrmsg){.ifa_family = AF_INET6, .ifa_prefixlen = (uint8_t)plen,
+				     .ifa_flags = IFA_F_NODAD, .ifa_index = (unsigned)ifr.ifr_ifindex};
+	req.local_rta = (struct rtattr){.rta_len = RTA_LENGTH(16), .rta_type = IFA_LOCAL};
+	memcpy(req.local, addr, 16);
+	req.addr_rta = (struct rtattr){.rta_len = RTA_LENGTH(16), .rta_type = IFA_ADDRESS};
+	memcpy(req.address, addr, 16);
+	req.flags_rta = (struct rtattr){.rta_len = RTA_LENGTH(4), .rta_type = IFA_FLAGS};
+	req.flags = IFA_F_NODAD;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0 || sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0 ||
+	    (n = recv(fd, &ack, sizeof(ack), 0)) < (long)sizeof(ack) || ack.nh.nlmsg_type != NLMSG_ERROR) {
+		snprintf(err, errlen, "%s: cannot set the kernel's IPv6 address: %s", t->dev.name,
+			 strerror(errno));
+	} else if (ack.e.error) {
+		snprintf(err, errlen, "%s: cannot set the kernel's IPv6 address: %s", t->dev.name,
+			 strerror(-ack.e.error));
+	} else {
+		rc = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr, unsigned plen, char *err,

@@ -59,6 +59,94 @@ static inline bool tapir_ipv4_is_host_addr(uint32_t addr, unsigned plen)
 	return plen >= 31 || ((addr & ~m) != 0 && (addr & ~m) != ~m);
 }
 
+/* ---- IPv6 (RFC 4291 2): addresses are 16 bytes in network order ---- */
+
+/* :: (RFC 4291 2.5.2): a source only while a node has no address (DAD) */
+static inline bool tapir_ipv6_is_unspecified(const uint8_t *a)
+{
+	for (int i = 0; i < 16; i++)
+		if (a[i])
+			return false;
+	return true;
+}
+/* ::1 (RFC 4291 2.5.3): never on a link */
+static inline bool tapir_ipv6_is_loopback(const uint8_t *a)
+{
+	for (int i = 0; i < 15; i++)
+		if (a[i])
+			return false;
+	return a[15] == 1;
+}
+/* ff00::/8 (RFC 4291 2.7) */
+static inline bool tapir_ipv6_is_multicast(const uint8_t *a) { return a[0] == 0xff; }
+/* fe80::/10 (RFC 4291 2.5.6) */
+static inline bool tapir_ipv6_is_link_local(const uint8_t *a)
+{
+	return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
+/* ::ffff:0:0/96 (RFC 4291 2.5.5.2): an IPv4 node's address, never on an IPv6 wire */
+static inline bool tapir_ipv6_is_v4mapped(const uint8_t *a)
+{
+	for (int i = 0; i < 10; i++)
+		if (a[i])
+			return false;
+	return a[10] == 0xff && a[11] == 0xff;
+}
+/* Never the source of a packet from the wire: multicast (RFC 4291 2.7),
+ * loopback (2.5.3), v4-mapped (RFC 4942 2.1.4).  The unspecified source
+ * is for the few messages that allow it (RFC 4861 7.1.1, RFC 3810 5.2.13);
+ * the caller adds its own addresses. */
+static inline bool tapir_ipv6_is_martian_source(const uint8_t *a)
+{
+	return tapir_ipv6_is_multicast(a) || tapir_ipv6_is_loopback(a) || tapir_ipv6_is_v4mapped(a);
+}
+/* A multicast address's scope (RFC 4291 2.7): 1 interface, 2 link, ... */
+static inline unsigned tapir_ipv6_mcast_scope(const uint8_t *a) { return a[1] & 15; }
+/* The first PLEN bits of A and B are equal. */
+static inline bool tapir_ipv6_prefix_eq(const uint8_t *a, const uint8_t *b, unsigned plen)
+{
+	unsigned i = 0;
+	for (; plen >= 8 && i < 16; plen -= 8, i++)
+		if (a[i] != b[i])
+			return false;
+	return plen == 0 || i == 16 || ((a[i] ^ b[i]) & (0xff00 >> plen)) == 0;
+}
+/* The solicited-node multicast group of A, ff02::1:ffXX:XXXX (RFC 4291 2.7.1). */
+static inline void tapir_ipv6_solicited_node(uint8_t out[16], const uint8_t *a)
+{
+	static const uint8_t pfx[13] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
+	for (int i = 0; i < 13; i++)
+		out[i] = pfx[i];
+	out[13] = a[13];
+	out[14] = a[14];
+	out[15] = a[15];
+}
+/* The Ethernet address of multicast group A: 33:33 and its last 32 bits
+ * (RFC 2464 7). */
+static inline void tapir_ipv6_mcast_mac(uint8_t mac[6], const uint8_t *a)
+{
+	mac[0] = 0x33;
+	mac[1] = 0x33;
+	for (int i = 0; i < 4; i++)
+		mac[2 + i] = a[12 + i];
+}
+/* PREFIX's first 64 bits with the modified EUI-64 interface identifier of
+ * MAC (RFC 4291 2.5.1 and Appendix A: ff:fe in the middle, the
+ * universal/local bit inverted). */
+static inline void tapir_ipv6_eui64(uint8_t out[16], const uint8_t *prefix, const uint8_t mac[6])
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = prefix[i];
+	out[8] = (uint8_t)(mac[0] ^ 0x02);
+	out[9] = mac[1];
+	out[10] = mac[2];
+	out[11] = 0xff;
+	out[12] = 0xfe;
+	out[13] = mac[3];
+	out[14] = mac[4];
+	out[15] = mac[5];
+}
+
 #ifdef __cplusplus
 }
 #endif

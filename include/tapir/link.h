@@ -68,6 +68,9 @@ void tapir_tap_set_tso(struct tapir_tap *t, int on);
 /* Gives the kernel's side of the TAP an address (ADDR/PREFIX_LEN). */
 int tapir_tap_set_peer_addr(struct tapir_tap *t, uint32_t addr,
 			    unsigned prefix_len, char *err, size_t errlen);
+/* The same for IPv6, without DAD (IFA_F_NODAD): usable at once. */
+int tapir_tap_set_peer_addr6(struct tapir_tap *t, const uint8_t addr[16],
+			     unsigned prefix_len, char *err, size_t errlen);
 
 /* ---- AF_PACKET (Linux): an existing Ethernet interface, shared with the
  * kernel's own stack on it ---- */

@@ -6,7 +6,8 @@
  * current time, and calls tapir_stack_poll when the deadline it returned
  * has come.  Frames leave through each interface's struct tapir_link.
  *
- * Addresses in this API are IPv4 addresses in host byte order.
+ * Addresses in this API are IPv4 addresses in host byte order, or IPv6
+ * addresses as 16 bytes in network order (the *_ipv6 calls).
  */
 #ifndef TAPIR_STACK_H
 #define TAPIR_STACK_H
@@ -77,6 +78,14 @@ struct tapir_config {
 	uint8_t tcp_ecn;              /* RFC 3168: 0 off, 1 ask for it and accept it,
 				       * 2 accept it when asked (as Linux's default): 2 */
 	uint8_t tcp_ecn_syn_retries;  /* ECN-setup SYNs resent before plain ones (6.1.1.1): 1 */
+	/* IPv6 neighbor discovery (RFC 4861 10, RFC 4862 5.1) */
+	unsigned nd_cache_size;       /* neighbor cache entries: 128 */
+	unsigned nd_queue_len;        /* packets waiting per unresolved neighbor: 8 */
+	tapir_time_t nd_retrans_us;   /* RetransTimer: 1 s */
+	tapir_time_t nd_reachable_us; /* BaseReachableTime (randomized 0.5-1.5x): 30 s */
+	unsigned nd_dad_transmits;    /* DupAddrDetectTransmits (RFC 4862 5.1): 1 */
+	unsigned nd_routers;          /* default router list bound: 4 */
+	unsigned nd_prefixes;         /* prefix list bound: 8 */
 };
 
 void tapir_config_default(struct tapir_config *cfg);
@@ -96,6 +105,31 @@ int tapir_iface_set_ipv4(struct tapir_stack *s, int ifindex, uint32_t addr,
 /* Adds a route; GATEWAY 0 means directly connected.  DST 0/0 is the default. */
 int tapir_route_add(struct tapir_stack *s, uint32_t dst, unsigned prefix_len,
 		    uint32_t gateway, int ifindex);
+
+/* ---- IPv6 ---- */
+#define TAPIR_IPV6_ADDRS 8 /* addresses per interface, the link-local one included */
+/* Turns IPv6 on for the interface: the link-local address from its MAC
+ * (RFC 4291 Appendix A), DAD for it (RFC 4862 5.4).  Idempotent. */
+int tapir_iface_enable_ipv6(struct tapir_stack *s, int ifindex, tapir_time_t now);
+/* Adds ADDR/PREFIX_LEN (enabling IPv6 first); it is tentative until DAD
+ * passes.  -EINVAL (not a unicast address), -EEXIST, -ENOSPC. */
+int tapir_iface_add_ipv6(struct tapir_stack *s, int ifindex, const uint8_t addr[16],
+			 unsigned prefix_len, tapir_time_t now);
+/* RFC 4862 5.5: addresses from the prefixes of router advertisements
+ * (autonomous flag set, /64), each through DAD, removed when its valid
+ * lifetime ends.  Off by default ("only when asked"); turns IPv6 on. */
+int tapir_iface_set_slaac(struct tapir_stack *s, int ifindex, int on, tapir_time_t now);
+enum tapir_addr6_state { TAPIR_ADDR6_FREE, TAPIR_ADDR6_TENTATIVE, TAPIR_ADDR6_PREFERRED,
+			 TAPIR_ADDR6_DUPLICATE };
+/* The interface's I-th IPv6 address (0 is the link-local one); its state,
+ * TAPIR_ADDR6_FREE past the last. */
+enum tapir_addr6_state tapir_iface_ipv6_addr(const struct tapir_stack *s, int ifindex,
+					     unsigned i, uint8_t addr[16], unsigned *prefix_len);
+/* "2001:db8::1/64" -> addr, prefix length; "fe80::1" (no prefix) with
+ * PREFIX_LEN NULL.  0 or -1. */
+int tapir_parse_ipv6(const char *text, uint8_t addr[16], unsigned *prefix_len);
+/* RFC 5952 text of ADDR into BUF (at least 46 bytes); returns BUF. */
+char *tapir_ipv6_str(const uint8_t addr[16], char *buf);
 
 /* One received frame.  The core may modify FRAME in place during the call
  * and keeps no pointer to it afterwards. */
@@ -127,7 +161,10 @@ enum {
 	TAPIR_TR_UDP = 1u << 4,
 	TAPIR_TR_TCP = 1u << 5,
 	TAPIR_TR_SOCKET = 1u << 6,
-	TAPIR_TR_ALL = 0x7f,
+	TAPIR_TR_IP6 = 1u << 7,
+	TAPIR_TR_ICMP6 = 1u << 8,
+	TAPIR_TR_ND = 1u << 9,
+	TAPIR_TR_ALL = 0x3ff,
 };
 typedef void (*tapir_trace_fn)(void *arg, tapir_time_t now, const char *channel,
 			       const char *line);
@@ -186,6 +223,28 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_header, "TCP data offset bad")                                   \
 	X(tcp_no_socket, "TCP to a closed port (RST sent)")                    \
 	X(tcp_dropped, "TCP segment dropped by the state machine")             \
+	X(ip6_short, "IPv6 packet shorter than its header")                    \
+	X(ip6_version, "IP version not 6 in an IPv6 frame")                    \
+	X(ip6_length, "IPv6 payload length beyond the frame, or 0 (no jumbograms)") \
+	X(ip6_bad_source, "IPv6 source multicast, loopback, v4-mapped or ours") \
+	X(ip6_not_for_us, "IPv6 destination neither ours nor a group we joined") \
+	X(ip6_ext_header, "IPv6 extension header truncated or malformed")      \
+	X(ip6_ext_chain, "IPv6 extension header chain too long (RFC 8504 5.3)") \
+	X(ip6_hbh_position, "IPv6 hop-by-hop header not first (RFC 8200 4.1)") \
+	X(ip6_option, "IPv6 option whose action bits say discard (RFC 8200 4.2)") \
+	X(ip6_routing, "IPv6 routing header type 0 or unknown with segments left (RFC 5095)") \
+	X(ip6_next_header, "IPv6 next header not handled (parameter problem sent)") \
+	X(ip6_no_next, "IPv6 next header 59: nothing follows (RFC 8200 4.7)")   \
+	X(ip6_tentative, "IPv6 to an address still in DAD (RFC 4862 5.4)")     \
+	X(frag6_chain, "IPv6 first fragment without the whole header chain (RFC 7112)") \
+	X(icmp6_short, "ICMPv6 message truncated")                             \
+	X(icmp6_checksum, "ICMPv6 checksum wrong")                             \
+	X(icmp6_type, "ICMPv6 type or code not handled")                       \
+	X(icmp6_error_bad, "ICMPv6 error quoting a packet we did not send")    \
+	X(nd_hop_limit, "ND or MLD message with the wrong hop limit (RFC 4861 7.1)") \
+	X(nd_bad, "ND message malformed (RFC 4861 7.1)")                       \
+	X(nd_not_for_us, "NS for an address not ours")                         \
+	X(nd_no_entry, "NA for a neighbor not in the cache (RFC 4861 7.2.5)")  \
 	X(hook, "dropped by a hook")                                           \
 	X(nomem, "no packet buffer for the reply")
 
@@ -206,7 +265,13 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
 	X(tcp_syncookies_ok) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
 	X(tcp_timeouts) X(tcp_lost_retransmits)           \
-	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)
+	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)        \
+	X(ip6_rx) X(ip6_tx) X(ip6_no_route) X(ip6_frag_created)                \
+	X(ip6_fragmented) X(icmp6_echo_replied) X(icmp6_errors_sent)              \
+	X(icmp6_errors_rx) X(icmp6_pmtu_updates) X(nd_ns_sent) X(nd_na_sent)   \
+	X(nd_resolved) X(nd_resolve_failed) X(nd_queue_dropped) X(nd_evicted) \
+	X(nd_dad_ok) X(nd_dad_failed) X(nd_conflicts) X(nd_ra_rx) X(nd_rs_sent)              \
+	X(mld_reports_sent)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

@@ -52,6 +52,10 @@ uint16_t tapir_csum(const void *data, size_t len);
 /* The IPv4 pseudo header's part of a TCP or UDP sum (RFC 9293 3.1,
  * RFC 768); SRC and DST in host order, LEN the transport length. */
 uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* The IPv6 pseudo header's part (RFC 8200 8.1): the 16-byte addresses, the
+ * upper-layer length as 32 bits and the next header value. */
+uint32_t tapir_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+			    uint32_t len);
 
 /* ---- Ethernet (IEEE 802.3) ---- */
 #define TAPIR_ETH_HLEN 14
@@ -77,6 +81,34 @@ uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 #define TAPIR_IPV4_DF 0x4000
 #define TAPIR_IPV4_MF 0x2000
 #define TAPIR_IPV4_OFFMASK 0x1fff
+
+/* ---- IPv6 (RFC 8200 3): offsets in the fixed header ---- */
+#define TAPIR_IPV6_HLEN 40
+#define TAPIR_IPV6_VTC 0         /* version << 4 | traffic class (high 4 bits) */
+#define TAPIR_IPV6_PLEN 4        /* payload length: everything after the fixed header */
+#define TAPIR_IPV6_NXT 6         /* next header */
+#define TAPIR_IPV6_HLIM 7        /* hop limit */
+#define TAPIR_IPV6_SRC 8
+#define TAPIR_IPV6_DST 24
+#define TAPIR_IPV6_MIN_MTU 1280  /* RFC 8200 5: every link carries this much */
+/* extension headers (RFC 8200 4): next header, length in 8-byte units
+ * beyond the first 8 (hop-by-hop, routing, destination options) */
+#define TAPIR_IPPROTO_HOPOPTS 0
+#define TAPIR_IPPROTO_ROUTING 43
+#define TAPIR_IPPROTO_FRAGMENT 44
+#define TAPIR_IPPROTO_NONE 59
+#define TAPIR_IPPROTO_DSTOPTS 60
+#define TAPIR_IPV6_OPT_PAD1 0    /* RFC 8200 4.2 */
+#define TAPIR_IPV6_OPT_PADN 1
+#define TAPIR_IPV6_OPT_RTALERT 5 /* RFC 2711 */
+#define TAPIR_IPV6_RH_TYPE 2     /* routing header: type, then segments left */
+#define TAPIR_IPV6_RH_SEGLEFT 3
+/* the fragment header (RFC 8200 4.5) */
+#define TAPIR_IPV6_FH_LEN 8
+#define TAPIR_IPV6_FH_OFF 2      /* offset in 8-byte units << 3 | M */
+#define TAPIR_IPV6_FH_ID 4
+#define TAPIR_IPV6_FH_MF 1
+#define TAPIR_IPV6_FH_OFFMASK 0xfff8
 
 /* ---- protocol numbers (IANA) ---- */
 #define TAPIR_IPPROTO_ICMP 1
@@ -124,6 +156,43 @@ uint32_t tapir_csum_pseudo(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 #define TAPIR_ICMP_UNREACH_PROTO 2
 #define TAPIR_ICMP_UNREACH_PORT 3
 #define TAPIR_ICMP_UNREACH_NEEDFRAG 4
+
+/* ---- ICMPv6 (RFC 4443 2.1): types and codes ---- */
+#define TAPIR_ICMP6_HLEN 8       /* type, code, checksum, 4 bytes of the message */
+#define TAPIR_ICMP6_UNREACH 1
+#define TAPIR_ICMP6_PKT_TOO_BIG 2
+#define TAPIR_ICMP6_TIME_EXCEEDED 3
+#define TAPIR_ICMP6_PARAM_PROBLEM 4
+#define TAPIR_ICMP6_ECHO 128
+#define TAPIR_ICMP6_ECHO_REPLY 129
+#define TAPIR_ICMP6_MLD_QUERY 130       /* RFC 3810 5.1 */
+#define TAPIR_ICMP6_ROUTER_SOLICIT 133  /* RFC 4861 4 */
+#define TAPIR_ICMP6_ROUTER_ADVERT 134
+#define TAPIR_ICMP6_NEIGHBOR_SOLICIT 135
+#define TAPIR_ICMP6_NEIGHBOR_ADVERT 136
+#define TAPIR_ICMP6_REDIRECT 137
+#define TAPIR_ICMP6_MLD2_REPORT 143     /* RFC 3810 5.2 */
+#define TAPIR_ICMP6_UNREACH_NOROUTE 0
+#define TAPIR_ICMP6_UNREACH_ADDR 3
+#define TAPIR_ICMP6_UNREACH_PORT 4
+#define TAPIR_ICMP6_TIMEX_REASM 1
+#define TAPIR_ICMP6_PARAM_HEADER 0      /* erroneous header field */
+#define TAPIR_ICMP6_PARAM_NEXTHDR 1     /* unrecognized next header */
+#define TAPIR_ICMP6_PARAM_OPTION 2      /* unrecognized option */
+#define TAPIR_ICMP6_PARAM_CHAIN 3       /* RFC 7112: first fragment lacks the chain */
+
+/* ---- Neighbor Discovery (RFC 4861 4.3-4.6) ---- */
+#define TAPIR_ND_NS_LEN 24       /* ICMPv6 header, reserved, target */
+#define TAPIR_ND_NA_LEN 24       /* ICMPv6 header, flags, target */
+#define TAPIR_ND_TARGET 8
+#define TAPIR_ND_NA_ROUTER 0x80
+#define TAPIR_ND_NA_SOLICITED 0x40
+#define TAPIR_ND_NA_OVERRIDE 0x20
+#define TAPIR_ND_RA_LEN 16       /* + hop limit, flags, lifetime, reachable, retrans */
+#define TAPIR_ND_OPT_SRC_LLADDR 1
+#define TAPIR_ND_OPT_TGT_LLADDR 2
+#define TAPIR_ND_OPT_PREFIX 3
+#define TAPIR_ND_OPT_MTU 5
 
 #ifdef __cplusplus
 }

@@ -2,7 +2,7 @@
  * the destination filter, the ethertype demux and whatever lies behind
  * (ARP, IPv4 and up) see them.
  * Input: [flags][frame...]; flags bit 0: fix the IPv4 and transport
- * checksums in the frame (a fuzzer cannot find them), bit 1: graceful
+ * checksums (IPv6: ICMPv6's) in the frame (a fuzzer cannot find them), bit 1: graceful
  * teardown. */
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!f)
 		abort();
 	memcpy(f, data + 1, n);
-	if ((data[0] & 1) && n > 14 && f[12] == 0x08 && f[13] == 0x00)
+	if ((data[0] & 1) && n > 14 &&
+	    ((f[12] == 0x08 && f[13] == 0x00) || (f[12] == 0x86 && f[13] == 0xdd)))
 		w_fix_checksums(f + 14, n - 14);
 	world_init(&w, W_UDP | W_ARP_PENDING);
 	world_input(&w, f, n);

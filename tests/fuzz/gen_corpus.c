@@ -72,6 +72,24 @@ static size_t ipv4(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, const
 	return hl + l4len;
 }
 
+/* an IPv6 packet SRC -> DST: EXT (extension headers, the first named by
+ * NH) then L4; the ICMPv6 checksum right */
+static size_t ipv6(uint8_t *ip, const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t hlim,
+		   const uint8_t *ext, size_t extlen, const uint8_t *l4, size_t l4len)
+{
+	tapir_put32(ip, 6u << 28);
+	tapir_put16(ip + 4, (uint16_t)(extlen + l4len));
+	ip[6] = nh;
+	ip[7] = hlim;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	if (extlen)
+		memcpy(ip + 40, ext, extlen);
+	memcpy(ip + 40 + extlen, l4, l4len);
+	w_fix_checksums(ip, 40 + extlen + l4len);
+	return 40 + extlen + l4len;
+}
+
 static size_t udp(uint8_t *u, uint16_t sport, uint16_t dport, const char *payload)
 {
 	size_t n = strlen(payload);
@@ -136,6 +154,24 @@ static void gen_ether(void)
 	      ipv4(f + n, W_PEER, W_US, 6, NULL, 0, l4,
 		   tcph(l4, 1111, 81, 1, 0, 2, 1000, NULL, 0, NULL), 0));
 	FRAME("ipv6", 0, 0x86dd, 40);
+	FRAME("ipv6-echo", 1, 0x86dd,
+	      ipv6(f + n, w_peer6, w_us6, 58, 64, NULL, 0, l4, icmp_echo(l4, 128, "ping6")));
+	{
+		/* hop-by-hop (PadN), a first fragment, destination options */
+		static const uint8_t ext[24] = {44, 0, 1, 4, 0, 0, 0, 0, 60, 0, 0, 1, 0, 0, 0, 9,
+						58, 0, 1, 4, 0, 0, 0, 0};
+		FRAME("ipv6-ext-frag", 1, 0x86dd,
+		      ipv6(f + n, w_peer6, w_us6, 0, 64, ext, 24, l4, icmp_echo(l4, 128, "fragment 0 of 2..")));
+	}
+	{
+		/* an NS for our address with the peer's MAC, to its solicited-node group */
+		uint8_t ns[32] = {135, 0, 0, 0, 0, 0, 0, 0}, sn[16] = {0xff, 2, [11] = 1, 0xff, 0, 0, 2};
+		memcpy(ns + 8, w_us6, 16);
+		ns[24] = 1, ns[25] = 1, memcpy(ns + 26, w_mac_peer, 6);
+		FRAME("ipv6-ns", 0, 0x86dd, ipv6(f + n, w_peer_ll, sn, 58, 255, NULL, 0, ns, 32));
+		memcpy(f + 1, (uint8_t[6]){0x33, 0x33, 0xff, 0, 0, 2}, 6);
+		save("ether", "ipv6-ns", f, n);
+	}
 	FRAME("short", 0, 0x0800, 0);
 	/* to someone else's MAC; from our own MAC */
 	f[0] = 0, n = 1 + w_eth(f + 1, 0x0800), memcpy(f + 1, other_mac, 6);

@@ -11,6 +11,9 @@
 
 const uint8_t w_mac_us[6] = {0x02, 0, 0, 0, 0, 2};
 const uint8_t w_mac_peer[6] = {0x02, 0, 0, 0, 0, 1};
+const uint8_t w_us6[16] = {0xfd, [15] = 2};
+const uint8_t w_peer6[16] = {0xfd, [15] = 1};
+const uint8_t w_peer_ll[16] = {0xfe, 0x80, [15] = 1};
 
 /* TAPIR_FUZZ_KNOWN_BUGS=1, for long runs while a reported bug in core/
  * is not fixed yet (docs/fuzzing.md lists them): the teardown tolerates
@@ -98,6 +101,11 @@ void world_config(struct tapir_config *c)
 	c->tcp_msl_us = TAPIR_SEC(2);
 	c->tcp_fin_timeout_us = TAPIR_SEC(5);
 	c->tcp_challenge_acks = 3;
+	c->nd_cache_size = 8;
+	c->nd_queue_len = 4;
+	c->nd_routers = 2;
+	c->nd_prefixes = 2;
+	c->nd_dad_transmits = 0; /* IPv6 addresses usable at once */
 }
 
 size_t w_eth(uint8_t *f, uint16_t type)
@@ -123,10 +131,30 @@ void w_ip(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, size_t payload
 	tapir_put16(ip + 10, tapir_csum_fold(tapir_csum_add(0, ip, 20)));
 }
 
+/* IPv6 (RFC 8200 8.1): the ICMPv6 checksum behind any extension headers */
+static void w_fix_checksums6(uint8_t *ip, size_t len)
+{
+	uint8_t nh;
+	size_t tot;
+	int up;
+	if (len < 40 || (tot = 40 + tapir_get16(ip + 4)) > len)
+		return;
+	nh = ip[6];
+	up = ipv6_upper(ip, tot, 40, &nh);
+	if (up < 0 || nh != 58 || (size_t)up + 4 > tot)
+		return;
+	tapir_put16(ip + up + 2, 0);
+	tapir_put16(ip + up + 2, tapir_csum_fold(tapir_csum_add(
+				      tapir_csum_pseudo6(ip + 8, ip + 24, 58, (uint32_t)(tot - (size_t)up)),
+				      ip + up, tot - (size_t)up)));
+}
+
 void w_fix_checksums(uint8_t *ip, size_t len)
 {
 	size_t hl, tot;
 	uint8_t *l4;
+	if (len >= 1 && ip[0] >> 4 == 6)
+		w_fix_checksums6(ip, len);
 	if (len < 20 || ip[0] >> 4 != 4)
 		return;
 	hl = (size_t)(ip[0] & 15) * 4;
@@ -403,7 +431,8 @@ void world_init(struct world *w, unsigned flags)
 	w->s = tapir_stack_new(&cfg);
 	if (!w->s || tapir_iface_add(w->s, &w->link, w_mac_us, 1500) != 0 ||
 	    tapir_iface_set_ipv4(w->s, 0, W_US, 24, w->now) ||
-	    tapir_route_add(w->s, 0, 0, W_PEER, 0))
+	    tapir_route_add(w->s, 0, 0, W_PEER, 0) ||
+	    tapir_iface_add_ipv6(w->s, 0, w_us6, 64, w->now))
 		fail("setup: stack");
 	tapir_set_trace(w->s, TAPIR_TR_ALL, trace_sink, NULL);
 	tapir_echo_set_handler(w->s, echo_sink, NULL);

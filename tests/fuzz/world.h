@@ -66,6 +66,9 @@ struct world {
 };
 
 extern const uint8_t w_mac_us[6], w_mac_peer[6];
+/* IPv6: the stack's fd00::2/64 (no DAD in the fuzz configuration, so
+ * usable at once) and the peer's fd00::1 and fe80::1 */
+extern const uint8_t w_us6[16], w_peer6[16], w_peer_ll[16];
 
 /* The stack's configuration for fuzzing: small pools and tables, so that
  * exhaustion paths are reachable, and short timers, so that teardown is

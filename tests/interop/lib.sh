@@ -4,7 +4,7 @@
 #
 #   source "$(dirname "$0")/lib.sh"
 #   require_root                 # exit 77 unless root with /dev/net/tun
-#   ns_create                    # $NS, IPv6 off, cleanup on EXIT
+#   ns_create                    # $NS, IPv6 off (NS_IPV6=1: on), cleanup on EXIT
 #   host_start --pcap "$WORK/x.pcap"   # tapir host on tp0: 10.0.0.2, kernel 10.0.0.1
 #   nsx ping -c 3 10.0.0.2       # any command inside the namespace, under timeout
 #   host_counters snap           # SIGUSR1 -> $WORK/snap.ctr ("name value" lines)
@@ -104,8 +104,11 @@ ns_create() {
 		fail "cannot create network namespace"
 	}
 	# IPv6 off, so the kernel sends no router/neighbour solicitations
-	nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
-		fail "cannot disable IPv6 in $NS"
+	# (NS_IPV6=1 before ns_create keeps it on, for the IPv6 tests)
+	if [[ -z ${NS_IPV6:-} ]]; then
+		nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
+			fail "cannot disable IPv6 in $NS"
+	fi
 	nsx ip link set lo up || fail "cannot bring lo up in $NS"
 }
 
@@ -173,7 +176,7 @@ _last_block() {
 			}
 			next
 		}
-		have && /^  [a-z_.]+ +[0-9]+$/ { line[++n] = $1 " " $2; next }
+		have && /^  [a-z0-9_.]+ +[0-9]+$/ { line[++n] = $1 " " $2; next }
 		END {
 			if (!have) exit 1
 			print "summary.received " r; print "summary.delivered " d; print "summary.dropped " x
@@ -194,6 +197,11 @@ _last_block() {
 # ctr FILE NAME: a counter's value (0 when absent: tapir prints non-zero ones).
 ctr() {
 	awk -v n="$2" '$1 == n { v = $2 } END { print v + 0 }' "$1"
+}
+
+# ctr_delta BEFORE AFTER NAME: how much a counter grew from one file to the other.
+ctr_delta() {
+	echo $(($(ctr "$2" "$3") - $(ctr "$1" "$3")))
 }
 
 # drops_of FILE: the drop.* lines of a counters file.

@@ -365,3 +365,141 @@ void pattern_fill(uint8_t *buf, size_t len, uint32_t seed)
 	for (size_t i = 0; i < len; i++)
 		buf[i] = pattern_byte(seed, i);
 }
+
+/* ---- IPv6 ---- */
+
+const uint8_t IP6_US[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const uint8_t IP6_PEER[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+const uint8_t IP6_OTHER[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3};
+const uint8_t LL_US[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 1};
+const uint8_t LL_PEER[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+const uint8_t IP6_ALLNODES[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const uint8_t IP6_UNSPEC[16];
+
+size_t fr_ipv6(uint8_t *out, const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t hlim,
+	       const void *payload, size_t len)
+{
+	if (len)
+		memmove(out + 40, payload, len);
+	tapir_put32(out, 6u << 28);
+	tapir_put16(out + 4, (uint16_t)len);
+	out[6] = nh;
+	out[7] = hlim ? hlim : 64;
+	memcpy(out + 8, src, 16);
+	memcpy(out + 24, dst, 16);
+	return 40 + len;
+}
+
+size_t fr_icmp6(uint8_t *out, const uint8_t *src, const uint8_t *dst, uint8_t type, uint8_t code,
+		uint32_t rest, const void *data, size_t len)
+{
+	if (len)
+		memmove(out + 8, data, len);
+	out[0] = type;
+	out[1] = code;
+	tapir_put32(out + 4, rest);
+	tapir_put16(out + 2, 0);
+	tapir_put16(out + 2, tapir_csum_fold(tapir_csum_add(
+				     tapir_csum_pseudo6(src, dst, TAPIR_IPPROTO_ICMPV6, (uint32_t)(8 + len)),
+				     out, 8 + len)));
+	return 8 + len;
+}
+
+size_t fr_ip6_frame(uint8_t *out, const uint8_t *eth_dst, const uint8_t *src, const uint8_t *dst,
+		    uint8_t nh, uint8_t hlim, const void *payload, size_t len)
+{
+	uint8_t mac[6];
+	if (!eth_dst) {
+		if (tapir_ipv6_is_multicast(dst)) {
+			tapir_ipv6_mcast_mac(mac, dst);
+			eth_dst = mac;
+		} else {
+			eth_dst = MAC_US;
+		}
+	}
+	size_t n = fr_eth(out, eth_dst, MAC_PEER, TAPIR_ETH_P_IPV6);
+	return n + fr_ipv6(out + n, src, dst, nh, hlim, payload, len);
+}
+
+size_t fr_icmp6_frame(uint8_t *out, const uint8_t *src, const uint8_t *dst, uint8_t hlim,
+		      uint8_t type, uint8_t code, uint32_t rest, const void *data, size_t len)
+{
+	static uint8_t m[70000];
+	size_t ml = fr_icmp6(m, src, dst, type, code, rest, data, len);
+	return fr_ip6_frame(out, NULL, src, dst, TAPIR_IPPROTO_ICMPV6, hlim, m, ml);
+}
+
+void fx_enable_ipv6(struct fx *f)
+{
+	assert_int_equal(tapir_iface_add_ipv6(f->s, f->ifi, IP6_US, 64, f->now), 0);
+	/* RFC 4862 5.4.2: at most 1 s of delay, then RetransTimer */
+	fx_advance(f, TAPIR_SEC(1));
+	fx_advance(f, TAPIR_SEC(1));
+	fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 0, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	cap_clear(&f->cap);
+}
+
+void fx_learn_peer6(struct fx *f, const uint8_t *peer)
+{
+	uint8_t fr[128], ns[24], sn[16];
+	const uint8_t *us = tapir_ipv6_is_link_local(peer) ? LL_US : IP6_US;
+	memcpy(ns, us, 16);
+	ns[16] = TAPIR_ND_OPT_SRC_LLADDR;
+	ns[17] = 1;
+	memcpy(ns + 18, MAC_PEER, 6);
+	tapir_ipv6_solicited_node(sn, us);
+	fx_input(f, fr, fr_icmp6_frame(fr, peer, sn, 255, TAPIR_ICMP6_NEIGHBOR_SOLICIT, 0, 0, ns, 24));
+	assert_non_null(nd_lookup(f->s, peer));
+	cap_clear(&f->cap);
+}
+
+const uint8_t *cap_last_icmp6(const struct cap *c, uint8_t type, const uint8_t **msg, size_t *mlen)
+{
+	for (size_t i = c->n; i-- > 0;) {
+		size_t len;
+		const uint8_t *ip = cap_l3(c, i, TAPIR_ETH_P_IPV6, &len);
+		uint8_t nh;
+		int up;
+		if (!ip)
+			continue;
+		len = 40 + tapir_get16(ip + 4);
+		nh = ip[6];
+		up = ipv6_upper(ip, len, 40, &nh);
+		if (up < 0 || nh != TAPIR_IPPROTO_ICMPV6 || ip[up] != type)
+			continue;
+		if (msg)
+			*msg = ip + up;
+		if (mlen)
+			*mlen = len - (size_t)up;
+		return ip;
+	}
+	return NULL;
+}
+
+size_t cap_count_icmp6(const struct cap *c, uint8_t type)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct cap one = {.f = &c->f[i], .n = 1};
+		if (cap_last_icmp6(&one, type, NULL, NULL))
+			n++;
+	}
+	return n;
+}
+
+void assert_icmp6_csum(const uint8_t *ip6, const uint8_t *msg, size_t mlen)
+{
+	assert_int_equal(tapir_csum_fold(tapir_csum_add(
+				 tapir_csum_pseudo6(ip6 + 8, ip6 + 24, TAPIR_IPPROTO_ICMPV6, (uint32_t)mlen),
+				 msg, mlen)), 0);
+}
+
+int fx6_setup(void **state)
+{
+	struct fx *f = fx_new();
+	fx_enable_ipv6(f);
+	*state = f;
+	return 0;
+}

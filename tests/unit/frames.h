@@ -139,6 +139,43 @@ int fx_setup_opts(void **state);
 #define FX_TEST_OPTS(fn, opts)                                                 \
 	cmocka_unit_test_prestate_setup_teardown(fn, fx_setup_opts, fx_teardown, (void *)(opts))
 
+/* ---- IPv6 ---- */
+extern const uint8_t IP6_US[16];    /* fd00::1/64, the stack's global address */
+extern const uint8_t IP6_PEER[16];  /* fd00::2 */
+extern const uint8_t IP6_OTHER[16]; /* fd00::3 */
+extern const uint8_t LL_US[16];     /* fe80::ff:fe00:1, from MAC_US (EUI-64) */
+extern const uint8_t LL_PEER[16];   /* fe80::2 */
+extern const uint8_t IP6_ALLNODES[16];
+extern const uint8_t IP6_UNSPEC[16];
+/* An IPv6 header (40 bytes) with NH and HLIM (0: 64) before EXT (EXTLEN
+ * bytes of extension headers, their next headers filled in by the caller)
+ * and PAYLOAD; the payload length covers both. */
+size_t fr_ipv6(uint8_t *out, const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t hlim,
+	       const void *payload, size_t len);
+/* An ICMPv6 message (type, code, 4 bytes REST, DATA) with its checksum
+ * over the pseudo header of SRC and DST. */
+size_t fr_icmp6(uint8_t *out, const uint8_t *src, const uint8_t *dst, uint8_t type, uint8_t code,
+		uint32_t rest, const void *data, size_t len);
+/* A whole frame from the peer: Ethernet to ETH_DST (NULL: MAC_US), IPv6
+ * with NH, then PAYLOAD (already holding any extension headers). */
+size_t fr_ip6_frame(uint8_t *out, const uint8_t *eth_dst, const uint8_t *src, const uint8_t *dst,
+		    uint8_t nh, uint8_t hlim, const void *payload, size_t len);
+/* A whole ICMPv6 frame from the peer (MAC_PEER) to MAC_US (or the group's
+ * MAC for a multicast DST); HLIM 0: 64. */
+size_t fr_icmp6_frame(uint8_t *out, const uint8_t *src, const uint8_t *dst, uint8_t hlim,
+		      uint8_t type, uint8_t code, uint32_t rest, const void *data, size_t len);
+/* IPv6 on the fixture's interface with IP6_US/64, DAD done, frames cleared. */
+void fx_enable_ipv6(struct fx *f);
+/* The peer solicits us with its MAC: we then know it (STALE); cleared. */
+void fx_learn_peer6(struct fx *f, const uint8_t *peer);
+/* The last captured IPv6 packet whose upper layer is ICMPv6 of TYPE (the
+ * ICMPv6 message in *MSG, its length in *MLEN), or NULL. */
+const uint8_t *cap_last_icmp6(const struct cap *c, uint8_t type, const uint8_t **msg, size_t *mlen);
+size_t cap_count_icmp6(const struct cap *c, uint8_t type);
+/* Asserts the ICMPv6 checksum of the packet at IP6 verifies. */
+void assert_icmp6_csum(const uint8_t *ip6, const uint8_t *msg, size_t mlen);
+int fx6_setup(void **state);
+
 /* A deterministic byte pattern for payloads: byte I of stream SEED. */
 uint8_t pattern_byte(uint32_t seed, size_t i);
 void pattern_fill(uint8_t *buf, size_t len, uint32_t seed);

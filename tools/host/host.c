@@ -22,6 +22,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "addr6.h"
 #include "control.h"
 #include "personalities/personality.h"
 #include "commands.h"
@@ -35,8 +36,11 @@ static const char host_usage[] =
 	"Runs a userspace TCP/IP host on the TAP device NAME (created if absent).\n"
 	"\n"
 	"  --tap NAME             TAP device to use, in this network namespace\n"
-	"  --addr A.B.C.D/LEN     tapir's address and prefix\n"
+	"  --addr A.B.C.D/LEN     tapir's address and prefix; repeat it with IPv6\n"
+	"                         prefixes (fd00::2/64) to add those (IPv6 on), or\n"
+	"                         'slaac' for addresses from router advertisements\n"
 	"  --peer-addr A.B.C.D/LEN  also give the kernel's side of the TAP this address\n"
+	"                         (repeatable; IPv6 ones without DAD)\n"
 	"  --gateway IP           default gateway (on the --addr subnet)\n"
 	"  --mac MAC              tapir's MAC (default: random, locally administered)\n"
 	"  --mtu N                the TAP's MTU, both sides (576-65520; default: the device's)\n"
@@ -51,6 +55,7 @@ static const char host_usage[] =
 	"                         (default: echo,discard,daytime,chargen)\n"
 	"  --pcap FILE            write every frame sent and received to FILE\n"
 	"  --trace CHANNELS       print events: all, or a list of link,arp,ip,icmp,udp\n"
+	"                         (and ip6,icmp6,nd)\n"
 	"  --ping IP              ping IP from tapir (prints ping-style lines)\n"
 	"  --ping-count N         echo requests to send (default 5)\n"
 	"  --ping-size N          data bytes per request (default 56)\n"
@@ -278,6 +283,8 @@ int cmd_host(int argc, char **argv)
 	int c;
 	char err[256];
 	struct host h;
+	struct host6 h6 = {0};
+	int ifi;
 	struct tapir_config cfg;
 	struct tapir_net_driver drv;
 	sigset_t block, orig;
@@ -290,11 +297,15 @@ int cmd_host(int argc, char **argv)
 		switch (c) {
 		case 't': tap_name = optarg; break;
 		case 'a':
+			if (host6_option(&h6, "--addr", optarg, false))
+				break;
 			if (tapir_parse_cidr(optarg, &addr, &plen) || plen == 0)
 				die("--addr: '%s' is not an address/prefix such as 10.0.0.2/24", optarg);
 			have_addr = true;
 			break;
 		case 'p':
+			if (host6_option(&h6, "--peer-addr", optarg, true))
+				break;
 			if (tapir_parse_cidr(optarg, &peer, &peer_plen) || peer_plen == 0)
 				die("--peer-addr: '%s' is not an address/prefix such as 10.0.0.1/24",
 				    optarg);
@@ -316,7 +327,7 @@ int cmd_host(int argc, char **argv)
 		case 'T':
 			if (tapir_trace_parse(optarg, &trace_mask, &bad))
 				die("--trace: unknown channel at '%s' (all, link, arp, ip, icmp, udp, "
-				    "tcp, socket)", bad);
+				    "tcp, socket, ip6, icmp6, nd)", bad);
 			break;
 		case 'P':
 			if (tapir_parse_ipv4(optarg, &ping_dst))
@@ -348,7 +359,7 @@ int cmd_host(int argc, char **argv)
 	if (!tap_name)
 		die("host: --tap NAME is required (try tapir host --help)");
 	if (!have_addr)
-		die("host: --addr A.B.C.D/LEN is required");
+		die("host: an IPv4 --addr A.B.C.D/LEN is required (IPv6 ones go beside it)");
 	{
 		uint32_t mask = ~0u << (32 - plen);
 		char a[16];
@@ -399,6 +410,7 @@ int cmd_host(int argc, char **argv)
 	tapir_tap_set_tso(h.tap, tso);
 	if (have_peer && tapir_tap_set_peer_addr(h.tap, peer, peer_plen, err, sizeof(err)))
 		die("%s", err);
+	host6_set_peers(&h6, h.tap);
 	drv = (struct tapir_net_driver){.link = tapir_tap_link(h.tap), .fd = tapir_tap_fd(h.tap),
 					.recv = tap_recv, .recv_flags = tap_recv_flags,
 					.close = tap_close, .ctx = h.tap,
@@ -423,11 +435,12 @@ int cmd_host(int argc, char **argv)
 		tapir_set_trace(h.s, trace_mask, print_trace, &h);
 	if (h.pcap)
 		tapir_set_frame_observer(h.s, record_frame, &h);
-	if (tapir_net_add_iface(h.net, mac, 0, addr, plen, gw) < 0)
+	if ((ifi = tapir_net_add_iface(h.net, mac, 0, addr, plen, gw)) < 0)
 		die(errno == EADDRNOTAVAIL ? "--addr: %s/%u cannot be a host's address (network, "
 					     "broadcast, loopback or multicast)"
 					   : "--addr: %s/%u: cannot configure the interface",
 		    tapir_ipv4_str(addr, err), plen);
+	host6_configure(&h6, h.s, ifi);
 	h.services = services_start(h.net, serve, err, sizeof(err));
 	if (!h.services)
 		die("%s", err);
@@ -471,8 +484,13 @@ int cmd_host(int argc, char **argv)
 		char a[16], m[18];
 		snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 			 mac[3], mac[4], mac[5]);
-		printf("ready tap=%s addr=%s/%u mac=%s mtu=%u serve=%s%s%s\n", tap_name,
-		       tapir_ipv4_str(addr, a), plen, m, drv.mtu, serve, pcap_path ? " pcap=" : "",
+		host6_wait_dad(h.net, h.s, ifi); /* INTERFACE.md: ready once DAD passed */
+		printf("ready tap=%s addr=%s/%u", tap_name, tapir_ipv4_str(addr, a), plen);
+		host6_print(stdout, h.net, h.s, ifi);
+		tapir_net_lock(h.net);
+		host6_watch(&h6, NULL, h.s, ifi);
+		tapir_net_unlock(h.net);
+		printf(" mac=%s mtu=%u serve=%s%s%s\n", m, drv.mtu, serve, pcap_path ? " pcap=" : "",
 		       pcap_path ? pcap_path : "");
 		if (ping_dst)
 			printf("PING %s: %lu data bytes\n", tapir_ipv4_str(ping_dst, a), ping_size);
@@ -486,6 +504,7 @@ int cmd_host(int argc, char **argv)
 
 		tapir_net_lock(h.net);
 		ping_step(&h, now);
+		host6_watch(&h6, stdout, h.s, ifi);
 		next = ping_next(&h);
 		tapir_net_unlock(h.net);
 		if (next <= now) {

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# SLAAC (RFC 4862 5.5) against the kernel: tapir host --addr slaac solicits
+# routers once its link-local address passed DAD (RFC 4861 6.3.7); a router
+# advertisement (scapy, from the kernel's side of the TAP) with the
+# autonomous prefix fd00:5::/64 gives tapir fd00:5:: plus its modified
+# EUI-64 interface identifier (RFC 4291 Appendix A), which passes DAD and
+# answers the kernel's ping -6.  (radvd would be the real router; this test
+# needs only scapy.)
+# shellcheck source=tests/interop/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_root ping
+"$PY" -c 'import scapy.all' 2>/dev/null || fail "$PY has no scapy"
+NS_IPV6=1
+ns_create
+PCAP=$WORK/slaac.pcap
+host_start --pcap "$PCAP" --addr slaac --peer-addr fd00:5::1/64 --trace nd
+# the address to expect: the MAC's first byte with the U/L bit inverted,
+# ff:fe in the middle
+IFS=: read -r m0 m1 m2 m3 m4 m5 <<<"$HOST_MAC"
+WANT=$(printf 'fd00:5::%x:%x:%x:%x' $(((0x$m0 ^ 2) << 8 | 0x$m1)) $((0x$m2 << 8 | 0xff)) \
+	$((0xfe << 8 | 0x$m3)) $((0x$m4 << 8 | 0x$m5)))
+log "expecting $WANT"
+
+for ((i = 0; i < 60; i++)); do
+	grep -q 'nd .*tx RS' "$HOST_OUT" && break
+	sleep 0.1
+done
+grep -q 'nd .*tx RS' "$HOST_OUT" || fail "tapir sent no router solicitation within 6 s"
+
+log "a router advertisement for fd00:5::/64 (on-link, autonomous)"
+NSX_TIMEOUT=30 nsx "$PY" - "$TAP" <<'PYEOF' || fail "cannot send the RA"
+import sys
+from scapy.all import (Ether, IPv6, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo,
+                       ICMPv6NDOptSrcLLAddr, sendp, get_if_hwaddr)
+iface = sys.argv[1]
+mac = get_if_hwaddr(iface)
+ra = (Ether(src=mac, dst="33:33:00:00:00:01") /
+      IPv6(src="fe80::99", dst="ff02::1", hlim=255) /
+      ICMPv6ND_RA(routerlifetime=0) / ICMPv6NDOptSrcLLAddr(lladdr=mac) /
+      ICMPv6NDOptPrefixInfo(prefix="fd00:5::", prefixlen=64, L=1, A=1,
+                            validlifetime=600, preferredlifetime=300))
+sendp(ra, iface=iface, verbose=False)
+PYEOF
+for ((i = 0; i < 50; i++)); do
+	grep -q "^address $WANT/64 added$" "$HOST_OUT" && break
+	sleep 0.1
+done
+grep -q "slaac: $WANT from a router's prefix" "$HOST_OUT" ||
+	fail "tapir formed no $WANT: $(grep 'slaac' "$HOST_OUT")"
+grep -q "dad: $WANT is ours" "$HOST_OUT" || fail "$WANT did not pass DAD within 5 s"
+# INTERFACE.md: an address gained later is one line
+grep -q "^address $WANT/64 added$" "$HOST_OUT" || fail "no 'address $WANT/64 added' line"
+
+out=$(nsx ping -6 -n -c 5 -i 0.2 -W 2 "$WANT") || true
+grep -q '^5 packets transmitted, 5 received' <<<"$out" || fail "ping -6 $WANT: $out"
+log "ping -6 $WANT: 5 of 5 answered"
+host_counters after
+[[ $(ctr "$WORK/after.ctr" nd_ra_rx) -eq 1 ]] || fail "tapir counted $(ctr "$WORK/after.ctr" nd_ra_rx) RAs, not 1"
+host_stop
+must_count "router solicitations from tapir" "$PCAP" \
+	"eth.src == $HOST_MAC && icmpv6.type == 133 && ipv6.dst == ff02::2 && icmpv6.opt.linkaddr == $HOST_MAC" -ge 1
+must_count "DAD for the SLAAC address" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6.src == :: && icmpv6.nd.ns.target_address == $WANT" -eq 1
+pcap_assert_clean "$PCAP" "$HOST_MAC"
+pass

@@ -1,0 +1,126 @@
+/* tapir host's IPv6 addresses: see addr6.h. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include <tapir/addr.h>
+
+#include "addr6.h"
+#include "util.h"
+
+bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer)
+{
+	uint8_t a[16];
+	unsigned plen;
+	if (!peer && !strcmp(arg, "slaac")) {
+		h6->slaac = true;
+		return true;
+	}
+	if (!strchr(arg, ':'))
+		return false;
+	if (tapir_parse_ipv6(arg, a, &plen) || !strchr(arg, '/') || plen == 0)
+		die("%s: '%s' is not an IPv6 address/prefix such as fd00::2/64", opt, arg);
+	if (tapir_ipv6_is_unspecified(a) || tapir_ipv6_is_martian_source(a) ||
+	    tapir_ipv6_is_link_local(a))
+		die("%s: %s cannot be a host's address (unspecified, loopback, multicast, "
+		    "v4-mapped or link-local)", opt, arg);
+	if ((peer ? h6->npeer : h6->n) == HOST6_MAX)
+		die("%s: at most %d IPv6 addresses", opt, HOST6_MAX);
+	for (unsigned i = 0; i < h6->n; i++)
+		if (!memcmp(h6->addr[i], a, 16))
+			die("%s: %s is also an --addr", opt, arg);
+	for (unsigned i = 0; i < h6->npeer; i++)
+		if (!memcmp(h6->peer[i], a, 16))
+			die("%s: %s is also a --peer-addr", opt, arg);
+	if (peer) {
+		memcpy(h6->peer[h6->npeer], a, 16);
+		h6->peer_plen[h6->npeer++] = plen;
+	} else {
+		memcpy(h6->addr[h6->n], a, 16);
+		h6->plen[h6->n++] = plen;
+	}
+	return true;
+}
+
+void host6_set_peers(const struct host6 *h6, struct tapir_tap *tap)
+{
+	char err[256];
+	for (unsigned i = 0; i < h6->npeer; i++)
+		if (tapir_tap_set_peer_addr6(tap, h6->peer[i], h6->peer_plen[i], err, sizeof(err)))
+			die("%s (is IPv6 disabled in this namespace?)", err);
+}
+
+void host6_configure(const struct host6 *h6, struct tapir_stack *s, int ifindex)
+{
+	char a[46];
+	if (!h6->n && !h6->npeer && !h6->slaac)
+		return; /* IPv6 stays off, as before it existed */
+	tapir_iface_enable_ipv6(s, ifindex, mono_us());
+	if (h6->slaac)
+		tapir_iface_set_slaac(s, ifindex, 1, mono_us());
+	for (unsigned i = 0; i < h6->n; i++)
+		if (tapir_iface_add_ipv6(s, ifindex, h6->addr[i], h6->plen[i], mono_us()) < 0)
+			die("--addr: %s/%u: cannot configure the interface",
+			    tapir_ipv6_str(h6->addr[i], a), h6->plen[i]);
+}
+
+void host6_wait_dad(struct tapir_net *net, struct tapir_stack *s, int ifindex)
+{
+	/* RFC 4862 5.4: up to 1 s of random delay, then RetransTimer per
+	 * solicitation; 10 s is far beyond any default */
+	for (int tries = 0; tries < 200; tries++) {
+		bool tentative = false;
+		uint8_t a[16];
+		unsigned plen;
+		char t[46];
+		tapir_net_lock(net);
+		for (unsigned i = 0; i < TAPIR_IPV6_ADDRS; i++) {
+			enum tapir_addr6_state st = tapir_iface_ipv6_addr(s, ifindex, i, a, &plen);
+			if (st == TAPIR_ADDR6_DUPLICATE) {
+				tapir_net_unlock(net);
+				die("--addr: %s is already in use on the link (duplicate address "
+				    "detection, RFC 4862)", tapir_ipv6_str(a, t));
+			}
+			tentative |= st == TAPIR_ADDR6_TENTATIVE;
+		}
+		tapir_net_unlock(net);
+		if (!tentative)
+			return;
+		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	}
+	die("IPv6 duplicate address detection did not finish within 10 s");
+}
+
+void host6_watch(struct host6 *h6, FILE *f, struct tapir_stack *s, int ifindex)
+{
+	static const char *const what[] = {"removed", "tentative", "added", "duplicate"};
+	for (unsigned i = 0; i < TAPIR_IPV6_ADDRS; i++) {
+		uint8_t a[16];
+		unsigned plen;
+		char t[46];
+		enum tapir_addr6_state st = tapir_iface_ipv6_addr(s, ifindex, i, a, &plen);
+		bool same = st == h6->seen_state[i] && !memcmp(a, h6->seen[i], 16);
+		if (same || st == TAPIR_ADDR6_TENTATIVE)
+			continue;
+		if (f && st == TAPIR_ADDR6_FREE && h6->seen_state[i] != TAPIR_ADDR6_FREE)
+			fprintf(f, "address %s/%u removed\n", tapir_ipv6_str(h6->seen[i], t),
+				h6->seen_plen[i]);
+		else if (f && st != TAPIR_ADDR6_FREE)
+			fprintf(f, "address %s/%u %s\n", tapir_ipv6_str(a, t), plen, what[st]);
+		memcpy(h6->seen[i], a, 16);
+		h6->seen_plen[i] = plen;
+		h6->seen_state[i] = st;
+	}
+}
+
+void host6_print(FILE *f, struct tapir_net *net, struct tapir_stack *s, int ifindex)
+{
+	uint8_t a[16];
+	unsigned plen;
+	char t[46];
+	tapir_net_lock(net);
+	for (unsigned i = 0; i < TAPIR_IPV6_ADDRS; i++)
+		if (tapir_iface_ipv6_addr(s, ifindex, i, a, &plen) == TAPIR_ADDR6_PREFERRED)
+			fprintf(f, " addr=%s/%u", tapir_ipv6_str(a, t), plen);
+	tapir_net_unlock(net);
+}

@@ -1,0 +1,44 @@
+/* tapir host's IPv6 addresses (--addr and --peer-addr given an IPv6
+ * prefix, repeatable): parsed, given to the kernel's side of the TAP and to
+ * the stack, and waited for through duplicate address detection. */
+#ifndef TAPIR_TOOLS_HOST_ADDR6_H
+#define TAPIR_TOOLS_HOST_ADDR6_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <tapir/link.h>
+#include <tapir/socket.h>
+#include <tapir/tapir.h>
+
+#define HOST6_MAX (TAPIR_IPV6_ADDRS - 1) /* beside the link-local one */
+struct host6 {
+	uint8_t addr[HOST6_MAX][16], peer[HOST6_MAX][16];
+	unsigned plen[HOST6_MAX], peer_plen[HOST6_MAX];
+	unsigned n, npeer;
+	bool slaac;                  /* --addr slaac */
+	/* what host6_watch last saw of the interface's addresses */
+	uint8_t seen[TAPIR_IPV6_ADDRS][16];
+	unsigned seen_plen[TAPIR_IPV6_ADDRS];
+	enum tapir_addr6_state seen_state[TAPIR_IPV6_ADDRS];
+};
+
+/* OPT's argument ARG when it is IPv6 (it has a ':') or, for --addr,
+ * "slaac": stored, true; a malformed one dies.  False for anything else
+ * (IPv4). */
+bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer);
+/* The kernel's side of the TAP gets the --peer-addr ones (without DAD). */
+void host6_set_peers(const struct host6 *h6, struct tapir_tap *tap);
+/* The stack's interface IFINDEX gets IPv6 and the --addr ones (before the
+ * stack thread starts). */
+void host6_configure(const struct host6 *h6, struct tapir_stack *s, int ifindex);
+/* Waits (stack running) until no address is tentative; dies if one is a
+ * duplicate (RFC 4862 5.4.5). */
+void host6_wait_dad(struct tapir_net *net, struct tapir_stack *s, int ifindex);
+/* One line on F for each IPv6 address gained, lost or found a duplicate
+ * since the previous call ("address fd00:5::1/64 added"); the first call
+ * (at ready) only takes note.  Under the net's lock. */
+void host6_watch(struct host6 *h6, FILE *f, struct tapir_stack *s, int ifindex);
+/* " addr=A/LEN" for each IPv6 address of IFINDEX (under the net's lock). */
+void host6_print(FILE *f, struct tapir_net *net, struct tapir_stack *s, int ifindex);
+
+#endif
