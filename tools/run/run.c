@@ -72,11 +72,11 @@ static void find_preload(char *out, size_t len)
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = 0;
-		snprintf(out, len, "%s/libtapir-run.so", dirname(exe));
-		if (access(out, R_OK) == 0)
+		int k = snprintf(out, len, "%s/libtapir-run.so", dirname(exe));
+		if (k > 0 && (size_t)k < len && access(out, R_OK) == 0)
 			return;
-		snprintf(out, len, "%s/../lib/tapir/libtapir-run.so", exe);
-		if (access(out, R_OK) == 0)
+		k = snprintf(out, len, "%s/../lib/tapir/libtapir-run.so", exe);
+		if (k > 0 && (size_t)k < len && access(out, R_OK) == 0)
 			return;
 	}
 	die("run: cannot find libtapir-run.so (beside the tapir binary, in ../lib/tapir, "
