@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +39,16 @@ PL_API int socket(int domain, int type, int protocol)
 		return pl.socket(domain, type, protocol);
 	r = trc_call(&trc_self, &req, &rep, &fd, type & SOCK_CLOEXEC);
 	pl_log("socket", fd, r);
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -EPIPE) {
+		/* never silently on the kernel: the program learns why, once */
+		static int told;
+		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+			fprintf(stderr, "tapir: run: no tapir gate at %s (%s): socket() fails\n",
+				getenv(TRUN_ENV_GATE), strerror(-r));
+		r = -EAFNOSUPPORT;
+	}
 	if (r < 0)
-		return pl_ret(r == -ENOENT || r == -ECONNREFUSED ? -EAFNOSUPPORT : r);
+		return pl_ret(r);
 	if (fd < 0)
 		return pl_ret(-EPROTO);
 	if (type & SOCK_NONBLOCK)
