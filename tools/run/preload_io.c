@@ -35,6 +35,19 @@ static ssize_t tcp_write_done(const struct trc_fd *f, ssize_t r)
 	return r;
 }
 
+/* May a datagram go without an address?  Only on a connected socket:
+ * else EDESTADDRREQ, as Linux's udp_sendmsg says. */
+static int udp_connected(int fd, const struct trc_fd *f)
+{
+	struct trun_rep rep;
+	int conn;
+	if (f->flags & TRC_UKNOWN)
+		return !!(f->flags & TRC_UCONN);
+	conn = trc_op(&trc_self, TRUN_GETPEERNAME, f->id, 0, 0, 0, NULL, 0, &rep) == 0;
+	trc_fd_set(fd, f->kind, f->id, f->flags | TRC_UKNOWN | (conn ? TRC_UCONN : 0));
+	return conn;
+}
+
 static ssize_t udp_send(int fd, const struct trc_fd *f, const struct iovec *iov, size_t niov,
 			const struct sockaddr *to, socklen_t tolen, int flags)
 {
@@ -51,6 +64,8 @@ static ssize_t udp_send(int fd, const struct trc_fd *f, const struct iovec *iov,
 			return pl_ret(e);
 		h.addr = sin.sin_addr.s_addr;
 		h.port = sin.sin_port;
+	} else if (!udp_connected(fd, f)) {
+		return pl_ret(-EDESTADDRREQ);
 	}
 	v[0] = (struct iovec){&h, DGRAM_HDR};
 	memcpy(&v[1], iov, niov * sizeof(*iov));

@@ -54,7 +54,7 @@ PL_API int socket(int domain, int type, int protocol)
 	if (type & SOCK_NONBLOCK)
 		pl.fcntl(fd, F_SETFL, pl.fcntl(fd, F_GETFL) | O_NONBLOCK);
 	trc_fd_set(fd, base == SOCK_STREAM ? TRUN_TCP : TRUN_UDP, (unsigned)r,
-		   domain == AF_INET6 ? TRC_V6 : 0);
+		   (domain == AF_INET6 ? TRC_V6 : 0) | TRC_UKNOWN);
 	return fd;
 }
 
@@ -166,6 +166,10 @@ PL_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		r = trc_op(&trc_self, TRUN_CONNECT, f.id, 0, 0, 0, &sin, sizeof(sin), NULL);
 	if (r == -EINPROGRESS && !pl_nonblocking(fd))
 		r = connect_wait(fd, &f);
+	if (f.kind == TRUN_UDP && r == 0) /* send() without an address: allowed or not */
+		trc_fd_set(fd, f.kind, f.id,
+			   (f.flags & ~TRC_UCONN) | TRC_UKNOWN |
+				   (sin.sin_family == AF_UNSPEC ? 0 : TRC_UCONN));
 	pl_log("connect", fd, r);
 	return pl_ret(r);
 }
