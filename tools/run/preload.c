@@ -27,6 +27,7 @@ static void resolve(void)
 	R(getsockname), R(getpeername), R(setsockopt), R(getsockopt);
 	R(close), R(dup), R(dup2), R(dup3), R(fcntl), R(ioctl), R(close_range);
 	R(read), R(write), R(recvfrom), R(sendto), R(recvmsg), R(sendmsg);
+	R(readv), R(writev), R(sendmmsg), R(recvmmsg);
 #undef R
 	const char *d = getenv(TRUN_ENV_DEBUG);
 	pl_debug = d && d[0] == '1';
