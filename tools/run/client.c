@@ -64,7 +64,7 @@ static int xfer(int fd, struct msghdr *m, int recv)
 
 static int chan_open(struct trc_chan *c)
 {
-	const char *path = getenv(TRUN_ENV_GATE);
+	const char *path = c->path[0] ? c->path : getenv(TRUN_ENV_GATE);
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct trun_req req = {.op = TRUN_HELLO, .a = TRUN_VERSION};
 	struct trun_rep rep;
@@ -78,6 +78,8 @@ static int chan_open(struct trc_chan *c)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sun.sun_path, path);
+	if (!c->path[0])
+		strcpy(c->path, path);
 	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
