@@ -260,6 +260,7 @@ static int fd_probe(struct trc_chan *c, int fd, struct trc_fd *out)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(sun);
+	struct trun_rep rep;
 	unsigned gate;
 
 	out->kind = 0;
@@ -271,6 +272,16 @@ static int fd_probe(struct trc_chan *c, int fd, struct trc_fd *out)
 	    (out->kind != TRUN_TCP && out->kind != TRUN_UDP) || gate != trc_gate(c)) {
 		out->kind = 0; /* a plain socket, or another gate's */
 		return 0;
+	}
+	/* the name says nothing of the domain: a dual-stack socket inherited
+	 * across exec must still speak AF_INET6 addresses */
+	if (trc_op(c, TRUN_GETSOCKOPT, out->id, SOL_SOCKET, SO_DOMAIN, sizeof(int), NULL, 0, &rep) ==
+		    0 &&
+	    rep.len >= sizeof(int)) {
+		int d;
+		memcpy(&d, rep.data, sizeof(d));
+		if (d == AF_INET6)
+			out->flags |= TRC_V6;
 	}
 	return 1;
 }
