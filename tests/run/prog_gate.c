@@ -36,22 +36,16 @@ static int call(uint32_t op, uint32_t id, int a, int b, int c, const void *data,
 		struct trun_rep *rep, int *fd)
 {
 	struct trun_req req = {.op = op, .id = id, .a = a, .b = b, .c = c, .len = len};
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u;
+	union trun_cmsg u;
 	struct iovec iov = {.iov_base = rep, .iov_len = sizeof(*rep)};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			   .msg_controllen = sizeof(u.b)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	if (data)
 		memcpy(req.data, data, len);
+	trun_msg_fd(&m, &u, -1);
 	CHECK(send(ctl, &req, sizeof(req), 0) == (ssize_t)sizeof(req), "send: %m");
 	CHECK(recvmsg(ctl, &m, 0) >= (ssize_t)offsetof(struct trun_rep, data), "recv: %m");
-	if (fd) {
-		*fd = -1;
-		if (m.msg_controllen && CMSG_FIRSTHDR(&m)->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
-	}
+	if (fd)
+		*fd = trun_fd_of(&m);
 	return rep->ret;
 }
 
@@ -123,22 +117,18 @@ static void tcp_listen(int port)
 	struct trun_rep rep;
 	struct sockaddr_in any = sin_of("0.0.0.0", port);
 	struct trun_accept rec;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u;
+	union trun_cmsg u;
 	struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			   .msg_controllen = sizeof(u.b)};
-	int fd, id = new_socket(SOCK_STREAM, &fd), cfd = -1;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	int fd, id = new_socket(SOCK_STREAM, &fd), cfd;
 	char buf[16];
+	trun_msg_fd(&m, &u, -1);
 	CHECK(call(TRUN_BIND, (uint32_t)id, 0, 0, 0, &any, sizeof(any), &rep, NULL) == 0, "bind");
 	CHECK(call(TRUN_LISTEN, (uint32_t)id, 8, 0, 0, NULL, 0, &rep, NULL) == 0, "listen");
 	printf("listening\n");
 	fflush(stdout);
 	CHECK(recvmsg(fd, &m, 0) == (ssize_t)sizeof(rec), "accept record: %m");
-	CHECK(m.msg_controllen && CMSG_FIRSTHDR(&m)->cmsg_type == SCM_RIGHTS, "no app end");
-	memcpy(&cfd, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof(int));
+	CHECK((cfd = trun_fd_of(&m)) >= 0, "no app end");
 	CHECK(ntohs(rec.local_port) == port, "local port %u", ntohs(rec.local_port));
 	CHECK(read(cfd, buf, 4) == 4 && !memcmp(buf, "ping", 4), "read from the kernel");
 	close(cfd);

@@ -153,13 +153,9 @@ static bool accept_one(struct gsock *ls)
 	struct tapir_tcp *t;
 	struct gsock *gs;
 	struct trun_accept rec;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u;
+	union trun_cmsg u;
 	struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			   .msg_controllen = sizeof(u.b)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	int err, app = -1;
 	bool first = !records_unread(ls);
 	if (!(t = tapir_tcp_accept(ls->t, &err)))
@@ -180,11 +176,7 @@ static bool accept_one(struct gsock *ls)
 	rec.local_addr = htonl(gs->laddr);
 	rec.peer_port = htons(gs->pport);
 	rec.local_port = htons(gs->lport);
-	memset(&u, 0, sizeof(u));
-	CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
-	CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
-	CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &app, sizeof(int));
+	trun_msg_fd(&m, &u, app);
 	if (sendmsg(ls->gfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(rec)) {
 		if (gs->relay)
 			relay_abort(gs->relay, g->now);

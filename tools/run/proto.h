@@ -185,4 +185,35 @@ struct trun_dgram {
 	uint16_t reserved;
 };
 
+/* Room for one descriptor in a message's control data (SCM_RIGHTS). */
+union trun_cmsg {
+	struct cmsghdr h;
+	char b[CMSG_SPACE(sizeof(int))];
+};
+
+/* Makes M carry FD (SCM_RIGHTS) in U when FD >= 0; else no control data.
+ * With FD -1 and U given, M gets room to receive one (trun_fd_of). */
+static inline void trun_msg_fd(struct msghdr *m, union trun_cmsg *u, int fd)
+{
+	memset(u, 0, sizeof(*u));
+	m->msg_control = u->b;
+	m->msg_controllen = sizeof(u->b);
+	if (fd < 0)
+		return;
+	CMSG_FIRSTHDR(m)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(m)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(m)->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(m)), &fd, sizeof(int));
+}
+
+/* The descriptor a received M carries, or -1. */
+static inline int trun_fd_of(struct msghdr *m)
+{
+	struct cmsghdr *c = m->msg_controllen ? CMSG_FIRSTHDR(m) : NULL;
+	int fd = -1;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
 #endif
