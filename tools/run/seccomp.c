@@ -48,7 +48,8 @@
 
 /* ---- the filter ---------------------------------------------------- */
 
-/* A few labels are enough for this program: jumps are resolved after. */
+/* A few labels are enough for this program: jumps are resolved after
+ * (classic BPF jumps forward only: the returns come last). */
 enum { L_NEXT, L_ALLOW, L_TRAP, L_ENOSYS, L_SOCKET, L_COOKIE, L_COMPAT, L_MAX };
 #define SC_PROG_MAX 64
 
@@ -119,12 +120,6 @@ static void build_filter(struct bpf_asm *a)
 	emit(a, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)TRUN_SYSCALL_COOKIE, L_NEXT, L_TRAP);
 	emit(a, BPF_LD | BPF_W | BPF_ABS, ARG_HI(5), 0, 0);
 	emit(a, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(TRUN_SYSCALL_COOKIE >> 32), L_ALLOW, L_TRAP);
-	label(a, L_TRAP);
-	emit(a, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF, 0, 0);
-	label(a, L_ENOSYS);
-	emit(a, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA), 0, 0);
-	label(a, L_ALLOW);
-	emit(a, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 	/* another ABI (i386 on x86_64): its socket calls (socketcall 102, the
 	 * direct ones 359-373) are refused rather than reaching the kernel's TCP */
 	label(a, L_COMPAT);
@@ -136,6 +131,12 @@ static void build_filter(struct bpf_asm *a)
 #else
 	emit(a, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 #endif
+	label(a, L_TRAP);
+	emit(a, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF, 0, 0);
+	label(a, L_ENOSYS);
+	emit(a, BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA), 0, 0);
+	label(a, L_ALLOW);
+	emit(a, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, 0, 0);
 	resolve(a);
 }
 
