@@ -1,0 +1,495 @@
+/* Relays between kernel stream descriptors and tapir TCP connections on
+ * the stack thread (relay.h).  Each relay is a small state machine moved
+ * by events of both sides: the kernel's (epoll, level-triggered, so a
+ * readiness that arrives while the relay was not listening is reported
+ * as soon as it listens again: no lost wake-up) and tapir's (the core's
+ * event function notes the relay on a ready list; relay_loop_run acts on
+ * it).  Data goes through one buffer per direction, taken from the loop's
+ * cache only while that direction holds data (the receiving side full),
+ * so an idle relay holds none.  While a direction holds data the relay
+ * does not read more for it: the kernel stops it (EPOLLIN off) or tapir's
+ * window closes (no tapir_tcp_recv) -- backpressure, bounded memory. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+#define ROUNDS 4       /* buffers per direction per step, for fairness */
+#define CACHE_MAX 64   /* free buffers kept (4 MiB) */
+#define EPOLL_BATCH 64
+
+struct rbuf {
+	uint8_t *p;
+	uint32_t off, len;
+};
+
+struct relay {
+	struct relay_loop *loop;
+	struct tapir_tcp *t;
+	int fd;
+	bool fd_tcp;      /* a kernel TCP socket: abortive close by SO_LINGER */
+	bool cork;        /* TCP_CORK: only full segments to tapir */
+	uint32_t mss;
+	size_t discard;   /* filler bytes still to drop from FD */
+	struct rbuf k2t;  /* read from FD, not yet taken by tapir */
+	struct rbuf t2k;  /* read from tapir, not yet written to FD */
+	bool fd_eof;      /* FD read EOF: tapir's FIN is due */
+	bool fd_hup;      /* FD's peer is gone altogether (POLLHUP) */
+	bool fd_err;      /* POLLERR: FD holds an error */
+	bool fd_wr_shut;  /* shutdown(FD, SHUT_WR) done */
+	bool t_eof;       /* tapir's peer sent FIN */
+	bool t_wr_shut;   /* tapir_tcp_shutdown(WR) done */
+	bool queued, dead, registered;
+	uint32_t interest;
+	relay_done_fn done;
+	void *arg;
+	struct relay *rnext;         /* the ready list */
+	struct relay *aprev, *anext; /* every live relay */
+};
+
+struct relay_loop {
+	int ep;
+	struct relay *ready, **ready_tail;
+	struct relay *all;
+	size_t count;
+	uint8_t *cache[CACHE_MAX];
+	size_t ncache;
+};
+
+enum pump { PUMP_OK, PUMP_MORE, PUMP_FD_ERR, PUMP_T_ERR };
+
+/* ---- buffers ---- */
+
+static bool buf_get(struct relay_loop *l, struct rbuf *b)
+{
+	if (b->p)
+		return true;
+	b->p = l->ncache ? l->cache[--l->ncache] : malloc(RELAY_BUF);
+	b->off = b->len = 0;
+	return b->p != NULL;
+}
+
+static void buf_put(struct relay_loop *l, struct rbuf *b)
+{
+	if (!b->p)
+		return;
+	if (l->ncache < CACHE_MAX)
+		l->cache[l->ncache++] = b->p;
+	else
+		free(b->p);
+	b->p = NULL;
+	b->off = b->len = 0;
+}
+
+/* ---- the loop ---- */
+
+struct relay_loop *relay_loop_new(void)
+{
+	struct relay_loop *l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (l->ep < 0) {
+		free(l);
+		return NULL;
+	}
+	l->ready_tail = &l->ready;
+	return l;
+}
+
+int relay_loop_fd(const struct relay_loop *l)
+{
+	return l->ep;
+}
+
+size_t relay_loop_count(const struct relay_loop *l)
+{
+	return l->count;
+}
+
+static void queue(struct relay *r)
+{
+	struct relay_loop *l = r->loop;
+	if (r->queued)
+		return;
+	r->queued = true;
+	r->rnext = NULL;
+	*l->ready_tail = r;
+	l->ready_tail = &r->rnext;
+}
+
+/* tapir's event function: note, act in relay_loop_run (tcp.h) */
+static void tcp_event(void *arg, unsigned events)
+{
+	(void)events; /* the step reads the connection's state itself */
+	queue(arg);
+}
+
+/* Lets go of R: FD closed, the connection given back, R freed (or, when
+ * on the ready list, marked to be freed as it is taken off). */
+static void relay_release(struct relay *r)
+{
+	struct relay_loop *l = r->loop;
+	close(r->fd);
+	buf_put(l, &r->k2t);
+	buf_put(l, &r->t2k);
+	*(r->aprev ? &r->aprev->anext : &l->all) = r->anext;
+	if (r->anext)
+		r->anext->aprev = r->aprev;
+	l->count--;
+	r->dead = true;
+	if (!r->queued)
+		free(r);
+}
+
+/* The end of R: the connection closed (FIN, or the core's choice of RST:
+ * SO_LINGER {1, 0}) or aborted, the descriptor closed, DONE told. */
+static void relay_end(struct relay *r, int err, bool abort_t, tapir_time_t now)
+{
+	relay_done_fn done = r->done;
+	void *arg = r->arg;
+	tapir_tcp_set_event(r->t, NULL, NULL);
+	if (abort_t)
+		tapir_tcp_abort(r->t, now);
+	else
+		tapir_tcp_close(r->t, now); /* frees a reset connection too */
+	relay_release(r);
+	if (done)
+		done(arg, err);
+}
+
+/* tapir's connection reset or timed out: the descriptor goes abortively,
+ * so a kernel TCP peer sees an RST too. */
+static void end_t_err(struct relay *r, int err, tapir_time_t now)
+{
+	if (r->fd_tcp) {
+		struct linger lg = {1, 0};
+		setsockopt(r->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	relay_end(r, err, false, now);
+}
+
+void relay_abort(struct relay *r, tapir_time_t now)
+{
+	r->done = NULL;
+	relay_end(r, -ECONNABORTED, true, now);
+}
+
+void relay_loop_free(struct relay_loop *l, tapir_time_t now)
+{
+	if (!l)
+		return;
+	while (l->all)
+		relay_abort(l->all, now);
+	while (l->ready) { /* only dead ones are left */
+		struct relay *r = l->ready;
+		l->ready = r->rnext;
+		free(r);
+	}
+	while (l->ncache)
+		free(l->cache[--l->ncache]);
+	close(l->ep);
+	free(l);
+}
+
+struct tapir_tcp *relay_tcp(const struct relay *r)
+{
+	return r->t;
+}
+
+/* ---- moving bytes ---- */
+
+/* tapir -> FD.  Stops when FD is full (EPOLLOUT will say when it drains)
+ * or tapir has nothing (its EV_READ will say). */
+static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
+{
+	for (int i = 0; i < ROUNDS; i++) {
+		struct rbuf *b = &r->t2k;
+		long n;
+		if (b->len) {
+			n = send(r->fd, b->p + b->off, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN)
+				return PUMP_OK;
+			if (n < 0) {
+				*err = -errno;
+				return PUMP_FD_ERR;
+			}
+			b->off += (uint32_t)n;
+			b->len -= (uint32_t)n;
+			if (b->len)
+				return PUMP_OK; /* FD is full */
+			buf_put(r->loop, b);
+			continue;
+		}
+		if (r->t_eof || r->fd_wr_shut)
+			return PUMP_OK;
+		if (!buf_get(r->loop, b))
+			return PUMP_OK; /* out of memory: try again on the next event */
+		n = tapir_tcp_recv(r->t, b->p, RELAY_BUF, now);
+		if (n > 0) {
+			b->len = (uint32_t)n;
+			continue;
+		}
+		buf_put(r->loop, b);
+		if (n == 0) {
+			r->t_eof = true; /* tapir's peer sent FIN */
+			return PUMP_OK;
+		}
+		if (n == -EAGAIN)
+			return PUMP_OK;
+		*err = (int)n;
+		return PUMP_T_ERR;
+	}
+	return PUMP_MORE;
+}
+
+/* The bytes K2T must hold before they go to tapir: under TCP_CORK only
+ * full segments leave (until EOF or the cork comes out). */
+static uint32_t k2t_min(const struct relay *r)
+{
+	return r->cork && !r->fd_eof ? r->mss : 1;
+}
+
+/* FD -> tapir.  Stops when tapir's send buffer is full (EV_WRITE will say)
+ * or FD has nothing (EPOLLIN will say). */
+static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
+{
+	for (int i = 0; i < ROUNDS; i++) {
+		struct rbuf *b = &r->k2t;
+		long n;
+		if (b->len >= k2t_min(r)) {
+			size_t len = r->cork && !r->fd_eof ? b->len / r->mss * r->mss : b->len;
+			n = tapir_tcp_send(r->t, b->p + b->off, len, now);
+			if (n == -EAGAIN)
+				return PUMP_OK;
+			if (n < 0) {
+				*err = (int)n;
+				return PUMP_T_ERR;
+			}
+			b->off += (uint32_t)n;
+			b->len -= (uint32_t)n;
+			if (!b->len)
+				buf_put(r->loop, b);
+			else if ((size_t)n < len)
+				return PUMP_OK; /* full */
+			continue;
+		}
+		if (r->fd_eof)
+			return PUMP_OK;
+		if (!buf_get(r->loop, b))
+			return PUMP_OK;
+		if (b->off) { /* a corked remainder: to the front, more after it */
+			memmove(b->p, b->p + b->off, b->len);
+			b->off = 0;
+		}
+		n = recv(r->fd, b->p + b->len, RELAY_BUF - b->len, MSG_DONTWAIT);
+		if (n > 0 && r->discard) { /* the filler of an unconnected socket */
+			size_t d = r->discard < (size_t)n ? r->discard : (size_t)n;
+			r->discard -= d;
+			n -= (long)d;
+			memmove(b->p + b->len, b->p + b->len + d, (size_t)n);
+			if (!n) { /* only filler this time */
+				if (!b->len)
+					buf_put(r->loop, b);
+				continue;
+			}
+		}
+		if (n > 0) {
+			b->len += (uint32_t)n;
+			continue;
+		}
+		if (!b->len)
+			buf_put(r->loop, b);
+		if (n == 0) {
+			r->fd_eof = true;
+			continue; /* a corked remainder goes now */
+		}
+		if (errno == EAGAIN || errno == EINTR)
+			return PUMP_OK;
+		*err = -errno;
+		return PUMP_FD_ERR;
+	}
+	return PUMP_MORE;
+}
+
+void relay_set_cork(struct relay *r, bool on)
+{
+	int mss = 0;
+	struct tapir_tcp_info ti;
+	tapir_tcp_get_info(r->t, &ti);
+	mss = (int)ti.mss;
+	r->mss = mss > 0 ? (uint32_t)mss : 536;
+	r->cork = on;
+	queue(r); /* uncorked: what is held goes now */
+}
+
+/* The kernel events R listens for now.  Level-triggered: whatever is
+ * ready when it starts listening again is reported at once. */
+static void rearm(struct relay *r)
+{
+	uint32_t want = 0;
+	bool reg;
+	struct epoll_event ev;
+	if (!r->fd_eof && (!r->k2t.len || (r->cork && r->k2t.len < r->mss)))
+		want |= EPOLLIN;
+	if (r->t2k.len)
+		want |= EPOLLOUT;
+	/* after EOF, listen for nothing but POLLHUP/POLLERR (the last close
+	 * of an AF_UNIX peer); not while a buffer waits for tapir, where a
+	 * standing POLLHUP would spin */
+	reg = want || (r->fd_eof && !r->k2t.len);
+	if (reg == r->registered && want == r->interest)
+		return;
+	ev.events = want;
+	ev.data.ptr = r;
+	if (!reg)
+		epoll_ctl(r->loop->ep, EPOLL_CTL_DEL, r->fd, NULL);
+	else if (epoll_ctl(r->loop->ep, r->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, r->fd,
+			   &ev) < 0)
+		return; /* only ENOMEM: the next step tries again */
+	r->registered = reg;
+	r->interest = want;
+}
+
+/* The half-closes, and the end once both ways are done.  True when R
+ * ended. */
+static bool settle(struct relay *r, tapir_time_t now)
+{
+	if (r->fd_eof && !r->k2t.len && r->fd_hup) {
+		/* the descriptor's peer is gone (the program's last close):
+		 * data it can never read means RST, as a kernel socket closed
+		 * with unread data (RFC 2525 2.17) */
+		bool unread = r->t2k.len || tapir_tcp_readable(r->t);
+		relay_end(r, 0, unread, now);
+		return true;
+	}
+	if (r->fd_eof && !r->k2t.len && !r->t_wr_shut) {
+		tapir_tcp_shutdown(r->t, TAPIR_SHUT_WR, now); /* FIN */
+		r->t_wr_shut = true;
+	}
+	if (r->t_eof && !r->t2k.len && !r->fd_wr_shut) {
+		shutdown(r->fd, SHUT_WR);
+		r->fd_wr_shut = true;
+	}
+	if (r->t_wr_shut && r->fd_wr_shut) {
+		relay_end(r, 0, false, now);
+		return true;
+	}
+	return false;
+}
+
+/* Moves R as far as it goes; true when it wants another step at once. */
+static bool relay_step(struct relay *r, tapir_time_t now)
+{
+	enum tapir_tcp_state st = tapir_tcp_state(r->t);
+	enum pump a, b;
+	int err = 0;
+	if (st == TAPIR_TCP_SYN_SENT || st == TAPIR_TCP_SYN_RECEIVED)
+		return false; /* EV_CONNECTED (or the error) comes */
+	if (st == TAPIR_TCP_CLOSED && !tapir_tcp_readable(r->t)) {
+		/* RFC 9293 3.10.7.4: reset (or timed out) */
+		err = tapir_tcp_error(r->t);
+		end_t_err(r, err ? (err > 0 ? -err : err) : -ECONNRESET, now);
+		return false;
+	}
+	if (r->fd_err) {
+		socklen_t len = sizeof(err);
+		r->fd_err = false;
+		if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
+			relay_end(r, -err, true, now);
+			return false;
+		}
+	}
+	a = pump_t2k(r, now, &err);
+	if (a == PUMP_T_ERR) {
+		end_t_err(r, err, now);
+		return false;
+	}
+	b = a == PUMP_FD_ERR ? PUMP_FD_ERR : pump_k2t(r, now, &err);
+	if (b == PUMP_T_ERR) {
+		end_t_err(r, err, now);
+		return false;
+	}
+	if (b == PUMP_FD_ERR) { /* RST to tapir's peer */
+		relay_end(r, err, true, now);
+		return false;
+	}
+	if (settle(r, now))
+		return false;
+	rearm(r);
+	return a == PUMP_MORE || b == PUMP_MORE;
+}
+
+tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
+{
+	struct epoll_event ev[EPOLL_BATCH];
+	struct relay *list;
+	int n;
+	do {
+		n = epoll_wait(l->ep, ev, EPOLL_BATCH, 0);
+		for (int i = 0; i < n; i++) {
+			struct relay *r = ev[i].data.ptr;
+			if (ev[i].events & EPOLLHUP)
+				r->fd_hup = true;
+			if (ev[i].events & EPOLLERR)
+				r->fd_err = true;
+			queue(r);
+		}
+	} while (n == EPOLL_BATCH);
+	/* the list as it stands: what these steps make ready waits for the
+	 * next run, so one busy relay cannot hold the thread */
+	list = l->ready;
+	l->ready = NULL;
+	l->ready_tail = &l->ready;
+	while (list) {
+		struct relay *r = list;
+		list = r->rnext;
+		r->queued = false;
+		if (r->dead)
+			free(r);
+		else if (relay_step(r, now))
+			queue(r);
+	}
+	return l->ready ? now : TAPIR_TIME_NEVER;
+}
+
+struct relay *relay_start(struct relay_loop *l, int fd, struct tapir_tcp *t, size_t discard,
+			  relay_done_fn done, void *arg, tapir_time_t now)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+	int dom = 0;
+	socklen_t len = sizeof(dom);
+	if (!r) {
+		close(fd);
+		tapir_tcp_set_event(t, NULL, NULL);
+		tapir_tcp_abort(t, now);
+		return NULL;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0)
+		r->fd_tcp = dom == AF_INET || dom == AF_INET6;
+	r->loop = l;
+	r->fd = fd;
+	r->t = t;
+	r->discard = discard;
+	r->done = done;
+	r->arg = arg;
+	r->anext = l->all;
+	if (l->all)
+		l->all->aprev = r;
+	l->all = r;
+	l->count++;
+	tapir_tcp_set_event(t, tcp_event, r);
+	queue(r); /* the first step: data may be waiting either side */
+	return r;
+}

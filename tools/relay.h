@@ -1,0 +1,78 @@
+/* A relay: bytes both ways between a kernel stream descriptor (an AF_UNIX
+ * stream end, e.g. the gate end of a `tapir run` socket, or a kernel TCP
+ * socket, e.g. `tapir host --forward`) and a tapir TCP connection, run on
+ * the stack thread from a service (tapir_net_add_service).
+ *
+ * A relay loop owns an epoll set (relay_loop_fd: hand it to
+ * tapir_net_add_service, or nest it in an epoll set of your own) and a
+ * small cache of buffers.  Call relay_loop_run from the service function
+ * after every turn: it moves every relay that had an event (the kernel's
+ * or tapir's) as far as it can go and returns when it wants to run again.
+ *
+ * What a relay keeps:
+ *  - Bounded memory: at most RELAY_BUF bytes held each way, and only while
+ *    the receiving side is full (idle relays hold no buffer).  While a side
+ *    is full the relay stops reading from the other: backpressure reaches
+ *    the kernel peer (its send blocks) and tapir's peer (the window closes).
+ *  - Half-close both ways: EOF on the descriptor becomes tapir's FIN
+ *    (shutdown write); tapir's FIN becomes shutdown(fd, SHUT_WR).  Once both
+ *    ways are shut, or the descriptor's peer is gone (POLLHUP), tapir's
+ *    connection is closed (tapir_tcp_close: FIN, or RST under SO_LINGER
+ *    {1, 0}) and the descriptor too.
+ *  - Resets both ways: tapir's RST or timeout closes the descriptor
+ *    abortively (SO_LINGER {1, 0} first when it is a TCP socket, so the
+ *    kernel's peer sees an RST; an AF_UNIX end is just closed); an error on
+ *    the descriptor (ECONNRESET, EPIPE, POLLERR) aborts tapir's connection
+ *    (RST).
+ * When the relay ends it has closed the descriptor and let go of the
+ * connection, and calls DONE with 0 (both sides closed in order) or the
+ * negative errno of the reset.
+ */
+#ifndef TAPIR_TOOLS_RELAY_H
+#define TAPIR_TOOLS_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <tapir/tcp.h>
+
+#define RELAY_BUF 65536 /* bytes each way at most */
+
+struct relay_loop;
+struct relay;
+
+/* A new loop, or NULL (errno set). */
+struct relay_loop *relay_loop_new(void);
+/* Ends every relay abortively (their DONE is not called) and frees LOOP.
+ * Run with the net locked (or the stack stopped). */
+void relay_loop_free(struct relay_loop *loop, tapir_time_t now);
+int relay_loop_fd(const struct relay_loop *loop);
+/* Moves what is ready; returns NOW when more work waits, else
+ * TAPIR_TIME_NEVER.  On the stack thread (a service), net locked. */
+tapir_time_t relay_loop_run(struct relay_loop *loop, tapir_time_t now);
+/* Relays under way. */
+size_t relay_loop_count(const struct relay_loop *loop);
+
+/* Called once when a relay ends: ERR 0 for an orderly end, else -errno
+ * (-ECONNRESET, -ETIMEDOUT, ...: what ended tapir's connection, or what
+ * the descriptor reported). */
+typedef void (*relay_done_fn)(void *arg, int err);
+
+/* Starts relaying between FD (a connected stream socket, made
+ * non-blocking here; the relay owns it from now on) and T (connected or
+ * connecting; its event function becomes the relay's).  The first DISCARD
+ * bytes read from FD are dropped (the filler of a `tapir run` socket).
+ * NULL (FD closed, T aborted) when out of memory. */
+struct relay *relay_start(struct relay_loop *loop, int fd, struct tapir_tcp *t,
+			  size_t discard, relay_done_fn done, void *arg, tapir_time_t now);
+/* The connection, for options and information while the relay runs. */
+struct tapir_tcp *relay_tcp(const struct relay *r);
+/* TCP_CORK (Linux tcp(7)): while on, only full segments of what FD
+ * gives go to tapir; the rest waits for more, for EOF or for the cork to
+ * come out.  (Linux also sends a corked remainder after 200 ms; the relay
+ * does not.) */
+void relay_set_cork(struct relay *r, bool on);
+/* Ends R abortively now (RST to tapir's peer, FD closed); DONE is not
+ * called. */
+void relay_abort(struct relay *r, tapir_time_t now);
+
+#endif
