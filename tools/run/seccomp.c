@@ -259,7 +259,7 @@ int seccomp_parent(int sv[2], const char *gate_path)
 	if (!s)
 		goto fail;
 	s->listener = lfd;
-	s->gate = s->ep = s->stopfd = -1;
+	s->ep = s->stopfd = -1;
 	for (unsigned i = 0; i < SC_WAIT_MAX; i++)
 		s->waits[i].tfd = -1;
 	if (gate_open(s, gate_path) < 0)
@@ -283,8 +283,8 @@ int seccomp_parent(int sv[2], const char *gate_path)
 fail:
 	fprintf(stderr, "tapir: seccomp: cannot start the supervisor: %s\n", strerror(errno));
 	if (s) {
-		if (s->gate >= 0)
-			close(s->gate);
+		if (s->chan.fd >= 0)
+			close(s->chan.fd);
 		if (s->ep >= 0)
 			close(s->ep);
 		if (s->stopfd >= 0)
@@ -311,7 +311,8 @@ void seccomp_stop(void)
 		if (s->waits[i].tfd >= 0)
 			close(s->waits[i].tfd);
 	close(s->listener);
-	close(s->gate);
+	if (s->chan.fd >= 0)
+		close(s->chan.fd);
 	close(s->ep);
 	close(s->stopfd);
 	free(s);
@@ -474,57 +475,29 @@ out:
 
 static int gate_open(struct sc *s, const char *path)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	struct trun_req q;
-	struct trun_rep rep;
-	if (!path || strlen(path) >= sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	const char *cur = getenv(TRUN_ENV_GATE);
+	int r;
+	/* client.c finds the gate in the environment, as the program does;
+	 * set before the supervisor thread exists */
+	if (!path || (!(cur && !strcmp(cur, path)) && setenv(TRUN_ENV_GATE, path, 1) < 0))
 		return -1;
-	}
-	strcpy(sun.sun_path, path);
-	s->gate = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s->gate < 0 || connect(s->gate, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		return -1;
-	memset(&q, 0, sizeof(q));
-	q.op = TRUN_HELLO;
-	q.a = TRUN_VERSION;
-	q.b = (int32_t)getpid();
-	if (sc_gate(s, &q, &rep, NULL) < 0 || rep.ret <= 0) {
-		errno = EPROTO;
-		return -1;
-	}
-	s->gate_pid = (unsigned)rep.ret;
-	return 0;
+	pthread_mutex_init(&s->chan.mu, NULL);
+	s->chan.fd = -1;
+	s->gate_pid = trc_gate(&s->chan);
+	if (s->gate_pid)
+		return 0;
+	r = trc_op(&s->chan, TRUN_HELLO, 0, 0, 0, 0, NULL, 0, NULL);
+	errno = r < 0 ? -r : EPROTO;
+	return -1;
 }
 
 int sc_gate(struct sc *s, struct trun_req *req, struct trun_rep *rep, int *fd)
 {
-	int got;
-	ssize_t r;
-	if (send(s->gate, req, sizeof(*req), MSG_NOSIGNAL) != (ssize_t)sizeof(*req))
-		return -1;
-	r = recv_fd(s->gate, rep, sizeof(*rep), &got, 0);
-	if (r < (ssize_t)offsetof(struct trun_rep, data)) {
-		if (got >= 0)
-			close(got);
-		return -1;
-	}
-	if (fd)
-		*fd = got;
-	else if (got >= 0)
-		close(got);
-	return 0;
-}
-
-int sc_accept_rec(int lfd, struct trun_accept *rec, int *fd)
-{
-	ssize_t r = recv_fd(lfd, rec, sizeof(*rec), fd, MSG_DONTWAIT);
-	if (r < 0)
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	if (r == (ssize_t)sizeof(*rec) && *fd >= 0)
-		return 0;
-	if (*fd >= 0)
-		close(*fd);
-	/* EOF: the gate is gone; a short record: not a listener of ours */
-	return r == 0 ? -ECONNABORTED : -EINVAL;
+	int r;
+	/* trc_call returns the reply's ret, or -errno when the channel broke:
+	 * a reply that never came leaves this mark */
+	rep->ret = INT32_MIN;
+	rep->len = 0;
+	r = trc_call(&s->chan, req, rep, fd, 1);
+	return r < 0 && rep->ret == INT32_MIN ? -1 : 0;
 }

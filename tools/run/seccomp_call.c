@@ -30,7 +30,6 @@
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL /* linux/pidfd.h, 6.9: a pidfd of one thread */
 #endif
-#define SIN6_LEN_RFC2133 24 /* the shortest sockaddr_in6 Linux takes */
 
 static int mem_read(const struct sc_note *n, uint64_t addr, void *buf, size_t len)
 {
@@ -138,44 +137,24 @@ static void dom_put(struct sc *s, unsigned id, int domain)
 	s->dom[slot].domain = domain;
 }
 
-/* The caller's address (sockaddr_in, or a sockaddr_in6 that is v4-mapped,
- * unspecified or loopback: the IPv4 half of a dual-stack socket) as the
- * gate's sockaddr_in.  0 or -errno, as Linux's inet_bind/inet6_bind. */
-static int addr_in(const struct sc_note *n, uint64_t addr, int len, int connect,
+/* The caller's address as the gate's sockaddr_in (client.c: a dual-stack
+ * AF_INET6 socket takes v4-mapped and unspecified ones): 0 or -errno. */
+static int addr_in(struct sc *s, const struct sc_note *n, unsigned id, int connect,
 		   struct sockaddr_in *sin)
 {
-	struct sockaddr_in6 s6;
-	sa_family_t fam;
+	struct sockaddr_storage ss;
+	int len = (int)n->args[2];
 	memset(sin, 0, sizeof(*sin));
-	if (len < (int)sizeof(fam) || len > (int)sizeof(struct sockaddr_storage))
+	if (len < (int)sizeof(sa_family_t) || len > (int)sizeof(ss))
 		return -EINVAL;
-	if (mem_read(n, addr, &fam, sizeof(fam)) < 0)
+	memset(&ss, 0, sizeof(ss));
+	if (mem_read(n, n->args[1], &ss, (size_t)len) < 0)
 		return -EFAULT;
-	if (fam == AF_UNSPEC && connect) { /* UDP: disconnect */
+	if (ss.ss_family == AF_UNSPEC && connect) { /* UDP: disconnect */
 		sin->sin_family = AF_UNSPEC;
 		return 0;
 	}
-	if (fam == AF_INET) {
-		if (len < (int)sizeof(*sin))
-			return -EINVAL;
-		return mem_read(n, addr, sin, sizeof(*sin));
-	}
-	if (fam != AF_INET6)
-		return -EAFNOSUPPORT;
-	if (len < SIN6_LEN_RFC2133)
-		return -EINVAL;
-	memset(&s6, 0, sizeof(s6));
-	if (mem_read(n, addr, &s6, SIN6_LEN_RFC2133) < 0)
-		return -EFAULT;
-	sin->sin_family = AF_INET;
-	sin->sin_port = s6.sin6_port;
-	if (IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr))
-		memcpy(&sin->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
-	else if (IN6_IS_ADDR_LOOPBACK(&s6.sin6_addr)) /* tapir's own loopback */
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	else if (!IN6_IS_ADDR_UNSPECIFIED(&s6.sin6_addr))
-		return connect ? -ENETUNREACH : -EADDRNOTAVAIL; /* no IPv6 under tapir run */
-	return 0;
+	return trc_sa_to_sin((struct sockaddr *)&ss, (socklen_t)len, sock_domain(s, id), sin);
 }
 
 /* Writes SIN in the socket's DOMAIN's form to ADDR, at most ULEN bytes,
@@ -183,22 +162,12 @@ static int addr_in(const struct sc_note *n, uint64_t addr, int len, int connect,
 static int addr_out(struct sc *s, const struct sc_note *n, uint64_t addr, uint64_t lenp, int ulen,
 		    const struct sockaddr_in *sin, int domain)
 {
-	struct sockaddr_in6 s6;
-	const void *out = sin;
-	int olen = sizeof(*sin), r;
-	if (domain == AF_INET6) {
-		memset(&s6, 0, sizeof(s6));
-		s6.sin6_family = AF_INET6;
-		s6.sin6_port = sin->sin_port;
-		if (sin->sin_addr.s_addr != htonl(INADDR_ANY)) {
-			s6.sin6_addr.s6_addr[10] = 0xff;
-			s6.sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&s6.sin6_addr.s6_addr[12], &sin->sin_addr, 4);
-		}
-		out = &s6;
-		olen = sizeof(s6);
-	}
-	r = mem_write(s, n, addr, out, (size_t)(ulen < olen ? ulen : olen));
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int olen, r;
+	trc_sin_to_sa(sin->sin_addr.s_addr, sin->sin_port, domain, (struct sockaddr *)&ss, &len);
+	olen = (int)len;
+	r = mem_write(s, n, addr, &ss, (size_t)(ulen < olen ? ulen : olen));
 	if (r == 0)
 		r = mem_write(s, n, lenp, &olen, sizeof(olen));
 	return r;
@@ -267,7 +236,7 @@ static void do_bind_connect(struct sc *s, const struct sc_note *n, int tfd, unsi
 	int connect = n->nr == SYS_connect, r, fl;
 	struct sockaddr_in sin;
 	struct trun_rep rep;
-	r = addr_in(n, n->args[1], (int)n->args[2], connect, &sin);
+	r = addr_in(s, n, id, connect, &sin);
 	if (r == 0 && !sc_valid(s, n))
 		return; /* withdrawn while we read: nothing to answer */
 	if (r == 0)
@@ -293,8 +262,8 @@ static int accept_try(struct sc *s, const struct sc_note *n, int tfd, unsigned i
 	/* the caller's length first: a bad pointer loses no connection */
 	if (addr && (r = get_len(n, lenp, &ulen)) < 0)
 		return sc_reply(s, n, r), 1;
-	r = sc_accept_rec(tfd, &rec, &nfd);
-	if (r == -EAGAIN)
+	r = trc_accept(tfd, 1, 1, &rec, &nfd);
+	if (r == -EAGAIN || r == -EWOULDBLOCK)
 		return 0;
 	if (r < 0)
 		return sc_reply(s, n, r), 1;

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "run/client.h"
 #include "run/proto.h"
 
 /* A trapped call, as the kernel's notification gave it. */
@@ -46,7 +47,7 @@ struct sc {
 	int stopfd;   /* an eventfd: seccomp_stop */
 	int ep;
 	unsigned gate_pid; /* whose app ends we answer for (HELLO's answer) */
-	int gate;          /* the control channel to the gate */
+	struct trc_chan chan; /* the control channel to the gate (client.c) */
 	int no_addfd_send; /* the kernel predates SECCOMP_ADDFD_FLAG_SEND (5.14) */
 	uint32_t warned;
 	struct sc_wait waits[SC_WAIT_MAX];
@@ -70,10 +71,6 @@ int sc_wait_add(struct sc *s, const struct sc_note *n, int tfd, unsigned id, uin
 /* One request to the gate: 0 and REP (with *FD when the reply carries a
  * descriptor and FD is not NULL), or -1 when the channel is gone. */
 int sc_gate(struct sc *s, struct trun_req *req, struct trun_rep *rep, int *fd);
-
-/* Reads one accept record (and the new app end) from the listener LFD
- * without blocking: 0, -EAGAIN when none is queued, or -errno. */
-int sc_accept_rec(int lfd, struct trun_accept *rec, int *fd);
 
 /* seccomp_call.c */
 void sc_handle(struct sc *s, const struct sc_note *n);
