@@ -8,6 +8,7 @@
 #   kernel_http 8000               # python3 http.server on the kernel's side
 #   run_fg OUT ERR [RUN OPTIONS] -- CMD...   # tapir run in the foreground
 #   run_bg OUT ERR [RUN OPTIONS] -- CMD...   # in the background: $RUN_PID
+#   run_stop                       # SIGTERM to that tapir run, and wait
 #   fetch URL FILE                 # the kernel's curl, retried until it answers
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib.sh"
 
@@ -48,6 +49,21 @@ run_fg() { _run "$@"; }
 run_bg() {
 	_run "$@" &
 	RUN_PID=$!
+}
+
+# run_stop: SIGTERM to the tapir run started by run_bg (it forwards it to
+# its command, flushes its capture, exits); waits for it.
+run_stop() {
+	local p=$RUN_PID c
+	# (the subshell ->) timeout -> tapir (ip netns exec execs it)
+	for c in 1 2 3; do
+		[[ $(cat "/proc/$p/comm" 2>/dev/null) = tapir ]] && break
+		p=$(pgrep -P "$p" | head -n 1)
+		[[ -n $p ]] || fail "run_stop: no tapir run under $RUN_PID"
+	done
+	[[ $(cat "/proc/$p/comm" 2>/dev/null) = tapir ]] || fail "run_stop: no tapir run under $RUN_PID"
+	kill -TERM "$p"
+	wait "$RUN_PID"
 }
 
 # fetch URL FILE: the kernel's curl until it gets an answer (20 s at most:

@@ -36,8 +36,7 @@ for n in 1 2 3; do
 done
 nsx ss -tlnp >"$WORK/ss.txt"
 grep -q ':8080 ' "$WORK/ss.txt" && fail "a kernel socket listens on 8080: $(cat "$WORK/ss.txt")"
-kill -TERM "$RUN_PID"
-wait "$RUN_PID"
+run_stop
 must_count "tapir's SYN-ACKs from httpd" "$WORK/httpd.pcap" "ip.src == $HOST_ADDR && tcp.srcport == 8080 && tcp.flags.syn == 1 && tcp.flags.ack == 1" -ge 3
 must_count "httpd's data from tapir" "$WORK/httpd.pcap" "ip.src == $HOST_ADDR && tcp.srcport == 8080 && tcp.len > 0" -ge 3
 pass
