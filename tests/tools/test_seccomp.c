@@ -31,6 +31,7 @@
 
 #include "run/proto.h"
 #include "run/seccomp.h"
+#include "run/seccomp_int.h"
 
 /* ---- the stand-in gate ---------------------------------------------- */
 
@@ -42,28 +43,6 @@ struct gsock {
 static struct gsock gs[G_SOCKS];
 static unsigned g_next = 1;
 static int g_pending_accept = -1; /* the listener to give a connection to */
-
-static int g_send(int c, const struct trun_rep *rep, int fd)
-{
-	struct iovec iov = {(void *)rep, sizeof(*rep)};
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-		memset(&u, 0, sizeof(u));
-		m.msg_control = u.b;
-		m.msg_controllen = sizeof(u.b);
-		cm = CMSG_FIRSTHDR(&m);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(c, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
 
 /* A new pair: the app end named as proto.h says; ID and the app end out. */
 static int g_pair(int domain, int *app)
@@ -87,24 +66,11 @@ static void g_give_accept(int lid)
 {
 	struct trun_accept rec;
 	int app, id = g_pair(gs[lid].domain, &app);
-	struct iovec iov = {&rec, sizeof(rec)};
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} u;
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			   .msg_controllen = sizeof(u.b)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	memset(&rec, 0, sizeof(rec));
-	memset(&u, 0, sizeof(u));
 	rec.id = (uint32_t)id;
 	rec.peer_addr = inet_addr("10.9.8.7");
 	rec.peer_port = htons(4321);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &app, sizeof(int));
-	if (sendmsg(gs[lid].gate_end, &m, MSG_NOSIGNAL) < 0)
+	if (sc_send_fd(gs[lid].gate_end, &rec, sizeof(rec), app) < 0)
 		perror("give accept");
 	close(app);
 }
@@ -164,7 +130,7 @@ static void g_serve(int c, const struct trun_req *q)
 	default:
 		r.ret = 0;
 	}
-	g_send(c, &r, fd);
+	sc_send_fd(c, &r, sizeof(r), fd);
 	if (fd >= 0)
 		close(fd);
 }

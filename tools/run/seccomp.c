@@ -162,23 +162,26 @@ int seccomp_pair(int sv[2])
 	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
 }
 
-static int send_fd(int sock, int fd)
+int sc_send_fd(int sock, const void *buf, size_t len, int fd)
 {
-	char one = 1;
-	struct iovec iov = {&one, 1};
+	struct iovec iov = {(void *)buf, len};
 	union {
 		struct cmsghdr h;
 		char b[CMSG_SPACE(sizeof(int))];
 	} u;
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			   .msg_controllen = sizeof(u.b)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	memset(&u, 0, sizeof(u));
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		m.msg_control = u.b;
+		m.msg_controllen = sizeof(u.b);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &m, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
 }
 
 /* Receives one message of up to LEN bytes with at most one descriptor:
@@ -224,7 +227,7 @@ int seccomp_child(int sv[2])
 			   &prog);
 	if (lfd < 0)
 		goto fail;
-	if (send_fd(sv[1], lfd) < 0)
+	if (sc_send_fd(sv[1], "", 1, lfd) < 0)
 		goto fail;
 	close(lfd);
 	close(sv[1]);

@@ -3,6 +3,7 @@
 #ifndef TAPIR_RUN_SECCOMP_INT_H
 #define TAPIR_RUN_SECCOMP_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "run/client.h"
@@ -60,6 +61,9 @@ struct sc {
 };
 
 /* seccomp.c */
+/* Sends LEN bytes of BUF on SOCK with FD attached (SCM_RIGHTS) when not
+ * -1: 0, or -1 with errno. */
+int sc_send_fd(int sock, const void *buf, size_t len, int fd);
 void sc_warn(struct sc *s, enum sc_warn w, const char *msg);
 /* Answers N: RET >= 0 is what the call returns, < 0 its -errno. */
 int sc_reply(struct sc *s, const struct sc_note *n, int64_t ret);
