@@ -263,6 +263,7 @@ int seccomp_parent(int sv[2], const char *gate_path)
 		goto fail;
 	s->listener = lfd;
 	s->ep = s->stopfd = -1;
+	s->debug = getenv(TRUN_ENV_DEBUG) && !strcmp(getenv(TRUN_ENV_DEBUG), "1");
 	for (unsigned i = 0; i < SC_WAIT_MAX; i++)
 		s->waits[i].tfd = -1;
 	if (gate_open(s, gate_path) < 0)
@@ -334,6 +335,10 @@ void sc_warn(struct sc *s, enum sc_warn w, const char *msg)
 static int send_resp(struct sc *s, const struct sc_note *n, int64_t val, int32_t err,
 		     uint32_t flags)
 {
+	if (s->debug)
+		fprintf(stderr, "tapir: seccomp: pid %u call %d: %s %lld\n", n->pid, n->nr,
+			flags ? "to the kernel" : err ? "error" : "returns",
+			(long long)(err ? -err : val));
 	struct seccomp_notif_resp r = {.id = n->id, .val = val, .error = err, .flags = flags};
 	/* ENOENT: the caller was interrupted or died meanwhile; nothing to do */
 	return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0 ? -errno : 0;
@@ -365,7 +370,7 @@ int sc_addfd(struct sc *s, const struct sc_note *n, int fd, int cloexec)
 		 * can never see one without the other */
 		a.flags = SECCOMP_ADDFD_FLAG_SEND;
 		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) >= 0)
-			return 0;
+			goto sent;
 		if (errno != EINVAL)
 			return -errno;
 		s->no_addfd_send = 1;
@@ -375,6 +380,10 @@ int sc_addfd(struct sc *s, const struct sc_note *n, int fd, int cloexec)
 	if (r < 0)
 		return -errno;
 	return sc_reply(s, n, r);
+sent:
+	if (s->debug)
+		fprintf(stderr, "tapir: seccomp: pid %u call %d: a descriptor\n", n->pid, n->nr);
+	return 0;
 }
 
 int sc_wait_add(struct sc *s, const struct sc_note *n, int tfd, unsigned id, uint32_t events)

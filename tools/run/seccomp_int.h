@@ -51,6 +51,7 @@ struct sc {
 	struct trc_chan chan; /* the control channel to the gate (client.c) */
 	int no_addfd_send; /* the kernel predates SECCOMP_ADDFD_FLAG_SEND (5.14) */
 	uint32_t warned;
+	int debug; /* TAPIR_RUN_DEBUG=1: one line per trapped call */
 	struct sc_wait waits[SC_WAIT_MAX];
 	unsigned nwaits;
 	/* which sockets are AF_INET6 (by tapir id): small, direct-mapped */
