@@ -45,8 +45,8 @@ struct gsock {
 	uint16_t lport, pport;
 	/* options the core has no place for */
 	bool reuseport, cork, keepalive;
+	bool connect_pending; /* connected by a connect not yet reported so */
 	int rcvbuf, sndbuf, linger_on, linger_s;
-	uint8_t debug_pad;
 };
 
 struct gctl {

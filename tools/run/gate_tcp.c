@@ -207,11 +207,20 @@ int gtcp_connect(struct gsock *gs, uint32_t addr, uint16_t port)
 	case GS_NEW: break;
 	case GS_CONNECTING: return -EALREADY;
 	case GS_FAILED: return -ECONNABORTED;
+	case GS_RELAY:
+		/* the first connect after a non-blocking one completed reports
+		 * its success; then EISCONN (Linux's __inet_stream_connect) */
+		if (gs->connect_pending) {
+			gs->connect_pending = false;
+			return 0;
+		}
+		return -EISCONN;
 	default: return -EISCONN;
 	}
 	if ((r = tapir_tcp_connect(gs->t, addr, port, gs->g->now)) < 0)
 		return r;
 	gs->state = GS_CONNECTING;
+	gs->connect_pending = true;
 	gate_sock_queue(gs); /* loopback may have connected already */
 	return -EINPROGRESS;
 }
