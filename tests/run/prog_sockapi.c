@@ -176,6 +176,22 @@ static void data_checks(void)
 	n = (int)read(fd, buf, sizeof(buf));
 	sayv("read_after_rst_again", n == 0 ? "0" : n < 0 ? en(errno) : "data");
 	close(fd);
+
+	/* SO_LINGER {1, 0}: the close is an abort, the peer reads ECONNRESET */
+	struct linger lg = {1, 0};
+	fd = connected();
+	write(fd, "LINGER\n", 7);
+	read(fd, buf, 3); /* "ok\n": the peer watches for the end */
+	say("so_linger_set", setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	close(fd);
+	fd = connected();
+	write(fd, "RESULT\n", 7);
+	memset(buf, 0, sizeof(buf));
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = 0;
+	sayv("peer_saw_after_linger", buf);
+	close(fd);
 }
 
 static void udp_checks(void)

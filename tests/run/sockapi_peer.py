@@ -8,6 +8,22 @@ import threading
 
 addr, port = sys.argv[1], int(sys.argv[2])
 sem = threading.Semaphore(64)
+# "LINGER": how that connection ended (EOF or ECONNRESET), told to the
+# next connection that asks "RESULT"
+ended = {"how": None}
+seen = threading.Event()
+
+
+def watch_end(c):
+    try:
+        while c.recv(4096):
+            pass
+        ended["how"] = "EOF"
+    except ConnectionResetError:
+        ended["how"] = "ECONNRESET"
+    except OSError as e:
+        ended["how"] = str(e)
+    seen.set()
 
 
 def serve(c):
@@ -17,6 +33,14 @@ def serve(c):
                 d = c.recv(4096)
                 if not d:
                     break
+                if d.startswith(b"LINGER"):
+                    c.sendall(b"ok\n")  # seen: now the client may abort
+                    watch_end(c)
+                    break
+                if d.startswith(b"RESULT"):
+                    seen.wait(5)
+                    c.sendall(("%s\n" % ended["how"]).encode())
+                    continue
                 if d.startswith(b"RST"):
                     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     break

@@ -64,7 +64,7 @@ static int xfer(int fd, struct msghdr *m, int recv)
 
 static int chan_open(struct trc_chan *c)
 {
-	const char *path = getenv(TRUN_ENV_GATE);
+	const char *path = c->path[0] ? c->path : getenv(TRUN_ENV_GATE);
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct trun_req req = {.op = TRUN_HELLO, .a = TRUN_VERSION};
 	struct trun_rep rep;
@@ -78,6 +78,8 @@ static int chan_open(struct trc_chan *c)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sun.sun_path, path);
+	if (!c->path[0])
+		strcpy(c->path, path);
 	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -258,6 +260,7 @@ static int fd_probe(struct trc_chan *c, int fd, struct trc_fd *out)
 {
 	struct sockaddr_un sun;
 	socklen_t len = sizeof(sun);
+	struct trun_rep rep;
 	unsigned gate;
 
 	out->kind = 0;
@@ -269,6 +272,16 @@ static int fd_probe(struct trc_chan *c, int fd, struct trc_fd *out)
 	    (out->kind != TRUN_TCP && out->kind != TRUN_UDP) || gate != trc_gate(c)) {
 		out->kind = 0; /* a plain socket, or another gate's */
 		return 0;
+	}
+	/* the name says nothing of the domain: a dual-stack socket inherited
+	 * across exec must still speak AF_INET6 addresses */
+	if (trc_op(c, TRUN_GETSOCKOPT, out->id, SOL_SOCKET, SO_DOMAIN, sizeof(int), NULL, 0, &rep) ==
+		    0 &&
+	    rep.len >= sizeof(int)) {
+		int d;
+		memcpy(&d, rep.data, sizeof(d));
+		if (d == AF_INET6)
+			out->flags |= TRC_V6;
 	}
 	return 1;
 }

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "run/proto.h"
 
@@ -32,6 +33,9 @@ struct trc_chan {
 	unsigned gate;      /* the gate's pid, from TRUN_HELLO */
 	dev_t dev;          /* FD's inode: a stale number is never closed */
 	ino_t ino;
+	/* the gate's path: $TAPIR_RUN_GATE when first asked (a program that
+	 * clears its environment later keeps its gate, and so do its children) */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
 /* The process's own channel, to the gate at $TAPIR_RUN_GATE. */

@@ -19,6 +19,7 @@
 
 struct pl_real pl;
 static int pl_debug;
+int pl_active; /* $TAPIR_RUN_GATE was set when the program started */
 
 static void resolve(void)
 {
@@ -29,7 +30,8 @@ static void resolve(void)
 	R(read), R(write), R(recvfrom), R(sendto), R(recvmsg), R(sendmsg);
 	R(readv), R(writev), R(sendmmsg), R(recvmmsg);
 #undef R
-	const char *d = getenv(TRUN_ENV_DEBUG);
+	const char *d = getenv(TRUN_ENV_DEBUG), *g = getenv(TRUN_ENV_GATE);
+	pl_active = g && *g;
 	pl_debug = d && d[0] == '1';
 }
 
@@ -56,7 +58,7 @@ int pl_fd(int fd, struct trc_fd *f)
 {
 	/* without a gate the library is inert: a program it was left in by
 	 * mistake (a child that cleared the environment) runs on the kernel */
-	if (!getenv(TRUN_ENV_GATE))
+	if (!pl_active)
 		return 0;
 	return trc_fd_get(&trc_self, fd, f);
 }

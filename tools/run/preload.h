@@ -49,6 +49,9 @@ struct pl_real {
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned, int, struct timespec *);
 };
 extern struct pl_real pl;
+/* Was there a gate to use ($TAPIR_RUN_GATE) when the program started?
+ * Without one the library is inert: every call is libc's. */
+extern int pl_active;
 
 /* Fills PL (once; also the library's constructor). */
 void pl_init(void);

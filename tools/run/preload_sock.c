@@ -35,7 +35,7 @@ PL_API int socket(int domain, int type, int protocol)
 	struct trun_rep rep;
 
 	pl_init();
-	if (!getenv(TRUN_ENV_GATE) || !for_tapir(domain, base, protocol))
+	if (!pl_active || !for_tapir(domain, base, protocol))
 		return pl.socket(domain, type, protocol);
 	r = trc_call(&trc_self, &req, &rep, &fd, type & SOCK_CLOEXEC);
 	pl_log("socket", fd, r);
@@ -44,7 +44,8 @@ PL_API int socket(int domain, int type, int protocol)
 		static int told;
 		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
 			fprintf(stderr, "tapir: run: no tapir gate at %s (%s): socket() fails\n",
-				getenv(TRUN_ENV_GATE), strerror(-r));
+				trc_self.path[0] ? trc_self.path : getenv(TRUN_ENV_GATE),
+				strerror(-r));
 		r = -EAFNOSUPPORT;
 	}
 	if (r < 0)
