@@ -487,14 +487,14 @@ out:
 
 static int gate_open(struct sc *s, const char *path)
 {
-	const char *cur = getenv(TRUN_ENV_GATE);
 	int r;
-	/* client.c finds the gate in the environment, as the program does;
-	 * set before the supervisor thread exists */
-	if (!path || (!(cur && !strcmp(cur, path)) && setenv(TRUN_ENV_GATE, path, 1) < 0))
+	if (!path || strlen(path) >= sizeof(s->chan.path)) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
 	pthread_mutex_init(&s->chan.mu, NULL);
 	s->chan.fd = -1;
+	strcpy(s->chan.path, path);
 	s->gate_pid = trc_gate(&s->chan);
 	if (s->gate_pid)
 		return 0;
