@@ -198,11 +198,14 @@ static bool hook_tick(void *arg)
 	tapir_time_t now = mono_us();
 	if (!reap(r))
 		return false;
-	if (!r->linger_until)
+	if (!r->linger_until) {
 		r->linger_until = now + TAPIR_SEC(LINGER_S);
+		/* the supervisor's channel closes while the gate still turns */
+		seccomp_stop();
+		return false;
+	}
 	if (r->hook.gate && gate_busy(r->hook.gate) && now < r->linger_until)
 		return false;
-	seccomp_stop();
 	unlink(r->gate_path);
 	snprintf(r->gate_path, sizeof(r->gate_path), "%s/control", r->dir);
 	unlink(r->gate_path);
