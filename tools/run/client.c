@@ -84,7 +84,7 @@ static int chan_open(struct trc_chan *c)
 	if (fd < 0)
 		return -errno;
 	do
-		r = (int)sys_ret(syscall(SYS_connect, fd, &sun, sizeof(sun)));
+		r = (int)sys_ret(trun_syscall(SYS_connect, fd, &sun, sizeof(sun), 0, 0));
 	while (r == -EINTR);
 	if (r < 0)
 		goto fail;
@@ -266,7 +266,7 @@ static int fd_probe(struct trc_chan *c, int fd, struct trc_fd *out)
 	out->kind = 0;
 	out->flags = 0;
 	out->id = 0;
-	if (syscall(SYS_getsockname, fd, &sun, &len) < 0)
+	if (trun_syscall(SYS_getsockname, fd, &sun, &len, 0, 0) < 0)
 		return errno == EBADF ? -1 : 0; /* EBADF: nothing to remember */
 	if (!trun_parse(&sun, len, &gate, &out->kind, &out->id) ||
 	    (out->kind != TRUN_TCP && out->kind != TRUN_UDP) || gate != trc_gate(c)) {

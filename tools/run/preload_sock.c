@@ -186,7 +186,7 @@ PL_API int shutdown(int fd, int how)
 		return pl_ret(-EINVAL);
 	r = trc_op(&trc_self, TRUN_SHUTDOWN, f.id, how, 0, 0, NULL, 0, NULL);
 	pl_log("shutdown", fd, r);
-	if (r == 0 && pl.shutdown(fd, how) < 0)
+	if (r == 0 && trun_syscall(SYS_shutdown, fd, how, 0, 0, 0) < 0)
 		return -1; /* SHUT_WR here is what sends the FIN */
 	return pl_ret(r);
 }

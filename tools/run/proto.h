@@ -76,7 +76,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 /* The environment of a program under tapir run. */
 #define TRUN_ENV_GATE "TAPIR_RUN_GATE"   /* the gate's SOCK_SEQPACKET path */
@@ -85,6 +87,21 @@
 #define TRUN_GATE_SUFFIX ".gate"
 
 #define TRUN_VERSION 1
+
+/* The seccomp supervisor (seccomp.c: programs the preload cannot reach,
+ * static binaries and raw system calls) traps the socket calls of
+ * everything under tapir run, the preload's own included.  A call whose
+ * sixth argument is this cookie (no socket call has a sixth argument) is
+ * let through untrapped: the preload makes every kernel call it means the
+ * kernel to answer -- getsockname() on a descriptor to learn whether it is
+ * an app end, shutdown() of an app end, a passthrough of a call on a
+ * descriptor that is not tapir's -- with trun_syscall(), so it is not
+ * answered as the program's own call a second time. */
+#define TRUN_SYSCALL_COOKIE 0x7461706972756e31ULL /* "tapirun1" */
+#define trun_syscall(nr, a, b, c, d, e)                                                  \
+	syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e),             \
+		(long)TRUN_SYSCALL_COOKIE)
+
 /* Bytes of filler the gate writes from an unconnected TCP app end: half
  * its send buffer, which leaves it unwritable (unix_writable: the queued
  * bytes' truesize is over a quarter of sk_sndbuf). */

@@ -28,19 +28,22 @@
 #include "host/host.h"
 #include "proto.h"
 #include "gate.h"
+#include "seccomp.h"
 #include "util.h"
 
 #define LINGER_S 3 /* for FIN exchanges after the command is gone */
 
 static const char run_usage[] =
 	"usage: tapir run [HOST OPTIONS] [--personality NAME[=ARGS]]... [--pcap FILE] -- COMMAND [ARGS...]\n"
-	"       tapir run --attach CONTROL_PATH -- COMMAND [ARGS...]\n"
+	"       tapir run --attach CONTROL_PATH [--no-seccomp] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND so that every AF_INET TCP and UDP socket it and its children open\n"
 	"lives on tapir.  HOST OPTIONS are tapir host's (--tap, --addr, --peer-addr,\n"
 	"--gateway, --mac, --mtu, --trace, --max-sockets).  --attach joins the\n"
 	"`tapir host --control CONTROL_PATH` already running.  Exit status: COMMAND's\n"
 	"(128+N when killed by signal N); 2 when tapir cannot start.\n"
+	"Raw socket system calls (static binaries, Go) are trapped by seccomp when the\n"
+	"kernel can (docs/seccomp.md); --no-seccomp leaves them to the kernel.\n"
 	"TAPIR_RUN_DEBUG=1 logs every socket call (program side) and request (gate).\n";
 
 static volatile sig_atomic_t child_pid;
@@ -112,6 +115,7 @@ struct runner {
 	char preload[PATH_MAX];
 	struct host_hook hook;
 	bool exited;
+	bool no_seccomp;
 	tapir_time_t linger_until;
 };
 
@@ -122,6 +126,10 @@ static void start_command(struct runner *r)
 	struct sigaction sa;
 	sigset_t none;
 	pid_t pid;
+	int sv[2];
+	bool sc = !r->no_seccomp && seccomp_supported();
+	if (sc && seccomp_pair(sv) < 0)
+		die("run: seccomp: %s", strerror(errno));
 	if (asprintf(&pre, "%s%s%s", r->preload, old && *old ? " " : "", old ? old : "") < 0)
 		die("out of memory");
 	setenv("LD_PRELOAD", pre, 1);
@@ -147,11 +155,17 @@ static void start_command(struct runner *r)
 		signal(SIGPIPE, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (sc && seccomp_child(sv) < 0)
+			_exit(2);
 		execvp(r->cmd[0], r->cmd);
 		fprintf(stderr, "tapir: run: %s: %s\n", r->cmd[0], strerror(errno));
 		_exit(127);
 	}
 	child_pid = pid;
+	if (sc && seccomp_parent(sv, r->gate_path) < 0) {
+		kill(pid, SIGKILL);
+		exit(2);
+	}
 }
 
 /* Reaps what ended; true once the command and all its children are gone. */
@@ -184,8 +198,12 @@ static bool hook_tick(void *arg)
 	tapir_time_t now = mono_us();
 	if (!reap(r))
 		return false;
-	if (!r->linger_until)
+	if (!r->linger_until) {
 		r->linger_until = now + TAPIR_SEC(LINGER_S);
+		/* the supervisor's channel closes while the gate still turns */
+		seccomp_stop();
+		return false;
+	}
 	if (r->hook.gate && gate_busy(r->hook.gate) && now < r->linger_until)
 		return false;
 	unlink(r->gate_path);
@@ -214,8 +232,10 @@ static int run_attached(struct runner *r, const char *control)
 		pid_t pid = waitpid(-1, &st, 0);
 		if (pid < 0 && errno == EINTR)
 			continue;
-		if (pid < 0)
+		if (pid < 0) {
+			seccomp_stop();
 			return r->hook.status;
+		}
 		if (pid == child_pid)
 			r->hook.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
@@ -245,8 +265,10 @@ int cmd_run(int argc, char **argv)
 	for (int i = 1; i < dash; i++)
 		if (!strcmp(argv[i], "--attach") && i + 1 < dash)
 			attach = argv[i + 1];
+		else if (!strcmp(argv[i], "--no-seccomp"))
+			r.no_seccomp = true;
 	if (attach) {
-		if (dash != 3)
+		if (dash != 3 + r.no_seccomp)
 			die("run: --attach takes no other options yet");
 		exit(run_attached(&r, attach));
 	}
@@ -259,7 +281,8 @@ int cmd_run(int argc, char **argv)
 		die("out of memory");
 	hargv[hargc++] = "host";
 	for (int i = 1; i < dash; i++)
-		hargv[hargc++] = argv[i];
+		if (strcmp(argv[i], "--no-seccomp"))
+			hargv[hargc++] = argv[i];
 	hargv[hargc++] = "--serve";
 	hargv[hargc++] = "";
 	hargv[hargc++] = "--control";
