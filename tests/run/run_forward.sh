@@ -17,6 +17,7 @@
 source "$(dirname "$0")/lib_fwd.sh"
 require_root curl nc sha256sum
 ns_create
+fwd_plain_tcp
 PCAP=$WORK/fwd.pcap
 WWW=$WORK/www
 mkdir -p "$WWW"
