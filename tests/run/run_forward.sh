@@ -10,7 +10,8 @@
 #   - resets both ways: the server's abortive close is an RST from tapir
 #     (on the capture), the client's abortive close resets the server;
 #   - a refused backend: tapir's peer gets an RST;
-#   - 200 connections at once through the echo, none lost;
+#   - 200 connections at once through the echo, none lost; 40 with
+#     --max-sockets 6, none lost either (the rest wait in the listen queue);
 #   - with --personality challenge-ack-only the same http.server becomes the
 #     SYN -> bare-ACK server: curl times out connecting (28).
 # shellcheck source=tests/run/lib_fwd.sh
@@ -75,6 +76,11 @@ must_count "FINs from tapir's port 40001 (the server's FIN)" "$PCAP" \
 must_count "RSTs from tapir's port 40000 (the orderly ones)" "$PCAP" \
 	"ip.src == $HOST_ADDR && tcp.srcport == 40000 && tcp.flags.reset == 1" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
+
+# ---- a bounded number of relays: the rest wait in the listen queue ----
+host_start --serve discard --max-sockets 6 --forward 40000=127.0.0.1:41000
+fwd_expect "40 connections at once, at most 6 sockets" "ok 40/40" "$HOST_ADDR" 40000 many=40
+host_stop
 
 # ---- challenge-ack-only in front of the same server ----
 host_start --serve discard --forward 80=127.0.0.1:8000 --personality challenge-ack-only
