@@ -8,7 +8,7 @@
 #   BENCH_SECS=N  each measurement's length (default 3)
 # shellcheck source=tests/run/lib_fwd.sh
 source "$(dirname "$0")/../tests/run/lib_fwd.sh"
-require_root
+require_root ip
 S=${BENCH_SECS:-3}
 B=$REPO_DIR/build/bench/bin
 [[ -x $B/load && -x $B/ksrv ]] || fail "no $B/load or $B/ksrv (make -C bench)"
@@ -19,8 +19,8 @@ _wait_listen 7
 # rows WHAT ADDR DISCARD SOURCE ECHO [CPU_PID]: one line per measurement
 rows() {
 	echo "$1:"
-	echo "  send  $(nsx "$B/load" send "$2" "$3" "$S" 65536 ${6:-})"
-	echo "  recv  $(nsx "$B/load" recv "$2" "$4" "$S" 65536 ${6:-})"
+	echo "  send  $(nsx "$B/load" send "$2" "$3" "$S" 65536 ${6:+"$6"})"
+	echo "  recv  $(nsx "$B/load" recv "$2" "$4" "$S" 65536 ${6:+"$6"})"
 	echo "  rr    $(nsx "$B/load" rr "$2" "$5" "$S" 1000000)"
 	echo "  crr   $(nsx "$B/load" crr "$2" "$5" "$S" 1000000)"
 }

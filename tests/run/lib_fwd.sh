@@ -10,7 +10,7 @@
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib.sh"
 RUN_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PEER="$PY $RUN_DIR/fwd_peer.py"
+PEER=$RUN_DIR/fwd_peer.py
 
 # _wait_listen PORT: until the namespace's kernel listens on PORT (10 s).
 _wait_listen() {
@@ -27,7 +27,7 @@ _wait_listen() {
 fwd_server() {
 	: >"$WORK/srv$2.log"
 	# (in a subshell: no job for bash to report killed at the end)
-	(timeout -k 5 "${HOST_GUARD:-300}" ip netns exec "$NS" $PEER serve "$1" "$2" "$3" \
+	(timeout -k 5 "${HOST_GUARD:-300}" ip netns exec "$NS" "$PY" "$PEER" serve "$1" "$2" "$3" \
 		"$WORK/srv$2.log" 2>>"$WORK/srv$2.err" &)
 	_wait_listen "$2"
 }
@@ -41,7 +41,7 @@ fwd_http() {
 
 # fwd_client HOST PORT ACTION: fwd_peer.py's client, its one line on stdout.
 fwd_client() {
-	NSX_TIMEOUT=${NSX_TIMEOUT:-60} nsx $PEER client "$@"
+	NSX_TIMEOUT=${NSX_TIMEOUT:-60} nsx "$PY" "$PEER" client "$@"
 }
 
 # fwd_expect WHAT WANT HOST PORT ACTION: the client's line must be WANT.

@@ -55,7 +55,7 @@ fwd_wait_log 41001 "got 13"
 # ---- resets, both ways ----
 fwd_expect "the server resets" reset "$HOST_ADDR" 40002 reset
 fwd_wait_log 41002 sent-rst
-fwd_expect "the client resets" done "$HOST_ADDR" 40003 abort
+fwd_expect "the client resets" "done" "$HOST_ADDR" 40003 abort
 fwd_wait_log 41003 reset
 log "the client's RST reset the server's connection"
 

@@ -47,7 +47,7 @@ fwd_wait_log 41001 "got 13"
 # ---- resets, both ways, and a refused connect ----
 fwd_expect "the server resets" reset $L 40002 reset
 fwd_wait_log 41002 sent-rst
-fwd_expect "the client resets" done $L 40003 abort
+fwd_expect "the client resets" "done" $L 40003 abort
 fwd_wait_log 41003 reset
 log "the client's RST reset the server's connection"
 fwd_expect "refused server" reset $L 40009 reset
