@@ -12,6 +12,8 @@
 #   - a refused backend: tapir's peer gets an RST;
 #   - 200 connections at once through the echo, none lost; 40 with
 #     --max-sockets 6, none lost either (the rest wait in the listen queue);
+#   - with --personality dth every data segment tapir sends to the client
+#     carries RFC 9401's DTH bit, and curl still gets the file byte-exact;
 #   - with --personality challenge-ack-only the same http.server becomes the
 #     SYN -> bare-ACK server: curl times out connecting (28).
 # shellcheck source=tests/run/lib_fwd.sh
@@ -81,6 +83,18 @@ pcap_assert_clean "$PCAP" "$HOST_MAC"
 host_start --serve discard --max-sockets 6 --forward 40000=127.0.0.1:41000
 fwd_expect "40 connections at once, at most 6 sockets" "ok 40/40" "$HOST_ADDR" 40000 many=40
 host_stop
+
+# ---- dth: tapir's data segments toward the client carry RFC 9401's bit ----
+PCAP=$WORK/dth.pcap
+host_start --serve discard --pcap "$PCAP" --forward 80=127.0.0.1:8000 --personality dth
+NSX_TIMEOUT=60 nsx curl -sS --max-time 50 -o "$WORK/dth.out" "http://$HOST_ADDR/4m.bin" ||
+	fail "curl through --forward with dth failed"
+cmp -s "$WWW/4m.bin" "$WORK/dth.out" || fail "curl with dth: the 4 MB body differs"
+host_stop
+DTH='tcp.flags & 0x800'
+must_count "tapir's data segments (dth)" "$PCAP" "ip.src == $HOST_ADDR && tcp.len > 0" -ge 100
+must_count "... without DTH" "$PCAP" "ip.src == $HOST_ADDR && tcp.len > 0 && !($DTH)" -eq 0
+must_count "SYNs with DTH (RFC 9401 3.3: never)" "$PCAP" "tcp.flags.syn == 1 && $DTH" -eq 0
 
 # ---- challenge-ack-only in front of the same server ----
 host_start --serve discard --forward 80=127.0.0.1:8000 --personality challenge-ack-only
