@@ -11,5 +11,6 @@ int cmd_trace(int argc, char **argv);  /* host/control.c */
 int cmd_check(int argc, char **argv);  /* check/check.c */
 int cmd_ping(int argc, char **argv);   /* ping.c */
 int cmd_drill(int argc, char **argv);  /* drill/drill.c */
+int cmd_run(int argc, char **argv);    /* run/run.c */
 
 #endif

@@ -11,6 +11,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "host", cmd_host, "run a userspace host on a TAP device" },
+	{ "run", cmd_run, "run a program with its sockets on tapir (LD_PRELOAD)" },
 	{ "ss", cmd_ss, "list a running host's TCP sockets (host --control)" },
 	{ "stats", cmd_stats, "print a running host's counters (host --control)" },
 	{ "trace", cmd_trace, "switch a running host's trace channels (host --control)" },

@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "relay.h"
@@ -35,6 +36,8 @@ struct relay {
 	struct tapir_tcp *t;
 	int fd;
 	bool fd_tcp;      /* a kernel TCP socket: abortive close by SO_LINGER */
+	bool cork;        /* TCP_CORK: only full segments to tapir */
+	uint32_t mss;
 	size_t discard;   /* filler bytes still to drop from FD */
 	struct rbuf k2t;  /* read from FD, not yet taken by tapir */
 	struct rbuf t2k;  /* read from tapir, not yet written to FD */
@@ -250,6 +253,13 @@ static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
 	return PUMP_MORE;
 }
 
+/* The bytes K2T must hold before they go to tapir: under TCP_CORK only
+ * full segments leave (until EOF or the cork comes out). */
+static uint32_t k2t_min(const struct relay *r)
+{
+	return r->cork && !r->fd_eof ? r->mss : 1;
+}
+
 /* FD -> tapir.  Stops when tapir's send buffer is full (EV_WRITE will say)
  * or FD has nothing (EPOLLIN will say). */
 static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
@@ -257,8 +267,9 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 	for (int i = 0; i < ROUNDS; i++) {
 		struct rbuf *b = &r->k2t;
 		long n;
-		if (b->len) {
-			n = tapir_tcp_send(r->t, b->p + b->off, b->len, now);
+		if (b->len >= k2t_min(r)) {
+			size_t len = r->cork && !r->fd_eof ? b->len / r->mss * r->mss : b->len;
+			n = tapir_tcp_send(r->t, b->p + b->off, len, now);
 			if (n == -EAGAIN)
 				return PUMP_OK;
 			if (n < 0) {
@@ -269,31 +280,39 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 			b->len -= (uint32_t)n;
 			if (!b->len)
 				buf_put(r->loop, b);
+			else if ((size_t)n < len)
+				return PUMP_OK; /* full */
 			continue;
 		}
 		if (r->fd_eof)
 			return PUMP_OK;
 		if (!buf_get(r->loop, b))
 			return PUMP_OK;
-		n = recv(r->fd, b->p, RELAY_BUF, MSG_DONTWAIT);
+		if (b->off) { /* a corked remainder: to the front, more after it */
+			memmove(b->p, b->p + b->off, b->len);
+			b->off = 0;
+		}
+		n = recv(r->fd, b->p + b->len, RELAY_BUF - b->len, MSG_DONTWAIT);
 		if (n > 0 && r->discard) { /* the filler of an unconnected socket */
 			size_t d = r->discard < (size_t)n ? r->discard : (size_t)n;
 			r->discard -= d;
-			b->off = (uint32_t)d;
 			n -= (long)d;
+			memmove(b->p + b->len, b->p + b->len + d, (size_t)n);
+			if (!n) { /* only filler this time */
+				if (!b->len)
+					buf_put(r->loop, b);
+				continue;
+			}
 		}
 		if (n > 0) {
-			b->len = (uint32_t)n;
+			b->len += (uint32_t)n;
 			continue;
 		}
-		if (n == 0 && b->off) { /* only filler */
+		if (!b->len)
 			buf_put(r->loop, b);
-			continue;
-		}
-		buf_put(r->loop, b);
 		if (n == 0) {
 			r->fd_eof = true;
-			return PUMP_OK;
+			continue; /* a corked remainder goes now */
 		}
 		if (errno == EAGAIN || errno == EINTR)
 			return PUMP_OK;
@@ -303,6 +322,17 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 	return PUMP_MORE;
 }
 
+void relay_set_cork(struct relay *r, bool on)
+{
+	int mss = 0;
+	struct tapir_tcp_info ti;
+	tapir_tcp_get_info(r->t, &ti);
+	mss = (int)ti.mss;
+	r->mss = mss > 0 ? (uint32_t)mss : 536;
+	r->cork = on;
+	queue(r); /* uncorked: what is held goes now */
+}
+
 /* The kernel events R listens for now.  Level-triggered: whatever is
  * ready when it starts listening again is reported at once. */
 static void rearm(struct relay *r)
@@ -310,7 +340,7 @@ static void rearm(struct relay *r)
 	uint32_t want = 0;
 	bool reg;
 	struct epoll_event ev;
-	if (!r->fd_eof && !r->k2t.len)
+	if (!r->fd_eof && (!r->k2t.len || (r->cork && r->k2t.len < r->mss)))
 		want |= EPOLLIN;
 	if (r->t2k.len)
 		want |= EPOLLOUT;

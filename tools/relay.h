@@ -31,6 +31,7 @@
 #ifndef TAPIR_TOOLS_RELAY_H
 #define TAPIR_TOOLS_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <tapir/tcp.h>
 
@@ -65,6 +66,11 @@ struct relay *relay_start(struct relay_loop *loop, int fd, struct tapir_tcp *t,
 			  size_t discard, relay_done_fn done, void *arg, tapir_time_t now);
 /* The connection, for options and information while the relay runs. */
 struct tapir_tcp *relay_tcp(const struct relay *r);
+/* TCP_CORK (Linux tcp(7)): while on, only full segments of what FD
+ * gives go to tapir; the rest waits for more, for EOF or for the cork to
+ * come out.  (Linux also sends a corked remainder after 200 ms; the relay
+ * does not.) */
+void relay_set_cork(struct relay *r, bool on);
 /* Ends R abortively now (RST to tapir's peer, FD closed); DONE is not
  * called. */
 void relay_abort(struct relay *r, tapir_time_t now);

@@ -25,6 +25,9 @@
 #include "addr6.h"
 #include "control.h"
 #include "forward.h"
+#include <sys/un.h>
+#include "run/gate.h"
+#include "run/proto.h"
 #include "personalities/personality.h"
 #include "commands.h"
 #include "host.h"
@@ -76,6 +79,7 @@ static const char host_usage[] =
 	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
 
 static volatile sig_atomic_t got_stop, got_usr1;
+struct host_hook *host_hook;
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
@@ -494,6 +498,21 @@ int cmd_host(int argc, char **argv)
 	if (control_path &&
 	    control_start(h.net, control_path, print_trace, &h, err, sizeof(err)) < 0)
 		die("%s", err);
+	if (control_path) { /* `tapir run --attach PATH` joins here */
+		char gpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+		if (snprintf(gpath, sizeof(gpath), "%s%s", control_path, TRUN_GATE_SUFFIX) >=
+		    (int)sizeof(gpath))
+			die("--control: path too long: %s", control_path);
+		struct gate *g = gate_start(h.net, gpath, err, sizeof(err));
+		if (!g)
+			die("%s", err);
+		if (host_hook)
+			host_hook->gate = g;
+	}
+	if (host_hook) { /* tapir run: its command starts now */
+		host_hook->start(host_hook->arg, h.net);
+		goto loop;
+	}
 
 	{
 		char a[16], m[18];
@@ -513,6 +532,7 @@ int cmd_host(int argc, char **argv)
 		fflush(stdout);
 	}
 
+loop:;
 	tapir_time_t last_trim = mono_us();
 	while (!got_stop) {
 		tapir_time_t now = mono_us(), next;
@@ -538,6 +558,8 @@ int cmd_host(int argc, char **argv)
 			give_back(&h);
 			last_trim = now;
 		}
+		if (host_hook && host_hook->tick(host_hook->arg))
+			break;
 		if (got_usr1) {
 			got_usr1 = 0;
 			tapir_net_lock(h.net);
@@ -552,6 +574,8 @@ int cmd_host(int argc, char **argv)
 	tapir_net_lock(h.net);
 	if (h.pcap)
 		tapir_pcap_flush(h.pcap);
+	if (host_hook)
+		exit(host_hook->status);
 	print_counters(&h);
 	fflush(stdout);
 	exit(0);

@@ -8,6 +8,20 @@
 #include <tapir/socket.h>
 #include <tapir/tapir.h>
 
+/* ---- host.c: `tapir run` reuses the host's set-up through this hook.
+ * When set, cmd_host prints no ready line, calls START once the stack
+ * answers (the gate listening), then TICK from its loop (after every
+ * signal, at least once a second) until TICK returns true, and exits with
+ * STATUS. ---- */
+struct host_hook {
+	void (*start)(void *arg, struct tapir_net *net);
+	bool (*tick)(void *arg);
+	void *arg;
+	int status;
+	struct gate *gate; /* set by cmd_host */
+};
+extern struct host_hook *host_hook;
+
 /* ---- services.c: the built-in services, one event loop on the stack
  * thread (tapir_net_set_service) over the core's own TCP and UDP API ---- */
 struct services;

@@ -45,7 +45,9 @@
  *   the rest wait in tapir's own listen queue, so listen's backlog bounds
  *   as on the kernel.
  *
- *   UDP: a SOCK_DGRAM pair; every datagram either way starts with a
+ *   UDP: a SOCK_SEQPACKET pair (datagram boundaries as SOCK_DGRAM, but
+ *   the gate end sees POLLHUP at the program's last close, which a
+ *   SOCK_DGRAM socketpair never reports); every datagram either way starts with a
  *   struct trun_dgram (the peer's address: the destination when the app
  *   sends, 0.0.0.0:0 for the connected peer; the source when it receives).
  *   The preload adds and strips it in send/recv and their relatives.

@@ -1,0 +1,224 @@
+/*
+ * Socket-API checks, run once on the kernel and once under `tapir run`
+ * (tests/run/run_sockapi.sh diffs the two outputs): one line per check,
+ * its result or errno name, nothing that differs between runs (no port
+ * numbers, no times).
+ *   prog_sockapi PEER PORT CLOSED_PORT
+ * PEER:PORT serves TCP echo (a line starting "RST" closes with RST) and
+ * UDP echo; CLOSED_PORT has no listener.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static struct sockaddr_in peer, closed;
+
+static const char *en(int e)
+{
+	static char buf[32];
+	const char *n = strerrorname_np(e);
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+static void say(const char *check, int r)
+{
+	printf("%-22s %s\n", check, r < 0 ? en(errno) : "ok");
+}
+
+static void sayv(const char *check, const char *v) { printf("%-22s %s\n", check, v); }
+
+static int tcp(int nb)
+{
+	return socket(AF_INET, SOCK_STREAM | (nb ? SOCK_NONBLOCK : 0), 0);
+}
+
+static int connected(void)
+{
+	int fd = tcp(0);
+	if (connect(fd, (struct sockaddr *)&peer, sizeof(peer)) < 0) {
+		perror("connect to the echo server");
+		exit(1);
+	}
+	return fd;
+}
+
+/* Waits (bounded) until FD has N bytes to read. */
+static int wait_bytes(int fd, int n)
+{
+	int have = 0;
+	for (int i = 0; i < 200 && have < n; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		poll(&p, 1, 10);
+		ioctl(fd, FIONREAD, &have);
+	}
+	return have;
+}
+
+static void listen_checks(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int l = tcp(0), l2 = tcp(0), one = 1, t;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	say("bind_port0", bind(l, (struct sockaddr *)&a, sizeof(a)));
+	getsockname(l, (struct sockaddr *)&a, &len);
+	sayv("getsockname_port0", a.sin_port ? "nonzero" : "zero");
+	say("accept_not_listening", accept(l, NULL, NULL));
+	say("listen", listen(l, 8));
+	say("bind_in_use", bind(l2, (struct sockaddr *)&a, sizeof(a)));
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	say("accept_nonblock", accept(l, NULL, NULL));
+	len = sizeof(t);
+	getsockopt(l, SOL_SOCKET, SO_TYPE, &t, &len);
+	sayv("so_type", t == SOCK_STREAM ? "SOCK_STREAM" : "other");
+	getsockopt(l, SOL_SOCKET, SO_DOMAIN, &t, &len);
+	sayv("so_domain", t == AF_INET ? "AF_INET" : "other");
+	getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &t, &len);
+	sayv("so_acceptconn", t ? "1" : "0");
+	say("shutdown_unconnected", shutdown(l2, SHUT_WR));
+	len = sizeof(a);
+	say("getpeername_unconn", getpeername(l2, (struct sockaddr *)&a, &len));
+	close(l);
+	close(l2);
+}
+
+static void connect_checks(void)
+{
+	int fd = tcp(0), e = 0;
+	socklen_t len = sizeof(e);
+	struct pollfd p;
+
+	say("connect_refused", connect(fd, (struct sockaddr *)&closed, sizeof(closed)));
+	close(fd);
+	fd = tcp(1);
+	say("nb_connect", connect(fd, (struct sockaddr *)&peer, sizeof(peer)));
+	p = (struct pollfd){.fd = fd, .events = POLLOUT};
+	poll(&p, 1, 5000);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+	sayv("nb_connect_so_error", e ? en(e) : "0");
+	say("connect_again", connect(fd, (struct sockaddr *)&peer, sizeof(peer)));
+	close(fd);
+	fd = tcp(1);
+	say("nb_refused", connect(fd, (struct sockaddr *)&closed, sizeof(closed)));
+	p = (struct pollfd){.fd = fd, .events = POLLOUT};
+	poll(&p, 1, 5000);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+	sayv("nb_refused_so_error", e ? en(e) : "0");
+	close(fd);
+}
+
+static void data_checks(void)
+{
+	int fd = connected(), d, ep, n;
+	char buf[64] = {0};
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET}, out[4];
+	struct pollfd p = {.events = POLLIN};
+
+	getpeername(fd, (struct sockaddr *)&a, &len);
+	sayv("getpeername", a.sin_port == peer.sin_port && a.sin_addr.s_addr == peer.sin_addr.s_addr
+				    ? "peer"
+				    : "other");
+	write(fd, "hello", 5);
+	snprintf(buf, sizeof(buf), "%d", wait_bytes(fd, 5));
+	sayv("fionread", buf);
+	p.fd = fd;
+	n = poll(&p, 1, 0) + poll(&p, 1, 0);
+	sayv("poll_level_twice", n == 2 ? "2" : "not 2");
+	memset(buf, 0, sizeof(buf));
+	recv(fd, buf, 5, MSG_PEEK);
+	sayv("msg_peek", buf);
+	memset(buf, 0, sizeof(buf));
+	read(fd, buf, 5);
+	sayv("read_after_peek", buf);
+	ep = epoll_create1(0);
+	ev.data.fd = fd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	write(fd, "abc", 3);
+	n = epoll_wait(ep, out, 4, 5000);
+	snprintf(buf, sizeof(buf), "%d then %d", n, epoll_wait(ep, out, 4, 0));
+	sayv("epoll_edge", buf);
+	wait_bytes(fd, 3);
+	read(fd, buf, 3);
+	d = dup(fd);
+	close(fd);
+	write(d, "dup", 3);
+	memset(buf, 0, sizeof(buf));
+	wait_bytes(d, 3);
+	read(d, buf, 3);
+	sayv("dup_close_one", buf);
+	say("shutdown_wr", shutdown(d, SHUT_WR));
+	n = (int)read(d, buf, sizeof(buf));
+	sayv("peer_eof_read", n == 0 ? "0" : n < 0 ? en(errno) : "data");
+	close(d);
+	close(ep);
+
+	fd = connected();
+	write(fd, "RST\n", 4);
+	n = (int)read(fd, buf, sizeof(buf));
+	sayv("read_after_rst", n == 0 ? "0" : n < 0 ? en(errno) : "data");
+	n = (int)read(fd, buf, sizeof(buf));
+	sayv("read_after_rst_again", n == 0 ? "0" : n < 0 ? en(errno) : "data");
+	close(fd);
+}
+
+static void udp_checks(void)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	char buf[64] = {0};
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	struct pollfd p = {.fd = u, .events = POLLIN};
+
+	say("udp_send_no_dest", (int)send(u, "x", 1, 0));
+	say("udp_sendto", (int)sendto(u, "ping", 4, 0, (struct sockaddr *)&peer, sizeof(peer)));
+	poll(&p, 1, 5000);
+	recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&a, &len);
+	sayv("udp_recvfrom", buf);
+	sayv("udp_recvfrom_src", a.sin_port == peer.sin_port ? "peer" : "other");
+	say("udp_connect", connect(u, (struct sockaddr *)&peer, sizeof(peer)));
+	write(u, "pong", 4);
+	poll(&p, 1, 5000);
+	memset(buf, 0, sizeof(buf));
+	snprintf(buf + 8, 16, "%d", (int)read(u, buf, 8));
+	sayv("udp_read", buf);
+	sayv("udp_read_len", buf + 8);
+	len = sizeof(a);
+	getsockname(u, (struct sockaddr *)&a, &len);
+	sayv("udp_getsockname", a.sin_port ? "nonzero" : "zero");
+	close(u);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: prog_sockapi PEER PORT CLOSED_PORT\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	peer.sin_family = closed.sin_family = AF_INET;
+	inet_pton(AF_INET, argv[1], &peer.sin_addr);
+	closed.sin_addr = peer.sin_addr;
+	peer.sin_port = htons((uint16_t)atoi(argv[2]));
+	closed.sin_port = htons((uint16_t)atoi(argv[3]));
+	listen_checks();
+	connect_checks();
+	data_checks();
+	udp_checks();
+	return 0;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# python3 -m http.server under `tapir run`, fetched by the kernel's curl:
+# one after another, then 20 at once (three rounds): every body
+# byte-exact, none lost (the lost wake-up trap: a relay that stops reading
+# while a buffer is full must wake up again).  SIGTERM to tapir run goes
+# to the server, and tapir run exits with its status.
+source "$(dirname "$0")/lib_run.sh"
+require_run curl python3 cmp
+
+ns_create
+mkdir -p "$WORK/www"
+head -c 500000 /dev/urandom >"$WORK/www/f.bin"
+NSX_TIMEOUT=200 run_bg srv "${RUN_LINK[@]}" -- python3 -m http.server 8080 --directory "$WORK/www"
+RUN_PID=$!
+wait_port "$HOST_ADDR" 8080 || fail "the server under tapir run does not answer ($(tail -3 "$WORK/srv.err"))"
+
+for i in $(seq 10); do
+	nsx curl -sS -m 20 -o "$WORK/seq$i" "http://$HOST_ADDR:8080/f.bin" || fail "fetch $i: curl exit $?"
+	cmp -s "$WORK/www/f.bin" "$WORK/seq$i" || fail "fetch $i differs"
+done
+for round in 1 2 3; do
+	pids=()
+	for i in $(seq 20); do
+		nsx curl -sS -m 30 -o "$WORK/par$round.$i" "http://$HOST_ADDR:8080/f.bin" &
+		pids+=($!)
+	done
+	for i in $(seq 20); do
+		wait "${pids[$((i - 1))]}" || fail "round $round fetch $i: curl exit $?"
+		cmp -s "$WORK/www/f.bin" "$WORK/par$round.$i" || fail "round $round fetch $i differs"
+	done
+done
+# no kernel TCP socket serves 8080 in the namespace: tapir does
+nsx ss -Htln | grep -q ':8080 ' && fail "a kernel socket listens on 8080"
+
+kill -TERM "$(pgrep -P "$RUN_PID" -f 'tapir run' | head -1)" 2>/dev/null || kill -TERM "$RUN_PID"
+wait "$RUN_PID"
+rc=$?
+[[ $rc -ne 124 && $rc -ne 137 ]] || fail "tapir run did not exit on SIGTERM ($rc)"
+pass

@@ -1,0 +1,114 @@
+/* The gate's insides, shared by gate.c (control channel, ids, the loop),
+ * gate_tcp.c, gate_udp.c and gate_opt.c. */
+#ifndef TAPIR_TOOLS_RUN_GATE_INT_H
+#define TAPIR_TOOLS_RUN_GATE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+#include <tapir/tcp.h>
+#include <tapir/udp.h>
+
+#include "gate.h"
+#include "proto.h"
+#include "relay.h"
+
+/* What an epoll entry of the gate's set is (the first field of each). */
+enum gwatch { GW_LISTEN, GW_CTL, GW_SOCK, GW_RELAYS };
+
+enum gstate {
+	GS_NEW,        /* TCP: unconnected (filled); UDP: any */
+	GS_LISTEN,     /* TCP listener */
+	GS_CONNECTING, /* TCP: the handshake runs */
+	GS_FAILED,     /* TCP: the connect failed (SO_ERROR, TRUN_EOF tell) */
+	GS_RELAY,      /* TCP: connected, relayed */
+	GS_GONE,       /* TCP: the relay ended; a record kept for TRUN_EOF */
+};
+
+struct gsock {
+	enum gwatch watch; /* GW_SOCK */
+	struct gate *g;
+	unsigned id;
+	char kind;         /* TRUN_TCP, TRUN_UDP */
+	int domain;        /* AF_INET, or AF_INET6 for a dual-stack socket */
+	enum gstate state;
+	int gfd;           /* the gate end (-1 once a relay owns or closed it) */
+	struct tapir_tcp *t;
+	struct tapir_udp *u;
+	struct relay *relay;
+	size_t fill;       /* filler bytes at the gate end, unread */
+	int err;           /* positive errno for SO_ERROR / TRUN_EOF */
+	bool queued, ready;
+	struct gsock *rnext, *gnext; /* the ready list; the GS_GONE list */
+	int backlog;
+	uint32_t laddr, paddr; /* host order; kept for GS_GONE and UDP */
+	uint16_t lport, pport;
+	/* options the core has no place for */
+	bool reuseport, cork, keepalive;
+	bool connect_pending; /* connected by a connect not yet reported so */
+	int rcvbuf, sndbuf, linger_on, linger_s;
+};
+
+struct gctl {
+	enum gwatch watch; /* GW_CTL */
+	int fd;
+	unsigned pid;
+};
+
+struct gate {
+	enum gwatch watch; /* GW_LISTEN */
+	struct tapir_net *net;
+	struct tapir_stack *s;
+	int ep, lfd;
+	int relays_watch; /* GW_RELAYS: the relay loop's set, nested */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned pid;
+	struct relay_loop *relays;
+	struct gsock **socks; /* by id */
+	unsigned cap, live;
+	struct gsock *ready, **ready_tail;
+	struct gsock *gone_head, *gone_tail; /* oldest first */
+	unsigned ngone;
+	unsigned rec_unit;    /* SIOCOUTQ of one accept record */
+	bool debug;
+	tapir_time_t now;
+	uint8_t buf[65536 + sizeof(struct trun_dgram)];
+};
+
+#define GATE_GONE_MAX 4096 /* GS_GONE records kept (the oldest go first) */
+
+/* gate.c */
+struct gsock *gate_sock_new(struct gate *g, char kind);
+struct gsock *gate_sock_get(struct gate *g, unsigned id);
+void gate_sock_free(struct gsock *gs);
+void gate_sock_queue(struct gsock *gs);
+int gate_watch(struct gate *g, int fd, uint32_t events, void *what, bool mod);
+/* The socketpair of a new socket: *APP bound to its name; the gate end in
+ * GS->gfd.  0 or -errno. */
+int gate_pair(struct gsock *gs, int type, int *app);
+void gate_log(const struct gate *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* gate_tcp.c */
+int gtcp_socket(struct gsock *gs, int *app);
+int gtcp_bind(struct gsock *gs, uint32_t addr, uint16_t port);
+int gtcp_listen(struct gsock *gs, int backlog);
+int gtcp_connect(struct gsock *gs, uint32_t addr, uint16_t port);
+int gtcp_shutdown(struct gsock *gs, int how);
+int gtcp_eof(struct gsock *gs);
+void gtcp_step(struct gsock *gs);          /* a tapir event or a gate end event */
+void gtcp_hup(struct gsock *gs);           /* the app closed it */
+void gtcp_names(struct gsock *gs);         /* refreshes laddr/lport/paddr/pport */
+void gtcp_free(struct gsock *gs);
+
+/* gate_udp.c */
+int gudp_socket(struct gsock *gs, int *app);
+int gudp_bind(struct gsock *gs, uint32_t addr, uint16_t port);
+int gudp_connect(struct gsock *gs, uint32_t addr, uint16_t port, bool unspec);
+void gudp_step(struct gsock *gs);
+void gudp_free(struct gsock *gs);
+
+/* gate_opt.c */
+int gate_setsockopt(struct gsock *gs, int level, int name, const void *val, size_t len);
+int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *len);
+
+#endif

@@ -1,0 +1,318 @@
+/* The gate's TCP sockets (proto.h): the filled pair of an unconnected
+ * socket, connect and its outcome, listeners handing connections over as
+ * trun_accept records with the new app end attached, the relay of a
+ * connected socket (relay.h), and what is kept once it ends. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/sockios.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "gate_int.h"
+
+#define BACKLOG_MAX 4096 /* net.core.somaxconn's default */
+
+static void tcp_event(void *arg, unsigned events)
+{
+	(void)events; /* the step reads the connection's state itself */
+	gate_sock_queue(arg);
+}
+
+int gtcp_socket(struct gsock *gs, int *app)
+{
+	int r, sndbuf = 0;
+	socklen_t sl = sizeof(sndbuf);
+	size_t fill;
+	char zero[4096];
+	if (!(gs->t = tapir_tcp_new(gs->g->s)))
+		return -ENOBUFS;
+	if ((r = gate_pair(gs, SOCK_STREAM, app)) < 0)
+		return r;
+	/* proto.h: the app end is not writable until the handshake ends */
+	getsockopt(*app, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl);
+	fill = TRUN_FILL((size_t)sndbuf);
+	memset(zero, 0, sizeof(zero));
+	while (gs->fill < fill) {
+		size_t n = fill - gs->fill < sizeof(zero) ? fill - gs->fill : sizeof(zero);
+		ssize_t w = send(*app, zero, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		gs->fill += (size_t)w;
+	}
+	/* only POLLHUP: the program's last close */
+	if ((r = gate_watch(gs->g, gs->gfd, 0, gs, false)) < 0) {
+		close(*app);
+		return r;
+	}
+	tapir_tcp_set_event(gs->t, tcp_event, gs);
+	return 0;
+}
+
+void gtcp_names(struct gsock *gs)
+{
+	if (!gs->t)
+		return;
+	tapir_tcp_local(gs->t, &gs->laddr, &gs->lport);
+	if (gs->state == GS_RELAY)
+		tapir_tcp_peer(gs->t, &gs->paddr, &gs->pport);
+}
+
+int gtcp_bind(struct gsock *gs, uint32_t addr, uint16_t port)
+{
+	if (gs->state != GS_NEW || !gs->t)
+		return -EINVAL;
+	return tapir_tcp_bind(gs->t, addr, port);
+}
+
+/* Records the program has not taken from the listener yet.  Each is one
+ * skb on the pair; SIOCOUTQ counts their truesize, measured on the first. */
+static unsigned records_unread(struct gsock *gs)
+{
+	int outq = 0;
+	if (ioctl(gs->gfd, SIOCOUTQ, &outq) < 0 || outq <= 0)
+		return 0;
+	if (!gs->g->rec_unit)
+		return 1;
+	return ((unsigned)outq + gs->g->rec_unit - 1) / gs->g->rec_unit;
+}
+
+int gtcp_listen(struct gsock *gs, int backlog)
+{
+	int r;
+	if (backlog < 1)
+		backlog = 1; /* as Linux: 0 still takes one */
+	if (backlog > BACKLOG_MAX)
+		backlog = BACKLOG_MAX;
+	gs->backlog = backlog;
+	if (gs->state == GS_LISTEN)
+		return 0;
+	if (gs->state != GS_NEW)
+		return -EINVAL;
+	if ((r = tapir_tcp_listen(gs->t, backlog)) < 0)
+		return r;
+	gs->state = GS_LISTEN;
+	/* each record the program takes frees room: an edge of EPOLLOUT */
+	gate_watch(gs->g, gs->gfd, EPOLLOUT | EPOLLET, gs, true);
+	gate_sock_queue(gs);
+	return 0;
+}
+
+/* The end of a relayed connection: the record stays for TRUN_EOF (the
+ * real error) and the names, up to GATE_GONE_MAX of them. */
+static void relay_done(void *arg, int err)
+{
+	struct gsock *gs = arg;
+	struct gate *g = gs->g;
+	gs->relay = NULL;
+	gs->t = NULL;
+	gs->err = -err;
+	gs->state = GS_GONE;
+	gs->gnext = NULL;
+	*(g->gone_tail ? &g->gone_tail->gnext : &g->gone_head) = gs;
+	g->gone_tail = gs;
+	if (++g->ngone > GATE_GONE_MAX) {
+		struct gsock *old = g->gone_head;
+		g->gone_head = old->gnext;
+		if (!g->gone_head)
+			g->gone_tail = NULL;
+		g->ngone--;
+		gate_sock_free(old);
+	}
+	gate_log(g, "id %u ended: %s", gs->id, err ? strerror(-err) : "closed");
+}
+
+/* Hands GS's gate end and connection to a relay. */
+static void relay_begin(struct gsock *gs, size_t discard)
+{
+	int fd = gs->gfd;
+	epoll_ctl(gs->g->ep, EPOLL_CTL_DEL, fd, NULL);
+	gs->gfd = -1; /* the relay's now */
+	gs->state = GS_RELAY;
+	gtcp_names(gs);
+	gs->relay = relay_start(gs->g->relays, fd, gs->t, discard, relay_done, gs, gs->g->now);
+	if (gs->relay && gs->cork)
+		relay_set_cork(gs->relay, true);
+	if (!gs->relay) { /* out of memory: the connection was reset */
+		gs->t = NULL;
+		gs->err = ENOMEM;
+		gs->state = GS_GONE;
+		relay_done(gs, -ENOMEM);
+	}
+}
+
+/* One connection from the listener to the program: a new connected pair
+ * and a record with its app end.  False when none could be taken. */
+static bool accept_one(struct gsock *ls)
+{
+	struct gate *g = ls->g;
+	struct tapir_tcp *t;
+	struct gsock *gs;
+	struct trun_accept rec;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			   .msg_controllen = sizeof(u.b)};
+	int err, app = -1;
+	bool first = !records_unread(ls);
+	if (!(t = tapir_tcp_accept(ls->t, &err)))
+		return false;
+	if (!(gs = gate_sock_new(g, TRUN_TCP)) || gate_pair(gs, SOCK_STREAM, &app) < 0) {
+		tapir_tcp_abort(t, g->now); /* out of descriptors: RST, as an overflow */
+		if (gs)
+			gate_sock_free(gs);
+		return true;
+	}
+	gs->domain = ls->domain;
+	gs->t = t;
+	gs->cork = ls->cork;
+	relay_begin(gs, 0);
+	memset(&rec, 0, sizeof(rec));
+	rec.id = gs->id;
+	rec.peer_addr = htonl(gs->paddr);
+	rec.local_addr = htonl(gs->laddr);
+	rec.peer_port = htons(gs->pport);
+	rec.local_port = htons(gs->lport);
+	memset(&u, 0, sizeof(u));
+	CMSG_FIRSTHDR(&m)->cmsg_level = SOL_SOCKET;
+	CMSG_FIRSTHDR(&m)->cmsg_type = SCM_RIGHTS;
+	CMSG_FIRSTHDR(&m)->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(CMSG_FIRSTHDR(&m)), &app, sizeof(int));
+	if (sendmsg(ls->gfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(rec)) {
+		if (gs->relay)
+			relay_abort(gs->relay, g->now);
+		gs->relay = NULL;
+		gate_sock_free(gs);
+	} else if (first && !g->rec_unit) {
+		int outq = 0;
+		if (ioctl(ls->gfd, SIOCOUTQ, &outq) == 0 && outq > 0)
+			g->rec_unit = (unsigned)outq;
+	}
+	close(app);
+	gate_log(g, "id %u accepted id %u", ls->id, gs->id);
+	return true;
+}
+
+int gtcp_connect(struct gsock *gs, uint32_t addr, uint16_t port)
+{
+	int r;
+	switch (gs->state) {
+	case GS_NEW: break;
+	case GS_CONNECTING: return -EALREADY;
+	case GS_FAILED: return -ECONNABORTED;
+	case GS_RELAY:
+		/* the first connect after a non-blocking one completed reports
+		 * its success; then EISCONN (Linux's __inet_stream_connect) */
+		if (gs->connect_pending) {
+			gs->connect_pending = false;
+			return 0;
+		}
+		return -EISCONN;
+	default: return -EISCONN;
+	}
+	if ((r = tapir_tcp_connect(gs->t, addr, port, gs->g->now)) < 0)
+		return r;
+	gs->state = GS_CONNECTING;
+	gs->connect_pending = true;
+	gate_sock_queue(gs); /* loopback may have connected already */
+	return -EINPROGRESS;
+}
+
+/* The handshake failed: the app end becomes writable (the filler read)
+ * and reads EOF, which the preload turns into the error (TRUN_EOF);
+ * SO_ERROR tells it too.  The gate end stays for its POLLHUP. */
+static void connect_failed(struct gsock *gs, int err)
+{
+	char buf[4096];
+	gs->err = err;
+	gs->state = GS_FAILED;
+	tapir_tcp_set_event(gs->t, NULL, NULL);
+	tapir_tcp_close(gs->t, gs->g->now);
+	gs->t = NULL;
+	while (gs->fill) {
+		ssize_t n = recv(gs->gfd, buf, gs->fill < sizeof(buf) ? gs->fill : sizeof(buf),
+				 MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		gs->fill -= (size_t)n;
+	}
+	shutdown(gs->gfd, SHUT_WR);
+	gate_log(gs->g, "id %u connect failed: %s", gs->id, strerror(err));
+}
+
+void gtcp_step(struct gsock *gs)
+{
+	enum tapir_tcp_state st;
+	int err;
+	if (gs->state == GS_LISTEN) {
+		while (records_unread(gs) < (unsigned)gs->backlog && accept_one(gs))
+			;
+		return;
+	}
+	if (gs->state != GS_CONNECTING)
+		return;
+	st = tapir_tcp_state(gs->t);
+	if (st == TAPIR_TCP_SYN_SENT)
+		return;
+	if (st == TAPIR_TCP_CLOSED) {
+		err = tapir_tcp_error(gs->t);
+		connect_failed(gs, err < 0 ? -err : err ? err : ECONNREFUSED);
+		return;
+	}
+	relay_begin(gs, gs->fill); /* the relay drops the filler first */
+}
+
+void gtcp_hup(struct gsock *gs)
+{
+	epoll_ctl(gs->g->ep, EPOLL_CTL_DEL, gs->gfd, NULL);
+	gtcp_free(gs);
+}
+
+void gtcp_free(struct gsock *gs)
+{
+	struct gate *g = gs->g;
+	if (gs->relay)
+		relay_abort(gs->relay, g->now);
+	else if (gs->t) {
+		tapir_tcp_set_event(gs->t, NULL, NULL);
+		tapir_tcp_close(gs->t, g->now);
+	}
+	gs->relay = NULL;
+	gs->t = NULL;
+	if (gs->state == GS_GONE) { /* off the list of ended ones */
+		struct gsock **p = &g->gone_head, *prev = NULL;
+		while (*p && *p != gs) {
+			prev = *p;
+			p = &(*p)->gnext;
+		}
+		if (*p) {
+			*p = gs->gnext;
+			if (g->gone_tail == gs)
+				g->gone_tail = prev;
+			g->ngone--;
+		}
+	}
+	gate_sock_free(gs);
+}
+
+int gtcp_shutdown(struct gsock *gs, int how)
+{
+	(void)how; /* the caller shuts the app end down itself: SHUT_WR is EOF */
+	return gs->state == GS_RELAY ? 0 : -ENOTCONN;
+}
+
+int gtcp_eof(struct gsock *gs)
+{
+	int err = gs->err;
+	if (gs->state != GS_GONE && gs->state != GS_FAILED)
+		return 0;
+	gs->err = 0; /* once, as a kernel read fails once */
+	return err ? -err : 0;
+}

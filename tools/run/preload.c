@@ -1,0 +1,176 @@
+/*
+ * libtapir-run.so: symbol resolution, the descriptor bookkeeping (close,
+ * dup, close_range: the cache of client.c forgets what they end) and the
+ * helpers the other preload files share.
+ */
+#define _GNU_SOURCE
+#include "run/preload.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+struct pl_real pl;
+static int pl_debug;
+
+static void resolve(void)
+{
+#define R(name) pl.name = (__typeof__(pl.name))dlsym(RTLD_NEXT, #name)
+	R(socket), R(bind), R(listen), R(accept4), R(connect), R(shutdown);
+	R(getsockname), R(getpeername), R(setsockopt), R(getsockopt);
+	R(close), R(dup), R(dup2), R(dup3), R(fcntl), R(ioctl), R(close_range);
+	R(read), R(write), R(recvfrom), R(sendto), R(recvmsg), R(sendmsg);
+#undef R
+	const char *d = getenv(TRUN_ENV_DEBUG);
+	pl_debug = d && d[0] == '1';
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+__attribute__((constructor)) void pl_init(void) { pthread_once(&once, resolve); }
+
+int pl_ret(int r)
+{
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
+void pl_log(const char *call, int fd, int r)
+{
+	if (pl_debug)
+		fprintf(stderr, "tapir-run[%d]: %s(%d) = %d%s%s\n", (int)getpid(), call, fd, r,
+			r < 0 ? " " : "", r < 0 ? strerror(-r) : "");
+}
+
+int pl_fd(int fd, struct trc_fd *f)
+{
+	/* without a gate the library is inert: a program it was left in by
+	 * mistake (a child that cleared the environment) runs on the kernel */
+	if (!getenv(TRUN_ENV_GATE))
+		return 0;
+	return trc_fd_get(&trc_self, fd, f);
+}
+
+int pl_domain(const struct trc_fd *f) { return f->flags & TRC_V6 ? AF_INET6 : AF_INET; }
+
+int pl_eof(const struct trc_fd *f)
+{
+	int r;
+	if (f->kind != TRUN_TCP)
+		return 0;
+	r = trc_op(&trc_self, TRUN_EOF, f->id, 0, 0, 0, NULL, 0, NULL);
+	return r == -EBADF ? 0 : r < 0 ? r : 0;
+}
+
+int pl_nonblocking(int fd)
+{
+	pl_init();
+	int fl = pl.fcntl(fd, F_GETFL);
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* ---- descriptors ending or changing hands ---- */
+
+PL_API int close(int fd)
+{
+	pl_init();
+	trc_fd_closed(&trc_self, fd);
+	return pl.close(fd);
+}
+
+PL_API int dup(int fd)
+{
+	pl_init();
+	int r = pl.dup(fd);
+	trc_fd_closed(&trc_self, r); /* a number our cache may remember */
+	return r;
+}
+
+PL_API int dup2(int fd, int nfd)
+{
+	pl_init();
+	if (trc_is_chan(&trc_self, nfd) && fd != nfd)
+		trc_fd_closed(&trc_self, nfd);
+	int r = pl.dup2(fd, nfd);
+	if (r >= 0)
+		trc_fd_closed(&trc_self, r);
+	return r;
+}
+
+PL_API int dup3(int fd, int nfd, int flags)
+{
+	pl_init();
+	int r = pl.dup3(fd, nfd, flags);
+	if (r >= 0)
+		trc_fd_closed(&trc_self, r);
+	return r;
+}
+
+PL_API int close_range(unsigned lo, unsigned hi, int flags)
+{
+	pl_init();
+	int r = pl.close_range(lo, hi, flags);
+	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+		unsigned top = hi < TRC_CACHE ? hi : TRC_CACHE - 1;
+		for (unsigned fd = lo; fd <= top; fd++)
+			trc_fd_closed(&trc_self, (int)fd);
+		if (trc_self.fd >= 0 && (unsigned)trc_self.fd >= lo && (unsigned)trc_self.fd <= hi)
+			trc_fd_closed(&trc_self, trc_self.fd);
+	}
+	return r;
+}
+
+static int fcntl_common(int fd, int cmd, unsigned long arg)
+{
+	pl_init();
+	int r = pl.fcntl(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		trc_fd_closed(&trc_self, r);
+	return r;
+}
+
+PL_API int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+PL_API int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg);
+}
+
+/* FIONREAD on a UDP app end counts the header the program never sees. */
+PL_API int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	struct trc_fd f;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	pl_init();
+	int r = pl.ioctl(fd, req, arg);
+	if (r == 0 && req == FIONREAD && arg && pl_fd(fd, &f) && f.kind == TRUN_UDP) {
+		int n;
+		memcpy(&n, arg, sizeof(n));
+		n = n >= (int)sizeof(struct trun_dgram) ? n - (int)sizeof(struct trun_dgram) : 0;
+		memcpy(arg, &n, sizeof(n));
+	}
+	return r;
+}

@@ -1,0 +1,219 @@
+/*
+ * libtapir-run.so: the data calls.  Connected TCP is the kernel's own
+ * stream on the app end; only its EOF is asked about (TRUN_EOF: a FIN, or
+ * the reset a kernel socket would report).  UDP datagrams carry a struct
+ * trun_dgram ahead of the payload, added on send and stripped on receive.
+ */
+#define _GNU_SOURCE
+#include "run/preload.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define DGRAM_HDR sizeof(struct trun_dgram)
+/* iovecs of one datagram (Linux allows UIO_MAXIOV; this bounds our stack) */
+#define DGRAM_IOV 64
+
+/* A read of 0 on TCP: EOF, or the error the connection ended with. */
+static ssize_t tcp_read_done(const struct trc_fd *f, ssize_t r, size_t n)
+{
+	if (r == 0 && n > 0) {
+		int e = pl_eof(f);
+		if (e < 0)
+			return pl_ret(e);
+	}
+	return r;
+}
+
+/* A write that met EPIPE on TCP: a reset says ECONNRESET first. */
+static ssize_t tcp_write_done(const struct trc_fd *f, ssize_t r)
+{
+	if (r < 0 && errno == EPIPE) {
+		int e = pl_eof(f);
+		errno = e < 0 ? -e : EPIPE;
+	}
+	return r;
+}
+
+static ssize_t udp_send(int fd, const struct trc_fd *f, const struct iovec *iov, size_t niov,
+			const struct sockaddr *to, socklen_t tolen, int flags)
+{
+	struct trun_dgram h = {0};
+	struct iovec v[DGRAM_IOV];
+	struct sockaddr_in sin;
+	struct msghdr m = {.msg_iov = v, .msg_iovlen = niov + 1};
+	ssize_t r;
+	if (niov >= DGRAM_IOV)
+		return pl_ret(-EMSGSIZE);
+	if (to) {
+		int e = trc_sa_to_sin(to, tolen, pl_domain(f), &sin);
+		if (e < 0)
+			return pl_ret(e);
+		h.addr = sin.sin_addr.s_addr;
+		h.port = sin.sin_port;
+	}
+	v[0] = (struct iovec){&h, DGRAM_HDR};
+	memcpy(&v[1], iov, niov * sizeof(*iov));
+	r = pl.sendmsg(fd, &m, flags & ~MSG_MORE);
+	return r < 0 ? r : r - (ssize_t)DGRAM_HDR;
+}
+
+static ssize_t udp_recv(int fd, const struct trc_fd *f, const struct iovec *iov, size_t niov,
+			struct sockaddr *from, socklen_t *fromlen, int flags, int *mflags)
+{
+	struct trun_dgram h;
+	struct iovec v[DGRAM_IOV];
+	struct msghdr m = {.msg_iov = v, .msg_iovlen = niov + 1};
+	ssize_t r;
+	if (niov >= DGRAM_IOV)
+		return pl_ret(-EMSGSIZE);
+	v[0] = (struct iovec){&h, DGRAM_HDR};
+	memcpy(&v[1], iov, niov * sizeof(*iov));
+	r = pl.recvmsg(fd, &m, flags);
+	if (r < 0)
+		return r;
+	if (r < (ssize_t)DGRAM_HDR) /* not the gate's: nothing to give */
+		return pl_ret(-EAGAIN);
+	if (mflags)
+		*mflags = m.msg_flags;
+	if (from && fromlen)
+		trc_sin_to_sa(h.addr, h.port, pl_domain(f), from, fromlen);
+	return r - (ssize_t)DGRAM_HDR;
+}
+
+PL_API ssize_t read(int fd, void *buf, size_t n)
+{
+	struct trc_fd f;
+	struct iovec v = {buf, n};
+	ssize_t r;
+	pl_init();
+	if (!pl_fd(fd, &f))
+		return pl.read(fd, buf, n);
+	if (f.kind == TRUN_UDP)
+		return udp_recv(fd, &f, &v, 1, NULL, NULL, 0, NULL);
+	r = pl.read(fd, buf, n);
+	return tcp_read_done(&f, r, n);
+}
+
+PL_API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) { return read(fd, buf, n); }
+
+PL_API ssize_t write(int fd, const void *buf, size_t n)
+{
+	struct trc_fd f;
+	struct iovec v = {(void *)buf, n};
+	pl_init();
+	if (!pl_fd(fd, &f))
+		return pl.write(fd, buf, n);
+	if (f.kind == TRUN_UDP)
+		return udp_send(fd, &f, &v, 1, NULL, 0, 0);
+	return tcp_write_done(&f, pl.write(fd, buf, n));
+}
+
+PL_API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
+		      socklen_t tolen)
+{
+	struct trc_fd f;
+	struct iovec v = {(void *)buf, n};
+	pl_init();
+	if (!pl_fd(fd, &f))
+		return pl.sendto(fd, buf, n, flags, to, tolen);
+	if (f.kind == TRUN_UDP)
+		return udp_send(fd, &f, &v, 1, to, tolen, flags);
+	/* connected TCP ignores an address, as Linux's; MSG_MORE is a hint */
+	return tcp_write_done(&f, pl.sendto(fd, buf, n, flags & ~MSG_MORE, NULL, 0));
+}
+
+PL_API ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	return sendto(fd, buf, n, flags, NULL, 0);
+}
+
+PL_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct trc_fd f;
+	struct msghdr m;
+	pl_init();
+	if (!pl_fd(fd, &f))
+		return pl.sendmsg(fd, msg, flags);
+	if (f.kind == TRUN_UDP)
+		return udp_send(fd, &f, msg->msg_iov, msg->msg_iovlen, msg->msg_name,
+				msg->msg_namelen, flags);
+	m = *msg;
+	m.msg_name = NULL;
+	m.msg_namelen = 0;
+	return tcp_write_done(&f, pl.sendmsg(fd, &m, flags & ~MSG_MORE));
+}
+
+PL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,
+			socklen_t *fromlen)
+{
+	struct trc_fd f;
+	struct iovec v = {buf, n};
+	pl_init();
+	if (!pl_fd(fd, &f))
+		return pl.recvfrom(fd, buf, n, flags, from, fromlen);
+	if (f.kind == TRUN_UDP)
+		return udp_recv(fd, &f, &v, 1, from, fromlen, flags, NULL);
+	if (fromlen)
+		*fromlen = 0; /* TCP names no source, as Linux's */
+	return tcp_read_done(&f, pl.recvfrom(fd, buf, n, flags, NULL, NULL), n);
+}
+
+PL_API ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+	return recvfrom(fd, buf, n, flags, NULL, NULL);
+}
+
+PL_API ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+	return recvfrom(fd, buf, n, flags, NULL, NULL);
+}
+
+PL_API ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+			      struct sockaddr *from, socklen_t *fromlen)
+{
+	return recvfrom(fd, buf, n, flags, from, fromlen);
+}
+
+/* Descriptors that arrive by SCM_RIGHTS take numbers our cache may
+ * remember from before. */
+static void forget_passed(struct msghdr *msg)
+{
+	struct cmsghdr *h;
+	for (h = CMSG_FIRSTHDR(msg); h; h = CMSG_NXTHDR(msg, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+			size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < n; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(h) + i * sizeof(int), sizeof(fd));
+				trc_fd_closed(&trc_self, fd);
+			}
+		}
+}
+
+PL_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	struct trc_fd f;
+	ssize_t r;
+	size_t n = 0;
+	pl_init();
+	if (!pl_fd(fd, &f)) {
+		r = pl.recvmsg(fd, msg, flags);
+		if (r >= 0 && msg->msg_controllen)
+			forget_passed(msg);
+		return r;
+	}
+	if (f.kind == TRUN_UDP) {
+		msg->msg_controllen = 0; /* no IP_PKTINFO and friends from the gate */
+		return udp_recv(fd, &f, msg->msg_iov, msg->msg_iovlen, msg->msg_name,
+				msg->msg_name ? &msg->msg_namelen : NULL, flags, &msg->msg_flags);
+	}
+	void *name = msg->msg_name; /* TCP names no source: namelen 0 */
+	msg->msg_name = NULL;
+	msg->msg_namelen = 0;
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		n += msg->msg_iov[i].iov_len;
+	r = pl.recvmsg(fd, msg, flags);
+	msg->msg_name = name;
+	return tcp_read_done(&f, r, n);
+}
