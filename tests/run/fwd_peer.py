@@ -8,11 +8,14 @@ servers and clients whose every outcome is one line.
       greet   sends "hello\\n" and FIN at once, then reads to EOF ("got N")
       rst     reads one byte, then closes with SO_LINGER {1, 0} ("sent-rst")
       watch   reads to EOF ("eof N") or to a reset ("reset")
+      slow    waits a second, then reads to EOF 4 KiB a call ("eof N"):
+              meanwhile every buffer on the way fills (backpressure)
     fwd_peer.py client HOST PORT ACTION    prints what happened
       reset   sends a byte, reads: "reset", "eof" or "data"
       greet   reads to EOF, then sends 13 bytes and FIN, reads to EOF: "greet-ok"
       abort   sends 3 bytes, then closes with SO_LINGER {1, 0}: "done"
       many=N  N connections at once through an echo, 4000 bytes each: "ok K/N"
+      bulk=M  sends M MiB, FIN, reads to EOF: "sent N"
 
 Every socket call is bounded by a timeout; a hung step prints "timeout".
 """
@@ -20,6 +23,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 LINGER0 = struct.pack("ii", 1, 0)
 TIMEOUT = 20
@@ -55,6 +59,15 @@ def serve_one(c, mode, log, lock):
             c.recv(1)
             c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0)
             line = "sent-rst"
+        elif mode == "slow":
+            time.sleep(1)
+            n = 0
+            while True:
+                b = c.recv(4096)
+                if not b:
+                    break
+                n += len(b)
+            line = "eof %d" % n
         else:
             line = "eof %d" % read_all(c)
     except ConnectionResetError:
@@ -112,6 +125,13 @@ def client(host, port, action):
         for t in ts:
             t.join()
         return "ok %d/%d" % (ok[0], n)
+    if action.startswith("bulk="):
+        n = int(action[5:]) << 20
+        s = connect(host, port)
+        s.sendall(bytes(range(256)) * (n // 256))
+        s.shutdown(socket.SHUT_WR)
+        read_all(s)
+        return "sent %d" % n
     if action == "reset":
         try:  # the reset may come before connect() has looked (SO_ERROR)
             s = connect(host, port)

@@ -4,6 +4,8 @@
 # kernel's own clients at tapir's address:
 #   - bytes exact both ways: curl fetches a 4 MB file; 4 MB through an echo
 #     and back (sha256);
+#   - backpressure: 32 MiB to a server that starts reading late, 4 KiB at a
+#     time, all arrive;
 #   - half-close both ways: nc -N (the client's FIN reaches the server,
 #     the echo still comes back) and a server that sends FIN first and then
 #     still reads what the client sends;
@@ -31,10 +33,12 @@ fwd_server 127.0.0.1 41000 echo
 fwd_server 127.0.0.1 41001 greet
 fwd_server 127.0.0.1 41002 rst
 fwd_server 127.0.0.1 41003 watch
+fwd_server 127.0.0.1 41004 slow
 # 127.0.0.1:41009: nothing listens (a refused backend)
 host_start --serve discard --pcap "$PCAP" --forward 80=127.0.0.1:8000 \
 	--forward 40000=127.0.0.1:41000 --forward 40001=127.0.0.1:41001 \
-	--forward 40002=127.0.0.1:41002 --forward 40003=127.0.0.1:41003 --forward 40009=127.0.0.1:41009
+	--forward 40002=127.0.0.1:41002 --forward 40003=127.0.0.1:41003 \
+	--forward 40004=127.0.0.1:41004 --forward 40009=127.0.0.1:41009
 grep -q 'forward=80>127.0.0.1:8000 ' "$HOST_OUT" || fail "the ready line names no forward: $(head -1 "$HOST_OUT")"
 
 # ---- bytes exact ----
@@ -44,6 +48,10 @@ got=$(NSX_TIMEOUT=60 nsx curl -sS --max-time 50 -o "$WORK/4m.out" -w '%{http_cod
 cmp -s "$WWW/4m.bin" "$WORK/4m.out" || fail "curl: the 4 MB body differs"
 log "curl http://$HOST_ADDR/4m.bin through --forward: 200, byte-exact"
 fwd_sha "echo through --forward" "$HOST_ADDR" 40000 4
+
+# ---- backpressure: a server that reads late and slowly still gets it all ----
+fwd_expect "32 MiB to a slow reader" "sent 33554432" "$HOST_ADDR" 40004 bulk=32
+fwd_wait_log 41004 "eof 33554432"
 
 # ---- half-close, both ways ----
 got=$(printf 'half-closed\n' | NSX_TIMEOUT=20 nsx nc -N -w 10 "$HOST_ADDR" 40000) ||
