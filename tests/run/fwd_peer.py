@@ -30,12 +30,7 @@ TIMEOUT = 20
 
 
 def read_all(s):
-    n = 0
-    while True:
-        b = s.recv(65536)
-        if not b:
-            return n
-        n += len(b)
+    return len(read_all_bytes(s))
 
 
 def serve_one(c, mode, log, lock):
@@ -101,12 +96,7 @@ def one_echo(host, port, i, ok, lock):
         s = connect(host, port)
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
-        got = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            got += b
+        got = read_all_bytes(s)
         s.close()
         if got == data:
             with lock:
