@@ -249,7 +249,7 @@ static void conn_gone(struct forward *fw, struct fwd_conn *c)
 }
 
 /* Opening the second side failed: both sides go, the open one with a
- * reset (RFC 9293 3.10.7.4's RST, or the kernel's SO_LINGER {1, 0}). */
+ * reset (tapir's ABORT, RFC 9293 3.10.5, or the kernel's SO_LINGER {1, 0}). */
 static void conn_fail(struct forward *fw, struct fwd_conn *c, tapir_time_t now)
 {
 	if (c->kfd >= 0) {
