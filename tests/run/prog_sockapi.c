@@ -19,6 +19,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 static struct sockaddr_in peer, closed;
@@ -201,7 +202,42 @@ static void udp_checks(void)
 	len = sizeof(a);
 	getsockname(u, (struct sockaddr *)&a, &len);
 	sayv("udp_getsockname", a.sin_port ? "nonzero" : "zero");
+	struct iovec v[2] = {{"ve", 2}, {"ctor", 4}};
+	writev(u, v, 2);
+	poll(&p, 1, 5000);
+	memset(buf, 0, sizeof(buf));
+	v[0] = (struct iovec){buf, 3};
+	v[1] = (struct iovec){buf + 3, 8};
+	snprintf(buf + 16, 16, "%d", (int)readv(u, v, 2));
+	sayv("udp_writev_readv", buf);
+	sayv("udp_readv_len", buf + 16);
 	close(u);
+}
+
+/* A dual-stack socket (IPV6_V6ONLY off, as iperf3 -s and nginx's [::]) to
+ * an IPv4 peer by its v4-mapped address. */
+static void v6_checks(void)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = peer.sin_port};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), d = 0;
+	char buf[16] = {0};
+	a.sin6_addr.s6_addr[10] = a.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&a.sin6_addr.s6_addr[12], &peer.sin_addr, 4);
+	say("v6_mapped_connect", connect(fd, (struct sockaddr *)&a, sizeof(a)));
+	memset(&a, 0, sizeof(a));
+	getpeername(fd, (struct sockaddr *)&a, &len);
+	sayv("v6_peer_family", a.sin6_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a.sin6_addr)
+				       ? "AF_INET6 v4-mapped"
+				       : "other");
+	len = sizeof(d);
+	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &d, &len);
+	sayv("v6_so_domain", d == AF_INET6 ? "AF_INET6" : "other");
+	write(fd, "six", 3);
+	wait_bytes(fd, 3);
+	read(fd, buf, 3);
+	sayv("v6_echo", buf);
+	close(fd);
 }
 
 int main(int argc, char **argv)
@@ -220,5 +256,6 @@ int main(int argc, char **argv)
 	connect_checks();
 	data_checks();
 	udp_checks();
+	v6_checks();
 	return 0;
 }

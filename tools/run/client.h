@@ -58,7 +58,8 @@ int trc_is_chan(const struct trc_chan *c, int fd);
 enum {
 	TRC_V6 = 1,      /* a dual-stack AF_INET6 socket (its addresses v4-mapped) */
 	TRC_LISTEN = 2,  /* listen() succeeded on it */
-	TRC_NBSET = 4,   /* ours: flags known (a socket() or accept() made here) */
+	TRC_UCONN = 4,   /* UDP: connected (send without an address is allowed) */
+	TRC_UKNOWN = 8,  /* UDP: TRC_UCONN is known (else the gate is asked) */
 };
 
 struct trc_fd {

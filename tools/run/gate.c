@@ -462,7 +462,10 @@ void gate_stop(struct gate *g)
 		if (!gs)
 			continue;
 		if (gs->kind == TRUN_TCP) {
-			gs->relay = NULL; /* the loop ended it */
+			if (gs->relay) { /* the loop ended it, and its connection */
+				gs->relay = NULL;
+				gs->t = NULL;
+			}
 			gtcp_free(gs);
 		} else {
 			gudp_free(gs);

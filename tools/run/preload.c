@@ -27,6 +27,7 @@ static void resolve(void)
 	R(getsockname), R(getpeername), R(setsockopt), R(getsockopt);
 	R(close), R(dup), R(dup2), R(dup3), R(fcntl), R(ioctl), R(close_range);
 	R(read), R(write), R(recvfrom), R(sendto), R(recvmsg), R(sendmsg);
+	R(readv), R(writev), R(sendmmsg), R(recvmmsg);
 #undef R
 	const char *d = getenv(TRUN_ENV_DEBUG);
 	pl_debug = d && d[0] == '1';
@@ -87,32 +88,31 @@ PL_API int close(int fd)
 	return pl.close(fd);
 }
 
+/* A descriptor number the kernel just (re)assigned: what the cache said of
+ * it is stale, and when it was our channel's, the channel is gone. */
+static int renumbered(int r)
+{
+	if (r >= 0)
+		trc_fd_closed(&trc_self, r);
+	return r;
+}
+
 PL_API int dup(int fd)
 {
 	pl_init();
-	int r = pl.dup(fd);
-	trc_fd_closed(&trc_self, r); /* a number our cache may remember */
-	return r;
+	return renumbered(pl.dup(fd));
 }
 
 PL_API int dup2(int fd, int nfd)
 {
 	pl_init();
-	if (trc_is_chan(&trc_self, nfd) && fd != nfd)
-		trc_fd_closed(&trc_self, nfd);
-	int r = pl.dup2(fd, nfd);
-	if (r >= 0)
-		trc_fd_closed(&trc_self, r);
-	return r;
+	return renumbered(pl.dup2(fd, nfd));
 }
 
 PL_API int dup3(int fd, int nfd, int flags)
 {
 	pl_init();
-	int r = pl.dup3(fd, nfd, flags);
-	if (r >= 0)
-		trc_fd_closed(&trc_self, r);
-	return r;
+	return renumbered(pl.dup3(fd, nfd, flags));
 }
 
 PL_API int close_range(unsigned lo, unsigned hi, int flags)
@@ -129,32 +129,19 @@ PL_API int close_range(unsigned lo, unsigned hi, int flags)
 	return r;
 }
 
-static int fcntl_common(int fd, int cmd, unsigned long arg)
-{
-	pl_init();
-	int r = pl.fcntl(fd, cmd, arg);
-	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-		trc_fd_closed(&trc_self, r);
-	return r;
-}
-
 PL_API int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
 	va_start(ap, cmd);
-	unsigned long arg = va_arg(ap, unsigned long);
+	unsigned long arg = va_arg(ap, unsigned long); /* an int or a pointer */
 	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
+	pl_init();
+	int r = pl.fcntl(fd, cmd, arg);
+	return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC ? renumbered(r) : r;
 }
 
-PL_API int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	va_start(ap, cmd);
-	unsigned long arg = va_arg(ap, unsigned long);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
-}
+/* The name programs built with 64-bit file offsets call. */
+PL_API int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 /* FIONREAD on a UDP app end counts the header the program never sees. */
 PL_API int ioctl(int fd, unsigned long req, ...)

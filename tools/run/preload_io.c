@@ -35,6 +35,19 @@ static ssize_t tcp_write_done(const struct trc_fd *f, ssize_t r)
 	return r;
 }
 
+/* May a datagram go without an address?  Only on a connected socket:
+ * else EDESTADDRREQ, as Linux's udp_sendmsg says. */
+static int udp_connected(int fd, const struct trc_fd *f)
+{
+	struct trun_rep rep;
+	int conn;
+	if (f->flags & TRC_UKNOWN)
+		return !!(f->flags & TRC_UCONN);
+	conn = trc_op(&trc_self, TRUN_GETPEERNAME, f->id, 0, 0, 0, NULL, 0, &rep) == 0;
+	trc_fd_set(fd, f->kind, f->id, f->flags | TRC_UKNOWN | (conn ? TRC_UCONN : 0));
+	return conn;
+}
+
 static ssize_t udp_send(int fd, const struct trc_fd *f, const struct iovec *iov, size_t niov,
 			const struct sockaddr *to, socklen_t tolen, int flags)
 {
@@ -51,6 +64,8 @@ static ssize_t udp_send(int fd, const struct trc_fd *f, const struct iovec *iov,
 			return pl_ret(e);
 		h.addr = sin.sin_addr.s_addr;
 		h.port = sin.sin_port;
+	} else if (!udp_connected(fd, f)) {
+		return pl_ret(-EDESTADDRREQ);
 	}
 	v[0] = (struct iovec){&h, DGRAM_HDR};
 	memcpy(&v[1], iov, niov * sizeof(*iov));
@@ -216,4 +231,61 @@ PL_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	r = pl.recvmsg(fd, msg, flags);
 	msg->msg_name = name;
 	return tcp_read_done(&f, r, n);
+}
+
+/* ---- vectors and batches: only UDP needs them (its header) ---- */
+
+PL_API ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+	struct trc_fd f;
+	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n < 0 ? 0 : (size_t)n};
+	pl_init();
+	if (pl_fd(fd, &f))
+		return recvmsg(fd, &m, 0); /* UDP header, or TCP EOF */
+	return pl.readv(fd, iov, n);
+}
+
+PL_API ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+	struct trc_fd f;
+	struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = n < 0 ? 0 : (size_t)n};
+	pl_init();
+	if (pl_fd(fd, &f))
+		return sendmsg(fd, &m, 0);
+	return pl.writev(fd, iov, n);
+}
+
+/* As Linux: the count done, or the error when the first one failed. */
+PL_API int sendmmsg(int fd, struct mmsghdr *v, unsigned n, int flags)
+{
+	struct trc_fd f;
+	unsigned i;
+	pl_init();
+	if (!pl_fd(fd, &f))
+		return pl.sendmmsg(fd, v, n, flags);
+	for (i = 0; i < n; i++) {
+		ssize_t r = sendmsg(fd, &v[i].msg_hdr, flags);
+		if (r < 0)
+			return i ? (int)i : -1;
+		v[i].msg_len = (unsigned)r;
+	}
+	return (int)i;
+}
+
+PL_API int recvmmsg(int fd, struct mmsghdr *v, unsigned n, int flags, struct timespec *tmo)
+{
+	struct trc_fd f;
+	unsigned i;
+	pl_init();
+	if (!pl_fd(fd, &f))
+		return pl.recvmmsg(fd, v, n, flags, tmo);
+	/* the first waits as the descriptor says; the rest take what is there
+	 * (MSG_WAITFORONE); TMO is not honoured on app ends */
+	for (i = 0; i < n; i++) {
+		ssize_t r = recvmsg(fd, &v[i].msg_hdr, i ? flags | MSG_DONTWAIT : flags);
+		if (r < 0)
+			return i ? (int)i : -1;
+		v[i].msg_len = (unsigned)r;
+	}
+	return (int)i;
 }

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,14 +39,22 @@ PL_API int socket(int domain, int type, int protocol)
 		return pl.socket(domain, type, protocol);
 	r = trc_call(&trc_self, &req, &rep, &fd, type & SOCK_CLOEXEC);
 	pl_log("socket", fd, r);
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -EPIPE) {
+		/* never silently on the kernel: the program learns why, once */
+		static int told;
+		if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+			fprintf(stderr, "tapir: run: no tapir gate at %s (%s): socket() fails\n",
+				getenv(TRUN_ENV_GATE), strerror(-r));
+		r = -EAFNOSUPPORT;
+	}
 	if (r < 0)
-		return pl_ret(r == -ENOENT || r == -ECONNREFUSED ? -EAFNOSUPPORT : r);
+		return pl_ret(r);
 	if (fd < 0)
 		return pl_ret(-EPROTO);
 	if (type & SOCK_NONBLOCK)
 		pl.fcntl(fd, F_SETFL, pl.fcntl(fd, F_GETFL) | O_NONBLOCK);
 	trc_fd_set(fd, base == SOCK_STREAM ? TRUN_TCP : TRUN_UDP, (unsigned)r,
-		   domain == AF_INET6 ? TRC_V6 : 0);
+		   (domain == AF_INET6 ? TRC_V6 : 0) | TRC_UKNOWN);
 	return fd;
 }
 
@@ -157,6 +166,10 @@ PL_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		r = trc_op(&trc_self, TRUN_CONNECT, f.id, 0, 0, 0, &sin, sizeof(sin), NULL);
 	if (r == -EINPROGRESS && !pl_nonblocking(fd))
 		r = connect_wait(fd, &f);
+	if (f.kind == TRUN_UDP && r == 0) /* send() without an address: allowed or not */
+		trc_fd_set(fd, f.kind, f.id,
+			   (f.flags & ~TRC_UCONN) | TRC_UKNOWN |
+				   (sin.sin_family == AF_UNSPEC ? 0 : TRC_UCONN));
 	pl_log("connect", fd, r);
 	return pl_ret(r);
 }

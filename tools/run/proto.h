@@ -71,6 +71,7 @@
 #ifndef TAPIR_RUN_PROTO_H
 #define TAPIR_RUN_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
