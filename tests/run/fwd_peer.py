@@ -17,8 +17,10 @@ servers and clients whose every outcome is one line.
       many=N  N connections at once through an echo, 4000 bytes each: "ok K/N"
       bulk=M  sends M MiB, FIN, reads to EOF: "sent N"
 
-Every socket call is bounded by a timeout; a hung step prints "timeout".
+Every socket call is bounded by a timeout (FWD_TIMEOUT seconds, default
+20); a hung step prints "timeout".
 """
+import os
 import socket
 import struct
 import sys
@@ -26,7 +28,7 @@ import threading
 import time
 
 LINGER0 = struct.pack("ii", 1, 0)
-TIMEOUT = 20
+TIMEOUT = float(os.environ.get("FWD_TIMEOUT", "20"))
 
 
 def read_all(s):
