@@ -24,6 +24,7 @@
 
 #include "addr6.h"
 #include "control.h"
+#include "forward.h"
 #include <sys/un.h>
 #include "run/gate.h"
 #include "run/proto.h"
@@ -69,6 +70,10 @@ static const char host_usage[] =
 	"                         default 1024); beyond, accept fails with EMFILE and new\n"
 	"                         connections wait in the listen queue, or their SYNs go\n"
 	"                         unanswered as with a full backlog\n"
+	"  --forward PORT=HOST:HPORT  relay connections to tapir's PORT to HOST:HPORT\n"
+	"                         through the kernel's stack (repeatable)\n"
+	"  --outbound ADDR:PORT=HOST:HPORT  the kernel listens on ADDR:PORT; relay each\n"
+	"                         connection to HOST:HPORT through tapir (repeatable)\n"
 	"\n"
 	"Prints 'ready ...' on stdout once it answers.  SIGINT/SIGTERM: prints the\n"
 	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
@@ -271,6 +276,8 @@ int cmd_host(int argc, char **argv)
 		{"personality", required_argument, 0, 'Y'},
 		{"control", required_argument, 0, 'C'},
 		{"max-sockets", required_argument, 0, 'N'},
+		{"forward", required_argument, 0, 'F'},
+		{"outbound", required_argument, 0, 'B'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -287,6 +294,7 @@ int cmd_host(int argc, char **argv)
 	int c;
 	char err[256];
 	struct host h;
+	struct forward *fwd = NULL; /* forward.h */
 	struct host6 h6 = {0};
 	int ifi;
 	struct tapir_config cfg;
@@ -352,6 +360,11 @@ int cmd_host(int argc, char **argv)
 			break;
 		case 'C': control_path = optarg; break;
 		case 'N': max_sockets = parse_num("--max-sockets", optarg, 1, 10000000); break;
+		case 'F':
+		case 'B':
+			if (forward_add(&fwd, c == 'B', optarg, err, sizeof(err)) < 0)
+				die("%s", err);
+			break;
 		case 'h': fputs(host_usage, stdout); return 0;
 		default:
 			die("host: unknown or incomplete option '%s' (try tapir host --help)",
@@ -448,6 +461,8 @@ int cmd_host(int argc, char **argv)
 	h.services = services_start(h.net, serve, err, sizeof(err));
 	if (!h.services)
 		die("%s", err);
+	if (fwd && forward_start(fwd, h.net, (unsigned)max_sockets, err, sizeof(err)) < 0)
+		die("%s", err);
 	if (personalities_install(h.s, pers, npers, err, sizeof(err)) < 0)
 		die("%s", err);
 	if (ping_dst) {
@@ -509,8 +524,9 @@ int cmd_host(int argc, char **argv)
 		tapir_net_lock(h.net);
 		host6_watch(&h6, NULL, h.s, ifi);
 		tapir_net_unlock(h.net);
-		printf(" mac=%s mtu=%u serve=%s%s%s\n", m, drv.mtu, serve, pcap_path ? " pcap=" : "",
-		       pcap_path ? pcap_path : "");
+		forward_describe(fwd, err, sizeof(err));
+		printf(" mac=%s mtu=%u serve=%s%s%s%s\n", m, drv.mtu, serve, pcap_path ? " pcap=" : "",
+		       pcap_path ? pcap_path : "", err);
 		if (ping_dst)
 			printf("PING %s: %lu data bytes\n", tapir_ipv4_str(ping_dst, a), ping_size);
 		fflush(stdout);
