@@ -408,7 +408,7 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 struct tcp_verdict tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg);
 /* An ACK to listener L that returns a SYN cookie (RFC 4987 3.6): the
  * connection it makes, or NULL */
-struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg);
+struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg, bool *roomless);
 
 /* tcp_output.c */
 int tcp_output(struct tapir_tcp *t);
