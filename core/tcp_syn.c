@@ -155,10 +155,16 @@ struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg
 	return c;
 }
 
-/* The half-open bound of each listener: at least one */
+/* The half-open bound of each listener: tcp_max_syn_backlog, but never
+ * more than a quarter of the stack's TCBs, so that a flooded listener
+ * leaves TCBs for other listeners and for the clients its cookies let in
+ * (RFC 4987 3.6); at least one */
 static unsigned tcp_syn_backlog(const struct tapir_stack *s)
 {
-	return s->cfg.tcp_max_syn_backlog ? s->cfg.tcp_max_syn_backlog : 1;
+	unsigned n = s->cfg.tcp_max_syn_backlog, quarter = s->cfg.tcp_sockets / 4;
+	if (n > quarter)
+		n = quarter;
+	return n ? n : 1;
 }
 
 /* A SYN listener L has no room for (its half-open connections reach the

@@ -78,7 +78,8 @@ struct tapir_config {
 	unsigned tcp_max_syn_backlog; /* half-open (SYN-RECEIVED) connections per
 				       * listener, apart from its listen() backlog
 				       * that bounds only the accept queue (as
-				       * Linux's tcp_max_syn_backlog): 4096 */
+				       * Linux's tcp_max_syn_backlog), and at most
+				       * a quarter of tcp_sockets: 4096 */
 	uint8_t tcp_ecn;              /* RFC 3168: 0 off, 1 ask for it and accept it,
 				       * 2 accept it when asked (as Linux's default): 2 */
 	uint8_t tcp_ecn_syn_retries;  /* ECN-setup SYNs resent before plain ones (6.1.1.1): 1 */
