@@ -10,7 +10,7 @@
  * Services as in ksrv.c: 7 echo, 9 discard, 19 source.  The loop: read a
  * batch of frames into tapir_stack_input, act on the sockets whose event
  * function fired, run tapir_stack_poll, sleep in poll() until a frame or
- * the next deadline.  SIGTERM/SIGINT end it. */
+ * the next deadline (ppoll, to the microsecond).  SIGTERM/SIGINT end it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -276,10 +276,11 @@ int main(int argc, char **argv)
 									 : 0;
 			if (wait > 200000)
 				wait = 200000;
-			if (wait >= 1000 || wait == 0)
-				poll(&p, 1, (int)(wait / 1000));
-			else
-				poll(&p, 1, 1);
+			/* to the microsecond: poll()'s milliseconds slept a whole
+			 * millisecond for a deadline nearer than that */
+			struct timespec ts = {.tv_sec = (time_t)(wait / 1000000),
+					      .tv_nsec = (long)(wait % 1000000) * 1000};
+			ppoll(&p, 1, &ts, NULL);
 		}
 	}
 	mem_report(s, now, true);

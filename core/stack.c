@@ -27,6 +27,7 @@ static const struct tapir_config config_default = {
 	.tcp_challenge_acks = 1000, .tcp_initial_window = 10,
 	.tcp_window_scaling = 1, .tcp_timestamps = 1, .tcp_sack = 1,
 	.tcp_ecn = 2, .tcp_ecn_syn_retries = 1, .tcp_syncookies = 1,
+	.tcp_max_syn_backlog = 4096,
 	.nd_cache_size = 128, .nd_queue_len = 8, .nd_retrans_us = TAPIR_SEC(1),
 	.nd_reachable_us = TAPIR_SEC(30), .nd_dad_transmits = 1, .nd_routers = 4,
 	.nd_prefixes = 8,

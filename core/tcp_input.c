@@ -329,6 +329,15 @@ static bool tcp_ack_syn_received(struct tapir_tcp *t, const struct tp_seg *seg,
 		*v = tcp_dropped(TCP_ANS_RST_ACKNO);
 		return false;
 	}
+	/* the listener's accept queue is full (its application is behind):
+	 * the ACK is dropped and the connection stays half-open, so a later
+	 * ACK or our SYN,ACK's retransmission tries again, as Linux does
+	 * (UNP 4.5) */
+	if (t->parent && t->parent->acc_n >= (unsigned)t->parent->backlog) {
+		STAT(s, tcp_listen_overflows);
+		*v = tcp_dropped(TCP_ANS_NONE);
+		return false;
+	}
 	t->snd_una = t->iss + 1; /* our SYN is acknowledged */
 	tcp_update_window(t, seg->seq, seg->ack, seg->wnd, true);
 	tcp_handshake_done(t, seg);
@@ -667,6 +676,7 @@ static enum tapir_verdict tcp_handler(struct tapir_tcp *t, const struct tp_seg *
 static int tcp_no_conn_input(struct tapir_stack *s, const struct tp_seg *seg, uint8_t byte12)
 {
 	struct tapir_tcp *l = tcp_lookup_listener(s, seg->dst, seg->dport), *c;
+	bool roomless = false;
 	if (!l)
 		return tcp_reply_closed(s, seg);
 	if (l->handler && tcp_handler(l, seg, byte12) == TAPIR_DROP)
@@ -674,8 +684,12 @@ static int tcp_no_conn_input(struct tapir_stack *s, const struct tp_seg *seg, ui
 	/* an ACK that returns a SYN cookie makes the connection, and
 	 * completes its handshake (RFC 4987 3.6) */
 	if ((seg->flags & (TAPIR_TH_SYN | TAPIR_TH_ACK | TAPIR_TH_RST)) == TAPIR_TH_ACK &&
-	    s->cfg.tcp_syncookies && (c = tcp_cookie_check(l, seg)) != NULL)
-		return tcp_verdict_apply(c, seg, tcp_sync_input(c, seg), false);
+	    s->cfg.tcp_syncookies) {
+		if ((c = tcp_cookie_check(l, seg, &roomless)) != NULL)
+			return tcp_verdict_apply(c, seg, tcp_sync_input(c, seg), false);
+		if (roomless)
+			return tcp_verdict_apply(l, seg, tcp_dropped(TCP_ANS_NONE), false);
+	}
 	return tcp_verdict_apply(l, seg, tcp_listen_input(l, seg), false);
 }
 

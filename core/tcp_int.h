@@ -133,6 +133,15 @@ bool tp_range_add(struct tp_range *r, unsigned *n, unsigned max, uint32_t start,
 
 struct tcb_chunk;
 
+/* SACK and loss-recovery state, allocated on the first SACK block or
+ * recovery retransmission and freed when both are empty again, so that an
+ * idle connection does not carry it */
+struct tcp_sackblk {
+	struct tp_range sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
+	struct { uint32_t seq, end, mark; } rx[TCP_SACK_MAX]; /* retransmissions in
+					     * recovery; MARK: SND.MAX when sent */
+};
+
 struct tapir_tcp {
 	struct tapir_stack *s;
 	struct tcb_chunk *chunk;            /* the chunk this TCB lives in (tcp_mem.c) */
@@ -181,12 +190,11 @@ struct tapir_tcp {
 	uint32_t ooo_last;                  /* start of the newest out-of-order range:
 					     * the first SACK block (RFC 2018 4) */
 	uint32_t dsack_start, dsack_end;
-	struct tp_range sacked[TCP_SACK_MAX]; /* the scoreboard, sorted */
+	struct tcp_sackblk *sb;             /* the scoreboard and retransmissions:
+					     * only while NSACKED or NRX (tcp_sack.c) */
 	unsigned nsacked;
 	uint32_t rexmt_high;                /* SACK recovery: retransmitted up to here
 					     * (RFC 6675 HighRxt) */
-	struct { uint32_t seq, end, mark; } rx[TCP_SACK_MAX]; /* retransmissions in
-					     * recovery; MARK: SND.MAX when sent */
 	unsigned nrx;
 	uint32_t sack_high;                 /* highest byte ever SACKed */
 
@@ -408,7 +416,7 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 struct tcp_verdict tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *seg);
 /* An ACK to listener L that returns a SYN cookie (RFC 4987 3.6): the
  * connection it makes, or NULL */
-struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg);
+struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg, bool *roomless);
 
 /* tcp_output.c */
 int tcp_output(struct tapir_tcp *t);
@@ -458,6 +466,8 @@ bool cc_spurious_check(struct tapir_tcp *t, uint32_t ack, bool has_ts, uint32_t 
 /* tcp_sack.c: the SACK scoreboard and RFC 6675 loss recovery */
 uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigned n);
 void tcp_sack_trim(struct tapir_tcp *t);
+/* frees T's SACK block when it holds nothing (FORCE: always) */
+void tcp_sackblk_release(struct tapir_tcp *t, bool force);
 uint32_t tcp_sack_pipe(const struct tapir_tcp *t);
 void tcp_sack_ack(struct tapir_tcp *t, bool dupack, bool advanced);
 /* Sends N bytes from SEQ again (a retransmission; Karn's rule applies). */

@@ -122,6 +122,7 @@ void tcb_put(struct tapir_tcp *t)
 	struct tp_tcp *tc = t->s->tcp;
 	struct tcb_chunk *c = t->chunk;
 	TP_UNLINK(t, bnext, bprev);
+	tcp_sackblk_release(t, true);
 	memset(t, 0, sizeof(*t));
 	t->hnext = c->free;
 	c->free = t;

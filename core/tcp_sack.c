@@ -6,6 +6,8 @@
  * the SACKs of data sent after it, as RACK does (RFC 8985 6.2), instead of
  * waiting for the timeout.  Connections without SACK use NewReno
  * (RFC 6582) in tcp_input.c. */
+#include <stdlib.h>
+
 #include "tcp_int.h"
 
 /* The duplicate threshold: RFC 6675 2's DupThresh of 3, raised after a
@@ -19,13 +21,32 @@ static unsigned dupthresh(const struct tapir_tcp *t)
 	return r > half ? (half > 3 ? half : 3) : r;
 }
 
+/* T's SACK block, allocated when first needed; NULL when out of memory */
+static struct tcp_sackblk *sackblk_get(struct tapir_tcp *t)
+{
+	if (!t->sb && !(t->sb = malloc(sizeof(*t->sb))))
+		STAT(t->s, tcp_rcv_nomem);
+	return t->sb;
+}
+
+void tcp_sackblk_release(struct tapir_tcp *t, bool force)
+{
+	if (t->sb && (force || (!t->nsacked && !t->nrx))) {
+		free(t->sb);
+		t->sb = NULL;
+		t->nsacked = t->nrx = 0;
+	}
+}
+
 /* Adds an ACK's N SACK blocks to the scoreboard; returns how many bytes
  * they newly cover (what makes the ACK a "DupAck" in RFC 6675 2). */
 uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigned n)
 {
 	uint32_t before = 0, after = 0;
 	for (unsigned i = 0; i < t->nsacked; i++)
-		before += t->sacked[i].end - t->sacked[i].start;
+		before += t->sb->sacked[i].end - t->sb->sacked[i].start;
+	if (!sackblk_get(t))
+		return 0; /* no memory: recovery without SACK (RFC 6582) */
 	for (unsigned b = 0; b < n; b++) {
 		uint32_t start = sack[b][0], end = sack[b][1];
 		if (!SEQ_LT(start, end) || SEQ_LEQ(end, t->snd_una) || SEQ_GT(end, t->snd_max))
@@ -33,13 +54,13 @@ uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigne
 		if (SEQ_LT(start, t->snd_una))
 			start = t->snd_una;
 		/* a full scoreboard forgets the block: bounded memory */
-		tp_range_add(t->sacked, &t->nsacked, TCP_SACK_MAX, start, end);
+		tp_range_add(t->sb->sacked, &t->nsacked, TCP_SACK_MAX, start, end);
 	}
 	for (unsigned i = 0; i < t->nsacked; i++)
-		after += t->sacked[i].end - t->sacked[i].start;
-	if (t->nsacked && (SEQ_GT(t->sacked[t->nsacked - 1].end, t->sack_high) ||
+		after += t->sb->sacked[i].end - t->sb->sacked[i].start;
+	if (t->nsacked && (SEQ_GT(t->sb->sacked[t->nsacked - 1].end, t->sack_high) ||
 			    SEQ_LT(t->sack_high, t->snd_una)))
-		t->sack_high = t->sacked[t->nsacked - 1].end;
+		t->sack_high = t->sb->sacked[t->nsacked - 1].end;
 	return after > before ? after - before : 0;
 }
 
@@ -47,16 +68,19 @@ uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigne
 void tcp_sack_trim(struct tapir_tcp *t)
 {
 	unsigned i = 0, k = 0;
-	while (i < t->nsacked && SEQ_LEQ(t->sacked[i].end, t->snd_una))
+	if (!t->sb)
+		return;
+	while (i < t->nsacked && SEQ_LEQ(t->sb->sacked[i].end, t->snd_una))
 		i++;
-	memmove(&t->sacked[0], &t->sacked[i], (t->nsacked - i) * sizeof(t->sacked[0]));
+	memmove(&t->sb->sacked[0], &t->sb->sacked[i], (t->nsacked - i) * sizeof(t->sb->sacked[0]));
 	t->nsacked -= i;
-	if (t->nsacked && SEQ_LT(t->sacked[0].start, t->snd_una))
-		t->sacked[0].start = t->snd_una;
+	if (t->nsacked && SEQ_LT(t->sb->sacked[0].start, t->snd_una))
+		t->sb->sacked[0].start = t->snd_una;
 	for (i = 0; i < t->nrx; i++)
-		if (SEQ_GT(t->rx[i].end, t->snd_una))
-			t->rx[k++] = t->rx[i];
+		if (SEQ_GT(t->sb->rx[i].end, t->snd_una))
+			t->sb->rx[k++] = t->sb->rx[i];
 	t->nrx = k;
+	tcp_sackblk_release(t, false);
 }
 
 /* Bytes SACKed at or above SEQ, and in how many blocks. */
@@ -64,8 +88,8 @@ static uint32_t sacked_above(const struct tapir_tcp *t, uint32_t seq, unsigned *
 {
 	uint32_t n = 0;
 	*blocks = 0;
-	for (unsigned i = t->nsacked; i-- > 0 && SEQ_GT(t->sacked[i].end, seq);) {
-		n += t->sacked[i].end - (SEQ_GT(t->sacked[i].start, seq) ? t->sacked[i].start : seq);
+	for (unsigned i = t->nsacked; i-- > 0 && SEQ_GT(t->sb->sacked[i].end, seq);) {
+		n += t->sb->sacked[i].end - (SEQ_GT(t->sb->sacked[i].start, seq) ? t->sb->sacked[i].start : seq);
 		(*blocks)++;
 	}
 	return n;
@@ -91,8 +115,8 @@ static bool is_lost(const struct tapir_tcp *t, uint32_t seq)
 static uint32_t lost_edge(const struct tapir_tcp *t)
 {
 	for (unsigned i = t->nsacked; i-- > 0;)
-		if (is_lost(t, t->sacked[i].start - 1))
-			return t->sacked[i].start;
+		if (is_lost(t, t->sb->sacked[i].start - 1))
+			return t->sb->sacked[i].start;
 	return t->snd_una;
 }
 
@@ -103,8 +127,8 @@ static uint32_t unsacked_below(const struct tapir_tcp *t, uint32_t seq)
 	if (!SEQ_GT(seq, t->snd_una))
 		return 0;
 	n = seq - t->snd_una;
-	for (unsigned i = 0; i < t->nsacked && SEQ_LT(t->sacked[i].start, seq); i++)
-		n -= (SEQ_LT(t->sacked[i].end, seq) ? t->sacked[i].end : seq) - t->sacked[i].start;
+	for (unsigned i = 0; i < t->nsacked && SEQ_LT(t->sb->sacked[i].start, seq); i++)
+		n -= (SEQ_LT(t->sb->sacked[i].end, seq) ? t->sb->sacked[i].end : seq) - t->sb->sacked[i].start;
 	return n;
 }
 
@@ -128,15 +152,15 @@ static uint32_t next_hole(const struct tapir_tcp *t, uint32_t *seq)
 	if (t->snd_max - t->snd_una > t->snd.len)
 		unsent = 0; /* the FIN is out */
 	for (unsigned i = 0; i < t->nsacked; i++) {
-		if (SEQ_LT(at, t->sacked[i].start)) {
-			uint32_t n = t->sacked[i].start - at;
+		if (SEQ_LT(at, t->sb->sacked[i].start)) {
+			uint32_t n = t->sb->sacked[i].start - at;
 			if (SEQ_GEQ(at, edge) && unsent && t->snd_wnd > t->snd_max - t->snd_una)
 				return 0; /* rule 2 first: new data */
 			*seq = at;
 			return n < t->mss ? n : t->mss;
 		}
-		if (SEQ_LT(at, t->sacked[i].end))
-			at = t->sacked[i].end;
+		if (SEQ_LT(at, t->sb->sacked[i].end))
+			at = t->sb->sacked[i].end;
 	}
 	return 0;
 }
@@ -154,13 +178,15 @@ void tcp_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 	tcp_send_segment(t, seq, TAPIR_TH_ACK, off, n);
 	if (SEQ_GT(seq + n, t->rexmt_high))
 		t->rexmt_high = seq + n;
+	if (!sackblk_get(t))
+		return; /* sent, but not remembered: its loss waits for the RTO */
 	if (t->nrx == TCP_SACK_MAX) { /* the oldest is forgotten: its loss waits for the RTO */
-		memmove(&t->rx[0], &t->rx[1], (TCP_SACK_MAX - 1) * sizeof(t->rx[0]));
+		memmove(&t->sb->rx[0], &t->sb->rx[1], (TCP_SACK_MAX - 1) * sizeof(t->sb->rx[0]));
 		t->nrx--;
 	}
-	t->rx[t->nrx].seq = seq;
-	t->rx[t->nrx].end = seq + n;
-	t->rx[t->nrx].mark = t->snd_max;
+	t->sb->rx[t->nrx].seq = seq;
+	t->sb->rx[t->nrx].end = seq + n;
+	t->sb->rx[t->nrx].mark = t->snd_max;
 	t->nrx++;
 	STAT(t->s, tcp_retransmits);
 }
@@ -168,7 +194,7 @@ void tcp_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 static bool is_sacked(const struct tapir_tcp *t, uint32_t seq, uint32_t end)
 {
 	for (unsigned i = 0; i < t->nsacked; i++)
-		if (SEQ_LEQ(t->sacked[i].start, seq) && SEQ_GEQ(t->sacked[i].end, end))
+		if (SEQ_LEQ(t->sb->sacked[i].start, seq) && SEQ_GEQ(t->sb->sacked[i].end, end))
 			return true;
 	return false;
 }
@@ -180,13 +206,13 @@ static void lost_retransmissions(struct tapir_tcp *t)
 {
 	for (unsigned i = 0; i < t->nrx; i++) {
 		unsigned blocks;
-		uint32_t seq = SEQ_GT(t->rx[i].seq, t->snd_una) ? t->rx[i].seq : t->snd_una;
-		if (is_sacked(t, seq, t->rx[i].end) ||
-		    sacked_above(t, t->rx[i].mark, &blocks) <= (dupthresh(t) - 1) * (uint32_t)t->mss)
+		uint32_t seq = SEQ_GT(t->sb->rx[i].seq, t->snd_una) ? t->sb->rx[i].seq : t->snd_una;
+		if (is_sacked(t, seq, t->sb->rx[i].end) ||
+		    sacked_above(t, t->sb->rx[i].mark, &blocks) <= (dupthresh(t) - 1) * (uint32_t)t->mss)
 			continue;
 		STAT(t->s, tcp_lost_retransmits);
-		uint32_t end = t->rx[i].end;
-		memmove(&t->rx[i], &t->rx[i + 1], (t->nrx - i - 1) * sizeof(t->rx[0]));
+		uint32_t end = t->sb->rx[i].end;
+		memmove(&t->sb->rx[i], &t->sb->rx[i + 1], (t->nrx - i - 1) * sizeof(t->sb->rx[0]));
 		t->nrx--;
 		tcp_resend(t, seq, end - seq);
 		i--;
@@ -228,8 +254,8 @@ void tcp_sack_ack(struct tapir_tcp *t, bool newly, bool advanced)
 		t->nrx = 0;
 		STAT(t->s, tcp_fast_retransmits);
 		/* (4.3): the first hole goes at once, whatever the pipe */
-		if (t->nsacked && SEQ_LT(t->sacked[0].start, seq + n))
-			n = t->sacked[0].start - seq;
+		if (t->nsacked && SEQ_LT(t->sb->sacked[0].start, seq + n))
+			n = t->sb->sacked[0].start - seq;
 		tcp_resend(t, seq, n ? n : t->mss);
 		recover(t);
 	}

@@ -113,9 +113,10 @@ static struct tcp_verdict tcp_send_cookie(struct tapir_tcp *l, const struct tp_s
 }
 
 /* An ACK to a listener that may answer a cookie: the connection, in
- * SYN-RECEIVED, that the ACK then makes ESTABLISHED, or NULL.  Its options
- * are not agreed: the cookie kept none but the MSS. */
-struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg)
+ * SYN-RECEIVED, that the ACK then makes ESTABLISHED, or NULL (*ROOMLESS
+ * then says the cookie was good but there was no room for it).  Its
+ * options are not agreed: the cookie kept none but the MSS. */
+struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg, bool *roomless)
 {
 	struct tapir_stack *s = l->s;
 	uint32_t cookie = seg->ack - 1, count = (uint32_t)(s->now / TAPIR_SEC(64));
@@ -123,8 +124,14 @@ struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg
 	if ((cookie & ~3u) != cookie_hash(s, seg, count) &&
 	    (cookie & ~3u) != cookie_hash(s, seg, count - 1))
 		return NULL;
-	if (l->acc_n >= (unsigned)l->backlog || !(c = tcp_child_new(l, seg)))
-		return NULL; /* no room: the client's data will come again */
+	if (l->acc_n >= (unsigned)l->backlog || !(c = tcp_child_new(l, seg))) {
+		/* no room: dropped without a RST (the client believes it is
+		 * connected), so its retransmission, with the same cookie,
+		 * comes again */
+		*roomless = true;
+		STAT(s, tcp_listen_overflows);
+		return NULL;
+	}
 	STAT(s, tcp_syncookies_ok);
 	c->irs = seg->seq - 1;
 	c->rcv_nxt = seg->seq;
@@ -148,16 +155,29 @@ struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg
 	return c;
 }
 
-/* A SYN listener L has no room for (its backlog is full, or the stack has
- * no TCB left): dropped silently as DROP says, so the client's
- * retransmission tries again (UNP 4.5) -- unless half-open connections that
- * linger take the room: a flood, whose SYN,ACKs are never answered (one was
- * already retransmitted).  Then a SYN cookie answers, so real clients still
- * get in (RFC 4987 3.6). */
+/* The half-open bound of each listener: tcp_max_syn_backlog, but never
+ * more than a quarter of the stack's TCBs, so that a flooded listener
+ * leaves TCBs for other listeners and for the clients its cookies let in
+ * (RFC 4987 3.6); at least one */
+static unsigned tcp_syn_backlog(const struct tapir_stack *s)
+{
+	unsigned n = s->cfg.tcp_max_syn_backlog, quarter = s->cfg.tcp_sockets / 4;
+	if (n > quarter)
+		n = quarter;
+	return n ? n : 1;
+}
+
+/* A SYN listener L has no room for (its half-open connections reach the
+ * stack's tcp_max_syn_backlog, or the stack has no TCB left): dropped
+ * silently as DROP says, so the client's retransmission tries again
+ * (UNP 4.5) -- unless half-open connections that linger take the room: a
+ * flood, whose SYN,ACKs are never answered (one was already
+ * retransmitted).  Then a SYN cookie answers, so real clients still get in
+ * (RFC 4987 3.6).  (A full accept queue never gets here: tcp_listen_input.) */
 static struct tcp_verdict tcp_listen_full(struct tapir_tcp *l, const struct tp_seg *seg,
 					  struct tcp_verdict drop)
 {
-	if (l->s->cfg.tcp_syncookies && l->acc_n < (unsigned)l->backlog)
+	if (l->s->cfg.tcp_syncookies)
 		for (struct tapir_tcp *h = l->synq; h; h = h->qnext)
 			if (h->syn_rexmt)
 				return tcp_send_cookie(l, seg);
@@ -179,9 +199,16 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 		return tcp_dropped(TCP_ANS_NONE);
 	if (ipv4_is_broadcast(s, seg->dst) || tapir_ipv4_is_multicast(seg->dst))
 		return tcp_dropped(TCP_ANS_NONE); /* RFC 1122 4.2.3.10 */
-	/* third: a SYN.  A full backlog (SYN-RECEIVED + accept queue), or no
-	 * TCB left under the stack's limit, drops it (tcp_listen_full) */
-	if (l->syn_n + l->acc_n >= (unsigned)l->backlog) {
+	/* third: a SYN.  The two queues are bounded apart, as Linux does
+	 * (UNP 4.5): a full accept queue means the application is behind, so
+	 * the SYN is dropped silently and the client retries (no cookie: its
+	 * connection would find no room either); half-open connections up to
+	 * tcp_max_syn_backlog, or no TCB left, go to tcp_listen_full */
+	if (l->acc_n >= (unsigned)l->backlog) {
+		STAT(s, tcp_listen_overflows);
+		return tcp_dropped(TCP_ANS_NONE);
+	}
+	if (l->syn_n >= tcp_syn_backlog(s)) {
 		STAT(s, tcp_syn_queue_full);
 		return tcp_listen_full(l, seg, tcp_dropped(TCP_ANS_NONE));
 	}

@@ -124,6 +124,7 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 		 * since the peer may have dropped what it held */
 		t->nsacked = 0;
 		t->nrx = 0;
+		tcp_sackblk_release(t, false);
 		t->rexmt_high = t->snd_una;
 	}
 	tcp_output(t);

@@ -75,6 +75,11 @@ struct tapir_config {
 	uint8_t tcp_sack;             /* RFC 2018: offer SACK: 1 */
 	uint8_t tcp_congestion;       /* TAPIR_CC_NEWRENO (0) or TAPIR_CC_CUBIC (1): 0 */
 	uint8_t tcp_syncookies;       /* RFC 4987 3.6, when half-open ones fill a backlog: 1 */
+	unsigned tcp_max_syn_backlog; /* half-open (SYN-RECEIVED) connections per
+				       * listener, apart from its listen() backlog
+				       * that bounds only the accept queue (as
+				       * Linux's tcp_max_syn_backlog), and at most
+				       * a quarter of tcp_sockets: 4096 */
 	uint8_t tcp_ecn;              /* RFC 3168: 0 off, 1 ask for it and accept it,
 				       * 2 accept it when asked (as Linux's default): 2 */
 	uint8_t tcp_ecn_syn_retries;  /* ECN-setup SYNs resent before plain ones (6.1.1.1): 1 */
@@ -263,7 +268,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_conn_timeout) X(tcp_challenge_acks) X(tcp_ooo_queued)            \
 	X(tcp_syn_queue_full) X(tcp_fast_retransmits) X(tcp_dth_rx)            \
 	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
-	X(tcp_syncookies_ok) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
+	X(tcp_syncookies_ok) X(tcp_listen_overflows) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
 	X(tcp_timeouts) X(tcp_lost_retransmits)           \
 	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)        \
 	X(ip6_rx) X(ip6_tx) X(ip6_no_route) X(ip6_frag_created)                \
