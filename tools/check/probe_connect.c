@@ -96,6 +96,7 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 	case EHOSTUNREACH:
 	case EACCES:
 	case EPERM:
+	case EAFNOSUPPORT: /* no IPv6 in this namespace */
 		c->pr[t->idx].tries++;
 		check_resolve(c, t->idx, ST_FILTERED, 0);
 		return 0;
@@ -108,19 +109,20 @@ static int connect_send(void *state, const struct check_target *t)
 {
 	struct connect_engine *x = state;
 	struct check *c = x->c;
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = t->addr.u.v4,
-				  .sin_port = htons(t->port)};
+	struct sockaddr_storage sa;
+	socklen_t salen = nu_addr_sockaddr(&t->addr, t->port, &sa);
 	struct linger lg = {1, 0};
 	int zero = 0, one = 1, fd, s;
 	struct epoll_event ev;
 	uint64_t now;
 	if (x->free_head < 0)
 		return -1;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(t->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 			return -1;
-		die("check: socket: %s", strerror(errno));
+		die("check: socket: %s%s", strerror(errno),
+		    errno == EAFNOSUPPORT ? " (an IPv6 target, and no IPv6 here)" : "");
 	}
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	/* Linux: quick-ack off puts the socket in "pingpong" (interactive)
@@ -133,7 +135,7 @@ static int connect_send(void *state, const struct check_target *t)
 	if (c->timeout_ms >= 1000)
 		setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one));
 	now = nu_now_ns();
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (struct sockaddr *)&sa, salen) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 		close(fd);
 		return connect_failed(x, t, e, now);
