@@ -4,6 +4,7 @@
 #
 #   source "$(dirname "$0")/check_net.sh"
 #   cn_create            # $NS_S (scanner, 10.201.0.1) <-> $NS_T (target, 10.201.0.2)
+#                        # (CN_IPV6=1 before it: IPv6 on too, fd00:201::1 <-> fd00:201::2)
 #   sx CMD...            # CMD in the scanner's namespace, under timeout
 #   tx CMD...            # CMD in the target's namespace, under timeout
 #   cn_listen ADDR:PORT...   # python listeners in $NS_T (killed on exit)
@@ -17,6 +18,8 @@ NS_T=""
 CN_PIDS=()
 CN_S_ADDR=10.201.0.1
 CN_T_ADDR=10.201.0.2
+CN_S_ADDR6=fd00:201::1
+CN_T_ADDR6=fd00:201::2
 
 _cn_cleanup() {
 	local rc=$? ns p
@@ -59,7 +62,11 @@ cn_create() {
 	sx ip link add cs0 type veth peer name ct0 netns "$NS_T" || fail "cannot create the veth pair"
 	local ns
 	for ns in sx tx; do
-		$ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		if [[ -z ${CN_IPV6:-} ]]; then
+			$ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		else # no router solicitations; addresses usable at once (nodad)
+			$ns sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+		fi
 		$ns ip link set lo up || fail "lo up"
 	done
 	sx ip addr add "$CN_S_ADDR/24" dev cs0 && sx ip link set cs0 up || fail "cs0"
@@ -71,6 +78,13 @@ cn_create() {
 		net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=65536 || fail "target sysctls"
 	# the scanner reaches the target's extra addresses through it
 	sx ip route add 10.201.0.0/16 via "$CN_T_ADDR" 2>/dev/null || true
+	if [[ -n ${CN_IPV6:-} ]]; then
+		sx ip addr add "$CN_S_ADDR6/64" dev cs0 nodad || fail "cs0 IPv6"
+		tx ip addr add "$CN_T_ADDR6/64" dev ct0 nodad || fail "ct0 IPv6"
+		tx sysctl -qw net.ipv6.icmp.ratelimit=0 net.ipv6.conf.all.forwarding=1 ||
+			fail "target IPv6 sysctls"
+		sx ip -6 route add fd00:201::/32 via "$CN_T_ADDR6" || fail "IPv6 route to the target"
+	fi
 }
 
 # cn_addrs PREFIX FIRST LAST: adds PREFIX.FIRST .. PREFIX.LAST to the target's lo.
