@@ -181,13 +181,14 @@ static int add_block4(struct nu_hosts *h, const char *spec, uint32_t addr, long 
 static int add_block6(struct nu_hosts *h, const char *spec, struct nu_addr *a, long long plen,
 		      nu_host_fn fn, void *arg, char *err, size_t errlen)
 {
-	uint32_t hostbits = (uint32_t)(128 - plen), x, n = 1u << hostbits;
+	uint32_t x, n;
 	uint16_t base;
 	if (plen < NU_MIN_PLEN6) {
 		snprintf(err, errlen, "'%s': IPv6 prefixes shorter than /%u are refused (a /%lld holds 2^%lld addresses)",
 			 spec, NU_MIN_PLEN6, plen, 128 - plen);
 		return -1;
 	}
+	n = 1u << (128 - plen);
 	base = (uint16_t)(tapir_get16(a->u.v6 + 14) & ~(n - 1));
 	/* RFC 4291 2.6.1: the all-zeros host part is the Subnet-Router anycast
 	 * address, no host's own; on a /127 both are hosts (RFC 6164) */
