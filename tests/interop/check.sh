@@ -99,32 +99,13 @@ out=$(NSX_TIMEOUT=10 sx "${NOBODY[@]}" "$TAPIR" check --mode syn "$CN_T_ADDR:22"
 count_packets() {
 	local mode=$1 rc i
 	shift
-	# `timeout` itself in the background: it passes our SIGINT on to tshark
-	timeout -k 5 60 ip netns exec "$NS_T" tshark -n -q -i ct0 -w "$WORK/$mode.pcap" \
-		-f "tcp or (udp and dst port 9)" 2>"$WORK/$mode.tshark" &
-	local ts=$!
-	# tshark says "Capturing on" before it captures (a fast run, stack
-	# mode's, was missed whole): markers (UDP to the scanner's discard port,
-	# not counted below) until one is in the file, which dumpcap writes in
-	# blocks: then the capture is surely on
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $WORK/$mode.pcap ]] && break
-		sleep 0.1
-	done
-	local s0
-	s0=$(stat -c %s "$WORK/$mode.pcap" 2>/dev/null) || fail "$mode: tshark did not start"
-	for ((i = 0; i < 100; i++)); do
+	# markers: UDP to the scanner's discard port, not counted below
+	cn_capture "$NS_T" ct0 "$WORK/$mode.pcap" "tcp or (udp and dst port 9)" \
 		tx bash -c "echo mark >/dev/udp/$CN_S_ADDR/9"
-		[[ $(stat -c %s "$WORK/$mode.pcap") -gt $s0 ]] && break
-		sleep 0.1
-	done
-	[[ $i -lt 100 ]] || fail "$mode: the capture did not start"
 	NSX_TIMEOUT=30 sx "$@" "$TAPIR" check "${COUNT_ARGS[@]}" --timeout 300 --retries 1 \
 		"$CN_T_ADDR:22,80,135,9998,9999" >"$WORK/$mode.small"
 	rc=$?
-	sleep 0.5
-	kill -INT "$ts"
-	wait "$ts"
+	cn_capture_stop
 	[[ $rc -eq 1 ]] || fail "$mode: exit $rc on the small run"
 	local p want got
 	for p in 22:3 80:3 9998:2 9999:2 135:2; do
@@ -182,17 +163,6 @@ NSX_TIMEOUT=10 sx "$TAPIR" check --mode connect "$CN_T_ADDR:22,80" "$T2:1" >/dev
 [[ $? -eq 0 ]] || fail "every port open: exit status not 0"
 log "--json --open-only and the exit statuses are right"
 
-expect_error() {
-	local what=$1 pat=$2 rc err
-	shift 2
-	NSX_TIMEOUT=10 sx "$TAPIR" check "$@" >"$WORK/eout" 2>"$WORK/eerr"
-	rc=$?
-	err=$(cat "$WORK/eerr")
-	[[ $rc -eq 2 && ! -s $WORK/eout && $(wc -l <"$WORK/eerr") -eq 1 && $err == tapir:* ]] ||
-		fail "$what: exit $rc, stderr '$err'"
-	grep -Eq -- "$pat" <<<"$err" || fail "$what: '$err' does not match /$pat/"
-	log "$what -> $err"
-}
 expect_error "stack mode without an interface" "--iface" --mode stack --addr "$S_ADDR/24" "$CN_T_ADDR:22"
 expect_error "stack mode without --addr" "--addr" --mode stack --iface cs0 "$CN_T_ADDR:22"
 expect_error "stack mode, both interfaces" "one of them" --mode stack --iface cs0 --tap tck0 --addr "$S_ADDR/24" "$CN_T_ADDR:22"

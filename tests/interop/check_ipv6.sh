@@ -77,27 +77,12 @@ run_check syn -- --mode syn "${RUNARGS[@]}" "${TARGETS[@]}"
 run_check auto -- "${RUNARGS[@]}" "${TARGETS[@]}"
 
 # ---- syn mode's packets over IPv6, from a capture on the target's end ----
-timeout -k 5 60 ip netns exec "$NS_T" tshark -n -q -i ct0 -w "$WORK/syn6.pcap" \
-	-f "tcp or (udp and dst port 9)" 2>"$WORK/syn6.tshark" &
-TS=$!
-# markers (UDP to the scanner's discard port, not counted) until one is in
-# the file, which dumpcap writes in blocks: then the capture is surely on
-for ((i = 0; i < 100; i++)); do
-	[[ -s $WORK/syn6.pcap ]] && break
-	sleep 0.1
-done
-s0=$(stat -c %s "$WORK/syn6.pcap" 2>/dev/null) || fail "tshark did not start"
-for ((i = 0; i < 100; i++)); do
+# markers: UDP to the scanner's discard port, not counted
+cn_capture "$NS_T" ct0 "$WORK/syn6.pcap" "tcp or (udp and dst port 9)" \
 	tx bash -c "echo mark >/dev/udp/$CN_S_ADDR6/9"
-	[[ $(stat -c %s "$WORK/syn6.pcap") -gt $s0 ]] && break
-	sleep 0.1
-done
-[[ $i -lt 100 ]] || fail "the capture did not start"
 out=$(NSX_TIMEOUT=30 sx "$TAPIR" check --mode syn --timeout 300 --retries 1 "[$T6]:22,135,5555,9999")
 rc=$?
-sleep 0.5
-kill -INT "$TS"
-wait "$TS"
+cn_capture_stop
 [[ $rc -eq 1 ]] || fail "syn, small run: exit $rc"
 [[ $(awk '{ print $1, $2, $3 }' <<<"$out") == "$T6 22 open"$'\n'"$T6 135 filtered"$'\n'"$T6 5555 filtered"$'\n'"$T6 9999 closed" ]] ||
 	fail "syn, small run: '$out'"
@@ -132,17 +117,6 @@ NSX_TIMEOUT=10 sx "$TAPIR" check --mode syn "[$T6]:22,443" "[fd00:201:1::5]:8080
 [[ $? -eq 0 ]] || fail "every IPv6 port open: exit status not 0"
 log "--json --open-only and the exit statuses are right"
 
-expect_error() {
-	local what=$1 pat=$2 rc err
-	shift 2
-	NSX_TIMEOUT=10 sx "$TAPIR" check "$@" >"$WORK/eout" 2>"$WORK/eerr"
-	rc=$?
-	err=$(cat "$WORK/eerr")
-	[[ $rc -eq 2 && ! -s $WORK/eout && $(wc -l <"$WORK/eerr") -eq 1 && $err == tapir:* ]] ||
-		fail "$what: exit $rc, stderr '$err'"
-	grep -Eq -- "$pat" <<<"$err" || fail "$what: '$err' does not match /$pat/"
-	log "$what -> $err"
-}
 expect_error "stack mode, an IPv6 target" "stack mode: IPv6 needs TCP over IPv6 \(not yet\)" \
 	--mode stack --iface cs0 --addr 10.201.0.9/24 "$CN_T_ADDR:22" "[$T6]:22"
 expect_error "IPv6 without brackets" "in brackets" "$T6:22"

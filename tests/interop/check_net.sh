@@ -8,6 +8,9 @@
 #   sx CMD...            # CMD in the scanner's namespace, under timeout
 #   tx CMD...            # CMD in the target's namespace, under timeout
 #   cn_listen ADDR:PORT...   # python listeners in $NS_T (killed on exit)
+#   cn_capture NS IF PCAP FILTER MARKER...  # tshark, on once MARKER is seen
+#   cn_capture_stop
+#   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
 #
 # Everything lives inside these namespaces: no traffic reaches any other
 # interface.  Both are removed by an EXIT trap, also on failure.
@@ -108,4 +111,51 @@ cn_listen() {
 	done
 	cat "$WORK/listen.out" >&2
 	fail "listeners did not start"
+}
+
+# cn_capture NS IFACE PCAP FILTER MARKER...: tshark on IFACE in namespace
+# NS writes PCAP (capture filter FILTER) in the background ($CN_TS).  It
+# says "Capturing on" before it captures (a fast run was missed whole), so
+# the command MARKER... (a packet the caller leaves out of its counts) is
+# run until the file grows, which dumpcap does in blocks: then the capture
+# is surely on.
+cn_capture() {
+	local ns=$1 ifc=$2 pcap=$3 filt=$4 i s0
+	shift 4
+	# `timeout` itself in the background: it passes our SIGINT on to tshark
+	timeout -k 5 60 ip netns exec "$ns" tshark -n -q -i "$ifc" -w "$pcap" -f "$filt" \
+		2>"$pcap.tshark" &
+	CN_TS=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $pcap ]] && break
+		sleep 0.1
+	done
+	s0=$(stat -c %s "$pcap" 2>/dev/null) || fail "tshark did not start on $ifc"
+	for ((i = 0; i < 100; i++)); do
+		"$@" >/dev/null 2>&1
+		[[ $(stat -c %s "$pcap") -gt $s0 ]] && return 0
+		sleep 0.1
+	done
+	fail "the capture on $ifc did not start"
+}
+
+# cn_capture_stop: the last packets in, then tshark stopped and its file complete.
+cn_capture_stop() {
+	sleep 0.5
+	kill -INT "$CN_TS"
+	wait "$CN_TS"
+}
+
+# expect_error WHAT PATTERN ARGS...: `tapir check ARGS` in the scanner's
+# namespace exits 2 with one `tapir:` line matching PATTERN and no output.
+expect_error() {
+	local what=$1 pat=$2 rc err
+	shift 2
+	NSX_TIMEOUT=10 sx "$TAPIR" check "$@" >"$WORK/eout" 2>"$WORK/eerr"
+	rc=$?
+	err=$(cat "$WORK/eerr")
+	[[ $rc -eq 2 && ! -s $WORK/eout && $(wc -l <"$WORK/eerr") -eq 1 && $err == tapir:* ]] ||
+		fail "$what: exit $rc, stderr '$err'"
+	grep -Eq -- "$pat" <<<"$err" || fail "$what: '$err' does not match /$pat/"
+	log "$what -> $err"
 }

@@ -111,6 +111,21 @@ static void test_host_list_dedup(void **state)
 	nu_hosts_free(&h);
 }
 
+/* Each of the N specs in BAD is refused with a message, and adds nothing. */
+static void hosts_refused(const char *const *bad, size_t n)
+{
+	struct nu_hosts h = {0};
+	char err[256];
+	size_t i;
+	for (i = 0; i < n; i++) {
+		err[0] = 0;
+		assert_int_equal(nu_hosts_add(&h, bad[i], NULL, NULL, err, sizeof(err)), -1);
+		assert_true(err[0] != 0);
+	}
+	assert_int_equal(h.n, 0);
+	nu_hosts_free(&h);
+}
+
 static void test_host_bad(void **state)
 {
 	static const char *const bad[] = {
@@ -118,17 +133,8 @@ static void test_host_bad(void **state)
 		"0.0.0.0/0", "300.0.0.0/24", "10.0.0/24", "10.0.0.0.0/24",
 		"111111111111111111111/24",
 	};
-	struct nu_hosts h = {0};
-	char err[256];
-	size_t i;
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = 0;
-		assert_int_equal(nu_hosts_add(&h, bad[i], NULL, NULL, err, sizeof(err)), -1);
-		assert_true(err[0] != 0);
-	}
-	assert_int_equal(h.n, 0);
-	nu_hosts_free(&h);
+	hosts_refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* ---- IPv6 hosts ---- */
@@ -207,16 +213,8 @@ static void test_host_ipv6_bad(void **state)
 		"[2001:db8::1]x", "[10.0.0.1]", "2001:db8:::1", "2001:db8::g", "[2001:db8::1]/",
 		"1:2:3:4:5:6:7:8:9",
 	};
-	struct nu_hosts h = {0};
-	char err[256];
-	size_t i;
 	(void)state;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = 0;
-		assert_int_equal(nu_hosts_add(&h, bad[i], NULL, NULL, err, sizeof(err)), -1);
-		assert_true(err[0] != 0);
-	}
-	assert_int_equal(h.n, 0);
+	hosts_refused(bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* HOST:PORTS split for `tapir check`. */
