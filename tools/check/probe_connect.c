@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -75,6 +76,19 @@ static int connect_open(struct check *c, void **state, char *err, size_t errlen)
 	return 0;
 }
 
+/* 1 when this host has a source address towards A: a connected UDP socket
+ * asks the routing table and sends nothing. */
+static bool has_source(const struct nu_addr *a)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = nu_addr_sockaddr(a, 9, &sa);
+	int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, len) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 /* A connect() that failed at once: 0 when that is the probe's answer,
  * -1 to try again a little later. */
 static int connect_failed(struct connect_engine *x, const struct check_target *t, int e,
@@ -82,7 +96,14 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 {
 	struct check *c = x->c;
 	switch (e) {
-	case EADDRNOTAVAIL: /* no local port free right now */
+	case EADDRNOTAVAIL:
+		/* no local port free right now, or no source address at all
+		 * (IPv6 off, or no IPv6 address here): that one never passes */
+		if (has_source(&t->addr))
+			return -1;
+		c->pr[t->idx].tries++;
+		check_resolve(c, t->idx, ST_FILTERED, 0);
+		return 0;
 	case EAGAIN:
 	case ENOBUFS:
 	case ENOMEM:
