@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <tapir/stack.h>
+#include <tapir/addr.h>
 #include <tapir/wire.h>
 
 /* ---- hosts ---- */
@@ -277,6 +278,13 @@ int nu_hosts_add(struct nu_hosts *h, const char *spec,
 			return add_one(h, &a, NULL, fn, arg, err, errlen);
 		if (plen >= 0 && plen <= 32)
 			return add_block4(h, spec, ntohl(a.u.v4), plen, fn, arg, err, errlen);
+	} else if (strchr(buf, '%') || (inet_pton(AF_INET6, buf, a.u.v6) == 1 &&
+					 tapir_ipv6_is_link_local(a.u.v6))) {
+		/* RFC 4007 11: a link-local address means nothing without its
+		 * zone, and targets carry none (yet) */
+		snprintf(err, errlen, "'%s': link-local IPv6 targets (fe80::/10, %%zone) are not supported yet",
+			 spec);
+		return -1;
 	} else if (inet_pton(AF_INET6, buf, a.u.v6) == 1) {
 		a.family = AF_INET6;
 		if (!slash)

@@ -162,6 +162,13 @@ PYEOF
 NSX_TIMEOUT=10 sx "$TAPIR" check --mode connect "$CN_T_ADDR:22,80" "$T2:1" >/dev/null
 [[ $? -eq 0 ]] || fail "every port open: exit status not 0"
 log "--json --open-only and the exit statuses are right"
+# IPv6 is off in these namespaces: an IPv6 target has no route and no
+# source address, and is filtered at once in both modes (it hung before)
+for m in connect syn; do
+	out=$(NSX_TIMEOUT=10 sx "$TAPIR" check --mode "$m" --timeout 200 "[fd00::1]:80")
+	[[ $? -eq 1 && $out == "fd00::1 80 filtered -" ]] || fail "--mode $m, an IPv6 target with IPv6 off: '$out'"
+done
+log "an IPv6 target without IPv6: filtered"
 
 expect_error "stack mode without an interface" "--iface" --mode stack --addr "$S_ADDR/24" "$CN_T_ADDR:22"
 expect_error "stack mode without --addr" "--addr" --mode stack --iface cs0 "$CN_T_ADDR:22"
@@ -179,6 +186,7 @@ expect_error "no port list" "HOST:PORTS" "$CN_T_ADDR"
 expect_error "port 0" "port list" "$CN_T_ADDR:0-10"
 expect_error "port range backwards" "port list" "$CN_T_ADDR:90-80"
 expect_error "bad CIDR" "CIDR" "10.201.0.0/40:22"
+expect_error "a link-local IPv6 target" "link-local" "[fe80::1]:22"
 expect_error "bad mode" "--mode" --mode fast "$CN_T_ADDR:22"
 expect_error "bad rate" "--rate" --rate 0 "$CN_T_ADDR:22"
 expect_error "no target" "target" --mode connect

@@ -211,7 +211,7 @@ static void test_host_ipv6_bad(void **state)
 	static const char *const bad[] = {
 		"2001:db8::1/129", "2001:db8::1/", "2001:db8::1/x", "[2001:db8::1", "[]",
 		"[2001:db8::1]x", "[10.0.0.1]", "2001:db8:::1", "2001:db8::g", "[2001:db8::1]/",
-		"1:2:3:4:5:6:7:8:9",
+		"1:2:3:4:5:6:7:8:9", "fe80::1", "fe80::1%eth0", "[fe80::1%1]", "fe80::/120",
 	};
 	(void)state;
 	hosts_refused(bad, sizeof(bad) / sizeof(bad[0]));
