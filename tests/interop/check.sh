@@ -59,16 +59,8 @@ tx ip route add 10.202.0.0/24 via "$CN_S_ADDR" || fail "route back to the TAP's 
 # run_check NAME [WRAPPER...] -- ARGS: runs tapir check in the scanner's
 # namespace, checks exit 1 (some ports closed) and the exact set.
 run_check() {
-	local name=$1 rc n
-	shift
-	local wrap=()
-	while [[ $1 != -- ]]; do wrap+=("$1"); shift; done
-	shift
-	log "$name: tapir check $*"
-	NSX_TIMEOUT=120 sx "${wrap[@]}" "$TAPIR" check "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
-	rc=$?
-	[[ -s $WORK/$name.err ]] && log "$name stderr: $(head -c 600 "$WORK/$name.err")"
-	[[ $rc -eq 1 ]] || fail "$name: exit $rc, not 1 ($(head -n 3 "$WORK/$name.err"))"
+	local name=$1 n
+	cn_run_check "$@"
 	n=$(wc -l <"$WORK/$name.out")
 	[[ $n -eq $TOTAL ]] || fail "$name: $n lines, not $TOTAL"
 	awk '$3 != "closed" { print $1, $2, $3 }' "$WORK/$name.out" | sort >"$WORK/$name.got"

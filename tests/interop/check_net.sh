@@ -11,6 +11,7 @@
 #   cn_capture NS IF PCAP FILTER MARKER...  # tshark, on once MARKER is seen
 #   cn_capture_stop
 #   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
+#   cn_run_check NAME [WRAPPER...] -- ARGS  # tapir check ARGS: exit 1, into $WORK/NAME.out
 #
 # Everything lives inside these namespaces: no traffic reaches any other
 # interface.  Both are removed by an EXIT trap, also on failure.
@@ -158,4 +159,20 @@ expect_error() {
 		fail "$what: exit $rc, stderr '$err'"
 	grep -Eq -- "$pat" <<<"$err" || fail "$what: '$err' does not match /$pat/"
 	log "$what -> $err"
+}
+
+# cn_run_check NAME [WRAPPER...] -- ARGS: `WRAPPER tapir check ARGS` in the
+# scanner's namespace, its output in $WORK/NAME.out; it must exit 1 (some
+# ports closed).
+cn_run_check() {
+	local name=$1 rc
+	shift
+	local wrap=()
+	while [[ $1 != -- ]]; do wrap+=("$1"); shift; done
+	shift
+	log "$name: tapir check $*"
+	NSX_TIMEOUT=120 sx "${wrap[@]}" "$TAPIR" check "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	rc=$?
+	[[ -s $WORK/$name.err ]] && log "$name stderr: $(head -c 600 "$WORK/$name.err")"
+	[[ $rc -eq 1 ]] || fail "$name: exit $rc, not 1 ($(head -n 3 "$WORK/$name.err"))"
 }
