@@ -15,16 +15,68 @@
 #include <unistd.h>
 
 #include <tapir/stack.h>
+#include <tapir/addr.h>
+#include <tapir/wire.h>
 
 /* ---- hosts ---- */
 
-static size_t addr_hash(uint32_t a, size_t mask)
+struct nu_addr nu_addr_v4(uint32_t a)
 {
-	/* Fibonacci hashing: consecutive addresses (a CIDR block) spread out */
-	return (size_t)(((uint64_t)a * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+	struct nu_addr x;
+	memset(&x, 0, sizeof(x));
+	x.family = AF_INET;
+	x.u.v4 = a;
+	return x;
 }
 
-long nu_hosts_find(const struct nu_hosts *h, uint32_t addr)
+int nu_addr_eq(const struct nu_addr *a, const struct nu_addr *b)
+{
+	if (a->family != b->family)
+		return 0;
+	if (a->family == AF_INET)
+		return a->u.v4 == b->u.v4;
+	return !memcmp(a->u.v6, b->u.v6, 16);
+}
+
+unsigned nu_addr_sockaddr(const struct nu_addr *a, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a->u.v6, 16);
+		return sizeof(*s6);
+	}
+	{
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		s4->sin_addr.s_addr = a->u.v4;
+		return sizeof(*s4);
+	}
+}
+
+const char *nu_addr_str(const struct nu_addr *a, char *buf)
+{
+	return inet_ntop(a->family, a->family == AF_INET ? (const void *)&a->u.v4 : a->u.v6, buf,
+			 NU_ADDRSTRLEN);
+}
+
+static size_t addr_hash(const struct nu_addr *a, size_t mask)
+{
+	uint64_t k = a->u.v4;
+	if (a->family == AF_INET6) {
+		uint32_t w[4];
+		memcpy(w, a->u.v6, 16);
+		/* an IPv6 family differs from IPv4 in its last word, mostly */
+		k = (uint64_t)(w[0] ^ w[1] ^ w[2]) << 32 ^ w[3] ^ 0x6u;
+	}
+	/* Fibonacci hashing: consecutive addresses (a CIDR block) spread out */
+	return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+long nu_hosts_find(const struct nu_hosts *h, const struct nu_addr *addr)
 {
 	size_t mask, i;
 	if (!h->nslot)
@@ -34,7 +86,7 @@ long nu_hosts_find(const struct nu_hosts *h, uint32_t addr)
 		uint32_t s = h->slot[i];
 		if (!s)
 			return -1;
-		if (h->v[s - 1].addr == addr)
+		if (nu_addr_eq(&h->v[s - 1].addr, addr))
 			return (long)(s - 1);
 	}
 }
@@ -58,7 +110,7 @@ static int grow(struct nu_hosts *h)
 		h->slot = slot;
 		h->nslot = ns;
 		for (i = 0; i < h->n; i++) {
-			size_t j = addr_hash(h->v[i].addr, ns - 1);
+			size_t j = addr_hash(&h->v[i].addr, ns - 1);
 			while (slot[j])
 				j = (j + 1) & (ns - 1);
 			slot[j] = (uint32_t)i + 1;
@@ -68,7 +120,7 @@ static int grow(struct nu_hosts *h)
 }
 
 /* Adds one address; -1 when the list is full or memory ran out. */
-static int add_one(struct nu_hosts *h, uint32_t addr, const char *name,
+static int add_one(struct nu_hosts *h, const struct nu_addr *addr, const char *name,
 		   void (*fn)(void *, size_t, int), void *arg, char *err, size_t errlen)
 {
 	long old = nu_hosts_find(h, addr);
@@ -86,7 +138,7 @@ static int add_one(struct nu_hosts *h, uint32_t addr, const char *name,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	h->v[h->n] = (struct nu_host){.addr = addr, .name = name};
+	h->v[h->n] = (struct nu_host){.addr = *addr, .name = name};
 	j = addr_hash(addr, h->nslot - 1);
 	while (h->slot[j])
 		j = (j + 1) & (h->nslot - 1);
@@ -97,66 +149,181 @@ static int add_one(struct nu_hosts *h, uint32_t addr, const char *name,
 	return 0;
 }
 
+typedef void (*nu_host_fn)(void *arg, size_t idx, int is_new);
+
+/* An IPv4 block, ADDR (host order) and PLEN. */
+static int add_block4(struct nu_hosts *h, const char *spec, uint32_t addr, long long plen,
+		      nu_host_fn fn, void *arg, char *err, size_t errlen)
+{
+	uint32_t base, first, last, x;
+	if (plen < 12) {
+		snprintf(err, errlen, "'%s': blocks larger than /12 are refused", spec);
+		return -1;
+	}
+	base = addr & (plen ? ~0u << (32 - plen) : 0);
+	first = base;
+	last = base | (plen == 32 ? 0 : ~0u >> plen);
+	if (plen < 31) { /* the network and broadcast addresses answer no one */
+		first++;
+		last--;
+	}
+	for (x = first;; x++) {
+		struct nu_addr a = nu_addr_v4(htonl(x));
+		if (add_one(h, &a, NULL, fn, arg, err, errlen))
+			return -1;
+		if (x == last)
+			break;
+	}
+	return 0;
+}
+
+/* An IPv6 prefix, A and PLEN (at least NU_MIN_PLEN6: the host part is in
+ * the last 16 bits). */
+static int add_block6(struct nu_hosts *h, const char *spec, struct nu_addr *a, long long plen,
+		      nu_host_fn fn, void *arg, char *err, size_t errlen)
+{
+	uint32_t x, n;
+	uint16_t base;
+	if (plen < NU_MIN_PLEN6) {
+		snprintf(err, errlen, "'%s': IPv6 prefixes shorter than /%u are refused (a /%lld holds 2^%lld addresses)",
+			 spec, NU_MIN_PLEN6, plen, 128 - plen);
+		return -1;
+	}
+	n = 1u << (128 - plen);
+	base = (uint16_t)(tapir_get16(a->u.v6 + 14) & ~(n - 1));
+	/* RFC 4291 2.6.1: the all-zeros host part is the Subnet-Router anycast
+	 * address, no host's own; on a /127 both are hosts (RFC 6164) */
+	for (x = plen < 127 ? 1 : 0; x < n; x++) {
+		tapir_put16(a->u.v6 + 14, (uint16_t)(base | x));
+		if (add_one(h, a, NULL, fn, arg, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+/* A name: its first IPv4 address, else its first IPv6 one (a name is
+ * probed where it was probed before IPv6, and works with AAAA alone). */
+static int add_name(struct nu_hosts *h, const char *spec, nu_host_fn fn, void *arg, char *err,
+		    size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL, *r;
+	struct nu_addr a;
+	int rc = getaddrinfo(spec, NULL, &hints, &res);
+	const struct addrinfo *v4 = NULL, *v6 = NULL;
+	if (rc || !res) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", spec,
+			 rc ? gai_strerror(rc) : "no address");
+		return -1;
+	}
+	for (r = res; r; r = r->ai_next) {
+		if (r->ai_family == AF_INET && !v4)
+			v4 = r;
+		if (r->ai_family == AF_INET6 && !v6)
+			v6 = r;
+	}
+	memset(&a, 0, sizeof(a));
+	if (v4) {
+		a = nu_addr_v4(((const struct sockaddr_in *)v4->ai_addr)->sin_addr.s_addr);
+	} else if (v6) {
+		a.family = AF_INET6;
+		memcpy(a.u.v6, &((const struct sockaddr_in6 *)v6->ai_addr)->sin6_addr, 16);
+	}
+	freeaddrinfo(res);
+	if (!a.family) {
+		snprintf(err, errlen, "cannot resolve '%s': no IPv4 or IPv6 address", spec);
+		return -1;
+	}
+	return add_one(h, &a, spec, fn, arg, err, errlen);
+}
+
 int nu_hosts_add(struct nu_hosts *h, const char *spec,
 		 void (*fn)(void *arg, size_t idx, int is_new), void *arg, char *err,
 		 size_t errlen)
 {
-	const char *slash = strchr(spec, '/');
-	struct in_addr a;
+	char buf[64];
+	const char *slash;
+	long long plen = -1;
+	struct nu_addr a;
+	size_t len = strlen(spec);
+	memset(&a, 0, sizeof(a));
 	if (!*spec) {
 		snprintf(err, errlen, "empty host");
 		return -1;
 	}
-	if (slash) {
-		char buf[INET_ADDRSTRLEN];
-		long long plen;
-		uint32_t base, first, last, x;
-		size_t len = (size_t)(slash - spec);
-		if (len >= sizeof(buf)) {
-			snprintf(err, errlen, "'%s' is not a CIDR block such as 10.0.0.0/24", spec);
+	if (len >= sizeof(buf))
+		return add_name(h, spec, fn, arg, err, errlen);
+	/* [2001:db8::1], [2001:db8::/112] or [2001:db8::]/112: the brackets off */
+	if (spec[0] == '[') {
+		const char *rb = strchr(spec, ']');
+		if (!rb || (rb[1] && rb[1] != '/') || rb == spec + 1) {
+			snprintf(err, errlen, "'%s' is not an IPv6 address in brackets such as [2001:db8::1]",
+				 spec);
 			return -1;
 		}
-		memcpy(buf, spec, len);
-		buf[len] = 0;
-		plen = nu_parse_num(slash + 1, 0, 32);
-		if (inet_pton(AF_INET, buf, &a) != 1 || plen < 0) {
-			snprintf(err, errlen, "'%s' is not a CIDR block such as 10.0.0.0/24", spec);
+		snprintf(buf, sizeof(buf), "%.*s%s", (int)(rb - spec - 1), spec + 1, rb + 1);
+		if (!strchr(buf, ':')) {
+			snprintf(err, errlen, "'%s': only IPv6 addresses go in brackets", spec);
 			return -1;
 		}
-		if (plen < 12) {
-			snprintf(err, errlen, "'%s': blocks larger than /12 are refused", spec);
-			return -1;
-		}
-		base = ntohl(a.s_addr) & (plen ? ~0u << (32 - plen) : 0);
-		first = base;
-		last = base | (plen == 32 ? 0 : ~0u >> plen);
-		if (plen < 31) { /* the network and broadcast addresses answer no one */
-			first++;
-			last--;
-		}
-		for (x = first;; x++) {
-			if (add_one(h, htonl(x), NULL, fn, arg, err, errlen))
-				return -1;
-			if (x == last)
-				break;
-		}
-		return 0;
+	} else {
+		memcpy(buf, spec, len + 1);
 	}
-	if (inet_pton(AF_INET, spec, &a) == 1)
-		return add_one(h, a.s_addr, NULL, fn, arg, err, errlen);
-	{
-		struct addrinfo hints = {.ai_family = AF_INET}, *res = NULL;
-		int rc = getaddrinfo(spec, NULL, &hints, &res);
-		uint32_t addr;
-		if (rc || !res) {
-			snprintf(err, errlen, "cannot resolve '%s': %s", spec,
-				 rc ? gai_strerror(rc) : "no IPv4 address");
-			return -1;
-		}
-		addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr;
-		freeaddrinfo(res);
-		return add_one(h, addr, spec, fn, arg, err, errlen);
+	if ((slash = strchr(buf, '/'))) {
+		buf[slash - buf] = 0;
+		plen = nu_parse_num(slash + 1, 0, 128);
 	}
+	if (inet_pton(AF_INET, buf, &a.u.v4) == 1) {
+		a.family = AF_INET;
+		if (!slash)
+			return add_one(h, &a, NULL, fn, arg, err, errlen);
+		if (plen >= 0 && plen <= 32)
+			return add_block4(h, spec, ntohl(a.u.v4), plen, fn, arg, err, errlen);
+	} else if (strchr(buf, '%') || (inet_pton(AF_INET6, buf, a.u.v6) == 1 &&
+					 tapir_ipv6_is_link_local(a.u.v6))) {
+		/* RFC 4007 11: a link-local address means nothing without its
+		 * zone, and targets carry none (yet) */
+		snprintf(err, errlen, "'%s': link-local IPv6 targets (fe80::/10, %%zone) are not supported yet",
+			 spec);
+		return -1;
+	} else if (inet_pton(AF_INET6, buf, a.u.v6) == 1) {
+		a.family = AF_INET6;
+		if (!slash)
+			return add_one(h, &a, NULL, fn, arg, err, errlen);
+		if (plen >= 0)
+			return add_block6(h, spec, &a, plen, fn, arg, err, errlen);
+	} else if (!slash && !strchr(buf, ':') && spec[0] != '[') {
+		return add_name(h, spec, fn, arg, err, errlen);
+	}
+	if (slash || strchr(buf, ':'))
+		snprintf(err, errlen, "'%s' is not an address, a CIDR block such as 10.0.0.0/24 or an IPv6 prefix such as 2001:db8::/112",
+			 spec);
+	else
+		snprintf(err, errlen, "'%s' is not an address", spec);
+	return -1;
+}
+
+int nu_split_target(const char *t, char **host, const char **ports, char *err, size_t errlen)
+{
+	const char *colon = strrchr(t, ':'), *rb = strchr(t, ']');
+	if (t[0] == '[' && rb) {
+		/* [v6]:PORTS or [v6]/LEN:PORTS: the colon after the bracket */
+		colon = strchr(rb, ':');
+	} else if (colon && memchr(t, ':', (size_t)(colon - t))) {
+		snprintf(err, errlen, "target '%s': an IPv6 host goes in brackets, as [2001:db8::1]:80", t);
+		return -1;
+	}
+	if (!colon || colon == t) {
+		snprintf(err, errlen, "target '%s' is not HOST:PORTS (e.g. 10.0.0.2:22,80, 10.0.0.0/24:1-1024 or [2001:db8::1]:80)",
+			 t);
+		return -1;
+	}
+	*host = strndup(t, (size_t)(colon - t));
+	if (!*host) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*ports = colon + 1;
+	return 0;
 }
 
 void nu_hosts_free(struct nu_hosts *h)
@@ -170,7 +337,7 @@ const char *nu_host_str(const struct nu_host *x, char *buf)
 {
 	if (x->name)
 		return x->name;
-	return inet_ntop(AF_INET, &x->addr, buf, INET_ADDRSTRLEN);
+	return nu_addr_str(&x->addr, buf);
 }
 
 /* ---- ports ---- */

@@ -14,14 +14,38 @@
 
 /* Bounds that keep memory bounded whatever the command line says. */
 #define NU_MAX_HOSTS (1u << 20)
+/* The longest IPv6 prefix refused as a target: /112 is 65,536 hosts, an
+ * IPv4 /16's worth; a /64 would be 2^64. */
+#define NU_MIN_PLEN6 112
+/* Room for an address printed, either family (INET6_ADDRSTRLEN). */
+#define NU_ADDRSTRLEN 46
+
+/* An address of either family. */
+struct nu_addr {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		uint32_t v4;    /* network byte order */
+		uint8_t v6[16]; /* network byte order */
+	} u;
+};
+
+/* The IPv4 address A (network byte order) as a struct nu_addr. */
+struct nu_addr nu_addr_v4(uint32_t a);
+/* 1 when A and B are the same address. */
+int nu_addr_eq(const struct nu_addr *a, const struct nu_addr *b);
+/* A as a socket address with PORT (host order) in SS; its length. */
+struct sockaddr_storage;
+unsigned nu_addr_sockaddr(const struct nu_addr *a, uint16_t port, struct sockaddr_storage *ss);
+/* A printed (inet_ntop) into BUF (NU_ADDRSTRLEN bytes). */
+const char *nu_addr_str(const struct nu_addr *a, char *buf);
 
 struct nu_host {
-	uint32_t addr;    /* network byte order */
+	struct nu_addr addr;
 	uint32_t portset; /* check: index into the caller's port sets */
 	const char *name; /* as the user wrote it, or NULL: print the address */
 };
 
-/* A de-duplicated list of IPv4 hosts with an address -> index map. */
+/* A de-duplicated list of IPv4 and IPv6 hosts with an address -> index map. */
 struct nu_hosts {
 	struct nu_host *v;
 	size_t n, cap;
@@ -30,17 +54,27 @@ struct nu_hosts {
 };
 
 /* Adds the hosts SPEC names: an IPv4 address, a CIDR block (network and
- * broadcast addresses left out below /31, as fping -g does) or a name (its
- * first IPv4 address).  For each host added or already present, calls FN
- * (may be NULL) with its index.  Returns 0, or -1 with a message in ERR. */
+ * broadcast addresses left out below /31, as fping -g does), an IPv6
+ * address or prefix of /112 or longer (in brackets or not; the all-zeros
+ * Subnet-Router anycast address left out below /127, RFC 4291 2.6.1 and
+ * RFC 6164), or a name (its first IPv4 address, else its first IPv6 one).
+ * For each host added or already present, calls FN (may be NULL) with its
+ * index.  Returns 0, or -1 with a message in ERR. */
 int nu_hosts_add(struct nu_hosts *h, const char *spec,
 		 void (*fn)(void *arg, size_t idx, int is_new), void *arg, char *err,
 		 size_t errlen);
-/* Index of ADDR (network order), or -1. */
-long nu_hosts_find(const struct nu_hosts *h, uint32_t addr);
+/* Index of ADDR, or -1. */
+long nu_hosts_find(const struct nu_hosts *h, const struct nu_addr *addr);
 void nu_hosts_free(struct nu_hosts *h);
-/* The name as given, else the dotted address (in BUF, 16 bytes). */
+/* The name as given, else the address (in BUF, NU_ADDRSTRLEN bytes). */
 const char *nu_host_str(const struct nu_host *x, char *buf);
+
+/* Splits a `tapir check` target HOST:PORTS at the colon before the ports:
+ * HOST may be an IPv6 address or prefix in brackets ([2001:db8::1]:80,
+ * [2001:db8::/112]:22 or [2001:db8::]/112:22).  The host part (brackets
+ * kept: nu_hosts_add takes them) is malloc'd into *HOST, *PORTS points
+ * into T.  0, or -1 with a message in ERR. */
+int nu_split_target(const char *t, char **host, const char **ports, char *err, size_t errlen);
 
 /* ---- ports ---- */
 

@@ -4,9 +4,14 @@
 #
 #   source "$(dirname "$0")/check_net.sh"
 #   cn_create            # $NS_S (scanner, 10.201.0.1) <-> $NS_T (target, 10.201.0.2)
+#                        # (CN_IPV6=1 before it: IPv6 on too, fd00:201::1 <-> fd00:201::2)
 #   sx CMD...            # CMD in the scanner's namespace, under timeout
 #   tx CMD...            # CMD in the target's namespace, under timeout
 #   cn_listen ADDR:PORT...   # python listeners in $NS_T (killed on exit)
+#   cn_capture NS IF PCAP FILTER MARKER...  # tshark, on once MARKER is seen
+#   cn_capture_stop
+#   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
+#   cn_run_check NAME [WRAPPER...] -- ARGS  # tapir check ARGS: exit 1, into $WORK/NAME.out
 #
 # Everything lives inside these namespaces: no traffic reaches any other
 # interface.  Both are removed by an EXIT trap, also on failure.
@@ -17,6 +22,8 @@ NS_T=""
 CN_PIDS=()
 CN_S_ADDR=10.201.0.1
 CN_T_ADDR=10.201.0.2
+CN_S_ADDR6=fd00:201::1
+CN_T_ADDR6=fd00:201::2
 
 _cn_cleanup() {
 	local rc=$? ns p
@@ -59,7 +66,11 @@ cn_create() {
 	sx ip link add cs0 type veth peer name ct0 netns "$NS_T" || fail "cannot create the veth pair"
 	local ns
 	for ns in sx tx; do
-		$ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		if [[ -z ${CN_IPV6:-} ]]; then
+			$ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+		else # no router solicitations; addresses usable at once (nodad)
+			$ns sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+		fi
 		$ns ip link set lo up || fail "lo up"
 	done
 	sx ip addr add "$CN_S_ADDR/24" dev cs0 && sx ip link set cs0 up || fail "cs0"
@@ -71,6 +82,13 @@ cn_create() {
 		net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=65536 || fail "target sysctls"
 	# the scanner reaches the target's extra addresses through it
 	sx ip route add 10.201.0.0/16 via "$CN_T_ADDR" 2>/dev/null || true
+	if [[ -n ${CN_IPV6:-} ]]; then
+		sx ip addr add "$CN_S_ADDR6/64" dev cs0 nodad || fail "cs0 IPv6"
+		tx ip addr add "$CN_T_ADDR6/64" dev ct0 nodad || fail "ct0 IPv6"
+		tx sysctl -qw net.ipv6.icmp.ratelimit=0 net.ipv6.conf.all.forwarding=1 ||
+			fail "target IPv6 sysctls"
+		sx ip -6 route add fd00:201::/32 via "$CN_T_ADDR6" || fail "IPv6 route to the target"
+	fi
 }
 
 # cn_addrs PREFIX FIRST LAST: adds PREFIX.FIRST .. PREFIX.LAST to the target's lo.
@@ -94,4 +112,67 @@ cn_listen() {
 	done
 	cat "$WORK/listen.out" >&2
 	fail "listeners did not start"
+}
+
+# cn_capture NS IFACE PCAP FILTER MARKER...: tshark on IFACE in namespace
+# NS writes PCAP (capture filter FILTER) in the background ($CN_TS).  It
+# says "Capturing on" before it captures (a fast run was missed whole), so
+# the command MARKER... (a packet the caller leaves out of its counts) is
+# run until the file grows, which dumpcap does in blocks: then the capture
+# is surely on.
+cn_capture() {
+	local ns=$1 ifc=$2 pcap=$3 filt=$4 i s0
+	shift 4
+	# `timeout` itself in the background: it passes our SIGINT on to tshark
+	timeout -k 5 60 ip netns exec "$ns" tshark -n -q -i "$ifc" -w "$pcap" -f "$filt" \
+		2>"$pcap.tshark" &
+	CN_TS=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $pcap ]] && break
+		sleep 0.1
+	done
+	s0=$(stat -c %s "$pcap" 2>/dev/null) || fail "tshark did not start on $ifc"
+	for ((i = 0; i < 100; i++)); do
+		"$@" >/dev/null 2>&1
+		[[ $(stat -c %s "$pcap") -gt $s0 ]] && return 0
+		sleep 0.1
+	done
+	fail "the capture on $ifc did not start"
+}
+
+# cn_capture_stop: the last packets in, then tshark stopped and its file complete.
+cn_capture_stop() {
+	sleep 0.5
+	kill -INT "$CN_TS"
+	wait "$CN_TS"
+}
+
+# expect_error WHAT PATTERN ARGS...: `tapir check ARGS` in the scanner's
+# namespace exits 2 with one `tapir:` line matching PATTERN and no output.
+expect_error() {
+	local what=$1 pat=$2 rc err
+	shift 2
+	NSX_TIMEOUT=10 sx "$TAPIR" check "$@" >"$WORK/eout" 2>"$WORK/eerr"
+	rc=$?
+	err=$(cat "$WORK/eerr")
+	[[ $rc -eq 2 && ! -s $WORK/eout && $(wc -l <"$WORK/eerr") -eq 1 && $err == tapir:* ]] ||
+		fail "$what: exit $rc, stderr '$err'"
+	grep -Eq -- "$pat" <<<"$err" || fail "$what: '$err' does not match /$pat/"
+	log "$what -> $err"
+}
+
+# cn_run_check NAME [WRAPPER...] -- ARGS: `WRAPPER tapir check ARGS` in the
+# scanner's namespace, its output in $WORK/NAME.out; it must exit 1 (some
+# ports closed).
+cn_run_check() {
+	local name=$1 rc
+	shift
+	local wrap=()
+	while [[ $1 != -- ]]; do wrap+=("$1"); shift; done
+	shift
+	log "$name: tapir check $*"
+	NSX_TIMEOUT=120 sx "${wrap[@]}" "$TAPIR" check "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+	rc=$?
+	[[ -s $WORK/$name.err ]] && log "$name stderr: $(head -c 600 "$WORK/$name.err")"
+	[[ $rc -eq 1 ]] || fail "$name: exit $rc, not 1 ($(head -n 3 "$WORK/$name.err"))"
 }

@@ -31,23 +31,8 @@ HOSTS=(10.201.1.0/25) # .1-.126: 100 alive, 26 silent
 for ((i = 1; i <= 74; i++)); do HOSTS+=("10.201.2.$i"); done # 50 alive, 24 unreachable
 COUNT=3
 
-timeout -k 5 60 ip netns exec "$NS_S" tshark -n -q -i cs0 -w "$WORK/ping.pcap" -f icmp \
-	2>"$WORK/tshark.err" &
-TS=$!
-# tshark says "Capturing on" before it captures: send marker pings (IPv4
-# length 361, left out of the count below) until one is in the file, which
-# dumpcap writes in blocks: then the capture is surely on
-for ((i = 0; i < 100; i++)); do
-	[[ -s $WORK/ping.pcap ]] && break
-	sleep 0.1
-done
-s0=$(stat -c %s "$WORK/ping.pcap" 2>/dev/null) || fail "tshark did not start"
-for ((i = 0; i < 100; i++)); do
-	sx ping -c 1 -W 1 -s 333 10.201.1.1 >/dev/null 2>&1
-	[[ $(stat -c %s "$WORK/ping.pcap") -gt $s0 ]] && break
-	sleep 0.1
-done
-[[ $i -lt 100 ]] || fail "the capture did not start"
+# markers (IPv4 length 361, left out of the count below)
+cn_capture "$NS_S" cs0 "$WORK/ping.pcap" icmp sx ping -c 1 -W 1 -s 333 10.201.1.1
 
 PARGS=(-c "$COUNT" -i 200 -W 1000 --json)
 NSX_TIMEOUT=60 sx setpriv --reuid=nobody --regid=nogroup --clear-groups \
@@ -62,38 +47,12 @@ for p in A B C; do
 	rc=$?
 	[[ $rc -eq 1 ]] || fail "tapir ping $p: exit $rc, not 1 (some hosts dead): $(cat "$WORK/${p,,}.err")"
 done
-sleep 0.5
-kill -INT "$TS"
-wait "$TS"
+cn_capture_stop
 
 for p in a b c; do
-	"$PY" - "$WORK/$p.json" "$COUNT" <<'PYEOF' || fail "tapir ping $p: wrong per-host results (above)"
-import ipaddress, json, sys
-rows = [json.loads(l) for l in open(sys.argv[1])]
-count = int(sys.argv[2])
-by = {r["host"]: r for r in rows}
-assert len(rows) == 200 and len(by) == 200, f"{len(rows)} rows"
-bad = []
-for r in rows:
-    a = ipaddress.ip_address(r["host"])
-    o = a.packed
-    alive = (o[2] == 1 and o[3] <= 100) or (o[2] == 2 and o[3] <= 50)
-    unreach = o[2] == 2 and o[3] > 50
-    want_rcv = count if alive else 0
-    if r["sent"] != count or r["received"] != want_rcv or r["duplicates"] != 0:
-        bad.append(r)
-    elif r["loss_pct"] != (0 if alive else 100):
-        bad.append(r)
-    elif alive and not (0 <= r["rtt_min_ms"] <= r["rtt_avg_ms"] <= r["rtt_max_ms"]):
-        bad.append(r)
-    elif unreach and r["unreachable"] < 1:
-        bad.append(r)
-    elif not alive and r["rtt_avg_ms"] is not None:
-        bad.append(r)
-for r in bad[:10]:
-    print("bad:", r, file=sys.stderr)
-sys.exit(1 if bad else 0)
-PYEOF
+	"$PY" "$LIB_DIR/ping_results.py" "$WORK/$p.json" "$COUNT" 200 \
+		alive=10.201.1.1-10.201.1.100,10.201.2.1-10.201.2.50 unreach=10.201.2.51-10.201.2.74 ||
+		fail "tapir ping $p: wrong per-host results (above)"
 	log "tapir ping $p: 150 alive hosts 0% loss, 50 dead 100% (24 unreachable reported), no duplicates"
 done
 

@@ -15,11 +15,18 @@
 
 #include "netutil.h"
 
-static uint32_t ip(const char *s)
+/* The address S (either family), in a ring of 8 so that a few can be
+ * used in one expression. */
+static const struct nu_addr *ip(const char *s)
 {
-	struct in_addr a;
-	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
-	return a.s_addr;
+	static struct nu_addr ring[8];
+	static unsigned k;
+	struct nu_addr *a = &ring[k++ % 8];
+	memset(a, 0, sizeof(*a));
+	a->family = strchr(s, ':') ? AF_INET6 : AF_INET;
+	assert_int_equal(inet_pton(a->family, s, a->family == AF_INET ? (void *)&a->u.v4 : a->u.v6),
+			 1);
+	return a;
 }
 
 /* ---- hosts ---- */
@@ -41,11 +48,11 @@ static void count_host(void *arg, size_t idx, int is_new)
 static void test_host_address(void **state)
 {
 	struct nu_hosts h = {0};
-	char err[256], buf[16];
+	char err[256], buf[NU_ADDRSTRLEN];
 	(void)state;
 	assert_int_equal(nu_hosts_add(&h, "192.0.2.7", NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(h.n, 1);
-	assert_int_equal(h.v[0].addr, ip("192.0.2.7"));
+	assert_true(nu_addr_eq(&h.v[0].addr, ip("192.0.2.7")));
 	assert_null(h.v[0].name);
 	assert_string_equal(nu_host_str(&h.v[0], buf), "192.0.2.7");
 	assert_int_equal(nu_hosts_find(&h, ip("192.0.2.7")), 0);
@@ -74,7 +81,7 @@ static void test_host_cidr(void **state)
 	/* /32: the one address; /31: both (RFC 3021) */
 	assert_int_equal(nu_hosts_add(&h, "10.9.9.9/32", NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(h.n, 1);
-	assert_int_equal(h.v[0].addr, ip("10.9.9.9"));
+	assert_true(nu_addr_eq(&h.v[0].addr, ip("10.9.9.9")));
 	assert_int_equal(nu_hosts_add(&h, "10.8.8.8/31", NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(h.n, 3);
 	assert_true(nu_hosts_find(&h, ip("10.8.8.8")) >= 0);
@@ -104,6 +111,21 @@ static void test_host_list_dedup(void **state)
 	nu_hosts_free(&h);
 }
 
+/* Each of the N specs in BAD is refused with a message, and adds nothing. */
+static void hosts_refused(const char *const *bad, size_t n)
+{
+	struct nu_hosts h = {0};
+	char err[256];
+	size_t i;
+	for (i = 0; i < n; i++) {
+		err[0] = 0;
+		assert_int_equal(nu_hosts_add(&h, bad[i], NULL, NULL, err, sizeof(err)), -1);
+		assert_true(err[0] != 0);
+	}
+	assert_int_equal(h.n, 0);
+	nu_hosts_free(&h);
+}
+
 static void test_host_bad(void **state)
 {
 	static const char *const bad[] = {
@@ -111,17 +133,127 @@ static void test_host_bad(void **state)
 		"0.0.0.0/0", "300.0.0.0/24", "10.0.0/24", "10.0.0.0.0/24",
 		"111111111111111111111/24",
 	};
+	(void)state;
+	hosts_refused(bad, sizeof(bad) / sizeof(bad[0]));
+}
+
+/* ---- IPv6 hosts ---- */
+
+static void test_host_ipv6(void **state)
+{
 	struct nu_hosts h = {0};
-	char err[256];
+	char err[256], buf[NU_ADDRSTRLEN];
+	(void)state;
+	/* bare and in brackets: the same host, printed canonically */
+	assert_int_equal(nu_hosts_add(&h, "2001:DB8:0::1", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(nu_hosts_add(&h, "[2001:db8::1]", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 1);
+	assert_int_equal(h.v[0].addr.family, AF_INET6);
+	assert_string_equal(nu_host_str(&h.v[0], buf), "2001:db8::1");
+	assert_int_equal(nu_hosts_find(&h, ip("2001:db8::1")), 0);
+	assert_int_equal(nu_hosts_find(&h, ip("2001:db8::2")), -1);
+	/* the IPv4 address with the same last bytes is another host */
+	assert_int_equal(nu_hosts_add(&h, "0.0.0.1", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(nu_hosts_find(&h, ip("0.0.0.1")), 1);
+	assert_int_equal(nu_hosts_add(&h, "::1", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(nu_host_str(&h.v[2], buf), "::1");
+	nu_hosts_free(&h);
+}
+
+static void test_host_ipv6_prefix(void **state)
+{
+	struct nu_hosts h = {0};
+	char err[256], a[64];
 	size_t i;
 	(void)state;
+	/* /112: 65,535 hosts, the Subnet-Router anycast address (host part 0,
+	 * RFC 4291 2.6.1) left out; the prefix's host bits are ignored */
+	assert_int_equal(nu_hosts_add(&h, "2001:db8::77:1234/112", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 65535);
+	assert_int_equal(nu_hosts_find(&h, ip("2001:db8::77:0")), -1);
+	assert_int_equal(nu_hosts_find(&h, ip("2001:db8::77:1")), 0);
+	assert_int_equal(nu_hosts_find(&h, ip("2001:db8::77:ffff")), 65534);
+	assert_int_equal(nu_hosts_find(&h, ip("2001:db8::78:1")), -1);
+	for (i = 1; i < 65536; i += 997) {
+		snprintf(a, sizeof(a), "2001:db8::77:%zx", i);
+		assert_int_equal(nu_hosts_find(&h, ip(a)), (long)(i - 1));
+	}
+	nu_hosts_free(&h);
+	/* in brackets, with the length inside or after them */
+	assert_int_equal(nu_hosts_add(&h, "[fd00::/120]", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 255);
+	assert_int_equal(nu_hosts_add(&h, "[fd00::100]/126", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 258);
+	assert_true(nu_hosts_find(&h, ip("fd00::103")) >= 0);
+	assert_int_equal(nu_hosts_find(&h, ip("fd00::100")), -1);
+	nu_hosts_free(&h);
+	/* /127 (RFC 6164): both; /128: the one */
+	assert_int_equal(nu_hosts_add(&h, "fd00::4/127", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(nu_hosts_find(&h, ip("fd00::4")), 0);
+	assert_int_equal(nu_hosts_find(&h, ip("fd00::5")), 1);
+	assert_int_equal(nu_hosts_add(&h, "fd00::9/128", NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(nu_hosts_find(&h, ip("fd00::9")), 2);
+	nu_hosts_free(&h);
+	/* shorter than /112: refused, saying so */
+	assert_int_equal(nu_hosts_add(&h, "2001:db8::/64", NULL, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "shorter than /112"));
+	assert_int_equal(nu_hosts_add(&h, "[2001:db8::]/111", NULL, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/112"));
+	assert_int_equal(h.n, 0);
+}
+
+static void test_host_ipv6_bad(void **state)
+{
+	static const char *const bad[] = {
+		"2001:db8::1/129", "2001:db8::1/", "2001:db8::1/x", "[2001:db8::1", "[]",
+		"[2001:db8::1]x", "[10.0.0.1]", "2001:db8:::1", "2001:db8::g", "[2001:db8::1]/",
+		"1:2:3:4:5:6:7:8:9", "fe80::1", "fe80::1%eth0", "[fe80::1%1]", "fe80::/120",
+	};
+	(void)state;
+	hosts_refused(bad, sizeof(bad) / sizeof(bad[0]));
+}
+
+/* HOST:PORTS split for `tapir check`. */
+static void split_ok(const char *t, const char *host, const char *ports)
+{
+	char *hp = NULL, err[256];
+	const char *pp = NULL;
+	assert_int_equal(nu_split_target(t, &hp, &pp, err, sizeof(err)), 0);
+	assert_string_equal(hp, host);
+	assert_string_equal(pp, ports);
+	free(hp);
+}
+
+static void test_split_target(void **state)
+{
+	static const char *const bad[] = {
+		"10.0.0.1", ":80", "2001:db8::1:80", "[2001:db8::1]", "[2001:db8::1]80", "::1",
+	};
+	char *hp, err[256];
+	const char *pp;
+	size_t i;
+	(void)state;
+	split_ok("10.0.0.1:80", "10.0.0.1", "80");
+	split_ok("10.0.0.0/24:1-1024", "10.0.0.0/24", "1-1024");
+	split_ok("example.org:22,80", "example.org", "22,80");
+	split_ok("[2001:db8::1]:80", "[2001:db8::1]", "80");
+	split_ok("[2001:db8::/112]:22,80", "[2001:db8::/112]", "22,80");
+	split_ok("[2001:db8::]/112:1-3", "[2001:db8::]/112", "1-3");
+	split_ok("[::1]:", "[::1]", ""); /* (the empty port list is nu_parse_ports's to refuse) */
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
-		assert_int_equal(nu_hosts_add(&h, bad[i], NULL, NULL, err, sizeof(err)), -1);
+		hp = NULL;
+		assert_int_equal(nu_split_target(bad[i], &hp, &pp, err, sizeof(err)), -1);
+		assert_null(hp);
 		assert_true(err[0] != 0);
 	}
-	assert_int_equal(h.n, 0);
-	nu_hosts_free(&h);
+	/* an IPv6 address without brackets says how to write it */
+	assert_int_equal(nu_split_target("fd00::1:80", &hp, &pp, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "[2001:db8::1]:80"));
 }
 
 /* ---- ports ---- */
@@ -361,6 +493,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_address),  cmocka_unit_test(test_host_cidr),
+		cmocka_unit_test(test_host_ipv6),     cmocka_unit_test(test_host_ipv6_prefix),
+		cmocka_unit_test(test_host_ipv6_bad), cmocka_unit_test(test_split_target),
 		cmocka_unit_test(test_host_list_dedup), cmocka_unit_test(test_host_bad),
 		cmocka_unit_test(test_ports),         cmocka_unit_test(test_ports_bad),
 		cmocka_unit_test(test_parse_num),     cmocka_unit_test(test_numopt),

@@ -35,7 +35,8 @@ static const char check_usage[] =
 	"\n"
 	"Tells which TCP ports listen: open (SYN/ACK), closed (RST) or filtered\n"
 	"(ICMP unreachable, or no answer after the retries), with the round-trip time.\n"
-	"HOST is an IPv4 address, a name or a CIDR block; PORTS is 80, 1-1024 or\n"
+	"HOST is an IPv4 address, a name, a CIDR block, or an IPv6 address or prefix\n"
+	"(/112 or longer) in brackets: [2001:db8::1]:80; PORTS is 80, 1-1024 or\n"
 	"22,80,8000-8010.  Probes go out in a random order across hosts and ports.\n"
 	"\n"
 	"  --mode MODE     auto (default: syn with CAP_NET_RAW, else connect),\n"
@@ -139,22 +140,19 @@ static void on_host(void *arg, size_t idx, int is_new)
 
 static void add_target(struct check *c, const char *t)
 {
-	const char *colon = strrchr(t, ':');
+	const char *ports;
 	char err[256], *host;
 	struct add_ctx a = {.c = c};
 	struct portset ps;
-	if (!colon || colon == t)
-		die("check: target '%s' is not HOST:PORTS (e.g. 10.0.0.2:22,80 or 10.0.0.0/24:1-1024)", t);
-	if (nu_parse_ports(colon + 1, &ps.p, &ps.n, err, sizeof(err)))
+	if (nu_split_target(t, &host, &ports, err, sizeof(err)))
+		die("check: %s", err);
+	c->tstr = check_realloc(c->tstr, c->ntstr + 1, sizeof(*c->tstr));
+	c->tstr[c->ntstr++] = host; /* kept: a name is printed as given */
+	if (nu_parse_ports(ports, &ps.p, &ps.n, err, sizeof(err)))
 		die("check: %s", err);
 	c->sets = check_realloc(c->sets, c->nsets + 1, sizeof(*c->sets));
 	c->sets[c->nsets] = ps;
 	a.set = (uint32_t)c->nsets++;
-	host = strndup(t, (size_t)(colon - t)); /* kept: a name is printed as given */
-	c->tstr = check_realloc(c->tstr, c->ntstr + 1, sizeof(*c->tstr));
-	if (!host)
-		die("out of memory");
-	c->tstr[c->ntstr++] = host;
 	if (nu_hosts_add(&c->hosts, host, on_host, &a, err, sizeof(err)))
 		die("check: %s", err);
 }
@@ -195,14 +193,14 @@ static uint16_t port_of(const struct check *c, size_t h, uint64_t idx)
 void check_target_of(const struct check *c, uint64_t idx, struct check_target *t)
 {
 	size_t h = host_of(c, idx);
-	*t = (struct check_target){.addr = {.family = AF_INET, .u.v4 = c->hosts.v[h].addr},
+	*t = (struct check_target){.addr = c->hosts.v[h].addr,
 				   .port = port_of(c, h, idx), .host = h, .idx = idx,
 				   .try = c->pr[idx].tries};
 }
 
-long long check_probe_of(const struct check *c, const struct check_addr *addr, uint16_t port)
+long long check_probe_of(const struct check *c, const struct nu_addr *addr, uint16_t port)
 {
-	long h = addr->family == AF_INET ? nu_hosts_find(&c->hosts, addr->u.v4) : -1;
+	long h = nu_hosts_find(&c->hosts, addr);
 	const struct portset *ps;
 	size_t lo = 0, hi;
 	if (h < 0)
@@ -226,7 +224,7 @@ long long check_probe_of(const struct check *c, const struct check_addr *addr, u
 static void print_results(struct check *c)
 {
 	size_t h;
-	char buf[INET_ADDRSTRLEN];
+	char buf[NU_ADDRSTRLEN];
 	for (h = 0; h < c->hosts.n; h++) {
 		const char *name = nu_host_str(&c->hosts.v[h], buf);
 		uint64_t idx;

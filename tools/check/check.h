@@ -28,18 +28,8 @@ struct portset {
 	size_t n;
 };
 
-/* What an engine is asked to probe.  The address is per family, so that
- * IPv6 is one more member of the union and one more case in the engines,
- * not a second copy of them. */
-struct check_addr {
-	int family; /* AF_INET */
-	union {
-		uint32_t v4; /* network byte order */
-	} u;
-};
-
 struct check_target {
-	struct check_addr addr;
+	struct nu_addr addr;
 	uint16_t port;
 	size_t host;  /* index into check.hosts (per-host state in engines) */
 	uint64_t idx; /* the probe: what check_resolve() is told */
@@ -115,7 +105,7 @@ void *check_realloc(void *p, size_t n, size_t size);
 /* The target of probe IDX. */
 void check_target_of(const struct check *c, uint64_t idx, struct check_target *t);
 /* The probe for (ADDR, PORT), or -1 when that is none of ours. */
-long long check_probe_of(const struct check *c, const struct check_addr *addr, uint16_t port);
+long long check_probe_of(const struct check *c, const struct nu_addr *addr, uint16_t port);
 
 /* ---- SYN cookies, for the engines that send their own SYNs (cookie.c) ----
  * The sequence number is a keyed hash of the 4-tuple, and the source port
@@ -127,14 +117,14 @@ struct check_cookie {
 	uint16_t sport_lo, sport_n;
 };
 
-uint32_t check_cookie_isn(const struct check_cookie *k, const struct check_addr *dst,
+uint32_t check_cookie_isn(const struct check_cookie *k, const struct nu_addr *dst,
 			  uint16_t dport, uint16_t sport);
-uint16_t check_cookie_sport(const struct check_cookie *k, const struct check_addr *dst,
+uint16_t check_cookie_sport(const struct check_cookie *k, const struct nu_addr *dst,
 			    uint16_t dport, unsigned try);
 
 /* An answer seen to a cookie SYN. */
 struct check_reply {
-	struct check_addr peer; /* the target's address */
+	struct nu_addr peer; /* the target's address */
 	uint16_t port;          /* the target's port */
 	uint16_t ours;          /* our source port */
 	uint32_t seqack;        /* ack - 1, or the sequence number an ICMP error quotes */

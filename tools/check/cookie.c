@@ -1,23 +1,28 @@
 /* SYN cookies for the engines that send their own SYNs (syn, stack): see
  * check.h.  A reply is trusted on its cookie alone. */
+#include <string.h>
+#include <sys/socket.h>
+
 #include "check.h"
 
-/* The hash input for a 4-tuple: the target's address (per family), its
- * port and ours. */
-static uint64_t tuple_hash(const struct check_cookie *k, const struct check_addr *dst,
+/* The hash input for a 4-tuple: the target's address (4 or 16 bytes, so
+ * the families never share an input), its port and ours. */
+static uint64_t tuple_hash(const struct check_cookie *k, const struct nu_addr *dst,
 			   uint16_t dport, uint32_t sport)
 {
-	uint32_t in[3] = {dst->u.v4, dport, sport};
-	return nu_siphash(k->key, in, sizeof(in));
+	uint32_t in[6] = {dport, sport};
+	size_t alen = dst->family == AF_INET6 ? 16 : 4;
+	memcpy(in + 2, dst->family == AF_INET6 ? (const void *)dst->u.v6 : &dst->u.v4, alen);
+	return nu_siphash(k->key, in, 8 + alen);
 }
 
-uint32_t check_cookie_isn(const struct check_cookie *k, const struct check_addr *dst,
+uint32_t check_cookie_isn(const struct check_cookie *k, const struct nu_addr *dst,
 			  uint16_t dport, uint16_t sport)
 {
 	return (uint32_t)tuple_hash(k, dst, dport, sport);
 }
 
-uint16_t check_cookie_sport(const struct check_cookie *k, const struct check_addr *dst,
+uint16_t check_cookie_sport(const struct check_cookie *k, const struct nu_addr *dst,
 			    uint16_t dport, unsigned try)
 {
 	uint64_t h = tuple_hash(k, dst, dport, 0xffffffffu);

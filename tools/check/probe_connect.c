@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -75,6 +76,19 @@ static int connect_open(struct check *c, void **state, char *err, size_t errlen)
 	return 0;
 }
 
+/* 1 when this host has a source address towards A: a connected UDP socket
+ * asks the routing table and sends nothing. */
+static bool has_source(const struct nu_addr *a)
+{
+	struct sockaddr_storage sa;
+	socklen_t len = nu_addr_sockaddr(a, 9, &sa);
+	int fd = socket(a->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, len) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 /* A connect() that failed at once: 0 when that is the probe's answer,
  * -1 to try again a little later. */
 static int connect_failed(struct connect_engine *x, const struct check_target *t, int e,
@@ -82,7 +96,14 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 {
 	struct check *c = x->c;
 	switch (e) {
-	case EADDRNOTAVAIL: /* no local port free right now */
+	case EADDRNOTAVAIL:
+		/* no local port free right now, or no source address at all
+		 * (IPv6 off, or no IPv6 address here): that one never passes */
+		if (has_source(&t->addr))
+			return -1;
+		c->pr[t->idx].tries++;
+		check_resolve(c, t->idx, ST_FILTERED, 0);
+		return 0;
 	case EAGAIN:
 	case ENOBUFS:
 	case ENOMEM:
@@ -96,6 +117,7 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 	case EHOSTUNREACH:
 	case EACCES:
 	case EPERM:
+	case EAFNOSUPPORT: /* no IPv6 in this namespace */
 		c->pr[t->idx].tries++;
 		check_resolve(c, t->idx, ST_FILTERED, 0);
 		return 0;
@@ -108,19 +130,20 @@ static int connect_send(void *state, const struct check_target *t)
 {
 	struct connect_engine *x = state;
 	struct check *c = x->c;
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = t->addr.u.v4,
-				  .sin_port = htons(t->port)};
+	struct sockaddr_storage sa;
+	socklen_t salen = nu_addr_sockaddr(&t->addr, t->port, &sa);
 	struct linger lg = {1, 0};
 	int zero = 0, one = 1, fd, s;
 	struct epoll_event ev;
 	uint64_t now;
 	if (x->free_head < 0)
 		return -1;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(t->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 			return -1;
-		die("check: socket: %s", strerror(errno));
+		die("check: socket: %s%s", strerror(errno),
+		    errno == EAFNOSUPPORT ? " (an IPv6 target, and no IPv6 here)" : "");
 	}
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	/* Linux: quick-ack off puts the socket in "pingpong" (interactive)
@@ -133,7 +156,7 @@ static int connect_send(void *state, const struct check_target *t)
 	if (c->timeout_ms >= 1000)
 		setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one));
 	now = nu_now_ns();
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (struct sockaddr *)&sa, salen) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 		close(fd);
 		return connect_failed(x, t, e, now);

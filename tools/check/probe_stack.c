@@ -53,11 +53,6 @@ struct stack_engine {
 	unsigned enobufs;
 };
 
-static struct check_addr v4(uint32_t host_order)
-{
-	return (struct check_addr){.family = AF_INET, .u.v4 = htonl(host_order)};
-}
-
 /* TCP_RX: every segment before the core sees it.  A SYN/ACK or RST (with
  * ACK) to one of our probes is credited; then it goes on to the core, which
  * has no socket for it: RFC 9293 3.10.7.1 makes it answer the SYN/ACK with
@@ -73,7 +68,7 @@ static enum tapir_verdict stack_tcp_rx(void *arg, struct tapir_hook_pkt *p)
 	fl = th[TAPIR_TH_FLAGS];
 	if (!(fl & TAPIR_TH_ACK) || !((fl & TAPIR_TH_RST) || (fl & TAPIR_TH_SYN)))
 		return TAPIR_PASS; /* a RST without ACK does not answer a SYN */
-	r = (struct check_reply){.peer = v4(p->src), .port = tapir_get16(th + TAPIR_TH_SPORT),
+	r = (struct check_reply){.peer = nu_addr_v4(htonl(p->src)), .port = tapir_get16(th + TAPIR_TH_SPORT),
 				 .ours = tapir_get16(th + TAPIR_TH_DPORT),
 				 .seqack = tapir_get32(th + TAPIR_TH_ACK_NO) - 1,
 				 .state = (fl & TAPIR_TH_RST) ? ST_CLOSED : ST_OPEN,
@@ -105,7 +100,7 @@ static enum tapir_verdict stack_ip_rx(void *arg, struct tapir_hook_pkt *p)
 	    p->len < ihl + TAPIR_ICMP_HLEN + ihl2 + 8 ||
 	    tapir_get32(in + TAPIR_IPV4_SRC) != x->cfg->my_addr)
 		return TAPIR_PASS;
-	r = (struct check_reply){.peer = v4(tapir_get32(in + TAPIR_IPV4_DST)),
+	r = (struct check_reply){.peer = nu_addr_v4(htonl(tapir_get32(in + TAPIR_IPV4_DST))),
 				 .port = tapir_get16(in + ihl2 + TAPIR_TH_DPORT),
 				 .ours = tapir_get16(in + ihl2 + TAPIR_TH_SPORT),
 				 .seqack = tapir_get32(in + ihl2 + TAPIR_TH_SEQ),
@@ -125,14 +120,15 @@ static enum tapir_verdict stack_link_rx(void *arg, struct tapir_hook_pkt *p)
 	long i = -1;
 	if (p->len >= TAPIR_ETH_HLEN + 28 && type == TAPIR_ETH_P_ARP) {
 		/* the sender's protocol address (RFC 826) */
-		i = nu_hosts_find(&x->nh, htonl(tapir_get32(f + TAPIR_ETH_HLEN + 14)));
+		struct nu_addr spa = nu_addr_v4(htonl(tapir_get32(f + TAPIR_ETH_HLEN + 14)));
+		i = nu_hosts_find(&x->nh, &spa);
 	} else if (p->len >= TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN && type == TAPIR_ETH_P_IPV4 &&
 		   x->nh_pending) {
 		/* a target's packet (a SYN/ACK) came back, so a probe went out
 		 * to it, through an address the core has resolved (it may have
 		 * learned it without our seeing an ARP packet for it) */
-		long h = nu_hosts_find(&x->c->hosts,
-				       htonl(tapir_get32(f + TAPIR_ETH_HLEN + TAPIR_IPV4_SRC)));
+		struct nu_addr src = nu_addr_v4(htonl(tapir_get32(f + TAPIR_ETH_HLEN + TAPIR_IPV4_SRC)));
+		long h = nu_hosts_find(&x->c->hosts, &src);
 		if (h >= 0)
 			i = (long)x->host_nh[h];
 	}
@@ -299,7 +295,8 @@ static void next_hops(struct stack_engine *x)
 	size_t h;
 	x->host_nh = check_calloc(c->hosts.n, sizeof(*x->host_nh));
 	for (h = 0; h < c->hosts.n; h++) {
-		uint32_t d = ntohl(c->hosts.v[h].addr), nh = d;
+		uint32_t d = ntohl(c->hosts.v[h].addr.u.v4), nh = d;
+		struct nu_addr nha;
 		if (d == cfg->my_addr)
 			die("check: %s is tapir's own address (--addr)", tapir_ipv4_str(d, a));
 		if ((d & cfg->my_mask) != (cfg->my_addr & cfg->my_mask)) {
@@ -312,7 +309,8 @@ static void next_hops(struct stack_engine *x)
 		tapir_ipv4_str(nh, a);
 		if (nu_hosts_add(&x->nh, a, NULL, NULL, err, sizeof(err)))
 			die("check: %s", err);
-		x->host_nh[h] = (uint32_t)nu_hosts_find(&x->nh, htonl(nh));
+		nha = nu_addr_v4(htonl(nh));
+		x->host_nh[h] = (uint32_t)nu_hosts_find(&x->nh, &nha);
 	}
 	x->nh_state = check_calloc(x->nh.n, 1);
 	x->nh_since = check_calloc(x->nh.n, sizeof(*x->nh_since));
@@ -372,8 +370,15 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	unsigned mtu;
 	struct epoll_event ev = {.events = EPOLLIN};
 	uint64_t now_us;
-	(void)err; /* it cannot fail but by dying */
-	(void)errlen;
+	char buf[NU_ADDRSTRLEN];
+	for (size_t h = 0; h < c->hosts.n; h++)
+		if (c->hosts.v[h].addr.family != AF_INET) {
+			/* the core has IPv6 at layer 3 only so far */
+			snprintf(err, errlen, "%s: stack mode: IPv6 needs TCP over IPv6 (not yet)",
+				 nu_host_str(&c->hosts.v[h], buf));
+			free(x);
+			return -1;
+		}
 	x->c = c;
 	x->cfg = cfg;
 	x->ck = (struct check_cookie){.key = &c->key, .sport_lo = STACK_SPORT_LO,

@@ -5,6 +5,7 @@
  * with a RST (RFC 9293 3.10.7.1), so open = 3 packets, closed = 2. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
@@ -24,10 +25,10 @@
 
 struct syn_engine {
 	struct check *c;
-	int raw;
+	int raw, raw6; /* per family, -1 when no target has it */
 	pcap_t *pc;
 	int linkoff;
-	uint32_t *src; /* per host: our source address (network order), 0 unknown */
+	struct nu_addr *src; /* per host: our source address, family 0 unknown */
 	struct check_cookie ck;
 	unsigned enobufs;
 };
@@ -58,7 +59,7 @@ static void pick_sports(struct check_cookie *k)
 /* The capture of the replies: 0, or -1 with why in ERR. */
 static int capture_open(struct syn_engine *x, char *err, size_t errlen)
 {
-	char ebuf[PCAP_ERRBUF_SIZE], filt[400];
+	char ebuf[PCAP_ERRBUF_SIZE], filt[600];
 	struct bpf_program prog;
 	int dlt;
 	x->pc = pcap_create("any", ebuf);
@@ -85,11 +86,19 @@ static int capture_open(struct syn_engine *x, char *err, size_t errlen)
 	case DLT_RAW: x->linkoff = 0; break;
 	default: die("check: unexpected capture link type %d", dlt);
 	}
-	/* replies to our source ports: SYN/ACK or RST; and ICMP unreachables */
+	/* replies to our source ports: SYN/ACK or RST; and ICMP unreachables.
+	 * libpcap's tcp[] is IPv4 only: over IPv6 the TCP header is read at
+	 * 40 (no extension headers: a SYN/ACK or RST carries none, and one that
+	 * does is not ours), and ICMPv6 destination unreachable is type 1
+	 * (RFC 4443 3.1) */
 	snprintf(filt, sizeof(filt),
 		 "(tcp and dst portrange %u-%u and (tcp[13] & 4 != 0 or tcp[13] & 0x12 == 0x12))"
-		 " or (icmp and icmp[0] == 3)",
-		 x->ck.sport_lo, x->ck.sport_lo + x->ck.sport_n - 1);
+		 " or (icmp and icmp[0] == 3)"
+		 " or (ip6 and ip6[6] == 6 and ip6[42:2] >= %u and ip6[42:2] <= %u"
+		 " and (ip6[53] & 4 != 0 or ip6[53] & 0x12 == 0x12))"
+		 " or (ip6 and ip6[6] == 58 and ip6[40] == 1)",
+		 x->ck.sport_lo, x->ck.sport_lo + x->ck.sport_n - 1, x->ck.sport_lo,
+		 x->ck.sport_lo + x->ck.sport_n - 1);
 	if (pcap_compile(x->pc, &prog, filt, 1, PCAP_NETMASK_UNKNOWN) ||
 	    pcap_setfilter(x->pc, &prog))
 		die("check: pcap filter: %s", pcap_geterr(x->pc));
@@ -99,61 +108,86 @@ static int capture_open(struct syn_engine *x, char *err, size_t errlen)
 	return 0;
 }
 
-/* Works when raw sockets and capture do (CAP_NET_RAW). */
-static int syn_open(struct check *c, void **state, char *err, size_t errlen)
+/* A raw TCP socket of FAMILY that only sends: 0, or -1 with why in ERR. */
+static int raw_open(int family, char *err, size_t errlen)
 {
 	struct sock_filter none = BPF_STMT(BPF_RET | BPF_K, 0);
 	struct sock_fprog drop_all = {.len = 1, .filter = &none};
-	struct epoll_event ev = {.events = EPOLLIN};
-	struct syn_engine *x = check_calloc(1, sizeof(*x));
-	x->c = c;
-	x->ck.key = &c->key;
-	x->raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (x->raw < 0) {
-		snprintf(err, errlen, "raw socket: %s", strerror(errno));
-		free(x);
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0) {
+		snprintf(err, errlen, "raw %ssocket: %s", family == AF_INET6 ? "IPv6 " : "",
+			 strerror(errno));
 		return -1;
 	}
 	/* the raw socket only sends: a copy of every TCP segment would queue
 	 * on it otherwise */
-	setsockopt(x->raw, SOL_SOCKET, SO_ATTACH_FILTER, &drop_all, sizeof(drop_all));
+	setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop_all, sizeof(drop_all));
+	return fd;
+}
+
+/* Works when raw sockets and capture do (CAP_NET_RAW). */
+static int syn_open(struct check *c, void **state, char *err, size_t errlen)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct syn_engine *x = check_calloc(1, sizeof(*x));
+	bool fam[2] = {false, false}; /* IPv4, IPv6 targets */
+	size_t h;
+	for (h = 0; h < c->hosts.n; h++)
+		fam[c->hosts.v[h].addr.family == AF_INET6] = true;
+	x->c = c;
+	x->ck.key = &c->key;
+	x->raw = x->raw6 = -1;
+	if ((fam[0] && (x->raw = raw_open(AF_INET, err, errlen)) < 0) ||
+	    (fam[1] && (x->raw6 = raw_open(AF_INET6, err, errlen)) < 0))
+		goto fail;
 	pick_sports(&x->ck);
-	if (capture_open(x, err, errlen)) {
-		close(x->raw);
-		free(x);
-		return -1;
-	}
+	if (capture_open(x, err, errlen))
+		goto fail;
 	ev.data.u64 = 0;
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(x->pc), &ev))
 		die("check: epoll_ctl: %s", strerror(errno));
 	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
 	*state = x;
 	return 0;
+fail:
+	if (x->raw >= 0)
+		close(x->raw);
+	if (x->raw6 >= 0)
+		close(x->raw6);
+	free(x);
+	return -1;
 }
 
-static uint32_t source_for(struct syn_engine *x, const struct check_target *t)
+/* Our source address towards T's host, or NULL when there is no route. */
+static const struct nu_addr *source_for(struct syn_engine *x, const struct check_target *t)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = t->addr.u.v4,
-				  .sin_port = htons(9)};
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage sa;
+	socklen_t len = nu_addr_sockaddr(&t->addr, 9, &sa);
+	struct nu_addr *src = &x->src[t->host];
 	int fd;
-	if (x->src[t->host])
-		return x->src[t->host];
+	if (src->family)
+		return src;
 	/* a connected UDP socket asks the routing table; it sends nothing */
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = socket(t->addr.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die("check: socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
-		x->src[t->host] = sin.sin_addr.s_addr;
+	if (connect(fd, (struct sockaddr *)&sa, len) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
+		src->family = t->addr.family;
+		if (t->addr.family == AF_INET6)
+			memcpy(src->u.v6, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
+		else
+			src->u.v4 = ((struct sockaddr_in *)&sa)->sin_addr.s_addr;
+	}
 	close(fd);
-	return x->src[t->host];
+	return src->family ? src : NULL;
 }
 
-/* The SYN for T from SRC (network order) and SPORT. */
+/* The SYN for T from SRC and SPORT. */
 static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct check_target *t,
-		      uint32_t src, uint16_t sport)
+		      const struct nu_addr *src, uint16_t sport)
 {
+	uint32_t ph;
 	memset(seg, 0, SYN_LEN);
 	tapir_put16(seg + TAPIR_TH_SPORT, sport);
 	tapir_put16(seg + TAPIR_TH_DPORT, t->port);
@@ -164,20 +198,27 @@ static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct che
 	/* MSS 1460: a SYN like any other, so nothing treats it specially */
 	seg[20] = 2, seg[21] = 4;
 	tapir_put16(seg + 22, 1460);
-	/* RFC 9293 3.1: checksum over the pseudo-header and the segment */
-	tapir_put16(seg + TAPIR_TH_CSUM,
-		    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(ntohl(src), ntohl(t->addr.u.v4),
-								      TAPIR_IPPROTO_TCP, SYN_LEN),
-						   seg, SYN_LEN)));
+	/* RFC 9293 3.1: checksum over the pseudo-header and the segment; over
+	 * IPv6 the pseudo-header of RFC 8200 8.1 (a raw IPv6 socket computes
+	 * only ICMPv6's checksum itself) */
+	if (t->addr.family == AF_INET6)
+		ph = tapir_csum_pseudo6(src->u.v6, t->addr.u.v6, TAPIR_IPPROTO_TCP, SYN_LEN);
+	else
+		ph = tapir_csum_pseudo(ntohl(src->u.v4), ntohl(t->addr.u.v4), TAPIR_IPPROTO_TCP,
+				       SYN_LEN);
+	tapir_put16(seg + TAPIR_TH_CSUM, tapir_csum_fold(tapir_csum_add(ph, seg, SYN_LEN)));
 }
 
 static int syn_send(void *state, const struct check_target *t)
 {
 	struct syn_engine *x = state;
 	struct check *c = x->c;
-	uint32_t src = source_for(x, t), sent_us;
+	const struct nu_addr *src = source_for(x, t);
+	uint32_t sent_us;
 	uint8_t seg[SYN_LEN];
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = t->addr.u.v4};
+	struct sockaddr_storage sa;
+	/* raw sockets take the port as 0 (Linux: else EINVAL over IPv6) */
+	socklen_t salen = nu_addr_sockaddr(&t->addr, 0, &sa);
 	struct probe *p = &c->pr[t->idx];
 	if (!src) {
 		check_resolve(c, t->idx, ST_FILTERED, 0); /* no route */
@@ -187,7 +228,8 @@ static int syn_send(void *state, const struct check_target *t)
 	syn_build(seg, x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
 	/* before sendto: on a veth the answer can be captured before it returns */
 	sent_us = (uint32_t)(wall_us() - c->t0_wall);
-	if (sendto(x->raw, seg, sizeof(seg), 0, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	if (sendto(t->addr.family == AF_INET6 ? x->raw6 : x->raw, seg, sizeof(seg), 0,
+		   (struct sockaddr *)&sa, salen) < 0) {
 		switch (errno) {
 		case ENOBUFS:
 		case EAGAIN:
@@ -211,28 +253,48 @@ static int syn_send(void *state, const struct check_target *t)
 	return 0;
 }
 
+/* A SYN/ACK or RST at L4 (CAPLEN bytes): its ports, cookie and state. */
+static int tcp_answer(const uint8_t *l4, size_t caplen, struct check_reply *r)
+{
+	if (caplen < TAPIR_TCP_HLEN)
+		return -1;
+	/* SYN/ACK or RST: ack must be our cookie + 1 (RFC 9293 3.10.7.3) */
+	r->port = tapir_get16(l4 + TAPIR_TH_SPORT);
+	r->ours = tapir_get16(l4 + TAPIR_TH_DPORT);
+	r->seqack = tapir_get32(l4 + TAPIR_TH_ACK_NO) - 1;
+	r->state = (l4[TAPIR_TH_FLAGS] & TAPIR_TH_RST) ? ST_CLOSED : ST_OPEN;
+	if (!(l4[TAPIR_TH_FLAGS] & TAPIR_TH_ACK))
+		return -1; /* a RST without ACK does not answer a SYN */
+	return 0;
+}
+
+/* The SYN an ICMP error quotes, its first 8 bytes at TH (ports and
+ * sequence number: all an ICMPv4 error must quote, RFC 792). */
+static void quoted_syn(const uint8_t *th, struct check_reply *r)
+{
+	r->ours = tapir_get16(th + TAPIR_TH_SPORT);
+	r->port = tapir_get16(th + TAPIR_TH_DPORT);
+	r->seqack = tapir_get32(th + TAPIR_TH_SEQ);
+	r->state = ST_FILTERED;
+}
+
 /* The answer in a captured IPv4 packet: 0, or -1 when it is none. */
-static int syn_parse(const uint8_t *ip, size_t caplen, struct check_reply *r)
+static int syn_parse4(const uint8_t *ip, size_t caplen, struct check_reply *r)
 {
 	const uint8_t *l4;
 	size_t ihl;
-	if (caplen < TAPIR_IPV4_HLEN || (ip[TAPIR_IPV4_VHL] >> 4) != 4)
+	if (caplen < TAPIR_IPV4_HLEN)
 		return -1;
 	ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4;
 	if (ihl < TAPIR_IPV4_HLEN || caplen < ihl + TAPIR_TCP_HLEN)
 		return -1;
 	l4 = ip + ihl;
-	r->peer.family = AF_INET;
+	r->peer = nu_addr_v4(0);
 	if (ip[TAPIR_IPV4_PROTO] == TAPIR_IPPROTO_TCP) {
-		/* SYN/ACK or RST: ack must be our cookie + 1 (RFC 9293 3.10.7.3) */
 		memcpy(&r->peer.u.v4, ip + TAPIR_IPV4_SRC, 4);
-		r->port = tapir_get16(l4 + TAPIR_TH_SPORT);
-		r->ours = tapir_get16(l4 + TAPIR_TH_DPORT);
-		r->seqack = tapir_get32(l4 + TAPIR_TH_ACK_NO) - 1;
-		r->state = (l4[TAPIR_TH_FLAGS] & TAPIR_TH_RST) ? ST_CLOSED : ST_OPEN;
-		if (!(l4[TAPIR_TH_FLAGS] & TAPIR_TH_ACK))
-			return -1; /* a RST without ACK does not answer a SYN */
-	} else if (ip[TAPIR_IPV4_PROTO] == TAPIR_IPPROTO_ICMP) {
+		return tcp_answer(l4, caplen - ihl, r);
+	}
+	if (ip[TAPIR_IPV4_PROTO] == TAPIR_IPPROTO_ICMP) {
 		/* RFC 792 destination unreachable: our IP header + 8 bytes of TCP */
 		const uint8_t *in = l4 + TAPIR_ICMP_HLEN;
 		size_t ihl2;
@@ -243,14 +305,48 @@ static int syn_parse(const uint8_t *ip, size_t caplen, struct check_reply *r)
 		    caplen < ihl + TAPIR_ICMP_HLEN + ihl2 + 8)
 			return -1;
 		memcpy(&r->peer.u.v4, in + TAPIR_IPV4_DST, 4);
-		r->ours = tapir_get16(in + ihl2 + TAPIR_TH_SPORT);
-		r->port = tapir_get16(in + ihl2 + TAPIR_TH_DPORT);
-		r->seqack = tapir_get32(in + ihl2 + TAPIR_TH_SEQ);
-		r->state = ST_FILTERED;
-	} else {
-		return -1;
+		quoted_syn(in + ihl2, r);
+		return 0;
 	}
-	return 0;
+	return -1;
+}
+
+/* The answer in a captured IPv6 packet: 0, or -1 when it is none.  Our
+ * SYNs carry no extension header, and neither do the answers the capture
+ * filter lets through. */
+static int syn_parse6(const uint8_t *ip, size_t caplen, struct check_reply *r)
+{
+	const uint8_t *l4 = ip + TAPIR_IPV6_HLEN;
+	if (caplen < TAPIR_IPV6_HLEN + TAPIR_ICMP6_HLEN)
+		return -1;
+	memset(&r->peer, 0, sizeof(r->peer));
+	r->peer.family = AF_INET6;
+	if (ip[TAPIR_IPV6_NXT] == TAPIR_IPPROTO_TCP) {
+		memcpy(r->peer.u.v6, ip + TAPIR_IPV6_SRC, 16);
+		return tcp_answer(l4, caplen - TAPIR_IPV6_HLEN, r);
+	}
+	if (ip[TAPIR_IPV6_NXT] == TAPIR_IPPROTO_ICMPV6 && l4[0] == TAPIR_ICMP6_UNREACH) {
+		/* RFC 4443 3.1: as much of the invoking packet as fits */
+		const uint8_t *in = l4 + TAPIR_ICMP6_HLEN;
+		if (caplen < 2 * TAPIR_IPV6_HLEN + TAPIR_ICMP6_HLEN + 8 ||
+		    in[TAPIR_IPV6_NXT] != TAPIR_IPPROTO_TCP)
+			return -1;
+		memcpy(r->peer.u.v6, in + TAPIR_IPV6_DST, 16);
+		quoted_syn(in + TAPIR_IPV6_HLEN, r);
+		return 0;
+	}
+	return -1;
+}
+
+static int syn_parse(const uint8_t *ip, size_t caplen, struct check_reply *r)
+{
+	if (caplen < 1)
+		return -1;
+	if ((ip[0] >> 4) == 4)
+		return syn_parse4(ip, caplen, r);
+	if ((ip[0] >> 4) == 6)
+		return syn_parse6(ip, caplen, r);
+	return -1;
 }
 
 static void syn_reply(u_char *arg, const struct pcap_pkthdr *ph, const u_char *pkt)
@@ -281,7 +377,10 @@ static void syn_close(void *state)
 		fprintf(stderr, "tapir check: warning: the capture dropped %u packets: replies are being lost; lower --rate\n",
 			ps.ps_drop);
 	pcap_close(x->pc);
-	close(x->raw);
+	if (x->raw >= 0)
+		close(x->raw);
+	if (x->raw6 >= 0)
+		close(x->raw6);
 	free(x->src);
 	free(x);
 }

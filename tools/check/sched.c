@@ -153,7 +153,7 @@ static void send_paced(struct check *c, struct nu_bucket *b, uint64_t idx, uint6
 {
 	struct check_target t;
 	check_target_of(c, idx, &t);
-	for (;;) {
+	while (!check_interrupted) { /* (a probe that never goes must not hang us) */
 		uint64_t now = nu_now_ns(), w = nu_bucket_wait(b, now);
 		if (w) {
 			check_pump(c, now + w, false);

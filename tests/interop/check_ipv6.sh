@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tapir check over IPv6 against the Linux kernel, mixed with IPv4: a target
+# namespace with IPv6 listeners (some on one address, some on every IPv6
+# address), closed ports (RST), ports dropped by nftables and one rejected
+# with ICMPv6 administratively prohibited (both `filtered`), 15 more IPv6
+# addresses probed as a /124 prefix, and an IPv4 host in the same run.
+# connect mode (as nobody), syn mode (raw SYNs with the RFC 8200 8.1
+# pseudo-header checksum) and auto must print exactly the expected lines;
+# a capture checks syn mode's packet cost and its SYNs' checksums; stack
+# mode and bad IPv6 targets give one `tapir:` line and exit 2.
+CN_IPV6=1
+source "$(dirname "$0")/check_net.sh"
+require_root nft setpriv "$PY"
+cn_create
+T6=$CN_T_ADDR6
+for ((i = 1; i <= 15; i++)); do
+	printf 'address add fd00:201:1::%x/128 dev lo\n' "$i"
+done | tx ip -batch - || fail "IPv6 addresses on the target's lo"
+cn_listen "[$T6]:22" "[$T6]:25" "[$T6]:80" "[::]:443" "[::]:8080" "$CN_T_ADDR:22"
+tx nft -f - <<'NFT' || fail "nft rules"
+table inet tapir_check6 {
+  chain in {
+    type filter hook input priority 0;
+    meta nfproto ipv6 tcp dport { 135, 139 } drop
+    meta nfproto ipv6 tcp dport 5555 reject with icmpx type admin-prohibited
+  }
+}
+NFT
+
+# The expected lines ("host port state"), in output order: hosts as given,
+# ports ascending.
+{
+	for ((p = 1; p <= 1024; p++)); do
+		case $p in
+		22 | 25 | 80 | 443) echo "$T6 $p open" ;;
+		135 | 139) echo "$T6 $p filtered" ;;
+		*) echo "$T6 $p closed" ;;
+		esac
+	done
+	echo "$T6 5555 filtered"
+	echo "$T6 8080 open"
+	for ((i = 1; i <= 15; i++)); do
+		printf 'fd00:201:1::%x 443 open\nfd00:201:1::%x 444 closed\n' "$i" "$i"
+	done
+	echo "$CN_T_ADDR 22 open"
+	echo "$CN_T_ADDR 23 closed"
+} >"$WORK/expected"
+TARGETS=("[$T6]:1-1024,5555,8080" "[fd00:201:1::/124]:443,444" "$CN_T_ADDR:22,23")
+RUNARGS=(--rate 20000 --timeout 500 --retries 1)
+
+# run_check NAME [WRAPPER...] -- ARGS: tapir check in the scanner's
+# namespace: exit 1 (some ports closed) and exactly the expected lines.
+run_check() {
+	local name=$1
+	cn_run_check "$@"
+	awk '{ print $1, $2, $3 }' "$WORK/$name.out" >"$WORK/$name.got"
+	diff -u "$WORK/expected" "$WORK/$name.got" >&2 || fail "$name: not the expected lines (diff above)"
+	# every open or closed port has an RTT; the dropped ones have none (the
+	# ICMPv6-rejected one has its error's in syn mode)
+	awk '$3 != "filtered" && $4 !~ /^[0-9]+\.[0-9]+$/ { bad = 1 }
+		($2 == 135 || $2 == 139) && $4 != "-" { bad = 1 } NF != 4 { bad = 1 }
+		END { exit bad }' "$WORK/$name.out" || fail "$name: a line whose RTT does not go with its state"
+	log "$name: exactly the expected $(wc -l <"$WORK/expected") lines"
+}
+
+NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+run_check connect "${NOBODY[@]}" -- --mode connect "${RUNARGS[@]}" "${TARGETS[@]}"
+run_check syn -- --mode syn "${RUNARGS[@]}" "${TARGETS[@]}"
+run_check auto -- "${RUNARGS[@]}" "${TARGETS[@]}"
+
+# ---- syn mode's packets over IPv6, from a capture on the target's end ----
+# markers: UDP to the scanner's discard port, not counted
+cn_capture "$NS_T" ct0 "$WORK/syn6.pcap" "tcp or (udp and dst port 9)" \
+	tx bash -c "echo mark >/dev/udp/$CN_S_ADDR6/9"
+out=$(NSX_TIMEOUT=30 sx "$TAPIR" check --mode syn --timeout 300 --retries 1 "[$T6]:22,135,5555,9999")
+rc=$?
+cn_capture_stop
+[[ $rc -eq 1 ]] || fail "syn, small run: exit $rc"
+[[ $(awk '{ print $1, $2, $3 }' <<<"$out") == "$T6 22 open"$'\n'"$T6 135 filtered"$'\n'"$T6 5555 filtered"$'\n'"$T6 9999 closed" ]] ||
+	fail "syn, small run: '$out'"
+# open: SYN, SYN/ACK, RST; closed: SYN, RST; dropped: SYN + 1 retry
+for p in 22:3 9999:2 135:2; do
+	want=${p#*:}
+	p=${p%%:*}
+	got=$(pcap_count "$WORK/syn6.pcap" "ipv6 && tcp.port == $p") || exit 1
+	[[ $got -eq $want ]] || {
+		tsh -r "$WORK/syn6.pcap" -Y "tcp.port == $p" >&2
+		fail "syn over IPv6: port $p cost $got packets, not $want"
+	}
+done
+got=$(pcap_count "$WORK/syn6.pcap" "ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status == 1")
+bad=$(pcap_count "$WORK/syn6.pcap" "ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status != 1")
+[[ $got -ge 5 && $bad -eq 0 ]] || fail "syn over IPv6: $got SYNs with a good checksum, $bad without"
+log "syn over IPv6: open port 3 packets, closed 2, dropped 2; $got SYNs, every checksum right"
+
+# ---- output forms ----
+out=$(NSX_TIMEOUT=10 sx "$TAPIR" check --mode connect --json --open-only "[$T6]:20-25,80" "$CN_T_ADDR:22")
+rc=$?
+[[ $rc -eq 1 ]] || fail "--json --open-only: exit $rc"
+"$PY" - "$out" "$T6" "$CN_T_ADDR" <<'PYEOF' || fail "--json --open-only output: $out"
+import json, sys
+rows = [json.loads(l) for l in sys.argv[1].splitlines()]
+t6, t4 = sys.argv[2], sys.argv[3]
+assert [(r["host"], r["port"], r["state"]) for r in rows] == [
+    (t6, 22, "open"), (t6, 25, "open"), (t6, 80, "open"), (t4, 22, "open")], rows
+assert all(set(r) == {"host", "port", "state", "rtt_ms"} and r["rtt_ms"] >= 0 for r in rows)
+PYEOF
+NSX_TIMEOUT=10 sx "$TAPIR" check --mode syn "[$T6]:22,443" "[fd00:201:1::5]:8080" >/dev/null
+[[ $? -eq 0 ]] || fail "every IPv6 port open: exit status not 0"
+log "--json --open-only and the exit statuses are right"
+
+expect_error "stack mode, an IPv6 target" "stack mode: IPv6 needs TCP over IPv6 \(not yet\)" \
+	--mode stack --iface cs0 --addr 10.201.0.9/24 "$CN_T_ADDR:22" "[$T6]:22"
+expect_error "IPv6 without brackets" "in brackets" "$T6:22"
+expect_error "an IPv6 prefix shorter than /112" "shorter than /112" "[fd00:201:1::]/64:22"
+expect_error "brackets, no port list" "HOST:PORTS" "[$T6]"
+expect_error "an IPv4 address in brackets" "only IPv6" "[$CN_T_ADDR]:22"
+pass
