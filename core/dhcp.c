@@ -56,6 +56,7 @@ struct tp_dhcp {
 	uint32_t xid;
 	tapir_time_t timer;           /* the state's next step */
 	tapir_time_t req_at;          /* the first REQUEST of this exchange (4.4.1) */
+	tapir_time_t began;           /* acquisition or renewal began: secs (2) */
 	unsigned tries;               /* transmissions in this state */
 	uint8_t probes_left;
 	struct dhcp_msg offer;        /* SELECTING's choice; then the ACK being probed */
@@ -125,7 +126,7 @@ static size_t dhcp_build(struct tapir_stack *s, struct tp_dhcp *d, uint8_t type,
 	enum tapir_dhcp_state st = d->l.state;
 	bool ciaddr = type == DHCPRELEASE ||
 		      (type == DHCPREQUEST && (st == TAPIR_DHCP_RENEWING || st == TAPIR_DHCP_REBINDING));
-	tapir_time_t secs = (s->now - d->l.started) / TAPIR_SEC(1);
+	tapir_time_t secs = (s->now - d->began) / TAPIR_SEC(1);
 	uint8_t id[7] = {1}, *o;
 
 	memset(m, 0, DHCP_BUF);
@@ -315,7 +316,7 @@ static void dhcp_timeout(struct tapir_stack *s, struct tp_dhcp *d, tapir_time_t 
 	switch (d->l.state) {
 	case TAPIR_DHCP_INIT: /* RFC 2131 4.4.1: a new transaction */
 		d->xid = (uint32_t)tp_rand(s);
-		d->l.started = now;
+		d->l.started = d->began = now;
 		d->tries = 0;
 		set_state(s, d, TAPIR_DHCP_SELECTING);
 		/* fall through */
@@ -345,7 +346,7 @@ static void dhcp_timeout(struct tapir_stack *s, struct tp_dhcp *d, tapir_time_t 
 	case TAPIR_DHCP_BOUND: /* T1: RFC 2131 4.4.5 */
 		set_state(s, d, TAPIR_DHCP_RENEWING);
 		d->xid = (uint32_t)tp_rand(s);
-		d->req_at = now;
+		d->req_at = d->began = now;
 		/* fall through */
 	case TAPIR_DHCP_RENEWING:
 		if (now >= d->l.t2) { /* T2: any server may extend it */

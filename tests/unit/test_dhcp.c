@@ -194,6 +194,8 @@ static void test_discover_backoff(void **state)
 	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_UDP), 1);
 	fx_advance(f, TAPIR_SEC(2) + 1);
 	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_UDP), 2);
+	/* secs: since the acquisition began (RFC 2131 2) */
+	assert_int_equal(tapir_get16(sent(f, 1, NULL, &n) + 8), 5);
 	fx_advance(f, TAPIR_SEC(7) - 1);
 	assert_int_equal(cap_count_ip(&f->cap, TAPIR_IPPROTO_UDP), 2);
 	fx_advance(f, TAPIR_SEC(2) + 1);
@@ -300,6 +302,7 @@ static void test_renew(void **state)
 	assert_int_equal(tapir_get32(m + 12), LEASED);
 	assert_null(opt(m, n, 54, &len));
 	assert_null(opt(m, n, 50, &len));
+	assert_int_equal(tapir_get16(m + 8), 0); /* the renewal just began */
 	reply(f, &(struct reply){.type = 5, .xid = tapir_get32(m + 4), .yiaddr = LEASED,
 				 .dst = LEASED});
 	assert_int_equal(lease(f).state, TAPIR_DHCP_BOUND);
