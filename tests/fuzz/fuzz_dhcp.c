@@ -33,16 +33,16 @@ static void reply(struct world *w, uint8_t type, uint32_t dst)
 	world_input(w, f, w_dhcp_frame(f, dst, m, n));
 }
 
-/* The peer asks who has TPA (so that we learn its MAC when TPA is ours). */
-static void peer_asks(struct world *w, uint32_t tpa)
+/* A broadcast ARP packet (OP) from the peer's MAC claiming SPA, for TPA. */
+static void peer_arp(struct world *w, uint16_t op, uint32_t spa, uint32_t tpa)
 {
 	uint8_t a[64];
 	size_t k = w_eth(a, 0x0806);
 	memset(a, 0xff, 6);
 	tapir_put16(a + k, 1), tapir_put16(a + k + 2, 0x0800), a[k + 4] = 6, a[k + 5] = 4;
-	tapir_put16(a + k + 6, 1);
+	tapir_put16(a + k + 6, op);
 	memcpy(a + k + 8, w_mac_peer, 6);
-	tapir_put32(a + k + 14, W_PEER);
+	tapir_put32(a + k + 14, spa);
 	memset(a + k + 18, 0, 6);
 	tapir_put32(a + k + 24, tpa);
 	world_input(w, a, k + 28);
@@ -63,7 +63,7 @@ static void drive(struct world *w, unsigned mode)
 		world_fail("fuzz_dhcp: no lease from a well-formed exchange");
 	/* the renewal goes to the server itself: let ARP know it */
 	world_advance(w, l.t1 - 1 - w->now);
-	peer_asks(w, W_DHCP_ADDR);
+	peer_arp(w, 1, W_PEER, W_DHCP_ADDR); /* who has our address: we learn its MAC */
 	world_advance(w, (mode == 2 ? l.t1 : l.t2) - w->now);
 }
 
@@ -88,18 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	n = w_dhcp_frame(f, (mode & 8) ? W_DHCP_ADDR : 0xffffffffu, m, size - 2);
 	world_input(&w, f, n);
-	if (mode & 16) {
-		uint8_t a[64];
-		size_t k = w_eth(a, 0x0806);
-		memset(a, 0xff, 6);
-		tapir_put16(a + k, 1), tapir_put16(a + k + 2, 0x0800), a[k + 4] = 6, a[k + 5] = 4;
-		tapir_put16(a + k + 6, 2);
-		memcpy(a + k + 8, w_mac_peer, 6);
-		tapir_put32(a + k + 14, W_DHCP_ADDR);
-		memset(a + k + 18, 0xff, 6);
-		tapir_put32(a + k + 24, W_DHCP_ADDR);
-		world_input(&w, a, k + 28);
-	}
+	if (mode & 16) /* another host has the address */
+		peer_arp(&w, 2, W_DHCP_ADDR, W_DHCP_ADDR);
 	free(f);
 	free(m);
 	world_advance(&w, w_time(data[1]));
