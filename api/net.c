@@ -239,7 +239,8 @@ int tapir_net_add_iface(struct tapir_net *net, const uint8_t mac[6], unsigned mt
 	r = idx = tapir_iface_add(net->stack, net->link, mac, mtu ? mtu : net->mtu);
 	if (r < 0)
 		goto out;
-	r = tapir_iface_set_ipv4(net->stack, idx, addr, prefix_len, net_now(net));
+	/* ADDR 0: none yet (a DHCP client will find one) */
+	r = addr ? tapir_iface_set_ipv4(net->stack, idx, addr, prefix_len, net_now(net)) : 0;
 	if (r >= 0 && gateway)
 		r = tapir_route_add(net->stack, 0, 0, gateway, idx);
 	if (r >= 0)

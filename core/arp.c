@@ -110,6 +110,14 @@ void arp_announce(struct tapir_stack *s, int ifindex)
 	arp_send(s, ifindex, ARP_OP_REQUEST, zero_mac, ifc->addr, ifc->addr, tp_mac_broadcast);
 }
 
+void arp_probe(struct tapir_stack *s, int ifindex, uint32_t tpa)
+{
+	char ip[16];
+	STAT(s, arp_requests_sent);
+	TRACE(s, TAPIR_TR_ARP, "tx probe who-has %s tell 0.0.0.0", tp_ip_str(tpa, ip));
+	arp_send(s, ifindex, ARP_OP_REQUEST, zero_mac, 0, tpa, tp_mac_broadcast);
+}
+
 /* The address is resolved: send what waited for it. */
 static void arp_resolved(struct tapir_stack *s, struct arp_entry *e, const uint8_t *mac)
 {
@@ -162,6 +170,8 @@ int arp_input(struct tapir_stack *s, int ifindex, const uint8_t *a, size_t len)
 		TRACE(s, TAPIR_TR_ARP, "rx reply %s is-at %s", tp_ip_str(spa, b1),
 		      tp_mac_str(sha, m));
 
+	if (dhcp_listening(s, ifindex))
+		dhcp_arp(s, sha, spa, tpa, op);
 	if (ifc->up && spa == ifc->addr) {
 		/* RFC 5227 2.4: another host claims our address.  Defend it once
 		 * per DEFEND_INTERVAL; never take the other host's mapping. */

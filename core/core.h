@@ -226,6 +226,7 @@ struct tapir_stack {
 	tapir_time_t nd_reachable;  /* RFC 4861 6.3.2 ReachableTime, randomized */
 	size_t reasm_mem;
 	struct tapir_udp *udp;
+	struct tp_dhcp *dhcp;       /* dhcp.c's client, once started */
 	struct tp_tcp *tcp;
 	uint16_t ip_id;
 	struct tp_pkt *loop_head, *loop_tail; /* datagrams to ourselves */
@@ -370,6 +371,8 @@ int arp_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t len
  * Takes ownership of P. */
 void arp_output(struct tapir_stack *s, int ifindex, uint32_t nexthop, struct tp_pkt *p);
 void arp_announce(struct tapir_stack *s, int ifindex);
+/* RFC 5227 2.1.1: an ARP probe for TPA (sender address 0.0.0.0). */
+void arp_probe(struct tapir_stack *s, int ifindex, uint32_t tpa);
 tapir_time_t arp_poll(struct tapir_stack *s, tapir_time_t now);
 /* For tests and the live view. */
 const struct arp_entry *arp_lookup(const struct tapir_stack *s, uint32_t ip);
@@ -385,6 +388,11 @@ int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
 #define TP_IP_ECT0 2 /* RFC 3168: an ECN-capable transport, ECT(0) */
 int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
 		uint32_t dst, uint8_t proto, unsigned flags);
+/* P to the limited broadcast out of IFINDEX, with or without an address
+ * there (SRC may be 0.0.0.0: RFC 2131 4.1); never fragmented.  0 or a
+ * negative errno; P consumed. */
+int ipv4_broadcast(struct tapir_stack *s, int ifindex, struct tp_pkt *p, uint32_t src,
+		   uint8_t proto);
 /* Queues P (a whole IPv4 or IPv6 packet to one of our addresses) for
  * delivery on the next poll; 0 or -ENOBUFS (P consumed). */
 int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p);
@@ -519,6 +527,23 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
 /* An ICMP error quoting a UDP datagram we sent: INNER is its IPv4 header
  * followed by at least 8 bytes. */
 int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err);
+
+/* UDP's header and checksum in front of P's payload (P holds both; the
+ * header's 8 bytes first). */
+void udp_header(struct tp_pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport);
+
+/* ---- dhcp.c: the DHCPv4 client (RFC 2131; include/tapir/dhcp.h) ---- */
+struct tp_dhcp;
+#define TP_DHCP_CLIENT_PORT 68
+/* A datagram to port 68 from 67 (B: the UDP payload); TP_OK or a drop. */
+int dhcp_input(struct tapir_stack *s, const uint8_t *b, size_t len);
+tapir_time_t dhcp_poll(struct tapir_stack *s, tapir_time_t now);
+/* The client runs on IFINDEX: IPv4 comes in before the interface has an
+ * address (the replies to its broadcasts). */
+bool dhcp_listening(const struct tapir_stack *s, int ifindex);
+/* An ARP packet seen (RFC 5227 2.1.1's conflict check while probing). */
+void dhcp_arp(struct tapir_stack *s, const uint8_t *sha, uint32_t spa, uint32_t tpa, uint16_t op);
+void dhcp_free(struct tapir_stack *s);
 
 /* ---- tcp (see tcp_int.h) ---- */
 int tcp_init(struct tapir_stack *s);

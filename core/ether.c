@@ -27,7 +27,7 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
 	case TAPIR_ETH_P_ARP:
 		return arp_input(s, ifindex, frame + TAPIR_ETH_HLEN, len - TAPIR_ETH_HLEN);
 	case TAPIR_ETH_P_IPV4:
-		if (!ifc->up)
+		if (!ifc->up && !dhcp_listening(s, ifindex))
 			return TAPIR_DROP_iface_down;
 		return ipv4_input(s, ifindex, frame + TAPIR_ETH_HLEN, len - TAPIR_ETH_HLEN);
 	case TAPIR_ETH_P_IPV6:

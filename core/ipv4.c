@@ -259,6 +259,21 @@ static int ipv4_send(struct tapir_stack *s, int ifindex, uint32_t nexthop, struc
 	return 0;
 }
 
+int ipv4_broadcast(struct tapir_stack *s, int ifindex, struct tp_pkt *p, uint32_t src,
+		   uint8_t proto)
+{
+	size_t total = p->len + TAPIR_IPV4_HLEN;
+	/* RFC 1122 3.3.6: the limited broadcast is for the link it is sent on,
+	 * so it is not routed: the caller names the interface */
+	if (total > s->ifaces[ifindex].mtu) {
+		tp_pkt_free(s, p);
+		return -EMSGSIZE;
+	}
+	ipv4_header(tp_pkt_push(p, TAPIR_IPV4_HLEN), total, s->ip_id++, 0, s->cfg.ttl, proto, src,
+		    TAPIR_IPV4_BROADCAST, 0);
+	return ipv4_send(s, ifindex, TAPIR_IPV4_BROADCAST, p);
+}
+
 int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
 		uint8_t proto, unsigned flags)
 {

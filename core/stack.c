@@ -69,6 +69,7 @@ void tapir_stack_free(struct tapir_stack *s)
 	free(s->arp);
 	free(s->reasm);
 	nd_free(s);
+	dhcp_free(s);
 	free(s->udp);
 	free(s);
 }
@@ -198,6 +199,8 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	t = tcp_tw_poll(s, now);
 	next = t < next ? t : next;
 	t = hook_poll(s, now);
+	next = t < next ? t : next;
+	t = dhcp_poll(s, now);
 	next = t < next ? t : next;
 	nd_poll(s, now);
 	t = ipv4_loop_poll(s);

@@ -72,6 +72,9 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	dport = tapir_get16(h + 2);
 	TRACE(s, TAPIR_TR_UDP, "rx %s.%u > %s.%u len %u", tp_ip_str(src, a), sport,
 	      tp_ip_str(dst, b), dport, ulen - UDP_HLEN);
+	/* RFC 2131 4.1: the DHCP client's replies (port 68, from 67) */
+	if (s->dhcp && dport == TP_DHCP_CLIENT_PORT && sport == 67)
+		return dhcp_input(s, h + UDP_HLEN, ulen - UDP_HLEN);
 	u = udp_lookup(s, dst, dport, src, sport);
 	if (!u) {
 		STAT(s, udp_no_socket);
@@ -192,13 +195,24 @@ int tapir_udp_connect(struct tapir_udp *u, uint32_t addr, uint16_t port)
 	return 0;
 }
 
+void udp_header(struct tp_pkt *p, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	uint16_t sum;
+	tapir_put16(p->data, sport);
+	tapir_put16(p->data + 2, dport);
+	tapir_put16(p->data + 4, (uint16_t)p->len);
+	tapir_put16(p->data + 6, 0);
+	sum = tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, TAPIR_IPPROTO_UDP, (uint16_t)p->len),
+				       p->data, p->len));
+	tapir_put16(p->data + 6, sum ? sum : 0xffff); /* RFC 768: 0 is sent as all ones */
+}
+
 long tapir_udp_sendto(struct tapir_udp *u, const void *data, size_t len, uint32_t dst,
 		      uint16_t dport, tapir_time_t now)
 {
 	struct tapir_stack *s = u->s;
 	struct tp_pkt *p;
 	uint32_t src;
-	uint16_t sum;
 	int r, ifindex;
 	char a[16], b[16];
 
@@ -229,16 +243,10 @@ long tapir_udp_sendto(struct tapir_udp *u, const void *data, size_t len, uint32_
 		STAT(s, tx_nomem);
 		return -ENOBUFS;
 	}
-	tapir_put16(p->data, u->lport);
-	tapir_put16(p->data + 2, dport);
-	tapir_put16(p->data + 4, (uint16_t)(UDP_HLEN + len));
-	tapir_put16(p->data + 6, 0);
 	if (len)
 		memcpy(p->data + UDP_HLEN, data, len);
 	p->len = (uint32_t)(UDP_HLEN + len);
-	sum = tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, TAPIR_IPPROTO_UDP, (uint16_t)p->len),
-				       p->data, p->len));
-	tapir_put16(p->data + 6, sum ? sum : 0xffff); /* RFC 768: 0 is sent as all ones */
+	udp_header(p, src, u->lport, dst, dport);
 	STAT(s, udp_tx);
 	TRACE(s, TAPIR_TR_UDP, "tx %s.%u > %s.%u len %zu", tp_ip_str(src, a), u->lport,
 	      tp_ip_str(dst, b), dport, len);

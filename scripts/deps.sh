@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libpcap-dev libcmocka-dev
       iproute2 iputils-ping procps tshark socat netcat-openbsd python3 python3-scapy
       clang libclang-rt-14-dev curl nftables
-      nginx iperf3 busybox-static)
+      nginx iperf3 busybox-static dnsmasq-base)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")
@@ -18,7 +18,8 @@ fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# A package's service (nginx) must not start in the machine's own namespace:
+# A package's service (nginx) must not start in the machine's own namespace
+# (dnsmasq-base has none: the DHCP test runs its own dnsmasq in a namespace):
 # tests start their own copies inside namespaces they create.
 rc=/usr/sbin/policy-rc.d
 made_rc=0

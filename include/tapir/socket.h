@@ -88,7 +88,8 @@ void tapir_net_lock(struct tapir_net *net);
 void tapir_net_unlock(struct tapir_net *net);
 
 /* Adds the net's interface: MAC, MTU (0: the driver's), ADDR/PREFIX_LEN
- * and, when GATEWAY is not 0, a default route through it.  Addresses are
+ * (ADDR 0: none yet, for tapir_dhcp_start) and, when GATEWAY is not 0, a
+ * default route through it.  Addresses are
  * in host byte order.  0, or -1 with errno set. */
 int tapir_net_add_iface(struct tapir_net *net, const uint8_t mac[6], unsigned mtu,
 			uint32_t addr, unsigned prefix_len, uint32_t gateway);

@@ -250,6 +250,9 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(nd_bad, "ND message malformed (RFC 4861 7.1)")                       \
 	X(nd_not_for_us, "NS for an address not ours")                         \
 	X(nd_no_entry, "NA for a neighbor not in the cache (RFC 4861 7.2.5)")  \
+	X(dhcp_malformed, "DHCP reply malformed: short, bad cookie or options (RFC 2131 2, RFC 2132 2)") \
+	X(dhcp_unexpected, "DHCP reply for another transaction or client, or not in our state") \
+	X(dhcp_bad_lease, "DHCP offer or ack of an address no host may have, or without a lease") \
 	X(hook, "dropped by a hook")                                           \
 	X(nomem, "no packet buffer for the reply")
 
@@ -276,7 +279,8 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(icmp6_errors_rx) X(icmp6_pmtu_updates) X(nd_ns_sent) X(nd_na_sent)   \
 	X(nd_resolved) X(nd_resolve_failed) X(nd_queue_dropped) X(nd_evicted) \
 	X(nd_dad_ok) X(nd_dad_failed) X(nd_conflicts) X(nd_ra_rx) X(nd_rs_sent)              \
-	X(mld_reports_sent)
+	X(mld_reports_sent) X(dhcp_tx) X(dhcp_rx) X(dhcp_leases) X(dhcp_naks)     \
+	X(dhcp_declines) X(dhcp_expired)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

@@ -7,6 +7,7 @@
 #include <tapir/wire.h>
 #include <tapir/link.h>
 #include <tapir/udp.h>
+#include <tapir/dhcp.h>
 #include <tapir/tcp.h>
 #include <tapir/hook.h>
 #endif

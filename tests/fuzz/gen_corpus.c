@@ -545,6 +545,26 @@ static void gen_stack(void)
 	save("stack", "simultaneous-close", b.d, b.n);
 }
 
+/* fuzz_dhcp: [mode][time][message]; every seed with our xid written in */
+static void gen_dhcp(void)
+{
+	static const struct {
+		const char *name;
+		uint8_t mode, time, type;
+	} seeds[] = {
+		{"offer", 4, 0, 2},       {"ack", 1 | 4, 4 * 32 + 5, 5}, {"nak", 1 | 4, 0, 6},
+		{"renew-ack", 2 | 4 | 8, 0, 5}, {"renew-nak", 2 | 4 | 8, 0, 6},
+		{"rebind-ack", 3 | 4, 0, 5}, {"ack-conflict", 1 | 4 | 16, 4 * 32 + 3, 5},
+	};
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		uint8_t d[302];
+		d[0] = seeds[i].mode;
+		d[1] = seeds[i].time;
+		save("dhcp", seeds[i].name, d,
+		     2 + w_dhcp_msg(d + 2, seeds[i].type, 0, W_DHCP_ADDR, 1000));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct world w;
@@ -566,6 +586,7 @@ int main(int argc, char **argv)
 	gen_udp();
 	gen_tcp();
 	gen_stack();
+	gen_dhcp();
 	world_finish(&w, true);
 	return 0;
 }

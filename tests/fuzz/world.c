@@ -108,6 +108,38 @@ void world_config(struct tapir_config *c)
 	c->nd_dad_transmits = 0; /* IPv6 addresses usable at once */
 }
 
+size_t w_dhcp_msg(uint8_t *m, uint8_t type, uint32_t xid, uint32_t yiaddr, uint32_t lease)
+{
+	uint8_t *o = m + 240;
+	memset(m, 0, 300);
+	m[0] = 2, m[1] = 1, m[2] = 6; /* BOOTREPLY, Ethernet */
+	tapir_put32(m + 4, xid);
+	tapir_put32(m + 16, yiaddr);
+	memcpy(m + 28, w_mac_us, 6);
+	tapir_put32(m + 236, 0x63825363u);
+	*o++ = 53, *o++ = 1, *o++ = type;
+	*o++ = 54, *o++ = 4, tapir_put32(o, W_PEER), o += 4;
+	*o++ = 1, *o++ = 4, tapir_put32(o, 0xffffff00u), o += 4;
+	*o++ = 3, *o++ = 4, tapir_put32(o, W_PEER), o += 4;
+	*o++ = 51, *o++ = 4, tapir_put32(o, lease), o += 4;
+	*o = 255;
+	return 300;
+}
+
+size_t w_dhcp_frame(uint8_t *f, uint32_t dst, const uint8_t *m, size_t len)
+{
+	size_t n = w_eth(f, 0x0800);
+	if (dst == 0xffffffffu)
+		memset(f, 0xff, 6);
+	w_ip(f + n, W_PEER, dst, 17, 8 + len, 7, 0);
+	tapir_put16(f + n + 20, 67);
+	tapir_put16(f + n + 22, 68);
+	tapir_put16(f + n + 24, (uint16_t)(8 + len));
+	tapir_put16(f + n + 26, 0); /* RFC 768: no checksum */
+	memcpy(f + n + 28, m, len);
+	return n + 28 + len;
+}
+
 size_t w_eth(uint8_t *f, uint16_t type)
 {
 	memcpy(f, w_mac_us, 6);
@@ -430,8 +462,9 @@ void world_init(struct world *w, unsigned flags)
 	world_config(&cfg);
 	w->s = tapir_stack_new(&cfg);
 	if (!w->s || tapir_iface_add(w->s, &w->link, w_mac_us, 1500) != 0 ||
-	    tapir_iface_set_ipv4(w->s, 0, W_US, 24, w->now) ||
-	    tapir_route_add(w->s, 0, 0, W_PEER, 0) ||
+	    (flags & W_DHCP ? tapir_dhcp_start(w->s, 0, w->now)
+			    : tapir_iface_set_ipv4(w->s, 0, W_US, 24, w->now) ||
+				      tapir_route_add(w->s, 0, 0, W_PEER, 0)) ||
 	    tapir_iface_add_ipv6(w->s, 0, w_us6, 64, w->now))
 		fail("setup: stack");
 	tapir_set_trace(w->s, TAPIR_TR_ALL, trace_sink, NULL);

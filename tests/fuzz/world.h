@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <tapir/dhcp.h>
 #include <tapir/hook.h>
 #include <tapir/link.h>
 #include <tapir/stack.h>
@@ -45,6 +46,7 @@ enum {
 	W_TCP = 1u << 0, /* listener + one accepted + one active connection */
 	W_UDP = 1u << 1, /* a bound and a connected UDP socket */
 	W_ARP_PENDING = 1u << 2, /* a datagram waiting for ARP of W_OTHER */
+	W_DHCP = 1u << 3, /* no IPv4 address: the DHCP client runs instead */
 };
 
 #define W_MAX_TCP 6   /* user-held TCP sockets (the first two: srv, cli) */
@@ -127,6 +129,16 @@ void w_tcp_seqs(struct world *w, uint16_t lport, uint32_t raddr, uint16_t rport,
 
 /* TSval of the newest TCP frame the stack sent, 0 if none. */
 uint32_t w_last_tsval(const struct world *w);
+
+/* A DHCP reply (RFC 2131 2) from the peer as server (W_PEER, its id):
+ * TYPE (RFC 2132 9.6) for transaction XID offering YIADDR/24 with the
+ * peer as router and a lease of LEASE s, for our MAC; the message's
+ * length (at most 300 bytes at M). */
+#define W_DHCP_ADDR 0x0a000032u /* 10.0.0.50: what the server offers */
+size_t w_dhcp_msg(uint8_t *m, uint8_t type, uint32_t xid, uint32_t yiaddr, uint32_t lease);
+/* A frame peer:67 -> DST:68 (DST broadcast: to the broadcast MAC) with
+ * the DHCP message M of LEN bytes, into F; its length. */
+size_t w_dhcp_frame(uint8_t *f, uint32_t dst, const uint8_t *m, size_t len);
 
 /* Decodes a time byte: 0..31 units of 0, 1 ms, 10 ms, 100 ms, 1 s, 10 s,
  * 60 s, 0. */

@@ -35,6 +35,8 @@ expect_error "option without its value" "--serve" "${OK[@]}" --serve
 expect_error "unknown --serve name" "gopher" "${OK[@]}" --serve echo,gopher
 expect_error "--peer-addr off the subnet" "--peer-addr" "${OK[@]}" --peer-addr 10.0.1.1/24
 expect_error "--peer-addr same as --addr" "same" "${OK[@]}" --peer-addr "$HOST_ADDR/24"
+expect_error "--addr dhcp with an IPv4 --addr" "--addr dhcp" "${OK[@]}" --addr dhcp
+expect_error "--addr dhcp with --gateway" "--addr dhcp" --tap "$TAP" --addr dhcp --gateway 10.0.0.1
 
 # an address a kernel interface of this namespace already has
 nsx ip addr add 10.0.0.9/32 dev lo || fail "cannot add 10.0.0.9 to lo"

@@ -130,19 +130,21 @@ _wait_gone() {
 }
 
 # host_start [ARGS...]: tapir host on tp0 (10.0.0.2/24, kernel side
-# 10.0.0.1/24) with extra ARGS; waits for 'ready' (10 s).  Sets HOST_PID,
+# 10.0.0.1/24) with extra ARGS; waits for 'ready' (HOST_READY_TENTHS: 10 s).  Sets HOST_PID,
 # HOST_MAC, HOST_OUT, HOST_ERR.
 host_start() {
-	local i
+	local i addr=(--addr "$HOST_ADDR/24" --peer-addr "$PEER_ADDR/24")
+	# HOST_ADDR=dhcp: --addr dhcp; the test sets up the kernel's side itself
+	[[ $HOST_ADDR = dhcp ]] && addr=(--addr dhcp)
 	HOST_N=$((HOST_N + 1))
 	HOST_OUT=$WORK/host$HOST_N.out
 	HOST_ERR=$WORK/host$HOST_N.err
 	timeout -s TERM -k 5 "${HOST_GUARD:-300}" ip netns exec "$NS" \
-		"$TAPIR" host --tap "$TAP" --addr "$HOST_ADDR/24" --peer-addr "$PEER_ADDR/24" "$@" \
+		"$TAPIR" host --tap "$TAP" "${addr[@]}" "$@" \
 		>"$HOST_OUT" 2>"$HOST_ERR" &
 	HOST_WRAP=$!
 	HOST_PID=""
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${HOST_READY_TENTHS:-100}; i++)); do
 		if grep -q '^ready ' "$HOST_OUT" 2>/dev/null; then
 			break
 		fi
@@ -152,7 +154,8 @@ host_start() {
 		fi
 		sleep 0.1
 	done
-	grep -q '^ready ' "$HOST_OUT" || fail "tapir host printed no 'ready' line within 10 s"
+	grep -q '^ready ' "$HOST_OUT" ||
+		fail "tapir host printed no 'ready' line within $((${HOST_READY_TENTHS:-100} / 10)) s"
 	HOST_PID=$(pgrep -P "$HOST_WRAP" | head -n 1)
 	[[ -n $HOST_PID ]] || fail "cannot find the tapir process under $HOST_WRAP"
 	HOST_MAC=$(sed -n 's/^ready .* mac=\([0-9a-f:]\{17\}\)\( .*\)\?$/\1/p' "$HOST_OUT" | head -n 1)

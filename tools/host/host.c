@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include "run/gate.h"
 #include "run/proto.h"
+#include "host_dhcp.h"
 #include "personalities/personality.h"
 #include "commands.h"
 #include "host.h"
@@ -42,7 +43,8 @@ static const char host_usage[] =
 	"  --tap NAME             TAP device to use, in this network namespace\n"
 	"  --addr A.B.C.D/LEN     tapir's address and prefix; repeat it with IPv6\n"
 	"                         prefixes (fd00::2/64) to add those (IPv6 on), or\n"
-	"                         'slaac' for addresses from router advertisements\n"
+	"                         'slaac' for addresses from router advertisements;\n"
+	"                         'dhcp' (instead of A.B.C.D/LEN): a DHCP lease\n"
 	"  --peer-addr A.B.C.D/LEN  also give the kernel's side of the TAP this address\n"
 	"                         (repeatable; IPv6 ones without DAD)\n"
 	"  --gateway IP           default gateway (on the --addr subnet)\n"
@@ -296,6 +298,7 @@ int cmd_host(int argc, char **argv)
 	struct host h;
 	struct forward *fwd = NULL; /* forward.h */
 	struct host6 h6 = {0};
+	struct host_dhcp hd = {0};
 	int ifi;
 	struct tapir_config cfg;
 	struct tapir_net_driver drv;
@@ -309,7 +312,7 @@ int cmd_host(int argc, char **argv)
 		switch (c) {
 		case 't': tap_name = optarg; break;
 		case 'a':
-			if (host6_option(&h6, "--addr", optarg, false))
+			if (host6_option(&h6, "--addr", optarg, false) || host_dhcp_option(&hd, optarg))
 				break;
 			if (tapir_parse_cidr(optarg, &addr, &plen) || plen == 0)
 				die("--addr: '%s' is not an address/prefix such as 10.0.0.2/24", optarg);
@@ -375,9 +378,12 @@ int cmd_host(int argc, char **argv)
 		die("host: unexpected argument '%s'", argv[optind]);
 	if (!tap_name)
 		die("host: --tap NAME is required (try tapir host --help)");
-	if (!have_addr)
+	if (!have_addr && !hd.on)
 		die("host: an IPv4 --addr A.B.C.D/LEN is required (IPv6 ones go beside it)");
-	{
+	if (hd.on && (have_addr || gw))
+		die("--addr dhcp: the server gives the address and gateway: no --addr A.B.C.D/LEN "
+		    "or --gateway beside it");
+	if (have_addr) {
 		uint32_t mask = ~0u << (32 - plen);
 		char a[16];
 		if (have_peer && ((peer & mask) != (addr & mask) || peer_plen != plen))
@@ -389,7 +395,8 @@ int cmd_host(int argc, char **argv)
 		if (gw && (gw & mask) != (addr & mask))
 			die("--gateway %s is not on the subnet of --addr", tapir_ipv4_str(gw, a));
 	}
-	check_addr_free(addr, "address", NULL);
+	if (have_addr)
+		check_addr_free(addr, "address", NULL);
 	if (have_peer)
 		check_addr_free(peer, "--peer-addr", tap_name);
 
@@ -458,6 +465,7 @@ int cmd_host(int argc, char **argv)
 					   : "--addr: %s/%u: cannot configure the interface",
 		    tapir_ipv4_str(addr, err), plen);
 	host6_configure(&h6, h.s, ifi);
+	host_dhcp_start(&hd, h.s, ifi);
 	h.services = services_start(h.net, serve, err, sizeof(err));
 	if (!h.services)
 		die("%s", err);
@@ -519,6 +527,8 @@ int cmd_host(int argc, char **argv)
 		snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
 			 mac[3], mac[4], mac[5]);
 		host6_wait_dad(h.net, h.s, ifi); /* INTERFACE.md: ready once DAD passed */
+		if (hd.on && !host_dhcp_wait(&hd, h.net, h.s, &orig, &got_stop, &addr, &plen))
+			goto stop;
 		printf("ready tap=%s addr=%s/%u", tap_name, tapir_ipv4_str(addr, a), plen);
 		host6_print(stdout, h.net, h.s, ifi);
 		tapir_net_lock(h.net);
@@ -541,6 +551,7 @@ loop:;
 		tapir_net_lock(h.net);
 		ping_step(&h, now);
 		host6_watch(&h6, stdout, h.s, ifi);
+		host_dhcp_watch(&hd, stdout, h.s);
 		next = ping_next(&h);
 		tapir_net_unlock(h.net);
 		if (next <= now) {
@@ -568,6 +579,8 @@ loop:;
 		}
 	}
 
+stop:
+	host_dhcp_release(&hd, h.net, h.s);
 	/* The control thread may be blocked in the stack's calls; rather than
 	 * unwind it, take the lock for good, report, and leave: the kernel
 	 * closes the TAP device with the process. */

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# DHCPv4 (RFC 2131) against dnsmasq on the kernel's side of the TAP, inside
+# the test's namespace: tapir host --addr dhcp finds no server for 10 s and
+# says so, keeps trying, and once dnsmasq runs gets a lease (DISCOVER,
+# OFFER, REQUEST, ACK, then RFC 5227's three ARP probes), prints it and
+# 'ready' with the address, the kernel pings it, dnsmasq's lease file shows
+# it; SIGTERM sends a DHCPRELEASE and the lease file loses it.  tshark: every
+# DHCP message tapir sent is well formed.  (dnsmasq's shortest lease is two
+# minutes: renewing and rebinding are tests/unit/test_dhcp.c's.)
+# shellcheck source=tests/interop/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_root ping dnsmasq
+ns_create
+PCAP=$WORK/dhcp.pcap
+LEASES=$WORK/dnsmasq.leases
+DNSMASQ_PID=""
+RANGE_LO=10.0.0.50
+RANGE_HI=10.0.0.59
+
+# the kernel's side first, so that dnsmasq has its interface (tapir opens
+# the TAP device as it is)
+nsx ip tuntap add dev "$TAP" mode tap || fail "cannot create $TAP"
+nsx ip addr add "$PEER_ADDR/24" dev "$TAP" || fail "cannot address $TAP"
+nsx ip link set "$TAP" up || fail "cannot bring $TAP up"
+: >"$LEASES"
+# -k: in the foreground; no DNS (port 0); no ICMP check before offering
+# (tapir's ARP probe is the check)
+dnsmasq_run() {
+	exec timeout -k 5 120 ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --port=0 \
+		--interface="$TAP" --bind-interfaces --dhcp-range="$RANGE_LO,$RANGE_HI,255.255.255.0,2m" \
+		--dhcp-leasefile="$LEASES" --no-ping --dhcp-option=option:router,"$PEER_ADDR" \
+		--dhcp-option=option:dns-server,"$PEER_ADDR" --pid-file="$WORK/dnsmasq.pid" \
+		--user=root --log-dhcp --log-facility="$WORK/dnsmasq.log" 2>"$WORK/dnsmasq.err"
+}
+# The server starts only once tapir has said that none answered (issue 14:
+# after 10 s, and it keeps trying with its back-off).
+(
+	for ((i = 0; i < 200; i++)); do
+		grep -q 'no DHCP server has answered in 10 s' "$WORK/host1.err" 2>/dev/null && break
+		sleep 0.1
+	done
+	dnsmasq_run
+) &
+DNSMASQ_PID=$!
+
+HOST_ADDR=dhcp
+# DISCOVERs at 0, 4, 12 and 28 s (each +-1 s, RFC 2131 4.1), then up to
+# 7 s of ARP probing (RFC 5227)
+HOST_READY_TENTHS=450 host_start --pcap "$PCAP" --trace udp
+[[ -s $WORK/dnsmasq.pid ]] || fail "dnsmasq did not start: $(cat "$WORK/dnsmasq.err")"
+grep -q '^tapir: --addr dhcp: no DHCP server has answered in 10 s (selecting); still trying$' \
+	"$HOST_ERR" || fail "no notice of the missing server on stderr"
+LEASED=$(sed -n 's/^ready .* addr=\([0-9.]*\)\/24 .*/\1/p' "$HOST_OUT")
+[[ -n $LEASED ]] || fail "no IPv4 addr= in: $(grep '^ready' "$HOST_OUT")"
+log "leased $LEASED"
+grep -q "^dhcp lease $LEASED/24 from $PEER_ADDR for 120 s router $PEER_ADDR dns $PEER_ADDR$" \
+	"$HOST_OUT" || fail "no (right) dhcp lease line: $(grep '^dhcp' "$HOST_OUT")"
+IFS=. read -r _ _ _ last <<<"$LEASED"
+[[ $last -ge 50 && $last -le 59 ]] || fail "$LEASED is outside dnsmasq's range"
+
+out=$(nsx ping -n -c 3 -i 0.2 -W 2 "$LEASED") || true
+grep -q '^3 packets transmitted, 3 received' <<<"$out" || fail "ping $LEASED: $out"
+log "ping $LEASED: 3 of 3 answered"
+grep -qi " $LEASED " "$LEASES" || fail "dnsmasq's lease file lacks $LEASED: $(cat "$LEASES")"
+grep -qi " $HOST_MAC $LEASED " "$LEASES" || fail "the lease is not for $HOST_MAC: $(cat "$LEASES")"
+log "lease file: $(cat "$LEASES")"
+host_counters bound
+[[ $(ctr "$WORK/bound.ctr" dhcp_leases) -eq 1 ]] || fail "dhcp_leases is not 1"
+[[ -z $(drops_of "$WORK/bound.ctr" | grep dhcp) ]] || fail "DHCP drops: $(drops_of "$WORK/bound.ctr")"
+
+# RFC 2131 4.4.6: SIGTERM gives the lease back
+host_stop
+for ((i = 0; i < 50; i++)); do
+	grep -qi " $LEASED " "$LEASES" || break
+	sleep 0.1
+done
+grep -qi " $LEASED " "$LEASES" && fail "dnsmasq still holds $LEASED after tapir's exit: $(cat "$LEASES")"
+log "lease file empty after exit"
+grep -q "DHCPRELEASE.*$LEASED" "$WORK/dnsmasq.log" || fail "dnsmasq logged no DHCPRELEASE"
+kill -TERM "$DNSMASQ_PID" 2>/dev/null
+wait "$DNSMASQ_PID" 2>/dev/null
+
+D="eth.src == $HOST_MAC && dhcp"
+must_count "DHCPDISCOVERs from 0.0.0.0, broadcast, retransmitted" "$PCAP" \
+	"$D && dhcp.option.dhcp == 1 && ip.src == 0.0.0.0 && ip.dst == 255.255.255.255 && dhcp.flags.bc == 1" -ge 3
+must_count "DHCPREQUEST for the offer" "$PCAP" \
+	"$D && dhcp.option.dhcp == 3 && dhcp.option.requested_ip_address == $LEASED && dhcp.option.dhcp_server_id == $PEER_ADDR" -ge 1
+must_count "ARP probes (RFC 5227 2.1.1)" "$PCAP" \
+	"eth.src == $HOST_MAC && arp.opcode == 1 && arp.src.proto_ipv4 == 0.0.0.0 && arp.dst.proto_ipv4 == $LEASED" -eq 3
+must_count "DHCPRELEASE to the server" "$PCAP" \
+	"$D && dhcp.option.dhcp == 7 && ip.src == $LEASED && ip.dst == $PEER_ADDR && dhcp.ip.client == $LEASED" -eq 1
+must_count "DHCP messages with malformed or bad parts" "$PCAP" "$D && $PCAP_BAD" -eq 0
+pcap_assert_clean "$PCAP" "$HOST_MAC"
+pass
