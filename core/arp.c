@@ -41,17 +41,7 @@ static void arp_forget(struct tapir_stack *s, struct arp_entry *e)
  * makes room, preferring resolved ones over those still being resolved. */
 static struct arp_entry *arp_alloc(struct tapir_stack *s, uint32_t ip, int ifindex)
 {
-	struct arp_entry *victim = NULL;
-	for (unsigned i = 0; i < s->cfg.arp_cache_size; i++) {
-		struct arp_entry *e = &s->arp[i];
-		if (e->state == ARP_FREE) {
-			victim = e;
-			break;
-		}
-		if (!victim || tp_evict_before(e->state == ARP_INCOMPLETE, e->updated,
-					       victim->state == ARP_INCOMPLETE, victim->updated))
-			victim = e;
-	}
+	struct arp_entry *victim = TP_EVICT_PICK(s->arp, s->cfg.arp_cache_size, struct arp_entry);
 	if (victim->state != ARP_FREE) {
 		STAT(s, arp_evicted);
 		arp_forget(s, victim);
@@ -132,11 +122,7 @@ static void arp_resolved(struct tapir_stack *s, struct arp_entry *e, const uint8
 	e->used = 0;
 	e->queue = NULL;
 	e->queued = 0;
-	while (q) {
-		struct tp_pkt *next = q->next;
-		ether_send(s, e->ifindex, q, e->mac, TAPIR_ETH_P_IPV4);
-		q = next;
-	}
+	ether_send_queue(s, e->ifindex, q, e->mac, TAPIR_ETH_P_IPV4);
 }
 
 int arp_input(struct tapir_stack *s, int ifindex, const uint8_t *a, size_t len)

@@ -74,14 +74,37 @@ static inline size_t tp_pkt_headroom(const struct tp_pkt *p)
  * 7.2.2): 1 then, else 0.  ARP's and ND's per-neighbor queues. */
 int tp_queue_bounded(struct tapir_stack *s, struct tp_pkt **head, uint16_t *n, unsigned limit,
 		     struct tp_pkt *p);
-/* For the caches that evict (ARP, ND): is an entry (PENDING: still being
- * resolved; USED: when last confirmed) a better victim than the victim so
- * far?  Resolved ones go first, the oldest of them first. */
-static inline bool tp_evict_before(bool pending, tapir_time_t used, bool v_pending,
-				   tapir_time_t v_used)
+/* For the caches that evict (ARP, ND), whose entries hold a uint8_t state
+ * (0: free, 1: being resolved) at STATE_OFF and when they were last
+ * confirmed (tapir_time_t) at UPDATED_OFF: the entry to use among the N of
+ * SIZE bytes at TABLE.  The first free one; else the least recently
+ * confirmed, resolved ones before those still being resolved, so that a
+ * flood of requests for new addresses cannot push out the neighbors in
+ * use. */
+static inline void *tp_evict_pick(void *table, unsigned n, size_t size, size_t state_off,
+				  size_t updated_off)
 {
-	return (v_pending && !pending) || (v_pending == pending && used < v_used);
+	uint8_t *victim = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *e = (uint8_t *)table + (size_t)i * size;
+		tapir_time_t used, v_used;
+		if (e[state_off] == 0)
+			return e;
+		if (!victim) {
+			victim = e;
+			continue;
+		}
+		memcpy(&used, e + updated_off, sizeof(used));
+		memcpy(&v_used, victim + updated_off, sizeof(v_used));
+		if ((victim[state_off] == 1 && e[state_off] != 1) ||
+		    ((victim[state_off] == 1) == (e[state_off] == 1) && used < v_used))
+			victim = e;
+	}
+	return victim;
 }
+#define TP_EVICT_PICK(table, n, type)                                                  \
+	((type *)tp_evict_pick(table, n, sizeof(type), offsetof(type, state), \
+			       offsetof(type, updated)))
 int tp_pools_init(struct tapir_stack *s);
 void tp_pools_free(struct tapir_stack *s);
 
@@ -91,6 +114,7 @@ void tp_pools_free(struct tapir_stack *s);
 
 /* ---- arp.c ---- */
 enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE, ARP_PROBE };
+_Static_assert(ARP_INCOMPLETE == 1, "tp_evict_pick: 0 free, 1 being resolved");
 struct arp_entry {
 	uint32_t ip;
 	uint8_t mac[6];
@@ -179,6 +203,7 @@ struct tapir_udp {
 
 /* ---- nd.c: the neighbor cache (RFC 4861 7.3.2) and router discovery ---- */
 enum nd_state { ND_FREE = 0, ND_INCOMPLETE, ND_REACHABLE, ND_STALE, ND_DELAY, ND_PROBE };
+_Static_assert(ND_INCOMPLETE == 1, "tp_evict_pick: 0 free, 1 being resolved");
 struct nd_entry {
 	uint8_t ip[16];
 	uint8_t mac[6];
@@ -357,6 +382,8 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len);
 /* Prepends the Ethernet header to P, sends it, and frees P. */
 void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p,
 		const uint8_t *dst_mac, uint16_t type);
+void ether_send_queue(struct tapir_stack *s, int ifindex, struct tp_pkt *q,
+		      const uint8_t *dst_mac, uint16_t type);
 /* Puts a whole frame on IFINDEX's link as it is (TSO: a super-segment for
  * the link's send_tso, else NULL), after the frame observer; counted as
  * sent or as a transmit error.  0 or -EIO. */
@@ -440,6 +467,7 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len,
 		     uint8_t type, uint8_t code);
 /* Reports a local delivery failure for our own packet P (ARP failed):
  * the transport that sent it learns EHOSTUNREACH. */
+struct tp_pkt *icmp_echo_reply(struct tapir_stack *s, const uint8_t *m, size_t len, uint8_t type);
 void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p);
 /* The errno an ICMP error means to a transport (RFC 1122 4.2.3.9). */
 int icmp_errno(uint8_t type, uint8_t code);

@@ -39,6 +39,18 @@ int ether_input(struct tapir_stack *s, int ifindex, uint8_t *frame, size_t len)
 	}
 }
 
+/* Sends the chain Q (packets that waited for the neighbor's address, ARP
+ * or ND) to DST, in the order they came. */
+void ether_send_queue(struct tapir_stack *s, int ifindex, struct tp_pkt *q, const uint8_t *dst,
+		      uint16_t type)
+{
+	while (q) {
+		struct tp_pkt *next = q->next;
+		ether_send(s, ifindex, q, dst, type);
+		q = next;
+	}
+}
+
 void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint8_t *dst,
 		uint16_t type)
 {

@@ -131,6 +131,20 @@ void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p)
 		    TAPIR_ICMP_UNREACH_HOST);
 }
 
+/* RFC 792, RFC 4443 4.2: an echo reply is the request's message with
+ * the reply's TYPE (identifier, sequence and data unchanged); the caller
+ * fills in the checksum. */
+struct tp_pkt *icmp_echo_reply(struct tapir_stack *s, const uint8_t *m, size_t len, uint8_t type)
+{
+	struct tp_pkt *p = tp_pkt_alloc(s, len);
+	if (!p)
+		return NULL;
+	memcpy(p->data, m, len);
+	p->len = (uint32_t)len;
+	p->data[0] = type;
+	return p;
+}
+
 static int icmp_echo(struct tapir_stack *s, const uint8_t *pkt, const uint8_t *m, size_t len)
 {
 	uint32_t src = tapir_get32(pkt + 12), dst = tapir_get32(pkt + 16);
@@ -140,12 +154,9 @@ static int icmp_echo(struct tapir_stack *s, const uint8_t *pkt, const uint8_t *m
 	 * Linux does by default (smurf amplification). */
 	if (!ipv4_is_local(s, dst))
 		return TAPIR_DROP_icmp_broadcast;
-	p = tp_pkt_alloc(s, len);
+	p = icmp_echo_reply(s, m, len, TAPIR_ICMP_ECHO_REPLY);
 	if (!p)
 		return TAPIR_DROP_nomem;
-	memcpy(p->data, m, len);
-	p->len = (uint32_t)len;
-	p->data[0] = TAPIR_ICMP_ECHO_REPLY;
 	tapir_put16(p->data + 2, 0);
 	tapir_put16(p->data + 2, tapir_csum(p->data, len));
 	STAT(s, icmp_echo_replied);

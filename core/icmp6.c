@@ -94,12 +94,9 @@ static int icmp6_echo(struct tapir_stack *s, int ifindex, const uint8_t *pkt, co
 		if (!src)
 			return TAPIR_DROP_icmp6_type;
 	}
-	p = tp_pkt_alloc(s, mlen);
+	p = icmp_echo_reply(s, m, mlen, TAPIR_ICMP6_ECHO_REPLY);
 	if (!p)
 		return TAPIR_DROP_nomem;
-	memcpy(p->data, m, mlen);
-	p->len = (uint32_t)mlen;
-	p->data[0] = TAPIR_ICMP6_ECHO_REPLY;
 	icmp6_checksum(p->data, mlen, src, dst);
 	STAT(s, icmp6_echo_replied);
 	TRACE(s, TAPIR_TR_ICMP6, "tx echo reply id %u seq %u len %zu", tapir_get16(m + 4),

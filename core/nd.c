@@ -73,17 +73,7 @@ static void nd_forget(struct tapir_stack *s, struct nd_entry *e)
  * solicitations for new addresses cannot push out the neighbors in use). */
 static struct nd_entry *nd_alloc(struct tapir_stack *s, const uint8_t *ip, int ifindex)
 {
-	struct nd_entry *victim = NULL;
-	for (unsigned i = 0; i < s->cfg.nd_cache_size; i++) {
-		struct nd_entry *e = &s->nd[i];
-		if (e->state == ND_FREE) {
-			victim = e;
-			break;
-		}
-		if (!victim || tp_evict_before(e->state == ND_INCOMPLETE, e->updated,
-					       victim->state == ND_INCOMPLETE, victim->updated))
-			victim = e;
-	}
+	struct nd_entry *victim = TP_EVICT_PICK(s->nd, s->cfg.nd_cache_size, struct nd_entry);
 	if (victim->state != ND_FREE) {
 		STAT(s, nd_evicted);
 		nd_forget(s, victim);
@@ -191,11 +181,7 @@ static void nd_flush(struct tapir_stack *s, struct nd_entry *e)
 	struct tp_pkt *q = e->queue;
 	e->queue = NULL;
 	e->queued = 0;
-	while (q) {
-		struct tp_pkt *next = q->next;
-		ether_send(s, e->ifindex, q, e->mac, TAPIR_ETH_P_IPV6);
-		q = next;
-	}
+	ether_send_queue(s, e->ifindex, q, e->mac, TAPIR_ETH_P_IPV6);
 }
 
 void nd_output(struct tapir_stack *s, int ifindex, const uint8_t *nexthop, struct tp_pkt *p)

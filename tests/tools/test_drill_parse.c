@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "../common/cmt.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -557,25 +559,10 @@ static void test_errno_name(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_times, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packet_outbound_syn_ack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packet_inbound_data_and_sack, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packet_flags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packet_wildcards, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packet_ecn, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packet_icmp, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_packet_too_many_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_call_args_and_return, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_call_errno, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_events_before_a_problem, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shell_and_code_blocks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_file_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rejected_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_eval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errno_name, setup, teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(setup, teardown, test_times, test_packet_outbound_syn_ack,
+		       test_packet_inbound_data_and_sack, test_packet_flags, test_packet_wildcards,
+		       test_packet_ecn, test_packet_icmp, test_packet_too_many_options,
+		       test_call_args_and_return, test_call_errno, test_events_before_a_problem,
+		       test_shell_and_code_blocks, test_options, test_defines, test_file_errors,
+		       test_rejected_lines, test_eval, test_errno_name);
 }

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "../common/cmt.h"
 #include <tapir/tcp.h>
 
 #include "netpair.h"
@@ -391,13 +393,7 @@ static void relay_kernel_tcp_reset(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(relay_bytes_and_half_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_discards_filler, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_tapir_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_kernel_reset, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_backpressure, setup, teardown),
-		cmocka_unit_test_setup_teardown(relay_kernel_tcp_reset, setup, teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(setup, teardown, relay_bytes_and_half_close, relay_discards_filler,
+		       relay_tapir_reset, relay_kernel_reset, relay_backpressure,
+		       relay_kernel_tcp_reset);
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "../common/cmt.h"
+
 #include "core.h"
 #include "frames.h"
 
@@ -572,16 +574,7 @@ static void test_garbage(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_discover_backoff, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bind, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_renew, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rebind_expire, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nak, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_conflict_decline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_release, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(setup, teardown, test_discover_backoff, test_bind, test_renew,
+		       test_rebind_expire, test_nak, test_conflict_decline, test_release,
+		       test_malformed, test_garbage);
 }

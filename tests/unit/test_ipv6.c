@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "../common/cmt.h"
+
 #include "core.h"
 #include "frames.h"
 
@@ -381,23 +383,8 @@ static void test_parse(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_echo, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_echo_all_nodes, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_header_checks, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_tentative, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_options, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_jumbogram, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_hbh_position, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_routing, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_next_header, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_chain_bound, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_error_rules, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_error_l2_multicast, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_packet_too_big, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_icmp6_checks, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_loop, fx6_setup, fx_teardown),
-		cmocka_unit_test(test_parse),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(fx6_setup, fx_teardown, test_echo, test_echo_all_nodes, test_header_checks,
+		       test_tentative, test_options, test_jumbogram, test_hbh_position, test_routing,
+		       test_next_header, test_chain_bound, test_error_rules, test_error_l2_multicast,
+		       test_packet_too_big, test_icmp6_checks, test_loop, test_parse);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "../common/cmt.h"
+
 #include "core.h"
 #include "frames.h"
 
@@ -555,26 +557,16 @@ static void test_two_stacks(void **state)
 	tapir_memlink_free(t.m);
 }
 
+/* Most tests start from an IPv6 address past DAD (fx6_setup); those about
+ * DAD and router solicitation from IPv6 off (fx_setup); the two stacks
+ * make their own. */
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_link_local_and_dad, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_dad_conflicts, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_answer_ns, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_validation, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_resolve, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_resolve_fails, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_states, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_override, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_cache_bound, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_router_advert, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_mld_query, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_router_solicit, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_router_solicit_answered, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_router_mtu, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_slaac, fx6_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_slaac_bounds, fx6_setup, fx_teardown),
-		cmocka_unit_test(test_two_stacks),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(fx6_setup, fx_teardown, test_dad_conflicts, test_answer_ns, test_validation,
+		       test_resolve, test_resolve_fails, test_states, test_override,
+		       test_cache_bound, test_router_advert, test_mld_query, test_router_mtu,
+		       test_slaac, test_slaac_bounds) |
+	       CMT_RUN(fx_setup, fx_teardown, test_link_local_and_dad, test_router_solicit,
+		       test_router_solicit_answered) |
+	       CMT_RUN(NULL, NULL, test_two_stacks);
 }

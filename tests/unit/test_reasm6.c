@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "../common/cmt.h"
+
 #include "core.h"
 #include "frames.h"
 
@@ -235,16 +237,7 @@ static void test_timeout(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_in_order, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_any_order, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_overlap, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_first_fragment_chain, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_atomic, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_lengths, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_bounds, setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_timeout, setup, fx_teardown),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(setup, fx_teardown, test_in_order, test_any_order, test_overlap, test_duplicate,
+		       test_first_fragment_chain, test_atomic, test_bad_lengths, test_bounds,
+		       test_timeout);
 }
