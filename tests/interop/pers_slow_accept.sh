@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # slow-accept=MS: the services accept one connection per 3 s, so 200
 # kernel connections to discard overflow the listener's backlog (128): the
-# listener holds a full queue (tapir ss: Recv-Q near the backlog), further SYNs are dropped silently (counter
-# tcp_syn_queue_full) and the kernel retransmits them (UNP 4.5).
+# listener holds a full accept queue (tapir ss: Recv-Q near the backlog),
+# further SYNs (and handshakes' last ACKs) are dropped silently (counter
+# tcp_listen_overflows) and the kernel retransmits them (UNP 4.5).
 # shellcheck source=tests/interop/pers_lib.sh
 source "$(dirname "$0")/pers_lib.sh"
 require_root
@@ -27,20 +28,20 @@ for i in range(300):
 print("held", len(socks))
 PYEOF
 CLIENT=$!
-full=$(wait_stat tcp_syn_queue_full 1 100)
-[[ $full -ge 1 ]] || fail "tcp_syn_queue_full is 0: the backlog never overflowed"
+full=$(wait_stat tcp_listen_overflows 1 100)
+[[ $full -ge 1 ]] || fail "tcp_listen_overflows is 0: the backlog never overflowed"
 tctl ss >"$WORK/ss.out" || fail "tapir ss failed"
 listener=$(awk '$1 == "LISTEN" && $4 ~ /:9$/' "$WORK/ss.out")
 [[ $(awk '{ print $3 }' <<<"$listener") -eq 128 ]] || fail "the listener's backlog is not 128: $listener"
 queued=$(awk '{ print $2 }' <<<"$listener")
 [[ $queued -ge 100 ]] || fail "the accept queue holds $queued connections, not near 128: $listener"
 log "tapir ss: $listener"
-log "tcp_syn_queue_full: $full"
+log "tcp_listen_overflows: $full"
 # the dropped SYNs come back (RFC 6298 5.7: 1 s later): the count grows
 # past the 72 connections that never fit
-full=$(wait_stat tcp_syn_queue_full 100 150)
-[[ $full -ge 100 ]] || fail "tcp_syn_queue_full stays at $full: no retransmitted SYN dropped"
-log "tcp_syn_queue_full: $full, with the retransmitted SYNs"
+full=$(wait_stat tcp_listen_overflows 100 150)
+[[ $full -ge 100 ]] || fail "tcp_listen_overflows stays at $full: no retransmitted SYN dropped"
+log "tcp_listen_overflows: $full, with the retransmitted SYNs"
 touch "$WORK/go"
 wait "$CLIENT" || fail "client: $(cat "$WORK/client.out")"
 host_stop

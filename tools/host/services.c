@@ -39,7 +39,7 @@ static const struct {
 	[HTTP] = {"http", 80, false},
 };
 #define NKINDS (sizeof(known) / sizeof(known[0]))
-#define BACKLOG 4096 /* each listener's accept queue (UNP 4.5), as SOMAXCONN */
+#define BACKLOG 128 /* each listener's accept queue (UNP 4.5); half-open connections are bounded apart (tcp_max_syn_backlog) */
 #define UDP_BATCH 256 /* datagrams per service per turn, so TCP is never starved */
 
 struct service {
