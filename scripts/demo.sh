@@ -3,7 +3,8 @@
 #
 # Creates a network namespace of its own, starts `build/tapir host` on a TAP
 # device there, talks to it with the kernel's own tools (ping, socat, curl, nc), shows
-# what tapir traced and counted and what the capture holds, and cleans up.
+# what tapir traced and counted and what the capture holds; then runs an
+# unmodified curl on tapir's TCP (`tapir run`), and cleans up.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -38,8 +39,10 @@ done
 TMP=$(mktemp -d /tmp/tapir-demo.XXXXXX) || die "mktemp failed"
 PID=""
 WRAP=""
+WEB=""
 cleanup() {
 	trap - EXIT INT TERM
+	[[ -n $WEB ]] && kill -TERM "$WEB" 2>/dev/null
 	if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
 		kill -TERM "$PID" 2>/dev/null
 		for _ in $(seq 50); do kill -0 "$WRAP" 2>/dev/null || break; sleep 0.1; done
@@ -113,6 +116,22 @@ indent <"$TMP/err"
 
 step "10. The capture, as tshark reads it"
 timeout 30 tshark -n -r "$PCAP" 2>/dev/null | indent
+
+step "11. An unmodified program on tapir's TCP: tapir run -- curl"
+say "A web server on the kernel's side (python3 -m http.server 8000), and curl under tapir run:"
+timeout -k 2 60 ip netns exec "$NS" python3 -m http.server --bind 0.0.0.0 --directory "$TMP/www" 8000 \
+	>/dev/null 2>&1 &
+WEB=$!
+for _ in $(seq 50); do
+	k curl -s -o /dev/null --max-time 1 http://127.0.0.1:8000/ && break
+	sleep 0.1
+done
+say "\$ tapir run --tap tp0 --addr $HOST/24 --peer-addr $KERNEL/24 -- curl -s -w '%{http_code} from %{local_ip}\\n' http://$KERNEL:8000/"
+k "$TAPIR" run --tap tp0 --addr "$HOST/24" --peer-addr "$KERNEL/24" -- \
+	curl -s --max-time 10 -w '%{http_code} from %{local_ip}\n' "http://$KERNEL:8000/" 2>&1 | indent
+say "curl's socket was tapir's: its local address is $HOST, tapir's, not the kernel's."
+kill -TERM "$WEB" 2>/dev/null
+WEB=""
 
 step "Done"
 say "Every frame tapir sent and received is in $PCAP"
