@@ -222,7 +222,8 @@ static int xml_host(FILE *f, const struct check *c, size_t h, const struct servi
 	if (!shown_n)
 		return -1;
 	up = n[ST_OPEN] || n[ST_CLOSED];
-	fprintf(f, "<host><status state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>\n",
+	fprintf(f, "<host starttime=\"%llu\" endtime=\"%llu\"><status state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>\n",
+		(unsigned long long)(c->t0_wall / 1000000), (unsigned long long)(wall_us() / 1000000),
 		up ? "up" : "down",
 		!up ? "no-response" : n[ST_OPEN] ? "syn-ack"
 		: c->eng == &check_engine_connect ? "conn-refused" : "reset");
@@ -245,11 +246,10 @@ static int xml_host(FILE *f, const struct check *c, size_t h, const struct servi
 			continue;
 		fprintf(f, "<port protocol=\"tcp\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>",
 			port, state_name[st], reason_of(c, p));
-		if (sv->name[port]) {
-			fputs("<service name=\"", f);
-			xml_str(f, sv->name[port]);
-			fputs("\" method=\"table\" conf=\"3\"/>", f);
-		}
+		/* (nmap too says "unknown" for a port its table has no name for) */
+		fputs("<service name=\"", f);
+		xml_str(f, sv->name[port] ? sv->name[port] : "unknown");
+		fputs("\" method=\"table\" conf=\"3\"/>", f);
 		fputs("</port>\n", f);
 	}
 	fprintf(f, "</ports>\n<times srtt=\"%.0f\" rttvar=\"%.0f\" to=\"%llu\"/>\n</host>\n", c->srtt,
