@@ -282,9 +282,9 @@ void check_write_xml(struct check *c)
 	}
 	services_free(sv);
 	time_str(now / 1000000, ts, sizeof(ts));
-	fprintf(f, "<runstats><finished time=\"%llu\" timestr=\"%s\" summary=\"tapir check done at %s; %llu IP addresses (%llu hosts up) scanned in %.2f seconds\" elapsed=\"%.2f\" exit=\"%s\"/><hosts up=\"%llu\" down=\"%llu\" total=\"%llu\"/>\n</runstats>\n</nmaprun>\n",
+	fprintf(f, "<runstats><finished time=\"%llu\" timestr=\"%s\" summary=\"tapir check done at %s; %llu IP address%s (%llu host%s up) scanned in %.2f seconds\" elapsed=\"%.2f\" exit=\"%s\"/><hosts up=\"%llu\" down=\"%llu\" total=\"%llu\"/>\n</runstats>\n</nmaprun>\n",
 		(unsigned long long)(now / 1000000), ts, ts, (unsigned long long)(up + down),
-		(unsigned long long)up, (now - c->t0_wall) / 1e6, (now - c->t0_wall) / 1e6,
+		up + down == 1 ? "" : "es", (unsigned long long)up, up == 1 ? "" : "s", (now - c->t0_wall) / 1e6, (now - c->t0_wall) / 1e6,
 		check_interrupted ? "error" : "success", (unsigned long long)up,
 		(unsigned long long)down, (unsigned long long)(up + down));
 	if (f == stdout ? fflush(f) : fclose(f))
