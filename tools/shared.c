@@ -307,20 +307,24 @@ static enum tapir_verdict link_tx(void *arg, struct tapir_hook_pkt *p)
 	return TAPIR_DROP;
 }
 
-int shared_start(struct shared_addr *sa, struct tapir_stack *s, char *err, size_t errlen)
+int shared_hooks(struct shared_addr *sa, struct tapir_stack *s, char *err, size_t errlen)
 {
-	if (nftguard_install(sa->iface, sa->addr, sa->own, err, errlen) < 0)
-		return -1;
 	if (tapir_hook_add(s, TAPIR_HOOK_IP_RX, ip_rx, sa) ||
 	    tapir_hook_add(s, TAPIR_HOOK_IP_TX, ip_tx, sa) ||
 	    tapir_hook_add(s, TAPIR_HOOK_LINK_TX, link_tx, sa)) {
 		tapir_hook_remove(s, TAPIR_HOOK_IP_RX, ip_rx, sa);
 		tapir_hook_remove(s, TAPIR_HOOK_IP_TX, ip_tx, sa);
-		nftguard_remove();
 		snprintf(err, errlen, "--shared-addr: the stack has no room for its hooks");
 		return -1;
 	}
 	return 0;
+}
+
+int shared_guard(struct shared_addr *sa, struct tapir_stack *s, char *err, size_t errlen)
+{
+	if (s && shared_own_listeners(sa, s, err, errlen) < 0)
+		return -1;
+	return nftguard_install(sa->iface, sa->addr, sa->own, err, errlen);
 }
 
 void shared_describe(const struct shared_addr *sa, char *buf, size_t len)

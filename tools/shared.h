@@ -40,12 +40,17 @@ int shared_own_port(struct shared_addr *sa, uint16_t port, char *err, size_t err
  * its lock held).  0, or -1 with the reason in ERR. */
 int shared_own_listeners(struct shared_addr *sa, struct tapir_stack *s, char *err,
 			 size_t errlen);
-/* Installs the nftables guard for the owned ports (nftguard.h), then the
- * stack's hooks that keep tapir to what it owns: TCP and UDP to other ports
- * ignored silently (no RST, no ICMP), no ARP answers or announcements, no
- * echo replies, no ICMP errors.  0, or -1 with the reason in ERR (nothing
- * left installed). */
-int shared_start(struct shared_addr *sa, struct tapir_stack *s, char *err, size_t errlen);
+/* Adds the stack's hooks that keep tapir to what it owns: TCP and UDP to
+ * other ports ignored silently (no RST, no ICMP port unreachable), no ARP
+ * answers or announcements, no echo replies, no ICMP errors.  Before the
+ * interface gets its address (which announces it).  The hooks read the
+ * owned ports as they are when a packet comes.  0, or -1 with the reason
+ * in ERR. */
+int shared_hooks(struct shared_addr *sa, struct tapir_stack *s, char *err, size_t errlen);
+/* Owns the ports of S's TCP listeners (S may be NULL), then installs the
+ * nftables guard for all owned ports (nftguard.h).  Before the stack runs.
+ * 0, or -1 with the reason in ERR (nothing installed). */
+int shared_guard(struct shared_addr *sa, struct tapir_stack *s, char *err, size_t errlen);
 /* " shared=IF ports=A-B" for a ready line. */
 void shared_describe(const struct shared_addr *sa, char *buf, size_t len);
 /* One stderr line with what the filter ignored. */
