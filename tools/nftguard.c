@@ -74,21 +74,29 @@ static int nft_run(const char *cmd, char **out, char *err, size_t errlen)
 	return r ? -1 : 0;
 }
 
-/* Is PID a live tapir?  A table whose process is gone, or whose PID now
- * belongs to another program, is a leftover. */
+/* Is PID a live tapir?  A table whose process is gone (or a zombie: killed,
+ * not yet reaped), or whose PID now belongs to another program, is a
+ * leftover.  /proc/PID/stat: "PID (COMM) STATE ...". */
 static bool tapir_alive(long pid)
 {
-	char path[64], comm[32] = "";
+	char path[64], buf[256] = "";
+	const char *open_p, *close_p;
+	size_t n;
 	FILE *f;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
-	comm[strcspn(comm, "\n")] = 0;
-	return !strcmp(comm, "tapir");
+	buf[n] = 0;
+	open_p = strchr(buf, '(');
+	close_p = strrchr(buf, ')');
+	if (!open_p || !close_p || close_p < open_p || close_p[1] != ' ')
+		return false;
+	if (close_p[2] == 'Z' || close_p[2] == 'X')
+		return false;
+	return close_p - open_p - 1 == 5 && !strncmp(open_p + 1, "tapir", 5);
 }
 
 /* Deletes tables tapir_<pid> of this network namespace whose tapir is
