@@ -99,6 +99,22 @@ static bool tapir_alive(long pid)
 	return close_p - open_p - 1 == 5 && !strncmp(open_p + 1, "tapir", 5);
 }
 
+/* CAP_NET_ADMIN (12) in our effective set?  Asked first: libnftables
+ * would print its own complaint on stderr beside ours. */
+static bool net_admin(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[128];
+	unsigned long long eff = 0;
+	bool found = false;
+	if (!f)
+		return true; /* cannot tell: let nftables say */
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return !found || (eff >> 12 & 1);
+}
+
 /* Deletes tables tapir_<pid> of this network namespace whose tapir is
  * gone (one killed with SIGKILL could not remove its own). */
 static int remove_stale(char *err, size_t errlen)
@@ -164,6 +180,10 @@ int nftguard_install(const char *iface, uint32_t addr, const uint8_t *own, char 
 		}
 	if (port_set(own, set, sizeof(set)) <= 0) {
 		snprintf(err, errlen, "--shared-addr: no ports to own");
+		return -1;
+	}
+	if (!net_admin()) {
+		snprintf(err, errlen, "--shared-addr: tapir needs CAP_NET_ADMIN for its nftables table (run as root)");
 		return -1;
 	}
 	if (remove_stale(e, sizeof(e)) < 0) {
