@@ -98,9 +98,12 @@ for ((i = 0; i < 50; i++)); do [[ -s $WORK/b.pcap ]] && break; sleep 0.1; done
 shared_start --serve "http=$WORK/tapir,echo" --personality ttl=33
 grep -q "^ready iface=vA addr=$A_ADDR/24 mac=$(nsx cat /sys/class/net/vA/address) .*shared=vA ports=61000-65535 nft=inet tapir_$HOST_PID" "$HOST_OUT" ||
 	fail "ready line: $(cat "$HOST_OUT")"
-nsx nft list tables | grep -qx "table inet tapir_$HOST_PID" || fail "no table inet tapir_$HOST_PID: $(nsx nft list tables)"
-nsx nft list table inet "tapir_$HOST_PID" | grep -q 'th dport { 7, 80, 61000-65535 }' ||
-	fail "the guard's ports: $(nsx nft list table inet "tapir_$HOST_PID")"
+# (whole outputs first: grep -q leaving early would fail the pipe under pipefail)
+tables=$(nsx nft list tables)
+grep -qx "table inet tapir_$HOST_PID" <<<"$tables" || fail "no table inet tapir_$HOST_PID: $tables"
+guard=$(nsx nft list table inet "tapir_$HOST_PID")
+grep -q 'th dport { 7, 80, 61000-65535 } counter packets [0-9]* bytes [0-9]* drop' <<<"$guard" ||
+	fail "the guard's rule: $guard"
 
 nsb curl -sf -o "$WORK/got.bin" "http://$A_ADDR/t.bin" || fail "curl to tapir's port 80"
 cmp -s "$WORK/got.bin" "$WORK/tapir/t.bin" || fail "tapir's file differs"
@@ -148,7 +151,8 @@ old=$HOST_PID
 kill -KILL "$HOST_PID"
 _wait_gone "$HOST_WRAP" 100 || fail "tapir survived SIGKILL"
 wait "$HOST_WRAP" 2>/dev/null
-nsx nft list tables | grep -qx "table inet tapir_$old" || fail "SIGKILL: the table should be left behind"
+tables=$(nsx nft list tables)
+grep -qx "table inet tapir_$old" <<<"$tables" || fail "SIGKILL: the table should be left behind"
 shared_start --serve echo
 grep -q "removed the nftables table inet tapir_$old of a tapir that is gone" "$HOST_ERR" ||
 	fail "the next start did not report removing tapir_$old: $(cat "$HOST_ERR")"
