@@ -16,7 +16,9 @@
 #     listener, no CAP_NET_ADMIN: exit 2, one tapir: line);
 #   - tapir check --mode stack --shared-addr from A scanning B: the right
 #     open/closed results, each SYN/ACK answered by one RST (tapir's), none
-#     by A's kernel.
+#     by A's kernel;
+#   - tapir run --iface vA --shared-addr -- curl: B's file byte-exact over
+#     tapir's TCP (ttl=44, a port of tapir's range), no RST from A.
 source "$(dirname "$0")/lib.sh"
 require_root nft curl python3 capsh dumpcap
 
@@ -214,4 +216,24 @@ sports=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$A_ADDR && tcp.flags.syn==1" -T
 [[ $rsts -eq $synacks ]] || fail "$rsts RSTs for $synacks SYN/ACKs (A's kernel answered too?)"
 [[ $sports -eq 0 ]] || fail "$sports SYNs from ports outside tapir's 61000-65535"
 log "check --shared-addr: 8080 open, 8081 and 22 closed; $synacks SYN/ACK, $rsts RST (tapir's)"
+
+# ---- 5: tapir run --iface vA --shared-addr -- curl (tapir's TCP, ttl 44) ----
+head -c 300000 /dev/urandom >"$WORK/kernelB/r.bin"
+nsb dumpcap -q -i vB -w "$WORK/run.pcap" >/dev/null 2>&1 &
+CAP=$!
+for ((i = 0; i < 50; i++)); do [[ -s $WORK/run.pcap ]] && break; sleep 0.1; done
+nsx "$TAPIR" run --iface vA --shared-addr --personality ttl=44 -- \
+	curl -sf -o "$WORK/run.bin" "http://$B_ADDR:8080/r.bin" 2>"$WORK/run.err" ||
+	fail "tapir run curl: $(cat "$WORK/run.err")"
+sleep 0.5
+kill "$CAP"
+wait "$CAP" 2>/dev/null
+cmp -s "$WORK/run.bin" "$WORK/kernelB/r.bin" || fail "tapir run: the file differs"
+ruleset_as_before "after tapir run"
+syn=$(tshark -n -r "$WORK/run.pcap" -Y "ip.src==$A_ADDR && tcp.dstport==8080 && tcp.flags.syn==1" -T fields -e ip.ttl -e tcp.srcport | sort -u)
+[[ $(wc -l <<<"$syn") -eq 1 && $syn =~ ^44[[:space:]]+6[1-5][0-9]{3}$ ]] ||
+	fail "tapir run: SYN(s) '$syn' (want one, ttl 44, a port of 61000-65535)"
+n=$(tshark -n -r "$WORK/run.pcap" -Y "ip.src==$A_ADDR && tcp.flags.reset==1" | wc -l)
+[[ $n -eq 0 ]] || fail "tapir run: $n RSTs from A"
+log "tapir run --shared-addr: curl fetched 300000 bytes over tapir's TCP ($syn)"
 pass
