@@ -41,9 +41,9 @@ static const char run_usage[] =
 	"lives on tapir.  HOST OPTIONS are tapir host's (--tap, --addr, --peer-addr,\n"
 	"--gateway, --mac, --mtu, --trace, --max-sockets; --iface IF, --shared-addr\n"
 	"and --ports A-B for the interface's own address: docs/shared-addr.md).\n"
-	"--attach joins the\n"
-	"`tapir host --control CONTROL_PATH` already running.  Exit status: COMMAND's\n"
-	"(128+N when killed by signal N); 2 when tapir cannot start.\n"
+	"--attach joins the `tapir host --control CONTROL_PATH` already running.\n"
+	"Exit status: COMMAND's (128+N when killed by signal N); 2 when tapir cannot\n"
+	"start.\n"
 	"Raw socket system calls (static binaries, Go) are trapped by seccomp when the\n"
 	"kernel can (docs/seccomp.md); --no-seccomp leaves them to the kernel.\n"
 	"TAPIR_RUN_DEBUG=1 logs every socket call (program side) and request (gate).\n";
