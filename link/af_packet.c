@@ -26,6 +26,7 @@
 #include <linux/if_packet.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,18 +70,39 @@ static int attach_filter(int fd, const uint8_t mac[6])
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
-struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *err, size_t errlen)
+/* Frames to MAC reach us: by the device's unicast filter or, where it has
+ * none, in promiscuous mode (dropped on close). */
+static int join_mac(struct tapir_afp *a, const uint8_t mac[6])
+{
+	struct packet_mreq mr;
+	memset(&mr, 0, sizeof(mr));
+	mr.mr_ifindex = a->ifindex;
+	mr.mr_type = PACKET_MR_UNICAST;
+	mr.mr_alen = 6;
+	memcpy(mr.mr_address, mac, 6);
+	if (setsockopt(a->dev.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) == 0)
+		return 0;
+	memset(&mr, 0, sizeof(mr));
+	mr.mr_ifindex = a->ifindex;
+	mr.mr_type = PACKET_MR_PROMISC;
+	return setsockopt(a->dev.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr));
+}
+
+/* SHARED: tapir takes the interface's own MAC (into MAC) instead of one of
+ * its own (--shared-addr, tools/shared.c): the kernel's stack then takes
+ * the same frames, and what it must not answer is kept from it by the
+ * caller's firewall. */
+static struct tapir_afp *afp_open(const char *name, uint8_t mac[6], bool shared, char *err,
+				  size_t errlen)
 {
 	struct tapir_afp *a;
 	struct ifreq ifr;
 	struct sockaddr_ll sll;
-	struct packet_mreq mr;
 	int one = 1, buf = 64 << 20;
 
 	a = link_dev_new(sizeof(*a), name, err, errlen);
 	if (!a)
 		return NULL;
-	memcpy(a->mac, mac, 6);
 	/* protocol 0: receives nothing until bound with ETH_P_ALL below, so
 	 * no frame from another interface slips in before the bind */
 	a->dev.fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -101,7 +123,9 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 		snprintf(err, errlen, "%s is not an Ethernet interface", name);
 		goto fail;
 	}
-	if (!memcmp(ifr.ifr_hwaddr.sa_data, mac, 6)) {
+	if (shared)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	else if (!memcmp(ifr.ifr_hwaddr.sa_data, mac, 6)) {
 		/* the kernel's stack would take tapir's frames as its own */
 		snprintf(err, errlen, "tapir's MAC must not be %s's own", name);
 		goto fail;
@@ -115,6 +139,7 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 		snprintf(err, errlen, "interface %s is down", name);
 		goto fail;
 	}
+	memcpy(a->mac, mac, 6);
 	if (attach_filter(a->dev.fd, mac) < 0) {
 		snprintf(err, errlen, "%s: socket filter: %s", name, strerror(errno));
 		goto fail;
@@ -139,27 +164,30 @@ struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *e
 		snprintf(err, errlen, "cannot bind to %s: %s", name, strerror(errno));
 		goto fail;
 	}
-	memset(&mr, 0, sizeof(mr));
-	mr.mr_ifindex = a->ifindex;
-	mr.mr_type = PACKET_MR_UNICAST;
-	mr.mr_alen = 6;
-	memcpy(mr.mr_address, mac, 6);
-	if (setsockopt(a->dev.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
-		/* no unicast filter entry: promiscuous mode, dropped on close */
-		memset(&mr, 0, sizeof(mr));
-		mr.mr_ifindex = a->ifindex;
-		mr.mr_type = PACKET_MR_PROMISC;
-		if (setsockopt(a->dev.fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
-			snprintf(err, errlen, "%s: cannot receive frames for our MAC: %s", name,
-				 strerror(errno));
-			goto fail;
-		}
+	/* the interface's own MAC needs no membership: its frames come anyway */
+	if (!shared && join_mac(a, mac) < 0) {
+		snprintf(err, errlen, "%s: cannot receive frames for our MAC: %s", name,
+			 strerror(errno));
+		goto fail;
 	}
 	a->dev.link.send = afp_send;
 	return a;
 fail:
 	tapir_afp_close(a);
 	return NULL;
+}
+
+struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *err, size_t errlen)
+{
+	uint8_t m[6];
+	memcpy(m, mac, 6);
+	return afp_open(name, m, false, err, errlen);
+}
+
+struct tapir_afp *tapir_afp_open_shared(const char *name, uint8_t mac[6], char *err,
+					size_t errlen)
+{
+	return afp_open(name, mac, true, err, errlen);
 }
 
 void tapir_afp_close(struct tapir_afp *a)

@@ -83,6 +83,11 @@ struct tapir_afp;
  * ERR. */
 struct tapir_afp *tapir_afp_open(const char *name, const uint8_t mac[6], char *err,
 				 size_t errlen);
+/* The same on the interface's own MAC, which it writes to MAC: tapir
+ * beside the kernel on one address (tapir --shared-addr, which keeps the
+ * two apart by port with an nftables table; docs/shared-addr.md). */
+struct tapir_afp *tapir_afp_open_shared(const char *name, uint8_t mac[6], char *err,
+					size_t errlen);
 void tapir_afp_close(struct tapir_afp *a);
 struct tapir_link *tapir_afp_link(struct tapir_afp *a);
 int tapir_afp_fd(const struct tapir_afp *a);

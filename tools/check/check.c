@@ -29,6 +29,7 @@
 #include "engine.h"
 #include "commands.h"
 #include "util.h"
+#include "shared.h"
 
 static const char check_usage[] =
 	"usage: tapir check [options] HOST:PORTS...\n"
@@ -70,6 +71,10 @@ static const char check_usage[] =
 	"  --iface IF      send and receive on interface IF (AF_PACKET), beside the\n"
 	"                  kernel's stack, with tapir's own MAC and address\n"
 	"  --tap NAME      or on the TAP device NAME (created when absent)\n"
+	"  --shared-addr   with --iface: IF's own MAC and address, beside the kernel;\n"
+	"                  probes from tapir's own ports (an nftables table keeps the\n"
+	"                  kernel from resetting the answers; docs/shared-addr.md)\n"
+	"  --ports A-B     those ports (default 61000-65535)\n"
 	"  --peer-addr A.B.C.D/LEN  with --tap: the kernel's address on the TAP\n"
 	"  --addr A.B.C.D/LEN       tapir's address and prefix (required)\n"
 	"  --gateway IP    the router for targets off that subnet\n"
@@ -77,6 +82,8 @@ static const char check_usage[] =
 	"\n"
 	"Exit status: 0 every port open, 1 some closed or filtered, 2 error,\n"
 	"3 interrupted with --resume (FILE written).\n";
+
+enum { CHECK_OPT_SHARED = 1000, CHECK_OPT_PORTS }; /* long options only */
 
 #define MAX_PROBES (1u << 23) /* 12 bytes each: ~100 MB at most */
 
@@ -264,6 +271,8 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 		s->have_mac = true;
 		name = "--mac";
 		break;
+	case CHECK_OPT_SHARED: s->want_shared = true; name = "--shared-addr"; break;
+	case CHECK_OPT_PORTS: s->ports = arg; name = "--ports"; break;
 	case 'P':
 		if (tapir_parse_cidr(arg, &s->peer, &s->peer_plen) || s->peer_plen == 0)
 			die("check: --peer-addr: '%s' is not an address and prefix such as 10.0.0.1/24",
@@ -279,10 +288,38 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 	return 1;
 }
 
+/* --shared-addr: the interface's address, prefix, MAC and gateway become
+ * tapir's, its ports checked against the kernel's (shared.c). */
+static void shared_options(struct check_stack_cfg *s)
+{
+	char err[256];
+	if (!s->want_shared) {
+		if (s->ports)
+			die("check: --ports goes with --shared-addr");
+		return;
+	}
+	if (!s->iface || s->tap_name || s->have_addr || s->have_mac || s->have_peer)
+		die("check: --shared-addr takes the interface's own address and MAC: --iface IF only (no --tap, --addr, --mac or --peer-addr)");
+	s->shared = check_calloc(1, sizeof(*s->shared));
+	s->shared->iface = s->iface;
+	if ((s->ports && shared_parse_ports(s->shared, s->ports, err, sizeof(err)) < 0) ||
+	    shared_discover(s->shared, err, sizeof(err)) < 0)
+		die("check: %s", err);
+	s->my_addr = s->shared->addr;
+	s->my_plen = s->shared->plen;
+	memcpy(s->mac, s->shared->mac, sizeof(s->mac));
+	s->have_addr = s->have_mac = true;
+	if (!s->have_gw && s->shared->gw) {
+		s->gw = s->shared->gw;
+		s->have_gw = true;
+	}
+}
+
 /* --mode stack's options make sense together. */
 static void stack_options_check(struct check_stack_cfg *s)
 {
 	char a[16];
+	shared_options(s);
 	if (!s->iface == !s->tap_name)
 		die("check: --mode stack needs an interface: --iface IF (AF_PACKET) or --tap NAME, one of them");
 	if (!s->have_addr)
@@ -339,8 +376,10 @@ static int parse_options(struct check *c, int argc, char **argv)
 		{"mac", required_argument, 0, 'M'},     {"peer-addr", required_argument, 0, 'P'},
 		{"seed", required_argument, 0, 'S'},    {"shard", required_argument, 0, 'H'},
 		{"exclude", required_argument, 0, 'E'}, {"oX", required_argument, 0, 'X'},
-		{"resume", required_argument, 0, 'U'},  {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+		{"resume", required_argument, 0, 'U'},
+		{"shared-addr", no_argument, 0, CHECK_OPT_SHARED},
+		{"ports", required_argument, 0, CHECK_OPT_PORTS},
+		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
 	};
 	const struct nu_numopt nums[] = {
 		{'r', "--rate", 1, 10000000, "a number", &c->rate},

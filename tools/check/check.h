@@ -45,6 +45,11 @@ struct check_stack_cfg {
 	unsigned my_plen, peer_plen;
 	bool have_addr, have_gw, have_mac, have_peer;
 	uint8_t mac[6];
+	/* --shared-addr [--ports A-B]: the interface's own address (shared.h);
+	 * set up by the option check, NULL without */
+	bool want_shared;
+	const char *ports;
+	struct shared_addr *shared;
 };
 
 /* Which of the targets this run probes, and in what order (scope.c):

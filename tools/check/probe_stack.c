@@ -21,6 +21,7 @@
 #include <tapir/wire.h>
 
 #include "engine.h"
+#include "shared.h"
 #include "util.h"
 
 /* the state of a next hop's ARP entry, as far as we know */
@@ -350,7 +351,8 @@ static unsigned link_open(struct stack_engine *x)
 	const struct check_stack_cfg *cfg = x->cfg;
 	char err[256];
 	if (cfg->iface) {
-		x->afp = tapir_afp_open(cfg->iface, x->mac, err, sizeof(err));
+		x->afp = cfg->shared ? tapir_afp_open_shared(cfg->iface, x->mac, err, sizeof(err))
+				     : tapir_afp_open(cfg->iface, x->mac, err, sizeof(err));
 		if (!x->afp)
 			die("check: --iface: %s", err);
 		x->lfd = tapir_afp_fd(x->afp);
@@ -387,6 +389,9 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	x->cfg = cfg;
 	x->ck = (struct check_cookie){.key = &c->key, .sport_lo = STACK_SPORT_LO,
 				      .sport_n = (uint16_t)(65536 - STACK_SPORT_LO)};
+	if (cfg->shared) /* probes from tapir's own ports only (shared.h) */
+		x->ck = (struct check_cookie){.key = &c->key, .sport_lo = cfg->shared->lo,
+					      .sport_n = (uint16_t)(cfg->shared->hi - cfg->shared->lo + 1)};
 	memcpy(x->mac, cfg->mac, sizeof(x->mac));
 	if (!cfg->have_mac) {
 		/* random, locally administered, unicast (IEEE 802 U/L and I/G bits) */
@@ -397,7 +402,7 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	}
 	/* tapir's address must be its own: if the kernel had it too, the
 	 * kernel would answer ARP for it and get the replies (and RST them) */
-	if (nu_addr_in_use(cfg->my_addr, NULL, ifname, sizeof(ifname)))
+	if (!cfg->shared && nu_addr_in_use(cfg->my_addr, NULL, ifname, sizeof(ifname)))
 		die("check: --addr %s is in use by interface %s in this namespace: tapir needs an address of its own",
 		    tapir_ipv4_str(cfg->my_addr, a), ifname);
 	next_hops(x);
@@ -410,6 +415,13 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	if (x->ifi < 0)
 		die("check: cannot add the interface to the stack (%s)", strerror(-x->ifi));
 	now_us = nu_now_ns() / 1000;
+	/* --shared-addr: the kernel's ports and answers stay the kernel's, and
+	 * its firewall keeps it off ours (before the address: it announces) */
+	if (cfg->shared && (shared_hooks(cfg->shared, x->st, err, errlen) < 0 ||
+			    shared_guard(cfg->shared, NULL, err, errlen) < 0)) {
+		free(x);
+		return -1;
+	}
 	if (tapir_iface_set_ipv4(x->st, x->ifi, cfg->my_addr, cfg->my_plen, now_us) < 0)
 		die("check: cannot give the stack the address %s/%u", tapir_ipv4_str(cfg->my_addr, a),
 		    cfg->my_plen);

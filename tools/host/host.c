@@ -33,14 +33,27 @@
 #include "commands.h"
 #include "host.h"
 #include "netutil.h"
+#include "shared.h"
 #include "util.h"
 
 static const char host_usage[] =
 	"usage: tapir host --tap NAME --addr A.B.C.D/LEN [options]\n"
+	"       tapir host --iface IF --addr A.B.C.D/LEN [options]\n"
+	"       tapir host --iface IF --shared-addr [--ports A-B] [options]\n"
 	"\n"
-	"Runs a userspace TCP/IP host on the TAP device NAME (created if absent).\n"
+	"Runs a userspace TCP/IP host on the TAP device NAME (created if absent),\n"
+	"or beside the kernel on the interface IF.\n"
 	"\n"
 	"  --tap NAME             TAP device to use, in this network namespace\n"
+	"  --iface IF             the existing Ethernet interface IF instead (AF_PACKET,\n"
+	"                         beside the kernel's stack, with tapir's own --addr\n"
+	"                         and MAC)\n"
+	"  --shared-addr          with --iface: IF's own MAC and IPv4 address, shared\n"
+	"                         with the kernel: tapir owns --ports and the ports it\n"
+	"                         listens on, the kernel the rest (an nftables table\n"
+	"                         inet tapir_<pid> while it runs; docs/shared-addr.md)\n"
+	"  --ports A-B            tapir's own ports with --shared-addr (default\n"
+	"                         61000-65535; outside net.ipv4.ip_local_port_range)\n"
 	"  --addr A.B.C.D/LEN     tapir's address and prefix; repeat it with IPv6\n"
 	"                         prefixes (fd00::2/64) to add those (IPv6 on), or\n"
 	"                         'slaac' for addresses from router advertisements;\n"
@@ -251,6 +264,38 @@ static void check_addr_free(uint32_t addr, const char *what, const char *tap_nam
 		die("%s %s is in use by interface %s in this namespace", what, tapir_ipv4_str(addr, a), name);
 }
 
+/* --iface's options make sense together; with --shared-addr, the
+ * interface's own address, prefix and default gateway become tapir's
+ * (unless --gateway chose one). */
+static void iface_options(struct shared_addr *sa, const char *iface, bool shared,
+			  const char *ports, bool addr_given, bool mac_given, bool peer_given,
+			  unsigned mtu, uint32_t *addr, unsigned *plen, uint32_t *gw)
+{
+	char err[256];
+	if (peer_given)
+		die("host: --peer-addr goes with --tap (the kernel's side of the TAP)");
+	if (mtu)
+		die("host: --mtu goes with --tap (with --iface, the interface's MTU is used)");
+	if (ports && !shared)
+		die("host: --ports goes with --shared-addr");
+	if (!shared)
+		return;
+	if (addr_given || mac_given)
+		die("host: --shared-addr takes %s's own address and MAC: no --addr or --mac beside it",
+		    iface);
+	sa->iface = iface;
+	if ((ports && shared_parse_ports(sa, ports, err, sizeof(err)) < 0) ||
+	    shared_discover(sa, err, sizeof(err)) < 0)
+		die("%s", err);
+	*addr = sa->addr;
+	*plen = sa->plen;
+	if (!*gw)
+		*gw = sa->gw;
+}
+
+static long afp_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_afp_recv(ctx, buf, cap); }
+static void afp_close(void *ctx) { tapir_afp_close(ctx); }
+
 static long tap_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_tap_recv(ctx, buf, cap); }
 static long tap_recv_flags(void *ctx, uint8_t *buf, size_t cap, unsigned *flags)
 {
@@ -262,6 +307,9 @@ int cmd_host(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"tap", required_argument, 0, 't'},
+		{"iface", required_argument, 0, 'I'},
+		{"shared-addr", no_argument, 0, 'H'},
+		{"ports", required_argument, 0, 'R'},
 		{"addr", required_argument, 0, 'a'},
 		{"peer-addr", required_argument, 0, 'p'},
 		{"gateway", required_argument, 0, 'g'},
@@ -286,12 +334,13 @@ int cmd_host(int argc, char **argv)
 	char *pers[32];
 	int npers = 0;
 	const char *control_path = NULL;
-	const char *tap_name = NULL, *serve = "echo,discard,daytime,chargen", *pcap_path = NULL;
+	const char *tap_name = NULL, *iface = NULL, *ports = NULL, *serve = "echo,discard,daytime,chargen", *pcap_path = NULL;
 	uint32_t addr = 0, peer = 0, gw = 0, ping_dst = 0;
 	unsigned plen = 0, peer_plen = 0, trace_mask = 0, mtu = 0;
 	unsigned long ping_count = 5, ping_size = 56, ping_interval = 1000;
 	unsigned long max_sockets = 0; /* 0: the net's default */
-	bool have_addr = false, have_peer = false, have_mac = false, tso = true;
+	bool have_addr = false, have_peer = false, have_mac = false, tso = true, shared = false;
+	static struct shared_addr sh; /* the hooks' argument for the process's life */
 	uint8_t mac[6];
 	int c;
 	char err[256];
@@ -311,6 +360,9 @@ int cmd_host(int argc, char **argv)
 		const char *bad;
 		switch (c) {
 		case 't': tap_name = optarg; break;
+		case 'I': iface = optarg; break;
+		case 'H': shared = true; break;
+		case 'R': ports = optarg; break;
 		case 'a':
 			if (host6_option(&h6, "--addr", optarg, false) || host_dhcp_option(&hd, optarg))
 				break;
@@ -376,8 +428,15 @@ int cmd_host(int argc, char **argv)
 	}
 	if (optind < argc)
 		die("host: unexpected argument '%s'", argv[optind]);
-	if (!tap_name)
-		die("host: --tap NAME is required (try tapir host --help)");
+	if (!tap_name == !iface)
+		die("host: one of --tap NAME or --iface IF is required (try tapir host --help)");
+	if (iface)
+		iface_options(&sh, iface, shared, ports, have_addr || hd.on || h6.n || h6.slaac,
+			      have_mac, have_peer || h6.npeer, mtu, &addr, &plen, &gw);
+	else if (shared || ports)
+		die("host: %s goes with --iface IF", shared ? "--shared-addr" : "--ports");
+	have_addr = have_addr || shared;
+	have_mac = have_mac || shared;
 	if (!have_addr && !hd.on)
 		die("host: an IPv4 --addr A.B.C.D/LEN is required (IPv6 ones go beside it)");
 	if (hd.on && (have_addr || gw))
@@ -395,7 +454,7 @@ int cmd_host(int argc, char **argv)
 		if (gw && (gw & mask) != (addr & mask))
 			die("--gateway %s is not on the subnet of --addr", tapir_ipv4_str(gw, a));
 	}
-	if (have_addr)
+	if (have_addr && !shared)
 		check_addr_free(addr, "address", NULL);
 	if (have_peer)
 		check_addr_free(peer, "--peer-addr", tap_name);
@@ -407,6 +466,10 @@ int cmd_host(int argc, char **argv)
 	 * threshold: glibc's adaptive one would rise after the first free). */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
+	if (shared) { /* tapir's own connections take their ports from its range */
+		cfg.ephemeral_lo = sh.lo;
+		cfg.ephemeral_hi = sh.hi;
+	}
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
 		cfg.seed = (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32);
 	if (!have_mac) { /* locally administered, unicast (IEEE 802 U/L and I/G bits) */
@@ -419,6 +482,16 @@ int cmd_host(int argc, char **argv)
 		h.pcap = tapir_pcap_open(pcap_path, err, sizeof(err));
 		if (!h.pcap)
 			die("--pcap: %s", err);
+	}
+	if (iface) {
+		struct tapir_afp *afp = shared ? tapir_afp_open_shared(iface, mac, err, sizeof(err))
+					       : tapir_afp_open(iface, mac, err, sizeof(err));
+		if (!afp)
+			die("--iface: %s", err);
+		drv = (struct tapir_net_driver){.link = tapir_afp_link(afp), .fd = tapir_afp_fd(afp),
+						.recv = afp_recv, .close = afp_close, .ctx = afp,
+						.mtu = tapir_afp_mtu(afp)};
+		goto have_link;
 	}
 	h.tap = tapir_tap_open(tap_name, err, sizeof(err));
 	if (!h.tap)
@@ -439,6 +512,7 @@ int cmd_host(int argc, char **argv)
 					.recv = tap_recv, .recv_flags = tap_recv_flags,
 					.close = tap_close, .ctx = h.tap,
 					.mtu = tapir_tap_mtu(h.tap)};
+have_link:
 	/* One limit for the host, as RLIMIT_NOFILE is a process's: the
 	 * socket layer's descriptors (EMFILE beyond it) and the core's TCBs,
 	 * which the built-in services use directly (at the limit a listener
@@ -459,6 +533,8 @@ int cmd_host(int argc, char **argv)
 		tapir_set_trace(h.s, trace_mask, print_trace, &h);
 	if (h.pcap)
 		tapir_set_frame_observer(h.s, record_frame, &h);
+	if (shared && shared_hooks(&sh, h.s, err, sizeof(err)) < 0)
+		die("%s", err);
 	if ((ifi = tapir_net_add_iface(h.net, mac, 0, addr, plen, gw)) < 0)
 		die(errno == EADDRNOTAVAIL ? "--addr: %s/%u cannot be a host's address (network, "
 					     "broadcast, loopback or multicast)"
@@ -470,6 +546,10 @@ int cmd_host(int argc, char **argv)
 	if (!h.services)
 		die("%s", err);
 	if (fwd && forward_start(fwd, h.net, (unsigned)max_sockets, err, sizeof(err)) < 0)
+		die("%s", err);
+	/* the ports tapir listens on are known now; the personalities come
+	 * after the shared-addr hooks and see only what is tapir's */
+	if (shared && shared_guard(&sh, h.s, err, sizeof(err)) < 0)
 		die("%s", err);
 	if (personalities_install(h.s, pers, npers, err, sizeof(err)) < 0)
 		die("%s", err);
@@ -529,12 +609,17 @@ int cmd_host(int argc, char **argv)
 		host6_wait_dad(h.net, h.s, ifi); /* INTERFACE.md: ready once DAD passed */
 		if (hd.on && !host_dhcp_wait(&hd, h.net, h.s, &orig, &got_stop, &addr, &plen))
 			goto stop;
-		printf("ready tap=%s addr=%s/%u", tap_name, tapir_ipv4_str(addr, a), plen);
+		printf("ready %s=%s addr=%s/%u", iface ? "iface" : "tap", iface ? iface : tap_name,
+		       tapir_ipv4_str(addr, a), plen);
 		host6_print(stdout, h.net, h.s, ifi);
 		tapir_net_lock(h.net);
 		host6_watch(&h6, NULL, h.s, ifi);
 		tapir_net_unlock(h.net);
 		forward_describe(fwd, err, sizeof(err));
+		if (shared) {
+			size_t n = strlen(err);
+			shared_describe(&sh, err + n, sizeof(err) - n);
+		}
 		printf(" mac=%s mtu=%u serve=%s%s%s%s\n", m, drv.mtu, serve, pcap_path ? " pcap=" : "",
 		       pcap_path ? pcap_path : "", err);
 		if (ping_dst)
@@ -590,6 +675,8 @@ stop:
 	if (host_hook)
 		exit(host_hook->status);
 	print_counters(&h);
+	if (shared)
+		shared_report(&sh);
 	fflush(stdout);
-	exit(0);
+	exit(0); /* atexit: the nftables table goes (nftguard.c) */
 }

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# tapir host --iface vA --shared-addr: tapir on the address the kernel also
+# holds (docs/shared-addr.md).  Two namespaces joined by a veth pair: A
+# (10.78.0.1, the kernel and tapir) and B (10.78.0.2, the kernel as a
+# client and server).
+#   - tapir's port 80 answers from B with tapir's TCP (the ttl=33
+#     personality in B's capture), and neither A's kernel RST nor ICMP
+#     appears for it;
+#   - the kernel's own server on A's port 8000, ping to A (answered once:
+#     by the kernel, no DUP), and A's kernel's outgoing connection to B
+#     keep working; tapir counts what it ignored;
+#   - `nft list tables` in A shows inet tapir_<pid> while tapir runs, and
+#     the ruleset is exactly as before after SIGTERM, after SIGINT, after a
+#     SIGKILL followed by another start (which removes the leftover), and
+#     after refused starts (--ports in the ephemeral range or on a kernel
+#     listener, no CAP_NET_ADMIN: exit 2, one tapir: line);
+#   - tapir check --mode stack --shared-addr from A scanning B: the right
+#     open/closed results, each SYN/ACK answered by one RST (tapir's), none
+#     by A's kernel;
+#   - tapir run --iface vA --shared-addr -- curl: B's file byte-exact over
+#     tapir's TCP (ttl=44, a port of tapir's range), no RST from A.
+source "$(dirname "$0")/lib.sh"
+require_root nft curl python3 capsh dumpcap
+
+A_ADDR=10.78.0.1
+B_ADDR=10.78.0.2
+NSB=""
+
+cleanup_b() {
+	local rc=$? p
+	if [[ -n $NSB ]]; then
+		for p in $(ip netns pids "$NSB" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		timeout 10 ip netns del "$NSB" 2>/dev/null
+	fi
+	(exit "$rc")
+	_cleanup
+}
+
+ns_create
+NSB="$NS-b"
+trap cleanup_b EXIT
+timeout 10 ip netns add "$NSB" || fail "cannot create namespace $NSB"
+nsb() { timeout -k 5 "${NSX_TIMEOUT:-30}" ip netns exec "$NSB" "$@"; }
+nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip link add vA netns "$NS" type veth peer name vB netns "$NSB" || fail "cannot create the veth pair"
+nsx ip addr add "$A_ADDR/24" dev vA && nsx ip link set vA up || fail "vA"
+nsb ip addr add "$B_ADDR/24" dev vB && nsb ip link set vB up && nsb ip link set lo up || fail "vB"
+
+mkdir -p "$WORK/tapir" "$WORK/kernelA" "$WORK/kernelB"
+head -c 100000 /dev/urandom >"$WORK/tapir/t.bin"
+echo "the kernel of A" >"$WORK/kernelA/k.txt"
+echo "the kernel of B" >"$WORK/kernelB/b.txt"
+# the kernel's own servers: A on 8000, B on 8080 (for A's outgoing test and the scan)
+(cd "$WORK/kernelA" && exec ip netns exec "$NS" python3 -m http.server 8000 --bind "$A_ADDR") \
+	>/dev/null 2>&1 &
+(cd "$WORK/kernelB" && exec ip netns exec "$NSB" python3 -m http.server 8080 --bind "$B_ADDR") \
+	>/dev/null 2>&1 &
+for ((i = 0; i < 100; i++)); do
+	nsb curl -sf -o /dev/null "http://$B_ADDR:8080/b.txt" && nsx curl -sf -o /dev/null "http://$A_ADDR:8000/k.txt" && break
+	sleep 0.1
+done
+RULES0=$(nsx nft list ruleset) || fail "nft list ruleset"
+
+# shared_start ARGS...: tapir host --iface vA --shared-addr in A; sets HOST_*.
+shared_start() {
+	local i
+	HOST_N=$((HOST_N + 1))
+	HOST_OUT=$WORK/host$HOST_N.out
+	HOST_ERR=$WORK/host$HOST_N.err
+	timeout -s TERM -k 5 120 ip netns exec "$NS" "$TAPIR" host --iface vA --shared-addr "$@" \
+		>"$HOST_OUT" 2>"$HOST_ERR" &
+	HOST_WRAP=$!
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^ready ' "$HOST_OUT" 2>/dev/null && break
+		kill -0 "$HOST_WRAP" 2>/dev/null || { cat "$HOST_ERR" >&2; fail "tapir host exited before 'ready'"; }
+		sleep 0.1
+	done
+	grep -q '^ready ' "$HOST_OUT" || fail "no ready line"
+	HOST_PID=$(pgrep -P "$HOST_WRAP" | head -n 1)
+	[[ -n $HOST_PID ]] || fail "cannot find the tapir process"
+	log "host up: $(grep -m1 '^ready ' "$HOST_OUT")"
+}
+# stop_with SIG: stops tapir; waits until it has gone
+stop_with() {
+	kill -"$1" "$HOST_PID"
+	_wait_gone "$HOST_WRAP" 100 || fail "tapir did not exit on SIG$1"
+	wait "$HOST_WRAP" 2>/dev/null
+	HOST_PID=""
+}
+ruleset_as_before() {
+	[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "$1: the ruleset differs from before: $(nsx nft list ruleset)"
+}
+
+# ---- 1: tapir serves port 80 on A's own address ----
+nsb dumpcap -q -i vB -w "$WORK/b.pcap" >/dev/null 2>&1 &
+CAP=$!
+for ((i = 0; i < 50; i++)); do [[ -s $WORK/b.pcap ]] && break; sleep 0.1; done
+shared_start --serve "http=$WORK/tapir,echo" --personality ttl=33
+grep -q "^ready iface=vA addr=$A_ADDR/24 mac=$(nsx cat /sys/class/net/vA/address) .*shared=vA ports=61000-65535 nft=inet tapir_$HOST_PID" "$HOST_OUT" ||
+	fail "ready line: $(cat "$HOST_OUT")"
+# (whole outputs first: grep -q leaving early would fail the pipe under pipefail)
+tables=$(nsx nft list tables)
+grep -qx "table inet tapir_$HOST_PID" <<<"$tables" || fail "no table inet tapir_$HOST_PID: $tables"
+guard=$(nsx nft list table inet "tapir_$HOST_PID")
+grep -q 'th dport { 7, 80, 61000-65535 } counter packets [0-9]* bytes [0-9]* drop' <<<"$guard" ||
+	fail "the guard's rule: $guard"
+
+nsb curl -sf -o "$WORK/got.bin" "http://$A_ADDR/t.bin" || fail "curl to tapir's port 80"
+cmp -s "$WORK/got.bin" "$WORK/tapir/t.bin" || fail "tapir's file differs"
+[[ $(nsb curl -sf "http://$A_ADDR:8000/k.txt") == "the kernel of A" ]] || fail "the kernel's server on A:8000"
+[[ $(nsx curl -sf "http://$B_ADDR:8080/b.txt") == "the kernel of B" ]] || fail "A's kernel's outgoing connection to B"
+echo hello-echo | nsb nc -N -w 5 "$A_ADDR" 7 >"$WORK/echo.out" || fail "nc to tapir's echo"
+[[ $(cat "$WORK/echo.out") == hello-echo ]] || fail "tapir's echo said: $(cat "$WORK/echo.out")"
+nsb ping -c 3 -i 0.2 -W 2 "$A_ADDR" >"$WORK/ping.out" || fail "ping to A: $(cat "$WORK/ping.out")"
+grep -q DUP "$WORK/ping.out" && fail "ping to A answered twice (tapir echoed too)"
+grep -q '3 received' "$WORK/ping.out" || fail "ping: $(tail -n 2 "$WORK/ping.out")"
+# a closed port of the kernel's: the kernel's RST, tapir silent
+nsb nc -z -w 2 "$A_ADDR" 22 && fail "port 22 of A is open?"
+
+nsx nft list table inet "tapir_$HOST_PID" >"$WORK/guard.txt"
+grep -Eq 'counter packets [1-9]' "$WORK/guard.txt" || fail "the guard dropped nothing: $(cat "$WORK/guard.txt")"
+stop_with TERM
+kill "$CAP"
+wait "$CAP" 2>/dev/null
+ruleset_as_before "after SIGTERM"
+grep -Eq '^tapir: shared-addr: ignored \(the kernel.s\) [1-9][0-9]* TCP segments, [0-9]+ UDP datagrams, [1-9][0-9]* ICMP queries' "$HOST_ERR" ||
+	fail "tapir's report: $(grep shared-addr "$HOST_ERR")"
+
+# the capture: tapir's TCP (ttl 33) on port 80, the kernel's (ttl 64) on 8000,
+# no RST and no ICMP from A for tapir's ports
+ttls=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==80" -T fields -e ip.ttl | sort -u | tr '\n' ' ')
+[[ $ttls == "33 " ]] || fail "A's port 80 answered with TTLs '$ttls' (tapir's personality: 33 only)"
+ttls=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==8000" -T fields -e ip.ttl | sort -u | tr '\n' ' ')
+[[ $ttls == "64 " ]] || fail "A's port 8000 answered with TTLs '$ttls' (the kernel's: 64)"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && (tcp.srcport==80 || tcp.srcport==7) && tcp.flags.reset==1" | wc -l)
+[[ $n -eq 0 ]] || fail "$n RSTs from A's port 80/7 (the kernel's?)"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp && icmp.type!=0" | wc -l)
+[[ $n -eq 0 ]] || fail "$n ICMP errors from A"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==22 && tcp.flags.reset==1 && ip.ttl==64" | wc -l)
+[[ $n -ge 1 ]] || fail "no kernel RST for A's closed port 22"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp.type==0" | wc -l)
+[[ $n -eq 3 ]] || fail "$n echo replies from A for 3 requests"
+log "tapir on :80 and :7 (ttl 33), the kernel on :8000, ping, :22 and its own client (ttl 64)"
+
+# ---- 2: SIGINT; SIGKILL and the next start ----
+shared_start --serve echo
+stop_with INT
+ruleset_as_before "after SIGINT"
+shared_start --serve echo
+old=$HOST_PID
+kill -KILL "$HOST_PID"
+_wait_gone "$HOST_WRAP" 100 || fail "tapir survived SIGKILL"
+wait "$HOST_WRAP" 2>/dev/null
+tables=$(nsx nft list tables)
+grep -qx "table inet tapir_$old" <<<"$tables" || fail "SIGKILL: the table should be left behind"
+shared_start --serve echo
+grep -q "removed the nftables table inet tapir_$old of a tapir that is gone" "$HOST_ERR" ||
+	fail "the next start did not report removing tapir_$old: $(cat "$HOST_ERR")"
+tables=$(nsx nft list tables | tr '\n' ' ')
+[[ $tables == "table inet tapir_$HOST_PID " ]] || fail "tables after the next start: $tables"
+stop_with TERM
+ruleset_as_before "after SIGKILL and the next start"
+log "the table goes on SIGTERM, SIGINT, and after SIGKILL with the next start"
+
+# ---- 3: refused starts: exit 2, one tapir: line, nothing installed ----
+refused() { # WHAT PATTERN ARGS...
+	local what=$1 pat=$2 rc
+	shift 2
+	nsx "$@" >"$WORK/ref.out" 2>"$WORK/ref.err"
+	rc=$?
+	[[ $rc -eq 2 ]] || fail "$what: exit $rc (want 2): $(cat "$WORK/ref.err")"
+	[[ $(wc -l <"$WORK/ref.err") -eq 1 ]] && grep -Eq "^tapir: .*$pat" "$WORK/ref.err" ||
+		fail "$what: stderr: $(cat "$WORK/ref.err")"
+	ruleset_as_before "$what"
+}
+refused "ephemeral overlap" "overlaps the kernel's ephemeral ports 32768-60999" \
+	"$TAPIR" host --iface vA --shared-addr --ports 40000-40100
+(exec ip netns exec "$NS" python3 -m http.server 62000 --bind 0.0.0.0) >/dev/null 2>&1 &
+PY62=$!
+for ((i = 0; i < 100; i++)); do nsx curl -sf -o /dev/null "http://$A_ADDR:62000/" && break; sleep 0.1; done
+refused "kernel listener in range" "the kernel has a TCP socket on port 62000" \
+	"$TAPIR" host --iface vA --shared-addr --ports 61990-62010
+kill "$PY62"
+wait "$PY62" 2>/dev/null
+refused "kernel listener on a served port" "the kernel has a TCP socket on port 8000" \
+	"$TAPIR" host --iface vA --shared-addr --ports 63000-63010 --serve echo --forward "8000=$B_ADDR:8080"
+refused "no CAP_NET_ADMIN" "needs CAP_NET_ADMIN for its nftables table" \
+	capsh --drop=cap_net_admin -- -c "exec $TAPIR host --iface vA --shared-addr --serve echo"
+refused "check without CAP_NET_ADMIN" "needs CAP_NET_ADMIN for its nftables table" \
+	capsh --drop=cap_net_admin -- -c "exec $TAPIR check --mode stack --iface vA --shared-addr $B_ADDR:8080"
+refused "check --ports overlap" "overlaps the kernel's ephemeral ports" \
+	"$TAPIR" check --mode stack --iface vA --shared-addr --ports 50000-50010 "$B_ADDR:8080"
+log "refused: ephemeral overlap, kernel listeners, no CAP_NET_ADMIN (exit 2, nothing installed)"
+
+# ---- 4: check --mode stack --shared-addr scanning B ----
+nsx dumpcap -q -i vA -f tcp -w "$WORK/a.pcap" >/dev/null 2>&1 &
+CAP=$!
+for ((i = 0; i < 50; i++)); do [[ -s $WORK/a.pcap ]] && break; sleep 0.1; done
+nsx "$TAPIR" check --mode stack --iface vA --shared-addr "$B_ADDR:8080,8081,22" >"$WORK/check.out" 2>"$WORK/check.err"
+rc=$?
+sleep 0.5 # let the capture take the last frames
+kill "$CAP"
+wait "$CAP" 2>/dev/null
+[[ $rc -eq 1 ]] || fail "check exit $rc (want 1: some closed): $(cat "$WORK/check.err")"
+[[ $(awk '{print $2, $3}' "$WORK/check.out" | sort | tr '\n' ' ') == "22 closed 8080 open 8081 closed " ]] ||
+	fail "check said: $(cat "$WORK/check.out")"
+ruleset_as_before "after check"
+synacks=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$B_ADDR && tcp.flags.syn==1 && tcp.flags.ack==1" | wc -l)
+rsts=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$A_ADDR && tcp.dstport==8080 && tcp.flags.reset==1" | wc -l)
+sports=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$A_ADDR && tcp.flags.syn==1" -T fields -e tcp.srcport |
+	awk '$1 < 61000 { bad++ } END { print bad + 0 }')
+[[ $synacks -ge 1 ]] || fail "no SYN/ACK from B's 8080 in the capture"
+# tapir answers each SYN/ACK with one RST; the kernel, had it seen them, a second
+[[ $rsts -eq $synacks ]] || fail "$rsts RSTs for $synacks SYN/ACKs (A's kernel answered too?)"
+[[ $sports -eq 0 ]] || fail "$sports SYNs from ports outside tapir's 61000-65535"
+log "check --shared-addr: 8080 open, 8081 and 22 closed; $synacks SYN/ACK, $rsts RST (tapir's)"
+
+# ---- 5: tapir run --iface vA --shared-addr -- curl (tapir's TCP, ttl 44) ----
+head -c 300000 /dev/urandom >"$WORK/kernelB/r.bin"
+nsb dumpcap -q -i vB -w "$WORK/run.pcap" >/dev/null 2>&1 &
+CAP=$!
+for ((i = 0; i < 50; i++)); do [[ -s $WORK/run.pcap ]] && break; sleep 0.1; done
+nsx "$TAPIR" run --iface vA --shared-addr --personality ttl=44 -- \
+	curl -sf -o "$WORK/run.bin" "http://$B_ADDR:8080/r.bin" 2>"$WORK/run.err" ||
+	fail "tapir run curl: $(cat "$WORK/run.err")"
+sleep 0.5
+kill "$CAP"
+wait "$CAP" 2>/dev/null
+cmp -s "$WORK/run.bin" "$WORK/kernelB/r.bin" || fail "tapir run: the file differs"
+ruleset_as_before "after tapir run"
+syn=$(tshark -n -r "$WORK/run.pcap" -Y "ip.src==$A_ADDR && tcp.dstport==8080 && tcp.flags.syn==1" -T fields -e ip.ttl -e tcp.srcport | sort -u)
+[[ $(wc -l <<<"$syn") -eq 1 && $syn =~ ^44[[:space:]]+6[1-5][0-9]{3}$ ]] ||
+	fail "tapir run: SYN(s) '$syn' (want one, ttl 44, a port of 61000-65535)"
+n=$(tshark -n -r "$WORK/run.pcap" -Y "ip.src==$A_ADDR && tcp.flags.reset==1" | wc -l)
+[[ $n -eq 0 ]] || fail "tapir run: $n RSTs from A"
+log "tapir run --shared-addr: curl fetched 300000 bytes over tapir's TCP ($syn)"
+pass
