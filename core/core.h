@@ -192,7 +192,8 @@ struct reasm_slot {
 struct tapir_udp {
 	struct tapir_stack *s;
 	bool used, bound;
-	uint32_t laddr, raddr;
+	bool v6only;                /* IPV6_V6ONLY (RFC 3493 5.3) */
+	struct tapir_ip laddr, raddr; /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
 	struct tp_pkt *rq_head, *rq_tail;
 	size_t rq_bytes, rcvbuf;

@@ -349,6 +349,8 @@ static int ipv6_chain(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t l
 			return icmp6_input(s, ifindex, pkt, len, off);
 		case TAPIR_IPPROTO_TCP: /* the same input as over IPv4 */
 			return tcp_input(s, pkt, len, off);
+		case TAPIR_IPPROTO_UDP:
+			return udp_input(s, pkt, len, off);
 		case TAPIR_IPPROTO_NONE:
 			return TAPIR_DROP_ip6_no_next;
 		default:
