@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <tapir/hook.h>
 #include <tapir/udp.h>
 #include <tapir/wire.h>
 
@@ -220,6 +221,31 @@ static void test_v6_rst_closed_port(void **state)
 
 static bool udp_readable(void *arg) { return tapir_udp_events(arg) & TAPIR_EV_READ; }
 
+/* A frame from A to B's port 7: "ping" over IPv6 with its checksum, or
+ * with none (0) */
+static int inject_udp6(struct sim *sim, bool csum)
+{
+	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1}, mac_b[6] = {2, 0, 0, 0, 0, 2};
+	uint8_t f[14 + 40 + 12] = {0}, *ip = f + 14, *u = ip + 40;
+	memcpy(f, mac_b, 6);
+	memcpy(f + 6, mac_a, 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, 12);
+	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_UDP;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, A6, 16);
+	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
+	tapir_put16(u + TAPIR_UH_SPORT, 5000);
+	tapir_put16(u + TAPIR_UH_DPORT, 7);
+	tapir_put16(u + TAPIR_UH_LEN, 12);
+	memcpy(u + 8, "ping", 4);
+	if (csum)
+		tapir_put16(u + TAPIR_UH_CSUM, tapir_csum_fold(tapir_csum_add(
+			tapir_csum_pseudo6(A6, B6, TAPIR_IPPROTO_UDP, 12), u, 12)));
+	return tapir_inject_rx(sim->st[1], sim->ifindex[1], f, sizeof(f), sim->now);
+}
+
 /* A UDP echo over IPv6: A sends, B echoes what it got to where it came
  * from, A checks it */
 static void test_v6_udp_echo(void **state)
@@ -253,6 +279,16 @@ static void test_v6_udp_echo(void **state)
 	assert_int_equal(tapir_udp_recvfrom_addr(ub, buf, sizeof(buf), &from, &port), 10);
 	assert_true(tapir_ip_is_v4(&from));
 	assert_int_equal(tapir_ip_v4(&from), SIM_A);
+	/* RFC 8200 8.1: a zero checksum over IPv6 is dropped and counted; the
+	 * same datagram with its checksum is taken */
+	uint64_t bad = tapir_stats(sim.st[1])->drop[TAPIR_DROP_udp_checksum];
+	assert_int_equal(inject_udp6(&sim, false), 0);
+	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_udp_checksum], bad + 1);
+	assert_false(tapir_udp_events(ub) & TAPIR_EV_READ);
+	assert_int_equal(inject_udp6(&sim, true), 0);
+	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_udp_checksum], bad + 1);
+	assert_int_equal(tapir_udp_recvfrom_addr(ub, buf, sizeof(buf), &from, &port), 4);
+	assert_memory_equal(buf, "ping", 4);
 	tapir_udp_free(ua);
 	tapir_udp_free(ub);
 	sim_fini(&sim);
