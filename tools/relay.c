@@ -25,6 +25,9 @@
 #define ROUNDS 4       /* buffers per direction per step, for fairness */
 #define CACHE_MAX 64   /* free buffers kept (4 MiB) */
 #define EPOLL_BATCH 64
+/* tcp(7): "there is a 200 millisecond ceiling on the time for which
+ * output is corked by TCP_CORK" */
+#define CORK_CEILING TAPIR_MS(200)
 
 struct rbuf {
 	uint8_t *p;
@@ -38,6 +41,7 @@ struct relay {
 	bool fd_tcp;      /* a kernel TCP socket: abortive close by SO_LINGER */
 	bool cork;        /* TCP_CORK: only full segments to tapir */
 	uint32_t mss;
+	tapir_time_t cork_at; /* a corked remainder goes then (0: none held) */
 	size_t discard;   /* filler bytes still to drop from FD */
 	struct rbuf k2t;  /* read from FD, not yet taken by tapir */
 	struct rbuf t2k;  /* read from tapir, not yet written to FD */
@@ -62,6 +66,7 @@ struct relay_loop {
 	size_t count;
 	uint8_t *cache[CACHE_MAX];
 	size_t ncache;
+	tapir_time_t cork_next; /* the earliest cork_at of any relay */
 };
 
 enum pump { PUMP_OK, PUMP_MORE, PUMP_FD_ERR, PUMP_T_ERR };
@@ -102,6 +107,7 @@ struct relay_loop *relay_loop_new(void)
 		return NULL;
 	}
 	l->ready_tail = &l->ready;
+	l->cork_next = TAPIR_TIME_NEVER;
 	return l;
 }
 
@@ -253,11 +259,32 @@ static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
 	return PUMP_MORE;
 }
 
-/* The bytes K2T must hold before they go to tapir: under TCP_CORK only
- * full segments leave (until EOF or the cork comes out). */
-static uint32_t k2t_min(const struct relay *r)
+/* Is R holding back a partial segment (TCP_CORK, within its ceiling)? */
+static bool corked(const struct relay *r, tapir_time_t now)
 {
-	return r->cork && !r->fd_eof ? r->mss : 1;
+	return r->cork && !r->fd_eof && !(r->cork_at && now >= r->cork_at);
+}
+
+/* The bytes K2T must hold before they go to tapir: under TCP_CORK only
+ * full segments leave (until EOF, the cork comes out, or 200 ms passed). */
+static uint32_t k2t_min(const struct relay *r, tapir_time_t now)
+{
+	return corked(r, now) ? r->mss : 1;
+}
+
+/* After a step: a remainder held under the cork leaves CORK_CEILING after
+ * it was first held; the loop wakes for the earliest. */
+static void cork_timer(struct relay *r, tapir_time_t now)
+{
+	if (!r->cork || !r->k2t.len || r->fd_eof) {
+		r->cork_at = 0;
+		return;
+	}
+	if (!r->cork_at) {
+		r->cork_at = now + CORK_CEILING;
+		if (r->cork_at < r->loop->cork_next)
+			r->loop->cork_next = r->cork_at;
+	}
 }
 
 /* FD -> tapir.  Stops when tapir's send buffer is full (EV_WRITE will say)
@@ -267,8 +294,8 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 	for (int i = 0; i < ROUNDS; i++) {
 		struct rbuf *b = &r->k2t;
 		long n;
-		if (b->len >= k2t_min(r)) {
-			size_t len = r->cork && !r->fd_eof ? b->len / r->mss * r->mss : b->len;
+		if (b->len >= k2t_min(r, now)) {
+			size_t len = corked(r, now) ? b->len / r->mss * r->mss : b->len;
 			n = tapir_tcp_send(r->t, b->p + b->off, len, now);
 			if (n == -EAGAIN)
 				return PUMP_OK;
@@ -278,9 +305,10 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 			}
 			b->off += (uint32_t)n;
 			b->len -= (uint32_t)n;
-			if (!b->len)
+			if (!b->len) {
 				buf_put(r->loop, b);
-			else if ((size_t)n < len)
+				r->cork_at = 0; /* nothing held: a new ceiling next time */
+			} else if ((size_t)n < len)
 				return PUMP_OK; /* full */
 			continue;
 		}
@@ -426,8 +454,23 @@ static bool relay_step(struct relay *r, tapir_time_t now)
 	}
 	if (settle(r, now))
 		return false;
+	cork_timer(r, now);
 	rearm(r);
 	return a == PUMP_MORE || b == PUMP_MORE;
+}
+
+/* Steps the relays whose corked remainder is due; the next deadline. */
+static void cork_due(struct relay_loop *l, tapir_time_t now)
+{
+	l->cork_next = TAPIR_TIME_NEVER;
+	for (struct relay *r = l->all; r; r = r->anext) {
+		if (!r->cork_at)
+			continue;
+		if (r->cork_at <= now)
+			queue(r);
+		else if (r->cork_at < l->cork_next)
+			l->cork_next = r->cork_at;
+	}
 }
 
 tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
@@ -446,6 +489,8 @@ tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
 			queue(r);
 		}
 	} while (n == EPOLL_BATCH);
+	if (now >= l->cork_next) /* corked remainders whose 200 ms are up */
+		cork_due(l, now);
 	/* the list as it stands: what these steps make ready waits for the
 	 * next run, so one busy relay cannot hold the thread */
 	list = l->ready;
@@ -460,7 +505,7 @@ tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
 		else if (relay_step(r, now))
 			queue(r);
 	}
-	return l->ready ? now : TAPIR_TIME_NEVER;
+	return l->ready ? now : l->cork_next;
 }
 
 struct relay *relay_start(struct relay_loop *l, int fd, struct tapir_tcp *t, size_t discard,

@@ -67,9 +67,9 @@ struct relay *relay_start(struct relay_loop *loop, int fd, struct tapir_tcp *t,
 /* The connection, for options and information while the relay runs. */
 struct tapir_tcp *relay_tcp(const struct relay *r);
 /* TCP_CORK (Linux tcp(7)): while on, only full segments of what FD
- * gives go to tapir; the rest waits for more, for EOF or for the cork to
- * come out.  (Linux also sends a corked remainder after 200 ms; the relay
- * does not.) */
+ * gives go to tapir; the rest waits for more, for EOF, for the cork to
+ * come out, or at most 200 ms (tcp(7)'s ceiling: relay_loop_run then
+ * returns that deadline). */
 void relay_set_cork(struct relay *r, bool on);
 /* Ends R abortively now (RST to tapir's peer, FD closed); DONE is not
  * called. */

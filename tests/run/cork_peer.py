@@ -1,0 +1,56 @@
+"""The programs of run_cork.sh.
+
+  cork_peer.py server PORT      (kernel side) accepts one connection; for
+                                each of 100 and 3000 bytes: reads that many,
+                                answers "k"; prints "got N" each time
+  cork_peer.py client ADDR PORT (under tapir run) TCP_CORK on, writes 40 then
+                                60 bytes and waits for the answer (only
+                                the 200 ms ceiling sends them); then 3000
+                                bytes, the same; never uncorks before close
+"""
+import socket
+import sys
+
+
+def recv_n(c, n):
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d:
+            sys.exit(f"EOF after {len(b)} of {n}")
+        b += d
+    return b
+
+
+def server(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(1)
+    print("listening", flush=True)
+    c, _ = s.accept()
+    for n in (100, 3000):
+        recv_n(c, n)
+        print("got", n, flush=True)
+        c.sendall(b"k")
+    c.recv(1)
+
+
+def client(addr, port):
+    c = socket.create_connection((addr, port), timeout=20)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    c.send(b"a" * 40)
+    c.send(b"b" * 60)
+    if recv_n(c, 1) != b"k":
+        sys.exit("no answer to 100 bytes")
+    c.sendall(b"c" * 3000)
+    if recv_n(c, 1) != b"k":
+        sys.exit("no answer to 3000 bytes")
+    print("answered", flush=True)
+    c.close()
+
+
+if sys.argv[1] == "server":
+    server(int(sys.argv[2]))
+else:
+    client(sys.argv[2], int(sys.argv[3]))
