@@ -86,6 +86,7 @@ struct check {
 	void *es; /* the engine's own state */
 	unsigned rate, retries, timeout_ms;
 	bool json, open_only, progress;
+	bool udp; /* --udp: UDP probes (the connect engine's UDP sockets) */
 	struct check_stack_cfg stack;
 	struct check_scope sc;
 	/* targets: hosts, each with a set of ports; probe index = off[host] + port's rank */
@@ -168,6 +169,10 @@ void check_resume_load(struct check *c);
 void check_resume_verify(struct check *c);
 /* After SIGINT: writes the resume file (atomically, by rename). */
 void check_resume_save(struct check *c);
+
+/* --udp: the request for PORT's protocol in *P (static), its length;
+ * 0 (an empty datagram) where the port has none (udp_payload.c). */
+size_t check_udp_payload(uint16_t port, const uint8_t **p);
 
 /* ---- output (output.c) ---- */
 void check_print_results(struct check *c);

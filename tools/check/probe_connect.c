@@ -4,7 +4,15 @@
  * handshake and TIME-WAIT.  TCP_QUICKACK is switched off before connect():
  * Linux then delays the handshake's final ACK (see docs/check-and-ping.md),
  * and the RST goes out first — 3 packets for an open port, 2 (SYN, RST)
- * for a closed one. */
+ * for a closed one.
+ *
+ * --udp goes the same way with connected UDP sockets: the probe is the
+ * port's protocol request (udp_payload.c), a datagram back is `open`, and
+ * with IP_RECVERR the kernel reports the ICMP errors for the socket's
+ * 4-tuple as socket errors: port unreachable (ECONNREFUSED) is `closed`,
+ * the other unreachables `filtered`; silence stays pending, printed as
+ * `open|filtered` (nothing tells an open port that ignored the datagram
+ * from a filter that dropped it). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -126,6 +134,59 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 	}
 }
 
+/* Slot S now holds FD, the probe for T sent at NOW, watched for EVENTS. */
+static void conn_add(struct connect_engine *x, const struct check_target *t, int fd, uint64_t now,
+		     uint32_t events)
+{
+	struct check *c = x->c;
+	struct epoll_event ev = {.events = events};
+	int s = x->free_head;
+	c->pr[t->idx].tries++;
+	c->sent++;
+	x->free_head = x->conns[s].next;
+	x->conns[s] = (struct conn){.fd = fd, .idx = (uint32_t)t->idx, .sent_ns = now,
+				    .prev = x->live_tail, .next = -1};
+	if (x->live_tail >= 0)
+		x->conns[x->live_tail].next = s;
+	else
+		x->live_head = s;
+	x->live_tail = s;
+	x->live++;
+	ev.data.u64 = (uint64_t)s;
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev))
+		die("check: epoll_ctl: %s", strerror(errno));
+}
+
+/* --udp: the port's request from a connected UDP socket. */
+static int udp_send(struct connect_engine *x, const struct check_target *t,
+		    const struct sockaddr_storage *sa, socklen_t salen)
+{
+	const uint8_t *data;
+	size_t len = check_udp_payload(t->port, &data);
+	int one = 1, fd = socket(t->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	uint64_t now;
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			return -1;
+		die("check: socket: %s%s", strerror(errno),
+		    errno == EAFNOSUPPORT ? " (an IPv6 target, and no IPv6 here)" : "");
+	}
+	/* every ICMP error for this 4-tuple becomes the socket's error */
+	if (t->addr.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	now = nu_now_ns();
+	if (connect(fd, (const struct sockaddr *)sa, salen) < 0 ||
+	    send(fd, len ? (const void *)data : "", len, 0) < 0) {
+		int e = errno;
+		close(fd);
+		return connect_failed(x, t, e, now);
+	}
+	conn_add(x, t, fd, now, EPOLLIN | EPOLLERR);
+	return 0;
+}
+
 static int connect_send(void *state, const struct check_target *t)
 {
 	struct connect_engine *x = state;
@@ -133,11 +194,12 @@ static int connect_send(void *state, const struct check_target *t)
 	struct sockaddr_storage sa;
 	socklen_t salen = nu_addr_sockaddr(&t->addr, t->port, &sa);
 	struct linger lg = {1, 0};
-	int zero = 0, one = 1, fd, s;
-	struct epoll_event ev;
+	int zero = 0, one = 1, fd;
 	uint64_t now;
 	if (x->free_head < 0)
 		return -1;
+	if (c->udp)
+		return udp_send(x, t, &sa, salen);
 	fd = socket(t->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
@@ -161,22 +223,7 @@ static int connect_send(void *state, const struct check_target *t)
 		close(fd);
 		return connect_failed(x, t, e, now);
 	}
-	c->pr[t->idx].tries++;
-	c->sent++;
-	s = x->free_head;
-	x->free_head = x->conns[s].next;
-	x->conns[s] = (struct conn){.fd = fd, .idx = (uint32_t)t->idx, .sent_ns = now,
-				    .prev = x->live_tail, .next = -1};
-	if (x->live_tail >= 0)
-		x->conns[x->live_tail].next = s;
-	else
-		x->live_head = s;
-	x->live_tail = s;
-	x->live++;
-	ev.events = EPOLLOUT | EPOLLERR | EPOLLHUP;
-	ev.data.u64 = (uint64_t)s;
-	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev))
-		die("check: epoll_ctl: %s", strerror(errno));
+	conn_add(x, t, fd, now, EPOLLOUT | EPOLLERR | EPOLLHUP);
 	return 0;
 }
 
@@ -191,6 +238,9 @@ static void connect_collect(void *state, uint64_t token, uint64_t now)
 	if (k->fd < 0)
 		return;
 	getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	/* UDP: no error and a datagram to read is the service's answer */
+	if (x->c->udp && !err && recv(k->fd, &len, 0, MSG_DONTWAIT | MSG_TRUNC) < 0)
+		return;
 	switch (err) {
 	case 0: st = ST_OPEN; break;
 	case ECONNREFUSED: st = ST_CLOSED; break; /* a RST (or ICMP port unreachable) */
@@ -225,7 +275,7 @@ static void connect_timers(void *state, uint64_t now, uint64_t *deadline, uint64
 	(void)wake;
 	while (x->live_head >= 0 && now - x->conns[x->live_head].sent_ns >= t) {
 		int s = x->live_head;
-		struct pollfd pfd = {.fd = x->conns[s].fd, .events = POLLOUT};
+		struct pollfd pfd = {.fd = x->conns[s].fd, .events = x->c->udp ? POLLIN : POLLOUT};
 		/* the answer may be in and its event not read yet (we were busy
 		 * sending): ask the socket itself before calling it silent */
 		if (poll(&pfd, 1, 0) > 0 && pfd.revents)
