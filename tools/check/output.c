@@ -261,10 +261,13 @@ static int xml_host(FILE *f, const struct check *c, size_t h, const struct servi
 			continue;
 		fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>",
 			c->udp ? "udp" : "tcp", port, state_name[st], reason_of(c, p));
-		/* (nmap too says "unknown" for a port its table has no name for) */
-		fputs("<service name=\"", f);
-		xml_str(f, sv->name[port] ? sv->name[port] : "unknown");
-		fputs("\" method=\"table\" conf=\"3\"/>", f);
+		/* (as nmap: a port its table has no name for is "unknown" when
+		 * open, and has no <service> otherwise) */
+		if (sv->name[port] || st == ST_OPEN) {
+			fputs("<service name=\"", f);
+			xml_str(f, sv->name[port] ? sv->name[port] : "unknown");
+			fputs("\" method=\"table\" conf=\"3\"/>", f);
+		}
 		fputs("</port>\n", f);
 	}
 	fprintf(f, "</ports>\n<times srtt=\"%.0f\" rttvar=\"%.0f\" to=\"%llu\"/>\n</host>\n", c->srtt,
