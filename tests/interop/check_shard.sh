@@ -180,30 +180,14 @@ grep -q '<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"' 
 	fail "-oX -: no XML on stdout"
 
 # ---- --resume ----
-# run_int NAME ARGS: tapir check ARGS in the background, SIGINT after 2 s
-# (it sends 150 probes a second: still going); exit 3, FILE written
-run_int() {
-	local name=$1 pid rc
-	shift
-	sx "$TAPIR" check --mode syn --timeout 300 --retries 1 --rate 150 "$@" \
-		>"$WORK/$name.out" 2>"$WORK/$name.err" &
-	pid=$!
-	sleep 2
-	# the tapir process inside (the namespace's only one)
-	kill -INT "$(ip netns pids "$NS_S")"
-	wait "$pid"
-	rc=$?
-	[[ $rc -eq 3 ]] || fail "$name: exit $rc after SIGINT, not 3 ($(cat "$WORK/$name.err"))"
-	grep -q "tapir check --resume $WORK/resume" "$WORK/$name.err" || fail "$name: no word of the resume file"
-	[[ -s $WORK/resume ]] || fail "$name: no resume file"
-	log "$name: interrupted after $(wc -l <"$WORK/$name.out") ports: $(cat "$WORK/$name.err")"
-}
-run_int resume1 --resume "$WORK/resume" "${TARGETS[@]}"
+# interrupted runs: 150 probes a second, SIGINT after a second (cn_interrupt)
+INT=(--mode syn --timeout 300 --retries 1 --rate 150)
+cn_interrupt resume1 "$WORK/resume" "${INT[@]}" --resume "$WORK/resume" "${TARGETS[@]}"
 grep -q "^target $P.0/29:$PORTS\$" "$WORK/resume" || fail "resume file: no target line"
 grep -q '^seed [0-9]' "$WORK/resume" || fail "resume file: no seed"
 expect_error "--resume FILE with targets, FILE there" "file exists" --resume "$WORK/resume" "$P.1:22"
 expect_error "--resume FILE alone with --seed" "alone" --resume "$WORK/resume" --seed 3
-run_int resume2 --resume "$WORK/resume"
+cn_interrupt resume2 "$WORK/resume" "${INT[@]}" --resume "$WORK/resume"
 cn_run_check resume3 -- --mode syn --rate 20000 --timeout 300 --retries 1 --resume "$WORK/resume"
 [[ ! -e $WORK/resume ]] || fail "resume3: the resume file is still there after a complete run"
 cat "$WORK"/resume[123].out >"$WORK/resumed.out"

@@ -102,14 +102,7 @@ cat "$WORK/ndiff.out" >&2
 log "-oX: ndiff finds no difference between nmap -sU and tapir check --udp"
 
 # --resume keeps the protocol
-sx "$TAPIR" check --udp --rate 100 --timeout 300 --retries 1 --resume "$WORK/resume" "$T:1-1000" \
-	>"$WORK/r1.out" 2>"$WORK/r1.err" &
-pid=$!
-sleep 2
-kill -INT "$(ip netns pids "$NS_S")"
-wait "$pid"
-rc=$?
-[[ $rc -eq 3 ]] || fail "--udp --resume: exit $rc after SIGINT, not 3 ($(cat "$WORK/r1.err"))"
+cn_interrupt r1 "$WORK/resume" --udp --rate 100 --timeout 300 --retries 1 --resume "$WORK/resume" "$T:1-1000"
 grep -qx 'protocol udp' "$WORK/resume" || fail "the resume file does not say udp"
 expect_error "--mode syn with a UDP resume file" "UDP ports" --mode syn --resume "$WORK/resume"
 cn_run_check r2 -- --rate 20000 --timeout 300 --retries 1 --resume "$WORK/resume"
