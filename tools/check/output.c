@@ -192,6 +192,16 @@ static void xml_head(FILE *f, const struct check *c, const uint8_t *bits, uint64
  * compares like with like.  Open ports are always listed. */
 #define XML_MAX_PER_STATE 25
 
+/* Whether state ST's ports are folded into <extraports> for a host with
+ * N of them: more than 25; with --open-only (nmap's --open) every state
+ * but open and open|filtered. */
+static bool folded(const struct check *c, int st, uint64_t n)
+{
+	if (st == ST_OPEN || st == ST_OUT || !n)
+		return false;
+	return n > XML_MAX_PER_STATE || (c->open_only && st != ST_OPEN_FILTERED);
+}
+
 static void xml_extraports(FILE *f, const struct check *c, size_t h, int st, uint64_t n)
 {
 	static const char *const reasons[] = {"reset", "conn-refused", "port-unreach", "unreach",
@@ -222,7 +232,7 @@ static void xml_extraports(FILE *f, const struct check *c, size_t h, int st, uin
 }
 
 /* One <host>; returns 1 when it is up (an open or closed port), 0 down,
- * -1 when it has nothing to write. */
+ * -1 when it has no port of this run to write. */
 static int xml_host(FILE *f, const struct check *c, size_t h, const struct services *sv)
 {
 	const struct nu_host *x = &c->hosts.v[h];
@@ -237,6 +247,10 @@ static int xml_host(FILE *f, const struct check *c, size_t h, const struct servi
 	if (!shown_n)
 		return -1;
 	up = n[ST_OPEN] || n[ST_CLOSED];
+	/* (--open-only: as nmap --open, only hosts with a port maybe open are
+	 * written; all count in <runstats>) */
+	if (c->open_only && !n[ST_OPEN] && !n[ST_OPEN_FILTERED])
+		return up;
 	fprintf(f, "<host starttime=\"%llu\" endtime=\"%llu\"><status state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>\n",
 		(unsigned long long)(c->t0_wall / 1000000), (unsigned long long)(wall_us() / 1000000),
 		up ? "up" : "down",
@@ -251,13 +265,13 @@ static int xml_host(FILE *f, const struct check *c, size_t h, const struct servi
 	}
 	fputs("</hostnames>\n<ports>", f);
 	for (int st = ST_CLOSED; st < N_OUT_STATES; st++)
-		if (st != ST_OUT && n[st] > XML_MAX_PER_STATE)
+		if (folded(c, st, n[st]))
 			xml_extraports(f, c, h, st, n[st]);
 	for (idx = c->off[h]; idx < c->off[h + 1]; idx++) {
 		const struct probe *p = &c->pr[idx];
 		int st = out_state(c, p);
 		uint16_t port = port_at(c, h, idx);
-		if (!shown(p) || (st != ST_OPEN && n[st] > XML_MAX_PER_STATE))
+		if (!shown(p) || folded(c, st, n[st]))
 			continue;
 		fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>",
 			c->udp ? "udp" : "tcp", port, state_name[st], reason_of(c, p));
