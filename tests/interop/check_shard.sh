@@ -154,6 +154,12 @@ XT=("$P.1-3")
 cn_run_check xml_a -- "${RUN[@]}" -oX "$WORK/a.xml" "$P.1:$XPORTS" "$P.2:$XPORTS" "$P.3:$XPORTS"
 "$PY" -c "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])" "$WORK/a.xml" ||
 	fail "-oX: python's xml cannot parse it"
+# nmap's reasons, the ICMP code's too (the reject is admin-prohibited)
+grep -q '<port protocol="tcp" portid="25"><state state="filtered" reason="admin-prohibited"' "$WORK/a.xml" &&
+	grep -q '<port protocol="tcp" portid="139"><state state="filtered" reason="no-response"' "$WORK/a.xml" &&
+	grep -q '<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"' "$WORK/a.xml" &&
+	grep -q '<extrareasons reason="reset" count="195" proto="tcp" ports="1-21,23-24,26-52,54-79,81-138,140-200"/>' "$WORK/a.xml" ||
+	fail "-oX: not nmap's reasons: $(grep -m 3 '<port' "$WORK/a.xml")"
 ndiff "$WORK/a.xml" "$WORK/a.xml" >"$WORK/ndiff.same"
 [[ $? -eq 0 ]] || fail "ndiff of a tapir XML with itself: $(head -n 5 "$WORK/ndiff.same")"
 tx nft -f - <<NFT || fail "nft: drop 3306 on .2"

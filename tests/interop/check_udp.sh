@@ -93,6 +93,10 @@ cn_run_check udp_xml -- "${RUN[@]}" -oX "$WORK/udp.xml" "$T:$XPORTS"
 grep -q '<scaninfo type="udp" protocol="udp"' "$WORK/udp.xml" || fail "-oX: no udp scaninfo"
 grep -q '<port protocol="udp" portid="123"><state state="open" reason="udp-response"' "$WORK/udp.xml" ||
 	fail "-oX: 123 not open by udp-response"
+grep -q '<port protocol="udp" portid="40003"><state state="filtered" reason="admin-prohibited"' "$WORK/udp.xml" ||
+	fail "-oX: 40003 not filtered by admin-prohibited (the ICMP code from the error queue)"
+grep -q '<extrareasons reason="port-unreach" count="40" proto="udp" ports="60-99"/>' "$WORK/udp.xml" ||
+	fail "-oX: the closed ports not folded with port-unreach"
 NSX_TIMEOUT=120 sx nmap -n -Pn -sU -T4 --max-retries 1 -p "$XPORTS" -oX "$WORK/nmap.xml" "$T" \
 	>"$WORK/nmap.out" 2>&1 || fail "nmap: $(tail -n 3 "$WORK/nmap.out")"
 ndiff "$WORK/nmap.xml" "$WORK/udp.xml" >"$WORK/ndiff.out"

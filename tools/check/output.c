@@ -110,11 +110,21 @@ static void xml_str(FILE *f, const char *s)
 /* nmap's reasons (its reason.cc names): what made a port's state. */
 static const char *reason_of(const struct check *c, const struct probe *p)
 {
+	static const char *const why[] = {
+		[WHY_NET_UNREACH] = "net-unreach",   [WHY_HOST_UNREACH] = "host-unreach",
+		[WHY_PROTO_UNREACH] = "proto-unreach", [WHY_PORT_UNREACH] = "port-unreach",
+		[WHY_NET_PROHIB] = "net-prohibited", [WHY_HOST_PROHIB] = "host-prohibited",
+		[WHY_ADMIN_PROHIB] = "admin-prohibited", [WHY_NO_ROUTE] = "no-route",
+		[WHY_BEYOND_SCOPE] = "beyond-scope", [WHY_REJECT_ROUTE] = "reject-route",
+		[WHY_PERM_DENIED] = "perm-denied",   [WHY_DEST_UNREACH] = "dest-unreach",
+	};
 	bool connect = c->eng == &check_engine_connect;
+	if (p->state != ST_PENDING && p->why && p->why < sizeof(why) / sizeof(why[0]))
+		return why[p->why];
 	switch (p->state) {
 	case ST_OPEN: return c->udp ? "udp-response" : "syn-ack";
 	case ST_CLOSED: return c->udp ? "port-unreach" : connect ? "conn-refused" : "reset";
-	case ST_FILTERED: return "unreach"; /* an ICMP destination unreachable */
+	case ST_FILTERED: return "dest-unreach"; /* (an ICMP error of no known code) */
 	default: return "no-response";
 	}
 }
@@ -204,8 +214,11 @@ static bool folded(const struct check *c, int st, uint64_t n)
 
 static void xml_extraports(FILE *f, const struct check *c, size_t h, int st, uint64_t n)
 {
-	static const char *const reasons[] = {"reset", "conn-refused", "port-unreach", "unreach",
-					      "no-response"};
+	static const char *const reasons[] = {
+		"reset",          "conn-refused",  "port-unreach",    "net-unreach",
+		"host-unreach",   "proto-unreach", "net-prohibited",  "host-prohibited",
+		"admin-prohibited", "no-route",    "beyond-scope",    "reject-route",
+		"perm-denied",    "dest-unreach",  "no-response"};
 	uint8_t bits[65536 / 8];
 	fprintf(f, "<extraports state=\"%s\" count=\"%llu\">\n", state_name[st],
 		(unsigned long long)n);

@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/errqueue.h>
 
 #include "engine.h"
 #include "util.h"
@@ -110,7 +111,7 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 		if (has_source(&t->addr))
 			return -1;
 		c->pr[t->idx].tries++;
-		check_resolve(c, t->idx, ST_FILTERED, 0);
+		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
 		return 0;
 	case EAGAIN:
 	case ENOBUFS:
@@ -119,7 +120,8 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 	case ECONNREFUSED:
 		c->pr[t->idx].tries++;
 		c->sent++;
-		check_resolve(c, t->idx, ST_CLOSED, (nu_now_ns() - t0) / 1000);
+		check_resolve_why(c, t->idx, ST_CLOSED, (nu_now_ns() - t0) / 1000,
+				  c->udp ? WHY_PORT_UNREACH : WHY_NONE);
 		return 0;
 	case ENETUNREACH:
 	case EHOSTUNREACH:
@@ -127,7 +129,7 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 	case EPERM:
 	case EAFNOSUPPORT: /* no IPv6 in this namespace */
 		c->pr[t->idx].tries++;
-		check_resolve(c, t->idx, ST_FILTERED, 0);
+		check_resolve_why(c, t->idx, ST_FILTERED, 0, check_why_errno(e));
 		return 0;
 	default:
 		die("check: connect: %s", strerror(e));
@@ -227,6 +229,29 @@ static int connect_send(void *state, const struct check_target *t)
 	return 0;
 }
 
+/* --udp: why the socket FD failed with E: the ICMP type and code from the
+ * error queue (IP_RECVERR), else what the error number says. */
+static uint8_t udp_why(int fd, int e)
+{
+	char cbuf[256];
+	struct msghdr m = {.msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return check_why_errno(e);
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		struct sock_extended_err ee;
+		if (!((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||
+		      (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+			continue;
+		memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+		if (ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3)
+			return check_why_icmp(AF_INET, ee.ee_code);
+		if (ee.ee_origin == SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1)
+			return check_why_icmp(AF_INET6, ee.ee_code);
+	}
+	return check_why_errno(e);
+}
+
 /* The connect() in slot TOKEN finished (or failed). */
 static void connect_collect(void *state, uint64_t token, uint64_t now)
 {
@@ -262,7 +287,9 @@ static void connect_collect(void *state, uint64_t token, uint64_t now)
 	}
 	if (x->c->pr[k->idx].state == ST_PENDING)
 		check_rtt_sample(x->c, (now - k->sent_ns) / 1000);
-	check_resolve(x->c, k->idx, st, (now - k->sent_ns) / 1000);
+	check_resolve_why(x->c, k->idx, st, (now - k->sent_ns) / 1000,
+			  !err ? WHY_NONE : x->c->udp ? udp_why(k->fd, err)
+			  : err == ECONNREFUSED ? WHY_NONE : check_why_errno(err));
 	conn_unlink(x, s);
 }
 
