@@ -12,6 +12,7 @@
 #   cn_capture_stop
 #   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
 #   cn_run_check NAME [WRAPPER...] -- ARGS  # tapir check ARGS: exit 1, into $WORK/NAME.out
+#   cn_interrupt NAME FILE ARGS...          # tapir check ARGS --resume FILE, SIGINT: exit 3
 #
 # Everything lives inside these namespaces: no traffic reaches any other
 # interface.  Both are removed by an EXIT trap, also on failure.
@@ -175,4 +176,30 @@ cn_run_check() {
 	rc=$?
 	[[ -s $WORK/$name.err ]] && log "$name stderr: $(head -c 600 "$WORK/$name.err")"
 	[[ $rc -eq 1 ]] || fail "$name: exit $rc, not 1 ($(head -n 3 "$WORK/$name.err"))"
+}
+
+# cn_interrupt NAME FILE ARGS...: `tapir check ARGS` in the scanner's
+# namespace, SIGINT a second after it started (ARGS keep it going longer:
+# a low --rate); it must exit 3 and name and leave the resume file FILE.
+# Output in $WORK/NAME.out and $WORK/NAME.err.
+cn_interrupt() {
+	local name=$1 file=$2 pid rc i pids=""
+	shift 2
+	sx "$TAPIR" check "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	pid=$!
+	# tapir is the scanner namespace's only process
+	for ((i = 0; i < 100; i++)); do
+		pids=$(ip netns pids "$NS_S")
+		[[ -n $pids ]] && break
+		sleep 0.1
+	done
+	[[ -n $pids ]] || fail "$name: tapir check did not start"
+	sleep 1
+	kill -INT $pids
+	wait "$pid"
+	rc=$?
+	[[ $rc -eq 3 ]] || fail "$name: exit $rc after SIGINT, not 3 ($(cat "$WORK/$name.err"))"
+	grep -q "tapir check --resume $file\$" "$WORK/$name.err" || fail "$name: no word of the resume file"
+	[[ -s $file ]] || fail "$name: no resume file $file"
+	log "$name: interrupted after $(wc -l <"$WORK/$name.out") ports: $(cat "$WORK/$name.err")"
 }

@@ -6,8 +6,9 @@
 #  --seed/--shard  shards 1/3, 2/3, 3/3 (one capture each): the SYNs they
 #                  send go to disjoint (address, port) sets whose union is
 #                  every target; their outputs are disjoint and together
-#                  exactly the unsharded run's; the same seed twice sends
-#                  the first round in the same order
+#                  exactly the unsharded run's; stack mode's shard 2/3 is
+#                  syn mode's; the same seed twice sends the first round
+#                  in the same order
 #  --exclude       the excluded addresses get no SYN (capture) and no line;
 #                  a malformed line is one tapir: error with its number
 #  -oX             ndiff reads two tapir XML files and reports a port that
@@ -92,6 +93,13 @@ for i in 1 2 3; do
 		fail "shard $i/3: the SYNs captured are not its output's ports"
 	log "shard $i/3: $n ports, a SYN to each and to no other"
 done
+# stack mode (tapir's own stack and address on the veth) takes the same
+# share: its warm-up resolves next hops with the shard's own first probes
+cn_run_check shard2_stack -- --mode stack --iface cs0 --addr 10.201.0.9/24 --gateway "$CN_T_ADDR" \
+	--rate 20000 --timeout 300 --retries 1 --seed 42 --shard 2/3 "${TARGETS[@]}"
+states "$WORK/shard2_stack.out" | diff -u <(states "$WORK/shard2.out") - >&2 ||
+	fail "shard 2/3 in stack mode: not what syn mode's shard 2/3 gave (diff above)"
+log "shard 2/3 in stack mode: the same ports and states as in syn mode"
 cat "$WORK"/shard[123].out >"$WORK/shards.out"
 [[ -z $(keys "$WORK/shards.out" | uniq -d) ]] || fail "shards: a port in two shards: $(keys "$WORK/shards.out" | uniq -d | head -3)"
 [[ -z $(cat "$WORK"/shard[123].syns | sort | uniq -d) ]] || fail "shards: SYNs to a port from two shards"
@@ -146,6 +154,12 @@ XT=("$P.1-3")
 cn_run_check xml_a -- "${RUN[@]}" -oX "$WORK/a.xml" "$P.1:$XPORTS" "$P.2:$XPORTS" "$P.3:$XPORTS"
 "$PY" -c "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])" "$WORK/a.xml" ||
 	fail "-oX: python's xml cannot parse it"
+# nmap's reasons, the ICMP code's too (the reject is admin-prohibited)
+grep -q '<port protocol="tcp" portid="25"><state state="filtered" reason="admin-prohibited"' "$WORK/a.xml" &&
+	grep -q '<port protocol="tcp" portid="139"><state state="filtered" reason="no-response"' "$WORK/a.xml" &&
+	grep -q '<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"' "$WORK/a.xml" &&
+	grep -q '<extrareasons reason="reset" count="195" proto="tcp" ports="1-21,23-24,26-52,54-79,81-138,140-200"/>' "$WORK/a.xml" ||
+	fail "-oX: not nmap's reasons: $(grep -m 3 '<port' "$WORK/a.xml")"
 ndiff "$WORK/a.xml" "$WORK/a.xml" >"$WORK/ndiff.same"
 [[ $? -eq 0 ]] || fail "ndiff of a tapir XML with itself: $(head -n 5 "$WORK/ndiff.same")"
 tx nft -f - <<NFT || fail "nft: drop 3306 on .2"
@@ -180,30 +194,14 @@ grep -q '<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"' 
 	fail "-oX -: no XML on stdout"
 
 # ---- --resume ----
-# run_int NAME ARGS: tapir check ARGS in the background, SIGINT after 2 s
-# (it sends 150 probes a second: still going); exit 3, FILE written
-run_int() {
-	local name=$1 pid rc
-	shift
-	sx "$TAPIR" check --mode syn --timeout 300 --retries 1 --rate 150 "$@" \
-		>"$WORK/$name.out" 2>"$WORK/$name.err" &
-	pid=$!
-	sleep 2
-	# the tapir process inside (the namespace's only one)
-	kill -INT "$(ip netns pids "$NS_S")"
-	wait "$pid"
-	rc=$?
-	[[ $rc -eq 3 ]] || fail "$name: exit $rc after SIGINT, not 3 ($(cat "$WORK/$name.err"))"
-	grep -q "tapir check --resume $WORK/resume" "$WORK/$name.err" || fail "$name: no word of the resume file"
-	[[ -s $WORK/resume ]] || fail "$name: no resume file"
-	log "$name: interrupted after $(wc -l <"$WORK/$name.out") ports: $(cat "$WORK/$name.err")"
-}
-run_int resume1 --resume "$WORK/resume" "${TARGETS[@]}"
+# interrupted runs: 150 probes a second, SIGINT after a second (cn_interrupt)
+INT=(--mode syn --timeout 300 --retries 1 --rate 150)
+cn_interrupt resume1 "$WORK/resume" "${INT[@]}" --resume "$WORK/resume" "${TARGETS[@]}"
 grep -q "^target $P.0/29:$PORTS\$" "$WORK/resume" || fail "resume file: no target line"
 grep -q '^seed [0-9]' "$WORK/resume" || fail "resume file: no seed"
 expect_error "--resume FILE with targets, FILE there" "file exists" --resume "$WORK/resume" "$P.1:22"
 expect_error "--resume FILE alone with --seed" "alone" --resume "$WORK/resume" --seed 3
-run_int resume2 --resume "$WORK/resume"
+cn_interrupt resume2 "$WORK/resume" "${INT[@]}" --resume "$WORK/resume"
 cn_run_check resume3 -- --mode syn --rate 20000 --timeout 300 --retries 1 --resume "$WORK/resume"
 [[ ! -e $WORK/resume ]] || fail "resume3: the resume file is still there after a complete run"
 cat "$WORK"/resume[123].out >"$WORK/resumed.out"

@@ -50,6 +50,11 @@ static const char check_usage[] =
 	"                  adapts to the round-trip times seen, like TCP's RTO\n"
 	"  --json          one JSON object per line: host, port, state, rtt_ms\n"
 	"  --open-only     print open ports only\n"
+	"  --udp           UDP ports instead (as nmap -sU): a request of the port's\n"
+	"                  protocol (DNS 53, NTP 123, SNMP 161, NetBIOS 137, RPC 111,\n"
+	"                  SSDP 1900, mDNS 5353, memcached 11211; else empty): open\n"
+	"                  when it answers, closed on ICMP port unreachable,\n"
+	"                  filtered on other ICMP unreachables, else open|filtered\n"
 	"  -oX FILE        also write nmap's XML to FILE (-: to stdout, instead of\n"
 	"                  the lines), for ndiff and the other readers of nmap XML\n"
 	"\n"
@@ -376,7 +381,7 @@ static int parse_options(struct check *c, int argc, char **argv)
 		{"mac", required_argument, 0, 'M'},     {"peer-addr", required_argument, 0, 'P'},
 		{"seed", required_argument, 0, 'S'},    {"shard", required_argument, 0, 'H'},
 		{"exclude", required_argument, 0, 'E'}, {"oX", required_argument, 0, 'X'},
-		{"resume", required_argument, 0, 'U'},
+		{"resume", required_argument, 0, 'U'},  {"udp", no_argument, 0, 'u'},
 		{"shared-addr", no_argument, 0, CHECK_OPT_SHARED},
 		{"ports", required_argument, 0, CHECK_OPT_PORTS},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
@@ -402,6 +407,7 @@ static int parse_options(struct check *c, int argc, char **argv)
 		case 'm': c->eng = mode_of(optarg); break;
 		case 'j': c->json = true; break;
 		case 'o': c->open_only = true; break;
+		case 'u': c->udp = true; break;
 		case 'h': fputs(check_usage, stdout); return 1;
 		default:
 			die("check: unknown or incomplete option '%s' (try tapir check --help)",
@@ -412,6 +418,11 @@ static int parse_options(struct check *c, int argc, char **argv)
 		die("check: %s is for --mode stack only", stack_opt);
 	if (c->eng == &check_engine_stack)
 		stack_options_check(&c->stack);
+	if (c->udp && c->eng && c->eng != &check_engine_connect)
+		die("check: --udp sends from UDP sockets: --mode %s is TCP only (leave --mode out)",
+		    c->eng->name);
+	if (c->udp)
+		c->eng = &check_engine_connect;
 	if (shard_given && !c->sc.have_seed)
 		die("check: --shard needs --seed N: every shard must follow the same order");
 	if (c->sc.resume_file && optind >= argc && (c->sc.have_seed || c->sc.exclude_file))
@@ -464,8 +475,16 @@ static void setup_targets(struct check *c, int argc, char **argv)
 {
 	struct check_scope *s = &c->sc;
 	if (s->resume_file && optind >= argc) {
+		bool udp = c->udp;
 		check_resume_load(c);
 		s->resuming = true;
+		if (udp && !c->udp)
+			die("check: --udp: the run in %s probes TCP ports", s->resume_file);
+		if (c->udp && c->eng && c->eng != &check_engine_connect)
+			die("check: the run in %s probes UDP ports: --mode %s is TCP only",
+			    s->resume_file, c->eng->name);
+		if (c->udp)
+			c->eng = &check_engine_connect;
 	} else {
 		if (optind >= argc)
 			die("check: no target (try tapir check --help)");

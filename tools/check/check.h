@@ -17,12 +17,21 @@
  * before a --resume); never sent, never printed. */
 enum { ST_PENDING, ST_OPEN, ST_CLOSED, ST_FILTERED, ST_OUT };
 
+/* Why a port is filtered (or closed by ICMP): nmap's reason names, from
+ * the ICMP type and code when the engine saw them (output.c names them). */
+enum check_why {
+	WHY_NONE, WHY_NET_UNREACH, WHY_HOST_UNREACH, WHY_PROTO_UNREACH, WHY_PORT_UNREACH,
+	WHY_NET_PROHIB, WHY_HOST_PROHIB, WHY_ADMIN_PROHIB, WHY_NO_ROUTE, WHY_BEYOND_SCOPE,
+	WHY_REJECT_ROUTE, WHY_PERM_DENIED, WHY_DEST_UNREACH,
+};
+
 struct probe {
 	uint32_t sent_us; /* when the latest try went out, since the start */
 	uint32_t rtt_us;
 	uint8_t state;
 	uint8_t tries;
 	uint8_t answered_round; /* the round (1-based) that got the answer */
+	uint8_t why;            /* enum check_why: set with an ICMP answer */
 };
 
 struct portset {
@@ -91,6 +100,7 @@ struct check {
 	void *es; /* the engine's own state */
 	unsigned rate, retries, timeout_ms;
 	bool json, open_only, progress;
+	bool udp; /* --udp: UDP probes (the connect engine's UDP sockets) */
 	struct check_stack_cfg stack;
 	struct check_scope sc;
 	/* targets: hosts, each with a set of ports; probe index = off[host] + port's rank */
@@ -174,6 +184,10 @@ void check_resume_verify(struct check *c);
 /* After SIGINT: writes the resume file (atomically, by rename). */
 void check_resume_save(struct check *c);
 
+/* --udp: the request for PORT's protocol in *P (static), its length;
+ * 0 (an empty datagram) where the port has none (udp_payload.c). */
+size_t check_udp_payload(uint16_t port, const uint8_t **p);
+
 /* ---- output (output.c) ---- */
 void check_print_results(struct check *c);
 /* -oX FILE: nmap's XML. */
@@ -201,8 +215,18 @@ struct check_reply {
 	uint16_t ours;          /* our source port */
 	uint32_t seqack;        /* ack - 1, or the sequence number an ICMP error quotes */
 	int state;
+	uint8_t why;    /* enum check_why of an ICMP error */
 	uint64_t rx_us; /* when, since the start */
 };
+/* The enum check_why of an ICMP destination unreachable's CODE
+ * (RFC 792 / RFC 1812 5.2.7.1 for IPv4, RFC 4443 3.1 for IPv6). */
+uint8_t check_why_icmp(int family, unsigned code);
+/* The enum check_why of a socket error E (connect(), sendto(), or an
+ * ICMP error the kernel turned into one: Linux's icmp_err_convert). */
+uint8_t check_why_errno(int e);
+/* Probe IDX got STATE for reason WHY (enum check_why); as
+ * check_resolve(), the first answer counts. */
+void check_resolve_why(struct check *c, uint64_t idx, int state, uint64_t rtt_us, uint8_t why);
 /* Credits R to its probe if it carries the probe's cookie. */
 void check_credit(struct check *c, const struct check_cookie *k, const struct check_reply *r);
 

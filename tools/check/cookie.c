@@ -1,5 +1,6 @@
 /* SYN cookies for the engines that send their own SYNs (syn, stack): see
  * check.h.  A reply is trusted on its cookie alone. */
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -54,5 +55,41 @@ void check_credit(struct check *c, const struct check_cookie *k, const struct ch
 		else
 			check_rtt_sample(c, rtt); /* no ambiguity */
 	}
-	check_resolve(c, (uint64_t)idx, r->state, rtt);
+	check_resolve_why(c, (uint64_t)idx, r->state, rtt, r->why);
+}
+
+uint8_t check_why_icmp(int family, unsigned code)
+{
+	/* RFC 4443 3.1's codes */
+	static const uint8_t v6[] = {WHY_NO_ROUTE,     WHY_ADMIN_PROHIB, WHY_BEYOND_SCOPE,
+				     WHY_HOST_UNREACH, WHY_PORT_UNREACH, WHY_ADMIN_PROHIB,
+				     WHY_REJECT_ROUTE};
+	if (family == AF_INET6)
+		return code < sizeof(v6) ? v6[code] : WHY_DEST_UNREACH;
+	switch (code) { /* RFC 792, and RFC 1812 5.2.7.1 for 9, 10, 13 */
+	case 0: return WHY_NET_UNREACH;
+	case 1: return WHY_HOST_UNREACH;
+	case 2: return WHY_PROTO_UNREACH;
+	case 3: return WHY_PORT_UNREACH;
+	case 9: return WHY_NET_PROHIB;
+	case 10: return WHY_HOST_PROHIB;
+	case 13: return WHY_ADMIN_PROHIB;
+	default: return WHY_DEST_UNREACH;
+	}
+}
+
+uint8_t check_why_errno(int e)
+{
+	switch (e) {
+	case ENETUNREACH: return WHY_NET_UNREACH;
+	case EHOSTUNREACH:
+	case EHOSTDOWN: return WHY_HOST_UNREACH;
+	case ENOPROTOOPT: return WHY_PROTO_UNREACH;
+	case ECONNREFUSED: return WHY_PORT_UNREACH;
+	case EACCES:
+	case EPERM: return WHY_PERM_DENIED; /* a local firewall, or a broadcast */
+	case EADDRNOTAVAIL:
+	case EAFNOSUPPORT: return WHY_NO_ROUTE; /* no source address */
+	default: return WHY_DEST_UNREACH;
+	}
 }

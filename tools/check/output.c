@@ -22,13 +22,26 @@
 #include "engine.h"
 #include "util.h"
 
-static const char *const state_name[] = {"filtered", "open", "closed", "filtered", "out"};
+/* (what is printed: a probe's state, and for a UDP port nothing answered,
+ * ST_OPEN_FILTERED) */
+enum { ST_OPEN_FILTERED = ST_OUT + 1, N_OUT_STATES };
+static const char *const state_name[] = {"filtered", "open", "closed", "filtered", "out",
+					 "open|filtered"};
 
 /* Whether probe P is written: this run's, and answered unless the run
  * ended normally (then no answer is `filtered`). */
 static bool shown(const struct probe *p)
 {
 	return p->state != ST_OUT && (p->state != ST_PENDING || !check_interrupted);
+}
+
+/* What P is printed as: with no answer at the end, `filtered` (TCP) or
+ * `open|filtered` (UDP: an open port may ignore the datagram). */
+static int out_state(const struct check *c, const struct probe *p)
+{
+	if (p->state != ST_PENDING)
+		return p->state;
+	return c->udp ? ST_OPEN_FILTERED : ST_FILTERED;
 }
 
 static bool has_rtt(const struct probe *p)
@@ -57,16 +70,16 @@ void check_print_results(struct check *c)
 				fputs("{\"host\":", stdout);
 				nu_json_str(stdout, name);
 				printf(",\"port\":%u,\"state\":\"%s\",\"rtt_ms\":", port,
-				       state_name[p->state]);
+				       state_name[out_state(c, p)]);
 				if (has_rtt(p))
 					printf("%.3f}\n", p->rtt_us / 1000.0);
 				else
 					fputs("null}\n", stdout);
 			} else if (has_rtt(p)) {
-				printf("%s %u %s %.3f\n", name, port, state_name[p->state],
+				printf("%s %u %s %.3f\n", name, port, state_name[out_state(c, p)],
 				       p->rtt_us / 1000.0);
 			} else {
-				printf("%s %u %s -\n", name, port, state_name[p->state]);
+				printf("%s %u %s -\n", name, port, state_name[out_state(c, p)]);
 			}
 		}
 	}
@@ -97,11 +110,21 @@ static void xml_str(FILE *f, const char *s)
 /* nmap's reasons (its reason.cc names): what made a port's state. */
 static const char *reason_of(const struct check *c, const struct probe *p)
 {
+	static const char *const why[] = {
+		[WHY_NET_UNREACH] = "net-unreach",   [WHY_HOST_UNREACH] = "host-unreach",
+		[WHY_PROTO_UNREACH] = "proto-unreach", [WHY_PORT_UNREACH] = "port-unreach",
+		[WHY_NET_PROHIB] = "net-prohibited", [WHY_HOST_PROHIB] = "host-prohibited",
+		[WHY_ADMIN_PROHIB] = "admin-prohibited", [WHY_NO_ROUTE] = "no-route",
+		[WHY_BEYOND_SCOPE] = "beyond-scope", [WHY_REJECT_ROUTE] = "reject-route",
+		[WHY_PERM_DENIED] = "perm-denied",   [WHY_DEST_UNREACH] = "dest-unreach",
+	};
 	bool connect = c->eng == &check_engine_connect;
+	if (p->state != ST_PENDING && p->why && p->why < sizeof(why) / sizeof(why[0]))
+		return why[p->why];
 	switch (p->state) {
-	case ST_OPEN: return "syn-ack";
-	case ST_CLOSED: return connect ? "conn-refused" : "reset";
-	case ST_FILTERED: return "unreach"; /* an ICMP destination unreachable */
+	case ST_OPEN: return c->udp ? "udp-response" : "syn-ack";
+	case ST_CLOSED: return c->udp ? "port-unreach" : connect ? "conn-refused" : "reset";
+	case ST_FILTERED: return "dest-unreach"; /* (an ICMP error of no known code) */
 	default: return "no-response";
 	}
 }
@@ -112,13 +135,13 @@ struct services {
 	char *name[65536];
 };
 
-static struct services *services_load(void)
+static struct services *services_load(const char *proto)
 {
 	struct services *s = check_calloc(1, sizeof(*s));
 	struct servent *e;
 	setservent(1);
 	while ((e = getservent()))
-		if (!strcmp(e->s_proto, "tcp") && !s->name[ntohs((uint16_t)e->s_port)])
+		if (!strcmp(e->s_proto, proto) && !s->name[ntohs((uint16_t)e->s_port)])
 			s->name[ntohs((uint16_t)e->s_port)] = strdup(e->s_name);
 	endservent();
 	return s;
@@ -167,8 +190,9 @@ static void xml_head(FILE *f, const struct check *c, const uint8_t *bits, uint64
 	}
 	fprintf(f, "\" start=\"%llu\" startstr=\"%s\" version=\"%s\" xmloutputversion=\"1.05\">\n",
 		(unsigned long long)(c->t0_wall / 1000000), ts, TAPIR_VERSION);
-	fprintf(f, "<scaninfo type=\"%s\" protocol=\"tcp\" numservices=\"%llu\" services=\"",
-		c->eng == &check_engine_connect ? "connect" : "syn", (unsigned long long)nports);
+	fprintf(f, "<scaninfo type=\"%s\" protocol=\"%s\" numservices=\"%llu\" services=\"",
+		c->udp ? "udp" : c->eng == &check_engine_connect ? "connect" : "syn",
+		c->udp ? "udp" : "tcp", (unsigned long long)nports);
 	print_ranges(f, bits);
 	fputs("\"/>\n<verbose level=\"0\"/>\n<debugging level=\"0\"/>\n", f);
 }
@@ -178,9 +202,23 @@ static void xml_head(FILE *f, const struct check *c, const uint8_t *bits, uint64
  * compares like with like.  Open ports are always listed. */
 #define XML_MAX_PER_STATE 25
 
+/* Whether state ST's ports are folded into <extraports> for a host with
+ * N of them: more than 25; with --open-only (nmap's --open) every state
+ * but open and open|filtered. */
+static bool folded(const struct check *c, int st, uint64_t n)
+{
+	if (st == ST_OPEN || st == ST_OUT || !n)
+		return false;
+	return n > XML_MAX_PER_STATE || (c->open_only && st != ST_OPEN_FILTERED);
+}
+
 static void xml_extraports(FILE *f, const struct check *c, size_t h, int st, uint64_t n)
 {
-	static const char *const reasons[] = {"reset", "conn-refused", "unreach", "no-response"};
+	static const char *const reasons[] = {
+		"reset",          "conn-refused",  "port-unreach",    "net-unreach",
+		"host-unreach",   "proto-unreach", "net-prohibited",  "host-prohibited",
+		"admin-prohibited", "no-route",    "beyond-scope",    "reject-route",
+		"perm-denied",    "dest-unreach",  "no-response"};
 	uint8_t bits[65536 / 8];
 	fprintf(f, "<extraports state=\"%s\" count=\"%llu\">\n", state_name[st],
 		(unsigned long long)n);
@@ -190,7 +228,7 @@ static void xml_extraports(FILE *f, const struct check *c, size_t h, int st, uin
 		for (uint64_t idx = c->off[h]; idx < c->off[h + 1]; idx++) {
 			const struct probe *p = &c->pr[idx];
 			uint16_t port = port_at(c, h, idx);
-			if (!shown(p) || (p->state == ST_PENDING ? ST_FILTERED : p->state) != st ||
+			if (!shown(p) || out_state(c, p) != st ||
 			    strcmp(reason_of(c, p), reasons[r]))
 				continue;
 			bits[port >> 3] |= (uint8_t)(1u << (port & 7));
@@ -198,8 +236,8 @@ static void xml_extraports(FILE *f, const struct check *c, size_t h, int st, uin
 		}
 		if (!k)
 			continue;
-		fprintf(f, "<extrareasons reason=\"%s\" count=\"%llu\" proto=\"tcp\" ports=\"",
-			reasons[r], (unsigned long long)k);
+		fprintf(f, "<extrareasons reason=\"%s\" count=\"%llu\" proto=\"%s\" ports=\"",
+			reasons[r], (unsigned long long)k, c->udp ? "udp" : "tcp");
 		print_ranges(f, bits);
 		fputs("\"/>\n", f);
 	}
@@ -207,26 +245,30 @@ static void xml_extraports(FILE *f, const struct check *c, size_t h, int st, uin
 }
 
 /* One <host>; returns 1 when it is up (an open or closed port), 0 down,
- * -1 when it has nothing to write. */
+ * -1 when it has no port of this run to write. */
 static int xml_host(FILE *f, const struct check *c, size_t h, const struct services *sv)
 {
 	const struct nu_host *x = &c->hosts.v[h];
-	uint64_t n[5] = {0}, idx, shown_n = 0;
+	uint64_t n[N_OUT_STATES] = {0}, idx, shown_n = 0;
 	char buf[NU_ADDRSTRLEN];
 	bool up;
 	for (idx = c->off[h]; idx < c->off[h + 1]; idx++)
 		if (shown(&c->pr[idx])) {
-			n[c->pr[idx].state == ST_PENDING ? ST_FILTERED : c->pr[idx].state]++;
+			n[out_state(c, &c->pr[idx])]++;
 			shown_n++;
 		}
 	if (!shown_n)
 		return -1;
 	up = n[ST_OPEN] || n[ST_CLOSED];
+	/* (--open-only: as nmap --open, only hosts with a port maybe open are
+	 * written; all count in <runstats>) */
+	if (c->open_only && !n[ST_OPEN] && !n[ST_OPEN_FILTERED])
+		return up;
 	fprintf(f, "<host starttime=\"%llu\" endtime=\"%llu\"><status state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>\n",
 		(unsigned long long)(c->t0_wall / 1000000), (unsigned long long)(wall_us() / 1000000),
 		up ? "up" : "down",
-		!up ? "no-response" : n[ST_OPEN] ? "syn-ack"
-		: c->eng == &check_engine_connect ? "conn-refused" : "reset");
+		!up ? "no-response" : n[ST_OPEN] ? (c->udp ? "udp-response" : "syn-ack")
+		: c->udp ? "port-unreach" : c->eng == &check_engine_connect ? "conn-refused" : "reset");
 	fprintf(f, "<address addr=\"%s\" addrtype=\"%s\"/>\n<hostnames>\n",
 		nu_addr_str(&x->addr, buf), x->addr.family == AF_INET6 ? "ipv6" : "ipv4");
 	if (x->name) {
@@ -235,21 +277,24 @@ static int xml_host(FILE *f, const struct check *c, size_t h, const struct servi
 		fputs("\" type=\"user\"/>\n", f);
 	}
 	fputs("</hostnames>\n<ports>", f);
-	for (int st = ST_CLOSED; st <= ST_FILTERED; st++)
-		if (n[st] > XML_MAX_PER_STATE)
+	for (int st = ST_CLOSED; st < N_OUT_STATES; st++)
+		if (folded(c, st, n[st]))
 			xml_extraports(f, c, h, st, n[st]);
 	for (idx = c->off[h]; idx < c->off[h + 1]; idx++) {
 		const struct probe *p = &c->pr[idx];
-		int st = p->state == ST_PENDING ? ST_FILTERED : p->state;
+		int st = out_state(c, p);
 		uint16_t port = port_at(c, h, idx);
-		if (!shown(p) || (st != ST_OPEN && n[st] > XML_MAX_PER_STATE))
+		if (!shown(p) || folded(c, st, n[st]))
 			continue;
-		fprintf(f, "<port protocol=\"tcp\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>",
-			port, state_name[st], reason_of(c, p));
-		/* (nmap too says "unknown" for a port its table has no name for) */
-		fputs("<service name=\"", f);
-		xml_str(f, sv->name[port] ? sv->name[port] : "unknown");
-		fputs("\" method=\"table\" conf=\"3\"/>", f);
+		fprintf(f, "<port protocol=\"%s\" portid=\"%u\"><state state=\"%s\" reason=\"%s\" reason_ttl=\"0\"/>",
+			c->udp ? "udp" : "tcp", port, state_name[st], reason_of(c, p));
+		/* (as nmap: a port its table has no name for is "unknown" when
+		 * open, and has no <service> otherwise) */
+		if (sv->name[port] || st == ST_OPEN) {
+			fputs("<service name=\"", f);
+			xml_str(f, sv->name[port] ? sv->name[port] : "unknown");
+			fputs("\" method=\"table\" conf=\"3\"/>", f);
+		}
 		fputs("</port>\n", f);
 	}
 	fprintf(f, "</ports>\n<times srtt=\"%.0f\" rttvar=\"%.0f\" to=\"%llu\"/>\n</host>\n", c->srtt,
@@ -274,7 +319,7 @@ void check_write_xml(struct check *c)
 			bits[p >> 3] |= (uint8_t)(1u << (p & 7));
 		}
 	xml_head(f, c, bits, nports);
-	sv = services_load();
+	sv = services_load(c->udp ? "udp" : "tcp");
 	for (size_t h = 0; h < c->hosts.n; h++) {
 		int r = xml_host(f, c, h, sv);
 		up += r == 1;

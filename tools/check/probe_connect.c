@@ -4,7 +4,15 @@
  * handshake and TIME-WAIT.  TCP_QUICKACK is switched off before connect():
  * Linux then delays the handshake's final ACK (see docs/check-and-ping.md),
  * and the RST goes out first — 3 packets for an open port, 2 (SYN, RST)
- * for a closed one. */
+ * for a closed one.
+ *
+ * --udp goes the same way with connected UDP sockets: the probe is the
+ * port's protocol request (udp_payload.c), a datagram back is `open`, and
+ * with IP_RECVERR the kernel reports the ICMP errors for the socket's
+ * 4-tuple as socket errors: port unreachable (ECONNREFUSED) is `closed`,
+ * the other unreachables `filtered`; silence stays pending, printed as
+ * `open|filtered` (nothing tells an open port that ignored the datagram
+ * from a filter that dropped it). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/errqueue.h>
 
 #include "engine.h"
 #include "util.h"
@@ -102,7 +111,7 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 		if (has_source(&t->addr))
 			return -1;
 		c->pr[t->idx].tries++;
-		check_resolve(c, t->idx, ST_FILTERED, 0);
+		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
 		return 0;
 	case EAGAIN:
 	case ENOBUFS:
@@ -111,7 +120,8 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 	case ECONNREFUSED:
 		c->pr[t->idx].tries++;
 		c->sent++;
-		check_resolve(c, t->idx, ST_CLOSED, (nu_now_ns() - t0) / 1000);
+		check_resolve_why(c, t->idx, ST_CLOSED, (nu_now_ns() - t0) / 1000,
+				  c->udp ? WHY_PORT_UNREACH : WHY_NONE);
 		return 0;
 	case ENETUNREACH:
 	case EHOSTUNREACH:
@@ -119,11 +129,64 @@ static int connect_failed(struct connect_engine *x, const struct check_target *t
 	case EPERM:
 	case EAFNOSUPPORT: /* no IPv6 in this namespace */
 		c->pr[t->idx].tries++;
-		check_resolve(c, t->idx, ST_FILTERED, 0);
+		check_resolve_why(c, t->idx, ST_FILTERED, 0, check_why_errno(e));
 		return 0;
 	default:
 		die("check: connect: %s", strerror(e));
 	}
+}
+
+/* Slot S now holds FD, the probe for T sent at NOW, watched for EVENTS. */
+static void conn_add(struct connect_engine *x, const struct check_target *t, int fd, uint64_t now,
+		     uint32_t events)
+{
+	struct check *c = x->c;
+	struct epoll_event ev = {.events = events};
+	int s = x->free_head;
+	c->pr[t->idx].tries++;
+	c->sent++;
+	x->free_head = x->conns[s].next;
+	x->conns[s] = (struct conn){.fd = fd, .idx = (uint32_t)t->idx, .sent_ns = now,
+				    .prev = x->live_tail, .next = -1};
+	if (x->live_tail >= 0)
+		x->conns[x->live_tail].next = s;
+	else
+		x->live_head = s;
+	x->live_tail = s;
+	x->live++;
+	ev.data.u64 = (uint64_t)s;
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev))
+		die("check: epoll_ctl: %s", strerror(errno));
+}
+
+/* --udp: the port's request from a connected UDP socket. */
+static int udp_send(struct connect_engine *x, const struct check_target *t,
+		    const struct sockaddr_storage *sa, socklen_t salen)
+{
+	const uint8_t *data;
+	size_t len = check_udp_payload(t->port, &data);
+	int one = 1, fd = socket(t->addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	uint64_t now;
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			return -1;
+		die("check: socket: %s%s", strerror(errno),
+		    errno == EAFNOSUPPORT ? " (an IPv6 target, and no IPv6 here)" : "");
+	}
+	/* every ICMP error for this 4-tuple becomes the socket's error */
+	if (t->addr.family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	else
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	now = nu_now_ns();
+	if (connect(fd, (const struct sockaddr *)sa, salen) < 0 ||
+	    send(fd, len ? (const void *)data : "", len, 0) < 0) {
+		int e = errno;
+		close(fd);
+		return connect_failed(x, t, e, now);
+	}
+	conn_add(x, t, fd, now, EPOLLIN | EPOLLERR);
+	return 0;
 }
 
 static int connect_send(void *state, const struct check_target *t)
@@ -133,11 +196,12 @@ static int connect_send(void *state, const struct check_target *t)
 	struct sockaddr_storage sa;
 	socklen_t salen = nu_addr_sockaddr(&t->addr, t->port, &sa);
 	struct linger lg = {1, 0};
-	int zero = 0, one = 1, fd, s;
-	struct epoll_event ev;
+	int zero = 0, one = 1, fd;
 	uint64_t now;
 	if (x->free_head < 0)
 		return -1;
+	if (c->udp)
+		return udp_send(x, t, &sa, salen);
 	fd = socket(t->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
@@ -161,23 +225,31 @@ static int connect_send(void *state, const struct check_target *t)
 		close(fd);
 		return connect_failed(x, t, e, now);
 	}
-	c->pr[t->idx].tries++;
-	c->sent++;
-	s = x->free_head;
-	x->free_head = x->conns[s].next;
-	x->conns[s] = (struct conn){.fd = fd, .idx = (uint32_t)t->idx, .sent_ns = now,
-				    .prev = x->live_tail, .next = -1};
-	if (x->live_tail >= 0)
-		x->conns[x->live_tail].next = s;
-	else
-		x->live_head = s;
-	x->live_tail = s;
-	x->live++;
-	ev.events = EPOLLOUT | EPOLLERR | EPOLLHUP;
-	ev.data.u64 = (uint64_t)s;
-	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &ev))
-		die("check: epoll_ctl: %s", strerror(errno));
+	conn_add(x, t, fd, now, EPOLLOUT | EPOLLERR | EPOLLHUP);
 	return 0;
+}
+
+/* --udp: why the socket FD failed with E: the ICMP type and code from the
+ * error queue (IP_RECVERR), else what the error number says. */
+static uint8_t udp_why(int fd, int e)
+{
+	char cbuf[256];
+	struct msghdr m = {.msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm;
+	if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+		return check_why_errno(e);
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		struct sock_extended_err ee;
+		if (!((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||
+		      (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+			continue;
+		memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+		if (ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3)
+			return check_why_icmp(AF_INET, ee.ee_code);
+		if (ee.ee_origin == SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1)
+			return check_why_icmp(AF_INET6, ee.ee_code);
+	}
+	return check_why_errno(e);
 }
 
 /* The connect() in slot TOKEN finished (or failed). */
@@ -191,6 +263,9 @@ static void connect_collect(void *state, uint64_t token, uint64_t now)
 	if (k->fd < 0)
 		return;
 	getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	/* UDP: no error and a datagram to read is the service's answer */
+	if (x->c->udp && !err && recv(k->fd, &len, 0, MSG_DONTWAIT | MSG_TRUNC) < 0)
+		return;
 	switch (err) {
 	case 0: st = ST_OPEN; break;
 	case ECONNREFUSED: st = ST_CLOSED; break; /* a RST (or ICMP port unreachable) */
@@ -212,7 +287,9 @@ static void connect_collect(void *state, uint64_t token, uint64_t now)
 	}
 	if (x->c->pr[k->idx].state == ST_PENDING)
 		check_rtt_sample(x->c, (now - k->sent_ns) / 1000);
-	check_resolve(x->c, k->idx, st, (now - k->sent_ns) / 1000);
+	check_resolve_why(x->c, k->idx, st, (now - k->sent_ns) / 1000,
+			  !err ? WHY_NONE : x->c->udp ? udp_why(k->fd, err)
+			  : err == ECONNREFUSED ? WHY_NONE : check_why_errno(err));
 	conn_unlink(x, s);
 }
 
@@ -225,7 +302,7 @@ static void connect_timers(void *state, uint64_t now, uint64_t *deadline, uint64
 	(void)wake;
 	while (x->live_head >= 0 && now - x->conns[x->live_head].sent_ns >= t) {
 		int s = x->live_head;
-		struct pollfd pfd = {.fd = x->conns[s].fd, .events = POLLOUT};
+		struct pollfd pfd = {.fd = x->conns[s].fd, .events = x->c->udp ? POLLIN : POLLOUT};
 		/* the answer may be in and its event not read yet (we were busy
 		 * sending): ask the socket itself before calling it silent */
 		if (poll(&pfd, 1, 0) > 0 && pfd.revents)

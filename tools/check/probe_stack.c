@@ -106,6 +106,7 @@ static enum tapir_verdict stack_ip_rx(void *arg, struct tapir_hook_pkt *p)
 				 .ours = tapir_get16(in + ihl2 + TAPIR_TH_SPORT),
 				 .seqack = tapir_get32(in + ihl2 + TAPIR_TH_SEQ),
 				 .state = ST_FILTERED,
+				 .why = check_why_icmp(AF_INET, m[1]),
 				 .rx_us = check_since_start_us(x->c)};
 	check_credit(x->c, &x->ck, &r);
 	return TAPIR_PASS; /* the core finds no socket for it and drops it */
@@ -187,7 +188,7 @@ static int stack_send(void *state, const struct check_target *t)
 	if (x->nh_state[nh] == NH_FAILED) {
 		/* no ARP answer from its next hop: nothing can reach it (and
 		 * no try is counted: this is no answer to a retry) */
-		check_resolve(c, t->idx, ST_FILTERED, 0);
+		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_HOST_UNREACH);
 		return 0;
 	}
 	memset(&o, 0, sizeof(o));
@@ -207,8 +208,8 @@ static int stack_send(void *state, const struct check_target *t)
 		return -1;
 	}
 	p->tries++;
-	if (rc < 0) { /* no route */
-		check_resolve(c, t->idx, ST_FILTERED, 0);
+	if (rc < 0) {
+		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
 		return 0;
 	}
 	p->sent_us = (uint32_t)sent_us;

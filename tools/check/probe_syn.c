@@ -221,7 +221,7 @@ static int syn_send(void *state, const struct check_target *t)
 	socklen_t salen = nu_addr_sockaddr(&t->addr, 0, &sa);
 	struct probe *p = &c->pr[t->idx];
 	if (!src) {
-		check_resolve(c, t->idx, ST_FILTERED, 0); /* no route */
+		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
 		p->tries++;
 		return 0;
 	}
@@ -241,7 +241,7 @@ static int syn_send(void *state, const struct check_target *t)
 		case EACCES:
 		case EPERM:
 			p->tries++;
-			check_resolve(c, t->idx, ST_FILTERED, 0);
+			check_resolve_why(c, t->idx, ST_FILTERED, 0, check_why_errno(errno));
 			return 0;
 		default:
 			die("check: sendto: %s", strerror(errno));
@@ -306,6 +306,7 @@ static int syn_parse4(const uint8_t *ip, size_t caplen, struct check_reply *r)
 			return -1;
 		memcpy(&r->peer.u.v4, in + TAPIR_IPV4_DST, 4);
 		quoted_syn(in + ihl2, r);
+		r->why = check_why_icmp(AF_INET, l4[1]);
 		return 0;
 	}
 	return -1;
@@ -333,6 +334,7 @@ static int syn_parse6(const uint8_t *ip, size_t caplen, struct check_reply *r)
 			return -1;
 		memcpy(r->peer.u.v6, in + TAPIR_IPV6_DST, 16);
 		quoted_syn(in + TAPIR_IPV6_HLEN, r);
+		r->why = check_why_icmp(AF_INET6, l4[1]);
 		return 0;
 	}
 	return -1;
@@ -352,7 +354,7 @@ static int syn_parse(const uint8_t *ip, size_t caplen, struct check_reply *r)
 static void syn_reply(u_char *arg, const struct pcap_pkthdr *ph, const u_char *pkt)
 {
 	struct syn_engine *x = (struct syn_engine *)arg;
-	struct check_reply r;
+	struct check_reply r = {0};
 	uint64_t rx_us = (uint64_t)ph->ts.tv_sec * 1000000u + (uint64_t)ph->ts.tv_usec;
 	if (ph->caplen < (size_t)x->linkoff ||
 	    syn_parse(pkt + x->linkoff, ph->caplen - (size_t)x->linkoff, &r))

@@ -43,6 +43,8 @@ static void resume_line(struct check *c, char *l, size_t lineno, bool *magic)
 		check_parse_seed(s, l + 5);
 	} else if (!strncmp(l, "shard ", 6)) {
 		check_parse_shard(s, l + 6);
+	} else if (!strcmp(l, "protocol udp") || !strcmp(l, "protocol tcp")) {
+		c->udp = l[9] == 'u';
 	} else if (!strncmp(l, "target ", 7)) {
 		if (s->ntargets >= NU_MAX_HOSTS)
 			bad(c, lineno, "too many targets");
@@ -57,7 +59,7 @@ static void resume_line(struct check *c, char *l, size_t lineno, bool *magic)
 		s->done[s->ndone][1] = b;
 		s->ndone++;
 	} else {
-		bad(c, lineno, "not a seed, shard, target, probes or done line");
+		bad(c, lineno, "not a seed, shard, protocol, target, probes or done line");
 	}
 }
 
@@ -111,7 +113,8 @@ void check_resume_save(struct check *c)
 		die("check: --resume: cannot write %s: %s", tmp, strerror(errno));
 	fprintf(f, "# tapir check: continue this run with tapir check --resume %s\n%s\n",
 		s->resume_file, RESUME_MAGIC);
-	fprintf(f, "seed %" PRIu64 "\nshard %u/%u\n", s->seed, s->shard_i, s->shard_n);
+	fprintf(f, "seed %" PRIu64 "\nshard %u/%u\nprotocol %s\n", s->seed, s->shard_i, s->shard_n,
+		c->udp ? "udp" : "tcp");
 	for (size_t k = 0; k < s->ntargets; k++)
 		fprintf(f, "target %s\n", s->targets[k]);
 	fprintf(f, "probes %" PRIu64 " %016" PRIx64 "\n", c->total, check_targets_hash(c));

@@ -69,6 +69,11 @@ uint64_t check_wait_ns(const struct check *c)
 
 void check_resolve(struct check *c, uint64_t idx, int state, uint64_t rtt_us)
 {
+	check_resolve_why(c, idx, state, rtt_us, WHY_NONE);
+}
+
+void check_resolve_why(struct check *c, uint64_t idx, int state, uint64_t rtt_us, uint8_t why)
+{
 	struct probe *p = &c->pr[idx];
 	if (p->state != ST_PENDING) {
 		/* a SYN/ACK retransmission, or the answer to an earlier try */
@@ -76,6 +81,7 @@ void check_resolve(struct check *c, uint64_t idx, int state, uint64_t rtt_us)
 		return;
 	}
 	p->state = (uint8_t)state;
+	p->why = why;
 	p->rtt_us = rtt_us > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt_us;
 	p->answered_round = (uint8_t)c->round;
 	if (p->tries > 1)
