@@ -93,6 +93,24 @@ ruleset_as_before() {
 	[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "$1: the ruleset differs from before: $(nsx nft list ruleset)"
 }
 
+# ---- 0: tapir host --iface vA with an address (and MAC) of its own ----
+HOST_N=$((HOST_N + 1))
+HOST_OUT=$WORK/host$HOST_N.out
+HOST_ERR=$WORK/host$HOST_N.err
+timeout -s TERM -k 5 60 ip netns exec "$NS" "$TAPIR" host --iface vA --addr 10.78.0.9/24 \
+	--serve echo >"$HOST_OUT" 2>"$HOST_ERR" &
+HOST_WRAP=$!
+for ((i = 0; i < 100; i++)); do grep -q '^ready ' "$HOST_OUT" 2>/dev/null && break; sleep 0.1; done
+grep -q '^ready iface=vA addr=10.78.0.9/24 ' "$HOST_OUT" || fail "--iface: $(cat "$HOST_OUT" "$HOST_ERR")"
+HOST_PID=$(pgrep -P "$HOST_WRAP" | head -n 1)
+nsb ping -c 2 -i 0.2 -W 2 10.78.0.9 >/dev/null || fail "--iface: ping to tapir's own address"
+[[ $(echo own-addr | nsb nc -N -w 5 10.78.0.9 7) == own-addr ]] || fail "--iface: echo"
+[[ $(nsb ip neigh show 10.78.0.9 | awk '{print $5}') != $(nsx cat /sys/class/net/vA/address) ]] ||
+	fail "--iface: tapir answered ARP with the kernel's MAC"
+stop_with TERM
+[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "--iface without --shared-addr touched nftables"
+log "--iface with an address of its own: ping, echo, its own MAC"
+
 # ---- 1: tapir serves port 80 on A's own address ----
 nsb dumpcap -q -i vB -w "$WORK/b.pcap" >/dev/null 2>&1 &
 CAP=$!
@@ -192,6 +210,12 @@ refused "check without CAP_NET_ADMIN" "needs CAP_NET_ADMIN for its nftables tabl
 	capsh --drop=cap_net_admin -- -c "exec $TAPIR check --mode stack --iface vA --shared-addr $B_ADDR:8080"
 refused "check --ports overlap" "overlaps the kernel's ephemeral ports" \
 	"$TAPIR" check --mode stack --iface vA --shared-addr --ports 50000-50010 "$B_ADDR:8080"
+refused "--shared-addr with --tap" "--shared-addr goes with --iface IF" \
+	"$TAPIR" host --tap tpx0 --addr 10.79.0.2/24 --shared-addr
+refused "--shared-addr with --addr" "takes vA's own address and MAC" \
+	"$TAPIR" host --iface vA --shared-addr --addr 10.78.0.9/24
+refused "no such interface" "no Ethernet interface nosuch0" \
+	"$TAPIR" host --iface nosuch0 --shared-addr
 log "refused: ephemeral overlap, kernel listeners, no CAP_NET_ADMIN (exit 2, nothing installed)"
 
 # ---- 4: check --mode stack --shared-addr scanning B ----
