@@ -73,13 +73,15 @@ struct sock {
 	int refs;                   /* calls in progress; freed at 0 once closing */
 	int linger_sec;
 	int rcvbuf, sndbuf;         /* as asked for (UDP: rcvbuf applied) */
-	uint32_t udp_raddr;
+	int family;                 /* AF_INET or AF_INET6 */
+	struct tapir_ip udp_raddr;
 	uint16_t udp_rport;
 	bool closing;               /* close() began: no new calls may find it */
 	bool nonblock;
 	bool quick;                 /* its last wait ended within FD_WAIT_US */
 	bool linger_on, reuseaddr, keepalive;
 	bool udp_connected, shut_rd, shut_wr;
+	bool udp_v6only;            /* IPV6_V6ONLY, as set on the core's socket */
 };
 
 struct tapir_net {
@@ -159,11 +161,14 @@ struct sock *sock_new(void);
 void sock_install(struct tapir_net *net, int fd, struct sock *s);
 /* The open socket FD of NET, not pinned (mutex held), or NULL. */
 struct sock *sock_find(struct tapir_net *net, int fd);
-/* A sockaddr_in to host order: 0, -EINVAL or -EAFNOSUPPORT. */
-int sock_addr_in(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port);
-/* Host order to a sockaddr_in; POSIX: fills at most *LEN bytes and sets
- * *LEN to the full size.  Nothing when SA or LEN is NULL. */
-void sock_addr_out(struct sockaddr *sa, socklen_t *len, uint32_t addr, uint16_t port);
+/* SA (a sockaddr_in, or a sockaddr_in6 for an AF_INET6 socket S) to an
+ * address of either family: 0, -EINVAL or -EAFNOSUPPORT. */
+int sock_addr_in(const struct sock *s, const struct sockaddr *sa, socklen_t len,
+		 struct tapir_ip *addr, uint16_t *port);
+/* ADDR as S's family names it (AF_INET6: IPv4 v4-mapped); POSIX: fills at
+ * most *LEN bytes and sets *LEN to the full size. */
+void sock_addr_out(const struct sock *s, struct sockaddr *sa, socklen_t *len,
+		   const struct tapir_ip *addr, uint16_t port);
 
 /* poll.c: waiting, all with the mutex held */
 /* *TS = CLOCK_MONOTONIC now + US. */

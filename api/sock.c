@@ -1,5 +1,6 @@
 /* The socket table: descriptors, pinning one for the length of a call,
- * the waiters and the core's event callback, and sockaddr_in in and out.
+ * the waiters and the core's event callback, and sockaddr_in and sockaddr_in6
+ * in and out.
  * The calls are in socket.c, the options in sockopt.c, waiting and poll in
  * poll.c. */
 #include <errno.h>
@@ -278,27 +279,55 @@ int sock_leave_ret(struct sock *s, int r)
 
 /* ---- addresses ---- */
 
-int sock_addr_in(const struct sockaddr *sa, socklen_t len, uint32_t *addr, uint16_t *port)
+int sock_addr_in(const struct sock *s, const struct sockaddr *sa, socklen_t len,
+		 struct tapir_ip *addr, uint16_t *port)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-	if (!sa || len < (socklen_t)sizeof(*sin))
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+	if (!sa || len < (socklen_t)sizeof(sa_family_t))
+		return -EINVAL;
+	if (s->family == AF_INET6) {
+		/* RFC 3493 3.3, 3.7: an AF_INET6 socket names IPv4 peers
+		 * v4-mapped; scope ids are not taken yet */
+		if (sin6->sin6_family != AF_INET6)
+			return -EAFNOSUPPORT;
+		if (len < (socklen_t)sizeof(*sin6))
+			return -EINVAL;
+		memcpy(addr->b, &sin6->sin6_addr, 16);
+		*port = ntohs(sin6->sin6_port);
+		return 0;
+	}
+	if (len < (socklen_t)sizeof(*sin))
 		return -EINVAL;
 	if (sin->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
-	*addr = ntohl(sin->sin_addr.s_addr);
+	*addr = tapir_ip_from_v4(ntohl(sin->sin_addr.s_addr));
 	*port = ntohs(sin->sin_port);
 	return 0;
 }
 
-void sock_addr_out(struct sockaddr *sa, socklen_t *len, uint32_t addr, uint16_t port)
+void sock_addr_out(const struct sock *s, struct sockaddr *sa, socklen_t *len,
+		   const struct tapir_ip *addr, uint16_t port)
 {
-	struct sockaddr_in sin;
+	union {
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} u;
+	socklen_t n;
 	if (!sa || !len)
 		return;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(addr);
-	sin.sin_port = htons(port);
-	memcpy(sa, &sin, *len < (socklen_t)sizeof(sin) ? *len : sizeof(sin));
-	*len = sizeof(sin);
+	memset(&u, 0, sizeof(u));
+	if (s->family == AF_INET6) {
+		u.sin6.sin6_family = AF_INET6;
+		memcpy(&u.sin6.sin6_addr, addr->b, 16);
+		u.sin6.sin6_port = htons(port);
+		n = sizeof(u.sin6);
+	} else {
+		u.sin.sin_family = AF_INET;
+		u.sin.sin_addr.s_addr = htonl(tapir_ip_is_v4(addr) ? tapir_ip_v4(addr) : 0);
+		u.sin.sin_port = htons(port);
+		n = sizeof(u.sin);
+	}
+	memcpy(sa, &u, *len < n ? *len : n);
+	*len = n;
 }

@@ -28,7 +28,7 @@ int tapir_socket(struct tapir_net *net, int domain, int type, int protocol)
 	struct sock *s;
 	if (!net)
 		return api_fail(EINVAL);
-	if (domain != AF_INET)
+	if (domain != AF_INET && domain != AF_INET6)
 		return api_fail(EAFNOSUPPORT);
 	if (kind != SOCK_STREAM && kind != SOCK_DGRAM)
 		return api_fail(ESOCKTNOSUPPORT);
@@ -57,6 +57,7 @@ int tapir_socket(struct tapir_net *net, int domain, int type, int protocol)
 		return api_fail(ENOBUFS); /* the core's socket pool is exhausted */
 	}
 	s->type = kind;
+	s->family = domain;
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
 	sock_install(net, fd, s);
 	pthread_mutex_unlock(&net->rt->lock);
@@ -66,11 +67,11 @@ int tapir_socket(struct tapir_net *net, int domain, int type, int protocol)
 /* sock_enter, then SA in host order: NULL (errno set, mutex released) when
  * either fails. */
 static struct sock *enter_addr(struct tapir_net *net, int fd, const struct sockaddr *sa,
-			       socklen_t len, uint32_t *addr, uint16_t *port)
+			       socklen_t len, struct tapir_ip *addr, uint16_t *port)
 {
 	struct sock *s = sock_enter(net, fd);
 	int r;
-	if (s && (r = sock_addr_in(sa, len, addr, port)) < 0) {
+	if (s && (r = sock_addr_in(s, sa, len, addr, port)) < 0) {
 		sock_leave_ret(s, r);
 		return NULL;
 	}
@@ -79,13 +80,13 @@ static struct sock *enter_addr(struct tapir_net *net, int fd, const struct socka
 
 int tapir_bind(struct tapir_net *net, int fd, const struct sockaddr *sa, socklen_t len)
 {
-	uint32_t addr;
+	struct tapir_ip addr;
 	uint16_t port;
 	struct sock *s = enter_addr(net, fd, sa, len, &addr, &port);
 	if (!s)
 		return -1;
-	return sock_leave_ret(s, s->tcp ? tapir_tcp_bind(s->tcp, addr, port)
-				       : tapir_udp_bind(s->udp, addr, port));
+	return sock_leave_ret(s, s->tcp ? tapir_tcp_bind_addr(s->tcp, &addr, port)
+				       : tapir_udp_bind_addr(s->udp, &addr, port));
 }
 
 int tapir_listen(struct tapir_net *net, int fd, int backlog)
@@ -95,6 +96,16 @@ int tapir_listen(struct tapir_net *net, int fd, int backlog)
 		return -1;
 	if (!s->tcp)
 		return sock_leave_ret(s, -EOPNOTSUPP);
+	/* an unbound AF_INET6 socket listens on :: (both families unless
+	 * IPV6_V6ONLY), as Linux; the core's own default is IPv4's any */
+	if (s->family == AF_INET6 && tapir_tcp_state(s->tcp) == TAPIR_TCP_CLOSED) {
+		struct tapir_ip any = {{0}}, a;
+		uint16_t port;
+		int r;
+		tapir_tcp_local_addr(s->tcp, &a, &port);
+		if (!port && (r = tapir_tcp_bind_addr(s->tcp, &any, 0)) < 0)
+			return sock_leave_ret(s, r);
+	}
 	/* the core bounds SYN-RECEIVED plus the accept queue by BACKLOG,
 	 * as UNP 4.5 describes; a full queue drops SYNs silently */
 	return sock_leave_ret(s, tapir_tcp_listen(s->tcp, backlog));
@@ -108,7 +119,7 @@ int tapir_accept4(struct tapir_net *net, int fd, struct sockaddr *sa, socklen_t 
 	struct sock_blocking b;
 	struct tapir_tcp *t;
 	int err, nfd = -1, r;
-	uint32_t addr;
+	struct tapir_ip addr;
 	uint16_t port;
 
 	if (!s)
@@ -138,6 +149,7 @@ int tapir_accept4(struct tapir_net *net, int fd, struct sockaddr *sa, socklen_t 
 	}
 	sock_install(net, nfd, c);
 	c->type = SOCK_STREAM;
+	c->family = s->family;
 	c->tcp = t;
 	c->nonblock = (flags & SOCK_NONBLOCK) != 0;
 	/* the core copied its options to the child; these live here */
@@ -149,8 +161,8 @@ int tapir_accept4(struct tapir_net *net, int fd, struct sockaddr *sa, socklen_t 
 	c->rcvbuf = s->rcvbuf;
 	c->sndbuf = s->sndbuf;
 	tapir_tcp_set_event(t, sock_event, c);
-	tapir_tcp_peer(t, &addr, &port);
-	sock_addr_out(sa, len, addr, port);
+	tapir_tcp_peer_addr(t, &addr, &port);
+	sock_addr_out(c, sa, len, &addr, port);
 	/* accepting can open the window of nothing, but a child may already
 	 * hold data; nothing to send, so no wake-up is needed */
 	sock_leave(s);
@@ -170,7 +182,7 @@ static bool tcp_opening(const struct tapir_tcp *t)
 
 int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *sa, socklen_t len)
 {
-	uint32_t addr;
+	struct tapir_ip addr;
 	uint16_t port;
 	struct sock *s = enter_addr(net, fd, sa, len, &addr, &port);
 	int r;
@@ -180,7 +192,7 @@ int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *sa, sock
 	if (s->udp) {
 		/* UNP 8.11: connect on UDP only records the peer; it makes the
 		 * socket eligible for asynchronous errors (ICMP) */
-		r = tapir_udp_connect(s->udp, addr, port);
+		r = tapir_udp_connect_addr(s->udp, &addr, port);
 		if (r == 0) {
 			s->udp_connected = true;
 			s->udp_raddr = addr;
@@ -188,7 +200,7 @@ int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *sa, sock
 		}
 		return sock_leave_ret(s, r);
 	}
-	r = tapir_tcp_connect(s->tcp, addr, port, net_now(net));
+	r = tapir_tcp_connect_addr(s->tcp, &addr, port, net_now(net));
 	net_wake(net);
 	if (r == -EISCONN && tapir_tcp_state(s->tcp) == TAPIR_TCP_CLOSED) {
 		/* a connect that already failed: report its error once */
@@ -229,13 +241,13 @@ int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *sa, sock
 static long tcp_hard_error(struct tapir_tcp *t, long r, bool writing)
 {
 	int e;
-	uint32_t raddr;
+	struct tapir_ip raddr;
 	uint16_t rport;
 	if (r == -ENOTCONN && writing) {
 		/* ENOTCONN only for a socket never connected; one whose
 		 * connection ended cleanly is a broken pipe (as Linux) */
-		tapir_tcp_peer(t, &raddr, &rport);
-		return raddr ? -EPIPE : r;
+		tapir_tcp_peer_addr(t, &raddr, &rport);
+		return rport ? -EPIPE : r;
 	}
 	if (r == -EAGAIN || r == -ENOTCONN || tapir_tcp_state(t) != TAPIR_TCP_CLOSED)
 		return r;
@@ -280,17 +292,17 @@ static ssize_t tcp_send(struct sock *s, const uint8_t *buf, size_t len, int flag
 static ssize_t udp_send(struct sock *s, const void *buf, size_t len, const struct sockaddr *to,
 			socklen_t tolen)
 {
-	uint32_t addr = 0;
+	struct tapir_ip addr;
 	uint16_t port = 0;
 	long r;
-	if (to && (r = sock_addr_in(to, tolen, &addr, &port)) < 0)
+	if (to && (r = sock_addr_in(s, to, tolen, &addr, &port)) < 0)
 		return r;
-	if (to && !addr)
+	if (to && tapir_ip_is_any(&addr))
 		return -EINVAL;
 	if (s->shut_wr)
 		return -EPIPE;
 	/* UDP never blocks here: the core sends at once or fails (ENOBUFS) */
-	r = tapir_udp_sendto(s->udp, buf, len, addr, port, net_now(s->net));
+	r = tapir_udp_sendto_addr(s->udp, buf, len, to ? &addr : NULL, port, net_now(s->net));
 	net_wake(s->net);
 	return r;
 }
@@ -366,7 +378,7 @@ static ssize_t tcp_recv(struct sock *s, uint8_t *buf, size_t len, int flags)
 	}
 }
 
-static ssize_t udp_recv(struct sock *s, void *buf, size_t len, int flags, uint32_t *src,
+static ssize_t udp_recv(struct sock *s, void *buf, size_t len, int flags, struct tapir_ip *src,
 			uint16_t *sport)
 {
 	struct sock_blocking b = {.nb = s->nonblock || (flags & MSG_DONTWAIT),
@@ -383,7 +395,7 @@ static ssize_t udp_recv(struct sock *s, void *buf, size_t len, int flags, uint32
 			return -e;
 		if (s->shut_rd)
 			return 0;
-		r = tapir_udp_recvfrom(s->udp, buf, len, src, sport);
+		r = tapir_udp_recvfrom_addr(s->udp, buf, len, src, sport);
 		if (r >= 0)
 			/* a longer datagram is truncated (UNP 8.7); MSG_TRUNC asks
 			 * for its real length, as Linux gives */
@@ -398,7 +410,7 @@ ssize_t tapir_recvfrom(struct tapir_net *net, int fd, void *buf, size_t len, int
 		       struct sockaddr *from, socklen_t *fromlen)
 {
 	struct sock *s = sock_enter(net, fd);
-	uint32_t addr = 0;
+	struct tapir_ip addr = {{0}};
 	uint16_t port = 0;
 	ssize_t r;
 	if (!s)
@@ -407,12 +419,12 @@ ssize_t tapir_recvfrom(struct tapir_net *net, int fd, void *buf, size_t len, int
 	if (r == 0 && s->tcp) {
 		r = tcp_recv(s, buf, len, flags);
 		if (r >= 0 && from && s->tcp)
-			tapir_tcp_peer(s->tcp, &addr, &port);
+			tapir_tcp_peer_addr(s->tcp, &addr, &port);
 	} else if (r == 0) {
 		r = udp_recv(s, buf, len, flags, &addr, &port);
 	}
 	if (r >= 0 && from)
-		sock_addr_out(from, fromlen, addr, port);
+		sock_addr_out(s, from, fromlen, &addr, port);
 	return sock_leave_len(s, r);
 }
 
@@ -522,24 +534,24 @@ int tapir_close(struct tapir_net *net, int fd)
 int tapir_getsockname(struct tapir_net *net, int fd, struct sockaddr *sa, socklen_t *len)
 {
 	struct sock *s = sock_enter(net, fd);
-	uint32_t addr;
+	struct tapir_ip addr;
 	uint16_t port;
 	if (!s)
 		return -1;
 	if (!sa || !len)
 		return sock_leave_ret(s, -EFAULT);
 	if (s->tcp)
-		tapir_tcp_local(s->tcp, &addr, &port);
+		tapir_tcp_local_addr(s->tcp, &addr, &port);
 	else
-		tapir_udp_local(s->udp, &addr, &port);
-	sock_addr_out(sa, len, addr, port);
+		tapir_udp_local_addr(s->udp, &addr, &port);
+	sock_addr_out(s, sa, len, &addr, port);
 	return sock_leave_ret(s, 0);
 }
 
 int tapir_getpeername(struct tapir_net *net, int fd, struct sockaddr *sa, socklen_t *len)
 {
 	struct sock *s = sock_enter(net, fd);
-	uint32_t addr = 0;
+	struct tapir_ip addr = {{0}};
 	uint16_t port = 0;
 	if (!s)
 		return -1;
@@ -549,13 +561,13 @@ int tapir_getpeername(struct tapir_net *net, int fd, struct sockaddr *sa, sockle
 		enum tapir_tcp_state st = tapir_tcp_state(s->tcp);
 		if (st == TAPIR_TCP_CLOSED || st == TAPIR_TCP_LISTEN || st == TAPIR_TCP_SYN_SENT)
 			return sock_leave_ret(s, -ENOTCONN);
-		tapir_tcp_peer(s->tcp, &addr, &port);
+		tapir_tcp_peer_addr(s->tcp, &addr, &port);
 	} else {
 		if (!s->udp_connected)
 			return sock_leave_ret(s, -ENOTCONN);
 		addr = s->udp_raddr;
 		port = s->udp_rport;
 	}
-	sock_addr_out(sa, len, addr, port);
+	sock_addr_out(s, sa, len, &addr, port);
 	return sock_leave_ret(s, 0);
 }

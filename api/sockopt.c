@@ -69,6 +69,17 @@ int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const v
 	if (len < (socklen_t)sizeof(int))
 		return sock_leave_ret(s, -EINVAL);
 	memcpy(&v, val, sizeof(v));
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+		/* RFC 3493 5.3: an AF_INET6 socket's, before bind */
+		if (s->family != AF_INET6)
+			r = -ENOPROTOOPT;
+		else
+			r = s->tcp ? tapir_tcp_setopt(s->tcp, TAPIR_TCP_V6ONLY, v)
+				   : tapir_udp_set_v6only(s->udp, v != 0);
+		if (r == 0 && s->udp)
+			s->udp_v6only = v != 0;
+		return sock_leave_ret(s, r);
+	}
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_REUSEADDR:
@@ -172,6 +183,13 @@ int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *v
 		default:
 			return sock_leave_ret(s, -ENOPROTOOPT);
 		}
+		return sock_leave_ret(s, put_opt(val, len, &v, sizeof(v)));
+	}
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6) {
+		if (s->tcp)
+			tapir_tcp_getopt(s->tcp, TAPIR_TCP_V6ONLY, &v);
+		else
+			v = s->udp_v6only;
 		return sock_leave_ret(s, put_opt(val, len, &v, sizeof(v)));
 	}
 	if (level != IPPROTO_TCP || !s->tcp)

@@ -118,3 +118,10 @@ const char *tp_mac_str(const uint8_t *m, char buf[18])
 	return buf;
 }
 
+
+const char *tapir_ip_str(const struct tapir_ip *a, char *buf)
+{
+	if (tapir_ip_is_v4(a))
+		return tp_ip_str(tapir_ip_v4(a), buf);
+	return tp_ip6_str(a->b, buf);
+}

@@ -192,7 +192,8 @@ struct reasm_slot {
 struct tapir_udp {
 	struct tapir_stack *s;
 	bool used, bound;
-	uint32_t laddr, raddr;
+	bool v6only;                /* IPV6_V6ONLY (RFC 3493 5.3) */
+	struct tapir_ip laddr, raddr; /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
 	struct tp_pkt *rq_head, *rq_tail;
 	size_t rq_bytes, rcvbuf;
@@ -472,6 +473,27 @@ void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p);
 /* The errno an ICMP error means to a transport (RFC 1122 4.2.3.9). */
 int icmp_errno(uint8_t type, uint8_t code);
 
+/* ---- ip_l4.c: what TCP and UDP share of both families ---- */
+/* The addresses (v4-mapped for IPv4), ECN field and pseudo-header sum
+ * (RFC 9293 3.1, RFC 768; RFC 8200 8.1) of the transport header of
+ * L4LEN bytes in the IPv4 or IPv6 packet PKT; false for another version */
+bool tp_l4_addrs(const uint8_t *pkt, size_t l4len, uint8_t proto, struct tapir_ip *src,
+		 struct tapir_ip *dst, uint8_t *ecn, uint32_t *sum);
+uint32_t tp_l4_pseudo(const struct tapir_ip *src, const struct tapir_ip *dst, uint8_t proto,
+		      uint32_t len);
+/* P, a transport message, out through ipv4_output or ipv6_output by DST's
+ * family (FLAGS: TP_IP_*); SRC "any" over IPv6 selects a source.  0 or a
+ * negative errno; P consumed. */
+int tp_l4_output(struct tapir_stack *s, struct tp_pkt *p, const struct tapir_ip *src,
+		 const struct tapir_ip *dst, uint8_t proto, unsigned flags);
+/* The path MTU towards DST, either family (0: no route) */
+unsigned tp_l4_path_mtu(struct tapir_stack *s, const struct tapir_ip *dst);
+/* A hook's 32-bit address (tapir/hook.h): IPv4's, 0 for IPv6 */
+static inline uint32_t tp_ip_hook(const struct tapir_ip *a)
+{
+	return tapir_ip_is_v4(a) ? tapir_ip_v4(a) : 0;
+}
+
 /* ---- ipv6.c ---- */
 int ipv6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
 /* A reassembled datagram (ip_reasm.c): its fixed header, then what followed
@@ -484,7 +506,7 @@ int ipv6_deliver_local(struct tapir_stack *s, uint8_t *pkt, size_t len);
  * path MTU.  SRC NULL: source selection.  HLIM 0: the interface's.
  * IFINDEX >= 0 pins the interface (link-local and multicast destinations);
  * -1 routes.  0 or a negative errno; P is always consumed. */
-#define TP_IP6_RTALERT 1
+#define TP_IP6_RTALERT 4 /* (TP_IP_ECT0 sets ECT(0) in the traffic class) */
 int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src,
 		const uint8_t *dst, uint8_t proto, uint8_t hlim, int ifindex, unsigned flags);
 /* The offset of the upper-layer header after the extension headers from

@@ -347,11 +347,14 @@ static int ipv6_chain(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t l
 			break;
 		case TAPIR_IPPROTO_ICMPV6:
 			return icmp6_input(s, ifindex, pkt, len, off);
+		case TAPIR_IPPROTO_TCP: /* the same input as over IPv4 */
+			return tcp_input(s, pkt, len, off);
+		case TAPIR_IPPROTO_UDP:
+			return udp_input(s, pkt, len, off);
 		case TAPIR_IPPROTO_NONE:
 			return TAPIR_DROP_ip6_no_next;
 		default:
-			/* RFC 8200 4: pointing at the unrecognized value.  TCP and
-			 * UDP over IPv6 come with the transport session. */
+			/* RFC 8200 4: pointing at the unrecognized value */
 			param_problem(s, ifindex, pkt, len, TAPIR_ICMP6_PARAM_NEXTHDR, prev);
 			return TAPIR_DROP_ip6_next_header;
 		}
@@ -410,9 +413,11 @@ int ipv6_deliver_local(struct tapir_stack *s, uint8_t *pkt, size_t len)
 /* ---- output ---- */
 
 static void ipv6_header(uint8_t *h, size_t plen, uint8_t nh, uint8_t hlim, const uint8_t *src,
-			const uint8_t *dst)
+			const uint8_t *dst, bool ect0)
 {
-	tapir_put32(h, 6u << 28); /* RFC 8200 3: version, no traffic class or flow label */
+	/* RFC 8200 3: version, no flow label; of the traffic class only ECN,
+	 * its low two bits (RFC 3168 5): ECT(0) for an ECN transport */
+	tapir_put32(h, 6u << 28 | (ect0 ? 2u << 20 : 0));
 	tapir_put16(h + TAPIR_IPV6_PLEN, (uint16_t)plen);
 	h[TAPIR_IPV6_NXT] = nh;
 	h[TAPIR_IPV6_HLIM] = hlim;
@@ -507,7 +512,8 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 		tp_pkt_free(s, p);
 		return -EMSGSIZE;
 	}
-	ipv6_header(tp_pkt_push(p, TAPIR_IPV6_HLEN), p->len, proto, hlim, src, dst);
+	ipv6_header(tp_pkt_push(p, TAPIR_IPV6_HLEN), p->len, proto, hlim, src, dst,
+		    flags & TP_IP_ECT0);
 	if (ipv6_local_iface(s, dst, false) >= 0) {
 		STAT(s, ip6_tx);
 		if (TRACE_ON(s, TAPIR_TR_IP6))

@@ -56,9 +56,9 @@ static int tcp_reply_closed(struct tapir_stack *s, const struct tp_seg *seg)
 		return TAPIR_DROP_tcp_no_socket;
 	STAT(s, tcp_rst_sent);
 	if (seg->flags & TAPIR_TH_ACK)
-		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TAPIR_TH_RST);
+		tcp_respond(s, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, 0, TAPIR_TH_RST);
 	else
-		tcp_respond(s, seg->dst, seg->dport, seg->src, seg->sport, 0, seg->seq + tcp_seg_len(seg),
+		tcp_respond(s, &seg->dst, seg->dport, &seg->src, seg->sport, 0, seg->seq + tcp_seg_len(seg),
 			    TAPIR_TH_RST | TAPIR_TH_ACK);
 	return TAPIR_DROP_tcp_no_socket;
 }
@@ -642,7 +642,8 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 		break;
 	case TCP_ANS_RST_ACKNO:
 		STAT(t->s, tcp_rst_sent);
-		tcp_respond(t->s, seg->dst, seg->dport, seg->src, seg->sport, seg->ack, 0, TAPIR_TH_RST);
+		tcp_respond(t->s, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, 0,
+			    TAPIR_TH_RST);
 		break;
 	case TCP_ANS_RST:
 		tcp_send_rst(t);
@@ -664,7 +665,9 @@ static enum tapir_verdict tcp_handler(struct tapir_tcp *t, const struct tp_seg *
 				      uint8_t byte12)
 {
 	struct tapir_tcp_seg h = {
-		.src = seg->src, .dst = seg->dst, .sport = seg->sport, .dport = seg->dport,
+		.src = tapir_ip_is_v4(&seg->src) ? tapir_ip_v4(&seg->src) : 0,
+		.dst = tapir_ip_is_v4(&seg->dst) ? tapir_ip_v4(&seg->dst) : 0,
+		.saddr = seg->src, .daddr = seg->dst, .sport = seg->sport, .dport = seg->dport,
 		.seq = seg->seq, .ack = seg->ack, .wnd = seg->wnd, .flags = seg->flags,
 		.reserved = byte12 & 0x0f, .data = seg->data, .len = seg->len, .mss = seg->mss,
 	};
@@ -675,7 +678,7 @@ static enum tapir_verdict tcp_handler(struct tapir_tcp *t, const struct tp_seg *
  * (3.10.7.1) */
 static int tcp_no_conn_input(struct tapir_stack *s, const struct tp_seg *seg, uint8_t byte12)
 {
-	struct tapir_tcp *l = tcp_lookup_listener(s, seg->dst, seg->dport), *c;
+	struct tapir_tcp *l = tcp_lookup_listener(s, &seg->dst, seg->dport), *c;
 	bool roomless = false;
 	if (!l)
 		return tcp_reply_closed(s, seg);
@@ -701,28 +704,28 @@ static int tcp_parse(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hle
 {
 	const uint8_t *th = pkt + hlen;
 	size_t tlen = len - hlen, off;
+	uint32_t sum;
 
 	if (tlen < TAPIR_TCP_HLEN)
 		return TAPIR_DROP_tcp_short;
 	memset(seg, 0, sizeof(*seg));
 	seg->wscale = -1;
-	seg->ecn = pkt[TAPIR_IPV4_TOS] & 3;
-	seg->src = tapir_get32(pkt + TAPIR_IPV4_SRC);
-	seg->dst = tapir_get32(pkt + TAPIR_IPV4_DST);
-	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) &&
-	    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(seg->src, seg->dst, TAPIR_IPPROTO_TCP,
-							     (uint16_t)tlen), th, tlen)) != 0)
+	if (!tp_l4_addrs(pkt, tlen, TAPIR_IPPROTO_TCP, &seg->src, &seg->dst, &seg->ecn, &sum))
+		return TAPIR_DROP_tcp_short;
+	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) && tapir_csum_fold(tapir_csum_add(sum, th, tlen)))
 		return TAPIR_DROP_tcp_checksum;
 	if (HOOKED(s, TAPIR_HOOK_TCP_RX) &&
-	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, seg->src, seg->dst,
-		      tapir_tcp_lookup(s, seg->dst, tapir_get16(th + TAPIR_TH_DPORT), seg->src,
-				       tapir_get16(th + TAPIR_TH_SPORT))))
+	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, tp_ip_hook(&seg->src),
+		      tp_ip_hook(&seg->dst),
+		      tapir_tcp_lookup_addr(s, &seg->dst, tapir_get16(th + TAPIR_TH_DPORT), &seg->src,
+					    tapir_get16(th + TAPIR_TH_SPORT))))
 		return TAPIR_DROP_hook;
 	off = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4;
 	if (off < TAPIR_TCP_HLEN || off > tlen)
 		return TAPIR_DROP_tcp_header;
-	if (ipv4_is_broadcast(s, seg->dst))
-		return TAPIR_DROP_tcp_dropped; /* RFC 1122 4.2.3.10 */
+	/* RFC 1122 4.2.3.10; RFC 8200 2 / RFC 4291 2.7: no multicast TCP */
+	if (tcp_addr_is_group(s, &seg->dst))
+		return TAPIR_DROP_tcp_dropped;
 	seg->sport = tapir_get16(th + TAPIR_TH_SPORT);
 	seg->dport = tapir_get16(th + TAPIR_TH_DPORT);
 	seg->seq = tapir_get32(th + TAPIR_TH_SEQ);
@@ -747,16 +750,16 @@ static int tcp_input_seg(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t
 		return r;
 	STAT(s, tcp_rx);
 	if (TRACE_ON(s, TAPIR_TR_TCP))
-		tcp_trace_seg(s, "rx", seg.src, seg.sport, seg.dst, seg.dport, th, len - hlen);
+		tcp_trace_seg(s, "rx", &seg.src, seg.sport, &seg.dst, seg.dport, th, len - hlen);
 	byte12 = th[TAPIR_TH_OFF];
 
-	t = tcp_lookup(s, seg.dst, seg.dport, seg.src, seg.sport);
+	t = tcp_lookup(s, &seg.dst, seg.dport, &seg.src, seg.sport);
 	if (!t) /* TIME-WAIT kept as a record: its TCB again, for this segment */
-		t = tcp_tw_thaw(s, seg.dst, seg.dport, seg.src, seg.sport);
+		t = tcp_tw_thaw(s, &seg.dst, seg.dport, &seg.src, seg.sport);
 	/* RFC 6191's idea without timestamps: a new SYN beyond the old
 	 * connection's sequence space may end its TIME-WAIT early */
 	if (t && t->state == TAPIR_TCP_TIME_WAIT && (seg.flags & (TAPIR_TH_SYN | TAPIR_TH_ACK | TAPIR_TH_RST)) == TAPIR_TH_SYN &&
-	    SEQ_GT(seg.seq, t->rcv_nxt) && tcp_lookup_listener(s, seg.dst, seg.dport)) {
+	    SEQ_GT(seg.seq, t->rcv_nxt) && tcp_lookup_listener(s, &seg.dst, seg.dport)) {
 		if (t->user_closed)
 			tcp_free(t);
 		else
@@ -799,9 +802,9 @@ int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int 
 {
 	size_t hlen = (size_t)(inner[TAPIR_IPV4_VHL] & 15) * 4;
 	const uint8_t *th = inner + hlen;
-	struct tapir_tcp *t = tcp_lookup(s, tapir_get32(inner + TAPIR_IPV4_SRC),
-					 tapir_get16(th + TAPIR_TH_SPORT),
-					 tapir_get32(inner + TAPIR_IPV4_DST),
+	struct tapir_ip src = tapir_ip_from_v4(tapir_get32(inner + TAPIR_IPV4_SRC)),
+			dst = tapir_ip_from_v4(tapir_get32(inner + TAPIR_IPV4_DST));
+	struct tapir_tcp *t = tcp_lookup(s, &src, tapir_get16(th + TAPIR_TH_SPORT), &dst,
 					 tapir_get16(th + TAPIR_TH_DPORT));
 	uint32_t seq = tapir_get32(th + TAPIR_TH_SEQ);
 	bool hard;

@@ -83,7 +83,7 @@ struct tp_ring {
 
 /* A parsed segment (tcp_input.c) */
 struct tp_seg {
-	uint32_t src, dst;
+	struct tapir_ip src, dst;  /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t sport, dport;
 	uint32_t seq, ack, wnd;
 	uint8_t flags;
@@ -165,7 +165,8 @@ struct tapir_tcp {
 	bool in_recovery;                   /* fast recovery (RFC 6582, RFC 6675) */
 	bool force;                         /* persist probe: send one byte past the window */
 	bool syn_rexmt;                     /* our SYN (or SYN,ACK) was retransmitted */
-	uint32_t laddr, raddr;
+	bool v6only;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
+	struct tapir_ip laddr, raddr;       /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
 
 	/* send sequence space, RFC 9293 3.3.1 */
@@ -291,14 +292,24 @@ struct tp_tcp {
 	struct tp_wheel wheel;              /* the sockets' timers (tcp_timer.c) */
 };
 
+/* A broadcast or multicast address: never a TCP endpoint (RFC 1122
+ * 4.2.3.10; RFC 9293 3.9.1.1 for IPv6 multicast too) */
+static inline bool tcp_addr_is_group(const struct tapir_stack *s, const struct tapir_ip *a)
+{
+	if (!tapir_ip_is_v4(a))
+		return tapir_ipv6_is_multicast(a->b);
+	return ipv4_is_broadcast(s, tapir_ip_v4(a)) || tapir_ipv4_is_multicast(tapir_ip_v4(a));
+}
+
 /* tcp_subr.c */
-struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uint16_t lport);
+struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, const struct tapir_ip *laddr,
+				      uint16_t lport);
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s);
 /* As tcp_alloc, beyond the limit (a TIME-WAIT record thawed for a segment) */
 struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s);
 int tcp_buffers(struct tapir_tcp *t);
-uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		 uint16_t rport);
+uint32_t tcp_isn(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		 const struct tapir_ip *raddr, uint16_t rport);
 void tcp_set_state(struct tapir_tcp *t, enum tapir_tcp_state st);
 /* The connection is over: tell the user (ERR, or 0 for a clean end) and
  * free it if the user is gone. */
@@ -320,9 +331,14 @@ void tcp_fini(struct tapir_stack *s);
 /* A zeroed TCB, NULL when memory is out (the limit is tcp_alloc's) */
 struct tapir_tcp *tcb_get(struct tapir_stack *s);
 void tcb_put(struct tapir_tcp *t);
+/* The 4-tuple as bytes for a keyed hash (the table's, the ISN's, a SYN
+ * cookie's): 12 for IPv4, 36 for IPv6; returns the length */
+#define TCP_TUPLE_MAX 36
+size_t tcp_tuple_bytes(uint8_t b[TCP_TUPLE_MAX], const struct tapir_ip *laddr, uint16_t lport,
+		       const struct tapir_ip *raddr, uint16_t rport);
 typedef unsigned (*tp_hash_fn)(const struct tp_tcp *tc, unsigned mask, const void *e);
-unsigned tcp_tuple_hash(const struct tp_tcp *tc, unsigned mask, uint32_t laddr, uint16_t lport,
-			uint32_t raddr, uint16_t rport);
+unsigned tcp_tuple_hash(const struct tp_tcp *tc, unsigned mask, const struct tapir_ip *laddr,
+			uint16_t lport, const struct tapir_ip *raddr, uint16_t rport);
 void htab_insert(const struct tp_tcp *tc, struct tp_htab *h, void *e, tp_hash_fn hash);
 void htab_remove(const struct tp_tcp *tc, struct tp_htab *h, void *e, tp_hash_fn hash);
 void tcp_hash_insert(struct tapir_tcp *t);
@@ -334,8 +350,8 @@ static inline struct tapir_tcp *tcp_port_first(struct tapir_stack *s, uint16_t p
 {
 	return s->tcp->ports[port & (TCP_PORT_BUCKETS - 1)];
 }
-struct tapir_tcp *tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
-			     uint32_t raddr, uint16_t rport);
+struct tapir_tcp *tcp_lookup(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+			     const struct tapir_ip *raddr, uint16_t rport);
 /* Room in ring R of T (its CAP set at open) for NEED bytes from its head:
  * 0, or -ENOBUFS past tcp_mem_max or when malloc fails */
 int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r, uint32_t need);
@@ -346,19 +362,21 @@ void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r);
 int tcp_tw_init(struct tp_tcp *tc);
 void tcp_tw_fini(struct tp_tcp *tc);
 size_t tcp_tw_bytes(const struct tp_tcp *tc);
-bool tcp_tw_exists(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		   uint16_t rport);
-struct tapir_tcp *tcp_tw_thaw(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
-			      uint32_t raddr, uint16_t rport);
+bool tcp_tw_exists(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		   const struct tapir_ip *raddr, uint16_t rport);
+struct tapir_tcp *tcp_tw_thaw(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+			      const struct tapir_ip *raddr, uint16_t rport);
 void tcp_tw_candidate(struct tapir_tcp *t);
 void tcp_tw_forget(struct tapir_tcp *t);
 void tcp_tw_settle(struct tapir_stack *s);
 tapir_time_t tcp_tw_poll(struct tapir_stack *s, tapir_time_t now);
 /* Frees the oldest record; false when there is none */
 bool tcp_tw_reclaim(struct tapir_stack *s);
-/* A record holds PORT (on ADDR, 0: any) against a bind (REUSE:
- * SO_REUSEADDR lets a socket share a port with TIME-WAIT) */
-bool tcp_tw_port_used(struct tapir_stack *s, uint32_t addr, uint16_t port, bool reuse);
+/* A record holds PORT (on ADDR, NULL: any; V6ONLY as the binding socket's)
+ * against a bind (REUSE: SO_REUSEADDR lets a socket share a port with
+ * TIME-WAIT) */
+bool tcp_tw_port_used(struct tapir_stack *s, const struct tapir_ip *addr, bool v6only,
+		      uint16_t port, bool reuse);
 void tcp_tw_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct tapir_tcp *t),
 		    void *arg);
 
@@ -432,14 +450,19 @@ void tcp_options_agreed(struct tapir_tcp *t);
 void tcp_options_prepare(struct tapir_tcp *t);
 void tcp_send_rst(struct tapir_tcp *t);
 /* A SYN,ACK that keeps no state: SEQ is a SYN cookie (RFC 4987 3.6). */
-void tcp_send_synack_cookie(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-			    uint16_t rport, uint32_t seq, uint32_t ack, uint32_t rcvbuf);
+void tcp_send_synack_cookie(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
+			    uint32_t rcvbuf);
 /* A reply to a segment that has no connection (RFC 9293 3.10.7.1). */
-void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags);
+void tcp_respond(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		 const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags);
+/* The largest segment the path to RADDR carries: its MTU less the IP and
+ * TCP headers, 40 bytes over IPv4 and 60 over IPv6 (RFC 9293 3.7.1,
+ * RFC 8200 5) */
+unsigned tcp_path_mss(struct tapir_stack *s, const struct tapir_ip *raddr);
 uint32_t tcp_rcv_window(struct tapir_tcp *t);
-void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_t sport,
-		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len);
+void tcp_trace_seg(struct tapir_stack *s, const char *dir, const struct tapir_ip *src, uint16_t sport,
+		   const struct tapir_ip *dst, uint16_t dport, const uint8_t *th, size_t len);
 
 /* tcp_timer.c */
 tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now);

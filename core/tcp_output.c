@@ -22,10 +22,10 @@ const char *tapir_tcp_flags_str(uint8_t f, char *buf)
 }
 
 /* One line per segment, as tcpdump prints it. */
-void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_t sport,
-		   uint32_t dst, uint16_t dport, const uint8_t *th, size_t len)
+void tcp_trace_seg(struct tapir_stack *s, const char *dir, const struct tapir_ip *src, uint16_t sport,
+		   const struct tapir_ip *dst, uint16_t dport, const uint8_t *th, size_t len)
 {
-	char a[16], b[16], f[TAPIR_TCP_FLAGS_STRLEN], opts[128] = "";
+	char a[TAPIR_IP_STRLEN], b[TAPIR_IP_STRLEN], f[TAPIR_TCP_FLAGS_STRLEN], opts[128] = "";
 	size_t hl = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4, o = TAPIR_TCP_HLEN;
 	const uint8_t *p;
 	uint8_t res;
@@ -51,7 +51,7 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, uint32_t src, uint16_
 	}
 	res = th[TAPIR_TH_OFF] & 0x0f;
 	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s%s", dir,
-		 tp_ip_str(src, a), sport, tp_ip_str(dst, b), dport, tapir_tcp_flags_str(th[TAPIR_TH_FLAGS], f),
+		 tapir_ip_str(src, a), sport, tapir_ip_str(dst, b), dport, tapir_tcp_flags_str(th[TAPIR_TH_FLAGS], f),
 		 tapir_get32(th + TAPIR_TH_SEQ), tapir_get32(th + TAPIR_TH_ACK_NO),
 		 tapir_get16(th + TAPIR_TH_WIN), len - hl, n ? " <" : "", opts, n ? ">" : "",
 		 res == TAPIR_TH_RES_DTH ? " DTH (RFC 9401)" : res ? " reserved bits set" : "");
@@ -153,8 +153,8 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x)
 
 /* Builds and sends one segment.  Its payload is LEN bytes from RING at
  * offset OFF, or from RAW when RING is NULL. */
-static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t laddr, uint16_t lport,
-		    uint32_t raddr, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
+static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct tapir_ip *laddr,
+		    uint16_t lport, const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
 		    uint8_t reserved, uint16_t win, const struct tcp_optout *opt,
 		    const struct tp_ring *data, const void *raw, uint32_t off, uint32_t len)
 {
@@ -200,14 +200,15 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 		 * sum left in the field */
 		p->tso_size = sock->mss;
 		tapir_put16(th + TAPIR_TH_CSUM, (uint16_t)~tapir_csum_fold(
-				       tapir_csum_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, (uint16_t)p->len)));
+				       tp_l4_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, p->len)));
 	} else {
 		tapir_put16(th + TAPIR_TH_CSUM, tapir_csum_fold(tapir_csum_add(
-				       tapir_csum_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, (uint16_t)p->len),
+				       tp_l4_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, p->len),
 				       th, p->len)));
 	}
 	if (HOOKED(s, TAPIR_HOOK_TCP_TX) &&
-	    !hook_run(s, TAPIR_HOOK_TCP_TX, -1, th, p->len, laddr, raddr, sock)) {
+	    !hook_run(s, TAPIR_HOOK_TCP_TX, -1, th, p->len, tp_ip_hook(laddr), tp_ip_hook(raddr),
+		      sock)) {
 		STAT(s, tx_hook_dropped);
 		tp_pkt_free(s, p);
 		return 0;
@@ -215,7 +216,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, uint32_t ladd
 	STAT(s, tcp_tx);
 	if (TRACE_ON(s, TAPIR_TR_TCP))
 		tcp_trace_seg(s, "tx", laddr, lport, raddr, rport, th, p->len);
-	return ipv4_output(s, p, laddr, raddr, TAPIR_IPPROTO_TCP, ipflags);
+	return tp_l4_output(s, p, laddr, raddr, TAPIR_IPPROTO_TCP, ipflags);
 }
 
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
@@ -226,9 +227,8 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 	struct tcp_optout o = {.wscale = -1};
 	if (syn) {
 		/* RFC 9293 3.7.1 / RFC 6691: the MSS is what we can receive */
-		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
 		bool passive = flags & TAPIR_TH_ACK; /* a SYN,ACK answers only what was offered */
-		o.mss = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS);
+		o.mss = (uint16_t)tcp_path_mss(t->s, &t->raddr);
 		if (t->user_mss && t->user_mss < o.mss)
 			o.mss = t->user_mss;
 		if (passive ? t->ws_ok : c->tcp_window_scaling)
@@ -260,8 +260,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 	if (t->sack_ok && (t->nooo || t->dsack) && (flags & TAPIR_TH_ACK) && !syn) {
 		/* as many blocks as fit beside the data in one MTU: header
 		 * options have 40 bytes, and a full segment leaves none */
-		unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
-		long room = (long)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS) - (long)len -
+		long room = (long)tcp_path_mss(t->s, &t->raddr) - (long)len -
 			    (o.ts ? 12 : 0) - 4;
 		unsigned max = room < 8 ? 0 : room >= 32 ? 4 : (unsigned)(room / 8);
 		if (max > (o.ts ? 3u : 4u))
@@ -299,24 +298,31 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		t->last_ack_sent = t->rcv_nxt;
 	}
 	/* RFC 9401 3.3: reserved bits go on data segments, never on a SYN */
-	return tcp_emit(t->s, t, t->laddr, t->lport, t->raddr, t->rport, seq,
+	return tcp_emit(t->s, t, &t->laddr, t->lport, &t->raddr, t->rport, seq,
 			(flags & TAPIR_TH_ACK) ? t->rcv_nxt : 0, flags,
 			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn), &o,
 			&t->snd, NULL, off, len);
 }
 
-void tcp_respond(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		 uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags)
+unsigned tcp_path_mss(struct tapir_stack *s, const struct tapir_ip *raddr)
+{
+	unsigned mtu = tp_l4_path_mtu(s, raddr),
+		 hdrs = TAPIR_TCP_HLEN + (tapir_ip_is_v4(raddr) ? TAPIR_IPV4_HLEN : TAPIR_IPV6_HLEN);
+	return mtu > hdrs ? mtu - hdrs : TCP_DEFAULT_MSS;
+}
+
+void tcp_respond(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		 const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
+		 uint8_t flags)
 {
 	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, NULL, NULL, NULL, 0, 0);
 }
 
-void tcp_send_synack_cookie(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-			    uint16_t rport, uint32_t seq, uint32_t ack, uint32_t rcvbuf)
+void tcp_send_synack_cookie(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
+			    uint32_t rcvbuf)
 {
-	unsigned mtu = ipv4_path_mtu(s, raddr);
-	struct tcp_optout o = {.mss = (uint16_t)(mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS),
-			       .wscale = -1};
+	struct tcp_optout o = {.mss = (uint16_t)tcp_path_mss(s, raddr), .wscale = -1};
 	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, TAPIR_TH_SYN | TAPIR_TH_ACK, 0,
 		 rcvbuf > 65535 ? 65535 : (uint16_t)rcvbuf, &o, NULL, NULL, 0, 0);
 }
@@ -324,10 +330,13 @@ void tcp_send_synack_cookie(struct tapir_stack *s, uint32_t laddr, uint16_t lpor
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now)
 {
 	struct tcp_optout opt = {.mss = o->mss, .wscale = -1};
+	bool v4 = tapir_ipv6_is_unspecified(o->raddr6.b);
+	struct tapir_ip l = v4 ? tapir_ip_from_v4(o->laddr) : o->laddr6,
+			r = v4 ? tapir_ip_from_v4(o->raddr) : o->raddr6;
 	if (o->len > 65495)
 		return -EMSGSIZE;
 	s->now = now;
-	return tcp_emit(s, NULL, o->laddr, o->lport, o->raddr, o->rport, o->seq, o->ack, o->flags,
+	return tcp_emit(s, NULL, &l, o->lport, &r, o->rport, o->seq, o->ack, o->flags,
 			o->reserved, o->wnd > 65535 ? 65535 : (uint16_t)o->wnd, &opt, NULL, o->data,
 			0, (uint32_t)o->len);
 }
@@ -336,8 +345,10 @@ void tapir_tcp_out_reply(struct tapir_tcp_out *o, const struct tapir_tcp_seg *se
 {
 	memset(o, 0, sizeof(*o));
 	o->laddr = seg->dst;
+	o->laddr6 = seg->daddr;
 	o->lport = seg->dport;
 	o->raddr = seg->src;
+	o->raddr6 = seg->saddr;
 	o->rport = seg->sport;
 }
 
@@ -392,7 +403,7 @@ static uint32_t tcp_send_max(struct tapir_tcp *t)
 {
 	uint32_t sent = t->snd_nxt - t->snd_una, tso = 0;
 	if (t->snd.len > sent + t->mss) /* (no route lookup for an ACK) */
-		tso = ipv4_path_tso(t->s, t->raddr);
+		tso = tapir_ip_is_v4(&t->raddr) ? ipv4_path_tso(t->s, tapir_ip_v4(&t->raddr)) : 0;
 	/* (a CWR goes on one whole segment, not on a super-segment) */
 	if (tso > 80u + 2 * t->mss && !t->cwr_pending)
 		return (tso - 80) / t->mss * t->mss;

@@ -17,15 +17,18 @@ const char *tapir_tcp_state_name(enum tapir_tcp_state st)
 
 /* ---- the socket table (its memory: tcp_mem.c) ---- */
 
-struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, uint32_t laddr, uint16_t lport)
+struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, const struct tapir_ip *laddr,
+				      uint16_t lport)
 {
 	struct tapir_tcp *wild = NULL;
 	for (struct tapir_tcp *t = s->tcp->listeners; t; t = t->qnext) {
 		if (t->state != TAPIR_TCP_LISTEN || t->lport != lport)
 			continue;
-		if (t->laddr == laddr)
+		if (tapir_ip_eq(&t->laddr, laddr))
 			return t;
-		if (!t->laddr)
+		/* the any of LADDR's family (RFC 3493 5.3: IPv4 reaches an IPv6
+		 * "any" listener as v4-mapped, unless IPV6_V6ONLY) */
+		if (tapir_ip_covers(&t->laddr, t->v6only, laddr))
 			wild = t;
 	}
 	return wild;
@@ -213,15 +216,12 @@ void ring_consume(struct tp_ring *r, uint32_t n)
 
 /* ---- the ISN, RFC 6528: ISN = M + F(localip, localport, remoteip,
  * remoteport, secretkey), M a 4-microsecond clock ---- */
-uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		 uint16_t rport)
+uint32_t tcp_isn(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		 const struct tapir_ip *raddr, uint16_t rport)
 {
-	uint8_t b[12];
-	tapir_put32(b, laddr);
-	tapir_put16(b + 4, lport);
-	tapir_put32(b + 6, raddr);
-	tapir_put16(b + 10, rport);
-	return (uint32_t)(s->now / 4) + (uint32_t)tp_siphash(s->tcp->secret, b, sizeof(b));
+	uint8_t b[TCP_TUPLE_MAX];
+	size_t n = tcp_tuple_bytes(b, laddr, lport, raddr, rport);
+	return (uint32_t)(s->now / 4) + (uint32_t)tp_siphash(s->tcp->secret, b, n);
 }
 
 /* ---- state, events, endings ---- */
@@ -229,9 +229,9 @@ uint32_t tcp_isn(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t
 void tcp_set_state(struct tapir_tcp *t, enum tapir_tcp_state st)
 {
 	if (TRACE_ON(t->s, TAPIR_TR_TCP)) {
-		char a[16], b[16];
-		tp_trace(t->s, TAPIR_TR_TCP, "%s:%u %s:%u %s -> %s", tp_ip_str(t->laddr, a),
-			 t->lport, tp_ip_str(t->raddr, b), t->rport, state_names[t->state],
+		char a[TAPIR_IP_STRLEN], b[TAPIR_IP_STRLEN];
+		tp_trace(t->s, TAPIR_TR_TCP, "%s:%u %s:%u %s -> %s", tapir_ip_str(&t->laddr, a),
+			 t->lport, tapir_ip_str(&t->raddr, b), t->rport, state_names[t->state],
 			 state_names[st]);
 	}
 	t->state = st;
@@ -284,8 +284,7 @@ void tcp_child_established(struct tapir_tcp *t)
 
 uint16_t tcp_effective_mss(struct tapir_tcp *t)
 {
-	unsigned mtu = ipv4_path_mtu(t->s, t->raddr);
-	unsigned mss = mtu > 40 ? mtu - 40 : TCP_DEFAULT_MSS;
+	unsigned mss = tcp_path_mss(t->s, &t->raddr);
 	if (t->peer_mss && t->peer_mss < mss)
 		mss = t->peer_mss;
 	if (t->user_mss && t->user_mss < mss)
@@ -311,7 +310,7 @@ static uint8_t tcp_pick_wscale(const struct tapir_tcp *t)
 void tcp_options_prepare(struct tapir_tcp *t)
 {
 	t->rcv_wscale = tcp_pick_wscale(t);
-	t->ts_offset = tcp_isn(t->s, t->raddr, t->rport, t->laddr, t->lport) ^ 0x5a5a5a5au;
+	t->ts_offset = tcp_isn(t->s, &t->raddr, t->rport, &t->laddr, t->lport) ^ 0x5a5a5a5au;
 }
 
 void tcp_options_agreed(struct tapir_tcp *t)
@@ -323,13 +322,13 @@ void tcp_options_agreed(struct tapir_tcp *t)
 
 /* ---- ports ---- */
 
-static bool port_conflict(struct tapir_stack *s, const struct tapir_tcp *self, uint32_t addr,
-			  uint16_t port)
+static bool port_conflict(struct tapir_stack *s, const struct tapir_tcp *self,
+			  const struct tapir_ip *addr, uint16_t port)
 {
 	for (const struct tapir_tcp *o = tcp_port_first(s, port); o; o = o->bnext) {
 		if (o == self || !o->bound || o->lport != port)
 			continue;
-		if (o->laddr && addr && o->laddr != addr)
+		if (!tapir_ip_overlap(&o->laddr, o->v6only, addr, self->v6only))
 			continue;
 		/* SO_REUSEADDR lets a new socket share the port with connections
 		 * (TIME_WAIT above all), never with a listener */
@@ -338,10 +337,10 @@ static bool port_conflict(struct tapir_stack *s, const struct tapir_tcp *self, u
 			continue;
 		return true;
 	}
-	return tcp_tw_port_used(s, addr, port, self->reuseaddr);
+	return tcp_tw_port_used(s, addr, self->v6only, port, self->reuseaddr);
 }
 
-static int pick_port(struct tapir_tcp *t, uint32_t addr)
+static int pick_port(struct tapir_tcp *t)
 {
 	struct tapir_stack *s = t->s;
 	unsigned range = s->cfg.ephemeral_hi - s->cfg.ephemeral_lo + 1u;
@@ -352,7 +351,7 @@ static int pick_port(struct tapir_tcp *t, uint32_t addr)
 		bool used = false;
 		for (const struct tapir_tcp *o = tcp_port_first(s, p); o && !used; o = o->bnext)
 			used = o->bound && o->lport == p;
-		used = used || tcp_tw_port_used(s, 0, p, false);
+		used = used || tcp_tw_port_used(s, NULL, false, p, false);
 		if (!used)
 			return p;
 	}
@@ -373,19 +372,37 @@ void *tapir_tcp_event_arg(const struct tapir_tcp *t) { return t->event_arg; }
 
 int tapir_tcp_bind(struct tapir_tcp *t, uint32_t addr, uint16_t port)
 {
+	struct tapir_ip a = tapir_ip_from_v4(addr);
+	return tapir_tcp_bind_addr(t, &a, port);
+}
+
+/* ADDR is one of the stack's, or an "any" */
+static bool tcp_addr_local(const struct tapir_stack *s, const struct tapir_ip *a)
+{
+	if (tapir_ip_is_any(a))
+		return true;
+	if (tapir_ip_is_v4(a))
+		return ipv4_is_local(s, tapir_ip_v4(a));
+	return ipv6_local_iface(s, a->b, true) >= 0;
+}
+
+int tapir_tcp_bind_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uint16_t port)
+{
 	int p;
 	if (t->bound || t->state != TAPIR_TCP_CLOSED)
 		return -EINVAL;
-	if (addr && !ipv4_is_local(t->s, addr))
+	if (!tcp_addr_local(t->s, addr))
 		return -EADDRNOTAVAIL;
+	if (t->v6only && tapir_ip_is_v4(addr))
+		return -EINVAL;
 	if (!port) {
-		if ((p = pick_port(t, addr)) < 0)
+		if ((p = pick_port(t)) < 0)
 			return p;
 		port = (uint16_t)p;
 	} else if (port_conflict(t->s, t, addr, port)) {
 		return -EADDRINUSE;
 	}
-	t->laddr = addr;
+	t->laddr = *addr;
 	t->lport = port;
 	tcp_port_insert(t);
 	return 0;
@@ -401,7 +418,7 @@ int tapir_tcp_listen(struct tapir_tcp *t, int backlog)
 	/* as Linux: at least 1, at most SOMAXCONN (4096) */
 	t->backlog = backlog < 1 ? 1 : backlog > 4096 ? 4096 : backlog;
 	if (t->state != TAPIR_TCP_LISTEN) {
-		if (port_conflict(t->s, t, t->laddr, t->lport) && !t->reuseaddr)
+		if (port_conflict(t->s, t, &t->laddr, t->lport) && !t->reuseaddr)
 			return -EADDRINUSE;
 		tcp_set_state(t, TAPIR_TCP_LISTEN);
 		if (!t->in_listen) {
@@ -436,7 +453,59 @@ struct tapir_tcp *tapir_tcp_accept(struct tapir_tcp *l, int *err)
 
 int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_time_t now)
 {
+	struct tapir_ip a = tapir_ip_from_v4(addr);
+	if (!addr) /* (0.0.0.0 is no peer; :: is the IPv6 caller's to refuse) */
+		return -EINVAL;
+	return tapir_tcp_connect_addr(t, &a, port, now);
+}
+
+/* A connection from T to RADDR may be tried: the interface it leaves by,
+ * or a negative errno */
+static int tcp_connect_route(const struct tapir_tcp *t, const struct tapir_ip *raddr)
+{
+	const struct tapir_stack *s = t->s;
+	int i;
+	if (tapir_ip_is_v4(raddr)) {
+		uint32_t a = tapir_ip_v4(raddr);
+		if (!a || a == TAPIR_IPV4_BROADCAST || tapir_ipv4_is_multicast(a))
+			return -EINVAL;
+		/* a :: socket reaches IPv4 v4-mapped, unless IPv6-only (RFC 3493 5.3) */
+		if (t->v6only || (t->bound && !tapir_ip_is_v4(&t->laddr) && !tapir_ip_is_any(&t->laddr)))
+			return -ENETUNREACH;
+		i = ipv4_route(s, a, NULL);
+		return i < 0 ? -ENETUNREACH : i;
+	}
+	/* RFC 9293 3.9.1.1 / RFC 4291 2.7: no connection to a group */
+	if (tapir_ip_is_any(raddr) || tapir_ipv6_is_multicast(raddr->b))
+		return -EINVAL;
+	if (t->bound && tapir_ip_is_v4(&t->laddr))
+		return -EAFNOSUPPORT; /* an IPv4 socket */
+	i = ipv6_route(s, raddr->b, NULL);
+	return i < 0 ? -ENETUNREACH : i;
+}
+
+/* T bound to an "any": the address of interface IFINDEX towards RADDR
+ * (RFC 6724 5 for IPv6) */
+static int tcp_connect_source(struct tapir_tcp *t, const struct tapir_ip *raddr, int ifindex)
+{
+	const uint8_t *src;
+	if (!tapir_ip_is_any(&t->laddr))
+		return 0;
+	if (tapir_ip_is_v4(raddr)) {
+		t->laddr = tapir_ip_from_v4(t->s->ifaces[ifindex].addr);
+		return 0;
+	}
+	if (!(src = ipv6_select_source(t->s, ifindex, raddr->b)))
+		return -EADDRNOTAVAIL;
+	t->laddr = tapir_ip_from_v6(src);
+	return 0;
+}
+
+int tapir_tcp_connect_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uint16_t port,
+			   tapir_time_t now)
+{
 	struct tapir_stack *s = t->s;
+	struct tapir_ip any;
 	int ifindex, r;
 	s->now = now;
 	if (t->state == TAPIR_TCP_SYN_SENT)
@@ -445,23 +514,29 @@ int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_t
 		return -EINVAL;
 	if (t->state != TAPIR_TCP_CLOSED || t->hard_error || t->snd_max)
 		return -EISCONN;
-	if (!addr || !port || addr == TAPIR_IPV4_BROADCAST || tapir_ipv4_is_multicast(addr))
+	if (!port)
 		return -EINVAL;
-	ifindex = ipv4_route(s, addr, NULL);
-	if (ifindex < 0)
-		return -ENETUNREACH;
-	if (!t->bound && (r = tapir_tcp_bind(t, 0, 0)) < 0)
+	if ((ifindex = tcp_connect_route(t, addr)) < 0)
+		return ifindex;
+	if (!t->bound) {
+		/* the "any" of ADDR's family */
+		any = tapir_ip_is_v4(addr) ? tapir_ip_from_v4(0) : (struct tapir_ip){{0}};
+		if ((r = tapir_tcp_bind_addr(t, &any, 0)) < 0)
+			return r;
+	}
+	any = t->laddr;
+	if ((r = tcp_connect_source(t, addr, ifindex)) < 0)
 		return r;
-	if (!t->laddr)
-		t->laddr = s->ifaces[ifindex].addr;
-	if (tcp_lookup(s, t->laddr, t->lport, addr, port) ||
-	    tcp_tw_exists(s, t->laddr, t->lport, addr, port))
+	if (tcp_lookup(s, &t->laddr, t->lport, addr, port) ||
+	    tcp_tw_exists(s, &t->laddr, t->lport, addr, port)) {
+		t->laddr = any;
 		return -EADDRNOTAVAIL;
+	}
 	if ((r = tcp_buffers(t)) < 0)
 		return r;
-	t->raddr = addr;
+	t->raddr = *addr;
 	t->rport = port;
-	t->iss = tcp_isn(s, t->laddr, t->lport, addr, port);
+	t->iss = tcp_isn(s, &t->laddr, t->lport, addr, port);
 	t->snd_una = t->snd_nxt = t->snd_max = t->iss;
 	t->mss = tcp_effective_mss(t);
 	tcp_options_prepare(t);
@@ -581,7 +656,7 @@ int tapir_tcp_shutdown(struct tapir_tcp *t, int how, tapir_time_t now)
 void tcp_send_rst(struct tapir_tcp *t)
 {
 	/* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> */
-	tcp_respond(t->s, t->laddr, t->lport, t->raddr, t->rport, t->snd_nxt, 0, TAPIR_TH_RST);
+	tcp_respond(t->s, &t->laddr, t->lport, &t->raddr, t->rport, t->snd_nxt, 0, TAPIR_TH_RST);
 	STAT(t->s, tcp_rst_sent);
 }
 
@@ -670,13 +745,26 @@ unsigned tapir_tcp_events(const struct tapir_tcp *t)
 
 enum tapir_tcp_state tapir_tcp_state(const struct tapir_tcp *t) { return t->state; }
 
+/* (the IPv4 calls: 0 for an IPv6 address) */
 void tapir_tcp_local(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port)
+{
+	*addr = tapir_ip_is_v4(&t->laddr) ? tapir_ip_v4(&t->laddr) : 0;
+	*port = t->lport;
+}
+
+void tapir_tcp_peer(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port)
+{
+	*addr = tapir_ip_is_v4(&t->raddr) ? tapir_ip_v4(&t->raddr) : 0;
+	*port = t->rport;
+}
+
+void tapir_tcp_local_addr(const struct tapir_tcp *t, struct tapir_ip *addr, uint16_t *port)
 {
 	*addr = t->laddr;
 	*port = t->lport;
 }
 
-void tapir_tcp_peer(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port)
+void tapir_tcp_peer_addr(const struct tapir_tcp *t, struct tapir_ip *addr, uint16_t *port)
 {
 	*addr = t->raddr;
 	*port = t->rport;
@@ -730,6 +818,11 @@ int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 	case TAPIR_TCP_REUSEADDR:
 		t->reuseaddr = v != 0;
 		return 0;
+	case TAPIR_TCP_V6ONLY:
+		if (t->bound) /* RFC 3493 5.3: before bind, as Linux has it */
+			return -EINVAL;
+		t->v6only = v != 0;
+		return 0;
 	case TAPIR_TCP_CONGESTION:
 		if (v != TAPIR_CC_NEWRENO && v != TAPIR_CC_CUBIC)
 			return -ENOENT; /* as Linux for an unknown name */
@@ -753,6 +846,7 @@ int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *v)
 	case TAPIR_TCP_MAXSEG: *v = t->mss ? t->mss : TCP_DEFAULT_MSS; return 0;
 	case TAPIR_TCP_USER_TIMEOUT: *v = (int)t->user_timeout_ms; return 0;
 	case TAPIR_TCP_REUSEADDR: *v = t->reuseaddr; return 0;
+	case TAPIR_TCP_V6ONLY: *v = t->v6only; return 0;
 	case TAPIR_TCP_CONGESTION: *v = t->cc_algo; return 0;
 	}
 	return -ENOPROTOOPT;
@@ -762,8 +856,10 @@ void tapir_tcp_get_info(const struct tapir_tcp *t, struct tapir_tcp_info *i)
 {
 	memset(i, 0, sizeof(*i));
 	i->state = (enum tapir_tcp_state)t->state;
-	i->laddr = t->laddr;
-	i->raddr = t->raddr;
+	i->laddr = tapir_ip_is_v4(&t->laddr) ? tapir_ip_v4(&t->laddr) : 0;
+	i->raddr = tapir_ip_is_v4(&t->raddr) ? tapir_ip_v4(&t->raddr) : 0;
+	i->laddr_ip = t->laddr;
+	i->raddr_ip = t->raddr;
 	i->lport = t->lport;
 	i->rport = t->rport;
 	i->snd_una = t->snd_una;
@@ -805,6 +901,13 @@ void tapir_tcp_foreach(struct tapir_stack *s, void (*fn)(void *arg, const struct
 
 struct tapir_tcp *tapir_tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
 				   uint32_t raddr, uint16_t rport)
+{
+	struct tapir_ip l = tapir_ip_from_v4(laddr), r = tapir_ip_from_v4(raddr);
+	return tapir_tcp_lookup_addr(s, &l, lport, &r, rport);
+}
+
+struct tapir_tcp *tapir_tcp_lookup_addr(struct tapir_stack *s, const struct tapir_ip *laddr,
+					uint16_t lport, const struct tapir_ip *raddr, uint16_t rport)
 {
 	struct tapir_tcp *t = tcp_lookup(s, laddr, lport, raddr, rport);
 	return t ? t : tcp_lookup_listener(s, laddr, lport);

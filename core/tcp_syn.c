@@ -89,13 +89,10 @@ static const uint16_t cookie_mss[4] = {536, 1220, 1440, 1460};
 
 static uint32_t cookie_hash(struct tapir_stack *s, const struct tp_seg *seg, uint32_t count)
 {
-	uint8_t b[16];
-	tapir_put32(b, seg->dst);
-	tapir_put16(b + 4, seg->dport);
-	tapir_put32(b + 6, seg->src);
-	tapir_put16(b + 10, seg->sport);
-	tapir_put32(b + 12, count);
-	return (uint32_t)tp_siphash(s->tcp->secret, b, sizeof(b)) & ~3u;
+	uint8_t b[TCP_TUPLE_MAX + 4];
+	size_t n = tcp_tuple_bytes(b, &seg->dst, seg->dport, &seg->src, seg->sport);
+	tapir_put32(b + n, count);
+	return (uint32_t)tp_siphash(s->tcp->secret, b, n + 4) & ~3u;
 }
 
 static struct tcp_verdict tcp_send_cookie(struct tapir_tcp *l, const struct tp_seg *seg)
@@ -107,7 +104,7 @@ static struct tcp_verdict tcp_send_cookie(struct tapir_tcp *l, const struct tp_s
 	while (i && cookie_mss[i] > mss)
 		i--;
 	STAT(s, tcp_syncookies_sent);
-	tcp_send_synack_cookie(s, seg->dst, seg->dport, seg->src, seg->sport,
+	tcp_send_synack_cookie(s, &seg->dst, seg->dport, &seg->src, seg->sport,
 			       cookie_hash(s, seg, count) | i, seg->seq + 1, l->rcvbuf);
 	return tcp_taken();
 }
@@ -197,7 +194,7 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 		return tcp_dropped(TCP_ANS_RST_ACKNO);
 	if (!(seg->flags & TAPIR_TH_SYN))
 		return tcp_dropped(TCP_ANS_NONE);
-	if (ipv4_is_broadcast(s, seg->dst) || tapir_ipv4_is_multicast(seg->dst))
+	if (tcp_addr_is_group(s, &seg->dst))
 		return tcp_dropped(TCP_ANS_NONE); /* RFC 1122 4.2.3.10 */
 	/* third: a SYN.  The two queues are bounded apart, as Linux does
 	 * (UNP 4.5): a full accept queue means the application is behind, so
@@ -217,7 +214,7 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 		return tcp_listen_full(l, seg, (struct tcp_verdict){.reason = TAPIR_DROP_nomem});
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
-	c->iss = tcp_isn(s, c->laddr, c->lport, c->raddr, c->rport);
+	c->iss = tcp_isn(s, &c->laddr, c->lport, &c->raddr, c->rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	tcp_update_window(c, seg->seq, c->iss, seg->wnd, true);
 	tcp_options_prepare(c); /* (our shift: before the agreement clears it) */

@@ -24,7 +24,7 @@ struct tcp_tw {
 					 * tw_unlist) */
 	struct tcp_tw *hnext;           /* the records' hash chain */
 	struct tcp_tw *bnext, **bprev;  /* the records of one local port */
-	uint32_t laddr, raddr;
+	struct tapir_ip laddr, raddr;
 	uint16_t lport, rport;
 	uint32_t snd_nxt, rcv_nxt, rcv_adv;
 	uint32_t snd_wnd, max_sndwnd, snd_wl1, snd_wl2;
@@ -37,12 +37,12 @@ struct tcp_tw {
 	uint8_t flags;                  /* TW_* */
 };
 
-_Static_assert(sizeof(struct tcp_tw) <= 128, "a TIME-WAIT record is at most 128 bytes");
+_Static_assert(sizeof(struct tcp_tw) <= 160, "a TIME-WAIT record is at most 160 bytes");
 
 static unsigned tw_hash(const struct tp_tcp *tc, unsigned mask, const void *e)
 {
 	const struct tcp_tw *w = e;
-	return tcp_tuple_hash(tc, mask, w->laddr, w->lport, w->raddr, w->rport);
+	return tcp_tuple_hash(tc, mask, &w->laddr, w->lport, &w->raddr, w->rport);
 }
 
 int tcp_tw_init(struct tp_tcp *tc)
@@ -53,8 +53,8 @@ int tcp_tw_init(struct tp_tcp *tc)
 	return tc->tw_hash.b ? 0 : -1;
 }
 
-static struct tcp_tw *tw_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
-				uint32_t raddr, uint16_t rport)
+static struct tcp_tw *tw_lookup(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+				const struct tapir_ip *raddr, uint16_t rport)
 {
 	struct tp_tcp *tc = s->tcp;
 	struct tcp_tw *w;
@@ -62,13 +62,14 @@ static struct tcp_tw *tw_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t 
 		return NULL;
 	w = tc->tw_hash.b[tcp_tuple_hash(tc, tc->tw_hash.mask, laddr, lport, raddr, rport)];
 	for (; w; w = w->hnext)
-		if (w->lport == lport && w->rport == rport && w->raddr == raddr && w->laddr == laddr)
+		if (w->lport == lport && w->rport == rport && tapir_ip_eq(&w->raddr, raddr) &&
+		    tapir_ip_eq(&w->laddr, laddr))
 			return w;
 	return NULL;
 }
 
-bool tcp_tw_exists(struct tapir_stack *s, uint32_t laddr, uint16_t lport, uint32_t raddr,
-		   uint16_t rport)
+bool tcp_tw_exists(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		   const struct tapir_ip *raddr, uint16_t rport)
 {
 	return tw_lookup(s, laddr, lport, raddr, rport) != NULL;
 }
@@ -161,8 +162,8 @@ static void tw_load(struct tapir_tcp *t, const struct tcp_tw *w)
 
 /* A segment for LADDR:LPORT from RADDR:RPORT with no TCB: the TCB of its
  * TIME-WAIT record, made again for the segment, or NULL. */
-struct tapir_tcp *tcp_tw_thaw(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
-			      uint32_t raddr, uint16_t rport)
+struct tapir_tcp *tcp_tw_thaw(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+			      const struct tapir_ip *raddr, uint16_t rport)
 {
 	struct tp_tcp *tc = s->tcp;
 	struct tcp_tw *w = tw_lookup(s, laddr, lport, raddr, rport);
@@ -253,11 +254,13 @@ bool tcp_tw_reclaim(struct tapir_stack *s)
 	return true;
 }
 
-bool tcp_tw_port_used(struct tapir_stack *s, uint32_t addr, uint16_t port, bool reuse)
+bool tcp_tw_port_used(struct tapir_stack *s, const struct tapir_ip *addr, bool v6only,
+		      uint16_t port, bool reuse)
 {
 	for (const struct tcp_tw *w = s->tcp->tw_ports[port & (TCP_PORT_BUCKETS - 1)]; w;
 	     w = w->bnext)
-		if (w->lport == port && !reuse && (!addr || !w->laddr || w->laddr == addr))
+		if (w->lport == port && !reuse &&
+		    (!addr || tapir_ip_covers(addr, v6only, &w->laddr)))
 			return true;
 	return false;
 }

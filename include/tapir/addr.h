@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -146,6 +147,69 @@ static inline void tapir_ipv6_eui64(uint8_t out[16], const uint8_t *prefix, cons
 	out[14] = mac[4];
 	out[15] = mac[5];
 }
+
+/* ---- a transport endpoint's address, either family ----
+ * 16 bytes in network order; an IPv4 address is held v4-mapped,
+ * ::ffff:a.b.c.d (RFC 4291 2.5.5.2), so that TCP and UDP keep one
+ * control block, one hash and one lookup for both families.  "Any" is ::
+ * (both families, unless the socket is IPv6-only) or ::ffff:0.0.0.0
+ * (IPv4 only, what an IPv4 bind to INADDR_ANY means). */
+struct tapir_ip {
+	uint8_t b[16];
+};
+
+static inline struct tapir_ip tapir_ip_from_v4(uint32_t a)
+{
+	struct tapir_ip ip = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, (uint8_t)(a >> 24),
+			       (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a}};
+	return ip;
+}
+static inline struct tapir_ip tapir_ip_from_v6(const uint8_t *a)
+{
+	struct tapir_ip ip;
+	memcpy(ip.b, a, 16);
+	return ip;
+}
+/* IPv4 (v4-mapped), including the IPv4 "any" */
+static inline bool tapir_ip_is_v4(const struct tapir_ip *a) { return tapir_ipv6_is_v4mapped(a->b); }
+/* The IPv4 address in host order (meaningful when tapir_ip_is_v4) */
+static inline uint32_t tapir_ip_v4(const struct tapir_ip *a)
+{
+	return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 | a->b[15];
+}
+static inline bool tapir_ip_eq(const struct tapir_ip *a, const struct tapir_ip *b)
+{
+	return !memcmp(a->b, b->b, 16);
+}
+/* :: or ::ffff:0.0.0.0: no address chosen */
+static inline bool tapir_ip_is_any(const struct tapir_ip *a)
+{
+	return tapir_ipv6_is_unspecified(a->b) || (tapir_ip_is_v4(a) && !tapir_ip_v4(a));
+}
+/* A socket bound to A (V6ONLY: an IPv6-only socket, RFC 3493 5.3) takes
+ * what is addressed to the specific address X: A itself, or A's "any" of
+ * X's family. */
+static inline bool tapir_ip_covers(const struct tapir_ip *a, bool v6only, const struct tapir_ip *x)
+{
+	if (tapir_ip_eq(a, x))
+		return true;
+	if (tapir_ipv6_is_unspecified(a->b))
+		return !v6only || !tapir_ip_is_v4(x);
+	return tapir_ip_is_v4(a) && !tapir_ip_v4(a) && tapir_ip_is_v4(x);
+}
+/* Two bound addresses (each maybe an "any") share some address: a port
+ * both hold would be ambiguous */
+static inline bool tapir_ip_overlap(const struct tapir_ip *a, bool a6only, const struct tapir_ip *b,
+				    bool b6only)
+{
+	if (tapir_ip_is_any(a) && tapir_ip_is_any(b))
+		return tapir_ip_eq(a, b) || (tapir_ipv6_is_unspecified(a->b) ? !a6only : !b6only);
+	return tapir_ip_covers(a, a6only, b) || tapir_ip_covers(b, b6only, a);
+}
+/* Writes A as text ("192.0.2.1" or RFC 5952's "2001:db8::1") into BUF of
+ * TAPIR_IP_STRLEN bytes; returns BUF.  core/addr.c */
+#define TAPIR_IP_STRLEN 46
+const char *tapir_ip_str(const struct tapir_ip *a, char *buf);
 
 #ifdef __cplusplus
 }

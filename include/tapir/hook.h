@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <tapir/addr.h>
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
 #include <tapir/wire.h> /* TAPIR_TH_* */
@@ -94,7 +95,7 @@ void tapir_hook_timer_at(struct tapir_stack *s, tapir_time_t when);
 
 /* A parsed segment, as a handler sees it. */
 struct tapir_tcp_seg {
-	uint32_t src, dst;       /* host byte order */
+	uint32_t src, dst;       /* host byte order; 0 over IPv6 */
 	uint16_t sport, dport;
 	uint32_t seq, ack, wnd;
 	uint8_t flags;           /* TAPIR_TH_* */
@@ -102,6 +103,7 @@ struct tapir_tcp_seg {
 	const uint8_t *data;
 	uint32_t len;
 	uint16_t mss;            /* the MSS option, 0 if absent */
+	struct tapir_ip saddr, daddr; /* either family (tapir/addr.h: IPv4 v4-mapped) */
 };
 /* The flags TAPIR_TH_FIN ... TAPIR_TH_CWR are tapir/wire.h's. */
 /* RFC 9401: the "Death" flag, the first reserved bit of byte 12 */
@@ -116,13 +118,16 @@ typedef enum tapir_verdict (*tapir_tcp_handler_fn)(void *arg, struct tapir_tcp *
  * for LADDR:LPORT, else NULL. */
 struct tapir_tcp *tapir_tcp_lookup(struct tapir_stack *s, uint32_t laddr, uint16_t lport,
 				   uint32_t raddr, uint16_t rport);
+/* ... with addresses of either family */
+struct tapir_tcp *tapir_tcp_lookup_addr(struct tapir_stack *s, const struct tapir_ip *laddr,
+					uint16_t lport, const struct tapir_ip *raddr, uint16_t rport);
 
 /* Children of a listener inherit its handler. */
 void tapir_tcp_set_handler(struct tapir_tcp *t, tapir_tcp_handler_fn fn, void *arg);
 
 /* Helpers a handler may call. */
 struct tapir_tcp_out {
-	uint32_t laddr, raddr;   /* host byte order */
+	uint32_t laddr, raddr;   /* host byte order (IPv4, when RADDR6 is ::) */
 	uint16_t lport, rport;
 	uint32_t seq, ack, wnd;
 	uint8_t flags;           /* TAPIR_TH_* */
@@ -130,6 +135,7 @@ struct tapir_tcp_out {
 	uint16_t mss;            /* adds an MSS option when not 0 */
 	const void *data;
 	size_t len;
+	struct tapir_ip laddr6, raddr6; /* IPv6 (or v4-mapped): used unless RADDR6 is :: */
 };
 /* Sends one segment exactly as described (no socket state changes). */
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now);

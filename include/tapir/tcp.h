@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <tapir/addr.h>
 #include <tapir/events.h>
 #include <tapir/stack.h>
 
@@ -54,8 +55,12 @@ struct tapir_tcp *tapir_tcp_new(struct tapir_stack *s);
 void tapir_tcp_set_event(struct tapir_tcp *t, tapir_event_fn fn, void *arg);
 void *tapir_tcp_event_arg(const struct tapir_tcp *t);
 
-/* PORT 0: an ephemeral port.  -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
+/* PORT 0: an ephemeral port.  -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL.
+ * ADDR 0 (INADDR_ANY) takes IPv4 only. */
 int tapir_tcp_bind(struct tapir_tcp *t, uint32_t addr, uint16_t port);
+/* Either family (tapir/addr.h): an IPv6 address, a v4-mapped IPv4 one, or
+ * :: for both families (IPv6 only with TAPIR_TCP_V6ONLY). */
+int tapir_tcp_bind_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uint16_t port);
 /* BACKLOG bounds the SYN-RECEIVED and the accept queue together. */
 int tapir_tcp_listen(struct tapir_tcp *t, int backlog);
 /* The oldest established connection, or NULL (*err = -EAGAIN, or the
@@ -64,6 +69,9 @@ struct tapir_tcp *tapir_tcp_accept(struct tapir_tcp *listener, int *err);
 /* Starts an active open; completion is TAPIR_EV_CONNECTED (or an error:
  * ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH). 0 or -errno. */
 int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_time_t now);
+/* ... to either family; -EAFNOSUPPORT from an IPv4-bound socket to IPv6 */
+int tapir_tcp_connect_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uint16_t port,
+			   tapir_time_t now);
 
 /* Copies up to LEN bytes into the send buffer: returns bytes taken,
  * -EAGAIN when full, -EPIPE after shutdown(WR), -ENOTCONN, or the error
@@ -93,6 +101,9 @@ unsigned tapir_tcp_events(const struct tapir_tcp *t);
 enum tapir_tcp_state tapir_tcp_state(const struct tapir_tcp *t);
 void tapir_tcp_local(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port);
 void tapir_tcp_peer(const struct tapir_tcp *t, uint32_t *addr, uint16_t *port);
+/* The IPv4 calls above give 0 for an IPv6 address; these, either family */
+void tapir_tcp_local_addr(const struct tapir_tcp *t, struct tapir_ip *addr, uint16_t *port);
+void tapir_tcp_peer_addr(const struct tapir_tcp *t, struct tapir_ip *addr, uint16_t *port);
 
 /* Options (the socket layer maps setsockopt onto these). */
 enum tapir_tcp_opt {
@@ -108,6 +119,7 @@ enum tapir_tcp_opt {
 	TAPIR_TCP_USER_TIMEOUT, /* ms; 0: the default R2 behaviour (RFC 9293 3.8.3) */
 	TAPIR_TCP_REUSEADDR,    /* bool */
 	TAPIR_TCP_CONGESTION,   /* TAPIR_CC_NEWRENO or TAPIR_CC_CUBIC */
+	TAPIR_TCP_V6ONLY,       /* bool: a :: bind takes IPv6 only (RFC 3493 5.3); before bind */
 };
 #define TAPIR_CC_NEWRENO 0 /* RFC 5681 + RFC 6582 */
 #define TAPIR_CC_CUBIC 1   /* RFC 9438 */
@@ -117,8 +129,9 @@ int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *val
 /* What `tapir ss` and tests read. */
 struct tapir_tcp_info {
 	enum tapir_tcp_state state;
-	uint32_t laddr, raddr;
+	uint32_t laddr, raddr;         /* IPv4 (0 for IPv6) */
 	uint16_t lport, rport;
+	struct tapir_ip laddr_ip, raddr_ip; /* either family */
 	uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
 	uint32_t iss, irs;
 	uint32_t mss, cwnd, ssthresh;

@@ -10,8 +10,10 @@
 #ifndef TAPIR_UDP_H
 #define TAPIR_UDP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <tapir/addr.h>
 #include <tapir/events.h>
 #include <tapir/stack.h>
 
@@ -27,20 +29,33 @@ void tapir_udp_free(struct tapir_udp *u);
 void tapir_udp_set_event(struct tapir_udp *u, tapir_event_fn fn, void *arg);
 /* PORT 0 picks an ephemeral port.  -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL. */
 int tapir_udp_bind(struct tapir_udp *u, uint32_t addr, uint16_t port);
+/* Either family (tapir/addr.h): :: takes both, unless IPv6-only */
+int tapir_udp_bind_addr(struct tapir_udp *u, const struct tapir_ip *addr, uint16_t port);
+/* IPV6_V6ONLY (RFC 3493 5.3), before bind: a :: bind takes IPv6 only */
+int tapir_udp_set_v6only(struct tapir_udp *u, bool on);
 /* Fixes the peer: only its datagrams are received, sendto may omit it. */
 int tapir_udp_connect(struct tapir_udp *u, uint32_t addr, uint16_t port);
+int tapir_udp_connect_addr(struct tapir_udp *u, const struct tapir_ip *addr, uint16_t port);
 /* DST 0 sends to the connected peer.  Returns LEN or a negative errno:
  * -EMSGSIZE, -ENOBUFS, -ENETUNREACH, -EDESTADDRREQ, or a pending error. */
 long tapir_udp_sendto(struct tapir_udp *u, const void *data, size_t len,
 		      uint32_t dst, uint16_t dport, tapir_time_t now);
+/* ... to either family (DST NULL: the connected peer); over IPv6 the
+ * checksum is always sent (RFC 8200 8.1) */
+long tapir_udp_sendto_addr(struct tapir_udp *u, const void *data, size_t len,
+			   const struct tapir_ip *dst, uint16_t dport, tapir_time_t now);
 /* Takes the oldest datagram: returns its full length (copying at most CAP
  * bytes), or -EAGAIN when none is queued. */
 long tapir_udp_recvfrom(struct tapir_udp *u, void *buf, size_t cap,
 			uint32_t *src, uint16_t *sport);
+/* ... with the source of either family (tapir_udp_recvfrom gives 0 for IPv6) */
+long tapir_udp_recvfrom_addr(struct tapir_udp *u, void *buf, size_t cap, struct tapir_ip *src,
+			     uint16_t *sport);
 /* Returns and clears the pending error (0 if none): SO_ERROR. */
 int tapir_udp_error(struct tapir_udp *u);
 unsigned tapir_udp_events(const struct tapir_udp *u);
 void tapir_udp_local(const struct tapir_udp *u, uint32_t *addr, uint16_t *port);
+void tapir_udp_local_addr(const struct tapir_udp *u, struct tapir_ip *addr, uint16_t *port);
 void tapir_udp_set_rcvbuf(struct tapir_udp *u, size_t bytes);
 
 /* ---- ICMP echo (what a ping program needs) ---- */

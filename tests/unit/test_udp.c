@@ -225,9 +225,9 @@ static struct tapir_udp *raw_sock(struct fx *f, uint32_t laddr, uint32_t raddr, 
 {
 	struct tapir_udp *u = tapir_udp_new(f->s);
 	u->bound = true;
-	u->laddr = laddr;
+	u->laddr = tapir_ip_from_v4(laddr);
 	u->lport = PORT;
-	u->raddr = raddr;
+	u->raddr = tapir_ip_from_v4(raddr);
 	u->rport = rport;
 	return u;
 }

@@ -50,6 +50,22 @@ static const char check_usage[] =
 	"                  adapts to the round-trip times seen, like TCP's RTO\n"
 	"  --json          one JSON object per line: host, port, state, rtt_ms\n"
 	"  --open-only     print open ports only\n"
+	"  -oX FILE        also write nmap's XML to FILE (-: to stdout, instead of\n"
+	"                  the lines), for ndiff and the other readers of nmap XML\n"
+	"\n"
+	"Splitting and resuming a scan (as masscan and zmap do):\n"
+	"  --seed N        the order of the probes, from N (0 to 2^64-1): the same\n"
+	"                  seed and targets give the same order on every machine\n"
+	"  --shard I/N     probe only shard I of N (1 <= I <= N): every N-th probe of\n"
+	"                  the seeded order, so N runs with the same --seed and the\n"
+	"                  same targets (in the same order) share them out, disjoint,\n"
+	"                  none left out; needs --seed\n"
+	"  --exclude FILE  never probe the addresses in FILE: an address or CIDR block\n"
+	"                  (IPv4 or IPv6) per line; # comments and blank lines allowed\n"
+	"  --resume FILE   on SIGINT or SIGTERM: print the ports answered so far, save\n"
+	"                  the seed, targets and progress in FILE, exit 3; then\n"
+	"                  tapir check --resume FILE (alone) probes the rest and\n"
+	"                  removes FILE: the two outputs hold every port once\n"
 	"\n"
 	"--mode stack only:\n"
 	"  --iface IF      send and receive on interface IF (AF_PACKET), beside the\n"
@@ -64,11 +80,10 @@ static const char check_usage[] =
 	"  --gateway IP    the router for targets off that subnet\n"
 	"  --mac MAC       tapir's MAC (default: random, locally administered)\n"
 	"\n"
-	"Exit status: 0 every port open, 1 some closed or filtered, 2 error.\n";
+	"Exit status: 0 every port open, 1 some closed or filtered, 2 error,\n"
+	"3 interrupted with --resume (FILE written).\n";
 
 enum { CHECK_OPT_SHARED = 1000, CHECK_OPT_PORTS }; /* long options only */
-
-static const char *const state_name[] = {"filtered", "open", "closed", "filtered"};
 
 #define MAX_PROBES (1u << 23) /* 12 bytes each: ~100 MB at most */
 
@@ -145,7 +160,7 @@ static void on_host(void *arg, size_t idx, int is_new)
 	h->portset = a->memo_new;
 }
 
-static void add_target(struct check *c, const char *t)
+void check_add_target(struct check *c, char *t)
 {
 	const char *ports;
 	char err[256], *host;
@@ -224,41 +239,6 @@ long long check_probe_of(const struct check *c, const struct nu_addr *addr, uint
 	if (lo < ps->n && ps->p[lo] == port)
 		return (long long)(c->off[h] + lo);
 	return -1;
-}
-
-/* ---- output ---- */
-
-static void print_results(struct check *c)
-{
-	size_t h;
-	char buf[NU_ADDRSTRLEN];
-	for (h = 0; h < c->hosts.n; h++) {
-		const char *name = nu_host_str(&c->hosts.v[h], buf);
-		uint64_t idx;
-		for (idx = c->off[h]; idx < c->off[h + 1]; idx++) {
-			const struct probe *p = &c->pr[idx];
-			uint16_t port = port_of(c, h, idx);
-			bool has_rtt = p->state != ST_PENDING && (p->rtt_us || p->state != ST_FILTERED);
-			if (c->open_only && p->state != ST_OPEN)
-				continue;
-			if (c->json) {
-				fputs("{\"host\":", stdout);
-				nu_json_str(stdout, name);
-				printf(",\"port\":%u,\"state\":\"%s\",\"rtt_ms\":", port,
-				       state_name[p->state]);
-				if (has_rtt)
-					printf("%.3f}\n", p->rtt_us / 1000.0);
-				else
-					fputs("null}\n", stdout);
-			} else if (has_rtt) {
-				printf("%s %u %s %.3f\n", name, port, state_name[p->state],
-				       p->rtt_us / 1000.0);
-			} else {
-				printf("%s %u %s -\n", name, port, state_name[p->state]);
-			}
-		}
-	}
-	fflush(stdout);
 }
 
 /* ---- the command ---- */
@@ -369,6 +349,20 @@ static const struct check_engine *mode_of(const char *arg)
 	die("check: --mode: '%s' is not auto, connect, syn or stack", arg);
 }
 
+/* A scan-splitting option (scope.c) into S: 0 when OPT is none of them. */
+static int scope_option(struct check_scope *s, int opt, const char *arg, bool *shard_given)
+{
+	switch (opt) {
+	case 'S': check_parse_seed(s, arg); break;
+	case 'H': check_parse_shard(s, arg); *shard_given = true; break;
+	case 'E': s->exclude_file = arg; break;
+	case 'X': s->xml_file = arg; break;
+	case 'U': s->resume_file = arg; break;
+	default: return 0;
+	}
+	return 1;
+}
+
 /* Parses the options into C (its engine NULL for auto); returns 1 when
  * --help was asked for. */
 static int parse_options(struct check *c, int argc, char **argv)
@@ -380,6 +374,9 @@ static int parse_options(struct check *c, int argc, char **argv)
 		{"iface", required_argument, 0, 'I'},   {"tap", required_argument, 0, 'T'},
 		{"addr", required_argument, 0, 'A'},    {"gateway", required_argument, 0, 'G'},
 		{"mac", required_argument, 0, 'M'},     {"peer-addr", required_argument, 0, 'P'},
+		{"seed", required_argument, 0, 'S'},    {"shard", required_argument, 0, 'H'},
+		{"exclude", required_argument, 0, 'E'}, {"oX", required_argument, 0, 'X'},
+		{"resume", required_argument, 0, 'U'},
 		{"shared-addr", no_argument, 0, CHECK_OPT_SHARED},
 		{"ports", required_argument, 0, CHECK_OPT_PORTS},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
@@ -390,6 +387,7 @@ static int parse_options(struct check *c, int argc, char **argv)
 		{'t', "--timeout", 1, 600000, "a number of ms", &c->timeout_ms},
 	};
 	const char *stack_opt = NULL; /* the first --mode stack option given */
+	bool shard_given = false;
 	char err[256];
 	int opt, r;
 	opterr = 0;
@@ -397,7 +395,8 @@ static int parse_options(struct check *c, int argc, char **argv)
 		if ((r = nu_numopt_set(nums, sizeof(nums) / sizeof(nums[0]), opt, optarg, err,
 				       sizeof(err))) < 0)
 			die("check: %s", err);
-		if (r || stack_option(&c->stack, opt, optarg, &stack_opt))
+		if (r || stack_option(&c->stack, opt, optarg, &stack_opt) ||
+		    scope_option(&c->sc, opt, optarg, &shard_given))
 			continue;
 		switch (opt) {
 		case 'm': c->eng = mode_of(optarg); break;
@@ -413,6 +412,11 @@ static int parse_options(struct check *c, int argc, char **argv)
 		die("check: %s is for --mode stack only", stack_opt);
 	if (c->eng == &check_engine_stack)
 		stack_options_check(&c->stack);
+	if (shard_given && !c->sc.have_seed)
+		die("check: --shard needs --seed N: every shard must follow the same order");
+	if (c->sc.resume_file && optind >= argc && (c->sc.have_seed || c->sc.exclude_file))
+		die("check: --resume %s alone goes on with its own seed, shard, exclusions and targets: give none of them",
+		    c->sc.resume_file);
 	return 0;
 }
 
@@ -445,26 +449,90 @@ static void free_targets(struct check *c)
 	free(c->off);
 	free(c->pr);
 	nu_hosts_free(&c->hosts);
+	if (c->sc.own_targets) {
+		for (size_t k = 0; k < c->sc.ntargets; k++)
+			free(c->sc.targets[k]);
+		free(c->sc.targets);
+	}
+	free(c->sc.excl);
+	free(c->sc.done);
+}
+
+/* The targets and which of them this run probes: from the command line,
+ * or (--resume FILE alone) from FILE. */
+static void setup_targets(struct check *c, int argc, char **argv)
+{
+	struct check_scope *s = &c->sc;
+	if (s->resume_file && optind >= argc) {
+		check_resume_load(c);
+		s->resuming = true;
+	} else {
+		if (optind >= argc)
+			die("check: no target (try tapir check --help)");
+		if (s->resume_file && access(s->resume_file, F_OK) == 0)
+			die("check: --resume %s: the file exists: go on with its run by tapir check --resume %s alone, or remove it",
+			    s->resume_file, s->resume_file);
+		s->targets = argv + optind;
+		s->ntargets = (size_t)(argc - optind);
+		if (!s->have_seed) { /* a random order, still written to a resume file */
+			struct nu_key k;
+			nu_key_random(&k);
+			s->seed = k.k0;
+		}
+		if (s->exclude_file)
+			check_read_exclude(s);
+	}
+	for (size_t i = 0; i < s->ntargets; i++)
+		check_add_target(c, s->targets[i]);
+	index_probes(c);
+	check_scope_apply(c);
+}
+
+/* The answers, in the forms asked for. */
+static void output(struct check *c)
+{
+	if (!c->sc.xml_file || strcmp(c->sc.xml_file, "-"))
+		check_print_results(c);
+	if (c->sc.xml_file)
+		check_write_xml(c);
+}
+
+/* An interrupt with --resume: what was answered is printed; the rest goes
+ * to the resume file. */
+static int interrupted(struct check *c)
+{
+	output(c);
+	c->eng->close(c->es);
+	check_resume_save(c);
+	fprintf(stderr, "tapir check: interrupted: %llu of %llu probes answered; the rest: tapir check --resume %s\n",
+		(unsigned long long)c->resolved, (unsigned long long)c->todo, c->sc.resume_file);
+	close(c->ep);
+	return 3;
 }
 
 int cmd_check(int argc, char **argv)
 {
 	struct check c;
-	int i;
 	bool all_open = true;
 	struct sigaction sa;
+	char **args = check_calloc((size_t)argc + 1, sizeof(*args));
+	int rc;
 
 	memset(&c, 0, sizeof(c));
 	c.rate = 1000;
 	c.retries = 2;
 	c.timeout_ms = 1000;
-	if (parse_options(&c, argc, argv))
+	c.sc.shard_i = c.sc.shard_n = 1;
+	c.sc.argc = argc;
+	c.sc.argv = argv;
+	/* nmap's -oX FILE: a long option to getopt */
+	for (int i = 0; i < argc; i++)
+		args[i] = strcmp(argv[i], "-oX") ? argv[i] : "--oX";
+	if (parse_options(&c, argc, args)) {
+		free(args);
 		return 0;
-	if (optind >= argc)
-		die("check: no target (try tapir check --help)");
-	for (i = optind; i < argc; i++)
-		add_target(&c, argv[i]);
-	index_probes(&c);
+	}
+	setup_targets(&c, argc, args);
 	nu_key_random(&c.key);
 	c.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (c.ep < 0)
@@ -479,17 +547,27 @@ int cmd_check(int argc, char **argv)
 	c.t0_ns = nu_now_ns();
 	c.t0_wall = wall_us();
 	check_run(&c);
-	if (check_interrupted)
+	if (check_interrupted && !c.sc.resume_file)
 		die("check: interrupted");
-	print_results(&c);
+	if (check_interrupted) {
+		rc = interrupted(&c);
+		free_targets(&c);
+		free(args);
+		return rc;
+	}
+	output(&c);
 	c.eng->close(c.es);
 	if (c.retry_answers)
 		fprintf(stderr, "tapir check: warning: %llu ports answered only on a retry: probes or replies are being lost (rate too high?); later rounds went slower\n",
 			(unsigned long long)c.retry_answers);
 	for (uint64_t k = 0; k < c.total; k++)
-		if (c.pr[k].state != ST_OPEN)
+		if (c.pr[k].state != ST_OPEN && c.pr[k].state != ST_OUT)
 			all_open = false;
 	close(c.ep);
+	if (c.sc.resuming && unlink(c.sc.resume_file) && errno != ENOENT)
+		fprintf(stderr, "tapir check: warning: cannot remove %s: %s\n", c.sc.resume_file,
+			strerror(errno));
 	free_targets(&c);
+	free(args);
 	return all_open ? 0 : 1;
 }

@@ -13,7 +13,9 @@
 
 #include "netutil.h"
 
-enum { ST_PENDING, ST_OPEN, ST_CLOSED, ST_FILTERED };
+/* ST_OUT: not this run's to probe (another shard's, excluded, or done
+ * before a --resume); never sent, never printed. */
+enum { ST_PENDING, ST_OPEN, ST_CLOSED, ST_FILTERED, ST_OUT };
 
 struct probe {
 	uint32_t sent_us; /* when the latest try went out, since the start */
@@ -50,6 +52,38 @@ struct check_stack_cfg {
 	struct shared_addr *shared;
 };
 
+/* Which of the targets this run probes, and in what order (scope.c):
+ * --seed, --shard, --exclude and --resume. */
+struct check_excl {
+	int family;
+	uint8_t a[16]; /* network order (IPv4: the first 4 bytes) */
+	unsigned plen;
+};
+
+struct check_scope {
+	uint64_t seed;
+	bool have_seed;
+	unsigned shard_i, shard_n; /* 1-based; 1/1 without --shard */
+	const char *exclude_file, *xml_file, *resume_file;
+	bool resuming;             /* --resume FILE alone: FILE's run goes on */
+	struct check_excl *excl;
+	size_t nexcl;
+	/* the targets as given (argv, or strings read from the resume file) */
+	char **targets;
+	size_t ntargets;
+	bool own_targets; /* read from a file: freed at the end */
+	/* done ranges of positions read from the resume file */
+	uint64_t (*done)[2];
+	size_t ndone;
+	/* the seeded order: probe at position p of the whole set is
+	 * nu_perm_at(&order, p); this shard's j-th is position i-1 + j*n */
+	struct nu_perm order;
+	uint64_t npos;
+	/* the command line, for -oX's args */
+	int argc;
+	char **argv;
+};
+
 struct check_engine;
 
 struct check {
@@ -58,6 +92,7 @@ struct check {
 	unsigned rate, retries, timeout_ms;
 	bool json, open_only, progress;
 	struct check_stack_cfg stack;
+	struct check_scope sc;
 	/* targets: hosts, each with a set of ports; probe index = off[host] + port's rank */
 	struct nu_hosts hosts;
 	char **tstr; /* the targets' host parts: names point into them */
@@ -66,6 +101,7 @@ struct check {
 	size_t nsets;
 	uint64_t *off; /* probe index of each host's first port; off[n] = total */
 	uint64_t total;
+	uint64_t todo; /* probes of this run: not ST_OUT */
 	struct probe *pr;
 	struct nu_key key;
 	uint64_t t0_ns;   /* monotonic start */
@@ -73,7 +109,7 @@ struct check {
 	int ep;           /* epoll: engines add their descriptors, any u64 token */
 	unsigned round;
 	uint64_t sent, resolved, dups, retry_answers, late;
-	uint64_t counts[4];
+	uint64_t counts[5];
 	uint64_t last_progress;
 	bool progress_shown;
 	/* the adaptive wait (RFC 6298 2.2/2.3, in µs) */
@@ -111,6 +147,37 @@ void *check_realloc(void *p, size_t n, size_t size);
 void check_target_of(const struct check *c, uint64_t idx, struct check_target *t);
 /* The probe for (ADDR, PORT), or -1 when that is none of ours. */
 long long check_probe_of(const struct check *c, const struct nu_addr *addr, uint16_t port);
+
+/* Adds the target HOST:PORTS T (the string is kept). */
+void check_add_target(struct check *c, char *t);
+
+/* ---- scope: seed, shard, exclusions, resume (scope.c, resume.c) ---- */
+
+/* "N" (0 to 2^64-1) into SEED, "I/N" into the shard; die on a mistake. */
+void check_parse_seed(struct check_scope *s, const char *arg);
+void check_parse_shard(struct check_scope *s, const char *arg);
+/* Reads --exclude FILE into S->excl; dies on the first bad line. */
+void check_read_exclude(struct check_scope *s);
+/* After the probes are indexed: the seeded order, and which probes are
+ * this run's (its shard's, not excluded, not done before a resume). */
+void check_scope_apply(struct check *c);
+/* The probe at position J of this run's share of the seeded order. */
+uint64_t check_probe_at(const struct check *c, uint64_t j);
+/* A hash of the targets as indexed: addresses, ports and their order. */
+uint64_t check_targets_hash(const struct check *c);
+/* --resume FILE alone: reads FILE's seed, shard and targets (and the
+ * positions done) into C; dies when FILE is not one. */
+void check_resume_load(struct check *c);
+/* Dies unless the indexed targets are the resume file's (and its done
+ * ranges within the run's positions). */
+void check_resume_verify(struct check *c);
+/* After SIGINT: writes the resume file (atomically, by rename). */
+void check_resume_save(struct check *c);
+
+/* ---- output (output.c) ---- */
+void check_print_results(struct check *c);
+/* -oX FILE: nmap's XML. */
+void check_write_xml(struct check *c);
 
 /* ---- SYN cookies, for the engines that send their own SYNs (cookie.c) ----
  * The sequence number is a keyed hash of the 4-tuple, and the source port

@@ -257,9 +257,13 @@ static void stack_warm_up(void *state)
 	c->round = 1;
 	for (h = 0; h < c->hosts.n && !check_interrupted; h++) {
 		struct check_target t;
-		if (x->nh_state[x->host_nh[h]] != NH_UNKNOWN || c->off[h] == c->off[h + 1])
+		uint64_t first = c->off[h];
+		/* the host's first probe of this run (--shard, --exclude) */
+		while (first < c->off[h + 1] && c->pr[first].state != ST_PENDING)
+			first++;
+		if (x->nh_state[x->host_nh[h]] != NH_UNKNOWN || first == c->off[h + 1])
 			continue;
-		check_target_of(c, c->off[h], &t);
+		check_target_of(c, first, &t);
 		for (;;) {
 			uint64_t now = nu_now_ns(), w = nu_bucket_wait(&b, now);
 			stack_expire_nh(x);

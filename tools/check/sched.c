@@ -99,7 +99,7 @@ static void progress(struct check *c, bool final)
 	c->last_progress = now;
 	c->progress_shown = true;
 	fprintf(stderr, "\r\033[Ktapir check: round %u, %llu/%llu answered, %llu sent: %llu open, %llu closed, %llu filtered",
-		c->round, (unsigned long long)c->resolved, (unsigned long long)c->total,
+		c->round, (unsigned long long)c->resolved, (unsigned long long)c->todo,
 		(unsigned long long)c->sent, (unsigned long long)c->counts[ST_OPEN],
 		(unsigned long long)c->counts[ST_CLOSED], (unsigned long long)c->counts[ST_FILTERED]);
 	fflush(stderr);
@@ -177,19 +177,21 @@ static void send_paced(struct check *c, struct nu_bucket *b, uint64_t idx, uint6
 	}
 }
 
-/* One round: every unanswered probe once, in a fresh keyed order; then the
- * wait for the last one's answer. */
+/* One round: every unanswered probe once; then the wait for the last
+ * one's answer.  The first round goes in the seeded order (scope.c: the
+ * same in every shard), each later one in a fresh order of the run's
+ * positions, keyed by the run's own key. */
 static void round_send(struct check *c, double rate)
 {
 	struct nu_bucket b;
 	struct nu_perm perm;
 	struct nu_key k = c->key;
 	uint64_t i, last_send = nu_now_ns(), sends = 0;
-	k.k1 ^= c->round; /* a fresh order each round */
-	nu_perm_init(&perm, c->total, &k);
+	k.k1 ^= c->round;
+	nu_perm_init(&perm, c->sc.npos, &k);
 	nu_bucket_init(&b, rate, nu_now_ns());
-	for (i = 0; i < c->total && !check_interrupted; i++) {
-		uint64_t idx = nu_perm_at(&perm, i);
+	for (i = 0; i < c->sc.npos && !check_interrupted; i++) {
+		uint64_t idx = check_probe_at(c, c->round == 1 ? i : nu_perm_at(&perm, i));
 		/* (a warm-up may have sent some probes of round 1 already) */
 		if (c->pr[idx].state != ST_PENDING || c->pr[idx].tries >= c->round)
 			continue;
@@ -214,7 +216,7 @@ void check_run(struct check *c)
 	uint64_t prev_resolved = 0;
 	if (c->eng->warm_up)
 		c->eng->warm_up(c->es);
-	for (c->round = 1; c->round <= max_rounds && c->resolved < c->total && !check_interrupted;
+	for (c->round = 1; c->round <= max_rounds && c->resolved < c->todo && !check_interrupted;
 	     c->round++) {
 		uint64_t before = c->retry_answers, late_before = c->late, got;
 		round_send(c, rate);

@@ -46,6 +46,11 @@ struct gsock {
 	/* options the core has no place for */
 	bool reuseport, cork, keepalive;
 	bool connect_pending; /* connected by a connect not yet reported so */
+	/* SO_REUSEPORT: sockets bound to one port share the tapir listener of
+	 * the first (the lead; rp_lead NULL), which deals connections out to
+	 * every listening one; the others chain from it by rp_next */
+	struct gsock *rp_lead, *rp_next, *rp_turn;
+	bool tlisten; /* t listens in tapir (a lead, perhaps not GS_LISTEN) */
 	int rcvbuf, sndbuf, linger_on, linger_s;
 };
 

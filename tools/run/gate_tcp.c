@@ -55,18 +55,48 @@ int gtcp_socket(struct gsock *gs, int *app)
 
 void gtcp_names(struct gsock *gs)
 {
-	if (!gs->t)
+	if (!gs->t || gs->rp_lead) /* a member's own t is never bound */
 		return;
 	tapir_tcp_local(gs->t, &gs->laddr, &gs->lport);
 	if (gs->state == GS_RELAY)
 		tapir_tcp_peer(gs->t, &gs->paddr, &gs->pport);
 }
 
+/* The lead of the SO_REUSEPORT sockets bound to ADDR:PORT, or NULL. */
+static struct gsock *rp_find(struct gate *g, uint32_t addr, uint16_t port)
+{
+	for (unsigned i = 0; i < g->cap; i++) {
+		struct gsock *o = g->socks[i];
+		uint32_t la;
+		uint16_t lp;
+		if (!o || o->kind != TRUN_TCP || !o->reuseport || o->rp_lead || !o->t ||
+		    (o->state != GS_NEW && o->state != GS_LISTEN))
+			continue;
+		tapir_tcp_local(o->t, &la, &lp);
+		if (la == addr && lp == port)
+			return o;
+	}
+	return NULL;
+}
+
 int gtcp_bind(struct gsock *gs, uint32_t addr, uint16_t port)
 {
-	if (gs->state != GS_NEW || !gs->t)
+	struct gsock *lead;
+	int r;
+	if (gs->state != GS_NEW || !gs->t || gs->rp_lead)
 		return -EINVAL;
-	return tapir_tcp_bind(gs->t, addr, port);
+	r = tapir_tcp_bind(gs->t, addr, port);
+	/* socket(7): SO_REUSEPORT on every socket bound to the port lets
+	 * them all bind it, and listening ones share its connections */
+	if (r == -EADDRINUSE && gs->reuseport && port && (lead = rp_find(gs->g, addr, port))) {
+		gs->rp_lead = lead;
+		gs->rp_next = lead->rp_next;
+		lead->rp_next = gs;
+		gs->laddr = addr;
+		gs->lport = port;
+		return 0;
+	}
+	return r;
 }
 
 /* Records the program has not taken from the listener yet.  Each is one
@@ -88,17 +118,20 @@ int gtcp_listen(struct gsock *gs, int backlog)
 		backlog = 1; /* as Linux: 0 still takes one */
 	if (backlog > BACKLOG_MAX)
 		backlog = BACKLOG_MAX;
+	struct gsock *lead = gs->rp_lead ? gs->rp_lead : gs;
 	gs->backlog = backlog;
 	if (gs->state == GS_LISTEN)
 		return 0;
 	if (gs->state != GS_NEW)
 		return -EINVAL;
-	if ((r = tapir_tcp_listen(gs->t, backlog)) < 0)
+	/* the group's one tapir listener, on the lead, from the first listen */
+	if (!lead->tlisten && (r = tapir_tcp_listen(lead->t, backlog)) < 0)
 		return r;
+	lead->tlisten = true;
 	gs->state = GS_LISTEN;
 	/* each record the program takes frees room: an edge of EPOLLOUT */
 	gate_watch(gs->g, gs->gfd, EPOLLOUT | EPOLLET, gs, true);
-	gate_sock_queue(gs);
+	gate_sock_queue(lead);
 	return 0;
 }
 
@@ -147,7 +180,7 @@ static void relay_begin(struct gsock *gs, size_t discard)
 
 /* One connection from the listener to the program: a new connected pair
  * and a record with its app end.  False when none could be taken. */
-static bool accept_one(struct gsock *ls)
+static bool accept_one(struct gsock *lead, struct gsock *ls)
 {
 	struct gate *g = ls->g;
 	struct tapir_tcp *t;
@@ -158,7 +191,7 @@ static bool accept_one(struct gsock *ls)
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	int err, app = -1;
 	bool first = !records_unread(ls);
-	if (!(t = tapir_tcp_accept(ls->t, &err)))
+	if (!(t = tapir_tcp_accept(lead->t, &err)))
 		return false;
 	if (!(gs = gate_sock_new(g, TRUN_TCP)) || gate_pair(gs, SOCK_STREAM, &app) < 0) {
 		tapir_tcp_abort(t, g->now); /* out of descriptors: RST, as an overflow */
@@ -239,13 +272,75 @@ static void connect_failed(struct gsock *gs, int err)
 	gate_log(gs->g, "id %u connect failed: %s", gs->id, strerror(err));
 }
 
+/* The next listening socket of LEAD's group (LEAD alone without
+ * SO_REUSEPORT) with room for a record, round robin; NULL when none. */
+static struct gsock *rp_next_taker(struct gsock *lead)
+{
+	struct gsock *c = lead->rp_turn ? lead->rp_turn : lead;
+	struct gsock *start = c;
+	do {
+		if (c->state == GS_LISTEN && records_unread(c) < (unsigned)c->backlog) {
+			lead->rp_turn = c->rp_next ? c->rp_next : lead;
+			return c;
+		}
+		c = c->rp_next ? c->rp_next : lead;
+	} while (c != start);
+	return NULL;
+}
+
+/* Connections from LEAD's tapir listener to the listening sockets. */
+static void rp_deal(struct gsock *lead)
+{
+	struct gsock *to;
+	while ((to = rp_next_taker(lead)) && accept_one(lead, to))
+		;
+}
+
+/* GS leaves its SO_REUSEPORT group; a lead hands its tapir listener to the
+ * next member, which leads from then on. */
+static void rp_leave(struct gsock *gs)
+{
+	struct gsock *lead = gs->rp_lead, *m;
+	if (lead) {
+		struct gsock **p = &lead->rp_next;
+		while (*p && *p != gs)
+			p = &(*p)->rp_next;
+		if (*p)
+			*p = gs->rp_next;
+		if (lead->rp_turn == gs)
+			lead->rp_turn = NULL;
+		gs->rp_lead = gs->rp_next = NULL;
+		return;
+	}
+	if (!(m = gs->rp_next))
+		return;
+	if (m->t) {
+		tapir_tcp_set_event(m->t, NULL, NULL);
+		tapir_tcp_close(m->t, gs->g->now);
+	}
+	m->t = gs->t;
+	m->tlisten = gs->tlisten;
+	tapir_tcp_set_event(m->t, tcp_event, m);
+	m->rp_lead = NULL;
+	m->rp_turn = NULL;
+	for (struct gsock *o = m->rp_next; o; o = o->rp_next)
+		o->rp_lead = m;
+	gs->t = NULL;
+	gs->rp_next = NULL;
+	gate_sock_queue(m);
+}
+
 void gtcp_step(struct gsock *gs)
 {
 	enum tapir_tcp_state st;
 	int err;
-	if (gs->state == GS_LISTEN) {
-		while (records_unread(gs) < (unsigned)gs->backlog && accept_one(gs))
-			;
+	if (gs->rp_lead) { /* a member: the lead's listener deals */
+		if (gs->state == GS_LISTEN)
+			gtcp_step(gs->rp_lead);
+		return;
+	}
+	if (gs->tlisten) {
+		rp_deal(gs);
 		return;
 	}
 	if (gs->state != GS_CONNECTING)
@@ -270,6 +365,7 @@ void gtcp_hup(struct gsock *gs)
 void gtcp_free(struct gsock *gs)
 {
 	struct gate *g = gs->g;
+	rp_leave(gs);
 	if (gs->relay)
 		relay_abort(gs->relay, g->now);
 	else if (gs->t) {

@@ -65,12 +65,18 @@ int pl_fd(int fd, struct trc_fd *f)
 
 int pl_domain(const struct trc_fd *f) { return f->flags & TRC_V6 ? AF_INET6 : AF_INET; }
 
-int pl_eof(const struct trc_fd *f)
+int pl_eof(const struct trc_fd *f, int gone)
 {
+	struct trun_rep rep;
 	int r;
 	if (f->kind != TRUN_TCP)
 		return 0;
-	r = trc_op(&trc_self, TRUN_EOF, f->id, 0, 0, 0, NULL, 0, NULL);
+	rep.ret = INT32_MIN; /* no gate answered: tapir itself is gone */
+	r = trc_op(&trc_self, TRUN_EOF, f->id, 0, 0, 0, NULL, 0, &rep);
+	/* the host crashed: its end of every connection went with it, which
+	 * the program must see as a reset, never as a FIN or a hang */
+	if (rep.ret == INT32_MIN)
+		return gone;
 	return r == -EBADF ? 0 : r < 0 ? r : 0;
 }
 

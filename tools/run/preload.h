@@ -64,8 +64,10 @@ int pl_ret(int r);
 /* TRUN_DEBUG: one line on stderr per call the gate answered. */
 void pl_log(const char *call, int fd, int r);
 /* The app end of a TCP socket read EOF (or wrote EPIPE): 0 for a FIN, or
- * -errno (ECONNRESET, ETIMEDOUT) for the error a kernel socket reports. */
-int pl_eof(const struct trc_fd *f);
+ * -errno (ECONNRESET, ETIMEDOUT) for the error a kernel socket reports;
+ * GONE (-ECONNRESET reading, -EPIPE writing) when no gate answers: the
+ * host crashed. */
+int pl_eof(const struct trc_fd *f, int gone);
 /* Is FD in non-blocking mode? */
 int pl_nonblocking(int fd);
 

@@ -18,7 +18,7 @@
 static ssize_t tcp_read_done(const struct trc_fd *f, ssize_t r, size_t n)
 {
 	if (r == 0 && n > 0) {
-		int e = pl_eof(f);
+		int e = pl_eof(f, -ECONNRESET);
 		if (e < 0)
 			return pl_ret(e);
 	}
@@ -29,7 +29,7 @@ static ssize_t tcp_read_done(const struct trc_fd *f, ssize_t r, size_t n)
 static ssize_t tcp_write_done(const struct trc_fd *f, ssize_t r)
 {
 	if (r < 0 && errno == EPIPE) {
-		int e = pl_eof(f);
+		int e = pl_eof(f, -EPIPE);
 		errno = e < 0 ? -e : EPIPE;
 	}
 	return r;

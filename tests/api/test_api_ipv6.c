@@ -1,0 +1,178 @@
+/* The socket layer over IPv6: AF_INET6 sockets (sockaddr_in6) between the
+ * two nets of netpair.h, which also get fd00::1 and fd00::2 here (DAD off,
+ * so they are usable at once).  An AF_INET6 socket reaches IPv4 peers
+ * v4-mapped unless IPV6_V6ONLY (RFC 3493 3.7, 5.3). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <tapir/stack.h>
+
+#include "netpair.h"
+
+static const uint8_t A6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t B6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+static void add_v6(struct net_pair *p, void *arg)
+{
+	(void)arg;
+	assert_int_equal(tapir_iface_add_ipv6(tapir_net_stack(p->a), 0, A6, 64, 0), 0);
+	assert_int_equal(tapir_iface_add_ipv6(tapir_net_stack(p->b), 0, B6, 64, 0), 0);
+}
+
+static int pair_setup(void **state)
+{
+	struct net_pair *p = calloc(1, sizeof(*p));
+	struct tapir_config c;
+	assert_non_null(p);
+	tapir_config_default(&c);
+	c.seed = 11;
+	c.nd_dad_transmits = 0; /* RFC 4862 5.1: 0 turns DAD off */
+	*state = p;
+	net_pair_up(p, &c, add_v6, NULL);
+	return 0;
+}
+
+static int pair_teardown(void **state)
+{
+	net_pair_down(*state);
+	free(*state);
+	return 0;
+}
+
+static struct sockaddr_in6 sin6(const uint8_t *a, uint16_t port)
+{
+	struct sockaddr_in6 s;
+	memset(&s, 0, sizeof(s));
+	s.sin6_family = AF_INET6;
+	if (a)
+		memcpy(&s.sin6_addr, a, 16);
+	s.sin6_port = htons(port);
+	return s;
+}
+
+static int listener6(struct tapir_net *net, uint16_t port, int v6only)
+{
+	struct sockaddr_in6 any = sin6(NULL, port);
+	int l = tapir_socket(net, AF_INET6, SOCK_STREAM, 0);
+	assert_true(l >= 0);
+	assert_int_equal(tapir_setsockopt(net, l, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)), 0);
+	assert_int_equal(tapir_bind(net, l, SA(any), sizeof(any)), 0);
+	assert_int_equal(tapir_listen(net, l, 8), 0);
+	return l;
+}
+
+/* connect, accept, data both ways, the names on both ends */
+static void tcp6_echo(void **state)
+{
+	struct net_pair *p = *state;
+	struct sockaddr_in6 to = sin6(B6, 7000), name;
+	socklen_t len = sizeof(name);
+	char buf[64];
+	int l = listener6(p->b, 7000, 0), c, a;
+
+	c = tapir_socket(p->a, AF_INET6, SOCK_STREAM, 0);
+	assert_true(c >= 0);
+	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), 0);
+	a = tapir_accept(p->b, l, SA(name), &len);
+	assert_true(a >= 0);
+	assert_int_equal(len, sizeof(struct sockaddr_in6));
+	assert_int_equal(name.sin6_family, AF_INET6);
+	assert_memory_equal(&name.sin6_addr, A6, 16);
+	len = sizeof(name);
+	assert_int_equal(tapir_getsockname(p->a, c, SA(name), &len), 0);
+	assert_memory_equal(&name.sin6_addr, A6, 16);
+	assert_int_equal(ntohs(name.sin6_port) != 0, 1);
+	len = sizeof(name);
+	assert_int_equal(tapir_getpeername(p->a, c, SA(name), &len), 0);
+	assert_memory_equal(&name.sin6_addr, B6, 16);
+	assert_int_equal(ntohs(name.sin6_port), 7000);
+
+	assert_int_equal(tapir_send(p->a, c, "hello over ipv6", 15, 0), 15);
+	assert_int_equal(tapir_recv(p->b, a, buf, sizeof(buf), 0), 15);
+	assert_memory_equal(buf, "hello over ipv6", 15);
+	assert_int_equal(tapir_send(p->b, a, buf, 15, 0), 15);
+	assert_int_equal(tapir_recv(p->a, c, buf, sizeof(buf), 0), 15);
+	assert_memory_equal(buf, "hello over ipv6", 15);
+	assert_int_equal(tapir_close(p->a, c), 0);
+	assert_int_equal(tapir_recv(p->b, a, buf, sizeof(buf), 0), 0); /* the FIN */
+	tapir_close(p->b, a);
+	tapir_close(p->b, l);
+}
+
+/* RFC 3493 3.7: IPv4 reaches an AF_INET6 listener as ::ffff:10.0.0.1;
+ * with IPV6_V6ONLY it does not (refused) */
+static void tcp6_v4mapped(void **state)
+{
+	struct net_pair *p = *state;
+	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+	struct sockaddr_in to = net_sin(NP_B, 7001);
+	struct sockaddr_in6 name, to6 = sin6(B6, 7002);
+	socklen_t len = sizeof(name);
+	int l = listener6(p->b, 7001, 0), l6 = listener6(p->b, 7002, 1), c, a;
+
+	c = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), 0);
+	a = tapir_accept(p->b, l, SA(name), &len);
+	assert_true(a >= 0);
+	assert_memory_equal(&name.sin6_addr, mapped, 16);
+	tapir_close(p->a, c);
+	tapir_close(p->b, a);
+
+	to = net_sin(NP_B, 7002);
+	c = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	tapir_close(p->a, c);
+	/* ... while IPv6 gets in */
+	c = tapir_socket(p->a, AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p->a, c, SA(to6), sizeof(to6)), 0);
+	tapir_close(p->a, c);
+	/* an AF_INET6 socket takes no sockaddr_in */
+	c = tapir_socket(p->a, AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), -1);
+	assert_int_equal(errno, EAFNOSUPPORT);
+	tapir_close(p->a, c);
+	tapir_close(p->b, l);
+	tapir_close(p->b, l6);
+}
+
+static void udp6_echo(void **state)
+{
+	struct net_pair *p = *state;
+	struct sockaddr_in6 any = sin6(NULL, 7003), to = sin6(B6, 7003), from;
+	socklen_t len = sizeof(from);
+	char buf[64];
+	int u = tapir_socket(p->b, AF_INET6, SOCK_DGRAM, 0), c = tapir_socket(p->a, AF_INET6, SOCK_DGRAM, 0);
+	assert_int_equal(tapir_bind(p->b, u, SA(any), sizeof(any)), 0);
+	assert_int_equal(tapir_sendto(p->a, c, "dgram", 5, 0, SA(to), sizeof(to)), 5);
+	assert_int_equal(tapir_recvfrom(p->b, u, buf, sizeof(buf), 0, SA(from), &len), 5);
+	assert_int_equal(len, sizeof(from));
+	assert_memory_equal(&from.sin6_addr, A6, 16);
+	assert_int_equal(tapir_sendto(p->b, u, buf, 5, 0, SA(from), len), 5);
+	len = sizeof(from);
+	assert_int_equal(tapir_recvfrom(p->a, c, buf, sizeof(buf), 0, SA(from), &len), 5);
+	assert_memory_equal(buf, "dgram", 5);
+	assert_memory_equal(&from.sin6_addr, B6, 16);
+	assert_int_equal(ntohs(from.sin6_port), 7003);
+	tapir_close(p->a, c);
+	tapir_close(p->b, u);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(tcp6_echo, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(tcp6_v4mapped, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(udp6_echo, pair_setup, pair_teardown),
+	};
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,306 @@
+/* TCP and UDP over IPv6 (RFC 8200, RFC 9293), between two stacks on the
+ * in-memory cable of tcpsim.h: A fd00::1, B fd00::2 (and their IPv4
+ * addresses, for the dual-stack cases).  The handshake, data both ways
+ * byte-exact (on a clean cable and on tcpsim's lossy one, seeded), the
+ * close to TIME-WAIT, the MSS from the IPv6 MTU, a RST from a closed port,
+ * IPV6_V6ONLY against v4-mapped IPv4, and a UDP echo with its mandatory
+ * checksum (RFC 8200 8.1). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <tapir/hook.h>
+#include <tapir/udp.h>
+#include <tapir/wire.h>
+
+#include "tcpsim.h"
+
+static const uint8_t A6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t B6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+/* Both sides get their IPv6 address and wait out DAD (RFC 4862 5.4). */
+static void v6_up(struct sim *sim, const struct tapir_memlink_params *lp)
+{
+	sim_init(sim, NULL, lp);
+	assert_int_equal(tapir_iface_add_ipv6(sim->st[0], sim->ifindex[0], A6, 64, sim->now), 0);
+	assert_int_equal(tapir_iface_add_ipv6(sim->st[1], sim->ifindex[1], B6, 64, sim->now), 0);
+	sim_advance(sim, TAPIR_SEC(5));
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(tapir_iface_ipv6_addr(sim->st[i], sim->ifindex[i], 1, NULL, NULL),
+				 TAPIR_ADDR6_PREFERRED);
+}
+
+static struct tapir_ip ip6(const uint8_t *a) { return tapir_ip_from_v6(a); }
+
+static bool accepted(void *arg)
+{
+	struct pair *p = arg;
+	int err;
+	if (!p->srv)
+		p->srv = tapir_tcp_accept(p->lis, &err);
+	return p->srv && p->connected;
+}
+
+/* B listens on [LADDR]:PORT (V6ONLY as given), A connects to [RADDR]:PORT */
+static bool v6_pair(struct sim *sim, struct pair *p, const struct tapir_ip *laddr, bool v6only,
+		    const struct tapir_ip *raddr, uint16_t port)
+{
+	memset(p, 0, sizeof(*p));
+	p->lis = tapir_tcp_new(sim->st[1]);
+	assert_non_null(p->lis);
+	assert_int_equal(tapir_tcp_setopt(p->lis, TAPIR_TCP_V6ONLY, v6only), 0);
+	assert_int_equal(tapir_tcp_bind_addr(p->lis, laddr, port), 0);
+	assert_int_equal(tapir_tcp_listen(p->lis, 8), 0);
+	p->cli = tapir_tcp_new(sim->st[0]);
+	assert_non_null(p->cli);
+	tapir_tcp_set_event(p->cli, pair_cli_event, p);
+	assert_int_equal(tapir_tcp_connect_addr(p->cli, raddr, port, sim->now), 0);
+	return sim_run(sim, sim->now + TAPIR_SEC(30), accepted, p);
+}
+
+struct xfer {
+	struct sim *sim;
+	struct tapir_tcp *from, *to;
+	const uint8_t *data;
+	size_t len, sent, got;
+	uint8_t *out;
+};
+
+static bool xfer_step(void *arg)
+{
+	struct xfer *x = arg;
+	long r;
+	while (x->sent < x->len &&
+	       (r = tapir_tcp_send(x->from, x->data + x->sent, x->len - x->sent, x->sim->now)) > 0)
+		x->sent += (size_t)r;
+	while ((r = tapir_tcp_recv(x->to, x->out + x->got, x->len - x->got, x->sim->now)) > 0)
+		x->got += (size_t)r;
+	return x->got == x->len;
+}
+
+/* LEN bytes FROM -> TO, byte-exact */
+static void transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,
+		     unsigned seed)
+{
+	uint8_t *data = malloc(len), *out = malloc(len);
+	struct xfer x = {sim, from, to, data, len, 0, 0, out};
+	assert_non_null(data);
+	assert_non_null(out);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)((i * 131 + seed) ^ (i >> 9));
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(600), xfer_step, &x));
+	assert_memory_equal(data, out, len);
+	free(data);
+	free(out);
+}
+
+static void close_both(struct sim *sim, struct pair *p)
+{
+	tapir_tcp_close(p->cli, sim->now);
+	tapir_tcp_close(p->srv, sim->now);
+	assert_true(sim_only_listener_after(sim, TAPIR_SEC(130)));
+	tapir_tcp_close(p->lis, sim->now);
+}
+
+static void test_v6_handshake_data_close(void **state)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_ip any = {{0}}, b = ip6(B6), l, r;
+	struct tapir_tcp_info i;
+	uint16_t lport, rport;
+	(void)state;
+	v6_up(&sim, NULL);
+	assert_true(v6_pair(&sim, &p, &any, false, &b, 80));
+	/* the addresses are the IPv6 ones; the IPv4 calls see none */
+	tapir_tcp_local_addr(p.cli, &l, &lport);
+	tapir_tcp_peer_addr(p.cli, &r, &rport);
+	assert_memory_equal(l.b, A6, 16);
+	assert_memory_equal(r.b, B6, 16);
+	assert_int_equal(rport, 80);
+	tapir_tcp_peer_addr(p.srv, &r, &rport);
+	assert_memory_equal(r.b, A6, 16);
+	assert_int_equal(rport, lport);
+	tapir_tcp_get_info(p.cli, &i);
+	assert_int_equal(i.raddr, 0);
+	assert_memory_equal(i.raddr_ip.b, B6, 16);
+	/* RFC 8200 5 / RFC 9293 3.7.1: 1500 less 40 + 20 bytes of headers */
+	assert_int_equal(i.mss, 1440);
+	transfer(&sim, p.cli, p.srv, 300000, 1);
+	transfer(&sim, p.srv, p.cli, 200000, 2);
+	close_both(&sim, &p);
+	assert_int_equal(tapir_stats(sim.st[0])->tcp_rst_sent + tapir_stats(sim.st[1])->tcp_rst_sent, 0);
+	sim_fini(&sim);
+}
+
+/* tcpsim's lossy cable (5% loss, reordering, duplicates, corruption),
+ * seeded: every byte arrives, in order, both ways */
+static void test_v6_lossy(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		struct tapir_memlink_params lp;
+		struct sim sim;
+		struct pair p;
+		struct tapir_ip b = ip6(B6), l = ip6(B6);
+		sim_lossy_link(&lp, seed);
+		v6_up(&sim, &lp);
+		assert_true(v6_pair(&sim, &p, &l, false, &b, 8080));
+		transfer(&sim, p.cli, p.srv, 500000, (unsigned)seed);
+		transfer(&sim, p.srv, p.cli, 100000, (unsigned)seed + 7);
+		assert_true(tapir_stats(sim.st[0])->tcp_retransmits > 0);
+		close_both(&sim, &p);
+		sim_fini(&sim);
+	}
+}
+
+static bool cli_done(void *arg)
+{
+	const struct pair *p = arg;
+	return p->connected || (p->cli_ev & (TAPIR_EV_ERROR | TAPIR_EV_HUP));
+}
+
+/* RFC 9293 3.10.7.1: a SYN to a port nobody listens on gets a RST, over
+ * IPv6 as over IPv4; an IPv6-only listener is such a port for IPv4. */
+static void test_v6_rst_closed_port(void **state)
+{
+	struct sim sim;
+	struct pair p;
+	struct tapir_ip any = {{0}}, b = ip6(B6), b4 = tapir_ip_from_v4(SIM_B);
+	(void)state;
+	v6_up(&sim, NULL);
+	memset(&p, 0, sizeof(p));
+	p.cli = tapir_tcp_new(sim.st[0]);
+	tapir_tcp_set_event(p.cli, pair_cli_event, &p);
+	assert_int_equal(tapir_tcp_connect_addr(p.cli, &b, 81, sim.now), 0);
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(5), cli_done, &p));
+	assert_false(p.connected);
+	assert_int_equal(tapir_tcp_error(p.cli), ECONNREFUSED);
+	assert_int_equal(tapir_stats(sim.st[1])->tcp_rst_sent, 1);
+	tapir_tcp_close(p.cli, sim.now);
+
+	/* V6ONLY: IPv4 to the same port is refused ... */
+	p.lis = tapir_tcp_new(sim.st[1]);
+	assert_int_equal(tapir_tcp_setopt(p.lis, TAPIR_TCP_V6ONLY, 1), 0);
+	assert_int_equal(tapir_tcp_bind_addr(p.lis, &any, 82), 0);
+	assert_int_equal(tapir_tcp_listen(p.lis, 8), 0);
+	/* ... and the IPv4 "any" may hold the same port beside it */
+	struct tapir_tcp *l4 = tapir_tcp_new(sim.st[1]);
+	assert_int_equal(tapir_tcp_bind(l4, 0, 82), 0);
+	tapir_tcp_close(l4, sim.now);
+	p.cli = tapir_tcp_new(sim.st[0]);
+	tapir_tcp_set_event(p.cli, pair_cli_event, &p);
+	p.cli_ev = 0;
+	assert_int_equal(tapir_tcp_connect(p.cli, SIM_B, 82, sim.now), 0);
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(5), cli_done, &p));
+	assert_false(p.connected);
+	assert_int_equal(tapir_tcp_error(p.cli), ECONNREFUSED);
+	tapir_tcp_close(p.cli, sim.now);
+	tapir_tcp_close(p.lis, sim.now);
+
+	/* without V6ONLY, :: takes IPv4 too, its peer v4-mapped (RFC 3493 3.7) */
+	assert_true(v6_pair(&sim, &p, &any, false, &b4, 83));
+	struct tapir_ip r;
+	uint16_t rport;
+	tapir_tcp_peer_addr(p.srv, &r, &rport);
+	assert_true(tapir_ip_is_v4(&r));
+	assert_int_equal(tapir_ip_v4(&r), SIM_A);
+	/* and a :: bind clashes with an IPv4 bind of the same port */
+	struct tapir_tcp *t = tapir_tcp_new(sim.st[1]);
+	assert_int_equal(tapir_tcp_bind(t, 0, 83), -EADDRINUSE);
+	tapir_tcp_close(t, sim.now);
+	close_both(&sim, &p);
+	sim_fini(&sim);
+}
+
+/* ---- UDP ---- */
+
+static bool udp_readable(void *arg) { return tapir_udp_events(arg) & TAPIR_EV_READ; }
+
+/* A frame from A to B's port 7: "ping" over IPv6 with its checksum, or
+ * with none (0) */
+static int inject_udp6(struct sim *sim, bool csum)
+{
+	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1}, mac_b[6] = {2, 0, 0, 0, 0, 2};
+	uint8_t f[14 + 40 + 12] = {0}, *ip = f + 14, *u = ip + 40;
+	memcpy(f, mac_b, 6);
+	memcpy(f + 6, mac_a, 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, 12);
+	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_UDP;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, A6, 16);
+	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
+	tapir_put16(u + TAPIR_UH_SPORT, 5000);
+	tapir_put16(u + TAPIR_UH_DPORT, 7);
+	tapir_put16(u + TAPIR_UH_LEN, 12);
+	memcpy(u + 8, "ping", 4);
+	if (csum)
+		tapir_put16(u + TAPIR_UH_CSUM, tapir_csum_fold(tapir_csum_add(
+			tapir_csum_pseudo6(A6, B6, TAPIR_IPPROTO_UDP, 12), u, 12)));
+	return tapir_inject_rx(sim->st[1], sim->ifindex[1], f, sizeof(f), sim->now);
+}
+
+/* A UDP echo over IPv6: A sends, B echoes what it got to where it came
+ * from, A checks it */
+static void test_v6_udp_echo(void **state)
+{
+	struct sim sim;
+	struct tapir_ip any = {{0}}, b = ip6(B6), from;
+	uint8_t buf[2000], msg[1200];
+	uint16_t port;
+	long n;
+	(void)state;
+	v6_up(&sim, NULL);
+	struct tapir_udp *ua = tapir_udp_new(sim.st[0]), *ub = tapir_udp_new(sim.st[1]);
+	assert_int_equal(tapir_udp_bind_addr(ub, &any, 7), 0);
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)(i * 7);
+	assert_int_equal(tapir_udp_sendto_addr(ua, msg, sizeof(msg), &b, 7, sim.now), sizeof(msg));
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(2), udp_readable, ub));
+	n = tapir_udp_recvfrom_addr(ub, buf, sizeof(buf), &from, &port);
+	assert_int_equal(n, sizeof(msg));
+	assert_memory_equal(from.b, A6, 16);
+	assert_int_equal(tapir_udp_sendto_addr(ub, buf, (size_t)n, &from, port, sim.now), n);
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(2), udp_readable, ua));
+	n = tapir_udp_recvfrom_addr(ua, buf, sizeof(buf), &from, &port);
+	assert_int_equal(n, sizeof(msg));
+	assert_memory_equal(buf, msg, sizeof(msg));
+	assert_memory_equal(from.b, B6, 16);
+	assert_int_equal(port, 7);
+	/* IPv4 still reaches the :: socket, v4-mapped */
+	assert_int_equal(tapir_udp_sendto(ua, msg, 10, SIM_B, 7, sim.now), 10);
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(2), udp_readable, ub));
+	assert_int_equal(tapir_udp_recvfrom_addr(ub, buf, sizeof(buf), &from, &port), 10);
+	assert_true(tapir_ip_is_v4(&from));
+	assert_int_equal(tapir_ip_v4(&from), SIM_A);
+	/* RFC 8200 8.1: a zero checksum over IPv6 is dropped and counted; the
+	 * same datagram with its checksum is taken */
+	uint64_t bad = tapir_stats(sim.st[1])->drop[TAPIR_DROP_udp_checksum];
+	assert_int_equal(inject_udp6(&sim, false), 0);
+	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_udp_checksum], bad + 1);
+	assert_false(tapir_udp_events(ub) & TAPIR_EV_READ);
+	assert_int_equal(inject_udp6(&sim, true), 0);
+	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_udp_checksum], bad + 1);
+	assert_int_equal(tapir_udp_recvfrom_addr(ub, buf, sizeof(buf), &from, &port), 4);
+	assert_memory_equal(buf, "ping", 4);
+	tapir_udp_free(ua);
+	tapir_udp_free(ub);
+	sim_fini(&sim);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v6_handshake_data_close),
+		cmocka_unit_test(test_v6_lossy),
+		cmocka_unit_test(test_v6_rst_closed_port),
+		cmocka_unit_test(test_v6_udp_echo),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
