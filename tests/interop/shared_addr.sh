@@ -14,9 +14,11 @@
 #     SIGKILL followed by another start (which removes the leftover), and
 #     after refused starts (--ports in the ephemeral range or on a kernel
 #     listener, no CAP_NET_ADMIN: exit 2, one tapir: line);
+#   - UDP: tapir's echo on 7; a datagram to the kernel's closed port 9999
+#     gets exactly one port unreachable (the kernel's);
 #   - tapir check --mode stack --shared-addr from A scanning B: the right
 #     open/closed results, each SYN/ACK answered by one RST (tapir's), none
-#     by A's kernel;
+#     by A's kernel; a check stopped with SIGINT removes its table;
 #   - tapir run --iface vA --shared-addr -- curl: B's file byte-exact over
 #     tapir's TCP (ttl=44, a port of tapir's range), no RST from A.
 source "$(dirname "$0")/lib.sh"
@@ -136,6 +138,10 @@ grep -q DUP "$WORK/ping.out" && fail "ping to A answered twice (tapir echoed too
 grep -q '3 received' "$WORK/ping.out" || fail "ping: $(tail -n 2 "$WORK/ping.out")"
 # a closed port of the kernel's: the kernel's RST, tapir silent
 nsb nc -z -w 2 "$A_ADDR" 22 && fail "port 22 of A is open?"
+# UDP: tapir's echo on 7; a datagram to a closed port of the kernel's gets
+# the kernel's port unreachable only (tapir's would be a second one)
+[[ $(echo udp-echo | nsb nc -u -w 2 "$A_ADDR" 7) == udp-echo ]] || fail "UDP echo from tapir's port 7"
+echo to-the-kernel | nsb nc -u -w 1 "$A_ADDR" 9999
 
 nsx nft list table inet "tapir_$HOST_PID" >"$WORK/guard.txt"
 grep -Eq 'counter packets [1-9]' "$WORK/guard.txt" || fail "the guard dropped nothing: $(cat "$WORK/guard.txt")"
@@ -143,7 +149,7 @@ stop_with TERM
 kill "$CAP"
 wait "$CAP" 2>/dev/null
 ruleset_as_before "after SIGTERM"
-grep -Eq '^tapir: shared-addr: ignored \(the kernel.s\) [1-9][0-9]* TCP segments, [0-9]+ UDP datagrams, [1-9][0-9]* ICMP queries' "$HOST_ERR" ||
+grep -Eq '^tapir: shared-addr: ignored \(the kernel.s\) [1-9][0-9]* TCP segments, [1-9][0-9]* UDP datagrams, [1-9][0-9]* ICMP queries' "$HOST_ERR" ||
 	fail "tapir's report: $(grep shared-addr "$HOST_ERR")"
 
 # the capture: tapir's TCP (ttl 33) on port 80, the kernel's (ttl 64) on 8000,
@@ -154,8 +160,10 @@ ttls=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==8000" -T 
 [[ $ttls == "64 " ]] || fail "A's port 8000 answered with TTLs '$ttls' (the kernel's: 64)"
 n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && (tcp.srcport==80 || tcp.srcport==7) && tcp.flags.reset==1" | wc -l)
 [[ $n -eq 0 ]] || fail "$n RSTs from A's port 80/7 (the kernel's?)"
-n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp && icmp.type!=0" | wc -l)
-[[ $n -eq 0 ]] || fail "$n ICMP errors from A"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp && icmp.type!=0 && !(udp.dstport==9999)" | wc -l)
+[[ $n -eq 0 ]] || fail "$n ICMP errors from A for tapir's ports"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp.type==3 && udp.dstport==9999" | wc -l)
+[[ $n -eq 1 ]] || fail "$n port unreachables for one datagram to the kernel's UDP port 9999 (want 1: the kernel's)"
 n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==22 && tcp.flags.reset==1 && ip.ttl==64" | wc -l)
 [[ $n -ge 1 ]] || fail "no kernel RST for A's closed port 22"
 n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp.type==0" | wc -l)
@@ -240,6 +248,19 @@ sports=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$A_ADDR && tcp.flags.syn==1" -T
 [[ $rsts -eq $synacks ]] || fail "$rsts RSTs for $synacks SYN/ACKs (A's kernel answered too?)"
 [[ $sports -eq 0 ]] || fail "$sports SYNs from ports outside tapir's 61000-65535"
 log "check --shared-addr: 8080 open, 8081 and 22 closed; $synacks SYN/ACK, $rsts RST (tapir's)"
+
+# a check stopped with SIGINT removes its table too
+ip netns exec "$NS" "$TAPIR" check --mode stack --iface vA --shared-addr --rate 20 "$B_ADDR:1-2000" \
+	>/dev/null 2>"$WORK/check2.err" &
+CHK=$!
+for ((i = 0; i < 100; i++)); do
+	[[ $(nsx nft list tables) == "table inet tapir_$CHK" ]] && break
+	sleep 0.1
+done
+[[ $(nsx nft list tables) == "table inet tapir_$CHK" ]] || fail "check: no table inet tapir_$CHK while it runs"
+kill -INT "$CHK"
+wait "$CHK"
+ruleset_as_before "after check's SIGINT"
 
 # ---- 5: tapir run --iface vA --shared-addr -- curl (tapir's TCP, ttl 44) ----
 head -c 300000 /dev/urandom >"$WORK/kernelB/r.bin"
