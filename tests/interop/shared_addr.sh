@@ -181,11 +181,20 @@ _wait_gone "$HOST_WRAP" 100 || fail "tapir survived SIGKILL"
 wait "$HOST_WRAP" 2>/dev/null
 tables=$(nsx nft list tables)
 grep -qx "table inet tapir_$old" <<<"$tables" || fail "SIGKILL: the table should be left behind"
-shared_start --serve echo
+shared_start --serve echo --ports 61000-61999
 grep -q "removed the nftables table inet tapir_$old of a tapir that is gone" "$HOST_ERR" ||
 	fail "the next start did not report removing tapir_$old: $(cat "$HOST_ERR")"
 tables=$(nsx nft list tables | tr '\n' ' ')
 [[ $tables == "table inet tapir_$HOST_PID " ]] || fail "tables after the next start: $tables"
+# a second tapir on the same address may not take the first one's ports
+before=$(nsx nft list ruleset)
+nsx "$TAPIR" check --mode stack --iface vA --shared-addr "$B_ADDR:8080" >/dev/null 2>"$WORK/two.err"
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "^tapir: .*port 61000 is already the tapir's with PID $HOST_PID on this address" "$WORK/two.err" ||
+	fail "a second tapir on the same ports: exit $rc: $(cat "$WORK/two.err")"
+[[ "$(nsx nft list ruleset)" == "$before" ]] || fail "the refused second tapir changed the ruleset"
+nsx "$TAPIR" check --mode stack --iface vA --shared-addr --ports 62000-62100 "$B_ADDR:8080" >"$WORK/two.out" 2>"$WORK/two.err" ||
+	fail "a second tapir on ports of its own: $(cat "$WORK/two.err")"
 stop_with TERM
 ruleset_as_before "after SIGKILL and the next start"
 log "the table goes on SIGTERM, SIGINT, and after SIGKILL with the next start"
