@@ -117,26 +117,68 @@ static bool net_admin(void)
 
 /* Deletes tables tapir_<pid> of this network namespace whose tapir is
  * gone (one killed with SIGKILL could not remove its own). */
-static int remove_stale(char *err, size_t errlen)
+/* The first port of OWN that the live tapir PID's table also guards on
+ * ADDR, or 0.  Its rule reads "... ip daddr A.B.C.D ... th dport { 7,
+ * 61000-65535 } ..." (as install writes it, as nftables lists it). */
+static unsigned shared_with(long pid, uint32_t addr, const uint8_t *own)
+{
+	char cmd[64], e[128], a[16], *out = NULL, *at;
+	unsigned r = 0;
+	snprintf(cmd, sizeof(cmd), "list table inet tapir_%ld", pid);
+	if (nft_run(cmd, &out, e, sizeof(e)) < 0)
+		return 0; /* gone meanwhile */
+	at = strstr(out, "ip daddr ");
+	if (at && !strncmp(at + 9, tapir_ipv4_str(addr, a), strlen(a)) &&
+	    !isdigit((unsigned char)at[9 + strlen(a)]) && (at = strstr(at, "th dport { "))) {
+		at += 11;
+		while (!r && isdigit((unsigned char)*at)) {
+			unsigned long lo = strtoul(at, &at, 10), hi = lo;
+			if (*at == '-')
+				hi = strtoul(at + 1, &at, 10);
+			for (unsigned long p = lo; p <= hi && p < 65536 && !r; p++)
+				if (own[p >> 3] & (1u << (p & 7)))
+					r = (unsigned)p;
+			at += strspn(at, ", ");
+		}
+	}
+	free(out);
+	return r;
+}
+
+/* Deletes tables tapir_<pid> of this network namespace whose tapir is
+ * gone (one killed with SIGKILL could not remove its own), and refuses
+ * ports that a live tapir on the same address holds: both would answer
+ * for them (two scans at once would reset each other's connections). */
+static int sweep(uint32_t addr, const uint8_t *own, char *err, size_t errlen)
 {
 	char *out = NULL, *line, *save = NULL;
+	int r = 0;
 	if (nft_run("list tables inet", &out, err, errlen) < 0)
 		return -1;
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(out, "\n", &save); line && !r; line = strtok_r(NULL, "\n", &save)) {
 		long pid;
+		unsigned port;
 		char *end, cmd[64], e2[128];
 		if (strncmp(line, "table inet tapir_", 17))
 			continue;
 		pid = strtol(line + 17, &end, 10);
-		if (end == line + 17 || *end || pid <= 0 || pid == getpid() || tapir_alive(pid))
+		if (end == line + 17 || *end || pid <= 0 || pid == getpid())
 			continue;
+		if (tapir_alive(pid)) {
+			if ((port = shared_with(pid, addr, own))) {
+				snprintf(err, errlen, "--shared-addr: port %u is already the tapir's with PID %ld on this address (table inet tapir_%ld): give each tapir its own --ports",
+					 port, pid, pid);
+				r = -2;
+			}
+			continue;
+		}
 		snprintf(cmd, sizeof(cmd), "delete table inet tapir_%ld", pid);
 		if (nft_run(cmd, NULL, e2, sizeof(e2)) == 0)
 			fprintf(stderr, "tapir: removed the nftables table inet tapir_%ld of a tapir that is gone\n",
 				pid);
 	}
 	free(out);
-	return 0;
+	return r;
 }
 
 /* OWN as an nftables set body: "7, 9, 61000-65535". */
@@ -186,7 +228,11 @@ int nftguard_install(const char *iface, uint32_t addr, const uint8_t *own, char 
 		snprintf(err, errlen, "--shared-addr: tapir needs CAP_NET_ADMIN for its nftables table (run as root)");
 		return -1;
 	}
-	if (remove_stale(e, sizeof(e)) < 0) {
+	if ((r = sweep(addr, own, e, sizeof(e))) == -2) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	if (r < 0) {
 		snprintf(err, errlen, "--shared-addr: cannot read the nftables ruleset: %s%s", e,
 			 strstr(e, "ermitted") ? " (needs CAP_NET_ADMIN: run as root)" : "");
 		return -1;

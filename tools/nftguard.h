@@ -12,7 +12,8 @@
 /* Installs the table for interface IFACE and address ADDR (host byte
  * order), dropping TCP and UDP to the ports whose bit is set in OWN (8192
  * bytes, bit P for port P).  First removes tables tapir_<pid> whose process
- * is gone (a tapir killed with SIGKILL).  All in one nftables transaction:
+ * is gone (a tapir killed with SIGKILL), and refuses ports that a live
+ * tapir's table guards on the same address.  All in one nftables transaction:
  * either the whole table is there or nothing is.  The table goes away at
  * exit (atexit: exit, die, and the SIGINT/SIGTERM paths that end in exit).
  * 0, or -1 with a one-line reason in ERR. */

@@ -14,9 +14,11 @@
 #     SIGKILL followed by another start (which removes the leftover), and
 #     after refused starts (--ports in the ephemeral range or on a kernel
 #     listener, no CAP_NET_ADMIN: exit 2, one tapir: line);
+#   - UDP: tapir's echo on 7; a datagram to the kernel's closed port 9999
+#     gets exactly one port unreachable (the kernel's);
 #   - tapir check --mode stack --shared-addr from A scanning B: the right
 #     open/closed results, each SYN/ACK answered by one RST (tapir's), none
-#     by A's kernel;
+#     by A's kernel; a check stopped with SIGINT removes its table;
 #   - tapir run --iface vA --shared-addr -- curl: B's file byte-exact over
 #     tapir's TCP (ttl=44, a port of tapir's range), no RST from A.
 source "$(dirname "$0")/lib.sh"
@@ -93,6 +95,24 @@ ruleset_as_before() {
 	[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "$1: the ruleset differs from before: $(nsx nft list ruleset)"
 }
 
+# ---- 0: tapir host --iface vA with an address (and MAC) of its own ----
+HOST_N=$((HOST_N + 1))
+HOST_OUT=$WORK/host$HOST_N.out
+HOST_ERR=$WORK/host$HOST_N.err
+timeout -s TERM -k 5 60 ip netns exec "$NS" "$TAPIR" host --iface vA --addr 10.78.0.9/24 \
+	--serve echo >"$HOST_OUT" 2>"$HOST_ERR" &
+HOST_WRAP=$!
+for ((i = 0; i < 100; i++)); do grep -q '^ready ' "$HOST_OUT" 2>/dev/null && break; sleep 0.1; done
+grep -q '^ready iface=vA addr=10.78.0.9/24 ' "$HOST_OUT" || fail "--iface: $(cat "$HOST_OUT" "$HOST_ERR")"
+HOST_PID=$(pgrep -P "$HOST_WRAP" | head -n 1)
+nsb ping -c 2 -i 0.2 -W 2 10.78.0.9 >/dev/null || fail "--iface: ping to tapir's own address"
+[[ $(echo own-addr | nsb nc -N -w 5 10.78.0.9 7) == own-addr ]] || fail "--iface: echo"
+[[ $(nsb ip neigh show 10.78.0.9 | awk '{print $5}') != $(nsx cat /sys/class/net/vA/address) ]] ||
+	fail "--iface: tapir answered ARP with the kernel's MAC"
+stop_with TERM
+[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "--iface without --shared-addr touched nftables"
+log "--iface with an address of its own: ping, echo, its own MAC"
+
 # ---- 1: tapir serves port 80 on A's own address ----
 nsb dumpcap -q -i vB -w "$WORK/b.pcap" >/dev/null 2>&1 &
 CAP=$!
@@ -118,6 +138,10 @@ grep -q DUP "$WORK/ping.out" && fail "ping to A answered twice (tapir echoed too
 grep -q '3 received' "$WORK/ping.out" || fail "ping: $(tail -n 2 "$WORK/ping.out")"
 # a closed port of the kernel's: the kernel's RST, tapir silent
 nsb nc -z -w 2 "$A_ADDR" 22 && fail "port 22 of A is open?"
+# UDP: tapir's echo on 7; a datagram to a closed port of the kernel's gets
+# the kernel's port unreachable only (tapir's would be a second one)
+[[ $(echo udp-echo | nsb nc -u -w 2 "$A_ADDR" 7) == udp-echo ]] || fail "UDP echo from tapir's port 7"
+echo to-the-kernel | nsb nc -u -w 1 "$A_ADDR" 9999
 
 nsx nft list table inet "tapir_$HOST_PID" >"$WORK/guard.txt"
 grep -Eq 'counter packets [1-9]' "$WORK/guard.txt" || fail "the guard dropped nothing: $(cat "$WORK/guard.txt")"
@@ -125,7 +149,7 @@ stop_with TERM
 kill "$CAP"
 wait "$CAP" 2>/dev/null
 ruleset_as_before "after SIGTERM"
-grep -Eq '^tapir: shared-addr: ignored \(the kernel.s\) [1-9][0-9]* TCP segments, [0-9]+ UDP datagrams, [1-9][0-9]* ICMP queries' "$HOST_ERR" ||
+grep -Eq '^tapir: shared-addr: ignored \(the kernel.s\) [1-9][0-9]* TCP segments, [1-9][0-9]* UDP datagrams, [1-9][0-9]* ICMP queries' "$HOST_ERR" ||
 	fail "tapir's report: $(grep shared-addr "$HOST_ERR")"
 
 # the capture: tapir's TCP (ttl 33) on port 80, the kernel's (ttl 64) on 8000,
@@ -136,8 +160,10 @@ ttls=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==8000" -T 
 [[ $ttls == "64 " ]] || fail "A's port 8000 answered with TTLs '$ttls' (the kernel's: 64)"
 n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && (tcp.srcport==80 || tcp.srcport==7) && tcp.flags.reset==1" | wc -l)
 [[ $n -eq 0 ]] || fail "$n RSTs from A's port 80/7 (the kernel's?)"
-n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp && icmp.type!=0" | wc -l)
-[[ $n -eq 0 ]] || fail "$n ICMP errors from A"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp && icmp.type!=0 && !(udp.dstport==9999)" | wc -l)
+[[ $n -eq 0 ]] || fail "$n ICMP errors from A for tapir's ports"
+n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp.type==3 && udp.dstport==9999" | wc -l)
+[[ $n -eq 1 ]] || fail "$n port unreachables for one datagram to the kernel's UDP port 9999 (want 1: the kernel's)"
 n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==22 && tcp.flags.reset==1 && ip.ttl==64" | wc -l)
 [[ $n -ge 1 ]] || fail "no kernel RST for A's closed port 22"
 n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp.type==0" | wc -l)
@@ -155,11 +181,20 @@ _wait_gone "$HOST_WRAP" 100 || fail "tapir survived SIGKILL"
 wait "$HOST_WRAP" 2>/dev/null
 tables=$(nsx nft list tables)
 grep -qx "table inet tapir_$old" <<<"$tables" || fail "SIGKILL: the table should be left behind"
-shared_start --serve echo
+shared_start --serve echo --ports 61000-61999
 grep -q "removed the nftables table inet tapir_$old of a tapir that is gone" "$HOST_ERR" ||
 	fail "the next start did not report removing tapir_$old: $(cat "$HOST_ERR")"
 tables=$(nsx nft list tables | tr '\n' ' ')
 [[ $tables == "table inet tapir_$HOST_PID " ]] || fail "tables after the next start: $tables"
+# a second tapir on the same address may not take the first one's ports
+before=$(nsx nft list ruleset)
+nsx "$TAPIR" check --mode stack --iface vA --shared-addr "$B_ADDR:8080" >/dev/null 2>"$WORK/two.err"
+rc=$?
+[[ $rc -eq 2 ]] && grep -q "^tapir: .*port 61000 is already the tapir's with PID $HOST_PID on this address" "$WORK/two.err" ||
+	fail "a second tapir on the same ports: exit $rc: $(cat "$WORK/two.err")"
+[[ "$(nsx nft list ruleset)" == "$before" ]] || fail "the refused second tapir changed the ruleset"
+nsx "$TAPIR" check --mode stack --iface vA --shared-addr --ports 62000-62100 "$B_ADDR:8080" >"$WORK/two.out" 2>"$WORK/two.err" ||
+	fail "a second tapir on ports of its own: $(cat "$WORK/two.err")"
 stop_with TERM
 ruleset_as_before "after SIGKILL and the next start"
 log "the table goes on SIGTERM, SIGINT, and after SIGKILL with the next start"
@@ -192,6 +227,12 @@ refused "check without CAP_NET_ADMIN" "needs CAP_NET_ADMIN for its nftables tabl
 	capsh --drop=cap_net_admin -- -c "exec $TAPIR check --mode stack --iface vA --shared-addr $B_ADDR:8080"
 refused "check --ports overlap" "overlaps the kernel's ephemeral ports" \
 	"$TAPIR" check --mode stack --iface vA --shared-addr --ports 50000-50010 "$B_ADDR:8080"
+refused "--shared-addr with --tap" "--shared-addr goes with --iface IF" \
+	"$TAPIR" host --tap tpx0 --addr 10.79.0.2/24 --shared-addr
+refused "--shared-addr with --addr" "takes vA's own address and MAC" \
+	"$TAPIR" host --iface vA --shared-addr --addr 10.78.0.9/24
+refused "no such interface" "no Ethernet interface nosuch0" \
+	"$TAPIR" host --iface nosuch0 --shared-addr
 log "refused: ephemeral overlap, kernel listeners, no CAP_NET_ADMIN (exit 2, nothing installed)"
 
 # ---- 4: check --mode stack --shared-addr scanning B ----
@@ -216,6 +257,19 @@ sports=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$A_ADDR && tcp.flags.syn==1" -T
 [[ $rsts -eq $synacks ]] || fail "$rsts RSTs for $synacks SYN/ACKs (A's kernel answered too?)"
 [[ $sports -eq 0 ]] || fail "$sports SYNs from ports outside tapir's 61000-65535"
 log "check --shared-addr: 8080 open, 8081 and 22 closed; $synacks SYN/ACK, $rsts RST (tapir's)"
+
+# a check stopped with SIGINT removes its table too
+ip netns exec "$NS" "$TAPIR" check --mode stack --iface vA --shared-addr --rate 20 "$B_ADDR:1-2000" \
+	>/dev/null 2>"$WORK/check2.err" &
+CHK=$!
+for ((i = 0; i < 100; i++)); do
+	[[ $(nsx nft list tables) == "table inet tapir_$CHK" ]] && break
+	sleep 0.1
+done
+[[ $(nsx nft list tables) == "table inet tapir_$CHK" ]] || fail "check: no table inet tapir_$CHK while it runs"
+kill -INT "$CHK"
+wait "$CHK"
+ruleset_as_before "after check's SIGINT"
 
 # ---- 5: tapir run --iface vA --shared-addr -- curl (tapir's TCP, ttl 44) ----
 head -c 300000 /dev/urandom >"$WORK/kernelB/r.bin"
