@@ -1,6 +1,8 @@
 /*
  * TCP's private header (RFC 9293).  Split by job:
- *   tcp_subr.c    the socket table, ISN, ports, and the user calls
+ *   tcp_subr.c    the socket table, ISN, and the user calls
+ *   tcp_bind.c    addresses and ports of either family: listener lookup,
+ *                 bind, listen, accept, connect
  *   tcp_mem.c     TCBs in chunks, the keyed 4-tuple hash, rings held only
  *                 while they hold data (and their cache)
  *   tcp_tw.c      TIME-WAIT of a connection nobody holds: a compact record
@@ -301,9 +303,10 @@ static inline bool tcp_addr_is_group(const struct tapir_stack *s, const struct t
 	return ipv4_is_broadcast(s, tapir_ip_v4(a)) || tapir_ipv4_is_multicast(tapir_ip_v4(a));
 }
 
-/* tcp_subr.c */
+/* tcp_bind.c */
 struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, const struct tapir_ip *laddr,
 				      uint16_t lport);
+/* tcp_subr.c */
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s);
 /* As tcp_alloc, beyond the limit (a TIME-WAIT record thawed for a segment) */
 struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s);
