@@ -337,8 +337,23 @@ void tcb_put(struct tapir_tcp *t);
 /* The 4-tuple as bytes for a keyed hash (the table's, the ISN's, a SYN
  * cookie's): 12 for IPv4, 36 for IPv6; returns the length */
 #define TCP_TUPLE_MAX 36
-size_t tcp_tuple_bytes(uint8_t b[TCP_TUPLE_MAX], const struct tapir_ip *laddr, uint16_t lport,
-		       const struct tapir_ip *raddr, uint16_t rport);
+static inline size_t tcp_tuple_bytes(uint8_t b[TCP_TUPLE_MAX], const struct tapir_ip *laddr,
+				     uint16_t lport, const struct tapir_ip *raddr, uint16_t rport)
+{
+	/* IPv4: its 4-byte addresses, 12 bytes as ever (and as fast) */
+	if (tapir_ip_is_v4(laddr) && tapir_ip_is_v4(raddr)) {
+		memcpy(b, laddr->b + 12, 4);
+		tapir_put16(b + 4, lport);
+		memcpy(b + 6, raddr->b + 12, 4);
+		tapir_put16(b + 10, rport);
+		return 12;
+	}
+	memcpy(b, laddr->b, 16);
+	tapir_put16(b + 16, lport);
+	memcpy(b + 18, raddr->b, 16);
+	tapir_put16(b + 34, rport);
+	return 36;
+}
 typedef unsigned (*tp_hash_fn)(const struct tp_tcp *tc, unsigned mask, const void *e);
 unsigned tcp_tuple_hash(const struct tp_tcp *tc, unsigned mask, const struct tapir_ip *laddr,
 			uint16_t lport, const struct tapir_ip *raddr, uint16_t rport);
