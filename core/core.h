@@ -14,6 +14,7 @@
 #ifndef TAPIR_CORE_H
 #define TAPIR_CORE_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -473,27 +474,6 @@ void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p);
 /* The errno an ICMP error means to a transport (RFC 1122 4.2.3.9). */
 int icmp_errno(uint8_t type, uint8_t code);
 
-/* ---- ip_l4.c: what TCP and UDP share of both families ---- */
-/* The addresses (v4-mapped for IPv4), ECN field and pseudo-header sum
- * (RFC 9293 3.1, RFC 768; RFC 8200 8.1) of the transport header of
- * L4LEN bytes in the IPv4 or IPv6 packet PKT; false for another version */
-bool tp_l4_addrs(const uint8_t *pkt, size_t l4len, uint8_t proto, struct tapir_ip *src,
-		 struct tapir_ip *dst, uint8_t *ecn, uint32_t *sum);
-uint32_t tp_l4_pseudo(const struct tapir_ip *src, const struct tapir_ip *dst, uint8_t proto,
-		      uint32_t len);
-/* P, a transport message, out through ipv4_output or ipv6_output by DST's
- * family (FLAGS: TP_IP_*); SRC "any" over IPv6 selects a source.  0 or a
- * negative errno; P consumed. */
-int tp_l4_output(struct tapir_stack *s, struct tp_pkt *p, const struct tapir_ip *src,
-		 const struct tapir_ip *dst, uint8_t proto, unsigned flags);
-/* The path MTU towards DST, either family (0: no route) */
-unsigned tp_l4_path_mtu(struct tapir_stack *s, const struct tapir_ip *dst);
-/* A hook's 32-bit address (tapir/hook.h): IPv4's, 0 for IPv6 */
-static inline uint32_t tp_ip_hook(const struct tapir_ip *a)
-{
-	return tapir_ip_is_v4(a) ? tapir_ip_v4(a) : 0;
-}
-
 /* ---- ipv6.c ---- */
 int ipv6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
 /* A reassembled datagram (ip_reasm.c): its fixed header, then what followed
@@ -558,6 +538,73 @@ const uint8_t *nd_default_router(const struct tapir_stack *s, int *ifindex);
 int nd_prefix_onlink(const struct tapir_stack *s, const uint8_t *dst);
 const struct nd_entry *nd_lookup(const struct tapir_stack *s, const uint8_t *ip);
 extern const uint8_t tp_ip6_all_nodes[16];
+
+/* ---- what TCP and UDP share of both families: the addresses, ECN field
+ * and pseudo-header sum of a received segment, and the way out through
+ * IPv4 or IPv6.  The transports keep one input and one output path; the
+ * family is decided here, from the address (v4-mapped: IPv4).  Inline:
+ * they are on every packet's path. ---- */
+
+/* The addresses (v4-mapped for IPv4), ECN field and pseudo-header sum
+ * (RFC 9293 3.1, RFC 768; RFC 8200 8.1) of the transport header of
+ * L4LEN bytes in the IPv4 or IPv6 packet PKT; false for another version */
+static inline bool tp_l4_addrs(const uint8_t *pkt, size_t l4len, uint8_t proto, struct tapir_ip *src,
+		 struct tapir_ip *dst, uint8_t *ecn, uint32_t *sum)
+{
+	if (pkt[0] >> 4 == 4) {
+		uint32_t s = tapir_get32(pkt + TAPIR_IPV4_SRC), d = tapir_get32(pkt + TAPIR_IPV4_DST);
+		*src = tapir_ip_from_v4(s);
+		*dst = tapir_ip_from_v4(d);
+		*ecn = pkt[TAPIR_IPV4_TOS] & 3;
+		*sum = tapir_csum_pseudo(s, d, proto, (uint16_t)l4len);
+		return true;
+	}
+	if (pkt[0] >> 4 != 6)
+		return false;
+	memcpy(src->b, pkt + TAPIR_IPV6_SRC, 16);
+	memcpy(dst->b, pkt + TAPIR_IPV6_DST, 16);
+	/* RFC 8200 7 / RFC 3168 5: ECN is the traffic class's low 2 bits */
+	*ecn = (pkt[TAPIR_IPV6_VTC + 1] >> 4) & 3;
+	*sum = tapir_csum_pseudo6(src->b, dst->b, proto, (uint32_t)l4len);
+	return true;
+}
+
+static inline uint32_t tp_l4_pseudo(const struct tapir_ip *src, const struct tapir_ip *dst, uint8_t proto,
+		      uint32_t len)
+{
+	if (tapir_ip_is_v4(dst))
+		return tapir_csum_pseudo(tapir_ip_v4(src), tapir_ip_v4(dst), proto, (uint16_t)len);
+	return tapir_csum_pseudo6(src->b, dst->b, proto, len);
+}
+
+/* P, a transport message, out through ipv4_output or ipv6_output by DST's
+ * family (FLAGS: TP_IP_*); SRC "any" over IPv6 selects a source.  0 or a
+ * negative errno; P consumed. */
+static inline int tp_l4_output(struct tapir_stack *s, struct tp_pkt *p, const struct tapir_ip *src,
+		 const struct tapir_ip *dst, uint8_t proto, unsigned flags)
+{
+	if (tapir_ip_is_v4(dst)) {
+		if (!tapir_ip_is_v4(src)) {
+			tp_pkt_free(s, p);
+			return -EAFNOSUPPORT;
+		}
+		return ipv4_output(s, p, tapir_ip_v4(src), tapir_ip_v4(dst), proto, flags);
+	}
+	return ipv6_output(s, p, tapir_ip_is_any(src) ? NULL : src->b, dst->b, proto, 0, -1,
+			   flags & TP_IP_ECT0);
+}
+
+/* The path MTU towards DST, either family (0: no route) */
+static inline unsigned tp_l4_path_mtu(struct tapir_stack *s, const struct tapir_ip *dst)
+{
+	return tapir_ip_is_v4(dst) ? ipv4_path_mtu(s, tapir_ip_v4(dst)) : ipv6_path_mtu(s, dst->b);
+}
+
+/* A hook's 32-bit address (tapir/hook.h): IPv4's, 0 for IPv6 */
+static inline uint32_t tp_ip_hook(const struct tapir_ip *a)
+{
+	return tapir_ip_is_v4(a) ? tapir_ip_v4(a) : 0;
+}
 
 /* ---- slaac.c: stateless address autoconfiguration (RFC 4862 5.5) ---- */
 /* An RA's prefix information option O (32 bytes) received on IFINDEX. */

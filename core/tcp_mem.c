@@ -144,18 +144,6 @@ void tcb_put(struct tapir_tcp *t)
  * 4-tuples that fall in one bucket; resized to keep about one connection
  * a bucket, so a lookup stays O(1) ---- */
 
-size_t tcp_tuple_bytes(uint8_t b[TCP_TUPLE_MAX], const struct tapir_ip *laddr, uint16_t lport,
-		       const struct tapir_ip *raddr, uint16_t rport)
-{
-	/* IPv4: its 4-byte addresses, 12 bytes as ever (and as fast) */
-	size_t n = tapir_ip_is_v4(laddr) && tapir_ip_is_v4(raddr) ? 4 : 16;
-	memcpy(b, laddr->b + 16 - n, n);
-	tapir_put16(b + n, lport);
-	memcpy(b + n + 2, raddr->b + 16 - n, n);
-	tapir_put16(b + 2 * n + 2, rport);
-	return 2 * n + 4;
-}
-
 unsigned tcp_tuple_hash(const struct tp_tcp *tc, unsigned mask, const struct tapir_ip *laddr,
 			uint16_t lport, const struct tapir_ip *raddr, uint16_t rport)
 {

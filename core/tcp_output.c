@@ -330,7 +330,8 @@ void tcp_send_synack_cookie(struct tapir_stack *s, const struct tapir_ip *laddr,
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now)
 {
 	struct tcp_optout opt = {.mss = o->mss, .wscale = -1};
-	bool v4 = tapir_ipv6_is_unspecified(o->raddr6.b);
+	/* IPv4 from the 32-bit fields, whatever RADDR6 holds (v4-mapped or ::) */
+	bool v4 = tapir_ip_is_any(&o->raddr6) || tapir_ip_is_v4(&o->raddr6);
 	struct tapir_ip l = v4 ? tapir_ip_from_v4(o->laddr) : o->laddr6,
 			r = v4 ? tapir_ip_from_v4(o->raddr) : o->raddr6;
 	if (o->len > 65495)

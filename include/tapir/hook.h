@@ -135,7 +135,8 @@ struct tapir_tcp_out {
 	uint16_t mss;            /* adds an MSS option when not 0 */
 	const void *data;
 	size_t len;
-	struct tapir_ip laddr6, raddr6; /* IPv6 (or v4-mapped): used unless RADDR6 is :: */
+	struct tapir_ip laddr6, raddr6; /* IPv6: used when RADDR6 is an IPv6 address (not ::,
+				 * not v4-mapped); IPv4 takes LADDR and RADDR */
 };
 /* Sends one segment exactly as described (no socket state changes). */
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now);

@@ -105,6 +105,19 @@ static void collect(void *arg, const struct tapir_tcp *t)
 	tapir_tcp_get_info(t, &in->v[in->n++]);
 }
 
+/* An endpoint as ss(8) writes it: 192.0.2.1:80, [2001:db8::1]:80, and
+ * *:80 for :: (both families) */
+static void endpoint(char *buf, size_t n, const struct tapir_ip *a, const char *port)
+{
+	char t[TAPIR_IP_STRLEN];
+	if (tapir_ipv6_is_unspecified(a->b))
+		snprintf(buf, n, "*:%s", port);
+	else if (tapir_ip_is_v4(a))
+		snprintf(buf, n, "%s:%s", tapir_ip_str(a, t), port);
+	else
+		snprintf(buf, n, "[%s]:%s", tapir_ip_str(a, t), port);
+}
+
 static void do_ss(struct control *c, struct out *o)
 {
 	struct infos in = {0};
@@ -117,16 +130,18 @@ static void do_ss(struct control *c, struct out *o)
 		   "Local", "Peer", "cwnd", "srtt_ms", "rto_ms", "mss");
 	for (size_t i = 0; i < in.n; i++) {
 		const struct tapir_tcp_info *t = &in.v[i];
-		char l[32], r[32], a[16];
-		snprintf(l, sizeof(l), "%s:%u", tapir_ipv4_str(t->laddr, a), t->lport);
+		char l[64], r[64], p[8];
+		snprintf(p, sizeof(p), "%u", t->lport);
+		endpoint(l, sizeof(l), &t->laddr_ip, p);
 		if (t->state == TAPIR_TCP_LISTEN) {
-			snprintf(r, sizeof(r), "%s:*", tapir_ipv4_str(t->raddr, a));
+			snprintf(r, sizeof(r), "%s", tapir_ip_is_v4(&t->laddr_ip) ? "0.0.0.0:*" : "*:*");
 			out_printf(o, "%-12s %7u %7u %-21s %-21s %8s %8s %8s %5s\n",
 				   tapir_tcp_state_name(t->state), t->accept_queued, t->backlog, l, r,
 				   "-", "-", "-", "-");
 			continue;
 		}
-		snprintf(r, sizeof(r), "%s:%u", tapir_ipv4_str(t->raddr, a), t->rport);
+		snprintf(p, sizeof(p), "%u", t->rport);
+		endpoint(r, sizeof(r), &t->raddr_ip, p);
 		out_printf(o, "%-12s %7zu %7zu %-21s %-21s %8u %8.3f %8.3f %5u\n",
 			   tapir_tcp_state_name(t->state), t->rcv_queued, t->snd_queued, l, r,
 			   t->cwnd, (double)t->srtt_us / 1000.0, (double)t->rto_us / 1000.0,

@@ -326,11 +326,11 @@ static bool udp_answer(struct service *sv, tapir_time_t now)
 	uint8_t *buf = sv->all->scratch;
 	const size_t cap = sizeof(sv->all->scratch);
 	for (int i = 0; i < UDP_BATCH; i++) {
-		uint32_t from;
+		struct tapir_ip from;
 		uint16_t port;
 		size_t out = 0;
 		unsigned rot;
-		long n = tapir_udp_recvfrom(sv->udp, buf, cap, &from, &port);
+		long n = tapir_udp_recvfrom_addr(sv->udp, buf, cap, &from, &port);
 		if (n < 0) {
 			sv->udp_ready = false;
 			return false;
@@ -346,7 +346,7 @@ static bool udp_answer(struct service *sv, tapir_time_t now)
 			break;
 		case HTTP: continue;
 		}
-		tapir_udp_sendto(sv->udp, buf, out, from, port, now);
+		tapir_udp_sendto_addr(sv->udp, buf, out, &from, port, now);
 	}
 	return true;
 }
@@ -401,13 +401,20 @@ static bool open_fail(const struct service *sv, const char *what, int r, char *e
 	return false;
 }
 
+/* With IPv6 on, every service takes both families: bound to ::, IPv4
+ * comes in v4-mapped (RFC 3493 3.7); without, IPv4's any as before */
 static bool service_open(struct tapir_stack *s, struct service *sv, char *err, size_t errlen)
 {
+	bool v6 = false;
+	struct tapir_ip any;
 	int r;
+	for (int i = 0; i < TAPIR_MAX_IFACES && !v6; i++)
+		v6 = tapir_iface_ipv6_addr(s, i, 0, NULL, NULL) != TAPIR_ADDR6_FREE;
+	any = v6 ? (struct tapir_ip){{0}} : tapir_ip_from_v4(0);
 	if (!(sv->lis = tapir_tcp_new(s)))
 		return open_fail(sv, "TCP", -ENOBUFS, err, errlen);
 	tapir_tcp_setopt(sv->lis, TAPIR_TCP_REUSEADDR, 1);
-	if ((r = tapir_tcp_bind(sv->lis, 0, known[sv->kind].port)) < 0 ||
+	if ((r = tapir_tcp_bind_addr(sv->lis, &any, known[sv->kind].port)) < 0 ||
 	    (r = tapir_tcp_listen(sv->lis, BACKLOG)) < 0)
 		return open_fail(sv, "TCP", r, err, errlen);
 	tapir_tcp_set_event(sv->lis, listener_event, sv);
@@ -415,7 +422,7 @@ static bool service_open(struct tapir_stack *s, struct service *sv, char *err, s
 		return true;
 	if (!(sv->udp = tapir_udp_new(s)))
 		return open_fail(sv, "UDP", -ENOBUFS, err, errlen);
-	if ((r = tapir_udp_bind(sv->udp, 0, known[sv->kind].port)) < 0)
+	if ((r = tapir_udp_bind_addr(sv->udp, &any, known[sv->kind].port)) < 0)
 		return open_fail(sv, "UDP", r, err, errlen);
 	tapir_udp_set_event(sv->udp, udp_event, sv);
 	return true;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# TCP and UDP over IPv6 against the kernel (RFC 8200, RFC 9293): tapir host
+# with fd00::2 (and its IPv4 address), the kernel fd00::1.  The kernel's
+# nc -6 through echo (a line, and 1 MB byte-exact), discard, daytime; curl
+# -g fetches 1 MB over HTTP byte-exact; a closed port refuses the
+# connection (tapir's RST); a UDP echo over IPv6; the same services still
+# answer IPv4 (one listener on ::, IPv4 v4-mapped).  The capture: tapir's
+# SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60), and no frame
+# from tapir has a bad checksum or is malformed.
+# shellcheck source=tests/interop/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_root nc curl sha256sum
+NS_IPV6=1
+ns_create
+A6=fd00::2 K6=fd00::1
+PCAP=$WORK/tcp6.pcap
+WWW=$WORK/www
+mkdir -p "$WWW"
+head -c 1048576 /dev/urandom >"$WWW/1m.bin"
+head -c 1048576 /dev/urandom >"$WORK/1m.in"
+host_start --pcap "$PCAP" --addr $A6/64 --peer-addr $K6/64 \
+	--serve "echo,discard,daytime,chargen,http=$WWW"
+grep -q "^ready .* addr=$A6/64 " "$HOST_OUT" || fail "the ready line lacks $A6/64"
+
+# ---- echo, discard, daytime over IPv6 ----
+out=$(echo "hello over ipv6" | nsx nc -6 -N -w 10 $A6 7) || fail "nc -6 echo failed"
+[[ $out == "hello over ipv6" ]] || fail "nc -6 echo: got '$out'"
+nsx nc -6 -N -w 10 $A6 7 <"$WORK/1m.in" >"$WORK/1m.out" || fail "nc -6 echo of 1 MB failed"
+cmp -s "$WORK/1m.in" "$WORK/1m.out" ||
+	fail "nc -6 echo of 1 MB: $(stat -c %s "$WORK/1m.out") bytes back, not the same"
+log "nc -6 echo: a line and 1 MB, byte-exact"
+nsx nc -6 -N -w 10 $A6 9 <"$WORK/1m.in" >"$WORK/discard.out" || fail "nc -6 discard failed"
+[[ ! -s $WORK/discard.out ]] || fail "discard answered $(stat -c %s "$WORK/discard.out") bytes"
+out=$(nsx nc -6 -w 10 $A6 13 </dev/null) || fail "nc -6 daytime failed"
+[[ $out == *"$(date +%Y)"* ]] || fail "daytime over IPv6: '$out'"
+log "nc -6: discard took 1 MB silently; daytime: $out"
+
+# ---- HTTP over IPv6: curl -g with the address in brackets ----
+out=$(NSX_TIMEOUT=40 nsx curl -g -sS --max-time 30 -o "$WORK/http.out" \
+	-w '%{http_code} %{size_download}' "http://[$A6]/1m.bin") || fail "curl -g GET failed: $out"
+[[ $out == "200 1048576" ]] || fail "GET http://[$A6]/1m.bin: '$out', not '200 1048576'"
+cmp -s "$WWW/1m.bin" "$WORK/http.out" || fail "GET over IPv6: the body differs"
+log "curl -g http://[$A6]/1m.bin: 200, 1048576 bytes, byte-exact"
+
+# ---- a closed port: connection refused; UDP echo; IPv4 still served ----
+NSX_TIMEOUT=30 nsx "$PY" - "$A6" "$HOST_ADDR" <<'PYEOF' || fail "refused/UDP/IPv4 (above)"
+import os, socket, sys
+a6, a4 = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.settimeout(10)
+try:
+    s.connect((a6, 4444))
+    print("  connect to [%s]:4444 succeeded" % a6); sys.exit(1)
+except ConnectionRefusedError:
+    print("[tcp_ipv6] connect to [%s]:4444: connection refused" % a6)
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.settimeout(5)
+for size in (1, 1000, 1400, 4000):
+    msg = os.urandom(size)
+    u.sendto(msg, (a6, 7))
+    got, frm = u.recvfrom(65536)
+    if got != msg or frm[0] != a6:
+        print("  UDP echo of %d bytes: %d back from %s" % (size, len(got), frm[0])); sys.exit(1)
+print("[tcp_ipv6] UDP echo over IPv6: 1, 1000, 1400, 4000 bytes")
+with socket.create_connection((a4, 7), timeout=10) as t:
+    t.sendall(b"v4 still\n")
+    if t.recv(100) != b"v4 still\n":
+        print("  IPv4 echo failed"); sys.exit(1)
+print("[tcp_ipv6] IPv4 echo through the same listener")
+PYEOF
+
+host_counters after
+A=$WORK/after.ctr
+[[ $(ctr "$A" tcp_rst_sent) -ge 1 ]] || fail "no RST counted for the closed port"
+host_stop
+
+must_count "RSTs from tapir over IPv6 (the closed port)" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.srcport == 4444 && tcp.flags.reset == 1" -ge 1
+must_count "SYN,ACKs over IPv6 offering MSS 1440 (RFC 8200 5)" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val == 1440" -ge 5
+must_count "SYN,ACKs over IPv6 offering any other MSS" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val != 1440" -eq 0
+must_count "TCP segments from tapir over IPv6" "$PCAP" "eth.src == $HOST_MAC && ipv6 && tcp" -ge 500
+must_count "UDP datagrams from tapir over IPv6 with no checksum" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && udp.checksum == 0" -eq 0
+pcap_assert_clean "$PCAP" "$HOST_MAC"
+pass
