@@ -127,8 +127,9 @@ static unsigned shared_with(long pid, uint32_t addr, const uint8_t *own)
 	snprintf(cmd, sizeof(cmd), "list table inet tapir_%ld", pid);
 	if (nft_run(cmd, &out, e, sizeof(e)) < 0)
 		return 0; /* gone meanwhile */
+	tapir_ipv4_str(addr, a);
 	at = strstr(out, "ip daddr ");
-	if (at && !strncmp(at + 9, tapir_ipv4_str(addr, a), strlen(a)) &&
+	if (at && !strncmp(at + 9, a, strlen(a)) &&
 	    !isdigit((unsigned char)at[9 + strlen(a)]) && (at = strstr(at, "th dport { "))) {
 		at += 11;
 		while (!r && isdigit((unsigned char)*at)) {
