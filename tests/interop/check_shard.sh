@@ -199,13 +199,7 @@ grep -q "^-3306/tcp *open *mysql" "$WORK/ndiff.ab" && grep -q "^+3306/tcp *filte
 log "-oX: ndiff reports $P.2's 3306 open -> filtered, nothing else"
 # nmap's SYN scan of the same targets (without host discovery: every host
 # has open ports, so tapir says "up" as nmap -Pn does)
-NSX_TIMEOUT=120 sx nmap -n -Pn -sS -T4 --max-retries 1 -p "$XPORTS" -oX "$WORK/nmap.xml" "${XT[@]}" \
-	>"$WORK/nmap.out" 2>&1 || fail "nmap: $(tail -n 3 "$WORK/nmap.out")"
-ndiff "$WORK/nmap.xml" "$WORK/b.xml" >"$WORK/ndiff.nmap"
-rc=$?
-cat "$WORK/ndiff.nmap" >&2
-[[ $rc -eq 0 ]] || fail "ndiff nmap tapir: exit $rc: they differ"
-log "-oX: ndiff finds no difference between nmap -sS -oX and tapir check -oX"
+cn_nmap_agrees "tapir check --mode syn" "$WORK/b.xml" -n -Pn -sS -T4 --max-retries 1 -p "$XPORTS" "${XT[@]}"
 tx nft delete table inet tapir_change || fail "nft: the change undone"
 cn_run_check xml_stdout -- "${RUN[@]}" -oX - "$P.1:22,23"
 grep -q '<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"' "$WORK/xml_stdout.out" ||
