@@ -81,9 +81,11 @@ struct check_scope {
 	char **targets;
 	size_t ntargets;
 	bool own_targets; /* read from a file: freed at the end */
-	/* done ranges of positions read from the resume file */
+	/* done ranges of positions read from the resume file, and the
+	 * number and hash of probes it was written for */
 	uint64_t (*done)[2];
 	size_t ndone;
+	uint64_t resume_total, resume_hash;
 	/* the seeded order: probe at position p of the whole set is
 	 * nu_perm_at(&order, p); this shard's j-th is position i-1 + j*n */
 	struct nu_perm order;
