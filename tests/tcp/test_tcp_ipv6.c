@@ -217,6 +217,88 @@ static void test_v6_rst_closed_port(void **state)
 	sim_fini(&sim);
 }
 
+/* RFC 4443 3 to the transports: our own neighbor discovery failing ends
+ * a connect (EHOSTUNREACH, RFC 4861 7.2.2); a packet too big lowers a
+ * connection's MSS to the new path MTU (RFC 8201 4); a port unreachable
+ * reaches a connected UDP socket (ECONNREFUSED, UNP 8.9) */
+static void icmp6_ptb(struct sim *sim, const struct tapir_tcp_info *i, uint16_t lport, uint16_t rport)
+{
+	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1}, mac_b[6] = {2, 0, 0, 0, 0, 2};
+	uint8_t f[14 + 40 + 8 + 40 + 20] = {0}, *ip = f + 14, *m = ip + 40, *q = m + 8;
+	memcpy(f, mac_a, 6);
+	memcpy(f + 6, mac_b, 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, 8 + 40 + 20);
+	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_ICMPV6;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, B6, 16);
+	memcpy(ip + TAPIR_IPV6_DST, A6, 16);
+	m[0] = TAPIR_ICMP6_PKT_TOO_BIG;
+	tapir_put32(m + 4, 1280);
+	/* the quoted segment: A's, its sequence number in flight */
+	q[0] = 0x60;
+	tapir_put16(q + TAPIR_IPV6_PLEN, 1420);
+	q[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_TCP;
+	q[TAPIR_IPV6_HLIM] = 64;
+	memcpy(q + TAPIR_IPV6_SRC, A6, 16);
+	memcpy(q + TAPIR_IPV6_DST, B6, 16);
+	tapir_put16(q + 40, lport);
+	tapir_put16(q + 42, rport);
+	tapir_put32(q + 44, i->snd_una);
+	tapir_put16(m + 2, tapir_csum_fold(tapir_csum_add(
+		tapir_csum_pseudo6(B6, A6, TAPIR_IPPROTO_ICMPV6, 8 + 40 + 20), m, 8 + 40 + 20)));
+	assert_int_equal(tapir_inject_rx(sim->st[0], sim->ifindex[0], f, sizeof(f), sim->now), 0);
+}
+
+static void test_v6_icmp_errors(void **state)
+{
+	static const uint8_t nobody[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99};
+	struct sim sim;
+	struct pair p;
+	struct tapir_ip n = ip6(nobody), b = ip6(B6), l;
+	struct tapir_tcp_info i;
+	uint16_t lport;
+	static uint8_t buf[100000];
+	(void)state;
+	v6_up(&sim, NULL);
+	memset(&p, 0, sizeof(p));
+	p.cli = tapir_tcp_new(sim.st[0]);
+	tapir_tcp_set_event(p.cli, pair_cli_event, &p);
+	assert_int_equal(tapir_tcp_connect_addr(p.cli, &n, 80, sim.now), 0);
+	/* (long before the SYN retries would run out) */
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(10), cli_done, &p));
+	assert_int_equal(tapir_tcp_error(p.cli), EHOSTUNREACH);
+	tapir_tcp_close(p.cli, sim.now);
+
+	assert_true(v6_pair(&sim, &p, &b, false, &b, 80));
+	tapir_tcp_get_info(p.cli, &i);
+	assert_int_equal(i.mss, 1440);
+	long sent = tapir_tcp_send(p.cli, buf, sizeof(buf), sim.now);
+	assert_true(sent > 0);
+	tapir_tcp_get_info(p.cli, &i);
+	assert_true(i.snd_nxt != i.snd_una);
+	tapir_tcp_local_addr(p.cli, &l, &lport);
+	icmp6_ptb(&sim, &i, lport, 80);
+	tapir_tcp_get_info(p.cli, &i);
+	assert_int_equal(i.mss, 1280 - 60);
+	/* the connection goes on: all 100000 bytes arrive, in smaller segments */
+	struct xfer x = {&sim, p.cli, p.srv, buf, (size_t)sent, (size_t)sent, 0, malloc(sizeof(buf))};
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), xfer_step, &x));
+	assert_memory_equal(x.out, buf, (size_t)sent);
+	free(x.out);
+	transfer(&sim, p.cli, p.srv, 50000, 3);
+	close_both(&sim, &p);
+
+	struct tapir_udp *u = tapir_udp_new(sim.st[0]);
+	assert_int_equal(tapir_udp_connect_addr(u, &b, 9999), 0);
+	assert_int_equal(tapir_udp_sendto_addr(u, "x", 1, NULL, 0, sim.now), 1);
+	sim_advance(&sim, TAPIR_SEC(1));
+	assert_int_equal(tapir_udp_error(u), ECONNREFUSED);
+	tapir_udp_free(u);
+	sim_fini(&sim);
+}
+
 /* ---- UDP ---- */
 
 static bool udp_readable(void *arg) { return tapir_udp_events(arg) & TAPIR_EV_READ; }
@@ -300,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_v6_handshake_data_close),
 		cmocka_unit_test(test_v6_lossy),
 		cmocka_unit_test(test_v6_rst_closed_port),
+		cmocka_unit_test(test_v6_icmp_errors),
 		cmocka_unit_test(test_v6_udp_echo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
