@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # TCP and UDP over IPv6 against the kernel (RFC 8200, RFC 9293): tapir host
 # with fd00::2 (and its IPv4 address), the kernel fd00::1.  The kernel's
-# nc -6 through echo (a line, and 1 MB byte-exact), discard, daytime; curl
-# -g fetches 1 MB over HTTP byte-exact; a closed port refuses the
+# nc -6 through echo (a line, and 1 MB byte-exact; the link-local address
+# with a scope id too), discard, daytime; curl -g fetches 1 MB over HTTP
+# byte-exact; a closed port refuses the
 # connection (tapir's RST); a UDP echo over IPv6; the same services still
 # answer IPv4 (one listener on ::, IPv4 v4-mapped).  The capture: tapir's
 # SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60), and no frame
@@ -34,6 +35,12 @@ nsx nc -6 -N -w 10 $A6 9 <"$WORK/1m.in" >"$WORK/discard.out" || fail "nc -6 disc
 out=$(nsx nc -6 -w 10 $A6 13 </dev/null) || fail "nc -6 daytime failed"
 [[ $out == *"$(date +%Y)"* ]] || fail "daytime over IPv6: '$out'"
 log "nc -6: discard took 1 MB silently; daytime: $out"
+# the link-local address, with the kernel's scope id (RFC 4007 11)
+LL=$(sed -n 's/^ready .* addr=\(fe80:[^ /]*\)\/64 .*/\1/p' "$HOST_OUT")
+[[ -n $LL ]] || fail "no link-local address in the ready line"
+out=$(echo "link-local" | nsx nc -6 -N -w 10 "$LL%$TAP" 7) || fail "nc -6 $LL%$TAP echo failed"
+[[ $out == "link-local" ]] || fail "echo over $LL%$TAP: got '$out'"
+log "nc -6 $LL%$TAP: echo over the link-local address"
 
 # ---- HTTP over IPv6: curl -g with the address in brackets ----
 out=$(NSX_TIMEOUT=40 nsx curl -g -sS --max-time 30 -o "$WORK/http.out" \
