@@ -6,7 +6,8 @@
 # byte-exact; a closed port refuses the
 # connection (tapir's RST); a UDP echo over IPv6; the same services still
 # answer IPv4 (one listener on ::, IPv4 v4-mapped).  The capture: tapir's
-# SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60), and no frame
+# SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60) and agree ECN
+# (data ECT(0) in the traffic class), and no frame
 # from tapir has a bad checksum or is malformed.
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -22,6 +23,9 @@ head -c 1048576 /dev/urandom >"$WORK/1m.in"
 host_start --pcap "$PCAP" --addr $A6/64 --peer-addr $K6/64 \
 	--serve "echo,discard,daytime,chargen,http=$WWW"
 grep -q "^ready .* addr=$A6/64 " "$HOST_OUT" || fail "the ready line lacks $A6/64"
+
+# the kernel asks for ECN (RFC 3168; Linux's IPv4 sysctl covers IPv6 too)
+nsx sysctl -qw net.ipv4.tcp_ecn=1 || fail "cannot set net.ipv4.tcp_ecn=1"
 
 # ---- echo, discard, daytime over IPv6 ----
 out=$(echo "hello over ipv6" | nsx nc -6 -N -w 10 $A6 7) || fail "nc -6 echo failed"
@@ -88,6 +92,14 @@ must_count "SYN,ACKs over IPv6 offering MSS 1440 (RFC 8200 5)" "$PCAP" \
 must_count "SYN,ACKs over IPv6 offering any other MSS" "$PCAP" \
 	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val != 1440" -eq 0
 must_count "TCP segments from tapir over IPv6" "$PCAP" "eth.src == $HOST_MAC && ipv6 && tcp" -ge 500
+# RFC 3168 over IPv6: ECN agreed on the SYNs, tapir's data ECT(0) in the
+# traffic class (RFC 8200 7), its ACKs not
+must_count "tapir's ECN-setup SYN,ACKs over IPv6 (ECE, no CWR)" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.flags.ece == 1 && tcp.flags.cwr == 0" -ge 5
+must_count "tapir's data over IPv6 as ECT(0)" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.len > 0 && ipv6.tclass.ecn == 2" -ge 500
+must_count "tapir's pure ACKs over IPv6 as ECT" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.len == 0 && ipv6.tclass.ecn != 0" -eq 0
 must_count "UDP datagrams from tapir over IPv6 with no checksum" "$PCAP" \
 	"eth.src == $HOST_MAC && ipv6 && udp.checksum == 0" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
