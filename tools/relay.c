@@ -489,18 +489,19 @@ tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel
 	struct epoll_event ev[EPOLL_BATCH];
 	struct relay *list;
 	int n = 0;
-	while (kernel) {
+	/* one batch a run: the set is level-triggered, so whatever stays ready
+	 * comes back next time, the rest of it first (epoll turns its ready
+	 * list).  Waiting for a batch short of full before stepping any spun
+	 * forever once EPOLL_BATCH relays stayed readable until stepped. */
+	if (kernel)
 		n = epoll_wait(l->ep, ev, EPOLL_BATCH, 0);
-		for (int i = 0; i < n; i++) {
-			struct relay *r = ev[i].data.ptr;
-			if (ev[i].events & EPOLLHUP)
-				r->fd_hup = true;
-			if (ev[i].events & EPOLLERR)
-				r->fd_err = true;
-			queue(r);
-		}
-		if (n < EPOLL_BATCH)
-			break;
+	for (int i = 0; i < n; i++) {
+		struct relay *r = ev[i].data.ptr;
+		if (ev[i].events & EPOLLHUP)
+			r->fd_hup = true;
+		if (ev[i].events & EPOLLERR)
+			r->fd_err = true;
+		queue(r);
 	}
 	if (now >= l->cork_next) /* corked remainders whose 200 ms are up */
 		cork_due(l, now);
@@ -518,7 +519,7 @@ tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel
 		else if (relay_step(r, now))
 			queue(r);
 	}
-	return l->ready ? now : l->cork_next;
+	return l->ready || n == EPOLL_BATCH ? now : l->cork_next;
 }
 
 struct relay *relay_start(struct relay_loop *l, int fd, struct tapir_tcp *t, size_t discard,
