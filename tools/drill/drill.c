@@ -62,6 +62,8 @@ static int link_send(struct tapir_link *l, const uint8_t *f, size_t len)
 	if (drill_nbr_request(d, f, len, &q)) {
 		/* answered with the router's MAC once tapir's call has
 		 * returned (a link must not call back into the stack) */
+		char a[TAPIR_IP_STRLEN];
+		drill_note(d, "tapir asks for %s: the link answers", tapir_ip_str(&q.target, a));
 		if (d->nnbr < DL_NBRQ)
 			d->nbrq[d->nnbr++] = q;
 		return 0;
@@ -188,7 +190,7 @@ static bool stack_up(struct drill *d, int line)
 		return false;
 	}
 	if (d->verbose)
-		tapir_set_trace(d->s, TAPIR_TR_TCP | TAPIR_TR_ICMP, trace_fn, d);
+		tapir_set_trace(d->s, TAPIR_TR_TCP | TAPIR_TR_ICMP | TAPIR_TR_ICMP6, trace_fn, d);
 	d->link.send = link_send;
 	d->link.name = "drill";
 	d->ifindex = tapir_iface_add(d->s, &d->link, drill_mac_tapir, c->mtu);
