@@ -379,6 +379,9 @@ bool drill_decode(const struct drill *d, const struct frame *fr, struct seg *g)
 	}
 	if (ihl < TAPIR_IPV4_HLEN || tot > fr->len - TAPIR_ETH_HLEN || tot < ihl + TAPIR_TCP_HLEN)
 		return false;
+	/* RFC 8200 3 / RFC 791: a hop limit (TTL) of 0 never arrives */
+	if (!ip[d->sc->cfg.ipv6 ? TAPIR_IPV6_HLIM : TAPIR_IPV4_TTL])
+		return false;
 	ip_ok = d->sc->cfg.ipv6 ? ip[0] >> 4 == 6 : tapir_csum(ip, ihl) == 0;
 	th = ip + ihl;
 	off = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4;
