@@ -254,6 +254,7 @@ struct tapir_stack {
 	size_t reasm_mem;
 	struct tapir_udp *udp;
 	struct tp_dhcp *dhcp;       /* dhcp.c's client, once started */
+	struct tp_dhcp6 *dhcp6;     /* dhcp6.c's client, once started */
 	struct tp_tcp *tcp;
 	uint16_t ip_id;
 	struct tp_pkt *loop_head, *loop_tail; /* datagrams to ourselves */
@@ -375,6 +376,8 @@ const char *tp_mac_str(const uint8_t *m, char buf[18]);
 
 /* ---- rand.c ---- */
 uint64_t tp_rand(struct tapir_stack *s);
+/* A random time in [LO, HI] (the DHCP clients' randomized timers). */
+tapir_time_t tp_rand_between(struct tapir_stack *s, tapir_time_t lo, tapir_time_t hi);
 
 /* SipHash-2-4 with a 128-bit key: RFC 6528's keyed hash F(). */
 uint64_t tp_siphash(const uint64_t key[2], const uint8_t *data, size_t len);
@@ -642,6 +645,18 @@ bool dhcp_listening(const struct tapir_stack *s, int ifindex);
 /* An ARP packet seen (RFC 5227 2.1.1's conflict check while probing). */
 void dhcp_arp(struct tapir_stack *s, const uint8_t *sha, uint32_t spa, uint32_t tpa, uint16_t op);
 void dhcp_free(struct tapir_stack *s);
+
+/* ---- dhcp6.c: the stateless DHCPv6 client (RFC 8415 18.2.6) ---- */
+struct tp_dhcp6;
+#define TP_DHCP6_CLIENT_PORT 546
+/* A datagram to port 546 over IPv6 from SRC:SPORT (B: the UDP payload);
+ * TP_OK or a drop. */
+int dhcp6_input(struct tapir_stack *s, const struct tapir_ip *src, uint16_t sport, const uint8_t *b,
+		size_t len);
+tapir_time_t dhcp6_poll(struct tapir_stack *s, tapir_time_t now);
+/* A router advertisement with FLAGS (its M and O bits, RFC 4861 4.2) came in on IFINDEX. */
+void dhcp6_ra(struct tapir_stack *s, int ifindex, uint8_t flags);
+void dhcp6_free(struct tapir_stack *s);
 
 /* ---- tcp (see tcp_int.h) ---- */
 int tcp_init(struct tapir_stack *s);

@@ -78,18 +78,12 @@ static void set_state(struct tapir_stack *s, struct tp_dhcp *d, enum tapir_dhcp_
 	d->l.state = st;
 }
 
-/* A random time in [LO, HI] microseconds. */
-static tapir_time_t rand_between(struct tapir_stack *s, tapir_time_t lo, tapir_time_t hi)
-{
-	return lo + (hi > lo ? tp_rand(s) % (hi - lo + 1) : 0);
-}
-
 /* RFC 2131 4.1: 4 s before the first retransmission, doubling up to 64 s,
  * each randomized by -1 to +1 s. */
 static tapir_time_t backoff(struct tapir_stack *s, unsigned tries)
 {
 	tapir_time_t base = TAPIR_SEC(tries >= 4 ? 64 : 4u << tries);
-	return base - TAPIR_SEC(1) + rand_between(s, 0, TAPIR_SEC(2));
+	return base - TAPIR_SEC(1) + tp_rand_between(s, 0, TAPIR_SEC(2));
 }
 
 /* RFC 2131 4.4.5: half the time left until END, no less than 60 s, but
@@ -340,7 +334,7 @@ static void dhcp_timeout(struct tapir_stack *s, struct tp_dhcp *d, tapir_time_t 
 		/* RFC 5227 2.1.1: PROBE_NUM probes PROBE_MIN..PROBE_MAX apart */
 		arp_probe(s, d->l.ifindex, d->offer.yiaddr);
 		d->probes_left--;
-		TP_ARM(s, d->timer, now + (d->probes_left ? rand_between(s, PROBE_MIN, PROBE_MAX)
+		TP_ARM(s, d->timer, now + (d->probes_left ? tp_rand_between(s, PROBE_MIN, PROBE_MAX)
 							  : ANNOUNCE_WAIT));
 		break;
 	case TAPIR_DHCP_BOUND: /* T1: RFC 2131 4.4.5 */
@@ -480,7 +474,7 @@ static void dhcp_probe_start(struct tapir_stack *s, struct tp_dhcp *d, tapir_tim
 {
 	set_state(s, d, TAPIR_DHCP_PROBING);
 	d->probes_left = PROBE_NUM;
-	TP_ARM(s, d->timer, now + rand_between(s, 0, PROBE_WAIT)); /* RFC 5227 2.1.1 */
+	TP_ARM(s, d->timer, now + tp_rand_between(s, 0, PROBE_WAIT)); /* RFC 5227 2.1.1 */
 }
 
 static int dhcp_ack(struct tapir_stack *s, struct tp_dhcp *d, const struct dhcp_msg *m)

@@ -647,6 +647,7 @@ static int nd_ra_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 		if (o[0] == TAPIR_ND_OPT_PREFIX && o[1] == 4)
 			slaac_prefix(s, ifindex, o);
 	}
+	dhcp6_ra(s, ifindex, m[5]); /* RFC 4861 4.2: the M and O flags */
 	return TP_OK;
 }
 

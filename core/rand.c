@@ -11,6 +11,11 @@ uint64_t tp_rand(struct tapir_stack *s)
 	return z ^ (z >> 31);
 }
 
+tapir_time_t tp_rand_between(struct tapir_stack *s, tapir_time_t lo, tapir_time_t hi)
+{
+	return lo + (hi > lo ? tp_rand(s) % (hi - lo + 1) : 0);
+}
+
 /* SipHash-2-4 (Aumasson and Bernstein), written from the paper. */
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND                                                               \

@@ -70,6 +70,7 @@ void tapir_stack_free(struct tapir_stack *s)
 	free(s->reasm);
 	nd_free(s);
 	dhcp_free(s);
+	dhcp6_free(s);
 	free(s->udp);
 	free(s);
 }
@@ -203,6 +204,9 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	t = dhcp_poll(s, now);
 	next = t < next ? t : next;
 	nd_poll(s, now);
+	/* after ND: a link-local address that passed DAD now is used now */
+	t = dhcp6_poll(s, now);
+	next = t < next ? t : next;
 	t = ipv4_loop_poll(s);
 	next = t < next ? t : next;
 	/* again: what the loop delivered may have started a resolution */

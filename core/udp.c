@@ -118,6 +118,9 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	/* RFC 2131 4.1: the DHCP client's replies (port 68, from 67) */
 	if (s->dhcp && dport == TP_DHCP_CLIENT_PORT && sport == 67 && tapir_ip_is_v4(&dst))
 		return dhcp_input(s, h + UDP_HLEN, ulen - UDP_HLEN);
+	/* RFC 8415 7.2: the DHCPv6 client's replies (port 546) */
+	if (s->dhcp6 && dport == TP_DHCP6_CLIENT_PORT && !tapir_ip_is_v4(&dst))
+		return dhcp6_input(s, &src, sport, h + UDP_HLEN, ulen - UDP_HLEN);
 	u = udp_lookup(s, &dst, dport, &src, sport);
 	if (!u) {
 		STAT(s, udp_no_socket);

@@ -8,6 +8,10 @@
  * renewing at T1, rebinding at T2, expiry).  The address, its connected
  * route and a default route through the server's router come and go with
  * the lease; tapir_dhcp_lease tells what it is.
+ *
+ * Beside it, the stateless DHCPv6 client (RFC 8415 6.1): Information-request
+ * and Reply for the DNS servers (RFC 3646) and the domain search list, no
+ * addresses (those come from SLAAC).  tapir_dhcp6_start.
  */
 #ifndef TAPIR_DHCP_H
 #define TAPIR_DHCP_H
@@ -57,6 +61,50 @@ void tapir_dhcp_release(struct tapir_stack *s, tapir_time_t now);
 /* The client's state and lease; -ENOENT when it was never started. */
 int tapir_dhcp_lease(const struct tapir_stack *s, struct tapir_dhcp_lease *l);
 const char *tapir_dhcp_state_name(enum tapir_dhcp_state st);
+
+/* ---- DHCPv6, stateless (RFC 8415 6.1, 18.2.6) ---- */
+
+/* OFF; WAITING for a router advertisement with the O (or M) flag (RFC 4861
+ * 4.2); REQUESTING: an Information-request exchange (RFC 8415 15's
+ * retransmission, forever); DONE: a Reply taken, the next exchange at its
+ * Information Refresh Time (21.23). */
+enum tapir_dhcp6_state {
+	TAPIR_DHCP6_OFF = 0, TAPIR_DHCP6_WAITING, TAPIR_DHCP6_REQUESTING, TAPIR_DHCP6_DONE,
+};
+
+#define TAPIR_DHCP6_DNS_MAX 3     /* DNS servers kept from option 23 */
+#define TAPIR_DHCP6_SEARCH_MAX 6  /* names kept from option 24 */
+#define TAPIR_DHCP6_NAME_MAX 254  /* RFC 1035 3.1: 255 octets on the wire -> 253 chars + NUL */
+#define TAPIR_DHCP6_NOW 1u        /* tapir_dhcp6_start: ask without waiting for an RA */
+
+struct tapir_dhcp6_info {
+	enum tapir_dhcp6_state state;
+	int ifindex;
+	uint8_t dns[TAPIR_DHCP6_DNS_MAX][16];
+	unsigned ndns;
+	char search[TAPIR_DHCP6_SEARCH_MAX][TAPIR_DHCP6_NAME_MAX]; /* "example.test" */
+	unsigned nsearch;
+	uint8_t server[16];        /* the last Reply's source address */
+	uint32_t refresh_secs;     /* the refresh time in use; 0xffffffff: never */
+	tapir_time_t refresh_at;   /* TAPIR_TIME_NEVER: never */
+	uint32_t inf_max_rt;       /* seconds: the MRT of the next exchanges (21.25) */
+	unsigned requests;         /* Information-requests sent */
+	unsigned replies;          /* Replies taken (a refresh counts) */
+	unsigned changes;          /* Replies whose servers or names differed from before */
+};
+
+/* Starts the client on IFINDEX, an interface with IPv6 on (its link-local
+ * address is the source): it asks once a router advertisement carries the
+ * O or M flag, or with TAPIR_DHCP6_NOW at once (after RFC 8415 18.2.6's
+ * random delay of up to 1 s, and DAD of the link-local address).  One
+ * client per stack.  -EINVAL, -EBUSY (already running), -EADDRINUSE (UDP
+ * port 546 taken), -ENOMEM. */
+int tapir_dhcp6_start(struct tapir_stack *s, int ifindex, unsigned flags, tapir_time_t now);
+/* Stops the client (RFC 8415 18.2.6 has nothing to give back). */
+void tapir_dhcp6_stop(struct tapir_stack *s);
+/* What the client knows; -ENOENT when it was never started. */
+int tapir_dhcp6_info(const struct tapir_stack *s, struct tapir_dhcp6_info *i);
+const char *tapir_dhcp6_state_name(enum tapir_dhcp6_state st);
 
 #ifdef __cplusplus
 }

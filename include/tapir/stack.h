@@ -253,6 +253,9 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(dhcp_malformed, "DHCP reply malformed: short, bad cookie or options (RFC 2131 2, RFC 2132 2)") \
 	X(dhcp_unexpected, "DHCP reply for another transaction or client, or not in our state") \
 	X(dhcp_bad_lease, "DHCP offer or ack of an address no host may have, or without a lease") \
+	X(dhcp6_malformed, "DHCPv6 reply malformed: short, an option past the end or of a wrong length, no server or client id (RFC 8415 16.10)") \
+	X(dhcp6_unexpected, "DHCPv6 message not a Reply to our transaction, client id or state") \
+	X(dhcp6_status, "DHCPv6 reply with a status other than Success (RFC 8415 21.13)") \
 	X(hook, "dropped by a hook")                                           \
 	X(nomem, "no packet buffer for the reply")
 
@@ -280,7 +283,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(nd_resolved) X(nd_resolve_failed) X(nd_queue_dropped) X(nd_evicted) \
 	X(nd_dad_ok) X(nd_dad_failed) X(nd_conflicts) X(nd_ra_rx) X(nd_rs_sent)              \
 	X(mld_reports_sent) X(dhcp_tx) X(dhcp_rx) X(dhcp_leases) X(dhcp_naks)     \
-	X(dhcp_declines) X(dhcp_expired)
+	X(dhcp_declines) X(dhcp_expired) X(dhcp6_tx) X(dhcp6_rx)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

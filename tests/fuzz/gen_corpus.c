@@ -565,6 +565,43 @@ static void gen_dhcp(void)
 	}
 }
 
+/* fuzz_dhcp6: [mode][time][message]; a Reply with a server id, DNS
+ * servers, a search list and a refresh time (the harness writes in our
+ * xid, bit 0, and appends our client id, bit 1) */
+static void gen_dhcp6(void)
+{
+	static const uint8_t reply[] = {
+		7, 0, 0, 0,
+		0, 2, 0, 10, 0, 3, 0, 1, 2, 0, 0, 0, 0, 1,                /* server id */
+		0, 23, 0, 32, 0xfd, [37] = 0x53, 0xfd, [53] = 0x54,      /* fd00::53, ::54 */
+		0, 24, 0, 14, 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0,
+		0, 32, 0, 4, 0, 0, 3, 0xe8,                              /* refresh 1000 s */
+		0, 83, 0, 4, 0, 0, 0, 120,                               /* INF_MAX_RT */
+	};
+	static const uint8_t status[] = {7, 0, 0, 0, 0, 2, 0, 10, 0, 3, 0, 1, 2, 0, 0, 0, 0, 1,
+					 0, 13, 0, 6, 0, 1, 'f', 'a', 'i', 'l'};
+	static const struct {
+		const char *name;
+		uint8_t mode, time;
+		const uint8_t *m;
+		size_t n;
+	} seeds[] = {
+		{"reply-ra", 1 | 2, 0, reply, sizeof(reply)},
+		{"reply-now", 1 | 2 | 4, 4 * 32 + 5, reply, sizeof(reply)},
+		{"reply-twice", 1 | 2 | 16, 0, reply, sizeof(reply)},
+		{"reply-refresh", 1 | 2 | 32, 0, reply, sizeof(reply)},
+		{"reply-no-client-id", 1, 0, reply, sizeof(reply)},
+		{"status-fail", 1 | 2, 6 * 32 + 3, status, sizeof(status)},
+	};
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		uint8_t d[2 + sizeof(reply)];
+		d[0] = seeds[i].mode;
+		d[1] = seeds[i].time;
+		memcpy(d + 2, seeds[i].m, seeds[i].n);
+		save("dhcp6", seeds[i].name, d, 2 + seeds[i].n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct world w;
@@ -587,6 +624,7 @@ int main(int argc, char **argv)
 	gen_tcp();
 	gen_stack();
 	gen_dhcp();
+	gen_dhcp6();
 	world_finish(&w, true);
 	return 0;
 }

@@ -57,7 +57,10 @@ static const char host_usage[] =
 	"  --addr A.B.C.D/LEN     tapir's address and prefix; repeat it with IPv6\n"
 	"                         prefixes (fd00::2/64) to add those (IPv6 on), or\n"
 	"                         'slaac' for addresses from router advertisements;\n"
-	"                         'dhcp' (instead of A.B.C.D/LEN): a DHCP lease\n"
+	"                         'dhcp' (instead of A.B.C.D/LEN): a DHCP lease.\n"
+	"                         With IPv6, an advertisement's O flag has tapir ask\n"
+	"                         DHCPv6 for DNS servers: 'dhcp6 dns SERVERS [search\n"
+	"                         LIST]' on stdout when they are learned or change\n"
 	"  --peer-addr A.B.C.D/LEN  also give the kernel's side of the TAP this address\n"
 	"                         (repeatable; IPv6 ones without DAD)\n"
 	"  --gateway IP           default gateway (on the --addr subnet)\n"
@@ -542,6 +545,7 @@ have_link:
 		    tapir_ipv4_str(addr, err), plen);
 	host6_configure(&h6, h.s, ifi);
 	host_dhcp_start(&hd, h.s, ifi);
+	host_dhcp6_start(&hd, h.s, ifi, h6.n || h6.slaac);
 	h.services = services_start(h.net, serve, err, sizeof(err));
 	if (!h.services)
 		die("%s", err);
@@ -637,6 +641,7 @@ loop:;
 		ping_step(&h, now);
 		host6_watch(&h6, stdout, h.s, ifi);
 		host_dhcp_watch(&hd, stdout, h.s);
+		host_dhcp6_watch(&hd, stdout, h.s);
 		next = ping_next(&h);
 		tapir_net_unlock(h.net);
 		if (next <= now) {

@@ -108,3 +108,31 @@ void host_dhcp_release(struct host_dhcp *d, struct tapir_net *net, struct tapir_
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 	}
 }
+
+void host_dhcp6_start(struct host_dhcp *d, struct tapir_stack *s, int ifindex, bool ipv6)
+{
+	int r;
+	if (!ipv6)
+		return;
+	r = tapir_dhcp6_start(s, ifindex, 0, mono_us());
+	if (r < 0)
+		die("IPv6: cannot start the DHCPv6 client: %s", strerror(-r));
+	d->v6 = true;
+}
+
+void host_dhcp6_watch(struct host_dhcp *d, FILE *f, struct tapir_stack *s)
+{
+	struct tapir_dhcp6_info i;
+	char a[TAPIR_IP_STRLEN];
+	if (!d->v6 || tapir_dhcp6_info(s, &i) < 0 || i.changes == d->seen6)
+		return;
+	d->seen6 = i.changes;
+	fputs("dhcp6 dns", f);
+	for (unsigned k = 0; k < i.ndns; k++)
+		fprintf(f, "%c%s", k ? ',' : ' ', tapir_ipv6_str(i.dns[k], a));
+	if (!i.ndns)
+		fputs(" none", f);
+	for (unsigned k = 0; k < i.nsearch; k++)
+		fprintf(f, "%s%s", k ? "," : " search ", i.search[k]);
+	fputc('\n', f);
+}
