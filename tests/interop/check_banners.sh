@@ -11,7 +11,8 @@
 #         (/etc/netns/NS/hosts), SNI picks the second certificate: its own
 #  silent a listener that never speaks: open, no banner
 #  chatty a service that never stops (and has no line end): at most
-#         --banner-bytes read, then a RST from tapir, no FIN
+#         --banner-bytes read (200 characters shown), then a RST from
+#         tapir, no FIN
 #  JSON and -oX carry the same (python json, xml), and --banners is
 #  refused outside stack mode
 source "$(dirname "$0")/check_net.sh"
@@ -20,8 +21,13 @@ cn_create
 A=10.201.0.9 # tapir's address on cs0
 NAME=tapir-banner.test
 ETC=/etc/netns/$NS_S
-_ban_cleanup() { rm -rf "$ETC"; }
-trap '_ban_cleanup; _cn_cleanup' EXIT
+_ban_cleanup() { # (keeps the exit status for _cn_cleanup)
+	local rc=$?
+	rm -rf "$ETC"
+	(exit "$rc")
+	_cn_cleanup
+}
+trap _ban_cleanup EXIT
 
 # certificates: a CA, the default server certificate and the SNI one
 cd "$WORK" || fail "cd"
@@ -42,7 +48,8 @@ CN_PIDS+=($!)
 tx socat TCP-LISTEN:2222,bind="$CN_T_ADDR",fork,reuseaddr \
 	SYSTEM:'printf "SSH-2.0-tapirtest\r\n"; sleep 10' 2>/dev/null &
 CN_PIDS+=($!)
-tx socat TCP-LISTEN:7777,bind="$CN_T_ADDR",fork,reuseaddr SYSTEM:'yes | tr -d "\n"' 2>/dev/null &
+printf '#!/bin/sh\nyes | tr -d "\\n"\n' >chatty.sh && chmod +x chatty.sh || fail "chatty.sh"
+tx socat TCP-LISTEN:7777,bind="$CN_T_ADDR",fork,reuseaddr EXEC:"$WORK/chatty.sh" 2>/dev/null &
 CN_PIDS+=($!)
 tx openssl s_server -quiet -accept "$CN_T_ADDR:8443" -cert def.pem -key def.key \
 	-servername "$NAME" -cert2 sni.pem -key2 sni.key </dev/null >/dev/null 2>&1 &
@@ -59,8 +66,9 @@ mkdir -p "$ETC" && echo "$CN_T_ADDR $NAME" >"$ETC/hosts" || fail "$ETC/hosts"
 expect_error "--banners in syn mode" "needs --mode stack" --mode syn --banners "$CN_T_ADDR:80"
 
 PORTS=2222,6000,7777,8080,8443,9999
-cn_capture "$NS_S" cs0 "$WORK/ban.pcap" "tcp and host $A" ping -c1 -W1 "$CN_T_ADDR"
-ARGS=(--mode stack --iface cs0 --addr "$A/24" --banners --banner-wait 1000 --banner-bytes 64)
+cn_capture "$NS_S" cs0 "$WORK/ban.pcap" "(tcp and host $A) or (udp and dst port 9)" \
+	tx bash -c "echo mark >/dev/udp/$CN_S_ADDR/9"
+ARGS=(--mode stack --iface cs0 --addr "$A/24" --banners --banner-wait 1000 --banner-bytes 1024)
 cn_run_check text -- "${ARGS[@]}" "$CN_T_ADDR:$PORTS"
 cn_capture_stop
 cat "$WORK/text.out" >&2
@@ -68,7 +76,7 @@ strip() { cut -d' ' -f1-3,5-; } # (no round-trip times)
 cat >"$WORK/want" <<W
 $CN_T_ADDR 2222 open banner: SSH-2.0-tapirtest
 $CN_T_ADDR 6000 open
-$CN_T_ADDR 7777 open banner: yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy
+$CN_T_ADDR 7777 open banner: $(printf "y%.0s" {1..200})
 $CN_T_ADDR 8080 open http: HTTP/1.0 200 OK | Server: $SERVER
 $CN_T_ADDR 8443 open tls: subject O=Tapir Default, CN=default.tapir.test | issuer O=Tapir Test CA Org, CN=Tapir Test CA
 $CN_T_ADDR 9999 closed
@@ -94,6 +102,7 @@ cn_run_check json -- "${ARGS[@]}" --json -oX "$WORK/ban.xml" "$NAME:8443,8080" "
 "$PY" - "$WORK/json.out" "$WORK/ban.xml" "$NAME" "$SERVER" <<'PY' || fail "JSON or -oX not as expected"
 import json, sys, xml.etree.ElementTree as ET
 out, xmlf, name, server = sys.argv[1:]
+# (the name and the address are one host: printed as the name)
 rows = {(r["host"], r["port"]): r for r in map(json.loads, open(out))}
 tls = rows[(name, 8443)]
 assert tls["service"] == "tls", tls
@@ -101,9 +110,9 @@ assert tls["subject"] == "CN=%s, O=Tapir SNI Org" % name, tls
 assert tls["issuer"] == "O=Tapir Test CA Org, CN=Tapir Test CA", tls
 http = rows[(name, 8080)]
 assert (http["service"], http["banner"], http["server"]) == ("http", "HTTP/1.0 200 OK", server), http
-line = rows[("10.201.0.2", 2222)]
+line = rows[(name, 2222)]
 assert (line["service"], line["banner"]) == ("line", "SSH-2.0-tapirtest"), line
-assert "banner" not in rows[("10.201.0.2", 9999)]
+assert "banner" not in rows[(name, 9999)]
 scripts = {p.get("portid"): p.find("script").get("output")
            for p in ET.parse(xmlf).getroot().iter("port") if p.find("script") is not None}
 assert scripts == {

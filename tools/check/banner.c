@@ -112,10 +112,19 @@ static bool complete(const struct bconn *b)
 	struct banner_tls tls;
 	switch (b->kind) {
 	case BK_HTTP:
-		return memmem(b->buf, b->len, "\r\n\r\n", 4) || memmem(b->buf, b->len, "\n\n", 2);
+		/* an HTTP/1.0 server closes after the body (RFC 1945 7.2.2):
+		 * read on to its FIN, so that ours is no RST */
+		return false;
 	case BK_TLS: return banner_tls_parse(b->buf, b->len, &tls) == 1;
 	default: return memchr(b->buf, '\n', b->len) != NULL;
 	}
+}
+
+/* Bytes B reads at most: --banner-bytes, but on a TLS port the whole
+ * first flight (a certificate chain is several KB). */
+static size_t cap_of(const struct check *c, const struct bconn *b)
+{
+	return b->kind == BK_TLS ? BANNER_MAX : c->banner_bytes;
 }
 
 /* What B read, into the run's banners. */
@@ -154,7 +163,7 @@ static void finish(struct bctx *x, unsigned k, uint64_t now_us)
 {
 	struct bconn *b = x->conn[k];
 	record(x, b);
-	if (b->err || (!b->eof && (b->len >= x->c->banner_bytes || tapir_tcp_readable(b->t))))
+	if (b->err || (!b->eof && (b->len >= cap_of(x->c, b) || tapir_tcp_readable(b->t))))
 		tapir_tcp_abort(b->t, now_us);
 	else
 		tapir_tcp_close(b->t, now_us);
@@ -193,7 +202,7 @@ static int service(struct bctx *x, struct bconn *b, uint64_t now)
 {
 	uint64_t now_us = now / 1000;
 	enum tapir_tcp_state s = tapir_tcp_state(b->t);
-	size_t cap = x->c->banner_bytes;
+	size_t cap = cap_of(x->c, b);
 	long r;
 	if (s == TAPIR_TCP_CLOSED || tapir_tcp_error(b->t))
 		b->err = true;
