@@ -328,6 +328,9 @@ tapir_time_t tp_wheel_next(const struct tp_wheel *w);
 /* Runs the hooks of POINT; false when one dropped the packet. */
 bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
 	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock);
+/* ... at a TCP point, with the segment's addresses of either family */
+bool hook_run_ip(struct tapir_stack *s, enum tapir_hook_point point, uint8_t *data, size_t len,
+		 const struct tapir_ip *src, const struct tapir_ip *dst, struct tapir_tcp *sock);
 #define HOOKED(s, point) ((s)->nhooks[point] != 0)
 /* Sets a timer's deadline FIELD to WHEN and remembers the earliest one set
  * (tapir_stack_armed): every deadline the core keeps is set through it. */

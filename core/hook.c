@@ -32,17 +32,34 @@ void tapir_hook_remove(struct tapir_stack *s, enum tapir_hook_point point, tapir
 		}
 }
 
-bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
-	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock)
+static bool hooks_call(struct tapir_stack *s, struct tapir_hook_pkt *p)
 {
-	struct tapir_hook_pkt p = {point, ifindex, data, len, src, dst, sock, s->now};
-	for (unsigned i = 0; i < s->nhooks[point]; i++)
-		if (s->hooks[point][i].fn(s->hooks[point][i].arg, &p) == TAPIR_DROP)
+	for (unsigned i = 0; i < s->nhooks[p->point]; i++)
+		if (s->hooks[p->point][i].fn(s->hooks[p->point][i].arg, p) == TAPIR_DROP)
 			return false;
 	return true;
 }
 
-static void fix_l4(uint8_t *l4, size_t len, uint32_t src, uint32_t dst, uint8_t proto)
+bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
+	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock)
+{
+	struct tapir_hook_pkt p = {.point = point, .ifindex = ifindex, .data = data, .len = len,
+				   .src = src, .dst = dst, .sock = sock, .now = s->now,
+				   .saddr = tapir_ip_from_v4(src), .daddr = tapir_ip_from_v4(dst)};
+	return hooks_call(s, &p);
+}
+
+bool hook_run_ip(struct tapir_stack *s, enum tapir_hook_point point, uint8_t *data, size_t len,
+		 const struct tapir_ip *src, const struct tapir_ip *dst, struct tapir_tcp *sock)
+{
+	struct tapir_hook_pkt p = {.point = point, .ifindex = -1, .data = data, .len = len,
+				   .src = tp_ip_hook(src), .dst = tp_ip_hook(dst), .sock = sock,
+				   .now = s->now, .saddr = *src, .daddr = *dst};
+	return hooks_call(s, &p);
+}
+
+static void fix_l4(uint8_t *l4, size_t len, const struct tapir_ip *src, const struct tapir_ip *dst,
+		   uint8_t proto)
 {
 	size_t at = proto == TAPIR_IPPROTO_TCP ? 16 : proto == TAPIR_IPPROTO_UDP ? 6 : 2;
 	uint16_t sum;
@@ -52,7 +69,7 @@ static void fix_l4(uint8_t *l4, size_t len, uint32_t src, uint32_t dst, uint8_t 
 	if (proto == TAPIR_IPPROTO_ICMP)
 		sum = tapir_csum(l4, len);
 	else
-		sum = tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, proto, (uint16_t)len), l4, len));
+		sum = tapir_csum_fold(tapir_csum_add(tp_l4_pseudo(src, dst, proto, (uint32_t)len), l4, len));
 	if (proto == TAPIR_IPPROTO_UDP && sum == 0)
 		sum = 0xffff;
 	tapir_put16(l4 + at, sum);
@@ -68,7 +85,11 @@ static void fix_ip(uint8_t *ip, size_t len)
 	if (tapir_get16(ip + 6) & 0x3fff) /* a fragment: the L4 checksum spans all of them */
 		return;
 	if (ip[9] == TAPIR_IPPROTO_TCP || ip[9] == TAPIR_IPPROTO_UDP || ip[9] == TAPIR_IPPROTO_ICMP)
-		fix_l4(ip + hl, len - hl, tapir_get32(ip + 12), tapir_get32(ip + 16), ip[9]);
+	{
+		struct tapir_ip src = tapir_ip_from_v4(tapir_get32(ip + 12)),
+				dst = tapir_ip_from_v4(tapir_get32(ip + 16));
+		fix_l4(ip + hl, len - hl, &src, &dst, ip[9]);
+	}
 }
 
 void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
@@ -84,7 +105,7 @@ void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
 		fix_ip(p->data, p->len);
 		break;
 	default:
-		fix_l4(p->data, p->len, p->src, p->dst, TAPIR_IPPROTO_TCP);
+		fix_l4(p->data, p->len, &p->saddr, &p->daddr, TAPIR_IPPROTO_TCP);
 	}
 }
 

@@ -715,9 +715,8 @@ static int tcp_parse(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hle
 	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) && tapir_csum_fold(tapir_csum_add(sum, th, tlen)))
 		return TAPIR_DROP_tcp_checksum;
 	if (HOOKED(s, TAPIR_HOOK_TCP_RX) &&
-	    !hook_run(s, TAPIR_HOOK_TCP_RX, -1, pkt + hlen, tlen, tp_ip_hook(&seg->src),
-		      tp_ip_hook(&seg->dst),
-		      tapir_tcp_lookup_addr(s, &seg->dst, tapir_get16(th + TAPIR_TH_DPORT), &seg->src,
+	    !hook_run_ip(s, TAPIR_HOOK_TCP_RX, pkt + hlen, tlen, &seg->src, &seg->dst,
+			 tapir_tcp_lookup_addr(s, &seg->dst, tapir_get16(th + TAPIR_TH_DPORT), &seg->src,
 					    tapir_get16(th + TAPIR_TH_SPORT))))
 		return TAPIR_DROP_hook;
 	off = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4;

@@ -207,8 +207,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct 
 				       th, p->len)));
 	}
 	if (HOOKED(s, TAPIR_HOOK_TCP_TX) &&
-	    !hook_run(s, TAPIR_HOOK_TCP_TX, -1, th, p->len, tp_ip_hook(laddr), tp_ip_hook(raddr),
-		      sock)) {
+	    !hook_run_ip(s, TAPIR_HOOK_TCP_TX, th, p->len, laddr, raddr, sock)) {
 		STAT(s, tx_hook_dropped);
 		tp_pkt_free(s, p);
 		return 0;

@@ -54,9 +54,12 @@ struct tapir_hook_pkt {
 	int ifindex;                 /* LINK points; -1 elsewhere */
 	uint8_t *data;
 	size_t len;
-	uint32_t src, dst;           /* IP and TCP points, host byte order */
+	uint32_t src, dst;           /* IP and TCP points, host byte order (IPv4; 0 for IPv6) */
 	struct tapir_tcp *sock;      /* TCP: the socket (or listener) concerned, or NULL */
 	tapir_time_t now;
+	/* the same addresses, either family (tapir/addr.h: IPv4 v4-mapped):
+	 * TCP points see IPv6 segments too; the IP points are IPv4's only */
+	struct tapir_ip saddr, daddr;
 };
 
 typedef enum tapir_verdict (*tapir_hook_fn)(void *arg, struct tapir_hook_pkt *p);

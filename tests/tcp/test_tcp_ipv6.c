@@ -112,6 +112,23 @@ static void close_both(struct sim *sim, struct pair *p)
 	tapir_tcp_close(p->lis, sim->now);
 }
 
+/* A TCP hook (A's, on the way out) sees IPv6 segments with their 16-byte
+ * addresses (and 0 in the IPv4 fields); tapir_hook_fix_checksums uses
+ * IPv6's pseudo-header (B would drop a segment it got wrong) */
+struct hook_seen {
+	unsigned n, v6, zero32;
+};
+
+static enum tapir_verdict seen_hook(void *arg, struct tapir_hook_pkt *p)
+{
+	struct hook_seen *h = arg;
+	h->n++;
+	h->v6 += !memcmp(p->saddr.b, A6, 16) && !memcmp(p->daddr.b, B6, 16);
+	h->zero32 += !p->src && !p->dst;
+	tapir_hook_fix_checksums(p); /* (recomputes the same checksum) */
+	return TAPIR_PASS;
+}
+
 static void test_v6_handshake_data_close(void **state)
 {
 	struct sim sim;
@@ -120,8 +137,13 @@ static void test_v6_handshake_data_close(void **state)
 	struct tapir_tcp_info i;
 	uint16_t lport, rport;
 	(void)state;
+	struct hook_seen seen = {0};
 	v6_up(&sim, NULL);
+	assert_int_equal(tapir_hook_add(sim.st[0], TAPIR_HOOK_TCP_TX, seen_hook, &seen), 0);
 	assert_true(v6_pair(&sim, &p, &any, false, &b, 80));
+	assert_true(seen.n >= 2);
+	assert_int_equal(seen.v6, seen.n);
+	assert_int_equal(seen.zero32, seen.n);
 	/* the addresses are the IPv6 ones; the IPv4 calls see none */
 	tapir_tcp_local_addr(p.cli, &l, &lport);
 	tapir_tcp_peer_addr(p.cli, &r, &rport);
@@ -139,6 +161,8 @@ static void test_v6_handshake_data_close(void **state)
 	transfer(&sim, p.cli, p.srv, 300000, 1);
 	transfer(&sim, p.srv, p.cli, 200000, 2);
 	close_both(&sim, &p);
+	assert_int_equal(seen.v6, seen.n); /* every one, data and FIN too, checksums intact */
+	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_checksum], 0);
 	assert_int_equal(tapir_stats(sim.st[0])->tcp_rst_sent + tapir_stats(sim.st[1])->tcp_rst_sent, 0);
 	sim_fini(&sim);
 }
