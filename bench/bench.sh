@@ -5,6 +5,9 @@
 #
 #   tapir-host  `tapir host --serve echo,discard,chargen` over a TAP (the
 #               built-in services: one event loop on the stack thread)
+#   tapir-run   bench/ksrv.c (the kernel's server, unmodified) under
+#               `tapir run`: the preload, the gate and the relays
+#               (docs/run.md); its srv_cpu is tapir's alone, not ksrv's
 #   tapir-raw   bench/tapir-raw.c: tapir's core on its raw API, one thread
 #   lwip        bench/lwip-srv.c: Debian's liblwip-dev on its raw API
 #   kernel      bench/ksrv.c (epoll) over a veth pair between two namespaces
@@ -128,6 +131,8 @@ server() {
 		case $sys in
 		tapir-host) ip netns exec "$NS_T" build/tapir host --tap "$dev" --addr 10.77.0.2/24 \
 			--serve echo,discard,chargen ${HOST_MAX:+--max-sockets "$HOST_MAX"} >"$OUT/srv.log" 2>&1 & ;;
+		tapir-run) ip netns exec "$NS_T" build/tapir run --tap "$dev" --addr 10.77.0.2/24 \
+			-- "$BIN/ksrv" 1 >"$OUT/srv.log" 2>&1 & ;;
 		tapir-raw) ip netns exec "$NS_T" "$BIN/tapir-raw" "$dev" 10.77.0.2/24 "${RAW_SOCKETS:-1024}" \
 			${RAW_MEM_MIB:-} >"$OUT/srv.log" 2>&1 & ;;
 		lwip) ip netns exec "$NS_T" "$BIN/lwip-srv" "$dev" 10.77.0.2 255.255.255.0 >"$OUT/srv.log" 2>&1 & ;;
@@ -163,7 +168,7 @@ BIG=65520 # tapir's --mtu ceiling on a TAP
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; ${SECS} s per figure"
 echo "meta start date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg) cores=$(nproc) secs=$SECS kernel=$(uname -r) commit=$(git rev-parse --short HEAD 2>/dev/null)" >>"$RAW"
 
-for sys in ${BENCH_ONLY:-tapir-host tapir-raw lwip kernel tap-ceiling}; do
+for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}; do
 	echo "== $sys"
 	# scale first, on a fresh server: idle connections at each count of
 	# SCALE, RSS (and the kernel's slab) and CPU per request at each; the

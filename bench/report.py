@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-SYSTEMS = ["tapir-host", "tapir-raw", "lwip", "kernel", "tap-ceiling"]
+SYSTEMS = ["tapir-host", "tapir-run", "tapir-raw", "lwip", "kernel", "tap-ceiling"]
 BIG = "65520"
 
 
@@ -225,7 +225,8 @@ def fmt(v, unit=""):
     return "%.2f" % v
 
 
-RATIOS = [("host/lwIP", "tapir-host", "lwip"), ("host/kern", "tapir-host", "kernel"),
+RATIOS = [("run/host", "tapir-run", "tapir-host"),
+          ("host/lwIP", "tapir-host", "lwip"), ("host/kern", "tapir-host", "kernel"),
           ("host/TAP", "tapir-host", "tap-ceiling"), ("raw/lwIP", "tapir-raw", "lwip"),
           ("raw/kern", "tapir-raw", "kernel"), ("raw/TAP", "tapir-raw", "tap-ceiling")]
 

@@ -125,3 +125,13 @@ const char *tapir_ip_str(const struct tapir_ip *a, char *buf)
 		return tp_ip_str(tapir_ip_v4(a), buf);
 	return tp_ip6_str(a->b, buf);
 }
+
+const char *tapir_ip_port_str(const struct tapir_ip *a, uint16_t port, char *buf)
+{
+	char t[TAPIR_IP_STRLEN];
+	if (tapir_ip_is_v4(a))
+		snprintf(buf, TAPIR_IP_PORT_STRLEN, "%s:%u", tapir_ip_str(a, t), port);
+	else
+		snprintf(buf, TAPIR_IP_PORT_STRLEN, "[%s]:%u", tapir_ip_str(a, t), port);
+	return buf;
+}

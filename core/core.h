@@ -624,9 +624,10 @@ tapir_time_t mld_poll(struct tapir_stack *s, int ifindex, tapir_time_t now);
 /* ---- udp.c ---- */
 int udp_init(struct tapir_stack *s);
 int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
-/* An ICMP error quoting a UDP datagram we sent: INNER is its IPv4 header
- * followed by at least 8 bytes. */
-int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err);
+/* An ICMP or ICMPv6 error quoting a UDP datagram we sent from LADDR:LPORT
+ * to RADDR:RPORT */
+int udp_icmp_error(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		   const struct tapir_ip *raddr, uint16_t rport, int err);
 
 /* UDP's header and checksum in front of P's payload (P holds both; the
  * header's 8 bytes first). */
@@ -661,9 +662,12 @@ void dhcp6_free(struct tapir_stack *s);
 int tcp_init(struct tapir_stack *s);
 void tcp_fini(struct tapir_stack *s);
 int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
-/* LOCAL: the error is our own finding (ARP failed), not a received ICMP */
-int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
-		   uint8_t type, uint8_t code, bool local);
+/* An ICMP or ICMPv6 error quoting our segment TH (its TCP header, at least
+ * 8 bytes) from LADDR to RADDR: HARD ends a connection still in SYN-SENT
+ * (a protocol or port unreachable, or our own ARP/ND failure); SMALLER_MTU:
+ * a packet too big, the path MTU already lowered (tcp_input.c) */
+int tcp_icmp_error(struct tapir_stack *s, const struct tapir_ip *laddr, const struct tapir_ip *raddr,
+		   const uint8_t *th, int err, bool hard, bool smaller_mtu);
 tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now);
 
 #endif

@@ -107,11 +107,21 @@ static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, 
 	hlen = (size_t)(inner[0] & 15) * 4;
 	if (hlen < TAPIR_IPV4_HLEN || len < hlen + 8 || !ipv4_is_local(s, tapir_get32(inner + 12)))
 		return TAPIR_DROP_icmp_error_bad;
+	struct tapir_ip src = tapir_ip_from_v4(tapir_get32(inner + TAPIR_IPV4_SRC)),
+			dst = tapir_ip_from_v4(tapir_get32(inner + TAPIR_IPV4_DST));
 	switch (inner[9]) {
 	case TAPIR_IPPROTO_UDP:
-		return udp_icmp_error(s, inner, len, err);
+		return udp_icmp_error(s, &src, tapir_get16(inner + hlen), &dst,
+				      tapir_get16(inner + hlen + 2), err);
 	case TAPIR_IPPROTO_TCP:
-		return tcp_icmp_error(s, inner, len, err, type, code, ipv4_is_local(s, from));
+		/* RFC 1122 4.2.3.9: protocol and port unreachable are hard
+		 * errors; fragmentation needed (code 4) is not, for a connect */
+		return tcp_icmp_error(s, &src, &dst, inner + hlen, err,
+				      ipv4_is_local(s, from) ||
+					      (type == TAPIR_ICMP_UNREACH &&
+					       code >= TAPIR_ICMP_UNREACH_PROTO &&
+					       code <= TAPIR_ICMP_UNREACH_PORT),
+				      false);
 	case TAPIR_IPPROTO_ICMP:
 		if (inner[hlen] != TAPIR_ICMP_ECHO || !s->echo_fn)
 			return TAPIR_DROP_icmp_error_bad;

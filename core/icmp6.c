@@ -105,6 +105,48 @@ static int icmp6_echo(struct tapir_stack *s, int ifindex, const uint8_t *pkt, co
 	return TP_OK;
 }
 
+/* RFC 4443 3: what an error means to the sender, as errno (RFC 3542's
+ * and Linux's reading) */
+static int icmp6_errno(uint8_t type, uint8_t code)
+{
+	if (type == TAPIR_ICMP6_UNREACH)
+		return code == TAPIR_ICMP6_UNREACH_NOROUTE ? ENETUNREACH
+		       : code == TAPIR_ICMP6_UNREACH_PORT  ? ECONNREFUSED
+		       : code == 1                         ? EACCES /* administratively prohibited */
+							   : EHOSTUNREACH;
+	if (type == TAPIR_ICMP6_PKT_TOO_BIG)
+		return EMSGSIZE;
+	return type == TAPIR_ICMP6_PARAM_PROBLEM ? EPROTO : EHOSTUNREACH;
+}
+
+/* The error M quoting Q (QLEN bytes from its IPv6 header, one of ours) to
+ * the transport that sent it (RFC 4443 3: as much of the packet as fits,
+ * so the ports and TCP's sequence number: 8 bytes of the upper header) */
+static int icmp6_notify(struct tapir_stack *s, const uint8_t *pkt, const uint8_t *m,
+			const uint8_t *q, size_t qlen)
+{
+	uint8_t nh = q[TAPIR_IPV6_NXT];
+	int off = ipv6_upper(q, qlen, TAPIR_IPV6_HLEN, &nh), err = icmp6_errno(m[0], m[1]);
+	struct tapir_ip src, dst;
+	bool local;
+	if (off < 0 || (size_t)off + 8 > qlen)
+		return TAPIR_DROP_icmp6_error_bad;
+	src = tapir_ip_from_v6(q + TAPIR_IPV6_SRC);
+	dst = tapir_ip_from_v6(q + TAPIR_IPV6_DST);
+	/* our own neighbor discovery's failure (nd_fail) comes from us */
+	local = ipv6_local_iface(s, pkt + TAPIR_IPV6_SRC, false) >= 0;
+	if (nh == TAPIR_IPPROTO_UDP)
+		return udp_icmp_error(s, &src, tapir_get16(q + off), &dst, tapir_get16(q + off + 2), err);
+	if (nh == TAPIR_IPPROTO_TCP)
+		/* RFC 4443 3.1 / RFC 1122 4.2.3.9's analogue: port unreachable
+		 * is hard; the rest soft */
+		return tcp_icmp_error(s, &src, &dst, q + off, err,
+				      local || (m[0] == TAPIR_ICMP6_UNREACH &&
+						m[1] == TAPIR_ICMP6_UNREACH_PORT),
+				      m[0] == TAPIR_ICMP6_PKT_TOO_BIG);
+	return TP_OK; /* an echo of ours, or nothing that waits for it */
+}
+
 /* An error about a packet (QUOTED, its IPv6 header first) that we sent. */
 static int icmp6_error_input(struct tapir_stack *s, const uint8_t *pkt, const uint8_t *m,
 			     size_t mlen)
@@ -122,9 +164,7 @@ static int icmp6_error_input(struct tapir_stack *s, const uint8_t *pkt, const ui
 		return TAPIR_DROP_icmp6_error_bad;
 	if (m[0] == TAPIR_ICMP6_PKT_TOO_BIG) /* RFC 8201 4 */
 		ipv6_pmtu_update(s, q + TAPIR_IPV6_DST, tapir_get32(m + 4));
-	/* the other errors reach the transports when TCP and UDP run over
-	 * IPv6; until then nothing of ours waits for them */
-	return TP_OK;
+	return icmp6_notify(s, pkt, m, q, qlen);
 }
 
 int icmp6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len, size_t off)

@@ -793,31 +793,32 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	return r;
 }
 
-/* RFC 5927 / RFC 1122 4.2.3.9: an ICMP error about one of our segments.
+/* RFC 5927 / RFC 1122 4.2.3.9: an ICMP or ICMPv6 error about one of our
+ * segments (TH: its TCP header, at least 8 bytes, from LADDR to RADDR).
  * Believed only if it quotes a sequence number in flight (RFC 5927 4.1:
  * SND.UNA <= SEG.SEQ < SND.NXT, with SND.MAX here since a timeout moves
- * SND.NXT back). */
-int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err, uint8_t type,
-		   uint8_t code, bool local)
+ * SND.NXT back).  HARD: protocol or port unreachable (RFC 1122 4.2.3.9;
+ * RFC 4443 3.1's port unreachable for IPv6), or our own ARP/ND failure,
+ * as good as a hard answer for a connect, as Linux has it: it ends a
+ * connection in SYN-SENT.  The rest, net and host unreachable among them,
+ * are soft: the connection goes on and the error is told only if it then
+ * times out (UNP 4.3).  SMALLER_MTU: a packet too big (RFC 8201 4): the
+ * MSS comes down to the new path MTU. */
+int tcp_icmp_error(struct tapir_stack *s, const struct tapir_ip *laddr, const struct tapir_ip *raddr,
+		   const uint8_t *th, int err, bool hard, bool smaller_mtu)
 {
-	size_t hlen = (size_t)(inner[TAPIR_IPV4_VHL] & 15) * 4;
-	const uint8_t *th = inner + hlen;
-	struct tapir_ip src = tapir_ip_from_v4(tapir_get32(inner + TAPIR_IPV4_SRC)),
-			dst = tapir_ip_from_v4(tapir_get32(inner + TAPIR_IPV4_DST));
-	struct tapir_tcp *t = tcp_lookup(s, &src, tapir_get16(th + TAPIR_TH_SPORT), &dst,
+	struct tapir_tcp *t = tcp_lookup(s, laddr, tapir_get16(th + TAPIR_TH_SPORT), raddr,
 					 tapir_get16(th + TAPIR_TH_DPORT));
 	uint32_t seq = tapir_get32(th + TAPIR_TH_SEQ);
-	bool hard;
 	if (!t || SEQ_LT(seq, t->snd_una) || SEQ_GEQ(seq, t->snd_max))
 		return TAPIR_DROP_icmp_error_bad;
-	/* RFC 1122 4.2.3.9: protocol, port unreachable and fragmentation needed
-	 * (codes 2-4) are hard errors; the rest, net and host unreachable among
-	 * them, are soft: the connection goes on and the error is told only if
-	 * it then times out (UNP 4.3).  Our own ARP failure is as good as a
-	 * hard answer for a connect, as Linux has it. */
-	hard = local || (type == TAPIR_ICMP_UNREACH && code >= TAPIR_ICMP_UNREACH_PROTO &&
-			 code <= TAPIR_ICMP_UNREACH_NEEDFRAG);
-	if (t->state == TAPIR_TCP_SYN_SENT && hard && code != TAPIR_ICMP_UNREACH_NEEDFRAG) {
+	if (smaller_mtu) {
+		uint16_t mss = tcp_effective_mss(t);
+		if (mss < t->mss)
+			t->mss = mss;
+		return TP_OK;
+	}
+	if (t->state == TAPIR_TCP_SYN_SENT && hard) {
 		tcp_drop(t, err);
 		return TP_OK;
 	}

@@ -443,9 +443,7 @@ void tcp_update_window(struct tapir_tcp *t, uint32_t seq, uint32_t ack, uint32_t
 void tcp_handshake_done(struct tapir_tcp *t, const struct tp_seg *seg);
 /* Out-of-order data: [START, END) is held beyond RCV.NXT; false when full */
 bool tcp_ooo_add(struct tapir_tcp *t, uint32_t start, uint32_t end);
-/* LOCAL: the error is our own finding (ARP failed), not a received ICMP */
-int tcp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
-		   uint8_t type, uint8_t code, bool local);
+
 
 /* tcp_syn.c */
 struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *seg);

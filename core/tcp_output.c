@@ -25,7 +25,7 @@ const char *tapir_tcp_flags_str(uint8_t f, char *buf)
 void tcp_trace_seg(struct tapir_stack *s, const char *dir, const struct tapir_ip *src, uint16_t sport,
 		   const struct tapir_ip *dst, uint16_t dport, const uint8_t *th, size_t len)
 {
-	char a[TAPIR_IP_STRLEN], b[TAPIR_IP_STRLEN], f[TAPIR_TCP_FLAGS_STRLEN], opts[128] = "";
+	char a[TAPIR_IP_PORT_STRLEN], b[TAPIR_IP_PORT_STRLEN], f[TAPIR_TCP_FLAGS_STRLEN], opts[128] = "";
 	size_t hl = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4, o = TAPIR_TCP_HLEN;
 	const uint8_t *p;
 	uint8_t res;
@@ -50,8 +50,8 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, const struct tapir_ip
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", p[0]);
 	}
 	res = th[TAPIR_TH_OFF] & 0x0f;
-	tp_trace(s, TAPIR_TR_TCP, "%s %s:%u > %s:%u [%s] seq %u ack %u win %u len %zu%s%s%s%s", dir,
-		 tapir_ip_str(src, a), sport, tapir_ip_str(dst, b), dport, tapir_tcp_flags_str(th[TAPIR_TH_FLAGS], f),
+	tp_trace(s, TAPIR_TR_TCP, "%s %s > %s [%s] seq %u ack %u win %u len %zu%s%s%s%s", dir,
+		 tapir_ip_port_str(src, sport, a), tapir_ip_port_str(dst, dport, b), tapir_tcp_flags_str(th[TAPIR_TH_FLAGS], f),
 		 tapir_get32(th + TAPIR_TH_SEQ), tapir_get32(th + TAPIR_TH_ACK_NO),
 		 tapir_get16(th + TAPIR_TH_WIN), len - hl, n ? " <" : "", opts, n ? ">" : "",
 		 res == TAPIR_TH_RES_DTH ? " DTH (RFC 9401)" : res ? " reserved bits set" : "");

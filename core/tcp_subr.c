@@ -212,9 +212,9 @@ uint32_t tcp_isn(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t l
 void tcp_set_state(struct tapir_tcp *t, enum tapir_tcp_state st)
 {
 	if (TRACE_ON(t->s, TAPIR_TR_TCP)) {
-		char a[TAPIR_IP_STRLEN], b[TAPIR_IP_STRLEN];
-		tp_trace(t->s, TAPIR_TR_TCP, "%s:%u %s:%u %s -> %s", tapir_ip_str(&t->laddr, a),
-			 t->lport, tapir_ip_str(&t->raddr, b), t->rport, state_names[t->state],
+		char a[TAPIR_IP_PORT_STRLEN], b[TAPIR_IP_PORT_STRLEN];
+		tp_trace(t->s, TAPIR_TR_TCP, "%s %s %s -> %s", tapir_ip_port_str(&t->laddr, t->lport, a),
+			 tapir_ip_port_str(&t->raddr, t->rport, b), state_names[t->state],
 			 state_names[st]);
 	}
 	t->state = st;

@@ -106,9 +106,9 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 		return false;
 	}
 	if (TRACE_ON(s, TAPIR_TR_TCP)) {
-		char a[TAPIR_IP_STRLEN];
-		tp_trace(s, TAPIR_TR_TCP, "%s:%u retransmission timeout #%u, rto %llu ms",
-			 tapir_ip_str(&t->raddr, a), t->rport, t->backoff,
+		char a[TAPIR_IP_PORT_STRLEN];
+		tp_trace(s, TAPIR_TR_TCP, "%s retransmission timeout #%u, rto %llu ms",
+			 tapir_ip_port_str(&t->raddr, t->rport, a), t->backoff,
 			 (unsigned long long)(backed_off_rto(t) / 1000));
 	}
 	STAT(s, tcp_retransmits);

@@ -130,14 +130,10 @@ int udp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
 	return udp_queue(s, u, h + UDP_HLEN, ulen - UDP_HLEN, &src, sport);
 }
 
-int udp_icmp_error(struct tapir_stack *s, const uint8_t *inner, size_t len, int err)
+int udp_icmp_error(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
+		   const struct tapir_ip *raddr, uint16_t rport, int err)
 {
-	size_t hlen = (size_t)(inner[0] & 15) * 4;
-	struct tapir_ip src = tapir_ip_from_v4(tapir_get32(inner + 12)),
-			dst = tapir_ip_from_v4(tapir_get32(inner + 16));
-	uint16_t sport = tapir_get16(inner + hlen), dport = tapir_get16(inner + hlen + 2);
-	struct tapir_udp *u = udp_lookup(s, &src, sport, &dst, dport);
-	(void)len;
+	struct tapir_udp *u = udp_lookup(s, laddr, lport, raddr, rport);
 	if (!u)
 		return TAPIR_DROP_icmp_error_bad;
 	/* UNP 8.9: asynchronous errors reach only connected UDP sockets; an

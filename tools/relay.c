@@ -291,9 +291,11 @@ static void cork_timer(struct relay *r, tapir_time_t now)
  * or FD has nothing (EPOLLIN will say). */
 static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 {
+	bool drained = false; /* a short read took all FD had */
 	for (int i = 0; i < ROUNDS; i++) {
 		struct rbuf *b = &r->k2t;
 		long n;
+		size_t room;
 		if (b->len >= k2t_min(r, now)) {
 			size_t len = corked(r, now) ? b->len / r->mss * r->mss : b->len;
 			n = tapir_tcp_send(r->t, b->p + b->off, len, now);
@@ -312,7 +314,9 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 				return PUMP_OK; /* full */
 			continue;
 		}
-		if (r->fd_eof)
+		/* after a short read, no second recv only to hear EAGAIN: the
+		 * set is level-triggered, so more data is reported anyway */
+		if (r->fd_eof || drained)
 			return PUMP_OK;
 		if (!buf_get(r->loop, b))
 			return PUMP_OK;
@@ -320,7 +324,9 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 			memmove(b->p, b->p + b->off, b->len);
 			b->off = 0;
 		}
-		n = recv(r->fd, b->p + b->len, RELAY_BUF - b->len, MSG_DONTWAIT);
+		room = RELAY_BUF - b->len;
+		n = recv(r->fd, b->p + b->len, room, MSG_DONTWAIT);
+		drained = n > 0 && (size_t)n < room;
 		if (n > 0 && r->discard) { /* the filler of an unconnected socket */
 			size_t d = r->discard < (size_t)n ? r->discard : (size_t)n;
 			r->discard -= d;
@@ -475,20 +481,28 @@ static void cork_due(struct relay_loop *l, tapir_time_t now)
 
 tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
 {
+	return relay_loop_step(l, now, true);
+}
+
+tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel)
+{
 	struct epoll_event ev[EPOLL_BATCH];
 	struct relay *list;
-	int n;
-	do {
+	int n = 0;
+	/* one batch a run: the set is level-triggered, so whatever stays ready
+	 * comes back next time, the rest of it first (epoll turns its ready
+	 * list).  Waiting for a batch short of full before stepping any spun
+	 * forever once EPOLL_BATCH relays stayed readable until stepped. */
+	if (kernel)
 		n = epoll_wait(l->ep, ev, EPOLL_BATCH, 0);
-		for (int i = 0; i < n; i++) {
-			struct relay *r = ev[i].data.ptr;
-			if (ev[i].events & EPOLLHUP)
-				r->fd_hup = true;
-			if (ev[i].events & EPOLLERR)
-				r->fd_err = true;
-			queue(r);
-		}
-	} while (n == EPOLL_BATCH);
+	for (int i = 0; i < n; i++) {
+		struct relay *r = ev[i].data.ptr;
+		if (ev[i].events & EPOLLHUP)
+			r->fd_hup = true;
+		if (ev[i].events & EPOLLERR)
+			r->fd_err = true;
+		queue(r);
+	}
 	if (now >= l->cork_next) /* corked remainders whose 200 ms are up */
 		cork_due(l, now);
 	/* the list as it stands: what these steps make ready waits for the
@@ -505,7 +519,7 @@ tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
 		else if (relay_step(r, now))
 			queue(r);
 	}
-	return l->ready ? now : l->cork_next;
+	return l->ready || n == EPOLL_BATCH ? now : l->cork_next;
 }
 
 struct relay *relay_start(struct relay_loop *l, int fd, struct tapir_tcp *t, size_t discard,

@@ -49,6 +49,10 @@ int relay_loop_fd(const struct relay_loop *loop);
 /* Moves what is ready; returns NOW when more work waits, else
  * TAPIR_TIME_NEVER.  On the stack thread (a service), net locked. */
 tapir_time_t relay_loop_run(struct relay_loop *loop, tapir_time_t now);
+/* relay_loop_run, for a caller that nests the loop's descriptor in an
+ * epoll set of its own and knows it was not readable (KERNEL false): only
+ * tapir's events and deadlines are acted on, one epoll_wait fewer. */
+tapir_time_t relay_loop_step(struct relay_loop *loop, tapir_time_t now, bool kernel);
 /* Relays under way. */
 size_t relay_loop_count(const struct relay_loop *loop);
 

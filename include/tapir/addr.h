@@ -215,6 +215,10 @@ static inline bool tapir_ip_overlap(const struct tapir_ip *a, bool a6only, const
  * TAPIR_IP_STRLEN bytes; returns BUF.  core/addr.c */
 #define TAPIR_IP_STRLEN 46
 const char *tapir_ip_str(const struct tapir_ip *a, char *buf);
+/* An endpoint: "192.0.2.1:80", "[2001:db8::1]:80" (RFC 5952 6) into BUF
+ * of TAPIR_IP_PORT_STRLEN bytes; returns BUF */
+#define TAPIR_IP_PORT_STRLEN 56
+const char *tapir_ip_port_str(const struct tapir_ip *a, uint16_t port, char *buf);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
 #   cn_run_check NAME [WRAPPER...] -- ARGS  # tapir check ARGS: exit 1, into $WORK/NAME.out
 #   cn_interrupt NAME FILE ARGS...          # tapir check ARGS --resume FILE, SIGINT: exit 3
+#   cn_nmap_agrees WHAT XML NMAP_ARGS...    # ndiff: nmap's XML and tapir's XML agree
 #
 # Everything lives inside these namespaces: no traffic reaches any other
 # interface.  Both are removed by an EXIT trap, also on failure.
@@ -202,4 +203,19 @@ cn_interrupt() {
 	grep -q "tapir check --resume $file\$" "$WORK/$name.err" || fail "$name: no word of the resume file"
 	[[ -s $file ]] || fail "$name: no resume file $file"
 	log "$name: interrupted after $(wc -l <"$WORK/$name.out") ports: $(cat "$WORK/$name.err")"
+}
+
+# cn_nmap_agrees WHAT XML NMAP_ARGS...: nmap NMAP_ARGS -oX in the scanner's
+# namespace; ndiff must find no difference between its XML and XML
+# (tapir check -oX of the same targets).
+cn_nmap_agrees() {
+	local what=$1 xml=$2 rc
+	shift 2
+	NSX_TIMEOUT=120 sx nmap "$@" -oX "$WORK/nmap.xml" >"$WORK/nmap.out" 2>&1 ||
+		fail "nmap $*: $(tail -n 3 "$WORK/nmap.out")"
+	ndiff "$WORK/nmap.xml" "$xml" >"$WORK/ndiff.nmap"
+	rc=$?
+	cat "$WORK/ndiff.nmap" >&2
+	[[ $rc -eq 0 ]] || fail "ndiff nmap $*, $what: exit $rc: they differ"
+	log "-oX: ndiff finds no difference between nmap $* and $what"
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # TCP and UDP over IPv6 against the kernel (RFC 8200, RFC 9293): tapir host
 # with fd00::2 (and its IPv4 address), the kernel fd00::1.  The kernel's
-# nc -6 through echo (a line, and 1 MB byte-exact), discard, daytime; curl
-# -g fetches 1 MB over HTTP byte-exact; a closed port refuses the
+# nc -6 through echo (a line, and 1 MB byte-exact; the link-local address
+# with a scope id too), discard, daytime; curl -g fetches 1 MB over HTTP
+# byte-exact; a closed port refuses the
 # connection (tapir's RST); a UDP echo over IPv6; the same services still
 # answer IPv4 (one listener on ::, IPv4 v4-mapped).  The capture: tapir's
-# SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60), and no frame
+# SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60) and agree ECN
+# (data ECT(0) in the traffic class), and no frame
 # from tapir has a bad checksum or is malformed.
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -22,6 +24,9 @@ host_start --pcap "$PCAP" --addr $A6/64 --peer-addr $K6/64 \
 	--serve "echo,discard,daytime,chargen,http=$WWW"
 grep -q "^ready .* addr=$A6/64 " "$HOST_OUT" || fail "the ready line lacks $A6/64"
 
+# the kernel asks for ECN (RFC 3168; Linux's IPv4 sysctl covers IPv6 too)
+nsx sysctl -qw net.ipv4.tcp_ecn=1 || fail "cannot set net.ipv4.tcp_ecn=1"
+
 # ---- echo, discard, daytime over IPv6 ----
 out=$(echo "hello over ipv6" | nsx nc -6 -N -w 10 $A6 7) || fail "nc -6 echo failed"
 [[ $out == "hello over ipv6" ]] || fail "nc -6 echo: got '$out'"
@@ -34,6 +39,12 @@ nsx nc -6 -N -w 10 $A6 9 <"$WORK/1m.in" >"$WORK/discard.out" || fail "nc -6 disc
 out=$(nsx nc -6 -w 10 $A6 13 </dev/null) || fail "nc -6 daytime failed"
 [[ $out == *"$(date +%Y)"* ]] || fail "daytime over IPv6: '$out'"
 log "nc -6: discard took 1 MB silently; daytime: $out"
+# the link-local address, with the kernel's scope id (RFC 4007 11)
+LL=$(sed -n 's/^ready .* addr=\(fe80:[^ /]*\)\/64 .*/\1/p' "$HOST_OUT")
+[[ -n $LL ]] || fail "no link-local address in the ready line"
+out=$(echo "link-local" | nsx nc -6 -N -w 10 "$LL%$TAP" 7) || fail "nc -6 $LL%$TAP echo failed"
+[[ $out == "link-local" ]] || fail "echo over $LL%$TAP: got '$out'"
+log "nc -6 $LL%$TAP: echo over the link-local address"
 
 # ---- HTTP over IPv6: curl -g with the address in brackets ----
 out=$(NSX_TIMEOUT=40 nsx curl -g -sS --max-time 30 -o "$WORK/http.out" \
@@ -81,6 +92,14 @@ must_count "SYN,ACKs over IPv6 offering MSS 1440 (RFC 8200 5)" "$PCAP" \
 must_count "SYN,ACKs over IPv6 offering any other MSS" "$PCAP" \
 	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val != 1440" -eq 0
 must_count "TCP segments from tapir over IPv6" "$PCAP" "eth.src == $HOST_MAC && ipv6 && tcp" -ge 500
+# RFC 3168 over IPv6: ECN agreed on the SYNs, tapir's data ECT(0) in the
+# traffic class (RFC 8200 7), its ACKs not
+must_count "tapir's ECN-setup SYN,ACKs over IPv6 (ECE, no CWR)" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.flags.ece == 1 && tcp.flags.cwr == 0" -ge 5
+must_count "tapir's data over IPv6 as ECT(0)" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.len > 0 && ipv6.tclass.ecn == 2" -ge 500
+must_count "tapir's pure ACKs over IPv6 as ECT" "$PCAP" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.len == 0 && ipv6.tclass.ecn != 0" -eq 0
 must_count "UDP datagrams from tapir over IPv6 with no checksum" "$PCAP" \
 	"eth.src == $HOST_MAC && ipv6 && udp.checksum == 0" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"

@@ -23,15 +23,21 @@ static const uint8_t A6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
 static const uint8_t B6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 
 /* Both sides get their IPv6 address and wait out DAD (RFC 4862 5.4). */
-static void v6_up(struct sim *sim, const struct tapir_memlink_params *lp)
+static void v6_up_cfg(struct sim *sim, const struct tapir_config *cfg,
+		      const struct tapir_memlink_params *lp)
 {
-	sim_init(sim, NULL, lp);
+	sim_init(sim, cfg, lp);
 	assert_int_equal(tapir_iface_add_ipv6(sim->st[0], sim->ifindex[0], A6, 64, sim->now), 0);
 	assert_int_equal(tapir_iface_add_ipv6(sim->st[1], sim->ifindex[1], B6, 64, sim->now), 0);
 	sim_advance(sim, TAPIR_SEC(5));
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(tapir_iface_ipv6_addr(sim->st[i], sim->ifindex[i], 1, NULL, NULL),
 				 TAPIR_ADDR6_PREFERRED);
+}
+
+static void v6_up(struct sim *sim, const struct tapir_memlink_params *lp)
+{
+	v6_up_cfg(sim, NULL, lp);
 }
 
 static struct tapir_ip ip6(const uint8_t *a) { return tapir_ip_from_v6(a); }
@@ -217,6 +223,183 @@ static void test_v6_rst_closed_port(void **state)
 	sim_fini(&sim);
 }
 
+/* RFC 4443 3 to the transports: our own neighbor discovery failing ends
+ * a connect (EHOSTUNREACH, RFC 4861 7.2.2); a packet too big lowers a
+ * connection's MSS to the new path MTU (RFC 8201 4); a port unreachable
+ * reaches a connected UDP socket (ECONNREFUSED, UNP 8.9) */
+static void icmp6_ptb(struct sim *sim, const struct tapir_tcp_info *i, uint16_t lport, uint16_t rport)
+{
+	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1}, mac_b[6] = {2, 0, 0, 0, 0, 2};
+	uint8_t f[14 + 40 + 8 + 40 + 20] = {0}, *ip = f + 14, *m = ip + 40, *q = m + 8;
+	memcpy(f, mac_a, 6);
+	memcpy(f + 6, mac_b, 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, 8 + 40 + 20);
+	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_ICMPV6;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, B6, 16);
+	memcpy(ip + TAPIR_IPV6_DST, A6, 16);
+	m[0] = TAPIR_ICMP6_PKT_TOO_BIG;
+	tapir_put32(m + 4, 1280);
+	/* the quoted segment: A's, its sequence number in flight */
+	q[0] = 0x60;
+	tapir_put16(q + TAPIR_IPV6_PLEN, 1420);
+	q[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_TCP;
+	q[TAPIR_IPV6_HLIM] = 64;
+	memcpy(q + TAPIR_IPV6_SRC, A6, 16);
+	memcpy(q + TAPIR_IPV6_DST, B6, 16);
+	tapir_put16(q + 40, lport);
+	tapir_put16(q + 42, rport);
+	tapir_put32(q + 44, i->snd_una);
+	tapir_put16(m + 2, tapir_csum_fold(tapir_csum_add(
+		tapir_csum_pseudo6(B6, A6, TAPIR_IPPROTO_ICMPV6, 8 + 40 + 20), m, 8 + 40 + 20)));
+	assert_int_equal(tapir_inject_rx(sim->st[0], sim->ifindex[0], f, sizeof(f), sim->now), 0);
+}
+
+static void test_v6_icmp_errors(void **state)
+{
+	static const uint8_t nobody[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99};
+	struct sim sim;
+	struct pair p;
+	struct tapir_ip n = ip6(nobody), b = ip6(B6), l;
+	struct tapir_tcp_info i;
+	uint16_t lport;
+	static uint8_t buf[100000];
+	(void)state;
+	v6_up(&sim, NULL);
+	memset(&p, 0, sizeof(p));
+	p.cli = tapir_tcp_new(sim.st[0]);
+	tapir_tcp_set_event(p.cli, pair_cli_event, &p);
+	assert_int_equal(tapir_tcp_connect_addr(p.cli, &n, 80, sim.now), 0);
+	/* (long before the SYN retries would run out) */
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(10), cli_done, &p));
+	assert_int_equal(tapir_tcp_error(p.cli), EHOSTUNREACH);
+	tapir_tcp_close(p.cli, sim.now);
+
+	assert_true(v6_pair(&sim, &p, &b, false, &b, 80));
+	tapir_tcp_get_info(p.cli, &i);
+	assert_int_equal(i.mss, 1440);
+	long sent = tapir_tcp_send(p.cli, buf, sizeof(buf), sim.now);
+	assert_true(sent > 0);
+	tapir_tcp_get_info(p.cli, &i);
+	assert_true(i.snd_nxt != i.snd_una);
+	tapir_tcp_local_addr(p.cli, &l, &lport);
+	icmp6_ptb(&sim, &i, lport, 80);
+	tapir_tcp_get_info(p.cli, &i);
+	assert_int_equal(i.mss, 1280 - 60);
+	/* the connection goes on: all 100000 bytes arrive, in smaller segments */
+	struct xfer x = {&sim, p.cli, p.srv, buf, (size_t)sent, (size_t)sent, 0, malloc(sizeof(buf))};
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), xfer_step, &x));
+	assert_memory_equal(x.out, buf, (size_t)sent);
+	free(x.out);
+	transfer(&sim, p.cli, p.srv, 50000, 3);
+	close_both(&sim, &p);
+
+	struct tapir_udp *u = tapir_udp_new(sim.st[0]);
+	assert_int_equal(tapir_udp_connect_addr(u, &b, 9999), 0);
+	assert_int_equal(tapir_udp_sendto_addr(u, "x", 1, NULL, 0, sim.now), 1);
+	sim_advance(&sim, TAPIR_SEC(1));
+	assert_int_equal(tapir_udp_error(u), ECONNREFUSED);
+	tapir_udp_free(u);
+	sim_fini(&sim);
+}
+
+/* RFC 4987 3.6 over IPv6: with one half-open connection allowed, SYNs
+ * beyond it get SYN cookies (keyed over the 36-byte tuple), and the ACKs
+ * that return them make connections that carry data */
+struct cookie_run {
+	struct tapir_tcp *lis, *cli[4], *srv[4];
+	unsigned nsrv, connected;
+};
+
+static void cookie_cli_event(void *arg, unsigned ev)
+{
+	if (ev & TAPIR_EV_CONNECTED)
+		((struct cookie_run *)arg)->connected++;
+}
+
+static bool cookies_done(void *arg)
+{
+	struct cookie_run *r = arg;
+	struct tapir_tcp *t;
+	int err;
+	while (r->nsrv < 4 && (t = tapir_tcp_accept(r->lis, &err)) != NULL)
+		r->srv[r->nsrv++] = t;
+	return r->nsrv == 4 && r->connected == 4;
+}
+
+/* A SYN to B's port 90 from fd00::77, a host that never answers: a
+ * half-open connection that lingers (its SYN,ACK retransmitted) */
+static void inject_syn6(struct sim *sim)
+{
+	static const uint8_t mac_x[6] = {2, 0, 0, 0, 0, 0x77}, mac_b[6] = {2, 0, 0, 0, 0, 2};
+	static const uint8_t x6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x77};
+	uint8_t f[14 + 40 + 20] = {0}, *ip = f + 14, *th = ip + 40;
+	memcpy(f, mac_b, 6);
+	memcpy(f + 6, mac_x, 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, 20);
+	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_TCP;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, x6, 16);
+	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
+	tapir_put16(th + TAPIR_TH_SPORT, 4077);
+	tapir_put16(th + TAPIR_TH_DPORT, 90);
+	tapir_put32(th + TAPIR_TH_SEQ, 12345);
+	th[TAPIR_TH_OFF] = 5 << 4;
+	th[TAPIR_TH_FLAGS] = TAPIR_TH_SYN;
+	tapir_put16(th + TAPIR_TH_WIN, 65535);
+	tapir_put16(th + TAPIR_TH_CSUM, tapir_csum_fold(tapir_csum_add(
+		tapir_csum_pseudo6(x6, B6, TAPIR_IPPROTO_TCP, 20), th, 20)));
+	assert_int_equal(tapir_inject_rx(sim->st[1], sim->ifindex[1], f, sizeof(f), sim->now), 0);
+}
+
+static void test_v6_syncookies(void **state)
+{
+	struct tapir_config c;
+	struct sim sim;
+	struct cookie_run r = {0};
+	struct tapir_ip any = {{0}}, b = ip6(B6);
+	char buf[8];
+	(void)state;
+	tapir_config_default(&c);
+	c.tcp_timestamps = c.tcp_sack = 0;
+	c.tcp_max_syn_backlog = 1;
+	v6_up_cfg(&sim, &c, NULL);
+	r.lis = tapir_tcp_new(sim.st[1]);
+	assert_int_equal(tapir_tcp_bind_addr(r.lis, &any, 90), 0);
+	assert_int_equal(tapir_tcp_listen(r.lis, 16), 0);
+	inject_syn6(&sim);
+	sim_advance(&sim, TAPIR_MS(1500)); /* (its SYN,ACK goes again after 1 s) */
+	for (int i = 0; i < 4; i++) {
+		r.cli[i] = tapir_tcp_new(sim.st[0]);
+		tapir_tcp_set_event(r.cli[i], cookie_cli_event, &r);
+		assert_int_equal(tapir_tcp_connect_addr(r.cli[i], &b, 90, sim.now), 0);
+	}
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(30), cookies_done, &r));
+	assert_true(tapir_stats(sim.st[1])->tcp_syncookies_sent >= 1);
+	assert_true(tapir_stats(sim.st[1])->tcp_syncookies_ok >= 1);
+	for (unsigned i = 0; i < 4; i++) {
+		struct tapir_ip peer;
+		uint16_t port;
+		tapir_tcp_peer_addr(r.srv[i], &peer, &port);
+		assert_memory_equal(peer.b, A6, 16);
+		assert_int_equal(tapir_tcp_send(r.srv[i], "ok", 2, sim.now), 2);
+	}
+	sim_advance(&sim, TAPIR_SEC(1));
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(tapir_tcp_recv(r.cli[i], buf, sizeof(buf), sim.now), 2);
+		tapir_tcp_close(r.cli[i], sim.now);
+		tapir_tcp_close(r.srv[i], sim.now);
+	}
+	tapir_tcp_close(r.lis, sim.now);
+	sim_advance(&sim, TAPIR_SEC(200));
+	assert_int_equal(sim_sockets(sim.st[0]) + sim_sockets(sim.st[1]), 0);
+	sim_fini(&sim);
+}
+
 /* ---- UDP ---- */
 
 static bool udp_readable(void *arg) { return tapir_udp_events(arg) & TAPIR_EV_READ; }
@@ -300,6 +483,8 @@ int main(void)
 		cmocka_unit_test(test_v6_handshake_data_close),
 		cmocka_unit_test(test_v6_lossy),
 		cmocka_unit_test(test_v6_rst_closed_port),
+		cmocka_unit_test(test_v6_icmp_errors),
+		cmocka_unit_test(test_v6_syncookies),
 		cmocka_unit_test(test_v6_udp_echo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

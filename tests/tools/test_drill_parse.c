@@ -262,21 +262,49 @@ static const struct {
 	{"parameter_problem code_2 [5:6(1)]", {12, 2, 0, 5, 1}},
 };
 
+/* ... and in an IPv6 script, ICMPv6's (RFC 4443) */
+static const struct {
+	const char *text;
+	struct dl_icmp icmp;
+} icmps6[] = {
+	{"unreachable no_route [0:0(0)]", {1, 0, 0, 0, 0}},
+	{"unreachable admin_prohibited [1:1(0)]", {1, 1, 0, 1, 0}},
+	{"unreachable not_neighbour [0:0(0)]", {1, 2, 0, 0, 0}},
+	{"unreachable address_unreachable [0:0(0)]", {1, 3, 0, 0, 0}},
+	{"unreachable port_unreachable [4294967295:4294967295(0)]", {1, 4, 0, 4294967295u, 0}},
+	{"packet_too_big mtu 1300 [0:0(0)]", {2, 0, 1300, 0, 0}},
+	{"time_exceeded exceeded_hop_limit [0:0(0)]", {3, 0, 0, 0, 0}},
+	{"time_exceeded exceeded_frag_time [0:0(0)]", {3, 1, 0, 0, 0}},
+	{"parameter_problem header_field [0:0(0)]", {4, 0, 0, 0, 0}},
+	{"parameter_problem unknown_next_header [0:0(0)]", {4, 1, 0, 0, 0}},
+	{"parameter_problem unknown_option [0:0(0)]", {4, 2, 0, 0, 0}},
+};
+
+static void check_icmp(struct dl_script *sc, const char *prefix, const char *text,
+		       const struct dl_icmp *want)
+{
+	const struct dl_icmp *c;
+	char line[160];
+	snprintf(line, sizeof(line), "%s0 < icmp %s\n", prefix, text);
+	parse_ok(line, sc, 1);
+	assert_int_equal(sc->ev[0].type, DL_EV_ICMP);
+	c = &sc->ev[0].icmp;
+	if (c->type != want->type || c->code != want->code || c->mtu != want->mtu ||
+	    c->seq != want->seq || c->len != want->len)
+		fail_msg("%s: type %u code %u mtu %u [%u(%u)]", text, c->type, c->code, c->mtu,
+			 c->seq, c->len);
+}
+
+static void test_packet_icmp6(void **state)
+{
+	for (size_t i = 0; i < sizeof(icmps6) / sizeof(icmps6[0]); i++)
+		check_icmp(*state, "--ip_version=ipv6\n", icmps6[i].text, &icmps6[i].icmp);
+}
+
 static void test_packet_icmp(void **state)
 {
-	struct dl_script *sc = *state;
-	for (size_t i = 0; i < sizeof(icmps) / sizeof(icmps[0]); i++) {
-		const struct dl_icmp *want = &icmps[i].icmp, *c;
-		char line[96];
-		snprintf(line, sizeof(line), "0 < icmp %s\n", icmps[i].text);
-		parse_ok(line, sc, 1);
-		assert_int_equal(sc->ev[0].type, DL_EV_ICMP);
-		c = &sc->ev[0].icmp;
-		if (c->type != want->type || c->code != want->code || c->mtu != want->mtu ||
-		    c->seq != want->seq || c->len != want->len)
-			fail_msg("%s: type %u code %u mtu %u [%u(%u)]", icmps[i].text, c->type, c->code,
-				 c->mtu, c->seq, c->len);
-	}
+	for (size_t i = 0; i < sizeof(icmps) / sizeof(icmps[0]); i++)
+		check_icmp(*state, "", icmps[i].text, &icmps[i].icmp);
 }
 
 static void test_packet_too_many_options(void **state)
@@ -389,8 +417,11 @@ static void test_options(void **state)
 	assert_int_equal(sc->cfg.mtu, 1500);
 	assert_int_equal(sc->cfg.bind_port, 8080);
 	assert_int_equal(sc->cfg.connect_port, 8080);
-	assert_int_equal(sc->cfg.local_ip, 0xc0a80001);
-	assert_int_equal(sc->cfg.remote_ip, 0xc0000201);
+	assert_true(tapir_ip_is_v4(&sc->cfg.local));
+	assert_int_equal(tapir_ip_v4(&sc->cfg.local), 0xc0a80001);
+	assert_int_equal(tapir_ip_v4(&sc->cfg.remote), 0xc0000201);
+	assert_int_equal(tapir_ip_v4(&sc->cfg.gateway), 0xc0a80002);
+	assert_int_equal(sc->cfg.prefix_len, 16);
 	assert_int_equal(sc->cfg.ipv6, 0);
 	parse_ok("--ip_version=ipv4\n--tolerance_usecs=10000\n--mtu=1400 \n"
 		 "--bind_port=9000\n--connect_port=9001\n",
@@ -402,6 +433,27 @@ static void test_options(void **state)
 	assert_int_equal(sc->cfg.ipv6, 0);
 	parse_ok("--ip_version=ipv6\n", sc, 0);
 	assert_int_equal(sc->cfg.ipv6, 1);
+	assert_int_equal(sc->cfg.v6_socket, 1);
+}
+
+/* packetdrill's IPv6 addresses; ipv4-mapped-ipv6 is IPv4 on the wire */
+static void test_ip_versions(void **state)
+{
+	struct dl_script *sc = *state;
+	char a[TAPIR_IP_STRLEN];
+	parse_ok("--ip_version=ipv6\n", sc, 0);
+	assert_string_equal(tapir_ip_str(&sc->cfg.local, a), "fd3d:fa7b:d17d::");
+	assert_int_equal(sc->cfg.prefix_len, 48);
+	assert_string_equal(tapir_ip_str(&sc->cfg.remote, a), "2001:db8::1");
+	assert_string_equal(tapir_ip_str(&sc->cfg.gateway, a), "fe80::2");
+	parse_ok("--ip_version=ipv4-mapped-ipv6\n", sc, 0);
+	assert_int_equal(sc->cfg.ipv6, 0);
+	assert_int_equal(sc->cfg.v6_socket, 1);
+	assert_int_equal(tapir_ip_v4(&sc->cfg.local), 0xc0a80001);
+	parse_ok("--ip_version=ipv6\n--ip_version=ipv4\n", sc, 0);
+	assert_int_equal(sc->cfg.ipv6, 0);
+	assert_int_equal(sc->cfg.v6_socket, 0);
+	assert_int_equal(tapir_ip_v4(&sc->cfg.remote), 0xc0000201);
 }
 
 /* #ifdef NAME: the names given (-D on the command line) */
@@ -561,8 +613,8 @@ int main(void)
 {
 	return CMT_RUN(setup, teardown, test_times, test_packet_outbound_syn_ack,
 		       test_packet_inbound_data_and_sack, test_packet_flags, test_packet_wildcards,
-		       test_packet_ecn, test_packet_icmp, test_packet_too_many_options,
+		       test_packet_ecn, test_packet_icmp, test_packet_icmp6, test_packet_too_many_options,
 		       test_call_args_and_return, test_call_errno, test_events_before_a_problem,
-		       test_shell_and_code_blocks, test_options, test_defines, test_file_errors,
+		       test_shell_and_code_blocks, test_options, test_ip_versions, test_defines, test_file_errors,
 		       test_rejected_lines, test_eval, test_errno_name);
 }

@@ -26,6 +26,7 @@
 
 #include <tapir/stack.h>
 
+#include "banner.h"
 #include "engine.h"
 #include "commands.h"
 #include "util.h"
@@ -55,6 +56,15 @@ static const char check_usage[] =
 	"                  SSDP 1900, mDNS 5353, memcached 11211; else empty): open\n"
 	"                  when it answers, closed on ICMP port unreachable,\n"
 	"                  filtered on other ICMP unreachables, else open|filtered\n"
+	"  --banners       (--mode stack) then connect to each open port and report what\n"
+	"                  the service says: HTTP ports (80, 8000, 8080, ...) the status\n"
+	"                  line and Server header of GET /; TLS ports (443, 993, 995,\n"
+	"                  465, 8443, ...) the certificate's subject and issuer (a TLS 1.2\n"
+	"                  ClientHello, SNI for a name); other ports the first line\n"
+	"  --banner-wait MS  wait this long after the handshake (default 2000)\n"
+	"  --banner-bytes N  read at most N bytes from a service (default 16384; TLS\n"
+	"                  ports: 16384), then RST if it says more\n"
+	"  --banner-conns N  connections to one host at once (default 4)\n"
 	"  -oX FILE        also write nmap's XML to FILE (-: to stdout, instead of\n"
 	"                  the lines), for ndiff and the other readers of nmap XML\n"
 	"\n"
@@ -88,7 +98,8 @@ static const char check_usage[] =
 	"Exit status: 0 every port open, 1 some closed or filtered, 2 error,\n"
 	"3 interrupted with --resume (FILE written).\n";
 
-enum { CHECK_OPT_SHARED = 1000, CHECK_OPT_PORTS }; /* long options only */
+enum { CHECK_OPT_SHARED = 1000, CHECK_OPT_PORTS, CHECK_OPT_BANNERS, CHECK_OPT_BWAIT,
+       CHECK_OPT_BBYTES, CHECK_OPT_BCONNS }; /* long options only */
 
 #define MAX_PROBES (1u << 23) /* 12 bytes each: ~100 MB at most */
 
@@ -384,12 +395,19 @@ static int parse_options(struct check *c, int argc, char **argv)
 		{"resume", required_argument, 0, 'U'},  {"udp", no_argument, 0, 'u'},
 		{"shared-addr", no_argument, 0, CHECK_OPT_SHARED},
 		{"ports", required_argument, 0, CHECK_OPT_PORTS},
+		{"banners", no_argument, 0, CHECK_OPT_BANNERS},
+		{"banner-wait", required_argument, 0, CHECK_OPT_BWAIT},
+		{"banner-bytes", required_argument, 0, CHECK_OPT_BBYTES},
+		{"banner-conns", required_argument, 0, CHECK_OPT_BCONNS},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
 	};
 	const struct nu_numopt nums[] = {
 		{'r', "--rate", 1, 10000000, "a number", &c->rate},
 		{'R', "--retries", 0, 20, "a number", &c->retries},
 		{'t', "--timeout", 1, 600000, "a number of ms", &c->timeout_ms},
+		{CHECK_OPT_BWAIT, "--banner-wait", 1, 600000, "a number of ms", &c->banner_wait_ms},
+		{CHECK_OPT_BBYTES, "--banner-bytes", 64, BANNER_MAX, "a number of bytes", &c->banner_bytes},
+		{CHECK_OPT_BCONNS, "--banner-conns", 1, 64, "a number", &c->banner_conns},
 	};
 	const char *stack_opt = NULL; /* the first --mode stack option given */
 	bool shard_given = false;
@@ -408,6 +426,7 @@ static int parse_options(struct check *c, int argc, char **argv)
 		case 'j': c->json = true; break;
 		case 'o': c->open_only = true; break;
 		case 'u': c->udp = true; break;
+		case CHECK_OPT_BANNERS: c->banners = true; break;
 		case 'h': fputs(check_usage, stdout); return 1;
 		default:
 			die("check: unknown or incomplete option '%s' (try tapir check --help)",
@@ -423,6 +442,8 @@ static int parse_options(struct check *c, int argc, char **argv)
 		    c->eng->name);
 	if (c->udp)
 		c->eng = &check_engine_connect;
+	if (c->banners && c->eng != &check_engine_stack)
+		die("check: --banners connects from tapir's own stack: it needs --mode stack");
 	if (shard_given && !c->sc.have_seed)
 		die("check: --shard needs --seed N: every shard must follow the same order");
 	if (c->sc.resume_file && optind >= argc && (c->sc.have_seed || c->sc.exclude_file))
@@ -541,6 +562,9 @@ int cmd_check(int argc, char **argv)
 	c.rate = 1000;
 	c.retries = 2;
 	c.timeout_ms = 1000;
+	c.banner_wait_ms = 2000;
+	c.banner_bytes = BANNER_MAX;
+	c.banner_conns = 4;
 	c.sc.shard_i = c.sc.shard_n = 1;
 	c.sc.argc = argc;
 	c.sc.argv = argv;
@@ -566,6 +590,8 @@ int cmd_check(int argc, char **argv)
 	c.t0_ns = nu_now_ns();
 	c.t0_wall = wall_us();
 	check_run(&c);
+	if (c.banners && !check_interrupted)
+		c.eng->banners(c.es);
 	if (check_interrupted && !c.sc.resume_file)
 		die("check: interrupted");
 	if (check_interrupted) {
@@ -583,6 +609,7 @@ int cmd_check(int argc, char **argv)
 		if (c.pr[k].state != ST_OPEN && c.pr[k].state != ST_OUT)
 			all_open = false;
 	close(c.ep);
+	check_banners_free(&c);
 	if (c.sc.resuming && unlink(c.sc.resume_file) && errno != ENOENT)
 		fprintf(stderr, "tapir check: warning: cannot remove %s: %s\n", c.sc.resume_file,
 			strerror(errno));

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "netutil.h"
 
@@ -81,9 +82,11 @@ struct check_scope {
 	char **targets;
 	size_t ntargets;
 	bool own_targets; /* read from a file: freed at the end */
-	/* done ranges of positions read from the resume file */
+	/* done ranges of positions read from the resume file, and the
+	 * number and hash of probes it was written for */
 	uint64_t (*done)[2];
 	size_t ndone;
+	uint64_t resume_total, resume_hash;
 	/* the seeded order: probe at position p of the whole set is
 	 * nu_perm_at(&order, p); this shard's j-th is position i-1 + j*n */
 	struct nu_perm order;
@@ -94,6 +97,16 @@ struct check_scope {
 };
 
 struct check_engine;
+struct tapir_stack;
+
+/* --banners: what an open port's service said (banner.c) */
+struct check_banner {
+	uint64_t idx;
+	uint8_t kind;        /* enum banner_kind (banner.h) */
+	char *text;          /* the first line, or HTTP's status line */
+	char *server;        /* HTTP's Server header, or NULL */
+	char *subject, *issuer; /* TLS: the leaf certificate's, or NULL */
+};
 
 struct check {
 	const struct check_engine *eng;
@@ -101,6 +114,11 @@ struct check {
 	unsigned rate, retries, timeout_ms;
 	bool json, open_only, progress;
 	bool udp; /* --udp: UDP probes (the connect engine's UDP sockets) */
+	/* --banners (stack mode): after the scan, what each open port says */
+	bool banners;
+	unsigned banner_wait_ms, banner_bytes, banner_conns;
+	struct check_banner *ban; /* sorted by idx after the run */
+	size_t nban;
 	struct check_stack_cfg stack;
 	struct check_scope sc;
 	/* targets: hosts, each with a set of ports; probe index = off[host] + port's rank */
@@ -187,6 +205,20 @@ void check_resume_save(struct check *c);
 /* --udp: the request for PORT's protocol in *P (static), its length;
  * 0 (an empty datagram) where the port has none (udp_payload.c). */
 size_t check_udp_payload(uint16_t port, const uint8_t **p);
+
+/* ---- --banners (banner.c) ---- */
+
+/* A connection to every open port from ST's stack (address MY_ADDR, host
+ * order), pumped by check_pump(); KICK(ARG) runs the stack's timers after
+ * calls into it.  Fills c->ban. */
+void check_banners_run(struct check *c, struct tapir_stack *st, uint32_t my_addr,
+		       void (*kick)(void *), void *arg);
+/* The banner of probe IDX, or NULL. */
+const struct check_banner *check_banner_of(const struct check *c, uint64_t idx);
+/* B at the end of a text line / as JSON members. */
+void check_banner_text(FILE *f, const struct check_banner *b);
+void check_banner_json(FILE *f, const struct check_banner *b);
+void check_banners_free(struct check *c);
 
 /* ---- output (output.c) ---- */
 void check_print_results(struct check *c);

@@ -32,6 +32,8 @@ struct check_engine {
 	bool (*busy)(void *state);
 	/* Optional: runs before the first round. */
 	void (*warm_up)(void *state);
+	/* Optional: --banners, after the rounds (stack mode). */
+	void (*banners)(void *state);
 	/* Warns about what it lost, and frees everything. */
 	void (*close)(void *state);
 };

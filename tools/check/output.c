@@ -66,21 +66,29 @@ void check_print_results(struct check *c)
 			uint16_t port = port_at(c, h, idx);
 			if (!shown(p) || (c->open_only && p->state != ST_OPEN))
 				continue;
+			const struct check_banner *b = check_banner_of(c, idx);
 			if (c->json) {
 				fputs("{\"host\":", stdout);
 				nu_json_str(stdout, name);
 				printf(",\"port\":%u,\"state\":\"%s\",\"rtt_ms\":", port,
 				       state_name[out_state(c, p)]);
 				if (has_rtt(p))
-					printf("%.3f}\n", p->rtt_us / 1000.0);
+					printf("%.3f", p->rtt_us / 1000.0);
 				else
-					fputs("null}\n", stdout);
-			} else if (has_rtt(p)) {
-				printf("%s %u %s %.3f\n", name, port, state_name[out_state(c, p)],
-				       p->rtt_us / 1000.0);
-			} else {
-				printf("%s %u %s -\n", name, port, state_name[out_state(c, p)]);
+					fputs("null", stdout);
+				if (b)
+					check_banner_json(stdout, b);
+				fputs("}\n", stdout);
+				continue;
 			}
+			if (has_rtt(p))
+				printf("%s %u %s %.3f", name, port, state_name[out_state(c, p)],
+				       p->rtt_us / 1000.0);
+			else
+				printf("%s %u %s -", name, port, state_name[out_state(c, p)]);
+			if (b)
+				check_banner_text(stdout, b);
+			putchar('\n');
 		}
 	}
 	fflush(stdout);
@@ -105,6 +113,22 @@ static void xml_str(FILE *f, const char *s)
 				fputc(*s, f);
 		}
 	}
+}
+
+/* --banners: as nmap's banner script's output (<script id="banner">) */
+static void xml_banner(FILE *f, const struct check_banner *b)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *m;
+	if (!b || !(m = open_memstream(&s, &n)))
+		return;
+	check_banner_text(m, b);
+	fclose(m);
+	fputs("<script id=\"banner\" output=\"", f);
+	xml_str(f, s + 1); /* (after its leading space) */
+	fputs("\"/>", f);
+	free(s);
 }
 
 /* nmap's reasons (its reason.cc names): what made a port's state. */
@@ -295,6 +319,7 @@ static int xml_host(FILE *f, const struct check *c, size_t h, const struct servi
 			xml_str(f, sv->name[port] ? sv->name[port] : "unknown");
 			fputs("\" method=\"table\" conf=\"3\"/>", f);
 		}
+		xml_banner(f, check_banner_of(c, idx));
 		fputs("</port>\n", f);
 	}
 	fprintf(f, "</ports>\n<times srtt=\"%.0f\" rttvar=\"%.0f\" to=\"%llu\"/>\n</host>\n", c->srtt,

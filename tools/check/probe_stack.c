@@ -341,6 +341,12 @@ static void stack_new(struct stack_engine *x)
 	cfg.arp_retry_us = (tapir_time_t)c->timeout_ms * 1000;
 	x->arp_give_up_us = cfg.arp_retries * cfg.arp_retry_us + TAPIR_MS(100);
 	cfg.tcp_sockets = 16; /* we open none: the core only answers */
+	if (c->banners) /* --banners: connections of our own (banner.c) */
+		cfg.tcp_sockets = 256;
+	if (x->cfg->shared) { /* from tapir's own ports only (shared.h) */
+		cfg.ephemeral_lo = x->cfg->shared->lo;
+		cfg.ephemeral_hi = x->cfg->shared->hi;
+	}
 	x->st = tapir_stack_new(&cfg);
 	if (!x->st)
 		die("check: out of memory for the stack");
@@ -439,6 +445,19 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	return 0;
 }
 
+/* The core's timers, after banner.c called into it. */
+static void stack_kick(void *arg)
+{
+	struct stack_engine *x = arg;
+	x->st_next = tapir_stack_poll(x->st, nu_now_ns() / 1000);
+}
+
+static void stack_banners(void *state)
+{
+	struct stack_engine *x = state;
+	check_banners_run(x->c, x->st, x->cfg->my_addr, stack_kick, x);
+}
+
 static void stack_close(void *state)
 {
 	struct stack_engine *x = state;
@@ -465,5 +484,5 @@ static void stack_close(void *state)
 const struct check_engine check_engine_stack = {
 	.name = "stack", .flags = CHECK_KNOWS_TRY, .open = stack_open, .send = stack_send,
 	.collect = stack_collect, .timers = stack_timers, .warm_up = stack_warm_up,
-	.close = stack_close,
+	.banners = stack_banners, .close = stack_close,
 };

@@ -19,11 +19,9 @@
 #include "util.h"
 
 #define RESUME_MAGIC "tapir-check-resume 1"
-
-struct resume_expect {
-	uint64_t total, hash;
-};
-static struct resume_expect expect;
+/* A run has at most 2^23 probes (check.c): done and pending ranges take
+ * turns, so at most 2^22 + 1 done ones. */
+#define MAX_DONE ((1u << 22) + 1)
 
 static void bad(const struct check *c, size_t lineno, const char *why)
 {
@@ -49,11 +47,14 @@ static void resume_line(struct check *c, char *l, size_t lineno, bool *magic)
 		if (s->ntargets >= NU_MAX_HOSTS)
 			bad(c, lineno, "too many targets");
 		s->targets = check_realloc(s->targets, s->ntargets + 1, sizeof(*s->targets));
-		s->targets[s->ntargets++] = strdup(l + 7);
+		if (!(s->targets[s->ntargets++] = strdup(l + 7)))
+			die("out of memory");
 	} else if (sscanf(l, "probes %llu %llx %c", &a, &b, &tail) == 2) {
-		expect.total = a;
-		expect.hash = b;
+		s->resume_total = a;
+		s->resume_hash = b;
 	} else if (sscanf(l, "done %llu %llu %c", &a, &b, &tail) == 2) {
+		if (s->ndone >= MAX_DONE)
+			bad(c, lineno, "more done ranges than a run has probes");
 		s->done = check_realloc(s->done, s->ndone + 1, sizeof(*s->done));
 		s->done[s->ndone][0] = a;
 		s->done[s->ndone][1] = b;
@@ -84,7 +85,7 @@ void check_resume_load(struct check *c)
 	}
 	free(line);
 	fclose(f);
-	if (!magic || !s->have_seed || !s->ntargets || !expect.total)
+	if (!magic || !s->have_seed || !s->ntargets || !s->resume_total)
 		die("check: --resume %s: incomplete (seed, targets and probes lines needed)",
 		    s->resume_file);
 }
@@ -96,7 +97,7 @@ void check_resume_verify(struct check *c)
 		if (c->sc.done[k][0] > c->sc.npos || c->sc.done[k][1] > c->sc.npos - c->sc.done[k][0])
 			die("check: --resume %s: a done range past the run's %llu probes",
 			    c->sc.resume_file, (unsigned long long)c->sc.npos);
-	if (expect.total != c->total || expect.hash != check_targets_hash(c))
+	if (c->sc.resume_total != c->total || c->sc.resume_hash != check_targets_hash(c))
 		die("check: --resume %s: the targets are not what they were (a name resolves elsewhere now?)",
 		    c->sc.resume_file);
 }

@@ -8,9 +8,10 @@
  * event to event, running the stack's timers on the way, so a script of
  * minutes runs in milliseconds.
  *
- * tapir is packetdrill's "local" host (192.168.0.1); the script plays the
- * remote end (192.0.2.1) behind the gateway 192.168.0.2, whose ARP the
- * link answers itself. */
+ * tapir is packetdrill's "local" host (192.168.0.1, or fd3d:fa7b:d17d::);
+ * the script plays the remote end (192.0.2.1, or 2001:db8::1) behind the
+ * router 192.168.0.2 (fe80::2), whose ARP (neighbor discovery) the link
+ * answers itself. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,24 +58,19 @@ double drill_script_s(tapir_time_t t)
 static int link_send(struct tapir_link *l, const uint8_t *f, size_t len)
 {
 	struct drill *d = (struct drill *)l;
-	if (len >= TAPIR_ETH_HLEN + 28 && tapir_get16(f + TAPIR_ETH_TYPE) == TAPIR_ETH_P_ARP) {
-		/* ARP: answer requests for any address but tapir's own, with
-		 * the remote MAC, once tapir's call has returned (a link must
-		 * not call back into the stack) */
-		const uint8_t *a = f + TAPIR_ETH_HLEN; /* RFC 826 */
-		uint32_t target = tapir_get32(a + 24);
-		if (tapir_get16(a + 6) == 1 && target != d->sc->cfg.local_ip && d->narp < DL_ARPQ) {
-			d->arpq[d->narp].ip = tapir_get32(a + 14);
-			d->arpq[d->narp].target = target;
-			memcpy(d->arpq[d->narp].mac, a + 8, 6);
-			d->narp++;
-		}
+	struct nbr_req q;
+	if (drill_nbr_request(d, f, len, &q)) {
+		/* answered with the router's MAC once tapir's call has
+		 * returned (a link must not call back into the stack) */
+		char a[TAPIR_IP_STRLEN];
+		drill_note(d, "tapir asks for %s: the link answers", tapir_ip_str(&q.target, a));
+		if (d->nnbr < DL_NBRQ)
+			d->nbrq[d->nnbr++] = q;
 		return 0;
 	}
-	if (len < TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN ||
-	    tapir_get16(f + TAPIR_ETH_TYPE) != TAPIR_ETH_P_IPV4 ||
-	    f[TAPIR_ETH_HLEN + TAPIR_IPV4_PROTO] != TAPIR_IPPROTO_TCP) {
-		drill_note(d, "tapir sent a frame that is not TCP/IPv4 (%zu bytes): ignored", len);
+	if (!drill_is_tcp(d, f, len)) {
+		drill_note(d, "tapir sent a frame that is not TCP/IPv%c (%zu bytes): ignored",
+			   d->sc->cfg.ipv6 ? '6' : '4', len);
 		return 0;
 	}
 	if (d->qlen == DL_QUEUE) {
@@ -82,13 +78,13 @@ static int link_send(struct tapir_link *l, const uint8_t *f, size_t len)
 		return 0;
 	}
 	{
-		struct frame *q = &d->q[(d->qhead + d->qlen) % DL_QUEUE];
-		q->data = malloc(len);
-		if (!q->data)
+		struct frame *fr = &d->q[(d->qhead + d->qlen) % DL_QUEUE];
+		fr->data = malloc(len);
+		if (!fr->data)
 			return -ENOMEM;
-		memcpy(q->data, f, len);
-		q->len = len;
-		q->t = d->now;
+		memcpy(fr->data, f, len);
+		fr->len = len;
+		fr->t = d->now;
 		d->qlen++;
 	}
 	return 0;
@@ -111,11 +107,13 @@ static void q_clear(struct drill *d)
 
 void drill_settle(struct drill *d)
 {
-	for (int rounds = 0; rounds < 4 && d->narp; rounds++) {
-		unsigned n = d->narp;
-		d->narp = 0;
+	for (int rounds = 0; rounds < 4 && d->nnbr; rounds++) {
+		struct nbr_req q[DL_NBRQ];
+		unsigned n = d->nnbr;
+		memcpy(q, d->nbrq, n * sizeof(q[0]));
+		d->nnbr = 0;
 		for (unsigned i = 0; i < n; i++)
-			drill_arp(d, 2, d->arpq[i].target, d->arpq[i].ip, d->arpq[i].mac);
+			drill_nbr_reply(d, &q[i]);
 	}
 	d->deadline = tapir_stack_poll(d->s, d->now);
 }
@@ -192,7 +190,7 @@ static bool stack_up(struct drill *d, int line)
 		return false;
 	}
 	if (d->verbose)
-		tapir_set_trace(d->s, TAPIR_TR_TCP | TAPIR_TR_ICMP, trace_fn, d);
+		tapir_set_trace(d->s, TAPIR_TR_TCP | TAPIR_TR_ICMP | TAPIR_TR_ICMP6, trace_fn, d);
 	d->link.send = link_send;
 	d->link.name = "drill";
 	d->ifindex = tapir_iface_add(d->s, &d->link, drill_mac_tapir, c->mtu);
@@ -200,14 +198,19 @@ static bool stack_up(struct drill *d, int line)
 		drill_finish(d, R_SKIP, line, "tapir does not take an interface MTU of %u", c->mtu);
 		return false;
 	}
-	tapir_iface_set_ipv4(d->s, d->ifindex, c->local_ip, c->prefix_len, d->now);
-	tapir_route_add(d->s, 0, 0, c->gateway_ip, d->ifindex);
-	/* pre-seed tapir's ARP cache: the gateway asks for tapir (RFC 826
-	 * merges the sender of a request for us) */
-	drill_arp(d, 1, c->gateway_ip, c->local_ip, NULL);
+	if (c->ipv6) {
+		/* the default route comes with the router's advertisement
+		 * (drill_link_seed) */
+		tapir_iface_add_ipv6(d->s, d->ifindex, c->local.b, c->prefix_len, d->now);
+	} else {
+		tapir_iface_set_ipv4(d->s, d->ifindex, tapir_ip_v4(&c->local), c->prefix_len, d->now);
+		tapir_route_add(d->s, 0, 0, tapir_ip_v4(&c->gateway), d->ifindex);
+	}
+	drill_link_seed(d);
 	drill_settle(d);
 	/* what tapir sent while coming up (its RFC 5227 announcements, the
-	 * ARP reply) is not part of the script */
+	 * ARP reply; router solicitations, MLD reports) is not part of the
+	 * script */
 	q_clear(d);
 	return true;
 }
@@ -234,10 +237,11 @@ static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, 
 		return;
 	}
 	fr = q_pop(d);
-	decoded = drill_decode(&fr, d->sc->cfg.local_ip, d->sc->cfg.remote_ip, &g);
+	decoded = drill_decode(d, &fr, &g);
 	free(fr.data);
 	if (!decoded) {
-		drill_finish(d, R_FAIL, e->line, "%s, got a malformed TCP/IPv4 packet", want);
+		drill_finish(d, R_FAIL, e->line, "%s, got a malformed TCP/IPv%c packet", want,
+			     d->sc->cfg.ipv6 ? '6' : '4');
 		return;
 	}
 	/* packetdrill: the first SYN tapir sends defines its ISN; outbound
@@ -346,11 +350,6 @@ static int run_script(const char *path, const char *const *defines, bool verbose
 		dl_script_free(&sc);
 		return R_FAIL;
 	}
-	if (sc.cfg.ipv6) {
-		printf("SKIP %s: IPv6 not implemented in tapir yet\n", path);
-		dl_script_free(&sc);
-		return R_SKIP;
-	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		die("out of memory");
@@ -363,6 +362,9 @@ static int run_script(const char *path, const char *const *defines, bool verbose
 	d->deadline = TAPIR_TIME_NEVER;
 	tapir_config_default(&d->cfg);
 	d->cfg.seed = 1; /* deterministic: the same run every time */
+	/* RFC 4862 5.1: DupAddrDetectTransmits 0, no DAD: tapir's addresses
+	 * are usable at once, as packetdrill's (added with nodad) */
+	d->cfg.nd_dad_transmits = 0;
 	d->result = R_RUN;
 
 	for (size_t i = 0; i < sc.nev && d->result == R_RUN; i++) {

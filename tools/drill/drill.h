@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <tapir/addr.h>
+
 #define DL_MAX_EVENTS 20000     /* per script: bounded memory */
 #define DL_MAX_FILE (1u << 20)  /* bytes of script */
 #define DL_MAX_OPTS 16          /* TCP options on one packet line */
@@ -62,6 +64,7 @@ struct dl_pkt {
 	bool rest_any;         /* a trailing "...": nothing more is checked */
 };
 
+/* An ICMP (RFC 792) or, in an IPv6 script, ICMPv6 (RFC 4443) message */
 struct dl_icmp {
 	uint8_t type, code;
 	uint16_t mtu;
@@ -89,10 +92,13 @@ struct dl_event {
 
 /* Options a script sets with --name=value lines. */
 struct dl_config {
-	int ipv6;              /* --ip_version=ipv6 */
+	int ipv6;              /* --ip_version=ipv6: IPv6 on the wire */
+	int v6_socket;         /* ipv6 and ipv4-mapped-ipv6: the sockets are AF_INET6 */
 	int64_t tolerance_us;  /* --tolerance_usecs (packetdrill's default: 4000) */
 	unsigned mtu;          /* --mtu (default 1500) */
-	uint32_t local_ip, remote_ip, gateway_ip;
+	/* tapir's address (and its prefix), the script's, and the router
+	 * between them; IPv4 ones v4-mapped (tapir/addr.h) */
+	struct tapir_ip local, remote, gateway;
 	unsigned prefix_len;
 	uint16_t bind_port, connect_port;
 };

@@ -1,7 +1,8 @@
 /* tapir drill: the packets of a script.
  *
- * '<' lines become frames from the remote end (192.0.2.1, behind the gateway
- * whose MAC is drill_mac_remote), handed to tapir_stack_input; '>' lines are
+ * '<' lines become frames from the remote end (192.0.2.1 or 2001:db8::1,
+ * behind the router whose MAC is drill_mac_remote), handed to
+ * tapir_stack_input, in the script's IP family; '>' lines are
  * compared with the frames tapir sent, decoded here.  As in packetdrill,
  * tapir's sequence numbers are shown and written relative to its ISN (the
  * first SYN it sends), the remote end's absolute. */
@@ -34,7 +35,14 @@ static void inject(struct drill *d, uint8_t *f, size_t len)
 	tapir_stack_input(d->s, d->ifindex, f, len, d->now);
 }
 
-void drill_arp(struct drill *d, uint16_t op, uint32_t sip, uint32_t tip, const uint8_t *tmac)
+static size_t ip_hlen(const struct drill *d)
+{
+	return d->sc->cfg.ipv6 ? TAPIR_IPV6_HLEN : TAPIR_IPV4_HLEN;
+}
+
+/* ---- the link: ARP (RFC 826), neighbor discovery (RFC 4861) ---- */
+
+static void drill_arp(struct drill *d, uint16_t op, uint32_t sip, uint32_t tip, const uint8_t *tmac)
 {
 	uint8_t f[42];
 	eth_header(f, op == 1 ? (const uint8_t *)"\xff\xff\xff\xff\xff\xff" : tmac, drill_mac_remote,
@@ -48,6 +56,117 @@ void drill_arp(struct drill *d, uint16_t op, uint32_t sip, uint32_t tip, const u
 	memcpy(f + 32, op == 1 ? (const uint8_t *)"\0\0\0\0\0\0" : tmac, 6);
 	tapir_put32(f + 38, tip);
 	inject(d, f, sizeof(f));
+}
+
+/* An IPv6 header (RFC 8200 3): traffic class TC, no flow label */
+static void ip6_header(uint8_t *ip, const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t hlim,
+		       uint8_t tc, size_t plen)
+{
+	ip[TAPIR_IPV6_VTC] = (uint8_t)(0x60 | tc >> 4);
+	ip[1] = (uint8_t)(tc << 4);
+	ip[2] = ip[3] = 0;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, (uint16_t)plen);
+	ip[TAPIR_IPV6_NXT] = nh;
+	ip[TAPIR_IPV6_HLIM] = hlim;
+	memcpy(ip + TAPIR_IPV6_SRC, src, 16);
+	memcpy(ip + TAPIR_IPV6_DST, dst, 16);
+}
+
+/* A neighbor discovery message of MLEN bytes, already after its IPv6
+ * header in d->buf, from the router's link-local SRC to DST (MAC DMAC):
+ * hop limit 255, so that tapir knows it comes from the link (RFC 4861
+ * 7.1.1, 6.1.2); the router's MAC as the last option. */
+static void send_nd(struct drill *d, const uint8_t *dmac, const uint8_t *src, const uint8_t *dst,
+		    size_t mlen)
+{
+	uint8_t *f = d->buf, *ip = f + TAPIR_ETH_HLEN, *m = ip + TAPIR_IPV6_HLEN;
+	eth_header(f, dmac, drill_mac_remote, TAPIR_ETH_P_IPV6);
+	ip6_header(ip, src, dst, TAPIR_IPPROTO_ICMPV6, 255, 0, mlen);
+	memcpy(m + mlen - 6, drill_mac_remote, 6);
+	tapir_put16(m + 2, 0);
+	tapir_put16(m + 2, tapir_csum_fold(tapir_csum_add(
+				   tapir_csum_pseudo6(src, dst, TAPIR_IPPROTO_ICMPV6, (uint32_t)mlen), m, mlen)));
+	inject(d, f, TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN + mlen);
+}
+
+void drill_link_seed(struct drill *d)
+{
+	static const uint8_t all_nodes[16] = {0xff, 2, [15] = 1}; /* RFC 4291 2.7.1 */
+	const struct dl_config *c = &d->sc->cfg;
+	uint8_t *m = d->buf + TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN, mac[6];
+	if (!c->ipv6) {
+		/* the router asks for tapir: RFC 826 merges the sender of a
+		 * request for us into the cache */
+		drill_arp(d, 1, tapir_ip_v4(&c->gateway), tapir_ip_v4(&c->local), NULL);
+		return;
+	}
+	/* RFC 4861 4.2: a router advertisement to all nodes, making the
+	 * router tapir's default router for the longest lifetime there is;
+	 * hop limit, reachable time and retransmission timer unspecified
+	 * (0), its MAC in a source link-layer address option */
+	memset(m, 0, TAPIR_ND_RA_LEN + 8);
+	m[0] = TAPIR_ICMP6_ROUTER_ADVERT;
+	tapir_put16(m + 6, 0xffff);
+	m[TAPIR_ND_RA_LEN] = TAPIR_ND_OPT_SRC_LLADDR;
+	m[TAPIR_ND_RA_LEN + 1] = 1;
+	tapir_ipv6_mcast_mac(mac, all_nodes);
+	send_nd(d, mac, c->gateway.b, all_nodes, TAPIR_ND_RA_LEN + 8);
+}
+
+bool drill_nbr_request(const struct drill *d, const uint8_t *f, size_t len, struct nbr_req *q)
+{
+	const uint8_t *ip = f + TAPIR_ETH_HLEN, *m = ip + TAPIR_IPV6_HLEN;
+	if (len >= TAPIR_ETH_HLEN + 28 && tapir_get16(f + TAPIR_ETH_TYPE) == TAPIR_ETH_P_ARP) {
+		/* RFC 826: a request (1), for any address but tapir's own */
+		q->asker = tapir_ip_from_v4(tapir_get32(ip + 14));
+		q->target = tapir_ip_from_v4(tapir_get32(ip + 24));
+		memcpy(q->mac, ip + 8, 6);
+		return tapir_get16(ip + 6) == 1 && !tapir_ip_eq(&q->target, &d->sc->cfg.local);
+	}
+	/* RFC 4861 4.3: a neighbor solicitation, from an address of
+	 * tapir's (not DAD's ::), for another */
+	if (len < TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN + TAPIR_ND_NS_LEN ||
+	    tapir_get16(f + TAPIR_ETH_TYPE) != TAPIR_ETH_P_IPV6 ||
+	    ip[TAPIR_IPV6_NXT] != TAPIR_IPPROTO_ICMPV6 || m[0] != TAPIR_ICMP6_NEIGHBOR_SOLICIT ||
+	    tapir_ipv6_is_unspecified(ip + TAPIR_IPV6_SRC))
+		return false;
+	q->asker = tapir_ip_from_v6(ip + TAPIR_IPV6_SRC);
+	q->target = tapir_ip_from_v6(m + TAPIR_ND_TARGET);
+	memcpy(q->mac, f + TAPIR_ETH_SRC, 6);
+	return !tapir_ip_eq(&q->target, &d->sc->cfg.local);
+}
+
+void drill_nbr_reply(struct drill *d, const struct nbr_req *q)
+{
+	uint8_t *m = d->buf + TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN;
+	if (tapir_ip_is_v4(&q->target)) {
+		drill_arp(d, 2, tapir_ip_v4(&q->target), tapir_ip_v4(&q->asker), q->mac);
+		return;
+	}
+	/* RFC 4861 4.4: a solicited advertisement overriding what tapir
+	 * had, with the router flag for the router (else tapir would take
+	 * it off its router list, 7.2.5) */
+	memset(m, 0, TAPIR_ND_NA_LEN + 8);
+	m[0] = TAPIR_ICMP6_NEIGHBOR_ADVERT;
+	m[4] = TAPIR_ND_NA_SOLICITED | TAPIR_ND_NA_OVERRIDE |
+	       (tapir_ip_eq(&q->target, &d->sc->cfg.gateway) ? TAPIR_ND_NA_ROUTER : 0);
+	memcpy(m + TAPIR_ND_TARGET, q->target.b, 16);
+	m[TAPIR_ND_NA_LEN] = TAPIR_ND_OPT_TGT_LLADDR;
+	m[TAPIR_ND_NA_LEN + 1] = 1;
+	send_nd(d, q->mac, q->target.b, q->asker.b, TAPIR_ND_NA_LEN + 8);
+}
+
+bool drill_is_tcp(const struct drill *d, const uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + TAPIR_ETH_HLEN;
+	if (len < TAPIR_ETH_HLEN + ip_hlen(d) + TAPIR_TCP_HLEN)
+		return false;
+	if (d->sc->cfg.ipv6)
+		/* tapir puts no extension header before TCP (RFC 8200 4) */
+		return tapir_get16(f + TAPIR_ETH_TYPE) == TAPIR_ETH_P_IPV6 &&
+		       ip[TAPIR_IPV6_NXT] == TAPIR_IPPROTO_TCP;
+	return tapir_get16(f + TAPIR_ETH_TYPE) == TAPIR_ETH_P_IPV4 &&
+	       ip[TAPIR_IPV4_PROTO] == TAPIR_IPPROTO_TCP;
 }
 
 static size_t put_opts(struct drill *d, uint8_t *o, const struct dl_pkt *k, bool *too_long)
@@ -87,12 +206,20 @@ static size_t put_opts(struct drill *d, uint8_t *o, const struct dl_pkt *k, bool
 	return n;
 }
 
-/* An IPv4 packet from the remote end to tapir: the header before the PLEN
- * bytes already in d->buf after it. */
-static void send_ip(struct drill *d, uint8_t proto, uint8_t tos, size_t plen)
+/* The IP header of a packet between tapir and the remote end, from the
+ * remote end or, FROM_TAPIR, the one an ICMP message quotes.  TOS is the
+ * IPv4 TOS or IPv6 traffic class (ECN in its low bits, RFC 3168 5); PLEN
+ * the bytes after the header. */
+static void ip_header(struct drill *d, uint8_t *ip, bool from_tapir, uint8_t proto, uint8_t tos,
+		      size_t plen)
 {
-	uint8_t *f = d->buf, *ip = f + TAPIR_ETH_HLEN;
-	eth_header(f, drill_mac_tapir, drill_mac_remote, TAPIR_ETH_P_IPV4);
+	const struct dl_config *c = &d->sc->cfg;
+	const struct tapir_ip *src = from_tapir ? &c->local : &c->remote;
+	const struct tapir_ip *dst = from_tapir ? &c->remote : &c->local;
+	if (c->ipv6) {
+		ip6_header(ip, src->b, dst->b, proto, 64, tos, plen);
+		return;
+	}
 	ip[TAPIR_IPV4_VHL] = 0x45;
 	ip[TAPIR_IPV4_TOS] = tos;
 	tapir_put16(ip + TAPIR_IPV4_LEN, (uint16_t)(TAPIR_IPV4_HLEN + plen));
@@ -101,16 +228,38 @@ static void send_ip(struct drill *d, uint8_t proto, uint8_t tos, size_t plen)
 	ip[TAPIR_IPV4_TTL] = 64;
 	ip[TAPIR_IPV4_PROTO] = proto;
 	tapir_put16(ip + TAPIR_IPV4_CSUM, 0);
-	tapir_put32(ip + TAPIR_IPV4_SRC, d->sc->cfg.remote_ip);
-	tapir_put32(ip + TAPIR_IPV4_DST, d->sc->cfg.local_ip);
+	tapir_put32(ip + TAPIR_IPV4_SRC, tapir_ip_v4(src));
+	tapir_put32(ip + TAPIR_IPV4_DST, tapir_ip_v4(dst));
 	tapir_put16(ip + TAPIR_IPV4_CSUM, tapir_csum(ip, TAPIR_IPV4_HLEN));
-	inject(d, f, TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN + plen);
+}
+
+/* The pseudo-header sum (RFC 9293 3.1; RFC 8200 8.1) of LEN bytes of
+ * PROTO from tapir (FROM_TAPIR) or to it */
+static uint32_t pseudo_sum(const struct drill *d, bool from_tapir, uint8_t proto, size_t len)
+{
+	const struct dl_config *c = &d->sc->cfg;
+	const struct tapir_ip *src = from_tapir ? &c->local : &c->remote;
+	const struct tapir_ip *dst = from_tapir ? &c->remote : &c->local;
+	if (c->ipv6)
+		return tapir_csum_pseudo6(src->b, dst->b, proto, (uint32_t)len);
+	return tapir_csum_pseudo(tapir_ip_v4(src), tapir_ip_v4(dst), proto, (uint16_t)len);
+}
+
+/* A packet from the remote end to tapir: the IP header before the PLEN
+ * bytes already in d->buf after it. */
+static void send_ip(struct drill *d, uint8_t proto, uint8_t tos, size_t plen)
+{
+	uint8_t *f = d->buf;
+	eth_header(f, drill_mac_tapir, drill_mac_remote,
+		   d->sc->cfg.ipv6 ? TAPIR_ETH_P_IPV6 : TAPIR_ETH_P_IPV4);
+	ip_header(d, f + TAPIR_ETH_HLEN, false, proto, tos, plen);
+	inject(d, f, TAPIR_ETH_HLEN + ip_hlen(d) + plen);
 }
 
 void drill_inject_tcp(struct drill *d, const struct dl_event *e)
 {
 	const struct dl_pkt *k = &e->pkt;
-	uint8_t *th = d->buf + TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN;
+	uint8_t *th = d->buf + TAPIR_ETH_HLEN + ip_hlen(d);
 	bool too_long;
 	size_t ol = put_opts(d, th + TAPIR_TCP_HLEN, k, &too_long), tl;
 	if (too_long) {
@@ -136,39 +285,36 @@ void drill_inject_tcp(struct drill *d, const struct dl_event *e)
 	tapir_put16(th + TAPIR_TH_URP, 0);
 	memset(th + TAPIR_TCP_HLEN + ol, 0, k->len);
 	tapir_put16(th + TAPIR_TH_CSUM,
-		    tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(d->sc->cfg.remote_ip,
-								     d->sc->cfg.local_ip,
-								     TAPIR_IPPROTO_TCP, (uint16_t)tl),
-						   th, tl)));
+		    tapir_csum_fold(tapir_csum_add(pseudo_sum(d, false, TAPIR_IPPROTO_TCP, tl), th, tl)));
 	send_ip(d, TAPIR_IPPROTO_TCP, k->ecn > 0 ? (uint8_t)k->ecn : 0, tl);
 }
 
 void drill_inject_icmp(struct drill *d, const struct dl_event *e)
 {
 	const struct dl_icmp *c = &e->icmp;
-	uint8_t *ic = d->buf + TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN, *ip = ic + TAPIR_ICMP_HLEN,
-		*th = ip + TAPIR_IPV4_HLEN;
-	const size_t len = TAPIR_ICMP_HLEN + TAPIR_IPV4_HLEN + TAPIR_TCP_HLEN;
+	const bool v6 = d->sc->cfg.ipv6;
+	const size_t ihl = ip_hlen(d), len = TAPIR_ICMP_HLEN + ihl + TAPIR_TCP_HLEN;
+	uint8_t *ic = d->buf + TAPIR_ETH_HLEN + ihl, *ip = ic + TAPIR_ICMP_HLEN, *th = ip + ihl;
 	memset(ic, 0, len);
 	ic[0] = c->type;
 	ic[1] = c->code;
-	if (c->type == TAPIR_ICMP_UNREACH && c->code == TAPIR_ICMP_UNREACH_NEEDFRAG)
-		tapir_put16(ic + 6, c->mtu); /* RFC 1191 */
+	if (v6 ? c->type == TAPIR_ICMP6_PKT_TOO_BIG
+	       : c->type == TAPIR_ICMP_UNREACH && c->code == TAPIR_ICMP_UNREACH_NEEDFRAG)
+		tapir_put16(ic + 6, c->mtu); /* RFC 1191; RFC 4443 3.2 (32 bits) */
+	else if (v6 && c->type == TAPIR_ICMP6_PARAM_PROBLEM && c->code == TAPIR_ICMP6_PARAM_NEXTHDR)
+		/* RFC 4443 3.4: the pointer to the quoted next header */
+		tapir_put32(ic + 4, TAPIR_IPV6_NXT);
 	/* the quoted packet: one tapir sent, sequence relative to its ISN */
-	ip[TAPIR_IPV4_VHL] = 0x45;
-	tapir_put16(ip + TAPIR_IPV4_LEN, (uint16_t)(TAPIR_IPV4_HLEN + TAPIR_TCP_HLEN + c->len));
-	ip[TAPIR_IPV4_TTL] = 64;
-	ip[TAPIR_IPV4_PROTO] = TAPIR_IPPROTO_TCP;
-	tapir_put32(ip + TAPIR_IPV4_SRC, d->sc->cfg.local_ip);
-	tapir_put32(ip + TAPIR_IPV4_DST, d->sc->cfg.remote_ip);
-	tapir_put16(ip + TAPIR_IPV4_CSUM, tapir_csum(ip, TAPIR_IPV4_HLEN));
+	ip_header(d, ip, true, TAPIR_IPPROTO_TCP, 0, TAPIR_TCP_HLEN + c->len);
 	tapir_put16(th + TAPIR_TH_SPORT, d->lport);
 	tapir_put16(th + TAPIR_TH_DPORT, d->rport);
 	tapir_put32(th + TAPIR_TH_SEQ, c->seq + d->isn);
 	th[TAPIR_TH_OFF] = (TAPIR_TCP_HLEN / 4) << 4;
 	th[TAPIR_TH_FLAGS] = DL_ACK;
-	tapir_put16(ic + 2, tapir_csum(ic, len));
-	send_ip(d, TAPIR_IPPROTO_ICMP, 0, len);
+	/* RFC 4443 2.3: ICMPv6 sums its pseudo header too */
+	tapir_put16(ic + 2, tapir_csum_fold(tapir_csum_add(
+				    v6 ? pseudo_sum(d, false, TAPIR_IPPROTO_ICMPV6, len) : 0, ic, len)));
+	send_ip(d, v6 ? TAPIR_IPPROTO_ICMPV6 : TAPIR_IPPROTO_ICMP, 0, len);
 }
 
 /* ---- decoding what tapir sends ---- */
@@ -216,18 +362,31 @@ static void decode_opts(const uint8_t *o, size_t len, struct seg *g)
 	}
 }
 
-bool drill_decode(const struct frame *fr, uint32_t src, uint32_t dst, struct seg *g)
+bool drill_decode(const struct drill *d, const struct frame *fr, struct seg *g)
 {
 	const uint8_t *ip = fr->data + TAPIR_ETH_HLEN, *th;
-	size_t ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4, tot = tapir_get16(ip + TAPIR_IPV4_LEN), off;
+	size_t ihl, tot, off;
+	bool ip_ok;
 	memset(g, 0, sizeof(*g));
+	if (d->sc->cfg.ipv6) { /* RFC 8200 3 */
+		ihl = TAPIR_IPV6_HLEN;
+		tot = ihl + tapir_get16(ip + TAPIR_IPV6_PLEN);
+		g->tos = (uint8_t)(ip[TAPIR_IPV6_VTC] << 4 | ip[1] >> 4);
+	} else {
+		ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4;
+		tot = tapir_get16(ip + TAPIR_IPV4_LEN);
+		g->tos = ip[TAPIR_IPV4_TOS];
+	}
 	if (ihl < TAPIR_IPV4_HLEN || tot > fr->len - TAPIR_ETH_HLEN || tot < ihl + TAPIR_TCP_HLEN)
 		return false;
+	/* RFC 8200 3 / RFC 791: a hop limit (TTL) of 0 never arrives */
+	if (!ip[d->sc->cfg.ipv6 ? TAPIR_IPV6_HLIM : TAPIR_IPV4_TTL])
+		return false;
+	ip_ok = d->sc->cfg.ipv6 ? ip[0] >> 4 == 6 : tapir_csum(ip, ihl) == 0;
 	th = ip + ihl;
 	off = (size_t)(th[TAPIR_TH_OFF] >> 4) * 4;
 	if (off < TAPIR_TCP_HLEN || off > tot - ihl)
 		return false;
-	g->tos = ip[TAPIR_IPV4_TOS];
 	g->sport = tapir_get16(th + TAPIR_TH_SPORT);
 	g->dport = tapir_get16(th + TAPIR_TH_DPORT);
 	g->seq = tapir_get32(th + TAPIR_TH_SEQ);
@@ -235,10 +394,9 @@ bool drill_decode(const struct frame *fr, uint32_t src, uint32_t dst, struct seg
 	g->flags = th[TAPIR_TH_FLAGS];
 	g->win = tapir_get16(th + TAPIR_TH_WIN);
 	g->len = (uint32_t)(tot - ihl - off);
-	g->csum_ok = tapir_csum(ip, ihl) == 0 &&
-		     tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo(src, dst, TAPIR_IPPROTO_TCP,
-								      (uint16_t)(tot - ihl)),
-						    th, tot - ihl)) == 0;
+	g->csum_ok = ip_ok && tapir_csum_fold(tapir_csum_add(pseudo_sum(d, true, TAPIR_IPPROTO_TCP,
+									  tot - ihl),
+							      th, tot - ihl)) == 0;
 	decode_opts(th + TAPIR_TCP_HLEN, off - TAPIR_TCP_HLEN, g);
 	return true;
 }

@@ -274,57 +274,69 @@ static bool parse_opts(struct rd *r, struct dl_pkt *k)
 	}
 }
 
-static const struct {
-	const char *name;
-	uint8_t type;
-} icmp_types[] = {
-	{"unreachable", 3}, {"source_quench", 4}, {"redirect", 5},
-	{"time_exceeded", 11}, {"parameter_problem", 12},
-};
-static const char *const unreach_codes[] = {
+/* ICMP messages by packetdrill's names: for IPv4 RFC 792's (the MTU of
+ * RFC 1191), for IPv6 RFC 4443's; a code by its name, its place in the
+ * type's list, or "code_N". */
+static const char *const unreach4[] = {
 	"net_unreachable", "host_unreachable", "protocol_unreachable", "port_unreachable",
 	"frag_needed", "source_route_failed", "net_unknown", "host_unknown",
 	"source_host_isolated", "net_prohibited", "host_prohibited", "net_unreachable_for_tos",
 	"host_unreachable_for_tos", "packet_filtered", "precedence_violation",
-	"precedence_cutoff",
+	"precedence_cutoff", NULL,
+};
+static const char *const timex4[] = {"ttl_exceeded_in_transit", "frag_reass_exceeded", NULL};
+/* RFC 4443 3.1: code 2 is "beyond scope" now, "not a neighbor" in RFC 2463 */
+static const char *const unreach6[] = {"no_route", "admin_prohibited", "not_neighbour",
+				       "address_unreachable", "port_unreachable", NULL};
+static const char *const timex6[] = {"exceeded_hop_limit", "exceeded_frag_time", NULL};
+static const char *const param6[] = {"header_field", "unknown_next_header", "unknown_option",
+				     NULL};
+static const char *const no_codes[] = {NULL};
+struct icmp_type {
+	const char *name;
+	uint8_t type;
+	const char *const *codes;
+};
+static const struct icmp_type icmp4[] = {
+	{"unreachable", 3, unreach4}, {"source_quench", 4, no_codes}, {"redirect", 5, no_codes},
+	{"time_exceeded", 11, timex4}, {"parameter_problem", 12, no_codes}, {NULL, 0, NULL},
+};
+static const struct icmp_type icmp6[] = {
+	{"unreachable", 1, unreach6}, {"packet_too_big", 2, no_codes},
+	{"time_exceeded", 3, timex6}, {"parameter_problem", 4, param6}, {NULL, 0, NULL},
 };
 
 /* "< icmp TYPE [CODE] [mtu N] [SEQ:END(LEN)]" (after "icmp") */
 static bool parse_icmp(struct rd *r, struct dl_event *e)
 {
 	struct dl_icmp *c = &e->icmp;
+	const struct icmp_type *t = r->sc->cfg.ipv6 ? icmp6 : icmp4;
 	char word[40] = "";
 	uint32_t end;
-	size_t i;
 	e->type = DL_EV_ICMP;
 	ws(r);
 	sscanf(r->p, "%39[a-z_]", word);
-	for (i = 0; i < sizeof(icmp_types) / sizeof(icmp_types[0]); i++)
-		if (!strcmp(word, icmp_types[i].name))
-			break;
-	if (i == sizeof(icmp_types) / sizeof(icmp_types[0])) {
+	while (t->name && strcmp(word, t->name))
+		t++;
+	if (!t->name) {
 		bad(r, true, "ICMP type '%s' not supported", word);
 		return false;
 	}
-	c->type = icmp_types[i].type;
+	c->type = t->type;
 	r->p += strlen(word);
 	ws(r);
 	word[0] = 0;
 	sscanf(r->p, "%39[a-z_0-9]", word);
-	if (c->type == 3) {
-		for (i = 0; i < sizeof(unreach_codes) / sizeof(unreach_codes[0]); i++)
-			if (!strcmp(word, unreach_codes[i]))
-				break;
-		if (i == sizeof(unreach_codes) / sizeof(unreach_codes[0]))
+	if (word[0] && strcmp(word, "mtu")) {
+		size_t i = 0;
+		while (t->codes[i] && strcmp(word, t->codes[i]))
+			i++;
+		if (t->codes[i])
+			c->code = (uint8_t)i;
+		else if (!strncmp(word, "code_", 5))
+			c->code = (uint8_t)atoi(word + 5);
+		else
 			return false;
-		c->code = (uint8_t)i;
-		r->p += strlen(word);
-	} else if (c->type == 11 && (!strcmp(word, "ttl_exceeded_in_transit") ||
-				     !strcmp(word, "frag_reass_exceeded"))) {
-		c->code = word[0] == 'f';
-		r->p += strlen(word);
-	} else if (!strncmp(word, "code_", 5)) {
-		c->code = (uint8_t)atoi(word + 5);
 		r->p += strlen(word);
 	}
 	if (kw(r, "mtu")) {
@@ -509,6 +521,29 @@ static bool parse_call(struct rd *r, struct dl_event *e)
 	return true;
 }
 
+/* packetdrill's addresses: tapir is the local host, the script the remote
+ * one behind a router.  IPv4: 192.168.0.1/16, 192.0.2.1 behind 192.168.0.2.
+ * IPv6: fd3d:fa7b:d17d::/48 and 2001:db8::1 (RFC 3849); the router is
+ * fe80::2, its link-local address, the one its advertisements come from
+ * (RFC 4861 6.1.2) and a host's default router is known by. */
+static void addr_defaults(struct dl_config *c)
+{
+	static const uint8_t local6[16] = {0xfd, 0x3d, 0xfa, 0x7b, 0xd1, 0x7d};
+	static const uint8_t remote6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	static const uint8_t router6[16] = {0xfe, 0x80, [15] = 2};
+	if (c->ipv6) {
+		c->local = tapir_ip_from_v6(local6);
+		c->remote = tapir_ip_from_v6(remote6);
+		c->gateway = tapir_ip_from_v6(router6);
+		c->prefix_len = 48;
+		return;
+	}
+	c->local = tapir_ip_from_v4(0xc0a80001);
+	c->remote = tapir_ip_from_v4(0xc0000201);
+	c->gateway = tapir_ip_from_v4(0xc0a80002);
+	c->prefix_len = 16; /* packetdrill's 255.255.0.0 */
+}
+
 /* --name=value */
 static void parse_option(struct rd *r, char *s)
 {
@@ -523,10 +558,20 @@ static void parse_option(struct rd *r, char *s)
 		*--z = 0;
 	n = atoll(v);
 	if (!strcmp(s, "ip_version")) {
-		if (!strcmp(v, "ipv6") || !strcmp(v, "ipv4-mapped-ipv6"))
-			c->ipv6 = 1;
-		else if (strcmp(v, "ipv4"))
+		c->ipv6 = c->v6_socket = 0;
+		if (!strcmp(v, "ipv6")) {
+			c->ipv6 = c->v6_socket = 1;
+			addr_defaults(c);
+		} else if (!strcmp(v, "ipv4-mapped-ipv6")) {
+			/* IPv4 on the wire; AF_INET6 sockets with v4-mapped
+			 * addresses (RFC 4291 2.5.5.2) */
+			c->v6_socket = 1;
+			addr_defaults(c);
+		} else if (!strcmp(v, "ipv4")) {
+			addr_defaults(c);
+		} else {
 			bad(r, false, "unknown --ip_version=%s", v);
+		}
 	} else if (!strcmp(s, "tolerance_usecs")) {
 		c->tolerance_us = n;
 	} else if (!strcmp(s, "mtu")) {
@@ -574,10 +619,7 @@ int dl_parse_file(const char *path, const char *const *defines, struct dl_script
 	memset(sc, 0, sizeof(*sc));
 	sc->cfg.tolerance_us = 4000; /* packetdrill's default */
 	sc->cfg.mtu = 1500;
-	sc->cfg.local_ip = 0xc0a80001;   /* 192.168.0.1: tapir */
-	sc->cfg.remote_ip = 0xc0000201;  /* 192.0.2.1: the script */
-	sc->cfg.gateway_ip = 0xc0a80002; /* 192.168.0.2 */
-	sc->cfg.prefix_len = 16;         /* packetdrill's 255.255.0.0 */
+	addr_defaults(&sc->cfg);
 	sc->cfg.bind_port = 8080;
 	sc->cfg.connect_port = 8080;
 	if (!f) {

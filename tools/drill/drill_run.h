@@ -22,7 +22,7 @@
 #define DL_ANY_HORIZON TAPIR_SEC(600) /* how long a "*" line waits */
 #define DL_MAX_FD 64
 #define DL_QUEUE 64                  /* frames tapir sent, not yet read */
-#define DL_ARPQ 8
+#define DL_NBRQ 8                    /* ARP requests and neighbor solicitations to answer */
 #define DL_FRAME_MAX (65535 + 14)
 #define DL_REMOTE_PORT 40000         /* the script's port when it connects to tapir */
 
@@ -33,6 +33,13 @@ struct frame {
 	uint8_t *data;
 	size_t len;
 	tapir_time_t t;
+};
+
+/* An address tapir asked for (ARP request, RFC 826; neighbor
+ * solicitation, RFC 4861 7.2.2): asked by ASKER, from MAC, for TARGET */
+struct nbr_req {
+	struct tapir_ip asker, target;
+	uint8_t mac[6];
 };
 
 /* a TCP segment tapir sent, decoded */
@@ -80,8 +87,8 @@ struct drill {
 	struct frame q[DL_QUEUE];
 	unsigned qhead, qlen;
 	bool qoverflow;
-	struct { uint32_t ip, target; uint8_t mac[6]; } arpq[DL_ARPQ];
-	unsigned narp;
+	struct nbr_req nbrq[DL_NBRQ];  /* answered once tapir's call has returned */
+	unsigned nnbr;
 	struct pending pend;
 	int result, line;
 	bool plain;             /* a script error, not a mismatch: no "expected" */
@@ -97,17 +104,26 @@ void drill_finish(struct drill *d, int result, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* tapir time T as script seconds */
 double drill_script_s(tapir_time_t t);
-/* After every call into the stack: answer ARP, learn the next deadline. */
+/* After every call into the stack: answer ARP and neighbor solicitations,
+ * learn the next deadline. */
 void drill_settle(struct drill *d);
 
 /* ---- drill_packet.c ---- */
-/* An ARP request (OP 1) or reply (2) from the remote end, into tapir. */
-void drill_arp(struct drill *d, uint16_t op, uint32_t sip, uint32_t tip, const uint8_t *tmac);
+/* What the router tells tapir as it comes up: its link-layer address
+ * (IPv4: its ARP request for tapir; IPv6: its router advertisement). */
+void drill_link_seed(struct drill *d);
+/* Whether frame F is an ARP request or neighbor solicitation of tapir's
+ * that the link answers (into *Q); the answer, into tapir. */
+bool drill_nbr_request(const struct drill *d, const uint8_t *f, size_t len, struct nbr_req *q);
+void drill_nbr_reply(struct drill *d, const struct nbr_req *q);
+/* Whether frame F is a TCP segment in the script's IP family. */
+bool drill_is_tcp(const struct drill *d, const uint8_t *f, size_t len);
 /* The segment or ICMP message of a '<' line, into tapir. */
 void drill_inject_tcp(struct drill *d, const struct dl_event *e);
 void drill_inject_icmp(struct drill *d, const struct dl_event *e);
-/* A TCP/IPv4 frame tapir sent from SRC to DST; false when malformed. */
-bool drill_decode(const struct frame *fr, uint32_t src, uint32_t dst, struct seg *g);
+/* A TCP frame tapir sent (drill_is_tcp); false when malformed.  The
+ * checksum is checked against the script's addresses. */
+bool drill_decode(const struct drill *d, const struct frame *fr, struct seg *g);
 /* As in scripts: "S. 0:0(0) ack 1 win 65535 <mss 1460>" */
 void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g);
 void drill_fmt_exp(char *b, size_t n, const struct dl_pkt *k);

@@ -122,8 +122,10 @@ static bool call_socket(struct call *c)
 		drill_finish(c->d, R_SKIP, e->line, "socket type %s not supported", arg(e, 1));
 		return false;
 	}
-	if (strcmp(arg(e, 0), "...") && strcmp(arg(e, 0), "AF_INET") &&
-	    strcmp(arg(e, 0), "PF_INET")) {
+	/* the script's family: AF_INET6 for ipv6 and ipv4-mapped-ipv6 */
+	if (strcmp(arg(e, 0), "...") &&
+	    strcmp(arg(e, 0), c->d->sc->cfg.v6_socket ? "AF_INET6" : "AF_INET") &&
+	    strcmp(arg(e, 0), c->d->sc->cfg.v6_socket ? "PF_INET6" : "PF_INET")) {
 		drill_finish(c->d, R_SKIP, e->line, "socket domain %s not supported", arg(e, 0));
 		return false;
 	}
@@ -139,7 +141,7 @@ static bool call_socket(struct call *c)
 static bool call_bind(struct call *c)
 {
 	struct drill *d = c->d;
-	set_res(c->r, tapir_tcp_bind(c->f->t, d->sc->cfg.local_ip, d->sc->cfg.bind_port));
+	set_res(c->r, tapir_tcp_bind_addr(c->f->t, &d->sc->cfg.local, d->sc->cfg.bind_port));
 	if (!c->r->err) {
 		d->lport = d->sc->cfg.bind_port;
 		d->rport = DL_REMOTE_PORT;
@@ -187,12 +189,13 @@ static bool call_connect(struct call *c)
 		}
 		return true;
 	}
-	set_res(r, tapir_tcp_connect(c->f->t, d->sc->cfg.remote_ip, d->sc->cfg.connect_port, d->now));
+	set_res(r, tapir_tcp_connect_addr(c->f->t, &d->sc->cfg.remote, d->sc->cfg.connect_port,
+					  d->now));
 	if (r->err) {
 		drill_settle(d);
 		return true;
 	}
-	tapir_tcp_local(c->f->t, &(uint32_t){0}, &d->lport);
+	tapir_tcp_local_addr(c->f->t, &(struct tapir_ip){{0}}, &d->lport);
 	d->rport = d->sc->cfg.connect_port;
 	drill_settle(d);
 	if (c->f->nonblock) {

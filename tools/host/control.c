@@ -107,15 +107,12 @@ static void collect(void *arg, const struct tapir_tcp *t)
 
 /* An endpoint as ss(8) writes it: 192.0.2.1:80, [2001:db8::1]:80, and
  * *:80 for :: (both families) */
-static void endpoint(char *buf, size_t n, const struct tapir_ip *a, const char *port)
+static void endpoint(char *buf, size_t n, const struct tapir_ip *a, uint16_t port)
 {
-	char t[TAPIR_IP_STRLEN];
 	if (tapir_ipv6_is_unspecified(a->b))
-		snprintf(buf, n, "*:%s", port);
-	else if (tapir_ip_is_v4(a))
-		snprintf(buf, n, "%s:%s", tapir_ip_str(a, t), port);
+		snprintf(buf, n, "*:%u", port);
 	else
-		snprintf(buf, n, "[%s]:%s", tapir_ip_str(a, t), port);
+		tapir_ip_port_str(a, port, buf);
 }
 
 static void do_ss(struct control *c, struct out *o)
@@ -130,9 +127,8 @@ static void do_ss(struct control *c, struct out *o)
 		   "Local", "Peer", "cwnd", "srtt_ms", "rto_ms", "mss");
 	for (size_t i = 0; i < in.n; i++) {
 		const struct tapir_tcp_info *t = &in.v[i];
-		char l[64], r[64], p[8];
-		snprintf(p, sizeof(p), "%u", t->lport);
-		endpoint(l, sizeof(l), &t->laddr_ip, p);
+		char l[TAPIR_IP_PORT_STRLEN], r[TAPIR_IP_PORT_STRLEN];
+		endpoint(l, sizeof(l), &t->laddr_ip, t->lport);
 		if (t->state == TAPIR_TCP_LISTEN) {
 			snprintf(r, sizeof(r), "%s", tapir_ip_is_v4(&t->laddr_ip) ? "0.0.0.0:*" : "*:*");
 			out_printf(o, "%-12s %7u %7u %-21s %-21s %8s %8s %8s %5s\n",
@@ -140,8 +136,7 @@ static void do_ss(struct control *c, struct out *o)
 				   "-", "-", "-", "-");
 			continue;
 		}
-		snprintf(p, sizeof(p), "%u", t->rport);
-		endpoint(r, sizeof(r), &t->raddr_ip, p);
+		endpoint(r, sizeof(r), &t->raddr_ip, t->rport);
 		out_printf(o, "%-12s %7zu %7zu %-21s %-21s %8u %8.3f %8.3f %5u\n",
 			   tapir_tcp_state_name(t->state), t->rcv_queued, t->snd_queued, l, r,
 			   t->cwnd, (double)t->srtt_us / 1000.0, (double)t->rto_us / 1000.0,

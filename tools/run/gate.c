@@ -346,6 +346,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 	struct gate *g = arg;
 	struct epoll_event ev[64];
 	struct gsock *list;
+	bool relays = false;
 	int n;
 	(void)s;
 	g->now = now;
@@ -356,7 +357,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 		case GW_LISTEN: ctl_accept(g); break;
 		case GW_CTL: ctl_readable(g, (struct gctl *)w, ev[i].events); break;
 		case GW_SOCK: sock_event((struct gsock *)w, ev[i].events); break;
-		case GW_RELAYS: break; /* relay_loop_run below */
+		case GW_RELAYS: relays = true; break; /* relay_loop_step below */
 		}
 	}
 	list = g->ready;
@@ -376,7 +377,8 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 		else
 			gudp_step(gs);
 	}
-	now = relay_loop_run(g->relays, now);
+	/* a full batch may have left the relays' readiness unread */
+	now = relay_loop_step(g->relays, now, relays || n == 64);
 	return g->ready || n == 64 ? g->now : now;
 }
 
