@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <tapir/stack.h>
 
+#include "cmt.h"
 #include "netpair.h"
 
 static const uint8_t A6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -28,22 +29,16 @@ static void add_v6(struct net_pair *p, void *arg)
 
 static int pair_setup(void **state)
 {
-	struct net_pair *p = calloc(1, sizeof(*p));
 	struct tapir_config c;
-	assert_non_null(p);
 	tapir_config_default(&c);
 	c.seed = 11;
 	c.nd_dad_transmits = 0; /* RFC 4862 5.1: 0 turns DAD off */
-	*state = p;
-	net_pair_up(p, &c, add_v6, NULL);
-	return 0;
+	return net_pair_fixture(state, &c, add_v6, NULL);
 }
 
 static int pair_teardown(void **state)
 {
-	net_pair_down(*state);
-	free(*state);
-	return 0;
+	return net_pair_fixture_down(state);
 }
 
 static struct sockaddr_in6 sin6(const uint8_t *a, uint16_t port)
@@ -167,12 +162,7 @@ static void udp6_echo(void **state)
 
 int main(int argc, char **argv)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(tcp6_echo, pair_setup, pair_teardown),
-		cmocka_unit_test_setup_teardown(tcp6_v4mapped, pair_setup, pair_teardown),
-		cmocka_unit_test_setup_teardown(udp6_echo, pair_setup, pair_teardown),
-	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(pair_setup, pair_teardown, tcp6_echo, tcp6_v4mapped, udp6_echo);
 }
