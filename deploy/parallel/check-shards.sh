@@ -10,7 +10,8 @@
 # deploy/merge.py.  SSHLOGINS=FILE: run the shards on the machines FILE
 # lists (parallel's --sshloginfile: "1/root@scanner1" per line, the 1 one
 # shard at a time there; tapir on their PATH); the XML comes back over
-# ssh's stdout.  Without it, all N at once here.  Exit 0 when every shard
+# ssh's stdout.  Without it, all N at once here.  FORMAT=json: JSON lines
+# instead (OUTDIR/shard-I.jsonl, merged into OUTDIR/scan.jsonl).  Exit 0 when every shard
 # finished (tapir check's exit 1, "some port not open", counts as done).
 set -eu
 [ $# -ge 4 ] || { echo "usage: $0 N SEED OUTDIR [tapir check options] TARGETS..." >&2; exit 2; }
@@ -18,6 +19,12 @@ n=$1 seed=$2 out=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 tapir=${TAPIR:-tapir}
+fmt=${FORMAT:-xml}
+case $fmt in
+xml) how="-oX -" ext=xml ;;
+json) how="--json" ext=jsonl ;; # (not .json: parallel --results would write its own JSON)
+*) echo "$0: FORMAT=$fmt: xml or json" >&2; exit 2 ;;
+esac
 mkdir -p "$out"
 if [ -n "${SSHLOGINS:-}" ]; then
 	where="--sshloginfile $SSHLOGINS"
@@ -30,6 +37,6 @@ for a in "$@"; do
 	q="$q '$(printf '%s' "$a" | sed "s/'/'\\\\''/g")'"
 done
 # shellcheck disable=SC2086
-seq 1 "$n" | parallel $where --halt now,fail=1 --results "$out/shard-{}.xml" \
-	"$tapir check --seed $seed --shard {}/$n -oX - $q; [ \$? -le 1 ]"
-/usr/bin/python3 "$here/../merge.py" "$out"/shard-*.xml >"$out/scan.xml"
+seq 1 "$n" | parallel $where --halt now,fail=1 --results "$out/shard-{}.$ext" \
+	"$tapir check --seed $seed --shard {}/$n $how $q; [ \$? -le 1 ]"
+/usr/bin/python3 "$here/../merge.py" "$out"/shard-*."$ext" >"$out/scan.$ext"
