@@ -103,9 +103,10 @@ gen() {
 	kill "$sampler"; wait "$sampler" 2>/dev/null
 	p1=$(txp)
 	c1=$(tx nft list counter netdev sink syns | sed -n 's/.*packets \([0-9]*\).*/\1/p')
-	# first sample after p0 and first sample at p1: the send phase
-	pps=$(awk -v p0="$p0" -v p1="$p1" '$2 > p0 && !a { a = prev } $2 >= p1 && !b { b = $1 }
-		{ prev = $1 } END { if (b > a && a) printf "%d", (p1 - p0) / (b - a); else print 0 }' "$WORK/gen.$name.tx")
+	# from the sample before the first packet to the last change: the send phase
+	pps=$(awk -v p0="$p0" '$2 != last && NR > 1 { if (!a && $2 > p0) a = prevt; b = $1; v = $2 }
+		{ prevt = $1; last = $2 } END { if (b > a && a) printf "%d", (v - p0) / (b - a); else print 0 }' \
+		"$WORK/gen.$name.tx")
 	RESULTS+=("$(printf '{"tool":"%s","scenario":"gen262144","wall_s":%.2f,"packets_sent":%d,"syns_at_sink":%d,"send_pps":%d}' \
 		"$name" "$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$c1" "$pps")")
 	printf '%-26s gen    %8.2f s %9d pkts %9d at sink %9d pkt/s sending\n' "$name" "$(echo "$t1 - $t0" | bc)" \

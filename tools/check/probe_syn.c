@@ -29,6 +29,9 @@ struct syn_engine {
 	pcap_t *pc;
 	int linkoff;
 	struct nu_addr *src; /* per host: our source address, family 0 unknown */
+	uint32_t *grp;       /* per host: the first host of its /24, whose source it
+			      * shares (NULL: every host asks the kernel itself) */
+	int udp[2];          /* the sockets that ask the routing table (v4, v6) */
 	struct check_cookie ck;
 	unsigned enobufs;
 };
@@ -126,6 +129,8 @@ static int raw_open(int family, char *err, size_t errlen)
 }
 
 /* Works when raw sockets and capture do (CAP_NET_RAW). */
+static void group_hosts(struct syn_engine *x);
+
 static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 {
 	struct epoll_event ev = {.events = EPOLLIN};
@@ -147,6 +152,8 @@ static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(x->pc), &ev))
 		die("check: epoll_ctl: %s", strerror(errno));
 	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
+	x->udp[0] = x->udp[1] = -1;
+	group_hosts(x);
 	*state = x;
 	return 0;
 fail:
@@ -158,28 +165,69 @@ fail:
 	return -1;
 }
 
+/* Whether every IPv4 route of the main table is /24 or shorter: then the
+ * hosts of one /24 share a route, so a source address (the probes' rate
+ * is then the send path's, not one routing question per host). */
+static bool routes_by_24(void)
+{
+	FILE *f = fopen("/proc/net/route", "r");
+	char line[512];
+	bool ok = f != NULL;
+	unsigned mask;
+	while (ok && fgets(line, sizeof(line), f))
+		/* Iface Destination Gateway Flags RefCnt Use Metric Mask ... */
+		if (sscanf(line, "%*s %*x %*x %*x %*d %*d %*d %x", &mask) == 1 &&
+		    __builtin_popcount(mask) > 24)
+			ok = false;
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* Hosts in runs of one /24 (a CIDR block's are consecutive): each shares
+ * the source address of the run's first. */
+static void group_hosts(struct syn_engine *x)
+{
+	const struct nu_hosts *hs = &x->c->hosts;
+	if (!routes_by_24())
+		return;
+	x->grp = check_calloc(hs->n, sizeof(*x->grp));
+	for (size_t h = 0; h < hs->n; h++) {
+		const struct nu_addr *a = &hs->v[h].addr;
+		size_t g = h ? x->grp[h - 1] : 0;
+		x->grp[h] = (uint32_t)h;
+		if (h && a->family == AF_INET && hs->v[g].addr.family == AF_INET &&
+		    (ntohl(a->u.v4) >> 8) == (ntohl(hs->v[g].addr.u.v4) >> 8))
+			x->grp[h] = (uint32_t)g;
+	}
+}
+
 /* Our source address towards T's host, or NULL when there is no route. */
 static const struct nu_addr *source_for(struct syn_engine *x, const struct check_target *t)
 {
+	size_t h = x->grp ? x->grp[t->host] : t->host;
+	const struct nu_addr *dst = &x->c->hosts.v[h].addr;
 	struct sockaddr_storage sa;
-	socklen_t len = nu_addr_sockaddr(&t->addr, 9, &sa);
-	struct nu_addr *src = &x->src[t->host];
-	int fd;
+	socklen_t len = nu_addr_sockaddr(dst, 9, &sa);
+	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+	struct nu_addr *src = &x->src[h];
+	int *fd = &x->udp[dst->family == AF_INET6];
 	if (src->family)
 		return src;
-	/* a connected UDP socket asks the routing table; it sends nothing */
-	fd = socket(t->addr.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	/* a connected UDP socket asks the routing table; it sends nothing.
+	 * One socket, connected anew each time (AF_UNSPEC first: the source
+	 * it chose is forgotten, Linux's udp_disconnect) */
+	if (*fd < 0 && (*fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		die("check: socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, len) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
-		src->family = t->addr.family;
-		if (t->addr.family == AF_INET6)
+	(void)connect(*fd, &unspec, sizeof(unspec));
+	if (connect(*fd, (struct sockaddr *)&sa, len) == 0 &&
+	    getsockname(*fd, (struct sockaddr *)&sa, &len) == 0) {
+		src->family = dst->family;
+		if (dst->family == AF_INET6)
 			memcpy(src->u.v6, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
 		else
 			src->u.v4 = ((struct sockaddr_in *)&sa)->sin_addr.s_addr;
 	}
-	close(fd);
 	return src->family ? src : NULL;
 }
 
@@ -384,6 +432,10 @@ static void syn_close(void *state)
 	if (x->raw6 >= 0)
 		close(x->raw6);
 	free(x->src);
+	free(x->grp);
+	for (int i = 0; i < 2; i++)
+		if (x->udp[i] >= 0)
+			close(x->udp[i]);
 	free(x);
 }
 
