@@ -5,6 +5,7 @@
  * with a RST (RFC 9293 3.10.7.1), so open = 3 packets, closed = 2. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <time.h>
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
@@ -22,6 +23,18 @@
 #include "util.h"
 
 #define SYN_LEN (TAPIR_TCP_HLEN + 4) /* with an MSS option */
+#define SYN_BATCH 64 /* IPv4 SYNs per sendmmsg() */
+
+/* IPv4 SYNs built but not yet handed to the kernel: one system call for
+ * SYN_BATCH of them (the send path's cost is mostly the call's) */
+struct syn_batch {
+	unsigned n;
+	struct mmsghdr msg[SYN_BATCH];
+	struct iovec iov[SYN_BATCH];
+	struct sockaddr_in sa[SYN_BATCH];
+	uint8_t seg[SYN_BATCH][SYN_LEN];
+	uint64_t idx[SYN_BATCH];
+};
 
 struct syn_engine {
 	struct check *c;
@@ -34,6 +47,7 @@ struct syn_engine {
 	int udp[2];          /* the sockets that ask the routing table (v4, v6) */
 	struct check_cookie ck;
 	unsigned enobufs;
+	struct syn_batch b;
 };
 
 /* Source ports the kernel will not hand to its own sockets: outside
@@ -128,43 +142,6 @@ static int raw_open(int family, char *err, size_t errlen)
 	return fd;
 }
 
-/* Works when raw sockets and capture do (CAP_NET_RAW). */
-static void group_hosts(struct syn_engine *x);
-
-static int syn_open(struct check *c, void **state, char *err, size_t errlen)
-{
-	struct epoll_event ev = {.events = EPOLLIN};
-	struct syn_engine *x = check_calloc(1, sizeof(*x));
-	bool fam[2] = {false, false}; /* IPv4, IPv6 targets */
-	size_t h;
-	for (h = 0; h < c->hosts.n; h++)
-		fam[c->hosts.v[h].addr.family == AF_INET6] = true;
-	x->c = c;
-	x->ck.key = &c->key;
-	x->raw = x->raw6 = -1;
-	if ((fam[0] && (x->raw = raw_open(AF_INET, err, errlen)) < 0) ||
-	    (fam[1] && (x->raw6 = raw_open(AF_INET6, err, errlen)) < 0))
-		goto fail;
-	pick_sports(&x->ck);
-	if (capture_open(x, err, errlen))
-		goto fail;
-	ev.data.u64 = 0;
-	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(x->pc), &ev))
-		die("check: epoll_ctl: %s", strerror(errno));
-	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
-	x->udp[0] = x->udp[1] = -1;
-	group_hosts(x);
-	*state = x;
-	return 0;
-fail:
-	if (x->raw >= 0)
-		close(x->raw);
-	if (x->raw6 >= 0)
-		close(x->raw6);
-	free(x);
-	return -1;
-}
-
 /* Whether every IPv4 route of the main table is /24 or shorter: then the
  * hosts of one /24 share a route, so a source address (the probes' rate
  * is then the send path's, not one routing question per host). */
@@ -231,6 +208,41 @@ static const struct nu_addr *source_for(struct syn_engine *x, const struct check
 	return src->family ? src : NULL;
 }
 
+/* Works when raw sockets and capture do (CAP_NET_RAW). */
+static int syn_open(struct check *c, void **state, char *err, size_t errlen)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct syn_engine *x = check_calloc(1, sizeof(*x));
+	bool fam[2] = {false, false}; /* IPv4, IPv6 targets */
+	size_t h;
+	for (h = 0; h < c->hosts.n; h++)
+		fam[c->hosts.v[h].addr.family == AF_INET6] = true;
+	x->c = c;
+	x->ck.key = &c->key;
+	x->raw = x->raw6 = -1;
+	if ((fam[0] && (x->raw = raw_open(AF_INET, err, errlen)) < 0) ||
+	    (fam[1] && (x->raw6 = raw_open(AF_INET6, err, errlen)) < 0))
+		goto fail;
+	pick_sports(&x->ck);
+	if (capture_open(x, err, errlen))
+		goto fail;
+	ev.data.u64 = 0;
+	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(x->pc), &ev))
+		die("check: epoll_ctl: %s", strerror(errno));
+	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
+	x->udp[0] = x->udp[1] = -1;
+	group_hosts(x);
+	*state = x;
+	return 0;
+fail:
+	if (x->raw >= 0)
+		close(x->raw);
+	if (x->raw6 >= 0)
+		close(x->raw6);
+	free(x);
+	return -1;
+}
+
 /* The SYN for T from SRC and SPORT. */
 static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct check_target *t,
 		      const struct nu_addr *src, uint16_t sport)
@@ -257,6 +269,52 @@ static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct che
 	tapir_put16(seg + TAPIR_TH_CSUM, tapir_csum_fold(tapir_csum_add(ph, seg, SYN_LEN)));
 }
 
+/* Hands the batched SYNs to the kernel.  A full queue (ENOBUFS) is waited
+ * out here (the probes are already counted); a SYN with no route or
+ * forbidden makes its port filtered, as syn_send() does. */
+static void syn_flush_batch(struct syn_engine *x)
+{
+	struct syn_batch *b = &x->b;
+	unsigned done = 0, spins = 0;
+	for (unsigned k = 0; k < b->n; k++) {
+		b->iov[k] = (struct iovec){.iov_base = b->seg[k], .iov_len = SYN_LEN};
+		b->msg[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->sa[k], .msg_namelen = sizeof(b->sa[k]),
+							   .msg_iov = &b->iov[k], .msg_iovlen = 1}};
+	}
+	while (done < b->n) {
+		int r = sendmmsg(x->raw, b->msg + done, b->n - done, 0);
+		if (r > 0) {
+			done += (unsigned)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == ENOBUFS || errno == EAGAIN || errno == ENOMEM) {
+			struct timespec ts = {0, 100000}; /* the queue drains in µs */
+			x->enobufs++;
+			if (++spins > 100000)
+				die("check: sendmmsg: the queue stays full");
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EACCES || errno == EPERM) {
+			x->c->sent--; /* (its try stays counted, as syn_send's) */
+			check_resolve_why(x->c, b->idx[done], ST_FILTERED, 0, check_why_errno(errno));
+			done++;
+			continue;
+		}
+		die("check: sendmmsg: %s", strerror(errno));
+	}
+	b->n = 0;
+}
+
+static void syn_flush(void *state)
+{
+	struct syn_engine *x = state;
+	if (x->b.n)
+		syn_flush_batch(x);
+}
+
 static int syn_send(void *state, const struct check_target *t)
 {
 	struct syn_engine *x = state;
@@ -271,6 +329,19 @@ static int syn_send(void *state, const struct check_target *t)
 	if (!src) {
 		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
 		p->tries++;
+		return 0;
+	}
+	if (t->addr.family == AF_INET) {
+		unsigned k = x->b.n++;
+		syn_build(x->b.seg[k], x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
+		memcpy(&x->b.sa[k], &sa, sizeof(x->b.sa[k]));
+		x->b.idx[k] = t->idx;
+		/* counted as sent now; syn_flush() undoes what could not go */
+		p->tries++;
+		p->sent_us = (uint32_t)(wall_us() - c->t0_wall);
+		c->sent++;
+		if (x->b.n == SYN_BATCH)
+			syn_flush(x);
 		return 0;
 	}
 	syn_build(seg, x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
@@ -441,5 +512,5 @@ static void syn_close(void *state)
 
 const struct check_engine check_engine_syn = {
 	.name = "syn", .flags = CHECK_KNOWS_TRY, .open = syn_open, .send = syn_send,
-	.collect = syn_collect, .close = syn_close,
+	.collect = syn_collect, .flush = syn_flush, .close = syn_close,
 };
