@@ -21,6 +21,10 @@
  *                                    tapir_hook_l4 and
  *                                    tapir_hook_fix_checksums: byte-exact,
  *                                    no checksum drop
+ *   drop_synack_times_out            no SYN,ACK reaches B: ETIMEDOUT
+ *   blackhole_times_out              nothing answered but ND: ETIMEDOUT
+ *   ignore_rst_connection_stays      B's RST dropped, A's connection lives
+ *   zero_window_probed               B's data waits out A's zero window
  *
  * Each runs over IPv4 and, as NAME_ipv6, over IPv6 (netpair.h's fd00::1
  * and fd00::2, AF_INET6 sockets); a hook on B checks that the segments
@@ -34,6 +38,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -188,6 +193,7 @@ struct wire {
 	int af;                  /* the family the segments must be of */
 	unsigned wrong_family;   /* segments at B of another */
 	unsigned dth_segs, dth_syns, rsts_sent, synacks_seen;
+	unsigned zero_windows;   /* segments at B advertising a zero window */
 	uint16_t ports[8];
 	unsigned dth_on[8];
 };
@@ -200,6 +206,8 @@ static enum tapir_verdict b_rx(void *arg, struct tapir_hook_pkt *p)
 	w->wrong_family += p->family != (w->af == AF_INET6 ? 6 : 4);
 	if ((flags & (TAPIR_TH_SYN | TAPIR_TH_ACK)) == (TAPIR_TH_SYN | TAPIR_TH_ACK))
 		w->synacks_seen++;
+	if (!(flags & (TAPIR_TH_SYN | TAPIR_TH_RST)) && tapir_get16(p->data + TAPIR_TH_WIN) == 0)
+		w->zero_windows++;
 	if (!(res & TAPIR_TH_RES_DTH))
 		return TAPIR_PASS;
 	w->dth_segs++;
@@ -240,6 +248,8 @@ static uint64_t counter(struct tapir_net *net, const char *name)
 		v = st->tx_hook_dropped;
 	else if (!strcmp(name, "tcp_checksum"))
 		v = st->drop[TAPIR_DROP_tcp_checksum];
+	else if (!strcmp(name, "hook"))
+		v = st->drop[TAPIR_DROP_hook];
 	tapir_net_unlock(net);
 	return v;
 }
@@ -577,6 +587,143 @@ static void checksums(int af)
 	assert_true(x.a_tx > 0 && x.b_rx > 0);
 }
 
+/* ---- the personalities that refuse: connects from B time out ---- */
+
+static void drop_synack(int af)
+{
+	struct net_pair p;
+	struct wire *w = wire_new(af);
+	struct sockaddr_storage s;
+	socklen_t sl = net_sa(af, 'a', 80, &s);
+	int lfd, fd;
+	pair_up(&p, af, "drop-synack", watch_b, w);
+	lfd = listener(p.a, af, 80);
+	fd = tapir_socket(p.b, af, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p.b, fd, SA(s), sl), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_int_equal(w->synacks_seen, 0);
+	assert_true(counter(p.a, "tx_hook_dropped") > 0); /* A did answer, into the hook */
+	assert_int_equal(w->wrong_family, 0);
+	tapir_close(p.b, fd);
+	tapir_close(p.a, lfd);
+	pair_down(&p);
+	free(w);
+}
+
+/* ETIMEDOUT, not EHOSTUNREACH: over IPv6, A still answered B's neighbor
+ * solicitation (B's IP_RX saw the advertisement) */
+static void blackhole(int af)
+{
+	struct net_pair p;
+	struct hops h = {.af = af};
+	struct sockaddr_storage s;
+	socklen_t sl = net_sa(af, 'a', 80, &s);
+	int lfd, fd;
+	pair_up(&p, af, "blackhole", watch_b_ip, &h);
+	lfd = listener(p.a, af, 80);
+	fd = tapir_socket(p.b, af, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p.b, fd, SA(s), sl), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_true(counter(p.a, "hook") >= 3); /* the SYN and its retransmissions */
+	assert_int_equal(h.pkts, 0);            /* nothing from A but ND */
+	if (af == AF_INET6)
+		assert_true(h.nd > 0);
+	assert_int_equal(h.wrong_family, 0);
+	tapir_close(p.b, fd);
+	tapir_close(p.a, lfd);
+	pair_down(&p);
+}
+
+/* ignore-rst: B aborts (SO_LINGER 0: a RST), A's connection stays */
+struct find_est {
+	unsigned established;
+};
+
+static void find_est(void *arg, const struct tapir_tcp *t)
+{
+	struct tapir_tcp_info i;
+	tapir_tcp_get_info(t, &i);
+	if (i.state == TAPIR_TCP_ESTABLISHED)
+		((struct find_est *)arg)->established++;
+}
+
+static void ignore_rst(int af)
+{
+	struct net_pair p;
+	struct wire *w = wire_new(af);
+	struct sockaddr_storage s;
+	socklen_t sl = net_sa(af, 'a', 80, &s);
+	struct linger lg = {1, 0};
+	struct find_est f = {0};
+	int lfd, fd;
+	pair_up(&p, af, "ignore-rst", watch_b, w);
+	lfd = listener(p.a, af, 80);
+	fd = tapir_socket(p.b, af, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p.b, fd, SA(s), sl), 0);
+	assert_int_equal(tapir_setsockopt(p.b, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(tapir_close(p.b, fd), 0);
+	/* until A's hook has taken the RST (bounded: a count, not a time) */
+	for (int i = 0; i < 500 && counter(p.a, "hook") == 0; i++)
+		usleep(10000);
+	assert_true(counter(p.a, "hook") >= 1);
+	assert_true(w->rsts_sent >= 1);
+	tapir_net_lock(p.a);
+	tapir_tcp_foreach(tapir_net_stack(p.a), find_est, &f);
+	tapir_net_unlock(p.a);
+	assert_int_equal(f.established, 1); /* in A's accept queue, unaware */
+	assert_int_equal(w->wrong_family, 0);
+	tapir_close(p.a, lfd);
+	pair_down(&p);
+	free(w);
+}
+
+/* zero-window=300: B sends 200000 bytes into A's zero window, probes it
+ * (RFC 9293 3.8.6.1), and all of it arrives once it opens */
+struct sink {
+	struct tapir_net *net;
+	int lfd;
+	size_t got;
+	pthread_t th;
+};
+
+static void *sink_main(void *arg)
+{
+	struct sink *k = arg;
+	static uint8_t buf[65536];
+	int fd = tapir_accept(k->net, k->lfd, NULL, NULL);
+	ssize_t n;
+	while (fd >= 0 && (n = tapir_recv(k->net, fd, buf, sizeof(buf), 0)) > 0)
+		k->got += (size_t)n;
+	if (fd >= 0)
+		tapir_close(k->net, fd);
+	return NULL;
+}
+
+static void zero_window(int af)
+{
+	struct net_pair p;
+	struct wire *w = wire_new(af);
+	struct sink k;
+	struct sockaddr_storage s;
+	socklen_t sl = net_sa(af, 'a', 80, &s);
+	static uint8_t data[200000];
+	int fd;
+	pair_up(&p, af, "zero-window=300", watch_b, w);
+	k = (struct sink){p.a, listener(p.a, af, 80), 0, 0};
+	assert_int_equal(pthread_create(&k.th, NULL, sink_main, &k), 0);
+	fd = tapir_socket(p.b, af, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p.b, fd, SA(s), sl), 0);
+	assert_int_equal(tapir_send(p.b, fd, data, sizeof(data), 0), (ssize_t)sizeof(data));
+	assert_int_equal(tapir_close(p.b, fd), 0);
+	pthread_join(k.th, NULL);
+	assert_int_equal(k.got, sizeof(data));
+	assert_true(w->zero_windows > 0);
+	assert_int_equal(w->wrong_family, 0);
+	tapir_close(p.a, k.lfd);
+	pair_down(&p);
+	free(w);
+}
+
 /* Each test over IPv4, and as NAME_ipv6 over IPv6 */
 #define BOTH(name, fn)                                                            \
 	static void name(void **state) { (void)state; fn(AF_INET); }               \
@@ -588,6 +735,10 @@ BOTH(rst_after_both_ends, rst_after)
 BOTH(netem_transfer_exact, netem)
 BOTH(ttl_on_every_packet, ttl)
 BOTH(checksums_fixed, checksums)
+BOTH(drop_synack_times_out, drop_synack)
+BOTH(blackhole_times_out, blackhole)
+BOTH(ignore_rst_connection_stays, ignore_rst)
+BOTH(zero_window_probed, zero_window)
 
 int main(int argc, char **argv)
 {
@@ -598,5 +749,8 @@ int main(int argc, char **argv)
 		       challenge_ack_only_tapir_client, challenge_ack_only_tapir_client_ipv6,
 		       rst_after_both_ends, rst_after_both_ends_ipv6, netem_transfer_exact,
 		       netem_transfer_exact_ipv6, ttl_on_every_packet, ttl_on_every_packet_ipv6,
-		       checksums_fixed, checksums_fixed_ipv6);
+		       checksums_fixed, checksums_fixed_ipv6, drop_synack_times_out,
+		       drop_synack_times_out_ipv6, blackhole_times_out, blackhole_times_out_ipv6,
+		       ignore_rst_connection_stays, ignore_rst_connection_stays_ipv6,
+		       zero_window_probed, zero_window_probed_ipv6);
 }
