@@ -45,20 +45,14 @@ static void config(struct tapir_config *c, const struct api_opts *o)
 /* The fixture: the pair, up; torn down after the test whatever happened. */
 static int pair_setup(void **state)
 {
-	struct net_pair *p = calloc(1, sizeof(*p));
 	struct tapir_config c;
-	assert_non_null(p);
 	config(&c, *state);
-	*state = p;
-	net_pair_up(p, &c, NULL, NULL);
-	return 0;
+	return net_pair_fixture(state, &c, NULL, NULL);
 }
 
 static int pair_teardown(void **state)
 {
-	net_pair_down(*state);
-	free(*state);
-	return 0;
+	return net_pair_fixture_down(state);
 }
 
 #define API_TEST(f, opts) cmocka_unit_test_prestate_setup_teardown(f, pair_setup, pair_teardown, (void *)(opts))

@@ -1,7 +1,8 @@
 /* The socket layer over IPv6: AF_INET6 sockets (sockaddr_in6) between the
  * two nets of netpair.h, which also get fd00::1 and fd00::2 here
- * (net_pair_add_ipv6; DAD off, so they are usable at once).  An AF_INET6 socket reaches IPv4 peers
- * v4-mapped unless IPV6_V6ONLY (RFC 3493 3.7, 5.3). */
+ * (net_pair_add_ipv6; DAD off, so they are usable at once).  An AF_INET6
+ * socket reaches IPv4 peers v4-mapped unless IPV6_V6ONLY (RFC 3493 3.7,
+ * 5.3). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 #include <tapir/stack.h>
 
+#include "cmt.h"
 #include "netpair.h"
 
 static void add_v6(struct net_pair *p, void *arg)
@@ -24,22 +26,16 @@ static void add_v6(struct net_pair *p, void *arg)
 
 static int pair_setup(void **state)
 {
-	struct net_pair *p = calloc(1, sizeof(*p));
 	struct tapir_config c;
-	assert_non_null(p);
 	tapir_config_default(&c);
 	c.seed = 11;
 	c.nd_dad_transmits = 0; /* RFC 4862 5.1: 0 turns DAD off */
-	*state = p;
-	net_pair_up(p, &c, add_v6, NULL);
-	return 0;
+	return net_pair_fixture(state, &c, add_v6, NULL);
 }
 
 static int pair_teardown(void **state)
 {
-	net_pair_down(*state);
-	free(*state);
-	return 0;
+	return net_pair_fixture_down(state);
 }
 
 static int listener6(struct tapir_net *net, uint16_t port, int v6only)
@@ -152,12 +148,7 @@ static void udp6_echo(void **state)
 
 int main(int argc, char **argv)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(tcp6_echo, pair_setup, pair_teardown),
-		cmocka_unit_test_setup_teardown(tcp6_v4mapped, pair_setup, pair_teardown),
-		cmocka_unit_test_setup_teardown(udp6_echo, pair_setup, pair_teardown),
-	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(pair_setup, pair_teardown, tcp6_echo, tcp6_v4mapped, udp6_echo);
 }

@@ -32,38 +32,31 @@ static void small_config(struct tapir_config *c)
 
 static int pair_setup(void **state)
 {
-	struct net_pair *p = calloc(1, sizeof(*p));
 	struct tapir_config c;
-	assert_non_null(p);
 	small_config(&c);
-	net_pair_up(p, &c, NULL, NULL);
-	*state = p;
-	return 0;
+	return net_pair_fixture(state, &c, NULL, NULL);
 }
 
 /* Room for MANY connections on each side: the core's TCBs and buffers. */
 static int many_setup(void **state)
 {
-	struct net_pair *p = calloc(1, sizeof(*p));
 	struct tapir_config c;
-	assert_non_null(p);
+	struct net_pair *p;
 	small_config(&c);
 	c.tcp_sockets = 2 * MANY + 64;
 	c.tcp_rcvbuf = 4096;
 	c.tcp_sndbuf = 4096;
 	c.tcp_mem_max = (size_t)1 << 30;
-	net_pair_up(p, &c, NULL, NULL);
+	net_pair_fixture(state, &c, NULL, NULL);
+	p = *state;
 	assert_int_equal(tapir_net_set_max_sockets(p->a, MANY + 16), 0);
 	assert_int_equal(tapir_net_set_max_sockets(p->b, MANY + 16), 0);
-	*state = p;
 	return 0;
 }
 
 static int pair_teardown(void **state)
 {
-	net_pair_down(*state);
-	free(*state);
-	return 0;
+	return net_pair_fixture_down(state);
 }
 
 static int tcp_socket(struct tapir_net *net, int flags)

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <tapir/tcp.h>
 
+#include "cmt.h"
 #include "netpair.h"
 
 #define CONNS 200 /* within A's socket table */
@@ -138,22 +139,16 @@ static unsigned read_count(struct tapir_net *net, const unsigned *what)
 
 static int pair_setup(void **state)
 {
-	struct net_pair *p = calloc(1, sizeof(*p));
 	struct tapir_config c;
-	assert_non_null(p);
 	tapir_config_default(&c);
 	c.seed = 11;
-	*state = p;
-	net_pair_up(p, &c, NULL, NULL);
-	return 0;
+	return net_pair_fixture(state, &c, NULL, NULL);
 }
 
 static int pair_teardown(void **state)
 {
 	tapir_net_set_service(((struct net_pair *)*state)->b, NULL, NULL);
-	net_pair_down(*state);
-	free(*state);
-	return 0;
+	return net_pair_fixture_down(state);
 }
 
 /* CONNS connections open at once, each echoing one distinct line, every
@@ -274,12 +269,7 @@ static void service_fd(void **state)
 
 int main(int argc, char **argv)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(service_echo, pair_setup, pair_teardown),
-		cmocka_unit_test_setup_teardown(service_deadline, pair_setup, pair_teardown),
-		cmocka_unit_test_setup_teardown(service_fd, pair_setup, pair_teardown),
-	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return CMT_RUN(pair_setup, pair_teardown, service_echo, service_deadline, service_fd);
 }

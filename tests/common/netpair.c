@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -25,6 +26,23 @@ void net_pair_down(struct net_pair *p)
 {
 	tapir_net_stop(p->a);
 	tapir_net_stop(p->b);
+}
+
+int net_pair_fixture(void **state, const struct tapir_config *c,
+		     void (*before_start)(struct net_pair *p, void *arg), void *arg)
+{
+	struct net_pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	net_pair_up(p, c, before_start, arg);
+	*state = p;
+	return 0;
+}
+
+int net_pair_fixture_down(void **state)
+{
+	net_pair_down(*state);
+	free(*state);
+	return 0;
 }
 
 struct sockaddr_in net_sin(uint32_t addr, uint16_t port)

@@ -22,6 +22,12 @@ void net_pair_up(struct net_pair *p, const struct tapir_config *c,
 		 void (*before_start)(struct net_pair *p, void *arg), void *arg);
 void net_pair_down(struct net_pair *p);
 
+/* For a cmocka fixture: a pair allocated and up in *STATE (as
+ * net_pair_up), and its teardown (stopped and freed).  Returns 0. */
+int net_pair_fixture(void **state, const struct tapir_config *c,
+		     void (*before_start)(struct net_pair *p, void *arg), void *arg);
+int net_pair_fixture_down(void **state);
+
 struct sockaddr_in net_sin(uint32_t addr, uint16_t port);
 #define SA(x) ((struct sockaddr *)&(x))
 

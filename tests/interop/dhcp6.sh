@@ -7,7 +7,8 @@
 # the search list example.test, which tapir prints as one line.  tshark: a
 # well-formed Information-request from the link-local address to ff02::1:2
 # (DUID-LL, elapsed time, the options asked for, no IA_NA) and dnsmasq's
-# Reply with the DNS server option.
+# Reply with the DNS server option.  Then the same with a static IPv6
+# --addr (no SLAAC): the O flag still has tapir ask.
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_root dnsmasq
@@ -75,4 +76,22 @@ must_count "dnsmasq's Reply with fd00::53 and the search list" "$PCAP" \
 	"eth.dst == $HOST_MAC && dhcpv6.msgtype == 7 && udp.dstport == 546 && dhcpv6.dns_server == fd00::53 && dhcpv6.option.type == 24 && frame contains \"example\"" -eq 1
 must_count "DHCPv6 messages with malformed or bad parts" "$PCAP" "dhcpv6 && $PCAP_BAD" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
+
+log "a static IPv6 --addr, no SLAAC"
+host_start --addr fd00:5::2/64 --peer-addr fd00:5::1/64
+dnsmasq_run &
+DNSMASQ_PID=$!
+for ((i = 0; i < 300; i++)); do
+	grep -q '^dhcp6 dns ' "$HOST_OUT" && break
+	kill -0 "$DNSMASQ_PID" 2>/dev/null || fail "dnsmasq exited: $(cat "$WORK/dnsmasq.err")"
+	sleep 0.1
+done
+line=$(grep '^dhcp6 ' "$HOST_OUT")
+[[ $line = 'dhcp6 dns fd00::53 search example.test' ]] ||
+	fail "with --addr fd00:5::2/64: no or a wrong dhcp6 line: '$line'"
+grep -q '^address fd00:5::' "$HOST_OUT" && fail "an address from the RA without --addr slaac"
+log "$line"
+host_stop
+kill -TERM "$DNSMASQ_PID" 2>/dev/null
+wait "$DNSMASQ_PID" 2>/dev/null
 pass

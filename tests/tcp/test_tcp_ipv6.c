@@ -353,22 +353,33 @@ static bool cookies_done(void *arg)
 	return r->nsrv == 4 && r->connected == 4;
 }
 
+/* The Ethernet and IPv6 headers of a frame to B (MAC 2:0:0:0:0:2, B6)
+ * from SRC (MAC 2:0:0:0:0:LAST) carrying PLEN bytes of NXT */
+static uint8_t *frame6_to_b(uint8_t *f, uint8_t last, const uint8_t src[16], uint8_t nxt,
+			    uint16_t plen)
+{
+	static const uint8_t mac_b[6] = {2, 0, 0, 0, 0, 2};
+	uint8_t *ip = f + 14;
+	memcpy(f, mac_b, 6);
+	memcpy(f + 6, mac_b, 5);
+	f[11] = last;
+	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, plen);
+	ip[TAPIR_IPV6_NXT] = nxt;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, src, 16);
+	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
+	return ip + 40;
+}
+
 /* A SYN to B's port 90 from fd00::77, a host that never answers: a
  * half-open connection that lingers (its SYN,ACK retransmitted) */
 static void inject_syn6(struct sim *sim)
 {
-	static const uint8_t mac_x[6] = {2, 0, 0, 0, 0, 0x77}, mac_b[6] = {2, 0, 0, 0, 0, 2};
 	static const uint8_t x6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x77};
-	uint8_t f[14 + 40 + 20] = {0}, *ip = f + 14, *th = ip + 40;
-	memcpy(f, mac_b, 6);
-	memcpy(f + 6, mac_x, 6);
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
-	ip[0] = 0x60;
-	tapir_put16(ip + TAPIR_IPV6_PLEN, 20);
-	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_TCP;
-	ip[TAPIR_IPV6_HLIM] = 64;
-	memcpy(ip + TAPIR_IPV6_SRC, x6, 16);
-	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
+	uint8_t f[14 + 40 + 20] = {0};
+	uint8_t *th = frame6_to_b(f, 0x77, x6, TAPIR_IPPROTO_TCP, 20);
 	tapir_put16(th + TAPIR_TH_SPORT, 4077);
 	tapir_put16(th + TAPIR_TH_DPORT, 90);
 	tapir_put32(th + TAPIR_TH_SEQ, 12345);
@@ -432,17 +443,8 @@ static bool udp_readable(void *arg) { return tapir_udp_events(arg) & TAPIR_EV_RE
  * with none (0) */
 static int inject_udp6(struct sim *sim, bool csum)
 {
-	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1}, mac_b[6] = {2, 0, 0, 0, 0, 2};
-	uint8_t f[14 + 40 + 12] = {0}, *ip = f + 14, *u = ip + 40;
-	memcpy(f, mac_b, 6);
-	memcpy(f + 6, mac_a, 6);
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
-	ip[0] = 0x60;
-	tapir_put16(ip + TAPIR_IPV6_PLEN, 12);
-	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_UDP;
-	ip[TAPIR_IPV6_HLIM] = 64;
-	memcpy(ip + TAPIR_IPV6_SRC, A6, 16);
-	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
+	uint8_t f[14 + 40 + 12] = {0};
+	uint8_t *u = frame6_to_b(f, 1, A6, TAPIR_IPPROTO_UDP, 12);
 	tapir_put16(u + TAPIR_UH_SPORT, 5000);
 	tapir_put16(u + TAPIR_UH_DPORT, 7);
 	tapir_put16(u + TAPIR_UH_LEN, 12);

@@ -250,34 +250,29 @@ static void test_packet_ecn(void **state)
 	}
 }
 
-/* ICMP lines (RFC 792 types and codes; the MTU of RFC 1191) as parsed */
+/* ICMP lines as parsed: RFC 792's types and codes (the MTU of RFC 1191),
+ * and in an IPv6 script (V6) ICMPv6's (RFC 4443) */
 static const struct {
+	bool v6;
 	const char *text;
 	struct dl_icmp icmp;
 } icmps[] = {
-	{"unreachable frag_needed mtu 1200 [1:1461(1460)]", {3, 4, 1200, 1, 1460}},
-	{"unreachable port_unreachable [0:0(0)]", {3, 3, 0, 0, 0}},
-	{"time_exceeded ttl_exceeded_in_transit [7:8(1)]", {11, 0, 0, 7, 1}},
-	{"time_exceeded frag_reass_exceeded [0:0(0)]", {11, 1, 0, 0, 0}},
-	{"parameter_problem code_2 [5:6(1)]", {12, 2, 0, 5, 1}},
-};
-
-/* ... and in an IPv6 script, ICMPv6's (RFC 4443) */
-static const struct {
-	const char *text;
-	struct dl_icmp icmp;
-} icmps6[] = {
-	{"unreachable no_route [0:0(0)]", {1, 0, 0, 0, 0}},
-	{"unreachable admin_prohibited [1:1(0)]", {1, 1, 0, 1, 0}},
-	{"unreachable not_neighbour [0:0(0)]", {1, 2, 0, 0, 0}},
-	{"unreachable address_unreachable [0:0(0)]", {1, 3, 0, 0, 0}},
-	{"unreachable port_unreachable [4294967295:4294967295(0)]", {1, 4, 0, 4294967295u, 0}},
-	{"packet_too_big mtu 1300 [0:0(0)]", {2, 0, 1300, 0, 0}},
-	{"time_exceeded exceeded_hop_limit [0:0(0)]", {3, 0, 0, 0, 0}},
-	{"time_exceeded exceeded_frag_time [0:0(0)]", {3, 1, 0, 0, 0}},
-	{"parameter_problem header_field [0:0(0)]", {4, 0, 0, 0, 0}},
-	{"parameter_problem unknown_next_header [0:0(0)]", {4, 1, 0, 0, 0}},
-	{"parameter_problem unknown_option [0:0(0)]", {4, 2, 0, 0, 0}},
+	{false, "unreachable frag_needed mtu 1200 [1:1461(1460)]", {3, 4, 1200, 1, 1460}},
+	{false, "unreachable port_unreachable [0:0(0)]", {3, 3, 0, 0, 0}},
+	{false, "time_exceeded ttl_exceeded_in_transit [7:8(1)]", {11, 0, 0, 7, 1}},
+	{false, "time_exceeded frag_reass_exceeded [0:0(0)]", {11, 1, 0, 0, 0}},
+	{false, "parameter_problem code_2 [5:6(1)]", {12, 2, 0, 5, 1}},
+	{true, "unreachable no_route [0:0(0)]", {1, 0, 0, 0, 0}},
+	{true, "unreachable admin_prohibited [1:1(0)]", {1, 1, 0, 1, 0}},
+	{true, "unreachable not_neighbour [0:0(0)]", {1, 2, 0, 0, 0}},
+	{true, "unreachable address_unreachable [0:0(0)]", {1, 3, 0, 0, 0}},
+	{true, "unreachable port_unreachable [4294967295:4294967295(0)]", {1, 4, 0, 4294967295u, 0}},
+	{true, "packet_too_big mtu 1300 [0:0(0)]", {2, 0, 1300, 0, 0}},
+	{true, "time_exceeded exceeded_hop_limit [0:0(0)]", {3, 0, 0, 0, 0}},
+	{true, "time_exceeded exceeded_frag_time [0:0(0)]", {3, 1, 0, 0, 0}},
+	{true, "parameter_problem header_field [0:0(0)]", {4, 0, 0, 0, 0}},
+	{true, "parameter_problem unknown_next_header [0:0(0)]", {4, 1, 0, 0, 0}},
+	{true, "parameter_problem unknown_option [0:0(0)]", {4, 2, 0, 0, 0}},
 };
 
 static void check_icmp(struct dl_script *sc, const char *prefix, const char *text,
@@ -295,16 +290,11 @@ static void check_icmp(struct dl_script *sc, const char *prefix, const char *tex
 			 c->seq, c->len);
 }
 
-static void test_packet_icmp6(void **state)
-{
-	for (size_t i = 0; i < sizeof(icmps6) / sizeof(icmps6[0]); i++)
-		check_icmp(*state, "--ip_version=ipv6\n", icmps6[i].text, &icmps6[i].icmp);
-}
-
 static void test_packet_icmp(void **state)
 {
 	for (size_t i = 0; i < sizeof(icmps) / sizeof(icmps[0]); i++)
-		check_icmp(*state, "", icmps[i].text, &icmps[i].icmp);
+		check_icmp(*state, icmps[i].v6 ? "--ip_version=ipv6\n" : "", icmps[i].text,
+			   &icmps[i].icmp);
 }
 
 static void test_packet_too_many_options(void **state)
@@ -613,7 +603,7 @@ int main(void)
 {
 	return CMT_RUN(setup, teardown, test_times, test_packet_outbound_syn_ack,
 		       test_packet_inbound_data_and_sack, test_packet_flags, test_packet_wildcards,
-		       test_packet_ecn, test_packet_icmp, test_packet_icmp6, test_packet_too_many_options,
+		       test_packet_ecn, test_packet_icmp, test_packet_too_many_options,
 		       test_call_args_and_return, test_call_errno, test_events_before_a_problem,
 		       test_shell_and_code_blocks, test_options, test_ip_versions, test_defines, test_file_errors,
 		       test_rejected_lines, test_eval, test_errno_name);

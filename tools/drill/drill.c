@@ -201,7 +201,11 @@ static bool stack_up(struct drill *d, int line)
 	if (c->ipv6) {
 		/* the default route comes with the router's advertisement
 		 * (drill_link_seed) */
-		tapir_iface_add_ipv6(d->s, d->ifindex, c->local.b, c->prefix_len, d->now);
+		int err = tapir_iface_add_ipv6(d->s, d->ifindex, c->local.b, c->prefix_len, d->now);
+		if (err < 0) {
+			drill_finish(d, R_FAIL, line, "tapir_iface_add_ipv6: %s", strerror(-err));
+			return false;
+		}
 	} else {
 		tapir_iface_set_ipv4(d->s, d->ifindex, tapir_ip_v4(&c->local), c->prefix_len, d->now);
 		tapir_route_add(d->s, 0, 0, tapir_ip_v4(&c->gateway), d->ifindex);

@@ -135,6 +135,23 @@ static inline bool pers_is_link_control(const struct tapir_hook_pkt *p)
 	       t == TAPIR_ICMP6_MLD2_REPORT;
 }
 
+/* ---- scoped personalities (tapir run --attach --personality) ---- */
+/* While a scope is current (pers_scope_begin .. pers_scope_done around
+ * personalities_install), each hook pers_hook_add installs runs only on
+ * the packets IN accepts; the rest pass it untouched.  pers_scope_remove
+ * takes those hooks out of S again.  (Timers and memory stay with S.) */
+#define PERS_SCOPE_HOOKS 16
+struct pers_scoped;
+struct pers_scope {
+	bool (*in)(void *arg, const struct tapir_hook_pkt *p);
+	void *arg;
+	unsigned n;
+	struct pers_scoped *hooks[PERS_SCOPE_HOOKS];
+};
+void pers_scope_begin(struct pers_scope *sc);
+void pers_scope_done(void);
+void pers_scope_remove(struct tapir_stack *s, struct pers_scope *sc);
+
 /* ---- for slow-accept: the services honour this delay (services.c) ---- */
 /* Milliseconds each accept loop waits before each accept(): 0, or set by
  * the slow-accept personality. */

@@ -84,6 +84,7 @@ struct gsock *gate_sock_get(struct gate *g, unsigned id)
 void gate_sock_free(struct gsock *gs)
 {
 	struct gate *g = gs->g;
+	gpersona_sock_free(gs);
 	if (gs->gfd >= 0)
 		close(gs->gfd);
 	gs->gfd = -1;
@@ -152,7 +153,7 @@ static int sin_get(const struct trun_req *req, uint32_t *addr, uint16_t *port, b
 	return 0;
 }
 
-static int req_socket(struct gate *g, const struct trun_req *req, int *app)
+static int req_socket(struct gate *g, struct gctl *c, const struct trun_req *req, int *app)
 {
 	struct gsock *gs;
 	int r;
@@ -165,6 +166,7 @@ static int req_socket(struct gate *g, const struct trun_req *req, int *app)
 	if (!(gs = gate_sock_new(g, tcp ? TRUN_TCP : TRUN_UDP)))
 		return -ENOMEM;
 	gs->domain = req->a;
+	gpersona_sock(gs, c->persona);
 	r = tcp ? gtcp_socket(gs, app) : gudp_socket(gs, app);
 	if (r < 0) {
 		gate_sock_free(gs);
@@ -239,7 +241,7 @@ static const char *op_name(uint32_t op)
 		[TRUN_CONNECT] = "connect", [TRUN_SHUTDOWN] = "shutdown",
 		[TRUN_GETSOCKNAME] = "getsockname", [TRUN_GETPEERNAME] = "getpeername",
 		[TRUN_SETSOCKOPT] = "setsockopt",   [TRUN_GETSOCKOPT] = "getsockopt",
-		[TRUN_EOF] = "eof",
+		[TRUN_EOF] = "eof",         [TRUN_PERSONA] = "persona",
 	};
 	return op < TRUN_OP_MAX && names[op] ? names[op] : "?";
 }
@@ -269,9 +271,13 @@ static bool ctl_request(struct gate *g, struct gctl *c, const struct trun_req *r
 		if (req->a != TRUN_VERSION)
 			return false;
 		c->pid = (unsigned)req->b;
+		if (!c->persona)
+			gpersona_attach(g, c, (unsigned)req->c);
 		rep.ret = (int32_t)g->pid;
 	} else if (req->op == TRUN_SOCKET) {
-		rep.ret = req_socket(g, req, &app);
+		rep.ret = req_socket(g, c, req, &app);
+	} else if (req->op == TRUN_PERSONA) {
+		rep.ret = gpersona_new(g, c, (const char *)req->data, req->len, &rep);
 	} else {
 		struct gsock *gs = gate_sock_get(g, req->id);
 		rep.ret = gs ? req_sock(gs, req, &rep) : -EBADF;
@@ -289,6 +295,7 @@ static void ctl_close(struct gate *g, struct gctl *c)
 {
 	epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	gpersona_ctl_gone(c);
 	free(c);
 }
 
@@ -377,6 +384,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 		else
 			gudp_step(gs);
 	}
+	gpersona_tick(g, now);
 	/* a full batch may have left the relays' readiness unread */
 	now = relay_loop_step(g->relays, now, relays || n == 64);
 	return g->ready || n == 64 ? g->now : now;
