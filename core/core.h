@@ -328,7 +328,8 @@ tapir_time_t tp_wheel_next(const struct tp_wheel *w);
 /* Runs the hooks of POINT; false when one dropped the packet. */
 bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
 	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock);
-/* ... at a TCP point, with the segment's addresses of either family */
+/* ... at an IP or TCP point, with the packet's addresses of either family
+ * (the family is DST's) */
 bool hook_run_ip(struct tapir_stack *s, enum tapir_hook_point point, uint8_t *data, size_t len,
 		 const struct tapir_ip *src, const struct tapir_ip *dst, struct tapir_tcp *sock);
 #define HOOKED(s, point) ((s)->nhooks[point] != 0)
@@ -497,8 +498,14 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src,
 		const uint8_t *dst, uint8_t proto, uint8_t hlim, int ifindex, unsigned flags);
 /* The offset of the upper-layer header after the extension headers from
  * OFF (NH: the first; on return, the upper layer's), past a fragment header
- * only in fragment zero; -1 when the chain runs beyond LEN. */
-int ipv6_upper(const uint8_t *p, size_t len, size_t off, uint8_t *nh);
+ * only in fragment zero; -1 when the chain runs beyond LEN.  FRAG (may be
+ * NULL): set when it passed the header of fragment zero of a fragmented
+ * packet, whose upper-layer checksum covers the fragments to come. */
+int ipv6_upper_frag(const uint8_t *p, size_t len, size_t off, uint8_t *nh, bool *frag);
+static inline int ipv6_upper(const uint8_t *p, size_t len, size_t off, uint8_t *nh)
+{
+	return ipv6_upper_frag(p, len, off, nh, NULL);
+}
 /* The route to DST: the interface and next hop, or -1. */
 int ipv6_route(const struct tapir_stack *s, const uint8_t *dst, uint8_t nexthop[16]);
 /* ADDR is one of ours: the interface, or -1.  TENTATIVE: count those too. */

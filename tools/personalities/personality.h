@@ -9,7 +9,7 @@
  *
  * Registration is by constructor: a file declares
  *
- *     PERSONALITY(ttl, "ttl", "=N", "every IPv4 packet sent leaves with TTL N",
+ *     PERSONALITY(ttl, "ttl", "=N", "every packet sent leaves with TTL (hop limit) N",
  *                 ttl_install);
  *
  * and the build picks up every tools/personalities/ *.c file by itself (a
@@ -116,6 +116,23 @@ static inline size_t pers_tcp_payload(const struct tapir_hook_pkt *p, const uint
 	if (data)
 		*data = p->data + off;
 	return p->len - off;
+}
+
+/* Neighbor discovery and MLD (ICMPv6 types 130 to 137: RFC 4861 4,
+ * RFC 3810 5; 143, the MLDv2 report): what ARP is to IPv4, the link's own
+ * business.  Personalities that act on IP leave it alone, as they leave
+ * ARP (below IP) alone: ND must keep its hop limit of 255 (RFC 4861
+ * 7.1.1), and a blackhole that dropped it would turn timeouts into
+ * "no route to host". */
+static inline bool pers_is_link_control(const struct tapir_hook_pkt *p)
+{
+	uint8_t proto, t;
+	int off = tapir_hook_l4(p, &proto);
+	if (off < 0 || proto != TAPIR_IPPROTO_ICMPV6 || (size_t)off >= p->len)
+		return false;
+	t = p->data[off];
+	return (t >= TAPIR_ICMP6_MLD_QUERY && t <= TAPIR_ICMP6_REDIRECT) ||
+	       t == TAPIR_ICMP6_MLD2_REPORT;
 }
 
 /* ---- scoped personalities (tapir run --attach --personality) ---- */
