@@ -387,6 +387,8 @@ void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r);
 void tcp_rcv_rtt_measure(struct tapir_tcp *t);
 /* ... and the reader took COPIED bytes (the buffer follows it) */
 void tcp_rcv_space_adjust(struct tapir_tcp *t, uint32_t copied);
+/* An emptied receive ring that autotuning grew keeps its memory */
+bool tcp_rcv_ring_keep(const struct tapir_tcp *t);
 /* The buffer the window scale must cover: the autotuning's ceiling too */
 uint32_t tcp_rcvbuf_ceiling(const struct tapir_tcp *t);
 

@@ -331,6 +331,17 @@ uint32_t tcp_rcvbuf_ceiling(const struct tapir_tcp *t)
 	return t->rcv_auto && max > t->rcvbuf ? max : t->rcvbuf;
 }
 
+/* A ring grown past the default size for a reader that keeps up is
+ * emptied by every read: given back each time, it would come back from
+ * malloc (mmap at that size) and be faulted in page by page for every
+ * batch of segments.  So a tuned connection keeps it until it closes:
+ * its memory stays counted in tcp_mem_max, and is at most
+ * tcp_rcvbuf_max. */
+bool tcp_rcv_ring_keep(const struct tapir_tcp *t)
+{
+	return t->rcv_auto && t->rcv.size > t->s->cfg.tcp_rcvbuf;
+}
+
 /* The receiver's RTT without timestamps (whose clock ticks in
  * milliseconds): from the moment a window's right edge stands to the
  * arrival of the byte at it, the sender has had our ACK and answered it,

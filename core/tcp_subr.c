@@ -367,8 +367,9 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 		ring_read_at(&t->rcv, 0, buf, n);
 		ring_consume(&t->rcv, n);
 		tcp_rcv_space_adjust(t, n);
-		/* all read and nothing held beyond a hole: the memory goes */
-		if (!t->rcv.len && !t->nooo)
+		/* all read and nothing held beyond a hole: the memory goes
+		 * (but a tuned ring's: tcp_rcv_ring_keep) */
+		if (!t->rcv.len && !t->nooo && !tcp_rcv_ring_keep(t))
 			tcp_ring_put(t, &t->rcv);
 		/* RFC 9293 3.8.6.2.2: tell the peer once the window has opened by
 		 * a full segment or half the buffer, not byte by byte */
