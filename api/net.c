@@ -124,6 +124,7 @@ static struct tapir_net *net_alloc(struct net_runner *rt, const struct tapir_con
 		return NULL;
 	if (!cfg) {
 		tapir_config_default(&def);
+		def.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* sockets' buffers follow their readers */
 		cfg = &def;
 	}
 	net->stack = tapir_stack_new(cfg);

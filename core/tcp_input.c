@@ -490,6 +490,7 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg)
 		t->rcv_nxt += len;
 		/* the new bytes may reach ranges that arrived early */
 		tcp_ooo_merge(t);
+		tcp_rcv_rtt_measure(t);
 		/* RFC 5681 4.2 / RFC 1122 4.2.3.2 ask for an ACK at least every
 		 * second full-sized segment; like Linux and FreeBSD we ACK every
 		 * second segment of any size, a filled hole at once, and delay

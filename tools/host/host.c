@@ -469,6 +469,7 @@ int cmd_host(int argc, char **argv)
 	 * threshold: glibc's adaptive one would rise after the first free). */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
+	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */
 	if (shared) { /* tapir's own connections take their ports from its range */
 		cfg.ephemeral_lo = sh.lo;
 		cfg.ephemeral_hi = sh.hi;
