@@ -247,11 +247,14 @@ static bool tcp_check_rst(struct tapir_tcp *t, const struct tp_seg *seg, struct 
 
 	if (!(seg->flags & TAPIR_TH_RST))
 		return true;
-	if (seg->seq != t->rcv_nxt) {
+	/* the profile's insecure_rst: RFC 793 3.9, any RST in the window */
+	if (seg->seq != t->rcv_nxt && !t->s->cfg.profile.insecure_rst) {
 		*v = tcp_dropped(TCP_ANS_CHALLENGE);
 		return false;
 	}
 	err = t->state == TAPIR_TCP_SYN_RECEIVED && t->passive ? 0 : told[t->state];
+	if (t->state == TAPIR_TCP_LAST_ACK && t->s->cfg.profile.rst_last_ack_reset)
+		err = ECONNRESET; /* FreeBSD tells the user (profile) */
 	if (err == ECONNREFUSED)
 		STAT(t->s, tcp_conn_refused);
 	*v = tcp_ends(TP_OK, TCP_ANS_NONE, err);
@@ -298,6 +301,8 @@ static bool tcp_check_syn(struct tapir_tcp *t, const struct tp_seg *seg, struct 
 		return true;
 	if (t->state == TAPIR_TCP_SYN_RECEIVED && t->passive)
 		*v = tcp_ends(TAPIR_DROP_tcp_dropped, TCP_ANS_NONE, 0);
+	else if (t->s->cfg.profile.insecure_syn) /* RFC 793 3.9: reset, ECONNRESET */
+		*v = tcp_ends(TAPIR_DROP_tcp_dropped, TCP_ANS_RST_ACK, ECONNRESET);
 	else
 		*v = tcp_dropped(TCP_ANS_CHALLENGE);
 	return false;
@@ -647,6 +652,11 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 		break;
 	case TCP_ANS_RST:
 		tcp_send_rst(t);
+		break;
+	case TCP_ANS_RST_ACK:
+		STAT(t->s, tcp_rst_sent);
+		tcp_respond(t->s, &t->laddr, t->lport, &t->raddr, t->rport, t->snd_nxt, t->rcv_nxt,
+			    TAPIR_TH_RST | TAPIR_TH_ACK);
 		break;
 	default:
 		break;

@@ -415,6 +415,7 @@ enum tcp_answer {
 	TCP_ANS_CHALLENGE, /* a challenge ACK, rate limited (RFC 5961 3.2, 4.2, 5.2) */
 	TCP_ANS_RST_ACKNO, /* <SEQ=SEG.ACK><CTL=RST> to an unacceptable ACK */
 	TCP_ANS_RST,       /* the connection's own RST (RFC 1122 4.2.2.13) */
+	TCP_ANS_RST_ACK,   /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (RFC 793 3.9) */
 };
 struct tcp_verdict {
 	int reason;        /* TP_OK: taken; otherwise the drop reason */
