@@ -45,6 +45,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.fin_on_ack = 1,               /* tcp_output: FIN resent until ACKed */
 		.rst_last_ack_reset = 1,       /* tcp_input: RST in LAST_ACK: ECONNRESET */
 		.syn_backoff_table = 1,        /* tcp_timer.c tcp_syn_backoff[] */
+		.tw_ack_segments = 1,          /* tcp_timewait.c tcp_twcheck */
 		.keepidle_s = 7200,            /* net.inet.tcp.keepidle (TCPTV_KEEP_IDLE) */
 		.keepintvl_s = 75,             /* net.inet.tcp.keepintvl (TCPTV_KEEPINTVL) */
 		.keepcnt = 8,                  /* net.inet.tcp.keepcnt (TCPTV_KEEPCNT) */

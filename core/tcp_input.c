@@ -619,6 +619,8 @@ struct tcp_verdict tcp_sync_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		tcp_output(t);
 		return v;
 	}
+	if (tcp_tw_profile_check(t, &in, &v))
+		return v;
 	if (!tcp_check_sequence(t, &in, &v) || /* first */
 	    !tcp_check_rst(t, &in, &v))         /* second */
 		return v;

@@ -431,6 +431,8 @@ static inline struct tcp_verdict tcp_dropped(enum tcp_answer a)
 {
 	return (struct tcp_verdict){.reason = TAPIR_DROP_tcp_dropped, .answer = (uint8_t)a};
 }
+/* tcp_tw.c: the profile's TIME-WAIT rules; true when they decided *V */
+bool tcp_tw_profile_check(struct tapir_tcp *t, const struct tp_seg *seg, struct tcp_verdict *v);
 static inline struct tcp_verdict tcp_ends(int reason, enum tcp_answer a, int err)
 {
 	return (struct tcp_verdict){.reason = reason, .answer = (uint8_t)a, .end = true, .err = err};

@@ -51,6 +51,10 @@ struct tapir_profile {
 	 * (1,1,1,1,1,2,4,8,...) times the initial RTO instead of RFC 6298
 	 * 5.5's doubling */
 	uint8_t syn_backoff_table;
+	/* TIME-WAIT as FreeBSD's tcp_twcheck: RSTs and segments without ACK
+	 * are dropped silently, anything but an exact duplicate ACK is ACKed;
+	 * RFC 9293 3.10.7.4 runs its usual steps */
+	uint8_t tw_ack_segments;
 	/* keepalive defaults (RFC 1122 4.2.3.6: idle at least 2 hours) */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	/* the general TCP tunables of struct tapir_config the profile fixes */
