@@ -46,7 +46,9 @@ static void tcp_challenge_ack(struct tapir_tcp *t)
 		return;
 	tc->challenge_n++;
 	STAT(t->s, tcp_challenge_acks);
+	t->ack_plain = true;
 	tcp_send_ack(t);
+	t->ack_plain = false;
 }
 
 /* RFC 9293 3.10.7.1: no connection.  Never answer a RST. */
@@ -253,7 +255,8 @@ static bool tcp_check_rst(struct tapir_tcp *t, const struct tp_seg *seg, struct 
 		return false;
 	}
 	err = t->state == TAPIR_TCP_SYN_RECEIVED && t->passive ? 0 : told[t->state];
-	if (t->state == TAPIR_TCP_LAST_ACK && t->s->cfg.profile.rst_last_ack_reset)
+	if ((t->state == TAPIR_TCP_LAST_ACK || t->state == TAPIR_TCP_CLOSING) &&
+	    t->s->cfg.profile.rst_closing_reset)
 		err = ECONNRESET; /* FreeBSD tells the user (profile) */
 	if (err == ECONNREFUSED)
 		STAT(t->s, tcp_conn_refused);
@@ -642,7 +645,10 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 {
 	switch (v.answer) {
 	case TCP_ANS_ACK:
+		/* one that answers a SYN is a challenge ACK too (RFC 5961 4.2) */
+		t->ack_plain = (seg->flags & TAPIR_TH_SYN) != 0;
 		tcp_send_ack(t);
+		t->ack_plain = false;
 		break;
 	case TCP_ANS_CHALLENGE:
 		tcp_challenge_ack(t);

@@ -161,6 +161,8 @@ struct tapir_tcp {
 	bool fin_sent;                      /* ... and it went out at FIN_SEQ */
 	bool rcv_fin;                       /* the peer's FIN is in (or seen out of order) */
 	bool ack_now;                       /* send an ACK at the next output */
+	bool ack_plain;                     /* ... a challenge ACK: never with the FIN
+					     * (profile fin_on_ack) */
 	bool nodelay, keepalive, reuseaddr;
 	bool passive;                       /* opened by a listener */
 	bool timing;                        /* an RTT sample is running (Karn) */

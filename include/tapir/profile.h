@@ -44,9 +44,9 @@ struct tapir_profile {
 	 * (FreeBSD tcp_output: the ACK of a simultaneous close repeats the
 	 * FIN); RFC 9293 3.10.7.4 eighth asks only <SEQ=SND.NXT><ACK=RCV.NXT> */
 	uint8_t fin_on_ack;
-	/* a RST in LAST-ACK is reported as ECONNRESET (FreeBSD); RFC 9293
-	 * 3.10.7.4 second just closes */
-	uint8_t rst_last_ack_reset;
+	/* a RST in CLOSING or LAST-ACK is reported as ECONNRESET (FreeBSD);
+	 * RFC 9293 3.10.7.4 second just closes */
+	uint8_t rst_closing_reset;
 	/* SYN retransmissions follow FreeBSD's tcp_syn_backoff[] table
 	 * (1,1,1,1,1,2,4,8,...) times the initial RTO instead of RFC 6298
 	 * 5.5's doubling */
