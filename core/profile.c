@@ -44,7 +44,6 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.icmp_prohibited_hard = 1,     /* tcp_ctlinput: inetctlerrmap */
 		.fin_on_ack = 1,               /* tcp_output: FIN resent until ACKed */
 		.rst_closing_reset = 1,       /* tcp_input: RST in CLOSING, LAST_ACK: ECONNRESET */
-		.syn_backoff_table = 1,        /* tcp_timer.c tcp_syn_backoff[] */
 		.tw_ack_segments = 1,          /* tcp_timewait.c tcp_twcheck */
 		.keepidle_s = 7200,            /* net.inet.tcp.keepidle (TCPTV_KEEP_IDLE) */
 		.keepintvl_s = 75,             /* net.inet.tcp.keepintvl (TCPTV_KEEPINTVL) */
@@ -54,6 +53,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.initial_window = 10,          /* net.inet.tcp.initcwnd_segments */
 		.rto_initial_us = TAPIR_SEC(1),/* net.inet.tcp.rexmit_initial */
 		.rto_min_us = TAPIR_MS(30),    /* net.inet.tcp.rexmit_min */
+		.rto_slop_us = TAPIR_MS(200),  /* net.inet.tcp.rexmit_slop */
 		.syn_retries = 12,             /* TCP_MAXRXTSHIFT */
 		.delack_us = TAPIR_MS(40),     /* net.inet.tcp.delacktime */
 	},

@@ -47,10 +47,6 @@ struct tapir_profile {
 	/* a RST in CLOSING or LAST-ACK is reported as ECONNRESET (FreeBSD);
 	 * RFC 9293 3.10.7.4 second just closes */
 	uint8_t rst_closing_reset;
-	/* SYN retransmissions follow FreeBSD's tcp_syn_backoff[] table
-	 * (1,1,1,1,1,2,4,8,...) times the initial RTO instead of RFC 6298
-	 * 5.5's doubling */
-	uint8_t syn_backoff_table;
 	/* TIME-WAIT as FreeBSD's tcp_twcheck: RSTs and segments without ACK
 	 * are dropped silently, anything but an exact duplicate ACK is ACKed;
 	 * RFC 9293 3.10.7.4 runs its usual steps */
@@ -62,6 +58,9 @@ struct tapir_profile {
 	uint32_t initial_window;     /* segments (RFC 3390 / RFC 6928) */
 	uint64_t rto_initial_us;     /* RFC 6298 2.1 */
 	uint64_t rto_min_us;         /* RFC 6298 2.4 */
+	/* added to every backed-off RTO (FreeBSD net.inet.tcp.rexmit_slop:
+	 * its SYNs go at +1 s, +2.2 s, +4.2 s); RFC 6298 5.5 only doubles */
+	uint64_t rto_slop_us;
 	uint32_t syn_retries;        /* SYNs resent before ETIMEDOUT */
 	uint64_t delack_us;          /* RFC 1122 4.2.3.2 (< 500 ms) */
 };
