@@ -33,7 +33,11 @@ static const struct tapir_config config_default = {
 	.nd_prefixes = 8,
 };
 
-void tapir_config_default(struct tapir_config *c) { *c = config_default; }
+void tapir_config_default(struct tapir_config *c)
+{
+	*c = config_default;
+	tapir_config_profile(c, TAPIR_PROFILE_RFC);
+}
 
 struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg)
 {

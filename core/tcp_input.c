@@ -46,7 +46,9 @@ static void tcp_challenge_ack(struct tapir_tcp *t)
 		return;
 	tc->challenge_n++;
 	STAT(t->s, tcp_challenge_acks);
+	t->ack_plain = true;
 	tcp_send_ack(t);
+	t->ack_plain = false;
 }
 
 /* RFC 9293 3.10.7.1: no connection.  Never answer a RST. */
@@ -247,11 +249,15 @@ static bool tcp_check_rst(struct tapir_tcp *t, const struct tp_seg *seg, struct 
 
 	if (!(seg->flags & TAPIR_TH_RST))
 		return true;
-	if (seg->seq != t->rcv_nxt) {
+	/* the profile's insecure_rst: RFC 793 3.9, any RST in the window */
+	if (seg->seq != t->rcv_nxt && !t->s->cfg.profile.insecure_rst) {
 		*v = tcp_dropped(TCP_ANS_CHALLENGE);
 		return false;
 	}
 	err = t->state == TAPIR_TCP_SYN_RECEIVED && t->passive ? 0 : told[t->state];
+	if ((t->state == TAPIR_TCP_LAST_ACK || t->state == TAPIR_TCP_CLOSING) &&
+	    t->s->cfg.profile.rst_closing_reset)
+		err = ECONNRESET; /* FreeBSD tells the user (profile) */
 	if (err == ECONNREFUSED)
 		STAT(t->s, tcp_conn_refused);
 	*v = tcp_ends(TP_OK, TCP_ANS_NONE, err);
@@ -298,6 +304,8 @@ static bool tcp_check_syn(struct tapir_tcp *t, const struct tp_seg *seg, struct 
 		return true;
 	if (t->state == TAPIR_TCP_SYN_RECEIVED && t->passive)
 		*v = tcp_ends(TAPIR_DROP_tcp_dropped, TCP_ANS_NONE, 0);
+	else if (t->s->cfg.profile.insecure_syn) /* RFC 793 3.9: reset, ECONNRESET */
+		*v = tcp_ends(TAPIR_DROP_tcp_dropped, TCP_ANS_RST_ACK, ECONNRESET);
 	else
 		*v = tcp_dropped(TCP_ANS_CHALLENGE);
 	return false;
@@ -615,6 +623,8 @@ struct tcp_verdict tcp_sync_input(struct tapir_tcp *t, const struct tp_seg *seg)
 		tcp_output(t);
 		return v;
 	}
+	if (tcp_tw_profile_check(t, &in, &v))
+		return v;
 	if (!tcp_check_sequence(t, &in, &v) || /* first */
 	    !tcp_check_rst(t, &in, &v))         /* second */
 		return v;
@@ -636,7 +646,10 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 {
 	switch (v.answer) {
 	case TCP_ANS_ACK:
+		/* one that answers a SYN is a challenge ACK too (RFC 5961 4.2) */
+		t->ack_plain = (seg->flags & TAPIR_TH_SYN) != 0;
 		tcp_send_ack(t);
+		t->ack_plain = false;
 		break;
 	case TCP_ANS_CHALLENGE:
 		tcp_challenge_ack(t);
@@ -648,6 +661,11 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 		break;
 	case TCP_ANS_RST:
 		tcp_send_rst(t);
+		break;
+	case TCP_ANS_RST_ACK:
+		STAT(t->s, tcp_rst_sent);
+		tcp_respond(t->s, &t->laddr, t->lport, &t->raddr, t->rport, t->snd_nxt, t->rcv_nxt,
+			    TAPIR_TH_RST | TAPIR_TH_ACK);
 		break;
 	default:
 		break;

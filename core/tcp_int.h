@@ -161,6 +161,8 @@ struct tapir_tcp {
 	bool fin_sent;                      /* ... and it went out at FIN_SEQ */
 	bool rcv_fin;                       /* the peer's FIN is in (or seen out of order) */
 	bool ack_now;                       /* send an ACK at the next output */
+	bool ack_plain;                     /* ... a challenge ACK: never with the FIN
+					     * (profile fin_on_ack) */
 	bool nodelay, keepalive, reuseaddr;
 	bool passive;                       /* opened by a listener */
 	bool timing;                        /* an RTT sample is running (Karn) */
@@ -431,6 +433,7 @@ enum tcp_answer {
 	TCP_ANS_CHALLENGE, /* a challenge ACK, rate limited (RFC 5961 3.2, 4.2, 5.2) */
 	TCP_ANS_RST_ACKNO, /* <SEQ=SEG.ACK><CTL=RST> to an unacceptable ACK */
 	TCP_ANS_RST,       /* the connection's own RST (RFC 1122 4.2.2.13) */
+	TCP_ANS_RST_ACK,   /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> (RFC 793 3.9) */
 };
 struct tcp_verdict {
 	int reason;        /* TP_OK: taken; otherwise the drop reason */
@@ -446,6 +449,8 @@ static inline struct tcp_verdict tcp_dropped(enum tcp_answer a)
 {
 	return (struct tcp_verdict){.reason = TAPIR_DROP_tcp_dropped, .answer = (uint8_t)a};
 }
+/* tcp_tw.c: the profile's TIME-WAIT rules; true when they decided *V */
+bool tcp_tw_profile_check(struct tapir_tcp *t, const struct tp_seg *seg, struct tcp_verdict *v);
 static inline struct tcp_verdict tcp_ends(int reason, enum tcp_answer a, int err)
 {
 	return (struct tcp_verdict){.reason = reason, .answer = (uint8_t)a, .end = true, .err = err};

@@ -536,6 +536,13 @@ int tcp_output(struct tapir_tcp *t)
 			flags |= TAPIR_TH_PSH;
 		if (fin)
 			flags |= TAPIR_TH_FIN;
+		/* the profile's fin_on_ack: while our FIN is unacknowledged, a
+		 * bare ACK carries it again, at its own sequence number */
+		if (!len && !fin && t->s->cfg.profile.fin_on_ack && t->fin_sent &&
+		    !tcp_fin_acked(t) && t->snd_nxt == t->snd_max && !t->ack_plain) {
+			tcp_send_segment(t, t->fin_seq, flags | TAPIR_TH_FIN, off, 0);
+			break;
+		}
 		/* a bare ACK says SND.MAX, not a SND.NXT that a timeout moved
 		 * back: below the peer's RCV.NXT it would be unacceptable
 		 * there (RFC 9293 3.10.7.4), and both ends could stall */

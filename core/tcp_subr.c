@@ -62,9 +62,10 @@ struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s)
 	t->rcvbuf = s->cfg.tcp_rcvbuf;
 	t->sndbuf = s->cfg.tcp_sndbuf;
 	t->rcv_auto = s->cfg.tcp_rcvbuf_max > t->rcvbuf;
-	t->keepidle = 7200; /* RFC 1122 4.2.3.6: no less than two hours */
-	t->keepintvl = 75;
-	t->keepcnt = 9;
+	/* RFC 1122 4.2.3.6: no less than two hours; the profile's figures */
+	t->keepidle = s->cfg.profile.keepidle_s;
+	t->keepintvl = s->cfg.profile.keepintvl_s;
+	t->keepcnt = s->cfg.profile.keepcnt;
 	t->rto = s->cfg.tcp_rto_initial_us;
 	t->cc_algo = s->cfg.tcp_congestion;
 	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;

@@ -15,6 +15,10 @@ static tapir_time_t backed_off_rto(const struct tapir_tcp *t)
 {
 	unsigned b = t->backoff < TCP_MAX_BACKOFF ? t->backoff : TCP_MAX_BACKOFF;
 	tapir_time_t rto = t->rto << b;
+	/* the profile's rto_slop_us (FreeBSD's TCPT_RANGESET adds it to each
+	 * backed-off RTO) */
+	if (b)
+		rto += t->s->cfg.profile.rto_slop_us;
 	return rto > t->s->cfg.tcp_rto_max_us ? t->s->cfg.tcp_rto_max_us : rto;
 }
 

@@ -290,3 +290,27 @@ size_t tcp_tw_bytes(const struct tp_tcp *tc)
 {
 	return tc->ntw * sizeof(struct tcp_tw) + (tc->tw_hash.mask + 1) * sizeof(void *);
 }
+
+/* The profile's tw_ack_segments (FreeBSD's tcp_twcheck, not an RFC rule):
+ * in TIME-WAIT a RST or a segment without ACK is dropped silently (RFC
+ * 1337 leaves RSTs there to the implementation), a retransmitted FIN
+ * restarts the 2 MSL wait, and anything but an exact duplicate ACK is
+ * ACKed. */
+bool tcp_tw_profile_check(struct tapir_tcp *t, const struct tp_seg *seg, struct tcp_verdict *v)
+{
+	uint32_t fin_end;
+	if (t->state != TAPIR_TCP_TIME_WAIT || !t->s->cfg.profile.tw_ack_segments)
+		return false;
+	if ((seg->flags & TAPIR_TH_RST) || !(seg->flags & TAPIR_TH_ACK)) {
+		*v = tcp_dropped(TCP_ANS_NONE);
+		return true;
+	}
+	fin_end = seg->seq + seg->len + (seg->flags & TAPIR_TH_SYN ? 1 : 0) + 1;
+	if ((seg->flags & TAPIR_TH_FIN) && fin_end == t->rcv_nxt)
+		tcp_timer_set(t, &t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
+	*v = tcp_dropped(seg->flags != TAPIR_TH_ACK || seg->len || seg->seq != t->rcv_nxt ||
+					 seg->ack != t->snd_nxt
+				 ? TCP_ANS_ACK
+				 : TCP_ANS_NONE);
+	return true;
+}

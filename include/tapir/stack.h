@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <tapir/wire.h>
+#include <tapir/profile.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -100,6 +101,8 @@ struct tapir_config {
 	unsigned nd_dad_transmits;    /* DupAddrDetectTransmits (RFC 4862 5.1): 1 */
 	unsigned nd_routers;          /* default router list bound: 4 */
 	unsigned nd_prefixes;         /* prefix list bound: 8 */
+	/* OS profile (include/tapir/profile.h): the rfc table by default */
+	struct tapir_profile profile;
 };
 
 /* tcp_rcvbuf_max of tapir host and of tapir_net's default config: 6 MiB
@@ -107,6 +110,11 @@ struct tapir_config {
 #define TAPIR_TCP_RCVBUF_AUTO (6u << 20)
 
 void tapir_config_default(struct tapir_config *cfg);
+/* Sets the profile ID: its table, and the general TCP tunables it fixes
+ * (tcp_rcvbuf, tcp_sndbuf, tcp_initial_window, tcp_rto_initial_us,
+ * tcp_rto_min_us, tcp_syn_retries, tcp_delack_us).  0, or -1 for an
+ * unknown ID.  tapir_config_default() gives the rfc profile. */
+int tapir_config_profile(struct tapir_config *cfg, enum tapir_profile_id id);
 
 /* Allocates everything the stack will ever use; NULL when out of memory. */
 struct tapir_stack *tapir_stack_new(const struct tapir_config *cfg);

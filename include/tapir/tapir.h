@@ -3,6 +3,7 @@
 #define TAPIR_TAPIR_H
 #define TAPIR_VERSION "0.1.0"
 #include <tapir/addr.h>
+#include <tapir/profile.h>
 #include <tapir/stack.h>
 #include <tapir/wire.h>
 #include <tapir/link.h>

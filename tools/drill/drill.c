@@ -14,6 +14,7 @@
  * answers itself. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,43 @@ static void advance(struct drill *d, tapir_time_t t, bool stop_on_frame)
 
 /* ---- the stack ---- */
 
+/* FreeBSD's sysctls that are fields of the freebsd profile (tcp(4)):
+ * flags, and times in milliseconds */
+static bool sysctl_profile(struct drill *d, const char *name, long long v)
+{
+	static const struct { const char *name; size_t off; } flags[] = {
+		{"net.inet.tcp.insecure_syn", offsetof(struct tapir_profile, insecure_syn)},
+		{"net.inet.tcp.insecure_rst", offsetof(struct tapir_profile, insecure_rst)},
+		{"net.inet.tcp.drop_synfin", offsetof(struct tapir_profile, drop_synfin)},
+		{"net.inet.tcp.icmp_may_rst", offsetof(struct tapir_profile, icmp_may_rst)},
+	};
+	struct tapir_config *c = &d->cfg;
+	if (d->profile != TAPIR_PROFILE_FREEBSD || v < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(name, flags[i].name)) {
+			*((uint8_t *)&c->profile + flags[i].off) = v != 0;
+			return true;
+		}
+	if (!strcmp(name, "net.inet.tcp.keepidle") && v >= 1000)
+		c->profile.keepidle_s = (uint32_t)(v / 1000);
+	else if (!strcmp(name, "net.inet.tcp.keepintvl") && v >= 1000)
+		c->profile.keepintvl_s = (uint32_t)(v / 1000);
+	else if (!strcmp(name, "net.inet.tcp.keepcnt") && v > 0)
+		c->profile.keepcnt = (uint32_t)v;
+	else if (!strcmp(name, "net.inet.tcp.rexmit_initial") && v > 0)
+		c->profile.rto_initial_us = c->tcp_rto_initial_us = TAPIR_MS(v);
+	else if (!strcmp(name, "net.inet.tcp.rexmit_min") && v > 0)
+		c->profile.rto_min_us = c->tcp_rto_min_us = TAPIR_MS(v);
+	else if (!strcmp(name, "net.inet.tcp.rexmit_slop"))
+		c->profile.rto_slop_us = TAPIR_MS(v);
+	else if (!strcmp(name, "net.inet.tcp.delacktime") && v > 0)
+		c->profile.delack_us = c->tcp_delack_us = TAPIR_MS(v);
+	else
+		return false;
+	return true;
+}
+
 static void apply_sysctl(struct drill *d, const struct dl_event *e)
 {
 	char name[80];
@@ -169,8 +207,9 @@ static void apply_sysctl(struct drill *d, const struct dl_event *e)
 		d->cfg.tcp_rcvbuf = (uint32_t)v;
 	else if (!strcmp(name, "net.inet.tcp.sendspace") && !d->s && v > 0)
 		d->cfg.tcp_sndbuf = (uint32_t)v;
-	else
-		drill_note(d, "line %d: sysctl %s=%lld has no tapir equivalent: skipped", e->line, name, v);
+	else if (d->s || !sysctl_profile(d, name, v))
+		drill_note(d, "line %d: sysctl %s=%lld has no tapir equivalent%s: skipped", e->line,
+			   name, v, d->profile == TAPIR_PROFILE_FREEBSD ? "" : " (try --profile freebsd)");
 }
 
 static void trace_fn(void *arg, tapir_time_t now, const char *channel, const char *line)
@@ -343,7 +382,7 @@ static void run_event(struct drill *d, const struct dl_event *e)
 }
 
 static int run_script(const char *path, const char *const *defines, bool verbose,
-		      bool lenient_win, bool lenient_opts)
+		      bool lenient_win, bool lenient_opts, int profile)
 {
 	struct dl_script sc;
 	struct drill *d;
@@ -365,6 +404,8 @@ static int run_script(const char *path, const char *const *defines, bool verbose
 	d->now = DL_BASE;
 	d->deadline = TAPIR_TIME_NEVER;
 	tapir_config_default(&d->cfg);
+	tapir_config_profile(&d->cfg, (enum tapir_profile_id)profile);
+	d->profile = profile;
 	d->cfg.seed = 1; /* deterministic: the same run every time */
 	/* RFC 4862 5.1: DupAddrDetectTransmits 0, no DAD: tapir's addresses
 	 * are usable at once, as packetdrill's (added with nodad) */
@@ -407,11 +448,15 @@ static int run_script(const char *path, const char *const *defines, bool verbose
 
 static void usage(FILE *f)
 {
-	fputs("usage: tapir drill [-v] [-D NAME]... [--lenient win,options] SCRIPT.pkt...\n"
+	fputs("usage: tapir drill [-v] [-D NAME]... [--lenient win,options] [--profile NAME]\n"
+	      "                   SCRIPT.pkt...\n"
 	      "\n"
 	      "Runs packetdrill scripts against the tapir TCP core in simulated time.\n"
 	      "  -v                 show every event, packet and skipped line\n"
-	      "  -D NAME            take the #ifdef NAME branches (default: STANDARD)\n"
+	      "  -D NAME            take the #ifdef NAME branches (default: STANDARD,\n"
+	      "                     FreeBSD under --profile freebsd)\n"
+	      "  --profile NAME     rfc (default), linux or freebsd (docs/profiles.md);\n"
+	      "                     under freebsd the scripts' sysctl lines set its fields\n"
 	      "  --lenient LIST     win: any open window (and buffer size) matches;\n"
 	      "                     options: compare only the options tapir implements (MSS)\n"
 	      "\n"
@@ -425,7 +470,7 @@ int cmd_drill(int argc, char **argv)
 	const char *defines[DL_MAX_DEFINES + 1] = {0};
 	unsigned ndef = 0, counts[4] = {0};
 	bool verbose = false, lwin = false, lopts = false, any_d = false;
-	int i;
+	int i, profile = TAPIR_PROFILE_RFC;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -456,6 +501,11 @@ int cmd_drill(int argc, char **argv)
 				else
 					die("--lenient: unknown '%s' (win, options)", tok);
 			}
+		} else if (!strcmp(a, "--profile") || !strncmp(a, "--profile=", 10)) {
+			const char *v = a[9] == '=' ? a + 10 : (++i < argc ? argv[i] : NULL);
+			profile = tapir_profile_by_name(v);
+			if (profile < 0)
+				die("--profile: unknown '%s' (rfc, linux, freebsd)", v ? v : "");
 		} else if (a[0] == '-' && a[1]) {
 			die("drill: unknown option '%s' (try tapir drill --help)", a);
 		} else {
@@ -466,10 +516,12 @@ int cmd_drill(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!any_d) /* the RFC's behaviour, where the suite offers FreeBSD's as well */
-		defines[ndef++] = "STANDARD";
+	/* the RFC's behaviour, where the suite offers FreeBSD's as well;
+	 * FreeBSD's under its profile */
+	if (!any_d)
+		defines[ndef++] = profile == TAPIR_PROFILE_FREEBSD ? "FreeBSD" : "STANDARD";
 	for (; i < argc; i++)
-		counts[run_script(argv[i], defines, verbose, lwin, lopts)]++;
+		counts[run_script(argv[i], defines, verbose, lwin, lopts, profile)]++;
 	printf("%u passed, %u failed, %u skipped\n", counts[R_PASS], counts[R_FAIL],
 	       counts[R_SKIP]);
 	return counts[R_FAIL] ? 1 : 0;

@@ -74,6 +74,7 @@ struct drill {
 	struct tapir_link link; /* first: the send callback finds us from it */
 	const struct dl_script *sc;
 	bool verbose, lenient_win, lenient_opts;
+	int profile;        /* enum tapir_profile_id (--profile) */
 	struct tapir_config cfg;
 	struct tapir_stack *s;
 	int ifindex;

@@ -1,0 +1,77 @@
+/*
+ * tapir — OS profiles: where Linux, FreeBSD and the RFCs legitimately
+ * differ, each choice is one named field, and each profile is one table of
+ * them (core/profile.c; docs/profiles.md gives the source of every figure).
+ * A profile is a stack option: tapir_config_profile() copies its table into
+ * struct tapir_config (the fields below, and the general TCP tunables it
+ * fixes: buffers, initial window, RTOs, SYN retries, delayed ACK), after
+ * which each field may still be changed on its own (tapir drill does so for
+ * a script's sysctl lines).
+ */
+#ifndef TAPIR_PROFILE_H
+#define TAPIR_PROFILE_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum tapir_profile_id { TAPIR_PROFILE_RFC, TAPIR_PROFILE_LINUX, TAPIR_PROFILE_FREEBSD,
+			TAPIR_PROFILE_COUNT };
+
+/* How a stack behaves where the RFCs leave a choice (or where a system
+ * chose otherwise).  0 in every flag is the RFC behaviour. */
+struct tapir_profile {
+	uint8_t id;                  /* enum tapir_profile_id */
+	/* RFC 793 3.9 instead of RFC 5961 4.2: an in-window SYN in a
+	 * synchronized state is answered with RST and ends the connection
+	 * (FreeBSD net.inet.tcp.insecure_syn) */
+	uint8_t insecure_syn;
+	/* RFC 793 3.9 instead of RFC 5961 3.2: any in-window RST resets, not
+	 * only one at RCV.NXT (FreeBSD net.inet.tcp.insecure_rst) */
+	uint8_t insecure_rst;
+	/* a SYN with FIN is dropped (FreeBSD net.inet.tcp.drop_synfin) */
+	uint8_t drop_synfin;
+	/* ICMP errors may end a connection (RFC 1122 4.2.3.9 hard errors;
+	 * FreeBSD net.inet.tcp.icmp_may_rst): 1 */
+	uint8_t icmp_may_rst;
+	/* destination unreachable codes 9, 10, 13 (prohibited, RFC 1812
+	 * 5.2.7.1) and time exceeded end a connect, as FreeBSD's
+	 * tcp_ctlinput does; RFC 1122 4.2.3.9 makes them soft */
+	uint8_t icmp_prohibited_hard;
+	/* while our FIN is unacknowledged every segment carries it again
+	 * (FreeBSD tcp_output: the ACK of a simultaneous close repeats the
+	 * FIN); RFC 9293 3.10.7.4 eighth asks only <SEQ=SND.NXT><ACK=RCV.NXT> */
+	uint8_t fin_on_ack;
+	/* a RST in CLOSING or LAST-ACK is reported as ECONNRESET (FreeBSD);
+	 * RFC 9293 3.10.7.4 second just closes */
+	uint8_t rst_closing_reset;
+	/* TIME-WAIT as FreeBSD's tcp_twcheck: RSTs and segments without ACK
+	 * are dropped silently, anything but an exact duplicate ACK is ACKed;
+	 * RFC 9293 3.10.7.4 runs its usual steps */
+	uint8_t tw_ack_segments;
+	/* keepalive defaults (RFC 1122 4.2.3.6: idle at least 2 hours) */
+	uint32_t keepidle_s, keepintvl_s, keepcnt;
+	/* the general TCP tunables of struct tapir_config the profile fixes */
+	uint32_t rcvbuf, sndbuf;     /* default socket buffers, bytes */
+	uint32_t initial_window;     /* segments (RFC 3390 / RFC 6928) */
+	uint64_t rto_initial_us;     /* RFC 6298 2.1 */
+	uint64_t rto_min_us;         /* RFC 6298 2.4 */
+	/* added to every backed-off RTO (FreeBSD net.inet.tcp.rexmit_slop:
+	 * its SYNs go at +1 s, +2.2 s, +4.2 s); RFC 6298 5.5 only doubles */
+	uint64_t rto_slop_us;
+	uint32_t syn_retries;        /* SYNs resent before ETIMEDOUT */
+	uint64_t delack_us;          /* RFC 1122 4.2.3.2 (< 500 ms) */
+};
+
+/* The table of profile ID (NULL past the last). */
+const struct tapir_profile *tapir_profile_get(enum tapir_profile_id id);
+/* "rfc", "linux", "freebsd" -> id; -1 for an unknown name. */
+int tapir_profile_by_name(const char *name);
+const char *tapir_profile_name(enum tapir_profile_id id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
