@@ -34,6 +34,11 @@ int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p)
 	}
 	TP_FIFO_PUSH(s->loop_head, s->loop_tail, p, next);
 	s->loop_len++;
+	/* due at once: a caller outside the poll (a socket call, a service
+	 * after the turn's poll) learns it from tapir_stack_armed, else the
+	 * datagram would wait for the next timer, a retransmission timeout */
+	if (s->now < s->arm_hint)
+		s->arm_hint = s->now;
 	return 0;
 }
 

@@ -178,6 +178,32 @@ static void test_udp_v6(void **state)
 	loop_udp(&lo, &lo);
 }
 
+/* Both ends bound to 127.0.0.1, as a program's two sockets would be */
+static void test_udp_both_bound(void **state)
+{
+	struct sim sim;
+	struct tapir_ip lo = tapir_ip_from_v4(LO4), from;
+	uint8_t buf[16];
+	uint16_t port;
+	(void)state;
+	sim_init(&sim, NULL, NULL);
+	struct tapir_udp *ua = tapir_udp_new(sim.st[1]), *ub = tapir_udp_new(sim.st[1]);
+	assert_int_equal(tapir_udp_bind_addr(ua, &lo, 9153), 0);
+	assert_int_equal(tapir_udp_bind_addr(ub, &lo, 9154), 0);
+	assert_int_equal(tapir_udp_sendto_addr(ub, "ping", 4, &lo, 9153, sim.now), 4);
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(2), udp_readable, ua));
+	assert_int_equal(tapir_udp_recvfrom_addr(ua, buf, sizeof(buf), &from, &port), 4);
+	assert_int_equal(port, 9154);
+	assert_int_equal(tapir_udp_sendto_addr(ua, "pong", 4, &from, port, sim.now), 4);
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(2), udp_readable, ub));
+	assert_int_equal(tapir_udp_recvfrom_addr(ub, buf, sizeof(buf), &from, &port), 4);
+	assert_memory_equal(buf, "pong", 4);
+	assert_int_equal(port, 9153);
+	tapir_udp_free(ua);
+	tapir_udp_free(ub);
+	sim_fini(&sim);
+}
+
 /* RFC 1122 3.2.1.3 (g): a socket bound to 127.0.0.1 reaches only this
  * host; nothing with a loopback source goes on the link */
 static void test_loopback_source_stays(void **state)
@@ -287,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_v6),
 		cmocka_unit_test(test_udp_v4),
 		cmocka_unit_test(test_udp_v6),
+		cmocka_unit_test(test_udp_both_bound),
 		cmocka_unit_test(test_loopback_source_stays),
 		cmocka_unit_test(test_martians_dropped),
 	};
