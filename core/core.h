@@ -429,13 +429,24 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
  * negative errno; P consumed. */
 int ipv4_broadcast(struct tapir_stack *s, int ifindex, struct tp_pkt *p, uint32_t src,
 		   uint8_t proto);
+/* ---- loopback.c: 127.0.0.0/8, ::1 and datagrams to ourselves ---- */
+/* The loopback's MTU: what one small packet buffer holds, so that loopback
+ * traffic never takes the few large ones (Linux's lo has 65536). */
+#define TP_LOOP_MTU 1500
+#define TP_IPV4_LOOPBACK 0x7f000001u /* the source for a 127/8 destination */
+/* A is in 127.0.0.0/8 or is ::1 */
+bool tp_ip_is_loopback(const struct tapir_ip *a);
+/* A, either family, is one of ours: an interface's or the loopback's */
+bool tp_ip_is_local(const struct tapir_stack *s, const struct tapir_ip *a);
 /* Queues P (a whole IPv4 or IPv6 packet to one of our addresses) for
- * delivery on the next poll; 0 or -ENOBUFS (P consumed). */
+ * delivery on the next poll; 0 or -ENOBUFS (P consumed, loop_dropped
+ * counted). */
 int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p);
 /* Delivers datagrams sent to our own addresses; returns the next deadline. */
 tapir_time_t ipv4_loop_poll(struct tapir_stack *s);
 /* Route lookup: the interface and next hop for DST, or -1. */
 int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop);
+/* A is one of ours: an interface's, or in 127.0.0.0/8 */
 bool ipv4_is_local(const struct tapir_stack *s, uint32_t a);
 bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a);
 /* The MTU of the interface DST is routed through (0: no route). */
@@ -610,6 +621,8 @@ static inline int tp_l4_output(struct tapir_stack *s, struct tp_pkt *p, const st
 /* The path MTU towards DST, either family (0: no route) */
 static inline unsigned tp_l4_path_mtu(struct tapir_stack *s, const struct tapir_ip *dst)
 {
+	if (tp_ip_is_loopback(dst))
+		return TP_LOOP_MTU;
 	return tapir_ip_is_v4(dst) ? ipv4_path_mtu(s, tapir_ip_v4(dst)) : ipv6_path_mtu(s, dst->b);
 }
 

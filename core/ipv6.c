@@ -508,11 +508,19 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 	size_t unfrag = TAPIR_IPV6_HLEN;
 	unsigned mtu;
 
-	if (ifindex >= 0 && (tapir_ipv6_is_link_local(dst) || tapir_ipv6_is_multicast(dst)))
+	/* RFC 4291 2.5.3: ::1 is never routed to a link; from it, only to us */
+	bool lo = tapir_ipv6_is_loopback(dst);
+	if ((src && tapir_ipv6_is_loopback(src) && !lo && ipv6_local_iface(s, dst, false) < 0)) {
+		ifindex = -1;
+	} else if (lo) {
+		ifindex = 0; /* for its hop limit only */
+		src = src ? src : dst;
+	} else if (ifindex >= 0 && (tapir_ipv6_is_link_local(dst) || tapir_ipv6_is_multicast(dst))) {
 		memcpy(nexthop, dst, 16);
-	else
+	} else {
 		ifindex = ipv6_route(s, dst, nexthop);
-	if (ifindex < 0 || !s->ifaces[ifindex].v6) {
+	}
+	if (ifindex < 0 || (!lo && !s->ifaces[ifindex].v6)) {
 		STAT(s, ip6_no_route);
 		tp_pkt_free(s, p);
 		return -ENETUNREACH;
@@ -534,7 +542,7 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 	}
 	ipv6_header(tp_pkt_push(p, TAPIR_IPV6_HLEN), p->len, proto, hlim, src, dst,
 		    flags & TP_IP_ECT0);
-	if (ipv6_local_iface(s, dst, false) >= 0) {
+	if (lo || ipv6_local_iface(s, dst, false) >= 0) {
 		STAT(s, ip6_tx);
 		if (TRACE_ON(s, TAPIR_TR_IP6))
 			trace_ip6(s, "loop", p->data, p->len);

@@ -305,7 +305,8 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(nd_resolved) X(nd_resolve_failed) X(nd_queue_dropped) X(nd_evicted) \
 	X(nd_dad_ok) X(nd_dad_failed) X(nd_conflicts) X(nd_ra_rx) X(nd_rs_sent)              \
 	X(mld_reports_sent) X(dhcp_tx) X(dhcp_rx) X(dhcp_leases) X(dhcp_naks)     \
-	X(dhcp_declines) X(dhcp_expired) X(dhcp6_tx) X(dhcp6_rx)
+	X(dhcp_declines) X(dhcp_expired) X(dhcp6_tx) X(dhcp6_rx)            \
+	X(loop_dropped)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

@@ -3,8 +3,8 @@
 # --control PATH` and four `tapir run --attach PATH`, a server and three
 # clients.  Each client fetches 1 MB (sha256) from the server over tapir's
 # own address and holds the connection; `tapir ss` shows the listener, the
-# three client sockets and the three the server accepted.  (127.0.0.1 is
-# not tapir's loopback yet: the core routes no 127/8, docs/run.md.)
+# three client sockets and the three the server accepted.  (Over
+# 127.0.0.1: run_loopback.sh.)
 # Besides, python's http.server under --attach, fetched by the kernel's
 # curl, and a client of the kernel's.  --attach to a
 # path with no host: one tapir: line, exit 2.
