@@ -638,6 +638,14 @@ struct tcp_verdict tcp_sync_input(struct tapir_tcp *t, const struct tp_seg *seg)
 	return v;
 }
 
+/* A reset answering SEG (back to where it came from), counted. */
+static void tcp_answer_rst(struct tapir_stack *s, const struct tp_seg *seg, uint32_t seq,
+			   uint32_t ack, uint8_t flags)
+{
+	STAT(s, tcp_rst_sent);
+	tcp_respond(s, &seg->dst, seg->dport, &seg->src, seg->sport, seq, ack, flags);
+}
+
 /* The one place a segment's verdict is carried out: its answer, the end of
  * the connection, and then (OUTPUT) what the connection has to send.
  * Returns what tapir_stack_input counts. */
@@ -654,18 +662,14 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 	case TCP_ANS_CHALLENGE:
 		tcp_challenge_ack(t);
 		break;
-	case TCP_ANS_RST_ACKNO:
-		STAT(t->s, tcp_rst_sent);
-		tcp_respond(t->s, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, 0,
-			    TAPIR_TH_RST);
+	case TCP_ANS_RST_ACKNO: /* <SEQ=SEG.ACK><CTL=RST> */
+		tcp_answer_rst(t->s, seg, seg->ack, 0, TAPIR_TH_RST);
 		break;
 	case TCP_ANS_RST:
 		tcp_send_rst(t);
 		break;
 	case TCP_ANS_RST_ACK:
-		STAT(t->s, tcp_rst_sent);
-		tcp_respond(t->s, &t->laddr, t->lport, &t->raddr, t->rport, t->snd_nxt, t->rcv_nxt,
-			    TAPIR_TH_RST | TAPIR_TH_ACK);
+		tcp_answer_rst(t->s, seg, t->snd_nxt, t->rcv_nxt, TAPIR_TH_RST | TAPIR_TH_ACK);
 		break;
 	default:
 		break;
