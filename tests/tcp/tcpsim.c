@@ -476,7 +476,7 @@ void pair_cli_event(void *arg, unsigned ev)
 		p->connected = true;
 }
 
-static bool pair_accepted(void *arg)
+bool sim_pair_accepted(void *arg)
 {
 	struct pair *p = arg;
 	int err;
@@ -504,7 +504,7 @@ bool sim_pair(struct sim *sim, uint16_t port, struct pair *p,
 		cli_setup(p->cli);
 	if (tapir_tcp_connect(p->cli, SIM_B, port, sim->now) < 0)
 		return false;
-	return sim_run(sim, sim->now + TAPIR_SEC(10), pair_accepted, p);
+	return sim_run(sim, sim->now + TAPIR_SEC(10), sim_pair_accepted, p);
 }
 
 long sim_read(struct sim *sim, struct tapir_tcp *t, void *buf, size_t cap)
@@ -553,4 +553,31 @@ bool sim_only_listener_after(struct sim *sim, tapir_time_t dt)
 		sim_sockets(sim->st[1]));
 	sim_dump_sockets(sim);
 	return false;
+}
+
+bool sim_xfer_step(void *arg)
+{
+	struct sim_xfer *x = arg;
+	long r;
+	while (x->sent < x->len &&
+	       (r = tapir_tcp_send(x->from, x->data + x->sent, x->len - x->sent, x->sim->now)) > 0)
+		x->sent += (size_t)r;
+	while ((r = tapir_tcp_recv(x->to, x->out + x->got, x->len - x->got, x->sim->now)) > 0)
+		x->got += (size_t)r;
+	return x->got == x->len;
+}
+
+void sim_transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,
+		  unsigned seed, tapir_time_t limit)
+{
+	uint8_t *data = malloc(len), *out = malloc(len);
+	struct sim_xfer x = {sim, from, to, data, len, 0, 0, out};
+	assert_non_null(data);
+	assert_non_null(out);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)((i * 131 + seed) ^ (i >> 9));
+	assert_true(sim_run(sim, sim->now + limit, sim_xfer_step, &x));
+	assert_memory_equal(data, out, len);
+	free(data);
+	free(out);
 }

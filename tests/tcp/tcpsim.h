@@ -172,6 +172,24 @@ void sim_dump_sockets(struct sim *sim);
  * connection was closed); true if nothing is left then but B's listener,
  * else prints the sockets and returns false. */
 bool sim_only_listener_after(struct sim *sim, tapir_time_t dt);
+/* sim_run's condition for a pair: the listener accepted and the client is
+ * connected (arg: the pair). */
+bool sim_pair_accepted(void *arg);
+/* A transfer in progress: DATA[SENT..LEN) still to send FROM -> TO, OUT
+ * receiving at GOT; sim_xfer_step (a sim_run condition) moves what the
+ * windows allow and is true once all LEN bytes arrived. */
+struct sim_xfer {
+	struct sim *sim;
+	struct tapir_tcp *from, *to;
+	const uint8_t *data;
+	size_t len, sent, got;
+	uint8_t *out;
+};
+bool sim_xfer_step(void *arg);
+/* LEN bytes FROM -> TO (a pattern that SEED shifts) within LIMIT of
+ * simulated time, byte-exact, or the test fails. */
+void sim_transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,
+		  unsigned seed, tapir_time_t limit);
 /* How many sockets of S are in state ST. */
 unsigned sim_sockets_in(struct tapir_stack *s, enum tapir_tcp_state st);
 

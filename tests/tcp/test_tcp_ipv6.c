@@ -42,15 +42,6 @@ static void v6_up(struct sim *sim, const struct tapir_memlink_params *lp)
 
 static struct tapir_ip ip6(const uint8_t *a) { return tapir_ip_from_v6(a); }
 
-static bool accepted(void *arg)
-{
-	struct pair *p = arg;
-	int err;
-	if (!p->srv)
-		p->srv = tapir_tcp_accept(p->lis, &err);
-	return p->srv && p->connected;
-}
-
 /* B listens on [LADDR]:PORT (V6ONLY as given), A connects to [RADDR]:PORT */
 static bool v6_pair(struct sim *sim, struct pair *p, const struct tapir_ip *laddr, bool v6only,
 		    const struct tapir_ip *raddr, uint16_t port)
@@ -65,43 +56,7 @@ static bool v6_pair(struct sim *sim, struct pair *p, const struct tapir_ip *ladd
 	assert_non_null(p->cli);
 	tapir_tcp_set_event(p->cli, pair_cli_event, p);
 	assert_int_equal(tapir_tcp_connect_addr(p->cli, raddr, port, sim->now), 0);
-	return sim_run(sim, sim->now + TAPIR_SEC(30), accepted, p);
-}
-
-struct xfer {
-	struct sim *sim;
-	struct tapir_tcp *from, *to;
-	const uint8_t *data;
-	size_t len, sent, got;
-	uint8_t *out;
-};
-
-static bool xfer_step(void *arg)
-{
-	struct xfer *x = arg;
-	long r;
-	while (x->sent < x->len &&
-	       (r = tapir_tcp_send(x->from, x->data + x->sent, x->len - x->sent, x->sim->now)) > 0)
-		x->sent += (size_t)r;
-	while ((r = tapir_tcp_recv(x->to, x->out + x->got, x->len - x->got, x->sim->now)) > 0)
-		x->got += (size_t)r;
-	return x->got == x->len;
-}
-
-/* LEN bytes FROM -> TO, byte-exact */
-static void transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,
-		     unsigned seed)
-{
-	uint8_t *data = malloc(len), *out = malloc(len);
-	struct xfer x = {sim, from, to, data, len, 0, 0, out};
-	assert_non_null(data);
-	assert_non_null(out);
-	for (size_t i = 0; i < len; i++)
-		data[i] = (uint8_t)((i * 131 + seed) ^ (i >> 9));
-	assert_true(sim_run(sim, sim->now + TAPIR_SEC(600), xfer_step, &x));
-	assert_memory_equal(data, out, len);
-	free(data);
-	free(out);
+	return sim_run(sim, sim->now + TAPIR_SEC(30), sim_pair_accepted, p);
 }
 
 static void close_both(struct sim *sim, struct pair *p)
@@ -158,8 +113,8 @@ static void test_v6_handshake_data_close(void **state)
 	assert_memory_equal(i.raddr_ip.b, B6, 16);
 	/* RFC 8200 5 / RFC 9293 3.7.1: 1500 less 40 + 20 bytes of headers */
 	assert_int_equal(i.mss, 1440);
-	transfer(&sim, p.cli, p.srv, 300000, 1);
-	transfer(&sim, p.srv, p.cli, 200000, 2);
+	sim_transfer(&sim, p.cli, p.srv, 300000, 1, TAPIR_SEC(600));
+	sim_transfer(&sim, p.srv, p.cli, 200000, 2, TAPIR_SEC(600));
 	close_both(&sim, &p);
 	assert_int_equal(seen.v6, seen.n); /* every one, data and FIN too, checksums intact */
 	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_checksum], 0);
@@ -180,8 +135,8 @@ static void test_v6_lossy(void **state)
 		sim_lossy_link(&lp, seed);
 		v6_up(&sim, &lp);
 		assert_true(v6_pair(&sim, &p, &l, false, &b, 8080));
-		transfer(&sim, p.cli, p.srv, 500000, (unsigned)seed);
-		transfer(&sim, p.srv, p.cli, 100000, (unsigned)seed + 7);
+		sim_transfer(&sim, p.cli, p.srv, 500000, (unsigned)seed, TAPIR_SEC(600));
+		sim_transfer(&sim, p.srv, p.cli, 100000, (unsigned)seed + 7, TAPIR_SEC(600));
 		assert_true(tapir_stats(sim.st[0])->tcp_retransmits > 0);
 		close_both(&sim, &p);
 		sim_fini(&sim);
@@ -313,11 +268,11 @@ static void test_v6_icmp_errors(void **state)
 	tapir_tcp_get_info(p.cli, &i);
 	assert_int_equal(i.mss, 1280 - 60);
 	/* the connection goes on: all 100000 bytes arrive, in smaller segments */
-	struct xfer x = {&sim, p.cli, p.srv, buf, (size_t)sent, (size_t)sent, 0, malloc(sizeof(buf))};
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), xfer_step, &x));
+	struct sim_xfer x = {&sim, p.cli, p.srv, buf, (size_t)sent, (size_t)sent, 0, malloc(sizeof(buf))};
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), sim_xfer_step, &x));
 	assert_memory_equal(x.out, buf, (size_t)sent);
 	free(x.out);
-	transfer(&sim, p.cli, p.srv, 50000, 3);
+	sim_transfer(&sim, p.cli, p.srv, 50000, 3, TAPIR_SEC(600));
 	close_both(&sim, &p);
 
 	struct tapir_udp *u = tapir_udp_new(sim.st[0]);

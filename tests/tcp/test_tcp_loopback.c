@@ -20,49 +20,6 @@
 static const uint8_t LO6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 static const uint8_t MAC_B[6] = {2, 0, 0, 0, 0, 2};
 
-static bool accepted(void *arg)
-{
-	struct pair *p = arg;
-	int err;
-	if (!p->srv)
-		p->srv = tapir_tcp_accept(p->lis, &err);
-	return p->srv && p->connected;
-}
-
-struct xfer {
-	struct sim *sim;
-	struct tapir_tcp *from, *to;
-	const uint8_t *data;
-	size_t len, sent, got;
-	uint8_t *out;
-};
-
-static bool xfer_step(void *arg)
-{
-	struct xfer *x = arg;
-	long r;
-	while (x->sent < x->len &&
-	       (r = tapir_tcp_send(x->from, x->data + x->sent, x->len - x->sent, x->sim->now)) > 0)
-		x->sent += (size_t)r;
-	while ((r = tapir_tcp_recv(x->to, x->out + x->got, x->len - x->got, x->sim->now)) > 0)
-		x->got += (size_t)r;
-	return x->got == x->len;
-}
-
-static void transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len)
-{
-	uint8_t *data = malloc(len), *out = malloc(len);
-	struct xfer x = {sim, from, to, data, len, 0, 0, out};
-	assert_non_null(data);
-	assert_non_null(out);
-	for (size_t i = 0; i < len; i++)
-		data[i] = (uint8_t)((i * 131) ^ (i >> 9));
-	assert_true(sim_run(sim, sim->now + TAPIR_SEC(60), xfer_step, &x));
-	assert_memory_equal(data, out, len);
-	free(data);
-	free(out);
-}
-
 /* B listens on LADDR:80 and connects to RADDR:80 itself; data both ways;
  * both close; the client's name is SRC; no frame crossed the cable. */
 static void loop_tcp(const struct tapir_ip *laddr, const struct tapir_ip *raddr,
@@ -82,13 +39,13 @@ static void loop_tcp(const struct tapir_ip *laddr, const struct tapir_ip *raddr,
 	p.cli = tapir_tcp_new(sim.st[1]);
 	tapir_tcp_set_event(p.cli, pair_cli_event, &p);
 	assert_int_equal(tapir_tcp_connect_addr(p.cli, raddr, 80, sim.now), 0);
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(5), accepted, &p));
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(5), sim_pair_accepted, &p));
 	tapir_tcp_local_addr(p.cli, &name, &port);
 	assert_memory_equal(name.b, src->b, 16);
 	tapir_tcp_peer_addr(p.srv, &name, &port);
 	assert_memory_equal(name.b, src->b, 16);
-	transfer(&sim, p.cli, p.srv, 300000);
-	transfer(&sim, p.srv, p.cli, 200000);
+	sim_transfer(&sim, p.cli, p.srv, 300000, 0, TAPIR_SEC(60));
+	sim_transfer(&sim, p.srv, p.cli, 200000, 0, TAPIR_SEC(60));
 	tapir_tcp_close(p.cli, sim.now);
 	tapir_tcp_close(p.srv, sim.now);
 	tapir_tcp_close(p.lis, sim.now);
