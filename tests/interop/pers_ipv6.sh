@@ -87,28 +87,7 @@ rc=$?
 [[ $rc -eq 28 ]] || fail "curl -g exited $rc, not 28 (connect timeout): $(cat "$WORK/curl.out")"
 log "curl -g: $(cat "$WORK/curl.out")"
 host_stop
-rows "$PCAP" "ipv6 && tcp.port == 7" ipv6.src tcp.flags.syn tcp.flags.ack tcp.flags.reset \
-	tcp.seq tcp.ack >"$WORK/rows"
-awk -v k="$K6" -v t="$A6" '
-	$1 == k && $2 == 1 && $3 == 0 { if (want) bad = bad " unanswered SYN"; want = 1; syn = $5; syns++; next }
-	$1 == t && $2 == 1 { bad = bad " tapir sent a SYN"; next }
-	$1 == t && want {
-		want = 0
-		if ($3 != 1 || $4 != 0) bad = bad " answer not a bare ACK"
-		if ($6 == (syn + 1) % 4294967296) bad = bad " ACK number is SYN+1"
-		acks++
-	}
-	$1 == k && $2 == 0 && $3 == 1 && $4 == 0 { bad = bad " kernel sent a plain ACK (established)" }
-	$1 == k && $4 == 1 { rsts++ }
-	END {
-		if (want) bad = bad " last SYN unanswered"
-		printf "%d %d %d%s\n", syns, acks, rsts, bad
-	}' "$WORK/rows" >"$WORK/verdict"
-read -r syns acks rsts bad <"$WORK/verdict"
-[[ -z $bad ]] || fail "wire: $bad (rows in $WORK/rows)"
-[[ $syns -ge 2 ]] || fail "only $syns SYN(s) from the kernel: no retransmission seen"
-[[ $rsts -ge 1 ]] || fail "the kernel sent no RST in answer to the wrong ACK"
-log "wire: $syns IPv6 SYNs, each answered by a bare wrong ACK ($acks); kernel RSTs: $rsts"
+challenge_ack_wire "$PCAP" "ipv6 && tcp.port == 7" ipv6.src "$K6" "$A6" IPv6
 pcap_clean6 "$PCAP"
 
 # ---- blackhole over IPv6: silence, but neighbor discovery answered ----
