@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 
 #include "gate_int.h"
+#include "../readyq.h"
 
 #define CTL_BATCH 64 /* requests per channel per turn, so none starves */
 
@@ -100,12 +101,7 @@ void gate_sock_queue(struct gsock *gs)
 {
 	struct gate *g = gs->g;
 	gs->ready = true;
-	if (gs->queued)
-		return;
-	gs->queued = true;
-	gs->rnext = NULL;
-	*g->ready_tail = gs;
-	g->ready_tail = &gs->rnext;
+	READYQ_PUSH(g, gs);
 }
 
 int gate_pair(struct gsock *gs, int type, int *app)
@@ -352,7 +348,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 {
 	struct gate *g = arg;
 	struct epoll_event ev[64];
-	struct gsock *list;
+	struct gsock *list, *gs;
 	bool relays = false;
 	int n;
 	(void)s;
@@ -367,13 +363,8 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 		case GW_RELAYS: relays = true; break; /* relay_loop_step below */
 		}
 	}
-	list = g->ready;
-	g->ready = NULL;
-	g->ready_tail = &g->ready;
-	while (list) {
-		struct gsock *gs = list;
-		list = gs->rnext;
-		gs->queued = false;
+	READYQ_TAKE(g, list);
+	while (READYQ_POP(list, gs)) {
 		if (!gs->g) {
 			free(gs);
 			continue;
@@ -419,7 +410,7 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 	g->s = tapir_net_stack(net);
 	g->pid = (unsigned)getpid();
 	g->debug = dbg && *dbg && strcmp(dbg, "0");
-	g->ready_tail = &g->ready;
+	READYQ_INIT(g);
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	memcpy(sun.sun_path, path, strlen(path));
 	g->ep = epoll_create1(EPOLL_CLOEXEC);
