@@ -53,4 +53,8 @@ rc=$?
 [[ $rc -ne 0 && $rc -ne 124 && $rc -ne 137 ]] || fail "tapir run exited $rc after its TAP was deleted"
 grep -q "^tapir: link $TAP: " "$WORK/run.err" || fail "tapir run said: $(tail -5 "$WORK/run.err")"
 log "tapir run ended, exit $rc: $(grep "^tapir: link" "$WORK/run.err")"
+# the program blocked in accept is not left waiting for the gate
+for _ in $(seq 300); do grep -q '^accept' "$WORK/run.out" && break; sleep 0.1; done
+grep -q '^accept [0-9]' "$WORK/run.out" || fail "the program under run: $(cat "$WORK/run.out")"
+log "the program under run: $(grep '^accept' "$WORK/run.out")"
 pass
