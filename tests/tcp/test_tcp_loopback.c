@@ -324,7 +324,9 @@ static void test_martians_dropped(void **state)
 	assert_int_equal(drop[TAPIR_DROP_ip_not_for_us], dst4 + 1);
 	inject_udp6(&sim, LO6, b6);
 	assert_int_equal(drop[TAPIR_DROP_ip6_bad_source], src6 + 1);
+	uint64_t dst6 = drop[TAPIR_DROP_ip6_not_for_us];
 	inject_udp6(&sim, a6, LO6);
+	assert_int_equal(drop[TAPIR_DROP_ip6_not_for_us], dst6 + 1);
 	sim_advance(&sim, TAPIR_SEC(1));
 	/* the control: the same frame from A to B is taken */
 	inject_udp4(&sim, SIM_A, SIM_B);
