@@ -507,10 +507,10 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 	uint8_t nexthop[16];
 	size_t unfrag = TAPIR_IPV6_HLEN;
 	unsigned mtu;
+	bool lo = tapir_ipv6_is_loopback(dst);
 
 	/* RFC 4291 2.5.3: ::1 is never routed to a link; from it, only to us */
-	bool lo = tapir_ipv6_is_loopback(dst);
-	if ((src && tapir_ipv6_is_loopback(src) && !lo && ipv6_local_iface(s, dst, false) < 0)) {
+	if (src && tapir_ipv6_is_loopback(src) && !lo && ipv6_local_iface(s, dst, false) < 0) {
 		ifindex = -1;
 	} else if (lo) {
 		ifindex = 0; /* for its hop limit only */

@@ -161,6 +161,37 @@ static void test_udp_both_bound(void **state)
 	sim_fini(&sim);
 }
 
+/* The loopback queue is bounded: datagrams beyond it, sent before any
+ * poll, are dropped and counted (loop_dropped); those queued arrive */
+static void test_loop_queue_bounded(void **state)
+{
+	struct sim sim;
+	struct tapir_ip lo = tapir_ip_from_v4(LO4), any = tapir_ip_from_v4(0);
+	unsigned sent = 0, refused = 0, got = 0;
+	uint8_t buf[16];
+	(void)state;
+	sim_init(&sim, NULL, NULL);
+	struct tapir_udp *ua = tapir_udp_new(sim.st[1]), *ub = tapir_udp_new(sim.st[1]);
+	assert_int_equal(tapir_udp_bind_addr(ub, &any, 7), 0);
+	tapir_udp_set_rcvbuf(ub, 1u << 20);
+	for (int i = 0; i < 300; i++) {
+		long r = tapir_udp_sendto_addr(ua, "x", 1, &lo, 7, sim.now);
+		if (r == 1)
+			sent++;
+		else
+			refused++;
+	}
+	assert_true(refused > 0);
+	assert_int_equal(tapir_stats(sim.st[1])->loop_dropped, refused);
+	sim_advance(&sim, TAPIR_MS(10));
+	while (tapir_udp_recvfrom_addr(ub, buf, sizeof(buf), NULL, NULL) == 1)
+		got++;
+	assert_int_equal(got, sent);
+	tapir_udp_free(ua);
+	tapir_udp_free(ub);
+	sim_fini(&sim);
+}
+
 /* RFC 1122 3.2.1.3 (g): a socket bound to 127.0.0.1 reaches only this
  * host; nothing with a loopback source goes on the link */
 static void test_loopback_source_stays(void **state)
@@ -250,7 +281,9 @@ static void test_martians_dropped(void **state)
 	assert_int_equal(drop[TAPIR_DROP_ip_not_for_us], dst4 + 1);
 	inject_udp6(&sim, LO6, b6);
 	assert_int_equal(drop[TAPIR_DROP_ip6_bad_source], src6 + 1);
+	uint64_t dst6 = drop[TAPIR_DROP_ip6_not_for_us];
 	inject_udp6(&sim, a6, LO6);
+	assert_int_equal(drop[TAPIR_DROP_ip6_not_for_us], dst6 + 1);
 	sim_advance(&sim, TAPIR_SEC(1));
 	/* the control: the same frame from A to B is taken */
 	inject_udp4(&sim, SIM_A, SIM_B);
@@ -271,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_udp_v4),
 		cmocka_unit_test(test_udp_v6),
 		cmocka_unit_test(test_udp_both_bound),
+		cmocka_unit_test(test_loop_queue_bounded),
 		cmocka_unit_test(test_loopback_source_stays),
 		cmocka_unit_test(test_martians_dropped),
 	};
