@@ -207,12 +207,18 @@ static void index_probes(struct check *c)
 			die("check: more than %u host:port pairs in one run", MAX_PROBES);
 	}
 	c->off[c->hosts.n] = c->total;
+	c->per_host = c->hosts.n ? c->off[1] : 0;
+	for (i = 1; i < c->hosts.n && c->per_host; i++)
+		if (c->off[i + 1] - c->off[i] != c->per_host)
+			c->per_host = 0;
 	c->pr = check_calloc(c->total, sizeof(*c->pr));
 }
 
 static size_t host_of(const struct check *c, uint64_t idx)
 {
 	size_t lo = 0, hi = c->hosts.n; /* off[lo] <= idx < off[hi] */
+	if (c->per_host) /* (every host the same ports: no search) */
+		return (size_t)(idx / c->per_host);
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (c->off[mid] <= idx)
