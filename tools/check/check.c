@@ -602,6 +602,7 @@ int cmd_check(int argc, char **argv)
 		die("check: interrupted");
 	if (check_interrupted) {
 		rc = interrupted(&c);
+		free(c.stack.shared);
 		free_targets(&c);
 		free(args);
 		return rc;
@@ -616,6 +617,7 @@ int cmd_check(int argc, char **argv)
 			all_open = false;
 	close(c.ep);
 	check_banners_free(&c);
+	free(c.stack.shared); /* (its nftables table went with the engine) */
 	if (c.sc.resuming && unlink(c.sc.resume_file) && errno != ENOENT)
 		fprintf(stderr, "tapir check: warning: cannot remove %s: %s\n", c.sc.resume_file,
 			strerror(errno));
