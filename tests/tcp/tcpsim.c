@@ -586,3 +586,31 @@ void sim_transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to,
 	free(data);
 	free(out);
 }
+
+uint8_t *sim_eth_header(uint8_t *f, int to, int from, uint16_t type)
+{
+	memcpy(f, sim_mac[to], 6);
+	memcpy(f + 6, sim_mac[from], 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, type);
+	return f + 14;
+}
+
+uint8_t *sim_ip6_header(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t nxt,
+			uint16_t plen)
+{
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, plen);
+	ip[TAPIR_IPV6_NXT] = nxt;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, src, 16);
+	memcpy(ip + TAPIR_IPV6_DST, dst, 16);
+	return ip + 40;
+}
+
+void sim_udp_ping(uint8_t *u, uint16_t sport, uint16_t dport)
+{
+	tapir_put16(u + TAPIR_UH_SPORT, sport);
+	tapir_put16(u + TAPIR_UH_DPORT, dport);
+	tapir_put16(u + TAPIR_UH_LEN, 12);
+	memcpy(u + 8, "ping", 4);
+}

@@ -186,6 +186,15 @@ struct sim_xfer {
 	uint8_t *out;
 };
 bool sim_xfer_step(void *arg);
+
+/* Frames made by hand, for injection: the Ethernet header from stack
+ * FROM's MAC to TO's (0: A, 1: B), of TYPE; the IPv6 header of PLEN bytes
+ * of NXT, hop limit 64; each returns where its payload goes.  A UDP
+ * datagram SPORT -> DPORT carrying "ping" (12 bytes), no checksum. */
+uint8_t *sim_eth_header(uint8_t *f, int to, int from, uint16_t type);
+uint8_t *sim_ip6_header(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t nxt,
+			uint16_t plen);
+void sim_udp_ping(uint8_t *u, uint16_t sport, uint16_t dport);
 /* LEN bytes FROM -> TO (a pattern that SEED shifts) within LIMIT of
  * simulated time, byte-exact, or the test fails. */
 void sim_transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,

@@ -208,26 +208,14 @@ static void test_v6_rst_closed_port(void **state)
  * reaches a connected UDP socket (ECONNREFUSED, UNP 8.9) */
 static void icmp6_ptb(struct sim *sim, const struct tapir_tcp_info *i, uint16_t lport, uint16_t rport)
 {
-	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1}, mac_b[6] = {2, 0, 0, 0, 0, 2};
-	uint8_t f[14 + 40 + 8 + 40 + 20] = {0}, *ip = f + 14, *m = ip + 40, *q = m + 8;
-	memcpy(f, mac_a, 6);
-	memcpy(f + 6, mac_b, 6);
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
-	ip[0] = 0x60;
-	tapir_put16(ip + TAPIR_IPV6_PLEN, 8 + 40 + 20);
-	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_ICMPV6;
-	ip[TAPIR_IPV6_HLIM] = 64;
-	memcpy(ip + TAPIR_IPV6_SRC, B6, 16);
-	memcpy(ip + TAPIR_IPV6_DST, A6, 16);
+	uint8_t f[14 + 40 + 8 + 40 + 20] = {0};
+	uint8_t *m = sim_ip6_header(sim_eth_header(f, 0, 1, TAPIR_ETH_P_IPV6), B6, A6,
+				    TAPIR_IPPROTO_ICMPV6, 8 + 40 + 20);
+	/* the quoted segment: A's, its sequence number in flight */
+	uint8_t *q = m + 8;
 	m[0] = TAPIR_ICMP6_PKT_TOO_BIG;
 	tapir_put32(m + 4, 1280);
-	/* the quoted segment: A's, its sequence number in flight */
-	q[0] = 0x60;
-	tapir_put16(q + TAPIR_IPV6_PLEN, 1420);
-	q[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_TCP;
-	q[TAPIR_IPV6_HLIM] = 64;
-	memcpy(q + TAPIR_IPV6_SRC, A6, 16);
-	memcpy(q + TAPIR_IPV6_DST, B6, 16);
+	sim_ip6_header(q, A6, B6, TAPIR_IPPROTO_TCP, 1420);
 	tapir_put16(q + 40, lport);
 	tapir_put16(q + 42, rport);
 	tapir_put32(q + 44, i->snd_una);
@@ -308,33 +296,14 @@ static bool cookies_done(void *arg)
 	return r->nsrv == 4 && r->connected == 4;
 }
 
-/* The Ethernet and IPv6 headers of a frame to B (MAC 2:0:0:0:0:2, B6)
- * from SRC (MAC 2:0:0:0:0:LAST) carrying PLEN bytes of NXT */
-static uint8_t *frame6_to_b(uint8_t *f, uint8_t last, const uint8_t src[16], uint8_t nxt,
-			    uint16_t plen)
-{
-	static const uint8_t mac_b[6] = {2, 0, 0, 0, 0, 2};
-	uint8_t *ip = f + 14;
-	memcpy(f, mac_b, 6);
-	memcpy(f + 6, mac_b, 5);
-	f[11] = last;
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
-	ip[0] = 0x60;
-	tapir_put16(ip + TAPIR_IPV6_PLEN, plen);
-	ip[TAPIR_IPV6_NXT] = nxt;
-	ip[TAPIR_IPV6_HLIM] = 64;
-	memcpy(ip + TAPIR_IPV6_SRC, src, 16);
-	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
-	return ip + 40;
-}
-
 /* A SYN to B's port 90 from fd00::77, a host that never answers: a
  * half-open connection that lingers (its SYN,ACK retransmitted) */
 static void inject_syn6(struct sim *sim)
 {
 	static const uint8_t x6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x77};
 	uint8_t f[14 + 40 + 20] = {0};
-	uint8_t *th = frame6_to_b(f, 0x77, x6, TAPIR_IPPROTO_TCP, 20);
+	uint8_t *th = sim_ip6_header(sim_eth_header(f, 1, 0, TAPIR_ETH_P_IPV6), x6, B6,
+				     TAPIR_IPPROTO_TCP, 20);
 	tapir_put16(th + TAPIR_TH_SPORT, 4077);
 	tapir_put16(th + TAPIR_TH_DPORT, 90);
 	tapir_put32(th + TAPIR_TH_SEQ, 12345);
@@ -399,11 +368,9 @@ static bool udp_readable(void *arg) { return tapir_udp_events(arg) & TAPIR_EV_RE
 static int inject_udp6(struct sim *sim, bool csum)
 {
 	uint8_t f[14 + 40 + 12] = {0};
-	uint8_t *u = frame6_to_b(f, 1, A6, TAPIR_IPPROTO_UDP, 12);
-	tapir_put16(u + TAPIR_UH_SPORT, 5000);
-	tapir_put16(u + TAPIR_UH_DPORT, 7);
-	tapir_put16(u + TAPIR_UH_LEN, 12);
-	memcpy(u + 8, "ping", 4);
+	uint8_t *u = sim_ip6_header(sim_eth_header(f, 1, 0, TAPIR_ETH_P_IPV6), A6, B6,
+				    TAPIR_IPPROTO_UDP, 12);
+	sim_udp_ping(u, 5000, 7);
 	if (csum)
 		tapir_put16(u + TAPIR_UH_CSUM, tapir_csum_fold(tapir_csum_add(
 			tapir_csum_pseudo6(A6, B6, TAPIR_IPPROTO_UDP, 12), u, 12)));

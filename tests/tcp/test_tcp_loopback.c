@@ -18,7 +18,6 @@
 
 #define LO4 0x7f000001u
 static const uint8_t LO6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t MAC_B[6] = {2, 0, 0, 0, 0, 2};
 
 /* B listens on LADDR:80 and connects to RADDR:80 itself; data both ways;
  * both close; the client's name is SRC; no frame crossed the cable. */
@@ -214,11 +213,8 @@ static void test_loopback_source_stays(void **state)
 /* An IPv4 UDP frame to B from the link, SRC -> DST:7 */
 static void inject_udp4(struct sim *sim, uint32_t src, uint32_t dst)
 {
-	uint8_t f[14 + 20 + 12] = {0}, *ip = f + 14, *u = ip + 20;
-	memcpy(f, MAC_B, 6);
-	memcpy(f + 6, MAC_B, 5);
-	f[11] = 1;
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV4);
+	uint8_t f[14 + 20 + 12] = {0};
+	uint8_t *ip = sim_eth_header(f, 1, 0, TAPIR_ETH_P_IPV4);
 	ip[0] = 0x45;
 	tapir_put16(ip + 2, 32);
 	ip[8] = 64;
@@ -226,10 +222,7 @@ static void inject_udp4(struct sim *sim, uint32_t src, uint32_t dst)
 	tapir_put32(ip + 12, src);
 	tapir_put32(ip + 16, dst);
 	tapir_put16(ip + 10, tapir_csum(ip, 20));
-	tapir_put16(u + TAPIR_UH_SPORT, 5000);
-	tapir_put16(u + TAPIR_UH_DPORT, 7);
-	tapir_put16(u + TAPIR_UH_LEN, 12);
-	memcpy(u + 8, "ping", 4);
+	sim_udp_ping(ip + 20, 5000, 7);
 	tapir_inject_rx(sim->st[1], sim->ifindex[1], f, sizeof(f), sim->now);
 }
 
@@ -237,20 +230,9 @@ static void inject_udp4(struct sim *sim, uint32_t src, uint32_t dst)
  * address checks come first) */
 static void inject_udp6(struct sim *sim, const uint8_t *src, const uint8_t *dst)
 {
-	uint8_t f[14 + 40 + 12] = {0}, *ip = f + 14, *u = ip + 40;
-	memcpy(f, MAC_B, 6);
-	memcpy(f + 6, MAC_B, 5);
-	f[11] = 1;
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
-	ip[0] = 0x60;
-	tapir_put16(ip + TAPIR_IPV6_PLEN, 12);
-	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_UDP;
-	ip[TAPIR_IPV6_HLIM] = 64;
-	memcpy(ip + TAPIR_IPV6_SRC, src, 16);
-	memcpy(ip + TAPIR_IPV6_DST, dst, 16);
-	tapir_put16(u + TAPIR_UH_SPORT, 5000);
-	tapir_put16(u + TAPIR_UH_DPORT, 7);
-	tapir_put16(u + TAPIR_UH_LEN, 12);
+	uint8_t f[14 + 40 + 12] = {0};
+	sim_udp_ping(sim_ip6_header(sim_eth_header(f, 1, 0, TAPIR_ETH_P_IPV6), src, dst,
+				    TAPIR_IPPROTO_UDP, 12), 5000, 7);
 	tapir_inject_rx(sim->st[1], sim->ifindex[1], f, sizeof(f), sim->now);
 }
 
