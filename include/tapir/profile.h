@@ -38,8 +38,9 @@ struct tapir_profile {
 	uint8_t icmp_may_rst;
 	/* destination unreachable codes 9, 10, 13 (prohibited, RFC 1812
 	 * 5.2.7.1) and time exceeded end a connect, as FreeBSD's
-	 * tcp_ctlinput does; RFC 1122 4.2.3.9 makes them soft */
-	uint8_t icmp_prohibited_hard;
+	 * tcp_ctlinput does (prohibited and protocol unreachable with
+	 * ECONNREFUSED); RFC 1122 4.2.3.9 makes them soft */
+	uint8_t icmp_bsd_hard;
 	/* while our FIN is unacknowledged every segment carries it again
 	 * (FreeBSD tcp_output: the ACK of a simultaneous close repeats the
 	 * FIN); RFC 9293 3.10.7.4 eighth asks only <SEQ=SND.NXT><ACK=RCV.NXT> */
