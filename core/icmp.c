@@ -99,7 +99,8 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len, uin
 /* RFC 1122 4.2.3.9: protocol and port unreachable are hard errors;
  * fragmentation needed (code 4) is not, for a connect.  The profile's
  * icmp_bsd_hard adds FreeBSD's (tcp_ctlinput): the prohibited codes 9, 10
- * and 13 and time exceeded; its icmp_may_rst 0 makes none hard. */
+ * and 13 and time exceeded in transit (code 0); its icmp_may_rst 0 makes
+ * none hard. */
 static bool icmp_tcp_hard(const struct tapir_stack *s, uint8_t type, uint8_t code)
 {
 	const struct tapir_profile *p = &s->cfg.profile;
@@ -108,7 +109,7 @@ static bool icmp_tcp_hard(const struct tapir_stack *s, uint8_t type, uint8_t cod
 	if (type == TAPIR_ICMP_UNREACH && code >= TAPIR_ICMP_UNREACH_PROTO &&
 	    code <= TAPIR_ICMP_UNREACH_PORT)
 		return true;
-	return p->icmp_bsd_hard && (type == TAPIR_ICMP_TIME_EXCEEDED ||
+	return p->icmp_bsd_hard && ((type == TAPIR_ICMP_TIME_EXCEEDED && code == 0) ||
 				    (type == TAPIR_ICMP_UNREACH && (code == 9 || code == 10 || code == 13)));
 }
 

@@ -94,3 +94,8 @@ int tapir_config_profile(struct tapir_config *c, enum tapir_profile_id id)
 	c->tcp_delack_us = p->delack_us;
 	return 0;
 }
+
+struct tapir_profile *tapir_stack_profile(struct tapir_stack *s)
+{
+	return &s->cfg.profile;
+}

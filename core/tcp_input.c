@@ -769,6 +769,10 @@ static int tcp_input_seg(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t
 	if (TRACE_ON(s, TAPIR_TR_TCP))
 		tcp_trace_seg(s, "rx", &seg.src, seg.sport, &seg.dst, seg.dport, th, len - hlen);
 	byte12 = th[TAPIR_TH_OFF];
+	/* the profile's drop_synfin: no RFC asks it, FreeBSD can */
+	if (s->cfg.profile.drop_synfin &&
+	    (seg.flags & (TAPIR_TH_SYN | TAPIR_TH_FIN)) == (TAPIR_TH_SYN | TAPIR_TH_FIN))
+		return TAPIR_DROP_tcp_dropped;
 
 	t = tcp_lookup(s, &seg.dst, seg.dport, &seg.src, seg.sport);
 	if (!t) /* TIME-WAIT kept as a record: its TCB again, for this segment */

@@ -71,6 +71,12 @@ const struct tapir_profile *tapir_profile_get(enum tapir_profile_id id);
 /* "rfc", "linux", "freebsd" -> id; -1 for an unknown name. */
 int tapir_profile_by_name(const char *name);
 const char *tapir_profile_name(enum tapir_profile_id id);
+/* The running stack's profile (struct tapir_config's copy).  Its flags and
+ * keepalive figures may be changed between calls: they are read where
+ * they apply (keepalive: when a socket is made); the tunables it shares
+ * with struct tapir_config are read from there, fixed at tapir_stack_new. */
+struct tapir_stack;
+struct tapir_profile *tapir_stack_profile(struct tapir_stack *s);
 
 #ifdef __cplusplus
 }
