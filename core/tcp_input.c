@@ -194,6 +194,13 @@ static bool tcp_check_sequence(struct tapir_tcp *t, struct tp_seg *seg, struct t
 	uint32_t wnd = rcv_wnd_offered(t), seglen = tcp_seg_len(seg), seq = seg->seq;
 	bool ok;
 
+	/* the profile's rcvbuf_mss: the free buffer is the window, even past
+	 * the 65535 an unscaled window field can offer (FreeBSD's rcv_wnd;
+	 * not yet for an embryo of a listener, its syncache entry) */
+	if (t->s->cfg.profile.rcvbuf_mss && !(t->state == TAPIR_TCP_SYN_RECEIVED && t->passive) &&
+	    t->rcvbuf > t->rcv.len && t->rcvbuf - t->rcv.len > wnd)
+		wnd = t->rcvbuf - t->rcv.len;
+
 	if (!tcp_check_paws(t, seg, v))
 		return false;
 	if (seglen == 0)

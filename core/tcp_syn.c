@@ -41,6 +41,10 @@ static void tcp_syn_agree(struct tapir_tcp *t, const struct tp_seg *seg)
 	else
 		t->ecn_ok = s->cfg.tcp_ecn && ecn_setup_syn(seg);
 	tcp_options_agreed(t);
+	/* the profile's rcvbuf_mss: FreeBSD's tcp_mss_update rounds the
+	 * receive buffer up to whole segments */
+	if (s->cfg.profile.rcvbuf_mss && t->mss && t->rcvbuf > t->mss)
+		t->rcvbuf = (t->rcvbuf + t->mss - 1) / t->mss * t->mss;
 }
 
 /* A new connection for listener L from SEG: addresses, the listener's

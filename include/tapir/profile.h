@@ -31,6 +31,11 @@ struct tapir_profile {
 	/* RFC 793 3.9 instead of RFC 5961 3.2: any in-window RST resets, not
 	 * only one at RCV.NXT (FreeBSD net.inet.tcp.insecure_rst) */
 	uint8_t insecure_rst;
+	/* the receive buffer rounds up to whole segments once the MSS is
+	 * known, and all of its free space is the acceptable window, even
+	 * past the 65535 an unscaled window field offers (FreeBSD
+	 * tcp_mss_update, tcp_input's rcv_wnd: 65536 -> 65700 for MSS 1460) */
+	uint8_t rcvbuf_mss;
 	/* a SYN with FIN is dropped (FreeBSD net.inet.tcp.drop_synfin) */
 	uint8_t drop_synfin;
 	/* ICMP errors may end a connection (RFC 1122 4.2.3.9 hard errors;
