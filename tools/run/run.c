@@ -39,7 +39,7 @@ static const char run_usage[] =
 	"\n"
 	"Runs COMMAND so that every AF_INET TCP and UDP socket it and its children open\n"
 	"lives on tapir.  HOST OPTIONS are tapir host's (--tap, --addr, --peer-addr,\n"
-	"--gateway, --mac, --mtu, --trace, --max-sockets; --iface IF, --shared-addr\n"
+	"--gateway, --mac, --mtu, --trace, --max-sockets, --profile; --iface IF, --shared-addr\n"
 	"and --ports A-B for the interface's own address: docs/shared-addr.md).\n"
 	"--attach joins the `tapir host --control CONTROL_PATH` already running.\n"
 	"Exit status: COMMAND's (128+N when killed by signal N); 2 when tapir cannot\n"
