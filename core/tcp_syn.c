@@ -194,6 +194,10 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 
 	if (seg->flags & TAPIR_TH_RST) /* first: an incoming RST is ignored */
 		return tcp_dropped(TCP_ANS_NONE);
+	/* the profile's listen_synack_drop: a SYN,ACK goes unanswered */
+	if ((seg->flags & (TAPIR_TH_SYN | TAPIR_TH_ACK)) == (TAPIR_TH_SYN | TAPIR_TH_ACK) &&
+	    s->cfg.profile.listen_synack_drop)
+		return tcp_dropped(TCP_ANS_NONE);
 	if (seg->flags & TAPIR_TH_ACK) /* second: an ACK gets <SEQ=SEG.ACK><CTL=RST> */
 		return tcp_dropped(TCP_ANS_RST_ACKNO);
 	if (!(seg->flags & TAPIR_TH_SYN))

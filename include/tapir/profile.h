@@ -36,6 +36,9 @@ struct tapir_profile {
 	 * past the 65535 an unscaled window field offers (FreeBSD
 	 * tcp_mss_update, tcp_input's rcv_wnd: 65536 -> 65700 for MSS 1460) */
 	uint8_t rcvbuf_mss;
+	/* a SYN,ACK to a listener is dropped silently (FreeBSD tcp_input);
+	 * RFC 9293 3.10.7.2 answers an ACK in LISTEN with <SEQ=SEG.ACK><CTL=RST> */
+	uint8_t listen_synack_drop;
 	/* a SYN with FIN is dropped (FreeBSD net.inet.tcp.drop_synfin) */
 	uint8_t drop_synfin;
 	/* ICMP errors may end a connection (RFC 1122 4.2.3.9 hard errors;

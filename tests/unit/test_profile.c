@@ -25,6 +25,7 @@ static void test_rfc_table(void **state)
 	assert_int_equal(p->rst_closing_reset, 0);
 	assert_int_equal(p->tw_ack_segments, 0);
 	assert_int_equal(p->rcvbuf_mss, 0);
+	assert_int_equal(p->listen_synack_drop, 0);
 	assert_int_equal(p->keepidle_s, 7200);
 	assert_int_equal(p->keepintvl_s, 75);
 	assert_int_equal(p->keepcnt, 9);
@@ -53,6 +54,7 @@ static void test_linux_table(void **state)
 	assert_int_equal(p->rst_closing_reset, 0);
 	assert_int_equal(p->tw_ack_segments, 0);
 	assert_int_equal(p->rcvbuf_mss, 0);
+	assert_int_equal(p->listen_synack_drop, 0);
 	assert_int_equal(p->keepidle_s, 7200);
 	assert_int_equal(p->keepintvl_s, 75);
 	assert_int_equal(p->keepcnt, 9);
@@ -81,6 +83,7 @@ static void test_freebsd_table(void **state)
 	assert_int_equal(p->rst_closing_reset, 1);
 	assert_int_equal(p->tw_ack_segments, 1);
 	assert_int_equal(p->rcvbuf_mss, 1);
+	assert_int_equal(p->listen_synack_drop, 1);
 	assert_int_equal(p->keepidle_s, 7200);
 	assert_int_equal(p->keepintvl_s, 75);
 	assert_int_equal(p->keepcnt, 8);
