@@ -96,6 +96,33 @@ void icmp_send_error(struct tapir_stack *s, const uint8_t *orig, size_t len, uin
 	ipv4_output(s, p, ipv4_is_local(s, odst) ? odst : 0, osrc, TAPIR_IPPROTO_ICMP, 0);
 }
 
+/* RFC 1122 4.2.3.9: protocol and port unreachable are hard errors;
+ * fragmentation needed (code 4) is not, for a connect.  The profile's
+ * icmp_bsd_hard adds FreeBSD's (tcp_ctlinput): the prohibited codes 9, 10
+ * and 13 and time exceeded in transit (code 0); its icmp_may_rst 0 makes
+ * none hard. */
+static bool icmp_tcp_hard(const struct tapir_stack *s, uint8_t type, uint8_t code)
+{
+	const struct tapir_profile *p = &s->cfg.profile;
+	if (!p->icmp_may_rst)
+		return false;
+	if (type == TAPIR_ICMP_UNREACH && code >= TAPIR_ICMP_UNREACH_PROTO &&
+	    code <= TAPIR_ICMP_UNREACH_PORT)
+		return true;
+	return p->icmp_bsd_hard && ((type == TAPIR_ICMP_TIME_EXCEEDED && code == 0) ||
+				    (type == TAPIR_ICMP_UNREACH && (code == 9 || code == 10 || code == 13)));
+}
+
+/* FreeBSD (icmp_bsd_hard) reports the prohibited codes and protocol
+ * unreachable as "connection refused" */
+static int icmp_tcp_errno(const struct tapir_stack *s, uint8_t type, uint8_t code, int err)
+{
+	if (s->cfg.profile.icmp_bsd_hard && type == TAPIR_ICMP_UNREACH &&
+	    (code == 9 || code == 10 || code == 13 || code == TAPIR_ICMP_UNREACH_PROTO))
+		return ECONNREFUSED;
+	return err;
+}
+
 /* An error about INNER, a datagram we sent (its IPv4 header and at least 8
  * bytes): hand it to the protocol that sent it. */
 static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
@@ -116,12 +143,9 @@ static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, 
 	case TAPIR_IPPROTO_TCP:
 		/* RFC 1122 4.2.3.9: protocol and port unreachable are hard
 		 * errors; fragmentation needed (code 4) is not, for a connect */
-		return tcp_icmp_error(s, &src, &dst, inner + hlen, err,
-				      ipv4_is_local(s, from) ||
-					      (type == TAPIR_ICMP_UNREACH &&
-					       code >= TAPIR_ICMP_UNREACH_PROTO &&
-					       code <= TAPIR_ICMP_UNREACH_PORT),
-				      false);
+		return tcp_icmp_error(s, &src, &dst, inner + hlen,
+				      icmp_tcp_errno(s, type, code, err),
+				      ipv4_is_local(s, from) || icmp_tcp_hard(s, type, code), false);
 	case TAPIR_IPPROTO_ICMP:
 		if (inner[hlen] != TAPIR_ICMP_ECHO || !s->echo_fn)
 			return TAPIR_DROP_icmp_error_bad;

@@ -119,6 +119,20 @@ static int icmp6_errno(uint8_t type, uint8_t code)
 	return type == TAPIR_ICMP6_PARAM_PROBLEM ? EPROTO : EHOSTUNREACH;
 }
 
+/* The profile's icmp_bsd_hard (FreeBSD's tcp6_ctlinput): administratively
+ * prohibited and unrecognized next header (protocol unreachable's analogue)
+ * end a connect with ECONNREFUSED, hop limit exceeded with EHOSTUNREACH.
+ * Returns that errno, or 0 when the error is not one of them. */
+static int icmp6_tcp_bsd(const struct tapir_stack *s, uint8_t type, uint8_t code)
+{
+	if (!s->cfg.profile.icmp_bsd_hard)
+		return 0;
+	if ((type == TAPIR_ICMP6_UNREACH && code == 1) ||
+	    (type == TAPIR_ICMP6_PARAM_PROBLEM && code == 1))
+		return ECONNREFUSED;
+	return type == TAPIR_ICMP6_TIME_EXCEEDED && code == 0 ? EHOSTUNREACH : 0;
+}
+
 /* The error M quoting Q (QLEN bytes from its IPv6 header, one of ours) to
  * the transport that sent it (RFC 4443 3: as much of the packet as fits,
  * so the ports and TCP's sequence number: 8 bytes of the upper header) */
@@ -140,9 +154,12 @@ static int icmp6_notify(struct tapir_stack *s, const uint8_t *pkt, const uint8_t
 	if (nh == TAPIR_IPPROTO_TCP)
 		/* RFC 4443 3.1 / RFC 1122 4.2.3.9's analogue: port unreachable
 		 * is hard; the rest soft */
-		return tcp_icmp_error(s, &src, &dst, q + off, err,
-				      local || (m[0] == TAPIR_ICMP6_UNREACH &&
-						m[1] == TAPIR_ICMP6_UNREACH_PORT),
+		return tcp_icmp_error(s, &src, &dst, q + off,
+				      icmp6_tcp_bsd(s, m[0], m[1]) ? icmp6_tcp_bsd(s, m[0], m[1]) : err,
+				      local || (s->cfg.profile.icmp_may_rst &&
+						((m[0] == TAPIR_ICMP6_UNREACH &&
+						  m[1] == TAPIR_ICMP6_UNREACH_PORT) ||
+						 icmp6_tcp_bsd(s, m[0], m[1]))),
 				      m[0] == TAPIR_ICMP6_PKT_TOO_BIG);
 	return TP_OK; /* an echo of ours, or nothing that waits for it */
 }

@@ -41,9 +41,11 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.insecure_rst = 0,             /* net.inet.tcp.insecure_rst */
 		.drop_synfin = 0,              /* net.inet.tcp.drop_synfin */
 		.icmp_may_rst = 1,             /* net.inet.tcp.icmp_may_rst */
-		.icmp_prohibited_hard = 1,     /* tcp_ctlinput: inetctlerrmap */
+		.icmp_bsd_hard = 1,     /* tcp_ctlinput: inetctlerrmap */
 		.fin_on_ack = 1,               /* tcp_output: FIN resent until ACKed */
 		.rst_closing_reset = 1,       /* tcp_input: RST in CLOSING, LAST_ACK: ECONNRESET */
+		.rcvbuf_mss = 1,               /* tcp_input.c tcp_mss_update */
+		.listen_synack_drop = 1,       /* tcp_input: SYN|ACK to a listener */
 		.tw_ack_segments = 1,          /* tcp_timewait.c tcp_twcheck */
 		.keepidle_s = 7200,            /* net.inet.tcp.keepidle (TCPTV_KEEP_IDLE) */
 		.keepintvl_s = 75,             /* net.inet.tcp.keepintvl (TCPTV_KEEPINTVL) */
@@ -93,4 +95,9 @@ int tapir_config_profile(struct tapir_config *c, enum tapir_profile_id id)
 	c->tcp_syn_retries = p->syn_retries;
 	c->tcp_delack_us = p->delack_us;
 	return 0;
+}
+
+struct tapir_profile *tapir_stack_profile(struct tapir_stack *s)
+{
+	return &s->cfg.profile;
 }

@@ -194,6 +194,13 @@ static bool tcp_check_sequence(struct tapir_tcp *t, struct tp_seg *seg, struct t
 	uint32_t wnd = rcv_wnd_offered(t), seglen = tcp_seg_len(seg), seq = seg->seq;
 	bool ok;
 
+	/* the profile's rcvbuf_mss: the free buffer is the window, even past
+	 * the 65535 an unscaled window field can offer (FreeBSD's rcv_wnd;
+	 * not yet for an embryo of a listener, its syncache entry) */
+	if (t->s->cfg.profile.rcvbuf_mss && !(t->state == TAPIR_TCP_SYN_RECEIVED && t->passive) &&
+	    t->rcvbuf > t->rcv.len && t->rcvbuf - t->rcv.len > wnd)
+		wnd = t->rcvbuf - t->rcv.len;
+
 	if (!tcp_check_paws(t, seg, v))
 		return false;
 	if (seglen == 0)
@@ -774,6 +781,10 @@ static int tcp_input_seg(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t
 	if (TRACE_ON(s, TAPIR_TR_TCP))
 		tcp_trace_seg(s, "rx", &seg.src, seg.sport, &seg.dst, seg.dport, th, len - hlen);
 	byte12 = th[TAPIR_TH_OFF];
+	/* the profile's drop_synfin: no RFC asks it, FreeBSD can */
+	if (s->cfg.profile.drop_synfin &&
+	    (seg.flags & (TAPIR_TH_SYN | TAPIR_TH_FIN)) == (TAPIR_TH_SYN | TAPIR_TH_FIN))
+		return TAPIR_DROP_tcp_dropped;
 
 	t = tcp_lookup(s, &seg.dst, seg.dport, &seg.src, seg.sport);
 	if (!t) /* TIME-WAIT kept as a record: its TCB again, for this segment */

@@ -41,6 +41,10 @@ static void tcp_syn_agree(struct tapir_tcp *t, const struct tp_seg *seg)
 	else
 		t->ecn_ok = s->cfg.tcp_ecn && ecn_setup_syn(seg);
 	tcp_options_agreed(t);
+	/* the profile's rcvbuf_mss: FreeBSD's tcp_mss_update rounds the
+	 * receive buffer up to whole segments */
+	if (s->cfg.profile.rcvbuf_mss && t->mss && t->rcvbuf > t->mss)
+		t->rcvbuf = (t->rcvbuf + t->mss - 1) / t->mss * t->mss;
 }
 
 /* A new connection for listener L from SEG: addresses, the listener's
@@ -190,6 +194,10 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 	struct tapir_tcp *c;
 
 	if (seg->flags & TAPIR_TH_RST) /* first: an incoming RST is ignored */
+		return tcp_dropped(TCP_ANS_NONE);
+	/* the profile's listen_synack_drop: a SYN,ACK goes unanswered */
+	if ((seg->flags & (TAPIR_TH_SYN | TAPIR_TH_ACK)) == (TAPIR_TH_SYN | TAPIR_TH_ACK) &&
+	    s->cfg.profile.listen_synack_drop)
 		return tcp_dropped(TCP_ANS_NONE);
 	if (seg->flags & TAPIR_TH_ACK) /* second: an ACK gets <SEQ=SEG.ACK><CTL=RST> */
 		return tcp_dropped(TCP_ANS_RST_ACKNO);

@@ -31,6 +31,14 @@ struct tapir_profile {
 	/* RFC 793 3.9 instead of RFC 5961 3.2: any in-window RST resets, not
 	 * only one at RCV.NXT (FreeBSD net.inet.tcp.insecure_rst) */
 	uint8_t insecure_rst;
+	/* the receive buffer rounds up to whole segments once the MSS is
+	 * known, and all of its free space is the acceptable window, even
+	 * past the 65535 an unscaled window field offers (FreeBSD
+	 * tcp_mss_update, tcp_input's rcv_wnd: 65536 -> 65700 for MSS 1460) */
+	uint8_t rcvbuf_mss;
+	/* a SYN,ACK to a listener is dropped silently (FreeBSD tcp_input);
+	 * RFC 9293 3.10.7.2 answers an ACK in LISTEN with <SEQ=SEG.ACK><CTL=RST> */
+	uint8_t listen_synack_drop;
 	/* a SYN with FIN is dropped (FreeBSD net.inet.tcp.drop_synfin) */
 	uint8_t drop_synfin;
 	/* ICMP errors may end a connection (RFC 1122 4.2.3.9 hard errors;
@@ -38,8 +46,9 @@ struct tapir_profile {
 	uint8_t icmp_may_rst;
 	/* destination unreachable codes 9, 10, 13 (prohibited, RFC 1812
 	 * 5.2.7.1) and time exceeded end a connect, as FreeBSD's
-	 * tcp_ctlinput does; RFC 1122 4.2.3.9 makes them soft */
-	uint8_t icmp_prohibited_hard;
+	 * tcp_ctlinput does (prohibited and protocol unreachable with
+	 * ECONNREFUSED); RFC 1122 4.2.3.9 makes them soft */
+	uint8_t icmp_bsd_hard;
 	/* while our FIN is unacknowledged every segment carries it again
 	 * (FreeBSD tcp_output: the ACK of a simultaneous close repeats the
 	 * FIN); RFC 9293 3.10.7.4 eighth asks only <SEQ=SND.NXT><ACK=RCV.NXT> */
@@ -70,6 +79,12 @@ const struct tapir_profile *tapir_profile_get(enum tapir_profile_id id);
 /* "rfc", "linux", "freebsd" -> id; -1 for an unknown name. */
 int tapir_profile_by_name(const char *name);
 const char *tapir_profile_name(enum tapir_profile_id id);
+/* The running stack's profile (struct tapir_config's copy).  Its flags and
+ * keepalive figures may be changed between calls: they are read where
+ * they apply (keepalive: when a socket is made); the tunables it shares
+ * with struct tapir_config are read from there, fixed at tapir_stack_new. */
+struct tapir_stack;
+struct tapir_profile *tapir_stack_profile(struct tapir_stack *s);
 
 #ifdef __cplusplus
 }

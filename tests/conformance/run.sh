@@ -1,8 +1,11 @@
 #!/bin/sh
 # Runs FreeBSD's packetdrill TCP suite through `tapir drill`, the IPv4
-# scripts and the IPv6 ones (--ip_version=ipv6), and compares the results
-# with expected.txt and expected-ipv6.txt: the scripts expected to FAIL or
-# SKIP, each with its reason.  Fails when a script not listed fails, or a
+# scripts and the IPv6 ones (--ip_version=ipv6), twice: under --profile rfc
+# (compared with expected.txt and expected-ipv6.txt) and under --profile
+# freebsd, FreeBSD's own choices and the scripts' FreeBSD branches
+# (expected-freebsd.txt, expected-freebsd-ipv6.txt: only what tapir does
+# not implement).  Each list names the scripts expected to FAIL or SKIP,
+# each with its reason.  Fails when a script not listed fails, or a
 # listed one now has another result (so the lists stay true).  Exit 77
 # (skipped) when the suite is not there.
 #
@@ -29,17 +32,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 bad=0
 
-# run_family NAME EXPECTED: runs the scripts listed in $tmp/NAME.scripts and
-# compares them with the list EXPECTED; bad=1 on a difference
+# run_family NAME EXPECTED PROFILE: runs the scripts listed in
+# $tmp/NAME.scripts under PROFILE and compares them with the list EXPECTED;
+# bad=1 on a difference
 run_family() {
-	fam=$1 expected=$2 out=$tmp/$1.out
+	fam=$1 expected=$2 profile=$3 out=$tmp/$1-$3.out
 	# Scripts encode FreeBSD's buffer sizes and option choices: compare
 	# windows and options only as far as the RFCs fix them (docs/drill.md).
-	(cd "$suite" && xargs "$tapir" drill --lenient win,options <"$tmp/$fam.scripts") >"$out"
+	(cd "$suite" && xargs "$tapir" drill --profile "$profile" --lenient win,options <"$tmp/$fam.scripts") >"$out"
 	# tapir drill exits 1 when a script fails; only a missing summary (a
 	# crash, a usage error) is the runner's own failure
 	if ! tail -1 "$out" | grep -q '^[0-9]* passed, [0-9]* failed, [0-9]* skipped$'; then
-		echo "conformance: tapir drill did not finish ($fam)" >&2
+		echo "conformance: tapir drill did not finish ($fam, $profile)" >&2
 		tail -5 "$out" >&2
 		exit 1
 	fi
@@ -66,7 +70,7 @@ run_family() {
 	done | tee "$tmp/stale"
 	[ -s "$tmp/stale" ] && bad=1
 
-	echo "conformance: $(tail -1 "$out") of $(wc -l <"$tmp/$fam.scripts") $fam scripts"
+	echo "conformance: --profile $profile: $(tail -1 "$out") of $(wc -l <"$tmp/$fam.scripts") $fam scripts"
 	for g in snd-syn state-event-engine rcv-data-segments rcv-icmp socket-api snippets; do
 		printf '  %-20s %s passed, %s failed, %s skipped\n' "$g" \
 			"$(grep -c "^PASS $g/" "$out")" "$(grep -c "^FAIL $g/" "$out")" \
@@ -83,12 +87,14 @@ run_family() {
 			echo "$f" >>"$tmp/IPv4.scripts"
 		fi
 	done)
-run_family IPv4 "$here/expected.txt"
-run_family IPv6 "$here/expected-ipv6.txt"
+run_family IPv4 "$here/expected.txt" rfc
+run_family IPv6 "$here/expected-ipv6.txt" rfc
+run_family IPv4 "$here/expected-freebsd.txt" freebsd
+run_family IPv6 "$here/expected-freebsd-ipv6.txt" freebsd
 
 if [ $bad -ne 0 ]; then
 	echo "conformance: results differ from tests/conformance/expected*.txt"
 	exit 1
 fi
-echo "conformance: results match expected.txt and expected-ipv6.txt"
+echo "conformance: results match expected.txt, expected-ipv6.txt, expected-freebsd.txt and expected-freebsd-ipv6.txt"
 exit 0

@@ -162,19 +162,23 @@ static bool sysctl_profile(struct drill *d, const char *name, long long v)
 		{"net.inet.tcp.icmp_may_rst", offsetof(struct tapir_profile, icmp_may_rst)},
 	};
 	struct tapir_config *c = &d->cfg;
+	/* before the stack, its config; then the running stack's profile */
+	struct tapir_profile *p = d->s ? tapir_stack_profile(d->s) : &c->profile;
 	if (d->profile != TAPIR_PROFILE_FREEBSD || v < 0)
 		return false;
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
 		if (!strcmp(name, flags[i].name)) {
-			*((uint8_t *)&c->profile + flags[i].off) = v != 0;
+			*((uint8_t *)p + flags[i].off) = v != 0;
 			return true;
 		}
 	if (!strcmp(name, "net.inet.tcp.keepidle") && v >= 1000)
-		c->profile.keepidle_s = (uint32_t)(v / 1000);
+		p->keepidle_s = (uint32_t)(v / 1000);
 	else if (!strcmp(name, "net.inet.tcp.keepintvl") && v >= 1000)
-		c->profile.keepintvl_s = (uint32_t)(v / 1000);
+		p->keepintvl_s = (uint32_t)(v / 1000);
 	else if (!strcmp(name, "net.inet.tcp.keepcnt") && v > 0)
-		c->profile.keepcnt = (uint32_t)v;
+		p->keepcnt = (uint32_t)v;
+	else if (d->s) /* the rest is fixed once the stack runs */
+		return false;
 	else if (!strcmp(name, "net.inet.tcp.rexmit_initial") && v > 0)
 		c->profile.rto_initial_us = c->tcp_rto_initial_us = TAPIR_MS(v);
 	else if (!strcmp(name, "net.inet.tcp.rexmit_min") && v > 0)
@@ -207,7 +211,7 @@ static void apply_sysctl(struct drill *d, const struct dl_event *e)
 		d->cfg.tcp_rcvbuf = (uint32_t)v;
 	else if (!strcmp(name, "net.inet.tcp.sendspace") && !d->s && v > 0)
 		d->cfg.tcp_sndbuf = (uint32_t)v;
-	else if (d->s || !sysctl_profile(d, name, v))
+	else if (!sysctl_profile(d, name, v))
 		drill_note(d, "line %d: sysctl %s=%lld has no tapir equivalent%s: skipped", e->line,
 			   name, v, d->profile == TAPIR_PROFILE_FREEBSD ? "" : " (try --profile freebsd)");
 }

@@ -400,6 +400,10 @@ static bool parse_packet(struct rd *r, struct dl_event *e)
 	}
 	if (lit(r, "...")) {
 		k->seq_any = true;
+		/* "...(LEN)": any sequence number, LEN bytes (this suite's
+		 * form for a SYN,ACK whose ISN the script cannot know) */
+		if (lit(r, "(") && (!u32(r, &k->len) || !lit(r, ")")))
+			return false;
 	} else {
 		if (!u32(r, &k->seq) || !lit(r, ":") || !u32(r, &end) || !lit(r, "(") ||
 		    !u32(r, &k->len) || !lit(r, ")"))

@@ -84,6 +84,8 @@ static const char host_usage[] =
 	"  --ping-interval MS     between requests (default 1000)\n"
 	"  --personality NAME[=ARGS]  misbehave (repeatable; --personality help lists them)\n"
 	"  --control PATH         serve tapir ss/stats/trace on the UNIX socket PATH\n"
+	"  --profile NAME         rfc (default), linux or freebsd: where those differ,\n"
+	"                         behave as they do (docs/profiles.md)\n"
 	"  --max-sockets N        at most N sockets and connections (TIME-WAIT included;\n"
 	"                         default 1024); beyond, accept fails with EMFILE and new\n"
 	"                         connections wait in the listen queue, or their SYNs go\n"
@@ -330,6 +332,7 @@ int cmd_host(int argc, char **argv)
 		{"personality", required_argument, 0, 'Y'},
 		{"control", required_argument, 0, 'C'},
 		{"max-sockets", required_argument, 0, 'N'},
+		{"profile", required_argument, 0, 'Q'},
 		{"forward", required_argument, 0, 'F'},
 		{"outbound", required_argument, 0, 'B'},
 		{"help", no_argument, 0, 'h'},
@@ -354,6 +357,7 @@ int cmd_host(int argc, char **argv)
 	struct host_dhcp hd = {0};
 	int ifi;
 	struct tapir_config cfg;
+	int profile = TAPIR_PROFILE_RFC;
 	struct tapir_net_driver drv;
 	sigset_t block, orig;
 	struct sigaction sa;
@@ -419,6 +423,10 @@ int cmd_host(int argc, char **argv)
 			break;
 		case 'C': control_path = optarg; break;
 		case 'N': max_sockets = parse_num("--max-sockets", optarg, 1, 10000000); break;
+		case 'Q':
+			if ((profile = tapir_profile_by_name(optarg)) < 0)
+				die("--profile: unknown '%s' (rfc, linux, freebsd)", optarg);
+			break;
 		case 'F':
 		case 'B':
 			if (forward_add(&fwd, c == 'B', optarg, err, sizeof(err)) < 0)
@@ -470,6 +478,7 @@ int cmd_host(int argc, char **argv)
 	 * threshold: glibc's adaptive one would rise after the first free). */
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
+	tapir_config_profile(&cfg, (enum tapir_profile_id)profile);
 	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */
 	if (shared) { /* tapir's own connections take their ports from its range */
 		cfg.ephemeral_lo = sh.lo;

@@ -40,7 +40,7 @@ static const char run_usage[] =
 	"\n"
 	"Runs COMMAND so that every AF_INET TCP and UDP socket it and its children open\n"
 	"lives on tapir.  HOST OPTIONS are tapir host's (--tap, --addr, --peer-addr,\n"
-	"--gateway, --mac, --mtu, --trace, --max-sockets; --iface IF, --shared-addr\n"
+	"--gateway, --mac, --mtu, --trace, --max-sockets, --profile; --iface IF, --shared-addr\n"
 	"and --ports A-B for the interface's own address: docs/shared-addr.md).\n"
 	"--attach joins the `tapir host --control CONTROL_PATH` already running; its\n"
 	"--personality bends only this run's TCP connections.  Exit status:\n"
