@@ -22,16 +22,7 @@ args=()
 for p in "${OPEN_ANY[@]}"; do args+=("0.0.0.0:$p"); done
 for p in "${OPEN_T1[@]}"; do args+=("$CN_T_ADDR:$p"); done
 cn_listen "${args[@]}"
-join() { local IFS=,; echo "$*"; }
-tx nft -f - <<NFT || fail "nft rules"
-table inet tapir_check {
-  chain in {
-    type filter hook input priority 0;
-    tcp dport { $(join "${DROP[@]}") } drop
-    tcp dport { $(join "${REJECT[@]}") } reject with icmpx type admin-prohibited
-  }
-}
-NFT
+cn_nft_filter tapir_check tcp "${DROP[*]}" "${REJECT[*]}"
 
 # The expected non-closed lines ("host port state"), and the number of ports.
 T2_PORTS="1-1024,3306,5555,20001,65535"
@@ -99,25 +90,15 @@ count_packets() {
 	rc=$?
 	cn_capture_stop
 	[[ $rc -eq 1 ]] || fail "$mode: exit $rc on the small run"
-	local p want got
-	for p in 22:3 80:3 9998:2 9999:2 135:2; do
-		want=${p#*:}
-		p=${p%%:*}
-		got=$(pcap_count "$WORK/$mode.pcap" "tcp.port == $p") || exit 1
-		[[ $got -eq $want ]] || {
-			tsh -r "$WORK/$mode.pcap" -Y "tcp.port == $p" >&2
-			fail "$mode: port $p cost $got packets, not $want"
-		}
-	done
+	cn_port_costs "$mode" "$WORK/$mode.pcap" tcp 22:3 80:3 9998:2 9999:2 135:2
 	# open: SYN, SYN/ACK, RST - the handshake's ACK never went out
-	got=$(pcap_count "$WORK/$mode.pcap" "tcp.port == 22 && tcp.flags == 0x010 && ip.dst == $CN_T_ADDR")
-	[[ $got -eq 0 ]] || fail "$mode: a bare ACK went to port 22"
+	must_count "$mode: a bare ACK to port 22" "$WORK/$mode.pcap" "tcp.port == 22 && tcp.flags == 0x010 && ip.dst == $CN_T_ADDR" -eq 0
 	# the open ports' RSTs: one each, from the scanner (its kernel, or in
 	# stack mode tapir's core: tapir's address and MAC)
-	got=$(pcap_count "$WORK/$mode.pcap" "tcp.flags.reset == 1 && ip.dst == $CN_T_ADDR && ip.src == $SRC_ADDR && eth.src == $SRC_MAC")
-	[[ $got -eq 2 ]] || fail "$mode: $got RSTs from $SRC_ADDR/$SRC_MAC, not 2 (ports 22, 80)"
-	got=$(pcap_count "$WORK/$mode.pcap" "ip.dst == $CN_T_ADDR && !(ip.src == $SRC_ADDR && eth.src == $SRC_MAC)")
-	[[ $got -eq 0 ]] || fail "$mode: $got segments to the target not from $SRC_ADDR/$SRC_MAC"
+	must_count "$mode: RSTs from $SRC_ADDR/$SRC_MAC (ports 22, 80)" "$WORK/$mode.pcap" \
+		"tcp.flags.reset == 1 && ip.dst == $CN_T_ADDR && ip.src == $SRC_ADDR && eth.src == $SRC_MAC" -eq 2
+	must_count "$mode: segments to the target not from $SRC_ADDR/$SRC_MAC" "$WORK/$mode.pcap" \
+		"ip.dst == $CN_T_ADDR && !(ip.src == $SRC_ADDR && eth.src == $SRC_MAC)" -eq 0
 	log "$mode: open port 3 packets, closed 2, dropped 2 (SYN + 1 retry); RSTs from $SRC_ADDR $SRC_MAC"
 }
 CS_MAC=$(sx cat /sys/class/net/cs0/address)

@@ -17,15 +17,7 @@ for ((i = 1; i <= 15; i++)); do
 	printf 'address add fd00:201:1::%x/128 dev lo\n' "$i"
 done | tx ip -batch - || fail "IPv6 addresses on the target's lo"
 cn_listen "[$T6]:22" "[$T6]:25" "[$T6]:80" "[::]:443" "[::]:8080" "$CN_T_ADDR:22"
-tx nft -f - <<'NFT' || fail "nft rules"
-table inet tapir_check6 {
-  chain in {
-    type filter hook input priority 0;
-    meta nfproto ipv6 tcp dport { 135, 139 } drop
-    meta nfproto ipv6 tcp dport 5555 reject with icmpx type admin-prohibited
-  }
-}
-NFT
+cn_nft_filter tapir_check6 "meta nfproto ipv6 tcp" "135 139" 5555
 
 # The expected lines ("host port state"), in output order: hosts as given,
 # ports ascending.
@@ -79,15 +71,7 @@ cn_capture_stop
 [[ $(awk '{ print $1, $2, $3 }' <<<"$out") == "$T6 22 open"$'\n'"$T6 135 filtered"$'\n'"$T6 5555 filtered"$'\n'"$T6 9999 closed" ]] ||
 	fail "syn, small run: '$out'"
 # open: SYN, SYN/ACK, RST; closed: SYN, RST; dropped: SYN + 1 retry
-for p in 22:3 9999:2 135:2; do
-	want=${p#*:}
-	p=${p%%:*}
-	got=$(pcap_count "$WORK/syn6.pcap" "ipv6 && tcp.port == $p") || exit 1
-	[[ $got -eq $want ]] || {
-		tsh -r "$WORK/syn6.pcap" -Y "tcp.port == $p" >&2
-		fail "syn over IPv6: port $p cost $got packets, not $want"
-	}
-done
+cn_port_costs "syn over IPv6" "$WORK/syn6.pcap" ipv6 22:3 9999:2 135:2
 got=$(pcap_count "$WORK/syn6.pcap" "ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status == 1")
 bad=$(pcap_count "$WORK/syn6.pcap" "ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status != 1")
 [[ $got -ge 5 && $bad -eq 0 ]] || fail "syn over IPv6: $got SYNs with a good checksum, $bad without"

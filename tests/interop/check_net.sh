@@ -8,8 +8,10 @@
 #   sx CMD...            # CMD in the scanner's namespace, under timeout
 #   tx CMD...            # CMD in the target's namespace, under timeout
 #   cn_listen ADDR:PORT...   # python listeners in $NS_T (killed on exit)
+#   cn_nft_filter TABLE PROTO DROP REJECT   # nftables in $NS_T: drop / reject ports
 #   cn_capture NS IF PCAP FILTER MARKER...  # tshark, on once MARKER is seen
 #   cn_capture_stop
+#   cn_port_costs WHAT PCAP SEL PORT:N...   # each TCP PORT cost N frames
 #   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
 #   cn_run_check NAME [WRAPPER...] -- ARGS  # tapir check ARGS: exit 1, into $WORK/NAME.out
 #   cn_interrupt NAME FILE ARGS...          # tapir check ARGS --resume FILE, SIGINT: exit 3
@@ -116,6 +118,23 @@ cn_listen() {
 	fail "listeners did not start"
 }
 
+# cn_nft_filter TABLE PROTO DROP REJECT: an nftables table TABLE in the
+# target's namespace; PROTO (e.g. "tcp", "udp", "meta nfproto ipv6 tcp")
+# ports DROP (space-separated) are dropped, ports REJECT answered with ICMP
+# admin-prohibited (ICMP 3/13, RFC 1812 5.2.7.1; ICMPv6 1/1, RFC 4443 3.1):
+# both `filtered`.
+cn_nft_filter() {
+	tx nft -f - <<NFT || fail "nft rules"
+table inet $1 {
+  chain in {
+    type filter hook input priority 0;
+    $2 dport { ${3// /, } } drop
+    $2 dport { ${4// /, } } reject with icmpx type admin-prohibited
+  }
+}
+NFT
+}
+
 # cn_capture NS IFACE PCAP FILTER MARKER...: tshark on IFACE in namespace
 # NS writes PCAP (capture filter FILTER) in the background ($CN_TS).  It
 # says "Capturing on" before it captures (a fast run was missed whole), so
@@ -147,6 +166,23 @@ cn_capture_stop() {
 	sleep 0.5
 	kill -INT "$CN_TS"
 	wait "$CN_TS"
+}
+
+# cn_port_costs WHAT PCAP SEL PORT:N...: in PCAP, exactly N frames match
+# "SEL && tcp.port == PORT" for each PORT:N; else the port's frames are
+# shown and WHAT fails.
+cn_port_costs() {
+	local what=$1 pcap=$2 sel=$3 p want got
+	shift 3
+	for p in "$@"; do
+		want=${p#*:}
+		p=${p%%:*}
+		got=$(pcap_count "$pcap" "$sel && tcp.port == $p")
+		[[ $got -eq $want ]] || {
+			tsh -r "$pcap" -Y "tcp.port == $p" >&2
+			fail "$what: port $p cost $got packets, not $want"
+		}
+	done
 }
 
 # expect_error WHAT PATTERN ARGS...: `tapir check ARGS` in the scanner's

@@ -33,16 +33,7 @@ NPROBES=$((6 * 204))
 args=()
 for p in "${OPEN[@]}"; do args+=("0.0.0.0:$p"); done
 cn_listen "${args[@]}"
-join() { local IFS=,; echo "$*"; }
-tx nft -f - <<NFT || fail "nft rules"
-table inet tapir_shard {
-  chain in {
-    type filter hook input priority 0;
-    tcp dport { $(join "${DROP[@]}") } drop
-    tcp dport { $(join "${REJECT[@]}") } reject with icmpx type admin-prohibited
-  }
-}
-NFT
+cn_nft_filter tapir_shard tcp "${DROP[*]}" "${REJECT[*]}"
 RUN=(--mode syn --rate 20000 --timeout 300 --retries 1)
 
 # keys FILE: "host port" of each line, sorted

@@ -31,15 +31,7 @@ for ((i = 0; i < 100; i++)); do
 done
 grep -q '^ready' "$WORK/serve.out" || fail "UDP services did not start: $(cat "$WORK/serve.out")"
 tx ss -uln | grep -q "$T:53 " || fail "dnsmasq did not start: $(cat "$WORK/dnsmasq.err")"
-tx nft -f - <<NFT || fail "nft rules"
-table inet tapir_udp {
-  chain in {
-    type filter hook input priority 0;
-    udp dport 40002 drop
-    udp dport 40003 reject with icmpx type admin-prohibited
-  }
-}
-NFT
+cn_nft_filter tapir_udp udp 40002 40003
 
 PORTS="1-200,40001-40003"
 NPORTS=203
@@ -63,20 +55,14 @@ log "--udp as nobody: 5 open, 2 open|filtered, 1 filtered, $n closed"
 grep -E ' (ntp|snmp|nbstat|echo) ' "$WORK/serve.out" | grep -q ignored &&
 	fail "a service got a probe it did not take for its protocol: $(grep ignored "$WORK/serve.out" | head -n 3)"
 # tshark's dissectors read the probes as requests of their protocols
-n=$(pcap_count "$WORK/udp.pcap" "ip.src == $CN_S_ADDR && dns.flags.response == 0 && dns.qry.type == 2 && udp.dstport == 53")
-[[ $n -ge 1 ]] || fail "no DNS NS query to port 53"
-n=$(pcap_count "$WORK/udp.pcap" "ip.src == $CN_S_ADDR && ntp.flags.mode == 3 && ntp.flags.vn == 4 && udp.dstport == 123")
-[[ $n -ge 1 ]] || fail "no NTPv4 client request to port 123"
-n=$(pcap_count "$WORK/udp.pcap" "ip.src == $CN_S_ADDR && snmp.community == \"public\" && snmp.get_request_element && udp.dstport == 161")
-[[ $n -ge 1 ]] || fail "no SNMP GetRequest to port 161"
-n=$(pcap_count "$WORK/udp.pcap" "ip.src == $CN_S_ADDR && nbns.flags.opcode == 0 && udp.dstport == 137")
-[[ $n -ge 1 ]] || fail "no NetBIOS name query to port 137"
-n=$(pcap_count "$WORK/udp.pcap" "ip.src == $T && dns.flags.response == 1 && udp.srcport == 53")
-[[ $n -ge 1 ]] || fail "dnsmasq did not answer the DNS probe"
-n=$(pcap_count "$WORK/udp.pcap" "!icmp && ip.src == $CN_S_ADDR && udp.dstport == 100")
-[[ $n -eq 1 ]] || fail "closed port 100: $n probes, not 1"
-n=$(pcap_count "$WORK/udp.pcap" "!icmp && ip.src == $CN_S_ADDR && udp.dstport == 40002")
-[[ $n -eq 2 ]] || fail "dropped port 40002: $n probes, not 2 (--retries 1)"
+P=$WORK/udp.pcap S="ip.src == $CN_S_ADDR"
+must_count "DNS NS queries to port 53" "$P" "$S && dns.flags.response == 0 && dns.qry.type == 2 && udp.dstport == 53" -ge 1
+must_count "NTPv4 client requests to port 123" "$P" "$S && ntp.flags.mode == 3 && ntp.flags.vn == 4 && udp.dstport == 123" -ge 1
+must_count "SNMP GetRequests to port 161" "$P" "$S && snmp.community == \"public\" && snmp.get_request_element && udp.dstport == 161" -ge 1
+must_count "NetBIOS name queries to port 137" "$P" "$S && nbns.flags.opcode == 0 && udp.dstport == 137" -ge 1
+must_count "dnsmasq's answers to the DNS probe" "$P" "ip.src == $T && dns.flags.response == 1 && udp.srcport == 53" -ge 1
+must_count "probes to closed port 100" "$P" "!icmp && $S && udp.dstport == 100" -eq 1
+must_count "probes to dropped port 40002 (--retries 1)" "$P" "!icmp && $S && udp.dstport == 40002" -eq 2
 log "the probes are DNS, NTP, SNMP and NetBIOS requests (tshark); closed 1 probe, dropped 2"
 
 # JSON, and the exit status

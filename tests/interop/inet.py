@@ -1,7 +1,22 @@
-"""What the python of the interop tests shares, without scapy: reading a
-TCP stream, and the Internet checksum.  lib.sh puts this folder on
-PYTHONPATH, so the scripts (and the heredocs of the .sh tests) import it."""
+"""What the python of the interop and run tests shares, without scapy: a
+TCP listener, reading a TCP stream, and the Internet checksum.  lib.sh
+(sourced by tests/run/lib_run.sh too) puts this folder on PYTHONPATH, so
+the scripts (tests/run/*_peer.py too, and the heredocs of the .sh tests)
+import it."""
+import socket
 import struct
+
+
+def listen_tcp(port, backlog):
+    """A TCP socket listening on every address at PORT (SO_REUSEADDR: a test
+    run again at once finds the port free), after printing "listening", the
+    line the shell tests wait for."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(backlog)
+    print("listening", flush=True)
+    return s
 
 
 def recv_all(sock, size=4096):

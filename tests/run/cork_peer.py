@@ -11,6 +11,8 @@
 import socket
 import sys
 
+from inet import listen_tcp  # tests/interop, on PYTHONPATH (lib.sh)
+
 
 def recv_n(c, n):
     b = b""
@@ -23,11 +25,7 @@ def recv_n(c, n):
 
 
 def server(port):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
-    s.listen(1)
-    print("listening", flush=True)
+    s = listen_tcp(port, 1)
     c, _ = s.accept()
     for n in (100, 3000):
         recv_n(c, n)

@@ -16,17 +16,15 @@ import socket
 import sys
 import time
 
+from inet import listen_tcp  # tests/interop, on PYTHONPATH (lib.sh)
+
 
 def name(e):
     return errno.errorcode.get(e.errno, str(e.errno))
 
 
 def hold(port):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
-    s.listen(4)
-    print("listening", flush=True)
+    s = listen_tcp(port, 4)
     c, _ = s.accept()
     print("accepted", flush=True)
     c.settimeout(60)

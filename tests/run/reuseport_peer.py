@@ -10,6 +10,8 @@ import errno
 import socket
 import sys
 
+from inet import recv_all  # tests/interop, on PYTHONPATH (lib.sh)
+
 
 def serve(name, port, reuse):
     s = socket.socket()
@@ -31,12 +33,7 @@ def serve(name, port, reuse):
 def ask(addr, port, n):
     for _ in range(n):
         c = socket.create_connection((addr, port), timeout=10)
-        b = b""
-        while True:
-            d = c.recv(64)
-            if not d:
-                break
-            b += d
+        b = recv_all(c, 64)
         print(b.decode() or "-", flush=True)
         c.close()
 

@@ -49,17 +49,8 @@ done
 grep ":7001 " "$WORK/ss.out" | grep -vq TIME && fail "a connection to 7001 left in tapir: $(cat "$WORK/ss.out")"
 
 # ---- the host killed -9 ----
-ip netns exec "$NS" timeout 90 python3 "$PEER" hold 7002 >"$WORK/hold2.out" 2>&1 &
-for _ in $(seq 100); do grep -q listening "$WORK/hold2.out" && break; sleep 0.1; done
-run_bg orphan --attach "$WORK/ctl" -- python3 "$PEER" client "$PEER_ADDR" 7002 "$WORK/go"
-ORPHAN=$!
-for _ in $(seq 100); do grep -q connected "$WORK/orphan.out" && break; sleep 0.1; done
-grep -q connected "$WORK/orphan.out" || fail "the client did not connect ($(tail -3 "$WORK/orphan.err"))"
+orphan_start 7002
 kill -KILL "$HOST_PID"
 _wait_gone "$HOST_PID" 50 || fail "the host survived kill -9"
-touch "$WORK/go"
-wait "$ORPHAN"
-log "the host killed -9: $(tr '\n' ' ' <"$WORK/orphan.out")"
-grep -qx 'recv ECONNRESET' "$WORK/orphan.out" || fail "recv after the host's crash: $(cat "$WORK/orphan.out" "$WORK/orphan.err")"
-grep -qE '^send (EPIPE|ECONNRESET)$' "$WORK/orphan.out" || fail "send after the host's crash: $(cat "$WORK/orphan.out" "$WORK/orphan.err")"
+orphan_check "the host's crash"
 pass

@@ -22,17 +22,13 @@ grep -q listening "$WORK/run.out" || fail "the server did not start: $(tail -3 "
 
 cat >"$WORK/client.py" <<'PY'
 import socket, sys
+from inet import recv_all  # tests/interop, on PYTHONPATH (lib.sh)
 for i in range(int(sys.argv[2])):
     s = socket.create_connection((sys.argv[1], 7007), timeout=10)
     msg = b"hello %d\n" % i
     s.sendall(msg)
     s.shutdown(socket.SHUT_WR)
-    got = b""
-    while True:
-        d = s.recv(4096)
-        if not d:
-            break
-        got += d
+    got = recv_all(s)
     s.close()
     if got != msg:
         sys.exit("client %d: echo %r" % (i, got))
