@@ -46,6 +46,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.rst_closing_reset = 1,       /* tcp_input: RST in CLOSING, LAST_ACK: ECONNRESET */
 		.rcvbuf_mss = 1,               /* tcp_input.c tcp_mss_update */
 		.listen_synack_drop = 1,       /* tcp_input: SYN|ACK to a listener */
+		.options_bsd = 1,              /* tcp_output.c tcp_addoptions */
 		.tw_ack_segments = 1,          /* tcp_timewait.c tcp_twcheck */
 		.keepidle_s = 7200,            /* net.inet.tcp.keepidle (TCPTV_KEEP_IDLE) */
 		.keepintvl_s = 75,             /* net.inet.tcp.keepintvl (TCPTV_KEEPINTVL) */

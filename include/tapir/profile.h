@@ -39,6 +39,10 @@ struct tapir_profile {
 	/* a SYN,ACK to a listener is dropped silently (FreeBSD tcp_input);
 	 * RFC 9293 3.10.7.2 answers an ACK in LISTEN with <SEQ=SEG.ACK><CTL=RST> */
 	uint8_t listen_synack_drop;
+	/* TCP options in FreeBSD's order and padding (tcp_addoptions: MSS,
+	 * NOP+window scale, SACK-permitted, timestamps, EOL padding); 0:
+	 * Linux's (MSS, SACK-permitted+timestamps, NOP+window scale) */
+	uint8_t options_bsd;
 	/* a SYN with FIN is dropped (FreeBSD net.inet.tcp.drop_synfin) */
 	uint8_t drop_synfin;
 	/* ICMP errors may end a connection (RFC 1122 4.2.3.9 hard errors;
