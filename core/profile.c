@@ -51,6 +51,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.keepidle_s = 7200,            /* net.inet.tcp.keepidle (TCPTV_KEEP_IDLE) */
 		.keepintvl_s = 75,             /* net.inet.tcp.keepintvl (TCPTV_KEEPINTVL) */
 		.keepcnt = 8,                  /* net.inet.tcp.keepcnt (TCPTV_KEEPCNT) */
+		.wscale_bufmax = 2097152,      /* kern.ipc.maxsockbuf (tcp_usr_connect) */
 		.rcvbuf = 65536,               /* net.inet.tcp.recvspace */
 		.sndbuf = 32768,               /* net.inet.tcp.sendspace */
 		.initial_window = 10,          /* net.inet.tcp.initcwnd_segments */

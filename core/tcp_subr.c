@@ -284,7 +284,10 @@ uint16_t tcp_effective_mss(struct tapir_tcp *t)
 static uint8_t tcp_pick_wscale(const struct tapir_tcp *t)
 {
 	uint8_t s = 0;
-	while (s < TCP_MAX_WSCALE && (t->rcvbuf >> s) > 65535)
+	/* the profile's wscale_bufmax: the largest buffer allowed, not this
+	 * one (FreeBSD: kern.ipc.maxsockbuf) */
+	uint32_t buf = t->s->cfg.profile.wscale_bufmax ? t->s->cfg.profile.wscale_bufmax : t->rcvbuf;
+	while (s < TCP_MAX_WSCALE && (buf >> s) > 65535)
 		s++;
 	return s;
 }

@@ -66,6 +66,10 @@ struct tapir_profile {
 	uint8_t tw_ack_segments;
 	/* keepalive defaults (RFC 1122 4.2.3.6: idle at least 2 hours) */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
+	/* the window scale offered covers this many bytes (the largest
+	 * buffer a socket may get), 0: the socket's own receive buffer
+	 * (RFC 7323 2.3 leaves it to the implementation) */
+	uint32_t wscale_bufmax;
 	/* the general TCP tunables of struct tapir_config the profile fixes */
 	uint32_t rcvbuf, sndbuf;     /* default socket buffers, bytes */
 	uint32_t initial_window;     /* segments (RFC 3390 / RFC 6928) */
