@@ -58,6 +58,8 @@ struct net_runner {
 	struct tapir_memlink *ml;
 	struct tapir_net_driver drv;
 	uint8_t *frame;             /* receive buffer for the fd driver */
+	int link_err;               /* the fd driver's fatal error (errno), 0 while it
+				     * works: then its fd is no longer polled */
 };
 
 /* An api socket, allocated when its descriptor is made and freed when the

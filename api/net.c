@@ -124,6 +124,7 @@ static struct tapir_net *net_alloc(struct net_runner *rt, const struct tapir_con
 		return NULL;
 	if (!cfg) {
 		tapir_config_default(&def);
+		def.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* sockets' buffers follow their readers */
 		cfg = &def;
 	}
 	net->stack = tapir_stack_new(cfg);
@@ -284,13 +285,21 @@ static void memlink_rx(void *arg, int side, uint8_t *frame, size_t len, tapir_ti
 static void rx_batch(struct tapir_net *net, tapir_time_t now)
 {
 	struct net_runner *rt = net->rt;
+	if (rt->link_err)
+		return;
 	for (int i = 0; i < RX_BATCH; i++) {
 		unsigned flags = 0;
 		long n = rt->drv.recv_flags
 				 ? rt->drv.recv_flags(rt->drv.ctx, rt->frame, FRAME_MAX, &flags)
 				 : rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
-		if (n <= 0)
-			break; /* 0: drained; <0: a driver error, retried next turn */
+		if (n < 0 && tapir_link_error_fatal((int)-n) && !rt->link_err) {
+			/* the device is gone (a deleted TAP reads EBADFD at
+			 * once, for ever): polling it again would spin */
+			rt->link_err = (int)-n;
+			pthread_cond_broadcast(&rt->poll_cond);
+		}
+		if (n <= 0 || rt->link_err)
+			break; /* 0: drained; <0: a passing error, retried next turn */
 		net_input(net, rt->frame, (size_t)n, now, flags);
 	}
 }
@@ -308,7 +317,7 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 	tapir_time_t now = net_now(rt->nets[0]), next = TAPIR_TIME_NEVER, t;
 	if (rt->ml)
 		tapir_memlink_deliver(rt->ml, now, memlink_rx, rt);
-	else if (rt->drv.fd >= 0)
+	else if (rt->drv.fd >= 0 && !rt->link_err)
 		rx_batch(rt->nets[0], now);
 	for (int i = 0; i < rt->nnets; i++) {
 		t = tapir_stack_poll(rt->nets[i]->stack, now);
@@ -370,7 +379,7 @@ static void *runner_main(void *arg)
 			tsp = &ts;
 		}
 		pfd[nfds++] = (struct pollfd){.fd = rt->efd, .events = POLLIN};
-		if (!rt->ml && rt->drv.fd >= 0)
+		if (!rt->ml && rt->drv.fd >= 0 && !rt->link_err)
 			pfd[nfds++] = (struct pollfd){.fd = rt->drv.fd, .events = POLLIN};
 		for (int i = 0; i < rt->nnets; i++)
 			nfds += net_service_fds(rt->nets[i], pfd + nfds);
@@ -392,6 +401,15 @@ static void *runner_main(void *arg)
 	}
 	runner_release(rt);
 	return NULL;
+}
+
+int tapir_net_link_error(struct tapir_net *net)
+{
+	int e;
+	pthread_mutex_lock(&net->rt->lock);
+	e = net->rt->link_err;
+	pthread_mutex_unlock(&net->rt->lock);
+	return e;
 }
 
 int tapir_net_start(struct tapir_net *net)

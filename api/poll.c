@@ -137,7 +137,8 @@ static int sock_wait(struct sock *s, const struct timespec *deadline)
 	struct net_runner *rt = s->net->rt;
 	tapir_time_t t0 = net_mono_us();
 	int r = 0, efd;
-	if (s->quick && !rt->fd_waiter && !rt->ml && rt->drv.fd >= 0 && s->net->ifindex >= 0 &&
+	if (s->quick && !rt->fd_waiter && !rt->ml && rt->drv.fd >= 0 && !rt->link_err &&
+	    s->net->ifindex >= 0 &&
 	    (efd = thread_efd()) >= 0) {
 		r = sock_wait_fd(s, efd, deadline);
 	} else {

@@ -20,7 +20,8 @@
 # bounded in count and time.  BENCH_SECS (default 3) sets each measurement;
 # BENCH_ONLY="lwip kernel" runs some of the systems only; BENCH_SCALE
 # (default 1000,10000,100000) the idle-connection counts of the scale rows,
-# BENCH_SCALE_ONLY=1 runs those rows (and CRR) only.
+# BENCH_SCALE_ONLY=1 runs those rows (and CRR) only; BENCH_BULK_ONLY=1 the
+# bulk rows only (tput_*: no scale, RR or CRR).
 #
 # The scale rows: load.c's scale mode holds idle connections from several
 # client processes (RLIMIT_NOFILE: 20,000 here) and from the source
@@ -174,7 +175,8 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 	# SCALE, RSS (and the kernel's slab) and CPU per request at each; the
 	# old memory rows (1000, 10000) are read from the same points
 	LOAD_TIMEOUT=$((120 + SCALE_MAX / 200))
-	case $sys in
+	[[ -n ${BENCH_BULK_ONLY:-} ]] && sys_scale=none || sys_scale=$sys
+	case $sys_scale in
 	tapir-host) HOST_MAX=$((SCALE_MAX + 1024)) server "$sys" 1500 &&
 		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC"; stop_server ;;
 	tapir-raw) # tcp_mem_max counts the buffers reserved at open: 192 KiB each
@@ -197,11 +199,11 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 		server "$sys" "$mtu" || { stop_server; continue; }
 		if [[ $sys == tap-ceiling ]]; then
 			load "$sys" "tput_k2s_$mtu" udp 9 "$SECS" $((mtu - 28)) "$SRV_PID"
-			[[ $mtu == 1500 ]] && load "$sys" rr udprr 9 "$SECS" 200000
+			[[ $mtu == 1500 && -z ${BENCH_BULK_ONLY:-} ]] && load "$sys" rr udprr 9 "$SECS" 200000
 		else
 			load "$sys" "tput_k2s_$mtu" send 9 "$SECS" 262144 "$SRV_PID"
 			load "$sys" "tput_s2k_$mtu" recv 19 "$SECS" 262144 "$SRV_PID"
-			if [[ $mtu == 1500 ]]; then
+			if [[ $mtu == 1500 && -z ${BENCH_BULK_ONLY:-} ]]; then
 				load "$sys" rr rr 7 "$SECS" 500000
 				crr_rows "$sys"
 			fi

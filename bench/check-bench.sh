@@ -79,8 +79,73 @@ p_nmap() { sed -n 's/^Host: \([0-9.]*\) .*Ports: \(.*\)$/\1 \2/p' | while read -
 p_masscan() { awk '$1 == "open" { print $4, $3 }'; }
 p_zmap() { awk 'NF { print $1, 80 }'; }
 
+ONLY=${1:-all} # all, or one part: gen (probe generation), shards, scan, ping
+
+# ---- gen: probe generation into a veth sink ----
+# 262144 SYNs (10.204.0.0/14, port 80: zmap 2.1 scans one port) as fast as
+# each tool sends them, into a target namespace that drops them at ct0's
+# ingress (nothing answers: the send path alone is measured).  pkt/s =
+# packets sent on cs0 / wall time (the whole run: start-up and the last
+# wait included); "at sink": the SYNs an nftables counter saw arrive
+# (262144 when none was lost).
+gen() {
+	local name=$1 t0 t1 c0 c1 p0 p1 pps
+	shift
+	tx nft reset counters table netdev sink >/dev/null
+	p0=$(txp)
+	# the send phase: from the first packet to the last, sampled every 20 ms
+	# (masscan 1.3.2 does not exit after --wait here: its wall time says little)
+	(while :; do echo "$(date +%s.%N) $(txp)"; sleep 0.02; done) >"$WORK/gen.$name.tx" &
+	local sampler=$!
+	t0=$(date +%s.%N)
+	NSX_TIMEOUT=${GEN_TIMEOUT:-60} sx "$@" >"$WORK/gen.$name.out" 2>"$WORK/gen.$name.err"
+	t1=$(date +%s.%N)
+	kill "$sampler"; wait "$sampler" 2>/dev/null
+	p1=$(txp)
+	c1=$(tx nft list counter netdev sink syns | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+	# from the sample before the first packet to the last change: the send phase
+	pps=$(awk -v p0="$p0" '$2 != last && NR > 1 { if (!a && $2 > p0) a = prevt; b = $1; v = $2 }
+		{ prevt = $1; last = $2 } END { if (b > a && a) printf "%d", (v - p0) / (b - a); else print 0 }' \
+		"$WORK/gen.$name.tx")
+	RESULTS+=("$(printf '{"tool":"%s","scenario":"gen262144","wall_s":%.2f,"packets_sent":%d,"syns_at_sink":%d,"send_pps":%d}' \
+		"$name" "$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$c1" "$pps")")
+	printf '%-26s gen    %8.2f s %9d pkts %9d at sink %9d pkt/s sending\n' "$name" "$(echo "$t1 - $t0" | bc)" \
+		$((p1 - p0)) "$c1" "$pps" >&3
+	sleep 1
+}
+if [[ $ONLY == all || $ONLY == gen ]]; then
+	sx ip route add 10.204.0.0/14 via "$CN_T_ADDR"
+	tx nft -f - <<NFT || fail "nft sink"
+table netdev sink {
+	counter syns { }
+	chain in {
+		type filter hook ingress device ct0 priority 0;
+		ip daddr 10.204.0.0/14 tcp flags syn counter name syns drop
+	}
+}
+NFT
+	GR=${GEN_RATE:-10000000}
+	gen tapir-syn "$TAPIR" check --mode syn --rate "$GR" --retries 0 --timeout 100 10.204.0.0/14:80
+	gen tapir-stack "$TAPIR" check --mode stack --iface cs0 --addr 10.201.0.9/24 --gateway "$CN_T_ADDR" \
+		--rate "$GR" --retries 0 --timeout 100 10.204.0.0/14:80
+	GEN_TIMEOUT=15 gen masscan masscan --rate "$GR" --wait 0 -p 80 --interface cs0 --adapter-ip "$CN_S_ADDR" \
+		--router-mac "$T_MAC" 10.204.0.0/14
+	gen zmap zmap -q -b /dev/null -p 80 -B 10G -c 0 -i cs0 -S "$CN_S_ADDR" -G "$T_MAC" -o /dev/null 10.204.0.0/14
+fi
+
+# ---- shards: 4 shards at once on the 2 cores vs one process ----
+if [[ $ONLY == all || $ONLY == shards ]]; then
+	ST=("${WIDE_HOSTS[@]/%/:1-1024}")
+	bench "tapir-syn-1proc" wide p_tapir "$TAPIR" check --mode syn --seed 7 --rate 100000 --timeout 500 "${ST[@]}"
+	bench "tapir-syn-4shards" wide p_tapir env WORK_S="$WORK/shard" bash -c '
+		for i in 1 2 3 4; do "$0" check --mode syn --seed 7 --shard $i/4 --rate 25000 --timeout 500 "$@" >"$WORK_S.$i" & done
+		wait; cat "$WORK_S".*' "$TAPIR" "${ST[@]}"
+fi
+
 R=100000
+[[ $ONLY == all || $ONLY == scan ]] || SKIP_SCAN=1
 for sc in full wide; do
+	[[ -z ${SKIP_SCAN:-} ]] || break
 	if [[ $sc == full ]]; then T=("$CN_T_ADDR:1-65535"); NT=("$CN_T_ADDR"); P=1-65535; MT=$CN_T_ADDR
 	else T=("${WIDE_HOSTS[@]/%/:1-1024}"); NT=(10.201.3.0/26); P=1-1024; MT=10.201.3.0/26; fi
 	bench "tapir-connect" $sc p_tapir "$TAPIR" check --mode connect --rate $R --timeout 500 "${T[@]}"
@@ -118,9 +183,10 @@ bench_zmap() {
 		"$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact")")
 	printf '%-22s %-6s %8.2f s %9d pkts  exact=%s\n' tapir-auto port80 "$(echo "$t1 - $t0" | bc)" $((p1 - p0)) "$exact" >&3
 }
-bench_zmap
+[[ -z ${SKIP_SCAN:-} ]] && bench_zmap
 
 # ---- ping: 200 hosts, three pingers at once ----
+if [[ $ONLY == all || $ONLY == ping ]]; then
 cn_addrs 10.201.1 1 100
 cn_addrs 10.201.2 1 50
 tx ip route add blackhole 10.201.1.0/24
@@ -155,9 +221,11 @@ for tool in tapir fping; do
 	printf '%-22s %-6s %8.2f s  (3 at once) credited right: %s\n' "$tool ping" ping200 "$(echo "$t1 - $t0" | bc)" "$ok" >&3
 done
 
+fi
+
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "load average after: $LOAD1" >&3
 RESULTS+=("$(printf '{"loadavg_before":"%s","loadavg_after":"%s","cpus":%d}' "$LOAD0" "$LOAD1" "$(nproc)")")
 mkdir -p build/bench
-{ echo "["; (IFS=,; echo "${RESULTS[*]}" | sed 's/},{/},\n{/g'); echo "]"; } >build/bench/check.json
-echo "wrote build/bench/check.json" >&3
+{ echo "["; (IFS=,; echo "${RESULTS[*]}" | sed 's/},{/},\n{/g'); echo "]"; } >"build/bench/check${1:+-$1}.json"
+echo "wrote build/bench/check${1:+-$1}.json" >&3

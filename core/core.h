@@ -328,7 +328,8 @@ tapir_time_t tp_wheel_next(const struct tp_wheel *w);
 /* Runs the hooks of POINT; false when one dropped the packet. */
 bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
 	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock);
-/* ... at a TCP point, with the segment's addresses of either family */
+/* ... at an IP or TCP point, with the packet's addresses of either family
+ * (the family is DST's) */
 bool hook_run_ip(struct tapir_stack *s, enum tapir_hook_point point, uint8_t *data, size_t len,
 		 const struct tapir_ip *src, const struct tapir_ip *dst, struct tapir_tcp *sock);
 #define HOOKED(s, point) ((s)->nhooks[point] != 0)
@@ -428,13 +429,24 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
  * negative errno; P consumed. */
 int ipv4_broadcast(struct tapir_stack *s, int ifindex, struct tp_pkt *p, uint32_t src,
 		   uint8_t proto);
+/* ---- loopback.c: 127.0.0.0/8, ::1 and datagrams to ourselves ---- */
+/* The loopback's MTU: what one small packet buffer holds, so that loopback
+ * traffic never takes the few large ones (Linux's lo has 65536). */
+#define TP_LOOP_MTU 1500
+#define TP_IPV4_LOOPBACK 0x7f000001u /* the source for a 127/8 destination */
+/* A is in 127.0.0.0/8 or is ::1 */
+bool tp_ip_is_loopback(const struct tapir_ip *a);
+/* A, either family, is one of ours: an interface's or the loopback's */
+bool tp_ip_is_local(const struct tapir_stack *s, const struct tapir_ip *a);
 /* Queues P (a whole IPv4 or IPv6 packet to one of our addresses) for
- * delivery on the next poll; 0 or -ENOBUFS (P consumed). */
+ * delivery on the next poll; 0 or -ENOBUFS (P consumed, loop_dropped
+ * counted). */
 int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p);
 /* Delivers datagrams sent to our own addresses; returns the next deadline. */
 tapir_time_t ipv4_loop_poll(struct tapir_stack *s);
 /* Route lookup: the interface and next hop for DST, or -1. */
 int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop);
+/* A is one of ours: an interface's, or in 127.0.0.0/8 */
 bool ipv4_is_local(const struct tapir_stack *s, uint32_t a);
 bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a);
 /* The MTU of the interface DST is routed through (0: no route). */
@@ -497,8 +509,14 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src,
 		const uint8_t *dst, uint8_t proto, uint8_t hlim, int ifindex, unsigned flags);
 /* The offset of the upper-layer header after the extension headers from
  * OFF (NH: the first; on return, the upper layer's), past a fragment header
- * only in fragment zero; -1 when the chain runs beyond LEN. */
-int ipv6_upper(const uint8_t *p, size_t len, size_t off, uint8_t *nh);
+ * only in fragment zero; -1 when the chain runs beyond LEN.  FRAG (may be
+ * NULL): set when it passed the header of fragment zero of a fragmented
+ * packet, whose upper-layer checksum covers the fragments to come. */
+int ipv6_upper_frag(const uint8_t *p, size_t len, size_t off, uint8_t *nh, bool *frag);
+static inline int ipv6_upper(const uint8_t *p, size_t len, size_t off, uint8_t *nh)
+{
+	return ipv6_upper_frag(p, len, off, nh, NULL);
+}
 /* The route to DST: the interface and next hop, or -1. */
 int ipv6_route(const struct tapir_stack *s, const uint8_t *dst, uint8_t nexthop[16]);
 /* ADDR is one of ours: the interface, or -1.  TENTATIVE: count those too. */
@@ -603,6 +621,8 @@ static inline int tp_l4_output(struct tapir_stack *s, struct tp_pkt *p, const st
 /* The path MTU towards DST, either family (0: no route) */
 static inline unsigned tp_l4_path_mtu(struct tapir_stack *s, const struct tapir_ip *dst)
 {
+	if (tp_ip_is_loopback(dst))
+		return TP_LOOP_MTU;
 	return tapir_ip_is_v4(dst) ? ipv4_path_mtu(s, tapir_ip_v4(dst)) : ipv6_path_mtu(s, dst->b);
 }
 

@@ -40,12 +40,24 @@ static bool hooks_call(struct tapir_stack *s, struct tapir_hook_pkt *p)
 	return true;
 }
 
+/* A LINK frame's IP version, by its EtherType (hook.h: FAMILY) */
+static uint8_t link_family(const uint8_t *frame, size_t len)
+{
+	uint16_t type = len > TAPIR_ETH_HLEN ? tapir_get16(frame + TAPIR_ETH_TYPE) : 0;
+	return type == TAPIR_ETH_P_IPV4 ? 4 : type == TAPIR_ETH_P_IPV6 ? 6 : 0;
+}
+
 bool hook_run(struct tapir_stack *s, enum tapir_hook_point point, int ifindex, uint8_t *data,
 	      size_t len, uint32_t src, uint32_t dst, struct tapir_tcp *sock)
 {
+	bool link = point == TAPIR_HOOK_LINK_RX || point == TAPIR_HOOK_LINK_TX;
 	struct tapir_hook_pkt p = {.point = point, .ifindex = ifindex, .data = data, .len = len,
 				   .src = src, .dst = dst, .sock = sock, .now = s->now,
-				   .saddr = tapir_ip_from_v4(src), .daddr = tapir_ip_from_v4(dst)};
+				   .family = link ? link_family(data, len) : 4};
+	if (!link) { /* an IPv4 IP point */
+		p.saddr = tapir_ip_from_v4(src);
+		p.daddr = tapir_ip_from_v4(dst);
+	}
 	return hooks_call(s, &p);
 }
 
@@ -54,42 +66,99 @@ bool hook_run_ip(struct tapir_stack *s, enum tapir_hook_point point, uint8_t *da
 {
 	struct tapir_hook_pkt p = {.point = point, .ifindex = -1, .data = data, .len = len,
 				   .src = tp_ip_hook(src), .dst = tp_ip_hook(dst), .sock = sock,
-				   .now = s->now, .saddr = *src, .daddr = *dst};
+				   .now = s->now, .saddr = *src, .daddr = *dst,
+				   .family = tapir_ip_is_v4(dst) ? 4 : 6};
 	return hooks_call(s, &p);
 }
 
-static void fix_l4(uint8_t *l4, size_t len, const struct tapir_ip *src, const struct tapir_ip *dst,
-		   uint8_t proto)
+/* The transport header of the IPv4 or IPv6 packet IP (LEN bytes, maybe
+ * with a link's padding after it): its offset and protocol, and the
+ * packet's length by its own header; -1 when there is none to read.
+ * *WHOLE: not fragment zero of a fragmented packet. */
+static int ip_l4(const uint8_t *ip, size_t len, size_t *iplen, uint8_t *proto, bool *whole)
 {
-	size_t at = proto == TAPIR_IPPROTO_TCP ? 16 : proto == TAPIR_IPPROTO_UDP ? 6 : 2;
+	if (len >= TAPIR_IPV4_HLEN && ip[0] >> 4 == 4) {
+		size_t hl = (size_t)(ip[0] & 15) * 4, total = tapir_get16(ip + TAPIR_IPV4_LEN);
+		uint16_t frag = tapir_get16(ip + TAPIR_IPV4_FRAG);
+		if (hl < TAPIR_IPV4_HLEN || total < hl || total > len || (frag & TAPIR_IPV4_OFFMASK))
+			return -1;
+		*iplen = total;
+		*proto = ip[TAPIR_IPV4_PROTO];
+		*whole = !(frag & TAPIR_IPV4_MF);
+		return (int)hl;
+	}
+	if (len >= TAPIR_IPV6_HLEN && ip[0] >> 4 == 6) {
+		bool frag;
+		int off;
+		*iplen = TAPIR_IPV6_HLEN + (size_t)tapir_get16(ip + TAPIR_IPV6_PLEN);
+		*proto = ip[TAPIR_IPV6_NXT];
+		if (*iplen > len)
+			return -1;
+		off = ipv6_upper_frag(ip, *iplen, TAPIR_IPV6_HLEN, proto, &frag);
+		*whole = !frag;
+		return off;
+	}
+	return -1;
+}
+
+int tapir_hook_l4(const struct tapir_hook_pkt *p, uint8_t *proto)
+{
+	size_t iplen;
+	bool whole;
+	int off;
+	switch (p->point) {
+	case TAPIR_HOOK_LINK_RX:
+	case TAPIR_HOOK_LINK_TX:
+		if (!p->family)
+			return -1;
+		off = ip_l4(p->data + TAPIR_ETH_HLEN, p->len - TAPIR_ETH_HLEN, &iplen, proto, &whole);
+		return off < 0 ? -1 : off + TAPIR_ETH_HLEN;
+	case TAPIR_HOOK_IP_RX:
+	case TAPIR_HOOK_IP_TX:
+		return ip_l4(p->data, p->len, &iplen, proto, &whole);
+	default:
+		*proto = TAPIR_IPPROTO_TCP;
+		return 0;
+	}
+}
+
+/* The checksum of the transport message L4 (LEN bytes) of protocol PROTO,
+ * PSEUDO the sum of its pseudo-header (not used by ICMP for IPv4) */
+static void fix_l4(uint8_t *l4, size_t len, uint32_t pseudo, uint8_t proto)
+{
+	size_t at = proto == TAPIR_IPPROTO_TCP ? TAPIR_TH_CSUM
+		    : proto == TAPIR_IPPROTO_UDP ? TAPIR_UH_CSUM : 2;
 	uint16_t sum;
-	if (len < at + 2 || (proto == TAPIR_IPPROTO_UDP && tapir_get16(l4 + 6) == 0))
+	if (len < at + 2 || (proto == TAPIR_IPPROTO_UDP && tapir_get16(l4 + at) == 0))
 		return; /* too short to hold one, or a UDP datagram sent without */
 	tapir_put16(l4 + at, 0);
-	if (proto == TAPIR_IPPROTO_ICMP)
-		sum = tapir_csum(l4, len);
-	else
-		sum = tapir_csum_fold(tapir_csum_add(tp_l4_pseudo(src, dst, proto, (uint32_t)len), l4, len));
+	sum = tapir_csum_fold(tapir_csum_add(proto == TAPIR_IPPROTO_ICMP ? 0 : pseudo, l4, len));
 	if (proto == TAPIR_IPPROTO_UDP && sum == 0)
-		sum = 0xffff;
+		sum = 0xffff; /* RFC 768: zero means "none" */
 	tapir_put16(l4 + at, sum);
 }
 
 static void fix_ip(uint8_t *ip, size_t len)
 {
-	size_t hl;
-	if (len < TAPIR_IPV4_HLEN || ip[0] >> 4 != 4 || (hl = (size_t)(ip[0] & 15) * 4) > len)
-		return;
-	tapir_put16(ip + 10, 0);
-	tapir_put16(ip + 10, tapir_csum(ip, hl));
-	if (tapir_get16(ip + 6) & 0x3fff) /* a fragment: the L4 checksum spans all of them */
-		return;
-	if (ip[9] == TAPIR_IPPROTO_TCP || ip[9] == TAPIR_IPPROTO_UDP || ip[9] == TAPIR_IPPROTO_ICMP)
-	{
-		struct tapir_ip src = tapir_ip_from_v4(tapir_get32(ip + 12)),
-				dst = tapir_ip_from_v4(tapir_get32(ip + 16));
-		fix_l4(ip + hl, len - hl, &src, &dst, ip[9]);
+	size_t iplen;
+	uint8_t proto;
+	bool whole;
+	int off = ip_l4(ip, len, &iplen, &proto, &whole);
+	struct tapir_ip src, dst;
+	uint8_t ecn;
+	uint32_t pseudo = 0;
+
+	if (len >= TAPIR_IPV4_HLEN && ip[0] >> 4 == 4 && (size_t)(ip[0] & 15) * 4 <= len &&
+	    (ip[0] & 15) >= 5) { /* RFC 791 3.1: the header's own, in every fragment */
+		tapir_put16(ip + TAPIR_IPV4_CSUM, 0);
+		tapir_put16(ip + TAPIR_IPV4_CSUM, tapir_csum(ip, (size_t)(ip[0] & 15) * 4));
 	}
+	if (off < 0 || !whole ||
+	    (proto != TAPIR_IPPROTO_TCP && proto != TAPIR_IPPROTO_UDP &&
+	     proto != TAPIR_IPPROTO_ICMP && proto != TAPIR_IPPROTO_ICMPV6))
+		return; /* (a fragment: the transport checksum spans all of them) */
+	tp_l4_addrs(ip, iplen - (size_t)off, proto, &src, &dst, &ecn, &pseudo);
+	fix_l4(ip + off, iplen - (size_t)off, pseudo, proto);
 }
 
 void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
@@ -97,7 +166,7 @@ void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
 	switch (p->point) {
 	case TAPIR_HOOK_LINK_RX:
 	case TAPIR_HOOK_LINK_TX:
-		if (p->len > TAPIR_ETH_HLEN && tapir_get16(p->data + 12) == TAPIR_ETH_P_IPV4)
+		if (p->family)
 			fix_ip(p->data + TAPIR_ETH_HLEN, p->len - TAPIR_ETH_HLEN);
 		break;
 	case TAPIR_HOOK_IP_RX:
@@ -105,7 +174,9 @@ void tapir_hook_fix_checksums(struct tapir_hook_pkt *p)
 		fix_ip(p->data, p->len);
 		break;
 	default:
-		fix_l4(p->data, p->len, &p->saddr, &p->daddr, TAPIR_IPPROTO_TCP);
+		fix_l4(p->data, p->len,
+		       tp_l4_pseudo(&p->saddr, &p->daddr, TAPIR_IPPROTO_TCP, (uint32_t)p->len),
+		       TAPIR_IPPROTO_TCP);
 	}
 }
 

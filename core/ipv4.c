@@ -10,6 +10,9 @@
 
 bool ipv4_is_local(const struct tapir_stack *s, uint32_t a)
 {
+	/* RFC 1122 3.2.1.3 (g): all of 127/8 is this host's loopback */
+	if (tapir_ipv4_is_loopback(a))
+		return true;
 	for (int i = 0; i < s->nifaces; i++)
 		if (s->ifaces[i].up && s->ifaces[i].addr == a)
 			return true;
@@ -46,7 +49,10 @@ int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop)
 
 unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
 {
-	int i = ipv4_route(s, dst, NULL);
+	int i;
+	if (tapir_ipv4_is_loopback(dst))
+		return TP_LOOP_MTU;
+	i = ipv4_route(s, dst, NULL);
 	return i < 0 ? 0 : s->ifaces[i].mtu;
 }
 
@@ -134,6 +140,10 @@ int ipv4_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 	/* RFC 1122 3.2.1.3: never a source (0/8: we do not boot from the net) */
 	if (tapir_ipv4_is_martian_source(src) || ipv4_is_broadcast(s, src) || ipv4_is_local(s, src))
 		return TAPIR_DROP_ip_bad_source;
+	/* RFC 1122 3.2.1.3 (g): 127/8 never comes from outside the host; our
+	 * own loopback datagrams take ip_loop_queue, never this path */
+	if (tapir_ipv4_is_loopback(dst))
+		return TAPIR_DROP_ip_not_for_us;
 	/* RFC 1122 3.3.4.2: the weak host model: any of our addresses on any
 	 * interface, and broadcasts on the interface they came in on */
 	if (!ipv4_is_local(s, dst) && dst != TAPIR_IPV4_BROADCAST &&
@@ -187,21 +197,6 @@ static void ipv4_header(uint8_t *h, size_t total, uint16_t id, uint16_t frag, ui
 	tapir_put16(h + 10, tapir_csum(h, TAPIR_IPV4_HLEN));
 }
 
-/* A datagram to one of our own addresses never touches a link: it waits in
- * a bounded queue and is delivered on the next poll, so that input is never
- * re-entered from output. */
-#define LOOP_LIMIT 256
-int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p)
-{
-	if (s->loop_len >= LOOP_LIMIT) {
-		tp_pkt_free(s, p);
-		return -ENOBUFS;
-	}
-	TP_FIFO_PUSH(s->loop_head, s->loop_tail, p, next);
-	s->loop_len++;
-	return 0;
-}
-
 static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
 		     uint8_t proto, uint16_t id, uint8_t tos)
 {
@@ -213,33 +208,23 @@ static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint
 	return ip_loop_queue(s, p);
 }
 
-tapir_time_t ipv4_loop_poll(struct tapir_stack *s)
+/* To or from 127/8: never routed to a link (RFC 1122 3.2.1.3 (g)); a
+ * loopback source towards anything but ourselves has no route, as on
+ * Linux.  The source for a 127/8 destination is 127.0.0.1. */
+static int ipv4_output_loopback(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
+				uint32_t dst, uint8_t proto, uint16_t id, unsigned flags)
 {
-	/* only what was queued before this call, so a reply loop terminates */
-	unsigned n = s->loop_len;
-	while (n-- && s->loop_head) {
-		struct tp_pkt *p = s->loop_head;
-		int r;
-		TP_FIFO_POP(s->loop_head, s->loop_tail, next);
-		s->loop_len--;
-		/* counted like a received frame, so that rx_frames ==
-		 * rx_delivered + drops holds for these too */
-		STAT(s, rx_frames);
-		if (p->data[0] >> 4 == 6) {
-			/* the link-layer flags of the last frame do not apply */
-			s->rx_l2_broadcast = false;
-			r = ipv6_deliver_local(s, p->data, p->len);
-		} else {
-			STAT(s, ip_rx);
-			r = ipv4_deliver(s, 0, p->data, p->len);
-		}
-		if (r == TP_OK)
-			STAT(s, rx_delivered);
-		else
-			s->stats.drop[r]++;
+	if (!ipv4_is_local(s, dst)) {
+		STAT(s, ip_no_route);
 		tp_pkt_free(s, p);
+		return -ENETUNREACH;
 	}
-	return s->loop_head ? s->now : TAPIR_TIME_NEVER;
+	if (p->len + TAPIR_IPV4_HLEN > 65535) {
+		tp_pkt_free(s, p);
+		return -EMSGSIZE;
+	}
+	return ipv4_loop(s, p, src ? src : TP_IPV4_LOOPBACK, dst, proto, id,
+			 (flags & TP_IP_ECT0) ? 2 : 0);
 }
 
 /* The last step of output for a packet or fragment with its header. */
@@ -278,11 +263,14 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 		uint8_t proto, unsigned flags)
 {
 	uint32_t nexthop;
-	int ifindex = ipv4_route(s, dst, &nexthop);
+	int ifindex;
 	const struct tp_iface *ifc;
 	size_t plen = p->len, chunk;
 	uint16_t id = s->ip_id++;
 
+	if (tapir_ipv4_is_loopback(dst) || tapir_ipv4_is_loopback(src))
+		return ipv4_output_loopback(s, p, src, dst, proto, id, flags);
+	ifindex = ipv4_route(s, dst, &nexthop);
 	if (ifindex < 0) {
 		STAT(s, ip_no_route);
 		tp_pkt_free(s, p);

@@ -166,6 +166,15 @@ static void trace_ip6(struct tapir_stack *s, const char *dir, const uint8_t *h, 
 		 tapir_get16(h + TAPIR_IPV6_PLEN), h[TAPIR_IPV6_HLIM], frag);
 }
 
+/* The IP hooks of POINT (tapir/hook.h) on the IPv6 packet PKT, with its
+ * addresses; false when one dropped it. */
+static bool ipv6_hook(struct tapir_stack *s, enum tapir_hook_point point, uint8_t *pkt, size_t len)
+{
+	struct tapir_ip src = tapir_ip_from_v6(pkt + TAPIR_IPV6_SRC),
+			dst = tapir_ip_from_v6(pkt + TAPIR_IPV6_DST);
+	return hook_run_ip(s, point, pkt, len, &src, &dst, NULL);
+}
+
 /* ---- input ---- */
 
 /* The length of the extension header at OFF (RFC 8200 4.3: 8-byte units
@@ -179,8 +188,10 @@ static size_t ext_len(const uint8_t *p, size_t len, size_t off)
 	return off + hl > len ? 0 : hl;
 }
 
-int ipv6_upper(const uint8_t *p, size_t len, size_t off, uint8_t *nh)
+int ipv6_upper_frag(const uint8_t *p, size_t len, size_t off, uint8_t *nh, bool *frag)
 {
+	if (frag)
+		*frag = false;
 	for (int n = 0; n <= IP6_MAX_EXT; n++) {
 		size_t hl;
 		switch (*nh) {
@@ -189,6 +200,8 @@ int ipv6_upper(const uint8_t *p, size_t len, size_t off, uint8_t *nh)
 			if (off + TAPIR_IPV6_FH_LEN > len ||
 			    (tapir_get16(p + off + TAPIR_IPV6_FH_OFF) & TAPIR_IPV6_FH_OFFMASK))
 				return -1;
+			if (frag) /* RFC 6946 4: an atomic fragment is the whole packet */
+				*frag |= tapir_get16(p + off + TAPIR_IPV6_FH_OFF) & TAPIR_IPV6_FH_MF;
 			hl = TAPIR_IPV6_FH_LEN;
 			break;
 		case TAPIR_IPPROTO_HOPOPTS:
@@ -390,6 +403,8 @@ int ipv6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 		return TAPIR_DROP_ip6_tentative; /* RFC 4862 5.4 */
 	if (mine < 0 && !(tapir_ipv6_is_multicast(dst) && nd_joined(s, ifindex, dst)))
 		return TAPIR_DROP_ip6_not_for_us;
+	if (HOOKED(s, TAPIR_HOOK_IP_RX) && !ipv6_hook(s, TAPIR_HOOK_IP_RX, pkt, len))
+		return TAPIR_DROP_hook;
 	STAT(s, ip6_rx);
 	if (TRACE_ON(s, TAPIR_TR_IP6))
 		trace_ip6(s, "rx", pkt, len);
@@ -436,6 +451,11 @@ static void rtalert_header(uint8_t *o, uint8_t nh)
 
 static void ipv6_send(struct tapir_stack *s, int ifindex, const uint8_t *nexthop, struct tp_pkt *p)
 {
+	if (HOOKED(s, TAPIR_HOOK_IP_TX) && !ipv6_hook(s, TAPIR_HOOK_IP_TX, p->data, p->len)) {
+		STAT(s, tx_hook_dropped);
+		tp_pkt_free(s, p);
+		return;
+	}
 	STAT(s, ip6_tx);
 	if (TRACE_ON(s, TAPIR_TR_IP6))
 		trace_ip6(s, "tx", p->data, p->len);
@@ -487,12 +507,20 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 	uint8_t nexthop[16];
 	size_t unfrag = TAPIR_IPV6_HLEN;
 	unsigned mtu;
+	bool lo = tapir_ipv6_is_loopback(dst);
 
-	if (ifindex >= 0 && (tapir_ipv6_is_link_local(dst) || tapir_ipv6_is_multicast(dst)))
+	/* RFC 4291 2.5.3: ::1 is never routed to a link; from it, only to us */
+	if (src && tapir_ipv6_is_loopback(src) && !lo && ipv6_local_iface(s, dst, false) < 0) {
+		ifindex = -1;
+	} else if (lo) {
+		ifindex = 0; /* for its hop limit only */
+		src = src ? src : dst;
+	} else if (ifindex >= 0 && (tapir_ipv6_is_link_local(dst) || tapir_ipv6_is_multicast(dst))) {
 		memcpy(nexthop, dst, 16);
-	else
+	} else {
 		ifindex = ipv6_route(s, dst, nexthop);
-	if (ifindex < 0 || !s->ifaces[ifindex].v6) {
+	}
+	if (ifindex < 0 || (!lo && !s->ifaces[ifindex].v6)) {
 		STAT(s, ip6_no_route);
 		tp_pkt_free(s, p);
 		return -ENETUNREACH;
@@ -514,7 +542,7 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 	}
 	ipv6_header(tp_pkt_push(p, TAPIR_IPV6_HLEN), p->len, proto, hlim, src, dst,
 		    flags & TP_IP_ECT0);
-	if (ipv6_local_iface(s, dst, false) >= 0) {
+	if (lo || ipv6_local_iface(s, dst, false) >= 0) {
 		STAT(s, ip6_tx);
 		if (TRACE_ON(s, TAPIR_TR_IP6))
 			trace_ip6(s, "loop", p->data, p->len);

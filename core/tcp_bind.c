@@ -69,14 +69,10 @@ int tapir_tcp_bind(struct tapir_tcp *t, uint32_t addr, uint16_t port)
 	return tapir_tcp_bind_addr(t, &a, port);
 }
 
-/* ADDR is one of the stack's, or an "any" */
+/* ADDR is one of the stack's (the loopback's too), or an "any" */
 static bool tcp_addr_local(const struct tapir_stack *s, const struct tapir_ip *a)
 {
-	if (tapir_ip_is_any(a))
-		return true;
-	if (tapir_ip_is_v4(a))
-		return ipv4_is_local(s, tapir_ip_v4(a));
-	return ipv6_local_iface(s, a->b, true) >= 0;
+	return tapir_ip_is_any(a) || tp_ip_is_local(s, a);
 }
 
 int tapir_tcp_bind_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uint16_t port)
@@ -152,12 +148,16 @@ int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_t
 	return tapir_tcp_connect_addr(t, &a, port, now);
 }
 
-/* A connection from T to RADDR may be tried: the interface it leaves by,
- * or a negative errno */
+/* A connection from T to RADDR may be tried: the interface it leaves by
+ * (0 for the loopback, which needs none), or a negative errno */
 static int tcp_connect_route(const struct tapir_tcp *t, const struct tapir_ip *raddr)
 {
 	const struct tapir_stack *s = t->s;
 	int i;
+	/* RFC 1122 3.2.1.3 (g): a loopback source reaches only this host */
+	if (t->bound && !tapir_ip_is_any(&t->laddr) && tp_ip_is_loopback(&t->laddr) &&
+	    !tp_ip_is_local(s, raddr))
+		return -EINVAL;
 	if (tapir_ip_is_v4(raddr)) {
 		uint32_t a = tapir_ip_v4(raddr);
 		if (!a || a == TAPIR_IPV4_BROADCAST || tapir_ipv4_is_multicast(a))
@@ -165,7 +165,7 @@ static int tcp_connect_route(const struct tapir_tcp *t, const struct tapir_ip *r
 		/* a :: socket reaches IPv4 v4-mapped, unless IPv6-only (RFC 3493 5.3) */
 		if (t->v6only || (t->bound && !tapir_ip_is_v4(&t->laddr) && !tapir_ip_is_any(&t->laddr)))
 			return -ENETUNREACH;
-		i = ipv4_route(s, a, NULL);
+		i = tapir_ipv4_is_loopback(a) ? 0 : ipv4_route(s, a, NULL);
 		return i < 0 ? -ENETUNREACH : i;
 	}
 	/* RFC 9293 3.9.1.1 / RFC 4291 2.7: no connection to a group */
@@ -173,17 +173,21 @@ static int tcp_connect_route(const struct tapir_tcp *t, const struct tapir_ip *r
 		return -EINVAL;
 	if (t->bound && tapir_ip_is_v4(&t->laddr))
 		return -EAFNOSUPPORT; /* an IPv4 socket */
-	i = ipv6_route(s, raddr->b, NULL);
+	i = tapir_ipv6_is_loopback(raddr->b) ? 0 : ipv6_route(s, raddr->b, NULL);
 	return i < 0 ? -ENETUNREACH : i;
 }
 
 /* T bound to an "any": the address of interface IFINDEX towards RADDR
- * (RFC 6724 5 for IPv6) */
+ * (RFC 6724 5 for IPv6); towards the loopback, 127.0.0.1 or ::1 */
 static int tcp_connect_source(struct tapir_tcp *t, const struct tapir_ip *raddr, int ifindex)
 {
 	const uint8_t *src;
 	if (!tapir_ip_is_any(&t->laddr))
 		return 0;
+	if (tp_ip_is_loopback(raddr)) {
+		t->laddr = tapir_ip_is_v4(raddr) ? tapir_ip_from_v4(TP_IPV4_LOOPBACK) : *raddr;
+		return 0;
+	}
 	if (tapir_ip_is_v4(raddr)) {
 		t->laddr = tapir_ip_from_v4(t->s->ifaces[ifindex].addr);
 		return 0;

@@ -505,6 +505,7 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg)
 		t->rcv_nxt += len;
 		/* the new bytes may reach ranges that arrived early */
 		tcp_ooo_merge(t);
+		tcp_rcv_rtt_measure(t);
 		/* RFC 5681 4.2 / RFC 1122 4.2.3.2 ask for an ACK at least every
 		 * second full-sized segment; like Linux and FreeBSD we ACK every
 		 * second segment of any size, a filled hole at once, and delay
@@ -644,6 +645,14 @@ struct tcp_verdict tcp_sync_input(struct tapir_tcp *t, const struct tp_seg *seg)
 	return v;
 }
 
+/* A reset answering SEG (back to where it came from), counted. */
+static void tcp_answer_rst(struct tapir_stack *s, const struct tp_seg *seg, uint32_t seq,
+			   uint32_t ack, uint8_t flags)
+{
+	STAT(s, tcp_rst_sent);
+	tcp_respond(s, &seg->dst, seg->dport, &seg->src, seg->sport, seq, ack, flags);
+}
+
 /* The one place a segment's verdict is carried out: its answer, the end of
  * the connection, and then (OUTPUT) what the connection has to send.
  * Returns what tapir_stack_input counts. */
@@ -660,18 +669,14 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 	case TCP_ANS_CHALLENGE:
 		tcp_challenge_ack(t);
 		break;
-	case TCP_ANS_RST_ACKNO:
-		STAT(t->s, tcp_rst_sent);
-		tcp_respond(t->s, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, 0,
-			    TAPIR_TH_RST);
+	case TCP_ANS_RST_ACKNO: /* <SEQ=SEG.ACK><CTL=RST> */
+		tcp_answer_rst(t->s, seg, seg->ack, 0, TAPIR_TH_RST);
 		break;
 	case TCP_ANS_RST:
 		tcp_send_rst(t);
 		break;
 	case TCP_ANS_RST_ACK:
-		STAT(t->s, tcp_rst_sent);
-		tcp_respond(t->s, &t->laddr, t->lport, &t->raddr, t->rport, t->snd_nxt, t->rcv_nxt,
-			    TAPIR_TH_RST | TAPIR_TH_ACK);
+		tcp_answer_rst(t->s, seg, t->snd_nxt, t->rcv_nxt, TAPIR_TH_RST | TAPIR_TH_ACK);
 		break;
 	default:
 		break;

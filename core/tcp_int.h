@@ -170,6 +170,8 @@ struct tapir_tcp {
 	bool force;                         /* persist probe: send one byte past the window */
 	bool syn_rexmt;                     /* our SYN (or SYN,ACK) was retransmitted */
 	bool v6only;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
+	bool rcv_auto;                      /* the receive buffer is autotuned (tcp_mem.c) */
+	bool rcv_rtt_on, rcv_space_on;      /* ... a measurement of each is running */
 	struct tapir_ip laddr, raddr;       /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
 
@@ -181,6 +183,12 @@ struct tapir_tcp {
 	uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: right edge last advertised */
 	uint32_t rcv_fin_seq;
 	struct tp_range ooo[TCP_OOO_MAX];
+	/* receive-buffer autotuning (tcp_mem.c) */
+	uint32_t rcv_rtt_seq;               /* the RTT sample ends when RCV.NXT passes it */
+	uint32_t rcv_copied;                /* bytes the reader took since RCV_SPACE_AT */
+	uint32_t rcv_space;                 /* the most it took in one round trip */
+	tapir_time_t rcv_rtt_at, rcv_rtt;   /* the sample's start; the receiver's RTT */
+	tapir_time_t rcv_space_at;
 
 	/* RFC 7323 and RFC 2018, as negotiated on the SYNs */
 	bool ws_ok, ts_ok, sack_ok;
@@ -377,6 +385,14 @@ struct tapir_tcp *tcp_lookup(struct tapir_stack *s, const struct tapir_ip *laddr
 int tcp_ring_get(struct tapir_tcp *t, struct tp_ring *r, uint32_t need);
 /* Gives R's memory back (to the cache first); its bytes are dropped */
 void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r);
+/* Receive-buffer autotuning: in-order text came (the receiver's RTT) ... */
+void tcp_rcv_rtt_measure(struct tapir_tcp *t);
+/* ... and the reader took COPIED bytes (the buffer follows it) */
+void tcp_rcv_space_adjust(struct tapir_tcp *t, uint32_t copied);
+/* An emptied receive ring that autotuning grew keeps its memory */
+bool tcp_rcv_ring_keep(const struct tapir_tcp *t);
+/* The buffer the window scale must cover: the autotuning's ceiling too */
+uint32_t tcp_rcvbuf_ceiling(const struct tapir_tcp *t);
 
 /* tcp_tw.c: TIME-WAIT as a compact record */
 int tcp_tw_init(struct tp_tcp *tc);

@@ -314,3 +314,97 @@ void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m)
 	m->time_wait = tc->ntw;
 	m->time_wait_bytes = tcp_tw_bytes(tc);
 }
+
+/* ---- receive-buffer autotuning: dynamic right-sizing (the idea of
+ * Linux's tcp_rcv_space_adjust and FreeBSD's receive buffer scaling).  A
+ * fixed buffer caps a connection at buffer/RTT; a large one for every
+ * connection costs memory a slow reader never uses.  So the buffer
+ * follows the reader: each round trip, what the application took is
+ * measured, and the buffer grows to about twice that, so that the window
+ * stays ahead of a sender whose window doubles each round trip (slow
+ * start).  It only grows: the right edge of the window never moves back
+ * (RFC 9293 3.8.6, RFC 7323 2.4). ---- */
+
+uint32_t tcp_rcvbuf_ceiling(const struct tapir_tcp *t)
+{
+	uint32_t max = t->s->cfg.tcp_rcvbuf_max;
+	return t->rcv_auto && max > t->rcvbuf ? max : t->rcvbuf;
+}
+
+/* A ring grown past the default size for a reader that keeps up is
+ * emptied by every read: given back each time, it would come back from
+ * malloc (mmap at that size) and be faulted in page by page for every
+ * batch of segments.  So a tuned connection keeps it until it closes:
+ * its memory stays counted in tcp_mem_max, and is at most
+ * tcp_rcvbuf_max. */
+bool tcp_rcv_ring_keep(const struct tapir_tcp *t)
+{
+	return t->rcv_auto && t->rcv.size > t->s->cfg.tcp_rcvbuf;
+}
+
+/* The receiver's RTT without timestamps (whose clock ticks in
+ * milliseconds): from the moment a window's right edge stands to the
+ * arrival of the byte at it, the sender has had our ACK and answered it,
+ * so the time is about a round trip (more when the sender is not window
+ * limited, which only makes the tuning slower). */
+void tcp_rcv_rtt_measure(struct tapir_tcp *t)
+{
+	tapir_time_t now = t->s->now, m;
+	if (!t->rcv_auto)
+		return;
+	if (t->rcv_rtt_on && SEQ_GEQ(t->rcv_nxt, t->rcv_rtt_seq)) {
+		m = now > t->rcv_rtt_at ? now - t->rcv_rtt_at : 1;
+		/* a smaller sample is taken at once, a larger one by 1/8 */
+		if (!t->rcv_rtt || m < t->rcv_rtt)
+			t->rcv_rtt = m;
+		else
+			t->rcv_rtt += (m - t->rcv_rtt) / 8;
+		t->rcv_rtt_on = false;
+	}
+	if (!t->rcv_rtt_on && SEQ_GT(t->rcv_adv, t->rcv_nxt)) {
+		t->rcv_rtt_seq = t->rcv_adv;
+		t->rcv_rtt_at = now;
+		t->rcv_rtt_on = true;
+	}
+}
+
+void tcp_rcv_space_adjust(struct tapir_tcp *t, uint32_t copied)
+{
+	struct tapir_stack *s = t->s;
+	size_t mem = s->tcp->mem, mem_max = s->cfg.tcp_mem_max;
+	uint32_t want, max;
+	if (!t->rcv_auto)
+		return;
+	t->rcv_copied += copied;
+	if (!t->rcv_space_on) {
+		t->rcv_space_on = true;
+		t->rcv_space_at = s->now;
+		return;
+	}
+	if (!t->rcv_rtt || s->now - t->rcv_space_at < t->rcv_rtt)
+		return;
+	copied = t->rcv_copied;
+	t->rcv_copied = 0;
+	t->rcv_space_at = s->now;
+	if (copied <= t->rcv_space)
+		return; /* the reader is not taking more than it did */
+	t->rcv_space = copied;
+	/* twice a round trip's worth, and 16 segments of slack for the
+	 * measurement's coarseness */
+	want = copied > (1u << 30) ? 1u << 31 : copied * 2 + 16u * t->mss;
+	/* RFC 7323 2.3: no more than the window field can say (without
+	 * window scaling, 65535: no tuning at all) */
+	max = s->cfg.tcp_rcvbuf_max;
+	if (t->ws_ok && (65535u << t->rcv_wscale) < max)
+		max = 65535u << t->rcv_wscale;
+	else if (!t->ws_ok && max > 65535)
+		max = 65535;
+	if (want > max)
+		want = max;
+	/* the global bound: the growth must fit in what all rings may hold
+	 * (tcp_ring_get still bounds what is actually allocated) */
+	if (want <= t->rcv.cap || mem + (want - t->rcv.cap) > mem_max)
+		return;
+	STAT(s, tcp_rcvbuf_grown);
+	t->rcv.cap = t->rcvbuf = want;
+}

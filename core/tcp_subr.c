@@ -61,6 +61,7 @@ struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s)
 	t->linger = -1;
 	t->rcvbuf = s->cfg.tcp_rcvbuf;
 	t->sndbuf = s->cfg.tcp_sndbuf;
+	t->rcv_auto = s->cfg.tcp_rcvbuf_max > t->rcvbuf;
 	/* RFC 1122 4.2.3.6: no less than two hours; the profile's figures */
 	t->keepidle = s->cfg.profile.keepidle_s;
 	t->keepintvl = s->cfg.profile.keepintvl_s;
@@ -280,13 +281,15 @@ uint16_t tcp_effective_mss(struct tapir_tcp *t)
 }
 
 /* The shift we offer (RFC 7323 2.3): the smallest that lets the window
- * field cover the whole receive buffer. */
+ * field cover the whole receive buffer, as far as autotuning may grow it
+ * (the shift is agreed once, on the SYNs). */
 static uint8_t tcp_pick_wscale(const struct tapir_tcp *t)
 {
 	uint8_t s = 0;
 	/* the profile's wscale_bufmax: the largest buffer allowed, not this
-	 * one (FreeBSD: kern.ipc.maxsockbuf) */
-	uint32_t buf = t->s->cfg.profile.wscale_bufmax ? t->s->cfg.profile.wscale_bufmax : t->rcvbuf;
+	 * one's ceiling (FreeBSD: kern.ipc.maxsockbuf) */
+	uint32_t buf = t->s->cfg.profile.wscale_bufmax ? t->s->cfg.profile.wscale_bufmax
+						       : tcp_rcvbuf_ceiling(t);
 	while (s < TCP_MAX_WSCALE && (buf >> s) > 65535)
 		s++;
 	return s;
@@ -367,8 +370,10 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 		n = len < t->rcv.len ? (uint32_t)len : t->rcv.len;
 		ring_read_at(&t->rcv, 0, buf, n);
 		ring_consume(&t->rcv, n);
-		/* all read and nothing held beyond a hole: the memory goes */
-		if (!t->rcv.len && !t->nooo)
+		tcp_rcv_space_adjust(t, n);
+		/* all read and nothing held beyond a hole: the memory goes
+		 * (but a tuned ring's: tcp_rcv_ring_keep) */
+		if (!t->rcv.len && !t->nooo && !tcp_rcv_ring_keep(t))
 			tcp_ring_put(t, &t->rcv);
 		/* RFC 9293 3.8.6.2.2: tell the peer once the window has opened by
 		 * a full segment or half the buffer, not byte by byte */
@@ -551,6 +556,8 @@ int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 		if (t->snd.cap) /* rings are sized once, at open */
 			return -EISCONN;
 		*(opt == TAPIR_TCP_RCVBUF ? &t->rcvbuf : &t->sndbuf) = (uint32_t)v;
+		if (opt == TAPIR_TCP_RCVBUF) /* as Linux: a size chosen is kept */
+			t->rcv_auto = false;
 		return 0;
 	case TAPIR_TCP_MAXSEG:
 		if (v < 88 || v > 65495)

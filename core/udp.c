@@ -197,8 +197,7 @@ int tapir_udp_bind_addr(struct tapir_udp *u, const struct tapir_ip *addr, uint16
 	struct tapir_stack *s = u->s;
 	if (u->bound)
 		return -EINVAL;
-	if (!tapir_ip_is_any(addr) && (tapir_ip_is_v4(addr) ? !ipv4_is_local(s, tapir_ip_v4(addr))
-							    : ipv6_local_iface(s, addr->b, true) < 0))
+	if (!tapir_ip_is_any(addr) && !tp_ip_is_local(s, addr))
 		return -EADDRNOTAVAIL;
 	if (u->v6only && tapir_ip_is_v4(addr))
 		return -EINVAL;
@@ -280,9 +279,16 @@ static int udp_source(struct tapir_udp *u, const struct tapir_ip *dst, struct ta
 	struct tapir_stack *s = u->s;
 	const uint8_t *a;
 	int ifindex;
+	/* RFC 1122 3.2.1.3 (g): a loopback source reaches only this host */
+	if (!tapir_ip_is_any(&u->laddr) && tp_ip_is_loopback(&u->laddr) && !tp_ip_is_local(s, dst))
+		return -EINVAL;
 	if (tapir_ip_is_v4(dst)) {
 		if (u->v6only || (!tapir_ip_is_v4(&u->laddr) && !tapir_ip_is_any(&u->laddr)))
 			return -ENETUNREACH;
+		if (tapir_ipv4_is_loopback(tapir_ip_v4(dst))) {
+			*src = tapir_ip_is_any(&u->laddr) ? tapir_ip_from_v4(TP_IPV4_LOOPBACK) : u->laddr;
+			return 0;
+		}
 		if ((ifindex = ipv4_route(s, tapir_ip_v4(dst), NULL)) < 0)
 			return -ENETUNREACH;
 		*src = tapir_ip_is_any(&u->laddr) ? tapir_ip_from_v4(s->ifaces[ifindex].addr) : u->laddr;
@@ -290,6 +296,10 @@ static int udp_source(struct tapir_udp *u, const struct tapir_ip *dst, struct ta
 	}
 	if (tapir_ip_is_v4(&u->laddr))
 		return -EAFNOSUPPORT; /* an IPv4 socket */
+	if (tapir_ipv6_is_loopback(dst->b)) {
+		*src = tapir_ip_is_any(&u->laddr) ? *dst : u->laddr;
+		return 0;
+	}
 	if ((ifindex = ipv6_route(s, dst->b, NULL)) < 0)
 		return -ENETUNREACH;
 	if (!tapir_ip_is_any(&u->laddr)) {

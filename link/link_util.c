@@ -57,3 +57,18 @@ int link_vnet_csum(const struct virtio_net_hdr *h, uint8_t *frame, size_t len)
 	tapir_put16(frame + at, sum);
 	return 0;
 }
+
+bool tapir_link_error_fatal(int err)
+{
+	switch (err) {
+	case EAGAIN:
+	case EINTR:
+	case ENOBUFS:
+	case ENOMEM:
+	case ENETDOWN:
+	case EMSGSIZE:
+		return false;
+	default:
+		return true;
+	}
+}

@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config libpcap-dev libcmocka-dev
       iproute2 iputils-ping procps tshark socat netcat-openbsd python3 python3-scapy
       clang libclang-rt-14-dev curl nftables libnftables-dev
       nginx iperf3 busybox-static dnsmasq-base
-      nmap ndiff)
+      nmap ndiff openssl parallel python3-yaml)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed' || missing+=("$p")

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "readyq.h"
 
 #define ROUNDS 4       /* buffers per direction per step, for fairness */
 #define CACHE_MAX 64   /* free buffers kept (4 MiB) */
@@ -106,7 +107,7 @@ struct relay_loop *relay_loop_new(void)
 		free(l);
 		return NULL;
 	}
-	l->ready_tail = &l->ready;
+	READYQ_INIT(l);
 	l->cork_next = TAPIR_TIME_NEVER;
 	return l;
 }
@@ -124,12 +125,7 @@ size_t relay_loop_count(const struct relay_loop *l)
 static void queue(struct relay *r)
 {
 	struct relay_loop *l = r->loop;
-	if (r->queued)
-		return;
-	r->queued = true;
-	r->rnext = NULL;
-	*l->ready_tail = r;
-	l->ready_tail = &r->rnext;
+	READYQ_PUSH(l, r);
 }
 
 /* tapir's event function: note, act in relay_loop_run (tcp.h) */
@@ -487,7 +483,7 @@ tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
 tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel)
 {
 	struct epoll_event ev[EPOLL_BATCH];
-	struct relay *list;
+	struct relay *list, *r;
 	int n = 0;
 	/* one batch a run: the set is level-triggered, so whatever stays ready
 	 * comes back next time, the rest of it first (epoll turns its ready
@@ -496,7 +492,7 @@ tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel
 	if (kernel)
 		n = epoll_wait(l->ep, ev, EPOLL_BATCH, 0);
 	for (int i = 0; i < n; i++) {
-		struct relay *r = ev[i].data.ptr;
+		r = ev[i].data.ptr;
 		if (ev[i].events & EPOLLHUP)
 			r->fd_hup = true;
 		if (ev[i].events & EPOLLERR)
@@ -505,15 +501,8 @@ tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel
 	}
 	if (now >= l->cork_next) /* corked remainders whose 200 ms are up */
 		cork_due(l, now);
-	/* the list as it stands: what these steps make ready waits for the
-	 * next run, so one busy relay cannot hold the thread */
-	list = l->ready;
-	l->ready = NULL;
-	l->ready_tail = &l->ready;
-	while (list) {
-		struct relay *r = list;
-		list = r->rnext;
-		r->queued = false;
+	READYQ_TAKE(l, list);
+	while (READYQ_POP(list, r)) {
 		if (r->dead)
 			free(r);
 		else if (relay_step(r, now))

@@ -251,6 +251,8 @@ static enum tapir_verdict ip_rx(void *arg, struct tapir_hook_pkt *p)
 	size_t hl = (size_t)(p->data[0] & 15) * 4;
 	uint8_t proto = p->data[9];
 	const uint8_t *l4 = p->data + hl;
+	if (p->family != 4)
+		return TAPIR_PASS; /* the IP points see IPv6 too; this sharing is IPv4's */
 	if (tapir_get16(p->data + 6) & 0x1fff)
 		return TAPIR_PASS; /* a later fragment: no ports; its first one decides */
 	if (proto == TAPIR_IPPROTO_TCP || proto == TAPIR_IPPROTO_UDP) {
@@ -285,7 +287,7 @@ static enum tapir_verdict ip_tx(void *arg, struct tapir_hook_pkt *p)
 {
 	struct shared_addr *sa = arg;
 	size_t hl = (size_t)(p->data[0] & 15) * 4;
-	if (p->data[9] != TAPIR_IPPROTO_ICMP || p->len <= hl ||
+	if (p->family != 4 || p->data[9] != TAPIR_IPPROTO_ICMP || p->len <= hl ||
 	    p->data[hl] == TAPIR_ICMP_ECHO)
 		return TAPIR_PASS;
 	sa->held_icmp++;

@@ -33,10 +33,10 @@ extern "C" {
 enum tapir_hook_point {
 	TAPIR_HOOK_LINK_RX, /* an Ethernet frame, as received */
 	TAPIR_HOOK_LINK_TX, /* an Ethernet frame, about to be sent */
-	TAPIR_HOOK_IP_RX,   /* an IPv4 packet addressed to us, header checked */
-	TAPIR_HOOK_IP_TX,   /* an IPv4 packet (or fragment), about to be resolved and sent */
+	TAPIR_HOOK_IP_RX,   /* an IPv4 or IPv6 packet addressed to us, header checked */
+	TAPIR_HOOK_IP_TX,   /* an IPv4 or IPv6 packet (or fragment), about to be resolved and sent */
 	TAPIR_HOOK_TCP_RX,  /* a TCP segment, checksum checked, before demux */
-	TAPIR_HOOK_TCP_TX,  /* a TCP segment, built, before IPv4 output */
+	TAPIR_HOOK_TCP_TX,  /* a TCP segment, built, before IP output */
 	TAPIR_HOOK_COUNT
 };
 
@@ -46,9 +46,15 @@ enum tapir_verdict {
 };
 
 /* What a hook sees.  DATA starts at the layer's own header: the Ethernet
- * header for LINK, the IPv4 header for IP, the TCP header for TCP (with the
- * addresses in SRC and DST).  A hook may rewrite bytes in place (then call
- * tapir_hook_fix_checksums) but not change the length. */
+ * header for LINK, the IPv4 or IPv6 header for IP, the TCP header for TCP
+ * (with the addresses in SADDR and DADDR).  FAMILY says which IP: 4 or 6
+ * at the IP and TCP points, and at the LINK points the frame's (by its
+ * EtherType; 0 for anything else, such as ARP).  A hook may rewrite bytes
+ * in place (then call tapir_hook_fix_checksums) but not change the length.
+ *
+ * ABI: SADDR/DADDR and FAMILY came after the IPv4-only fields, at the
+ * end, so those kept their offsets; a hook built against the old header
+ * still sees IPv4 as before, but must be rebuilt to read either family. */
 struct tapir_hook_pkt {
 	enum tapir_hook_point point;
 	int ifindex;                 /* LINK points; -1 elsewhere */
@@ -57,9 +63,10 @@ struct tapir_hook_pkt {
 	uint32_t src, dst;           /* IP and TCP points, host byte order (IPv4; 0 for IPv6) */
 	struct tapir_tcp *sock;      /* TCP: the socket (or listener) concerned, or NULL */
 	tapir_time_t now;
-	/* the same addresses, either family (tapir/addr.h: IPv4 v4-mapped):
-	 * TCP points see IPv6 segments too; the IP points are IPv4's only */
+	/* IP and TCP points: the addresses, either family (tapir/addr.h:
+	 * IPv4 v4-mapped); :: at the LINK points */
 	struct tapir_ip saddr, daddr;
+	uint8_t family;              /* 4 or 6 (0: a LINK frame that is not IP) */
 };
 
 typedef enum tapir_verdict (*tapir_hook_fn)(void *arg, struct tapir_hook_pkt *p);
@@ -73,9 +80,19 @@ void tapir_hook_remove(struct tapir_stack *s, enum tapir_hook_point point, tapir
 		       void *arg);
 
 /* Recomputes the checksums of what P holds after a hook changed it: for a
- * LINK point the IPv4 packet in the frame, for IP the packet, for TCP the
- * segment (IPv4 header and TCP/UDP/ICMP checksums, as present). */
+ * LINK point the IP packet in the frame, for IP the packet, for TCP the
+ * segment.  Either family: IPv4's header checksum, and the TCP, UDP, ICMP
+ * or ICMPv6 checksum with its pseudo-header (RFC 9293 3.1, RFC 768,
+ * RFC 8200 8.1), except in a fragment, whose checksum covers the whole
+ * datagram. */
 void tapir_hook_fix_checksums(struct tapir_hook_pkt *p);
+
+/* Where the transport header starts in what P holds: its offset in
+ * P->data (0 at a TCP point), with its protocol (TAPIR_IPPROTO_*) in
+ * PROTO; for IPv6, past the extension headers.  -1 when there is none to
+ * read: not IP, a fragment after the first, a header chain beyond the
+ * packet. */
+int tapir_hook_l4(const struct tapir_hook_pkt *p, uint8_t *proto);
 
 /* Hands FRAME to the stack as if received on IFINDEX (RX: link hooks are
  * NOT run again), or sends it out of IFINDEX as it is (TX: link tx hooks

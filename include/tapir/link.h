@@ -8,6 +8,7 @@
 #ifndef TAPIR_LINK_H
 #define TAPIR_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <tapir/stack.h>
@@ -57,6 +58,11 @@ long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap);
  * (TAPIR_RX_CSUM_PARTIAL), for tapir_stack_input_flags: one pass over the
  * bytes fewer. */
 long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigned *flags);
+/* ERR (a positive errno a driver's recv returned) means the device is gone
+ * or broken for good (a TAP whose interface was deleted reads EBADFD; EIO,
+ * ENODEV, ENXIO ...), not a passing shortage to retry (EAGAIN, EINTR,
+ * ENOBUFS, ENOMEM, ENETDOWN of a link that may come up again). */
+bool tapir_link_error_fatal(int err);
 /* Sets the device's MTU (68-65521: a TAP carries frames up to 64 KiB),
  * on the kernel's side as for tapir_tap_mtu(). */
 int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errlen);

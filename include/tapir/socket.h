@@ -135,6 +135,10 @@ void tapir_net_set_service(struct tapir_net *net, tapir_net_service_fn fn, void 
 
 /* Starts the stack thread.  0, or -1 with errno set. */
 int tapir_net_start(struct tapir_net *net);
+/* 0 while the net's link works; else the errno of the driver's fatal
+ * error (tapir_link_error_fatal), after which the stack thread reads the
+ * link no more: the caller ends the net (the host exits). */
+int tapir_net_link_error(struct tapir_net *net);
 /* Stops the stack thread (joining it) and frees the net, its sockets, its
  * stack and its driver.  No thread may be inside a call on NET. */
 void tapir_net_stop(struct tapir_net *net);

@@ -58,6 +58,15 @@ struct tapir_config {
 				       * come, about 1 KiB each): 1 << 20 */
 	uint32_t tcp_rcvbuf;          /* default receive buffer: 65535 */
 	uint32_t tcp_sndbuf;          /* default send buffer: 131072 */
+	uint32_t tcp_rcvbuf_max;      /* receive-buffer autotuning (dynamic right-
+				       * sizing, as Linux's tcp_rcv_space_adjust):
+				       * a connection's buffer grows to about twice
+				       * what its reader takes per round trip, up to
+				       * this; sockets that set TAPIR_TCP_RCVBUF are
+				       * not tuned.  0 (the core's default, so that
+				       * scripted windows stay as they are): off;
+				       * tapir host and tapir_net turn it on with
+				       * TAPIR_TCP_RCVBUF_AUTO */
 	size_t tcp_mem_max;           /* all TCP rings together: 256 MiB.  Rings are
 				       * held only while they hold data, so idle
 				       * connections take none of it */
@@ -95,6 +104,10 @@ struct tapir_config {
 	/* OS profile (include/tapir/profile.h): the rfc table by default */
 	struct tapir_profile profile;
 };
+
+/* tcp_rcvbuf_max of tapir host and of tapir_net's default config: 6 MiB
+ * (Linux's tcp_rmem[2]) */
+#define TAPIR_TCP_RCVBUF_AUTO (6u << 20)
 
 void tapir_config_default(struct tapir_config *cfg);
 /* Sets the profile ID: its table, and the general TCP tunables it fixes
@@ -285,13 +298,15 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_syncookies_ok) X(tcp_listen_overflows) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
 	X(tcp_timeouts) X(tcp_lost_retransmits)           \
 	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)        \
+	X(tcp_rcvbuf_grown)                                                    \
 	X(ip6_rx) X(ip6_tx) X(ip6_no_route) X(ip6_frag_created)                \
 	X(ip6_fragmented) X(icmp6_echo_replied) X(icmp6_errors_sent)              \
 	X(icmp6_errors_rx) X(icmp6_pmtu_updates) X(nd_ns_sent) X(nd_na_sent)   \
 	X(nd_resolved) X(nd_resolve_failed) X(nd_queue_dropped) X(nd_evicted) \
 	X(nd_dad_ok) X(nd_dad_failed) X(nd_conflicts) X(nd_ra_rx) X(nd_rs_sent)              \
 	X(mld_reports_sent) X(dhcp_tx) X(dhcp_rx) X(dhcp_leases) X(dhcp_naks)     \
-	X(dhcp_declines) X(dhcp_expired) X(dhcp6_tx) X(dhcp6_rx)
+	X(dhcp_declines) X(dhcp_expired) X(dhcp6_tx) X(dhcp6_rx)            \
+	X(loop_dropped)
 
 enum tapir_drop {
 #define TAPIR_X_(name, text) TAPIR_DROP_##name,

@@ -1,7 +1,8 @@
 /* The socket layer over IPv6: AF_INET6 sockets (sockaddr_in6) between the
- * two nets of netpair.h, which also get fd00::1 and fd00::2 here (DAD off,
- * so they are usable at once).  An AF_INET6 socket reaches IPv4 peers
- * v4-mapped unless IPV6_V6ONLY (RFC 3493 3.7, 5.3). */
+ * two nets of netpair.h, which also get fd00::1 and fd00::2 here
+ * (net_pair_add_ipv6; DAD off, so they are usable at once).  An AF_INET6
+ * socket reaches IPv4 peers v4-mapped unless IPV6_V6ONLY (RFC 3493 3.7,
+ * 5.3). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -17,14 +18,10 @@
 #include "cmt.h"
 #include "netpair.h"
 
-static const uint8_t A6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t B6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-
 static void add_v6(struct net_pair *p, void *arg)
 {
 	(void)arg;
-	assert_int_equal(tapir_iface_add_ipv6(tapir_net_stack(p->a), 0, A6, 64, 0), 0);
-	assert_int_equal(tapir_iface_add_ipv6(tapir_net_stack(p->b), 0, B6, 64, 0), 0);
+	net_pair_add_ipv6(p);
 }
 
 static int pair_setup(void **state)
@@ -41,20 +38,9 @@ static int pair_teardown(void **state)
 	return net_pair_fixture_down(state);
 }
 
-static struct sockaddr_in6 sin6(const uint8_t *a, uint16_t port)
-{
-	struct sockaddr_in6 s;
-	memset(&s, 0, sizeof(s));
-	s.sin6_family = AF_INET6;
-	if (a)
-		memcpy(&s.sin6_addr, a, 16);
-	s.sin6_port = htons(port);
-	return s;
-}
-
 static int listener6(struct tapir_net *net, uint16_t port, int v6only)
 {
-	struct sockaddr_in6 any = sin6(NULL, port);
+	struct sockaddr_in6 any = net_sin6(NULL, port);
 	int l = tapir_socket(net, AF_INET6, SOCK_STREAM, 0);
 	assert_true(l >= 0);
 	assert_int_equal(tapir_setsockopt(net, l, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)), 0);
@@ -67,7 +53,7 @@ static int listener6(struct tapir_net *net, uint16_t port, int v6only)
 static void tcp6_echo(void **state)
 {
 	struct net_pair *p = *state;
-	struct sockaddr_in6 to = sin6(B6, 7000), name;
+	struct sockaddr_in6 to = net_sin6(NP_B6, 7000), name;
 	socklen_t len = sizeof(name);
 	char buf[64];
 	int l = listener6(p->b, 7000, 0), c, a;
@@ -79,14 +65,14 @@ static void tcp6_echo(void **state)
 	assert_true(a >= 0);
 	assert_int_equal(len, sizeof(struct sockaddr_in6));
 	assert_int_equal(name.sin6_family, AF_INET6);
-	assert_memory_equal(&name.sin6_addr, A6, 16);
+	assert_memory_equal(&name.sin6_addr, NP_A6, 16);
 	len = sizeof(name);
 	assert_int_equal(tapir_getsockname(p->a, c, SA(name), &len), 0);
-	assert_memory_equal(&name.sin6_addr, A6, 16);
+	assert_memory_equal(&name.sin6_addr, NP_A6, 16);
 	assert_int_equal(ntohs(name.sin6_port) != 0, 1);
 	len = sizeof(name);
 	assert_int_equal(tapir_getpeername(p->a, c, SA(name), &len), 0);
-	assert_memory_equal(&name.sin6_addr, B6, 16);
+	assert_memory_equal(&name.sin6_addr, NP_B6, 16);
 	assert_int_equal(ntohs(name.sin6_port), 7000);
 
 	assert_int_equal(tapir_send(p->a, c, "hello over ipv6", 15, 0), 15);
@@ -108,7 +94,7 @@ static void tcp6_v4mapped(void **state)
 	struct net_pair *p = *state;
 	static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
 	struct sockaddr_in to = net_sin(NP_B, 7001);
-	struct sockaddr_in6 name, to6 = sin6(B6, 7002);
+	struct sockaddr_in6 name, to6 = net_sin6(NP_B6, 7002);
 	socklen_t len = sizeof(name);
 	int l = listener6(p->b, 7001, 0), l6 = listener6(p->b, 7002, 1), c, a;
 
@@ -141,7 +127,7 @@ static void tcp6_v4mapped(void **state)
 static void udp6_echo(void **state)
 {
 	struct net_pair *p = *state;
-	struct sockaddr_in6 any = sin6(NULL, 7003), to = sin6(B6, 7003), from;
+	struct sockaddr_in6 any = net_sin6(NULL, 7003), to = net_sin6(NP_B6, 7003), from;
 	socklen_t len = sizeof(from);
 	char buf[64];
 	int u = tapir_socket(p->b, AF_INET6, SOCK_DGRAM, 0), c = tapir_socket(p->a, AF_INET6, SOCK_DGRAM, 0);
@@ -149,12 +135,12 @@ static void udp6_echo(void **state)
 	assert_int_equal(tapir_sendto(p->a, c, "dgram", 5, 0, SA(to), sizeof(to)), 5);
 	assert_int_equal(tapir_recvfrom(p->b, u, buf, sizeof(buf), 0, SA(from), &len), 5);
 	assert_int_equal(len, sizeof(from));
-	assert_memory_equal(&from.sin6_addr, A6, 16);
+	assert_memory_equal(&from.sin6_addr, NP_A6, 16);
 	assert_int_equal(tapir_sendto(p->b, u, buf, 5, 0, SA(from), len), 5);
 	len = sizeof(from);
 	assert_int_equal(tapir_recvfrom(p->a, c, buf, sizeof(buf), 0, SA(from), &len), 5);
 	assert_memory_equal(buf, "dgram", 5);
-	assert_memory_equal(&from.sin6_addr, B6, 16);
+	assert_memory_equal(&from.sin6_addr, NP_B6, 16);
 	assert_int_equal(ntohs(from.sin6_port), 7003);
 	tapir_close(p->a, c);
 	tapir_close(p->b, u);

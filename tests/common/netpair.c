@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <tapir/stack.h>
 
 void net_pair_up(struct net_pair *p, const struct tapir_config *c,
 		 void (*before_start)(struct net_pair *p, void *arg), void *arg)
@@ -52,4 +53,39 @@ struct sockaddr_in net_sin(uint32_t addr, uint16_t port)
 	s.sin_addr.s_addr = htonl(addr);
 	s.sin_port = htons(port);
 	return s;
+}
+
+const uint8_t NP_A6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const uint8_t NP_B6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+void net_pair_add_ipv6(struct net_pair *p)
+{
+	assert_int_equal(tapir_iface_add_ipv6(tapir_net_stack(p->a), 0, NP_A6, 64, 0), 0);
+	assert_int_equal(tapir_iface_add_ipv6(tapir_net_stack(p->b), 0, NP_B6, 64, 0), 0);
+}
+
+struct sockaddr_in6 net_sin6(const uint8_t *addr, uint16_t port)
+{
+	struct sockaddr_in6 s;
+	memset(&s, 0, sizeof(s));
+	s.sin6_family = AF_INET6;
+	if (addr)
+		memcpy(&s.sin6_addr, addr, 16);
+	s.sin6_port = htons(port);
+	return s;
+}
+
+socklen_t net_sa(int af, char which, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (af == AF_INET6) {
+		struct sockaddr_in6 s = net_sin6(which == 'a' ? NP_A6 : which == 'b' ? NP_B6 : NULL,
+						 port);
+		memcpy(ss, &s, sizeof(s));
+		return sizeof(s);
+	} else {
+		struct sockaddr_in s = net_sin(which == 'a' ? NP_A : which == 'b' ? NP_B : 0, port);
+		memcpy(ss, &s, sizeof(s));
+		return sizeof(s);
+	}
 }

@@ -1,6 +1,7 @@
 /* Two nets joined by the in-memory link, run in real time by their stack
  * threads: the bench of the socket-layer tests (tests/api) and of the
- * hook tests (tests/hook).  A: 10.0.0.1, B: 10.0.0.2, both on a /24. */
+ * hook tests (tests/hook).  A: 10.0.0.1, B: 10.0.0.2, both on a /24; with
+ * net_pair_add_ipv6 also fd00::1 and fd00::2 on a /64. */
 #ifndef TESTS_NETPAIR_H
 #define TESTS_NETPAIR_H
 
@@ -29,5 +30,20 @@ int net_pair_fixture_down(void **state);
 
 struct sockaddr_in net_sin(uint32_t addr, uint16_t port);
 #define SA(x) ((struct sockaddr *)&(x))
+
+/* ---- IPv6 on the pair ---- */
+extern const uint8_t NP_A6[16]; /* fd00::1 */
+extern const uint8_t NP_B6[16]; /* fd00::2 */
+/* Adds NP_A6 and NP_B6 (/64) to A and B: from BEFORE_START, with the
+ * config's nd_dad_transmits 0 (RFC 4862 5.1: DAD off) so that they are
+ * usable at once. */
+void net_pair_add_ipv6(struct net_pair *p);
+/* ADDR (16 bytes; NULL: ::) and PORT */
+struct sockaddr_in6 net_sin6(const uint8_t *addr, uint16_t port);
+
+/* A's (WHICH 'a'), B's ('b') or the "any" (0) address of family AF
+ * (AF_INET or AF_INET6, the pair's addresses above) with PORT in SS; its
+ * length. */
+socklen_t net_sa(int af, char which, uint16_t port, struct sockaddr_storage *ss);
 
 #endif

@@ -34,26 +34,5 @@ grep -qv -e '^State' -e '^LISTEN' "$WORK/ss.out" && fail "tapir holds a connecti
 host_stop
 
 # the wire: K = the kernel's SYNs, T = tapir's answers
-rows "$PCAP" "tcp.port == 7" ip.src tcp.flags.syn tcp.flags.ack tcp.flags.reset tcp.seq \
-	tcp.ack >"$WORK/rows"
-awk -v k="$PEER_ADDR" -v t="$HOST_ADDR" '
-	$1 == k && $2 == 1 && $3 == 0 { if (want) bad = bad " unanswered SYN"; want = 1; syn = $5; syns++; next }
-	$1 == t && $2 == 1 { bad = bad " tapir sent a SYN"; next }
-	$1 == t && want {
-		want = 0
-		if ($3 != 1 || $4 != 0) bad = bad " answer not a bare ACK"
-		if ($6 == (syn + 1) % 4294967296) bad = bad " ACK number is SYN+1"
-		acks++
-	}
-	$1 == k && $2 == 0 && $3 == 1 && $4 == 0 { bad = bad " kernel sent a plain ACK (established)" }
-	$1 == k && $4 == 1 { rsts++ }
-	END {
-		if (want) bad = bad " last SYN unanswered"
-		printf "%d %d %d%s\n", syns, acks, rsts, bad
-	}' "$WORK/rows" >"$WORK/verdict"
-read -r syns acks rsts bad <"$WORK/verdict"
-[[ -z $bad ]] || fail "wire: $bad (rows in $WORK/rows)"
-[[ $syns -ge 2 ]] || fail "only $syns SYN(s) from the kernel: no retransmission seen"
-[[ $rsts -ge 1 ]] || fail "the kernel sent no RST in answer to the wrong ACK"
-log "wire: $syns SYNs, each answered by a bare wrong ACK ($acks); kernel RSTs: $rsts, ignored"
+challenge_ack_wire "$PCAP" "tcp.port == 7" ip.src "$PEER_ADDR" "$HOST_ADDR" IPv4
 pass

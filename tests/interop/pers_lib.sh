@@ -69,3 +69,33 @@ rows() {
 	tsh -r "$pcap" -o tcp.relative_sequence_numbers:FALSE -Y "$filter" -T fields \
 		-E separator=' ' "${args[@]}"
 }
+
+# challenge_ack_wire PCAP FILTER SRCFIELD KERNEL TAPIR WHAT: the capture of
+# challenge-ack-only, judged: every SYN from KERNEL answered by TAPIR with a
+# bare ACK whose number is not SYN+1, no SYN from tapir, never established,
+# the SYN retransmitted and the kernel's RST seen.  SRCFIELD: ip.src or
+# ipv6.src.  Logs one line naming WHAT.
+challenge_ack_wire() {
+	local syns acks rsts bad
+	rows "$1" "$2" "$3" tcp.flags.syn tcp.flags.ack tcp.flags.reset tcp.seq tcp.ack >"$WORK/rows"
+	awk -v k="$4" -v t="$5" '
+		$1 == k && $2 == 1 && $3 == 0 { if (want) bad = bad " unanswered SYN"; want = 1; syn = $5; syns++; next }
+		$1 == t && $2 == 1 { bad = bad " tapir sent a SYN"; next }
+		$1 == t && want {
+			want = 0
+			if ($3 != 1 || $4 != 0) bad = bad " answer not a bare ACK"
+			if ($6 == (syn + 1) % 4294967296) bad = bad " ACK number is SYN+1"
+			acks++
+		}
+		$1 == k && $2 == 0 && $3 == 1 && $4 == 0 { bad = bad " kernel sent a plain ACK (established)" }
+		$1 == k && $4 == 1 { rsts++ }
+		END {
+			if (want) bad = bad " last SYN unanswered"
+			printf "%d %d %d%s\n", syns, acks, rsts, bad
+		}' "$WORK/rows" >"$WORK/verdict"
+	read -r syns acks rsts bad <"$WORK/verdict"
+	[[ -z $bad ]] || fail "wire: $bad (rows in $WORK/rows)"
+	[[ $syns -ge 2 ]] || fail "only $syns SYN(s) from the kernel: no retransmission seen"
+	[[ $rsts -ge 1 ]] || fail "the kernel sent no RST in answer to the wrong ACK"
+	log "wire: $syns $6 SYNs, each answered by a bare wrong ACK ($acks); kernel RSTs: $rsts"
+}

@@ -1,8 +1,13 @@
 #include "tcpsim.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 static const uint8_t sim_mac[2][6] = {{0x02, 0, 0, 0, 0, 1}, {0x02, 0, 0, 0, 0, 2}};
 
@@ -476,7 +481,7 @@ void pair_cli_event(void *arg, unsigned ev)
 		p->connected = true;
 }
 
-static bool pair_accepted(void *arg)
+bool sim_pair_accepted(void *arg)
 {
 	struct pair *p = arg;
 	int err;
@@ -504,7 +509,7 @@ bool sim_pair(struct sim *sim, uint16_t port, struct pair *p,
 		cli_setup(p->cli);
 	if (tapir_tcp_connect(p->cli, SIM_B, port, sim->now) < 0)
 		return false;
-	return sim_run(sim, sim->now + TAPIR_SEC(10), pair_accepted, p);
+	return sim_run(sim, sim->now + TAPIR_SEC(10), sim_pair_accepted, p);
 }
 
 long sim_read(struct sim *sim, struct tapir_tcp *t, void *buf, size_t cap)
@@ -553,4 +558,59 @@ bool sim_only_listener_after(struct sim *sim, tapir_time_t dt)
 		sim_sockets(sim->st[1]));
 	sim_dump_sockets(sim);
 	return false;
+}
+
+bool sim_xfer_step(void *arg)
+{
+	struct sim_xfer *x = arg;
+	long r;
+	while (x->sent < x->len &&
+	       (r = tapir_tcp_send(x->from, x->data + x->sent, x->len - x->sent, x->sim->now)) > 0)
+		x->sent += (size_t)r;
+	while ((r = tapir_tcp_recv(x->to, x->out + x->got, x->len - x->got, x->sim->now)) > 0)
+		x->got += (size_t)r;
+	return x->got == x->len;
+}
+
+void sim_transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,
+		  unsigned seed, tapir_time_t limit)
+{
+	uint8_t *data = malloc(len), *out = malloc(len);
+	struct sim_xfer x = {sim, from, to, data, len, 0, 0, out};
+	assert_non_null(data);
+	assert_non_null(out);
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)((i * 131 + seed) ^ (i >> 9));
+	assert_true(sim_run(sim, sim->now + limit, sim_xfer_step, &x));
+	assert_memory_equal(data, out, len);
+	free(data);
+	free(out);
+}
+
+uint8_t *sim_eth_header(uint8_t *f, int to, int from, uint16_t type)
+{
+	memcpy(f, sim_mac[to], 6);
+	memcpy(f + 6, sim_mac[from], 6);
+	tapir_put16(f + TAPIR_ETH_TYPE, type);
+	return f + 14;
+}
+
+uint8_t *sim_ip6_header(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t nxt,
+			uint16_t plen)
+{
+	ip[0] = 0x60;
+	tapir_put16(ip + TAPIR_IPV6_PLEN, plen);
+	ip[TAPIR_IPV6_NXT] = nxt;
+	ip[TAPIR_IPV6_HLIM] = 64;
+	memcpy(ip + TAPIR_IPV6_SRC, src, 16);
+	memcpy(ip + TAPIR_IPV6_DST, dst, 16);
+	return ip + 40;
+}
+
+void sim_udp_ping(uint8_t *u, uint16_t sport, uint16_t dport)
+{
+	tapir_put16(u + TAPIR_UH_SPORT, sport);
+	tapir_put16(u + TAPIR_UH_DPORT, dport);
+	tapir_put16(u + TAPIR_UH_LEN, 12);
+	memcpy(u + 8, "ping", 4);
 }

@@ -172,6 +172,33 @@ void sim_dump_sockets(struct sim *sim);
  * connection was closed); true if nothing is left then but B's listener,
  * else prints the sockets and returns false. */
 bool sim_only_listener_after(struct sim *sim, tapir_time_t dt);
+/* sim_run's condition for a pair: the listener accepted and the client is
+ * connected (arg: the pair). */
+bool sim_pair_accepted(void *arg);
+/* A transfer in progress: DATA[SENT..LEN) still to send FROM -> TO, OUT
+ * receiving at GOT; sim_xfer_step (a sim_run condition) moves what the
+ * windows allow and is true once all LEN bytes arrived. */
+struct sim_xfer {
+	struct sim *sim;
+	struct tapir_tcp *from, *to;
+	const uint8_t *data;
+	size_t len, sent, got;
+	uint8_t *out;
+};
+bool sim_xfer_step(void *arg);
+
+/* Frames made by hand, for injection: the Ethernet header from stack
+ * FROM's MAC to TO's (0: A, 1: B), of TYPE; the IPv6 header of PLEN bytes
+ * of NXT, hop limit 64; each returns where its payload goes.  A UDP
+ * datagram SPORT -> DPORT carrying "ping" (12 bytes), no checksum. */
+uint8_t *sim_eth_header(uint8_t *f, int to, int from, uint16_t type);
+uint8_t *sim_ip6_header(uint8_t *ip, const uint8_t src[16], const uint8_t dst[16], uint8_t nxt,
+			uint16_t plen);
+void sim_udp_ping(uint8_t *u, uint16_t sport, uint16_t dport);
+/* LEN bytes FROM -> TO (a pattern that SEED shifts) within LIMIT of
+ * simulated time, byte-exact, or the test fails. */
+void sim_transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,
+		  unsigned seed, tapir_time_t limit);
 /* How many sockets of S are in state ST. */
 unsigned sim_sockets_in(struct tapir_stack *s, enum tapir_tcp_state st);
 

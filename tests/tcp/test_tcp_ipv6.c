@@ -42,15 +42,6 @@ static void v6_up(struct sim *sim, const struct tapir_memlink_params *lp)
 
 static struct tapir_ip ip6(const uint8_t *a) { return tapir_ip_from_v6(a); }
 
-static bool accepted(void *arg)
-{
-	struct pair *p = arg;
-	int err;
-	if (!p->srv)
-		p->srv = tapir_tcp_accept(p->lis, &err);
-	return p->srv && p->connected;
-}
-
 /* B listens on [LADDR]:PORT (V6ONLY as given), A connects to [RADDR]:PORT */
 static bool v6_pair(struct sim *sim, struct pair *p, const struct tapir_ip *laddr, bool v6only,
 		    const struct tapir_ip *raddr, uint16_t port)
@@ -65,43 +56,7 @@ static bool v6_pair(struct sim *sim, struct pair *p, const struct tapir_ip *ladd
 	assert_non_null(p->cli);
 	tapir_tcp_set_event(p->cli, pair_cli_event, p);
 	assert_int_equal(tapir_tcp_connect_addr(p->cli, raddr, port, sim->now), 0);
-	return sim_run(sim, sim->now + TAPIR_SEC(30), accepted, p);
-}
-
-struct xfer {
-	struct sim *sim;
-	struct tapir_tcp *from, *to;
-	const uint8_t *data;
-	size_t len, sent, got;
-	uint8_t *out;
-};
-
-static bool xfer_step(void *arg)
-{
-	struct xfer *x = arg;
-	long r;
-	while (x->sent < x->len &&
-	       (r = tapir_tcp_send(x->from, x->data + x->sent, x->len - x->sent, x->sim->now)) > 0)
-		x->sent += (size_t)r;
-	while ((r = tapir_tcp_recv(x->to, x->out + x->got, x->len - x->got, x->sim->now)) > 0)
-		x->got += (size_t)r;
-	return x->got == x->len;
-}
-
-/* LEN bytes FROM -> TO, byte-exact */
-static void transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,
-		     unsigned seed)
-{
-	uint8_t *data = malloc(len), *out = malloc(len);
-	struct xfer x = {sim, from, to, data, len, 0, 0, out};
-	assert_non_null(data);
-	assert_non_null(out);
-	for (size_t i = 0; i < len; i++)
-		data[i] = (uint8_t)((i * 131 + seed) ^ (i >> 9));
-	assert_true(sim_run(sim, sim->now + TAPIR_SEC(600), xfer_step, &x));
-	assert_memory_equal(data, out, len);
-	free(data);
-	free(out);
+	return sim_run(sim, sim->now + TAPIR_SEC(30), sim_pair_accepted, p);
 }
 
 static void close_both(struct sim *sim, struct pair *p)
@@ -158,8 +113,8 @@ static void test_v6_handshake_data_close(void **state)
 	assert_memory_equal(i.raddr_ip.b, B6, 16);
 	/* RFC 8200 5 / RFC 9293 3.7.1: 1500 less 40 + 20 bytes of headers */
 	assert_int_equal(i.mss, 1440);
-	transfer(&sim, p.cli, p.srv, 300000, 1);
-	transfer(&sim, p.srv, p.cli, 200000, 2);
+	sim_transfer(&sim, p.cli, p.srv, 300000, 1, TAPIR_SEC(600));
+	sim_transfer(&sim, p.srv, p.cli, 200000, 2, TAPIR_SEC(600));
 	close_both(&sim, &p);
 	assert_int_equal(seen.v6, seen.n); /* every one, data and FIN too, checksums intact */
 	assert_int_equal(tapir_stats(sim.st[1])->drop[TAPIR_DROP_tcp_checksum], 0);
@@ -180,8 +135,8 @@ static void test_v6_lossy(void **state)
 		sim_lossy_link(&lp, seed);
 		v6_up(&sim, &lp);
 		assert_true(v6_pair(&sim, &p, &l, false, &b, 8080));
-		transfer(&sim, p.cli, p.srv, 500000, (unsigned)seed);
-		transfer(&sim, p.srv, p.cli, 100000, (unsigned)seed + 7);
+		sim_transfer(&sim, p.cli, p.srv, 500000, (unsigned)seed, TAPIR_SEC(600));
+		sim_transfer(&sim, p.srv, p.cli, 100000, (unsigned)seed + 7, TAPIR_SEC(600));
 		assert_true(tapir_stats(sim.st[0])->tcp_retransmits > 0);
 		close_both(&sim, &p);
 		sim_fini(&sim);
@@ -253,26 +208,14 @@ static void test_v6_rst_closed_port(void **state)
  * reaches a connected UDP socket (ECONNREFUSED, UNP 8.9) */
 static void icmp6_ptb(struct sim *sim, const struct tapir_tcp_info *i, uint16_t lport, uint16_t rport)
 {
-	static const uint8_t mac_a[6] = {2, 0, 0, 0, 0, 1}, mac_b[6] = {2, 0, 0, 0, 0, 2};
-	uint8_t f[14 + 40 + 8 + 40 + 20] = {0}, *ip = f + 14, *m = ip + 40, *q = m + 8;
-	memcpy(f, mac_a, 6);
-	memcpy(f + 6, mac_b, 6);
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
-	ip[0] = 0x60;
-	tapir_put16(ip + TAPIR_IPV6_PLEN, 8 + 40 + 20);
-	ip[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_ICMPV6;
-	ip[TAPIR_IPV6_HLIM] = 64;
-	memcpy(ip + TAPIR_IPV6_SRC, B6, 16);
-	memcpy(ip + TAPIR_IPV6_DST, A6, 16);
+	uint8_t f[14 + 40 + 8 + 40 + 20] = {0};
+	uint8_t *m = sim_ip6_header(sim_eth_header(f, 0, 1, TAPIR_ETH_P_IPV6), B6, A6,
+				    TAPIR_IPPROTO_ICMPV6, 8 + 40 + 20);
+	/* the quoted segment: A's, its sequence number in flight */
+	uint8_t *q = m + 8;
 	m[0] = TAPIR_ICMP6_PKT_TOO_BIG;
 	tapir_put32(m + 4, 1280);
-	/* the quoted segment: A's, its sequence number in flight */
-	q[0] = 0x60;
-	tapir_put16(q + TAPIR_IPV6_PLEN, 1420);
-	q[TAPIR_IPV6_NXT] = TAPIR_IPPROTO_TCP;
-	q[TAPIR_IPV6_HLIM] = 64;
-	memcpy(q + TAPIR_IPV6_SRC, A6, 16);
-	memcpy(q + TAPIR_IPV6_DST, B6, 16);
+	sim_ip6_header(q, A6, B6, TAPIR_IPPROTO_TCP, 1420);
 	tapir_put16(q + 40, lport);
 	tapir_put16(q + 42, rport);
 	tapir_put32(q + 44, i->snd_una);
@@ -313,11 +256,11 @@ static void test_v6_icmp_errors(void **state)
 	tapir_tcp_get_info(p.cli, &i);
 	assert_int_equal(i.mss, 1280 - 60);
 	/* the connection goes on: all 100000 bytes arrive, in smaller segments */
-	struct xfer x = {&sim, p.cli, p.srv, buf, (size_t)sent, (size_t)sent, 0, malloc(sizeof(buf))};
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), xfer_step, &x));
+	struct sim_xfer x = {&sim, p.cli, p.srv, buf, (size_t)sent, (size_t)sent, 0, malloc(sizeof(buf))};
+	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(60), sim_xfer_step, &x));
 	assert_memory_equal(x.out, buf, (size_t)sent);
 	free(x.out);
-	transfer(&sim, p.cli, p.srv, 50000, 3);
+	sim_transfer(&sim, p.cli, p.srv, 50000, 3, TAPIR_SEC(600));
 	close_both(&sim, &p);
 
 	struct tapir_udp *u = tapir_udp_new(sim.st[0]);
@@ -353,33 +296,14 @@ static bool cookies_done(void *arg)
 	return r->nsrv == 4 && r->connected == 4;
 }
 
-/* The Ethernet and IPv6 headers of a frame to B (MAC 2:0:0:0:0:2, B6)
- * from SRC (MAC 2:0:0:0:0:LAST) carrying PLEN bytes of NXT */
-static uint8_t *frame6_to_b(uint8_t *f, uint8_t last, const uint8_t src[16], uint8_t nxt,
-			    uint16_t plen)
-{
-	static const uint8_t mac_b[6] = {2, 0, 0, 0, 0, 2};
-	uint8_t *ip = f + 14;
-	memcpy(f, mac_b, 6);
-	memcpy(f + 6, mac_b, 5);
-	f[11] = last;
-	tapir_put16(f + TAPIR_ETH_TYPE, TAPIR_ETH_P_IPV6);
-	ip[0] = 0x60;
-	tapir_put16(ip + TAPIR_IPV6_PLEN, plen);
-	ip[TAPIR_IPV6_NXT] = nxt;
-	ip[TAPIR_IPV6_HLIM] = 64;
-	memcpy(ip + TAPIR_IPV6_SRC, src, 16);
-	memcpy(ip + TAPIR_IPV6_DST, B6, 16);
-	return ip + 40;
-}
-
 /* A SYN to B's port 90 from fd00::77, a host that never answers: a
  * half-open connection that lingers (its SYN,ACK retransmitted) */
 static void inject_syn6(struct sim *sim)
 {
 	static const uint8_t x6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x77};
 	uint8_t f[14 + 40 + 20] = {0};
-	uint8_t *th = frame6_to_b(f, 0x77, x6, TAPIR_IPPROTO_TCP, 20);
+	uint8_t *th = sim_ip6_header(sim_eth_header(f, 1, 0, TAPIR_ETH_P_IPV6), x6, B6,
+				     TAPIR_IPPROTO_TCP, 20);
 	tapir_put16(th + TAPIR_TH_SPORT, 4077);
 	tapir_put16(th + TAPIR_TH_DPORT, 90);
 	tapir_put32(th + TAPIR_TH_SEQ, 12345);
@@ -444,11 +368,9 @@ static bool udp_readable(void *arg) { return tapir_udp_events(arg) & TAPIR_EV_RE
 static int inject_udp6(struct sim *sim, bool csum)
 {
 	uint8_t f[14 + 40 + 12] = {0};
-	uint8_t *u = frame6_to_b(f, 1, A6, TAPIR_IPPROTO_UDP, 12);
-	tapir_put16(u + TAPIR_UH_SPORT, 5000);
-	tapir_put16(u + TAPIR_UH_DPORT, 7);
-	tapir_put16(u + TAPIR_UH_LEN, 12);
-	memcpy(u + 8, "ping", 4);
+	uint8_t *u = sim_ip6_header(sim_eth_header(f, 1, 0, TAPIR_ETH_P_IPV6), A6, B6,
+				    TAPIR_IPPROTO_UDP, 12);
+	sim_udp_ping(u, 5000, 7);
 	if (csum)
 		tapir_put16(u + TAPIR_UH_CSUM, tapir_csum_fold(tapir_csum_add(
 			tapir_csum_pseudo6(A6, B6, TAPIR_IPPROTO_UDP, 12), u, 12)));

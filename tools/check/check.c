@@ -207,12 +207,18 @@ static void index_probes(struct check *c)
 			die("check: more than %u host:port pairs in one run", MAX_PROBES);
 	}
 	c->off[c->hosts.n] = c->total;
+	c->per_host = c->hosts.n ? c->off[1] : 0;
+	for (i = 1; i < c->hosts.n && c->per_host; i++)
+		if (c->off[i + 1] - c->off[i] != c->per_host)
+			c->per_host = 0;
 	c->pr = check_calloc(c->total, sizeof(*c->pr));
 }
 
 static size_t host_of(const struct check *c, uint64_t idx)
 {
 	size_t lo = 0, hi = c->hosts.n; /* off[lo] <= idx < off[hi] */
+	if (c->per_host) /* (every host the same ports: no search) */
+		return (size_t)(idx / c->per_host);
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (c->off[mid] <= idx)
@@ -596,6 +602,7 @@ int cmd_check(int argc, char **argv)
 		die("check: interrupted");
 	if (check_interrupted) {
 		rc = interrupted(&c);
+		free(c.stack.shared);
 		free_targets(&c);
 		free(args);
 		return rc;
@@ -610,6 +617,7 @@ int cmd_check(int argc, char **argv)
 			all_open = false;
 	close(c.ep);
 	check_banners_free(&c);
+	free(c.stack.shared); /* (its nftables table went with the engine) */
 	if (c.sc.resuming && unlink(c.sc.resume_file) && errno != ENOENT)
 		fprintf(stderr, "tapir check: warning: cannot remove %s: %s\n", c.sc.resume_file,
 			strerror(errno));

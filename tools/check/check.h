@@ -129,6 +129,7 @@ struct check {
 	size_t nsets;
 	uint64_t *off; /* probe index of each host's first port; off[n] = total */
 	uint64_t total;
+	uint64_t per_host; /* the ports of every host when all have as many, else 0 */
 	uint64_t todo; /* probes of this run: not ST_OUT */
 	struct probe *pr;
 	struct nu_key key;

@@ -23,6 +23,8 @@ struct check_engine {
 	/* Sends a probe: 0 when sent (or already resolved: no route), -1 to
 	 * try the same probe again a little later (no slot, port or buffer). */
 	int (*send)(void *state, const struct check_target *t);
+	/* Optional: sends what send() batched; runs before every wait. */
+	void (*flush)(void *state);
 	/* An epoll event with TOKEN came in at NOW: read the answers. */
 	void (*collect)(void *state, uint64_t token, uint64_t now);
 	/* Optional: runs what is due at NOW; may bring the pump's DEADLINE

@@ -87,7 +87,7 @@ static enum tapir_verdict stack_ip_rx(void *arg, struct tapir_hook_pkt *p)
 	const uint8_t *ip = p->data, *m, *in;
 	struct check_reply r;
 	size_t ihl, ihl2;
-	if (p->len < TAPIR_IPV4_HLEN || ip[TAPIR_IPV4_PROTO] != TAPIR_IPPROTO_ICMP)
+	if (p->family != 4 || p->len < TAPIR_IPV4_HLEN || ip[TAPIR_IPV4_PROTO] != TAPIR_IPPROTO_ICMP)
 		return TAPIR_PASS;
 	ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4;
 	if (ihl < TAPIR_IPV4_HLEN || p->len < ihl + TAPIR_ICMP_HLEN + TAPIR_IPV4_HLEN)

@@ -5,6 +5,7 @@
  * with a RST (RFC 9293 3.10.7.1), so open = 3 packets, closed = 2. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <time.h>
 #include <stdbool.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
@@ -22,6 +23,18 @@
 #include "util.h"
 
 #define SYN_LEN (TAPIR_TCP_HLEN + 4) /* with an MSS option */
+#define SYN_BATCH 64 /* IPv4 SYNs per sendmmsg() */
+
+/* IPv4 SYNs built but not yet handed to the kernel: one system call for
+ * SYN_BATCH of them (the send path's cost is mostly the call's) */
+struct syn_batch {
+	unsigned n;
+	struct mmsghdr msg[SYN_BATCH];
+	struct iovec iov[SYN_BATCH];
+	struct sockaddr_in sa[SYN_BATCH];
+	uint8_t seg[SYN_BATCH][SYN_LEN];
+	uint64_t idx[SYN_BATCH];
+};
 
 struct syn_engine {
 	struct check *c;
@@ -29,8 +42,12 @@ struct syn_engine {
 	pcap_t *pc;
 	int linkoff;
 	struct nu_addr *src; /* per host: our source address, family 0 unknown */
+	uint32_t *grp;       /* per host: the first host of its /24, whose source it
+			      * shares (NULL: every host asks the kernel itself) */
+	int udp[2];          /* the sockets that ask the routing table (v4, v6) */
 	struct check_cookie ck;
 	unsigned enobufs;
+	struct syn_batch b;
 };
 
 /* Source ports the kernel will not hand to its own sockets: outside
@@ -125,6 +142,72 @@ static int raw_open(int family, char *err, size_t errlen)
 	return fd;
 }
 
+/* Whether every IPv4 route of the main table is /24 or shorter: then the
+ * hosts of one /24 share a route, so a source address (the probes' rate
+ * is then the send path's, not one routing question per host). */
+static bool routes_by_24(void)
+{
+	FILE *f = fopen("/proc/net/route", "r");
+	char line[512];
+	bool ok = f != NULL;
+	unsigned mask;
+	while (ok && fgets(line, sizeof(line), f))
+		/* Iface Destination Gateway Flags RefCnt Use Metric Mask ... */
+		if (sscanf(line, "%*s %*x %*x %*x %*d %*d %*d %x", &mask) == 1 &&
+		    __builtin_popcount(mask) > 24)
+			ok = false;
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+/* Hosts in runs of one /24 (a CIDR block's are consecutive): each shares
+ * the source address of the run's first. */
+static void group_hosts(struct syn_engine *x)
+{
+	const struct nu_hosts *hs = &x->c->hosts;
+	if (!routes_by_24())
+		return;
+	x->grp = check_calloc(hs->n, sizeof(*x->grp));
+	for (size_t h = 0; h < hs->n; h++) {
+		const struct nu_addr *a = &hs->v[h].addr;
+		size_t g = h ? x->grp[h - 1] : 0;
+		x->grp[h] = (uint32_t)h;
+		if (h && a->family == AF_INET && hs->v[g].addr.family == AF_INET &&
+		    (ntohl(a->u.v4) >> 8) == (ntohl(hs->v[g].addr.u.v4) >> 8))
+			x->grp[h] = (uint32_t)g;
+	}
+}
+
+/* Our source address towards T's host, or NULL when there is no route. */
+static const struct nu_addr *source_for(struct syn_engine *x, const struct check_target *t)
+{
+	size_t h = x->grp ? x->grp[t->host] : t->host;
+	const struct nu_addr *dst = &x->c->hosts.v[h].addr;
+	struct sockaddr_storage sa;
+	socklen_t len = nu_addr_sockaddr(dst, 9, &sa);
+	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+	struct nu_addr *src = &x->src[h];
+	int *fd = &x->udp[dst->family == AF_INET6];
+	if (src->family)
+		return src;
+	/* a connected UDP socket asks the routing table; it sends nothing.
+	 * One socket, connected anew each time (AF_UNSPEC first: the source
+	 * it chose is forgotten, Linux's udp_disconnect) */
+	if (*fd < 0 && (*fd = socket(dst->family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		die("check: socket: %s", strerror(errno));
+	(void)connect(*fd, &unspec, sizeof(unspec));
+	if (connect(*fd, (struct sockaddr *)&sa, len) == 0 &&
+	    getsockname(*fd, (struct sockaddr *)&sa, &len) == 0) {
+		src->family = dst->family;
+		if (dst->family == AF_INET6)
+			memcpy(src->u.v6, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
+		else
+			src->u.v4 = ((struct sockaddr_in *)&sa)->sin_addr.s_addr;
+	}
+	return src->family ? src : NULL;
+}
+
 /* Works when raw sockets and capture do (CAP_NET_RAW). */
 static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 {
@@ -147,6 +230,8 @@ static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(x->pc), &ev))
 		die("check: epoll_ctl: %s", strerror(errno));
 	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
+	x->udp[0] = x->udp[1] = -1;
+	group_hosts(x);
 	*state = x;
 	return 0;
 fail:
@@ -156,31 +241,6 @@ fail:
 		close(x->raw6);
 	free(x);
 	return -1;
-}
-
-/* Our source address towards T's host, or NULL when there is no route. */
-static const struct nu_addr *source_for(struct syn_engine *x, const struct check_target *t)
-{
-	struct sockaddr_storage sa;
-	socklen_t len = nu_addr_sockaddr(&t->addr, 9, &sa);
-	struct nu_addr *src = &x->src[t->host];
-	int fd;
-	if (src->family)
-		return src;
-	/* a connected UDP socket asks the routing table; it sends nothing */
-	fd = socket(t->addr.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		die("check: socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, len) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
-		src->family = t->addr.family;
-		if (t->addr.family == AF_INET6)
-			memcpy(src->u.v6, &((struct sockaddr_in6 *)&sa)->sin6_addr, 16);
-		else
-			src->u.v4 = ((struct sockaddr_in *)&sa)->sin_addr.s_addr;
-	}
-	close(fd);
-	return src->family ? src : NULL;
 }
 
 /* The SYN for T from SRC and SPORT. */
@@ -209,6 +269,52 @@ static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct che
 	tapir_put16(seg + TAPIR_TH_CSUM, tapir_csum_fold(tapir_csum_add(ph, seg, SYN_LEN)));
 }
 
+/* Hands the batched SYNs to the kernel.  A full queue (ENOBUFS) is waited
+ * out here (the probes are already counted); a SYN with no route or
+ * forbidden makes its port filtered, as syn_send() does. */
+static void syn_flush_batch(struct syn_engine *x)
+{
+	struct syn_batch *b = &x->b;
+	unsigned done = 0, spins = 0;
+	for (unsigned k = 0; k < b->n; k++) {
+		b->iov[k] = (struct iovec){.iov_base = b->seg[k], .iov_len = SYN_LEN};
+		b->msg[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &b->sa[k], .msg_namelen = sizeof(b->sa[k]),
+							   .msg_iov = &b->iov[k], .msg_iovlen = 1}};
+	}
+	while (done < b->n) {
+		int r = sendmmsg(x->raw, b->msg + done, b->n - done, 0);
+		if (r > 0) {
+			done += (unsigned)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == ENOBUFS || errno == EAGAIN || errno == ENOMEM) {
+			struct timespec ts = {0, 100000}; /* the queue drains in µs */
+			x->enobufs++;
+			if (++spins > 100000)
+				die("check: sendmmsg: the queue stays full");
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EACCES || errno == EPERM) {
+			x->c->sent--; /* (its try stays counted, as syn_send's) */
+			check_resolve_why(x->c, b->idx[done], ST_FILTERED, 0, check_why_errno(errno));
+			done++;
+			continue;
+		}
+		die("check: sendmmsg: %s", strerror(errno));
+	}
+	b->n = 0;
+}
+
+static void syn_flush(void *state)
+{
+	struct syn_engine *x = state;
+	if (x->b.n)
+		syn_flush_batch(x);
+}
+
 static int syn_send(void *state, const struct check_target *t)
 {
 	struct syn_engine *x = state;
@@ -223,6 +329,19 @@ static int syn_send(void *state, const struct check_target *t)
 	if (!src) {
 		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
 		p->tries++;
+		return 0;
+	}
+	if (t->addr.family == AF_INET) {
+		unsigned k = x->b.n++;
+		syn_build(x->b.seg[k], x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
+		memcpy(&x->b.sa[k], &sa, sizeof(x->b.sa[k]));
+		x->b.idx[k] = t->idx;
+		/* counted as sent now; syn_flush() undoes what could not go */
+		p->tries++;
+		p->sent_us = (uint32_t)(wall_us() - c->t0_wall);
+		c->sent++;
+		if (x->b.n == SYN_BATCH)
+			syn_flush(x);
 		return 0;
 	}
 	syn_build(seg, x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
@@ -384,10 +503,14 @@ static void syn_close(void *state)
 	if (x->raw6 >= 0)
 		close(x->raw6);
 	free(x->src);
+	free(x->grp);
+	for (int i = 0; i < 2; i++)
+		if (x->udp[i] >= 0)
+			close(x->udp[i]);
 	free(x);
 }
 
 const struct check_engine check_engine_syn = {
 	.name = "syn", .flags = CHECK_KNOWS_TRY, .open = syn_open, .send = syn_send,
-	.collect = syn_collect, .close = syn_close,
+	.collect = syn_collect, .flush = syn_flush, .close = syn_close,
 };

@@ -125,6 +125,8 @@ void check_pump(struct check *c, uint64_t deadline, bool return_early)
 		struct timespec ts;
 		int n, i;
 		wake = deadline;
+		if (e->flush) /* (batched probes go before any wait) */
+			e->flush(c->es);
 		if (e->timers && !draining)
 			e->timers(c->es, now, &deadline, &wake);
 		if (wake > deadline)

@@ -37,6 +37,7 @@
 #include "forward.h"
 #include "netutil.h"
 #include "relay.h"
+#include "../readyq.h"
 
 #define FWD_MAX_RULES 64
 #define FWD_BACKLOG 128   /* each listener's, tapir's and the kernel's (UNP 4.5) */
@@ -186,12 +187,7 @@ static void conn_event(void *arg, unsigned events)
 	struct fwd_conn *c = arg;
 	struct forward *fw = c->rule->fw;
 	(void)events; /* the turn reads the connection's state itself */
-	if (c->queued)
-		return;
-	c->queued = true;
-	c->rnext = NULL;
-	*fw->ready_tail = c;
-	fw->ready_tail = &c->rnext;
+	READYQ_PUSH(fw, c);
 }
 
 static void listener_event(void *arg, unsigned events)
@@ -436,7 +432,7 @@ static tapir_time_t forward_turn(void *arg, struct tapir_stack *s, tapir_time_t 
 		struct fwd_conn *c = fw->ready;
 		fw->ready = c->rnext;
 		if (!fw->ready)
-			fw->ready_tail = &fw->ready;
+			READYQ_INIT(fw);
 		c->queued = false;
 		if (c->dead)
 			free(c);
@@ -495,7 +491,7 @@ int forward_start(struct forward *fw, struct tapir_net *net, unsigned max_conns,
 	int rc = 0;
 
 	fw->net = net;
-	fw->ready_tail = &fw->ready;
+	READYQ_INIT(fw);
 	/* each connection holds one kernel descriptor: keep some for the
 	 * listeners, the TAP, the pcap and the control socket */
 	if (nofile > 64 && max_conns > (unsigned long)nofile - 64)

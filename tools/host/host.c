@@ -99,6 +99,7 @@ static const char host_usage[] =
 	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
 
 static volatile sig_atomic_t got_stop, got_usr1;
+static int link_err; /* the link's fatal error (errno): the host ends */
 struct host_hook *host_hook;
 static void on_signal(int sig)
 {
@@ -478,6 +479,7 @@ int cmd_host(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
 	tapir_config_profile(&cfg, (enum tapir_profile_id)profile);
+	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */
 	if (shared) { /* tapir's own connections take their ports from its range */
 		cfg.ephemeral_lo = sh.lo;
 		cfg.ephemeral_hi = sh.hi;
@@ -664,6 +666,8 @@ loop:;
 			ts.tv_nsec = (long)(wait % 1000000) * 1000;
 		}
 		ppoll(NULL, 0, &ts, &orig);
+		if ((link_err = tapir_net_link_error(h.net)))
+			break;
 		if (now >= last_trim + TAPIR_SEC(1)) {
 			give_back(&h);
 			last_trim = now;
@@ -686,6 +690,15 @@ stop:
 	tapir_net_lock(h.net);
 	if (h.pcap)
 		tapir_pcap_flush(h.pcap);
+	if (link_err) {
+		/* the device is gone: nothing more can come or go.  Leaving closes
+		 * every connection's descriptor, so programs under tapir run see
+		 * ECONNRESET/EPIPE (as when the host crashes), never a hang. */
+		fprintf(stderr, "tapir: link %s: %s\n", iface ? iface : tap_name, strerror(link_err));
+		if (!host_hook)
+			print_counters(&h);
+		exit(1);
+	}
 	if (host_hook)
 		exit(host_hook->status);
 	print_counters(&h);

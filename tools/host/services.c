@@ -26,6 +26,7 @@
 
 #include "personalities/personality.h" /* tapir_services_accept_delay_ms */
 #include "host.h"
+#include "../readyq.h"
 
 enum kind { ECHO, DISCARD, DAYTIME, CHARGEN, HTTP };
 
@@ -104,12 +105,7 @@ static void conn_event(void *arg, unsigned events)
 	struct conn *c = arg;
 	struct services *all = c->sv->all;
 	(void)events; /* the handlers read the core's state itself */
-	if (c->queued)
-		return;
-	c->queued = true;
-	c->rnext = NULL;
-	*all->ready_tail = c;
-	all->ready_tail = &c->rnext;
+	READYQ_PUSH(all, c);
 }
 
 static void listener_event(void *arg, unsigned events)
@@ -355,7 +351,7 @@ static bool udp_answer(struct service *sv, tapir_time_t now)
 static tapir_time_t services_turn(void *arg, struct tapir_stack *s, tapir_time_t now)
 {
 	struct services *all = arg;
-	struct conn *list = all->ready;
+	struct conn *list, *c;
 	tapir_time_t next = TAPIR_TIME_NEVER, t;
 	bool more = false;
 	(void)s;
@@ -366,14 +362,8 @@ static tapir_time_t services_turn(void *arg, struct tapir_stack *s, tapir_time_t
 		if (sv->udp_ready)
 			more |= udp_answer(sv, now);
 	}
-	/* the list as it stands: what these steps make ready waits for the
-	 * next turn, so one busy connection cannot hold the thread */
-	all->ready = NULL;
-	all->ready_tail = &all->ready;
-	while (list) {
-		struct conn *c = list;
-		list = c->rnext;
-		c->queued = false;
+	READYQ_TAKE(all, list);
+	while (READYQ_POP(list, c)) {
 		if (c->dead)
 			free(c);
 		else if (!conn_step(c, now))
@@ -485,7 +475,7 @@ struct services *services_start(struct tapir_net *net, const char *list, char *e
 		all->n++;
 	}
 	chargen_init();
-	all->ready_tail = &all->ready;
+	READYQ_INIT(all);
 	tapir_net_lock(net);
 	if (!services_open(all, tapir_net_stack(net), err, errlen)) {
 		tapir_net_unlock(net);

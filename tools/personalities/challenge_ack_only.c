@@ -13,21 +13,26 @@
  *
  * Done with one TCP_RX hook (before demultiplexing), so it needs no socket
  * of its own: a SYN to a port some listener holds is answered here and
- * dropped; every RST is dropped. */
+ * dropped; every RST is dropped.  Either family: the reply goes back
+ * over the SYN's (tapir_tcp_out_reply). */
 #include "personality.h"
 
 struct listener_q {
-	uint32_t addr;
+	struct tapir_ip addr; /* either family */
 	uint16_t port;
 	bool found;
 };
 
+/* A listener on ADDR's port that takes ADDR: bound to it, or to the "any"
+ * of its family or to :: (an IPv6-only listener, which tapir_tcp_info
+ * does not tell apart, is taken to take IPv4 as well) */
 static void match_listener(void *arg, const struct tapir_tcp *t)
 {
 	struct listener_q *q = arg;
 	struct tapir_tcp_info i;
 	tapir_tcp_get_info(t, &i);
-	if (i.state == TAPIR_TCP_LISTEN && i.lport == q->port && (!i.laddr || i.laddr == q->addr))
+	if (i.state == TAPIR_TCP_LISTEN && i.lport == q->port &&
+	    tapir_ip_covers(&i.laddr_ip, false, &q->addr))
 		q->found = true;
 }
 
@@ -35,9 +40,9 @@ static enum tapir_verdict cao_rx(void *arg, struct tapir_hook_pkt *p)
 {
 	struct tapir_stack *s = arg;
 	uint8_t flags = p->data[TAPIR_TH_FLAGS];
-	struct listener_q q = {p->dst, tapir_get16(p->data + 2), false};
+	struct listener_q q = {p->daddr, tapir_get16(p->data + 2), false};
 	struct tapir_tcp_seg seg = {.src = p->src, .dst = p->dst, .sport = tapir_get16(p->data),
-				    .dport = q.port};
+				    .dport = q.port, .saddr = p->saddr, .daddr = p->daddr};
 	struct tapir_tcp_out o;
 	uint32_t seq = tapir_get32(p->data + TAPIR_TH_SEQ);
 
@@ -53,8 +58,9 @@ static enum tapir_verdict cao_rx(void *arg, struct tapir_hook_pkt *p)
 	 * that stays the same for the 4-tuple, as a real stale connection's
 	 * would), and its RCV.NXT a little below the new SYN, so that the SYN
 	 * falls inside its window.  The ACK is wrong for the new connection,
-	 * whose only acceptable ACK is ISS+1. */
-	o.seq = 0x5ca1ab1e ^ ((uint32_t)seg.sport << 16 | seg.dport) ^ seg.src;
+	 * whose only acceptable ACK is ISS+1.  (The address's last 32 bits:
+	 * the IPv4 address, or an IPv6 interface identifier's half.) */
+	o.seq = 0x5ca1ab1e ^ ((uint32_t)seg.sport << 16 | seg.dport) ^ tapir_get32(seg.saddr.b + 12);
 	o.ack = seq - 4096;
 	o.flags = TAPIR_TH_ACK;
 	o.wnd = 64240;

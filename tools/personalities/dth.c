@@ -9,7 +9,8 @@
  *   every=N    the Nth, 2Nth, ... connection (opened either way)
  *   marker=S   only the segments whose payload contains the string S
  *
- * Never on a SYN (RFC 9401 3.3).  A DTH that tapir receives is already
+ * Never on a SYN (RFC 9401 3.3).  IPv4 and IPv6 alike (the TCP points
+ * see both).  A DTH that tapir receives is already
  * reported by the core (counter tcp_dth_rx, event TAPIR_EV_DTH, a tcp
  * trace line) and never closes a connection (RFC 9401 3.1); see the test
  * tests/hook/test_hook.c.
@@ -31,7 +32,8 @@ struct dth {
 	unsigned long conns;
 	/* the last SYNs counted, so a retransmitted SYN is not a new connection */
 	struct {
-		uint32_t raddr, isn;
+		struct tapir_ip raddr; /* either family */
+		uint32_t isn;
 		uint16_t lport, rport;
 	} seen[16];
 	unsigned seen_at;
@@ -51,10 +53,10 @@ static void choose(struct dth *d, struct tapir_hook_pkt *p)
 	uint32_t isn = tapir_get32(p->data + TAPIR_TH_SEQ);
 	uint16_t lport = tapir_get16(p->data), rport = tapir_get16(p->data + 2);
 	for (unsigned i = 0; i < 16; i++)
-		if (d->seen[i].raddr == p->dst && d->seen[i].isn == isn &&
+		if (tapir_ip_eq(&d->seen[i].raddr, &p->daddr) && d->seen[i].isn == isn &&
 		    d->seen[i].lport == lport && d->seen[i].rport == rport)
 			return; /* a retransmitted SYN: already chosen (or not) */
-	d->seen[d->seen_at].raddr = p->dst;
+	d->seen[d->seen_at].raddr = p->daddr;
 	d->seen[d->seen_at].isn = isn;
 	d->seen[d->seen_at].lport = lport;
 	d->seen[d->seen_at].rport = rport;

@@ -2,7 +2,10 @@
  *
  *   loss=P          drop a frame with probability P
  *   corrupt=P       flip one bit after the Ethernet header (the checksum
- *                   then catches it, at tapir or at the peer)
+ *                   then catches it, at tapir or at the peer; IPv6 has no
+ *                   header checksum, RFC 8200 3, so a bit of its traffic
+ *                   class, flow label or hop limit goes unnoticed, as on
+ *                   a real link)
  *   dup=P           send a frame twice
  *   delay=MS[±J]    hold every frame MS ms, plus or minus up to J ms
  *                   ("+-" works for "±"); jitter never reorders frames
@@ -21,7 +24,8 @@
  * frames with tapir_inject_rx / tapir_inject_tx when they are due.
  * Injected frames do not pass the link hooks again.  A capture (--pcap)
  * shows frames as the stack takes them in and as they leave, after the
- * impairments. */
+ * impairments.  Frames of any kind (IPv4, IPv6, ARP, neighbor discovery)
+ * are impaired alike: a lossy link does not know what it carries. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

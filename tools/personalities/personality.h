@@ -9,7 +9,7 @@
  *
  * Registration is by constructor: a file declares
  *
- *     PERSONALITY(ttl, "ttl", "=N", "every IPv4 packet sent leaves with TTL N",
+ *     PERSONALITY(ttl, "ttl", "=N", "every packet sent leaves with TTL (hop limit) N",
  *                 ttl_install);
  *
  * and the build picks up every tools/personalities/ *.c file by itself (a
@@ -117,6 +117,40 @@ static inline size_t pers_tcp_payload(const struct tapir_hook_pkt *p, const uint
 		*data = p->data + off;
 	return p->len - off;
 }
+
+/* Neighbor discovery and MLD (ICMPv6 types 130 to 137: RFC 4861 4,
+ * RFC 3810 5; 143, the MLDv2 report): what ARP is to IPv4, the link's own
+ * business.  Personalities that act on IP leave it alone, as they leave
+ * ARP (below IP) alone: ND must keep its hop limit of 255 (RFC 4861
+ * 7.1.1), and a blackhole that dropped it would turn timeouts into
+ * "no route to host". */
+static inline bool pers_is_link_control(const struct tapir_hook_pkt *p)
+{
+	uint8_t proto, t;
+	int off = tapir_hook_l4(p, &proto);
+	if (off < 0 || proto != TAPIR_IPPROTO_ICMPV6 || (size_t)off >= p->len)
+		return false;
+	t = p->data[off];
+	return (t >= TAPIR_ICMP6_MLD_QUERY && t <= TAPIR_ICMP6_REDIRECT) ||
+	       t == TAPIR_ICMP6_MLD2_REPORT;
+}
+
+/* ---- scoped personalities (tapir run --attach --personality) ---- */
+/* While a scope is current (pers_scope_begin .. pers_scope_done around
+ * personalities_install), each hook pers_hook_add installs runs only on
+ * the packets IN accepts; the rest pass it untouched.  pers_scope_remove
+ * takes those hooks out of S again.  (Timers and memory stay with S.) */
+#define PERS_SCOPE_HOOKS 16
+struct pers_scoped;
+struct pers_scope {
+	bool (*in)(void *arg, const struct tapir_hook_pkt *p);
+	void *arg;
+	unsigned n;
+	struct pers_scoped *hooks[PERS_SCOPE_HOOKS];
+};
+void pers_scope_begin(struct pers_scope *sc);
+void pers_scope_done(void);
+void pers_scope_remove(struct tapir_stack *s, struct pers_scope *sc);
 
 /* ---- for slow-accept: the services honour this delay (services.c) ---- */
 /* Milliseconds each accept loop waits before each accept(): 0, or set by

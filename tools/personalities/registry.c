@@ -148,6 +148,32 @@ void *pers_new(struct tapir_stack *s, size_t size, char *err, size_t errlen)
 
 /* ---- hooks ---- */
 
+struct pers_scoped {
+	enum tapir_hook_point point;
+	tapir_hook_fn fn;
+	void *arg;
+	struct pers_scope *sc;
+};
+static struct pers_scope *scope; /* the current one, while installing */
+
+void pers_scope_begin(struct pers_scope *sc) { scope = sc; }
+void pers_scope_done(void) { scope = NULL; }
+
+static enum tapir_verdict scoped_hook(void *arg, struct tapir_hook_pkt *p)
+{
+	struct pers_scoped *w = arg;
+	return w->sc->in(w->sc->arg, p) ? w->fn(w->arg, p) : TAPIR_PASS;
+}
+
+void pers_scope_remove(struct tapir_stack *s, struct pers_scope *sc)
+{
+	for (unsigned i = 0; i < sc->n; i++) {
+		tapir_hook_remove(s, sc->hooks[i]->point, scoped_hook, sc->hooks[i]);
+		free(sc->hooks[i]);
+	}
+	sc->n = 0;
+}
+
 int pers_hook_add(struct tapir_stack *s, enum tapir_hook_point point, tapir_hook_fn fn, void *arg,
 		  char *err, size_t errlen)
 {
@@ -156,8 +182,22 @@ int pers_hook_add(struct tapir_stack *s, enum tapir_hook_point point, tapir_hook
 		[TAPIR_HOOK_IP_RX] = "IP_RX",     [TAPIR_HOOK_IP_TX] = "IP_TX",
 		[TAPIR_HOOK_TCP_RX] = "TCP_RX",   [TAPIR_HOOK_TCP_TX] = "TCP_TX",
 	};
-	if (tapir_hook_add(s, point, fn, arg) == 0)
+	struct pers_scoped *w = NULL;
+	if (scope) { /* the hook sees only its scope's packets */
+		if (scope->n == PERS_SCOPE_HOOKS || !(w = malloc(sizeof(*w)))) {
+			snprintf(err, errlen, "no room for another scoped hook");
+			return -1;
+		}
+		*w = (struct pers_scoped){point, fn, arg, scope};
+		fn = scoped_hook;
+		arg = w;
+	}
+	if (tapir_hook_add(s, point, fn, arg) == 0) {
+		if (w)
+			scope->hooks[scope->n++] = w;
 		return 0;
+	}
+	free(w);
 	snprintf(err, errlen, "no room for another %s hook", names[point]);
 	return -1;
 }

@@ -21,7 +21,7 @@ struct rst_after {
 	unsigned long limit;
 	struct doomed {
 		struct tapir_tcp *sock; /* may be freed before the timer runs: checked */
-		uint32_t raddr;
+		struct tapir_ip raddr;  /* either family */
 		uint16_t lport, rport;
 	} doomed[MAX_DOOMED];
 	unsigned n;
@@ -54,15 +54,17 @@ static enum tapir_verdict rst_after_tx(void *arg, struct tapir_hook_pkt *p)
 	rcvd = i.rcv_nxt - i.irs - 1;
 	if ((uint64_t)sent + rcvd < r->limit || r->n == MAX_DOOMED)
 		return TAPIR_PASS;
-	o.laddr = p->src;
+	o.laddr = p->src; /* IPv4 */
 	o.raddr = p->dst;
+	o.laddr6 = p->saddr; /* either: send_raw takes IPv4 from the above */
+	o.raddr6 = p->daddr;
 	o.lport = tapir_get16(p->data);
 	o.rport = tapir_get16(p->data + 2);
 	o.seq = seq;
 	o.ack = tapir_get32(p->data + TAPIR_TH_ACK_NO);
 	o.flags = TAPIR_TH_RST | TAPIR_TH_ACK;
 	tapir_tcp_send_raw(r->s, &o, p->now);
-	r->doomed[r->n++] = (struct doomed){p->sock, p->dst, o.lport, o.rport};
+	r->doomed[r->n++] = (struct doomed){p->sock, p->daddr, o.lport, o.rport};
 	pers_timer_at(r->s, p->now);
 	return TAPIR_DROP;
 }
@@ -79,7 +81,7 @@ static void find_sock(void *arg, const struct tapir_tcp *t)
 	if (t != f->d->sock)
 		return;
 	tapir_tcp_get_info(t, &i);
-	f->live = i.raddr == f->d->raddr && i.lport == f->d->lport && i.rport == f->d->rport &&
+	f->live = tapir_ip_eq(&i.raddr_ip, &f->d->raddr) && i.lport == f->d->lport && i.rport == f->d->rport &&
 		  i.state != TAPIR_TCP_CLOSED;
 }
 

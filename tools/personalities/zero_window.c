@@ -18,20 +18,24 @@
 struct zero_window {
 	tapir_time_t ms;
 	struct zw_conn {
-		uint32_t raddr;
+		struct tapir_ip raddr; /* either family */
 		uint16_t lport, rport;
 		bool used;
 		tapir_time_t t0; /* handshake done; TAPIR_TIME_NEVER: not yet */
 	} c[SLOTS];
 };
 
-static struct zw_conn *slot(struct zero_window *z, uint32_t raddr, uint16_t lport,
+/* The slot is chosen by the address's last 32 bits (IPv4's, or half an
+ * IPv6 interface identifier) and the ports; the whole address must match. */
+static struct zw_conn *slot(struct zero_window *z, const struct tapir_ip *raddr, uint16_t lport,
 			    uint16_t rport, bool create)
 {
-	struct zw_conn *c = &z->c[(raddr * 31u + lport * 7u + rport) % SLOTS];
+	struct zw_conn *c = &z->c[(tapir_get32(raddr->b + 12) * 31u + lport * 7u + rport) % SLOTS];
 	if (create) /* a newer connection takes the slot */
-		*c = (struct zw_conn){raddr, lport, rport, true, TAPIR_TIME_NEVER};
-	return c->used && c->raddr == raddr && c->lport == lport && c->rport == rport ? c : NULL;
+		*c = (struct zw_conn){*raddr, lport, rport, true, TAPIR_TIME_NEVER};
+	return c->used && tapir_ip_eq(&c->raddr, raddr) && c->lport == lport && c->rport == rport
+		       ? c
+		       : NULL;
 }
 
 static enum tapir_verdict zw_tx(void *arg, struct tapir_hook_pkt *p)
@@ -41,7 +45,7 @@ static enum tapir_verdict zw_tx(void *arg, struct tapir_hook_pkt *p)
 	struct zw_conn *c;
 	if (!p->sock || (f & TAPIR_TH_RST))
 		return TAPIR_PASS;
-	c = slot(z, p->dst, tapir_get16(p->data), tapir_get16(p->data + 2), f & TAPIR_TH_SYN);
+	c = slot(z, &p->daddr, tapir_get16(p->data), tapir_get16(p->data + 2), f & TAPIR_TH_SYN);
 	if (!c || (f & TAPIR_TH_SYN))
 		return TAPIR_PASS;
 	if (c->t0 == TAPIR_TIME_NEVER)
@@ -60,7 +64,7 @@ static enum tapir_verdict zw_rx(void *arg, struct tapir_hook_pkt *p)
 	struct zw_conn *c;
 	if ((f & (TAPIR_TH_SYN | TAPIR_TH_ACK | TAPIR_TH_RST)) != TAPIR_TH_ACK)
 		return TAPIR_PASS;
-	c = slot(z, p->src, tapir_get16(p->data + 2), tapir_get16(p->data), false);
+	c = slot(z, &p->saddr, tapir_get16(p->data + 2), tapir_get16(p->data), false);
 	if (c && c->t0 == TAPIR_TIME_NEVER)
 		c->t0 = p->now; /* the ACK that completes a passive open */
 	return TAPIR_PASS;

@@ -78,8 +78,12 @@ static int chan_open(struct trc_chan *c)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sun.sun_path, path);
-	if (!c->path[0])
+	if (!c->path[0]) {
+		const char *pe = getenv(TRUN_ENV_PERSONA);
 		strcpy(c->path, path);
+		c->persona = pe ? atoi(pe) : 0;
+	}
+	req.c = c->persona;
 	fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

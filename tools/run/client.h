@@ -36,6 +36,7 @@ struct trc_chan {
 	/* the gate's path: $TAPIR_RUN_GATE when first asked (a program that
 	 * clears its environment later keeps its gate, and so do its children) */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int persona; /* $TAPIR_RUN_PERSONA, read with the path: TRUN_HELLO's c */
 };
 
 /* The process's own channel, to the gate at $TAPIR_RUN_GATE. */

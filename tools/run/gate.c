@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 
 #include "gate_int.h"
+#include "../readyq.h"
 
 #define CTL_BATCH 64 /* requests per channel per turn, so none starves */
 
@@ -84,6 +85,7 @@ struct gsock *gate_sock_get(struct gate *g, unsigned id)
 void gate_sock_free(struct gsock *gs)
 {
 	struct gate *g = gs->g;
+	gpersona_sock_free(gs);
 	if (gs->gfd >= 0)
 		close(gs->gfd);
 	gs->gfd = -1;
@@ -99,12 +101,7 @@ void gate_sock_queue(struct gsock *gs)
 {
 	struct gate *g = gs->g;
 	gs->ready = true;
-	if (gs->queued)
-		return;
-	gs->queued = true;
-	gs->rnext = NULL;
-	*g->ready_tail = gs;
-	g->ready_tail = &gs->rnext;
+	READYQ_PUSH(g, gs);
 }
 
 int gate_pair(struct gsock *gs, int type, int *app)
@@ -152,7 +149,7 @@ static int sin_get(const struct trun_req *req, uint32_t *addr, uint16_t *port, b
 	return 0;
 }
 
-static int req_socket(struct gate *g, const struct trun_req *req, int *app)
+static int req_socket(struct gate *g, struct gctl *c, const struct trun_req *req, int *app)
 {
 	struct gsock *gs;
 	int r;
@@ -165,6 +162,7 @@ static int req_socket(struct gate *g, const struct trun_req *req, int *app)
 	if (!(gs = gate_sock_new(g, tcp ? TRUN_TCP : TRUN_UDP)))
 		return -ENOMEM;
 	gs->domain = req->a;
+	gpersona_sock(gs, c->persona);
 	r = tcp ? gtcp_socket(gs, app) : gudp_socket(gs, app);
 	if (r < 0) {
 		gate_sock_free(gs);
@@ -239,7 +237,7 @@ static const char *op_name(uint32_t op)
 		[TRUN_CONNECT] = "connect", [TRUN_SHUTDOWN] = "shutdown",
 		[TRUN_GETSOCKNAME] = "getsockname", [TRUN_GETPEERNAME] = "getpeername",
 		[TRUN_SETSOCKOPT] = "setsockopt",   [TRUN_GETSOCKOPT] = "getsockopt",
-		[TRUN_EOF] = "eof",
+		[TRUN_EOF] = "eof",         [TRUN_PERSONA] = "persona",
 	};
 	return op < TRUN_OP_MAX && names[op] ? names[op] : "?";
 }
@@ -269,9 +267,13 @@ static bool ctl_request(struct gate *g, struct gctl *c, const struct trun_req *r
 		if (req->a != TRUN_VERSION)
 			return false;
 		c->pid = (unsigned)req->b;
+		if (!c->persona)
+			gpersona_attach(g, c, (unsigned)req->c);
 		rep.ret = (int32_t)g->pid;
 	} else if (req->op == TRUN_SOCKET) {
-		rep.ret = req_socket(g, req, &app);
+		rep.ret = req_socket(g, c, req, &app);
+	} else if (req->op == TRUN_PERSONA) {
+		rep.ret = gpersona_new(g, c, (const char *)req->data, req->len, &rep);
 	} else {
 		struct gsock *gs = gate_sock_get(g, req->id);
 		rep.ret = gs ? req_sock(gs, req, &rep) : -EBADF;
@@ -289,6 +291,7 @@ static void ctl_close(struct gate *g, struct gctl *c)
 {
 	epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	gpersona_ctl_gone(c);
 	free(c);
 }
 
@@ -345,7 +348,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 {
 	struct gate *g = arg;
 	struct epoll_event ev[64];
-	struct gsock *list;
+	struct gsock *list, *gs;
 	bool relays = false;
 	int n;
 	(void)s;
@@ -360,13 +363,8 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 		case GW_RELAYS: relays = true; break; /* relay_loop_step below */
 		}
 	}
-	list = g->ready;
-	g->ready = NULL;
-	g->ready_tail = &g->ready;
-	while (list) {
-		struct gsock *gs = list;
-		list = gs->rnext;
-		gs->queued = false;
+	READYQ_TAKE(g, list);
+	while (READYQ_POP(list, gs)) {
 		if (!gs->g) {
 			free(gs);
 			continue;
@@ -377,6 +375,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 		else
 			gudp_step(gs);
 	}
+	gpersona_tick(g, now);
 	/* a full batch may have left the relays' readiness unread */
 	now = relay_loop_step(g->relays, now, relays || n == 64);
 	return g->ready || n == 64 ? g->now : now;
@@ -411,7 +410,7 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 	g->s = tapir_net_stack(net);
 	g->pid = (unsigned)getpid();
 	g->debug = dbg && *dbg && strcmp(dbg, "0");
-	g->ready_tail = &g->ready;
+	READYQ_INIT(g);
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	memcpy(sun.sun_path, path, strlen(path));
 	g->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -16,6 +16,8 @@
 /* What an epoll entry of the gate's set is (the first field of each). */
 enum gwatch { GW_LISTEN, GW_CTL, GW_SOCK, GW_RELAYS };
 
+struct gpersona;
+
 enum gstate {
 	GS_NEW,        /* TCP: unconnected (filled); UDP: any */
 	GS_LISTEN,     /* TCP listener */
@@ -51,6 +53,8 @@ struct gsock {
 	 * every listening one; the others chain from it by rp_next */
 	struct gsock *rp_lead, *rp_next, *rp_turn;
 	bool tlisten; /* t listens in tapir (a lead, perhaps not GS_LISTEN) */
+	struct gpersona *persona; /* its run's scoped personalities, or NULL */
+	uint16_t pe_port;         /* the port it counts there (0: none) */
 	int rcvbuf, sndbuf, linger_on, linger_s;
 };
 
@@ -58,6 +62,8 @@ struct gctl {
 	enum gwatch watch; /* GW_CTL */
 	int fd;
 	unsigned pid;
+	struct gpersona *persona; /* named in TRUN_HELLO: its sockets' */
+	struct gpersona *owned;   /* made by its TRUN_PERSONA: a run's own */
 };
 
 struct gate {
@@ -75,6 +81,8 @@ struct gate {
 	struct gsock *gone_head, *gone_tail; /* oldest first */
 	unsigned ngone;
 	unsigned rec_unit;    /* SIOCOUTQ of one accept record */
+	struct gpersona *personas;
+	unsigned persona_ids;
 	bool debug;
 	tapir_time_t now;
 	uint8_t buf[65536 + sizeof(struct trun_dgram)];
@@ -111,6 +119,21 @@ int gudp_bind(struct gsock *gs, uint32_t addr, uint16_t port);
 int gudp_connect(struct gsock *gs, uint32_t addr, uint16_t port, bool unspec);
 void gudp_step(struct gsock *gs);
 void gudp_free(struct gsock *gs);
+
+/* gate_persona.c: personalities bending one run's connections */
+/* TRUN_PERSONA on C: SPECS (LEN bytes, one a line) installed in a scope of
+ * their own.  The persona's id, or -errno with a reason in REP's data. */
+int gpersona_new(struct gate *g, struct gctl *c, const char *specs, size_t len,
+		 struct trun_rep *rep);
+void gpersona_attach(struct gate *g, struct gctl *c, unsigned id); /* TRUN_HELLO's */
+void gpersona_ctl_gone(struct gctl *c);
+void gpersona_sock(struct gsock *gs, struct gpersona *pe); /* GS is PE's run's */
+void gpersona_hold(struct gsock *gs); /* its local port is bent from now on */
+void gpersona_drop(struct gsock *gs); /* no longer */
+/* GS's connection left the program: its closing is bent for a while yet */
+void gpersona_drop_later(struct gsock *gs, tapir_time_t now);
+void gpersona_tick(struct gate *g, tapir_time_t now); /* each turn */
+void gpersona_sock_free(struct gsock *gs);
 
 /* gate_opt.c */
 int gate_setsockopt(struct gsock *gs, int level, int name, const void *val, size_t len);

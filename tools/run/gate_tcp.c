@@ -94,8 +94,11 @@ int gtcp_bind(struct gsock *gs, uint32_t addr, uint16_t port)
 		lead->rp_next = gs;
 		gs->laddr = addr;
 		gs->lport = port;
+		gpersona_hold(gs);
 		return 0;
 	}
+	if (r == 0)
+		gpersona_hold(gs);
 	return r;
 }
 
@@ -141,6 +144,7 @@ static void relay_done(void *arg, int err)
 {
 	struct gsock *gs = arg;
 	struct gate *g = gs->g;
+	gpersona_drop_later(gs, g->now);
 	gs->relay = NULL;
 	gs->t = NULL;
 	gs->err = -err;
@@ -202,6 +206,8 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 	gs->domain = ls->domain;
 	gs->t = t;
 	gs->cork = ls->cork;
+	gpersona_sock(gs, ls->persona);
+	gpersona_hold(gs);
 	relay_begin(gs, 0);
 	memset(&rec, 0, sizeof(rec));
 	rec.id = gs->id;
@@ -242,8 +248,12 @@ int gtcp_connect(struct gsock *gs, uint32_t addr, uint16_t port)
 		return -EISCONN;
 	default: return -EISCONN;
 	}
+	/* a run's personalities bend its SYN already: the port first */
+	if (gs->persona && !gs->pe_port && tapir_tcp_bind(gs->t, 0, 0) == 0)
+		gpersona_hold(gs);
 	if ((r = tapir_tcp_connect(gs->t, addr, port, gs->g->now)) < 0)
 		return r;
+	gpersona_hold(gs);
 	gs->state = GS_CONNECTING;
 	gs->connect_pending = true;
 	gate_sock_queue(gs); /* loopback may have connected already */

@@ -83,6 +83,8 @@
 /* The environment of a program under tapir run. */
 #define TRUN_ENV_GATE "TAPIR_RUN_GATE"   /* the gate's SOCK_SEQPACKET path */
 #define TRUN_ENV_DEBUG "TAPIR_RUN_DEBUG" /* "1": the preload logs each call on stderr */
+/* the persona (scoped personalities) of an attached run: TRUN_HELLO's c */
+#define TRUN_ENV_PERSONA "TAPIR_RUN_PERSONA"
 /* For `tapir host --control PATH`, the gate listens at PATH TRUN_GATE_SUFFIX. */
 #define TRUN_GATE_SUFFIX ".gate"
 
@@ -142,7 +144,9 @@ static inline int trun_parse(const struct sockaddr_un *sun, socklen_t len, unsig
 }
 
 enum trun_op {
-	TRUN_HELLO = 1,   /* a = TRUN_VERSION, b = pid.  ret: the gate's pid */
+	TRUN_HELLO = 1,   /* a = TRUN_VERSION, b = pid, c = the persona whose
+			   * personalities bend this process's sockets (0: none).
+			   * ret: the gate's pid */
 	TRUN_SOCKET,      /* a = domain (AF_INET; AF_INET6 for the v4 half of a
 			   * dual-stack socket), b = type (SOCK_STREAM or SOCK_DGRAM,
 			   * without flags), c = protocol.  ret: the id; the app end
@@ -167,6 +171,10 @@ enum trun_op {
 	TRUN_EOF,         /* the app end read EOF: ret 0 for a FIN, or -errno
 			   * (ECONNRESET, ETIMEDOUT, ...) once, as a kernel read would
 			   * have failed */
+	TRUN_PERSONA,     /* data = personality specs, one a line: installed
+			   * for the sockets of the channels that name the returned
+			   * id in TRUN_HELLO, while this channel stays open.  ret:
+			   * the id, or -errno with a reason (a string) in data */
 	TRUN_OP_MAX
 };
 

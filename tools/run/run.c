@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "commands.h"
 #include "host/host.h"
 #include "proto.h"
@@ -35,15 +36,15 @@
 
 static const char run_usage[] =
 	"usage: tapir run [HOST OPTIONS] [--personality NAME[=ARGS]]... [--pcap FILE] -- COMMAND [ARGS...]\n"
-	"       tapir run --attach CONTROL_PATH [--no-seccomp] -- COMMAND [ARGS...]\n"
+	"       tapir run --attach CONTROL_PATH [--personality NAME[=ARGS]]... [--no-seccomp] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Runs COMMAND so that every AF_INET TCP and UDP socket it and its children open\n"
 	"lives on tapir.  HOST OPTIONS are tapir host's (--tap, --addr, --peer-addr,\n"
 	"--gateway, --mac, --mtu, --trace, --max-sockets, --profile; --iface IF, --shared-addr\n"
 	"and --ports A-B for the interface's own address: docs/shared-addr.md).\n"
-	"--attach joins the `tapir host --control CONTROL_PATH` already running.\n"
-	"Exit status: COMMAND's (128+N when killed by signal N); 2 when tapir cannot\n"
-	"start.\n"
+	"--attach joins the `tapir host --control CONTROL_PATH` already running; its\n"
+	"--personality bends only this run's TCP connections.  Exit status:\n"
+	"COMMAND's (128+N when killed by signal N); 2 when tapir cannot start.\n"
 	"Raw socket system calls (static binaries, Go) are trapped by seccomp when the\n"
 	"kernel can (docs/seccomp.md); --no-seccomp leaves them to the kernel.\n"
 	"TAPIR_RUN_DEBUG=1 logs every socket call (program side) and request (gate).\n";
@@ -118,6 +119,8 @@ struct runner {
 	struct host_hook hook;
 	bool exited;
 	bool no_seccomp;
+	char personas[TRUN_DATA_MAX]; /* --attach's --personality specs, one a line */
+	size_t npersonas;
 	tapir_time_t linger_until;
 };
 
@@ -228,6 +231,21 @@ static int run_attached(struct runner *r, const char *control)
 		die("run: --attach %s: no tapir host there (%s: %s)", control, r->gate_path,
 		    strerror(errno));
 	close(fd);
+	if (r->npersonas) {
+		/* the channel stays open as long as the run: the personalities
+		 * go when it closes (close-on-exec: not COMMAND's) */
+		static struct trc_chan ch = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+		struct trun_rep rep = {0};
+		char id[16];
+		int ret;
+		snprintf(ch.path, sizeof(ch.path), "%s", r->gate_path);
+		ret = trc_op(&ch, TRUN_PERSONA, 0, 0, 0, 0, r->personas, r->npersonas, &rep);
+		if (ret < 0)
+			die("run: %s", rep.len && rep.len <= TRUN_DATA_MAX ? (char *)rep.data
+									    : strerror(-ret));
+		snprintf(id, sizeof(id), "%d", ret);
+		setenv(TRUN_ENV_PERSONA, id, 1);
+	}
 	start_command(r);
 	for (;;) {
 		int st;
@@ -241,6 +259,37 @@ static int run_attached(struct runner *r, const char *control)
 		if (pid == child_pid)
 			r->hook.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
+}
+
+/* With --attach: --personality (the run's own, kept as lines for the
+ * gate's TRUN_PERSONA) and --no-seccomp only; the link is the host's. */
+static void attach_options(struct runner *r, char **argv, int dash)
+{
+	for (int i = 1; i < dash; i++) {
+		const char *spec = NULL;
+		size_t n;
+		if (!strcmp(argv[i], "--attach") && i + 1 < dash) {
+			i++;
+			continue;
+		}
+		if (!strcmp(argv[i], "--no-seccomp"))
+			continue;
+		if (!strcmp(argv[i], "--personality") && i + 1 < dash)
+			spec = argv[++i];
+		else if (!strncmp(argv[i], "--personality=", 14))
+			spec = argv[i] + 14;
+		else
+			die("run: --attach takes --personality and --no-seccomp only, not %s "
+			    "(the link is the host's)", argv[i]);
+		n = strlen(spec);
+		if (!n || strchr(spec, '\n') || r->npersonas + n + 1 >= sizeof(r->personas))
+			die("run: --personality %s: empty or too long", spec);
+		memcpy(r->personas + r->npersonas, spec, n);
+		r->npersonas += n;
+		r->personas[r->npersonas++] = '\n';
+	}
+	if (r->npersonas)
+		r->npersonas--; /* no line break after the last */
 }
 
 int cmd_run(int argc, char **argv)
@@ -270,8 +319,7 @@ int cmd_run(int argc, char **argv)
 		else if (!strcmp(argv[i], "--no-seccomp"))
 			r.no_seccomp = true;
 	if (attach) {
-		if (dash != 3 + r.no_seccomp)
-			die("run: --attach takes no other options yet");
+		attach_options(&r, argv, dash);
 		exit(run_attached(&r, attach));
 	}
 	/* tapir host with a control socket in a private directory */
