@@ -112,9 +112,47 @@ struct tcp_optout {
 	uint32_t sack[4][2];
 };
 
+/* The profile's options_bsd: FreeBSD's order (tcp_addoptions): MSS, NOP
+ * and window scale, SACK-permitted, NOPs up to the timestamps' alignment,
+ * timestamps, then the SACK blocks; EOLs pad the end to 32 bits.  Returns
+ * the length so far. */
+static size_t tcp_write_options_bsd(uint8_t *o, const struct tcp_optout *x, size_t n)
+{
+	if (x->wscale >= 0) {
+		o[n++] = 1; o[n++] = 3; o[n++] = 3;
+		o[n++] = (uint8_t)x->wscale;
+	}
+	if (x->sack_ok) {
+		o[n++] = 4; o[n++] = 2;
+	}
+	if (x->ts) {
+		while (n % 4 != 2)
+			o[n++] = 1;
+		o[n++] = 8; o[n++] = 10;
+		tapir_put32(o + n, x->tsval);
+		tapir_put32(o + n + 4, x->tsecr);
+		n += 8;
+	}
+	if (x->nsack) {
+		while (n % 4 != 2)
+			o[n++] = 1;
+		o[n++] = 5;
+		o[n++] = (uint8_t)(2 + 8 * x->nsack);
+		for (unsigned i = 0; i < x->nsack; i++) {
+			tapir_put32(o + n, x->sack[i][0]);
+			tapir_put32(o + n + 4, x->sack[i][1]);
+			n += 8;
+		}
+	}
+	while (n % 4)
+		o[n++] = 0;
+	return n;
+}
+
 /* Lays the options out as Linux does, each group padded to 32 bits with
- * NOPs (RFC 9293 3.2, RFC 7323 Appendix A); returns their length. */
-static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x)
+ * NOPs (RFC 9293 3.2, RFC 7323 Appendix A), or as FreeBSD does (BSD);
+ * returns their length. */
+static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x, bool bsd)
 {
 	size_t n = 0;
 	if (x->mss) {
@@ -122,6 +160,8 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x)
 		tapir_put16(o + n, x->mss);
 		n += 2;
 	}
+	if (bsd)
+		return tcp_write_options_bsd(o, x, n);
 	if (x->ts) {
 		if (x->sack_ok) {
 			o[n++] = 4; o[n++] = 2;
@@ -160,7 +200,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct 
 {
 	unsigned ipflags = TP_IP_DF;
 	uint8_t opts[40];
-	size_t optlen = opt ? tcp_write_options(opts, opt) : 0, hl = TAPIR_TCP_HLEN + optlen;
+	size_t optlen = opt ? tcp_write_options(opts, opt, s->cfg.profile.options_bsd) : 0, hl = TAPIR_TCP_HLEN + optlen;
 	struct tp_pkt *p = tp_pkt_alloc(s, hl + len);
 	uint8_t *th;
 	if (!p) {

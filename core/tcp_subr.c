@@ -286,7 +286,10 @@ uint16_t tcp_effective_mss(struct tapir_tcp *t)
 static uint8_t tcp_pick_wscale(const struct tapir_tcp *t)
 {
 	uint8_t s = 0;
-	uint32_t buf = tcp_rcvbuf_ceiling(t);
+	/* the profile's wscale_bufmax: the largest buffer allowed, not this
+	 * one's ceiling (FreeBSD: kern.ipc.maxsockbuf) */
+	uint32_t buf = t->s->cfg.profile.wscale_bufmax ? t->s->cfg.profile.wscale_bufmax
+						       : tcp_rcvbuf_ceiling(t);
 	while (s < TCP_MAX_WSCALE && (buf >> s) > 65535)
 		s++;
 	return s;

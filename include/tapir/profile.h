@@ -39,6 +39,10 @@ struct tapir_profile {
 	/* a SYN,ACK to a listener is dropped silently (FreeBSD tcp_input);
 	 * RFC 9293 3.10.7.2 answers an ACK in LISTEN with <SEQ=SEG.ACK><CTL=RST> */
 	uint8_t listen_synack_drop;
+	/* TCP options in FreeBSD's order and padding (tcp_addoptions: MSS,
+	 * NOP+window scale, SACK-permitted, timestamps, EOL padding); 0:
+	 * Linux's (MSS, SACK-permitted+timestamps, NOP+window scale) */
+	uint8_t options_bsd;
 	/* a SYN with FIN is dropped (FreeBSD net.inet.tcp.drop_synfin) */
 	uint8_t drop_synfin;
 	/* ICMP errors may end a connection (RFC 1122 4.2.3.9 hard errors;
@@ -62,6 +66,10 @@ struct tapir_profile {
 	uint8_t tw_ack_segments;
 	/* keepalive defaults (RFC 1122 4.2.3.6: idle at least 2 hours) */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
+	/* the window scale offered covers this many bytes (the largest
+	 * buffer a socket may get), 0: the socket's own receive buffer
+	 * (RFC 7323 2.3 leaves it to the implementation) */
+	uint32_t wscale_bufmax;
 	/* the general TCP tunables of struct tapir_config the profile fixes */
 	uint32_t rcvbuf, sndbuf;     /* default socket buffers, bytes */
 	uint32_t initial_window;     /* segments (RFC 3390 / RFC 6928) */

@@ -26,6 +26,7 @@ static void test_rfc_table(void **state)
 	assert_int_equal(p->tw_ack_segments, 0);
 	assert_int_equal(p->rcvbuf_mss, 0);
 	assert_int_equal(p->listen_synack_drop, 0);
+	assert_int_equal(p->options_bsd, 0);
 	assert_int_equal(p->keepidle_s, 7200);
 	assert_int_equal(p->keepintvl_s, 75);
 	assert_int_equal(p->keepcnt, 9);
@@ -55,6 +56,7 @@ static void test_linux_table(void **state)
 	assert_int_equal(p->tw_ack_segments, 0);
 	assert_int_equal(p->rcvbuf_mss, 0);
 	assert_int_equal(p->listen_synack_drop, 0);
+	assert_int_equal(p->options_bsd, 0);
 	assert_int_equal(p->keepidle_s, 7200);
 	assert_int_equal(p->keepintvl_s, 75);
 	assert_int_equal(p->keepcnt, 9);
@@ -84,6 +86,7 @@ static void test_freebsd_table(void **state)
 	assert_int_equal(p->tw_ack_segments, 1);
 	assert_int_equal(p->rcvbuf_mss, 1);
 	assert_int_equal(p->listen_synack_drop, 1);
+	assert_int_equal(p->options_bsd, 1);
 	assert_int_equal(p->keepidle_s, 7200);
 	assert_int_equal(p->keepintvl_s, 75);
 	assert_int_equal(p->keepcnt, 8);

@@ -183,6 +183,8 @@ static bool sysctl_profile(struct drill *d, const char *name, long long v)
 		c->profile.rto_initial_us = c->tcp_rto_initial_us = TAPIR_MS(v);
 	else if (!strcmp(name, "net.inet.tcp.rexmit_min") && v > 0)
 		c->profile.rto_min_us = c->tcp_rto_min_us = TAPIR_MS(v);
+	else if (!strcmp(name, "kern.ipc.maxsockbuf") && v > 0 && v <= UINT32_MAX)
+		p->wscale_bufmax = (uint32_t)v;
 	else if (!strcmp(name, "net.inet.tcp.rexmit_slop"))
 		c->profile.rto_slop_us = TAPIR_MS(v);
 	else if (!strcmp(name, "net.inet.tcp.delacktime") && v > 0)
