@@ -12,6 +12,8 @@
 # under tapir run fetches from the kernel's http.server on [fd00::1]
 # byte-exact, and a python client checks getsockname/getpeername of its
 # AF_INET6 socket and IPV6_V6ONLY (an IPv6-only socket cannot reach IPv4).
+# UDP: one AF_INET6 socket under tapir run sends to the kernel's echo over
+# IPv6 and to a v4-mapped address; recvfrom names both senders.
 source "$(dirname "$0")/lib_run.sh"
 require_run curl python3 cmp ss tshark
 A6=fd00::2 K6=fd00::1
@@ -91,4 +93,30 @@ grep -qx "sock $A6 peer ('$K6', 8001)" "$WORK/cli.out" || fail "names of an IPv6
 grep -qx "mapped ::ffff:$HOST_ADDR peer ::ffff:$PEER_ADDR" "$WORK/cli.out" || fail "names of a v4-mapped connection"
 grep -qx "v6only 1" "$WORK/cli.out" || fail "IPV6_V6ONLY does not read back"
 grep -qx "v6only connect ENETUNREACH" "$WORK/cli.out" || fail "an IPv6-only socket reached IPv4"
+# ---- UDP over IPv6: one AF_INET6 socket to the kernel's echo on both families ----
+cat >"$WORK/uecho.py" <<EOF
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 9000))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(d + b" from " + a[0].encode(), a)
+EOF
+cat >"$WORK/ucli.py" <<EOF
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.settimeout(10)
+for dst in ("$K6", "::ffff:$PEER_ADDR"):
+    s.sendto(b"ping", (dst, 9000))
+    d, a = s.recvfrom(2048)
+    print(d.decode(), "via", a[0], a[1])
+EOF
+ip netns exec "$NS" timeout 200 python3 "$WORK/uecho.py" >"$WORK/uecho.log" 2>&1 &
+for _ in $(seq 100); do nsx ss -Huln | grep -q ':9000 ' && break; sleep 0.1; done
+run_fg "${LINK6[@]}" -- python3 "$WORK/ucli.py" >"$WORK/ucli.out" 2>&1 || fail "ucli.py: $(cat "$WORK/ucli.out")"
+cat "$WORK/ucli.out"
+grep -qx "ping from $A6 via $K6 9000" "$WORK/ucli.out" || fail "UDP over IPv6"
+grep -qx "ping from ::ffff:$HOST_ADDR via ::ffff:$PEER_ADDR 9000" "$WORK/ucli.out" || fail "UDP v4-mapped"
+log "UDP: one AF_INET6 socket, to $K6 and ::ffff:$PEER_ADDR, answers from both"
 pass
