@@ -15,6 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <tapir/addr.h>
+
 struct trc_chan trc_self = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 /* The channel's descriptor sits high, out of the way of programs that
@@ -310,8 +313,6 @@ int trc_fd_get(struct trc_chan *c, int fd, struct trc_fd *out)
 
 /* ---- addresses ---- */
 
-static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 int trc_sa_to_addr(const struct sockaddr *sa, socklen_t len, int domain, struct trun_addr *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -336,8 +337,8 @@ int trc_sa_to_addr(const struct sockaddr *sa, socklen_t len, int domain, struct 
 	memcpy(&sin, sa, sizeof(sin));
 	if (sin.sin_family != AF_INET)
 		return -EAFNOSUPPORT;
-	memcpy(out->ip, v4mapped, sizeof(v4mapped));
-	memcpy(&out->ip[12], &sin.sin_addr, 4);
+	struct tapir_ip ip = tapir_ip_from_v4(ntohl(sin.sin_addr.s_addr));
+	memcpy(out->ip, ip.b, sizeof(out->ip));
 	out->port = sin.sin_port;
 	return 0;
 }
@@ -345,7 +346,7 @@ int trc_sa_to_addr(const struct sockaddr *sa, socklen_t len, int domain, struct 
 void trc_addr_to_sa(const uint8_t *ip, uint16_t port, int domain, struct sockaddr *sa,
 		    socklen_t *len)
 {
-	static const uint8_t any4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
+	struct tapir_ip a = tapir_ip_from_v6(ip);
 	union {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
@@ -356,7 +357,7 @@ void trc_addr_to_sa(const uint8_t *ip, uint16_t port, int domain, struct sockadd
 		u.v6.sin6_family = AF_INET6;
 		u.v6.sin6_port = port;
 		/* ::ffff:0.0.0.0 is :: on a dual-stack socket, as Linux says */
-		if (memcmp(ip, any4, 16))
+		if (!tapir_ip_is_v4(&a) || tapir_ip_v4(&a))
 			memcpy(&u.v6.sin6_addr, ip, 16);
 		full = sizeof(u.v6);
 	} else {

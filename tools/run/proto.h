@@ -3,7 +3,7 @@
  * the gate in the tapir process, the preload library in the program, and
  * the seccomp supervisor that covers what the preload cannot reach).
  *
- * THE MODEL.  Every AF_INET socket the program opens is, in the program, a
+ * THE MODEL.  Every AF_INET and AF_INET6 socket the program opens is, in the program, a
  * real kernel descriptor: one end of an AF_UNIX socketpair (the "app end")
  * whose other end (the "gate end") the gate holds and serves on the tapir
  * stack's own event loop.  So everything the kernel does with descriptors
@@ -49,7 +49,7 @@
  *   the gate end sees POLLHUP at the program's last close, which a
  *   SOCK_DGRAM socketpair never reports); every datagram either way starts with a
  *   struct trun_dgram (the peer's address: the destination when the app
- *   sends, 0.0.0.0:0 for the connected peer; the source when it receives).
+ *   sends, :: port 0 for the connected peer; the source when it receives).
  *   The preload adds and strips it in send/recv and their relatives.
  *
  * NAMES.  The gate binds every app end to an abstract AF_UNIX name,
