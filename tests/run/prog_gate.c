@@ -49,10 +49,12 @@ static int call(uint32_t op, uint32_t id, int a, int b, int c, const void *data,
 	return rep->ret;
 }
 
-static struct sockaddr_in sin_of(const char *addr, int port)
+/* ADDR:PORT as the gate takes it (proto.h): IPv4 v4-mapped */
+static struct trun_addr sin_of(const char *addr, int port)
 {
-	struct sockaddr_in s = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	inet_pton(AF_INET, addr, &s.sin_addr);
+	struct trun_addr s = {.family = AF_INET6, .port = htons((uint16_t)port)};
+	s.ip[10] = s.ip[11] = 0xff;
+	inet_pton(AF_INET, addr, &s.ip[12]);
 	return s;
 }
 
@@ -67,7 +69,7 @@ static int new_socket(int type, int *fd)
 static void tcp_echo(const char *peer, int port)
 {
 	struct trun_rep rep;
-	struct sockaddr_in to = sin_of(peer, port);
+	struct trun_addr to = sin_of(peer, port);
 	struct pollfd pf;
 	int fd, id = new_socket(SOCK_STREAM, &fd), err;
 	char buf[64];
@@ -82,7 +84,7 @@ static void tcp_echo(const char *peer, int port)
 	CHECK(err == 0, "SO_ERROR %d", err);
 	CHECK(call(TRUN_GETPEERNAME, (uint32_t)id, 0, 0, 0, NULL, 0, &rep, NULL) == 0,
 	      "getpeername %d", rep.ret);
-	CHECK(!memcmp(&((struct sockaddr_in *)rep.data)->sin_port, &to.sin_port, 2), "peer port");
+	CHECK(!memcmp(&((struct trun_addr *)rep.data)->port, &to.port, 2), "peer port");
 	CHECK(write(fd, "hello", 5) == 5, "write: %m");
 	CHECK(call(TRUN_SHUTDOWN, (uint32_t)id, SHUT_WR, 0, 0, NULL, 0, &rep, NULL) == 0, "shutdown");
 	shutdown(fd, SHUT_WR);
@@ -98,7 +100,7 @@ static void tcp_echo(const char *peer, int port)
 static void tcp_refused(const char *peer, int port)
 {
 	struct trun_rep rep;
-	struct sockaddr_in to = sin_of(peer, port);
+	struct trun_addr to = sin_of(peer, port);
 	struct pollfd pf;
 	int fd, id = new_socket(SOCK_STREAM, &fd), err;
 	CHECK(call(TRUN_CONNECT, (uint32_t)id, 0, 0, 0, &to, sizeof(to), &rep, NULL) == -EINPROGRESS,
@@ -115,7 +117,7 @@ static void tcp_refused(const char *peer, int port)
 static void tcp_listen(int port)
 {
 	struct trun_rep rep;
-	struct sockaddr_in any = sin_of("0.0.0.0", port);
+	struct trun_addr any = sin_of("0.0.0.0", port);
 	struct trun_accept rec;
 	union trun_cmsg u;
 	struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
@@ -143,7 +145,8 @@ static void udp(const char *peer, int port)
 	struct trun_dgram h = {.port = htons((uint16_t)port)};
 	int fd, id = new_socket(SOCK_DGRAM, &fd);
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	inet_pton(AF_INET, peer, &h.addr);
+	h.addr[10] = h.addr[11] = 0xff; /* v4-mapped, proto.h */
+	inet_pton(AF_INET, peer, &h.addr[12]);
 	memcpy(dg, &h, sizeof(h));
 	memcpy(dg + sizeof(h), "dgram", 5);
 	CHECK(send(fd, dg, sizeof(h) + 5, 0) == (ssize_t)sizeof(h) + 5, "send: %m");
@@ -151,7 +154,7 @@ static void udp(const char *peer, int port)
 	CHECK(recv(fd, in, sizeof(in), 0) == (ssize_t)sizeof(h) + 5, "recv");
 	CHECK(!memcmp(in, dg, sizeof(h) + 5), "the echo and its header");
 	CHECK(call(TRUN_GETSOCKNAME, (uint32_t)id, 0, 0, 0, NULL, 0, &rep, NULL) == 0 &&
-		      ((struct sockaddr_in *)rep.data)->sin_port != 0, "autobound port");
+		      ((struct trun_addr *)rep.data)->port != 0, "autobound port");
 	close(fd);
 	printf("udp ok\n");
 }

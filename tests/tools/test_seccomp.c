@@ -38,7 +38,7 @@
 #define G_SOCKS 16
 struct gsock {
 	int gate_end, domain, listening, opt;
-	struct sockaddr_in name, peer;
+	struct trun_addr name, peer; /* as the program named them, proto.h */
 };
 static struct gsock gs[G_SOCKS];
 static unsigned g_next = 1;
@@ -68,7 +68,7 @@ static void g_give_accept(int lid)
 	int app, id = g_pair(gs[lid].domain, &app);
 	memset(&rec, 0, sizeof(rec));
 	rec.id = (uint32_t)id;
-	rec.peer_addr = inet_addr("10.9.8.7");
+	inet_pton(AF_INET6, "::ffff:10.9.8.7", rec.peer_addr);
 	rec.peer_port = htons(4321);
 	if (sc_send_fd(gs[lid].gate_end, &rec, sizeof(rec), app) < 0)
 		perror("give accept");
@@ -87,7 +87,7 @@ static void g_getsockopt(const struct trun_req *q, struct trun_rep *r)
 		if (v)
 			g_pending_accept = (int)q->id;
 	} else if (q->a == SOL_SOCKET && q->b == SO_ERROR)
-		v = ntohs(g->peer.sin_port) == 2 ? ECONNREFUSED : 0;
+		v = ntohs(g->peer.port) == 2 ? ECONNREFUSED : 0;
 	memcpy(r->data, &v, sizeof(v));
 	r->len = sizeof(v);
 }
@@ -107,7 +107,7 @@ static void g_serve(int c, const struct trun_req *q)
 		break;
 	case TRUN_BIND:
 		memcpy(&g->name, q->data, sizeof(g->name));
-		r.ret = ntohs(g->name.sin_port) == 1 ? -EADDRINUSE : 0;
+		r.ret = ntohs(g->name.port) == 1 ? -EADDRINUSE : 0;
 		break;
 	case TRUN_LISTEN:
 		g->listening = 1;
@@ -223,8 +223,13 @@ static void child_inet6(void)
 	inet_pton(AF_INET6, "::ffff:10.0.0.1", &a.sin6_addr);
 	a.sin6_port = htons(2);
 	CHECK(SYS(SYS_connect, s, &a, sizeof(a)) == -1 && errno == ECONNREFUSED);
+	/* an IPv6 address goes to the gate as it is (proto.h: struct trun_addr) */
+	s = (int)SYS(SYS_socket, AF_INET6, SOCK_STREAM, 0);
 	inet_pton(AF_INET6, "2001:db8::1", &a.sin6_addr);
-	CHECK(SYS(SYS_connect, s, &a, sizeof(a)) == -1 && errno == ENETUNREACH);
+	CHECK(SYS(SYS_connect, s, &a, sizeof(a)) == -1 && errno == ECONNREFUSED);
+	len = sizeof(b);
+	CHECK(SYS(SYS_getpeername, s, &b, &len) == 0 && len == sizeof(b) &&
+	      !memcmp(&b.sin6_addr, &a.sin6_addr, 16));
 	close(s);
 }
 

@@ -613,6 +613,9 @@ have_link:
 			host_hook->gate = g;
 	}
 	if (host_hook) { /* tapir run: its command starts now */
+		/* once its IPv6 addresses passed DAD (RFC 4862 5.4): before, an
+		 * IPv6 connect finds no source address (EADDRNOTAVAIL) */
+		host6_wait_dad(h.net, h.s, ifi);
 		host_hook->start(host_hook->arg, h.net);
 		goto loop;
 	}

@@ -15,6 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <tapir/addr.h>
+
 struct trc_chan trc_self = {.mu = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 /* The channel's descriptor sits high, out of the way of programs that
@@ -310,10 +313,10 @@ int trc_fd_get(struct trc_chan *c, int fd, struct trc_fd *out)
 
 /* ---- addresses ---- */
 
-int trc_sa_to_sin(const struct sockaddr *sa, socklen_t len, int domain, struct sockaddr_in *sin)
+int trc_sa_to_addr(const struct sockaddr *sa, socklen_t len, int domain, struct trun_addr *out)
 {
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET6;
 	if (!sa || len < sizeof(sa_family_t))
 		return -EINVAL;
 	if (domain == AF_INET6) {
@@ -323,24 +326,27 @@ int trc_sa_to_sin(const struct sockaddr *sa, socklen_t len, int domain, struct s
 		if (len < sizeof(s6))
 			return -EINVAL; /* SIN6_LEN_RFC2133 (24) too: close enough */
 		memcpy(&s6, sa, sizeof(s6));
-		if (IN6_IS_ADDR_V4MAPPED(&s6.sin6_addr))
-			memcpy(&sin->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
-		else if (!IN6_IS_ADDR_UNSPECIFIED(&s6.sin6_addr))
-			return -ENETUNREACH; /* tapir's IPv6 half is not served here */
-		sin->sin_port = s6.sin6_port;
+		memcpy(out->ip, &s6.sin6_addr, 16);
+		out->port = s6.sin6_port;
+		out->scope = s6.sin6_scope_id;
 		return 0;
 	}
-	if (len < sizeof(*sin))
+	struct sockaddr_in sin;
+	if (len < sizeof(sin))
 		return -EINVAL;
-	memcpy(sin, sa, sizeof(*sin));
-	if (sin->sin_family != AF_INET)
+	memcpy(&sin, sa, sizeof(sin));
+	if (sin.sin_family != AF_INET)
 		return -EAFNOSUPPORT;
-	memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
+	struct tapir_ip ip = tapir_ip_from_v4(ntohl(sin.sin_addr.s_addr));
+	memcpy(out->ip, ip.b, sizeof(out->ip));
+	out->port = sin.sin_port;
 	return 0;
 }
 
-void trc_sin_to_sa(uint32_t addr, uint16_t port, int domain, struct sockaddr *sa, socklen_t *len)
+void trc_addr_to_sa(const uint8_t *ip, uint16_t port, int domain, struct sockaddr *sa,
+		    socklen_t *len)
 {
+	struct tapir_ip a = tapir_ip_from_v6(ip);
 	union {
 		struct sockaddr_in v4;
 		struct sockaddr_in6 v6;
@@ -350,16 +356,14 @@ void trc_sin_to_sa(uint32_t addr, uint16_t port, int domain, struct sockaddr *sa
 	if (domain == AF_INET6) {
 		u.v6.sin6_family = AF_INET6;
 		u.v6.sin6_port = port;
-		if (addr) { /* 0.0.0.0 is :: on a dual-stack socket, as Linux says */
-			u.v6.sin6_addr.s6_addr[10] = 0xff;
-			u.v6.sin6_addr.s6_addr[11] = 0xff;
-			memcpy(&u.v6.sin6_addr.s6_addr[12], &addr, 4);
-		}
+		/* ::ffff:0.0.0.0 is :: on a dual-stack socket, as Linux says */
+		if (!tapir_ip_is_v4(&a) || tapir_ip_v4(&a))
+			memcpy(&u.v6.sin6_addr, ip, 16);
 		full = sizeof(u.v6);
 	} else {
 		u.v4.sin_family = AF_INET;
 		u.v4.sin_port = port;
-		u.v4.sin_addr.s_addr = addr;
+		memcpy(&u.v4.sin_addr, ip + 12, 4);
 		full = sizeof(u.v4);
 	}
 	if (sa && len)

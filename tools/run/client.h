@@ -87,15 +87,14 @@ void trc_fd_closed(struct trc_chan *c, int fd);
 
 /* ---- addresses ---- */
 
-/* An AF_INET address, or an AF_INET6 one that is v4-mapped or the
- * unspecified address (DOMAIN AF_INET6), to a sockaddr_in.  0, or
+/* The program's sockaddr (AF_INET on an AF_INET socket; AF_INET6 on an
+ * AF_INET6 one, IPv6 or v4-mapped) as the gate's struct trun_addr.  0, or
  * -EAFNOSUPPORT/-EINVAL as the kernel's bind and connect would say. */
-int trc_sa_to_sin(const struct sockaddr *sa, socklen_t len, int domain,
-		  struct sockaddr_in *sin);
-/* Writes ADDR:PORT (network order) as DOMAIN's sockaddr into SA, truncated
- * to *LEN as the kernel truncates; *LEN becomes the full length. */
-void trc_sin_to_sa(uint32_t addr, uint16_t port, int domain, struct sockaddr *sa,
-		   socklen_t *len);
+int trc_sa_to_addr(const struct sockaddr *sa, socklen_t len, int domain, struct trun_addr *out);
+/* Writes IP:PORT (struct trun_addr's form) as DOMAIN's sockaddr into SA,
+ * truncated to *LEN as the kernel truncates; *LEN becomes the full length. */
+void trc_addr_to_sa(const uint8_t *ip, uint16_t port, int domain, struct sockaddr *sa,
+		    socklen_t *len);
 
 /* ---- accept ---- */
 

@@ -125,27 +125,34 @@ int gate_pair(struct gsock *gs, int type, int *app)
 
 /* ---- requests ---- */
 
-static void sin_put(struct trun_rep *rep, uint32_t addr, uint16_t port)
+static void sin_put(struct trun_rep *rep, const struct tapir_ip *addr, uint16_t port)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	sin.sin_addr.s_addr = htonl(addr);
-	sin.sin_port = htons(port);
-	memcpy(rep->data, &sin, sizeof(sin));
-	rep->len = sizeof(sin);
+	struct trun_addr a = {.family = AF_INET6};
+	memcpy(a.ip, addr->b, sizeof(a.ip));
+	a.port = htons(port);
+	memcpy(rep->data, &a, sizeof(a));
+	rep->len = sizeof(a);
 }
 
-static int sin_get(const struct trun_req *req, uint32_t *addr, uint16_t *port, bool *unspec)
+/* The request's address; an AF_INET socket takes IPv4 ones only, as the
+ * kernel's (an IPv6 address cannot be named in a sockaddr_in). */
+static int sin_get(const struct gsock *gs, const struct trun_req *req, struct tapir_ip *addr,
+		   uint16_t *port, bool *unspec)
 {
-	struct sockaddr_in sin;
-	if (req->len < sizeof(sa_family_t))
+	struct trun_addr a;
+	if (req->len < sizeof(a))
 		return -EINVAL;
-	memset(&sin, 0, sizeof(sin));
-	memcpy(&sin, req->data, req->len < sizeof(sin) ? req->len : sizeof(sin));
-	*unspec = sin.sin_family == AF_UNSPEC;
-	if (!*unspec && (sin.sin_family != AF_INET || req->len < sizeof(sin)))
+	memcpy(&a, req->data, sizeof(a));
+	*unspec = a.family == AF_UNSPEC;
+	if (!*unspec && a.family != AF_INET6)
 		return -EAFNOSUPPORT;
-	*addr = ntohl(sin.sin_addr.s_addr);
-	*port = ntohs(sin.sin_port);
+	*addr = tapir_ip_from_v6(a.ip);
+	*port = ntohs(a.port);
+	if (!*unspec && gs->domain == AF_INET && !tapir_ip_is_v4(addr))
+		return -EAFNOSUPPORT;
+	/* RFC 3493 5.3: an IPv6-only socket neither binds nor reaches IPv4 */
+	if (!*unspec && gs->v6only && tapir_ip_is_v4(addr))
+		return tapir_ip_v4(addr) ? -ENETUNREACH : -EADDRNOTAVAIL;
 	return 0;
 }
 
@@ -176,38 +183,39 @@ static int req_names(struct gsock *gs, const struct trun_req *req, struct trun_r
 	if (gs->kind == TRUN_TCP)
 		gtcp_names(gs);
 	else if (gs->u)
-		tapir_udp_local(gs->u, &gs->laddr, &gs->lport);
+		tapir_udp_local_addr(gs->u, &gs->laddr, &gs->lport);
 	if (req->op == TRUN_GETSOCKNAME) {
-		sin_put(rep, gs->laddr, gs->lport);
+		sin_put(rep, &gs->laddr, gs->lport);
 		return 0;
 	}
 	if (!gs->pport || (gs->kind == TRUN_TCP && gs->state != GS_RELAY))
 		return -ENOTCONN;
-	sin_put(rep, gs->paddr, gs->pport);
+	sin_put(rep, &gs->paddr, gs->pport);
 	return 0;
 }
 
 /* One request on a socket: the answer (ret), REP's data filled. */
 static int req_sock(struct gsock *gs, const struct trun_req *req, struct trun_rep *rep)
 {
-	uint32_t addr = 0, len;
+	struct tapir_ip addr = {{0}};
+	uint32_t len;
 	uint16_t port = 0;
 	bool unspec = false;
 	int r;
 	bool tcp = gs->kind == TRUN_TCP;
 	switch (req->op) {
 	case TRUN_BIND:
-		if ((r = sin_get(req, &addr, &port, &unspec)) < 0)
+		if ((r = sin_get(gs, req, &addr, &port, &unspec)) < 0)
 			return r;
-		return tcp ? gtcp_bind(gs, addr, port) : gudp_bind(gs, addr, port);
+		return tcp ? gtcp_bind(gs, &addr, port) : gudp_bind(gs, &addr, port);
 	case TRUN_LISTEN:
 		return tcp ? gtcp_listen(gs, req->a) : -EOPNOTSUPP;
 	case TRUN_CONNECT:
-		if ((r = sin_get(req, &addr, &port, &unspec)) < 0)
+		if ((r = sin_get(gs, req, &addr, &port, &unspec)) < 0)
 			return r;
 		if (tcp)
-			return unspec ? -EAFNOSUPPORT : gtcp_connect(gs, addr, port);
-		return gudp_connect(gs, addr, port, unspec);
+			return unspec ? -EAFNOSUPPORT : gtcp_connect(gs, &addr, port);
+		return gudp_connect(gs, &addr, port, unspec);
 	case TRUN_SHUTDOWN:
 		return tcp ? gtcp_shutdown(gs, req->a) : (gs->pport ? 0 : -ENOTCONN);
 	case TRUN_GETSOCKNAME:

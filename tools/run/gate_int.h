@@ -32,7 +32,7 @@ struct gsock {
 	struct gate *g;
 	unsigned id;
 	char kind;         /* TRUN_TCP, TRUN_UDP */
-	int domain;        /* AF_INET, or AF_INET6 for a dual-stack socket */
+	int domain;        /* AF_INET, or AF_INET6 (IPv6, and IPv4 v4-mapped) */
 	enum gstate state;
 	int gfd;           /* the gate end (-1 once a relay owns or closed it) */
 	struct tapir_tcp *t;
@@ -43,7 +43,8 @@ struct gsock {
 	bool queued, ready;
 	struct gsock *rnext, *gnext; /* the ready list; the GS_GONE list */
 	int backlog;
-	uint32_t laddr, paddr; /* host order; kept for GS_GONE and UDP */
+	struct tapir_ip laddr, paddr; /* kept for GS_GONE and UDP */
+	bool v6only;       /* IPV6_V6ONLY (RFC 3493 5.3), for the core at bind */
 	uint16_t lport, pport;
 	/* options the core has no place for */
 	bool reuseport, cork, keepalive;
@@ -103,9 +104,9 @@ void gate_log(const struct gate *g, const char *fmt, ...) __attribute__((format(
 
 /* gate_tcp.c */
 int gtcp_socket(struct gsock *gs, int *app);
-int gtcp_bind(struct gsock *gs, uint32_t addr, uint16_t port);
+int gtcp_bind(struct gsock *gs, const struct tapir_ip *addr, uint16_t port);
 int gtcp_listen(struct gsock *gs, int backlog);
-int gtcp_connect(struct gsock *gs, uint32_t addr, uint16_t port);
+int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port);
 int gtcp_shutdown(struct gsock *gs, int how);
 int gtcp_eof(struct gsock *gs);
 void gtcp_step(struct gsock *gs);          /* a tapir event or a gate end event */
@@ -115,8 +116,8 @@ void gtcp_free(struct gsock *gs);
 
 /* gate_udp.c */
 int gudp_socket(struct gsock *gs, int *app);
-int gudp_bind(struct gsock *gs, uint32_t addr, uint16_t port);
-int gudp_connect(struct gsock *gs, uint32_t addr, uint16_t port, bool unspec);
+int gudp_bind(struct gsock *gs, const struct tapir_ip *addr, uint16_t port);
+int gudp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port, bool unspec);
 void gudp_step(struct gsock *gs);
 void gudp_free(struct gsock *gs);
 

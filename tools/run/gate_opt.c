@@ -112,12 +112,34 @@ static int set_tcp_level(struct gsock *gs, int name, const void *val, size_t len
 	return 0; /* TCP_QUICKACK, TCP_DEFER_ACCEPT, ...: hints, taken */
 }
 
+/* IPV6_V6ONLY (RFC 3493 5.3): on an AF_INET6 socket, before bind, as
+ * Linux (EINVAL once bound or on an AF_INET socket's ENOPROTOOPT). */
+static int set_v6only(struct gsock *gs, const void *val, size_t len)
+{
+	int v = 0, r = 0;
+	if (gs->domain != AF_INET6)
+		return -ENOPROTOOPT;
+	if (int_of(val, len, &v) < 0)
+		return -EINVAL;
+	if (gs->lport)
+		return -EINVAL;
+	if (gs->t)
+		r = tapir_tcp_setopt(gs->t, TAPIR_TCP_V6ONLY, v != 0);
+	else if (gs->u)
+		r = tapir_udp_set_v6only(gs->u, v != 0);
+	if (r == 0)
+		gs->v6only = v != 0;
+	return r;
+}
+
 int gate_setsockopt(struct gsock *gs, int level, int name, const void *val, size_t len)
 {
 	if (level == SOL_SOCKET)
 		return set_socket_level(gs, name, val, len);
 	if (level == IPPROTO_TCP)
 		return set_tcp_level(gs, name, val, len);
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
+		return set_v6only(gs, val, len);
 	return 0;
 }
 
@@ -250,6 +272,8 @@ int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *
 {
 	if (level == SOL_SOCKET)
 		return get_socket_level(gs, name, val, len);
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
+		return gs->domain == AF_INET6 ? put_int(val, len, gs->v6only) : -ENOPROTOOPT;
 	if (level != IPPROTO_TCP || gs->kind != TRUN_TCP)
 		return -ENOPROTOOPT;
 	switch (name) {

@@ -57,42 +57,42 @@ void gtcp_names(struct gsock *gs)
 {
 	if (!gs->t || gs->rp_lead) /* a member's own t is never bound */
 		return;
-	tapir_tcp_local(gs->t, &gs->laddr, &gs->lport);
+	tapir_tcp_local_addr(gs->t, &gs->laddr, &gs->lport);
 	if (gs->state == GS_RELAY)
-		tapir_tcp_peer(gs->t, &gs->paddr, &gs->pport);
+		tapir_tcp_peer_addr(gs->t, &gs->paddr, &gs->pport);
 }
 
 /* The lead of the SO_REUSEPORT sockets bound to ADDR:PORT, or NULL. */
-static struct gsock *rp_find(struct gate *g, uint32_t addr, uint16_t port)
+static struct gsock *rp_find(struct gate *g, const struct tapir_ip *addr, uint16_t port)
 {
 	for (unsigned i = 0; i < g->cap; i++) {
 		struct gsock *o = g->socks[i];
-		uint32_t la;
+		struct tapir_ip la;
 		uint16_t lp;
 		if (!o || o->kind != TRUN_TCP || !o->reuseport || o->rp_lead || !o->t ||
 		    (o->state != GS_NEW && o->state != GS_LISTEN))
 			continue;
-		tapir_tcp_local(o->t, &la, &lp);
-		if (la == addr && lp == port)
+		tapir_tcp_local_addr(o->t, &la, &lp);
+		if (tapir_ip_eq(&la, addr) && lp == port)
 			return o;
 	}
 	return NULL;
 }
 
-int gtcp_bind(struct gsock *gs, uint32_t addr, uint16_t port)
+int gtcp_bind(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)
 {
 	struct gsock *lead;
 	int r;
 	if (gs->state != GS_NEW || !gs->t || gs->rp_lead)
 		return -EINVAL;
-	r = tapir_tcp_bind(gs->t, addr, port);
+	r = tapir_tcp_bind_addr(gs->t, addr, port);
 	/* socket(7): SO_REUSEPORT on every socket bound to the port lets
 	 * them all bind it, and listening ones share its connections */
 	if (r == -EADDRINUSE && gs->reuseport && port && (lead = rp_find(gs->g, addr, port))) {
 		gs->rp_lead = lead;
 		gs->rp_next = lead->rp_next;
 		lead->rp_next = gs;
-		gs->laddr = addr;
+		gs->laddr = *addr;
 		gs->lport = port;
 		gpersona_hold(gs);
 		return 0;
@@ -211,8 +211,8 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 	relay_begin(gs, 0);
 	memset(&rec, 0, sizeof(rec));
 	rec.id = gs->id;
-	rec.peer_addr = htonl(gs->paddr);
-	rec.local_addr = htonl(gs->laddr);
+	memcpy(rec.peer_addr, gs->paddr.b, sizeof(rec.peer_addr));
+	memcpy(rec.local_addr, gs->laddr.b, sizeof(rec.local_addr));
 	rec.peer_port = htons(gs->pport);
 	rec.local_port = htons(gs->lport);
 	trun_msg_fd(&m, &u, app);
@@ -231,7 +231,7 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 	return true;
 }
 
-int gtcp_connect(struct gsock *gs, uint32_t addr, uint16_t port)
+int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)
 {
 	int r;
 	switch (gs->state) {
@@ -249,9 +249,11 @@ int gtcp_connect(struct gsock *gs, uint32_t addr, uint16_t port)
 	default: return -EISCONN;
 	}
 	/* a run's personalities bend its SYN already: the port first */
-	if (gs->persona && !gs->pe_port && tapir_tcp_bind(gs->t, 0, 0) == 0)
+	struct tapir_ip any = tapir_ip_is_v4(addr) ? tapir_ip_from_v4(0)
+						   : tapir_ip_from_v6(in6addr_any.s6_addr);
+	if (gs->persona && !gs->pe_port && tapir_tcp_bind_addr(gs->t, &any, 0) == 0)
 		gpersona_hold(gs);
-	if ((r = tapir_tcp_connect(gs->t, addr, port, gs->g->now)) < 0)
+	if ((r = tapir_tcp_connect_addr(gs->t, addr, port, gs->g->now)) < 0)
 		return r;
 	gpersona_hold(gs);
 	gs->state = GS_CONNECTING;

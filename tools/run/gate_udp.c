@@ -37,32 +37,35 @@ int gudp_socket(struct gsock *gs, int *app)
 	return 0;
 }
 
-int gudp_bind(struct gsock *gs, uint32_t addr, uint16_t port)
+int gudp_bind(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)
 {
-	int r = tapir_udp_bind(gs->u, addr, port);
+	int r = tapir_udp_bind_addr(gs->u, addr, port);
 	if (r == 0)
-		tapir_udp_local(gs->u, &gs->laddr, &gs->lport);
+		tapir_udp_local_addr(gs->u, &gs->laddr, &gs->lport);
 	return r;
 }
 
 /* An unbound socket gets an ephemeral port on first use, as the kernel's. */
 static int autobind(struct gsock *gs)
 {
-	tapir_udp_local(gs->u, &gs->laddr, &gs->lport);
-	return gs->lport ? 0 : gudp_bind(gs, 0, 0);
+	/* an AF_INET6 socket's port takes both families (::), unless IPv6-only */
+	struct tapir_ip any = gs->domain == AF_INET6 ? tapir_ip_from_v6(in6addr_any.s6_addr)
+						     : tapir_ip_from_v4(0);
+	tapir_udp_local_addr(gs->u, &gs->laddr, &gs->lport);
+	return gs->lport ? 0 : gudp_bind(gs, &any, 0);
 }
 
-int gudp_connect(struct gsock *gs, uint32_t addr, uint16_t port, bool unspec)
+int gudp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port, bool unspec)
 {
 	int r;
 	if (unspec) { /* UNP 8.11: connect with AF_UNSPEC dissolves the association */
-		gs->paddr = 0;
+		memset(&gs->paddr, 0, sizeof(gs->paddr));
 		gs->pport = 0;
 		return tapir_udp_connect(gs->u, 0, 0);
 	}
-	if ((r = autobind(gs)) < 0 || (r = tapir_udp_connect(gs->u, addr, port)) < 0)
+	if ((r = autobind(gs)) < 0 || (r = tapir_udp_connect_addr(gs->u, addr, port)) < 0)
 		return r;
-	gs->paddr = addr;
+	gs->paddr = *addr;
 	gs->pport = port;
 	return 0;
 }
@@ -82,8 +85,10 @@ static void udp_out(struct gsock *gs)
 		memcpy(&h, g->buf, sizeof(h));
 		if (autobind(gs) < 0)
 			continue;
-		r = tapir_udp_sendto(gs->u, g->buf + sizeof(h), (size_t)n - sizeof(h),
-				     ntohl(h.addr), ntohs(h.port), g->now);
+		struct tapir_ip dst = tapir_ip_from_v6(h.addr);
+		r = tapir_udp_sendto_addr(gs->u, g->buf + sizeof(h), (size_t)n - sizeof(h),
+					  tapir_ip_is_any(&dst) && !h.port ? NULL : &dst,
+					  ntohs(h.port), g->now);
 		if (r < 0)
 			gs->err = (int)-r; /* SO_ERROR: the send cannot fail late */
 	}
@@ -97,12 +102,12 @@ static void udp_in(struct gsock *gs)
 	const size_t cap = sizeof(g->buf) - sizeof(struct trun_dgram);
 	for (int i = 0; i < UDP_BATCH; i++) {
 		struct trun_dgram h = {0};
-		uint32_t src;
+		struct tapir_ip src;
 		uint16_t sport;
-		long n = tapir_udp_recvfrom(gs->u, g->buf + sizeof(h), cap, &src, &sport);
+		long n = tapir_udp_recvfrom_addr(gs->u, g->buf + sizeof(h), cap, &src, &sport);
 		if (n < 0)
 			return;
-		h.addr = htonl(src);
+		memcpy(h.addr, src.b, sizeof(h.addr));
 		h.port = htons(sport);
 		memcpy(g->buf, &h, sizeof(h));
 		/* EAGAIN: the program's buffer is full; dropped as the kernel would */

@@ -53,17 +53,17 @@ static ssize_t udp_send(int fd, const struct trc_fd *f, const struct iovec *iov,
 {
 	struct trun_dgram h = {0};
 	struct iovec v[DGRAM_IOV];
-	struct sockaddr_in sin;
+	struct trun_addr sin;
 	struct msghdr m = {.msg_iov = v, .msg_iovlen = niov + 1};
 	ssize_t r;
 	if (niov >= DGRAM_IOV)
 		return pl_ret(-EMSGSIZE);
 	if (to) {
-		int e = trc_sa_to_sin(to, tolen, pl_domain(f), &sin);
+		int e = trc_sa_to_addr(to, tolen, pl_domain(f), &sin);
 		if (e < 0)
 			return pl_ret(e);
-		h.addr = sin.sin_addr.s_addr;
-		h.port = sin.sin_port;
+		memcpy(h.addr, sin.ip, sizeof(h.addr));
+		h.port = sin.port;
 	} else if (!udp_connected(fd, f)) {
 		return pl_ret(-EDESTADDRREQ);
 	}
@@ -92,7 +92,7 @@ static ssize_t udp_recv(int fd, const struct trc_fd *f, const struct iovec *iov,
 	if (mflags)
 		*mflags = m.msg_flags;
 	if (from && fromlen)
-		trc_sin_to_sa(h.addr, h.port, pl_domain(f), from, fromlen);
+		trc_addr_to_sa(h.addr, h.port, pl_domain(f), from, fromlen);
 	return r - (ssize_t)DGRAM_HDR;
 }
 

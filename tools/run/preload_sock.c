@@ -62,12 +62,12 @@ PL_API int socket(int domain, int type, int protocol)
 PL_API int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct trc_fd f;
-	struct sockaddr_in sin;
+	struct trun_addr sin;
 	int r;
 	pl_init();
 	if (!pl_fd(fd, &f))
 		return pl.bind(fd, sa, len);
-	if ((r = trc_sa_to_sin(sa, len, pl_domain(&f), &sin)) == 0)
+	if ((r = trc_sa_to_addr(sa, len, pl_domain(&f), &sin)) == 0)
 		r = trc_op(&trc_self, TRUN_BIND, f.id, 0, 0, 0, &sin, sizeof(sin), NULL);
 	pl_log("bind", fd, r);
 	return pl_ret(r == -ENETUNREACH ? -EADDRNOTAVAIL : r);
@@ -126,7 +126,7 @@ PL_API int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		pl.fcntl(nfd, F_SETFL, pl.fcntl(nfd, F_GETFL) | O_NONBLOCK);
 	trc_fd_set(nfd, TRUN_TCP, rec.id, f.flags & TRC_V6);
 	if (sa && len)
-		trc_sin_to_sa(rec.peer_addr, rec.peer_port, pl_domain(&f), sa, len);
+		trc_addr_to_sa(rec.peer_addr, rec.peer_port, pl_domain(&f), sa, len);
 	return nfd;
 }
 
@@ -151,17 +151,17 @@ static int connect_wait(int fd, const struct trc_fd *f)
 PL_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct trc_fd f;
-	struct sockaddr_in sin;
+	struct trun_addr sin;
 	int r;
 	pl_init();
 	if (!pl_fd(fd, &f))
 		return pl.connect(fd, sa, len);
 	if (f.kind == TRUN_UDP && sa && len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC) {
 		memset(&sin, 0, sizeof(sin)); /* UDP disconnect */
-		sin.sin_family = AF_UNSPEC;
+		sin.family = AF_UNSPEC;
 		r = 0;
 	} else {
-		r = trc_sa_to_sin(sa, len, pl_domain(&f), &sin);
+		r = trc_sa_to_addr(sa, len, pl_domain(&f), &sin);
 	}
 	if (r == 0)
 		r = trc_op(&trc_self, TRUN_CONNECT, f.id, 0, 0, 0, &sin, sizeof(sin), NULL);
@@ -170,7 +170,7 @@ PL_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (f.kind == TRUN_UDP && r == 0) /* send() without an address: allowed or not */
 		trc_fd_set(fd, f.kind, f.id,
 			   (f.flags & ~TRC_UCONN) | TRC_UKNOWN |
-				   (sin.sin_family == AF_UNSPEC ? 0 : TRC_UCONN));
+				   (sin.family == AF_UNSPEC ? 0 : TRC_UCONN));
 	pl_log("connect", fd, r);
 	return pl_ret(r);
 }
@@ -195,7 +195,7 @@ static int names(int fd, struct sockaddr *sa, socklen_t *len, int peer)
 {
 	struct trc_fd f;
 	struct trun_rep rep;
-	struct sockaddr_in sin;
+	struct trun_addr sin;
 	int r;
 	pl_init();
 	if (!pl_fd(fd, &f))
@@ -208,7 +208,7 @@ static int names(int fd, struct sockaddr *sa, socklen_t *len, int peer)
 		return pl_ret(r);
 	memset(&sin, 0, sizeof(sin));
 	memcpy(&sin, rep.data, rep.len < sizeof(sin) ? rep.len : sizeof(sin));
-	trc_sin_to_sa(sin.sin_addr.s_addr, sin.sin_port, pl_domain(&f), sa, len);
+	trc_addr_to_sa(sin.ip, sin.port, pl_domain(&f), sa, len);
 	return 0;
 }
 

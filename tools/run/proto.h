@@ -3,7 +3,7 @@
  * the gate in the tapir process, the preload library in the program, and
  * the seccomp supervisor that covers what the preload cannot reach).
  *
- * THE MODEL.  Every AF_INET socket the program opens is, in the program, a
+ * THE MODEL.  Every AF_INET and AF_INET6 socket the program opens is, in the program, a
  * real kernel descriptor: one end of an AF_UNIX socketpair (the "app end")
  * whose other end (the "gate end") the gate holds and serves on the tapir
  * stack's own event loop.  So everything the kernel does with descriptors
@@ -49,7 +49,7 @@
  *   the gate end sees POLLHUP at the program's last close, which a
  *   SOCK_DGRAM socketpair never reports); every datagram either way starts with a
  *   struct trun_dgram (the peer's address: the destination when the app
- *   sends, 0.0.0.0:0 for the connected peer; the source when it receives).
+ *   sends, :: port 0 for the connected peer; the source when it receives).
  *   The preload adds and strips it in send/recv and their relatives.
  *
  * NAMES.  The gate binds every app end to an abstract AF_UNIX name,
@@ -88,7 +88,7 @@
 /* For `tapir host --control PATH`, the gate listens at PATH TRUN_GATE_SUFFIX. */
 #define TRUN_GATE_SUFFIX ".gate"
 
-#define TRUN_VERSION 1
+#define TRUN_VERSION 2 /* 2: 16-byte addresses (struct trun_addr) */
 
 /* The seccomp supervisor (seccomp.c: programs the preload cannot reach,
  * static binaries and raw system calls) traps the socket calls of
@@ -147,14 +147,13 @@ enum trun_op {
 	TRUN_HELLO = 1,   /* a = TRUN_VERSION, b = pid, c = the persona whose
 			   * personalities bend this process's sockets (0: none).
 			   * ret: the gate's pid */
-	TRUN_SOCKET,      /* a = domain (AF_INET; AF_INET6 for the v4 half of a
-			   * dual-stack socket), b = type (SOCK_STREAM or SOCK_DGRAM,
+	TRUN_SOCKET,      /* a = domain (AF_INET or AF_INET6), b = type (SOCK_STREAM or SOCK_DGRAM,
 			   * without flags), c = protocol.  ret: the id; the app end
 			   * attached, bound to its name, blocking, without CLOEXEC
 			   * (the caller applies SOCK_NONBLOCK / SOCK_CLOEXEC). */
-	TRUN_BIND,        /* data = struct sockaddr_in */
+	TRUN_BIND,        /* data = struct trun_addr */
 	TRUN_LISTEN,      /* a = backlog */
-	TRUN_CONNECT,     /* data = struct sockaddr_in (AF_UNSPEC: UDP disconnect).
+	TRUN_CONNECT,     /* data = struct trun_addr (family AF_UNSPEC: UDP disconnect).
 			   * ret: 0 (UDP; or a TCP connection already made),
 			   * -EINPROGRESS (TCP: the handshake runs; POLLOUT on the app
 			   * end when it ends, then SO_ERROR says how), -errno */
@@ -162,8 +161,8 @@ enum trun_op {
 			   * caller then shuts the app end down the same way itself
 			   * (SHUT_WR is what sends the FIN: EOF at the gate);
 			   * -ENOTCONN otherwise */
-	TRUN_GETSOCKNAME, /* ret 0, data = struct sockaddr_in */
-	TRUN_GETPEERNAME, /* ret 0 or -ENOTCONN, data = struct sockaddr_in */
+	TRUN_GETSOCKNAME, /* ret 0, data = struct trun_addr */
+	TRUN_GETPEERNAME, /* ret 0 or -ENOTCONN, data = struct trun_addr */
 	TRUN_SETSOCKOPT,  /* a = level, b = name, data = the value */
 	TRUN_GETSOCKOPT,  /* a = level, b = name, c = the caller's optlen;
 			   * ret 0, data = the value (len: its length).  SO_ERROR
@@ -194,18 +193,31 @@ struct trun_rep {
 	uint8_t data[TRUN_DATA_MAX];
 };
 
+/* An address of either family as the gate speaks it: 16 bytes in network
+ * order, an IPv4 address v4-mapped (::ffff:a.b.c.d, RFC 4291 2.5.5.2; its
+ * "any" ::ffff:0.0.0.0), as tapir's struct tapir_ip holds it; the port in
+ * network order.  FAMILY is AF_INET6, or AF_UNSPEC for a UDP disconnect.
+ * The program's own sockaddr_in or sockaddr_in6 is made from it in the
+ * socket's domain (client.c). */
+struct trun_addr {
+	uint8_t ip[16];
+	uint16_t port;
+	uint16_t family;
+	uint32_t scope; /* sin6_scope_id (not used by the gate yet) */
+};
+
 /* One accepted connection, read from a listener (with the new app end
- * attached by SCM_RIGHTS).  Addresses and ports in network byte order. */
+ * attached by SCM_RIGHTS).  Addresses as in struct trun_addr. */
 struct trun_accept {
 	uint32_t id;
-	uint32_t peer_addr, local_addr;
+	uint8_t peer_addr[16], local_addr[16];
 	uint16_t peer_port, local_port;
 	uint32_t reserved[2];
 };
 
-/* Heads every datagram on a UDP pair.  Network byte order. */
+/* Heads every datagram on a UDP pair.  The address as in struct trun_addr. */
 struct trun_dgram {
-	uint32_t addr;
+	uint8_t addr[16];
 	uint16_t port;
 	uint16_t reserved;
 };

@@ -137,10 +137,9 @@ static void dom_put(struct sc *s, unsigned id, int domain)
 	s->dom[slot].domain = domain;
 }
 
-/* The caller's address as the gate's sockaddr_in (client.c: a dual-stack
- * AF_INET6 socket takes v4-mapped and unspecified ones): 0 or -errno. */
+/* The caller's address as the gate's struct trun_addr (client.c): 0 or -errno. */
 static int addr_in(struct sc *s, const struct sc_note *n, unsigned id, int connect,
-		   struct sockaddr_in *sin)
+		   struct trun_addr *sin)
 {
 	struct sockaddr_storage ss;
 	int len = (int)n->args[2];
@@ -151,21 +150,21 @@ static int addr_in(struct sc *s, const struct sc_note *n, unsigned id, int conne
 	if (mem_read(n, n->args[1], &ss, (size_t)len) < 0)
 		return -EFAULT;
 	if (ss.ss_family == AF_UNSPEC && connect) { /* UDP: disconnect */
-		sin->sin_family = AF_UNSPEC;
+		sin->family = AF_UNSPEC;
 		return 0;
 	}
-	return trc_sa_to_sin((struct sockaddr *)&ss, (socklen_t)len, sock_domain(s, id), sin);
+	return trc_sa_to_addr((struct sockaddr *)&ss, (socklen_t)len, sock_domain(s, id), sin);
 }
 
 /* Writes SIN in the socket's DOMAIN's form to ADDR, at most ULEN bytes,
  * and its whole length to LENP: the kernel's move_addr_to_user. */
 static int addr_out(struct sc *s, const struct sc_note *n, uint64_t addr, uint64_t lenp, int ulen,
-		    const struct sockaddr_in *sin, int domain)
+		    const struct trun_addr *sin, int domain)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int olen, r;
-	trc_sin_to_sa(sin->sin_addr.s_addr, sin->sin_port, domain, (struct sockaddr *)&ss, &len);
+	trc_addr_to_sa(sin->ip, sin->port, domain, (struct sockaddr *)&ss, &len);
 	olen = (int)len;
 	r = mem_write(s, n, addr, &ss, (size_t)(ulen < olen ? ulen : olen));
 	if (r == 0)
@@ -239,7 +238,7 @@ static void do_bind_connect(struct sc *s, const struct sc_note *n, int tfd, unsi
 			    int *kept)
 {
 	int connect = n->nr == SYS_connect, r, fl;
-	struct sockaddr_in sin;
+	struct trun_addr sin;
 	struct trun_rep rep;
 	r = addr_in(s, n, id, connect, &sin);
 	if (r == 0 && !sc_valid(s, n))
@@ -263,7 +262,7 @@ static int accept_try(struct sc *s, const struct sc_note *n, int tfd, unsigned i
 	int flags = n->nr == SYS_accept4 ? (int)n->args[3] : 0, ulen = 0, nfd = -1, r;
 	uint64_t addr = n->args[1], lenp = n->args[2];
 	struct trun_accept rec;
-	struct sockaddr_in sin;
+	struct trun_addr sin;
 	/* the caller's length first: a bad pointer loses no connection */
 	if (addr && (r = get_len(n, lenp, &ulen)) < 0)
 		return sc_reply(s, n, r), 1;
@@ -277,9 +276,8 @@ static int accept_try(struct sc *s, const struct sc_note *n, int tfd, unsigned i
 	dom_put(s, rec.id, sock_domain(s, id));
 	if (addr) {
 		memset(&sin, 0, sizeof(sin));
-		sin.sin_family = AF_INET;
-		sin.sin_port = rec.peer_port;
-		sin.sin_addr.s_addr = rec.peer_addr;
+		sin.port = rec.peer_port;
+		memcpy(sin.ip, rec.peer_addr, sizeof(sin.ip));
 		if ((r = addr_out(s, n, addr, lenp, ulen, &sin, sock_domain(s, id))) < 0)
 			goto fail;
 	}
@@ -324,7 +322,7 @@ static void do_accept(struct sc *s, const struct sc_note *n, int tfd, unsigned i
 static void do_name(struct sc *s, const struct sc_note *n, unsigned id)
 {
 	int peer = n->nr == SYS_getpeername, ulen, r;
-	struct sockaddr_in sin;
+	struct trun_addr sin;
 	struct trun_rep rep;
 	if ((r = get_len(n, n->args[2], &ulen)) < 0) {
 		sc_reply(s, n, r);
