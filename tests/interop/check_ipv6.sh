@@ -150,6 +150,34 @@ TARGETS6=("[$P6]:1-1024,5555,8080")
 # stack mode first: it puts fd00:202::1 on the TAP's kernel end (nodad);
 # the TAP goes with tapir, so for connect mode the address goes on lo
 run_check stack6_tap -- "${STACK6[@]}" "${RUNARGS[@]}" "${TARGETS6[@]}"
+# a small run, captured on every interface of the scanner's namespace (the
+# TAP comes and goes with tapir): tapir's SYNs come from its MAC and IPv6
+# address, and cost what syn mode's do
+cn_capture "$NS_S" any "$WORK/stack6.pcap" "tcp or (udp and dst port 9)" \
+	sx bash -c "echo mark >/dev/udp/127.0.0.1/9"
+out=$(NSX_TIMEOUT=30 sx "$TAPIR" check "${STACK6[@]}" --timeout 300 --retries 1 "[$P6]:22,135,5555,9999")
+rc=$?
+cn_capture_stop
+[[ $rc -eq 1 ]] || fail "stack6, small run: exit $rc"
+[[ $(awk '{ print $1, $2, $3 }' <<<"$out") == "$P6 22 open"$'\n'"$P6 135 filtered"$'\n'"$P6 5555 filtered"$'\n'"$P6 9999 closed" ]] ||
+	fail "stack6, small run: '$out'"
+for p in 22:3 9999:2 135:2; do
+	want=${p#*:}
+	p=${p%%:*}
+	got=$(pcap_count "$WORK/stack6.pcap" "ipv6 && tcp.port == $p") || exit 1
+	[[ $got -eq $want ]] || {
+		tsh -r "$WORK/stack6.pcap" -Y "tcp.port == $p" >&2
+		fail "stack6: port $p cost $got packets, not $want"
+	}
+done
+FROM_TAPIR="ipv6.src == fd00:202::9 && sll.src.eth == $T6_MAC"
+got=$(pcap_count "$WORK/stack6.pcap" "tcp.flags == 0x002 && $FROM_TAPIR && tcp.checksum.status == 1")
+bad=$(pcap_count "$WORK/stack6.pcap" "tcp.flags == 0x002 && !($FROM_TAPIR && tcp.checksum.status == 1)")
+[[ $got -ge 5 && $bad -eq 0 ]] || fail "stack6: $got SYNs from tapir's MAC and address with a good checksum, $bad others"
+# the open port's RST is the core's, from tapir's MAC too
+got=$(pcap_count "$WORK/stack6.pcap" "tcp.port == 22 && tcp.flags.reset == 1 && $FROM_TAPIR")
+[[ $got -eq 1 ]] || fail "stack6: $got RSTs to port 22 from tapir's MAC, not 1"
+log "stack6: $got+ SYNs from $T6_MAC fd00:202::9, checksums right; open 3 packets, closed 2, dropped 2"
 sx ip -6 addr add "$P6/128" dev lo nodad || fail "fd00:202::1 on the scanner's lo"
 run_check connect6_tap "${NOBODY[@]}" -- --mode connect "${RUNARGS[@]}" "${TARGETS6[@]}"
 cmp -s "$WORK/stack6_tap.got" "$WORK/connect6_tap.got" || fail "stack and connect mode disagree over IPv6"
@@ -157,7 +185,7 @@ log "stack mode over IPv6 on a TAP: the same lines as connect mode"
 
 expect_error "stack mode, an IPv6 target without an IPv6 --addr" "needs an IPv6 --addr" \
 	--mode stack --iface cs0 --addr 10.201.0.9/24 "$CN_T_ADDR:22" "[$T6]:22"
-expect_error "stack mode, an IPv6 target off the prefix" "not on fd00:202::/64" \
+expect_error "stack mode, an IPv6 target off the prefix" "not on fd00:202::9/64" \
 	--mode stack --tap tck6 --addr fd00:202::9/64 "[$T6]:22"
 expect_error "stack mode, a bad IPv6 --addr" "not an IPv6 address and prefix" \
 	--mode stack --tap tck6 --addr fe80::9/64 "[$P6]:22"
