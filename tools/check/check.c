@@ -291,8 +291,10 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 	case 'A':
 		name = "--addr";
 		if (strchr(arg, ':')) { /* an IPv6 prefix, as tapir host takes */
-			if (s->have_addr6 || ipv6_option(arg, s->my6, &s->my6_plen))
-				die("check: --addr: '%s' is not an IPv6 address and prefix such as fd00::9/64 (one IPv6 --addr)",
+			if (s->have_addr6)
+				die("check: --addr: one IPv6 address (and one IPv4), not two");
+			if (ipv6_option(arg, s->my6, &s->my6_plen))
+				die("check: --addr: '%s' is not an IPv6 address and prefix such as fd00::9/64",
 				    arg);
 			s->have_addr6 = true;
 			break;
@@ -323,8 +325,10 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 	case 'P':
 		name = "--peer-addr";
 		if (strchr(arg, ':')) {
-			if (s->have_peer6 || ipv6_option(arg, s->peer6, &s->peer6_plen))
-				die("check: --peer-addr: '%s' is not an IPv6 address and prefix such as fd00::1/64 (one IPv6 --peer-addr)",
+			if (s->have_peer6)
+				die("check: --peer-addr: one IPv6 address (and one IPv4), not two");
+			if (ipv6_option(arg, s->peer6, &s->peer6_plen))
+				die("check: --peer-addr: '%s' is not an IPv6 address and prefix such as fd00::1/64",
 				    arg);
 			s->have_peer6 = true;
 			break;
@@ -383,7 +387,8 @@ static void stack_options_check(struct check_stack_cfg *s)
 	if ((s->have_peer || s->have_peer6) && !s->tap_name)
 		die("check: --peer-addr goes with --tap (the kernel's side of the TAP)");
 	if (s->have_peer6 && (!s->have_addr6 || s->peer6_plen != s->my6_plen ||
-			      !memcmp(s->peer6, s->my6, 16)))
+			      !memcmp(s->peer6, s->my6, 16) ||
+			      !tapir_ipv6_prefix_eq(s->peer6, s->my6, s->my6_plen)))
 		die("check: --peer-addr: an IPv6 peer needs another address on the prefix of an IPv6 --addr");
 	if (!s->have_addr) {
 		if (s->have_gw || s->have_peer)
