@@ -161,6 +161,10 @@ cn_capture_stop
 [[ $rc -eq 1 ]] || fail "stack6, small run: exit $rc"
 [[ $(awk '{ print $1, $2, $3 }' <<<"$out") == "$P6 22 open"$'\n'"$P6 135 filtered"$'\n'"$P6 5555 filtered"$'\n'"$P6 9999 closed" ]] ||
 	fail "stack6, small run: '$out'"
+# the rejected port was credited by its ICMPv6 admin-prohibited (an RTT),
+# the dropped one by silence (none)
+awk '$2 == 5555 && $4 !~ /^[0-9]+\.[0-9]+$/ { bad = 1 } $2 == 135 && $4 != "-" { bad = 1 }
+	END { exit bad }' <<<"$out" || fail "stack6: port 5555 not credited by its ICMPv6 error: '$out'"
 for p in 22:3 9999:2 135:2; do
 	want=${p#*:}
 	p=${p%%:*}
