@@ -6,8 +6,11 @@
 # addresses probed as a /124 prefix, and an IPv4 host in the same run.
 # connect mode (as nobody), syn mode (raw SYNs with the RFC 8200 8.1
 # pseudo-header checksum) and auto must print exactly the expected lines;
-# a capture checks syn mode's packet cost and its SYNs' checksums; stack
-# mode and bad IPv6 targets give one `tapir:` line and exit 2.
+# a capture checks syn mode's packet cost and its SYNs' checksums.  Stack
+# mode (tapir's own stack on a TAP, --addr fd00:202::9/64) against the
+# kernel's end of the TAP must print exactly what connect mode prints, and
+# a capture on the TAP shows its IPv6 SYNs from tapir's MAC and address.
+# Bad IPv6 targets and options give one `tapir:` line and exit 2.
 CN_IPV6=1
 source "$(dirname "$0")/check_net.sh"
 require_root nft setpriv "$PY"
@@ -93,8 +96,88 @@ NSX_TIMEOUT=10 sx "$TAPIR" check --mode syn "[$T6]:22,443" "[fd00:201:1::5]:8080
 [[ $? -eq 0 ]] || fail "every IPv6 port open: exit status not 0"
 log "--json --open-only and the exit statuses are right"
 
-expect_error "stack mode, an IPv6 target" "stack mode: IPv6 needs TCP over IPv6 \(not yet\)" \
+# ---- stack mode over IPv6: tapir's stack on a TAP in the scanner's
+# namespace; the targets are the kernel's end of it (fd00:202::1, given by
+# --peer-addr), with listeners, a dropped and a rejected port there ----
+P6=fd00:202::1
+T6_MAC=02:00:00:00:62:09
+STACK6=(--mode stack --tap tck6 --addr fd00:202::9/64 --peer-addr "$P6/64" --mac "$T6_MAC")
+timeout -k 5 600 ip netns exec "$NS_S" "$PY" "$LIB_DIR/check_listen.py" \
+	"[::]:22" "[::]:80" "[::]:443" "[::]:8080" >"$WORK/listen_s.out" 2>&1 &
+CN_PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+	grep -q '^ready' "$WORK/listen_s.out" && break
+	sleep 0.1
+done
+grep -q '^ready' "$WORK/listen_s.out" || fail "listeners in the scanner's namespace did not start"
+sx nft -f - <<'NFT' || fail "nft rules in the scanner's namespace"
+table inet tapir_stack6 {
+  chain in {
+    type filter hook input priority 0;
+    ip6 daddr fd00:202::1 tcp dport { 135, 139 } drop
+    ip6 daddr fd00:202::1 tcp dport 5555 reject with icmpx type admin-prohibited
+  }
+}
+NFT
+{
+	for ((p = 1; p <= 1024; p++)); do
+		case $p in
+		22 | 80 | 443) echo "$P6 $p open" ;;
+		135 | 139) echo "$P6 $p filtered" ;;
+		*) echo "$P6 $p closed" ;;
+		esac
+	done
+	echo "$P6 5555 filtered"
+	echo "$P6 8080 open"
+} >"$WORK/expected"
+TARGETS6=("[$P6]:1-1024,5555,8080")
+# stack mode first: it puts fd00:202::1 on the TAP's kernel end (nodad);
+# the TAP goes with tapir, so for connect mode the address goes on lo
+run_check stack6_tap -- "${STACK6[@]}" "${RUNARGS[@]}" "${TARGETS6[@]}"
+# a small run, captured on every interface of the scanner's namespace (the
+# TAP comes and goes with tapir): tapir's SYNs come from its MAC and IPv6
+# address, and cost what syn mode's do
+cn_capture "$NS_S" any "$WORK/stack6.pcap" "tcp or (udp and dst port 9)" \
+	sx bash -c "echo mark >/dev/udp/127.0.0.1/9"
+out=$(NSX_TIMEOUT=30 sx "$TAPIR" check "${STACK6[@]}" --timeout 300 --retries 1 "[$P6]:22,135,5555,9999")
+rc=$?
+cn_capture_stop
+[[ $rc -eq 1 ]] || fail "stack6, small run: exit $rc"
+[[ $(awk '{ print $1, $2, $3 }' <<<"$out") == "$P6 22 open"$'\n'"$P6 135 filtered"$'\n'"$P6 5555 filtered"$'\n'"$P6 9999 closed" ]] ||
+	fail "stack6, small run: '$out'"
+# the rejected port was credited by its ICMPv6 admin-prohibited (an RTT),
+# the dropped one by silence (none)
+awk '$2 == 5555 && $4 !~ /^[0-9]+\.[0-9]+$/ { bad = 1 } $2 == 135 && $4 != "-" { bad = 1 }
+	END { exit bad }' <<<"$out" || fail "stack6: port 5555 not credited by its ICMPv6 error: '$out'"
+for p in 22:3 9999:2 135:2; do
+	want=${p#*:}
+	p=${p%%:*}
+	got=$(pcap_count "$WORK/stack6.pcap" "ipv6 && tcp.port == $p") || exit 1
+	[[ $got -eq $want ]] || {
+		tsh -r "$WORK/stack6.pcap" -Y "tcp.port == $p" >&2
+		fail "stack6: port $p cost $got packets, not $want"
+	}
+done
+FROM_TAPIR="ipv6.src == fd00:202::9 && sll.src.eth == $T6_MAC"
+got=$(pcap_count "$WORK/stack6.pcap" "tcp.flags == 0x002 && $FROM_TAPIR && tcp.checksum.status == 1")
+bad=$(pcap_count "$WORK/stack6.pcap" "tcp.flags == 0x002 && !($FROM_TAPIR && tcp.checksum.status == 1)")
+nsyn=$got
+[[ $got -ge 5 && $bad -eq 0 ]] || fail "stack6: $got SYNs from tapir's MAC and address with a good checksum, $bad others"
+# the open port's RST is the core's, from tapir's MAC too
+got=$(pcap_count "$WORK/stack6.pcap" "tcp.port == 22 && tcp.flags.reset == 1 && $FROM_TAPIR")
+[[ $got -eq 1 ]] || fail "stack6: $got RSTs to port 22 from tapir's MAC, not 1"
+log "stack6: $nsyn SYNs, all from $T6_MAC fd00:202::9, checksums right; open 3 packets, closed 2, dropped 2"
+sx ip -6 addr add "$P6/128" dev lo nodad || fail "fd00:202::1 on the scanner's lo"
+run_check connect6_tap "${NOBODY[@]}" -- --mode connect "${RUNARGS[@]}" "${TARGETS6[@]}"
+cmp -s "$WORK/stack6_tap.got" "$WORK/connect6_tap.got" || fail "stack and connect mode disagree over IPv6"
+log "stack mode over IPv6 on a TAP: the same lines as connect mode"
+
+expect_error "stack mode, an IPv6 target without an IPv6 --addr" "needs an IPv6 --addr" \
 	--mode stack --iface cs0 --addr 10.201.0.9/24 "$CN_T_ADDR:22" "[$T6]:22"
+expect_error "stack mode, an IPv6 target off the prefix" "not on fd00:202::9/64" \
+	--mode stack --tap tck6 --addr fd00:202::9/64 "[$T6]:22"
+expect_error "stack mode, a bad IPv6 --addr" "not an IPv6 address and prefix" \
+	--mode stack --tap tck6 --addr fe80::9/64 "[$P6]:22"
 expect_error "IPv6 without brackets" "in brackets" "$T6:22"
 expect_error "an IPv6 prefix shorter than /112" "shorter than /112" "[fd00:201:1::]/64:22"
 expect_error "brackets, no port list" "HOST:PORTS" "[$T6]"

@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <tapir/addr.h>
 #include <tapir/stack.h>
 
 #include "banner.h"
@@ -90,9 +91,12 @@ static const char check_usage[] =
 	"                  probes from tapir's own ports (an nftables table keeps the\n"
 	"                  kernel from resetting the answers; docs/shared-addr.md)\n"
 	"  --ports A-B     those ports (default 61000-65535)\n"
-	"  --peer-addr A.B.C.D/LEN  with --tap: the kernel's address on the TAP\n"
-	"  --addr A.B.C.D/LEN       tapir's address and prefix (required)\n"
-	"  --gateway IP    the router for targets off that subnet\n"
+	"  --peer-addr A.B.C.D/LEN  with --tap: the kernel's address on the TAP; an\n"
+	"                  IPv6 one too (fd00::1/64: twice, one of each family)\n"
+	"  --addr A.B.C.D/LEN       tapir's address and prefix (required); for IPv6\n"
+	"                  targets an IPv6 one (fd00::9/64), or both: --addr twice\n"
+	"  --gateway IP    the IPv4 router for targets off that subnet (IPv6 targets\n"
+	"                  must be on the IPv6 --addr's prefix)\n"
 	"  --mac MAC       tapir's MAC (default: random, locally administered)\n"
 	"\n"
 	"Exit status: 0 every port open, 1 some closed or filtered, 2 error,\n"
@@ -265,6 +269,17 @@ long long check_probe_of(const struct check *c, const struct nu_addr *addr, uint
 
 /* ---- the command ---- */
 
+/* An IPv6 ADDR/PLEN a host may hold (RFC 4291 2.5): 0, or -1 */
+static int ipv6_option(const char *arg, uint8_t a[16], unsigned *plen)
+{
+	if (tapir_parse_ipv6(arg, a, plen) || !strchr(arg, '/') || *plen == 0 || *plen > 128)
+		return -1;
+	if (tapir_ipv6_is_unspecified(a) || tapir_ipv6_is_martian_source(a) ||
+	    tapir_ipv6_is_link_local(a))
+		return -1;
+	return 0;
+}
+
 /* A --mode stack option: into c->stack, remembering the first one given
  * (it is an error in other modes).  0 when OPT is none of them. */
 static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, const char **first)
@@ -274,6 +289,18 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 	case 'I': s->iface = arg; name = "--iface"; break;
 	case 'T': s->tap_name = arg; name = "--tap"; break;
 	case 'A':
+		name = "--addr";
+		if (strchr(arg, ':')) { /* an IPv6 prefix, as tapir host takes */
+			if (s->have_addr6)
+				die("check: --addr: one IPv6 address (and one IPv4), not two");
+			if (ipv6_option(arg, s->my6, &s->my6_plen))
+				die("check: --addr: '%s' is not an IPv6 address and prefix such as fd00::9/64",
+				    arg);
+			s->have_addr6 = true;
+			break;
+		}
+		if (s->have_addr)
+			die("check: --addr: one IPv4 address (and one IPv6), not two");
 		if (tapir_parse_cidr(arg, &s->my_addr, &s->my_plen) || s->my_plen == 0 ||
 		    s->my_plen > 30)
 			die("check: --addr: '%s' is not an address and prefix such as 10.0.0.9/24 (/1 to /30)",
@@ -296,6 +323,16 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 	case CHECK_OPT_SHARED: s->want_shared = true; name = "--shared-addr"; break;
 	case CHECK_OPT_PORTS: s->ports = arg; name = "--ports"; break;
 	case 'P':
+		name = "--peer-addr";
+		if (strchr(arg, ':')) {
+			if (s->have_peer6)
+				die("check: --peer-addr: one IPv6 address (and one IPv4), not two");
+			if (ipv6_option(arg, s->peer6, &s->peer6_plen))
+				die("check: --peer-addr: '%s' is not an IPv6 address and prefix such as fd00::1/64",
+				    arg);
+			s->have_peer6 = true;
+			break;
+		}
 		if (tapir_parse_cidr(arg, &s->peer, &s->peer_plen) || s->peer_plen == 0)
 			die("check: --peer-addr: '%s' is not an address and prefix such as 10.0.0.1/24",
 			    arg);
@@ -320,7 +357,8 @@ static void shared_options(struct check_stack_cfg *s)
 			die("check: --ports goes with --shared-addr");
 		return;
 	}
-	if (!s->iface || s->tap_name || s->have_addr || s->have_mac || s->have_peer)
+	if (!s->iface || s->tap_name || s->have_addr || s->have_addr6 || s->have_mac || s->have_peer ||
+	    s->have_peer6)
 		die("check: --shared-addr takes the interface's own address and MAC: --iface IF only (no --tap, --addr, --mac or --peer-addr)");
 	s->shared = check_calloc(1, sizeof(*s->shared));
 	s->shared->iface = s->iface;
@@ -344,10 +382,19 @@ static void stack_options_check(struct check_stack_cfg *s)
 	shared_options(s);
 	if (!s->iface == !s->tap_name)
 		die("check: --mode stack needs an interface: --iface IF (AF_PACKET) or --tap NAME, one of them");
-	if (!s->have_addr)
-		die("check: --mode stack needs tapir's own address: --addr A.B.C.D/LEN");
-	if (s->have_peer && !s->tap_name)
+	if (!s->have_addr && !s->have_addr6)
+		die("check: --mode stack needs tapir's own address: --addr A.B.C.D/LEN or --addr IPV6/LEN (or both)");
+	if ((s->have_peer || s->have_peer6) && !s->tap_name)
 		die("check: --peer-addr goes with --tap (the kernel's side of the TAP)");
+	if (s->have_peer6 && (!s->have_addr6 || s->peer6_plen != s->my6_plen ||
+			      !memcmp(s->peer6, s->my6, 16) ||
+			      !tapir_ipv6_prefix_eq(s->peer6, s->my6, s->my6_plen)))
+		die("check: --peer-addr: an IPv6 peer needs another address on the prefix of an IPv6 --addr");
+	if (!s->have_addr) {
+		if (s->have_gw || s->have_peer)
+			die("check: --gateway and an IPv4 --peer-addr need an IPv4 --addr");
+		return;
+	}
 	s->my_mask = ~0u << (32 - s->my_plen);
 	if (s->have_gw && ((s->gw & s->my_mask) != (s->my_addr & s->my_mask) || s->gw == s->my_addr))
 		die("check: --gateway %s is not another address on the subnet of --addr",

@@ -53,8 +53,12 @@ struct check_stack_cfg {
 	const char *iface, *tap_name;
 	uint32_t my_addr, my_mask, gw, peer;
 	unsigned my_plen, peer_plen;
-	bool have_addr, have_gw, have_mac, have_peer;
+	bool have_addr, have_gw, have_mac, have_peer; /* have_addr, have_peer: IPv4 */
 	uint8_t mac[6];
+	/* IPv6: --addr and --peer-addr given an IPv6 prefix (network order) */
+	uint8_t my6[16], peer6[16];
+	unsigned my6_plen, peer6_plen;
+	bool have_addr6, have_peer6;
 	/* --shared-addr [--ports A-B]: the interface's own address (shared.h);
 	 * set up by the option check, NULL without */
 	bool want_shared;

@@ -4,7 +4,9 @@
  * (cookie.c), sent with tapir_tcp_send_raw(); replies seen by TCP_RX /
  * IP_RX hooks, then left to the core, which has no socket for them and
  * answers a SYN/ACK with the RST itself (RFC 9293 3.10.7.1).  The kernel
- * never sees these connections. */
+ * never sees these connections.  IPv6 targets the same way, from tapir's
+ * IPv6 --addr, with ND (RFC 4861) in place of ARP and ICMPv6 destination
+ * unreachable (RFC 4443 3.1) in place of ICMP's. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <net/if.h>
@@ -14,6 +16,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
+
+#include <tapir/addr.h>
 
 #include <tapir/hook.h>
 #include <tapir/link.h>
@@ -49,10 +54,57 @@ struct stack_engine {
 	size_t nh_pending;
 	uint32_t pend[STACK_PENDING_MAX]; /* the next hops being resolved */
 	unsigned npend;
-	tapir_time_t arp_give_up_us;
+	tapir_time_t arp_give_up_us, nd_give_up_us;
 	uint64_t link_drops;
 	unsigned enobufs;
 };
+
+/* The hook's IP address (either family) as the tools' struct nu_addr */
+static struct nu_addr stack_nu_addr(const struct tapir_ip *a)
+{
+	struct nu_addr n = {.family = AF_INET6};
+	if (tapir_ip_is_v4(a))
+		return nu_addr_v4(htonl(tapir_ip_v4(a)));
+	memcpy(n.u.v6, a->b, 16);
+	return n;
+}
+
+/* P is addressed to one of tapir's --addr */
+static bool stack_is_mine(const struct stack_engine *x, const struct tapir_hook_pkt *p)
+{
+	if (p->family == 6)
+		return x->cfg->have_addr6 && !memcmp(p->daddr.b, x->cfg->my6, 16);
+	return x->cfg->have_addr && p->dst == x->cfg->my_addr;
+}
+
+/* IP_RX over IPv6: an ICMPv6 destination unreachable (RFC 4443 3.1) that
+ * quotes one of our probes (its IPv6 header, TCP right after: our SYNs
+ * carry no extension headers) makes the port filtered. */
+static enum tapir_verdict stack_ip6_rx(struct stack_engine *x, struct tapir_hook_pkt *p)
+{
+	const uint8_t *ip = p->data, *m, *in, *th;
+	struct check_reply r;
+	struct nu_addr peer = {.family = AF_INET6};
+	if (p->len < 2 * TAPIR_IPV6_HLEN + TAPIR_ICMP6_HLEN + 8 ||
+	    ip[TAPIR_IPV6_NXT] != TAPIR_IPPROTO_ICMPV6)
+		return TAPIR_PASS;
+	m = ip + TAPIR_IPV6_HLEN;
+	in = m + TAPIR_ICMP6_HLEN;
+	th = in + TAPIR_IPV6_HLEN;
+	if (m[0] != TAPIR_ICMP6_UNREACH || in[TAPIR_IPV6_NXT] != TAPIR_IPPROTO_TCP ||
+	    !x->cfg->have_addr6 || memcmp(in + TAPIR_IPV6_SRC, x->cfg->my6, 16))
+		return TAPIR_PASS;
+	memcpy(peer.u.v6, in + TAPIR_IPV6_DST, 16);
+	r = (struct check_reply){.peer = peer,
+				 .port = tapir_get16(th + TAPIR_TH_DPORT),
+				 .ours = tapir_get16(th + TAPIR_TH_SPORT),
+				 .seqack = tapir_get32(th + TAPIR_TH_SEQ),
+				 .state = ST_FILTERED,
+				 .why = check_why_icmp(AF_INET6, m[1]),
+				 .rx_us = check_since_start_us(x->c)};
+	check_credit(x->c, &x->ck, &r);
+	return TAPIR_PASS;
+}
 
 /* TCP_RX: every segment before the core sees it.  A SYN/ACK or RST (with
  * ACK) to one of our probes is credited; then it goes on to the core, which
@@ -64,12 +116,14 @@ static enum tapir_verdict stack_tcp_rx(void *arg, struct tapir_hook_pkt *p)
 	const uint8_t *th = p->data;
 	struct check_reply r;
 	uint8_t fl;
-	if (p->len < TAPIR_TCP_HLEN || p->dst != x->cfg->my_addr)
+	struct nu_addr peer;
+	if (p->len < TAPIR_TCP_HLEN || !stack_is_mine(x, p))
 		return TAPIR_PASS;
 	fl = th[TAPIR_TH_FLAGS];
 	if (!(fl & TAPIR_TH_ACK) || !((fl & TAPIR_TH_RST) || (fl & TAPIR_TH_SYN)))
 		return TAPIR_PASS; /* a RST without ACK does not answer a SYN */
-	r = (struct check_reply){.peer = nu_addr_v4(htonl(p->src)), .port = tapir_get16(th + TAPIR_TH_SPORT),
+	peer = stack_nu_addr(&p->saddr);
+	r = (struct check_reply){.peer = peer, .port = tapir_get16(th + TAPIR_TH_SPORT),
 				 .ours = tapir_get16(th + TAPIR_TH_DPORT),
 				 .seqack = tapir_get32(th + TAPIR_TH_ACK_NO) - 1,
 				 .state = (fl & TAPIR_TH_RST) ? ST_CLOSED : ST_OPEN,
@@ -87,6 +141,8 @@ static enum tapir_verdict stack_ip_rx(void *arg, struct tapir_hook_pkt *p)
 	const uint8_t *ip = p->data, *m, *in;
 	struct check_reply r;
 	size_t ihl, ihl2;
+	if (p->family == 6)
+		return stack_ip6_rx(x, p);
 	if (p->family != 4 || p->len < TAPIR_IPV4_HLEN || ip[TAPIR_IPV4_PROTO] != TAPIR_IPPROTO_ICMP)
 		return TAPIR_PASS;
 	ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4;
@@ -124,6 +180,21 @@ static enum tapir_verdict stack_link_rx(void *arg, struct tapir_hook_pkt *p)
 		/* the sender's protocol address (RFC 826) */
 		struct nu_addr spa = nu_addr_v4(htonl(tapir_get32(f + TAPIR_ETH_HLEN + 14)));
 		i = nu_hosts_find(&x->nh, &spa);
+	} else if (p->len >= TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN + 24 && type == TAPIR_ETH_P_IPV6 &&
+		   f[TAPIR_ETH_HLEN + TAPIR_IPV6_NXT] == TAPIR_IPPROTO_ICMPV6 &&
+		   f[TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN] == TAPIR_ICMP6_NEIGHBOR_ADVERT) {
+		/* a neighbor advertisement's target address (RFC 4861 4.4) */
+		struct nu_addr ta = {.family = AF_INET6};
+		memcpy(ta.u.v6, f + TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN + 8, 16);
+		i = nu_hosts_find(&x->nh, &ta);
+	} else if (p->len >= TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN && type == TAPIR_ETH_P_IPV6 &&
+		   x->nh_pending) {
+		struct nu_addr src = {.family = AF_INET6};
+		long h;
+		memcpy(src.u.v6, f + TAPIR_ETH_HLEN + TAPIR_IPV6_SRC, 16);
+		h = nu_hosts_find(&x->c->hosts, &src);
+		if (h >= 0)
+			i = (long)x->host_nh[h];
 	} else if (p->len >= TAPIR_ETH_HLEN + TAPIR_IPV4_HLEN && type == TAPIR_ETH_P_IPV4 &&
 		   x->nh_pending) {
 		/* a target's packet (a SYN/ACK) came back, so a probe went out
@@ -192,15 +263,20 @@ static int stack_send(void *state, const struct check_target *t)
 		return 0;
 	}
 	memset(&o, 0, sizeof(o));
-	o.laddr = x->cfg->my_addr;
-	o.raddr = ntohl(t->addr.u.v4);
+	if (t->addr.family == AF_INET6) {
+		o.laddr6 = tapir_ip_from_v6(x->cfg->my6);
+		o.raddr6 = tapir_ip_from_v6(t->addr.u.v6);
+	} else {
+		o.laddr = x->cfg->my_addr;
+		o.raddr = ntohl(t->addr.u.v4);
+	}
 	o.lport = check_cookie_sport(&x->ck, &t->addr, t->port, t->try);
 	o.rport = t->port;
 	o.seq = check_cookie_isn(&x->ck, &t->addr, t->port, o.lport);
 	o.flags = TAPIR_TH_SYN;
 	o.wnd = 64240;
 	/* an MSS option, like any SYN (RFC 9293 3.7.1) */
-	o.mss = (uint16_t)(mtu > 1500 ? 1460 : mtu - 40);
+	o.mss = (uint16_t)((mtu > 1500 ? 1500 : mtu) - (t->addr.family == AF_INET6 ? 60 : 40));
 	sent_us = check_since_start_us(c);
 	rc = tapir_tcp_send_raw(x->st, &o, nu_now_ns() / 1000);
 	if (stats->tx_errors + stats->tx_nomem != errs) {
@@ -232,7 +308,8 @@ static void stack_expire_nh(struct stack_engine *x)
 	for (i = 0; i < x->npend; i++) {
 		uint32_t n = x->pend[i];
 		if (x->nh_state[n] == NH_PENDING &&
-		    now - x->nh_since[n] >= (uint64_t)x->arp_give_up_us * 1000) {
+		    now - x->nh_since[n] >= (uint64_t)(x->nh.v[n].addr.family == AF_INET6
+							      ? x->nd_give_up_us : x->arp_give_up_us) * 1000) {
 			x->nh_state[n] = NH_FAILED;
 			x->nh_pending--;
 		}
@@ -290,6 +367,23 @@ static void stack_warm_up(void *state)
 	}
 }
 
+/* An IPv6 target's next hop: itself, on the prefix of tapir's IPv6
+ * --addr (on-link, RFC 4861 5.2); no IPv6 gateway yet */
+static uint32_t next_hop6(struct stack_engine *x, const struct nu_addr *t)
+{
+	const struct check_stack_cfg *cfg = x->cfg;
+	char err[256], a[46], b[46];
+	if (!memcmp(t->u.v6, cfg->my6, 16))
+		die("check: %s is tapir's own address (--addr)", tapir_ipv6_str(t->u.v6, a));
+	if (!tapir_ipv6_prefix_eq(t->u.v6, cfg->my6, cfg->my6_plen))
+		die("check: %s is not on %s/%u (IPv6 targets must be on tapir's prefix)",
+		    tapir_ipv6_str(t->u.v6, a), tapir_ipv6_str(cfg->my6, b), cfg->my6_plen);
+	tapir_ipv6_str(t->u.v6, a);
+	if (nu_hosts_add(&x->nh, a, NULL, NULL, err, sizeof(err)))
+		die("check: %s", err);
+	return (uint32_t)nu_hosts_find(&x->nh, t);
+}
+
 /* Each target's next hop: itself on our subnet, else the gateway.  ARP
  * is the core's job, but we pace the first probes so that none waits
  * behind an unresolved address longer than needed. */
@@ -303,6 +397,10 @@ static void next_hops(struct stack_engine *x)
 	for (h = 0; h < c->hosts.n; h++) {
 		uint32_t d = ntohl(c->hosts.v[h].addr.u.v4), nh = d;
 		struct nu_addr nha;
+		if (c->hosts.v[h].addr.family == AF_INET6) {
+			x->host_nh[h] = next_hop6(x, &c->hosts.v[h].addr);
+			continue;
+		}
 		if (d == cfg->my_addr)
 			die("check: %s is tapir's own address (--addr)", tapir_ipv4_str(d, a));
 		if ((d & cfg->my_mask) != (cfg->my_addr & cfg->my_mask)) {
@@ -340,6 +438,12 @@ static void stack_new(struct stack_engine *x)
 	cfg.arp_retries = c->retries + 1;
 	cfg.arp_retry_us = (tapir_time_t)c->timeout_ms * 1000;
 	x->arp_give_up_us = cfg.arp_retries * cfg.arp_retry_us + TAPIR_MS(100);
+	/* the same for ND (RFC 4861 7.2.2: MAX_MULTICAST_SOLICIT = 3
+	 * solicitations, RetransTimer apart) */
+	cfg.nd_cache_size = cfg.arp_cache_size;
+	cfg.nd_queue_len = STACK_ARP_QUEUE;
+	cfg.nd_retrans_us = (tapir_time_t)c->timeout_ms * 1000;
+	x->nd_give_up_us = 3 * cfg.nd_retrans_us + TAPIR_MS(100);
 	cfg.tcp_sockets = 16; /* we open none: the core only answers */
 	if (c->banners) /* --banners: connections of our own (banner.c) */
 		cfg.tcp_sockets = 256;
@@ -371,8 +475,42 @@ static unsigned link_open(struct stack_engine *x)
 	if (cfg->have_peer &&
 	    tapir_tap_set_peer_addr(x->tap, cfg->peer, cfg->peer_plen, err, sizeof(err)))
 		die("check: --peer-addr: %s", err);
+	if (cfg->have_peer6 &&
+	    tapir_tap_set_peer_addr6(x->tap, cfg->peer6, cfg->peer6_plen, err, sizeof(err)))
+		die("check: --peer-addr: %s (is IPv6 disabled in this namespace?)", err);
 	x->lfd = tapir_tap_fd(x->tap);
 	return tapir_tap_mtu(x->tap);
+}
+
+/* tapir's IPv6 --addr, usable once duplicate address detection (RFC 4862
+ * 5.4) has passed: until then the core would not send from it. */
+static void stack_addr6(struct stack_engine *x)
+{
+	char a[46];
+	uint8_t got[16];
+	unsigned plen;
+	if (tapir_iface_enable_ipv6(x->st, x->ifi, nu_now_ns() / 1000) < 0 ||
+	    tapir_iface_add_ipv6(x->st, x->ifi, x->cfg->my6, x->cfg->my6_plen, nu_now_ns() / 1000) < 0)
+		die("check: cannot give the stack the address %s/%u", tapir_ipv6_str(x->cfg->my6, a),
+		    x->cfg->my6_plen);
+	/* RFC 4862 5.4: up to 1 s of random delay, then RetransTimer per
+	 * solicitation; 10 s is far beyond any default */
+	for (int tries = 0; tries < 1000 && !check_interrupted; tries++) {
+		bool tentative = false;
+		stack_collect(x, 0, 0);
+		for (unsigned i = 0; i < TAPIR_IPV6_ADDRS; i++) {
+			enum tapir_addr6_state st = tapir_iface_ipv6_addr(x->st, x->ifi, i, got, &plen);
+			if (st == TAPIR_ADDR6_DUPLICATE)
+				die("check: --addr %s is already in use on the link (duplicate address detection, RFC 4862)",
+				    tapir_ipv6_str(got, a));
+			tentative |= st == TAPIR_ADDR6_TENTATIVE;
+		}
+		if (!tentative)
+			return;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	die("check: --addr %s: duplicate address detection did not finish",
+	    tapir_ipv6_str(x->cfg->my6, a));
 }
 
 static int stack_open(struct check *c, void **state, char *err, size_t errlen)
@@ -384,14 +522,21 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	struct epoll_event ev = {.events = EPOLLIN};
 	uint64_t now_us;
 	char buf[NU_ADDRSTRLEN];
-	for (size_t h = 0; h < c->hosts.n; h++)
-		if (c->hosts.v[h].addr.family != AF_INET) {
-			/* the core has IPv6 at layer 3 only so far */
-			snprintf(err, errlen, "%s: stack mode: IPv6 needs TCP over IPv6 (not yet)",
-				 nu_host_str(&c->hosts.v[h], buf));
+	for (size_t h = 0; h < c->hosts.n; h++) {
+		bool v6 = c->hosts.v[h].addr.family == AF_INET6;
+		const char *why = NULL;
+		if (v6 && !cfg->have_addr6)
+			why = "an IPv6 target needs an IPv6 --addr (such as fd00::9/64)";
+		else if (!v6 && !cfg->have_addr)
+			why = "an IPv4 target needs an IPv4 --addr (such as 10.0.0.9/24)";
+		else if (v6 && c->banners)
+			why = "--banners connects over IPv4 only (so far)";
+		if (why) {
+			snprintf(err, errlen, "%s: stack mode: %s", nu_host_str(&c->hosts.v[h], buf), why);
 			free(x);
 			return -1;
 		}
+	}
 	x->c = c;
 	x->cfg = cfg;
 	x->ck = (struct check_cookie){.key = &c->key, .sport_lo = STACK_SPORT_LO,
@@ -409,7 +554,7 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	}
 	/* tapir's address must be its own: if the kernel had it too, the
 	 * kernel would answer ARP for it and get the replies (and RST them) */
-	if (!cfg->shared && nu_addr_in_use(cfg->my_addr, NULL, ifname, sizeof(ifname)))
+	if (!cfg->shared && cfg->have_addr && nu_addr_in_use(cfg->my_addr, NULL, ifname, sizeof(ifname)))
 		die("check: --addr %s is in use by interface %s in this namespace: tapir needs an address of its own",
 		    tapir_ipv4_str(cfg->my_addr, a), ifname);
 	next_hops(x);
@@ -429,7 +574,7 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 		free(x);
 		return -1;
 	}
-	if (tapir_iface_set_ipv4(x->st, x->ifi, cfg->my_addr, cfg->my_plen, now_us) < 0)
+	if (cfg->have_addr && tapir_iface_set_ipv4(x->st, x->ifi, cfg->my_addr, cfg->my_plen, now_us) < 0)
 		die("check: cannot give the stack the address %s/%u", tapir_ipv4_str(cfg->my_addr, a),
 		    cfg->my_plen);
 	if (cfg->have_gw && tapir_route_add(x->st, 0, 0, cfg->gw, x->ifi) < 0)
@@ -439,6 +584,8 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	    tapir_hook_add(x->st, TAPIR_HOOK_LINK_RX, stack_link_rx, x))
 		die("check: cannot add the stack's hooks");
 	x->st_next = tapir_stack_poll(x->st, now_us);
+	if (cfg->have_addr6)
+		stack_addr6(x);
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, x->lfd, &ev))
 		die("check: epoll_ctl: %s", strerror(errno));
 	*state = x;
