@@ -513,6 +513,8 @@ static void stack_addr6(struct stack_engine *x)
 	    tapir_ipv6_str(x->cfg->my6, a));
 }
 
+static void stack_close(void *state);
+
 static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 {
 	struct stack_engine *x = check_calloc(1, sizeof(*x));
@@ -571,7 +573,7 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	 * its firewall keeps it off ours (before the address: it announces) */
 	if (cfg->shared && (shared_hooks(cfg->shared, x->st, err, errlen) < 0 ||
 			    shared_guard(cfg->shared, NULL, err, errlen) < 0)) {
-		free(x);
+		stack_close(x); /* the link, the stack and the buffers go too */
 		return -1;
 	}
 	if (cfg->have_addr && tapir_iface_set_ipv4(x->st, x->ifi, cfg->my_addr, cfg->my_plen, now_us) < 0)
