@@ -297,6 +297,12 @@ static bool ctl_request(struct gate *g, struct gctl *c, const struct trun_req *r
 
 static void ctl_close(struct gate *g, struct gctl *c)
 {
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		g->ctls = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	gpersona_ctl_gone(c);
@@ -334,7 +340,12 @@ static void ctl_accept(struct gate *g)
 		if (gate_watch(g, fd, EPOLLIN, c, false) < 0) {
 			close(fd);
 			free(c);
+			continue;
 		}
+		c->next = g->ctls;
+		if (g->ctls)
+			g->ctls->prev = c;
+		g->ctls = c;
 	}
 }
 
@@ -456,6 +467,8 @@ void gate_stop(struct gate *g)
 	tapir_net_lock(g->net);
 	relay_loop_free(g->relays, g->now);
 	g->relays = NULL;
+	while (g->ctls) /* the runs still attached see their channel end */
+		ctl_close(g, g->ctls);
 	for (unsigned id = 1; id < g->cap; id++) {
 		struct gsock *gs = g->socks[id];
 		if (!gs)
@@ -475,6 +488,5 @@ void gate_stop(struct gate *g)
 	close(g->ep);
 	unlink(g->path);
 	free(g->socks);
-	/* control channels close with the process */
 	free(g);
 }

@@ -65,6 +65,7 @@ struct gctl {
 	unsigned pid;
 	struct gpersona *persona; /* named in TRUN_HELLO: its sockets' */
 	struct gpersona *owned;   /* made by its TRUN_PERSONA: a run's own */
+	struct gctl *prev, *next; /* the gate's list, so gate_stop closes them */
 };
 
 struct gate {
@@ -84,6 +85,7 @@ struct gate {
 	unsigned rec_unit;    /* SIOCOUTQ of one accept record */
 	struct gpersona *personas;
 	unsigned persona_ids;
+	struct gctl *ctls; /* the open control channels */
 	bool debug;
 	tapir_time_t now;
 	uint8_t buf[65536 + sizeof(struct trun_dgram)];
