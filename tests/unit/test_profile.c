@@ -9,95 +9,58 @@
 #include "core.h"
 #include "frames.h"
 
+/* Every field a test compares, once */
+#define PROFILE_FIELDS(X)                                                                      \
+	X(insecure_syn) X(insecure_rst) X(drop_synfin) X(icmp_may_rst) X(icmp_bsd_hard)      \
+	X(fin_on_ack) X(rst_closing_reset) X(tw_ack_segments) X(rcvbuf_mss)                   \
+	X(listen_synack_drop) X(options_bsd) X(keepidle_s) X(keepintvl_s) X(keepcnt) X(rcvbuf) \
+	X(sndbuf) X(initial_window) X(rto_initial_us) X(rto_min_us) X(rto_slop_us)             \
+	X(syn_retries) X(delack_us)
+
+static void check_table(const struct tapir_profile *want)
+{
+	const struct tapir_profile *p = tapir_profile_get(want->id);
+	assert_non_null(p);
+	assert_int_equal(p->id, want->id);
+#define CHECK_FIELD(f) assert_int_equal(p->f, want->f);
+	PROFILE_FIELDS(CHECK_FIELD)
+#undef CHECK_FIELD
+}
+
 /* rfc: today's defaults, the RFC reading (0 in every FreeBSD flag) */
 static void test_rfc_table(void **state)
 {
-	const struct tapir_profile *p = tapir_profile_get(TAPIR_PROFILE_RFC);
+	static const struct tapir_profile want = {
+		.id = TAPIR_PROFILE_RFC, .icmp_may_rst = 1, .keepidle_s = 7200, .keepintvl_s = 75,
+		.keepcnt = 9, .rcvbuf = 65535, .sndbuf = 131072, .initial_window = 10,
+		.rto_initial_us = TAPIR_SEC(1), .rto_min_us = TAPIR_MS(200), .syn_retries = 6,
+		.delack_us = TAPIR_MS(40)};
 	(void)state;
-	assert_non_null(p);
-	assert_int_equal(p->id, TAPIR_PROFILE_RFC);
-	assert_int_equal(p->insecure_syn, 0);
-	assert_int_equal(p->insecure_rst, 0);
-	assert_int_equal(p->drop_synfin, 0);
-	assert_int_equal(p->icmp_may_rst, 1);
-	assert_int_equal(p->icmp_bsd_hard, 0);
-	assert_int_equal(p->fin_on_ack, 0);
-	assert_int_equal(p->rst_closing_reset, 0);
-	assert_int_equal(p->tw_ack_segments, 0);
-	assert_int_equal(p->rcvbuf_mss, 0);
-	assert_int_equal(p->listen_synack_drop, 0);
-	assert_int_equal(p->options_bsd, 0);
-	assert_int_equal(p->keepidle_s, 7200);
-	assert_int_equal(p->keepintvl_s, 75);
-	assert_int_equal(p->keepcnt, 9);
-	assert_int_equal(p->rcvbuf, 65535);
-	assert_int_equal(p->sndbuf, 131072);
-	assert_int_equal(p->initial_window, 10);
-	assert_int_equal(p->rto_initial_us, TAPIR_SEC(1));
-	assert_int_equal(p->rto_min_us, TAPIR_MS(200));
-	assert_int_equal(p->rto_slop_us, 0);
-	assert_int_equal(p->syn_retries, 6);
-	assert_int_equal(p->delack_us, TAPIR_MS(40));
+	check_table(&want);
 }
 
 static void test_linux_table(void **state)
 {
-	const struct tapir_profile *p = tapir_profile_get(TAPIR_PROFILE_LINUX);
+	static const struct tapir_profile want = {
+		.id = TAPIR_PROFILE_LINUX, .icmp_may_rst = 1, .keepidle_s = 7200, .keepintvl_s = 75,
+		.keepcnt = 9, .rcvbuf = 131072, .sndbuf = 16384, .initial_window = 10,
+		.rto_initial_us = TAPIR_SEC(1), .rto_min_us = TAPIR_MS(200), .syn_retries = 6,
+		.delack_us = TAPIR_MS(40)};
 	(void)state;
-	assert_non_null(p);
-	assert_int_equal(p->id, TAPIR_PROFILE_LINUX);
-	assert_int_equal(p->insecure_syn, 0);
-	assert_int_equal(p->insecure_rst, 0);
-	assert_int_equal(p->drop_synfin, 0);
-	assert_int_equal(p->icmp_may_rst, 1);
-	assert_int_equal(p->icmp_bsd_hard, 0);
-	assert_int_equal(p->fin_on_ack, 0);
-	assert_int_equal(p->rst_closing_reset, 0);
-	assert_int_equal(p->tw_ack_segments, 0);
-	assert_int_equal(p->rcvbuf_mss, 0);
-	assert_int_equal(p->listen_synack_drop, 0);
-	assert_int_equal(p->options_bsd, 0);
-	assert_int_equal(p->keepidle_s, 7200);
-	assert_int_equal(p->keepintvl_s, 75);
-	assert_int_equal(p->keepcnt, 9);
-	assert_int_equal(p->rcvbuf, 131072);
-	assert_int_equal(p->sndbuf, 16384);
-	assert_int_equal(p->initial_window, 10);
-	assert_int_equal(p->rto_initial_us, TAPIR_SEC(1));
-	assert_int_equal(p->rto_min_us, TAPIR_MS(200));
-	assert_int_equal(p->rto_slop_us, 0);
-	assert_int_equal(p->syn_retries, 6);
-	assert_int_equal(p->delack_us, TAPIR_MS(40));
+	check_table(&want);
 }
 
 static void test_freebsd_table(void **state)
 {
-	const struct tapir_profile *p = tapir_profile_get(TAPIR_PROFILE_FREEBSD);
+	static const struct tapir_profile want = {
+		.id = TAPIR_PROFILE_FREEBSD, .icmp_may_rst = 1, .icmp_bsd_hard = 1, .fin_on_ack = 1,
+		.rst_closing_reset = 1, .tw_ack_segments = 1, .rcvbuf_mss = 1,
+		.listen_synack_drop = 1, .options_bsd = 1, .keepidle_s = 7200, .keepintvl_s = 75,
+		.keepcnt = 8, .rcvbuf = 65536, .sndbuf = 32768, .initial_window = 10,
+		.rto_initial_us = TAPIR_SEC(1), .rto_min_us = TAPIR_MS(30),
+		.rto_slop_us = TAPIR_MS(200), .syn_retries = 12, .delack_us = TAPIR_MS(40)};
 	(void)state;
-	assert_non_null(p);
-	assert_int_equal(p->id, TAPIR_PROFILE_FREEBSD);
-	assert_int_equal(p->insecure_syn, 0);
-	assert_int_equal(p->insecure_rst, 0);
-	assert_int_equal(p->drop_synfin, 0);
-	assert_int_equal(p->icmp_may_rst, 1);
-	assert_int_equal(p->icmp_bsd_hard, 1);
-	assert_int_equal(p->fin_on_ack, 1);
-	assert_int_equal(p->rst_closing_reset, 1);
-	assert_int_equal(p->tw_ack_segments, 1);
-	assert_int_equal(p->rcvbuf_mss, 1);
-	assert_int_equal(p->listen_synack_drop, 1);
-	assert_int_equal(p->options_bsd, 1);
-	assert_int_equal(p->keepidle_s, 7200);
-	assert_int_equal(p->keepintvl_s, 75);
-	assert_int_equal(p->keepcnt, 8);
-	assert_int_equal(p->rcvbuf, 65536);
-	assert_int_equal(p->sndbuf, 32768);
-	assert_int_equal(p->initial_window, 10);
-	assert_int_equal(p->rto_initial_us, TAPIR_SEC(1));
-	assert_int_equal(p->rto_min_us, TAPIR_MS(30));
-	assert_int_equal(p->rto_slop_us, TAPIR_MS(200));
-	assert_int_equal(p->syn_retries, 12);
-	assert_int_equal(p->delack_us, TAPIR_MS(40));
+	check_table(&want);
 }
 
 static void test_names(void **state)
