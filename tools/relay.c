@@ -49,6 +49,7 @@ struct relay {
 	bool fd_eof;      /* FD read EOF: tapir's FIN is due */
 	bool fd_hup;      /* FD's peer is gone altogether (POLLHUP) */
 	bool fd_err;      /* POLLERR: FD holds an error */
+	bool fd_in;       /* FD may have bytes: epoll said so, or it was not asked */
 	bool fd_wr_shut;  /* shutdown(FD, SHUT_WR) done */
 	bool t_eof;       /* tapir's peer sent FIN */
 	bool t_wr_shut;   /* tapir_tcp_shutdown(WR) done */
@@ -68,6 +69,7 @@ struct relay_loop {
 	uint8_t *cache[CACHE_MAX];
 	size_t ncache;
 	tapir_time_t cork_next; /* the earliest cork_at of any relay */
+	tapir_time_t moved;     /* when a relay last moved bytes (0: never) */
 };
 
 enum pump { PUMP_OK, PUMP_MORE, PUMP_FD_ERR, PUMP_T_ERR };
@@ -120,6 +122,11 @@ int relay_loop_fd(const struct relay_loop *l)
 size_t relay_loop_count(const struct relay_loop *l)
 {
 	return l->count;
+}
+
+tapir_time_t relay_loop_moved(const struct relay_loop *l)
+{
+	return l->moved;
 }
 
 static void queue(struct relay *r)
@@ -228,6 +235,7 @@ static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
 			}
 			b->off += (uint32_t)n;
 			b->len -= (uint32_t)n;
+			r->loop->moved = now;
 			if (b->len)
 				return PUMP_OK; /* FD is full */
 			buf_put(r->loop, b);
@@ -283,6 +291,14 @@ static void cork_timer(struct relay *r, tapir_time_t now)
 	}
 }
 
+/* Can a recv on FD find anything?  Not when the set listens for EPOLLIN
+ * and reported none since FD was last drained (level-triggered: bytes or
+ * EOF arriving later are reported on a later step). */
+static bool may_read(const struct relay *r)
+{
+	return r->fd_in || !r->registered || !(r->interest & EPOLLIN);
+}
+
 /* FD -> tapir.  Stops when tapir's send buffer is full (EV_WRITE will say)
  * or FD has nothing (EPOLLIN will say). */
 static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
@@ -303,6 +319,7 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 			}
 			b->off += (uint32_t)n;
 			b->len -= (uint32_t)n;
+			r->loop->moved = now;
 			if (!b->len) {
 				buf_put(r->loop, b);
 				r->cork_at = 0; /* nothing held: a new ceiling next time */
@@ -311,8 +328,10 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 			continue;
 		}
 		/* after a short read, no second recv only to hear EAGAIN: the
-		 * set is level-triggered, so more data is reported anyway */
-		if (r->fd_eof || drained)
+		 * set is level-triggered, so more data is reported anyway; nor a
+		 * recv when epoll, listening for EPOLLIN, did not report FD (a
+		 * step for tapir's bytes alone: one failed recv per request) */
+		if (r->fd_eof || drained || !may_read(r))
 			return PUMP_OK;
 		if (!buf_get(r->loop, b))
 			return PUMP_OK;
@@ -323,6 +342,7 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 		room = RELAY_BUF - b->len;
 		n = recv(r->fd, b->p + b->len, room, MSG_DONTWAIT);
 		drained = n > 0 && (size_t)n < room;
+		r->fd_in = !drained && n != -1; /* asked again only once epoll says so */
 		if (n > 0 && r->discard) { /* the filler of an unconnected socket */
 			size_t d = r->discard < (size_t)n ? r->discard : (size_t)n;
 			r->discard -= d;
@@ -493,6 +513,7 @@ tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel
 		n = epoll_wait(l->ep, ev, EPOLL_BATCH, 0);
 	for (int i = 0; i < n; i++) {
 		r = ev[i].data.ptr;
+		r->fd_in = true; /* EPOLLIN, or HUP/ERR: a recv tells which */
 		if (ev[i].events & EPOLLHUP)
 			r->fd_hup = true;
 		if (ev[i].events & EPOLLERR)
@@ -530,6 +551,7 @@ struct relay *relay_start(struct relay_loop *l, int fd, struct tapir_tcp *t, siz
 	r->fd = fd;
 	r->t = t;
 	r->discard = discard;
+	r->fd_in = true;
 	r->done = done;
 	r->arg = arg;
 	r->anext = l->all;

@@ -6,8 +6,11 @@
   cork_peer.py client ADDR PORT (under tapir run) TCP_CORK on, writes 40 then
                                 60 bytes and waits for the answer (only
                                 the 200 ms ceiling sends them); then 3000
-                                bytes, the same; never uncorks before close
+                                bytes, the same; then uncorks and sends 30
+                                bytes with MSG_MORE and 20 without: one
+                                50-byte segment (MSG_MORE corks one send)
 """
+import time
 import socket
 import sys
 
@@ -27,7 +30,7 @@ def recv_n(c, n):
 def server(port):
     s = listen_tcp(port, 1)
     c, _ = s.accept()
-    for n in (100, 3000):
+    for n in (100, 3000, 50):
         recv_n(c, n)
         print("got", n, flush=True)
         c.sendall(b"k")
@@ -44,6 +47,12 @@ def client(addr, port):
     c.sendall(b"c" * 3000)
     if recv_n(c, 1) != b"k":
         sys.exit("no answer to 3000 bytes")
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+    c.send(b"d" * 30, socket.MSG_MORE)
+    time.sleep(0.02)  # without MSG_MORE's cork the 30 bytes would leave now
+    c.send(b"e" * 20)
+    if recv_n(c, 1) != b"k":
+        sys.exit("no answer to 50 bytes")
     print("answered", flush=True)
     c.close()
 

@@ -4,7 +4,9 @@
 # never uncorks.  A python client corks, writes 40 and 60 bytes and waits
 # for the kernel peer's answer to all 100: on the capture they are ONE
 # 100-byte segment.  Then 3000 bytes: two full segments and the 3000 - 2 *
-# MSS remainder as one segment.
+# MSS remainder as one segment.  Then, uncorked, 30 bytes sent with
+# MSG_MORE and 20 without: one 50-byte segment (tcp(7): MSG_MORE is
+# TCP_CORK for one call).
 source "$(dirname "$0")/lib_run.sh"
 require_run python3
 PEER=$LIB_DIR/../run/cork_peer.py
@@ -21,7 +23,7 @@ log "segments from tapir: $(tr '\n' ' ' <"$WORK/lens")"
 mss=$(tsh -r "$WORK/c.pcap" -Y "tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.srcport==7200" \
 	-T fields -e tcp.options.mss_val | head -1) || exit 1
 [[ -n $mss ]] || fail "no MSS in the kernel's SYN,ACK"
-want="100 $((mss - 12)) $((mss - 12)) $((3000 - 2 * (mss - 12)))"
+want="100 $((mss - 12)) $((mss - 12)) $((3000 - 2 * (mss - 12))) 50"
 # (tapir's segments carry timestamps: 12 bytes of options)
 got=$(tr '\n' ' ' <"$WORK/lens" | sed 's/ $//')
 [[ $got == "$want" ]] || fail "segments '$got', not '$want' (MSS $mss)"

@@ -369,6 +369,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 	struct epoll_event ev[64];
 	struct gsock *list, *gs;
 	bool relays = false;
+	tapir_time_t next, moved;
 	int n;
 	(void)s;
 	g->now = now;
@@ -396,8 +397,16 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 	}
 	gpersona_tick(g, now);
 	/* a full batch may have left the relays' readiness unread */
-	now = relay_loop_step(g->relays, now, relays || n == 64);
-	return g->ready || n == 64 ? g->now : now;
+	next = relay_loop_step(g->relays, now, relays || n == 64);
+	if (g->ready || n == 64)
+		return now;
+	/* busy-poll: bytes just crossed, so the answer is likely microseconds
+	 * away; turning again at once (the thread skips its sleep for a
+	 * deadline of now) catches it without a wake-up of this thread */
+	moved = relay_loop_moved(g->relays);
+	if (moved && now - moved < g->spin_us)
+		return now;
+	return next;
 }
 
 size_t gate_busy(struct gate *g)
@@ -413,7 +422,7 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 {
 	struct gate *g = calloc(1, sizeof(*g));
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	const char *dbg = getenv(TRUN_ENV_DEBUG);
+	const char *dbg = getenv(TRUN_ENV_DEBUG), *spin = getenv(TRUN_ENV_BUSY_POLL);
 	if (!g || !(g->relays = relay_loop_new())) {
 		snprintf(err, errlen, "gate: out of memory");
 		free(g);
@@ -429,6 +438,9 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 	g->s = tapir_net_stack(net);
 	g->pid = (unsigned)getpid();
 	g->debug = dbg && *dbg && strcmp(dbg, "0");
+	g->spin_us = spin ? strtoul(spin, NULL, 10) : GATE_SPIN_US;
+	if (g->spin_us > GATE_SPIN_MAX)
+		g->spin_us = GATE_SPIN_MAX;
 	READYQ_INIT(g);
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	memcpy(sun.sun_path, path, strlen(path));

@@ -48,6 +48,7 @@ struct gsock {
 	uint16_t lport, pport;
 	/* options the core has no place for */
 	bool reuseport, cork, keepalive;
+	bool more; /* a MSG_MORE send is held (TRUN_TCP_MORE): corked as by cork */
 	bool connect_pending; /* connected by a connect not yet reported so */
 	/* SO_REUSEPORT: sockets bound to one port share the tapir listener of
 	 * the first (the lead; rp_lead NULL), which deals connections out to
@@ -88,8 +89,18 @@ struct gate {
 	struct gctl *ctls; /* the open control channels */
 	bool debug;
 	tapir_time_t now;
+	tapir_time_t spin_us; /* busy-poll window after bytes moved (0: off) */
 	uint8_t buf[65536 + sizeof(struct trun_dgram)];
 };
+
+/* How long the stack thread keeps turning, without sleeping, after a
+ * relay moved bytes: an answer (the program's, or the peer's next
+ * request) that comes within it costs no wake-up.  Off unless
+ * TRUN_ENV_BUSY_POLL asks (Linux's net.core.busy_poll suggests 50 us):
+ * on the 2 shared cores it was measured on, the spinning thread took the
+ * core the program needed and RR got slower (docs/performance.md). */
+#define GATE_SPIN_US 0
+#define GATE_SPIN_MAX 10000
 
 #define GATE_GONE_MAX 4096 /* GS_GONE records kept (the oldest go first) */
 

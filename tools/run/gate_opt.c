@@ -98,9 +98,10 @@ static int set_tcp_level(struct gsock *gs, int name, const void *val, size_t len
 		return -EINVAL;
 	switch (name) {
 	case TCP_CORK:
-		gs->cork = v != 0;
+	case TRUN_TCP_MORE:
+		*(name == TCP_CORK ? &gs->cork : &gs->more) = v != 0;
 		if (gs->relay)
-			relay_set_cork(gs->relay, v != 0);
+			relay_set_cork(gs->relay, gs->cork || gs->more);
 		return 0;
 	case TCP_NODELAY: return t ? tapir_tcp_setopt(t, TAPIR_TCP_NODELAY, v != 0) : 0;
 	case TCP_KEEPIDLE: return t ? tapir_tcp_setopt(t, TAPIR_TCP_KEEPIDLE, v) : 0;

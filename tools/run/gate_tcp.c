@@ -172,7 +172,7 @@ static void relay_begin(struct gsock *gs, size_t discard)
 	gs->state = GS_RELAY;
 	gtcp_names(gs);
 	gs->relay = relay_start(gs->g->relays, fd, gs->t, discard, relay_done, gs, gs->g->now);
-	if (gs->relay && gs->cork)
+	if (gs->relay && (gs->cork || gs->more))
 		relay_set_cork(gs->relay, true);
 	if (!gs->relay) { /* out of memory: the connection was reset */
 		gs->t = NULL;

@@ -35,6 +35,37 @@ static ssize_t tcp_write_done(const struct trc_fd *f, ssize_t r)
 	return r;
 }
 
+/* MSG_MORE on TCP (tcp(7): "the caller has more data to send", TCP_CORK
+ * for one call): the gate holds what the app end gives until a send
+ * without it.  Which sockets hold one, by descriptor (the socket's id
+ * + 1, so a number reused by another socket starts clear). */
+static unsigned more_held[TRC_CACHE];
+
+static void tcp_more(int fd, const struct trc_fd *f, int flags)
+{
+	int on = (flags & MSG_MORE) != 0;
+	if (fd < 0 || fd >= TRC_CACHE || on == (more_held[fd] == f->id + 1))
+		return;
+	int r = trc_op(&trc_self, TRUN_SETSOCKOPT, f->id, IPPROTO_TCP, TRUN_TCP_MORE, 0, &on,
+		       sizeof(on), NULL);
+	pl_log(on ? "send(MSG_MORE)" : "send(uncork)", fd, r);
+	if (r == 0)
+		more_held[fd] = on ? f->id + 1 : 0;
+}
+
+/* A TCP send: corked first when FLAGS has MSG_MORE; uncorked after when
+ * an earlier one had it (the bytes are in the app end by then). */
+static ssize_t tcp_send(int fd, const struct trc_fd *f, const struct msghdr *m, int flags)
+{
+	ssize_t r;
+	if (flags & MSG_MORE)
+		tcp_more(fd, f, flags);
+	r = tcp_write_done(f, pl.sendmsg(fd, m, flags & ~MSG_MORE));
+	if (!(flags & MSG_MORE))
+		tcp_more(fd, f, flags);
+	return r;
+}
+
 /* May a datagram go without an address?  Only on a connected socket:
  * else EDESTADDRREQ, as Linux's udp_sendmsg says. */
 static int udp_connected(int fd, const struct trc_fd *f)
@@ -121,7 +152,7 @@ PL_API ssize_t write(int fd, const void *buf, size_t n)
 		return pl.write(fd, buf, n);
 	if (f.kind == TRUN_UDP)
 		return udp_send(fd, &f, &v, 1, NULL, 0, 0);
-	return tcp_write_done(&f, pl.write(fd, buf, n));
+	return tcp_send(fd, &f, &(struct msghdr){.msg_iov = &v, .msg_iovlen = 1}, 0);
 }
 
 PL_API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to,
@@ -134,8 +165,8 @@ PL_API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 		return pl.sendto(fd, buf, n, flags, to, tolen);
 	if (f.kind == TRUN_UDP)
 		return udp_send(fd, &f, &v, 1, to, tolen, flags);
-	/* connected TCP ignores an address, as Linux's; MSG_MORE is a hint */
-	return tcp_write_done(&f, pl.sendto(fd, buf, n, flags & ~MSG_MORE, NULL, 0));
+	/* connected TCP ignores an address, as Linux's */
+	return tcp_send(fd, &f, &(struct msghdr){.msg_iov = &v, .msg_iovlen = 1}, flags);
 }
 
 PL_API ssize_t send(int fd, const void *buf, size_t n, int flags)
@@ -156,7 +187,7 @@ PL_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	m = *msg;
 	m.msg_name = NULL;
 	m.msg_namelen = 0;
-	return tcp_write_done(&f, pl.sendmsg(fd, &m, flags & ~MSG_MORE));
+	return tcp_send(fd, &f, &m, flags);
 }
 
 PL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from,

@@ -83,6 +83,12 @@
 /* The environment of a program under tapir run. */
 #define TRUN_ENV_GATE "TAPIR_RUN_GATE"   /* the gate's SOCK_SEQPACKET path */
 #define TRUN_ENV_DEBUG "TAPIR_RUN_DEBUG" /* "1": the preload logs each call on stderr */
+/* TRUN_SETSOCKOPT at IPPROTO_TCP, the preload's own: 1 while a send with
+ * MSG_MORE is held, 0 at the next send without it (tcp(7): MSG_MORE
+ * corks one call as TCP_CORK would); not a Linux option number */
+#define TRUN_TCP_MORE 0x7472
+/* microseconds the gate's thread busy-polls after moving bytes (0: off) */
+#define TRUN_ENV_BUSY_POLL "TAPIR_BUSY_POLL"
 /* the persona (scoped personalities) of an attached run: TRUN_HELLO's c */
 #define TRUN_ENV_PERSONA "TAPIR_RUN_PERSONA"
 /* For `tapir host --control PATH`, the gate listens at PATH TRUN_GATE_SUFFIX. */

@@ -1,0 +1,132 @@
+/*
+ * libtapir-run.so: busy-polling in the program's waits (epoll_wait,
+ * epoll_pwait, poll), as Linux's net.core.busy_poll does for sockets.
+ *
+ * Every byte between the program and tapir crosses an AF_UNIX pair, so a
+ * request/response costs the program a wake-up that a built-in service of
+ * tapir host does not pay; on a virtual machine a cross-CPU wake-up (an
+ * IPI) is tens of microseconds.  A thread that was woken with events a
+ * moment ago is likely in an exchange whose next message is microseconds
+ * away: before it sleeps, it asks again without waiting (timeout 0) for up
+ * to TAPIR_BUSY_POLL microseconds (0, the default: off; Linux suggests
+ * 50).  Off by default: on 2 shared cores a spinning program takes the core
+ * the stack thread needs (docs/performance.md).  The calls' meaning is
+ * unchanged: the same set, the same mask, only asked sooner; a thread that
+ * saw nothing for a while (an idle server) sleeps at once.
+ */
+#define _GNU_SOURCE
+#include "run/preload.h"
+
+#include <dlfcn.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#define SPIN_DEFAULT_US 0
+#define SPIN_MAX_US 10000
+/* a thread spins only when its last wait ended with events this recently */
+#define SPIN_RECENT_US 2000
+
+static struct {
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*poll)(struct pollfd *, nfds_t, int);
+	uint64_t spin_us;
+} pp;
+static pthread_once_t pp_once = PTHREAD_ONCE_INIT;
+static __thread uint64_t last_events; /* when this thread's wait last had some */
+
+static void pp_resolve(void)
+{
+	const char *s = getenv(TRUN_ENV_BUSY_POLL);
+	pp.epoll_wait = (__typeof__(pp.epoll_wait))dlsym(RTLD_NEXT, "epoll_wait");
+	pp.epoll_pwait = (__typeof__(pp.epoll_pwait))dlsym(RTLD_NEXT, "epoll_pwait");
+	pp.poll = (__typeof__(pp.poll))dlsym(RTLD_NEXT, "poll");
+	pp.spin_us = s && *s ? strtoul(s, NULL, 10) : SPIN_DEFAULT_US;
+	if (pp.spin_us > SPIN_MAX_US)
+		pp.spin_us = SPIN_MAX_US;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Until when the thread asks without sleeping (0: it sleeps at once). */
+static uint64_t spin_until(int timeout)
+{
+	uint64_t now;
+	pthread_once(&pp_once, pp_resolve);
+	if (!pl_active || !pp.spin_us || timeout == 0 || !last_events)
+		return 0;
+	now = mono_us();
+	if (now - last_events > SPIN_RECENT_US)
+		return 0;
+	return now + pp.spin_us;
+}
+
+/* N, the wait's result, noted: the thread stays busy while it has events */
+static int noted(int n)
+{
+	if (n > 0)
+		last_events = mono_us();
+	return n;
+}
+
+/* TIMEOUT (ms) less what the spin took from START, never below 0 */
+static int left_ms(int timeout, uint64_t start)
+{
+	uint64_t ms = (mono_us() - start) / 1000u;
+	if (timeout < 0)
+		return timeout;
+	return (uint64_t)timeout > ms ? timeout - (int)ms : 0;
+}
+
+PL_API int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout,
+		       const sigset_t *mask)
+{
+	uint64_t end = spin_until(timeout), start = end ? mono_us() : 0;
+	int n;
+	while (end) {
+		n = pp.epoll_pwait(ep, ev, max, 0, mask);
+		if (n != 0) /* events, or an error (EINTR: a signal came) */
+			return noted(n);
+		if (mono_us() >= end)
+			break;
+	}
+	return noted(pp.epoll_pwait(ep, ev, max, end ? left_ms(timeout, start) : timeout, mask));
+}
+
+PL_API int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
+{
+	uint64_t end = spin_until(timeout), start = end ? mono_us() : 0;
+	int n;
+	while (end) {
+		n = pp.epoll_wait(ep, ev, max, 0);
+		if (n != 0)
+			return noted(n);
+		if (mono_us() >= end)
+			break;
+	}
+	return noted(pp.epoll_wait(ep, ev, max, end ? left_ms(timeout, start) : timeout));
+}
+
+PL_API int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	uint64_t end = spin_until(timeout), start = end ? mono_us() : 0;
+	int n;
+	while (end) {
+		n = pp.poll(fds, nfds, 0);
+		if (n != 0)
+			return noted(n);
+		if (mono_us() >= end)
+			break;
+	}
+	return noted(pp.poll(fds, nfds, end ? left_ms(timeout, start) : timeout));
+}
