@@ -308,7 +308,11 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 		struct rbuf *b = &r->k2t;
 		long n;
 		size_t room;
-		if (b->len >= k2t_min(r, now)) {
+		/* what FD holds first, behind what waits: an uncork (or a
+		 * send without MSG_MORE) finds the bytes that ended it in FD,
+		 * and they leave in one segment with those held */
+		bool topup = b->len && b->len < RELAY_BUF && !r->fd_eof && !drained && may_read(r);
+		if (b->len >= k2t_min(r, now) && !topup) {
 			size_t len = corked(r, now) ? b->len / r->mss * r->mss : b->len;
 			n = tapir_tcp_send(r->t, b->p + b->off, len, now);
 			if (n == -EAGAIN)
@@ -364,6 +368,10 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 			r->fd_eof = true;
 			continue; /* a corked remainder goes now */
 		}
+		if ((errno == EAGAIN || errno == EINTR) && b->len) {
+			drained = true; /* a top-up found nothing: what waits goes */
+			continue;
+		}
 		if (errno == EAGAIN || errno == EINTR)
 			return PUMP_OK;
 		*err = -errno;
@@ -380,7 +388,10 @@ void relay_set_cork(struct relay *r, bool on)
 	mss = (int)ti.mss;
 	r->mss = mss > 0 ? (uint32_t)mss : 536;
 	r->cork = on;
-	queue(r); /* uncorked: what is held goes now */
+	/* uncorked: what is held goes now, with what FD holds behind it (the
+	 * bytes of the send that uncorked may not have been reported yet) */
+	r->fd_in = true;
+	queue(r);
 }
 
 /* The kernel events R listens for now.  Level-triggered: whatever is

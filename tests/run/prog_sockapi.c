@@ -254,6 +254,17 @@ static void v6_checks(void)
 	read(fd, buf, 3);
 	sayv("v6_echo", buf);
 	close(fd);
+	/* RFC 4007 6: a link-local peer without its zone (sin6_scope_id 0) */
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin6_family = AF_INET6;
+	a.sin6_port = peer.sin_port;
+	a.sin6_addr.s6_addr[0] = 0xfe;
+	a.sin6_addr.s6_addr[1] = 0x80;
+	a.sin6_addr.s6_addr[15] = 1;
+	say("v6_linklocal_no_scope_connect", connect(fd, (struct sockaddr *)&a, sizeof(a)));
+	say("v6_linklocal_no_scope_bind", bind(fd, (struct sockaddr *)&a, sizeof(a)));
+	close(fd);
 }
 
 int main(int argc, char **argv)

@@ -209,7 +209,7 @@ struct trun_addr {
 	uint8_t ip[16];
 	uint16_t port;
 	uint16_t family;
-	uint32_t scope; /* sin6_scope_id (not used by the gate yet) */
+	uint32_t scope; /* sin6_scope_id: 0 refused for a link-local address */
 };
 
 /* One accepted connection, read from a listener (with the new app end
