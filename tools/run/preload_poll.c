@@ -88,45 +88,56 @@ static int left_ms(int timeout, uint64_t start)
 	return (uint64_t)timeout > ms ? timeout - (int)ms : 0;
 }
 
-PL_API int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout,
-		       const sigset_t *mask)
+/* One wait call with its arguments; TIMEOUT in ms as the call takes it */
+struct waitcall {
+	int kind; /* 0 epoll_pwait, 1 epoll_wait, 2 poll */
+	int fd, max;
+	struct epoll_event *ev;
+	const sigset_t *mask;
+	struct pollfd *fds;
+	nfds_t nfds;
+};
+
+static int call(const struct waitcall *w, int timeout)
+{
+	if (w->kind == 0)
+		return pp.epoll_pwait(w->fd, w->ev, w->max, timeout, w->mask);
+	if (w->kind == 1)
+		return pp.epoll_wait(w->fd, w->ev, w->max, timeout);
+	return pp.poll(w->fds, w->nfds, timeout);
+}
+
+/* W without waiting until the spin ends (events, or an error: EINTR, a
+ * signal came), then W with what is left of TIMEOUT */
+static int spin_wait(const struct waitcall *w, int timeout)
 {
 	uint64_t end = spin_until(timeout), start = end ? mono_us() : 0;
 	int n;
 	while (end) {
-		n = pp.epoll_pwait(ep, ev, max, 0, mask);
-		if (n != 0) /* events, or an error (EINTR: a signal came) */
+		n = call(w, 0);
+		if (n != 0)
 			return noted(n);
 		if (mono_us() >= end)
 			break;
 	}
-	return noted(pp.epoll_pwait(ep, ev, max, end ? left_ms(timeout, start) : timeout, mask));
+	return noted(call(w, end ? left_ms(timeout, start) : timeout));
+}
+
+PL_API int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout,
+		       const sigset_t *mask)
+{
+	struct waitcall w = {.kind = 0, .fd = ep, .ev = ev, .max = max, .mask = mask};
+	return spin_wait(&w, timeout);
 }
 
 PL_API int epoll_wait(int ep, struct epoll_event *ev, int max, int timeout)
 {
-	uint64_t end = spin_until(timeout), start = end ? mono_us() : 0;
-	int n;
-	while (end) {
-		n = pp.epoll_wait(ep, ev, max, 0);
-		if (n != 0)
-			return noted(n);
-		if (mono_us() >= end)
-			break;
-	}
-	return noted(pp.epoll_wait(ep, ev, max, end ? left_ms(timeout, start) : timeout));
+	struct waitcall w = {.kind = 1, .fd = ep, .ev = ev, .max = max};
+	return spin_wait(&w, timeout);
 }
 
 PL_API int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
-	uint64_t end = spin_until(timeout), start = end ? mono_us() : 0;
-	int n;
-	while (end) {
-		n = pp.poll(fds, nfds, 0);
-		if (n != 0)
-			return noted(n);
-		if (mono_us() >= end)
-			break;
-	}
-	return noted(pp.poll(fds, nfds, end ? left_ms(timeout, start) : timeout));
+	struct waitcall w = {.kind = 2, .fds = fds, .nfds = nfds};
+	return spin_wait(&w, timeout);
 }
