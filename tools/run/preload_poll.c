@@ -74,7 +74,7 @@ static uint64_t spin_until(int timeout)
 /* N, the wait's result, noted: the thread stays busy while it has events */
 static int noted(int n)
 {
-	if (n > 0)
+	if (n > 0 && pp.spin_us) /* no clock read when busy-polling is off */
 		last_events = mono_us();
 	return n;
 }
