@@ -23,6 +23,9 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 	[TAPIR_PROFILE_LINUX] = {
 		.id = TAPIR_PROFILE_LINUX,
 		.icmp_may_rst = 1,             /* tcp_v4_err: hard errors end a connect */
+		.rack = 1,                     /* tcp_recovery = 1 (RACK loss detection) */
+		.tlp = 1,                      /* tcp_early_retrans = 3 (TLP) */
+		.prr = 1,                      /* PRR in recovery since Linux 3.2 (RFC 6937) */
 		.keepidle_s = 7200,            /* tcp_keepalive_time */
 		.keepintvl_s = 75,             /* tcp_keepalive_intvl */
 		.keepcnt = 9,                  /* tcp_keepalive_probes */

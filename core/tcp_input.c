@@ -476,6 +476,8 @@ static bool tcp_check_ack(struct tapir_tcp *t, const struct tp_seg *seg, struct 
 	/* ESTABLISHED and the states after it */
 	newly = t->sack_ok && seg->nsack ? tcp_sack_update(t, seg->sack, seg->nsack) : 0;
 	advanced = SEQ_GT(seg->ack, t->snd_una);
+	if (tcp_rack_active(t) || tcp_prr_active(t))
+		tcp_rack_ack(t, seg, newly); /* RFC 8985 6.2, RFC 6937 */
 	if (advanced)
 		tcp_ack_advance(t, seg);
 	tcp_ack_duplicate(t, seg, newly, advanced);

@@ -144,6 +144,42 @@ struct tcp_sackblk {
 					     * recovery; MARK: SND.MAX when sent */
 };
 
+/* RACK-TLP (RFC 8985) and PRR (RFC 6937), tcp_rack.c.  Each segment sent
+ * and not yet cumulatively acknowledged, in sequence order, with when it
+ * last went out (RFC 8985 6.1's per-segment state); bounded: past
+ * TCP_RACK_SEGS the newest entry grows to take what follows. */
+#define TCP_RACK_SEGS 512
+#define TCP_RACK_SACKED 1  /* SACKed (RFC 2018) */
+#define TCP_RACK_LOST 2    /* its last transmission is deemed lost */
+#define TCP_RACK_RETRANS 4 /* sent more than once */
+struct tcp_rack_seg {
+	uint32_t seq, end;
+	tapir_time_t xmit_ts;
+	uint8_t flags;
+};
+struct tcp_rackblk {
+	unsigned n;
+	struct tcp_rack_seg seg[TCP_RACK_SEGS];
+};
+struct tcp_rack {
+	bool on, tlp, prr;                  /* the profile's choices, at open */
+	bool reordering_seen;               /* RFC 8985 6.1 RACK.reordering_seen */
+	bool dsack_round_on;                /* RACK.dsack_round is not None */
+	bool tlp_out, tlp_is_retrans;       /* TLP.end_seq is not None; TLP.is_retrans */
+	bool rtt_since_probe;               /* an RTT sample since the last probe (7.3) */
+	bool probing;                       /* a probe is being sent (no PTO for it) */
+	bool rec_before;                    /* in recovery before this ACK */
+	uint8_t tmr;                        /* what t_rack times: TCP_RACK_TMR_* */
+	uint8_t reo_wnd_mult, reo_wnd_persist;
+	uint32_t end_seq, fack, dsack_round, tlp_end_seq;
+	tapir_time_t xmit_ts, rtt, min_rtt;
+	/* RFC 6937 */
+	uint32_t prr_delivered, prr_out, recover_fs, delivered;
+	struct tcp_rackblk *b;              /* only while data is outstanding */
+};
+#define TCP_RACK_TMR_REO 1 /* RFC 8985 6.3 the reordering timer */
+#define TCP_RACK_TMR_PTO 2 /* RFC 8985 7.2 the loss probe timeout */
+
 struct tapir_tcp {
 	struct tapir_stack *s;
 	struct tcb_chunk *chunk;            /* the chunk this TCB lives in (tcp_mem.c) */
@@ -247,6 +283,7 @@ struct tapir_tcp {
 	tapir_time_t t_delack;
 	tapir_time_t t_keep;
 	tapir_time_t t_2msl;                /* TIME_WAIT, and the orphan FIN_WAIT_2 limit */
+	tapir_time_t t_rack;                /* RACK reordering timer or TLP's PTO (rack.tmr) */
 	struct tp_timer tmr;                /* in the stack's wheel at no later than the
 					     * earliest of the five (tcp_timer_set) */
 	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
@@ -271,6 +308,7 @@ struct tapir_tcp {
 	int hard_error;                     /* what ended the connection */
 	int soft_error;                     /* an ICMP error, told if we time out */
 	uint32_t ecn_recover;               /* no second reduction before this is ACKed */
+	struct tcp_rack rack;               /* RFC 8985, RFC 6937 (tcp_rack.c) */
 	tapir_event_fn event;
 	void *event_arg;
 };
@@ -523,6 +561,36 @@ void cc_enter_recovery(struct tapir_tcp *t);
 /* an ACK covering the fast retransmission: undoes it when spurious */
 bool cc_spurious_check(struct tapir_tcp *t, uint32_t ack, bool has_ts, uint32_t tsecr);
 
+/* tcp_rack.c: RACK-TLP (RFC 8985) and PRR (RFC 6937), when the profile
+ * asks for them on a SACK connection */
+static inline bool tcp_rack_active(const struct tapir_tcp *t)
+{
+	return t->rack.on && t->sack_ok;
+}
+static inline bool tcp_prr_active(const struct tapir_tcp *t)
+{
+	return t->rack.prr && t->sack_ok;
+}
+/* at open: the profile's choices, the state reset */
+void tcp_rack_init(struct tapir_tcp *t);
+/* N sequence numbers from SEQ went out (SND.MAX was MAX before) */
+void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max);
+/* an acceptable ACK, before SND.UNA moves: what it delivered (NEWLY:
+ * bytes it SACKed first) */
+void tcp_rack_ack(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t newly);
+/* ... and after: loss detection, recovery, PRR, the timers */
+void tcp_rack_recover(struct tapir_tcp *t, bool advanced);
+/* RFC 6937 on an ACK in recovery, for RFC 6675's recovery too: cwnd */
+void tcp_prr_ack(struct tapir_tcp *t);
+/* RFC 6937: recovery starts (RecoverFS) */
+void tcp_prr_start(struct tapir_tcp *t);
+uint32_t tcp_rack_pipe(const struct tapir_tcp *t);
+/* the RTO fired (RFC 8985 6.3, RFC 2018 8) */
+void tcp_rack_rto(struct tapir_tcp *t);
+/* t_rack is due; false when T was freed */
+bool tcp_rack_timer(struct tapir_tcp *t);
+void tcp_rack_free(struct tapir_tcp *t);
+
 /* tcp_sack.c: the SACK scoreboard and RFC 6675 loss recovery */
 uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigned n);
 void tcp_sack_trim(struct tapir_tcp *t);
@@ -536,5 +604,8 @@ void cc_timeout(struct tapir_tcp *t);
 /* RFC 3168 6.1.2: an ECE: the window comes down as for a loss, once per
  * window of data, and nothing is retransmitted */
 void cc_ecn(struct tapir_tcp *t);
+/* a loss that needs no recovery (RFC 8985 7.4: repaired by a probe):
+ * ssthresh and cwnd come down once */
+void cc_reduce(struct tapir_tcp *t);
 
 #endif

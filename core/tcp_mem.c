@@ -123,6 +123,7 @@ void tcb_put(struct tapir_tcp *t)
 	struct tcb_chunk *c = t->chunk;
 	TP_UNLINK(t, bnext, bprev);
 	tcp_sackblk_release(t, true);
+	tcp_rack_free(t);
 	memset(t, 0, sizeof(*t));
 	t->hnext = c->free;
 	c->free = t;

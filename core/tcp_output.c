@@ -498,6 +498,7 @@ static bool tcp_worth_sending(const struct tapir_tcp *t, uint32_t off, uint32_t 
  * and the retransmission timer follow. */
 static void tcp_sent(struct tapir_tcp *t, uint32_t len, bool fin)
 {
+	uint32_t seq = t->snd_nxt, max = t->snd_max;
 	if (fin) {
 		t->fin_seq = t->snd_nxt + len;
 		t->fin_sent = true;
@@ -517,6 +518,7 @@ static void tcp_sent(struct tapir_tcp *t, uint32_t len, bool fin)
 	if ((len || fin) && t->t_rexmt == TAPIR_TIME_NEVER && !(t->force && !t->snd_wnd))
 		tcp_rexmt_arm(t);
 	t->force = false;
+	tcp_rack_sent(t, seq, len + fin, max); /* RFC 8985 6.1, RFC 6937 */
 }
 
 /* Data waiting and no retransmission timer to restart us (nothing in

@@ -68,7 +68,7 @@ struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s)
 	t->keepcnt = s->cfg.profile.keepcnt;
 	t->rto = s->cfg.tcp_rto_initial_us;
 	t->cc_algo = s->cfg.tcp_congestion;
-	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;
+	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = t->t_rack = TAPIR_TIME_NEVER;
 	t->anext = tc->all;
 	if (tc->all)
 		tc->all->aprev = t;
@@ -232,7 +232,7 @@ void tcp_drop(struct tapir_tcp *t, int err)
 {
 	tcp_set_state(t, TAPIR_TCP_CLOSED);
 	tcp_hash_remove(t);
-	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;
+	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = t->t_rack = TAPIR_TIME_NEVER;
 	if (err) {
 		t->hard_error = err;
 		t->error = err;
@@ -247,7 +247,7 @@ void tcp_drop(struct tapir_tcp *t, int err)
 void tcp_enter_time_wait(struct tapir_tcp *t)
 {
 	tcp_set_state(t, TAPIR_TCP_TIME_WAIT);
-	t->t_rexmt = t->t_persist = t->t_keep = TAPIR_TIME_NEVER;
+	t->t_rexmt = t->t_persist = t->t_keep = t->t_rack = TAPIR_TIME_NEVER;
 	tcp_timer_set(t, &t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
 	/* nothing more will be read or sent: keep only the TCB, and once
 	 * this segment is done only a record (tcp_tw.c) */

@@ -64,6 +64,12 @@ struct tapir_profile {
 	 * are dropped silently, anything but an exact duplicate ACK is ACKed;
 	 * RFC 9293 3.10.7.4 runs its usual steps */
 	uint8_t tw_ack_segments;
+	/* loss recovery on SACK connections (core/tcp_rack.c): RACK's
+	 * time-based loss detection instead of RFC 6675's DupAck threshold
+	 * (RFC 8985 6), Tail Loss Probes (RFC 8985 7; only with rack), and
+	 * Proportional Rate Reduction in recovery (RFC 6937); Linux
+	 * net.ipv4.tcp_recovery, tcp_early_retrans, tcp_input.c's PRR */
+	uint8_t rack, tlp, prr;
 	/* keepalive defaults (RFC 1122 4.2.3.6: idle at least 2 hours) */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	/* the window scale offered covers this many bytes (the largest

@@ -296,7 +296,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_syn_queue_full) X(tcp_fast_retransmits) X(tcp_dth_rx)            \
 	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
 	X(tcp_syncookies_ok) X(tcp_listen_overflows) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
-	X(tcp_timeouts) X(tcp_lost_retransmits)           \
+	X(tcp_timeouts) X(tcp_lost_retransmits) X(tcp_tlp_probes) X(tcp_rack_lost) \
 	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)        \
 	X(tcp_rcvbuf_grown)                                                    \
 	X(ip6_rx) X(ip6_tx) X(ip6_no_route) X(ip6_frag_created)                \

@@ -2,7 +2,9 @@
  * stacks over an impaired in-memory cable, in simulated time (so the
  * figures repeat exactly for a seed).  For tuning loss recovery:
  *
- *   [TSO=1] build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
+ *   [TSO=1] [RACK=1] build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
+ *
+ * (RACK=1: RACK-TLP and PRR, the profile fields rack, tlp, prr, on)
  *
  * prints per seed the simulated seconds, goodput and the sender's
  * counters (retransmissions, fast retransmits, timeouts). */
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 		tapir_time_t t0;
 		const struct tapir_stats *st;
 		tapir_config_default(&cfg);
+		cfg.profile.rack = cfg.profile.tlp = cfg.profile.prr = getenv("RACK") != NULL;
 		tapir_memlink_params_default(&lp);
 		lp.seed = seed;
 		lp.loss = loss;
