@@ -155,6 +155,7 @@ struct tcp_sackblk {
 struct tcp_rack_seg {
 	uint32_t seq, end;
 	tapir_time_t xmit_ts;
+	uint32_t order;      /* the connection's count of sends when it went */
 	uint8_t flags;
 };
 struct tcp_rackblk {
@@ -172,6 +173,7 @@ struct tcp_rack {
 	uint8_t tmr;                        /* what t_rack times: TCP_RACK_TMR_* */
 	uint8_t reo_wnd_mult, reo_wnd_persist;
 	uint32_t end_seq, fack, dsack_round, tlp_end_seq;
+	uint32_t order, sends;              /* RACK's segment's order; sends so far */
 	tapir_time_t xmit_ts, rtt, min_rtt;
 	/* RFC 6937 */
 	uint32_t prr_delivered, prr_out, recover_fs, delivered;

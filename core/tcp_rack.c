@@ -74,6 +74,8 @@ static bool blk_room(struct tcp_rackblk *b)
 			b->seg[i].end = b->seg[i + 1].end;
 			if (b->seg[i + 1].xmit_ts > b->seg[i].xmit_ts)
 				b->seg[i].xmit_ts = b->seg[i + 1].xmit_ts;
+			if ((int32_t)(b->seg[i + 1].order - b->seg[i].order) > 0)
+				b->seg[i].order = b->seg[i + 1].order;
 			memmove(&b->seg[i + 1], &b->seg[i + 2], (b->n - i - 2) * sizeof(b->seg[0]));
 			b->n--;
 			return true;
@@ -102,8 +104,12 @@ static void pto_arm(struct tapir_tcp *t)
 {
 	uint32_t flight = t->snd_max - t->snd_una;
 	tapir_time_t pto, when;
-	if (!t->rack.tlp || !flight || t->nsacked || t->in_recovery || SEQ_LT(t->snd_una, t->recover) ||
-	    (t->t_rack != TAPIR_TIME_NEVER && t->rack.tmr == TCP_RACK_TMR_REO))
+	if (t->t_rack != TAPIR_TIME_NEVER && t->rack.tmr == TCP_RACK_TMR_REO)
+		return;
+	/* one that may not be scheduled leaves the RTO alone */
+	if (t->rack.tmr == TCP_RACK_TMR_PTO)
+		t->t_rack = TAPIR_TIME_NEVER;
+	if (!t->rack.tlp || !flight || t->nsacked || t->in_recovery || SEQ_LT(t->snd_una, t->recover))
 		return;
 	pto = t->srtt ? 2 * t->srtt : TAPIR_SEC(1);
 	if (t->srtt && flight <= t->mss)
@@ -131,6 +137,7 @@ void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max)
 		seg_split(b, rend);
 		for (unsigned i = seg_find(b, seq); i < b->n && SEQ_LT(b->seg[i].seq, rend); i++) {
 			b->seg[i].xmit_ts = t->s->now;
+			b->seg[i].order = t->rack.sends;
 			b->seg[i].flags = (uint8_t)((b->seg[i].flags | TCP_RACK_RETRANS) &
 						    ~(TCP_RACK_LOST | TCP_RACK_SACKED));
 		}
@@ -138,19 +145,25 @@ void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max)
 	}
 	if (SEQ_LT(seq, end) && blk_room(b)) {
 		/* (a record a merge could not make room for: the newest grows) */
-		b->seg[b->n++] = (struct tcp_rack_seg){.seq = seq, .end = end, .xmit_ts = t->s->now};
+		b->seg[b->n++] = (struct tcp_rack_seg){.seq = seq, .end = end, .xmit_ts = t->s->now,
+						       .order = t->rack.sends};
 	} else if (SEQ_LT(seq, end)) {
 		b->seg[b->n - 1].end = end;
 		b->seg[b->n - 1].xmit_ts = t->s->now;
+		b->seg[b->n - 1].order = t->rack.sends;
 	}
+	t->rack.sends++;
 	if (SEQ_GT(end, max) && !t->rack.probing)
 		pto_arm(t);
 }
 
-/* RFC 8985 6.2: RACK_sent_after(t1, seq1, t2, seq2) */
-static bool sent_after(tapir_time_t t1, uint32_t seq1, tapir_time_t t2, uint32_t seq2)
+/* RFC 8985 6.2: RACK_sent_after(t1, seq1, t2, seq2).  Its tie-break by
+ * sequence assumes that what goes out in one instant goes in sequence
+ * order; a retransmission may follow new data in the same instant (two
+ * ACKs at once), so the order of sending breaks ties instead. */
+static bool sent_after(tapir_time_t t1, uint32_t order1, tapir_time_t t2, uint32_t order2)
 {
-	return t1 > t2 || (t1 == t2 && SEQ_GT(seq1, seq2));
+	return t1 > t2 || (t1 == t2 && (int32_t)(order1 - order2) > 0);
 }
 
 /* RFC 8985 6.2 steps 1-3 for one segment newly delivered (by the
@@ -178,9 +191,10 @@ static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const s
 	if (!retrans && (!r->min_rtt || rtt < r->min_rtt))
 		r->min_rtt = rtt ? rtt : 1;
 	r->rtt_since_probe = true;
-	if (sent_after(s->xmit_ts, s->end, r->xmit_ts, r->end_seq)) {
+	if (!r->xmit_ts || sent_after(s->xmit_ts, s->order, r->xmit_ts, r->order)) {
 		r->rtt = rtt;
 		r->xmit_ts = s->xmit_ts;
+		r->order = s->order;
 		r->end_seq = s->end;
 	}
 }
@@ -246,8 +260,19 @@ void tcp_rack_ack(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t newly)
 	tlp_ack(t, seg, dsack);
 	if (!b)
 		return;
-	/* SACKed records (whole records only; a SACK of part of one says
-	 * nothing of the rest) */
+	/* in sequence order, as they were first sent (RFC 8985 6.2 takes
+	 * them in send order; the fack test of step 3 needs the lower ones
+	 * first): the cumulatively acknowledged records leave (what a SACK
+	 * had delivered is not delivered again) ... */
+	for (k = 0; k < b->n && SEQ_LEQ(b->seg[k].end, seg->ack); k++)
+		if (!(b->seg[k].flags & TCP_RACK_SACKED))
+			delivered(t, &b->seg[k], seg);
+	memmove(&b->seg[0], &b->seg[k], (b->n - k) * sizeof(b->seg[0]));
+	b->n -= k;
+	if (b->n && SEQ_LT(b->seg[0].seq, seg->ack))
+		b->seg[0].seq = seg->ack;
+	/* ... then the SACKed ones (whole records only; a SACK of part of
+	 * one says nothing of the rest) */
 	for (unsigned s = 0; s < seg->nsack; s++) {
 		uint32_t start = seg->sack[s][0], end = seg->sack[s][1];
 		if (!SEQ_LT(start, end) || SEQ_LEQ(end, seg->ack))
@@ -258,15 +283,6 @@ void tcp_rack_ack(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t newly)
 				delivered(t, &b->seg[i], seg);
 			}
 	}
-	/* cumulatively acknowledged records leave (what a SACK had
-	 * delivered is not delivered again) */
-	for (k = 0; k < b->n && SEQ_LEQ(b->seg[k].end, seg->ack); k++)
-		if (!(b->seg[k].flags & TCP_RACK_SACKED))
-			delivered(t, &b->seg[k], seg);
-	memmove(&b->seg[0], &b->seg[k], (b->n - k) * sizeof(b->seg[0]));
-	b->n -= k;
-	if (b->n && SEQ_LT(b->seg[0].seq, seg->ack))
-		b->seg[0].seq = seg->ack;
 	if (!b->n)
 		tcp_rack_free(t);
 }
@@ -300,7 +316,7 @@ static tapir_time_t detect_loss(struct tapir_tcp *t)
 		struct tcp_rack_seg *s = &r->b->seg[i];
 		tapir_time_t due = s->xmit_ts + r->rtt + wnd;
 		if (s->flags & (TCP_RACK_SACKED | TCP_RACK_LOST) ||
-		    !sent_after(r->xmit_ts, r->end_seq, s->xmit_ts, s->end))
+		    !sent_after(r->xmit_ts, r->order, s->xmit_ts, s->order))
 			continue;
 		if (due <= t->s->now) {
 			s->flags |= TCP_RACK_LOST;

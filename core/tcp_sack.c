@@ -239,14 +239,14 @@ void tcp_sack_ack(struct tapir_tcp *t, bool newly, bool advanced)
 {
 	if (advanced)
 		t->dupacks = 0; /* RFC 6675 5 (1) */
+	if (newly && t->snd_max != t->snd_una)
+		t->dupacks++; /* a DupAck, RFC 6675 2 (and RFC 3042's count) */
 	if (tcp_rack_active(t)) {
 		tcp_rack_recover(t, advanced); /* RFC 8985 instead of 5 (4) */
 		return;
 	}
 	if (t->snd_max == t->snd_una)
 		return;
-	if (newly)
-		t->dupacks++; /* a DupAck, RFC 6675 2 */
 	if (t->in_recovery) {
 		if (tcp_prr_active(t))
 			tcp_prr_ack(t); /* RFC 6937: cwnd for what the pipe leaves */
