@@ -168,7 +168,8 @@ static bool sent_after(tapir_time_t t1, uint32_t order1, tapir_time_t t2, uint32
 
 /* RFC 8985 6.2 steps 1-3 for one segment newly delivered (by the
  * cumulative ACK or a SACK) */
-static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const struct tp_seg *seg)
+static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const struct tp_seg *seg,
+		      bool cumulative)
 {
 	struct tcp_rack *r = &t->rack;
 	tapir_time_t rtt = t->s->now - s->xmit_ts;
@@ -181,8 +182,11 @@ static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const s
 		r->reordering_seen = true;
 	/* step 2: an ACK of a retransmitted segment that may answer an
 	 * earlier copy gives no sample (the echoed timestamp is older than
-	 * the copy, or the RTT is below any possible) */
-	if (retrans && seg->has_ts &&
+	 * the copy, or the RTT is below any possible).  The echo tells only
+	 * of what moved RCV.NXT: an out-of-order segment leaves TS.Recent
+	 * alone (RFC 7323 4.3), so a SACK echoes an older one (the ACK of a
+	 * loss probe would never count) */
+	if (retrans && cumulative && seg->has_ts &&
 	    (int32_t)(seg->tsecr - (uint32_t)(s->xmit_ts / 1000) - t->ts_offset) < 0)
 		return;
 	if (retrans && r->min_rtt && rtt < r->min_rtt)
@@ -266,7 +270,7 @@ void tcp_rack_ack(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t newly)
 	 * had delivered is not delivered again) ... */
 	for (k = 0; k < b->n && SEQ_LEQ(b->seg[k].end, seg->ack); k++)
 		if (!(b->seg[k].flags & TCP_RACK_SACKED))
-			delivered(t, &b->seg[k], seg);
+			delivered(t, &b->seg[k], seg, true);
 	memmove(&b->seg[0], &b->seg[k], (b->n - k) * sizeof(b->seg[0]));
 	b->n -= k;
 	if (b->n && SEQ_LT(b->seg[0].seq, seg->ack))
@@ -280,7 +284,7 @@ void tcp_rack_ack(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t newly)
 		for (i = seg_find(b, start); i < b->n && SEQ_LEQ(b->seg[i].end, end); i++)
 			if (SEQ_GEQ(b->seg[i].seq, start) && !(b->seg[i].flags & TCP_RACK_SACKED)) {
 				b->seg[i].flags = (b->seg[i].flags | TCP_RACK_SACKED) & ~TCP_RACK_LOST;
-				delivered(t, &b->seg[i], seg);
+				delivered(t, &b->seg[i], seg, false);
 			}
 	}
 	if (!b->n)
