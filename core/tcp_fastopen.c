@@ -81,21 +81,22 @@ static void tfo_cookie(struct tapir_stack *s, const struct tapir_ip *laddr,
 		out[i] = (uint8_t)(m >> (8 * i));
 }
 
-/* The cookie SEG carries is ours, under the current key or the one before */
-static bool tfo_cookie_valid(struct tapir_stack *s, const struct tp_seg *seg)
+/* The key under which the cookie SEG carries is ours: 0 the current, 1
+ * the one before; -1 none */
+static int tfo_cookie_key(struct tapir_stack *s, const struct tp_seg *seg)
 {
 	struct tcp_tfo *f = tfo_keys(s);
 	if (seg->tfo.len != TCP_TFO_COOKIE_LEN)
-		return false;
+		return -1;
 	for (int k = 0; k < 2; k++) {
 		uint64_t m = tfo_mac(f->key[k], &seg->dst, &seg->src);
 		uint8_t c[TCP_TFO_COOKIE_LEN];
 		for (int i = 0; i < TCP_TFO_COOKIE_LEN; i++)
 			c[i] = (uint8_t)(m >> (8 * i));
 		if (!memcmp(c, seg->tfo.cookie, sizeof(c)))
-			return true;
+			return k;
 	}
-	return false;
+	return -1;
 }
 
 /* ---- server (4.2) ---- */
@@ -116,11 +117,16 @@ static bool tfo_take_data(struct tapir_tcp *c, const struct tp_seg *seg)
 void tcp_tfo_listen(struct tapir_tcp *l, struct tapir_tcp *c, const struct tp_seg *seg)
 {
 	struct tapir_stack *s = l->s;
+	int key;
 	if (seg->tfo.len < 0 || !l->tfo_qlen || c->noopt || !(s->cfg.profile.fastopen & 2))
 		return;
-	if (seg->tfo.len > 0 && tfo_cookie_valid(s, seg)) {
+	key = seg->tfo.len > 0 ? tfo_cookie_key(s, seg) : -1;
+	/* a cookie of the key before is good, and replaced by a current one */
+	c->tfo_cookie_out = key != 0;
+	c->tfo_exp = seg->tfo.exp;
+	if (key >= 0) {
 		if (l->tfo_pending >= l->tfo_qlen) {
-			/* 4.2: too many pending; a plain handshake, no new cookie */
+			/* 4.2: too many pending: a plain handshake */
 			STAT(s, tcp_tfo_qlen_full);
 			return;
 		}
@@ -136,8 +142,6 @@ void tcp_tfo_listen(struct tapir_tcp *l, struct tapir_tcp *c, const struct tp_se
 	}
 	if (seg->tfo.len > 0)
 		STAT(s, tcp_tfo_cookie_bad);
-	c->tfo_cookie_out = true;
-	c->tfo_exp = seg->tfo.exp;
 }
 
 void tcp_tfo_release(struct tapir_tcp *t)
