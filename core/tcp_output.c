@@ -46,7 +46,15 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, const struct tapir_ip
 		else if (p[0] == 8 && p[1] == 10)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sTS val %u ecr %u",
 				      n ? "," : "", tapir_get32(p + 2), tapir_get32(p + 6));
-		else
+		else if (p[0] == 34 && p[1] == 2) /* RFC 7413 4.1.1 */
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%stfo cookiereq", n ? "," : "");
+		else if (p[0] == 34) { /* (its first 8 bytes: within the 40 left) */
+			char hex[17] = "";
+			for (unsigned k = 2; k < p[1] && k < 10; k++)
+				snprintf(hex + 2 * (k - 2), 3, "%02x", p[k]);
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%stfo cookie %s", n ? "," : "",
+				      hex);
+		} else
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", p[0]);
 	}
 	res = th[TAPIR_TH_OFF] & 0x0f;
