@@ -117,15 +117,18 @@ static bool tfo_take_data(struct tapir_tcp *c, const struct tp_seg *seg)
 void tcp_tfo_listen(struct tapir_tcp *l, struct tapir_tcp *c, const struct tp_seg *seg)
 {
 	struct tapir_stack *s = l->s;
+	uint8_t on = s->cfg.profile.fastopen;
+	/* the listener's own bound, or with the profile's bit 4 its backlog */
+	unsigned qlen = l->tfo_qlen ? l->tfo_qlen : (on & 4) ? (unsigned)l->backlog : 0;
 	int key;
-	if (seg->tfo.len < 0 || !l->tfo_qlen || c->noopt || !(s->cfg.profile.fastopen & 2))
+	if (seg->tfo.len < 0 || !qlen || c->noopt || !(on & 2))
 		return;
 	key = seg->tfo.len > 0 ? tfo_cookie_key(s, seg) : -1;
 	/* a cookie of the key before is good, and replaced by a current one */
 	c->tfo_cookie_out = key != 0;
 	c->tfo_exp = seg->tfo.exp;
 	if (key >= 0) {
-		if (l->tfo_pending >= l->tfo_qlen) {
+		if (l->tfo_pending >= qlen) {
 			/* 4.2: too many pending: a plain handshake */
 			STAT(s, tcp_tfo_qlen_full);
 			return;
