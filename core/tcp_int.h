@@ -83,6 +83,16 @@ struct tp_ring {
 	uint32_t head, len;
 };
 
+/* A TCP Fast Open option (RFC 7413 4.1.1): LEN -1 none, 0 a cookie
+ * request, else the cookie's length; EXP: the experimental kind 254 with
+ * magic 0xF989 (RFC 6994) instead of kind 34 */
+#define TCP_TFO_COOKIE_MAX 16
+struct tcp_tfo_opt {
+	int8_t len;
+	bool exp;
+	uint8_t cookie[TCP_TFO_COOKIE_MAX];
+};
+
 /* A parsed segment (tcp_input.c) */
 struct tp_seg {
 	struct tapir_ip src, dst;  /* v4-mapped for IPv4 (tapir/addr.h) */
@@ -98,6 +108,7 @@ struct tp_seg {
 	unsigned nsack;
 	uint32_t sack[4][2];
 	uint8_t ecn;   /* the IP header's ECN field (RFC 3168 5): 3 is CE */
+	struct tcp_tfo_opt tfo;
 };
 
 /* SEG.LEN: the data and the SYN and FIN it carries (RFC 9293 3.4) */
@@ -297,6 +308,20 @@ struct tapir_tcp {
 	int keepidle, keepintvl, keepcnt;   /* seconds, seconds, count */
 	int linger;                         /* -1: off */
 	unsigned user_timeout_ms;
+	unsigned keepinit_s;                /* TAPIR_TCP_KEEPINIT */
+	uint32_t notsent_lowat;             /* TAPIR_TCP_NOTSENT_LOWAT; 0: off */
+	bool noopt;                         /* TAPIR_TCP_NOOPT */
+	/* TCP Fast Open (RFC 7413; tcp_fastopen.c) */
+	bool tfo_client;                    /* TAPIR_TCP_FASTOPEN_CONNECT */
+	bool tfo_defer;                     /* connected as far as the user knows: the
+					     * SYN waits for the first data */
+	bool tfo_syn_data;                  /* our SYN carried data */
+	bool tfo_early;                     /* accepted from its SYN, before the ACK */
+	bool tfo_cookie_out;                /* our SYN,ACK carries a fresh cookie ... */
+	bool tfo_exp;                       /* ... in the experimental option */
+	unsigned tfo_qlen, tfo_pending;     /* a listener: TAPIR_TCP_FASTOPEN, and its
+					     * children from a cookie still half-open */
+	struct tapir_tcp *tfo_parent;       /* such a child: the listener counting it */
 
 	/* listener */
 	int backlog;
@@ -313,6 +338,25 @@ struct tapir_tcp {
 	struct tcp_rack rack;               /* RFC 8985, RFC 6937 (tcp_rack.c) */
 	tapir_event_fn event;
 	void *event_arg;
+};
+
+/* TCP Fast Open's stack-wide state (RFC 7413 4.1): the server's keys, the
+ * current and the one before, rotated every TCP_TFO_KEY_PERIOD; the
+ * client's cookies by server address, a bounded cache */
+#define TCP_TFO_KEY_PERIOD TAPIR_SEC(3600)
+#define TCP_TFO_CACHE 64
+#define TCP_TFO_COOKIE_LEN 8            /* the cookies we make: one SipHash */
+struct tcp_tfo {
+	uint64_t key[2][2];                 /* [0] current, [1] previous */
+	tapir_time_t key_at;                /* when [0] was made; 0: none yet */
+	struct tcp_tfo_entry {
+		struct tapir_ip addr;
+		uint16_t mss;               /* the server's, for the SYN's data */
+		uint8_t len;                /* 0: a free entry */
+		uint8_t cookie[TCP_TFO_COOKIE_MAX];
+		uint32_t used;              /* the least recently used goes first */
+	} cache[TCP_TFO_CACHE];
+	uint32_t clock;
 };
 
 /* the stack's TCP state */
@@ -342,6 +386,7 @@ struct tp_tcp {
 	tapir_time_t challenge_at;          /* RFC 5961 7: the current second */
 	unsigned challenge_n;
 	struct tp_wheel wheel;              /* the sockets' timers (tcp_timer.c) */
+	struct tcp_tfo tfo;                 /* TCP Fast Open (tcp_fastopen.c) */
 };
 
 /* A broadcast or multicast address: never a TCP endpoint (RFC 1122
@@ -512,6 +557,27 @@ struct tcp_verdict tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *s
 /* An ACK to listener L that returns a SYN cookie (RFC 4987 3.6): the
  * connection it makes, or NULL */
 struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg, bool *roomless);
+
+/* tcp_fastopen.c: TCP Fast Open (RFC 7413) */
+/* P: a kind 34 or 254 option of the segment SEG */
+void tcp_tfo_parse(struct tp_seg *seg, const uint8_t *p);
+/* A SYN with a Fast Open option came to listener L, which made child C:
+ * a valid cookie takes its data and C goes to the accept queue at once
+ * (4.2); anything else has the SYN,ACK carry a fresh cookie */
+void tcp_tfo_listen(struct tapir_tcp *l, struct tapir_tcp *c, const struct tp_seg *seg);
+/* T, opened by a cookie, leaves SYN-RECEIVED or is freed */
+void tcp_tfo_release(struct tapir_tcp *t);
+/* T is freed: as above, and a listener's children forget it */
+void tcp_tfo_forget(struct tapir_tcp *t);
+/* The option our SYN (or SYN,ACK) carries, into *O */
+void tcp_tfo_syn_option(struct tapir_tcp *t, bool passive, struct tcp_tfo_opt *o);
+/* The data our SYN carries (a cookie is cached; not on a retransmission) */
+uint32_t tcp_tfo_syn_data(struct tapir_tcp *t);
+/* A connect may send its SYN with the first data: a cookie is cached */
+bool tcp_tfo_may_defer(struct tapir_tcp *t);
+/* The SYN,ACK SEG answers our SYN: a cookie it carries is kept; what of
+ * our SYN's data it does not acknowledge is sent again (4.2.2) */
+void tcp_tfo_synack(struct tapir_tcp *t, const struct tp_seg *seg);
 
 /* tcp_output.c */
 int tcp_output(struct tapir_tcp *t);

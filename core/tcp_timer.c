@@ -164,6 +164,10 @@ static bool persist_timeout(struct tapir_tcp *t)
 static bool keep_timeout(struct tapir_tcp *t)
 {
 	t->t_keep = TAPIR_TIME_NEVER;
+	if (t->state == TAPIR_TCP_SYN_SENT) { /* TCP_KEEPINIT ran out (FreeBSD) */
+		tcp_timeout_error(t);
+		return false;
+	}
 	if (t->state != TAPIR_TCP_ESTABLISHED && t->state != TAPIR_TCP_CLOSE_WAIT)
 		return true;
 	if (t->keep_probes >= (unsigned)t->keepcnt) {

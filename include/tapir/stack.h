@@ -299,6 +299,8 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_timeouts) X(tcp_lost_retransmits) X(tcp_tlp_probes) X(tcp_rack_lost) \
 	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)        \
 	X(tcp_rcvbuf_grown)                                                    \
+	X(tcp_tfo_data_in) X(tcp_tfo_cookie_bad) X(tcp_tfo_cookies_sent)      \
+	X(tcp_tfo_qlen_full) X(tcp_tfo_data_acked) X(tcp_tfo_fallback)        \
 	X(ip6_rx) X(ip6_tx) X(ip6_no_route) X(ip6_frag_created)                \
 	X(ip6_fragmented) X(icmp6_echo_replied) X(icmp6_errors_sent)              \
 	X(icmp6_errors_rx) X(icmp6_pmtu_updates) X(nd_ns_sent) X(nd_na_sent)   \

@@ -177,6 +177,8 @@ static bool sysctl_profile(struct drill *d, const char *name, long long v)
 		p->keepintvl_s = (uint32_t)(v / 1000);
 	else if (!strcmp(name, "net.inet.tcp.keepcnt") && v > 0)
 		p->keepcnt = (uint32_t)v;
+	else if (!strcmp(name, "net.inet.tcp.keepinit") && v >= 1000)
+		p->keepinit_s = (uint32_t)(v / 1000);
 	else if (d->s) /* the rest is fixed once the stack runs */
 		return false;
 	else if (!strcmp(name, "net.inet.tcp.rexmit_initial") && v > 0)

@@ -86,6 +86,8 @@ static const char host_usage[] =
 	"  --control PATH         serve tapir ss/stats/trace on the UNIX socket PATH\n"
 	"  --profile NAME         rfc (default), linux or freebsd: where those differ,\n"
 	"                         behave as they do (docs/profiles.md)\n"
+	"  --fastopen             TCP Fast Open (RFC 7413) on every listener: data on\n"
+	"                         SYNs with a valid cookie is taken at once\n"
 	"  --max-sockets N        at most N sockets and connections (TIME-WAIT included;\n"
 	"                         default 1024); beyond, accept fails with EMFILE and new\n"
 	"                         connections wait in the listen queue, or their SYNs go\n"
@@ -333,6 +335,7 @@ int cmd_host(int argc, char **argv)
 		{"control", required_argument, 0, 'C'},
 		{"max-sockets", required_argument, 0, 'N'},
 		{"profile", required_argument, 0, 'Q'},
+		{"fastopen", no_argument, 0, 'X'},
 		{"forward", required_argument, 0, 'F'},
 		{"outbound", required_argument, 0, 'B'},
 		{"help", no_argument, 0, 'h'},
@@ -358,6 +361,7 @@ int cmd_host(int argc, char **argv)
 	int ifi;
 	struct tapir_config cfg;
 	int profile = TAPIR_PROFILE_RFC;
+	bool fastopen = false;
 	struct tapir_net_driver drv;
 	sigset_t block, orig;
 	struct sigaction sa;
@@ -423,6 +427,7 @@ int cmd_host(int argc, char **argv)
 			break;
 		case 'C': control_path = optarg; break;
 		case 'N': max_sockets = parse_num("--max-sockets", optarg, 1, 10000000); break;
+		case 'X': fastopen = true; break;
 		case 'Q':
 			if ((profile = tapir_profile_by_name(optarg)) < 0)
 				die("--profile: unknown '%s' (rfc, linux, freebsd)", optarg);
@@ -479,6 +484,8 @@ int cmd_host(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
 	tapir_config_profile(&cfg, (enum tapir_profile_id)profile);
+	if (fastopen) /* the server, on listeners that did not ask (profile.h) */
+		cfg.profile.fastopen |= 2 | 4;
 	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */
 	if (shared) { /* tapir's own connections take their ports from its range */
 		cfg.ephemeral_lo = sh.lo;
