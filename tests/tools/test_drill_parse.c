@@ -36,7 +36,7 @@ static int parse_bytes(const char *text, size_t len, const char *const *defines,
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
-	rc = dl_parse_file(path, defines, sc);
+	rc = dl_parse_file(path, defines, NULL, sc);
 	unlink(path);
 	return rc;
 }
@@ -479,7 +479,7 @@ static void test_defines(void **state)
 static void test_file_errors(void **state)
 {
 	struct dl_script *sc = *state;
-	assert_int_equal(dl_parse_file("/nonexistent/drill/script.pkt", NULL, sc), -1);
+	assert_int_equal(dl_parse_file("/nonexistent/drill/script.pkt", NULL, NULL, sc), -1);
 	assert_non_null(strstr(sc->bad_msg, "cannot open"));
 	assert_int_equal(parse_bytes("0 close(3) = 0\n\0\n", 17, NULL, sc), -1);
 	assert_string_equal(sc->bad_msg, "not a text file");
