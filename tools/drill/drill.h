@@ -18,7 +18,8 @@
 #define DL_MAX_OPTS 16          /* TCP options on one packet line */
 #define DL_MAX_ARGS 8           /* system call arguments */
 #define DL_MAX_DEFINES 8        /* -D NAME */
-#define DL_MAX_CMDOPTS 16       /* packetdrill options on drill's command line */
+#define DL_MAX_CMDOPTS 16
+#define DL_FO_COOKIE_MAX 16     /* RFC 7413 4.1.1: 4 to 16 bytes */       /* packetdrill options on drill's command line */
 
 /* When an event happens (packetdrill: absolute, "+relative", "*" any time,
  * and "a...b" / "a~b" ranges). */
@@ -31,10 +32,12 @@ struct dl_time {
 };
 
 enum dl_opt_kind { DL_OPT_EOL, DL_OPT_NOP, DL_OPT_MSS, DL_OPT_WSCALE, DL_OPT_SACKOK,
-		   DL_OPT_SACK, DL_OPT_TS };
+		   DL_OPT_SACK, DL_OPT_TS, DL_OPT_FO };
 struct dl_opt {
 	enum dl_opt_kind kind;
-	uint32_t v[8];   /* mss/wscale: v[0]; TS: val, ecr; sack: pairs */
+	uint32_t v[8];   /* mss/wscale: v[0]; TS: val, ecr; sack: pairs; FO (RFC
+			  * 7413 4.1.1): v[0] the cookie's length in bytes, its
+			  * bytes from v[1] on, four to a word (big-endian) */
 	unsigned n;      /* values used */
 };
 

@@ -215,6 +215,26 @@ static bool parse_time(struct rd *r, struct dl_time *t)
 	return true;
 }
 
+/* The hex digits of a Fast Open cookie (RFC 7413 4.1.1), if any */
+static bool fo_cookie(struct rd *r, struct dl_opt *o)
+{
+	unsigned len = 0;
+	ws(r);
+	while (isxdigit((unsigned char)r->p[0]) && isxdigit((unsigned char)r->p[1])) {
+		char h[3] = {r->p[0], r->p[1], 0};
+		if (len == DL_FO_COOKIE_MAX)
+			return false;
+		o->v[1 + len / 4] |= (uint32_t)strtoul(h, NULL, 16) << (24 - 8 * (len % 4));
+		len++;
+		r->p += 2;
+	}
+	if (isxdigit((unsigned char)*r->p))
+		return false; /* an odd number of digits */
+	o->v[0] = len;
+	o->n = 1 + (len + 3) / 4;
+	return true;
+}
+
 static bool parse_opts(struct rd *r, struct dl_pkt *k)
 {
 	/* after '<' */
@@ -255,6 +275,11 @@ static bool parse_opts(struct rd *r, struct dl_pkt *k)
 				o->n += 2;
 			}
 			if (!o->n)
+				return false;
+		} else if (kw(r, "FO")) {
+			/* "FO" asks for a cookie; "FO 0123abcd" carries one */
+			o->kind = DL_OPT_FO;
+			if (!fo_cookie(r, o))
 				return false;
 		} else if (kw(r, "TS")) {
 			o->kind = DL_OPT_TS;
@@ -781,7 +806,11 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 		memset(e, 0, sizeof(*e));
 		e->line = r.line;
 		r.p = s;
-		if (!parse_time(&r, &e->time)) {
+		if (*s == '`') {
+			/* Linux's scripts begin with an untimed shell line
+			 * (`../common/defaults.sh`): at once */
+			e->time.kind = DL_T_REL;
+		} else if (!parse_time(&r, &e->time)) {
 			bad(&r, false, "cannot parse: %.60s", s);
 			break;
 		}
