@@ -403,6 +403,8 @@ static int run_script(const char *path, const char *const *defines, const char *
 		printf("%s %s: line %d, %s%s\n", result == R_FAIL ? "FAIL" : "SKIP", path, d->line,
 		       result == R_FAIL && !d->plain ? "expected " : "", d->msg);
 	q_clear(d);
+	for (int i = 0; i < DL_MAX_FD; i++)
+		free(d->fd[i].ep); /* epoll descriptors (drill_io.c) */
 	if (d->s)
 		tapir_stack_free(d->s);
 	free(d);

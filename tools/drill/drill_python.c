@@ -150,12 +150,14 @@ void drill_python(struct drill *d, const struct dl_event *e)
 	/* the block, as a function body: a NameError is a value drill has
 	 * not got (exit 3), an AssertionError the script's failure */
 	k += (size_t)snprintf(src + k, PY_SRC_MAX > k ? PY_SRC_MAX - k : 0,
-			      "import sys, textwrap\n"
-			      "_c = compile(textwrap.dedent(%s%.*s%s), 'block', 'exec')\n"
-			      "try:\n    exec(_c)\nexcept NameError as x:\n"
-			      "    print(x); sys.exit(3)\n"
+			      "import sys, textwrap, traceback\n"
+			      "_s = textwrap.dedent(%s%.*s%s)\n"
+			      "try:\n    exec(compile(_s, 'block', 'exec'))\n"
+			      "except NameError as x:\n    print(x); sys.exit(3)\n"
 			      "except AssertionError as x:\n"
-			      "    print('assertion failed', x); sys.exit(1)\n",
+			      "    n = traceback.extract_tb(sys.exc_info()[2])[-1].lineno\n"
+			      "    print(_s.splitlines()[n - 1].strip(), '(%%s)' %% x if str(x) else '')\n"
+			      "    sys.exit(1)\n",
 			      "'''", (int)len, code, "'''");
 	if (k >= PY_SRC_MAX || memchr(code, '\'', len) || memchr(code, '\\', len)) {
 		free(src);
@@ -172,7 +174,9 @@ void drill_python(struct drill *d, const struct dl_event *e)
 		drill_note(d, "line %d: %%{ }%% passed", e->line);
 	} else if (r == 1) {
 		d->py_run++;
-		drill_finish(d, R_FAIL, e->line, "%%{ }%% %.60s: %s", code, err);
+		if (d->result == R_RUN)
+			d->plain = true;
+		drill_finish(d, R_FAIL, e->line, "%%{ }%% failed: %s", err);
 	} else {
 		d->py_skipped++;
 		drill_note(d, "line %d: %%{ }%% skipped: %s", e->line, r == 2 ? err : "no " PY);

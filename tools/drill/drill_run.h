@@ -65,8 +65,10 @@ struct pending { /* a blocking call that has not returned yet */
 	long done;       /* send: bytes taken so far */
 };
 
+struct dl_epoll; /* drill_io.c */
 struct dfd {
 	struct tapir_tcp *t;
+	struct dl_epoll *ep;    /* an epoll descriptor (t NULL) */
 	bool nonblock;
 };
 
