@@ -238,7 +238,7 @@ bool call_epoll_create(struct call *c)
 {
 	struct drill *d = c->d;
 	for (int i = 3; i < DL_MAX_FD; i++)
-		if (!d->fd[i].t && !d->fd[i].ep) {
+		if (!d->fd[i].t && !d->fd[i].ep && !d->fd[i].dropped) {
 			d->fd[i].ep = calloc(1, sizeof(struct dl_epoll));
 			dc_set_res(c->r, d->fd[i].ep ? i : -ENOMEM);
 			return true;

@@ -69,6 +69,7 @@ struct dl_epoll; /* drill_io.c */
 struct dfd {
 	struct tapir_tcp *t;
 	struct dl_epoll *ep;    /* an epoll descriptor (t NULL) */
+	bool dropped;           /* its connection was tcpdrop'ed (t NULL): close works */
 	bool nonblock;
 };
 

@@ -145,7 +145,8 @@ static bool general(struct drill *d, const char *name, const long long *v, int n
 	else if (!strcmp(name, "net.inet.tcp.rfc1323") && flag)
 		/* RFC 1323's two options, window scale and timestamps */
 		c->tcp_window_scaling = c->tcp_timestamps = (uint8_t)v[0];
-	else if (!strcmp(name, "net.ipv4.tcp_syncookies") && flag)
+	else if ((!strcmp(name, "net.ipv4.tcp_syncookies") ||
+		  !strcmp(name, "net.inet.tcp.syncookies")) && flag)
 		c->tcp_syncookies = (uint8_t)v[0];
 	else if (!strcmp(name, "net.ipv4.tcp_max_syn_backlog") && v[0] > 0)
 		c->tcp_max_syn_backlog = (unsigned)v[0];
@@ -156,11 +157,14 @@ static bool general(struct drill *d, const char *name, const long long *v, int n
 
 /* Settings with nothing to do in tapir at the value given: FreeBSD's host
  * cache (tapir keeps none: nothing to purge), blackhole off (tapir answers
- * closed ports, RFC 9293 3.10.7.1) */
+ * closed ports, RFC 9293 3.10.7.1), rexmit_drop_options off (tapir's SYN
+ * keeps its options on every retransmission) */
 static bool no_op(const char *name, const long long *v, int n)
 {
+	bool off = n == 1 && v[0] == 0;
 	return !strcmp(name, "net.inet.tcp.hostcache.purgenow") ||
-	       (!strcmp(name, "net.inet.tcp.blackhole") && n == 1 && v[0] == 0);
+	       (!strcmp(name, "net.inet.tcp.blackhole") && off) ||
+	       (!strcmp(name, "net.inet.tcp.rexmit_drop_options") && off);
 }
 
 /* Every name above, and whose profile it belongs to ("" for all) */
@@ -181,6 +185,8 @@ static const struct { const char *name, *profile; } known[] = {
 	{"net.ipv4.tcp_sack", ""}, {"net.inet.tcp.sack.enable", ""},
 	{"net.ipv4.tcp_timestamps", ""}, {"net.ipv4.tcp_window_scaling", ""},
 	{"net.inet.tcp.rfc1323", ""}, {"net.ipv4.tcp_syncookies", ""},
+	{"net.inet.tcp.syncookies", ""}, {"net.inet.tcp.rexmit_drop_options", ""},
+	{"net.inet.tcp.blackhole", ""},
 	{"net.ipv4.tcp_max_syn_backlog", ""}, {"net.ipv4.tcp_congestion_control", ""},
 	{NULL, NULL},
 };

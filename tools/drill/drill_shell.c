@@ -307,6 +307,45 @@ static bool sockstat(struct drill *d, int line, const struct words *ws)
 	return true;
 }
 
+/* `tcpdrop -s STATE` (or `tcpdrop -a`): FreeBSD drops the connections in
+ * STATE without a word to the peer; here, those of the script's sockets
+ * (tapir_tcp_abort, RFC 9293 3.10.5: no RST from TIME-WAIT), whose
+ * descriptors stay open until closed.  A TIME-WAIT record nobody holds
+ * cannot be reached: it is counted as not taken. */
+static bool tcpdrop(struct drill *d, int line, const struct words *ws, int from, int to)
+{
+	const char *state = NULL;
+	struct sockstat q = {.port = -1, .grep = "TIME_WAIT"};
+	if (strcmp(ws->w[from], "tcpdrop"))
+		return false;
+	if (to - from == 3 && !strcmp(ws->w[from + 1], "-s"))
+		state = ws->w[from + 2];
+	else if (!(to - from == 2 && !strcmp(ws->w[from + 1], "-a")))
+		return false;
+	for (int fd = 0; fd < DL_MAX_FD; fd++) {
+		struct tapir_tcp *t = d->fd[fd].t;
+		enum tapir_tcp_state st;
+		if (!t)
+			continue;
+		st = tapir_tcp_state(t);
+		if (st == TAPIR_TCP_LISTEN || (state && strcmp(bsd_state[st], state)))
+			continue;
+		tapir_tcp_abort(t, d->now);
+		d->fd[fd].t = NULL;
+		d->fd[fd].dropped = true;
+		drill_note(d, "line %d: tcpdrop: fd %d (%s) dropped", line, fd, bsd_state[st]);
+	}
+	drill_settle(d);
+	if (d->s && (!state || !strcmp(state, "TIME_WAIT")))
+		tapir_tcp_foreach(d->s, sockstat_one, &q);
+	if (q.count) {
+		d->unmapped++;
+		printf("  line %d: tcpdrop: %u TIME-WAIT connections no socket holds not dropped\n",
+		       line, q.count);
+	}
+	return true;
+}
+
 /* ---- the namespace ---- */
 
 /* Commands that would reach past a network and mount namespace: never run */
@@ -475,9 +514,8 @@ static void run_line(struct drill *d, int line, const char *cmd, int depth, char
 			run_file(d, line, ws->w[from + 1], depth, ns, nsn);
 		} else if (is_file(d, prog)) {
 			run_file(d, line, prog, depth, ns, nsn);
-		} else if (!strcmp(prog, "tcpdrop")) {
-			d->unmapped++;
-			printf("  line %d: not emulated: %s\n", line, cmd);
+		} else if (tcpdrop(d, line, ws, from, to)) {
+			/* done */
 		} else if (!strcmp(prog, "set") || !strcmp(prog, "true") || !strcmp(prog, ":")) {
 			/* nothing to do here */
 		} else {

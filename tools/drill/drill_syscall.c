@@ -77,7 +77,7 @@ struct dfd *dc_get_fd(struct drill *d, const struct dl_event *e, struct res *r)
 static bool new_fd(struct drill *d, struct tapir_tcp *t, struct res *r)
 {
 	for (int i = 3; i < DL_MAX_FD; i++)
-		if (!d->fd[i].t && !d->fd[i].ep) {
+		if (!d->fd[i].t && !d->fd[i].ep && !d->fd[i].dropped) {
 			d->fd[i].t = t;
 			d->fd[i].nonblock = false;
 			r->ret = i;
@@ -488,9 +488,15 @@ static bool attempt(struct drill *d, const struct dl_event *e, const struct dril
 {
 	struct call c = {.d = d, .e = e, .row = row, .p = p, .r = r};
 	*r = (struct res){0};
-	if (row->run == call_close && e->call.nargs &&
-	    dc_epoll_close(d, atoi(e->call.arg[0])))
-		return true;
+	if (row->run == call_close && e->call.nargs) {
+		int fd = atoi(e->call.arg[0]);
+		if (dc_epoll_close(d, fd))
+			return true;
+		if (fd >= 0 && fd < DL_MAX_FD && d->fd[fd].dropped) {
+			d->fd[fd].dropped = false; /* tcpdrop left the descriptor */
+			return true;
+		}
+	}
 	if (row->fd) {
 		c.f = dc_get_fd(d, e, r);
 		if (!c.f)
