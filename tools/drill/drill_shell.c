@@ -62,9 +62,12 @@ static bool ar_atom(const char **p, long long *v)
 	return true;
 }
 
-static bool ar_term(const char **p, long long *v)
+/* Operators of precedence LEVEL (0: + -, 1: * / %), left to right, over
+ * the next level's operands (atoms after level 1). */
+static bool ar_level(const char **p, long long *v, int level)
 {
-	if (!ar_atom(p, v))
+	static const char *const ops[] = {"+-", "*/%"};
+	if (!(level ? ar_atom(p, v) : ar_level(p, v, 1)))
 		return false;
 	for (;;) {
 		long long x;
@@ -72,32 +75,19 @@ static bool ar_term(const char **p, long long *v)
 		while (isspace((unsigned char)**p))
 			(*p)++;
 		op = **p;
-		if (op != '*' && op != '/' && op != '%')
+		if (!op || !strchr(ops[level], op))
 			return true;
 		(*p)++;
-		if (!ar_atom(p, &x) || (op != '*' && x == 0))
+		if (!(level ? ar_atom(p, &x) : ar_level(p, &x, 1)) || ((op == '/' || op == '%') && !x))
 			return false;
-		*v = op == '*' ? *v * x : op == '/' ? *v / x : *v % x;
+		*v = op == '+' ? *v + x : op == '-' ? *v - x : op == '*' ? *v * x
+		   : op == '/' ? *v / x : *v % x;
 	}
 }
 
 static bool ar_expr(const char **p, long long *v)
 {
-	if (!ar_term(p, v))
-		return false;
-	for (;;) {
-		long long x;
-		char op;
-		while (isspace((unsigned char)**p))
-			(*p)++;
-		op = **p;
-		if (op != '+' && op != '-')
-			return true;
-		(*p)++;
-		if (!ar_term(p, &x))
-			return false;
-		*v = op == '+' ? *v + x : *v - x;
-	}
+	return ar_level(p, v, 0);
 }
 
 /* At "$((": appends its value to W; false when it is not plain arithmetic. */
