@@ -415,6 +415,13 @@ static void test_linux_forms(void **state)
 	assert_int_equal(sc->ev[0].time.us, 0);
 	assert_int_equal(sc->ev[1].type, DL_EV_CODE);
 	assert_non_null(strstr(sc->ev[1].text, "== 1\n  assert"));
+	/* a shell line over lines keeps them: each is a command */
+	parse_ok("`./defaults.sh\n ./set_sysctls.py /proc/sys/net/ipv4/tcp_ecn=1\n`\n"
+		 "0 close(3) = 0\n",
+		 sc, 2);
+	assert_string_equal(sc->ev[0].text,
+			    "`./defaults.sh\n ./set_sysctls.py /proc/sys/net/ipv4/tcp_ecn=1\n`");
+	assert_int_equal(sc->ev[1].line, 4);
 	/* the Fast Open option (RFC 7413 4.1.1): a request, and a cookie */
 	parse_ok("0 < S 0:0(0) win 100 <mss 1460,FO,nop,nop>\n"
 		 "0 > S. 0:0(0) ack 1 <FO 0102030405,nop>\n",

@@ -39,7 +39,10 @@ static const struct sym syms[] = {
 	S(IPPROTO_TCP), S(IPPROTO_UDP), S(IPPROTO_IP), S(SOL_SOCKET),
 	S(SO_ERROR), S(SO_RCVBUF), S(SO_SNDBUF), S(SO_LINGER), S(SO_REUSEADDR),
 	S(SO_KEEPALIVE), S(TCP_NODELAY), S(TCP_MAXSEG), S(TCP_KEEPIDLE), S(TCP_KEEPINTVL),
-	S(TCP_KEEPCNT),
+	S(TCP_KEEPCNT), S(SOL_TCP), S(SOL_IP),
+#ifdef MSG_FASTOPEN
+	S(MSG_FASTOPEN),
+#endif
 #undef S
 	{NULL, 0},
 };
@@ -616,6 +619,8 @@ static void parse_option(struct rd *r, char *s)
 		v = "";
 	for (char *z = v + strlen(v); z > v && isspace((unsigned char)z[-1]);)
 		*--z = 0;
+	for (char *z = s + strlen(s); z > s && isspace((unsigned char)z[-1]);)
+		*--z = 0; /* "--flag // comment" */
 	n = atoll(v);
 	if (!strcmp(s, "ip_version")) {
 		c->ipv6 = c->v6_socket = 0;
@@ -827,8 +832,10 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 					bad(&r, false, "unterminated %s", close);
 					break;
 				}
-				/* Python keeps its lines; a shell line is one */
-				char nl = e->type == DL_EV_CODE ? '\n' : ' ';
+				/* both keep their lines: Python's indentation,
+				 * the shell's commands (Linux's scripts put
+				 * `defaults.sh` and set_sysctls.py on two) */
+				char nl = '\n';
 				next[-1] = nl;
 				for (char *q = next; q < z; q++)
 					if (*q == '\n') {

@@ -452,6 +452,28 @@ static bool proc_write(struct drill *d, int line, const struct words *ws, int fr
 	return true;
 }
 
+/* packetdrill's own helper, `set_sysctls.py /proc/sys/net/ipv4/X=V...`:
+ * its arguments are writes to /proc/sys */
+static bool set_sysctls(struct drill *d, int line, const struct words *ws, int from, int to)
+{
+	const char *base = strrchr(ws->w[from], '/') ? strrchr(ws->w[from], '/') + 1 : ws->w[from];
+	if (strcmp(base, "set_sysctls.py"))
+		return false;
+	for (int i = from + 1; i < to; i++) {
+		char name[SH_WORD], *eq;
+		if (strncmp(ws->w[i], "/proc/sys/", 10) || !strchr(ws->w[i], '='))
+			continue;
+		snprintf(name, sizeof(name), "%s", ws->w[i] + 10);
+		eq = strchr(name, '=');
+		*eq = 0;
+		for (char *c = name; *c; c++)
+			if (*c == '/')
+				*c = '.';
+		drill_setting(d, line, name, eq + 1);
+	}
+	return true;
+}
+
 /* Appends CMD to the namespace's script NS. */
 static void ns_add(struct drill *d, int line, const char *cmd, char *ns, size_t nsn)
 {
@@ -497,7 +519,7 @@ static void run_line(struct drill *d, int line, const char *cmd, int depth, char
 			/* an empty command */
 		} else if (!strcmp(prog, "sysctl")) {
 			sysctl_words(d, line, ws, from + 1, to);
-		} else if (proc_write(d, line, ws, from, to)) {
+		} else if (proc_write(d, line, ws, from, to) || set_sysctls(d, line, ws, from, to)) {
 			/* read */
 		} else if ((!strcmp(prog, "source") || !strcmp(prog, ".") || !strcmp(prog, "sh") ||
 			    !strcmp(prog, "bash")) && to - from >= 2 && is_file(d, ws->w[from + 1])) {
@@ -532,7 +554,15 @@ void drill_shell(struct drill *d, const struct dl_event *e)
 	ns = calloc(1, SH_NS_CMD);
 	if (!ns)
 		return;
-	run_line(d, e->line, cmd, 0, ns, SH_NS_CMD);
+	/* line by line, a backslash-newline joining two */
+	for (char *q; (q = strstr(cmd, "\\\n"));)
+		memmove(q, q + 2, strlen(q + 2) + 1);
+	for (char *l = cmd, *next; l && d->result == R_RUN; l = next) {
+		next = strchr(l, '\n');
+		if (next)
+			*next++ = 0;
+		run_line(d, e->line, l, 0, ns, SH_NS_CMD);
+	}
 	if (*ns && d->result == R_RUN)
 		run_ns(d, e->line, ns);
 	free(ns);

@@ -94,7 +94,9 @@ static bool call_socket(struct call *c)
 {
 	const struct dl_event *e = c->e;
 	struct tapir_tcp *t;
-	if (strcmp(dc_arg(e, 1), "SOCK_STREAM")) {
+	bool nonblock = !strcmp(dc_arg(e, 1), "SOCK_STREAM|SOCK_NONBLOCK") ||
+			!strcmp(dc_arg(e, 1), "SOCK_STREAM | SOCK_NONBLOCK");
+	if (strcmp(dc_arg(e, 1), "SOCK_STREAM") && !nonblock) {
 		drill_finish(c->d, R_SKIP, e->line, "socket type %s not supported", dc_arg(e, 1));
 		return false;
 	}
@@ -110,7 +112,8 @@ static bool call_socket(struct call *c)
 		dc_set_res(c->r, -ENFILE);
 		return true;
 	}
-	new_fd(c->d, t, c->r);
+	if (new_fd(c->d, t, c->r))
+		c->d->fd[c->r->ret].nonblock = nonblock; /* Linux's SOCK_NONBLOCK */
 	return true;
 }
 
@@ -386,6 +389,9 @@ static bool sockopt(struct call *c, bool set)
 	struct drill *d = c->d;
 	const char *level = dc_arg(c->e, 1), *name = dc_arg(c->e, 2), *val = dc_arg(c->e, 3);
 	size_t i;
+	/* Linux's scripts say SOL_TCP for IPPROTO_TCP */
+	if (!strcmp(level, "SOL_TCP"))
+		level = "IPPROTO_TCP";
 	int v = 0, onoff = 0, secs = 0;
 	long long want;
 
