@@ -498,6 +498,7 @@ int cmd_drill(int argc, char **argv)
 		defines[ndef++] = profile == TAPIR_PROFILE_FREEBSD ? "FreeBSD" : "STANDARD";
 	for (; i < argc; i++)
 		counts[run_script(argv[i], defines, opts, verbose, lwin, lopts, profile, &tot)]++;
+	drill_python_end();
 	printf("%u settings or commands not taken, %u shell commands run in a namespace, "
 	       "%u python blocks run, %u skipped\n",
 	       tot.unmapped, tot.ns_runs, tot.py_run, tot.py_skipped);

@@ -9,6 +9,8 @@
  * it has no value for) is skipped and counted: the script passes on its
  * packets and calls alone. */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 
 #define PY "/usr/bin/python3"
 #define PY_SRC_MAX 16384
+#define PY_TIMEOUT_MS 10000
 
 /* tcpi_state's values: Linux's numbering (include/net/tcp_states.h), under
  * its names and FreeBSD packetdrill's TCPI_ ones */
@@ -82,55 +85,127 @@ static size_t preamble(const struct drill *d, const struct tapir_tcp_info *i, ch
 	return k;
 }
 
-/* Runs SRC under python3; 0 passed, 1 an assertion failed (its message in
- * ERR), 2 a name without a value (skipped), -1 cannot run. */
-static int python(const char *src, char *err, size_t errn)
-{
-	int in[2], out[2], st;
+/* One python3 for the whole run (a start costs more than a block): it
+ * reads "LENGTH\n" and the preamble, a NUL and the block, runs them in a
+ * fresh namespace and answers one line: "0", "1 the failed assertion",
+ * "2 another error", "3 the name it has no value for". */
+static const char server[] =
+	"import sys, textwrap, traceback\n"
+	"for l in iter(sys.stdin.buffer.readline, b''):\n"
+	"    pre, _, blk = sys.stdin.buffer.read(int(l)).decode().partition('\\0')\n"
+	"    s = textwrap.dedent(blk)\n"
+	"    try:\n"
+	"        g = {}\n"
+	"        exec(pre, g)\n"
+	"        exec(compile(s, 'block', 'exec'), g)\n"
+	"        r = '0'\n"
+	"    except NameError as x:\n"
+	"        r = '3 %s' % x\n"
+	"    except AssertionError as x:\n"
+	"        n = traceback.extract_tb(sys.exc_info()[2])[-1].lineno\n"
+	"        r = '1 ' + s.splitlines()[n - 1].strip() + (' (%s)' % x if str(x) else '')\n"
+	"    except Exception as x:\n"
+	"        r = '2 %s: %s' % (type(x).__name__, x)\n"
+	"    sys.stdout.write(r.replace('\\n', ' ') + '\\n')\n"
+	"    sys.stdout.flush()\n";
+
+static struct {
 	pid_t pid;
-	size_t got = 0;
-	ssize_t k;
+	FILE *to, *from;
+	bool failed; /* no python3, or it died: every block is skipped */
+} py;
+
+static bool py_start(void)
+{
+	int in[2], out[2];
+	if (py.pid > 0 || py.failed)
+		return py.pid > 0;
+	py.failed = true;
 	if (access(PY, X_OK) < 0 || pipe(in) < 0)
-		return -1;
+		return false;
 	if (pipe(out) < 0) {
 		close(in[0]);
 		close(in[1]);
-		return -1;
+		return false;
 	}
 	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
+	py.pid = fork();
+	if (py.pid == 0) {
 		dup2(in[0], 0);
 		dup2(out[1], 1);
-		dup2(out[1], 2);
 		close(in[1]);
 		close(out[0]);
-		execl(PY, "python3", "-I", "-", (char *)NULL);
+		execl(PY, "python3", "-I", "-S", "-c", server, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
-	if (pid > 0)
-		(void)!write(in[1], src, strlen(src));
-	close(in[1]);
-	while (pid > 0 && (k = read(out[0], err + got, errn - 1 - got)) > 0)
-		got += (size_t)k;
-	err[got] = 0;
-	close(out[0]);
-	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+	if (py.pid < 0) {
+		close(in[1]);
+		close(out[0]);
+		return false;
+	}
+	/* a python3 that died makes writes fail, not the run */
+	signal(SIGPIPE, SIG_IGN);
+	py.to = fdopen(in[1], "w");
+	py.from = fdopen(out[0], "r");
+	if (!py.to || !py.from) {
+		drill_python_end();
+		return false;
+	}
+	py.failed = false;
+	return true;
+}
+
+void drill_python_end(void)
+{
+	if (py.pid <= 0)
+		return;
+	if (py.to)
+		fclose(py.to);
+	if (py.from)
+		fclose(py.from);
+	waitpid(py.pid, NULL, 0);
+	py.pid = 0;
+	py.to = py.from = NULL;
+}
+
+/* Runs PRE and BLOCK; 0 passed, 1 an assertion failed, 2 another error,
+ * 3 a name without a value (messages in ERR), -1 no python3. */
+static int python(const char *pre, const char *block, size_t blen, char *err, size_t errn)
+{
+	struct pollfd pf;
+	size_t plen = strlen(pre);
+	err[0] = 0;
+	if (!py_start())
 		return -1;
-	if (WEXITSTATUS(st) == 0)
-		return 0;
-	if (WEXITSTATUS(st) == 3)
+	fprintf(py.to, "%zu\n%s", plen + 1 + blen, pre);
+	fputc(0, py.to);
+	fwrite(block, 1, blen, py.to);
+	pf.fd = fileno(py.from);
+	pf.events = POLLIN;
+	/* a block that runs on and on is not the script's answer */
+	if (fflush(py.to) != 0 || poll(&pf, 1, PY_TIMEOUT_MS) != 1 || !fgets(err, (int)errn, py.from)) {
+		kill(py.pid, SIGKILL);
+		drill_python_end();
+		py.failed = true;
+		return -1;
+	}
+	err[strcspn(err, "\n")] = 0;
+	if (err[0] < '0' || err[0] > '3')
 		return 2;
-	return WEXITSTATUS(st) == 1 ? 1 : -1;
+	{
+		int r = err[0] - '0';
+		memmove(err, err + (err[1] ? 2 : 1), strlen(err + (err[1] ? 2 : 1)) + 1);
+		return r;
+	}
 }
 
 void drill_python(struct drill *d, const struct dl_event *e)
 {
 	struct tapir_tcp *t = d->s ? under_test(d) : NULL;
 	struct tapir_tcp_info info;
-	char *src, err[512], *line;
+	char *src, err[512];
 	const char *code = e->text + 2;
 	size_t k, len;
 	int r;
@@ -147,38 +222,18 @@ void drill_python(struct drill *d, const struct dl_event *e)
 	len = strlen(code);
 	if (len >= 2 && !strcmp(code + len - 2, "}%"))
 		len -= 2;
-	/* the block, as a function body: a NameError is a value drill has
-	 * not got (exit 3), an AssertionError the script's failure */
-	k += (size_t)snprintf(src + k, PY_SRC_MAX > k ? PY_SRC_MAX - k : 0,
-			      "import sys, textwrap, traceback\n"
-			      "_s = textwrap.dedent(%s%.*s%s)\n"
-			      "try:\n    exec(compile(_s, 'block', 'exec'))\n"
-			      "except NameError as x:\n    print(x); sys.exit(3)\n"
-			      "except AssertionError as x:\n"
-			      "    n = traceback.extract_tb(sys.exc_info()[2])[-1].lineno\n"
-			      "    print(_s.splitlines()[n - 1].strip(), '(%%s)' %% x if str(x) else '')\n"
-			      "    sys.exit(1)\n",
-			      "'''", (int)len, code, "'''");
-	if (k >= PY_SRC_MAX || memchr(code, '\'', len) || memchr(code, '\\', len)) {
-		free(src);
-		d->py_skipped++;
-		drill_note(d, "line %d: %%{ }%% skipped: too long or quotes", e->line);
-		return;
-	}
-	r = python(src, err, sizeof(err));
+	r = k < PY_SRC_MAX ? python(src, code, len, err, sizeof(err)) : -1;
 	free(src);
-	if ((line = strchr(err, '\n')))
-		*line = 0;
 	if (r == 0) {
 		d->py_run++;
 		drill_note(d, "line %d: %%{ }%% passed", e->line);
-	} else if (r == 1) {
+	} else if (r == 1 || r == 2) {
 		d->py_run++;
 		if (d->result == R_RUN)
 			d->plain = true;
 		drill_finish(d, R_FAIL, e->line, "%%{ }%% failed: %s", err);
 	} else {
 		d->py_skipped++;
-		drill_note(d, "line %d: %%{ }%% skipped: %s", e->line, r == 2 ? err : "no " PY);
+		drill_note(d, "line %d: %%{ }%% skipped: %s", e->line, r == 3 ? err : "no " PY);
 	}
 }

@@ -147,6 +147,8 @@ void drill_shell(struct drill *d, const struct dl_event *e);
 void drill_setting(struct drill *d, int line, const char *name, const char *value);
 /* A %{ }% block against tapir's TCP_INFO of the socket under test. */
 void drill_python(struct drill *d, const struct dl_event *e);
+/* Ends the python3 the blocks ran in (one per run). */
+void drill_python_end(void);
 
 /* ---- drill_syscall.c ---- */
 /* The call of E, due between LO and HI: at once, or pending when it blocks. */
