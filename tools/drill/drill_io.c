@@ -137,7 +137,8 @@ static bool poll_bits(struct call *c, const char *s, size_t n, unsigned *v)
 		{"POLLIN", POLLIN}, {"POLLOUT", POLLOUT}, {"POLLERR", POLLERR},
 		{"POLLHUP", POLLHUP}, {"POLLNVAL", POLLNVAL}, {"POLLRDHUP", EPOLLRDHUP},
 		{"EPOLLIN", EPOLLIN}, {"EPOLLOUT", EPOLLOUT}, {"EPOLLERR", EPOLLERR},
-		{"EPOLLHUP", EPOLLHUP}, {"EPOLLRDHUP", EPOLLRDHUP}, {"0", 0},
+		{"EPOLLHUP", EPOLLHUP}, {"EPOLLRDHUP", EPOLLRDHUP}, {"EPOLLET", EPOLLET},
+		{"0", 0},
 	};
 	*v = 0;
 	while (n) {
@@ -274,6 +275,10 @@ bool call_epoll_ctl(struct call *c)
 	ev = field(dc_arg(c->e, 3), "events", &el);
 	if (ev && !poll_bits(c, ev, el, &bits))
 		return false;
+	if (bits & EPOLLET) {
+		drill_finish(c->d, R_SKIP, c->e->line, "edge-triggered epoll (EPOLLET) not supported");
+		return false;
+	}
 	for (i = 0; i < ep->n && ep->fd[i] != fd; i++)
 		;
 	if (!strcmp(op, "EPOLL_CTL_ADD")) {
