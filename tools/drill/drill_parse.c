@@ -43,6 +43,9 @@ static const struct sym syms[] = {
 #ifdef MSG_FASTOPEN
 	S(MSG_FASTOPEN),
 #endif
+#ifdef TCP_FASTOPEN_CONNECT
+	S(TCP_FASTOPEN_CONNECT),
+#endif
 #undef S
 	{NULL, 0},
 };

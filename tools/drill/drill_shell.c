@@ -371,13 +371,16 @@ static bool forbidden_any(const char *cmd)
 }
 
 /* Runs CMD under sh in a new network and mount namespace, in the script's
- * directory, with /proc/sys and /sys read-only there: tc qdisc, ip
- * tcp_metrics flush and the like act on the throwaway namespace only. */
+ * directory, with /, /proc/sys and /sys read-only there and a /tmp of its
+ * own: tc qdisc, ip tcp_metrics flush and the like act on the throwaway
+ * namespace only. */
 static void run_ns(struct drill *d, int line, const char *cmd)
 {
 	static const char wrap[] =
 		"mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && "
-		"mount --bind /sys /sys && mount -o remount,bind,ro /sys || exit 125\n";
+		"mount --bind /sys /sys && mount -o remount,bind,ro /sys && "
+		"mount --bind / / && mount -o remount,bind,ro / && "
+		"mount -t tmpfs -o size=16m drill /tmp || exit 125\n";
 	char *full;
 	pid_t pid;
 	int st = 0;
