@@ -65,8 +65,11 @@ struct pending { /* a blocking call that has not returned yet */
 	long done;       /* send: bytes taken so far */
 };
 
+struct dl_epoll; /* drill_io.c */
 struct dfd {
 	struct tapir_tcp *t;
+	struct dl_epoll *ep;    /* an epoll descriptor (t NULL) */
+	bool dropped;           /* its connection was tcpdrop'ed (t NULL): close works */
 	bool nonblock;
 };
 
@@ -91,6 +94,10 @@ struct drill {
 	struct nbr_req nbrq[DL_NBRQ];  /* answered once tapir's call has returned */
 	unsigned nnbr;
 	struct pending pend;
+	char dir[1024];         /* the script's directory: shell lines run there */
+	unsigned unmapped;      /* settings and commands drill could not take */
+	unsigned ns_runs;       /* shell commands run in a throwaway namespace */
+	unsigned py_run, py_skipped; /* %{ }% blocks */
 	int result, line;
 	bool plain;             /* a script error, not a mismatch: no "expected" */
 	char msg[512];
@@ -130,6 +137,18 @@ void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g);
 void drill_fmt_exp(char *b, size_t n, const struct dl_pkt *k);
 /* Whether what tapir sent (G) is what the '>' line K expects. */
 bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *g);
+
+/* ---- drill_shell.c, drill_setting.c, drill_python.c ---- */
+/* A `shell line`: its sysctl writes (also in the files it runs), FreeBSD's
+ * sockstat, the rest in a throwaway network and mount namespace. */
+void drill_shell(struct drill *d, const struct dl_event *e);
+/* sysctl NAME=VALUE onto tapir's config or profile; an unknown one is
+ * reported and counted. */
+void drill_setting(struct drill *d, int line, const char *name, const char *value);
+/* A %{ }% block against tapir's TCP_INFO of the socket under test. */
+void drill_python(struct drill *d, const struct dl_event *e);
+/* Ends the python3 the blocks ran in (one per run). */
+void drill_python_end(void);
 
 /* ---- drill_syscall.c ---- */
 /* The call of E, due between LO and HI: at once, or pending when it blocks. */
