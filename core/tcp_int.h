@@ -38,6 +38,7 @@
 #define TCP_PAWS_IDLE TAPIR_SEC(24 * 24 * 3600) /* RFC 7323 5.5: 24 days */
 #define TCP_MAX_BACKOFF 12
 #define TCP_RING_CACHE 64       /* free rings of each cached size kept per stack */
+#define TCP_ACKQ 64             /* ACKs held to a turn's end (tapir_stack_defer_acks) */
 #define TCP_RING_MIN 2048       /* a ring's first allocation: a full segment */
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 #define TCP_HASH_MIN 64         /* buckets of a 4-tuple hash, at least */
@@ -212,6 +213,7 @@ struct tapir_tcp {
 	bool ack_now;                       /* send an ACK at the next output */
 	bool ack_plain;                     /* ... a challenge ACK: never with the FIN
 					     * (profile fin_on_ack) */
+	bool ack_held;                      /* ... held to the turn's end (tc->ackq) */
 	bool nodelay, keepalive, reuseaddr;
 	bool passive;                       /* opened by a listener */
 	bool timing;                        /* an RTT sample is running (Karn) */
@@ -387,6 +389,9 @@ struct tp_tcp {
 	unsigned challenge_n;
 	struct tp_wheel wheel;              /* the sockets' timers (tcp_timer.c) */
 	struct tcp_tfo tfo;                 /* TCP Fast Open (tcp_fastopen.c) */
+	bool ack_defer;                     /* tapir_stack_defer_acks is on */
+	unsigned nackq;
+	struct tapir_tcp *ackq[TCP_ACKQ];   /* the ACKs it holds (ack_held) */
 };
 
 /* A broadcast or multicast address: never a TCP endpoint (RFC 1122
@@ -429,6 +434,8 @@ void tcp_fini(struct tapir_stack *s);
 /* A zeroed TCB, NULL when memory is out (the limit is tcp_alloc's) */
 struct tapir_tcp *tcb_get(struct tapir_stack *s);
 void tcb_put(struct tapir_tcp *t);
+/* True when T's bare ACK waits for the turn's end (tapir_stack_defer_acks) */
+bool tcp_ack_hold(struct tapir_tcp *t);
 /* The 4-tuple as bytes for a keyed hash (the table's, the ISN's, a SYN
  * cookie's): 12 for IPv4, 36 for IPv6; returns the length */
 #define TCP_TUPLE_MAX 36

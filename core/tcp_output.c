@@ -604,7 +604,7 @@ int tcp_output(struct tapir_tcp *t)
 		fin = t->fin_queued && !tcp_fin_acked(t) && !(t->force && !t->snd_wnd) &&
 		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
 		if (!tcp_worth_sending(t, off, len, unsent, fin)) {
-			if (!t->ack_now)
+			if (!t->ack_now || tcp_ack_hold(t))
 				break;
 			len = 0;
 			fin = false;

@@ -387,7 +387,8 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 	t->s->now = now;
 	if (t->rcv.len && !t->shut_rd) {
 		n = len < t->rcv.len ? (uint32_t)len : t->rcv.len;
-		ring_read_at(&t->rcv, 0, buf, n);
+		if (buf) /* (NULL: consumed uncopied, as a discard wants) */
+			ring_read_at(&t->rcv, 0, buf, n);
 		ring_consume(&t->rcv, n);
 		tcp_rcv_space_adjust(t, n);
 		/* all read and nothing held beyond a hole: the memory goes

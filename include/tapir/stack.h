@@ -175,6 +175,13 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now);
  * deadline tapir_stack_poll returned while other threads call into the
  * core: it needs waking only when one of them set an earlier one. */
 tapir_time_t tapir_stack_armed(struct tapir_stack *s);
+/* For a driver that runs the application in the same turn as the input
+ * (an event loop on the stack thread): ON holds the bare ACK a connection
+ * in CLOSE-WAIT owes (the peer's FIN) until the call with ON 0, which
+ * sends what is still owed.  An application that reads the end of the
+ * stream and closes in that turn then sends its FIN with the ACK: one
+ * segment, not two. */
+void tapir_stack_defer_acks(struct tapir_stack *s, int on);
 
 /* ---- observing the stack ---- */
 

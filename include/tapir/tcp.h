@@ -80,7 +80,8 @@ int tapir_tcp_connect_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uin
  * that ended the connection. */
 long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_time_t now);
 /* Returns bytes read, 0 at end of stream, -EAGAIN when nothing is there
- * yet, or the error that ended the connection (e.g. -ECONNRESET). */
+ * yet, or the error that ended the connection (e.g. -ECONNRESET).  BUF
+ * NULL takes the bytes without copying them anywhere (a discard). */
 long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now);
 /* Bytes waiting to be read / sent-but-unacknowledged plus unsent. */
 size_t tapir_tcp_readable(const struct tapir_tcp *t);
