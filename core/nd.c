@@ -535,6 +535,8 @@ static void nd_router_set(struct tapir_stack *s, int ifindex, const uint8_t *ip,
 		if (r->used && r->expires <= s->now)
 			r->used = false;
 		if (r->used && !memcmp(r->ip, ip, 16)) {
+			if (r->fixed)
+				return; /* configured: kept whatever it advertises */
 			r->used = lifetime != 0;
 			r->expires = s->now + TAPIR_SEC(lifetime);
 			return;
@@ -548,6 +550,43 @@ static void nd_router_set(struct tapir_stack *s, int ifindex, const uint8_t *ip,
 	free_r->ifindex = (uint8_t)ifindex;
 	free_r->used = true;
 	free_r->expires = s->now + TAPIR_SEC(lifetime);
+}
+
+int tapir_iface_add_router6(struct tapir_stack *s, int ifindex, const uint8_t addr[16])
+{
+	struct nd_router *slot = NULL;
+	if (ifindex < 0 || ifindex >= s->nifaces || tapir_ipv6_is_multicast(addr) ||
+	    tapir_ipv6_is_unspecified(addr) || tapir_ipv6_is_loopback(addr))
+		return -EINVAL;
+	for (unsigned i = 0; i < s->cfg.nd_routers; i++) {
+		struct nd_router *r = &s->nd_routers[i];
+		if (r->used && !memcmp(r->ip, addr, 16)) {
+			slot = r; /* learned already: configured now */
+			break;
+		}
+		if (!slot && (!r->used || r->expires <= s->now))
+			slot = r;
+	}
+	/* a full list: a learned router gives way to the configured one */
+	for (unsigned i = 0; !slot && i < s->cfg.nd_routers; i++)
+		if (!s->nd_routers[i].fixed)
+			slot = &s->nd_routers[i];
+	if (!slot)
+		return -ENOSPC;
+	*slot = (struct nd_router){.ifindex = (uint8_t)ifindex, .used = true, .fixed = true,
+				   .expires = TAPIR_TIME_NEVER};
+	memcpy(slot->ip, addr, 16);
+	return 0;
+}
+
+int tapir_ipv6_router(const struct tapir_stack *s, uint8_t addr[16])
+{
+	int ifindex;
+	const uint8_t *r = nd_default_router(s, &ifindex);
+	if (!r)
+		return -1;
+	memcpy(addr, r, 16);
+	return ifindex;
 }
 
 /* RFC 4861 6.3.6: a router known reachable (or probably so) first. */
