@@ -288,12 +288,18 @@ static int addr_slot(const struct tapir_stack *s, int ifindex, const uint8_t *a)
 	return -1;
 }
 
-/* The address is ours (DAD passed, or is off); once the link-local one
- * is, routers may be asked (RFC 4861 6.3.7). */
+/* The address is ours (DAD passed, or is off): announced; once the
+ * link-local one is, routers may be asked (RFC 4861 6.3.7). */
 static void addr_ready(struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
 {
 	struct tp_iface *ifc = &s->ifaces[ifindex];
 	a->state = TAPIR_ADDR6_PREFERRED;
+	/* RFC 4861 7.2.6: one unsolicited advertisement to all nodes, Override
+	 * set, so that a neighbour still holding another link-layer address
+	 * for it (the same address on another MAC before: a restarted tapir
+	 * with a fresh one) takes ours at once, as the IPv4 announcement
+	 * does (RFC 5227 2.3) */
+	nd_send_na(s, ifindex, a->a, tp_ip6_all_nodes, TAPIR_ND_NA_OVERRIDE);
 	if (a == &ifc->a6[0]) {
 		ifc->rs_left = MAX_RTR_SOLICITATIONS;
 		TP_ARM(s, ifc->rs_at, s->now + tp_rand(s) % MAX_RTR_SOLICITATION_DELAY);
