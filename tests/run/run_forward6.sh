@@ -20,11 +20,8 @@ require_root curl sha256sum
 NS_IPV6=1
 ns_create
 fwd_plain_tcp
-A6=fd00::2 K6=fd00::1
-PCAP=$WORK/fwd6.pcap
-WWW=$WORK/www
-mkdir -p "$WWW"
-head -c 4194304 /dev/urandom >"$WWW/4m.bin"
+A6=fd00::2 K6=fd00::1 PCAP=$WORK/fwd6.pcap WWW=$WORK/www
+mkdir -p "$WWW" && head -c 4194304 /dev/urandom >"$WWW/4m.bin" || fail "cannot write $WWW"
 
 # ---- a malformed rule: one line, exit 2 ----
 out=$(nsx "$TAPIR" host --tap "$TAP" --addr "$HOST_ADDR/24" --forward 80=::1:8000 2>&1)
