@@ -145,6 +145,14 @@ int tapir_iface_add_ipv6(struct tapir_stack *s, int ifindex, const uint8_t addr[
  * (autonomous flag set, /64), each through DAD, removed when its valid
  * lifetime ends.  Off by default ("only when asked"); turns IPv6 on. */
 int tapir_iface_set_slaac(struct tapir_stack *s, int ifindex, int on, tapir_time_t now);
+/* A default router configured by hand (RFC 4861 6.3.4 leaves the list to
+ * the host): off-link destinations go through ADDR (link-local, or on a
+ * prefix of the interface), whatever advertisements say.  -EINVAL, -ENOSPC. */
+int tapir_iface_add_router6(struct tapir_stack *s, int ifindex, const uint8_t addr[16]);
+/* The default router off-link IPv6 goes through (RFC 4861 6.3.6), learned
+ * from advertisements or configured: its interface, its address in ADDR;
+ * -1 when there is none. */
+int tapir_ipv6_router(const struct tapir_stack *s, uint8_t addr[16]);
 enum tapir_addr6_state { TAPIR_ADDR6_FREE, TAPIR_ADDR6_TENTATIVE, TAPIR_ADDR6_PREFERRED,
 			 TAPIR_ADDR6_DUPLICATE };
 /* The interface's I-th IPv6 address (0 is the link-local one); its state,
