@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 
 #include <tapir/wire.h>
 
@@ -105,6 +106,11 @@ static int capture_open(struct syn_engine *x, char *err, size_t errlen)
 		return -1;
 	}
 	pcap_setdirection(x->pc, PCAP_D_IN);
+	/* and the kernel does not even copy our own SYNs to the capture (a
+	 * clone per SYN, the ring's pages copied: Linux 4.20's
+	 * PACKET_IGNORE_OUTGOING; without it the filter still drops them) */
+	(void)setsockopt(pcap_get_selectable_fd(x->pc), SOL_PACKET, PACKET_IGNORE_OUTGOING, &(int){1},
+			 sizeof(int));
 	dlt = pcap_datalink(x->pc);
 	switch (dlt) {
 	case DLT_LINUX_SLL: x->linkoff = 16; break;
@@ -195,12 +201,13 @@ static const struct nu_addr *source_for(struct syn_engine *x, const struct check
 	size_t h = x->grp ? x->grp[t->host] : t->host;
 	const struct nu_addr *dst = &x->c->hosts.v[h].addr;
 	struct sockaddr_storage sa;
-	socklen_t len = nu_addr_sockaddr(dst, 9, &sa);
+	socklen_t len;
 	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
 	struct nu_addr *src = &x->src[h];
 	int *fd = &x->udp[dst->family == AF_INET6];
 	if (src->family)
 		return src;
+	len = nu_addr_sockaddr(dst, 9, &sa);
 	/* a connected UDP socket asks the routing table; it sends nothing.
 	 * One socket, connected anew each time (AF_UNSPEC first: the source
 	 * it chose is forgotten, Linux's udp_disconnect) */
@@ -398,8 +405,7 @@ static int syn_send(void *state, const struct check_target *t)
 	uint32_t sent_us;
 	uint8_t seg[SYN_LEN];
 	struct sockaddr_storage sa;
-	/* raw sockets take the port as 0 (Linux: else EINVAL over IPv6) */
-	socklen_t salen = nu_addr_sockaddr(&t->addr, 0, &sa);
+	socklen_t salen;
 	struct probe *p = &c->pr[t->idx];
 	if (!src) {
 		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
@@ -408,6 +414,8 @@ static int syn_send(void *state, const struct check_target *t)
 	}
 	if (syn_send_ring(x, t, src) == 0)
 		return 0;
+	/* raw sockets take the port as 0 (Linux: else EINVAL over IPv6) */
+	salen = nu_addr_sockaddr(&t->addr, 0, &sa);
 	if (t->addr.family == AF_INET) {
 		unsigned k = x->b.n++;
 		syn_build(x->b.seg[k], x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));

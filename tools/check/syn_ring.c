@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
@@ -32,7 +33,7 @@
 #include "syn_ring.h"
 #include "util.h"
 
-#define FRAME_SIZE 128 /* a TPACKET2 header (32) and the largest SYN frame (78) */
+#define FRAME_SIZE 128 /* a TPACKET2 header (32), a virtio_net_hdr (10), the largest SYN frame (78) */
 #define BLOCK_SIZE 4096
 #define BLOCKS 64      /* 2048 frames in flight per interface */
 #define FRAMES (BLOCKS * (BLOCK_SIZE / FRAME_SIZE))
@@ -109,7 +110,12 @@ static int ring_if_open(struct ring_if *ri, int ifindex)
 	if (fd < 0 || ether_mac(ifindex, ri->mac))
 		goto fail;
 	/* a malformed frame is skipped, not left to stop the ring */
+	/* each frame after a virtio_net_hdr whose hdr_len is the whole frame:
+	 * the kernel then copies it into the buffer instead of lending it the
+	 * ring's page, which a veth would copy again, and the frame is freed
+	 * (its slot available) at once */
 	if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v2, sizeof(v2)) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) ||
 	    setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)))
 		goto fail;
@@ -263,6 +269,8 @@ int syn_ring_put(struct syn_ring *r, int hop, const struct nu_addr *src, const s
 	if (!hop_known(r, e, now_us) || !(ph = free_frame(ri)))
 		return -1;
 	f = (uint8_t *)ph + DATA_OFF;
+	*(struct virtio_net_hdr *)f = (struct virtio_net_hdr){.hdr_len = (uint16_t)(TAPIR_ETH_HLEN + iphl + len)};
+	f += sizeof(struct virtio_net_hdr);
 	memcpy(f, e->mac, 6);
 	memcpy(f + 6, ri->mac, 6);
 	tapir_put16(f + 12, v6 ? ETH_P_IPV6 : ETH_P_IP);
@@ -271,7 +279,7 @@ int syn_ring_put(struct syn_ring *r, int hop, const struct nu_addr *src, const s
 	else
 		put_ipv4(f + TAPIR_ETH_HLEN, src, dst, len, tapir_get16(seg + TAPIR_TH_SEQ + 2));
 	memcpy(f + TAPIR_ETH_HLEN + iphl, seg, len);
-	ph->tp_len = ph->tp_snaplen = TAPIR_ETH_HLEN + iphl + len;
+	ph->tp_len = ph->tp_snaplen = (uint32_t)(sizeof(struct virtio_net_hdr) + TAPIR_ETH_HLEN + iphl + len);
 	__atomic_store_n(&ph->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 	ri->head = (ri->head + 1) % FRAMES;
 	if (++ri->pending >= SEND_EVERY)
