@@ -22,7 +22,9 @@
 # (default 1000,10000,100000) the idle-connection counts of the scale rows,
 # BENCH_SCALE_ONLY=1 runs those rows (and CRR) only; BENCH_BULK_ONLY=1 the
 # bulk rows only (tput_*: no scale, RR or CRR); BENCH_CRR_ONLY=1 the
-# connections/s rows only (a fresh server, no scale rows).
+# connections/s rows only (a fresh server, no scale rows); BENCH_TAPIR=PATH
+# runs tapir host from another build (before/after a change, each against
+# the kernel of its own run).
 #
 # The scale rows: load.c's scale mode holds idle connections from several
 # client processes (RLIMIT_NOFILE: 20,000 here) and from the source
@@ -131,7 +133,7 @@ server() {
 		ip -n "$NS_T" addr add 10.77.0.1/24 dev "$dev"
 		for a in ${SRC_T//,/ }; do ip -n "$NS_T" addr add "$a/24" dev "$dev"; done
 		case $sys in
-		tapir-host) ip netns exec "$NS_T" build/tapir host --tap "$dev" --addr 10.77.0.2/24 \
+		tapir-host) ip netns exec "$NS_T" "${BENCH_TAPIR:-build/tapir}" host --tap "$dev" --addr 10.77.0.2/24 \
 			--serve echo,discard,chargen ${HOST_MAX:+--max-sockets "$HOST_MAX"} >"$OUT/srv.log" 2>&1 & ;;
 		tapir-run) ip netns exec "$NS_T" build/tapir run --tap "$dev" --addr 10.77.0.2/24 \
 			-- "$BIN/ksrv" 1 >"$OUT/srv.log" 2>&1 & ;;
