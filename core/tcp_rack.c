@@ -356,7 +356,12 @@ static void rack_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 	if (!len && !fin)
 		return;
 	t->timing = false; /* Karn */
-	tcp_send_segment(t, seq, TAPIR_TH_ACK | (fin ? TAPIR_TH_FIN : 0), off, len);
+	/* the copy is the segment as first sent: PSH where its data ended
+	 * the send buffer (RFC 9293 3.9.1), as tcp_output marks it */
+	uint8_t flags = TAPIR_TH_ACK | (fin ? TAPIR_TH_FIN : 0);
+	if (len && off + len == t->snd.len)
+		flags |= TAPIR_TH_PSH;
+	tcp_send_segment(t, seq, flags, off, len);
 	STAT(t->s, tcp_retransmits);
 	tcp_rack_sent(t, seq, len + fin, t->snd_max);
 }
