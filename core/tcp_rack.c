@@ -109,7 +109,9 @@ static void pto_arm(struct tapir_tcp *t)
 	/* one that may not be scheduled leaves the RTO alone */
 	if (t->rack.tmr == TCP_RACK_TMR_PTO)
 		t->t_rack = TAPIR_TIME_NEVER;
-	if (!t->rack.tlp || !flight || t->nsacked || t->in_recovery || SEQ_LT(t->snd_una, t->recover))
+	/* (behind a zero window the persist timer probes, RFC 9293 3.8.6.1) */
+	if (!t->rack.tlp || !flight || !t->snd_wnd || t->nsacked || t->in_recovery ||
+	    SEQ_LT(t->snd_una, t->recover))
 		return;
 	pto = t->srtt ? 2 * t->srtt : TAPIR_SEC(1);
 	if (t->srtt && flight <= t->mss)
