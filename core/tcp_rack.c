@@ -503,9 +503,14 @@ static void tlp_send_probe(struct tapir_tcp *t)
 	}
 	r->tlp_is_retrans = t->snd_max == max;
 	if (r->tlp_is_retrans) {
+		/* the last segment; a FIN sent alone goes with the last data
+		 * (a bare FIN out of order is not SACKed: its probe would
+		 * tell nothing) */
+		bool fin = t->fin_sent && t->fin_seq + 1 == t->snd_max;
+		uint32_t dend = fin ? t->fin_seq : t->snd_max, span = dend - t->snd_una;
 		uint32_t seq = r->b && r->b->n ? r->b->seg[r->b->n - 1].seq : t->snd_una;
-		if (t->snd_max - seq > t->mss)
-			seq = t->snd_max - t->mss;
+		if (SEQ_GEQ(seq, dend) || dend - seq > t->mss)
+			seq = dend - (span < t->mss ? span : t->mss);
 		rack_resend(t, seq, t->snd_max - seq);
 	}
 	r->probing = false;
