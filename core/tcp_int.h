@@ -12,6 +12,9 @@
  *   tcp_output.c  what may be sent now, and building segments
  *   tcp_timer.c   retransmission, persist, delayed ACK, keepalive, 2MSL
  *   tcp_cc.c      congestion control (RFC 5681, RFC 6582)
+ *   tcp_sack.c    the SACK scoreboard and RFC 6675 loss recovery
+ *   tcp_rack.c    RACK-TLP (RFC 8985) and PRR (RFC 6937), when the profile
+ *                 asks: per-segment send times, loss by time, loss probes
  */
 #ifndef TAPIR_TCP_INT_H
 #define TAPIR_TCP_INT_H

@@ -109,7 +109,9 @@ static void pto_arm(struct tapir_tcp *t)
 	/* one that may not be scheduled leaves the RTO alone */
 	if (t->rack.tmr == TCP_RACK_TMR_PTO)
 		t->t_rack = TAPIR_TIME_NEVER;
-	if (!t->rack.tlp || !flight || t->nsacked || t->in_recovery || SEQ_LT(t->snd_una, t->recover))
+	/* (behind a zero window the persist timer probes, RFC 9293 3.8.6.1) */
+	if (!t->rack.tlp || !flight || !t->snd_wnd || t->nsacked || t->in_recovery ||
+	    SEQ_LT(t->snd_una, t->recover))
 		return;
 	pto = t->srtt ? 2 * t->srtt : TAPIR_SEC(1);
 	if (t->srtt && flight <= t->mss)
@@ -506,9 +508,14 @@ static void tlp_send_probe(struct tapir_tcp *t)
 	}
 	r->tlp_is_retrans = t->snd_max == max;
 	if (r->tlp_is_retrans) {
+		/* the last segment; a FIN sent alone goes with the last data
+		 * (a bare FIN out of order is not SACKed: its probe would
+		 * tell nothing) */
+		bool fin = t->fin_sent && t->fin_seq + 1 == t->snd_max;
+		uint32_t dend = fin ? t->fin_seq : t->snd_max, span = dend - t->snd_una;
 		uint32_t seq = r->b && r->b->n ? r->b->seg[r->b->n - 1].seq : t->snd_una;
-		if (t->snd_max - seq > t->mss)
-			seq = t->snd_max - t->mss;
+		if (SEQ_GEQ(seq, dend) || dend - seq > t->mss)
+			seq = dend - (span < t->mss ? span : t->mss);
 		rack_resend(t, seq, t->snd_max - seq);
 	}
 	r->probing = false;

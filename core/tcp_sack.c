@@ -5,7 +5,9 @@
  * small windows, and a retransmission that was itself lost found again by
  * the SACKs of data sent after it, as RACK does (RFC 8985 6.2), instead of
  * waiting for the timeout.  Connections without SACK use NewReno
- * (RFC 6582) in tcp_input.c. */
+ * (RFC 6582) in tcp_input.c.  When the profile asks for RACK (rack),
+ * tcp_rack.c finds the losses and says what the pipe holds; with prr,
+ * RFC 6937 sets cwnd on each ACK of a recovery either way. */
 #include <stdlib.h>
 
 #include "tcp_int.h"

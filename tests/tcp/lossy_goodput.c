@@ -4,7 +4,9 @@
  *
  *   [TSO=1] [RACK=1] build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
  *
- * (RACK=1: RACK-TLP and PRR, the profile fields rack, tlp, prr, on)
+ * (RACK=1: RACK-TLP and PRR, the profile fields rack, tlp, prr, on;
+ * PRR=1: PRR alone; NOPRR=1 with RACK=1: RACK-TLP alone; NOREORDER=1: loss
+ * only, no reordering, duplicates, corruption or jitter)
  *
  * prints per seed the simulated seconds, goodput and the sender's
  * counters (retransmissions, fast retransmits, timeouts). */

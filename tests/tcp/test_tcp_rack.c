@@ -35,6 +35,7 @@ struct bench {
 	unsigned nr;
 	uint8_t *out;
 	size_t got;
+	bool fin; /* A shuts down after its data */
 };
 
 static bool hook(void *arg, int to, const uint8_t *f, size_t len)
@@ -93,6 +94,8 @@ static void bench_send(struct bench *b, unsigned segs, tapir_time_t limit)
 	assert_true(len <= sizeof(data));
 	memset(data, 'r', len);
 	assert_int_equal(tapir_tcp_send(b->p.cli, data, len, b->sim.now), (long)len);
+	if (b->fin)
+		tapir_tcp_shutdown(b->p.cli, TAPIR_SHUT_WR, b->sim.now);
 	b->out = malloc(len);
 	while (b->got < len && b->sim.now < end) {
 		long n;
@@ -170,6 +173,32 @@ static void test_tlp_tail_loss(void **state)
 	assert_int_equal(st->tcp_tlp_probes, 1);
 	assert_int_equal(st->tcp_timeouts, 0);
 	assert_int_equal(st->tcp_retransmits, 2);
+	bench_close(&b);
+}
+
+/* RFC 8985 7.3: the last data segment is lost and the FIN went alone
+ * after it; the probe sends the last data segment again with the FIN, its
+ * SACK... no: its cumulative ACK repairs it all, with no timeout. */
+static void test_tlp_fin(void **state)
+{
+	struct bench b;
+	const struct tseg *probe;
+	char c;
+	(void)state;
+	bench_open(&b, true, true);
+	b.fin = true;
+	b.r[0] = (struct rule){.seg = 2, .drop = 1};
+	b.nr = 1;
+	bench_send(&b, 3, TAPIR_SEC(5));
+	sim_advance(&b.sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(b.p.srv, &c, 1, b.sim.now), 0); /* the FIN is in */
+	if (getenv("DUMP"))
+		tap_dump(&b.sim);
+	probe = copy_of(&b, 2, 1);
+	assert_non_null(probe);
+	assert_true(probe->flags & TAPIR_TH_FIN);
+	assert_int_equal(tapir_stats(b.sim.st[0])->tcp_tlp_probes, 1);
+	assert_int_equal(tapir_stats(b.sim.st[0])->tcp_timeouts, 0);
 	bench_close(&b);
 }
 
@@ -293,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tlp_tail_loss),
+		cmocka_unit_test(test_tlp_fin),
 		cmocka_unit_test(test_tail_loss_rto_without_tlp),
 		cmocka_unit_test(test_lost_retransmission),
 		cmocka_unit_test(test_reordering_within_window),
