@@ -21,7 +21,8 @@
 # BENCH_ONLY="lwip kernel" runs some of the systems only; BENCH_SCALE
 # (default 1000,10000,100000) the idle-connection counts of the scale rows,
 # BENCH_SCALE_ONLY=1 runs those rows (and CRR) only; BENCH_BULK_ONLY=1 the
-# bulk rows only (tput_*: no scale, RR or CRR).
+# bulk rows only (tput_*: no scale, RR or CRR); BENCH_CRR_ONLY=1 the
+# connections/s rows only (a fresh server, no scale rows).
 #
 # The scale rows: load.c's scale mode holds idle connections from several
 # client processes (RLIMIT_NOFILE: 20,000 here) and from the source
@@ -175,7 +176,7 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 	# SCALE, RSS (and the kernel's slab) and CPU per request at each; the
 	# old memory rows (1000, 10000) are read from the same points
 	LOAD_TIMEOUT=$((120 + SCALE_MAX / 200))
-	[[ -n ${BENCH_BULK_ONLY:-} ]] && sys_scale=none || sys_scale=$sys
+	[[ -n ${BENCH_BULK_ONLY:-}${BENCH_CRR_ONLY:-} ]] && sys_scale=none || sys_scale=$sys
 	case $sys_scale in
 	tapir-host) HOST_MAX=$((SCALE_MAX + 1024)) server "$sys" 1500 &&
 		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC"; stop_server ;;
@@ -189,7 +190,7 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC" slab; stop_server ;;
 	esac
 	LOAD_TIMEOUT=30
-	if [[ -n ${BENCH_SCALE_ONLY:-} ]]; then
+	if [[ -n ${BENCH_SCALE_ONLY:-}${BENCH_CRR_ONLY:-} ]]; then
 		[[ $sys != tap-ceiling ]] && server "$sys" 1500 && crr_rows "$sys"
 		stop_server
 		continue

@@ -62,6 +62,8 @@ static bool freebsd_profile(struct drill *d, const char *name, long long v)
 		p->keepintvl_s = (uint32_t)(v / 1000);
 	else if (!strcmp(name, "net.inet.tcp.keepcnt") && v > 0)
 		p->keepcnt = (uint32_t)v;
+	else if (!strcmp(name, "net.inet.tcp.keepinit") && v >= 1000)
+		p->keepinit_s = (uint32_t)(v / 1000);
 	else if (d->s) /* the rest is fixed once the stack runs */
 		return false;
 	else if (!strcmp(name, "net.inet.tcp.rexmit_initial") && v > 0)
@@ -172,8 +174,9 @@ static bool no_op(const char *name, const long long *v, int n)
 static const char *const known_freebsd[] = {
 	"net.inet.tcp.insecure_syn", "net.inet.tcp.insecure_rst", "net.inet.tcp.drop_synfin",
 	"net.inet.tcp.icmp_may_rst", "net.inet.tcp.keepidle", "net.inet.tcp.keepintvl",
-	"net.inet.tcp.keepcnt", "net.inet.tcp.rexmit_initial", "net.inet.tcp.rexmit_min",
-	"kern.ipc.maxsockbuf", "net.inet.tcp.rexmit_slop", "net.inet.tcp.delacktime", NULL
+	"net.inet.tcp.keepcnt", "net.inet.tcp.keepinit", "net.inet.tcp.rexmit_initial",
+	"net.inet.tcp.rexmit_min", "kern.ipc.maxsockbuf", "net.inet.tcp.rexmit_slop",
+	"net.inet.tcp.delacktime", NULL
 };
 static const char *const known_linux[] = {
 	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl",

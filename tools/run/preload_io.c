@@ -134,8 +134,13 @@ PL_API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 		return pl.sendto(fd, buf, n, flags, to, tolen);
 	if (f.kind == TRUN_UDP)
 		return udp_send(fd, &f, &v, 1, to, tolen, flags);
+	/* MSG_FASTOPEN (RFC 7413, Linux's): connect, then send; the host's
+	 * handshake is a plain one (a non-blocking call: EINPROGRESS, as
+	 * Linux's without a cookie) */
+	if ((flags & MSG_FASTOPEN) && connect(fd, to, tolen) < 0)
+		return -1;
 	/* connected TCP ignores an address, as Linux's; MSG_MORE is a hint */
-	return tcp_write_done(&f, pl.sendto(fd, buf, n, flags & ~MSG_MORE, NULL, 0));
+	return tcp_write_done(&f, pl.sendto(fd, buf, n, flags & ~(MSG_MORE | MSG_FASTOPEN), NULL, 0));
 }
 
 PL_API ssize_t send(int fd, const void *buf, size_t n, int flags)
