@@ -94,6 +94,13 @@ static bool linux_profile(struct drill *d, const char *name, long long v)
 		p->keepintvl_s = (uint32_t)v;
 	else if (!strcmp(name, "net.ipv4.tcp_keepalive_probes") && v > 0)
 		p->keepcnt = (uint32_t)v;
+	else if (!strcmp(name, "net.ipv4.tcp_recovery") && !(v & ~1LL))
+		p->rack = (uint8_t)v; /* 0x1: RACK loss detection (RFC 8985 6) */
+	else if (!strcmp(name, "net.ipv4.tcp_early_retrans") && v <= 4)
+		p->tlp = v >= 3; /* 3, 4: tail loss probes (RFC 8985 7) */
+	else if (!strcmp(name, "net.ipv4.tcp_fastopen") && !(v & ~0x403LL))
+		/* 0x1 client, 0x2 server, 0x400 every listener (RFC 7413) */
+		p->fastopen = (uint8_t)((v & 3) | (v & 0x400 ? 4 : 0));
 	else if (d->s)
 		return false;
 	else if (!strcmp(name, "net.ipv4.tcp_syn_retries") && v > 0 && v <= 127)
@@ -181,7 +188,8 @@ static const char *const known_freebsd[] = {
 static const char *const known_linux[] = {
 	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl",
 	"net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_syn_retries", "net.ipv4.tcp_rto_min_us",
-	"net.ipv4.tcp_rto_max_ms", "net.ipv4.tcp_retries2", "net.ipv4.tcp_fin_timeout", NULL
+	"net.ipv4.tcp_rto_max_ms", "net.ipv4.tcp_retries2", "net.ipv4.tcp_fin_timeout",
+	"net.ipv4.tcp_recovery", "net.ipv4.tcp_early_retrans", "net.ipv4.tcp_fastopen", NULL
 };
 static const char *const known_all[] = {
 	"net.inet.tcp.ecn.enable", "net.ipv4.tcp_ecn", "net.inet.tcp.ecn.maxretries",
