@@ -249,6 +249,10 @@ static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, 
 	 * sequence numbers (and inbound ACKs) are relative to it */
 	if ((g.flags & DL_SYN) && (e->pkt.flags & DL_SYN) && !e->pkt.seq_any)
 		d->isn = g.seq - e->pkt.seq;
+	if ((g.flags & (DL_SYN | DL_ACK)) == DL_SYN) {
+		d->risn = 0; /* a new active open: its SYN,ACK will tell */
+		d->synack_pending = true;
+	}
 	if (d->profile == TAPIR_PROFILE_LINUX && !e->pkt.seq_any && g.len && g.len < e->pkt.len &&
 	    g.seq - d->isn == e->pkt.seq)
 		gso_merge(d, &g, fr.t, e->pkt.len);

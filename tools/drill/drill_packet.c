@@ -282,7 +282,12 @@ void drill_inject_tcp(struct drill *d, const struct dl_event *e)
 	tl = TAPIR_TCP_HLEN + ol + k->len;
 	tapir_put16(th + TAPIR_TH_SPORT, d->rport);
 	tapir_put16(th + TAPIR_TH_DPORT, d->lport);
-	tapir_put32(th + TAPIR_TH_SEQ, k->seq);
+	if ((k->flags & (DL_SYN | DL_ACK)) == (DL_SYN | DL_ACK) && d->synack_pending) {
+		d->risn = k->seq;
+		d->synack_pending = false;
+	}
+	/* a SYN's number as written; the rest relative to the script's ISN */
+	tapir_put32(th + TAPIR_TH_SEQ, k->flags & DL_SYN ? k->seq : k->seq + d->risn);
 	/* packetdrill: inbound ACK numbers are relative to tapir's ISN */
 	tapir_put32(th + TAPIR_TH_ACK_NO, k->has_ack ? k->ack + d->isn : 0);
 	th[TAPIR_TH_OFF] = (uint8_t)(((TAPIR_TCP_HLEN + ol) / 4) << 4);
@@ -471,7 +476,7 @@ void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g)
 	uint32_t s = g->seq - d->isn;
 	w += snprintf(b + w, n - (size_t)w, " %u:%u(%u)", s, s + g->len, g->len);
 	if (g->flags & DL_ACK)
-		w += snprintf(b + w, n - (size_t)w, " ack %u", g->ack);
+		w += snprintf(b + w, n - (size_t)w, " ack %u", g->ack - d->risn);
 	w += snprintf(b + w, n - (size_t)w, " win %u", g->win);
 	if (g->nopt)
 		fmt_opts(b + w, n - (size_t)w, g->opt, g->nopt);
@@ -536,7 +541,7 @@ static bool opts_match(struct drill *d, const struct dl_pkt *k, const struct seg
 			/* packetdrill checks no TS val (its clock is not ours) */
 			if (a[i].kind == DL_OPT_TS && j == 0)
 				continue;
-			if (a[i].v[j] != b[i].v[j])
+			if (a[i].v[j] + (a[i].kind == DL_OPT_SACK ? d->risn : 0) != b[i].v[j])
 				return false;
 		}
 	}
@@ -549,7 +554,8 @@ bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *
 		return false;
 	if (!k->seq_any && (g->seq - d->isn != k->seq || g->len != k->len))
 		return false;
-	if (!k->rest_any && k->has_ack && !k->ack_any && (k->flags & DL_ACK) && g->ack != k->ack)
+	if (!k->rest_any && k->has_ack && !k->ack_any && (k->flags & DL_ACK) &&
+	    g->ack - d->risn != k->ack)
 		return false;
 	if (!k->rest_any && k->has_win && !k->win_any) {
 		/* --lenient win: the size is one OS's buffer choice; only a

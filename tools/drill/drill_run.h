@@ -85,6 +85,12 @@ struct drill {
 	int64_t last_us;        /* script time of the previous event */
 	int64_t tol;
 	uint32_t isn;           /* tapir's ISN: outbound seq and inbound ack are relative */
+	/* the script's ISN in an active open (its SYN,ACK's sequence number):
+	 * its later segments' sequence numbers and tapir's ACKs are relative
+	 * to it, as in Linux's scripts ("< S. 123:123(0)", then "1:1");
+	 * 0 otherwise (FreeBSD's scripts: absolute) */
+	uint32_t risn;
+	bool synack_pending;    /* tapir sent a SYN: the next SYN,ACK sets risn */
 	uint16_t lport, rport;  /* tapir's port and the script's */
 	uint16_t ip_id;
 	struct dfd fd[DL_MAX_FD];

@@ -94,6 +94,13 @@ static bool linux_profile(struct drill *d, const char *name, long long v)
 		p->keepintvl_s = (uint32_t)v;
 	else if (!strcmp(name, "net.ipv4.tcp_keepalive_probes") && v > 0)
 		p->keepcnt = (uint32_t)v;
+	else if (!strcmp(name, "net.ipv4.tcp_recovery") && !(v & ~1LL))
+		p->rack = (uint8_t)v; /* 0x1: RACK loss detection (RFC 8985 6) */
+	else if (!strcmp(name, "net.ipv4.tcp_early_retrans") && v <= 4)
+		p->tlp = v >= 3; /* 3, 4: tail loss probes (RFC 8985 7) */
+	else if (!strcmp(name, "net.ipv4.tcp_fastopen") && !(v & ~0x403LL))
+		/* 0x1 client, 0x2 server, 0x400 every listener (RFC 7413) */
+		p->fastopen = (uint8_t)((v & 3) | (v & 0x400 ? 4 : 0));
 	else if (d->s)
 		return false;
 	else if (!strcmp(name, "net.ipv4.tcp_syn_retries") && v > 0 && v <= 127)
@@ -169,35 +176,48 @@ static bool no_op(const char *name, const long long *v, int n)
 	       (!strcmp(name, "net.inet.tcp.rexmit_drop_options") && off);
 }
 
-/* Every name above, and whose profile it belongs to ("" for all) */
-static const struct { const char *name, *profile; } known[] = {
-	{"net.inet.tcp.insecure_syn", "freebsd"}, {"net.inet.tcp.insecure_rst", "freebsd"},
-	{"net.inet.tcp.drop_synfin", "freebsd"}, {"net.inet.tcp.icmp_may_rst", "freebsd"},
-	{"net.inet.tcp.keepidle", "freebsd"}, {"net.inet.tcp.keepintvl", "freebsd"},
-	{"net.inet.tcp.keepcnt", "freebsd"}, {"net.inet.tcp.keepinit", "freebsd"}, {"net.inet.tcp.rexmit_initial", "freebsd"},
-	{"net.inet.tcp.rexmit_min", "freebsd"}, {"kern.ipc.maxsockbuf", "freebsd"},
-	{"net.inet.tcp.rexmit_slop", "freebsd"}, {"net.inet.tcp.delacktime", "freebsd"},
-	{"net.ipv4.tcp_keepalive_time", "linux"}, {"net.ipv4.tcp_keepalive_intvl", "linux"},
-	{"net.ipv4.tcp_keepalive_probes", "linux"}, {"net.ipv4.tcp_syn_retries", "linux"},
-	{"net.ipv4.tcp_rto_min_us", "linux"}, {"net.ipv4.tcp_rto_max_ms", "linux"},
-	{"net.ipv4.tcp_retries2", "linux"}, {"net.ipv4.tcp_fin_timeout", "linux"},
-	{"net.inet.tcp.ecn.enable", ""}, {"net.ipv4.tcp_ecn", ""},
-	{"net.inet.tcp.ecn.maxretries", ""}, {"net.inet.tcp.recvspace", ""},
-	{"net.inet.tcp.sendspace", ""}, {"net.ipv4.tcp_rmem", ""}, {"net.ipv4.tcp_wmem", ""},
-	{"net.ipv4.tcp_sack", ""}, {"net.inet.tcp.sack.enable", ""},
-	{"net.ipv4.tcp_timestamps", ""}, {"net.ipv4.tcp_window_scaling", ""},
-	{"net.inet.tcp.rfc1323", ""}, {"net.ipv4.tcp_syncookies", ""},
-	{"net.inet.tcp.syncookies", ""}, {"net.inet.tcp.rexmit_drop_options", ""},
-	{"net.inet.tcp.blackhole", ""},
-	{"net.ipv4.tcp_max_syn_backlog", ""}, {"net.ipv4.tcp_congestion_control", ""},
-	{NULL, NULL},
+/* Every name above: the freebsd profile's, the linux profile's, and those
+ * of every profile */
+static const char *const known_freebsd[] = {
+	"net.inet.tcp.insecure_syn", "net.inet.tcp.insecure_rst", "net.inet.tcp.drop_synfin",
+	"net.inet.tcp.icmp_may_rst", "net.inet.tcp.keepidle", "net.inet.tcp.keepintvl",
+	"net.inet.tcp.keepcnt", "net.inet.tcp.keepinit", "net.inet.tcp.rexmit_initial",
+	"net.inet.tcp.rexmit_min", "kern.ipc.maxsockbuf", "net.inet.tcp.rexmit_slop",
+	"net.inet.tcp.delacktime", NULL
 };
+static const char *const known_linux[] = {
+	"net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl",
+	"net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_syn_retries", "net.ipv4.tcp_rto_min_us",
+	"net.ipv4.tcp_rto_max_ms", "net.ipv4.tcp_retries2", "net.ipv4.tcp_fin_timeout",
+	"net.ipv4.tcp_recovery", "net.ipv4.tcp_early_retrans", "net.ipv4.tcp_fastopen", NULL
+};
+static const char *const known_all[] = {
+	"net.inet.tcp.ecn.enable", "net.ipv4.tcp_ecn", "net.inet.tcp.ecn.maxretries",
+	"net.inet.tcp.recvspace", "net.inet.tcp.sendspace", "net.ipv4.tcp_rmem",
+	"net.ipv4.tcp_wmem", "net.ipv4.tcp_sack", "net.inet.tcp.sack.enable",
+	"net.ipv4.tcp_timestamps", "net.ipv4.tcp_window_scaling", "net.inet.tcp.rfc1323",
+	"net.ipv4.tcp_syncookies", "net.inet.tcp.syncookies", "net.inet.tcp.rexmit_drop_options",
+	"net.inet.tcp.blackhole", "net.ipv4.tcp_max_syn_backlog",
+	"net.ipv4.tcp_congestion_control", NULL
+};
+
+/* NAME's profile: "freebsd", "linux", "" (every one), or NULL (unknown) */
+static const char *known_profile(const char *name)
+{
+	static const struct { const char *const *names; const char *profile; } lists[] = {
+		{known_freebsd, "freebsd"}, {known_linux, "linux"}, {known_all, ""}};
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (const char *const *n = lists[i].names; *n; n++)
+			if (!strcmp(*n, name))
+				return lists[i].profile;
+	return NULL;
+}
 
 void drill_setting(struct drill *d, int line, const char *name, const char *value)
 {
 	long long v[3] = {0};
 	int n = numbers(value, v, 3);
-	size_t k = 0;
+	const char *profile;
 	drill_note(d, "line %d: sysctl %s=%s", line, name, value);
 	if (general(d, name, v, n) || no_op(name, v, n))
 		return;
@@ -210,15 +230,13 @@ void drill_setting(struct drill *d, int line, const char *name, const char *valu
 		d->cfg.tcp_congestion = !strcmp(value, "reno") ? TAPIR_CC_NEWRENO : TAPIR_CC_CUBIC;
 		return;
 	}
-	while (known[k].name && strcmp(known[k].name, name))
-		k++;
-	if (known[k].name) {
+	if ((profile = known_profile(name))) {
 		/* another profile's, a value tapir has no use for, or after
 		 * the first socket when the stack fixes it: the script then
 		 * shows the profile's own behaviour */
 		drill_note(d, "line %d: sysctl %s=%s skipped (%s%s)", line, name, value,
-			   known[k].profile[0] ? known[k].profile : "value or time",
-			   known[k].profile[0] ? " profile only, or its value or time" : "");
+			   profile[0] ? profile : "value or time",
+			   profile[0] ? " profile only, or its value or time" : "");
 		return;
 	}
 	d->unmapped++;

@@ -159,6 +159,7 @@ static bool call_connect(struct call *c)
 	struct drill *d = c->d;
 	struct res *r = c->r;
 	enum tapir_tcp_state st = tapir_tcp_state(c->f->t);
+	int rc;
 	if (c->p->on) { /* a blocking connect: done when the handshake is */
 		if (st == TAPIR_TCP_SYN_SENT || st == TAPIR_TCP_SYN_RECEIVED)
 			return false;
@@ -168,9 +169,15 @@ static bool call_connect(struct call *c)
 		}
 		return true;
 	}
-	dc_set_res(r, tapir_tcp_connect_addr(c->f->t, &d->sc->cfg.remote, d->sc->cfg.connect_port,
-					  d->now));
-	if (r->err) {
+	rc = tapir_tcp_connect_addr(c->f->t, &d->sc->cfg.remote, d->sc->cfg.connect_port, d->now);
+	/* 1: TCP_FASTOPEN_CONNECT with a cookie: no SYN until the first
+	 * write (RFC 7413 4.2), and connect returns 0 at once, as Linux's */
+	dc_set_res(r, rc == 1 ? 0 : rc);
+	if (r->err || rc == 1) {
+		if (rc == 1) {
+			tapir_tcp_local_addr(c->f->t, &(struct tapir_ip){{0}}, &d->lport);
+			d->rport = d->sc->cfg.connect_port;
+		}
 		drill_settle(d);
 		return true;
 	}
