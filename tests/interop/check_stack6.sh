@@ -29,12 +29,13 @@ openssl req -newkey rsa:2048 -nodes -keyout def.key -out def.csr -subj "/O=Tapir
 	fail "openssl: certificate"
 SERVER=$("$PY" -c 'import http.server as h; r=h.SimpleHTTPRequestHandler; print(r.server_version+" "+r.sys_version)')
 mkdir -p www && echo hello >www/index.html
-tx "$PY" -m http.server 8080 --bind :: --directory www >/dev/null 2>&1 &
+# (the servers live through the whole test: NSX_TIMEOUT)
+NSX_TIMEOUT=300 tx "$PY" -m http.server 8080 --bind :: --directory www >/dev/null 2>&1 &
 CN_PIDS+=($!)
 printf '#!/bin/sh\nprintf "SSH-2.0-tapirsix\\r\\n"\nsleep 10\n' >ssh.sh && chmod +x ssh.sh || fail "ssh.sh"
-tx socat TCP6-LISTEN:2222,ipv6only=0,fork,reuseaddr EXEC:"$WORK/ssh.sh" 2>/dev/null &
+NSX_TIMEOUT=300 tx socat TCP6-LISTEN:2222,ipv6only=0,fork,reuseaddr EXEC:"$WORK/ssh.sh" 2>/dev/null &
 CN_PIDS+=($!)
-tx openssl s_server -quiet -accept "[$T6]:8443" -cert def.pem -key def.key </dev/null >/dev/null 2>&1 &
+NSX_TIMEOUT=300 tx openssl s_server -quiet -accept "[$T6]:8443" -cert def.pem -key def.key </dev/null >/dev/null 2>&1 &
 CN_PIDS+=($!)
 cn_listen "[::]:6000"
 for p in 8080 2222 8443; do

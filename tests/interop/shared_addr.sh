@@ -75,10 +75,7 @@ guard=$(nsx nft list table inet "tapir_$HOST_PID")
 grep -q 'th dport { 7, 80, 61000-65535 } counter packets [0-9]* bytes [0-9]* drop' <<<"$guard" ||
 	fail "the guard's rule: $guard"
 
-nsb curl -sf -o "$WORK/got.bin" "http://$A_ADDR/t.bin" || fail "curl to tapir's port 80"
-cmp -s "$WORK/got.bin" "$WORK/tapir/t.bin" || fail "tapir's file differs"
-[[ $(nsb curl -sf "http://$A_ADDR:8000/k.txt") == "the kernel of A" ]] || fail "the kernel's server on A:8000"
-[[ $(nsx curl -sf "http://$B_ADDR:8080/b.txt") == "the kernel of B" ]] || fail "A's kernel's outgoing connection to B"
+sh_http_checks "$A_ADDR" "$B_ADDR"
 echo hello-echo | nsb nc -N -w 5 "$A_ADDR" 7 >"$WORK/echo.out" || fail "nc to tapir's echo"
 [[ $(cat "$WORK/echo.out") == hello-echo ]] || fail "tapir's echo said: $(cat "$WORK/echo.out")"
 nsb ping -c 3 -i 0.2 -W 2 "$A_ADDR" >"$WORK/ping.out" || fail "ping to A: $(cat "$WORK/ping.out")"

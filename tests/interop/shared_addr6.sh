@@ -56,10 +56,7 @@ guard=$(nsx nft list table inet "tapir_$HOST_PID")
 grep -q "ip6 daddr $A6 .*th dport { 7, 80, 61000-65535 } counter packets [0-9]* bytes [0-9]* drop" <<<"$guard" ||
 	fail "no ip6 rule in the guard: $guard"
 
-nsb curl -gsf -o "$WORK/got.bin" "http://[$A6]/t.bin" || fail "curl -g to tapir's port 80 over IPv6"
-cmp -s "$WORK/got.bin" "$WORK/tapir/t.bin" || fail "tapir's file differs"
-[[ $(nsb curl -gsf "http://[$A6]:8000/k.txt") == "the kernel of A" ]] || fail "the kernel's server on [$A6]:8000"
-[[ $(nsx curl -gsf "http://[$B6]:8080/b.txt") == "the kernel of B" ]] || fail "A's kernel's own client to B over IPv6"
+sh_http_checks "[$A6]" "[$B6]"
 [[ $(echo hello6 | nsb nc -6 -N -w 5 "$A6" 7) == hello6 ]] || fail "nc -6 to tapir's echo"
 [[ $(echo udp6 | nsb nc -6 -u -w 2 "$A6" 7) == udp6 ]] || fail "UDP echo over IPv6 from tapir's port 7"
 nsb ping -6 -c 3 -i 0.2 -W 2 "$A6" >"$WORK/ping.out" || fail "ping -6 to A: $(cat "$WORK/ping.out")"

@@ -114,3 +114,14 @@ sh_run_fetch() {
 	must_count "tapir run: RSTs from A" "$WORK/run.pcap" "$src && tcp.flags.reset==1" -eq 0
 	log "tapir run --shared-addr: curl fetched $url byte-exact over tapir's TCP ($syn)"
 }
+
+# sh_http_checks A B: from B, tapir's $WORK/tapir/t.bin on A's port 80
+# byte-exact and the kernel's k.txt on A's port 8000; from A, the kernel's
+# own client fetching B's b.txt on 8080.  A and B as a URL names them
+# (10.78.0.1, [fd00:78::1]).
+sh_http_checks() {
+	nsb curl -gsf -o "$WORK/got.bin" "http://$1/t.bin" || fail "curl to tapir's port 80 of $1"
+	cmp -s "$WORK/got.bin" "$WORK/tapir/t.bin" || fail "tapir's file from $1 differs"
+	[[ $(nsb curl -gsf "http://$1:8000/k.txt") == "the kernel of A" ]] || fail "the kernel's server on $1:8000"
+	[[ $(nsx curl -gsf "http://$2:8080/b.txt") == "the kernel of B" ]] || fail "A's kernel's own client to $2:8080"
+}
