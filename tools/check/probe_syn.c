@@ -43,20 +43,26 @@ struct syn_engine {
 	int raw, raw6; /* per family, -1 when no target has it */
 	pcap_t *pc;
 	int linkoff;
-	struct nu_addr *src; /* per host: our source address, family 0 unknown */
-	uint32_t *grp;       /* per host: the first host of its /24, whose source it
-			      * shares (NULL: every host asks the kernel itself) */
+	/* Hosts in groups sharing a route: a group's source address and next
+	 * hop are asked once, of its first host.  Group numbers are dense, so
+	 * what is looked up per SYN stays in the cache (a random order over
+	 * 2^18 hosts would miss it every time if indexed by host). */
+	struct nu_addr *src; /* per group: our source address, family 0 unknown */
+	uint32_t *grp;       /* per host: its group (NULL: each host its own) */
+	uint32_t *lead;      /* per group: its first host */
+	uint32_t ngrp;
 	int udp[2];          /* the sockets that ask the routing table (v4, v6) */
 	struct check_cookie ck;
 	unsigned enobufs;
 	struct syn_batch b;
 	struct syn_ring *ring; /* the fast path (syn_ring.h), NULL: none */
-	uint32_t *hop;         /* per host (per group's first host): HOP_* below */
+	uint32_t *hop;         /* per group: HOP_* below */
+	uint32_t *hop1;        /* per host, in on-link groups: HOP_* */
 };
 
-/* x->hop[]: 0 not asked yet; else HOP_ASKED, HOP_ONLINK when the route has
- * no gateway (then each host of the group is its own next hop), and the
- * ring's hop index or HOP_RAW (the raw socket's path) in the low bits */
+/* x->hop[], x->hop1[]: 0 not asked yet; else HOP_ASKED, HOP_ONLINK when the
+ * route has no gateway (then each host of the group is its own next hop),
+ * and the ring's hop index or HOP_RAW (the raw socket's path) in the low bits */
 #define HOP_ASKED 0x40000000u
 #define HOP_ONLINK 0x80000000u
 #define HOP_RAW 0xffffffu
@@ -184,29 +190,53 @@ static void group_hosts(struct syn_engine *x)
 	const struct nu_hosts *hs = &x->c->hosts;
 	if (!routes_by_24())
 		return;
+	uint32_t n = 0;
 	x->grp = check_calloc(hs->n, sizeof(*x->grp));
+	x->lead = check_calloc(hs->n, sizeof(*x->lead));
 	for (size_t h = 0; h < hs->n; h++) {
-		const struct nu_addr *a = &hs->v[h].addr;
-		size_t g = h ? x->grp[h - 1] : 0;
-		x->grp[h] = (uint32_t)h;
-		if (h && a->family == AF_INET && hs->v[g].addr.family == AF_INET &&
-		    (ntohl(a->u.v4) >> 8) == (ntohl(hs->v[g].addr.u.v4) >> 8))
-			x->grp[h] = (uint32_t)g;
+		const struct nu_addr *a = &hs->v[h].addr, *f = n ? &hs->v[x->lead[n - 1]].addr : NULL;
+		if (!f || a->family != AF_INET || f->family != AF_INET ||
+		    (ntohl(a->u.v4) >> 8) != (ntohl(f->u.v4) >> 8))
+			x->lead[n++] = (uint32_t)h; /* a new group */
+		x->grp[h] = n - 1;
 	}
+	x->ngrp = n;
+}
+
+/* HOST's group.  With few groups, a binary search of their first hosts
+ * (a few cache lines) beats reading x->grp[HOST], a cache miss in a random
+ * order over many hosts. */
+static size_t group_of(const struct syn_engine *x, size_t host)
+{
+	size_t lo = 0, hi = x->ngrp;
+	if (!x->grp)
+		return host;
+	if (x->ngrp > 4096)
+		return x->grp[host];
+	while (hi - lo > 1) { /* the last group whose first host is <= HOST */
+		size_t mid = (lo + hi) / 2;
+		if (x->lead[mid] <= host)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Our source address towards T's host, or NULL when there is no route. */
 static const struct nu_addr *source_for(struct syn_engine *x, const struct check_target *t)
 {
-	size_t h = x->grp ? x->grp[t->host] : t->host;
-	const struct nu_addr *dst = &x->c->hosts.v[h].addr;
+	size_t g = group_of(x, t->host);
+	struct nu_addr *src = &x->src[g];
+	const struct nu_addr *dst;
 	struct sockaddr_storage sa;
 	socklen_t len;
 	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-	struct nu_addr *src = &x->src[h];
-	int *fd = &x->udp[dst->family == AF_INET6];
+	int *fd;
 	if (src->family)
 		return src;
+	dst = &x->c->hosts.v[x->grp ? x->lead[g] : g].addr;
+	fd = &x->udp[dst->family == AF_INET6];
 	len = nu_addr_sockaddr(dst, 9, &sa);
 	/* a connected UDP socket asks the routing table; it sends nothing.
 	 * One socket, connected anew each time (AF_UNSPEC first: the source
@@ -249,8 +279,10 @@ static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
 	x->udp[0] = x->udp[1] = -1;
 	group_hosts(x);
-	if ((x->ring = syn_ring_open()))
+	if ((x->ring = syn_ring_open())) {
 		x->hop = check_calloc(c->hosts.n, sizeof(*x->hop));
+		x->hop1 = check_calloc(c->hosts.n, sizeof(*x->hop1));
+	}
 	*state = x;
 	return 0;
 fail:
@@ -362,17 +394,17 @@ static uint32_t hop_ask(struct syn_engine *x, size_t h)
  * on-link (each host its own neighbour). */
 static int hop_for(struct syn_engine *x, const struct check_target *t)
 {
-	size_t g = x->grp ? x->grp[t->host] : t->host;
+	size_t g = group_of(x, t->host), lead = x->grp ? x->lead[g] : g;
 	uint32_t v;
 	if (!x->ring)
 		return -1;
 	if (!x->hop[g])
-		x->hop[g] = hop_ask(x, g);
+		x->hop[g] = hop_ask(x, lead);
 	v = x->hop[g];
-	if ((v & HOP_ONLINK) && g != t->host) {
-		if (!x->hop[t->host])
-			x->hop[t->host] = hop_ask(x, t->host);
-		v = x->hop[t->host];
+	if ((v & HOP_ONLINK) && lead != t->host) {
+		if (!x->hop1[t->host])
+			x->hop1[t->host] = hop_ask(x, t->host);
+		v = x->hop1[t->host];
 	}
 	v &= HOP_RAW;
 	return v == HOP_RAW ? -1 : (int)v;
@@ -589,6 +621,8 @@ static void syn_close(void *state)
 		close(x->raw6);
 	syn_ring_close(x->ring);
 	free(x->hop);
+	free(x->hop1);
+	free(x->lead);
 	free(x->src);
 	free(x->grp);
 	for (int i = 0; i < 2; i++)
