@@ -264,24 +264,26 @@ uint32_t tcp_tfo_syn_data(struct tapir_tcp *t)
 
 void tcp_tfo_synack(struct tapir_tcp *t, const struct tp_seg *seg)
 {
-	uint32_t acked;
+	uint32_t acked = seg->ack - (t->iss + 1);
+	struct tcp_tfo_entry *e;
 	if (tfo_client_on(t) && seg->tfo.len > 0)
 		tfo_cache_put(t->s, &t->raddr, &seg->tfo, seg->mss ? seg->mss : TCP_DEFAULT_MSS);
-	if (!t->tfo_syn_data)
-		return;
-	t->tfo_syn_data = false;
-	acked = seg->ack - (t->iss + 1);
+	if (SEQ_LEQ(t->snd_max, t->iss + 1))
+		return; /* no SYN of ours carried data */
+	/* what it acknowledges of it, even when the SYN it answers is a
+	 * retransmission without the data (the first's SYN,ACK was lost) */
 	if (acked) {
 		STAT(t->s, tcp_tfo_data_acked);
 		ring_consume(&t->snd, acked > t->snd.len ? t->snd.len : acked);
 	}
 	if (SEQ_LT(seg->ack, t->snd_max)) {
 		/* 4.2.2: the server took none (or not all) of it: the rest
-		 * goes again once the connection is up */
-		struct tcp_tfo_entry *e;
+		 * goes again once the connection is up; a server that sends
+		 * no cookie does Fast Open no more */
 		STAT(t->s, tcp_tfo_fallback);
 		if (seg->tfo.len < 0 && (e = tfo_cache_find(t->s, &t->raddr)) != NULL)
 			e->len = 0;
-		t->snd_nxt = seg->ack;
 	}
+	t->snd_nxt = seg->ack;
+	t->tfo_syn_data = false;
 }

@@ -435,6 +435,7 @@ static void tcp_send_syn(struct tapir_tcp *t, uint8_t flags)
 {
 	/* RFC 7413 4.2: a SYN with a Fast Open cookie carries data */
 	uint32_t len = flags == TAPIR_TH_SYN ? tcp_tfo_syn_data(t) : 0;
+	t->tfo_defer = false;
 	tcp_send_segment(t, t->iss, flags, 0, len);
 	t->snd_nxt = t->iss + 1 + len;
 	if (SEQ_GT(t->snd_nxt, t->snd_max))
@@ -457,6 +458,7 @@ static bool tcp_output_handshake(struct tapir_tcp *t)
 	case TAPIR_TCP_LISTEN:
 		return true;
 	case TAPIR_TCP_SYN_SENT:
+		/* (a Fast Open SYN waits for the first data: RFC 7413 4.2) */
 		if (t->snd_nxt == t->iss && !t->tfo_defer)
 			tcp_send_syn(t, TAPIR_TH_SYN);
 		return true;

@@ -209,6 +209,44 @@ static void test_server_off_fallback(void **state)
 	conn_close(&k);
 }
 
+/* drops the first KNOB SYN,ACKs to A */
+static bool drop_synack(void *arg, int to, const uint8_t *f, size_t len)
+{
+	int *knob = arg;
+	if (len < 14 + 20 + 20 || tapir_get16(f + 12) != 0x0800 || f[14 + 9] != 6 || to != 0 ||
+	    f[14 + 20 + 13] != (TAPIR_TH_SYN | TAPIR_TH_ACK) || *knob <= 0)
+		return false;
+	--*knob;
+	return true;
+}
+
+static const struct fx_opts lost_synack_opts = {.config = fx_options, .link = fx_delay_5ms,
+						.lis_setup = lis_tfo, .cli_setup = cli_tfo,
+						.drop = drop_synack};
+
+/* The SYN,ACK that acknowledged the SYN's data is lost: the client's SYN
+ * goes again without the data, and the SYN,ACK it then gets still
+ * acknowledges the data, which is not sent twice nor lost */
+static void test_lost_synack(void **state)
+{
+	FX_VARS(state);
+	struct conn k;
+	char buf[16];
+	tap_clear(sim);
+	x->knob = 1;
+	conn_open(x, &k);
+	assert_int_equal(tapir_tcp_send(k.c, "hello", 5, sim->now), 5);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(10), both_up, &k));
+	assert_true(tap_count(sim, 0, TAPIR_TH_SYN | TAPIR_TH_ACK, TAPIR_TH_SYN | TAPIR_TH_ACK, -1) >= 2);
+	assert_int_equal(tap_get(sim, 1, 0)->len, 5);
+	assert_int_equal(data_to_b(sim), 1); /* the retransmitted SYN is bare */
+	assert_int_equal(tapir_tcp_send(k.c, "again", 5, sim->now), 5);
+	sim_advance(sim, TAPIR_MS(50));
+	assert_int_equal(sim_read(sim, k.s, buf, sizeof(buf)), 10);
+	assert_memory_equal(buf, "helloagain", 10);
+	conn_close(&k);
+}
+
 /* drops every pure ACK from A to B while the knob is set: half-open
  * connections on B stay so */
 static bool drop_acks(void *arg, int to, const uint8_t *f, size_t len)
@@ -358,6 +396,7 @@ int main(void)
 		FX_TEST(test_key_rotation, &tfo_opts),
 		FX_TEST(test_server_off_fallback, &tfo_opts),
 		FX_TEST(test_pending_bound, &qlen1_opts),
+		FX_TEST(test_lost_synack, &lost_synack_opts),
 		FX_TEST(test_notsent_lowat, &fx_with_options),
 		FX_TEST(test_bsd_opts_elsewhere, &fx_with_options),
 		FX_TEST(test_noopt, &freebsd_opts),
