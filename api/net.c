@@ -310,14 +310,20 @@ void net_rx_drain(struct tapir_net *net)
 	net_wake(net); /* a deadline the frames set before the thread's */
 }
 
-/* One turn of the loop, mutex held: take what arrived, run the timers;
- * returns the next deadline. */
-static tapir_time_t runner_turn(struct net_runner *rt)
+/* One turn of the loop, mutex held: take what arrived (RX: the driver's fd
+ * may have some; a wake-up by the eventfd or a deadline alone skips the
+ * read that would only say EAGAIN), run the timers; returns the next
+ * deadline. */
+static tapir_time_t runner_turn(struct net_runner *rt, bool rx)
 {
 	tapir_time_t now = net_now(rt->nets[0]), next = TAPIR_TIME_NEVER, t;
+	/* a service on this thread closes in the turn that read the peer's
+	 * FIN: its FIN carries that ACK (tapir_stack_defer_acks) */
+	for (int i = 0; i < rt->nnets; i++)
+		tapir_stack_defer_acks(rt->nets[i]->stack, rt->nets[i]->nservices > 0);
 	if (rt->ml)
 		tapir_memlink_deliver(rt->ml, now, memlink_rx, rt);
-	else if (rt->drv.fd >= 0 && !rt->link_err)
+	else if (rx && rt->drv.fd >= 0 && !rt->link_err)
 		rx_batch(rt->nets[0], now);
 	for (int i = 0; i < rt->nnets; i++) {
 		t = tapir_stack_poll(rt->nets[i]->stack, now);
@@ -329,6 +335,7 @@ static tapir_time_t runner_turn(struct net_runner *rt)
 		t = net_service_run(rt->nets[i], now);
 		if (t < next)
 			next = t;
+		tapir_stack_defer_acks(rt->nets[i]->stack, 0);
 	}
 	if (rt->ml) {
 		/* frames the timers just sent, and those still in flight */
@@ -366,8 +373,8 @@ static void *runner_main(void *arg)
 
 	pthread_mutex_lock(&rt->lock);
 	rt->defer = true;
-	while (!rt->stop) {
-		tapir_time_t next = runner_turn(rt), now = rt->last_now;
+	for (bool rx = true; !rt->stop;) {
+		tapir_time_t next = runner_turn(rt, rx), now = rt->last_now;
 		struct timespec ts, *tsp = NULL;
 		int nfds = 0;
 		uint64_t v;
@@ -390,9 +397,14 @@ static void *runner_main(void *arg)
 		rt->sleep_until = next;
 		rt->sleeping = true;
 		runner_release(rt);
-		if (!tsp || ts.tv_sec || ts.tv_nsec)
-			ppoll(pfd, (nfds_t)nfds, tsp, NULL);
-		if (read(rt->efd, &v, sizeof(v)) < 0) {
+		/* each wake-up costs a system call less per source that did not
+		 * wake it (a failed read says only EAGAIN); without the ppoll
+		 * (a deadline already due), both are read as before */
+		pfd[0].revents = POLLIN;
+		rx = true;
+		if ((!tsp || ts.tv_sec || ts.tv_nsec) && ppoll(pfd, (nfds_t)nfds, tsp, NULL) >= 0)
+			rx = nfds > 1 && pfd[1].fd == rt->drv.fd && pfd[1].revents;
+		if (pfd[0].revents && read(rt->efd, &v, sizeof(v)) < 0) {
 			/* EAGAIN: woken by the driver or the deadline, not the eventfd */
 		}
 		pthread_mutex_lock(&rt->lock);

@@ -180,6 +180,43 @@ static bool tcp_opening(const struct tapir_tcp *t)
 	return st == TAPIR_TCP_SYN_SENT || st == TAPIR_TCP_SYN_RECEIVED;
 }
 
+/* The TCP half of connect (S entered): 0 once connected, or -errno */
+static int tcp_connect_wait(struct sock *s, const struct tapir_ip *addr, uint16_t port)
+{
+	struct tapir_net *net = s->net;
+	int r = tapir_tcp_connect_addr(s->tcp, addr, port, net_now(net));
+	net_wake(net);
+	if (r == 1) /* RFC 7413 4.2: TCP_FASTOPEN_CONNECT with a cookie: the
+		     * SYN goes with the first data, as Linux's connect */
+		return 0;
+	if (r == -EISCONN && tapir_tcp_state(s->tcp) == TAPIR_TCP_CLOSED) {
+		/* a connect that already failed: report its error once */
+		int e = tapir_tcp_error(s->tcp);
+		if (e)
+			r = -e;
+	}
+	if (r < 0)
+		return r;
+	/* UNP 16.3: a non-blocking connect returns EINPROGRESS; completion
+	 * shows as POLLOUT, and SO_ERROR tells how it ended */
+	if (s->nonblock)
+		return -EINPROGRESS;
+	/* Linux bounds a blocking connect by SO_SNDTIMEO (then EINPROGRESS;
+	 * the handshake goes on in the background) */
+	struct sock_blocking b = {.timeo = s->sndtimeo};
+	while (tcp_opening(s->tcp)) {
+		if ((r = sock_block(s, &b)) != 0)
+			return r == -EAGAIN ? -EINPROGRESS : r;
+	}
+	if (tapir_tcp_state(s->tcp) == TAPIR_TCP_CLOSED) {
+		/* RST: ECONNREFUSED; SYN retries exhausted: ETIMEDOUT; ICMP or
+		 * ARP failure: EHOSTUNREACH/ENETUNREACH (UNP 4.3) */
+		int e = tapir_tcp_error(s->tcp);
+		return -(e ? e : ECONNREFUSED);
+	}
+	return 0;
+}
+
 int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct tapir_ip addr;
@@ -200,34 +237,7 @@ int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *sa, sock
 		}
 		return sock_leave_ret(s, r);
 	}
-	r = tapir_tcp_connect_addr(s->tcp, &addr, port, net_now(net));
-	net_wake(net);
-	if (r == -EISCONN && tapir_tcp_state(s->tcp) == TAPIR_TCP_CLOSED) {
-		/* a connect that already failed: report its error once */
-		int e = tapir_tcp_error(s->tcp);
-		if (e)
-			r = -e;
-	}
-	if (r < 0)
-		return sock_leave_ret(s, r);
-	/* UNP 16.3: a non-blocking connect returns EINPROGRESS; completion
-	 * shows as POLLOUT, and SO_ERROR tells how it ended */
-	if (s->nonblock)
-		return sock_leave_ret(s, -EINPROGRESS);
-	/* Linux bounds a blocking connect by SO_SNDTIMEO (then EINPROGRESS;
-	 * the handshake goes on in the background) */
-	struct sock_blocking b = {.timeo = s->sndtimeo};
-	while (tcp_opening(s->tcp)) {
-		if ((r = sock_block(s, &b)) != 0)
-			return sock_leave_ret(s, r == -EAGAIN ? -EINPROGRESS : r);
-	}
-	if (tapir_tcp_state(s->tcp) == TAPIR_TCP_CLOSED) {
-		/* RST: ECONNREFUSED; SYN retries exhausted: ETIMEDOUT; ICMP or
-		 * ARP failure: EHOSTUNREACH/ENETUNREACH (UNP 4.3) */
-		int e = tapir_tcp_error(s->tcp);
-		return sock_leave_ret(s, -(e ? e : ECONNREFUSED));
-	}
-	return sock_leave_ret(s, 0);
+	return sock_leave_ret(s, tcp_connect_wait(s, &addr, port));
 }
 
 /* ---- sending ---- */
@@ -318,6 +328,27 @@ static int xfer_check(const void *buf, size_t len, int flags, int allowed)
 	return 0;
 }
 
+/* MSG_FASTOPEN (Linux's, RFC 7413 4.2): an unconnected TCP socket
+ * connects to TO and sends, the data on the SYN when a cookie is cached;
+ * without one, a non-blocking call gets EINPROGRESS (the SYN asked for a
+ * cookie) and a blocking one sends once connected */
+static ssize_t tcp_sendto_fastopen(struct sock *s, const void *buf, size_t len, int flags,
+				   const struct sockaddr *to, socklen_t tolen)
+{
+	struct tapir_ip addr;
+	uint16_t port = 0;
+	int r;
+	if (tapir_tcp_state(s->tcp) != TAPIR_TCP_CLOSED)
+		return -EISCONN;
+	if (!to)
+		return -EDESTADDRREQ;
+	if ((r = sock_addr_in(s, to, tolen, &addr, &port)) < 0 ||
+	    (r = tapir_tcp_setopt(s->tcp, TAPIR_TCP_FASTOPEN_CONNECT, 1)) < 0 ||
+	    (r = tcp_connect_wait(s, &addr, port)) < 0)
+		return r;
+	return tcp_send(s, buf, len, flags & ~MSG_FASTOPEN);
+}
+
 ssize_t tapir_sendto(struct tapir_net *net, int fd, const void *buf, size_t len, int flags,
 		     const struct sockaddr *to, socklen_t tolen)
 {
@@ -325,8 +356,10 @@ ssize_t tapir_sendto(struct tapir_net *net, int fd, const void *buf, size_t len,
 	ssize_t r;
 	if (!s)
 		return -1;
-	r = xfer_check(buf, len, flags, SEND_FLAGS);
-	if (r == 0)
+	r = xfer_check(buf, len, flags, SEND_FLAGS | (s->tcp ? MSG_FASTOPEN : 0));
+	if (r == 0 && (flags & MSG_FASTOPEN))
+		r = tcp_sendto_fastopen(s, buf, len, flags, to, tolen);
+	else if (r == 0)
 		/* TCP ignores a destination (as Linux does) */
 		r = s->tcp ? tcp_send(s, buf, len, flags) : udp_send(s, buf, len, to, tolen);
 	return sock_leave_len(s, r);

@@ -124,6 +124,11 @@ int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const v
 		case TCP_KEEPINTVL: r = tcp_opt(s, TAPIR_TCP_KEEPINTVL, v); break;
 		case TCP_KEEPCNT: r = tcp_opt(s, TAPIR_TCP_KEEPCNT, v); break;
 		case TCP_USER_TIMEOUT: r = tcp_opt(s, TAPIR_TCP_USER_TIMEOUT, v); break;
+		case TCP_FASTOPEN: r = tcp_opt(s, TAPIR_TCP_FASTOPEN, v); break;
+		case TCP_FASTOPEN_CONNECT: r = tcp_opt(s, TAPIR_TCP_FASTOPEN_CONNECT, v); break;
+		case TCP_NOTSENT_LOWAT: r = tcp_opt(s, TAPIR_TCP_NOTSENT_LOWAT, v); break;
+		case TAPIR_SO_TCP_NOOPT: r = tcp_opt(s, TAPIR_TCP_NOOPT, v); break;
+		case TAPIR_SO_TCP_KEEPINIT: r = tcp_opt(s, TAPIR_TCP_KEEPINIT, v); break;
 		default: r = -ENOPROTOOPT;
 		}
 		/* NODELAY may push queued data out */
@@ -210,6 +215,11 @@ int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *v
 	case TCP_KEEPINTVL: opt = TAPIR_TCP_KEEPINTVL; break;
 	case TCP_KEEPCNT: opt = TAPIR_TCP_KEEPCNT; break;
 	case TCP_USER_TIMEOUT: opt = TAPIR_TCP_USER_TIMEOUT; break;
+	case TCP_FASTOPEN: opt = TAPIR_TCP_FASTOPEN; break;
+	case TCP_FASTOPEN_CONNECT: opt = TAPIR_TCP_FASTOPEN_CONNECT; break;
+	case TCP_NOTSENT_LOWAT: opt = TAPIR_TCP_NOTSENT_LOWAT; break;
+	case TAPIR_SO_TCP_NOOPT: opt = TAPIR_TCP_NOOPT; break;
+	case TAPIR_SO_TCP_KEEPINIT: opt = TAPIR_TCP_KEEPINIT; break;
 	default: return sock_leave_ret(s, -ENOPROTOOPT);
 	}
 	if ((r = tapir_tcp_getopt(s->tcp, opt, &v)) < 0)

@@ -21,7 +21,10 @@
 # BENCH_ONLY="lwip kernel" runs some of the systems only; BENCH_SCALE
 # (default 1000,10000,100000) the idle-connection counts of the scale rows,
 # BENCH_SCALE_ONLY=1 runs those rows (and CRR) only; BENCH_BULK_ONLY=1 the
-# bulk rows only (tput_*: no scale, RR or CRR).
+# bulk rows only (tput_*: no scale, RR or CRR); BENCH_CRR_ONLY=1 the
+# connections/s rows only (a fresh server, no scale rows); BENCH_TAPIR=PATH
+# runs tapir host from another build (before/after a change, each against
+# the kernel of its own run).
 #
 # The scale rows: load.c's scale mode holds idle connections from several
 # client processes (RLIMIT_NOFILE: 20,000 here) and from the source
@@ -130,7 +133,7 @@ server() {
 		ip -n "$NS_T" addr add 10.77.0.1/24 dev "$dev"
 		for a in ${SRC_T//,/ }; do ip -n "$NS_T" addr add "$a/24" dev "$dev"; done
 		case $sys in
-		tapir-host) ip netns exec "$NS_T" build/tapir host --tap "$dev" --addr 10.77.0.2/24 \
+		tapir-host) ip netns exec "$NS_T" "${BENCH_TAPIR:-build/tapir}" host --tap "$dev" --addr 10.77.0.2/24 \
 			--serve echo,discard,chargen ${HOST_MAX:+--max-sockets "$HOST_MAX"} >"$OUT/srv.log" 2>&1 & ;;
 		tapir-run) ip netns exec "$NS_T" build/tapir run --tap "$dev" --addr 10.77.0.2/24 \
 			-- "$BIN/ksrv" 1 >"$OUT/srv.log" 2>&1 & ;;
@@ -175,7 +178,7 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 	# SCALE, RSS (and the kernel's slab) and CPU per request at each; the
 	# old memory rows (1000, 10000) are read from the same points
 	LOAD_TIMEOUT=$((120 + SCALE_MAX / 200))
-	[[ -n ${BENCH_BULK_ONLY:-} ]] && sys_scale=none || sys_scale=$sys
+	[[ -n ${BENCH_BULK_ONLY:-}${BENCH_CRR_ONLY:-} ]] && sys_scale=none || sys_scale=$sys
 	case $sys_scale in
 	tapir-host) HOST_MAX=$((SCALE_MAX + 1024)) server "$sys" 1500 &&
 		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC"; stop_server ;;
@@ -189,7 +192,7 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 		load "$sys" scale scale 9 "$SECS" "$SCALE" "$SRV_PID" src="$SRC" slab; stop_server ;;
 	esac
 	LOAD_TIMEOUT=30
-	if [[ -n ${BENCH_SCALE_ONLY:-} ]]; then
+	if [[ -n ${BENCH_SCALE_ONLY:-}${BENCH_CRR_ONLY:-} ]]; then
 		[[ $sys != tap-ceiling ]] && server "$sys" 1500 && crr_rows "$sys"
 		stop_server
 		continue

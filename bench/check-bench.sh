@@ -126,6 +126,9 @@ table netdev sink {
 NFT
 	GR=${GEN_RATE:-10000000}
 	gen tapir-syn "$TAPIR" check --mode syn --rate "$GR" --retries 0 --timeout 100 10.204.0.0/14:80
+	# TAPIR_BEFORE=path: another tapir (e.g. main's before a change) in the same run
+	[[ -z ${TAPIR_BEFORE:-} ]] ||
+		gen tapir-syn-before "$TAPIR_BEFORE" check --mode syn --rate "$GR" --retries 0 --timeout 100 10.204.0.0/14:80
 	gen tapir-stack "$TAPIR" check --mode stack --iface cs0 --addr 10.201.0.9/24 --gateway "$CN_T_ADDR" \
 		--rate "$GR" --retries 0 --timeout 100 10.204.0.0/14:80
 	GEN_TIMEOUT=15 gen masscan masscan --rate "$GR" --wait 0 -p 80 --interface cs0 --adapter-ip "$CN_S_ADDR" \

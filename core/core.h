@@ -222,6 +222,7 @@ struct nd_router {             /* RFC 4861 6.3.4 Default Router List */
 	uint8_t ip[16];
 	uint8_t ifindex;
 	bool used;
+	bool fixed;              /* tapir_iface_add_router6: no advertisement changes it */
 	tapir_time_t expires;
 };
 struct nd_prefix {             /* RFC 4861 6.3.4 Prefix List (on-link) */

@@ -219,6 +219,14 @@ int ipv6_upper_frag(const uint8_t *p, size_t len, size_t off, uint8_t *nh, bool 
 	return -1;
 }
 
+int tapir_ipv6_upper(const uint8_t *p, size_t len, uint8_t *nh)
+{
+	if (len < TAPIR_IPV6_HLEN)
+		return -1;
+	*nh = p[TAPIR_IPV6_NXT];
+	return ipv6_upper_frag(p, len, TAPIR_IPV6_HLEN, nh, NULL);
+}
+
 static void param_problem(struct tapir_stack *s, int ifindex, const uint8_t *pkt, size_t len,
 			  uint8_t code, size_t ptr)
 {

@@ -288,12 +288,18 @@ static int addr_slot(const struct tapir_stack *s, int ifindex, const uint8_t *a)
 	return -1;
 }
 
-/* The address is ours (DAD passed, or is off); once the link-local one
- * is, routers may be asked (RFC 4861 6.3.7). */
+/* The address is ours (DAD passed, or is off): announced; once the
+ * link-local one is, routers may be asked (RFC 4861 6.3.7). */
 static void addr_ready(struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
 {
 	struct tp_iface *ifc = &s->ifaces[ifindex];
 	a->state = TAPIR_ADDR6_PREFERRED;
+	/* RFC 4861 7.2.6: one unsolicited advertisement to all nodes, Override
+	 * set, so that a neighbour still holding another link-layer address
+	 * for it (the same address on another MAC before: a restarted tapir
+	 * with a fresh one) takes ours at once, as the IPv4 announcement
+	 * does (RFC 5227 2.3) */
+	nd_send_na(s, ifindex, a->a, tp_ip6_all_nodes, TAPIR_ND_NA_OVERRIDE);
 	if (a == &ifc->a6[0]) {
 		ifc->rs_left = MAX_RTR_SOLICITATIONS;
 		TP_ARM(s, ifc->rs_at, s->now + tp_rand(s) % MAX_RTR_SOLICITATION_DELAY);
@@ -535,6 +541,8 @@ static void nd_router_set(struct tapir_stack *s, int ifindex, const uint8_t *ip,
 		if (r->used && r->expires <= s->now)
 			r->used = false;
 		if (r->used && !memcmp(r->ip, ip, 16)) {
+			if (r->fixed)
+				return; /* configured: kept whatever it advertises */
 			r->used = lifetime != 0;
 			r->expires = s->now + TAPIR_SEC(lifetime);
 			return;
@@ -548,6 +556,43 @@ static void nd_router_set(struct tapir_stack *s, int ifindex, const uint8_t *ip,
 	free_r->ifindex = (uint8_t)ifindex;
 	free_r->used = true;
 	free_r->expires = s->now + TAPIR_SEC(lifetime);
+}
+
+int tapir_iface_add_router6(struct tapir_stack *s, int ifindex, const uint8_t addr[16])
+{
+	struct nd_router *slot = NULL;
+	if (ifindex < 0 || ifindex >= s->nifaces || tapir_ipv6_is_multicast(addr) ||
+	    tapir_ipv6_is_unspecified(addr) || tapir_ipv6_is_loopback(addr))
+		return -EINVAL;
+	for (unsigned i = 0; i < s->cfg.nd_routers; i++) {
+		struct nd_router *r = &s->nd_routers[i];
+		if (r->used && !memcmp(r->ip, addr, 16)) {
+			slot = r; /* learned already: configured now */
+			break;
+		}
+		if (!slot && (!r->used || r->expires <= s->now))
+			slot = r;
+	}
+	/* a full list: a learned router gives way to the configured one */
+	for (unsigned i = 0; !slot && i < s->cfg.nd_routers; i++)
+		if (!s->nd_routers[i].fixed)
+			slot = &s->nd_routers[i];
+	if (!slot)
+		return -ENOSPC;
+	*slot = (struct nd_router){.ifindex = (uint8_t)ifindex, .used = true, .fixed = true,
+				   .expires = TAPIR_TIME_NEVER};
+	memcpy(slot->ip, addr, 16);
+	return 0;
+}
+
+int tapir_ipv6_router(const struct tapir_stack *s, uint8_t addr[16])
+{
+	int ifindex;
+	const uint8_t *r = nd_default_router(s, &ifindex);
+	if (!r)
+		return -1;
+	memcpy(addr, r, 16);
+	return ifindex;
 }
 
 /* RFC 4861 6.3.6: a router known reachable (or probably so) first. */

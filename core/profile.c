@@ -18,11 +18,15 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.rto_min_us = TAPIR_MS(200),   /* RFC 6298 2.4 allows less than 1 s (Linux's) */
 		.syn_retries = 6,
 		.delack_us = TAPIR_MS(40),     /* RFC 1122 4.2.3.2: < 500 ms */
+		.fastopen = 3,                 /* RFC 7413: both ends, each socket opting in (4.2) */
 	},
 	/* Linux 6.x: include/net/tcp.h and Documentation/networking/ip-sysctl.rst */
 	[TAPIR_PROFILE_LINUX] = {
 		.id = TAPIR_PROFILE_LINUX,
 		.icmp_may_rst = 1,             /* tcp_v4_err: hard errors end a connect */
+		.rack = 1,                     /* tcp_recovery = 1 (RACK loss detection) */
+		.tlp = 1,                      /* tcp_early_retrans = 3 (TLP) */
+		.prr = 1,                      /* PRR in recovery since Linux 3.2 (RFC 6937) */
 		.keepidle_s = 7200,            /* tcp_keepalive_time */
 		.keepintvl_s = 75,             /* tcp_keepalive_intvl */
 		.keepcnt = 9,                  /* tcp_keepalive_probes */
@@ -33,6 +37,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.rto_min_us = TAPIR_MS(200),   /* TCP_RTO_MIN */
 		.syn_retries = 6,              /* tcp_syn_retries */
 		.delack_us = TAPIR_MS(40),     /* TCP_DELACK_MIN */
+		.fastopen = 1,                 /* net.ipv4.tcp_fastopen: client only */
 	},
 	/* FreeBSD 14: tcp(4), sys/netinet/tcp_timer.h, tcp_var.h */
 	[TAPIR_PROFILE_FREEBSD] = {
@@ -60,6 +65,9 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.rto_slop_us = TAPIR_MS(200),  /* net.inet.tcp.rexmit_slop */
 		.syn_retries = 12,             /* TCP_MAXRXTSHIFT */
 		.delack_us = TAPIR_MS(40),     /* net.inet.tcp.delacktime */
+		.fastopen = 1,                 /* net.inet.tcp.fastopen.client_enable 1,
+						* server_enable 0 */
+		.keepinit_s = 75,              /* net.inet.tcp.keepinit (TCPTV_KEEP_INIT) */
 	},
 };
 

@@ -240,8 +240,13 @@ int tapir_tcp_connect_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uin
 	tcp_hash_insert(t);
 	tcp_set_state(t, TAPIR_TCP_SYN_SENT);
 	STAT(s, tcp_active_opens);
+	/* FreeBSD's TCP_KEEPINIT: the connect's own limit */
+	if (t->keepinit_s)
+		tcp_timer_set(t, &t->t_keep, now + TAPIR_SEC(t->keepinit_s));
+	/* RFC 7413 4.2: with a cookie cached, the SYN waits for data */
+	t->tfo_defer = tcp_tfo_may_defer(t);
 	tcp_output(t);
-	return 0;
+	return t->tfo_defer ? 1 : 0;
 }
 
 /* (the IPv4 calls: 0 for an IPv6 address) */

@@ -49,6 +49,7 @@ void cc_init(struct tapir_tcp *t)
 	t->ecn_recover = t->iss;
 	t->cubic_wmax = t->cubic_wlast = 0;
 	t->cubic_epoch = 0;
+	tcp_rack_init(t);
 }
 
 /* RFC 9438 4.2-4.4: congestion avoidance for CUBIC, per ACK of ACKED bytes */
@@ -95,6 +96,10 @@ bool cc_ack(struct tapir_tcp *t, uint32_t acked)
 			 * recovery */
 			uint32_t f = flight(t) + t->mss;
 			t->cwnd = t->ssthresh < f ? t->ssthresh : f;
+			/* PRR (RFC 6937 3) brought the pipe down to ssthresh:
+			 * cwnd is ssthresh, as RFC 5681 3.2 (6) sets it */
+			if (tcp_prr_active(t))
+				t->cwnd = t->ssthresh;
 			t->in_recovery = false;
 			t->dupacks = 0;
 			t->nrx = 0;
@@ -203,13 +208,18 @@ void cc_ecn(struct tapir_tcp *t)
 	 * reduction is acknowledged; nor while a loss is being answered */
 	if (t->in_recovery || SEQ_LEQ(t->snd_una, t->ecn_recover))
 		return;
+	cc_reduce(t);
+	t->ecn_recover = t->snd_max;
+	t->cwr_pending = true;
+	STAT(t->s, tcp_ecn_reductions);
+}
+
+void cc_reduce(struct tapir_tcp *t)
+{
 	t->ssthresh = loss_ssthresh(t);
 	t->cwnd = t->ssthresh > t->mss ? t->ssthresh : t->mss;
 	t->bytes_acked = 0;
-	t->ecn_recover = t->snd_max;
-	t->cwr_pending = true;
 	t->undo_ok = false;
-	STAT(t->s, tcp_ecn_reductions);
 }
 
 void cc_timeout(struct tapir_tcp *t)

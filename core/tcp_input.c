@@ -30,6 +30,8 @@ static void tcp_parse_options(const uint8_t *o, size_t len, struct tp_seg *seg)
 				seg->sack[seg->nsack][1] = tapir_get32(p + b + 4);
 				seg->nsack++;
 			}
+		} else if (p[0] == 34 || p[0] == 254) {
+			tcp_tfo_parse(seg, p); /* RFC 7413 4.1.1 */
 		}
 	}
 }
@@ -348,7 +350,7 @@ static bool tcp_ack_syn_received(struct tapir_tcp *t, const struct tp_seg *seg,
 	 * the ACK is dropped and the connection stays half-open, so a later
 	 * ACK or our SYN,ACK's retransmission tries again, as Linux does
 	 * (UNP 4.5) */
-	if (t->parent && t->parent->acc_n >= (unsigned)t->parent->backlog) {
+	if (t->parent && !t->tfo_early && t->parent->acc_n >= (unsigned)t->parent->backlog) {
 		STAT(s, tcp_listen_overflows);
 		*v = tcp_dropped(TCP_ANS_NONE);
 		return false;
@@ -359,10 +361,11 @@ static bool tcp_ack_syn_received(struct tapir_tcp *t, const struct tp_seg *seg,
 	if (tcp_ooo_merge(t) && t->t_delack == TAPIR_TIME_NEVER)
 		/* text queued from the SYN (3.10.7.3): ACKed as any data */
 		tcp_timer_set(t, &t->t_delack, s->now + s->cfg.tcp_delack_us);
-	if (t->parent)
+	if (t->parent && !t->tfo_early)
 		tcp_child_established(t);
-	else
+	else if (!t->parent) /* (a Fast Open child is in the accept queue already) */
 		tcp_notify(t, TAPIR_EV_CONNECTED | TAPIR_EV_WRITE);
+	t->tfo_early = false;
 	return true;
 }
 
@@ -476,6 +479,8 @@ static bool tcp_check_ack(struct tapir_tcp *t, const struct tp_seg *seg, struct 
 	/* ESTABLISHED and the states after it */
 	newly = t->sack_ok && seg->nsack ? tcp_sack_update(t, seg->sack, seg->nsack) : 0;
 	advanced = SEQ_GT(seg->ack, t->snd_una);
+	if (tcp_rack_active(t) || tcp_prr_active(t))
+		tcp_rack_ack(t, seg, newly); /* RFC 8985 6.2, RFC 6937 */
 	if (advanced)
 		tcp_ack_advance(t, seg);
 	tcp_ack_duplicate(t, seg, newly, advanced);
@@ -740,6 +745,7 @@ static int tcp_parse(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hle
 		return TAPIR_DROP_tcp_short;
 	memset(seg, 0, sizeof(*seg));
 	seg->wscale = -1;
+	seg->tfo.len = -1;
 	if (!tp_l4_addrs(pkt, tlen, TAPIR_IPPROTO_TCP, &seg->src, &seg->dst, &seg->ecn, &sum))
 		return TAPIR_DROP_tcp_short;
 	if (!(s->rx_flags & TAPIR_RX_CSUM_PARTIAL) && tapir_csum_fold(tapir_csum_add(sum, th, tlen)))

@@ -12,6 +12,9 @@
  *   tcp_output.c  what may be sent now, and building segments
  *   tcp_timer.c   retransmission, persist, delayed ACK, keepalive, 2MSL
  *   tcp_cc.c      congestion control (RFC 5681, RFC 6582)
+ *   tcp_sack.c    the SACK scoreboard and RFC 6675 loss recovery
+ *   tcp_rack.c    RACK-TLP (RFC 8985) and PRR (RFC 6937), when the profile
+ *                 asks: per-segment send times, loss by time, loss probes
  */
 #ifndef TAPIR_TCP_INT_H
 #define TAPIR_TCP_INT_H
@@ -38,6 +41,7 @@
 #define TCP_PAWS_IDLE TAPIR_SEC(24 * 24 * 3600) /* RFC 7323 5.5: 24 days */
 #define TCP_MAX_BACKOFF 12
 #define TCP_RING_CACHE 64       /* free rings of each cached size kept per stack */
+#define TCP_ACKQ 64             /* ACKs held to a turn's end (tapir_stack_defer_acks) */
 #define TCP_RING_MIN 2048       /* a ring's first allocation: a full segment */
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 #define TCP_HASH_MIN 64         /* buckets of a 4-tuple hash, at least */
@@ -83,6 +87,16 @@ struct tp_ring {
 	uint32_t head, len;
 };
 
+/* A TCP Fast Open option (RFC 7413 4.1.1): LEN -1 none, 0 a cookie
+ * request, else the cookie's length; EXP: the experimental kind 254 with
+ * magic 0xF989 (RFC 6994) instead of kind 34 */
+#define TCP_TFO_COOKIE_MAX 16
+struct tcp_tfo_opt {
+	int8_t len;
+	bool exp;
+	uint8_t cookie[TCP_TFO_COOKIE_MAX];
+};
+
 /* A parsed segment (tcp_input.c) */
 struct tp_seg {
 	struct tapir_ip src, dst;  /* v4-mapped for IPv4 (tapir/addr.h) */
@@ -98,6 +112,7 @@ struct tp_seg {
 	unsigned nsack;
 	uint32_t sack[4][2];
 	uint8_t ecn;   /* the IP header's ECN field (RFC 3168 5): 3 is CE */
+	struct tcp_tfo_opt tfo;
 };
 
 /* SEG.LEN: the data and the SYN and FIN it carries (RFC 9293 3.4) */
@@ -144,6 +159,44 @@ struct tcp_sackblk {
 					     * recovery; MARK: SND.MAX when sent */
 };
 
+/* RACK-TLP (RFC 8985) and PRR (RFC 6937), tcp_rack.c.  Each segment sent
+ * and not yet cumulatively acknowledged, in sequence order, with when it
+ * last went out (RFC 8985 6.1's per-segment state); bounded: past
+ * TCP_RACK_SEGS the newest entry grows to take what follows. */
+#define TCP_RACK_SEGS 512
+#define TCP_RACK_SACKED 1  /* SACKed (RFC 2018) */
+#define TCP_RACK_LOST 2    /* its last transmission is deemed lost */
+#define TCP_RACK_RETRANS 4 /* sent more than once */
+struct tcp_rack_seg {
+	uint32_t seq, end;
+	tapir_time_t xmit_ts;
+	uint32_t order;      /* the connection's count of sends when it went */
+	uint8_t flags;
+};
+struct tcp_rackblk {
+	unsigned n;
+	struct tcp_rack_seg seg[TCP_RACK_SEGS];
+};
+struct tcp_rack {
+	bool on, tlp, prr;                  /* the profile's choices, at open */
+	bool reordering_seen;               /* RFC 8985 6.1 RACK.reordering_seen */
+	bool dsack_round_on;                /* RACK.dsack_round is not None */
+	bool tlp_out, tlp_is_retrans;       /* TLP.end_seq is not None; TLP.is_retrans */
+	bool rtt_since_probe;               /* an RTT sample since the last probe (7.3) */
+	bool probing;                       /* a probe is being sent (no PTO for it) */
+	bool rec_before;                    /* in recovery before this ACK */
+	uint8_t tmr;                        /* what t_rack times: TCP_RACK_TMR_* */
+	uint8_t reo_wnd_mult, reo_wnd_persist;
+	uint32_t end_seq, fack, dsack_round, tlp_end_seq;
+	uint32_t order, sends;              /* RACK's segment's order; sends so far */
+	tapir_time_t xmit_ts, rtt, min_rtt;
+	/* RFC 6937 */
+	uint32_t prr_delivered, prr_out, recover_fs, delivered;
+	struct tcp_rackblk *b;              /* only while data is outstanding */
+};
+#define TCP_RACK_TMR_REO 1 /* RFC 8985 6.3 the reordering timer */
+#define TCP_RACK_TMR_PTO 2 /* RFC 8985 7.2 the loss probe timeout */
+
 struct tapir_tcp {
 	struct tapir_stack *s;
 	struct tcb_chunk *chunk;            /* the chunk this TCB lives in (tcp_mem.c) */
@@ -163,6 +216,7 @@ struct tapir_tcp {
 	bool ack_now;                       /* send an ACK at the next output */
 	bool ack_plain;                     /* ... a challenge ACK: never with the FIN
 					     * (profile fin_on_ack) */
+	bool ack_held;                      /* ... held to the turn's end (tc->ackq) */
 	bool nodelay, keepalive, reuseaddr;
 	bool passive;                       /* opened by a listener */
 	bool timing;                        /* an RTT sample is running (Karn) */
@@ -247,6 +301,7 @@ struct tapir_tcp {
 	tapir_time_t t_delack;
 	tapir_time_t t_keep;
 	tapir_time_t t_2msl;                /* TIME_WAIT, and the orphan FIN_WAIT_2 limit */
+	tapir_time_t t_rack;                /* RACK reordering timer or TLP's PTO (rack.tmr) */
 	struct tp_timer tmr;                /* in the stack's wheel at no later than the
 					     * earliest of the five (tcp_timer_set) */
 	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
@@ -258,6 +313,20 @@ struct tapir_tcp {
 	int keepidle, keepintvl, keepcnt;   /* seconds, seconds, count */
 	int linger;                         /* -1: off */
 	unsigned user_timeout_ms;
+	unsigned keepinit_s;                /* TAPIR_TCP_KEEPINIT */
+	uint32_t notsent_lowat;             /* TAPIR_TCP_NOTSENT_LOWAT; 0: off */
+	bool noopt;                         /* TAPIR_TCP_NOOPT */
+	/* TCP Fast Open (RFC 7413; tcp_fastopen.c) */
+	bool tfo_client;                    /* TAPIR_TCP_FASTOPEN_CONNECT */
+	bool tfo_defer;                     /* connected as far as the user knows: the
+					     * SYN waits for the first data */
+	bool tfo_syn_data;                  /* our SYN carried data */
+	bool tfo_early;                     /* accepted from its SYN, before the ACK */
+	bool tfo_cookie_out;                /* our SYN,ACK carries a fresh cookie ... */
+	bool tfo_exp;                       /* ... in the experimental option */
+	unsigned tfo_qlen, tfo_pending;     /* a listener: TAPIR_TCP_FASTOPEN, and its
+					     * children from a cookie still half-open */
+	struct tapir_tcp *tfo_parent;       /* such a child: the listener counting it */
 
 	/* listener */
 	int backlog;
@@ -271,8 +340,28 @@ struct tapir_tcp {
 	int hard_error;                     /* what ended the connection */
 	int soft_error;                     /* an ICMP error, told if we time out */
 	uint32_t ecn_recover;               /* no second reduction before this is ACKed */
+	struct tcp_rack rack;               /* RFC 8985, RFC 6937 (tcp_rack.c) */
 	tapir_event_fn event;
 	void *event_arg;
+};
+
+/* TCP Fast Open's stack-wide state (RFC 7413 4.1): the server's keys, the
+ * current and the one before, rotated every TCP_TFO_KEY_PERIOD; the
+ * client's cookies by server address, a bounded cache */
+#define TCP_TFO_KEY_PERIOD TAPIR_SEC(3600)
+#define TCP_TFO_CACHE 64
+#define TCP_TFO_COOKIE_LEN 8            /* the cookies we make: one SipHash */
+struct tcp_tfo {
+	uint64_t key[2][2];                 /* [0] current, [1] previous */
+	tapir_time_t key_at;                /* when [0] was made; 0: none yet */
+	struct tcp_tfo_entry {
+		struct tapir_ip addr;
+		uint16_t mss;               /* the server's, for the SYN's data */
+		uint8_t len;                /* 0: a free entry */
+		uint8_t cookie[TCP_TFO_COOKIE_MAX];
+		uint32_t used;              /* the least recently used goes first */
+	} cache[TCP_TFO_CACHE];
+	uint32_t clock;
 };
 
 /* the stack's TCP state */
@@ -302,6 +391,10 @@ struct tp_tcp {
 	tapir_time_t challenge_at;          /* RFC 5961 7: the current second */
 	unsigned challenge_n;
 	struct tp_wheel wheel;              /* the sockets' timers (tcp_timer.c) */
+	struct tcp_tfo tfo;                 /* TCP Fast Open (tcp_fastopen.c) */
+	bool ack_defer;                     /* tapir_stack_defer_acks is on */
+	unsigned nackq;
+	struct tapir_tcp *ackq[TCP_ACKQ];   /* the ACKs it holds (ack_held) */
 };
 
 /* A broadcast or multicast address: never a TCP endpoint (RFC 1122
@@ -344,6 +437,8 @@ void tcp_fini(struct tapir_stack *s);
 /* A zeroed TCB, NULL when memory is out (the limit is tcp_alloc's) */
 struct tapir_tcp *tcb_get(struct tapir_stack *s);
 void tcb_put(struct tapir_tcp *t);
+/* True when T's bare ACK waits for the turn's end (tapir_stack_defer_acks) */
+bool tcp_ack_hold(struct tapir_tcp *t);
 /* The 4-tuple as bytes for a keyed hash (the table's, the ISN's, a SYN
  * cookie's): 12 for IPv4, 36 for IPv6; returns the length */
 #define TCP_TUPLE_MAX 36
@@ -473,6 +568,27 @@ struct tcp_verdict tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *s
  * connection it makes, or NULL */
 struct tapir_tcp *tcp_cookie_check(struct tapir_tcp *l, const struct tp_seg *seg, bool *roomless);
 
+/* tcp_fastopen.c: TCP Fast Open (RFC 7413) */
+/* P: a kind 34 or 254 option of the segment SEG */
+void tcp_tfo_parse(struct tp_seg *seg, const uint8_t *p);
+/* A SYN with a Fast Open option came to listener L, which made child C:
+ * a valid cookie takes its data and C goes to the accept queue at once
+ * (4.2); anything else has the SYN,ACK carry a fresh cookie */
+void tcp_tfo_listen(struct tapir_tcp *l, struct tapir_tcp *c, const struct tp_seg *seg);
+/* T, opened by a cookie, leaves SYN-RECEIVED or is freed */
+void tcp_tfo_release(struct tapir_tcp *t);
+/* T is freed: as above, and a listener's children forget it */
+void tcp_tfo_forget(struct tapir_tcp *t);
+/* The option our SYN (or SYN,ACK) carries, into *O */
+void tcp_tfo_syn_option(struct tapir_tcp *t, bool passive, struct tcp_tfo_opt *o);
+/* The data our SYN carries (a cookie is cached; not on a retransmission) */
+uint32_t tcp_tfo_syn_data(struct tapir_tcp *t);
+/* A connect may send its SYN with the first data: a cookie is cached */
+bool tcp_tfo_may_defer(struct tapir_tcp *t);
+/* The SYN,ACK SEG answers our SYN: a cookie it carries is kept; what of
+ * our SYN's data it does not acknowledge is sent again (4.2.2) */
+void tcp_tfo_synack(struct tapir_tcp *t, const struct tp_seg *seg);
+
 /* tcp_output.c */
 int tcp_output(struct tapir_tcp *t);
 /* Sends one segment of T: SEQ, flags, LEN bytes of send-buffer data from
@@ -523,6 +639,36 @@ void cc_enter_recovery(struct tapir_tcp *t);
 /* an ACK covering the fast retransmission: undoes it when spurious */
 bool cc_spurious_check(struct tapir_tcp *t, uint32_t ack, bool has_ts, uint32_t tsecr);
 
+/* tcp_rack.c: RACK-TLP (RFC 8985) and PRR (RFC 6937), when the profile
+ * asks for them on a SACK connection */
+static inline bool tcp_rack_active(const struct tapir_tcp *t)
+{
+	return t->rack.on && t->sack_ok;
+}
+static inline bool tcp_prr_active(const struct tapir_tcp *t)
+{
+	return t->rack.prr && t->sack_ok;
+}
+/* at open: the profile's choices, the state reset */
+void tcp_rack_init(struct tapir_tcp *t);
+/* N sequence numbers from SEQ went out (SND.MAX was MAX before) */
+void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max);
+/* an acceptable ACK, before SND.UNA moves: what it delivered (NEWLY:
+ * bytes it SACKed first) */
+void tcp_rack_ack(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t newly);
+/* ... and after: loss detection, recovery, PRR, the timers */
+void tcp_rack_recover(struct tapir_tcp *t, bool advanced);
+/* RFC 6937 on an ACK in recovery, for RFC 6675's recovery too: cwnd */
+void tcp_prr_ack(struct tapir_tcp *t);
+/* RFC 6937: recovery starts (RecoverFS) */
+void tcp_prr_start(struct tapir_tcp *t);
+uint32_t tcp_rack_pipe(const struct tapir_tcp *t);
+/* the RTO fired (RFC 8985 6.3, RFC 2018 8) */
+void tcp_rack_rto(struct tapir_tcp *t);
+/* t_rack is due; false when T was freed */
+bool tcp_rack_timer(struct tapir_tcp *t);
+void tcp_rack_free(struct tapir_tcp *t);
+
 /* tcp_sack.c: the SACK scoreboard and RFC 6675 loss recovery */
 uint32_t tcp_sack_update(struct tapir_tcp *t, const uint32_t (*sack)[2], unsigned n);
 void tcp_sack_trim(struct tapir_tcp *t);
@@ -536,5 +682,8 @@ void cc_timeout(struct tapir_tcp *t);
 /* RFC 3168 6.1.2: an ECE: the window comes down as for a loss, once per
  * window of data, and nothing is retransmitted */
 void cc_ecn(struct tapir_tcp *t);
+/* a loss that needs no recovery (RFC 8985 7.4: repaired by a probe):
+ * ssthresh and cwnd come down once */
+void cc_reduce(struct tapir_tcp *t);
 
 #endif

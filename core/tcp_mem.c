@@ -74,6 +74,44 @@ void tcp_port_insert(struct tapir_tcp *t)
 	TP_LINK(&t->s->tcp->ports[t->lport & (TCP_PORT_BUCKETS - 1)], t, bnext, bprev);
 }
 
+/* ---- ACKs held to the end of a turn ---- */
+
+/* A connection in CLOSE-WAIT has taken the peer's FIN and owes it an ACK
+ * (RFC 9293 3.10.7.4 eighth).  While a driver's turn lasts, the ACK waits
+ * for the turn's end: an application on the stack thread that reads the
+ * end of the stream and closes within the turn sends its FIN, which
+ * carries the same acknowledgment, and the bare ACK is never sent.  RFC
+ * 1122 4.2.3.2 lets an ACK wait up to 0.5 s; this waits for the rest of
+ * one turn.  A challenge ACK (RFC 5961) is never held. */
+bool tcp_ack_hold(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	if (!tc->ack_defer || t->state != TAPIR_TCP_CLOSE_WAIT || t->ack_plain)
+		return false;
+	if (t->ack_held)
+		return true;
+	if (tc->nackq == TCP_ACKQ)
+		return false; /* full: sent now, as without the turn */
+	tc->ackq[tc->nackq++] = t;
+	t->ack_held = true;
+	return true;
+}
+
+void tapir_stack_defer_acks(struct tapir_stack *s, int on)
+{
+	struct tp_tcp *tc = s->tcp;
+	tc->ack_defer = on != 0;
+	if (on)
+		return;
+	/* what the FIN did not carry goes now (tcb_put took out the freed) */
+	while (tc->nackq) {
+		struct tapir_tcp *t = tc->ackq[--tc->nackq];
+		t->ack_held = false;
+		if (t->ack_now)
+			tcp_output(t);
+	}
+}
+
 /* ---- TCBs ---- */
 
 static struct tcb_chunk *chunk_new(struct tp_tcp *tc)
@@ -121,8 +159,12 @@ void tcb_put(struct tapir_tcp *t)
 {
 	struct tp_tcp *tc = t->s->tcp;
 	struct tcb_chunk *c = t->chunk;
+	for (unsigned i = 0; t->ack_held && i < tc->nackq; i++)
+		if (tc->ackq[i] == t) /* (at most TCP_ACKQ, and only while held) */
+			tc->ackq[i] = tc->ackq[--tc->nackq];
 	TP_UNLINK(t, bnext, bprev);
 	tcp_sackblk_release(t, true);
+	tcp_rack_free(t);
 	memset(t, 0, sizeof(*t));
 	t->hnext = c->free;
 	c->free = t;

@@ -46,7 +46,15 @@ void tcp_trace_seg(struct tapir_stack *s, const char *dir, const struct tapir_ip
 		else if (p[0] == 8 && p[1] == 10)
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sTS val %u ecr %u",
 				      n ? "," : "", tapir_get32(p + 2), tapir_get32(p + 6));
-		else
+		else if (p[0] == 34 && p[1] == 2) /* RFC 7413 4.1.1 */
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%stfo cookiereq", n ? "," : "");
+		else if (p[0] == 34) { /* (its first 8 bytes: within the 40 left) */
+			char hex[17] = "";
+			for (unsigned k = 2; k < p[1] && k < 10; k++)
+				snprintf(hex + 2 * (k - 2), 3, "%02x", p[k]);
+			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%stfo cookie %s", n ? "," : "",
+				      hex);
+		} else
 			n += snprintf(opts + n, sizeof(opts) - (size_t)n, "%sopt%u", n ? "," : "", p[0]);
 	}
 	res = th[TAPIR_TH_OFF] & 0x0f;
@@ -110,7 +118,29 @@ struct tcp_optout {
 	uint32_t tsval, tsecr;
 	unsigned nsack;
 	uint32_t sack[4][2];
+	struct tcp_tfo_opt tfo;      /* RFC 7413 4.1.1; len -1: none */
 };
+
+/* RFC 7413 4.1.1: the Fast Open option after the others, NOP-padded to 32
+ * bits, where it fits in the 40 bytes (RFC 9293 3.1) */
+static size_t tcp_write_tfo(uint8_t *o, const struct tcp_optout *x, size_t n)
+{
+	size_t len = (x->tfo.exp ? 4u : 2u) + (size_t)x->tfo.len;
+	if (x->tfo.len < 0 || (n + len + 3) / 4 * 4 > 40)
+		return n;
+	if (x->tfo.exp) { /* RFC 6994: kind 254 and the magic 0xF989 */
+		o[n++] = 254; o[n++] = (uint8_t)len;
+		tapir_put16(o + n, 0xF989);
+		n += 2;
+	} else {
+		o[n++] = 34; o[n++] = (uint8_t)len;
+	}
+	memcpy(o + n, x->tfo.cookie, (size_t)x->tfo.len);
+	n += (size_t)x->tfo.len;
+	while (n % 4)
+		o[n++] = 1;
+	return n;
+}
 
 /* The profile's options_bsd: FreeBSD's order (tcp_addoptions): MSS, NOP
  * and window scale, SACK-permitted, NOPs up to the timestamps' alignment,
@@ -144,6 +174,7 @@ static size_t tcp_write_options_bsd(uint8_t *o, const struct tcp_optout *x, size
 			n += 8;
 		}
 	}
+	n = tcp_write_tfo(o, x, n);
 	while (n % 4)
 		o[n++] = 0;
 	return n;
@@ -188,7 +219,7 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x, bool bsd
 			n += 8;
 		}
 	}
-	return n;
+	return tcp_write_tfo(o, x, n);
 }
 
 /* Builds and sends one segment.  Its payload is LEN bytes from RING at
@@ -263,7 +294,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 {
 	bool syn = flags & TAPIR_TH_SYN;
 	const struct tapir_config *c = &t->s->cfg;
-	struct tcp_optout o = {.wscale = -1};
+	struct tcp_optout o = {.wscale = -1, .tfo.len = -1};
 	if (syn) {
 		/* RFC 9293 3.7.1 / RFC 6691: the MSS is what we can receive */
 		bool passive = flags & TAPIR_TH_ACK; /* a SYN,ACK answers only what was offered */
@@ -275,6 +306,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		o.sack_ok = passive ? t->sack_ok : c->tcp_sack;
 		o.ts = passive ? t->ts_ok : c->tcp_timestamps;
 		o.tsecr = passive ? t->ts_recent : 0;
+		tcp_tfo_syn_option(t, passive, &o.tfo);
 		/* RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR, its SYN,ACK
 		 * ECE alone; resent SYNs stop asking after tcp_ecn_syn_retries
 		 * (6.1.1.1: a middlebox may drop ECN-setup SYNs) */
@@ -337,10 +369,11 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 		t->last_ack_sent = t->rcv_nxt;
 	}
 	/* RFC 9401 3.3: reserved bits go on data segments, never on a SYN */
+	/* TCP_NOOPT (FreeBSD tcp(4)): our SYN and SYN,ACK carry no option */
 	return tcp_emit(t->s, t, &t->laddr, t->lport, &t->raddr, t->rport, seq,
 			(flags & TAPIR_TH_ACK) ? t->rcv_nxt : 0, flags,
-			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn), &o,
-			&t->snd, NULL, off, len);
+			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn),
+			syn && t->noopt ? NULL : &o, &t->snd, NULL, off, len);
 }
 
 unsigned tcp_path_mss(struct tapir_stack *s, const struct tapir_ip *raddr)
@@ -361,14 +394,14 @@ void tcp_send_synack_cookie(struct tapir_stack *s, const struct tapir_ip *laddr,
 			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
 			    uint32_t rcvbuf)
 {
-	struct tcp_optout o = {.mss = (uint16_t)tcp_path_mss(s, raddr), .wscale = -1};
+	struct tcp_optout o = {.mss = (uint16_t)tcp_path_mss(s, raddr), .wscale = -1, .tfo.len = -1};
 	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, TAPIR_TH_SYN | TAPIR_TH_ACK, 0,
 		 rcvbuf > 65535 ? 65535 : (uint16_t)rcvbuf, &o, NULL, NULL, 0, 0);
 }
 
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now)
 {
-	struct tcp_optout opt = {.mss = o->mss, .wscale = -1};
+	struct tcp_optout opt = {.mss = o->mss, .wscale = -1, .tfo.len = -1};
 	/* IPv4 from the 32-bit fields, whatever RADDR6 holds (v4-mapped or ::) */
 	bool v4 = tapir_ip_is_any(&o->raddr6) || tapir_ip_is_v4(&o->raddr6);
 	struct tapir_ip l = v4 ? tapir_ip_from_v4(o->laddr) : o->laddr6,
@@ -400,8 +433,11 @@ void tcp_send_ack(struct tapir_tcp *t)
 
 static void tcp_send_syn(struct tapir_tcp *t, uint8_t flags)
 {
-	tcp_send_segment(t, t->iss, flags, 0, 0);
-	t->snd_nxt = t->iss + 1;
+	/* RFC 7413 4.2: a SYN with a Fast Open cookie carries data */
+	uint32_t len = flags == TAPIR_TH_SYN ? tcp_tfo_syn_data(t) : 0;
+	t->tfo_defer = false;
+	tcp_send_segment(t, t->iss, flags, 0, len);
+	t->snd_nxt = t->iss + 1 + len;
 	if (SEQ_GT(t->snd_nxt, t->snd_max))
 		t->snd_max = t->snd_nxt;
 	if (!t->timing && !t->backoff) { /* Karn: never time a retransmitted SYN */
@@ -422,7 +458,8 @@ static bool tcp_output_handshake(struct tapir_tcp *t)
 	case TAPIR_TCP_LISTEN:
 		return true;
 	case TAPIR_TCP_SYN_SENT:
-		if (t->snd_nxt == t->iss)
+		/* (a Fast Open SYN waits for the first data: RFC 7413 4.2) */
+		if (t->snd_nxt == t->iss && !t->tfo_defer)
 			tcp_send_syn(t, TAPIR_TH_SYN);
 		return true;
 	case TAPIR_TCP_SYN_RECEIVED:
@@ -498,6 +535,7 @@ static bool tcp_worth_sending(const struct tapir_tcp *t, uint32_t off, uint32_t 
  * and the retransmission timer follow. */
 static void tcp_sent(struct tapir_tcp *t, uint32_t len, bool fin)
 {
+	uint32_t seq = t->snd_nxt, max = t->snd_max;
 	if (fin) {
 		t->fin_seq = t->snd_nxt + len;
 		t->fin_sent = true;
@@ -517,6 +555,7 @@ static void tcp_sent(struct tapir_tcp *t, uint32_t len, bool fin)
 	if ((len || fin) && t->t_rexmt == TAPIR_TIME_NEVER && !(t->force && !t->snd_wnd))
 		tcp_rexmt_arm(t);
 	t->force = false;
+	tcp_rack_sent(t, seq, len + fin, max); /* RFC 8985 6.1, RFC 6937 */
 }
 
 /* Data waiting and no retransmission timer to restart us (nothing in
@@ -567,7 +606,7 @@ int tcp_output(struct tapir_tcp *t)
 		fin = t->fin_queued && !tcp_fin_acked(t) && !(t->force && !t->snd_wnd) &&
 		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
 		if (!tcp_worth_sending(t, off, len, unsent, fin)) {
-			if (!t->ack_now)
+			if (!t->ack_now || tcp_ack_hold(t))
 				break;
 			len = 0;
 			fin = false;

@@ -5,7 +5,9 @@
  * small windows, and a retransmission that was itself lost found again by
  * the SACKs of data sent after it, as RACK does (RFC 8985 6.2), instead of
  * waiting for the timeout.  Connections without SACK use NewReno
- * (RFC 6582) in tcp_input.c. */
+ * (RFC 6582) in tcp_input.c.  When the profile asks for RACK (rack),
+ * tcp_rack.c finds the losses and says what the pipe holds; with prr,
+ * RFC 6937 sets cwnd on each ACK of a recovery either way. */
 #include <stdlib.h>
 
 #include "tcp_int.h"
@@ -136,8 +138,11 @@ static uint32_t unsacked_below(const struct tapir_tcp *t, uint32_t seq)
  * once more if retransmitted. */
 uint32_t tcp_sack_pipe(const struct tapir_tcp *t)
 {
-	uint32_t out = unsacked_below(t, t->snd_max);
-	uint32_t lost = unsacked_below(t, lost_edge(t));
+	uint32_t out, lost;
+	if (tcp_rack_active(t))
+		return tcp_rack_pipe(t); /* RACK says what is lost */
+	out = unsacked_below(t, t->snd_max);
+	lost = unsacked_below(t, lost_edge(t));
 	return out - lost + unsacked_below(t, t->rexmt_high);
 }
 
@@ -189,6 +194,7 @@ void tcp_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 	t->sb->rx[t->nrx].mark = t->snd_max;
 	t->nrx++;
 	STAT(t->s, tcp_retransmits);
+	tcp_rack_sent(t, seq, n, t->snd_max); /* RFC 6937: prr_out */
 }
 
 static bool is_sacked(const struct tapir_tcp *t, uint32_t seq, uint32_t end)
@@ -235,11 +241,17 @@ void tcp_sack_ack(struct tapir_tcp *t, bool newly, bool advanced)
 {
 	if (advanced)
 		t->dupacks = 0; /* RFC 6675 5 (1) */
+	if (newly && t->snd_max != t->snd_una)
+		t->dupacks++; /* a DupAck, RFC 6675 2 (and RFC 3042's count) */
+	if (tcp_rack_active(t)) {
+		tcp_rack_recover(t, advanced); /* RFC 8985 instead of 5 (4) */
+		return;
+	}
 	if (t->snd_max == t->snd_una)
 		return;
-	if (newly)
-		t->dupacks++; /* a DupAck, RFC 6675 2 */
 	if (t->in_recovery) {
+		if (tcp_prr_active(t))
+			tcp_prr_ack(t); /* RFC 6937: cwnd for what the pipe leaves */
 		recover(t);
 		return;
 	}
@@ -250,6 +262,10 @@ void tcp_sack_ack(struct tapir_tcp *t, bool newly, bool advanced)
 	    SEQ_GEQ(t->snd_una, t->recover)) {
 		uint32_t seq = t->snd_una, n = t->mss;
 		cc_enter_recovery(t);
+		if (tcp_prr_active(t)) {
+			tcp_prr_start(t);
+			tcp_prr_ack(t);
+		}
 		t->rexmt_high = t->snd_una;
 		t->nrx = 0;
 		STAT(t->s, tcp_fast_retransmits);

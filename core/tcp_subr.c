@@ -66,9 +66,10 @@ struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s)
 	t->keepidle = s->cfg.profile.keepidle_s;
 	t->keepintvl = s->cfg.profile.keepintvl_s;
 	t->keepcnt = s->cfg.profile.keepcnt;
+	t->keepinit_s = s->cfg.profile.keepinit_s;
 	t->rto = s->cfg.tcp_rto_initial_us;
 	t->cc_algo = s->cfg.tcp_congestion;
-	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;
+	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = t->t_rack = TAPIR_TIME_NEVER;
 	t->anext = tc->all;
 	if (tc->all)
 		tc->all->aprev = t;
@@ -104,6 +105,7 @@ void tcp_free(struct tapir_tcp *t)
 	if (t->in_listen)
 		queue_remove(&tc->listeners, t);
 	tcp_tw_forget(t);
+	tcp_tfo_forget(t);
 	tcp_hash_remove(t);
 	tp_timer_del(&tc->wheel, &t->tmr); /* also off the due list of a running poll */
 	tcp_ring_put(t, &t->snd);
@@ -220,6 +222,8 @@ void tcp_set_state(struct tapir_tcp *t, enum tapir_tcp_state st)
 			 state_names[st]);
 	}
 	t->state = st;
+	if (st != TAPIR_TCP_SYN_RECEIVED) /* no longer a pending Fast Open (RFC 7413 4.2) */
+		tcp_tfo_release(t);
 }
 
 void tcp_notify(struct tapir_tcp *t, unsigned ev)
@@ -232,7 +236,7 @@ void tcp_drop(struct tapir_tcp *t, int err)
 {
 	tcp_set_state(t, TAPIR_TCP_CLOSED);
 	tcp_hash_remove(t);
-	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = TAPIR_TIME_NEVER;
+	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = t->t_rack = TAPIR_TIME_NEVER;
 	if (err) {
 		t->hard_error = err;
 		t->error = err;
@@ -247,7 +251,7 @@ void tcp_drop(struct tapir_tcp *t, int err)
 void tcp_enter_time_wait(struct tapir_tcp *t)
 {
 	tcp_set_state(t, TAPIR_TCP_TIME_WAIT);
-	t->t_rexmt = t->t_persist = t->t_keep = TAPIR_TIME_NEVER;
+	t->t_rexmt = t->t_persist = t->t_keep = t->t_rack = TAPIR_TIME_NEVER;
 	tcp_timer_set(t, &t->t_2msl, t->s->now + 2 * t->s->cfg.tcp_msl_us);
 	/* nothing more will be read or sent: keep only the TCB, and once
 	 * this segment is done only a record (tcp_tw.c) */
@@ -332,6 +336,11 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 		return -EPIPE;
 	switch (t->state) {
 	case TAPIR_TCP_SYN_SENT:
+		if (t->tfo_defer) { /* RFC 7413 4.2: the SYN goes with this data */
+			t->tfo_defer = false;
+			break;
+		}
+		return -EAGAIN;
 	case TAPIR_TCP_SYN_RECEIVED:
 		return -EAGAIN; /* as Linux: wait for the handshake */
 	case TAPIR_TCP_ESTABLISHED:
@@ -343,7 +352,7 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 	default:
 		return -EPIPE;
 	}
-	room = t->snd.cap - t->snd.len;
+	room = (uint32_t)tapir_tcp_writable(t); /* (TCP_NOTSENT_LOWAT's limit too) */
 	n = len < room ? (uint32_t)len : room;
 	if (!n)
 		return len ? -EAGAIN : 0;
@@ -357,9 +366,19 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 
 size_t tapir_tcp_readable(const struct tapir_tcp *t) { return t->rcv.len; }
 
+/* TCP_NOTSENT_LOWAT: what may still be written is the room in the buffer,
+ * and with a low-water mark what keeps the bytes not yet sent below it */
 size_t tapir_tcp_writable(const struct tapir_tcp *t)
 {
-	return t->snd.cap - t->snd.len;
+	uint32_t room = t->snd.cap - t->snd.len, sent = t->snd_nxt - t->snd_una, unsent;
+	if (!t->notsent_lowat)
+		return room;
+	if (t->state < TAPIR_TCP_ESTABLISHED)
+		sent = 0; /* (the SYN is not in the buffer) */
+	unsent = t->snd.len > sent ? t->snd.len - sent : 0;
+	if (unsent >= t->notsent_lowat)
+		return 0;
+	return room < t->notsent_lowat - unsent ? room : t->notsent_lowat - unsent;
 }
 
 long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now)
@@ -368,7 +387,8 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 	t->s->now = now;
 	if (t->rcv.len && !t->shut_rd) {
 		n = len < t->rcv.len ? (uint32_t)len : t->rcv.len;
-		ring_read_at(&t->rcv, 0, buf, n);
+		if (buf) /* (NULL: consumed uncopied, as a discard wants) */
+			ring_read_at(&t->rcv, 0, buf, n);
 		ring_consume(&t->rcv, n);
 		tcp_rcv_space_adjust(t, n);
 		/* all read and nothing held beyond a hole: the memory goes
@@ -507,8 +527,8 @@ unsigned tapir_tcp_events(const struct tapir_tcp *t)
 		return t->accq ? TAPIR_EV_ACCEPT : 0;
 	if (t->rcv.len || t->rcv_fin || t->shut_rd || t->hard_error)
 		ev |= TAPIR_EV_READ;
-	if (((t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_CLOSE_WAIT) &&
-	     t->snd.len < t->snd.cap && !t->shut_wr) ||
+	if (((t->state == TAPIR_TCP_ESTABLISHED || t->state == TAPIR_TCP_CLOSE_WAIT || t->tfo_defer) &&
+	     tapir_tcp_writable(t) && !t->shut_wr) ||
 	    t->hard_error)
 		ev |= TAPIR_EV_WRITE;
 	if (t->error)
@@ -521,6 +541,42 @@ unsigned tapir_tcp_events(const struct tapir_tcp *t)
 }
 
 enum tapir_tcp_state tapir_tcp_state(const struct tapir_tcp *t) { return t->state; }
+
+/* The options of RFC 7413 and the socket API's newer ones */
+static int tcp_setopt_more(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
+{
+	switch (opt) {
+	case TAPIR_TCP_FASTOPEN: /* Linux's qlen; RFC 7413 4.2 bounds pending ones */
+		if (v < 0)
+			return -EINVAL;
+		/* (kept even when the profile's fastopen has the server off,
+		 * as Linux does: the SYNs see that) */
+		t->tfo_qlen = (unsigned)v;
+		return 0;
+	case TAPIR_TCP_FASTOPEN_CONNECT:
+		if (t->state != TAPIR_TCP_CLOSED)
+			return -EISCONN;
+		t->tfo_client = v != 0;
+		return 0;
+	case TAPIR_TCP_NOTSENT_LOWAT:
+		t->notsent_lowat = v < 0 ? 0 : (uint32_t)v;
+		return 0;
+	case TAPIR_TCP_NOOPT:
+	case TAPIR_TCP_KEEPINIT:
+		/* FreeBSD's: the freebsd profile has them (it sets keepinit) */
+		if (!t->s->cfg.profile.keepinit_s)
+			return -ENOPROTOOPT;
+		if (v < 0)
+			return -EINVAL;
+		if (opt == TAPIR_TCP_NOOPT)
+			t->noopt = v != 0;
+		else
+			t->keepinit_s = (unsigned)v;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
 
 int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 {
@@ -582,8 +638,9 @@ int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 			return -ENOENT; /* as Linux for an unknown name */
 		t->cc_algo = (uint8_t)v;
 		return 0;
+	default:
+		return tcp_setopt_more(t, opt, v);
 	}
-	return -ENOPROTOOPT;
 }
 
 int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *v)
@@ -602,6 +659,15 @@ int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *v)
 	case TAPIR_TCP_REUSEADDR: *v = t->reuseaddr; return 0;
 	case TAPIR_TCP_V6ONLY: *v = t->v6only; return 0;
 	case TAPIR_TCP_CONGESTION: *v = t->cc_algo; return 0;
+	case TAPIR_TCP_FASTOPEN: *v = (int)t->tfo_qlen; return 0;
+	case TAPIR_TCP_FASTOPEN_CONNECT: *v = t->tfo_client; return 0;
+	case TAPIR_TCP_NOTSENT_LOWAT: *v = (int)t->notsent_lowat; return 0;
+	case TAPIR_TCP_NOOPT:
+	case TAPIR_TCP_KEEPINIT:
+		if (!t->s->cfg.profile.keepinit_s)
+			return -ENOPROTOOPT;
+		*v = opt == TAPIR_TCP_NOOPT ? t->noopt : (int)t->keepinit_s;
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }

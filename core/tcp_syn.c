@@ -29,6 +29,13 @@ static uint16_t peer_mss(const struct tp_seg *seg)
 static void tcp_syn_agree(struct tapir_tcp *t, const struct tp_seg *seg)
 {
 	struct tapir_stack *s = t->s;
+	struct tp_seg bare;
+	if (t->noopt) { /* TCP_NOOPT: we offered nothing, so nothing is agreed */
+		bare = *seg;
+		bare.wscale = -1;
+		bare.has_ts = bare.sack_ok = false;
+		seg = &bare;
+	}
 	t->peer_mss = peer_mss(seg);
 	t->ws_ok = s->cfg.tcp_window_scaling && seg->wscale >= 0;
 	t->snd_wscale = t->ws_ok ? (uint8_t)seg->wscale : 0;
@@ -70,6 +77,7 @@ static struct tapir_tcp *tcp_child_new(struct tapir_tcp *l, const struct tp_seg 
 	c->sndbuf = l->sndbuf;
 	c->user_mss = l->user_mss;
 	c->user_timeout_ms = l->user_timeout_ms;
+	c->noopt = l->noopt;
 	c->cc_algo = l->cc_algo;
 	c->handler = l->handler;
 	c->handler_arg = l->handler_arg;
@@ -238,6 +246,8 @@ struct tcp_verdict tcp_listen_input(struct tapir_tcp *l, const struct tp_seg *se
 	c->state = TAPIR_TCP_LISTEN;
 	tcp_set_state(c, TAPIR_TCP_SYN_RECEIVED);
 	STAT(s, tcp_passive_opens);
+	/* ... unless it comes with a valid Fast Open cookie (RFC 7413 4.2) */
+	tcp_tfo_listen(l, c, seg);
 	tcp_output(c);
 	return tcp_taken();
 }
@@ -280,6 +290,7 @@ struct tcp_verdict tcp_synsent_input(struct tapir_tcp *t, const struct tp_seg *s
 	tcp_update_window(t, seg->seq, seg->ack, seg->wnd, true);
 	cc_init(t);
 	if (ack) {
+		tcp_tfo_synack(t, seg); /* RFC 7413 4.2.2 */
 		t->snd_una = seg->ack;
 		tcp_handshake_done(t, seg);
 		t->ack_now = true;

@@ -29,6 +29,7 @@ static tapir_time_t tcp_earliest(const struct tapir_tcp *t)
 	if (t->t_keep < m) m = t->t_keep;
 	if (t->t_delack < m) m = t->t_delack;
 	if (t->t_2msl < m) m = t->t_2msl;
+	if (t->t_rack < m) m = t->t_rack;
 	return m;
 }
 
@@ -130,6 +131,8 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 		t->nrx = 0;
 		tcp_sackblk_release(t, false);
 		t->rexmt_high = t->snd_una;
+		if (tcp_rack_active(t))
+			tcp_rack_rto(t);
 	}
 	tcp_output(t);
 	if (t->t_rexmt == TAPIR_TIME_NEVER && t->snd_max != t->snd_una)
@@ -161,6 +164,10 @@ static bool persist_timeout(struct tapir_tcp *t)
 static bool keep_timeout(struct tapir_tcp *t)
 {
 	t->t_keep = TAPIR_TIME_NEVER;
+	if (t->state == TAPIR_TCP_SYN_SENT) { /* TCP_KEEPINIT ran out (FreeBSD) */
+		tcp_timeout_error(t);
+		return false;
+	}
 	if (t->state != TAPIR_TCP_ESTABLISHED && t->state != TAPIR_TCP_CLOSE_WAIT)
 		return true;
 	if (t->keep_probes >= (unsigned)t->keepcnt) {
@@ -183,6 +190,9 @@ static bool tcp_timers_run(struct tapir_tcp *t, tapir_time_t now)
 		tcp_drop(t, t->state == TAPIR_TCP_FIN_WAIT_2 ? ETIMEDOUT : 0);
 		return false;
 	}
+	/* (a PTO due with the RTO goes first: it re-arms the RTO) */
+	if (t->t_rack <= now && !tcp_rack_timer(t))
+		return false;
 	if (t->t_rexmt <= now && !rexmt_timeout(t))
 		return false;
 	if (t->t_persist <= now && !persist_timeout(t))

@@ -326,6 +326,46 @@ int nu_split_target(const char *t, char **host, const char **ports, char *err, s
 	return 0;
 }
 
+int nu_parse_endpoint(const char *s, struct nu_addr *a, uint16_t *port)
+{
+	char host[NU_ADDRSTRLEN];
+	const char *colon = strrchr(s, ':'), *h = s;
+	size_t n;
+	long long p;
+	uint32_t v4;
+
+	if (!colon)
+		return -1;
+	n = (size_t)(colon - s);
+	if (s[0] == '[') { /* RFC 5952 6: [2001:db8::1]:80 */
+		if (n < 3 || s[n - 1] != ']')
+			return -1;
+		h = s + 1;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof(host))
+		return -1;
+	memcpy(host, h, n);
+	host[n] = 0;
+	memset(a, 0, sizeof(*a));
+	if (h == s && !tapir_parse_ipv4(host, &v4)) {
+		*a = nu_addr_v4(htonl(v4));
+	} else if (h != s && !tapir_parse_ipv6(host, a->u.v6, NULL)) {
+		a->family = AF_INET6;
+	} else {
+		return -1;
+	}
+	if ((p = nu_parse_num(colon + 1, 1, 65535)) < 0)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+struct tapir_ip nu_addr_ip(const struct nu_addr *a)
+{
+	return a->family == AF_INET6 ? tapir_ip_from_v6(a->u.v6) : tapir_ip_from_v4(ntohl(a->u.v4));
+}
+
 void nu_hosts_free(struct nu_hosts *h)
 {
 	free(h->v);

@@ -76,6 +76,13 @@ const char *nu_host_str(const struct nu_host *x, char *buf);
  * into T.  0, or -1 with a message in ERR. */
 int nu_split_target(const char *t, char **host, const char **ports, char *err, size_t errlen);
 
+/* "A.B.C.D:PORT" or "[2001:db8::1]:PORT" (RFC 5952 6) -> *A, *PORT (1 to
+ * 65535); -1 when S is neither. */
+int nu_parse_endpoint(const char *s, struct nu_addr *a, uint16_t *port);
+/* A as the stack's address of either family (tapir/addr.h: IPv4 v4-mapped). */
+struct tapir_ip;
+struct tapir_ip nu_addr_ip(const struct nu_addr *a);
+
 /* ---- ports ---- */
 
 /* Parses "80", "1-1024", "22,80,8000-8010" into a sorted, de-duplicated

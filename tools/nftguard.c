@@ -8,9 +8,10 @@
  * kernel's conntrack never makes entries for tapir's connections (no
  * state to time out, no "invalid" packets for other rules to see), and no
  * other table of the host decides about them first.  The match is narrow:
- * the shared interface (by name, iifname), the shared IPv4 address, TCP or
- * UDP, tapir's ports: the kernel's own traffic on every other port, ARP
- * and ICMP pass untouched.  AF_PACKET sockets (tapir's) get their copy of
+ * the shared interface (by name, iifname), the shared IPv4 address (and
+ * IPv6 one, a second rule), TCP or UDP, tapir's ports: the kernel's own
+ * traffic on every other port, ARP, ICMP, ICMPv6 and neighbour discovery
+ * pass untouched.  AF_PACKET sockets (tapir's) get their copy of
  * each frame before any of this (the packet taps run in
  * __netif_receive_skb, before the IP layer), so the drop affects only the
  * kernel's input. */
@@ -115,32 +116,48 @@ static bool net_admin(void)
 	return !found || (eff >> 12 & 1);
 }
 
-/* Deletes tables tapir_<pid> of this network namespace whose tapir is
- * gone (one killed with SIGKILL could not remove its own). */
-/* The first port of OWN that the live tapir PID's table also guards on
- * ADDR, or 0.  Its rule reads "... ip daddr A.B.C.D ... th dport { 7,
- * 61000-65535 } ..." (as install writes it, as nftables lists it). */
-static unsigned shared_with(long pid, uint32_t addr, const uint8_t *own)
+/* The first port of OWN in the dport set of the rule of OUT that matches
+ * MATCH ("ip daddr A.B.C.D", "ip6 daddr 2001:db8::1"), or 0.  The rule
+ * reads "... MATCH ... th dport { 7, 61000-65535 } ..." (as install writes
+ * it, as nftables lists it). */
+static unsigned port_of_rule(const char *out, const char *match, const uint8_t *own)
 {
-	char cmd[64], e[128], a[16], *out = NULL, *at;
+	const char *at = strstr(out, match);
+	char *p;
 	unsigned r = 0;
+	size_t n = strlen(match);
+	/* (a whole address: 10.0.0.1 is not 10.0.0.12, nor fd00::1 fd00::1:2) */
+	if (!at || isxdigit((unsigned char)at[n]) || at[n] == ':' || at[n] == '.' ||
+	    !(at = strstr(at, "th dport { ")))
+		return 0;
+	p = (char *)at + 11;
+	while (!r && isdigit((unsigned char)*p)) {
+		unsigned long lo = strtoul(p, &p, 10), hi = lo;
+		if (*p == '-')
+			hi = strtoul(p + 1, &p, 10);
+		for (unsigned long q = lo; q <= hi && q < 65536 && !r; q++)
+			if (own[q >> 3] & (1u << (q & 7)))
+				r = (unsigned)q;
+		p += strspn(p, ", ");
+	}
+	return r;
+}
+
+/* The first port of OWN that the live tapir PID's table also guards on
+ * ADDR or ADDR6 (may be NULL), or 0. */
+static unsigned shared_with(long pid, uint32_t addr, const uint8_t *addr6, const uint8_t *own)
+{
+	char cmd[64], e[128], a[16], m[80], *out = NULL;
+	unsigned r;
 	snprintf(cmd, sizeof(cmd), "list table inet tapir_%ld", pid);
 	if (nft_run(cmd, &out, e, sizeof(e)) < 0)
 		return 0; /* gone meanwhile */
-	tapir_ipv4_str(addr, a);
-	at = strstr(out, "ip daddr ");
-	if (at && !strncmp(at + 9, a, strlen(a)) &&
-	    !isdigit((unsigned char)at[9 + strlen(a)]) && (at = strstr(at, "th dport { "))) {
-		at += 11;
-		while (!r && isdigit((unsigned char)*at)) {
-			unsigned long lo = strtoul(at, &at, 10), hi = lo;
-			if (*at == '-')
-				hi = strtoul(at + 1, &at, 10);
-			for (unsigned long p = lo; p <= hi && p < 65536 && !r; p++)
-				if (own[p >> 3] & (1u << (p & 7)))
-					r = (unsigned)p;
-			at += strspn(at, ", ");
-		}
+	snprintf(m, sizeof(m), "ip daddr %s", tapir_ipv4_str(addr, a));
+	r = port_of_rule(out, m, own);
+	if (!r && addr6) {
+		char a6[46];
+		snprintf(m, sizeof(m), "ip6 daddr %s", tapir_ipv6_str(addr6, a6));
+		r = port_of_rule(out, m, own);
 	}
 	free(out);
 	return r;
@@ -150,7 +167,8 @@ static unsigned shared_with(long pid, uint32_t addr, const uint8_t *own)
  * gone (one killed with SIGKILL could not remove its own), and refuses
  * ports that a live tapir on the same address holds: both would answer
  * for them (two scans at once would reset each other's connections). */
-static int sweep(uint32_t addr, const uint8_t *own, char *err, size_t errlen)
+static int sweep(uint32_t addr, const uint8_t *addr6, const uint8_t *own, char *err,
+		 size_t errlen)
 {
 	char *out = NULL, *line, *save = NULL;
 	int r = 0;
@@ -166,7 +184,7 @@ static int sweep(uint32_t addr, const uint8_t *own, char *err, size_t errlen)
 		if (end == line + 17 || *end || pid <= 0 || pid == getpid())
 			continue;
 		if (tapir_alive(pid)) {
-			if ((port = shared_with(pid, addr, own))) {
+			if ((port = shared_with(pid, addr, addr6, own))) {
 				snprintf(err, errlen, "--shared-addr: port %u is already the tapir's with PID %ld on this address (table inet tapir_%ld): give each tapir its own --ports",
 					 port, pid, pid);
 				r = -2;
@@ -210,11 +228,11 @@ static void at_exit(void)
 	nftguard_remove();
 }
 
-int nftguard_install(const char *iface, uint32_t addr, const uint8_t *own, char *err,
-		     size_t errlen)
+int nftguard_install(const char *iface, uint32_t addr, const uint8_t *addr6, const uint8_t *own,
+		     char *err, size_t errlen)
 {
-	static char cmd[65536];
-	char set[60000], a[16], e[240], name[32];
+	static char cmd[131072];
+	char set[60000], a[16], a6[46], e[240], name[32], rule6[61000] = "";
 	int r;
 	for (const char *c = iface; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("._-@", *c)) {
@@ -229,7 +247,7 @@ int nftguard_install(const char *iface, uint32_t addr, const uint8_t *own, char 
 		snprintf(err, errlen, "--shared-addr: tapir needs CAP_NET_ADMIN for its nftables table (run as root)");
 		return -1;
 	}
-	if ((r = sweep(addr, own, e, sizeof(e))) == -2) {
+	if ((r = sweep(addr, addr6, own, e, sizeof(e))) == -2) {
 		snprintf(err, errlen, "%s", e);
 		return -1;
 	}
@@ -239,6 +257,12 @@ int nftguard_install(const char *iface, uint32_t addr, const uint8_t *own, char 
 		return -1;
 	}
 	snprintf(name, sizeof(name), "tapir_%ld", (long)getpid());
+	/* the same drop for the shared IPv6 address (after the kernel's
+	 * IPv6 defragmentation at -400 too) */
+	if (addr6)
+		snprintf(rule6, sizeof(rule6),
+			 "    iifname \"%s\" ip6 daddr %s meta l4proto { tcp, udp } th dport { %s } counter drop\n",
+			 iface, tapir_ipv6_str(addr6, a6), set);
 	/* one buffer, one batch, which the kernel applies atomically: the
 	 * table with its chain and rule, or nothing */
 	snprintf(cmd, sizeof(cmd),
@@ -246,9 +270,10 @@ int nftguard_install(const char *iface, uint32_t addr, const uint8_t *own, char 
 		 "  chain guard {\n"
 		 "    type filter hook prerouting priority -350; policy accept;\n"
 		 "    iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport { %s } counter drop\n"
+		 "%s"
 		 "  }\n"
 		 "}\n",
-		 name, iface, tapir_ipv4_str(addr, a), set);
+		 name, iface, tapir_ipv4_str(addr, a), set, rule6);
 	r = nft_run(cmd, NULL, e, sizeof(e));
 	if (r < 0) {
 		snprintf(err, errlen, "--shared-addr: cannot install the nftables table inet %s: %s%s",
@@ -277,11 +302,12 @@ void nftguard_remove(void)
 
 #else /* built without libnftables */
 
-int nftguard_install(const char *iface, uint32_t addr, const uint8_t *own, char *err,
-		     size_t errlen)
+int nftguard_install(const char *iface, uint32_t addr, const uint8_t *addr6, const uint8_t *own,
+		     char *err, size_t errlen)
 {
 	(void)iface;
 	(void)addr;
+	(void)addr6;
 	(void)own;
 	snprintf(err, errlen, "--shared-addr: this tapir was built without libnftables (install libnftables-dev and rebuild)");
 	return -1;

@@ -58,26 +58,34 @@ static int ephemeral_range(unsigned *lo, unsigned *hi, char *err, size_t errlen)
 	return 0;
 }
 
-/* Does a /proc/net/{tcp,udp}[6] local address cover ADDR?  The wildcard,
- * ADDR itself, or ::ffff:ADDR.  The files print each 32-bit word of the
- * address in host order. */
-static bool covers(const char *hex, uint32_t addr)
+/* Does a /proc/net/{tcp,udp}[6] local address cover SA's?  The wildcard,
+ * the IPv4 address itself or ::ffff: it, or the IPv6 one.  The files print
+ * each 32-bit word of the address in host order. */
+static bool covers(const char *hex, const struct shared_addr *sa)
 {
-	char v4[9];
-	snprintf(v4, sizeof(v4), "%08X", htonl(addr));
+	char v4[9], v6[33];
+	snprintf(v4, sizeof(v4), "%08X", htonl(sa->addr));
 	if (strlen(hex) == 8)
 		return !strcmp(hex, "00000000") || !strcasecmp(hex, v4);
 	if (strlen(hex) != 32)
 		return false;
 	if (!strcmp(hex, "00000000000000000000000000000000"))
 		return true;
+	for (int w = 0; w < 4; w++) {
+		uint32_t x;
+		memcpy(&x, sa->addr6 + 4 * w, 4);
+		snprintf(v6 + 8 * w, 9, "%08X", x);
+	}
+	if (sa->have_addr6 && !strcasecmp(hex, v6))
+		return true;
 	return !strncasecmp(hex, "0000000000000000FFFF0000", 24) && !strcasecmp(hex + 24, v4);
 }
 
-/* The first port in [LO, HI] the kernel holds on ADDR: a TCP listener or a
- * bound UDP socket, IPv4 or IPv6 (dual-stack sockets take IPv4 too).  0:
- * none. */
-static unsigned kernel_port_in(uint32_t addr, unsigned lo, unsigned hi, const char **proto)
+/* The first port in [LO, HI] the kernel holds on SA's addresses: a TCP
+ * listener or a bound UDP socket, IPv4 or IPv6 (dual-stack sockets take
+ * IPv4 too).  0: none. */
+static unsigned kernel_port_in(const struct shared_addr *sa, unsigned lo, unsigned hi,
+			       const char **proto)
 {
 	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6", "/proc/net/udp",
 					    "/proc/net/udp6"};
@@ -94,7 +102,7 @@ static unsigned kernel_port_in(uint32_t addr, unsigned lo, unsigned hi, const ch
 				continue; /* the header line */
 			if (i < 2 && st != 0x0A) /* TCP_LISTEN */
 				continue;
-			if (port >= lo && port <= hi && covers(local, addr)) {
+			if (port >= lo && port <= hi && covers(local, sa)) {
 				fclose(f);
 				*proto = i < 2 ? "TCP" : "UDP";
 				return port;
@@ -124,6 +132,50 @@ static uint32_t kernel_gateway(const char *iface)
 	return r;
 }
 
+/* The kernel's IPv6 default router through IFACE (/proc/net/ipv6_route:
+ * destination, its length, source, its length, next hop, metric,
+ * reference and use counts, flags, device; addresses as 32 hex digits in
+ * network order) into SA->gw6. */
+static void kernel_gateway6(struct shared_addr *sa)
+{
+	FILE *f = fopen("/proc/net/ipv6_route", "r");
+	char dst[33], nh[33], name[IF_NAMESIZE + 1];
+	unsigned dlen, flags;
+	if (!f)
+		return;
+	while (!sa->have_gw6 &&
+	       fscanf(f, "%32s %x %*32s %*x %32s %*x %*x %*x %x %16s", dst, &dlen, nh, &flags,
+		      name) == 5) {
+		if (dlen || strcmp(dst, "00000000000000000000000000000000") || !(flags & 2) ||
+		    strcmp(name, sa->iface)) /* (2: RTF_GATEWAY) */
+			continue;
+		for (int i = 0; i < 16; i++) {
+			unsigned b;
+			sscanf(nh + 2 * i, "%2x", &b);
+			sa->gw6[i] = (uint8_t)b;
+		}
+		sa->have_gw6 = true;
+	}
+	fclose(f);
+}
+
+/* The first global IPv6 address of interface entry I (not link-local:
+ * tapir has its own from the MAC; RFC 4291 2.5.6) into SA. */
+static void take_addr6(struct shared_addr *sa, const struct ifaddrs *i)
+{
+	const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr.s6_addr;
+	const uint8_t *m;
+	if (sa->have_addr6 || !i->ifa_netmask || tapir_ipv6_is_link_local(a) ||
+	    tapir_ipv6_is_loopback(a) || tapir_ipv6_is_multicast(a))
+		return;
+	m = ((const struct sockaddr_in6 *)(const void *)i->ifa_netmask)->sin6_addr.s6_addr;
+	memcpy(sa->addr6, a, 16);
+	sa->plen6 = 0;
+	for (int k = 0; k < 16; k++)
+		sa->plen6 += (unsigned)__builtin_popcount(m[k]);
+	sa->have_addr6 = true;
+}
+
 static int find_addresses(struct shared_addr *sa, char *err, size_t errlen)
 {
 	struct ifaddrs *ifa, *i;
@@ -145,6 +197,8 @@ static int find_addresses(struct shared_addr *sa, char *err, size_t errlen)
 			sa->addr = ntohl(((const struct sockaddr_in *)(const void *)i->ifa_addr)->sin_addr.s_addr);
 			sa->plen = (unsigned)__builtin_popcount(
 				((const struct sockaddr_in *)(const void *)i->ifa_netmask)->sin_addr.s_addr);
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			take_addr6(sa, i);
 		}
 	}
 	freeifaddrs(ifa);
@@ -179,7 +233,7 @@ int shared_discover(struct shared_addr *sa, char *err, size_t errlen)
 			 sa->lo, sa->hi, elo, ehi);
 		return -1;
 	}
-	if ((p = kernel_port_in(sa->addr, sa->lo, sa->hi, &proto))) {
+	if ((p = kernel_port_in(sa, sa->lo, sa->hi, &proto))) {
 		snprintf(err, errlen, "--ports %u-%u: the kernel has a %s socket on port %u of %s: choose a range without it",
 			 sa->lo, sa->hi, proto, p, tapir_ipv4_str(sa->addr, a));
 		return -1;
@@ -187,6 +241,8 @@ int shared_discover(struct shared_addr *sa, char *err, size_t errlen)
 	for (p = sa->lo; p <= sa->hi; p++)
 		sa->own[p >> 3] |= (uint8_t)(1u << (p & 7));
 	sa->gw = kernel_gateway(sa->iface);
+	if (sa->have_addr6)
+		kernel_gateway6(sa);
 	return 0;
 }
 
@@ -204,7 +260,7 @@ int shared_own_port(struct shared_addr *sa, uint16_t port, char *err, size_t err
 			 port, elo, ehi);
 		return -1;
 	}
-	if (kernel_port_in(sa->addr, port, port, &proto)) {
+	if (kernel_port_in(sa, port, port, &proto)) {
 		snprintf(err, errlen, "--shared-addr: the kernel has a %s socket on port %u of %s: tapir cannot listen there too",
 			 proto, port, tapir_ipv4_str(sa->addr, a));
 		return -1;
@@ -242,6 +298,52 @@ int shared_own_listeners(struct shared_addr *sa, struct tapir_stack *s, char *er
 
 /* ---- the hooks ---- */
 
+/* A TCP segment or UDP datagram (PROTO) whose header L4 has LEN bytes:
+ * tapir's when it is to one of its ports, else the kernel's, ignored. */
+static enum tapir_verdict port_verdict(struct shared_addr *sa, uint8_t proto, const uint8_t *l4,
+				       size_t len)
+{
+	if (len >= 4 && OWNS(sa, tapir_get16(l4 + 2)))
+		return TAPIR_PASS;
+	if (proto == TAPIR_IPPROTO_TCP)
+		sa->ignored_tcp++;
+	else
+		sa->ignored_udp++;
+	return TAPIR_DROP;
+}
+
+/* IPv6 in: as IPv4's below, with ICMPv6 (RFC 4443) errors and echo
+ * replies, and of neighbour discovery (RFC 4861) what tapir needs to
+ * send: advertisements (its neighbours' addresses), router advertisements
+ * and redirects.  Solicitations, MLD queries and echo requests are the
+ * kernel's to answer. */
+static enum tapir_verdict ip6_rx(struct shared_addr *sa, struct tapir_hook_pkt *p)
+{
+	uint8_t nh;
+	int off = tapir_ipv6_upper(p->data, p->len, &nh);
+	if (off < 0)
+		return TAPIR_PASS; /* a later fragment: no ports; its first one decides */
+	if (nh == TAPIR_IPPROTO_TCP || nh == TAPIR_IPPROTO_UDP)
+		return port_verdict(sa, nh, p->data + off, p->len - (size_t)off);
+	if (nh == TAPIR_IPPROTO_ICMPV6 && p->len > (size_t)off) {
+		switch (p->data[off]) {
+		case TAPIR_ICMP6_UNREACH:
+		case TAPIR_ICMP6_PKT_TOO_BIG:
+		case TAPIR_ICMP6_TIME_EXCEEDED:
+		case TAPIR_ICMP6_PARAM_PROBLEM:
+		case TAPIR_ICMP6_ECHO_REPLY:
+		case TAPIR_ICMP6_ROUTER_ADVERT:
+		case TAPIR_ICMP6_NEIGHBOR_ADVERT:
+		case TAPIR_ICMP6_REDIRECT:
+			return TAPIR_PASS;
+		}
+		sa->ignored_icmp++;
+		return TAPIR_DROP;
+	}
+	sa->ignored_other++;
+	return TAPIR_DROP;
+}
+
 /* IPv4 in: TCP and UDP to tapir's ports, ICMP errors (they may concern
  * tapir's connections; the core matches them to its own or ignores them)
  * and echo replies (tapir's --ping).  The rest is the kernel's. */
@@ -251,19 +353,14 @@ static enum tapir_verdict ip_rx(void *arg, struct tapir_hook_pkt *p)
 	size_t hl = (size_t)(p->data[0] & 15) * 4;
 	uint8_t proto = p->data[9];
 	const uint8_t *l4 = p->data + hl;
+	if (p->family == 6)
+		return ip6_rx(sa, p);
 	if (p->family != 4)
-		return TAPIR_PASS; /* the IP points see IPv6 too; this sharing is IPv4's */
+		return TAPIR_PASS;
 	if (tapir_get16(p->data + 6) & 0x1fff)
 		return TAPIR_PASS; /* a later fragment: no ports; its first one decides */
-	if (proto == TAPIR_IPPROTO_TCP || proto == TAPIR_IPPROTO_UDP) {
-		if (p->len >= hl + 4 && OWNS(sa, tapir_get16(l4 + 2)))
-			return TAPIR_PASS;
-		if (proto == TAPIR_IPPROTO_TCP)
-			sa->ignored_tcp++;
-		else
-			sa->ignored_udp++;
-		return TAPIR_DROP;
-	}
+	if (proto == TAPIR_IPPROTO_TCP || proto == TAPIR_IPPROTO_UDP)
+		return port_verdict(sa, proto, l4, p->len > hl ? p->len - hl : 0);
 	if (proto == TAPIR_IPPROTO_ICMP && p->len > hl) {
 		switch (l4[0]) {
 		case TAPIR_ICMP_ECHO_REPLY:
@@ -280,6 +377,30 @@ static enum tapir_verdict ip_rx(void *arg, struct tapir_hook_pkt *p)
 	return TAPIR_DROP;
 }
 
+/* IPv6 out: of ICMPv6, tapir's own echo requests and the neighbour
+ * solicitations that resolve its next hops.  Not: errors (as IPv4's
+ * below), advertisements (the kernel answers for the address), duplicate
+ * address detection (RFC 4862 5.4.2: a solicitation from ::; the address
+ * is the kernel's, which would defend it), MLD reports (RFC 3810: the
+ * kernel's groups are the same) and router solicitations (the kernel's). */
+static enum tapir_verdict ip6_tx(struct shared_addr *sa, struct tapir_hook_pkt *p)
+{
+	uint8_t nh;
+	int off = tapir_ipv6_upper(p->data, p->len, &nh);
+	uint8_t type;
+	if (off < 0 || nh != TAPIR_IPPROTO_ICMPV6 || p->len <= (size_t)off)
+		return TAPIR_PASS;
+	type = p->data[off];
+	if (type == TAPIR_ICMP6_ECHO ||
+	    (type == TAPIR_ICMP6_NEIGHBOR_SOLICIT && !tapir_ipv6_is_unspecified(p->data + TAPIR_IPV6_SRC)))
+		return TAPIR_PASS;
+	if (type < 128)
+		sa->held_icmp++;
+	else
+		sa->held_arp++;
+	return TAPIR_DROP;
+}
+
 /* IPv4 out: of ICMP, only tapir's own echo requests.  An error tapir would
  * send (port or protocol unreachable, reassembly time exceeded) would speak
  * for an address whose other ports are the kernel's. */
@@ -287,6 +408,8 @@ static enum tapir_verdict ip_tx(void *arg, struct tapir_hook_pkt *p)
 {
 	struct shared_addr *sa = arg;
 	size_t hl = (size_t)(p->data[0] & 15) * 4;
+	if (p->family == 6)
+		return ip6_tx(sa, p);
 	if (p->family != 4 || p->data[9] != TAPIR_IPPROTO_ICMP || p->len <= hl ||
 	    p->data[hl] == TAPIR_ICMP_ECHO)
 		return TAPIR_PASS;
@@ -326,7 +449,8 @@ int shared_guard(struct shared_addr *sa, struct tapir_stack *s, char *err, size_
 {
 	if (s && shared_own_listeners(sa, s, err, errlen) < 0)
 		return -1;
-	return nftguard_install(sa->iface, sa->addr, sa->own, err, errlen);
+	return nftguard_install(sa->iface, sa->addr, sa->have_addr6 ? sa->addr6 : NULL, sa->own, err,
+				errlen);
 }
 
 void shared_describe(const struct shared_addr *sa, char *buf, size_t len)
@@ -337,7 +461,7 @@ void shared_describe(const struct shared_addr *sa, char *buf, size_t len)
 
 void shared_report(const struct shared_addr *sa)
 {
-	fprintf(stderr, "tapir: shared-addr: ignored (the kernel's) %llu TCP segments, %llu UDP datagrams, %llu ICMP queries, %llu other packets; held back %llu ARP answers, %llu ICMP errors\n",
+	fprintf(stderr, "tapir: shared-addr: ignored (the kernel's) %llu TCP segments, %llu UDP datagrams, %llu ICMP queries, %llu other packets; held back %llu ARP and neighbour discovery messages, %llu ICMP errors\n",
 		(unsigned long long)sa->ignored_tcp, (unsigned long long)sa->ignored_udp,
 		(unsigned long long)sa->ignored_icmp, (unsigned long long)sa->ignored_other,
 		(unsigned long long)sa->held_arp, (unsigned long long)sa->held_icmp);

@@ -21,6 +21,11 @@ struct shared_addr {
 	uint8_t mac[6];
 	uint32_t addr, gw;    /* host byte order; gw 0 when the kernel has no default route there */
 	unsigned plen;
+	/* the interface's first global IPv6 address, and the kernel's IPv6
+	 * default router through it (network order), when it has them */
+	uint8_t addr6[16], gw6[16];
+	unsigned plen6;
+	bool have_addr6, have_gw6;
 	uint8_t own[8192];    /* bit P: port P is tapir's (TCP and UDP) */
 	/* what the filter kept from the core (the kernel's, not tapir's) */
 	uint64_t ignored_tcp, ignored_udp, ignored_icmp, ignored_other, held_arp, held_icmp;
@@ -28,8 +33,9 @@ struct shared_addr {
 
 /* --ports A-B into SA's range.  0, or -1 with the reason in ERR. */
 int shared_parse_ports(struct shared_addr *sa, const char *arg, char *err, size_t errlen);
-/* Reads SA->iface's MAC, first IPv4 address and prefix, and the kernel's
- * default gateway through it; checks the range against the kernel's
+/* Reads SA->iface's MAC, first IPv4 address and prefix, first global IPv6
+ * address and prefix (if any), and the kernel's default gateways through
+ * it; checks the range against the kernel's
  * ephemeral range (net.ipv4.ip_local_port_range) and its listeners, and
  * owns the range.  0, or -1 with the reason in ERR. */
 int shared_discover(struct shared_addr *sa, char *err, size_t errlen);
@@ -42,7 +48,10 @@ int shared_own_listeners(struct shared_addr *sa, struct tapir_stack *s, char *er
 			 size_t errlen);
 /* Adds the stack's hooks that keep tapir to what it owns: TCP and UDP to
  * other ports ignored silently (no RST, no ICMP port unreachable), no ARP
- * answers or announcements, no echo replies, no ICMP errors.  Before the
+ * answers or announcements, no echo replies, no ICMP errors; over IPv6
+ * the same, with neighbour discovery in ARP's place (no advertisements,
+ * no duplicate address detection: the address is the kernel's) and no MLD
+ * reports or router solicitations.  Before the
  * interface gets its address (which announces it).  The hooks read the
  * owned ports as they are when a packet comes.  0, or -1 with the reason
  * in ERR. */

@@ -64,6 +64,12 @@ struct tapir_profile {
 	 * are dropped silently, anything but an exact duplicate ACK is ACKed;
 	 * RFC 9293 3.10.7.4 runs its usual steps */
 	uint8_t tw_ack_segments;
+	/* loss recovery on SACK connections (core/tcp_rack.c): RACK's
+	 * time-based loss detection instead of RFC 6675's DupAck threshold
+	 * (RFC 8985 6), Tail Loss Probes (RFC 8985 7; only with rack), and
+	 * Proportional Rate Reduction in recovery (RFC 6937); Linux
+	 * net.ipv4.tcp_recovery, tcp_early_retrans, tcp_input.c's PRR */
+	uint8_t rack, tlp, prr;
 	/* keepalive defaults (RFC 1122 4.2.3.6: idle at least 2 hours) */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
 	/* the window scale offered covers this many bytes (the largest
@@ -80,6 +86,15 @@ struct tapir_profile {
 	uint64_t rto_slop_us;
 	uint32_t syn_retries;        /* SYNs resent before ETIMEDOUT */
 	uint64_t delack_us;          /* RFC 1122 4.2.3.2 (< 500 ms) */
+	/* TCP Fast Open (RFC 7413) allowed: 1 client, 2 server (per socket
+	 * still: TAPIR_TCP_FASTOPEN_CONNECT, TAPIR_TCP_FASTOPEN), as Linux's
+	 * net.ipv4.tcp_fastopen bits; 4: every listener without the option,
+	 * its backlog as the bound (Linux's 0x400) */
+	uint8_t fastopen;
+	/* FreeBSD's connect limit (net.inet.tcp.keepinit), seconds, and its
+	 * TCP_KEEPINIT and TCP_NOOPT socket options; 0: neither, the SYN
+	 * retries alone limit a connect (RFC 9293 3.8.3's R2 for SYNs) */
+	uint32_t keepinit_s;
 };
 
 /* The table of profile ID (NULL past the last). */

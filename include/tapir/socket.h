@@ -157,7 +157,9 @@ int tapir_accept4(struct tapir_net *net, int fd, struct sockaddr *addr, socklen_
 		  int flags);
 int tapir_connect(struct tapir_net *net, int fd, const struct sockaddr *addr, socklen_t len);
 
-/* FLAGS: MSG_DONTWAIT, MSG_NOSIGNAL (always in effect), and for receiving
+/* FLAGS: MSG_DONTWAIT, MSG_NOSIGNAL (always in effect), MSG_FASTOPEN (TCP
+ * sendto: connect to TO and send, the data on the SYN when a cookie is
+ * cached, RFC 7413), and for receiving
  * MSG_WAITALL (TCP) and MSG_TRUNC (UDP: return the datagram's real length).
  * MSG_PEEK and MSG_OOB give EOPNOTSUPP. */
 ssize_t tapir_send(struct tapir_net *net, int fd, const void *buf, size_t len, int flags);
@@ -179,7 +181,9 @@ int tapir_getpeername(struct tapir_net *net, int fd, struct sockaddr *addr, sock
 /* SOL_SOCKET: SO_REUSEADDR, SO_LINGER (struct linger), SO_RCVBUF, SO_SNDBUF,
  * SO_KEEPALIVE, SO_RCVTIMEO and SO_SNDTIMEO (struct timeval), SO_ERROR and
  * SO_TYPE (get only).  IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE,
- * TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT. */
+ * TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_FASTOPEN (a listener's
+ * queue length), TCP_FASTOPEN_CONNECT, TCP_NOTSENT_LOWAT (RFC 7413 and
+ * Linux's tcp(7)). */
 int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const void *val,
 		     socklen_t len);
 int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *val,
@@ -189,6 +193,10 @@ int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *v
  * connection so far (an int; RFC 9401's DTH is 0x08).  While DTH has been
  * seen, tapir_poll reports POLLPRI (when asked for). */
 #define TAPIR_TCP_RESERVED_RX 0x7a01
+/* IPPROTO_TCP: FreeBSD's TCP_NOOPT and TCP_KEEPINIT (tcp(4)), which Linux's
+ * headers lack; under the freebsd profile only (ENOPROTOOPT elsewhere) */
+#define TAPIR_SO_TCP_NOOPT 0x7a02
+#define TAPIR_SO_TCP_KEEPINIT 0x7a03
 
 /* CMD F_GETFL or F_SETFL; only O_NONBLOCK matters (F_GETFL adds O_RDWR). */
 int tapir_fcntl(struct tapir_net *net, int fd, int cmd, int arg);

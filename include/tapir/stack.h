@@ -145,6 +145,14 @@ int tapir_iface_add_ipv6(struct tapir_stack *s, int ifindex, const uint8_t addr[
  * (autonomous flag set, /64), each through DAD, removed when its valid
  * lifetime ends.  Off by default ("only when asked"); turns IPv6 on. */
 int tapir_iface_set_slaac(struct tapir_stack *s, int ifindex, int on, tapir_time_t now);
+/* A default router configured by hand (RFC 4861 6.3.4 leaves the list to
+ * the host): off-link destinations go through ADDR (link-local, or on a
+ * prefix of the interface), whatever advertisements say.  -EINVAL, -ENOSPC. */
+int tapir_iface_add_router6(struct tapir_stack *s, int ifindex, const uint8_t addr[16]);
+/* The default router off-link IPv6 goes through (RFC 4861 6.3.6), learned
+ * from advertisements or configured: its interface, its address in ADDR;
+ * -1 when there is none. */
+int tapir_ipv6_router(const struct tapir_stack *s, uint8_t addr[16]);
 enum tapir_addr6_state { TAPIR_ADDR6_FREE, TAPIR_ADDR6_TENTATIVE, TAPIR_ADDR6_PREFERRED,
 			 TAPIR_ADDR6_DUPLICATE };
 /* The interface's I-th IPv6 address (0 is the link-local one); its state,
@@ -175,6 +183,13 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now);
  * deadline tapir_stack_poll returned while other threads call into the
  * core: it needs waking only when one of them set an earlier one. */
 tapir_time_t tapir_stack_armed(struct tapir_stack *s);
+/* For a driver that runs the application in the same turn as the input
+ * (an event loop on the stack thread): ON holds the bare ACK a connection
+ * in CLOSE-WAIT owes (the peer's FIN) until the call with ON 0, which
+ * sends what is still owed.  An application that reads the end of the
+ * stream and closes in that turn then sends its FIN with the ACK: one
+ * segment, not two. */
+void tapir_stack_defer_acks(struct tapir_stack *s, int on);
 
 /* ---- observing the stack ---- */
 
@@ -296,9 +311,11 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_syn_queue_full) X(tcp_fast_retransmits) X(tcp_dth_rx)            \
 	X(tx_hook_dropped) X(hook_injected) X(tcp_syncookies_sent)             \
 	X(tcp_syncookies_ok) X(tcp_listen_overflows) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
-	X(tcp_timeouts) X(tcp_lost_retransmits)           \
+	X(tcp_timeouts) X(tcp_lost_retransmits) X(tcp_tlp_probes) X(tcp_rack_lost) \
 	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)        \
 	X(tcp_rcvbuf_grown)                                                    \
+	X(tcp_tfo_data_in) X(tcp_tfo_cookie_bad) X(tcp_tfo_cookies_sent)      \
+	X(tcp_tfo_qlen_full) X(tcp_tfo_data_acked) X(tcp_tfo_fallback)        \
 	X(ip6_rx) X(ip6_tx) X(ip6_no_route) X(ip6_frag_created)                \
 	X(ip6_fragmented) X(icmp6_echo_replied) X(icmp6_errors_sent)              \
 	X(icmp6_errors_rx) X(icmp6_pmtu_updates) X(nd_ns_sent) X(nd_na_sent)   \

@@ -67,7 +67,9 @@ int tapir_tcp_listen(struct tapir_tcp *t, int backlog);
  * listener's error).  The new socket has no event function yet. */
 struct tapir_tcp *tapir_tcp_accept(struct tapir_tcp *listener, int *err);
 /* Starts an active open; completion is TAPIR_EV_CONNECTED (or an error:
- * ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH). 0 or -errno. */
+ * ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH). 0 or -errno; 1
+ * with TAPIR_TCP_FASTOPEN_CONNECT and a cookie cached: no SYN yet, it
+ * goes with the first data tapir_tcp_send takes (RFC 7413 4.2). */
 int tapir_tcp_connect(struct tapir_tcp *t, uint32_t addr, uint16_t port, tapir_time_t now);
 /* ... to either family; -EAFNOSUPPORT from an IPv4-bound socket to IPv6 */
 int tapir_tcp_connect_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uint16_t port,
@@ -78,7 +80,8 @@ int tapir_tcp_connect_addr(struct tapir_tcp *t, const struct tapir_ip *addr, uin
  * that ended the connection. */
 long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_time_t now);
 /* Returns bytes read, 0 at end of stream, -EAGAIN when nothing is there
- * yet, or the error that ended the connection (e.g. -ECONNRESET). */
+ * yet, or the error that ended the connection (e.g. -ECONNRESET).  BUF
+ * NULL takes the bytes without copying them anywhere (a discard). */
 long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now);
 /* Bytes waiting to be read / sent-but-unacknowledged plus unsent. */
 size_t tapir_tcp_readable(const struct tapir_tcp *t);
@@ -120,6 +123,17 @@ enum tapir_tcp_opt {
 	TAPIR_TCP_REUSEADDR,    /* bool */
 	TAPIR_TCP_CONGESTION,   /* TAPIR_CC_NEWRENO or TAPIR_CC_CUBIC */
 	TAPIR_TCP_V6ONLY,       /* bool: a :: bind takes IPv6 only (RFC 3493 5.3); before bind */
+	/* TCP Fast Open (RFC 7413), where the profile's fastopen allows it */
+	TAPIR_TCP_FASTOPEN,     /* a listener: >0 takes data on SYNs with a valid cookie,
+				 * at most this many such connections still half-open */
+	TAPIR_TCP_FASTOPEN_CONNECT, /* bool: connect() asks for a cookie, or, with one
+				 * cached, returns 1 at once and the SYN goes with
+				 * the first data sent */
+	TAPIR_TCP_NOTSENT_LOWAT, /* bytes: writable only while fewer are unsent; 0: off */
+	/* FreeBSD's (tcp(4)), under the freebsd profile only (-ENOPROTOOPT
+	 * elsewhere, as Linux, which has neither) */
+	TAPIR_TCP_NOOPT,        /* bool: no options on our SYN or SYN,ACK; none agreed */
+	TAPIR_TCP_KEEPINIT,     /* seconds a connect may take before ETIMEDOUT; 0: SYN retries */
 };
 #define TAPIR_CC_NEWRENO 0 /* RFC 5681 + RFC 6582 */
 #define TAPIR_CC_CUBIC 1   /* RFC 9438 */

@@ -98,6 +98,11 @@ uint32_t tapir_csum_pseudo6(const uint8_t src[16], const uint8_t dst[16], uint8_
 #define TAPIR_IPPROTO_FRAGMENT 44
 #define TAPIR_IPPROTO_NONE 59
 #define TAPIR_IPPROTO_DSTOPTS 60
+/* The IPv6 packet P's upper-layer header past its extension headers
+ * (hop-by-hop, routing, destination options, and the fragment header of
+ * fragment zero): its offset, its protocol in *NH; -1 for a later
+ * fragment (no upper-layer header) or a chain beyond LEN.  core/ipv6.c */
+int tapir_ipv6_upper(const uint8_t *p, size_t len, uint8_t *nh);
 #define TAPIR_IPV6_OPT_PAD1 0    /* RFC 8200 4.2 */
 #define TAPIR_IPV6_OPT_PADN 1
 #define TAPIR_IPV6_OPT_RTALERT 5 /* RFC 2711 */

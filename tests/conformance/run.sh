@@ -53,22 +53,30 @@ run_family() {
 	grep -v '^#' "$expected" | awk 'NF >= 2 { print $2, $1 }' | sort >"$tmp/want"
 	name=$(basename "$expected")
 
-	while read -r path status; do
-		want=$(awk -v p="$path" '$1 == p { print $2 }' "$tmp/want")
-		if [ "$status" = PASS ] && [ -n "$want" ]; then
-			echo "NOW PASSES (remove from $name): $path"
-			bad=1
-		elif [ "$status" != PASS ] && [ "$status" != "$want" ]; then
-			grep -F " $path" "$out" | head -1 | sed 's/^/UNEXPECTED: /'
-			[ -n "$want" ] && echo "  ($name says $want)"
-			bad=1
-		fi
-	done <"$tmp/got"
-	# entries for scripts that no longer exist
-	awk '{ print $1 }' "$tmp/want" | while read -r path; do
-		grep -q "^$path " "$tmp/got" || echo "STALE entry in $name: $path"
-	done | tee "$tmp/stale"
-	[ -s "$tmp/stale" ] && bad=1
+	# one awk for the comparison (a process per script is slow on a
+	# loaded machine): the run's lines, the list, then every result
+	if ! awk -v name="$name" '
+		FILENAME == ARGV[1] {
+			if ($1 ~ /^(PASS|FAIL|SKIP)$/) { p = $2; sub(/:$/, "", p); line[p] = $0 }
+			next
+		}
+		FILENAME == ARGV[2] { want[$1] = $2; next }
+		{
+			seen[$1] = 1
+			if ($2 == "PASS" && ($1 in want)) {
+				print "NOW PASSES (remove from " name "): " $1; bad = 1
+			} else if ($2 != "PASS" && $2 != want[$1]) {
+				print "UNEXPECTED: " line[$1]
+				if ($1 in want) print "  (" name " says " want[$1] ")"
+				bad = 1
+			}
+		}
+		END {
+			for (p in want) if (!(p in seen)) { print "STALE entry in " name ": " p; bad = 1 }
+			exit bad
+		}' "$out" "$tmp/want" "$tmp/got"; then
+		bad=1
+	fi
 
 	echo "conformance: --profile $profile: $(tail -1 "$out") of $(wc -l <"$tmp/$fam.scripts") $fam scripts"
 	for g in snd-syn state-event-engine rcv-data-segments rcv-icmp socket-api snippets; do
@@ -79,14 +87,9 @@ run_family() {
 }
 
 # the scripts of each family, by the --ip_version line in their header
-(cd "$suite" && find . -name '*.pkt' | sed 's|^\./||' | sort |
-	while read -r f; do
-		if grep -q -- '--ip_version=ipv6' "$f"; then
-			echo "$f" >>"$tmp/IPv6.scripts"
-		else
-			echo "$f" >>"$tmp/IPv4.scripts"
-		fi
-	done)
+(cd "$suite" && find . -name '*.pkt' | sed 's|^\./||' | sort >"$tmp/all" &&
+	xargs grep -l -- '--ip_version=ipv6' <"$tmp/all" | sort >"$tmp/IPv6.scripts"
+	comm -23 "$tmp/all" "$tmp/IPv6.scripts" >"$tmp/IPv4.scripts")
 run_family IPv4 "$here/expected.txt" rfc
 run_family IPv6 "$here/expected-ipv6.txt" rfc
 run_family IPv4 "$here/expected-freebsd.txt" freebsd

@@ -386,7 +386,9 @@ static void setup_tcp(struct world *w)
 	size_t n;
 
 	w->lis = tapir_tcp_new(w->s);
-	if (!w->lis || tapir_tcp_bind(w->lis, 0, W_LISTEN_PORT) ||
+	/* (TCP Fast Open on: its option's parsing and cookies are fuzzed) */
+	if (!w->lis || tapir_tcp_setopt(w->lis, TAPIR_TCP_FASTOPEN, 4) ||
+	    tapir_tcp_bind(w->lis, 0, W_LISTEN_PORT) ||
 	    tapir_tcp_listen(w->lis, 4))
 		fail("setup: listener");
 

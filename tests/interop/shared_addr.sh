@@ -21,34 +21,14 @@
 #     by A's kernel; a check stopped with SIGINT removes its table;
 #   - tapir run --iface vA --shared-addr -- curl: B's file byte-exact over
 #     tapir's TCP (ttl=44, a port of tapir's range), no RST from A.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/shared_lib.sh"
 require_root nft curl python3 capsh dumpcap
 
 A_ADDR=10.78.0.1
 B_ADDR=10.78.0.2
-NSB=""
-
-cleanup_b() {
-	local rc=$? p
-	if [[ -n $NSB ]]; then
-		for p in $(ip netns pids "$NSB" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		timeout 10 ip netns del "$NSB" 2>/dev/null
-	fi
-	(exit "$rc")
-	_cleanup
-}
-
-ns_create
-NSB="$NS-b"
-trap cleanup_b EXIT
-timeout 10 ip netns add "$NSB" || fail "cannot create namespace $NSB"
-nsb() { timeout -k 5 "${NSX_TIMEOUT:-30}" ip netns exec "$NSB" "$@"; }
-nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add vA netns "$NS" type veth peer name vB netns "$NSB" || fail "cannot create the veth pair"
-nsx ip addr add "$A_ADDR/24" dev vA && nsx ip link set vA up || fail "vA"
-nsb ip addr add "$B_ADDR/24" dev vB && nsb ip link set vB up && nsb ip link set lo up || fail "vB"
+sh_pair
+nsx ip addr add "$A_ADDR/24" dev vA || fail "vA"
+nsb ip addr add "$B_ADDR/24" dev vB || fail "vB"
 
 mkdir -p "$WORK/tapir" "$WORK/kernelA" "$WORK/kernelB"
 head -c 100000 /dev/urandom >"$WORK/tapir/t.bin"
@@ -63,37 +43,7 @@ for ((i = 0; i < 100; i++)); do
 	nsb curl -sf -o /dev/null "http://$B_ADDR:8080/b.txt" && nsx curl -sf -o /dev/null "http://$A_ADDR:8000/k.txt" && break
 	sleep 0.1
 done
-RULES0=$(nsx nft list ruleset) || fail "nft list ruleset"
-
-# shared_start ARGS...: tapir host --iface vA --shared-addr in A; sets HOST_*.
-shared_start() {
-	local i
-	HOST_N=$((HOST_N + 1))
-	HOST_OUT=$WORK/host$HOST_N.out
-	HOST_ERR=$WORK/host$HOST_N.err
-	timeout -s TERM -k 5 120 ip netns exec "$NS" "$TAPIR" host --iface vA --shared-addr "$@" \
-		>"$HOST_OUT" 2>"$HOST_ERR" &
-	HOST_WRAP=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -q '^ready ' "$HOST_OUT" 2>/dev/null && break
-		kill -0 "$HOST_WRAP" 2>/dev/null || { cat "$HOST_ERR" >&2; fail "tapir host exited before 'ready'"; }
-		sleep 0.1
-	done
-	grep -q '^ready ' "$HOST_OUT" || fail "no ready line"
-	HOST_PID=$(pgrep -P "$HOST_WRAP" | head -n 1)
-	[[ -n $HOST_PID ]] || fail "cannot find the tapir process"
-	log "host up: $(grep -m1 '^ready ' "$HOST_OUT")"
-}
-# stop_with SIG: stops tapir; waits until it has gone
-stop_with() {
-	kill -"$1" "$HOST_PID"
-	_wait_gone "$HOST_WRAP" 100 || fail "tapir did not exit on SIG$1"
-	wait "$HOST_WRAP" 2>/dev/null
-	HOST_PID=""
-}
-ruleset_as_before() {
-	[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "$1: the ruleset differs from before: $(nsx nft list ruleset)"
-}
+sh_rules0
 
 # ---- 0: tapir host --iface vA with an address (and MAC) of its own ----
 HOST_N=$((HOST_N + 1))
@@ -114,9 +64,7 @@ stop_with TERM
 log "--iface with an address of its own: ping, echo, its own MAC"
 
 # ---- 1: tapir serves port 80 on A's own address ----
-nsb dumpcap -q -i vB -w "$WORK/b.pcap" >/dev/null 2>&1 &
-CAP=$!
-for ((i = 0; i < 50; i++)); do [[ -s $WORK/b.pcap ]] && break; sleep 0.1; done
+sh_cap_start nsb vB "$WORK/b.pcap"
 shared_start --serve "http=$WORK/tapir,echo" --personality ttl=33
 grep -q "^ready iface=vA addr=$A_ADDR/24 mac=$(nsx cat /sys/class/net/vA/address) .*shared=vA ports=61000-65535 nft=inet tapir_$HOST_PID" "$HOST_OUT" ||
 	fail "ready line: $(cat "$HOST_OUT")"
@@ -127,10 +75,7 @@ guard=$(nsx nft list table inet "tapir_$HOST_PID")
 grep -q 'th dport { 7, 80, 61000-65535 } counter packets [0-9]* bytes [0-9]* drop' <<<"$guard" ||
 	fail "the guard's rule: $guard"
 
-nsb curl -sf -o "$WORK/got.bin" "http://$A_ADDR/t.bin" || fail "curl to tapir's port 80"
-cmp -s "$WORK/got.bin" "$WORK/tapir/t.bin" || fail "tapir's file differs"
-[[ $(nsb curl -sf "http://$A_ADDR:8000/k.txt") == "the kernel of A" ]] || fail "the kernel's server on A:8000"
-[[ $(nsx curl -sf "http://$B_ADDR:8080/b.txt") == "the kernel of B" ]] || fail "A's kernel's outgoing connection to B"
+sh_http_checks "$A_ADDR" "$B_ADDR"
 echo hello-echo | nsb nc -N -w 5 "$A_ADDR" 7 >"$WORK/echo.out" || fail "nc to tapir's echo"
 [[ $(cat "$WORK/echo.out") == hello-echo ]] || fail "tapir's echo said: $(cat "$WORK/echo.out")"
 nsb ping -c 3 -i 0.2 -W 2 "$A_ADDR" >"$WORK/ping.out" || fail "ping to A: $(cat "$WORK/ping.out")"
@@ -146,8 +91,7 @@ echo to-the-kernel | nsb nc -u -w 1 "$A_ADDR" 9999
 nsx nft list table inet "tapir_$HOST_PID" >"$WORK/guard.txt"
 grep -Eq 'counter packets [1-9]' "$WORK/guard.txt" || fail "the guard dropped nothing: $(cat "$WORK/guard.txt")"
 stop_with TERM
-kill "$CAP"
-wait "$CAP" 2>/dev/null
+sh_cap_stop
 ruleset_as_before "after SIGTERM"
 grep -Eq '^tapir: shared-addr: ignored \(the kernel.s\) [1-9][0-9]* TCP segments, [1-9][0-9]* UDP datagrams, [1-9][0-9]* ICMP queries' "$HOST_ERR" ||
 	fail "tapir's report: $(grep shared-addr "$HOST_ERR")"
@@ -236,14 +180,10 @@ refused "no such interface" "no Ethernet interface nosuch0" \
 log "refused: ephemeral overlap, kernel listeners, no CAP_NET_ADMIN (exit 2, nothing installed)"
 
 # ---- 4: check --mode stack --shared-addr scanning B ----
-nsx dumpcap -q -i vA -f tcp -w "$WORK/a.pcap" >/dev/null 2>&1 &
-CAP=$!
-for ((i = 0; i < 50; i++)); do [[ -s $WORK/a.pcap ]] && break; sleep 0.1; done
+sh_cap_start nsx vA "$WORK/a.pcap" -f tcp
 nsx "$TAPIR" check --mode stack --iface vA --shared-addr "$B_ADDR:8080,8081,22" >"$WORK/check.out" 2>"$WORK/check.err"
 rc=$?
-sleep 0.5 # let the capture take the last frames
-kill "$CAP"
-wait "$CAP" 2>/dev/null
+sh_cap_stop
 [[ $rc -eq 1 ]] || fail "check exit $rc (want 1: some closed): $(cat "$WORK/check.err")"
 [[ $(awk '{print $2, $3}' "$WORK/check.out" | sort | tr '\n' ' ') == "22 closed 8080 open 8081 closed " ]] ||
 	fail "check said: $(cat "$WORK/check.out")"
@@ -273,21 +213,5 @@ ruleset_as_before "after check's SIGINT"
 
 # ---- 5: tapir run --iface vA --shared-addr -- curl (tapir's TCP, ttl 44) ----
 head -c 300000 /dev/urandom >"$WORK/kernelB/r.bin"
-nsb dumpcap -q -i vB -w "$WORK/run.pcap" >/dev/null 2>&1 &
-CAP=$!
-for ((i = 0; i < 50; i++)); do [[ -s $WORK/run.pcap ]] && break; sleep 0.1; done
-nsx "$TAPIR" run --iface vA --shared-addr --personality ttl=44 -- \
-	curl -sf -o "$WORK/run.bin" "http://$B_ADDR:8080/r.bin" 2>"$WORK/run.err" ||
-	fail "tapir run curl: $(cat "$WORK/run.err")"
-sleep 0.5
-kill "$CAP"
-wait "$CAP" 2>/dev/null
-cmp -s "$WORK/run.bin" "$WORK/kernelB/r.bin" || fail "tapir run: the file differs"
-ruleset_as_before "after tapir run"
-syn=$(tshark -n -r "$WORK/run.pcap" -Y "ip.src==$A_ADDR && tcp.dstport==8080 && tcp.flags.syn==1" -T fields -e ip.ttl -e tcp.srcport | sort -u)
-[[ $(wc -l <<<"$syn") -eq 1 && $syn =~ ^44[[:space:]]+6[1-5][0-9]{3}$ ]] ||
-	fail "tapir run: SYN(s) '$syn' (want one, ttl 44, a port of 61000-65535)"
-n=$(tshark -n -r "$WORK/run.pcap" -Y "ip.src==$A_ADDR && tcp.flags.reset==1" | wc -l)
-[[ $n -eq 0 ]] || fail "tapir run: $n RSTs from A"
-log "tapir run --shared-addr: curl fetched 300000 bytes over tapir's TCP ($syn)"
+sh_run_fetch "http://$B_ADDR:8080/r.bin" "$WORK/kernelB/r.bin" "ip.src==$A_ADDR" ip.ttl
 pass

@@ -2,7 +2,8 @@
 """The kernel's side of the --forward/--outbound tests: small scripted
 servers and clients whose every outcome is one line.
 
-    fwd_peer.py serve ADDR PORT MODE LOG   a server, one thread a connection;
+    fwd_peer.py serve ADDR PORT MODE LOG   a server (ADDR IPv4 or IPv6), one
+                                           thread a connection;
                                            one line a connection in LOG
       echo    what arrives goes back; after the client's FIN, FIN ("eof N")
       greet   sends "hello\\n" and FIN at once, then reads to EOF ("got N")
@@ -78,7 +79,7 @@ def serve_one(c, mode, log, lock):
 
 
 def serve(addr, port, mode, log):
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(512)

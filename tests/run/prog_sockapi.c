@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +268,24 @@ static void v6_checks(void)
 	close(fd);
 }
 
+/* RFC 7413 as Linux offers it: sendto with MSG_FASTOPEN connects and
+ * sends; the options a listener and a connection take */
+static void fastopen_checks(void)
+{
+	int fd = tcp(0), v = 5;
+	char buf[8] = "";
+	ssize_t n = sendto(fd, "tfo\n", 4, MSG_FASTOPEN, (struct sockaddr *)&peer, sizeof(peer));
+	say("fastopen_sendto", n == 4 ? 0 : -1);
+	wait_bytes(fd, 4);
+	say("fastopen_echo", recv(fd, buf, 4, MSG_DONTWAIT) == 4 && !memcmp(buf, "tfo\n", 4) ? 0 : -1);
+	close(fd);
+	fd = tcp(0);
+	say("tcp_fastopen_qlen", setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &v, sizeof(v)));
+	v = 4096;
+	say("tcp_notsent_lowat", setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 4) {
@@ -284,5 +303,6 @@ int main(int argc, char **argv)
 	data_checks();
 	udp_checks();
 	v6_checks();
+	fastopen_checks();
 	return 0;
 }

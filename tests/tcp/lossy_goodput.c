@@ -2,7 +2,11 @@
  * stacks over an impaired in-memory cable, in simulated time (so the
  * figures repeat exactly for a seed).  For tuning loss recovery:
  *
- *   [TSO=1] build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
+ *   [TSO=1] [RACK=1] build/tests/tcp/lossy_goodput [MB] [SEEDS] [loss] [delay_ms]
+ *
+ * (RACK=1: RACK-TLP and PRR, the profile fields rack, tlp, prr, on;
+ * PRR=1: PRR alone; NOPRR=1 with RACK=1: RACK-TLP alone; NOREORDER=1: loss
+ * only, no reordering, duplicates, corruption or jitter)
  *
  * prints per seed the simulated seconds, goodput and the sender's
  * counters (retransmissions, fast retransmits, timeouts). */
@@ -66,14 +70,18 @@ int main(int argc, char **argv)
 		tapir_time_t t0;
 		const struct tapir_stats *st;
 		tapir_config_default(&cfg);
+		cfg.profile.rack = cfg.profile.tlp = getenv("RACK") != NULL;
+		cfg.profile.prr = getenv("RACK") != NULL || getenv("PRR") != NULL;
+		if (getenv("NOPRR"))
+			cfg.profile.prr = 0;
 		tapir_memlink_params_default(&lp);
 		lp.seed = seed;
 		lp.loss = loss;
-		lp.reorder = 0.05;
-		lp.dup = 0.01;
-		lp.corrupt = 0.001;
+		lp.reorder = getenv("NOREORDER") ? 0 : 0.05;
+		lp.dup = getenv("NOREORDER") ? 0 : 0.01;
+		lp.corrupt = getenv("NOREORDER") ? 0 : 0.001;
 		lp.delay_us = (tapir_time_t)(delay_ms * 1000);
-		lp.jitter_us = lp.delay_us * 2 / 5;
+		lp.jitter_us = getenv("NOREORDER") ? 0 : lp.delay_us * 2 / 5;
 		lp.reorder_extra_us = lp.delay_us;
 		lp.tso = getenv("TSO") != NULL;
 		sim_init(&sim, &cfg, &lp);
@@ -86,13 +94,14 @@ int main(int argc, char **argv)
 		sim_run(&sim, sim.now + TAPIR_SEC(36000), step, &x);
 		st = tapir_stats(sim.st[0]);
 		printf("seed %u: %zu of %zu bytes in %.2f s: %.3f MB/s; retransmits %llu fast %llu "
-		       "timeouts %llu lost-rexmit %llu spurious %llu segments %llu\n",
+		       "timeouts %llu lost-rexmit %llu spurious %llu segments %llu tlp %llu rack-lost %llu\n",
 		       seed, x.rcvd, x.total, (double)(sim.now - t0) / 1e6,
 		       (double)x.rcvd / ((double)(sim.now - t0) / 1e6) / 1e6,
 		       (unsigned long long)st->tcp_retransmits,
 		       (unsigned long long)st->tcp_fast_retransmits,
 		       (unsigned long long)st->tcp_timeouts, (unsigned long long)st->tcp_lost_retransmits, (unsigned long long)st->tcp_spurious_rexmits,
-		       (unsigned long long)st->tcp_tx);
+		       (unsigned long long)st->tcp_tx, (unsigned long long)st->tcp_tlp_probes,
+		       (unsigned long long)st->tcp_rack_lost);
 		sum += (double)x.rcvd / ((double)(sim.now - t0) / 1e6) / 1e6;
 		sim_fini(&sim);
 	}

@@ -53,6 +53,7 @@ static void tap_record(struct sim *sim, int to, const uint8_t *f, size_t len, bo
 	s->win = tapir_get16(th + 14);
 	s->len = (uint32_t)(tot - ihl - off);
 	s->optlen = (unsigned)(off - 20);
+	s->tfo = -1;
 	for (size_t i = 20; i < off;) {
 		if (th[i] == 0)
 			break;
@@ -64,6 +65,8 @@ static void tap_record(struct sim *sim, int to, const uint8_t *f, size_t len, bo
 			break;
 		if (th[i] == 2 && th[i + 1] == 4 && i + 4 <= off)
 			s->mss = tapir_get16(th + i + 2);
+		if (th[i] == 34 && i + th[i + 1] <= off) /* RFC 7413 4.1.1 */
+			s->tfo = th[i + 1] - 2;
 		i += th[i + 1];
 	}
 	s->data = malloc(s->len ? s->len : 1);

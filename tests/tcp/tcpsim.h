@@ -44,6 +44,7 @@ struct tseg {
 	uint32_t len;    /* payload bytes */
 	uint16_t mss;    /* the MSS option, 0 when absent */
 	unsigned optlen; /* bytes of options */
+	int tfo;         /* a Fast Open option's cookie length (0: a request); -1: none */
 	uint8_t *data;   /* a copy of the payload */
 };
 

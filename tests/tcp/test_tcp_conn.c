@@ -686,6 +686,52 @@ static void test_arp_failure(void **state)
 	sim_fini(&sim);
 }
 
+/* tapir_stack_defer_acks: the ACK a FIN asks for (RFC 9293 3.10.7.4
+ * eighth) waits for the turn's end; an application that closes within the
+ * turn sends one FIN,ACK (DEFER_CLOSE), one that does not gets the bare
+ * ACK sent when the turn ends. */
+static void fin_in_turn(struct fx *x, bool close_in_turn)
+{
+	struct sim *sim = &x->sim;
+	struct pconn *pc = &x->pc;
+	const struct tseg *r;
+	uint32_t fin_seq = pc->snd_nxt;
+	tapir_stack_defer_acks(sim->st[1], 1);
+	pc_send(sim, pc, fin_seq, pc->b_iss + 1, TAPIR_TH_FIN | TAPIR_TH_ACK, NULL, 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tapir_tcp_state(pc->b), TAPIR_TCP_CLOSE_WAIT);
+	assert_int_equal(tap_n(sim, 0), 0); /* held */
+	if (close_in_turn) {
+		tapir_tcp_close(pc->b, sim->now);
+		pc->b = NULL;
+	}
+	tapir_stack_defer_acks(sim->st[1], 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 1);
+	r = tap_get(sim, 0, 0);
+	assert_int_equal(r->flags, close_in_turn ? TAPIR_TH_FIN | TAPIR_TH_ACK : TAPIR_TH_ACK);
+	assert_int_equal(r->ack, fin_seq + 1);
+	if (close_in_turn) { /* the puppet acknowledges our FIN: B's side is gone */
+		pc_send(sim, pc, fin_seq + 1, r->seq + 1, TAPIR_TH_ACK, NULL, 0);
+		sim_advance(sim, TAPIR_MS(1));
+	}
+}
+
+/* tapir_tcp_recv with no buffer takes the bytes uncopied (a discard) */
+static void test_recv_discard(void **state)
+{
+	FX_VARS(state);
+	pc_data(sim, &x->pc, "hello", 5);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tapir_tcp_readable(x->pc.b), 5);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 3, sim->now), 3);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 100, sim->now), 2);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 100, sim->now), -EAGAIN);
+}
+
+static void test_fin_ack_with_close(void **state) { fin_in_turn(*state, true); }
+static void test_fin_ack_at_turn_end(void **state) { fin_in_turn(*state, false); }
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -706,6 +752,9 @@ int main(void)
 		FX_CASE_AT("test_icmp_port_unreachable", test_icmp_error, fx_syn_sent, &icmp_opts[0]),
 		FX_CASE_AT("test_icmp_host_unreachable", test_icmp_error, fx_syn_sent, &icmp_opts[1]),
 		cmocka_unit_test(test_arp_failure),
+		FX_TEST_AT(test_recv_discard, fx_puppet, NULL),
+		FX_TEST_AT(test_fin_ack_with_close, fx_puppet, NULL),
+		FX_TEST_AT(test_fin_ack_at_turn_end, fx_puppet, NULL),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,7 +36,7 @@ static int parse_bytes(const char *text, size_t len, const char *const *defines,
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
-	rc = dl_parse_file(path, defines, sc);
+	rc = dl_parse_file(path, defines, NULL, sc);
 	unlink(path);
 	return rc;
 }
@@ -399,6 +399,59 @@ static void test_shell_and_code_blocks(void **state)
 	assert_string_equal(sc->ev[3].call.ret, "0");
 }
 
+/* Linux's scripts: an untimed defaults line first; Python keeps its
+ * lines (indentation matters to it) */
+static void test_linux_forms(void **state)
+{
+	struct dl_script *sc = *state;
+	parse_ok("`../common/defaults.sh`\n"
+		 "0 %{\n"
+		 "  assert tcpi_state == 1\n"
+		 "  assert tcpi_rto > 0\n"
+		 "}%\n",
+		 sc, 2);
+	assert_int_equal(sc->ev[0].type, DL_EV_SHELL);
+	assert_int_equal(sc->ev[0].time.kind, DL_T_REL);
+	assert_int_equal(sc->ev[0].time.us, 0);
+	assert_int_equal(sc->ev[1].type, DL_EV_CODE);
+	assert_non_null(strstr(sc->ev[1].text, "== 1\n  assert"));
+	/* a shell line over lines keeps them: each is a command */
+	parse_ok("`./defaults.sh\n ./set_sysctls.py /proc/sys/net/ipv4/tcp_ecn=1\n`\n"
+		 "0 close(3) = 0\n",
+		 sc, 2);
+	assert_string_equal(sc->ev[0].text,
+			    "`./defaults.sh\n ./set_sysctls.py /proc/sys/net/ipv4/tcp_ecn=1\n`");
+	assert_int_equal(sc->ev[1].line, 4);
+	/* the Fast Open option (RFC 7413 4.1.1): a request, and a cookie */
+	parse_ok("0 < S 0:0(0) win 100 <mss 1460,FO,nop,nop>\n"
+		 "0 > S. 0:0(0) ack 1 <FO 0102030405,nop>\n",
+		 sc, 2);
+	assert_int_equal(sc->ev[0].pkt.opt[1].kind, DL_OPT_FO);
+	assert_int_equal(sc->ev[0].pkt.opt[1].v[0], 0);
+	assert_int_equal(sc->ev[1].pkt.opt[0].kind, DL_OPT_FO);
+	assert_int_equal(sc->ev[1].pkt.opt[0].v[0], 5);
+	assert_int_equal(sc->ev[1].pkt.opt[0].v[1], 0x01020304);
+	assert_int_equal(sc->ev[1].pkt.opt[0].v[2], 0x05000000);
+	assert_int_equal(sc->ev[1].pkt.opt[0].n, 3);
+	/* an odd number of hex digits is no cookie */
+	parse_bad("0 > S 0:0(0) <FO 012>\n", 1, false, "cannot parse packet");
+	/* packetdrill's header options drill takes or has no use for */
+	parse_ok("--tolerance_percent=10\n--local_ip=10.0.0.1\n--remote_ip=10.1.0.1\n"
+		 "--gateway_ip=10.0.0.2\n--netmask_ip=255.255.255.0\n--speed=1000\n"
+		 "--non_fatal=packet\n",
+		 sc, 0);
+	assert_int_equal(sc->cfg.tolerance_pct, 10);
+	assert_int_equal(tapir_ip_v4(&sc->cfg.local), 0x0a000001);
+	assert_int_equal(tapir_ip_v4(&sc->cfg.remote), 0x0a010001);
+	assert_int_equal(tapir_ip_v4(&sc->cfg.gateway), 0x0a000002);
+	assert_int_equal(sc->cfg.prefix_len, 24);
+	parse_bad("--local_ip=10.0.0\n", 1, false, "--local_ip=10.0.0: not an IPv4");
+	assert_true(dl_option_known("tolerance_usecs=5"));
+	assert_true(dl_option_known("wire_client"));
+	assert_false(dl_option_known("tcp_md5_secret=x"));
+	assert_false(dl_option_known("no_such_option=1"));
+}
+
 static void test_options(void **state)
 {
 	struct dl_script *sc = *state;
@@ -479,7 +532,7 @@ static void test_defines(void **state)
 static void test_file_errors(void **state)
 {
 	struct dl_script *sc = *state;
-	assert_int_equal(dl_parse_file("/nonexistent/drill/script.pkt", NULL, sc), -1);
+	assert_int_equal(dl_parse_file("/nonexistent/drill/script.pkt", NULL, NULL, sc), -1);
 	assert_non_null(strstr(sc->bad_msg, "cannot open"));
 	assert_int_equal(parse_bytes("0 close(3) = 0\n\0\n", 17, NULL, sc), -1);
 	assert_string_equal(sc->bad_msg, "not a text file");
@@ -537,7 +590,7 @@ static const struct rejected {
 	{"0 %{\nprint(1)\n", 1, false, "unterminated }%"},
 	/* options */
 	{"--ip_version=ipx\n", 1, false, "unknown --ip_version=ipx"},
-	{"\n--wire_server_port=1\n", 2, true, "option --wire_server_port not supported"},
+	{"\n--tcp_md5_secret=x\n", 2, true, "option --tcp_md5_secret not supported"},
 	/* the preprocessor */
 	{"#ifdef X\n0 close(3) = 0\n", 3, false, "#ifdef without #endif"}, /* at the end */
 	{"#define X 1\n", 1, false, "unknown preprocessor line #define"},
@@ -605,6 +658,6 @@ int main(void)
 		       test_packet_inbound_data_and_sack, test_packet_flags, test_packet_wildcards,
 		       test_packet_ecn, test_packet_icmp, test_packet_too_many_options,
 		       test_call_args_and_return, test_call_errno, test_events_before_a_problem,
-		       test_shell_and_code_blocks, test_options, test_ip_versions, test_defines, test_file_errors,
+		       test_shell_and_code_blocks, test_linux_forms, test_options, test_ip_versions, test_defines, test_file_errors,
 		       test_rejected_lines, test_eval, test_errno_name);
 }

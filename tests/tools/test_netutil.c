@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <tapir/addr.h>
+
 #include "netutil.h"
 
 /* The address S (either family), in a ring of 8 so that a few can be
@@ -272,6 +274,34 @@ static void ports_ok(const char *s, size_t n, uint16_t first, uint16_t last)
 	free(p);
 }
 
+/* --forward/--outbound endpoints: "A.B.C.D:PORT" or "[V6]:PORT" (RFC 5952 6) */
+static void test_endpoint(void **state)
+{
+	static const uint8_t v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const char *const bad[] = {"::1:80", "[::1]", "[::1]:0", "[::1]:65536", "[10.0.0.1]:80",
+					  "[]:80", "10.0.0.1", "10.0.0.1:", ":80", "[::1:80",
+					  "::1]:80", "[fd00::1/64]:80", "[fe80::1%eth0]:80"};
+	struct nu_addr a;
+	struct tapir_ip t;
+	uint16_t port = 0;
+	(void)state;
+	assert_int_equal(nu_parse_endpoint("10.0.0.1:8080", &a, &port), 0);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(a.u.v4, htonl(0x0a000001));
+	assert_int_equal(port, 8080);
+	t = nu_addr_ip(&a);
+	assert_true(tapir_ip_is_v4(&t));
+	assert_int_equal(tapir_ip_v4(&t), 0x0a000001);
+	assert_int_equal(nu_parse_endpoint("[fd00::1]:65535", &a, &port), 0);
+	assert_int_equal(a.family, AF_INET6);
+	assert_memory_equal(a.u.v6, v6, 16);
+	assert_int_equal(port, 65535);
+	t = nu_addr_ip(&a);
+	assert_memory_equal(t.b, v6, 16);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(nu_parse_endpoint(bad[i], &a, &port), -1);
+}
+
 static void test_ports(void **state)
 {
 	uint16_t *p = NULL;
@@ -496,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_host_ipv6),     cmocka_unit_test(test_host_ipv6_prefix),
 		cmocka_unit_test(test_host_ipv6_bad), cmocka_unit_test(test_split_target),
 		cmocka_unit_test(test_host_list_dedup), cmocka_unit_test(test_host_bad),
+		cmocka_unit_test(test_endpoint),
 		cmocka_unit_test(test_ports),         cmocka_unit_test(test_ports_bad),
 		cmocka_unit_test(test_parse_num),     cmocka_unit_test(test_numopt),
 		cmocka_unit_test(test_perm_bijection), cmocka_unit_test(test_perm_key),

@@ -90,6 +90,16 @@ static void test_link_local_and_dad(void **state)
 	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 0, NULL, NULL), TAPIR_ADDR6_PREFERRED);
 	assert_int_equal(fx_st(f)->nd_dad_ok, 1);
 	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_SOLICIT), 1);
+	/* RFC 4861 7.2.6: then one unsolicited advertisement to all nodes,
+	 * Override set, Solicited not, with our MAC */
+	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT), 1);
+	ip = cap_last_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT, &m, &mlen);
+	assert_memory_equal(ip + 24, IP6_ALLNODES, 16);
+	assert_int_equal(m[4], TAPIR_ND_NA_OVERRIDE);
+	assert_memory_equal(m + 8, LL_US, 16);
+	assert_int_equal(m[24], TAPIR_ND_OPT_TGT_LLADDR);
+	assert_memory_equal(m + 26, MAC_US, 6);
+	assert_icmp6_csum(ip, m, mlen);
 }
 
 /* RFC 4862 5.4.3, 5.4.4: another node's DAD or advertisement for our
@@ -343,6 +353,34 @@ static void test_router_advert(void **state)
 	fx_expect_drop(f, FR, n, nd_bad);
 }
 
+/* A configured default router (tapir_iface_add_router6): off-link
+ * destinations go through it, tapir_ipv6_router names it, and its own
+ * advertisement of lifetime 0 does not remove it (RFC 4861 6.3.4 leaves
+ * the list to the host) */
+static void test_router_configured(void **state)
+{
+	struct fx *f = *state;
+	uint8_t ra[8] = {TAPIR_ND_OPT_SRC_LLADDR, 1}, nh[16], got[16];
+	uint8_t far[16] = {0x20, 1, 0xd, 0xb8, [15] = 9};
+	size_t n;
+	assert_int_equal(ipv6_route(f->s, far, nh), -1);
+	assert_int_equal(tapir_ipv6_router(f->s, got), -1);
+	assert_int_equal(tapir_iface_add_router6(f->s, f->ifi, IP6_ALLNODES), -EINVAL);
+	assert_int_equal(tapir_iface_add_router6(f->s, f->ifi + 5, LL_PEER), -EINVAL);
+	assert_int_equal(tapir_iface_add_router6(f->s, f->ifi, LL_PEER), 0);
+	assert_int_equal(ipv6_route(f->s, far, nh), f->ifi);
+	assert_memory_equal(nh, LL_PEER, 16);
+	assert_int_equal(tapir_ipv6_router(f->s, got), f->ifi);
+	assert_memory_equal(got, LL_PEER, 16);
+	memcpy(ra + 2, MAC_PEER, 6);
+	n = fr_icmp6_frame(FR, LL_PEER, IP6_ALLNODES, 255, TAPIR_ICMP6_ROUTER_ADVERT, 0, RA(0), ra,
+			   sizeof(ra));
+	fx_expect_ok(f, FR, n);
+	fx_advance(f, TAPIR_SEC(3600));
+	assert_int_equal(ipv6_route(f->s, far, nh), f->ifi);
+	assert_memory_equal(nh, LL_PEER, 16);
+}
+
 /* RFC 4861 6.3.7: once the link-local address is ours, three router
  * solicitations 4 s apart, to all routers; an advertisement ends them */
 static void test_router_solicit(void **state)
@@ -564,7 +602,8 @@ int main(void)
 {
 	return CMT_RUN(fx6_setup, fx_teardown, test_dad_conflicts, test_answer_ns, test_validation,
 		       test_resolve, test_resolve_fails, test_states, test_override,
-		       test_cache_bound, test_router_advert, test_mld_query, test_router_mtu,
+		       test_cache_bound, test_router_advert, test_router_configured, test_mld_query,
+		       test_router_mtu,
 		       test_slaac, test_slaac_bounds) |
 	       CMT_RUN(fx_setup, fx_teardown, test_link_local_and_dad, test_router_solicit,
 		       test_router_solicit_answered) |

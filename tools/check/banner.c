@@ -175,14 +175,17 @@ static void finish(struct bctx *x, unsigned k, uint64_t now_us)
 static void send_hello(struct bctx *x, struct bconn *b, uint64_t now_us)
 {
 	const char *name = host_name(x->c, b->host);
+	const struct nu_addr *addr = &x->c->hosts.v[b->host].addr;
 	char req[512], a[NU_ADDRSTRLEN];
 	uint8_t hello[1024], rnd[32];
 	size_t n = 0;
 	if (b->kind == BK_HTTP) {
-		/* RFC 1945 5 (Host: as HTTP/1.1 clients send it, RFC 9112 3.2) */
+		/* RFC 1945 5 (Host: as HTTP/1.1 clients send it, RFC 9112 3.2);
+		 * an IPv6 address in brackets, RFC 3986 3.2.2's IP-literal */
+		bool lit6 = !name && addr->family == AF_INET6;
 		int k = snprintf(req, sizeof(req),
-				 "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: tapir-check\r\nAccept: */*\r\n\r\n",
-				 name ? name : nu_addr_str(&x->c->hosts.v[b->host].addr, a));
+				 "GET / HTTP/1.0\r\nHost: %s%s%s\r\nUser-Agent: tapir-check\r\nAccept: */*\r\n\r\n",
+				 lit6 ? "[" : "", name ? name : nu_addr_str(addr, a), lit6 ? "]" : "");
 		n = k > 0 && (size_t)k < sizeof(req) ? (size_t)k : 0;
 		memcpy(hello, req, n);
 	} else if (b->kind == BK_TLS) {
@@ -250,12 +253,16 @@ static int start(struct bctx *x, uint64_t idx)
 	struct check_target t;
 	struct bconn *b;
 	struct tapir_tcp *s;
+	struct tapir_ip me, to;
 	uint64_t now = nu_now_ns();
 	check_target_of(x->c, idx, &t);
 	if (x->per_host[t.host] >= x->c->banner_conns || !(s = tapir_tcp_new(x->st)))
 		return -1;
-	if (tapir_tcp_bind(s, x->my_addr, 0) < 0 ||
-	    tapir_tcp_connect(s, ntohl(t.addr.u.v4), t.port, now / 1000) < 0) {
+	/* from our address of the target's family (the stack mode's --addr) */
+	me = t.addr.family == AF_INET6 ? tapir_ip_from_v6(x->c->stack.my6)
+				       : tapir_ip_from_v4(x->my_addr);
+	to = nu_addr_ip(&t.addr);
+	if (tapir_tcp_bind_addr(s, &me, 0) < 0 || tapir_tcp_connect_addr(s, &to, t.port, now / 1000) < 0) {
 		tapir_tcp_abort(s, now / 1000);
 		return 0; /* (no port free, no route: no banner) */
 	}

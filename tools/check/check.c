@@ -87,7 +87,8 @@ static const char check_usage[] =
 	"  --iface IF      send and receive on interface IF (AF_PACKET), beside the\n"
 	"                  kernel's stack, with tapir's own MAC and address\n"
 	"  --tap NAME      or on the TAP device NAME (created when absent)\n"
-	"  --shared-addr   with --iface: IF's own MAC and address, beside the kernel;\n"
+	"  --shared-addr   with --iface: IF's own MAC and addresses (IPv4, and its\n"
+	"                  global IPv6 one), beside the kernel;\n"
 	"                  probes from tapir's own ports (an nftables table keeps the\n"
 	"                  kernel from resetting the answers; docs/shared-addr.md)\n"
 	"  --ports A-B     those ports (default 61000-65535)\n"
@@ -95,8 +96,10 @@ static const char check_usage[] =
 	"                  IPv6 one too (fd00::1/64: twice, one of each family)\n"
 	"  --addr A.B.C.D/LEN       tapir's address and prefix (required); for IPv6\n"
 	"                  targets an IPv6 one (fd00::9/64), or both: --addr twice\n"
-	"  --gateway IP    the IPv4 router for targets off that subnet (IPv6 targets\n"
-	"                  must be on the IPv6 --addr's prefix)\n"
+	"  --gateway IP    the router for targets off that subnet; an IPv6 one too\n"
+	"                  (fe80::1 or on the IPv6 prefix: twice, one of each family).\n"
+	"                  Without an IPv6 one, off-link IPv6 targets go through the\n"
+	"                  router that router discovery finds (RFC 4861)\n"
 	"  --mac MAC       tapir's MAC (default: random, locally administered)\n"
 	"\n"
 	"Exit status: 0 every port open, 1 some closed or filtered, 2 error,\n"
@@ -309,6 +312,18 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 		name = "--addr";
 		break;
 	case 'G':
+		name = "--gateway";
+		if (strchr(arg, ':')) {
+			if (s->have_gw6)
+				die("check: --gateway: one IPv6 router (and one IPv4), not two");
+			if (tapir_parse_ipv6(arg, s->gw6, NULL) || tapir_ipv6_is_unspecified(s->gw6) ||
+			    tapir_ipv6_is_martian_source(s->gw6))
+				die("check: --gateway: '%s' is not a unicast IPv6 address such as fe80::1", arg);
+			s->have_gw6 = true;
+			break;
+		}
+		if (s->have_gw)
+			die("check: --gateway: one IPv4 router (and one IPv6), not two");
 		if (tapir_parse_ipv4(arg, &s->gw))
 			die("check: --gateway: '%s' is not an IPv4 address", arg);
 		s->have_gw = true;
@@ -373,6 +388,15 @@ static void shared_options(struct check_stack_cfg *s)
 		s->gw = s->shared->gw;
 		s->have_gw = true;
 	}
+	if (s->shared->have_addr6) { /* the interface's global IPv6 address too */
+		memcpy(s->my6, s->shared->addr6, 16);
+		s->my6_plen = s->shared->plen6;
+		s->have_addr6 = true;
+		if (!s->have_gw6 && s->shared->have_gw6) {
+			memcpy(s->gw6, s->shared->gw6, 16);
+			s->have_gw6 = true;
+		}
+	}
 }
 
 /* --mode stack's options make sense together. */
@@ -390,6 +414,10 @@ static void stack_options_check(struct check_stack_cfg *s)
 			      !memcmp(s->peer6, s->my6, 16) ||
 			      !tapir_ipv6_prefix_eq(s->peer6, s->my6, s->my6_plen)))
 		die("check: --peer-addr: an IPv6 peer needs another address on the prefix of an IPv6 --addr");
+	if (s->have_gw6 && (!s->have_addr6 || !memcmp(s->gw6, s->my6, 16) ||
+			    !(tapir_ipv6_is_link_local(s->gw6) ||
+			      tapir_ipv6_prefix_eq(s->gw6, s->my6, s->my6_plen))))
+		die("check: --gateway: an IPv6 router needs an IPv6 --addr and is link-local or another address on its prefix");
 	if (!s->have_addr) {
 		if (s->have_gw || s->have_peer)
 			die("check: --gateway and an IPv4 --peer-addr need an IPv4 --addr");

@@ -56,9 +56,9 @@ struct check_stack_cfg {
 	bool have_addr, have_gw, have_mac, have_peer; /* have_addr, have_peer: IPv4 */
 	uint8_t mac[6];
 	/* IPv6: --addr and --peer-addr given an IPv6 prefix (network order) */
-	uint8_t my6[16], peer6[16];
+	uint8_t my6[16], peer6[16], gw6[16];
 	unsigned my6_plen, peer6_plen;
-	bool have_addr6, have_peer6;
+	bool have_addr6, have_peer6, have_gw6; /* gw6: --gateway given an IPv6 router */
 	/* --shared-addr [--ports A-B]: the interface's own address (shared.h);
 	 * set up by the option check, NULL without */
 	bool want_shared;
@@ -214,7 +214,7 @@ size_t check_udp_payload(uint16_t port, const uint8_t **p);
 /* ---- --banners (banner.c) ---- */
 
 /* A connection to every open port from ST's stack (address MY_ADDR, host
- * order), pumped by check_pump(); KICK(ARG) runs the stack's timers after
+ * order, or c->stack.my6 to an IPv6 target), pumped by check_pump(); KICK(ARG) runs the stack's timers after
  * calls into it.  Fills c->ban. */
 void check_banners_run(struct check *c, struct tapir_stack *st, uint32_t my_addr,
 		       void (*kick)(void *), void *arg);

@@ -55,6 +55,9 @@ struct stack_engine {
 	uint32_t pend[STACK_PENDING_MAX]; /* the next hops being resolved */
 	unsigned npend;
 	tapir_time_t arp_give_up_us, nd_give_up_us;
+	/* off-link IPv6 without --gateway: the router found (stack_router6) */
+	bool want_router6, have_router6;
+	uint8_t router6[16];
 	uint64_t link_drops;
 	unsigned enobufs;
 };
@@ -186,6 +189,8 @@ static enum tapir_verdict stack_link_rx(void *arg, struct tapir_hook_pkt *p)
 		/* a neighbor advertisement's target address (RFC 4861 4.4) */
 		struct nu_addr ta = {.family = AF_INET6};
 		memcpy(ta.u.v6, f + TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN + 8, 16);
+		if (x->have_router6 && !memcmp(ta.u.v6, x->router6, 16))
+			memset(ta.u.v6, 0, 16); /* the router found stands for "::" */
 		i = nu_hosts_find(&x->nh, &ta);
 	} else if (p->len >= TAPIR_ETH_HLEN + TAPIR_IPV6_HLEN && type == TAPIR_ETH_P_IPV6 &&
 		   x->nh_pending) {
@@ -367,21 +372,50 @@ static void stack_warm_up(void *state)
 	}
 }
 
-/* An IPv6 target's next hop: itself, on the prefix of tapir's IPv6
- * --addr (on-link, RFC 4861 5.2); no IPv6 gateway yet */
+/* An IPv6 target's next hop (RFC 4861 5.2): itself on the prefix of
+ * tapir's IPv6 --addr; else the IPv6 --gateway, or, without one, the
+ * router that router discovery finds (RFC 4861 6.3.6), which the run
+ * learns only once the stack is up: "::" stands for it until then
+ * (stack_router6). */
 static uint32_t next_hop6(struct stack_engine *x, const struct nu_addr *t)
 {
 	const struct check_stack_cfg *cfg = x->cfg;
-	char err[256], a[46], b[46];
+	char err[256], a[46];
+	struct nu_addr nh = *t;
 	if (!memcmp(t->u.v6, cfg->my6, 16))
 		die("check: %s is tapir's own address (--addr)", tapir_ipv6_str(t->u.v6, a));
-	if (!tapir_ipv6_prefix_eq(t->u.v6, cfg->my6, cfg->my6_plen))
-		die("check: %s is not on %s/%u (IPv6 targets must be on tapir's prefix)",
-		    tapir_ipv6_str(t->u.v6, a), tapir_ipv6_str(cfg->my6, b), cfg->my6_plen);
-	tapir_ipv6_str(t->u.v6, a);
+	if (!tapir_ipv6_prefix_eq(t->u.v6, cfg->my6, cfg->my6_plen)) {
+		memset(nh.u.v6, 0, 16);
+		if (cfg->have_gw6)
+			memcpy(nh.u.v6, cfg->gw6, 16);
+		else
+			x->want_router6 = true;
+	}
+	tapir_ipv6_str(nh.u.v6, a);
 	if (nu_hosts_add(&x->nh, a, NULL, NULL, err, sizeof(err)))
 		die("check: %s", err);
-	return (uint32_t)nu_hosts_find(&x->nh, t);
+	return (uint32_t)nu_hosts_find(&x->nh, &nh);
+}
+
+/* Off-link IPv6 targets without an IPv6 --gateway: the default router
+ * that router discovery found (the core solicits one once its link-local
+ * address is up, RFC 4861 6.3.7: three solicitations 4 s apart) stands in
+ * for "::" among the next hops. */
+static void stack_router6(struct stack_engine *x)
+{
+	uint64_t end = nu_now_ns() + 13000000000ull;
+	char a[46];
+	while (tapir_ipv6_router(x->st, x->router6) < 0) {
+		if (check_interrupted)
+			return;
+		if (nu_now_ns() > end)
+			die("check: no IPv6 router advertised itself on the link (RFC 4861 router discovery): off-link IPv6 targets need --gateway ROUTER");
+		stack_collect(x, 0, 0);
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	x->have_router6 = true;
+	fprintf(stderr, "tapir check: off-link IPv6 targets through %s (router discovery)\n",
+		tapir_ipv6_str(x->router6, a));
 }
 
 /* Each target's next hop: itself on our subnet, else the gateway.  ARP
@@ -531,8 +565,6 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 			why = "an IPv6 target needs an IPv6 --addr (such as fd00::9/64)";
 		else if (!v6 && !cfg->have_addr)
 			why = "an IPv4 target needs an IPv4 --addr (such as 10.0.0.9/24)";
-		else if (v6 && c->banners)
-			why = "--banners connects over IPv4 only (so far)";
 		if (why) {
 			snprintf(err, errlen, "%s: stack mode: %s", nu_host_str(&c->hosts.v[h], buf), why);
 			free(x);
@@ -588,6 +620,10 @@ static int stack_open(struct check *c, void **state, char *err, size_t errlen)
 	x->st_next = tapir_stack_poll(x->st, now_us);
 	if (cfg->have_addr6)
 		stack_addr6(x);
+	if (cfg->have_gw6 && tapir_iface_add_router6(x->st, x->ifi, cfg->gw6) < 0)
+		die("check: cannot add the IPv6 default route via %s", tapir_ipv6_str(cfg->gw6, buf));
+	if (x->want_router6)
+		stack_router6(x);
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, x->lfd, &ev))
 		die("check: epoll_ctl: %s", strerror(errno));
 	*state = x;

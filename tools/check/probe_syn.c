@@ -16,10 +16,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 
 #include <tapir/wire.h>
 
 #include "engine.h"
+#include "syn_ring.h"
 #include "util.h"
 
 #define SYN_LEN (TAPIR_TCP_HLEN + 4) /* with an MSS option */
@@ -41,14 +43,29 @@ struct syn_engine {
 	int raw, raw6; /* per family, -1 when no target has it */
 	pcap_t *pc;
 	int linkoff;
-	struct nu_addr *src; /* per host: our source address, family 0 unknown */
-	uint32_t *grp;       /* per host: the first host of its /24, whose source it
-			      * shares (NULL: every host asks the kernel itself) */
+	/* Hosts in groups sharing a route: a group's source address and next
+	 * hop are asked once, of its first host.  Group numbers are dense, so
+	 * what is looked up per SYN stays in the cache (a random order over
+	 * 2^18 hosts would miss it every time if indexed by host). */
+	struct nu_addr *src; /* per group: our source address, family 0 unknown */
+	uint32_t *grp;       /* per host: its group (NULL: each host its own) */
+	uint32_t *lead;      /* per group: its first host */
+	uint32_t ngrp;
 	int udp[2];          /* the sockets that ask the routing table (v4, v6) */
 	struct check_cookie ck;
 	unsigned enobufs;
 	struct syn_batch b;
+	struct syn_ring *ring; /* the fast path (syn_ring.h), NULL: none */
+	uint32_t *hop;         /* per group: HOP_* below */
+	uint32_t *hop1;        /* per host, in on-link groups: HOP_* */
 };
+
+/* x->hop[], x->hop1[]: 0 not asked yet; else HOP_ASKED, HOP_ONLINK when the
+ * route has no gateway (then each host of the group is its own next hop),
+ * and the ring's hop index or HOP_RAW (the raw socket's path) in the low bits */
+#define HOP_ASKED 0x40000000u
+#define HOP_ONLINK 0x80000000u
+#define HOP_RAW 0xffffffu
 
 /* Source ports the kernel will not hand to its own sockets: outside
  * ip_local_port_range, so no local connection shares our 4-tuples and
@@ -95,6 +112,11 @@ static int capture_open(struct syn_engine *x, char *err, size_t errlen)
 		return -1;
 	}
 	pcap_setdirection(x->pc, PCAP_D_IN);
+	/* and the kernel does not even copy our own SYNs to the capture (a
+	 * clone per SYN, the ring's pages copied: Linux 4.20's
+	 * PACKET_IGNORE_OUTGOING; without it the filter still drops them) */
+	(void)setsockopt(pcap_get_selectable_fd(x->pc), SOL_PACKET, PACKET_IGNORE_OUTGOING, &(int){1},
+			 sizeof(int));
 	dlt = pcap_datalink(x->pc);
 	switch (dlt) {
 	case DLT_LINUX_SLL: x->linkoff = 16; break;
@@ -168,29 +190,54 @@ static void group_hosts(struct syn_engine *x)
 	const struct nu_hosts *hs = &x->c->hosts;
 	if (!routes_by_24())
 		return;
+	uint32_t n = 0;
 	x->grp = check_calloc(hs->n, sizeof(*x->grp));
+	x->lead = check_calloc(hs->n, sizeof(*x->lead));
 	for (size_t h = 0; h < hs->n; h++) {
-		const struct nu_addr *a = &hs->v[h].addr;
-		size_t g = h ? x->grp[h - 1] : 0;
-		x->grp[h] = (uint32_t)h;
-		if (h && a->family == AF_INET && hs->v[g].addr.family == AF_INET &&
-		    (ntohl(a->u.v4) >> 8) == (ntohl(hs->v[g].addr.u.v4) >> 8))
-			x->grp[h] = (uint32_t)g;
+		const struct nu_addr *a = &hs->v[h].addr, *f = n ? &hs->v[x->lead[n - 1]].addr : NULL;
+		if (!f || a->family != AF_INET || f->family != AF_INET ||
+		    (ntohl(a->u.v4) >> 8) != (ntohl(f->u.v4) >> 8))
+			x->lead[n++] = (uint32_t)h; /* a new group */
+		x->grp[h] = n - 1;
 	}
+	x->ngrp = n;
+}
+
+/* HOST's group.  With few groups, a binary search of their first hosts
+ * (a few cache lines) beats reading x->grp[HOST], a cache miss in a random
+ * order over many hosts. */
+static size_t group_of(const struct syn_engine *x, size_t host)
+{
+	size_t lo = 0, hi = x->ngrp;
+	if (!x->grp)
+		return host;
+	if (x->ngrp > 4096)
+		return x->grp[host];
+	while (hi - lo > 1) { /* the last group whose first host is <= HOST */
+		size_t mid = (lo + hi) / 2;
+		if (x->lead[mid] <= host)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Our source address towards T's host, or NULL when there is no route. */
 static const struct nu_addr *source_for(struct syn_engine *x, const struct check_target *t)
 {
-	size_t h = x->grp ? x->grp[t->host] : t->host;
-	const struct nu_addr *dst = &x->c->hosts.v[h].addr;
+	size_t g = group_of(x, t->host);
+	struct nu_addr *src = &x->src[g];
+	const struct nu_addr *dst;
 	struct sockaddr_storage sa;
-	socklen_t len = nu_addr_sockaddr(dst, 9, &sa);
+	socklen_t len;
 	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-	struct nu_addr *src = &x->src[h];
-	int *fd = &x->udp[dst->family == AF_INET6];
+	int *fd;
 	if (src->family)
 		return src;
+	dst = &x->c->hosts.v[x->grp ? x->lead[g] : g].addr;
+	fd = &x->udp[dst->family == AF_INET6];
+	len = nu_addr_sockaddr(dst, 9, &sa);
 	/* a connected UDP socket asks the routing table; it sends nothing.
 	 * One socket, connected anew each time (AF_UNSPEC first: the source
 	 * it chose is forgotten, Linux's udp_disconnect) */
@@ -232,6 +279,10 @@ static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 	x->src = check_calloc(c->hosts.n, sizeof(*x->src));
 	x->udp[0] = x->udp[1] = -1;
 	group_hosts(x);
+	if ((x->ring = syn_ring_open())) {
+		x->hop = check_calloc(c->hosts.n, sizeof(*x->hop));
+		x->hop1 = check_calloc(c->hosts.n, sizeof(*x->hop1));
+	}
 	*state = x;
 	return 0;
 fail:
@@ -243,30 +294,43 @@ fail:
 	return -1;
 }
 
-/* The SYN for T from SRC and SPORT. */
+/* The 16-bit words of the checksummed bytes at P (LEN even), summed. */
+static uint32_t sum16(const uint8_t *p, unsigned len)
+{
+	uint32_t s = 0;
+	for (unsigned i = 0; i < len; i += 2)
+		s += tapir_get16(p + i);
+	return s;
+}
+
+/* The SYN for T from SRC and SPORT.  Its checksum (RFC 9293 3.1, over the
+ * pseudo-header of RFC 791 or, over IPv6, RFC 8200 8.1) is the sum of the
+ * words every SYN shares, fixed at compile time, plus the words that change:
+ * the sum in two parts (RFC 1071 2(B)), as RFC 1624 updates one. */
 static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct check_target *t,
 		      const struct nu_addr *src, uint16_t sport)
 {
-	uint32_t ph;
+	/* data offset and flags, window, the MSS option; the pseudo-header's
+	 * protocol and length */
+	enum { SHARED = ((SYN_LEN / 4) << 12 | TAPIR_TH_SYN) + 64240 + 0x0204 + 1460 +
+			TAPIR_IPPROTO_TCP + SYN_LEN };
+	uint32_t isn = check_cookie_isn(&x->ck, &t->addr, t->port, sport), sum = SHARED;
 	memset(seg, 0, SYN_LEN);
 	tapir_put16(seg + TAPIR_TH_SPORT, sport);
 	tapir_put16(seg + TAPIR_TH_DPORT, t->port);
-	tapir_put32(seg + TAPIR_TH_SEQ, check_cookie_isn(&x->ck, &t->addr, t->port, sport));
+	tapir_put32(seg + TAPIR_TH_SEQ, isn);
 	seg[TAPIR_TH_OFF] = (SYN_LEN / 4) << 4;
 	seg[TAPIR_TH_FLAGS] = TAPIR_TH_SYN;
 	tapir_put16(seg + TAPIR_TH_WIN, 64240);
 	/* MSS 1460: a SYN like any other, so nothing treats it specially */
 	seg[20] = 2, seg[21] = 4;
 	tapir_put16(seg + 22, 1460);
-	/* RFC 9293 3.1: checksum over the pseudo-header and the segment; over
-	 * IPv6 the pseudo-header of RFC 8200 8.1 (a raw IPv6 socket computes
-	 * only ICMPv6's checksum itself) */
+	sum += sport + t->port + (isn >> 16) + (isn & 0xffff);
 	if (t->addr.family == AF_INET6)
-		ph = tapir_csum_pseudo6(src->u.v6, t->addr.u.v6, TAPIR_IPPROTO_TCP, SYN_LEN);
+		sum += sum16(src->u.v6, 16) + sum16(t->addr.u.v6, 16);
 	else
-		ph = tapir_csum_pseudo(ntohl(src->u.v4), ntohl(t->addr.u.v4), TAPIR_IPPROTO_TCP,
-				       SYN_LEN);
-	tapir_put16(seg + TAPIR_TH_CSUM, tapir_csum_fold(tapir_csum_add(ph, seg, SYN_LEN)));
+		sum += sum16((const uint8_t *)&src->u.v4, 4) + sum16((const uint8_t *)&t->addr.u.v4, 4);
+	tapir_put16(seg + TAPIR_TH_CSUM, tapir_csum_fold(sum));
 }
 
 /* Hands the batched SYNs to the kernel.  A full queue (ENOBUFS) is waited
@@ -311,8 +375,58 @@ static void syn_flush_batch(struct syn_engine *x)
 static void syn_flush(void *state)
 {
 	struct syn_engine *x = state;
+	if (x->ring)
+		syn_ring_flush(x->ring);
 	if (x->b.n)
 		syn_flush_batch(x);
+}
+
+/* Host H's next hop on the ring, asked of the kernel (HOP_* word). */
+static uint32_t hop_ask(struct syn_engine *x, size_t h)
+{
+	bool onlink;
+	int i = syn_ring_route(x->ring, &x->c->hosts.v[h].addr, &onlink);
+	return HOP_ASKED | (onlink ? HOP_ONLINK : 0) | (i < 0 ? HOP_RAW : (uint32_t)i);
+}
+
+/* The ring's next hop for T, or -1: the raw socket's path.  Asked once per
+ * group sharing a source (routes_by_24), or per host when the route is
+ * on-link (each host its own neighbour). */
+static int hop_for(struct syn_engine *x, const struct check_target *t)
+{
+	size_t g = group_of(x, t->host), lead = x->grp ? x->lead[g] : g;
+	uint32_t v;
+	if (!x->ring)
+		return -1;
+	if (!x->hop[g])
+		x->hop[g] = hop_ask(x, lead);
+	v = x->hop[g];
+	if ((v & HOP_ONLINK) && lead != t->host) {
+		if (!x->hop1[t->host])
+			x->hop1[t->host] = hop_ask(x, t->host);
+		v = x->hop1[t->host];
+	}
+	v &= HOP_RAW;
+	return v == HOP_RAW ? -1 : (int)v;
+}
+
+/* Through the ring when T's next hop is known: 0 when queued. */
+static int syn_send_ring(struct syn_engine *x, const struct check_target *t, const struct nu_addr *src)
+{
+	int hop = hop_for(x, t);
+	uint8_t seg[SYN_LEN];
+	uint64_t now_us;
+	struct probe *p = &x->c->pr[t->idx];
+	if (hop < 0)
+		return -1;
+	syn_build(seg, x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
+	now_us = wall_us() - x->c->t0_wall;
+	if (syn_ring_put(x->ring, hop, src, &t->addr, seg, SYN_LEN, now_us))
+		return -1;
+	p->tries++;
+	p->sent_us = (uint32_t)now_us;
+	x->c->sent++;
+	return 0;
 }
 
 static int syn_send(void *state, const struct check_target *t)
@@ -323,14 +437,17 @@ static int syn_send(void *state, const struct check_target *t)
 	uint32_t sent_us;
 	uint8_t seg[SYN_LEN];
 	struct sockaddr_storage sa;
-	/* raw sockets take the port as 0 (Linux: else EINVAL over IPv6) */
-	socklen_t salen = nu_addr_sockaddr(&t->addr, 0, &sa);
+	socklen_t salen;
 	struct probe *p = &c->pr[t->idx];
 	if (!src) {
 		check_resolve_why(c, t->idx, ST_FILTERED, 0, WHY_NO_ROUTE);
 		p->tries++;
 		return 0;
 	}
+	if (syn_send_ring(x, t, src) == 0)
+		return 0;
+	/* raw sockets take the port as 0 (Linux: else EINVAL over IPv6) */
+	salen = nu_addr_sockaddr(&t->addr, 0, &sa);
 	if (t->addr.family == AF_INET) {
 		unsigned k = x->b.n++;
 		syn_build(x->b.seg[k], x, t, src, check_cookie_sport(&x->ck, &t->addr, t->port, t->try));
@@ -502,6 +619,10 @@ static void syn_close(void *state)
 		close(x->raw);
 	if (x->raw6 >= 0)
 		close(x->raw6);
+	syn_ring_close(x->ring);
+	free(x->hop);
+	free(x->hop1);
+	free(x->lead);
 	free(x->src);
 	free(x->grp);
 	for (int i = 0; i < 2; i++)

@@ -151,73 +151,6 @@ static void advance(struct drill *d, tapir_time_t t, bool stop_on_frame)
 
 /* ---- the stack ---- */
 
-/* FreeBSD's sysctls that are fields of the freebsd profile (tcp(4)):
- * flags, and times in milliseconds */
-static bool sysctl_profile(struct drill *d, const char *name, long long v)
-{
-	static const struct { const char *name; size_t off; } flags[] = {
-		{"net.inet.tcp.insecure_syn", offsetof(struct tapir_profile, insecure_syn)},
-		{"net.inet.tcp.insecure_rst", offsetof(struct tapir_profile, insecure_rst)},
-		{"net.inet.tcp.drop_synfin", offsetof(struct tapir_profile, drop_synfin)},
-		{"net.inet.tcp.icmp_may_rst", offsetof(struct tapir_profile, icmp_may_rst)},
-	};
-	struct tapir_config *c = &d->cfg;
-	/* before the stack, its config; then the running stack's profile */
-	struct tapir_profile *p = d->s ? tapir_stack_profile(d->s) : &c->profile;
-	if (d->profile != TAPIR_PROFILE_FREEBSD || v < 0)
-		return false;
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (!strcmp(name, flags[i].name)) {
-			*((uint8_t *)p + flags[i].off) = v != 0;
-			return true;
-		}
-	if (!strcmp(name, "net.inet.tcp.keepidle") && v >= 1000)
-		p->keepidle_s = (uint32_t)(v / 1000);
-	else if (!strcmp(name, "net.inet.tcp.keepintvl") && v >= 1000)
-		p->keepintvl_s = (uint32_t)(v / 1000);
-	else if (!strcmp(name, "net.inet.tcp.keepcnt") && v > 0)
-		p->keepcnt = (uint32_t)v;
-	else if (d->s) /* the rest is fixed once the stack runs */
-		return false;
-	else if (!strcmp(name, "net.inet.tcp.rexmit_initial") && v > 0)
-		c->profile.rto_initial_us = c->tcp_rto_initial_us = TAPIR_MS(v);
-	else if (!strcmp(name, "net.inet.tcp.rexmit_min") && v > 0)
-		c->profile.rto_min_us = c->tcp_rto_min_us = TAPIR_MS(v);
-	else if (!strcmp(name, "kern.ipc.maxsockbuf") && v > 0 && v <= UINT32_MAX)
-		p->wscale_bufmax = (uint32_t)v;
-	else if (!strcmp(name, "net.inet.tcp.rexmit_slop"))
-		c->profile.rto_slop_us = TAPIR_MS(v);
-	else if (!strcmp(name, "net.inet.tcp.delacktime") && v > 0)
-		c->profile.delack_us = c->tcp_delack_us = TAPIR_MS(v);
-	else
-		return false;
-	return true;
-}
-
-static void apply_sysctl(struct drill *d, const struct dl_event *e)
-{
-	char name[80];
-	long long v;
-	if (sscanf(e->text, "`sysctl -w %79[^=]=%lld", name, &v) != 2) {
-		drill_note(d, "line %d: shell command skipped: %s", e->line, e->text);
-		return;
-	}
-	/* the FreeBSD defaults that have a tapir knob; others are noted */
-	if (!strcmp(name, "net.inet.tcp.ecn.enable") && !d->s && v >= 0 && v <= 2)
-		/* FreeBSD's values are tapir's: 0 off, 1 ask and accept,
-		 * 2 accept only */
-		d->cfg.tcp_ecn = (uint8_t)v;
-	else if (!strcmp(name, "net.inet.tcp.ecn.maxretries") && !d->s && v >= 0 && v < 256)
-		d->cfg.tcp_ecn_syn_retries = (uint8_t)v;
-	else if (!strcmp(name, "net.inet.tcp.recvspace") && !d->s && v > 0)
-		d->cfg.tcp_rcvbuf = (uint32_t)v;
-	else if (!strcmp(name, "net.inet.tcp.sendspace") && !d->s && v > 0)
-		d->cfg.tcp_sndbuf = (uint32_t)v;
-	else if (!sysctl_profile(d, name, v))
-		drill_note(d, "line %d: sysctl %s=%lld has no tapir equivalent%s: skipped", e->line,
-			   name, v, d->profile == TAPIR_PROFILE_FREEBSD ? "" : " (try --profile freebsd)");
-}
-
 static void trace_fn(void *arg, tapir_time_t now, const char *channel, const char *line)
 {
 	(void)arg;
@@ -266,6 +199,25 @@ static bool stack_up(struct drill *d, int line)
 
 /* ---- the script ---- */
 
+/* Linux's scripts see what the stack sends through GSO (packetdrill's
+ * tun): one line for a burst of segments, "P. 1:5841(5840)".  Under
+ * --profile linux the segments tapir sent at the same moment after G, in
+ * sequence, make one up to WANT bytes, with the PSH and FIN of the last. */
+static void gso_merge(struct drill *d, struct seg *g, tapir_time_t t, uint32_t want)
+{
+	while (g->len < want && d->qlen) {
+		const struct frame *fr = &d->q[d->qhead];
+		struct seg h;
+		if (fr->t != t || !drill_decode(d, fr, &h) || !h.csum_ok || !h.len ||
+		    h.sport != g->sport || h.dport != g->dport || h.seq != g->seq + g->len ||
+		    g->len + h.len > want || (g->flags & DL_FIN))
+			return;
+		g->len += h.len;
+		g->flags |= h.flags & (DL_PSH | DL_FIN);
+		free(q_pop(d).data);
+	}
+}
+
 static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, tapir_time_t hi)
 {
 	struct frame fr;
@@ -297,6 +249,13 @@ static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, 
 	 * sequence numbers (and inbound ACKs) are relative to it */
 	if ((g.flags & DL_SYN) && (e->pkt.flags & DL_SYN) && !e->pkt.seq_any)
 		d->isn = g.seq - e->pkt.seq;
+	if ((g.flags & (DL_SYN | DL_ACK)) == DL_SYN) {
+		d->risn = 0; /* a new active open: its SYN,ACK will tell */
+		d->synack_pending = true;
+	}
+	if (d->profile == TAPIR_PROFILE_LINUX && !e->pkt.seq_any && g.len && g.len < e->pkt.len &&
+	    g.seq - d->isn == e->pkt.seq)
+		gso_merge(d, &g, fr.t, e->pkt.len);
 	drill_fmt_seg(d, got, sizeof(got), &g);
 	drill_note(d, "line %d: > %s", e->line, got);
 	if (!g.csum_ok) {
@@ -330,26 +289,34 @@ static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, 
 static void run_event(struct drill *d, const struct dl_event *e)
 {
 	int64_t base = e->time.kind == DL_T_REL ? d->last_us : 0;
-	int64_t start = base + e->time.us, end = base + e->time.end_us;
+	int64_t start = base + e->time.us, end = base + e->time.end_us, tol;
 	tapir_time_t lo, hi;
 	if (e->time.kind == DL_T_ANY)
 		start = end = d->last_us;
 	if (e->time.kind == DL_T_ABS && !e->time.end_rel)
 		end = e->time.end_us;
-	lo = (tapir_time_t)(DL_BASE + start - (start - d->tol < -(int64_t)DL_BASE ? 0 : d->tol));
-	hi = (tapir_time_t)(DL_BASE + end + d->tol);
+	tol = d->tol;
+	/* --tolerance_percent: of the time since the previous event */
+	if (d->sc->cfg.tolerance_pct && start > d->last_us &&
+	    (start - d->last_us) * d->sc->cfg.tolerance_pct / 100 > tol)
+		tol = (start - d->last_us) * d->sc->cfg.tolerance_pct / 100;
+	lo = (tapir_time_t)(DL_BASE + start - (start - tol < -(int64_t)DL_BASE ? 0 : tol));
+	hi = (tapir_time_t)(DL_BASE + end + tol);
 	if (e->time.kind == DL_T_ANY) {
 		lo = d->now;
 		hi = d->now + DL_ANY_HORIZON;
 	}
 
-	if (e->type == DL_EV_SHELL) {
-		apply_sysctl(d, e);
-		d->last_us = start;
-		return;
-	}
-	if (e->type == DL_EV_CODE) {
-		drill_note(d, "line %d: %%{ }%% block skipped", e->line);
+	if (e->type == DL_EV_SHELL || e->type == DL_EV_CODE) {
+		/* at their time: sockstat and TCP_INFO see the stack then */
+		if (d->s)
+			advance(d, (tapir_time_t)(DL_BASE + start), false);
+		if (d->result != R_RUN)
+			return;
+		if (e->type == DL_EV_SHELL)
+			drill_shell(d, e);
+		else
+			drill_python(d, e);
 		d->last_us = start;
 		return;
 	}
@@ -387,14 +354,20 @@ static void run_event(struct drill *d, const struct dl_event *e)
 		drill_call_retry(d);
 }
 
-static int run_script(const char *path, const char *const *defines, bool verbose,
-		      bool lenient_win, bool lenient_opts, int profile)
+/* what the scripts of one run did besides their packets and calls */
+struct totals {
+	unsigned unmapped, ns_runs, py_run, py_skipped;
+};
+
+static int run_script(const char *path, const char *const *defines, const char *const *opts,
+		      bool verbose,
+		      bool lenient_win, bool lenient_opts, int profile, struct totals *tot)
 {
 	struct dl_script sc;
 	struct drill *d;
 	int result;
 
-	if (dl_parse_file(path, defines, &sc) < 0) {
+	if (dl_parse_file(path, defines, opts, &sc) < 0) {
 		printf("FAIL %s: %s\n", path, sc.bad_msg);
 		dl_script_free(&sc);
 		return R_FAIL;
@@ -403,6 +376,13 @@ static int run_script(const char *path, const char *const *defines, bool verbose
 	if (!d)
 		die("out of memory");
 	d->sc = &sc;
+	/* packetdrill's runner starts it in the script's directory: shell
+	 * lines find their files from there */
+	snprintf(d->dir, sizeof(d->dir), "%s", path);
+	if (strrchr(d->dir, '/'))
+		*strrchr(d->dir, '/') = 0;
+	else
+		snprintf(d->dir, sizeof(d->dir), ".");
 	d->verbose = verbose;
 	d->lenient_win = lenient_win;
 	d->lenient_opts = lenient_opts;
@@ -439,12 +419,18 @@ static int run_script(const char *path, const char *const *defines, bool verbose
 		d->result = R_PASS;
 
 	result = d->result;
+	tot->unmapped += d->unmapped;
+	tot->ns_runs += d->ns_runs;
+	tot->py_run += d->py_run;
+	tot->py_skipped += d->py_skipped;
 	if (result == R_PASS)
 		printf("PASS %s\n", path);
 	else
 		printf("%s %s: line %d, %s%s\n", result == R_FAIL ? "FAIL" : "SKIP", path, d->line,
 		       result == R_FAIL && !d->plain ? "expected " : "", d->msg);
 	q_clear(d);
+	for (int i = 0; i < DL_MAX_FD; i++)
+		free(d->fd[i].ep); /* epoll descriptors (drill_io.c) */
 	if (d->s)
 		tapir_stack_free(d->s);
 	free(d);
@@ -455,7 +441,7 @@ static int run_script(const char *path, const char *const *defines, bool verbose
 static void usage(FILE *f)
 {
 	fputs("usage: tapir drill [-v] [-D NAME]... [--lenient win,options] [--profile NAME]\n"
-	      "                   SCRIPT.pkt...\n"
+	      "                   [--tolerance_usecs=N|--OPTION=VALUE]... SCRIPT.pkt...\n"
 	      "\n"
 	      "Runs packetdrill scripts against the tapir TCP core in simulated time.\n"
 	      "  -v                 show every event, packet and skipped line\n"
@@ -465,6 +451,8 @@ static void usage(FILE *f)
 	      "                     under freebsd the scripts' sysctl lines set its fields\n"
 	      "  --lenient LIST     win: any open window (and buffer size) matches;\n"
 	      "                     options: compare only the options tapir implements (MSS)\n"
+	      "  --OPTION=VALUE     packetdrill's script options (--tolerance_usecs=N,\n"
+	      "                     --ip_version=..., --mtu=N...) for every script\n"
 	      "\n"
 	      "Prints PASS|FAIL|SKIP per script and 'N passed, N failed, N skipped';\n"
 	      "exits 1 when a script failed, 2 on a usage error.\n",
@@ -475,6 +463,9 @@ int cmd_drill(int argc, char **argv)
 {
 	const char *defines[DL_MAX_DEFINES + 1] = {0};
 	unsigned ndef = 0, counts[4] = {0};
+	struct totals tot = {0};
+	const char *opts[DL_MAX_CMDOPTS + 1] = {0};
+	unsigned nopts = 0;
 	bool verbose = false, lwin = false, lopts = false, any_d = false;
 	int i, profile = TAPIR_PROFILE_RFC;
 
@@ -512,6 +503,11 @@ int cmd_drill(int argc, char **argv)
 			profile = tapir_profile_by_name(v);
 			if (profile < 0)
 				die("--profile: unknown '%s' (rfc, linux, freebsd)", v ? v : "");
+		} else if (a[0] == '-' && a[1] == '-' && strchr(a, '=') && dl_option_known(a + 2)) {
+			/* packetdrill's own options, for every script */
+			if (nopts == DL_MAX_CMDOPTS)
+				die("at most %d packetdrill options", DL_MAX_CMDOPTS);
+			opts[nopts++] = a + 2;
 		} else if (a[0] == '-' && a[1]) {
 			die("drill: unknown option '%s' (try tapir drill --help)", a);
 		} else {
@@ -527,7 +523,11 @@ int cmd_drill(int argc, char **argv)
 	if (!any_d)
 		defines[ndef++] = profile == TAPIR_PROFILE_FREEBSD ? "FreeBSD" : "STANDARD";
 	for (; i < argc; i++)
-		counts[run_script(argv[i], defines, verbose, lwin, lopts, profile)]++;
+		counts[run_script(argv[i], defines, opts, verbose, lwin, lopts, profile, &tot)]++;
+	drill_python_end();
+	printf("%u settings or commands not taken, %u shell commands run in a namespace, "
+	       "%u python blocks run, %u skipped\n",
+	       tot.unmapped, tot.ns_runs, tot.py_run, tot.py_skipped);
 	printf("%u passed, %u failed, %u skipped\n", counts[R_PASS], counts[R_FAIL],
 	       counts[R_SKIP]);
 	return counts[R_FAIL] ? 1 : 0;

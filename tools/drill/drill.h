@@ -18,6 +18,8 @@
 #define DL_MAX_OPTS 16          /* TCP options on one packet line */
 #define DL_MAX_ARGS 8           /* system call arguments */
 #define DL_MAX_DEFINES 8        /* -D NAME */
+#define DL_MAX_CMDOPTS 16
+#define DL_FO_COOKIE_MAX 16     /* RFC 7413 4.1.1: 4 to 16 bytes */       /* packetdrill options on drill's command line */
 
 /* When an event happens (packetdrill: absolute, "+relative", "*" any time,
  * and "a...b" / "a~b" ranges). */
@@ -30,10 +32,12 @@ struct dl_time {
 };
 
 enum dl_opt_kind { DL_OPT_EOL, DL_OPT_NOP, DL_OPT_MSS, DL_OPT_WSCALE, DL_OPT_SACKOK,
-		   DL_OPT_SACK, DL_OPT_TS };
+		   DL_OPT_SACK, DL_OPT_TS, DL_OPT_FO };
 struct dl_opt {
 	enum dl_opt_kind kind;
-	uint32_t v[8];   /* mss/wscale: v[0]; TS: val, ecr; sack: pairs */
+	uint32_t v[8];   /* mss/wscale: v[0]; TS: val, ecr; sack: pairs; FO (RFC
+			  * 7413 4.1.1): v[0] the cookie's length in bytes, its
+			  * bytes from v[1] on, four to a word (big-endian) */
 	unsigned n;      /* values used */
 };
 
@@ -95,6 +99,7 @@ struct dl_config {
 	int ipv6;              /* --ip_version=ipv6: IPv6 on the wire */
 	int v6_socket;         /* ipv6 and ipv4-mapped-ipv6: the sockets are AF_INET6 */
 	int64_t tolerance_us;  /* --tolerance_usecs (packetdrill's default: 4000) */
+	unsigned tolerance_pct;/* --tolerance_percent: of the time since the last event */
 	unsigned mtu;          /* --mtu (default 1500) */
 	/* tapir's address (and its prefix), the script's, and the router
 	 * between them; IPv4 ones v4-mapped (tapir/addr.h) */
@@ -118,7 +123,11 @@ struct dl_script {
 
 /* Reads and parses PATH; DEFINES are the names #ifdef tests (NULL-ended).
  * Returns -1 only when the file cannot be read (a message in sc->bad_msg). */
-int dl_parse_file(const char *path, const char *const *defines, struct dl_script *sc);
+int dl_parse_file(const char *path, const char *const *defines, const char *const *opts,
+		  struct dl_script *sc);
+/* Whether "name=value" (without the --) is one of packetdrill's options
+ * drill takes on its command line, for every script (OPTS above). */
+bool dl_option_known(const char *name);
 void dl_script_free(struct dl_script *sc);
 
 /* Evaluates a numeric expression of the call syntax: 12, 0x2, -1,

@@ -19,7 +19,7 @@ const uint8_t drill_mac_remote[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 /* TCP option kinds: RFC 9293 3.1 (EOL, NOP, MSS), RFC 7323 (window scale,
  * timestamps), RFC 2018 (SACK) */
 enum { OPT_EOL = 0, OPT_NOP = 1, OPT_MSS = 2, OPT_WSCALE = 3, OPT_SACKOK = 4, OPT_SACK = 5,
-       OPT_TS = 8 };
+       OPT_TS = 8, OPT_FO = 34 /* RFC 7413 4.1.1 */ };
 
 /* ---- building what the script sends ---- */
 
@@ -178,6 +178,7 @@ static size_t put_opts(struct drill *d, uint8_t *o, const struct dl_pkt *k, bool
 		size_t need = x->kind == DL_OPT_EOL || x->kind == DL_OPT_NOP ? 1
 			      : x->kind == DL_OPT_MSS ? 4 : x->kind == DL_OPT_WSCALE ? 3
 			      : x->kind == DL_OPT_SACKOK ? 2 : x->kind == DL_OPT_TS ? 10
+			      : x->kind == DL_OPT_FO ? 2 + (size_t)x->v[0]
 			      : 2 + 4 * (size_t)x->n;
 		if (n + need > 40) {
 			*too_long = true;
@@ -191,6 +192,12 @@ static size_t put_opts(struct drill *d, uint8_t *o, const struct dl_pkt *k, bool
 		case DL_OPT_SACKOK: o[n] = OPT_SACKOK; o[n + 1] = 2; break;
 		case DL_OPT_TS: o[n] = OPT_TS; o[n + 1] = 10; tapir_put32(o + n + 2, x->v[0]);
 			tapir_put32(o + n + 6, x->v[1]); break;
+		case DL_OPT_FO:
+			o[n] = OPT_FO;
+			o[n + 1] = (uint8_t)need;
+			for (unsigned j = 0; j < x->v[0]; j++)
+				o[n + 2 + j] = (uint8_t)(x->v[1 + j / 4] >> (24 - 8 * (j % 4)));
+			break;
 		case DL_OPT_SACK:
 			o[n] = OPT_SACK;
 			o[n + 1] = (uint8_t)need;
@@ -275,7 +282,12 @@ void drill_inject_tcp(struct drill *d, const struct dl_event *e)
 	tl = TAPIR_TCP_HLEN + ol + k->len;
 	tapir_put16(th + TAPIR_TH_SPORT, d->rport);
 	tapir_put16(th + TAPIR_TH_DPORT, d->lport);
-	tapir_put32(th + TAPIR_TH_SEQ, k->seq);
+	if ((k->flags & (DL_SYN | DL_ACK)) == (DL_SYN | DL_ACK) && d->synack_pending) {
+		d->risn = k->seq;
+		d->synack_pending = false;
+	}
+	/* a SYN's number as written; the rest relative to the script's ISN */
+	tapir_put32(th + TAPIR_TH_SEQ, k->flags & DL_SYN ? k->seq : k->seq + d->risn);
 	/* packetdrill: inbound ACK numbers are relative to tapir's ISN */
 	tapir_put32(th + TAPIR_TH_ACK_NO, k->has_ack ? k->ack + d->isn : 0);
 	th[TAPIR_TH_OFF] = (uint8_t)(((TAPIR_TCP_HLEN + ol) / 4) << 4);
@@ -347,6 +359,18 @@ static void decode_opts(const uint8_t *o, size_t len, struct seg *g)
 		case OPT_SACKOK: x->kind = DL_OPT_SACKOK; break;
 		case OPT_TS: x->kind = DL_OPT_TS; x->v[0] = tapir_get32(o + i + 2);
 			x->v[1] = tapir_get32(o + i + 6); x->n = 2; break;
+		case OPT_FO:
+			if (ol - 2 > DL_FO_COOKIE_MAX) {
+				x->kind = DL_OPT_EOL;
+				x->n = 99; /* no such cookie: matches nothing */
+				break;
+			}
+			x->kind = DL_OPT_FO;
+			x->v[0] = (uint32_t)(ol - 2);
+			for (size_t j = 0; j < ol - 2; j++)
+				x->v[1 + j / 4] |= (uint32_t)o[i + 2 + j] << (24 - 8 * (j % 4));
+			x->n = 1 + (x->v[0] + 3) / 4;
+			break;
 		case OPT_SACK:
 			x->kind = DL_OPT_SACK;
 			for (size_t j = 2; j + 4 <= ol && x->n < 8; j += 4)
@@ -428,6 +452,12 @@ static int fmt_opts(char *b, size_t n, const struct dl_opt *o, unsigned no)
 			w += snprintf(b + w, n - (size_t)w, "%sTS val %u ecr %u", sep, o[i].v[0],
 				      o[i].v[1]);
 			break;
+		case DL_OPT_FO:
+			w += snprintf(b + w, n - (size_t)w, "%sFO%s", sep, o[i].v[0] ? " " : "");
+			for (unsigned j = 0; j < o[i].v[0] && (size_t)w < n; j++)
+				w += snprintf(b + w, n - (size_t)w, "%02x",
+					      (o[i].v[1 + j / 4] >> (24 - 8 * (j % 4))) & 0xff);
+			break;
 		case DL_OPT_SACK:
 			w += snprintf(b + w, n - (size_t)w, "%ssack", sep);
 			for (unsigned j = 0; j + 1 < o[i].n && (size_t)w < n; j += 2)
@@ -446,7 +476,7 @@ void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g)
 	uint32_t s = g->seq - d->isn;
 	w += snprintf(b + w, n - (size_t)w, " %u:%u(%u)", s, s + g->len, g->len);
 	if (g->flags & DL_ACK)
-		w += snprintf(b + w, n - (size_t)w, " ack %u", g->ack);
+		w += snprintf(b + w, n - (size_t)w, " ack %u", g->ack - d->risn);
 	w += snprintf(b + w, n - (size_t)w, " win %u", g->win);
 	if (g->nopt)
 		fmt_opts(b + w, n - (size_t)w, g->opt, g->nopt);
@@ -511,7 +541,7 @@ static bool opts_match(struct drill *d, const struct dl_pkt *k, const struct seg
 			/* packetdrill checks no TS val (its clock is not ours) */
 			if (a[i].kind == DL_OPT_TS && j == 0)
 				continue;
-			if (a[i].v[j] != b[i].v[j])
+			if (a[i].v[j] + (a[i].kind == DL_OPT_SACK ? d->risn : 0) != b[i].v[j])
 				return false;
 		}
 	}
@@ -524,7 +554,8 @@ bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *
 		return false;
 	if (!k->seq_any && (g->seq - d->isn != k->seq || g->len != k->len))
 		return false;
-	if (!k->rest_any && k->has_ack && !k->ack_any && (k->flags & DL_ACK) && g->ack != k->ack)
+	if (!k->rest_any && k->has_ack && !k->ack_any && (k->flags & DL_ACK) &&
+	    g->ack - d->risn != k->ack)
 		return false;
 	if (!k->rest_any && k->has_win && !k->win_any) {
 		/* --lenient win: the size is one OS's buffer choice; only a

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,13 @@ static const struct sym syms[] = {
 	S(IPPROTO_TCP), S(IPPROTO_UDP), S(IPPROTO_IP), S(SOL_SOCKET),
 	S(SO_ERROR), S(SO_RCVBUF), S(SO_SNDBUF), S(SO_LINGER), S(SO_REUSEADDR),
 	S(SO_KEEPALIVE), S(TCP_NODELAY), S(TCP_MAXSEG), S(TCP_KEEPIDLE), S(TCP_KEEPINTVL),
-	S(TCP_KEEPCNT),
+	S(TCP_KEEPCNT), S(SOL_TCP), S(SOL_IP),
+#ifdef MSG_FASTOPEN
+	S(MSG_FASTOPEN),
+#endif
+#ifdef TCP_FASTOPEN_CONNECT
+	S(TCP_FASTOPEN_CONNECT),
+#endif
 #undef S
 	{NULL, 0},
 };
@@ -214,6 +221,26 @@ static bool parse_time(struct rd *r, struct dl_time *t)
 	return true;
 }
 
+/* The hex digits of a Fast Open cookie (RFC 7413 4.1.1), if any */
+static bool fo_cookie(struct rd *r, struct dl_opt *o)
+{
+	unsigned len = 0;
+	ws(r);
+	while (isxdigit((unsigned char)r->p[0]) && isxdigit((unsigned char)r->p[1])) {
+		char h[3] = {r->p[0], r->p[1], 0};
+		if (len == DL_FO_COOKIE_MAX)
+			return false;
+		o->v[1 + len / 4] |= (uint32_t)strtoul(h, NULL, 16) << (24 - 8 * (len % 4));
+		len++;
+		r->p += 2;
+	}
+	if (isxdigit((unsigned char)*r->p))
+		return false; /* an odd number of digits */
+	o->v[0] = len;
+	o->n = 1 + (len + 3) / 4;
+	return true;
+}
+
 static bool parse_opts(struct rd *r, struct dl_pkt *k)
 {
 	/* after '<' */
@@ -254,6 +281,11 @@ static bool parse_opts(struct rd *r, struct dl_pkt *k)
 				o->n += 2;
 			}
 			if (!o->n)
+				return false;
+		} else if (kw(r, "FO")) {
+			/* "FO" asks for a cookie; "FO 0123abcd" carries one */
+			o->kind = DL_OPT_FO;
+			if (!fo_cookie(r, o))
 				return false;
 		} else if (kw(r, "TS")) {
 			o->kind = DL_OPT_TS;
@@ -548,6 +580,36 @@ static void addr_defaults(struct dl_config *c)
 	c->prefix_len = 16; /* packetdrill's 255.255.0.0 */
 }
 
+/* packetdrill's options that make no difference to drill: the device and
+ * the wire mode (drill has neither), output, the init scripts and code
+ * runner (drill's own), --non_fatal (drill stops at the first difference
+ * anyway), the TS clock (compared only with --lenient off, where tapir's
+ * own is used), --speed (no link rate) and --define (for shell and code) */
+static bool ignored_option(const char *s)
+{
+	static const char *const names[] = {
+		"speed", "verbose", "debug", "dry_run", "non_fatal", "send_omit_free",
+		"so_filter", "init_scripts", "code_command", "code_format", "code_sockopt",
+		"wire_client", "wire_server", "wire_server_ip", "wire_server_port",
+		"wire_client_dev", "wire_server_dev", "tcp_ts_tick_usecs", "tcp_ts_ecr_scaled",
+		"define", "persist_tun", "local_linklocal_ip", "remote_linklocal_ip", NULL};
+	for (const char *const *n = names; *n; n++)
+		if (!strcmp(s, *n))
+			return true;
+	return false;
+}
+
+/* --local_ip=ADDR and the like, in the script's family */
+static bool parse_ip(const struct dl_config *c, const char *v, struct tapir_ip *ip)
+{
+	uint8_t b[16];
+	if (inet_pton(c->ipv6 ? AF_INET6 : AF_INET, v, b) != 1)
+		return false;
+	*ip = c->ipv6 ? tapir_ip_from_v6(b)
+		      : tapir_ip_from_v4((uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]);
+	return true;
+}
+
 /* --name=value */
 static void parse_option(struct rd *r, char *s)
 {
@@ -560,6 +622,8 @@ static void parse_option(struct rd *r, char *s)
 		v = "";
 	for (char *z = v + strlen(v); z > v && isspace((unsigned char)z[-1]);)
 		*--z = 0;
+	for (char *z = s + strlen(s); z > s && isspace((unsigned char)z[-1]);)
+		*--z = 0; /* "--flag // comment" */
 	n = atoll(v);
 	if (!strcmp(s, "ip_version")) {
 		c->ipv6 = c->v6_socket = 0;
@@ -578,6 +642,25 @@ static void parse_option(struct rd *r, char *s)
 		}
 	} else if (!strcmp(s, "tolerance_usecs")) {
 		c->tolerance_us = n;
+	} else if (!strcmp(s, "tolerance_percent")) {
+		c->tolerance_pct = (unsigned)n;
+	} else if (!strcmp(s, "local_ip") || !strcmp(s, "remote_ip") || !strcmp(s, "gateway_ip")) {
+		struct tapir_ip *ip = s[0] == 'l' ? &c->local : s[0] == 'r' ? &c->remote : &c->gateway;
+		if (!parse_ip(c, v, ip))
+			bad(r, false, "--%s=%s: not an IPv%c address", s, v, c->ipv6 ? '6' : '4');
+	} else if (!strcmp(s, "netmask_ip")) {
+		uint8_t m[4];
+		unsigned len = 0;
+		if (c->ipv6 || inet_pton(AF_INET, v, m) != 1) {
+			bad(r, false, "--netmask_ip=%s: not an IPv4 netmask", v);
+			return;
+		}
+		for (unsigned i = 0; i < 32 && (m[i / 8] & (0x80 >> (i % 8))); i++)
+			len++;
+		c->prefix_len = len;
+	} else if (ignored_option(s)) {
+		/* how packetdrill reaches the stack (tun, wire), its output,
+		 * its pacing: nothing to do with an in-memory link */
 	} else if (!strcmp(s, "mtu")) {
 		c->mtu = (unsigned)n;
 	} else if (!strcmp(s, "bind_port")) {
@@ -611,7 +694,25 @@ static bool defined(const char *const *defines, const char *name)
 	return false;
 }
 
-int dl_parse_file(const char *path, const char *const *defines, struct dl_script *sc)
+bool dl_option_known(const char *name)
+{
+	static const char *const names[] = {"ip_version", "tolerance_usecs", "tolerance_percent",
+					    "mtu", "bind_port", "connect_port", "local_ip",
+					    "remote_ip", "gateway_ip", "netmask_ip", NULL};
+	size_t n = strcspn(name, "=");
+	char s[64];
+	if (n >= sizeof(s))
+		return false;
+	memcpy(s, name, n);
+	s[n] = 0;
+	for (const char *const *p = names; *p; p++)
+		if (!strcmp(s, *p))
+			return true;
+	return ignored_option(s);
+}
+
+int dl_parse_file(const char *path, const char *const *defines, const char *const *opts,
+		  struct dl_script *sc)
 {
 	FILE *f = fopen(path, "rb");
 	struct rd r = {.sc = sc};
@@ -626,6 +727,13 @@ int dl_parse_file(const char *path, const char *const *defines, struct dl_script
 	addr_defaults(&sc->cfg);
 	sc->cfg.bind_port = 8080;
 	sc->cfg.connect_port = 8080;
+	/* drill's command line first (--tolerance_usecs=N...), then the
+	 * script's own lines */
+	for (; opts && *opts; opts++) {
+		char o[256];
+		snprintf(o, sizeof(o), "%s", *opts);
+		parse_option(&r, o);
+	}
 	if (!f) {
 		snprintf(sc->bad_msg, sizeof(sc->bad_msg), "cannot open: %s", strerror(errno));
 		return -1;
@@ -706,7 +814,11 @@ int dl_parse_file(const char *path, const char *const *defines, struct dl_script
 		memset(e, 0, sizeof(*e));
 		e->line = r.line;
 		r.p = s;
-		if (!parse_time(&r, &e->time)) {
+		if (*s == '`') {
+			/* Linux's scripts begin with an untimed shell line
+			 * (`../common/defaults.sh`): at once */
+			e->time.kind = DL_T_REL;
+		} else if (!parse_time(&r, &e->time)) {
 			bad(&r, false, "cannot parse: %.60s", s);
 			break;
 		}
@@ -723,10 +835,14 @@ int dl_parse_file(const char *path, const char *const *defines, struct dl_script
 					bad(&r, false, "unterminated %s", close);
 					break;
 				}
-				next[-1] = ' ';
+				/* both keep their lines: Python's indentation,
+				 * the shell's commands (Linux's scripts put
+				 * `defaults.sh` and set_sysctls.py on two) */
+				char nl = '\n';
+				next[-1] = nl;
 				for (char *q = next; q < z; q++)
 					if (*q == '\n') {
-						*q = ' ';
+						*q = nl;
 						r.line++;
 					}
 				r.line++;

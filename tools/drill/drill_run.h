@@ -65,8 +65,11 @@ struct pending { /* a blocking call that has not returned yet */
 	long done;       /* send: bytes taken so far */
 };
 
+struct dl_epoll; /* drill_io.c */
 struct dfd {
 	struct tapir_tcp *t;
+	struct dl_epoll *ep;    /* an epoll descriptor (t NULL) */
+	bool dropped;           /* its connection was tcpdrop'ed (t NULL): close works */
 	bool nonblock;
 };
 
@@ -82,6 +85,12 @@ struct drill {
 	int64_t last_us;        /* script time of the previous event */
 	int64_t tol;
 	uint32_t isn;           /* tapir's ISN: outbound seq and inbound ack are relative */
+	/* the script's ISN in an active open (its SYN,ACK's sequence number):
+	 * its later segments' sequence numbers and tapir's ACKs are relative
+	 * to it, as in Linux's scripts ("< S. 123:123(0)", then "1:1");
+	 * 0 otherwise (FreeBSD's scripts: absolute) */
+	uint32_t risn;
+	bool synack_pending;    /* tapir sent a SYN: the next SYN,ACK sets risn */
 	uint16_t lport, rport;  /* tapir's port and the script's */
 	uint16_t ip_id;
 	struct dfd fd[DL_MAX_FD];
@@ -91,6 +100,10 @@ struct drill {
 	struct nbr_req nbrq[DL_NBRQ];  /* answered once tapir's call has returned */
 	unsigned nnbr;
 	struct pending pend;
+	char dir[1024];         /* the script's directory: shell lines run there */
+	unsigned unmapped;      /* settings and commands drill could not take */
+	unsigned ns_runs;       /* shell commands run in a throwaway namespace */
+	unsigned py_run, py_skipped; /* %{ }% blocks */
 	int result, line;
 	bool plain;             /* a script error, not a mismatch: no "expected" */
 	char msg[512];
@@ -130,6 +143,18 @@ void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g);
 void drill_fmt_exp(char *b, size_t n, const struct dl_pkt *k);
 /* Whether what tapir sent (G) is what the '>' line K expects. */
 bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *g);
+
+/* ---- drill_shell.c, drill_setting.c, drill_python.c ---- */
+/* A `shell line`: its sysctl writes (also in the files it runs), FreeBSD's
+ * sockstat, the rest in a throwaway network and mount namespace. */
+void drill_shell(struct drill *d, const struct dl_event *e);
+/* sysctl NAME=VALUE onto tapir's config or profile; an unknown one is
+ * reported and counted. */
+void drill_setting(struct drill *d, int line, const char *name, const char *value);
+/* A %{ }% block against tapir's TCP_INFO of the socket under test. */
+void drill_python(struct drill *d, const struct dl_event *e);
+/* Ends the python3 the blocks ran in (one per run). */
+void drill_python_end(void);
 
 /* ---- drill_syscall.c ---- */
 /* The call of E, due between LO and HI: at once, or pending when it blocks. */

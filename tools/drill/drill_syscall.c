@@ -9,44 +9,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "drill_run.h"
+#include "drill_call.h"
 
-/* what the call returned: RET, or -1 and ERR */
-struct res {
-	long ret;
-	int err;
-};
-
-/* one attempt at a call: what its handler works on */
-struct call {
-	struct drill *d;
-	const struct dl_event *e;
-	const struct drill_call *row;
-	struct dfd *f;          /* the socket of the first argument (not for socket()) */
-	struct pending *p;
-	struct res *r;
-};
-
-/* A system call: RUN returns true when the call returned (its result in
- * c->r); false when it would block, or the script has ended. */
-struct drill_call {
-	const char *name;
-	bool (*run)(struct call *c);
-	bool fd;                /* the first argument is a socket */
-	bool flags;             /* recv, send: the fourth argument is flags */
-};
-
-static const char *arg(const struct dl_event *e, unsigned i)
+const char *dc_arg(const struct dl_event *e, unsigned i)
 {
 	return i < e->call.nargs ? e->call.arg[i] : "";
 }
 
 /* The integer value of A, an argument or return value of E's call; "[v]"
  * brackets are taken off. */
-static bool eval_int(struct drill *d, const struct dl_event *e, const char *a, long long *v)
+bool dc_eval_int(struct drill *d, const struct dl_event *e, const char *a, long long *v)
 {
 	char tmp[128], badname[64];
 	size_t n = strlen(a);
@@ -67,12 +43,12 @@ static bool eval_int(struct drill *d, const struct dl_event *e, const char *a, l
 	return true;
 }
 
-static bool arg_int(struct drill *d, const struct dl_event *e, unsigned i, long long *v)
+bool dc_arg_int(struct drill *d, const struct dl_event *e, unsigned i, long long *v)
 {
-	return eval_int(d, e, arg(e, i), v);
+	return dc_eval_int(d, e, dc_arg(e, i), v);
 }
 
-static void set_res(struct res *r, long v)
+void dc_set_res(struct res *r, long v)
 {
 	if (v < 0) {
 		r->ret = -1;
@@ -83,10 +59,10 @@ static void set_res(struct res *r, long v)
 	}
 }
 
-static struct dfd *get_fd(struct drill *d, const struct dl_event *e, struct res *r)
+struct dfd *dc_get_fd(struct drill *d, const struct dl_event *e, struct res *r)
 {
 	long long fd;
-	if (!arg_int(d, e, 0, &fd))
+	if (!dc_arg_int(d, e, 0, &fd))
 		return NULL;
 	if (fd < 0 || fd >= DL_MAX_FD || !d->fd[fd].t) {
 		r->ret = -1;
@@ -101,14 +77,14 @@ static struct dfd *get_fd(struct drill *d, const struct dl_event *e, struct res 
 static bool new_fd(struct drill *d, struct tapir_tcp *t, struct res *r)
 {
 	for (int i = 3; i < DL_MAX_FD; i++)
-		if (!d->fd[i].t) {
+		if (!d->fd[i].t && !d->fd[i].ep && !d->fd[i].dropped) {
 			d->fd[i].t = t;
 			d->fd[i].nonblock = false;
 			r->ret = i;
 			return true;
 		}
 	tapir_tcp_abort(t, d->now);
-	set_res(r, -EMFILE);
+	dc_set_res(r, -EMFILE);
 	return false;
 }
 
@@ -118,30 +94,33 @@ static bool call_socket(struct call *c)
 {
 	const struct dl_event *e = c->e;
 	struct tapir_tcp *t;
-	if (strcmp(arg(e, 1), "SOCK_STREAM")) {
-		drill_finish(c->d, R_SKIP, e->line, "socket type %s not supported", arg(e, 1));
+	bool nonblock = !strcmp(dc_arg(e, 1), "SOCK_STREAM|SOCK_NONBLOCK") ||
+			!strcmp(dc_arg(e, 1), "SOCK_STREAM | SOCK_NONBLOCK");
+	if (strcmp(dc_arg(e, 1), "SOCK_STREAM") && !nonblock) {
+		drill_finish(c->d, R_SKIP, e->line, "socket type %s not supported", dc_arg(e, 1));
 		return false;
 	}
 	/* the script's family: AF_INET6 for ipv6 and ipv4-mapped-ipv6 */
-	if (strcmp(arg(e, 0), "...") &&
-	    strcmp(arg(e, 0), c->d->sc->cfg.v6_socket ? "AF_INET6" : "AF_INET") &&
-	    strcmp(arg(e, 0), c->d->sc->cfg.v6_socket ? "PF_INET6" : "PF_INET")) {
-		drill_finish(c->d, R_SKIP, e->line, "socket domain %s not supported", arg(e, 0));
+	if (strcmp(dc_arg(e, 0), "...") &&
+	    strcmp(dc_arg(e, 0), c->d->sc->cfg.v6_socket ? "AF_INET6" : "AF_INET") &&
+	    strcmp(dc_arg(e, 0), c->d->sc->cfg.v6_socket ? "PF_INET6" : "PF_INET")) {
+		drill_finish(c->d, R_SKIP, e->line, "socket domain %s not supported", dc_arg(e, 0));
 		return false;
 	}
 	t = tapir_tcp_new(c->d->s);
 	if (!t) {
-		set_res(c->r, -ENFILE);
+		dc_set_res(c->r, -ENFILE);
 		return true;
 	}
-	new_fd(c->d, t, c->r);
+	if (new_fd(c->d, t, c->r))
+		c->d->fd[c->r->ret].nonblock = nonblock; /* Linux's SOCK_NONBLOCK */
 	return true;
 }
 
 static bool call_bind(struct call *c)
 {
 	struct drill *d = c->d;
-	set_res(c->r, tapir_tcp_bind_addr(c->f->t, &d->sc->cfg.local, d->sc->cfg.bind_port));
+	dc_set_res(c->r, tapir_tcp_bind_addr(c->f->t, &d->sc->cfg.local, d->sc->cfg.bind_port));
 	if (!c->r->err) {
 		d->lport = d->sc->cfg.bind_port;
 		d->rport = DL_REMOTE_PORT;
@@ -153,9 +132,9 @@ static bool call_bind(struct call *c)
 static bool call_listen(struct call *c)
 {
 	long long backlog;
-	if (!arg_int(c->d, c->e, 1, &backlog))
+	if (!dc_arg_int(c->d, c->e, 1, &backlog))
 		return false;
-	set_res(c->r, tapir_tcp_listen(c->f->t, (int)backlog));
+	dc_set_res(c->r, tapir_tcp_listen(c->f->t, (int)backlog));
 	drill_settle(c->d);
 	return true;
 }
@@ -167,7 +146,7 @@ static bool call_accept(struct call *c)
 	if (!t) {
 		if (err == -EAGAIN && !c->f->nonblock)
 			return false;
-		set_res(c->r, err);
+		dc_set_res(c->r, err);
 		return true;
 	}
 	if (new_fd(c->d, t, c->r))
@@ -180,18 +159,25 @@ static bool call_connect(struct call *c)
 	struct drill *d = c->d;
 	struct res *r = c->r;
 	enum tapir_tcp_state st = tapir_tcp_state(c->f->t);
+	int rc;
 	if (c->p->on) { /* a blocking connect: done when the handshake is */
 		if (st == TAPIR_TCP_SYN_SENT || st == TAPIR_TCP_SYN_RECEIVED)
 			return false;
 		if (st == TAPIR_TCP_CLOSED) {
 			int err = tapir_tcp_error(c->f->t);
-			set_res(r, -(err ? err : ECONNREFUSED));
+			dc_set_res(r, -(err ? err : ECONNREFUSED));
 		}
 		return true;
 	}
-	set_res(r, tapir_tcp_connect_addr(c->f->t, &d->sc->cfg.remote, d->sc->cfg.connect_port,
-					  d->now));
-	if (r->err) {
+	rc = tapir_tcp_connect_addr(c->f->t, &d->sc->cfg.remote, d->sc->cfg.connect_port, d->now);
+	/* 1: TCP_FASTOPEN_CONNECT with a cookie: no SYN until the first
+	 * write (RFC 7413 4.2), and connect returns 0 at once, as Linux's */
+	dc_set_res(r, rc == 1 ? 0 : rc);
+	if (r->err || rc == 1) {
+		if (rc == 1) {
+			tapir_tcp_local_addr(c->f->t, &(struct tapir_ip){{0}}, &d->lport);
+			d->rport = d->sc->cfg.connect_port;
+		}
 		drill_settle(d);
 		return true;
 	}
@@ -199,7 +185,7 @@ static bool call_connect(struct call *c)
 	d->rport = d->sc->cfg.connect_port;
 	drill_settle(d);
 	if (c->f->nonblock) {
-		set_res(r, -EINPROGRESS);
+		dc_set_res(r, -EINPROGRESS);
 		return true;
 	}
 	c->p->on = true; /* the caller keeps it pending */
@@ -218,9 +204,9 @@ static bool call_close(struct call *c)
 static bool call_shutdown(struct call *c)
 {
 	long long how;
-	if (!arg_int(c->d, c->e, 1, &how))
+	if (!dc_arg_int(c->d, c->e, 1, &how))
 		return false;
-	set_res(c->r, tapir_tcp_shutdown(c->f->t, how == SHUT_RD ? TAPIR_SHUT_RD
+	dc_set_res(c->r, tapir_tcp_shutdown(c->f->t, how == SHUT_RD ? TAPIR_SHUT_RD
 					 : how == SHUT_WR ? TAPIR_SHUT_WR : TAPIR_SHUT_RDWR,
 					 c->d->now));
 	drill_settle(c->d);
@@ -228,13 +214,13 @@ static bool call_shutdown(struct call *c)
 }
 
 /* read, recv */
-static bool call_read(struct call *c)
+bool call_read(struct call *c)
 {
 	struct drill *d = c->d;
 	const struct dl_event *e = c->e;
 	long long len, flags = 0;
 	long k;
-	if (!arg_int(d, e, 2, &len) || (c->row->flags && !arg_int(d, e, 3, &flags)))
+	if (!dc_io_args(c, &len, &flags))
 		return false;
 	if (len < 0 || len > (long long)sizeof(d->buf)) {
 		drill_finish(d, R_FAIL, e->line, "%s of %lld bytes: too many", e->call.name, len);
@@ -261,7 +247,7 @@ static bool call_read(struct call *c)
 	drill_settle(d);
 	if (k == -EAGAIN && !c->f->nonblock && !(flags & MSG_DONTWAIT))
 		return false;
-	set_res(c->r, k);
+	dc_set_res(c->r, k);
 	drill_settle(d);
 	return true;
 }
@@ -270,13 +256,13 @@ static uint8_t zeros[65536];
 
 /* write, send: what is left of it; returned when all of it was taken or it
  * failed; a would-block on a non-blocking socket returns what was taken. */
-static bool call_write(struct call *c)
+bool call_write(struct call *c)
 {
 	struct drill *d = c->d;
 	const struct dl_event *e = c->e;
 	struct pending *p = c->p;
 	long long len, flags = 0;
-	if (!arg_int(d, e, 2, &len) || (c->row->flags && !arg_int(d, e, 3, &flags)))
+	if (!dc_io_args(c, &len, &flags))
 		return false;
 	if (len < 0 || len > (1 << 24)) {
 		drill_finish(d, R_FAIL, e->line, "%s of %lld bytes: too many", e->call.name, len);
@@ -296,30 +282,30 @@ static bool call_write(struct call *c)
 		drill_settle(d);
 		if (k == -EAGAIN) {
 			if (c->f->nonblock) {
-				set_res(c->r, p->done ? p->done : -EAGAIN);
+				dc_set_res(c->r, p->done ? p->done : -EAGAIN);
 				return true;
 			}
 			return false;
 		}
 		if (k < 0) {
-			set_res(c->r, p->done ? p->done : k);
+			dc_set_res(c->r, p->done ? p->done : k);
 			return true;
 		}
 		p->done += k;
 		p->left -= (size_t)k;
 	}
-	set_res(c->r, p->done);
+	dc_set_res(c->r, p->done);
 	return true;
 }
 
 static bool call_fcntl(struct call *c)
 {
-	const char *cmd = arg(c->e, 1);
+	const char *cmd = dc_arg(c->e, 1);
 	long long v;
 	if (!strcmp(cmd, "F_GETFL")) {
 		c->r->ret = O_RDWR | (c->f->nonblock ? O_NONBLOCK : 0);
 	} else if (!strcmp(cmd, "F_SETFL")) {
-		if (!arg_int(c->d, c->e, 2, &v))
+		if (!dc_arg_int(c->d, c->e, 2, &v))
 			return false;
 		c->f->nonblock = (v & O_NONBLOCK) != 0;
 	} else {
@@ -353,6 +339,12 @@ static const struct {
 	{"IPPROTO_TCP", "TCP_KEEPIDLE", TAPIR_TCP_KEEPIDLE},
 	{"IPPROTO_TCP", "TCP_KEEPINTVL", TAPIR_TCP_KEEPINTVL},
 	{"IPPROTO_TCP", "TCP_KEEPCNT", TAPIR_TCP_KEEPCNT},
+	{"IPPROTO_TCP", "TCP_USER_TIMEOUT", TAPIR_TCP_USER_TIMEOUT},
+	{"IPPROTO_TCP", "TCP_FASTOPEN", TAPIR_TCP_FASTOPEN},
+	{"IPPROTO_TCP", "TCP_FASTOPEN_CONNECT", TAPIR_TCP_FASTOPEN_CONNECT},
+	{"IPPROTO_TCP", "TCP_NOTSENT_LOWAT", TAPIR_TCP_NOTSENT_LOWAT},
+	{"IPPROTO_TCP", "TCP_NOOPT", TAPIR_TCP_NOOPT},       /* FreeBSD's */
+	{"IPPROTO_TCP", "TCP_KEEPINIT", TAPIR_TCP_KEEPINIT}, /* FreeBSD's */
 };
 #define NSOCKOPTS (sizeof(sockopts) / sizeof(sockopts[0]))
 
@@ -360,10 +352,10 @@ static const struct {
 static bool get_so_error(struct call *c)
 {
 	struct drill *d = c->d;
-	const char *val = arg(c->e, 3);
+	const char *val = dc_arg(c->e, 3);
 	long long want;
 	int v = tapir_tcp_error(c->f->t);
-	if (strcmp(val, "...") && arg_int(d, c->e, 3, &want) && want != v) {
+	if (strcmp(val, "...") && dc_arg_int(d, c->e, 3, &want) && want != v) {
 		const char *n = dl_errno_name(v);
 		drill_finish(d, R_FAIL, c->e->line, "getsockopt SO_ERROR %s, got [%s]", val,
 			     n ? n : v ? "?" : "0");
@@ -377,7 +369,7 @@ static bool get_so_error(struct call *c)
 static bool check_opt(struct call *c, size_t i, int v)
 {
 	struct drill *d = c->d;
-	const char *name = arg(c->e, 2), *val = arg(c->e, 3);
+	const char *name = dc_arg(c->e, 2), *val = dc_arg(c->e, 3);
 	long long want;
 	if (!strcmp(name, "SO_LINGER")) {
 		int eo, es;
@@ -393,7 +385,7 @@ static bool check_opt(struct call *c, size_t i, int v)
 		}
 		return true;
 	}
-	if (!arg_int(d, c->e, 3, &want))
+	if (!dc_arg_int(d, c->e, 3, &want))
 		return false;
 	/* --lenient win: buffer sizes are one OS's choice, too */
 	if (want != v && !(d->lenient_win && (sockopts[i].opt == TAPIR_TCP_RCVBUF ||
@@ -408,8 +400,11 @@ static bool check_opt(struct call *c, size_t i, int v)
 static bool sockopt(struct call *c, bool set)
 {
 	struct drill *d = c->d;
-	const char *level = arg(c->e, 1), *name = arg(c->e, 2), *val = arg(c->e, 3);
+	const char *level = dc_arg(c->e, 1), *name = dc_arg(c->e, 2), *val = dc_arg(c->e, 3);
 	size_t i;
+	/* Linux's scripts say SOL_TCP for IPPROTO_TCP */
+	if (!strcmp(level, "SOL_TCP"))
+		level = "IPPROTO_TCP";
 	int v = 0, onoff = 0, secs = 0;
 	long long want;
 
@@ -424,7 +419,7 @@ static bool sockopt(struct call *c, bool set)
 		return false;
 	}
 	if (!set) {
-		set_res(c->r, tapir_tcp_getopt(c->f->t, sockopts[i].opt, &v));
+		dc_set_res(c->r, tapir_tcp_getopt(c->f->t, sockopts[i].opt, &v));
 		return c->r->ret < 0 || !strcmp(val, "...") || check_opt(c, i, v);
 	}
 	if (!strcmp(name, "SO_LINGER")) {
@@ -434,11 +429,11 @@ static bool sockopt(struct call *c, bool set)
 		}
 		v = onoff ? secs : -1;
 	} else {
-		if (!arg_int(d, c->e, 3, &want))
+		if (!dc_arg_int(d, c->e, 3, &want))
 			return false;
 		v = (int)want;
 	}
-	set_res(c->r, tapir_tcp_setopt(c->f->t, sockopts[i].opt, v));
+	dc_set_res(c->r, tapir_tcp_setopt(c->f->t, sockopts[i].opt, v));
 	return true;
 }
 
@@ -466,22 +461,34 @@ static bool call_unsupported(struct call *c)
 }
 
 static const struct drill_call calls[] = {
-	{"socket", call_socket, false, false},
-	{"bind", call_bind, true, false},
-	{"listen", call_listen, true, false},
-	{"accept", call_accept, true, false},
-	{"connect", call_connect, true, false},
-	{"close", call_close, true, false},
-	{"shutdown", call_shutdown, true, false},
-	{"read", call_read, true, false},
-	{"recv", call_read, true, true},
-	{"write", call_write, true, false},
-	{"send", call_write, true, true},
-	{"fcntl", call_fcntl, true, false},
-	{"getsockopt", call_getsockopt, true, false},
-	{"setsockopt", call_setsockopt, true, false},
+	{"socket", call_socket, false, false, 0},
+	{"bind", call_bind, true, false, 0},
+	{"listen", call_listen, true, false, 0},
+	{"accept", call_accept, true, false, 0},
+	{"connect", call_connect, true, false, 0},
+	{"close", call_close, true, false, 0},
+	{"shutdown", call_shutdown, true, false, 0},
+	{"read", call_read, true, false, 0},
+	{"recv", call_read, true, true, 0},
+	{"write", call_write, true, false, 0},
+	{"send", call_write, true, true, 0},
+	{"fcntl", call_fcntl, true, false, 0},
+	{"getsockopt", call_getsockopt, true, false, 0},
+	{"setsockopt", call_setsockopt, true, false, 0},
+	{"sendto", call_write, true, true, 0},
+	{"recvfrom", call_read, true, true, 0},
+	{"writev", call_write, true, false, 1},
+	{"readv", call_read, true, false, 1},
+	{"sendmsg", call_write, true, false, 2},
+	{"recvmsg", call_read, true, false, 2},
+	{"ioctl", call_ioctl, true, false, 0},
+	{"poll", call_poll, false, false, 0},
+	{"epoll_create", call_epoll_create, false, false, 0},
+	{"epoll_create1", call_epoll_create, false, false, 0},
+	{"epoll_ctl", call_epoll_ctl, false, false, 0},
+	{"epoll_wait", call_epoll_wait, false, false, 0},
 };
-static const struct drill_call unsupported = {"", call_unsupported, true, false};
+static const struct drill_call unsupported = {"", call_unsupported, true, false, 0};
 
 static const struct drill_call *find_call(const char *name)
 {
@@ -500,8 +507,17 @@ static bool attempt(struct drill *d, const struct dl_event *e, const struct dril
 {
 	struct call c = {.d = d, .e = e, .row = row, .p = p, .r = r};
 	*r = (struct res){0};
+	if (row->run == call_close && e->call.nargs) {
+		int fd = atoi(e->call.arg[0]);
+		if (dc_epoll_close(d, fd))
+			return true;
+		if (fd >= 0 && fd < DL_MAX_FD && d->fd[fd].dropped) {
+			d->fd[fd].dropped = false; /* tcpdrop left the descriptor */
+			return true;
+		}
+	}
 	if (row->fd) {
-		c.f = get_fd(d, e, r);
+		c.f = dc_get_fd(d, e, r);
 		if (!c.f)
 			return d->result == R_RUN;
 	}
@@ -512,7 +528,7 @@ static void check_res(struct drill *d, const struct dl_event *e, const struct re
 {
 	long long want, want_err = 0;
 	char badname[64];
-	if (!eval_int(d, e, e->call.ret, &want))
+	if (!dc_eval_int(d, e, e->call.ret, &want))
 		return;
 	if (e->call.err && dl_eval(e->call.err, &want_err, badname, sizeof(badname)) < 0) {
 		drill_finish(d, R_SKIP, e->line, "errno %s not supported", e->call.err);

@@ -50,7 +50,7 @@ struct fwd_rule {
 	enum fwd_tag tag; /* first: what an epoll event's pointer names */
 	struct forward *fw;
 	bool outbound;
-	uint32_t laddr, raddr; /* host order; laddr 0 for --forward */
+	struct nu_addr laddr, raddr; /* either family; laddr unset for --forward */
 	uint16_t lport, rport;
 	struct tapir_tcp *lis; /* --forward: tapir's listener */
 	int kfd;               /* --outbound: the kernel's listener, or -1 */
@@ -80,40 +80,25 @@ struct forward {
 
 /* ---- the options ---- */
 
-/* "A.B.C.D:PORT" -> *ADDR (host order), *PORT; -1 when it is not one. */
-static int parse_hostport(const char *s, uint32_t *addr, uint16_t *port)
-{
-	char host[16];
-	const char *colon = strrchr(s, ':');
-	long long p;
-	if (!colon || colon - s >= (long)sizeof(host))
-		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = 0;
-	if (tapir_parse_ipv4(host, addr) || (p = nu_parse_num(colon + 1, 1, 65535)) < 0)
-		return -1;
-	*port = (uint16_t)p;
-	return 0;
-}
-
 int forward_add(struct forward **fwp, bool outbound, const char *spec, char *err,
 		size_t errlen)
 {
 	const char *opt = outbound ? "--outbound" : "--forward";
-	const char *form = outbound ? "ADDR:PORT=HOST:HPORT such as 127.0.0.1:8080=10.0.0.1:80"
-				    : "PORT=HOST:HPORT such as 80=127.0.0.1:8080";
+	const char *form = outbound ? "ADDR:PORT=HOST:HPORT such as 127.0.0.1:8080=10.0.0.1:80 "
+				      "or [::1]:8080=[2001:db8::1]:80"
+				    : "PORT=HOST:HPORT such as 80=127.0.0.1:8080 or 80=[::1]:8080";
 	struct forward *fw = *fwp;
 	struct fwd_rule r = {.tag = TAG_LISTENER, .outbound = outbound, .kfd = -1};
 	const char *eq = strchr(spec, '=');
-	char left[32];
+	char left[64];
 	long long p;
 
-	if (!eq || eq - spec >= (long)sizeof(left) || parse_hostport(eq + 1, &r.raddr, &r.rport))
+	if (!eq || eq - spec >= (long)sizeof(left) || nu_parse_endpoint(eq + 1, &r.raddr, &r.rport))
 		goto bad;
 	memcpy(left, spec, (size_t)(eq - spec));
 	left[eq - spec] = 0;
 	if (outbound) {
-		if (parse_hostport(left, &r.laddr, &r.lport))
+		if (nu_parse_endpoint(left, &r.laddr, &r.lport))
 			goto bad;
 	} else {
 		if ((p = nu_parse_num(left, 1, 65535)) < 0)
@@ -126,7 +111,8 @@ int forward_add(struct forward **fwp, bool outbound, const char *spec, char *err
 	}
 	for (unsigned i = 0; i < fw->nrules; i++) {
 		const struct fwd_rule *o = &fw->rule[i];
-		if (o->outbound == outbound && o->lport == r.lport && o->laddr == r.laddr) {
+		if (o->outbound == outbound && o->lport == r.lport &&
+		    nu_addr_eq(&o->laddr, &r.laddr)) {
 			snprintf(err, errlen, "%s %s: that %s port is already forwarded", opt, spec,
 				 outbound ? "kernel" : "tapir");
 			return -1;
@@ -150,15 +136,16 @@ void forward_describe(const struct forward *fw, char *buf, size_t len)
 	buf[0] = 0;
 	for (unsigned i = 0; fw && i < fw->nrules && n < len; i++) {
 		const struct fwd_rule *r = &fw->rule[i];
-		char a[16], b[16];
+		struct tapir_ip la = nu_addr_ip(&r->laddr), ra = nu_addr_ip(&r->raddr);
+		char a[TAPIR_IP_PORT_STRLEN], b[TAPIR_IP_PORT_STRLEN];
 		int w;
 		if (r->outbound)
-			w = snprintf(buf + n, len - n, " outbound=%s:%u>%s:%u",
-				     tapir_ipv4_str(r->laddr, a), r->lport,
-				     tapir_ipv4_str(r->raddr, b), r->rport);
+			w = snprintf(buf + n, len - n, " outbound=%s>%s",
+				     tapir_ip_port_str(&la, r->lport, a),
+				     tapir_ip_port_str(&ra, r->rport, b));
 		else
-			w = snprintf(buf + n, len - n, " forward=%u>%s:%u", r->lport,
-				     tapir_ipv4_str(r->raddr, b), r->rport);
+			w = snprintf(buf + n, len - n, " forward=%u>%s", r->lport,
+				     tapir_ip_port_str(&ra, r->rport, b));
 		if (w < 0)
 			break;
 		n += (size_t)w;
@@ -166,12 +153,6 @@ void forward_describe(const struct forward *fw, char *buf, size_t len)
 }
 
 /* ---- connections ---- */
-
-static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
-{
-	return (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(port),
-				    .sin_addr.s_addr = htonl(addr)};
-}
 
 /* An abortive close: SO_LINGER {1, 0} makes close() send RST, so the
  * kernel's side sees the reset tapir's side saw (or the refusal). */
@@ -288,15 +269,16 @@ static void conn_relay(struct forward *fw, struct fwd_conn *c, tapir_time_t now)
 /* --forward: tapir accepted C; the kernel connects to the rule's server. */
 static void forward_open(struct forward *fw, struct fwd_conn *c, tapir_time_t now)
 {
-	struct sockaddr_in sa = sin_of(c->rule->raddr, c->rule->rport);
+	struct sockaddr_storage sa;
+	socklen_t salen = nu_addr_sockaddr(&c->rule->raddr, c->rule->rport, &sa);
 	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
 
-	c->kfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->kfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->kfd < 0) {
 		conn_fail(fw, c, now);
 		return;
 	}
-	if (connect(c->kfd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+	if (connect(c->kfd, (struct sockaddr *)&sa, salen) == 0) {
 		conn_relay(fw, c, now);
 		return;
 	}
@@ -327,13 +309,14 @@ static void forward_connected(struct forward *fw, struct fwd_conn *c, tapir_time
 static void outbound_open(struct forward *fw, struct fwd_conn *c, tapir_time_t now,
 			  struct tapir_stack *s)
 {
+	struct tapir_ip to = nu_addr_ip(&c->rule->raddr);
 	int r;
 	c->t = tapir_tcp_new(s);
 	if (!c->t) {
 		conn_fail(fw, c, now); /* tapir's sockets are all in use */
 		return;
 	}
-	r = tapir_tcp_connect(c->t, c->rule->raddr, c->rule->rport, now);
+	r = tapir_tcp_connect_addr(c->t, &to, c->rule->rport, now);
 	if (r < 0)
 		conn_fail(fw, c, now); /* no route: RST to the kernel's client */
 	else
@@ -448,11 +431,13 @@ static tapir_time_t forward_turn(void *arg, struct tapir_stack *s, tapir_time_t 
 static int open_tapir_listener(struct fwd_rule *r, struct tapir_stack *s, char *err,
 			       size_t errlen)
 {
+	/* ::, both families: IPv4 comes in v4-mapped (RFC 3493 3.7) */
+	const struct tapir_ip any = {{0}};
 	int e = -ENOBUFS;
 	if (!(r->lis = tapir_tcp_new(s)))
 		goto fail;
 	tapir_tcp_setopt(r->lis, TAPIR_TCP_REUSEADDR, 1);
-	if ((e = tapir_tcp_bind(r->lis, 0, r->lport)) < 0 ||
+	if ((e = tapir_tcp_bind_addr(r->lis, &any, r->lport)) < 0 ||
 	    (e = tapir_tcp_listen(r->lis, FWD_BACKLOG)) < 0)
 		goto fail;
 	tapir_tcp_set_event(r->lis, listener_event, r);
@@ -468,17 +453,19 @@ fail:
 static int open_kernel_listener(struct forward *fw, struct fwd_rule *r, char *err,
 				size_t errlen)
 {
-	struct sockaddr_in sa = sin_of(r->laddr, r->lport);
+	struct sockaddr_storage sa;
+	socklen_t salen = nu_addr_sockaddr(&r->laddr, r->lport, &sa);
+	struct tapir_ip la = nu_addr_ip(&r->laddr);
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = r};
 	int one = 1;
-	char a[16];
+	char a[TAPIR_IP_PORT_STRLEN];
 
-	r->kfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	r->kfd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->kfd < 0 || setsockopt(r->kfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(r->kfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(r->kfd, FWD_BACKLOG) < 0 ||
+	    bind(r->kfd, (struct sockaddr *)&sa, salen) < 0 || listen(r->kfd, FWD_BACKLOG) < 0 ||
 	    epoll_ctl(fw->ep, EPOLL_CTL_ADD, r->kfd, &ev) < 0) {
-		snprintf(err, errlen, "--outbound %s:%u: cannot listen there: %s",
-			 tapir_ipv4_str(r->laddr, a), r->lport, strerror(errno));
+		snprintf(err, errlen, "--outbound %s: cannot listen there: %s",
+			 tapir_ip_port_str(&la, r->lport, a), strerror(errno));
 		return -1;
 	}
 	return 0;

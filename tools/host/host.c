@@ -48,7 +48,8 @@ static const char host_usage[] =
 	"  --iface IF             the existing Ethernet interface IF instead (AF_PACKET,\n"
 	"                         beside the kernel's stack, with tapir's own --addr\n"
 	"                         and MAC)\n"
-	"  --shared-addr          with --iface: IF's own MAC and IPv4 address, shared\n"
+	"  --shared-addr          with --iface: IF's own MAC, IPv4 address and global IPv6\n"
+	"                         one (if it has one), shared\n"
 	"                         with the kernel: tapir owns --ports and the ports it\n"
 	"                         listens on, the kernel the rest (an nftables table\n"
 	"                         inet tapir_<pid> while it runs; docs/shared-addr.md)\n"
@@ -86,6 +87,8 @@ static const char host_usage[] =
 	"  --control PATH         serve tapir ss/stats/trace on the UNIX socket PATH\n"
 	"  --profile NAME         rfc (default), linux or freebsd: where those differ,\n"
 	"                         behave as they do (docs/profiles.md)\n"
+	"  --fastopen             TCP Fast Open (RFC 7413) on every listener: data on\n"
+	"                         SYNs with a valid cookie is taken at once\n"
 	"  --max-sockets N        at most N sockets and connections (TIME-WAIT included;\n"
 	"                         default 1024); beyond, accept fails with EMFILE and new\n"
 	"                         connections wait in the listen queue, or their SYNs go\n"
@@ -94,6 +97,7 @@ static const char host_usage[] =
 	"                         through the kernel's stack (repeatable)\n"
 	"  --outbound ADDR:PORT=HOST:HPORT  the kernel listens on ADDR:PORT; relay each\n"
 	"                         connection to HOST:HPORT through tapir (repeatable)\n"
+	"                         (IPv6 addresses in brackets: 80=[::1]:8080)\n"
 	"\n"
 	"Prints 'ready ...' on stdout once it answers.  SIGINT/SIGTERM: prints the\n"
 	"counters on stderr and exits 0; SIGUSR1: prints the counters and goes on.\n";
@@ -272,10 +276,10 @@ static void check_addr_free(uint32_t addr, const char *what, const char *tap_nam
 
 /* --iface's options make sense together; with --shared-addr, the
  * interface's own address, prefix and default gateway become tapir's
- * (unless --gateway chose one). */
+ * (unless --gateway chose one), and its global IPv6 address too (H6). */
 static void iface_options(struct shared_addr *sa, const char *iface, bool shared,
 			  const char *ports, bool addr_given, bool mac_given, bool peer_given,
-			  unsigned mtu, uint32_t *addr, unsigned *plen, uint32_t *gw)
+			  unsigned mtu, uint32_t *addr, unsigned *plen, uint32_t *gw, struct host6 *h6)
 {
 	char err[256];
 	if (peer_given)
@@ -297,6 +301,11 @@ static void iface_options(struct shared_addr *sa, const char *iface, bool shared
 	*plen = sa->plen;
 	if (!*gw)
 		*gw = sa->gw;
+	if (sa->have_addr6) {
+		memcpy(h6->addr[0], sa->addr6, 16);
+		h6->plen[0] = sa->plen6;
+		h6->n = 1;
+	}
 }
 
 static long afp_recv(void *ctx, uint8_t *buf, size_t cap) { return tapir_afp_recv(ctx, buf, cap); }
@@ -333,6 +342,7 @@ int cmd_host(int argc, char **argv)
 		{"control", required_argument, 0, 'C'},
 		{"max-sockets", required_argument, 0, 'N'},
 		{"profile", required_argument, 0, 'Q'},
+		{"fastopen", no_argument, 0, 'X'},
 		{"forward", required_argument, 0, 'F'},
 		{"outbound", required_argument, 0, 'B'},
 		{"help", no_argument, 0, 'h'},
@@ -358,6 +368,7 @@ int cmd_host(int argc, char **argv)
 	int ifi;
 	struct tapir_config cfg;
 	int profile = TAPIR_PROFILE_RFC;
+	bool fastopen = false;
 	struct tapir_net_driver drv;
 	sigset_t block, orig;
 	struct sigaction sa;
@@ -423,6 +434,7 @@ int cmd_host(int argc, char **argv)
 			break;
 		case 'C': control_path = optarg; break;
 		case 'N': max_sockets = parse_num("--max-sockets", optarg, 1, 10000000); break;
+		case 'X': fastopen = true; break;
 		case 'Q':
 			if ((profile = tapir_profile_by_name(optarg)) < 0)
 				die("--profile: unknown '%s' (rfc, linux, freebsd)", optarg);
@@ -444,7 +456,7 @@ int cmd_host(int argc, char **argv)
 		die("host: one of --tap NAME or --iface IF is required (try tapir host --help)");
 	if (iface)
 		iface_options(&sh, iface, shared, ports, have_addr || hd.on || h6.n || h6.slaac,
-			      have_mac, have_peer || h6.npeer, mtu, &addr, &plen, &gw);
+			      have_mac, have_peer || h6.npeer, mtu, &addr, &plen, &gw, &h6);
 	else if (shared || ports)
 		die("host: %s goes with --iface IF", shared ? "--shared-addr" : "--ports");
 	have_addr = have_addr || shared;
@@ -479,6 +491,8 @@ int cmd_host(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
 	tapir_config_profile(&cfg, (enum tapir_profile_id)profile);
+	if (fastopen) /* the server, on listeners that did not ask (profile.h) */
+		cfg.profile.fastopen |= 2 | 4;
 	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */
 	if (shared) { /* tapir's own connections take their ports from its range */
 		cfg.ephemeral_lo = sh.lo;
@@ -555,6 +569,9 @@ have_link:
 					   : "--addr: %s/%u: cannot configure the interface",
 		    tapir_ipv4_str(addr, err), plen);
 	host6_configure(&h6, h.s, ifi);
+	/* --shared-addr: the kernel's IPv6 default router is tapir's too */
+	if (shared && sh.have_gw6 && tapir_iface_add_router6(h.s, ifi, sh.gw6) < 0)
+		die("--shared-addr: cannot add the IPv6 default router");
 	host_dhcp_start(&hd, h.s, ifi);
 	host_dhcp6_start(&hd, h.s, ifi, h6.n || h6.slaac);
 	h.services = services_start(h.net, serve, err, sizeof(err));
@@ -616,6 +633,11 @@ have_link:
 		/* once its IPv6 addresses passed DAD (RFC 4862 5.4): before, an
 		 * IPv6 connect finds no source address (EADDRNOTAVAIL) */
 		host6_wait_dad(h.net, h.s, ifi);
+		/* the addresses as they are now are no news: the watch prints
+		 * only later changes (not onto the command's stdout at start) */
+		tapir_net_lock(h.net);
+		host6_watch(&h6, NULL, h.s, ifi);
+		tapir_net_unlock(h.net);
 		host_hook->start(host_hook->arg, h.net);
 		goto loop;
 	}

@@ -246,8 +246,8 @@ static bool conn_step(struct conn *c, tapir_time_t now)
 	switch (c->sv->kind) {
 	case ECHO:
 		return echo_step(c, now, all->scratch, sizeof(all->scratch));
-	case DISCARD: /* RFC 863 */
-		while ((n = tapir_tcp_recv(c->t, all->scratch, sizeof(all->scratch), now)) > 0)
+	case DISCARD: /* RFC 863: taken from the ring, never copied out of it */
+		while ((n = tapir_tcp_recv(c->t, NULL, sizeof(all->scratch), now)) > 0)
 			;
 		return n == -EAGAIN;
 	case DAYTIME: /* RFC 867: one line, then close (it fits any send buffer) */

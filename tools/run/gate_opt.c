@@ -109,8 +109,17 @@ static int set_tcp_level(struct gsock *gs, int name, const void *val, size_t len
 	case TCP_KEEPCNT: return t ? tapir_tcp_setopt(t, TAPIR_TCP_KEEPCNT, v) : 0;
 	case TCP_MAXSEG: return t ? tapir_tcp_setopt(t, TAPIR_TCP_MAXSEG, v) : 0;
 	case TCP_USER_TIMEOUT: return t ? tapir_tcp_setopt(t, TAPIR_TCP_USER_TIMEOUT, v) : 0;
+	/* RFC 7413: a listener takes data on SYNs with its cookies (the
+	 * program's accept gets the connection at once) */
+	case TCP_FASTOPEN: return t ? tapir_tcp_setopt(t, TAPIR_TCP_FASTOPEN, v) : 0;
+	/* (the program writes into its end of a socket pair: the mark bounds
+	 * what the host's connection holds unsent, not that pair) */
+	case TCP_NOTSENT_LOWAT: return t ? tapir_tcp_setopt(t, TAPIR_TCP_NOTSENT_LOWAT, v) : 0;
 	}
-	return 0; /* TCP_QUICKACK, TCP_DEFER_ACCEPT, ...: hints, taken */
+	/* TCP_QUICKACK, TCP_DEFER_ACCEPT, TCP_FASTOPEN_CONNECT (a connect here
+	 * completes before the program writes: a plain handshake), ...:
+	 * hints, taken */
+	return 0;
 }
 
 /* IPV6_V6ONLY (RFC 3493 5.3): on an AF_INET6 socket, before bind, as
@@ -286,6 +295,8 @@ int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *
 	case TCP_KEEPCNT: return get_tcp_opt(gs, TAPIR_TCP_KEEPCNT, 9, val, len);
 	case TCP_MAXSEG: return get_tcp_opt(gs, TAPIR_TCP_MAXSEG, 536, val, len);
 	case TCP_USER_TIMEOUT: return get_tcp_opt(gs, TAPIR_TCP_USER_TIMEOUT, 0, val, len);
+	case TCP_FASTOPEN: return get_tcp_opt(gs, TAPIR_TCP_FASTOPEN, 0, val, len);
+	case TCP_NOTSENT_LOWAT: return get_tcp_opt(gs, TAPIR_TCP_NOTSENT_LOWAT, 0, val, len);
 	case TCP_CONGESTION:
 		if (*len > 6)
 			*len = 6;

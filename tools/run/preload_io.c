@@ -165,8 +165,14 @@ PL_API ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 		return pl.sendto(fd, buf, n, flags, to, tolen);
 	if (f.kind == TRUN_UDP)
 		return udp_send(fd, &f, &v, 1, to, tolen, flags);
+	/* MSG_FASTOPEN (RFC 7413, Linux's): connect, then send; the host's
+	 * handshake is a plain one (a non-blocking call: EINPROGRESS, as
+	 * Linux's without a cookie) */
+	if ((flags & MSG_FASTOPEN) && connect(fd, to, tolen) < 0)
+		return -1;
 	/* connected TCP ignores an address, as Linux's */
-	return tcp_send(fd, &f, &(struct msghdr){.msg_iov = &v, .msg_iovlen = 1}, flags);
+	return tcp_send(fd, &f, &(struct msghdr){.msg_iov = &v, .msg_iovlen = 1},
+			flags & ~MSG_FASTOPEN);
 }
 
 PL_API ssize_t send(int fd, const void *buf, size_t n, int flags)

@@ -1,0 +1,158 @@
+/* Figures, not a test: loss recovery by RFC 6675 alone against RACK-TLP
+ * (RFC 8985) with PRR (RFC 6937), the profile fields rack, tlp and prr,
+ * on the same cable in simulated time (the figures repeat exactly for a
+ * seed).  A 10 MB transfer A -> B, 5 ms each way:
+ *
+ *   build/tests/tcp/recovery_bench [MB] [SEEDS]
+ *
+ * cases: 1% and 5% random loss (a bulk transfer), and tail loss: the data
+ * goes in 64 KB requests, each sent when the last is acknowledged, and
+ * the first copy of each request's last segment is lost.  Prints, per
+ * case and mode, the mean simulated seconds to complete and the sender's
+ * retransmissions (with timeouts and TLP probes among them). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcpsim.h"
+
+#define CHUNK 65536
+
+struct xfer {
+	struct sim *sim;
+	struct tapir_tcp *lis, *a, *b;
+	size_t total, sent, rcvd, limit; /* LIMIT: A writes up to here */
+	bool chunked, shut, eof, bad;
+	uint32_t tail_seq; /* the request's last segment, dropped once */
+	unsigned tail_dropped;
+};
+
+static void send_some(struct xfer *x)
+{
+	static uint8_t buf[65536];
+	long r;
+	if (x->chunked && x->sent == x->limit && x->rcvd == x->sent && x->limit < x->total)
+		x->limit = x->limit + CHUNK < x->total ? x->limit + CHUNK : x->total;
+	while (x->sent < x->limit && tapir_tcp_writable(x->a)) {
+		size_t n = x->limit - x->sent < sizeof(buf) ? x->limit - x->sent : sizeof(buf);
+		memset(buf, (int)(x->sent >> 16), n);
+		r = tapir_tcp_send(x->a, buf, n, x->sim->now);
+		if (r <= 0)
+			break;
+		x->sent += (size_t)r;
+	}
+}
+
+static bool step(void *arg)
+{
+	static uint8_t buf[65536];
+	struct xfer *x = arg;
+	int err;
+	long r;
+	if (!x->b)
+		x->b = tapir_tcp_accept(x->lis, &err);
+	send_some(x);
+	if (x->sent == x->total && !x->shut) {
+		tapir_tcp_shutdown(x->a, TAPIR_SHUT_WR, x->sim->now);
+		x->shut = true;
+	}
+	while (x->b && !x->eof && (r = tapir_tcp_recv(x->b, buf, sizeof(buf), x->sim->now)) != -EAGAIN) {
+		if (r <= 0) {
+			x->eof = r == 0;
+			x->bad = r < 0;
+			break;
+		}
+		x->rcvd += (size_t)r;
+	}
+	send_some(x);
+	return x->eof || x->bad;
+}
+
+/* Tail loss: the first copy of a segment A -> B with PSH (the end of a
+ * request) is lost, once per sequence number. */
+static bool drop_tail(void *arg, int to, const uint8_t *f, size_t len)
+{
+	struct xfer *x = arg;
+	const uint8_t *th = f + 14 + 20;
+	uint32_t seq;
+	if (to != 1 || len < 14 + 20 + 20 || f[14 + 9] != 6 || !(th[13] & TAPIR_TH_PSH) ||
+	    len <= 14 + 20 + (size_t)(th[12] >> 4) * 4)
+		return false;
+	seq = tapir_get32(th + 4);
+	if (x->tail_dropped && seq == x->tail_seq)
+		return false;
+	x->tail_seq = seq;
+	x->tail_dropped++;
+	return true;
+}
+
+struct result {
+	double secs;
+	unsigned long long rexmits, timeouts, probes;
+};
+
+static struct result run(size_t total, double loss, bool tail, bool rack, unsigned seed)
+{
+	struct tapir_config cfg;
+	struct tapir_memlink_params lp;
+	struct sim sim;
+	struct xfer x = {.sim = &sim, .total = total, .limit = tail ? 0 : total, .chunked = tail};
+	const struct tapir_stats *st;
+	tapir_time_t t0;
+	tapir_config_default(&cfg);
+	cfg.profile.rack = cfg.profile.tlp = cfg.profile.prr = rack;
+	tapir_memlink_params_default(&lp);
+	lp.seed = seed;
+	lp.loss = loss;
+	lp.delay_us = TAPIR_MS(5);
+	sim_init(&sim, &cfg, &lp);
+	if (tail) {
+		sim.drop = drop_tail;
+		sim.drop_arg = &x;
+	}
+	x.lis = tapir_tcp_new(sim.st[1]);
+	tapir_tcp_bind(x.lis, 0, 5001);
+	tapir_tcp_listen(x.lis, 8);
+	x.a = tapir_tcp_new(sim.st[0]);
+	tapir_tcp_connect(x.a, SIM_B, 5001, sim.now);
+	t0 = sim.now;
+	sim_run(&sim, sim.now + TAPIR_SEC(36000), step, &x);
+	st = tapir_stats(sim.st[0]);
+	struct result r = {(double)(sim.now - t0) / 1e6, st->tcp_retransmits, st->tcp_timeouts,
+			   st->tcp_tlp_probes};
+	if (x.rcvd != x.total)
+		fprintf(stderr, "seed %u: %zu of %zu bytes arrived\n", seed, x.rcvd, x.total);
+	sim_fini(&sim);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 10;
+	unsigned seeds = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 3;
+	static const struct {
+		const char *name;
+		double loss;
+		bool tail;
+	} cases[] = {{"1% loss", 0.01, false}, {"5% loss", 0.05, false}, {"tail loss", 0, true}};
+	printf("%zu MB A -> B, 5 ms each way, mean of %u seeds\n", mb, seeds);
+	printf("%-10s %-14s %10s %10s %9s %7s\n", "case", "recovery", "seconds", "rexmits",
+	       "timeouts", "probes");
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (int rack = 0; rack < 2; rack++) {
+			struct result sum = {0};
+			for (unsigned seed = 1; seed <= seeds; seed++) {
+				struct result r = run(mb << 20, cases[c].loss, cases[c].tail, rack, seed);
+				sum.secs += r.secs;
+				sum.rexmits += r.rexmits;
+				sum.timeouts += r.timeouts;
+				sum.probes += r.probes;
+			}
+			printf("%-10s %-14s %10.3f %10.1f %9.1f %7.1f\n", cases[c].name,
+			       rack ? "RACK-TLP+PRR" : "RFC 6675", sum.secs / seeds,
+			       (double)sum.rexmits / seeds, (double)sum.timeouts / seeds,
+			       (double)sum.probes / seeds);
+		}
+	return 0;
+}
