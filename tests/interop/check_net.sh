@@ -172,12 +172,15 @@ cn_capture_stop() {
 # "SEL && tcp.port == PORT" for each PORT:N; else the port's frames are
 # shown and WHAT fails.
 cn_port_costs() {
-	local what=$1 pcap=$2 sel=$3 p want got
+	local what=$1 pcap=$2 sel=$3 p want got filters=() counts i=0
 	shift 3
+	for p in "$@"; do filters+=("$sel && tcp.port == ${p%%:*}"); done
+	mapfile -t counts < <(pcap_counts "$pcap" "${filters[@]}") # one tshark pass
+	[[ ${#counts[@]} -eq $# ]] || fail "$what: cannot count the ports' frames in $pcap"
 	for p in "$@"; do
 		want=${p#*:}
 		p=${p%%:*}
-		got=$(pcap_count "$pcap" "$sel && tcp.port == $p")
+		got=${counts[i++]}
 		[[ $got -eq $want ]] || {
 			tsh -r "$pcap" -Y "tcp.port == $p" >&2
 			fail "$what: port $p cost $got packets, not $want"
