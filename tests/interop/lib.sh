@@ -10,6 +10,7 @@
 #   host_counters snap           # SIGUSR1 -> $WORK/snap.ctr ("name value" lines)
 #   host_stop                    # SIGTERM, exit 0, final counters in $WORK/final.ctr
 #   pcap_assert_clean "$WORK/x.pcap" "$HOST_MAC"
+#   must_counts "$WORK/x.pcap" WHAT FILTER -eq N [WHAT FILTER OP N]...  # one tshark pass
 #
 # Exit codes: 0 pass, 1 fail, 77 skip.  The binary is $TAPIR (default
 # build/tapir, relative to the repository's top).
