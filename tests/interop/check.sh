@@ -92,12 +92,13 @@ count_packets() {
 	[[ $rc -eq 1 ]] || fail "$mode: exit $rc on the small run"
 	cn_port_costs "$mode" "$WORK/$mode.pcap" tcp 22:3 80:3 9998:2 9999:2 135:2
 	# open: SYN, SYN/ACK, RST - the handshake's ACK never went out
-	must_count "$mode: a bare ACK to port 22" "$WORK/$mode.pcap" "tcp.port == 22 && tcp.flags == 0x010 && ip.dst == $CN_T_ADDR" -eq 0
 	# the open ports' RSTs: one each, from the scanner (its kernel, or in
 	# stack mode tapir's core: tapir's address and MAC)
-	must_count "$mode: RSTs from $SRC_ADDR/$SRC_MAC (ports 22, 80)" "$WORK/$mode.pcap" \
-		"tcp.flags.reset == 1 && ip.dst == $CN_T_ADDR && ip.src == $SRC_ADDR && eth.src == $SRC_MAC" -eq 2
-	must_count "$mode: segments to the target not from $SRC_ADDR/$SRC_MAC" "$WORK/$mode.pcap" \
+	must_counts "$WORK/$mode.pcap" \
+		"$mode: a bare ACK to port 22" "tcp.port == 22 && tcp.flags == 0x010 && ip.dst == $CN_T_ADDR" -eq 0 \
+		"$mode: RSTs from $SRC_ADDR/$SRC_MAC (ports 22, 80)" \
+		"tcp.flags.reset == 1 && ip.dst == $CN_T_ADDR && ip.src == $SRC_ADDR && eth.src == $SRC_MAC" -eq 2 \
+		"$mode: segments to the target not from $SRC_ADDR/$SRC_MAC" \
 		"ip.dst == $CN_T_ADDR && !(ip.src == $SRC_ADDR && eth.src == $SRC_MAC)" -eq 0
 	log "$mode: open port 3 packets, closed 2, dropped 2 (SYN + 1 retry); RSTs from $SRC_ADDR $SRC_MAC"
 }

@@ -75,8 +75,10 @@ cn_capture_stop
 	fail "syn, small run: '$out'"
 # open: SYN, SYN/ACK, RST; closed: SYN, RST; dropped: SYN + 1 retry
 cn_port_costs "syn over IPv6" "$WORK/syn6.pcap" ipv6 22:3 9999:2 135:2
-got=$(pcap_count "$WORK/syn6.pcap" "ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status == 1")
-bad=$(pcap_count "$WORK/syn6.pcap" "ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status != 1")
+{ read -r got && read -r bad; } < <(pcap_counts "$WORK/syn6.pcap" \
+	"ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status == 1" \
+	"ipv6.src == $CN_S_ADDR6 && tcp.flags == 0x002 && tcp.checksum.status != 1")
+[[ $got =~ ^[0-9]+$ && $bad =~ ^[0-9]+$ ]] || fail "syn over IPv6: cannot count the SYNs"
 [[ $got -ge 5 && $bad -eq 0 ]] || fail "syn over IPv6: $got SYNs with a good checksum, $bad without"
 log "syn over IPv6: open port 3 packets, closed 2, dropped 2; $got SYNs, every checksum right"
 
@@ -149,22 +151,17 @@ cn_capture_stop
 # the dropped one by silence (none)
 awk '$2 == 5555 && $4 !~ /^[0-9]+\.[0-9]+$/ { bad = 1 } $2 == 135 && $4 != "-" { bad = 1 }
 	END { exit bad }' <<<"$out" || fail "stack6: port 5555 not credited by its ICMPv6 error: '$out'"
-for p in 22:3 9999:2 135:2; do
-	want=${p#*:}
-	p=${p%%:*}
-	got=$(pcap_count "$WORK/stack6.pcap" "ipv6 && tcp.port == $p") || exit 1
-	[[ $got -eq $want ]] || {
-		tsh -r "$WORK/stack6.pcap" -Y "tcp.port == $p" >&2
-		fail "stack6: port $p cost $got packets, not $want"
-	}
-done
+cn_port_costs stack6 "$WORK/stack6.pcap" ipv6 22:3 9999:2 135:2
 FROM_TAPIR="ipv6.src == fd00:202::9 && sll.src.eth == $T6_MAC"
-got=$(pcap_count "$WORK/stack6.pcap" "tcp.flags == 0x002 && $FROM_TAPIR && tcp.checksum.status == 1")
-bad=$(pcap_count "$WORK/stack6.pcap" "tcp.flags == 0x002 && !($FROM_TAPIR && tcp.checksum.status == 1)")
+# the open port's RST is the core's, from tapir's MAC too
+{ read -r got && read -r bad && read -r rst; } < <(pcap_counts "$WORK/stack6.pcap" \
+	"tcp.flags == 0x002 && $FROM_TAPIR && tcp.checksum.status == 1" \
+	"tcp.flags == 0x002 && !($FROM_TAPIR && tcp.checksum.status == 1)" \
+	"tcp.port == 22 && tcp.flags.reset == 1 && $FROM_TAPIR")
+[[ $got =~ ^[0-9]+$ && $bad =~ ^[0-9]+$ && $rst =~ ^[0-9]+$ ]] || fail "stack6: cannot count the SYNs and RSTs"
 nsyn=$got
 [[ $got -ge 5 && $bad -eq 0 ]] || fail "stack6: $got SYNs from tapir's MAC and address with a good checksum, $bad others"
-# the open port's RST is the core's, from tapir's MAC too
-got=$(pcap_count "$WORK/stack6.pcap" "tcp.port == 22 && tcp.flags.reset == 1 && $FROM_TAPIR")
+got=$rst
 [[ $got -eq 1 ]] || fail "stack6: $got RSTs to port 22 from tapir's MAC, not 1"
 log "stack6: $nsyn SYNs, all from $T6_MAC fd00:202::9, checksums right; open 3 packets, closed 2, dropped 2"
 sx ip -6 addr add "$P6/128" dev lo nodad || fail "fd00:202::1 on the scanner's lo"

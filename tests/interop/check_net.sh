@@ -9,7 +9,7 @@
 #   tx CMD...            # CMD in the target's namespace, under timeout
 #   cn_listen ADDR:PORT...   # python listeners in $NS_T (killed on exit)
 #   cn_nft_filter TABLE PROTO DROP REJECT   # nftables in $NS_T: drop / reject ports
-#   cn_capture NS IF PCAP FILTER MARKER...  # tshark, on once MARKER is seen
+#   cn_capture NS IF PCAP FILTER MARKER...  # dumpcap, on once MARKER is seen
 #   cn_capture_stop
 #   cn_port_costs WHAT PCAP SEL PORT:N...   # each TCP PORT cost N frames
 #   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
@@ -135,8 +135,9 @@ table inet $1 {
 NFT
 }
 
-# cn_capture NS IFACE PCAP FILTER MARKER...: tshark on IFACE in namespace
-# NS writes PCAP (capture filter FILTER) in the background ($CN_TS).  It
+# cn_capture NS IFACE PCAP FILTER MARKER...: dumpcap on IFACE in namespace
+# NS writes PCAP (capture filter FILTER) in the background ($CN_TS); dumpcap
+# is what tshark -w runs, without tshark's start-up (its dissectors).  It
 # says "Capturing on" before it captures (a fast run was missed whole), so
 # the command MARKER... (a packet the caller leaves out of its counts) is
 # run until the file grows, which dumpcap does in blocks: then the capture
@@ -144,15 +145,15 @@ NFT
 cn_capture() {
 	local ns=$1 ifc=$2 pcap=$3 filt=$4 i s0
 	shift 4
-	# `timeout` itself in the background: it passes our SIGINT on to tshark
-	timeout -k 5 60 ip netns exec "$ns" tshark -n -q -i "$ifc" -w "$pcap" -f "$filt" \
+	# `timeout` itself in the background: it passes our SIGINT on to dumpcap
+	timeout -k 5 60 ip netns exec "$ns" dumpcap -q -i "$ifc" -w "$pcap" -f "$filt" \
 		2>"$pcap.tshark" &
 	CN_TS=$!
 	for ((i = 0; i < 100; i++)); do
 		[[ -s $pcap ]] && break
 		sleep 0.1
 	done
-	s0=$(stat -c %s "$pcap" 2>/dev/null) || fail "tshark did not start on $ifc"
+	s0=$(stat -c %s "$pcap" 2>/dev/null) || fail "dumpcap did not start on $ifc"
 	for ((i = 0; i < 100; i++)); do
 		"$@" >/dev/null 2>&1
 		[[ $(stat -c %s "$pcap") -gt $s0 ]] && return 0
@@ -161,7 +162,7 @@ cn_capture() {
 	fail "the capture on $ifc did not start"
 }
 
-# cn_capture_stop: the last packets in, then tshark stopped and its file complete.
+# cn_capture_stop: the last packets in, then dumpcap stopped and its file complete.
 cn_capture_stop() {
 	sleep 0.5
 	kill -INT "$CN_TS"
@@ -172,12 +173,15 @@ cn_capture_stop() {
 # "SEL && tcp.port == PORT" for each PORT:N; else the port's frames are
 # shown and WHAT fails.
 cn_port_costs() {
-	local what=$1 pcap=$2 sel=$3 p want got
+	local what=$1 pcap=$2 sel=$3 p want got filters=() counts i=0
 	shift 3
+	for p in "$@"; do filters+=("$sel && tcp.port == ${p%%:*}"); done
+	mapfile -t counts < <(pcap_counts "$pcap" "${filters[@]}") # one tshark pass
+	[[ ${#counts[@]} -eq $# ]] || fail "$what: cannot count the ports' frames in $pcap"
 	for p in "$@"; do
 		want=${p#*:}
 		p=${p%%:*}
-		got=$(pcap_count "$pcap" "$sel && tcp.port == $p")
+		got=${counts[i++]}
 		[[ $got -eq $want ]] || {
 			tsh -r "$pcap" -Y "tcp.port == $p" >&2
 			fail "$what: port $p cost $got packets, not $want"

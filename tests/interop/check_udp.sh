@@ -56,13 +56,14 @@ grep -E ' (ntp|snmp|nbstat|echo) ' "$WORK/serve.out" | grep -q ignored &&
 	fail "a service got a probe it did not take for its protocol: $(grep ignored "$WORK/serve.out" | head -n 3)"
 # tshark's dissectors read the probes as requests of their protocols
 P=$WORK/udp.pcap S="ip.src == $CN_S_ADDR"
-must_count "DNS NS queries to port 53" "$P" "$S && dns.flags.response == 0 && dns.qry.type == 2 && udp.dstport == 53" -ge 1
-must_count "NTPv4 client requests to port 123" "$P" "$S && ntp.flags.mode == 3 && ntp.flags.vn == 4 && udp.dstport == 123" -ge 1
-must_count "SNMP GetRequests to port 161" "$P" "$S && snmp.community == \"public\" && snmp.get_request_element && udp.dstport == 161" -ge 1
-must_count "NetBIOS name queries to port 137" "$P" "$S && nbns.flags.opcode == 0 && udp.dstport == 137" -ge 1
-must_count "dnsmasq's answers to the DNS probe" "$P" "ip.src == $T && dns.flags.response == 1 && udp.srcport == 53" -ge 1
-must_count "probes to closed port 100" "$P" "!icmp && $S && udp.dstport == 100" -eq 1
-must_count "probes to dropped port 40002 (--retries 1)" "$P" "!icmp && $S && udp.dstport == 40002" -eq 2
+must_counts "$P" \
+	"DNS NS queries to port 53" "$S && dns.flags.response == 0 && dns.qry.type == 2 && udp.dstport == 53" -ge 1 \
+	"NTPv4 client requests to port 123" "$S && ntp.flags.mode == 3 && ntp.flags.vn == 4 && udp.dstport == 123" -ge 1 \
+	"SNMP GetRequests to port 161" "$S && snmp.community == \"public\" && snmp.get_request_element && udp.dstport == 161" -ge 1 \
+	"NetBIOS name queries to port 137" "$S && nbns.flags.opcode == 0 && udp.dstport == 137" -ge 1 \
+	"dnsmasq's answers to the DNS probe" "ip.src == $T && dns.flags.response == 1 && udp.srcport == 53" -ge 1 \
+	"probes to closed port 100" "!icmp && $S && udp.dstport == 100" -eq 1 \
+	"probes to dropped port 40002 (--retries 1)" "!icmp && $S && udp.dstport == 40002" -eq 2
 log "the probes are DNS, NTP, SNMP and NetBIOS requests (tshark); closed 1 probe, dropped 2"
 
 # JSON, and the exit status

@@ -81,14 +81,15 @@ kill -TERM "$DNSMASQ_PID" 2>/dev/null
 wait "$DNSMASQ_PID" 2>/dev/null
 
 D="eth.src == $HOST_MAC && dhcp"
-must_count "DHCPDISCOVERs from 0.0.0.0, broadcast, retransmitted" "$PCAP" \
-	"$D && dhcp.option.dhcp == 1 && ip.src == 0.0.0.0 && ip.dst == 255.255.255.255 && dhcp.flags.bc == 1" -ge 3
-must_count "DHCPREQUEST for the offer" "$PCAP" \
-	"$D && dhcp.option.dhcp == 3 && dhcp.option.requested_ip_address == $LEASED && dhcp.option.dhcp_server_id == $PEER_ADDR" -ge 1
-must_count "ARP probes (RFC 5227 2.1.1)" "$PCAP" \
-	"eth.src == $HOST_MAC && arp.opcode == 1 && arp.src.proto_ipv4 == 0.0.0.0 && arp.dst.proto_ipv4 == $LEASED" -eq 3
-must_count "DHCPRELEASE to the server" "$PCAP" \
-	"$D && dhcp.option.dhcp == 7 && ip.src == $LEASED && ip.dst == $PEER_ADDR && dhcp.ip.client == $LEASED" -eq 1
-must_count "DHCP messages with malformed or bad parts" "$PCAP" "$D && $PCAP_BAD" -eq 0
+must_counts "$PCAP" \
+	"DHCPDISCOVERs from 0.0.0.0, broadcast, retransmitted" \
+	"$D && dhcp.option.dhcp == 1 && ip.src == 0.0.0.0 && ip.dst == 255.255.255.255 && dhcp.flags.bc == 1" -ge 3 \
+	"DHCPREQUEST for the offer" \
+	"$D && dhcp.option.dhcp == 3 && dhcp.option.requested_ip_address == $LEASED && dhcp.option.dhcp_server_id == $PEER_ADDR" -ge 1 \
+	"ARP probes (RFC 5227 2.1.1)" \
+	"eth.src == $HOST_MAC && arp.opcode == 1 && arp.src.proto_ipv4 == 0.0.0.0 && arp.dst.proto_ipv4 == $LEASED" -eq 3 \
+	"DHCPRELEASE to the server" \
+	"$D && dhcp.option.dhcp == 7 && ip.src == $LEASED && ip.dst == $PEER_ADDR && dhcp.ip.client == $LEASED" -eq 1 \
+	"DHCP messages with malformed or bad parts" "$D && $PCAP_BAD" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 pass

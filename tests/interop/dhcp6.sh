@@ -66,15 +66,16 @@ must_count "router advertisements with the O flag (dnsmasq)" "$PCAP" \
 	"icmpv6.type == 134 && icmpv6.nd.ra.flag.o == 1" -ge 1
 IR="eth.src == $HOST_MAC && dhcpv6.msgtype == 11 && ipv6.src == fe80::/10 && ipv6.dst == ff02::1:2"
 IR="$IR && udp.srcport == 546 && udp.dstport == 547"
-must_count "Information-requests (RFC 8415 18.2.6)" "$PCAP" \
-	"$IR && dhcpv6.duid.type == 3 && dhcpv6.duidll.link_layer_addr == $HOST_MAC && dhcpv6.elapsed_time == 0" -eq 1
-must_count "... asking for DNS servers, search list, refresh time and INF_MAX_RT" "$PCAP" \
-	"$IR && dhcpv6.requested_option_code == 23 && dhcpv6.requested_option_code == 24 && dhcpv6.requested_option_code == 32 && dhcpv6.requested_option_code == 83" -eq 1
-must_count "... with no IA_NA or IA_PD (stateless)" "$PCAP" \
-	"$IR && (dhcpv6.option.type == 3 || dhcpv6.option.type == 25)" -eq 0
-must_count "dnsmasq's Reply with fd00::53 and the search list" "$PCAP" \
-	"eth.dst == $HOST_MAC && dhcpv6.msgtype == 7 && udp.dstport == 546 && dhcpv6.dns_server == fd00::53 && dhcpv6.option.type == 24 && frame contains \"example\"" -eq 1
-must_count "DHCPv6 messages with malformed or bad parts" "$PCAP" "dhcpv6 && $PCAP_BAD" -eq 0
+must_counts "$PCAP" \
+	"Information-requests (RFC 8415 18.2.6)" \
+	"$IR && dhcpv6.duid.type == 3 && dhcpv6.duidll.link_layer_addr == $HOST_MAC && dhcpv6.elapsed_time == 0" -eq 1 \
+	"... asking for DNS servers, search list, refresh time and INF_MAX_RT" \
+	"$IR && dhcpv6.requested_option_code == 23 && dhcpv6.requested_option_code == 24 && dhcpv6.requested_option_code == 32 && dhcpv6.requested_option_code == 83" -eq 1 \
+	"... with no IA_NA or IA_PD (stateless)" \
+	"$IR && (dhcpv6.option.type == 3 || dhcpv6.option.type == 25)" -eq 0 \
+	"dnsmasq's Reply with fd00::53 and the search list" \
+	"eth.dst == $HOST_MAC && dhcpv6.msgtype == 7 && udp.dstport == 546 && dhcpv6.dns_server == fd00::53 && dhcpv6.option.type == 24 && frame contains \"example\"" -eq 1 \
+	"DHCPv6 messages with malformed or bad parts" "dhcpv6 && $PCAP_BAD" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 
 log "a static IPv6 --addr, no SLAAC"

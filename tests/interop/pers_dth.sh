@@ -30,11 +30,12 @@ pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth
 www_get r.bin
 log "curl got all 300000 bytes of /r.bin, byte-exact"
 host_stop
-must_count "tapir data segments" "$PCAP" "$TAPIR_DATA" -ge 100
-must_count "tapir data segments without DTH" "$PCAP" "$TAPIR_DATA && !($DTH)" -eq 0
-must_count "segments with tcp.flags.res set" "$PCAP" "ip.src == $HOST_ADDR && tcp.flags.res == 1" -ge 100
-must_count "SYNs with DTH (RFC 9401 3.3: never)" "$PCAP" "tcp.flags.syn == 1 && $DTH" -eq 0
-must_count "tapir segments without data with DTH" "$PCAP" "ip.src == $HOST_ADDR && tcp.len == 0 && $DTH" -eq 0
+must_counts "$PCAP" \
+	"tapir data segments" "$TAPIR_DATA" -ge 100 \
+	"tapir data segments without DTH" "$TAPIR_DATA && !($DTH)" -eq 0 \
+	"segments with tcp.flags.res set" "ip.src == $HOST_ADDR && tcp.flags.res == 1" -ge 100 \
+	"SYNs with DTH (RFC 9401 3.3: never)" "tcp.flags.syn == 1 && $DTH" -eq 0 \
+	"tapir segments without data with DTH" "ip.src == $HOST_ADDR && tcp.len == 0 && $DTH" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 
 # ---- every=2 ----
@@ -62,8 +63,9 @@ pers_host_start --serve "http=$WWW" --pcap "$PCAP" --personality dth=marker=XYZZ
 www_get m.txt
 www_get r.bin
 host_stop
-must_count "marker: segments with DTH" "$PCAP" "$DTH" -ge 1
-must_count "marker: DTH segments without the marker" "$PCAP" "$DTH && !(tcp.payload contains \"XYZZY\")" -eq 0
-must_count "marker: marker segments without DTH" "$PCAP" "$TAPIR_DATA && tcp.payload contains \"XYZZY\" && !($DTH)" -eq 0
+must_counts "$PCAP" \
+	"marker: segments with DTH" "$DTH" -ge 1 \
+	"marker: DTH segments without the marker" "$DTH && !(tcp.payload contains \"XYZZY\")" -eq 0 \
+	"marker: marker segments without DTH" "$TAPIR_DATA && tcp.payload contains \"XYZZY\" && !($DTH)" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 pass

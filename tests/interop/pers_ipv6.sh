@@ -46,13 +46,14 @@ cmp -s "$WORK/r.out" "$WWW/r.bin" || fail "curl -g over IPv6: the body differs"
 log "curl -g http://[$A6]/r.bin: byte-exact"
 host_stop
 ND='icmpv6.type >= 130 && icmpv6.type <= 137 || icmpv6.type == 143'
-must_count "IPv6 TCP segments from tapir" "$PCAP" "$SEL && tcp" -ge 100
-must_count "IPv6 echo replies from tapir" "$PCAP" "$SEL && icmpv6.type == 129" -eq 3
-must_count "IPv6 packets from tapir (not ND/MLD) with a hop limit other than 5" "$PCAP" \
-	"$SEL && !($ND) && ipv6.hlim != 5" -eq 0
-must_count "neighbor advertisements from tapir with hop limit 255" "$PCAP" \
-	"$SEL && icmpv6.type == 136 && ipv6.hlim == 255" -ge 1
-must_count "ND from tapir with another hop limit" "$PCAP" \
+must_counts "$PCAP" \
+	"IPv6 TCP segments from tapir" "$SEL && tcp" -ge 100 \
+	"IPv6 echo replies from tapir" "$SEL && icmpv6.type == 129" -eq 3 \
+	"IPv6 packets from tapir (not ND/MLD) with a hop limit other than 5" \
+	"$SEL && !($ND) && ipv6.hlim != 5" -eq 0 \
+	"neighbor advertisements from tapir with hop limit 255" \
+	"$SEL && icmpv6.type == 136 && ipv6.hlim == 255" -ge 1 \
+	"ND from tapir with another hop limit" \
 	"$SEL && icmpv6.type >= 133 && icmpv6.type <= 137 && ipv6.hlim != 255" -eq 0
 pcap_clean6 "$PCAP"
 must_count "echo replies from tapir with a good ICMPv6 checksum (tshark checks them)" "$PCAP" \
@@ -73,9 +74,10 @@ cmp -s "$WORK/r.out" "$WWW/r.bin" || fail "curl -g with dth: the body differs"
 log "curl -g with dth: byte-exact"
 host_stop
 DTH='tcp.flags & 0x800'
-must_count "IPv6 data segments from tapir" "$PCAP" "$SEL && tcp.len > 0" -ge 100
-must_count "IPv6 data segments from tapir without DTH" "$PCAP" "$SEL && tcp.len > 0 && !($DTH)" -eq 0
-must_count "SYNs with DTH (RFC 9401 3.3: never)" "$PCAP" "tcp.flags.syn == 1 && $DTH" -eq 0
+must_counts "$PCAP" \
+	"IPv6 data segments from tapir" "$SEL && tcp.len > 0" -ge 100 \
+	"IPv6 data segments from tapir without DTH" "$SEL && tcp.len > 0 && !($DTH)" -eq 0 \
+	"SYNs with DTH (RFC 9401 3.3: never)" "tcp.flags.syn == 1 && $DTH" -eq 0
 pcap_clean6 "$PCAP"
 
 # ---- challenge-ack-only over IPv6: curl exits 28 ----
@@ -101,7 +103,8 @@ grep -qi "lladdr $HOST_MAC" "$WORK/neigh.out" ||
 	fail "the kernel did not resolve $A6 through the blackhole: $(cat "$WORK/neigh.out")"
 log "nc -6: no answer; the kernel resolved $A6: $(cat "$WORK/neigh.out")"
 host_stop
-must_count "IPv6 TCP from tapir through the blackhole" "$PCAP" "$SEL && tcp" -eq 0
-must_count "IPv6 SYNs from the kernel" "$PCAP" "ipv6.src == $K6 && tcp.flags.syn == 1" -ge 1
-must_count "neighbor advertisements from tapir" "$PCAP" "$SEL && icmpv6.type == 136" -ge 1
+must_counts "$PCAP" \
+	"IPv6 TCP from tapir through the blackhole" "$SEL && tcp" -eq 0 \
+	"IPv6 SYNs from the kernel" "ipv6.src == $K6 && tcp.flags.syn == 1" -ge 1 \
+	"neighbor advertisements from tapir" "$SEL && icmpv6.type == 136" -ge 1
 pass

@@ -98,20 +98,25 @@ grep -Eq '^tapir: shared-addr: ignored \(the kernel.s\) [1-9][0-9]* TCP segments
 
 # the capture: tapir's TCP (ttl 33) on port 80, the kernel's (ttl 64) on 8000,
 # no RST and no ICMP from A for tapir's ports
-ttls=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==80" -T fields -e ip.ttl | sort -u | tr '\n' ' ')
-[[ $ttls == "33 " ]] || fail "A's port 80 answered with TTLs '$ttls' (tapir's personality: 33 only)"
-ttls=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==8000" -T fields -e ip.ttl | sort -u | tr '\n' ' ')
-[[ $ttls == "64 " ]] || fail "A's port 8000 answered with TTLs '$ttls' (the kernel's: 64)"
-n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && (tcp.srcport==80 || tcp.srcport==7) && tcp.flags.reset==1" | wc -l)
-[[ $n -eq 0 ]] || fail "$n RSTs from A's port 80/7 (the kernel's?)"
-n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp && icmp.type!=0 && !(udp.dstport==9999)" | wc -l)
-[[ $n -eq 0 ]] || fail "$n ICMP errors from A for tapir's ports"
-n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp.type==3 && udp.dstport==9999" | wc -l)
-[[ $n -eq 1 ]] || fail "$n port unreachables for one datagram to the kernel's UDP port 9999 (want 1: the kernel's)"
-n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && tcp.srcport==22 && tcp.flags.reset==1 && ip.ttl==64" | wc -l)
-[[ $n -ge 1 ]] || fail "no kernel RST for A's closed port 22"
-n=$(tshark -n -r "$WORK/b.pcap" -Y "ip.src==$A_ADDR && icmp.type==0" | wc -l)
-[[ $n -eq 3 ]] || fail "$n echo replies from A for 3 requests"
+# (every count from one tshark pass: pcap_counts)
+mapfile -t c < <(pcap_counts "$WORK/b.pcap" \
+	"ip.src==$A_ADDR && tcp.srcport==80" "ip.src==$A_ADDR && tcp.srcport==80 && ip.ttl!=33" \
+	"ip.src==$A_ADDR && tcp.srcport==8000" "ip.src==$A_ADDR && tcp.srcport==8000 && ip.ttl!=64" \
+	"ip.src==$A_ADDR && (tcp.srcport==80 || tcp.srcport==7) && tcp.flags.reset==1" \
+	"ip.src==$A_ADDR && icmp && icmp.type!=0 && !(udp.dstport==9999)" \
+	"ip.src==$A_ADDR && icmp.type==3 && udp.dstport==9999" \
+	"ip.src==$A_ADDR && tcp.srcport==22 && tcp.flags.reset==1 && ip.ttl==64" \
+	"ip.src==$A_ADDR && icmp.type==0")
+[[ ${#c[@]} -eq 9 ]] || fail "cannot count the frames of $WORK/b.pcap"
+[[ ${c[0]} -ge 1 && ${c[1]} -eq 0 ]] ||
+	fail "A's port 80 answered with ${c[1]} of ${c[0]} segments not at TTL 33 (tapir's personality: 33 only)"
+[[ ${c[2]} -ge 1 && ${c[3]} -eq 0 ]] ||
+	fail "A's port 8000 answered with ${c[3]} of ${c[2]} segments not at TTL 64 (the kernel's: 64)"
+[[ ${c[4]} -eq 0 ]] || fail "${c[4]} RSTs from A's port 80/7 (the kernel's?)"
+[[ ${c[5]} -eq 0 ]] || fail "${c[5]} ICMP errors from A for tapir's ports"
+[[ ${c[6]} -eq 1 ]] || fail "${c[6]} port unreachables for one datagram to the kernel's UDP port 9999 (want 1: the kernel's)"
+[[ ${c[7]} -ge 1 ]] || fail "no kernel RST for A's closed port 22"
+[[ ${c[8]} -eq 3 ]] || fail "${c[8]} echo replies from A for 3 requests"
 log "tapir on :80 and :7 (ttl 33), the kernel on :8000, ping, :22 and its own client (ttl 64)"
 
 # ---- 2: SIGINT; SIGKILL and the next start ----
@@ -188,10 +193,12 @@ sh_cap_stop
 [[ $(awk '{print $2, $3}' "$WORK/check.out" | sort | tr '\n' ' ') == "22 closed 8080 open 8081 closed " ]] ||
 	fail "check said: $(cat "$WORK/check.out")"
 ruleset_as_before "after check"
-synacks=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$B_ADDR && tcp.flags.syn==1 && tcp.flags.ack==1" | wc -l)
-rsts=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$A_ADDR && tcp.dstport==8080 && tcp.flags.reset==1" | wc -l)
-sports=$(tshark -n -r "$WORK/a.pcap" -Y "ip.src==$A_ADDR && tcp.flags.syn==1" -T fields -e tcp.srcport |
-	awk '$1 < 61000 { bad++ } END { print bad + 0 }')
+{ read -r synacks && read -r rsts && read -r sports; } < <(pcap_counts "$WORK/a.pcap" \
+	"ip.src==$B_ADDR && tcp.flags.syn==1 && tcp.flags.ack==1" \
+	"ip.src==$A_ADDR && tcp.dstport==8080 && tcp.flags.reset==1" \
+	"ip.src==$A_ADDR && tcp.flags.syn==1 && tcp.srcport < 61000")
+[[ $synacks =~ ^[0-9]+$ && $rsts =~ ^[0-9]+$ && $sports =~ ^[0-9]+$ ]] ||
+	fail "cannot count the frames of $WORK/a.pcap"
 [[ $synacks -ge 1 ]] || fail "no SYN/ACK from B's 8080 in the capture"
 # tapir answers each SYN/ACK with one RST; the kernel, had it seen them, a second
 [[ $rsts -eq $synacks ]] || fail "$rsts RSTs for $synacks SYN/ACKs (A's kernel answered too?)"

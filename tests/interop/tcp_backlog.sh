@@ -84,14 +84,19 @@ log "server: $n connections accepted, exit 0 on SIGTERM"
 mac=$(tsh -r "$PCAP" -Y "tcp.srcport == $PORT && tcp.flags.syn == 1 && tcp.flags.ack == 1" \
 	-T fields -e eth.src | head -n 1) || exit 1
 [[ -n $mac ]] || fail "no SYN-ACK from the server in the capture"
+# the counts in one tshark pass (pcap_counts)
+RSTS="eth.src == $mac && tcp.flags.reset == 1"
+mapfile -t cnt < <(pcap_counts "$PCAP" "$RSTS" \
+	"eth.src != $mac && tcp.dstport == $PORT && tcp.flags.syn == 1 && tcp.flags.ack == 0" \
+	"eth.src != $mac && tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.analysis.retransmission" \
+	"eth.src == $mac && tcp.flags.syn == 1 && tcp.flags.ack == 1")
+[[ ${#cnt[@]} -eq 4 ]] || fail "cannot count the capture's frames"
+syns=${cnt[1]} retx=${cnt[2]} synacks=${cnt[3]}
 # a full backlog must ignore SYNs, not refuse them
-must_count "RSTs from tapir" "$PCAP" "eth.src == $mac && tcp.flags.reset == 1" -eq 0
-syns=$(pcap_count "$PCAP" "eth.src != $mac && tcp.dstport == $PORT && tcp.flags.syn == 1 && tcp.flags.ack == 0")
+_must_be "RSTs from tapir" "${cnt[0]}" "$PCAP" "$RSTS" -eq 0
 ports=$(tsh -r "$PCAP" -Y "eth.src != $mac && tcp.dstport == $PORT && tcp.flags.syn == 1" -T fields \
 	-e tcp.srcport | sort -u | grep -c .) || exit 1
 [[ $ports -eq $CLIENTS ]] || fail "SYNs from $ports client ports, not $CLIENTS"
-retx=$(pcap_count "$PCAP" "eth.src != $mac && tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.analysis.retransmission")
-synacks=$(pcap_count "$PCAP" "eth.src == $mac && tcp.flags.syn == 1 && tcp.flags.ack == 1")
 ((syns + synacks > 2 * CLIENTS)) ||
 	fail "$syns SYNs and $synacks SYN-ACKs for $CLIENTS clients: nothing retransmitted, so nothing waited for the queue"
 log "capture: $syns SYNs from $CLIENTS clients ($retx retransmitted), $synacks SYN-ACKs, no RST from tapir"

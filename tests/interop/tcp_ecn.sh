@@ -28,16 +28,18 @@ for ask in 1 0; do
 	pcap_assert_clean "$PCAP" "$HOST_MAC"
 	me="ip.src == $HOST_ADDR"
 	if [[ $ask == 1 ]]; then
-		must_count "the kernel's ECN-setup SYN" "$PCAP" \
-			"ip.dst == $HOST_ADDR && tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.flags.ece == 1 && tcp.flags.cwr == 1" -ge 1
-		must_count "tapir's ECN-setup SYN,ACK (ECE, no CWR)" "$PCAP" \
-			"$me && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.flags.ece == 1 && tcp.flags.cwr == 0" -ge 1
-		must_count "tapir's data segments as ECT(0)" "$PCAP" "$me && tcp.len > 0 && ip.dsfield.ecn == 2" -ge 700
-		must_count "tapir's data segments not ECT" "$PCAP" "$me && tcp.len > 0 && ip.dsfield.ecn != 2" -eq 0
-		must_count "tapir's ACKs and SYN,ACK as ECT" "$PCAP" "$me && tcp.len == 0 && ip.dsfield.ecn != 0" -eq 0
+		must_counts "$PCAP" \
+			"the kernel's ECN-setup SYN" \
+			"ip.dst == $HOST_ADDR && tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.flags.ece == 1 && tcp.flags.cwr == 1" -ge 1 \
+			"tapir's ECN-setup SYN,ACK (ECE, no CWR)" \
+			"$me && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.flags.ece == 1 && tcp.flags.cwr == 0" -ge 1 \
+			"tapir's data segments as ECT(0)" "$me && tcp.len > 0 && ip.dsfield.ecn == 2" -ge 700 \
+			"tapir's data segments not ECT" "$me && tcp.len > 0 && ip.dsfield.ecn != 2" -eq 0 \
+			"tapir's ACKs and SYN,ACK as ECT" "$me && tcp.len == 0 && ip.dsfield.ecn != 0" -eq 0
 	else
-		must_count "a SYN,ACK with ECE when nobody asked" "$PCAP" "$me && tcp.flags.syn == 1 && tcp.flags.ece == 1" -eq 0
-		must_count "tapir's packets as ECT" "$PCAP" "$me && ip.dsfield.ecn != 0" -eq 0
+		must_counts "$PCAP" \
+			"a SYN,ACK with ECE when nobody asked" "$me && tcp.flags.syn == 1 && tcp.flags.ece == 1" -eq 0 \
+			"tapir's packets as ECT" "$me && ip.dsfield.ecn != 0" -eq 0
 	fi
 	log "net.ipv4.tcp_ecn=$ask: 1 MB byte-exact"
 done

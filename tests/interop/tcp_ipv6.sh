@@ -85,22 +85,24 @@ A=$WORK/after.ctr
 [[ $(ctr "$A" tcp_rst_sent) -ge 1 ]] || fail "no RST counted for the closed port"
 host_stop
 
-must_count "RSTs from tapir over IPv6 (the closed port)" "$PCAP" \
-	"eth.src == $HOST_MAC && ipv6 && tcp.srcport == 4444 && tcp.flags.reset == 1" -ge 1
-must_count "SYN,ACKs over IPv6 offering MSS 1440 (RFC 8200 5)" "$PCAP" \
-	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val == 1440" -ge 5
-must_count "SYN,ACKs over IPv6 offering any other MSS" "$PCAP" \
-	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val != 1440" -eq 0
-must_count "TCP segments from tapir over IPv6" "$PCAP" "eth.src == $HOST_MAC && ipv6 && tcp" -ge 500
+must_counts "$PCAP" \
+	"RSTs from tapir over IPv6 (the closed port)" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.srcport == 4444 && tcp.flags.reset == 1" -ge 1 \
+	"SYN,ACKs over IPv6 offering MSS 1440 (RFC 8200 5)" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val == 1440" -ge 5 \
+	"SYN,ACKs over IPv6 offering any other MSS" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val != 1440" -eq 0 \
+	"TCP segments from tapir over IPv6" "eth.src == $HOST_MAC && ipv6 && tcp" -ge 500
 # RFC 3168 over IPv6: ECN agreed on the SYNs, tapir's data ECT(0) in the
 # traffic class (RFC 8200 7), its ACKs not
-must_count "tapir's ECN-setup SYN,ACKs over IPv6 (ECE, no CWR)" "$PCAP" \
-	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.flags.ece == 1 && tcp.flags.cwr == 0" -ge 5
-must_count "tapir's data over IPv6 as ECT(0)" "$PCAP" \
-	"eth.src == $HOST_MAC && ipv6 && tcp.len > 0 && ipv6.tclass.ecn == 2" -ge 500
-must_count "tapir's pure ACKs over IPv6 as ECT" "$PCAP" \
-	"eth.src == $HOST_MAC && ipv6 && tcp.len == 0 && ipv6.tclass.ecn != 0" -eq 0
-must_count "UDP datagrams from tapir over IPv6 with no checksum" "$PCAP" \
+must_counts "$PCAP" \
+	"tapir's ECN-setup SYN,ACKs over IPv6 (ECE, no CWR)" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.flags.ece == 1 && tcp.flags.cwr == 0" -ge 5 \
+	"tapir's data over IPv6 as ECT(0)" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.len > 0 && ipv6.tclass.ecn == 2" -ge 500 \
+	"tapir's pure ACKs over IPv6 as ECT" \
+	"eth.src == $HOST_MAC && ipv6 && tcp.len == 0 && ipv6.tclass.ecn != 0" -eq 0 \
+	"UDP datagrams from tapir over IPv6 with no checksum" \
 	"eth.src == $HOST_MAC && ipv6 && udp.checksum == 0" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 pass

@@ -78,13 +78,14 @@ fwd_expect "200 connections at once" "ok 200/200" "$HOST_ADDR" 40000 many=200
 host_alive
 host_stop
 
-must_count "RSTs from tapir's port 40002 (the server's reset)" "$PCAP" \
-	"ip.src == $HOST_ADDR && tcp.srcport == 40002 && tcp.flags.reset == 1" -ge 1
-must_count "RSTs from tapir's port 40009 (refused backend)" "$PCAP" \
-	"ip.src == $HOST_ADDR && tcp.srcport == 40009 && tcp.flags.reset == 1" -ge 1
-must_count "FINs from tapir's port 40001 (the server's FIN)" "$PCAP" \
-	"ip.src == $HOST_ADDR && tcp.srcport == 40001 && tcp.flags.fin == 1" -ge 1
-must_count "RSTs from tapir's port 40000 (the orderly ones)" "$PCAP" \
+must_counts "$PCAP" \
+	"RSTs from tapir's port 40002 (the server's reset)" \
+	"ip.src == $HOST_ADDR && tcp.srcport == 40002 && tcp.flags.reset == 1" -ge 1 \
+	"RSTs from tapir's port 40009 (refused backend)" \
+	"ip.src == $HOST_ADDR && tcp.srcport == 40009 && tcp.flags.reset == 1" -ge 1 \
+	"FINs from tapir's port 40001 (the server's FIN)" \
+	"ip.src == $HOST_ADDR && tcp.srcport == 40001 && tcp.flags.fin == 1" -ge 1 \
+	"RSTs from tapir's port 40000 (the orderly ones)" \
 	"ip.src == $HOST_ADDR && tcp.srcport == 40000 && tcp.flags.reset == 1" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 
@@ -108,9 +109,10 @@ NSX_TIMEOUT=60 nsx curl -sS --max-time 50 -o "$WORK/dth.out" "http://$HOST_ADDR/
 cmp -s "$WWW/4m.bin" "$WORK/dth.out" || fail "curl with dth: the 4 MB body differs"
 host_stop
 DTH='tcp.flags & 0x800'
-must_count "tapir's data segments (dth)" "$PCAP" "ip.src == $HOST_ADDR && tcp.len > 0" -ge 100
-must_count "... without DTH" "$PCAP" "ip.src == $HOST_ADDR && tcp.len > 0 && !($DTH)" -eq 0
-must_count "SYNs with DTH (RFC 9401 3.3: never)" "$PCAP" "tcp.flags.syn == 1 && $DTH" -eq 0
+must_counts "$PCAP" \
+	"tapir's data segments (dth)" "ip.src == $HOST_ADDR && tcp.len > 0" -ge 100 \
+	"... without DTH" "ip.src == $HOST_ADDR && tcp.len > 0 && !($DTH)" -eq 0 \
+	"SYNs with DTH (RFC 9401 3.3: never)" "tcp.flags.syn == 1 && $DTH" -eq 0
 
 # ---- challenge-ack-only in front of the same server ----
 host_start --serve discard --forward 80=127.0.0.1:8000 --personality challenge-ack-only

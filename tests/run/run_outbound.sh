@@ -57,16 +57,18 @@ fwd_expect "200 connections at once" "ok 200/200" $L 40000 many=200
 host_alive
 host_stop
 
-must_count "the echo's SYN came from tapir" "$PCAP" \
-	"ip.src == $HOST_ADDR && tcp.dstport == 41000 && tcp.flags.syn == 1 && tcp.flags.ack == 0" -ge 1
-must_count "RSTs from tapir to the server that reset (port 41003)" "$PCAP" \
-	"ip.src == $HOST_ADDR && tcp.dstport == 41003 && tcp.flags.reset == 1" -ge 1
-must_count "RSTs from tapir to the echo (all orderly)" "$PCAP" \
+must_counts "$PCAP" \
+	"the echo's SYN came from tapir" \
+	"ip.src == $HOST_ADDR && tcp.dstport == 41000 && tcp.flags.syn == 1 && tcp.flags.ack == 0" -ge 1 \
+	"RSTs from tapir to the server that reset (port 41003)" \
+	"ip.src == $HOST_ADDR && tcp.dstport == 41003 && tcp.flags.reset == 1" -ge 1 \
+	"RSTs from tapir to the echo (all orderly)" \
 	"ip.src == $HOST_ADDR && tcp.dstport == 41000 && tcp.flags.reset == 1" -eq 0
 DTH='tcp.flags & 0x800'
-must_count "tapir's data segments to the echo" "$PCAP" \
-	"ip.src == $HOST_ADDR && tcp.dstport == 41000 && tcp.len > 0" -ge 100
-must_count "... without DTH" "$PCAP" "ip.src == $HOST_ADDR && tcp.len > 0 && !($DTH)" -eq 0
-must_count "SYNs with DTH (RFC 9401 3.3: never)" "$PCAP" "tcp.flags.syn == 1 && $DTH" -eq 0
+must_counts "$PCAP" \
+	"tapir's data segments to the echo" \
+	"ip.src == $HOST_ADDR && tcp.dstport == 41000 && tcp.len > 0" -ge 100 \
+	"... without DTH" "ip.src == $HOST_ADDR && tcp.len > 0 && !($DTH)" -eq 0 \
+	"SYNs with DTH (RFC 9401 3.3: never)" "tcp.flags.syn == 1 && $DTH" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 pass
