@@ -458,10 +458,18 @@ static bool relay_step(struct relay *r, tapir_time_t now)
 	if (st == TAPIR_TCP_SYN_SENT || st == TAPIR_TCP_SYN_RECEIVED)
 		return false; /* EV_CONNECTED (or the error) comes */
 	if (st == TAPIR_TCP_CLOSED && !tapir_tcp_readable(r->t)) {
-		/* RFC 9293 3.10.7.4: reset (or timed out) */
 		err = tapir_tcp_error(r->t);
-		end_t_err(r, err ? (err > 0 ? -err : err) : -ECONNRESET, now);
-		return false;
+		if (!err && r->t_wr_shut) {
+			/* an orderly end: both FINs went, and the record was
+			 * dropped without an error (the last ACK came, or a RST
+			 * in TIME-WAIT, RFC 9293 3.10.7.4): all tapir received
+			 * is read, and what waits in T2K is still owed */
+			r->t_eof = true;
+		} else {
+			/* RFC 9293 3.10.7.4: reset (or timed out) */
+			end_t_err(r, err ? (err > 0 ? -err : err) : -ECONNRESET, now);
+			return false;
+		}
 	}
 	if (r->fd_err) {
 		socklen_t len = sizeof(err);
