@@ -9,9 +9,10 @@
 #  - the SYN,ACK's options, in the --pcap capture read by tshark
 #    (tcp.option_kind), come in the profile's order (options_bsd): rfc and
 #    linux MSS, SACK-permitted, timestamps, NOP, window scale (2,4,8,1,3);
-#    freebsd MSS, NOP, window scale, SACK-permitted, NOP, NOP, timestamps,
-#    EOL padding (2,1,3,4,1,1,8,0...).  Every SYN,ACK tapir sent, resent
-#    ones too, carries the same sequence;
+#    freebsd MSS, NOP, window scale, SACK-permitted, timestamps
+#    (2,1,3,4,8: the timestamps start at byte 10, already even, so no NOP
+#    before them, and the 20 bytes need no EOL).  Every SYN,ACK tapir sent,
+#    resent ones too, carries the same sequence;
 #  - loss recovery by profile (rack, tlp): under linux RACK (RFC 8985) is
 #    at work, tcp_rack_lost + tcp_tlp_probes > 0; under rfc and freebsd
 #    neither RACK nor TLP ever acts (both counters 0).
@@ -27,7 +28,7 @@ WANT_SHA=$(sha256sum "$WWW/3m.bin" | cut -d' ' -f1)
 declare -A WANT_OPTS=(
 	[rfc]="2,4,8,1,3"
 	[linux]="2,4,8,1,3"
-	[freebsd]="2,1,3,4,1,1,8,0,0"
+	[freebsd]="2,1,3,4,8"
 )
 
 for P in rfc linux freebsd; do
@@ -70,7 +71,12 @@ for P in rfc linux freebsd; do
 	bad=$(grep -vx "${WANT_OPTS[$P]}" "$WORK/$P.synack" | sort -u | tr '\n' ' ')
 	[[ -z $bad ]] || fail "$P: SYN,ACK option kinds '$bad', not '${WANT_OPTS[$P]}'"
 	log "$P: $n SYN,ACK(s), option kinds ${WANT_OPTS[$P]}"
-	pcap_assert_clean "$PCAP" "$HOST_MAC"
+	# no bad checksum, nothing malformed in tapir's frames (pcap_assert_clean's
+	# test), read as TCP only: with frames missing from the capture, Wireshark's
+	# HTTP dissector takes random body bytes for a header and calls the
+	# frame malformed (seen under linux, seed 16)
+	bad=$(tsh -r "$PCAP" --disable-protocol http -Y "eth.src == $HOST_MAC && $PCAP_BAD") || exit 1
+	[[ -z $bad ]] || fail "$P: frames from tapir with bad checksums or malformed: $bad"
 	rm -f "$PCAP" "$WORK/$P.out"
 done
 pass
