@@ -2,7 +2,7 @@
 # The OS profiles (docs/profiles.md) against the kernel's curl over a lossy
 # link: for each of `tapir host --profile rfc|linux|freebsd`, with the netem
 # personality dropping 5% of the frames both ways (loss=0.05, a fixed seed),
-# curl fetches a 3 MB file from --serve http=DIR; its sha256 must equal the
+# curl fetches a 2 MB file from --serve http=DIR; its sha256 must equal the
 # file's.  What must hold, and nothing about time:
 #  - the impairment happened (tx_hook_dropped, drop.hook > 0) and tapir
 #    repaired it (tcp_retransmits > 0);
@@ -20,9 +20,9 @@
 source "$(dirname "$0")/pers_lib.sh"
 require_root curl sha256sum
 ns_create
-SIZE=$((3 * 1048576))
-www_create 3m.bin $SIZE
-WANT_SHA=$(sha256sum "$WWW/3m.bin" | cut -d' ' -f1)
+SIZE=$((2 * 1048576))
+www_create 2m.bin $SIZE
+WANT_SHA=$(sha256sum "$WWW/2m.bin" | cut -d' ' -f1)
 
 # the SYN,ACK option kinds (tshark's tcp.option_kind, comma-separated)
 declare -A WANT_OPTS=(
@@ -36,12 +36,12 @@ for P in rfc linux freebsd; do
 	pers_host_start --profile "$P" --serve "http=$WWW" --pcap "$PCAP" \
 		--personality 'loss=0.05,seed=16'
 	out=$(NSX_TIMEOUT=90 nsx curl -sS --max-time 90 -o "$WORK/$P.out" \
-		-w '%{http_code} %{size_download}' "http://$HOST_ADDR/3m.bin") ||
+		-w '%{http_code} %{size_download}' "http://$HOST_ADDR/2m.bin") ||
 		fail "$P: curl failed: $out"
 	[[ $out == "200 $SIZE" ]] || fail "$P: code and size '$out', not '200 $SIZE'"
 	got=$(sha256sum "$WORK/$P.out" | cut -d' ' -f1)
 	[[ $got == "$WANT_SHA" ]] || fail "$P: sha256 of the body differs"
-	log "$P: curl 3 MB, 200, sha256 equal"
+	log "$P: curl 2 MB, 200, sha256 equal"
 
 	for c in tx_hook_dropped drop.hook tcp_retransmits tcp_tlp_probes tcp_rack_lost; do
 		declare "v_${c//./_}=$(stat_of "$c")"
