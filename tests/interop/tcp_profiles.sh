@@ -35,7 +35,7 @@ for P in rfc linux freebsd; do
 	PCAP=$WORK/$P.pcap
 	pers_host_start --profile "$P" --serve "http=$WWW" --pcap "$PCAP" \
 		--personality 'loss=0.05,seed=16'
-	out=$(NSX_TIMEOUT=90 nsx curl -sS --max-time 90 -o "$WORK/$P.out" \
+	out=$(NSX_TIMEOUT=50 nsx curl -sS --max-time 50 -o "$WORK/$P.out" \
 		-w '%{http_code} %{size_download}' "http://$HOST_ADDR/2m.bin") ||
 		fail "$P: curl failed: $out"
 	[[ $out == "200 $SIZE" ]] || fail "$P: code and size '$out', not '200 $SIZE'"
