@@ -27,6 +27,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.rack = 1,                     /* tcp_recovery = 1 (RACK loss detection) */
 		.tlp = 1,                      /* tcp_early_retrans = 3 (TLP) */
 		.prr = 1,                      /* PRR in recovery since Linux 3.2 (RFC 6937) */
+		.quickack = 1,                 /* tcp_incr_quickack, TCP_MAX_QUICKACKS 16 */
 		.keepidle_s = 7200,            /* tcp_keepalive_time */
 		.keepintvl_s = 75,             /* tcp_keepalive_intvl */
 		.keepcnt = 9,                  /* tcp_keepalive_probes */

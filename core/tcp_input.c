@@ -497,7 +497,7 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg)
 	struct tapir_stack *s = t->s;
 	uint32_t seq = seg->seq, len = seg->len;
 	const uint8_t *data = seg->data;
-	uint32_t room = t->rcv.cap - t->rcv.len;
+	uint32_t room = t->rcv.cap - t->rcv.len, wnd = rcv_wnd_offered(t);
 
 	if (seq == t->rcv_nxt) {
 		/* RFC 5681 4.2: a segment that fills all or part of a gap is
@@ -514,9 +514,9 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg)
 		/* RFC 5681 4.2 / RFC 1122 4.2.3.2 ask for an ACK at least every
 		 * second full-sized segment; like Linux and FreeBSD we ACK every
 		 * second segment of any size, a filled hole at once, and delay
-		 * the rest */
+		 * the rest (but in quick-ack mode, tcp_quickack) */
 		t->unacked_segs++;
-		if (filled || t->unacked_segs >= 2)
+		if (tcp_quickack(t, wnd) || filled || t->unacked_segs >= 2)
 			t->ack_now = true;
 		else if (t->t_delack == TAPIR_TIME_NEVER)
 			tcp_timer_set(t, &t->t_delack, s->now + s->cfg.tcp_delack_us);

@@ -307,6 +307,9 @@ struct tapir_tcp {
 	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
 	tapir_time_t last_rx;
 	unsigned unacked_segs;              /* full segments received since our last ACK */
+	unsigned quickacks;                 /* segments still ACKed at once (profile quickack) */
+	tapir_time_t last_data_rx;          /* ... and when in-order data last came */
+	bool data_rx;                       /* ... whether any has */
 	unsigned keep_probes;
 	unsigned backoff;                   /* consecutive timeouts */
 	unsigned probes_unanswered;         /* persist probes since the peer last spoke */
@@ -596,6 +599,9 @@ int tcp_output(struct tapir_tcp *t);
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
 		     uint32_t len);
 void tcp_send_ack(struct tapir_tcp *t);
+/* In-order data came with WND (RCV.WND) offered: whether the profile's
+ * quick-ack mode ACKs it at once. */
+bool tcp_quickack(struct tapir_tcp *t, uint32_t wnd);
 /* Our timestamp clock, RFC 7323 5.4: milliseconds, offset per connection. */
 uint32_t tcp_ts_now(const struct tapir_tcp *t);
 /* After the SYNs: window shifts, options, and the MSS net of them. */

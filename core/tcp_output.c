@@ -580,6 +580,30 @@ static void tcp_output_timers(struct tapir_tcp *t)
 		tcp_rexmt_arm(t);
 }
 
+/* Quick-ack mode (profile quickack, Linux's): at a connection's start and
+ * after the receiver was idle for longer than an RTO -- when the sender is
+ * in or back in slow start, and every ACK opens its window -- in-order data
+ * is ACKed at once for WND / (2 * MSS) segments, at least 2, at most 16,
+ * rather than on the delayed-ACK timer.  RFC 9293 3.8.6.3 and RFC 1122
+ * 4.2.3.2 say a receiver SHOULD delay ACKs (and MUST ACK every second full
+ * segment): ACKing sooner is a permitted choice, never fewer ACKs. */
+bool tcp_quickack(struct tapir_tcp *t, uint32_t wnd)
+{
+	tapir_time_t now = t->s->now;
+	if (!t->s->cfg.profile.quickack)
+		return false;
+	if (!t->data_rx || now - t->last_data_rx > t->rto) {
+		uint32_t n = wnd / (2 * (t->mss ? t->mss : TCP_DEFAULT_MSS));
+		t->quickacks = n < 2 ? 2 : n > 16 ? 16 : n;
+	}
+	t->data_rx = true;
+	t->last_data_rx = now;
+	if (!t->quickacks)
+		return false;
+	t->quickacks--;
+	return true;
+}
+
 int tcp_output(struct tapir_tcp *t)
 {
 	uint32_t seg_max;

@@ -64,6 +64,11 @@ struct tapir_profile {
 	 * are dropped silently, anything but an exact duplicate ACK is ACKed;
 	 * RFC 9293 3.10.7.4 runs its usual steps */
 	uint8_t tw_ack_segments;
+	/* quick-ack mode (Linux tcp_input.c): at a connection's start and
+	 * after the receiver was idle for an RTO, in-order data is ACKed at
+	 * once for rcv_wnd / (2 * MSS) segments (2 to 16) instead of delayed;
+	 * RFC 9293 3.8.6.3 and RFC 1122 4.2.3.2 make delaying a SHOULD */
+	uint8_t quickack;
 	/* loss recovery on SACK connections (core/tcp_rack.c): RACK's
 	 * time-based loss detection instead of RFC 6675's DupAck threshold
 	 * (RFC 8985 6), Tail Loss Probes (RFC 8985 7; only with rack), and

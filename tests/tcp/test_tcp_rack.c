@@ -318,6 +318,45 @@ static void test_prr_recovery(void **state)
 	bench_close(&b);
 }
 
+/* RFC 6937 3 with RFC 6675 loss detection (rack off): the ACK that starts
+ * the recovery -- the third DupAck -- sends, at the moment it arrives,
+ * one segment and no more: the first hole again (RFC 6675 5 (4.3)); its
+ * DeliveredData is PRR's first prr_delivered, and CEIL(prr_delivered *
+ * ssthresh / RecoverFS) is less than a segment, so nothing more goes. */
+static void test_prr_starting_ack(void **state)
+{
+	struct bench b;
+	const struct tseg *r1, *dup3 = NULL;
+	unsigned dups = 0, at_r1 = 0;
+	bool after = false;
+	(void)state;
+	bench_open(&b, false, true);
+	b.r[0] = (struct rule){.seg = 20, .drop = 1};
+	b.nr = 1;
+	bench_send(&b, 40, TAPIR_SEC(5));
+	assert_int_equal(tapir_stats(b.sim.st[0])->tcp_fast_retransmits, 1);
+	for (size_t k = 0; k < tap_n(&b.sim, 0) && !dup3; k++) {
+		const struct tseg *s = tap_get(&b.sim, 0, k);
+		if (s->ack == b.base + 20 * MSS && !s->len && ++dups == 4)
+			dup3 = s; /* the first ACK for 20, then three DupAcks */
+	}
+	assert_non_null(dup3);
+	r1 = copy_of(&b, 20, 1);
+	assert_non_null(r1);
+	assert_int_equal(r1->t, dup3->t + DELAY);
+	/* the ACKs before it in the same tick sent what slow start let go;
+	 * after the retransmission nothing more at that instant */
+	for (size_t k = 0; k < tap_n(&b.sim, 1); k++) {
+		const struct tseg *s = tap_get(&b.sim, 1, k);
+		if (s == r1)
+			after = true;
+		else if (after && s->t == r1->t && s->len)
+			at_r1++;
+	}
+	assert_int_equal(at_r1, 0);
+	bench_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_reordering_within_window),
 		cmocka_unit_test(test_reordering_rfc6675),
 		cmocka_unit_test(test_prr_recovery),
+		cmocka_unit_test(test_prr_starting_ack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,6 +401,45 @@ static void test_delayed_ack_two_segments(void **state)
 	assert_int_equal(a->t - d->t, 100); /* only the link's delay */
 }
 
+/* The profile's quick-ack mode (Linux's; RFC 1122 4.2.3.2 and RFC 9293
+ * 3.8.6.3 make the delay a SHOULD): the first 16 lone segments (rcv_wnd /
+ * (2 MSS) is more) are each ACKed at once, the 17th after the delayed-ACK
+ * time, and after an idle RTO one is ACKed at once again. */
+static void quickack_config(struct tapir_config *c)
+{
+	fx_options(c);
+	c->profile.quickack = 1;
+}
+
+static const struct fx_opts quickack_opts = {.config = quickack_config};
+
+/* A sends one 10-byte segment; the delay from it to B's ACK */
+static tapir_time_t lone_ack_delay(struct fx *x)
+{
+	struct sim *sim = &x->sim;
+	const struct tseg *d, *a;
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_send(x->p.cli, "0123456789", 10, sim->now), 10);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tap_n(sim, 1), 1);
+	assert_int_equal(tap_n(sim, 0), 1);
+	d = tap_get(sim, 1, 0);
+	a = tap_get(sim, 0, 0);
+	assert_int_equal(a->ack, d->seq + 10);
+	return a->t - d->t;
+}
+
+static void test_quickack(void **state)
+{
+	FX_VARS(state);
+	sim_advance(sim, TAPIR_MS(10));
+	for (int k = 0; k < 16; k++)
+		assert_int_equal(lone_ack_delay(x), 100); /* only the link's delay */
+	assert_int_equal(lone_ack_delay(x), x->c.tcp_delack_us + 100);
+	sim_advance(sim, TAPIR_SEC(2)); /* idle for more than an RTO */
+	assert_int_equal(lone_ack_delay(x), 100);
+}
+
 /* RFC 1122 4.2.3.4 (Nagle): while data is unacknowledged, small writes
  * wait and go out together; with TCP_NODELAY each goes at once. */
 static void set_nodelay(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_NODELAY, 1); }
@@ -460,6 +499,7 @@ int main(void)
 		FX_TEST(test_keepalive_unanswered, &keepalive_lossy_opts),
 		FX_TEST(test_delayed_ack_one_segment, &fx_with_options),
 		FX_TEST(test_delayed_ack_two_segments, NULL),
+		FX_TEST(test_quickack, &quickack_opts),
 		FX_TEST(test_nagle, &nagle_opts[0]),
 		FX_CASE("test_nodelay", test_nagle, &nagle_opts[1]),
 	};
