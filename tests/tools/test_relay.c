@@ -180,6 +180,17 @@ static void kernel_pair(int sp[2])
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 }
 
+/* The start of a relay test: P and S from the state, a kernel socket
+ * pair SP whose SP[1] the service relays to, and A's connection to it. */
+static int test_start(void **state, struct net_pair **p, struct svc **s, int sp[2])
+{
+	void **st = *state;
+	*p = st[0];
+	*s = st[1];
+	kernel_pair(sp);
+	return connect_relayed(*p, *s, sp[1], 0);
+}
+
 struct reader {
 	int fd;
 	size_t got;
@@ -210,18 +221,15 @@ static void *kernel_reader(void *arg)
  * relay ends in order (0). */
 static void relay_bytes_and_half_close(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	const size_t len = 1 << 20;
 	pthread_t tw, tr;
 	struct bulk b;
 	struct reader rd = {0};
 	uint8_t buf[8192];
 	size_t got = 0;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
 	b = (struct bulk){sp[0], len, 7};
 	rd.fd = sp[0];
 	rd.seed = 3;
@@ -280,14 +288,11 @@ static void relay_discards_filler(void **state)
  * with ECONNRESET. */
 static void relay_tapir_reset(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	struct linger lg = {1, 0};
 	char c;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
 	assert_int_equal(tapir_send(p->a, fd, "x", 1, 0), 1);
 	assert_int_equal(read(sp[0], &c, 1), 1);
 	assert_int_equal(tapir_setsockopt(p->a, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
@@ -301,14 +306,11 @@ static void relay_tapir_reset(void **state)
  * ECONNRESET, and A's connection is reset. */
 static void relay_kernel_reset(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	char c;
 	struct pollfd pf;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
 	assert_int_equal(tapir_send(p->a, fd, "unread", 6, 0), 6);
 	pf = (struct pollfd){.fd = sp[0], .events = POLLIN};
 	assert_int_equal(poll(&pf, 1, 10000), 1);
@@ -323,14 +325,11 @@ static void relay_kernel_reset(void **state)
  * writes block (EAGAIN) -- the relay holds at most RELAY_BUF of it. */
 static void relay_backpressure(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	char buf[4096];
 	size_t wrote = 0, got = 0;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
 	fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	memset(buf, 'b', sizeof(buf));
 	for (int idle = 0; idle < 200 && wrote < (64u << 20);) {
