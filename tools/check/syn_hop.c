@@ -42,6 +42,16 @@ static void put_attr(struct nlmsghdr *n, unsigned short type, const void *data, 
 	n->nlmsg_len = NLMSG_ALIGN(n->nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
+/* Clears the request of SIZE bytes that starts with header N and makes it a
+ * TYPE request with a BODY-byte fixed part (attributes come after). */
+static void req_init(struct nlmsghdr *n, size_t size, size_t body, unsigned short type)
+{
+	memset(n, 0, size);
+	n->nlmsg_len = NLMSG_LENGTH(body);
+	n->nlmsg_type = type;
+	n->nlmsg_flags = NLM_F_REQUEST;
+}
+
 /* Sends request N and reads its answer into BUF: the answer's header, or
  * NULL (an error answer, or none). */
 static struct nlmsghdr *ask(int fd, struct nlmsghdr *n, char *buf, size_t len)
@@ -76,10 +86,7 @@ int syn_hop_route(int fd, const struct nu_addr *dst, struct syn_hop *h)
 	struct rtmsg *rt;
 	struct rtattr *at;
 	int left;
-	memset(&req, 0, sizeof(req));
-	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.r));
-	req.n.nlmsg_type = RTM_GETROUTE;
-	req.n.nlmsg_flags = NLM_F_REQUEST;
+	req_init(&req.n, sizeof(req), sizeof(req.r), RTM_GETROUTE);
 	req.r.rtm_family = (unsigned char)dst->family;
 	req.r.rtm_dst_len = (unsigned char)(alen * 8);
 	put_attr(&req.n, RTA_DST, dst->family == AF_INET6 ? (const void *)dst->u.v6 : &dst->u.v4, alen);
@@ -119,10 +126,7 @@ int syn_hop_mac(int fd, const struct syn_hop *h, uint8_t mac[6])
 	struct ndmsg *nd;
 	struct rtattr *at;
 	int left;
-	memset(&req, 0, sizeof(req));
-	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.nd));
-	req.n.nlmsg_type = RTM_GETNEIGH;
-	req.n.nlmsg_flags = NLM_F_REQUEST;
+	req_init(&req.n, sizeof(req), sizeof(req.nd), RTM_GETNEIGH);
 	req.nd.ndm_family = (unsigned char)h->family;
 	req.nd.ndm_ifindex = h->ifindex;
 	put_attr(&req.n, NDA_DST, h->addr, h->family == AF_INET6 ? 16 : 4);
