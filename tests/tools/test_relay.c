@@ -116,22 +116,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static unsigned locked(struct tapir_net *net, const unsigned *v)
-{
-	unsigned r;
-	tapir_net_lock(net);
-	r = *v;
-	tapir_net_unlock(net);
-	return r;
-}
-
 /* Waits (boundedly, by polling the count) until the relay has ended. */
 static int wait_done(struct net_pair *p, struct svc *s, unsigned n)
 {
 	int err;
-	for (int i = 0; i < 20000 && locked(p->b, &s->done) < n; i++)
+	for (int i = 0; i < 20000 && net_locked_read(p->b, &s->done) < n; i++)
 		usleep(500);
-	assert_int_equal(locked(p->b, &s->done), n);
+	assert_int_equal(net_locked_read(p->b, &s->done), n);
 	tapir_net_lock(p->b);
 	err = s->err;
 	tapir_net_unlock(p->b);
