@@ -144,15 +144,19 @@ static int connect_relayed(struct net_pair *p, struct svc *s, int kfd, size_t di
 	return fd;
 }
 
-struct bulk {
+/* Pattern bytes (SEED + offset) on a kernel-side FD: kernel_writer
+ * writes LEN of them, then shuts down; kernel_reader reads to EOF,
+ * counting them in GOT, OK while each is right. */
+struct stream {
 	int fd;
-	size_t len;
 	uint8_t seed;
+	size_t len, got;
+	bool ok;
 };
 
 static void *kernel_writer(void *arg)
 {
-	struct bulk *b = arg;
+	struct stream *b = arg;
 	uint8_t buf[8192];
 	for (size_t done = 0; done < b->len;) {
 		size_t n = b->len - done < sizeof(buf) ? b->len - done : sizeof(buf);
@@ -182,17 +186,10 @@ static int test_start(void **state, struct net_pair **p, struct svc **s, int sp[
 	return connect_relayed(*p, *s, sp[1], 0);
 }
 
-struct reader {
-	int fd;
-	size_t got;
-	uint8_t seed;
-	bool ok;
-};
-
 /* Reads FD to EOF, checking the pattern. */
 static void *kernel_reader(void *arg)
 {
-	struct reader *rd = arg;
+	struct stream *rd = arg;
 	uint8_t in[65536];
 	rd->ok = true;
 	for (;;) {
@@ -217,13 +214,11 @@ static void relay_bytes_and_half_close(void **state)
 	int sp[2], fd = test_start(state, &p, &s, sp);
 	const size_t len = 1 << 20;
 	pthread_t tw, tr;
-	struct bulk b;
-	struct reader rd = {0};
+	struct stream b, rd;
 	uint8_t buf[8192];
 	size_t got = 0;
-	b = (struct bulk){sp[0], len, 7};
-	rd.fd = sp[0];
-	rd.seed = 3;
+	b = (struct stream){.fd = sp[0], .seed = 7, .len = len};
+	rd = (struct stream){.fd = sp[0], .seed = 3};
 	assert_int_equal(pthread_create(&tw, NULL, kernel_writer, &b), 0);
 	assert_int_equal(pthread_create(&tr, NULL, kernel_reader, &rd), 0);
 	for (size_t sent = 0; sent < len;) {
