@@ -20,9 +20,7 @@ require_run curl python3 cmp dumpcap nft
 A_ADDR=10.79.0.1
 B_ADDR=10.79.0.2
 
-sh_pair
-nsx ip addr add "$A_ADDR/24" dev vA || fail "vA"
-nsb ip addr add "$B_ADDR/24" dev vB || fail "vB"
+sh_pair4 "$A_ADDR" "$B_ADDR"
 
 mkdir -p "$WORK/www"
 head -c 300000 /dev/urandom >"$WORK/www/r.bin"
