@@ -57,6 +57,21 @@ static void accept_read(struct tapir_net *net, int l, const char *want)
 	tapir_close(net, a);
 }
 
+/* waits up to TIMEOUT ms (-1: for ever) for C to be writable */
+static void writable(struct tapir_net *net, int c, int timeout)
+{
+	struct pollfd pf = {.fd = c, .events = POLLOUT};
+	assert_int_equal(tapir_poll(net, &pf, 1, timeout), 1);
+}
+
+/* the end of a test: B reads exactly WANT on L, then both sockets close */
+static void read_and_close(struct net_pair *p, int c, int l, const char *want)
+{
+	accept_read(p->b, l, want);
+	tapir_close(p->a, c);
+	tapir_close(p->b, l);
+}
+
 /* RFC 7413 4.1.3, 4.2: the first MSG_FASTOPEN asks for a cookie (a
  * non-blocking one says EINPROGRESS); the next sends its data on the SYN
  * and returns at once; TCP_FASTOPEN_CONNECT makes connect return at once */
@@ -64,15 +79,13 @@ static void tfo_sendto(void **state)
 {
 	struct net_pair *p = *state;
 	struct sockaddr_in to = net_sin(NP_B, 7100);
-	struct pollfd pf;
 	int l = listener_tfo(p->b, 7100), c, one = 1;
 
 	c = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(tapir_set_nonblock(p->a, c, true), 0);
 	assert_int_equal(tapir_sendto(p->a, c, "first", 5, MSG_FASTOPEN, SA(to), sizeof(to)), -1);
 	assert_int_equal(errno, EINPROGRESS);
-	pf = (struct pollfd){.fd = c, .events = POLLOUT};
-	assert_int_equal(tapir_poll(p->a, &pf, 1, -1), 1);
+	writable(p->a, c, -1);
 	assert_int_equal(tapir_send(p->a, c, "first", 5, 0), 5);
 	accept_read(p->b, l, "first");
 	tapir_close(p->a, c);
@@ -89,12 +102,9 @@ static void tfo_sendto(void **state)
 	c = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(tapir_setsockopt(p->a, c, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)), 0);
 	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), 0);
-	pf = (struct pollfd){.fd = c, .events = POLLOUT};
-	assert_int_equal(tapir_poll(p->a, &pf, 1, 0), 1); /* writable: the SYN waits for it */
+	writable(p->a, c, 0); /* writable: the SYN waits for it */
 	assert_int_equal(tapir_write(p->a, c, "third", 5), 5);
-	accept_read(p->b, l, "third");
-	tapir_close(p->a, c);
-	tapir_close(p->b, l);
+	read_and_close(p, c, l, "third");
 }
 
 /* TCP_NOTSENT_LOWAT as a socket option, and poll's POLLOUT under it */
@@ -102,7 +112,6 @@ static void notsent_lowat(void **state)
 {
 	struct net_pair *p = *state;
 	struct sockaddr_in to = net_sin(NP_B, 7101);
-	struct pollfd pf;
 	socklen_t len = sizeof(int);
 	int l = listener_tfo(p->b, 7101), c, v = 4096;
 	c = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
@@ -111,12 +120,9 @@ static void notsent_lowat(void **state)
 	assert_int_equal(tapir_getsockopt(p->a, c, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, &len), 0);
 	assert_int_equal(v, 4096);
 	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), 0);
-	pf = (struct pollfd){.fd = c, .events = POLLOUT};
-	assert_int_equal(tapir_poll(p->a, &pf, 1, -1), 1);
+	writable(p->a, c, -1);
 	assert_int_equal(tapir_send(p->a, c, "lowat", 5, 0), 5);
-	accept_read(p->b, l, "lowat");
-	tapir_close(p->a, c);
-	tapir_close(p->b, l);
+	read_and_close(p, c, l, "lowat");
 }
 
 /* FreeBSD's options under its profile: TCP_KEEPINIT's default is
@@ -137,9 +143,7 @@ static void bsd_options(void **state)
 	assert_int_equal(v, 1);
 	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), 0);
 	assert_int_equal(tapir_send(p->a, c, "noopt", 5, 0), 5);
-	accept_read(p->b, l, "noopt");
-	tapir_close(p->a, c);
-	tapir_close(p->b, l);
+	read_and_close(p, c, l, "noopt");
 }
 
 int main(int argc, char **argv)

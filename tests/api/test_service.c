@@ -128,15 +128,6 @@ static void echo_remove(struct tapir_net *net, struct echo_svc *e)
 	tapir_net_unlock(net);
 }
 
-static unsigned read_count(struct tapir_net *net, const unsigned *what)
-{
-	unsigned v;
-	tapir_net_lock(net);
-	v = *what;
-	tapir_net_unlock(net);
-	return v;
-}
-
 static int pair_setup(void **state)
 {
 	struct tapir_config c;
@@ -174,7 +165,7 @@ static void service_echo(void **state)
 		assert_memory_equal(got, msg, (size_t)n);
 		total += (unsigned)n;
 	}
-	assert_int_equal(read_count(p->b, &e.accepted), CONNS);
+	assert_int_equal(net_locked_read(p->b, &e.accepted), CONNS);
 	for (int i = 0; i < CONNS; i++) {
 		char c;
 		assert_int_equal(tapir_shutdown(p->a, fd[i], SHUT_WR), 0);
@@ -182,8 +173,8 @@ static void service_echo(void **state)
 		assert_int_equal(tapir_recv(p->a, fd[i], &c, 1, 0), 0);
 		assert_int_equal(tapir_close(p->a, fd[i]), 0);
 	}
-	assert_int_equal(read_count(p->b, &e.echoed), total);
-	assert_int_equal(read_count(p->b, &e.closed), CONNS);
+	assert_int_equal(net_locked_read(p->b, &e.echoed), total);
+	assert_int_equal(net_locked_read(p->b, &e.closed), CONNS);
 	echo_remove(p->b, &e);
 }
 

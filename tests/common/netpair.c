@@ -75,6 +75,15 @@ struct sockaddr_in6 net_sin6(const uint8_t *addr, uint16_t port)
 	return s;
 }
 
+unsigned net_locked_read(struct tapir_net *net, const unsigned *v)
+{
+	unsigned r;
+	tapir_net_lock(net);
+	r = *v;
+	tapir_net_unlock(net);
+	return r;
+}
+
 socklen_t net_sa(int af, char which, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));

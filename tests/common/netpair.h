@@ -31,6 +31,9 @@ int net_pair_fixture_down(void **state);
 struct sockaddr_in net_sin(uint32_t addr, uint16_t port);
 #define SA(x) ((struct sockaddr *)&(x))
 
+/* *V, read under NET's lock (a count its stack thread updates) */
+unsigned net_locked_read(struct tapir_net *net, const unsigned *v);
+
 /* ---- IPv6 on the pair ---- */
 extern const uint8_t NP_A6[16]; /* fd00::1 */
 extern const uint8_t NP_B6[16]; /* fd00::2 */

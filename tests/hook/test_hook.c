@@ -110,6 +110,28 @@ static int listener(struct tapir_net *net, int af, uint16_t port)
 	return fd;
 }
 
+/* A listens on port 80; B's connect to it times out (ETIMEDOUT: with
+ * tcp_syn_retries 2, the SYN and two retransmissions, each unanswered or
+ * answered wrongly).  Returns A's listener, B's socket in *FD. */
+static int connect_times_out(struct net_pair *p, int af, int *fd)
+{
+	struct sockaddr_storage s;
+	socklen_t sl = net_sa(af, 'a', 80, &s);
+	int lfd = listener(p->a, af, 80);
+	*fd = tapir_socket(p->b, af, SOCK_STREAM, 0);
+	assert_int_equal(tapir_connect(p->b, *fd, SA(s), sl), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	return lfd;
+}
+
+/* the end of a test: B's socket FD and A's listener LFD closed, P down */
+static void close_down(struct net_pair *p, int fd, int lfd)
+{
+	tapir_close(p->b, fd);
+	tapir_close(p->a, lfd);
+	pair_down(p);
+}
+
 /* ---- a server on A: each connection gets LEN pattern bytes, then FIN ---- */
 
 struct server {
@@ -407,21 +429,13 @@ static void challenge_ack(int af)
 	struct net_pair p;
 	struct wire *w = wire_new(af);
 	int lfd, fd;
-	struct sockaddr_storage s;
-	socklen_t sl = net_sa(af, 'a', 80, &s);
 	pair_up(&p, af, "challenge-ack-only", watch_both, w);
-	lfd = listener(p.a, af, 80);
-	fd = tapir_socket(p.b, af, SOCK_STREAM, 0);
-	/* tcp_syn_retries 2: the SYN, two retransmissions, then ETIMEDOUT */
-	assert_int_equal(tapir_connect(p.b, fd, SA(s), sl), -1);
-	assert_int_equal(errno, ETIMEDOUT);
+	lfd = connect_times_out(&p, af, &fd);
 	/* each wrong ACK answered by a RST (RFC 9293 3.10.7.3), at least one per SYN */
 	assert_true(w->rsts_sent >= 3);
 	assert_int_equal(w->synacks_seen, 0);
 	assert_int_equal(w->wrong_family, 0);
-	tapir_close(p.b, fd);
-	tapir_close(p.a, lfd);
-	pair_down(&p);
+	close_down(&p, fd, lfd);
 	free(w);
 }
 
@@ -593,20 +607,13 @@ static void drop_synack(int af)
 {
 	struct net_pair p;
 	struct wire *w = wire_new(af);
-	struct sockaddr_storage s;
-	socklen_t sl = net_sa(af, 'a', 80, &s);
 	int lfd, fd;
 	pair_up(&p, af, "drop-synack", watch_b, w);
-	lfd = listener(p.a, af, 80);
-	fd = tapir_socket(p.b, af, SOCK_STREAM, 0);
-	assert_int_equal(tapir_connect(p.b, fd, SA(s), sl), -1);
-	assert_int_equal(errno, ETIMEDOUT);
+	lfd = connect_times_out(&p, af, &fd);
 	assert_int_equal(w->synacks_seen, 0);
 	assert_true(counter(p.a, "tx_hook_dropped") > 0); /* A did answer, into the hook */
 	assert_int_equal(w->wrong_family, 0);
-	tapir_close(p.b, fd);
-	tapir_close(p.a, lfd);
-	pair_down(&p);
+	close_down(&p, fd, lfd);
 	free(w);
 }
 
@@ -616,22 +623,15 @@ static void blackhole(int af)
 {
 	struct net_pair p;
 	struct hops h = {.af = af};
-	struct sockaddr_storage s;
-	socklen_t sl = net_sa(af, 'a', 80, &s);
 	int lfd, fd;
 	pair_up(&p, af, "blackhole", watch_b_ip, &h);
-	lfd = listener(p.a, af, 80);
-	fd = tapir_socket(p.b, af, SOCK_STREAM, 0);
-	assert_int_equal(tapir_connect(p.b, fd, SA(s), sl), -1);
-	assert_int_equal(errno, ETIMEDOUT);
+	lfd = connect_times_out(&p, af, &fd);
 	assert_true(counter(p.a, "hook") >= 3); /* the SYN and its retransmissions */
 	assert_int_equal(h.pkts, 0);            /* nothing from A but ND */
 	if (af == AF_INET6)
 		assert_true(h.nd > 0);
 	assert_int_equal(h.wrong_family, 0);
-	tapir_close(p.b, fd);
-	tapir_close(p.a, lfd);
-	pair_down(&p);
+	close_down(&p, fd, lfd);
 }
 
 /* ignore-rst: B aborts (SO_LINGER 0: a RST), A's connection stays */

@@ -31,6 +31,16 @@ pcap_clean6() {
 		"eth.src == $HOST_MAC && icmpv6.checksum.status == 0" -eq 0
 }
 
+# fetch_and_stop WHAT: curl -g fetches r.bin from [A6] byte-exact; then
+# the host stops (its capture complete)
+fetch_and_stop() {
+	NSX_TIMEOUT=40 nsx curl -g -sS --max-time 30 -o "$WORK/r.out" "http://[$A6]/r.bin" ||
+		fail "curl -g http://[$A6]/r.bin $1 failed"
+	cmp -s "$WORK/r.out" "$WWW/r.bin" || fail "curl -g $1: the body differs"
+	log "curl -g http://[$A6]/r.bin $1: byte-exact"
+	host_stop
+}
+
 # ---- ttl=5: the hop limit; --pcap and --trace over IPv6 ----
 PCAP=$WORK/ttl.pcap
 pers_host_start "${V6[@]}" --serve "echo,http=$WWW" --pcap "$PCAP" --trace tcp,ip6 \
@@ -40,11 +50,7 @@ nsx ping -6 -c 3 -i 0.2 -W 2 $A6 >"$WORK/ping.out" || fail "ping -6: $(cat "$WOR
 [[ $(grep -c 'ttl=5 ' "$WORK/ping.out") -eq 3 ]] ||
 	fail "ping -6: replies without hop limit 5: $(cat "$WORK/ping.out")"
 log "ping -6: 3 replies with ttl=5"
-NSX_TIMEOUT=40 nsx curl -g -sS --max-time 30 -o "$WORK/r.out" "http://[$A6]/r.bin" ||
-	fail "curl -g http://[$A6]/r.bin failed"
-cmp -s "$WORK/r.out" "$WWW/r.bin" || fail "curl -g over IPv6: the body differs"
-log "curl -g http://[$A6]/r.bin: byte-exact"
-host_stop
+fetch_and_stop "over IPv6"
 ND='icmpv6.type >= 130 && icmpv6.type <= 137 || icmpv6.type == 143'
 must_counts "$PCAP" \
 	"IPv6 TCP segments from tapir" "$SEL && tcp" -ge 100 \
@@ -68,11 +74,7 @@ log "trace: tcp lines with [$A6]:80, $n ip6 'tx' lines of TCP"
 PCAP=$WORK/dth.pcap
 pers_host_start "${V6[@]}" --serve "http=$WWW" --pcap "$PCAP" --personality dth
 SEL="eth.src == $HOST_MAC && ipv6"
-NSX_TIMEOUT=40 nsx curl -g -sS --max-time 30 -o "$WORK/r.out" "http://[$A6]/r.bin" ||
-	fail "curl -g with dth failed"
-cmp -s "$WORK/r.out" "$WWW/r.bin" || fail "curl -g with dth: the body differs"
-log "curl -g with dth: byte-exact"
-host_stop
+fetch_and_stop "with dth"
 DTH='tcp.flags & 0x800'
 must_counts "$PCAP" \
 	"IPv6 data segments from tapir" "$SEL && tcp.len > 0" -ge 100 \

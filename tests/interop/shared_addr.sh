@@ -26,9 +26,7 @@ require_root nft curl python3 capsh dumpcap
 
 A_ADDR=10.78.0.1
 B_ADDR=10.78.0.2
-sh_pair
-nsx ip addr add "$A_ADDR/24" dev vA || fail "vA"
-nsb ip addr add "$B_ADDR/24" dev vB || fail "vB"
+sh_pair4 "$A_ADDR" "$B_ADDR"
 
 mkdir -p "$WORK/tapir" "$WORK/kernelA" "$WORK/kernelB"
 head -c 100000 /dev/urandom >"$WORK/tapir/t.bin"

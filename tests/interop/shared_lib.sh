@@ -5,6 +5,7 @@
 #
 #   source "$(dirname "$0")/shared_lib.sh"
 #   sh_pair                      # A and B, vA and vB up, no addresses yet
+#   sh_pair4 A_ADDR B_ADDR       # the same, with IPv4 addresses (/24) on vA and vB
 #   nsb CMD...                   # CMD in B, under timeout
 #   sh_rules0                    # remembers A's ruleset (ruleset_as_before)
 #   shared_start ARGS...         # tapir host --iface vA --shared-addr ARGS; HOST_*
@@ -45,6 +46,13 @@ sh_pair() {
 	fi
 	ip link add vA netns "$NS" type veth peer name vB netns "$NSB" || fail "cannot create the veth pair"
 	nsx ip link set vA up && nsb ip link set vB up && nsb ip link set lo up || fail "vA, vB up"
+}
+
+# sh_pair4 A B: sh_pair, then A/24 on vA and B/24 on vB
+sh_pair4() {
+	sh_pair
+	nsx ip addr add "$1/24" dev vA || fail "vA"
+	nsb ip addr add "$2/24" dev vB || fail "vB"
 }
 
 sh_rules0() { RULES0=$(nsx nft list ruleset) || fail "nft list ruleset"; }

@@ -51,20 +51,27 @@ static void print_addr(const char *what, const struct sockaddr_in *a)
 	fprintf(stderr, "%s %s:%u\n", what, b, ntohs(a->sin_port));
 }
 
+/* a raw socket(2) of TYPE with the int option LEVEL/OPT set to 1 */
+static int sock_with(int type, int level, int opt)
+{
+	int s = (int)syscall(SYS_socket, AF_INET, type, 0), one = 1;
+	if (s < 0)
+		die_errno("socket");
+	if (syscall(SYS_setsockopt, s, level, opt, &one, sizeof(one)) < 0)
+		die_errno("setsockopt");
+	return s;
+}
+
 static int get(const char *ip, int port, const char *path)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	socklen_t len = sizeof(a);
 	char buf[65536], req[512];
-	int s, one = 1, in_body = 0, tail = 0;
+	int s, in_body = 0, tail = 0;
 	ssize_t r;
 	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1)
 		return fprintf(stderr, "prog_rawsys: bad address %s\n", ip), 2;
-	s = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		die_errno("socket");
-	if (syscall(SYS_setsockopt, s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
-		die_errno("setsockopt");
+	s = sock_with(SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP, TCP_NODELAY);
 	if (syscall(SYS_connect, s, &a, sizeof(a)) < 0)
 		die_errno("connect");
 	if (syscall(SYS_getsockname, s, &a, &len) < 0)
@@ -95,13 +102,9 @@ static int serve(int port, const char *file, int n)
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	socklen_t len;
 	char buf[65536], hdr[128];
-	int s, c, f, one = 1;
+	int s, c, f;
 	ssize_t r;
-	s = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
-	if (s < 0)
-		die_errno("socket");
-	if (syscall(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-		die_errno("setsockopt");
+	s = sock_with(SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR);
 	if (syscall(SYS_bind, s, &a, sizeof(a)) < 0)
 		die_errno("bind");
 	if (syscall(SYS_listen, s, 16) < 0)

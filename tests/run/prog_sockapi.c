@@ -98,28 +98,32 @@ static void listen_checks(void)
 	close(l2);
 }
 
+/* wait for a non-blocking connect to finish and say its SO_ERROR */
+static void say_so_error(const char *what, int fd)
+{
+	int e = 0;
+	socklen_t len = sizeof(e);
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+
+	poll(&p, 1, 5000);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+	sayv(what, e ? en(e) : "0");
+}
+
 static void connect_checks(void)
 {
-	int fd = tcp(0), e = 0;
-	socklen_t len = sizeof(e);
-	struct pollfd p;
+	int fd = tcp(0);
 
 	say("connect_refused", connect(fd, (struct sockaddr *)&closed, sizeof(closed)));
 	close(fd);
 	fd = tcp(1);
 	say("nb_connect", connect(fd, (struct sockaddr *)&peer, sizeof(peer)));
-	p = (struct pollfd){.fd = fd, .events = POLLOUT};
-	poll(&p, 1, 5000);
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
-	sayv("nb_connect_so_error", e ? en(e) : "0");
+	say_so_error("nb_connect_so_error", fd);
 	say("connect_again", connect(fd, (struct sockaddr *)&peer, sizeof(peer)));
 	close(fd);
 	fd = tcp(1);
 	say("nb_refused", connect(fd, (struct sockaddr *)&closed, sizeof(closed)));
-	p = (struct pollfd){.fd = fd, .events = POLLOUT};
-	poll(&p, 1, 5000);
-	getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
-	sayv("nb_refused_so_error", e ? en(e) : "0");
+	say_so_error("nb_refused_so_error", fd);
 	close(fd);
 }
 

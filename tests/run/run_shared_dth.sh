@@ -13,33 +13,14 @@
 #     kernel sends no RST, and B's kernel never sets the bit;
 #   - the bodies are byte-exact, and A's nftables ruleset is as before.
 source "$(dirname "$0")/lib_run.sh"
+# shellcheck source=tests/interop/shared_lib.sh
+source "$(dirname "$0")/../interop/shared_lib.sh"
 require_run curl python3 cmp dumpcap nft
 
 A_ADDR=10.79.0.1
 B_ADDR=10.79.0.2
-NSB=""
 
-cleanup_b() {
-	local rc=$? p
-	if [[ -n $NSB ]]; then
-		for p in $(ip netns pids "$NSB" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		timeout 10 ip netns del "$NSB" 2>/dev/null
-	fi
-	(exit "$rc")
-	_cleanup
-}
-
-ns_create
-NSB="tapir-synspeed-b-$$-$RANDOM"
-trap cleanup_b EXIT
-timeout 10 ip netns add "$NSB" || { NSB=""; fail "cannot create namespace B"; }
-nsb() { timeout -k 5 "${NSX_TIMEOUT:-30}" ip netns exec "$NSB" "$@"; }
-nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-ip link add vA netns "$NS" type veth peer name vB netns "$NSB" || fail "cannot create the veth pair"
-nsx ip addr add "$A_ADDR/24" dev vA && nsx ip link set vA up || fail "vA"
-nsb ip addr add "$B_ADDR/24" dev vB && nsb ip link set vB up && nsb ip link set lo up || fail "vB"
+sh_pair4 "$A_ADDR" "$B_ADDR"
 
 mkdir -p "$WORK/www"
 head -c 300000 /dev/urandom >"$WORK/www/r.bin"
@@ -51,7 +32,7 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.1
 done
 nsb curl -sf -o /dev/null "http://$B_ADDR:8080/s.bin" || fail "python's http.server does not answer"
-RULES0=$(nsx nft list ruleset) || fail "nft list ruleset"
+sh_rules0
 
 PCAP=$WORK/dth.pcap
 timeout -k 5 60 ip netns exec "$NSB" dumpcap -q -i vB -w "$PCAP" >/dev/null 2>"$WORK/dumpcap.err" &
@@ -79,7 +60,7 @@ for f in r s r2; do
 	cmp -s "$WORK/$f.got" "$WORK/www/${f%2}.bin" || fail "$f: the body differs ($(stat -c %s "$WORK/$f.got" 2>/dev/null) bytes)"
 done
 log "curl under tapir run --shared-addr --personality dth: 300000 + 5000 + 300000 bytes, byte-exact"
-[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "the ruleset differs after tapir run: $(nsx nft list ruleset)"
+ruleset_as_before "after tapir run"
 
 DTH='tcp.flags & 0x800'
 CLIENT="ip.src == $A_ADDR && tcp.dstport == 8080"

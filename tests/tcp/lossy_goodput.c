@@ -17,44 +17,6 @@
 
 #include "tcpsim.h"
 
-struct xfer {
-	struct sim *sim;
-	struct tapir_tcp *lis, *a, *b;
-	size_t total, sent, rcvd;
-	bool shut, eof, bad;
-};
-
-static bool step(void *arg)
-{
-	static uint8_t buf[65536];
-	struct xfer *x = arg;
-	int err;
-	long r;
-	if (!x->b)
-		x->b = tapir_tcp_accept(x->lis, &err);
-	while (x->sent < x->total && tapir_tcp_writable(x->a)) {
-		size_t n = x->total - x->sent < sizeof(buf) ? x->total - x->sent : sizeof(buf);
-		memset(buf, (int)(x->sent >> 16), n);
-		r = tapir_tcp_send(x->a, buf, n, x->sim->now);
-		if (r <= 0)
-			break;
-		x->sent += (size_t)r;
-	}
-	if (x->sent == x->total && !x->shut) {
-		tapir_tcp_shutdown(x->a, TAPIR_SHUT_WR, x->sim->now);
-		x->shut = true;
-	}
-	while (x->b && !x->eof && (r = tapir_tcp_recv(x->b, buf, sizeof(buf), x->sim->now)) != -EAGAIN) {
-		if (r <= 0) {
-			x->eof = r == 0;
-			x->bad = r < 0;
-			break;
-		}
-		x->rcvd += (size_t)r;
-	}
-	return x->eof || x->bad;
-}
-
 int main(int argc, char **argv)
 {
 	size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 4;
@@ -66,7 +28,7 @@ int main(int argc, char **argv)
 		struct tapir_config cfg;
 		struct tapir_memlink_params lp;
 		struct sim sim;
-		struct xfer x = {.sim = &sim, .total = mb << 20};
+		struct sim_bulk x = {.total = mb << 20, .limit = mb << 20};
 		tapir_time_t t0;
 		const struct tapir_stats *st;
 		tapir_config_default(&cfg);
@@ -85,13 +47,9 @@ int main(int argc, char **argv)
 		lp.reorder_extra_us = lp.delay_us;
 		lp.tso = getenv("TSO") != NULL;
 		sim_init(&sim, &cfg, &lp);
-		x.lis = tapir_tcp_new(sim.st[1]);
-		tapir_tcp_bind(x.lis, 0, 5001);
-		tapir_tcp_listen(x.lis, 8);
-		x.a = tapir_tcp_new(sim.st[0]);
-		tapir_tcp_connect(x.a, SIM_B, 5001, sim.now);
+		sim_bulk_start(&x, &sim, 5001);
 		t0 = sim.now;
-		sim_run(&sim, sim.now + TAPIR_SEC(36000), step, &x);
+		sim_run(&sim, sim.now + TAPIR_SEC(36000), sim_bulk_step, &x);
 		st = tapir_stats(sim.st[0]);
 		printf("seed %u: %zu of %zu bytes in %.2f s: %.3f MB/s; retransmits %llu fast %llu "
 		       "timeouts %llu lost-rexmit %llu spurious %llu segments %llu tlp %llu rack-lost %llu\n",

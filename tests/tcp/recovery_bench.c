@@ -19,54 +19,31 @@
 
 #define CHUNK 65536
 
+/* the bulk transfer, in 64 KB requests when CHUNKED */
 struct xfer {
-	struct sim *sim;
-	struct tapir_tcp *lis, *a, *b;
-	size_t total, sent, rcvd, limit; /* LIMIT: A writes up to here */
-	bool chunked, shut, eof, bad;
+	struct sim_bulk b;
+	bool chunked;
 	uint32_t tail_seq; /* the request's last segment, dropped once */
 	unsigned tail_dropped;
 };
 
-static void send_some(struct xfer *x)
+/* chunked: the next request once the last is all acknowledged */
+static void next_chunk(struct xfer *x)
 {
-	static uint8_t buf[65536];
-	long r;
-	if (x->chunked && x->sent == x->limit && x->rcvd == x->sent && x->limit < x->total)
-		x->limit = x->limit + CHUNK < x->total ? x->limit + CHUNK : x->total;
-	while (x->sent < x->limit && tapir_tcp_writable(x->a)) {
-		size_t n = x->limit - x->sent < sizeof(buf) ? x->limit - x->sent : sizeof(buf);
-		memset(buf, (int)(x->sent >> 16), n);
-		r = tapir_tcp_send(x->a, buf, n, x->sim->now);
-		if (r <= 0)
-			break;
-		x->sent += (size_t)r;
-	}
+	struct sim_bulk *b = &x->b;
+	if (x->chunked && b->sent == b->limit && b->rcvd == b->sent && b->limit < b->total)
+		b->limit = b->limit + CHUNK < b->total ? b->limit + CHUNK : b->total;
 }
 
 static bool step(void *arg)
 {
-	static uint8_t buf[65536];
 	struct xfer *x = arg;
-	int err;
-	long r;
-	if (!x->b)
-		x->b = tapir_tcp_accept(x->lis, &err);
-	send_some(x);
-	if (x->sent == x->total && !x->shut) {
-		tapir_tcp_shutdown(x->a, TAPIR_SHUT_WR, x->sim->now);
-		x->shut = true;
-	}
-	while (x->b && !x->eof && (r = tapir_tcp_recv(x->b, buf, sizeof(buf), x->sim->now)) != -EAGAIN) {
-		if (r <= 0) {
-			x->eof = r == 0;
-			x->bad = r < 0;
-			break;
-		}
-		x->rcvd += (size_t)r;
-	}
-	send_some(x);
-	return x->eof || x->bad;
+	bool done;
+	next_chunk(x);
+	done = sim_bulk_step(&x->b);
+	next_chunk(x);
+	sim_bulk_send(&x->b);
+	return done;
 }
 
 /* Tail loss: the first copy of a segment A -> B with PSH (the end of a
@@ -97,7 +74,7 @@ static struct result run(size_t total, double loss, bool tail, bool rack, unsign
 	struct tapir_config cfg;
 	struct tapir_memlink_params lp;
 	struct sim sim;
-	struct xfer x = {.sim = &sim, .total = total, .limit = tail ? 0 : total, .chunked = tail};
+	struct xfer x = {.b = {.total = total, .limit = tail ? 0 : total}, .chunked = tail};
 	const struct tapir_stats *st;
 	tapir_time_t t0;
 	tapir_config_default(&cfg);
@@ -111,18 +88,14 @@ static struct result run(size_t total, double loss, bool tail, bool rack, unsign
 		sim.drop = drop_tail;
 		sim.drop_arg = &x;
 	}
-	x.lis = tapir_tcp_new(sim.st[1]);
-	tapir_tcp_bind(x.lis, 0, 5001);
-	tapir_tcp_listen(x.lis, 8);
-	x.a = tapir_tcp_new(sim.st[0]);
-	tapir_tcp_connect(x.a, SIM_B, 5001, sim.now);
+	sim_bulk_start(&x.b, &sim, 5001);
 	t0 = sim.now;
 	sim_run(&sim, sim.now + TAPIR_SEC(36000), step, &x);
 	st = tapir_stats(sim.st[0]);
 	struct result r = {(double)(sim.now - t0) / 1e6, st->tcp_retransmits, st->tcp_timeouts,
 			   st->tcp_tlp_probes};
-	if (x.rcvd != x.total)
-		fprintf(stderr, "seed %u: %zu of %zu bytes arrived\n", seed, x.rcvd, x.total);
+	if (x.b.rcvd != x.b.total)
+		fprintf(stderr, "seed %u: %zu of %zu bytes arrived\n", seed, x.b.rcvd, x.b.total);
 	sim_fini(&sim);
 	return r;
 }

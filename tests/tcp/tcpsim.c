@@ -1,5 +1,6 @@
 #include "tcpsim.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -573,6 +574,54 @@ bool sim_xfer_step(void *arg)
 	while ((r = tapir_tcp_recv(x->to, x->out + x->got, x->len - x->got, x->sim->now)) > 0)
 		x->got += (size_t)r;
 	return x->got == x->len;
+}
+
+void sim_bulk_start(struct sim_bulk *x, struct sim *sim, uint16_t port)
+{
+	x->sim = sim;
+	x->lis = tapir_tcp_new(sim->st[1]);
+	tapir_tcp_bind(x->lis, 0, port);
+	tapir_tcp_listen(x->lis, 8);
+	x->a = tapir_tcp_new(sim->st[0]);
+	tapir_tcp_connect(x->a, SIM_B, port, sim->now);
+}
+
+void sim_bulk_send(struct sim_bulk *x)
+{
+	static uint8_t buf[65536];
+	long r;
+	while (x->sent < x->limit && tapir_tcp_writable(x->a)) {
+		size_t n = x->limit - x->sent < sizeof(buf) ? x->limit - x->sent : sizeof(buf);
+		memset(buf, (int)(x->sent >> 16), n);
+		r = tapir_tcp_send(x->a, buf, n, x->sim->now);
+		if (r <= 0)
+			break;
+		x->sent += (size_t)r;
+	}
+}
+
+bool sim_bulk_step(void *arg)
+{
+	static uint8_t buf[65536];
+	struct sim_bulk *x = arg;
+	int err;
+	long r;
+	if (!x->b)
+		x->b = tapir_tcp_accept(x->lis, &err);
+	sim_bulk_send(x);
+	if (x->sent == x->total && !x->shut) {
+		tapir_tcp_shutdown(x->a, TAPIR_SHUT_WR, x->sim->now);
+		x->shut = true;
+	}
+	while (x->b && !x->eof && (r = tapir_tcp_recv(x->b, buf, sizeof(buf), x->sim->now)) != -EAGAIN) {
+		if (r <= 0) {
+			x->eof = r == 0;
+			x->bad = r < 0;
+			break;
+		}
+		x->rcvd += (size_t)r;
+	}
+	return x->eof || x->bad;
 }
 
 void sim_transfer(struct sim *sim, struct tapir_tcp *from, struct tapir_tcp *to, size_t len,

@@ -188,6 +188,22 @@ struct sim_xfer {
 };
 bool sim_xfer_step(void *arg);
 
+/* A bulk transfer for the benches (figures, not tests): A sends TOTAL
+ * bytes (a pattern), no further than LIMIT so far, and shuts down once
+ * all is sent; B reads and drops.  sim_bulk_start makes B's listener on
+ * PORT and A's connect; sim_bulk_step (a sim_run condition) accepts, sends
+ * what the window takes (sim_bulk_send), reads, and is true once B saw
+ * the end or an error. */
+struct sim_bulk {
+	struct sim *sim;
+	struct tapir_tcp *lis, *a, *b;
+	size_t total, limit, sent, rcvd;
+	bool shut, eof, bad;
+};
+void sim_bulk_start(struct sim_bulk *x, struct sim *sim, uint16_t port);
+void sim_bulk_send(struct sim_bulk *x);
+bool sim_bulk_step(void *arg);
+
 /* Frames made by hand, for injection: the Ethernet header from stack
  * FROM's MAC to TO's (0: A, 1: B), of TYPE; the IPv6 header of PLEN bytes
  * of NXT, hop limit 64; each returns where its payload goes.  A UDP

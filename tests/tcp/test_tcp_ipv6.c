@@ -149,6 +149,18 @@ static bool cli_done(void *arg)
 	return p->connected || (p->cli_ev & (TAPIR_EV_ERROR | TAPIR_EV_HUP));
 }
 
+/* A fresh client on A connects to DST:PORT; runs until it is up or has
+ * failed, which must happen within FOR. */
+static void cli_connect(struct sim *sim, struct pair *p, const struct tapir_ip *dst, uint16_t port,
+			tapir_time_t for_)
+{
+	memset(p, 0, sizeof(*p));
+	p->cli = tapir_tcp_new(sim->st[0]);
+	tapir_tcp_set_event(p->cli, pair_cli_event, p);
+	assert_int_equal(tapir_tcp_connect_addr(p->cli, dst, port, sim->now), 0);
+	assert_true(sim_run(sim, sim->now + for_, cli_done, p));
+}
+
 /* RFC 9293 3.10.7.1: a SYN to a port nobody listens on gets a RST, over
  * IPv6 as over IPv4; an IPv6-only listener is such a port for IPv4. */
 static void test_v6_rst_closed_port(void **state)
@@ -158,11 +170,7 @@ static void test_v6_rst_closed_port(void **state)
 	struct tapir_ip any = {{0}}, b = ip6(B6), b4 = tapir_ip_from_v4(SIM_B);
 	(void)state;
 	v6_up(&sim, NULL);
-	memset(&p, 0, sizeof(p));
-	p.cli = tapir_tcp_new(sim.st[0]);
-	tapir_tcp_set_event(p.cli, pair_cli_event, &p);
-	assert_int_equal(tapir_tcp_connect_addr(p.cli, &b, 81, sim.now), 0);
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(5), cli_done, &p));
+	cli_connect(&sim, &p, &b, 81, TAPIR_SEC(5));
 	assert_false(p.connected);
 	assert_int_equal(tapir_tcp_error(p.cli), ECONNREFUSED);
 	assert_int_equal(tapir_stats(sim.st[1])->tcp_rst_sent, 1);
@@ -235,12 +243,8 @@ static void test_v6_icmp_errors(void **state)
 	static uint8_t buf[100000];
 	(void)state;
 	v6_up(&sim, NULL);
-	memset(&p, 0, sizeof(p));
-	p.cli = tapir_tcp_new(sim.st[0]);
-	tapir_tcp_set_event(p.cli, pair_cli_event, &p);
-	assert_int_equal(tapir_tcp_connect_addr(p.cli, &n, 80, sim.now), 0);
 	/* (long before the SYN retries would run out) */
-	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(10), cli_done, &p));
+	cli_connect(&sim, &p, &n, 80, TAPIR_SEC(10));
 	assert_int_equal(tapir_tcp_error(p.cli), EHOSTUNREACH);
 	tapir_tcp_close(p.cli, sim.now);
 

@@ -116,22 +116,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-static unsigned locked(struct tapir_net *net, const unsigned *v)
-{
-	unsigned r;
-	tapir_net_lock(net);
-	r = *v;
-	tapir_net_unlock(net);
-	return r;
-}
-
 /* Waits (boundedly, by polling the count) until the relay has ended. */
 static int wait_done(struct net_pair *p, struct svc *s, unsigned n)
 {
 	int err;
-	for (int i = 0; i < 20000 && locked(p->b, &s->done) < n; i++)
+	for (int i = 0; i < 20000 && net_locked_read(p->b, &s->done) < n; i++)
 		usleep(500);
-	assert_int_equal(locked(p->b, &s->done), n);
+	assert_int_equal(net_locked_read(p->b, &s->done), n);
 	tapir_net_lock(p->b);
 	err = s->err;
 	tapir_net_unlock(p->b);
@@ -153,15 +144,19 @@ static int connect_relayed(struct net_pair *p, struct svc *s, int kfd, size_t di
 	return fd;
 }
 
-struct bulk {
+/* Pattern bytes (SEED + offset) on a kernel-side FD: kernel_writer
+ * writes LEN of them, then shuts down; kernel_reader reads to EOF,
+ * counting them in GOT, OK while each is right. */
+struct stream {
 	int fd;
-	size_t len;
 	uint8_t seed;
+	size_t len, got;
+	bool ok;
 };
 
 static void *kernel_writer(void *arg)
 {
-	struct bulk *b = arg;
+	struct stream *b = arg;
 	uint8_t buf[8192];
 	for (size_t done = 0; done < b->len;) {
 		size_t n = b->len - done < sizeof(buf) ? b->len - done : sizeof(buf);
@@ -180,17 +175,21 @@ static void kernel_pair(int sp[2])
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 }
 
-struct reader {
-	int fd;
-	size_t got;
-	uint8_t seed;
-	bool ok;
-};
+/* The start of a relay test: P and S from the state, a kernel socket
+ * pair SP whose SP[1] the service relays to, and A's connection to it. */
+static int test_start(void **state, struct net_pair **p, struct svc **s, int sp[2])
+{
+	void **st = *state;
+	*p = st[0];
+	*s = st[1];
+	kernel_pair(sp);
+	return connect_relayed(*p, *s, sp[1], 0);
+}
 
 /* Reads FD to EOF, checking the pattern. */
 static void *kernel_reader(void *arg)
 {
-	struct reader *rd = arg;
+	struct stream *rd = arg;
 	uint8_t in[65536];
 	rd->ok = true;
 	for (;;) {
@@ -210,21 +209,16 @@ static void *kernel_reader(void *arg)
  * relay ends in order (0). */
 static void relay_bytes_and_half_close(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	const size_t len = 1 << 20;
 	pthread_t tw, tr;
-	struct bulk b;
-	struct reader rd = {0};
+	struct stream b, rd;
 	uint8_t buf[8192];
 	size_t got = 0;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
-	b = (struct bulk){sp[0], len, 7};
-	rd.fd = sp[0];
-	rd.seed = 3;
+	b = (struct stream){.fd = sp[0], .seed = 7, .len = len};
+	rd = (struct stream){.fd = sp[0], .seed = 3};
 	assert_int_equal(pthread_create(&tw, NULL, kernel_writer, &b), 0);
 	assert_int_equal(pthread_create(&tr, NULL, kernel_reader, &rd), 0);
 	for (size_t sent = 0; sent < len;) {
@@ -280,14 +274,11 @@ static void relay_discards_filler(void **state)
  * with ECONNRESET. */
 static void relay_tapir_reset(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	struct linger lg = {1, 0};
 	char c;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
 	assert_int_equal(tapir_send(p->a, fd, "x", 1, 0), 1);
 	assert_int_equal(read(sp[0], &c, 1), 1);
 	assert_int_equal(tapir_setsockopt(p->a, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
@@ -301,14 +292,11 @@ static void relay_tapir_reset(void **state)
  * ECONNRESET, and A's connection is reset. */
 static void relay_kernel_reset(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	char c;
 	struct pollfd pf;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
 	assert_int_equal(tapir_send(p->a, fd, "unread", 6, 0), 6);
 	pf = (struct pollfd){.fd = sp[0], .events = POLLIN};
 	assert_int_equal(poll(&pf, 1, 10000), 1);
@@ -323,14 +311,11 @@ static void relay_kernel_reset(void **state)
  * writes block (EAGAIN) -- the relay holds at most RELAY_BUF of it. */
 static void relay_backpressure(void **state)
 {
-	void **st = *state;
-	struct net_pair *p = st[0];
-	struct svc *s = st[1];
-	int sp[2], fd;
+	struct net_pair *p;
+	struct svc *s;
+	int sp[2], fd = test_start(state, &p, &s, sp);
 	char buf[4096];
 	size_t wrote = 0, got = 0;
-	kernel_pair(sp);
-	fd = connect_relayed(p, s, sp[1], 0);
 	fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	memset(buf, 'b', sizeof(buf));
 	for (int idle = 0; idle < 200 && wrote < (64u << 20);) {

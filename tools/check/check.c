@@ -283,6 +283,18 @@ static int ipv6_option(const char *arg, uint8_t a[16], unsigned *plen)
 	return 0;
 }
 
+/* OPT's IPv6 address and prefix (one at most, beside one IPv4), into
+ * A/PLEN; EXAMPLE shows a good one in the error */
+static void addr6_once(const char *opt, const char *arg, bool *have, uint8_t a[16], unsigned *plen,
+		       const char *example)
+{
+	if (*have)
+		die("check: %s: one IPv6 address (and one IPv4), not two", opt);
+	if (ipv6_option(arg, a, plen))
+		die("check: %s: '%s' is not an IPv6 address and prefix such as %s", opt, arg, example);
+	*have = true;
+}
+
 /* A --mode stack option: into c->stack, remembering the first one given
  * (it is an error in other modes).  0 when OPT is none of them. */
 static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, const char **first)
@@ -294,12 +306,7 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 	case 'A':
 		name = "--addr";
 		if (strchr(arg, ':')) { /* an IPv6 prefix, as tapir host takes */
-			if (s->have_addr6)
-				die("check: --addr: one IPv6 address (and one IPv4), not two");
-			if (ipv6_option(arg, s->my6, &s->my6_plen))
-				die("check: --addr: '%s' is not an IPv6 address and prefix such as fd00::9/64",
-				    arg);
-			s->have_addr6 = true;
+			addr6_once("--addr", arg, &s->have_addr6, s->my6, &s->my6_plen, "fd00::9/64");
 			break;
 		}
 		if (s->have_addr)
@@ -340,12 +347,8 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 	case 'P':
 		name = "--peer-addr";
 		if (strchr(arg, ':')) {
-			if (s->have_peer6)
-				die("check: --peer-addr: one IPv6 address (and one IPv4), not two");
-			if (ipv6_option(arg, s->peer6, &s->peer6_plen))
-				die("check: --peer-addr: '%s' is not an IPv6 address and prefix such as fd00::1/64",
-				    arg);
-			s->have_peer6 = true;
+			addr6_once("--peer-addr", arg, &s->have_peer6, s->peer6, &s->peer6_plen,
+				   "fd00::1/64");
 			break;
 		}
 		if (tapir_parse_cidr(arg, &s->peer, &s->peer_plen) || s->peer_plen == 0)

@@ -42,6 +42,19 @@ static void put_attr(struct nlmsghdr *n, unsigned short type, const void *data, 
 	n->nlmsg_len = NLMSG_ALIGN(n->nlmsg_len) + RTA_ALIGN(a->rta_len);
 }
 
+/* Clears the request of SIZE bytes that starts with header N and makes it a
+ * TYPE request with a BODY-byte fixed part (attributes come after) for
+ * address FAMILY: the body's first byte, in rtmsg and ndmsg alike (the
+ * rtgenmsg all rtnetlink bodies start with). */
+static void req_init(struct nlmsghdr *n, size_t size, size_t body, unsigned short type, int family)
+{
+	memset(n, 0, size);
+	n->nlmsg_len = NLMSG_LENGTH(body);
+	n->nlmsg_type = type;
+	n->nlmsg_flags = NLM_F_REQUEST;
+	((struct rtgenmsg *)NLMSG_DATA(n))->rtgen_family = (unsigned char)family;
+}
+
 /* Sends request N and reads its answer into BUF: the answer's header, or
  * NULL (an error answer, or none). */
 static struct nlmsghdr *ask(int fd, struct nlmsghdr *n, char *buf, size_t len)
@@ -63,6 +76,17 @@ static struct nlmsghdr *ask(int fd, struct nlmsghdr *n, char *buf, size_t len)
 	return NULL;
 }
 
+/* Request N with its one attribute TYPE (LEN bytes of DATA) added, sent:
+ * the answer (in BUF) if it is of type WANT, else NULL. */
+static struct nlmsghdr *ask_with(int fd, struct nlmsghdr *n, unsigned short type, const void *data,
+				 unsigned len, char *buf, size_t buflen, unsigned short want)
+{
+	struct nlmsghdr *a;
+	put_attr(n, type, data, len);
+	a = ask(fd, n, buf, buflen);
+	return a && a->nlmsg_type == want ? a : NULL;
+}
+
 int syn_hop_route(int fd, const struct nu_addr *dst, struct syn_hop *h)
 {
 	struct {
@@ -76,14 +100,11 @@ int syn_hop_route(int fd, const struct nu_addr *dst, struct syn_hop *h)
 	struct rtmsg *rt;
 	struct rtattr *at;
 	int left;
-	memset(&req, 0, sizeof(req));
-	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.r));
-	req.n.nlmsg_type = RTM_GETROUTE;
-	req.n.nlmsg_flags = NLM_F_REQUEST;
-	req.r.rtm_family = (unsigned char)dst->family;
+	req_init(&req.n, sizeof(req), sizeof(req.r), RTM_GETROUTE, dst->family);
 	req.r.rtm_dst_len = (unsigned char)(alen * 8);
-	put_attr(&req.n, RTA_DST, dst->family == AF_INET6 ? (const void *)dst->u.v6 : &dst->u.v4, alen);
-	if (!(a = ask(fd, &req.n, buf, sizeof(buf))) || a->nlmsg_type != RTM_NEWROUTE)
+	a = ask_with(fd, &req.n, RTA_DST, dst->family == AF_INET6 ? (const void *)dst->u.v6 : &dst->u.v4,
+		     alen, buf, sizeof(buf), RTM_NEWROUTE);
+	if (!a)
 		return -1;
 	rt = NLMSG_DATA(a);
 	/* only a plain unicast route: local, broadcast, blackhole, multipath
@@ -119,14 +140,11 @@ int syn_hop_mac(int fd, const struct syn_hop *h, uint8_t mac[6])
 	struct ndmsg *nd;
 	struct rtattr *at;
 	int left;
-	memset(&req, 0, sizeof(req));
-	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(req.nd));
-	req.n.nlmsg_type = RTM_GETNEIGH;
-	req.n.nlmsg_flags = NLM_F_REQUEST;
-	req.nd.ndm_family = (unsigned char)h->family;
+	req_init(&req.n, sizeof(req), sizeof(req.nd), RTM_GETNEIGH, h->family);
 	req.nd.ndm_ifindex = h->ifindex;
-	put_attr(&req.n, NDA_DST, h->addr, h->family == AF_INET6 ? 16 : 4);
-	if (!(a = ask(fd, &req.n, buf, sizeof(buf))) || a->nlmsg_type != RTM_NEWNEIGH)
+	a = ask_with(fd, &req.n, NDA_DST, h->addr, h->family == AF_INET6 ? 16 : 4, buf, sizeof(buf),
+		     RTM_NEWNEIGH);
+	if (!a)
 		return -1;
 	nd = NLMSG_DATA(a);
 	/* a MAC the kernel itself would send to now (STALE included: it
