@@ -311,12 +311,9 @@ static bool ctl_request(struct gate *g, struct gctl *c, const struct trun_req *r
 
 static void ctl_close(struct gate *g, struct gctl *c)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		g->ctls = c->next;
+	*c->pprev = c->next; /* the list head or the previous one's next */
 	if (c->next)
-		c->next->prev = c->prev;
+		c->next->pprev = c->pprev;
 	epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	gpersona_ctl_gone(c);
@@ -358,7 +355,8 @@ static void ctl_accept(struct gate *g)
 		}
 		c->next = g->ctls;
 		if (g->ctls)
-			g->ctls->prev = c;
+			g->ctls->pprev = &c->next;
+		c->pprev = &g->ctls;
 		g->ctls = c;
 	}
 }

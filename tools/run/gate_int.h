@@ -66,7 +66,7 @@ struct gctl {
 	unsigned pid;
 	struct gpersona *persona; /* named in TRUN_HELLO: its sockets' */
 	struct gpersona *owned;   /* made by its TRUN_PERSONA: a run's own */
-	struct gctl *prev, *next; /* the gate's list, so gate_stop closes them */
+	struct gctl *next, **pprev; /* the gate's list, so gate_stop closes them */
 };
 
 struct gate {
