@@ -177,8 +177,8 @@ static void test_tlp_tail_loss(void **state)
 }
 
 /* RFC 8985 7.3: the last data segment is lost and the FIN went alone
- * after it; the probe sends the last data segment again with the FIN, its
- * SACK... no: its cumulative ACK repairs it all, with no timeout. */
+ * after it; the probe sends the last data segment again with the FIN, and
+ * the cumulative ACK it draws repairs it all, with no timeout. */
 static void test_tlp_fin(void **state)
 {
 	struct bench b;
