@@ -93,13 +93,11 @@ bool cc_ack(struct tapir_tcp *t, uint32_t acked)
 	if (t->in_recovery) {
 		if (SEQ_GEQ(t->snd_una, t->recover)) {
 			/* RFC 6582 3.2 (3), RFC 6675 5 (B): a full ACK ends
-			 * recovery */
+			 * recovery, cwnd min(ssthresh, FlightSize + SMSS)
+			 * (option 1); with PRR too, which leaves the end of
+			 * recovery to the recovery algorithm (RFC 6937 3) */
 			uint32_t f = flight(t) + t->mss;
 			t->cwnd = t->ssthresh < f ? t->ssthresh : f;
-			/* PRR (RFC 6937 3) brought the pipe down to ssthresh:
-			 * cwnd is ssthresh, as RFC 5681 3.2 (6) sets it */
-			if (tcp_prr_active(t))
-				t->cwnd = t->ssthresh;
 			t->in_recovery = false;
 			t->dupacks = 0;
 			t->nrx = 0;

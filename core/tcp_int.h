@@ -191,7 +191,7 @@ struct tcp_rack {
 	uint32_t order, sends;              /* RACK's segment's order; sends so far */
 	tapir_time_t xmit_ts, rtt, min_rtt;
 	/* RFC 6937 */
-	uint32_t prr_delivered, prr_out, recover_fs, delivered;
+	uint32_t prr_delivered, prr_out, recover_fs, delivered, newly; /* newly: SACKed by this ACK */
 	struct tcp_rackblk *b;              /* only while data is outstanding */
 };
 #define TCP_RACK_TMR_REO 1 /* RFC 8985 6.3 the reordering timer */
@@ -669,6 +669,8 @@ void tcp_prr_ack(struct tapir_tcp *t);
 /* RFC 6937: recovery starts (RecoverFS) */
 void tcp_prr_start(struct tapir_tcp *t);
 uint32_t tcp_rack_pipe(const struct tapir_tcp *t);
+/* tcp_sack.c: bytes of the SACK scoreboard below SEQ */
+uint32_t tcp_sacked_below(const struct tapir_tcp *t, uint32_t seq);
 /* the RTO fired (RFC 8985 6.3, RFC 2018 8) */
 void tcp_rack_rto(struct tapir_tcp *t);
 /* t_rack is due; false when T was freed */

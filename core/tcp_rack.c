@@ -257,8 +257,13 @@ void tcp_rack_ack(struct tapir_tcp *t, const struct tp_seg *seg, uint32_t newly)
 	struct tcp_rackblk *b = t->rack.b;
 	bool dsack = has_dsack(seg);
 	unsigned i, k;
-	/* RFC 6937 3: DeliveredData = change in SND.UNA + newly SACKed */
-	t->rack.delivered = (SEQ_GT(seg->ack, t->snd_una) ? seg->ack - t->snd_una : 0) + newly;
+	/* RFC 6937 3: DeliveredData = delta(snd.una) + delta(SACKd): what
+	 * the cumulative ACK takes off the scoreboard was delivered when it
+	 * was SACKed, and counts once (the scoreboard holds this ACK's
+	 * blocks, not yet trimmed) */
+	t->rack.delivered = (SEQ_GT(seg->ack, t->snd_una) ? seg->ack - t->snd_una : 0) + newly -
+			    tcp_sacked_below(t, seg->ack);
+	t->rack.newly = newly;
 	if (!tcp_rack_active(t))
 		return;
 	t->rack.rec_before = t->in_recovery;
@@ -447,10 +452,15 @@ void tcp_rack_recover(struct tapir_tcp *t, bool advanced)
 
 void tcp_prr_start(struct tapir_tcp *t)
 {
-	/* RFC 6937 3: at the start of recovery */
+	uint32_t before = tcp_sacked_below(t, t->snd_max);
+	/* RFC 6937 3: at the start of recovery; RecoverFS as RFC 9937 4 has
+	 * it (RFC 6937's update): without what was SACKed before this ACK,
+	 * which prr_delivered will never count, so that the reduction does
+	 * not come out deeper than ssthresh asks */
+	before = before > t->rack.newly ? before - t->rack.newly : 0;
 	t->rack.prr_delivered = 0;
 	t->rack.prr_out = 0;
-	t->rack.recover_fs = t->snd_max - t->snd_una;
+	t->rack.recover_fs = t->snd_max - t->snd_una - before;
 }
 
 void tcp_prr_ack(struct tapir_tcp *t)

@@ -134,6 +134,13 @@ static uint32_t unsacked_below(const struct tapir_tcp *t, uint32_t seq)
 	return n;
 }
 
+/* Bytes of the scoreboard below SEQ (what a cumulative ACK to SEQ takes
+ * off it: delivered already, when it was SACKed). */
+uint32_t tcp_sacked_below(const struct tapir_tcp *t, uint32_t seq)
+{
+	return SEQ_GT(seq, t->snd_una) ? seq - t->snd_una - unsacked_below(t, seq) : 0;
+}
+
 /* RFC 6675 4 SetPipe(): each unSACKed byte counts once if not lost, and
  * once more if retransmitted. */
 uint32_t tcp_sack_pipe(const struct tapir_tcp *t)

@@ -288,10 +288,11 @@ static void test_reordering_rfc6675(void **state)
 	bench_close(&b);
 }
 
-/* RFC 6937: a recovery with PRR ends with cwnd at ssthresh (the transfer
- * ends with the ACK that ends the recovery: nothing grows it after), and
- * during it no more is sent than PRR-SSRB allows: ssthresh plus the
- * one-MSS bound, from the first retransmission to the end. */
+/* RFC 6937: during a recovery with PRR no more is sent than PRR-SSRB
+ * allows: ssthresh plus the one-MSS bound, from the first retransmission
+ * to the end; the ACK that ends it sets cwnd to min(ssthresh, FlightSize
+ * + SMSS) (RFC 6582 3.2 (3)), here one segment: the transfer ends with
+ * that ACK, nothing is in flight and nothing grows cwnd after. */
 static void test_prr_recovery(void **state)
 {
 	struct bench b;
@@ -306,7 +307,8 @@ static void test_prr_recovery(void **state)
 	sim_advance(&b.sim, TAPIR_MS(100));
 	tapir_tcp_get_info(b.p.cli, &i);
 	assert_int_equal(tapir_stats(b.sim.st[0])->tcp_fast_retransmits, 1);
-	assert_int_equal(i.cwnd, i.ssthresh);
+	assert_int_equal(i.ssthresh, 10 * MSS); /* 20 segments out, halved */
+	assert_int_equal(i.cwnd, MSS);
 	r1 = copy_of(&b, 20, 1);
 	assert_non_null(r1);
 	for (size_t k = 0; k < tap_n(&b.sim, 1); k++) {
