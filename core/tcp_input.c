@@ -135,6 +135,7 @@ void tcp_handshake_done(struct tapir_tcp *t, const struct tp_seg *seg)
 	t->backoff = 0;
 	tcp_rtt_ack(t, seg);
 	t->t_rexmt = TAPIR_TIME_NEVER;
+	t->una_since = TAPIR_TIME_NEVER; /* our SYN is acknowledged: progress */
 	tcp_syn_rto(t);
 	tcp_set_state(t, TAPIR_TCP_ESTABLISHED);
 	tcp_keep_arm(t);
@@ -156,6 +157,8 @@ void tcp_update_window(struct tapir_tcp *t, uint32_t seq, uint32_t ack, uint32_t
 		t->t_persist = TAPIR_TIME_NEVER;
 		t->backoff = 0;
 	}
+	if (wnd) /* the user timeout's zero-window clock stops (tcp_timer.c) */
+		t->persist_since = TAPIR_TIME_NEVER;
 }
 
 /* RCV.WND: what we offered, from RCV.NXT to the right edge we advertised */
@@ -384,7 +387,8 @@ static void tcp_ack_advance(struct tapir_tcp *t, const struct tp_seg *seg)
 	if (t->sack_ok)
 		tcp_sack_trim(t);
 	t->backoff = 0;
-	t->first_rexmt = 0;
+	/* progress: the user timeout's clocks start again (tcp_rexmt_arm) */
+	t->una_since = t->persist_since = TAPIR_TIME_NEVER;
 	/* RFC 6298 5.2/5.3 */
 	if (t->snd_una == t->snd_max)
 		t->t_rexmt = TAPIR_TIME_NEVER;

@@ -304,7 +304,11 @@ struct tapir_tcp {
 	tapir_time_t t_rack;                /* RACK reordering timer or TLP's PTO (rack.tmr) */
 	struct tp_timer tmr;                /* in the stack's wheel at no later than the
 					     * earliest of the five (tcp_timer_set) */
-	tapir_time_t first_rexmt;           /* when the current segment was first retransmitted */
+	tapir_time_t una_since;             /* TCP_USER_TIMEOUT's clock: since the oldest
+					     * unacked send or the last ACK progress;
+					     * NEVER: nothing outstanding */
+	tapir_time_t persist_since;         /* ... and since the first zero-window probe
+					     * (NEVER: not probing) */
 	tapir_time_t last_rx;
 	unsigned unacked_segs;              /* full segments received since our last ACK */
 	unsigned quickacks;                 /* segments still ACKed at once (profile quickack) */

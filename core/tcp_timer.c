@@ -44,9 +44,40 @@ void tcp_timer_set(struct tapir_tcp *t, tapir_time_t *field, tapir_time_t when)
 		tp_timer_add(&t->s->tcp->wheel, &t->tmr, when);
 }
 
+/* TCP_USER_TIMEOUT: RFC 793's USER TIMEOUT (RFC 9293 3.8.3 keeps it), the
+ * local limit on how long sent data may remain unacknowledged before the
+ * connection is closed (RFC 5482 1; its option only advises the peer,
+ * RFC 5482 3, and is not sent).  The clock, SINCE, runs from the oldest
+ * unacknowledged send (data, SYN or FIN) and starts again at each ACK that
+ * moves SND.UNA (tcp_ack_advance); behind a zero window, from the first
+ * probe until the window opens or data is acknowledged (tcp(7): data
+ * "buffered ... untransmitted (due to zero window size)"), answered probes
+ * or not.  A timer due past the limit comes at the limit, so the abort is
+ * not late by up to a backed-off RTO. */
+static tapir_time_t uto_clamp(const struct tapir_tcp *t, tapir_time_t since, tapir_time_t when)
+{
+	tapir_time_t end;
+	if (!t->user_timeout_ms || since == TAPIR_TIME_NEVER)
+		return when;
+	end = since + TAPIR_MS(t->user_timeout_ms);
+	if (end < t->s->now)
+		end = t->s->now; /* set late, or already over: at once */
+	return when < end ? when : end;
+}
+
+static bool uto_expired(const struct tapir_tcp *t, tapir_time_t since)
+{
+	return t->user_timeout_ms && since != TAPIR_TIME_NEVER &&
+	       t->s->now - since >= TAPIR_MS(t->user_timeout_ms);
+}
+
+/* Only ever called with something outstanding: the first arm after none
+ * starts the user timeout's clock. */
 void tcp_rexmt_arm(struct tapir_tcp *t)
 {
-	tcp_timer_set(t, &t->t_rexmt, t->s->now + backed_off_rto(t));
+	if (t->una_since == TAPIR_TIME_NEVER)
+		t->una_since = t->s->now;
+	tcp_timer_set(t, &t->t_rexmt, uto_clamp(t, t->una_since, t->s->now + backed_off_rto(t)));
 }
 
 /* RFC 6298 2.2-2.4 */
@@ -98,15 +129,13 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 	bool syn = t->state == TAPIR_TCP_SYN_SENT || t->state == TAPIR_TCP_SYN_RECEIVED;
 
 	t->t_rexmt = TAPIR_TIME_NEVER;
-	if (!t->first_rexmt)
-		t->first_rexmt = s->now;
 	t->backoff++;
-	if (syn ? t->backoff > c->tcp_syn_retries : t->backoff > c->tcp_retries2) {
-		tcp_timeout_error(t);
-		return false;
-	}
-	/* RFC 9293 3.8.3 / RFC 5482: the user's own limit */
-	if (t->user_timeout_ms && s->now - t->first_rexmt >= TAPIR_MS(t->user_timeout_ms)) {
+	/* RFC 1122 4.2.3.5: "An application MUST be able to set the value for
+	 * R2 for a particular connection": the user timeout is that setting
+	 * (RFC 5482 1), a time in place of the count, in every state that
+	 * retransmits, SYN-SENT and SYN-RECEIVED too (as tcp(7)'s does) */
+	if (t->user_timeout_ms ? uto_expired(t, t->una_since)
+			       : syn ? t->backoff > c->tcp_syn_retries : t->backoff > c->tcp_retries2) {
 		tcp_timeout_error(t);
 		return false;
 	}
@@ -143,13 +172,17 @@ static bool rexmt_timeout(struct tapir_tcp *t)
 /* Returns false when T was freed. */
 static bool persist_timeout(struct tapir_tcp *t)
 {
+	bool zero = !t->snd_wnd; /* (else: the SWS override, 3.8.6.2.1) */
 	t->t_persist = TAPIR_TIME_NEVER;
 	/* RFC 9293 3.8.6.1: probing goes on as long as the peer answers; a
-	 * peer that answers nothing is as gone as one that ACKs no data */
-	if (++t->probes_unanswered > t->s->cfg.tcp_retries2) {
+	 * peer that answers nothing is as gone as one that ACKs no data.  The
+	 * user timeout bounds it even so (RFC 5482 1, uto_clamp) */
+	if (++t->probes_unanswered > t->s->cfg.tcp_retries2 || (zero && uto_expired(t, t->persist_since))) {
 		tcp_timeout_error(t);
 		return false;
 	}
+	if (zero && t->persist_since == TAPIR_TIME_NEVER)
+		t->persist_since = t->s->now;
 	if (t->backoff < TCP_MAX_BACKOFF)
 		t->backoff++;
 	/* RFC 9293 3.8.6.1: send one byte past the zero window; the peer must
@@ -158,6 +191,8 @@ static bool persist_timeout(struct tapir_tcp *t)
 	t->force = true;
 	tcp_output(t);
 	t->force = false;
+	if (t->t_persist != TAPIR_TIME_NEVER)
+		tcp_timer_set(t, &t->t_persist, uto_clamp(t, t->persist_since, t->t_persist));
 	return true;
 }
 

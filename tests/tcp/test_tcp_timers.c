@@ -170,8 +170,7 @@ static void test_rtt_estimator(void **state)
 		fprintf(stderr, "srtt %llu want %llu, rttvar %llu want %llu\n",
 			(unsigned long long)i.srtt_us, (unsigned long long)srtt,
 			(unsigned long long)i.rttvar_us, (unsigned long long)rttvar);
-		tap_dump(sim);
-	}
+		}
 	assert_true(absdiff(i.srtt_us, srtt) <= 2);
 	assert_true(absdiff(i.rttvar_us, rttvar) <= 2);
 	assert_true(absdiff(i.rto_us, rto) <= 4);
@@ -273,26 +272,184 @@ static void test_retries2_etimedout(void **state)
 	assert_int_equal(sim_sockets(sim->st[0]), 0);
 }
 
-/* RFC 5482 / RFC 9293 3.8.3: TCP_USER_TIMEOUT: data unacknowledged for
- * that long ends the connection (ETIMEDOUT), long before R2 would. */
-static void set_user_timeout(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_USER_TIMEOUT, 1000); }
+/* ---- TCP_USER_TIMEOUT (RFC 5482 1; RFC 9293 3.8.3's USER TIMEOUT, RFC
+ * 1122 4.2.3.5's R2 set by the application): what was sent and stays
+ * unacknowledged that long, counted from its sending or from the last ACK
+ * that moved SND.UNA, ends the connection with ETIMEDOUT at that instant,
+ * in place of the retry counts. */
+#define UTO_MS 1000
+
+static void set_user_timeout(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_USER_TIMEOUT, UTO_MS); }
+
+static void set_user_timeout_nodelay(struct tapir_tcp *t)
+{
+	set_user_timeout(t);
+	tapir_tcp_setopt(t, TAPIR_TCP_NODELAY, 1);
+}
 
 static const struct fx_opts utimeout_opts = {.cli_setup = set_user_timeout, .drop = drop_tcp_to, .knob = -1};
 
+/* The data blackholed: sent at T0, resent at each backed-off RTO, the
+ * connection gone at T0 + the user timeout exactly (not at a timeout's
+ * end, and not counted from the first retransmission). */
 static void test_user_timeout(void **state)
 {
 	FX_VARS(state);
-	tapir_time_t t0;
+	struct tapir_tcp_info i;
+	tapir_time_t t0, at = 0, rto;
+	size_t n = 0;
 	sim_advance(sim, TAPIR_MS(100));
+	info(p->cli, &i);
 	x->knob = 1;
 	tap_clear(sim);
 	t0 = sim->now;
 	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
 	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, p->cli));
 	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
-	assert_true(sim->now - t0 >= TAPIR_MS(1000));
-	assert_true(sim->now - t0 < TAPIR_MS(3000));
-	assert_true(tap_count(sim, 1, 0, 0, 1) < 15);
+	assert_int_equal(sim->now - t0, TAPIR_MS(UTO_MS));
+	/* sent at T0, T0 + RTO, T0 + 3 RTO ... while before the limit */
+	for (rto = i.rto_us; at < TAPIR_MS(UTO_MS); at += rto, rto *= 2, n++)
+		assert_int_equal(data_seg(sim, 1, n)->t - x->lp.delay_us, t0 + at);
+	assert_int_equal(tap_count(sim, 1, 0, 0, 1), n);
+	assert_int_equal(tapir_stats(sim->st[0])->tcp_conn_timeout, 1);
+}
+
+/* drops every segment with payload towards side 1 while the knob is set */
+static bool drop_data_to_1(void *arg, int to, const uint8_t *f, size_t len)
+{
+	size_t ihl;
+	unsigned tot, off;
+	if (!*(int *)arg || to != 1 || !is_tcp(f, len))
+		return false;
+	ihl = (size_t)(f[14] & 15) * 4;
+	tot = (unsigned)(f[16] << 8 | f[17]);
+	off = (unsigned)(f[14 + ihl + 12] >> 4) * 4;
+	return tot - ihl - off > 0;
+}
+
+static const struct fx_opts utimeout_progress_opts = {
+	.cli_setup = set_user_timeout_nodelay, .link = fx_delay_5ms, .drop = drop_data_to_1};
+
+/* An ACK that moves SND.UNA starts the clock again: "a" reaches B, "b"
+ * (sent 6 ms later) never does; the limit counts from the moment A got
+ * the ACK of "a", not from the sending of "b" nor of "a". */
+static void test_user_timeout_progress(void **state)
+{
+	FX_VARS(state);
+	tapir_time_t t_ack;
+	sim_advance(sim, TAPIR_MS(100));
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_send(p->cli, "a", 1, sim->now), 1);
+	sim_advance(sim, TAPIR_MS(6)); /* "a" is in; its ACK is delayed */
+	x->knob = 1;
+	assert_int_equal(tapir_tcp_send(p->cli, "b", 1, sim->now), 1);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, p->cli));
+	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
+	/* B's one answer: the ACK of "a" */
+	assert_int_equal(tap_n(sim, 0), 1);
+	t_ack = tap_get(sim, 0, 0)->t;
+	assert_int_equal(tap_get(sim, 0, 0)->ack, data_seg(sim, 1, 0)->seq + 1);
+	assert_true(t_ack > data_seg(sim, 1, 1)->t);
+	assert_int_equal(sim->now - t_ack, TAPIR_MS(UTO_MS));
+}
+
+/* connect() blackholed: the SYN's clock starts at its first sending.  A
+ * limit shorter than the SYN retries ends the attempt early; a longer one
+ * outlasts tcp_syn_retries (the SYN is sent on, the RTO doubling). */
+static void test_user_timeout_connect(void **state)
+{
+	static const struct {
+		unsigned uto_ms, syn_retries;
+		size_t syns; /* at 0, 1, 3, 7 s */
+	} cases[] = {{2500, 6, 2}, {10000, 2, 4}};
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct sim sim;
+		struct tapir_config cfg;
+		struct tapir_memlink_params lp;
+		struct tapir_tcp *t;
+		tapir_time_t t0;
+		int drop_to = 1;
+		tapir_config_default(&cfg);
+		cfg.tcp_syn_retries = cases[c].syn_retries;
+		tapir_memlink_params_default(&lp);
+		lp.delay_us = 0;
+		sim_init(&sim, &cfg, &lp);
+		sim.tap_on = true;
+		sim.drop = drop_tcp_to;
+		sim.drop_arg = &drop_to;
+		t = tapir_tcp_new(sim.st[0]);
+		assert_int_equal(tapir_tcp_setopt(t, TAPIR_TCP_USER_TIMEOUT, (int)cases[c].uto_ms), 0);
+		t0 = sim.now;
+		assert_int_equal(tapir_tcp_connect(t, SIM_B, 80, sim.now), 0);
+		assert_true(sim_run(&sim, sim.now + TAPIR_SEC(1000), is_closed, t));
+		assert_int_equal(tapir_tcp_error(t), ETIMEDOUT);
+		assert_int_equal(sim.now - t0, TAPIR_MS(cases[c].uto_ms));
+		assert_int_equal(tap_n(&sim, 1), cases[c].syns);
+		for (size_t k = 0; k < cases[c].syns; k++) {
+			assert_int_equal(tap_get(&sim, 1, k)->flags, TAPIR_TH_SYN);
+			assert_int_equal(tap_get(&sim, 1, k)->t - t0, (TAPIR_SEC(1) << k) - TAPIR_SEC(1));
+		}
+		tapir_tcp_close(t, sim.now);
+		sim_fini(&sim);
+	}
+}
+
+static bool only_listener(void *arg) { return sim_sockets(arg) == 1; }
+
+/* SYN-RECEIVED: the listener's limit goes to the embryo, whose SYN,ACK
+ * is never answered: gone at its first SYN,ACK + the limit (at 2.5 s,
+ * before its third SYN,ACK at 3 s). */
+static void test_user_timeout_syn_received(void **state)
+{
+	FX_VARS(state);
+	tapir_time_t t_synack;
+	assert_int_equal(tapir_tcp_setopt(p->lis, TAPIR_TCP_USER_TIMEOUT, 2500), 0);
+	puppet_syn(sim, 1000, 5000);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(sim_sockets(sim->st[1]), 2);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), only_listener, sim->st[1]));
+	assert_int_equal(tap_count(sim, 0, TAPIR_TH_SYN | TAPIR_TH_ACK, TAPIR_TH_SYN | TAPIR_TH_ACK, -1), 2);
+	/* the SYN,ACK leaves as the SYN comes (its arrival may wait for ARP) */
+	t_synack = tap_get(sim, 1, 0)->t;
+	assert_int_equal(sim->now - t_synack, TAPIR_MS(2500));
+	assert_int_equal(tap_get(sim, 0, 1)->t - x->lp.delay_us, t_synack + TAPIR_SEC(1));
+}
+
+static void set_rcvbuf_8k(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, 8192); }
+
+static const struct fx_opts utimeout_zero_window_opts = {.cli_setup = set_user_timeout,
+							 .lis_setup = set_rcvbuf_8k};
+
+/* A zero-window peer that answers every probe and never reads: without
+ * the limit the probing goes on for ever (RFC 9293 3.8.6.1, test_persist
+ * in test_tcp_flow.c); with it, the connection ends at the first probe +
+ * the limit (tcp(7): data "buffered ... untransmitted (due to zero window
+ * size)" counts too). */
+static void test_user_timeout_zero_window(void **state)
+{
+	FX_VARS(state);
+	static uint8_t buf[20000];
+	const struct tseg *probe = NULL;
+	size_t k, zw = 0, answered = 0;
+	assert_int_equal(tapir_tcp_send(p->cli, buf, sizeof(buf), sim->now), (long)sizeof(buf));
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, p->cli));
+	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
+	assert_int_equal(tapir_tcp_readable(p->srv), 8192);
+	for (k = 0; k < sim->ntap && !zw; k++)
+		if (sim->tap[k].to == 0 && sim->tap[k].win == 0)
+			zw = k + 1;
+	assert_true(zw > 0);
+	for (k = zw; k < sim->ntap; k++) {
+		if (sim->tap[k].to == 1 && !probe)
+			probe = &sim->tap[k];
+		else if (probe && sim->tap[k].to == 0 && sim->tap[k].win == 0)
+			answered++;
+	}
+	assert_non_null(probe);
+	assert_true(probe->len <= 1);
+	assert_true(answered >= 2);
+	assert_int_equal(sim->now - (probe->t - x->lp.delay_us), TAPIR_MS(UTO_MS));
 }
 
 static void set_keepalive(struct tapir_tcp *t)
@@ -495,6 +652,10 @@ int main(void)
 		FX_TEST(test_karn, &karn_opts),
 		FX_TEST(test_retries2_etimedout, &retries3_opts),
 		FX_TEST(test_user_timeout, &utimeout_opts),
+		FX_TEST(test_user_timeout_progress, &utimeout_progress_opts),
+		cmocka_unit_test(test_user_timeout_connect),
+		FX_TEST_AT(test_user_timeout_syn_received, fx_listener, NULL),
+		FX_TEST(test_user_timeout_zero_window, &utimeout_zero_window_opts),
 		FX_TEST(test_keepalive_answered, &keepalive_opts),
 		FX_TEST(test_keepalive_unanswered, &keepalive_lossy_opts),
 		FX_TEST(test_delayed_ack_one_segment, &fx_with_options),
