@@ -50,6 +50,10 @@ struct gsock {
 	bool reuseport, cork, keepalive;
 	bool more; /* a MSG_MORE send is held (TRUN_TCP_MORE): corked as by cork */
 	bool connect_pending; /* connected by a connect not yet reported so */
+	/* TCP_FASTOPEN_CONNECT with a cookie cached (RFC 7413 4.2): connect
+	 * said 0 and no SYN went yet; the gate hands the program's first
+	 * bytes to tapir itself, so they leave on the SYN */
+	bool tfo_defer;
 	/* SO_REUSEPORT: sockets bound to one port share the tapir listener of
 	 * the first (the lead; rp_lead NULL), which deals connections out to
 	 * every listening one; the others chain from it by rp_next */

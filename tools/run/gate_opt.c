@@ -112,13 +112,19 @@ static int set_tcp_level(struct gsock *gs, int name, const void *val, size_t len
 	/* RFC 7413: a listener takes data on SYNs with its cookies (the
 	 * program's accept gets the connection at once) */
 	case TCP_FASTOPEN: return t ? tapir_tcp_setopt(t, TAPIR_TCP_FASTOPEN, v) : 0;
+	/* tcp(7): the next connect asks for a cookie, or with one cached
+	 * succeeds at once and the SYN carries the first write (RFC 7413
+	 * 4.2; gate_tcp.c); Linux says EINVAL for a value other than 0 or
+	 * 1 and on a socket no longer unconnected */
+	case TCP_FASTOPEN_CONNECT:
+		if (v < 0 || v > 1 || !t || gs->state != GS_NEW)
+			return -EINVAL;
+		return tapir_tcp_setopt(t, TAPIR_TCP_FASTOPEN_CONNECT, v) < 0 ? -EINVAL : 0;
 	/* (the program writes into its end of a socket pair: the mark bounds
 	 * what the host's connection holds unsent, not that pair) */
 	case TCP_NOTSENT_LOWAT: return t ? tapir_tcp_setopt(t, TAPIR_TCP_NOTSENT_LOWAT, v) : 0;
 	}
-	/* TCP_QUICKACK, TCP_DEFER_ACCEPT, TCP_FASTOPEN_CONNECT (a connect here
-	 * completes before the program writes: a plain handshake), ...:
-	 * hints, taken */
+	/* TCP_QUICKACK, TCP_DEFER_ACCEPT, ...: hints, taken */
 	return 0;
 }
 
@@ -296,6 +302,8 @@ int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *
 	case TCP_MAXSEG: return get_tcp_opt(gs, TAPIR_TCP_MAXSEG, 536, val, len);
 	case TCP_USER_TIMEOUT: return get_tcp_opt(gs, TAPIR_TCP_USER_TIMEOUT, 0, val, len);
 	case TCP_FASTOPEN: return get_tcp_opt(gs, TAPIR_TCP_FASTOPEN, 0, val, len);
+	case TCP_FASTOPEN_CONNECT:
+		return get_tcp_opt(gs, TAPIR_TCP_FASTOPEN_CONNECT, 0, val, len);
 	case TCP_NOTSENT_LOWAT: return get_tcp_opt(gs, TAPIR_TCP_NOTSENT_LOWAT, 0, val, len);
 	case TCP_CONGESTION:
 		if (*len > 6)

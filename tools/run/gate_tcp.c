@@ -231,12 +231,73 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 	return true;
 }
 
+/* Reads the filler (proto.h) back from the gate end: the app end becomes
+ * writable. */
+static void drain_fill(struct gsock *gs)
+{
+	char buf[4096];
+	while (gs->fill) {
+		ssize_t n = recv(gs->gfd, buf, gs->fill < sizeof(buf) ? gs->fill : sizeof(buf),
+				 MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		gs->fill -= (size_t)n;
+	}
+}
+
+/* The handshake failed: the app end becomes writable (the filler read)
+ * and reads EOF, which the preload turns into the error (TRUN_EOF);
+ * SO_ERROR tells it too.  The gate end stays for its POLLHUP. */
+static void connect_failed(struct gsock *gs, int err)
+{
+	gs->err = err;
+	gs->state = GS_FAILED;
+	gs->tfo_defer = false;
+	tapir_tcp_set_event(gs->t, NULL, NULL);
+	tapir_tcp_close(gs->t, gs->g->now);
+	gs->t = NULL;
+	drain_fill(gs);
+	shutdown(gs->gfd, SHUT_WR);
+	gate_log(gs->g, "id %u connect failed: %s", gs->id, err ? strerror(err) : "shut down");
+}
+
+/* The first bytes the program wrote after a connect that Fast Open let
+ * succeed at once: tapir takes them, so its SYN carries them (RFC 7413
+ * 4.2, as much as fits in one segment; the rest follows the handshake),
+ * and what tapir did not take waits in the gate end for the relay. */
+static void tfo_feed(struct gsock *gs)
+{
+	struct gate *g = gs->g;
+	ssize_t n = recv(gs->gfd, g->buf, sizeof(g->buf), MSG_PEEK | MSG_DONTWAIT);
+	long k;
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* shut down before any byte: no SYN at all, as Linux's
+		 * shutdown of a connect still deferred */
+		connect_failed(gs, 0);
+		return;
+	}
+	k = tapir_tcp_send(gs->t, g->buf, (size_t)n, g->now);
+	if (k < 0) {
+		connect_failed(gs, (int)-k);
+		return;
+	}
+	if (recv(gs->gfd, g->buf, (size_t)k, MSG_DONTWAIT) != k) { /* taken: off the pair */
+		connect_failed(gs, EPROTO);
+		return;
+	}
+	gs->tfo_defer = false;
+	gate_watch(g, gs->gfd, 0, gs, true); /* POLLHUP only, until the relay */
+	gate_log(g, "id %u fast open: %ld bytes for the SYN", gs->id, k);
+}
+
 int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)
 {
 	int r;
 	switch (gs->state) {
 	case GS_NEW: break;
-	case GS_CONNECTING: return -EALREADY;
+	case GS_CONNECTING: return gs->tfo_defer ? -EISCONN : -EALREADY; /* Linux's */
 	case GS_FAILED: return -ECONNABORTED;
 	case GS_RELAY:
 		/* the first connect after a non-blocking one completed reports
@@ -258,30 +319,18 @@ int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)
 	gpersona_hold(gs);
 	gs->state = GS_CONNECTING;
 	gs->connect_pending = true;
+	if (r == 1) {
+		/* TCP_FASTOPEN_CONNECT with a cookie cached (tcp(7); RFC 7413
+		 * 4.2): connect succeeds at once and the SYN waits for the
+		 * first data, so the app end is writable now and the gate
+		 * watches for its bytes (tfo_feed) */
+		gs->tfo_defer = true;
+		drain_fill(gs);
+		gate_watch(gs->g, gs->gfd, EPOLLIN, gs, true);
+		return 0;
+	}
 	gate_sock_queue(gs); /* loopback may have connected already */
 	return -EINPROGRESS;
-}
-
-/* The handshake failed: the app end becomes writable (the filler read)
- * and reads EOF, which the preload turns into the error (TRUN_EOF);
- * SO_ERROR tells it too.  The gate end stays for its POLLHUP. */
-static void connect_failed(struct gsock *gs, int err)
-{
-	char buf[4096];
-	gs->err = err;
-	gs->state = GS_FAILED;
-	tapir_tcp_set_event(gs->t, NULL, NULL);
-	tapir_tcp_close(gs->t, gs->g->now);
-	gs->t = NULL;
-	while (gs->fill) {
-		ssize_t n = recv(gs->gfd, buf, gs->fill < sizeof(buf) ? gs->fill : sizeof(buf),
-				 MSG_DONTWAIT);
-		if (n <= 0)
-			break;
-		gs->fill -= (size_t)n;
-	}
-	shutdown(gs->gfd, SHUT_WR);
-	gate_log(gs->g, "id %u connect failed: %s", gs->id, strerror(err));
 }
 
 /* The next listening socket of LEAD's group (LEAD alone without
@@ -357,6 +406,10 @@ void gtcp_step(struct gsock *gs)
 	}
 	if (gs->state != GS_CONNECTING)
 		return;
+	if (gs->tfo_defer) {
+		tfo_feed(gs);
+		return;
+	}
 	st = tapir_tcp_state(gs->t);
 	if (st == TAPIR_TCP_SYN_SENT)
 		return;
