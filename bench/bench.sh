@@ -8,6 +8,8 @@
 #   tapir-run   bench/ksrv.c (the kernel's server, unmodified) under
 #               `tapir run`: the preload, the gate and the relays
 #               (docs/run.md); its srv_cpu is tapir's alone, not ksrv's
+#   tapir-host6 tapir host again, over IPv6 (bulk, RR, connections/s),
+#               each figure also as a ratio to tapir-host's IPv4 one
 #   tapir-raw   bench/tapir-raw.c: tapir's core on its raw API, one thread
 #   lwip        bench/lwip-srv.c: Debian's liblwip-dev on its raw API
 #   kernel      bench/ksrv.c (epoll) over a veth pair between two namespaces
@@ -168,6 +170,41 @@ crr_rows() {
 	load "$1" crr256 crr 7 "$SECS" 400000 256 src="$SRC"
 }
 
+# ---- IPv6 (issue 14): tapir host over the same TAP, with IPv6 addresses
+# (the kernel fd00:77::1 and the clients' fd00:77::11-18, without DAD;
+# tapir fd00:77::2), right after its IPv4 rows at the same MTU, on a fresh
+# server.  Rows "tapir-host6 METRIC" in raw.txt; report.py sets each
+# beside tapir host's IPv4 figure of this run, as a ratio.
+HOST6=fd00:77::2
+SRC6=$(echo fd00:77::{11..18} | tr ' ' ,)
+host6_server() {
+	local mtu=$1 dev=bt$ID
+	CLIENT_NS=$NS_T ADDR=$HOST6 SRC=$SRC6
+	ip -n "$NS_T" tuntap add dev "$dev" mode tap || return 1
+	ip -n "$NS_T" link set "$dev" mtu "$mtu" up
+	for a in fd00:77::1 ${SRC6//,/ }; do ip -n "$NS_T" addr add "$a/64" dev "$dev" nodad; done
+	ip netns exec "$NS_T" "${BENCH_TAPIR:-build/tapir}" host --tap "$dev" --addr 10.77.0.2/24 \
+		--addr "$HOST6/64" --serve echo,discard,chargen >"$OUT/srv.log" 2>&1 &
+	SRV_PID=$!
+	ip netns exec "$CLIENT_NS" timeout 20 "$BIN/load" wait "$ADDR" 9 10 ||
+		{ echo "bench: tapir-host6 does not answer:" >&2; cat "$OUT/srv.log" >&2; return 1; }
+}
+# host6_rows MTU: bulk both ways at MTU; at 1500 also RR and CRR (the
+# BENCH_*_ONLY variables choose as for the IPv4 rows)
+host6_rows() {
+	local mtu=$1 sys=tapir-host6
+	host6_server "$mtu" || { stop_server; return; }
+	if [[ -z ${BENCH_SCALE_ONLY:-}${BENCH_CRR_ONLY:-} ]]; then
+		load $sys "tput_k2s_$mtu" send 9 "$SECS" 262144 "$SRV_PID"
+		load $sys "tput_s2k_$mtu" recv 19 "$SECS" 262144 "$SRV_PID"
+	fi
+	if [[ $mtu == 1500 && -z ${BENCH_BULK_ONLY:-} ]]; then
+		[[ -z ${BENCH_SCALE_ONLY:-}${BENCH_CRR_ONLY:-} ]] && load $sys rr rr 7 "$SECS" 500000
+		crr_rows $sys
+	fi
+	stop_server
+}
+
 BIG=65520 # tapir's --mtu ceiling on a TAP
 echo "bench: load average $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; ${SECS} s per figure"
 echo "meta start date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg) cores=$(nproc) secs=$SECS kernel=$(uname -r) commit=$(git rev-parse --short HEAD 2>/dev/null)" >>"$RAW"
@@ -195,6 +232,7 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 	if [[ -n ${BENCH_SCALE_ONLY:-}${BENCH_CRR_ONLY:-} ]]; then
 		[[ $sys != tap-ceiling ]] && server "$sys" 1500 && crr_rows "$sys"
 		stop_server
+		[[ $sys == tapir-host ]] && host6_rows 1500
 		continue
 	fi
 	for mtu in 1500 $BIG; do
@@ -212,6 +250,7 @@ for sys in ${BENCH_ONLY:-tapir-host tapir-run tapir-raw lwip kernel tap-ceiling}
 			fi
 		fi
 		stop_server
+		[[ $sys == tapir-host ]] && host6_rows "$mtu"
 	done
 done
 stop_watchdog

@@ -15,6 +15,7 @@
  *                                              PID's RSS, and its CPU per 1-byte
  *                                              request on one more connection
  *
+ * ADDR (and src=) IPv4 or IPv6.
  * Options anywhere after ADDR PORT: src=A,B,... (client source addresses,
  * taken in turn: one address has 64k ports), echo=PORT (scale's request
  * port, default 7), slab (the kernel's socket memory too: hold, scale).
@@ -41,11 +42,47 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct sockaddr_in dst;
+/* an address of either family: ADDR and src= may be IPv4 or IPv6 */
+union sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+static union sa dst;
 static long clk_tck;
 #define MAX_SRC 16
-static struct in_addr srcs[MAX_SRC]; /* src=: the client's source addresses */
+static union sa srcs[MAX_SRC]; /* src=: the client's source addresses */
 static int nsrc;
+
+static socklen_t sa_len(const union sa *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+/* TEXT (IPv4 or IPv6) and PORT into A; false when it is neither. */
+static bool sa_parse(const char *text, int port, union sa *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, text, &a->in.sin_addr) == 1) {
+		a->in.sin_family = AF_INET;
+		a->in.sin_port = htons((uint16_t)port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, text, &a->in6.sin6_addr) == 1) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons((uint16_t)port);
+		return true;
+	}
+	return false;
+}
+
+static void sa_set_port(union sa *a, int port)
+{
+	if (a->sa.sa_family == AF_INET6)
+		a->in6.sin6_port = htons((uint16_t)port);
+	else
+		a->in.sin_port = htons((uint16_t)port);
+}
 
 static double now_s(void)
 {
@@ -143,21 +180,21 @@ static long kernel_sock_bytes(void)
  * each address offers its whole port range to each destination. */
 static void bind_src(int fd, long k)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	const union sa *a;
 	int one = 1;
 	if (!nsrc)
 		return;
-	a.sin_addr = srcs[k % nsrc];
+	a = &srcs[k % nsrc];
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+	if (bind(fd, &a->sa, sa_len(a)) < 0)
 		die("bind (src=)");
 }
 
 /* A blocking connection to TO from source number SRC, with TIMEOUT_S on
  * every call; -1 if the connect fails. */
-static int tcp_connect_to(const struct sockaddr_in *to, long src, double timeout_s)
+static int tcp_connect_to(const union sa *to, long src, double timeout_s)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	int fd = socket(to->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	struct timeval tv = {(time_t)timeout_s, (long)((timeout_s - (long)timeout_s) * 1e6)};
 	if (fd < 0)
 		die("socket");
@@ -165,7 +202,7 @@ static int tcp_connect_to(const struct sockaddr_in *to, long src, double timeout
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	bind_src(fd, src);
-	if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) < 0) {
+	if (connect(fd, &to->sa, sa_len(to)) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -375,11 +412,11 @@ static long open_until(int *fds, long have, long target, double deadline, long s
 		die("calloc");
 	while ((have < target || pending) && now_s() < deadline && now_s() < progress + STALL) {
 		while (pending < window && next < target) {
-			int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			int fd = socket(dst.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			if (fd < 0)
 				die("socket");
 			bind_src(fd, src);
-			if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0 &&
+			if (connect(fd, &dst.sa, sa_len(&dst)) < 0 &&
 			    errno != EINPROGRESS) {
 				close(fd);
 				break;
@@ -537,12 +574,12 @@ static void worker_start(struct worker *w, long src, long cap)
  * PID's CPU time per request (us), with idle connections beside it. */
 static double rr_cpu_us(long pid, int port, double secs, long *rounds)
 {
-	struct sockaddr_in to = dst;
+	union sa to = dst;
 	double end, c0;
 	long n = 0, warm = 100;
 	char b = 'x';
 	int fd;
-	to.sin_port = htons((uint16_t)port);
+	sa_set_port(&to, port);
 	*rounds = 0;
 	if ((fd = tcp_connect_to(&to, 0, 2.0)) < 0)
 		return -1;
@@ -669,14 +706,14 @@ static void *udp_sender(void *arg)
 
 static int udp_open(void)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), big = 8 << 20;
+	int fd = socket(dst.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), big = 8 << 20;
 	struct timeval tv = {0, 200000};
 	if (fd < 0)
 		die("socket");
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
+	if (connect(fd, &dst.sa, sa_len(&dst)) < 0)
 		die("connect");
 	return fd;
 }
@@ -741,7 +778,7 @@ static int take_options(int argc, char **argv)
 			char *save = NULL;
 			for (char *a = strtok_r(argv[i] + 4, ",", &save); a && nsrc < MAX_SRC;
 			     a = strtok_r(NULL, ",", &save))
-				if (inet_pton(AF_INET, a, &srcs[nsrc]) == 1)
+				if (sa_parse(a, 0, &srcs[nsrc]))
 					nsrc++;
 		} else if (!strncmp(argv[i], "echo=", 5)) {
 			opt_echo = atoi(argv[i] + 5);
@@ -766,9 +803,7 @@ int main(int argc, char **argv)
 	}
 	argc = take_options(argc, argv);
 	mode = argv[1];
-	dst.sin_family = AF_INET;
-	dst.sin_port = htons((uint16_t)atoi(argv[3]));
-	if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1) {
+	if (!sa_parse(argv[2], atoi(argv[3]), &dst)) {
 		fprintf(stderr, "load: bad address %s\n", argv[2]);
 		return 2;
 	}

@@ -225,6 +225,42 @@ def fmt(v, unit=""):
     return "%.2f" % v
 
 
+# ---- IPv6 (issue 14): tapir host over IPv6 ("tapir-host6", bench.sh's
+# host6_rows) beside its IPv4 figures of the same run
+V6_METRICS = [("bulk kernel->stack MTU 1500", "Gbit/s", "tput_k2s_1500", "gbps"),
+              ("bulk stack->kernel MTU 1500", "Gbit/s", "tput_s2k_1500", "gbps"),
+              ("bulk kernel->stack MTU " + BIG, "Gbit/s", "tput_k2s_" + BIG, "gbps"),
+              ("bulk stack->kernel MTU " + BIG, "Gbit/s", "tput_s2k_" + BIG, "gbps"),
+              ("RR 1 byte p50", "us", "rr", "p50_us"),
+              ("RR 1 byte p99", "us", "rr", "p99_us"),
+              ("connections/s (CRR)", "1/s", "crr", "cps"),
+              ("connections/s (CRR), 16 parallel", "1/s", "crr16", "cps"),
+              ("connections/s (CRR), 256 parallel", "1/s", "crr256", "cps")]
+
+
+def ipv6_rows(res):
+    """[(figure, unit, IPv4, IPv6, IPv6/IPv4)] for the rows measured."""
+    rows = []
+    for name, unit, metric, key in V6_METRICS:
+        v4, v6 = get(res, "tapir-host", metric, key), get(res, "tapir-host6", metric, key)
+        if v6 is not None or metric in res.get("tapir-host6", {}):
+            rows.append((name, unit, v4, v6, ratio(v6, v4)))
+    return rows
+
+
+def print_ipv6(rows):
+    if not rows:
+        return
+    print("\ntapir host over IPv6 against its IPv4 figures (this run; for latency "
+          "above 1 means IPv6 takes longer)")
+    head = "%-38s %-6s %12s %12s %10s" % ("figure", "unit", "IPv4", "IPv6", "IPv6/IPv4")
+    print(head)
+    print("-" * len(head))
+    for name, unit, v4, v6, r in rows:
+        print("%-38s %-6s %12s %12s %10s" % (name, unit, fmt(v4, unit), fmt(v6, unit),
+                                              "n/a" if r is None else "%.2f" % r))
+
+
 RATIOS = [("run/host", "tapir-run", "tapir-host"),
           ("host/lwIP", "tapir-host", "lwip"), ("host/kern", "tapir-host", "kernel"),
           ("host/TAP", "tapir-host", "tap-ceiling"), ("raw/lwIP", "tapir-raw", "lwip"),
@@ -252,11 +288,15 @@ def main():
         st.get("commit")))
     for n in scale_notes(res):
         print("note: " + n)
+    v6 = ipv6_rows(res)
+    print_ipv6(v6)
 
     doc = {"meta": {k: v for k, v in st.items()}, "meta_end": en,
            "figures": [{"figure": n, "unit": u, "values": v,
                         "ratios": {r[0]: ratio(v[r[1]], v[r[2]]) for r in RATIOS}}
                        for n, u, v in rows],
+           "ipv6": [{"figure": n, "unit": u, "ipv4": a, "ipv6": b, "ratio": r}
+                    for n, u, a, b, r in v6],
            "raw": res}
     with open(os.path.join(out, "bench.json"), "w") as f:
         json.dump(doc, f, indent=1, sort_keys=False)

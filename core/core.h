@@ -399,6 +399,12 @@ void ether_send_queue(struct tapir_stack *s, int ifindex, struct tp_pkt *q,
  * sent or as a transmit error.  0 or -EIO. */
 int ether_xmit(struct tapir_stack *s, int ifindex, const uint8_t *frame, size_t len,
 	       const struct tapir_tso *tso);
+/* The largest TCP super-segment (IP packet bytes, either family) link
+ * IFINDEX cuts up itself (TCP segmentation offload); 0 when it cannot (or
+ * IFINDEX < 0: no route), or when something wants to see each segment as
+ * it goes: a hook on the way out, a frame observer, a trace of TCP or of
+ * IP_TRACE (the family's IP channel). */
+unsigned ether_tso_max(const struct tapir_stack *s, int ifindex, unsigned ip_trace);
 extern const uint8_t tp_mac_broadcast[6];
 
 /* ---- arp.c ---- */
@@ -453,9 +459,7 @@ bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a);
 /* The MTU of the interface DST is routed through (0: no route). */
 unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst);
 /* The largest TCP super-segment (IPv4 packet bytes) the link towards DST
- * cuts up itself (TCP segmentation offload); 0 when it cannot, or when
- * something wants to see each segment as it goes: a hook on the way out,
- * a frame observer, a trace of IP or TCP. */
+ * cuts up itself (ether_tso_max); 0 for one of our own addresses. */
 unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst);
 
 /* ---- ip_reasm.c ---- */
@@ -527,6 +531,9 @@ int ipv6_local_iface(const struct tapir_stack *s, const uint8_t *addr, bool tent
 const uint8_t *ipv6_select_source(const struct tapir_stack *s, int ifindex, const uint8_t *dst);
 /* The path MTU to DST (RFC 8201), never below 1280; 0 without a route. */
 unsigned ipv6_path_mtu(struct tapir_stack *s, const uint8_t *dst);
+/* The largest TCP super-segment (IPv6 packet bytes) the link towards DST
+ * cuts up itself (ether_tso_max); 0 for one of our own addresses. */
+unsigned ipv6_path_tso(const struct tapir_stack *s, const uint8_t *dst);
 /* RFC 8201 4: a Packet Too Big for DST saying MTU. */
 void ipv6_pmtu_update(struct tapir_stack *s, const uint8_t *dst, uint32_t mtu);
 const char *tp_ip6_str(const uint8_t *a, char buf[46]);
@@ -617,6 +624,13 @@ static inline int tp_l4_output(struct tapir_stack *s, struct tp_pkt *p, const st
 	}
 	return ipv6_output(s, p, tapir_ip_is_any(src) ? NULL : src->b, dst->b, proto, 0, -1,
 			   flags & TP_IP_ECT0);
+}
+
+/* The largest TCP super-segment towards DST, either family (IP packet
+ * bytes; 0: none, ether_tso_max) */
+static inline unsigned tp_l4_path_tso(const struct tapir_stack *s, const struct tapir_ip *dst)
+{
+	return tapir_ip_is_v4(dst) ? ipv4_path_tso(s, tapir_ip_v4(dst)) : ipv6_path_tso(s, dst->b);
 }
 
 /* The path MTU towards DST, either family (0: no route) */

@@ -73,9 +73,12 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 		return;
 	}
 	if (p->tso_size && ifc->link->send_tso) {
-		/* TCP's super-segment: the link cuts it at tso_size */
+		/* TCP's super-segment: the link cuts it at tso_size.  TCP
+		 * follows the IPv4 header and its options, or the fixed IPv6
+		 * header (TCP sends no extension header, RFC 8200 4) */
 		const uint8_t *ip = p->data + TAPIR_ETH_HLEN;
-		uint16_t l4 = (uint16_t)(TAPIR_ETH_HLEN + (ip[0] & 15) * 4);
+		uint16_t l4 = (uint16_t)(TAPIR_ETH_HLEN +
+					 (ip[0] >> 4 == 6 ? TAPIR_IPV6_HLEN : (ip[0] & 15) * 4));
 		struct tapir_tso t = {.size = p->tso_size,
 				      .hdr_len = (uint16_t)(l4 + (ip[l4 - TAPIR_ETH_HLEN + 12] >> 4) * 4),
 				      .csum_start = l4,
@@ -99,4 +102,17 @@ int ether_xmit(struct tapir_stack *s, int ifindex, const uint8_t *frame, size_t 
 	}
 	STAT(s, tx_frames);
 	return 0;
+}
+
+unsigned ether_tso_max(const struct tapir_stack *s, int ifindex, unsigned ip_trace)
+{
+	const struct tapir_link *l;
+	if (ifindex < 0 || s->frame_fn || HOOKED(s, TAPIR_HOOK_LINK_TX) ||
+	    HOOKED(s, TAPIR_HOOK_IP_TX) || HOOKED(s, TAPIR_HOOK_TCP_TX) ||
+	    TRACE_ON(s, ip_trace | TAPIR_TR_TCP))
+		return 0;
+	l = s->ifaces[ifindex].link;
+	if (!l->send_tso || l->tso_max <= TAPIR_ETH_HLEN)
+		return 0;
+	return l->tso_max - TAPIR_ETH_HLEN < 65535 ? l->tso_max - TAPIR_ETH_HLEN : 65535;
 }

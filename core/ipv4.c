@@ -58,16 +58,9 @@ unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
 
 unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst)
 {
-	const struct tapir_link *l;
-	int i;
-	if (s->frame_fn || HOOKED(s, TAPIR_HOOK_LINK_TX) || HOOKED(s, TAPIR_HOOK_IP_TX) ||
-	    HOOKED(s, TAPIR_HOOK_TCP_TX) || TRACE_ON(s, TAPIR_TR_IP | TAPIR_TR_TCP) ||
-	    ipv4_is_local(s, dst) || (i = ipv4_route(s, dst, NULL)) < 0)
+	if (ipv4_is_local(s, dst))
 		return 0;
-	l = s->ifaces[i].link;
-	if (!l->send_tso || l->tso_max <= TAPIR_ETH_HLEN)
-		return 0;
-	return l->tso_max - TAPIR_ETH_HLEN < 65535 ? l->tso_max - TAPIR_ETH_HLEN : 65535;
+	return ether_tso_max(s, ipv4_route(s, dst, NULL), TAPIR_TR_IP);
 }
 
 static const char *proto_name(uint8_t p, char buf[12])

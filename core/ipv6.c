@@ -116,6 +116,13 @@ unsigned ipv6_path_mtu(struct tapir_stack *s, const uint8_t *dst)
 	return mtu < TAPIR_IPV6_MIN_MTU ? TAPIR_IPV6_MIN_MTU : mtu;
 }
 
+unsigned ipv6_path_tso(const struct tapir_stack *s, const uint8_t *dst)
+{
+	if (tapir_ipv6_is_loopback(dst) || ipv6_local_iface(s, dst, false) >= 0)
+		return 0;
+	return ether_tso_max(s, ipv6_route(s, dst, NULL), TAPIR_TR_IP6);
+}
+
 void ipv6_pmtu_update(struct tapir_stack *s, const uint8_t *dst, uint32_t mtu)
 {
 	struct tp_pmtu6 *e;
@@ -559,8 +566,10 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 	mtu = tapir_ipv6_is_multicast(dst) ? (s->ifaces[ifindex].mtu6 ? s->ifaces[ifindex].mtu6
 								      : s->ifaces[ifindex].mtu)
 					   : ipv6_path_mtu(s, dst);
-	/* RFC 8021: a packet that fits goes whole, never as an atomic fragment */
-	if (p->len <= mtu) {
+	/* RFC 8021: a packet that fits goes whole, never as an atomic
+	 * fragment; so does TCP's super-segment, which the link cuts into
+	 * segments that fit (ether_send) */
+	if (p->len <= mtu || p->tso_size) {
 		ipv6_send(s, ifindex, nexthop, p);
 		return 0;
 	}

@@ -475,15 +475,16 @@ static bool tcp_output_handshake(struct tapir_tcp *t)
 
 /* With segmentation offload, many segments' worth in one send: a multiple
  * of the MSS, within what the link takes in one packet (headers with all
- * options: 20 + 60 bytes).  Otherwise one MSS. */
+ * options: IPv4's 20 or IPv6's 40 bytes, and TCP's 60).  Otherwise one MSS. */
 static uint32_t tcp_send_max(struct tapir_tcp *t)
 {
-	uint32_t sent = t->snd_nxt - t->snd_una, tso = 0;
+	uint32_t sent = t->snd_nxt - t->snd_una, tso = 0, hdrs;
 	if (t->snd.len > sent + t->mss) /* (no route lookup for an ACK) */
-		tso = tapir_ip_is_v4(&t->raddr) ? ipv4_path_tso(t->s, tapir_ip_v4(&t->raddr)) : 0;
+		tso = tp_l4_path_tso(t->s, &t->raddr);
+	hdrs = (tapir_ip_is_v4(&t->raddr) ? TAPIR_IPV4_HLEN : TAPIR_IPV6_HLEN) + 60u;
 	/* (a CWR goes on one whole segment, not on a super-segment) */
-	if (tso > 80u + 2 * t->mss && !t->cwr_pending)
-		return (tso - 80) / t->mss * t->mss;
+	if (tso > hdrs + 2 * t->mss && !t->cwr_pending)
+		return (tso - hdrs) / t->mss * t->mss;
 	return t->mss;
 }
 

@@ -158,15 +158,27 @@ static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t le
 	return 0;
 }
 
-static uint32_t ntohl_(uint32_t be)
+/* One cut segment's IP header at IP (L4 bytes of IP headers, TCPLEN of
+ * TCP follow), segment K of its super-segment: IPv4's length, id (+1
+ * each) and header checksum, or IPv6's payload length; the pseudo-header
+ * sum of its TCP checksum. */
+static uint32_t tso_ip_fix(uint8_t *ip, size_t l4, size_t tcplen, size_t k)
 {
-	const uint8_t *b = (const uint8_t *)&be;
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	if (ip[0] >> 4 == 6) {
+		tapir_put16(ip + TAPIR_IPV6_PLEN, (uint16_t)(l4 - TAPIR_IPV6_HLEN + tcplen));
+		return tapir_csum_pseudo6(ip + TAPIR_IPV6_SRC, ip + TAPIR_IPV6_DST, 6,
+					  (uint32_t)tcplen);
+	}
+	tapir_put16(ip + 2, (uint16_t)(l4 + tcplen));
+	tapir_put16(ip + 4, (uint16_t)(tapir_get16(ip + 4) + k));
+	tapir_put16(ip + 10, 0);
+	tapir_put16(ip + 10, tapir_csum_fold(tapir_csum_add(0, ip, l4)));
+	return tapir_csum_pseudo(tapir_get32(ip + 12), tapir_get32(ip + 16), 6, (uint16_t)tcplen);
 }
 
 /* Segmentation offload, as the kernel does it for a TAP (GSO): the super-
- * segment is cut into segments of TSO->size payload bytes, each with the
- * headers copied, the IPv4 length, id (+1 each) and checksum, the TCP
+ * segment (IPv4 or IPv6) is cut into segments of TSO->size payload bytes,
+ * each with the headers copied and its IP fields (tso_ip_fix), the TCP
  * sequence number and checksum made anew; FIN and PSH only on the last.
  * Each then crosses the cable as any frame (and is impaired alone). */
 static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_t len,
@@ -174,35 +186,23 @@ static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_
 {
 	uint8_t seg[65536 + 128];
 	size_t hl = tso->hdr_len, l4 = tso->csum_start, ip = 14;
-	uint32_t seq0, src, dst;
-	uint16_t id;
-	if (hl > len || hl > 128 || l4 + 20 > hl || !tso->size)
+	uint32_t seq0;
+	if (hl > len || hl > 128 || l4 + 20 > hl || l4 < ip + 20 || !tso->size)
 		return -EINVAL;
-	seq0 = (uint32_t)frame[l4 + 4] << 24 | (uint32_t)frame[l4 + 5] << 16 |
-	       (uint32_t)frame[l4 + 6] << 8 | frame[l4 + 7];
-	id = (uint16_t)(frame[ip + 4] << 8 | frame[ip + 5]);
-	memcpy(&src, frame + ip + 12, 4);
-	memcpy(&dst, frame + ip + 16, 4);
+	seq0 = tapir_get32(frame + l4 + 4);
 	((struct memlink_end *)link)->m->st.tso++;
 	for (size_t off = hl, k = 0; off < len; off += tso->size, k++) {
 		size_t n = len - off < tso->size ? len - off : tso->size;
 		bool last = off + n == len;
-		uint32_t seq = seq0 + (uint32_t)(off - hl), sum;
+		uint32_t sum;
 		uint8_t *th = seg + l4;
 		memcpy(seg, frame, hl);
 		memcpy(seg + hl, frame + off, n);
-		tapir_put16(seg + ip + 2, (uint16_t)(hl - ip + n));
-		tapir_put16(seg + ip + 4, (uint16_t)(id + k));
-		tapir_put16(seg + ip + 10, 0);
-		tapir_put16(seg + ip + 10, tapir_csum_fold(tapir_csum_add(0, seg + ip, l4 - ip)));
-		th[4] = (uint8_t)(seq >> 24);
-		th[5] = (uint8_t)(seq >> 16);
-		th[6] = (uint8_t)(seq >> 8);
-		th[7] = (uint8_t)seq;
+		sum = tso_ip_fix(seg + ip, l4 - ip, hl - l4 + n, k);
+		tapir_put32(th + 4, seq0 + (uint32_t)(off - hl));
 		if (!last)
 			th[13] &= (uint8_t)~0x09; /* FIN, PSH */
 		tapir_put16(th + 16, 0);
-		sum = tapir_csum_pseudo(ntohl_(src), ntohl_(dst), 6, (uint16_t)(hl - l4 + n));
 		tapir_put16(th + 16, tapir_csum_fold(tapir_csum_add(sum, th, hl - l4 + n)));
 		memlink_send(link, seg, hl + n);
 	}

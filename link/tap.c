@@ -17,6 +17,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <tapir/wire.h>
+
 #include "link_int.h"
 
 struct tapir_tap {
@@ -28,8 +30,8 @@ struct tapir_tap {
 /* Every frame crosses with a virtio-net header in front (IFF_VNET_HDR):
  * all zero for a plain frame; for a TCP super-segment it asks the kernel
  * to cut it into MSS-sized segments and checksum each (GSO), so that one
- * write carries up to 64 KiB.  The other way, with offload on
- * (TUNSETOFFLOAD: checksum, TSO4) the kernel may hand us its TCP segments
+ * write carries up to 64 KiB, over IPv4 or IPv6.  The other way, with
+ * offload on (TUNSETOFFLOAD: checksum, TSO4, TSO6) the kernel may hand us its TCP segments
  * uncut, up to 64 KiB, with the TCP checksum left for us to complete:
  * tapir_tap_recv completes it, so the core sees an ordinary packet. */
 static int tap_send(struct tapir_link *l, const uint8_t *frame, size_t len)
@@ -43,7 +45,9 @@ static int tap_send_tso(struct tapir_link *l, const uint8_t *frame, size_t len,
 {
 	struct virtio_net_hdr h = {
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		/* the IP version says which family the kernel cuts for */
+		.gso_type = frame[TAPIR_ETH_HLEN] >> 4 == 6 ? VIRTIO_NET_HDR_GSO_TCPV6
+							    : VIRTIO_NET_HDR_GSO_TCPV4,
 		.hdr_len = tso->hdr_len,
 		.gso_size = tso->size,
 		.csum_start = tso->csum_start,
@@ -128,9 +132,11 @@ struct tapir_link *tapir_tap_link(struct tapir_tap *t) { return &t->dev.link; }
 void tapir_tap_set_tso(struct tapir_tap *t, int on)
 {
 	t->dev.link.send_tso = on ? tap_send_tso : NULL;
-	t->dev.link.tso_max = on ? 65535 + 14 : 0; /* an IPv4 packet's limit, and its Ethernet header */
+	/* an IPv4 packet's limit (IPv6 kept within it too), and its Ethernet header */
+	t->dev.link.tso_max = on ? 65535 + 14 : 0;
 	/* what the kernel may send us; a kernel without it sends whole frames */
-	(void)ioctl(t->dev.fd, TUNSETOFFLOAD, on ? (unsigned long)(TUN_F_CSUM | TUN_F_TSO4) : 0ul);
+	(void)ioctl(t->dev.fd, TUNSETOFFLOAD,
+		    on ? (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0ul);
 }
 
 int tapir_tap_fd(const struct tapir_tap *t) { return t->dev.fd; }

@@ -21,7 +21,8 @@ extern "C" {
  * segments of SIZE payload bytes itself (TCP segmentation offload): the
  * headers (HDR_LEN bytes from the frame's start) go on each, the TCP
  * checksum field holds the pseudo-header sum, to be completed per segment
- * over the bytes from CSUM_START (the field at CSUM_START + CSUM_OFFSET). */
+ * over the bytes from CSUM_START (the field at CSUM_START + CSUM_OFFSET).
+ * The packet is IPv4 or IPv6, as its version field says. */
 struct tapir_tso {
 	uint16_t size, hdr_len, csum_start, csum_offset;
 };

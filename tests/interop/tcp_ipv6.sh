@@ -8,7 +8,8 @@
 # answer IPv4 (one listener on ::, IPv4 v4-mapped).  The capture: tapir's
 # SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60) and agree ECN
 # (data ECT(0) in the traffic class), and no frame
-# from tapir has a bad checksum or is malformed.
+# from tapir has a bad checksum or is malformed.  Then segmentation offload
+# over IPv6: 16 MiB each way through echo, super-segments both ways.
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_root nc curl sha256sum
@@ -105,4 +106,46 @@ must_counts "$PCAP" \
 	"UDP datagrams from tapir over IPv6 with no checksum" \
 	"eth.src == $HOST_MAC && ipv6 && udp.checksum == 0" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
+
+# ---- segmentation offload over IPv6 (no --pcap: offload on) ----
+# 16 MiB each way through echo over IPv6, byte-exact (the kernel checks
+# every segment it cut from tapir's super-segments, GSO_TCPV6, and tapir
+# every one the kernel handed over uncut, TSO6); a capture on the kernel's
+# side of the TAP holds frames larger than the MTU both ways and nothing
+# malformed (the uncut frames' TCP checksums are partial by design: that
+# check is left to the receivers); tapir's tcp_tx far below the MSS-sized
+# segments of data.
+BYTES=$((16 * 1048576))
+head -c "$BYTES" /dev/urandom >"$WORK/bulk.bin" || fail "cannot write $BYTES bytes"
+SHA=$(sha256sum "$WORK/bulk.bin" | cut -d' ' -f1)
+host_start --addr $A6/64 --peer-addr $K6/64 --serve echo
+TSO_PCAP=$WORK/tso6.pcap
+timeout -k 5 120 ip netns exec "$NS" dumpcap -q -i "$TAP" -w "$TSO_PCAP" -f "ip6 and tcp port 7" \
+	2>"$WORK/dumpcap.err" &
+DUMPCAP=$!
+for ((i = 0; i < 100; i++)); do # on once a marker's frames are in the file
+	[[ -s $TSO_PCAP ]] && s0=$(stat -c %s "$TSO_PCAP") && echo mark | nsx nc -6 -N -w 2 $A6 7 >/dev/null &&
+		sleep 0.2 && [[ $(stat -c %s "$TSO_PCAP") -gt $s0 ]] && break
+	sleep 0.1
+done
+((i < 100)) || fail "the capture on $TAP did not start: $(cat "$WORK/dumpcap.err")"
+got=$(NSX_TIMEOUT=120 nsx "$PY" "$LIB_DIR/echo_sha.py" "$A6" 7 "$WORK/bulk.bin" 100) ||
+	fail "the IPv6 echo client failed: $got"
+sleep 0.5
+kill -INT "$DUMPCAP"
+wait "$DUMPCAP"
+read -r n sum <<<"$got"
+[[ $n -eq $BYTES && $sum == "$SHA" ]] || fail "IPv6 echo with offload: $n bytes, sha256 $sum (want $BYTES, $SHA)"
+host_stop
+tx=$(ctr "$WORK/final.ctr" tcp_tx)
+segs=$((BYTES / 1428))
+((tx * 2 < segs)) || fail "offload over IPv6: tapir sent $tx segments for $segs MSS of data"
+log "offload over IPv6: 16 MiB each way through echo, sha256 equal; tcp_tx $tx for $segs MSS of data"
+TSO_BAD='(_ws.malformed || _ws.expert.severity == error)'
+n=$(tsh -o tcp.check_checksum:FALSE -r "$TSO_PCAP" -Y "$TSO_BAD" | wc -l)
+[[ $n -eq 0 ]] || { tsh -o tcp.check_checksum:FALSE -r "$TSO_PCAP" -Y "$TSO_BAD" | head >&2; fail "$n malformed frames over IPv6 with offload (above)"; }
+must_counts "$TSO_PCAP" \
+	"tapir's super-segments over IPv6 (GSO_TCPV6)" "eth.src == $HOST_MAC && ipv6 && frame.len > 1514" -ge 10 \
+	"the kernel's uncut segments to tapir over IPv6 (TSO6)" "eth.dst == $HOST_MAC && ipv6 && frame.len > 1514" -ge 10
+log "offload over IPv6: super-segments both ways, nothing malformed"
 pass

@@ -42,6 +42,35 @@ bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer)
 	return true;
 }
 
+bool host6_gateway_option(struct host6 *h6, const char *arg)
+{
+	if (!strchr(arg, ':'))
+		return false;
+	if (tapir_parse_ipv6(arg, h6->gw, NULL) || tapir_ipv6_is_unspecified(h6->gw) ||
+	    tapir_ipv6_is_martian_source(h6->gw))
+		die("--gateway: '%s' is not a unicast IPv6 address such as fe80::1 or fd00::1", arg);
+	if (h6->have_gw)
+		die("--gateway: one IPv6 gateway at most (and one IPv4)");
+	h6->have_gw = true;
+	return true;
+}
+
+void host6_check_gateway(const struct host6 *h6)
+{
+	char a[46];
+	if (!h6->have_gw)
+		return;
+	if (!h6->n && !h6->slaac)
+		die("--gateway %s: an IPv6 gateway needs an IPv6 --addr", tapir_ipv6_str(h6->gw, a));
+	if (tapir_ipv6_is_link_local(h6->gw))
+		return;
+	for (unsigned i = 0; i < h6->n; i++)
+		if (tapir_ipv6_prefix_eq(h6->gw, h6->addr[i], h6->plen[i]))
+			return;
+	die("--gateway %s is neither link-local nor on the prefix of an IPv6 --addr",
+	    tapir_ipv6_str(h6->gw, a));
+}
+
 void host6_set_peers(const struct host6 *h6, struct tapir_tap *tap)
 {
 	char err[256];
@@ -62,6 +91,10 @@ void host6_configure(const struct host6 *h6, struct tapir_stack *s, int ifindex)
 		if (tapir_iface_add_ipv6(s, ifindex, h6->addr[i], h6->plen[i], mono_us()) < 0)
 			die("--addr: %s/%u: cannot configure the interface",
 			    tapir_ipv6_str(h6->addr[i], a), h6->plen[i]);
+	/* RFC 4861 6.3.4 leaves the default router list to the host: a
+	 * configured one is used whatever advertisements say */
+	if (h6->have_gw && tapir_iface_add_router6(s, ifindex, h6->gw) < 0)
+		die("--gateway %s: cannot add the IPv6 default router", tapir_ipv6_str(h6->gw, a));
 }
 
 void host6_wait_dad(struct tapir_net *net, struct tapir_stack *s, int ifindex)

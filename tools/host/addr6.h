@@ -16,6 +16,8 @@ struct host6 {
 	unsigned plen[HOST6_MAX], peer_plen[HOST6_MAX];
 	unsigned n, npeer;
 	bool slaac;                  /* --addr slaac */
+	uint8_t gw[16];              /* --gateway given an IPv6 address */
+	bool have_gw;
 	/* what host6_watch last saw of the interface's addresses */
 	uint8_t seen[TAPIR_IPV6_ADDRS][16];
 	unsigned seen_plen[TAPIR_IPV6_ADDRS];
@@ -26,10 +28,17 @@ struct host6 {
  * "slaac": stored, true; a malformed one dies.  False for anything else
  * (IPv4). */
 bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer);
+/* --gateway's ARG when it is IPv6 (it has a ':'): stored, true; a
+ * malformed one dies.  False for anything else (IPv4). */
+bool host6_gateway_option(struct host6 *h6, const char *arg);
+/* Once every --addr is known: an IPv6 --gateway is link-local or on the
+ * prefix of an IPv6 --addr (RFC 4861 6.3.4: a router is a neighbor); dies
+ * if not. */
+void host6_check_gateway(const struct host6 *h6);
 /* The kernel's side of the TAP gets the --peer-addr ones (without DAD). */
 void host6_set_peers(const struct host6 *h6, struct tapir_tap *tap);
-/* The stack's interface IFINDEX gets IPv6 and the --addr ones (before the
- * stack thread starts). */
+/* The stack's interface IFINDEX gets IPv6, the --addr ones and the
+ * --gateway (before the stack thread starts). */
 void host6_configure(const struct host6 *h6, struct tapir_stack *s, int ifindex);
 /* Waits (stack running) until no address is tentative; dies if one is a
  * duplicate (RFC 4862 5.4.5). */

@@ -64,7 +64,8 @@ static const char host_usage[] =
 	"                         LIST]' on stdout when they are learned or change\n"
 	"  --peer-addr A.B.C.D/LEN  also give the kernel's side of the TAP this address\n"
 	"                         (repeatable; IPv6 ones without DAD)\n"
-	"  --gateway IP           default gateway (on the --addr subnet)\n"
+	"  --gateway IP           default gateway (on the --addr subnet); an IPv6 one\n"
+	"                         (link-local, or on an IPv6 --addr prefix) beside it\n"
 	"  --mac MAC              tapir's MAC (default: random, locally administered)\n"
 	"  --mtu N                the TAP's MTU, both sides (576-65520; default: the device's)\n"
 	"  --no-tso               MTU-sized TCP segments only, both ways (by default up to\n"
@@ -398,8 +399,8 @@ int cmd_host(int argc, char **argv)
 			have_peer = true;
 			break;
 		case 'g':
-			if (tapir_parse_ipv4(optarg, &gw))
-				die("--gateway: '%s' is not an IPv4 address", optarg);
+			if (!host6_gateway_option(&h6, optarg) && tapir_parse_ipv4(optarg, &gw))
+				die("--gateway: '%s' is not an IPv4 or IPv6 address", optarg);
 			break;
 		case 'm':
 			if (tapir_parse_mac(optarg, mac) || (mac[0] & 1))
@@ -459,6 +460,7 @@ int cmd_host(int argc, char **argv)
 			      have_mac, have_peer || h6.npeer, mtu, &addr, &plen, &gw, &h6);
 	else if (shared || ports)
 		die("host: %s goes with --iface IF", shared ? "--shared-addr" : "--ports");
+	host6_check_gateway(&h6);
 	have_addr = have_addr || shared;
 	have_mac = have_mac || shared;
 	if (!have_addr && !hd.on)
