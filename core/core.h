@@ -190,10 +190,37 @@ struct reasm_slot {
 };
 
 /* ---- udp.c ---- */
+/* A socket's own IP header fields (enum tapir_ip_opt), each stored as
+ * value + 1 so that a zeroed socket has the defaults (0: -1, the default). */
+struct tp_ipopts {
+	uint16_t v[4]; /* by enum tapir_ip_opt */
+};
+
+/* RFC 3493 5.1 and RFC 3542 6.5 take -1..255 (-1: the default); IP_TTL
+ * takes no 0 (as Linux).  0 or -EINVAL. */
+static inline int tp_ipopt_set(struct tp_ipopts *o, enum tapir_ip_opt opt, int v)
+{
+	if ((unsigned)opt > TAPIR_IP_TCLASS || v < -1 || v > 255 || (opt == TAPIR_IP_TTL && !v))
+		return -EINVAL;
+	o->v[opt] = (uint16_t)(v + 1);
+	return 0;
+}
+
+/* The value in force: a default's is TTL (the stack's), or 0 */
+static inline int tp_ipopt_get(const struct tp_ipopts *o, uint8_t ttl, enum tapir_ip_opt opt)
+{
+	if ((unsigned)opt > TAPIR_IP_TCLASS)
+		return -ENOPROTOOPT;
+	if (o->v[opt])
+		return o->v[opt] - 1;
+	return opt == TAPIR_IP_TTL || opt == TAPIR_IP_HOPLIMIT ? ttl : 0;
+}
+
 struct tapir_udp {
 	struct tapir_stack *s;
 	bool used, bound;
 	bool v6only;                /* IPV6_V6ONLY (RFC 3493 5.3) */
+	struct tp_ipopts ipo;       /* IP_TTL, IP_TOS, IPV6_UNICAST_HOPS, IPV6_TCLASS */
 	struct tapir_ip laddr, raddr; /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
 	struct tp_pkt *rq_head, *rq_tail;
@@ -429,6 +456,11 @@ int ipv4_deliver(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len);
  * Returns 0 or a negative errno (P is always consumed). */
 #define TP_IP_DF 1
 #define TP_IP_ECT0 2 /* RFC 3168: an ECN-capable transport, ECT(0) */
+/* A socket's TTL or hop limit (TP_IP_TTL set: in bits 8-15) and TOS or
+ * traffic class (bits 16-23; TP_IP_ECT0 or'ed into its ECN bits) */
+#define TP_IP_TTL 8
+#define TP_IP_TTL_OF(f) ((uint8_t)((f) >> 8))
+#define TP_IP_TOS_OF(f) ((uint8_t)((f) >> 16 | ((f) & TP_IP_ECT0)))
 int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src,
 		uint32_t dst, uint8_t proto, unsigned flags);
 /* P to the limited broadcast out of IFINDEX, with or without an address
@@ -509,7 +541,7 @@ int ipv6_deliver_local(struct tapir_stack *s, uint8_t *pkt, size_t len);
  * path MTU.  SRC NULL: source selection.  HLIM 0: the interface's.
  * IFINDEX >= 0 pins the interface (link-local and multicast destinations);
  * -1 routes.  0 or a negative errno; P is always consumed. */
-#define TP_IP6_RTALERT 4 /* (TP_IP_ECT0 sets ECT(0) in the traffic class) */
+#define TP_IP6_RTALERT 4 /* (TP_IP_ECT0, TP_IP_TTL, the traffic class: as ipv4_output) */
 int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src,
 		const uint8_t *dst, uint8_t proto, uint8_t hlim, int ifindex, unsigned flags);
 /* The offset of the upper-layer header after the extension headers from
@@ -609,6 +641,24 @@ static inline uint32_t tp_l4_pseudo(const struct tapir_ip *src, const struct tap
 	return tapir_csum_pseudo6(src->b, dst->b, proto, len);
 }
 
+/* The TP_IP_* flags that carry O's fields towards DST; a stream socket's
+ * ECN bits are the transport's own (RFC 3168 5: tcp_emit sets ECT(0)).
+ * The TTL and hop limit are unicast ones (RFC 3493 5.1; multicast has its
+ * own, IPV6_MULTICAST_HOPS, left at the default). */
+static inline unsigned tp_ipopts_flags(const struct tp_ipopts *o, const struct tapir_ip *dst,
+				       bool stream)
+{
+	bool v4 = tapir_ip_is_v4(dst);
+	unsigned hops = o->v[v4 ? TAPIR_IP_TTL : TAPIR_IP_HOPLIMIT];
+	unsigned tos = o->v[v4 ? TAPIR_IP_TOS : TAPIR_IP_TCLASS];
+	unsigned f = 0;
+	if (hops && !(v4 ? tapir_ipv4_is_multicast(tapir_ip_v4(dst)) : tapir_ipv6_is_multicast(dst->b)))
+		f |= TP_IP_TTL | (hops - 1) << 8;
+	if (tos)
+		f |= ((tos - 1) & (stream ? 0xfcu : 0xffu)) << 16;
+	return f;
+}
+
 /* P, a transport message, out through ipv4_output or ipv6_output by DST's
  * family (FLAGS: TP_IP_*); SRC "any" over IPv6 selects a source.  0 or a
  * negative errno; P consumed. */
@@ -622,8 +672,7 @@ static inline int tp_l4_output(struct tapir_stack *s, struct tp_pkt *p, const st
 		}
 		return ipv4_output(s, p, tapir_ip_v4(src), tapir_ip_v4(dst), proto, flags);
 	}
-	return ipv6_output(s, p, tapir_ip_is_any(src) ? NULL : src->b, dst->b, proto, 0, -1,
-			   flags & TP_IP_ECT0);
+	return ipv6_output(s, p, tapir_ip_is_any(src) ? NULL : src->b, dst->b, proto, 0, -1, flags);
 }
 
 /* The largest TCP super-segment towards DST, either family (IP packet

@@ -190,11 +190,17 @@ static void ipv4_header(uint8_t *h, size_t total, uint16_t id, uint16_t frag, ui
 	tapir_put16(h + 10, tapir_csum(h, TAPIR_IPV4_HLEN));
 }
 
-static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
-		     uint8_t proto, uint16_t id, uint8_t tos)
+/* The TTL and TOS of FLAGS (TP_IP_TTL, a socket's TOS, TP_IP_ECT0) */
+static uint8_t ipv4_ttl(const struct tapir_stack *s, unsigned flags)
 {
-	ipv4_header(tp_pkt_push(p, TAPIR_IPV4_HLEN), p->len + TAPIR_IPV4_HLEN, id, 0, s->cfg.ttl, proto,
-		    src, dst, tos);
+	return (flags & TP_IP_TTL) ? TP_IP_TTL_OF(flags) : s->cfg.ttl;
+}
+
+static int ipv4_loop(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t dst,
+		     uint8_t proto, uint16_t id, unsigned flags)
+{
+	ipv4_header(tp_pkt_push(p, TAPIR_IPV4_HLEN), p->len + TAPIR_IPV4_HLEN, id, 0,
+		    ipv4_ttl(s, flags), proto, src, dst, TP_IP_TOS_OF(flags));
 	STAT(s, ip_tx);
 	if (TRACE_ON(s, TAPIR_TR_IP))
 		trace_ip(s, "loop", p->data);
@@ -216,8 +222,7 @@ static int ipv4_output_loopback(struct tapir_stack *s, struct tp_pkt *p, uint32_
 		tp_pkt_free(s, p);
 		return -EMSGSIZE;
 	}
-	return ipv4_loop(s, p, src ? src : TP_IPV4_LOOPBACK, dst, proto, id,
-			 (flags & TP_IP_ECT0) ? 2 : 0);
+	return ipv4_loop(s, p, src ? src : TP_IPV4_LOOPBACK, dst, proto, id, flags);
 }
 
 /* The last step of output for a packet or fragment with its header. */
@@ -277,11 +282,11 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 		return -EMSGSIZE;
 	}
 	if (ipv4_is_local(s, dst))
-		return ipv4_loop(s, p, src, dst, proto, id, (flags & TP_IP_ECT0) ? 2 : 0);
+		return ipv4_loop(s, p, src, dst, proto, id, flags);
 	if (plen + TAPIR_IPV4_HLEN <= ifc->mtu || p->tso_size) {
 		ipv4_header(tp_pkt_push(p, TAPIR_IPV4_HLEN), plen + TAPIR_IPV4_HLEN, id,
-			    (flags & TP_IP_DF) ? 0x4000 : 0, s->cfg.ttl, proto, src, dst,
-			    (flags & TP_IP_ECT0) ? 2 : 0);
+			    (flags & TP_IP_DF) ? 0x4000 : 0, ipv4_ttl(s, flags), proto, src, dst,
+			    TP_IP_TOS_OF(flags));
 		return ipv4_send(s, ifindex, nexthop, p);
 	}
 	if (flags & TP_IP_DF) {
@@ -303,8 +308,8 @@ int ipv4_output(struct tapir_stack *s, struct tp_pkt *p, uint32_t src, uint32_t 
 		memcpy(f->data, p->data + off, n);
 		f->len = (uint32_t)n;
 		ipv4_header(tp_pkt_push(f, TAPIR_IPV4_HLEN), n + TAPIR_IPV4_HLEN, id,
-			    (uint16_t)((more ? 0x2000 : 0) | (off / 8)), s->cfg.ttl, proto, src,
-			    dst, (flags & TP_IP_ECT0) ? 2 : 0);
+			    (uint16_t)((more ? 0x2000 : 0) | (off / 8)), ipv4_ttl(s, flags), proto,
+			    src, dst, TP_IP_TOS_OF(flags));
 		STAT(s, ip_frag_created);
 		ipv4_send(s, ifindex, nexthop, f);
 	}

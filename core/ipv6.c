@@ -443,11 +443,12 @@ int ipv6_deliver_local(struct tapir_stack *s, uint8_t *pkt, size_t len)
 /* ---- output ---- */
 
 static void ipv6_header(uint8_t *h, size_t plen, uint8_t nh, uint8_t hlim, const uint8_t *src,
-			const uint8_t *dst, bool ect0)
+			const uint8_t *dst, uint8_t tclass)
 {
-	/* RFC 8200 3: version, no flow label; of the traffic class only ECN,
-	 * its low two bits (RFC 3168 5): ECT(0) for an ECN transport */
-	tapir_put32(h, 6u << 28 | (ect0 ? 2u << 20 : 0));
+	/* RFC 8200 3: version, the traffic class (a socket's, RFC 3542 6.5,
+	 * with ECN in its low two bits, RFC 3168 5: ECT(0) for an ECN
+	 * transport), no flow label */
+	tapir_put32(h, 6u << 28 | (uint32_t)tclass << 20);
 	tapir_put16(h + TAPIR_IPV6_PLEN, (uint16_t)plen);
 	h[TAPIR_IPV6_NXT] = nh;
 	h[TAPIR_IPV6_HLIM] = hlim;
@@ -544,7 +545,9 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 		tp_pkt_free(s, p);
 		return -EADDRNOTAVAIL;
 	}
-	if (!hlim)
+	if (flags & TP_IP_TTL) /* a socket's IPV6_UNICAST_HOPS (RFC 3493 5.1) */
+		hlim = TP_IP_TTL_OF(flags);
+	else if (!hlim)
 		hlim = s->ifaces[ifindex].hop_limit ? s->ifaces[ifindex].hop_limit : s->cfg.ttl;
 	if (flags & TP_IP6_RTALERT) {
 		rtalert_header(tp_pkt_push(p, 8), proto);
@@ -556,7 +559,7 @@ int ipv6_output(struct tapir_stack *s, struct tp_pkt *p, const uint8_t *src, con
 		return -EMSGSIZE;
 	}
 	ipv6_header(tp_pkt_push(p, TAPIR_IPV6_HLEN), p->len, proto, hlim, src, dst,
-		    flags & TP_IP_ECT0);
+		    TP_IP_TOS_OF(flags));
 	if (lo || ipv6_local_iface(s, dst, false) >= 0) {
 		STAT(s, ip6_tx);
 		if (TRACE_ON(s, TAPIR_TR_IP6))

@@ -53,17 +53,33 @@ static void tcp_challenge_ack(struct tapir_tcp *t)
 	t->ack_plain = false;
 }
 
+/* A socket bound to LADDR:LPORT that is neither listening nor connected:
+ * a TCB in CLOSED (RFC 9293 3.10.7.1), whose IP header fields its answers
+ * carry, as a connected one's do. */
+static const struct tapir_tcp *tcp_lookup_closed(struct tapir_stack *s,
+						 const struct tapir_ip *laddr, uint16_t lport)
+{
+	for (const struct tapir_tcp *o = tcp_port_first(s, lport); o; o = o->bnext)
+		if (o->bound && o->lport == lport && o->state == TAPIR_TCP_CLOSED &&
+		    tapir_ip_covers(&o->laddr, o->v6only, laddr))
+			return o;
+	return NULL;
+}
+
 /* RFC 9293 3.10.7.1: no connection.  Never answer a RST. */
 static int tcp_reply_closed(struct tapir_stack *s, const struct tp_seg *seg)
 {
+	const struct tapir_tcp *t;
 	if (seg->flags & TAPIR_TH_RST)
 		return TAPIR_DROP_tcp_no_socket;
 	STAT(s, tcp_rst_sent);
+	t = tcp_lookup_closed(s, &seg->dst, seg->dport);
 	if (seg->flags & TAPIR_TH_ACK)
-		tcp_respond(s, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, 0, TAPIR_TH_RST);
+		tcp_respond(s, t, &seg->dst, seg->dport, &seg->src, seg->sport, seg->ack, 0,
+			    TAPIR_TH_RST);
 	else
-		tcp_respond(s, &seg->dst, seg->dport, &seg->src, seg->sport, 0, seg->seq + tcp_seg_len(seg),
-			    TAPIR_TH_RST | TAPIR_TH_ACK);
+		tcp_respond(s, t, &seg->dst, seg->dport, &seg->src, seg->sport, 0,
+			    seg->seq + tcp_seg_len(seg), TAPIR_TH_RST | TAPIR_TH_ACK);
 	return TAPIR_DROP_tcp_no_socket;
 }
 
@@ -655,11 +671,11 @@ struct tcp_verdict tcp_sync_input(struct tapir_tcp *t, const struct tp_seg *seg)
 }
 
 /* A reset answering SEG (back to where it came from), counted. */
-static void tcp_answer_rst(struct tapir_stack *s, const struct tp_seg *seg, uint32_t seq,
+static void tcp_answer_rst(const struct tapir_tcp *t, const struct tp_seg *seg, uint32_t seq,
 			   uint32_t ack, uint8_t flags)
 {
-	STAT(s, tcp_rst_sent);
-	tcp_respond(s, &seg->dst, seg->dport, &seg->src, seg->sport, seq, ack, flags);
+	STAT(t->s, tcp_rst_sent);
+	tcp_respond(t->s, t, &seg->dst, seg->dport, &seg->src, seg->sport, seq, ack, flags);
 }
 
 /* The one place a segment's verdict is carried out: its answer, the end of
@@ -679,13 +695,13 @@ static int tcp_verdict_apply(struct tapir_tcp *t, const struct tp_seg *seg, stru
 		tcp_challenge_ack(t);
 		break;
 	case TCP_ANS_RST_ACKNO: /* <SEQ=SEG.ACK><CTL=RST> */
-		tcp_answer_rst(t->s, seg, seg->ack, 0, TAPIR_TH_RST);
+		tcp_answer_rst(t, seg, seg->ack, 0, TAPIR_TH_RST);
 		break;
 	case TCP_ANS_RST:
 		tcp_send_rst(t);
 		break;
 	case TCP_ANS_RST_ACK:
-		tcp_answer_rst(t->s, seg, t->snd_nxt, t->rcv_nxt, TAPIR_TH_RST | TAPIR_TH_ACK);
+		tcp_answer_rst(t, seg, t->snd_nxt, t->rcv_nxt, TAPIR_TH_RST | TAPIR_TH_ACK);
 		break;
 	default:
 		break;

@@ -228,6 +228,7 @@ struct tapir_tcp {
 	bool rcv_rtt_on, rcv_space_on;      /* ... a measurement of each is running */
 	struct tapir_ip laddr, raddr;       /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
+	struct tp_ipopts ipo;               /* its IP header fields (IP_TTL, IPV6_TCLASS...) */
 
 	/* send sequence space, RFC 9293 3.3.1 */
 	uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2;
@@ -613,12 +614,14 @@ void tcp_options_agreed(struct tapir_tcp *t);
 void tcp_options_prepare(struct tapir_tcp *t);
 void tcp_send_rst(struct tapir_tcp *t);
 /* A SYN,ACK that keeps no state: SEQ is a SYN cookie (RFC 4987 3.6). */
-void tcp_send_synack_cookie(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
-			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
-			    uint32_t rcvbuf);
-/* A reply to a segment that has no connection (RFC 9293 3.10.7.1). */
-void tcp_respond(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
-		 const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags);
+void tcp_send_synack_cookie(struct tapir_tcp *l, const struct tapir_ip *laddr, uint16_t lport,
+			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack);
+/* A reply to a segment that has no connection (RFC 9293 3.10.7.1), or
+ * none that answers it; with the IP header fields of the socket T (NULL:
+ * the defaults). */
+void tcp_respond(struct tapir_stack *s, const struct tapir_tcp *t, const struct tapir_ip *laddr,
+		 uint16_t lport, const struct tapir_ip *raddr, uint16_t rport, uint32_t seq,
+		 uint32_t ack, uint8_t flags);
 /* The largest segment the path to RADDR carries: its MTU less the IP and
  * TCP headers, 40 bytes over IPv4 and 60 over IPv6 (RFC 9293 3.7.1,
  * RFC 8200 5) */

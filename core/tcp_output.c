@@ -224,12 +224,15 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x, bool bsd
 
 /* Builds and sends one segment.  Its payload is LEN bytes from RING at
  * offset OFF, or from RAW when RING is NULL. */
-static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct tapir_ip *laddr,
-		    uint16_t lport, const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags,
-		    uint8_t reserved, uint16_t win, const struct tcp_optout *opt,
-		    const struct tp_ring *data, const void *raw, uint32_t off, uint32_t len)
+/* IPO: the IP header fields of the socket it is from (SOCK's; NULL: the
+ * defaults). */
+static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct tp_ipopts *ipo,
+		    const struct tapir_ip *laddr, uint16_t lport, const struct tapir_ip *raddr,
+		    uint16_t rport, uint32_t seq, uint32_t ack, uint8_t flags, uint8_t reserved,
+		    uint16_t win, const struct tcp_optout *opt, const struct tp_ring *data,
+		    const void *raw, uint32_t off, uint32_t len)
 {
-	unsigned ipflags = TP_IP_DF;
+	unsigned ipflags = TP_IP_DF | (ipo ? tp_ipopts_flags(ipo, raddr, true) : 0);
 	uint8_t opts[40];
 	size_t optlen = opt ? tcp_write_options(opts, opt, s->cfg.profile.options_bsd) : 0, hl = TAPIR_TCP_HLEN + optlen;
 	struct tp_pkt *p = tp_pkt_alloc(s, hl + len);
@@ -370,7 +373,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 	}
 	/* RFC 9401 3.3: reserved bits go on data segments, never on a SYN */
 	/* TCP_NOOPT (FreeBSD tcp(4)): our SYN and SYN,ACK carry no option */
-	return tcp_emit(t->s, t, &t->laddr, t->lport, &t->raddr, t->rport, seq,
+	return tcp_emit(t->s, t, &t->ipo, &t->laddr, t->lport, &t->raddr, t->rport, seq,
 			(flags & TAPIR_TH_ACK) ? t->rcv_nxt : 0, flags,
 			len && !syn ? t->tx_reserved : 0, tcp_window_to_send(t, syn),
 			syn && t->noopt ? NULL : &o, &t->snd, NULL, off, len);
@@ -383,20 +386,21 @@ unsigned tcp_path_mss(struct tapir_stack *s, const struct tapir_ip *raddr)
 	return mtu > hdrs ? mtu - hdrs : TCP_DEFAULT_MSS;
 }
 
-void tcp_respond(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
-		 const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
-		 uint8_t flags)
+void tcp_respond(struct tapir_stack *s, const struct tapir_tcp *t, const struct tapir_ip *laddr,
+		 uint16_t lport, const struct tapir_ip *raddr, uint16_t rport, uint32_t seq,
+		 uint32_t ack, uint8_t flags)
 {
-	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, flags, 0, 0, NULL, NULL, NULL, 0, 0);
+	tcp_emit(s, NULL, t ? &t->ipo : NULL, laddr, lport, raddr, rport, seq, ack, flags, 0, 0,
+		 NULL, NULL, NULL, 0, 0);
 }
 
-void tcp_send_synack_cookie(struct tapir_stack *s, const struct tapir_ip *laddr, uint16_t lport,
-			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack,
-			    uint32_t rcvbuf)
+void tcp_send_synack_cookie(struct tapir_tcp *l, const struct tapir_ip *laddr, uint16_t lport,
+			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack)
 {
-	struct tcp_optout o = {.mss = (uint16_t)tcp_path_mss(s, raddr), .wscale = -1, .tfo.len = -1};
-	tcp_emit(s, NULL, laddr, lport, raddr, rport, seq, ack, TAPIR_TH_SYN | TAPIR_TH_ACK, 0,
-		 rcvbuf > 65535 ? 65535 : (uint16_t)rcvbuf, &o, NULL, NULL, 0, 0);
+	struct tcp_optout o = {.mss = (uint16_t)tcp_path_mss(l->s, raddr), .wscale = -1, .tfo.len = -1};
+	tcp_emit(l->s, NULL, &l->ipo, laddr, lport, raddr, rport, seq, ack,
+		 TAPIR_TH_SYN | TAPIR_TH_ACK, 0, l->rcvbuf > 65535 ? 65535 : (uint16_t)l->rcvbuf, &o,
+		 NULL, NULL, 0, 0);
 }
 
 int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tapir_time_t now)
@@ -409,7 +413,7 @@ int tapir_tcp_send_raw(struct tapir_stack *s, const struct tapir_tcp_out *o, tap
 	if (o->len > 65495)
 		return -EMSGSIZE;
 	s->now = now;
-	return tcp_emit(s, NULL, &l, o->lport, &r, o->rport, o->seq, o->ack, o->flags,
+	return tcp_emit(s, NULL, NULL, &l, o->lport, &r, o->rport, o->seq, o->ack, o->flags,
 			o->reserved, o->wnd > 65535 ? 65535 : (uint16_t)o->wnd, &opt, NULL, o->data,
 			0, (uint32_t)o->len);
 }

@@ -454,7 +454,7 @@ int tapir_tcp_shutdown(struct tapir_tcp *t, int how, tapir_time_t now)
 void tcp_send_rst(struct tapir_tcp *t)
 {
 	/* RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST> */
-	tcp_respond(t->s, &t->laddr, t->lport, &t->raddr, t->rport, t->snd_nxt, 0, TAPIR_TH_RST);
+	tcp_respond(t->s, t, &t->laddr, t->lport, &t->raddr, t->rport, t->snd_nxt, 0, TAPIR_TH_RST);
 	STAT(t->s, tcp_rst_sent);
 }
 
@@ -671,6 +671,16 @@ int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *v)
 		return 0;
 	}
 	return -ENOPROTOOPT;
+}
+
+int tapir_tcp_set_ipopt(struct tapir_tcp *t, enum tapir_ip_opt opt, int v)
+{
+	return tp_ipopt_set(&t->ipo, opt, v);
+}
+
+int tapir_tcp_get_ipopt(const struct tapir_tcp *t, enum tapir_ip_opt opt)
+{
+	return tp_ipopt_get(&t->ipo, t->s->cfg.ttl, opt);
 }
 
 void tapir_tcp_get_info(const struct tapir_tcp *t, struct tapir_tcp_info *i)

@@ -78,6 +78,7 @@ static struct tapir_tcp *tcp_child_new(struct tapir_tcp *l, const struct tp_seg 
 	c->user_mss = l->user_mss;
 	c->user_timeout_ms = l->user_timeout_ms;
 	c->noopt = l->noopt;
+	c->ipo = l->ipo;
 	c->cc_algo = l->cc_algo;
 	c->handler = l->handler;
 	c->handler_arg = l->handler_arg;
@@ -117,8 +118,8 @@ static struct tcp_verdict tcp_send_cookie(struct tapir_tcp *l, const struct tp_s
 	while (i && cookie_mss[i] > mss)
 		i--;
 	STAT(s, tcp_syncookies_sent);
-	tcp_send_synack_cookie(s, &seg->dst, seg->dport, &seg->src, seg->sport,
-			       cookie_hash(s, seg, count) | i, seg->seq + 1, l->rcvbuf);
+	tcp_send_synack_cookie(l, &seg->dst, seg->dport, &seg->src, seg->sport,
+			       cookie_hash(s, seg, count) | i, seg->seq + 1);
 	return tcp_taken();
 }
 

@@ -35,6 +35,7 @@ struct tcp_tw {
 	uint16_t mss;
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t flags;                  /* TW_* */
+	struct tp_ipopts ipo;           /* its segments' IP header fields */
 };
 
 _Static_assert(sizeof(struct tcp_tw) <= 160, "a TIME-WAIT record is at most 160 bytes");
@@ -122,7 +123,7 @@ static const struct {
 	TW_FIELD(snd_nxt),   TW_FIELD(rcv_nxt),       TW_FIELD(rcv_adv),    TW_FIELD(snd_wnd),
 	TW_FIELD(max_sndwnd), TW_FIELD(snd_wl1),      TW_FIELD(snd_wl2),    TW_FIELD(ts_recent),
 	TW_FIELD(ts_offset), TW_FIELD(last_ack_sent), TW_FIELD(ts_recent_age), TW_FIELD(mss),
-	TW_FIELD(snd_wscale), TW_FIELD(rcv_wscale),
+	TW_FIELD(snd_wscale), TW_FIELD(rcv_wscale), TW_FIELD(ipo),
 };
 
 static void tw_save(struct tcp_tw *w, const struct tapir_tcp *t)

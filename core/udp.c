@@ -360,7 +360,7 @@ long tapir_udp_sendto_addr(struct tapir_udp *u, const void *data, size_t len,
 	STAT(s, udp_tx);
 	TRACE(s, TAPIR_TR_UDP, "tx %s.%u > %s.%u len %zu", tapir_ip_str(&src, a), u->lport,
 	      tapir_ip_str(dst, b), dport, len);
-	r = tp_l4_output(s, p, &src, dst, TAPIR_IPPROTO_UDP, 0);
+	r = tp_l4_output(s, p, &src, dst, TAPIR_IPPROTO_UDP, tp_ipopts_flags(&u->ipo, dst, false));
 	return r < 0 ? r : (long)len;
 }
 
@@ -425,4 +425,14 @@ void tapir_udp_local_addr(const struct tapir_udp *u, struct tapir_ip *addr, uint
 void tapir_udp_set_rcvbuf(struct tapir_udp *u, size_t bytes)
 {
 	u->rcvbuf = bytes;
+}
+
+int tapir_udp_set_ipopt(struct tapir_udp *u, enum tapir_ip_opt opt, int v)
+{
+	return tp_ipopt_set(&u->ipo, opt, v);
+}
+
+int tapir_udp_get_ipopt(const struct tapir_udp *u, enum tapir_ip_opt opt)
+{
+	return tp_ipopt_get(&u->ipo, u->s->cfg.ttl, opt);
 }

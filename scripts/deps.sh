@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libpcap-dev libcmocka-dev
       iproute2 iputils-ping procps tshark socat netcat-openbsd python3 python3-scapy
       clang libclang-rt-14-dev curl nftables libnftables-dev
-      nginx iperf3 busybox-static dnsmasq-base
+      nginx iperf3 busybox-static dnsmasq-base radvd
       nmap ndiff openssl parallel python3-yaml)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -20,7 +20,8 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # A package's service (nginx) must not start in the machine's own namespace
-# (dnsmasq-base has none: the DHCP test runs its own dnsmasq in a namespace):
+# (dnsmasq-base has none: the DHCP test runs its own dnsmasq in a namespace;
+# radvd, too, runs only as ipv6_radvd starts it there):
 # tests start their own copies inside namespaces they create.
 rc=/usr/sbin/policy-rc.d
 made_rc=0

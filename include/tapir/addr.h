@@ -211,6 +211,17 @@ static inline bool tapir_ip_overlap(const struct tapir_ip *a, bool a6only, const
 		return tapir_ip_eq(a, b) || (tapir_ipv6_is_unspecified(a->b) ? !a6only : !b6only);
 	return tapir_ip_covers(a, a6only, b) || tapir_ip_covers(b, b6only, a);
 }
+/* A socket's own IP header fields, for TCP and UDP sockets alike
+ * (tapir_tcp_set_ipopt, tapir_udp_set_ipopt).  -1 is the default: the
+ * stack's TTL or the interface's hop limit (RFC 4861 6.3.4), TOS and
+ * traffic class 0.  A TCP socket keeps the ECN bits (the low two) its own
+ * (RFC 3168 5); a UDP socket sends them as given. */
+enum tapir_ip_opt {
+	TAPIR_IP_TTL,      /* IP_TTL: 1..255 */
+	TAPIR_IP_TOS,      /* IP_TOS: 0..255 */
+	TAPIR_IP_HOPLIMIT, /* IPV6_UNICAST_HOPS (RFC 3493 5.1): 0..255 */
+	TAPIR_IP_TCLASS,   /* IPV6_TCLASS (RFC 3542 6.5): 0..255 */
+};
 /* Writes A as text ("192.0.2.1" or RFC 5952's "2001:db8::1") into BUF of
  * TAPIR_IP_STRLEN bytes; returns BUF.  core/addr.c */
 #define TAPIR_IP_STRLEN 46

@@ -140,6 +140,13 @@ enum tapir_tcp_opt {
 int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int value);
 int tapir_tcp_getopt(const struct tapir_tcp *t, enum tapir_tcp_opt opt, int *value);
 
+/* The socket's IP header fields (tapir/addr.h): 0, -EINVAL out of range;
+ * getting one left at -1 gives the value sent (the stack's TTL for both
+ * families; 0 for TOS and traffic class).  A listener's pass to the
+ * connections it accepts. */
+int tapir_tcp_set_ipopt(struct tapir_tcp *t, enum tapir_ip_opt opt, int value);
+int tapir_tcp_get_ipopt(const struct tapir_tcp *t, enum tapir_ip_opt opt);
+
 /* What `tapir ss` and tests read. */
 struct tapir_tcp_info {
 	enum tapir_tcp_state state;

@@ -33,6 +33,10 @@ int tapir_udp_bind(struct tapir_udp *u, uint32_t addr, uint16_t port);
 int tapir_udp_bind_addr(struct tapir_udp *u, const struct tapir_ip *addr, uint16_t port);
 /* IPV6_V6ONLY (RFC 3493 5.3), before bind: a :: bind takes IPv6 only */
 int tapir_udp_set_v6only(struct tapir_udp *u, bool on);
+/* The socket's IP header fields (tapir/addr.h), as tapir_tcp_set_ipopt;
+ * the TTL and hop limit are for unicast destinations only */
+int tapir_udp_set_ipopt(struct tapir_udp *u, enum tapir_ip_opt opt, int value);
+int tapir_udp_get_ipopt(const struct tapir_udp *u, enum tapir_ip_opt opt);
 /* Fixes the peer: only its datagrams are received, sendto may omit it. */
 int tapir_udp_connect(struct tapir_udp *u, uint32_t addr, uint16_t port);
 int tapir_udp_connect_addr(struct tapir_udp *u, const struct tapir_ip *addr, uint16_t port);

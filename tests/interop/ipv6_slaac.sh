@@ -4,8 +4,8 @@
 # advertisement (scapy, from the kernel's side of the TAP) with the
 # autonomous prefix fd00:5::/64 gives tapir fd00:5:: plus its modified
 # EUI-64 interface identifier (RFC 4291 Appendix A), which passes DAD and
-# answers the kernel's ping -6.  (radvd would be the real router; this test
-# needs only scapy.)
+# answers the kernel's ping -6.  (ipv6_radvd.sh does the same with radvd as the
+# router, and its default route; this one needs only scapy.)
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_root ping

@@ -257,6 +257,8 @@ static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, 
 	    g.seq - d->isn == e->pkt.seq)
 		gso_merge(d, &g, fr.t, e->pkt.len);
 	drill_fmt_seg(d, got, sizeof(got), &g);
+	if (e->pkt.ip_ttl >= 0 || e->pkt.ip_tos >= 0) /* the IP fields the script names */
+		drill_fmt_ip(want, sizeof(want), got, sizeof(got), &e->pkt, &g);
 	drill_note(d, "line %d: > %s", e->line, got);
 	if (!g.csum_ok) {
 		drill_finish(d, R_FAIL, e->line, "%s, got %s with a bad checksum", want, got);

@@ -66,6 +66,10 @@ struct dl_pkt {
 	int ecn;               /* the IP ECN field: -1 not given; 0 [noecn], 1 [ect1],
 				* 2 [ect0], 3 [ce]; 4 [ect01] (either ECT) */
 	bool rest_any;         /* a trailing "...": nothing more is checked */
+	bool seq_abs;          /* "seq:end(len)!": SEQ is absolute */
+	int ip_ttl, ip_tos;    /* "(ttl N)" / "(hlim N)", "(tos N)" / "(class N)": the
+				* TTL or hop limit, the whole TOS or traffic class
+				* byte; -1 not given */
 };
 
 /* An ICMP (RFC 792) or, in an IPv6 script, ICMPv6 (RFC 4443) message */

@@ -216,15 +216,15 @@ static size_t put_opts(struct drill *d, uint8_t *o, const struct dl_pkt *k, bool
 /* The IP header of a packet between tapir and the remote end, from the
  * remote end or, FROM_TAPIR, the one an ICMP message quotes.  TOS is the
  * IPv4 TOS or IPv6 traffic class (ECN in its low bits, RFC 3168 5); PLEN
- * the bytes after the header. */
+ * the bytes after the header; TTL the TTL or hop limit. */
 static void ip_header(struct drill *d, uint8_t *ip, bool from_tapir, uint8_t proto, uint8_t tos,
-		      size_t plen)
+		      uint8_t ttl, size_t plen)
 {
 	const struct dl_config *c = &d->sc->cfg;
 	const struct tapir_ip *src = from_tapir ? &c->local : &c->remote;
 	const struct tapir_ip *dst = from_tapir ? &c->remote : &c->local;
 	if (c->ipv6) {
-		ip6_header(ip, src->b, dst->b, proto, 64, tos, plen);
+		ip6_header(ip, src->b, dst->b, proto, ttl, tos, plen);
 		return;
 	}
 	ip[TAPIR_IPV4_VHL] = 0x45;
@@ -232,7 +232,7 @@ static void ip_header(struct drill *d, uint8_t *ip, bool from_tapir, uint8_t pro
 	tapir_put16(ip + TAPIR_IPV4_LEN, (uint16_t)(TAPIR_IPV4_HLEN + plen));
 	tapir_put16(ip + TAPIR_IPV4_ID, d->ip_id++);
 	tapir_put16(ip + TAPIR_IPV4_FRAG, TAPIR_IPV4_DF);
-	ip[TAPIR_IPV4_TTL] = 64;
+	ip[TAPIR_IPV4_TTL] = ttl;
 	ip[TAPIR_IPV4_PROTO] = proto;
 	tapir_put16(ip + TAPIR_IPV4_CSUM, 0);
 	tapir_put32(ip + TAPIR_IPV4_SRC, tapir_ip_v4(src));
@@ -254,12 +254,12 @@ static uint32_t pseudo_sum(const struct drill *d, bool from_tapir, uint8_t proto
 
 /* A packet from the remote end to tapir: the IP header before the PLEN
  * bytes already in d->buf after it. */
-static void send_ip(struct drill *d, uint8_t proto, uint8_t tos, size_t plen)
+static void send_ip(struct drill *d, uint8_t proto, uint8_t tos, uint8_t ttl, size_t plen)
 {
 	uint8_t *f = d->buf;
 	eth_header(f, drill_mac_tapir, drill_mac_remote,
 		   d->sc->cfg.ipv6 ? TAPIR_ETH_P_IPV6 : TAPIR_ETH_P_IPV4);
-	ip_header(d, f + TAPIR_ETH_HLEN, false, proto, tos, plen);
+	ip_header(d, f + TAPIR_ETH_HLEN, false, proto, tos, ttl, plen);
 	inject(d, f, TAPIR_ETH_HLEN + ip_hlen(d) + plen);
 }
 
@@ -298,7 +298,9 @@ void drill_inject_tcp(struct drill *d, const struct dl_event *e)
 	memset(th + TAPIR_TCP_HLEN + ol, 0, k->len);
 	tapir_put16(th + TAPIR_TH_CSUM,
 		    tapir_csum_fold(tapir_csum_add(pseudo_sum(d, false, TAPIR_IPPROTO_TCP, tl), th, tl)));
-	send_ip(d, TAPIR_IPPROTO_TCP, k->ecn > 0 ? (uint8_t)k->ecn : 0, tl);
+	send_ip(d, TAPIR_IPPROTO_TCP,
+		k->ip_tos >= 0 ? (uint8_t)k->ip_tos : k->ecn > 0 ? (uint8_t)k->ecn : 0,
+		k->ip_ttl > 0 ? (uint8_t)k->ip_ttl : 64, tl);
 }
 
 void drill_inject_icmp(struct drill *d, const struct dl_event *e)
@@ -317,7 +319,7 @@ void drill_inject_icmp(struct drill *d, const struct dl_event *e)
 		/* RFC 4443 3.4: the pointer to the quoted next header */
 		tapir_put32(ic + 4, TAPIR_IPV6_NXT);
 	/* the quoted packet: one tapir sent, sequence relative to its ISN */
-	ip_header(d, ip, true, TAPIR_IPPROTO_TCP, 0, TAPIR_TCP_HLEN + c->len);
+	ip_header(d, ip, true, TAPIR_IPPROTO_TCP, 0, 64, TAPIR_TCP_HLEN + c->len);
 	tapir_put16(th + TAPIR_TH_SPORT, d->lport);
 	tapir_put16(th + TAPIR_TH_DPORT, d->rport);
 	tapir_put32(th + TAPIR_TH_SEQ, c->seq + d->isn);
@@ -326,7 +328,7 @@ void drill_inject_icmp(struct drill *d, const struct dl_event *e)
 	/* RFC 4443 2.3: ICMPv6 sums its pseudo header too */
 	tapir_put16(ic + 2, tapir_csum_fold(tapir_csum_add(
 				    v6 ? pseudo_sum(d, false, TAPIR_IPPROTO_ICMPV6, len) : 0, ic, len)));
-	send_ip(d, v6 ? TAPIR_IPPROTO_ICMPV6 : TAPIR_IPPROTO_ICMP, 0, len);
+	send_ip(d, v6 ? TAPIR_IPPROTO_ICMPV6 : TAPIR_IPPROTO_ICMP, 0, 64, len);
 }
 
 /* ---- decoding what tapir sends ---- */
@@ -396,10 +398,12 @@ bool drill_decode(const struct drill *d, const struct frame *fr, struct seg *g)
 		ihl = TAPIR_IPV6_HLEN;
 		tot = ihl + tapir_get16(ip + TAPIR_IPV6_PLEN);
 		g->tos = (uint8_t)(ip[TAPIR_IPV6_VTC] << 4 | ip[1] >> 4);
+		g->ttl = ip[TAPIR_IPV6_HLIM];
 	} else {
 		ihl = (size_t)(ip[TAPIR_IPV4_VHL] & 15) * 4;
 		tot = tapir_get16(ip + TAPIR_IPV4_LEN);
 		g->tos = ip[TAPIR_IPV4_TOS];
+		g->ttl = ip[TAPIR_IPV4_TTL];
 	}
 	if (ihl < TAPIR_IPV4_HLEN || tot > fr->len - TAPIR_ETH_HLEN || tot < ihl + TAPIR_TCP_HLEN)
 		return false;
@@ -482,6 +486,19 @@ void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g)
 		fmt_opts(b + w, n - (size_t)w, g->opt, g->nopt);
 }
 
+/* WANT and GOT (already written) with "(ttl N, tos 0xNN) " in front: the
+ * fields K names */
+void drill_fmt_ip(char *want, size_t wn, char *got, size_t gn, const struct dl_pkt *k,
+		  const struct seg *g)
+{
+	char w[300], t[300];
+	snprintf(w, sizeof(w), "(ttl %d, tos 0x%02x) %s", k->ip_ttl >= 0 ? k->ip_ttl : g->ttl,
+		 (unsigned)(k->ip_tos >= 0 ? k->ip_tos : g->tos), want);
+	snprintf(t, sizeof(t), "(ttl %u, tos 0x%02x) %s", g->ttl, g->tos, got);
+	snprintf(want, wn, "%s", w);
+	snprintf(got, gn, "%s", t);
+}
+
 void drill_fmt_exp(char *b, size_t n, const struct dl_pkt *k)
 {
 	int w = fmt_flags(b, n, k->flags);
@@ -552,7 +569,9 @@ bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *
 {
 	if (k->flags != g->flags)
 		return false;
-	if (!k->seq_any && (g->seq - d->isn != k->seq || g->len != k->len))
+	if (!k->seq_any && (g->seq - (k->seq_abs ? 0 : d->isn) != k->seq || g->len != k->len))
+		return false;
+	if ((k->ip_ttl >= 0 && g->ttl != k->ip_ttl) || (k->ip_tos >= 0 && g->tos != k->ip_tos))
 		return false;
 	if (!k->rest_any && k->has_ack && !k->ack_any && (k->flags & DL_ACK) &&
 	    g->ack - d->risn != k->ack)

@@ -40,6 +40,10 @@ static const struct sym syms[] = {
 	S(SO_ERROR), S(SO_RCVBUF), S(SO_SNDBUF), S(SO_LINGER), S(SO_REUSEADDR),
 	S(SO_KEEPALIVE), S(TCP_NODELAY), S(TCP_MAXSEG), S(TCP_KEEPIDLE), S(TCP_KEEPINTVL),
 	S(TCP_KEEPCNT), S(SOL_TCP), S(SOL_IP),
+	/* FreeBSD's names for the class selectors (RFC 2474 4.2.2.1) */
+	{"IPTOS_DSCP_CS0", 0x00}, {"IPTOS_DSCP_CS1", 0x20}, {"IPTOS_DSCP_CS2", 0x40},
+	{"IPTOS_DSCP_CS3", 0x60}, {"IPTOS_DSCP_CS4", 0x80}, {"IPTOS_DSCP_CS5", 0xa0},
+	{"IPTOS_DSCP_CS6", 0xc0}, {"IPTOS_DSCP_CS7", 0xe0},
 #ifdef MSG_FASTOPEN
 	S(MSG_FASTOPEN),
 #endif
@@ -383,12 +387,32 @@ static bool parse_icmp(struct rd *r, struct dl_event *e)
 	return end - c->seq == c->len;
 }
 
+/* "(ttl N)", "(hlim N)", "(tos 0xNN)", "(class 0xNN)", or a tos or class
+ * and a ttl or hlim, comma-separated: the IP header's fields */
+static bool parse_ip_fields(struct rd *r, struct dl_pkt *k)
+{
+	r->p++; /* '(' */
+	do {
+		uint32_t v;
+		bool hops = kw(r, "ttl") || kw(r, "hlim"), tos = !hops && (kw(r, "tos") || kw(r, "class"));
+		if (!hops && !tos) {
+			bad(r, true, "IP header field not supported (ttl, hlim, tos, class)");
+			return false;
+		}
+		if (!u32(r, &v) || v > 255)
+			return false;
+		*(hops ? &k->ip_ttl : &k->ip_tos) = (int)v;
+	} while (lit(r, ","));
+	return lit(r, ")");
+}
+
 static bool parse_packet(struct rd *r, struct dl_event *e)
 {
 	struct dl_pkt *k = &e->pkt;
 	uint32_t end;
 	k->out = *r->p++ == '>';
 	k->ecn = -1;
+	k->ip_ttl = k->ip_tos = -1;
 	ws(r);
 	if (*r->p == '[') { /* ECN codepoint of the IP header (RFC 3168 5) */
 		static const char *const names[] = {"[noecn]", "[ect1]", "[ect0]", "[ce]", "[ect01]"};
@@ -413,10 +437,9 @@ static bool parse_packet(struct rd *r, struct dl_event *e)
 	}
 	e->type = DL_EV_PKT;
 	ws(r);
-	if (*r->p == '(') {
-		bad(r, true, "IP header fields (ttl, tos) not supported");
+	if (*r->p == '(' && !parse_ip_fields(r, k))
 		return false;
-	}
+	ws(r);
 	while (*r->p && strchr("SFRP.EWU-", *r->p)) {
 		switch (*r->p++) {
 		case 'S': k->flags |= DL_SYN; break;
@@ -449,10 +472,9 @@ static bool parse_packet(struct rd *r, struct dl_event *e)
 			bad(r, false, "payload of %u bytes too long", k->len);
 			return false;
 		}
-		if (*r->p == '!') {
-			bad(r, true, "'!' after the sequence numbers not supported");
-			return false;
-		}
+		/* '!': an absolute sequence number, not relative to an ISN */
+		k->seq_abs = *r->p == '!';
+		r->p += k->seq_abs;
 	}
 	for (;;) {
 		ws(r);

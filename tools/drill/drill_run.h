@@ -44,7 +44,7 @@ struct nbr_req {
 
 /* a TCP segment tapir sent, decoded */
 struct seg {
-	uint8_t flags, tos;
+	uint8_t flags, tos, ttl;
 	uint16_t sport, dport, win;
 	uint32_t seq, ack, len;
 	struct dl_opt opt[DL_MAX_OPTS];
@@ -141,6 +141,8 @@ bool drill_decode(const struct drill *d, const struct frame *fr, struct seg *g);
 /* As in scripts: "S. 0:0(0) ack 1 win 65535 <mss 1460>" */
 void drill_fmt_seg(struct drill *d, char *b, size_t n, const struct seg *g);
 void drill_fmt_exp(char *b, size_t n, const struct dl_pkt *k);
+void drill_fmt_ip(char *want, size_t wn, char *got, size_t gn, const struct dl_pkt *k,
+		  const struct seg *g);
 /* Whether what tapir sent (G) is what the '>' line K expects. */
 bool drill_seg_match(struct drill *d, const struct dl_pkt *k, const struct seg *g);
 

@@ -348,6 +348,39 @@ static const struct {
 };
 #define NSOCKOPTS (sizeof(sockopts) / sizeof(sockopts[0]))
 
+/* The IP header options (RFC 3493 5.1, RFC 3542 6.5), the core's for
+ * either transport (tapir/addr.h) */
+static const struct {
+	const char *level, *name;
+	enum tapir_ip_opt opt;
+} ipopts[] = {
+	{"IPPROTO_IP", "IP_TTL", TAPIR_IP_TTL},
+	{"IPPROTO_IP", "IP_TOS", TAPIR_IP_TOS},
+	{"IPPROTO_IPV6", "IPV6_UNICAST_HOPS", TAPIR_IP_HOPLIMIT},
+	{"IPPROTO_IPV6", "IPV6_TCLASS", TAPIR_IP_TCLASS},
+};
+
+/* getsockopt or setsockopt of one of ipopts (I) */
+static bool ip_sockopt(struct call *c, size_t i, bool set)
+{
+	long long want;
+	int v;
+	if (!dc_arg_int(c->d, c->e, 3, &want) && (set || strcmp(dc_arg(c->e, 3), "...")))
+		return false;
+	if (set) {
+		dc_set_res(c->r, tapir_tcp_set_ipopt(c->f->t, ipopts[i].opt, (int)want));
+		return true;
+	}
+	v = tapir_tcp_get_ipopt(c->f->t, ipopts[i].opt);
+	c->r->ret = 0;
+	if (strcmp(dc_arg(c->e, 3), "...") && want != v) {
+		drill_finish(c->d, R_FAIL, c->e->line, "getsockopt %s [%lld], got [%d]",
+			     dc_arg(c->e, 2), want, v);
+		return false;
+	}
+	return true;
+}
+
 /* getsockopt SO_ERROR: the pending error, compared as the script says */
 static bool get_so_error(struct call *c)
 {
@@ -410,6 +443,11 @@ static bool sockopt(struct call *c, bool set)
 
 	if (!strcmp(level, "SOL_SOCKET") && !strcmp(name, "SO_ERROR") && !set)
 		return get_so_error(c);
+	if (!strcmp(level, "SOL_IP"))
+		level = "IPPROTO_IP";
+	for (i = 0; i < sizeof(ipopts) / sizeof(ipopts[0]); i++)
+		if (!strcmp(level, ipopts[i].level) && !strcmp(name, ipopts[i].name))
+			return ip_sockopt(c, i, set);
 	for (i = 0; i < NSOCKOPTS; i++)
 		if (!strcmp(level, sockopts[i].level) && !strcmp(name, sockopts[i].name))
 			break;

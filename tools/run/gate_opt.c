@@ -2,8 +2,9 @@
  * Linux answers them (socket(7), tcp(7), udp(7)): what tapir's core has an
  * option for goes there; TCP_INFO is Linux's struct tcp_info filled from
  * tapir's own RTT, cwnd and retransmissions; the rest is kept and given
- * back.  Options of other levels (IP_TOS, IPV6_V6ONLY, ...) are taken and
- * ignored, so programs that set them still run. */
+ * back.  IP_TTL, IP_TOS, IPV6_UNICAST_HOPS and IPV6_TCLASS go to the
+ * core's socket; other options of those levels are taken and ignored, so
+ * programs that set them still run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -148,8 +149,31 @@ static int set_v6only(struct gsock *gs, const void *val, size_t len)
 	return r;
 }
 
+/* IP_TTL, IP_TOS (either domain) and an AF_INET6 socket's IPV6_UNICAST_HOPS
+ * (RFC 3493 5.1), IPV6_TCLASS (RFC 3542 6.5): enum tapir_ip_opt, or -1 */
+static int ip_opt(const struct gsock *gs, int level, int name)
+{
+	if (level == IPPROTO_IP && (name == IP_TTL || name == IP_TOS))
+		return name == IP_TTL ? TAPIR_IP_TTL : TAPIR_IP_TOS;
+	if (level == IPPROTO_IPV6 && gs->domain == AF_INET6 &&
+	    (name == IPV6_UNICAST_HOPS || name == IPV6_TCLASS))
+		return name == IPV6_UNICAST_HOPS ? TAPIR_IP_HOPLIMIT : TAPIR_IP_TCLASS;
+	return -1;
+}
+
+static int set_ip_opt(struct gsock *gs, enum tapir_ip_opt o, const void *val, size_t len)
+{
+	struct tapir_tcp *t = tcp_of(gs);
+	int v;
+	if (int_of(val, len, &v) < 0)
+		return -EINVAL;
+	return t ? tapir_tcp_set_ipopt(t, o, v) : gs->u ? tapir_udp_set_ipopt(gs->u, o, v) : 0;
+}
+
 int gate_setsockopt(struct gsock *gs, int level, int name, const void *val, size_t len)
 {
+	if (ip_opt(gs, level, name) >= 0)
+		return set_ip_opt(gs, (enum tapir_ip_opt)ip_opt(gs, level, name), val, len);
 	if (level == SOL_SOCKET)
 		return set_socket_level(gs, name, val, len);
 	if (level == IPPROTO_TCP)
@@ -286,6 +310,11 @@ static int get_socket_level(struct gsock *gs, int name, void *val, uint32_t *len
 
 int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *len)
 {
+	if (ip_opt(gs, level, name) >= 0 && (tcp_of(gs) || gs->u)) {
+		enum tapir_ip_opt o = (enum tapir_ip_opt)ip_opt(gs, level, name);
+		return put_int(val, len, tcp_of(gs) ? tapir_tcp_get_ipopt(tcp_of(gs), o)
+						    : tapir_udp_get_ipopt(gs->u, o));
+	}
 	if (level == SOL_SOCKET)
 		return get_socket_level(gs, name, val, len);
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
