@@ -137,12 +137,37 @@ NFT
 fi
 
 # ---- shards: 4 shards at once on the 2 cores vs one process ----
+# The wide scenario (1024 ports x 64 hosts) as one process and as 4 shards
+# (--seed 7 --shard I/4) at once, merged: wall time, packets sent (SYNs,
+# and our kernel's RSTs for the SYN/ACKs), CPU seconds of the processes
+# (user + system, bash's `times`) and whether the merge is exactly the
+# known set.  Twice: at --rate 100000 in all (the 4 shards 25000 each: the
+# same pace), and "max" (--rate 10000000: each as fast as it can, so the
+# 2 cores are the limit).
+shard_runs() {
+	local tag=$1 r1=$2 r4=$3
+	bench "tapir-syn-1proc$tag" wide p_tapir env WORK_S="$WORK/cpu1$tag" R1="$r1" bash -c '
+		"$0" check --mode syn --seed 7 --rate "$R1" --timeout 500 "$@"; rc=$?
+		times >"$WORK_S"; exit $rc' "$TAPIR" "${ST[@]}"
+	SHARD_CPU+=("$(cpu_s "$WORK/cpu1$tag")")
+	bench "tapir-syn-4shards$tag" wide p_tapir env WORK_S="$WORK/shard$tag" R4="$r4" bash -c '
+		for i in 1 2 3 4; do "$0" check --mode syn --seed 7 --shard $i/4 --rate "$R4" --timeout 500 "$@" >"$WORK_S.$i" & done
+		wait; times >"$WORK_S.cpu"; cat "$WORK_S".[1-4]' "$TAPIR" "${ST[@]}"
+	SHARD_CPU+=("$(cpu_s "$WORK/shard$tag.cpu")")
+}
+# cpu_s FILE: the children's user + system seconds, the last line of `times` ("0m1.2s 0m0.3s")
+cpu_s() { tail -n 1 "$1" | sed "s/m/ /g; s/s//g" | awk '{ printf "%.2f", $1 * 60 + $2 + $3 * 60 + $4 }'; }
 if [[ $ONLY == all || $ONLY == shards ]]; then
 	ST=("${WIDE_HOSTS[@]/%/:1-1024}")
-	bench "tapir-syn-1proc" wide p_tapir "$TAPIR" check --mode syn --seed 7 --rate 100000 --timeout 500 "${ST[@]}"
-	bench "tapir-syn-4shards" wide p_tapir env WORK_S="$WORK/shard" bash -c '
-		for i in 1 2 3 4; do "$0" check --mode syn --seed 7 --shard $i/4 --rate 25000 --timeout 500 "$@" >"$WORK_S.$i" & done
-		wait; cat "$WORK_S".*' "$TAPIR" "${ST[@]}"
+	SHARD_CPU=()
+	shard_runs "" 100000 25000
+	shard_runs "-max" 10000000 2500000
+	k=0
+	for tag in 1proc 4shards 1proc-max 4shards-max; do
+		RESULTS+=("$(printf '{"tool":"tapir-syn-%s","scenario":"wide","cpu_s":%s}' "$tag" "${SHARD_CPU[k]}")")
+		printf '%-22s wide   %8s s CPU (user + system, all processes)\n' "tapir-syn-$tag" "${SHARD_CPU[k]}" >&3
+		k=$((k + 1))
+	done
 fi
 
 R=100000

@@ -159,15 +159,67 @@ static void kernel_gateway6(struct shared_addr *sa)
 	fclose(f);
 }
 
-/* The first global IPv6 address of interface entry I (not link-local:
- * tapir has its own from the MAC; RFC 4291 2.5.6) into SA. */
-static void take_addr6(struct shared_addr *sa, const struct ifaddrs *i)
+/* /proc/net/if_inet6's flags of IFACE's address A (IFA_F_*: the kernel's
+ * view of it, which getifaddrs does not give), or -1 when it is not there.
+ * A line: address (32 hex digits), interface index, prefix length, scope,
+ * flags, name. */
+static int addr6_flags(const char *iface, const uint8_t a[16])
+{
+	FILE *f = fopen("/proc/net/if_inet6", "r");
+	char hex[33], want[33], name[IF_NAMESIZE + 1];
+	unsigned flags;
+	int r = -1;
+	if (!f)
+		return -1;
+	for (int k = 0; k < 16; k++)
+		snprintf(want + 2 * k, 3, "%02x", a[k]);
+	while (r < 0 && fscanf(f, "%32s %*x %*x %*x %x %16s", hex, &flags, name) == 3)
+		if (!strcasecmp(hex, want) && !strcmp(name, iface))
+			r = (int)flags;
+	fclose(f);
+	return r;
+}
+
+#define A6_TEMPORARY 0x01  /* IFA_F_TEMPORARY: RFC 8981's privacy address */
+#define A6_DADFAILED 0x08  /* IFA_F_DADFAILED */
+#define A6_DEPRECATED 0x20 /* IFA_F_DEPRECATED: preferred lifetime over */
+#define A6_TENTATIVE 0x40  /* IFA_F_TENTATIVE: DAD not done */
+
+/* How fit a global address with kernel FLAGS is to be shared, 0 best:
+ * a stable preferred one, then a temporary one (it goes away when it
+ * expires, RFC 8981 3.4, and tapir's connections with it), then a
+ * deprecated one (not for new communication, RFC 4862 5.5.4); -1: not
+ * usable (tentative or duplicate: the kernel does not receive on it). */
+static int addr6_rank(int flags)
+{
+	if (flags < 0 || (flags & (A6_TENTATIVE | A6_DADFAILED)))
+		return -1;
+	if (flags & A6_DEPRECATED)
+		return 2;
+	return (flags & A6_TEMPORARY) ? 1 : 0;
+}
+
+/* Interface entry I's IPv6 address, if global (not link-local: tapir has
+ * its own from the MAC; RFC 4291 2.5.6): with --shared-addr6 the one it
+ * names, else the fittest (addr6_rank), the first listed among equals.
+ * *RANK: the rank taken so far (3: none). */
+static void take_addr6(struct shared_addr *sa, const struct ifaddrs *i, int *rank)
 {
 	const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr.s6_addr;
 	const uint8_t *m;
-	if (sa->have_addr6 || !i->ifa_netmask || tapir_ipv6_is_link_local(a) ||
-	    tapir_ipv6_is_loopback(a) || tapir_ipv6_is_multicast(a))
+	int r;
+	if (!i->ifa_netmask || tapir_ipv6_is_link_local(a) || tapir_ipv6_is_loopback(a) ||
+	    tapir_ipv6_is_multicast(a))
 		return;
+	sa->n_addr6++;
+	if (sa->want6_given && memcmp(a, sa->want6, 16))
+		return;
+	r = addr6_rank(addr6_flags(sa->iface, a));
+	if (sa->want6_given)
+		sa->want6_rank = r < 0 ? -1 : 0;
+	else if (r < 0 || r >= *rank)
+		return;
+	*rank = r < 0 ? 0 : r;
 	m = ((const struct sockaddr_in6 *)(const void *)i->ifa_netmask)->sin6_addr.s6_addr;
 	memcpy(sa->addr6, a, 16);
 	sa->plen6 = 0;
@@ -176,10 +228,44 @@ static void take_addr6(struct shared_addr *sa, const struct ifaddrs *i)
 	sa->have_addr6 = true;
 }
 
+int shared_parse_addr6(struct shared_addr *sa, const char *arg, char *err, size_t errlen)
+{
+	if (tapir_parse_ipv6(arg, sa->want6, NULL) || tapir_ipv6_is_link_local(sa->want6) ||
+	    tapir_ipv6_is_multicast(sa->want6) || tapir_ipv6_is_loopback(sa->want6) ||
+	    tapir_ipv6_is_unspecified(sa->want6)) {
+		snprintf(err, errlen, "--shared-addr6: '%s' is not a global IPv6 address such as 2001:db8::5 (no /LEN: the interface's prefix is used)",
+			 arg);
+		return -1;
+	}
+	sa->want6_given = true;
+	return 0;
+}
+
+/* --shared-addr6 ADDR: the address must be IF's own, and usable. */
+static int check_want6(const struct shared_addr *sa, char *err, size_t errlen)
+{
+	char a[48];
+	if (!sa->want6_given)
+		return 0;
+	tapir_ipv6_str(sa->want6, a);
+	if (!sa->have_addr6) {
+		snprintf(err, errlen, "--shared-addr6: %s is not an address of %s (it has %u global IPv6 address%s: `ip -6 addr show dev %s`)",
+			 a, sa->iface, sa->n_addr6, sa->n_addr6 == 1 ? "" : "es", sa->iface);
+		return -1;
+	}
+	if (sa->want6_rank < 0) {
+		snprintf(err, errlen, "--shared-addr6: %s on %s is tentative or a duplicate (duplicate address detection, RFC 4862 5.4): not usable",
+			 a, sa->iface);
+		return -1;
+	}
+	return 0;
+}
+
 static int find_addresses(struct shared_addr *sa, char *err, size_t errlen)
 {
 	struct ifaddrs *ifa, *i;
 	bool have_mac = false;
+	int rank6 = 3;
 	if (getifaddrs(&ifa) < 0) {
 		snprintf(err, errlen, "--shared-addr: cannot list the interfaces: %s", strerror(errno));
 		return -1;
@@ -198,7 +284,7 @@ static int find_addresses(struct shared_addr *sa, char *err, size_t errlen)
 			sa->plen = (unsigned)__builtin_popcount(
 				((const struct sockaddr_in *)(const void *)i->ifa_netmask)->sin_addr.s_addr);
 		} else if (i->ifa_addr->sa_family == AF_INET6) {
-			take_addr6(sa, i);
+			take_addr6(sa, i, &rank6);
 		}
 	}
 	freeifaddrs(ifa);
@@ -212,7 +298,7 @@ static int find_addresses(struct shared_addr *sa, char *err, size_t errlen)
 			 sa->iface);
 		return -1;
 	}
-	return 0;
+	return check_want6(sa, err, errlen);
 }
 
 int shared_discover(struct shared_addr *sa, char *err, size_t errlen)

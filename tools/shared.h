@@ -21,11 +21,16 @@ struct shared_addr {
 	uint8_t mac[6];
 	uint32_t addr, gw;    /* host byte order; gw 0 when the kernel has no default route there */
 	unsigned plen;
-	/* the interface's first global IPv6 address, and the kernel's IPv6
-	 * default router through it (network order), when it has them */
+	/* the interface's global IPv6 address (--shared-addr6's, else the
+	 * fittest: stable before temporary before deprecated, never tentative),
+	 * and the kernel's IPv6 default router through it (network order),
+	 * when it has them */
 	uint8_t addr6[16], gw6[16];
-	unsigned plen6;
+	unsigned plen6, n_addr6; /* n_addr6: the interface's global addresses */
 	bool have_addr6, have_gw6;
+	uint8_t want6[16];    /* --shared-addr6 ADDR */
+	bool want6_given;
+	int want6_rank;
 	uint8_t own[8192];    /* bit P: port P is tapir's (TCP and UDP) */
 	/* what the filter kept from the core (the kernel's, not tapir's) */
 	uint64_t ignored_tcp, ignored_udp, ignored_icmp, ignored_other, held_arp, held_icmp;
@@ -33,8 +38,12 @@ struct shared_addr {
 
 /* --ports A-B into SA's range.  0, or -1 with the reason in ERR. */
 int shared_parse_ports(struct shared_addr *sa, const char *arg, char *err, size_t errlen);
-/* Reads SA->iface's MAC, first IPv4 address and prefix, first global IPv6
- * address and prefix (if any), and the kernel's default gateways through
+/* --shared-addr6 ADDR: which of the interface's global IPv6 addresses
+ * tapir shares (checked by shared_discover).  0, or -1 with the reason in
+ * ERR. */
+int shared_parse_addr6(struct shared_addr *sa, const char *arg, char *err, size_t errlen);
+/* Reads SA->iface's MAC, first IPv4 address and prefix, a global IPv6
+ * address and prefix (if any: --shared-addr6's, else the fittest), and the kernel's default gateways through
  * it; checks the range against the kernel's
  * ephemeral range (net.ipv4.ip_local_port_range) and its listeners, and
  * owns the range.  0, or -1 with the reason in ERR. */

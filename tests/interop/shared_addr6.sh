@@ -17,7 +17,14 @@
 #     and off-link (through the kernel's IPv6 default router): open and
 #     closed right, each SYN/ACK answered by one RST (tapir's);
 #   - tapir run --iface vA --shared-addr -- curl -g http://[fd00:79::1]/:
-#     byte-exact over tapir's TCP (hop limit 44, a port of tapir's range).
+#     byte-exact over tapir's TCP (hop limit 44, a port of tapir's range);
+#   - several global addresses on vA (fd00:78::5 beside ::1, ::9 tentative):
+#     --shared-addr6 fd00:78::5 shares that one (ready line, the guard's ip6
+#     rule, B fetches tapir's file from it while ::1's port 80 stays
+#     tapir-free); with ::1 deprecated the default takes ::5, never the
+#     tentative ::9; --shared-addr6 of an address vA lacks, of the tentative
+#     one, of a link-local one, or without --shared-addr: one tapir: line,
+#     exit 2, the ruleset as before.
 source "$(dirname "$0")/shared_lib.sh"
 require_root nft curl python3 dumpcap
 
@@ -102,4 +109,50 @@ log "check --shared-addr over IPv6: on-link and off-link (via $B6) right; $synac
 
 # ---- 3: tapir run --shared-addr -- curl over IPv6, off-link ----
 sh_run_fetch "http://[$FAR6]:8080/r.bin" "$WORK/kernelB/r.bin" "ipv6.src==$A6" ipv6.hlim
+
+# ---- 4: several global addresses: --shared-addr6 chooses ----
+A6B=fd00:78::5 A6T=fd00:78::9
+nsx ip addr add "$A6B/64" dev vA nodad || fail "a second address on vA"
+# ::9 stays tentative: duplicate address detection with 1000 solicitations
+nsx sysctl -qw net.ipv6.conf.vA.dad_transmits=1000 && nsx ip addr add "$A6T/64" dev vA || fail "::9"
+nsx ip -6 addr show dev vA | grep -q "$A6T/64 scope global tentative" || fail "::9 is not tentative: $(nsx ip -6 addr show dev vA)"
+shared_start --serve "http=$WORK/tapir" --shared-addr6 "$A6B"
+grep -q "^ready iface=vA addr=$A_ADDR/24 .*addr=$A6B/64 .*shared=vA" "$HOST_OUT" || fail "--shared-addr6 $A6B: ready line $(cat "$HOST_OUT")"
+nsx nft list table inet "tapir_$HOST_PID" | grep -q "ip6 daddr $A6B .*drop" || fail "--shared-addr6: the guard is not for $A6B"
+nsb curl -gsf --max-time 10 -o "$WORK/got6b" "http://[$A6B]/t.bin" && cmp -s "$WORK/got6b" "$WORK/tapir/t.bin" ||
+	fail "B cannot fetch tapir's file from [$A6B]"
+nsb curl -gs --max-time 3 -o /dev/null "http://[$A6]/t.bin" && fail "[$A6]:80 answers: tapir took $A6 too"
+stop_with TERM
+ruleset_as_before "after --shared-addr6"
+log "--shared-addr6 $A6B: tapir's file from it; $A6 left alone"
+# ::1 deprecated (preferred lifetime 0, RFC 4862 5.5.4): the default takes ::5
+nsx ip addr change "$A6/64" dev vA preferred_lft 0 || fail "::1 deprecated"
+shared_start --serve "http=$WORK/tapir"
+grep -q "^ready .*addr=$A6B/64 .*shared=vA" "$HOST_OUT" || fail "default with $A6 deprecated: $(cat "$HOST_OUT")"
+stop_with TERM
+log "default: the stable preferred $A6B, not the deprecated $A6 nor the tentative $A6T"
+# user mistakes: one line, exit 2, nothing installed
+host_error() {
+	local what=$1 pat=$2 rc
+	shift 2
+	NSX_TIMEOUT=20 nsx "$TAPIR" host --iface vA "$@" >"$WORK/herr.out" 2>"$WORK/herr.err"
+	rc=$?
+	[[ $rc -eq 2 && $(wc -l <"$WORK/herr.err") -eq 1 ]] && grep -Eq -- "$pat" "$WORK/herr.err" ||
+		fail "$what: exit $rc, stderr $(cat "$WORK/herr.err")"
+	ruleset_as_before "$what"
+	log "$what -> $(cat "$WORK/herr.err")"
+}
+host_error "--shared-addr6 of an address vA lacks" "fd00:78::99 is not an address of vA \\(it has 3 global" \
+	--shared-addr --shared-addr6 fd00:78::99
+host_error "--shared-addr6 of a tentative address" "$A6T on vA is tentative" --shared-addr --shared-addr6 "$A6T"
+host_error "--shared-addr6 link-local" "not a global IPv6 address" --shared-addr --shared-addr6 fe80::1
+host_error "--shared-addr6 with a prefix" "not a global IPv6 address" --shared-addr --shared-addr6 "$A6B/64"
+host_error "--shared-addr6 alone" "goes with --shared-addr" --shared-addr6 "$A6B"
+NSX_TIMEOUT=20 nsx "$TAPIR" check --mode stack --iface vA --shared-addr6 "$A6B" "[$B6]:8080" >/dev/null 2>"$WORK/cerr"
+[[ $? -eq 2 ]] && grep -q "goes with --shared-addr" "$WORK/cerr" || fail "check --shared-addr6 alone: $(cat "$WORK/cerr")"
+nsx "$TAPIR" check --mode stack --iface vA --shared-addr --shared-addr6 "$A6B" "[$B6]:8080,8081" >"$WORK/check6b.out" 2>&1
+[[ $(awk '{print $1, $2, $3}' "$WORK/check6b.out" | tr '\n' '|') == "$B6 8080 open|$B6 8081 closed|" ]] ||
+	fail "check --shared-addr6 $A6B: $(cat "$WORK/check6b.out")"
+ruleset_as_before "after check --shared-addr6"
+log "check --shared-addr --shared-addr6 $A6B: right"
 pass

@@ -92,6 +92,8 @@ static const char check_usage[] =
 	"                  probes from tapir's own ports (an nftables table keeps the\n"
 	"                  kernel from resetting the answers; docs/shared-addr.md)\n"
 	"  --ports A-B     those ports (default 61000-65535)\n"
+	"  --shared-addr6 ADDR  which of IF's global IPv6 addresses to share (default:\n"
+	"                  a stable one before a temporary one)\n"
 	"  --peer-addr A.B.C.D/LEN  with --tap: the kernel's address on the TAP; an\n"
 	"                  IPv6 one too (fd00::1/64: twice, one of each family)\n"
 	"  --addr A.B.C.D/LEN       tapir's address and prefix (required); for IPv6\n"
@@ -106,7 +108,7 @@ static const char check_usage[] =
 	"3 interrupted with --resume (FILE written).\n";
 
 enum { CHECK_OPT_SHARED = 1000, CHECK_OPT_PORTS, CHECK_OPT_BANNERS, CHECK_OPT_BWAIT,
-       CHECK_OPT_BBYTES, CHECK_OPT_BCONNS }; /* long options only */
+       CHECK_OPT_BBYTES, CHECK_OPT_BCONNS, CHECK_OPT_SHARED6 }; /* long options only */
 
 #define MAX_PROBES (1u << 23) /* 12 bytes each: ~100 MB at most */
 
@@ -344,6 +346,7 @@ static int stack_option(struct check_stack_cfg *s, int opt, const char *arg, con
 		break;
 	case CHECK_OPT_SHARED: s->want_shared = true; name = "--shared-addr"; break;
 	case CHECK_OPT_PORTS: s->ports = arg; name = "--ports"; break;
+	case CHECK_OPT_SHARED6: s->shared6 = arg; name = "--shared-addr6"; break;
 	case 'P':
 		name = "--peer-addr";
 		if (strchr(arg, ':')) {
@@ -371,8 +374,8 @@ static void shared_options(struct check_stack_cfg *s)
 {
 	char err[256];
 	if (!s->want_shared) {
-		if (s->ports)
-			die("check: --ports goes with --shared-addr");
+		if (s->ports || s->shared6)
+			die("check: %s goes with --shared-addr", s->ports ? "--ports" : "--shared-addr6");
 		return;
 	}
 	if (!s->iface || s->tap_name || s->have_addr || s->have_addr6 || s->have_mac || s->have_peer ||
@@ -381,6 +384,7 @@ static void shared_options(struct check_stack_cfg *s)
 	s->shared = check_calloc(1, sizeof(*s->shared));
 	s->shared->iface = s->iface;
 	if ((s->ports && shared_parse_ports(s->shared, s->ports, err, sizeof(err)) < 0) ||
+	    (s->shared6 && shared_parse_addr6(s->shared, s->shared6, err, sizeof(err)) < 0) ||
 	    shared_discover(s->shared, err, sizeof(err)) < 0)
 		die("check: %s", err);
 	s->my_addr = s->shared->addr;
@@ -479,6 +483,7 @@ static int parse_options(struct check *c, int argc, char **argv)
 		{"resume", required_argument, 0, 'U'},  {"udp", no_argument, 0, 'u'},
 		{"shared-addr", no_argument, 0, CHECK_OPT_SHARED},
 		{"ports", required_argument, 0, CHECK_OPT_PORTS},
+		{"shared-addr6", required_argument, 0, CHECK_OPT_SHARED6},
 		{"banners", no_argument, 0, CHECK_OPT_BANNERS},
 		{"banner-wait", required_argument, 0, CHECK_OPT_BWAIT},
 		{"banner-bytes", required_argument, 0, CHECK_OPT_BBYTES},

@@ -59,10 +59,10 @@ struct check_stack_cfg {
 	uint8_t my6[16], peer6[16], gw6[16];
 	unsigned my6_plen, peer6_plen;
 	bool have_addr6, have_peer6, have_gw6; /* gw6: --gateway given an IPv6 router */
-	/* --shared-addr [--ports A-B]: the interface's own address (shared.h);
-	 * set up by the option check, NULL without */
+	/* --shared-addr [--ports A-B] [--shared-addr6 ADDR]: the interface's
+	 * own address (shared.h); set up by the option check, NULL without */
 	bool want_shared;
-	const char *ports;
+	const char *ports, *shared6;
 	struct shared_addr *shared;
 };
 

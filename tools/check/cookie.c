@@ -81,7 +81,8 @@ uint8_t check_why_icmp(int family, unsigned code)
 uint8_t check_why_errno(int e)
 {
 	switch (e) {
-	case ENETUNREACH: return WHY_NET_UNREACH;
+	case ENETUNREACH:
+	case ENETDOWN: return WHY_NET_UNREACH; /* our own interface is down */
 	case EHOSTUNREACH:
 	case EHOSTDOWN: return WHY_HOST_UNREACH;
 	case ENOPROTOOPT: return WHY_PROTO_UNREACH;

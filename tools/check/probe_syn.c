@@ -333,6 +333,15 @@ static void syn_build(uint8_t *seg, const struct syn_engine *x, const struct che
 	tapir_put16(seg + TAPIR_TH_CSUM, tapir_csum_fold(sum));
 }
 
+/* Whether the kernel refused a SYN for its destination (no route, the
+ * interface down, the source address gone, a local firewall): the port is
+ * then filtered, with the reason.  Other errors end the scan. */
+static bool send_refused(int e)
+{
+	return e == EHOSTUNREACH || e == ENETUNREACH || e == ENETDOWN || e == EHOSTDOWN ||
+	       e == EADDRNOTAVAIL || e == EACCES || e == EPERM;
+}
+
 /* Hands the batched SYNs to the kernel.  A full queue (ENOBUFS) is waited
  * out here (the probes are already counted); a SYN with no route or
  * forbidden makes its port filtered, as syn_send() does. */
@@ -361,7 +370,7 @@ static void syn_flush_batch(struct syn_engine *x)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EACCES || errno == EPERM) {
+		if (send_refused(errno)) {
 			x->c->sent--; /* (its try stays counted, as syn_send's) */
 			check_resolve_why(x->c, b->idx[done], ST_FILTERED, 0, check_why_errno(errno));
 			done++;
@@ -472,15 +481,12 @@ static int syn_send(void *state, const struct check_target *t)
 		case ENOMEM:
 			x->enobufs++;
 			return -1; /* the queue is full: the same probe a bit later */
-		case EHOSTUNREACH:
-		case ENETUNREACH:
-		case EACCES:
-		case EPERM:
+		default:
+			if (!send_refused(errno))
+				die("check: sendto: %s", strerror(errno));
 			p->tries++;
 			check_resolve_why(c, t->idx, ST_FILTERED, 0, check_why_errno(errno));
 			return 0;
-		default:
-			die("check: sendto: %s", strerror(errno));
 		}
 	}
 	p->tries++;

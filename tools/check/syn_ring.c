@@ -19,6 +19,7 @@
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -47,6 +48,7 @@ struct ring_if {
 	uint8_t mac[6];
 	uint8_t *map;
 	unsigned head, pending;
+	bool dead; /* the ring failed (the interface went down or away): raw socket from then on */
 };
 
 struct hop_ent {
@@ -167,12 +169,33 @@ int syn_ring_route(struct syn_ring *r, const struct nu_addr *dst, bool *onlink)
 	return (int)r->nhops++;
 }
 
+/* RI's ring failed with ERR (the interface went down or was removed, or
+ * its queue stayed full): one warning, the ring closed, and its SYNs go
+ * through the raw socket from then on, where the kernel routes them (an
+ * interface that is down has no route: those ports come out filtered, as
+ * net-unreach).  The frames still queued in the ring are lost: their
+ * probes are retried, as any unanswered probe, or time out. */
+static void ring_dead(struct ring_if *ri, const char *why)
+{
+	char name[IF_NAMESIZE];
+	if (!if_indextoname((unsigned)ri->ifindex, name))
+		snprintf(name, sizeof(name), "#%d", ri->ifindex);
+	fprintf(stderr, "tapir check: warning: %s: the packet ring failed (%s): its SYNs go through the raw socket now\n",
+		name, why);
+	munmap(ri->map, (size_t)BLOCK_SIZE * BLOCKS);
+	close(ri->fd);
+	ri->map = NULL;
+	ri->fd = -1;
+	ri->pending = 0;
+	ri->dead = true;
+}
+
 /* Hands RI's marked frames to the kernel.  A full queue is waited out a
  * little at a time (the frame it refused is sent again); bounded. */
 static void ring_send(struct ring_if *ri)
 {
 	unsigned spins = 0;
-	while (ri->pending) {
+	while (ri->pending && !ri->dead) {
 		if (sendto(ri->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0) {
 			ri->pending = 0;
 			break;
@@ -182,11 +205,13 @@ static void ring_send(struct ring_if *ri)
 		if (errno == ENOBUFS || errno == EAGAIN || errno == ENOMEM) {
 			struct timespec ts = {0, 100000}; /* the queue drains in µs */
 			if (++spins > 100000)
-				die("check: packet ring: the queue stays full");
-			nanosleep(&ts, NULL);
+				ring_dead(ri, "the queue stays full");
+			else
+				nanosleep(&ts, NULL);
 			continue;
 		}
-		die("check: packet ring: %s", strerror(errno));
+		/* ENETDOWN: the interface is down; ENXIO, ENODEV: it is gone */
+		ring_dead(ri, strerror(errno));
 	}
 }
 
@@ -212,7 +237,7 @@ static bool hop_known(struct syn_ring *r, struct hop_ent *e, uint64_t now_us)
 static struct tpacket2_hdr *free_frame(struct ring_if *ri)
 {
 	struct tpacket2_hdr *ph = (struct tpacket2_hdr *)(ri->map + (size_t)ri->head * FRAME_SIZE);
-	for (unsigned spins = 0; spins < 2000; spins++) {
+	for (unsigned spins = 0; spins < 2000 && !ri->dead; spins++) {
 		uint32_t st = __atomic_load_n(&ph->tp_status, __ATOMIC_ACQUIRE);
 		struct timespec ts = {0, 10000};
 		if (st == TP_STATUS_AVAILABLE || st == TP_STATUS_WRONG_FORMAT)
@@ -266,7 +291,7 @@ int syn_ring_put(struct syn_ring *r, int hop, const struct nu_addr *src, const s
 	uint8_t *f;
 	bool v6 = dst->family == AF_INET6;
 	unsigned iphl = v6 ? TAPIR_IPV6_HLEN : TAPIR_IPV4_HLEN;
-	if (!hop_known(r, e, now_us) || !(ph = free_frame(ri)))
+	if (ri->dead || !hop_known(r, e, now_us) || !(ph = free_frame(ri)))
 		return -1;
 	f = (uint8_t *)ph + DATA_OFF;
 	*(struct virtio_net_hdr *)f = (struct virtio_net_hdr){.hdr_len = (uint16_t)(TAPIR_ETH_HLEN + iphl + len)};
@@ -293,6 +318,8 @@ void syn_ring_close(struct syn_ring *r)
 		return;
 	syn_ring_flush(r);
 	for (unsigned i = 0; i < r->nifs; i++) {
+		if (r->ifs[i].dead)
+			continue;
 		munmap(r->ifs[i].map, (size_t)BLOCK_SIZE * BLOCKS);
 		close(r->ifs[i].fd);
 	}

@@ -39,7 +39,7 @@
 static const char host_usage[] =
 	"usage: tapir host --tap NAME --addr A.B.C.D/LEN [options]\n"
 	"       tapir host --iface IF --addr A.B.C.D/LEN [options]\n"
-	"       tapir host --iface IF --shared-addr [--ports A-B] [options]\n"
+	"       tapir host --iface IF --shared-addr [--ports A-B] [--shared-addr6 ADDR] [options]\n"
 	"\n"
 	"Runs a userspace TCP/IP host on the TAP device NAME (created if absent),\n"
 	"or beside the kernel on the interface IF.\n"
@@ -55,6 +55,8 @@ static const char host_usage[] =
 	"                         inet tapir_<pid> while it runs; docs/shared-addr.md)\n"
 	"  --ports A-B            tapir's own ports with --shared-addr (default\n"
 	"                         61000-65535; outside net.ipv4.ip_local_port_range)\n"
+	"  --shared-addr6 ADDR    which of IF's global IPv6 addresses --shared-addr\n"
+	"                         shares (default: a stable one before a temporary one)\n"
 	"  --addr A.B.C.D/LEN     tapir's address and prefix; repeat it with IPv6\n"
 	"                         prefixes (fd00::2/64) to add those (IPv6 on), or\n"
 	"                         'slaac' for addresses from router advertisements;\n"
@@ -287,8 +289,8 @@ static void iface_options(struct shared_addr *sa, const char *iface, bool shared
 		die("host: --peer-addr goes with --tap (the kernel's side of the TAP)");
 	if (mtu)
 		die("host: --mtu goes with --tap (with --iface, the interface's MTU is used)");
-	if (ports && !shared)
-		die("host: --ports goes with --shared-addr");
+	if ((ports || sa->want6_given) && !shared)
+		die("host: %s goes with --shared-addr", ports ? "--ports" : "--shared-addr6");
 	if (!shared)
 		return;
 	if (addr_given || mac_given)
@@ -326,6 +328,7 @@ int cmd_host(int argc, char **argv)
 		{"iface", required_argument, 0, 'I'},
 		{"shared-addr", no_argument, 0, 'H'},
 		{"ports", required_argument, 0, 'R'},
+		{"shared-addr6", required_argument, 0, 'j'},
 		{"addr", required_argument, 0, 'a'},
 		{"peer-addr", required_argument, 0, 'p'},
 		{"gateway", required_argument, 0, 'g'},
@@ -383,6 +386,10 @@ int cmd_host(int argc, char **argv)
 		case 'I': iface = optarg; break;
 		case 'H': shared = true; break;
 		case 'R': ports = optarg; break;
+		case 'j':
+			if (shared_parse_addr6(&sh, optarg, err, sizeof(err)))
+				die("%s", err);
+			break;
 		case 'a':
 			if (host6_option(&h6, "--addr", optarg, false) || host_dhcp_option(&hd, optarg))
 				break;
@@ -458,8 +465,9 @@ int cmd_host(int argc, char **argv)
 	if (iface)
 		iface_options(&sh, iface, shared, ports, have_addr || hd.on || h6.n || h6.slaac,
 			      have_mac, have_peer || h6.npeer, mtu, &addr, &plen, &gw, &h6);
-	else if (shared || ports)
-		die("host: %s goes with --iface IF", shared ? "--shared-addr" : "--ports");
+	else if (shared || ports || sh.want6_given)
+		die("host: %s goes with --iface IF",
+		    shared ? "--shared-addr" : ports ? "--ports" : "--shared-addr6");
 	host6_check_gateway(&h6);
 	have_addr = have_addr || shared;
 	have_mac = have_mac || shared;
