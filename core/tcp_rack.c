@@ -193,9 +193,9 @@ static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const s
 		return;
 	if (retrans && r->min_rtt && rtt < r->min_rtt)
 		return;
-	/* step 1: RACK.min_RTT (the lowest seen: a path's, as reordering is) */
-	if (!retrans && (!r->min_rtt || rtt < r->min_rtt))
-		r->min_rtt = rtt ? rtt : 1;
+	/* step 1: RACK.min_RTT, from first transmissions only */
+	if (!retrans)
+		tcp_rack_min_rtt(r, rtt, t->s->now);
 	r->rtt_since_probe = true;
 	if (!r->xmit_ts || sent_after(s->xmit_ts, s->order, r->xmit_ts, r->order)) {
 		r->rtt = rtt;
@@ -203,6 +203,38 @@ static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const s
 		r->order = s->order;
 		r->end_seq = s->end;
 	}
+}
+
+/* RFC 8985 6.2 step 1: "a windowed min-filtered estimate of recent RTT
+ * measurements that can adapt when migrating to significantly longer
+ * paths".  Two halves of the window, each with its least sample: the
+ * older (since min_since) and the newer (from min_since + half on); when
+ * the older leaves the window, the newer takes its place, so the minimum
+ * covers the last half window to window of samples, in constant space.
+ * The window is 300 s, as Linux's net.ipv4.tcp_min_rtt_wlen default (the
+ * RFC names no figure). */
+void tcp_rack_min_rtt(struct tcp_rack *r, tapir_time_t rtt, tapir_time_t now)
+{
+	const tapir_time_t half = TCP_RACK_MIN_RTT_WIN / 2;
+	if (!rtt)
+		rtt = 1;
+	if (r->min_a && now - r->min_since >= TCP_RACK_MIN_RTT_WIN) {
+		r->min_a = r->min_b;
+		r->min_b = 0;
+		r->min_since += half;
+		if (now - r->min_since >= TCP_RACK_MIN_RTT_WIN)
+			r->min_a = 0; /* no sample for a whole window: start again */
+	}
+	if (!r->min_a) {
+		r->min_a = rtt;
+		r->min_since = now;
+	} else if (now - r->min_since < half) {
+		if (rtt < r->min_a)
+			r->min_a = rtt;
+	} else if (!r->min_b || rtt < r->min_b) {
+		r->min_b = rtt;
+	}
+	r->min_rtt = r->min_b && r->min_b < r->min_a ? r->min_b : r->min_a;
 }
 
 /* RFC 2883 4: the first block reports a duplicate when it lies below the

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tcpsim.h"
+#include "../../core/tcp_int.h" /* tcp_rack_min_rtt */
 
 #define DELAY TAPIR_MS(10)
 #define MSS 1448 /* 1460 less the timestamps */
@@ -423,6 +424,38 @@ static void test_rto_marks_by_rack(void **state)
 	bench_close(&b);
 }
 
+/* RFC 8985 6.2 step 1: RACK.min_RTT is the least sample of a window
+ * (TCP_RACK_MIN_RTT_WIN, 300 s) that slides by halves: a sample counts
+ * from when it is taken until the end of the half window after its own,
+ * so a path that grew longer is seen within one window, to the
+ * microsecond. */
+static void test_min_rtt_window(void **state)
+{
+	struct tcp_rack r;
+	const tapir_time_t w = TCP_RACK_MIN_RTT_WIN, t0 = TAPIR_SEC(1000);
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	tcp_rack_min_rtt(&r, TAPIR_MS(20), t0);
+	assert_int_equal(r.min_rtt, TAPIR_MS(20));
+	tcp_rack_min_rtt(&r, TAPIR_MS(50), t0 + w / 3); /* the first half */
+	assert_int_equal(r.min_rtt, TAPIR_MS(20));
+	tcp_rack_min_rtt(&r, TAPIR_MS(60), t0 + w / 2); /* the second */
+	tcp_rack_min_rtt(&r, TAPIR_MS(70), t0 + w - 1);
+	assert_int_equal(r.min_rtt, TAPIR_MS(20)); /* t0's sample still in */
+	tcp_rack_min_rtt(&r, TAPIR_MS(80), t0 + w);
+	assert_int_equal(r.min_rtt, TAPIR_MS(60)); /* gone exactly a window on */
+	tcp_rack_min_rtt(&r, TAPIR_MS(90), t0 + w + w / 2 - 1);
+	assert_int_equal(r.min_rtt, TAPIR_MS(60));
+	tcp_rack_min_rtt(&r, TAPIR_MS(95), t0 + 2 * w - 1);
+	assert_int_equal(r.min_rtt, TAPIR_MS(80)); /* the 60 ms half is out */
+	tcp_rack_min_rtt(&r, TAPIR_MS(40), t0 + 2 * w + 1); /* shorter: at once */
+	assert_int_equal(r.min_rtt, TAPIR_MS(40));
+	/* nothing for longer than a window: the next sample alone */
+	tcp_rack_min_rtt(&r, TAPIR_MS(100), t0 + 5 * w);
+	assert_int_equal(r.min_rtt, TAPIR_MS(100));
+	assert_int_equal(r.min_since, t0 + 5 * w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -435,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_prr_recovery),
 		cmocka_unit_test(test_prr_starting_ack),
 		cmocka_unit_test(test_rto_marks_by_rack),
+		cmocka_unit_test(test_min_rtt_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
