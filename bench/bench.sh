@@ -256,3 +256,4 @@ done
 stop_watchdog
 echo "meta end date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
 python3 bench/report.py "$RAW" "$OUT"
+bench/recovery-bench.sh || echo "bench: recovery-bench.sh failed" >&2

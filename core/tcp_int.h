@@ -190,6 +190,7 @@ struct tcp_rack {
 	uint32_t end_seq, fack, dsack_round, tlp_end_seq;
 	uint32_t order, sends;              /* RACK's segment's order; sends so far */
 	tapir_time_t xmit_ts, rtt, min_rtt;
+	tapir_time_t min_a, min_b, min_since; /* min_RTT's two half windows (tcp_rack_min_rtt) */
 	/* RFC 6937 */
 	uint32_t prr_delivered, prr_out, recover_fs, delivered, newly; /* newly: SACKed by this ACK */
 	struct tcp_rackblk *b;              /* only while data is outstanding */
@@ -675,6 +676,10 @@ void tcp_rack_recover(struct tapir_tcp *t, bool advanced);
 void tcp_prr_ack(struct tapir_tcp *t);
 /* RFC 6937: recovery starts (RecoverFS) */
 void tcp_prr_start(struct tapir_tcp *t);
+/* RFC 8985 6.2 step 1: an RTT sample RTT at NOW into RACK.min_RTT, the
+ * least over the last TCP_RACK_MIN_RTT_WIN (half of it at least) */
+#define TCP_RACK_MIN_RTT_WIN TAPIR_SEC(300)
+void tcp_rack_min_rtt(struct tcp_rack *r, tapir_time_t rtt, tapir_time_t now);
 uint32_t tcp_rack_pipe(const struct tapir_tcp *t);
 /* tcp_sack.c: bytes of the SACK scoreboard below SEQ */
 uint32_t tcp_sacked_below(const struct tapir_tcp *t, uint32_t seq);

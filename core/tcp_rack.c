@@ -193,9 +193,9 @@ static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const s
 		return;
 	if (retrans && r->min_rtt && rtt < r->min_rtt)
 		return;
-	/* step 1: RACK.min_RTT (the lowest seen: a path's, as reordering is) */
-	if (!retrans && (!r->min_rtt || rtt < r->min_rtt))
-		r->min_rtt = rtt ? rtt : 1;
+	/* step 1: RACK.min_RTT, from first transmissions only */
+	if (!retrans)
+		tcp_rack_min_rtt(r, rtt, t->s->now);
 	r->rtt_since_probe = true;
 	if (!r->xmit_ts || sent_after(s->xmit_ts, s->order, r->xmit_ts, r->order)) {
 		r->rtt = rtt;
@@ -203,6 +203,38 @@ static void delivered(struct tapir_tcp *t, const struct tcp_rack_seg *s, const s
 		r->order = s->order;
 		r->end_seq = s->end;
 	}
+}
+
+/* RFC 8985 6.2 step 1: "a windowed min-filtered estimate of recent RTT
+ * measurements that can adapt when migrating to significantly longer
+ * paths".  Two halves of the window, each with its least sample: the
+ * older (since min_since) and the newer (from min_since + half on); when
+ * the older leaves the window, the newer takes its place, so the minimum
+ * covers the last half window to window of samples, in constant space.
+ * The window is 300 s, as Linux's net.ipv4.tcp_min_rtt_wlen default (the
+ * RFC names no figure). */
+void tcp_rack_min_rtt(struct tcp_rack *r, tapir_time_t rtt, tapir_time_t now)
+{
+	const tapir_time_t half = TCP_RACK_MIN_RTT_WIN / 2;
+	if (!rtt)
+		rtt = 1;
+	if (r->min_a && now - r->min_since >= TCP_RACK_MIN_RTT_WIN) {
+		r->min_a = r->min_b;
+		r->min_b = 0;
+		r->min_since += half;
+		if (now - r->min_since >= TCP_RACK_MIN_RTT_WIN)
+			r->min_a = 0; /* no sample for a whole window: start again */
+	}
+	if (!r->min_a) {
+		r->min_a = rtt;
+		r->min_since = now;
+	} else if (now - r->min_since < half) {
+		if (rtt < r->min_a)
+			r->min_a = rtt;
+	} else if (!r->min_b || rtt < r->min_b) {
+		r->min_b = rtt;
+	}
+	r->min_rtt = r->min_b && r->min_b < r->min_a ? r->min_b : r->min_a;
 }
 
 /* RFC 2883 4: the first block reports a duplicate when it lies below the
@@ -353,8 +385,9 @@ uint32_t tcp_rack_pipe(const struct tapir_tcp *t)
 	return pipe;
 }
 
-/* Sends [SEQ, SEQ + N) again, the FIN with it if it is there. */
-static void rack_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
+/* Sends [SEQ, SEQ + N) again, the FIN with it if it is there; COUNT:
+ * in the retransmissions (a timeout's first is counted as the timeout). */
+static void rack_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n, bool count)
 {
 	uint32_t off = seq - t->snd_una, len = off < t->snd.len ? t->snd.len - off : 0;
 	bool fin = t->fin_sent && SEQ_GEQ(t->fin_seq, seq) && SEQ_LT(t->fin_seq, seq + n);
@@ -369,15 +402,16 @@ static void rack_resend(struct tapir_tcp *t, uint32_t seq, uint32_t n)
 	if (len && off + len == t->snd.len)
 		flags |= TAPIR_TH_PSH;
 	tcp_send_segment(t, seq, flags, off, len);
-	STAT(t->s, tcp_retransmits);
+	if (count)
+		STAT(t->s, tcp_retransmits);
 	tcp_rack_sent(t, seq, len + fin, t->snd_max);
 }
 
 /* The lost records below SND.NXT (above it, tcp_output's go-back-N after
  * a timeout sends them anyway) go again, as the pipe allows (RFC 6675 5
  * (C) rule 1, with PRR's cwnd); FIRST: the first whatever the pipe
- * (RFC 6675 5 (4.3)). */
-static void send_lost(struct tapir_tcp *t, bool first)
+ * (RFC 6675 5 (4.3)), and RTO: that first is the timeout's. */
+static void send_lost(struct tapir_tcp *t, bool first, bool rto)
 {
 	uint32_t pipe = tcp_rack_pipe(t);
 	for (unsigned i = 0; t->rack.b && i < t->rack.b->n; i++) {
@@ -391,7 +425,7 @@ static void send_lost(struct tapir_tcp *t, bool first)
 			seg_split(t->rack.b, s->seq + t->mss);
 			n = t->rack.b->seg[i].end - t->rack.b->seg[i].seq;
 		}
-		rack_resend(t, t->rack.b->seg[i].seq, n);
+		rack_resend(t, t->rack.b->seg[i].seq, n, !(first && rto));
 		pipe += n;
 		first = false;
 	}
@@ -416,7 +450,7 @@ static void on_losses(struct tapir_tcp *t)
 	if (t->in_recovery && tcp_prr_active(t))
 		tcp_prr_ack(t);
 	if (any)
-		send_lost(t, entered);
+		send_lost(t, entered, false);
 }
 
 /* RFC 8985 6.2 RACK_detect_loss_and_arm_timer() */
@@ -488,13 +522,33 @@ void tcp_prr_ack(struct tapir_tcp *t)
 
 void tcp_rack_rto(struct tapir_tcp *t)
 {
-	/* RFC 8985 6.3 and RFC 2018 8: after a timeout what was SACKed may
-	 * have been dropped, and what is outstanding is deemed lost (the
-	 * timeout's go-back-N sends it again); the probe's episode ends */
-	for (unsigned i = 0; t->rack.b && i < t->rack.b->n; i++)
-		t->rack.b->seg[i].flags = (uint8_t)((t->rack.b->seg[i].flags & ~TCP_RACK_SACKED) | TCP_RACK_LOST);
+	struct tcp_rackblk *b = t->rack.b;
+	tapir_time_t wnd;
+	/* the probe's episode ends */
 	t->rack.tlp_out = false;
 	t->t_rack = TAPIR_TIME_NEVER;
+	/* records that do not cover what is outstanding (out of memory
+	 * once): the timeout's go-back-N (tcp_timer.c) resends it all */
+	if (!b || !b->n || b->seg[0].seq != t->snd_una || b->seg[b->n - 1].end != t->snd_max)
+		return;
+	/* RFC 8985 6.3 RACK_mark_losses_on_RTO(): lost is the first
+	 * segment, sent an RTO ago, and each whose RACK.rtt + RACK.reo_wnd
+	 * has passed since it was sent; one sent since is still in flight
+	 * and is not sent again unless RACK finds it lost later.  SACKed
+	 * bits go first (RFC 2018 8, RFC 6675 5.1: the peer may have
+	 * reneged); cc_timeout made this RTO recovery, so reo_wnd is 0
+	 * unless reordering was seen (6.2 step 4). */
+	wnd = reo_wnd(t);
+	for (unsigned i = 0; i < b->n; i++) {
+		struct tcp_rack_seg *s = &b->seg[i];
+		s->flags &= (uint8_t)~TCP_RACK_SACKED;
+		if (i == 0 || s->xmit_ts + t->rack.rtt + wnd <= t->s->now)
+			s->flags |= TCP_RACK_LOST;
+	}
+	/* no going back: the first lost segment goes now, the others as
+	 * the window opens (on_losses, on each ACK) */
+	t->snd_nxt = t->snd_max;
+	send_lost(t, true, true);
 }
 
 /* RFC 8985 7.3: the PTO fired: one probe, new data if there is some and
@@ -526,7 +580,7 @@ static void tlp_send_probe(struct tapir_tcp *t)
 		uint32_t seq = r->b && r->b->n ? r->b->seg[r->b->n - 1].seq : t->snd_una;
 		if (SEQ_GEQ(seq, dend) || dend - seq > t->mss)
 			seq = dend - (span < t->mss ? span : t->mss);
-		rack_resend(t, seq, t->snd_max - seq);
+		rack_resend(t, seq, t->snd_max - seq, true);
 	}
 	r->probing = false;
 	r->tlp_out = true;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "tcpsim.h"
+#include "../../core/tcp_int.h" /* tcp_rack_min_rtt */
 
 #define DELAY TAPIR_MS(10)
 #define MSS 1448 /* 1460 less the timestamps */
@@ -64,14 +65,15 @@ static bool hook(void *arg, int to, const uint8_t *f, size_t len)
 	return false;
 }
 
-static void bench_open(struct bench *b, bool rack, bool prr)
+static void bench_open3(struct bench *b, bool rack, bool tlp, bool prr)
 {
 	struct tapir_config cfg;
 	struct tapir_memlink_params lp;
 	struct tapir_tcp_info i;
 	memset(b, 0, sizeof(*b));
 	tapir_config_default(&cfg);
-	cfg.profile.rack = cfg.profile.tlp = rack;
+	cfg.profile.rack = rack;
+	cfg.profile.tlp = tlp;
 	cfg.profile.prr = prr;
 	tapir_memlink_params_default(&lp);
 	lp.delay_us = DELAY;
@@ -82,6 +84,22 @@ static void bench_open(struct bench *b, bool rack, bool prr)
 	b->base = i.snd_nxt;
 	b->sim.drop = hook;
 	b->sim.drop_arg = b;
+}
+
+static void bench_open(struct bench *b, bool rack, bool prr)
+{
+	bench_open3(b, rack, rack, prr);
+}
+
+/* A writes SEGS full segments at once (sent at this instant, as the
+ * windows allow) */
+static void bench_write(struct bench *b, unsigned segs)
+{
+	static uint8_t data[8 * MSS];
+	assert_true(segs <= 8);
+	memset(data, 'w', sizeof(data));
+	assert_int_equal(tapir_tcp_send(b->p.cli, data, (size_t)segs * MSS, b->sim.now),
+			 (long)segs * MSS);
 }
 
 /* A sends SEGS full segments; runs until B has them all (or LIMIT),
@@ -359,6 +377,85 @@ static void test_prr_starting_ack(void **state)
 	bench_close(&b);
 }
 
+/* RFC 8985 6.3: at a timeout RACK deems lost the first unacknowledged
+ * segment and those sent at least RACK.rtt + RACK.reo_wnd ago, not the
+ * rest (no going back N).  RACK without TLP (a probe would repair it).
+ * Segments 0-1 set RACK.rtt to one round trip (20 ms, the second is
+ * ACKed at once); 2-3 go at T0 and are lost; 4-5 go 10 ms before the RTO
+ * (T0 + RTO) and arrive.  At the RTO only 2 goes again (reo_wnd is 0 in
+ * RTO recovery without reordering, RFC 8985 6.2 step 4) and 3 is marked
+ * lost; 4-5's SACK arrives at RTO + 10 ms and holds nothing back (2's
+ * copy fills the one-segment window); 2's ACK at RTO + 20 ms opens the
+ * window to two segments and 3 goes; 4 and 5 never go twice. */
+static void test_rto_marks_by_rack(void **state)
+{
+	struct bench b;
+	struct tapir_tcp_info i;
+	const struct tapir_stats *st;
+	tapir_time_t t0, rto;
+	char buf[8 * MSS];
+	(void)state;
+	bench_open3(&b, true, false, true);
+	b.r[0] = (struct rule){.seg = 2, .drop = 1};
+	b.r[1] = (struct rule){.seg = 3, .drop = 1};
+	b.nr = 2;
+	bench_write(&b, 2);
+	sim_advance(&b.sim, TAPIR_MS(100));
+	tapir_tcp_get_info(b.p.cli, &i);
+	assert_int_equal(i.snd_una, b.base + 2 * MSS);
+	rto = i.rto_us;
+	t0 = b.sim.now;
+	bench_write(&b, 2);
+	sim_advance(&b.sim, rto - TAPIR_MS(10));
+	bench_write(&b, 2);
+	sim_advance(&b.sim, TAPIR_MS(200));
+	if (getenv("DUMP"))
+		tap_dump(&b.sim);
+	assert_int_equal(sim_read(&b.sim, b.p.srv, buf, sizeof(buf)), 6 * MSS);
+	st = tapir_stats(b.sim.st[0]);
+	assert_int_equal(st->tcp_timeouts, 1);
+	assert_int_equal(st->tcp_retransmits, 2);
+	assert_non_null(copy_of(&b, 2, 1));
+	assert_int_equal(copy_of(&b, 2, 1)->t, t0 + rto + DELAY);
+	assert_non_null(copy_of(&b, 3, 1));
+	assert_int_equal(copy_of(&b, 3, 1)->t, t0 + rto + 3 * DELAY);
+	assert_null(copy_of(&b, 4, 1));
+	assert_null(copy_of(&b, 5, 1));
+	bench_close(&b);
+}
+
+/* RFC 8985 6.2 step 1: RACK.min_RTT is the least sample of a window
+ * (TCP_RACK_MIN_RTT_WIN, 300 s) that slides by halves: a sample counts
+ * from when it is taken until the end of the half window after its own,
+ * so a path that grew longer is seen within one window, to the
+ * microsecond. */
+static void test_min_rtt_window(void **state)
+{
+	struct tcp_rack r;
+	const tapir_time_t w = TCP_RACK_MIN_RTT_WIN, t0 = TAPIR_SEC(1000);
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	tcp_rack_min_rtt(&r, TAPIR_MS(20), t0);
+	assert_int_equal(r.min_rtt, TAPIR_MS(20));
+	tcp_rack_min_rtt(&r, TAPIR_MS(50), t0 + w / 3); /* the first half */
+	assert_int_equal(r.min_rtt, TAPIR_MS(20));
+	tcp_rack_min_rtt(&r, TAPIR_MS(60), t0 + w / 2); /* the second */
+	tcp_rack_min_rtt(&r, TAPIR_MS(70), t0 + w - 1);
+	assert_int_equal(r.min_rtt, TAPIR_MS(20)); /* t0's sample still in */
+	tcp_rack_min_rtt(&r, TAPIR_MS(80), t0 + w);
+	assert_int_equal(r.min_rtt, TAPIR_MS(60)); /* gone exactly a window on */
+	tcp_rack_min_rtt(&r, TAPIR_MS(90), t0 + w + w / 2 - 1);
+	assert_int_equal(r.min_rtt, TAPIR_MS(60));
+	tcp_rack_min_rtt(&r, TAPIR_MS(95), t0 + 2 * w - 1);
+	assert_int_equal(r.min_rtt, TAPIR_MS(80)); /* the 60 ms half is out */
+	tcp_rack_min_rtt(&r, TAPIR_MS(40), t0 + 2 * w + 1); /* shorter: at once */
+	assert_int_equal(r.min_rtt, TAPIR_MS(40));
+	/* nothing for longer than a window: the next sample alone */
+	tcp_rack_min_rtt(&r, TAPIR_MS(100), t0 + 5 * w);
+	assert_int_equal(r.min_rtt, TAPIR_MS(100));
+	assert_int_equal(r.min_since, t0 + 5 * w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +467,8 @@ int main(void)
 		cmocka_unit_test(test_reordering_rfc6675),
 		cmocka_unit_test(test_prr_recovery),
 		cmocka_unit_test(test_prr_starting_ack),
+		cmocka_unit_test(test_rto_marks_by_rack),
+		cmocka_unit_test(test_min_rtt_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
