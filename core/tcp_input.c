@@ -239,6 +239,19 @@ static bool tcp_check_sequence(struct tapir_tcp *t, struct tp_seg *seg, struct t
 		t->ack_now = true; /* what we could not take gets an ACK: it tells
 				    * a zero-window prober our window */
 	}
+	/* the profile's old_fin_ack: the peer's FIN again, all of it below
+	 * RCV.NXT, is trimmed to an empty segment at RCV.NXT whose ACK counts
+	 * (it may acknowledge our FIN: CLOSING to TIME-WAIT) and is answered
+	 * as the RFC would; RFC 9293 3.10.7.4 first step only answers it */
+	if (!ok && t->s->cfg.profile.old_fin_ack && seq + seglen == t->rcv_nxt &&
+	    (seg->flags & (TAPIR_TH_FIN | TAPIR_TH_ACK | TAPIR_TH_SYN | TAPIR_TH_RST)) ==
+		    (TAPIR_TH_FIN | TAPIR_TH_ACK)) {
+		ok = true;
+		seg->seq = t->rcv_nxt;
+		seg->len = 0;
+		seg->flags &= (uint8_t)~TAPIR_TH_FIN;
+		t->ack_now = true;
+	}
 	if (!ok) {
 		uint32_t start = seq + (seg->flags & TAPIR_TH_SYN ? 1 : 0);
 		if (seg->flags & TAPIR_TH_RST) {

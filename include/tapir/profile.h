@@ -64,6 +64,12 @@ struct tapir_profile {
 	 * are dropped silently, anything but an exact duplicate ACK is ACKed;
 	 * RFC 9293 3.10.7.4 runs its usual steps */
 	uint8_t tw_ack_segments;
+	/* a segment all of whose text and FIN lie below RCV.NXT (the peer's
+	 * FIN again) is trimmed to nothing and its ACK still taken, so a
+	 * simultaneous close whose peer resends its FIN with the ACK of ours
+	 * reaches TIME-WAIT (FreeBSD tcp_input's todrop); RFC 9293 3.10.7.4
+	 * first ACKs and drops it whole, and we stay in CLOSING */
+	uint8_t old_fin_ack;
 	/* quick-ack mode (Linux tcp_input.c): at a connection's start and
 	 * after the receiver was idle for an RTO, in-order data is ACKed at
 	 * once for rcv_wnd / (2 * MSS) segments (2 to 16) instead of delayed;
