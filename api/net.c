@@ -424,6 +424,11 @@ int tapir_net_link_error(struct tapir_net *net)
 	return e;
 }
 
+const char *tapir_net_link_name(const struct tapir_net *net)
+{
+	return net->link ? net->link->name : NULL;
+}
+
 int tapir_net_start(struct tapir_net *net)
 {
 	struct net_runner *rt = net->rt;

@@ -139,6 +139,9 @@ int tapir_net_start(struct tapir_net *net);
  * error (tapir_link_error_fatal), after which the stack thread reads the
  * link no more: the caller ends the net (the host exits). */
 int tapir_net_link_error(struct tapir_net *net);
+/* The name of the net's link (its TAP or interface, as the kernel names
+ * it; "mem0"/"mem1" for a memory link), or NULL. */
+const char *tapir_net_link_name(const struct tapir_net *net);
 /* Stops the stack thread (joining it) and frees the net, its sockets, its
  * stack and its driver.  No thread may be inside a call on NET. */
 void tapir_net_stop(struct tapir_net *net);

@@ -119,4 +119,54 @@ cat "$WORK/ucli.out"
 grep -qx "ping from $A6 via $K6 9000" "$WORK/ucli.out" || fail "UDP over IPv6"
 grep -qx "ping from ::ffff:$HOST_ADDR via ::ffff:$PEER_ADDR 9000" "$WORK/ucli.out" || fail "UDP v4-mapped"
 log "UDP: one AF_INET6 socket, to $K6 and ::ffff:$PEER_ADDR, answers from both"
+
+# ---- link-local: the addresses returned name their zone (RFC 4007 6) ----
+# as Linux's: sin6_scope_id is the index of the interface (tp0, as the
+# program's kernel numbers it) in getsockname, getpeername, accept and
+# recvfrom.  The kernel's fe80:: address on tp0 and tp0's index come from
+# /proc/net/if_inet6 (tp0 is made by the run; its address once DAD passed).
+cat >"$WORK/ll.py" <<EOF
+import socket, sys, time
+def kernel_ll():
+    for _ in range(100):
+        for line in open("/proc/net/if_inet6"):
+            a, idx, _, scope, flags, name = line.split()
+            if name == "$TAP" and scope == "20" and not int(flags, 16) & 0x40:
+                return ":".join(a[i:i + 4] for i in range(0, 32, 4)), int(idx, 16)
+        time.sleep(0.1)
+    sys.exit("no link-local address of the kernel's on $TAP")
+def zone(what, sa, idx):
+    print(what, sa[0], sa[3], flush=True)
+    if sa[3] != idx:
+        sys.exit("%s: sin6_scope_id %d, not %d" % (what, sa[3], idx))
+k, idx = kernel_ll()
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect((k, 8001, 0, idx))
+me = s.getsockname()
+zone("getsockname", me, idx)
+zone("getpeername", s.getpeername(), idx)
+s.close()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.settimeout(10)
+u.sendto(b"ll", (k, 9000, 0, idx))
+zone("recvfrom", u.recvfrom(2048)[1], idx)
+l = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+l.bind(("::", 8090))
+l.listen(1)
+l.settimeout(20)
+print("listening", me[0], flush=True)
+c, a = l.accept()
+zone("accept", a, idx)
+zone("accepted getsockname", c.getsockname(), idx)
+c.close()
+EOF
+NSX_TIMEOUT=60 run_bg ll "${LINK6[@]}" -- python3 "$WORK/ll.py"
+LL_PID=$!
+wait_line '^listening ' "$WORK/ll.out" 300 || fail "ll.py: $(cat "$WORK/ll.out" "$WORK/ll.err")"
+TLL=$(awk '/^listening / {print $2}' "$WORK/ll.out")
+nsx python3 -c "import socket; socket.socket(socket.AF_INET6).connect(('$TLL', 8090, 0, socket.if_nametoindex('$TAP')))" ||
+	fail "the kernel cannot connect to [$TLL%$TAP]:8090"
+wait "$LL_PID" || fail "ll.py: $(cat "$WORK/ll.out" "$WORK/ll.err")"
+log "link-local, sin6_scope_id: $(grep -v '^listening' "$WORK/ll.out" | tr '\n' ' ')"
 pass

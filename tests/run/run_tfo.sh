@@ -6,14 +6,17 @@
 # tapir stack, so one cookie cache), as Linux's tcp(7) describes:
 #  1. TCP_FASTOPEN_CONNECT, no cookie yet: the SYN asks for one (4.1.3),
 #     the request follows the handshake;
-#  2. TCP_FASTOPEN_CONNECT, the cookie cached: connect returns at once,
-#     the request goes on the SYN (4.2) and the kernel's SYN,ACK acks it;
+#  2. TCP_FASTOPEN_CONNECT, the cookie cached: connect returns at once
+#     (getpeername ENOTCONN, a second non-blocking connect EISCONN, as
+#     Linux's), the request goes on the SYN (4.2) and the kernel's
+#     SYN,ACK acks it;
 #  3. sendto(MSG_FASTOPEN): the same in one call;
 #  4. a non-blocking TCP_FASTOPEN_CONNECT: connect gives 0, not EINPROGRESS;
 #  5. curl --tcp-fastopen: its request on the SYN;
 #  6. to 8008, whose listener has no Fast Open: the SYN's data is not
 #     acked, so it goes again after the handshake (4.2.2).
-# Every body is byte-exact; a capture on the kernel's side of the TAP and
+# (The same client script passes on the kernel's own TCP.)  Every body is
+# byte-exact; a capture on the kernel's side of the TAP and
 # the kernel's own counters (nstat) show the SYNs, their data and the acks.
 source "$(dirname "$0")/lib_run.sh"
 require_run curl dumpcap nstat
@@ -58,7 +61,7 @@ while True:
     print("served", path, len(req), flush=True)
 EOF
 cat >"$WORK/client.py" <<'EOF'
-import select, socket, sys
+import errno, select, socket, sys
 from common import body
 TCP_FASTOPEN_CONNECT = 30  # Linux's (tcp(7))
 MSG_FASTOPEN = 0x20000000
@@ -87,10 +90,26 @@ def tfo_socket():
         sys.exit("TCP_FASTOPEN_CONNECT does not read back 1")
     return s
 
+def errname(f, *a):
+    try:
+        f(*a)
+        return "no error"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+
 if mode == "tfo":
     for path in ("/one", "/two"):
         s = tfo_socket()
         s.connect((host, 8007))
+        if path == "/two":
+            # no SYN went yet (Linux: SYN-SENT with the connect deferred;
+            # a blocking connect again would wait for a handshake that
+            # has not begun)
+            s.setblocking(False)
+            e = (errname(s.getpeername), errname(s.connect, (host, 8007)))
+            s.setblocking(True)
+            if e != ("ENOTCONN", "EISCONN"):
+                sys.exit("a deferred connect: getpeername, connect again: %s %s" % e)
         s.sendall(req(path))
         check(s, path)
     s = socket.socket()

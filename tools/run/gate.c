@@ -134,15 +134,6 @@ static void sin_put(struct trun_rep *rep, const struct tapir_ip *addr, uint16_t 
 	rep->len = sizeof(a);
 }
 
-/* RFC 4007 4: link-local unicast (fe80::/10) and interface- or
- * link-local multicast (ff01::/16, ff02::/16) are ambiguous without a zone */
-static bool needs_zone(const uint8_t ip[16])
-{
-	if (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80)
-		return true;
-	return ip[0] == 0xff && ((ip[1] & 0x0f) == 1 || (ip[1] & 0x0f) == 2);
-}
-
 /* The request's address; an AF_INET socket takes IPv4 ones only, as the
  * kernel's (an IPv6 address cannot be named in a sockaddr_in). */
 static int sin_get(const struct gsock *gs, const struct trun_req *req, struct tapir_ip *addr,
@@ -165,7 +156,7 @@ static int sin_get(const struct gsock *gs, const struct trun_req *req, struct ta
 	/* RFC 4007 6: a link-local address names no one without its zone;
 	 * Linux refuses bind and connect with sin6_scope_id 0 (EINVAL).
 	 * tapir has one interface, so any other zone is that one. */
-	if (!*unspec && !a.scope && needs_zone(a.ip))
+	if (!*unspec && !a.scope && trun_needs_zone(a.ip))
 		return -EINVAL;
 	return 0;
 }

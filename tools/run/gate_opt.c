@@ -7,6 +7,7 @@
  * programs that set them still run. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -308,6 +309,14 @@ static int get_socket_level(struct gsock *gs, int name, void *val, uint32_t *len
 	return -ENOPROTOOPT;
 }
 
+/* TRUN_IPV6_ZONE: the kernel's index of the interface under tapir's link
+ * (0 when it has none there, as a memory link) */
+static int link_zone(const struct gsock *gs, void *val, uint32_t *len)
+{
+	const char *name = tapir_net_link_name(gs->g->net);
+	return put_int(val, len, name ? (int)if_nametoindex(name) : 0);
+}
+
 int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *len)
 {
 	if (ip_opt(gs, level, name) >= 0 && (tcp_of(gs) || gs->u)) {
@@ -317,6 +326,8 @@ int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *
 	}
 	if (level == SOL_SOCKET)
 		return get_socket_level(gs, name, val, len);
+	if (level == IPPROTO_IPV6 && name == TRUN_IPV6_ZONE)
+		return link_zone(gs, val, len);
 	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY)
 		return gs->domain == AF_INET6 ? put_int(val, len, gs->v6only) : -ENOPROTOOPT;
 	if (level != IPPROTO_TCP || gs->kind != TRUN_TCP)

@@ -423,6 +423,11 @@ void gtcp_step(struct gsock *gs)
 
 void gtcp_hup(struct gsock *gs)
 {
+	/* written, then closed before the gate fed tapir: the SYN still
+	 * carries the bytes, as Linux's write had sent them; the close in
+	 * SYN-SENT then ends it (RFC 9293 3.10.4) */
+	if (gs->tfo_defer)
+		tfo_feed(gs);
 	epoll_ctl(gs->g->ep, EPOLL_CTL_DEL, gs->gfd, NULL);
 	gtcp_free(gs);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -37,6 +38,32 @@ static void resolve(void)
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 __attribute__((constructor)) void pl_init(void) { pthread_once(&once, resolve); }
+
+/* TRUN_IPV6_ZONE, asked once per process (the link is the same for all
+ * its sockets); -1: not yet */
+static int zone = -1;
+
+void pl_zone(const struct trc_fd *f, struct sockaddr *sa, socklen_t room)
+{
+	struct sockaddr_in6 s6;
+	struct trun_rep rep;
+	int z;
+	if (!sa || room < sizeof(s6) || sa->sa_family != AF_INET6)
+		return;
+	memcpy(&s6, sa, sizeof(s6));
+	if (!trun_needs_zone(s6.sin6_addr.s6_addr))
+		return;
+	if ((z = __atomic_load_n(&zone, __ATOMIC_RELAXED)) < 0) {
+		if (trc_op(&trc_self, TRUN_GETSOCKOPT, f->id, IPPROTO_IPV6, TRUN_IPV6_ZONE,
+			   sizeof(int), NULL, 0, &rep) < 0 ||
+		    rep.len < sizeof(z))
+			return;
+		memcpy(&z, rep.data, sizeof(z));
+		__atomic_store_n(&zone, z, __ATOMIC_RELAXED);
+	}
+	s6.sin6_scope_id = (uint32_t)z;
+	memcpy(sa, &s6, sizeof(s6));
+}
 
 int pl_ret(int r)
 {

@@ -68,6 +68,10 @@ void pl_log(const char *call, int fd, int r);
  * GONE (-ECONNRESET reading, -EPIPE writing) when no gate answers: the
  * host crashed. */
 int pl_eof(const struct trc_fd *f, int gone);
+/* SA (ROOM bytes the caller gave), an address just given back on F: a
+ * link-local IPv6 one gets its zone in sin6_scope_id, as Linux's
+ * getsockname, getpeername, accept and recvfrom give it (RFC 4007 6). */
+void pl_zone(const struct trc_fd *f, struct sockaddr *sa, socklen_t room);
 /* Is FD in non-blocking mode? */
 int pl_nonblocking(int fd);
 

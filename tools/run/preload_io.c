@@ -141,8 +141,11 @@ static ssize_t udp_recv(int fd, const struct trc_fd *f, const struct iovec *iov,
 		return pl_ret(-EAGAIN);
 	if (mflags)
 		*mflags = m.msg_flags;
-	if (from && fromlen)
+	if (from && fromlen) {
+		socklen_t room = *fromlen;
 		trc_addr_to_sa(h.addr, h.port, pl_domain(f), from, fromlen);
+		pl_zone(f, from, room);
+	}
 	return r - (ssize_t)DGRAM_HDR;
 }
 

@@ -125,8 +125,11 @@ PL_API int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 	if (flags & SOCK_NONBLOCK)
 		pl.fcntl(nfd, F_SETFL, pl.fcntl(nfd, F_GETFL) | O_NONBLOCK);
 	trc_fd_set(nfd, TRUN_TCP, rec.id, f.flags & TRC_V6);
-	if (sa && len)
+	if (sa && len) {
+		socklen_t room = *len;
 		trc_addr_to_sa(rec.peer_addr, rec.peer_port, pl_domain(&f), sa, len);
+		pl_zone(&f, sa, room);
+	}
 	return nfd;
 }
 
@@ -196,6 +199,7 @@ static int names(int fd, struct sockaddr *sa, socklen_t *len, int peer)
 	struct trc_fd f;
 	struct trun_rep rep;
 	struct trun_addr sin;
+	socklen_t room;
 	int r;
 	pl_init();
 	if (!pl_fd(fd, &f))
@@ -208,7 +212,9 @@ static int names(int fd, struct sockaddr *sa, socklen_t *len, int peer)
 		return pl_ret(r);
 	memset(&sin, 0, sizeof(sin));
 	memcpy(&sin, rep.data, rep.len < sizeof(sin) ? rep.len : sizeof(sin));
+	room = *len;
 	trc_addr_to_sa(sin.ip, sin.port, pl_domain(&f), sa, len);
+	pl_zone(&f, sa, room);
 	return 0;
 }
 

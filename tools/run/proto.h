@@ -87,6 +87,11 @@
  * MSG_MORE is held, 0 at the next send without it (tcp(7): MSG_MORE
  * corks one call as TCP_CORK would); not a Linux option number */
 #define TRUN_TCP_MORE 0x7472
+/* TRUN_GETSOCKOPT at IPPROTO_IPV6, the preload's own: the zone (RFC 4007
+ * 6) of link-local addresses on tapir's link, as sin6_scope_id: the
+ * kernel's index of the interface the link is on (tapir has one), which
+ * the program's own calls (if_nametoindex) name it by; not a Linux option */
+#define TRUN_IPV6_ZONE 0x747a
 /* microseconds the gate's thread busy-polls after moving bytes (0: off) */
 #define TRUN_ENV_BUSY_POLL "TAPIR_BUSY_POLL"
 /* the persona (scoped personalities) of an attached run: TRUN_HELLO's c */
@@ -116,6 +121,17 @@
 #define TRUN_FILL(sndbuf) ((sndbuf) / 2)
 
 enum trun_kind { TRUN_TCP = 't', TRUN_UDP = 'u' };
+
+/* RFC 4007 4: link-local unicast (fe80::/10) and interface- or
+ * link-local multicast (ff01::/16, ff02::/16) are ambiguous without a
+ * zone: Linux refuses them with sin6_scope_id 0, and names their zone in
+ * the addresses it returns. */
+static inline int trun_needs_zone(const uint8_t ip[16])
+{
+	if (ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80)
+		return 1;
+	return ip[0] == 0xff && ((ip[1] & 0x0f) == 1 || (ip[1] & 0x0f) == 2);
+}
 
 /* "\0tapir.<gate>.<kind>.<id>": the abstract name of an app end.  Returns
  * the socklen to bind with. */
