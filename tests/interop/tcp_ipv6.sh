@@ -9,7 +9,8 @@
 # SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60) and agree ECN
 # (data ECT(0) in the traffic class), and no frame
 # from tapir has a bad checksum or is malformed.  Then segmentation offload
-# over IPv6: 16 MiB each way through echo, super-segments both ways.
+# over IPv6: 16 MiB each way through echo, super-segments both ways, and
+# curl -g fetching 200 MB byte-exact.
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_root nc curl sha256sum
@@ -118,7 +119,7 @@ pcap_assert_clean "$PCAP" "$HOST_MAC"
 BYTES=$((16 * 1048576))
 head -c "$BYTES" /dev/urandom >"$WORK/bulk.bin" || fail "cannot write $BYTES bytes"
 SHA=$(sha256sum "$WORK/bulk.bin" | cut -d' ' -f1)
-host_start --addr $A6/64 --peer-addr $K6/64 --serve echo
+host_start --addr $A6/64 --peer-addr $K6/64 --serve "echo,http=$WWW"
 TSO_PCAP=$WORK/tso6.pcap
 timeout -k 5 120 ip netns exec "$NS" dumpcap -q -i "$TAP" -w "$TSO_PCAP" -f "ip6 and tcp port 7" \
 	2>"$WORK/dumpcap.err" &
@@ -136,11 +137,21 @@ kill -INT "$DUMPCAP"
 wait "$DUMPCAP"
 read -r n sum <<<"$got"
 [[ $n -eq $BYTES && $sum == "$SHA" ]] || fail "IPv6 echo with offload: $n bytes, sha256 $sum (want $BYTES, $SHA)"
-host_stop
-tx=$(ctr "$WORK/final.ctr" tcp_tx)
+host_counters echo6
+tx=$(ctr "$WORK/echo6.ctr" tcp_tx)
 segs=$((BYTES / 1428))
 ((tx * 2 < segs)) || fail "offload over IPv6: tapir sent $tx segments for $segs MSS of data"
 log "offload over IPv6: 16 MiB each way through echo, sha256 equal; tcp_tx $tx for $segs MSS of data"
+# 200 MB by curl -g over IPv6, offload on, uncaptured: byte-exact
+BIG=$((200 * 1048576))
+head -c "$BIG" /dev/urandom >"$WWW/big.bin" || fail "cannot write a 200 MB file in $WORK"
+out=$(NSX_TIMEOUT=250 nsx curl -g -sS --max-time 240 -o "$WORK/big.out" \
+	-w '%{http_code} %{size_download}' "http://[$A6]/big.bin") || fail "curl -g GET /big.bin failed: $out"
+[[ $out == "200 $BIG" ]] || fail "GET http://[$A6]/big.bin: '$out', not '200 $BIG'"
+cmp -s "$WWW/big.bin" "$WORK/big.out" || fail "GET http://[$A6]/big.bin: the body differs"
+rm -f "$WWW/big.bin" "$WORK/big.out"
+log "curl -g http://[$A6]/big.bin with offload: 200, 200 MB, byte-exact"
+host_stop
 TSO_BAD='(_ws.malformed || _ws.expert.severity == error)'
 n=$(tsh -o tcp.check_checksum:FALSE -r "$TSO_PCAP" -Y "$TSO_BAD" | wc -l)
 [[ $n -eq 0 ]] || { tsh -o tcp.check_checksum:FALSE -r "$TSO_PCAP" -Y "$TSO_BAD" | head >&2; fail "$n malformed frames over IPv6 with offload (above)"; }
