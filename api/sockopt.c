@@ -19,15 +19,11 @@ static int tcp_opt(struct sock *s, enum tapir_tcp_opt opt, int v)
 	return tapir_tcp_setopt(s->tcp, opt, v);
 }
 
-/* The IP header options a socket has of its own: IP_TTL and IP_TOS (either
- * family's socket: an AF_INET6 one's v4-mapped peers), and the AF_INET6
- * socket's IPV6_UNICAST_HOPS (RFC 3493 5.1) and IPV6_TCLASS (RFC 3542 6.5).
- * The enum tapir_ip_opt, or -1. */
-static int ip_opt(const struct sock *s, int level, int name)
+int tapir_ip_sockopt(int family, int level, int name)
 {
 	if (level == IPPROTO_IP && (name == IP_TTL || name == IP_TOS))
 		return name == IP_TTL ? TAPIR_IP_TTL : TAPIR_IP_TOS;
-	if (level == IPPROTO_IPV6 && s->family == AF_INET6 &&
+	if (level == IPPROTO_IPV6 && family == AF_INET6 &&
 	    (name == IPV6_UNICAST_HOPS || name == IPV6_TCLASS))
 		return name == IPV6_UNICAST_HOPS ? TAPIR_IP_HOPLIMIT : TAPIR_IP_TCLASS;
 	return -1;
@@ -83,8 +79,8 @@ int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const v
 	if (len < (socklen_t)sizeof(int))
 		return sock_leave_ret(s, -EINVAL);
 	memcpy(&v, val, sizeof(v));
-	if (ip_opt(s, level, name) >= 0) {
-		enum tapir_ip_opt o = (enum tapir_ip_opt)ip_opt(s, level, name);
+	if (tapir_ip_sockopt(s->family, level, name) >= 0) {
+		enum tapir_ip_opt o = (enum tapir_ip_opt)tapir_ip_sockopt(s->family, level, name);
 		return sock_leave_ret(s, s->tcp ? tapir_tcp_set_ipopt(s->tcp, o, v)
 						: tapir_udp_set_ipopt(s->udp, o, v));
 	}
@@ -216,8 +212,8 @@ int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *v
 			v = s->udp_v6only;
 		return sock_leave_ret(s, put_opt(val, len, &v, sizeof(v)));
 	}
-	if (ip_opt(s, level, name) >= 0) {
-		enum tapir_ip_opt o = (enum tapir_ip_opt)ip_opt(s, level, name);
+	if (tapir_ip_sockopt(s->family, level, name) >= 0) {
+		enum tapir_ip_opt o = (enum tapir_ip_opt)tapir_ip_sockopt(s->family, level, name);
 		v = s->tcp ? tapir_tcp_get_ipopt(s->tcp, o) : tapir_udp_get_ipopt(s->udp, o);
 		return sock_leave_ret(s, put_opt(val, len, &v, sizeof(v)));
 	}

@@ -186,11 +186,17 @@ int tapir_getpeername(struct tapir_net *net, int fd, struct sockaddr *addr, sock
  * SO_TYPE (get only).  IPPROTO_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE,
  * TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT, TCP_FASTOPEN (a listener's
  * queue length), TCP_FASTOPEN_CONNECT, TCP_NOTSENT_LOWAT (RFC 7413 and
- * Linux's tcp(7)). */
+ * Linux's tcp(7)).  IPPROTO_IP: IP_TTL, IP_TOS; IPPROTO_IPV6: IPV6_V6ONLY,
+ * IPV6_UNICAST_HOPS, IPV6_TCLASS (tapir_ip_sockopt). */
 int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const void *val,
 		     socklen_t len);
 int tapir_getsockopt(struct tapir_net *net, int fd, int level, int name, void *val,
 		     socklen_t *len);
+/* The core's IP header option (enum tapir_ip_opt, tapir/addr.h) that
+ * LEVEL and NAME name for a socket of FAMILY, or -1: IP_TTL, IP_TOS (either
+ * family: an AF_INET6 socket's v4-mapped peers), and an AF_INET6 socket's
+ * IPV6_UNICAST_HOPS (RFC 3493 5.1) and IPV6_TCLASS (RFC 3542 6.5). */
+int tapir_ip_sockopt(int family, int level, int name);
 
 /* IPPROTO_TCP, get only: the reserved header bits received on this
  * connection so far (an int; RFC 9401's DTH is 0x08).  While DTH has been

@@ -267,6 +267,25 @@ host_alive() {
 	fi
 }
 
+# slaac_addr PREFIX: PREFIX ("fd00:5::") with HOST_MAC's modified EUI-64
+# interface identifier (RFC 4291 Appendix A: the U/L bit inverted, ff:fe in
+# the middle), the address tapir forms by SLAAC
+slaac_addr() {
+	local m0 m1 m2 m3 m4 m5
+	IFS=: read -r m0 m1 m2 m3 m4 m5 <<<"$HOST_MAC"
+	printf '%s%x:%x:%x:%x' "$1" $(((0x$m0 ^ 2) << 8 | 0x$m1)) $((0x$m2 << 8 | 0xff)) \
+		$((0xfe << 8 | 0x$m3)) $((0x$m4 << 8 | 0x$m5))
+}
+
+# slaac_formed ADDR: tapir (--trace nd) formed ADDR from a router's prefix,
+# it passed DAD, and the host said so in one line (INTERFACE.md)
+slaac_formed() {
+	grep -q "slaac: $1 from a router's prefix" "$HOST_OUT" ||
+		fail "tapir formed no $1: $(grep 'slaac' "$HOST_OUT")"
+	grep -q "dad: $1 is ours" "$HOST_OUT" || fail "$1 did not pass DAD"
+	grep -q "^address $1/64 added$" "$HOST_OUT" || fail "no 'address $1/64 added' line"
+}
+
 # ---- captures ----
 
 # tshark with checksum validation on, and no personal preferences (an

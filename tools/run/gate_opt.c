@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <tapir/socket.h>
+
 #include "gate_int.h"
 
 /* Linux's struct tcp_info (include/uapi/linux/tcp.h) is glibc's and then
@@ -150,18 +152,6 @@ static int set_v6only(struct gsock *gs, const void *val, size_t len)
 	return r;
 }
 
-/* IP_TTL, IP_TOS (either domain) and an AF_INET6 socket's IPV6_UNICAST_HOPS
- * (RFC 3493 5.1), IPV6_TCLASS (RFC 3542 6.5): enum tapir_ip_opt, or -1 */
-static int ip_opt(const struct gsock *gs, int level, int name)
-{
-	if (level == IPPROTO_IP && (name == IP_TTL || name == IP_TOS))
-		return name == IP_TTL ? TAPIR_IP_TTL : TAPIR_IP_TOS;
-	if (level == IPPROTO_IPV6 && gs->domain == AF_INET6 &&
-	    (name == IPV6_UNICAST_HOPS || name == IPV6_TCLASS))
-		return name == IPV6_UNICAST_HOPS ? TAPIR_IP_HOPLIMIT : TAPIR_IP_TCLASS;
-	return -1;
-}
-
 static int set_ip_opt(struct gsock *gs, enum tapir_ip_opt o, const void *val, size_t len)
 {
 	struct tapir_tcp *t = tcp_of(gs);
@@ -173,8 +163,9 @@ static int set_ip_opt(struct gsock *gs, enum tapir_ip_opt o, const void *val, si
 
 int gate_setsockopt(struct gsock *gs, int level, int name, const void *val, size_t len)
 {
-	if (ip_opt(gs, level, name) >= 0)
-		return set_ip_opt(gs, (enum tapir_ip_opt)ip_opt(gs, level, name), val, len);
+	if (tapir_ip_sockopt(gs->domain, level, name) >= 0)
+		return set_ip_opt(gs, (enum tapir_ip_opt)tapir_ip_sockopt(gs->domain, level, name), val,
+				  len);
 	if (level == SOL_SOCKET)
 		return set_socket_level(gs, name, val, len);
 	if (level == IPPROTO_TCP)
@@ -319,8 +310,8 @@ static int link_zone(const struct gsock *gs, void *val, uint32_t *len)
 
 int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *len)
 {
-	if (ip_opt(gs, level, name) >= 0 && (tcp_of(gs) || gs->u)) {
-		enum tapir_ip_opt o = (enum tapir_ip_opt)ip_opt(gs, level, name);
+	if (tapir_ip_sockopt(gs->domain, level, name) >= 0 && (tcp_of(gs) || gs->u)) {
+		enum tapir_ip_opt o = (enum tapir_ip_opt)tapir_ip_sockopt(gs->domain, level, name);
 		return put_int(val, len, tcp_of(gs) ? tapir_tcp_get_ipopt(tcp_of(gs), o)
 						    : tapir_udp_get_ipopt(gs->u, o));
 	}
