@@ -19,6 +19,8 @@
 #   - tapir check --mode stack --shared-addr from A scanning B: the right
 #     open/closed results, each SYN/ACK answered by one RST (tapir's), none
 #     by A's kernel; a check stopped with SIGINT removes its table;
+#   - tapir host and tapir run --iface vA with an address of their own
+#     (10.78.0.9): ping, echo, its own MAC; curl from it to B;
 #   - tapir run --iface vA --shared-addr -- curl: B's file byte-exact over
 #     tapir's TCP (ttl=44, a port of tapir's range), no RST from A.
 source "$(dirname "$0")/shared_lib.sh"
@@ -60,6 +62,14 @@ nsb ping -c 2 -i 0.2 -W 2 10.78.0.9 >/dev/null || fail "--iface: ping to tapir's
 stop_with TERM
 [[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "--iface without --shared-addr touched nftables"
 log "--iface with an address of its own: ping, echo, its own MAC"
+# tapir run --iface too, on that address of its own: B's server sees the
+# connection come from 10.78.0.9 (B closes first: its TIME-WAIT names it)
+NSX_TIMEOUT=60 nsx "$TAPIR" run --iface vA --addr 10.78.0.9/24 -- curl -sf --max-time 20 \
+	"http://$B_ADDR:8080/b.txt" >"$WORK/run0.out" 2>"$WORK/run0.err" || fail "run --iface: $(cat "$WORK/run0.err")"
+cmp -s "$WORK/run0.out" "$WORK/kernelB/b.txt" || fail "run --iface: not B's file"
+nsb ss -tan | grep -q "$B_ADDR:8080 *10.78.0.9:" || fail "run --iface: B saw no connection from 10.78.0.9: $(nsb ss -tan)"
+[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "run --iface without --shared-addr touched nftables"
+log "run --iface with an address of its own: curl fetched B's file from 10.78.0.9"
 
 # ---- 1: tapir serves port 80 on A's own address ----
 sh_cap_start nsb vB "$WORK/b.pcap"
