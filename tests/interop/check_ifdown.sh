@@ -8,8 +8,8 @@
 #
 #  - `ip link set cs0 down` a second and a half into a scan of 64 hosts x
 #    1024 ports: tapir ends by itself (bounded), exit 1, no crash; one
-#    warning line naming cs0 and "Network is down", nothing else on
-#    stderr; every (host, port) exactly once in the output, the ports
+#    warning line naming cs0 and "Network is down" (and no error: other
+#    lines only tapir check's usual warnings); every (host, port) exactly once in the output, the ports
 #    probed before the fall open or closed as they are, the rest filtered
 #  - the same with `ip link del cs0` (the interface removed)
 source "$(dirname "$0")/check_net.sh"
@@ -38,7 +38,10 @@ scan_and() {
 	[[ $rc -ne 124 && $rc -ne 137 ]] || fail "$name: tapir check did not end by itself (timeout)"
 	[[ $rc -eq 1 ]] || fail "$name: exit $rc, not 1 ($(head -n 5 "$WORK/$name.err"))"
 	log "$name: stderr: $(cat "$WORK/$name.err")"
-	[[ $(wc -l <"$WORK/$name.err") -eq 1 ]] || fail "$name: not one line on stderr"
+	# the ring's warning once; other lines only tapir check's usual warnings
+	# (a slow machine may see "answered only on a retry")
+	[[ $(grep -c "the packet ring failed" "$WORK/$name.err") -eq 1 ]] || fail "$name: not one ring warning"
+	[[ -z $(grep -v "^tapir check: warning: " "$WORK/$name.err") ]] || fail "$name: more than warnings on stderr"
 	awk '{ print $1, $2 }' "$WORK/$name.out" | sort | uniq -d >"$WORK/$name.dup"
 	[[ ! -s $WORK/$name.dup ]] || fail "$name: ports printed twice: $(head -n 3 "$WORK/$name.dup")"
 	[[ $(wc -l <"$WORK/$name.out") -eq $N ]] || fail "$name: $(wc -l <"$WORK/$name.out") lines, not $N"

@@ -7,7 +7,7 @@
 #                  send go to disjoint (address, port) sets whose union is
 #                  every target; their outputs are disjoint and together
 #                  exactly the unsharded run's, also when the three run at
-#                  once; stack mode's shard 2/3 is
+#                  once; their source ports are disjoint slices; stack mode's shard 2/3 is
 #                  syn mode's; the same seed twice sends the first round
 #                  in the same order
 #  --exclude       the excluded addresses get no SYN (capture) and no line;
@@ -84,7 +84,17 @@ for i in 1 2 3; do
 	diff -q "$WORK/shard$i.keys" "$WORK/shard$i.syns" >/dev/null ||
 		fail "shard $i/3: the SYNs captured are not its output's ports"
 	log "shard $i/3: $n ports, a SYN to each and to no other"
+	# its source ports: a slice of its own (the shards' captures need not
+	# copy each other's answers)
+	tsh -r "$WORK/shard$i.pcap" -Y "tcp.flags.syn == 1 && tcp.flags.ack == 0 && ip.src == $CN_S_ADDR" \
+		-T fields -e tcp.srcport | sort -n | sed -n '1p;$p' | tr '\n' ' ' >"$WORK/shard$i.sports"
 done
+read -r lo1 hi1 <"$WORK/shard1.sports"
+read -r lo2 hi2 <"$WORK/shard2.sports"
+read -r lo3 hi3 <"$WORK/shard3.sports"
+[[ $hi1 -lt $lo2 && $hi2 -lt $lo3 ]] ||
+	fail "shards' source ports overlap: $lo1-$hi1, $lo2-$hi2, $lo3-$hi3"
+log "shards' source ports apart: $lo1-$hi1, $lo2-$hi2, $lo3-$hi3"
 # the three at once, as a scheduler runs them (syn mode: each process has
 # its own cookie key, so none takes another's answers for its own)
 pids=()

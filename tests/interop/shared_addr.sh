@@ -18,7 +18,11 @@
 #     gets exactly one port unreachable (the kernel's);
 #   - tapir check --mode stack --shared-addr from A scanning B: the right
 #     open/closed results, each SYN/ACK answered by one RST (tapir's), none
-#     by A's kernel; a check stopped with SIGINT removes its table;
+#     by A's kernel; --banners gets B's HTTP status line and Server header
+#     with no firewall rule of the user's; a check stopped with SIGINT
+#     removes its table;
+#   - tapir host and tapir run --iface vA with an address of their own
+#     (10.78.0.9): ping, echo, its own MAC; curl from it to B;
 #   - tapir run --iface vA --shared-addr -- curl: B's file byte-exact over
 #     tapir's TCP (ttl=44, a port of tapir's range), no RST from A.
 source "$(dirname "$0")/shared_lib.sh"
@@ -60,6 +64,14 @@ nsb ping -c 2 -i 0.2 -W 2 10.78.0.9 >/dev/null || fail "--iface: ping to tapir's
 stop_with TERM
 [[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "--iface without --shared-addr touched nftables"
 log "--iface with an address of its own: ping, echo, its own MAC"
+# tapir run --iface too, on that address of its own: B's server sees the
+# connection come from 10.78.0.9 (B closes first: its TIME-WAIT names it)
+NSX_TIMEOUT=60 nsx "$TAPIR" run --iface vA --addr 10.78.0.9/24 -- curl -sf --max-time 20 \
+	"http://$B_ADDR:8080/b.txt" >"$WORK/run0.out" 2>"$WORK/run0.err" || fail "run --iface: $(cat "$WORK/run0.err")"
+cmp -s "$WORK/run0.out" "$WORK/kernelB/b.txt" || fail "run --iface: not B's file"
+nsb ss -tan | grep -q "$B_ADDR:8080 *10.78.0.9:" || fail "run --iface: B saw no connection from 10.78.0.9: $(nsb ss -tan)"
+[[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "run --iface without --shared-addr touched nftables"
+log "run --iface with an address of its own: curl fetched B's file from 10.78.0.9"
 
 # ---- 1: tapir serves port 80 on A's own address ----
 sh_cap_start nsb vB "$WORK/b.pcap"
@@ -202,6 +214,14 @@ ruleset_as_before "after check"
 [[ $rsts -eq $synacks ]] || fail "$rsts RSTs for $synacks SYN/ACKs (A's kernel answered too?)"
 [[ $sports -eq 0 ]] || fail "$sports SYNs from ports outside tapir's 61000-65535"
 log "check --shared-addr: 8080 open, 8081 and 22 closed; $synacks SYN/ACK, $rsts RST (tapir's)"
+# --banners on the shared address: the kernel never RSTs the connection
+# (the guard), so B's HTTP server's status line and Server header come back
+SERVER=$(python3 -c 'import http.server as h; r=h.SimpleHTTPRequestHandler; print(r.server_version+" "+r.sys_version)')
+nsx "$TAPIR" check --mode stack --iface vA --shared-addr --banners "$B_ADDR:8080" >"$WORK/ban.out" 2>"$WORK/ban.err"
+[[ $(cat "$WORK/ban.out") == "$B_ADDR 8080 open "*" http: HTTP/1.0 200 OK | Server: $SERVER" ]] ||
+	fail "--shared-addr --banners: $(cat "$WORK/ban.out" "$WORK/ban.err")"
+ruleset_as_before "after check --banners"
+log "check --shared-addr --banners: $(cat "$WORK/ban.out")"
 
 # a check stopped with SIGINT removes its table too
 ip netns exec "$NS" "$TAPIR" check --mode stack --iface vA --shared-addr --rate 20 "$B_ADDR:1-2000" \

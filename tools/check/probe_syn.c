@@ -69,8 +69,12 @@ struct syn_engine {
 
 /* Source ports the kernel will not hand to its own sockets: outside
  * ip_local_port_range, so no local connection shares our 4-tuples and
- * the kernel RSTs every SYN/ACK we provoke. */
-static void pick_sports(struct check_cookie *k)
+ * the kernel RSTs every SYN/ACK we provoke.  Shard I of N run on one
+ * machine takes the I-th of N slices of them (when each keeps 256 ports
+ * or more): the shards' captures then filter each other's answers out in
+ * the kernel instead of each copying every shard's to userspace to find
+ * its cookies there. */
+static void pick_sports(struct check_cookie *k, unsigned shard_i, unsigned shard_n)
 {
 	unsigned lo = 32768, hi = 60999;
 	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
@@ -87,6 +91,10 @@ static void pick_sports(struct check_cookie *k)
 		k->sport_n = (uint16_t)(lo - 1024);
 	} else {
 		die("check: ip_local_port_range %u-%u leaves no source ports for --mode syn", lo, hi);
+	}
+	if (shard_n > 1 && k->sport_n / shard_n >= 256) {
+		k->sport_n = (uint16_t)(k->sport_n / shard_n);
+		k->sport_lo = (uint16_t)(k->sport_lo + (shard_i - 1) * k->sport_n);
 	}
 }
 
@@ -270,7 +278,7 @@ static int syn_open(struct check *c, void **state, char *err, size_t errlen)
 	if ((fam[0] && (x->raw = raw_open(AF_INET, err, errlen)) < 0) ||
 	    (fam[1] && (x->raw6 = raw_open(AF_INET6, err, errlen)) < 0))
 		goto fail;
-	pick_sports(&x->ck);
+	pick_sports(&x->ck, c->sc.shard_i, c->sc.shard_n);
 	if (capture_open(x, err, errlen))
 		goto fail;
 	ev.data.u64 = 0;
