@@ -191,6 +191,7 @@ struct tapir_net *tapir_net_new_tap(const struct tapir_config *cfg, const char *
 	d.recv = tap_recv;
 	d.recv_flags = tap_recv_flags;
 	d.close = tap_close;
+	d.batch = NULL; /* tapir_tap_set_uring is tapir host's choice, not yet every net's */
 	d.ctx = tap;
 	d.mtu = tapir_tap_mtu(tap);
 	net = tapir_net_new(cfg, &d);
@@ -321,6 +322,9 @@ static tapir_time_t runner_turn(struct net_runner *rt, bool rx)
 	 * FIN: its FIN carries that ACK (tapir_stack_defer_acks) */
 	for (int i = 0; i < rt->nnets; i++)
 		tapir_stack_defer_acks(rt->nets[i]->stack, rt->nets[i]->nservices > 0);
+	/* the turn's frames leave together at its end (one system call) */
+	if (rt->drv.batch)
+		rt->drv.batch(rt->drv.ctx, true);
 	if (rt->ml)
 		tapir_memlink_deliver(rt->ml, now, memlink_rx, rt);
 	else if (rx && rt->drv.fd >= 0 && !rt->link_err)
@@ -337,6 +341,9 @@ static tapir_time_t runner_turn(struct net_runner *rt, bool rx)
 			next = t;
 		tapir_stack_defer_acks(rt->nets[i]->stack, 0);
 	}
+	/* frames the driver took in while sending: no sleep before reading them */
+	if (rt->drv.batch && rt->drv.batch(rt->drv.ctx, false))
+		next = now;
 	if (rt->ml) {
 		/* frames the timers just sent, and those still in flight */
 		t = tapir_memlink_next(rt->ml);
