@@ -191,6 +191,7 @@ struct tapir_net *tapir_net_new_tap(const struct tapir_config *cfg, const char *
 	d.recv = tap_recv;
 	d.recv_flags = tap_recv_flags;
 	d.close = tap_close;
+	d.batch = NULL; /* tapir_tap_set_uring is tapir host's choice, not yet every net's */
 	d.ctx = tap;
 	d.mtu = tapir_tap_mtu(tap);
 	net = tapir_net_new(cfg, &d);
@@ -314,13 +315,16 @@ void net_rx_drain(struct tapir_net *net)
  * may have some; a wake-up by the eventfd or a deadline alone skips the
  * read that would only say EAGAIN), run the timers; returns the next
  * deadline. */
-static tapir_time_t runner_turn(struct net_runner *rt, bool rx)
+static tapir_time_t runner_turn(struct net_runner *rt, bool rx, bool *pending)
 {
 	tapir_time_t now = net_now(rt->nets[0]), next = TAPIR_TIME_NEVER, t;
 	/* a service on this thread closes in the turn that read the peer's
 	 * FIN: its FIN carries that ACK (tapir_stack_defer_acks) */
 	for (int i = 0; i < rt->nnets; i++)
 		tapir_stack_defer_acks(rt->nets[i]->stack, rt->nets[i]->nservices > 0);
+	/* the turn's frames leave together at its end (one system call) */
+	if (rt->drv.batch)
+		rt->drv.batch(rt->drv.ctx, true);
 	if (rt->ml)
 		tapir_memlink_deliver(rt->ml, now, memlink_rx, rt);
 	else if (rx && rt->drv.fd >= 0 && !rt->link_err)
@@ -337,6 +341,10 @@ static tapir_time_t runner_turn(struct net_runner *rt, bool rx)
 			next = t;
 		tapir_stack_defer_acks(rt->nets[i]->stack, 0);
 	}
+	/* frames the driver took in while sending: no sleep before reading them */
+	*pending = rt->drv.batch && rt->drv.batch(rt->drv.ctx, false);
+	if (*pending)
+		next = now;
 	if (rt->ml) {
 		/* frames the timers just sent, and those still in flight */
 		t = tapir_memlink_next(rt->ml);
@@ -373,8 +381,8 @@ static void *runner_main(void *arg)
 
 	pthread_mutex_lock(&rt->lock);
 	rt->defer = true;
-	for (bool rx = true; !rt->stop;) {
-		tapir_time_t next = runner_turn(rt, rx), now = rt->last_now;
+	for (bool rx = true, pending = false; !rt->stop;) {
+		tapir_time_t next = runner_turn(rt, rx, &pending), now = rt->last_now;
 		struct timespec ts, *tsp = NULL;
 		int nfds = 0;
 		uint64_t v;
@@ -399,8 +407,10 @@ static void *runner_main(void *arg)
 		runner_release(rt);
 		/* each wake-up costs a system call less per source that did not
 		 * wake it (a failed read says only EAGAIN); without the ppoll
-		 * (a deadline already due), both are read as before */
-		pfd[0].revents = POLLIN;
+		 * (a deadline already due), both are read as before -- but for
+		 * frames the driver holds already: then the eventfd waits for the
+		 * next ppoll, which it ends at once */
+		pfd[0].revents = pending ? 0 : POLLIN;
 		rx = true;
 		if ((!tsp || ts.tv_sec || ts.tv_nsec) && ppoll(pfd, (nfds_t)nfds, tsp, NULL) >= 0)
 			rx = nfds > 1 && pfd[1].fd == rt->drv.fd && pfd[1].revents;

@@ -5,6 +5,7 @@
 #define TAPIR_LINK_INT_H
 
 #include <linux/virtio_net.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,35 @@ int link_vnet_write(int fd, const struct virtio_net_hdr *h, const uint8_t *frame
  * completes it, as the device would have (skb_checksum_help).  0 (also
  * when H asks for nothing), or -1 when the offsets lie outside the frame. */
 int link_vnet_csum(const struct virtio_net_hdr *h, uint8_t *frame, size_t len);
+
+/* tap_uring.c: the TAP driver's batching path over io_uring. */
+struct tap_uring;
+struct tap_uring_stats {
+	uint64_t enters;    /* io_uring_enter calls (each carries a batch) */
+	uint64_t tx_queued; /* frames sent through the ring */
+	uint64_t tx_errors; /* of those, writes the kernel refused */
+	uint64_t rx_frames; /* frames read through the ring */
+	uint64_t rx_arms;   /* times the multishot read was (re)armed */
+};
+/* A ring for the TAP descriptor TAP_FD, or NULL when io_uring or an
+ * operation it needs is not there (the caller reads and writes itself). */
+struct tap_uring *tap_uring_new(int tap_fd);
+void tap_uring_free(struct tap_uring *u);
+/* The descriptor to poll: readable when frames (or completions) wait. */
+int tap_uring_fd(const struct tap_uring *u);
+/* Queues header H and FRAME as one write, flushing first when the queue is
+ * full.  0; -EMSGSIZE for a frame too large for a slot, -ENOBUFS with no
+ * slot free even after a flush: the caller writes it itself, after a
+ * tap_uring_flush (order). */
+int tap_uring_send(struct tap_uring *u, const struct virtio_net_hdr *h, const uint8_t *frame,
+		   size_t len);
+/* Submits what is queued, and the read when it must be armed again: one
+ * io_uring_enter, none when there is nothing to submit.  True when frames
+ * wait to be taken (tap_uring_recv): polling the ring would not say so. */
+bool tap_uring_flush(struct tap_uring *u);
+/* The next frame read: its header into H, up to CAP bytes into BUF.  Its
+ * length, 0 when none is waiting, or -errno (a read's error, once). */
+long tap_uring_recv(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t *buf, size_t cap);
+const struct tap_uring_stats *tap_uring_stats(const struct tap_uring *u);
 
 #endif

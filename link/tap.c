@@ -25,7 +25,24 @@ struct tapir_tap {
 	struct link_dev dev; /* first: the core sees only its link */
 	int ctl; /* an AF_INET socket for interface ioctls */
 	struct virtio_net_hdr last_hdr; /* of the frame tapir_tap_recv_flags read */
+	struct tap_uring *ur; /* the batching path (tap_uring.c), NULL: off */
+	bool batching;        /* between tapir_tap_batch(on) and (off) */
+	bool turns;           /* the caller batches: its turns' ends arm the read */
 };
+
+/* A frame out: queued in the ring while the caller batches, else (and
+ * for a frame the ring will not take) written at once, after what is
+ * queued so that frames keep their order. */
+static int tap_write(struct tapir_tap *t, const struct virtio_net_hdr *h, const uint8_t *frame,
+		     size_t len)
+{
+	if (t->ur && t->batching) {
+		if (tap_uring_send(t->ur, h, frame, len) == 0)
+			return 0;
+		tap_uring_flush(t->ur);
+	}
+	return link_vnet_write(t->dev.fd, h, frame, len);
+}
 
 /* Every frame crosses with a virtio-net header in front (IFF_VNET_HDR):
  * all zero for a plain frame; for a TCP super-segment it asks the kernel
@@ -37,7 +54,7 @@ struct tapir_tap {
 static int tap_send(struct tapir_link *l, const uint8_t *frame, size_t len)
 {
 	static const struct virtio_net_hdr none;
-	return link_vnet_write(((struct tapir_tap *)l)->dev.fd, &none, frame, len);
+	return tap_write((struct tapir_tap *)l, &none, frame, len);
 }
 
 static int tap_send_tso(struct tapir_link *l, const uint8_t *frame, size_t len,
@@ -53,7 +70,7 @@ static int tap_send_tso(struct tapir_link *l, const uint8_t *frame, size_t len,
 		.csum_start = tso->csum_start,
 		.csum_offset = tso->csum_offset,
 	}; /* little-endian fields: this host's order (TUNSETVNETLE not needed on x86) */
-	return link_vnet_write(((struct tapir_tap *)l)->dev.fd, &h, frame, len);
+	return tap_write((struct tapir_tap *)l, &h, frame, len);
 }
 
 static int ifreq_for(const struct tapir_tap *t, struct ifreq *ifr)
@@ -124,6 +141,7 @@ void tapir_tap_close(struct tapir_tap *t)
 		return;
 	if (t->ctl >= 0)
 		close(t->ctl);
+	tap_uring_free(t->ur);
 	link_dev_free(&t->dev);
 }
 
@@ -139,7 +157,31 @@ void tapir_tap_set_tso(struct tapir_tap *t, int on)
 		    on ? (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) : 0ul);
 }
 
-int tapir_tap_fd(const struct tapir_tap *t) { return t->dev.fd; }
+int tapir_tap_fd(const struct tapir_tap *t) { return t->ur ? tap_uring_fd(t->ur) : t->dev.fd; }
+
+int tapir_tap_set_uring(struct tapir_tap *t, bool on)
+{
+	const char *no = getenv("TAPIR_NO_URING");
+	if (!on || (no && no[0] && strcmp(no, "0") != 0)) {
+		tap_uring_free(t->ur);
+		t->ur = NULL;
+		return on ? -1 : 0;
+	}
+	if (!t->ur)
+		t->ur = tap_uring_new(t->dev.fd);
+	/* the read is armed by the first flush or recv: by the thread that
+	 * will take the frames, which the kernel's completions run on */
+	return t->ur ? 0 : -1;
+}
+
+bool tapir_tap_batch(struct tapir_tap *t, bool on)
+{
+	if (!t->ur)
+		return false;
+	t->turns = true;
+	t->batching = on;
+	return !on && tap_uring_flush(t->ur);
+}
 unsigned tapir_tap_mtu(const struct tapir_tap *t) { return t->dev.mtu; }
 
 long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)
@@ -158,12 +200,22 @@ long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigne
 {
 	struct virtio_net_hdr h;
 	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, cap}};
-	ssize_t n = readv(t->dev.fd, iov, 2);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	if (n < (ssize_t)sizeof(h))
-		return 0;
-	n -= (ssize_t)sizeof(h);
+	ssize_t n;
+	if (t->ur) {
+		n = tap_uring_recv(t->ur, &h, buf, cap);
+		/* a caller without turns: the read is armed again here */
+		if (n == 0 && !t->turns)
+			tap_uring_flush(t->ur);
+		if (n <= 0)
+			return n;
+	} else {
+		n = readv(t->dev.fd, iov, 2);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		if (n < (ssize_t)sizeof(h))
+			return 0;
+		n -= (ssize_t)sizeof(h);
+	}
 	*flags = 0;
 	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		*flags = TAPIR_RX_CSUM_PARTIAL;

@@ -49,7 +49,23 @@ struct tapir_tap;
 struct tapir_tap *tapir_tap_open(const char *name, char *err, size_t errlen);
 void tapir_tap_close(struct tapir_tap *t);
 struct tapir_link *tapir_tap_link(struct tapir_tap *t);
+/* The descriptor to poll for frames: the TAP's own, or the io_uring's
+ * while the batching path is on (take it after tapir_tap_set_uring). */
 int tapir_tap_fd(const struct tapir_tap *t);
+/* The batching path (docs/performance.md): frames read by one multishot
+ * io_uring read, frames sent while batching (tapir_tap_batch) queued and
+ * submitted together.  0 when on; -1 when off: asked so, io_uring not
+ * usable here (seccomp, an old kernel), or TAPIR_NO_URING=1 in the
+ * environment -- the driver then reads and writes as before.  The read is
+ * armed by the thread that calls tapir_tap_batch or tapir_tap_recv first. */
+int tapir_tap_set_uring(struct tapir_tap *t, bool on);
+/* ON: frames sent from now on may wait in the ring; OFF: they go, with
+ * the read re-armed if it must be, in one io_uring_enter, and the answer
+ * is true when frames already wait to be read: the descriptor will not
+ * say so, read them before polling.  A loop calls it around each turn;
+ * no-op (false) with the batching path off.  One thread at a time (the
+ * caller's lock). */
+bool tapir_tap_batch(struct tapir_tap *t, bool on);
 unsigned tapir_tap_mtu(const struct tapir_tap *t);
 /* Reads one frame; returns its length, 0 when none is waiting, or -errno.
  * A segment the kernel left its checksum to us for (offload) gets it

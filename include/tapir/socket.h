@@ -59,6 +59,11 @@ struct tapir_net_driver {
 	 * frame (TAPIR_RX_*, for tapir_stack_input_flags) */
 	long (*recv_flags)(void *ctx, uint8_t *buf, size_t cap, unsigned *flags);
 	void (*close)(void *ctx);
+	/* optional: called with true before each turn of the stack thread,
+	 * false after it (the driver may hold frames sent between, and sends
+	 * them then: tapir_tap_batch); true from the second call: frames wait
+	 * that polling FD would not show, the thread reads before it sleeps */
+	bool (*batch)(void *ctx, bool on);
 	void *ctx;
 	unsigned mtu; /* the link's MTU; 0: 1500 */
 };

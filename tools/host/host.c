@@ -320,6 +320,7 @@ static long tap_recv_flags(void *ctx, uint8_t *buf, size_t cap, unsigned *flags)
 	return tapir_tap_recv_flags(ctx, buf, cap, flags);
 }
 static void tap_close(void *ctx) { tapir_tap_close(ctx); }
+static bool tap_batch(void *ctx, bool on) { return tapir_tap_batch(ctx, on); }
 
 int cmd_host(int argc, char **argv)
 {
@@ -546,9 +547,12 @@ int cmd_host(int argc, char **argv)
 	if (have_peer && tapir_tap_set_peer_addr(h.tap, peer, peer_plen, err, sizeof(err)))
 		die("%s", err);
 	host6_set_peers(&h6, h.tap);
+	/* fewer system calls per frame where io_uring works (docs/performance.md);
+	 * where it does not, or with TAPIR_NO_URING=1, plain reads and writes */
+	(void)tapir_tap_set_uring(h.tap, true);
 	drv = (struct tapir_net_driver){.link = tapir_tap_link(h.tap), .fd = tapir_tap_fd(h.tap),
 					.recv = tap_recv, .recv_flags = tap_recv_flags,
-					.close = tap_close, .ctx = h.tap,
+					.close = tap_close, .batch = tap_batch, .ctx = h.tap,
 					.mtu = tapir_tap_mtu(h.tap)};
 have_link:
 	/* One limit for the host, as RLIMIT_NOFILE is a process's: the
