@@ -24,7 +24,12 @@
 #include "readyq.h"
 
 #define ROUNDS 4       /* buffers per direction per step, for fairness */
-#define CACHE_MAX 64   /* free buffers kept (4 MiB) */
+#define CACHE_MAX 16   /* free buffers kept (4 MiB) */
+/* The send buffer of an AF_UNIX end (the gate end of a `tapir run`
+ * socket): the program's reads find up to this much waiting, so a bulk
+ * receiver wakes once per this many bytes rather than once per 208 KiB
+ * (net.core.wmem_default).  Kernel TCP ends keep their autotuning. */
+#define UNIX_SNDBUF (1 << 20)
 #define EPOLL_BATCH 64
 /* tcp(7): "there is a 200 millisecond ceiling on the time for which
  * output is corked by TCP_CORK" */
@@ -36,6 +41,7 @@ struct rbuf {
 };
 
 struct relay {
+	int tag;          /* first: the shared set's tag (relay_loop_new_shared) */
 	struct relay_loop *loop;
 	struct tapir_tcp *t;
 	int fd;
@@ -63,6 +69,8 @@ struct relay {
 
 struct relay_loop {
 	int ep;
+	bool shared;  /* EP is the caller's (relay_loop_new_shared) */
+	int tag;
 	struct relay *ready, **ready_tail;
 	struct relay *all;
 	size_t count;
@@ -99,19 +107,30 @@ static void buf_put(struct relay_loop *l, struct rbuf *b)
 
 /* ---- the loop ---- */
 
-struct relay_loop *relay_loop_new(void)
+static struct relay_loop *loop_new(int ep, bool shared, int tag)
 {
-	struct relay_loop *l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (l->ep < 0) {
-		free(l);
+	struct relay_loop *l;
+	if (ep < 0 || !(l = calloc(1, sizeof(*l)))) {
+		if (ep >= 0 && !shared)
+			close(ep);
 		return NULL;
 	}
+	l->ep = ep;
+	l->shared = shared;
+	l->tag = tag;
 	READYQ_INIT(l);
 	l->cork_next = TAPIR_TIME_NEVER;
 	return l;
+}
+
+struct relay_loop *relay_loop_new(void)
+{
+	return loop_new(epoll_create1(EPOLL_CLOEXEC), false, 0);
+}
+
+struct relay_loop *relay_loop_new_shared(int ep, int tag)
+{
+	return loop_new(ep, true, tag);
 }
 
 int relay_loop_fd(const struct relay_loop *l)
@@ -205,7 +224,8 @@ void relay_loop_free(struct relay_loop *l, tapir_time_t now)
 	}
 	while (l->ncache)
 		free(l->cache[--l->ncache]);
-	close(l->ep);
+	if (!l->shared)
+		close(l->ep);
 	free(l);
 }
 
@@ -313,7 +333,12 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 		 * and they leave in one segment with those held */
 		bool topup = b->len && b->len < RELAY_BUF && !r->fd_eof && !drained && may_read(r);
 		if (b->len >= k2t_min(r, now) && !topup) {
-			size_t len = corked(r, now) ? b->len / r->mss * r->mss : b->len;
+			size_t len = b->len;
+			/* corked, or a read that filled the buffer (more waits in
+			 * FD): whole segments now, the rest in front of what the
+			 * next read brings -- not one short segment per read */
+			if (corked(r, now) || (b->len == RELAY_BUF && r->mss))
+				len = b->len / r->mss * r->mss;
 			n = tapir_tcp_send(r->t, b->p + b->off, len, now);
 			if (n == -EAGAIN)
 				return PUMP_OK;
@@ -380,13 +405,18 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 	return PUMP_MORE;
 }
 
-void relay_set_cork(struct relay *r, bool on)
+/* The connection's MSS (its segments' payload), for cutting whole
+ * segments; once the handshake gave it. */
+static void take_mss(struct relay *r)
 {
-	int mss = 0;
 	struct tapir_tcp_info ti;
 	tapir_tcp_get_info(r->t, &ti);
-	mss = (int)ti.mss;
-	r->mss = mss > 0 ? (uint32_t)mss : 536;
+	r->mss = ti.mss > 0 ? ti.mss : 536;
+}
+
+void relay_set_cork(struct relay *r, bool on)
+{
+	take_mss(r);
 	r->cork = on;
 	/* uncorked: what is held goes now, with what FD holds behind it (the
 	 * bytes of the send that uncorked may not have been reported yet) */
@@ -457,6 +487,8 @@ static bool relay_step(struct relay *r, tapir_time_t now)
 	int err = 0;
 	if (st == TAPIR_TCP_SYN_SENT || st == TAPIR_TCP_SYN_RECEIVED)
 		return false; /* EV_CONNECTED (or the error) comes */
+	if (!r->mss)
+		take_mss(r);
 	if (st == TAPIR_TCP_CLOSED && !tapir_tcp_readable(r->t)) {
 		err = tapir_tcp_error(r->t);
 		if (!err && r->t_wr_shut) {
@@ -514,6 +546,18 @@ static void cork_due(struct relay_loop *l, tapir_time_t now)
 	}
 }
 
+void relay_loop_event(struct relay_loop *l, void *ptr, uint32_t events)
+{
+	struct relay *r = ptr;
+	(void)l;
+	r->fd_in = true; /* EPOLLIN, or HUP/ERR: a recv tells which */
+	if (events & EPOLLHUP)
+		r->fd_hup = true;
+	if (events & EPOLLERR)
+		r->fd_err = true;
+	queue(r);
+}
+
 tapir_time_t relay_loop_run(struct relay_loop *l, tapir_time_t now)
 {
 	return relay_loop_step(l, now, true);
@@ -530,15 +574,8 @@ tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel
 	 * forever once EPOLL_BATCH relays stayed readable until stepped. */
 	if (kernel)
 		n = epoll_wait(l->ep, ev, EPOLL_BATCH, 0);
-	for (int i = 0; i < n; i++) {
-		r = ev[i].data.ptr;
-		r->fd_in = true; /* EPOLLIN, or HUP/ERR: a recv tells which */
-		if (ev[i].events & EPOLLHUP)
-			r->fd_hup = true;
-		if (ev[i].events & EPOLLERR)
-			r->fd_err = true;
-		queue(r);
-	}
+	for (int i = 0; i < n; i++)
+		relay_loop_event(l, ev[i].data.ptr, ev[i].events);
 	if (now >= l->cork_next) /* corked remainders whose 200 ms are up */
 		cork_due(l, now);
 	READYQ_TAKE(l, list);
@@ -549,6 +586,14 @@ tapir_time_t relay_loop_step(struct relay_loop *l, tapir_time_t now, bool kernel
 			queue(r);
 	}
 	return l->ready || n == EPOLL_BATCH ? now : l->cork_next;
+}
+
+void relay_unix_sndbuf(int fd)
+{
+	int v = UNIX_SNDBUF;
+	/* past net.core.wmem_max when privileged (the gate is root) */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
 struct relay *relay_start(struct relay_loop *l, int fd, struct tapir_tcp *t, size_t discard,
@@ -566,6 +611,9 @@ struct relay *relay_start(struct relay_loop *l, int fd, struct tapir_tcp *t, siz
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) == 0)
 		r->fd_tcp = dom == AF_INET || dom == AF_INET6;
+	if (dom == AF_UNIX)
+		relay_unix_sndbuf(fd);
+	r->tag = l->tag;
 	r->loop = l;
 	r->fd = fd;
 	r->t = t;

@@ -33,9 +33,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <tapir/tcp.h>
 
-#define RELAY_BUF 65536 /* bytes each way at most */
+#define RELAY_BUF 262144 /* bytes each way at most */
 
 struct relay_loop;
 struct relay;
@@ -46,6 +47,13 @@ struct relay_loop *relay_loop_new(void);
  * Run with the net locked (or the stack stopped). */
 void relay_loop_free(struct relay_loop *loop, tapir_time_t now);
 int relay_loop_fd(const struct relay_loop *loop);
+/* A loop whose relays sit in the caller's epoll set EP instead of one of
+ * their own, one epoll_wait a turn fewer than nesting a set: an event whose
+ * data.ptr points at an int equal to TAG (a relay's first member) is a
+ * relay's, handed over with relay_loop_event; the caller then steps the
+ * loop with relay_loop_step(loop, now, false).  EP stays the caller's. */
+struct relay_loop *relay_loop_new_shared(int ep, int tag);
+void relay_loop_event(struct relay_loop *loop, void *ptr, uint32_t events);
 /* Moves what is ready; returns NOW when more work waits, else
  * TAPIR_TIME_NEVER.  On the stack thread (a service), net locked. */
 tapir_time_t relay_loop_run(struct relay_loop *loop, tapir_time_t now);
@@ -53,6 +61,9 @@ tapir_time_t relay_loop_run(struct relay_loop *loop, tapir_time_t now);
  * epoll set of its own and knows it was not readable (KERNEL false): only
  * tapir's events and deadlines are acted on, one epoll_wait fewer. */
 tapir_time_t relay_loop_step(struct relay_loop *loop, tapir_time_t now, bool kernel);
+/* Raises an AF_UNIX end's send buffer to the size the relays use (so its
+ * reader wakes once per that many bytes); relay_start does it to FD. */
+void relay_unix_sndbuf(int fd);
 /* Relays under way. */
 size_t relay_loop_count(const struct relay_loop *loop);
 /* When a relay last moved bytes either way (0: never): a caller may keep

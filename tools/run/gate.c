@@ -371,19 +371,24 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 	struct gate *g = arg;
 	struct epoll_event ev[64];
 	struct gsock *list, *gs;
-	bool relays = false;
 	tapir_time_t next, moved;
 	int n;
 	(void)s;
 	g->now = now;
 	n = epoll_wait(g->ep, ev, 64, 0);
+	/* the relays' events first: noting one frees nothing, while a request
+	 * (a close) may end a relay whose event comes later in the batch --
+	 * ended after it was noted, it is only marked, and freed off the list */
+	for (int i = 0; i < n; i++)
+		if (*(enum gwatch *)ev[i].data.ptr == GW_RELAY)
+			relay_loop_event(g->relays, ev[i].data.ptr, ev[i].events);
 	for (int i = 0; i < n; i++) {
 		enum gwatch *w = ev[i].data.ptr;
 		switch (*w) {
 		case GW_LISTEN: ctl_accept(g); break;
 		case GW_CTL: ctl_readable(g, (struct gctl *)w, ev[i].events); break;
 		case GW_SOCK: sock_event((struct gsock *)w, ev[i].events); break;
-		case GW_RELAYS: relays = true; break; /* relay_loop_step below */
+		case GW_RELAY: break; /* above */
 		}
 	}
 	READYQ_TAKE(g, list);
@@ -399,8 +404,9 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 			gudp_step(gs);
 	}
 	gpersona_tick(g, now);
-	/* a full batch may have left the relays' readiness unread */
-	next = relay_loop_step(g->relays, now, relays || n == 64);
+	/* the relays' kernel events came in the batch above (a full batch
+	 * turns again at once for the rest) */
+	next = relay_loop_step(g->relays, now, false);
 	if (g->ready || n == 64)
 		return now;
 	/* busy-poll: bytes just crossed, so the answer is likely microseconds
@@ -426,8 +432,11 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 	struct gate *g = calloc(1, sizeof(*g));
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	const char *dbg = getenv(TRUN_ENV_DEBUG), *spin = getenv(TRUN_ENV_BUSY_POLL);
-	if (!g || !(g->relays = relay_loop_new())) {
-		snprintf(err, errlen, "gate: out of memory");
+	if (!g || (g->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    !(g->relays = relay_loop_new_shared(g->ep, GW_RELAY))) {
+		snprintf(err, errlen, "gate: %s", strerror(errno));
+		if (g && g->ep >= 0)
+			close(g->ep);
 		free(g);
 		return NULL;
 	}
@@ -436,7 +445,6 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 		goto fail;
 	}
 	g->watch = GW_LISTEN;
-	g->relays_watch = GW_RELAYS;
 	g->net = net;
 	g->s = tapir_net_stack(net);
 	g->pid = (unsigned)getpid();
@@ -447,10 +455,9 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 	READYQ_INIT(g);
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	memcpy(sun.sun_path, path, strlen(path));
-	g->ep = epoll_create1(EPOLL_CLOEXEC);
 	g->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	unlink(path);
-	if (g->ep < 0 || g->lfd < 0 || bind(g->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	if (g->lfd < 0 || bind(g->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    listen(g->lfd, 128) < 0) {
 		snprintf(err, errlen, "gate: cannot listen at %s: %s", path, strerror(errno));
 		goto fail;
@@ -458,7 +465,6 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 	/* programs that change user (nginx's workers) still reach it */
 	chmod(path, 0777);
 	if (gate_watch(g, g->lfd, EPOLLIN, g, false) < 0 ||
-	    gate_watch(g, relay_loop_fd(g->relays), EPOLLIN, &g->relays_watch, false) < 0 ||
 	    tapir_net_add_service(net, gate_turn, g, g->ep) < 0) {
 		snprintf(err, errlen, "gate: cannot start: %s", strerror(errno));
 		goto fail;

@@ -14,7 +14,7 @@
 #include "relay.h"
 
 /* What an epoll entry of the gate's set is (the first field of each). */
-enum gwatch { GW_LISTEN, GW_CTL, GW_SOCK, GW_RELAYS };
+enum gwatch { GW_LISTEN, GW_CTL, GW_SOCK, GW_RELAY };
 
 struct gpersona;
 
@@ -78,10 +78,9 @@ struct gate {
 	struct tapir_net *net;
 	struct tapir_stack *s;
 	int ep, lfd;
-	int relays_watch; /* GW_RELAYS: the relay loop's set, nested */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	unsigned pid;
-	struct relay_loop *relays;
+	struct relay_loop *relays; /* its relays in EP (GW_RELAY) */
 	struct gsock **socks; /* by id */
 	unsigned cap, live;
 	struct gsock *ready, **ready_tail;

@@ -203,6 +203,7 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 			gate_sock_free(gs);
 		return true;
 	}
+	relay_unix_sndbuf(app); /* the program's writes: as the gate end's */
 	gs->domain = ls->domain;
 	gs->t = t;
 	gs->cork = ls->cork;
