@@ -65,6 +65,7 @@ enum {
 	TRC_LISTEN = 2,  /* listen() succeeded on it */
 	TRC_UCONN = 4,   /* UDP: connected (send without an address is allowed) */
 	TRC_UKNOWN = 8,  /* UDP: TRC_UCONN is known (else the gate is asked) */
+	TRC_ESTAB = 16,  /* TCP: accepted (relayed from the start, no failed connect) */
 };
 
 struct trc_fd {

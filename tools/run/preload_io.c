@@ -10,15 +10,35 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define DGRAM_HDR sizeof(struct trun_dgram)
 /* iovecs of one datagram (Linux allows UIO_MAXIOV; this bounds our stack) */
 #define DGRAM_IOV 64
 
-/* A read of 0 on TCP: EOF, or the error the connection ended with. */
-static ssize_t tcp_read_done(const struct trc_fd *f, ssize_t r, size_t n)
+/* Is the gate's end of FD still open?  Its close (the relay's end, or
+ * tapir gone) leaves FD with both directions shut: POLLHUP. */
+static bool gate_end_open(int fd)
 {
+	struct pollfd p = {.fd = fd};
+	struct timespec zero = {0, 0};
+	long r = syscall(SYS_ppoll, &p, 1, &zero, NULL, 0);
+	return r == 0 || (r > 0 && !(p.revents & (POLLHUP | POLLNVAL | POLLERR)));
+}
+
+/* A read of 0 on TCP: EOF, or the error the connection ended with.  An
+ * accepted socket whose gate end is still open is being relayed: its EOF
+ * is the peer's FIN (the gate shut its end for writing), known without a
+ * question to the gate (a round trip: two wake-ups).  A connect that failed
+ * shuts the gate end the same way, so other sockets still ask. */
+static ssize_t tcp_read_done(const struct trc_fd *f, int fd, ssize_t r, size_t n)
+{
+	if (r == 0 && n > 0 && (f->flags & TRC_ESTAB) && gate_end_open(fd))
+		return 0;
 	if (r == 0 && n > 0) {
 		int e = pl_eof(f, -ECONNRESET);
 		if (e < 0)
@@ -160,7 +180,7 @@ PL_API ssize_t read(int fd, void *buf, size_t n)
 	if (f.kind == TRUN_UDP)
 		return udp_recv(fd, &f, &v, 1, NULL, NULL, 0, NULL);
 	r = pl.read(fd, buf, n);
-	return tcp_read_done(&f, r, n);
+	return tcp_read_done(&f, fd, r, n);
 }
 
 PL_API ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) { return read(fd, buf, n); }
@@ -229,7 +249,7 @@ PL_API ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
 		return udp_recv(fd, &f, &v, 1, from, fromlen, flags, NULL);
 	if (fromlen)
 		*fromlen = 0; /* TCP names no source, as Linux's */
-	return tcp_read_done(&f, pl.recvfrom(fd, buf, n, flags, NULL, NULL), n);
+	return tcp_read_done(&f, fd, pl.recvfrom(fd, buf, n, flags, NULL, NULL), n);
 }
 
 PL_API ssize_t recv(int fd, void *buf, size_t n, int flags)
@@ -288,7 +308,7 @@ PL_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		n += msg->msg_iov[i].iov_len;
 	r = pl.recvmsg(fd, msg, flags);
 	msg->msg_name = name;
-	return tcp_read_done(&f, r, n);
+	return tcp_read_done(&f, fd, r, n);
 }
 
 /* ---- vectors and batches: only UDP needs them (its header) ---- */

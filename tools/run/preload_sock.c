@@ -124,7 +124,7 @@ PL_API int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 		return pl_ret(r == -EPROTO ? -ECONNABORTED : r);
 	if (flags & SOCK_NONBLOCK)
 		pl.fcntl(nfd, F_SETFL, pl.fcntl(nfd, F_GETFL) | O_NONBLOCK);
-	trc_fd_set(nfd, TRUN_TCP, rec.id, f.flags & TRC_V6);
+	trc_fd_set(nfd, TRUN_TCP, rec.id, (f.flags & TRC_V6) | TRC_ESTAB);
 	if (sa && len) {
 		socklen_t room = *len;
 		trc_addr_to_sa(rec.peer_addr, rec.peer_port, pl_domain(&f), sa, len);
