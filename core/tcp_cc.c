@@ -105,6 +105,10 @@ bool cc_ack(struct tapir_tcp *t, uint32_t acked)
 		}
 		if (t->sack_ok) /* RFC 6675: cwnd stays; the pipe says what goes */
 			return false;
+		if (tcp_prr_nosack(t)) { /* RFC 6937 in place of (5)'s deflation */
+			tcp_prr_partial(t, acked);
+			return true;
+		}
 		/* (5) a partial ACK: deflate by what it acked, add back one SMSS
 		 * if that was at least one, and retransmit the next hole */
 		t->cwnd = t->cwnd > acked ? t->cwnd - acked : t->mss;
@@ -133,13 +137,18 @@ bool cc_dupack(struct tapir_tcp *t)
 {
 	t->dupacks++;
 	if (t->in_recovery) {
-		t->cwnd += t->mss; /* RFC 5681 3.2 (4): inflate per dup ACK */
+		if (tcp_prr_nosack(t))
+			tcp_prr_dupack(t, false); /* RFC 6937 in place of inflation */
+		else
+			t->cwnd += t->mss; /* RFC 5681 3.2 (4): inflate per dup ACK */
 		return false;
 	}
 	/* RFC 6582 3.2 (1)-(2): the third duplicate, unless the ACK does not
 	 * cover what was outstanding at the last recovery (a false alarm) */
 	if (t->dupacks == 3 && SEQ_GT(t->snd_una, t->recover - 1)) {
 		cc_enter_recovery(t);
+		if (tcp_prr_nosack(t))
+			tcp_prr_dupack(t, true);
 		return true;
 	}
 	return false;

@@ -193,6 +193,7 @@ struct tcp_rack {
 	tapir_time_t min_a, min_b, min_since; /* min_RTT's two half windows (tcp_rack_min_rtt) */
 	/* RFC 6937 */
 	uint32_t prr_delivered, prr_out, recover_fs, delivered, newly; /* newly: SACKed by this ACK */
+	uint32_t dup_credit;                /* without SACK: DupAcks counted as delivered */
 	struct tcp_rackblk *b;              /* only while data is outstanding */
 };
 #define TCP_RACK_TMR_REO 1 /* RFC 8985 6.3 the reordering timer */
@@ -659,6 +660,11 @@ static inline bool tcp_rack_active(const struct tapir_tcp *t)
 {
 	return t->rack.on && t->sack_ok;
 }
+/* PRR without SACK: RFC 6937 3 counts each DupAck as one MSS delivered */
+static inline bool tcp_prr_nosack(const struct tapir_tcp *t)
+{
+	return t->rack.prr && !t->sack_ok;
+}
 static inline bool tcp_prr_active(const struct tapir_tcp *t)
 {
 	return t->rack.prr && t->sack_ok;
@@ -676,6 +682,10 @@ void tcp_rack_recover(struct tapir_tcp *t, bool advanced);
 void tcp_prr_ack(struct tapir_tcp *t);
 /* RFC 6937: recovery starts (RecoverFS) */
 void tcp_prr_start(struct tapir_tcp *t);
+/* PRR without SACK: a DupAck in recovery (START: the one that began it), a
+ * partial ACK of ACKED bytes; the caller then resends one segment */
+void tcp_prr_dupack(struct tapir_tcp *t, bool start);
+void tcp_prr_partial(struct tapir_tcp *t, uint32_t acked);
 /* RFC 8985 6.2 step 1: an RTT sample RTT at NOW into RACK.min_RTT, the
  * least over the last TCP_RACK_MIN_RTT_WIN (half of it at least) */
 #define TCP_RACK_MIN_RTT_WIN TAPIR_SEC(300)

@@ -128,7 +128,7 @@ void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max)
 {
 	struct tcp_rackblk *b;
 	uint32_t end = seq + n;
-	if (t->in_recovery && tcp_prr_active(t))
+	if (t->in_recovery && (tcp_prr_active(t) || tcp_prr_nosack(t)))
 		t->rack.prr_out += n; /* RFC 6937 3: on any (re)transmission */
 	if (!tcp_rack_active(t) || !n || !(b = blk_get(t)))
 		return;
@@ -494,14 +494,16 @@ void tcp_prr_start(struct tapir_tcp *t)
 	before = before > t->rack.newly ? before - t->rack.newly : 0;
 	t->rack.prr_delivered = 0;
 	t->rack.prr_out = 0;
+	t->rack.dup_credit = 0;
 	t->rack.recover_fs = t->snd_max - t->snd_una - before;
 }
 
-void tcp_prr_ack(struct tapir_tcp *t)
+/* RFC 6937 3, on every ACK in recovery: what may be sent now, for what
+ * the pipe holds (r->delivered: this ACK's DeliveredData) */
+static uint32_t prr_sndcnt(struct tapir_tcp *t, uint32_t pipe)
 {
 	struct tcp_rack *r = &t->rack;
-	uint32_t pipe = tcp_sack_pipe(t), sndcnt;
-	/* RFC 6937 3, on every ACK in recovery */
+	uint32_t sndcnt;
 	r->prr_delivered += r->delivered;
 	if (pipe > t->ssthresh) {
 		/* proportional rate reduction: ssthresh/RecoverFS of what is
@@ -516,8 +518,48 @@ void tcp_prr_ack(struct tapir_tcp *t)
 		uint32_t limit = (owed > r->delivered ? owed : r->delivered) + t->mss;
 		sndcnt = t->ssthresh - pipe < limit ? t->ssthresh - pipe : limit;
 	}
-	t->cwnd = pipe + sndcnt;
 	r->delivered = 0;
+	return sndcnt;
+}
+
+void tcp_prr_ack(struct tapir_tcp *t)
+{
+	uint32_t pipe = tcp_sack_pipe(t);
+	t->cwnd = pipe + prr_sndcnt(t, pipe);
+}
+
+/* PRR without SACK (RFC 6937 3): a DupAck delivered one MSS, and a later
+ * cumulative ACK delivered what it covers less the DupAcks that counted
+ * it already.  What is still in the network is FlightSize less what the
+ * DupAcks said left it; tcp_output measures the window against
+ * FlightSize, so cwnd is FlightSize + sndcnt, less the segment the
+ * caller resends next (the fast retransmission, RFC 5681 3.2 (2), or
+ * the next hole, RFC 6582 3.2 (5)), which prr_out then counts. */
+static void prr_nosack(struct tapir_tcp *t, bool resend)
+{
+	uint32_t flight = t->snd_max - t->snd_una;
+	uint32_t pipe = flight > t->rack.dup_credit ? flight - t->rack.dup_credit : 0;
+	uint32_t sndcnt = prr_sndcnt(t, pipe);
+	if (resend)
+		sndcnt = sndcnt > t->mss ? sndcnt - t->mss : 0;
+	t->cwnd = flight + sndcnt;
+}
+
+void tcp_prr_dupack(struct tapir_tcp *t, bool start)
+{
+	if (start)
+		tcp_prr_start(t);
+	t->rack.delivered = t->mss;
+	t->rack.dup_credit += t->mss;
+	prr_nosack(t, start);
+}
+
+void tcp_prr_partial(struct tapir_tcp *t, uint32_t acked)
+{
+	struct tcp_rack *r = &t->rack;
+	r->delivered = acked > r->dup_credit ? acked - r->dup_credit : 0;
+	r->dup_credit = acked > r->dup_credit ? 0 : r->dup_credit - acked;
+	prr_nosack(t, true);
 }
 
 void tcp_rack_rto(struct tapir_tcp *t)

@@ -65,6 +65,8 @@ static bool hook(void *arg, int to, const uint8_t *f, size_t len)
 	return false;
 }
 
+static bool bench_nosack; /* the next bench_open* offers no SACK */
+
 static void bench_open3(struct bench *b, bool rack, bool tlp, bool prr)
 {
 	struct tapir_config cfg;
@@ -75,6 +77,9 @@ static void bench_open3(struct bench *b, bool rack, bool tlp, bool prr)
 	cfg.profile.rack = rack;
 	cfg.profile.tlp = tlp;
 	cfg.profile.prr = prr;
+	if (bench_nosack)
+		cfg.tcp_sack = 0;
+	bench_nosack = false;
 	tapir_memlink_params_default(&lp);
 	lp.delay_us = DELAY;
 	sim_init(&b->sim, &cfg, &lp);
@@ -456,6 +461,68 @@ static void test_min_rtt_window(void **state)
 	assert_int_equal(r.min_since, t0 + 5 * w);
 }
 
+/* RFC 6937 3 without SACK: each DupAck counts one MSS delivered.  The
+ * 13th segment (index 12) is lost once; the third DupAck starts the
+ * recovery and sends it again (RFC 5681 3.2 (2)).  The ACKs of a flight
+ * arrive in one instant here, so the test counts: of the N DupAcks from
+ * the third on, PRR lets CEIL(N * MSS * ssthresh / RecoverFS) bytes go in
+ * whole segments, the retransmission among them: one for every two
+ * DupAcks from the start, where NewReno's inflation sends nothing until
+ * cwnd passes FlightSize, then one for each. */
+static void test_prr_without_sack(void **state)
+{
+	struct bench b;
+	struct tapir_tcp_info i;
+	const struct tseg *r1;
+	const uint32_t hole = 12;
+	uint32_t high = 0, fs, allowed, win = 0;
+	unsigned dups = 0, fresh = 0, n;
+	bool first = true;
+	(void)state;
+	bench_nosack = true;
+	bench_open(&b, false, true);
+	b.r[0] = (struct rule){.seg = hole, .drop = 1};
+	b.nr = 1;
+	bench_send(&b, 64, TAPIR_SEC(5));
+	tapir_tcp_get_info(b.p.cli, &i);
+	assert_false(i.sack_ok);
+	if (getenv("DUMP"))
+		tap_dump(&b.sim);
+	assert_int_equal(tapir_stats(b.sim.st[0])->tcp_fast_retransmits, 1);
+	r1 = copy_of(&b, hole, 1);
+	assert_non_null(r1);
+	/* what was sent before the retransmission: RecoverFS */
+	for (size_t k = 0; k < tap_n(&b.sim, 1) && tap_get(&b.sim, 1, k) != r1; k++)
+		if (tap_get(&b.sim, 1, k)->len)
+			high = tap_get(&b.sim, 1, k)->seq + tap_get(&b.sim, 1, k)->len;
+	fs = high - (b.base + hole * MSS);
+	assert_int_equal(i.ssthresh, fs / 2); /* RFC 5681 (4), NewReno */
+	/* the DupAcks: after the ACK that reached the hole, the same window */
+	for (size_t k = 0; k < tap_n(&b.sim, 0); k++) {
+		const struct tseg *a = tap_get(&b.sim, 0, k);
+		if (a->ack != b.base + hole * MSS || a->len || a->dropped)
+			continue;
+		if (first)
+			win = a->win;
+		else if (a->win == win)
+			dups++;
+		first = false;
+	}
+	/* new data sent after the retransmission, up to the ACK of the hole */
+	for (size_t k = 0; k < tap_n(&b.sim, 1); k++) {
+		const struct tseg *s = tap_get(&b.sim, 1, k);
+		if (s->len && s->t == r1->t && s->seq == high) {
+			high += s->len;
+			fresh++;
+		}
+	}
+	n = dups - 2;
+	allowed = (uint32_t)(((uint64_t)n * MSS * i.ssthresh + fs - 1) / fs);
+	assert_true(n > 4);
+	assert_int_equal(fresh + 1, allowed / MSS);
+	bench_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_prr_starting_ack),
 		cmocka_unit_test(test_rto_marks_by_rack),
 		cmocka_unit_test(test_min_rtt_window),
+		cmocka_unit_test(test_prr_without_sack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
