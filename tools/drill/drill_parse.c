@@ -648,20 +648,14 @@ static void parse_option(struct rd *r, char *s)
 		*--z = 0; /* "--flag // comment" */
 	n = atoll(v);
 	if (!strcmp(s, "ip_version")) {
-		c->ipv6 = c->v6_socket = 0;
-		if (!strcmp(v, "ipv6")) {
-			c->ipv6 = c->v6_socket = 1;
+		/* ipv4-mapped-ipv6: IPv4 on the wire, AF_INET6 sockets with
+		 * v4-mapped addresses (RFC 4291 2.5.5.2) */
+		c->ipv6 = !strcmp(v, "ipv6");
+		c->v6_socket = c->ipv6 || !strcmp(v, "ipv4-mapped-ipv6");
+		if (c->v6_socket || !strcmp(v, "ipv4"))
 			addr_defaults(c);
-		} else if (!strcmp(v, "ipv4-mapped-ipv6")) {
-			/* IPv4 on the wire; AF_INET6 sockets with v4-mapped
-			 * addresses (RFC 4291 2.5.5.2) */
-			c->v6_socket = 1;
-			addr_defaults(c);
-		} else if (!strcmp(v, "ipv4")) {
-			addr_defaults(c);
-		} else {
+		else
 			bad(r, false, "unknown --ip_version=%s", v);
-		}
 	} else if (!strcmp(s, "tolerance_usecs")) {
 		c->tolerance_us = n;
 	} else if (!strcmp(s, "tolerance_percent")) {
@@ -733,6 +727,15 @@ bool dl_option_known(const char *name)
 	return ignored_option(s);
 }
 
+/* drill's command-line options (OPTS, NULL-ended) */
+static void apply_opts(struct rd *r, const char *const *opts)
+{
+	for (char o[256]; opts && *opts; opts++) {
+		snprintf(o, sizeof(o), "%s", *opts);
+		parse_option(r, o);
+	}
+}
+
 int dl_parse_file(const char *path, const char *const *defines, const char *const *opts,
 		  struct dl_script *sc)
 {
@@ -749,13 +752,8 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 	addr_defaults(&sc->cfg);
 	sc->cfg.bind_port = 8080;
 	sc->cfg.connect_port = 8080;
-	/* drill's command line first (--tolerance_usecs=N...), then the
-	 * script's own lines */
-	for (; opts && *opts; opts++) {
-		char o[256];
-		snprintf(o, sizeof(o), "%s", *opts);
-		parse_option(&r, o);
-	}
+	/* drill's command line (--tolerance_usecs=N...) */
+	apply_opts(&r, opts);
 	if (!f) {
 		snprintf(sc->bad_msg, sizeof(sc->bad_msg), "cannot open: %s", strerror(errno));
 		return -1;
@@ -815,7 +813,10 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 		if (!*s)
 			continue;
 		if (s[0] == '-' && s[1] == '-') {
+			/* the command line overrides the script's header, as
+			 * packetdrill's does: applied again after each line */
 			parse_option(&r, s + 2);
+			apply_opts(&r, opts);
 			continue;
 		}
 		if (sc->nev == cap) {

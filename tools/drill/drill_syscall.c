@@ -93,6 +93,7 @@ static bool new_fd(struct drill *d, struct tapir_tcp *t, struct res *r)
 static bool call_socket(struct call *c)
 {
 	const struct dl_event *e = c->e;
+	const struct dl_config *cfg = &c->d->sc->cfg;
 	struct tapir_tcp *t;
 	bool nonblock = !strcmp(dc_arg(e, 1), "SOCK_STREAM|SOCK_NONBLOCK") ||
 			!strcmp(dc_arg(e, 1), "SOCK_STREAM | SOCK_NONBLOCK");
@@ -100,10 +101,13 @@ static bool call_socket(struct call *c)
 		drill_finish(c->d, R_SKIP, e->line, "socket type %s not supported", dc_arg(e, 1));
 		return false;
 	}
-	/* the script's family: AF_INET6 for ipv6 and ipv4-mapped-ipv6 */
+	/* the script's family: AF_INET6 for ipv6 and ipv4-mapped-ipv6; an
+	 * IPv4 script run with --ip_version=ipv4-mapped-ipv6 asks AF_INET,
+	 * which becomes AF_INET6 as packetdrill's socket_domain does */
 	if (strcmp(dc_arg(e, 0), "...") &&
-	    strcmp(dc_arg(e, 0), c->d->sc->cfg.v6_socket ? "AF_INET6" : "AF_INET") &&
-	    strcmp(dc_arg(e, 0), c->d->sc->cfg.v6_socket ? "PF_INET6" : "PF_INET")) {
+	    strcmp(dc_arg(e, 0), cfg->v6_socket ? "AF_INET6" : "AF_INET") &&
+	    strcmp(dc_arg(e, 0), cfg->v6_socket ? "PF_INET6" : "PF_INET") &&
+	    (cfg->ipv6 || (strcmp(dc_arg(e, 0), "AF_INET") && strcmp(dc_arg(e, 0), "PF_INET")))) {
 		drill_finish(c->d, R_SKIP, e->line, "socket domain %s not supported", dc_arg(e, 0));
 		return false;
 	}
@@ -112,6 +116,10 @@ static bool call_socket(struct call *c)
 		dc_set_res(c->r, -ENFILE);
 		return true;
 	}
+	/* an AF_INET6 socket on IPv4 takes v4-mapped peers only without
+	 * IPV6_V6ONLY (RFC 3493 5.3), cleared as packetdrill does */
+	if (cfg->v6_socket && !cfg->ipv6)
+		tapir_tcp_setopt(t, TAPIR_TCP_V6ONLY, 0);
 	if (new_fd(c->d, t, c->r))
 		c->d->fd[c->r->ret].nonblock = nonblock; /* Linux's SOCK_NONBLOCK */
 	return true;
