@@ -53,19 +53,6 @@ static void tcp_challenge_ack(struct tapir_tcp *t)
 	t->ack_plain = false;
 }
 
-/* A socket bound to LADDR:LPORT that is neither listening nor connected:
- * a TCB in CLOSED (RFC 9293 3.10.7.1), whose IP header fields its answers
- * carry, as a connected one's do. */
-static const struct tapir_tcp *tcp_lookup_closed(struct tapir_stack *s,
-						 const struct tapir_ip *laddr, uint16_t lport)
-{
-	for (const struct tapir_tcp *o = tcp_port_first(s, lport); o; o = o->bnext)
-		if (o->bound && o->lport == lport && o->state == TAPIR_TCP_CLOSED &&
-		    tapir_ip_covers(&o->laddr, o->v6only, laddr))
-			return o;
-	return NULL;
-}
-
 /* RFC 9293 3.10.7.1: no connection.  Never answer a RST. */
 static int tcp_reply_closed(struct tapir_stack *s, const struct tp_seg *seg)
 {

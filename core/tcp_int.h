@@ -419,6 +419,10 @@ static inline bool tcp_addr_is_group(const struct tapir_stack *s, const struct t
 /* tcp_bind.c */
 struct tapir_tcp *tcp_lookup_listener(struct tapir_stack *s, const struct tapir_ip *laddr,
 				      uint16_t lport);
+/* A socket bound to LADDR:LPORT in CLOSED (neither listening nor
+ * connected), or NULL */
+const struct tapir_tcp *tcp_lookup_closed(struct tapir_stack *s, const struct tapir_ip *laddr,
+					  uint16_t lport);
 /* tcp_subr.c */
 struct tapir_tcp *tcp_alloc(struct tapir_stack *s);
 /* As tcp_alloc, beyond the limit (a TIME-WAIT record thawed for a segment) */

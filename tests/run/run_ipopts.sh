@@ -7,6 +7,7 @@
 # refuses).  tapir's capture: the datagrams with those TTL, TOS, hop limit
 # and traffic class, the ECN bits as the program gave them; the TCP SYN with
 # hop limit 5 and class 0x40 (TCP keeps the ECN bits its own, RFC 3168 5).
+# shellcheck source=tests/run/lib_run.sh
 source "$(dirname "$0")/lib_run.sh"
 require_run python3 tshark
 A6=fd00::2 K6=fd00::1
