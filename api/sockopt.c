@@ -29,6 +29,24 @@ int tapir_ip_sockopt(int family, int level, int name)
 	return -1;
 }
 
+/* IPPROTO_IP and IPPROTO_IPV6: the IP header options, IPV6_V6ONLY */
+static int set_ip_level(struct sock *s, int level, int name, int v)
+{
+	int r, o = tapir_ip_sockopt(s->family, level, name);
+	if (o >= 0)
+		return s->tcp ? tapir_tcp_set_ipopt(s->tcp, (enum tapir_ip_opt)o, v)
+			      : tapir_udp_set_ipopt(s->udp, (enum tapir_ip_opt)o, v);
+	if (level != IPPROTO_IPV6 || name != IPV6_V6ONLY)
+		return -ENOPROTOOPT;
+	/* RFC 3493 5.3: an AF_INET6 socket's, before bind */
+	if (s->family != AF_INET6)
+		return -ENOPROTOOPT;
+	r = s->tcp ? tapir_tcp_setopt(s->tcp, TAPIR_TCP_V6ONLY, v) : tapir_udp_set_v6only(s->udp, v != 0);
+	if (r == 0 && s->udp)
+		s->udp_v6only = v != 0;
+	return r;
+}
+
 int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const void *val,
 		     socklen_t len)
 {
@@ -79,22 +97,8 @@ int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const v
 	if (len < (socklen_t)sizeof(int))
 		return sock_leave_ret(s, -EINVAL);
 	memcpy(&v, val, sizeof(v));
-	if (tapir_ip_sockopt(s->family, level, name) >= 0) {
-		enum tapir_ip_opt o = (enum tapir_ip_opt)tapir_ip_sockopt(s->family, level, name);
-		return sock_leave_ret(s, s->tcp ? tapir_tcp_set_ipopt(s->tcp, o, v)
-						: tapir_udp_set_ipopt(s->udp, o, v));
-	}
-	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
-		/* RFC 3493 5.3: an AF_INET6 socket's, before bind */
-		if (s->family != AF_INET6)
-			r = -ENOPROTOOPT;
-		else
-			r = s->tcp ? tapir_tcp_setopt(s->tcp, TAPIR_TCP_V6ONLY, v)
-				   : tapir_udp_set_v6only(s->udp, v != 0);
-		if (r == 0 && s->udp)
-			s->udp_v6only = v != 0;
-		return sock_leave_ret(s, r);
-	}
+	if (level == IPPROTO_IP || level == IPPROTO_IPV6)
+		return sock_leave_ret(s, set_ip_level(s, level, name, v));
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_REUSEADDR:

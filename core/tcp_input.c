@@ -234,6 +234,8 @@ static bool tcp_check_sequence(struct tapir_tcp *t, struct tp_seg *seg, struct t
 	/* a zero window still takes ACKs and RSTs at RCV.NXT */
 	if (!ok && wnd == 0 && seq == t->rcv_nxt) {
 		ok = true;
+		if (seg->len)
+			tcp_quickack_enter(t, wnd);
 		seg->len = 0;
 		seg->flags &= (uint8_t)~TAPIR_TH_FIN;
 		t->ack_now = true; /* what we could not take gets an ACK: it tells
@@ -258,8 +260,10 @@ static bool tcp_check_sequence(struct tapir_tcp *t, struct tp_seg *seg, struct t
 			*v = tcp_dropped(TCP_ANS_NONE);
 			return false;
 		}
-		if (seg->len && SEQ_LEQ(start + seg->len, t->rcv_nxt))
+		if (seg->len && SEQ_LEQ(start + seg->len, t->rcv_nxt)) {
 			tcp_dsack(t, start, start + seg->len);
+			tcp_quickack_enter(t, wnd);
+		}
 		*v = tcp_dropped(TCP_ANS_ACK);
 		return false;
 	}

@@ -609,6 +609,8 @@ void tcp_send_ack(struct tapir_tcp *t);
 /* In-order data came with WND (RCV.WND) offered: whether the profile's
  * quick-ack mode ACKs it at once. */
 bool tcp_quickack(struct tapir_tcp *t, uint32_t wnd);
+/* Text the receiver could not take: quick-ack mode again (profile quickack) */
+void tcp_quickack_enter(struct tapir_tcp *t, uint32_t wnd);
 /* Our timestamp clock, RFC 7323 5.4: milliseconds, offset per connection. */
 uint32_t tcp_ts_now(const struct tapir_tcp *t);
 /* After the SYNs: window shifts, options, and the MSS net of them. */

@@ -592,21 +592,39 @@ static void tcp_output_timers(struct tapir_tcp *t)
  * rather than on the delayed-ACK timer.  RFC 9293 3.8.6.3 and RFC 1122
  * 4.2.3.2 say a receiver SHOULD delay ACKs (and MUST ACK every second full
  * segment): ACKing sooner is a permitted choice, never fewer ACKs. */
+static unsigned quickack_count(const struct tapir_tcp *t, uint32_t wnd)
+{
+	uint32_t n = wnd / (2 * (t->mss ? t->mss : TCP_DEFAULT_MSS));
+	return n < 2 ? 2 : n > 16 ? 16 : n;
+}
+
 bool tcp_quickack(struct tapir_tcp *t, uint32_t wnd)
 {
 	tapir_time_t now = t->s->now;
 	if (!t->s->cfg.profile.quickack)
 		return false;
-	if (!t->data_rx || now - t->last_data_rx > t->rto) {
-		uint32_t n = wnd / (2 * (t->mss ? t->mss : TCP_DEFAULT_MSS));
-		t->quickacks = n < 2 ? 2 : n > 16 ? 16 : n;
-	}
+	if (!t->data_rx || now - t->last_data_rx > t->rto)
+		t->quickacks = quickack_count(t, wnd);
 	t->data_rx = true;
 	t->last_data_rx = now;
 	if (!t->quickacks)
 		return false;
 	t->quickacks--;
 	return true;
+}
+
+/* The profile's quickack again (Linux tcp_input.c: tcp_data_queue's
+ * out_of_window and tcp_send_dupack call tcp_enter_quickack_mode): text
+ * the receiver could not take -- at RCV.NXT behind a zero window (a probe),
+ * or all below RCV.NXT (a retransmission: our ACK may have been lost) --
+ * puts it back in quick-ack mode, for as many segments as above of WND,
+ * the window offered: once the window opens or the loss is repaired, the
+ * sender's next segments are ACKed at once. */
+void tcp_quickack_enter(struct tapir_tcp *t, uint32_t wnd)
+{
+	unsigned n = quickack_count(t, wnd);
+	if (t->s->cfg.profile.quickack && n > t->quickacks)
+		t->quickacks = n;
 }
 
 int tcp_output(struct tapir_tcp *t)

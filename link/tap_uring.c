@@ -29,7 +29,7 @@
 #include "link_int.h"
 
 #define SQ_ENTRIES 64
-#define RX_BUFS 8                     /* a power of two (the buffer ring's size) */
+#define RX_BUFS 32                    /* a power of two (the buffer ring's size) */
 #define RX_BUF (65536 + 64 + 16)      /* an uncut segment with offload, its header */
 #define TX_SLOTS 32                   /* < SQ_ENTRIES: room for the read's SQE */
 #define TX_SLOT 2048                  /* a header and a frame of MTU 1500 or so */

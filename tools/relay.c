@@ -29,7 +29,7 @@
  * socket): the program's reads find up to this much waiting, so a bulk
  * receiver wakes once per this many bytes rather than once per 208 KiB
  * (net.core.wmem_default).  Kernel TCP ends keep their autotuning. */
-#define UNIX_SNDBUF (1 << 20)
+#define UNIX_SNDBUF (1 << 20) /* the kernel doubles it: 2 MiB */
 #define EPOLL_BATCH 64
 /* tcp(7): "there is a 200 millisecond ceiling on the time for which
  * output is corked by TCP_CORK" */

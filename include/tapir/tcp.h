@@ -119,7 +119,11 @@ enum tapir_tcp_opt {
 	TAPIR_TCP_RCVBUF,       /* bytes */
 	TAPIR_TCP_SNDBUF,       /* bytes */
 	TAPIR_TCP_MAXSEG,       /* MSS clamp */
-	TAPIR_TCP_USER_TIMEOUT, /* ms; 0: the default R2 behaviour (RFC 9293 3.8.3) */
+	/* ms (RFC 5482 1): data, SYN or FIN unacknowledged this long since
+	 * sent or since the last ACK that moved SND.UNA, or a zero window
+	 * probed this long, ends the connection (ETIMEDOUT), in place of the
+	 * retry counts; 0: the default R2 behaviour (RFC 9293 3.8.3) */
+	TAPIR_TCP_USER_TIMEOUT,
 	TAPIR_TCP_REUSEADDR,    /* bool */
 	TAPIR_TCP_CONGESTION,   /* TAPIR_CC_NEWRENO or TAPIR_CC_CUBIC */
 	TAPIR_TCP_V6ONLY,       /* bool: a :: bind takes IPv6 only (RFC 3493 5.3); before bind */

@@ -146,9 +146,51 @@ static void udp6_echo(void **state)
 	tapir_close(p->b, u);
 }
 
+/* OPT (LEVEL, NAME) of FD: setsockopt V, then getsockopt's value */
+static int set_get(struct tapir_net *net, int fd, int level, int name, int v)
+{
+	socklen_t len = sizeof(v);
+	assert_int_equal(tapir_setsockopt(net, fd, level, name, &v, sizeof(v)), 0);
+	v = -99;
+	assert_int_equal(tapir_getsockopt(net, fd, level, name, &v, &len), 0);
+	assert_int_equal(len, sizeof(v));
+	return v;
+}
+
+/* IP_TTL, IP_TOS, IPV6_UNICAST_HOPS (RFC 3493 5.1), IPV6_TCLASS (RFC 3542
+ * 6.5): set and read back on either transport; -1 gives the default back;
+ * out of range EINVAL; the IPv6 ones are an AF_INET6 socket's (ENOPROTOOPT
+ * on AF_INET, as Linux) */
+static void ip_options(void **state)
+{
+	struct net_pair *p = *state;
+	int t6 = tapir_socket(p->a, AF_INET6, SOCK_STREAM, 0), u6 = tapir_socket(p->a, AF_INET6, SOCK_DGRAM, 0);
+	int u4 = tapir_socket(p->a, AF_INET, SOCK_DGRAM, 0), v = 256;
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? u6 : t6;
+		assert_int_equal(set_get(p->a, fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 7), 7);
+		assert_int_equal(set_get(p->a, fd, IPPROTO_IPV6, IPV6_TCLASS, 0x41), 0x41);
+		assert_int_equal(set_get(p->a, fd, IPPROTO_IP, IP_TTL, 9), 9);
+		assert_int_equal(set_get(p->a, fd, IPPROTO_IP, IP_TOS, 0x20), 0x20);
+		assert_int_equal(set_get(p->a, fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, -1), 64);
+		assert_int_equal(set_get(p->a, fd, IPPROTO_IPV6, IPV6_TCLASS, -1), 0);
+		assert_int_equal(tapir_setsockopt(p->a, fd, IPPROTO_IPV6, IPV6_TCLASS, &v, sizeof(v)), -1);
+		assert_int_equal(errno, EINVAL);
+	}
+	assert_int_equal(set_get(p->a, u4, IPPROTO_IP, IP_TTL, 3), 3);
+	assert_int_equal(tapir_setsockopt(p->a, u4, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v)), -1);
+	assert_int_equal(errno, ENOPROTOOPT);
+	v = 0; /* IP_TTL has no 0 */
+	assert_int_equal(tapir_setsockopt(p->a, u4, IPPROTO_IP, IP_TTL, &v, sizeof(v)), -1);
+	assert_int_equal(errno, EINVAL);
+	tapir_close(p->a, t6);
+	tapir_close(p->a, u6);
+	tapir_close(p->a, u4);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return CMT_RUN(pair_setup, pair_teardown, tcp6_echo, tcp6_v4mapped, udp6_echo);
+	return CMT_RUN(pair_setup, pair_teardown, tcp6_echo, tcp6_v4mapped, udp6_echo, ip_options);
 }

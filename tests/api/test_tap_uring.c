@@ -31,7 +31,7 @@
 
 #define ETYPE 0x88b5 /* IEEE 802 local experimental: nothing else sends it */
 #define NTX 100      /* > the ring's 32 send slots */
-#define NRX 50       /* > the ring's 8 receive buffers */
+#define NRX 100      /* > the ring's 32 receive buffers */
 
 struct bench {
 	struct tapir_tap *tap;

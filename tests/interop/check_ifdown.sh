@@ -11,7 +11,13 @@
 #    warning line naming cs0 and "Network is down" (and no error: other
 #    lines only tapir check's usual warnings); every (host, port) exactly once in the output, the ports
 #    probed before the fall open or closed as they are, the rest filtered
-#  - the same with `ip link del cs0` (the interface removed)
+#  - --mode stack (tapir's own stack on cs0, which has no other way out):
+#    with --resume FILE the scan stops as on SIGINT, exit 3, what was
+#    answered printed, one line naming cs0 and "Network is down" and the
+#    resume command; once cs0 is up again `--resume FILE` probes the rest:
+#    the two outputs hold every port exactly once, 22 and 80 open on every
+#    host; without --resume: one tapir: line, exit 2
+#  - syn mode with `ip link del cs0` (the interface removed)
 source "$(dirname "$0")/check_net.sh"
 require_root
 cn_create
@@ -60,12 +66,49 @@ scan_and down ip link set cs0 down
 grep -q "^tapir check: warning: cs0: the packet ring failed (Network is down): its SYNs go through the raw socket now\$" \
 	"$WORK/down.err" || fail "down: not the warning: $(cat "$WORK/down.err")"
 
-# up again, the route through the target back
-sx ip link set cs0 up && sx ip route replace 10.201.0.0/16 via "$CN_T_ADDR" || fail "cs0 up again"
-for ((i = 0; i < 50; i++)); do
-	sx ping -c 1 -W 1 "$P.1" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+# up_again: cs0 up, the route through the target back, the target reachable
+up_again() {
+	sx ip link set cs0 up && sx ip route replace 10.201.0.0/16 via "$CN_T_ADDR" || fail "cs0 up again"
+	for ((i = 0; i < 50; i++)); do
+		sx ping -c 1 -W 1 "$P.1" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+}
+up_again
+STACK=(--mode stack --iface cs0 --addr 10.201.0.9/24 --gateway "$CN_T_ADDR" --retries 1 --timeout 300)
+NSX_TIMEOUT=120 sx "$TAPIR" check "${STACK[@]}" --rate 8000 --resume "$WORK/res" "${TARGETS[@]}" \
+	>"$WORK/st1.out" 2>"$WORK/st1.err" &
+pid=$!
+sleep 1.5
+sx ip link set cs0 down || fail "stack: cs0 down"
+wait "$pid"
+rc=$?
+log "stack: stderr: $(cat "$WORK/st1.err")"
+[[ $rc -eq 3 ]] || fail "stack --resume, cs0 down: exit $rc, not 3"
+grep -q "^tapir check: stopped: receiving on cs0: Network is down: [0-9]* of $N probes answered; the rest: tapir check --resume $WORK/res\$" \
+	"$WORK/st1.err" || fail "stack: not the stop line"
+[[ -s $WORK/res ]] || fail "stack: no resume file"
+up_again
+NSX_TIMEOUT=120 sx "$TAPIR" check "${STACK[@]}" --rate 20000 --resume "$WORK/res" >"$WORK/st2.out" 2>"$WORK/st2.err"
+rc=$?
+[[ $rc -eq 1 ]] || fail "stack: the resumed run: exit $rc ($(cat "$WORK/st2.err"))"
+cat "$WORK/st1.out" "$WORK/st2.out" >"$WORK/st.out"
+[[ -z $(awk '{ print $1, $2 }' "$WORK/st.out" | sort | uniq -d) ]] || fail "stack: a port in both runs"
+[[ $(wc -l <"$WORK/st.out") -eq $N ]] || fail "stack: $(wc -l <"$WORK/st.out") lines in both runs, not $N"
+[[ $(awk '$3 == "open"' "$WORK/st.out" | wc -l) -eq $((2 * NHOSTS)) ]] || fail "stack: not 22 and 80 open on every host"
+[[ $(awk '$3 == "closed"' "$WORK/st.out" | wc -l) -eq $((N - 2 * NHOSTS)) ]] || fail "stack: not the rest closed"
+log "stack: $(wc -l <"$WORK/st1.out") ports before cs0 went down, $(wc -l <"$WORK/st2.out") resumed: every port once, right"
+NSX_TIMEOUT=120 sx "$TAPIR" check "${STACK[@]}" --rate 8000 "${TARGETS[@]}" >"$WORK/st3.out" 2>"$WORK/st3.err" &
+pid=$!
+sleep 1.5
+sx ip link set cs0 down || fail "stack: cs0 down"
+wait "$pid"
+rc=$?
+[[ $rc -eq 2 && ! -s $WORK/st3.out && $(cat "$WORK/st3.err") == "tapir: check: receiving on cs0: Network is down" ]] ||
+	fail "stack without --resume, cs0 down: exit $rc, stderr $(cat "$WORK/st3.err")"
+log "stack without --resume: $(cat "$WORK/st3.err"), exit 2"
+
+up_again
 scan_and del ip link del cs0
 grep -Eq "^tapir check: warning: (cs0|#[0-9]+): the packet ring failed \([^)]*\): its SYNs go through the raw socket now\$" \
 	"$WORK/del.err" || fail "del: not the warning: $(cat "$WORK/del.err")"

@@ -597,6 +597,53 @@ static void test_quickack(void **state)
 	assert_int_equal(lone_ack_delay(x), 100);
 }
 
+static void linux_config(struct tapir_config *c) { tapir_config_profile(c, TAPIR_PROFILE_LINUX); }
+
+static const struct fx_opts linux_opts = {.config = linux_config};
+
+/* The puppet sends 10 bytes (SEQ, or its next ones when SEQ is 0); the
+ * delay from their arrival to B's first answer */
+static tapir_time_t puppet_ack_delay(struct fx *x, uint32_t seq)
+{
+	struct sim *sim = &x->sim;
+	struct pconn *pc = &x->pc;
+	tap_clear(sim);
+	if (seq)
+		pc_send(sim, pc, seq, pc->rcv_nxt, TAPIR_TH_ACK | TAPIR_TH_PSH, "0123456789", 10);
+	else
+		pc_data(sim, pc, "0123456789", 10);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tap_n(sim, 0), 1);
+	assert_int_equal(tap_get(sim, 0, 0)->ack, pc->snd_nxt);
+	return tap_get(sim, 0, 0)->t - tap_get(sim, 1, 0)->t;
+}
+
+/* Linux's quick-ack mode comes back with a retransmission all below
+ * RCV.NXT (tcp_send_dupack: our ACK was perhaps lost): the duplicate is
+ * answered at once (RFC 9293 3.10.7.4 first step, every profile), and
+ * then, under linux, the next WND / (2 MSS) segments (16 at most) too,
+ * where the rfc profile goes on delaying. */
+static void test_quickack_after_duplicate(void **state)
+{
+	FX_VARS(state);
+	bool quickack = x->c.profile.quickack;
+	tapir_time_t delack = x->c.tcp_delack_us, link = x->lp.delay_us;
+	unsigned quick = 0, want;
+	int k;
+	/* the quick ACKs of the start used up */
+	for (k = 0; k < 40 && puppet_ack_delay(x, 0) == link; k++)
+		;
+	assert_true(k < 40);
+	assert_int_equal(puppet_ack_delay(x, 0), delack + link);
+	/* the last 10 bytes again */
+	assert_int_equal(puppet_ack_delay(x, x->pc.snd_nxt - 10), link);
+	want = tap_get(sim, 0, 0)->win / (2 * 1460);
+	want = quickack ? (want < 2 ? 2 : want > 16 ? 16 : want) : 0;
+	while (quick < 40 && puppet_ack_delay(x, 0) == link)
+		quick++;
+	assert_int_equal(quick, want);
+}
+
 /* RFC 1122 4.2.3.4 (Nagle): while data is unacknowledged, small writes
  * wait and go out together; with TCP_NODELAY each goes at once. */
 static void set_nodelay(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_NODELAY, 1); }
@@ -661,6 +708,10 @@ int main(void)
 		FX_TEST(test_delayed_ack_one_segment, &fx_with_options),
 		FX_TEST(test_delayed_ack_two_segments, NULL),
 		FX_TEST(test_quickack, &quickack_opts),
+		FX_CASE_AT("test_quickack_after_duplicate_linux", test_quickack_after_duplicate, fx_puppet,
+			   &linux_opts),
+		FX_CASE_AT("test_quickack_after_duplicate_rfc", test_quickack_after_duplicate, fx_puppet,
+			   &fx_with_options),
 		FX_TEST(test_nagle, &nagle_opts[0]),
 		FX_CASE("test_nodelay", test_nagle, &nagle_opts[1]),
 	};

@@ -250,6 +250,27 @@ static void test_packet_ecn(void **state)
 	}
 }
 
+/* The IP header's fields: "(ttl N)", "(hlim N)", "(tos N)", "(class N)", a
+ * pair; and '!' after the sequence numbers (absolute) */
+static void test_packet_ip_fields(void **state)
+{
+	const struct dl_pkt *k = parse_pkt(*state, "0 > (hlim 4) R. 0:0(0)! ack 1 win 0\n");
+	assert_int_equal(k->ip_ttl, 4);
+	assert_int_equal(k->ip_tos, -1);
+	assert_true(k->seq_abs);
+	assert_int_equal(k->flags, DL_RST | DL_ACK);
+	k = parse_pkt(*state, "0 < (class 0x28) S 0:0(0) win 1\n");
+	assert_int_equal(k->ip_ttl, -1);
+	assert_int_equal(k->ip_tos, 0x28);
+	assert_false(k->seq_abs);
+	k = parse_pkt(*state, "0 > (tos 0xe0, ttl 6) . 1:1(0) ack 1 win 1\n");
+	assert_int_equal(k->ip_ttl, 6);
+	assert_int_equal(k->ip_tos, 0xe0);
+	k = parse_pkt(*state, "0 > . 1:1(0) ack 1 win 1\n");
+	assert_int_equal(k->ip_ttl, -1);
+	assert_int_equal(k->ip_tos, -1);
+}
+
 /* ICMP lines as parsed: RFC 792's types and codes (the MTU of RFC 1191),
  * and in an IPv6 script (V6) ICMPv6's (RFC 4443) */
 static const struct {
@@ -575,9 +596,10 @@ static const struct rejected {
 	{"0 < . 1:65002(65001) ack 1\n", 1, false, "payload of 65001 bytes too long"},
 	{"0 > S 0:0(0) frob 1\n", 1, true, "packet field 'frob 1' not supported"},
 	{"0 > S 0:0(0) <md5 abc>\n", 1, true, "TCP option 'md5' not supported"},
-	{"0 < (ttl 1) S 0:0(0)\n", 1, true, "IP header fields"},
+	{"0 < (flowlabel 0x1) S 0:0(0)\n", 1, true, "IP header field not supported"},
+	{"0 < (ttl 256) S 0:0(0)\n", 1, false, "cannot parse packet"},
+	{"0 < (ttl 1 S 0:0(0)\n", 1, false, "cannot parse packet"},
 	{"0 < S 0:0(0) /udp\n", 1, true, "encapsulation"},
-	{"0 < S 0:0(0)! win 1\n", 1, true, "'!' after the sequence numbers"},
 	/* system calls */
 	{"0 close 3\n", 1, false, "cannot parse: 0 close 3"},
 	{"0 close(3)\n", 1, false, "cannot parse: "},
@@ -656,7 +678,7 @@ int main(void)
 {
 	return CMT_RUN(setup, teardown, test_times, test_packet_outbound_syn_ack,
 		       test_packet_inbound_data_and_sack, test_packet_flags, test_packet_wildcards,
-		       test_packet_ecn, test_packet_icmp, test_packet_too_many_options,
+		       test_packet_ecn, test_packet_ip_fields, test_packet_icmp, test_packet_too_many_options,
 		       test_call_args_and_return, test_call_errno, test_events_before_a_problem,
 		       test_shell_and_code_blocks, test_linux_forms, test_options, test_ip_versions, test_defines, test_file_errors,
 		       test_rejected_lines, test_eval, test_errno_name);

@@ -633,7 +633,8 @@ static int interrupted(struct check *c)
 	output(c);
 	c->eng->close(c->es);
 	check_resume_save(c);
-	fprintf(stderr, "tapir check: interrupted: %llu of %llu probes answered; the rest: tapir check --resume %s\n",
+	fprintf(stderr, "tapir check: %s%s: %llu of %llu probes answered; the rest: tapir check --resume %s\n",
+		check_stop_why[0] ? "stopped: " : "interrupted", check_stop_why,
 		(unsigned long long)c->resolved, (unsigned long long)c->todo, c->sc.resume_file);
 	close(c->ep);
 	return 3;
@@ -682,7 +683,7 @@ int cmd_check(int argc, char **argv)
 	if (c.banners && !check_interrupted)
 		c.eng->banners(c.es);
 	if (check_interrupted && !c.sc.resume_file)
-		die("check: interrupted");
+		die("check: %s", check_stop_why[0] ? check_stop_why : "interrupted");
 	if (check_interrupted) {
 		rc = interrupted(&c);
 		free(c.stack.shared);

@@ -153,6 +153,9 @@ struct check {
 };
 
 extern volatile sig_atomic_t check_interrupted;
+/* Why an engine stopped the scan as an interrupt would (its interface went
+ * down): the error line, resumable with --resume.  Empty: a signal. */
+extern char check_stop_why[200];
 
 /* ---- the scheduler (sched.c) ---- */
 

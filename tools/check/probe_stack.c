@@ -229,9 +229,13 @@ static void stack_collect(void *state, uint64_t token, uint64_t now)
 				: tapir_tap_recv(x->tap, x->rxbuf, x->rxcap);
 		if (n == 0)
 			break;
-		if (n < 0)
-			die("check: receiving on %s: %s", x->afp ? x->cfg->iface : x->cfg->tap_name,
-			    strerror((int)-n));
+		if (n < 0) { /* the interface went down or away: tapir's stack has no
+			      * other; the scan stops as on SIGINT (--resume saves the rest) */
+			snprintf(check_stop_why, sizeof(check_stop_why), "receiving on %s: %s",
+				 x->afp ? x->cfg->iface : x->cfg->tap_name, strerror((int)-n));
+			check_interrupted = 1;
+			break;
+		}
 		tapir_stack_input(x->st, x->ifi, x->rxbuf, (size_t)n, nu_now_ns() / 1000);
 	}
 	x->st_next = tapir_stack_poll(x->st, nu_now_ns() / 1000);

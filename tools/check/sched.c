@@ -27,6 +27,7 @@
 #define MAX_EVENTS 1024
 
 volatile sig_atomic_t check_interrupted;
+char check_stop_why[200];
 
 uint64_t check_since_start_us(const struct check *c) { return (nu_now_ns() - c->t0_ns) / 1000; }
 

@@ -156,7 +156,10 @@ static int set_ip_opt(struct gsock *gs, enum tapir_ip_opt o, const void *val, si
 {
 	struct tapir_tcp *t = tcp_of(gs);
 	int v;
-	if (int_of(val, len, &v) < 0)
+	/* as Linux, IP_TTL and IP_TOS take a single byte too */
+	if (len >= 1 && len < sizeof(int) && (o == TAPIR_IP_TTL || o == TAPIR_IP_TOS))
+		v = *(const unsigned char *)val;
+	else if (int_of(val, len, &v) < 0)
 		return -EINVAL;
 	return t ? tapir_tcp_set_ipopt(t, o, v) : gs->u ? tapir_udp_set_ipopt(gs->u, o, v) : 0;
 }
