@@ -9,10 +9,18 @@
 # listed one now has another result (so the lists stay true).  Exit 77
 # (skipped) when the suite is not there.
 #
+# `run.sh mapped`: the IPv4 scripts only, under --profile freebsd, with
+# --ip_version=ipv4-mapped-ipv6 on drill's command line (it overrides the
+# scripts' --ip_version=ipv4): AF_INET6 sockets, IPv4 on the wire.  Its
+# list is expected-freebsd.txt with expected-freebsd-mapped.txt over it
+# (what differs in mapped mode only; "PASS script" there removes an entry).
+#
 # TAPIR: the tapir binary (default build/tapir).  SUITE: the suite's
 # directory (default ../shared/conformance/freebsd-tcp-testsuite from the
 # repository root).
 set -u
+mode=${1:-plain}
+case $mode in plain | mapped) ;; *) echo "usage: run.sh [mapped]" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 tapir=${TAPIR:-$root/build/tapir}
@@ -32,14 +40,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 bad=0
 
-# run_family NAME EXPECTED PROFILE: runs the scripts listed in
-# $tmp/NAME.scripts under PROFILE and compares them with the list EXPECTED;
-# bad=1 on a difference
+# run_family NAME EXPECTED PROFILE [DRILL OPTION] [OVERLAY]: runs the
+# scripts listed in $tmp/NAME.scripts under PROFILE and compares them with
+# the list EXPECTED (OVERLAY's entries over it); bad=1 on a difference
 run_family() {
 	fam=$1 expected=$2 profile=$3 out=$tmp/$1-$3.out
 	# Scripts encode FreeBSD's buffer sizes and option choices: compare
 	# windows and options only as far as the RFCs fix them (docs/drill.md).
-	(cd "$suite" && xargs "$tapir" drill --profile "$profile" --lenient win,options <"$tmp/$fam.scripts") >"$out"
+	(cd "$suite" && xargs "$tapir" drill --profile "$profile" --lenient win,options \
+		${4:+"$4"} <"$tmp/$fam.scripts") >"$out"
 	# tapir drill exits 1 when a script fails; only a missing summary (a
 	# crash, a usage error) is the runner's own failure
 	if ! tail -1 "$out" | grep -q '^[0-9]* passed, [0-9]* failed, [0-9]* skipped$'; then
@@ -50,8 +59,9 @@ run_family() {
 
 	# "STATUS path" of every script, and of every expected entry
 	sed -n 's/^\(PASS\|FAIL\|SKIP\) \([^: ]*\).*/\2 \1/p' "$out" | sort >"$tmp/got"
-	grep -v '^#' "$expected" | awk 'NF >= 2 { print $2, $1 }' | sort >"$tmp/want"
-	name=$(basename "$expected")
+	# in order: an overlay's entry replaces the list's
+	cat "$expected" ${5:+"$5"} | grep -v '^#' | awk 'NF >= 2 { print $2, $1 }' >"$tmp/want"
+	name=$(basename "$expected")${5:+" + $(basename "${5:-}")"}
 
 	# one awk for the comparison (a process per script is slow on a
 	# loaded machine): the run's lines, the list, then every result
@@ -60,7 +70,7 @@ run_family() {
 			if ($1 ~ /^(PASS|FAIL|SKIP)$/) { p = $2; sub(/:$/, "", p); line[p] = $0 }
 			next
 		}
-		FILENAME == ARGV[2] { want[$1] = $2; next }
+		FILENAME == ARGV[2] { if ($2 == "PASS") delete want[$1]; else want[$1] = $2; next }
 		{
 			seen[$1] = 1
 			if ($2 == "PASS" && ($1 in want)) {
@@ -78,7 +88,7 @@ run_family() {
 		bad=1
 	fi
 
-	echo "conformance: --profile $profile: $(tail -1 "$out") of $(wc -l <"$tmp/$fam.scripts") $fam scripts"
+	echo "conformance: --profile $profile${4:+ $4}: $(tail -1 "$out") of $(wc -l <"$tmp/$fam.scripts") $fam scripts"
 	for g in snd-syn state-event-engine rcv-data-segments rcv-icmp socket-api snippets; do
 		printf '  %-20s %s passed, %s failed, %s skipped\n' "$g" \
 			"$(grep -c "^PASS $g/" "$out")" "$(grep -c "^FAIL $g/" "$out")" \
@@ -90,14 +100,21 @@ run_family() {
 (cd "$suite" && find . -name '*.pkt' | sed 's|^\./||' | sort >"$tmp/all" &&
 	xargs grep -l -- '--ip_version=ipv6' <"$tmp/all" | sort >"$tmp/IPv6.scripts"
 	comm -23 "$tmp/all" "$tmp/IPv6.scripts" >"$tmp/IPv4.scripts")
-run_family IPv4 "$here/expected.txt" rfc
-run_family IPv6 "$here/expected-ipv6.txt" rfc
-run_family IPv4 "$here/expected-freebsd.txt" freebsd
-run_family IPv6 "$here/expected-freebsd-ipv6.txt" freebsd
+if [ "$mode" = mapped ]; then
+	run_family IPv4 "$here/expected-freebsd.txt" freebsd --ip_version=ipv4-mapped-ipv6 \
+		"$here/expected-freebsd-mapped.txt"
+	lists="expected-freebsd.txt + expected-freebsd-mapped.txt"
+else
+	run_family IPv4 "$here/expected.txt" rfc
+	run_family IPv6 "$here/expected-ipv6.txt" rfc
+	run_family IPv4 "$here/expected-freebsd.txt" freebsd
+	run_family IPv6 "$here/expected-freebsd-ipv6.txt" freebsd
+	lists="expected.txt, expected-ipv6.txt, expected-freebsd.txt and expected-freebsd-ipv6.txt"
+fi
 
 if [ $bad -ne 0 ]; then
-	echo "conformance: results differ from tests/conformance/expected*.txt"
+	echo "conformance: results differ from tests/conformance/expected*.txt ($mode)"
 	exit 1
 fi
-echo "conformance: results match expected.txt, expected-ipv6.txt, expected-freebsd.txt and expected-freebsd-ipv6.txt"
+echo "conformance: results match $lists"
 exit 0

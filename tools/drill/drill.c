@@ -454,7 +454,8 @@ static void usage(FILE *f)
 	      "  --lenient LIST     win: any open window (and buffer size) matches;\n"
 	      "                     options: compare only the options tapir implements (MSS)\n"
 	      "  --OPTION=VALUE     packetdrill's script options (--tolerance_usecs=N,\n"
-	      "                     --ip_version=..., --mtu=N...) for every script\n"
+	      "                     --ip_version=..., --mtu=N...) for every script,\n"
+	      "                     over the script's own header, as packetdrill's\n"
 	      "\n"
 	      "Prints PASS|FAIL|SKIP per script and 'N passed, N failed, N skipped';\n"
 	      "exits 1 when a script failed, 2 on a usage error.\n",
