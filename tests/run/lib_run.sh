@@ -9,6 +9,7 @@
 #   wait_line PATTERN FILE [TENTHS]      # until grep -q PATTERN FILE (10 s)
 #   orphan_start PORT / orphan_check WHAT  # crash_peer.py hold + client (run_crash, run_deadlink)
 #   dead_tap_wait PID WHAT               # PID ends, non-zero, after $TAP was deleted
+#   capture_ready PCAP ERR PING...       # pings (PING...) until dumpcap's PCAP grows
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib.sh"
 
 RUN_MAC=02:00:00:00:00:22
@@ -85,4 +86,17 @@ dead_tap_wait() {
 	wait "$1"
 	DEAD_RC=$?
 	[[ $DEAD_RC -ne 0 && $DEAD_RC -ne 124 && $DEAD_RC -ne 137 ]] || fail "$2 exited $DEAD_RC after its TAP was deleted"
+}
+
+# capture_ready PCAP ERR PING...: dumpcap writes in blocks, so run PING...
+# (one ping) until PCAP grows; then it surely captures.  ERR: dumpcap's stderr
+capture_ready() {
+	local pcap=$1 err=$2 s0="" i
+	shift 2
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $pcap && -z $s0 ]] && s0=$(stat -c %s "$pcap")
+		[[ -n $s0 && $(stat -c %s "$pcap") -gt $s0 ]] && return 0
+		"$@" >/dev/null 2>&1
+	done
+	fail "dumpcap captures nothing ($(cat "$err"))"
 }

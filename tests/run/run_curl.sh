@@ -32,14 +32,7 @@ nsx ip link show "$TAP" >/dev/null 2>&1 || fail "tapir run made no $TAP ($(tail 
 timeout -k 5 200 ip netns exec "$NS" dumpcap -q -i "$TAP" -s 128 -w "$WORK/k.pcap" \
 	2>"$WORK/dumpcap.err" &
 CAP_PID=$!
-# dumpcap writes in blocks: pings until the file grows, then it surely captures
-s0=""
-for _ in $(seq 100); do
-	[[ -s $WORK/k.pcap ]] && { [[ -z $s0 ]] && s0=$(stat -c %s "$WORK/k.pcap"); }
-	[[ -n $s0 && $(stat -c %s "$WORK/k.pcap") -gt $s0 ]] && break
-	nsx ping -c 1 -W 1 "$HOST_ADDR" >/dev/null 2>&1
-done
-[[ -n $s0 && $(stat -c %s "$WORK/k.pcap") -gt $s0 ]] || fail "dumpcap captures nothing ($(cat "$WORK/dumpcap.err"))"
+capture_ready "$WORK/k.pcap" "$WORK/dumpcap.err" nsx ping -c 1 -W 1 "$HOST_ADDR"
 touch "$WORK/go"
 
 # while the body flows: the server's socket to tapir is the kernel's only

@@ -37,14 +37,7 @@ sh_rules0
 PCAP=$WORK/dth.pcap
 timeout -k 5 60 ip netns exec "$NSB" dumpcap -q -i vB -w "$PCAP" >/dev/null 2>"$WORK/dumpcap.err" &
 CAP=$!
-# dumpcap writes in blocks: pings until the file grows, then it surely captures
-s0=""
-for ((i = 0; i < 100; i++)); do
-	[[ -s $PCAP && -z $s0 ]] && s0=$(stat -c %s "$PCAP")
-	[[ -n $s0 && $(stat -c %s "$PCAP") -gt $s0 ]] && break
-	nsb ping -c 1 -W 1 "$A_ADDR" >/dev/null 2>&1
-done
-[[ -n $s0 && $(stat -c %s "$PCAP") -gt $s0 ]] || fail "dumpcap captures nothing ($(cat "$WORK/dumpcap.err"))"
+capture_ready "$PCAP" "$WORK/dumpcap.err" nsb ping -c 1 -W 1 "$A_ADDR"
 
 PAD=$(head -c 3000 /dev/zero | tr '\0' 'p')
 NSX_TIMEOUT=60 nsx "$TAPIR" run --iface vA --shared-addr --personality dth -- \
