@@ -309,8 +309,10 @@ int tap_uring_send(struct tap_uring *u, const struct virtio_net_hdr *h, const ui
 	uint8_t slot, *p;
 	if (sizeof(*h) + len > TX_SLOT)
 		return -EMSGSIZE; /* a large frame: worth its own write, no copy */
-	if (!u->ntx_free || u->sq_local - *u->sq_head >= u->sq_entries - 1)
-		tap_uring_flush(u); /* full: what is queued goes first */
+	/* full (one SQE kept for the read): what is queued goes first */
+	if (!u->ntx_free ||
+	    u->sq_local - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE) >= u->sq_entries - 1)
+		tap_uring_flush(u);
 	if (!u->ntx_free || !(e = sqe_get(u)))
 		return -ENOBUFS; /* slots still in the kernel's hands */
 	slot = u->tx_free[--u->ntx_free];
