@@ -253,7 +253,8 @@ static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, 
 		d->risn = 0; /* a new active open: its SYN,ACK will tell */
 		d->synack_pending = true;
 	}
-	if (d->profile == TAPIR_PROFILE_LINUX && !e->pkt.seq_any && g.len && g.len < e->pkt.len &&
+	if (d->profile == TAPIR_PROFILE_LINUX && !d->sc->cfg.strict_segments &&
+	    !e->pkt.seq_any && g.len && g.len < e->pkt.len &&
 	    g.seq - d->isn == e->pkt.seq)
 		gso_merge(d, &g, fr.t, e->pkt.len);
 	drill_fmt_seg(d, got, sizeof(got), &g);
@@ -395,6 +396,8 @@ static int run_script(const char *path, const char *const *defines, const char *
 	tapir_config_profile(&d->cfg, (enum tapir_profile_id)profile);
 	d->profile = profile;
 	d->cfg.seed = 1; /* deterministic: the same run every time */
+	if (profile == TAPIR_PROFILE_LINUX) /* Linux's tcp_rmem[2], 6 MiB: wscale 7 */
+		d->cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO;
 	/* RFC 4862 5.1: DupAddrDetectTransmits 0, no DAD: tapir's addresses
 	 * are usable at once, as packetdrill's (added with nodad) */
 	d->cfg.nd_dad_transmits = 0;

@@ -110,6 +110,7 @@ struct dl_config {
 	struct tapir_ip local, remote, gateway;
 	unsigned prefix_len;
 	uint16_t bind_port, connect_port;
+	int strict_segments;   /* --strict_segments: one > line per segment (no GSO) */
 };
 
 /* A parsed script.  Strings point into BUF.  A script that cannot be

@@ -40,6 +40,11 @@ bool dc_eval_int(struct drill *d, const struct dl_event *e, const char *a, long 
 bool dc_arg_int(struct drill *d, const struct dl_event *e, unsigned i, long long *v);
 /* V as a result: V >= 0, or -1 and errno -V */
 void dc_set_res(struct res *r, long v);
+/* A free descriptor for the one E's call makes: the number the script
+ * expects when that is free (packetdrill maps the script's descriptors to
+ * its own, so a script may start at 4), else the lowest from 3; -1 if
+ * none is free. */
+int dc_free_fd(struct drill *d, const struct dl_event *e);
 /* The socket of the first argument, or NULL with EBADF in R. */
 struct dfd *dc_get_fd(struct drill *d, const struct dl_event *e, struct res *r);
 

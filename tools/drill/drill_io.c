@@ -238,13 +238,13 @@ static struct dl_epoll *ep_of(struct call *c, long long fd)
 bool call_epoll_create(struct call *c)
 {
 	struct drill *d = c->d;
-	for (int i = 3; i < DL_MAX_FD; i++)
-		if (!d->fd[i].t && !d->fd[i].ep && !d->fd[i].dropped) {
-			d->fd[i].ep = calloc(1, sizeof(struct dl_epoll));
-			dc_set_res(c->r, d->fd[i].ep ? i : -ENOMEM);
-			return true;
-		}
-	dc_set_res(c->r, -EMFILE);
+	int i = dc_free_fd(d, c->e);
+	if (i < 0) {
+		dc_set_res(c->r, -EMFILE);
+		return true;
+	}
+	d->fd[i].ep = calloc(1, sizeof(struct dl_epoll));
+	dc_set_res(c->r, d->fd[i].ep ? i : -ENOMEM);
 	return true;
 }
 

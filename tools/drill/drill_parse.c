@@ -20,96 +20,6 @@
 
 #include "drill.h"
 
-/* ---- symbols: the host's values, as packetdrill compiles them in ---- */
-struct sym {
-	const char *name;
-	long long v;
-};
-static const struct sym syms[] = {
-#define S(x) {#x, x}
-	S(EPERM), S(ENOENT), S(EINTR), S(EBADF), S(EAGAIN), S(EWOULDBLOCK), S(ENOMEM),
-	S(EFAULT), S(EINVAL), S(EPIPE), S(ENOTSOCK), S(EDESTADDRREQ), S(EMSGSIZE),
-	S(EPROTOTYPE), S(ENOPROTOOPT), S(EPROTONOSUPPORT), S(EOPNOTSUPP), S(EAFNOSUPPORT),
-	S(EADDRINUSE), S(EADDRNOTAVAIL), S(ENETDOWN), S(ENETUNREACH), S(ECONNABORTED),
-	S(ECONNRESET), S(ENOBUFS), S(EISCONN), S(ENOTCONN), S(ETIMEDOUT), S(ECONNREFUSED),
-	S(EHOSTDOWN), S(EHOSTUNREACH), S(EALREADY), S(EINPROGRESS),
-	S(O_RDONLY), S(O_WRONLY), S(O_RDWR), S(O_NONBLOCK), S(F_GETFL), S(F_SETFL),
-	S(SHUT_RD), S(SHUT_WR), S(SHUT_RDWR), S(MSG_PEEK), S(MSG_DONTWAIT), S(MSG_WAITALL),
-	S(AF_INET), S(PF_INET), S(AF_INET6), S(PF_INET6), S(SOCK_STREAM), S(SOCK_DGRAM),
-	S(IPPROTO_TCP), S(IPPROTO_UDP), S(IPPROTO_IP), S(SOL_SOCKET),
-	S(SO_ERROR), S(SO_RCVBUF), S(SO_SNDBUF), S(SO_LINGER), S(SO_REUSEADDR),
-	S(SO_KEEPALIVE), S(TCP_NODELAY), S(TCP_MAXSEG), S(TCP_KEEPIDLE), S(TCP_KEEPINTVL),
-	S(TCP_KEEPCNT), S(SOL_TCP), S(SOL_IP),
-	/* FreeBSD's names for the class selectors (RFC 2474 4.2.2.1) */
-	{"IPTOS_DSCP_CS0", 0x00}, {"IPTOS_DSCP_CS1", 0x20}, {"IPTOS_DSCP_CS2", 0x40},
-	{"IPTOS_DSCP_CS3", 0x60}, {"IPTOS_DSCP_CS4", 0x80}, {"IPTOS_DSCP_CS5", 0xa0},
-	{"IPTOS_DSCP_CS6", 0xc0}, {"IPTOS_DSCP_CS7", 0xe0},
-#ifdef MSG_FASTOPEN
-	S(MSG_FASTOPEN),
-#endif
-#ifdef TCP_FASTOPEN_CONNECT
-	S(TCP_FASTOPEN_CONNECT),
-#endif
-#undef S
-	{NULL, 0},
-};
-
-const char *dl_errno_name(int err)
-{
-	for (const struct sym *y = syms; y->name && y->name[0] == 'E'; y++)
-		if (y->v == err && strcmp(y->name, "EWOULDBLOCK"))
-			return y->name;
-	return NULL;
-}
-
-int dl_eval(const char *expr, long long *v, char *bad, size_t badlen)
-{
-	const char *p = expr;
-	long long acc = 0;
-	for (;;) {
-		long long x;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (isdigit((unsigned char)*p) || *p == '-') {
-			char *end;
-			errno = 0;
-			x = strtoll(p, &end, 0);
-			if (end == p || errno)
-				goto fail;
-			p = end;
-		} else if (isalpha((unsigned char)*p) || *p == '_') {
-			const char *s = p;
-			size_t n;
-			const struct sym *y;
-			while (isalnum((unsigned char)*p) || *p == '_')
-				p++;
-			n = (size_t)(p - s);
-			for (y = syms; y->name; y++)
-				if (strlen(y->name) == n && !strncmp(y->name, s, n))
-					break;
-			if (!y->name) {
-				snprintf(bad, badlen, "%.*s", (int)n, s);
-				return -1;
-			}
-			x = y->v;
-		} else {
-			goto fail;
-		}
-		acc |= x;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (!*p)
-			break;
-		if (*p++ != '|')
-			goto fail;
-	}
-	*v = acc;
-	return 0;
-fail:
-	snprintf(bad, badlen, "%s", expr);
-	return -1;
-}
-
 /* ---- the reader ---- */
 
 struct rd {
@@ -186,6 +96,9 @@ static bool secs(struct rd *r, int64_t *us)
 	x = strtod(r->p, &end);
 	if (end == r->p || !(x >= 0 && x < 1e9))
 		return false;
+	/* "+0...0.200": strtod takes "0." and would leave ".." of the range */
+	if (end - r->p >= 2 && end[-1] == '.' && end[0] == '.')
+		end--;
 	r->p = end;
 	*us = llround(x * 1e6);
 	return true;
@@ -453,6 +366,13 @@ static bool parse_packet(struct rd *r, struct dl_event *e)
 		default: break; /* '-': no flags */
 		}
 	}
+	/* AccECN (RFC 9768 3.2): Linux's scripts write the AE flag as 'A'
+	 * and the ACE counter as a digit after the '.' ("P.6") */
+	if (*r->p == 'A' || (isdigit((unsigned char)*r->p) && r->p[-1] == '.' &&
+			     isspace((unsigned char)r->p[1]))) {
+		bad(r, true, "AccECN (AE flag, ACE counter) not supported");
+		return false;
+	}
 	if (lit(r, "...")) {
 		k->seq_any = true;
 		/* "...(LEN)": any sequence number, LEN bytes (this suite's
@@ -677,6 +597,8 @@ static void parse_option(struct rd *r, char *s)
 	} else if (ignored_option(s)) {
 		/* how packetdrill reaches the stack (tun, wire), its output,
 		 * its pacing: nothing to do with an in-memory link */
+	} else if (!strcmp(s, "strict_segments")) {
+		c->strict_segments = 1;
 	} else if (!strcmp(s, "mtu")) {
 		c->mtu = (unsigned)n;
 	} else if (!strcmp(s, "bind_port")) {
@@ -686,6 +608,42 @@ static void parse_option(struct rd *r, char *s)
 	} else {
 		bad(r, true, "option --%s not supported", s);
 	}
+}
+
+static void strip_comment(char *s);
+
+static int open_brackets(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += (*s == '(' || *s == '[' || *s == '{') - (*s == ')' || *s == ']' || *s == '}');
+	return n;
+}
+
+/* A system call written over several lines (packetdrill's grammar takes
+ * newlines as spaces: poll's and sendmsg's structures): while a bracket
+ * of S is open, the next line, without its comment, is appended to S.
+ * Returns the line after the last one taken. */
+static char *join_lines(struct rd *r, char *s, char *next)
+{
+	char *end = s + strlen(s);
+	int open = open_brackets(s);
+	for (unsigned n = 0; open > 0 && next && n < 64; n++) {
+		char *nl = strchr(next, '\n');
+		size_t k;
+		if (nl)
+			*nl = 0;
+		strip_comment(next);
+		r->line++;
+		open += open_brackets(next);
+		k = strlen(next);
+		*end++ = ' '; /* END stays before NEXT: the move goes down */
+		memmove(end, next, k);
+		end += k;
+		*end = 0;
+		next = nl ? nl + 1 : NULL;
+	}
+	return next;
 }
 
 /* Cuts a "//" comment, outside backquotes. */
@@ -714,7 +672,7 @@ bool dl_option_known(const char *name)
 {
 	static const char *const names[] = {"ip_version", "tolerance_usecs", "tolerance_percent",
 					    "mtu", "bind_port", "connect_port", "local_ip",
-					    "remote_ip", "gateway_ip", "netmask_ip", NULL};
+					    "remote_ip", "gateway_ip", "netmask_ip", "strict_segments", NULL};
 	size_t n = strcspn(name, "=");
 	char s[64];
 	if (n >= sizeof(s))
@@ -836,6 +794,8 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 		e = &sc->ev[sc->nev];
 		memset(e, 0, sizeof(*e));
 		e->line = r.line;
+		if (!strchr(s, '`') && !strstr(s, "%{"))
+			next = join_lines(&r, s, next);
 		r.p = s;
 		if (*s == '`') {
 			/* Linux's scripts begin with an untimed shell line

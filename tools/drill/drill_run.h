@@ -63,6 +63,7 @@ struct pending { /* a blocking call that has not returned yet */
 	tapir_time_t lo, hi;
 	size_t left;     /* send: bytes still to take */
 	long done;       /* send: bytes taken so far */
+	bool fastopen;   /* send: MSG_FASTOPEN connected it (returns once connected) */
 };
 
 struct dl_epoll; /* drill_io.c */

@@ -72,17 +72,34 @@ struct dfd *dc_get_fd(struct drill *d, const struct dl_event *e, struct res *r)
 	return &d->fd[fd];
 }
 
-/* Gives T the lowest free descriptor from 3 as the call's result; without
- * one, T is aborted and the call fails with EMFILE.  True when installed. */
-static bool new_fd(struct drill *d, struct tapir_tcp *t, struct res *r)
+static bool fd_free(const struct drill *d, long long i)
 {
+	return i >= 3 && i < DL_MAX_FD && !d->fd[i].t && !d->fd[i].ep && !d->fd[i].dropped;
+}
+
+int dc_free_fd(struct drill *d, const struct dl_event *e)
+{
+	char *end;
+	long long want = strtoll(e->call.ret ? e->call.ret : "", &end, 10);
+	if (end != e->call.ret && !*end && fd_free(d, want))
+		return (int)want;
 	for (int i = 3; i < DL_MAX_FD; i++)
-		if (!d->fd[i].t && !d->fd[i].ep && !d->fd[i].dropped) {
-			d->fd[i].t = t;
-			d->fd[i].nonblock = false;
-			r->ret = i;
-			return true;
-		}
+		if (fd_free(d, i))
+			return i;
+	return -1;
+}
+
+/* Gives T a free descriptor (dc_free_fd) as the call's result; without
+ * one, T is aborted and the call fails with EMFILE.  True when installed. */
+static bool new_fd(struct drill *d, const struct dl_event *e, struct tapir_tcp *t, struct res *r)
+{
+	int i = dc_free_fd(d, e);
+	if (i >= 0) {
+		d->fd[i].t = t;
+		d->fd[i].nonblock = false;
+		r->ret = i;
+		return true;
+	}
 	tapir_tcp_abort(t, d->now);
 	dc_set_res(r, -EMFILE);
 	return false;
@@ -120,7 +137,7 @@ static bool call_socket(struct call *c)
 	 * IPV6_V6ONLY (RFC 3493 5.3), cleared as packetdrill does */
 	if (cfg->v6_socket && !cfg->ipv6)
 		tapir_tcp_setopt(t, TAPIR_TCP_V6ONLY, 0);
-	if (new_fd(c->d, t, c->r))
+	if (new_fd(c->d, c->e, t, c->r))
 		c->d->fd[c->r->ret].nonblock = nonblock; /* Linux's SOCK_NONBLOCK */
 	return true;
 }
@@ -157,7 +174,7 @@ static bool call_accept(struct call *c)
 		dc_set_res(c->r, err);
 		return true;
 	}
-	if (new_fd(c->d, t, c->r))
+	if (new_fd(c->d, c->e, t, c->r))
 		drill_settle(c->d);
 	return true;
 }
@@ -262,6 +279,45 @@ bool call_read(struct call *c)
 
 static uint8_t zeros[65536];
 
+/* sendto/sendmsg with MSG_FASTOPEN (Linux's, RFC 7413 4.2) on a socket not
+ * yet connected: connect with TCP_FASTOPEN_CONNECT; with a cookie cached
+ * the data goes on the SYN (true: go on sending); without one the SYN asks
+ * for a cookie, and a non-blocking call gets EINPROGRESS (false, result
+ * set), a blocking one sends once connected (false, pending).  On a
+ * connected socket the flag is ignored, as Linux does (true). */
+static bool fastopen_connect(struct call *c, bool dontwait)
+{
+	struct drill *d = c->d;
+	struct pending *p = c->p;
+	int rc;
+	if (tapir_tcp_state(c->f->t) != TAPIR_TCP_CLOSED)
+		return true;
+	if (!strcmp(c->row->name, "sendto") && !strcmp(dc_arg(c->e, 4), "AF_UNSPEC")) {
+		dc_set_res(c->r, -EOPNOTSUPP); /* Linux: AF_UNSPEC is a disconnect */
+		return false;
+	}
+	rc = tapir_tcp_setopt(c->f->t, TAPIR_TCP_FASTOPEN_CONNECT, 1);
+	if (rc == 0)
+		rc = tapir_tcp_connect_addr(c->f->t, &d->sc->cfg.remote, d->sc->cfg.connect_port,
+					    d->now);
+	if (rc < 0) {
+		dc_set_res(c->r, rc);
+		return false;
+	}
+	tapir_tcp_local_addr(c->f->t, &(struct tapir_ip){{0}}, &d->lport);
+	d->rport = d->sc->cfg.connect_port;
+	drill_settle(d);
+	p->fastopen = true;
+	if (rc == 1)
+		return true;
+	if (c->f->nonblock || dontwait) {
+		dc_set_res(c->r, -EINPROGRESS);
+		return false;
+	}
+	p->on = true;
+	return false;
+}
+
 /* write, send: what is left of it; returned when all of it was taken or it
  * failed; a would-block on a non-blocking socket returns what was taken. */
 bool call_write(struct call *c)
@@ -276,20 +332,27 @@ bool call_write(struct call *c)
 		drill_finish(d, R_FAIL, e->line, "%s of %lld bytes: too many", e->call.name, len);
 		return false;
 	}
-	if (flags) {
+	/* MSG_NOSIGNAL: drill raises no signals; MSG_DONTWAIT: this call
+	 * does not block */
+	if (flags & ~(long long)(MSG_FASTOPEN | MSG_NOSIGNAL | MSG_DONTWAIT)) {
 		drill_finish(d, R_SKIP, e->line, "send flags 0x%llx not supported", flags);
 		return false;
 	}
 	if (!p->on) {
 		p->left = (size_t)len;
 		p->done = 0;
+		p->fastopen = false;
+		if ((flags & MSG_FASTOPEN) && !fastopen_connect(c, (flags & MSG_DONTWAIT) != 0))
+			return p->on || d->result != R_RUN ? false : true;
+	} else if (p->fastopen && tapir_tcp_state(c->f->t) == TAPIR_TCP_SYN_SENT) {
+		return false;
 	}
 	while (p->left) {
 		size_t n = p->left < sizeof(zeros) ? p->left : sizeof(zeros);
 		long k = tapir_tcp_send(c->f->t, zeros, n, d->now);
 		drill_settle(d);
 		if (k == -EAGAIN) {
-			if (c->f->nonblock) {
+			if (c->f->nonblock || (flags & MSG_DONTWAIT)) {
 				dc_set_res(c->r, p->done ? p->done : -EAGAIN);
 				return true;
 			}
@@ -301,6 +364,12 @@ bool call_write(struct call *c)
 		}
 		p->done += k;
 		p->left -= (size_t)k;
+	}
+	/* Linux's blocking sendto(MSG_FASTOPEN) returns once connected */
+	if (p->fastopen && !c->f->nonblock && !(flags & MSG_DONTWAIT) &&
+	    tapir_tcp_state(c->f->t) == TAPIR_TCP_SYN_SENT) {
+		c->p->on = true;
+		return false;
 	}
 	dc_set_res(c->r, p->done);
 	return true;
