@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "tcpsim.h"
+#include "../../core/tcp_int.h" /* tcp_tuple_hash: the keyed 4-tuple hash */
 
 #define NCONN 100000u
 #define NLIS 2u
@@ -384,9 +385,45 @@ static void test_socket_limit(void **state)
 	sim_fini(&sim);
 }
 
+/* The 4-tuple hash is keyed (SipHash, a key per stack from its random
+ * source), so a peer cannot pick 4-tuples that share a bucket: tuples an
+ * unkeyed hash of the ports would put in one bucket (lport ^ rport the
+ * same for all) spread over the buckets as random ones would,
+ * and the same tuples fall in other buckets in a stack with another key.
+ * The sim's seeds are fixed, so the counts are the same every run. */
+static void test_keyed_hash(void **state)
+{
+	enum { NT = 1024, MASK = 1023 };
+	struct sim sim;
+	struct tapir_ip la = tapir_ip_from_v4(0x0a000002), ra = tapir_ip_from_v4(0x0a000001);
+	static unsigned load[MASK + 1];
+	unsigned most = 0, same = 0;
+	(void)state;
+	sim_init(&sim, NULL, NULL);
+	memset(load, 0, sizeof(load));
+	for (unsigned i = 0; i < NT; i++) {
+		/* lport ^ rport == 0x5050 for every tuple: the ports move
+		 * together, as an attacker choosing collisions would */
+		uint16_t lport = (uint16_t)(0x5000 + i), rport = (uint16_t)(lport ^ 0x5050);
+		unsigned h0 = tcp_tuple_hash(sim.st[0]->tcp, MASK, &la, lport, &ra, rport);
+		unsigned h1 = tcp_tuple_hash(sim.st[1]->tcp, MASK, &la, lport, &ra, rport);
+		if (++load[h0] > most)
+			most = load[h0];
+		same += h0 == h1;
+	}
+	print_message("%u tuples in %u buckets: at most %u in one; %u in the same bucket "
+		      "under the other stack's key\n", NT, MASK + 1, most, same);
+	/* 1024 random balls in 1024 bins: the fullest holds about 5-6 */
+	assert_true(most <= 10);
+	/* about 1 of 1024 by chance */
+	assert_true(same <= 16);
+	sim_fini(&sim);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_keyed_hash),
 		cmocka_unit_test(test_time_wait_record),
 		cmocka_unit_test(test_socket_limit),
 		cmocka_unit_test(test_scale_100k),
