@@ -4,6 +4,7 @@
  * its result or errno name, nothing that differs between runs (no port
  * numbers, no times).
  *   prog_sockapi PEER PORT CLOSED_PORT
+ *   prog_sockapi exec-child FD FD2   (run by itself: a socket across exec)
  * PEER:PORT serves TCP echo (a line starting "RST" closes with RST) and
  * UDP echo; CLOSED_PORT has no listener.
  */
@@ -17,6 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
+#include <sys/wait.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -290,13 +295,120 @@ static void fastopen_checks(void)
 	close(fd);
 }
 
+/* Sends the N bytes of MSG on FD and reads the echo: "ok" or what came. */
+static const char *echoed(int fd, const char *msg, int n)
+{
+	static char buf[64];
+	memset(buf, 0, sizeof(buf));
+	if (write(fd, msg, (size_t)n) != n)
+		return en(errno);
+	wait_bytes(fd, n);
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		return en(errno);
+	return memcmp(buf, msg, (size_t)n) ? buf : "ok";
+}
+
+/* After exec (exec-child): FD is a socket kept across it, FD2 one that had
+ * SOCK_CLOEXEC and must be gone (UNP 4.7). */
+static int exec_child(int fd, int fd2)
+{
+	sayv("exec_kept_echo", echoed(fd, "exec", 4));
+	say("exec_cloexec_gone", fcntl(fd2, F_GETFD));
+	return 0;
+}
+
+static int get_int(int fd, int level, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+	return getsockopt(fd, level, name, &v, &len) < 0 ? -errno : v;
+}
+
+/* Options, FIONBIO, select, dup2/dup3, sendfile, splice and exec on a
+ * connected socket (issue 13's list of calls). */
+static void more_checks(const char *self)
+{
+	int fd = connected(), one = 1, v = 30, d, fds[2], mfd, st = 0;
+	char buf[64];
+	fd_set rs;
+	struct timeval tv = {5, 0};
+	pid_t pid;
+	say("so_keepalive_set", setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+	snprintf(buf, sizeof(buf), "%d", get_int(fd, SOL_SOCKET, SO_KEEPALIVE));
+	sayv("so_keepalive_get", buf);
+	say("tcp_nodelay_set", setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	snprintf(buf, sizeof(buf), "%d", get_int(fd, IPPROTO_TCP, TCP_NODELAY));
+	sayv("tcp_nodelay_get", buf);
+	say("tcp_keepidle_set", setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)));
+	snprintf(buf, sizeof(buf), "%d %d", get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE),
+		 get_int(fd, SOL_SOCKET, SO_ERROR));
+	sayv("tcp_keepidle_so_error", buf);
+	say("fionbio", ioctl(fd, FIONBIO, &one));
+	say("fionbio_read_empty", (int)read(fd, buf, sizeof(buf)));
+	one = 0;
+	ioctl(fd, FIONBIO, &one);
+	if (write(fd, "sel", 3) == 3) {
+		FD_ZERO(&rs);
+		FD_SET(fd, &rs);
+		snprintf(buf, sizeof(buf), "%d", select(fd + 1, &rs, NULL, NULL, &tv));
+		sayv("select_readable", buf);
+		wait_bytes(fd, 3);
+		read(fd, buf, 3);
+	}
+	d = dup3(fd, 200, O_CLOEXEC);
+	snprintf(buf, sizeof(buf), "%d", d == 200 ? fcntl(d, F_GETFD) & FD_CLOEXEC : -1);
+	sayv("dup3_cloexec", buf);
+	say("dup2", dup2(d, 201));
+	close(d);
+	sayv("dup2_echo", echoed(201, "dup2", 4));
+	close(201);
+	/* sendfile and splice: the kernel's, on the socket's descriptor */
+	mfd = memfd_create("sockapi", 0);
+	write(mfd, "sfile", 5);
+	snprintf(buf, sizeof(buf), "%d", (int)sendfile(fd, mfd, &(off_t){0}, 5));
+	sayv("sendfile", buf);
+	wait_bytes(fd, 5);
+	memset(buf, 0, sizeof(buf));
+	read(fd, buf, 5);
+	sayv("sendfile_echo", buf);
+	close(mfd);
+	if (pipe(fds) == 0) {
+		write(fds[1], "splic", 5);
+		snprintf(buf, sizeof(buf), "%d", (int)splice(fds[0], NULL, fd, NULL, 5, 0));
+		sayv("splice", buf);
+		wait_bytes(fd, 5);
+		memset(buf, 0, sizeof(buf));
+		read(fd, buf, 5);
+		sayv("splice_echo", buf);
+		close(fds[0]);
+		close(fds[1]);
+	}
+	/* exec keeps a socket unless it is close-on-exec */
+	d = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid = fork();
+	if (pid == 0) {
+		char a[16], b[16];
+		snprintf(a, sizeof(a), "%d", fd);
+		snprintf(b, sizeof(b), "%d", d);
+		execl(self, self, "exec-child", a, b, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	snprintf(buf, sizeof(buf), "%d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	sayv("exec_child_exit", buf);
+	close(d);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 4 && !strcmp(argv[1], "exec-child"))
+		return exec_child(atoi(argv[2]), atoi(argv[3]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: prog_sockapi PEER PORT CLOSED_PORT\n");
 		return 2;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	peer.sin_family = closed.sin_family = AF_INET;
 	inet_pton(AF_INET, argv[1], &peer.sin_addr);
 	closed.sin_addr = peer.sin_addr;
@@ -308,5 +420,6 @@ int main(int argc, char **argv)
 	udp_checks();
 	v6_checks();
 	fastopen_checks();
+	more_checks(argv[0]);
 	return 0;
 }

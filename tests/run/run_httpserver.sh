@@ -3,9 +3,10 @@
 # one after another, then 20 at once (three rounds): every body
 # byte-exact, none lost (the lost wake-up trap: a relay that stops reading
 # while a buffer is full must wake up again).  SIGTERM to tapir run goes
-# to the server, and tapir run exits with its status.
+# to the server, and tapir run exits with its status.  Then, with
+# --personality challenge-ack-only, the SYN->bare-ACK server of issue 13.
 source "$(dirname "$0")/lib_run.sh"
-require_run curl python3 cmp
+require_run curl python3 cmp tshark
 
 ns_create
 mkdir -p "$WORK/www"
@@ -36,4 +37,22 @@ kill -TERM "$(pgrep -P "$RUN_PID" -f 'tapir run' | head -1)" 2>/dev/null || kill
 wait "$RUN_PID"
 rc=$?
 [[ $rc -ne 124 && $rc -ne 137 ]] || fail "tapir run did not exit on SIGTERM ($rc)"
+
+# issue 13's SYN->bare-ACK server: the same server under `tapir run
+# --personality challenge-ack-only` answers the kernel's SYNs with a bare ACK
+# (no SYN,ACK), so curl gives up connecting (28); tapir's capture says so
+log "challenge-ack-only: python3 -m http.server answers SYN with a bare ACK"
+NSX_TIMEOUT=60 run_bg cao "${RUN_LINK[@]}" --pcap "$WORK/cao.pcap" \
+	--personality challenge-ack-only -- python3 -u -m http.server 8080 --directory "$WORK/www"
+RUN_PID=$!
+for _ in $(seq 100); do grep -q 'Serving HTTP' "$WORK/cao.out" "$WORK/cao.err" && break; sleep 0.1; done
+nsx curl -sS --connect-timeout 2 -o /dev/null "http://$HOST_ADDR:8080/f.bin" 2>"$WORK/cao.curl"
+rc=$?
+[[ $rc -eq 28 ]] || fail "challenge-ack-only: curl exited $rc, not 28: $(cat "$WORK/cao.curl")"
+kill -TERM "$RUN_PID"
+wait "$RUN_PID"
+must_counts "$WORK/cao.pcap" \
+	"the kernel's SYNs to 8080" "tcp.dstport == 8080 && tcp.flags.syn == 1 && tcp.flags.ack == 0" -ge 1 \
+	"tapir's bare ACKs" "tcp.srcport == 8080 && tcp.flags == 0x010 && tcp.len == 0" -ge 1 \
+	"tapir's SYN,ACKs" "tcp.srcport == 8080 && tcp.flags.syn == 1" -eq 0
 pass

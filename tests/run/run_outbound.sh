@@ -11,7 +11,10 @@
 #     client;
 #   - 200 connections at once, none lost;
 #   - with --personality dth every data segment tapir sends carries RFC
-#     9401's DTH bit and no SYN does (RFC 9401 3.3), on the capture.
+#     9401's DTH bit and no SYN does (RFC 9401 3.3), on the capture;
+#   - with --personality challenge-ack-only (a server's fault: SYN->bare
+#     ACK, RSTs dropped) the outbound clients' bytes, half-close and
+#     resets toward the server still pass.
 # shellcheck source=tests/run/lib_fwd.sh
 source "$(dirname "$0")/lib_fwd.sh"
 require_root nc sha256sum
@@ -71,4 +74,21 @@ must_counts "$PCAP" \
 	"... without DTH" "ip.src == $HOST_ADDR && tcp.len > 0 && !($DTH)" -eq 0 \
 	"SYNs with DTH (RFC 9401 3.3: never)" "tcp.flags.syn == 1 && $DTH" -eq 0
 pcap_assert_clean "$PCAP" "$HOST_MAC"
+
+# ---- challenge-ack-only: it bends what reaches tapir's listeners and
+# drops the RSTs tapir receives; tapir's outbound connections are clients,
+# so bytes, half-close and the client's reset still pass
+host_start --serve discard --personality challenge-ack-only \
+	--outbound $L:40000=$PEER_ADDR:41000 --outbound $L:40003=$PEER_ADDR:41003
+: >"$WORK/srv41000.log"
+: >"$WORK/srv41003.log"
+fwd_sha "echo through --outbound (challenge-ack-only)" $L 40000 1
+got=$(printf 'half-closed\n' | NSX_TIMEOUT=20 nsx nc -N -w 10 $L 40000) ||
+	fail "nc -N through --outbound (challenge-ack-only) failed"
+[[ $got == half-closed ]] || fail "nc -N (challenge-ack-only): the echo after the client's FIN is '$got'"
+fwd_wait_log 41000 "eof 12"
+fwd_expect "the client resets (challenge-ack-only)" "done" $L 40003 abort
+fwd_wait_log 41003 reset
+host_alive
+host_stop
 pass

@@ -263,6 +263,7 @@ int seccomp_parent(int sv[2], const char *gate_path)
 		goto fail;
 	s->listener = lfd;
 	s->ep = s->stopfd = -1;
+	s->zone = -1;
 	s->debug = getenv(TRUN_ENV_DEBUG) && !strcmp(getenv(TRUN_ENV_DEBUG), "1");
 	for (unsigned i = 0; i < SC_WAIT_MAX; i++)
 		s->waits[i].tfd = -1;

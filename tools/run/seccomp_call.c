@@ -156,15 +156,35 @@ static int addr_in(struct sc *s, const struct sc_note *n, unsigned id, int conne
 	return trc_sa_to_addr((struct sockaddr *)&ss, (socklen_t)len, sock_domain(s, id), sin);
 }
 
+/* A link-local address's zone as the program's kernel numbers tapir's
+ * interface (RFC 4007 6), asked of the gate once (TRUN_IPV6_ZONE, as the
+ * preload's pl_zone does): 0 when the gate cannot say. */
+static uint32_t sc_zone(struct sc *s, unsigned id)
+{
+	struct trun_rep rep;
+	int z;
+	if (s->zone < 0 &&
+	    gate_op(s, TRUN_GETSOCKOPT, id, IPPROTO_IPV6, TRUN_IPV6_ZONE, sizeof(z), NULL, 0, &rep,
+		    NULL) == 0 &&
+	    rep.len >= sizeof(z)) {
+		memcpy(&z, rep.data, sizeof(z));
+		s->zone = z < 0 ? 0 : z;
+	}
+	return s->zone < 0 ? 0 : (uint32_t)s->zone;
+}
+
 /* Writes SIN in the socket's DOMAIN's form to ADDR, at most ULEN bytes,
- * and its whole length to LENP: the kernel's move_addr_to_user. */
+ * and its whole length to LENP: the kernel's move_addr_to_user.  ID is
+ * the socket asked about, for a link-local address's zone. */
 static int addr_out(struct sc *s, const struct sc_note *n, uint64_t addr, uint64_t lenp, int ulen,
-		    const struct trun_addr *sin, int domain)
+		    const struct trun_addr *sin, int domain, unsigned id)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int olen, r;
 	trc_addr_to_sa(sin->ip, sin->port, domain, (struct sockaddr *)&ss, &len);
+	if (domain == AF_INET6 && trun_needs_zone(sin->ip))
+		((struct sockaddr_in6 *)&ss)->sin6_scope_id = sc_zone(s, id);
 	olen = (int)len;
 	r = mem_write(s, n, addr, &ss, (size_t)(ulen < olen ? ulen : olen));
 	if (r == 0)
@@ -278,7 +298,7 @@ static int accept_try(struct sc *s, const struct sc_note *n, int tfd, unsigned i
 		memset(&sin, 0, sizeof(sin));
 		sin.port = rec.peer_port;
 		memcpy(sin.ip, rec.peer_addr, sizeof(sin.ip));
-		if ((r = addr_out(s, n, addr, lenp, ulen, &sin, sock_domain(s, id))) < 0)
+		if ((r = addr_out(s, n, addr, lenp, ulen, &sin, sock_domain(s, id), id)) < 0)
 			goto fail;
 	}
 	sc_addfd(s, n, nfd, !!(flags & SOCK_CLOEXEC));
@@ -332,7 +352,7 @@ static void do_name(struct sc *s, const struct sc_note *n, unsigned id)
 	if (r == 0) {
 		memset(&sin, 0, sizeof(sin));
 		memcpy(&sin, rep.data, rep.len < sizeof(sin) ? rep.len : sizeof(sin));
-		r = addr_out(s, n, n->args[1], n->args[2], ulen, &sin, sock_domain(s, id));
+		r = addr_out(s, n, n->args[1], n->args[2], ulen, &sin, sock_domain(s, id), id);
 	}
 	sc_reply(s, n, r);
 }

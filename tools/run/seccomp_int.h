@@ -52,6 +52,7 @@ struct sc {
 	int no_addfd_send; /* the kernel predates SECCOMP_ADDFD_FLAG_SEND (5.14) */
 	uint32_t warned;
 	int debug; /* TAPIR_RUN_DEBUG=1: one line per trapped call */
+	int zone;  /* sin6_scope_id of link-local addresses; -1: not asked yet */
 	struct sc_wait waits[SC_WAIT_MAX];
 	unsigned nwaits;
 	/* which sockets are AF_INET6 (by tapir id): small, direct-mapped */
