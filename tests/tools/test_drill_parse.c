@@ -473,6 +473,39 @@ static void test_linux_forms(void **state)
 	assert_false(dl_option_known("no_such_option=1"));
 }
 
+/* Forms of the scripts packetdrill's authors run against Linux */
+static void test_linux_script_forms(void **state)
+{
+	struct dl_script *sc = *state;
+	/* a range from "+0": strtod's "0." must not eat the "..." */
+	parse_ok("+0...0.200 accept(3, ..., ...) = 4\n+.002 ... 0.052 connect(4, ..., ...) = 0\n",
+		 sc, 2);
+	assert_int_equal(sc->ev[0].time.kind, DL_T_REL);
+	assert_int_equal(sc->ev[0].time.us, 0);
+	assert_int_equal(sc->ev[0].time.end_us, 200000);
+	assert_int_equal(sc->ev[1].time.us, 2000);
+	assert_int_equal(sc->ev[1].time.end_us, 52000);
+	/* a call over lines, a comment inside: one event, at its first line */
+	parse_ok("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n"
+		 "+0 poll([{fd=3, // the listener\n"
+		 "          events=POLLIN,\n"
+		 "          revents=POLLIN}], 1, 100) = 1\n"
+		 "+0 close(3) = 0\n",
+		 sc, 3);
+	assert_string_equal(sc->ev[1].call.name, "poll");
+	assert_int_equal(sc->ev[1].line, 2);
+	assert_int_equal(sc->ev[1].call.nargs, 3);
+	assert_string_equal(sc->ev[1].call.ret, "1");
+	assert_int_equal(sc->ev[2].line, 5);
+	/* --strict_segments: one > line per segment */
+	parse_ok("--strict_segments\n", sc, 0);
+	assert_int_equal(sc->cfg.strict_segments, 1);
+	assert_true(dl_option_known("strict_segments"));
+	/* AccECN (RFC 9768): the AE flag and the ACE counter SKIP */
+	parse_bad("0 > [noecn] SEWA 0:0(0) <mss 1460>\n", 1, true, "AccECN");
+	parse_bad("0 > [ect0] P.6 1:101(100) ack 1\n", 1, true, "AccECN");
+}
+
 static void test_options(void **state)
 {
 	struct dl_script *sc = *state;
@@ -680,6 +713,6 @@ int main(void)
 		       test_packet_inbound_data_and_sack, test_packet_flags, test_packet_wildcards,
 		       test_packet_ecn, test_packet_ip_fields, test_packet_icmp, test_packet_too_many_options,
 		       test_call_args_and_return, test_call_errno, test_events_before_a_problem,
-		       test_shell_and_code_blocks, test_linux_forms, test_options, test_ip_versions, test_defines, test_file_errors,
+		       test_shell_and_code_blocks, test_linux_forms, test_linux_script_forms, test_options, test_ip_versions, test_defines, test_file_errors,
 		       test_rejected_lines, test_eval, test_errno_name);
 }

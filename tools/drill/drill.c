@@ -285,6 +285,9 @@ static void run_out(struct drill *d, const struct dl_event *e, tapir_time_t lo, 
 			     drill_script_s(lo), drill_script_s(fr.t));
 		return;
 	}
+	/* tapir's SYN,ACK to the script's SYN: what follows is relative to it */
+	if ((g.flags & (DL_SYN | DL_ACK)) == (DL_SYN | DL_ACK))
+		d->risn = d->syn_isn;
 	/* packetdrill: what follows is timed from when it actually came */
 	d->last_us = (int64_t)(fr.t - DL_BASE);
 }

@@ -282,6 +282,8 @@ void drill_inject_tcp(struct drill *d, const struct dl_event *e)
 	tl = TAPIR_TCP_HLEN + ol + k->len;
 	tapir_put16(th + TAPIR_TH_SPORT, d->rport);
 	tapir_put16(th + TAPIR_TH_DPORT, d->lport);
+	if ((k->flags & (DL_SYN | DL_ACK)) == DL_SYN)
+		d->syn_isn = k->seq;
 	if ((k->flags & (DL_SYN | DL_ACK)) == (DL_SYN | DL_ACK) && d->synack_pending) {
 		d->risn = k->seq;
 		d->synack_pending = false;

@@ -701,6 +701,7 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 	struct rd r = {.sc = sc};
 	size_t n, cap = 0;
 	char *line, *next;
+	int last_line = 0; /* the last line of a call written over several */
 	/* #ifdef nesting: bit i set when level i is skipping */
 	unsigned skip = 0, depth = 0;
 
@@ -794,8 +795,13 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 		e = &sc->ev[sc->nev];
 		memset(e, 0, sizeof(*e));
 		e->line = r.line;
-		if (!strchr(s, '`') && !strstr(s, "%{"))
+		if (!strchr(s, '`') && !strstr(s, "%{") && strchr(s, '(') &&
+		    strcspn(s, "<>") > (size_t)(strchr(s, '(') - s)) {
+			/* a call (no packet): problems are its first line's */
 			next = join_lines(&r, s, next);
+			last_line = r.line;
+			r.line = e->line;
+		}
 		r.p = s;
 		if (*s == '`') {
 			/* Linux's scripts begin with an untimed shell line
@@ -846,6 +852,8 @@ int dl_parse_file(const char *path, const char *const *defines, const char *cons
 			break;
 		}
 		sc->nev++;
+		if (last_line > r.line)
+			r.line = last_line;
 	}
 	if (depth && !sc->bad_line)
 		bad(&r, false, "#ifdef without #endif");

@@ -92,6 +92,10 @@ struct drill {
 	 * 0 otherwise (FreeBSD's scripts: absolute) */
 	uint32_t risn;
 	bool synack_pending;    /* tapir sent a SYN: the next SYN,ACK sets risn */
+	/* the script's SYN's sequence number (a passive open): once tapir's
+	 * SYN,ACK has come, risn, as Linux's scripts write the lines after
+	 * it ("< S 999000:999040(40)", then "< . 1:1(0)") */
+	uint32_t syn_isn;
 	uint16_t lport, rport;  /* tapir's port and the script's */
 	uint16_t ip_id;
 	struct dfd fd[DL_MAX_FD];

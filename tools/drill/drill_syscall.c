@@ -238,6 +238,23 @@ static bool call_shutdown(struct call *c)
 	return true;
 }
 
+/* Up to LEN bytes, in pieces of drill's buffer (Linux's scripts read
+ * 100000 at once): what was read, or the first piece's error. */
+static long recv_chunks(struct drill *d, struct tapir_tcp *t, size_t len)
+{
+	long done = 0;
+	do {
+		size_t n = len - (size_t)done < sizeof(d->buf) ? len - (size_t)done : sizeof(d->buf);
+		long k = tapir_tcp_recv(t, d->buf, n, d->now);
+		if (k <= 0)
+			return done ? done : k;
+		done += k;
+		if ((size_t)k < n)
+			break;
+	} while ((size_t)done < len);
+	return done;
+}
+
 /* read, recv */
 bool call_read(struct call *c)
 {
@@ -247,7 +264,7 @@ bool call_read(struct call *c)
 	long k;
 	if (!dc_io_args(c, &len, &flags))
 		return false;
-	if (len < 0 || len > (long long)sizeof(d->buf)) {
+	if (len < 0 || len > (1 << 24)) {
 		drill_finish(d, R_FAIL, e->line, "%s of %lld bytes: too many", e->call.name, len);
 		return false;
 	}
@@ -264,7 +281,7 @@ bool call_read(struct call *c)
 			return true;
 		}
 	}
-	k = tapir_tcp_recv(c->f->t, d->buf, (size_t)len, d->now);
+	k = recv_chunks(d, c->f->t, (size_t)len);
 	if (k > 0 && (flags & MSG_PEEK)) { /* cannot happen: nothing was readable */
 		drill_finish(d, R_FAIL, e->line, "internal: peek consumed data");
 		return false;
