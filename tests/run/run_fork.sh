@@ -5,6 +5,7 @@
 # last descriptor in every process (UNP 4.8).  The capture of the TAP says
 # so by order: in each connection the server's FIN comes after its echo
 # and after the client's own FIN (the child closes only after EOF).
+# Then a child that becomes nobody after fork keeps reaching tapir.
 source "$(dirname "$0")/../interop/lib.sh"
 require_root python3
 PROG=${RUNBIN:-$REPO_DIR/build/tests/run}/prog_fork_echo
@@ -50,4 +51,47 @@ for s in $(seq 0 $((NCLIENTS - 1))); do
 		fail "connection $s: the server's FIN (frame $srv_fin) before its echo ($last_data) or the client's FIN ($cli_fin)"
 	log "connection $s: echo $last_data, client FIN $cli_fin, server FIN $srv_fin"
 done
+
+# A child that changes user (as nginx's workers become nobody) keeps its
+# channel to tapir: after fork it drops root, accepts on the parent's
+# listener, and opens a socket of its own, which must be tapir's too.
+cat >"$WORK/setuid.py" <<'PY'
+import os, socket, sys
+l = socket.socket()
+l.bind(("0.0.0.0", 7008))
+l.listen(4)
+pid = os.fork()
+if pid == 0:
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+    print("listening", flush=True)
+    c, _ = l.accept()
+    s = socket.socket() # (no create_connection: nobody cannot read the codecs it loads)
+    s.settimeout(10)
+    s.connect((sys.argv[1], 7009))
+    c.sendall(("uid %d local %s\n" % (os.getuid(), s.getsockname()[0])).encode())
+    c.close()
+    s.close()
+    os._exit(0)
+l.close()
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+PY
+ip netns exec "$NS" timeout 60 python3 -c "
+import socket
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(('0.0.0.0', 7009)); l.listen(1); l.settimeout(50); l.accept()[0].close()" &
+ip netns exec "$NS" timeout 60 "$TAPIR" run --tap "$TAP" --addr "$HOST_ADDR/24" \
+	--peer-addr "$PEER_ADDR/24" -- python3 "$WORK/setuid.py" "$PEER_ADDR" \
+	>"$WORK/setuid.out" 2>"$WORK/setuid.err" &
+RUN_PID=$!
+for _ in $(seq 100); do grep -q listening "$WORK/setuid.out" && break; sleep 0.1; done
+got=$(nsx python3 -c "
+import socket
+s = socket.create_connection(('$HOST_ADDR', 7008), timeout=20)
+print(s.makefile().readline().strip())") || fail "the child that became nobody: $(tail -3 "$WORK/setuid.err")"
+wait "$RUN_PID" || fail "tapir run (setuid) exited $? ($(tail -3 "$WORK/setuid.err"))"
+[[ $got == "uid 65534 local $HOST_ADDR" ]] || fail "the child that became nobody says '$got' ($(tail -3 "$WORK/setuid.err"))"
+log "a child that became nobody: accepted, and connected from tapir's address"
 pass

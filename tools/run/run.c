@@ -326,6 +326,10 @@ int cmd_run(int argc, char **argv)
 	snprintf(r.dir, sizeof(r.dir), "/tmp/tapir-run.XXXXXX");
 	if (!mkdtemp(r.dir))
 		die("run: cannot make a directory in /tmp: %s", strerror(errno));
+	/* children that change user (nginx's workers become nobody) open their
+	 * control channels afterwards: they may pass through to the gate
+	 * (0777, gate.c), not list the directory */
+	chmod(r.dir, 0711);
 	snprintf(r.gate_path, sizeof(r.gate_path), "%s/control%s", r.dir, TRUN_GATE_SUFFIX);
 	if (!(hargv = calloc((size_t)dash + 6, sizeof(char *))))
 		die("out of memory");
