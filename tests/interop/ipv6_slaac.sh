@@ -4,7 +4,8 @@
 # advertisement (scapy, from the kernel's side of the TAP) with the
 # autonomous prefix fd00:5::/64 gives tapir fd00:5:: plus its modified
 # EUI-64 interface identifier (RFC 4291 Appendix A), which passes DAD and
-# answers the kernel's ping -6.  (ipv6_radvd.sh does the same with radvd as the
+# answers the kernel's ping -6.  A second prefix valid for 3 s gives an
+# address that expires: one 'address ... removed' line.  (ipv6_radvd.sh does the same with radvd as the
 # router, and its default route; this one needs only scapy.)
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -46,8 +47,36 @@ slaac_formed "$WANT"
 out=$(nsx ping -6 -n -c 5 -i 0.2 -W 2 "$WANT") || true
 grep -q '^5 packets transmitted, 5 received' <<<"$out" || fail "ping -6 $WANT: $out"
 log "ping -6 $WANT: 5 of 5 answered"
+
+# an address lost later prints one line: a second prefix with a valid
+# lifetime of 3 s (a new address takes it as given, RFC 4862 5.5.3 (d);
+# only an existing one is held to (e)'s two hours) is formed, then
+# expires (5.5.4) and the host says "removed"
+SHORT=$(slaac_addr fd00:6::)
+log "a router advertisement for fd00:6::/64 valid 3 s: $SHORT comes and goes"
+NSX_TIMEOUT=30 nsx "$PY" - "$TAP" <<'PYEOF' || fail "cannot send the second RA"
+import sys
+from scapy.all import (Ether, IPv6, ICMPv6ND_RA, ICMPv6NDOptPrefixInfo,
+                       ICMPv6NDOptSrcLLAddr, sendp, get_if_hwaddr)
+iface = sys.argv[1]
+mac = get_if_hwaddr(iface)
+sendp(Ether(src=mac, dst="33:33:00:00:00:01") /
+      IPv6(src="fe80::99", dst="ff02::1", hlim=255) /
+      ICMPv6ND_RA(routerlifetime=0) / ICMPv6NDOptSrcLLAddr(lladdr=mac) /
+      ICMPv6NDOptPrefixInfo(prefix="fd00:6::", prefixlen=64, L=1, A=1,
+                            validlifetime=3, preferredlifetime=2), iface=iface, verbose=False)
+PYEOF
+for ((i = 0; i < 150; i++)); do
+	grep -q "^address $SHORT/64 removed$" "$HOST_OUT" && break
+	sleep 0.1
+done
+grep -q "^address $SHORT/64 added$" "$HOST_OUT" || fail "no 'address $SHORT/64 added' line"
+[[ $(grep -c "^address $SHORT/64 removed$" "$HOST_OUT") -eq 1 ]] ||
+	fail "no single 'address $SHORT/64 removed' line after its valid lifetime: $(grep '^address' "$HOST_OUT")"
+grep -q "^address $WANT/64 removed$" "$HOST_OUT" && fail "$WANT (valid 600 s) was removed too"
+log "$SHORT: one 'added' line, then one 'removed' line when its 3 s ran out"
 host_counters after
-[[ $(ctr "$WORK/after.ctr" nd_ra_rx) -eq 1 ]] || fail "tapir counted $(ctr "$WORK/after.ctr" nd_ra_rx) RAs, not 1"
+[[ $(ctr "$WORK/after.ctr" nd_ra_rx) -eq 2 ]] || fail "tapir counted $(ctr "$WORK/after.ctr" nd_ra_rx) RAs, not 2"
 host_stop
 must_count "router solicitations from tapir" "$PCAP" \
 	"eth.src == $HOST_MAC && icmpv6.type == 133 && ipv6.dst == ff02::2 && icmpv6.opt.linkaddr == $HOST_MAC" -ge 1

@@ -12,7 +12,8 @@
 #   blackhole         nothing over IPv6 is answered, yet the kernel still
 #                     resolves tapir (neighbor discovery answered): nc -6
 #                     times out rather than failing at once.
-# And --pcap, --trace tcp,ip6 over IPv6: tshark reads the IPv6 TCP frames,
+# And `tapir ss` lists an IPv6 and an IPv4 connection side by side;
+# --pcap, --trace tcp,ip6 over IPv6: tshark reads the IPv6 TCP frames,
 # none from tapir with a bad checksum or malformed; the trace brackets IPv6
 # endpoints and prints the hop limit.
 # shellcheck source=tests/interop/pers_lib.sh
@@ -50,6 +51,37 @@ nsx ping -6 -c 3 -i 0.2 -W 2 $A6 >"$WORK/ping.out" || fail "ping -6: $(cat "$WOR
 [[ $(grep -c 'ttl=5 ' "$WORK/ping.out") -eq 3 ]] ||
 	fail "ping -6: replies without hop limit 5: $(cat "$WORK/ping.out")"
 log "ping -6: 3 replies with ttl=5"
+# tapir ss shows both families: an echo connection over each, held open
+rm -f "$WORK/held" "$WORK/held.done"
+NSX_TIMEOUT=30 nsx "$PY" - "$A6" "$HOST_ADDR" "$WORK/held" <<'PYEOF' &
+import os, socket, sys, time
+a6, a4, flag = sys.argv[1:4]
+cs = [socket.create_connection((a, 7), timeout=10) for a in (a6, a4)]
+for c in cs:
+    c.sendall(b"held\n")
+    assert c.recv(10) == b"held\n"
+with open(flag + ".tmp", "w") as f:
+    f.write(" ".join(str(c.getsockname()[1]) for c in cs) + "\n")
+os.rename(flag + ".tmp", flag)
+for _ in range(200):  # until the shell has run tapir ss (at most 20 s)
+    if os.path.exists(flag + ".done"):
+        break
+    time.sleep(0.1)
+PYEOF
+HELD=$!
+for ((i = 0; i < 100; i++)); do
+	[[ -s $WORK/held ]] && break
+	sleep 0.1
+done
+read -r P6 P4 <"$WORK/held" || fail "the held connections did not open"
+tctl ss >"$WORK/ss.out" || fail "tapir ss failed"
+touch "$WORK/held.done"
+wait "$HELD" || fail "the held connections failed"
+grep -Eq "^ESTABLISHED .* \[$A6\]:7 +\[$K6\]:$P6 " "$WORK/ss.out" ||
+	fail "tapir ss shows no IPv6 connection [$A6]:7 [$K6]:$P6: $(cat "$WORK/ss.out")"
+grep -Eq "^ESTABLISHED .* $HOST_ADDR:7 +$PEER_ADDR:$P4 " "$WORK/ss.out" ||
+	fail "tapir ss shows no IPv4 connection $HOST_ADDR:7 $PEER_ADDR:$P4: $(cat "$WORK/ss.out")"
+log "tapir ss: both families: $(grep -c '^ESTABLISHED' "$WORK/ss.out") connections"
 fetch_and_stop "over IPv6"
 ND='icmpv6.type >= 130 && icmpv6.type <= 137 || icmpv6.type == 143'
 must_counts "$PCAP" \

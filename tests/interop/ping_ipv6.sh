@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tapir ping over IPv6 (ICMPv6 echo, RFC 4443 4.1/4.2), mixed with IPv4:
-# behind a target namespace, 20 IPv6 addresses alive (on its lo), 4 silent
-# (a blackhole route there) and 4 rejected with ICMPv6 address unreachable
-# (nftables, in its forward path), plus 5 IPv4 addresses alive.  Two tapir
-# pings at once - one on ping sockets as nobody, one on raw sockets that see
-# the other's replies too - must each credit every reply to exactly its own
+# behind a target namespace, 100 IPv6 addresses: 92 alive (on its lo), 4
+# silent (a blackhole route there) and 4 rejected with ICMPv6 address
+# unreachable (nftables, in its forward path), plus 5 IPv4 addresses alive.
+# Three tapir pings at once - one on ping sockets as nobody, two on raw
+# sockets that see the others' replies too - must each credit every reply to exactly its own
 # probe: alive 0% loss, dead 100% (the rejected ones reported unreachable,
 # from the target), no duplicates; a capture shows no more replies than
 # were credited.
@@ -13,7 +13,8 @@ source "$(dirname "$0")/check_net.sh"
 require_root setpriv nft "$PY"
 cn_create
 cn_addrs 10.201.1 1 5
-for ((i = 1; i <= 20; i++)); do
+N6=92 # alive IPv6 addresses: with 4 silent and 4 unreachable, 100 IPv6 targets
+for ((i = 1; i <= N6; i++)); do
 	printf 'address add fd00:201:1::%x/128 dev lo\n' "$i"
 done | tx ip -batch - || fail "IPv6 addresses on the target's lo"
 tx ip -6 route add blackhole fd00:201:1:1::/64 || fail "blackhole route"
@@ -32,7 +33,7 @@ NFT
 sx sysctl -qw net.ipv4.ping_group_range="0 2147483647" || fail "ping_group_range"
 
 HOSTS=(10.201.1.1 10.201.1.2 10.201.1.3 10.201.1.4 10.201.1.5)
-for ((i = 1; i <= 20; i++)); do HOSTS+=("$(printf 'fd00:201:1::%x' "$i")"); done
+for ((i = 1; i <= N6; i++)); do HOSTS+=("$(printf 'fd00:201:1::%x' "$i")"); done
 for ((i = 1; i <= 4; i++)); do HOSTS+=("fd00:201:1:1::$i" "fd00:201:2::$i"); done
 COUNT=3
 
@@ -45,30 +46,32 @@ NSX_TIMEOUT=60 sx setpriv --reuid=nobody --regid=nogroup --clear-groups \
 A=$!
 NSX_TIMEOUT=60 sx "$TAPIR" ping --raw "${PARGS[@]}" "${HOSTS[@]}" >"$WORK/b.json" 2>"$WORK/b.err" &
 B=$!
-for p in A B; do
+NSX_TIMEOUT=60 sx "$TAPIR" ping --raw "${PARGS[@]}" "${HOSTS[@]}" >"$WORK/c.json" 2>"$WORK/c.err" &
+C=$!
+for p in A B C; do
 	wait "${!p}"
 	rc=$?
 	[[ $rc -eq 1 ]] || fail "tapir ping $p: exit $rc, not 1 (some hosts dead): $(cat "$WORK/${p,,}.err")"
 done
 cn_capture_stop
 
-for p in a b; do
-	"$PY" "$LIB_DIR/ping_results.py" "$WORK/$p.json" "$COUNT" 33 \
+for p in a b c; do
+	"$PY" "$LIB_DIR/ping_results.py" "$WORK/$p.json" "$COUNT" $((5 + N6 + 8)) \
 		alive=10.201.1.1-10.201.1.5,fd00:201:1::/64 unreach=fd00:201:2::/64 ||
 		fail "tapir ping $p: wrong per-host results (above)"
-	log "tapir ping $p: 25 alive hosts (5 IPv4, 20 IPv6) 0% loss, 8 dead 100% (4 unreachable reported), no duplicates"
+	log "tapir ping $p: $((5 + N6)) alive hosts (5 IPv4, $N6 IPv6) 0% loss, 8 dead 100% (4 unreachable reported), no duplicates"
 done
 
-# The capture: exactly 2 x 20 x COUNT ICMPv6 echo replies came back (and
-# 2 x 5 x COUNT IPv4 ones), and the two processes together credited them all.
+# The capture: exactly 3 x N6 x COUNT ICMPv6 echo replies came back (and
+# 3 x 5 x COUNT IPv4 ones), and the three processes together credited them all.
 n6=$(pcap_count "$WORK/ping.pcap" "icmpv6.type == 129 && ipv6.dst == $CN_S_ADDR6 && ipv6.plen != 341") || exit 1
 n4=$(pcap_count "$WORK/ping.pcap" "icmp.type == 0 && ip.dst == $CN_S_ADDR") || exit 1
-[[ $n6 -eq $((2 * 20 * COUNT)) && $n4 -eq $((2 * 5 * COUNT)) ]] ||
-	fail "the capture holds $n6 ICMPv6 and $n4 ICMP echo replies, not $((2 * 20 * COUNT)) and $((2 * 5 * COUNT))"
-got=$(cat "$WORK"/[ab].json | "$PY" -c 'import json,sys; print(sum(json.loads(l)["received"] for l in sys.stdin))')
-[[ $got -eq $((n6 + n4)) ]] || fail "the two processes credited $got replies; $((n6 + n4)) arrived"
+[[ $n6 -eq $((3 * N6 * COUNT)) && $n4 -eq $((3 * 5 * COUNT)) ]] ||
+	fail "the capture holds $n6 ICMPv6 and $n4 ICMP echo replies, not $((3 * N6 * COUNT)) and $((3 * 5 * COUNT))"
+got=$(cat "$WORK"/[abc].json | "$PY" -c 'import json,sys; print(sum(json.loads(l)["received"] for l in sys.stdin))')
+[[ $got -eq $((n6 + n4)) ]] || fail "the three processes credited $got replies; $((n6 + n4)) arrived"
 n=$(pcap_count "$WORK/ping.pcap" "icmpv6.type == 1 && icmpv6.code == 3") || exit 1
-[[ $n -eq $((2 * 4 * COUNT)) ]] || fail "$n ICMPv6 address unreachables, not $((2 * 4 * COUNT))"
+[[ $n -eq $((3 * 4 * COUNT)) ]] || fail "$n ICMPv6 address unreachables, not $((3 * 4 * COUNT))"
 log "capture: $n6 + $n4 echo replies, $got credited in all, each once; $n address unreachables"
 
 # text output: per-reply lines, an ICMPv6 error credited to its host and

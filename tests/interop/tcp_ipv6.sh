@@ -4,7 +4,8 @@
 # nc -6 through echo (a line, and 1 MB byte-exact; the link-local address
 # with a scope id too), discard, daytime; curl -g fetches 1 MB over HTTP
 # byte-exact; a closed port refuses the
-# connection (tapir's RST); a UDP echo over IPv6; the same services still
+# connection (tapir's RST), a closed UDP port answers with an ICMPv6 port
+# unreachable (ECONNREFUSED on the kernel's connected socket); a UDP echo over IPv6; the same services still
 # answer IPv4 (one listener on ::, IPv4 v4-mapped).  The capture: tapir's
 # SYN,ACKs over IPv6 offer an MSS of 1440 (MTU 1500 less 60) and agree ECN
 # (data ECT(0) in the traffic class), and no frame
@@ -75,6 +76,17 @@ for size in (1, 1000, 1400, 4000):
     if got != msg or frm[0] != a6:
         print("  UDP echo of %d bytes: %d back from %s" % (size, len(got), frm[0])); sys.exit(1)
 print("[tcp_ipv6] UDP echo over IPv6: 1, 1000, 1400, 4000 bytes")
+# RFC 4443 3.1 code 4: a closed UDP port answers with a port unreachable,
+# which the kernel gives a connected socket as ECONNREFUSED
+c = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+c.settimeout(5)
+c.connect((a6, 4445))
+c.send(b"anyone there?")
+try:
+    c.recv(100)
+    print("  UDP [%s]:4445 answered" % a6); sys.exit(1)
+except ConnectionRefusedError:
+    print("[tcp_ipv6] UDP to [%s]:4445: port unreachable (connection refused)" % a6)
 with socket.create_connection((a4, 7), timeout=10) as t:
     t.sendall(b"v4 still\n")
     if t.recv(100) != b"v4 still\n":
@@ -90,6 +102,8 @@ host_stop
 must_counts "$PCAP" \
 	"RSTs from tapir over IPv6 (the closed port)" \
 	"eth.src == $HOST_MAC && ipv6 && tcp.srcport == 4444 && tcp.flags.reset == 1" -ge 1 \
+	"ICMPv6 port unreachables from tapir for the closed UDP port (RFC 4443 3.1)" \
+	"eth.src == $HOST_MAC && icmpv6.type == 1 && icmpv6.code == 4 && udp.dstport == 4445 && ipv6.src == $A6" -eq 1 \
 	"SYN,ACKs over IPv6 offering MSS 1440 (RFC 8200 5)" \
 	"eth.src == $HOST_MAC && ipv6 && tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.options.mss_val == 1440" -ge 5 \
 	"SYN,ACKs over IPv6 offering any other MSS" \
