@@ -16,6 +16,7 @@
 #include "gate_int.h"
 
 #define BACKLOG_MAX 4096 /* net.core.somaxconn's default */
+#define REC_TRUESIZE_MAX 1024 /* a record's skb with its descriptor (768 on 6.x) */
 
 static void tcp_event(void *arg, unsigned events)
 {
@@ -114,6 +115,23 @@ static unsigned records_unread(struct gsock *gs)
 	return ((unsigned)outq + gs->g->rec_unit - 1) / gs->g->rec_unit;
 }
 
+/* Sizes LS's gate end for BACKLOG records.  Each record is one skb that
+ * a unix stream socket charges to its sender at its truesize (some 768
+ * bytes with the descriptor attached), and a send fails with EAGAIN once
+ * they reach SO_SNDBUF: the default (net.core.wmem_default) holds some
+ * 270, fewer than a backlog of 1024.  Four times the need, as the socket
+ * is writable again (the EPOLLOUT edge the gate waits for) only below a
+ * quarter of SO_SNDBUF; the kernel doubles the value set.  Only a limit:
+ * what is queued stays bounded by BACKLOG records.  Unprivileged, the
+ * plain SO_SNDBUF stops at net.core.wmem_max, and record_room keeps
+ * the rest in tapir's listen queue. */
+static void records_size(struct gsock *ls, int backlog)
+{
+	int v = backlog * REC_TRUESIZE_MAX * 2;
+	if (setsockopt(ls->gfd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(ls->gfd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+}
+
 int gtcp_listen(struct gsock *gs, int backlog)
 {
 	int r;
@@ -123,14 +141,17 @@ int gtcp_listen(struct gsock *gs, int backlog)
 		backlog = BACKLOG_MAX;
 	struct gsock *lead = gs->rp_lead ? gs->rp_lead : gs;
 	gs->backlog = backlog;
-	if (gs->state == GS_LISTEN)
+	if (gs->state == GS_LISTEN) {
+		records_size(gs, backlog);
 		return 0;
+	}
 	if (gs->state != GS_NEW)
 		return -EINVAL;
 	/* the group's one tapir listener, on the lead, from the first listen */
 	if (!lead->tlisten && (r = tapir_tcp_listen(lead->t, backlog)) < 0)
 		return r;
 	lead->tlisten = true;
+	records_size(gs, backlog);
 	gs->state = GS_LISTEN;
 	/* each record the program takes frees room: an edge of EPOLLOUT */
 	gate_watch(gs->g, gs->gfd, EPOLLOUT | EPOLLET, gs, true);
@@ -334,6 +355,22 @@ int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)
 	return -EINPROGRESS;
 }
 
+/* Whether a record sent on LS's gate end now is sure to go: a unix stream
+ * send waits (EAGAIN here) once what its sender has queued reaches
+ * SO_SNDBUF.  Taken from tapir's queue and then not sent, a connection
+ * could only be reset -- which clients of a program slow to accept once
+ * saw as ECONNRESET while the backlog still had room (run_backlog.sh).
+ * The gate alone writes there, so the room seen now stays. */
+static bool record_room(struct gsock *ls)
+{
+	int outq = 0, sndbuf = 0;
+	socklen_t sl = sizeof(sndbuf);
+	if (getsockopt(ls->gfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) < 0 ||
+	    ioctl(ls->gfd, SIOCOUTQ, &outq) < 0)
+		return false;
+	return outq < sndbuf;
+}
+
 /* The next listening socket of LEAD's group (LEAD alone without
  * SO_REUSEPORT) with room for a record, round robin; NULL when none. */
 static struct gsock *rp_next_taker(struct gsock *lead)
@@ -341,7 +378,8 @@ static struct gsock *rp_next_taker(struct gsock *lead)
 	struct gsock *c = lead->rp_turn ? lead->rp_turn : lead;
 	struct gsock *start = c;
 	do {
-		if (c->state == GS_LISTEN && records_unread(c) < (unsigned)c->backlog) {
+		if (c->state == GS_LISTEN && records_unread(c) < (unsigned)c->backlog &&
+		    record_room(c)) {
 			lead->rp_turn = c->rp_next ? c->rp_next : lead;
 			return c;
 		}
