@@ -5,7 +5,8 @@
 # client of a one-off kernel server.  Both sides exit 0; in their JSON
 # (-J; no "error") the receiver counted more than 0 bytes, and its own count is the
 # one the other side reports (iperf3 exchanges results at the end), as is
-# the sender's.  No throughput threshold: the figures are logged.
+# the sender's; tapir's iperf3 as the sender reports the cwnd and RTT it
+# read with TCP_INFO.  No throughput threshold: the figures are logged.
 source "$(dirname "$0")/lib_run.sh"
 require_run iperf3 python3
 
@@ -93,4 +94,15 @@ for rev in 0 1; do
 	check "$name" "$WORK/tcli$rev.json" "$WORK/ksrv$rev.json" "$rev"
 	port=$((port + 1))
 done
+
+# iperf3 as the sender reads TCP_INFO (Linux's struct tcp_info, which the
+# gate fills from tapir's connection): its cwnd and RTT figures are there
+tcpinfo=$(/usr/bin/python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["end"]["streams"][0]["sender"]
+print(s.get("max_snd_cwnd", 0), s.get("mean_rtt", 0))' "$WORK/tcli0.json") ||
+	fail "tapir client: no sender stream in its JSON"
+read -r cwnd rtt <<<"$tcpinfo"
+[[ $cwnd -gt 0 && $rtt -gt 0 ]] || fail "TCP_INFO under tapir run: max_snd_cwnd $cwnd, mean_rtt $rtt"
+log "TCP_INFO as iperf3 read it under tapir run: max_snd_cwnd $cwnd bytes, mean_rtt $rtt us"
 pass
