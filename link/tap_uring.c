@@ -180,11 +180,10 @@ struct tap_uring *tap_uring_new(int tap_fd)
 	u->tap = tap_fd;
 	memset(&p, 0, sizeof(p));
 	u->ring = ur_setup(SQ_ENTRIES, &p); /* EPERM, ENOSYS: seccomp, io_uring_disabled */
-	if (u->ring < 0 || ur_probe(u->ring) < 0 || ur_map(u, &p) < 0 || ur_buffers(u) < 0) {
-		tap_uring_free(u);
-		return NULL;
-	}
-	return u;
+	if (u->ring >= 0 && ur_probe(u->ring) == 0 && ur_map(u, &p) == 0 && ur_buffers(u) == 0)
+		return u;
+	tap_uring_free(u);
+	return NULL;
 }
 
 void tap_uring_free(struct tap_uring *u)

@@ -70,25 +70,32 @@ static const struct tseg *data_seg(const struct sim *sim, int to, size_t k)
 	return NULL;
 }
 
+/* A client whose every TCP segment towards side 1 is lost (no delay on
+ * the link), with SYN_RETRIES; *drop_to must outlive the sim. */
+static struct tapir_tcp *blackholed_client(struct sim *sim, unsigned syn_retries, int *drop_to)
+{
+	struct tapir_config c;
+	struct tapir_memlink_params lp;
+	tapir_config_default(&c);
+	c.tcp_syn_retries = syn_retries;
+	tapir_memlink_params_default(&lp);
+	lp.delay_us = 0;
+	sim_init(sim, &c, &lp);
+	sim->tap_on = true;
+	*drop_to = 1;
+	sim->drop = drop_tcp_to;
+	sim->drop_arg = drop_to;
+	return tapir_tcp_new(sim->st[0]);
+}
+
 /* RFC 6298 2.1 and 5.5: the SYN's first RTO is 1 s, doubled at each
  * timeout (1, 2, 4, 8 s); after tcp_syn_retries, ETIMEDOUT. */
 static void test_syn_backoff(void **state)
 {
 	struct sim sim;
-	struct tapir_config c;
-	struct tapir_memlink_params lp;
-	struct tapir_tcp *t;
-	int drop_to = 1;
+	int drop_to;
+	struct tapir_tcp *t = blackholed_client(&sim, 4, &drop_to);
 	(void)state;
-	tapir_config_default(&c);
-	c.tcp_syn_retries = 4;
-	tapir_memlink_params_default(&lp);
-	lp.delay_us = 0;
-	sim_init(&sim, &c, &lp);
-	sim.tap_on = true;
-	sim.drop = drop_tcp_to;
-	sim.drop_arg = &drop_to;
-	t = tapir_tcp_new(sim.st[0]);
 	assert_int_equal(tapir_tcp_connect(t, SIM_B, 80, sim.now), 0);
 	assert_true(sim_run(&sim, sim.now + TAPIR_SEC(100), is_closed, t));
 	assert_int_equal(tapir_tcp_error(t), ETIMEDOUT);
@@ -365,20 +372,9 @@ static void test_user_timeout_connect(void **state)
 	(void)state;
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		struct sim sim;
-		struct tapir_config cfg;
-		struct tapir_memlink_params lp;
-		struct tapir_tcp *t;
+		int drop_to;
+		struct tapir_tcp *t = blackholed_client(&sim, cases[c].syn_retries, &drop_to);
 		tapir_time_t t0;
-		int drop_to = 1;
-		tapir_config_default(&cfg);
-		cfg.tcp_syn_retries = cases[c].syn_retries;
-		tapir_memlink_params_default(&lp);
-		lp.delay_us = 0;
-		sim_init(&sim, &cfg, &lp);
-		sim.tap_on = true;
-		sim.drop = drop_tcp_to;
-		sim.drop_arg = &drop_to;
-		t = tapir_tcp_new(sim.st[0]);
 		assert_int_equal(tapir_tcp_setopt(t, TAPIR_TCP_USER_TIMEOUT, (int)cases[c].uto_ms), 0);
 		t0 = sim.now;
 		assert_int_equal(tapir_tcp_connect(t, SIM_B, 80, sim.now), 0);
