@@ -171,6 +171,27 @@ static int ur_buffers(struct tap_uring *u)
 	return 0;
 }
 
+static void unmap_if(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
+void tap_uring_free(struct tap_uring *u)
+{
+	if (!u)
+		return;
+	if (u->ring >= 0)
+		close(u->ring); /* first: the kernel lets go of the buffers */
+	unmap_if(u->sqes, u->sqes_len);
+	unmap_if(u->cq_map != u->sq_map ? u->cq_map : NULL, u->cq_len);
+	unmap_if(u->sq_map, u->sq_len);
+	unmap_if(u->br, RX_BUFS * sizeof(struct io_uring_buf));
+	unmap_if(u->rx, (size_t)RX_BUFS * RX_BUF);
+	free(u->tx);
+	free(u);
+}
+
 struct tap_uring *tap_uring_new(int tap_fd)
 {
 	struct io_uring_params p;
@@ -184,26 +205,6 @@ struct tap_uring *tap_uring_new(int tap_fd)
 		return u;
 	tap_uring_free(u);
 	return NULL;
-}
-
-void tap_uring_free(struct tap_uring *u)
-{
-	if (!u)
-		return;
-	if (u->ring >= 0)
-		close(u->ring); /* first: the kernel lets go of the buffers */
-	if (u->sqes)
-		munmap(u->sqes, u->sqes_len);
-	if (u->cq_map && u->cq_map != u->sq_map)
-		munmap(u->cq_map, u->cq_len);
-	if (u->sq_map)
-		munmap(u->sq_map, u->sq_len);
-	if (u->br)
-		munmap(u->br, RX_BUFS * sizeof(struct io_uring_buf));
-	if (u->rx)
-		munmap(u->rx, (size_t)RX_BUFS * RX_BUF);
-	free(u->tx);
-	free(u);
 }
 
 int tap_uring_fd(const struct tap_uring *u) { return u->ring; }

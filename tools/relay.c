@@ -236,6 +236,14 @@ struct tapir_tcp *relay_tcp(const struct relay *r)
 
 /* ---- moving bytes ---- */
 
+/* N bytes of B went on (to FD or to tapir) at NOW */
+static void buf_took(struct relay *r, struct rbuf *b, uint32_t n, tapir_time_t now)
+{
+	b->off += n;
+	b->len -= n;
+	r->loop->moved = now;
+}
+
 /* tapir -> FD.  Stops when FD is full (EPOLLOUT will say when it drains)
  * or tapir has nothing (its EV_READ will say). */
 static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
@@ -253,9 +261,7 @@ static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
 				*err = -errno;
 				return PUMP_FD_ERR;
 			}
-			b->off += (uint32_t)n;
-			b->len -= (uint32_t)n;
-			r->loop->moved = now;
+			buf_took(r, b, (uint32_t)n, now);
 			if (b->len)
 				return PUMP_OK; /* FD is full */
 			buf_put(r->loop, b);
@@ -346,9 +352,7 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 				*err = (int)n;
 				return PUMP_T_ERR;
 			}
-			b->off += (uint32_t)n;
-			b->len -= (uint32_t)n;
-			r->loop->moved = now;
+			buf_took(r, b, (uint32_t)n, now);
 			if (!b->len) {
 				buf_put(r->loop, b);
 				r->cork_at = 0; /* nothing held: a new ceiling next time */

@@ -254,6 +254,23 @@ static void test_karn(void **state)
 
 static const struct fx_opts retries3_opts = {.config = fx_retries2_3, .drop = drop_tcp_to, .knob = -1};
 
+/* The fixture's client sends "hello" into the blackhole (knob 1) 100 ms
+ * after setup and runs until it is closed; *i: its info before.  Returns
+ * when the hello was sent. */
+static tapir_time_t hello_into_blackhole(struct fx *x, struct tapir_tcp_info *i)
+{
+	struct sim *sim = &x->sim;
+	tapir_time_t t0;
+	sim_advance(sim, TAPIR_MS(100));
+	info(x->p.cli, i);
+	x->knob = 1;
+	tap_clear(sim);
+	t0 = sim->now;
+	assert_int_equal(tapir_tcp_send(x->p.cli, "hello", 5, sim->now), 5);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, x->p.cli));
+	return t0;
+}
+
 /* RFC 9293 3.8.3 (R2) / RFC 1122 4.2.3.5: when the peer vanishes, the
  * connection is given up after tcp_retries2 retransmissions, with
  * ETIMEDOUT, at T + RTO * (1 + 2 + 4 + 8). */
@@ -263,13 +280,7 @@ static void test_retries2_etimedout(void **state)
 	struct tapir_tcp_info i;
 	tapir_time_t t0;
 	char b[8];
-	sim_advance(sim, TAPIR_MS(100));
-	info(p->cli, &i);
-	x->knob = 1;
-	tap_clear(sim);
-	t0 = sim->now;
-	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
-	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, p->cli));
+	t0 = hello_into_blackhole(x, &i);
 	assert_int_equal(sim->now - t0, i.rto_us * 15);
 	assert_int_equal(tap_count(sim, 1, 0, 0, 1), 4);
 	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
@@ -305,13 +316,7 @@ static void test_user_timeout(void **state)
 	struct tapir_tcp_info i;
 	tapir_time_t t0, at = 0, rto;
 	size_t n = 0;
-	sim_advance(sim, TAPIR_MS(100));
-	info(p->cli, &i);
-	x->knob = 1;
-	tap_clear(sim);
-	t0 = sim->now;
-	assert_int_equal(tapir_tcp_send(p->cli, "hello", 5, sim->now), 5);
-	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1000), is_closed, p->cli));
+	t0 = hello_into_blackhole(x, &i);
 	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
 	assert_int_equal(sim->now - t0, TAPIR_MS(UTO_MS));
 	/* sent at T0, T0 + RTO, T0 + 3 RTO ... while before the limit */
