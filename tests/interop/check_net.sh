@@ -11,6 +11,8 @@
 #   cn_nft_filter TABLE PROTO DROP REJECT   # nftables in $NS_T: drop / reject ports
 #   cn_capture NS IF PCAP FILTER MARKER...  # dumpcap, on once MARKER is seen
 #   cn_capture_stop
+#   cn_three_pings MODE ARGS... # three tapir pings at once (unprivileged, MODE, --raw):
+#                               # $WORK/{a,b,c}.json, each must exit 1 (some hosts dead)
 #   cn_port_costs WHAT PCAP SEL PORT:N...   # each TCP PORT cost N frames
 #   expect_error WHAT PATTERN ARGS...       # tapir check ARGS: one tapir: line, exit 2
 #   cn_run_check NAME [WRAPPER...] -- ARGS  # tapir check ARGS: exit 1, into $WORK/NAME.out
@@ -167,6 +169,27 @@ cn_capture_stop() {
 	sleep 0.5
 	kill -INT "$CN_TS"
 	wait "$CN_TS"
+}
+
+# cn_three_pings MODE ARGS...: three `tapir ping ARGS` at once in the
+# scanner's namespace -- a as nobody (ICMP datagram sockets), b with MODE
+# ("" or --raw), c with --raw -- into $WORK/{a,b,c}.json; each must exit 1
+cn_three_pings() {
+	local mode=$1 p rc A B C
+	shift
+	NSX_TIMEOUT=60 sx setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$TAPIR" ping "$@" >"$WORK/a.json" 2>"$WORK/a.err" &
+	A=$!
+	# shellcheck disable=SC2086 # MODE: no word, or one
+	NSX_TIMEOUT=60 sx "$TAPIR" ping $mode "$@" >"$WORK/b.json" 2>"$WORK/b.err" &
+	B=$!
+	NSX_TIMEOUT=60 sx "$TAPIR" ping --raw "$@" >"$WORK/c.json" 2>"$WORK/c.err" &
+	C=$!
+	for p in A B C; do
+		wait "${!p}"
+		rc=$?
+		[[ $rc -eq 1 ]] || fail "tapir ping $p: exit $rc, not 1 (some hosts dead): $(cat "$WORK/${p,,}.err")"
+	done
 }
 
 # cn_port_costs WHAT PCAP SEL PORT:N...: in PCAP, exactly N frames match
