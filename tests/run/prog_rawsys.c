@@ -8,7 +8,8 @@
  *   prog_rawsys serve PORT FILE N     serves FILE to N clients, one at a
  *                                     time (blocking accept4), "peer A:P"
  *                                     for each on stderr
- *   prog_rawsys uring                 "io_uring_setup ERRNO" (or "ok")
+ *   prog_rawsys uring                 "io_uring_setup ERRNO" and "mptcp ERRNO"
+ *                                     (a raw MPTCP socket()), or "ok"
  *   prog_rawsys bench N               N getsockname() calls made raw, then N
  *                                     through libc: "raw US libc US" (µs a
  *                                     call), the cost of a trapped call
@@ -181,6 +182,9 @@ int main(int argc, char **argv)
 		long params[15] = {0}; /* struct io_uring_params: 120 bytes */
 		long r = syscall(SYS_io_uring_setup, 4, params);
 		printf("io_uring_setup %s\n", r < 0 ? (errno == ENOSYS ? "ENOSYS" : strerror(errno)) : "ok");
+		/* a protocol tapir lacks is refused, never the kernel's (MPTCP) */
+		r = syscall(SYS_socket, AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
+		printf("mptcp %s\n", r < 0 ? (errno == EPROTONOSUPPORT ? "EPROTONOSUPPORT" : strerror(errno)) : "ok");
 		return 0;
 	}
 	if (argc == 3 && !strcmp(argv[1], "bench"))

@@ -4,7 +4,8 @@
 # byte-exact, none lost (the lost wake-up trap: a relay that stops reading
 # while a buffer is full must wake up again).  SIGTERM to tapir run goes
 # to the server, and tapir run exits with its status.  Then, with
-# --personality challenge-ack-only, the SYN->bare-ACK server of issue 13.
+# --personality challenge-ack-only, the SYN->bare-ACK server of issue 13,
+# ended by SIGINT.
 source "$(dirname "$0")/lib_run.sh"
 require_run curl python3 cmp tshark
 
@@ -49,8 +50,13 @@ for _ in $(seq 100); do grep -q 'Serving HTTP' "$WORK/cao.out" "$WORK/cao.err" &
 nsx curl -sS --connect-timeout 2 -o /dev/null "http://$HOST_ADDR:8080/f.bin" 2>"$WORK/cao.curl"
 rc=$?
 [[ $rc -eq 28 ]] || fail "challenge-ack-only: curl exited $rc, not 28: $(cat "$WORK/cao.curl")"
-kill -TERM "$RUN_PID"
+# SIGINT to tapir run goes to the server too (Ctrl-C): python's http.server
+# exits 0 on it, and so does tapir run, its capture flushed (read below)
+kill -INT "$(pgrep -P "$RUN_PID" -f 'tapir run' | head -1)" 2>/dev/null || kill -INT "$RUN_PID"
 wait "$RUN_PID"
+rc=$?
+[[ $rc -eq 0 ]] || fail "tapir run exited $rc after SIGINT, not the server's 0: $(tail -3 "$WORK/cao.err")"
+grep -q 'Keyboard interrupt' "$WORK/cao.out" "$WORK/cao.err" || fail "the server never saw SIGINT"
 must_counts "$WORK/cao.pcap" \
 	"the kernel's SYNs to 8080" "tcp.dstport == 8080 && tcp.flags.syn == 1 && tcp.flags.ack == 0" -ge 1 \
 	"tapir's bare ACKs" "tcp.srcport == 8080 && tcp.flags == 0x010 && tcp.len == 0" -ge 1 \

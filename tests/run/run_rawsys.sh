@@ -4,7 +4,8 @@
 # supervisor carries them to tapir.  As a client it fetches 3 MB from a
 # kernel-side server byte-exact, from tapir's address (its getsockname and
 # the capture say so); as a server (blocking accept4) the kernel's curl
-# fetches from it three times; io_uring_setup fails ENOSYS; with --no-seccomp the same calls reach the
+# fetches from it three times; io_uring_setup fails ENOSYS, an MPTCP
+# socket EPROTONOSUPPORT with a tapir: line; with --no-seccomp the same calls reach the
 # kernel's TCP, which is what the supervisor is for.
 source "$(dirname "$0")/lib_seccomp.sh"
 seccomp_setup curl python3
@@ -43,6 +44,8 @@ log "io_uring under tapir run: its setup fails ENOSYS (socket calls cannot bypas
 run_fg "$WORK/uring.out" "$WORK/uring.err" -- "$RUNBIN/prog_rawsys" uring ||
 	fail "prog_rawsys uring: $(cat "$WORK/uring.err")"
 grep -qx "io_uring_setup ENOSYS" "$WORK/uring.out" || fail "io_uring under tapir run: $(cat "$WORK/uring.out")"
+grep -qx "mptcp EPROTONOSUPPORT" "$WORK/uring.out" || fail "MPTCP under tapir run: $(cat "$WORK/uring.out")"
+grep -q '^tapir: .*MPTCP' "$WORK/uring.err" || fail "MPTCP refused without a tapir: line: $(cat "$WORK/uring.err")"
 
 log "--no-seccomp: the raw calls reach the kernel (what the supervisor prevents)"
 run_fg "$WORK/got2" "$WORK/get2.err" --no-seccomp -- "$RUNBIN/prog_rawsys" get "$PEER_ADDR" 8000 /f.bin
