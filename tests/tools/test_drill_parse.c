@@ -504,6 +504,7 @@ static void test_linux_script_forms(void **state)
 	/* AccECN (RFC 9768): the AE flag and the ACE counter SKIP */
 	parse_bad("0 > [noecn] SEWA 0:0(0) <mss 1460>\n", 1, true, "AccECN");
 	parse_bad("0 > [ect0] P.6 1:101(100) ack 1\n", 1, true, "AccECN");
+	parse_bad("0 > [ect0] P5. 1:101(100) ack 1\n", 1, true, "AccECN");
 }
 
 static void test_options(void **state)

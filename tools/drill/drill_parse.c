@@ -367,9 +367,8 @@ static bool parse_packet(struct rd *r, struct dl_event *e)
 		}
 	}
 	/* AccECN (RFC 9768 3.2): Linux's scripts write the AE flag as 'A'
-	 * and the ACE counter as a digit after the '.' ("P.6") */
-	if (*r->p == 'A' || (isdigit((unsigned char)*r->p) && r->p[-1] == '.' &&
-			     isspace((unsigned char)r->p[1]))) {
+	 * and the ACE counter as a digit among the flags ("P.6", "P5.") */
+	if (*r->p == 'A' || (isdigit((unsigned char)*r->p) && strchr("SFRP.EWU", r->p[-1]))) {
 		bad(r, true, "AccECN (AE flag, ACE counter) not supported");
 		return false;
 	}

@@ -301,16 +301,26 @@ static uint8_t zeros[65536];
  * the data goes on the SYN (true: go on sending); without one the SYN asks
  * for a cookie, and a non-blocking call gets EINPROGRESS (false, result
  * set), a blocking one sends once connected (false, pending).  On a
- * connected socket the flag is ignored, as Linux does (true). */
+ * connected socket the flag is ignored, as Linux does (true); while the
+ * connect is under way it is EALREADY. */
 static bool fastopen_connect(struct call *c, bool dontwait)
 {
 	struct drill *d = c->d;
 	struct pending *p = c->p;
 	int rc;
+	if (tapir_tcp_state(c->f->t) == TAPIR_TCP_SYN_SENT) {
+		dc_set_res(c->r, -EALREADY); /* Linux: a connect under way */
+		return false;
+	}
 	if (tapir_tcp_state(c->f->t) != TAPIR_TCP_CLOSED)
 		return true;
 	if (!strcmp(c->row->name, "sendto") && !strcmp(dc_arg(c->e, 4), "AF_UNSPEC")) {
 		dc_set_res(c->r, -EOPNOTSUPP); /* Linux: AF_UNSPEC is a disconnect */
+		return false;
+	}
+	/* Linux: EOPNOTSUPP unless tcp_fastopen has the client bit */
+	if (!(tapir_stack_profile(d->s)->fastopen & 1)) {
+		dc_set_res(c->r, -EOPNOTSUPP);
 		return false;
 	}
 	rc = tapir_tcp_setopt(c->f->t, TAPIR_TCP_FASTOPEN_CONNECT, 1);
