@@ -59,19 +59,8 @@ def rmac():
 
 def sync6(tag):
     """A UDP echo over IPv6: tapir has read every frame sent before it."""
-    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-        s.connect((HOST6, 7))
-        s.settimeout(2)
-        for i in range(5):
-            msg = b"sync6 %d %d" % (tag, i)
-            s.send(msg)
-            try:
-                while s.recv(2000) != msg:
-                    pass
-                return
-            except socket.timeout:
-                pass
-    A.check(False, f"tapir echoed the IPv6 sync after frame {tag}")
+    if not A.udp_sync(b"sync6 %d" % tag, host=HOST6):
+        A.check(False, f"tapir echoed the IPv6 sync after frame {tag}")
 
 
 def wave(name, frames):

@@ -235,12 +235,15 @@ class Legit:
         return self
 
 
-def udp_sync(tag=b"sync", port=7, tries=5):
+def udp_sync(tag=b"sync", port=7, tries=5, host=None):
     """A UDP echo through the kernel: once answered, tapir has read every
     frame sent before it (the TAP is one FIFO).  Keeps floods from
-    overflowing the TAP's queue and orders counter reads after frames."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.connect((HOST_IP, port))
+    overflowing the TAP's queue and orders counter reads after frames.
+    HOST: HOST_IP unless given (an IPv6 address too)."""
+    host = host or HOST_IP
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_DGRAM) as s:
+        s.connect((host, port))
         s.settimeout(2)
         for i in range(tries):
             msg = b"%s %d %d" % (tag, i, random.randrange(1 << 30))

@@ -6,6 +6,7 @@
 # addresses probed as a /124 prefix, and an IPv4 host in the same run.
 # connect mode (as nobody), syn mode (raw SYNs with the RFC 8200 8.1
 # pseudo-header checksum) and auto must print exactly the expected lines;
+# syn mode over all of 1-65535 finds exactly the open ports;
 # a capture checks syn mode's packet cost and its SYNs' checksums.  Stack
 # mode (tapir's own stack on a TAP, --addr fd00:202::9/64) against the
 # kernel's end of the TAP must print exactly what connect mode prints, and
@@ -19,7 +20,7 @@ T6=$CN_T_ADDR6
 for ((i = 1; i <= 15; i++)); do
 	printf 'address add fd00:201:1::%x/128 dev lo\n' "$i"
 done | tx ip -batch - || fail "IPv6 addresses on the target's lo"
-cn_listen "[$T6]:22" "[$T6]:25" "[$T6]:80" "[::]:443" "[::]:8080" "$CN_T_ADDR:22"
+cn_listen "[$T6]:22" "[$T6]:25" "[$T6]:80" "[::]:443" "[::]:8080" "[$T6]:40001" "[::]:65535" "$CN_T_ADDR:22"
 cn_nft_filter tapir_check6 "meta nfproto ipv6 tcp" "135 139" 5555
 
 # The expected lines ("host port state"), in output order: hosts as given,
@@ -62,6 +63,18 @@ NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 run_check connect "${NOBODY[@]}" -- --mode connect "${RUNARGS[@]}" "${TARGETS[@]}"
 run_check syn -- --mode syn "${RUNARGS[@]}" "${TARGETS[@]}"
 run_check auto -- "${RUNARGS[@]}" "${TARGETS[@]}"
+
+# every port, 1-65535, over IPv6 in syn mode: exactly the open ones (two
+# of them above 1024, beyond the run above), the filtered ones, the rest closed
+NSX_TIMEOUT=120 sx "$TAPIR" check --mode syn --rate 50000 --timeout 500 --retries 1 \
+	"[$T6]:1-65535" >"$WORK/all.out" 2>"$WORK/all.err"
+rc=$?
+[[ $rc -eq 1 ]] || fail "syn, 1-65535: exit $rc: $(head -n 3 "$WORK/all.err")"
+[[ $(wc -l <"$WORK/all.out") -eq 65535 ]] || fail "syn, 1-65535: $(wc -l <"$WORK/all.out") lines, not 65535"
+got=$(awk '$3 != "closed" { printf "%s%s %s", sep, $2, $3; sep = ", " }' "$WORK/all.out")
+want="22 open, 25 open, 80 open, 135 filtered, 139 filtered, 443 open, 5555 filtered, 8080 open, 40001 open, 65535 open"
+[[ $got == "$want" ]] || fail "syn, 1-65535 over IPv6: '$got', not '$want'"
+log "syn, 1-65535 over IPv6: exactly $want; $(grep -c ' closed ' "$WORK/all.out") closed"
 
 # ---- syn mode's packets over IPv6, from a capture on the target's end ----
 # markers: UDP to the scanner's discard port, not counted

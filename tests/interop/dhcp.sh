@@ -4,9 +4,10 @@
 # says so, keeps trying, and once dnsmasq runs gets a lease (DISCOVER,
 # OFFER, REQUEST, ACK, then RFC 5227's three ARP probes), prints it and
 # 'ready' with the address, the kernel pings it, dnsmasq's lease file shows
-# it; SIGTERM sends a DHCPRELEASE and the lease file loses it.  tshark: every
+# it; at T1 (dnsmasq's option 58, 5 s) tapir renews by unicast and keeps
+# its address; SIGTERM sends a DHCPRELEASE and the lease file loses it.  tshark: every
 # DHCP message tapir sent is well formed.  (dnsmasq's shortest lease is two
-# minutes: renewing and rebinding are tests/unit/test_dhcp.c's.)
+# minutes: rebinding at T2 and expiry are tests/unit/test_dhcp.c's.)
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
 require_root ping dnsmasq
@@ -29,7 +30,7 @@ dnsmasq_run() {
 	exec timeout -k 5 120 ip netns exec "$NS" dnsmasq -k --conf-file=/dev/null --port=0 \
 		--interface="$TAP" --bind-interfaces --dhcp-range="$RANGE_LO,$RANGE_HI,255.255.255.0,2m" \
 		--dhcp-leasefile="$LEASES" --no-ping --dhcp-option=option:router,"$PEER_ADDR" \
-		--dhcp-option=option:dns-server,"$PEER_ADDR" --pid-file="$WORK/dnsmasq.pid" \
+		--dhcp-option=option:dns-server,"$PEER_ADDR" --dhcp-option=option:T1,5 --pid-file="$WORK/dnsmasq.pid" \
 		--user=root --log-dhcp --log-facility="$WORK/dnsmasq.log" 2>"$WORK/dnsmasq.err"
 }
 # The server starts only once tapir has said that none answered (issue 14:
@@ -65,8 +66,19 @@ grep -qi " $LEASED " "$LEASES" || fail "dnsmasq's lease file lacks $LEASED: $(ca
 grep -qi " $HOST_MAC $LEASED " "$LEASES" || fail "the lease is not for $HOST_MAC: $(cat "$LEASES")"
 log "lease file: $(cat "$LEASES")"
 host_counters bound
-[[ $(ctr "$WORK/bound.ctr" dhcp_leases) -eq 1 ]] || fail "dhcp_leases is not 1"
+[[ $(ctr "$WORK/bound.ctr" dhcp_leases) -ge 1 ]] || fail "dhcp_leases is 0" # (1, or 2 once renewed)
 [[ -z $(drops_of "$WORK/bound.ctr" | grep dhcp) ]] || fail "DHCP drops: $(drops_of "$WORK/bound.ctr")"
+
+# RFC 2131 4.4.5: at T1 (dnsmasq's option 58: 5 s) tapir renews, unicast
+# to the server, and keeps its address
+for ((i = 0; i < 200; i++)); do
+	[[ $(grep -c "DHCPACK.* $LEASED $HOST_MAC" "$WORK/dnsmasq.log") -ge 2 ]] && break
+	sleep 0.1
+done
+[[ $(grep -c "DHCPACK.* $LEASED $HOST_MAC" "$WORK/dnsmasq.log") -ge 2 ]] ||
+	fail "no renewal acknowledged by dnsmasq within 20 s: $(grep DHCP "$WORK/dnsmasq.log" | tail -n 3)"
+grep -q "^address " "$HOST_OUT" && fail "the renewal changed the address: $(grep '^address ' "$HOST_OUT")"
+log "renewed at T1: dnsmasq acknowledged $LEASED again"
 
 # RFC 2131 4.4.6: SIGTERM gives the lease back
 host_stop
@@ -88,6 +100,8 @@ must_counts "$PCAP" \
 	"$D && dhcp.option.dhcp == 3 && dhcp.option.requested_ip_address == $LEASED && dhcp.option.dhcp_server_id == $PEER_ADDR" -ge 1 \
 	"ARP probes (RFC 5227 2.1.1)" \
 	"eth.src == $HOST_MAC && arp.opcode == 1 && arp.src.proto_ipv4 == 0.0.0.0 && arp.dst.proto_ipv4 == $LEASED" -eq 3 \
+	"DHCPREQUESTs renewing at T1, unicast to the server (RFC 2131 4.4.5)" \
+	"$D && dhcp.option.dhcp == 3 && ip.src == $LEASED && ip.dst == $PEER_ADDR && dhcp.ip.client == $LEASED" -ge 1 \
 	"DHCPRELEASE to the server" \
 	"$D && dhcp.option.dhcp == 7 && ip.src == $LEASED && ip.dst == $PEER_ADDR && dhcp.ip.client == $LEASED" -eq 1 \
 	"DHCP messages with malformed or bad parts" "$D && $PCAP_BAD" -eq 0

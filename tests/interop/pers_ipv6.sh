@@ -11,7 +11,9 @@
 #                     exits 28 (connect timeout), the kernel RSTs each one;
 #   blackhole         nothing over IPv6 is answered, yet the kernel still
 #                     resolves tapir (neighbor discovery answered): nc -6
-#                     times out rather than failing at once.
+#                     times out rather than failing at once;
+#   slow-accept       200 IPv6 connects fill the accept queue and overflow
+#                     the backlog (tcp_listen_overflows).
 # And `tapir ss` lists an IPv6 and an IPv4 connection side by side;
 # --pcap, --trace tcp,ip6 over IPv6: tshark reads the IPv6 TCP frames,
 # none from tapir with a bad checksum or malformed; the trace brackets IPv6
@@ -141,4 +143,33 @@ must_counts "$PCAP" \
 	"IPv6 TCP from tapir through the blackhole" "$SEL && tcp" -eq 0 \
 	"IPv6 SYNs from the kernel" "ipv6.src == $K6 && tcp.flags.syn == 1" -ge 1 \
 	"neighbor advertisements from tapir" "$SEL && icmpv6.type == 136" -ge 1
+
+# ---- slow-accept over IPv6: 200 connects overflow the backlog ----
+pers_host_start "${V6[@]}" --serve discard --personality slow-accept=3000
+rm -f "$WORK/go6"
+NSX_TIMEOUT=40 nsx "$PY" - "$A6" "$WORK/go6" >"$WORK/sa6.out" 2>&1 <<'PYEOF' &
+import os, socket, sys, time
+socks = []
+for i in range(200):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setblocking(False)
+    s.connect_ex((sys.argv[1], 9))
+    socks.append(s)
+for i in range(300):  # held until the test has looked (at most 30 s)
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.1)
+print("held", len(socks))
+PYEOF
+CLIENT=$!
+full=$(wait_stat tcp_listen_overflows 1 100)
+tctl ss >"$WORK/ss6.out" || fail "tapir ss failed"
+touch "$WORK/go6"
+wait "$CLIENT" || fail "client: $(cat "$WORK/sa6.out")"
+[[ $full -ge 1 ]] || fail "tcp_listen_overflows is 0: the backlog never overflowed over IPv6"
+listener=$(awk '$1 == "LISTEN" && $4 ~ /:9$/' "$WORK/ss6.out")
+queued=$(awk '{ print $2 }' <<<"$listener")
+[[ $queued -ge 100 ]] || fail "the accept queue holds $queued IPv6 connections, not near 128: $listener"
+log "slow-accept over IPv6: tcp_listen_overflows $full; tapir ss: $listener"
+host_stop
 pass
