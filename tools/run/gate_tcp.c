@@ -239,11 +239,18 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 	rec.local_port = htons(gs->lport);
 	trun_msg_fd(&m, &u, app);
 	if (sendmsg(ls->gfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)sizeof(rec)) {
+		/* (not for want of room: record_room) reset, as an overflow;
+		 * logged before GS goes, which it once was not */
+		gate_log(g, "id %u could not hand id %u over: %s, reset", ls->id, gs->id,
+			 strerror(errno));
 		if (gs->relay)
 			relay_abort(gs->relay, g->now);
 		gs->relay = NULL;
 		gate_sock_free(gs);
-	} else if (first && !g->rec_unit) {
+		close(app);
+		return true;
+	}
+	if (first && !g->rec_unit) {
 		int outq = 0;
 		if (ioctl(ls->gfd, SIOCOUTQ, &outq) == 0 && outq > 0)
 			g->rec_unit = (unsigned)outq;
