@@ -207,13 +207,13 @@ static void round_trip(struct scale *x, struct tapir_tcp_mem *after)
 	assert_int_equal(sim_sockets(B(x)), NLIS);
 	mem(A(x), &m);
 	assert_int_equal(m.ring_bytes, 0);
-	/* RFC 9293 3.6 TIME-WAIT, kept as compact records (at most 160 bytes
+	/* RFC 9293 3.6 TIME-WAIT, kept as compact records (at most 128 bytes
 	 * each, with the hash: 16-byte addresses for either family) in place of the TCBs */
 	assert_int_equal(m.time_wait, NCONN);
 	assert_int_equal(m.tcbs, 0);
 	print_message("TIME-WAIT: %zu records, %zu bytes each with the hash; TCB chunks %zu\n",
 		      m.time_wait, m.time_wait_bytes / m.time_wait, m.tcb_bytes);
-	assert_true(m.time_wait_bytes / m.time_wait <= 160 + 16);
+	assert_true(m.time_wait_bytes / m.time_wait <= 128 + 16);
 	/* a moment before 2 MSL they are all there; 2 MSL after the last
 	 * they are gone */
 	sim_advance(&x->sim, TAPIR_SEC(30)); /* (2 MSL is 60 s) */
