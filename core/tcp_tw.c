@@ -19,26 +19,35 @@ enum {
 	TW_WS = 1, TW_TS = 2, TW_SACK = 4, TW_ECN = 8, TW_ECE = 16,
 };
 
+/* 128 bytes: what RFC 9293 3.10.7.4 and RFC 7323 4.3 read in TIME-WAIT,
+ * packed.  Values a TCB in TIME-WAIT nearly always has in a narrow range
+ * are kept as short deltas or in their scaled form (RFC 7323 2.3); a TCB
+ * whose values do not fit keeps its TCB (tw_packs), so a record always
+ * gives back exactly the TCB it was made from. */
 struct tcp_tw {
 	struct tcp_tw *next, **pprev;   /* the expiry list, oldest first (first: see
 					 * tw_unlist) */
 	struct tcp_tw *hnext;           /* the records' hash chain */
 	struct tcp_tw *bnext, **bprev;  /* the records of one local port */
 	struct tapir_ip laddr, raddr;
-	uint16_t lport, rport;
-	uint32_t snd_nxt, rcv_nxt, rcv_adv;
-	uint32_t snd_wnd, max_sndwnd, snd_wl1, snd_wl2;
-	uint32_t ts_recent, ts_offset, last_ack_sent;
-	uint32_t rcvbuf;
-	tapir_time_t ts_recent_age;
 	tapir_time_t expire;            /* the end of 2 MSL */
+	uint16_t lport, rport;
+	uint32_t snd_nxt, rcv_nxt, ts_recent, ts_offset;
+	uint32_t ts_age;                /* expire - ts_recent_age (TW_AGE_NONE: 0) */
+	uint32_t rcvbuf;
+	unsigned snd_wscale : 4, rcv_wscale : 4; /* RFC 7323 2.3: at most 14 */
+	unsigned flags : 5;             /* TW_* */
+	unsigned ipo_set : 4;           /* which ipo[] hold a value */
+	uint16_t snd_wnd, max_sndwnd;   /* >> snd_wscale */
+	uint16_t rcv_wnd;               /* (rcv_adv - rcv_nxt) >> rcv_wscale */
+	uint16_t wl1, wl2;              /* rcv_nxt - snd_wl1, snd_nxt - snd_wl2 */
 	uint16_t mss;
-	uint8_t snd_wscale, rcv_wscale;
-	uint8_t flags;                  /* TW_* */
-	struct tp_ipopts ipo;           /* its segments' IP header fields */
+	uint8_t ipo[4];                 /* IP header fields, less one (tp_ipopts) */
 };
 
-_Static_assert(sizeof(struct tcp_tw) <= 160, "a TIME-WAIT record is at most 160 bytes");
+#define TW_AGE_NONE UINT32_MAX
+
+_Static_assert(sizeof(struct tcp_tw) <= 128, "a TIME-WAIT record is at most 128 bytes");
 
 static unsigned tw_hash(const struct tp_tcp *tc, unsigned mask, const void *e)
 {
@@ -112,6 +121,25 @@ static bool tw_fits(const struct tapir_tcp *t)
 	       t->t_persist == TAPIR_TIME_NEVER && t->t_2msl != TAPIR_TIME_NEVER;
 }
 
+/* V, kept as X >> SHIFT in 16 bits, gives V back */
+static bool tw_scaled_fits(uint32_t v, unsigned shift)
+{
+	return (v >> shift) <= UINT16_MAX && (v >> shift) << shift == v;
+}
+
+/* The record keeps T exactly: every packed value fits.  Last.ACK.sent is
+ * RCV.NXT once the last segment was ACKed (RFC 7323 4.3), so not kept. */
+static bool tw_packs(const struct tapir_tcp *t)
+{
+	return tw_scaled_fits(t->snd_wnd, t->snd_wscale) &&
+	       tw_scaled_fits(t->max_sndwnd, t->snd_wscale) &&
+	       tw_scaled_fits(t->rcv_adv - t->rcv_nxt, t->rcv_wscale) &&
+	       t->rcv_nxt - t->snd_wl1 <= UINT16_MAX && t->snd_nxt - t->snd_wl2 <= UINT16_MAX &&
+	       t->last_ack_sent == t->rcv_nxt && t->snd_wscale <= 15 && t->rcv_wscale <= 15 &&
+	       (!t->ts_recent_age ||
+		(t->ts_recent_age <= t->t_2msl && t->t_2msl - t->ts_recent_age < TW_AGE_NONE));
+}
+
 /* The fields a record keeps as they are, under the same names */
 #define TW_FIELD(f)                                                            \
 	{offsetof(struct tcp_tw, f), offsetof(struct tapir_tcp, f),             \
@@ -119,11 +147,9 @@ static bool tw_fits(const struct tapir_tcp *t)
 static const struct {
 	uint16_t tw, tcb, size;
 } tw_fields[] = {
-	TW_FIELD(laddr),     TW_FIELD(raddr),         TW_FIELD(lport),      TW_FIELD(rport),
-	TW_FIELD(snd_nxt),   TW_FIELD(rcv_nxt),       TW_FIELD(rcv_adv),    TW_FIELD(snd_wnd),
-	TW_FIELD(max_sndwnd), TW_FIELD(snd_wl1),      TW_FIELD(snd_wl2),    TW_FIELD(ts_recent),
-	TW_FIELD(ts_offset), TW_FIELD(last_ack_sent), TW_FIELD(ts_recent_age), TW_FIELD(mss),
-	TW_FIELD(snd_wscale), TW_FIELD(rcv_wscale), TW_FIELD(ipo),
+	TW_FIELD(laddr),   TW_FIELD(raddr),     TW_FIELD(lport),     TW_FIELD(rport),
+	TW_FIELD(snd_nxt), TW_FIELD(rcv_nxt),   TW_FIELD(ts_recent), TW_FIELD(ts_offset),
+	TW_FIELD(mss),
 };
 
 static void tw_save(struct tcp_tw *w, const struct tapir_tcp *t)
@@ -133,9 +159,21 @@ static void tw_save(struct tcp_tw *w, const struct tapir_tcp *t)
 		       tw_fields[i].size);
 	w->rcvbuf = t->rcv.cap;
 	w->expire = t->t_2msl;
-	w->flags = (uint8_t)((t->ws_ok ? TW_WS : 0) | (t->ts_ok ? TW_TS : 0) |
-			     (t->sack_ok ? TW_SACK : 0) | (t->ecn_ok ? TW_ECN : 0) |
-			     (t->ece_pending ? TW_ECE : 0));
+	w->ts_age = t->ts_recent_age ? (uint32_t)(t->t_2msl - t->ts_recent_age) : TW_AGE_NONE;
+	w->snd_wscale = t->snd_wscale;
+	w->rcv_wscale = t->rcv_wscale;
+	w->snd_wnd = (uint16_t)(t->snd_wnd >> t->snd_wscale);
+	w->max_sndwnd = (uint16_t)(t->max_sndwnd >> t->snd_wscale);
+	w->rcv_wnd = (uint16_t)((t->rcv_adv - t->rcv_nxt) >> t->rcv_wscale);
+	w->wl1 = (uint16_t)(t->rcv_nxt - t->snd_wl1);
+	w->wl2 = (uint16_t)(t->snd_nxt - t->snd_wl2);
+	w->ipo_set = 0;
+	for (unsigned i = 0; i < 4; i++) { /* tp_ipopts: 0 the default, else 1..256 */
+		w->ipo[i] = (uint8_t)(t->ipo.v[i] - 1);
+		w->ipo_set |= (t->ipo.v[i] ? 1u : 0u) << i;
+	}
+	w->flags = (t->ws_ok ? TW_WS : 0) | (t->ts_ok ? TW_TS : 0) | (t->sack_ok ? TW_SACK : 0) |
+		   (t->ecn_ok ? TW_ECN : 0) | (t->ece_pending ? TW_ECE : 0);
 }
 
 /* T (fresh from tcp_alloc's defaults) as the TCB the record was made
@@ -154,6 +192,17 @@ static void tw_load(struct tapir_tcp *t, const struct tcp_tw *w)
 	t->rcv.cap = t->rcvbuf = w->rcvbuf;
 	t->snd.cap = t->sndbuf;
 	t->t_2msl = w->expire;
+	t->ts_recent_age = w->ts_age == TW_AGE_NONE ? 0 : w->expire - w->ts_age;
+	t->snd_wscale = (uint8_t)w->snd_wscale;
+	t->rcv_wscale = (uint8_t)w->rcv_wscale;
+	t->snd_wnd = (uint32_t)w->snd_wnd << w->snd_wscale;
+	t->max_sndwnd = (uint32_t)w->max_sndwnd << w->snd_wscale;
+	t->rcv_adv = w->rcv_nxt + ((uint32_t)w->rcv_wnd << w->rcv_wscale);
+	t->snd_wl1 = w->rcv_nxt - w->wl1;
+	t->snd_wl2 = w->snd_nxt - w->wl2;
+	t->last_ack_sent = w->rcv_nxt;
+	for (unsigned i = 0; i < 4; i++)
+		t->ipo.v[i] = (uint16_t)(w->ipo_set & (1u << i) ? w->ipo[i] + 1 : 0);
 	t->ws_ok = w->flags & TW_WS;
 	t->ts_ok = w->flags & TW_TS;
 	t->sack_ok = w->flags & TW_SACK;
@@ -230,7 +279,7 @@ void tcp_tw_settle(struct tapir_stack *s)
 	struct tcp_tw *w = tc->tw_rec;
 	tc->tw_cur = NULL;
 	tc->tw_rec = NULL;
-	if (t && tw_fits(t))
+	if (t && tw_fits(t) && tw_packs(t))
 		tw_freeze(tc, t, w);
 	else if (w)
 		tw_free(tc, w);

@@ -207,13 +207,13 @@ static void round_trip(struct scale *x, struct tapir_tcp_mem *after)
 	assert_int_equal(sim_sockets(B(x)), NLIS);
 	mem(A(x), &m);
 	assert_int_equal(m.ring_bytes, 0);
-	/* RFC 9293 3.6 TIME-WAIT, kept as compact records (at most 160 bytes
+	/* RFC 9293 3.6 TIME-WAIT, kept as compact records (at most 128 bytes
 	 * each, with the hash: 16-byte addresses for either family) in place of the TCBs */
 	assert_int_equal(m.time_wait, NCONN);
 	assert_int_equal(m.tcbs, 0);
 	print_message("TIME-WAIT: %zu records, %zu bytes each with the hash; TCB chunks %zu\n",
 		      m.time_wait, m.time_wait_bytes / m.time_wait, m.tcb_bytes);
-	assert_true(m.time_wait_bytes / m.time_wait <= 160 + 16);
+	assert_true(m.time_wait_bytes / m.time_wait <= 128 + 16);
 	/* a moment before 2 MSL they are all there; 2 MSL after the last
 	 * they are gone */
 	sim_advance(&x->sim, TAPIR_SEC(30)); /* (2 MSL is 60 s) */
@@ -277,12 +277,13 @@ static void test_scale_100k(void **state)
 /* A connection B closed first and let go reaches TIME-WAIT: a record.  B
  * closes, the puppet ACKs B's FIN and sends its own. */
 static struct tapir_tcp_mem tw_reach(struct sim *sim, struct tapir_tcp *l, uint16_t pport,
-				     struct pconn *pc)
+				     struct pconn *pc, int ttl)
 {
 	struct tapir_tcp_mem m;
 	struct tapir_tcp *b = puppet_open(sim, l, 80, pport, 1000, pc);
 	const struct tseg *a;
 	assert_non_null(b);
+	assert_int_equal(tapir_tcp_set_ipopt(b, TAPIR_IP_TTL, ttl), 0);
 	tapir_tcp_close(b, sim->now);
 	sim_advance(sim, TAPIR_MS(10));
 	pc_ack_all(sim, pc); /* B's FIN: FIN-WAIT-2 */
@@ -299,6 +300,20 @@ static struct tapir_tcp_mem tw_reach(struct sim *sim, struct tapir_tcp *l, uint1
 	assert_int_equal(m.tcbs, 1); /* the listener: the TCB is gone */
 	assert_int_equal(sim_sockets_in(sim->st[1], TAPIR_TCP_TIME_WAIT), 1);
 	return m;
+}
+
+/* The TTL of the one TIME-WAIT socket, as the record gives it back */
+static void tw_ttl(void *arg, const struct tapir_tcp *t)
+{
+	if (tapir_tcp_state(t) == TAPIR_TCP_TIME_WAIT)
+		*(int *)arg = tapir_tcp_get_ipopt(t, TAPIR_IP_TTL);
+}
+
+static int tw_ttl_of(struct tapir_stack *s)
+{
+	int ttl = 0;
+	tapir_tcp_foreach(s, tw_ttl, &ttl);
+	return ttl;
 }
 
 /* RFC 9293 3.10.7.4 in TIME-WAIT, answered from a record as from the TCB:
@@ -319,7 +334,8 @@ static void test_time_wait_record(void **state)
 	l = tapir_tcp_new(sim.st[1]);
 	assert_int_equal(tapir_tcp_bind(l, 0, 80), 0);
 	assert_int_equal(tapir_tcp_listen(l, 8), 0);
-	tw_reach(&sim, l, 40000, &pc);
+	tw_reach(&sim, l, 40000, &pc, 255); /* (a record packs it in a byte) */
+	assert_int_equal(tw_ttl_of(sim.st[1]), 255);
 	sim_advance(&sim, TAPIR_SEC(30));
 	tap_clear(&sim);
 	pc_send(&sim, &pc, pc.snd_nxt - 1, pc.rcv_nxt, TAPIR_TH_FIN | TAPIR_TH_ACK, NULL, 0);
@@ -332,6 +348,7 @@ static void test_time_wait_record(void **state)
 	tapir_tcp_mem(sim.st[1], &m);
 	assert_int_equal(m.time_wait, 1);
 	assert_int_equal(m.tcbs, 1);
+	assert_int_equal(tw_ttl_of(sim.st[1]), 255); /* thawed and frozen again */
 	/* 2 MSL (60 s) after the first FIN: gone */
 	sim_advance(&sim, TAPIR_SEC(29));
 	tapir_tcp_mem(sim.st[1], &m);
@@ -340,7 +357,7 @@ static void test_time_wait_record(void **state)
 	tapir_tcp_mem(sim.st[1], &m);
 	assert_int_equal(m.time_wait, 0);
 	/* a RST at RCV.NXT */
-	tw_reach(&sim, l, 40001, &pc);
+	tw_reach(&sim, l, 40001, &pc, -1);
 	tap_clear(&sim);
 	pc_send(&sim, &pc, pc.snd_nxt, 0, TAPIR_TH_RST, NULL, 0);
 	sim_advance(&sim, TAPIR_MS(10));
