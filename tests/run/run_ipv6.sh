@@ -164,23 +164,24 @@ zone("accept", a, idx)
 zone("accepted getsockname", c.getsockname(), idx)
 c.close()
 EOF
-NSX_TIMEOUT=60 run_bg ll "${LINK6[@]}" -- python3 "$WORK/ll.py"
-LL_PID=$!
-wait_line '^listening ' "$WORK/ll.out" 300 || fail "ll.py: $(cat "$WORK/ll.out" "$WORK/ll.err")"
-TLL=$(awk '/^listening / {print $2}' "$WORK/ll.out")
-nsx python3 -c "import socket; socket.socket(socket.AF_INET6).connect(('$TLL', 8090, 0, socket.if_nametoindex('$TAP')))" ||
-	fail "the kernel cannot connect to [$TLL%$TAP]:8090"
-wait "$LL_PID" || fail "ll.py: $(cat "$WORK/ll.out" "$WORK/ll.err")"
-log "link-local, sin6_scope_id: $(grep -v '^listening' "$WORK/ll.out" | tr '\n' ' ')"
+# ll_case NAME WHAT [ENV...]: ll.py under tapir run (through ENV; "seccomp"
+# its argument then), the kernel connecting to its link-local listener
+ll_case() {
+	local name=$1 what=$2 pid tll mode=()
+	shift 2
+	(($#)) && mode=(seccomp)
+	NSX_TIMEOUT=60 run_bg "$name" "${LINK6[@]}" -- "$@" python3 "$WORK/ll.py" "${mode[@]}"
+	pid=$!
+	wait_line '^listening ' "$WORK/$name.out" 300 || fail "ll.py$what: $(cat "$WORK/$name.out" "$WORK/$name.err")"
+	tll=$(awk '/^listening / {print $2}' "$WORK/$name.out")
+	nsx python3 -c "import socket; socket.socket(socket.AF_INET6).connect(('$tll', 8090, 0, socket.if_nametoindex('$TAP')))" ||
+		fail "the kernel cannot connect to [$tll%$TAP]:8090$what"
+	wait "$pid" || fail "ll.py$what: $(cat "$WORK/$name.out" "$WORK/$name.err")"
+	log "link-local$what, sin6_scope_id: $(grep -v '^listening' "$WORK/$name.out" | tr '\n' ' ')"
+}
+ll_case ll ""
 
 # the same through the seccomp supervisor (static binaries, raw system
 # calls): python without the preload, so its TCP calls trap (TCP only)
-NSX_TIMEOUT=60 run_bg llsc "${LINK6[@]}" -- env -u LD_PRELOAD python3 "$WORK/ll.py" seccomp
-LL_PID=$!
-wait_line '^listening ' "$WORK/llsc.out" 300 || fail "ll.py (seccomp): $(cat "$WORK/llsc.out" "$WORK/llsc.err")"
-TLL=$(awk '/^listening / {print $2}' "$WORK/llsc.out")
-nsx python3 -c "import socket; socket.socket(socket.AF_INET6).connect(('$TLL', 8090, 0, socket.if_nametoindex('$TAP')))" ||
-	fail "the kernel cannot connect to [$TLL%$TAP]:8090 (seccomp)"
-wait "$LL_PID" || fail "ll.py (seccomp): $(cat "$WORK/llsc.out" "$WORK/llsc.err")"
-log "link-local through seccomp, sin6_scope_id: $(grep -v '^listening' "$WORK/llsc.out" | tr '\n' ' ')"
+ll_case llsc " (seccomp)" env -u LD_PRELOAD
 pass
