@@ -602,6 +602,138 @@ static void gen_dhcp6(void)
 	}
 }
 
+/* fuzz_ipv6 records: [time][nh][len hi][len lo][payload] */
+static void rec6(struct buf *b, uint8_t t, uint8_t nh, const uint8_t *p, size_t n)
+{
+	b8(b, t), b8(b, nh), b16(b, (unsigned)n), bmem(b, p, n);
+}
+
+static void gen_ipv6(void)
+{
+	/* a 16-byte echo request with its checksum (fd00::1 -> fd00::2), to be
+	 * sent whole or in two fragments (RFC 8200 4.5) */
+	uint8_t e[16], fr[2][8 + 8];
+	struct buf b;
+	size_t n = icmp_echo(e, 128, "fragment");
+	tapir_put16(e + 2, tapir_csum_fold(tapir_csum_add(tapir_csum_pseudo6(w_peer6, w_us6, 58, (uint32_t)n), e, n)));
+	for (int k = 0; k < 2; k++) {
+		static const uint8_t h[2][8] = {{58, 0, 0, 1, 0, 0, 0, 7}, {58, 0, 0, 8, 0, 0, 0, 7}};
+		memcpy(fr[k], h[k], 8);
+		memcpy(fr[k] + 8, e + 8 * k, 8);
+	}
+	b.n = 0, b8(&b, 1), rec6(&b, 0, 58, e, n);
+	save("ipv6", "echo", b.d, b.n);
+	b.n = 0, b8(&b, 0), rec6(&b, 1, 44, fr[0], 16), rec6(&b, 1, 44, fr[1], 16);
+	save("ipv6", "frag-pair", b.d, b.n);
+	b.n = 0, b8(&b, 0), rec6(&b, 1, 44, fr[1], 16), rec6(&b, 1, 44, fr[0], 16);
+	save("ipv6", "frag-reversed", b.d, b.n);
+	/* RFC 5722: an overlapping fragment discards the whole datagram */
+	fr[1][3] = 0;
+	b.n = 0, b8(&b, 0), rec6(&b, 1, 44, fr[0], 16), rec6(&b, 1, 44, fr[1], 16);
+	save("ipv6", "frag-overlap", b.d, b.n);
+	/* a lone first fragment: the 60 s timeout and its time exceeded */
+	b.n = 0, b8(&b, 8), rec6(&b, 6 * 32 + 2, 44, fr[0], 16);
+	save("ipv6", "frag-timeout", b.d, b.n);
+	{
+		/* hop-by-hop with an unknown option whose type says discard and
+		 * send a parameter problem (RFC 8200 4.2: 10xxxxxx) */
+		uint8_t p[8 + 16] = {58, 0, 0x85, 4, 0, 0, 0, 0};
+		memcpy(p + 8, e, 16);
+		b.n = 0, b8(&b, 1), rec6(&b, 0, 0, p, sizeof(p));
+		save("ipv6", "hbh-unknown-option", b.d, b.n);
+		/* routing header type 0 with segments left (RFC 5095: deprecated) */
+		memset(p, 0, 24), p[0] = 58, p[1] = 2, p[2] = 0, p[3] = 1;
+		b.n = 0, b8(&b, 1), rec6(&b, 0, 43, p, 24);
+		save("ipv6", "routing-type0", b.d, b.n);
+		/* destination options, PadN, then the echo */
+		memset(p, 0, 8), p[0] = 58, p[2] = 1, p[3] = 4;
+		memcpy(p + 8, e, 16);
+		b.n = 0, b8(&b, 1), rec6(&b, 0, 60, p, 24);
+		save("ipv6", "dstopts-echo", b.d, b.n);
+	}
+	b.n = 0, b8(&b, 0), rec6(&b, 0, 99, e, 16);
+	save("ipv6", "unknown-next-header", b.d, b.n);
+	b.n = 0, b8(&b, 4), rec6(&b, 0, 59, NULL, 0);
+	save("ipv6", "no-next-header", b.d, b.n);
+}
+
+static void gen_icmp6(void)
+{
+	uint8_t m[64];
+	struct {
+		const char *name;
+		uint8_t fl;
+		uint8_t h[8];
+	} seeds[] = {
+		{"ptb-1280", 1 | 8, {2, 0, 0, 0, 0, 0, 5, 0}},
+		{"ptb-too-small", 1 | 8, {2, 0, 0, 0, 0, 0, 1, 0xf4}},
+		{"unreach-port", 1 | 8 | 16, {1, 4, 0, 0, 0, 0, 0, 0}},
+		{"time-exceeded", 1 | 8, {3, 0, 0, 0, 0, 0, 0, 0}},
+		{"param-problem", 1 | 8, {4, 1, 0, 0, 0, 0, 0, 6}},
+		{"unknown-error", 1 | 8, {5, 0, 0, 0, 0, 0, 0, 0}},
+		{"unknown-info", 1, {200, 0, 0, 0, 0, 0, 0, 0}},
+		{"echo-reply", 1, {129, 0, 0, 0, 0x42, 0x42, 0, 1}},
+	};
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		m[0] = seeds[i].fl;
+		memcpy(m + 1, seeds[i].h, 8);
+		save("icmp6", seeds[i].name, m, 9);
+	}
+	m[0] = 1, save("icmp6", "echo", m, 1 + icmp_echo(m + 1, 128, "ping6"));
+	m[0] = 1 | 4, save("icmp6", "echo-multicast", m, 1 + icmp_echo(m + 1, 128, "ping6"));
+	m[0] = 0x80, save("icmp6", "bad-checksum", m, 1 + icmp_echo(m + 1, 128, "ping6"));
+}
+
+/* fuzz_nd: [flags][time][message] */
+static void nd_save(const char *name, uint8_t fl, uint8_t t, const struct buf *m)
+{
+	struct buf b;
+	b.n = 0, b8(&b, fl), b8(&b, t), bmem(&b, m->d, m->n);
+	save("nd", name, b.d, b.n);
+}
+
+static void gen_nd(void)
+{
+	static const uint8_t pfx[16] = {0x20, 1, 0xd, 0xb8, 0, 1};
+	static const uint8_t other[16] = {0xfe, 0x80, [15] = 5};
+	struct buf m;
+	/* RA (RFC 4861 4.2): source link-layer, MTU, a prefix for SLAAC */
+	for (int k = 0; k < 3; k++) {
+		m.n = 0, b8(&m, 134), b8(&m, 0), b16(&m, 0), b8(&m, 64), b8(&m, 0), b16(&m, 1800);
+		b16(&m, 0), b16(&m, 0), b16(&m, 0), b16(&m, 0);
+		b8(&m, 1), b8(&m, 1), bmem(&m, w_mac_peer, 6);
+		b8(&m, 5), b8(&m, 1), b16(&m, 0), b16(&m, 0), b16(&m, 1400);
+		b8(&m, 3), b8(&m, 4), b8(&m, 64), b8(&m, 0xc0);
+		b16(&m, 0), b16(&m, k == 1 ? 30 : 7200), b16(&m, 0), b16(&m, k == 1 ? 20 : 3600);
+		b16(&m, 0), b16(&m, 0), bmem(&m, pfx, 16);
+		if (k == 2)
+			b8(&m, 1), b8(&m, 0); /* a zero-length option: RFC 4861 4.6 drop */
+		nd_save(k == 0 ? "ra-prefix" : k == 1 ? "ra-prefix-expires" : "ra-zero-length-option",
+			1 | 1 << 4 | (k == 1 ? 0x40 : 0), k == 1 ? 6 * 32 + 1 : 0, &m);
+	}
+	/* NS for our address, with the peer's link-layer address */
+	m.n = 0, b8(&m, 135), b8(&m, 0), b16(&m, 0), b16(&m, 0), b16(&m, 0), bmem(&m, w_us6, 16);
+	b8(&m, 1), b8(&m, 1), bmem(&m, w_mac_peer, 6);
+	nd_save("ns", 1 | 2 << 4, 0, &m);
+	nd_save("ns-hop-limit-64", 1 | 2 | 2 << 4, 0, &m);
+	m.n -= 8; /* RFC 4862 5.4.3: DAD, from ::, no link-layer option */
+	nd_save("ns-dad", 1 | 2 << 2 | 2 << 4, 0, &m);
+	/* an unsolicited NA with override for fe80::1 */
+	m.n = 0, b8(&m, 136), b8(&m, 0), b16(&m, 0), b8(&m, 0x20), b8(&m, 0), b16(&m, 0);
+	bmem(&m, w_peer_ll, 16), b8(&m, 2), b8(&m, 1), bmem(&m, w_mac_peer, 6);
+	nd_save("na-override", 1 | 1 << 4, 0, &m);
+	/* RS from a host (we are not a router: ignored) */
+	m.n = 0, b8(&m, 133), b8(&m, 0), b16(&m, 0), b16(&m, 0), b16(&m, 0);
+	b8(&m, 1), b8(&m, 1), bmem(&m, w_mac_peer, 6);
+	nd_save("rs", 1 | 3 << 2 | 3 << 4, 0, &m);
+	/* redirect (RFC 4861 4.5): to fe80::5 for 2001:db8:1::1 */
+	m.n = 0, b8(&m, 137), b8(&m, 0), b16(&m, 0), b16(&m, 0), b16(&m, 0);
+	bmem(&m, other, 16), bmem(&m, pfx, 15), b8(&m, 1);
+	b8(&m, 2), b8(&m, 1), bmem(&m, w_mac_peer, 6);
+	b8(&m, 4), b8(&m, 1), b16(&m, 0), b16(&m, 0), b16(&m, 0);
+	nd_save("redirect", 1, 0, &m);
+}
+
 int main(int argc, char **argv)
 {
 	struct world w;
@@ -625,6 +757,9 @@ int main(int argc, char **argv)
 	gen_stack();
 	gen_dhcp();
 	gen_dhcp6();
+	gen_ipv6();
+	gen_icmp6();
+	gen_nd();
 	world_finish(&w, true);
 	return 0;
 }

@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 mode=${1:-smoke}
 secs=${2:-${FUZZ_SECONDS:-60}}
-harnesses=(ether arp ipv4 reasm icmp udp tcp stack dhcp dhcp6)
+harnesses=(ether arp ipv4 reasm icmp udp tcp stack dhcp dhcp6 ipv6 icmp6 nd)
 # leaks are checked per input by libFuzzer; abort so a UBSan report is a crash
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

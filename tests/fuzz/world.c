@@ -620,6 +620,25 @@ uint8_t *w_ip_frame_new(uint32_t src, uint32_t dst, uint8_t proto, size_t payloa
 	return f;
 }
 
+uint8_t *w_ip6_frame_new(const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t hlim,
+			 size_t payload, size_t *n)
+{
+	uint8_t *f, *ip;
+	*n = 14 + 40 + payload;
+	f = malloc(*n);
+	if (!f)
+		abort();
+	w_eth(f, 0x86dd);
+	ip = f + 14;
+	tapir_put32(ip, 6u << 28); /* RFC 8200 3: version 6, class 0, flow 0 */
+	tapir_put16(ip + 4, (uint16_t)payload);
+	ip[6] = nh;
+	ip[7] = hlim;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	return f;
+}
+
 void world_last_frame(struct world *w, uint8_t *f, size_t n, bool fix, tapir_time_t dt,
 		      bool graceful)
 {

@@ -104,6 +104,11 @@ void w_ip(uint8_t *ip, uint32_t src, uint32_t dst, uint8_t proto, size_t payload
  * (aborts when out of memory), its length in *N. */
 uint8_t *w_ip_frame_new(uint32_t src, uint32_t dst, uint8_t proto, size_t payload, uint16_t id,
 			uint16_t frag, size_t *n);
+/* The same for IPv6 (RFC 8200 3): the Ethernet header, then a 40-byte
+ * header SRC -> DST (next header NH, hop limit HLIM, payload length
+ * PAYLOAD, truncated to 16 bits), room for PAYLOAD bytes after it. */
+uint8_t *w_ip6_frame_new(const uint8_t *src, const uint8_t *dst, uint8_t nh, uint8_t hlim,
+			 size_t payload, size_t *n);
 /* A harness's last step: hands F (from w_ip_frame_new; its checksums
  * fixed first if FIX) to the stack, frees it, runs DT, then
  * world_finish(GRACEFUL). */
