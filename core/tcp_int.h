@@ -274,7 +274,8 @@ struct tapir_tcp {
 	unsigned nooo;
 	struct tp_ring snd, rcv;
 	uint32_t sndbuf, rcvbuf;            /* sizes asked for; the rings' CAP is set at
-					     * open, their memory only while data is held */
+					     * open (and follows a later setopt), their
+					     * memory only while data is held */
 
 	/* RFC 6298 */
 	tapir_time_t srtt, rttvar, rto;

@@ -302,6 +302,7 @@ static void test_notsent_lowat(void **state)
 {
 	FX_VARS(state);
 	static char big[1000];
+	int v;
 	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_NOTSENT_LOWAT, 16), 0);
 	assert_int_equal(tapir_tcp_writable(p->cli), 16);
 	/* in flight, then Nagle (RFC 1122 4.2.3.4) holds what follows */
@@ -321,6 +322,11 @@ static void test_notsent_lowat(void **state)
 	assert_true(tapir_tcp_events(p->cli) & TAPIR_EV_WRITE);
 	assert_true(p->cli_ev & TAPIR_EV_WRITE);
 	assert_int_equal(sim_read(sim, p->srv, big, sizeof(big)), (long)sizeof(big));
+	/* 0xffffffff: no limit, and read back as set (as Linux's) */
+	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_NOTSENT_LOWAT, -1), 0);
+	assert_int_equal(tapir_tcp_getopt(p->cli, TAPIR_TCP_NOTSENT_LOWAT, &v), 0);
+	assert_int_equal(v, -1);
+	assert_true(tapir_tcp_writable(p->cli) > 16);
 }
 
 /* ---- FreeBSD's TCP_NOOPT and TCP_KEEPINIT (tcp(4)) ---- */
