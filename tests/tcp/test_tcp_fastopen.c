@@ -128,6 +128,30 @@ static void test_data_in_syn(void **state)
 	conn_close(&k);
 }
 
+/* 4.2: the SYN carries at most one segment of data; a send before the
+ * handshake takes that much (as Linux's non-blocking sendto), the rest
+ * waits for the connection as any send in SYN-SENT does */
+static void test_syn_data_bound(void **state)
+{
+	FX_VARS(state);
+	static char big[5000];
+	struct conn k;
+	long n;
+	tap_clear(sim);
+	conn_open(x, &k);
+	assert_int_equal(k.connect_rc, 1);
+	n = tapir_tcp_send(k.c, big, sizeof(big), sim->now);
+	assert_true(n > 0 && n < (long)sizeof(big));
+	assert_int_equal(tapir_tcp_send(k.c, big, sizeof(big), sim->now), -EAGAIN);
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1), both_up, &k));
+	assert_int_equal(tap_get(sim, 1, 0)->len, n);
+	assert_int_equal(tapir_tcp_send(k.c, big, sizeof(big) - (size_t)n, sim->now),
+			 (long)sizeof(big) - n);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(k.s, big, sizeof(big), sim->now), (long)sizeof(big));
+	conn_close(&k);
+}
+
 /* A connect with a good cookie (4.2): "hello" goes in the SYN and both
  * ends are up within a second; the server then counts DATA_IN in all. */
 static void open_with_hello(struct fx *x, struct conn *k, uint64_t data_in)
@@ -401,6 +425,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_cookie_exchange, &tfo_opts),
 		FX_TEST(test_data_in_syn, &tfo_opts),
+		FX_TEST(test_syn_data_bound, &tfo_opts),
 		FX_TEST(test_key_rotation, &tfo_opts),
 		FX_TEST(test_server_off_fallback, &tfo_opts),
 		FX_TEST(test_pending_bound, &qlen1_opts),
