@@ -348,7 +348,7 @@ void *tapir_tcp_event_arg(const struct tapir_tcp *t) { return t->event_arg; }
 
 long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_time_t now)
 {
-	uint32_t room, n, syn = 0;
+	uint32_t room, n;
 	t->s->now = now;
 	if (t->hard_error)
 		return -t->hard_error;
@@ -358,10 +358,6 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 	case TAPIR_TCP_SYN_SENT:
 		if (t->tfo_defer) { /* RFC 7413 4.2: the SYN goes with this data */
 			t->tfo_defer = false;
-			/* and only what fits in it is taken now (as Linux's
-			 * non-blocking sendto): the rest waits for the
-			 * handshake, as any send does in SYN-SENT */
-			syn = tcp_tfo_syn_room(t);
 			break;
 		}
 		return -EAGAIN;
@@ -378,8 +374,6 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 	}
 	room = (uint32_t)tapir_tcp_writable(t); /* (TCP_NOTSENT_LOWAT's limit too) */
 	n = len < room ? (uint32_t)len : room;
-	if (syn && n > syn)
-		n = syn;
 	if (!n)
 		return len ? -EAGAIN : 0;
 	if (tcp_ring_get(t, &t->snd, t->snd.len + n) < 0)
@@ -389,6 +383,8 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 	tcp_output(t);
 	return n;
 }
+
+size_t tapir_tcp_syn_room(struct tapir_tcp *t) { return t->tfo_defer ? tcp_tfo_syn_room(t) : 0; }
 
 size_t tapir_tcp_readable(const struct tapir_tcp *t) { return t->rcv.len; }
 

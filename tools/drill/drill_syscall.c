@@ -374,6 +374,11 @@ bool call_write(struct call *c)
 	} else if (p->fastopen && tapir_tcp_state(c->f->t) == TAPIR_TCP_SYN_SENT) {
 		return false;
 	}
+	/* a non-blocking sendto(MSG_FASTOPEN) whose SYN goes now: what fits
+	 * in it (Linux's) */
+	if (p->fastopen && (c->f->nonblock || (flags & MSG_DONTWAIT)) &&
+	    tapir_tcp_syn_room(c->f->t) && p->left > tapir_tcp_syn_room(c->f->t))
+		p->left = tapir_tcp_syn_room(c->f->t);
 	while (p->left) {
 		size_t n = p->left < sizeof(zeros) ? p->left : sizeof(zeros);
 		long k = tapir_tcp_send(c->f->t, zeros, n, d->now);
