@@ -346,6 +346,10 @@ static ssize_t tcp_sendto_fastopen(struct sock *s, const void *buf, size_t len, 
 	    (r = tapir_tcp_setopt(s->tcp, TAPIR_TCP_FASTOPEN_CONNECT, 1)) < 0 ||
 	    (r = tcp_connect_wait(s, &addr, port)) < 0)
 		return r;
+	/* non-blocking with a cookie: only what the SYN carries (Linux's) */
+	if ((s->nonblock || (flags & MSG_DONTWAIT)) && tapir_tcp_syn_room(s->tcp) &&
+	    len > tapir_tcp_syn_room(s->tcp))
+		len = tapir_tcp_syn_room(s->tcp);
 	return tcp_send(s, buf, len, flags & ~MSG_FASTOPEN);
 }
 

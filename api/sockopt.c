@@ -115,8 +115,8 @@ int tapir_setsockopt(struct tapir_net *net, int fd, int level, int name, const v
 			if (v < 0)
 				return sock_leave_ret(s, -EINVAL);
 			if (s->tcp) {
-				/* buffers are sized at open: set these before
-				 * connect or listen (EISCONN after) */
+				/* taken at open, and after it for what is
+				 * queued next (socket(7)) */
 				r = tapir_tcp_setopt(s->tcp, name == SO_RCVBUF ? TAPIR_TCP_RCVBUF
 									: TAPIR_TCP_SNDBUF,
 						     v);

@@ -236,6 +236,20 @@ void tcp_tfo_syn_option(struct tapir_tcp *t, bool passive, struct tcp_tfo_opt *o
 	}
 }
 
+/* 4.2: no more than fits in one segment to the server, its MSS as cached,
+ * our options (up to 40 bytes) off it */
+static uint32_t tfo_syn_room(const struct tapir_tcp *t, const struct tcp_tfo_entry *e)
+{
+	uint32_t n = e->mss > 40 + 64 ? e->mss - 40u : TCP_DEFAULT_MSS - 40u;
+	return n > t->mss ? t->mss : n;
+}
+
+uint32_t tcp_tfo_syn_room(struct tapir_tcp *t)
+{
+	struct tcp_tfo_entry *e = tfo_cache_find(t->s, &t->raddr);
+	return e ? tfo_syn_room(t, e) : 0;
+}
+
 uint32_t tcp_tfo_syn_data(struct tapir_tcp *t)
 {
 	struct tcp_tfo_entry *e;
@@ -251,11 +265,7 @@ uint32_t tcp_tfo_syn_data(struct tapir_tcp *t)
 	if (!tfo_client_on(t) || t->backoff || !t->snd.len ||
 	    !(e = tfo_cache_find(t->s, &t->raddr)))
 		return 0;
-	/* 4.2: no more than fits in one segment to the server, its MSS as
-	 * cached, our options (up to 40 bytes) off it */
-	n = e->mss > 40 + 64 ? e->mss - 40u : TCP_DEFAULT_MSS - 40u;
-	if (n > t->mss)
-		n = t->mss;
+	n = tfo_syn_room(t, e);
 	if (n > t->snd.len)
 		n = t->snd.len;
 	t->tfo_syn_data = true;

@@ -274,7 +274,8 @@ struct tapir_tcp {
 	unsigned nooo;
 	struct tp_ring snd, rcv;
 	uint32_t sndbuf, rcvbuf;            /* sizes asked for; the rings' CAP is set at
-					     * open, their memory only while data is held */
+					     * open (and follows a later setopt), their
+					     * memory only while data is held */
 
 	/* RFC 6298 */
 	tapir_time_t srtt, rttvar, rto;
@@ -597,6 +598,7 @@ void tcp_tfo_forget(struct tapir_tcp *t);
 void tcp_tfo_syn_option(struct tapir_tcp *t, bool passive, struct tcp_tfo_opt *o);
 /* The data our SYN carries (a cookie is cached; not on a retransmission) */
 uint32_t tcp_tfo_syn_data(struct tapir_tcp *t);
+uint32_t tcp_tfo_syn_room(struct tapir_tcp *t); /* data a SYN to it may carry */
 /* A connect may send its SYN with the first data: a cookie is cached */
 bool tcp_tfo_may_defer(struct tapir_tcp *t);
 /* The SYN,ACK SEG answers our SYN: a cookie it carries is kept; what of

@@ -134,6 +134,25 @@ int tcp_buffers(struct tapir_tcp *t)
 	return 0;
 }
 
+/* A size set on an open connection (socket(7) allows it) applies to what
+ * is queued next: a send ring holding more than its new size takes no more
+ * until it drains below it (tapir_tcp_writable).  The receive ring keeps
+ * room for what it holds and for all of the window announced: the right
+ * edge never moves back (RFC 9293 3.8.6), so a smaller buffer takes effect
+ * as the application reads (tapir_tcp_recv calls this again). */
+static void tcp_buffers_resize(struct tapir_tcp *t, bool rcv)
+{
+	uint32_t floor;
+	if (!rcv) {
+		t->snd.cap = t->sndbuf;
+		return;
+	}
+	floor = t->rcv.len;
+	if (SEQ_GT(t->rcv_adv, t->rcv_nxt))
+		floor += t->rcv_adv - t->rcv_nxt;
+	t->rcv.cap = t->rcvbuf > floor ? t->rcvbuf : floor;
+}
+
 static void tcp_buffers_release(struct tapir_tcp *t)
 {
 	tcp_ring_put(t, &t->snd);
@@ -365,13 +384,16 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 	return n;
 }
 
+size_t tapir_tcp_syn_room(struct tapir_tcp *t) { return t->tfo_defer ? tcp_tfo_syn_room(t) : 0; }
+
 size_t tapir_tcp_readable(const struct tapir_tcp *t) { return t->rcv.len; }
 
 /* TCP_NOTSENT_LOWAT: what may still be written is the room in the buffer,
  * and with a low-water mark what keeps the bytes not yet sent below it */
 size_t tapir_tcp_writable(const struct tapir_tcp *t)
 {
-	uint32_t room = t->snd.cap - t->snd.len, sent = t->snd_nxt - t->snd_una, unsent;
+	/* (LEN may exceed CAP after a smaller SO_SNDBUF: tcp_buffers_resize) */
+	uint32_t room = t->snd.cap > t->snd.len ? t->snd.cap - t->snd.len : 0, sent = t->snd_nxt - t->snd_una, unsent;
 	if (!t->notsent_lowat)
 		return room;
 	if (t->state < TAPIR_TCP_ESTABLISHED)
@@ -392,6 +414,8 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 			ring_read_at(&t->rcv, 0, buf, n);
 		ring_consume(&t->rcv, n);
 		tcp_rcv_space_adjust(t, n);
+		if (t->rcv.cap > t->rcvbuf) /* a smaller SO_RCVBUF set since */
+			tcp_buffers_resize(t, true);
 		/* all read and nothing held beyond a hole: the memory goes
 		 * (but a tuned ring's: tcp_rcv_ring_keep) */
 		if (!t->rcv.len && !t->nooo && !tcp_rcv_ring_keep(t))
@@ -560,7 +584,9 @@ static int tcp_setopt_more(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 		t->tfo_client = v != 0;
 		return 0;
 	case TAPIR_TCP_NOTSENT_LOWAT:
-		t->notsent_lowat = v < 0 ? 0 : (uint32_t)v;
+		/* unsigned, as Linux's: 0xffffffff (-1) is "no limit" and
+		 * reads back as set */
+		t->notsent_lowat = (uint32_t)v;
 		return 0;
 	case TAPIR_TCP_NOOPT:
 	case TAPIR_TCP_KEEPINIT:
@@ -610,11 +636,11 @@ int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 	case TAPIR_TCP_SNDBUF:
 		if (v < 1024 || v > (1 << 30))
 			return -EINVAL;
-		if (t->snd.cap) /* rings are sized once, at open */
-			return -EISCONN;
 		*(opt == TAPIR_TCP_RCVBUF ? &t->rcvbuf : &t->sndbuf) = (uint32_t)v;
 		if (opt == TAPIR_TCP_RCVBUF) /* as Linux: a size chosen is kept */
 			t->rcv_auto = false;
+		if (t->snd.cap) /* open already: the rings follow */
+			tcp_buffers_resize(t, opt == TAPIR_TCP_RCVBUF);
 		return 0;
 	case TAPIR_TCP_MAXSEG:
 		if (v < 88 || v > 65495)

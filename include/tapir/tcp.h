@@ -86,6 +86,12 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 /* Bytes waiting to be read / sent-but-unacknowledged plus unsent. */
 size_t tapir_tcp_readable(const struct tapir_tcp *t);
 size_t tapir_tcp_writable(const struct tapir_tcp *t);
+/* After a connect that Fast Open let return at once (RFC 7413 4.2): the
+ * data the SYN the next send releases may carry (one segment); 0 when no
+ * SYN waits.  A non-blocking sendto(MSG_FASTOPEN) takes only this much, as
+ * Linux's; tapir_tcp_send itself takes all, the rest following the
+ * handshake. */
+size_t tapir_tcp_syn_room(struct tapir_tcp *t);
 
 #define TAPIR_SHUT_RD 0
 #define TAPIR_SHUT_WR 1

@@ -99,6 +99,17 @@ static void tfo_sendto(void **state)
 	assert_int_equal(errno, EISCONN);
 	tapir_close(p->a, c);
 
+	/* non-blocking, more than a segment: only what the SYN carries */
+	c = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(tapir_set_nonblock(p->a, c, true), 0);
+	{
+		static char big[5000];
+		ssize_t n = tapir_sendto(p->a, c, big, sizeof(big), MSG_FASTOPEN, SA(to), sizeof(to));
+		assert_true(n > 0 && n < (ssize_t)sizeof(big));
+		accept_read(p->b, l, ""); /* (off the listener's queue) */
+	}
+	tapir_close(p->a, c);
+
 	c = tapir_socket(p->a, AF_INET, SOCK_STREAM, 0);
 	assert_int_equal(tapir_setsockopt(p->a, c, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)), 0);
 	assert_int_equal(tapir_connect(p->a, c, SA(to), sizeof(to)), 0);

@@ -128,6 +128,29 @@ static void test_data_in_syn(void **state)
 	conn_close(&k);
 }
 
+/* 4.2: the SYN carries at most one segment of data, which
+ * tapir_tcp_syn_room tells before the send (a non-blocking
+ * sendto(MSG_FASTOPEN) takes that much); the rest follows the handshake */
+static void test_syn_data_bound(void **state)
+{
+	FX_VARS(state);
+	static char big[5000];
+	struct conn k;
+	size_t n;
+	tap_clear(sim);
+	conn_open(x, &k);
+	assert_int_equal(k.connect_rc, 1);
+	n = tapir_tcp_syn_room(k.c);
+	assert_true(n > 0 && n < sizeof(big));
+	assert_int_equal(tapir_tcp_send(k.c, big, sizeof(big), sim->now), (long)sizeof(big));
+	assert_int_equal(tapir_tcp_syn_room(k.c), 0); /* the SYN is gone */
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(1), both_up, &k));
+	assert_int_equal(tap_get(sim, 1, 0)->len, n);
+	sim_advance(sim, TAPIR_MS(100));
+	assert_int_equal(tapir_tcp_recv(k.s, big, sizeof(big), sim->now), (long)sizeof(big));
+	conn_close(&k);
+}
+
 /* A connect with a good cookie (4.2): "hello" goes in the SYN and both
  * ends are up within a second; the server then counts DATA_IN in all. */
 static void open_with_hello(struct fx *x, struct conn *k, uint64_t data_in)
@@ -302,6 +325,7 @@ static void test_notsent_lowat(void **state)
 {
 	FX_VARS(state);
 	static char big[1000];
+	int v;
 	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_NOTSENT_LOWAT, 16), 0);
 	assert_int_equal(tapir_tcp_writable(p->cli), 16);
 	/* in flight, then Nagle (RFC 1122 4.2.3.4) holds what follows */
@@ -321,6 +345,11 @@ static void test_notsent_lowat(void **state)
 	assert_true(tapir_tcp_events(p->cli) & TAPIR_EV_WRITE);
 	assert_true(p->cli_ev & TAPIR_EV_WRITE);
 	assert_int_equal(sim_read(sim, p->srv, big, sizeof(big)), (long)sizeof(big));
+	/* 0xffffffff: no limit, and read back as set (as Linux's) */
+	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_NOTSENT_LOWAT, -1), 0);
+	assert_int_equal(tapir_tcp_getopt(p->cli, TAPIR_TCP_NOTSENT_LOWAT, &v), 0);
+	assert_int_equal(v, -1);
+	assert_true(tapir_tcp_writable(p->cli) > 16);
 }
 
 /* ---- FreeBSD's TCP_NOOPT and TCP_KEEPINIT (tcp(4)) ---- */
@@ -395,6 +424,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_cookie_exchange, &tfo_opts),
 		FX_TEST(test_data_in_syn, &tfo_opts),
+		FX_TEST(test_syn_data_bound, &tfo_opts),
 		FX_TEST(test_key_rotation, &tfo_opts),
 		FX_TEST(test_server_off_fallback, &tfo_opts),
 		FX_TEST(test_pending_bound, &qlen1_opts),

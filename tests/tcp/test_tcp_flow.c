@@ -278,6 +278,41 @@ static bool send_more(void *arg)
 	return false;
 }
 
+/* socket(7): SO_SNDBUF and SO_RCVBUF set on an open connection apply to
+ * what is queued next; the receive window announced is not taken back
+ * (RFC 9293 3.8.6), a smaller buffer shows once the reader has read. */
+static void test_bufs_after_open(void **state)
+{
+	FX_VARS(state);
+	struct sender s = {.sim = sim, .total = 8192};
+	uint8_t buf[8192];
+	int v;
+	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_SNDBUF, 2048), 0);
+	assert_int_equal(tapir_tcp_getopt(p->cli, TAPIR_TCP_SNDBUF, &v), 0);
+	assert_int_equal(v, 2048);
+	assert_int_equal(tapir_tcp_writable(p->cli), 2048);
+	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_SNDBUF, 1 << 20), 0);
+	assert_int_equal(tapir_tcp_writable(p->cli), 1 << 20);
+	/* the receiver has announced 8192: all of it is still taken */
+	assert_int_equal(tapir_tcp_setopt(p->srv, TAPIR_TCP_RCVBUF, 1024), 0);
+	s.t = p->cli;
+	send_more(&s);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(tapir_tcp_readable(p->srv), 8192);
+	/* read: the next window is the new size's */
+	assert_int_equal(tapir_tcp_recv(p->srv, buf, sizeof(buf), sim->now), 8192);
+	sim_advance(sim, TAPIR_MS(10));
+	assert_int_equal(tap_last(sim, 0)->win, 1024);
+	s.total += 4096;
+	send_more(&s);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(tapir_tcp_readable(p->srv), 1024);
+	/* a send buffer made smaller than what it holds takes no more */
+	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_SNDBUF, 1024), 0);
+	assert_int_equal(tapir_tcp_writable(p->cli), 0);
+	assert_int_equal(tapir_tcp_send(p->cli, buf, 10, sim->now), -EAGAIN);
+}
+
 /* RFC 9293 3.8.6.2.2 (receiver SWS avoidance) and 3.8.6.1: a receiver
  * that does not read closes its window to 0; reading a little does not
  * reopen it (no update for less than min(MSS, buffer/2)); reading enough
@@ -428,6 +463,7 @@ int main(void)
 		FX_TEST_AT(test_ooo_reversed, fx_puppet, NULL),
 		FX_TEST_AT(test_ooo_shuffled, fx_puppet, NULL),
 		FX_TEST(test_zero_window_and_update, &rcvbuf_8k_opts),
+		FX_TEST(test_bufs_after_open, &rcvbuf_8k_opts),
 		FX_TEST(test_persist, &persist_opts),
 		FX_TEST_AT(test_sender_sws, fx_syn_sent, NULL),
 	};
