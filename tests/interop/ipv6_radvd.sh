@@ -81,11 +81,13 @@ wait "$RADVD" 2>/dev/null
 must_counts "$PCAP" \
 	"radvd's RAs with fd00:7::/64 and a router lifetime" \
 	"eth.src == $KMAC && icmpv6.type == 134 && ipv6.src == $KLL && icmpv6.nd.ra.router_lifetime > 0 && icmpv6.opt.prefix == fd00:7::" -ge 1 \
-	"router solicitations from tapir" \
-	"eth.src == $HOST_MAC && icmpv6.type == 133 && ipv6.dst == ff02::2" -ge 1 \
 	"DAD for the SLAAC address" \
 	"eth.src == $HOST_MAC && ipv6.src == :: && icmpv6.nd.ns.target_address == $WANT" -eq 1 \
 	"echo replies to $OFFLINK, to the router's MAC" \
 	"eth.src == $HOST_MAC && eth.dst == $KMAC && icmpv6.type == 129 && ipv6.src == $WANT && ipv6.dst == $OFFLINK" -eq 5
+# tapir's router solicitations: none when radvd's unsolicited RA came
+# within the first one's random delay (RFC 4861 6.3.7: a host stops
+# soliciting once it has an RA), so only reported
+log "router solicitations from tapir: $(pcap_counts "$PCAP" "eth.src == $HOST_MAC && icmpv6.type == 133 && ipv6.dst == ff02::2")"
 pcap_assert_clean "$PCAP" "$HOST_MAC"
 pass
