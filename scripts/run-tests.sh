@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-RELEASE_PEER_TESTS='^(interop\.(ping|udp|ipv6_ping|tcp_http|tcp_bulk|tcp_conns|tcp_ipv6|tcp_profiles)|run\.(run_curl|run_many|run_forward))$'
+RELEASE_PEER_TESTS='^(interop\.(ping|udp|ipv6_ping|tcp_http|tcp_bulk|tcp_conns|tcp_ipv6|tcp_profiles|scale_conns)|run\.(run_curl|run_many|run_forward))$'
 status=0
 echo "=== tests in build-asan"
 ctest --test-dir build-asan --output-on-failure -j2 || status=1
