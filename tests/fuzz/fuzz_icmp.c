@@ -28,16 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mlen = size - 1;
 	world_init(&w, W_TCP | W_UDP | W_ARP_PENDING);
 	if ((fl & 8) && mlen >= 8) {
-		unsigned back = (fl >> 4) & 7;
-		if (back < w.ntx) {
-			unsigned k = (w.ntx - 1 - back) % W_CAP_FRAMES;
-			q = w.last_tx[k] + 14;
-			qlen = w.last_tx_len[k] - 14;
-			/* RFC 1812 4.3.2.3: a router quotes up to 576 bytes in all */
-			if (qlen > 548)
-				qlen = 548;
+		/* RFC 1812 4.3.2.3: a router quotes up to 576 bytes in all */
+		q = w_sent_ip(&w, (fl >> 4) & 7, 548, &qlen);
+		if (q)
 			mlen = 8;
-		}
 	}
 	f = w_ip_frame_new((fl & 2) ? 0x0a000009u : W_PEER, (fl & 4) ? 0x0a0000ffu : W_US, 1,
 			   mlen + qlen, 7, 0, &n);

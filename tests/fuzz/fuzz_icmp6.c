@@ -57,16 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	world_init(&w, W_UDP);
 	ping_from_peer(&w);
 	if ((fl & 8) && mlen >= 8) {
-		unsigned back = (fl >> 4) & 7;
-		if (back < w.ntx) {
-			unsigned k = (w.ntx - 1 - back) % W_CAP_FRAMES;
-			q = w.last_tx[k] + 14;
-			qlen = w.last_tx_len[k] - 14;
-			/* RFC 4443 2.4 (c): an error quotes up to the minimum MTU, 1280 */
-			if (qlen > 1280 - 48)
-				qlen = 1280 - 48;
+		/* RFC 4443 2.4 (c): an error quotes up to the minimum MTU, 1280 */
+		q = w_sent_ip(&w, (fl >> 4) & 7, 1280 - 48, &qlen);
+		if (q)
 			mlen = 8;
-		}
 	}
 	f = w_ip6_frame_new((fl & 2) ? w_peer_ll : w_peer6, (fl & 4) ? all_nodes : w_us6, 58, 64,
 			    mlen + qlen, &n);

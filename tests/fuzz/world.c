@@ -352,6 +352,18 @@ void world_advance(struct world *w, tapir_time_t dt)
 	world_app(w);
 }
 
+const uint8_t *w_sent_ip(const struct world *w, unsigned back, size_t max, size_t *len)
+{
+	unsigned k;
+	if (back >= w->ntx)
+		return NULL;
+	k = (w->ntx - 1 - back) % W_CAP_FRAMES;
+	*len = w->last_tx_len[k] - 14;
+	if (*len > max)
+		*len = max;
+	return w->last_tx[k] + 14;
+}
+
 /* TSval of the newest TCP frame we sent, 0 if none */
 uint32_t w_last_tsval(const struct world *w)
 {

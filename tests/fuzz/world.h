@@ -135,6 +135,11 @@ void w_tcp_seqs(struct world *w, uint16_t lport, uint32_t raddr, uint16_t rport,
 /* TSval of the newest TCP frame the stack sent, 0 if none. */
 uint32_t w_last_tsval(const struct world *w);
 
+/* For an ICMP error to quote: the IP packet of the frame the stack sent
+ * BACK frames before its newest, at most MAX bytes of it (*len), or NULL
+ * when it has not sent that many. */
+const uint8_t *w_sent_ip(const struct world *w, unsigned back, size_t max, size_t *len);
+
 /* A DHCP reply (RFC 2131 2) from the peer as server (W_PEER, its id):
  * TYPE (RFC 2132 9.6) for transaction XID offering YIADDR/24 with the
  * peer as router and a lease of LEASE s, for our MAC; the message's
