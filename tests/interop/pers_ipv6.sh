@@ -147,20 +147,7 @@ must_counts "$PCAP" \
 # ---- slow-accept over IPv6: 200 connects overflow the backlog ----
 pers_host_start "${V6[@]}" --serve discard --personality slow-accept=3000
 rm -f "$WORK/go6"
-NSX_TIMEOUT=40 nsx "$PY" - "$A6" "$WORK/go6" >"$WORK/sa6.out" 2>&1 <<'PYEOF' &
-import os, socket, sys, time
-socks = []
-for i in range(200):
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setblocking(False)
-    s.connect_ex((sys.argv[1], 9))
-    socks.append(s)
-for i in range(300):  # held until the test has looked (at most 30 s)
-    if os.path.exists(sys.argv[2]):
-        break
-    time.sleep(0.1)
-print("held", len(socks))
-PYEOF
+NSX_TIMEOUT=40 nsx "$PY" "$LIB_DIR/hold_conns.py" "$A6" "$WORK/go6" >"$WORK/sa6.out" 2>&1 &
 CLIENT=$!
 full=$(wait_stat tcp_listen_overflows 1 100)
 tctl ss >"$WORK/ss6.out" || fail "tapir ss failed"

@@ -12,21 +12,7 @@ PCAP=$WORK/sa.pcap
 pers_host_start --pcap "$PCAP" --personality slow-accept=3000
 
 # 200 non-blocking connects at once, held open while we look
-NSX_TIMEOUT=40 nsx "$PY" - "$HOST_ADDR" "$WORK/go" >"$WORK/client.out" 2>&1 <<'PYEOF' &
-import os, select, socket, sys, time
-socks = []
-for i in range(200):
-    s = socket.socket()
-    s.setblocking(False)
-    s.connect_ex((sys.argv[1], 9))
-    socks.append(s)
-# wait (bounded) for the test to say it has looked
-for i in range(300):
-    if os.path.exists(sys.argv[2]):
-        break
-    time.sleep(0.1)
-print("held", len(socks))
-PYEOF
+NSX_TIMEOUT=40 nsx "$PY" "$LIB_DIR/hold_conns.py" "$HOST_ADDR" "$WORK/go" >"$WORK/client.out" 2>&1 &
 CLIENT=$!
 full=$(wait_stat tcp_listen_overflows 1 100)
 [[ $full -ge 1 ]] || fail "tcp_listen_overflows is 0: the backlog never overflowed"
