@@ -6,7 +6,8 @@
 # (expected-freebsd.txt, expected-freebsd-ipv6.txt: only what tapir does
 # not implement).  Each list names the scripts expected to FAIL or SKIP,
 # each with its reason.  Fails when a script not listed fails, or a
-# listed one now has another result (so the lists stay true).  Exit 77
+# listed one now has another result (so the lists stay true), or when an
+# IPv6 script does not PASS where its IPv4 twin does (twin_check).  Exit 77
 # (skipped) when the suite is not there.
 #
 # `run.sh mapped`: the IPv4 scripts only, under --profile freebsd, with
