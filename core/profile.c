@@ -11,6 +11,8 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.icmp_may_rst = 1,             /* RFC 1122 4.2.3.9 */
 		.keepidle_s = 7200,            /* RFC 1122 4.2.3.6: >= 2 hours */
 		.keepintvl_s = 75, .keepcnt = 9,
+		.uto_keepalive = 0,            /* RFC 5482 1: the user timeout bounds
+						* unacknowledged data; probes send none */
 		.rcvbuf = 65535,               /* the largest window without scaling */
 		.sndbuf = 131072,
 		.initial_window = 10,          /* RFC 6928 */
@@ -31,6 +33,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.keepidle_s = 7200,            /* tcp_keepalive_time */
 		.keepintvl_s = 75,             /* tcp_keepalive_intvl */
 		.keepcnt = 9,                  /* tcp_keepalive_probes */
+		.uto_keepalive = 1,            /* tcp(7) TCP_USER_TIMEOUT: "will override keepalive" */
 		.rcvbuf = 131072,              /* tcp_rmem[1] */
 		.sndbuf = 16384,               /* tcp_wmem[1] */
 		.initial_window = 10,          /* TCP_INIT_CWND */
@@ -58,6 +61,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.keepidle_s = 7200,            /* net.inet.tcp.keepidle (TCPTV_KEEP_IDLE) */
 		.keepintvl_s = 75,             /* net.inet.tcp.keepintvl (TCPTV_KEEPINTVL) */
 		.keepcnt = 8,                  /* net.inet.tcp.keepcnt (TCPTV_KEEPCNT) */
+		.uto_keepalive = 0,            /* tcp(4) has no TCP_USER_TIMEOUT */
 		.wscale_bufmax = 2097152,      /* kern.ipc.maxsockbuf (tcp_usr_connect) */
 		.rcvbuf = 65536,               /* net.inet.tcp.recvspace */
 		.sndbuf = 32768,               /* net.inet.tcp.sendspace */

@@ -196,6 +196,26 @@ static bool persist_timeout(struct tapir_tcp *t)
 	return true;
 }
 
+/* Keepalive's verdict, taken only when a probe is due.  RFC 1122 4.2.3.6:
+ * the connection is dead after KEEPCNT unanswered probes.  RFC 5482 1
+ * gives the user timeout no say here: it bounds transmitted data left
+ * unacknowledged, and a probe sends none (SND.NXT - 1).  The profile's
+ * uto_keepalive (Linux, tcp(7): the user timeout "will override keepalive
+ * to determine when to close a connection due to keepalive failure"):
+ * with a user timeout set, KEEPCNT does not count; the connection is dead
+ * once a probe went unanswered and the time since the peer last spoke has
+ * reached the user timeout, so it ends at the first probe time at or past
+ * that (keepidle + k * keepintvl, k >= 1), fewer or more probes than
+ * KEEPCNT.  With data unacknowledged or behind a zero window, the user
+ * timeout's own clock decides (rexmt_timeout, persist_timeout). */
+static bool keep_gives_up(const struct tapir_tcp *t)
+{
+	if (t->user_timeout_ms && t->s->cfg.profile.uto_keepalive)
+		return t->keep_probes > 0 && t->una_since == TAPIR_TIME_NEVER &&
+		       t->persist_since == TAPIR_TIME_NEVER && uto_expired(t, t->last_rx);
+	return t->keep_probes >= (unsigned)t->keepcnt;
+}
+
 static bool keep_timeout(struct tapir_tcp *t)
 {
 	t->t_keep = TAPIR_TIME_NEVER;
@@ -205,7 +225,7 @@ static bool keep_timeout(struct tapir_tcp *t)
 	}
 	if (t->state != TAPIR_TCP_ESTABLISHED && t->state != TAPIR_TCP_CLOSE_WAIT)
 		return true;
-	if (t->keep_probes >= (unsigned)t->keepcnt) {
+	if (keep_gives_up(t)) {
 		tcp_timeout_error(t);
 		return false;
 	}

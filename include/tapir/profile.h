@@ -83,6 +83,13 @@ struct tapir_profile {
 	uint8_t rack, tlp, prr;
 	/* keepalive defaults (RFC 1122 4.2.3.6: idle at least 2 hours) */
 	uint32_t keepidle_s, keepintvl_s, keepcnt;
+	/* with TCP_USER_TIMEOUT set, keepalive gives up by time, not by
+	 * KEEPCNT: at a probe's time, once a probe went unanswered and the
+	 * time since the last segment received has reached the user timeout
+	 * (Linux tcp(7): the user timeout "will override keepalive");
+	 * 0: KEEPCNT alone (RFC 1122 4.2.3.6), the user timeout bounding only
+	 * unacknowledged data (RFC 5482 1) */
+	uint8_t uto_keepalive;
 	/* the window scale offered covers this many bytes (the largest
 	 * buffer a socket may get), 0: the socket's own receive buffer
 	 * (RFC 7323 2.3 leaves it to the implementation) */

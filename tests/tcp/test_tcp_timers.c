@@ -519,6 +519,60 @@ static void test_keepalive_unanswered(void **state)
 	assert_int_equal(tapir_stats(sim->st[0])->tcp_conn_timeout, 1);
 }
 
+/* TCP_USER_TIMEOUT with keepalive (idle 10 s, interval 2 s, count 3),
+ * B's answers all lost.  rfc: the user timeout bounds unacknowledged data
+ * only (RFC 5482 1), KEEPCNT decides.  linux (profile uto_keepalive,
+ * tcp(7): the user timeout "will override keepalive"): at each probe time,
+ * once a probe went unanswered, the connection ends if the silence has
+ * reached the user timeout -- at the first probe time at or past it, with
+ * fewer or more probes than KEEPCNT.  With data unacknowledged the user
+ * timeout counts from its sending, as without keepalive. */
+struct uto_keep_case {
+	bool linux_profile;
+	unsigned uto_ms;
+	unsigned data_at_s; /* A sends a byte this long after the silence began; 0: none */
+	unsigned end_s;     /* ETIMEDOUT this long after the silence began */
+	size_t probes;      /* keepalive probes sent (no data case) */
+};
+
+static void linux_config(struct tapir_config *c) { tapir_config_profile(c, TAPIR_PROFILE_LINUX); }
+
+#define UTO_KEEP(name, linux_p, uto, data, end, n)                                                  \
+	FX_CASE(name, test_uto_keepalive,                                                           \
+		(&(const struct fx_opts){.config = (linux_p) ? linux_config : NULL,              \
+					 .cli_setup = set_keepalive,                                \
+					 .drop = drop_tcp_to,                                       \
+					 .knob = -1,                                                \
+					 .arg = &(const struct uto_keep_case){linux_p, uto, data, end, n}}))
+
+static void test_uto_keepalive(void **state)
+{
+	FX_VARS(state);
+	const struct uto_keep_case *c = x->arg;
+	tapir_time_t last;
+	size_t probes = 0;
+	assert_int_equal(tapir_tcp_setopt(p->cli, TAPIR_TCP_USER_TIMEOUT, (int)c->uto_ms), 0);
+	sim_advance(sim, TAPIR_MS(1));
+	last = last_rx_by_a(sim);
+	x->knob = 0; /* B's answers are lost */
+	tap_clear(sim);
+	if (c->data_at_s) {
+		sim_advance(sim, last + TAPIR_SEC(c->data_at_s) - sim->now);
+		assert_int_equal(tapir_tcp_send(p->cli, "x", 1, sim->now), 1);
+	}
+	assert_true(sim_run(sim, sim->now + TAPIR_SEC(100), is_closed, p->cli));
+	assert_int_equal(tapir_tcp_error(p->cli), ETIMEDOUT);
+	assert_int_equal(sim->now, last + TAPIR_SEC(c->end_s));
+	if (c->data_at_s)
+		return;
+	for (size_t k = 0; k < tap_n(sim, 1); k++, probes++) {
+		const struct tseg *probe = tap_get(sim, 1, k);
+		assert_int_equal(probe->flags, TAPIR_TH_ACK);
+		assert_int_equal(probe->t - x->lp.delay_us, last + TAPIR_SEC(10 + 2 * k));
+	}
+	assert_int_equal(probes, c->probes);
+}
+
 /* RFC 1122 4.2.3.2 / RFC 5681 4.2: one small segment is ACKed after the
  * delayed-ACK time (tcp_delack_us, well under 500 ms), not at once. */
 static void test_delayed_ack_one_segment(void **state)
@@ -597,8 +651,6 @@ static void test_quickack(void **state)
 	sim_advance(sim, TAPIR_SEC(2)); /* idle for more than an RTO */
 	assert_int_equal(lone_ack_delay(x), 100);
 }
-
-static void linux_config(struct tapir_config *c) { tapir_config_profile(c, TAPIR_PROFILE_LINUX); }
 
 static const struct fx_opts linux_opts = {.config = linux_config};
 
@@ -706,6 +758,14 @@ int main(void)
 		FX_TEST(test_user_timeout_zero_window, &utimeout_zero_window_opts),
 		FX_TEST(test_keepalive_answered, &keepalive_opts),
 		FX_TEST(test_keepalive_unanswered, &keepalive_lossy_opts),
+		UTO_KEEP("test_uto_keepalive_rfc_short", false, 5000, 0, 16, 3),
+		UTO_KEEP("test_uto_keepalive_rfc_long", false, 20000, 0, 16, 3),
+		UTO_KEEP("test_uto_keepalive_linux_none", true, 0, 0, 16, 3),
+		UTO_KEEP("test_uto_keepalive_linux_short", true, 5000, 0, 12, 1),
+		UTO_KEEP("test_uto_keepalive_linux_at_probe", true, 14000, 0, 14, 2),
+		UTO_KEEP("test_uto_keepalive_linux_past_probe", true, 14001, 0, 16, 3),
+		UTO_KEEP("test_uto_keepalive_linux_long", true, 20000, 0, 20, 5),
+		UTO_KEEP("test_uto_keepalive_linux_data", true, 5000, 9, 14, 0),
 		FX_TEST(test_delayed_ack_one_segment, &fx_with_options),
 		FX_TEST(test_delayed_ack_two_segments, NULL),
 		FX_TEST(test_quickack, &quickack_opts),

@@ -15,7 +15,8 @@
 	X(fin_on_ack) X(rst_closing_reset) X(tw_ack_segments) X(old_fin_ack) X(rcvbuf_mss)    \
 	X(listen_synack_drop) X(options_bsd) X(keepidle_s) X(keepintvl_s) X(keepcnt) X(rcvbuf) \
 	X(sndbuf) X(initial_window) X(rto_initial_us) X(rto_min_us) X(rto_slop_us)             \
-	X(syn_retries) X(delack_us) X(quickack) X(rack) X(tlp) X(prr) X(fastopen) X(keepinit_s)
+	X(syn_retries) X(delack_us) X(quickack) X(rack) X(tlp) X(prr) X(fastopen) X(keepinit_s)    \
+	X(uto_keepalive)
 
 static void check_table(const struct tapir_profile *want)
 {
@@ -37,7 +38,7 @@ static const struct tapir_profile want_tables[] = {
 	{.id = TAPIR_PROFILE_LINUX, .icmp_may_rst = 1, .rack = 1, .tlp = 1, .prr = 1, .keepidle_s = 7200, .keepintvl_s = 75,
 	 .keepcnt = 9, .rcvbuf = 131072, .sndbuf = 16384, .initial_window = 10,
 	 .rto_initial_us = TAPIR_SEC(1), .rto_min_us = TAPIR_MS(200), .syn_retries = 6,
-	 .delack_us = TAPIR_MS(40), .quickack = 1, .fastopen = 1},
+	 .delack_us = TAPIR_MS(40), .quickack = 1, .fastopen = 1, .uto_keepalive = 1},
 	{.id = TAPIR_PROFILE_FREEBSD, .icmp_may_rst = 1, .icmp_bsd_hard = 1, .fin_on_ack = 1,
 	 .rst_closing_reset = 1, .tw_ack_segments = 1, .old_fin_ack = 1, .rcvbuf_mss = 1, .listen_synack_drop = 1,
 	 .options_bsd = 1, .keepidle_s = 7200, .keepintvl_s = 75, .keepcnt = 8, .rcvbuf = 65536,
