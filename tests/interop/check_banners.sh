@@ -59,7 +59,7 @@ CN_PIDS+=($!)
 cn_listen "$CN_T_ADDR:6000"
 for p in 8080 2222 7777 8443; do # (the others' listen sockets)
 	for ((i = 0; i < 100; i++)); do
-		tx ss -Hltn "sport = :$p" | grep -q LISTEN && break
+		tx ss -Hltn "sport = :$p" | has LISTEN && break
 		sleep 0.1
 	done
 done

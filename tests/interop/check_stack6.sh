@@ -40,7 +40,7 @@ CN_PIDS+=($!)
 cn_listen "[::]:6000"
 for p in 8080 2222 8443; do
 	for ((i = 0; i < 100; i++)); do
-		tx ss -Hltn "sport = :$p" | grep -q LISTEN && break
+		tx ss -Hltn "sport = :$p" | has LISTEN && break
 		sleep 0.1
 	done
 done

@@ -26,11 +26,11 @@ timeout -k 5 300 ip netns exec "$NS_T" "$PY" "$LIB_DIR/check_udp_serve.py" "$T" 
 	7:echo 123:ntp 137:nbstat 161:snmp 40001:silent >"$WORK/serve.out" 2>&1 &
 CN_PIDS+=($!)
 for ((i = 0; i < 100; i++)); do
-	grep -q '^ready' "$WORK/serve.out" && tx ss -uln | grep -q "$T:53 " && break
+	grep -q '^ready' "$WORK/serve.out" && tx ss -uln | has "$T:53 " && break
 	sleep 0.1
 done
 grep -q '^ready' "$WORK/serve.out" || fail "UDP services did not start: $(cat "$WORK/serve.out")"
-tx ss -uln | grep -q "$T:53 " || fail "dnsmasq did not start: $(cat "$WORK/dnsmasq.err")"
+tx ss -uln | has "$T:53 " || fail "dnsmasq did not start: $(cat "$WORK/dnsmasq.err")"
 cn_nft_filter tapir_udp udp 40002 40003
 
 PORTS="1-200,40001-40003"
@@ -52,7 +52,7 @@ awk '$3 != "closed" { print $1, $2, $3 }' "$WORK/udp.out" | sort | diff -u "$WOR
 n=$(awk '$3 == "closed"' "$WORK/udp.out" | wc -l)
 [[ $n -eq $((NPORTS - 8)) ]] || fail "--udp: $n closed ports, not $((NPORTS - 8))"
 log "--udp as nobody: 5 open, 2 open|filtered, 1 filtered, $n closed"
-grep -E ' (ntp|snmp|nbstat|echo) ' "$WORK/serve.out" | grep -q ignored &&
+grep -E ' (ntp|snmp|nbstat|echo) ' "$WORK/serve.out" | has ignored &&
 	fail "a service got a probe it did not take for its protocol: $(grep ignored "$WORK/serve.out" | head -n 3)"
 # tshark's dissectors read the probes as requests of their protocols
 P=$WORK/udp.pcap S="ip.src == $CN_S_ADDR"

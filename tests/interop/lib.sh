@@ -15,6 +15,10 @@
 # Exit codes: 0 pass, 1 fail, 77 skip.  The binary is $TAPIR (default
 # build/tapir, relative to the repository's top).
 set -uo pipefail
+# has [GREP ARGS] PATTERN: grep -q that reads all its input.  Under pipefail
+# `cmd | has X` fails when grep exits at the first match and cmd, still
+# writing, dies of SIGPIPE (seen with `ip addr show` on a loaded machine).
+has() { grep "$@" >/dev/null; }
 
 TEST_NAME=$(basename "$0" .sh)
 LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

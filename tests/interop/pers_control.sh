@@ -16,7 +16,7 @@ pers_host_start
 
 # ---- ss ----
 tctl ss >"$WORK/ss0" || fail "tapir ss failed"
-head -n 1 "$WORK/ss0" | grep -q '^State .*Recv-Q .*Send-Q .*Local .*Peer .*cwnd .*srtt_ms .*rto_ms' ||
+head -n 1 "$WORK/ss0" | has '^State .*Recv-Q .*Send-Q .*Local .*Peer .*cwnd .*srtt_ms .*rto_ms' ||
 	fail "tapir ss: no header: $(head -n 1 "$WORK/ss0")"
 for p in 7 9 13 19; do
 	grep -q "^LISTEN .* 0.0.0.0:$p " "$WORK/ss0" || fail "tapir ss: no listener on $p: $(cat "$WORK/ss0")"

@@ -69,7 +69,7 @@ log "--iface with an address of its own: ping, echo, its own MAC"
 NSX_TIMEOUT=60 nsx "$TAPIR" run --iface vA --addr 10.78.0.9/24 -- curl -sf --max-time 20 \
 	"http://$B_ADDR:8080/b.txt" >"$WORK/run0.out" 2>"$WORK/run0.err" || fail "run --iface: $(cat "$WORK/run0.err")"
 cmp -s "$WORK/run0.out" "$WORK/kernelB/b.txt" || fail "run --iface: not B's file"
-nsb ss -tan | grep -q "$B_ADDR:8080 *10.78.0.9:" || fail "run --iface: B saw no connection from 10.78.0.9: $(nsb ss -tan)"
+nsb ss -tan | has "$B_ADDR:8080 *10.78.0.9:" || fail "run --iface: B saw no connection from 10.78.0.9: $(nsb ss -tan)"
 [[ "$(nsx nft list ruleset)" == "$RULES0" ]] || fail "run --iface without --shared-addr touched nftables"
 log "run --iface with an address of its own: curl fetched B's file from 10.78.0.9"
 

@@ -115,10 +115,10 @@ A6B=fd00:78::5 A6T=fd00:78::9
 nsx ip addr add "$A6B/64" dev vA nodad || fail "a second address on vA"
 # ::9 stays tentative: duplicate address detection with 1000 solicitations
 nsx sysctl -qw net.ipv6.conf.vA.dad_transmits=1000 && nsx ip addr add "$A6T/64" dev vA || fail "::9"
-nsx ip -6 addr show dev vA | grep -q "$A6T/64 scope global tentative" || fail "::9 is not tentative: $(nsx ip -6 addr show dev vA)"
+nsx ip -6 addr show dev vA | has "$A6T/64 scope global tentative" || fail "::9 is not tentative: $(nsx ip -6 addr show dev vA)"
 shared_start --serve "http=$WORK/tapir" --shared-addr6 "$A6B"
 grep -q "^ready iface=vA addr=$A_ADDR/24 .*addr=$A6B/64 .*shared=vA" "$HOST_OUT" || fail "--shared-addr6 $A6B: ready line $(cat "$HOST_OUT")"
-nsx nft list table inet "tapir_$HOST_PID" | grep -q "ip6 daddr $A6B .*drop" || fail "--shared-addr6: the guard is not for $A6B"
+nsx nft list table inet "tapir_$HOST_PID" | has "ip6 daddr $A6B .*drop" || fail "--shared-addr6: the guard is not for $A6B"
 nsb curl -gsf --max-time 10 -o "$WORK/got6b" "http://[$A6B]/t.bin" && cmp -s "$WORK/got6b" "$WORK/tapir/t.bin" ||
 	fail "B cannot fetch tapir's file from [$A6B]"
 nsb curl -gs --max-time 3 -o /dev/null "http://[$A6]/t.bin" && fail "[$A6]:80 answers: tapir took $A6 too"

@@ -40,7 +40,7 @@ ex() {
 wait_listen() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		nsx ss -Hltn "sport = :$1" | grep -q . && return 0
+		nsx ss -Hltn "sport = :$1" | has . && return 0
 		sleep 0.1
 	done
 	fail "nothing listens on port $1 after 10 s"

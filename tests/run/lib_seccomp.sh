@@ -17,7 +17,7 @@ RUN_PID=""
 
 seccomp_setup() {
 	require_root "$@"
-	"$TAPIR" run --help 2>&1 | grep -q -- '--no-seccomp' || skip "tapir run has no seccomp"
+	"$TAPIR" run --help 2>&1 | has -- '--no-seccomp' || skip "tapir run has no seccomp"
 	ns_create
 	WWW=$WORK/www
 	mkdir -p "$WWW"

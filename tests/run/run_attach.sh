@@ -32,7 +32,7 @@ for i in 1 2 3; do
 done
 log "three clients, 1 MB each over $HOST_ADDR, byte-exact"
 nsx "$TAPIR" ss --control "$WORK/ctl" >"$WORK/ss.out" 2>&1 || fail "tapir ss: $(cat "$WORK/ss.out")"
-grep 'LISTEN' "$WORK/ss.out" | grep -q ':9100 ' || fail "no listener on 9100 in tapir ss: $(cat "$WORK/ss.out")"
+grep 'LISTEN' "$WORK/ss.out" | has ':9100 ' || fail "no listener on 9100 in tapir ss: $(cat "$WORK/ss.out")"
 a=$HOST_ADDR
 n=$(grep ESTAB "$WORK/ss.out" | grep -cE " $a:9100 +$a:[0-9]+ ")
 [[ $n -eq 3 ]] || fail "$n accepted connections over $a in tapir ss, not 3: $(cat "$WORK/ss.out")"
@@ -68,8 +68,8 @@ grep -q connected "$WORK/kcli.out" || fail "the attached client did not connect 
 nsx curl -sS -m 20 -o "$WORK/got.bin" "http://$HOST_ADDR:8080/f.bin" || fail "curl: exit $?"
 cmp -s "$WORK/www/f.bin" "$WORK/got.bin" || fail "the body differs"
 nsx "$TAPIR" ss --control "$WORK/ctl" >"$WORK/ss.out" 2>&1 || fail "tapir ss: $(cat "$WORK/ss.out")"
-grep -E 'LISTEN' "$WORK/ss.out" | grep -q ':8080' || fail "no listener on 8080 in tapir ss: $(cat "$WORK/ss.out")"
-grep -E 'ESTAB' "$WORK/ss.out" | grep -q "$PEER_ADDR:9000" ||
+grep -E 'LISTEN' "$WORK/ss.out" | has ':8080' || fail "no listener on 8080 in tapir ss: $(cat "$WORK/ss.out")"
+grep -E 'ESTAB' "$WORK/ss.out" | has "$PEER_ADDR:9000" ||
 	fail "no connection to $PEER_ADDR:9000 in tapir ss: $(cat "$WORK/ss.out")"
 
 nsx "$TAPIR" run --attach "$WORK/nothing" -- true 2>"$WORK/noattach.err"

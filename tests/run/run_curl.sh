@@ -19,8 +19,8 @@ head -c $((SIZE_MB * 1048576)) /dev/urandom >"$WORK/www/f.bin"
 want=$(sha256sum <"$WORK/www/f.bin" | cut -d' ' -f1)
 ip netns exec "$NS" timeout 200 python3 -m http.server 8000 --bind 0.0.0.0 \
 	--directory "$WORK/www" >"$WORK/http.log" 2>&1 &
-for _ in $(seq 100); do nsx ss -Htln | grep -q ':8000 ' && break; sleep 0.1; done
-nsx ss -Htln | grep -q ':8000 ' || fail "python's http.server does not listen"
+for _ in $(seq 100); do nsx ss -Htln | has ':8000 ' && break; sleep 0.1; done
+nsx ss -Htln | has ':8000 ' || fail "python's http.server does not listen"
 
 # curl starts once the capture is on (tp0 exists only once tapir run made it)
 NSX_TIMEOUT=200 run_bg fetch "${RUN_LINK[@]}" --personality "ttl=$TTL" -- sh -c \
@@ -41,7 +41,7 @@ seen=0
 while kill -0 "$RUN_PID" 2>/dev/null; do
 	nsx ss -Htanp >"$WORK/ss.now" 2>&1
 	grep -q 'curl' "$WORK/ss.now" && { cp "$WORK/ss.now" "$WORK/ss.bad"; fail "a kernel socket of curl's: $(grep curl "$WORK/ss.now")"; }
-	grep -E "^ESTAB.*$PEER_ADDR:8000 +$HOST_ADDR:" "$WORK/ss.now" | grep -q python && seen=$((seen + 1))
+	grep -E "^ESTAB.*$PEER_ADDR:8000 +$HOST_ADDR:" "$WORK/ss.now" | has python && seen=$((seen + 1))
 	sleep 0.2
 done
 wait "$RUN_PID" || fail "tapir run curl: exit $? ($(tail -3 "$WORK/fetch.err"))"

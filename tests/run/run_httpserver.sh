@@ -32,7 +32,7 @@ for round in 1 2 3; do
 	done
 done
 # no kernel TCP socket serves 8080 in the namespace: tapir does
-nsx ss -Htln | grep -q ':8080 ' && fail "a kernel socket listens on 8080"
+nsx ss -Htln | has ':8080 ' && fail "a kernel socket listens on 8080"
 
 kill -TERM "$(pgrep -P "$RUN_PID" -f 'tapir run' | head -1)" 2>/dev/null || kill -TERM "$RUN_PID"
 wait "$RUN_PID"

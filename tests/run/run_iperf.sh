@@ -83,10 +83,10 @@ for rev in 0 1; do
 		>"$WORK/ksrv$rev.json" 2>"$WORK/ksrv$rev.err" &
 	KSRV=$!
 	for _ in $(seq 100); do
-		nsx ss -Htln | grep -q ":$port " && break
+		nsx ss -Htln | has ":$port " && break
 		sleep 0.1
 	done
-	nsx ss -Htln | grep -q ":$port " || fail "$name: the kernel's iperf3 does not listen"
+	nsx ss -Htln | has ":$port " || fail "$name: the kernel's iperf3 does not listen"
 	run_fg "${RUN_LINK[@]}" -- iperf3 -c "$PEER_ADDR" -p "$port" -t 2 -J "${flags[@]}" \
 		>"$WORK/tcli$rev.json" 2>"$WORK/tcli$rev.err" ||
 		fail "$name: iperf3 -c under tapir run exit $? ($(sums "$WORK/tcli$rev.json"); $(tail -3 "$WORK/tcli$rev.err"))"

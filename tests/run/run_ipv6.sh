@@ -59,8 +59,8 @@ must_count "IPv4 SYN,ACK from tapir" "$WORK/srv.pcap" \
 # ---- tapir as the IPv6 client ----
 ip netns exec "$NS" timeout 200 python3 -m http.server --bind :: --directory "$WORK/www" 8001 \
 	>"$WORK/khttp.log" 2>&1 &
-for _ in $(seq 100); do nsx ss -Htln | grep -q ':8001 ' && break; sleep 0.1; done
-nsx ss -Htln | grep -q ':8001 ' || fail "the kernel's http.server does not listen"
+for _ in $(seq 100); do nsx ss -Htln | has ':8001 ' && break; sleep 0.1; done
+nsx ss -Htln | has ':8001 ' || fail "the kernel's http.server does not listen"
 run_fg "${LINK6[@]}" -- curl -sS -g -m 20 -o "$WORK/gotc" "http://[$K6]:8001/file" 2>"$WORK/cli.err" ||
 	fail "curl under tapir run over IPv6: $(cat "$WORK/cli.err")"
 cmp -s "$WORK/www/file" "$WORK/gotc" || fail "the body fetched by tapir over IPv6 differs"
@@ -113,7 +113,7 @@ for dst in ("$K6", "::ffff:$PEER_ADDR"):
     print(d.decode(), "via", a[0], a[1])
 EOF
 ip netns exec "$NS" timeout 200 python3 "$WORK/uecho.py" >"$WORK/uecho.log" 2>&1 &
-for _ in $(seq 100); do nsx ss -Huln | grep -q ':9000 ' && break; sleep 0.1; done
+for _ in $(seq 100); do nsx ss -Huln | has ':9000 ' && break; sleep 0.1; done
 run_fg "${LINK6[@]}" -- python3 "$WORK/ucli.py" >"$WORK/ucli.out" 2>&1 || fail "ucli.py: $(cat "$WORK/ucli.out")"
 cat "$WORK/ucli.out"
 grep -qx "ping from $A6 via $K6 9000" "$WORK/ucli.out" || fail "UDP over IPv6"

@@ -18,7 +18,7 @@ head -c 300000 /dev/urandom >"$WORK/www/f.bin"
 run_bg http --attach "$WORK/ctl" -- python3 -m http.server 8080 --bind 0.0.0.0 --directory "$WORK/www"
 run_bg http2 --attach "$WORK/ctl" -- python3 -m http.server 8081 --bind 127.0.0.1 --directory "$WORK/www"
 for _ in $(seq 100); do
-	nsx "$TAPIR" ss --control "$WORK/ctl" 2>/dev/null | grep LISTEN | grep -q ':8081' && break
+	nsx "$TAPIR" ss --control "$WORK/ctl" 2>/dev/null | grep LISTEN | has ':8081' && break
 	sleep 0.1
 done
 for port in 8080 8081; do
@@ -44,9 +44,9 @@ for _ in $(seq 100); do grep -q connected "$WORK/hold.out" && break; sleep 0.1; 
 grep -q '^connected 127.0.0.1$' "$WORK/hold.out" ||
 	fail "the held client: $(cat "$WORK/hold.out") $(tail -3 "$WORK/hold.err")"
 nsx "$TAPIR" ss --control "$WORK/ctl" >"$WORK/ss.out" 2>&1 || fail "tapir ss: $(cat "$WORK/ss.out")"
-grep ESTAB "$WORK/ss.out" | grep -qE ' 127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:8080 ' ||
+grep ESTAB "$WORK/ss.out" | has -E ' 127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:8080 ' ||
 	fail "no client connection 127.0.0.1 -> 127.0.0.1:8080 in tapir ss: $(cat "$WORK/ss.out")"
-grep ESTAB "$WORK/ss.out" | grep -qE ' 127\.0\.0\.1:8080 +127\.0\.0\.1:[0-9]+ ' ||
+grep ESTAB "$WORK/ss.out" | has -E ' 127\.0\.0\.1:8080 +127\.0\.0\.1:[0-9]+ ' ||
 	fail "no accepted connection on 127.0.0.1:8080 in tapir ss: $(cat "$WORK/ss.out")"
 nsx ss -Htuan >"$WORK/kss.out" 2>&1 || fail "ss: $(cat "$WORK/kss.out")"
 if grep -E ':808[01]\b' "$WORK/kss.out"; then

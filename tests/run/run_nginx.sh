@@ -91,7 +91,7 @@ n200=$(awk '$2 == 200' "$WORK/access.log" | wc -l)
 [[ $n200 -eq $NREQ ]] || fail "nginx logged $n200 answers 200, not $NREQ"
 log "answers by worker (pid count): $(awk '{ print $1 }' "$WORK/access.log" | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')"
 # no kernel TCP socket serves the port in the namespace: tapir does
-nsx ss -Htln | grep -q ":$PORT " && fail "a kernel socket listens on $PORT"
+nsx ss -Htln | has ":$PORT " && fail "a kernel socket listens on $PORT"
 stop_run load
 grep -E '\[(alert|emerg|crit)\]' "$WORK/error.log" && fail "nginx logged alerts (above)"
 

@@ -7,7 +7,7 @@ source "$(dirname "$0")/../interop/lib.sh"
 require_root python3
 PROG=${RUNBIN:-$REPO_DIR/build/tests/run}/prog_sockapi
 [[ -x $PROG ]] || fail "no $PROG (set RUNBIN)"
-"$TAPIR" run --help 2>&1 | grep -q "unknown command 'run'" && skip "this tapir has no 'run' subcommand yet"
+"$TAPIR" run --help 2>&1 | has "unknown command 'run'" && skip "this tapir has no 'run' subcommand yet"
 
 ns_create
 # the peer listens on every address: 127.0.0.1 for the reference run,

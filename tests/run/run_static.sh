@@ -9,7 +9,7 @@
 source "$(dirname "$0")/lib_seccomp.sh"
 BB=/bin/busybox
 seccomp_setup curl python3 ss file
-file -L "$BB" 2>/dev/null | grep -q 'statically linked' || skip "$BB is not busybox-static"
+file -L "$BB" 2>/dev/null | has 'statically linked' || skip "$BB is not busybox-static"
 kernel_http 8000
 
 log "busybox wget (static) under tapir run"
