@@ -140,6 +140,7 @@ struct tp_addr6 {
 	bool stable;                /* RFC 7217 identifier (iid.c): a DAD conflict
 				     * forms the next one */
 	uint8_t dad_counter;        /* RFC 7217 5 DAD_Counter */
+	tapir_time_t last_defend;   /* addr_conflict's (nd.c): the time + 1 */
 	tapir_time_t dad_at;        /* the next one, or the end of DAD */
 	/* RFC 4862 5.5.4: preferred and valid lifetimes' ends (0: forever) */
 	tapir_time_t preferred_until, valid_until;
@@ -155,6 +156,7 @@ struct tp_iface {
 	uint8_t announces_left;     /* RFC 5227 ANNOUNCE_NUM */
 	tapir_time_t announce_at;
 	tapir_time_t last_defend;   /* RFC 5227 2.4 (b) DEFEND_INTERVAL */
+#define DEFEND_INTERVAL TAPIR_SEC(10) /* RFC 5227 1.1 (IPv4; nd.c's IPv6 too) */
 	/* IPv6 (nd.c): a6[0] is the link-local address once enabled */
 	bool v6;
 	struct tp_addr6 a6[TAPIR_IPV6_ADDRS];

@@ -87,5 +87,6 @@ bool iid_retry(const struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
 		return false;
 	memcpy(a->a, next, 16);
 	a->dad_counter = (uint8_t)c;
+	a->last_defend = 0;
 	return true;
 }

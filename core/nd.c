@@ -475,6 +475,23 @@ static int nd_ns_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 
 static void nd_router_forget(struct tapir_stack *s, const uint8_t *ip);
 
+/* RFC 4862 5.4.4: another node advertises an address already ours, a
+ * duplicate that DAD missed; what then is left open.  As RFC 5227 2.4 (b)
+ * for IPv4: defend it once (our advertisement, Override set, puts our MAC
+ * back in the neighbors' caches), and if it is claimed again within
+ * DEFEND_INTERVAL, give it up (5.4.5; an RFC 7217 one is formed anew). */
+static void addr_conflict(struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
+{
+	STAT(s, nd_conflicts);
+	/* last_defend is the time plus one: 0 is "never" at time 0 too */
+	if (a->last_defend && s->now + 1 < a->last_defend + DEFEND_INTERVAL) {
+		dad_fail(s, ifindex, a, "claimed again after our defence");
+		return;
+	}
+	a->last_defend = s->now + 1;
+	nd_send_na(s, ifindex, a->a, tp_ip6_all_nodes, TAPIR_ND_NA_OVERRIDE);
+}
+
 /* RFC 4861 7.2.5: what an advertisement changes in the cache. */
 static int nd_na_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, const uint8_t *m,
 		       size_t mlen)
@@ -501,8 +518,8 @@ static int nd_na_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 		struct tp_addr6 *ad = &s->ifaces[ifindex].a6[k];
 		if (ad->state == TAPIR_ADDR6_TENTATIVE)
 			dad_fail(s, ifindex, ad, "advertised by another node"); /* RFC 4862 5.4.4 */
-		else
-			STAT(s, nd_conflicts);
+		else if (!tlla || memcmp(tlla + 2, s->ifaces[ifindex].mac, 6))
+			addr_conflict(s, ifindex, ad);
 		return TP_OK;
 	}
 	if (!(e = nd_find(s, target)))

@@ -596,6 +596,34 @@ static void test_two_stacks(void **state)
 	tapir_memlink_free(t.m);
 }
 
+/* RFC 4862 5.4.4: another node advertises an address already ours (from
+ * that address): as RFC 5227 2.4 (b), defended once (our NA, Override
+ * set), given up when claimed again within DEFEND_INTERVAL (10 s) */
+static void test_later_conflict(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t *m;
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_US, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(fx_st(f)->nd_conflicts, 0); /* our own MAC: no claim */
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_non_null(cap_last_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT, &m, NULL));
+	assert_memory_equal(m + 8, IP6_US, 16);
+	assert_int_equal(m[4], TAPIR_ND_NA_OVERRIDE);
+	fx_advance(f, TAPIR_SEC(11));
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT), 2);
+	fx_advance(f, TAPIR_SEC(9));
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_DUPLICATE);
+	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT), 2);
+	assert_int_equal(fx_st(f)->nd_conflicts, 3);
+	assert_int_equal(fx_st(f)->nd_dad_failed, 1);
+	/* anything else from our own address is still refused */
+	fx_expect_drop(f, FR, ns_frame(LL_US, sn(LL_PEER), LL_PEER, 255), ip6_bad_source);
+}
+
 /* ---- RFC 7217 stable interface identifiers (core/iid.c) ---- */
 
 #define SECRET_A 0x0123456789abcdefull
@@ -778,7 +806,7 @@ int main(void)
 		       test_resolve, test_resolve_fails, test_states, test_override,
 		       test_cache_bound, test_router_advert, test_router_configured, test_mld_query,
 		       test_router_mtu,
-		       test_slaac, test_slaac_bounds) |
+		       test_slaac, test_slaac_bounds, test_later_conflict) |
 	       CMT_RUN(fx_setup, fx_teardown, test_link_local_and_dad, test_router_solicit,
 		       test_router_solicit_answered) |
 	       CMT_RUN(NULL, NULL, test_two_stacks, test_stable_restart, test_stable_per_prefix,
