@@ -8,7 +8,6 @@
 #define ARP_LEN 28
 #define ARP_OP_REQUEST 1
 #define ARP_OP_REPLY 2
-#define DEFEND_INTERVAL TAPIR_SEC(10) /* RFC 5227 1.1 */
 #define ANNOUNCE_INTERVAL TAPIR_SEC(2)
 
 int arp_init(struct tapir_stack *s)

@@ -137,6 +137,10 @@ struct tp_addr6 {
 	uint8_t state;              /* enum tapir_addr6_state */
 	uint8_t dad_left;           /* DAD solicitations still to send */
 	bool autoconf;              /* formed by SLAAC (slaac.c) */
+	bool stable;                /* RFC 7217 identifier (iid.c): a DAD conflict
+				     * forms the next one */
+	uint8_t dad_counter;        /* RFC 7217 5 DAD_Counter */
+	tapir_time_t last_defend;   /* addr_conflict's (nd.c): the time + 1 */
 	tapir_time_t dad_at;        /* the next one, or the end of DAD */
 	/* RFC 4862 5.5.4: preferred and valid lifetimes' ends (0: forever) */
 	tapir_time_t preferred_until, valid_until;
@@ -152,6 +156,7 @@ struct tp_iface {
 	uint8_t announces_left;     /* RFC 5227 ANNOUNCE_NUM */
 	tapir_time_t announce_at;
 	tapir_time_t last_defend;   /* RFC 5227 2.4 (b) DEFEND_INTERVAL */
+#define DEFEND_INTERVAL TAPIR_SEC(10) /* RFC 5227 1.1 (IPv4; nd.c's IPv6 too) */
 	/* IPv6 (nd.c): a6[0] is the link-local address once enabled */
 	bool v6;
 	struct tp_addr6 a6[TAPIR_IPV6_ADDRS];
@@ -701,6 +706,22 @@ static inline uint32_t tp_ip_hook(const struct tapir_ip *a)
 void slaac_prefix(struct tapir_stack *s, int ifindex, const uint8_t *o);
 /* Removes the addresses whose valid lifetime ended; the next end. */
 tapir_time_t slaac_poll(struct tapir_stack *s, int ifindex, tapir_time_t now);
+
+/* ---- iid.c: interface identifiers (RFC 4291 Appendix A, RFC 7217) ---- */
+#define IID_IDGEN_RETRIES 3 /* RFC 7217 7 */
+/* OUT: PREFIX's first 64 bits and the interface identifier cfg.nd_addr_gen
+ * asks for: EUI-64 (returns 0), or RFC 7217's from DAD_Counter COUNTER on,
+ * skipping reserved and used ones (returns the counter used, -1 past
+ * IDGEN_RETRIES). */
+int iid_form(const struct tapir_stack *s, int ifindex, uint8_t out[16], const uint8_t *prefix,
+	     unsigned counter);
+/* Records how A's address was formed (COUNTER: iid_form's result). */
+void iid_note(const struct tapir_stack *s, struct tp_addr6 *a, int counter);
+/* A's address is a duplicate: true when another (RFC 7217 6) is now in
+ * A, to go through DAD again. */
+bool iid_retry(const struct tapir_stack *s, int ifindex, struct tp_addr6 *a);
+/* RFC 5453: an interface identifier (8 bytes) no address may have. */
+bool iid_reserved(const uint8_t *iid);
 
 /* ---- mld.c: MLDv2 as a host (RFC 3810) ---- */
 /* The interface's groups changed: state-change reports from AT on. */

@@ -392,6 +392,15 @@ static int ipv6_chain(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t l
 	}
 }
 
+/* A neighbor advertisement (no extension headers) whose target is its
+ * source address. */
+static bool claims_source(const uint8_t *pkt, size_t plen)
+{
+	const uint8_t *m = pkt + TAPIR_IPV6_HLEN;
+	return pkt[6] == TAPIR_IPPROTO_ICMPV6 && plen >= TAPIR_ND_NA_LEN &&
+	       m[0] == TAPIR_ICMP6_NEIGHBOR_ADVERT && !memcmp(m + TAPIR_ND_TARGET, pkt + TAPIR_IPV6_SRC, 16);
+}
+
 int ipv6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 {
 	const uint8_t *src = pkt + TAPIR_IPV6_SRC, *dst = pkt + TAPIR_IPV6_DST;
@@ -410,8 +419,11 @@ int ipv6_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len)
 		return TAPIR_DROP_ip6_length;
 	len = TAPIR_IPV6_HLEN + plen; /* the link may pad short frames */
 	/* ours only once DAD passed: the answer to our DAD comes from the
-	 * address itself (RFC 4862 5.4.4) */
-	if (tapir_ipv6_is_martian_source(src) || ipv6_local_iface(s, src, false) >= 0)
+	 * address itself (RFC 4862 5.4.4); so does another node's
+	 * advertisement of an address already ours (5.4.4's second case),
+	 * the one packet from our own address that nd.c must see */
+	if (tapir_ipv6_is_martian_source(src) ||
+	    (ipv6_local_iface(s, src, false) >= 0 && !claims_source(pkt, plen)))
 		return TAPIR_DROP_ip6_bad_source;
 	mine = ipv6_local_iface(s, dst, true);
 	if (mine >= 0 && ipv6_local_iface(s, dst, false) < 0)

@@ -323,19 +323,29 @@ static void dad_start(struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
 	TRACE(s, TAPIR_TR_ND, "dad: %s tentative", tp_ip6_str(a->a, t));
 }
 
-/* RFC 4862 5.4.5: someone else has it; it is never used. */
-static void dad_fail(struct tapir_stack *s, struct tp_addr6 *a, const char *why)
+/* RFC 4862 5.4.5: someone else has it; it is never used.  An RFC 7217
+ * one is formed again with the next DAD_Counter (RFC 7217 6), whose DAD
+ * starts after dad_start's random delay of up to 1 s: IDGEN_DELAY. */
+static void dad_fail(struct tapir_stack *s, int ifindex, struct tp_addr6 *a, const char *why)
 {
-	char t[46];
-	a->state = TAPIR_ADDR6_DUPLICATE;
+	char t[46], u[46];
 	STAT(s, nd_dad_failed);
-	TRACE(s, TAPIR_TR_ND, "dad: %s is a duplicate (%s), not used", tp_ip6_str(a->a, t), why);
+	tp_ip6_str(a->a, t);
+	if (iid_retry(s, ifindex, a)) {
+		TRACE(s, TAPIR_TR_ND, "dad: %s is a duplicate (%s), trying %s", t, why,
+		      tp_ip6_str(a->a, u));
+		dad_start(s, ifindex, a);
+		return;
+	}
+	a->state = TAPIR_ADDR6_DUPLICATE;
+	TRACE(s, TAPIR_TR_ND, "dad: %s is a duplicate (%s), not used", t, why);
 }
 
 int tapir_iface_enable_ipv6(struct tapir_stack *s, int ifindex, tapir_time_t now)
 {
 	static const uint8_t ll[8] = {0xfe, 0x80};
 	struct tp_iface *ifc;
+	int c;
 	if (ifindex < 0 || ifindex >= s->nifaces)
 		return -EINVAL;
 	ifc = &s->ifaces[ifindex];
@@ -344,8 +354,12 @@ int tapir_iface_enable_ipv6(struct tapir_stack *s, int ifindex, tapir_time_t now
 	s->now = now;
 	ifc->v6 = true;
 	ifc->mld_query_at = TAPIR_TIME_NEVER;
-	tapir_ipv6_eui64(ifc->a6[0].a, ll, ifc->mac);
 	ifc->a6[0].plen = 64; /* RFC 4291 2.5.6 */
+	if ((c = iid_form(s, ifindex, ifc->a6[0].a, ll, 0)) < 0) {
+		ifc->a6[0].state = TAPIR_ADDR6_DUPLICATE; /* none to form */
+		return 0;
+	}
+	iid_note(s, &ifc->a6[0], c);
 	dad_start(s, ifindex, &ifc->a6[0]);
 	return 0;
 }
@@ -443,7 +457,7 @@ static int nd_ns_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 	if (s->ifaces[ifindex].a6[k].state == TAPIR_ADDR6_TENTATIVE) {
 		if (!dad) /* RFC 4862 5.4.3: someone resolving it: not yet ours */
 			return TAPIR_DROP_ip6_tentative;
-		dad_fail(s, &s->ifaces[ifindex].a6[k], "another node's DAD");
+		dad_fail(s, ifindex, &s->ifaces[ifindex].a6[k], "another node's DAD");
 		return TP_OK;
 	}
 	if (dad) {
@@ -460,6 +474,23 @@ static int nd_ns_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 }
 
 static void nd_router_forget(struct tapir_stack *s, const uint8_t *ip);
+
+/* RFC 4862 5.4.4: another node advertises an address already ours, a
+ * duplicate that DAD missed; what then is left open.  As RFC 5227 2.4 (b)
+ * for IPv4: defend it once (our advertisement, Override set, puts our MAC
+ * back in the neighbors' caches), and if it is claimed again within
+ * DEFEND_INTERVAL, give it up (5.4.5; an RFC 7217 one is formed anew). */
+static void addr_conflict(struct tapir_stack *s, int ifindex, struct tp_addr6 *a)
+{
+	STAT(s, nd_conflicts);
+	/* last_defend is the time plus one: 0 is "never" at time 0 too */
+	if (a->last_defend && s->now + 1 < a->last_defend + DEFEND_INTERVAL) {
+		dad_fail(s, ifindex, a, "claimed again after our defence");
+		return;
+	}
+	a->last_defend = s->now + 1;
+	nd_send_na(s, ifindex, a->a, tp_ip6_all_nodes, TAPIR_ND_NA_OVERRIDE);
+}
 
 /* RFC 4861 7.2.5: what an advertisement changes in the cache. */
 static int nd_na_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, const uint8_t *m,
@@ -486,9 +517,9 @@ static int nd_na_input(struct tapir_stack *s, int ifindex, const uint8_t *pkt, c
 	if ((k = addr_slot(s, ifindex, target)) >= 0) {
 		struct tp_addr6 *ad = &s->ifaces[ifindex].a6[k];
 		if (ad->state == TAPIR_ADDR6_TENTATIVE)
-			dad_fail(s, ad, "advertised by another node"); /* RFC 4862 5.4.4 */
-		else
-			STAT(s, nd_conflicts);
+			dad_fail(s, ifindex, ad, "advertised by another node"); /* RFC 4862 5.4.4 */
+		else if (!tlla || memcmp(tlla + 2, s->ifaces[ifindex].mac, 6))
+			addr_conflict(s, ifindex, ad);
 		return TP_OK;
 	}
 	if (!(e = nd_find(s, target)))

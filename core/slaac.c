@@ -1,7 +1,7 @@
 /* Stateless address autoconfiguration (RFC 4862 5.5), when asked for
  * (tapir_iface_set_slaac): an address from each /64 prefix a router
- * advertises as autonomous, with the interface identifier of the
- * link-local one (modified EUI-64, RFC 4291 Appendix A), through DAD like
+ * advertises as autonomous, with an interface identifier from iid.c
+ * (modified EUI-64, RFC 4291 Appendix A, or RFC 7217's), through DAD like
  * any other; its lifetimes kept by 5.5.3 (e)'s two-hour rule so that a
  * forged advertisement cannot cut them short, and the address removed
  * when the valid one ends.  Bounded by the interface's address slots. */
@@ -36,7 +36,7 @@ void slaac_prefix(struct tapir_stack *s, int ifindex, const uint8_t *o)
 	struct tp_addr6 *a = NULL;
 	tapir_time_t v;
 	char t[46];
-	int k;
+	int k, c;
 
 	/* RFC 4862 5.5.3 (a)-(c) */
 	if (!ifc->slaac || !(o[3] & ND_PREFIX_A) || tapir_ipv6_is_link_local(prefix) ||
@@ -51,10 +51,11 @@ void slaac_prefix(struct tapir_stack *s, int ifindex, const uint8_t *o)
 		 * our interface identifier */
 		if (!valid || o[2] != 64)
 			return;
-		tapir_ipv6_eui64(addr, prefix, ifc->mac);
-		if ((k = nd_addr_add(s, ifindex, addr, 64)) < 0)
+		if ((c = iid_form(s, ifindex, addr, prefix, 0)) < 0 ||
+		    (k = nd_addr_add(s, ifindex, addr, 64)) < 0)
 			return;
 		a = &ifc->a6[k];
+		iid_note(s, a, c);
 		a->autoconf = true;
 		a->valid_until = until(s, valid);
 		a->preferred_until = until(s, preferred);

@@ -101,6 +101,15 @@ struct tapir_config {
 	unsigned nd_dad_transmits;    /* DupAddrDetectTransmits (RFC 4862 5.1): 1 */
 	unsigned nd_routers;          /* default router list bound: 4 */
 	unsigned nd_prefixes;         /* prefix list bound: 8 */
+	uint8_t nd_addr_gen;          /* interface identifiers of the link-local and
+				       * SLAAC addresses: TAPIR_ADDR_GEN_EUI64 (RFC 4291
+				       * Appendix A, from the MAC) or TAPIR_ADDR_GEN_STABLE
+				       * (RFC 7217: stable per prefix, opaque, keyed by
+				       * nd_secret; a DAD conflict tries the next of 3 more,
+				       * as RFC 7217 6): EUI64 */
+	uint64_t nd_secret[2];        /* RFC 7217 5 secret_key (128 bits, the caller's:
+				       * the same secret gives the same addresses after a
+				       * restart): 0 */
 	/* OS profile (include/tapir/profile.h): the rfc table by default */
 	struct tapir_profile profile;
 };
@@ -108,6 +117,8 @@ struct tapir_config {
 /* tcp_rcvbuf_max of tapir host and of tapir_net's default config: 6 MiB
  * (Linux's tcp_rmem[2]) */
 #define TAPIR_TCP_RCVBUF_AUTO (6u << 20)
+
+enum { TAPIR_ADDR_GEN_EUI64, TAPIR_ADDR_GEN_STABLE }; /* nd_addr_gen */
 
 void tapir_config_default(struct tapir_config *cfg);
 /* Sets the profile ID: its table, and the general TCP tunables it fixes
@@ -135,7 +146,8 @@ int tapir_route_add(struct tapir_stack *s, uint32_t dst, unsigned prefix_len,
 /* ---- IPv6 ---- */
 #define TAPIR_IPV6_ADDRS 8 /* addresses per interface, the link-local one included */
 /* Turns IPv6 on for the interface: the link-local address from its MAC
- * (RFC 4291 Appendix A), DAD for it (RFC 4862 5.4).  Idempotent. */
+ * (RFC 4291 Appendix A) or RFC 7217's (cfg.nd_addr_gen), DAD for it (RFC
+ * 4862 5.4).  Idempotent. */
 int tapir_iface_enable_ipv6(struct tapir_stack *s, int ifindex, tapir_time_t now);
 /* Adds ADDR/PREFIX_LEN (enabling IPv6 first); it is tentative until DAD
  * passes.  -EINVAL (not a unicast address), -EEXIST, -ENOSPC. */

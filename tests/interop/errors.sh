@@ -37,6 +37,11 @@ expect_error "--peer-addr off the subnet" "--peer-addr" "${OK[@]}" --peer-addr 1
 expect_error "--peer-addr same as --addr" "same" "${OK[@]}" --peer-addr "$HOST_ADDR/24"
 expect_error "--addr dhcp with an IPv4 --addr" "--addr dhcp" "${OK[@]}" --addr dhcp
 expect_error "--addr dhcp with --gateway" "--addr dhcp" --tap "$TAP" --addr dhcp --gateway 10.0.0.1
+expect_error "unknown --addr-gen" "--addr-gen: 'bogus'" "${OK[@]}" --addr-gen bogus
+head -c 5 /dev/zero >"$WORK/short"
+expect_error "short --stable-secret" "at least 16" "${OK[@]}" --stable-secret "$WORK/short"
+expect_error "missing --stable-secret" "--stable-secret: $WORK/none" "${OK[@]}" --stable-secret "$WORK/none"
+expect_error "--stable-secret with eui64" "eui64" "${OK[@]}" --addr-gen eui64 --stable-secret "$WORK/short"
 
 # an address a kernel interface of this namespace already has
 nsx ip addr add 10.0.0.9/32 dev lo || fail "cannot add 10.0.0.9 to lo"

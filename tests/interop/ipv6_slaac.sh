@@ -5,7 +5,10 @@
 # autonomous prefix fd00:5::/64 gives tapir fd00:5:: plus its modified
 # EUI-64 interface identifier (RFC 4291 Appendix A), which passes DAD and
 # answers the kernel's ping -6.  A second prefix valid for 3 s gives an
-# address that expires: one 'address ... removed' line.  (ipv6_radvd.sh does the same with radvd as the
+# address that expires: one 'address ... removed' line.  Then the kernel
+# takes the first address too (RFC 4862 5.4.4, a duplicate after DAD):
+# tapir defends it once and gives it up at the second claim, one 'address
+# ... duplicate' line.  (ipv6_radvd.sh does the same with radvd as the
 # router, and its default route; this one needs only scapy.)
 # shellcheck source=tests/interop/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -75,8 +78,35 @@ grep -q "^address $SHORT/64 added$" "$HOST_OUT" || fail "no 'address $SHORT/64 a
 	fail "no single 'address $SHORT/64 removed' line after its valid lifetime: $(grep '^address' "$HOST_OUT")"
 grep -q "^address $WANT/64 removed$" "$HOST_OUT" && fail "$WANT (valid 600 s) was removed too"
 log "$SHORT: one 'added' line, then one 'removed' line when its 3 s ran out"
+
+# a duplicate found after assignment (RFC 4862 5.4.4): the kernel takes
+# $WANT too, without DAD and with ndisc_notify, so that it advertises it
+# at once (Override set); tapir defends it once (its own advertisement),
+# and when the kernel claims it again within 10 s (RFC 5227 2.4 (b)'s
+# DEFEND_INTERVAL, which tapir keeps for IPv6) gives it up: one line
+defended() { grep -c "nd .*tx NA $WANT is-at .* to ff02::1" "$HOST_OUT"; }
+nsx sysctl -qw "net.ipv6.conf.$TAP.accept_dad=0" "net.ipv6.conf.$TAP.ndisc_notify=1" ||
+	fail "cannot turn the kernel's DAD off on $TAP"
+n0=$(defended)
+nsx ip addr add "$WANT/128" dev "$TAP" || fail "the kernel cannot take $WANT"
+for ((i = 0; i < 50; i++)); do
+	[[ $(defended) -gt $n0 ]] && break
+	sleep 0.1
+done
+[[ $(defended) -gt $n0 ]] || fail "tapir did not defend $WANT: $(grep "NA $WANT" "$HOST_OUT")"
+grep -q "^address $WANT/64 duplicate$" "$HOST_OUT" && fail "$WANT given up at the first claim"
+nsx ip addr del "$WANT/128" dev "$TAP"
+nsx ip addr add "$WANT/128" dev "$TAP" || fail "the kernel cannot take $WANT again"
+for ((i = 0; i < 50; i++)); do
+	grep -q "^address $WANT/64 duplicate$" "$HOST_OUT" && break
+	sleep 0.1
+done
+[[ $(grep -c "^address $WANT/64 duplicate$" "$HOST_OUT") -eq 1 ]] ||
+	fail "no single 'address $WANT/64 duplicate' line: $(grep '^address' "$HOST_OUT")"
+log "$WANT claimed by the kernel: defended once, then one 'duplicate' line"
 host_counters after
 [[ $(ctr "$WORK/after.ctr" nd_ra_rx) -eq 2 ]] || fail "tapir counted $(ctr "$WORK/after.ctr" nd_ra_rx) RAs, not 2"
+[[ $(ctr "$WORK/after.ctr" nd_conflicts) -eq 2 ]] || fail "nd_conflicts $(ctr "$WORK/after.ctr" nd_conflicts), not 2"
 host_stop
 must_count "router solicitations from tapir" "$PCAP" \
 	"eth.src == $HOST_MAC && icmpv6.type == 133 && ipv6.dst == ff02::2 && icmpv6.opt.linkaddr == $HOST_MAC" -ge 1

@@ -470,6 +470,26 @@ static void test_release(void **state)
 
 /* Replies that are broken, or not ours, are counted and dropped; the
  * client goes on as if they never came. */
+/* A T1 (option 58) shorter than the probe (RFC 5227 2.1.1, 3 to 7 s): T1
+ * counts from the REQUEST (RFC 2131 4.4.1), so the renewal is due at
+ * once when the address is bound, and goes out then. */
+static void test_renew_t1_in_probe(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t t1[] = {58, 4, 0, 0, 0, 2};
+	uint32_t xid;
+	know_server(f);
+	start(f);
+	xid = sent_xid(f, 1);
+	reply(f, &(struct reply){.type = 2, .xid = xid, .yiaddr = LEASED, .extra = t1, .extra_len = 6});
+	reply(f, &(struct reply){.type = 5, .xid = xid, .yiaddr = LEASED, .extra = t1, .extra_len = 6});
+	for (int i = 0; i < 10 && lease(f).state == TAPIR_DHCP_PROBING; i++)
+		fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(lease(f).state, TAPIR_DHCP_RENEWING);
+	fx_advance(f, 1);
+	assert_int_equal(lease(f).state, TAPIR_DHCP_RENEWING);
+}
+
 static void test_malformed(void **state)
 {
 	struct fx *f = *state;
@@ -574,7 +594,7 @@ static void test_garbage(void **state)
 
 int main(void)
 {
-	return CMT_RUN(setup, teardown, test_discover_backoff, test_bind, test_renew,
+	return CMT_RUN(setup, teardown, test_discover_backoff, test_bind, test_renew, test_renew_t1_in_probe,
 		       test_rebind_expire, test_nak, test_conflict_decline, test_release,
 		       test_malformed, test_garbage);
 }

@@ -1,8 +1,9 @@
 /* Neighbor Discovery (RFC 4861), DAD (RFC 4862) and MLDv2 reports (RFC
  * 3810): the link-local address, DAD and its conflicts, answering
  * solicitations, the cache's states (INCOMPLETE, REACHABLE, STALE, DELAY,
- * PROBE) with time passed in, its bounds, router advertisements; and two
- * stacks resolving each other over the in-memory link. */
+ * PROBE) with time passed in, its bounds, router advertisements; two
+ * stacks resolving each other over the in-memory link; and RFC 7217's
+ * stable interface identifiers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -595,6 +596,207 @@ static void test_two_stacks(void **state)
 	tapir_memlink_free(t.m);
 }
 
+/* RFC 4862 5.4.4: another node advertises an address already ours (from
+ * that address): as RFC 5227 2.4 (b), defended once (our NA, Override
+ * set), given up when claimed again within DEFEND_INTERVAL (10 s) */
+static void test_later_conflict(void **state)
+{
+	struct fx *f = *state;
+	const uint8_t *m;
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_US, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(fx_st(f)->nd_conflicts, 0); /* our own MAC: no claim */
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_non_null(cap_last_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT, &m, NULL));
+	assert_memory_equal(m + 8, IP6_US, 16);
+	assert_int_equal(m[4], TAPIR_ND_NA_OVERRIDE);
+	fx_advance(f, TAPIR_SEC(11));
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT), 2);
+	fx_advance(f, TAPIR_SEC(9));
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, IP6_US, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_DUPLICATE);
+	assert_int_equal(cap_count_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_ADVERT), 2);
+	assert_int_equal(fx_st(f)->nd_conflicts, 3);
+	assert_int_equal(fx_st(f)->nd_dad_failed, 1);
+	/* anything else from our own address is still refused */
+	fx_expect_drop(f, FR, ns_frame(LL_US, sn(LL_PEER), LL_PEER, 255), ip6_bad_source);
+}
+
+/* ---- RFC 7217 stable interface identifiers (core/iid.c) ---- */
+
+#define SECRET_A 0x0123456789abcdefull
+#define SECRET_B 0xfedcba9876543210ull
+static const uint8_t P8[16] = {0xfd, 0, 0, 8}, P9[16] = {0xfd, 0, 0, 9};
+
+/* What RFC 7217 5 gives for PREFIX on interface 0 with DAD_Counter
+ * COUNTER under secret {K0, 7}: F over Prefix | Net_Iface | DAD_Counter,
+ * its 64 bits the identifier. */
+static void want_iid(uint8_t out[16], const uint8_t *prefix, uint64_t k0, unsigned counter)
+{
+	const uint64_t key[2] = {k0, 7};
+	uint8_t b[13] = {0};
+	uint64_t rid;
+	memcpy(b, prefix, 8);
+	b[12] = (uint8_t)counter;
+	rid = tapir_siphash(key, b, sizeof(b));
+	memcpy(out, prefix, 8);
+	for (int i = 0; i < 8; i++)
+		out[8 + i] = (uint8_t)(rid >> (56 - 8 * i));
+}
+
+/* A stack forming RFC 7217 identifiers with secret {K0, 7}, SLAAC on
+ * (its link-local address tentative). */
+static struct fx *stable_new(uint64_t k0)
+{
+	struct tapir_config cfg;
+	struct fx *f;
+	tapir_config_default(&cfg);
+	cfg.nd_addr_gen = TAPIR_ADDR_GEN_STABLE;
+	cfg.nd_secret[0] = k0;
+	cfg.nd_secret[1] = 7;
+	f = fx_new_cfg(&cfg, 0);
+	assert_int_equal(tapir_iface_set_slaac(f->s, f->ifi, 1, f->now), 0);
+	return f;
+}
+
+/* The same with the link-local address through DAD, frames cleared. */
+static struct fx *stable_fx(uint64_t k0)
+{
+	struct fx *f = stable_new(k0);
+	for (int i = 0; i < 3; i++)
+		fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 0, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	cap_clear(&f->cap);
+	return f;
+}
+
+/* An advertisement of PREFIX/64 (autonomous): a new address in slot K,
+ * tentative; returned in A. */
+static void slaac_in(struct fx *f, const uint8_t *prefix, unsigned k, uint8_t a[16])
+{
+	fx_expect_ok(f, FR, ra_prefix(prefix, 64, 0xc0, 600, 600));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, k, a, NULL), TAPIR_ADDR6_TENTATIVE);
+}
+
+/* RFC 7217 5: the same secret gives the same addresses after a restart,
+ * link-local and SLAAC alike; another secret others; none is EUI-64 */
+static void test_stable_restart(void **state)
+{
+	uint8_t a[3][16], ll[3][16], w[16];
+	const uint64_t k[3] = {SECRET_A, SECRET_A, SECRET_B};
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct fx *f = stable_fx(k[i]);
+		tapir_iface_ipv6_addr(f->s, f->ifi, 0, ll[i], NULL);
+		slaac_in(f, P9, 1, a[i]);
+		fx_free(f);
+	}
+	want_iid(w, (const uint8_t[8]){0xfe, 0x80}, SECRET_A, 0);
+	assert_memory_equal(ll[0], w, 16);
+	assert_memory_not_equal(ll[0], LL_US, 16);
+	want_iid(w, P9, SECRET_A, 0);
+	assert_memory_equal(a[0], w, 16);
+	assert_memory_equal(a[1], a[0], 16);
+	assert_memory_equal(ll[1], ll[0], 16);
+	assert_memory_not_equal(a[2] + 8, a[0] + 8, 8);
+	assert_memory_not_equal(ll[2] + 8, ll[0] + 8, 8);
+}
+
+/* RFC 7217 5: a different identifier on each prefix (none ties the two
+ * networks' addresses together) */
+static void test_stable_per_prefix(void **state)
+{
+	struct fx *f = stable_fx(SECRET_A);
+	uint8_t a8[16], a9[16], w[16];
+	(void)state;
+	slaac_in(f, P8, 1, a8);
+	slaac_in(f, P9, 2, a9);
+	want_iid(w, P8, SECRET_A, 0);
+	assert_memory_equal(a8, w, 16);
+	want_iid(w, P9, SECRET_A, 0);
+	assert_memory_equal(a9, w, 16);
+	assert_memory_not_equal(a8 + 8, a9 + 8, 8);
+	for (int i = 0; i < 3; i++)
+		fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 2, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	fx_free(f);
+}
+
+/* RFC 7217 6: a DAD conflict (another node's NA or DAD) forms the address
+ * again with DAD_Counter one more, which goes through DAD; after
+ * IDGEN_RETRIES (3) more, a duplicate, not used */
+static void test_stable_dad_conflict(void **state)
+{
+	struct fx *f = stable_fx(SECRET_A);
+	uint8_t a[16], w[16];
+	(void)state;
+	slaac_in(f, P9, 1, a);
+	fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, a, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, a, NULL), TAPIR_ADDR6_TENTATIVE);
+	want_iid(w, P9, SECRET_A, 1);
+	assert_memory_equal(a, w, 16);
+	fx_expect_ok(f, FR, ns_frame(IP6_UNSPEC, sn(a), a, 255));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, a, NULL), TAPIR_ADDR6_TENTATIVE);
+	want_iid(w, P9, SECRET_A, 2);
+	assert_memory_equal(a, w, 16);
+	/* the new one's DAD: a solicitation for it, then ours */
+	for (int i = 0; i < 3; i++)
+		fx_advance(f, TAPIR_SEC(1));
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 1, NULL, NULL), TAPIR_ADDR6_PREFERRED);
+	assert_non_null(cap_last_icmp6(&f->cap, TAPIR_ICMP6_NEIGHBOR_SOLICIT, NULL, NULL));
+	assert_int_equal(fx_st(f)->nd_dad_failed, 2);
+	fx_free(f);
+	/* a tentative link-local one too, till its counters are used up */
+	f = stable_new(SECRET_A);
+	for (unsigned c = 1; c <= 4; c++) {
+		tapir_iface_ipv6_addr(f->s, f->ifi, 0, a, NULL);
+		fx_expect_ok(f, FR, na_frame(IP6_ALLNODES, a, MAC_PEER, TAPIR_ND_NA_OVERRIDE));
+		if (c <= 3) {
+			want_iid(w, (const uint8_t[8]){0xfe, 0x80}, SECRET_A, c);
+			assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 0, a, NULL), TAPIR_ADDR6_TENTATIVE);
+			assert_memory_equal(a, w, 16);
+		}
+	}
+	assert_int_equal(tapir_iface_ipv6_addr(f->s, f->ifi, 0, a, NULL), TAPIR_ADDR6_DUPLICATE);
+	assert_memory_equal(a, w, 16); /* counter 3's */
+	assert_int_equal(fx_st(f)->nd_dad_failed, 4);
+	fx_free(f);
+}
+
+/* RFC 5453 (the IANA registry): identifiers never formed; and RFC 7217 5:
+ * one already ours on the prefix is skipped like a conflict */
+static void test_stable_reserved(void **state)
+{
+	static const uint64_t reserved[] = {0, 0x02005efffe000000ull, 0x02005efffe005212ull,
+		0x02005efffe005213ull, 0x02005efffeffffffull, 0xfdffffffffffff80ull,
+		0xffffffffffffffffull};
+	static const uint64_t fine[] = {1, 0x02005efffdffffffull, 0x02005effff000000ull,
+		0xfdffffffffffff7full, 0x0200000000000001ull};
+	struct fx *f;
+	uint8_t iid[8], a[16], w[16];
+	(void)state;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		for (int b = 0; b < 8; b++)
+			iid[b] = (uint8_t)(reserved[i] >> (56 - 8 * b));
+		assert_true(iid_reserved(iid));
+	}
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+		for (int b = 0; b < 8; b++)
+			iid[b] = (uint8_t)(fine[i] >> (56 - 8 * b));
+		assert_false(iid_reserved(iid));
+	}
+	f = stable_fx(SECRET_A);
+	want_iid(w, P9, SECRET_A, 0);
+	assert_int_equal(tapir_iface_add_ipv6(f->s, f->ifi, w, 64, f->now), 0);
+	slaac_in(f, P9, 2, a);
+	want_iid(w, P9, SECRET_A, 1);
+	assert_memory_equal(a, w, 16);
+	fx_free(f);
+}
+
 /* Most tests start from an IPv6 address past DAD (fx6_setup); those about
  * DAD and router solicitation from IPv6 off (fx_setup); the two stacks
  * make their own. */
@@ -604,8 +806,9 @@ int main(void)
 		       test_resolve, test_resolve_fails, test_states, test_override,
 		       test_cache_bound, test_router_advert, test_router_configured, test_mld_query,
 		       test_router_mtu,
-		       test_slaac, test_slaac_bounds) |
+		       test_slaac, test_slaac_bounds, test_later_conflict) |
 	       CMT_RUN(fx_setup, fx_teardown, test_link_local_and_dad, test_router_solicit,
 		       test_router_solicit_answered) |
-	       CMT_RUN(NULL, NULL, test_two_stacks);
+	       CMT_RUN(NULL, NULL, test_two_stacks, test_stable_restart, test_stable_per_prefix,
+		       test_stable_dad_conflict, test_stable_reserved);
 }

@@ -1,7 +1,10 @@
 /* tapir host's IPv6 addresses: see addr6.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <tapir/addr.h>
 
@@ -40,6 +43,50 @@ bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer)
 		h6->plen[h6->n++] = plen;
 	}
 	return true;
+}
+
+void host6_addr_gen_option(struct host6 *h6, const char *arg)
+{
+	if (!strcmp(arg, "eui64"))
+		h6->addr_gen = TAPIR_ADDR_GEN_EUI64 + 1;
+	else if (!strcmp(arg, "stable"))
+		h6->addr_gen = TAPIR_ADDR_GEN_STABLE + 1;
+	else
+		die("--addr-gen: '%s' is neither eui64 nor stable", arg);
+}
+
+void host6_secret_option(struct host6 *h6, const char *path) { h6->secret = path; }
+
+#define SECRET_MIN 16   /* RFC 7217 5: at least 128 bits */
+#define SECRET_MAX 4096
+
+void host6_tune(const struct host6 *h6, struct tapir_config *cfg)
+{
+	/* two fixed keys fold the file, however long, into the 128-bit key */
+	static const uint64_t fold[2][2] = {{0x7461706972373231ull, 1}, {0x7461706972373231ull, 2}};
+	uint8_t buf[SECRET_MAX];
+	ssize_t n = 0, r;
+	int fd;
+	if (h6->addr_gen == TAPIR_ADDR_GEN_EUI64 + 1 && h6->secret)
+		die("--stable-secret goes with --addr-gen stable, not eui64");
+	if (h6->addr_gen != TAPIR_ADDR_GEN_STABLE + 1 && !h6->secret)
+		return; /* EUI-64: tapir's addresses as before */
+	cfg->nd_addr_gen = TAPIR_ADDR_GEN_STABLE;
+	if (!h6->secret) { /* stable for this run only */
+		if (getrandom(cfg->nd_secret, sizeof(cfg->nd_secret), 0) != sizeof(cfg->nd_secret))
+			die("--addr-gen stable: no random secret: %s", strerror(errno));
+		return;
+	}
+	if ((fd = open(h6->secret, O_RDONLY | O_CLOEXEC)) < 0)
+		die("--stable-secret: %s: %s", h6->secret, strerror(errno));
+	while (n < SECRET_MAX && (r = read(fd, buf + n, (size_t)(SECRET_MAX - n))) > 0)
+		n += r;
+	close(fd);
+	if (n < SECRET_MIN)
+		die("--stable-secret: %s holds %zd bytes: at least %d are needed (head -c 16 "
+		    "/dev/urandom > %s)", h6->secret, n, SECRET_MIN, h6->secret);
+	cfg->nd_secret[0] = tapir_siphash(fold[0], buf, (size_t)n);
+	cfg->nd_secret[1] = tapir_siphash(fold[1], buf, (size_t)n);
 }
 
 bool host6_gateway_option(struct host6 *h6, const char *arg)
@@ -132,13 +179,20 @@ void host6_watch(struct host6 *h6, FILE *f, struct tapir_stack *s, int ifindex)
 		unsigned plen;
 		char t[46];
 		enum tapir_addr6_state st = tapir_iface_ipv6_addr(s, ifindex, i, a, &plen);
-		bool same = st == h6->seen_state[i] && !memcmp(a, h6->seen[i], 16);
-		if (same || st == TAPIR_ADDR6_TENTATIVE)
+		bool moved = memcmp(a, h6->seen[i], 16) != 0;
+		if (st == h6->seen_state[i] && !moved)
 			continue;
-		if (f && st == TAPIR_ADDR6_FREE && h6->seen_state[i] != TAPIR_ADDR6_FREE)
-			fprintf(f, "address %s/%u removed\n", tapir_ipv6_str(h6->seen[i], t),
-				h6->seen_plen[i]);
-		else if (f && st != TAPIR_ADDR6_FREE)
+		/* gone, or its slot holds another now (RFC 7217 6: a stable
+		 * address found a duplicate is formed anew) */
+		if (h6->seen_state[i] != TAPIR_ADDR6_FREE && (st == TAPIR_ADDR6_FREE || moved)) {
+			if (f)
+				fprintf(f, "address %s/%u removed\n", tapir_ipv6_str(h6->seen[i], t),
+					h6->seen_plen[i]);
+			h6->seen_state[i] = TAPIR_ADDR6_FREE;
+		}
+		if (st == TAPIR_ADDR6_TENTATIVE || st == TAPIR_ADDR6_FREE)
+			continue;
+		if (f)
 			fprintf(f, "address %s/%u %s\n", tapir_ipv6_str(a, t), plen, what[st]);
 		memcpy(h6->seen[i], a, 16);
 		h6->seen_plen[i] = plen;

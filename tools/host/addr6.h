@@ -18,6 +18,8 @@ struct host6 {
 	bool slaac;                  /* --addr slaac */
 	uint8_t gw[16];              /* --gateway given an IPv6 address */
 	bool have_gw;
+	int addr_gen;                /* --addr-gen: TAPIR_ADDR_GEN_* + 1, 0 unset */
+	const char *secret;          /* --stable-secret FILE */
 	/* what host6_watch last saw of the interface's addresses */
 	uint8_t seen[TAPIR_IPV6_ADDRS][16];
 	unsigned seen_plen[TAPIR_IPV6_ADDRS];
@@ -31,6 +33,14 @@ bool host6_option(struct host6 *h6, const char *opt, const char *arg, bool peer)
 /* --gateway's ARG when it is IPv6 (it has a ':'): stored, true; a
  * malformed one dies.  False for anything else (IPv4). */
 bool host6_gateway_option(struct host6 *h6, const char *arg);
+/* --addr-gen eui64|stable; --stable-secret FILE (stable implied).  A
+ * bad one dies. */
+void host6_addr_gen_option(struct host6 *h6, const char *arg);
+void host6_secret_option(struct host6 *h6, const char *path);
+/* CFG's interface identifiers as asked: EUI-64 by default; RFC 7217's
+ * keyed by the --stable-secret file's bytes, or by a random secret for
+ * this run.  Dies if the file cannot be read or is short. */
+void host6_tune(const struct host6 *h6, struct tapir_config *cfg);
 /* Once every --addr is known: an IPv6 --gateway is link-local or on the
  * prefix of an IPv6 --addr (RFC 4861 6.3.4: a router is a neighbor); dies
  * if not. */

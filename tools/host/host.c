@@ -69,6 +69,12 @@ static const char host_usage[] =
 	"  --gateway IP           default gateway (on the --addr subnet); an IPv6 one\n"
 	"                         (link-local, or on an IPv6 --addr prefix) beside it\n"
 	"  --mac MAC              tapir's MAC (default: random, locally administered)\n"
+	"  --addr-gen eui64|stable  interface identifiers of the IPv6 link-local and\n"
+	"                         SLAAC addresses: from the MAC (eui64, the default) or\n"
+	"                         RFC 7217's, stable per prefix and revealing no MAC\n"
+	"  --stable-secret FILE   RFC 7217's secret: FILE's bytes (16 or more, e.g.\n"
+	"                         head -c 16 /dev/urandom >FILE), the same addresses\n"
+	"                         after a restart (default: random for each run)\n"
 	"  --mtu N                the TAP's MTU, both sides (576-65520; default: the device's)\n"
 	"  --no-tso               MTU-sized TCP segments only, both ways (by default up to\n"
 	"                         64 KiB cross the TAP at a time, cut by the kernel:\n"
@@ -350,6 +356,8 @@ int cmd_host(int argc, char **argv)
 		{"fastopen", no_argument, 0, 'X'},
 		{"forward", required_argument, 0, 'F'},
 		{"outbound", required_argument, 0, 'B'},
+		{"addr-gen", required_argument, 0, 'G'},
+		{"stable-secret", required_argument, 0, 'K'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -416,6 +424,8 @@ int cmd_host(int argc, char **argv)
 			have_mac = true;
 			break;
 		case 'M': mtu = (unsigned)parse_num("--mtu", optarg, 576, 65520); break;
+		case 'G': host6_addr_gen_option(&h6, optarg); break;
+		case 'K': host6_secret_option(&h6, optarg); break;
 		case 'O': tso = false; break;
 		case 's': serve = optarg; break;
 		case 'w': pcap_path = optarg; break;
@@ -505,6 +515,7 @@ int cmd_host(int argc, char **argv)
 	if (fastopen) /* the server, on listeners that did not ask (profile.h) */
 		cfg.profile.fastopen |= 2 | 4;
 	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */
+	host6_tune(&h6, &cfg);
 	if (shared) { /* tapir's own connections take their ports from its range */
 		cfg.ephemeral_lo = sh.lo;
 		cfg.ephemeral_hi = sh.hi;
