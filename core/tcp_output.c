@@ -627,12 +627,55 @@ void tcp_quickack_enter(struct tapir_tcp *t, uint32_t wnd)
 		t->quickacks = n;
 }
 
+void tcp_pmtu_lowered(struct tapir_tcp *t, uint32_t seq)
+{
+	uint16_t mss = tcp_effective_mss(t);
+	uint32_t off = seq - t->snd_una, n;
+	t->pmtu_raise_at = tp_pmtu_expires(t->s, &t->raddr);
+	/* 6.4's note: only a message that lowers the size this connection
+	 * used sends anything; the others about the same burst would each
+	 * resend the same data */
+	if (mss >= t->mss)
+		return;
+	t->mss = mss;
+	/* a SYN is resent by its own timer; nothing to resend at a FIN; a
+	 * go-back under way (a timeout's) resends SEQ anyway, at the new MSS */
+	if (t->state == TAPIR_TCP_SYN_SENT || t->state == TAPIR_TCP_SYN_RECEIVED ||
+	    off >= t->snd.len || SEQ_GT(seq, t->snd_nxt))
+		return;
+	/* 6.4: at once, the dropped segment at the new size, and not as
+	 * congestion (cwnd and ssthresh stay); one segment until ACKs come
+	 * back, whose tcp_output then resends the rest from SND.NXT, all of
+	 * it too big when first sent */
+	n = t->snd.len - off < t->mss ? t->snd.len - off : t->mss;
+	t->snd_nxt = seq;
+	t->timing = false; /* Karn */
+	STAT(t->s, tcp_retransmits);
+	tcp_send_segment(t, seq, TAPIR_TH_ACK | (off + n == t->snd.len ? TAPIR_TH_PSH : 0), off, n);
+	tcp_sent(t, n, false);
+}
+
+/* RFC 1191 6.3: once the lowered path MTU has aged out, the MSS may grow
+ * again (told here, at the next send: 6.2 lets the notice wait), and
+ * nothing is resent for it; a path MTU lowered again meanwhile sets the
+ * next look. */
+static void tcp_pmtu_check(struct tapir_tcp *t)
+{
+	uint16_t mss;
+	t->pmtu_raise_at = tp_pmtu_expires(t->s, &t->raddr);
+	mss = tcp_effective_mss(t);
+	if (mss > t->mss)
+		t->mss = mss;
+}
+
 int tcp_output(struct tapir_tcp *t)
 {
 	uint32_t seg_max;
 
 	if (tcp_output_handshake(t))
 		return 0;
+	if (t->s->now >= t->pmtu_raise_at)
+		tcp_pmtu_check(t);
 	seg_max = tcp_send_max(t);
 	for (;;) {
 		uint32_t off = t->snd_nxt - t->snd_una;
