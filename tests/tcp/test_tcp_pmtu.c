@@ -111,20 +111,19 @@ static void quote_of(const struct bench *b, uint8_t q[40], uint32_t seq, uint16_
  * to 960 and resends the dropped segment at once at that size, cwnd as it
  * was; the messages about the rest of the burst resend nothing; every
  * later segment fits, and the transfer ends without a timeout. */
-static void test_bulk_needfrag(void **state)
+static void bulk_needfrag(const struct tapir_config *cfg, uint32_t mss0, uint32_t mss)
 {
 	static uint8_t data[100000];
 	struct bench b;
 	struct tapir_tcp_info i0, i;
 	uint32_t lost;
-	(void)state;
-	bench_open(&b, NULL);
+	bench_open(&b, cfg);
 	for (size_t k = 0; k < sizeof(data); k++)
 		data[k] = (uint8_t)(k * 7);
 	b.mtu = 1000;
 	b.answer = true;
 	i0 = info(&b);
-	assert_int_equal(i0.mss, 1460);
+	assert_int_equal(i0.mss, mss0);
 	tap_clear(&b.sim);
 	struct sim_xfer x = {&b.sim, b.p.cli, b.p.srv, data, sizeof(data), 0, 0, malloc(sizeof(data))};
 	sim_xfer_step(&x); /* the initial window goes, all of it too big */
@@ -137,7 +136,7 @@ static void test_bulk_needfrag(void **state)
 	for (unsigned k = 0; k < b.nq; k++)
 		needfrag(&b, b.quote[k], 1000);
 	i = info(&b);
-	assert_int_equal(i.mss, 960);
+	assert_int_equal(i.mss, mss);
 	assert_int_equal(i.cwnd, i0.cwnd);
 	assert_int_equal(i.ssthresh, i0.ssthresh);
 	/* one segment resent at that instant: the lost one, 960 bytes */
@@ -146,7 +145,7 @@ static void test_bulk_needfrag(void **state)
 	assert_int_equal(tap_n(&b.sim, 1), before + 1);
 	const struct tseg *r = tap_get(&b.sim, 1, before);
 	assert_int_equal(r->seq, lost);
-	assert_int_equal(r->len, 960);
+	assert_int_equal(r->len, mss);
 	assert_int_equal(r->t, b.sim.now);
 	assert_int_equal(st_a(&b)->icmp_needfrag_ok, 10);
 	assert_int_equal(st_a(&b)->icmp_pmtu_updates, 1);
@@ -155,11 +154,27 @@ static void test_bulk_needfrag(void **state)
 	assert_memory_equal(x.out, data, sizeof(data));
 	free(x.out);
 	for (size_t k = before; k < tap_n(&b.sim, 1); k++)
-		assert_true(tap_get(&b.sim, 1, k)->len <= 960);
+		assert_true(tap_get(&b.sim, 1, k)->len <= mss);
 	assert_int_equal(b.dropped, 10); /* nothing too big after the first message */
 	assert_int_equal(st_a(&b)->tcp_timeouts, 0);
 	assert_true(info(&b).cwnd >= i0.cwnd);
 	sim_fini(&b.sim);
+}
+
+static void test_bulk_needfrag(void **state)
+{
+	(void)state;
+	bulk_needfrag(NULL, 1460, 960);
+}
+
+/* the same with timestamps, SACK and RACK-TLP (the defaults): 12 bytes of
+ * options come off each size */
+static void test_bulk_needfrag_sack(void **state)
+{
+	struct tapir_config cfg;
+	(void)state;
+	tapir_config_default(&cfg);
+	bulk_needfrag(&cfg, 1448, 948);
 }
 
 /* RFC 5927 4.1: a message quoting a sequence number not in flight, or
@@ -276,6 +291,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bulk_needfrag),
+		cmocka_unit_test(test_bulk_needfrag_sack),
 		cmocka_unit_test(test_forged_ignored),
 		cmocka_unit_test(test_mtu_zero_plateau),
 		cmocka_unit_test(test_mtu_floor),
