@@ -61,7 +61,7 @@ bool ipv4_pmtu_update(struct tapir_stack *s, uint32_t dst, unsigned mtu)
 {
 	/* RFC 1191 3 allows 68 (RFC 791's minimum), but a forged message
 	 * could then shrink every segment to a few bytes (RFC 1191 8, RFC
-	 * 5927 5.2): the floor is configurable, 576 (RFC 1122 3.3.3, the size
+	 * 5927 7): the floor is configurable, 576 (RFC 1122 3.3.3, the size
 	 * every host takes) by default, never below 68 */
 	unsigned floor = s->cfg.pmtu_min ? s->cfg.pmtu_min : TP_PMTU4_FLOOR;
 	struct tapir_ip d = tapir_ip_from_v4(dst);

@@ -867,7 +867,7 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
  * are soft: the connection goes on and the error is told only if it then
  * times out (UNP 4.3).  TOO_BIG: a fragmentation needed (RFC 1191 4) or
  * packet too big (RFC 8201 4) with that path MTU estimate: believed only
- * by the same check (RFC 5927 5.2, RFC 9293 3.9.2.2: the attack that
+ * by the same check (RFC 5927 7, RFC 9293 3.9.2.2: the attack that
  * shrinks segments with forged messages), counted either way. */
 int tcp_icmp_error(struct tapir_stack *s, const struct tapir_ip *laddr, const struct tapir_ip *raddr,
 		   const uint8_t *th, int err, bool hard, unsigned too_big)
