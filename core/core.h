@@ -493,6 +493,8 @@ bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a);
 /* The path MTU to DST (RFC 1191): the interface's, or less when a
  * fragmentation needed lowered it (0: no route). */
 unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst);
+/* The first hop's MTU towards DST, whatever was learned (0: no route) */
+unsigned ipv4_link_mtu(const struct tapir_stack *s, uint32_t dst);
 /* RFC 1191 4: a validated fragmentation needed for DST saying MTU (the
  * estimate, never 0), kept no lower than the configured floor; true when
  * it lowered the path MTU. */
@@ -578,6 +580,8 @@ int ipv6_local_iface(const struct tapir_stack *s, const uint8_t *addr, bool tent
 const uint8_t *ipv6_select_source(const struct tapir_stack *s, int ifindex, const uint8_t *dst);
 /* The path MTU to DST (RFC 8201), never below 1280; 0 without a route. */
 unsigned ipv6_path_mtu(const struct tapir_stack *s, const uint8_t *dst);
+/* The first hop's MTU towards DST, whatever was learned (0: no route) */
+unsigned ipv6_link_mtu(const struct tapir_stack *s, const uint8_t *dst);
 /* The largest TCP super-segment (IPv6 packet bytes) the link towards DST
  * cuts up itself (ether_tso_max); 0 for one of our own addresses. */
 unsigned ipv6_path_tso(const struct tapir_stack *s, const uint8_t *dst);
@@ -704,6 +708,15 @@ static inline unsigned tp_l4_path_mtu(struct tapir_stack *s, const struct tapir_
 	if (tp_ip_is_loopback(dst))
 		return TP_LOOP_MTU;
 	return tapir_ip_is_v4(dst) ? ipv4_path_mtu(s, tapir_ip_v4(dst)) : ipv6_path_mtu(s, dst->b);
+}
+
+/* The first hop's MTU towards DST, either family: what a path MTU ages
+ * back to, and what the MSS option offers (RFC 1191 6.4) */
+static inline unsigned tp_l4_link_mtu(const struct tapir_stack *s, const struct tapir_ip *dst)
+{
+	if (tp_ip_is_loopback(dst))
+		return TP_LOOP_MTU;
+	return tapir_ip_is_v4(dst) ? ipv4_link_mtu(s, tapir_ip_v4(dst)) : ipv6_link_mtu(s, dst->b);
 }
 
 /* A too-big message's MTU for DST, either family, each with its floor

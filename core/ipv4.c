@@ -47,14 +47,19 @@ int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop)
 	return best->ifindex;
 }
 
-unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
+unsigned ipv4_link_mtu(const struct tapir_stack *s, uint32_t dst)
 {
-	struct tapir_ip d = tapir_ip_from_v4(dst);
 	int i;
 	if (tapir_ipv4_is_loopback(dst))
 		return TP_LOOP_MTU;
 	i = ipv4_route(s, dst, NULL);
-	return i < 0 ? 0 : tp_pmtu_get(s, &d, s->ifaces[i].mtu);
+	return i < 0 ? 0 : s->ifaces[i].mtu;
+}
+
+unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
+{
+	struct tapir_ip d = tapir_ip_from_v4(dst);
+	return tp_pmtu_get(s, &d, ipv4_link_mtu(s, dst));
 }
 
 bool ipv4_pmtu_update(struct tapir_stack *s, uint32_t dst, unsigned mtu)

@@ -92,16 +92,21 @@ onlink:
 	return i;
 }
 
-unsigned ipv6_path_mtu(const struct tapir_stack *s, const uint8_t *dst)
+unsigned ipv6_link_mtu(const struct tapir_stack *s, const uint8_t *dst)
 {
 	int i = ipv6_route(s, dst, NULL);
-	struct tapir_ip d;
 	unsigned mtu;
 	if (i < 0)
 		return 0;
-	memcpy(d.b, dst, 16);
-	mtu = tp_pmtu_get(s, &d, s->ifaces[i].mtu6 ? s->ifaces[i].mtu6 : s->ifaces[i].mtu);
+	mtu = s->ifaces[i].mtu6 ? s->ifaces[i].mtu6 : s->ifaces[i].mtu;
 	return mtu < TAPIR_IPV6_MIN_MTU ? TAPIR_IPV6_MIN_MTU : mtu;
+}
+
+unsigned ipv6_path_mtu(const struct tapir_stack *s, const uint8_t *dst)
+{
+	struct tapir_ip d;
+	memcpy(d.b, dst, 16);
+	return tp_pmtu_get(s, &d, ipv6_link_mtu(s, dst));
 }
 
 unsigned ipv6_path_tso(const struct tapir_stack *s, const uint8_t *dst)

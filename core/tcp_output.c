@@ -292,6 +292,8 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct 
 	return tp_l4_output(s, p, laddr, raddr, TAPIR_IPPROTO_TCP, ipflags);
 }
 
+static unsigned tcp_adv_mss(const struct tapir_stack *s, const struct tapir_ip *raddr);
+
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
 		     uint32_t len)
 {
@@ -301,7 +303,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 	if (syn) {
 		/* RFC 9293 3.7.1 / RFC 6691: the MSS is what we can receive */
 		bool passive = flags & TAPIR_TH_ACK; /* a SYN,ACK answers only what was offered */
-		o.mss = (uint16_t)tcp_path_mss(t->s, &t->raddr);
+		o.mss = (uint16_t)tcp_adv_mss(t->s, &t->raddr);
 		if (t->user_mss && t->user_mss < o.mss)
 			o.mss = t->user_mss;
 		if (passive ? t->ws_ok : c->tcp_window_scaling)
@@ -379,11 +381,22 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 			syn && t->noopt ? NULL : &o, &t->snd, NULL, off, len);
 }
 
+static unsigned mss_of(const struct tapir_ip *raddr, unsigned mtu)
+{
+	unsigned hdrs = TAPIR_TCP_HLEN + (tapir_ip_is_v4(raddr) ? TAPIR_IPV4_HLEN : TAPIR_IPV6_HLEN);
+	return mtu > hdrs ? mtu - hdrs : TCP_DEFAULT_MSS;
+}
+
 unsigned tcp_path_mss(struct tapir_stack *s, const struct tapir_ip *raddr)
 {
-	unsigned mtu = tp_l4_path_mtu(s, raddr),
-		 hdrs = TAPIR_TCP_HLEN + (tapir_ip_is_v4(raddr) ? TAPIR_IPV4_HLEN : TAPIR_IPV6_HLEN);
-	return mtu > hdrs ? mtu - hdrs : TCP_DEFAULT_MSS;
+	return mss_of(raddr, tp_l4_path_mtu(s, raddr));
+}
+
+/* RFC 1191 6.4: the MSS option is not lowered by a learned path MTU; the
+ * peer sends over its own path */
+static unsigned tcp_adv_mss(const struct tapir_stack *s, const struct tapir_ip *raddr)
+{
+	return mss_of(raddr, tp_l4_link_mtu(s, raddr));
 }
 
 void tcp_respond(struct tapir_stack *s, const struct tapir_tcp *t, const struct tapir_ip *laddr,
@@ -397,7 +410,7 @@ void tcp_respond(struct tapir_stack *s, const struct tapir_tcp *t, const struct 
 void tcp_send_synack_cookie(struct tapir_tcp *l, const struct tapir_ip *laddr, uint16_t lport,
 			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack)
 {
-	struct tcp_optout o = {.mss = (uint16_t)tcp_path_mss(l->s, raddr), .wscale = -1, .tfo.len = -1};
+	struct tcp_optout o = {.mss = (uint16_t)tcp_adv_mss(l->s, raddr), .wscale = -1, .tfo.len = -1};
 	tcp_emit(l->s, NULL, &l->ipo, laddr, lport, raddr, rport, seq, ack,
 		 TAPIR_TH_SYN | TAPIR_TH_ACK, 0, l->rcvbuf > 65535 ? 65535 : (uint16_t)l->rcvbuf, &o,
 		 NULL, NULL, 0, 0);

@@ -271,6 +271,15 @@ static void test_aging(void **state)
 	assert_int_equal(info(&b).mss, 960);
 	sim_advance(&b.sim, TAPIR_SEC(1));
 	assert_int_equal(info(&b).snd_una, info(&b).snd_nxt);
+	/* a new connection to B sends by the learned path MTU but offers the
+	 * first hop's MSS (RFC 1191 6.4: the option is for B's path) */
+	struct pair p2;
+	tap_clear(&b.sim);
+	assert_true(sim_pair(&b.sim, 81, &p2, NULL, NULL));
+	assert_int_equal(tap_get(&b.sim, 1, 0)->mss, 1460);
+	struct tapir_tcp_info i2;
+	tapir_tcp_get_info(p2.cli, &i2);
+	assert_int_equal(i2.mss, 960);
 	sim_run(&b.sim, t0 + TAPIR_SEC(600) - 1, NULL, NULL);
 	tap_clear(&b.sim);
 	assert_int_equal(tapir_tcp_send(b.p.cli, data, 1460, b.sim.now), 1460);
