@@ -138,7 +138,7 @@ static unsigned icmp_needfrag_mtu(const struct tapir_stack *s, const uint8_t *m,
 	unsigned mtu = tapir_get16(m + 6), tot = tapir_get16(inner + 2);
 	if (mtu)
 		return mtu;
-	if (tot >= ipv4_path_mtu(s, tapir_get32(inner + TAPIR_IPV4_DST)))
+	if (tot >= ipv4_path_mtu(s, tapir_get32(inner + TAPIR_IPV4_DST)) && tot > 4u * (inner[0] & 15))
 		tot -= 4u * (inner[0] & 15);
 	for (size_t i = 0; i < sizeof(mtu_plateaus) / sizeof(mtu_plateaus[0]); i++)
 		if (mtu_plateaus[i] < tot)
