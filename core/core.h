@@ -263,9 +263,11 @@ struct nd_prefix {             /* RFC 4861 6.3.4 Prefix List (on-link) */
 	bool used;
 	tapir_time_t expires;
 };
-#define TP_PMTU6 16            /* destinations with a learned path MTU */
-struct tp_pmtu6 {              /* RFC 8201 4, 5.3 */
-	uint8_t dst[16];
+#define TP_PMTU4_FLOOR 576     /* IPv4 path MTU floor by default (ipv4_pmtu_update) */
+#define TP_IPV4_MIN_MTU 68     /* RFC 791: every module forwards 68 bytes unfragmented */
+#define TP_PMTU 16             /* destinations with a learned path MTU (pmtu.c) */
+struct tp_pmtu {               /* RFC 1191 6.2, 6.3; RFC 8201 4, 5.3 */
+	struct tapir_ip dst;       /* IPv4 v4-mapped */
 	unsigned mtu;              /* 0: free */
 	tapir_time_t expires;
 };
@@ -282,7 +284,7 @@ struct tapir_stack {
 	struct nd_entry *nd;
 	struct nd_router *nd_routers;
 	struct nd_prefix *nd_prefixes;
-	struct tp_pmtu6 pmtu6[TP_PMTU6];
+	struct tp_pmtu pmtu[TP_PMTU];
 	tapir_time_t nd_reachable;  /* RFC 4861 6.3.2 ReachableTime, randomized */
 	size_t reasm_mem;
 	struct tapir_udp *udp;
@@ -493,8 +495,23 @@ int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop);
 /* A is one of ours: an interface's, or in 127.0.0.0/8 */
 bool ipv4_is_local(const struct tapir_stack *s, uint32_t a);
 bool ipv4_is_broadcast(const struct tapir_stack *s, uint32_t a);
-/* The MTU of the interface DST is routed through (0: no route). */
+/* The path MTU to DST (RFC 1191): the interface's, or less when a
+ * fragmentation needed lowered it (0: no route). */
 unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst);
+/* The first hop's MTU towards DST, whatever was learned (0: no route) */
+unsigned ipv4_link_mtu(const struct tapir_stack *s, uint32_t dst);
+/* RFC 1191 4: a validated fragmentation needed for DST saying MTU (the
+ * estimate, never 0), kept no lower than the configured floor; true when
+ * it lowered the path MTU. */
+bool ipv4_pmtu_update(struct tapir_stack *s, uint32_t dst, unsigned mtu);
+
+/* ---- pmtu.c: the path MTU cache, both families ---- */
+/* MTU, or the cached path MTU to DST when lower and not yet aged out */
+unsigned tp_pmtu_get(const struct tapir_stack *s, const struct tapir_ip *dst, unsigned mtu);
+/* When DST's cached entry ages out (RFC 1191 6.3); TAPIR_TIME_NEVER: none */
+tapir_time_t tp_pmtu_expires(const struct tapir_stack *s, const struct tapir_ip *dst);
+/* Stores MTU for DST if below CUR, its present path MTU; true if stored */
+bool tp_pmtu_lower(struct tapir_stack *s, const struct tapir_ip *dst, unsigned mtu, unsigned cur);
 /* The largest TCP super-segment (IPv4 packet bytes) the link towards DST
  * cuts up itself (ether_tso_max); 0 for one of our own addresses. */
 unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst);
@@ -567,12 +584,15 @@ int ipv6_local_iface(const struct tapir_stack *s, const uint8_t *addr, bool tent
  * NULL when the interface has no usable address. */
 const uint8_t *ipv6_select_source(const struct tapir_stack *s, int ifindex, const uint8_t *dst);
 /* The path MTU to DST (RFC 8201), never below 1280; 0 without a route. */
-unsigned ipv6_path_mtu(struct tapir_stack *s, const uint8_t *dst);
+unsigned ipv6_path_mtu(const struct tapir_stack *s, const uint8_t *dst);
+/* The first hop's MTU towards DST, whatever was learned (0: no route) */
+unsigned ipv6_link_mtu(const struct tapir_stack *s, const uint8_t *dst);
 /* The largest TCP super-segment (IPv6 packet bytes) the link towards DST
  * cuts up itself (ether_tso_max); 0 for one of our own addresses. */
 unsigned ipv6_path_tso(const struct tapir_stack *s, const uint8_t *dst);
-/* RFC 8201 4: a Packet Too Big for DST saying MTU. */
-void ipv6_pmtu_update(struct tapir_stack *s, const uint8_t *dst, uint32_t mtu);
+/* RFC 8201 4: a Packet Too Big for DST saying MTU; true when it lowered
+ * the path MTU. */
+bool ipv6_pmtu_update(struct tapir_stack *s, const uint8_t *dst, uint32_t mtu);
 const char *tp_ip6_str(const uint8_t *a, char buf[46]);
 
 /* ---- icmp6.c ---- */
@@ -695,6 +715,23 @@ static inline unsigned tp_l4_path_mtu(struct tapir_stack *s, const struct tapir_
 	return tapir_ip_is_v4(dst) ? ipv4_path_mtu(s, tapir_ip_v4(dst)) : ipv6_path_mtu(s, dst->b);
 }
 
+/* The first hop's MTU towards DST, either family: what a path MTU ages
+ * back to, and what the MSS option offers (RFC 1191 6.4) */
+static inline unsigned tp_l4_link_mtu(const struct tapir_stack *s, const struct tapir_ip *dst)
+{
+	if (tp_ip_is_loopback(dst))
+		return TP_LOOP_MTU;
+	return tapir_ip_is_v4(dst) ? ipv4_link_mtu(s, tapir_ip_v4(dst)) : ipv6_link_mtu(s, dst->b);
+}
+
+/* A too-big message's MTU for DST, either family, each with its floor
+ * (RFC 1191 4, RFC 8201 4); true when the path MTU came down */
+static inline bool tp_l4_pmtu_update(struct tapir_stack *s, const struct tapir_ip *dst, unsigned mtu)
+{
+	return tapir_ip_is_v4(dst) ? ipv4_pmtu_update(s, tapir_ip_v4(dst), mtu)
+				   : ipv6_pmtu_update(s, dst->b, mtu);
+}
+
 /* A hook's 32-bit address (tapir/hook.h): IPv4's, 0 for IPv6 */
 static inline uint32_t tp_ip_hook(const struct tapir_ip *a)
 {
@@ -772,10 +809,11 @@ void tcp_fini(struct tapir_stack *s);
 int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen);
 /* An ICMP or ICMPv6 error quoting our segment TH (its TCP header, at least
  * 8 bytes) from LADDR to RADDR: HARD ends a connection still in SYN-SENT
- * (a protocol or port unreachable, or our own ARP/ND failure); SMALLER_MTU:
- * a packet too big, the path MTU already lowered (tcp_input.c) */
+ * (a protocol or port unreachable, or our own ARP/ND failure); TOO_BIG:
+ * a fragmentation needed or packet too big, its path MTU estimate (0:
+ * neither), stored once the quote is validated (tcp_input.c) */
 int tcp_icmp_error(struct tapir_stack *s, const struct tapir_ip *laddr, const struct tapir_ip *raddr,
-		   const uint8_t *th, int err, bool hard, bool smaller_mtu);
+		   const uint8_t *th, int err, bool hard, unsigned too_big);
 tapir_time_t tcp_poll(struct tapir_stack *s, tapir_time_t now);
 
 #endif

@@ -123,11 +123,35 @@ static int icmp_tcp_errno(const struct tapir_stack *s, uint8_t type, uint8_t cod
 	return err;
 }
 
-/* An error about INNER, a datagram we sent (its IPv4 header and at least 8
- * bytes): hand it to the protocol that sent it. */
-static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, int err,
-		       uint32_t from, uint8_t type, uint8_t code)
+/* RFC 1191 7, table 7-1: the plateaus, for routers that leave the
+ * next-hop MTU 0 (RFC 792's message) */
+static const uint16_t mtu_plateaus[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68};
+
+/* RFC 1191 4: a fragmentation needed's next-hop MTU (the low 16 bits of
+ * the word after type, code and checksum); when 0, RFC 1191 5: the
+ * largest plateau below the quoted Total Length, which 4.2BSD-derived
+ * routers report with the header length added, so a Total Length not below
+ * our estimate loses 4 * IHL first.  INNER: the quoted IPv4 header. */
+static unsigned icmp_needfrag_mtu(const struct tapir_stack *s, const uint8_t *m,
+				  const uint8_t *inner)
 {
+	unsigned mtu = tapir_get16(m + 6), tot = tapir_get16(inner + 2);
+	if (mtu)
+		return mtu;
+	if (tot >= ipv4_path_mtu(s, tapir_get32(inner + TAPIR_IPV4_DST)) && tot > 4u * (inner[0] & 15))
+		tot -= 4u * (inner[0] & 15);
+	for (size_t i = 0; i < sizeof(mtu_plateaus) / sizeof(mtu_plateaus[0]); i++)
+		if (mtu_plateaus[i] < tot)
+			return mtu_plateaus[i];
+	return TP_IPV4_MIN_MTU;
+}
+
+/* An error M about INNER, a datagram we sent (its IPv4 header and at least
+ * 8 bytes): hand it to the protocol that sent it. */
+static int icmp_notify(struct tapir_stack *s, const uint8_t *m, const uint8_t *inner, size_t len,
+		       int err, uint32_t from)
+{
+	uint8_t type = m[0], code = m[1];
 	size_t hlen;
 	if (len < TAPIR_IPV4_HLEN || inner[0] >> 4 != 4)
 		return TAPIR_DROP_icmp_error_bad;
@@ -142,10 +166,14 @@ static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, 
 				      tapir_get16(inner + hlen + 2), err);
 	case TAPIR_IPPROTO_TCP:
 		/* RFC 1122 4.2.3.9: protocol and port unreachable are hard
-		 * errors; fragmentation needed (code 4) is not, for a connect */
+		 * errors; fragmentation needed (code 4) is not, for a connect,
+		 * but lowers the path MTU once TCP believes it (RFC 1191 6.4,
+		 * RFC 5927 4.1).  (UDP never sets DF: for it, only EMSGSIZE.) */
 		return tcp_icmp_error(s, &src, &dst, inner + hlen,
 				      icmp_tcp_errno(s, type, code, err),
-				      ipv4_is_local(s, from) || icmp_tcp_hard(s, type, code), false);
+				      ipv4_is_local(s, from) || icmp_tcp_hard(s, type, code),
+				      type == TAPIR_ICMP_UNREACH && code == TAPIR_ICMP_UNREACH_NEEDFRAG
+					      ? icmp_needfrag_mtu(s, m, inner) : 0);
 	case TAPIR_IPPROTO_ICMP:
 		if (inner[hlen] != TAPIR_ICMP_ECHO || !s->echo_fn)
 			return TAPIR_DROP_icmp_error_bad;
@@ -161,8 +189,8 @@ static int icmp_notify(struct tapir_stack *s, const uint8_t *inner, size_t len, 
 
 void icmp_local_unreachable(struct tapir_stack *s, const struct tp_pkt *p)
 {
-	icmp_notify(s, p->data, p->len, EHOSTUNREACH, tapir_get32(p->data + 12), TAPIR_ICMP_UNREACH,
-		    TAPIR_ICMP_UNREACH_HOST);
+	static const uint8_t m[ICMP_HLEN] = {TAPIR_ICMP_UNREACH, TAPIR_ICMP_UNREACH_HOST};
+	icmp_notify(s, m, p->data, p->len, EHOSTUNREACH, tapir_get32(p->data + 12));
 }
 
 /* RFC 792, RFC 4443 4.2: an echo reply is the request's message with
@@ -232,8 +260,7 @@ int icmp_input(struct tapir_stack *s, int ifindex, uint8_t *pkt, size_t len, siz
 	case TAPIR_ICMP_PARAM_PROBLEM:
 		STAT(s, icmp_errors_rx);
 		TRACE(s, TAPIR_TR_ICMP, "rx error %u/%u from %s", m[0], m[1], tp_ip_str(src, a));
-		return icmp_notify(s, m + ICMP_HLEN, mlen - ICMP_HLEN, icmp_errno(m[0], m[1]),
-				   src, m[0], m[1]);
+		return icmp_notify(s, m, m + ICMP_HLEN, mlen - ICMP_HLEN, icmp_errno(m[0], m[1]), src);
 	default:
 		/* includes source quench, which RFC 6633 says to ignore */
 		return TAPIR_DROP_icmp_type;

@@ -133,6 +133,14 @@ static int icmp6_tcp_bsd(const struct tapir_stack *s, uint8_t type, uint8_t code
 	return type == TAPIR_ICMP6_TIME_EXCEEDED && code == 0 ? EHOSTUNREACH : 0;
 }
 
+/* A Packet Too Big's MTU for TCP, never 0 (RFC 8201 4: below 1280 counts
+ * as 1280; ipv6_pmtu_update stored it already) */
+static unsigned icmp6_ptb_mtu(const uint8_t *m)
+{
+	uint32_t mtu = tapir_get32(m + 4);
+	return mtu < TAPIR_IPV6_MIN_MTU ? TAPIR_IPV6_MIN_MTU : mtu > 65535 ? 65535 : (unsigned)mtu;
+}
+
 /* The error M quoting Q (QLEN bytes from its IPv6 header, one of ours) to
  * the transport that sent it (RFC 4443 3: as much of the packet as fits,
  * so the ports and TCP's sequence number: 8 bytes of the upper header) */
@@ -160,7 +168,7 @@ static int icmp6_notify(struct tapir_stack *s, const uint8_t *pkt, const uint8_t
 						((m[0] == TAPIR_ICMP6_UNREACH &&
 						  m[1] == TAPIR_ICMP6_UNREACH_PORT) ||
 						 icmp6_tcp_bsd(s, m[0], m[1]))),
-				      m[0] == TAPIR_ICMP6_PKT_TOO_BIG);
+				      m[0] == TAPIR_ICMP6_PKT_TOO_BIG ? icmp6_ptb_mtu(m) : 0);
 	return TP_OK; /* an echo of ours, or nothing that waits for it */
 }
 

@@ -47,13 +47,39 @@ int ipv4_route(const struct tapir_stack *s, uint32_t dst, uint32_t *nexthop)
 	return best->ifindex;
 }
 
-unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
+unsigned ipv4_link_mtu(const struct tapir_stack *s, uint32_t dst)
 {
 	int i;
 	if (tapir_ipv4_is_loopback(dst))
 		return TP_LOOP_MTU;
 	i = ipv4_route(s, dst, NULL);
 	return i < 0 ? 0 : s->ifaces[i].mtu;
+}
+
+unsigned ipv4_path_mtu(const struct tapir_stack *s, uint32_t dst)
+{
+	struct tapir_ip d = tapir_ip_from_v4(dst);
+	return tp_pmtu_get(s, &d, ipv4_link_mtu(s, dst));
+}
+
+bool ipv4_pmtu_update(struct tapir_stack *s, uint32_t dst, unsigned mtu)
+{
+	/* RFC 1191 3 allows 68 (RFC 791's minimum), but a forged message
+	 * could then shrink every segment to a few bytes (RFC 1191 8, RFC
+	 * 5927 7): the floor is configurable, 576 (RFC 1122 3.3.3, the size
+	 * every host takes) by default, never below 68 */
+	unsigned floor = s->cfg.pmtu_min ? s->cfg.pmtu_min : TP_PMTU4_FLOOR;
+	struct tapir_ip d = tapir_ip_from_v4(dst);
+	char a[16];
+	if (floor < TP_IPV4_MIN_MTU)
+		floor = TP_IPV4_MIN_MTU;
+	if (mtu < floor)
+		mtu = floor;
+	if (!tp_pmtu_lower(s, &d, mtu, ipv4_path_mtu(s, dst)))
+		return false;
+	STAT(s, icmp_pmtu_updates);
+	TRACE(s, TAPIR_TR_IP, "path mtu to %s: %u", tp_ip_str(dst, a), mtu);
+	return true;
 }
 
 unsigned ipv4_path_tso(const struct tapir_stack *s, uint32_t dst)

@@ -11,7 +11,6 @@
  * more than any legitimate packet carries (RFC 8200 4.1 allows each once,
  * destination options twice). */
 #define IP6_MAX_EXT 8
-#define PMTU_AGE TAPIR_SEC(600) /* RFC 8201 5.3: no less than 5 min; 10 suggested */
 
 /* ---- addresses and routes ---- */
 
@@ -93,27 +92,21 @@ onlink:
 	return i;
 }
 
-static struct tp_pmtu6 *pmtu_find(struct tapir_stack *s, const uint8_t *dst)
-{
-	for (int i = 0; i < TP_PMTU6; i++) {
-		struct tp_pmtu6 *e = &s->pmtu6[i];
-		if (e->mtu && e->expires > s->now && !memcmp(e->dst, dst, 16))
-			return e;
-	}
-	return NULL;
-}
-
-unsigned ipv6_path_mtu(struct tapir_stack *s, const uint8_t *dst)
+unsigned ipv6_link_mtu(const struct tapir_stack *s, const uint8_t *dst)
 {
 	int i = ipv6_route(s, dst, NULL);
-	const struct tp_pmtu6 *e;
 	unsigned mtu;
 	if (i < 0)
 		return 0;
 	mtu = s->ifaces[i].mtu6 ? s->ifaces[i].mtu6 : s->ifaces[i].mtu;
-	if ((e = pmtu_find(s, dst)) && e->mtu < mtu)
-		mtu = e->mtu;
 	return mtu < TAPIR_IPV6_MIN_MTU ? TAPIR_IPV6_MIN_MTU : mtu;
+}
+
+unsigned ipv6_path_mtu(const struct tapir_stack *s, const uint8_t *dst)
+{
+	struct tapir_ip d;
+	memcpy(d.b, dst, 16);
+	return tp_pmtu_get(s, &d, ipv6_link_mtu(s, dst));
 }
 
 unsigned ipv6_path_tso(const struct tapir_stack *s, const uint8_t *dst)
@@ -123,36 +116,20 @@ unsigned ipv6_path_tso(const struct tapir_stack *s, const uint8_t *dst)
 	return ether_tso_max(s, ipv6_route(s, dst, NULL), TAPIR_TR_IP6);
 }
 
-void ipv6_pmtu_update(struct tapir_stack *s, const uint8_t *dst, uint32_t mtu)
+bool ipv6_pmtu_update(struct tapir_stack *s, const uint8_t *dst, uint32_t mtu)
 {
-	struct tp_pmtu6 *e;
-	unsigned cur = ipv6_path_mtu(s, dst);
+	struct tapir_ip d;
 	char a[46];
+	memcpy(d.b, dst, 16);
 	/* RFC 8201 4: never below 1280 (and, RFC 8021, no atomic fragments
 	 * for a smaller one); never an increase from a Packet Too Big */
 	if (mtu < TAPIR_IPV6_MIN_MTU)
 		mtu = TAPIR_IPV6_MIN_MTU;
-	if (!cur || mtu >= cur)
-		return;
-	e = pmtu_find(s, dst);
-	for (int i = 0; !e && i < TP_PMTU6; i++) { /* a free slot, or the one expiring first */
-		struct tp_pmtu6 *c = &s->pmtu6[i];
-		if (!c->mtu || c->expires <= s->now) {
-			e = c;
-			break;
-		}
-		if (i == TP_PMTU6 - 1) {
-			e = c;
-			for (int k = 0; k < TP_PMTU6; k++)
-				if (s->pmtu6[k].expires < e->expires)
-					e = &s->pmtu6[k];
-		}
-	}
-	memcpy(e->dst, dst, 16);
-	e->mtu = mtu;
-	e->expires = s->now + PMTU_AGE;
+	if (!tp_pmtu_lower(s, &d, mtu, ipv6_path_mtu(s, dst)))
+		return false;
 	STAT(s, icmp6_pmtu_updates);
 	TRACE(s, TAPIR_TR_IP6, "path mtu to %s: %u", tp_ip6_str(dst, a), (unsigned)mtu);
+	return true;
 }
 
 static void trace_ip6(struct tapir_stack *s, const char *dir, const uint8_t *h, size_t len)

@@ -15,7 +15,7 @@ static const struct tapir_config config_default = {
 	.reasm_max_datagrams = 16, .reasm_max_bytes = 512 * 1024,
 	.reasm_timeout_us = TAPIR_SEC(30),
 	.icmp_rate = 1000, .icmp_burst = 50,
-	.ttl = 64,
+	.ttl = 64, .pmtu_min = TP_PMTU4_FLOOR, .pmtu_age_us = TAPIR_SEC(600),
 	.ephemeral_lo = 49152, .ephemeral_hi = 65535,
 	.udp_rcvbuf = 212992, .udp_sockets = 64,
 	.tcp_sockets = 1u << 20, .tcp_rcvbuf = 65535, .tcp_sndbuf = 131072, .tcp_mem_max = 256u << 20,

@@ -865,20 +865,23 @@ int tcp_input(struct tapir_stack *s, uint8_t *pkt, size_t len, size_t hlen)
  * as good as a hard answer for a connect, as Linux has it: it ends a
  * connection in SYN-SENT.  The rest, net and host unreachable among them,
  * are soft: the connection goes on and the error is told only if it then
- * times out (UNP 4.3).  SMALLER_MTU: a packet too big (RFC 8201 4): the
- * MSS comes down to the new path MTU. */
+ * times out (UNP 4.3).  TOO_BIG: a fragmentation needed (RFC 1191 4) or
+ * packet too big (RFC 8201 4) with that path MTU estimate: believed only
+ * by the same check (RFC 5927 7, RFC 9293 3.9.2.2: the attack that
+ * shrinks segments with forged messages), counted either way. */
 int tcp_icmp_error(struct tapir_stack *s, const struct tapir_ip *laddr, const struct tapir_ip *raddr,
-		   const uint8_t *th, int err, bool hard, bool smaller_mtu)
+		   const uint8_t *th, int err, bool hard, unsigned too_big)
 {
 	struct tapir_tcp *t = tcp_lookup(s, laddr, tapir_get16(th + TAPIR_TH_SPORT), raddr,
 					 tapir_get16(th + TAPIR_TH_DPORT));
 	uint32_t seq = tapir_get32(th + TAPIR_TH_SEQ);
 	if (!t || SEQ_LT(seq, t->snd_una) || SEQ_GEQ(seq, t->snd_max))
-		return TAPIR_DROP_icmp_error_bad;
-	if (smaller_mtu) {
-		uint16_t mss = tcp_effective_mss(t);
-		if (mss < t->mss)
-			t->mss = mss;
+		return too_big ? TAPIR_DROP_icmp_too_big_bad : TAPIR_DROP_icmp_error_bad;
+	if (too_big) {
+		if (tapir_ip_is_v4(raddr))
+			STAT(s, icmp_needfrag_ok);
+		tp_l4_pmtu_update(s, raddr, too_big);
+		tcp_pmtu_lowered(t, seq);
 		return TP_OK;
 	}
 	if (t->state == TAPIR_TCP_SYN_SENT && hard) {

@@ -306,6 +306,7 @@ struct tapir_tcp {
 	tapir_time_t t_keep;
 	tapir_time_t t_2msl;                /* TIME_WAIT, and the orphan FIN_WAIT_2 limit */
 	tapir_time_t t_rack;                /* RACK reordering timer or TLP's PTO (rack.tmr) */
+	tapir_time_t pmtu_raise_at;         /* a lowered path MTU ages out (RFC 1191 6.3) */
 	struct tp_timer tmr;                /* in the stack's wheel at no later than the
 					     * earliest of the five (tcp_timer_set) */
 	tapir_time_t una_since;             /* TCP_USER_TIMEOUT's clock: since the oldest
@@ -607,6 +608,9 @@ void tcp_tfo_synack(struct tapir_tcp *t, const struct tp_seg *seg);
 
 /* tcp_output.c */
 int tcp_output(struct tapir_tcp *t);
+/* RFC 1191 6.4: a validated too-big about the segment at SEQ; the path
+ * MTU is stored: the MSS follows it, the dropped segment goes again */
+void tcp_pmtu_lowered(struct tapir_tcp *t, uint32_t seq);
 /* Sends one segment of T: SEQ, flags, LEN bytes of send-buffer data from
  * offset OFF (relative to SND.UNA). */
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,

@@ -292,6 +292,8 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct 
 	return tp_l4_output(s, p, laddr, raddr, TAPIR_IPPROTO_TCP, ipflags);
 }
 
+static unsigned tcp_adv_mss(const struct tapir_stack *s, const struct tapir_ip *raddr);
+
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
 		     uint32_t len)
 {
@@ -301,7 +303,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 	if (syn) {
 		/* RFC 9293 3.7.1 / RFC 6691: the MSS is what we can receive */
 		bool passive = flags & TAPIR_TH_ACK; /* a SYN,ACK answers only what was offered */
-		o.mss = (uint16_t)tcp_path_mss(t->s, &t->raddr);
+		o.mss = (uint16_t)tcp_adv_mss(t->s, &t->raddr);
 		if (t->user_mss && t->user_mss < o.mss)
 			o.mss = t->user_mss;
 		if (passive ? t->ws_ok : c->tcp_window_scaling)
@@ -379,11 +381,22 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 			syn && t->noopt ? NULL : &o, &t->snd, NULL, off, len);
 }
 
+static unsigned mss_of(const struct tapir_ip *raddr, unsigned mtu)
+{
+	unsigned hdrs = TAPIR_TCP_HLEN + (tapir_ip_is_v4(raddr) ? TAPIR_IPV4_HLEN : TAPIR_IPV6_HLEN);
+	return mtu > hdrs ? mtu - hdrs : TCP_DEFAULT_MSS;
+}
+
 unsigned tcp_path_mss(struct tapir_stack *s, const struct tapir_ip *raddr)
 {
-	unsigned mtu = tp_l4_path_mtu(s, raddr),
-		 hdrs = TAPIR_TCP_HLEN + (tapir_ip_is_v4(raddr) ? TAPIR_IPV4_HLEN : TAPIR_IPV6_HLEN);
-	return mtu > hdrs ? mtu - hdrs : TCP_DEFAULT_MSS;
+	return mss_of(raddr, tp_l4_path_mtu(s, raddr));
+}
+
+/* RFC 1191 6.4: the MSS option is not lowered by a learned path MTU; the
+ * peer sends over its own path */
+static unsigned tcp_adv_mss(const struct tapir_stack *s, const struct tapir_ip *raddr)
+{
+	return mss_of(raddr, tp_l4_link_mtu(s, raddr));
 }
 
 void tcp_respond(struct tapir_stack *s, const struct tapir_tcp *t, const struct tapir_ip *laddr,
@@ -397,7 +410,7 @@ void tcp_respond(struct tapir_stack *s, const struct tapir_tcp *t, const struct 
 void tcp_send_synack_cookie(struct tapir_tcp *l, const struct tapir_ip *laddr, uint16_t lport,
 			    const struct tapir_ip *raddr, uint16_t rport, uint32_t seq, uint32_t ack)
 {
-	struct tcp_optout o = {.mss = (uint16_t)tcp_path_mss(l->s, raddr), .wscale = -1, .tfo.len = -1};
+	struct tcp_optout o = {.mss = (uint16_t)tcp_adv_mss(l->s, raddr), .wscale = -1, .tfo.len = -1};
 	tcp_emit(l->s, NULL, &l->ipo, laddr, lport, raddr, rport, seq, ack,
 		 TAPIR_TH_SYN | TAPIR_TH_ACK, 0, l->rcvbuf > 65535 ? 65535 : (uint16_t)l->rcvbuf, &o,
 		 NULL, NULL, 0, 0);
@@ -627,12 +640,55 @@ void tcp_quickack_enter(struct tapir_tcp *t, uint32_t wnd)
 		t->quickacks = n;
 }
 
+void tcp_pmtu_lowered(struct tapir_tcp *t, uint32_t seq)
+{
+	uint16_t mss = tcp_effective_mss(t);
+	uint32_t off = seq - t->snd_una, n;
+	t->pmtu_raise_at = tp_pmtu_expires(t->s, &t->raddr);
+	/* 6.4's note: only a message that lowers the size this connection
+	 * used sends anything; the others about the same burst would each
+	 * resend the same data */
+	if (mss >= t->mss)
+		return;
+	t->mss = mss;
+	/* a SYN is resent by its own timer; nothing to resend at a FIN; a
+	 * go-back under way (a timeout's) resends SEQ anyway, at the new MSS */
+	if (t->state == TAPIR_TCP_SYN_SENT || t->state == TAPIR_TCP_SYN_RECEIVED ||
+	    off >= t->snd.len || SEQ_GT(seq, t->snd_nxt))
+		return;
+	/* 6.4: at once, the dropped segment at the new size, and not as
+	 * congestion (cwnd and ssthresh stay); one segment until ACKs come
+	 * back, whose tcp_output then resends the rest from SND.NXT, all of
+	 * it too big when first sent */
+	n = t->snd.len - off < t->mss ? t->snd.len - off : t->mss;
+	t->snd_nxt = seq;
+	t->timing = false; /* Karn */
+	STAT(t->s, tcp_retransmits);
+	tcp_send_segment(t, seq, TAPIR_TH_ACK | (off + n == t->snd.len ? TAPIR_TH_PSH : 0), off, n);
+	tcp_sent(t, n, false);
+}
+
+/* RFC 1191 6.3: once the lowered path MTU has aged out, the MSS may grow
+ * again (told here, at the next send: 6.2 lets the notice wait), and
+ * nothing is resent for it; a path MTU lowered again meanwhile sets the
+ * next look. */
+static void tcp_pmtu_check(struct tapir_tcp *t)
+{
+	uint16_t mss;
+	t->pmtu_raise_at = tp_pmtu_expires(t->s, &t->raddr);
+	mss = tcp_effective_mss(t);
+	if (mss > t->mss)
+		t->mss = mss;
+}
+
 int tcp_output(struct tapir_tcp *t)
 {
 	uint32_t seg_max;
 
 	if (tcp_output_handshake(t))
 		return 0;
+	if (t->s->now >= t->pmtu_raise_at)
+		tcp_pmtu_check(t);
 	seg_max = tcp_send_max(t);
 	for (;;) {
 		uint32_t off = t->snd_nxt - t->snd_una;

@@ -70,7 +70,7 @@ struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s)
 	t->rto = s->cfg.tcp_rto_initial_us;
 	t->cc_algo = s->cfg.tcp_congestion;
 	t->t_rexmt = t->t_persist = t->t_delack = t->t_keep = t->t_2msl = t->t_rack = TAPIR_TIME_NEVER;
-	t->una_since = t->persist_since = TAPIR_TIME_NEVER;
+	t->una_since = t->persist_since = t->pmtu_raise_at = TAPIR_TIME_NEVER;
 	t->anext = tc->all;
 	if (tc->all)
 		tc->all->aprev = t;

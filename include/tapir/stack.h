@@ -49,6 +49,12 @@ struct tapir_config {
 	unsigned icmp_rate;           /* ICMP errors per second (RFC 1812 4.3.2.8): 1000 */
 	unsigned icmp_burst;          /* token bucket depth: 50 */
 	uint8_t ttl;                  /* RFC 1700 / 1122 3.2.1.7 default: 64 */
+	unsigned pmtu_min;            /* IPv4 path MTU floor against forged
+				       * fragmentation needed (RFC 1191 8), at
+				       * least 68: 576 (0: 576) */
+	tapir_time_t pmtu_age_us;     /* a lowered path MTU ages out (RFC 1191
+				       * 6.3, RFC 8201 5.3); TAPIR_TIME_NEVER:
+				       * never: 10 min (0: 10 min) */
 	uint16_t ephemeral_lo, ephemeral_hi; /* RFC 6335: 49152-65535 */
 	size_t udp_rcvbuf;            /* default per-socket receive limit: 212992 */
 	unsigned udp_sockets;         /* UDP sockets the core can hold: 64 */
@@ -266,6 +272,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(icmp_type, "ICMP type or code not handled")                          \
 	X(icmp_broadcast, "ICMP echo to a broadcast address (RFC 1122 3.2.2.6)") \
 	X(icmp_error_bad, "ICMP error quoting a packet we did not send")       \
+	X(icmp_too_big_bad, "fragmentation needed / packet too big not about a TCP segment in flight (RFC 5927 4.1)") \
 	X(udp_short, "UDP datagram truncated")                                 \
 	X(udp_length, "UDP length field inconsistent with IP length")          \
 	X(udp_checksum, "UDP checksum wrong")                                  \
@@ -316,6 +323,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(ip_df_too_big) X(reasm_done) X(reasm_timeout) X(reasm_evicted)       \
 	X(icmp_echo_replied) X(icmp_echo_sent) X(icmp_echo_reply_rx)           \
 	X(icmp_errors_sent) X(icmp_rate_limited) X(icmp_errors_rx)             \
+	X(icmp_needfrag_ok) X(icmp_pmtu_updates)                               \
 	X(udp_rx) X(udp_tx) X(udp_no_socket)                                   \
 	X(tcp_rx) X(tcp_tx) X(tcp_retransmits) X(tcp_rst_sent)                 \
 	X(tcp_active_opens) X(tcp_passive_opens) X(tcp_conn_refused)           \
