@@ -171,6 +171,7 @@ KERNEL=${RECOVERY_NET_KERNEL:-1}
 if [[ $KERNEL == 1 ]]; then # the kernel's server, for the whole run (the namespace's end kills it)
 	timeout $((BUDGET + 900)) ip netns exec "$NS" /usr/bin/python3 -m http.server -d "$WWW" \
 		-b 0.0.0.0 8080 >/dev/null 2>&1 &
+	disown # (killed with the namespace: no job notice)
 	for ((i = 0; i < 100; i++)); do
 		ip netns exec "$NS" ss -Hltn 'sport = :8080' | grep -q . && break
 		sleep 0.1
