@@ -86,31 +86,26 @@ rexmits() {
 	} END { print n + 0 }' "$1"
 }
 
-# one CASE MODE RUN: a fresh tapir host, one download, one line of $RES:
-# "CASE MODE ok SECONDS REXMITS TCP_RETRANSMITS TIMEOUTS PROBES RACK_LOST"
-# or "CASE MODE error WHY"
-one() {
-	local cs=$1 mode=$2 run=$3 pers urls out t secs n got pcap=()
-	if [[ $cs == tail ]]; then
-		pers="tail=1,dir=tx,delay=$DELAY,limit=20000$LINKRATE"
-		urls="http://$HOST_ADDR/p/[0000-$(printf %04d $((PIECES - 1)))]"
+# impair CASE RUN DIR BASE: the personality (PERS) and curl's URLs (URLS,
+# on BASE) of a case; DIR: the direction tail= drops (the sender's frames)
+impair() {
+	if [[ $1 == tail ]]; then
+		PERS="tail=1,dir=$3,delay=$DELAY,limit=20000$LINKRATE"
+		URLS="$4/p/[0000-$(printf %04d $((PIECES - 1)))]"
 	else
-		pers="loss=0.0$cs,seed=$run,delay=$DELAY,limit=20000$LINKRATE"
-		urls="http://$HOST_ADDR/file.bin"
+		PERS="loss=0.0$1,seed=$2,delay=$DELAY,limit=20000$LINKRATE"
+		URLS="$4/file.bin"
 	fi
-	[[ -n $KEEP ]] && pcap=(--pcap "$KEEP/$cs-$mode-$run.pcap")
 	rm -rf "$WORK/got" && mkdir -p "$WORK/got"
-	pers_host_start --serve "http=$WWW" --recovery "$mode" --trace tcp "${pcap[@]}" \
-		--personality "$pers"
-	t=$((BUDGET > 120 ? BUDGET : 120))
-	out=$(NSX_TIMEOUT=$((t + 10)) nsx curl -sS --max-time "$t" -o "$WORK/got/#1" \
-		-w '%{http_code} %{time_total} %{num_connects}\n' "$urls" 2>&1)
-	# the counters before the host ends (stat_of reads them over --control)
-	local tr to pr rl
-	tr=$(stat_of tcp_retransmits) to=$(stat_of tcp_timeouts) pr=$(stat_of tcp_tlp_probes)
-	rl=$(stat_of tcp_rack_lost)
-	host_stop
-	n=$(rexmits "$HOST_OUT") # (the trace is on stdout)
+}
+
+# verdict CASE MODE OUT FIGURES...: the line of $RES for curl's output OUT
+# (a line "code time_total connects" per piece): "CASE MODE ok SECONDS
+# FIGURES..." when every piece came and the whole is byte-exact, else
+# "CASE MODE error WHY"
+verdict() {
+	local cs=$1 mode=$2 out=$3 secs got
+	shift 3
 	secs=$(awk '$1 == 200 { s += $2; k++ } END { if (k) printf "%.3f", s }' <<<"$out")
 	got=$(find "$WORK/got" -type f | sort | xargs cat | sha256sum | cut -d' ' -f1)
 	if [[ $(awk '$1 == 200' <<<"$out" | wc -l) -ne $([[ $cs == tail ]] && echo "$PIECES" || echo 1) ]]; then
@@ -118,10 +113,30 @@ one() {
 	elif [[ $got != "$WANT" ]]; then
 		echo "$cs $mode error the download is not byte-exact" >>"$RES"
 	else
-		echo "$cs $mode ok $secs $n $tr $to $pr $rl" >>"$RES"
+		echo "$cs $mode ok $secs $*" >>"$RES"
 	fi
-	rm -f "$HOST_ERR" "$HOST_OUT"
 	rm -rf "$WORK/got"
+}
+
+# one CASE MODE RUN: a fresh tapir host, one download, one line of $RES:
+# "CASE MODE ok SECONDS REXMITS TCP_RETRANSMITS TIMEOUTS PROBES RACK_LOST"
+# or "CASE MODE error WHY"
+one() {
+	local cs=$1 mode=$2 run=$3 out t n rt to pr rl pcap=()
+	impair "$cs" "$run" tx "http://$HOST_ADDR"
+	[[ -n $KEEP ]] && pcap=(--pcap "$KEEP/$cs-$mode-$run.pcap")
+	pers_host_start --serve "http=$WWW" --recovery "$mode" --trace tcp "${pcap[@]}" \
+		--personality "$PERS"
+	t=$((BUDGET > 120 ? BUDGET : 120))
+	out=$(NSX_TIMEOUT=$((t + 10)) nsx curl -sS --max-time "$t" -o "$WORK/got/#1" \
+		-w '%{http_code} %{time_total} %{num_connects}\n' "$URLS" 2>&1)
+	# the counters before the host ends (stat_of reads them over --control)
+	rt=$(stat_of tcp_retransmits) to=$(stat_of tcp_timeouts) pr=$(stat_of tcp_tlp_probes)
+	rl=$(stat_of tcp_rack_lost)
+	host_stop
+	n=$(rexmits "$HOST_OUT") # (the trace is on stdout)
+	verdict "$cs" "$mode" "$out" "$n" "$rt" "$to" "$pr" "$rl"
+	rm -f "$HOST_ERR" "$HOST_OUT"
 }
 
 # knstat: the kernel's retransmitted segments, timeouts and loss probes in
@@ -138,33 +153,15 @@ knstat() {
 # serves the same files.  One line of $RES: "CASE kernel ok SECONDS
 # RETRANS_SEGS - TIMEOUTS PROBES -" or an error.
 kone() {
-	local cs=$1 run=$2 pers urls out secs got t b a
-	if [[ $cs == tail ]]; then
-		pers="tail=1,dir=rx,delay=$DELAY,limit=20000$LINKRATE"
-		urls="http://$PEER_ADDR:8080/p/[0000-$(printf %04d $((PIECES - 1)))]"
-	else
-		pers="loss=0.0$cs,seed=$run,delay=$DELAY,limit=20000$LINKRATE"
-		urls="http://$PEER_ADDR:8080/file.bin"
-	fi
-	rm -rf "$WORK/got" && mkdir -p "$WORK/got"
+	local cs=$1 run=$2 out t b a
+	impair "$cs" "$run" rx "http://$PEER_ADDR:8080"
 	t=$((BUDGET > 120 ? BUDGET : 120))
-	b=$(knstat)
+	read -r -a b <<<"$(knstat)"
 	out=$(NSX_TIMEOUT=$((t + 20)) nsx "$TAPIR" run --tap "$TAP" --addr "$HOST_ADDR/24" \
-		--peer-addr "$PEER_ADDR/24" --personality "$pers" -- curl -sS --max-time "$t" \
-		-o "$WORK/got/#1" -w '%{http_code} %{time_total} %{num_connects}\n' "$urls" 2>&1)
-	a=$(knstat)
-	secs=$(awk '$1 == 200 { s += $2; k++ } END { if (k) printf "%.3f", s }' <<<"$out")
-	got=$(find "$WORK/got" -type f | sort | xargs cat | sha256sum | cut -d' ' -f1)
-	if [[ $(awk '$1 == 200' <<<"$out" | wc -l) -ne $([[ $cs == tail ]] && echo "$PIECES" || echo 1) ]]; then
-		echo "$cs kernel error curl: $(tr '\n' ' ' <<<"$out" | head -c 120)" >>"$RES"
-	elif [[ $got != "$WANT" ]]; then
-		echo "$cs kernel error the download is not byte-exact" >>"$RES"
-	else
-		read -r -a b <<<"$b"
-		read -r -a a <<<"$a"
-		echo "$cs kernel ok $secs $((a[0] - b[0])) - $((a[1] - b[1])) $((a[2] - b[2])) -" >>"$RES"
-	fi
-	rm -rf "$WORK/got"
+		--peer-addr "$PEER_ADDR/24" --personality "$PERS" -- curl -sS --max-time "$t" \
+		-o "$WORK/got/#1" -w '%{http_code} %{time_total} %{num_connects}\n' "$URLS" 2>&1)
+	read -r -a a <<<"$(knstat)"
+	verdict "$cs" kernel "$out" $((a[0] - b[0])) - $((a[1] - b[1])) $((a[2] - b[2])) -
 }
 
 KERNEL=${RECOVERY_NET_KERNEL:-1}
