@@ -257,3 +257,7 @@ stop_watchdog
 echo "meta end date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
 python3 bench/report.py "$RAW" "$OUT"
 bench/recovery-bench.sh || echo "bench: recovery-bench.sh failed" >&2
+# the same comparison over a TAP with the kernel as the peer (its own
+# namespace and time bound; RECOVERY_NET_* choose the runs)
+TAPIR=${BENCH_TAPIR:-build/tapir} RECOVERY_NET_RAW=${RECOVERY_NET_RAW:-$OUT/recovery-net.txt} \
+	bench/recovery-net-bench.sh || echo "bench: recovery-net-bench.sh failed" >&2

@@ -14,6 +14,10 @@
  *                                    socket ECONNABORTED
  *   netem_transfer_exact             1 MB through loss, reorder, dup and
  *                                    delay arrives byte-exact
+ *   netem_tail_first_copy            tail=1: every first copy of a data
+ *                                    segment with PSH is dropped (as many
+ *                                    as A's TCP sent), its retransmission
+ *                                    passes: byte-exact
  *   ttl_on_every_packet              ttl=9: every IP packet from A has TTL
  *                                    (hop limit) 9, ND keeps its 255
  *   checksums_fixed                  hooks that rewrite payloads at IP_TX
@@ -490,6 +494,54 @@ static void netem(int af)
 	pair_down(&p);
 }
 
+/* ---- tail=1: A's first copies of data segments with PSH ---- */
+
+struct firsts {
+	bool any;
+	uint32_t high;   /* the highest data end A's TCP sent */
+	unsigned psh;    /* first copies with PSH */
+};
+
+static enum tapir_verdict a_tcp_tx(void *arg, struct tapir_hook_pkt *p)
+{
+	struct firsts *f = arg;
+	size_t len = pers_tcp_payload(p, NULL);
+	uint32_t end = tapir_get32(p->data + 4) + (uint32_t)len;
+	if (!len || (f->any && (int32_t)(end - f->high) <= 0))
+		return TAPIR_PASS;
+	f->any = true;
+	f->high = end;
+	f->psh += (p->data[13] & TAPIR_TH_PSH) != 0;
+	return TAPIR_PASS;
+}
+
+static void watch_a_tcp(struct net_pair *p, void *arg)
+{
+	assert_int_equal(tapir_hook_add(tapir_net_stack(p->a), TAPIR_HOOK_TCP_TX, a_tcp_tx, arg),
+			 0);
+}
+
+static void netem_tail(int af)
+{
+	struct net_pair p;
+	struct server sv;
+	struct firsts f = {0};
+	uint16_t lport;
+	unsigned psh;
+	pair_up(&p, af, "tail=1,dir=tx", watch_a_tcp, &f);
+	server_start(&sv, p.a, af, 80, 1, 256 << 10);
+	assert_int_equal(fetch(p.b, af, 80, &lport, NULL), 256 << 10);
+	pthread_join(sv.th, NULL);
+	tapir_net_lock(p.a);
+	psh = f.psh;
+	tapir_net_unlock(p.a);
+	/* at least the last; each dropped once, nothing else (no loss=) */
+	assert_true(psh > 0);
+	assert_int_equal(counter(p.a, "tx_hook_dropped"), psh);
+	tapir_close(p.a, sv.lfd);
+	pair_down(&p);
+}
+
 /* ---- ttl=9 as B sees it: every IP packet from A ---- */
 
 struct hops {
@@ -733,6 +785,7 @@ BOTH(dth_every_second, dth_every)
 BOTH(challenge_ack_only_tapir_client, challenge_ack)
 BOTH(rst_after_both_ends, rst_after)
 BOTH(netem_transfer_exact, netem)
+BOTH(netem_tail_first_copy, netem_tail)
 BOTH(ttl_on_every_packet, ttl)
 BOTH(checksums_fixed, checksums)
 BOTH(drop_synack_times_out, drop_synack)
@@ -748,7 +801,8 @@ int main(int argc, char **argv)
 		       dth_reported_connection_lives_ipv6, dth_every_second, dth_every_second_ipv6,
 		       challenge_ack_only_tapir_client, challenge_ack_only_tapir_client_ipv6,
 		       rst_after_both_ends, rst_after_both_ends_ipv6, netem_transfer_exact,
-		       netem_transfer_exact_ipv6, ttl_on_every_packet, ttl_on_every_packet_ipv6,
+		       netem_transfer_exact_ipv6, netem_tail_first_copy, netem_tail_first_copy_ipv6,
+		       ttl_on_every_packet, ttl_on_every_packet_ipv6,
 		       checksums_fixed, checksums_fixed_ipv6, drop_synack_times_out,
 		       drop_synack_times_out_ipv6, blackhole_times_out, blackhole_times_out_ipv6,
 		       ignore_rst_connection_stays, ignore_rst_connection_stays_ipv6,

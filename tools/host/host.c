@@ -96,6 +96,8 @@ static const char host_usage[] =
 	"  --control PATH         serve tapir ss/stats/trace on the UNIX socket PATH\n"
 	"  --profile NAME         rfc (default), linux or freebsd: where those differ,\n"
 	"                         behave as they do (docs/profiles.md)\n"
+	"  --recovery rfc6675|rack  loss recovery whatever the profile: RFC 6675 alone,\n"
+	"                         or RACK-TLP (RFC 8985) with PRR (RFC 6937)\n"
 	"  --fastopen             TCP Fast Open (RFC 7413) on every listener: data on\n"
 	"                         SYNs with a valid cookie is taken at once\n"
 	"  --max-sockets N        at most N sockets and connections (TIME-WAIT included;\n"
@@ -353,6 +355,7 @@ int cmd_host(int argc, char **argv)
 		{"control", required_argument, 0, 'C'},
 		{"max-sockets", required_argument, 0, 'N'},
 		{"profile", required_argument, 0, 'Q'},
+		{"recovery", required_argument, 0, 'K'},
 		{"fastopen", no_argument, 0, 'X'},
 		{"forward", required_argument, 0, 'F'},
 		{"outbound", required_argument, 0, 'B'},
@@ -381,6 +384,7 @@ int cmd_host(int argc, char **argv)
 	int ifi;
 	struct tapir_config cfg;
 	int profile = TAPIR_PROFILE_RFC;
+	int recovery = -1; /* --recovery: rack (1), rfc6675 (0), the profile's (-1) */
 	bool fastopen = false;
 	struct tapir_net_driver drv;
 	sigset_t block, orig;
@@ -458,6 +462,11 @@ int cmd_host(int argc, char **argv)
 			if ((profile = tapir_profile_by_name(optarg)) < 0)
 				die("--profile: unknown '%s' (rfc, linux, freebsd)", optarg);
 			break;
+		case 'K':
+			if (strcmp(optarg, "rack") && strcmp(optarg, "rfc6675"))
+				die("--recovery: unknown '%s' (rfc6675, rack)", optarg);
+			recovery = !strcmp(optarg, "rack");
+			break;
 		case 'F':
 		case 'B':
 			if (forward_add(&fwd, c == 'B', optarg, err, sizeof(err)) < 0)
@@ -512,6 +521,8 @@ int cmd_host(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 32 * 1024);
 	tapir_config_default(&cfg);
 	tapir_config_profile(&cfg, (enum tapir_profile_id)profile);
+	if (recovery >= 0) /* the profile fields rack, tlp, prr (docs/profiles.md) */
+		cfg.profile.rack = cfg.profile.tlp = cfg.profile.prr = (uint8_t)recovery;
 	if (fastopen) /* the server, on listeners that did not ask (profile.h) */
 		cfg.profile.fastopen |= 2 | 4;
 	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */

@@ -12,12 +12,19 @@
  *   reorder=P       hold a frame back (by the delay, at least 1 ms) so that
  *                   the frames after it overtake it
  *   rate=MBIT       serialise frames at MBIT Mbit/s (a slow link)
+ *   tail=P          drop the first copy of a TCP segment that ends a burst
+ *                   (data and PSH: it emptied the sender's buffer) with
+ *                   probability P; its retransmissions pass.  "First copy":
+ *                   its data ends beyond all its connection sent before
+ *                   (a table of TAIL_FLOWS connections per direction).
+ *                   The tail loss of RFC 8985 7: only a timeout or a probe
+ *                   can repair it, no later segment reports it lost
  *
  * Each takes extra arguments after a comma: seed=N (default 1, so runs
  * repeat), dir=rx|tx|both (default both: frames tapir receives, and frames
  * it sends), limit=N (frames held per direction, default 1000; more are
  * dropped, like a full queue).  Several combine, as netem's options do,
- * in netem's order: loss, corrupt, duplicate, rate, delay, reorder.
+ * in netem's order: loss, tail, corrupt, duplicate, rate, delay, reorder.
  *
  * One engine serves them all: a LINK_RX and a LINK_TX hook that drop,
  * copy or hold frames, and the (shared) hook timer that re-injects held
@@ -34,6 +41,8 @@
 
 enum { RX, TX };
 
+#define TAIL_FLOWS 64 /* connections tail= tracks per direction (hashed) */
+
 struct held {
 	struct held *next;
 	tapir_time_t at;
@@ -48,12 +57,16 @@ struct netem {
 	uint64_t rng;
 	unsigned limit;
 	struct dir {
-		double loss, corrupt, dup, reorder, rate_mbit;
+		double loss, tail_p, corrupt, dup, reorder, rate_mbit;
 		tapir_time_t delay, jitter;
 		struct held *head, *tail; /* sorted by AT */
 		unsigned n;
 		tapir_time_t last_at;    /* FIFO for frames not reordered */
 		tapir_time_t busy_until; /* rate: when the link is free */
+		struct {                 /* tail: the highest data end sent */
+			uint64_t key;    /* (0: a free slot) */
+			uint32_t high;
+		} flows[TAIL_FLOWS];
 	} d[2];
 };
 
@@ -113,6 +126,48 @@ static tapir_time_t due(struct netem *e, struct dir *d, size_t len, tapir_time_t
 	return at;
 }
 
+/* tail=: is the frame in P the first copy of a TCP segment with data and
+ * PSH?  Each data segment moves its connection's highest end; a
+ * retransmission ends at or below it.  A slot taken over by another
+ * connection (a hash collision) forgets the first: at worst one of its
+ * retransmissions counts as a first copy. */
+static bool tail_first(struct dir *d, const struct tapir_hook_pkt *p)
+{
+	uint8_t proto;
+	int off = tapir_hook_l4(p, &proto);
+	size_t ip = TAPIR_ETH_HLEN, end, hl, a0, alen;
+	uint64_t key = 0xcbf29ce484222325ull; /* FNV-1a over addresses and ports */
+	uint32_t seq, high;
+	bool psh, known;
+	if (off < 0 || proto != TAPIR_IPPROTO_TCP || (size_t)off + 20 > p->len)
+		return false;
+	if (p->family == 4) {
+		end = ip + tapir_get16(p->data + ip + 2);
+		a0 = ip + 12, alen = 8;
+	} else if (p->family == 6) {
+		end = ip + TAPIR_IPV6_HLEN + tapir_get16(p->data + ip + 4);
+		a0 = ip + 8, alen = 32;
+	} else {
+		return false;
+	}
+	hl = (size_t)(p->data[off + TAPIR_TH_OFF] >> 4) * 4;
+	if (end > p->len || (size_t)off + hl >= end)
+		return false; /* no data (or a frame cut short) */
+	for (size_t i = 0; i < alen + 4; i++) /* the addresses, then the ports */
+		key = (key ^ p->data[i < alen ? a0 + i : (size_t)off + i - alen]) * 0x100000001b3ull;
+	key |= 1;
+	seq = tapir_get32(p->data + off + 4);
+	high = seq + (uint32_t)(end - off - hl);
+	psh = p->data[off + 13] & TAPIR_TH_PSH;
+	unsigned slot = (unsigned)(key >> 32) % TAIL_FLOWS;
+	known = d->flows[slot].key == key;
+	if (known && (int32_t)(high - d->flows[slot].high) <= 0)
+		return false; /* all of it sent before: a retransmission */
+	d->flows[slot].key = key;
+	d->flows[slot].high = high;
+	return psh;
+}
+
 static enum tapir_verdict impair(struct netem *e, int dir, struct tapir_hook_pkt *p)
 {
 	struct dir *d = &e->d[dir];
@@ -120,6 +175,8 @@ static enum tapir_verdict impair(struct netem *e, int dir, struct tapir_hook_pkt
 	bool held = false;
 
 	if (d->loss > 0 && pers_rand01(&e->rng) < d->loss)
+		return TAPIR_DROP;
+	if (d->tail_p > 0 && tail_first(d, p) && (d->tail_p >= 1 || pers_rand01(&e->rng) < d->tail_p))
 		return TAPIR_DROP;
 	if (d->corrupt > 0 && pers_rand01(&e->rng) < d->corrupt && p->len > 14) {
 		uint64_t r = pers_rand(&e->rng);
@@ -209,7 +266,7 @@ static struct netem *engine(struct tapir_stack *s)
 	return e;
 }
 
-enum knob { LOSS, CORRUPT, DUP, REORDER, DELAY, RATE };
+enum knob { LOSS, TAIL, CORRUPT, DUP, REORDER, DELAY, RATE };
 
 /* "VALUE[,seed=N][,dir=rx|tx|both][,limit=N]" */
 static int netem_install(struct tapir_stack *s, enum knob k, const char *args, char *err,
@@ -282,6 +339,7 @@ static int netem_install(struct tapir_stack *s, enum knob k, const char *args, c
 			continue;
 		switch (k) {
 		case LOSS: d->loss = p; break;
+		case TAIL: d->tail_p = p; break;
 		case CORRUPT: d->corrupt = p; break;
 		case DUP: d->dup = p; break;
 		case REORDER: d->reorder = p; break;
@@ -308,6 +366,8 @@ out:
 	PERSONALITY(id, name, args, help, id##_install)
 
 KNOB(loss, "loss", "=P", "drop frames with probability P", LOSS)
+KNOB(tail, "tail", "=P", "drop the first copy of TCP segments ending a burst (PSH), "
+     "probability P", TAIL)
 KNOB(corrupt, "corrupt", "=P", "flip a bit in frames with probability P", CORRUPT)
 KNOB(dup, "dup", "=P", "duplicate frames with probability P", DUP)
 KNOB(reorder, "reorder", "=P", "hold frames back behind later ones, probability P", REORDER)
