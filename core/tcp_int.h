@@ -46,26 +46,6 @@
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 #define TCP_HASH_MIN 64         /* buckets of a 4-tuple hash, at least */
 
-/* Intrusive lists whose elements hold the address of the link that points
- * to them (PPREV), so that one leaves in O(1) without its head. */
-#define TP_LINK(headp, e, next, pprev)                                         \
-	do {                                                                   \
-		(e)->next = *(headp);                                          \
-		if ((e)->next)                                                 \
-			(e)->next->pprev = &(e)->next;                         \
-		(e)->pprev = (headp);                                          \
-		*(headp) = (e);                                                \
-	} while (0)
-#define TP_UNLINK(e, next, pprev)                                              \
-	do {                                                                   \
-		if ((e)->pprev) {                                              \
-			*(e)->pprev = (e)->next;                               \
-			if ((e)->next)                                         \
-				(e)->next->pprev = (e)->pprev;                 \
-			(e)->pprev = NULL;                                     \
-		}                                                              \
-	} while (0)
-
 /* A hash table of connections (TCBs, TIME-WAIT records) by 4-tuple, keyed
  * (tcp_mem.c); an element's chain link is at offset LINK. */
 struct tp_htab {
@@ -148,7 +128,6 @@ struct tp_range {
  * set is full (nothing changes then). */
 bool tp_range_add(struct tp_range *r, unsigned *n, unsigned max, uint32_t start, uint32_t end);
 
-struct tcb_chunk;
 
 /* SACK and loss-recovery state, allocated on the first SACK block or
  * recovery retransmission and freed when both are empty again, so that an
@@ -201,7 +180,6 @@ struct tcp_rack {
 
 struct tapir_tcp {
 	struct tapir_stack *s;
-	struct tcb_chunk *chunk;            /* the chunk this TCB lives in (tcp_mem.c) */
 	struct tapir_tcp *bnext, **bprev;   /* bound: in the stack's bucket of its port */
 	struct tapir_tcp *hnext;            /* hash chain (connections) */
 	struct tapir_tcp *anext, *aprev;    /* the list of all sockets in use */
@@ -272,6 +250,7 @@ struct tapir_tcp {
 	uint16_t peer_mss;                  /* from the peer's SYN */
 	uint16_t user_mss;                  /* TCP_MAXSEG clamp, 0: none */
 	unsigned nooo;
+	uint32_t chunk;                     /* the index of its chunk (tcp_mem.c, slab.c) */
 	struct tp_ring snd, rcv;
 	uint32_t sndbuf, rcvbuf;            /* sizes asked for; the rings' CAP is set at
 					     * open (and follows a later setopt), their
@@ -377,9 +356,8 @@ struct tcp_tfo {
 
 /* the stack's TCP state */
 struct tp_tcp {
-	struct tcb_chunk *partial;          /* chunks with a free TCB (pprev-linked) */
-	struct tcb_chunk *spare;            /* one empty chunk kept against churn */
-	unsigned ntcb, nchunks;             /* TCBs in use, chunks held (spare too) */
+	struct tp_slab tcbs;                /* the TCBs (tcp_mem.c) */
+	struct tp_slab tws;                 /* the TIME-WAIT records (tcp_tw.c) */
 	struct tapir_tcp *all;              /* every socket in use */
 	struct tapir_tcp *listeners;        /* through qnext */
 	struct tapir_tcp *ports[TCP_PORT_BUCKETS]; /* bound sockets by port */
