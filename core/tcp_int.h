@@ -157,13 +157,13 @@ struct tcp_rackblk {
 	struct tcp_rack_seg seg[TCP_RACK_SEGS];
 };
 struct tcp_rack {
-	bool on, tlp, prr;                  /* the profile's choices, at open */
-	bool reordering_seen;               /* RFC 8985 6.1 RACK.reordering_seen */
-	bool dsack_round_on;                /* RACK.dsack_round is not None */
-	bool tlp_out, tlp_is_retrans;       /* TLP.end_seq is not None; TLP.is_retrans */
-	bool rtt_since_probe;               /* an RTT sample since the last probe (7.3) */
-	bool probing;                       /* a probe is being sent (no PTO for it) */
-	bool rec_before;                    /* in recovery before this ACK */
+	bool on : 1, tlp : 1, prr : 1;                  /* the profile's choices, at open */
+	bool reordering_seen : 1;               /* RFC 8985 6.1 RACK.reordering_seen */
+	bool dsack_round_on : 1;                /* RACK.dsack_round is not None */
+	bool tlp_out : 1, tlp_is_retrans : 1;       /* TLP.end_seq is not None; TLP.is_retrans */
+	bool rtt_since_probe : 1;               /* an RTT sample since the last probe (7.3) */
+	bool probing : 1;                       /* a probe is being sent (no PTO for it) */
+	bool rec_before : 1;                    /* in recovery before this ACK */
 	uint8_t tmr;                        /* what t_rack times: TCP_RACK_TMR_* */
 	uint8_t reo_wnd_mult, reo_wnd_persist;
 	uint32_t end_seq, fack, dsack_round, tlp_end_seq;
@@ -187,25 +187,32 @@ struct tapir_tcp {
 	struct tapir_tcp *qnext;            /* in the parent's SYN or accept queue; a
 					     * listener: in the stack's listeners */
 	uint8_t state;
-	bool used, bound, in_hash, in_listen;
-	bool user_closed;                   /* the application let go: the stack frees it */
-	bool shut_rd, shut_wr;
-	bool fin_queued;                    /* we owe the peer a FIN after the data */
-	bool fin_sent;                      /* ... and it went out at FIN_SEQ */
-	bool rcv_fin;                       /* the peer's FIN is in (or seen out of order) */
-	bool ack_now;                       /* send an ACK at the next output */
-	bool ack_plain;                     /* ... a challenge ACK: never with the FIN
+	bool used : 1, bound : 1, in_hash : 1, in_listen : 1;
+	bool user_closed : 1;                   /* the application let go: the stack frees it */
+	bool shut_rd : 1, shut_wr : 1;
+	bool fin_queued : 1;                    /* we owe the peer a FIN after the data */
+	bool fin_sent : 1;                      /* ... and it went out at FIN_SEQ */
+	bool rcv_fin : 1;                       /* the peer's FIN is in (or seen out of order) */
+	bool ack_now : 1;                       /* send an ACK at the next output */
+	bool ack_plain : 1;                     /* ... a challenge ACK: never with the FIN
 					     * (profile fin_on_ack) */
-	bool ack_held;                      /* ... held to the turn's end (tc->ackq) */
-	bool nodelay, keepalive, reuseaddr;
-	bool passive;                       /* opened by a listener */
-	bool timing;                        /* an RTT sample is running (Karn) */
-	bool in_recovery;                   /* fast recovery (RFC 6582, RFC 6675) */
-	bool force;                         /* persist probe: send one byte past the window */
-	bool syn_rexmt;                     /* our SYN (or SYN,ACK) was retransmitted */
-	bool v6only;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
-	bool rcv_auto;                      /* the receive buffer is autotuned (tcp_mem.c) */
-	bool rcv_rtt_on, rcv_space_on;      /* ... a measurement of each is running */
+	bool ack_held : 1;                      /* ... held to the turn's end (tc->ackq) */
+	bool nodelay : 1, keepalive : 1, reuseaddr : 1;
+	bool passive : 1;                       /* opened by a listener */
+	bool timing : 1;                        /* an RTT sample is running (Karn) */
+	bool in_recovery : 1;                   /* fast recovery (RFC 6582, RFC 6675) */
+	bool force : 1;                         /* persist probe: send one byte past the window */
+	bool syn_rexmt : 1;                     /* our SYN (or SYN,ACK) was retransmitted */
+	bool v6only : 1;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
+	bool rcv_auto : 1;                      /* the receive buffer is autotuned (tcp_mem.c) */
+	bool rcv_rtt_on : 1, rcv_space_on : 1;      /* ... a measurement of each is running */
+	/* RFC 7323 and RFC 2018, as negotiated on the SYNs (more below) */
+	bool ws_ok : 1, ts_ok : 1, sack_ok : 1;
+	bool fin_pending : 1;                   /* the peer's FIN came before all its data */
+	bool dsack : 1;                         /* RFC 2883: a duplicate to report once */
+	uint8_t snd_wscale, rcv_wscale;     /* shift of the peer's / our window field */
+	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
+					     * once reordering is seen (RFC 4653's idea) */
 	struct tapir_ip laddr, raddr;       /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
 	struct tp_ipopts ipo;               /* its IP header fields (IP_TTL, IPV6_TCLASS...) */
@@ -218,6 +225,8 @@ struct tapir_tcp {
 	uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: right edge last advertised */
 	uint32_t rcv_fin_seq;
 	struct tp_range ooo[TCP_OOO_MAX];
+	uint32_t ooo_last;                  /* start of the newest out-of-order range:
+					     * the first SACK block (RFC 2018 4) */
 	/* receive-buffer autotuning (tcp_mem.c) */
 	uint32_t rcv_rtt_seq;               /* the RTT sample ends when RCV.NXT passes it */
 	uint32_t rcv_copied;                /* bytes the reader took since RCV_SPACE_AT */
@@ -225,18 +234,11 @@ struct tapir_tcp {
 	tapir_time_t rcv_rtt_at, rcv_rtt;   /* the sample's start; the receiver's RTT */
 	tapir_time_t rcv_space_at;
 
-	/* RFC 7323 and RFC 2018, as negotiated on the SYNs */
-	bool ws_ok, ts_ok, sack_ok;
-	uint8_t snd_wscale, rcv_wscale;     /* shift of the peer's / our window field */
-	bool fin_pending;                   /* the peer's FIN came before all its data */
-	bool dsack;                         /* RFC 2883: a duplicate to report once */
-	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
-					     * once reordering is seen (RFC 4653's idea) */
+	/* RFC 7323 and RFC 2018 (the flags and shifts: above, with the others) */
 	uint32_t ts_recent, ts_offset;      /* RFC 7323 4.3 TS.Recent; our clock's offset */
 	uint32_t last_ack_sent;             /* RFC 7323 4.3 Last.ACK.sent */
+	int linger;                         /* SO_LINGER, -1: off (here: it fills a hole) */
 	tapir_time_t ts_recent_age;
-	uint32_t ooo_last;                  /* start of the newest out-of-order range:
-					     * the first SACK block (RFC 2018 4) */
 	uint32_t dsack_start, dsack_end;
 	struct tcp_sackblk *sb;             /* the scoreboard and retransmissions:
 					     * only while NSACKED or NRX (tcp_sack.c) */
@@ -265,15 +267,16 @@ struct tapir_tcp {
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 	/* Eifel (RFC 3522, RFC 4015): the state before the last fast
 	 * retransmit, and its timestamp, to undo it if it was spurious */
-	bool undo_ok;
+	bool undo_ok : 1;
 	/* RFC 3168 ECN */
-	bool ecn_syn;                       /* our SYN asked for ECN */
-	bool ecn_ok;                        /* both SYNs agreed: data goes ECT(0) */
-	bool ece_pending;                   /* a CE came: ECE on our ACKs until a CWR */
-	bool cwr_pending;                   /* we reduced cwnd: CWR on the next new data */
+	bool ecn_syn : 1;                       /* our SYN asked for ECN */
+	bool ecn_ok : 1;                        /* both SYNs agreed: data goes ECT(0) */
+	bool ece_pending : 1;                   /* a CE came: ECE on our ACKs until a CWR */
+	bool cwr_pending : 1;                   /* we reduced cwnd: CWR on the next new data */
 	uint8_t cc_algo;                    /* TAPIR_CC_* */
 	uint8_t tx_reserved, rx_reserved;   /* RFC 9401 bits to send / seen */
 	uint32_t undo_seq, undo_tsval, undo_cwnd, undo_ssthresh;
+	int backlog;                        /* a listener's (here: it fills a hole) */
 	double undo_wmax, undo_wlast;
 	double cubic_wmax, cubic_wlast, cubic_k, cubic_west; /* in segments */
 	tapir_time_t cubic_epoch;           /* start of the growth epoch; 0: none */
@@ -295,31 +298,29 @@ struct tapir_tcp {
 	tapir_time_t last_rx;
 	unsigned unacked_segs;              /* full segments received since our last ACK */
 	unsigned quickacks;                 /* segments still ACKed at once (profile quickack) */
-	tapir_time_t last_data_rx;          /* ... and when in-order data last came */
-	bool data_rx;                       /* ... whether any has */
+	tapir_time_t last_data_rx;          /* ... and when in-order data last came (if DATA_RX) */
 	unsigned keep_probes;
 	unsigned backoff;                   /* consecutive timeouts */
 	unsigned probes_unanswered;         /* persist probes since the peer last spoke */
 	int keepidle, keepintvl, keepcnt;   /* seconds, seconds, count */
-	int linger;                         /* -1: off */
 	unsigned user_timeout_ms;
 	unsigned keepinit_s;                /* TAPIR_TCP_KEEPINIT */
 	uint32_t notsent_lowat;             /* TAPIR_TCP_NOTSENT_LOWAT; 0: off */
-	bool noopt;                         /* TAPIR_TCP_NOOPT */
+	bool noopt : 1;                         /* TAPIR_TCP_NOOPT */
 	/* TCP Fast Open (RFC 7413; tcp_fastopen.c) */
-	bool tfo_client;                    /* TAPIR_TCP_FASTOPEN_CONNECT */
-	bool tfo_defer;                     /* connected as far as the user knows: the
+	bool tfo_client : 1;                    /* TAPIR_TCP_FASTOPEN_CONNECT */
+	bool tfo_defer : 1;                     /* connected as far as the user knows: the
 					     * SYN waits for the first data */
-	bool tfo_syn_data;                  /* our SYN carried data */
-	bool tfo_early;                     /* accepted from its SYN, before the ACK */
-	bool tfo_cookie_out;                /* our SYN,ACK carries a fresh cookie ... */
-	bool tfo_exp;                       /* ... in the experimental option */
+	bool tfo_syn_data : 1;                  /* our SYN carried data */
+	bool tfo_early : 1;                     /* accepted from its SYN, before the ACK */
+	bool tfo_cookie_out : 1;                /* our SYN,ACK carries a fresh cookie ... */
+	bool tfo_exp : 1;                       /* ... in the experimental option */
+	bool data_rx : 1;                       /* in-order data came (LAST_DATA_RX) */
 	unsigned tfo_qlen, tfo_pending;     /* a listener: TAPIR_TCP_FASTOPEN, and its
 					     * children from a cookie still half-open */
 	struct tapir_tcp *tfo_parent;       /* such a child: the listener counting it */
 
 	/* listener */
-	int backlog;
 	unsigned syn_n, acc_n;
 	struct tapir_tcp *synq, *accq, *accq_tail;
 
