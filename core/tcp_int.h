@@ -141,8 +141,12 @@ struct tcp_sackblk {
 /* RACK-TLP (RFC 8985) and PRR (RFC 6937), tcp_rack.c.  Each segment sent
  * and not yet cumulatively acknowledged, in sequence order, with when it
  * last went out (RFC 8985 6.1's per-segment state); bounded: past
- * TCP_RACK_SEGS the newest entry grows to take what follows. */
+ * TCP_RACK_SEGS the newest entry grows to take what follows.  The block
+ * starts with room for TCP_RACK_SEGS_MIN and doubles as the flight grows:
+ * a request/response flight (a segment or two) costs a small malloc, not
+ * 12 KiB zeroed. */
 #define TCP_RACK_SEGS 512
+#define TCP_RACK_SEGS_MIN 8
 #define TCP_RACK_SACKED 1  /* SACKed (RFC 2018) */
 #define TCP_RACK_LOST 2    /* its last transmission is deemed lost */
 #define TCP_RACK_RETRANS 4 /* sent more than once */
@@ -153,8 +157,8 @@ struct tcp_rack_seg {
 	uint8_t flags;
 };
 struct tcp_rackblk {
-	unsigned n;
-	struct tcp_rack_seg seg[TCP_RACK_SEGS];
+	unsigned n, cap;                    /* records held, room for */
+	struct tcp_rack_seg seg[];
 };
 struct tcp_rack {
 	bool on : 1, tlp : 1, prr : 1;                  /* the profile's choices, at open */
