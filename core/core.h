@@ -137,9 +137,9 @@ struct tp_slab {
 	unsigned per, max;
 	struct tp_slab_chunk *partial;      /* chunks with a free object (pprev-linked) */
 	struct tp_slab_chunk *spare;        /* one empty chunk kept against churn */
-	struct tp_slab_chunk **tab;         /* chunks by index (NULL: a free index) */
-	unsigned ntab, cap, lo;             /* entries in use, allocated; the lowest
-					     * index that may be free */
+	uint64_t *tab;                      /* chunks by index (odd: free, slab.c) */
+	unsigned ntab, cap;                 /* entries in use, allocated */
+	uint32_t free;                      /* the first free entry */
 	unsigned n, nchunks;                /* objects in use, chunks held (spare too) */
 };
 void tp_slab_init(struct tp_slab *sl, size_t size, unsigned per, unsigned max);
