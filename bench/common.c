@@ -55,3 +55,15 @@ bool pend_sent(struct pend *p, size_t n)
 	p->len -= n;
 	return p->len == 0;
 }
+
+bool pend_keep(struct pend *p, const uint8_t *data, size_t len, size_t sent)
+{
+	if (sent >= len)
+		return true;
+	if (!p->buf && !(p->buf = malloc(PEND_CAP)))
+		return false;
+	memcpy(p->buf, data + sent, len - sent);
+	p->off = 0;
+	p->len = len - sent;
+	return true;
+}

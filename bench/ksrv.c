@@ -35,12 +35,13 @@ struct conn {
 	int fd;
 	enum kind kind;
 	bool listener;
-	struct pend pend; /* echo only: 64 KiB */
+	struct pend pend; /* echo: what a send left over (pend_keep) */
 };
 
 static char src[262144];
 
 static char sink[262144];
+static uint8_t ebuf[PEND_CAP]; /* echo: received, sent at once */
 
 static void drop(int ep, struct conn *c)
 {
@@ -58,7 +59,7 @@ static void want(int ep, struct conn *c, uint32_t events)
 /* Level-triggered: one recv or a few sends per wake-up. */
 static void serve(int ep, struct conn *c, uint32_t ev)
 {
-	ssize_t n;
+	ssize_t n, sent;
 	if (c->kind == SOURCE) {
 		if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 			n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
@@ -88,21 +89,21 @@ static void serve(int ep, struct conn *c, uint32_t ev)
 			want(ep, c, EPOLLIN);
 		return;
 	}
-	n = recv(c->fd, c->kind == ECHO ? c->pend.buf : (uint8_t *)sink,
-		 c->kind == ECHO ? 65536 : sizeof(sink), MSG_DONTWAIT);
+	n = recv(c->fd, c->kind == ECHO ? ebuf : (uint8_t *)sink,
+		 c->kind == ECHO ? sizeof(ebuf) : sizeof(sink), MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN)) {
 		drop(ep, c);
 		return;
 	}
 	if (n < 0 || c->kind != ECHO)
 		return;
-	c->pend = (struct pend){c->pend.buf, 0, (size_t)n};
-	n = send(c->fd, c->pend.buf, c->pend.len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0 && errno != EAGAIN) {
+	sent = send(c->fd, ebuf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if ((sent < 0 && errno != EAGAIN) ||
+	    !pend_keep(&c->pend, ebuf, (size_t)n, sent > 0 ? (size_t)sent : 0)) {
 		drop(ep, c);
 		return;
 	}
-	if (!pend_sent(&c->pend, n > 0 ? (size_t)n : 0))
+	if (c->pend.len)
 		want(ep, c, EPOLLOUT);
 }
 
@@ -168,12 +169,7 @@ int main(int argc, char **argv)
 					nc->fd = fd;
 					nc->kind = c->kind;
 					nc->listener = false;
-					nc->pend = (struct pend){nc->kind == ECHO ? malloc(65536) : NULL, 0, 0};
-					if (nc->kind == ECHO && !nc->pend.buf) {
-						close(fd);
-						free(nc);
-						continue;
-					}
+					nc->pend = (struct pend){NULL, 0, 0}; /* (pend_keep) */
 					setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 					epoll_ctl(ep, EPOLL_CTL_ADD, fd,
 						  &(struct epoll_event){

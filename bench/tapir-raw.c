@@ -39,7 +39,7 @@ struct conn {
 };
 
 static struct conn *qhead, *qtail;
-static uint8_t src[65536], sink[65536];
+static uint8_t src[65536], sink[65536], ebuf[PEND_CAP];
 
 static tapir_time_t mono_us(void)
 {
@@ -93,14 +93,13 @@ static bool drain(struct conn *c, uint8_t *buf, size_t cap, tapir_time_t now, lo
 
 static void serve(struct conn *c, tapir_time_t now)
 {
-	long n;
+	long n, sent;
 	if (c->listener) {
 		struct tapir_tcp *t;
 		int err;
 		while ((t = tapir_tcp_accept(c->t, &err))) {
 			struct conn *nc = calloc(1, sizeof(*nc));
-			if (!nc || (c->kind == ECHO && !(nc->pend.buf = malloc(65536)))) {
-				free(nc);
+			if (!nc) {
 				tapir_tcp_abort(t, now);
 				continue;
 			}
@@ -141,11 +140,16 @@ static void serve(struct conn *c, tapir_time_t now)
 				if (!pend_sent(&c->pend, (size_t)n))
 					return;
 			}
-			if (!drain(c, c->pend.buf, 65536, now, &n))
+			if (!drain(c, ebuf, sizeof(ebuf), now, &n))
 				return;
 			if (n == -EAGAIN)
 				return;
-			c->pend = (struct pend){c->pend.buf, 0, (size_t)n};
+			sent = tapir_tcp_send(c->t, ebuf, (size_t)n, now);
+			if ((sent < 0 && sent != -EAGAIN) ||
+			    !pend_keep(&c->pend, ebuf, (size_t)n, sent > 0 ? (size_t)sent : 0)) {
+				conn_close(c, now);
+				return;
+			}
 		}
 		break;
 	}

@@ -106,6 +106,47 @@ static inline void *tp_evict_pick(void *table, unsigned n, size_t size, size_t s
 #define TP_EVICT_PICK(table, n, type)                                                  \
 	((type *)tp_evict_pick(table, n, sizeof(type), offsetof(type, state), \
 			       offsetof(type, updated)))
+
+/* Intrusive lists whose elements hold the address of the link that points
+ * to them (PPREV), so that one leaves in O(1) without its head. */
+#define TP_LINK(headp, e, next, pprev)                                         \
+	do {                                                                   \
+		(e)->next = *(headp);                                          \
+		if ((e)->next)                                                 \
+			(e)->next->pprev = &(e)->next;                         \
+		(e)->pprev = (headp);                                          \
+		*(headp) = (e);                                                \
+	} while (0)
+#define TP_UNLINK(e, next, pprev)                                              \
+	do {                                                                   \
+		if ((e)->pprev) {                                              \
+			*(e)->pprev = (e)->next;                               \
+			if ((e)->next)                                         \
+				(e)->next->pprev = (e)->pprev;                 \
+			(e)->pprev = NULL;                                     \
+		}                                                              \
+	} while (0)
+
+/* Fixed-size objects in chunks taken as needed and given back when empty
+ * (slab.c: TCBs, TIME-WAIT records).  get gives a zeroed object and the
+ * index of its chunk, which put needs back; both O(1).  At most MAX chunks
+ * of PER objects. */
+struct tp_slab_chunk;
+struct tp_slab {
+	size_t size;                        /* of an object, rounded to 8 */
+	unsigned per, max;
+	struct tp_slab_chunk *partial;      /* chunks with a free object (pprev-linked) */
+	struct tp_slab_chunk *spare;        /* one empty chunk kept against churn */
+	uint64_t *tab;                      /* chunks by index (odd: free, slab.c) */
+	unsigned ntab, cap;                 /* entries in use, allocated */
+	uint32_t free;                      /* the first free entry */
+	unsigned n, nchunks;                /* objects in use, chunks held (spare too) */
+};
+void tp_slab_init(struct tp_slab *sl, size_t size, unsigned per, unsigned max);
+void *tp_slab_get(struct tp_slab *sl, uint32_t *idx);
+void tp_slab_put(struct tp_slab *sl, void *obj, uint32_t idx);
+void tp_slab_fini(struct tp_slab *sl);
+size_t tp_slab_bytes(const struct tp_slab *sl); /* chunks and table */
 int tp_pools_init(struct tapir_stack *s);
 void tp_pools_free(struct tapir_stack *s);
 

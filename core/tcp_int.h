@@ -46,26 +46,6 @@
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 #define TCP_HASH_MIN 64         /* buckets of a 4-tuple hash, at least */
 
-/* Intrusive lists whose elements hold the address of the link that points
- * to them (PPREV), so that one leaves in O(1) without its head. */
-#define TP_LINK(headp, e, next, pprev)                                         \
-	do {                                                                   \
-		(e)->next = *(headp);                                          \
-		if ((e)->next)                                                 \
-			(e)->next->pprev = &(e)->next;                         \
-		(e)->pprev = (headp);                                          \
-		*(headp) = (e);                                                \
-	} while (0)
-#define TP_UNLINK(e, next, pprev)                                              \
-	do {                                                                   \
-		if ((e)->pprev) {                                              \
-			*(e)->pprev = (e)->next;                               \
-			if ((e)->next)                                         \
-				(e)->next->pprev = (e)->pprev;                 \
-			(e)->pprev = NULL;                                     \
-		}                                                              \
-	} while (0)
-
 /* A hash table of connections (TCBs, TIME-WAIT records) by 4-tuple, keyed
  * (tcp_mem.c); an element's chain link is at offset LINK. */
 struct tp_htab {
@@ -148,7 +128,6 @@ struct tp_range {
  * set is full (nothing changes then). */
 bool tp_range_add(struct tp_range *r, unsigned *n, unsigned max, uint32_t start, uint32_t end);
 
-struct tcb_chunk;
 
 /* SACK and loss-recovery state, allocated on the first SACK block or
  * recovery retransmission and freed when both are empty again, so that an
@@ -162,8 +141,12 @@ struct tcp_sackblk {
 /* RACK-TLP (RFC 8985) and PRR (RFC 6937), tcp_rack.c.  Each segment sent
  * and not yet cumulatively acknowledged, in sequence order, with when it
  * last went out (RFC 8985 6.1's per-segment state); bounded: past
- * TCP_RACK_SEGS the newest entry grows to take what follows. */
+ * TCP_RACK_SEGS the newest entry grows to take what follows.  The block
+ * starts with room for TCP_RACK_SEGS_MIN and doubles as the flight grows:
+ * a request/response flight (a segment or two) costs a small malloc, not
+ * 12 KiB zeroed. */
 #define TCP_RACK_SEGS 512
+#define TCP_RACK_SEGS_MIN 8
 #define TCP_RACK_SACKED 1  /* SACKed (RFC 2018) */
 #define TCP_RACK_LOST 2    /* its last transmission is deemed lost */
 #define TCP_RACK_RETRANS 4 /* sent more than once */
@@ -174,17 +157,17 @@ struct tcp_rack_seg {
 	uint8_t flags;
 };
 struct tcp_rackblk {
-	unsigned n;
-	struct tcp_rack_seg seg[TCP_RACK_SEGS];
+	unsigned n, cap;                    /* records held, room for */
+	struct tcp_rack_seg seg[];
 };
 struct tcp_rack {
-	bool on, tlp, prr;                  /* the profile's choices, at open */
-	bool reordering_seen;               /* RFC 8985 6.1 RACK.reordering_seen */
-	bool dsack_round_on;                /* RACK.dsack_round is not None */
-	bool tlp_out, tlp_is_retrans;       /* TLP.end_seq is not None; TLP.is_retrans */
-	bool rtt_since_probe;               /* an RTT sample since the last probe (7.3) */
-	bool probing;                       /* a probe is being sent (no PTO for it) */
-	bool rec_before;                    /* in recovery before this ACK */
+	bool on : 1, tlp : 1, prr : 1;                  /* the profile's choices, at open */
+	bool reordering_seen : 1;               /* RFC 8985 6.1 RACK.reordering_seen */
+	bool dsack_round_on : 1;                /* RACK.dsack_round is not None */
+	bool tlp_out : 1, tlp_is_retrans : 1;       /* TLP.end_seq is not None; TLP.is_retrans */
+	bool rtt_since_probe : 1;               /* an RTT sample since the last probe (7.3) */
+	bool probing : 1;                       /* a probe is being sent (no PTO for it) */
+	bool rec_before : 1;                    /* in recovery before this ACK */
 	uint8_t tmr;                        /* what t_rack times: TCP_RACK_TMR_* */
 	uint8_t reo_wnd_mult, reo_wnd_persist;
 	uint32_t end_seq, fack, dsack_round, tlp_end_seq;
@@ -201,7 +184,6 @@ struct tcp_rack {
 
 struct tapir_tcp {
 	struct tapir_stack *s;
-	struct tcb_chunk *chunk;            /* the chunk this TCB lives in (tcp_mem.c) */
 	struct tapir_tcp *bnext, **bprev;   /* bound: in the stack's bucket of its port */
 	struct tapir_tcp *hnext;            /* hash chain (connections) */
 	struct tapir_tcp *anext, *aprev;    /* the list of all sockets in use */
@@ -209,25 +191,32 @@ struct tapir_tcp {
 	struct tapir_tcp *qnext;            /* in the parent's SYN or accept queue; a
 					     * listener: in the stack's listeners */
 	uint8_t state;
-	bool used, bound, in_hash, in_listen;
-	bool user_closed;                   /* the application let go: the stack frees it */
-	bool shut_rd, shut_wr;
-	bool fin_queued;                    /* we owe the peer a FIN after the data */
-	bool fin_sent;                      /* ... and it went out at FIN_SEQ */
-	bool rcv_fin;                       /* the peer's FIN is in (or seen out of order) */
-	bool ack_now;                       /* send an ACK at the next output */
-	bool ack_plain;                     /* ... a challenge ACK: never with the FIN
+	bool used : 1, bound : 1, in_hash : 1, in_listen : 1;
+	bool user_closed : 1;                   /* the application let go: the stack frees it */
+	bool shut_rd : 1, shut_wr : 1;
+	bool fin_queued : 1;                    /* we owe the peer a FIN after the data */
+	bool fin_sent : 1;                      /* ... and it went out at FIN_SEQ */
+	bool rcv_fin : 1;                       /* the peer's FIN is in (or seen out of order) */
+	bool ack_now : 1;                       /* send an ACK at the next output */
+	bool ack_plain : 1;                     /* ... a challenge ACK: never with the FIN
 					     * (profile fin_on_ack) */
-	bool ack_held;                      /* ... held to the turn's end (tc->ackq) */
-	bool nodelay, keepalive, reuseaddr;
-	bool passive;                       /* opened by a listener */
-	bool timing;                        /* an RTT sample is running (Karn) */
-	bool in_recovery;                   /* fast recovery (RFC 6582, RFC 6675) */
-	bool force;                         /* persist probe: send one byte past the window */
-	bool syn_rexmt;                     /* our SYN (or SYN,ACK) was retransmitted */
-	bool v6only;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
-	bool rcv_auto;                      /* the receive buffer is autotuned (tcp_mem.c) */
-	bool rcv_rtt_on, rcv_space_on;      /* ... a measurement of each is running */
+	bool ack_held : 1;                      /* ... held to the turn's end (tc->ackq) */
+	bool nodelay : 1, keepalive : 1, reuseaddr : 1;
+	bool passive : 1;                       /* opened by a listener */
+	bool timing : 1;                        /* an RTT sample is running (Karn) */
+	bool in_recovery : 1;                   /* fast recovery (RFC 6582, RFC 6675) */
+	bool force : 1;                         /* persist probe: send one byte past the window */
+	bool syn_rexmt : 1;                     /* our SYN (or SYN,ACK) was retransmitted */
+	bool v6only : 1;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
+	bool rcv_auto : 1;                      /* the receive buffer is autotuned (tcp_mem.c) */
+	bool rcv_rtt_on : 1, rcv_space_on : 1;      /* ... a measurement of each is running */
+	/* RFC 7323 and RFC 2018, as negotiated on the SYNs (more below) */
+	bool ws_ok : 1, ts_ok : 1, sack_ok : 1;
+	bool fin_pending : 1;                   /* the peer's FIN came before all its data */
+	bool dsack : 1;                         /* RFC 2883: a duplicate to report once */
+	uint8_t snd_wscale, rcv_wscale;     /* shift of the peer's / our window field */
+	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
+					     * once reordering is seen (RFC 4653's idea) */
 	struct tapir_ip laddr, raddr;       /* v4-mapped for IPv4 (tapir/addr.h) */
 	uint16_t lport, rport;
 	struct tp_ipopts ipo;               /* its IP header fields (IP_TTL, IPV6_TCLASS...) */
@@ -240,6 +229,8 @@ struct tapir_tcp {
 	uint32_t irs, rcv_nxt, rcv_adv;     /* rcv_adv: right edge last advertised */
 	uint32_t rcv_fin_seq;
 	struct tp_range ooo[TCP_OOO_MAX];
+	uint32_t ooo_last;                  /* start of the newest out-of-order range:
+					     * the first SACK block (RFC 2018 4) */
 	/* receive-buffer autotuning (tcp_mem.c) */
 	uint32_t rcv_rtt_seq;               /* the RTT sample ends when RCV.NXT passes it */
 	uint32_t rcv_copied;                /* bytes the reader took since RCV_SPACE_AT */
@@ -247,18 +238,11 @@ struct tapir_tcp {
 	tapir_time_t rcv_rtt_at, rcv_rtt;   /* the sample's start; the receiver's RTT */
 	tapir_time_t rcv_space_at;
 
-	/* RFC 7323 and RFC 2018, as negotiated on the SYNs */
-	bool ws_ok, ts_ok, sack_ok;
-	uint8_t snd_wscale, rcv_wscale;     /* shift of the peer's / our window field */
-	bool fin_pending;                   /* the peer's FIN came before all its data */
-	bool dsack;                         /* RFC 2883: a duplicate to report once */
-	uint8_t reordering;                 /* duplicate threshold in segments: 3, more
-					     * once reordering is seen (RFC 4653's idea) */
+	/* RFC 7323 and RFC 2018 (the flags and shifts: above, with the others) */
 	uint32_t ts_recent, ts_offset;      /* RFC 7323 4.3 TS.Recent; our clock's offset */
 	uint32_t last_ack_sent;             /* RFC 7323 4.3 Last.ACK.sent */
+	int linger;                         /* SO_LINGER, -1: off (here: it fills a hole) */
 	tapir_time_t ts_recent_age;
-	uint32_t ooo_last;                  /* start of the newest out-of-order range:
-					     * the first SACK block (RFC 2018 4) */
 	uint32_t dsack_start, dsack_end;
 	struct tcp_sackblk *sb;             /* the scoreboard and retransmissions:
 					     * only while NSACKED or NRX (tcp_sack.c) */
@@ -272,6 +256,7 @@ struct tapir_tcp {
 	uint16_t peer_mss;                  /* from the peer's SYN */
 	uint16_t user_mss;                  /* TCP_MAXSEG clamp, 0: none */
 	unsigned nooo;
+	uint32_t chunk;                     /* the index of its chunk (tcp_mem.c, slab.c) */
 	struct tp_ring snd, rcv;
 	uint32_t sndbuf, rcvbuf;            /* sizes asked for; the rings' CAP is set at
 					     * open (and follows a later setopt), their
@@ -286,15 +271,16 @@ struct tapir_tcp {
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 	/* Eifel (RFC 3522, RFC 4015): the state before the last fast
 	 * retransmit, and its timestamp, to undo it if it was spurious */
-	bool undo_ok;
+	bool undo_ok : 1;
 	/* RFC 3168 ECN */
-	bool ecn_syn;                       /* our SYN asked for ECN */
-	bool ecn_ok;                        /* both SYNs agreed: data goes ECT(0) */
-	bool ece_pending;                   /* a CE came: ECE on our ACKs until a CWR */
-	bool cwr_pending;                   /* we reduced cwnd: CWR on the next new data */
+	bool ecn_syn : 1;                       /* our SYN asked for ECN */
+	bool ecn_ok : 1;                        /* both SYNs agreed: data goes ECT(0) */
+	bool ece_pending : 1;                   /* a CE came: ECE on our ACKs until a CWR */
+	bool cwr_pending : 1;                   /* we reduced cwnd: CWR on the next new data */
 	uint8_t cc_algo;                    /* TAPIR_CC_* */
 	uint8_t tx_reserved, rx_reserved;   /* RFC 9401 bits to send / seen */
 	uint32_t undo_seq, undo_tsval, undo_cwnd, undo_ssthresh;
+	int backlog;                        /* a listener's (here: it fills a hole) */
 	double undo_wmax, undo_wlast;
 	double cubic_wmax, cubic_wlast, cubic_k, cubic_west; /* in segments */
 	tapir_time_t cubic_epoch;           /* start of the growth epoch; 0: none */
@@ -317,31 +303,29 @@ struct tapir_tcp {
 	tapir_time_t last_rx;
 	unsigned unacked_segs;              /* full segments received since our last ACK */
 	unsigned quickacks;                 /* segments still ACKed at once (profile quickack) */
-	tapir_time_t last_data_rx;          /* ... and when in-order data last came */
-	bool data_rx;                       /* ... whether any has */
+	tapir_time_t last_data_rx;          /* ... and when in-order data last came (if DATA_RX) */
 	unsigned keep_probes;
 	unsigned backoff;                   /* consecutive timeouts */
 	unsigned probes_unanswered;         /* persist probes since the peer last spoke */
 	int keepidle, keepintvl, keepcnt;   /* seconds, seconds, count */
-	int linger;                         /* -1: off */
 	unsigned user_timeout_ms;
 	unsigned keepinit_s;                /* TAPIR_TCP_KEEPINIT */
 	uint32_t notsent_lowat;             /* TAPIR_TCP_NOTSENT_LOWAT; 0: off */
-	bool noopt;                         /* TAPIR_TCP_NOOPT */
+	bool noopt : 1;                         /* TAPIR_TCP_NOOPT */
 	/* TCP Fast Open (RFC 7413; tcp_fastopen.c) */
-	bool tfo_client;                    /* TAPIR_TCP_FASTOPEN_CONNECT */
-	bool tfo_defer;                     /* connected as far as the user knows: the
+	bool tfo_client : 1;                    /* TAPIR_TCP_FASTOPEN_CONNECT */
+	bool tfo_defer : 1;                     /* connected as far as the user knows: the
 					     * SYN waits for the first data */
-	bool tfo_syn_data;                  /* our SYN carried data */
-	bool tfo_early;                     /* accepted from its SYN, before the ACK */
-	bool tfo_cookie_out;                /* our SYN,ACK carries a fresh cookie ... */
-	bool tfo_exp;                       /* ... in the experimental option */
+	bool tfo_syn_data : 1;                  /* our SYN carried data */
+	bool tfo_early : 1;                     /* accepted from its SYN, before the ACK */
+	bool tfo_cookie_out : 1;                /* our SYN,ACK carries a fresh cookie ... */
+	bool tfo_exp : 1;                       /* ... in the experimental option */
+	bool data_rx : 1;                       /* in-order data came (LAST_DATA_RX) */
 	unsigned tfo_qlen, tfo_pending;     /* a listener: TAPIR_TCP_FASTOPEN, and its
 					     * children from a cookie still half-open */
 	struct tapir_tcp *tfo_parent;       /* such a child: the listener counting it */
 
 	/* listener */
-	int backlog;
 	unsigned syn_n, acc_n;
 	struct tapir_tcp *synq, *accq, *accq_tail;
 
@@ -378,9 +362,8 @@ struct tcp_tfo {
 
 /* the stack's TCP state */
 struct tp_tcp {
-	struct tcb_chunk *partial;          /* chunks with a free TCB (pprev-linked) */
-	struct tcb_chunk *spare;            /* one empty chunk kept against churn */
-	unsigned ntcb, nchunks;             /* TCBs in use, chunks held (spare too) */
+	struct tp_slab tcbs;                /* the TCBs (tcp_mem.c) */
+	struct tp_slab tws;                 /* the TIME-WAIT records (tcp_tw.c) */
 	struct tapir_tcp *all;              /* every socket in use */
 	struct tapir_tcp *listeners;        /* through qnext */
 	struct tapir_tcp *ports[TCP_PORT_BUCKETS]; /* bound sockets by port */

@@ -1,7 +1,7 @@
 /* TCP's memory: TCBs in chunks taken as connections come and given back
- * when all of a chunk's TCBs are free, the 4-tuple hash table that grows
- * and shrinks with the connections, and the rings, held only while they
- * hold data (with a small cache against malloc churn).  Nothing is
+ * when all of a chunk's TCBs are free (slab.c, as TIME-WAIT records), the
+ * 4-tuple hash table that grows and shrinks with the connections, and the
+ * rings, held only while they hold data (with a small cache against malloc churn).  Nothing is
  * preallocated per possible connection: a host holding 100,000 idle
  * connections pays for 100,000 TCBs and nothing more. */
 #include <errno.h>
@@ -11,13 +11,7 @@
 #include "tcp_int.h"
 
 #define TCB_CHUNK 64            /* TCBs per chunk */
-
-struct tcb_chunk {
-	struct tcb_chunk *next, **pprev; /* in the list of chunks with a free TCB */
-	struct tapir_tcp *free;        /* its free TCBs, through hnext */
-	unsigned used;
-	struct tapir_tcp tcb[TCB_CHUNK];
-};
+#define TCB_CHUNKS_MAX (UINT32_MAX / TCB_CHUNK) /* (tcp_sockets bounds them) */
 
 int tcp_init(struct tapir_stack *s)
 {
@@ -25,6 +19,7 @@ int tcp_init(struct tapir_stack *s)
 	if (!tc)
 		return -1;
 	s->tcp = tc;
+	tp_slab_init(&tc->tcbs, sizeof(struct tapir_tcp), TCB_CHUNK, TCB_CHUNKS_MAX);
 	tc->hash.b = calloc(TCP_HASH_MIN, sizeof(void *));
 	if (!tc->hash.b)
 		return -1;
@@ -60,7 +55,7 @@ void tcp_fini(struct tapir_stack *s)
 		while (tc->cache[i].n)
 			free(tc->cache[i].buf[--tc->cache[i].n]);
 	tcp_tw_fini(tc);
-	free(tc->spare);
+	tp_slab_fini(&tc->tcbs);
 	free(tc->hash.b);
 	free(tc);
 	s->tcp = NULL;
@@ -114,72 +109,28 @@ void tapir_stack_defer_acks(struct tapir_stack *s, int on)
 
 /* ---- TCBs ---- */
 
-static struct tcb_chunk *chunk_new(struct tp_tcp *tc)
-{
-	struct tcb_chunk *c = tc->spare;
-	if (c) {
-		tc->spare = NULL;
-	} else {
-		if (!(c = malloc(sizeof(*c))))
-			return NULL;
-		tc->nchunks++;
-	}
-	c->used = 0;
-	c->free = NULL;
-	for (unsigned i = TCB_CHUNK; i-- > 0;) {
-		c->tcb[i].hnext = c->free;
-		c->free = &c->tcb[i];
-	}
-	TP_LINK(&tc->partial, c, next, pprev);
-	return c;
-}
-
 struct tapir_tcp *tcb_get(struct tapir_stack *s)
 {
-	struct tp_tcp *tc = s->tcp;
-	struct tcb_chunk *c = tc->partial ? tc->partial : chunk_new(tc);
-	struct tapir_tcp *t;
-	if (!c)
+	uint32_t chunk;
+	struct tapir_tcp *t = tp_slab_get(&s->tcp->tcbs, &chunk);
+	if (!t)
 		return NULL;
-	t = c->free;
-	c->free = t->hnext;
-	if (++c->used == TCB_CHUNK)
-		TP_UNLINK(c, next, pprev);
-	memset(t, 0, sizeof(*t));
-	t->chunk = c;
+	t->chunk = chunk;
 	t->s = s;
-	tc->ntcb++;
 	return t;
 }
 
-/* The TCB goes back to its chunk; an empty chunk goes back to malloc,
- * but for one spare, so that one connection opened and closed over and
- * over does not take and give back a chunk each time. */
+/* The TCB goes back to its chunk (slab.c) */
 void tcb_put(struct tapir_tcp *t)
 {
 	struct tp_tcp *tc = t->s->tcp;
-	struct tcb_chunk *c = t->chunk;
 	for (unsigned i = 0; t->ack_held && i < tc->nackq; i++)
 		if (tc->ackq[i] == t) /* (at most TCP_ACKQ, and only while held) */
 			tc->ackq[i] = tc->ackq[--tc->nackq];
 	TP_UNLINK(t, bnext, bprev);
 	tcp_sackblk_release(t, true);
 	tcp_rack_free(t);
-	memset(t, 0, sizeof(*t));
-	t->hnext = c->free;
-	c->free = t;
-	tc->ntcb--;
-	if (c->used-- == TCB_CHUNK)
-		TP_LINK(&tc->partial, c, next, pprev);
-	if (c->used)
-		return;
-	TP_UNLINK(c, next, pprev);
-	if (!tc->spare) {
-		tc->spare = c;
-		return;
-	}
-	free(c);
-	tc->nchunks--;
+	tp_slab_put(&tc->tcbs, t, t->chunk);
 }
 
 /* ---- the 4-tuple hash: keyed (SipHash), so that a peer cannot choose
@@ -346,9 +297,9 @@ void tapir_tcp_mem(const struct tapir_stack *s, struct tapir_tcp_mem *m)
 {
 	const struct tp_tcp *tc = s->tcp;
 	memset(m, 0, sizeof(*m));
-	m->tcbs = tc->ntcb;
+	m->tcbs = tc->tcbs.n;
 	m->tcb_size = sizeof(struct tapir_tcp);
-	m->tcb_bytes = (size_t)tc->nchunks * sizeof(struct tcb_chunk);
+	m->tcb_bytes = tp_slab_bytes(&tc->tcbs);
 	m->ring_bytes = tc->mem;
 	for (unsigned i = 0; i < 3; i++)
 		m->ring_cache_bytes += (size_t)tc->cache[i].n * tc->cache[i].size;

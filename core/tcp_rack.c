@@ -43,9 +43,17 @@ void tcp_rack_free(struct tapir_tcp *t)
 
 static struct tcp_rackblk *blk_get(struct tapir_tcp *t)
 {
-	if (!t->rack.b && !(t->rack.b = calloc(1, sizeof(*t->rack.b))))
+	struct tcp_rackblk *b = t->rack.b;
+	if (b)
+		return b;
+	b = malloc(sizeof(*b) + TCP_RACK_SEGS_MIN * sizeof(b->seg[0]));
+	if (!b) {
 		STAT(t->s, tcp_rcv_nomem); /* untracked: the RTO still covers it */
-	return t->rack.b;
+		return NULL;
+	}
+	b->n = 0; /* (only seg[0..n) is ever read) */
+	b->cap = TCP_RACK_SEGS_MIN;
+	return t->rack.b = b;
 }
 
 /* The index of the first record ending after SEQ (n when none). */
@@ -62,13 +70,24 @@ static unsigned seg_find(const struct tcp_rackblk *b, uint32_t seq)
 	return lo;
 }
 
-/* Room for one more record: when full, two neighbours alike in their
+/* Room for one more record in T's block (which may move): the block
+ * doubles up to TCP_RACK_SEGS; when full, two neighbours alike in their
  * flags become one (the later send time: a loss of the earlier bytes is
  * found later, never wrongly). */
-static bool blk_room(struct tcp_rackblk *b)
+static bool blk_room(struct tapir_tcp *t)
 {
-	if (b->n < TCP_RACK_SEGS)
+	struct tcp_rackblk *b = t->rack.b;
+	if (b->n < b->cap)
 		return true;
+	if (b->cap < TCP_RACK_SEGS) {
+		unsigned cap = b->cap * 2 < TCP_RACK_SEGS ? b->cap * 2 : TCP_RACK_SEGS;
+		struct tcp_rackblk *nb = realloc(b, sizeof(*b) + cap * sizeof(b->seg[0]));
+		if (nb) { /* (else the merge below, as when full) */
+			nb->cap = cap;
+			t->rack.b = nb;
+			return true;
+		}
+	}
 	for (unsigned i = 0; i + 1 < b->n; i++)
 		if (b->seg[i].flags == b->seg[i + 1].flags && b->seg[i].end == b->seg[i + 1].seq) {
 			b->seg[i].end = b->seg[i + 1].end;
@@ -84,11 +103,13 @@ static bool blk_room(struct tcp_rackblk *b)
 }
 
 /* A record boundary at SEQ, when one fits */
-static void seg_split(struct tcp_rackblk *b, uint32_t seq)
+static void seg_split(struct tapir_tcp *t, uint32_t seq)
 {
+	struct tcp_rackblk *b = t->rack.b;
 	unsigned i = seg_find(b, seq);
-	if (i == b->n || SEQ_LEQ(seq, b->seg[i].seq) || !blk_room(b))
+	if (i == b->n || SEQ_LEQ(seq, b->seg[i].seq) || !blk_room(t))
 		return;
+	b = t->rack.b;
 	i = seg_find(b, seq); /* (blk_room may have merged) */
 	memmove(&b->seg[i + 1], &b->seg[i], (b->n - i) * sizeof(b->seg[0]));
 	b->n++;
@@ -128,6 +149,7 @@ void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max)
 {
 	struct tcp_rackblk *b;
 	uint32_t end = seq + n;
+	bool room;
 	if (t->in_recovery && (tcp_prr_active(t) || tcp_prr_nosack(t)))
 		t->rack.prr_out += n; /* RFC 6937 3: on any (re)transmission */
 	if (!tcp_rack_active(t) || !n || !(b = blk_get(t)))
@@ -135,8 +157,9 @@ void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max)
 	/* RFC 8985 6.1: a retransmission takes its records' send time */
 	if (SEQ_LT(seq, max)) {
 		uint32_t rend = SEQ_LT(end, max) ? end : max;
-		seg_split(b, seq);
-		seg_split(b, rend);
+		seg_split(t, seq);
+		seg_split(t, rend);
+		b = t->rack.b;
 		for (unsigned i = seg_find(b, seq); i < b->n && SEQ_LT(b->seg[i].seq, rend); i++) {
 			b->seg[i].xmit_ts = t->s->now;
 			b->seg[i].order = t->rack.sends;
@@ -145,7 +168,9 @@ void tcp_rack_sent(struct tapir_tcp *t, uint32_t seq, uint32_t n, uint32_t max)
 		}
 		seq = rend;
 	}
-	if (SEQ_LT(seq, end) && blk_room(b)) {
+	room = SEQ_LT(seq, end) && blk_room(t);
+	b = t->rack.b; /* (blk_room may have moved it) */
+	if (room) {
 		/* (a record a merge could not make room for: the newest grows) */
 		b->seg[b->n++] = (struct tcp_rack_seg){.seq = seq, .end = end, .xmit_ts = t->s->now,
 						       .order = t->rack.sends};
@@ -422,7 +447,7 @@ static void send_lost(struct tapir_tcp *t, bool first, bool rto)
 		if (!first && pipe + t->mss > t->cwnd)
 			break;
 		if (n > t->mss) {
-			seg_split(t->rack.b, s->seq + t->mss);
+			seg_split(t, s->seq + t->mss);
 			n = t->rack.b->seg[i].end - t->rack.b->seg[i].seq;
 		}
 		rack_resend(t, t->rack.b->seg[i].seq, n, !(first && rto));

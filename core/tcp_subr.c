@@ -45,7 +45,7 @@ struct tapir_tcp *tcp_alloc(struct tapir_stack *s)
 {
 	/* cfg.tcp_sockets is a limit, not a pool: TCBs come as needed;
 	 * TIME-WAIT records count, as the TCBs they stand for */
-	if (s->tcp->ntcb + s->tcp->ntw >= s->cfg.tcp_sockets && !tcp_time_wait_reclaim(s))
+	if (s->tcp->tcbs.n + s->tcp->ntw >= s->cfg.tcp_sockets && !tcp_time_wait_reclaim(s))
 		return NULL;
 	return tcp_alloc_unbounded(s);
 }

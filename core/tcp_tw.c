@@ -2,7 +2,8 @@
  * user closed it, no listener owns it) keeps nothing in TIME-WAIT but what
  * RFC 9293 3.10.7.4 needs to answer a segment: the 4-tuple, the sequence
  * numbers and window, the timestamp state of RFC 7323 and the end of its
- * 2 MSL.  Its TCB is freed and a record of at most 128 bytes stays.
+ * 2 MSL.  Its TCB is freed and a record of at most 128 bytes stays, in
+ * chunks of 64 given back when empty (slab.c).
  *
  * A segment for a record thaws it: a TCB is made again from the record and
  * the segment goes the way of any segment (tcp_sync_input), so the answers
@@ -38,6 +39,7 @@ struct tcp_tw {
 	unsigned snd_wscale : 4, rcv_wscale : 4; /* RFC 7323 2.3: at most 14 */
 	unsigned flags : 5;             /* TW_* */
 	unsigned ipo_set : 4;           /* which ipo[] hold a value */
+	unsigned chunk : 15;            /* the index of its chunk (slab.c) */
 	uint16_t snd_wnd, max_sndwnd;   /* >> snd_wscale */
 	uint16_t rcv_wnd;               /* (rcv_adv - rcv_nxt) >> rcv_wscale */
 	uint16_t wl1, wl2;              /* rcv_nxt - snd_wl1, snd_nxt - snd_wl2 */
@@ -46,6 +48,8 @@ struct tcp_tw {
 };
 
 #define TW_AGE_NONE UINT32_MAX
+#define TW_CHUNK 64                     /* records per chunk: 8 KiB */
+#define TW_CHUNKS_MAX (1u << 15)        /* CHUNK's range: 2 M records at most */
 
 _Static_assert(sizeof(struct tcp_tw) <= 128, "a TIME-WAIT record is at most 128 bytes");
 
@@ -60,6 +64,7 @@ int tcp_tw_init(struct tp_tcp *tc)
 	tc->tw_hash.link = offsetof(struct tcp_tw, hnext);
 	tc->tw_hash.mask = TCP_HASH_MIN - 1;
 	tc->tw_hash.b = calloc(TCP_HASH_MIN, sizeof(void *));
+	tp_slab_init(&tc->tws, sizeof(struct tcp_tw), TW_CHUNK, TW_CHUNKS_MAX);
 	return tc->tw_hash.b ? 0 : -1;
 }
 
@@ -104,7 +109,7 @@ static void tw_free(struct tp_tcp *tc, struct tcp_tw *w)
 	TP_UNLINK(w, bnext, bprev);
 	tw_unlist(tc, w);
 	tc->ntw--;
-	free(w);
+	tp_slab_put(&tc->tws, w, w->chunk);
 }
 
 /* ---- freezing and thawing ---- */
@@ -257,8 +262,10 @@ static void tw_freeze(struct tp_tcp *tc, struct tapir_tcp *t, struct tcp_tw *w)
 		}
 		tw_save(w, t);
 	} else {
-		if (!(w = calloc(1, sizeof(*w))))
+		uint32_t chunk;
+		if (!(w = tp_slab_get(&tc->tws, &chunk)))
 			return; /* the TCB stays, as before there were records */
+		w->chunk = chunk & (TW_CHUNKS_MAX - 1); /* (below TW_CHUNKS_MAX) */
 		tw_save(w, t);
 		htab_insert(tc, &tc->tw_hash, w, tw_hash);
 		TP_LINK(&tc->tw_ports[w->lport & (TCP_PORT_BUCKETS - 1)], w, bnext, bprev);
@@ -333,12 +340,13 @@ void tcp_tw_fini(struct tp_tcp *tc)
 {
 	while (tc->ntw)
 		tw_free(tc, tc->tw_head);
+	tp_slab_fini(&tc->tws);
 	free(tc->tw_hash.b);
 }
 
 size_t tcp_tw_bytes(const struct tp_tcp *tc)
 {
-	return tc->ntw * sizeof(struct tcp_tw) + (tc->tw_hash.mask + 1) * sizeof(void *);
+	return tp_slab_bytes(&tc->tws) + (tc->tw_hash.mask + 1) * sizeof(void *);
 }
 
 /* The profile's tw_ack_segments (FreeBSD's tcp_twcheck, not an RFC rule):

@@ -225,8 +225,10 @@ static void round_trip(struct scale *x, struct tapir_tcp_mem *after)
 	assert_int_equal(m.tcbs, 0);
 	assert_int_equal(m.time_wait, 0);
 	assert_int_equal(m.ring_bytes, 0);
-	/* one spare chunk at most, and the hash back to its least */
+	/* one spare chunk at most, and the hash back to its least; the
+	 * records' chunks given back too (one spare of 64 records) */
 	assert_true(m.tcb_bytes <= 64 * m.tcb_size + 64);
+	assert_true(m.time_wait_bytes <= 64 * 128 + 64 + 64 * sizeof(void *));
 	assert_true(m.hash_bytes <= 64 * sizeof(void *));
 	mem(B(x), after);
 	assert_int_equal(after->tcbs, NLIS);

@@ -170,10 +170,13 @@ static bool svc_step(void *arg)
 		struct tapir_tcp_info i;
 		unsigned k;
 		tapir_tcp_get_info(t, &i);
-		/* match by port with its client */
+		/* match by port with its client (one still open: a closed
+		 * one's handle is gone, and its server was matched before) */
 		for (k = 0; k < NCLI; k++) {
 			uint32_t a;
 			uint16_t port;
+			if (v->cli_closed[k])
+				continue;
 			tapir_tcp_local(v->cli[k].t, &a, &port);
 			if (port == i.rport)
 				break;
