@@ -360,7 +360,7 @@ int cmd_host(int argc, char **argv)
 		{"forward", required_argument, 0, 'F'},
 		{"outbound", required_argument, 0, 'B'},
 		{"addr-gen", required_argument, 0, 'G'},
-		{"stable-secret", required_argument, 0, 'K'},
+		{"stable-secret", required_argument, 0, 'J'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -429,7 +429,7 @@ int cmd_host(int argc, char **argv)
 			break;
 		case 'M': mtu = (unsigned)parse_num("--mtu", optarg, 576, 65520); break;
 		case 'G': host6_addr_gen_option(&h6, optarg); break;
-		case 'K': host6_secret_option(&h6, optarg); break;
+		case 'J': host6_secret_option(&h6, optarg); break;
 		case 'O': tso = false; break;
 		case 's': serve = optarg; break;
 		case 'w': pcap_path = optarg; break;
