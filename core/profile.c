@@ -58,6 +58,7 @@ static const struct tapir_profile profiles[TAPIR_PROFILE_COUNT] = {
 		.options_bsd = 1,              /* tcp_output.c tcp_addoptions */
 		.tw_ack_segments = 1,          /* tcp_timewait.c tcp_twcheck */
 		.old_fin_ack = 1,              /* tcp_input: todrop trims the FIN, ACK taken */
+		.mss_opt_pmtu6 = 1,            /* tcp_mssopt: the IPv6 route's MTU, which PTB lowers */
 		.keepidle_s = 7200,            /* net.inet.tcp.keepidle (TCPTV_KEEP_IDLE) */
 		.keepintvl_s = 75,             /* net.inet.tcp.keepintvl (TCPTV_KEEPINTVL) */
 		.keepcnt = 8,                  /* net.inet.tcp.keepcnt (TCPTV_KEEPCNT) */

@@ -292,7 +292,7 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct 
 	return tp_l4_output(s, p, laddr, raddr, TAPIR_IPPROTO_TCP, ipflags);
 }
 
-static unsigned tcp_adv_mss(const struct tapir_stack *s, const struct tapir_ip *raddr);
+static unsigned tcp_adv_mss(struct tapir_stack *s, const struct tapir_ip *raddr);
 
 int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t off,
 		     uint32_t len)
@@ -393,9 +393,11 @@ unsigned tcp_path_mss(struct tapir_stack *s, const struct tapir_ip *raddr)
 }
 
 /* RFC 1191 6.4: the MSS option is not lowered by a learned path MTU; the
- * peer sends over its own path */
-static unsigned tcp_adv_mss(const struct tapir_stack *s, const struct tapir_ip *raddr)
+ * peer sends over its own path (the profile's mss_opt_pmtu6: FreeBSD's for IPv6) */
+static unsigned tcp_adv_mss(struct tapir_stack *s, const struct tapir_ip *raddr)
 {
+	if (s->cfg.profile.mss_opt_pmtu6 && !tapir_ip_is_v4(raddr))
+		return mss_of(raddr, tp_l4_path_mtu(s, raddr));
 	return mss_of(raddr, tp_l4_link_mtu(s, raddr));
 }
 

@@ -70,6 +70,13 @@ struct tapir_profile {
 	 * reaches TIME-WAIT (FreeBSD tcp_input's todrop); RFC 9293 3.10.7.4
 	 * first ACKs and drops it whole, and we stay in CLOSING */
 	uint8_t old_fin_ack;
+	/* towards an IPv6 peer, the MSS option offers the learned path
+	 * MTU's MSS (FreeBSD tcp_mssopt reads the route's MTU, which
+	 * ICMPv6 packet too big lowers; an IPv4 frag-needed lowers only
+	 * TCP's host cache, and its SYNs keep the interface's);
+	 * 0: the first hop's, as RFC 1191 6.4 and RFC 6691 ask (the MSS
+	 * option says what we can receive, not what the path carries) */
+	uint8_t mss_opt_pmtu6;
 	/* quick-ack mode (Linux tcp_input.c): at a connection's start and
 	 * after the receiver was idle for an RTO, in-order data is ACKed at
 	 * once for rcv_wnd / (2 * MSS) segments (2 to 16) instead of delayed;
