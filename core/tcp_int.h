@@ -205,7 +205,7 @@ struct tapir_tcp {
 	bool passive : 1;                       /* opened by a listener */
 	bool timing : 1;                        /* an RTT sample is running (Karn) */
 	bool in_recovery : 1;                   /* fast recovery (RFC 6582, RFC 6675) */
-	bool force : 1;                         /* persist probe: send one byte past the window */
+	bool force : 1;                         /* a probe: persist (a byte past the window), TLP (past Nagle) */
 	bool syn_rexmt : 1;                     /* our SYN (or SYN,ACK) was retransmitted */
 	bool v6only : 1;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
 	bool rcv_auto : 1;                      /* the receive buffer is autotuned (tcp_mem.c) */

@@ -634,7 +634,14 @@ static void tlp_send_probe(struct tapir_tcp *t)
 		uint32_t cwnd = t->cwnd;
 		if (t->cwnd < flight + t->mss)
 			t->cwnd = flight + t->mss; /* one segment past cwnd (7.3) */
+		/* 7.3: the unsent segment goes whenever the receive window
+		 * allows it; a short tail that Nagle (RFC 9293 3.7.4) or
+		 * sender SWS avoidance holds goes too (the PTO is its timer):
+		 * force sends one segment, within the window, as the persist
+		 * probe does */
+		t->force = true;
 		tcp_output(t);
+		t->force = false;
 		t->cwnd = cwnd;
 	}
 	r->tlp_is_retrans = t->snd_max == max;

@@ -22,12 +22,15 @@ static void tap_record(struct sim *sim, int to, const uint8_t *f, size_t len, bo
 	const uint8_t *ip, *th;
 	size_t ihl, tot, off;
 	struct tseg *s;
-	if (len < 14 + 20 || tapir_get16(f + 12) != 0x0800)
+	bool v6 = len >= 14 + 40 && tapir_get16(f + 12) == 0x86dd;
+	if (len < 14 + 20 || (tapir_get16(f + 12) != 0x0800 && !v6))
 		return;
 	ip = f + 14;
-	ihl = (size_t)(ip[0] & 15) * 4;
-	tot = tapir_get16(ip + 2);
-	if (ip[9] != 6 || ihl < 20 || tot > len - 14 || tot < ihl + 20)
+	/* IPv6: TCP right after the fixed header only (no extension headers);
+	 * src and dst keep the addresses' last 32 bits */
+	ihl = v6 ? 40 : (size_t)(ip[0] & 15) * 4;
+	tot = v6 ? 40u + tapir_get16(ip + 4) : tapir_get16(ip + 2);
+	if (ip[v6 ? 6 : 9] != 6 || ihl < 20 || tot > len - 14 || tot < ihl + 20)
 		return;
 	th = ip + ihl;
 	off = (size_t)(th[12] >> 4) * 4;
@@ -44,8 +47,8 @@ static void tap_record(struct sim *sim, int to, const uint8_t *f, size_t len, bo
 	s->t = sim->now;
 	s->to = to;
 	s->dropped = dropped;
-	s->src = tapir_get32(ip + 12);
-	s->dst = tapir_get32(ip + 16);
+	s->src = tapir_get32(ip + (v6 ? 20 : 12));
+	s->dst = tapir_get32(ip + (v6 ? 36 : 16));
 	s->sport = tapir_get16(th);
 	s->dport = tapir_get16(th + 2);
 	s->seq = tapir_get32(th + 4);

@@ -7,19 +7,26 @@
  * and the congestion window stays (RFC 1191 6.4); forged messages are
  * counted and change nothing (RFC 5927 4.1); MTU 0 takes a plateau (RFC
  * 1191 5); a tiny MTU stops at the floor; after 10 minutes the MSS grows
- * again (RFC 1191 6.3). */
+ * again (RFC 1191 6.3).  The bulk case again over IPv6: a Packet Too Big
+ * (RFC 8201 4, 5.4) from a 1280-byte hop, which the same 6.4 rule follows. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <tapir/wire.h>
 
 #include "tcpsim.h"
 
 #define DELAY TAPIR_MS(10)
 #define ROUTER 0x0a0000feu /* the ICMP's source: a router between A and B */
 #define QUOTES 64
+#define QUOTE 60 /* an IPv6 header and 20 bytes of TCP (IPv4: 40 of them) */
+
+static const uint8_t A6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t B6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+static const uint8_t ROUTER6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xfe};
 
 struct bench {
 	struct sim sim;
@@ -27,7 +34,8 @@ struct bench {
 	unsigned mtu; /* the router's (0: no router) */
 	uint16_t next_hop; /* what its messages say */
 	bool answer;  /* send a fragmentation needed per packet dropped */
-	uint8_t quote[QUOTES][40];
+	bool v6;      /* the pair talks IPv6; the router drops IPv6 packets */
+	uint8_t quote[QUOTES][QUOTE];
 	unsigned nq, dropped;
 };
 
@@ -35,12 +43,13 @@ static bool router(void *arg, int to, const uint8_t *f, size_t len)
 {
 	struct bench *b = arg;
 	const uint8_t *ip = f + 14;
-	if (!b->mtu || to != 1 || len < 14 + 40 || tapir_get16(f + 12) != TAPIR_ETH_P_IPV4 ||
-	    tapir_get16(ip + 2) <= b->mtu)
+	uint16_t type = b->v6 ? TAPIR_ETH_P_IPV6 : TAPIR_ETH_P_IPV4;
+	if (!b->mtu || to != 1 || len < 14 + QUOTE || tapir_get16(f + 12) != type ||
+	    (b->v6 ? 40u + tapir_get16(ip + 4) : tapir_get16(ip + 2)) <= b->mtu)
 		return false;
 	b->dropped++;
 	if (b->answer && b->nq < QUOTES)
-		memcpy(b->quote[b->nq++], ip, 40);
+		memcpy(b->quote[b->nq++], ip, QUOTE);
 	return true;
 }
 
@@ -65,7 +74,49 @@ static void needfrag(struct bench *b, const uint8_t *q, uint16_t mtu)
 	assert_int_equal(tapir_inject_rx(b->sim.st[0], b->sim.ifindex[0], f, sizeof(f), b->sim.now), 0);
 }
 
-static void bench_open(struct bench *b, const struct tapir_config *cfg)
+/* A Packet Too Big from the router to A saying MTU, quoting Q (an IPv6
+ * header and 20 bytes of TCP) */
+static void too_big6(struct bench *b, const uint8_t *q, uint32_t mtu)
+{
+	uint8_t f[14 + 40 + 8 + QUOTE] = {0};
+	uint8_t *m = sim_ip6_header(sim_eth_header(f, 0, 1, TAPIR_ETH_P_IPV6), ROUTER6, A6,
+				    TAPIR_IPPROTO_ICMPV6, 8 + QUOTE);
+	m[0] = TAPIR_ICMP6_PKT_TOO_BIG;
+	tapir_put32(m + 4, mtu);
+	memcpy(m + 8, q, QUOTE);
+	tapir_put16(m + 2, tapir_csum_fold(tapir_csum_add(
+		tapir_csum_pseudo6(ROUTER6, A6, TAPIR_IPPROTO_ICMPV6, 8 + QUOTE), m, 8 + QUOTE)));
+	assert_int_equal(tapir_inject_rx(b->sim.st[0], b->sim.ifindex[0], f, sizeof(f), b->sim.now), 0);
+}
+
+/* The router's message about a dropped packet, as the family asks */
+static void too_big(struct bench *b, const uint8_t *q, uint16_t mtu)
+{
+	if (b->v6)
+		too_big6(b, q, mtu);
+	else
+		needfrag(b, q, mtu);
+}
+
+/* B listens on [B6]:80, A connects to it, once both addresses passed DAD
+ * (RFC 4862 5.4) */
+static void pair6(struct bench *b)
+{
+	struct tapir_ip dst = tapir_ip_from_v6(B6);
+	struct pair *p = &b->p;
+	assert_int_equal(tapir_iface_add_ipv6(b->sim.st[0], b->sim.ifindex[0], A6, 64, b->sim.now), 0);
+	assert_int_equal(tapir_iface_add_ipv6(b->sim.st[1], b->sim.ifindex[1], B6, 64, b->sim.now), 0);
+	sim_advance(&b->sim, TAPIR_SEC(5));
+	p->lis = tapir_tcp_new(b->sim.st[1]);
+	assert_int_equal(tapir_tcp_bind_addr(p->lis, &dst, 80), 0);
+	assert_int_equal(tapir_tcp_listen(p->lis, 8), 0);
+	p->cli = tapir_tcp_new(b->sim.st[0]);
+	tapir_tcp_set_event(p->cli, pair_cli_event, p);
+	assert_int_equal(tapir_tcp_connect_addr(p->cli, &dst, 80, b->sim.now), 0);
+	assert_true(sim_run(&b->sim, b->sim.now + TAPIR_SEC(10), sim_pair_accepted, p));
+}
+
+static void bench_open6(struct bench *b, const struct tapir_config *cfg, bool v6)
 {
 	struct tapir_memlink_params lp;
 	memset(b, 0, sizeof(*b));
@@ -73,10 +124,19 @@ static void bench_open(struct bench *b, const struct tapir_config *cfg)
 	lp.delay_us = DELAY;
 	sim_init(&b->sim, cfg, &lp); /* NULL: no timestamps, no SACK: MSS 1460 */
 	b->sim.tap_on = true;
-	assert_true(sim_pair(&b->sim, 80, &b->p, NULL, NULL));
+	b->v6 = v6;
+	if (v6)
+		pair6(b);
+	else
+		assert_true(sim_pair(&b->sim, 80, &b->p, NULL, NULL));
 	b->sim.drop = router;
 	b->sim.drop_arg = b;
 	b->next_hop = 1000;
+}
+
+static void bench_open(struct bench *b, const struct tapir_config *cfg)
+{
+	bench_open6(b, cfg, false);
 }
 
 static const struct tapir_stats *st_a(const struct bench *b) { return tapir_stats(b->sim.st[0]); }
@@ -107,20 +167,22 @@ static void quote_of(const struct bench *b, uint8_t q[40], uint32_t seq, uint16_
 	tapir_put32(q + 24, seq);
 }
 
-/* A bulk transfer meets a 1000-byte hop: the first message lowers the MSS
- * to 960 and resends the dropped segment at once at that size, cwnd as it
- * was; the messages about the rest of the burst resend nothing; every
- * later segment fits, and the transfer ends without a timeout. */
-static void bulk_needfrag(const struct tapir_config *cfg, uint32_t mss0, uint32_t mss)
+/* A bulk transfer meets a hop of MTU (1000 bytes for IPv4): the first
+ * message lowers the MSS to 960 and resends the dropped segment at once at
+ * that size, cwnd as it was; the messages about the rest of the burst
+ * resend nothing; every later segment fits, and the transfer ends without
+ * a timeout. */
+static void bulk_too_big(const struct tapir_config *cfg, bool v6, uint16_t mtu, uint32_t mss0,
+			 uint32_t mss)
 {
 	static uint8_t data[100000];
 	struct bench b;
 	struct tapir_tcp_info i0, i;
 	uint32_t lost;
-	bench_open(&b, cfg);
+	bench_open6(&b, cfg, v6);
 	for (size_t k = 0; k < sizeof(data); k++)
 		data[k] = (uint8_t)(k * 7);
-	b.mtu = 1000;
+	b.mtu = mtu;
 	b.answer = true;
 	i0 = info(&b);
 	assert_int_equal(i0.mss, mss0);
@@ -129,12 +191,12 @@ static void bulk_needfrag(const struct tapir_config *cfg, uint32_t mss0, uint32_
 	sim_xfer_step(&x); /* the initial window goes, all of it too big */
 	sim_advance(&b.sim, DELAY); /* ... to the router, by B */
 	assert_int_equal(b.nq, 10);
-	lost = tapir_get32(b.quote[0] + 24);
+	lost = tapir_get32(b.quote[0] + (v6 ? 44 : 24));
 	assert_int_equal(lost, i0.snd_nxt);
 	i0 = info(&b);
 	size_t before = tap_n(&b.sim, 1);
 	for (unsigned k = 0; k < b.nq; k++)
-		needfrag(&b, b.quote[k], 1000);
+		too_big(&b, b.quote[k], mtu);
 	i = info(&b);
 	assert_int_equal(i.mss, mss);
 	assert_int_equal(i.cwnd, i0.cwnd);
@@ -147,8 +209,9 @@ static void bulk_needfrag(const struct tapir_config *cfg, uint32_t mss0, uint32_
 	assert_int_equal(r->seq, lost);
 	assert_int_equal(r->len, mss);
 	assert_int_equal(r->t, b.sim.now);
-	assert_int_equal(st_a(&b)->icmp_needfrag_ok, 10);
-	assert_int_equal(st_a(&b)->icmp_pmtu_updates, 1);
+	assert_int_equal(v6 ? st_a(&b)->icmp6_errors_rx : st_a(&b)->icmp_needfrag_ok, 10);
+	assert_int_equal(v6 ? st_a(&b)->icmp6_pmtu_updates : st_a(&b)->icmp_pmtu_updates, 1);
+	assert_int_equal(st_a(&b)->tcp_retransmits, 1);
 	b.nq = 0;
 	assert_true(sim_run(&b.sim, b.sim.now + TAPIR_SEC(60), sim_xfer_step, &x));
 	assert_memory_equal(x.out, data, sizeof(data));
@@ -158,13 +221,14 @@ static void bulk_needfrag(const struct tapir_config *cfg, uint32_t mss0, uint32_
 	assert_int_equal(b.dropped, 10); /* nothing too big after the first message */
 	assert_int_equal(st_a(&b)->tcp_timeouts, 0);
 	assert_true(info(&b).cwnd >= i0.cwnd);
+	assert_true(info(&b).ssthresh >= i0.ssthresh); /* never a congestion signal */
 	sim_fini(&b.sim);
 }
 
 static void test_bulk_needfrag(void **state)
 {
 	(void)state;
-	bulk_needfrag(NULL, 1460, 960);
+	bulk_too_big(NULL, false, 1000, 1460, 960);
 }
 
 /* the same with timestamps, SACK and RACK-TLP (the defaults): 12 bytes of
@@ -174,7 +238,17 @@ static void test_bulk_needfrag_sack(void **state)
 	struct tapir_config cfg;
 	(void)state;
 	tapir_config_default(&cfg);
-	bulk_needfrag(&cfg, 1448, 948);
+	bulk_too_big(&cfg, false, 1000, 1448, 948);
+}
+
+/* RFC 8201 5.4 (the RFC 1191 6.4 rule): the same over IPv6 with a
+ * 1280-byte hop: the MSS becomes 1280 - 60 - the 12 bytes of timestamps */
+static void test_bulk_too_big6(void **state)
+{
+	struct tapir_config cfg;
+	(void)state;
+	tapir_config_default(&cfg);
+	bulk_too_big(&cfg, true, 1280, 1500 - 60 - 12, 1280 - 60 - 12);
 }
 
 /* RFC 5927 4.1: a message quoting a sequence number not in flight, or
@@ -301,6 +375,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bulk_needfrag),
 		cmocka_unit_test(test_bulk_needfrag_sack),
+		cmocka_unit_test(test_bulk_too_big6),
 		cmocka_unit_test(test_forged_ignored),
 		cmocka_unit_test(test_mtu_zero_plateau),
 		cmocka_unit_test(test_mtu_floor),

@@ -37,6 +37,7 @@ struct bench {
 	uint8_t *out;
 	size_t got;
 	bool fin; /* A shuts down after its data */
+	uint32_t drop_ack; /* the first pure ACK towards A with this ACK number is lost */
 };
 
 static bool hook(void *arg, int to, const uint8_t *f, size_t len)
@@ -44,9 +45,15 @@ static bool hook(void *arg, int to, const uint8_t *f, size_t len)
 	struct bench *b = arg;
 	const uint8_t *th = f + 14 + 20;
 	size_t hl;
-	if (to != 1 || len < 14 + 20 + 20 || f[14 + 9] != 6)
+	if (len < 14 + 20 + 20 || f[14 + 9] != 6)
 		return false;
 	hl = (size_t)(th[12] >> 4) * 4;
+	if (to == 0 && b->drop_ack && tapir_get32(th + 8) == b->drop_ack && len == 14 + 20 + hl) {
+		b->drop_ack = 0;
+		return true;
+	}
+	if (to != 1)
+		return false;
 	if (len <= 14 + 20 + hl)
 		return false;
 	for (unsigned i = 0; i < b->nr; i++) {
@@ -107,12 +114,11 @@ static void bench_write(struct bench *b, unsigned segs)
 			 (long)segs * MSS);
 }
 
-/* A sends SEGS full segments; runs until B has them all (or LIMIT),
- * putting held frames back when due. */
-static void bench_send(struct bench *b, unsigned segs, tapir_time_t limit)
+/* A sends LEN bytes; runs until B has them all (or LIMIT), putting held
+ * frames back when due. */
+static void bench_send_len(struct bench *b, size_t len, tapir_time_t limit)
 {
 	static uint8_t data[64 * MSS];
-	size_t len = (size_t)segs * MSS;
 	tapir_time_t end = b->sim.now + limit;
 	assert_true(len <= sizeof(data));
 	memset(data, 'r', len);
@@ -135,6 +141,12 @@ static void bench_send(struct bench *b, unsigned segs, tapir_time_t limit)
 	}
 	assert_int_equal(b->got, len);
 	free(b->out);
+}
+
+/* ... SEGS full segments */
+static void bench_send(struct bench *b, unsigned segs, tapir_time_t limit)
+{
+	bench_send_len(b, (size_t)segs * MSS, limit);
 }
 
 static void bench_close(struct bench *b)
@@ -222,6 +234,52 @@ static void test_tlp_fin(void **state)
 	assert_true(probe->flags & TAPIR_TH_FIN);
 	assert_int_equal(tapir_stats(b.sim.st[0])->tcp_tlp_probes, 1);
 	assert_int_equal(tapir_stats(b.sim.st[0])->tcp_timeouts, 0);
+	bench_close(&b);
+}
+
+/* RFC 8985 7.3: a previously unsent segment goes as the probe whenever
+ * the peer's window takes it -- Nagle (RFC 9293 3.7.4) does not hold it:
+ * the PTO is its timer.  A response of three full segments and a short
+ * tail: the tail waits behind the third segment (Nagle), whose ACK is
+ * lost.  One segment in flight: the PTO is 2 SRTT + WCDelAckT after the
+ * last ACK, or the RTO if sooner, and the probe is the tail, new data (not the third segment
+ * again), whose ACK covers it all: no retransmission, no timeout. */
+static void test_tlp_new_data_past_nagle(void **state)
+{
+	struct bench b;
+	struct tapir_tcp_info i;
+	const struct tseg *probe, *ack;
+	const struct tapir_stats *st;
+	const uint32_t tail = 500;
+	(void)state;
+	bench_open(&b, true, true);
+	b.drop_ack = b.base + 3 * MSS;
+	bench_send_len(&b, 3 * MSS + tail, TAPIR_SEC(5));
+	tapir_tcp_get_info(b.p.cli, &i);
+	st = tapir_stats(b.sim.st[0]);
+	if (getenv("DUMP"))
+		tap_dump(&b.sim);
+	assert_null(copy_of(&b, 2, 1)); /* the third segment went once */
+	probe = copy_of(&b, 3, 0);
+	assert_non_null(probe);
+	assert_int_equal(probe->len, tail);
+	assert_null(copy_of(&b, 3, 1));
+	ack = last_ack_before(&b, probe->t - DELAY);
+	assert_non_null(ack);
+	assert_int_equal(ack->ack, b.base + 2 * MSS);
+	/* SRTT and the RTO are still as that ACK left them (the probe's ACK
+	 * is not back yet): 2 SRTT + WCDelAckT is past the RTO (its 200 ms
+	 * floor), so the probe goes when the RTO would have (7.2: PTO =
+	 * min(PTO, RTO)) */
+	assert_int_equal(i.rto_us, TAPIR_MS(200));
+	assert_true(2 * i.srtt_us + TAPIR_MS(200) > i.rto_us);
+	assert_int_equal(probe->t - DELAY, ack->t + i.rto_us);
+	sim_advance(&b.sim, TAPIR_SEC(1));
+	tapir_tcp_get_info(b.p.cli, &i);
+	assert_int_equal(i.snd_una, b.base + 3 * MSS + tail); /* all ACKed */
+	assert_int_equal(st->tcp_tlp_probes, 1);
+	assert_int_equal(st->tcp_retransmits, 0);
+	assert_int_equal(st->tcp_timeouts, 0);
 	bench_close(&b);
 }
 
@@ -528,6 +586,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tlp_tail_loss),
 		cmocka_unit_test(test_tlp_fin),
+		cmocka_unit_test(test_tlp_new_data_past_nagle),
 		cmocka_unit_test(test_tail_loss_rto_without_tlp),
 		cmocka_unit_test(test_lost_retransmission),
 		cmocka_unit_test(test_reordering_within_window),
