@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libpcap-dev libcmocka-dev
       iproute2 iputils-ping procps tshark socat netcat-openbsd python3 python3-scapy
       clang libclang-rt-14-dev curl nftables libnftables-dev
-      nginx iperf3 busybox-static dnsmasq-base radvd
+      nginx iperf3 busybox-static dnsmasq-base radvd golang-go
       nmap ndiff openssl parallel python3-yaml)
 missing=()
 for p in "${pkgs[@]}"; do
