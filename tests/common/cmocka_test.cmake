@@ -4,7 +4,8 @@
 function(tapir_cmocka_test exe src test label)
   add_executable(${exe} ${src})
   target_link_libraries(${exe} PRIVATE ${ARGN} tapir PkgConfig::CMOCKA)
-  target_include_directories(${exe} PRIVATE ${PROJECT_SOURCE_DIR}/core)
+  target_include_directories(${exe} PRIVATE ${PROJECT_SOURCE_DIR}/core
+    ${PROJECT_SOURCE_DIR}/tests/common)
   add_test(NAME ${test} COMMAND ${exe})
   set_tests_properties(${test} PROPERTIES LABELS ${label})
 endfunction()

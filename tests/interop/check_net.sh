@@ -31,28 +31,13 @@ CN_T_ADDR=10.201.0.2
 CN_S_ADDR6=fd00:201::1
 CN_T_ADDR6=fd00:201::2
 
-_cn_cleanup() {
-	local rc=$? ns p
-	trap - EXIT INT TERM HUP
-	set +e
+_cn_cleanup() { # the servers first, then lib.sh's cleanup (namespaces, $WORK)
+	local rc=$? p
 	for p in "${CN_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
 	done
-	for ns in "$NS_S" "$NS_T"; do
-		[[ -n $ns ]] || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		timeout 10 ip netns del "$ns" 2>/dev/null
-	done
-	if [[ -n $WORK && -d $WORK ]]; then
-		if [[ $rc -ne 0 && $rc -ne 77 ]]; then
-			echo "--- files kept in $WORK" >&2
-		else
-			rm -rf "$WORK"
-		fi
-	fi
-	exit "$rc"
+	(exit "$rc")
+	_cleanup
 }
 
 sx() { timeout -k 5 "${NSX_TIMEOUT:-60}" ip netns exec "$NS_S" "$@"; }
@@ -64,9 +49,9 @@ cn_create() {
 	trap _cn_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
 	NS_S="tapir-cs-$tag"
-	timeout 10 ip netns add "$NS_S" || { NS_S=""; fail "cannot create a namespace"; }
+	ns_more "$NS_S"
 	NS_T="tapir-ct-$tag"
-	timeout 10 ip netns add "$NS_T" || { NS_T=""; fail "cannot create a namespace"; }
+	ns_more "$NS_T"
 	# veth names are per namespace, so short fixed names are unique enough
 	# once moved; create them inside the scanner's namespace directly
 	sx ip link add cs0 type veth peer name ct0 netns "$NS_T" || fail "cannot create the veth pair"

@@ -77,14 +77,15 @@ _cleanup() {
 		kill -TERM "$HOST_PID" 2>/dev/null
 		_wait_gone "$HOST_WRAP" 50 || kill -KILL "$HOST_PID" "$HOST_WRAP" 2>/dev/null
 	fi
-	if [[ -n $NS ]]; then
+	local ns p
+	for ns in "${NS_MORE[@]}" "$NS"; do
+		[[ -n $ns ]] || continue
 		# anything still running inside (a kernel tool left by a failed step)
-		local p
-		for p in $(ip netns pids "$NS" 2>/dev/null); do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$p" 2>/dev/null
 		done
-		timeout 10 ip netns del "$NS" 2>/dev/null
-	fi
+		timeout 10 ip netns del "$ns" 2>/dev/null
+	done
 	if [[ -n $WORK && -d $WORK ]]; then
 		if [[ $rc -ne 0 && $rc -ne 77 && -z ${KEEP_WORK_ON_PASS:-} ]]; then
 			if [[ -n $HOST_ERR && -s $HOST_ERR ]]; then
@@ -115,6 +116,14 @@ ns_create() {
 			fail "cannot disable IPv6 in $NS"
 	fi
 	nsx ip link set lo up || fail "cannot bring lo up in $NS"
+}
+
+# ns_more NAME: one more namespace beside $NS (after ns_create), removed
+# by the same cleanup, whatever happens
+NS_MORE=()
+ns_more() {
+	timeout 10 ip netns add "$1" || fail "cannot create namespace $1"
+	NS_MORE+=("$1")
 }
 
 # nsx CMD...: runs CMD inside the namespace, killed after $NSX_TIMEOUT s (30).

@@ -16,18 +16,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 NSB=""
 
-_sh_cleanup() {
-	local rc=$? p
-	if [[ -n $NSB ]]; then
-		for p in $(ip netns pids "$NSB" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		timeout 10 ip netns del "$NSB" 2>/dev/null
-	fi
-	(exit "$rc")
-	_cleanup
-}
-
 nsb() { timeout -k 5 "${NSX_TIMEOUT:-30}" ip netns exec "$NSB" "$@"; }
 
 # sh_pair: ns_create (NS_IPV6 as lib.sh reads it) and B beside it, IPv6 in B
@@ -35,8 +23,7 @@ nsb() { timeout -k 5 "${NSX_TIMEOUT:-30}" ip netns exec "$NSB" "$@"; }
 sh_pair() {
 	ns_create
 	NSB="$NS-b"
-	trap _sh_cleanup EXIT
-	timeout 10 ip netns add "$NSB" || fail "cannot create namespace $NSB"
+	ns_more "$NSB"
 	if [[ -z ${NS_IPV6:-} ]]; then
 		nsb sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 	else # the kernels neither solicit nor take router advertisements

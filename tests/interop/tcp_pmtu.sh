@@ -15,22 +15,7 @@ BYTES=$((4 * 1048576))
 CLIENT=10.1.0.2
 ns_create
 NS2="tapir-pmtu4-$$-$RANDOM"
-_pmtu_cleanup() {
-	local rc=$? p
-	if [[ -n $NS2 ]]; then
-		for p in $(ip netns pids "$NS2" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		timeout 10 ip netns del "$NS2" 2>/dev/null
-	fi
-	(exit "$rc")
-	_cleanup
-}
-trap _pmtu_cleanup EXIT
-timeout 10 ip netns add "$NS2" || {
-	NS2=""
-	fail "cannot create the client's namespace"
-}
+ns_more "$NS2"
 n2() { timeout -k 5 "${NSX_TIMEOUT:-30}" ip netns exec "$NS2" "$@"; }
 n2 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 ||
 	fail "cannot disable IPv6 in $NS2"

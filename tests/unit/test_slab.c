@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core.h"
+#include "testrng.h"
 
 #define N 20000
 #define PER 64
@@ -19,15 +20,6 @@
 
 static void *obj[N];
 static uint32_t idx[N];
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t xorshift(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static void get(struct tp_slab *sl, unsigned i)
 {

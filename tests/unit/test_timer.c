@@ -13,6 +13,7 @@
 #include <tapir/tcp.h>
 
 #include "tcp_int.h"
+#include "testrng.h"
 
 #define N_MAX 100000
 
@@ -20,15 +21,6 @@ static struct tp_wheel W;
 static struct tp_timer E[N_MAX];
 static tapir_time_t want[N_MAX]; /* each entry's deadline, NEVER if off */
 static unsigned n_ent;
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t xorshift(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static void reset(unsigned n, tapir_time_t now)
 {
