@@ -205,6 +205,7 @@ int main(int argc, char **argv)
 	uint8_t mac[6];
 	char err[256];
 	int ifx;
+	bool uring;
 	tapir_time_t now, next;
 
 	if (argc < 4 || tapir_parse_cidr(argv[2], &addr, &plen)) {
@@ -231,6 +232,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapir-raw: %s\n", err);
 		return 1;
 	}
+	/* frames through io_uring, as tapir host's (link/tap_uring.c): a
+	 * turn's sends in one system call, reads without one; TAPIR_NO_URING=1
+	 * (or no io_uring here) keeps one readv/writev per frame */
+	uring = tapir_tap_set_uring(tap, true) == 0;
 	if (!(s = tapir_stack_new(&cfg))) {
 		fprintf(stderr, "tapir-raw: out of memory\n");
 		return 1;
@@ -253,17 +258,20 @@ int main(int argc, char **argv)
 		l->listener = true;
 		tapir_tcp_set_event(l->t, on_event, l);
 	}
-	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu rcvbuf=%u sndbuf=%u\n",
+	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu rcvbuf=%u sndbuf=%u uring=%d\n",
 	       tapir_tap_mtu(tap), cfg.tcp_sockets, cfg.tcp_mem_max >> 20, cfg.tcp_rcvbuf,
-	       cfg.tcp_sndbuf);
+	       cfg.tcp_sndbuf, uring);
 	fflush(stdout);
 
 	while (!bench_stop) {
 		int got = 0;
+		bool pending;
 		now = mono_us();
 		/* a connection that read the peer's FIN and closes in this turn
 		 * sends one FIN,ACK, not an ACK and then a FIN */
 		tapir_stack_defer_acks(s, 1);
+		/* the turn's frames leave together at its end */
+		tapir_tap_batch(tap, true);
 		for (; got < 256; got++) {
 			unsigned flags;
 			long n = tapir_tap_recv_flags(tap, frame, sizeof(frame), &flags);
@@ -276,10 +284,12 @@ int main(int argc, char **argv)
 		run_queue(now);
 		tapir_stack_defer_acks(s, 0);
 		next = tapir_stack_poll(s, now);
+		/* frames read while the batch went out: no sleep before them */
+		pending = tapir_tap_batch(tap, false);
 		mem_report(s, now, false);
 		/* a batch short of 256 ended on EAGAIN: the fd is drained, and
 		 * reading it again before the poll would only say so again */
-		if (got < 256 && !qhead) {
+		if (got < 256 && !qhead && !pending) {
 			struct pollfd p = {.fd = tapir_tap_fd(tap), .events = POLLIN};
 			tapir_time_t wait = next == TAPIR_TIME_NEVER ? 200000
 					    : next > now		 ? next - now
