@@ -9,11 +9,11 @@
  *
  * Services as in ksrv.c: 7 echo, 9 discard, 19 source.  The loop: read a
  * batch of frames into tapir_stack_input, act on the sockets whose event
- * function fired, run tapir_stack_poll, sleep in poll() until a frame or
- * the next deadline (ppoll, to the microsecond).  SIGTERM/SIGINT end it. */
+ * function fired, run tapir_stack_poll, send the turn's frames and sleep
+ * until a frame or the next deadline, to the microsecond, in one system
+ * call (tapir_tap_wait: io_uring).  SIGTERM/SIGINT end it. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,7 +265,6 @@ int main(int argc, char **argv)
 
 	while (!bench_stop) {
 		int got = 0;
-		bool pending;
 		now = mono_us();
 		/* a connection that read the peer's FIN and closes in this turn
 		 * sends one FIN,ACK, not an ACK and then a FIN */
@@ -284,23 +283,18 @@ int main(int argc, char **argv)
 		run_queue(now);
 		tapir_stack_defer_acks(s, 0);
 		next = tapir_stack_poll(s, now);
-		/* frames read while the batch went out: no sleep before them */
-		pending = tapir_tap_batch(tap, false);
 		mem_report(s, now, false);
 		/* a batch short of 256 ended on EAGAIN: the fd is drained, and
-		 * reading it again before the poll would only say so again */
-		if (got < 256 && !qhead && !pending) {
-			struct pollfd p = {.fd = tapir_tap_fd(tap), .events = POLLIN};
+		 * reading it again before the wait would only say so again */
+		if (got < 256 && !qhead) {
 			tapir_time_t wait = next == TAPIR_TIME_NEVER ? 200000
 					    : next > now		 ? next - now
 									 : 0;
-			if (wait > 200000)
-				wait = 200000;
-			/* to the microsecond: poll()'s milliseconds slept a whole
-			 * millisecond for a deadline nearer than that */
-			struct timespec ts = {.tv_sec = (time_t)(wait / 1000000),
-					      .tv_nsec = (long)(wait % 1000000) * 1000};
-			ppoll(&p, 1, &ts, NULL);
+			/* the turn's frames go and the wait begins in one
+			 * system call (io_uring), to the microsecond */
+			(void)tapir_tap_wait(tap, wait > 200000 ? 200000 : wait);
+		} else {
+			(void)tapir_tap_batch(tap, false);
 		}
 	}
 	mem_report(s, now, true);
