@@ -336,15 +336,29 @@ static int rr(double secs, long maxn)
  * attempts; the latency of each complete one in LAT. */
 struct crr_client {
 	double end, *lat;
-	long maxn, n, errors, src;
+	long maxn, n, errors;
 };
+
+/* The source address of the next connection, over all clients: each
+ * connection takes the next one of src=.  The client closes first, so each
+ * connection leaves a TIME-WAIT on its source address; the kernel looks
+ * for a free port of an address by walking its ports one by one (first
+ * those of one parity), so an address whose half of the ports is in
+ * TIME-WAIT costs a walk of 32k ports per connect.  A client (a thread)
+ * keeping one address did that: the one client of the first row used one
+ * address for all its connections, and the 256-client row then measured
+ * the kernel's port search (3.5-4k/s for every server, p50 70 ms).  Taken
+ * in turn, the TIME-WAITs spread over all the addresses (at most
+ * tcp_max_tw_buckets, 131072 here, in all: 16k per address). */
+static long crr_next_src;
 
 static void *crr_client(void *arg)
 {
 	struct crr_client *c = arg;
 	while (c->n + c->errors < c->maxn && now_s() < c->end) {
 		double t = now_s();
-		int fd = tcp_connect_to(&dst, c->src, 2.0);
+		int fd = tcp_connect_to(&dst, __atomic_fetch_add(&crr_next_src, 1, __ATOMIC_RELAXED),
+					2.0);
 		char b = 'x';
 		if (fd < 0) {
 			c->errors++;
@@ -370,7 +384,7 @@ static int crr(double secs, long maxn, long par)
 	if (!c || !th || !all)
 		die("calloc");
 	for (long i = 0; i < par; i++) {
-		c[i] = (struct crr_client){.end = t0 + secs, .maxn = maxn / par + 1, .src = i};
+		c[i] = (struct crr_client){.end = t0 + secs, .maxn = maxn / par + 1};
 		if (!(c[i].lat = calloc((size_t)c[i].maxn, sizeof(double))))
 			die("calloc");
 		if (pthread_create(&th[i], NULL, crr_client, &c[i]))

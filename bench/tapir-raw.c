@@ -9,11 +9,11 @@
  *
  * Services as in ksrv.c: 7 echo, 9 discard, 19 source.  The loop: read a
  * batch of frames into tapir_stack_input, act on the sockets whose event
- * function fired, run tapir_stack_poll, sleep in poll() until a frame or
- * the next deadline (ppoll, to the microsecond).  SIGTERM/SIGINT end it. */
+ * function fired, run tapir_stack_poll, send the turn's frames and sleep
+ * until a frame or the next deadline, to the microsecond, in one system
+ * call (tapir_tap_wait: io_uring).  SIGTERM/SIGINT end it. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,6 +205,7 @@ int main(int argc, char **argv)
 	uint8_t mac[6];
 	char err[256];
 	int ifx;
+	bool uring;
 	tapir_time_t now, next;
 
 	if (argc < 4 || tapir_parse_cidr(argv[2], &addr, &plen)) {
@@ -231,6 +232,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tapir-raw: %s\n", err);
 		return 1;
 	}
+	/* frames through io_uring, as tapir host's (link/tap_uring.c): a
+	 * turn's sends in one system call, reads without one; TAPIR_NO_URING=1
+	 * (or no io_uring here) keeps one readv/writev per frame */
+	uring = tapir_tap_set_uring(tap, true) == 0;
 	if (!(s = tapir_stack_new(&cfg))) {
 		fprintf(stderr, "tapir-raw: out of memory\n");
 		return 1;
@@ -253,9 +258,9 @@ int main(int argc, char **argv)
 		l->listener = true;
 		tapir_tcp_set_event(l->t, on_event, l);
 	}
-	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu rcvbuf=%u sndbuf=%u\n",
+	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu rcvbuf=%u sndbuf=%u uring=%d\n",
 	       tapir_tap_mtu(tap), cfg.tcp_sockets, cfg.tcp_mem_max >> 20, cfg.tcp_rcvbuf,
-	       cfg.tcp_sndbuf);
+	       cfg.tcp_sndbuf, uring);
 	fflush(stdout);
 
 	while (!bench_stop) {
@@ -264,6 +269,8 @@ int main(int argc, char **argv)
 		/* a connection that read the peer's FIN and closes in this turn
 		 * sends one FIN,ACK, not an ACK and then a FIN */
 		tapir_stack_defer_acks(s, 1);
+		/* the turn's frames leave together at its end */
+		tapir_tap_batch(tap, true);
 		for (; got < 256; got++) {
 			unsigned flags;
 			long n = tapir_tap_recv_flags(tap, frame, sizeof(frame), &flags);
@@ -278,19 +285,16 @@ int main(int argc, char **argv)
 		next = tapir_stack_poll(s, now);
 		mem_report(s, now, false);
 		/* a batch short of 256 ended on EAGAIN: the fd is drained, and
-		 * reading it again before the poll would only say so again */
+		 * reading it again before the wait would only say so again */
 		if (got < 256 && !qhead) {
-			struct pollfd p = {.fd = tapir_tap_fd(tap), .events = POLLIN};
 			tapir_time_t wait = next == TAPIR_TIME_NEVER ? 200000
 					    : next > now		 ? next - now
 									 : 0;
-			if (wait > 200000)
-				wait = 200000;
-			/* to the microsecond: poll()'s milliseconds slept a whole
-			 * millisecond for a deadline nearer than that */
-			struct timespec ts = {.tv_sec = (time_t)(wait / 1000000),
-					      .tv_nsec = (long)(wait % 1000000) * 1000};
-			ppoll(&p, 1, &ts, NULL);
+			/* the turn's frames go and the wait begins in one
+			 * system call (io_uring), to the microsecond */
+			(void)tapir_tap_wait(tap, wait > 200000 ? 200000 : wait);
+		} else {
+			(void)tapir_tap_batch(tap, false);
 		}
 	}
 	mem_report(s, now, true);

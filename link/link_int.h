@@ -62,6 +62,10 @@ int tap_uring_send(struct tap_uring *u, const struct virtio_net_hdr *h, const ui
  * io_uring_enter, none when there is nothing to submit.  True when frames
  * wait to be taken (tap_uring_recv): polling the ring would not say so. */
 bool tap_uring_flush(struct tap_uring *u);
+/* The flush and the wait for a frame (up to TIMEOUT_US) in one
+ * io_uring_enter: 1 when frames wait to be taken, 0 when none came, -1
+ * when this kernel cannot time such a wait (then flush and poll). */
+int tap_uring_wait(struct tap_uring *u, uint64_t timeout_us);
 /* The next frame read: its header into H, up to CAP bytes into BUF.  Its
  * length, 0 when none is waiting, or -errno (a read's error, once). */
 long tap_uring_recv(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t *buf, size_t cap);

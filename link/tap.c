@@ -1,6 +1,7 @@
 /* The Linux TAP driver: Ethernet frames through /dev/net/tun.  Also sets up
  * the kernel's side of the device (link up, optional address), so that one
  * command gives a host the kernel can reach. */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -9,12 +10,14 @@
 #include <linux/rtnetlink.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <tapir/wire.h>
@@ -182,6 +185,24 @@ bool tapir_tap_batch(struct tapir_tap *t, bool on)
 	t->batching = on;
 	return !on && tap_uring_flush(t->ur);
 }
+bool tapir_tap_wait(struct tapir_tap *t, uint64_t timeout_us)
+{
+	struct timespec ts = {.tv_sec = (time_t)(timeout_us / 1000000u),
+			      .tv_nsec = (long)(timeout_us % 1000000u) * 1000};
+	struct pollfd p;
+	if (t->ur) {
+		int r;
+		t->turns = true;
+		t->batching = false;
+		if ((r = tap_uring_wait(t->ur, timeout_us)) >= 0)
+			return r > 0;
+		if (tap_uring_flush(t->ur))
+			return true;
+	}
+	p = (struct pollfd){.fd = tapir_tap_fd(t), .events = POLLIN};
+	return ppoll(&p, 1, &ts, NULL) > 0;
+}
+
 unsigned tapir_tap_mtu(const struct tapir_tap *t) { return t->dev.mtu; }
 
 long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)

@@ -19,6 +19,7 @@
  * tap_uring_new fail, and the driver reads and writes as before. */
 #include <errno.h>
 #include <linux/io_uring.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct tap_uring {
 	uint8_t *rx;
 	uint16_t br_tail;
 	bool rx_armed;
+	bool ext_arg;                 /* IORING_FEAT_EXT_ARG: a wait with a timeout */
 	int rx_err;                   /* a read's error, for the next recv */
 	struct { uint16_t bid; uint32_t len; } rxq[RX_BUFS];
 	unsigned rxq_head, rxq_n;
@@ -201,6 +203,7 @@ struct tap_uring *tap_uring_new(int tap_fd)
 	u->tap = tap_fd;
 	memset(&p, 0, sizeof(p));
 	u->ring = ur_setup(SQ_ENTRIES, &p); /* EPERM, ENOSYS: seccomp, io_uring_disabled */
+	u->ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
 	if (u->ring >= 0 && ur_probe(u->ring) == 0 && ur_map(u, &p) == 0 && ur_buffers(u) == 0)
 		return u;
 	tap_uring_free(u);
@@ -299,6 +302,30 @@ bool tap_uring_flush(struct tap_uring *u)
 	 * thread's way out of a system call): taken here, they no longer make
 	 * the ring's descriptor readable, so the caller must not sleep */
 	reap(u);
+	return u->rxq_n > 0;
+}
+
+int tap_uring_wait(struct tap_uring *u, uint64_t timeout_us)
+{
+	struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_us / 1000000u),
+				       .tv_nsec = (long long)(timeout_us % 1000000u) * 1000};
+	struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8,
+					     .ts = (uint64_t)(uintptr_t)&ts};
+	unsigned n, inflight;
+	if (!u->ext_arg)
+		return -1;
+	rx_arm(u);
+	reap(u);
+	if (u->rxq_n || !u->rx_armed)
+		return tap_uring_flush(u) ? 1 : 0; /* no sleep: frames, or no read */
+	/* every write queued or in the kernel's hands posts a completion, so
+	 * one more than those is the first frame read (or an error) */
+	n = u->sq_local - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
+	inflight = TX_SLOTS - u->ntx_free;
+	u->st.enters++;
+	(void)syscall(__NR_io_uring_enter, u->ring, n, inflight + 1,
+		      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+	reap(u); /* ETIME, EINTR: what came is taken all the same */
 	return u->rxq_n > 0;
 }
 

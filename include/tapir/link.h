@@ -66,6 +66,13 @@ int tapir_tap_set_uring(struct tapir_tap *t, bool on);
  * no-op (false) with the batching path off.  One thread at a time (the
  * caller's lock). */
 bool tapir_tap_batch(struct tapir_tap *t, bool on);
+/* Ends a turn as tapir_tap_batch(T, false) does, then sleeps until a
+ * frame can be read or TIMEOUT_US have passed: on the batching path the
+ * submission and the wait are one io_uring_enter (one system call a
+ * wake-up instead of two), else ppoll on the TAP.  True when frames may
+ * be read; a caller that also waits on other descriptors keeps to
+ * tapir_tap_batch and its own poll. */
+bool tapir_tap_wait(struct tapir_tap *t, uint64_t timeout_us);
 unsigned tapir_tap_mtu(const struct tapir_tap *t);
 /* Reads one frame; returns its length, 0 when none is waiting, or -errno.
  * A segment the kernel left its checksum to us for (offload) gets it

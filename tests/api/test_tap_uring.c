@@ -5,7 +5,9 @@
  *     large for a slot, all reach the kernel, in order;
  *   - frames the kernel sends, more than the ring's receive buffers (the
  *     multishot read ends and is armed again), all come out, in order;
- *   - TAPIR_NO_URING=1 turns it off and the driver reads and writes itself.
+ *   - TAPIR_NO_URING=1 turns it off and the driver reads and writes itself;
+ *   - tapir_tap_wait sends what the turn queued and wakes for frames the
+ *     kernel sends, on both paths.
  * Skipped without root (namespaces, TAP) or without io_uring. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -191,9 +193,52 @@ static void uring_off_env(void **state)
 	bench_down(&b);
 }
 
+/* A turn's queued frames go out with the wait that ends it, and frames
+ * the kernel sends end the wait (the 5 s timeout is only a bound). */
+static void wait_roundtrip(bool uring)
+{
+	struct bench b;
+	static uint8_t f[4096];
+	struct tapir_link *l;
+	uint32_t want = 0;
+	bench_up(&b, uring);
+	l = tapir_tap_link(b.tap);
+	tapir_tap_batch(b.tap, true);
+	for (uint32_t i = 0; i < 3; i++)
+		assert_int_equal(l->send(l, f, frame(f, i, len_of(i))), 0);
+	(void)tapir_tap_wait(b.tap, 1000); /* none may come: it returns all the same */
+	while (want < 3) {
+		struct pollfd p = {.fd = b.pkt, .events = POLLIN};
+		long n, s;
+		assert_int_equal(poll(&p, 1, 5000), 1);
+		n = recv(b.pkt, f, sizeof(f), 0);
+		if ((s = seq_of(f, n)) < 0)
+			continue;
+		assert_int_equal(s, want);
+		want++;
+	}
+	rx_send_all(&b);
+	assert_true(tapir_tap_wait(b.tap, 5000000));
+	rx_collect(&b);
+	bench_down(&b);
+}
+
+static void uring_wait(void **state)
+{
+	(void)state;
+	wait_roundtrip(true);
+}
+
+static void plain_wait(void **state)
+{
+	(void)state;
+	wait_roundtrip(false);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return CMT_RUN(NULL, NULL, uring_tx_order, uring_rx_order, uring_off_env);
+	return CMT_RUN(NULL, NULL, uring_tx_order, uring_rx_order, uring_off_env,
+			uring_wait, plain_wait);
 }
