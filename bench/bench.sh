@@ -163,7 +163,8 @@ stop_server() {
 }
 
 # crr_rows SYSTEM: connections/s at 1, 16 and 256 parallel clients (the
-# clients take the source addresses in turn: ports for 256 of them)
+# connections take the source addresses in turn, each the next one, so the
+# TIME-WAITs the client leaves spread over all of them: docs/performance.md)
 crr_rows() {
 	load "$1" crr crr 7 "$SECS" 200000 1 src="$SRC"
 	load "$1" crr16 crr 7 "$SECS" 400000 16 src="$SRC"
