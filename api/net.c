@@ -290,7 +290,9 @@ static void rx_batch(struct tapir_net *net, tapir_time_t now)
 		return;
 	for (int i = 0; i < RX_BATCH; i++) {
 		unsigned flags = 0;
-		long n = rt->drv.recv_flags
+		uint8_t *frame = rt->frame;
+		long n = rt->drv.recv_ref ? rt->drv.recv_ref(rt->drv.ctx, &frame, &flags)
+			 : rt->drv.recv_flags
 				 ? rt->drv.recv_flags(rt->drv.ctx, rt->frame, FRAME_MAX, &flags)
 				 : rt->drv.recv(rt->drv.ctx, rt->frame, FRAME_MAX);
 		if (n < 0 && tapir_link_error_fatal((int)-n) && !rt->link_err) {
@@ -301,7 +303,7 @@ static void rx_batch(struct tapir_net *net, tapir_time_t now)
 		}
 		if (n <= 0 || rt->link_err)
 			break; /* 0: drained; <0: a passing error, retried next turn */
-		net_input(net, rt->frame, (size_t)n, now, flags);
+		net_input(net, frame, (size_t)n, now, flags);
 	}
 }
 

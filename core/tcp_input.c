@@ -540,9 +540,12 @@ static void tcp_data(struct tapir_tcp *t, const struct tp_seg *seg)
 		 * second segment of any size, a filled hole at once, and delay
 		 * the rest (but in quick-ack mode, tcp_quickack) */
 		t->unacked_segs++;
-		if (tcp_quickack(t, wnd) || filled || t->unacked_segs >= 2)
+		if (tcp_quickack(t, wnd) || filled) {
 			t->ack_now = true;
-		else if (t->t_delack == TAPIR_TIME_NEVER)
+			t->ack_lazy = false;
+		} else if (t->unacked_segs >= 2) {
+			tcp_ack_lazily(t);
+		} else if (t->t_delack == TAPIR_TIME_NEVER)
 			tcp_timer_set(t, &t->t_delack, s->now + s->cfg.tcp_delack_us);
 		tcp_notify(t, TAPIR_EV_READ);
 	} else {

@@ -201,6 +201,8 @@ struct tapir_tcp {
 	bool ack_plain : 1;                     /* ... a challenge ACK: never with the FIN
 					     * (profile fin_on_ack) */
 	bool ack_held : 1;                      /* ... held to the turn's end (tc->ackq) */
+	bool ack_lazy : 1;                      /* ... owed only for in-order text or a
+					     * window update: it may wait for the turn's end */
 	bool nodelay : 1, keepalive : 1, reuseaddr : 1;
 	bool passive : 1;                       /* opened by a listener */
 	bool timing : 1;                        /* an RTT sample is running (Karn) */
@@ -438,6 +440,14 @@ struct tapir_tcp *tcb_get(struct tapir_stack *s);
 void tcb_put(struct tapir_tcp *t);
 /* True when T's bare ACK waits for the turn's end (tapir_stack_defer_acks) */
 bool tcp_ack_hold(struct tapir_tcp *t);
+/* An ACK is owed for in-order text (every second segment) or a window
+ * that opened: unless one is owed already for another reason, it may wait
+ * for the turn's end (tcp_ack_hold) */
+static inline void tcp_ack_lazily(struct tapir_tcp *t)
+{
+	t->ack_lazy = !t->ack_now || t->ack_lazy;
+	t->ack_now = true;
+}
 /* The 4-tuple as bytes for a keyed hash (the table's, the ISN's, a SYN
  * cookie's): 12 for IPv4, 36 for IPv6; returns the length */
 #define TCP_TUPLE_MAX 36

@@ -71,17 +71,41 @@ void tcp_port_insert(struct tapir_tcp *t)
 
 /* ---- ACKs held to the end of a turn ---- */
 
+/* An ESTABLISHED connection's ACK that may wait for the turn's end: one
+ * owed only for in-order text or a window the application opened
+ * (ack_lazy), with no hole to report (RFC 5681 4.2: an out-of-order
+ * segment, or one that fills a hole, is acknowledged at once), no
+ * congestion mark to echo (RFC 3168 6.1.3) and no D-SACK (RFC 2883).
+ * The turn's frames arrive together (a batch from the driver, each a
+ * 64 KiB super-segment with offload) and its ACKs leave together, so one
+ * ACK at its end, after the application has read, says what the two
+ * ACKs per pair of segments and the window updates of the reads would
+ * have said.  RFC 9293 3.8.6.3 asks for an ACK every second full-sized
+ * segment (SHOULD), as RFC 5681 4.2; each super-segment already holds
+ * dozens of them (a stretch ACK, as any receiver that coalesces segments
+ * sends), and the wait is bounded: to the turn's end (RFC 1122 4.2.3.2
+ * allows 0.5 s), and to half the window last offered, so that a sender
+ * the window holds back is never kept waiting on our ACK. */
+static bool tcp_ack_may_wait(const struct tapir_tcp *t)
+{
+	uint32_t offered = t->rcv_adv - t->last_ack_sent;
+	return t->state == TAPIR_TCP_ESTABLISHED && t->ack_lazy && !t->nooo && !t->ece_pending &&
+	       !t->dsack && t->rcv_nxt - t->last_ack_sent <= offered / 2;
+}
+
 /* A connection in CLOSE-WAIT has taken the peer's FIN and owes it an ACK
  * (RFC 9293 3.10.7.4 eighth).  While a driver's turn lasts, the ACK waits
  * for the turn's end: an application on the stack thread that reads the
  * end of the stream and closes within the turn sends its FIN, which
  * carries the same acknowledgment, and the bare ACK is never sent.  RFC
  * 1122 4.2.3.2 lets an ACK wait up to 0.5 s; this waits for the rest of
- * one turn.  A challenge ACK (RFC 5961) is never held. */
+ * one turn.  A challenge ACK (RFC 5961) is never held; nor, in
+ * ESTABLISHED, any but those tcp_ack_may_wait lets wait. */
 bool tcp_ack_hold(struct tapir_tcp *t)
 {
 	struct tp_tcp *tc = t->s->tcp;
-	if (!tc->ack_defer || t->state != TAPIR_TCP_CLOSE_WAIT || t->ack_plain)
+	if (!tc->ack_defer || t->ack_plain ||
+	    (t->state != TAPIR_TCP_CLOSE_WAIT && !tcp_ack_may_wait(t)))
 		return false;
 	if (t->ack_held)
 		return true;

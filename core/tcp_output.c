@@ -369,6 +369,7 @@ int tcp_send_segment(struct tapir_tcp *t, uint32_t seq, uint8_t flags, uint32_t 
 	}
 	if (flags & TAPIR_TH_ACK) {
 		t->ack_now = false;
+		t->ack_lazy = false;
 		t->unacked_segs = 0;
 		t->t_delack = TAPIR_TIME_NEVER;
 		t->last_ack_sent = t->rcv_nxt;

@@ -426,7 +426,7 @@ long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now
 			uint32_t adv = t->rcv_adv - t->rcv_nxt;
 			uint32_t thresh = t->rcv.cap / 2 < t->mss ? t->rcv.cap / 2 : t->mss;
 			if (tcp_rcv_window(t) >= adv + thresh) {
-				t->ack_now = true;
+				tcp_ack_lazily(t);
 				tcp_output(t);
 			}
 		}

@@ -69,6 +69,11 @@ int tap_uring_wait(struct tap_uring *u, uint64_t timeout_us);
 /* The next frame read: its header into H, up to CAP bytes into BUF.  Its
  * length, 0 when none is waiting, or -errno (a read's error, once). */
 long tap_uring_recv(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t *buf, size_t cap);
+/* The same without the copy: *FRAME points into the receive buffer, lent
+ * until the next tap_uring_peek or tap_uring_release (not a flush: a
+ * frame sent while the lent one is read may flush). */
+long tap_uring_peek(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t **frame);
+void tap_uring_release(struct tap_uring *u);
 const struct tap_uring_stats *tap_uring_stats(const struct tap_uring *u);
 
 #endif

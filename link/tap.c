@@ -24,6 +24,8 @@
 
 #include "link_int.h"
 
+#define TAP_FRAME_MAX (65536 + 64) /* an uncut TCP segment with offload */
+
 struct tapir_tap {
 	struct link_dev dev; /* first: the core sees only its link */
 	int ctl; /* an AF_INET socket for interface ioctls */
@@ -31,6 +33,7 @@ struct tapir_tap {
 	struct tap_uring *ur; /* the batching path (tap_uring.c), NULL: off */
 	bool batching;        /* between tapir_tap_batch(on) and (off) */
 	bool turns;           /* the caller batches: its turns' ends arm the read */
+	uint8_t *frame;       /* tapir_tap_recv_ref's buffer without the ring */
 };
 
 /* A frame out: queued in the ring while the caller batches, else (and
@@ -145,6 +148,7 @@ void tapir_tap_close(struct tapir_tap *t)
 	if (t->ctl >= 0)
 		close(t->ctl);
 	tap_uring_free(t->ur);
+	free(t->frame);
 	link_dev_free(&t->dev);
 }
 
@@ -183,6 +187,8 @@ bool tapir_tap_batch(struct tapir_tap *t, bool on)
 		return false;
 	t->turns = true;
 	t->batching = on;
+	if (!on) /* the turn is over: no frame of it is being read any more */
+		tap_uring_release(t->ur);
 	return !on && tap_uring_flush(t->ur);
 }
 bool tapir_tap_wait(struct tapir_tap *t, uint64_t timeout_us)
@@ -237,6 +243,29 @@ long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigne
 			return 0;
 		n -= (ssize_t)sizeof(h);
 	}
+	*flags = 0;
+	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		*flags = TAPIR_RX_CSUM_PARTIAL;
+		t->last_hdr = h;
+	}
+	return n;
+}
+
+long tapir_tap_recv_ref(struct tapir_tap *t, uint8_t **frame, unsigned *flags)
+{
+	struct virtio_net_hdr h;
+	long n;
+	if (!t->ur) { /* one read into a buffer of our own, as recv_flags */
+		if (!t->frame && !(t->frame = malloc(TAP_FRAME_MAX)))
+			return -ENOMEM;
+		*frame = t->frame;
+		return tapir_tap_recv_flags(t, t->frame, TAP_FRAME_MAX, flags);
+	}
+	n = tap_uring_peek(t->ur, &h, frame);
+	if (n == 0 && !t->turns)
+		tap_uring_flush(t->ur);
+	if (n <= 0)
+		return n;
 	*flags = 0;
 	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
 		*flags = TAPIR_RX_CSUM_PARTIAL;

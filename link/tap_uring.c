@@ -59,6 +59,7 @@ struct tap_uring {
 	int rx_err;                   /* a read's error, for the next recv */
 	struct { uint16_t bid; uint32_t len; } rxq[RX_BUFS];
 	unsigned rxq_head, rxq_n;
+	int lent;                     /* the buffer tap_uring_peek lent, -1: none */
 	/* sending */
 	uint8_t *tx;
 	uint8_t tx_free[TX_SLOTS];
@@ -201,9 +202,23 @@ struct tap_uring *tap_uring_new(int tap_fd)
 	if (!u)
 		return NULL;
 	u->tap = tap_fd;
+	u->lent = -1;
+	/* COOP_TASKRUN (Linux 5.19): a frame that comes while this thread
+	 * runs is read at its next system call, not pulled in by an
+	 * inter-processor interrupt that stops it; a sleeping thread is woken
+	 * as before.  The thread makes a system call every turn (the flush,
+	 * the ppoll), so a frame waits at most for the turn's end.  On this
+	 * kind of guest each interrupt costs as much as a system call: with
+	 * the kernel's peer on the other core, one came for every ACK. */
 	memset(&p, 0, sizeof(p));
-	u->ring = ur_setup(SQ_ENTRIES, &p); /* EPERM, ENOSYS: seccomp, io_uring_disabled */
-	u->ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
+	p.flags = IORING_SETUP_COOP_TASKRUN;
+	u->ring = ur_setup(SQ_ENTRIES, &p);
+	if (u->ring < 0 && errno == EINVAL) { /* an older kernel: as before */
+		memset(&p, 0, sizeof(p));
+		u->ring = ur_setup(SQ_ENTRIES, &p); /* EPERM, ENOSYS: seccomp, io_uring_disabled */
+	}
+	if (u->ring >= 0)
+		u->ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
 	if (u->ring >= 0 && ur_probe(u->ring) == 0 && ur_map(u, &p) == 0 && ur_buffers(u) == 0)
 		return u;
 	tap_uring_free(u);
@@ -356,22 +371,36 @@ int tap_uring_send(struct tap_uring *u, const struct virtio_net_hdr *h, const ui
 	return 0;
 }
 
+/* Takes the next frame read off the queue: its buffer's id and length
+ * (header included); false when none waits. */
+static bool rx_next(struct tap_uring *u, uint16_t *bid, size_t *len)
+{
+	if (!u->rxq_n)
+		reap(u);
+	if (!u->rxq_n)
+		return false;
+	*bid = u->rxq[u->rxq_head].bid;
+	*len = u->rxq[u->rxq_head].len;
+	u->rxq_head = (u->rxq_head + 1) % RX_BUFS;
+	u->rxq_n--;
+	return true;
+}
+
+/* 0 when none waits, or -errno: a read's error, said once */
+static long rx_none(struct tap_uring *u)
+{
+	int e = u->rx_err;
+	u->rx_err = 0;
+	return e ? -e : 0;
+}
+
 long tap_uring_recv(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t *buf, size_t cap)
 {
 	uint16_t bid;
 	size_t len;
 	const uint8_t *b;
-	if (!u->rxq_n)
-		reap(u);
-	if (!u->rxq_n) {
-		int e = u->rx_err;
-		u->rx_err = 0;
-		return e ? -e : 0;
-	}
-	bid = u->rxq[u->rxq_head].bid;
-	len = u->rxq[u->rxq_head].len;
-	u->rxq_head = (u->rxq_head + 1) % RX_BUFS;
-	u->rxq_n--;
+	if (!rx_next(u, &bid, &len))
+		return rx_none(u);
 	b = u->rx + (size_t)bid * RX_BUF;
 	if (len < sizeof(*h)) {
 		rx_give(u, bid);
@@ -385,4 +414,33 @@ long tap_uring_recv(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t *buf,
 	rx_give(u, bid);
 	u->st.rx_frames++;
 	return (long)len;
+}
+
+void tap_uring_release(struct tap_uring *u)
+{
+	if (u->lent >= 0)
+		rx_give(u, (uint16_t)u->lent);
+	u->lent = -1;
+}
+
+/* The frame stays where the kernel put it: a 64 KiB segment is copied
+ * once less (into the stack's receive ring straight from here). */
+long tap_uring_peek(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t **frame)
+{
+	uint16_t bid;
+	size_t len;
+	uint8_t *b;
+	tap_uring_release(u);
+	if (!rx_next(u, &bid, &len))
+		return rx_none(u);
+	b = u->rx + (size_t)bid * RX_BUF;
+	if (len < sizeof(*h)) {
+		rx_give(u, bid);
+		return 0;
+	}
+	memcpy(h, b, sizeof(*h));
+	*frame = b + sizeof(*h);
+	u->lent = bid;
+	u->st.rx_frames++;
+	return (long)(len - sizeof(*h));
 }

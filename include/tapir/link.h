@@ -82,6 +82,11 @@ long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap);
  * (TAPIR_RX_CSUM_PARTIAL), for tapir_stack_input_flags: one pass over the
  * bytes fewer. */
 long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigned *flags);
+/* The same without a copy of the frame: *FRAME points at it where the
+ * kernel put it (the io_uring path's receive buffer), and stays valid
+ * until the next call or the turn's end (tapir_tap_batch false); without
+ * io_uring, a buffer of the driver's own. */
+long tapir_tap_recv_ref(struct tapir_tap *t, uint8_t **frame, unsigned *flags);
 /* ERR (a positive errno a driver's recv returned) means the device is gone
  * or broken for good (a TAP whose interface was deleted reads EBADFD; EIO,
  * ENODEV, ENXIO ...), not a passing shortage to retry (EAGAIN, EINTR,

@@ -66,6 +66,10 @@ struct tapir_net_driver {
 	bool (*batch)(void *ctx, bool on);
 	void *ctx;
 	unsigned mtu; /* the link's MTU; 0: 1500 */
+	/* optional, used before recv_flags: the next frame in the driver's
+	 * own buffer (*FRAME), valid until the next call or the turn's end
+	 * (batch false): no copy (tapir_tap_recv_ref) */
+	long (*recv_ref)(void *ctx, uint8_t **frame, unsigned *flags);
 };
 
 /* A net over any driver.  NULL (errno set) on failure. */

@@ -4,7 +4,8 @@
  *   - frames sent in a batch, more than the ring's slots and some too
  *     large for a slot, all reach the kernel, in order;
  *   - frames the kernel sends, more than the ring's receive buffers (the
- *     multishot read ends and is armed again), all come out, in order;
+ *     multishot read ends and is armed again), all come out, in order,
+ *     copied out or read in place (tapir_tap_recv_ref);
  *   - TAPIR_NO_URING=1 turns it off and the driver reads and writes itself;
  *   - tapir_tap_wait sends what the turn queued and wakes for frames the
  *     kernel sends, on both paths.
@@ -122,11 +123,21 @@ static void uring_tx_order(void **state)
 	bench_down(&b);
 }
 
-/* Reads what the TAP holds for up to 5 s, as the stack thread does it:
- * turns of reads, each ended by a flush that may re-arm the read. */
-static void rx_collect(struct bench *b)
+/* The next frame: copied into BUF, or (REF) where the driver holds it */
+static long rx_one(struct bench *b, bool ref, uint8_t *buf, uint8_t **f)
 {
-	static uint8_t f[65536 + 64];
+	unsigned flags;
+	*f = buf;
+	return ref ? tapir_tap_recv_ref(b->tap, f, &flags) : tapir_tap_recv(b->tap, buf, 65536 + 64);
+}
+
+/* Reads what the TAP holds for up to 5 s, as the stack thread does it:
+ * turns of reads, each ended by a flush that may re-arm the read; with
+ * REF, each frame read in place (tapir_tap_recv_ref) */
+static void rx_collect(struct bench *b, bool ref)
+{
+	static uint8_t buf[65536 + 64];
+	uint8_t *f;
 	struct timespec t0, t;
 	uint32_t want = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -134,7 +145,7 @@ static void rx_collect(struct bench *b)
 		bool pending;
 		long n;
 		tapir_tap_batch(b->tap, true);
-		while ((n = tapir_tap_recv(b->tap, f, sizeof(f))) > 0) {
+		while ((n = rx_one(b, ref, buf, &f)) > 0) {
 			long s = seq_of(f, n);
 			if (s < 0)
 				continue;
@@ -172,7 +183,21 @@ static void uring_rx_order(void **state)
 	(void)state;
 	bench_up(&b, true);
 	rx_send_all(&b);
-	rx_collect(&b);
+	rx_collect(&b, false);
+	bench_down(&b);
+}
+
+/* The same frames read in place, from the ring's buffers: all, in order,
+ * each buffer given back (more frames than buffers) */
+static void uring_rx_ref(void **state)
+{
+	struct bench b;
+	(void)state;
+	bench_up(&b, true);
+	rx_send_all(&b);
+	rx_collect(&b, true);
+	rx_send_all(&b);
+	rx_collect(&b, true);
 	bench_down(&b);
 }
 
@@ -189,7 +214,9 @@ static void uring_off_env(void **state)
 	assert_int_equal(tapir_tap_fd(b.tap), fd); /* the TAP's own: read as before */
 	assert_false(tapir_tap_batch(b.tap, true));
 	rx_send_all(&b);
-	rx_collect(&b);
+	rx_collect(&b, false);
+	rx_send_all(&b); /* in place without the ring: the driver's buffer */
+	rx_collect(&b, true);
 	bench_down(&b);
 }
 
@@ -219,7 +246,7 @@ static void wait_roundtrip(bool uring)
 	}
 	rx_send_all(&b);
 	assert_true(tapir_tap_wait(b.tap, 5000000));
-	rx_collect(&b);
+	rx_collect(&b, false);
 	bench_down(&b);
 }
 
@@ -239,6 +266,6 @@ int main(int argc, char **argv)
 {
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
-	return CMT_RUN(NULL, NULL, uring_tx_order, uring_rx_order, uring_off_env,
+	return CMT_RUN(NULL, NULL, uring_tx_order, uring_rx_order, uring_rx_ref, uring_off_env,
 			uring_wait, plain_wait);
 }

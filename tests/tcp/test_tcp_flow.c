@@ -1,7 +1,8 @@
 /* Loss recovery, reassembly and flow control, on the wire: fast
  * retransmit and NewReno (RFC 5681 3.2, RFC 6582), out-of-order data (RFC
  * 5681 4.2), zero windows and persist (RFC 9293 3.8.6.1), silly window
- * avoidance on both sides (RFC 9293 3.8.6.2). */
+ * avoidance on both sides (RFC 9293 3.8.6.2), and the ACKs a driver's
+ * turn holds to its end (tapir_stack_defer_acks). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -455,6 +456,94 @@ static void test_sender_sws(void **state)
 	}
 }
 
+/* ---- ACKs held to the turn's end (tapir_stack_defer_acks, tcp_ack_hold) */
+
+/* The puppet sends N in-order segments of LEN bytes; B's ACKs so far. */
+static size_t puppet_burst(struct sim *sim, struct pconn *pc, unsigned n, size_t len)
+{
+	static uint8_t text[1460];
+	size_t before = tap_n(sim, 0);
+	for (unsigned i = 0; i < n; i++)
+		pc_data(sim, pc, text, len);
+	sim_advance(sim, TAPIR_MS(1));
+	return tap_n(sim, 0) - before;
+}
+
+/* Without a turn: an ACK every second segment (RFC 5681 4.2).  In a turn:
+ * one ACK at its end for all of them (a stretch ACK, bounded by the turn
+ * and half the window). */
+static void test_ack_turn_stretch(void **state)
+{
+	FX_VARS(state);
+	const struct tseg *a;
+	assert_int_equal(puppet_burst(sim, &x->pc, 4, 1000), 2);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 4000, sim->now), 4000);
+	sim_advance(sim, TAPIR_MS(1));
+	tap_clear(sim);
+	tapir_stack_defer_acks(sim->st[1], 1);
+	assert_int_equal(puppet_burst(sim, &x->pc, 6, 1000), 0);
+	tapir_stack_defer_acks(sim->st[1], 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 1);
+	a = tap_get(sim, 0, 0);
+	assert_int_equal(a->flags, TAPIR_TH_ACK);
+	assert_int_equal(a->ack, x->pc.snd_nxt);
+}
+
+/* The application reads in the turn: the window update its read owes
+ * (RFC 9293 3.8.6.2.2) and the ACK of the text are one segment, at the
+ * turn's end, with the window the read opened. */
+static void test_ack_turn_window(void **state)
+{
+	FX_VARS(state);
+	const struct tseg *a;
+	tapir_stack_defer_acks(sim->st[1], 1);
+	assert_int_equal(puppet_burst(sim, &x->pc, 8, 1460), 0);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 4 * 1460, sim->now), 4 * 1460);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 4 * 1460, sim->now), 4 * 1460);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 0);
+	tapir_stack_defer_acks(sim->st[1], 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 1);
+	a = tap_get(sim, 0, 0);
+	assert_int_equal(a->ack, x->pc.snd_nxt);
+	assert_int_equal(a->win, 65535); /* all read: the whole buffer */
+}
+
+/* Never held: the duplicate ACK an out-of-order segment asks for (RFC
+ * 5681 4.2), nor the ACK once half the window offered is unacknowledged. */
+static void test_ack_turn_not_held(void **state)
+{
+	FX_VARS(state);
+	static uint8_t text[1460];
+	size_t n;
+	tapir_stack_defer_acks(sim->st[1], 1);
+	pc_send(sim, &x->pc, x->pc.snd_nxt + 1000, x->pc.rcv_nxt, TAPIR_TH_ACK, text, 1000);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 1);
+	assert_int_equal(tap_get(sim, 0, 0)->ack, x->pc.snd_nxt);
+	pc_data(sim, &x->pc, text, 1000); /* fills the hole: at once too */
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 2);
+	x->pc.snd_nxt += 1000;
+	tapir_stack_defer_acks(sim->st[1], 0);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 2000, sim->now), 2000);
+	sim_advance(sim, TAPIR_MS(1));
+	tap_clear(sim);
+	/* 24 segments, 35,040 bytes, in a 65,535-byte window: past half of
+	 * it the every-second-segment ACK goes at once */
+	tapir_stack_defer_acks(sim->st[1], 1);
+	n = puppet_burst(sim, &x->pc, 24, 1460);
+	assert_true(n >= 1);
+	assert_true(n <= 2);
+	assert_true(tap_get(sim, 0, 0)->ack - (x->pc.snd_nxt - 24 * 1460) > 32767);
+	tapir_stack_defer_acks(sim->st[1], 0);
+	sim_advance(sim, TAPIR_MS(500)); /* (the odd last segment: the delayed ACK) */
+	assert_int_equal(tap_last(sim, 0)->ack, x->pc.snd_nxt);
+	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 24 * 1460, sim->now), 24 * 1460);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +555,9 @@ int main(void)
 		FX_TEST(test_bufs_after_open, &rcvbuf_8k_opts),
 		FX_TEST(test_persist, &persist_opts),
 		FX_TEST_AT(test_sender_sws, fx_syn_sent, NULL),
+		FX_TEST_AT(test_ack_turn_stretch, fx_puppet, NULL),
+		FX_TEST_AT(test_ack_turn_window, fx_puppet, NULL),
+		FX_TEST_AT(test_ack_turn_not_held, fx_puppet, NULL),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

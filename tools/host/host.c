@@ -327,6 +327,10 @@ static long tap_recv_flags(void *ctx, uint8_t *buf, size_t cap, unsigned *flags)
 {
 	return tapir_tap_recv_flags(ctx, buf, cap, flags);
 }
+static long tap_recv_ref(void *ctx, uint8_t **frame, unsigned *flags)
+{
+	return tapir_tap_recv_ref(ctx, frame, flags);
+}
 static void tap_close(void *ctx) { tapir_tap_close(ctx); }
 static bool tap_batch(void *ctx, bool on) { return tapir_tap_batch(ctx, on); }
 
@@ -575,7 +579,7 @@ int cmd_host(int argc, char **argv)
 	drv = (struct tapir_net_driver){.link = tapir_tap_link(h.tap), .fd = tapir_tap_fd(h.tap),
 					.recv = tap_recv, .recv_flags = tap_recv_flags,
 					.close = tap_close, .batch = tap_batch, .ctx = h.tap,
-					.mtu = tapir_tap_mtu(h.tap)};
+					.mtu = tapir_tap_mtu(h.tap), .recv_ref = tap_recv_ref};
 have_link:
 	/* One limit for the host, as RLIMIT_NOFILE is a process's: the
 	 * socket layer's descriptors (EMFILE beyond it) and the core's TCBs,

@@ -246,8 +246,12 @@ static bool conn_step(struct conn *c, tapir_time_t now)
 	switch (c->sv->kind) {
 	case ECHO:
 		return echo_step(c, now, all->scratch, sizeof(all->scratch));
-	case DISCARD: /* RFC 863: taken from the ring, never copied out of it */
-		while ((n = tapir_tcp_recv(c->t, NULL, sizeof(all->scratch), now)) > 0)
+	case DISCARD: /* RFC 863: taken from the ring, never copied out of it,
+		       * all of it in one call: each call that opens the window
+		       * by a segment sends a window update (RFC 9293 3.8.6.2.2),
+		       * and one for the whole turn's data says the same */
+		/* (a length of 0 would read as the end of the stream) */
+		while ((n = tapir_tcp_recv(c->t, NULL, tapir_tcp_readable(c->t) | 1, now)) > 0)
 			;
 		return n == -EAGAIN;
 	case DAYTIME: /* RFC 867: one line, then close (it fits any send buffer) */
