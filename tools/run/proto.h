@@ -66,7 +66,8 @@
  * descriptor, then TRUN_GETSOCKOPT SO_ERROR, as the kernel's own connect
  * behaves).  TRUN_SOCKET's reply carries the new app end (SCM_RIGHTS).
  * Requests name the socket by the id in its name.  A request for an id the
- * gate does not know (the socket closed) answers -EBADF.
+ * gate does not know (the socket closed) answers -EBADF.  The one request
+ * without a reply: a setting that cannot fail, sent with TRUN_NOREPLY.
  */
 #ifndef TAPIR_RUN_PROTO_H
 #define TAPIR_RUN_PROTO_H
