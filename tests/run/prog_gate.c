@@ -3,12 +3,15 @@
  * (EINPROGRESS, POLLOUT, SO_ERROR 0, bytes both ways, half-close, EOF);
  * a refused connect (SO_ERROR ECONNREFUSED, TRUN_EOF the error); a
  * listener whose accept record arrives with the new app end; a UDP
- * datagram out and back with its trun_dgram header; an unknown id (EBADF).
+ * datagram out and back with its trun_dgram header; an unknown id (EBADF);
+ * a TCP_NODELAY set without reply (TRUN_NOREPLY), seen by a getsockopt.
  *   prog_gate GATE_PATH PEER_ADDR ECHO_PORT CLOSED_PORT LISTEN_PORT
  * Prints one line per check; exits 1 at the first that fails. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +69,27 @@ static int new_socket(int type, int *fd)
 	return id;
 }
 
+/* TRUN_NOREPLY (proto.h): a TCP_NODELAY set is answered by nothing, so
+ * the next reply on the channel is the next request's, and that request
+ * (a getsockopt) sees the setting. */
+static void nodelay_noreply(uint32_t id)
+{
+	struct trun_rep rep;
+	for (int v = 1; v >= 0; v--) {
+		struct trun_req req = {.op = TRUN_SETSOCKOPT | TRUN_NOREPLY, .id = id,
+				       .a = IPPROTO_TCP, .b = TCP_NODELAY, .len = sizeof(v)};
+		int got = -1;
+		memcpy(req.data, &v, sizeof(v));
+		CHECK(send(ctl, &req, sizeof(req), 0) == (ssize_t)sizeof(req), "send: %m");
+		CHECK(call(TRUN_GETSOCKOPT, id, IPPROTO_TCP, TCP_NODELAY, sizeof(int), NULL, 0, &rep,
+			   NULL) == 0 && rep.len == sizeof(int),
+		      "getsockopt after a TCP_NODELAY without reply: %d len %u", rep.ret, rep.len);
+		memcpy(&got, rep.data, sizeof(got));
+		CHECK(got == v, "TCP_NODELAY reads %d after a set of %d without reply", got, v);
+	}
+	printf("nodelay_noreply ok\n");
+}
+
 static void tcp_echo(const char *peer, int port)
 {
 	struct trun_rep rep;
@@ -85,6 +109,7 @@ static void tcp_echo(const char *peer, int port)
 	CHECK(call(TRUN_GETPEERNAME, (uint32_t)id, 0, 0, 0, NULL, 0, &rep, NULL) == 0,
 	      "getpeername %d", rep.ret);
 	CHECK(!memcmp(&((struct trun_addr *)rep.data)->port, &to.port, 2), "peer port");
+	nodelay_noreply((uint32_t)id);
 	CHECK(write(fd, "hello", 5) == 5, "write: %m");
 	CHECK(call(TRUN_SHUTDOWN, (uint32_t)id, SHUT_WR, 0, 0, NULL, 0, &rep, NULL) == 0, "shutdown");
 	shutdown(fd, SHUT_WR);

@@ -2,7 +2,8 @@
 # The gate's protocol spoken directly (prog_gate, no preload) against a
 # `tapir host --control PATH` and its gate at PATH.gate: TCP connect, echo
 # and half-close with the kernel's echo server, a refused connect, UDP, a
-# listener's accept record for a kernel client, an unknown id.
+# listener's accept record for a kernel client, an unknown id; a
+# TCP_NODELAY sent without reply (TRUN_NOREPLY) seen by a later getsockopt.
 source "$(dirname "$0")/../interop/lib.sh"
 require_root python3
 PROG=${RUNBIN:-$REPO_DIR/build/tests/run}/prog_gate
@@ -39,7 +40,7 @@ nsx python3 -c "
 import socket; s = socket.create_connection(('$HOST_ADDR', 9100)); s.sendall(b'ping'); s.recv(1)" ||
 	fail "the kernel's client: exit $?"
 wait "$PROG_PID" || fail "prog_gate: $(cat "$WORK/prog.out")"
-for c in tcp_echo tcp_refused udp tcp_listen; do
+for c in nodelay_noreply tcp_echo tcp_refused udp tcp_listen; do
 	grep -qx "$c ok" "$WORK/prog.out" || fail "$c: $(cat "$WORK/prog.out")"
 done
 pass

@@ -212,6 +212,28 @@ int trc_op(struct trc_chan *c, enum trun_op op, unsigned id, int a, int b, int c
 	return trc_call(c, &req, rep ? rep : &tmp, NULL, 0);
 }
 
+int trc_op_noreply(struct trc_chan *c, enum trun_op op, unsigned id, int a, int b,
+		   const void *data, size_t len)
+{
+	struct trun_req req = {.op = (uint32_t)op | TRUN_NOREPLY, .id = id, .a = a, .b = b};
+	struct iovec iv = {&req, offsetof(struct trun_req, data) + len};
+	struct msghdr m = {.msg_iov = &iv, .msg_iovlen = 1};
+	int r;
+	if (len > TRUN_DATA_MAX)
+		return -EINVAL;
+	if (len)
+		memcpy(req.data, data, len);
+	req.len = (uint32_t)len;
+	pthread_mutex_lock(&c->mu);
+	if ((r = chan_ready(c)) == 0) {
+		r = xfer(c->fd, &m, 0);
+		if (r < 0)
+			chan_drop(c); /* as call_locked: a lost request, a new channel */
+	}
+	pthread_mutex_unlock(&c->mu);
+	return r < 0 ? (r == -ECONNRESET ? -EPIPE : r) : 0;
+}
+
 unsigned trc_gate(struct trc_chan *c)
 {
 	unsigned g;

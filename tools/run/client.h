@@ -53,6 +53,11 @@ int trc_call(struct trc_chan *c, struct trun_req *req, struct trun_rep *rep, int
  * REP may be NULL when only the result matters. */
 int trc_op(struct trc_chan *c, enum trun_op op, unsigned id, int a, int b, int c_,
 	   const void *data, size_t len, struct trun_rep *rep);
+/* OP (TRUN_SETSOCKOPT) sent with TRUN_NOREPLY: no reply is read, none
+ * comes.  Returns 0 once the request is on the channel, or -errno when the
+ * channel failed. */
+int trc_op_noreply(struct trc_chan *c, enum trun_op op, unsigned id, int a, int b,
+		   const void *data, size_t len);
 /* The gate's pid (connects when needed), or 0 when there is no gate. */
 unsigned trc_gate(struct trc_chan *c);
 /* Is FD the channel's own descriptor (which the program must not see)? */

@@ -270,12 +270,20 @@ static bool ctl_reply(struct gctl *c, const struct trun_rep *rep, int fd)
 static bool ctl_request(struct gate *g, struct gctl *c, const struct trun_req *req, size_t n)
 {
 	struct trun_rep rep;
+	struct trun_req one;
 	int app = -1;
-	bool ok;
+	bool ok, noreply = req->op & TRUN_NOREPLY;
 	memset(&rep, 0, sizeof(rep));
 	if (n < offsetof(struct trun_req, data) || req->len > TRUN_DATA_MAX ||
 	    n < offsetof(struct trun_req, data) + req->len)
 		return false; /* not the protocol: bad input, dropped */
+	if (noreply) { /* proto.h: a setting that cannot fail, unanswered */
+		if ((req->op & ~TRUN_NOREPLY) != TRUN_SETSOCKOPT)
+			return false;
+		memcpy(&one, req, n < sizeof(one) ? n : sizeof(one));
+		one.op = TRUN_SETSOCKOPT;
+		req = &one;
+	}
 	if (req->op == TRUN_HELLO) {
 		if (req->a != TRUN_VERSION)
 			return false;
@@ -291,10 +299,10 @@ static bool ctl_request(struct gate *g, struct gctl *c, const struct trun_req *r
 		struct gsock *gs = gate_sock_get(g, req->id);
 		rep.ret = gs ? req_sock(gs, req, &rep) : -EBADF;
 	}
-	gate_log(g, "pid %u %s id %u a %d b %d c %d: %d%s%s", c->pid, op_name(req->op), req->id,
+	gate_log(g, "pid %u %s id %u a %d b %d c %d: %d%s%s%s", c->pid, op_name(req->op), req->id,
 		 req->a, req->b, req->c, rep.ret, rep.ret < 0 ? " " : "",
-		 rep.ret < 0 ? strerror(-rep.ret) : "");
-	ok = ctl_reply(c, &rep, app);
+		 rep.ret < 0 ? strerror(-rep.ret) : "", noreply ? " (no reply)" : "");
+	ok = noreply || ctl_reply(c, &rep, app);
 	if (app >= 0)
 		close(app); /* the program has its copy now */
 	return ok;

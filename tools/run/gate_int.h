@@ -62,6 +62,7 @@ struct gsock {
 	struct gpersona *persona; /* its run's scoped personalities, or NULL */
 	uint16_t pe_port;         /* the port it counts there (0: none) */
 	int rcvbuf, sndbuf, linger_on, linger_s;
+	int rec_sndbuf; /* a listener's gate end: its SO_SNDBUF (records_size) */
 };
 
 struct gctl {

@@ -128,8 +128,12 @@ static unsigned records_unread(struct gsock *gs)
 static void records_size(struct gsock *ls, int backlog)
 {
 	int v = backlog * REC_TRUESIZE_MAX * 2;
+	socklen_t sl = sizeof(ls->rec_sndbuf);
 	if (setsockopt(ls->gfd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(ls->gfd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	/* what the kernel made of it, for record_room: only the gate sets it */
+	if (getsockopt(ls->gfd, SOL_SOCKET, SO_SNDBUF, &ls->rec_sndbuf, &sl) < 0)
+		ls->rec_sndbuf = 0;
 }
 
 int gtcp_listen(struct gsock *gs, int backlog)
@@ -184,11 +188,13 @@ static void relay_done(void *arg, int err)
 	gate_log(g, "id %u ended: %s", gs->id, err ? strerror(-err) : "closed");
 }
 
-/* Hands GS's gate end and connection to a relay. */
-static void relay_begin(struct gsock *gs, size_t discard)
+/* Hands GS's gate end and connection to a relay; WATCHED: the gate's set
+ * has the gate end (a connecting socket's; an accepted one's never). */
+static void relay_begin(struct gsock *gs, size_t discard, bool watched)
 {
 	int fd = gs->gfd;
-	epoll_ctl(gs->g->ep, EPOLL_CTL_DEL, fd, NULL);
+	if (watched)
+		epoll_ctl(gs->g->ep, EPOLL_CTL_DEL, fd, NULL);
 	gs->gfd = -1; /* the relay's now */
 	gs->state = GS_RELAY;
 	gtcp_names(gs);
@@ -215,7 +221,7 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 	struct iovec iov = {.iov_base = &rec, .iov_len = sizeof(rec)};
 	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	int err, app = -1;
-	bool first = !records_unread(ls);
+	bool first = !g->rec_unit && !records_unread(ls); /* measured once */
 	if (!(t = tapir_tcp_accept(lead->t, &err)))
 		return false;
 	if (!(gs = gate_sock_new(g, TRUN_TCP)) || gate_pair(gs, SOCK_STREAM, &app) < 0) {
@@ -230,7 +236,7 @@ static bool accept_one(struct gsock *lead, struct gsock *ls)
 	gs->cork = ls->cork;
 	gpersona_sock(gs, ls->persona);
 	gpersona_hold(gs);
-	relay_begin(gs, 0);
+	relay_begin(gs, 0, false);
 	memset(&rec, 0, sizeof(rec));
 	rec.id = gs->id;
 	memcpy(rec.peer_addr, gs->paddr.b, sizeof(rec.peer_addr));
@@ -370,12 +376,10 @@ int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)
  * The gate alone writes there, so the room seen now stays. */
 static bool record_room(struct gsock *ls)
 {
-	int outq = 0, sndbuf = 0;
-	socklen_t sl = sizeof(sndbuf);
-	if (getsockopt(ls->gfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) < 0 ||
-	    ioctl(ls->gfd, SIOCOUTQ, &outq) < 0)
+	int outq = 0;
+	if (ioctl(ls->gfd, SIOCOUTQ, &outq) < 0)
 		return false;
-	return outq < sndbuf;
+	return outq < ls->rec_sndbuf;
 }
 
 /* The next listening socket of LEAD's group (LEAD alone without
@@ -399,8 +403,14 @@ static struct gsock *rp_next_taker(struct gsock *lead)
 static void rp_deal(struct gsock *lead)
 {
 	struct gsock *to;
-	while ((to = rp_next_taker(lead)) && accept_one(lead, to))
-		;
+	struct tapir_tcp_info ti;
+	/* the room checks are system calls: none while tapir's accept queue
+	 * is empty (a SYN, a record taken: most steps of a listener) */
+	for (;;) {
+		tapir_tcp_get_info(lead->t, &ti);
+		if (!ti.accept_queued || !(to = rp_next_taker(lead)) || !accept_one(lead, to))
+			return;
+	}
 }
 
 /* GS leaves its SO_REUSEPORT group; a lead hands its tapir listener to the
@@ -464,7 +474,7 @@ void gtcp_step(struct gsock *gs)
 		connect_failed(gs, err < 0 ? -err : err ? err : ECONNREFUSED);
 		return;
 	}
-	relay_begin(gs, gs->fill); /* the relay drops the filler first */
+	relay_begin(gs, gs->fill, true); /* the relay drops the filler first */
 }
 
 void gtcp_hup(struct gsock *gs)

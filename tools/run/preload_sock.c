@@ -240,7 +240,11 @@ PL_API int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 		return pl_ret(-EINVAL);
 	if (len && !val)
 		return pl_ret(-EFAULT);
-	r = trc_op(&trc_self, TRUN_SETSOCKOPT, f.id, level, name, 0, val, len, NULL);
+	/* proto.h TRUN_NOREPLY: what cannot fail goes without a wait */
+	if (f.kind == TRUN_TCP && level == IPPROTO_TCP && name == TCP_NODELAY && len >= sizeof(int))
+		r = trc_op_noreply(&trc_self, TRUN_SETSOCKOPT, f.id, level, name, val, len);
+	else
+		r = trc_op(&trc_self, TRUN_SETSOCKOPT, f.id, level, name, 0, val, len, NULL);
 	pl_log("setsockopt", fd, r);
 	return pl_ret(r);
 }

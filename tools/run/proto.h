@@ -66,7 +66,8 @@
  * descriptor, then TRUN_GETSOCKOPT SO_ERROR, as the kernel's own connect
  * behaves).  TRUN_SOCKET's reply carries the new app end (SCM_RIGHTS).
  * Requests name the socket by the id in its name.  A request for an id the
- * gate does not know (the socket closed) answers -EBADF.
+ * gate does not know (the socket closed) answers -EBADF.  The one request
+ * without a reply: a setting that cannot fail, sent with TRUN_NOREPLY.
  */
 #ifndef TAPIR_RUN_PROTO_H
 #define TAPIR_RUN_PROTO_H
@@ -99,7 +100,7 @@
 /* For `tapir host --control PATH`, the gate listens at PATH TRUN_GATE_SUFFIX. */
 #define TRUN_GATE_SUFFIX ".gate"
 
-#define TRUN_VERSION 2 /* 2: 16-byte addresses (struct trun_addr) */
+#define TRUN_VERSION 3 /* 2: 16-byte addresses (struct trun_addr); 3: TRUN_NOREPLY */
 
 /* The seccomp supervisor (seccomp.c: programs the preload cannot reach,
  * static binaries and raw system calls) traps the socket calls of
@@ -200,6 +201,21 @@ enum trun_op {
 };
 
 #define TRUN_DATA_MAX 256 /* struct tcp_info (232 bytes) fits */
+
+/* OR'ed into TRUN_SETSOCKOPT's op: the gate sends no reply.  Only for a
+ * setting that cannot fail on that socket, so there is nothing to tell:
+ * TCP_NODELAY on a TCP socket with an int (tcp(7); Linux checks only the
+ * length, which the caller does).  A server sets it on every socket it
+ * accepts (nginx, redis, ksrv), and waiting for the answer cost each
+ * connection two wake-ups across processes (the program's request wakes
+ * the gate's thread, the reply wakes the program) on the way from the
+ * accept to its first read.  Order still holds where it is seen: the
+ * channel is in order, so a later request (getsockopt) sees the setting;
+ * the gate takes a turn's requests before it relays that turn's bytes,
+ * and bytes it took a turn early wait at most for the next turn, as the
+ * request is readable then and setting TCP_NODELAY sends what Nagle held
+ * (as Linux pushes pending frames when it is set). */
+#define TRUN_NOREPLY 0x80000000u
 
 struct trun_req {
 	uint32_t op;
