@@ -394,28 +394,6 @@ static long rx_none(struct tap_uring *u)
 	return e ? -e : 0;
 }
 
-long tap_uring_recv(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t *buf, size_t cap)
-{
-	uint16_t bid;
-	size_t len;
-	const uint8_t *b;
-	if (!rx_next(u, &bid, &len))
-		return rx_none(u);
-	b = u->rx + (size_t)bid * RX_BUF;
-	if (len < sizeof(*h)) {
-		rx_give(u, bid);
-		return 0;
-	}
-	memcpy(h, b, sizeof(*h));
-	len -= sizeof(*h);
-	if (len > cap)
-		len = cap; /* as readv would have cut it */
-	memcpy(buf, b + sizeof(*h), len);
-	rx_give(u, bid);
-	u->st.rx_frames++;
-	return (long)len;
-}
-
 void tap_uring_release(struct tap_uring *u)
 {
 	if (u->lent >= 0)
@@ -443,4 +421,19 @@ long tap_uring_peek(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t **fra
 	u->lent = bid;
 	u->st.rx_frames++;
 	return (long)(len - sizeof(*h));
+}
+
+/* The frame copied out to BUF (cut to CAP, as readv would), its buffer
+ * given back at once. */
+long tap_uring_recv(struct tap_uring *u, struct virtio_net_hdr *h, uint8_t *buf, size_t cap)
+{
+	uint8_t *frame;
+	long n = tap_uring_peek(u, h, &frame);
+	if (n <= 0)
+		return n;
+	if ((size_t)n > cap)
+		n = (long)cap;
+	memcpy(buf, frame, (size_t)n);
+	tap_uring_release(u);
+	return n;
 }
