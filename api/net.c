@@ -125,6 +125,7 @@ static struct tapir_net *net_alloc(struct net_runner *rt, const struct tapir_con
 	if (!cfg) {
 		tapir_config_default(&def);
 		def.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* sockets' buffers follow their readers */
+		def.tcp_sndbuf_max = TAPIR_TCP_SNDBUF_AUTO; /* ... and the windows */
 		cfg = &def;
 	}
 	net->stack = tapir_stack_new(cfg);

@@ -396,8 +396,11 @@ static bool tcp_ack_syn_received(struct tapir_tcp *t, const struct tp_seg *seg,
 static void tcp_ack_advance(struct tapir_tcp *t, const struct tp_seg *seg)
 {
 	uint32_t acked = seg->ack - t->snd_una;
+	bool full = t->snd.len >= t->snd.cap;
 	/* beyond the data, the rest is our FIN */
 	ring_consume(&t->snd, acked > t->snd.len ? t->snd.len : acked);
+	if (full)
+		tcp_snd_space_adjust(t);
 	if (!t->snd.len) /* all acknowledged: an idle connection holds no ring */
 		tcp_ring_put(t, &t->snd);
 	t->snd_una = seg->ack;

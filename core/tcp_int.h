@@ -211,6 +211,7 @@ struct tapir_tcp {
 	bool syn_rexmt : 1;                     /* our SYN (or SYN,ACK) was retransmitted */
 	bool v6only : 1;                        /* IPV6_V6ONLY: a :: bind takes no IPv4 */
 	bool rcv_auto : 1;                      /* the receive buffer is autotuned (tcp_mem.c) */
+	bool snd_auto : 1;                      /* ... and the send buffer */
 	bool rcv_rtt_on : 1, rcv_space_on : 1;      /* ... a measurement of each is running */
 	/* RFC 7323 and RFC 2018, as negotiated on the SYNs (more below) */
 	bool ws_ok : 1, ts_ok : 1, sack_ok : 1;
@@ -440,6 +441,8 @@ struct tapir_tcp *tcb_get(struct tapir_stack *s);
 void tcb_put(struct tapir_tcp *t);
 /* True when T's bare ACK waits for the turn's end (tapir_stack_defer_acks) */
 bool tcp_ack_hold(struct tapir_tcp *t);
+/* True when T's new data waits for the turn's end (tapir_stack_defer_acks) */
+bool tcp_output_hold(struct tapir_tcp *t);
 /* An ACK is owed for in-order text (every second segment) or a window
  * that opened: unless one is owed already for another reason, it may wait
  * for the turn's end (tcp_ack_hold) */
@@ -493,6 +496,8 @@ void tcp_ring_put(struct tapir_tcp *t, struct tp_ring *r);
 void tcp_rcv_rtt_measure(struct tapir_tcp *t);
 /* ... and the reader took COPIED bytes (the buffer follows it) */
 void tcp_rcv_space_adjust(struct tapir_tcp *t, uint32_t copied);
+/* An ACK took data from a send buffer that was full: it may grow */
+void tcp_snd_space_adjust(struct tapir_tcp *t);
 /* An emptied receive ring that autotuning grew keeps its memory */
 bool tcp_rcv_ring_keep(const struct tapir_tcp *t);
 /* The buffer the window scale must cover: the autotuning's ceiling too */

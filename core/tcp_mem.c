@@ -116,6 +116,35 @@ bool tcp_ack_hold(struct tapir_tcp *t)
 	return true;
 }
 
+/* New data on an ESTABLISHED (or CLOSE-WAIT) connection waits for the
+ * turn's end too: each ACK of the turn frees some of the send buffer, and
+ * the application on the stack thread refills it after the input, so
+ * sending at every ACK cuts the stream into as many small super-segments
+ * (the leftover, then the refill).  Sent once at the turn's end, what the
+ * turn's ACKs opened and the application queued leaves as one, and each
+ * super-segment the peer's kernel takes costs it one pass through its
+ * receive path.  The data waits microseconds (the rest of the turn), as
+ * a sender whose segmentation offload waits for a larger burst.  Nothing
+ * forced (a probe) waits, nor an ACK that tcp_ack_hold would send at once
+ * (a hole to report: RFC 5681 4.2), and a full queue sends at once. */
+bool tcp_output_hold(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	if (!tc->ack_defer || t->force || t->snd.len <= t->snd_nxt - t->snd_una ||
+	    (t->state != TAPIR_TCP_ESTABLISHED && t->state != TAPIR_TCP_CLOSE_WAIT))
+		return false; /* (nothing new to send: the ACK's own rule) */
+	/* an ACK that may not wait takes the data with it, now */
+	if (t->ack_now && (t->ack_plain || (t->state == TAPIR_TCP_ESTABLISHED && !tcp_ack_may_wait(t))))
+		return false;
+	if (t->ack_held)
+		return true;
+	if (tc->nackq == TCP_ACKQ)
+		return false;
+	tc->ackq[tc->nackq++] = t;
+	t->ack_held = true;
+	return true;
+}
+
 void tapir_stack_defer_acks(struct tapir_stack *s, int on)
 {
 	struct tp_tcp *tc = s->tcp;
@@ -126,8 +155,7 @@ void tapir_stack_defer_acks(struct tapir_stack *s, int on)
 	while (tc->nackq) {
 		struct tapir_tcp *t = tc->ackq[--tc->nackq];
 		t->ack_held = false;
-		if (t->ack_now)
-			tcp_output(t);
+		tcp_output(t); /* the data and the ACK the turn held */
 	}
 }
 
@@ -424,4 +452,30 @@ void tcp_rcv_space_adjust(struct tapir_tcp *t, uint32_t copied)
 		return;
 	STAT(s, tcp_rcvbuf_grown);
 	t->rcv.cap = t->rcvbuf = want;
+}
+
+/* ---- send-buffer autotuning (the idea of Linux's tcp_sndbuf_expand).  A
+ * fixed send buffer caps a connection at buffer/RTT however wide the
+ * windows are: a writer kept waiting for room while the peer's window and
+ * the congestion window would take more.  So when an ACK frees a buffer
+ * that was full, the buffer grows to twice what the windows let be in
+ * flight -- one window out, one queued behind it for the next round trip
+ * (slow start doubles the window each) -- up to tcp_sndbuf_max and within
+ * tcp_mem_max.  Only an ESTABLISHED connection out of recovery grows:
+ * during recovery the window says little about the next round trip.  A
+ * grown ring goes back when it drains, as any (tcp_ack_advance). ---- */
+
+void tcp_snd_space_adjust(struct tapir_tcp *t)
+{
+	struct tapir_stack *s = t->s;
+	uint32_t win = t->cwnd < t->snd_wnd ? t->cwnd : t->snd_wnd, want;
+	if (!t->snd_auto || t->state != TAPIR_TCP_ESTABLISHED || t->in_recovery)
+		return;
+	want = win > (1u << 30) ? 1u << 31 : win * 2;
+	if (want > s->cfg.tcp_sndbuf_max)
+		want = s->cfg.tcp_sndbuf_max;
+	if (want <= t->snd.cap || s->tcp->mem + (want - t->snd.cap) > s->cfg.tcp_mem_max)
+		return;
+	STAT(s, tcp_sndbuf_grown);
+	t->snd.cap = t->sndbuf = want;
 }

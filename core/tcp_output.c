@@ -532,6 +532,14 @@ static uint32_t tcp_usable_window(struct tapir_tcp *t, uint32_t off, uint32_t un
 	return usable;
 }
 
+/* RFC 1122 4.2.3.4 (Nagle): a short segment at the end of the data (OFF
+ * bytes from SND.UNA) goes only when nothing is in flight, unless
+ * TCP_NODELAY, or with the FIN */
+static bool tcp_nagle_lets(const struct tapir_tcp *t, uint32_t off, bool fin)
+{
+	return t->nodelay || off == 0 || fin;
+}
+
 /* Whether LEN bytes at OFF (and FIN) are worth a segment now: a full one;
  * a short one only at the end of the data and when Nagle allows, or when
  * it is half the largest window (sender-side SWS avoidance); a probe. */
@@ -542,14 +550,29 @@ static bool tcp_worth_sending(const struct tapir_tcp *t, uint32_t off, uint32_t 
 		return fin && !unsent;
 	if (len >= t->mss)
 		return true;
-	/* RFC 1122 4.2.3.4 (Nagle): a short segment only when nothing is in
-	 * flight, unless TCP_NODELAY */
-	if (off + len == t->snd.len && (t->nodelay || off == 0 || fin))
+	if (off + len == t->snd.len && tcp_nagle_lets(t, off, fin))
 		return true;
 	/* RFC 9293 3.8.6.2.1: or at least half the largest window */
 	if (t->max_sndwnd && len >= t->max_sndwnd / 2)
 		return true;
 	return t->force;
+}
+
+/* With segmentation offload, a writer that the full send buffer holds
+ * back has more to send as soon as an ACK makes room: the UNSENT bytes at
+ * OFF, all that the windows let go (USABLE) but less than a super-segment
+ * (SEG_MAX), wait for it, so that the stream leaves in full super-segments, each
+ * one pass through the peer's receive path, rather than in pieces the
+ * size of what each ACK freed.  Only while data is in flight (its ACK
+ * comes) and the buffer holds two full super-segments (one waits, one is
+ * in flight); never forced, nor with the FIN (Linux's tcp_tso_should_defer
+ * waits likewise for a window that limits a TSO frame). */
+static bool tcp_tso_defer(const struct tapir_tcp *t, uint32_t off, uint32_t unsent,
+			  uint32_t usable, uint32_t seg_max)
+{
+	return seg_max > t->mss && unsent < seg_max && unsent <= usable && off &&
+	       t->snd.len >= t->snd.cap && t->snd.cap >= 2 * seg_max && !t->force &&
+	       !t->fin_queued;
 }
 
 /* LEN bytes (and FIN) went out at SND.NXT: the send variables, RTT timing
@@ -688,7 +711,7 @@ int tcp_output(struct tapir_tcp *t)
 {
 	uint32_t seg_max;
 
-	if (tcp_output_handshake(t))
+	if (tcp_output_handshake(t) || tcp_output_hold(t))
 		return 0;
 	if (t->s->now >= t->pmtu_raise_at)
 		tcp_pmtu_check(t);
@@ -704,14 +727,18 @@ int tcp_output(struct tapir_tcp *t)
 		if (len > seg_max)
 			len = seg_max;
 		/* a super-segment carries whole segments only, and goes only
-		 * with nothing forced: the tail is an ordinary segment */
-		if (len > t->mss && (t->force || (len % t->mss && off + len != t->snd.len)))
+		 * with nothing forced: the tail is an ordinary segment; at the
+		 * end of the data, a short last segment only as Nagle lets one
+		 * go (the kernel cuts the super-segment: its short tail would
+		 * leave with data in flight, as no short segment may) */
+		if (len > t->mss && len % t->mss &&
+		    (t->force || off + len != t->snd.len || !tcp_nagle_lets(t, off, t->fin_queued)))
 			len = len / t->mss * t->mss;
 		/* the FIN goes with (or after) the last byte of data */
 		/* a probe past a zero window is one byte, never the FIN too */
 		fin = t->fin_queued && !tcp_fin_acked(t) && !(t->force && !t->snd_wnd) &&
 		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
-		if (!tcp_worth_sending(t, off, len, unsent, fin)) {
+		if (!tcp_worth_sending(t, off, len, unsent, fin) || tcp_tso_defer(t, off, unsent, usable, seg_max)) {
 			if (!t->ack_now || tcp_ack_hold(t))
 				break;
 			len = 0;

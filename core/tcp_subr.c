@@ -62,6 +62,7 @@ struct tapir_tcp *tcp_alloc_unbounded(struct tapir_stack *s)
 	t->rcvbuf = s->cfg.tcp_rcvbuf;
 	t->sndbuf = s->cfg.tcp_sndbuf;
 	t->rcv_auto = s->cfg.tcp_rcvbuf_max > t->rcvbuf;
+	t->snd_auto = s->cfg.tcp_sndbuf_max > t->sndbuf;
 	/* RFC 1122 4.2.3.6: no less than two hours; the profile's figures */
 	t->keepidle = s->cfg.profile.keepidle_s;
 	t->keepintvl = s->cfg.profile.keepintvl_s;
@@ -639,6 +640,8 @@ int tapir_tcp_setopt(struct tapir_tcp *t, enum tapir_tcp_opt opt, int v)
 		*(opt == TAPIR_TCP_RCVBUF ? &t->rcvbuf : &t->sndbuf) = (uint32_t)v;
 		if (opt == TAPIR_TCP_RCVBUF) /* as Linux: a size chosen is kept */
 			t->rcv_auto = false;
+		else
+			t->snd_auto = false;
 		if (t->snd.cap) /* open already: the rings follow */
 			tcp_buffers_resize(t, opt == TAPIR_TCP_RCVBUF);
 		return 0;

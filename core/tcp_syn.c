@@ -74,6 +74,7 @@ static struct tapir_tcp *tcp_child_new(struct tapir_tcp *l, const struct tp_seg 
 	c->linger = l->linger;
 	c->rcvbuf = l->rcvbuf;
 	c->rcv_auto = l->rcv_auto;
+	c->snd_auto = l->snd_auto;
 	c->sndbuf = l->sndbuf;
 	c->user_mss = l->user_mss;
 	c->user_timeout_ms = l->user_timeout_ms;

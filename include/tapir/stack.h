@@ -64,6 +64,14 @@ struct tapir_config {
 				       * come, about 1 KiB each): 1 << 20 */
 	uint32_t tcp_rcvbuf;          /* default receive buffer: 65535 */
 	uint32_t tcp_sndbuf;          /* default send buffer: 131072 */
+	uint32_t tcp_sndbuf_max;      /* send-buffer autotuning (as Linux's
+				       * tcp_sndbuf_expand): a connection whose
+				       * writer the buffer holds back while the
+				       * windows would take more grows its buffer
+				       * to twice the window, up to this; sockets
+				       * that set TAPIR_TCP_SNDBUF are not tuned.
+				       * 0 (the core's default): off; tapir host
+				       * and tapir_net: TAPIR_TCP_SNDBUF_AUTO */
 	uint32_t tcp_rcvbuf_max;      /* receive-buffer autotuning (dynamic right-
 				       * sizing, as Linux's tcp_rcv_space_adjust):
 				       * a connection's buffer grows to about twice
@@ -123,6 +131,8 @@ struct tapir_config {
 /* tcp_rcvbuf_max of tapir host and of tapir_net's default config: 6 MiB
  * (Linux's tcp_rmem[2]) */
 #define TAPIR_TCP_RCVBUF_AUTO (6u << 20)
+/* tcp_sndbuf_max of tapir host and of tapir_net: 4 MiB (Linux's tcp_wmem[2]) */
+#define TAPIR_TCP_SNDBUF_AUTO (4096u << 10)
 
 enum { TAPIR_ADDR_GEN_EUI64, TAPIR_ADDR_GEN_STABLE }; /* nd_addr_gen */
 
@@ -333,7 +343,7 @@ void tapir_set_frame_observer(struct tapir_stack *s, tapir_frame_fn fn, void *ar
 	X(tcp_syncookies_ok) X(tcp_listen_overflows) X(tcp_time_wait_reclaimed) X(tcp_rcv_nomem)   \
 	X(tcp_timeouts) X(tcp_lost_retransmits) X(tcp_tlp_probes) X(tcp_rack_lost) \
 	X(tcp_spurious_rexmits) X(tcp_ecn_ce_rx) X(tcp_ecn_reductions)        \
-	X(tcp_rcvbuf_grown)                                                    \
+	X(tcp_rcvbuf_grown) X(tcp_sndbuf_grown)                               \
 	X(tcp_tfo_data_in) X(tcp_tfo_cookie_bad) X(tcp_tfo_cookies_sent)      \
 	X(tcp_tfo_qlen_full) X(tcp_tfo_data_acked) X(tcp_tfo_fallback)        \
 	X(ip6_rx) X(ip6_tx) X(ip6_no_route) X(ip6_frag_created)                \

@@ -544,6 +544,59 @@ static void test_ack_turn_not_held(void **state)
 	assert_int_equal(tapir_tcp_recv(x->pc.b, NULL, 24 * 1460, sim->now), 24 * 1460);
 }
 
+/* ---- new data held to the turn's end (tcp_output_hold) */
+
+/* A writer on the stack thread with TCP_NODELAY: three writes in a turn
+ * leave at its end as one segment, not three; outside a turn, at once. */
+static void test_output_turn(void **state)
+{
+	FX_VARS(state);
+	static uint8_t text[400];
+	int one = 1;
+	tapir_tcp_setopt(x->pc.b, TAPIR_TCP_NODELAY, one);
+	tapir_stack_defer_acks(sim->st[1], 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tapir_tcp_send(x->pc.b, text, sizeof(text), sim->now), 400);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 0);
+	tapir_stack_defer_acks(sim->st[1], 0);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 1);
+	assert_int_equal(tap_get(sim, 0, 0)->len, 1200);
+	pc_ack_all(sim, &x->pc);
+	tap_clear(sim);
+	assert_int_equal(tapir_tcp_send(x->pc.b, text, sizeof(text), sim->now), 400);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 1);
+}
+
+/* ---- Nagle at the size of a super-segment (tcp_output) */
+
+static void link_tso(struct tapir_memlink_params *lp) { lp->tso = 1; }
+static const struct fx_opts tso_opts = {.link = link_tso};
+
+/* RFC 1122 4.2.3.4: with data in flight, the short last segment of a
+ * write waits for the ACK -- also when the write leaves as a super-segment
+ * that the link cuts (its tail would be a short segment in flight) */
+static void test_tso_nagle_tail(void **state)
+{
+	FX_VARS(state);
+	static uint8_t text[2 * 1460 + 700];
+	assert_int_equal(tapir_tcp_send(x->pc.b, text, 1000, sim->now), 1000);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 1); /* nothing in flight: it goes */
+	assert_int_equal(tapir_tcp_send(x->pc.b, text, sizeof(text), sim->now), sizeof(text));
+	sim_advance(sim, TAPIR_MS(1));
+	assert_true(tapir_memlink_stats(sim->link)->tso > 0); /* a super-segment, cut */
+	assert_int_equal(tap_n(sim, 0), 3);
+	assert_int_equal(tap_get(sim, 0, 1)->len, 1460);
+	assert_int_equal(tap_get(sim, 0, 2)->len, 1460);
+	pc_ack_all(sim, &x->pc); /* nothing in flight: the tail goes */
+	sim_advance(sim, TAPIR_MS(1));
+	assert_int_equal(tap_n(sim, 0), 4);
+	assert_int_equal(tap_get(sim, 0, 3)->len, 700);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +611,8 @@ int main(void)
 		FX_TEST_AT(test_ack_turn_stretch, fx_puppet, NULL),
 		FX_TEST_AT(test_ack_turn_window, fx_puppet, NULL),
 		FX_TEST_AT(test_ack_turn_not_held, fx_puppet, NULL),
+		FX_TEST_AT(test_output_turn, fx_puppet, NULL),
+		FX_TEST_AT(test_tso_nagle_tail, fx_puppet, &tso_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -530,6 +530,7 @@ int cmd_host(int argc, char **argv)
 	if (fastopen) /* the server, on listeners that did not ask (profile.h) */
 		cfg.profile.fastopen |= 2 | 4;
 	cfg.tcp_rcvbuf_max = TAPIR_TCP_RCVBUF_AUTO; /* receive buffers follow their readers */
+	cfg.tcp_sndbuf_max = TAPIR_TCP_SNDBUF_AUTO; /* send buffers the windows */
 	host6_tune(&h6, &cfg);
 	if (shared) { /* tapir's own connections take their ports from its range */
 		cfg.ephemeral_lo = sh.lo;
