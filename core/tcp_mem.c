@@ -93,6 +93,21 @@ static bool tcp_ack_may_wait(const struct tapir_tcp *t)
 	       !t->dsack && t->rcv_nxt - t->last_ack_sent <= offered / 2;
 }
 
+/* T's output waits for the turn's end (tapir_stack_defer_acks sends it):
+ * true when T is, or now goes, on the turn's queue; false when the queue
+ * is full (sent now, as without the turn) */
+static bool tcp_turn_hold(struct tapir_tcp *t)
+{
+	struct tp_tcp *tc = t->s->tcp;
+	if (t->ack_held)
+		return true;
+	if (tc->nackq == TCP_ACKQ)
+		return false;
+	tc->ackq[tc->nackq++] = t;
+	t->ack_held = true;
+	return true;
+}
+
 /* A connection in CLOSE-WAIT has taken the peer's FIN and owes it an ACK
  * (RFC 9293 3.10.7.4 eighth).  While a driver's turn lasts, the ACK waits
  * for the turn's end: an application on the stack thread that reads the
@@ -107,13 +122,7 @@ bool tcp_ack_hold(struct tapir_tcp *t)
 	if (!tc->ack_defer || t->ack_plain ||
 	    (t->state != TAPIR_TCP_CLOSE_WAIT && !tcp_ack_may_wait(t)))
 		return false;
-	if (t->ack_held)
-		return true;
-	if (tc->nackq == TCP_ACKQ)
-		return false; /* full: sent now, as without the turn */
-	tc->ackq[tc->nackq++] = t;
-	t->ack_held = true;
-	return true;
+	return tcp_turn_hold(t);
 }
 
 /* New data on an ESTABLISHED (or CLOSE-WAIT) connection waits for the
@@ -136,13 +145,7 @@ bool tcp_output_hold(struct tapir_tcp *t)
 	/* an ACK that may not wait takes the data with it, now */
 	if (t->ack_now && (t->ack_plain || (t->state == TAPIR_TCP_ESTABLISHED && !tcp_ack_may_wait(t))))
 		return false;
-	if (t->ack_held)
-		return true;
-	if (tc->nackq == TCP_ACKQ)
-		return false;
-	tc->ackq[tc->nackq++] = t;
-	t->ack_held = true;
-	return true;
+	return tcp_turn_hold(t);
 }
 
 void tapir_stack_defer_acks(struct tapir_stack *s, int on)
