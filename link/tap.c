@@ -223,16 +223,34 @@ long tapir_tap_recv(struct tapir_tap *t, uint8_t *buf, size_t cap)
 	return n;
 }
 
+/* N from the ring's read: a caller without turns arms the read again here */
+static long tap_uring_taken(struct tapir_tap *t, long n)
+{
+	if (n == 0 && !t->turns)
+		tap_uring_flush(t->ur);
+	return n;
+}
+
+/* A frame of N bytes read with header H: a segment the kernel left its
+ * checksum to us for is said in *FLAGS, and its header kept (last_hdr) */
+static long tap_rx_flags(struct tapir_tap *t, const struct virtio_net_hdr *h, long n,
+			 unsigned *flags)
+{
+	*flags = 0;
+	if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		*flags = TAPIR_RX_CSUM_PARTIAL;
+		t->last_hdr = *h;
+	}
+	return n;
+}
+
 long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigned *flags)
 {
 	struct virtio_net_hdr h;
 	struct iovec iov[2] = {{&h, sizeof(h)}, {buf, cap}};
 	ssize_t n;
 	if (t->ur) {
-		n = tap_uring_recv(t->ur, &h, buf, cap);
-		/* a caller without turns: the read is armed again here */
-		if (n == 0 && !t->turns)
-			tap_uring_flush(t->ur);
+		n = tap_uring_taken(t, tap_uring_recv(t->ur, &h, buf, cap));
 		if (n <= 0)
 			return n;
 	} else {
@@ -243,12 +261,7 @@ long tapir_tap_recv_flags(struct tapir_tap *t, uint8_t *buf, size_t cap, unsigne
 			return 0;
 		n -= (ssize_t)sizeof(h);
 	}
-	*flags = 0;
-	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		*flags = TAPIR_RX_CSUM_PARTIAL;
-		t->last_hdr = h;
-	}
-	return n;
+	return tap_rx_flags(t, &h, n, flags);
 }
 
 long tapir_tap_recv_ref(struct tapir_tap *t, uint8_t **frame, unsigned *flags)
@@ -261,17 +274,8 @@ long tapir_tap_recv_ref(struct tapir_tap *t, uint8_t **frame, unsigned *flags)
 		*frame = t->frame;
 		return tapir_tap_recv_flags(t, t->frame, TAP_FRAME_MAX, flags);
 	}
-	n = tap_uring_peek(t->ur, &h, frame);
-	if (n == 0 && !t->turns)
-		tap_uring_flush(t->ur);
-	if (n <= 0)
-		return n;
-	*flags = 0;
-	if (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-		*flags = TAPIR_RX_CSUM_PARTIAL;
-		t->last_hdr = h;
-	}
-	return n;
+	n = tap_uring_taken(t, tap_uring_peek(t->ur, &h, frame));
+	return n <= 0 ? n : tap_rx_flags(t, &h, n, flags);
 }
 
 int tapir_tap_set_mtu(struct tapir_tap *t, unsigned mtu, char *err, size_t errlen)
