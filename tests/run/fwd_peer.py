@@ -8,13 +8,18 @@ servers and clients whose every outcome is one line.
       echo    what arrives goes back; after the client's FIN, FIN ("eof N")
       greet   sends "hello\\n" and FIN at once, then reads to EOF ("got N")
       rst     reads one byte, then closes with SO_LINGER {1, 0} ("sent-rst")
-      watch   reads to EOF ("eof N") or to a reset ("reset")
+      watch   sends "!" (the relay has connected both sides), then reads
+              to EOF ("eof N") or to a reset ("reset")
       slow    waits a second, then reads to EOF 4 KiB a call ("eof N"):
               meanwhile every buffer on the way fills (backpressure)
     fwd_peer.py client HOST PORT ACTION    prints what happened
       reset   sends a byte, reads: "reset", "eof" or "data"
       greet   reads to EOF, then sends 13 bytes and FIN, reads to EOF: "greet-ok"
-      abort   sends 3 bytes, then closes with SO_LINGER {1, 0}: "done"
+      abort   waits for watch's "!", sends 3 bytes, then closes with
+              SO_LINGER {1, 0}: "done".  (Without the wait the reset can
+              reach tapir before its relay has taken the connection: then
+              the listener drops it, as BSD does (UNP 5.11), and the server
+              never sees it.)
       many=N  N connections at once through an echo, 4000 bytes each: "ok K/N"
       bulk=M  sends M MiB, FIN, reads to EOF: "sent N"
 
@@ -67,6 +72,7 @@ def serve_one(c, mode, log, lock):
                 n += len(b)
             line = "eof %d" % n
         else:
+            c.sendall(b"!")
             line = "eof %d" % read_all(c)
     except ConnectionResetError:
         line = "reset"
@@ -142,6 +148,8 @@ def client(host, port, action):
         s.shutdown(socket.SHUT_WR)
         return "greet-ok" if read_all(s) == 0 else "greet-bad tail"
     if action == "abort":
+        if s.recv(1) != b"!":
+            return "abort-bad: no ready byte"
         s.sendall(b"abc")
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0)
         s.close()
