@@ -401,7 +401,9 @@ static void tcp_ack_advance(struct tapir_tcp *t, const struct tp_seg *seg)
 	ring_consume(&t->snd, acked > t->snd.len ? t->snd.len : acked);
 	if (full)
 		tcp_snd_space_adjust(t);
-	if (!t->snd.len) /* all acknowledged: an idle connection holds no ring */
+	/* all acknowledged: an idle connection holds no ring (but a tuned
+	 * one's: tcp_snd_ring_keep) */
+	if (!t->snd.len && !tcp_snd_ring_keep(t))
 		tcp_ring_put(t, &t->snd);
 	t->snd_una = seg->ack;
 	if (SEQ_LT(t->snd_nxt, t->snd_una))

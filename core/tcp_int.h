@@ -500,6 +500,8 @@ void tcp_rcv_space_adjust(struct tapir_tcp *t, uint32_t copied);
 void tcp_snd_space_adjust(struct tapir_tcp *t);
 /* An emptied receive ring that autotuning grew keeps its memory */
 bool tcp_rcv_ring_keep(const struct tapir_tcp *t);
+/* ... and so does an emptied send ring that it grew */
+bool tcp_snd_ring_keep(const struct tapir_tcp *t);
 /* The buffer the window scale must cover: the autotuning's ceiling too */
 uint32_t tcp_rcvbuf_ceiling(const struct tapir_tcp *t);
 

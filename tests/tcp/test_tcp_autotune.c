@@ -239,6 +239,15 @@ static void test_mem_max_bounds(void **state)
 
 /* ---- the send buffer ---- */
 
+/* The bytes A's rings hold once B has acknowledged all A sent */
+static size_t sndring_when_acked(struct xfer *x)
+{
+	struct tapir_tcp_mem m;
+	sim_advance(x->sim, TAPIR_MS(500)); /* past a delayed ACK */
+	tapir_tcp_mem(x->sim->st[0], &m);
+	return m.ring_bytes;
+}
+
 /* A writer that the buffer holds back over a high-BDP path: the buffer
  * grows far past its 128 KiB start, never past the ceiling, and the same
  * transfer with the buffer fixed takes far more simulated time (128 KiB
@@ -253,12 +262,15 @@ static void test_sndbuf_grows(void **state)
 	assert_true(x.max_sndbuf > 1u << 20);
 	assert_true(x.max_sndbuf <= 4u << 20);
 	assert_true(tapir_stats(x.sim->st[0])->tcp_sndbuf_grown > 0);
+	/* all acknowledged, the grown ring stays (tcp_snd_ring_keep) */
+	assert_int_equal(sndring_when_acked(&x), x.max_sndbuf);
 	xfer_end(&x);
 
 	fixed = transfer_side(&x, 0, 40u << 20, 0, 0, 0, 0, false);
 	assert_int_equal(x.got, x.total);
 	assert_int_equal(x.max_sndbuf, 131072);
 	assert_int_equal(tapir_stats(x.sim->st[0])->tcp_sndbuf_grown, 0);
+	assert_int_equal(sndring_when_acked(&x), 0); /* an untuned one goes */
 	xfer_end(&x);
 	print_message("40 MiB over 20 ms RTT: %.2f s send buffer tuned, %.2f s fixed (simulated)\n",
 		      tuned / 1e6, fixed / 1e6);
