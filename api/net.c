@@ -343,6 +343,12 @@ static tapir_time_t runner_turn(struct net_runner *rt, bool rx, bool *pending)
 		if (t < next)
 			next = t;
 		tapir_stack_defer_acks(rt->nets[i]->stack, 0);
+		/* what the turn's end sent armed: its retransmission timer, and
+		 * a segment to one of our own addresses, due at once on the
+		 * loopback queue (else it waited for the next wake-up) */
+		t = tapir_stack_armed(rt->nets[i]->stack);
+		if (t < next)
+			next = t;
 	}
 	/* frames the driver took in while sending: no sleep before reading them */
 	*pending = rt->drv.batch && rt->drv.batch(rt->drv.ctx, false);
