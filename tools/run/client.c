@@ -269,6 +269,12 @@ void trc_fd_flags(int fd, uint8_t set)
 		__atomic_fetch_or(&fdcache[fd], (uint64_t)set << 40, __ATOMIC_RELAXED);
 }
 
+void trc_fd_unflag(int fd, uint8_t clear)
+{
+	if (fd >= 0 && fd < TRC_CACHE)
+		__atomic_fetch_and(&fdcache[fd], ~((uint64_t)clear << 40), __ATOMIC_RELAXED);
+}
+
 void trc_fd_closed(struct trc_chan *c, int fd)
 {
 	if (fd >= 0 && fd < TRC_CACHE)

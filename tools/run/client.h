@@ -71,6 +71,8 @@ enum {
 	TRC_UCONN = 4,   /* UDP: connected (send without an address is allowed) */
 	TRC_UKNOWN = 8,  /* UDP: TRC_UCONN is known (else the gate is asked) */
 	TRC_ESTAB = 16,  /* TCP: accepted (relayed from the start, no failed connect) */
+	TRC_TFO = 32,    /* TCP: connect returned 0 at once (maybe Fast Open, deferred) */
+	TRC_TFO_SYN = 64, /* TCP: ... and a non-blocking send gave the SYN its bytes */
 };
 
 struct trc_fd {
@@ -87,6 +89,7 @@ struct trc_fd {
 int trc_fd_get(struct trc_chan *c, int fd, struct trc_fd *out);
 void trc_fd_set(int fd, char kind, unsigned id, uint8_t flags);
 void trc_fd_flags(int fd, uint8_t set);
+void trc_fd_unflag(int fd, uint8_t clear);
 /* FD was closed (or replaced by dup2/dup3): forgets it, and drops the
  * channel when it was the channel's descriptor. */
 void trc_fd_closed(struct trc_chan *c, int fd);

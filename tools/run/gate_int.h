@@ -124,6 +124,9 @@ int gtcp_socket(struct gsock *gs, int *app);
 int gtcp_bind(struct gsock *gs, const struct tapir_ip *addr, uint16_t port);
 int gtcp_listen(struct gsock *gs, int backlog);
 int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port);
+/* TRUN_TCP_TFO (proto.h): what a non-blocking send may give a Fast Open
+ * connect still deferred or handshaking */
+int gtcp_tfo_room(const struct gsock *gs);
 int gtcp_shutdown(struct gsock *gs, int how);
 int gtcp_eof(struct gsock *gs);
 void gtcp_step(struct gsock *gs);          /* a tapir event or a gate end event */

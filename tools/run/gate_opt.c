@@ -328,6 +328,7 @@ int gate_getsockopt(struct gsock *gs, int level, int name, void *val, uint32_t *
 		return -ENOPROTOOPT;
 	switch (name) {
 	case TCP_INFO: return tcp_info_get(gs, val, len);
+	case TRUN_TCP_TFO: return put_int(val, len, gtcp_tfo_room(gs));
 	case TCP_CORK: return put_int(val, len, gs->cork);
 	case TCP_NODELAY: return get_tcp_opt(gs, TAPIR_TCP_NODELAY, 0, val, len);
 	case TCP_KEEPIDLE: return get_tcp_opt(gs, TAPIR_TCP_KEEPIDLE, 7200, val, len);

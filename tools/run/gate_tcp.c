@@ -4,6 +4,7 @@
  * connected socket (relay.h), and what is kept once it ends. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,16 @@ static void tfo_feed(struct gsock *gs)
 	gs->tfo_defer = false;
 	gate_watch(g, gs->gfd, 0, gs, true); /* POLLHUP only, until the relay */
 	gate_log(g, "id %u fast open: %ld bytes for the SYN", gs->id, k);
+}
+
+int gtcp_tfo_room(const struct gsock *gs)
+{
+	size_t n;
+	if (gs->tfo_defer) {
+		n = tapir_tcp_syn_room(gs->t);
+		return n > INT_MAX ? INT_MAX : n ? (int)n : 1;
+	}
+	return gs->state == GS_CONNECTING ? 0 : -1;
 }
 
 int gtcp_connect(struct gsock *gs, const struct tapir_ip *addr, uint16_t port)

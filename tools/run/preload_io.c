@@ -8,6 +8,7 @@
 #include "run/preload.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -77,12 +78,62 @@ static void tcp_more(int fd, const struct trc_fd *f, int flags)
 
 /* A TCP send: corked first when FLAGS has MSG_MORE; uncorked after when
  * an earlier one had it (the bytes are in the app end by then). */
+/* A connect that Fast Open let succeed at once (RFC 7413 4.2,
+ * TCP_FASTOPEN_CONNECT) and a non-blocking send, as Linux's: until the
+ * handshake ends, the first send gives the SYN what it carries and later
+ * ones fail with EAGAIN -- where the app end alone would take all it has
+ * room for.  The gate tells which (TRUN_TCP_TFO).  Returns the most this
+ * send may give (SSIZE_MAX: no limit, that state is over) or -errno. */
+static ssize_t tfo_room(int fd, const struct trc_fd *f, int flags)
+{
+	struct trun_rep rep;
+	int v = -1;
+	if (!(flags & MSG_DONTWAIT) && !pl_nonblocking(fd))
+		return SSIZE_MAX; /* a blocking send: Linux's waits, then takes all */
+	if (trc_op(&trc_self, TRUN_GETSOCKOPT, f->id, IPPROTO_TCP, TRUN_TCP_TFO, sizeof(v), NULL,
+		   0, &rep) == 0 &&
+	    rep.len >= sizeof(v))
+		memcpy(&v, rep.data, sizeof(v));
+	if (v < 0) {
+		trc_fd_unflag(fd, TRC_TFO | TRC_TFO_SYN);
+		return SSIZE_MAX;
+	}
+	if (v == 0 || (f->flags & TRC_TFO_SYN)) /* the SYN has its bytes */
+		return -EAGAIN;
+	return v;
+}
+
+/* M cut to at most MAX bytes in OUT (its iovecs in V, N of them) */
+static const struct msghdr *msg_cut(const struct msghdr *m, size_t max, struct msghdr *out,
+				    struct iovec *v, size_t n)
+{
+	size_t k = 0;
+	*out = *m;
+	out->msg_iov = v;
+	for (; k < n && k < m->msg_iovlen && max; k++) {
+		v[k] = m->msg_iov[k];
+		if (v[k].iov_len > max)
+			v[k].iov_len = max;
+		max -= v[k].iov_len;
+	}
+	out->msg_iovlen = k;
+	return out;
+}
+
 static ssize_t tcp_send(int fd, const struct trc_fd *f, const struct msghdr *m, int flags)
 {
-	ssize_t r;
+	ssize_t r, room = SSIZE_MAX;
+	struct msghdr cut;
+	struct iovec v[DGRAM_IOV];
+	if ((f->flags & TRC_TFO) && (room = tfo_room(fd, f, flags)) < 0)
+		return pl_ret((int)room);
+	if (room != SSIZE_MAX)
+		m = msg_cut(m, (size_t)room, &cut, v, DGRAM_IOV);
 	if (flags & MSG_MORE)
 		tcp_more(fd, f, flags);
 	r = tcp_write_done(f, pl.sendmsg(fd, m, flags & ~MSG_MORE));
+	if (room != SSIZE_MAX && r > 0)
+		trc_fd_flags(fd, TRC_TFO_SYN);
 	if (!(flags & MSG_MORE))
 		tcp_more(fd, f, flags);
 	return r;
@@ -94,15 +145,17 @@ static ssize_t tcp_send(int fd, const struct trc_fd *f, const struct msghdr *m, 
  * without one the SYN asks for a cookie and the bytes follow the
  * handshake (a non-blocking call: EINPROGRESS, nothing sent, as Linux's).
  * (Unlike Linux, getsockopt(TCP_FASTOPEN_CONNECT) reads 1 afterwards.) */
-static int fastopen_connect(int fd, const struct trc_fd *f, const struct sockaddr *to,
+static int fastopen_connect(int fd, struct trc_fd *f, const struct sockaddr *to,
 			    socklen_t tolen)
 {
-	int on = 1;
+	int on = 1, r;
 	/* refused on a socket already connecting or connected: the
 	 * connect says EISCONN or EALREADY then, as Linux's sendto */
 	trc_op(&trc_self, TRUN_SETSOCKOPT, f->id, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 0, &on,
 	       sizeof(on), NULL);
-	return connect(fd, to, tolen);
+	if ((r = connect(fd, to, tolen)) == 0)
+		pl_fd(fd, f); /* its flags now: TRC_TFO (tcp_send) */
+	return r;
 }
 
 /* May a datagram go without an address?  Only on a connected socket:

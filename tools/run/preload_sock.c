@@ -168,6 +168,8 @@ PL_API int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (r == 0)
 		r = trc_op(&trc_self, TRUN_CONNECT, f.id, 0, 0, 0, &sin, sizeof(sin), NULL);
+	if (r == 0 && f.kind == TRUN_TCP) /* at once: Fast Open's, perhaps (tcp_send) */
+		trc_fd_flags(fd, TRC_TFO);
 	if (r == -EINPROGRESS && !pl_nonblocking(fd))
 		r = connect_wait(fd, &f);
 	if (f.kind == TRUN_UDP && r == 0) /* send() without an address: allowed or not */

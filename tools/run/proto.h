@@ -88,6 +88,12 @@
  * MSG_MORE is held, 0 at the next send without it (tcp(7): MSG_MORE
  * corks one call as TCP_CORK would); not a Linux option number */
 #define TRUN_TCP_MORE 0x7472
+/* TRUN_GETSOCKOPT at IPPROTO_TCP, the preload's own: what a non-blocking
+ * send may give a connect that Fast Open let succeed at once (RFC 7413
+ * 4.2): the bytes its SYN can still carry (> 0, tapir_tcp_syn_room); 0
+ * once the SYN went and the handshake runs (EAGAIN, as Linux's); -1 when
+ * the connect is over (connected, failed) or was no such connect */
+#define TRUN_TCP_TFO 0x7473
 /* TRUN_GETSOCKOPT at IPPROTO_IPV6, the preload's own: the zone (RFC 4007
  * 6) of link-local addresses on tapir's link, as sin6_scope_id: the
  * kernel's index of the interface the link is on (tapir has one), which
