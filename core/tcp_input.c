@@ -401,8 +401,7 @@ static void tcp_ack_advance(struct tapir_tcp *t, const struct tp_seg *seg)
 	ring_consume(&t->snd, acked > t->snd.len ? t->snd.len : acked);
 	if (full)
 		tcp_snd_space_adjust(t);
-	/* all acknowledged: an idle connection holds no ring (but a tuned
-	 * one's: tcp_snd_ring_keep) */
+	/* all acknowledged: no ring held (but a tuned one: tcp_snd_ring_keep) */
 	if (!t->snd.len && !tcp_snd_ring_keep(t))
 		tcp_ring_put(t, &t->snd);
 	t->snd_una = seg->ack;
