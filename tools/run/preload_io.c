@@ -88,8 +88,12 @@ static ssize_t tfo_room(int fd, const struct trc_fd *f, int flags)
 {
 	struct trun_rep rep;
 	int v = -1;
-	if (!(flags & MSG_DONTWAIT) && !pl_nonblocking(fd))
-		return SSIZE_MAX; /* a blocking send: Linux's waits, then takes all */
+	if (!(flags & MSG_DONTWAIT) && !pl_nonblocking(fd)) {
+		/* a blocking send: Linux's waits for the handshake, then takes
+		 * all, as the app end does; later sends need not ask */
+		trc_fd_unflag(fd, TRC_TFO | TRC_TFO_SYN);
+		return SSIZE_MAX;
+	}
 	if (trc_op(&trc_self, TRUN_GETSOCKOPT, f->id, IPPROTO_TCP, TRUN_TCP_TFO, sizeof(v), NULL,
 		   0, &rep) == 0 &&
 	    rep.len >= sizeof(v))
