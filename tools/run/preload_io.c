@@ -76,8 +76,6 @@ static void tcp_more(int fd, const struct trc_fd *f, int flags)
 		more_held[fd] = on ? f->id + 1 : 0;
 }
 
-/* A TCP send: corked first when FLAGS has MSG_MORE; uncorked after when
- * an earlier one had it (the bytes are in the app end by then). */
 /* A connect that Fast Open let succeed at once (RFC 7413 4.2,
  * TCP_FASTOPEN_CONNECT) and a non-blocking send, as Linux's: until the
  * handshake ends, the first send gives the SYN what it carries and later
@@ -124,6 +122,9 @@ static const struct msghdr *msg_cut(const struct msghdr *m, size_t max, struct m
 	return out;
 }
 
+/* A TCP send: corked first when FLAGS has MSG_MORE; uncorked after when
+ * an earlier one had it (the bytes are in the app end by then); cut to
+ * the SYN's room after a Fast Open connect (tfo_room). */
 static ssize_t tcp_send(int fd, const struct trc_fd *f, const struct msghdr *m, int flags)
 {
 	ssize_t r, room = SSIZE_MAX;
