@@ -216,7 +216,10 @@ tapir_time_t tapir_stack_armed(struct tapir_stack *s);
  * in CLOSE-WAIT owes (the peer's FIN) until the call with ON 0, which
  * sends what is still owed.  An application that reads the end of the
  * stream and closes in that turn then sends its FIN with the ACK: one
- * segment, not two. */
+ * segment, not two.  What the call with ON 0 sends may set a deadline (a
+ * retransmission timer; a segment to one of our own addresses, due at
+ * once on the loopback queue): the driver reads tapir_stack_armed, or
+ * polls again, before it sleeps. */
 void tapir_stack_defer_acks(struct tapir_stack *s, int on);
 
 /* ---- observing the stack ---- */
