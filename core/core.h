@@ -529,6 +529,9 @@ bool tp_ip_is_local(const struct tapir_stack *s, const struct tapir_ip *a);
  * delivery on the next poll; 0 or -ENOBUFS (P consumed, loop_dropped
  * counted). */
 int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p);
+/* A datagram to DST would take the loopback queue, which is nearly full:
+ * TCP's data waits for room (tcp_loop_wait) rather than be dropped */
+bool ip_loop_busy(const struct tapir_stack *s, const struct tapir_ip *dst);
 /* Delivers datagrams sent to our own addresses; returns the next deadline. */
 tapir_time_t ipv4_loop_poll(struct tapir_stack *s);
 /* Route lookup: the interface and next hop for DST, or -1. */

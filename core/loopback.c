@@ -11,6 +11,9 @@
  * beyond it a datagram is dropped and counted, as a full device queue
  * would drop it, and TCP retransmits */
 #define LOOP_LIMIT 256
+/* of which TCP's data leaves this many to ACKs, FINs and the rest
+ * (ip_loop_busy) */
+#define LOOP_HEADROOM 32
 
 bool tp_ip_is_loopback(const struct tapir_ip *a)
 {
@@ -23,6 +26,11 @@ bool tp_ip_is_local(const struct tapir_stack *s, const struct tapir_ip *a)
 	if (tapir_ip_is_v4(a))
 		return ipv4_is_local(s, tapir_ip_v4(a));
 	return tapir_ipv6_is_loopback(a->b) || ipv6_local_iface(s, a->b, true) >= 0;
+}
+
+bool ip_loop_busy(const struct tapir_stack *s, const struct tapir_ip *dst)
+{
+	return s->loop_len + LOOP_HEADROOM >= LOOP_LIMIT && tp_ip_is_local(s, dst);
 }
 
 int ip_loop_queue(struct tapir_stack *s, struct tp_pkt *p)

@@ -212,6 +212,10 @@ tapir_time_t tapir_stack_poll(struct tapir_stack *s, tapir_time_t now)
 	t = dhcp6_poll(s, now);
 	next = t < next ? t : next;
 	t = ipv4_loop_poll(s);
+	/* what waited for room on the loop queue goes now (due at once) */
+	tcp_loop_resume(s);
+	if (s->loop_head)
+		t = now;
 	next = t < next ? t : next;
 	/* again: what the loop delivered may have started a resolution */
 	t = nd_poll(s, now);

@@ -41,7 +41,8 @@
 #define TCP_PAWS_IDLE TAPIR_SEC(24 * 24 * 3600) /* RFC 7323 5.5: 24 days */
 #define TCP_MAX_BACKOFF 12
 #define TCP_RING_CACHE 64       /* free rings of each cached size kept per stack */
-#define TCP_ACKQ 64             /* ACKs held to a turn's end (tapir_stack_defer_acks) */
+#define TCP_TCBQ 64             /* connections held to a turn's end, or waiting
+				 * for room on the loopback queue (struct tcp_tcbq) */
 #define TCP_RING_MIN 2048       /* a ring's first allocation: a full segment */
 #define TCP_PORT_BUCKETS 4096   /* bound sockets by local port (a power of 2) */
 #define TCP_HASH_MIN 64         /* buckets of a 4-tuple hash, at least */
@@ -201,6 +202,7 @@ struct tapir_tcp {
 	bool ack_plain : 1;                     /* ... a challenge ACK: never with the FIN
 					     * (profile fin_on_ack) */
 	bool ack_held : 1;                      /* ... held to the turn's end (tc->ackq) */
+	bool loop_wait : 1;                     /* data waits for loopback room (tc->loopq) */
 	bool ack_lazy : 1;                      /* ... owed only for in-order text or a
 					     * window update: it may wait for the turn's end */
 	bool nodelay : 1, keepalive : 1, reuseaddr : 1;
@@ -364,6 +366,13 @@ struct tcp_tfo {
 };
 
 /* the stack's TCP state */
+/* A few connections waiting for something, by pointer (each also has a
+ * bit saying it is on the list, so that tcb_put takes it off) */
+struct tcp_tcbq {
+	unsigned n;
+	struct tapir_tcp *t[TCP_TCBQ];
+};
+
 struct tp_tcp {
 	struct tp_slab tcbs;                /* the TCBs (tcp_mem.c) */
 	struct tp_slab tws;                 /* the TIME-WAIT records (tcp_tw.c) */
@@ -391,8 +400,8 @@ struct tp_tcp {
 	struct tp_wheel wheel;              /* the sockets' timers (tcp_timer.c) */
 	struct tcp_tfo tfo;                 /* TCP Fast Open (tcp_fastopen.c) */
 	bool ack_defer;                     /* tapir_stack_defer_acks is on */
-	unsigned nackq;
-	struct tapir_tcp *ackq[TCP_ACKQ];   /* the ACKs it holds (ack_held) */
+	struct tcp_tcbq ackq;               /* what it holds (ack_held) */
+	struct tcp_tcbq loopq;              /* waiting for loopback room (loop_wait) */
 };
 
 /* A broadcast or multicast address: never a TCP endpoint (RFC 1122
@@ -443,6 +452,10 @@ void tcb_put(struct tapir_tcp *t);
 bool tcp_ack_hold(struct tapir_tcp *t);
 /* True when T's new data waits for the turn's end (tapir_stack_defer_acks) */
 bool tcp_output_hold(struct tapir_tcp *t);
+/* True when T's data waits for room on the loopback queue ... */
+bool tcp_loop_wait(struct tapir_tcp *t);
+/* ... which the loopback poll has made: the waiting connections send */
+void tcp_loop_resume(struct tapir_stack *s);
 /* An ACK is owed for in-order text (every second segment) or a window
  * that opened: unless one is owed already for another reason, it may wait
  * for the turn's end (tcp_ack_hold) */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tcp_int.h"
 
@@ -93,17 +94,34 @@ static bool tcp_ack_may_wait(const struct tapir_tcp *t)
 	       !t->dsack && t->rcv_nxt - t->last_ack_sent <= offered / 2;
 }
 
+/* T is on Q (ON: it was already): false when Q is full */
+static bool tcbq_add(struct tcp_tcbq *q, struct tapir_tcp *t, bool on)
+{
+	if (on)
+		return true;
+	if (q->n == TCP_TCBQ)
+		return false;
+	q->t[q->n++] = t;
+	return true;
+}
+
+/* T (on Q when ON) is off it */
+static void tcbq_remove(struct tcp_tcbq *q, struct tapir_tcp *t, bool on)
+{
+	for (unsigned i = 0; on && i < q->n; i++) /* (at most TCP_TCBQ) */
+		if (q->t[i] == t) {
+			q->t[i] = q->t[--q->n];
+			return;
+		}
+}
+
 /* T's output waits for the turn's end (tapir_stack_defer_acks sends it):
  * true when T is, or now goes, on the turn's queue; false when the queue
  * is full (sent now, as without the turn) */
 static bool tcp_turn_hold(struct tapir_tcp *t)
 {
-	struct tp_tcp *tc = t->s->tcp;
-	if (t->ack_held)
-		return true;
-	if (tc->nackq == TCP_ACKQ)
+	if (!tcbq_add(&t->s->tcp->ackq, t, t->ack_held))
 		return false;
-	tc->ackq[tc->nackq++] = t;
 	t->ack_held = true;
 	return true;
 }
@@ -155,10 +173,46 @@ void tapir_stack_defer_acks(struct tapir_stack *s, int on)
 	if (on)
 		return;
 	/* what the FIN did not carry goes now (tcb_put took out the freed) */
-	while (tc->nackq) {
-		struct tapir_tcp *t = tc->ackq[--tc->nackq];
+	while (tc->ackq.n) {
+		struct tapir_tcp *t = tc->ackq.t[--tc->ackq.n];
 		t->ack_held = false;
 		tcp_output(t); /* the data and the ACK the turn held */
+	}
+}
+
+/* ---- data waiting for room on the loopback queue ---- */
+
+/* A connection to one of our own addresses sends into the loopback queue,
+ * which holds LOOP_LIMIT datagrams and drops beyond, as a device queue
+ * does; a window of megabytes (autotuning) would overflow it in one
+ * burst, and each drop cost a retransmission.  So TCP's data stops at a
+ * nearly full queue, as a sender stops at a full device queue (the idea
+ * of Linux's TCP Small Queues), and goes on once the loopback poll has
+ * delivered what waited (tcp_loop_resume).  Nothing is in flight that was
+ * not sent, so no timer is needed.  False when T may send (not to us,
+ * room enough, or the waiting list full: then sent, and perhaps dropped,
+ * as before). */
+bool tcp_loop_wait(struct tapir_tcp *t)
+{
+	if (!ip_loop_busy(t->s, &t->raddr) || !tcbq_add(&t->s->tcp->loopq, t, t->loop_wait))
+		return false;
+	t->loop_wait = true;
+	return true;
+}
+
+void tcp_loop_resume(struct tapir_stack *s)
+{
+	struct tp_tcp *tc = s->tcp;
+	struct tcp_tcbq q;
+	if (!tc->loopq.n)
+		return;
+	q = tc->loopq;
+	/* (output only sends: no TCB is freed meanwhile; one still short of
+	 * room goes on the list again) */
+	tc->loopq.n = 0;
+	for (unsigned i = 0; i < q.n; i++) {
+		q.t[i]->loop_wait = false;
+		tcp_output(q.t[i]);
 	}
 }
 
@@ -179,9 +233,8 @@ struct tapir_tcp *tcb_get(struct tapir_stack *s)
 void tcb_put(struct tapir_tcp *t)
 {
 	struct tp_tcp *tc = t->s->tcp;
-	for (unsigned i = 0; t->ack_held && i < tc->nackq; i++)
-		if (tc->ackq[i] == t) /* (at most TCP_ACKQ, and only while held) */
-			tc->ackq[i] = tc->ackq[--tc->nackq];
+	tcbq_remove(&tc->ackq, t, t->ack_held);
+	tcbq_remove(&tc->loopq, t, t->loop_wait);
 	TP_UNLINK(t, bnext, bprev);
 	tcp_sackblk_release(t, true);
 	tcp_rack_free(t);
@@ -486,6 +539,14 @@ void tcp_snd_space_adjust(struct tapir_tcp *t)
 	if (!t->snd_auto || t->state != TAPIR_TCP_ESTABLISHED || t->in_recovery)
 		return;
 	want = win > (1u << 30) ? 1u << 31 : win * 2;
+	if (want <= t->snd.cap)
+		return;
+	/* at least doubled (and so at most 4 windows): a window that grows a
+	 * little each round trip would otherwise move the full ring into a
+	 * slightly larger one each time -- megabytes copied, and mapped
+	 * afresh, hundreds of times (582 steps in 3 s over the loopback) */
+	if (t->snd.cap <= (1u << 30) && want < 2 * t->snd.cap)
+		want = 2 * t->snd.cap;
 	if (want > s->cfg.tcp_sndbuf_max)
 		want = s->cfg.tcp_sndbuf_max;
 	if (want <= t->snd.cap || s->tcp->mem + (want - t->snd.cap) > s->cfg.tcp_mem_max)

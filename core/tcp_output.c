@@ -744,6 +744,14 @@ int tcp_output(struct tapir_tcp *t)
 			len = 0;
 			fin = false;
 		}
+		/* to ourselves: the data waits while the loopback queue is
+		 * nearly full (an ACK owed still goes) */
+		if (len && tcp_loop_wait(t)) {
+			if (!t->ack_now)
+				break;
+			len = 0;
+			fin = false;
+		}
 		if (len && off + len == t->snd.len)
 			flags |= TAPIR_TH_PSH;
 		if (fin)
