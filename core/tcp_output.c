@@ -738,16 +738,11 @@ int tcp_output(struct tapir_tcp *t)
 		/* a probe past a zero window is one byte, never the FIN too */
 		fin = t->fin_queued && !tcp_fin_acked(t) && !(t->force && !t->snd_wnd) &&
 		      SEQ_LEQ(t->snd_nxt, t->snd_una + t->snd.len) && off + len == t->snd.len;
-		if (!tcp_worth_sending(t, off, len, unsent, fin) || tcp_tso_defer(t, off, unsent, usable, seg_max)) {
+		/* (to ourselves, the data also waits while the loopback queue
+		 * is nearly full; an ACK owed goes all the same) */
+		if (!tcp_worth_sending(t, off, len, unsent, fin) ||
+		    tcp_tso_defer(t, off, unsent, usable, seg_max) || (len && tcp_loop_wait(t))) {
 			if (!t->ack_now || tcp_ack_hold(t))
-				break;
-			len = 0;
-			fin = false;
-		}
-		/* to ourselves: the data waits while the loopback queue is
-		 * nearly full (an ACK owed still goes) */
-		if (len && tcp_loop_wait(t)) {
-			if (!t->ack_now)
 				break;
 			len = 0;
 			fin = false;
