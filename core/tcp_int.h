@@ -365,7 +365,6 @@ struct tcp_tfo {
 	uint32_t clock;
 };
 
-/* the stack's TCP state */
 /* A few connections waiting for something, by pointer (each also has a
  * bit saying it is on the list, so that tcb_put takes it off) */
 struct tcp_tcbq {
@@ -373,6 +372,7 @@ struct tcp_tcbq {
 	struct tapir_tcp *t[TCP_TCBQ];
 };
 
+/* the stack's TCP state */
 struct tp_tcp {
 	struct tp_slab tcbs;                /* the TCBs (tcp_mem.c) */
 	struct tp_slab tws;                 /* the TIME-WAIT records (tcp_tw.c) */
