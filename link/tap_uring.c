@@ -35,6 +35,7 @@
 #define TX_SLOTS 32                   /* < SQ_ENTRIES: room for the read's SQE */
 #define TX_SLOT 2048                  /* a header and a frame of MTU 1500 or so */
 #define UD_RX (~0ull)                 /* user_data of the multishot read */
+#define UD_CANCEL (~0ull - 1)         /* ... of its cancel (rx_cancel) */
 /* IORING_OP_READ_MULTISHOT (Linux 6.7): older headers lack it, the probe
  * asks the running kernel */
 #define OP_READ_MULTISHOT 49
@@ -180,12 +181,16 @@ static void unmap_if(void *p, size_t len)
 		munmap(p, len);
 }
 
+static void rx_cancel(struct tap_uring *u);
+
 void tap_uring_free(struct tap_uring *u)
 {
 	if (!u)
 		return;
-	if (u->ring >= 0)
+	if (u->ring >= 0) {
+		rx_cancel(u);
 		close(u->ring); /* first: the kernel lets go of the buffers */
+	}
 	unmap_if(u->sqes, u->sqes_len);
 	unmap_if(u->cq_map != u->sq_map ? u->cq_map : NULL, u->cq_len);
 	unmap_if(u->sq_map, u->sq_len);
@@ -276,6 +281,8 @@ static void reap(struct tap_uring *u)
 			cqe_rx(u, c);
 			continue;
 		}
+		if (c->user_data == UD_CANCEL)
+			continue;
 		if (c->user_data < TX_SLOTS && u->ntx_free < TX_SLOTS)
 			u->tx_free[u->ntx_free++] = (uint8_t)c->user_data;
 		if (c->res < 0)
@@ -320,13 +327,23 @@ bool tap_uring_flush(struct tap_uring *u)
 	return u->rxq_n > 0;
 }
 
-int tap_uring_wait(struct tap_uring *u, uint64_t timeout_us)
+/* Submits what is queued and waits for MIN completions, TIMEOUT_US at
+ * most (IORING_FEAT_EXT_ARG), then takes what came (ETIME, EINTR too). */
+static void enter_wait(struct tap_uring *u, unsigned min, uint64_t timeout_us)
 {
 	struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_us / 1000000u),
 				       .tv_nsec = (long long)(timeout_us % 1000000u) * 1000};
 	struct io_uring_getevents_arg arg = {.sigmask_sz = _NSIG / 8,
 					     .ts = (uint64_t)(uintptr_t)&ts};
-	unsigned n, inflight;
+	unsigned n = u->sq_local - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
+	u->st.enters++;
+	(void)syscall(__NR_io_uring_enter, u->ring, n, min,
+		      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+	reap(u);
+}
+
+int tap_uring_wait(struct tap_uring *u, uint64_t timeout_us)
+{
 	if (!u->ext_arg)
 		return -1;
 	rx_arm(u);
@@ -335,13 +352,28 @@ int tap_uring_wait(struct tap_uring *u, uint64_t timeout_us)
 		return tap_uring_flush(u) ? 1 : 0; /* no sleep: frames, or no read */
 	/* every write queued or in the kernel's hands posts a completion, so
 	 * one more than those is the first frame read (or an error) */
-	n = u->sq_local - __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
-	inflight = TX_SLOTS - u->ntx_free;
-	u->st.enters++;
-	(void)syscall(__NR_io_uring_enter, u->ring, n, inflight + 1,
-		      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
-	reap(u); /* ETIME, EINTR: what came is taken all the same */
+	enter_wait(u, TX_SLOTS - u->ntx_free + 1, timeout_us);
 	return u->rxq_n > 0;
+}
+
+/* Ends the multishot read before the ring goes.  The armed read holds the
+ * TAP's file, and a ring closed with it armed lets go of the file only
+ * later, from a kernel worker: a tapir started on the same TAP right after
+ * this one exited found it busy (EBUSY, half the time back to back).
+ * Bounded: 100 waits of at most 1 ms for the read's last completion. */
+static void rx_cancel(struct tap_uring *u)
+{
+	struct io_uring_sqe *e;
+	reap(u);
+	if (!u->rx_armed || !u->ext_arg || !(e = sqe_get(u)))
+		return;
+	e->opcode = IORING_OP_ASYNC_CANCEL;
+	e->addr = UD_RX;
+	e->user_data = UD_CANCEL;
+	sqe_push(u);
+	u->rx_err = ECANCELED; /* not to be armed again */
+	for (int i = 0; i < 100 && u->rx_armed; i++)
+		enter_wait(u, 1, 1000);
 }
 
 int tap_uring_send(struct tap_uring *u, const struct virtio_net_hdr *h, const uint8_t *frame,

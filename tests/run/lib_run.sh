@@ -89,7 +89,11 @@ dead_tap_wait() {
 }
 
 # capture_ready PCAP ERR PING...: dumpcap writes in blocks, so run PING...
-# (one ping) until PCAP grows; then it surely captures.  ERR: dumpcap's stderr
+# (one ping) until PCAP grows; then it surely captures.  ERR: dumpcap's
+# stderr.  A pause after each ping: a ping that fails at once (the TAP is
+# there, its address not yet) or is answered in half a millisecond would
+# use up the tries before tapir has set the link up or dumpcap has written
+# a block.
 capture_ready() {
 	local pcap=$1 err=$2 s0="" i
 	shift 2
@@ -97,6 +101,7 @@ capture_ready() {
 		[[ -s $pcap && -z $s0 ]] && s0=$(stat -c %s "$pcap")
 		[[ -n $s0 && $(stat -c %s "$pcap") -gt $s0 ]] && return 0
 		"$@" >/dev/null 2>&1
+		sleep 0.1
 	done
 	fail "dumpcap captures nothing ($(cat "$err"))"
 }

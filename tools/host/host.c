@@ -28,6 +28,7 @@
 #include <sys/un.h>
 #include "run/gate.h"
 #include "run/proto.h"
+#include <tapir/spin.h>
 #include "host_dhcp.h"
 #include "personalities/personality.h"
 #include "commands.h"
@@ -593,6 +594,8 @@ have_link:
 	if (!h.net)
 		die("out of memory creating the stack");
 	tapir_net_set_max_sockets(h.net, (unsigned)max_sockets);
+	/* TAPIR_BUSY_POLL=US (docs/run.md): 50 unless set, 0 turns it off */
+	tapir_net_set_busy_poll(h.net, (unsigned)tapir_spin_window(getenv(TRUN_ENV_BUSY_POLL)));
 	h.s = tapir_net_stack(h.net);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -756,6 +759,10 @@ stop:
 	tapir_net_lock(h.net);
 	if (h.pcap)
 		tapir_pcap_flush(h.pcap);
+	/* ... but io_uring's read holds it until a kernel worker ends it after
+	 * the exit: ended here, the TAP is free for the next tapir at once */
+	if (h.tap)
+		(void)tapir_tap_set_uring(h.tap, false);
 	if (link_err) {
 		/* the device is gone: nothing more can come or go.  Leaving closes
 		 * every connection's descriptor, so programs under tapir run see
