@@ -11,6 +11,7 @@
 
 #include <tapir/link.h>
 #include <tapir/socket.h>
+#include <tapir/spin.h>
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
 #include <tapir/udp.h>
@@ -60,6 +61,10 @@ struct net_runner {
 	uint8_t *frame;             /* receive buffer for the fd driver */
 	int link_err;               /* the fd driver's fatal error (errno), 0 while it
 				     * works: then its fd is no longer polled */
+	/* busy-polling (tapir_net_set_busy_poll, tapir/spin.h) */
+	struct tapir_spin spin;
+	uint64_t rx_frames;         /* frames taken in, ever */
+	uint64_t spin_rx;           /* ... when the running spin began */
 };
 
 /* An api socket, allocated when its descriptor is made and freed when the

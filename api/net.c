@@ -280,6 +280,7 @@ static void memlink_rx(void *arg, int side, uint8_t *frame, size_t len, tapir_ti
 {
 	struct net_runner *rt = arg;
 	net_input(rt->nets[side], frame, len, now, 0);
+	rt->rx_frames++;
 }
 
 /* Hands the fd driver's waiting frames to the core (mutex held), at most
@@ -305,6 +306,7 @@ static void rx_batch(struct tapir_net *net, tapir_time_t now)
 		if (n <= 0 || rt->link_err)
 			break; /* 0: drained; <0: a passing error, retried next turn */
 		net_input(net, frame, (size_t)n, now, flags);
+		rt->rx_frames++;
 	}
 }
 
@@ -378,6 +380,41 @@ static void runner_release(struct net_runner *rt)
 		pthread_cond_broadcast(&rt->poll_cond);
 }
 
+/* Busy-polling (tapir/spin.h): frames just came in, so the peer's next
+ * ones (a request/response's next request) are likely microseconds away;
+ * turning again at once catches them without a wake-up of this thread.
+ * RX: this turn took frames in.  A spin hits when frames come before its
+ * window ends. */
+static bool runner_spins(struct net_runner *rt, tapir_time_t now, bool rx)
+{
+	if (rt->spin.start) {
+		bool hit = rt->rx_frames != rt->spin_rx;
+		if (!hit && tapir_spin_on(&rt->spin, now))
+			return true;
+		tapir_spin_end(&rt->spin, now, hit);
+	}
+	if (!rx || !tapir_spin_may(&rt->spin, now))
+		return false;
+	tapir_spin_begin(&rt->spin, now);
+	rt->spin_rx = rt->rx_frames;
+	return true;
+}
+
+void tapir_net_set_busy_poll(struct tapir_net *net, unsigned us)
+{
+	pthread_mutex_lock(&net->rt->lock);
+	tapir_spin_init(&net->rt->spin, us);
+	pthread_mutex_unlock(&net->rt->lock);
+}
+
+void tapir_net_busy_poll_counts(struct tapir_net *net, uint64_t *spins, uint64_t *hits)
+{
+	pthread_mutex_lock(&net->rt->lock);
+	*spins = net->rt->spin.spins;
+	*hits = net->rt->spin.hits;
+	pthread_mutex_unlock(&net->rt->lock);
+}
+
 static void *runner_main(void *arg)
 {
 	struct net_runner *rt = arg;
@@ -391,11 +428,14 @@ static void *runner_main(void *arg)
 	pthread_mutex_lock(&rt->lock);
 	rt->defer = true;
 	for (bool rx = true, pending = false; !rt->stop;) {
+		uint64_t frames = rt->rx_frames;
 		tapir_time_t next = runner_turn(rt, rx, &pending), now = rt->last_now;
 		struct timespec ts, *tsp = NULL;
 		int nfds = 0;
 		uint64_t v;
 
+		if (runner_spins(rt, now, rt->rx_frames != frames))
+			next = now;
 		if (next != TAPIR_TIME_NEVER) {
 			tapir_time_t wait = next > now ? next - now : 0;
 			ts.tv_sec = (time_t)(wait / 1000000u);
@@ -423,6 +463,9 @@ static void *runner_main(void *arg)
 		rx = true;
 		if ((!tsp || ts.tv_sec || ts.tv_nsec) && ppoll(pfd, (nfds_t)nfds, tsp, NULL) >= 0)
 			rx = nfds > 1 && pfd[1].fd == rt->drv.fd && pfd[1].revents;
+		else if (!pending) /* a turn due at once (a spin, a service's
+				    * work): a thread waiting for this CPU goes first */
+			tapir_spin_yield();
 		if (pfd[0].revents && read(rt->efd, &v, sizeof(v)) < 0) {
 			/* EAGAIN: woken by the driver or the deadline, not the eventfd */
 		}

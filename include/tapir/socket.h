@@ -116,6 +116,16 @@ void tapir_net_set_rx_filter(struct tapir_net *net, tapir_net_filter_fn fn, void
 int tapir_net_set_max_sockets(struct tapir_net *net, unsigned max);
 unsigned tapir_net_max_sockets(struct tapir_net *net);
 
+/* Busy-polling, as Linux's net.core.busy_poll: after a turn that took in
+ * frames, the stack thread keeps turning without sleeping for up to US
+ * microseconds (at most TAPIR_SPIN_MAX_US), yielding the CPU between turns,
+ * while frames keep coming that soon (tapir/spin.h: spins that keep
+ * missing stop for a while).  0, the default: it sleeps at once. */
+void tapir_net_set_busy_poll(struct tapir_net *net, unsigned us);
+/* The stack thread's spins since tapir_net_set_busy_poll, and those that
+ * caught frames before their window ended */
+void tapir_net_busy_poll_counts(struct tapir_net *net, uint64_t *spins, uint64_t *hits);
+
 /* A service: FN runs on the stack thread after every turn (received frames
  * handed to the core, timers run), with the net's mutex held, so it may
  * call the core's own API (tapir/tcp.h, tapir/udp.h) on S; not the

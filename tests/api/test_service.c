@@ -148,9 +148,8 @@ static int pair_teardown(void **state)
 
 /* CONNS connections open at once, each echoing one distinct line, every
  * byte checked, all served by the service alone; then all closed. */
-static void service_echo(void **state)
+static void echo_all(struct net_pair *p)
 {
-	struct net_pair *p = *state;
 	struct echo_svc e;
 	struct sockaddr_in to = net_sin(NP_B, 7);
 	int fd[CONNS];
@@ -180,6 +179,29 @@ static void service_echo(void **state)
 	assert_int_equal(net_locked_read(p->b, &e.echoed), total);
 	assert_int_equal(net_locked_read(p->b, &e.closed), CONNS);
 	echo_remove(p->b, &e);
+}
+
+static void service_echo(void **state)
+{
+	struct net_pair *p = *state;
+	uint64_t spins, hits;
+	echo_all(p);
+	/* busy-polling is off unless asked for: the thread never spun */
+	tapir_net_busy_poll_counts(p->b, &spins, &hits);
+	assert_int_equal(spins, 0);
+}
+
+/* Busy-polling on B's stack thread (tapir_net_set_busy_poll): the same
+ * echo, every byte back, and the thread spun after frames came in. */
+static void service_busy_poll(void **state)
+{
+	struct net_pair *p = *state;
+	uint64_t spins, hits;
+	tapir_net_set_busy_poll(p->b, 50);
+	echo_all(p);
+	tapir_net_busy_poll_counts(p->b, &spins, &hits);
+	assert_true(spins > 0);
+	assert_true(hits <= spins);
 }
 
 /* A client service on the same net: it connects to the echo over
@@ -344,5 +366,5 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return CMT_RUN(pair_setup, pair_teardown, service_echo, service_loopback, service_deadline,
-			service_fd);
+			service_fd, service_busy_poll);
 }

@@ -374,12 +374,33 @@ static void sock_event(struct gsock *gs, uint32_t events)
 	gate_sock_queue(gs);
 }
 
+/* Busy-polling (spin.h): bytes just crossed, so the answer is likely
+ * microseconds away; turning again at once (the thread skips its sleep for
+ * a deadline of now, and yields the CPU first) catches it without a
+ * wake-up of this thread.  A spin hits when a relay moves bytes again
+ * before its window ends. */
+static bool gate_spins(struct gate *g, tapir_time_t now)
+{
+	tapir_time_t moved = relay_loop_moved(g->relays);
+	if (g->spin.start) {
+		bool hit = moved != g->spin_moved;
+		if (!hit && tapir_spin_on(&g->spin, now))
+			return true;
+		tapir_spin_end(&g->spin, now, hit);
+	}
+	if (!moved || now - moved >= g->spin.window || !tapir_spin_may(&g->spin, now))
+		return false;
+	tapir_spin_begin(&g->spin, now);
+	g->spin_moved = moved;
+	return true;
+}
+
 static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now)
 {
 	struct gate *g = arg;
 	struct epoll_event ev[64];
 	struct gsock *list, *gs;
-	tapir_time_t next, moved;
+	tapir_time_t next;
 	int n;
 	(void)s;
 	g->now = now;
@@ -417,13 +438,7 @@ static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now
 	next = relay_loop_step(g->relays, now, false);
 	if (g->ready || n == 64)
 		return now;
-	/* busy-poll: bytes just crossed, so the answer is likely microseconds
-	 * away; turning again at once (the thread skips its sleep for a
-	 * deadline of now) catches it without a wake-up of this thread */
-	moved = relay_loop_moved(g->relays);
-	if (moved && now - moved < g->spin_us)
-		return now;
-	return next;
+	return gate_spins(g, now) ? now : next;
 }
 
 size_t gate_busy(struct gate *g)
@@ -439,7 +454,7 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 {
 	struct gate *g = calloc(1, sizeof(*g));
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	const char *dbg = getenv(TRUN_ENV_DEBUG), *spin = getenv(TRUN_ENV_BUSY_POLL);
+	const char *dbg = getenv(TRUN_ENV_DEBUG);
 	if (!g || (g->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    !(g->relays = relay_loop_new_shared(g->ep, GW_RELAY))) {
 		snprintf(err, errlen, "gate: %s", strerror(errno));
@@ -457,9 +472,7 @@ struct gate *gate_start(struct tapir_net *net, const char *path, char *err, size
 	g->s = tapir_net_stack(net);
 	g->pid = (unsigned)getpid();
 	g->debug = dbg && *dbg && strcmp(dbg, "0");
-	g->spin_us = spin ? strtoul(spin, NULL, 10) : GATE_SPIN_US;
-	if (g->spin_us > GATE_SPIN_MAX)
-		g->spin_us = GATE_SPIN_MAX;
+	tapir_spin_init(&g->spin, tapir_spin_window(getenv(TRUN_ENV_BUSY_POLL)));
 	READYQ_INIT(g);
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	memcpy(sun.sun_path, path, strlen(path));

@@ -12,6 +12,7 @@
 #include "gate.h"
 #include "proto.h"
 #include "relay.h"
+#include <tapir/spin.h>
 
 /* What an epoll entry of the gate's set is (the first field of each). */
 enum gwatch { GW_LISTEN, GW_CTL, GW_SOCK, GW_RELAY };
@@ -93,18 +94,13 @@ struct gate {
 	struct gctl *ctls; /* the open control channels */
 	bool debug;
 	tapir_time_t now;
-	tapir_time_t spin_us; /* busy-poll window after bytes moved (0: off) */
+	/* busy-polling (spin.h): after a relay moved bytes the stack thread
+	 * keeps turning, without sleeping, while an answer (the program's, or
+	 * the peer's next request) is likely to come within the window */
+	struct tapir_spin spin;
+	tapir_time_t spin_moved; /* the relays' last move when the spin began */
 	uint8_t buf[65536 + sizeof(struct trun_dgram)];
 };
-
-/* How long the stack thread keeps turning, without sleeping, after a
- * relay moved bytes: an answer (the program's, or the peer's next
- * request) that comes within it costs no wake-up.  Off unless
- * TRUN_ENV_BUSY_POLL asks (Linux's net.core.busy_poll suggests 50 us):
- * on the 2 shared cores it was measured on, the spinning thread took the
- * core the program needed and RR got slower (docs/performance.md). */
-#define GATE_SPIN_US 0
-#define GATE_SPIN_MAX 10000
 
 #define GATE_GONE_MAX 4096 /* GS_GONE records kept (the oldest go first) */
 

@@ -4,18 +4,19 @@
  *
  * Every byte between the program and tapir crosses an AF_UNIX pair, so a
  * request/response costs the program a wake-up that a built-in service of
- * tapir host does not pay; on a virtual machine a cross-CPU wake-up (an
- * IPI) is tens of microseconds.  A thread that was woken with events a
- * moment ago is likely in an exchange whose next message is microseconds
- * away: before it sleeps, it asks again without waiting (timeout 0) for up
- * to TAPIR_BUSY_POLL microseconds (0, the default: off; Linux suggests
- * 50).  Off by default: on 2 shared cores a spinning program takes the core
- * the stack thread needs (docs/performance.md).  The calls' meaning is
- * unchanged: the same set, the same mask, only asked sooner; a thread that
- * saw nothing for a while (an idle server) sleeps at once.
+ * tapir host does not pay.  A thread whose last wait ended with events a
+ * moment ago (SPIN_RECENT_US) is likely in an exchange whose next message
+ * is microseconds away: before it sleeps, it asks again without waiting
+ * (timeout 0) for up to TAPIR_BUSY_POLL microseconds (TAPIR_SPIN_DEFAULT_US when
+ * unset; 0: off), yielding the CPU between two asks, while spinning pays
+ * (spin.h: a thread whose spins keep seeing nothing stops for a while).
+ * The calls' meaning is unchanged: the same set, the same mask, only asked
+ * sooner; a thread that saw nothing for a while (an idle server) sleeps at
+ * once.
  */
 #define _GNU_SOURCE
 #include "run/preload.h"
+#include <tapir/spin.h>
 
 #include <dlfcn.h>
 #include <poll.h>
@@ -26,8 +27,6 @@
 #include <sys/epoll.h>
 #include <time.h>
 
-#define SPIN_DEFAULT_US 0
-#define SPIN_MAX_US 10000
 /* a thread spins only when its last wait ended with events this recently */
 #define SPIN_RECENT_US 2000
 
@@ -39,16 +38,14 @@ static struct {
 } pp;
 static pthread_once_t pp_once = PTHREAD_ONCE_INIT;
 static __thread uint64_t last_events; /* when this thread's wait last had some */
+static __thread struct tapir_spin spin;      /* this thread's (spin.window 0: not yet set) */
 
 static void pp_resolve(void)
 {
-	const char *s = getenv(TRUN_ENV_BUSY_POLL);
 	pp.epoll_wait = (__typeof__(pp.epoll_wait))dlsym(RTLD_NEXT, "epoll_wait");
 	pp.epoll_pwait = (__typeof__(pp.epoll_pwait))dlsym(RTLD_NEXT, "epoll_pwait");
 	pp.poll = (__typeof__(pp.poll))dlsym(RTLD_NEXT, "poll");
-	pp.spin_us = s && *s ? strtoul(s, NULL, 10) : SPIN_DEFAULT_US;
-	if (pp.spin_us > SPIN_MAX_US)
-		pp.spin_us = SPIN_MAX_US;
+	pp.spin_us = tapir_spin_window(getenv(TRUN_ENV_BUSY_POLL));
 }
 
 static uint64_t mono_us(void)
@@ -58,8 +55,8 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Until when the thread asks without sleeping (0: it sleeps at once). */
-static uint64_t spin_until(int timeout)
+/* When a spin may begin, now (0: the thread sleeps at once) */
+static uint64_t spin_start(int timeout)
 {
 	uint64_t now;
 	pthread_once(&pp_once, pp_resolve);
@@ -68,7 +65,9 @@ static uint64_t spin_until(int timeout)
 	now = mono_us();
 	if (now - last_events > SPIN_RECENT_US)
 		return 0;
-	return now + pp.spin_us;
+	if (!spin.window)
+		tapir_spin_init(&spin, pp.spin_us);
+	return tapir_spin_may(&spin, now) ? now : 0;
 }
 
 /* N, the wait's result, noted: the thread stays busy while it has events */
@@ -111,16 +110,23 @@ static int call(const struct waitcall *w, int timeout)
  * signal came), then W with what is left of TIMEOUT */
 static int spin_wait(const struct waitcall *w, int timeout)
 {
-	uint64_t end = spin_until(timeout), start = end ? mono_us() : 0;
+	uint64_t start = spin_start(timeout), now = start;
 	int n;
-	while (end) {
-		n = call(w, 0);
-		if (n != 0)
-			return noted(n);
-		if (mono_us() >= end)
-			break;
+	if (start) {
+		tapir_spin_begin(&spin, start);
+		for (;;) {
+			n = call(w, 0);
+			if (n != 0) {
+				tapir_spin_end(&spin, mono_us(), n > 0);
+				return noted(n);
+			}
+			if (!tapir_spin_on(&spin, now = mono_us()))
+				break;
+			tapir_spin_yield();
+		}
+		tapir_spin_end(&spin, now, false);
 	}
-	return noted(call(w, end ? left_ms(timeout, start) : timeout));
+	return noted(call(w, start ? left_ms(timeout, start) : timeout));
 }
 
 PL_API int epoll_pwait(int ep, struct epoll_event *ev, int max, int timeout,
