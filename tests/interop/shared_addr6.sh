@@ -35,6 +35,13 @@ nsx ip addr add "$A_ADDR/24" dev vA && nsx ip addr add "$A6/64" dev vA nodad || 
 nsb ip addr add "$B_ADDR/24" dev vB && nsb ip addr add "$B6/64" dev vB nodad &&
 	nsb ip addr add "$FAR6/128" dev lo || fail "vB"
 nsx ip -6 route add default via "$B6" dev vA || fail "A's IPv6 default route"
+# the veths' link-local addresses end duplicate address detection before
+# any capture starts: a solicitation from :: in one is then tapir's
+for ((i = 0; i < 50; i++)); do
+	nsx ip -6 addr show dev vA tentative | grep -q inet6 ||
+		nsb ip -6 addr show dev vB tentative | grep -q inet6 || break
+	sleep 0.1
+done
 
 mkdir -p "$WORK/tapir" "$WORK/kernelA" "$WORK/kernelB"
 head -c 100000 /dev/urandom >"$WORK/tapir/t.bin"
