@@ -405,6 +405,19 @@ size_t tapir_tcp_writable(const struct tapir_tcp *t)
 	return room < t->notsent_lowat - unsent ? room : t->notsent_lowat - unsent;
 }
 
+size_t tapir_tcp_recv_peek(const struct tapir_tcp *t, const uint8_t *p[2], size_t n[2])
+{
+	const struct tp_ring *r = &t->rcv;
+	uint32_t first = r->len && !t->shut_rd ? r->size - r->head : 0;
+	if (first > r->len)
+		first = r->len;
+	p[0] = first ? r->buf + r->head : NULL;
+	n[0] = first;
+	p[1] = first && first < r->len ? r->buf : NULL; /* wrapped */
+	n[1] = p[1] ? r->len - first : 0;
+	return n[0] + n[1];
+}
+
 long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now)
 {
 	uint32_t n;

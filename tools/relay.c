@@ -4,11 +4,13 @@
  * readiness that arrives while the relay was not listening is reported
  * as soon as it listens again: no lost wake-up) and tapir's (the core's
  * event function notes the relay on a ready list; relay_loop_run acts on
- * it).  Data goes through one buffer per direction, taken from the loop's
- * cache only while that direction holds data (the receiving side full),
- * so an idle relay holds none.  While a direction holds data the relay
- * does not read more for it: the kernel stops it (EPOLLIN off) or tapir's
- * window closes (no tapir_tcp_recv) -- backpressure, bounded memory. */
+ * it).  From FD to tapir, data goes through a buffer taken from the
+ * loop's cache only while it holds data (tapir's side full), so an idle
+ * relay holds none; while it holds data the relay reads no more from FD
+ * (EPOLLIN off).  From tapir to FD there is no buffer of ours: FD takes the
+ * bytes from tapir's receive buffer in place, and what FD has no room for
+ * stays there, where tapir's window closes on it.  Backpressure both ways,
+ * bounded memory. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,7 +54,6 @@ struct relay {
 	tapir_time_t cork_at; /* a corked remainder goes then (0: none held) */
 	size_t discard;   /* filler bytes still to drop from FD */
 	struct rbuf k2t;  /* read from FD, not yet taken by tapir */
-	struct rbuf t2k;  /* read from tapir, not yet written to FD */
 	bool fd_eof;      /* FD read EOF: tapir's FIN is due */
 	bool fd_hup;      /* FD's peer is gone altogether (POLLHUP) */
 	bool fd_err;      /* POLLERR: FD holds an error */
@@ -168,7 +170,6 @@ static void relay_release(struct relay *r)
 	struct relay_loop *l = r->loop;
 	close(r->fd);
 	buf_put(l, &r->k2t);
-	buf_put(l, &r->t2k);
 	*(r->aprev ? &r->aprev->anext : &l->all) = r->anext;
 	if (r->anext)
 		r->anext->aprev = r->aprev;
@@ -244,47 +245,50 @@ static void buf_took(struct relay *r, struct rbuf *b, uint32_t n, tapir_time_t n
 	r->loop->moved = now;
 }
 
-/* tapir -> FD.  Stops when FD is full (EPOLLOUT will say when it drains)
- * or tapir has nothing (its EV_READ will say). */
+/* tapir -> FD, without a copy of ours: the bytes go from tapir's receive
+ * buffer (tapir_tcp_recv_peek) straight into FD, and only what FD took
+ * leaves tapir (its window opens by that much).  Stops when FD is full
+ * (EPOLLOUT will say when it drains) or tapir has nothing (its EV_READ
+ * will say). */
 static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
 {
 	for (int i = 0; i < ROUNDS; i++) {
-		struct rbuf *b = &r->t2k;
-		long n;
-		if (b->len) {
-			n = send(r->fd, b->p + b->off, b->len, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && errno == EAGAIN)
-				return PUMP_OK;
-			if (n < 0) {
-				*err = -errno;
-				return PUMP_FD_ERR;
-			}
-			buf_took(r, b, (uint32_t)n, now);
-			if (b->len)
-				return PUMP_OK; /* FD is full */
-			buf_put(r->loop, b);
-			continue;
-		}
+		const uint8_t *p[2];
+		size_t n[2];
+		struct iovec iov[2];
+		struct msghdr mh = {.msg_iov = iov};
+		long m;
 		if (r->t_eof || r->fd_wr_shut)
 			return PUMP_OK;
-		if (!buf_get(r->loop, b))
-			return PUMP_OK; /* out of memory: try again on the next event */
-		n = tapir_tcp_recv(r->t, b->p, RELAY_BUF, now);
-		if (n > 0) {
-			b->len = (uint32_t)n;
+		if (!tapir_tcp_recv_peek(r->t, p, n)) {
+			m = tapir_tcp_recv(r->t, NULL, 1, now); /* why nothing */
+			if (m == 0) {
+				r->t_eof = true; /* tapir's peer sent FIN */
+				return PUMP_OK;
+			}
+			if (m == -EAGAIN)
+				return PUMP_OK;
+			*err = (int)m;
+			return PUMP_T_ERR;
+		}
+		/* RELAY_BUF a round, so that one relay cannot hold the loop */
+		iov[0] = (struct iovec){(void *)p[0], n[0] < RELAY_BUF ? n[0] : RELAY_BUF};
+		iov[1] = (struct iovec){(void *)p[1], n[1] < RELAY_BUF - iov[0].iov_len
+							  ? n[1] : RELAY_BUF - iov[0].iov_len};
+		mh.msg_iovlen = iov[1].iov_len ? 2 : 1;
+		m = sendmsg(r->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (m < 0 && errno == EINTR)
 			continue;
-		}
-		buf_put(r->loop, b);
-		if (n == 0) {
-			r->t_eof = true; /* tapir's peer sent FIN */
+		if (m < 0 && errno == EAGAIN)
 			return PUMP_OK;
+		if (m < 0) {
+			*err = -errno;
+			return PUMP_FD_ERR;
 		}
-		if (n == -EAGAIN)
-			return PUMP_OK;
-		*err = (int)n;
-		return PUMP_T_ERR;
+		tapir_tcp_recv(r->t, NULL, (size_t)m, now);
+		r->loop->moved = now;
+		if ((size_t)m < iov[0].iov_len + iov[1].iov_len)
+			return PUMP_OK; /* FD is full */
 	}
 	return PUMP_MORE;
 }
@@ -437,8 +441,8 @@ static void rearm(struct relay *r)
 	struct epoll_event ev;
 	if (!r->fd_eof && (!r->k2t.len || (r->cork && r->k2t.len < r->mss)))
 		want |= EPOLLIN;
-	if (r->t2k.len)
-		want |= EPOLLOUT;
+	if (!r->fd_wr_shut && tapir_tcp_readable(r->t))
+		want |= EPOLLOUT; /* tapir holds bytes FD had no room for */
 	/* after EOF, listen for nothing but POLLHUP/POLLERR (the last close
 	 * of an AF_UNIX peer); not while a buffer waits for tapir, where a
 	 * standing POLLHUP would spin */
@@ -464,7 +468,7 @@ static bool settle(struct relay *r, tapir_time_t now)
 		/* the descriptor's peer is gone (the program's last close):
 		 * data it can never read means RST, as a kernel socket closed
 		 * with unread data (RFC 2525 2.17) */
-		bool unread = r->t2k.len || tapir_tcp_readable(r->t);
+		bool unread = tapir_tcp_readable(r->t);
 		relay_end(r, 0, unread, now);
 		return true;
 	}
@@ -472,7 +476,7 @@ static bool settle(struct relay *r, tapir_time_t now)
 		tapir_tcp_shutdown(r->t, TAPIR_SHUT_WR, now); /* FIN */
 		r->t_wr_shut = true;
 	}
-	if (r->t_eof && !r->t2k.len && !r->fd_wr_shut) {
+	if (r->t_eof && !r->fd_wr_shut) {
 		shutdown(r->fd, SHUT_WR);
 		r->fd_wr_shut = true;
 	}

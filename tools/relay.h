@@ -10,10 +10,13 @@
  * or tapir's) as far as it can go and returns when it wants to run again.
  *
  * What a relay keeps:
- *  - Bounded memory: at most RELAY_BUF bytes held each way, and only while
- *    the receiving side is full (idle relays hold no buffer).  While a side
- *    is full the relay stops reading from the other: backpressure reaches
- *    the kernel peer (its send blocks) and tapir's peer (the window closes).
+ *  - Bounded memory: at most RELAY_BUF bytes held from the descriptor to
+ *    tapir, and only while tapir's side is full (idle relays hold no
+ *    buffer); from tapir to the descriptor none, since the descriptor takes
+ *    the bytes from tapir's receive buffer in place (tapir_tcp_recv_peek).
+ *    While a side is full the relay stops reading from the other:
+ *    backpressure reaches the kernel peer (its send blocks) and tapir's
+ *    peer (the window closes).
  *  - Half-close both ways: EOF on the descriptor becomes tapir's FIN
  *    (shutdown write); tapir's FIN becomes shutdown(fd, SHUT_WR).  Once both
  *    ways are shut, or the descriptor's peer is gone (POLLHUP), tapir's
@@ -36,7 +39,7 @@
 #include <stdint.h>
 #include <tapir/tcp.h>
 
-#define RELAY_BUF 262144 /* bytes each way at most */
+#define RELAY_BUF 262144 /* bytes held at most, and moved a round */
 
 struct relay_loop;
 struct relay;

@@ -83,6 +83,14 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
  * yet, or the error that ended the connection (e.g. -ECONNRESET).  BUF
  * NULL takes the bytes without copying them anywhere (a discard). */
 long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now);
+/* The bytes waiting to be read, in place in the receive buffer, without a
+ * copy (a relay writes them on from there): at most two spans, since the
+ * buffer is a ring -- P[0]/N[0], then P[1]/N[1] (N[1] 0 when it did not
+ * wrap).  Returns N[0] + N[1]; 0 when nothing is there, and then
+ * tapir_tcp_recv says why.  The spans stay valid until the next call on
+ * T's stack; tapir_tcp_recv(T, NULL, K, now) then takes the K bytes used
+ * (their window opens). */
+size_t tapir_tcp_recv_peek(const struct tapir_tcp *t, const uint8_t *p[2], size_t n[2]);
 /* Bytes waiting to be read / sent-but-unacknowledged plus unsent. */
 size_t tapir_tcp_readable(const struct tapir_tcp *t);
 size_t tapir_tcp_writable(const struct tapir_tcp *t);

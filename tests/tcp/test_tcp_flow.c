@@ -1,8 +1,9 @@
 /* Loss recovery, reassembly and flow control, on the wire: fast
  * retransmit and NewReno (RFC 5681 3.2, RFC 6582), out-of-order data (RFC
  * 5681 4.2), zero windows and persist (RFC 9293 3.8.6.1), silly window
- * avoidance on both sides (RFC 9293 3.8.6.2), and the ACKs a driver's
- * turn holds to its end (tapir_stack_defer_acks). */
+ * avoidance on both sides (RFC 9293 3.8.6.2), reading in place
+ * (tapir_tcp_recv_peek), and the ACKs a driver's turn holds to its end
+ * (tapir_stack_defer_acks). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -346,6 +347,45 @@ static void test_zero_window_and_update(void **state)
 	assert_true(u->win <= 1500);
 }
 
+/* tapir_tcp_recv_peek: the bytes waiting, in place, as one span and then
+ * two once the ring wraps, in order; tapir_tcp_recv(NULL, K) takes K of
+ * them, and the window opens as after a copying read (RFC 9293 3.8.6.2.2:
+ * an update once a segment's worth is free). */
+static void test_recv_peek_wraps(void **state)
+{
+	FX_VARS(state);
+	struct sender s = {.sim = sim, .total = 8192};
+	const uint8_t *pp[2];
+	size_t n[2], off = 0;
+	s.t = p->cli;
+	send_more(&s);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(tapir_tcp_recv_peek(p->srv, pp, n), 8192);
+	assert_int_equal(n[0], 8192);
+	assert_int_equal(n[1], 0);
+	assert_null(pp[1]);
+	for (size_t i = 0; i < n[0]; i++)
+		assert_int_equal(pp[0][i], pattern(i));
+	assert_int_equal(tap_last(sim, 0)->win, 0);
+	/* 5000 taken: the window opens, and 4000 more wrap the ring */
+	assert_int_equal(tapir_tcp_recv(p->srv, NULL, 5000, sim->now), 5000);
+	sim_advance(sim, TAPIR_MS(1));
+	assert_true(tap_last(sim, 0)->win >= 4000);
+	s.total = 12192;
+	send_more(&s);
+	sim_advance(sim, TAPIR_SEC(1));
+	assert_int_equal(tapir_tcp_recv_peek(p->srv, pp, n), 7192);
+	assert_true(n[0] > 0 && n[1] > 0); /* wrapped */
+	assert_int_equal(n[0] + n[1], 7192);
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < n[k]; i++, off++)
+			assert_int_equal(pp[k][i], pattern(5000 + off));
+	assert_int_equal(tapir_tcp_recv(p->srv, NULL, 7192, sim->now), 7192);
+	assert_int_equal(tapir_tcp_recv_peek(p->srv, pp, n), 0);
+	assert_int_equal(n[0] + n[1], 0);
+	assert_int_equal(tapir_tcp_recv(p->srv, NULL, 1, sim->now), -EAGAIN);
+}
+
 static const struct fx_opts persist_opts = {.config = fx_retries2_3, .lis_setup = set_rcvbuf_8k};
 
 /* RFC 9293 3.8.6.1: behind a zero window the sender probes; the probes
@@ -606,6 +646,7 @@ int main(void)
 		FX_TEST_AT(test_ooo_shuffled, fx_puppet, NULL),
 		FX_TEST(test_zero_window_and_update, &rcvbuf_8k_opts),
 		FX_TEST(test_bufs_after_open, &rcvbuf_8k_opts),
+		FX_TEST(test_recv_peek_wraps, &rcvbuf_8k_opts),
 		FX_TEST(test_persist, &persist_opts),
 		FX_TEST_AT(test_sender_sws, fx_syn_sent, NULL),
 		FX_TEST_AT(test_ack_turn_stretch, fx_puppet, NULL),
