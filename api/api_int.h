@@ -63,8 +63,7 @@ struct net_runner {
 				     * works: then its fd is no longer polled */
 	/* busy-polling (tapir_net_set_busy_poll, tapir/spin.h) */
 	struct tapir_spin spin;
-	uint64_t rx_frames;         /* frames taken in, ever */
-	uint64_t spin_rx;           /* ... when the running spin began */
+	uint64_t rx_bytes;          /* bytes of frames taken in, ever */
 };
 
 /* An api socket, allocated when its descriptor is made and freed when the

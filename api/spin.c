@@ -20,9 +20,9 @@ uint64_t tapir_spin_window(const char *v)
 	return *end ? 0 : us > TAPIR_SPIN_MAX_US ? TAPIR_SPIN_MAX_US : us;
 }
 
-bool tapir_spin_may(const struct tapir_spin *s, uint64_t now)
+bool tapir_spin_may(const struct tapir_spin *s, uint64_t now, uint64_t bytes)
 {
-	return s->window && !s->start && now >= s->quiet_until;
+	return s->window && !s->start && now >= s->quiet_until && bytes < TAPIR_SPIN_BULK;
 }
 
 void tapir_spin_begin(struct tapir_spin *s, uint64_t now)

@@ -79,7 +79,7 @@ struct relay_loop {
 	uint8_t *cache[CACHE_MAX];
 	size_t ncache;
 	tapir_time_t cork_next; /* the earliest cork_at of any relay */
-	tapir_time_t moved;     /* when a relay last moved bytes (0: never) */
+	uint64_t moved;         /* bytes the relays moved, ever (both ways) */
 };
 
 enum pump { PUMP_OK, PUMP_MORE, PUMP_FD_ERR, PUMP_T_ERR };
@@ -145,7 +145,7 @@ size_t relay_loop_count(const struct relay_loop *l)
 	return l->count;
 }
 
-tapir_time_t relay_loop_moved(const struct relay_loop *l)
+uint64_t relay_loop_moved(const struct relay_loop *l)
 {
 	return l->moved;
 }
@@ -237,12 +237,12 @@ struct tapir_tcp *relay_tcp(const struct relay *r)
 
 /* ---- moving bytes ---- */
 
-/* N bytes of B went on (to FD or to tapir) at NOW */
-static void buf_took(struct relay *r, struct rbuf *b, uint32_t n, tapir_time_t now)
+/* N bytes of B went on (to FD or to tapir) */
+static void buf_took(struct relay *r, struct rbuf *b, uint32_t n)
 {
 	b->off += n;
 	b->len -= n;
-	r->loop->moved = now;
+	r->loop->moved += n;
 }
 
 /* tapir -> FD, without a copy of ours: the bytes go from tapir's receive
@@ -286,7 +286,7 @@ static enum pump pump_t2k(struct relay *r, tapir_time_t now, int *err)
 			return PUMP_FD_ERR;
 		}
 		tapir_tcp_recv(r->t, NULL, (size_t)m, now);
-		r->loop->moved = now;
+		r->loop->moved += (uint64_t)m;
 		if ((size_t)m < iov[0].iov_len + iov[1].iov_len)
 			return PUMP_OK; /* FD is full */
 	}
@@ -356,7 +356,7 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 				*err = (int)n;
 				return PUMP_T_ERR;
 			}
-			buf_took(r, b, (uint32_t)n, now);
+			buf_took(r, b, (uint32_t)n);
 			if (!b->len) {
 				buf_put(r->loop, b);
 				r->cork_at = 0; /* nothing held: a new ceiling next time */

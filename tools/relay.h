@@ -69,10 +69,10 @@ tapir_time_t relay_loop_step(struct relay_loop *loop, tapir_time_t now, bool ker
 void relay_unix_sndbuf(int fd);
 /* Relays under way. */
 size_t relay_loop_count(const struct relay_loop *loop);
-/* When a relay last moved bytes either way (0: never): a caller may keep
- * its thread turning for a while after it (busy-polling), since an answer
- * to what just went across often follows within microseconds. */
-tapir_time_t relay_loop_moved(const struct relay_loop *loop);
+/* The bytes the loop's relays moved, ever, both ways: a caller may keep
+ * its thread turning for a while after some moved (busy-polling), since an
+ * answer to what just went across often follows within microseconds. */
+uint64_t relay_loop_moved(const struct relay_loop *loop);
 
 /* Called once when a relay ends: ERR 0 for an orderly end, else -errno
  * (-ECONNRESET, -ETIMEDOUT, ...: what ended tapir's connection, or what

@@ -35,6 +35,12 @@
 #define TAPIR_SPIN_MISSES 4       /* fruitless spins in a row before a quiet time */
 #define TAPIR_SPIN_QUIET_MIN 1000 /* us: the first quiet time */
 #define TAPIR_SPIN_QUIET_MAX 1000000
+/* A wait after this many bytes moved since the last one does not spin:
+ * that is bulk, where one wake-up is paid for by many bytes, and a
+ * spinning thread takes the CPU the transfer's other threads need (under
+ * `tapir run` three threads share two cores).  A request/response moves
+ * far less between two waits. */
+#define TAPIR_SPIN_BULK 65536
 
 struct tapir_spin {
 	uint64_t window;      /* us a spin may last (0: never spin) */
@@ -50,8 +56,9 @@ void tapir_spin_init(struct tapir_spin *s, uint64_t window_us);
 /* The window TAPIR_BUSY_POLL (trun's TRUN_ENV_BUSY_POLL) value V asks:
  * TAPIR_SPIN_DEFAULT_US when unset or empty, 0 when not a number */
 uint64_t tapir_spin_window(const char *v);
-/* May a spin begin at NOW? (on, not in a quiet time, none running) */
-bool tapir_spin_may(const struct tapir_spin *s, uint64_t now);
+/* May a spin begin at NOW, BYTES moved since the thread's last wait? (on,
+ * not in a quiet time, none running, less than TAPIR_SPIN_BULK moved) */
+bool tapir_spin_may(const struct tapir_spin *s, uint64_t now, uint64_t bytes);
 /* A spin begins at NOW */
 void tapir_spin_begin(struct tapir_spin *s, uint64_t now);
 /* Is the running spin still inside its window at NOW? */

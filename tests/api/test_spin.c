@@ -11,9 +11,9 @@
 /* one spin from NOW that ends at NOW + LEN, caught or not */
 static void spin_once(struct tapir_spin *s, uint64_t now, uint64_t len, bool hit)
 {
-	assert_true(tapir_spin_may(s, now));
+	assert_true(tapir_spin_may(s, now, 0));
 	tapir_spin_begin(s, now);
-	assert_false(tapir_spin_may(s, now)); /* one at a time */
+	assert_false(tapir_spin_may(s, now, 0)); /* one at a time */
 	assert_true(tapir_spin_on(s, now + len - 1));
 	tapir_spin_end(s, now + len, hit);
 }
@@ -37,7 +37,7 @@ static void window_bounds_a_spin(void **state)
 	struct tapir_spin s;
 	(void)state;
 	tapir_spin_init(&s, 0);
-	assert_false(tapir_spin_may(&s, 1000));
+	assert_false(tapir_spin_may(&s, 1000, 0));
 	tapir_spin_init(&s, 50);
 	tapir_spin_begin(&s, 1000);
 	assert_true(tapir_spin_on(&s, 1000));
@@ -47,6 +47,19 @@ static void window_bounds_a_spin(void **state)
 	assert_false(tapir_spin_on(&s, 1051));
 	tapir_spin_init(&s, 1u << 30);
 	assert_int_equal(s.window, TAPIR_SPIN_MAX_US);
+}
+
+/* After bulk (TAPIR_SPIN_BULK bytes since the last wait) no spin begins;
+ * after less, one does */
+static void no_spin_after_bulk(void **state)
+{
+	struct tapir_spin s;
+	(void)state;
+	tapir_spin_init(&s, 50);
+	assert_false(tapir_spin_may(&s, 1000, TAPIR_SPIN_BULK));
+	assert_false(tapir_spin_may(&s, 1000, 1u << 30));
+	assert_true(tapir_spin_may(&s, 1000, TAPIR_SPIN_BULK - 1));
+	assert_true(tapir_spin_may(&s, 1000, 1));
 }
 
 /* Spins that keep catching their event go on for ever */
@@ -76,9 +89,9 @@ static void misses_quiet_and_double(void **state)
 		for (int i = 0; i < TAPIR_SPIN_MISSES; i++, t += 50)
 			spin_once(&s, t, 50, false);
 		/* T: when the last spin ended */
-		assert_false(tapir_spin_may(&s, t));
-		assert_false(tapir_spin_may(&s, t + quiet - 1));
-		assert_true(tapir_spin_may(&s, t + quiet));
+		assert_false(tapir_spin_may(&s, t, 0));
+		assert_false(tapir_spin_may(&s, t + quiet - 1, 0));
+		assert_true(tapir_spin_may(&s, t + quiet, 0));
 		t += quiet;
 		quiet = quiet * 2 > TAPIR_SPIN_QUIET_MAX ? TAPIR_SPIN_QUIET_MAX : quiet * 2;
 	}
@@ -88,8 +101,8 @@ static void misses_quiet_and_double(void **state)
 	t += 5;
 	for (int i = 0; i < TAPIR_SPIN_MISSES; i++, t += 50)
 		spin_once(&s, t, 50, false);
-	assert_false(tapir_spin_may(&s, t + TAPIR_SPIN_QUIET_MIN - 1));
-	assert_true(tapir_spin_may(&s, t + TAPIR_SPIN_QUIET_MIN));
+	assert_false(tapir_spin_may(&s, t + TAPIR_SPIN_QUIET_MIN - 1, 0));
+	assert_true(tapir_spin_may(&s, t + TAPIR_SPIN_QUIET_MIN, 0));
 }
 
 /* Misses broken by a hit never add up to a quiet time */
@@ -114,6 +127,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(window_from_env),
 		cmocka_unit_test(window_bounds_a_spin),
+		cmocka_unit_test(no_spin_after_bulk),
 		cmocka_unit_test(hits_keep_spinning),
 		cmocka_unit_test(misses_quiet_and_double),
 		cmocka_unit_test(a_hit_resets_the_misses),

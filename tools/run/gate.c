@@ -374,24 +374,23 @@ static void sock_event(struct gsock *gs, uint32_t events)
 	gate_sock_queue(gs);
 }
 
-/* Busy-polling (spin.h): bytes just crossed, so the answer is likely
- * microseconds away; turning again at once (the thread skips its sleep for
- * a deadline of now, and yields the CPU first) catches it without a
- * wake-up of this thread.  A spin hits when a relay moves bytes again
- * before its window ends. */
+/* Busy-polling (tapir/spin.h): bytes just crossed, so the answer is
+ * likely microseconds away; turning again at once (the thread skips its
+ * sleep for a deadline of now, and yields the CPU first) catches it without
+ * a wake-up of this thread.  A spin hits when a relay moves bytes again
+ * before its window ends; a turn that moved bulk begins none. */
 static bool gate_spins(struct gate *g, tapir_time_t now)
 {
-	tapir_time_t moved = relay_loop_moved(g->relays);
+	uint64_t moved = relay_loop_moved(g->relays), turn = moved - g->spin_moved;
+	g->spin_moved = moved;
 	if (g->spin.start) {
-		bool hit = moved != g->spin_moved;
-		if (!hit && tapir_spin_on(&g->spin, now))
+		if (!turn && tapir_spin_on(&g->spin, now))
 			return true;
-		tapir_spin_end(&g->spin, now, hit);
+		tapir_spin_end(&g->spin, now, turn > 0);
 	}
-	if (!moved || now - moved >= g->spin.window || !tapir_spin_may(&g->spin, now))
+	if (!turn || !tapir_spin_may(&g->spin, now, turn))
 		return false;
 	tapir_spin_begin(&g->spin, now);
-	g->spin_moved = moved;
 	return true;
 }
 

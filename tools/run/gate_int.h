@@ -98,7 +98,7 @@ struct gate {
 	 * keeps turning, without sleeping, while an answer (the program's, or
 	 * the peer's next request) is likely to come within the window */
 	struct tapir_spin spin;
-	tapir_time_t spin_moved; /* the relays' last move when the spin began */
+	uint64_t spin_moved; /* relay_loop_moved at the last turn's end */
 	uint8_t buf[65536 + sizeof(struct trun_dgram)];
 };
 

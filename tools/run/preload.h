@@ -74,5 +74,8 @@ int pl_eof(const struct trc_fd *f, int gone);
 void pl_zone(const struct trc_fd *f, struct sockaddr *sa, socklen_t room);
 /* Is FD in non-blocking mode? */
 int pl_nonblocking(int fd);
+/* N (a read's or write's result) bytes of TCP moved by this thread: after
+ * bulk its next wait does not busy-poll (preload_poll.c) */
+void pl_spin_moved(ssize_t n);
 
 #endif

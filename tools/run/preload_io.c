@@ -38,6 +38,7 @@ static bool gate_end_open(int fd)
  * shuts the gate end the same way, so other sockets still ask. */
 static ssize_t tcp_read_done(const struct trc_fd *f, int fd, ssize_t r, size_t n)
 {
+	pl_spin_moved(r);
 	if (r == 0 && n > 0 && (f->flags & TRC_ESTAB) && gate_end_open(fd))
 		return 0;
 	if (r == 0 && n > 0) {
@@ -137,6 +138,7 @@ static ssize_t tcp_send(int fd, const struct trc_fd *f, const struct msghdr *m, 
 	if (flags & MSG_MORE)
 		tcp_more(fd, f, flags);
 	r = tcp_write_done(f, pl.sendmsg(fd, m, flags & ~MSG_MORE));
+	pl_spin_moved(r);
 	if (room != SSIZE_MAX && r > 0)
 		trc_fd_flags(fd, TRC_TFO_SYN);
 	if (!(flags & MSG_MORE))

@@ -9,7 +9,9 @@
  * is microseconds away: before it sleeps, it asks again without waiting
  * (timeout 0) for up to TAPIR_BUSY_POLL microseconds (TAPIR_SPIN_DEFAULT_US when
  * unset; 0: off), yielding the CPU between two asks, while spinning pays
- * (spin.h: a thread whose spins keep seeing nothing stops for a while).
+ * (spin.h: a thread whose spins keep seeing nothing stops for a while) and
+ * not after bulk: a thread that read or wrote TAPIR_SPIN_BULK bytes of TCP
+ * since its last wait sleeps at once.
  * The calls' meaning is unchanged: the same set, the same mask, only asked
  * sooner; a thread that saw nothing for a while (an idle server) sleeps at
  * once.
@@ -39,6 +41,13 @@ static struct {
 static pthread_once_t pp_once = PTHREAD_ONCE_INIT;
 static __thread uint64_t last_events; /* when this thread's wait last had some */
 static __thread struct tapir_spin spin;      /* this thread's (spin.window 0: not yet set) */
+static __thread uint64_t moved;               /* TCP bytes it read or wrote since its last wait */
+
+void pl_spin_moved(ssize_t n)
+{
+	if (n > 0)
+		moved += (uint64_t)n;
+}
 
 static void pp_resolve(void)
 {
@@ -58,7 +67,8 @@ static uint64_t mono_us(void)
 /* When a spin may begin, now (0: the thread sleeps at once) */
 static uint64_t spin_start(int timeout)
 {
-	uint64_t now;
+	uint64_t now, bytes = moved;
+	moved = 0;
 	pthread_once(&pp_once, pp_resolve);
 	if (!pl_active || !pp.spin_us || timeout == 0 || !last_events)
 		return 0;
@@ -67,7 +77,7 @@ static uint64_t spin_start(int timeout)
 		return 0;
 	if (!spin.window)
 		tapir_spin_init(&spin, pp.spin_us);
-	return tapir_spin_may(&spin, now) ? now : 0;
+	return tapir_spin_may(&spin, now, bytes) ? now : 0;
 }
 
 /* N, the wait's result, noted: the thread stays busy while it has events */
