@@ -47,7 +47,8 @@ static const char run_usage[] =
 	"COMMAND's (128+N when killed by signal N); 2 when tapir cannot start.\n"
 	"Raw socket system calls (static binaries, Go) are trapped by seccomp when the\n"
 	"kernel can (docs/seccomp.md); --no-seccomp leaves them to the kernel.\n"
-	"TAPIR_RUN_DEBUG=1 logs every socket call (program side) and request (gate).\n";
+	"TAPIR_RUN_DEBUG=1 logs every socket call (program side) and request (gate);\n"
+	"TAPIR_BUSY_POLL=US sets the busy-poll window (50 by default; 0: off, docs/run.md).\n";
 
 static volatile sig_atomic_t child_pid;
 
