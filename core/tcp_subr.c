@@ -347,17 +347,20 @@ void tapir_tcp_set_event(struct tapir_tcp *t, tapir_event_fn fn, void *arg)
 
 void *tapir_tcp_event_arg(const struct tapir_tcp *t) { return t->event_arg; }
 
-long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_time_t now)
+/* How many of LEN bytes the send buffer takes now, its ring grown to hold
+ * them; or what tapir_tcp_send says instead (-EAGAIN: full, -EPIPE, ...).
+ * SPACE: for tapir_tcp_send_space, which only looks (a deferred Fast Open
+ * SYN waits for tapir_tcp_send's own data). */
+static long tcp_send_room(struct tapir_tcp *t, size_t len, bool space)
 {
 	uint32_t room, n;
-	t->s->now = now;
 	if (t->hard_error)
 		return -t->hard_error;
 	if (t->shut_wr || t->fin_queued)
 		return -EPIPE;
 	switch (t->state) {
 	case TAPIR_TCP_SYN_SENT:
-		if (t->tfo_defer) { /* RFC 7413 4.2: the SYN goes with this data */
+		if (t->tfo_defer && !space) { /* RFC 7413 4.2: the SYN goes with this data */
 			t->tfo_defer = false;
 			break;
 		}
@@ -379,10 +382,48 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 		return len ? -EAGAIN : 0;
 	if (tcp_ring_get(t, &t->snd, t->snd.len + n) < 0)
 		return -ENOBUFS;
-	ring_write_at(&t->snd, t->snd.len, data, n);
-	t->snd.len += n;
+	return n;
+}
+
+long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_time_t now)
+{
+	long n;
+	t->s->now = now;
+	if ((n = tcp_send_room(t, len, false)) <= 0)
+		return n;
+	ring_write_at(&t->snd, t->snd.len, data, (uint32_t)n);
+	t->snd.len += (uint32_t)n;
 	tcp_output(t);
 	return n;
+}
+
+long tapir_tcp_send_space(struct tapir_tcp *t, uint8_t *p[2], size_t n[2], size_t len,
+			  tapir_time_t now)
+{
+	struct tp_ring *r = &t->snd;
+	uint32_t pos;
+	long room;
+	t->s->now = now;
+	p[0] = p[1] = NULL;
+	n[0] = n[1] = 0;
+	if ((room = tcp_send_room(t, len, true)) <= 0)
+		return room;
+	pos = (r->head + r->len) % r->size;
+	p[0] = r->buf + pos;
+	n[0] = r->size - pos < (uint32_t)room ? r->size - pos : (uint32_t)room;
+	p[1] = n[0] < (size_t)room ? r->buf : NULL; /* wrapped */
+	n[1] = (size_t)room - n[0];
+	return room;
+}
+
+long tapir_tcp_send_commit(struct tapir_tcp *t, size_t k, tapir_time_t now)
+{
+	t->s->now = now;
+	if (!k)
+		return 0;
+	t->snd.len += (uint32_t)k;
+	tcp_output(t);
+	return (long)k;
 }
 
 size_t tapir_tcp_syn_room(struct tapir_tcp *t) { return t->tfo_defer ? tcp_tfo_syn_room(t) : 0; }

@@ -4,10 +4,11 @@
  * readiness that arrives while the relay was not listening is reported
  * as soon as it listens again: no lost wake-up) and tapir's (the core's
  * event function notes the relay on a ready list; relay_loop_run acts on
- * it).  From FD to tapir, data goes through a buffer taken from the
- * loop's cache only while it holds data (tapir's side full), so an idle
- * relay holds none; while it holds data the relay reads no more from FD
- * (EPOLLIN off).  From tapir to FD there is no buffer of ours: FD takes the
+ * it).  From FD to tapir, data is read straight into tapir's send buffer
+ * (k2t_direct); a buffer taken from the loop's cache holds what cannot go
+ * yet (tapir's side full, TCP_CORK, a segment's tail), so an idle relay
+ * holds none; while it holds data the relay reads no more from FD (EPOLLIN
+ * off).  From tapir to FD there is no buffer of ours: FD takes the
  * bytes from tapir's receive buffer in place, and what FD has no room for
  * stays there, where tapir's window closes on it.  Backpressure both ways,
  * bounded memory. */
@@ -82,7 +83,7 @@ struct relay_loop {
 	uint64_t moved;         /* bytes the relays moved, ever (both ways) */
 };
 
-enum pump { PUMP_OK, PUMP_MORE, PUMP_FD_ERR, PUMP_T_ERR };
+enum pump { PUMP_OK, PUMP_MORE, PUMP_FD_ERR, PUMP_T_ERR, PUMP_BUFFERED };
 
 /* ---- buffers ---- */
 
@@ -329,6 +330,95 @@ static bool may_read(const struct relay *r)
 	return r->fd_in || !r->registered || !(r->interest & EPOLLIN);
 }
 
+/* LEN bytes between OUT and the spans P/N (one or two: a ring's), from
+ * offset OFF in them; TO: into the spans */
+static void spans_copy(uint8_t *p[2], const size_t n[2], size_t off, uint8_t *out, size_t len,
+		       bool to)
+{
+	for (int k = 0; k < 2 && len; k++) {
+		size_t c;
+		if (off >= n[k]) {
+			off -= n[k];
+			continue;
+		}
+		c = n[k] - off < len ? n[k] - off : len;
+		if (to)
+			memcpy(p[k] + off, out, c);
+		else
+			memcpy(out, p[k] + off, c);
+		out += c;
+		len -= c;
+		off = 0;
+	}
+}
+
+/* FD -> tapir without a copy of ours: one recvmsg straight into tapir's
+ * send buffer (tapir_tcp_send_space), behind room for the tail K2T holds
+ * (under a segment, left by the last full read), which goes in front of
+ * it.  A read that filled the room (more waits in FD) leaves the bytes
+ * past its last whole segment in K2T again, as the buffered path does, so
+ * bulk goes in whole segments.  PUMP_MORE: bytes went; PUMP_BUFFERED: the
+ * buffered path must act (EOF, FD drained, too little room). */
+static enum pump k2t_direct(struct relay *r, tapir_time_t now, bool *drained, int *err)
+{
+	struct rbuf *b = &r->k2t;
+	uint8_t *p[2];
+	size_t n[2], tail = b->len, total, whole;
+	struct iovec iov[2];
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 1};
+	long room = tapir_tcp_send_space(r->t, p, n, RELAY_BUF, now);
+	ssize_t m;
+	if (room == -EAGAIN)
+		return PUMP_OK; /* full: EV_WRITE will say */
+	if (room < 0) {
+		*err = (int)room;
+		return PUMP_T_ERR;
+	}
+	if ((size_t)room <= tail)
+		return PUMP_BUFFERED;
+	if (tail < n[0]) {
+		iov[0] = (struct iovec){p[0] + tail, n[0] - tail};
+		iov[1] = (struct iovec){p[1], n[1]};
+		mh.msg_iovlen = n[1] ? 2 : 1;
+	} else {
+		iov[0] = (struct iovec){p[1] + (tail - n[0]), n[1] - (tail - n[0])};
+	}
+	m = recvmsg(r->fd, &mh, MSG_DONTWAIT);
+	if (m <= 0) {
+		if (m == 0)
+			r->fd_eof = true;
+		else if (errno != EAGAIN && errno != EINTR) {
+			*err = -errno;
+			return PUMP_FD_ERR;
+		}
+		*drained = true;
+		r->fd_in = false;
+		return PUMP_BUFFERED; /* the tail, if any, goes there */
+	}
+	*drained = (size_t)m < (size_t)room - tail;
+	r->fd_in = !*drained;
+	total = tail + (size_t)m;
+	spans_copy(p, n, 0, b->p ? b->p + b->off : NULL, tail, true);
+	whole = (*drained || !buf_get(r->loop, b)) ? total : total / r->mss * r->mss;
+	b->off = 0;
+	b->len = (uint32_t)(total - whole);
+	spans_copy(p, n, whole, b->p, b->len, false); /* before the spans go */
+	if (!b->len)
+		buf_put(r->loop, b);
+	tapir_tcp_send_commit(r->t, whole, now);
+	r->loop->moved += (uint64_t)m;
+	return PUMP_MORE;
+}
+
+/* May K2T go the direct way?  Not with TCP_CORK (its remainders and
+ * ceiling are the buffered path's), not while filler is to be dropped, and
+ * only with at most a tail held (under a segment). */
+static bool k2t_direct_ok(const struct relay *r, bool drained)
+{
+	return !r->cork && !r->discard && r->mss && r->k2t.len < r->mss && !r->fd_eof &&
+	       !drained && may_read(r);
+}
+
 /* FD -> tapir.  Stops when tapir's send buffer is full (EV_WRITE will say)
  * or FD has nothing (EPOLLIN will say). */
 static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
@@ -338,6 +428,13 @@ static enum pump pump_k2t(struct relay *r, tapir_time_t now, int *err)
 		struct rbuf *b = &r->k2t;
 		long n;
 		size_t room;
+		if (k2t_direct_ok(r, drained)) {
+			enum pump d = k2t_direct(r, now, &drained, err);
+			if (d == PUMP_MORE)
+				continue;
+			if (d != PUMP_BUFFERED)
+				return d;
+		}
 		/* what FD holds first, behind what waits: an uncork (or a
 		 * send without MSG_MORE) finds the bytes that ended it in FD,
 		 * and they leave in one segment with those held */

@@ -11,9 +11,12 @@
  *
  * What a relay keeps:
  *  - Bounded memory: at most RELAY_BUF bytes held from the descriptor to
- *    tapir, and only while tapir's side is full (idle relays hold no
- *    buffer); from tapir to the descriptor none, since the descriptor takes
- *    the bytes from tapir's receive buffer in place (tapir_tcp_recv_peek).
+ *    tapir, and only while tapir's side is full or under TCP_CORK (idle
+ *    relays hold no buffer); otherwise the descriptor is read straight into
+ *    tapir's send buffer (tapir_tcp_send_space), with at most a segment's
+ *    tail held between reads; from tapir to the descriptor none, since the
+ *    descriptor takes the bytes from tapir's receive buffer in place
+ *    (tapir_tcp_recv_peek).
  *    While a side is full the relay stops reading from the other:
  *    backpressure reaches the kernel peer (its send blocks) and tapir's
  *    peer (the window closes).

@@ -83,6 +83,17 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
  * yet, or the error that ended the connection (e.g. -ECONNRESET).  BUF
  * NULL takes the bytes without copying them anywhere (a discard). */
 long tapir_tcp_recv(struct tapir_tcp *t, void *buf, size_t len, tapir_time_t now);
+/* Room in the send buffer, in place, for a caller that fills it itself (a
+ * relay reading a descriptor straight into it): at most two spans, since
+ * the buffer is a ring -- P[0]/N[0], then P[1]/N[1] (N[1] 0 when it did not
+ * wrap) -- of at most LEN bytes together.  Returns N[0] + N[1], or what
+ * tapir_tcp_send would (-EAGAIN when full, -EPIPE, ...; a Fast Open
+ * connect's SYN waits for tapir_tcp_send).  The spans stay valid until the
+ * next call on T's stack; tapir_tcp_send_commit(T, K, now) then queues the
+ * first K bytes written into them, as tapir_tcp_send would have. */
+long tapir_tcp_send_space(struct tapir_tcp *t, uint8_t *p[2], size_t n[2], size_t len,
+			  tapir_time_t now);
+long tapir_tcp_send_commit(struct tapir_tcp *t, size_t k, tapir_time_t now);
 /* The bytes waiting to be read, in place in the receive buffer, without a
  * copy (a relay writes them on from there): at most two spans, since the
  * buffer is a ring -- P[0]/N[0], then P[1]/N[1] (N[1] 0 when it did not

@@ -1,8 +1,8 @@
 /* Loss recovery, reassembly and flow control, on the wire: fast
  * retransmit and NewReno (RFC 5681 3.2, RFC 6582), out-of-order data (RFC
  * 5681 4.2), zero windows and persist (RFC 9293 3.8.6.1), silly window
- * avoidance on both sides (RFC 9293 3.8.6.2), reading in place
- * (tapir_tcp_recv_peek), and the ACKs a driver's turn holds to its end
+ * avoidance on both sides (RFC 9293 3.8.6.2), reading and writing in place
+ * (tapir_tcp_recv_peek, tapir_tcp_send_space), and the ACKs a driver's turn holds to its end
  * (tapir_stack_defer_acks). */
 #include <errno.h>
 #include <setjmp.h>
@@ -257,6 +257,7 @@ static void test_ooo_shuffled(void **state)
 
 static void set_rcvbuf_8k(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, 8192); }
 static const struct fx_opts rcvbuf_8k_opts = {.lis_setup = set_rcvbuf_8k};
+static void set_sndbuf_8k(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_SNDBUF, 8192); }
 
 struct sender {
 	struct sim *sim;
@@ -385,6 +386,53 @@ static void test_recv_peek_wraps(void **state)
 	assert_int_equal(n[0] + n[1], 0);
 	assert_int_equal(tapir_tcp_recv(p->srv, NULL, 1, sim->now), -EAGAIN);
 }
+
+/* tapir_tcp_send_space / send_commit: the room in place, as one span and
+ * then two once the send ring wraps; what is committed goes out in order,
+ * as with tapir_tcp_send, and what was written but not committed never
+ * leaves.  (B's 2 KiB window holds the ring's head back, so that the third
+ * commit wraps the ring of 6,000 bytes the first two grew.) */
+static void put(struct tapir_tcp *t, struct sim *sim, size_t *off, size_t len, size_t extra,
+		bool wraps)
+{
+	uint8_t *pp[2];
+	size_t n[2];
+	assert_int_equal(tapir_tcp_send_space(t, pp, n, len + extra, sim->now), (long)(len + extra));
+	assert_int_equal(n[0] + n[1], len + extra);
+	assert_true(wraps ? n[1] > 0 : n[1] == 0);
+	for (size_t i = 0, k = 0; k < 2; k++)
+		for (size_t j = 0; j < n[k]; j++, i++)
+			pp[k][j] = i < len ? pattern(*off + i) : 0xee;
+	assert_int_equal(tapir_tcp_send_commit(t, len, sim->now), (long)len);
+	*off += len;
+}
+
+static void test_send_space_wraps(void **state)
+{
+	FX_VARS(state);
+	static uint8_t got[16384];
+	uint8_t *pp[2];
+	size_t n[2], off = 0, have = 0;
+	long r;
+	put(p->cli, sim, &off, 3000, 0, false);
+	put(p->cli, sim, &off, 1000, 100, false);
+	sim_advance(sim, TAPIR_MS(100)); /* B's window: some acknowledged */
+	put(p->cli, sim, &off, 3000, 0, true);
+	while (have < off && (r = tapir_tcp_recv(p->srv, got + have, sizeof(got) - have,
+						 sim->now)) != 0) {
+		if (r > 0)
+			have += (size_t)r;
+		sim_advance(sim, TAPIR_MS(100));
+	}
+	assert_int_equal(have, 7000);
+	for (size_t i = 0; i < have; i++)
+		assert_int_equal(got[i], pattern(i));
+	tapir_tcp_shutdown(p->cli, TAPIR_SHUT_WR, sim->now);
+	assert_int_equal(tapir_tcp_send_space(p->cli, pp, n, 10, sim->now), -EPIPE);
+}
+
+static void set_rcvbuf_2k(struct tapir_tcp *t) { tapir_tcp_setopt(t, TAPIR_TCP_RCVBUF, 2048); }
+static const struct fx_opts space_opts = {.cli_setup = set_sndbuf_8k, .lis_setup = set_rcvbuf_2k};
 
 static const struct fx_opts persist_opts = {.config = fx_retries2_3, .lis_setup = set_rcvbuf_8k};
 
@@ -647,6 +695,7 @@ int main(void)
 		FX_TEST(test_zero_window_and_update, &rcvbuf_8k_opts),
 		FX_TEST(test_bufs_after_open, &rcvbuf_8k_opts),
 		FX_TEST(test_recv_peek_wraps, &rcvbuf_8k_opts),
+		FX_TEST(test_send_space_wraps, &space_opts),
 		FX_TEST(test_persist, &persist_opts),
 		FX_TEST_AT(test_sender_sws, fx_syn_sent, NULL),
 		FX_TEST_AT(test_ack_turn_stretch, fx_puppet, NULL),
