@@ -368,8 +368,11 @@ static enum pump k2t_direct(struct relay *r, tapir_time_t now, bool *drained, in
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 1};
 	long room = tapir_tcp_send_space(r->t, p, n, RELAY_BUF, now);
 	ssize_t m;
+	/* tapir full: the buffered path reads FD into the buffer, which turns
+	 * EPOLLIN off until tapir takes it (else a level-triggered EPOLLIN on
+	 * FD's waiting bytes would wake the loop again and again) */
 	if (room == -EAGAIN)
-		return PUMP_OK; /* full: EV_WRITE will say */
+		return PUMP_BUFFERED;
 	if (room < 0) {
 		*err = (int)room;
 		return PUMP_T_ERR;
