@@ -214,6 +214,18 @@ void ring_read_at(const struct tp_ring *r, uint32_t off, uint8_t *out, uint32_t 
 	memcpy(out + first, r->buf, n - first);
 }
 
+/* N bytes at offset OFF of R, in place: one span, or two when they wrap
+ * past the ring's end (P[1] NULL and N[1] 0 when not) */
+static void ring_spans(const struct tp_ring *r, uint32_t off, uint32_t len, uint8_t *p[2],
+		       size_t n[2])
+{
+	uint32_t pos = len ? (r->head + off) % r->size : 0;
+	n[0] = r->size - pos < len ? r->size - pos : len;
+	n[1] = len - n[0];
+	p[0] = len ? r->buf + pos : NULL;
+	p[1] = n[1] ? r->buf : NULL;
+}
+
 void ring_consume(struct tp_ring *r, uint32_t n)
 {
 	if (!n)
@@ -400,19 +412,10 @@ long tapir_tcp_send(struct tapir_tcp *t, const void *data, size_t len, tapir_tim
 long tapir_tcp_send_space(struct tapir_tcp *t, uint8_t *p[2], size_t n[2], size_t len,
 			  tapir_time_t now)
 {
-	struct tp_ring *r = &t->snd;
-	uint32_t pos;
 	long room;
 	t->s->now = now;
-	p[0] = p[1] = NULL;
-	n[0] = n[1] = 0;
-	if ((room = tcp_send_room(t, len, true)) <= 0)
-		return room;
-	pos = (r->head + r->len) % r->size;
-	p[0] = r->buf + pos;
-	n[0] = r->size - pos < (uint32_t)room ? r->size - pos : (uint32_t)room;
-	p[1] = n[0] < (size_t)room ? r->buf : NULL; /* wrapped */
-	n[1] = (size_t)room - n[0];
+	room = tcp_send_room(t, len, true);
+	ring_spans(&t->snd, t->snd.len, room > 0 ? (uint32_t)room : 0, p, n);
 	return room;
 }
 
@@ -448,14 +451,7 @@ size_t tapir_tcp_writable(const struct tapir_tcp *t)
 
 size_t tapir_tcp_recv_peek(const struct tapir_tcp *t, const uint8_t *p[2], size_t n[2])
 {
-	const struct tp_ring *r = &t->rcv;
-	uint32_t first = r->len && !t->shut_rd ? r->size - r->head : 0;
-	if (first > r->len)
-		first = r->len;
-	p[0] = first ? r->buf + r->head : NULL;
-	n[0] = first;
-	p[1] = first && first < r->len ? r->buf : NULL; /* wrapped */
-	n[1] = p[1] ? r->len - first : 0;
+	ring_spans(&t->rcv, 0, t->shut_rd ? 0 : t->rcv.len, (uint8_t **)p, n);
 	return n[0] + n[1];
 }
 

@@ -238,7 +238,7 @@ struct tapir_tcp *relay_tcp(const struct relay *r)
 
 /* ---- moving bytes ---- */
 
-/* N bytes of B went on (to FD or to tapir) */
+/* N bytes of B went on to tapir */
 static void buf_took(struct relay *r, struct rbuf *b, uint32_t n)
 {
 	b->off += n;
