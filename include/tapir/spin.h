@@ -1,7 +1,8 @@
 /*
- * When busy-polling pays: the policy shared by the gate's thread (gate.c)
- * and the program's waits (preload_poll.c).  docs/run.md, "Speed and
- * busy-polling".
+ * When busy-polling pays: the policy shared by the stack thread
+ * (api/net.c, tapir_net_set_busy_poll), the gate of `tapir run`
+ * (tools/run/gate.c) and the program's waits under it
+ * (tools/run/preload_poll.c).  docs/run.md, "Speed and busy-polling".
  *
  * Every byte between a program under `tapir run` and tapir crosses an
  * AF_UNIX pair, so a request/response wakes a sleeping thread twice more
@@ -13,16 +14,17 @@
  *
  * A spin costs a CPU, and on a machine with none to spare it takes the CPU
  * the awaited thread (or anyone else) needs.  So a spinning thread yields
- * the CPU between two asks (spin_yield: a thread waiting for this CPU runs
- * first, and a spin on a busy machine ends by its window with little CPU
- * taken), and a thread spins only while spinning pays, as KVM's
+ * the CPU between two asks (tapir_spin_yield: a thread waiting for this
+ * CPU runs first, and a spin on a busy machine ends by its window with
+ * little CPU taken), and a thread spins only while spinning pays, as KVM's
  * halt-polling adapts its window: TAPIR_SPIN_MISSES spins in a row that saw
  * nothing start a quiet time with no spinning, TAPIR_SPIN_QUIET_MIN long and
  * doubling up to TAPIR_SPIN_QUIET_MAX while spins keep missing; a spin that
  * caught its event ends it.
  *
- * Pure but for spin_yield: time comes in as an argument (microseconds, any
- * monotonic origin above 0), so the policy is tested without a clock.
+ * Pure but for tapir_spin_yield: time comes in as an argument
+ * (microseconds, any monotonic origin above 0), so the policy is tested
+ * without a clock.
  */
 #ifndef TAPIR_SPIN_H
 #define TAPIR_SPIN_H
