@@ -99,7 +99,8 @@
  * kernel's index of the interface the link is on (tapir has one), which
  * the program's own calls (if_nametoindex) name it by; not a Linux option */
 #define TRUN_IPV6_ZONE 0x747a
-/* microseconds the gate's thread busy-polls after moving bytes (0: off) */
+/* the busy-poll window in microseconds (tapir/spin.h): the stack thread's,
+ * the gate's and the program's waits'; unset: 50, 0: off */
 #define TRUN_ENV_BUSY_POLL "TAPIR_BUSY_POLL"
 /* the persona (scoped personalities) of an attached run: TRUN_HELLO's c */
 #define TRUN_ENV_PERSONA "TAPIR_RUN_PERSONA"
