@@ -26,7 +26,8 @@
 # bulk rows only (tput_*: no scale, RR or CRR); BENCH_CRR_ONLY=1 the
 # connections/s rows only (a fresh server, no scale rows); BENCH_TAPIR=PATH
 # runs tapir host from another build (before/after a change, each against
-# the kernel of its own run).
+# the kernel of its own run).  A run limited by BENCH_ONLY or BENCH_*_ONLY
+# leaves out the loss-recovery tables at the end.
 #
 # The scale rows: load.c's scale mode holds idle connections from several
 # client processes (RLIMIT_NOFILE: 20,000 here) and from the source
@@ -263,6 +264,8 @@ done
 stop_watchdog
 echo "meta end date=$(date -u +%FT%TZ) loadavg=$(cut -d' ' -f1 /proc/loadavg)" >>"$RAW"
 python3 bench/report.py "$RAW" "$OUT"
+# a run of some rows only (BENCH_*ONLY) leaves out the loss-recovery tables
+[[ -n ${BENCH_ONLY:-}${BENCH_SCALE_ONLY:-}${BENCH_BULK_ONLY:-}${BENCH_CRR_ONLY:-} ]] && exit 0
 bench/recovery-bench.sh || echo "bench: recovery-bench.sh failed" >&2
 # the same comparison over a TAP with the kernel as the peer (its own
 # namespace and time bound; RECOVERY_NET_* choose the runs)

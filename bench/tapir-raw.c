@@ -11,7 +11,11 @@
  * batch of frames into tapir_stack_input, act on the sockets whose event
  * function fired, run tapir_stack_poll, send the turn's frames and sleep
  * until a frame or the next deadline, to the microsecond, in one system
- * call (tapir_tap_wait: io_uring).  SIGTERM/SIGINT end it. */
+ * call (tapir_tap_wait: io_uring).  After a turn that took frames in it
+ * busy-polls first, as tapir host's stack thread does (tapir/spin.h: the
+ * same policy and TAPIR_BUSY_POLL, 50 us unless set, 0 off): a client's
+ * next segment is often microseconds away, and a sleep ended by it costs
+ * a cross-CPU wake-up.  SIGTERM/SIGINT end it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #include <tapir/link.h>
+#include <tapir/spin.h>
 #include <tapir/stack.h>
 #include <tapir/tcp.h>
 
@@ -194,6 +199,21 @@ static void mem_report(struct tapir_stack *s, tapir_time_t now, bool last)
 		m.tcbs ? (m.tcb_bytes + m.ring_bytes + m.hash_bytes) / m.tcbs : 0);
 }
 
+/* Busy-polling, as api/net.c's runner_spins: GOT frames came in this turn.
+ * true: turn again at once rather than sleep. */
+static bool spins(struct tapir_spin *sp, tapir_time_t now, int got)
+{
+	if (sp->start) {
+		if (!got && tapir_spin_on(sp, now))
+			return true;
+		tapir_spin_end(sp, now, got > 0);
+	}
+	if (!got || !tapir_spin_may(sp, now, 0))
+		return false;
+	tapir_spin_begin(sp, now);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t frame[65536 + 64];
@@ -207,12 +227,14 @@ int main(int argc, char **argv)
 	int ifx;
 	bool uring;
 	tapir_time_t now, next;
+	struct tapir_spin spin;
 
 	if (argc < 4 || tapir_parse_cidr(argv[2], &addr, &plen)) {
 		fprintf(stderr, "usage: tapir-raw TAP ADDR/LEN TCP_SOCKETS [TCP_MEM_MAX_MIB [RCVBUF [SNDBUF]]]\n");
 		return 2;
 	}
 	bench_catch_signals();
+	tapir_spin_init(&spin, tapir_spin_window(getenv("TAPIR_BUSY_POLL")));
 	memset(src, 'x', sizeof(src));
 	tapir_config_default(&cfg);
 	if (getrandom(&cfg.seed, sizeof(cfg.seed), 0) != sizeof(cfg.seed))
@@ -258,9 +280,10 @@ int main(int argc, char **argv)
 		l->listener = true;
 		tapir_tcp_set_event(l->t, on_event, l);
 	}
-	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu rcvbuf=%u sndbuf=%u uring=%d\n",
+	printf("ready mtu=%u tcp_sockets=%u tcp_mem_max_mib=%zu rcvbuf=%u sndbuf=%u uring=%d "
+	       "busy_poll_us=%llu\n",
 	       tapir_tap_mtu(tap), cfg.tcp_sockets, cfg.tcp_mem_max >> 20, cfg.tcp_rcvbuf,
-	       cfg.tcp_sndbuf, uring);
+	       cfg.tcp_sndbuf, uring, (unsigned long long)spin.window);
 	fflush(stdout);
 
 	while (!bench_stop) {
@@ -285,8 +308,9 @@ int main(int argc, char **argv)
 		next = tapir_stack_poll(s, now);
 		mem_report(s, now, false);
 		/* a batch short of 256 ended on EAGAIN: the fd is drained, and
-		 * reading it again before the wait would only say so again */
-		if (got < 256 && !qhead) {
+		 * reading it again before the wait would only say so again --
+		 * unless a spin asks again at once */
+		if (got < 256 && !qhead && !spins(&spin, now, got)) {
 			tapir_time_t wait = next == TAPIR_TIME_NEVER ? 200000
 					    : next > now		 ? next - now
 									 : 0;
@@ -295,9 +319,13 @@ int main(int argc, char **argv)
 			(void)tapir_tap_wait(tap, wait > 200000 ? 200000 : wait);
 		} else {
 			(void)tapir_tap_batch(tap, false);
+			if (got < 256 && !qhead) /* spinning */
+				tapir_spin_yield();
 		}
 	}
 	mem_report(s, now, true);
+	fprintf(stderr, "busy_poll spins=%llu hits=%llu\n", (unsigned long long)spin.spins,
+		(unsigned long long)spin.hits);
 	tapir_stack_free(s);
 	tapir_tap_close(tap);
 	return 0;
