@@ -437,8 +437,24 @@ static void *runner_main(void *arg)
 
 		if (runner_spins(rt, now, rt->rx_bytes - rx_bytes))
 			next = now;
+		if (next <= now) {
+			/* a turn due at once (a spin, a service's work, frames
+			 * the driver holds): the thread does not sleep, so no
+			 * core call need write the eventfd and this turn need
+			 * not read it (two system calls a spinning turn saves;
+			 * net_kick's write waits for the next sleep, which it
+			 * ends at once).  A thread waiting for this CPU goes
+			 * first. */
+			runner_release(rt);
+			if (!pending)
+				tapir_spin_yield();
+			rx = true;
+			pthread_mutex_lock(&rt->lock);
+			rt->defer = true;
+			continue;
+		}
 		if (next != TAPIR_TIME_NEVER) {
-			tapir_time_t wait = next > now ? next - now : 0;
+			tapir_time_t wait = next - now; /* above 0: due at once went on */
 			ts.tv_sec = (time_t)(wait / 1000000u);
 			ts.tv_nsec = (long)(wait % 1000000u) * 1000;
 			tsp = &ts;
@@ -456,17 +472,12 @@ static void *runner_main(void *arg)
 		rt->sleeping = true;
 		runner_release(rt);
 		/* each wake-up costs a system call less per source that did not
-		 * wake it (a failed read says only EAGAIN); without the ppoll
-		 * (a deadline already due), both are read as before -- but for
-		 * frames the driver holds already: then the eventfd waits for the
-		 * next ppoll, which it ends at once */
-		pfd[0].revents = pending ? 0 : POLLIN;
+		 * wake it (a failed read says only EAGAIN); a failed ppoll
+		 * reads both */
+		pfd[0].revents = POLLIN;
 		rx = true;
-		if ((!tsp || ts.tv_sec || ts.tv_nsec) && ppoll(pfd, (nfds_t)nfds, tsp, NULL) >= 0)
+		if (ppoll(pfd, (nfds_t)nfds, tsp, NULL) >= 0)
 			rx = nfds > 1 && pfd[1].fd == rt->drv.fd && pfd[1].revents;
-		else if (!pending) /* a turn due at once (a spin, a service's
-				    * work): a thread waiting for this CPU goes first */
-			tapir_spin_yield();
 		if (pfd[0].revents && read(rt->efd, &v, sizeof(v)) < 0) {
 			/* EAGAIN: woken by the driver or the deadline, not the eventfd */
 		}
