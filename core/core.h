@@ -41,6 +41,7 @@ struct tp_pkt {
 	uint8_t *base;
 	uint8_t large;
 	uint16_t tso_size;       /* a TCP super-segment: payload bytes per segment */
+	uint8_t csum_partial;    /* TCP checksum left to the link (tso_size 0: one segment) */
 	/* scratch for the layer that holds the packet */
 	uint32_t addr;           /* UDP: source address; ARP queue: next hop */
 	uint16_t port;           /* UDP: source port */

@@ -72,8 +72,9 @@ void ether_send(struct tapir_stack *s, int ifindex, struct tp_pkt *p, const uint
 		tp_pkt_free(s, p);
 		return;
 	}
-	if (p->tso_size && ifc->link->send_tso) {
-		/* TCP's super-segment: the link cuts it at tso_size.  TCP
+	if ((p->tso_size || p->csum_partial) && ifc->link->send_tso) {
+		/* TCP's super-segment: the link cuts it at tso_size (0: one
+		 * segment, its checksum alone left to the link).  TCP
 		 * follows the IPv4 header and its options, or the fixed IPv6
 		 * header (TCP sends no extension header, RFC 8200 4) */
 		const uint8_t *ip = p->data + TAPIR_ETH_HLEN;

@@ -222,6 +222,12 @@ static size_t tcp_write_options(uint8_t *o, const struct tcp_optout *x, bool bsd
 	return tcp_write_tfo(o, x, n);
 }
 
+/* A segment with at least this much payload leaves its checksum to a link
+ * that offers offload: summing 64 KiB (one segment at MTU 65520) took 15 %
+ * of the stack thread in bulk, and the kernel summed it again on receipt;
+ * below this a route lookup costs more than the sum it saves. */
+#define TCP_CSUM_OFFLOAD_MIN 512
+
 /* Builds and sends one segment.  Its payload is LEN bytes from RING at
  * offset OFF, or from RAW when RING is NULL. */
 /* IPO: the IP header fields of the socket it is from (SOCK's; NULL: the
@@ -273,6 +279,13 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct 
 		 * cuts it and completes each checksum from the pseudo-header
 		 * sum left in the field */
 		p->tso_size = sock->mss;
+		tapir_put16(th + TAPIR_TH_CSUM, (uint16_t)~tapir_csum_fold(
+				       tp_l4_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, p->len)));
+	} else if (len >= TCP_CSUM_OFFLOAD_MIN && tp_l4_path_tso(s, raddr)) {
+		/* one segment, but the link that cuts super-segments also
+		 * completes a checksum (the same gate: no hook, observer or
+		 * trace wants the frame whole first) */
+		p->csum_partial = 1;
 		tapir_put16(th + TAPIR_TH_CSUM, (uint16_t)~tapir_csum_fold(
 				       tp_l4_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, p->len)));
 	} else {

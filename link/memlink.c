@@ -180,19 +180,26 @@ static uint32_t tso_ip_fix(uint8_t *ip, size_t l4, size_t tcplen, size_t k)
  * segment (IPv4 or IPv6) is cut into segments of TSO->size payload bytes,
  * each with the headers copied and its IP fields (tso_ip_fix), the TCP
  * sequence number and checksum made anew; FIN and PSH only on the last.
- * Each then crosses the cable as any frame (and is impaired alone). */
+ * Each then crosses the cable as any frame (and is impaired alone).  Size
+ * 0 (checksum offload): one segment, its checksum completed. */
 static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_t len,
 			    const struct tapir_tso *tso)
 {
 	uint8_t seg[65536 + 128];
-	size_t hl = tso->hdr_len, l4 = tso->csum_start, ip = 14;
+	size_t hl = tso->hdr_len, l4 = tso->csum_start, ip = 14, size = tso->size;
+	struct tapir_memlink_stats *st = &((struct memlink_end *)link)->m->st;
 	uint32_t seq0;
-	if (hl > len || hl > 128 || l4 + 20 > hl || l4 < ip + 20 || !tso->size)
+	if (hl >= len || hl > 128 || l4 + 20 > hl || l4 < ip + 20)
 		return -EINVAL;
 	seq0 = tapir_get32(frame + l4 + 4);
-	((struct memlink_end *)link)->m->st.tso++;
-	for (size_t off = hl, k = 0; off < len; off += tso->size, k++) {
-		size_t n = len - off < tso->size ? len - off : tso->size;
+	if (size)
+		st->tso++;
+	else
+		st->csum_offload++;
+	if (!size)
+		size = len - hl;
+	for (size_t off = hl, k = 0; off < len; off += size, k++) {
+		size_t n = len - off < size ? len - off : size;
 		bool last = off + n == len;
 		uint32_t sum;
 		uint8_t *th = seg + l4;

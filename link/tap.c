@@ -68,9 +68,11 @@ static int tap_send_tso(struct tapir_link *l, const uint8_t *frame, size_t len,
 {
 	struct virtio_net_hdr h = {
 		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-		/* the IP version says which family the kernel cuts for */
-		.gso_type = frame[TAPIR_ETH_HLEN] >> 4 == 6 ? VIRTIO_NET_HDR_GSO_TCPV6
-							    : VIRTIO_NET_HDR_GSO_TCPV4,
+		/* the IP version says which family the kernel cuts for;
+		 * size 0: not cut, the checksum only */
+		.gso_type = !tso->size ? VIRTIO_NET_HDR_GSO_NONE
+			    : frame[TAPIR_ETH_HLEN] >> 4 == 6 ? VIRTIO_NET_HDR_GSO_TCPV6
+							      : VIRTIO_NET_HDR_GSO_TCPV4,
 		.hdr_len = tso->hdr_len,
 		.gso_size = tso->size,
 		.csum_start = tso->csum_start,

@@ -22,7 +22,9 @@ extern "C" {
  * headers (HDR_LEN bytes from the frame's start) go on each, the TCP
  * checksum field holds the pseudo-header sum, to be completed per segment
  * over the bytes from CSUM_START (the field at CSUM_START + CSUM_OFFSET).
- * The packet is IPv4 or IPv6, as its version field says. */
+ * The packet is IPv4 or IPv6, as its version field says.  SIZE 0: one
+ * segment, not cut, whose checksum alone is left to the link (checksum
+ * offload; a local receiver trusts such a frame without summing it). */
 struct tapir_tso {
 	uint16_t size, hdr_len, csum_start, csum_offset;
 };
@@ -149,6 +151,7 @@ struct tapir_memlink_params {
 struct tapir_memlink_stats {
 	uint64_t sent, delivered, lost, duplicated, reordered, corrupted,
 		queue_full, tso,                  /* tso: super-segments cut */
+		csum_offload,                     /* segments whose checksum we completed */
 		ce_marked;
 };
 struct tapir_memlink;

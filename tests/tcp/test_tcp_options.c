@@ -322,6 +322,25 @@ static void test_tso(void **state)
 			    tapir_memlink_stats(sim->link)->sent > 4 * st->tcp_tx);
 }
 
+/* Checksum offload: over the same link one segment of 1000 bytes leaves
+ * its checksum to the link, which completes it (the receiver accepts it);
+ * one of 100 bytes is summed by the stack (TCP_CSUM_OFFLOAD_MIN), and with
+ * a hook on the way out none is left to the link. */
+static void test_csum_offload(void **state)
+{
+	FX_VARS(state);
+	int hooked = *(const int *)x->arg;
+	const struct tapir_memlink_stats *ls = tapir_memlink_stats(sim->link);
+	if (hooked)
+		assert_int_equal(tapir_hook_add(sim->st[0], TAPIR_HOOK_IP_TX, pass_all, NULL), 0);
+	transfer(sim, &x->p, 100);
+	assert_int_equal(ls->csum_offload, 0);
+	transfer(sim, &x->p, 1000);
+	assert_int_equal(ls->csum_offload, hooked ? 0 : 1);
+	assert_int_equal(ls->tso, 0);
+	assert_int_equal(tapir_stats(sim->st[1])->drop[TAPIR_DROP_tcp_checksum], 0);
+}
+
 /* ECN (RFC 3168): a client that asks (tcp_ecn 1) and a server that
  * accepts when asked (2, the default) agree on the SYNs; new data goes
  * ECT(0); a link that marks CE instead of dropping makes the receiver echo
@@ -500,6 +519,8 @@ int main(void)
 		FX_TEST(test_spurious_undo, &reorder_opts),
 		FX_CASE("test_tso", test_tso, &tso_opts[0]),
 		FX_CASE("test_tso_hooked", test_tso, &tso_opts[1]),
+		FX_CASE("test_csum_offload", test_csum_offload, &tso_opts[0]),
+		FX_CASE("test_csum_offload_hooked", test_csum_offload, &tso_opts[1]),
 		FX_CASE("test_ecn_server_off", test_ecn, &ecn_opts[0]),
 		FX_CASE("test_ecn", test_ecn, &ecn_opts[1]),
 		cmocka_unit_test(test_lossy_with_options),
