@@ -176,30 +176,43 @@ static uint32_t tso_ip_fix(uint8_t *ip, size_t l4, size_t tcplen, size_t k)
 	return tapir_csum_pseudo(tapir_get32(ip + 12), tapir_get32(ip + 16), 6, (uint16_t)tcplen);
 }
 
+/* Checksum offload, as a NIC does it: the sum over the bytes from
+ * csum_start, the field included (it holds the pseudo-header sum the stack
+ * left there), goes into the field.  So a wrong pseudo-header sum reaches
+ * the receiver as a bad checksum, as it would on a wire. */
+static int memlink_send_csum(struct tapir_link *link, const uint8_t *frame, size_t len,
+			     const struct tapir_tso *tso)
+{
+	uint8_t seg[65536 + 128];
+	size_t at = (size_t)tso->csum_start + tso->csum_offset;
+	if (len > sizeof(seg) || tso->csum_start >= len || at + 2 > len)
+		return -EINVAL;
+	memcpy(seg, frame, len);
+	tapir_put16(seg + at, tapir_csum(seg + tso->csum_start, len - tso->csum_start));
+	((struct memlink_end *)link)->m->st.csum_offload++;
+	return memlink_send(link, seg, len);
+}
+
 /* Segmentation offload, as the kernel does it for a TAP (GSO): the super-
  * segment (IPv4 or IPv6) is cut into segments of TSO->size payload bytes,
  * each with the headers copied and its IP fields (tso_ip_fix), the TCP
  * sequence number and checksum made anew; FIN and PSH only on the last.
  * Each then crosses the cable as any frame (and is impaired alone).  Size
- * 0 (checksum offload): one segment, its checksum completed. */
+ * 0 is checksum offload (memlink_send_csum). */
 static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_t len,
 			    const struct tapir_tso *tso)
 {
 	uint8_t seg[65536 + 128];
-	size_t hl = tso->hdr_len, l4 = tso->csum_start, ip = 14, size = tso->size;
-	struct tapir_memlink_stats *st = &((struct memlink_end *)link)->m->st;
+	size_t hl = tso->hdr_len, l4 = tso->csum_start, ip = 14;
 	uint32_t seq0;
-	if (hl >= len || hl > 128 || l4 + 20 > hl || l4 < ip + 20)
+	if (!tso->size)
+		return memlink_send_csum(link, frame, len, tso);
+	if (hl > len || hl > 128 || l4 + 20 > hl || l4 < ip + 20)
 		return -EINVAL;
 	seq0 = tapir_get32(frame + l4 + 4);
-	if (size)
-		st->tso++;
-	else
-		st->csum_offload++;
-	if (!size)
-		size = len - hl;
-	for (size_t off = hl, k = 0; off < len; off += size, k++) {
-		size_t n = len - off < size ? len - off : size;
+	((struct memlink_end *)link)->m->st.tso++;
+	for (size_t off = hl, k = 0; off < len; off += tso->size, k++) {
+		size_t n = len - off < tso->size ? len - off : tso->size;
 		bool last = off + n == len;
 		uint32_t sum;
 		uint8_t *th = seg + l4;
