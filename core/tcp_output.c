@@ -283,8 +283,9 @@ static int tcp_emit(struct tapir_stack *s, struct tapir_tcp *sock, const struct 
 				       tp_l4_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, p->len)));
 	} else if (len >= TCP_CSUM_OFFLOAD_MIN && tp_l4_path_tso(s, raddr)) {
 		/* one segment, but the link that cuts super-segments also
-		 * completes a checksum (the same gate: no hook, observer or
-		 * trace wants the frame whole first) */
+		 * completes its checksum (RFC 9293 3.1: over the pseudo-
+		 * header, whose sum the field holds, and the segment); the
+		 * same gate: no hook, observer or trace wants it whole first */
 		p->csum_partial = 1;
 		tapir_put16(th + TAPIR_TH_CSUM, (uint16_t)~tapir_csum_fold(
 				       tp_l4_pseudo(laddr, raddr, TAPIR_IPPROTO_TCP, p->len)));

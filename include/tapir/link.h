@@ -151,7 +151,7 @@ struct tapir_memlink_params {
 struct tapir_memlink_stats {
 	uint64_t sent, delivered, lost, duplicated, reordered, corrupted,
 		queue_full, tso,                  /* tso: super-segments cut */
-		csum_offload,                     /* segments whose checksum we completed */
+		csum_offload,                     /* segments whose checksum the link completed */
 		ce_marked;
 };
 struct tapir_memlink;
