@@ -160,20 +160,17 @@ static int memlink_send(struct tapir_link *link, const uint8_t *frame, size_t le
 
 /* One cut segment's IP header at IP (L4 bytes of IP headers, TCPLEN of
  * TCP follow), segment K of its super-segment: IPv4's length, id (+1
- * each) and header checksum, or IPv6's payload length; the pseudo-header
- * sum of its TCP checksum. */
-static uint32_t tso_ip_fix(uint8_t *ip, size_t l4, size_t tcplen, size_t k)
+ * each) and header checksum, or IPv6's payload length. */
+static void tso_ip_fix(uint8_t *ip, size_t l4, size_t tcplen, size_t k)
 {
 	if (ip[0] >> 4 == 6) {
 		tapir_put16(ip + TAPIR_IPV6_PLEN, (uint16_t)(l4 - TAPIR_IPV6_HLEN + tcplen));
-		return tapir_csum_pseudo6(ip + TAPIR_IPV6_SRC, ip + TAPIR_IPV6_DST, 6,
-					  (uint32_t)tcplen);
+		return;
 	}
 	tapir_put16(ip + 2, (uint16_t)(l4 + tcplen));
 	tapir_put16(ip + 4, (uint16_t)(tapir_get16(ip + 4) + k));
 	tapir_put16(ip + 10, 0);
 	tapir_put16(ip + 10, tapir_csum_fold(tapir_csum_add(0, ip, l4)));
-	return tapir_csum_pseudo(tapir_get32(ip + 12), tapir_get32(ip + 16), 6, (uint16_t)tcplen);
 }
 
 /* Checksum offload, as a NIC does it: the sum over the bytes from
@@ -196,7 +193,10 @@ static int memlink_send_csum(struct tapir_link *link, const uint8_t *frame, size
 /* Segmentation offload, as the kernel does it for a TAP (GSO): the super-
  * segment (IPv4 or IPv6) is cut into segments of TSO->size payload bytes,
  * each with the headers copied and its IP fields (tso_ip_fix), the TCP
- * sequence number and checksum made anew; FIN and PSH only on the last.
+ * sequence number made anew and the checksum completed as the kernel's GSO
+ * does: from the pseudo-header sum the stack left in the field, its length
+ * changed to the segment's (so a wrong sum there arrives as a bad checksum);
+ * FIN and PSH only on the last.
  * Each then crosses the cable as any frame (and is impaired alone).  Size
  * 0 is checksum offload (memlink_send_csum). */
 static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_t len,
@@ -214,16 +214,19 @@ static int memlink_send_tso(struct tapir_link *link, const uint8_t *frame, size_
 	for (size_t off = hl, k = 0; off < len; off += tso->size, k++) {
 		size_t n = len - off < tso->size ? len - off : tso->size;
 		bool last = off + n == len;
-		uint32_t sum;
+		size_t tcplen = hl - l4 + n;
 		uint8_t *th = seg + l4;
 		memcpy(seg, frame, hl);
 		memcpy(seg + hl, frame + off, n);
-		sum = tso_ip_fix(seg + ip, l4 - ip, hl - l4 + n, k);
+		tso_ip_fix(seg + ip, l4 - ip, tcplen, k);
 		tapir_put32(th + 4, seq0 + (uint32_t)(off - hl));
 		if (!last)
 			th[13] &= (uint8_t)~0x09; /* FIN, PSH */
-		tapir_put16(th + 16, 0);
-		tapir_put16(th + 16, tapir_csum_fold(tapir_csum_add(sum, th, hl - l4 + n)));
+		/* one's complement: minus the whole length, plus this one's */
+		tapir_put16(th + 16, (uint16_t)~tapir_csum_fold(
+					     tapir_get16(frame + l4 + 16) +
+					     (uint16_t)~(uint16_t)(len - l4) + (uint32_t)tcplen));
+		tapir_put16(th + 16, tapir_csum(th, tcplen));
 		memlink_send(link, seg, hl + n);
 	}
 	return 0;
