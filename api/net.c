@@ -390,15 +390,7 @@ static void runner_release(struct net_runner *rt)
  * from 30.3 to 34.9 (65520). */
 static bool runner_spins(struct net_runner *rt, tapir_time_t now, uint64_t rx)
 {
-	if (rt->spin.start) {
-		if (!rx && tapir_spin_on(&rt->spin, now))
-			return true;
-		tapir_spin_end(&rt->spin, now, rx > 0);
-	}
-	if (!rx || !tapir_spin_may(&rt->spin, now, 0))
-		return false;
-	tapir_spin_begin(&rt->spin, now);
-	return true;
+	return tapir_spin_turn(&rt->spin, now, rx, 0);
 }
 
 void tapir_net_set_busy_poll(struct tapir_net *net, unsigned us)

@@ -57,6 +57,19 @@ void tapir_spin_end(struct tapir_spin *s, uint64_t now, bool hit)
 		tapir_spin_quiet(s, now);
 }
 
+bool tapir_spin_turn(struct tapir_spin *s, uint64_t now, uint64_t moved, uint64_t bulk)
+{
+	if (s->start) {
+		if (!moved && tapir_spin_on(s, now))
+			return true;
+		tapir_spin_end(s, now, moved > 0);
+	}
+	if (!moved || !tapir_spin_may(s, now, bulk))
+		return false;
+	tapir_spin_begin(s, now);
+	return true;
+}
+
 void tapir_spin_yield(void)
 {
 	sched_yield();

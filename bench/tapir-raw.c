@@ -200,21 +200,6 @@ static void mem_report(struct tapir_stack *s, tapir_time_t now, bool last)
 		m.tcbs ? (m.tcb_bytes + m.ring_bytes + m.hash_bytes) / m.tcbs : 0);
 }
 
-/* Busy-polling, as api/net.c's runner_spins: GOT frames came in this turn.
- * true: turn again at once rather than sleep. */
-static bool spins(struct tapir_spin *sp, tapir_time_t now, int got)
-{
-	if (sp->start) {
-		if (!got && tapir_spin_on(sp, now))
-			return true;
-		tapir_spin_end(sp, now, got > 0);
-	}
-	if (!got || !tapir_spin_may(sp, now, 0))
-		return false;
-	tapir_spin_begin(sp, now);
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	struct tapir_config cfg;
@@ -319,7 +304,7 @@ int main(int argc, char **argv)
 		/* a batch short of 256 ended on EAGAIN: the fd is drained, and
 		 * reading it again before the wait would only say so again --
 		 * unless a spin asks again at once */
-		if (got < 256 && !qhead && !spins(&spin, now, got)) {
+		if (got < 256 && !qhead && !tapir_spin_turn(&spin, now, (uint64_t)got, 0)) {
 			tapir_time_t wait = next == TAPIR_TIME_NEVER ? 200000
 					    : next > now		 ? next - now
 									 : 0;

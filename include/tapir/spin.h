@@ -67,6 +67,13 @@ void tapir_spin_begin(struct tapir_spin *s, uint64_t now);
 bool tapir_spin_on(const struct tapir_spin *s, uint64_t now);
 /* The running spin ended at NOW; HIT: the awaited event came in it */
 void tapir_spin_end(struct tapir_spin *s, uint64_t now, bool hit);
+/* One turn of a thread's loop, the three above in their order: MOVED
+ * (frames or bytes) came in the turn ending at NOW, BULK of them count
+ * toward TAPIR_SPIN_BULK (0: the thread spins after bulk too).  A running
+ * spin goes on while nothing came and its window lasts, else ends (a hit
+ * if something came); something that came begins a new one if it may.
+ * true: turn again at once rather than sleep. */
+bool tapir_spin_turn(struct tapir_spin *s, uint64_t now, uint64_t moved, uint64_t bulk);
 /* Between two asks of a spin: a thread waiting for this CPU goes first */
 void tapir_spin_yield(void);
 

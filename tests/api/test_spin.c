@@ -122,6 +122,34 @@ static void a_hit_resets_the_misses(void **state)
 	assert_int_equal(s.hits, 100);
 }
 
+/* tapir_spin_turn, as a loop calls it once a turn: nothing came, no spin;
+ * something came, a spin begins; empty turns inside the window keep it
+ * going, the first past it ends it as a miss; a turn that brings
+ * something ends it as a hit and begins the next; bulk counted toward the
+ * rule begins none, bulk not counted (BULK 0) does */
+static void turns_of_a_loop(void **state)
+{
+	struct tapir_spin s;
+	(void)state;
+	tapir_spin_init(&s, 50);
+	assert_false(tapir_spin_turn(&s, 1000, 0, 0));
+	assert_true(tapir_spin_turn(&s, 1000, 1, 0));
+	assert_true(tapir_spin_turn(&s, 1030, 0, 0));
+	assert_true(tapir_spin_turn(&s, 1049, 0, 0));
+	assert_false(tapir_spin_turn(&s, 1050, 0, 0));
+	assert_int_equal(s.spins, 1);
+	assert_int_equal(s.hits, 0);
+	assert_int_equal(s.misses, 1);
+	assert_true(tapir_spin_turn(&s, 2000, 100, 0));
+	assert_true(tapir_spin_turn(&s, 2010, 100, 0)); /* a hit, and the next */
+	assert_int_equal(s.spins, 3);
+	assert_int_equal(s.hits, 1);
+	assert_int_equal(s.misses, 0);
+	assert_false(tapir_spin_turn(&s, 2020, TAPIR_SPIN_BULK, TAPIR_SPIN_BULK));
+	assert_int_equal(s.hits, 2); /* it ended the running spin, caught */
+	assert_true(tapir_spin_turn(&s, 2030, TAPIR_SPIN_BULK, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +159,7 @@ int main(void)
 		cmocka_unit_test(hits_keep_spinning),
 		cmocka_unit_test(misses_quiet_and_double),
 		cmocka_unit_test(a_hit_resets_the_misses),
+		cmocka_unit_test(turns_of_a_loop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -383,15 +383,7 @@ static bool gate_spins(struct gate *g, tapir_time_t now)
 {
 	uint64_t moved = relay_loop_moved(g->relays), turn = moved - g->spin_moved;
 	g->spin_moved = moved;
-	if (g->spin.start) {
-		if (!turn && tapir_spin_on(&g->spin, now))
-			return true;
-		tapir_spin_end(&g->spin, now, turn > 0);
-	}
-	if (!turn || !tapir_spin_may(&g->spin, now, turn))
-		return false;
-	tapir_spin_begin(&g->spin, now);
-	return true;
+	return tapir_spin_turn(&g->spin, now, turn, turn);
 }
 
 static tapir_time_t gate_turn(void *arg, struct tapir_stack *s, tapir_time_t now)
