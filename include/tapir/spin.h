@@ -1,8 +1,9 @@
 /*
  * When busy-polling pays: the policy shared by the stack thread
  * (api/net.c, tapir_net_set_busy_poll), the gate of `tapir run`
- * (tools/run/gate.c) and the program's waits under it
- * (tools/run/preload_poll.c).  docs/run.md, "Speed and busy-polling".
+ * (tools/run/gate.c), the program's waits under it
+ * (tools/run/preload_poll.c) and bench/tapir-raw.c's loop.  docs/run.md,
+ * "Speed and busy-polling".
  *
  * Every byte between a program under `tapir run` and tapir crosses an
  * AF_UNIX pair, so a request/response wakes a sleeping thread twice more
